@@ -1,0 +1,29 @@
+import type { Address } from '../address.js';
+
+/** One chain event binding a key (a name, in BNS) to a chunk address. */
+export interface Announcement {
+  /** Position in the linearised sequence, from 0, with no gaps. */
+  position: number;
+  address: Address;
+  key?: string;
+  height?: number;
+  txid?: string;
+}
+
+export type ChainEvent =
+  | { type: 'append'; announcements: readonly Announcement[] }
+  /** The chain rolled back: only the first `length` announcements remain. */
+  | { type: 'rollback'; length: number };
+
+export type ChainListener = (event: ChainEvent) => void;
+
+/** Where announcements come from. Implement this to plug atlasnet into a real chain. */
+export interface ChainAdapter {
+  /** Number of announcements in the sequence now. */
+  length(options?: { signal?: AbortSignal }): Promise<number>;
+  /** Up to `limit` announcements from position `from`, in order. */
+  read(from: number, limit: number, options?: { signal?: AbortSignal }): Promise<Announcement[]>;
+  /** Calls `listener` on every append and rollback; returns the unsubscribe function. */
+  subscribe(listener: ChainListener): () => void;
+  close?(): Promise<void>;
+}

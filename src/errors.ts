@@ -1,0 +1,71 @@
+/**
+ * Every error atlasnet raises is an AtlasError with a stable `code`: match on the code, never on
+ * the message. This module is a leaf so that every layer (store, protocol, transport) can use it.
+ */
+export const ErrorCodes = {
+  // admission of a chunk (SPEC §2)
+  CHUNK_EMPTY: 'CHUNK_EMPTY',
+  CHUNK_TOO_LARGE: 'CHUNK_TOO_LARGE',
+  NOT_ANNOUNCED: 'NOT_ANNOUNCED',
+  HASH_MISMATCH: 'HASH_MISMATCH',
+  UNSOLICITED: 'UNSOLICITED',
+  // inputs
+  BAD_ADDRESS: 'BAD_ADDRESS',
+  BAD_ANNOUNCEMENT: 'BAD_ANNOUNCEMENT',
+  BAD_REQUEST: 'BAD_REQUEST',
+  TOO_MANY: 'TOO_MANY',
+  TOO_LARGE: 'TOO_LARGE',
+  UNKNOWN_METHOD: 'UNKNOWN_METHOD',
+  // talking to peers
+  BAD_REPLY: 'BAD_REPLY',
+  TIMEOUT: 'TIMEOUT',
+  ABORTED: 'ABORTED',
+  UNREACHABLE: 'UNREACHABLE',
+  BUSY: 'BUSY',
+  NETWORK_MISMATCH: 'NETWORK_MISMATCH',
+  VERSION_MISMATCH: 'VERSION_MISMATCH',
+  SEQUENCE_MISMATCH: 'SEQUENCE_MISMATCH',
+  ADDRESS_REFUSED: 'ADDRESS_REFUSED',
+  BLOCKED: 'BLOCKED',
+  // lifecycle and internals
+  CLOSED: 'CLOSED',
+  NOT_STARTED: 'NOT_STARTED',
+  STORE_CORRUPT: 'STORE_CORRUPT',
+  INTERNAL: 'INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export class AtlasError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AtlasError';
+    this.code = code;
+    this.details = details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Readonly<Record<string, unknown>> } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isAtlasError(value: unknown, code?: ErrorCode): value is AtlasError {
+  return value instanceof AtlasError && (code === undefined || value.code === code);
+}
+
+const knownCodes = new Set<string>(Object.values(ErrorCodes));
+
+/** Rebuilds an error received from a peer; unknown codes become BAD_REPLY so a peer cannot invent codes. */
+export function errorFromWire(value: unknown): AtlasError {
+  if (typeof value === 'object' && value !== null) {
+    const { code, message } = value as { code?: unknown; message?: unknown };
+    const text = typeof message === 'string' ? message.slice(0, 500) : 'remote error';
+    if (typeof code === 'string' && knownCodes.has(code)) return new AtlasError(code as ErrorCode, text);
+  }
+  return new AtlasError(ErrorCodes.BAD_REPLY, 'peer sent a malformed error');
+}

@@ -1,0 +1,114 @@
+import type { Address } from '../address.js';
+
+/** Bumped on incompatible wire changes; peers with another major version are refused. */
+export const PROTOCOL_VERSION = 1;
+
+export interface PingParams {
+  network: string;
+  /** The caller's sequence length: the reply's digest covers min(this, the callee's length). */
+  sequenceLength: number;
+  /** The caller's own reachable address, when it has one (it becomes a candidate peer). */
+  from?: string;
+}
+
+export interface PingResult {
+  protocol: number;
+  network: string;
+  sequenceLength: number;
+  chunkCount: number;
+  /** Length of the sequence prefix that `digest` covers. */
+  digestLength: number;
+  digest: string;
+  /** Inventory version, for inventoryChanges. */
+  inventory: InventoryVersion;
+}
+
+/** Identifies one run of a node's inventory log; a new epoch means "fetch the whole vector". */
+export interface InventoryVersion {
+  epoch: string;
+  version: number;
+}
+
+export interface PeersParams {
+  from?: string;
+}
+export interface PeersResult {
+  peers: string[];
+}
+
+/** Byte range of the inventory vector (SPEC §4). */
+export interface InventoryParams {
+  offset: number;
+  length: number;
+}
+export interface InventoryResult {
+  sequenceLength: number;
+  inventory: InventoryVersion;
+  bytes: Uint8Array;
+}
+
+export interface InventoryChangesParams {
+  since: InventoryVersion;
+}
+export type InventoryChangesResult =
+  | {
+      complete: true;
+      sequenceLength: number;
+      inventory: InventoryVersion;
+      /** Positions set since `since`, ascending, delta-varint encoded. */
+      added: Uint8Array;
+    }
+  /** The log does not reach back to `since` (or another epoch): fetch the whole vector. */
+  | { complete: false; sequenceLength: number; inventory: InventoryVersion };
+
+export interface GetChunksParams {
+  addresses: Address[];
+}
+export interface GetChunksResult {
+  chunks: { address: Address; data: Uint8Array }[];
+  /** Addresses asked for and not held: an explicit "don't have" (SPEC §6). */
+  missing: Address[];
+}
+
+export interface PutChunksParams {
+  chunks: Uint8Array[];
+}
+export interface PutChunksResult {
+  /** saved[i] is true when chunk i is now stored (also when it already was). */
+  saved: boolean[];
+}
+
+export interface MethodMap {
+  ping: { params: PingParams; result: PingResult };
+  peers: { params: PeersParams; result: PeersResult };
+  inventory: { params: InventoryParams; result: InventoryResult };
+  inventoryChanges: { params: InventoryChangesParams; result: InventoryChangesResult };
+  getChunks: { params: GetChunksParams; result: GetChunksResult };
+  putChunks: { params: PutChunksParams; result: PutChunksResult };
+}
+
+export type Method = keyof MethodMap;
+export type ParamsOf<M extends Method> = MethodMap[M]['params'];
+export type ResultOf<M extends Method> = MethodMap[M]['result'];
+
+export const METHODS: readonly Method[] = ['ping', 'peers', 'inventory', 'inventoryChanges', 'getChunks', 'putChunks'];
+
+export function isMethod(value: unknown): value is Method {
+  return typeof value === 'string' && (METHODS as readonly string[]).includes(value);
+}
+
+/** What a node serves; the protocol layer validates every request before it reaches this. */
+export interface AtlasService {
+  ping(params: PingParams, context: CallerContext): Promise<PingResult>;
+  peers(params: PeersParams, context: CallerContext): Promise<PeersResult>;
+  inventory(params: InventoryParams, context: CallerContext): Promise<InventoryResult>;
+  inventoryChanges(params: InventoryChangesParams, context: CallerContext): Promise<InventoryChangesResult>;
+  getChunks(params: GetChunksParams, context: CallerContext): Promise<GetChunksResult>;
+  putChunks(params: PutChunksParams, context: CallerContext): Promise<PutChunksResult>;
+}
+
+export interface CallerContext {
+  /** Transport-level identity of the caller (e.g. "127.0.0.1:51234"), for rate limits and logs. */
+  remote: string;
+  signal?: AbortSignal;
+}

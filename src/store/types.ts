@@ -1,0 +1,57 @@
+import type { Address } from '../address.js';
+import type { Announcement } from '../chain/types.js';
+import type { AtlasError } from '../errors.js';
+import type { Inventory } from '../inventory/inventory.js';
+
+export const DEFAULT_MAX_CHUNK_SIZE = 40_960;
+
+export type PutOutcome =
+  /** `added` is false when the chunk was already stored (a no-op success). */
+  | { ok: true; address: Address; added: boolean; positions: readonly number[] }
+  | { ok: false; address: Address | undefined; error: AtlasError };
+
+/** A chunk whose hash the caller has already checked. */
+export interface VerifiedChunk {
+  address: Address;
+  data: Uint8Array;
+}
+
+/**
+ * The node's durable state: the announcement sequence, the chunks and the inventory derived from
+ * both. A chunk is stored only when SPEC §2 admits it; a stored chunk is never evicted.
+ */
+export interface ChunkStore {
+  readonly maxChunkSize: number;
+
+  /** Number of announcements in the sequence. */
+  sequenceLength(): number;
+  addressAt(position: number): Address | undefined;
+  /** Every position at which `address` is announced, ascending; empty when not announced. */
+  positionsOf(address: Address): readonly number[];
+  /** Digest of the first `length` announcements (SPEC §6 consensus check); 40 hex chars. */
+  sequenceDigest(length?: number): string;
+
+  /** Appends announcements; positions must continue the sequence exactly (BAD_ANNOUNCEMENT). */
+  append(announcements: readonly Announcement[]): Promise<void>;
+  /** Drops every announcement at position >= length; chunk bytes stay. */
+  truncate(length: number): Promise<void>;
+
+  /** Admits and stores one chunk, or throws an AtlasError and changes nothing. */
+  put(data: Uint8Array): Promise<PutOutcome & { ok: true }>;
+  /** Admits and stores many; one outcome per chunk, never throws for a refused chunk. */
+  putMany(chunks: readonly Uint8Array[]): Promise<PutOutcome[]>;
+  /** Stores chunks whose hashes are already verified; still checks size and announcement. */
+  putVerified(chunks: readonly VerifiedChunk[]): Promise<PutOutcome[]>;
+
+  get(address: Address): Uint8Array | undefined;
+  has(address: Address): boolean;
+  /** Number of distinct chunks stored that are announced in the current sequence. */
+  chunkCount(): number;
+  /** Total bytes of the chunks counted by chunkCount(). */
+  chunkBytes(): number;
+
+  /** The node's own inventory: bit i set when the chunk at position i is stored. Read-only view. */
+  readonly inventory: Inventory;
+
+  close(): Promise<void>;
+}

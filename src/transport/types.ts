@@ -1,0 +1,41 @@
+/**
+ * How a node reaches other peers. A transport moves plain objects (with Uint8Array for bytes)
+ * and chooses its own encoding; validation happens above it, in protocol/, for every transport.
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Per-call deadline; the call rejects with TIMEOUT when it passes. */
+  timeoutMs?: number;
+}
+
+export interface RequestContext {
+  /** Transport-level identity of the caller, e.g. "127.0.0.1:51234" or a MemoryNetwork node name. */
+  remote: string;
+  signal?: AbortSignal;
+}
+
+/** What a transport serves. `handle` throws AtlasError for refusals; the transport encodes them. */
+export interface TransportService {
+  handle(method: string, params: unknown, context: RequestContext): Promise<unknown>;
+  /** One chunk's raw bytes, for plain GET routes; undefined when absent. */
+  getChunk?(address: string): Uint8Array | undefined;
+  /** A JSON-able summary for a status route. */
+  status?(): unknown;
+  /** Prometheus text exposition for a /metrics route. */
+  metrics?(): Promise<string>;
+}
+
+export interface Transport {
+  /** The address other peers reach this node at; known once listen() resolved. */
+  readonly address: string | undefined;
+  listen(service: TransportService): Promise<string>;
+  call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export interface TransportStats {
+  callsOut: number;
+  callsIn: number;
+  bytesOut: number;
+  bytesIn: number;
+}
