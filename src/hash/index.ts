@@ -1,16 +1,146 @@
-// Placeholder until the three-backend implementation lands: node:crypto only.
-import { createHash } from 'node:crypto';
+/**
+ * hash160 = RIPEMD160(SHA256(data)), the chunk address of SPEC §1, with three backends picked once
+ * at load: the native addon (batch calls into OpenSSL) > node:crypto > hash-wasm.
+ * `ATLAS_HASH=native|node|wasm` forces one; forcing one that cannot run is an error at load.
+ *
+ * The API is synchronous. hash-wasm can only be instantiated asynchronously, so when the wasm
+ * backend is the one in use (forced, or this node's OpenSSL lacks RIPEMD-160 and the addon is
+ * absent) callers must `await hashReady()` before hashing; `AtlasNode.open` does. A top-level
+ * await would avoid that, but it would make the whole package an async module graph, which
+ * `require()` of ESM (Node >= 20.17) refuses for every user, wasm or not.
+ */
+import { AtlasError, ErrorCodes } from '../errors.js';
+import { loadNativeHash } from './native.js';
+import { loadNodeHash } from './node-crypto.js';
+import { HASH_BACKEND_NAMES, type Hash160Impl, type HashBackendName } from './types.js';
+import { createWasmHash } from './wasm.js';
 
+export { HASH160_BYTES, HASH_BACKEND_NAMES, type Hash160Impl, type HashBackendName } from './types.js';
+export { NATIVE_ADDON_PATH } from './native.js';
+
+export const HASH_BACKEND_ENV = 'ATLAS_HASH';
+export const HASH_FALLBACK_WARNING_CODE = 'ATLAS_HASH_FALLBACK';
+
+export interface HashBackendInfo {
+  backend: HashBackendName;
+  /** True when ATLAS_HASH chose the backend. */
+  forced: boolean;
+  /** Why the native addon is not in use, when it is not available. */
+  nativeUnavailable?: string;
+  /** The OpenSSL version the native addon links against, when it loaded. */
+  openssl?: string;
+}
+
+const native = loadNativeHash();
+const node = loadNodeHash();
+let wasmPromise: Promise<Hash160Impl> | undefined;
+
+function loadWasm(): Promise<Hash160Impl> {
+  wasmPromise ??= createWasmHash();
+  return wasmPromise;
+}
+
+function configError(message: string): AtlasError {
+  return new AtlasError(ErrorCodes.INTERNAL, message, { env: HASH_BACKEND_ENV });
+}
+
+function requestedBackend(): HashBackendName | undefined {
+  const raw = process.env[HASH_BACKEND_ENV];
+  if (raw === undefined || raw === '') return undefined;
+  if ((HASH_BACKEND_NAMES as readonly string[]).includes(raw)) return raw as HashBackendName;
+  throw configError(`${HASH_BACKEND_ENV}=${JSON.stringify(raw)} is not one of ${HASH_BACKEND_NAMES.join(', ')}`);
+}
+
+/** Stands in for the wasm backend until it is instantiated. */
+const wasmLoading: Hash160Impl = {
+  name: 'wasm',
+  hash160: notReady,
+  hash160Batch: notReady,
+  hash160Packed: notReady,
+};
+
+function notReady(): never {
+  throw new AtlasError(ErrorCodes.NOT_STARTED, 'the wasm hash backend is still loading: await hashReady() before hashing');
+}
+
+function pick(): { impl: Hash160Impl; forced: boolean; ready: Promise<void> } {
+  const requested = requestedBackend();
+  const ready = Promise.resolve();
+  if (requested === 'native') {
+    if (!native.impl) {
+      throw configError(`${HASH_BACKEND_ENV}=native, but the native hash addon is unavailable: ${native.reason}. Build it with \`npm run build:native\`.`);
+    }
+    return { impl: native.impl, forced: true, ready };
+  }
+  if (requested === 'node') {
+    if (!node.impl) throw configError(`${HASH_BACKEND_ENV}=node, but ${node.reason}`);
+    return { impl: node.impl, forced: true, ready };
+  }
+  if (requested === 'wasm') return { impl: wasmLoading, forced: true, ready: useWasm() };
+  if (native.impl) return { impl: native.impl, forced: false, ready };
+  if (node.impl) {
+    warnFallback(`native hash addon unavailable (${native.reason}); hashing with node:crypto, slower on small chunks`);
+    return { impl: node.impl, forced: false, ready };
+  }
+  warnFallback(`native hash addon unavailable (${native.reason}) and ${node.reason}; hashing with hash-wasm`);
+  return { impl: wasmLoading, forced: false, ready: useWasm() };
+}
+
+function useWasm(): Promise<void> {
+  return loadWasm().then((impl) => {
+    active = impl;
+  });
+}
+
+function warnFallback(message: string): void {
+  process.emitWarning(`atlasnet: ${message}`, { code: HASH_FALLBACK_WARNING_CODE });
+}
+
+const picked = pick();
+let active: Hash160Impl = picked.impl;
+// Rejection is reported to whoever awaits hashReady(); keep an unobserved one from crashing.
+picked.ready.catch(() => {});
+
+/** RIPEMD160(SHA256(data)), 20 bytes. */
 export function hash160(data: Uint8Array): Uint8Array {
-  const sha = createHash('sha256').update(data).digest();
-  return new Uint8Array(createHash('ripemd160').update(sha).digest());
+  return active.hash160(data);
 }
+
+/** hash160 as 40 lower-case hex characters: the address of `data`. */
 export function hash160Hex(data: Uint8Array): string {
-  return Buffer.from(hash160(data)).toString('hex');
+  const digest = active.hash160(data);
+  return Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('hex');
 }
+
+/** One digest per chunk, in order, in one call (one native call with the addon). */
 export function hash160Batch(chunks: readonly Uint8Array[]): Uint8Array[] {
-  return chunks.map(hash160);
+  return active.hash160Batch(chunks);
 }
-export function hashBackend(): 'native' | 'node' | 'wasm' {
-  return 'node';
+
+/** Chunks laid end to end: chunk i is data[offsets[i], offsets[i + 1]). Returns 20 * n bytes. */
+export function hash160Packed(data: Uint8Array, offsets: Uint32Array): Uint8Array {
+  return active.hash160Packed(data, offsets);
+}
+
+/** The backend in use, picked once at load. */
+export function hashBackend(): HashBackendName {
+  return active.name;
+}
+
+export function hashBackendInfo(): HashBackendInfo {
+  const info: HashBackendInfo = { backend: active.name, forced: picked.forced };
+  if (native.impl) info.openssl = native.openssl;
+  else info.nativeUnavailable = native.reason;
+  return info;
+}
+
+/** Resolves once the backend in use can hash (at once unless it is wasm). */
+export function hashReady(): Promise<void> {
+  return picked.ready;
+}
+
+/** Every backend this process can run, for tests and benchmarks that compare them. */
+export async function hashBackends(): Promise<Record<HashBackendName, Hash160Impl | undefined>> {
+  const wasm = await loadWasm().catch(() => undefined);
+  return { native: native.impl, node: node.impl, wasm };
 }

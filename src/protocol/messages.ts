@@ -49,6 +49,8 @@ export interface InventoryResult {
 
 export interface InventoryChangesParams {
   since: InventoryVersion;
+  /** The caller's own reachable address: it is offered new chunks while it keeps pulling. */
+  from?: string;
 }
 export type InventoryChangesResult =
   | {
@@ -72,10 +74,28 @@ export interface GetChunksResult {
 
 export interface PutChunksParams {
   chunks: Uint8Array[];
+  /** Set by a peer pushing chunks it holds; absent for a client's put. A peer's push is only
+   * offered onward, a client's put is pushed on as bytes. */
+  from?: string;
 }
 export interface PutChunksResult {
   /** saved[i] is true when chunk i is now stored (also when it already was). */
   saved: boolean[];
+}
+
+/**
+ * Push, as an offer: "I now hold these positions". The receiver records the sender as a holder
+ * and pulls what it lacks from one holder, so a chunk crosses each link about once (SPEC §6 push,
+ * without the duplicate deliveries of pushing bytes to every neighbour).
+ */
+export interface OfferParams {
+  from: string;
+  /** Positions newly held by `from`, ascending, delta-varint encoded. */
+  added: Uint8Array;
+}
+export interface OfferResult {
+  /** How many of the offered positions the receiver lacks and will fetch. */
+  wanted: number;
 }
 
 export interface MethodMap {
@@ -85,13 +105,14 @@ export interface MethodMap {
   inventoryChanges: { params: InventoryChangesParams; result: InventoryChangesResult };
   getChunks: { params: GetChunksParams; result: GetChunksResult };
   putChunks: { params: PutChunksParams; result: PutChunksResult };
+  offer: { params: OfferParams; result: OfferResult };
 }
 
 export type Method = keyof MethodMap;
 export type ParamsOf<M extends Method> = MethodMap[M]['params'];
 export type ResultOf<M extends Method> = MethodMap[M]['result'];
 
-export const METHODS: readonly Method[] = ['ping', 'peers', 'inventory', 'inventoryChanges', 'getChunks', 'putChunks'];
+export const METHODS: readonly Method[] = ['ping', 'peers', 'inventory', 'inventoryChanges', 'getChunks', 'putChunks', 'offer'];
 
 export function isMethod(value: unknown): value is Method {
   return typeof value === 'string' && (METHODS as readonly string[]).includes(value);
@@ -105,6 +126,7 @@ export interface AtlasService {
   inventoryChanges(params: InventoryChangesParams, context: CallerContext): Promise<InventoryChangesResult>;
   getChunks(params: GetChunksParams, context: CallerContext): Promise<GetChunksResult>;
   putChunks(params: PutChunksParams, context: CallerContext): Promise<PutChunksResult>;
+  offer(params: OfferParams, context: CallerContext): Promise<OfferResult>;
 }
 
 export interface CallerContext {

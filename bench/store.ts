@@ -1,0 +1,271 @@
+/**
+ * Chunk-store throughput, each figure beside raw lmdb-js doing the same writes in the same run.
+ *
+ * - putVerified: already-verified 170-byte chunks in batches of 1,000 (the sync layer's path after
+ *   it has hashed a peer's reply). Reference: raw lmdb-js puts of the same keys and values, one
+ *   transaction per batch, written both ways lmdb-js offers (async puts issued in one event turn;
+ *   putSync inside transaction()): the faster of the two is the reference. Target >= 0.7x.
+ * - ingest: putMany of raw chunks (size check + hash160 in one batch call + announcement check +
+ *   store), against the same raw reference.
+ * - append: announcements in pages of 10,000 (the chain follower's path), against raw puts of
+ *   the same position -> address records.
+ * - reopen: deriving the inventory at open, against a raw scan of the same chunks.
+ *
+ * The chunk writers run in lockstep, batch by batch with the order rotating, so every ratio's two
+ * sides see the same disk and CPU weather; the whole comparison runs in a few rounds on fresh
+ * environments and each figure keeps its best round (interference only ever slows a run down).
+ * Durability settings are lmdb-js defaults on both sides.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { hash160Batch } from '../src/hash/index.js';
+import { seededRandom } from '../src/runtime.js';
+import { LmdbChunkStore } from '../src/store/lmdb.js';
+import type { Announcement } from '../src/chain/types.js';
+import type { PutOutcome, VerifiedChunk } from '../src/store/types.js';
+import type { BenchOptions, BenchReport, BenchRow, BenchSuite } from './report.js';
+
+const CHUNK_SIZE = 170;
+const BATCH = 1_000;
+const PAGE = 10_000;
+
+interface Workload {
+  chunks: Uint8Array[];
+  keys: Buffer[];
+  values: Buffer[];
+  verified: VerifiedChunk[];
+  announcements: Announcement[];
+}
+
+function makeWorkload(count: number): Workload {
+  const random = seededRandom(170);
+  const chunks = Array.from({ length: count }, () => {
+    const chunk = Buffer.allocUnsafe(CHUNK_SIZE);
+    for (let i = 0; i < CHUNK_SIZE; i++) chunk[i] = Math.floor(random() * 256);
+    return chunk;
+  });
+  const digests = hash160Batch(chunks);
+  const keys = digests.map((d) => Buffer.from(d));
+  const addresses = keys.map((k) => k.toString('hex'));
+  return {
+    chunks,
+    keys,
+    values: chunks,
+    verified: chunks.map((data, i) => ({ address: addresses[i] as string, data })),
+    announcements: addresses.map((address, position) => ({ position, address })),
+  };
+}
+
+function tempDir(root: string, name: string): string {
+  return mkdtempSync(join(root, `${name}-`));
+}
+
+async function time(task: () => Promise<void>): Promise<number> {
+  const start = performance.now();
+  await task();
+  return (performance.now() - start) / 1000;
+}
+
+/** One side of a lockstep comparison: writes batch `index` of the workload. */
+interface Contender {
+  name: string;
+  setup(root: string, w: Workload): Promise<void>;
+  batch(w: Workload, start: number, end: number): Promise<void>;
+  teardown(): Promise<void>;
+}
+
+/** Raw lmdb-js: async puts of one batch issued in one event turn, awaited together. */
+function rawAsyncPuts(): Contender {
+  let env: RootDatabase | undefined;
+  let db: Database<Buffer, Buffer> | undefined;
+  return {
+    name: 'raw async',
+    async setup(root) {
+      env = open({ path: tempDir(root, 'raw-async'), maxDbs: 8 });
+      db = env.openDB<Buffer, Buffer>('chunks', { keyEncoding: 'binary', encoding: 'binary' });
+    },
+    async batch(w, start, end) {
+      const writes: Promise<boolean>[] = [];
+      for (let i = start; i < end; i++) writes.push((db as Database<Buffer, Buffer>).put(w.keys[i] as Buffer, w.values[i] as Buffer));
+      await Promise.all(writes);
+    },
+    teardown: () => (env as RootDatabase).close(),
+  };
+}
+
+/** Raw lmdb-js: putSync inside one asynchronous transaction per batch. */
+function rawTransaction(): Contender {
+  let env: RootDatabase | undefined;
+  let db: Database<Buffer, Buffer> | undefined;
+  return {
+    name: 'raw txn',
+    async setup(root) {
+      env = open({ path: tempDir(root, 'raw-txn'), maxDbs: 8 });
+      db = env.openDB<Buffer, Buffer>('chunks', { keyEncoding: 'binary', encoding: 'binary' });
+    },
+    async batch(w, start, end) {
+      await (env as RootDatabase).transaction(() => {
+        for (let i = start; i < end; i++) (db as Database<Buffer, Buffer>).putSync(w.keys[i] as Buffer, w.values[i] as Buffer);
+      });
+    },
+    teardown: () => (env as RootDatabase).close(),
+  };
+}
+
+function storeContender(name: string, write: (store: LmdbChunkStore, w: Workload, start: number, end: number) => Promise<PutOutcome[]>): Contender {
+  let store: LmdbChunkStore | undefined;
+  return {
+    name,
+    async setup(root, w) {
+      store = await announcedStore(root, name, w);
+    },
+    async batch(w, start, end) {
+      const outcomes = await write(store as LmdbChunkStore, w, start, end);
+      if (!outcomes.every((o) => o.ok && o.added)) throw new Error(`store bench: ${name} refused a chunk`);
+    },
+    teardown: () => (store as LmdbChunkStore).close(),
+  };
+}
+
+const putVerified = () => storeContender('putVerified', (store, w, start, end) => store.putVerified(w.verified.slice(start, end)));
+const ingest = () => storeContender('ingest', (store, w, start, end) => store.putMany(w.chunks.slice(start, end)));
+
+/**
+ * Runs the contenders in lockstep, batch by batch, rotating which goes first, and returns each
+ * one's throughput over the whole workload: both sides of every ratio see the same disk and CPU
+ * weather at the granularity of one batch.
+ */
+async function lockstep(root: string, w: Workload, contenders: Contender[]): Promise<Map<string, number>> {
+  for (const c of contenders) await c.setup(root, w);
+  const seconds = new Map<string, number>(contenders.map((c) => [c.name, 0]));
+  let turn = 0;
+  for (let start = 0; start < w.keys.length; start += BATCH) {
+    const end = Math.min(start + BATCH, w.keys.length);
+    for (let k = 0; k < contenders.length; k++) {
+      const c = contenders[(turn + k) % contenders.length] as Contender;
+      const t = await time(() => c.batch(w, start, end));
+      seconds.set(c.name, (seconds.get(c.name) as number) + t);
+    }
+    turn++;
+  }
+  for (const c of contenders) await c.teardown();
+  return new Map([...seconds].map(([name, s]) => [name, w.keys.length / s]));
+}
+
+async function rawSequence(root: string, w: Workload): Promise<number> {
+  const env = open({ path: tempDir(root, 'raw-seq'), maxDbs: 8 });
+  const db = env.openDB<Buffer, number>('sequence', { keyEncoding: 'uint32', encoding: 'binary' });
+  const seconds = await time(async () => {
+    for (let start = 0; start < w.keys.length; start += PAGE) {
+      await env.transaction(() => {
+        for (let i = start; i < Math.min(start + PAGE, w.keys.length); i++) db.putSync(i, w.keys[i] as Buffer);
+      });
+    }
+  });
+  await env.close();
+  return w.keys.length / seconds;
+}
+
+async function announcedStore(root: string, name: string, w: Workload): Promise<LmdbChunkStore> {
+  const store = await LmdbChunkStore.open({ path: tempDir(root, name) });
+  for (let start = 0; start < w.announcements.length; start += PAGE) await store.append(w.announcements.slice(start, start + PAGE));
+  return store;
+}
+
+async function storeAppend(root: string, w: Workload): Promise<number> {
+  const store = await LmdbChunkStore.open({ path: tempDir(root, 'append') });
+  const seconds = await time(async () => {
+    for (let start = 0; start < w.announcements.length; start += PAGE) await store.append(w.announcements.slice(start, start + PAGE));
+  });
+  await store.close();
+  return w.announcements.length / seconds;
+}
+
+/** Opens a full store (every chunk stored and announced), timing the open and a raw scan. */
+async function reopen(root: string, w: Workload): Promise<{ store: number; raw: number }> {
+  const store = await announcedStore(root, 'reopen', w);
+  for (let start = 0; start < w.verified.length; start += BATCH) await store.putVerified(w.verified.slice(start, start + BATCH));
+  const path = store.path;
+  await store.close();
+  let reopened: LmdbChunkStore | undefined;
+  const storeSeconds = await time(async () => {
+    reopened = await LmdbChunkStore.open({ path });
+  });
+  if (reopened?.inventory.count !== w.keys.length) throw new Error('store bench: reopened inventory is wrong');
+  await reopened.close();
+  const env = open({ path, maxDbs: 8 });
+  const chunks = env.openDB<Buffer, Buffer>('chunks', { keyEncoding: 'binary', encoding: 'binary' });
+  const rawSeconds = await time(async () => {
+    let bytes = 0;
+    for (const { value } of chunks.getRange({})) bytes += value.length;
+    if (bytes === 0) throw new Error('store bench: raw scan read nothing');
+  });
+  await env.close();
+  return { store: w.keys.length / storeSeconds, raw: w.keys.length / rawSeconds };
+}
+
+const suite: BenchSuite = async (options: BenchOptions): Promise<BenchReport> => {
+  const count = options.quick ? 20_000 : 100_000;
+  const rounds = options.quick ? 2 : 3;
+  const w = makeWorkload(count);
+  const base = mkdtempSync(join(tmpdir(), 'atlasnet-bench-store-'));
+  const best = new Map<string, number>();
+  const keep = (name: string, value: number) => best.set(name, Math.max(best.get(name) ?? 0, value));
+  try {
+    for (let round = 0; round < rounds; round++) {
+      // a fresh directory per round, deleted after it, so earlier rounds' files weigh on nothing
+      const root = tempDir(base, `round${round}`);
+      for (const [name, value] of await lockstep(root, w, [rawAsyncPuts(), putVerified(), rawTransaction(), ingest()])) keep(name, value);
+      keep('raw sequence', await rawSequence(root, w));
+      keep('append', await storeAppend(root, w));
+      const opened = await reopen(root, w);
+      keep('reopen', opened.store);
+      keep('raw scan', opened.raw);
+      rmSync(root, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+  const get = (name: string) => best.get(name) ?? 0;
+  const rawAsync = get('raw async');
+  const rawTxn = get('raw txn');
+  const raw = rawAsync >= rawTxn ? { label: 'raw lmdb async puts', value: rawAsync } : { label: 'raw lmdb putSync in transaction', value: rawTxn };
+  const rows: BenchRow[] = [
+    {
+      label: `putVerified, ${CHUNK_SIZE} B, batches of ${BATCH}`,
+      value: get('putVerified'),
+      unit: 'chunks/s',
+      reference: raw,
+      target: { min: 0.7, of: 'ratio' },
+    },
+    {
+      label: `ingest putMany (hash + admission + store), ${CHUNK_SIZE} B`,
+      value: get('ingest'),
+      unit: 'chunks/s',
+      reference: raw,
+    },
+    {
+      label: `append announcements, pages of ${PAGE}`,
+      value: get('append'),
+      unit: 'positions/s',
+      reference: { label: 'raw lmdb sequence puts', value: get('raw sequence') },
+    },
+    {
+      label: 'reopen: derive inventory from chunks + sequence',
+      value: get('reopen'),
+      unit: 'chunks/s',
+      reference: { label: 'raw lmdb scan of the chunks', value: get('raw scan') },
+    },
+  ];
+  return {
+    name: 'store',
+    rows,
+    notes: [
+      `${count.toLocaleString('en')} chunks, best of ${rounds} interleaved rounds; raw references: async puts ${rawAsync.toFixed(0)}/s, putSync in transaction ${rawTxn.toFixed(0)}/s (the faster is the reference)`,
+    ],
+  };
+};
+
+export default suite;

@@ -1,0 +1,70 @@
+/**
+ * The native backend: build/Release/atlas_native.node at the package root (native/hash160.cc),
+ * which hashes with the OpenSSL exported by the running node binary. Optional: when it is
+ * missing or broken, `loadNativeHash` says why and the caller falls back.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { badInput, requireBytes, requireChunkArray, splitDigests } from './validate.js';
+import { EMPTY_HASH160, HASH160_BYTES, type Hash160Impl } from './types.js';
+
+interface NativeAddon {
+  hash160(data: Uint8Array): Buffer;
+  hash160Batch(chunks: readonly Uint8Array[]): Buffer;
+  hash160Packed(data: Uint8Array, offsets: Uint32Array): Buffer;
+  openssl: string;
+}
+
+export type NativeLoad = { impl: Hash160Impl; openssl: string } | { impl: undefined; reason: string };
+
+// Same relative path from src/hash/ (vitest, tsx) and from dist/hash/ (compiled).
+export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../build/Release/atlas_native.node', import.meta.url));
+
+
+export function loadNativeHash(path: string = NATIVE_ADDON_PATH): NativeLoad {
+  if (!existsSync(path)) return { impl: undefined, reason: `${path} not built` };
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (error) {
+    return { impl: undefined, reason: `cannot load ${path}: ${(error as Error).message}` };
+  }
+  if (typeof addon.hash160 !== 'function' || addon.hash160(new Uint8Array(0)).toString('hex') !== EMPTY_HASH160) {
+    return { impl: undefined, reason: `${path} failed its self-test` };
+  }
+  return { impl: nativeImpl(addon), openssl: addon.openssl };
+}
+
+function nativeImpl(addon: NativeAddon): Hash160Impl {
+  // The addon throws TypeError/RangeError on bad arguments; they become BAD_REQUEST like the
+  // other backends' (try/catch costs nothing on the path that does not throw).
+  const translate = (error: unknown): never => {
+    if (error instanceof TypeError || error instanceof RangeError) throw badInput(error.message, error);
+    throw error;
+  };
+  return {
+    name: 'native',
+    hash160(data) {
+      requireBytes(data, 'hash160');
+      return addon.hash160(data);
+    },
+    hash160Batch(chunks) {
+      requireChunkArray(chunks, 'hash160Batch');
+      let packed: Buffer;
+      try {
+        packed = addon.hash160Batch(chunks);
+      } catch (error) {
+        return translate(error);
+      }
+      return splitDigests(packed, packed.length / HASH160_BYTES);
+    },
+    hash160Packed(data, offsets) {
+      try {
+        return addon.hash160Packed(data, offsets);
+      } catch (error) {
+        return translate(error);
+      }
+    },
+  };
+}

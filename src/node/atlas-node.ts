@@ -1,0 +1,436 @@
+import { randomBytes } from 'node:crypto';
+import { parseAddress, type Address } from '../address.js';
+import { ChainFollower } from '../chain/follow.js';
+import type { ChainAdapter } from '../chain/types.js';
+import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { InventoryLog } from '../inventory/change-log.js';
+import { resolveLimits, type ProtocolLimits } from '../protocol/limits.js';
+import { ProtocolClient } from '../protocol/client.js';
+import { createProtocolService } from '../protocol/server.js';
+import { silentLogger, systemClock, type Clock, type Logger, type Random } from '../runtime.js';
+import { LmdbChunkStore } from '../store/lmdb.js';
+import { MemoryChunkStore } from '../store/memory.js';
+import type { ChunkStore, PutOutcome } from '../store/types.js';
+import { Downloader, type PeerFault } from '../sync/downloader.js';
+import { PeerViews } from '../sync/peer-views.js';
+import { Pusher } from '../sync/pusher.js';
+import type { Transport, TransportService } from '../transport/types.js';
+import { TypedEmitter, type AtlasNodeEvents } from './events.js';
+import { noMetrics, type Metrics } from './metrics.js';
+import { DEFAULT_TIMERS, type AtlasNodeOptions, type NodeTimers } from './options.js';
+import { NodeService } from './service.js';
+import { Overlay } from './overlay.js';
+import { fetchFromPeers } from './fetch.js';
+import type { NodeStats } from './stats.js';
+import { RateMeter } from './stats.js';
+
+export type NodeState = 'open' | 'running' | 'closing' | 'closed';
+
+/** Positions remembered by the inventory log, for incremental refreshes. */
+const INVENTORY_LOG_ENTRIES = 1 << 20;
+
+/**
+ * One Atlas peer: it follows the chain, admits and stores announced chunks, serves them, and
+ * replicates from its neighbours. The protocol logic lives in protocol/, peers/ and sync/; this
+ * class wires them together and owns the lifecycle: open -> running -> closing -> closed.
+ */
+export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
+  readonly network: string;
+  readonly store: ChunkStore;
+  readonly limits: Readonly<ProtocolLimits>;
+  readonly log: InventoryLog;
+  private readonly chain: ChainAdapter;
+  private readonly transport: Transport;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly logger: Logger;
+  private readonly metrics: Metrics;
+  private readonly timers: NodeTimers;
+  private readonly client: ProtocolClient;
+  private readonly follower: ChainFollower;
+  private readonly views: PeerViews;
+  private readonly downloader: Downloader;
+  private readonly pusher: Pusher;
+  private readonly overlay: Overlay;
+  private readonly rates: RateMeter;
+  private readonly lifetime = new AbortController();
+  private roundTimer: unknown;
+  private roundRunning: Promise<void> | undefined;
+  #state: NodeState = 'open';
+
+  private constructor(options: AtlasNodeOptions, store: ChunkStore) {
+    super();
+    this.network = options.network ?? 'mainnet';
+    this.store = store;
+    this.chain = options.chain;
+    this.transport = options.transport;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.logger = options.logger ?? silentLogger;
+    this.metrics = options.metrics ?? noMetrics;
+    this.timers = { ...DEFAULT_TIMERS, ...options.timers };
+    this.limits = resolveLimits({ ...options.limits, maxChunkSize: store.maxChunkSize });
+    this.log = new InventoryLog({ maxEntries: INVENTORY_LOG_ENTRIES, epoch: this.newEpoch() });
+    this.client = new ProtocolClient(this.transport, { limits: this.limits });
+    this.rates = new RateMeter(this.clock);
+    const self = () => this.transport.address;
+
+    this.follower = new ChainFollower(store, this.chain, {
+      onAppend: (from, count) => this.onAppend(from, count),
+      onRollback: (length) => this.onRollback(length),
+      onError: (error) => this.fail(error),
+    });
+    this.views = new PeerViews(this.client, this.limits, Math.max(options.neighbors ?? 8, 1) * 4, self);
+    this.overlay = new Overlay({
+      client: this.client,
+      network: this.network,
+      store,
+      clock: this.clock,
+      random: this.random,
+      logger: this.logger,
+      timers: this.timers,
+      neighbors: options.neighbors ?? 8,
+      seeds: options.seeds ?? [],
+      self,
+      signal: this.lifetime.signal,
+      table: {
+        maxPeers: options.maxPeers ?? 1_000,
+        maxPending: options.maxPendingPeers ?? 800,
+        addressPolicy: options.addressPolicy ?? {},
+        refusalMs: this.timers.refusalMs,
+      },
+      events: {
+        peerAdded: (peer) => this.emitSafe('peer:add', { peer }),
+        peerRemoved: (peer, reason) => {
+          this.emitSafe('peer:remove', { peer, reason });
+        },
+        neighborAdded: (peer) => {
+          this.views.track(peer);
+          this.pusher.addNeighbor(peer);
+          void this.refreshView(peer);
+        },
+        neighborRemoved: (peer) => {
+          this.views.untrack(peer);
+          this.pusher.remove(peer);
+        },
+      },
+    });
+    this.downloader = new Downloader(store, this.views, this.client, this.clock, this.random, {
+      stored: (outcomes, peer) => this.onStored(outcomes, peer, 'offer'),
+      called: (peer, ok) => this.overlay.recordCall(peer, ok),
+      fault: (peer, fault, error) => this.onPeerFault(peer, fault, error),
+      reliability: (peer) => this.overlay.health(peer),
+    }, options.downloads);
+    this.pusher = new Pusher(this.client, this.clock, self, (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false, options.push);
+  }
+
+  /** Opens the store and catches up with the chain; the node serves nothing until start(). */
+  static async open(options: AtlasNodeOptions): Promise<AtlasNode> {
+    const maxChunkSize = options.maxChunkSize ?? options.limits?.maxChunkSize;
+    const store =
+      options.store ??
+      (options.dataDir !== undefined
+        ? await LmdbChunkStore.open({ path: options.dataDir, ...(maxChunkSize !== undefined ? { maxChunkSize } : {}) })
+        : new MemoryChunkStore(maxChunkSize !== undefined ? { maxChunkSize } : {}));
+    const node = new AtlasNode(options, store);
+    try {
+      await node.follower.start();
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    return node;
+  }
+
+  get state(): NodeState {
+    return this.#state;
+  }
+
+  /** The address peers reach this node at, once started. */
+  get address(): string | undefined {
+    return this.transport.address;
+  }
+
+  /** Listens, then runs replication in the background until close(). */
+  async start(): Promise<void> {
+    this.assertState('open', 'start');
+    this.#state = 'running';
+    const handle = createProtocolService(new NodeService(this.serviceHost()), { limits: this.limits, logger: this.logger });
+    const service: TransportService = {
+      handle: (method, params, context) => {
+        this.metrics.count('requests_served_total', 1, { method });
+        return handle(method, params, context);
+      },
+      getChunk: (address) => this.store.get(address),
+      status: () => this.stats(),
+      ...(this.metrics.expose ? { metrics: () => (this.metrics.expose as () => Promise<string>)() } : {}),
+    };
+    await this.transport.listen(service);
+    this.overlay.start();
+    this.logger.info('node started', { address: this.address, network: this.network, sequence: this.store.sequenceLength() });
+    this.scheduleRound(0);
+  }
+
+  /** Stores chunks put by a client (SPEC §2), then pushes them to neighbours. */
+  async putChunks(chunks: readonly Uint8Array[]): Promise<boolean[]> {
+    return (await this.putChunksDetailed(chunks)).map((outcome) => outcome.ok);
+  }
+
+  /** Like putChunks, with the reason for every refusal (an AtlasError with a stable code). */
+  async putChunksDetailed(chunks: readonly Uint8Array[]): Promise<PutOutcome[]> {
+    this.assertUsable('putChunks');
+    const outcomes = await this.store.putMany(chunks);
+    const added = outcomes.filter((o): o is PutOutcome & { ok: true } => o.ok && o.added);
+    if (added.length > 0) {
+      this.onStored(added, 'local', 'push');
+    }
+    return outcomes;
+  }
+
+  /** Chunks held locally; addresses not held are absent from the map. */
+  async getChunks(addresses: readonly string[]): Promise<Map<Address, Uint8Array>> {
+    this.assertUsable('getChunks');
+    const found = new Map<Address, Uint8Array>();
+    for (const input of addresses) {
+      const address = parseAddress(input);
+      const data = this.store.get(address);
+      if (data) found.set(address, data);
+    }
+    return found;
+  }
+
+  /** Chunks held locally, else fetched from peers (verified and stored). Missing ones are absent. */
+  async fetchChunks(addresses: readonly string[], options: { signal?: AbortSignal } = {}): Promise<Map<Address, Uint8Array>> {
+    const found = await this.getChunks(addresses);
+    const wanted = [...new Set(addresses.map((a) => parseAddress(a)))].filter((a) => !found.has(a) && this.store.positionsOf(a).length > 0);
+    if (wanted.length === 0 || this.#state !== 'running') return found;
+    const signal = options.signal ? AbortSignal.any([options.signal, this.lifetime.signal]) : this.lifetime.signal;
+    const fetched = await fetchFromPeers({
+      wanted,
+      candidates: (address) => this.holdersOf(address),
+      client: this.client,
+      store: this.store,
+      limits: this.limits,
+      signal,
+      onStored: (outcomes, peer) => this.onStored(outcomes, peer, 'offer'),
+      onFault: (peer, error) => this.onPeerFault(peer, 'bad-data', error),
+    });
+    for (const [address, data] of fetched) found.set(address, data);
+    return found;
+  }
+
+  /** The inventory bytes [offset, offset + length) of SPEC §4, clamped. */
+  inventory(offset = 0, length?: number): Uint8Array {
+    return this.store.inventory.toBytes(offset, length ?? Math.max(0, this.store.inventory.byteLength() - offset));
+  }
+
+  stats(): NodeStats {
+    const inventory = this.store.inventory;
+    const d = this.downloader.stats;
+    return {
+      state: this.#state,
+      address: this.address,
+      network: this.network,
+      sequenceLength: this.store.sequenceLength(),
+      chunks: this.store.chunkCount(),
+      chunkBytes: this.store.chunkBytes(),
+      have: inventory.count,
+      total: inventory.length,
+      peers: this.overlay.peerCount(),
+      pendingPeers: this.overlay.pendingCount(),
+      neighbors: this.overlay.neighbors(),
+      downloads: { ...d, inFlight: this.downloader.requestsInFlight },
+      pushes: { offersSent: this.pusher.offersSent, chunksPushed: this.pusher.chunksPushed },
+      inventoryBytesReceived: this.inventoryBytesReceived,
+      inventoryRefreshes: this.inventoryRefreshes,
+      chunksPerSecond: this.rates.rate(),
+    };
+  }
+
+  /** Stops everything; leaves no timer, socket or open transaction behind. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    this.#state = 'closing';
+    this.lifetime.abort(new AtlasError(ErrorCodes.CLOSED, 'node closed'));
+    if (this.roundTimer !== undefined) this.clock.clearTimeout(this.roundTimer);
+    this.downloader.stop();
+    this.pusher.stop();
+    this.overlay.stop();
+    this.follower.stop();
+    await this.roundRunning?.catch(() => undefined);
+    await this.transport.close();
+    await this.chain.close?.();
+    await this.store.close();
+    this.#state = 'closed';
+  }
+
+  // --- internals -----------------------------------------------------------------------------
+
+  private inventoryBytesReceived = 0;
+  private inventoryRefreshes = 0;
+
+  private serviceHost() {
+    return {
+      network: this.network,
+      store: this.store,
+      log: this.log,
+      limits: this.limits,
+      candidate: (address: string) => this.overlay.candidate(address),
+      puller: (address: string) => {
+        if (this.overlay.isKnownPeer(address)) this.pusher.addPuller(address);
+      },
+      livePeers: (max: number, exclude: string | undefined) => this.overlay.livePeers(max, exclude),
+      stored: (outcomes: readonly (PutOutcome & { ok: true })[], pushedBy: string | undefined, remote: string) => {
+        this.onStored(outcomes, pushedBy ?? remote, pushedBy === undefined ? 'push' : 'offer');
+      },
+      offered: (from: string, positions: Uint32Array) => {
+        if (!this.views.has(from)) {
+          this.overlay.candidate(from);
+          return 0;
+        }
+        const wanted = positions.filter((p) => p < this.store.sequenceLength() && !this.store.inventory.has(p)).length;
+        this.views.markHeld(from, positions);
+        if (wanted > 0) this.downloader.pump();
+        return wanted;
+      },
+    };
+  }
+
+  private scheduleRound(delayMs: number): void {
+    if (this.#state !== 'running') return;
+    this.roundTimer = this.clock.setTimeout(() => {
+      this.roundTimer = undefined;
+      this.roundRunning = this.round().finally(() => {
+        this.roundRunning = undefined;
+        this.scheduleRound(this.timers.roundMs);
+      });
+    }, delayMs);
+  }
+
+  private async round(): Promise<void> {
+    try {
+      await this.overlay.round();
+      const now = this.clock.now();
+      for (const peer of this.views.peers()) {
+        const view = this.views.get(peer);
+        if (view && now - view.refreshedAt >= this.timers.inventoryRefreshMs) void this.refreshView(peer);
+      }
+      this.downloader.pump();
+      this.metrics.gauge('peers', this.overlay.peerCount());
+      this.metrics.gauge('neighbors', this.overlay.neighbors().length);
+    } catch (error) {
+      if (this.#state === 'running') this.fail(error);
+    }
+  }
+
+  private readonly refreshing = new Set<string>();
+
+  private async refreshView(peer: string): Promise<void> {
+    if (this.refreshing.has(peer) || this.#state !== 'running') return;
+    this.refreshing.add(peer);
+    try {
+      const outcome = await this.views.refresh(peer, this.clock.now(), this.lifetime.signal);
+      this.inventoryBytesReceived += outcome.bytes;
+      this.inventoryRefreshes++;
+      this.metrics.count('inventory_bytes_received_total', outcome.bytes);
+      this.overlay.recordCall(peer, true);
+      if (outcome.added > 0) this.downloader.pump();
+    } catch (error) {
+      if (this.#state !== 'running') return;
+      const atlasError = isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error));
+      this.onPeerFault(peer, atlasError.code === ErrorCodes.BAD_REPLY ? 'bad-data' : 'unresponsive', atlasError);
+      if (atlasError.code !== ErrorCodes.BAD_REPLY) this.overlay.recordCall(peer, false);
+    } finally {
+      this.refreshing.delete(peer);
+    }
+  }
+
+  /**
+   * Every newly stored chunk passes here once. `relay` says how neighbours hear of it: a client's
+   * put is pushed as bytes (we may be its only holder); a chunk from a peer is only offered.
+   */
+  private onStored(outcomes: readonly (PutOutcome & { ok: true })[], from: string, relay: 'push' | 'offer'): void {
+    const positions: number[] = [];
+    let bytes = 0;
+    for (const outcome of outcomes) {
+      positions.push(...outcome.positions);
+      bytes += this.store.get(outcome.address)?.byteLength ?? 0;
+      this.emitSafe('chunk', { address: outcome.address, positions: outcome.positions, from });
+    }
+    positions.sort((a, b) => a - b);
+    this.log.record(positions);
+    this.rates.add(outcomes.length);
+    this.metrics.count('chunks_stored_total', outcomes.length);
+    this.metrics.count('chunk_bytes_stored_total', bytes);
+    if (relay === 'push') this.pusher.push(outcomes.map((o) => ({ data: this.store.get(o.address) as Uint8Array, positions: o.positions })));
+    else this.pusher.offer(positions);
+    this.emitProgress();
+  }
+
+  private onAppend(from: number, count: number): void {
+    // Chunks already held may have just been announced: their bits are new to peers.
+    const held: number[] = [];
+    const inventory = this.store.inventory;
+    for (let p = from; p < from + count; p++) if (inventory.has(p)) held.push(p);
+    if (held.length > 0) {
+      this.log.record(held);
+      this.pusher.offer(held);
+    }
+    this.metrics.gauge('sequence_length', this.store.sequenceLength());
+    this.emitProgress();
+    this.downloader.pump();
+  }
+
+  private onRollback(length: number): void {
+    // Bits were removed: peers holding an old version must fetch the whole vector again.
+    this.log.reset(this.newEpoch());
+    this.logger.warn('chain rolled back', { length });
+    this.metrics.gauge('sequence_length', length);
+    this.emitProgress();
+  }
+
+  private onPeerFault(peer: string, fault: PeerFault, error: AtlasError): void {
+    this.logger.debug('peer fault', { peer, fault, code: error.code, message: error.message });
+    if (fault === 'bad-data') this.overlay.penalise(peer, error.code);
+  }
+
+  private holdersOf(address: Address): string[] {
+    const positions = this.store.positionsOf(address);
+    const holders = this.views.peers().filter((peer) => positions.some((p) => this.views.get(peer)?.inventory.has(p)));
+    const others = this.overlay.livePeers(this.limits.maxPeersReply, undefined).filter((p) => !holders.includes(p));
+    return [...holders, ...others];
+  }
+
+  private emitProgress(): void {
+    const inventory = this.store.inventory;
+    this.metrics.gauge('chunks_held', inventory.count);
+    this.emitSafe('progress', { have: inventory.count, total: inventory.length });
+  }
+
+  private emitSafe<E extends keyof AtlasNodeEvents & string>(event: E, payload: AtlasNodeEvents[E]): void {
+    try {
+      this.emit(event, payload);
+    } catch (error) {
+      // A throwing listener must not break replication.
+      this.logger.error('event listener threw', { event, error: String(error) });
+    }
+  }
+
+  private fail(error: unknown): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    this.logger.error('node error', { error: err.message });
+    if (this.listenerCount('error') > 0) this.emitSafe('error', err);
+  }
+
+  private newEpoch(): string {
+    return Buffer.from(Array.from({ length: 8 }, () => Math.floor(this.random() * 256))).toString('hex') || randomBytes(8).toString('hex');
+  }
+
+  private assertState(expected: NodeState, action: string): void {
+    if (this.#state !== expected) throw new AtlasError(ErrorCodes.NOT_STARTED, `cannot ${action}: node is ${this.#state}`);
+  }
+
+  private assertUsable(action: string): void {
+    if (this.#state === 'closing' || this.#state === 'closed') throw new AtlasError(ErrorCodes.CLOSED, `cannot ${action}: node is ${this.#state}`);
+  }
+}

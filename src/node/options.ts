@@ -1,0 +1,62 @@
+import type { ChainAdapter } from '../chain/types.js';
+import type { AddressPolicyOptions } from '../peers/address-policy.js';
+import type { ProtocolLimits } from '../protocol/limits.js';
+import type { Clock, Logger, Random } from '../runtime.js';
+import type { ChunkStore } from '../store/types.js';
+import type { DownloaderOptions } from '../sync/downloader.js';
+import type { PusherOptions } from '../sync/pusher.js';
+import type { Transport } from '../transport/types.js';
+import type { Metrics } from './metrics.js';
+
+/** Periods of the node's background work, in milliseconds. */
+export interface NodeTimers {
+  /** One maintenance round: admit candidates, walk, keep neighbours, evict. */
+  roundMs: number;
+  /** How often each neighbour's inventory is refreshed (incrementally). SPEC: 600 s, whole vector. */
+  inventoryRefreshMs: number;
+  /** How often one neighbour is replaced by a fresh random-walk sample. */
+  neighborRenewMs: number;
+  /** How long a refused candidate is not checked again. */
+  refusalMs: number;
+}
+
+export const DEFAULT_TIMERS: Readonly<NodeTimers> = Object.freeze({
+  roundMs: 2_000,
+  inventoryRefreshMs: 15_000,
+  neighborRenewMs: 120_000,
+  refusalMs: 600_000,
+});
+
+export interface AtlasNodeOptions {
+  /** Where announcements come from. */
+  chain: ChainAdapter;
+  /** How the node reaches and serves peers. */
+  transport: Transport;
+  /** LMDB environment folder; omit (and omit `store`) for an in-memory store. */
+  dataDir?: string;
+  /** A store of your own; overrides dataDir. The node closes it on close(). */
+  store?: ChunkStore;
+  /** Peers to start from; never evicted. */
+  seeds?: readonly string[];
+  /** Network id; peers of another network are refused. Default 'mainnet'. */
+  network?: string;
+  /** Active neighbours kept (K). Default 8. */
+  neighbors?: number;
+  /** Largest chunk admitted. Default 40,960. */
+  maxChunkSize?: number;
+  /** Protocol limits (SPEC §3); defaults are the original network's. */
+  limits?: Partial<ProtocolLimits>;
+  /** Which peer addresses may be dialled (SPEC §5.2). Default: public addresses only. */
+  addressPolicy?: Partial<AddressPolicyOptions>;
+  /** Most peers kept in the table. Default 1,000. */
+  maxPeers?: number;
+  /** Most candidates waiting for admission. Default 800. */
+  maxPendingPeers?: number;
+  timers?: Partial<NodeTimers>;
+  downloads?: Partial<DownloaderOptions>;
+  push?: Partial<PusherOptions>;
+  clock?: Clock;
+  random?: Random;
+  logger?: Logger;
+  metrics?: Metrics;
+}

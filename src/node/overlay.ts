@@ -1,0 +1,205 @@
+import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import type { AddressPolicyOptions } from '../peers/address-policy.js';
+import { MhdaSampler } from '../peers/mhda.js';
+import { NeighborSet } from '../peers/neighbors.js';
+import { PeerTable } from '../peers/table.js';
+import type { ProtocolClient } from '../protocol/client.js';
+import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import { randomInt, type Clock, type Logger, type Random } from '../runtime.js';
+import type { ChunkStore } from '../store/types.js';
+import type { NodeTimers } from './options.js';
+
+export interface OverlayOptions {
+  client: ProtocolClient;
+  network: string;
+  store: ChunkStore;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  timers: NodeTimers;
+  neighbors: number;
+  seeds: readonly string[];
+  self: () => string | undefined;
+  signal: AbortSignal;
+  table: { maxPeers: number; maxPending: number; addressPolicy: Partial<AddressPolicyOptions>; refusalMs: number };
+  events: {
+    peerAdded(peer: string): void;
+    peerRemoved(peer: string, reason: string): void;
+    neighborAdded(peer: string): void;
+    neighborRemoved(peer: string): void;
+  };
+}
+
+/** Candidates pinged per round (SPEC §5.2). */
+const ADMISSIONS_PER_ROUND = 10;
+/** Refusals the table itself remembers when admit() throws them. */
+const TABLE_REFUSALS = new Set<string>([ErrorCodes.NETWORK_MISMATCH, ErrorCodes.VERSION_MISMATCH, ErrorCodes.ADDRESS_REFUSED, ErrorCodes.BLOCKED, ErrorCodes.BUSY]);
+
+/** Random-walk steps per round: each is one peer-exchange call. */
+const WALK_STEPS_PER_ROUND = 2;
+
+/**
+ * The node's place in the peer graph: which peers it knows (PeerTable), how new ones are admitted
+ * (a ping with the same network, a compatible version and the same sequence), and which K it
+ * keeps as neighbours, drawn by the MHDA random walk and renewed one at a time.
+ */
+export class Overlay {
+  private readonly table: PeerTable;
+  private readonly sampler: MhdaSampler;
+  private readonly active: NeighborSet;
+  private lastRenewal: number;
+
+  constructor(private readonly options: OverlayOptions) {
+    const { clock, random } = options;
+    this.table = new PeerTable({
+      clock,
+      random,
+      network: options.network,
+      seeds: options.seeds,
+      self: options.self,
+      maxPeers: options.table.maxPeers,
+      maxPending: options.table.maxPending,
+      policy: options.table.addressPolicy,
+      refusalMs: options.table.refusalMs,
+      onChange: (change) => {
+        if (change.type === 'add') options.events.peerAdded(change.peer);
+        else {
+          this.dropNeighbor(change.peer);
+          options.events.peerRemoved(change.peer, change.reason);
+        }
+      },
+    });
+    this.active = new NeighborSet(options.neighbors, random);
+    this.sampler = new MhdaSampler({
+      neighbors: async (peer, opts) => {
+        const self = options.self();
+        const reply = await options.client.peers(peer, self ? { from: self } : {}, { signal: opts?.signal ?? options.signal });
+        this.table.recordCall(peer, true);
+        for (const candidate of reply.peers) this.candidate(candidate);
+        return reply.peers.filter((p) => p !== self);
+      },
+      random,
+      start: () => this.randomLivePeer() ?? options.seeds[randomInt(random, Math.max(1, options.seeds.length))] ?? '',
+    });
+    this.lastRenewal = clock.now();
+  }
+
+  start(): void {}
+
+  stop(): void {
+    for (const peer of this.active.list()) this.dropNeighbor(peer);
+  }
+
+  peerCount(): number {
+    return this.table.size;
+  }
+
+  pendingCount(): number {
+    return this.table.pendingCount;
+  }
+
+  neighbors(): string[] {
+    return this.active.list();
+  }
+
+  isKnownPeer(peer: string): boolean {
+    return this.table.has(peer);
+  }
+
+  health(peer: string): number {
+    return this.table.health(peer);
+  }
+
+  candidate(address: string): void {
+    if (address === this.options.self()) return;
+    this.table.addCandidate(address);
+  }
+
+  recordCall(peer: string, ok: boolean): void {
+    this.table.recordCall(peer, ok);
+  }
+
+  penalise(peer: string, reason: string): void {
+    this.table.penalise(peer, reason); // a removal is reported through onChange
+  }
+
+  livePeers(max: number, exclude: string | undefined): string[] {
+    return this.table.livePeers(max, this.options.random, exclude);
+  }
+
+  /** One maintenance round: admit, walk, keep K neighbours, renew one now and then, evict. */
+  async round(): Promise<void> {
+    await this.admitCandidates();
+    if (this.table.size === 0) return;
+    await this.walk();
+    this.keepNeighbors();
+    this.table.evictUnhealthy(); // removals are reported through onChange
+  }
+
+  private async admitCandidates(): Promise<void> {
+    const candidates = this.table.nextCandidates(ADMISSIONS_PER_ROUND);
+    await Promise.all(candidates.map((candidate) => this.check(candidate)));
+  }
+
+  /** Admission by ping: same network id, compatible version, same sequence at a common length. */
+  private async check(candidate: string): Promise<void> {
+    const { client, store, network } = this.options;
+    try {
+      const self = this.options.self();
+      const info = await client.ping(candidate, { network, sequenceLength: store.sequenceLength(), ...(self ? { from: self } : {}) }, { signal: this.options.signal });
+      if (info.network !== network) throw new AtlasError(ErrorCodes.NETWORK_MISMATCH, `peer is on network "${info.network}"`);
+      if (info.protocol !== PROTOCOL_VERSION) throw new AtlasError(ErrorCodes.VERSION_MISMATCH, `peer speaks protocol ${info.protocol}`);
+      if (info.digestLength <= store.sequenceLength() && info.digest !== store.sequenceDigest(info.digestLength)) {
+        throw new AtlasError(ErrorCodes.SEQUENCE_MISMATCH, `peer's sequence differs within the first ${info.digestLength} announcements`);
+      }
+      this.table.admit(candidate, info); // throws the refusal; onChange reports the addition
+    } catch (error) {
+      if (this.options.signal.aborted) return;
+      const reason = isAtlasError(error) ? error.code : 'UNREACHABLE';
+      if (!isAtlasError(error) || !TABLE_REFUSALS.has(error.code)) this.table.refuse(candidate, reason);
+      this.options.logger.debug('candidate refused', { peer: candidate, reason });
+    }
+  }
+
+  private async walk(): Promise<void> {
+    for (let i = 0; i < WALK_STEPS_PER_ROUND && !this.options.signal.aborted; i++) {
+      try {
+        await this.sampler.step({ signal: this.options.signal });
+      } catch {
+        return; // the sampler restarts by itself on the next step
+      }
+    }
+  }
+
+  private keepNeighbors(): void {
+    const now = this.options.clock.now();
+    for (const peer of this.active.list()) {
+      if (!this.table.has(peer)) this.dropNeighbor(peer);
+    }
+    if (this.active.wanted === 0 && now - this.lastRenewal >= this.options.timers.neighborRenewMs) {
+      const victim = this.active.pickForRenewal();
+      if (victim !== undefined) this.dropNeighbor(victim);
+      this.lastRenewal = now;
+    }
+    // Prefer the walk's current node (an unbiased sample); fill the rest at random meanwhile.
+    const sample = this.sampler.current;
+    if (sample !== undefined && !this.sampler.burningIn && this.table.has(sample) && !this.active.has(sample)) this.addNeighbor(sample, now);
+    for (let tries = 0; this.active.wanted > 0 && tries < this.active.k * 2; tries++) {
+      const peer = this.randomLivePeer();
+      if (peer === undefined) break;
+      if (!this.active.has(peer)) this.addNeighbor(peer, now);
+    }
+  }
+
+  private addNeighbor(peer: string, now: number): void {
+    if (this.active.add(peer, now)) this.options.events.neighborAdded(peer);
+  }
+
+  private dropNeighbor(peer: string): void {
+    if (this.active.remove(peer)) this.options.events.neighborRemoved(peer);
+  }
+
+  private randomLivePeer(): string | undefined {
+    return this.table.livePeers(1, this.options.random, undefined)[0];
+  }
+}

@@ -1,0 +1,119 @@
+import { AtlasError, ErrorCodes } from '../errors.js';
+import { decodePositions, encodePositions } from '../inventory/varint.js';
+import type { InventoryLog } from '../inventory/change-log.js';
+import type {
+  AtlasService,
+  CallerContext,
+  GetChunksParams,
+  GetChunksResult,
+  InventoryChangesParams,
+  InventoryChangesResult,
+  InventoryParams,
+  InventoryResult,
+  OfferParams,
+  OfferResult,
+  PeersParams,
+  PeersResult,
+  PingParams,
+  PingResult,
+  PutChunksParams,
+  PutChunksResult,
+} from '../protocol/messages.js';
+import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import type { ProtocolLimits } from '../protocol/limits.js';
+import type { ChunkStore, PutOutcome } from '../store/types.js';
+
+/** What the service needs from the node around it. */
+export interface ServiceHost {
+  readonly network: string;
+  readonly store: ChunkStore;
+  readonly log: InventoryLog;
+  readonly limits: Readonly<ProtocolLimits>;
+  /** A caller told us its reachable address: a candidate peer. */
+  candidate(address: string): void;
+  /** A caller pulls our inventory changes: offer it new chunks. */
+  puller(address: string): void;
+  /** Up to `max` live peers, shuffled, never `exclude`. */
+  livePeers(max: number, exclude: string | undefined): string[];
+  /** Chunks stored through putChunks; `pushedBy` is the pushing peer, undefined for a client's put. */
+  stored(outcomes: readonly (PutOutcome & { ok: true })[], pushedBy: string | undefined, remote: string): void;
+  /** A peer offers positions: returns how many we lack and will fetch. */
+  offered(from: string, positions: Uint32Array): number;
+}
+
+/** The node's answers to the protocol's methods. Params arrive validated (protocol/validate). */
+export class NodeService implements AtlasService {
+  constructor(private readonly host: ServiceHost) {}
+
+  async ping(params: PingParams): Promise<PingResult> {
+    const { store, log } = this.host;
+    if (params.from !== undefined) this.host.candidate(params.from);
+    const sequenceLength = store.sequenceLength();
+    const digestLength = Math.min(params.sequenceLength, sequenceLength);
+    return {
+      protocol: PROTOCOL_VERSION,
+      network: this.host.network,
+      sequenceLength,
+      chunkCount: store.chunkCount(),
+      digestLength,
+      digest: store.sequenceDigest(digestLength),
+      inventory: { epoch: log.epoch, version: log.version },
+    };
+  }
+
+  async peers(params: PeersParams): Promise<PeersResult> {
+    if (params.from !== undefined) this.host.candidate(params.from);
+    return { peers: this.host.livePeers(this.host.limits.maxPeersReply, params.from) };
+  }
+
+  async inventory(params: InventoryParams): Promise<InventoryResult> {
+    const { store, log } = this.host;
+    return {
+      sequenceLength: store.sequenceLength(),
+      inventory: { epoch: log.epoch, version: log.version },
+      bytes: store.inventory.toBytes(params.offset, params.length),
+    };
+  }
+
+  async inventoryChanges(params: InventoryChangesParams): Promise<InventoryChangesResult> {
+    const { store, log } = this.host;
+    if (params.from !== undefined) this.host.puller(params.from);
+    const sequenceLength = store.sequenceLength();
+    const inventory = { epoch: log.epoch, version: log.version };
+    if (params.since.epoch !== log.epoch) return { complete: false, sequenceLength, inventory };
+    const added = log.since(params.since.version);
+    if (added === undefined || added.length > this.host.limits.maxInventoryChanges) {
+      return { complete: false, sequenceLength, inventory };
+    }
+    return { complete: true, sequenceLength, inventory, added: encodePositions(added) };
+  }
+
+  async getChunks(params: GetChunksParams): Promise<GetChunksResult> {
+    const { store } = this.host;
+    const chunks: GetChunksResult['chunks'] = [];
+    const missing: string[] = [];
+    for (const address of params.addresses) {
+      const data = store.get(address);
+      if (data) chunks.push({ address, data });
+      else missing.push(address);
+    }
+    return { chunks, missing };
+  }
+
+  async putChunks(params: PutChunksParams, context: CallerContext): Promise<PutChunksResult> {
+    const outcomes = await this.host.store.putMany(params.chunks);
+    const added = outcomes.filter((o): o is PutOutcome & { ok: true } => o.ok && o.added);
+    if (added.length > 0) this.host.stored(added, params.from, context.remote);
+    return { saved: outcomes.map((o) => o.ok) };
+  }
+
+  async offer(params: OfferParams): Promise<OfferResult> {
+    let positions: Uint32Array;
+    try {
+      positions = decodePositions(params.added, { maxCount: this.host.limits.maxInventoryChanges });
+    } catch (error) {
+      throw new AtlasError(ErrorCodes.BAD_REQUEST, 'offer: malformed positions', undefined, { cause: error });
+    }
+    return { wanted: this.host.offered(params.from, positions) };
+  }
+}

@@ -1,0 +1,60 @@
+import type { Clock } from '../runtime.js';
+import type { DownloaderStats } from '../sync/downloader.js';
+import type { NodeState } from './atlas-node.js';
+
+export interface NodeStats {
+  state: NodeState;
+  address: string | undefined;
+  network: string;
+  sequenceLength: number;
+  /** Distinct chunks held that are announced now. */
+  chunks: number;
+  chunkBytes: number;
+  /** Inventory bits set, out of `total` positions. */
+  have: number;
+  total: number;
+  peers: number;
+  pendingPeers: number;
+  neighbors: string[];
+  downloads: DownloaderStats & { inFlight: number };
+  pushes: { offersSent: number; chunksPushed: number };
+  inventoryBytesReceived: number;
+  inventoryRefreshes: number;
+  /** Chunks stored per second over the last few seconds. */
+  chunksPerSecond: number;
+}
+
+/** Events per second over a sliding window of one-second buckets. */
+export class RateMeter {
+  private readonly buckets: number[];
+  private bucketStart: number;
+  private index = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly windowSeconds = 5,
+  ) {
+    this.buckets = new Array<number>(windowSeconds).fill(0);
+    this.bucketStart = clock.now();
+  }
+
+  add(count: number): void {
+    this.advance();
+    this.buckets[this.index] = (this.buckets[this.index] ?? 0) + count;
+  }
+
+  rate(): number {
+    this.advance();
+    return this.buckets.reduce((a, b) => a + b, 0) / this.windowSeconds;
+  }
+
+  private advance(): void {
+    const now = this.clock.now();
+    const steps = Math.min(this.windowSeconds, Math.floor((now - this.bucketStart) / 1000));
+    for (let i = 0; i < steps; i++) {
+      this.index = (this.index + 1) % this.windowSeconds;
+      this.buckets[this.index] = 0;
+    }
+    if (steps > 0) this.bucketStart = now - ((now - this.bucketStart) % 1000);
+  }
+}

@@ -1,0 +1,629 @@
+/**
+ * The peers a node knows (SPEC §5): their health, the seeds, a blocklist, and the candidates
+ * waiting to be checked before admission. Everything a remote peer can grow is bounded: the table
+ * (maxPeers), the pending candidates (maxPending), the memory of recent refusals (maxRecent) and
+ * the blocklist (maxBlocked).
+ *
+ * Life of an address:
+ *   addCandidate  -> pending (unless invalid, own, known, blocked, recently refused, or refused by
+ *                    the address policy)
+ *   nextCandidates -> taken out of pending, remembered as "being checked" for checkMs
+ *   admit(ping)   -> in the table, if same network and compatible protocol; otherwise it throws
+ *                    NETWORK_MISMATCH / VERSION_MISMATCH and the refusal is remembered for refusalMs
+ *   recordCall    -> health samples; evictUnhealthy removes peers with >= 10 samples and health
+ *                    < 0.5, at most 10 per round; penalise counts as several failures, and repeated
+ *                    offences remove and block the peer for blockMs.
+ *
+ * Seeds are configuration: they are in the table from the start, never removed by health,
+ * penalties or replacement, and not subject to the address policy. Only an explicit block()
+ * removes one (and unblock() puts it back). Every add and remove is reported through onChange,
+ * so the node can emit peer:add / peer:remove without diffing.
+ *
+ * Addresses are compared in canonical form (see canonicalPeerAddress); every method accepts any
+ * spelling and returns canonical addresses.
+ */
+import { AtlasError, ErrorCodes, type ErrorCode } from '../errors.js';
+import { PROTOCOL_VERSION, type PingResult } from '../protocol/messages.js';
+import { randomInt, shuffle, type Clock, type Random } from '../runtime.js';
+import { AddressPolicy, canonicalPeerAddress, type AddressPolicyOptions } from './address-policy.js';
+import { HealthWindow } from './health.js';
+
+export type PeerRemoveReason =
+  /** >= minSamplesForEviction samples and health < minHealth */
+  | 'unhealthy'
+  /** too many offences (bad data); the address is blocked for blockMs */
+  | 'penalised'
+  /** explicit block() */
+  | 'blocked'
+  /** the table was full and a newly admitted peer took the place of this unhealthy one */
+  | 'replaced'
+  /** a later ping showed another network or an incompatible protocol version */
+  | 'mismatch'
+  /** it turned out to be this node's own address */
+  | 'self'
+  /** explicit remove() */
+  | 'removed';
+
+export interface PeerRemoval {
+  peer: string;
+  reason: PeerRemoveReason;
+}
+
+export type PeerChange = { type: 'add'; peer: string; seed: boolean } | { type: 'remove'; peer: string; reason: PeerRemoveReason };
+
+export interface PeerInfo {
+  address: string;
+  seed: boolean;
+  health: number;
+  samples: number;
+  addedAt: number;
+  /** Offences in the current window (see penalise). */
+  offences: number;
+  /** The reason given with the latest offence. */
+  lastOffence: string | undefined;
+  /** The ping that admitted (or last re-admitted) the peer; undefined for a seed not yet pinged. */
+  lastPing: PingResult | undefined;
+}
+
+/** What addCandidate did with an address. */
+export type CandidateOutcome =
+  | 'queued'
+  /** already waiting */
+  | 'pending'
+  /** already in the table */
+  | 'known'
+  | 'blocked'
+  /** refused or checked recently */
+  | 'recent'
+  | 'self'
+  /** the address policy refuses it (not publicly routable, a host name...) */
+  | 'refused'
+  /** not a peer address */
+  | 'invalid';
+
+export interface PeerTableLimits {
+  /** Most peers in the table, seeds included. */
+  maxPeers: number;
+  /** Most candidates waiting to be checked (SPEC §5.2: 800). */
+  maxPending: number;
+  /** Which pending candidate makes room for a new one when full. */
+  pendingEviction: 'oldest' | 'random';
+  healthWindowMs: number;
+  maxSamplesPerPeer: number;
+  minHealth: number;
+  minSamplesForEviction: number;
+  maxEvictionsPerRound: number;
+  /** How long a refused address (mismatch, unreachable, evicted) is not queued again. */
+  refusalMs: number;
+  /** How long a candidate handed out by nextCandidates counts as being checked. */
+  checkMs: number;
+  /** Most addresses remembered as recently refused or being checked. */
+  maxRecent: number;
+  /** Failed samples one offence counts as. */
+  penaltySamples: number;
+  /** Offences within healthWindowMs that get a peer removed and blocked. */
+  maxOffences: number;
+  /** How long a penalised peer stays blocked. */
+  blockMs: number;
+  /** Most blocked addresses remembered. */
+  maxBlocked: number;
+}
+
+export const PEER_TABLE_DEFAULTS: Readonly<PeerTableLimits> = Object.freeze({
+  maxPeers: 1_000,
+  maxPending: 800,
+  pendingEviction: 'random',
+  healthWindowMs: 3_600_000,
+  maxSamplesPerPeer: 256,
+  minHealth: 0.5,
+  minSamplesForEviction: 10,
+  maxEvictionsPerRound: 10,
+  refusalMs: 600_000,
+  checkMs: 60_000,
+  maxRecent: 2_000,
+  penaltySamples: 5,
+  maxOffences: 3,
+  blockMs: 86_400_000,
+  maxBlocked: 10_000,
+});
+
+/** Candidates checked per round (SPEC §5.2). */
+export const DEFAULT_CANDIDATES_PER_ROUND = 10;
+
+export interface PeerTableOptions extends Partial<PeerTableLimits> {
+  clock: Clock;
+  random: Random;
+  /** Our network id: peers answering ping with another are refused. */
+  network: string;
+  /** Our protocol version; default PROTOCOL_VERSION. */
+  protocolVersion?: number;
+  /** Default: the same version number. */
+  isCompatibleVersion?: (protocol: number) => boolean;
+  seeds?: readonly string[];
+  /** This node's own address, or a function for one known only once the transport listens. */
+  self?: string | (() => string | undefined);
+  policy?: AddressPolicy | Partial<AddressPolicyOptions>;
+  onChange?: (change: PeerChange) => void;
+}
+
+interface Entry {
+  address: string;
+  seed: boolean;
+  addedAt: number;
+  window: HealthWindow;
+  /** Times of offences, oldest first, at most maxOffences. */
+  offences: number[];
+  lastOffence: string | undefined;
+  lastPing: PingResult | undefined;
+}
+
+interface Recent {
+  until: number;
+  reason: string;
+}
+
+export class PeerTable {
+  readonly limits: Readonly<PeerTableLimits>;
+  readonly policy: AddressPolicy;
+  readonly network: string;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly compatible: (protocol: number) => boolean;
+  private readonly onChange: ((change: PeerChange) => void) | undefined;
+  private readonly seedList: readonly string[];
+  private readonly peers = new Map<string, Entry>();
+  private readonly pending = new Map<string, number>(); // address -> queued at
+  private readonly recent = new Map<string, Recent>();
+  private readonly blocked = new Map<string, number>(); // address -> blocked until (Infinity: for good)
+  private selfOption: string | (() => string | undefined) | undefined;
+  private selfRaw: string | undefined;
+  private self: string | undefined;
+
+  constructor(options: PeerTableOptions) {
+    const { clock, random, network, seeds, self, policy, onChange, protocolVersion, isCompatibleVersion, ...limits } = options;
+    this.limits = checkLimits({ ...PEER_TABLE_DEFAULTS, ...definedOnly(limits) });
+    this.clock = clock;
+    this.random = random;
+    this.network = network;
+    this.policy = policy instanceof AddressPolicy ? policy : new AddressPolicy(policy);
+    const version = protocolVersion ?? PROTOCOL_VERSION;
+    this.compatible = isCompatibleVersion ?? ((protocol) => protocol === version);
+    this.onChange = onChange;
+    this.selfOption = self;
+    const canonicalSeeds: string[] = [];
+    for (const seed of seeds ?? []) {
+      const address = canonicalPeerAddress(seed, this.policy.options.maxLength);
+      if (address === undefined) throw new AtlasError(ErrorCodes.BAD_REQUEST, `seed is not a peer address: ${JSON.stringify(String(seed).slice(0, 64))}`);
+      if (!canonicalSeeds.includes(address)) canonicalSeeds.push(address);
+    }
+    this.seedList = Object.freeze(canonicalSeeds);
+    const now = clock.now();
+    const own = this.ownAddress(false);
+    for (const seed of canonicalSeeds) if (seed !== own) this.peers.set(seed, this.entry(seed, true, now));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reading
+
+  get size(): number {
+    this.ownAddress();
+    return this.peers.size;
+  }
+
+  get pendingCount(): number {
+    this.ownAddress();
+    return this.pending.size;
+  }
+
+  /** The configured seeds, canonical. */
+  seeds(): string[] {
+    return [...this.seedList];
+  }
+
+  isSeed(address: string): boolean {
+    const peer = this.canonical(address);
+    return peer !== undefined && this.seedList.includes(peer);
+  }
+
+  has(address: string): boolean {
+    this.ownAddress();
+    const peer = this.canonical(address);
+    return peer !== undefined && this.peers.has(peer);
+  }
+
+  /** 0 for an unknown peer. */
+  health(address: string): number {
+    const entry = this.find(address);
+    return entry === undefined ? 0 : entry.window.health(this.clock.now());
+  }
+
+  get(address: string): PeerInfo | undefined {
+    const entry = this.find(address);
+    return entry === undefined ? undefined : this.info(entry, this.clock.now());
+  }
+
+  all(): PeerInfo[] {
+    this.ownAddress();
+    const now = this.clock.now();
+    return [...this.peers.values()].map((entry) => this.info(entry, now));
+  }
+
+  addresses(): string[] {
+    this.ownAddress();
+    return [...this.peers.keys()];
+  }
+
+  /** Candidates waiting, oldest first. */
+  pendingCandidates(): string[] {
+    this.ownAddress();
+    return [...this.pending.keys()];
+  }
+
+  /**
+   * Up to `max` peers with health >= minHealth, shuffled: the peer-exchange reply (SPEC §3).
+   * Never this node itself nor anything in `exclude` (the caller).
+   */
+  livePeers(max: number, random: Random = this.random, exclude?: string | Iterable<string>): string[] {
+    const own = this.ownAddress();
+    const now = this.clock.now();
+    const excluded = new Set<string>();
+    if (own !== undefined) excluded.add(own);
+    for (const address of typeof exclude === 'string' ? [exclude] : (exclude ?? [])) excluded.add(this.canonical(address) ?? address);
+    const live: string[] = [];
+    for (const entry of this.peers.values()) {
+      if (!excluded.has(entry.address) && entry.window.health(now) >= this.limits.minHealth) live.push(entry.address);
+    }
+    return shuffle(live, random).slice(0, Math.max(0, max));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Candidates and admission
+
+  setSelf(address: string | undefined): void {
+    this.selfOption = address;
+    this.ownAddress();
+  }
+
+  addCandidate(address: string): CandidateOutcome {
+    const own = this.ownAddress();
+    const now = this.clock.now();
+    const peer = this.canonical(address);
+    if (peer === undefined) return 'invalid';
+    if (peer === own) return 'self';
+    if (this.peers.has(peer)) return 'known';
+    if (this.blockedAt(peer, now)) return 'blocked';
+    if (this.recentAt(peer, now) !== undefined) return 'recent';
+    if (this.pending.has(peer)) return 'pending';
+    if (!this.policy.allows(peer)) return 'refused';
+    if (this.pending.size >= this.limits.maxPending) this.evictPending();
+    this.pending.set(peer, now);
+    return 'queued';
+  }
+
+  /** Queues many; returns those actually queued, canonical. */
+  addCandidates(addresses: Iterable<string>): string[] {
+    const queued: string[] = [];
+    for (const address of addresses) if (this.addCandidate(address) === 'queued') queued.push(this.canonical(address) as string);
+    return queued;
+  }
+
+  /**
+   * Takes up to `max` candidates to check, oldest first. Each is remembered as being checked for
+   * checkMs, so it is not queued again meanwhile; admit() or refuse() settles it.
+   */
+  nextCandidates(max: number = DEFAULT_CANDIDATES_PER_ROUND): string[] {
+    this.ownAddress();
+    const taken: string[] = [];
+    for (const peer of this.pending.keys()) {
+      if (taken.length >= max) break;
+      taken.push(peer);
+    }
+    for (const peer of taken) {
+      this.pending.delete(peer);
+      this.remember(peer, 'checking', this.limits.checkMs);
+    }
+    return taken;
+  }
+
+  /**
+   * Admits a peer that answered `ping`. Returns true when it was added, false when it was known
+   * already (its ping is refreshed). The successful ping counts as one ok sample: do not also
+   * recordCall it. Throws, after remembering the refusal for refusalMs:
+   * NETWORK_MISMATCH, VERSION_MISMATCH (a known non-seed peer is then removed, reason
+   * "mismatch"), ADDRESS_REFUSED (own address, or refused by the policy), BLOCKED, or BUSY (the
+   * table is full and no unhealthy non-seed peer can make room).
+   */
+  admit(address: string, ping: PingResult): boolean {
+    const own = this.ownAddress();
+    const now = this.clock.now();
+    const peer = this.canonical(address);
+    if (peer === undefined) throw new AtlasError(ErrorCodes.ADDRESS_REFUSED, 'not a peer address');
+    if (peer === own) throw new AtlasError(ErrorCodes.ADDRESS_REFUSED, 'this is our own address', { peer });
+    if (this.blockedAt(peer, now)) throw new AtlasError(ErrorCodes.BLOCKED, `${peer} is blocked`, { peer });
+    const entry = this.peers.get(peer);
+    if (ping.network !== this.network) {
+      this.refuseAdmission(peer, entry, ErrorCodes.NETWORK_MISMATCH, `peer is on network ${JSON.stringify(ping.network)}, not ${JSON.stringify(this.network)}`);
+    }
+    if (!this.compatible(ping.protocol)) {
+      this.refuseAdmission(peer, entry, ErrorCodes.VERSION_MISMATCH, `peer speaks protocol ${ping.protocol}`);
+    }
+    this.pending.delete(peer);
+    if (entry !== undefined) {
+      entry.lastPing = ping;
+      entry.window.record(true, now);
+      this.recent.delete(peer);
+      return false;
+    }
+    const verdict = this.policy.check(peer);
+    if (!verdict.ok) this.refuseAdmission(peer, undefined, ErrorCodes.ADDRESS_REFUSED, `address refused: ${verdict.message}`);
+    if (this.peers.size >= this.limits.maxPeers) {
+      const victim = this.replaceable(now);
+      if (victim === undefined) this.refuseAdmission(peer, undefined, ErrorCodes.BUSY, 'peer table is full of healthy peers');
+      this.removeEntry(victim, 'replaced');
+    }
+    const added = this.entry(peer, false, now);
+    added.lastPing = ping;
+    added.window.record(true, now);
+    this.peers.set(peer, added);
+    this.recent.delete(peer);
+    this.emit({ type: 'add', peer, seed: false });
+    return true;
+  }
+
+  /** Remembers that `address` was refused (unreachable, mismatch...): it is not queued again for `durationMs`. */
+  refuse(address: string, reason: string, durationMs: number = this.limits.refusalMs): void {
+    const peer = this.canonical(address);
+    if (peer === undefined) return;
+    this.pending.delete(peer);
+    this.remember(peer, reason, durationMs);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Health
+
+  /** Records one call's outcome; false when the peer is not in the table. */
+  recordCall(address: string, ok: boolean): boolean {
+    const entry = this.find(address);
+    if (entry === undefined) return false;
+    entry.window.record(ok, this.clock.now());
+    return true;
+  }
+
+  /**
+   * Removes non-seed peers with at least minSamplesForEviction samples and health below
+   * minHealth, the least healthy first, at most maxEvictionsPerRound. Removed peers are not
+   * queued again for refusalMs.
+   */
+  evictUnhealthy(now: number = this.clock.now()): PeerRemoval[] {
+    this.ownAddress();
+    const { minSamplesForEviction, minHealth, maxEvictionsPerRound, refusalMs } = this.limits;
+    const unhealthy: { address: string; health: number }[] = [];
+    for (const entry of this.peers.values()) {
+      if (entry.seed || entry.window.samples(now) < minSamplesForEviction) continue;
+      const health = entry.window.health(now);
+      if (health < minHealth) unhealthy.push({ address: entry.address, health });
+    }
+    unhealthy.sort((a, b) => a.health - b.health);
+    return unhealthy.slice(0, maxEvictionsPerRound).map(({ address }) => {
+      this.remember(address, 'unhealthy', refusalMs);
+      return this.removeEntry(address, 'unhealthy');
+    });
+  }
+
+  /**
+   * A peer sent bad data (a lying reply, a chunk that does not hash to its address...): counts as
+   * penaltySamples failed calls. At maxOffences offences within healthWindowMs a non-seed peer is
+   * removed and blocked for blockMs; the removal is returned. `reason` is kept as lastOffence.
+   */
+  penalise(address: string, reason: string): PeerRemoval | undefined {
+    const entry = this.find(address);
+    if (entry === undefined) return undefined;
+    const now = this.clock.now();
+    for (let i = 0; i < this.limits.penaltySamples; i++) entry.window.record(false, now);
+    const since = now - this.limits.healthWindowMs;
+    entry.offences = entry.offences.filter((time) => time >= since);
+    entry.offences.push(now);
+    entry.lastOffence = reason;
+    if (entry.offences.length > this.limits.maxOffences) entry.offences.shift();
+    if (entry.seed || entry.offences.length < this.limits.maxOffences) return undefined;
+    return this.blockCanonical(entry.address, now + this.limits.blockMs, 'penalised');
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Blocklist and removal
+
+  /**
+   * Blocks an address (for good without `durationMs`): it is removed from the table (seeds
+   * included: this is the host's explicit decision), from pending, and never queued or admitted
+   * while blocked. Returns the removal when the peer was in the table.
+   */
+  block(address: string, durationMs?: number): PeerRemoval | undefined {
+    this.ownAddress();
+    const peer = this.canonical(address) ?? address;
+    const until = durationMs === undefined ? Number.POSITIVE_INFINITY : this.clock.now() + durationMs;
+    return this.blockCanonical(peer, until, 'blocked');
+  }
+
+  /** Lifts a block; a seed comes back into the table. */
+  unblock(address: string): boolean {
+    const peer = this.canonical(address) ?? address;
+    const was = this.blocked.delete(peer);
+    this.ownAddress();
+    return was;
+  }
+
+  isBlocked(address: string, now: number = this.clock.now()): boolean {
+    this.ownAddress();
+    return this.blockedAt(this.canonical(address) ?? address, now);
+  }
+
+  /** Removes a non-seed peer (seeds stay; block() one to drop it). */
+  remove(address: string, reason: PeerRemoveReason = 'removed'): PeerRemoval | undefined {
+    const entry = this.find(address);
+    if (entry === undefined || entry.seed) return undefined;
+    return this.removeEntry(entry.address, reason);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Internals
+
+  private canonical(address: string): string | undefined {
+    return typeof address === 'string' ? canonicalPeerAddress(address, this.policy.options.maxLength) : undefined;
+  }
+
+  private find(address: string): Entry | undefined {
+    this.ownAddress();
+    const peer = this.canonical(address);
+    return peer === undefined ? undefined : this.peers.get(peer);
+  }
+
+  /**
+   * Brings derived state up to date before any use: our own address (when it changes it leaves
+   * the table and the pending queue) and seeds whose block has expired (they come back).
+   * Returns our own address, canonical.
+   */
+  private ownAddress(settle = true): string | undefined {
+    const raw = typeof this.selfOption === 'function' ? this.selfOption() : this.selfOption;
+    if (raw !== this.selfRaw) {
+      this.selfRaw = raw;
+      this.self = raw === undefined ? undefined : (this.canonical(raw) ?? raw);
+      if (settle && this.self !== undefined) {
+        this.pending.delete(this.self);
+        if (this.peers.has(this.self)) this.removeEntry(this.self, 'self');
+      }
+    }
+    if (settle) this.restoreSeeds();
+    return this.self;
+  }
+
+  private restoreSeeds(): void {
+    const now = this.clock.now();
+    for (const seed of this.seedList) {
+      if (seed === this.self || this.peers.has(seed) || this.blockedAt(seed, now)) continue;
+      this.peers.set(seed, this.entry(seed, true, now));
+      this.emit({ type: 'add', peer: seed, seed: true });
+    }
+  }
+
+  private entry(address: string, seed: boolean, now: number): Entry {
+    const window = new HealthWindow({ windowMs: this.limits.healthWindowMs, maxSamples: this.limits.maxSamplesPerPeer });
+    return { address, seed, addedAt: now, window, offences: [], lastOffence: undefined, lastPing: undefined };
+  }
+
+  private info(entry: Entry, now: number): PeerInfo {
+    const since = now - this.limits.healthWindowMs;
+    return {
+      address: entry.address,
+      seed: entry.seed,
+      health: entry.window.health(now),
+      samples: entry.window.samples(now),
+      addedAt: entry.addedAt,
+      offences: entry.offences.filter((time) => time >= since).length,
+      lastOffence: entry.lastOffence,
+      lastPing: entry.lastPing,
+    };
+  }
+
+  private emit(change: PeerChange): void {
+    this.onChange?.(change);
+  }
+
+  private removeEntry(address: string, reason: PeerRemoveReason): PeerRemoval {
+    this.peers.delete(address);
+    this.emit({ type: 'remove', peer: address, reason });
+    return { peer: address, reason };
+  }
+
+  private refuseAdmission(peer: string, entry: Entry | undefined, code: ErrorCode, message: string): never {
+    this.pending.delete(peer);
+    this.remember(peer, code, this.limits.refusalMs);
+    if (entry !== undefined && !entry.seed) this.removeEntry(peer, 'mismatch');
+    throw new AtlasError(code, message, { peer });
+  }
+
+  /** The least healthy non-seed peer below minHealth, which a new admission may replace. */
+  private replaceable(now: number): string | undefined {
+    let victim: string | undefined;
+    let lowest = this.limits.minHealth;
+    for (const entry of this.peers.values()) {
+      if (entry.seed) continue;
+      const health = entry.window.health(now);
+      if (health < lowest) {
+        lowest = health;
+        victim = entry.address;
+      }
+    }
+    return victim;
+  }
+
+  private evictPending(): void {
+    const index = this.limits.pendingEviction === 'oldest' ? 0 : randomInt(this.random, this.pending.size);
+    let i = 0;
+    for (const peer of this.pending.keys()) {
+      if (i++ === index) {
+        this.pending.delete(peer);
+        return;
+      }
+    }
+  }
+
+  private remember(peer: string, reason: string, durationMs: number): void {
+    this.recent.delete(peer);
+    this.recent.set(peer, { until: this.clock.now() + durationMs, reason });
+    // Oldest first by insertion: dropping the first entry forgets the oldest refusal.
+    while (this.recent.size > this.limits.maxRecent) this.recent.delete(this.recent.keys().next().value as string);
+  }
+
+  private recentAt(peer: string, now: number): Recent | undefined {
+    const recent = this.recent.get(peer);
+    if (recent === undefined) return undefined;
+    if (recent.until > now) return recent;
+    this.recent.delete(peer);
+    return undefined;
+  }
+
+  private blockedAt(peer: string, now: number): boolean {
+    const until = this.blocked.get(peer);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.blocked.delete(peer);
+    return false;
+  }
+
+  private blockCanonical(peer: string, until: number, reason: PeerRemoveReason): PeerRemoval | undefined {
+    this.blocked.delete(peer);
+    this.blocked.set(peer, until);
+    if (this.blocked.size > this.limits.maxBlocked) this.forgetOneBlock(peer);
+    this.pending.delete(peer);
+    this.recent.delete(peer);
+    return this.peers.has(peer) ? this.removeEntry(peer, reason) : undefined;
+  }
+
+  /** Over the bound: forget the oldest temporary block, else the oldest block (never `keep`). */
+  private forgetOneBlock(keep: string): void {
+    let oldest: string | undefined;
+    for (const [peer, until] of this.blocked) {
+      if (peer === keep) continue;
+      oldest ??= peer;
+      if (until !== Number.POSITIVE_INFINITY) {
+        this.blocked.delete(peer);
+        return;
+      }
+    }
+    if (oldest !== undefined) this.blocked.delete(oldest);
+  }
+}
+
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+function checkLimits(limits: PeerTableLimits): Readonly<PeerTableLimits> {
+  const atLeastOne: (keyof PeerTableLimits)[] = ['maxPeers', 'maxPending', 'maxSamplesPerPeer', 'maxRecent', 'maxBlocked', 'maxOffences', 'healthWindowMs'];
+  for (const key of atLeastOne) {
+    const value = limits[key];
+    if (typeof value !== 'number' || !(value >= 1)) throw new RangeError(`PeerTable: ${key} must be at least 1`);
+  }
+  if (limits.pendingEviction !== 'oldest' && limits.pendingEviction !== 'random') throw new RangeError('PeerTable: pendingEviction must be "oldest" or "random"');
+  return Object.freeze(limits);
+}

@@ -1,0 +1,122 @@
+/**
+ * The calling side of the protocol: one typed method per wire method, each with its SPEC §7
+ * timeout, each checking what it sends (so a bug here never reaches a peer) and what comes back
+ * (a peer may lie) with the same validation layer the server uses. Rejects only with AtlasError.
+ */
+import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import type { Transport } from '../transport/types.js';
+import { resolveLimits, type ProtocolLimits } from './limits.js';
+import type {
+  GetChunksParams,
+  GetChunksResult,
+  InventoryChangesParams,
+  InventoryChangesResult,
+  InventoryParams,
+  InventoryResult,
+  Method,
+  OfferParams,
+  OfferResult,
+  ParamsOf,
+  PeersParams,
+  PeersResult,
+  PingParams,
+  PingResult,
+  PutChunksParams,
+  PutChunksResult,
+  ResultOf,
+} from './messages.js';
+import { validateParams, validateResult } from './validate.js';
+
+/** Call deadlines in milliseconds, by kind of call. */
+export interface ProtocolTimeouts {
+  ping: number;
+  /** inventory, inventoryChanges and offer */
+  inventory: number;
+  peers: number;
+  /** getChunks and putChunks */
+  chunks: number;
+}
+
+/** SPEC §7: 3 s, 10 s, 10 s, 30 s. */
+export const DEFAULT_TIMEOUTS: Readonly<ProtocolTimeouts> = Object.freeze({ ping: 3_000, inventory: 10_000, peers: 10_000, chunks: 30_000 });
+
+export interface ProtocolClientOptions {
+  limits?: Partial<ProtocolLimits>;
+  timeouts?: Partial<ProtocolTimeouts>;
+}
+
+export interface ClientCallOptions {
+  signal?: AbortSignal;
+  /** Overrides the method's default timeout for this call. */
+  timeoutMs?: number;
+}
+
+const timeoutKind: { [M in Method]: keyof ProtocolTimeouts } = {
+  ping: 'ping',
+  peers: 'peers',
+  inventory: 'inventory',
+  inventoryChanges: 'inventory',
+  getChunks: 'chunks',
+  putChunks: 'chunks',
+  offer: 'inventory',
+};
+
+export class ProtocolClient {
+  readonly limits: Readonly<ProtocolLimits>;
+  readonly timeouts: Readonly<ProtocolTimeouts>;
+  private readonly transport: Transport;
+
+  constructor(transport: Transport, options: ProtocolClientOptions = {}) {
+    this.transport = transport;
+    this.limits = resolveLimits(options.limits);
+    this.timeouts = Object.freeze({ ...DEFAULT_TIMEOUTS, ...options.timeouts });
+  }
+
+  ping(peer: string, params: PingParams, options?: ClientCallOptions): Promise<PingResult> {
+    return this.call(peer, 'ping', params, options);
+  }
+
+  peers(peer: string, params: PeersParams = {}, options?: ClientCallOptions): Promise<PeersResult> {
+    return this.call(peer, 'peers', params, options);
+  }
+
+  inventory(peer: string, params: InventoryParams, options?: ClientCallOptions): Promise<InventoryResult> {
+    return this.call(peer, 'inventory', params, options);
+  }
+
+  inventoryChanges(peer: string, params: InventoryChangesParams, options?: ClientCallOptions): Promise<InventoryChangesResult> {
+    return this.call(peer, 'inventoryChanges', params, options);
+  }
+
+  /** Addresses are sent lower-cased and de-duplicated; the reply may only name those. */
+  getChunks(peer: string, params: GetChunksParams, options?: ClientCallOptions): Promise<GetChunksResult> {
+    return this.call(peer, 'getChunks', params, options);
+  }
+
+  putChunks(peer: string, params: PutChunksParams, options?: ClientCallOptions): Promise<PutChunksResult> {
+    return this.call(peer, 'putChunks', params, options);
+  }
+
+  /** "I now hold these positions": the peer answers how many it lacks and will fetch from us. */
+  offer(peer: string, params: OfferParams, options?: ClientCallOptions): Promise<OfferResult> {
+    return this.call(peer, 'offer', params, options);
+  }
+
+  /**
+   * One validated call. Rejects with the request's own error (BAD_REQUEST, TOO_MANY...) before
+   * sending anything, with the transport's error (TIMEOUT, UNREACHABLE, ABORTED, or the peer's
+   * refusal), or with BAD_REPLY when the reply breaks the protocol.
+   */
+  async call<M extends Method>(peer: string, method: M, params: ParamsOf<M>, options: ClientCallOptions = {}): Promise<ResultOf<M>> {
+    const request = validateParams(method, params, this.limits);
+    const timeoutMs = options.timeoutMs ?? this.timeouts[timeoutKind[method]];
+    let reply: unknown;
+    try {
+      reply = await this.transport.call(peer, method, request, options.signal === undefined ? { timeoutMs } : { timeoutMs, signal: options.signal });
+    } catch (error) {
+      if (isAtlasError(error)) throw error;
+      throw new AtlasError(ErrorCodes.UNREACHABLE, `call to ${peer} failed`, { peer, method }, { cause: error });
+    }
+    return validateResult(method, reply, this.limits, request);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The serving side of the protocol, whatever the transport: validate the request, call the typed
+ * service method, return its result. Refusals are AtlasErrors and pass through with their code;
+ * anything else the service throws is a bug on our side and leaves as INTERNAL with a generic
+ * message (the details go to the logger, never to the caller).
+ */
+import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { silentLogger, type Logger } from '../runtime.js';
+import type { RequestContext, TransportService } from '../transport/types.js';
+import { resolveLimits, type ProtocolLimits } from './limits.js';
+import type { AtlasService, CallerContext } from './messages.js';
+import { validateRequest, type ValidRequest } from './validate.js';
+
+export interface ProtocolServiceOptions {
+  /** Limits requests are checked against; missing fields take DEFAULT_LIMITS. */
+  limits?: Partial<ProtocolLimits>;
+  logger?: Logger;
+}
+
+export type ProtocolHandler = TransportService['handle'];
+
+export function createProtocolService(service: AtlasService, options: ProtocolServiceOptions = {}): ProtocolHandler {
+  const limits = resolveLimits(options.limits);
+  const logger = options.logger ?? silentLogger;
+
+  return async (method: string, params: unknown, context: RequestContext): Promise<unknown> => {
+    const request = validateRequest(method, params, limits);
+    if (context.signal?.aborted) throw new AtlasError(ErrorCodes.ABORTED, 'request aborted');
+    const caller: CallerContext = context.signal === undefined ? { remote: context.remote } : { remote: context.remote, signal: context.signal };
+    try {
+      return await dispatch(service, request, caller);
+    } catch (error) {
+      if (isAtlasError(error)) throw error;
+      logger.error('protocol: service failed', { method: request.method, remote: context.remote, error: describeError(error) });
+      throw new AtlasError(ErrorCodes.INTERNAL, 'internal error');
+    }
+  };
+}
+
+function dispatch(service: AtlasService, request: ValidRequest, caller: CallerContext): Promise<unknown> {
+  switch (request.method) {
+    case 'ping':
+      return service.ping(request.params, caller);
+    case 'peers':
+      return service.peers(request.params, caller);
+    case 'inventory':
+      return service.inventory(request.params, caller);
+    case 'inventoryChanges':
+      return service.inventoryChanges(request.params, caller);
+    case 'getChunks':
+      return service.getChunks(request.params, caller);
+    case 'putChunks':
+      return service.putChunks(request.params, caller);
+    case 'offer':
+      return service.offer(request.params, caller);
+  }
+}
+
+function describeError(error: unknown): string {
+  try {
+    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  } catch {
+    return 'unprintable error';
+  }
+}

@@ -1,0 +1,119 @@
+import type { Clock, TimerHandle } from '../runtime.js';
+
+interface Timer {
+  at: number;
+  seq: number;
+  callback: () => void;
+  cancelled: boolean;
+}
+
+/**
+ * Virtual time for the simulator. Timers fire in (time, creation order), so a run is a pure
+ * function of its seed; between two timers every pending promise settles first, so async code
+ * behaves as it would in real time, only without waiting.
+ */
+export class VirtualClock implements Clock {
+  private time: number;
+  private seq = 0;
+  private readonly heap: Timer[] = [];
+  /** Timers fired so far. */
+  fired = 0;
+
+  constructor(start = 0) {
+    this.time = start;
+  }
+
+  now(): number {
+    return this.time;
+  }
+
+  setTimeout(callback: () => void, ms: number): TimerHandle {
+    const timer: Timer = { at: this.time + Math.max(0, ms), seq: this.seq++, callback, cancelled: false };
+    this.push(timer);
+    return timer;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    if (handle && typeof handle === 'object' && 'cancelled' in handle) (handle as Timer).cancelled = true;
+  }
+
+  get pending(): number {
+    return this.heap.length;
+  }
+
+  /**
+   * Fires timers in order until `until` returns true, virtual time passes `deadline`, or no timer
+   * is left. Returns why it stopped.
+   */
+  async run(options: { deadline: number; until?: () => boolean; maxEvents?: number }): Promise<'condition' | 'deadline' | 'idle' | 'max-events'> {
+    const maxEvents = options.maxEvents ?? Number.MAX_SAFE_INTEGER;
+    await settle();
+    for (let events = 0; ; events++) {
+      if (options.until?.()) return 'condition';
+      if (events >= maxEvents) return 'max-events';
+      const next = this.pop();
+      if (!next) return 'idle';
+      if (next.at > options.deadline) {
+        this.push(next);
+        this.time = Math.max(this.time, options.deadline);
+        return 'deadline';
+      }
+      this.time = Math.max(this.time, next.at);
+      this.fired++;
+      next.callback();
+      await settle();
+    }
+  }
+
+  /** Advances by `ms`, firing every timer due meanwhile. */
+  async advance(ms: number): Promise<void> {
+    const deadline = this.time + ms;
+    await this.run({ deadline });
+    this.time = Math.max(this.time, deadline);
+  }
+
+  private push(timer: Timer): void {
+    const heap = this.heap;
+    heap.push(timer);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  private pop(): Timer | undefined {
+    const heap = this.heap;
+    while (heap.length > 0) {
+      const top = heap[0]!;
+      const last = heap.pop()!;
+      if (heap.length > 0) {
+        heap[0] = last;
+        let i = 0;
+        for (;;) {
+          const l = 2 * i + 1;
+          const r = l + 1;
+          let m = i;
+          if (l < heap.length && before(heap[l]!, heap[m]!)) m = l;
+          if (r < heap.length && before(heap[r]!, heap[m]!)) m = r;
+          if (m === i) break;
+          [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+          i = m;
+        }
+      }
+      if (!top.cancelled) return top;
+    }
+    return undefined;
+  }
+}
+
+function before(a: Timer, b: Timer): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
+/** Lets every queued microtask (and the promise chains they start) run to completion. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

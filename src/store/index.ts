@@ -1,0 +1,29 @@
+export { DEFAULT_MAX_CHUNK_SIZE, type ChunkStore, type PutOutcome, type VerifiedChunk } from './types.js';
+export {
+  admitChunks,
+  admitVerified,
+  checkMaxChunkSize,
+  lookupAddress,
+  notAnnouncedError,
+  sizeError,
+  throwIfRefused,
+  verifyClaimed,
+  type AdmissionResult,
+  type AdmittedChunk,
+  type IsAnnounced,
+  type Refusal,
+} from './admission.js';
+export { MAX_SEQUENCE_LENGTH, validateAppend, validateTruncate } from './announcements.js';
+export {
+  DIGEST_BYTES,
+  DIGEST_CHECKPOINT_INTERVAL,
+  SequenceDigest,
+  ZERO_DIGEST,
+  digestOf,
+  digestStep,
+  type AddressRangeReader,
+  type DigestAppendPlan,
+  type DigestCheckpoint,
+} from './sequence-digest.js';
+export { MemoryChunkStore, type MemoryChunkStoreOptions } from './memory.js';
+export { LmdbChunkStore, STORE_FORMAT_MAGIC, STORE_FORMAT_VERSION, type LmdbChunkStoreOptions } from './lmdb.js';

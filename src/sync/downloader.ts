@@ -1,0 +1,243 @@
+import type { Address } from '../address.js';
+import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { planRarestFirst } from '../inventory/rarest.js';
+import type { ProtocolClient } from '../protocol/client.js';
+import type { Clock, Random } from '../runtime.js';
+import type { ChunkStore, PutOutcome, VerifiedChunk } from '../store/types.js';
+import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import type { PeerViews } from './peer-views.js';
+import { verifyReceived } from './verify.js';
+
+export interface DownloaderOptions {
+  /** getChunks requests in flight across all peers (Stacks used 6). */
+  maxInFlight: number;
+  /** getChunks requests in flight to one peer. */
+  maxInFlightPerPeer: number;
+  /** Addresses per getChunks request (at most the protocol's maxGetAddresses). */
+  batchSize: number;
+  backoff: BackoffOptions;
+}
+
+export const DEFAULT_DOWNLOADER: Readonly<DownloaderOptions> = Object.freeze({
+  maxInFlight: 6,
+  maxInFlightPerPeer: 2,
+  batchSize: 100,
+  backoff: DEFAULT_BACKOFF,
+});
+
+/** Why a peer is being reported: lost calls lower health; bad data is penalised. */
+export type PeerFault = 'unresponsive' | 'bad-data';
+
+export interface DownloaderHooks {
+  /** Chunks newly stored from `peer`. */
+  stored(outcomes: readonly (PutOutcome & { ok: true })[], peer: string): void;
+  /** A call to `peer` succeeded (true) or failed (false), for its health. */
+  called(peer: string, ok: boolean): void;
+  fault(peer: string, fault: PeerFault, error: AtlasError): void;
+  /** Higher is more reliable; the most reliable holder is asked first. */
+  reliability(peer: string): number;
+}
+
+export interface DownloaderStats {
+  requests: number;
+  chunksReceived: number;
+  chunkBytesReceived: number;
+  /** Received chunks we already held when they arrived (redundant deliveries). */
+  duplicateChunks: number;
+  duplicateBytes: number;
+  rejectedChunks: number;
+  missingReplies: number;
+  failedRequests: number;
+}
+
+/**
+ * Fetches what the neighbours hold and we lack: rarest first (ties at random), each request to
+ * the most reliable holder, bounded in flight per peer and in total, failed addresses backing off
+ * exponentially. Only an explicit "don't have" clears a peer's bit; a failed call lowers its health.
+ */
+export class Downloader {
+  private readonly options: DownloaderOptions;
+  private readonly backoff: Backoff<Address>;
+  private readonly inFlightAddresses = new Set<Address>();
+  private readonly inFlightPerPeer = new Map<string, number>();
+  private readonly controller = new AbortController();
+  private inFlight = 0;
+  private pumpQueued = false;
+  private wakeTimer: unknown;
+  private stopped = false;
+  readonly stats: DownloaderStats = {
+    requests: 0,
+    chunksReceived: 0,
+    chunkBytesReceived: 0,
+    duplicateChunks: 0,
+    duplicateBytes: 0,
+    rejectedChunks: 0,
+    missingReplies: 0,
+    failedRequests: 0,
+  };
+
+  constructor(
+    private readonly store: ChunkStore,
+    private readonly views: PeerViews,
+    private readonly client: ProtocolClient,
+    private readonly clock: Clock,
+    private readonly random: Random,
+    private readonly hooks: DownloaderHooks,
+    options?: Partial<DownloaderOptions>,
+  ) {
+    this.options = { ...DEFAULT_DOWNLOADER, ...options };
+    this.backoff = new Backoff(this.options.backoff, random);
+  }
+
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** Plans and starts requests while there is capacity; cheap to call often. */
+  pump(): void {
+    if (this.pumpQueued || this.stopped) return;
+    this.pumpQueued = true;
+    queueMicrotask(() => {
+      this.pumpQueued = false;
+      if (!this.stopped) this.launch();
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.controller.abort(new AtlasError(ErrorCodes.CLOSED, 'node closed'));
+    if (this.wakeTimer !== undefined) this.clock.clearTimeout(this.wakeTimer);
+  }
+
+  private launch(): void {
+    const capacity = this.options.maxInFlight - this.inFlight;
+    if (capacity <= 0 || this.views.size === 0) return;
+    const now = this.clock.now();
+    const plan = planRarestFirst({
+      own: this.store.inventory,
+      peers: this.views.inventories(),
+      random: this.random,
+      limit: capacity * this.options.batchSize * 2,
+    });
+
+    const batches = new Map<string, Address[]>();
+    let blockedByBackoff = false;
+    for (const { position, holders } of plan) {
+      if (batches.size >= capacity && [...batches.values()].every((b) => b.length >= this.options.batchSize)) break;
+      const address = this.store.addressAt(position);
+      if (address === undefined || this.inFlightAddresses.has(address) || this.store.has(address)) continue;
+      if (this.backoff.blocked(address, now)) {
+        blockedByBackoff = true;
+        continue;
+      }
+      const holder = this.pickHolder(holders, batches, capacity);
+      if (holder === undefined) continue;
+      let batch = batches.get(holder);
+      if (!batch) batches.set(holder, (batch = []));
+      batch.push(address);
+      this.inFlightAddresses.add(address);
+    }
+
+    for (const [peer, addresses] of batches) void this.request(peer, addresses);
+    if (batches.size === 0 && blockedByBackoff) this.wakeAtNextRelease(now);
+  }
+
+  private pickHolder(holders: readonly string[], batches: Map<string, Address[]>, capacity: number): string | undefined {
+    let best: string | undefined;
+    let bestScore = -Infinity;
+    for (const peer of holders) {
+      const open = batches.get(peer);
+      if (open) {
+        if (open.length < this.options.batchSize) return peer; // fill a started request first
+        continue;
+      }
+      if (batches.size >= capacity) continue;
+      if ((this.inFlightPerPeer.get(peer) ?? 0) >= this.options.maxInFlightPerPeer) continue;
+      const score = this.hooks.reliability(peer) + this.random() * 1e-6; // random tie-break
+      if (score > bestScore) {
+        best = peer;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  private wakeAtNextRelease(now: number): void {
+    if (this.wakeTimer !== undefined) return;
+    const at = this.backoff.nextRelease(now);
+    if (at === undefined) return;
+    this.wakeTimer = this.clock.setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.pump();
+    }, Math.max(1, at - now));
+  }
+
+  private async request(peer: string, addresses: Address[]): Promise<void> {
+    this.inFlight++;
+    this.inFlightPerPeer.set(peer, (this.inFlightPerPeer.get(peer) ?? 0) + 1);
+    this.stats.requests++;
+    try {
+      const reply = await this.client.getChunks(peer, { addresses }, { signal: this.controller.signal });
+      this.hooks.called(peer, true);
+      await this.accept(peer, addresses, reply.chunks);
+    } catch (error) {
+      if (this.stopped) return;
+      this.stats.failedRequests++;
+      const now = this.clock.now();
+      for (const address of addresses) this.backoff.fail(address, now);
+      const atlasError = isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error));
+      if (atlasError.code === ErrorCodes.BAD_REPLY) this.hooks.fault(peer, 'bad-data', atlasError);
+      else {
+        this.hooks.called(peer, false);
+        this.hooks.fault(peer, 'unresponsive', atlasError);
+      }
+    } finally {
+      for (const address of addresses) this.inFlightAddresses.delete(address);
+      this.inFlight--;
+      const left = (this.inFlightPerPeer.get(peer) ?? 1) - 1;
+      if (left <= 0) this.inFlightPerPeer.delete(peer);
+      else this.inFlightPerPeer.set(peer, left);
+      this.pump();
+    }
+  }
+
+  private async accept(peer: string, asked: readonly Address[], chunks: readonly { address: Address; data: Uint8Array }[]): Promise<void> {
+    const { verified, corrupt } = verifyReceived(chunks);
+    const received = new Set<Address>(chunks.map((c) => c.address));
+    this.stats.chunksReceived += chunks.length;
+    for (const chunk of chunks) this.stats.chunkBytesReceived += chunk.data.byteLength;
+
+    const now = this.clock.now();
+    if (corrupt.length > 0) {
+      this.stats.rejectedChunks += corrupt.length;
+      for (const chunk of corrupt) this.backoff.fail(chunk.address, now);
+      this.hooks.fault(peer, 'bad-data', new AtlasError(ErrorCodes.HASH_MISMATCH, `${corrupt.length} chunk(s) from ${peer} do not hash to their address`));
+    }
+
+    const stored: (PutOutcome & { ok: true })[] = [];
+    if (verified.length > 0) {
+      const outcomes = await this.store.putVerified(verified);
+      outcomes.forEach((outcome, i) => {
+        const chunk = verified[i] as VerifiedChunk;
+        if (outcome.ok) {
+          this.backoff.succeed(chunk.address);
+          if (outcome.added) stored.push(outcome);
+          else {
+            this.stats.duplicateChunks++;
+            this.stats.duplicateBytes += chunk.data.byteLength;
+          }
+        } else {
+          this.backoff.fail(chunk.address, now); // e.g. rolled back meanwhile
+        }
+      });
+    }
+
+    // Asked and not delivered: the peer says it does not have them. Clear its bits.
+    for (const address of asked) {
+      if (received.has(address)) continue;
+      this.stats.missingReplies++;
+      this.views.clear(peer, this.store.positionsOf(address));
+    }
+    if (stored.length > 0) this.hooks.stored(stored, peer);
+  }
+}

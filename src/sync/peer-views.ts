@@ -1,0 +1,137 @@
+import { Inventory } from '../inventory/inventory.js';
+import { decodePositions } from '../inventory/varint.js';
+import type { ProtocolClient } from '../protocol/client.js';
+import type { InventoryVersion } from '../protocol/messages.js';
+import type { ProtocolLimits } from '../protocol/limits.js';
+
+/** What we believe one neighbour holds, and how current that belief is. */
+export interface PeerView {
+  readonly peer: string;
+  readonly inventory: Inventory;
+  /** The peer's inventory version our view includes; undefined until the first full fetch. */
+  version: InventoryVersion | undefined;
+  refreshedAt: number;
+}
+
+export interface RefreshOutcome {
+  /** Inventory payload bytes received for this refresh. */
+  bytes: number;
+  full: boolean;
+  /** Positions newly seen as held by the peer. */
+  added: number;
+}
+
+/**
+ * Our view of each tracked peer's inventory. A refresh asks for what changed since the version
+ * we hold (inventoryChanges) and falls back to the whole vector, in byte ranges, only when the
+ * peer's log no longer reaches back (or it restarted, or rolled back).
+ */
+export class PeerViews {
+  private readonly views = new Map<string, PeerView>();
+
+  constructor(
+    private readonly client: ProtocolClient,
+    private readonly limits: Readonly<ProtocolLimits>,
+    private readonly maxPeers: number,
+    private readonly self: () => string | undefined,
+  ) {}
+
+  get size(): number {
+    return this.views.size;
+  }
+
+  has(peer: string): boolean {
+    return this.views.has(peer);
+  }
+
+  get(peer: string): PeerView | undefined {
+    return this.views.get(peer);
+  }
+
+  /** Starts tracking a peer; false when the bound is reached. */
+  track(peer: string): boolean {
+    if (this.views.has(peer)) return true;
+    if (this.views.size >= this.maxPeers) return false;
+    this.views.set(peer, { peer, inventory: new Inventory(0), version: undefined, refreshedAt: -Infinity });
+    return true;
+  }
+
+  untrack(peer: string): void {
+    this.views.delete(peer);
+  }
+
+  peers(): string[] {
+    return [...this.views.keys()];
+  }
+
+  /** Peer id -> inventory, for the rarest-first planner. */
+  inventories(): Map<string, Inventory> {
+    const out = new Map<string, Inventory>();
+    for (const [peer, view] of this.views) out.set(peer, view.inventory);
+    return out;
+  }
+
+  /** An explicit "don't have" from the peer clears its bits (a timeout never does). */
+  clear(peer: string, positions: readonly number[]): void {
+    const view = this.views.get(peer);
+    if (view) for (const position of positions) view.inventory.remove(position);
+  }
+
+  /** The peer told us (offer) it now holds these positions. Returns how many were new. */
+  markHeld(peer: string, positions: Uint32Array): number {
+    const view = this.views.get(peer);
+    if (!view) return 0;
+    let added = 0;
+    let maxPosition = -1;
+    for (const position of positions) if (position > maxPosition) maxPosition = position;
+    if (maxPosition >= view.inventory.length) view.inventory.setLength(maxPosition + 1);
+    for (const position of positions) {
+      if (!view.inventory.has(position)) {
+        view.inventory.add(position);
+        added++;
+      }
+    }
+    return added;
+  }
+
+  async refresh(peer: string, now: number, signal?: AbortSignal): Promise<RefreshOutcome> {
+    const view = this.views.get(peer);
+    if (!view) return { bytes: 0, full: false, added: 0 };
+    if (view.version) {
+      const from = this.self();
+      const changes = await this.client.inventoryChanges(peer, from ? { since: view.version, from } : { since: view.version }, { signal });
+      if (changes.complete) {
+        const positions = decodePositions(changes.added, { maxCount: this.limits.maxInventoryChanges });
+        if (changes.sequenceLength > view.inventory.length) view.inventory.setLength(changes.sequenceLength);
+        const before = view.inventory.count;
+        view.inventory.addMany(positions.filter((p) => p < view.inventory.length));
+        view.version = changes.inventory;
+        view.refreshedAt = now;
+        return { bytes: changes.added.byteLength, full: false, added: view.inventory.count - before };
+      }
+    }
+    return this.refreshWhole(view, now, signal);
+  }
+
+  private async refreshWhole(view: PeerView, now: number, signal?: AbortSignal): Promise<RefreshOutcome> {
+    const before = view.inventory.count;
+    const first = await this.client.inventory(view.peer, { offset: 0, length: this.limits.maxInventoryBytes }, { signal });
+    const sequenceLength = first.sequenceLength;
+    const fresh = new Inventory(sequenceLength);
+    fresh.applyBytes(0, first.bytes, 'replace');
+    let bytes = first.bytes.byteLength;
+    const totalBytes = Math.ceil(sequenceLength / 8);
+    for (let offset = first.bytes.byteLength; offset < totalBytes && first.bytes.byteLength > 0; ) {
+      const page = await this.client.inventory(view.peer, { offset, length: this.limits.maxInventoryBytes }, { signal });
+      if (page.bytes.byteLength === 0) break;
+      fresh.applyBytes(offset, page.bytes, 'replace');
+      bytes += page.bytes.byteLength;
+      offset += page.bytes.byteLength;
+    }
+    // The view may have been dropped while we were fetching.
+    const current = this.views.get(view.peer);
+    if (current !== view) return { bytes, full: true, added: 0 };
+    this.views.set(view.peer, { ...view, inventory: fresh, version: first.inventory, refreshedAt: now });
+    return { bytes, full: true, added: Math.max(0, fresh.count - before) };
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * Wire encodings for transports. Values are plain data: null, booleans, numbers, strings,
+ * Uint8Array, arrays and string-keyed objects. Binary (MessagePack, via msgpackr) is the default
+ * between peers; JSON, with bytes as {"$bytes":"<base64>"}, is for humans and curl.
+ *
+ * Decoding untrusted input is bounded twice: by size before anything is parsed, and, for
+ * MessagePack, by a structural pre-scan that rejects any container declaring more items than the
+ * input has bytes left, any nesting deeper than `maxDepth`, non-string map keys and every
+ * extension type except `undefined`. Without the pre-scan a few kilobytes of nested array32
+ * headers make the decoder allocate gigabytes (measured: 10 KB of input exhausted a 4 GB heap).
+ */
+import { Packr } from 'msgpackr';
+import { AtlasError, ErrorCodes, errorFromWire, isAtlasError, type ErrorCode } from '../errors.js';
+
+export type WireFormat = 'msgpack' | 'json';
+
+export const MSGPACK_CONTENT_TYPE = 'application/msgpack';
+export const JSON_CONTENT_TYPE = 'application/json';
+
+export interface DecodeLimits {
+  /** Largest encoded input accepted, in bytes (TOO_LARGE beyond). */
+  maxBytes: number;
+  /** Deepest nesting of arrays and objects accepted (BAD_REQUEST beyond). */
+  maxDepth: number;
+}
+
+export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
+  maxBytes: 8 * 1024 * 1024,
+  maxDepth: 32,
+});
+
+export interface Codec {
+  readonly format: WireFormat;
+  readonly contentType: string;
+  encode(value: unknown): Uint8Array;
+  /** Throws AtlasError: TOO_LARGE over `maxBytes`, BAD_REQUEST when malformed. */
+  decode(bytes: Uint8Array, limits?: Partial<DecodeLimits>): unknown;
+}
+
+// ---------------------------------------------------------------------------------------------
+// MessagePack
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+
+export function encodeBinary(value: unknown): Uint8Array {
+  return packr.pack(value);
+}
+
+export function decodeBinary(bytes: Uint8Array, limits?: Partial<DecodeLimits>): unknown {
+  const { maxBytes, maxDepth } = { ...DEFAULT_DECODE_LIMITS, ...limits };
+  checkSize(bytes.byteLength, maxBytes);
+  checkMsgpackStructure(bytes, maxDepth);
+  // A plain Uint8Array view (not a Buffer) so that bin fields decode as plain Uint8Array
+  // sub-views of the input, without copying.
+  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  try {
+    return packr.unpack(view);
+  } catch (error) {
+    throw malformed(`malformed MessagePack: ${messageOf(error)}`, error);
+  }
+}
+
+/**
+ * Walks the MessagePack items without building anything. Every container must declare no more
+ * items than bytes remain (each item is at least one byte), so what msgpackr later allocates is
+ * linear in the input.
+ */
+function checkMsgpackStructure(bytes: Uint8Array, maxDepth: number): void {
+  const end = bytes.length;
+  let pos = 0;
+  // Items still to read in each open container; the bottom entry is the single root value.
+  const remaining: number[] = [1];
+  const isMap: boolean[] = [false];
+
+  const readLength = (size: 1 | 2 | 4): number => {
+    if (end - pos < size) throw malformed('truncated MessagePack');
+    let n = 0;
+    for (let i = 0; i < size; i++) n = n * 256 + (bytes[pos++] as number);
+    return n;
+  };
+
+  while (remaining.length > 0) {
+    const top = remaining.length - 1;
+    const left = remaining[top] as number;
+    if (left === 0) {
+      remaining.pop();
+      isMap.pop();
+      continue;
+    }
+    const atKey = (isMap[top] as boolean) && left % 2 === 0;
+    if (pos >= end) throw malformed('truncated MessagePack');
+    const token = bytes[pos++] as number;
+    let payload = 0;
+    let children = -1;
+    let childIsMap = false;
+    let isString = false;
+
+    if (token <= 0x7f || token >= 0xe0) {
+      // fixint
+    } else if (token <= 0x8f) {
+      children = 2 * (token & 0x0f);
+      childIsMap = true;
+    } else if (token <= 0x9f) {
+      children = token & 0x0f;
+    } else if (token <= 0xbf) {
+      payload = token & 0x1f;
+      isString = true;
+    } else {
+      switch (token) {
+        case 0xc0: // nil
+        case 0xc2: // false
+        case 0xc3: // true
+          break;
+        case 0xc4: payload = readLength(1); break; // bin 8
+        case 0xc5: payload = readLength(2); break; // bin 16
+        case 0xc6: payload = readLength(4); break; // bin 32
+        case 0xca: payload = 4; break; // float 32
+        case 0xcb: payload = 8; break; // float 64
+        case 0xcc: case 0xd0: payload = 1; break;
+        case 0xcd: case 0xd1: payload = 2; break;
+        case 0xce: case 0xd2: payload = 4; break;
+        case 0xcf: case 0xd3: payload = 8; break;
+        case 0xd4: // fixext 1: only type 0, msgpackr's `undefined`
+          if (bytes[pos] !== 0) throw malformed('unsupported MessagePack extension');
+          payload = 2;
+          break;
+        case 0xd9: payload = readLength(1); isString = true; break;
+        case 0xda: payload = readLength(2); isString = true; break;
+        case 0xdb: payload = readLength(4); isString = true; break;
+        case 0xdc: children = readLength(2); break;
+        case 0xdd: children = readLength(4); break;
+        case 0xde: children = 2 * readLength(2); childIsMap = true; break;
+        case 0xdf: children = 2 * readLength(4); childIsMap = true; break;
+        default: // 0xc1 (never used), ext 8/16/32, fixext 2..16
+          throw malformed('unsupported MessagePack type');
+      }
+    }
+    if (atKey && !isString) throw malformed('MessagePack map keys must be strings');
+    if (payload > end - pos) throw malformed('truncated MessagePack');
+    pos += payload;
+    remaining[top] = left - 1;
+    if (children > 0) {
+      if (children > end - pos) throw malformed('MessagePack container declares more items than the input holds');
+      if (remaining.length > maxDepth) throw malformed(`MessagePack nested deeper than ${maxDepth}`);
+      remaining.push(children);
+      isMap.push(childIsMap);
+    }
+  }
+  if (pos !== end) throw malformed('trailing bytes after MessagePack value');
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON
+
+const BYTES_KEY = '$bytes';
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const textEncoder = new TextEncoder();
+
+export function encodeJsonText(value: unknown): string {
+  const text = JSON.stringify(value, function replacer(this: Record<string, unknown>, key, replaced) {
+    // `this[key]` is the value before toJSON: a Buffer's toJSON would hide that it is bytes.
+    const original = this[key];
+    if (original instanceof Uint8Array) return { [BYTES_KEY]: Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64') };
+    return replaced as unknown;
+  });
+  return text ?? 'null';
+}
+
+export function encodeJson(value: unknown): Uint8Array {
+  return textEncoder.encode(encodeJsonText(value));
+}
+
+export function decodeJson(bytes: Uint8Array, limits?: Partial<DecodeLimits>): unknown {
+  const { maxBytes, maxDepth } = { ...DEFAULT_DECODE_LIMITS, ...limits };
+  checkSize(bytes.byteLength, maxBytes);
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch (error) {
+    throw malformed('JSON body is not valid UTF-8', error);
+  }
+  checkJsonDepth(text, maxDepth);
+  try {
+    return JSON.parse(text, reviveBytes);
+  } catch (error) {
+    if (isAtlasError(error)) throw error;
+    throw malformed(`malformed JSON: ${messageOf(error)}`, error);
+  }
+}
+
+function reviveBytes(_key: string, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const record = value as Record<string, unknown>;
+  const encoded = record[BYTES_KEY];
+  if (typeof encoded !== 'string' || Object.keys(record).length !== 1) return value;
+  if (!BASE64.test(encoded)) throw malformed('"$bytes" is not standard padded base64');
+  const decoded = Buffer.from(encoded, 'base64');
+  return new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength);
+}
+
+/** Bracket depth outside strings; JSON.parse itself has no depth limit. */
+function checkJsonDepth(text: string, maxDepth: number): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) throw malformed(`JSON nested deeper than ${maxDepth}`);
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Codec objects and content negotiation
+
+export const binaryCodec: Codec = Object.freeze({
+  format: 'msgpack',
+  contentType: MSGPACK_CONTENT_TYPE,
+  encode: encodeBinary,
+  decode: decodeBinary,
+});
+
+export const jsonCodec: Codec = Object.freeze({
+  format: 'json',
+  contentType: JSON_CONTENT_TYPE,
+  encode: encodeJson,
+  decode: decodeJson,
+});
+
+export function codecFor(format: WireFormat): Codec {
+  return format === 'msgpack' ? binaryCodec : jsonCodec;
+}
+
+/** The codec for a Content-Type header value (parameters ignored), or undefined if unsupported. */
+export function codecForContentType(header: string | undefined): Codec | undefined {
+  if (header === undefined) return undefined;
+  const media = (header.split(';')[0] ?? '').trim().toLowerCase();
+  if (media === 'application/msgpack' || media === 'application/x-msgpack' || media === 'application/vnd.msgpack') return binaryCodec;
+  if (media === 'application/json') return jsonCodec;
+  return undefined;
+}
+
+/** The codec an Accept header asks for, when it names one we speak; undefined otherwise. */
+export function codecForAccept(header: string | undefined): Codec | undefined {
+  if (header === undefined) return undefined;
+  const lower = header.toLowerCase();
+  const msgpack = lower.search(/application\/(?:x-|vnd\.)?msgpack/);
+  const json = lower.indexOf('application/json');
+  if (msgpack < 0 && json < 0) return undefined;
+  if (msgpack < 0) return jsonCodec;
+  if (json < 0) return binaryCodec;
+  return msgpack < json ? binaryCodec : jsonCodec;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error replies
+
+export interface ErrorReply {
+  error: { code: string; message: string };
+}
+
+const GENERIC_INTERNAL_MESSAGE = 'internal error';
+/** Codes whose message may carry internal detail (paths, store state): sent with a generic text. */
+const PRIVATE_CODES = new Set<ErrorCode>([ErrorCodes.INTERNAL, ErrorCodes.STORE_CORRUPT]);
+
+/** The envelope sent for a failed call. Only AtlasError codes cross the wire; anything else is INTERNAL. */
+export function errorReply(error: unknown): ErrorReply {
+  if (isAtlasError(error) && !PRIVATE_CODES.has(error.code)) {
+    return { error: { code: error.code, message: error.message.slice(0, 500) } };
+  }
+  const code = isAtlasError(error) ? error.code : ErrorCodes.INTERNAL;
+  return { error: { code, message: GENERIC_INTERNAL_MESSAGE } };
+}
+
+export function isErrorReply(value: unknown): value is ErrorReply {
+  return typeof value === 'object' && value !== null && typeof (value as { error?: unknown }).error === 'object' && (value as { error?: unknown }).error !== null;
+}
+
+/** Rebuilds the AtlasError of a decoded error envelope (BAD_REPLY when it is not one). */
+export function errorFromReply(value: unknown): AtlasError {
+  return errorFromWire(isErrorReply(value) ? value.error : undefined);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function checkSize(size: number, maxBytes: number): void {
+  if (size > maxBytes) {
+    throw new AtlasError(ErrorCodes.TOO_LARGE, `encoded message of ${size} bytes exceeds the limit of ${maxBytes}`, { size, limit: maxBytes });
+  }
+}
+
+function malformed(message: string, cause?: unknown): AtlasError {
+  return new AtlasError(ErrorCodes.BAD_REQUEST, message, undefined, cause === undefined ? undefined : { cause });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message.slice(0, 200) : String(error).slice(0, 200);
+}

@@ -1,0 +1,43 @@
+export * from './types.js';
+export {
+  DEFAULT_DECODE_LIMITS,
+  JSON_CONTENT_TYPE,
+  MSGPACK_CONTENT_TYPE,
+  binaryCodec,
+  codecFor,
+  codecForAccept,
+  codecForContentType,
+  decodeBinary,
+  decodeJson,
+  encodeBinary,
+  encodeJson,
+  encodeJsonText,
+  errorFromReply,
+  errorReply,
+  isErrorReply,
+  jsonCodec,
+  type Codec,
+  type DecodeLimits,
+  type ErrorReply,
+  type WireFormat,
+} from './codec.js';
+export {
+  MemoryNetwork,
+  MemoryTransport,
+  type LatencySpec,
+  type MemoryNetworkOptions,
+  type MemoryNodeStats,
+  type MethodStats,
+} from './memory.js';
+export {
+  DEFAULT_HTTP_LIMITS,
+  HTTP_STATUS_BY_CODE,
+  HttpTransport,
+  httpStatusFor,
+  joinHostPort,
+  splitHostPort,
+  type HttpLimits,
+  type HttpRoute,
+  type HttpRouteContext,
+  type HttpTransportOptions,
+} from './http.js';

@@ -1,0 +1,516 @@
+/**
+ * An in-process network for tests and the simulator. Every message is encoded with the binary
+ * codec and decoded on arrival, so nodes never share objects and the bytes counted are real.
+ * Time comes from the injected Clock and every random draw from the injected Random, so a run is
+ * reproducible from a seed in virtual time.
+ *
+ * Faults: per-link latency and drop probability, partitions between groups, nodes going down and
+ * up, and one-way blocks (`block(a, b)`: a cannot open calls to b, while b can still call a and
+ * replies still flow), which is how NAT or star topologies are built.
+ *
+ * What a caller sees:
+ * - target unknown, not listening, down, or its transport closed: UNREACHABLE after the link
+ *   latency (a refused connection);
+ * - link blocked or partitioned: UNREACHABLE after the latency, or with `cutLinks: 'drop'` the
+ *   message vanishes and the call ends in TIMEOUT;
+ * - request or reply dropped at random: TIMEOUT after `timeoutMs` (default `defaultTimeoutMs`);
+ * - target goes down or closes while handling: UNREACHABLE (connection reset);
+ * - the caller's own signal: ABORTED; its own transport closing: CLOSED; going down: UNREACHABLE.
+ */
+import { AtlasError, ErrorCodes } from '../errors.js';
+import { seededRandom, systemClock, type Clock, type Random, type TimerHandle } from '../runtime.js';
+import { decodeBinary, encodeBinary, errorFromReply, errorReply } from './codec.js';
+import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from './types.js';
+
+/** Milliseconds one way; a function is asked once per message. */
+export type LatencySpec = number | ((from: string, to: string, random: Random) => number);
+
+export interface MemoryNetworkOptions {
+  /** Default: the system clock (real time). A simulator passes its virtual clock. */
+  clock?: Clock;
+  /** Default: seededRandom(0), so even a default network is reproducible. */
+  random?: Random;
+  /** One-way latency of every link without an override. Default 1 ms. */
+  latencyMs?: LatencySpec;
+  /** Probability that any one message (request or reply) is lost. Default 0. */
+  dropRate?: number;
+  /** How blocked and partitioned links behave: refuse (UNREACHABLE) or drop silently (TIMEOUT). Default 'refuse'. */
+  cutLinks?: 'refuse' | 'drop';
+  /** Deadline of a call that gives no `timeoutMs`. Default 30,000 ms. */
+  defaultTimeoutMs?: number;
+  /** Largest encoded request; bigger calls fail with TOO_LARGE before sending. Default 1 MiB. */
+  maxRequestBytes?: number;
+  /** Largest encoded reply; bigger replies fail the call with BAD_REPLY. Default 8 MiB. */
+  maxReplyBytes?: number;
+  /** Distinct method names counted per node; further names are counted under "(other)". Default 64. */
+  maxMethodsTracked?: number;
+}
+
+export interface MethodStats {
+  messagesOut: number;
+  messagesIn: number;
+  bytesOut: number;
+  bytesIn: number;
+}
+
+/** Counters of one node. A reply counts under the method of its request. */
+export interface MemoryNodeStats extends TransportStats {
+  messagesOut: number;
+  messagesIn: number;
+  byMethod: Record<string, MethodStats>;
+}
+
+const MAX_TIMER_MS = 2_147_483_647;
+const OTHER_METHOD = '(other)';
+const MAX_NAME_LENGTH = 300;
+
+type Route = 'ok' | 'refused' | 'cut';
+
+interface NodeState {
+  up: boolean;
+  transport: MemoryTransport | undefined;
+  stats: MemoryNodeStats;
+}
+
+export class MemoryNetwork {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly defaultTimeoutMs: number;
+  readonly maxRequestBytes: number;
+  readonly maxReplyBytes: number;
+  private readonly cutLinks: 'refuse' | 'drop';
+  private readonly maxMethodsTracked: number;
+  private defaultLatency: LatencySpec;
+  private defaultDropRate: number;
+  private readonly linkLatency = new Map<string, LatencySpec>();
+  private readonly linkDropRate = new Map<string, number>();
+  private readonly nodes = new Map<string, NodeState>();
+  private readonly blocked = new Set<string>();
+  private partitions: { a: ReadonlySet<string>; b: ReadonlySet<string> }[] = [];
+
+  constructor(options: MemoryNetworkOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? seededRandom(0);
+    this.defaultLatency = options.latencyMs ?? 1;
+    this.defaultDropRate = checkRate(options.dropRate ?? 0);
+    this.cutLinks = options.cutLinks ?? 'refuse';
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
+    this.maxRequestBytes = options.maxRequestBytes ?? 1024 * 1024;
+    this.maxReplyBytes = options.maxReplyBytes ?? 8 * 1024 * 1024;
+    this.maxMethodsTracked = options.maxMethodsTracked ?? 64;
+  }
+
+  /** A node's endpoint; its address is `name`. One open transport per name at a time. */
+  transport(name: string): MemoryTransport {
+    if (name.length === 0 || name.length > MAX_NAME_LENGTH) {
+      throw new AtlasError(ErrorCodes.BAD_REQUEST, `a node name is 1 to ${MAX_NAME_LENGTH} characters`);
+    }
+    const state = this.node(name);
+    if (state.transport !== undefined) throw new AtlasError(ErrorCodes.BAD_REQUEST, `node name in use: ${name}`);
+    const transport = new MemoryTransport(this, name);
+    state.transport = transport;
+    return transport;
+  }
+
+  // --- faults ---------------------------------------------------------------------------------
+
+  setDefaultLatency(latency: LatencySpec): void {
+    this.defaultLatency = latency;
+  }
+
+  /** Latency of the link between a and b, both directions. */
+  setLinkLatency(a: string, b: string, latency: LatencySpec): void {
+    this.linkLatency.set(linkKey(a, b), latency);
+  }
+
+  setDefaultDropRate(rate: number): void {
+    this.defaultDropRate = checkRate(rate);
+  }
+
+  /** Drop probability of the link between a and b, both directions. */
+  setLinkDropRate(a: string, b: string, rate: number): void {
+    this.linkDropRate.set(linkKey(a, b), checkRate(rate));
+  }
+
+  /** Cuts every link between a member of groupA and a member of groupB, until heal(). */
+  partition(groupA: Iterable<string>, groupB: Iterable<string>): void {
+    this.partitions.push({ a: new Set(groupA), b: new Set(groupB) });
+  }
+
+  /** Removes every partition (blocks stay). */
+  heal(): void {
+    this.partitions = [];
+  }
+
+  /** `from` can no longer open calls to `to`; `to` can still call `from`, and replies flow. */
+  block(from: string, to: string): void {
+    this.blocked.add(directedKey(from, to));
+  }
+
+  unblock(from: string, to: string): void {
+    this.blocked.delete(directedKey(from, to));
+  }
+
+  /** Takes a node off the network: its calls in flight fail with UNREACHABLE, its handlers are aborted. */
+  down(name: string): void {
+    const state = this.node(name);
+    if (!state.up) return;
+    state.up = false;
+    state.transport?.disconnect(new AtlasError(ErrorCodes.UNREACHABLE, `node ${name} went down`));
+  }
+
+  up(name: string): void {
+    this.node(name).up = true;
+  }
+
+  isUp(name: string): boolean {
+    return this.nodes.get(name)?.up ?? true;
+  }
+
+  /** Whether a call from `from` to `to` would be delivered now (ignoring random drops). */
+  canReach(from: string, to: string): boolean {
+    return this.route(from, to) === 'ok';
+  }
+
+  // --- statistics -----------------------------------------------------------------------------
+
+  stats(name: string): MemoryNodeStats {
+    const stats = this.nodes.get(name)?.stats ?? emptyStats();
+    const byMethod: Record<string, MethodStats> = {};
+    for (const [method, counts] of Object.entries(stats.byMethod)) byMethod[method] = { ...counts };
+    return { ...stats, byMethod };
+  }
+
+  resetStats(name?: string): void {
+    for (const [nodeName, state] of this.nodes) {
+      if (name === undefined || name === nodeName) state.stats = emptyStats();
+    }
+  }
+
+  /** Closes every open transport. */
+  async close(): Promise<void> {
+    const open = [...this.nodes.values()].flatMap((state) => (state.transport ? [state.transport] : []));
+    await Promise.all(open.map((transport) => transport.close()));
+  }
+
+  // --- used by MemoryTransport ----------------------------------------------------------------
+
+  /** @internal */
+  route(from: string, to: string): Route {
+    if (!this.isUp(from)) return 'refused';
+    const target = this.nodes.get(to);
+    if (target === undefined || !target.up || target.transport?.service === undefined) return 'refused';
+    if (this.blocked.has(directedKey(from, to)) || this.partitioned(from, to)) {
+      return this.cutLinks === 'drop' ? 'cut' : 'refused';
+    }
+    return 'ok';
+  }
+
+  /** Whether a reply from `from` back to `to` gets through (partitions cut replies; blocks do not). @internal */
+  replyRoute(from: string, to: string): Route {
+    if (!this.isUp(from) || !this.isUp(to)) return 'refused';
+    return this.partitioned(from, to) ? 'cut' : 'ok';
+  }
+
+  /** @internal */
+  latency(from: string, to: string): number {
+    const spec = this.linkLatency.get(linkKey(from, to)) ?? this.defaultLatency;
+    const ms = typeof spec === 'number' ? spec : spec(from, to, this.random);
+    return Number.isFinite(ms) && ms > 0 ? ms : 0;
+  }
+
+  /** Draws whether one message on this link is lost; draws nothing on a lossless link. @internal */
+  drops(from: string, to: string): boolean {
+    const rate = this.linkDropRate.get(linkKey(from, to)) ?? this.defaultDropRate;
+    return rate > 0 && this.random() < rate;
+  }
+
+  /** @internal */
+  transportOf(name: string): MemoryTransport | undefined {
+    const state = this.nodes.get(name);
+    return state?.up ? state.transport : undefined;
+  }
+
+  /** @internal */
+  count(name: string, method: string, direction: 'in' | 'out', bytes: number, call: boolean, message = true): void {
+    const stats = this.node(name).stats;
+    let key = method;
+    if (!(key in stats.byMethod) && Object.keys(stats.byMethod).length >= this.maxMethodsTracked) key = OTHER_METHOD;
+    const perMethod = (stats.byMethod[key] ??= { messagesOut: 0, messagesIn: 0, bytesOut: 0, bytesIn: 0 });
+    if (direction === 'out') {
+      if (message) {
+        stats.messagesOut++;
+        perMethod.messagesOut++;
+      }
+      stats.bytesOut += bytes;
+      perMethod.bytesOut += bytes;
+      if (call) stats.callsOut++;
+    } else {
+      stats.messagesIn++;
+      stats.bytesIn += bytes;
+      perMethod.messagesIn++;
+      perMethod.bytesIn += bytes;
+      if (call) stats.callsIn++;
+    }
+  }
+
+  /** @internal */
+  released(name: string, transport: MemoryTransport): void {
+    const state = this.nodes.get(name);
+    if (state?.transport === transport) state.transport = undefined;
+  }
+
+  private partitioned(x: string, y: string): boolean {
+    return this.partitions.some(({ a, b }) => (a.has(x) && b.has(y)) || (b.has(x) && a.has(y)));
+  }
+
+  private node(name: string): NodeState {
+    let state = this.nodes.get(name);
+    if (state === undefined) {
+      state = { up: true, transport: undefined, stats: emptyStats() };
+      this.nodes.set(name, state);
+    }
+    return state;
+  }
+}
+
+/** One node's endpoint on a MemoryNetwork. */
+export class MemoryTransport implements Transport {
+  readonly name: string;
+  /** @internal */
+  service: TransportService | undefined;
+  private readonly network: MemoryNetwork;
+  private closed = false;
+  private readonly outgoing = new Set<OutgoingCall>();
+  private readonly handling = new Set<AbortController>();
+
+  constructor(network: MemoryNetwork, name: string) {
+    this.network = network;
+    this.name = name;
+  }
+
+  get address(): string {
+    return this.name;
+  }
+
+  async listen(service: TransportService): Promise<string> {
+    if (this.closed) throw new AtlasError(ErrorCodes.CLOSED, 'transport is closed');
+    if (this.service !== undefined) throw new AtlasError(ErrorCodes.BAD_REQUEST, 'transport is already listening');
+    this.service = service;
+    return this.name;
+  }
+
+  call(peer: string, method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
+    if (this.closed) return Promise.reject(new AtlasError(ErrorCodes.CLOSED, 'transport is closed'));
+    if (options.signal?.aborted) return Promise.reject(abortedError());
+    let request: Uint8Array;
+    try {
+      request = encodeBinary(params);
+    } catch (error) {
+      return Promise.reject(new AtlasError(ErrorCodes.BAD_REQUEST, 'params cannot be encoded', undefined, { cause: error }));
+    }
+    if (request.byteLength > this.network.maxRequestBytes) {
+      return Promise.reject(
+        new AtlasError(ErrorCodes.TOO_LARGE, `request of ${request.byteLength} bytes exceeds ${this.network.maxRequestBytes}`),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const call = new OutgoingCall(this.network, this, peer, method, options, resolve, reject);
+      this.outgoing.add(call);
+      call.send(request);
+    });
+  }
+
+  stats(): MemoryNodeStats {
+    return this.network.stats(this.name);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.service = undefined;
+    this.disconnect(new AtlasError(ErrorCodes.CLOSED, 'transport is closed'));
+    this.network.released(this.name, this);
+  }
+
+  /** Fails calls in flight and aborts handlers, e.g. when the node goes down. @internal */
+  disconnect(reason: AtlasError): void {
+    for (const call of [...this.outgoing]) call.fail(reason);
+    for (const controller of [...this.handling]) controller.abort(reason);
+    this.handling.clear();
+  }
+
+  /** @internal */
+  forget(call: OutgoingCall): void {
+    this.outgoing.delete(call);
+  }
+
+  /** Runs the service on a delivered request; resolves to the reply, or undefined if the handler was cut off. @internal */
+  async serve(
+    from: string,
+    method: string,
+    request: Uint8Array,
+    controller: AbortController,
+  ): Promise<{ ok: boolean; value: unknown } | undefined> {
+    const service = this.service;
+    if (service === undefined) return undefined;
+    this.handling.add(controller);
+    try {
+      const params = decodeBinary(request, { maxBytes: this.network.maxRequestBytes });
+      const context: RequestContext = { remote: from, signal: controller.signal };
+      const value = await service.handle(method, params, context);
+      return { ok: true, value };
+    } catch (error) {
+      return { ok: false, value: errorReply(error) };
+    } finally {
+      this.handling.delete(controller);
+    }
+  }
+}
+
+/** One call from `caller` to `peer`, from send to settlement. */
+class OutgoingCall {
+  private settled = false;
+  private readonly timers = new Set<TimerHandle>();
+  private readonly serverAbort = new AbortController();
+  private readonly onAbort: () => void;
+
+  constructor(
+    private readonly network: MemoryNetwork,
+    private readonly caller: MemoryTransport,
+    private readonly peer: string,
+    private readonly method: string,
+    private readonly options: CallOptions,
+    private readonly resolve: (value: unknown) => void,
+    private readonly reject: (error: AtlasError) => void,
+  ) {
+    this.onAbort = () => this.fail(abortedError());
+    options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    const timeoutMs = options.timeoutMs ?? network.defaultTimeoutMs;
+    // Infinity means no deadline; anything else is capped at what a timer can hold.
+    if (Number.isFinite(timeoutMs)) this.after(Math.min(timeoutMs, MAX_TIMER_MS), () => this.fail(new AtlasError(ErrorCodes.TIMEOUT, `${method} to ${peer} timed out after ${timeoutMs} ms`)));
+  }
+
+  send(request: Uint8Array): void {
+    const from = this.caller.name;
+    const route = this.network.route(from, this.peer);
+    if (route === 'refused') {
+      // A refused connection carries no payload; the refusal comes back after one link latency.
+      this.network.count(from, this.method, 'out', 0, true, false);
+      this.after(this.network.latency(from, this.peer), () => this.fail(this.unreachable()));
+      return;
+    }
+    this.network.count(from, this.method, 'out', request.byteLength, true);
+    if (route === 'cut' || this.network.drops(from, this.peer)) return; // the deadline settles it
+    this.after(this.network.latency(from, this.peer), () => this.deliver(request));
+  }
+
+  fail(error: AtlasError): void {
+    if (this.settle()) {
+      this.serverAbort.abort(error);
+      this.reject(error);
+    }
+  }
+
+  private deliver(request: Uint8Array): void {
+    const from = this.caller.name;
+    const route = this.network.route(from, this.peer);
+    if (route === 'cut') return;
+    const target = this.network.transportOf(this.peer);
+    if (route === 'refused' || target === undefined) {
+      this.fail(this.unreachable());
+      return;
+    }
+    this.network.count(this.peer, this.method, 'in', request.byteLength, true);
+    void target.serve(from, this.method, request, this.serverAbort).then((reply) => this.reply(reply));
+  }
+
+  private reply(reply: { ok: boolean; value: unknown } | undefined): void {
+    if (this.settled) return;
+    const from = this.caller.name;
+    if (reply === undefined || this.serverAbort.signal.aborted || this.network.transportOf(this.peer) === undefined) {
+      // The peer went down or closed while handling: the connection is reset.
+      this.after(this.network.latency(this.peer, from), () =>
+        this.fail(new AtlasError(ErrorCodes.UNREACHABLE, `${this.peer} dropped the connection`)),
+      );
+      return;
+    }
+    let ok = reply.ok;
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeBinary(reply.value);
+    } catch {
+      ok = false;
+      bytes = encodeBinary(errorReply(new AtlasError(ErrorCodes.INTERNAL, 'reply cannot be encoded')));
+    }
+    this.network.count(this.peer, this.method, 'out', bytes.byteLength, false);
+    if (this.network.replyRoute(this.peer, from) !== 'ok' || this.network.drops(this.peer, from)) return;
+    this.after(this.network.latency(this.peer, from), () => this.receive(ok, bytes));
+  }
+
+  private receive(ok: boolean, bytes: Uint8Array): void {
+    if (this.settled) return;
+    if (this.network.replyRoute(this.peer, this.caller.name) === 'cut') return; // partitioned in flight: lost
+    this.network.count(this.caller.name, this.method, 'in', bytes.byteLength, false);
+    if (bytes.byteLength > this.network.maxReplyBytes) {
+      this.fail(new AtlasError(ErrorCodes.BAD_REPLY, `reply of ${bytes.byteLength} bytes exceeds ${this.network.maxReplyBytes}`));
+      return;
+    }
+    let value: unknown;
+    try {
+      value = decodeBinary(bytes, { maxBytes: this.network.maxReplyBytes });
+    } catch (error) {
+      this.fail(new AtlasError(ErrorCodes.BAD_REPLY, 'malformed reply', undefined, { cause: error }));
+      return;
+    }
+    if (ok) {
+      if (this.settle()) this.resolve(value);
+    } else {
+      this.fail(errorFromReply(value));
+    }
+  }
+
+  private unreachable(): AtlasError {
+    return new AtlasError(ErrorCodes.UNREACHABLE, `${this.peer} is unreachable from ${this.caller.name}`);
+  }
+
+  private after(ms: number, callback: () => void): void {
+    const handle = this.network.clock.setTimeout(() => {
+      this.timers.delete(handle);
+      if (!this.settled) callback();
+    }, ms);
+    this.timers.add(handle);
+  }
+
+  /** Marks the call settled and releases its timers and listeners; false if it already was. */
+  private settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    for (const handle of this.timers) this.network.clock.clearTimeout(handle);
+    this.timers.clear();
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    this.caller.forget(this);
+    return true;
+  }
+}
+
+function abortedError(): AtlasError {
+  return new AtlasError(ErrorCodes.ABORTED, 'call aborted');
+}
+
+function emptyStats(): MemoryNodeStats {
+  return { callsOut: 0, callsIn: 0, bytesOut: 0, bytesIn: 0, messagesOut: 0, messagesIn: 0, byMethod: {} };
+}
+
+function checkRate(rate: number): number {
+  if (!(rate >= 0 && rate <= 1)) throw new AtlasError(ErrorCodes.BAD_REQUEST, `a drop rate is between 0 and 1, got ${rate}`);
+  return rate;
+}
+
+function linkKey(a: string, b: string): string {
+  return a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;
+}
+
+function directedKey(from: string, to: string): string {
+  return `${from}\u0000${to}`;
+}

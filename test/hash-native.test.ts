@@ -1,0 +1,131 @@
+// The addon itself, called directly: bad arguments must throw TypeError/RangeError, never crash
+// the process (a crash here would fail the whole test file, not one assertion).
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { NATIVE_ADDON_PATH } from '../src/hash/index.js';
+import { loadNativeHash } from '../src/hash/native.js';
+
+interface Addon {
+  hash160(data: unknown): Buffer;
+  hash160Batch(chunks: unknown): Buffer;
+  hash160Packed(data: unknown, offsets: unknown): Buffer;
+  openssl: string;
+}
+
+const built = existsSync(NATIVE_ADDON_PATH);
+const addon = built ? (createRequire(import.meta.url)(NATIVE_ADDON_PATH) as Addon) : undefined;
+if (!built) console.warn(`native addon not built (${NATIVE_ADDON_PATH}); skipping its tests: run npm run build:native`);
+
+const EMPTY = 'b472a266d0bd89c13706a4132ccfb16f7c3b9fcb';
+const ABC = 'bb1be98c142444d7a56aa3981c3942a978e4dc33'; // see test/hash.test.ts for its provenance
+
+function thrown(call: () => unknown): { type: string; message: string } | undefined {
+  try {
+    call();
+  } catch (error) {
+    return { type: (error as Error).constructor.name, message: (error as Error).message };
+  }
+  return undefined;
+}
+
+describe('loading the addon', () => {
+  it('reports why when the file is missing, instead of throwing', () => {
+    const load = loadNativeHash('/nonexistent/atlas_native.node');
+    expect(load.impl).toBeUndefined();
+    expect(load.impl === undefined && load.reason).toContain('not built');
+  });
+
+  it('reports why when the file is not an addon', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'atlas-hash-'));
+    try {
+      const path = join(dir, 'atlas_native.node');
+      writeFileSync(path, 'not a shared object');
+      const load = loadNativeHash(path);
+      expect(load.impl).toBeUndefined();
+      expect(load.impl === undefined && load.reason).toMatch(/^cannot load /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!addon)('native addon', () => {
+  const a = addon!;
+
+  it('returns 20-byte Buffers and links the OpenSSL of node itself', () => {
+    const digest = a.hash160(Buffer.from('abc'));
+    expect(Buffer.isBuffer(digest)).toBe(true);
+    expect(digest.toString('hex')).toBe(ABC);
+    expect(a.openssl).toMatch(/^OpenSSL 3\./);
+    expect(a.openssl).toContain(process.versions.openssl);
+  });
+
+  it('lays batch digests end to end, digest i at 20 * i', () => {
+    const out = a.hash160Batch([Buffer.from('abc'), new Uint8Array(0), Buffer.from('abc')]);
+    expect(out.toString('hex')).toBe(ABC + EMPTY + ABC);
+    expect(a.hash160Batch([]).length).toBe(0);
+    const packed = a.hash160Packed(Buffer.from('xxabc'), new Uint32Array([2, 5, 5, 5]));
+    expect(packed.toString('hex')).toBe(ABC + EMPTY + EMPTY);
+  });
+
+  it('hashes a detached buffer as empty rather than crashing', () => {
+    const bytes = new Uint8Array(new ArrayBuffer(8));
+    structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+    expect(bytes.length).toBe(0);
+    expect(a.hash160(bytes).toString('hex')).toBe(EMPTY);
+  });
+
+  it('throws TypeError for values that are not Uint8Arrays', () => {
+    const values: unknown[] = [undefined, null, 0, 'abc', Symbol('x'), {}, [], () => 1, new ArrayBuffer(2), new DataView(new ArrayBuffer(2)), new Uint8ClampedArray(2), new Uint32Array(1), new Float64Array(1), BigInt(1)];
+    for (const value of values) {
+      expect(thrown(() => a.hash160(value)), String(value)).toEqual({ type: 'TypeError', message: 'hash160: expected a Uint8Array' });
+    }
+    expect(thrown(() => (a.hash160 as () => Buffer)())?.type).toBe('TypeError');
+  });
+
+  it('throws TypeError for a batch that is not an array of Uint8Arrays', () => {
+    for (const value of [undefined, 'abc', new Uint8Array(3), { length: 2 }, new Set([new Uint8Array(1)])]) {
+      expect(thrown(() => a.hash160Batch(value))?.type, String(value)).toBe('TypeError');
+    }
+    // Items are checked one by one: a hole, a string, a typed array of another type.
+    // eslint-disable-next-line no-sparse-arrays
+    for (const batch of [[new Uint8Array(1), , new Uint8Array(1)], [new Uint8Array(1), 'x'], [new Uint16Array(1)]]) {
+      expect(thrown(() => a.hash160Batch(batch))).toEqual({ type: 'TypeError', message: 'hash160Batch: every item must be a Uint8Array' });
+    }
+  });
+
+  it('lets an exception thrown by an element getter through', () => {
+    const batch: Uint8Array[] = [new Uint8Array(1), new Uint8Array(1)];
+    Object.defineProperty(batch, 1, {
+      get() {
+        throw new Error('getter says no');
+      },
+    });
+    expect(thrown(() => a.hash160Batch(batch))).toEqual({ type: 'Error', message: 'getter says no' });
+    // The addon is still usable afterwards.
+    expect(a.hash160Batch([new Uint8Array(0)]).toString('hex')).toBe(EMPTY);
+  });
+
+  it('hashes a large batch across many handle scopes', () => {
+    const chunks = Array.from({ length: 1000 }, (_, i) => Buffer.from(String(i)));
+    const out = a.hash160Batch(chunks);
+    expect(out.length).toBe(20_000);
+    expect(out.subarray(999 * 20).toString('hex')).toBe(a.hash160(Buffer.from('999')).toString('hex'));
+    expect(out.subarray(256 * 20, 257 * 20).toString('hex')).toBe(a.hash160(Buffer.from('256')).toString('hex'));
+  });
+
+  it('validates packed offsets before hashing anything', () => {
+    const data = new Uint8Array(10);
+    expect(thrown(() => a.hash160Packed(data, new Uint32Array([])))?.type).toBe('RangeError');
+    expect(thrown(() => a.hash160Packed(data, new Uint32Array([0, 11])))?.type).toBe('RangeError');
+    expect(thrown(() => a.hash160Packed(data, new Uint32Array([0, 4, 3])))?.type).toBe('RangeError');
+    expect(thrown(() => a.hash160Packed(data, new Uint32Array([0xffffffff])))?.type).toBe('RangeError');
+    expect(thrown(() => a.hash160Packed(data, [0, 1]))?.type).toBe('TypeError');
+    expect(thrown(() => a.hash160Packed(data, new Int32Array([0, 1])))?.type).toBe('TypeError');
+    expect(thrown(() => a.hash160Packed('abc', new Uint32Array([0, 1])))?.type).toBe('TypeError');
+    expect(thrown(() => (a.hash160Packed as (d: unknown) => Buffer)(data))?.type).toBe('TypeError');
+  });
+});

@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryChain } from '../../src/chain/memory.js';
+import { ErrorCodes } from '../../src/errors.js';
+import { hash160Hex } from '../../src/hash/index.js';
+import { AtlasNode } from '../../src/node/index.js';
+import { seededRandom } from '../../src/runtime.js';
+import { generateChunks } from '../../src/sim/workload.js';
+import { MemoryNetwork } from '../../src/transport/memory.js';
+import { FAST_TIMERS, allSynced, closeAll, startCluster } from '../support/cluster.js';
+import { waitFor } from '../support/wait.js';
+
+const open: AtlasNode[] = [];
+afterEach(async () => {
+  await closeAll(open.splice(0));
+});
+
+function chainWith(chunks: { address: string }[]): MemoryChain {
+  const chain = new MemoryChain();
+  chain.announce(chunks.map((c) => c.address));
+  return chain;
+}
+
+describe('AtlasNode on its own', () => {
+  it('admits announced chunks and refuses the rest with typed errors, changing nothing', async () => {
+    const [good, unannounced] = generateChunks(2, seededRandom(1));
+    const chain = chainWith([good!]);
+    const network = new MemoryNetwork();
+    const node = await AtlasNode.open({ chain, transport: network.transport('a') });
+    open.push(node);
+
+    const outcomes = await node.putChunksDetailed([good!.data, unannounced!.data, new Uint8Array(0), new Uint8Array(40_961)]);
+    expect(outcomes.map((o) => o.ok)).toEqual([true, false, false, false]);
+    expect(outcomes.map((o) => (o.ok ? null : o.error.code))).toEqual([null, ErrorCodes.NOT_ANNOUNCED, ErrorCodes.CHUNK_EMPTY, ErrorCodes.CHUNK_TOO_LARGE]);
+    expect(node.stats().chunks).toBe(1);
+    expect(await node.putChunks([good!.data])).toEqual([true]); // idempotent
+    const got = await node.getChunks([good!.address.toUpperCase(), unannounced!.address]);
+    expect([...got.keys()]).toEqual([good!.address]);
+    expect(Buffer.from(got.get(good!.address)!).equals(Buffer.from(good!.data))).toBe(true);
+    expect(node.inventory(0, 1)).toEqual(new Uint8Array([0x80]));
+  });
+
+  it('sets every position of a chunk announced twice, and follows rollbacks', async () => {
+    const [a, b] = generateChunks(2, seededRandom(2));
+    const chain = new MemoryChain();
+    chain.announce([a!.address, b!.address, a!.address]);
+    const node = await AtlasNode.open({ chain, transport: new MemoryNetwork().transport('a') });
+    open.push(node);
+    await node.putChunks([a!.data]);
+    expect(node.inventory()).toEqual(new Uint8Array([0b1010_0000]));
+    const progress: number[] = [];
+    node.on('progress', ({ total }) => progress.push(total));
+    chain.rollback(1);
+    await waitFor(() => node.stats().sequenceLength === 1, 'the rollback to reach the node');
+    expect(node.inventory()).toEqual(new Uint8Array([0x80]));
+    expect(progress).toContain(1);
+  });
+
+  it('rejects use after close with CLOSED', async () => {
+    const node = await AtlasNode.open({ chain: new MemoryChain(), transport: new MemoryNetwork().transport('a') });
+    await node.close();
+    await expect(node.putChunks([new Uint8Array(1)])).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
+    await node.close(); // idempotent
+  });
+});
+
+describe('AtlasNode replication over MemoryNetwork', () => {
+  it('replicates every chunk to every node and emits typed events', async () => {
+    const chunks = generateChunks(300, seededRandom(3));
+    const chain = chainWith(chunks);
+    const network = new MemoryNetwork();
+    const nodes = await startCluster(4, chain, (i) => network.transport(`n${i}`));
+    open.push(...nodes);
+    const events: string[] = [];
+    nodes[3]!.on('chunk', ({ address, from }) => {
+      expect(from).not.toBe('local');
+      events.push(address);
+    });
+    nodes[3]!.on('peer:add', ({ peer }) => events.push(`peer:${peer}`));
+
+    expect(await nodes[0]!.putChunks(chunks.map((c) => c.data))).toEqual(chunks.map(() => true));
+    await waitFor(() => allSynced(nodes), 'every node to hold every chunk');
+    for (const node of nodes) {
+      const held = await node.getChunks(chunks.map((c) => c.address));
+      for (const chunk of chunks) expect(hash160Hex(held.get(chunk.address)!)).toBe(chunk.address);
+      expect(node.stats().downloads.rejectedChunks).toBe(0);
+    }
+    expect(events.filter((e) => !e.startsWith('peer:')).length).toBe(300);
+  });
+
+  it('pushes a newly put chunk to neighbours long before their next inventory refresh', async () => {
+    const chunks = generateChunks(2, seededRandom(4));
+    const chain = chainWith(chunks);
+    const network = new MemoryNetwork();
+    const slowRefresh = { timers: { ...FAST_TIMERS, inventoryRefreshMs: 600_000 } };
+    const nodes = await startCluster(3, chain, (i) => network.transport(`p${i}`), () => slowRefresh);
+    open.push(...nodes);
+    await waitFor(() => nodes.every((n) => n.stats().neighbors.length > 0), 'neighbours to form');
+    await nodes[1]!.putChunks([chunks[0]!.data]);
+    await waitFor(() => nodes.every((n) => n.stats().have === 1), 'the pushed chunk to spread', 5_000);
+  });
+
+  it('fetches on demand with fetchChunks', async () => {
+    const chunks = generateChunks(5, seededRandom(5));
+    const chain = chainWith(chunks);
+    const network = new MemoryNetwork();
+    const quiet = { timers: { ...FAST_TIMERS, inventoryRefreshMs: 600_000 }, downloads: { maxInFlight: 0 } };
+    const nodes = await startCluster(2, chain, (i) => network.transport(`f${i}`), () => quiet);
+    open.push(...nodes);
+    await nodes[0]!.putChunks(chunks.map((c) => c.data));
+    await waitFor(() => nodes[1]!.stats().peers > 0, 'the second node to know the first');
+    const got = await nodes[1]!.fetchChunks(chunks.map((c) => c.address));
+    expect(got.size).toBe(5);
+    expect(nodes[1]!.stats().chunks).toBe(5);
+  });
+});

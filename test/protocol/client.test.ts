@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import { AtlasError, ErrorCodes, isAtlasError } from '../../src/errors.js';
+import { ProtocolClient, DEFAULT_TIMEOUTS } from '../../src/protocol/client.js';
+import type { AtlasService, CallerContext } from '../../src/protocol/messages.js';
+import { createProtocolService } from '../../src/protocol/server.js';
+import type { CallOptions, Transport, TransportService } from '../../src/transport/types.js';
+
+const A = 'a'.repeat(40);
+const B = 'b'.repeat(40);
+const C = 'c'.repeat(40);
+
+interface SentCall {
+  peer: string;
+  method: string;
+  params: unknown;
+  options: CallOptions | undefined;
+}
+
+/** A transport that answers every call with `reply(method, params)` and records what was sent. */
+class FakeTransport implements Transport {
+  readonly address = 'me:1';
+  readonly sent: SentCall[] = [];
+  constructor(private readonly reply: (method: string, params: unknown) => unknown) {}
+  async listen(_service: TransportService): Promise<string> {
+    return this.address;
+  }
+  async call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown> {
+    this.sent.push({ peer, method, params, options });
+    return this.reply(method, params);
+  }
+  async close(): Promise<void> {}
+}
+
+async function rejection(promise: Promise<unknown>): Promise<AtlasError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isAtlasError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
+}
+
+const version = { epoch: 'e1', version: 2 };
+const pingReply = { protocol: 1, network: 'main', sequenceLength: 10, chunkCount: 3, digestLength: 5, digest: 'ab'.repeat(20), inventory: version };
+
+describe('ProtocolClient: timeouts', () => {
+  it('uses the SPEC §7 defaults per kind of call', async () => {
+    const transport = new FakeTransport((method) => {
+      switch (method) {
+        case 'ping':
+          return pingReply;
+        case 'peers':
+          return { peers: [] };
+        case 'inventory':
+          return { sequenceLength: 0, inventory: version, bytes: new Uint8Array(0) };
+        case 'getChunks':
+          return { chunks: [], missing: [] };
+        default:
+          return { saved: [] };
+      }
+    });
+    const client = new ProtocolClient(transport);
+    await client.ping('p:1', { network: 'main', sequenceLength: 5 });
+    await client.peers('p:1');
+    await client.inventory('p:1', { offset: 0, length: 1 });
+    await client.getChunks('p:1', { addresses: [] });
+    await client.putChunks('p:1', { chunks: [] });
+    expect(transport.sent.map((s) => [s.method, s.options?.timeoutMs])).toEqual([
+      ['ping', 3_000],
+      ['peers', 10_000],
+      ['inventory', 10_000],
+      ['getChunks', 30_000],
+      ['putChunks', 30_000],
+    ]);
+    expect(DEFAULT_TIMEOUTS).toEqual({ ping: 3_000, inventory: 10_000, peers: 10_000, chunks: 30_000 });
+  });
+
+  it('takes configured timeouts, a per-call override, and passes the signal', async () => {
+    const transport = new FakeTransport(() => ({ peers: [] }));
+    const client = new ProtocolClient(transport, { timeouts: { peers: 1_234 } });
+    await client.peers('p:1', {});
+    const signal = new AbortController().signal;
+    await client.peers('p:1', {}, { timeoutMs: 50, signal });
+    expect(transport.sent[0]?.options).toEqual({ timeoutMs: 1_234 });
+    expect(transport.sent[1]?.options).toEqual({ timeoutMs: 50, signal });
+  });
+});
+
+describe('ProtocolClient: requests', () => {
+  it('sends validated, normalised params and never sends an invalid request', async () => {
+    const transport = new FakeTransport(() => ({ chunks: [], missing: [A] }));
+    const client = new ProtocolClient(transport);
+    await client.getChunks('p:1', { addresses: [A.toUpperCase(), A] });
+    expect(transport.sent[0]?.params).toEqual({ addresses: [A] });
+    const many = Array.from({ length: 101 }, (_, i) => i.toString(16).padStart(40, '0'));
+    expect((await rejection(client.getChunks('p:1', { addresses: many }))).code).toBe(ErrorCodes.TOO_MANY);
+    expect(transport.sent).toHaveLength(1);
+  });
+
+  it('passes transport errors through and wraps anything else as UNREACHABLE', async () => {
+    const timeout = new FakeTransport(() => {
+      throw new AtlasError(ErrorCodes.TIMEOUT, 'too slow');
+    });
+    expect((await rejection(new ProtocolClient(timeout).peers('p:1'))).code).toBe(ErrorCodes.TIMEOUT);
+    const broken = new FakeTransport(() => {
+      throw new Error('socket hang up');
+    });
+    const error = await rejection(new ProtocolClient(broken).peers('p:1'));
+    expect(error.code).toBe(ErrorCodes.UNREACHABLE);
+    expect((error.cause as Error).message).toBe('socket hang up');
+  });
+});
+
+describe('ProtocolClient: lying replies are BAD_REPLY', () => {
+  const lie = async (reply: unknown, call: (client: ProtocolClient) => Promise<unknown>) =>
+    (await rejection(call(new ProtocolClient(new FakeTransport(() => reply))))).code;
+
+  it('getChunks: a chunk that was not asked for', async () => {
+    const reply = { chunks: [{ address: C, data: Uint8Array.of(1) }], missing: [] };
+    expect(await lie(reply, (c) => c.getChunks('p:1', { addresses: [A, B] }))).toBe(ErrorCodes.BAD_REPLY);
+  });
+
+  it('getChunks: a "missing" address that was not asked for', async () => {
+    expect(await lie({ chunks: [], missing: [C] }, (c) => c.getChunks('p:1', { addresses: [A] }))).toBe(ErrorCodes.BAD_REPLY);
+  });
+
+  it('getChunks: an honest reply passes, normalised', async () => {
+    const client = new ProtocolClient(new FakeTransport(() => ({ chunks: [{ address: A.toUpperCase(), data: Uint8Array.of(9) }], missing: [B], extra: 1 })));
+    expect(await client.getChunks('p:1', { addresses: [A, B] })).toEqual({ chunks: [{ address: A, data: Uint8Array.of(9) }], missing: [B] });
+  });
+
+  it('inventory: more bytes than asked', async () => {
+    const reply = { sequenceLength: 800, inventory: version, bytes: new Uint8Array(11) };
+    expect(await lie(reply, (c) => c.inventory('p:1', { offset: 0, length: 10 }))).toBe(ErrorCodes.BAD_REPLY);
+  });
+
+  it('inventoryChanges: added is not bytes', async () => {
+    const reply = { complete: true, sequenceLength: 8, inventory: version, added: [1, 2] };
+    expect(await lie(reply, (c) => c.inventoryChanges('p:1', { since: version }))).toBe(ErrorCodes.BAD_REPLY);
+  });
+
+  it('peers: more than maxPeersReply', async () => {
+    const peers = Array.from({ length: 5 }, (_, i) => `n${i}`);
+    const client = new ProtocolClient(new FakeTransport(() => ({ peers })), { limits: { maxPeersReply: 4 } });
+    expect((await rejection(client.peers('p:1'))).code).toBe(ErrorCodes.BAD_REPLY);
+  });
+
+  it('putChunks: not one answer per chunk', async () => {
+    expect(await lie({ saved: [true] }, (c) => c.putChunks('p:1', { chunks: [Uint8Array.of(1), Uint8Array.of(2)] }))).toBe(ErrorCodes.BAD_REPLY);
+  });
+
+  it('ping: a digest over more than our sequence', async () => {
+    expect(await lie({ ...pingReply, digestLength: 6 }, (c) => c.ping('p:1', { network: 'main', sequenceLength: 5 }))).toBe(ErrorCodes.BAD_REPLY);
+  });
+
+  it('offer: wants more than was offered', async () => {
+    expect(await lie({ wanted: 2 }, (c) => c.offer('p:1', { from: 'me:1', added: Uint8Array.of(4) }))).toBe(ErrorCodes.BAD_REPLY);
+  });
+
+  it('a reply that is not an object at all', async () => {
+    for (const reply of [null, undefined, 'ok', [1]]) expect(await lie(reply, (c) => c.peers('p:1'))).toBe(ErrorCodes.BAD_REPLY);
+  });
+});
+
+describe('ProtocolClient and createProtocolService together', () => {
+  it('round-trips every method through one handler', async () => {
+    const service: AtlasService = {
+      ping: async (params) => ({ ...pingReply, digestLength: Math.min(params.sequenceLength, 10) }),
+      peers: async (params) => ({ peers: ['n1', 'n2'].filter((p) => p !== params.from) }),
+      inventory: async (params) => ({ sequenceLength: 10, inventory: version, bytes: Uint8Array.of(0xff, 0xc0).slice(params.offset, params.offset + params.length) }),
+      inventoryChanges: async () => ({ complete: true, sequenceLength: 10, inventory: { epoch: 'e1', version: 3 }, added: Uint8Array.of(9) }),
+      getChunks: async (params) => ({ chunks: [{ address: params.addresses[0] as string, data: Uint8Array.of(1) }], missing: params.addresses.slice(1) }),
+      putChunks: async (params) => ({ saved: params.chunks.map((c) => c.length > 0) }),
+      offer: async () => ({ wanted: 1 }),
+    };
+    const remotes: string[] = [];
+    const handle = createProtocolService({
+      ...service,
+      peers: (params, context: CallerContext) => {
+        remotes.push(context.remote);
+        return service.peers(params, context);
+      },
+    });
+    const client = new ProtocolClient(new FakeTransport((method, params) => handle(method, structuredClone(params), { remote: 'me:1' })));
+    expect((await client.ping('p:1', { network: 'main', sequenceLength: 4 })).digestLength).toBe(4);
+    expect(await client.peers('p:1', { from: 'n1' })).toEqual({ peers: ['n2'] });
+    expect(remotes).toEqual(['me:1']);
+    expect((await client.inventory('p:1', { offset: 1, length: 5 })).bytes).toEqual(Uint8Array.of(0xc0));
+    expect((await client.inventoryChanges('p:1', { since: version })).complete).toBe(true);
+    expect(await client.getChunks('p:1', { addresses: [A, B] })).toEqual({ chunks: [{ address: A, data: Uint8Array.of(1) }], missing: [B] });
+    expect(await client.putChunks('p:1', { chunks: [Uint8Array.of(1), new Uint8Array(0)] })).toEqual({ saved: [true, false] });
+    expect(await client.offer('p:1', { from: 'me:1', added: Uint8Array.of(3) })).toEqual({ wanted: 1 });
+  });
+
+  it('carries a refusal from the serving side back as the same code', async () => {
+    // The server is stricter than the client, so the request passes the client and fails there.
+    const strict = createProtocolService({} as AtlasService, { limits: { maxGetAddresses: 1 } });
+    const transport = new FakeTransport((method, params) => strict(method, params, { remote: 'x' }));
+    expect((await rejection(new ProtocolClient(transport).getChunks('p:1', { addresses: [A, B] }))).code).toBe(ErrorCodes.TOO_MANY);
+    expect(transport.sent).toHaveLength(1);
+  });
+
+  it('refuses an unknown method locally, without sending it', async () => {
+    const transport = new FakeTransport(() => ({}));
+    expect((await rejection(new ProtocolClient(transport).call('p:1', 'nope' as never, {} as never))).code).toBe(ErrorCodes.UNKNOWN_METHOD);
+    expect(transport.sent).toHaveLength(0);
+  });
+});

@@ -1,0 +1,417 @@
+/**
+ * The ChunkStore contract, run against every implementation: each store's test file calls
+ * `describeChunkStoreContract` with a factory. The expectations are computed from an independent
+ * model (plain arrays and sets), never from another store.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { hash160Hex } from '../../src/hash/index.js';
+import { isAtlasError, type ErrorCode } from '../../src/errors.js';
+import { seededRandom, randomInt, type Random } from '../../src/runtime.js';
+import type { Announcement } from '../../src/chain/types.js';
+import { digestOf } from '../../src/store/sequence-digest.js';
+import type { ChunkStore, PutOutcome } from '../../src/store/types.js';
+import { corpus, CORPUS_SKIP_MESSAGE } from '../support/data.js';
+
+export interface StoreFactory {
+  create(options?: { maxChunkSize?: number }): Promise<ChunkStore>;
+}
+
+export function chunkOf(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+export function addressOf(data: Uint8Array): string {
+  return hash160Hex(data);
+}
+
+export function announcementsFor(addresses: readonly string[], start: number): Announcement[] {
+  return addresses.map((address, i) => ({ position: start + i, address }));
+}
+
+export async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isAtlasError(error), `expected an AtlasError ${code}, got ${String(error)}`).toBe(true);
+  expect((error as { code: string }).code).toBe(code);
+}
+
+/** Everything observable about a store, for before/after comparisons. */
+export function snapshot(store: ChunkStore, addresses: readonly string[]) {
+  const length = store.sequenceLength();
+  return {
+    length,
+    sequence: Array.from({ length }, (_, i) => store.addressAt(i)),
+    positions: addresses.map((a) => store.positionsOf(a)),
+    has: addresses.map((a) => store.has(a)),
+    chunks: addresses.map((a) => {
+      const data = store.get(a);
+      return data === undefined ? undefined : Buffer.from(data).toString('hex');
+    }),
+    count: store.chunkCount(),
+    bytes: store.chunkBytes(),
+    inventoryLength: store.inventory.length,
+    inventory: Array.from(store.inventory.positions()),
+    digests: [0, Math.floor(length / 2), length].map((l) => store.sequenceDigest(l)),
+  };
+}
+
+/** An independent model of a store: the sequence and the set of stored chunks. */
+export class StoreModel {
+  readonly sequence: string[] = [];
+  readonly stored = new Map<string, Uint8Array>();
+
+  append(addresses: readonly string[]): void {
+    this.sequence.push(...addresses.map((a) => a.toLowerCase()));
+  }
+  truncate(length: number): void {
+    if (length < this.sequence.length) this.sequence.length = length;
+  }
+  put(data: Uint8Array): boolean {
+    const address = addressOf(data);
+    if (!this.sequence.includes(address)) return false;
+    if (!this.stored.has(address)) this.stored.set(address, data.slice());
+    return true;
+  }
+  positionsOf(address: string): number[] {
+    const out: number[] = [];
+    this.sequence.forEach((a, i) => {
+      if (a === address) out.push(i);
+    });
+    return out;
+  }
+  inventory(): number[] {
+    const out: number[] = [];
+    this.sequence.forEach((a, i) => {
+      if (this.stored.has(a)) out.push(i);
+    });
+    return out;
+  }
+  announcedStored(): string[] {
+    return [...new Set(this.sequence)].filter((a) => this.stored.has(a));
+  }
+  digest(length = this.sequence.length): string {
+    return Buffer.from(digestOf(this.sequence.slice(0, length).map((a) => Buffer.from(a, 'hex')))).toString('hex');
+  }
+}
+
+export function expectMatchesModel(store: ChunkStore, model: StoreModel, pool: readonly Uint8Array[]): void {
+  expect(store.sequenceLength()).toBe(model.sequence.length);
+  for (let i = 0; i < model.sequence.length; i++) expect(store.addressAt(i)).toBe(model.sequence[i]);
+  expect(store.addressAt(model.sequence.length)).toBeUndefined();
+  expect(store.inventory.length).toBe(model.sequence.length);
+  expect(Array.from(store.inventory.positions())).toEqual(model.inventory());
+  const announcedStored = model.announcedStored();
+  expect(store.chunkCount()).toBe(announcedStored.length);
+  expect(store.chunkBytes()).toBe(announcedStored.reduce((sum, a) => sum + (model.stored.get(a) as Uint8Array).length, 0));
+  for (const data of pool) {
+    const address = addressOf(data);
+    const present = announcedStored.includes(address);
+    expect(store.positionsOf(address)).toEqual(model.positionsOf(address));
+    expect(store.has(address)).toBe(present);
+    const got = store.get(address);
+    if (present) expect(Buffer.from(got as Uint8Array).equals(Buffer.from(data))).toBe(true);
+    else expect(got).toBeUndefined();
+  }
+  expect(store.sequenceDigest()).toBe(model.digest());
+  const mid = Math.floor(model.sequence.length / 3);
+  expect(store.sequenceDigest(mid)).toBe(model.digest(mid));
+}
+
+/** Runs `steps` random operations on store and model alike, checking after each. */
+export async function randomWalk(store: ChunkStore, random: Random, steps: number, pool: readonly Uint8Array[], model = new StoreModel()): Promise<StoreModel> {
+  for (let step = 0; step < steps; step++) {
+    const roll = random();
+    if (roll < 0.35) {
+      const n = 1 + randomInt(random, 4);
+      const addresses = Array.from({ length: n }, () => {
+        const address = addressOf(pool[randomInt(random, pool.length)] as Uint8Array);
+        return random() < 0.3 ? address.toUpperCase() : address;
+      });
+      await store.append(announcementsFor(addresses, model.sequence.length));
+      model.append(addresses);
+    } else if (roll < 0.8) {
+      const batch = Array.from({ length: 1 + randomInt(random, 3) }, () => pool[randomInt(random, pool.length)] as Uint8Array);
+      const outcomes = await store.putMany(batch);
+      batch.forEach((data, i) => {
+        const ok = model.put(data);
+        expect((outcomes[i] as PutOutcome).ok).toBe(ok);
+      });
+    } else {
+      const length = randomInt(random, model.sequence.length + 1);
+      await store.truncate(length);
+      model.truncate(length);
+    }
+    expectMatchesModel(store, model, pool);
+  }
+  return model;
+}
+
+export function describeChunkStoreContract(name: string, factory: StoreFactory): void {
+  describe(`ChunkStore contract: ${name}`, () => {
+    const open: ChunkStore[] = [];
+    const create = async (options?: { maxChunkSize?: number }) => {
+      const store = await factory.create(options);
+      open.push(store);
+      return store;
+    };
+    afterEach(async () => {
+      for (const store of open.splice(0)) await store.close();
+    });
+
+    const a = chunkOf('chunk a');
+    const b = chunkOf('chunk b');
+    const c = chunkOf('chunk c');
+    const all = [a, b, c];
+    const addresses = all.map(addressOf);
+
+    it('starts empty', async () => {
+      const store = await create();
+      expect(store.sequenceLength()).toBe(0);
+      expect(store.chunkCount()).toBe(0);
+      expect(store.chunkBytes()).toBe(0);
+      expect(store.inventory.length).toBe(0);
+      expect(store.sequenceDigest()).toBe('00'.repeat(20));
+      expect(store.maxChunkSize).toBe(40_960);
+    });
+
+    it('refuses chunks against each admission rule with its code, changing nothing', async () => {
+      const store = await create({ maxChunkSize: 16 });
+      await store.append(announcementsFor([addressOf(a)], 0));
+      const before = snapshot(store, addresses);
+      await expectCode(store.put(new Uint8Array(0)), 'CHUNK_EMPTY');
+      await expectCode(store.put(new Uint8Array(17).fill(1)), 'CHUNK_TOO_LARGE');
+      await expectCode(store.put(b), 'NOT_ANNOUNCED');
+      await expectCode(store.put('text' as unknown as Uint8Array), 'BAD_REQUEST');
+      const verified = await store.putVerified([
+        { address: 'not-an-address', data: a },
+        { address: addressOf(b), data: b },
+        { address: addressOf(a), data: new Uint8Array(0) },
+      ]);
+      expect(verified.map((o) => (o.ok ? 'ok' : o.error.code))).toEqual(['BAD_ADDRESS', 'NOT_ANNOUNCED', 'CHUNK_EMPTY']);
+      expect(snapshot(store, addresses)).toEqual(before);
+    });
+
+    it('admits a chunk of exactly maxChunkSize and refuses one byte more', async () => {
+      const store = await create({ maxChunkSize: 64 });
+      const fits = new Uint8Array(64).fill(7);
+      const over = new Uint8Array(65).fill(7);
+      await store.append(announcementsFor([addressOf(fits), addressOf(over)], 0));
+      expect((await store.put(fits)).added).toBe(true);
+      await expectCode(store.put(over), 'CHUNK_TOO_LARGE');
+      expect(store.has(addressOf(over))).toBe(false);
+      expect(store.chunkBytes()).toBe(64);
+    });
+
+    it('stores an announced chunk and sets its bit; storing it again is a no-op success', async () => {
+      const store = await create();
+      await store.append(announcementsFor([addresses[1] as string, addresses[0] as string], 0));
+      const first = await store.put(a);
+      expect(first).toEqual({ ok: true, address: addresses[0], added: true, positions: [1] });
+      expect(store.has(addresses[0] as string)).toBe(true);
+      expect(Buffer.from(store.get(addresses[0] as string) as Uint8Array).equals(Buffer.from(a))).toBe(true);
+      expect(Array.from(store.inventory.positions())).toEqual([1]);
+      const second = await store.put(a);
+      expect(second).toEqual({ ok: true, address: addresses[0], added: false, positions: [1] });
+      const viaVerified = await store.putVerified([{ address: (addresses[0] as string).toUpperCase(), data: a }]);
+      expect(viaVerified).toEqual([{ ok: true, address: addresses[0], added: false, positions: [1] }]);
+      expect(store.chunkCount()).toBe(1);
+      expect(store.chunkBytes()).toBe(a.length);
+    });
+
+    it('keeps its own copy of stored bytes', async () => {
+      const store = await create();
+      const data = chunkOf('mutable buffer');
+      const address = addressOf(data);
+      await store.append(announcementsFor([address], 0));
+      const pending = store.put(data);
+      data.fill(0);
+      await pending;
+      const got = store.get(address) as Uint8Array;
+      expect(Buffer.from(got).toString()).toBe('mutable buffer');
+      got.fill(0);
+      expect(Buffer.from(store.get(address) as Uint8Array).toString()).toBe('mutable buffer');
+    });
+
+    it('sets every position of an address announced twice, before and after the chunk is stored', async () => {
+      const store = await create();
+      const [aa, bb] = addresses as [string, string];
+      await store.append(announcementsFor([aa, bb, aa], 0));
+      expect(store.positionsOf(aa)).toEqual([0, 2]);
+      const outcome = await store.put(a);
+      expect(outcome.positions).toEqual([0, 2]);
+      expect(Array.from(store.inventory.positions())).toEqual([0, 2]);
+      await store.append(announcementsFor([aa.toUpperCase()], 3));
+      expect(store.positionsOf(aa.toUpperCase())).toEqual([0, 2, 3]);
+      expect(Array.from(store.inventory.positions())).toEqual([0, 2, 3]);
+      expect(store.chunkCount()).toBe(1);
+      expect(store.inventory.toBytes()).toEqual(new Uint8Array([0b1011_0000]));
+    });
+
+    it('truncates positions and bits but keeps bytes, so a re-announced chunk is present again', async () => {
+      const store = await create();
+      const [aa, bb, cc] = addresses as [string, string, string];
+      await store.append(announcementsFor([aa, bb, cc, bb], 0));
+      await store.putMany([a, b, c]);
+      expect(store.chunkCount()).toBe(3);
+      await store.truncate(3);
+      expect(store.positionsOf(bb)).toEqual([1]);
+      expect(store.chunkCount()).toBe(3);
+      await store.truncate(1);
+      expect(store.sequenceLength()).toBe(1);
+      expect(store.inventory.length).toBe(1);
+      expect(Array.from(store.inventory.positions())).toEqual([0]);
+      expect(store.has(bb)).toBe(false);
+      expect(store.get(bb)).toBeUndefined();
+      expect(store.positionsOf(bb)).toEqual([]);
+      expect(store.chunkCount()).toBe(1);
+      expect(store.chunkBytes()).toBe(a.length);
+      await expectCode(store.put(b), 'NOT_ANNOUNCED');
+      await store.append(announcementsFor([cc, bb], 1));
+      expect(store.has(bb)).toBe(true);
+      expect(Buffer.from(store.get(cc) as Uint8Array).equals(Buffer.from(c))).toBe(true);
+      expect(Array.from(store.inventory.positions())).toEqual([0, 1, 2]);
+      expect(store.chunkCount()).toBe(3);
+      expect((await store.put(b)).added).toBe(false);
+      await store.truncate(10);
+      expect(store.sequenceLength()).toBe(3);
+      await expectCode(store.truncate(-1), 'BAD_REQUEST');
+      await store.truncate(0);
+      expect(store.chunkCount()).toBe(0);
+      expect(store.chunkBytes()).toBe(0);
+      expect(store.sequenceDigest()).toBe('00'.repeat(20));
+    });
+
+    it('refuses appends that do not continue the sequence exactly, changing nothing', async () => {
+      const store = await create();
+      const [aa, bb] = addresses as [string, string];
+      await store.append(announcementsFor([aa, bb], 0));
+      const before = snapshot(store, addresses);
+      await expectCode(store.append([{ position: 3, address: aa }]), 'BAD_ANNOUNCEMENT'); // gap
+      await expectCode(store.append([{ position: 1, address: aa }]), 'BAD_ANNOUNCEMENT'); // repeat
+      await expectCode(store.append([{ position: 2, address: aa }, { position: 2, address: bb }]), 'BAD_ANNOUNCEMENT');
+      await expectCode(store.append([{ position: 2, address: aa }, { position: 3, address: 'xyz' }]), 'BAD_ANNOUNCEMENT');
+      await expectCode(store.append([{ position: 2.5, address: aa }]), 'BAD_ANNOUNCEMENT');
+      await expectCode(store.append([null as unknown as Announcement]), 'BAD_ANNOUNCEMENT');
+      await expectCode(store.append('nope' as unknown as Announcement[]), 'BAD_ANNOUNCEMENT');
+      expect(snapshot(store, addresses)).toEqual(before);
+      await store.append([]);
+      expect(snapshot(store, addresses)).toEqual(before);
+    });
+
+    it('normalises upper-case addresses to lower case', async () => {
+      const store = await create();
+      const upper = (addresses[0] as string).toUpperCase();
+      await store.append([{ position: 0, address: upper }]);
+      expect(store.addressAt(0)).toBe(addresses[0]);
+      expect(store.positionsOf(upper)).toEqual([0]);
+      await store.put(a);
+      expect(store.has(upper)).toBe(true);
+      expect(store.get(upper)).toBeDefined();
+      expect(store.has('not an address')).toBe(false);
+      expect(store.get('zz')).toBeUndefined();
+      expect(store.positionsOf('zz')).toEqual([]);
+      expect(store.addressAt(-1)).toBeUndefined();
+      expect(store.addressAt(0.5)).toBeUndefined();
+    });
+
+    it('putMany reports one outcome per chunk, in order, for a mix of good and bad chunks', async () => {
+      const store = await create({ maxChunkSize: 32 });
+      const [aa, , cc] = addresses as [string, string, string];
+      await store.append(announcementsFor([aa, cc], 0));
+      const outcomes = await store.putMany([a, b, new Uint8Array(0), c, new Uint8Array(33).fill(2), a]);
+      expect(outcomes.map((o) => (o.ok ? (o.added ? 'added' : 'present') : o.error.code))).toEqual([
+        'added',
+        'NOT_ANNOUNCED',
+        'CHUNK_EMPTY',
+        'added',
+        'CHUNK_TOO_LARGE',
+        'present',
+      ]);
+      expect(outcomes[1]?.address).toBe(addresses[1]);
+      expect(outcomes[2]?.address).toBeUndefined();
+      expect(store.chunkCount()).toBe(2);
+      expect(Array.from(store.inventory.positions())).toEqual([0, 1]);
+      expect(await store.putMany([])).toEqual([]);
+    });
+
+    it('applies operations in call order even when not awaited one by one', async () => {
+      const store = await create();
+      const [aa, bb] = addresses as [string, string];
+      const appended = store.append(announcementsFor([aa, bb], 0));
+      const put = store.putMany([a, b]);
+      const truncated = store.truncate(1);
+      await Promise.all([appended, put, truncated]);
+      expect((await put).map((o) => o.ok)).toEqual([true, true]);
+      expect(store.sequenceLength()).toBe(1);
+      expect(store.chunkCount()).toBe(1);
+      expect(store.has(bb)).toBe(false);
+    });
+
+    it('computes the sequence digest of any prefix, across checkpoints and truncations', async () => {
+      const store = await create();
+      const model = new StoreModel();
+      const random = seededRandom(7);
+      const many = Array.from({ length: 2_600 }, (_, i) => addressOf(chunkOf(`digest ${i % 2_000} ${randomInt(random, 3)}`)));
+      await store.append(announcementsFor(many, 0));
+      model.append(many);
+      for (const length of [0, 1, 2, 1_023, 1_024, 1_025, 2_047, 2_048, 2_049, 2_600]) {
+        expect(store.sequenceDigest(length)).toBe(model.digest(length));
+      }
+      await expectCode(Promise.resolve().then(() => store.sequenceDigest(2_601)), 'BAD_REQUEST');
+      await expectCode(Promise.resolve().then(() => store.sequenceDigest(-1)), 'BAD_REQUEST');
+      await store.truncate(1_500);
+      model.truncate(1_500);
+      const other = Array.from({ length: 700 }, (_, i) => addressOf(chunkOf(`other ${i}`)));
+      await store.append(announcementsFor(other, 1_500));
+      model.append(other);
+      for (const length of [1_024, 1_499, 1_500, 1_501, 2_048, 2_200]) {
+        expect(store.sequenceDigest(length)).toBe(model.digest(length));
+      }
+      await store.truncate(1_024);
+      model.truncate(1_024);
+      expect(store.sequenceDigest()).toBe(model.digest());
+      await store.truncate(1_023);
+      model.truncate(1_023);
+      expect(store.sequenceDigest()).toBe(model.digest());
+    });
+
+    it('matches an independent model through random appends, puts and truncations', async () => {
+      const pool = Array.from({ length: 12 }, (_, i) => chunkOf(`pool chunk ${i} ${'x'.repeat(i * 5)}`));
+      for (const seed of [1, 2, 3]) {
+        const store = await create();
+        await randomWalk(store, seededRandom(seed), 40, pool);
+      }
+    });
+
+    it('refuses every operation once closed', async () => {
+      const store = await create();
+      await store.close();
+      await expectCode(store.append(announcementsFor([addresses[0] as string], 0)), 'CLOSED');
+      await expectCode(store.putMany([a]), 'CLOSED');
+      await expectCode(Promise.resolve().then(() => store.sequenceLength()), 'CLOSED');
+      await expectCode(Promise.resolve().then(() => store.get(addresses[0] as string)), 'CLOSED');
+    });
+
+    describe.skipIf(!corpus)('real corpus', () => {
+      it('stores all 1,631 real zone files and returns each byte-identical', async () => {
+        if (!corpus) return console.warn(CORPUS_SKIP_MESSAGE);
+        const store = await create();
+        await store.append(announcementsFor(corpus.map((e) => e.address), 0));
+        const outcomes = await store.putMany(corpus.map((e) => e.data));
+        const distinct = new Set(corpus.map((e) => e.address.toLowerCase()));
+        expect(outcomes.every((o) => o.ok)).toBe(true);
+        expect(outcomes.filter((o) => o.ok && o.added).length).toBe(distinct.size);
+        expect(store.chunkCount()).toBe(distinct.size);
+        expect(store.inventory.count).toBe(corpus.length);
+        expect(store.chunkBytes()).toBe([...new Map(corpus.map((e) => [e.address.toLowerCase(), e.data.length])).values()].reduce((s, n) => s + n, 0));
+        for (const entry of corpus) {
+          const got = store.get(entry.address);
+          expect(got, entry.address).toBeDefined();
+          expect(Buffer.from(got as Uint8Array).equals(Buffer.from(entry.data))).toBe(true);
+        }
+      });
+    });
+  });
+}

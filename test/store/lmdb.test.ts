@@ -1,0 +1,248 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { open as openLmdb } from 'lmdb';
+import { afterAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../src/runtime.js';
+import { LmdbChunkStore, STORE_FORMAT_VERSION } from '../../src/store/lmdb.js';
+import { MemoryChunkStore } from '../../src/store/memory.js';
+import type { ChunkStore } from '../../src/store/types.js';
+import {
+  addressOf,
+  announcementsFor,
+  chunkOf,
+  describeChunkStoreContract,
+  expectCode,
+  expectMatchesModel,
+  randomWalk,
+  snapshot,
+} from './contract.js';
+
+const root = mkdtempSync(join(tmpdir(), 'atlasnet-lmdb-test-'));
+let counter = 0;
+const freshPath = () => join(root, `store-${counter++}`);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describeChunkStoreContract('LmdbChunkStore', {
+  create: (options) => LmdbChunkStore.open({ path: freshPath(), noSync: true, ...options }),
+});
+
+const pool = Array.from({ length: 16 }, (_, i) => chunkOf(`reopen chunk ${i} ${'y'.repeat(i * 3)}`));
+const poolAddresses = pool.map(addressOf);
+
+async function expectSameAfterReopen(store: LmdbChunkStore): Promise<LmdbChunkStore> {
+  const before = snapshot(store, poolAddresses);
+  const path = store.path;
+  await store.close();
+  const reopened = await LmdbChunkStore.open({ path });
+  expect(snapshot(reopened, poolAddresses)).toEqual(before);
+  return reopened;
+}
+
+describe('LmdbChunkStore persistence', () => {
+  it('reopens with exactly the same sequence, chunks, inventory and digests', async () => {
+    let store = await LmdbChunkStore.open({ path: freshPath() });
+    const model = await randomWalk(store, seededRandom(11), 30, pool);
+    // Make sure the state has an address announced twice with its chunk stored, one announced
+    // without its chunk, and a stored chunk that is no longer announced.
+    const tail = [poolAddresses[0], poolAddresses[1], poolAddresses[0], poolAddresses[2]] as string[];
+    await store.append(announcementsFor(tail, model.sequence.length));
+    model.append(tail);
+    await store.putMany([pool[0] as Uint8Array, pool[2] as Uint8Array]);
+    model.put(pool[0] as Uint8Array);
+    model.put(pool[2] as Uint8Array);
+    await store.truncate(model.sequence.length - 1);
+    model.truncate(model.sequence.length - 1);
+    expectMatchesModel(store, model, pool);
+    store = await expectSameAfterReopen(store);
+    expectMatchesModel(store, model, pool);
+    // keep going on the reopened store: its derived state must be fully usable
+    await randomWalk(store, seededRandom(12), 20, pool, model);
+    store = await expectSameAfterReopen(store);
+    expectMatchesModel(store, model, pool);
+    await store.close();
+  });
+
+  it('keeps digests across reopen without rehashing the sequence (checkpoints are persisted)', async () => {
+    const path = freshPath();
+    let store = await LmdbChunkStore.open({ path });
+    const addresses = Array.from({ length: 3_000 }, (_, i) => addressOf(chunkOf(`seq ${i}`)));
+    await store.append(announcementsFor(addresses, 0));
+    await store.truncate(2_100);
+    const digests = [0, 1_024, 2_048, 2_099, 2_100].map((l) => store.sequenceDigest(l));
+    await store.close();
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (message: string) => void warnings.push(message) };
+    store = await LmdbChunkStore.open({ path, logger });
+    expect(warnings).toEqual([]);
+    expect([0, 1_024, 2_048, 2_099, 2_100].map((l) => store.sequenceDigest(l))).toEqual(digests);
+    await store.close();
+
+    // A store that lost its checkpoints rebuilds them, says so, and computes the same digests.
+    const env = openLmdb({ path, maxDbs: 8 });
+    const checkpoints = env.openDB('checkpoints', { keyEncoding: 'uint32', encoding: 'binary' });
+    await checkpoints.clearAsync();
+    await env.close();
+    store = await LmdbChunkStore.open({ path, logger });
+    expect(warnings.length).toBe(1);
+    expect([0, 1_024, 2_048, 2_099, 2_100].map((l) => store.sequenceDigest(l))).toEqual(digests);
+    await store.close();
+    warnings.length = 0;
+    store = await LmdbChunkStore.open({ path, logger });
+    expect(warnings).toEqual([]);
+    await store.close();
+  });
+
+  it('agrees with MemoryChunkStore on every observable after the same operations', async () => {
+    const lmdb = await LmdbChunkStore.open({ path: freshPath(), noSync: true });
+    const memory = new MemoryChunkStore();
+    for (const store of [lmdb, memory] as ChunkStore[]) await randomWalk(store, seededRandom(99), 40, pool);
+    expect(snapshot(lmdb, poolAddresses)).toEqual(snapshot(memory, poolAddresses));
+    await lmdb.close();
+  });
+
+  it('close waits for writes still queued', async () => {
+    const path = freshPath();
+    const store = await LmdbChunkStore.open({ path });
+    void store.append(announcementsFor(poolAddresses, 0));
+    const put = store.putMany(pool);
+    await store.close();
+    expect((await put).every((o) => o.ok && o.added)).toBe(true);
+    await expectCode(store.putMany(pool), 'CLOSED');
+    const reopened = await LmdbChunkStore.open({ path });
+    expect(reopened.chunkCount()).toBe(pool.length);
+    expect(reopened.inventory.count).toBe(pool.length);
+    await reopened.close();
+  });
+
+  it('refuses to open the same directory twice in one process', async () => {
+    const path = freshPath();
+    const store = await LmdbChunkStore.open({ path });
+    await expectCode(LmdbChunkStore.open({ path }), 'BUSY');
+    await store.close();
+    const again = await LmdbChunkStore.open({ path });
+    await again.close();
+  });
+
+  it('never leaves a chunk without its bits, or bits without their chunk, when the process is killed mid-write', async () => {
+    const path = freshPath();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'crash-writer.ts'), path], {
+      cwd: join(import.meta.dirname, '..', '..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    // The writer prints a line after each committed round; kill it mid-flight after a few.
+    await new Promise<void>((resolve, reject) => {
+      let rounds = 0;
+      child.stdout.on('data', (text: Buffer) => {
+        rounds += text.toString().split('\n').filter((l) => l === 'round').length;
+        if (rounds >= 5 && !child.killed) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.on('exit', (code) => (code === 0 ? resolve() : !child.killed && reject(new Error(`writer exited with ${code}`))));
+    });
+    await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.on('exit', resolve)));
+    const store = await LmdbChunkStore.open({ path });
+    const length = store.sequenceLength();
+    expect(length).toBeGreaterThan(0);
+    const addresses = new Set<string>();
+    for (let i = 0; i < length; i++) addresses.add(store.addressAt(i) as string);
+    let bytes = 0;
+    let count = 0;
+    for (const address of addresses) {
+      const has = store.has(address);
+      for (const position of store.positionsOf(address)) expect(store.inventory.has(position)).toBe(has);
+      if (has) {
+        const data = store.get(address) as Uint8Array;
+        expect(addressOf(data)).toBe(address);
+        bytes += data.length;
+        count++;
+      }
+    }
+    expect(store.chunkCount()).toBe(count);
+    expect(store.chunkBytes()).toBe(bytes);
+    expect(store.inventory.length).toBe(length);
+    await store.close();
+  });
+});
+
+describe('LmdbChunkStore refuses what is not an atlasnet store', () => {
+  it('creates a missing directory, and opens an empty one or one with an empty data file', async () => {
+    const nested = join(freshPath(), 'a', 'b');
+    const store = await LmdbChunkStore.open({ path: nested });
+    await store.close();
+    const empty = freshPath();
+    mkdirSync(empty);
+    writeFileSync(join(empty, 'data.mdb'), '');
+    const store2 = await LmdbChunkStore.open({ path: empty });
+    expect(store2.sequenceLength()).toBe(0);
+    await store2.close();
+  });
+
+  it('refuses a data file of garbage with STORE_CORRUPT (and the process survives)', async () => {
+    for (const garbage of [Buffer.from('hello'), randomBytes(100_000)]) {
+      const path = freshPath();
+      mkdirSync(path);
+      writeFileSync(join(path, 'data.mdb'), garbage);
+      await expectCode(LmdbChunkStore.open({ path }), 'STORE_CORRUPT');
+    }
+  });
+
+  it('refuses a valid meta page followed by garbage, and a truncated store', async () => {
+    const source = freshPath();
+    const store = await LmdbChunkStore.open({ path: source });
+    await store.append(announcementsFor(poolAddresses, 0));
+    await store.putMany(pool);
+    await store.close();
+    const data = readFileSync(join(source, 'data.mdb'));
+    const pageSize = 4096;
+    const forged = Buffer.concat([data.subarray(0, 512), randomBytes(data.length - 512)]);
+    const truncated = data.subarray(0, pageSize + 100);
+    for (const content of [forged, truncated]) {
+      const path = freshPath();
+      mkdirSync(path);
+      writeFileSync(join(path, 'data.mdb'), content);
+      await expectCode(LmdbChunkStore.open({ path }), 'STORE_CORRUPT');
+    }
+    // the untouched copy still opens
+    const copy = freshPath();
+    mkdirSync(copy);
+    copyFileSync(join(source, 'data.mdb'), join(copy, 'data.mdb'));
+    const reopened = await LmdbChunkStore.open({ path: copy });
+    expect(reopened.chunkCount()).toBe(pool.length);
+    await reopened.close();
+  });
+
+  it('refuses a directory holding other files, and a path that is a file', async () => {
+    const path = freshPath();
+    mkdirSync(path);
+    writeFileSync(join(path, 'notes.txt'), 'my files');
+    await expectCode(LmdbChunkStore.open({ path }), 'STORE_CORRUPT');
+    const file = join(freshPath() + '.bin');
+    writeFileSync(file, 'x');
+    await expectCode(LmdbChunkStore.open({ path: file }), 'STORE_CORRUPT');
+  });
+
+  it('refuses an LMDB environment written by another program', async () => {
+    const path = freshPath();
+    const env = openLmdb({ path, maxDbs: 4 });
+    await env.openDB('users', {}).put('alice', { age: 3 });
+    await env.close();
+    await expectCode(LmdbChunkStore.open({ path }), 'STORE_CORRUPT');
+  });
+
+  it('refuses a store of a newer format version with a clear message', async () => {
+    const path = freshPath();
+    await (await LmdbChunkStore.open({ path })).close();
+    const env = openLmdb({ path, maxDbs: 8 });
+    await env.openDB('meta', { encoding: 'msgpack' }).put('format', { magic: 'atlasnet-store', version: STORE_FORMAT_VERSION + 1 });
+    await env.close();
+    const error = await LmdbChunkStore.open({ path }).catch((e: unknown) => e);
+    expect((error as { code: string }).code).toBe('STORE_CORRUPT');
+    expect((error as Error).message).toMatch(/newer atlasnet/);
+    expect(statSync(join(path, 'data.mdb')).size).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,528 @@
+import http from 'node:http';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AtlasError, ErrorCodes } from '../../src/errors.js';
+import { systemClock, type Clock, type TimerHandle } from '../../src/runtime.js';
+import { decodeBinary, decodeJson, encodeBinary, encodeJsonText } from '../../src/transport/codec.js';
+import { HttpTransport, splitHostPort, type HttpRoute, type HttpTransportOptions } from '../../src/transport/http.js';
+import type { RequestContext, TransportService } from '../../src/transport/types.js';
+
+const ADDRESS = '0123456789abcdef0123456789abcdef01234567';
+const CHUNK = new Uint8Array([0, 1, 2, 250, 255, 10, 13]);
+
+/** A fake node: echoes, refuses, crashes, returns big replies, or waits until released or aborted. */
+class FakeService implements TransportService {
+  readonly calls: { method: string; params: unknown; remote: string }[] = [];
+  readonly aborted: string[] = [];
+  private waiting: (() => void)[] = [];
+  private entered: { count: number; resolve: () => void }[] = [];
+  inside = 0;
+  withMetrics = true;
+
+  async handle(method: string, params: unknown, context: RequestContext): Promise<unknown> {
+    this.calls.push({ method, params, remote: context.remote });
+    switch (method) {
+      case 'echo':
+        return params;
+      case 'refuse':
+        throw new AtlasError(ErrorCodes.NOT_ANNOUNCED, 'chunk is not announced');
+      case 'busy':
+        throw new AtlasError(ErrorCodes.BUSY, 'try later');
+      case 'crash':
+        throw new Error('secret /var/lib/atlas detail');
+      case 'big':
+        return { data: new Uint8Array((params as { size: number }).size) };
+      case 'wait':
+        this.inside++;
+        for (const waiter of this.entered) if (this.inside >= waiter.count) waiter.resolve();
+        try {
+          return await new Promise((resolve, reject) => {
+            this.waiting.push(() => resolve({ released: true }));
+            context.signal?.addEventListener('abort', () => {
+              this.aborted.push(method);
+              reject(new AtlasError(ErrorCodes.ABORTED, 'aborted'));
+            });
+          });
+        } finally {
+          this.inside--;
+        }
+      default:
+        throw new AtlasError(ErrorCodes.UNKNOWN_METHOD, `no method ${method}`);
+    }
+  }
+
+  getChunk(address: string): Uint8Array | undefined {
+    return address === ADDRESS ? CHUNK : undefined;
+  }
+
+  status(): unknown {
+    return { network: 'test', chunks: 1 };
+  }
+
+  get metrics(): (() => Promise<string>) | undefined {
+    return this.withMetrics ? async () => 'atlas_chunks 1\n' : undefined;
+  }
+
+  /** Resolves once `count` handlers are waiting. */
+  whenInside(count: number): Promise<void> {
+    if (this.inside >= count) return Promise.resolve();
+    return new Promise((resolve) => this.entered.push({ count, resolve }));
+  }
+
+  release(): void {
+    for (const release of this.waiting.splice(0)) release();
+  }
+
+  /** Resolves at the next abort seen by a handler. */
+  nextAbort(): Promise<void> {
+    const seen = this.aborted.length;
+    return new Promise((resolve) => {
+      const poll = () => (this.aborted.length > seen ? resolve() : setTimeout(poll, 5));
+      poll();
+    });
+  }
+}
+
+const open: { close(): Promise<void> | void }[] = [];
+afterEach(async () => {
+  for (const item of open.splice(0).reverse()) await item.close();
+});
+
+async function serve(options: HttpTransportOptions = {}, service = new FakeService()) {
+  const server = new HttpTransport({ listen: '127.0.0.1:0', ...options });
+  open.push(server);
+  const address = await server.listen(service);
+  const { port } = splitHostPort(address);
+  return { server, service, address, port };
+}
+
+function client(options: HttpTransportOptions = {}): HttpTransport {
+  const transport = new HttpTransport(options);
+  open.push(transport);
+  return transport;
+}
+
+interface RawReply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** One plain HTTP request on its own connection. */
+function raw(port: number, method: string, path: string, headers: Record<string, string | number> = {}, body?: Uint8Array | string): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers: { connection: 'close', ...headers }, agent: false }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (part: Buffer) => parts.push(part));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
+      res.on('error', reject);
+    });
+    req.on('error', (error) => reject(error));
+    req.end(body);
+  });
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'resolved';
+  } catch (error) {
+    return error instanceof AtlasError ? error.code : `not an AtlasError: ${String(error)}`;
+  }
+}
+
+/** A port nothing listens on: bind one, then release it. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A raw HTTP server that answers every request with the given reply. */
+async function stubServer(reply: (res: http.ServerResponse) => void): Promise<{ address: string; server: http.Server }> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => reply(res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  open.push({ close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) });
+  return { address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, server };
+}
+
+const shapes: Record<string, unknown> = {
+  nested: { a: { b: [1, { c: 'd' }] }, n: null, t: true, f: -1.5 },
+  bytesInArrays: { chunks: [new Uint8Array([1, 2, 3]), new Uint8Array(0), [new Uint8Array([255, 0])]] },
+  emptyBytes: new Uint8Array(0),
+  getChunksReply: { chunks: [{ address: ADDRESS, data: new Uint8Array(40_960).fill(9) }], missing: [ADDRESS] },
+  unicode: { s: 'z\u00e9\u4e2d\ud83d\ude00' },
+};
+
+describe('HttpTransport: calls', () => {
+  for (const format of ['msgpack', 'json'] as const) {
+    it(`round-trips every shape (${format})`, async () => {
+      const { address } = await serve();
+      const peer = client({ format });
+      for (const [name, value] of Object.entries(shapes)) {
+        const result = await peer.call(address, 'echo', value);
+        expect(result, name).toStrictEqual(value);
+      }
+    });
+  }
+
+  it('listens on a real port, advertises it, and tells the handler who called', async () => {
+    const { address, port, service } = await serve();
+    expect(address).toBe(`127.0.0.1:${port}`);
+    expect(port).toBeGreaterThan(0);
+    await client().call(address, 'echo', {});
+    expect(service.calls[0]?.remote).toMatch(/^127\.0\.0\.1:\d+$/);
+    const advertised = new HttpTransport({ listen: '127.0.0.1:0', advertise: 'atlas.example.org:6264' });
+    open.push(advertised);
+    expect(await advertised.listen(new FakeService())).toBe('atlas.example.org:6264');
+    expect(advertised.address).toBe('atlas.example.org:6264');
+  });
+
+  it('keeps error codes across the wire, and hides unexpected errors', async () => {
+    const { address } = await serve();
+    const peer = client();
+    expect(await codeOf(peer.call(address, 'refuse', {}))).toBe(ErrorCodes.NOT_ANNOUNCED);
+    expect(await codeOf(peer.call(address, 'nope', {}))).toBe(ErrorCodes.UNKNOWN_METHOD);
+    expect(await codeOf(peer.call(address, 'busy', {}))).toBe(ErrorCodes.BUSY);
+    await expect(peer.call(address, 'refuse', {})).rejects.toThrow('chunk is not announced');
+    await expect(peer.call(address, 'crash', {})).rejects.toMatchObject({ code: ErrorCodes.INTERNAL, message: 'internal error' });
+  });
+
+  it('counts calls and body bytes on both sides', async () => {
+    const { address, server } = await serve();
+    const peer = client();
+    const params = { data: new Uint8Array(1000) };
+    await peer.call(address, 'echo', params);
+    const size = encodeBinary(params).byteLength;
+    expect(peer.stats()).toEqual({ callsOut: 1, callsIn: 0, bytesOut: size, bytesIn: size });
+    expect(server.stats()).toEqual({ callsOut: 0, callsIn: 1, bytesOut: size, bytesIn: size });
+  });
+});
+
+describe('HttpTransport: the HTTP API', () => {
+  it('speaks JSON for curl, with bytes as {"$bytes": base64}, and msgpack when asked', async () => {
+    const { port } = await serve();
+    const body = encodeJsonText({ data: new Uint8Array([1, 2, 3]) });
+    const json = await raw(port, 'POST', '/atlas/v1/echo', { 'content-type': 'application/json' }, body);
+    expect(json.status).toBe(200);
+    expect(json.headers['content-type']).toBe('application/json');
+    expect(json.body.toString()).toBe('{"data":{"$bytes":"AQID"}}');
+    const asked = await raw(port, 'POST', '/atlas/v1/echo', { 'content-type': 'application/json', accept: 'application/msgpack' }, body);
+    expect(asked.headers['content-type']).toBe('application/msgpack');
+    expect(decodeBinary(asked.body)).toStrictEqual({ data: new Uint8Array([1, 2, 3]) });
+    const empty = await raw(port, 'POST', '/atlas/v1/echo');
+    expect(empty.status).toBe(200);
+    expect(empty.body.toString()).toBe('null');
+  });
+
+  it('maps error codes to HTTP statuses', async () => {
+    const { port } = await serve();
+    const post = (method: string, body = '{}') => raw(port, 'POST', `/atlas/v1/${method}`, { 'content-type': 'application/json' }, body);
+    const refused = await post('refuse');
+    expect(refused.status).toBe(422);
+    expect(JSON.parse(refused.body.toString())).toEqual({ error: { code: 'NOT_ANNOUNCED', message: 'chunk is not announced' } });
+    expect((await post('nope')).status).toBe(404);
+    const busy = await post('busy');
+    expect(busy.status).toBe(503);
+    expect(busy.headers['retry-after']).toBe('1');
+    const crash = await post('crash');
+    expect(crash.status).toBe(500);
+    expect(crash.body.toString()).not.toContain('secret');
+    const malformed = await post('echo', '{"a":');
+    expect(malformed.status).toBe(400);
+    expect(JSON.parse(malformed.body.toString()).error.code).toBe('BAD_REQUEST');
+  });
+
+  it('serves chunks: exact bytes, immutable caching, 304, 404 and 400', async () => {
+    const { port } = await serve();
+    const ok = await raw(port, 'GET', `/chunks/${ADDRESS.toUpperCase()}`);
+    expect(ok.status).toBe(200);
+    expect([...ok.body]).toEqual([...CHUNK]);
+    expect(ok.headers['content-type']).toBe('application/octet-stream');
+    expect(ok.headers['content-length']).toBe(String(CHUNK.length));
+    expect(ok.headers.etag).toBe(`"${ADDRESS}"`);
+    expect(ok.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    const cached = await raw(port, 'GET', `/chunks/${ADDRESS}`, { 'if-none-match': `W/"other", "${ADDRESS}"` });
+    expect(cached.status).toBe(304);
+    expect(cached.body.length).toBe(0);
+    expect(cached.headers.etag).toBe(`"${ADDRESS}"`);
+    const stale = await raw(port, 'GET', `/chunks/${ADDRESS}`, { 'if-none-match': '"other"' });
+    expect(stale.status).toBe(200);
+    const head = await raw(port, 'HEAD', `/chunks/${ADDRESS}`);
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe(String(CHUNK.length));
+    expect(head.body.length).toBe(0);
+    expect((await raw(port, 'GET', `/chunks/${'f'.repeat(40)}`)).status).toBe(404);
+    const bad = await raw(port, 'GET', '/chunks/not-an-address');
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body.toString()).error.code).toBe('BAD_ADDRESS');
+  });
+
+  it('serves /status and /metrics, 404 without metrics', async () => {
+    const { port, service } = await serve();
+    const status = await raw(port, 'GET', '/status');
+    expect(status.status).toBe(200);
+    expect(JSON.parse(status.body.toString())).toEqual({ network: 'test', chunks: 1 });
+    const metrics = await raw(port, 'GET', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    expect(metrics.body.toString()).toBe('atlas_chunks 1\n');
+    service.withMetrics = false;
+    expect((await raw(port, 'GET', '/metrics')).status).toBe(404);
+  });
+
+  it('answers 404 for unknown routes, 405 with Allow for wrong methods, 415 for other content types', async () => {
+    const { port } = await serve();
+    expect((await raw(port, 'GET', '/nowhere')).status).toBe(404);
+    expect((await raw(port, 'POST', '/atlas/v1/not%20a%20method', { 'content-type': 'application/json' }, '{}')).status).toBe(404);
+    const wrong = await raw(port, 'GET', '/atlas/v1/echo');
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.allow).toBe('POST');
+    const wrongChunk = await raw(port, 'POST', `/chunks/${ADDRESS}`, { 'content-type': 'application/json' }, '{}');
+    expect(wrongChunk.status).toBe(405);
+    expect(wrongChunk.headers.allow).toBe('GET, HEAD');
+    const form = await raw(port, 'POST', '/atlas/v1/echo', { 'content-type': 'application/x-www-form-urlencoded' }, 'a=1');
+    expect(form.status).toBe(415);
+  });
+
+  it('serves extra routes, matched first, with parameters and error mapping', async () => {
+    const route: HttpRoute = {
+      method: 'GET',
+      match: (pathname) => {
+        const m = /^\/v1\/zonefiles\/([^/]+)$/.exec(pathname);
+        return m ? { address: m[1] as string } : undefined;
+      },
+      async handle(_req, res, context) {
+        const data = context.service.getChunk?.(context.params.address as string);
+        if (data === undefined) throw new AtlasError(ErrorCodes.BAD_ADDRESS, 'unknown zone file');
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        res.end(data);
+      },
+    };
+    const { port } = await serve({ routes: [route] });
+    const ok = await raw(port, 'GET', `/v1/zonefiles/${ADDRESS}`);
+    expect(ok.status).toBe(200);
+    expect([...ok.body]).toEqual([...CHUNK]);
+    const missing = await raw(port, 'GET', '/v1/zonefiles/zz');
+    expect(missing.status).toBe(400);
+    expect(JSON.parse(missing.body.toString()).error.code).toBe('BAD_ADDRESS');
+    expect((await raw(port, 'POST', '/v1/zonefiles/zz', { 'content-type': 'application/json' }, '{}')).status).toBe(405);
+  });
+});
+
+describe('HttpTransport: limits', () => {
+  it('answers 413 to a body over the limit, declared or chunked, and stays healthy', async () => {
+    const { port, address } = await serve({ limits: { maxRequestBytes: 64 * 1024 } });
+    const declared = await raw(port, 'POST', '/atlas/v1/echo', { 'content-type': 'application/msgpack' }, encodeBinary({ data: new Uint8Array(200_000) }));
+    expect(declared.status).toBe(413);
+    expect(declared.headers.connection).toBe('close');
+    expect(decodeBinary(declared.body)).toMatchObject({ error: { code: 'TOO_LARGE' } });
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/atlas/v1/echo', agent: false, headers: { 'content-type': 'application/msgpack' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 20; i++) req.write(new Uint8Array(10_000));
+      req.end();
+    });
+    expect(chunked).toBe(413);
+    expect(await client().call(address, 'echo', { ok: true })).toEqual({ ok: true });
+  });
+
+  it('the client refuses to send a request over its own limit', async () => {
+    const { address, service } = await serve();
+    const peer = client({ limits: { maxRequestBytes: 1000 } });
+    expect(await codeOf(peer.call(address, 'echo', { data: new Uint8Array(2000) }))).toBe(ErrorCodes.TOO_LARGE);
+    expect(service.calls).toHaveLength(0);
+  });
+
+  it('answers 431 to headers over the limit', async () => {
+    const { port, address } = await serve({ limits: { maxHeaderBytes: 4096 } });
+    const reply = await raw(port, 'GET', '/status', { 'x-padding': 'p'.repeat(8000) });
+    expect(reply.status).toBe(431);
+    expect(await client().call(address, 'echo', 1)).toBe(1);
+  });
+
+  it('cuts off a slow sender of headers or body with 408', async () => {
+    const { port } = await serve({ limits: { headersTimeoutMs: 200, requestTimeoutMs: 300, timeoutCheckIntervalMs: 50 } });
+    const slow = (text: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.write(text));
+        let received = '';
+        socket.on('data', (data) => (received += data.toString()));
+        socket.on('close', () => resolve(received));
+        socket.on('error', reject);
+      });
+    const headers = await slow('POST /atlas/v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: appl');
+    expect(headers).toMatch(/^HTTP\/1\.1 408/);
+    const body = await slow('POST /atlas/v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":');
+    expect(body).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  it('replies 503 BUSY at once beyond maxInFlight, then recovers', async () => {
+    const { address, port, service } = await serve({ limits: { maxInFlight: 2 } });
+    const peer = client();
+    const waiting = [peer.call(address, 'wait', {}), peer.call(address, 'wait', {})];
+    await service.whenInside(2);
+    expect(await codeOf(peer.call(address, 'echo', {}))).toBe(ErrorCodes.BUSY);
+    const rawBusy = await raw(port, 'GET', '/status');
+    expect(rawBusy.status).toBe(503);
+    expect(rawBusy.headers['retry-after']).toBe('1');
+    service.release();
+    expect(await Promise.all(waiting)).toEqual([{ released: true }, { released: true }]);
+    expect(await peer.call(address, 'echo', 5)).toBe(5);
+  });
+
+  it('answers 504 TIMEOUT when a handler overruns, and aborts it', async () => {
+    const { address, service } = await serve({ limits: { handlerTimeoutMs: 100 } });
+    const aborted = service.nextAbort();
+    expect(await codeOf(client().call(address, 'wait', {}))).toBe(ErrorCodes.TIMEOUT);
+    await aborted;
+  });
+
+  it('fails a reply over maxReplyBytes with BAD_REPLY', async () => {
+    const { address } = await serve();
+    const peer = client({ limits: { maxReplyBytes: 10_000 } });
+    expect(await codeOf(peer.call(address, 'big', { size: 50_000 }))).toBe(ErrorCodes.BAD_REPLY);
+    expect(await peer.call(address, 'big', { size: 5_000 })).toMatchObject({ data: expect.any(Uint8Array) });
+  });
+});
+
+describe('HttpTransport: client failures', () => {
+  it('times out at timeoutMs, and the server handler sees the caller leave', async () => {
+    const { address, service } = await serve();
+    const aborted = service.nextAbort();
+    expect(await codeOf(client().call(address, 'wait', {}, { timeoutMs: 100 }))).toBe(ErrorCodes.TIMEOUT);
+    await aborted;
+  });
+
+  it('aborts on the signal, before or during the call', async () => {
+    const { address, service } = await serve();
+    const peer = client();
+    const before = new AbortController();
+    before.abort();
+    expect(await codeOf(peer.call(address, 'echo', {}, { signal: before.signal }))).toBe(ErrorCodes.ABORTED);
+    const during = new AbortController();
+    const call = peer.call(address, 'wait', {}, { signal: during.signal });
+    await service.whenInside(1);
+    during.abort();
+    expect(await codeOf(call)).toBe(ErrorCodes.ABORTED);
+  });
+
+  it('reports UNREACHABLE for a closed port and ADDRESS_REFUSED for a malformed peer', async () => {
+    const peer = client();
+    expect(await codeOf(peer.call(`127.0.0.1:${await freePort()}`, 'echo', {}))).toBe(ErrorCodes.UNREACHABLE);
+    expect(await codeOf(peer.call('no-port-here', 'echo', {}))).toBe(ErrorCodes.ADDRESS_REFUSED);
+    expect(await codeOf(peer.call('127.0.0.1:99999', 'echo', {}))).toBe(ErrorCodes.ADDRESS_REFUSED);
+  });
+
+  it('turns garbage replies into BAD_REPLY and bodiless statuses into their codes', async () => {
+    const peer = client();
+    const garbage = await stubServer((res) => {
+      res.writeHead(200, { 'content-type': 'application/msgpack' });
+      res.end(Buffer.from([0xdd, 0xff, 0xff, 0xff, 0xff]));
+    });
+    expect(await codeOf(peer.call(garbage.address, 'echo', {}))).toBe(ErrorCodes.BAD_REPLY);
+    const html = await stubServer((res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html></html>');
+    });
+    expect(await codeOf(peer.call(html.address, 'echo', {}))).toBe(ErrorCodes.BAD_REPLY);
+    const teapot = await stubServer((res) => {
+      res.writeHead(418, { 'content-type': 'application/json' });
+      res.end('{"error":{"code":"I_AM_A_TEAPOT","message":"x"}}');
+    });
+    expect(await codeOf(peer.call(teapot.address, 'echo', {}))).toBe(ErrorCodes.BAD_REPLY);
+    const overloaded = await stubServer((res) => {
+      res.writeHead(503);
+      res.end();
+    });
+    expect(await codeOf(peer.call(overloaded.address, 'echo', {}))).toBe(ErrorCodes.BUSY);
+  });
+});
+
+describe('HttpTransport: close()', () => {
+  /** Wraps the system clock and counts timers not yet fired or cleared. */
+  class CountingClock implements Clock {
+    readonly live = new Set<TimerHandle>();
+    now(): number {
+      return systemClock.now();
+    }
+    setTimeout(callback: () => void, ms: number): TimerHandle {
+      const handle: TimerHandle = systemClock.setTimeout(() => {
+        this.live.delete(handle);
+        callback();
+      }, ms);
+      this.live.add(handle);
+      return handle;
+    }
+    clearTimeout(handle: TimerHandle): void {
+      this.live.delete(handle);
+      systemClock.clearTimeout(handle);
+    }
+  }
+
+  const tcpHandles = () => process.getActiveResourcesInfo().filter((type) => type.startsWith('TCP')).length;
+
+  async function eventually(check: () => boolean | Promise<boolean>): Promise<boolean> {
+    for (let i = 0; i < 200; i++) {
+      if (await check()) return true;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return false;
+  }
+
+  it('closes server and client: calls in flight fail, sockets, timers and the port are released', async () => {
+    // sockets of earlier tests finish closing asynchronously; start from a quiet state
+    await eventually(() => tcpHandles() === 0);
+    const before = tcpHandles();
+    const clock = new CountingClock();
+    const service = new FakeService();
+    const server = new HttpTransport({ listen: '127.0.0.1:0', clock });
+    const address = await server.listen(service);
+    const peer = new HttpTransport({ clock });
+    // keep-alive sockets idle in the client's pool, and a call in flight on the server
+    await peer.call(address, 'echo', 1);
+    await peer.call(address, 'echo', 2);
+    const inFlight = peer.call(address, 'wait', {});
+    await service.whenInside(1);
+    expect(tcpHandles()).toBeGreaterThan(before);
+
+    await Promise.all([server.close(), peer.close()]);
+    expect(await codeOf(inFlight)).toBe(ErrorCodes.CLOSED);
+    expect(service.aborted).toEqual(['wait']);
+    expect(await codeOf(peer.call(address, 'echo', 1))).toBe(ErrorCodes.CLOSED);
+    expect(clock.live.size).toBe(0);
+    expect(await eventually(() => tcpHandles() === before)).toBe(true);
+    const { port } = splitHostPort(address);
+    const again = new HttpTransport({ listen: `127.0.0.1:${port}` });
+    open.push(again);
+    expect(await again.listen(new FakeService())).toBe(address);
+  });
+
+  it('a closed client leaves no socket open on the peer it called', async () => {
+    const stub = await stubServer((res) => {
+      res.writeHead(200, { 'content-type': 'application/msgpack' });
+      res.end(encodeBinary('ok'));
+    });
+    const connections = () => new Promise<number>((resolve) => stub.server.getConnections((_e, n) => resolve(n)));
+    const peer = new HttpTransport();
+    await Promise.all([1, 2, 3].map(() => peer.call(stub.address, 'echo', {})));
+    expect(await connections()).toBeGreaterThan(0);
+    await peer.close();
+    expect(await eventually(async () => (await connections()) === 0)).toBe(true);
+  });
+
+  it('decodes JSON error bodies on the client too', async () => {
+    const { address } = await serve();
+    const peer = client({ format: 'json' });
+    expect(await codeOf(peer.call(address, 'refuse', {}))).toBe(ErrorCodes.NOT_ANNOUNCED);
+    expect(decodeJson(Buffer.from('{"x":{"$bytes":""}}'))).toStrictEqual({ x: new Uint8Array(0) });
+  });
+});
