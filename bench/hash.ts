@@ -5,9 +5,7 @@
  * A task hashes one workload of many chunks, so one sample is long enough to time well:
  * "per item" calls hash160 once per chunk, "batch" calls hash160Batch once for all of them,
  * "packed" calls hash160Packed once on the chunks already laid end to end (no per-item
- * marshalling; the cost of packing is not counted). The tasks of one workload run in 2 or 3
- * interleaved rounds and each keeps its fastest round: on a shared machine interference only ever
- * slows a run down, and interleaving exposes both sides of a ratio to the same drift.
+ * marshalling; the cost of packing is not counted).
  */
 import { createHash } from 'node:crypto';
 import { Bench } from 'tinybench';
@@ -59,7 +57,7 @@ function checkAgreement(impls: Hash160Impl[], workload: Workload): void {
   }
 }
 
-/** Runs every task of one workload `rounds` times, interleaved, and keeps each task's fastest round. */
+/** Times every path on one workload; hashes/s and bytes/s per task name. */
 async function measure(workload: Workload, impls: Record<string, Hash160Impl>, options: BenchOptions): Promise<Map<string, PathResult>> {
   const { chunks } = workload;
   const { data, offsets } = pack(chunks);
@@ -84,29 +82,43 @@ async function measure(workload: Workload, impls: Record<string, Hash160Impl>, o
     if (name === 'native') tasks.push([`${name} packed`, () => impl.hash160Packed(data, offsets)]);
   }
 
-  const best = new Map<string, number>();
-  const rounds = options.quick ? 2 : 3;
+  // Many short rounds, the task order rotated each round, each task's median round kept: on a
+  // shared machine a burst of other work then lands on every task alike instead of on whichever
+  // ran at the wrong moment.
+  const rates = new Map<string, number[]>(tasks.map(([name]) => [name, []]));
+  const rounds = options.quick ? 9 : 15;
   for (let round = 0; round < rounds; round++) {
     const bench = new Bench({
       name: `hash ${workload.name}, round ${round + 1}`,
-      time: options.quick ? 80 : 400,
-      warmupTime: options.quick ? 20 : 100,
-      iterations: options.quick ? 5 : 20,
+      time: options.quick ? 20 : 60,
+      iterations: 3,
+      warmup: round === 0,
+      warmupTime: 30,
       throws: true,
     });
-    for (const [name, fn] of tasks) bench.add(name, fn);
+    for (let i = 0; i < tasks.length; i++) {
+      const [name, fn] = tasks[(i + round) % tasks.length]!;
+      bench.add(name, fn);
+    }
     await bench.run();
     for (const task of bench.tasks) {
       const result = task.result;
       if (result.state !== 'completed') throw new Error(`hash bench: task ${task.name} ended ${result.state}`);
-      best.set(task.name, Math.max(best.get(task.name) ?? 0, 1000 / result.period));
+      rates.get(task.name)!.push(1000 / result.period);
     }
   }
   const results = new Map<string, PathResult>();
-  for (const [name, callsPerSecond] of best) {
+  for (const [name, callRates] of rates) {
+    const callsPerSecond = median(callRates);
     results.set(name, { hashesPerSecond: callsPerSecond * chunks.length, bytesPerSecond: callsPerSecond * totalBytes });
   }
   return results;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 function rowsFor(workload: Workload, results: Map<string, PathResult>): BenchRow[] {
@@ -154,7 +166,7 @@ const suite: BenchSuite = async (options) => {
   const info = hashBackendInfo();
   notes.push(
     `backend in use: ${info.backend}; native addon: ${info.openssl ?? `unavailable (${info.nativeUnavailable})`}; node ${process.version}, OpenSSL ${process.versions.openssl}`,
-    `reference "${REFERENCE}" is the node backend: crypto.hash (one-shot) when node has it, else createHash; each figure is its task's fastest of ${options.quick ? 2 : 3} interleaved rounds`,
+    `reference "${REFERENCE}" is the node backend: crypto.hash (one-shot) when node has it, else createHash; each figure is the median of ${options.quick ? 9 : 15} short interleaved rounds`,
     `workloads: 1,000 x 170 B, 500 x 1 KiB, 24 x 40 KiB${corpus ? `, ${corpus.length} real zone files` : ''}; [MB/s] = input bytes hashed per second`,
     'packed = hash160Packed on chunks already laid end to end (packing not counted); batch = hash160Batch on an array, results as 20-byte views',
   );

@@ -11,6 +11,7 @@ import { formatReport, meetsTarget, type BenchSuite } from './report.js';
 const suites: Record<string, () => Promise<{ default: BenchSuite }>> = {
   hash: () => import('./hash.js'),
   store: () => import('./store.js'),
+  inventory: () => import('./inventory.js'),
 };
 
 const args = process.argv.slice(2);

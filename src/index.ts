@@ -1,9 +1,36 @@
 export { AtlasError, ErrorCodes, isAtlasError, type ErrorCode } from './errors.js';
 export { isAddress, parseAddress, type Address } from './address.js';
 export { systemClock, silentLogger, seededRandom, type Clock, type Random, type Logger, type LogLevel } from './runtime.js';
-export { hash160, hash160Hex, hash160Batch, hashBackend } from './hash/index.js';
+export { hash160, hash160Hex, hash160Batch, hash160Packed, hashBackend, hashBackendInfo, hashReady, HASH160_BYTES, type HashBackendName, type HashBackendInfo } from './hash/index.js';
 export type { Announcement, ChainAdapter, ChainEvent, ChainListener } from './chain/types.js';
 export type { ChunkStore, PutOutcome, VerifiedChunk } from './store/types.js';
 export * from './protocol/messages.js';
 export { DEFAULT_LIMITS, resolveLimits, type ProtocolLimits } from './protocol/limits.js';
 export type { Transport, TransportService, CallOptions, RequestContext, TransportStats } from './transport/types.js';
+export {
+  MemoryNetwork,
+  MemoryTransport,
+  HttpTransport,
+  DEFAULT_HTTP_LIMITS,
+  HTTP_STATUS_BY_CODE,
+  httpStatusFor,
+  type HttpLimits,
+  type HttpRoute,
+  type HttpRouteContext,
+  type HttpTransportOptions,
+  type MemoryNetworkOptions,
+  type MemoryNodeStats,
+  type MethodStats,
+  type LatencySpec,
+  type WireFormat,
+} from './transport/index.js';
+export { ProtocolClient, DEFAULT_TIMEOUTS, type ProtocolTimeouts, type ProtocolClientOptions, type ClientCallOptions } from './protocol/client.js';
+export { createProtocolService, type ProtocolServiceOptions, type ProtocolHandler } from './protocol/server.js';
+export { validateParams, validateResult, validateRequest } from './protocol/validate.js';
+export { PeerTable, PEER_TABLE_DEFAULTS, type PeerTableOptions, type PeerInfo, type PeerChange, type PeerRemoval, type PeerRemoveReason } from './peers/table.js';
+export { AddressPolicy, DEFAULT_ADDRESS_POLICY, LOCAL_ADDRESS_POLICY, canonicalPeerAddress, type AddressPolicyOptions } from './peers/address-policy.js';
+export { MhdaSampler, RandomWalkSampler, WalkSampler, backtrackAcceptance, DEFAULT_BURN_IN, type NeighborList, type NeighborsFunction, type WalkSamplerOptions, type StepOptions, type SampleOptions } from './peers/mhda.js';
+export * from './node/index.js';
+export { Inventory, InventoryLog, planRarestFirst, encodePositions, decodePositions, type ReadonlyInventory, type PlannedPosition, type RarestFirstInput } from './inventory/index.js';
+export { MemoryChunkStore, LmdbChunkStore, verifyClaimed, DEFAULT_MAX_CHUNK_SIZE, type MemoryChunkStoreOptions, type LmdbChunkStoreOptions } from './store/index.js';
+export { MemoryChain, DevChain, ChainFollower, type AnnounceInput, type MemoryChainOptions, type DevChainOptions, type ChainFollowerOptions } from './chain/index.js';

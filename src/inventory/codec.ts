@@ -21,7 +21,8 @@ export function bitMaskOf(position: number): number {
   return 0x80 >>> (position & 7);
 }
 
-const POPCOUNT = (() => {
+/** POPCOUNT[b] is the number of bits set in the byte b. */
+export const POPCOUNT: Readonly<Uint8Array> = (() => {
   const table = new Uint8Array(256);
   for (let i = 1; i < 256; i++) table[i] = (i & 1) + (table[i >>> 1] ?? 0);
   return table;

@@ -2,9 +2,9 @@
  * Rarest-first planning (SPEC §6): which missing positions to request next, in ascending order of
  * how many known peers hold them, ties broken at random.
  *
- * Work is proportional to what is missing, not to the sequence, and runs in native code over
- * compressed bitmaps: missing = union(peers) andNot own, then holders are counted only over that
- * set with bit-sliced counters (see countHolders).
+ * Work is proportional to what is missing, not to the sequence: missing = union(peers) andNot own
+ * runs in native code over compressed bitmaps, then holders are counted only over that set, by
+ * one of two methods chosen by how dense the missing set is (see HolderCounting).
  * The planner works on positions; the same address can sit at several positions, so the caller
  * dedups by address (storing the chunk sets all its positions).
  */
@@ -16,6 +16,16 @@ import type { ReadonlyInventory } from './inventory.js';
 const { RoaringBitmap32 } = roaring;
 
 const END_OF_RANGE = 0x1_0000_0000;
+/** Roaring stores a 65,536-position block as a sorted array below this density, as a bitset above. */
+const DENSE_FRACTION = 1 / 16;
+
+/**
+ * How holders are counted. `counters`: each peer's held missing positions increment a typed
+ * array, one step per (peer, position) pair; best when the missing set is sparse. `slices`:
+ * bit-sliced counters added with bitmap and/xor, 64 positions per machine word; best when it is
+ * dense (a fresh node). `auto` picks by the density of the missing set. All give the same plan.
+ */
+export type HolderCounting = 'auto' | 'counters' | 'slices';
 
 export interface RarestFirstInput {
   own: ReadonlyInventory;
@@ -26,6 +36,8 @@ export interface RarestFirstInput {
   random: Random;
   /** Most items returned. */
   limit: number;
+  /** Default 'auto'; the others exist for tests and benchmarks. */
+  counting?: HolderCounting;
 }
 
 export interface PlannedPosition {
@@ -51,9 +63,11 @@ export function planRarestFirst(input: RarestFirstInput): PlannedPosition[] {
   if (input.exclude !== undefined) removeExcluded(missing, input.exclude);
   if (missing.isEmpty) return [];
 
-  const slices = countHolders(missing, peerBitmaps);
-  const chosen: number[] = [];
-  collectRarest(missing, slices, slices.length - 1, Math.min(input.limit, missing.size), chosen, random);
+  const wanted = Math.min(input.limit, missing.size);
+  const counting = input.counting ?? 'auto';
+  const span = missing.maximum() - missing.minimum() + 1;
+  const useSlices = counting === 'slices' || (counting === 'auto' && missing.size >= span * DENSE_FRACTION);
+  const chosen = useSlices ? rarestBySlices(missing, peerBitmaps, wanted, random) : rarestByCounters(missing, peerBitmaps, wanted, random);
   return attachHolders(chosen, peerIds, peerBitmaps);
 }
 
@@ -67,11 +81,59 @@ function removeExcluded(missing: Bitmap, exclude: ReadonlyRoaringBitmap32 | Iter
 }
 
 /**
- * Bit-sliced holder counters over the missing positions: a position's count is the binary number
- * whose bit k is its membership in slices[k]. Each peer is added with a ripple carry of bitmap
- * and/xor, so the work is a few native set operations per peer, whatever the cardinalities.
+ * Moves `take` positions drawn uniformly from tied[start, end) to the front of that range (a
+ * partial Fisher-Yates) and appends them to `chosen`. Both counting methods call this on each
+ * count's positions in ascending order, so they make the same draws.
  */
-function countHolders(missing: ReadonlyRoaringBitmap32, peerBitmaps: readonly ReadonlyRoaringBitmap32[]): Bitmap[] {
+function drawTies(tied: Uint32Array, start: number, end: number, take: number, random: Random, chosen: number[]): void {
+  for (let i = start; i < start + take; i++) {
+    const j = i + Math.floor(random() * (end - i));
+    const picked = tied[j] as number;
+    tied[j] = tied[i] as number;
+    tied[i] = picked;
+    chosen.push(picked);
+  }
+}
+
+function rarestByCounters(missing: Bitmap, peerBitmaps: readonly ReadonlyRoaringBitmap32[], wanted: number, random: Random): number[] {
+  const positions = missing.toUint32Array();
+  const first = positions[0] as number;
+  // Counters indexed by position - first: the span is at most the sequence length.
+  const Counter = peerBitmaps.length > 0xffff ? Uint32Array : Uint16Array;
+  const bySpan = new Counter((positions[positions.length - 1] as number) - first + 1);
+  for (const bitmap of peerBitmaps) {
+    const held = RoaringBitmap32.and(bitmap, missing).toUint32Array();
+    for (let k = 0; k < held.length; k++) {
+      const index = (held[k] as number) - first;
+      bySpan[index] = (bySpan[index] as number) + 1;
+    }
+  }
+  // Counting sort by holder count, ascending positions within a count.
+  const bucketStart = new Uint32Array(peerBitmaps.length + 2);
+  for (let i = 0; i < positions.length; i++) {
+    const next = (bySpan[(positions[i] as number) - first] as number) + 1;
+    bucketStart[next] = (bucketStart[next] as number) + 1;
+  }
+  for (let c = 1; c < bucketStart.length; c++) bucketStart[c] = (bucketStart[c] as number) + (bucketStart[c - 1] as number);
+  const sorted = new Uint32Array(positions.length);
+  const fill = bucketStart.slice(0, peerBitmaps.length + 1);
+  for (let i = 0; i < positions.length; i++) {
+    const count = bySpan[(positions[i] as number) - first] as number;
+    sorted[fill[count] as number] = positions[i] as number;
+    fill[count] = (fill[count] as number) + 1;
+  }
+  const chosen: number[] = [];
+  for (let count = 1; count <= peerBitmaps.length && chosen.length < wanted; count++) {
+    const start = bucketStart[count] as number;
+    const end = bucketStart[count + 1] as number;
+    drawTies(sorted, start, end, Math.min(end - start, wanted - chosen.length), random, chosen);
+  }
+  return chosen;
+}
+
+function rarestBySlices(missing: Bitmap, peerBitmaps: readonly ReadonlyRoaringBitmap32[], wanted: number, random: Random): number[] {
+  // A position's holder count is the binary number whose bit k is its membership in slices[k];
+  // each peer is added with a ripple carry.
   const slices: Bitmap[] = [];
   for (const bitmap of peerBitmaps) {
     let carry = RoaringBitmap32.and(bitmap, missing);
@@ -86,31 +148,26 @@ function countHolders(missing: ReadonlyRoaringBitmap32, peerBitmaps: readonly Re
       carry = next;
     }
   }
-  return slices;
+  const chosen: number[] = [];
+  collectBySlices(missing, slices, slices.length - 1, wanted, chosen, random);
+  return chosen;
 }
 
 /**
- * Appends to `chosen`, in ascending order of count, positions of `set` until it holds `wanted`.
- * Splitting on the most significant slice first visits the counts in ascending order; a leaf is
- * one exact count, from which a partial Fisher-Yates draws only as many as are still needed.
+ * Splitting on the most significant slice first (its zeros before its ones) visits the counts
+ * in ascending order; each leaf is the set of positions of one exact count.
  */
-function collectRarest(set: Bitmap, slices: readonly Bitmap[], level: number, wanted: number, chosen: number[], random: Random): void {
+function collectBySlices(set: Bitmap, slices: readonly Bitmap[], level: number, wanted: number, chosen: number[], random: Random): void {
   if (chosen.length >= wanted || set.isEmpty) return;
   if (level < 0) {
     const tied = set.toUint32Array();
-    const take = Math.min(tied.length, wanted - chosen.length);
-    for (let i = 0; i < take; i++) {
-      const j = i + Math.floor(random() * (tied.length - i));
-      const picked = tied[j] as number;
-      tied[j] = tied[i] as number;
-      chosen.push(picked);
-    }
+    drawTies(tied, 0, tied.length, Math.min(tied.length, wanted - chosen.length), random, chosen);
     return;
   }
   const slice = slices[level] as Bitmap;
-  collectRarest(RoaringBitmap32.andNot(set, slice), slices, level - 1, wanted, chosen, random);
+  collectBySlices(RoaringBitmap32.andNot(set, slice), slices, level - 1, wanted, chosen, random);
   if (chosen.length >= wanted) return;
-  collectRarest(RoaringBitmap32.and(set, slice), slices, level - 1, wanted, chosen, random);
+  collectBySlices(RoaringBitmap32.and(set, slice), slices, level - 1, wanted, chosen, random);
 }
 
 function attachHolders(chosen: readonly number[], peerIds: readonly string[], peerBitmaps: readonly ReadonlyRoaringBitmap32[]): PlannedPosition[] {

@@ -15,6 +15,7 @@
 import roaring from 'roaring';
 import type { ReadonlyRoaringBitmap32, RoaringBitmap32 as Bitmap } from 'roaring';
 import { AtlasError, ErrorCodes } from '../errors.js';
+import { POPCOUNT } from './codec.js';
 
 const { RoaringBitmap32 } = roaring;
 
@@ -33,12 +34,6 @@ const REVERSE = (() => {
     for (let k = 0; k < 8; k++) if (b & (1 << k)) r |= 0x80 >>> k;
     table[b] = r;
   }
-  return table;
-})();
-
-const POPCOUNT = (() => {
-  const table = new Uint8Array(256);
-  for (let i = 1; i < 256; i++) table[i] = (i & 1) + (table[i >>> 1] ?? 0);
   return table;
 })();
 

@@ -7,6 +7,7 @@ import { InventoryLog } from '../inventory/change-log.js';
 import { resolveLimits, type ProtocolLimits } from '../protocol/limits.js';
 import { ProtocolClient } from '../protocol/client.js';
 import { createProtocolService } from '../protocol/server.js';
+import { hashReady } from '../hash/index.js';
 import { silentLogger, systemClock, type Clock, type Logger, type Random } from '../runtime.js';
 import { LmdbChunkStore } from '../store/lmdb.js';
 import { MemoryChunkStore } from '../store/memory.js';
@@ -126,6 +127,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
 
   /** Opens the store and catches up with the chain; the node serves nothing until start(). */
   static async open(options: AtlasNodeOptions): Promise<AtlasNode> {
+    await hashReady();
     const maxChunkSize = options.maxChunkSize ?? options.limits?.maxChunkSize;
     const store =
       options.store ??
@@ -258,8 +260,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     this.overlay.stop();
     this.follower.stop();
     await this.roundRunning?.catch(() => undefined);
-    await this.transport.close();
-    await this.chain.close?.();
+    await this.transport.close(); // the chain adapter is the host's: we only unsubscribed from it
     await this.store.close();
     this.#state = 'closed';
   }
@@ -397,7 +398,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
   private holdersOf(address: Address): string[] {
     const positions = this.store.positionsOf(address);
     const holders = this.views.peers().filter((peer) => positions.some((p) => this.views.get(peer)?.inventory.has(p)));
-    const others = this.overlay.livePeers(this.limits.maxPeersReply, undefined).filter((p) => !holders.includes(p));
+    const others = this.overlay.knownPeers().filter((p) => !holders.includes(p));
     return [...holders, ...others];
   }
 

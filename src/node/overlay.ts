@@ -123,6 +123,14 @@ export class Overlay {
     this.table.penalise(peer, reason); // a removal is reported through onChange
   }
 
+  /** Every known peer, healthiest first. */
+  knownPeers(): string[] {
+    return this.table
+      .all()
+      .sort((a, b) => b.health - a.health)
+      .map((p) => p.address);
+  }
+
   livePeers(max: number, exclude: string | undefined): string[] {
     return this.table.livePeers(max, this.options.random, exclude);
   }

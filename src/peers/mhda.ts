@@ -56,11 +56,8 @@ export interface SampleOptions extends StepOptions {
 
 export const DEFAULT_BURN_IN = 20;
 
-/** A cleaned list, or undefined when it could not be had (the walk restarts). */
-type Fetched = NeighborList | undefined;
-
 /** Lists this short are checked for duplicates pairwise, without allocating a Set. */
-const PAIRWISE_CHECK_MAX = 24;
+const PAIRWISE_CHECK_MAX = 16;
 
 /**
  * MHDA step 4: the probability of moving on to k' after a proposed backtrack from j to i, with
@@ -324,7 +321,9 @@ export abstract class WalkSampler {
     if (!Array.isArray(list) || list.length === 0) return undefined;
     const reported = list as NeighborList;
     if (reported.length <= this.maxDegree && (this.#distinctLists || !hasDuplicateOrSelf(reported, v))) return reported;
-    const distinct = [...new Set(reported.filter((entry) => typeof entry === 'string' && entry !== v))];
+    const distinct = this.#distinctLists
+      ? reported.slice()
+      : [...new Set(reported.filter((entry) => typeof entry === 'string' && entry !== v))];
     if (distinct.length === 0) return undefined;
     if (distinct.length <= this.maxDegree) return distinct;
     // A uniform subset, drawn afresh on each fetch (a partial Fisher-Yates shuffle).

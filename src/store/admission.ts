@@ -21,8 +21,8 @@ export interface AdmittedChunk {
 export type Refusal = PutOutcome & { ok: false };
 export type AdmissionResult = AdmittedChunk | Refusal;
 
-/** Whether `address` (canonical lower-case hex) is in the current sequence. */
-export type IsAnnounced = (address: Address) => boolean;
+/** Whether `address` (canonical lower-case hex) is in the current sequence; `index` is the chunk's index in its batch. */
+export type IsAnnounced = (address: Address, index: number) => boolean;
 
 /** Size rule: 1..maxChunkSize bytes, and the chunk must be bytes at all. */
 export function sizeError(data: unknown, maxChunkSize: number): AtlasError | undefined {
@@ -109,7 +109,7 @@ export function parseVerified(chunks: readonly VerifiedChunk[], maxChunkSize: nu
 export function checkAnnounced(results: AdmissionResult[], isAnnounced: IsAnnounced): AdmissionResult[] {
   for (let i = 0; i < results.length; i++) {
     const result = results[i] as AdmissionResult;
-    if (result.ok && !isAnnounced(result.address)) results[i] = { ok: false, address: result.address, error: notAnnouncedError(result.address) };
+    if (result.ok && !isAnnounced(result.address, i)) results[i] = { ok: false, address: result.address, error: notAnnouncedError(result.address) };
   }
   return results;
 }

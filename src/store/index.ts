@@ -2,7 +2,10 @@ export { DEFAULT_MAX_CHUNK_SIZE, type ChunkStore, type PutOutcome, type Verified
 export {
   admitChunks,
   admitVerified,
+  checkAnnounced,
   checkMaxChunkSize,
+  hashChunks,
+  parseVerified,
   lookupAddress,
   notAnnouncedError,
   sizeError,

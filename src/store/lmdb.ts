@@ -21,6 +21,10 @@
  * Reads go to LMDB (memory-mapped) rather than to a JS map of addresses, so a store of a million
  * positions stays cheap in RSS.
  *
+ * Reads answer for the current sequence: get/has/chunkCount/chunkBytes see a chunk only while
+ * its address is announced. A truncation keeps the bytes, so a chunk announced again is present
+ * again at once, without being fetched.
+ *
  * One process per data directory: the in-memory derived state assumes no other writer.
  */
 import { resolve } from 'node:path';
@@ -39,6 +43,9 @@ import type { ChunkStore, PutOutcome, VerifiedChunk } from './types.js';
 export const STORE_FORMAT_MAGIC = 'atlasnet-store';
 export const STORE_FORMAT_VERSION = 1;
 
+const NO_OVERWRITE = { noOverwrite: true } as const;
+/** Bits set per inventory call while deriving the inventory at open. */
+const DERIVE_BATCH = 65_536;
 const DB_NAMES = ['meta', 'chunks', 'sequence', 'byAddress', 'checkpoints'] as const;
 
 export interface LmdbChunkStoreOptions {
@@ -78,6 +85,8 @@ export class LmdbChunkStore implements ChunkStore {
   #length: number;
   #count: number;
   #bytes: number;
+  /** Every chunk in `chunks`, announced or not: while it is 0, appends skip the chunk lookups. */
+  #stored: number;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -109,6 +118,7 @@ export class LmdbChunkStore implements ChunkStore {
     this.inventory = derived.inventory;
     this.#count = derived.count;
     this.#bytes = derived.bytes;
+    this.#stored = derived.stored;
   }
 
   /**
@@ -160,7 +170,8 @@ export class LmdbChunkStore implements ChunkStore {
   }
 
   append(announcements: readonly Announcement[]): Promise<void> {
-    return this.#enqueue(() => this.#append(announcements));
+    const batch = Array.isArray(announcements) ? announcements.slice() : announcements;
+    return this.#enqueue(() => this.#append(batch));
   }
 
   truncate(length: number): Promise<void> {
@@ -304,49 +315,43 @@ export class LmdbChunkStore implements ChunkStore {
   }
 
   /**
-   * Stores the admitted chunks: one `chunks` record each, all issued in one event turn, so lmdb-js
-   * commits them in one transaction off the main thread (the fast path of putVerified).
+   * Stores the admitted chunks: one `chunks` record each, all in one transaction. A record is
+   * written with MDB_NOOVERWRITE, so "already stored" (including a repeat within the batch) is
+   * decided by LMDB inside the transaction, without a lookup of our own.
    */
   async #store(prepared: AdmissionResult[]): Promise<PutOutcome[]> {
-    const announced = new Map<Address, { key: Buffer; positions: Buffer }>();
-    const results = checkAnnounced(prepared, (address) => {
+    const keys: Buffer[] = new Array(prepared.length);
+    const positions: number[][] = new Array(prepared.length);
+    const results = checkAnnounced(prepared, (address, index) => {
       const key = Buffer.from(address, 'hex');
-      const positions = this.#byAddress.getBinary(key);
-      if (positions === undefined) return false;
-      announced.set(address, { key, positions });
+      const packed = this.#byAddress.getBinaryFast(key);
+      if (packed === undefined) return false;
+      keys[index] = key;
+      positions[index] = unpackPositions(packed);
       return true;
     });
-    const outcomes: PutOutcome[] = new Array(results.length);
-    const added: { key: Buffer; data: Uint8Array; positions: number[] }[] = [];
-    const seen = new Set<Address>();
-    for (let i = 0; i < results.length; i++) {
-      const result = results[i] as AdmissionResult;
-      if (!result.ok) {
-        outcomes[i] = result;
-        continue;
-      }
-      const { key, positions: packed } = announced.get(result.address) as { key: Buffer; positions: Buffer };
-      const positions = unpackPositions(packed);
-      if (seen.has(result.address) || this.#chunks.doesExist(key)) {
-        outcomes[i] = { ok: true, address: result.address, added: false, positions };
-        continue;
-      }
-      seen.add(result.address);
-      added.push({ key, data: result.data, positions });
-      outcomes[i] = { ok: true, address: result.address, added: true, positions };
-    }
-    if (added.length > 0) {
+    const added: boolean[] = new Array(results.length).fill(false);
+    if (results.some((result) => result.ok)) {
       await this.#env.transaction(() => {
-        for (const chunk of added) this.#chunks.putSync(chunk.key, chunk.data as Buffer);
+        for (let i = 0; i < results.length; i++) {
+          const result = results[i] as AdmissionResult;
+          if (result.ok) added[i] = this.#chunks.putSync(keys[i] as Buffer, result.data as Buffer, NO_OVERWRITE) as unknown as boolean;
+        }
       });
     }
     const bits: number[] = [];
-    for (const chunk of added) {
-      for (const position of chunk.positions) bits.push(position);
-      this.#count++;
-      this.#bytes += chunk.data.length;
-    }
-    this.inventory.addMany(bits);
+    const outcomes: PutOutcome[] = results.map((result, i) => {
+      if (!result.ok) return result;
+      const at = positions[i] as number[];
+      if (added[i]) {
+        for (const position of at) bits.push(position);
+        this.#stored++;
+        this.#count++;
+        this.#bytes += result.data.length;
+      }
+      return { ok: true, address: result.address, added: added[i] as boolean, positions: at };
+    });
+    if (bits.length > 0) this.inventory.addMany(bits);
     return outcomes;
   }
 
@@ -362,6 +367,7 @@ export class LmdbChunkStore implements ChunkStore {
   }
 
   #chunkSize(key: Buffer): number | undefined {
+    if (this.#stored === 0) return undefined;
     return this.#chunks.getBinaryFast(key)?.length;
   }
 
@@ -388,23 +394,27 @@ export class LmdbChunkStore implements ChunkStore {
   }
 
   /** The inventory, chunk count and byte count, from the stored chunks and the sequence. */
-  #deriveInventory(): { inventory: Inventory; count: number; bytes: number } {
+  #deriveInventory(): { inventory: Inventory; count: number; bytes: number; stored: number } {
     const inventory = new Inventory(this.#length);
     let count = 0;
     let bytes = 0;
+    let stored = 0;
+    const bits: number[] = [];
     for (const { key, value } of this.#chunks.getRange({})) {
+      stored++;
       const size = value.length;
       const positions = unpackPositions(this.#byAddress.getBinaryFast(key));
       if (positions.length === 0) continue;
-      const inRange = positions.filter((position) => position < this.#length);
-      if (inRange.length !== positions.length) {
+      if ((positions[positions.length - 1] as number) >= this.#length) {
         throw new AtlasError(ErrorCodes.STORE_CORRUPT, `chunk ${key.toString('hex')} is indexed at positions past the sequence`, { path: this.path });
       }
-      inventory.addMany(positions);
+      for (const position of positions) bits.push(position);
+      if (bits.length >= DERIVE_BATCH) inventory.addMany(bits.splice(0));
       count++;
       bytes += size;
     }
-    return { inventory, count, bytes };
+    inventory.addMany(bits);
+    return { inventory, count, bytes, stored };
   }
 }
 

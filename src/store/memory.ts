@@ -5,6 +5,9 @@
  *
  * Every method does all its work synchronously before its promise settles, so operations never
  * interleave and a refused operation has changed nothing.
+ *
+ * Reads answer for the current sequence: get/has/chunkCount/chunkBytes see a chunk only while its
+ * address is announced; truncation keeps the bytes, so a re-announced chunk is present again.
  */
 import type { Address } from '../address.js';
 import type { Announcement } from '../chain/types.js';

@@ -1,7 +1,7 @@
 import type { Address } from '../address.js';
 import type { Announcement } from '../chain/types.js';
 import type { AtlasError } from '../errors.js';
-import type { Inventory } from '../inventory/inventory.js';
+import type { ReadonlyInventory } from '../inventory/inventory.js';
 
 export const DEFAULT_MAX_CHUNK_SIZE = 40_960;
 
@@ -51,7 +51,7 @@ export interface ChunkStore {
   chunkBytes(): number;
 
   /** The node's own inventory: bit i set when the chunk at position i is stored. Read-only view. */
-  readonly inventory: Inventory;
+  readonly inventory: ReadonlyInventory;
 
   close(): Promise<void>;
 }

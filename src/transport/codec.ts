@@ -68,52 +68,49 @@ export function decodeBinary(bytes: Uint8Array, limits?: Partial<DecodeLimits>):
 function checkMsgpackStructure(bytes: Uint8Array, maxDepth: number): void {
   const end = bytes.length;
   let pos = 0;
-  // Items still to read in each open container; the bottom entry is the single root value.
-  const remaining: number[] = [1];
-  const isMap: boolean[] = [false];
+  // Items still to read in each open container; level 0 holds the single root value.
+  const remaining = new Float64Array(maxDepth + 1);
+  const isMap = new Uint8Array(maxDepth + 1);
+  let level = 0;
+  remaining[0] = 1;
 
-  const readLength = (size: 1 | 2 | 4): number => {
-    if (end - pos < size) throw malformed('truncated MessagePack');
-    let n = 0;
-    for (let i = 0; i < size; i++) n = n * 256 + (bytes[pos++] as number);
-    return n;
-  };
-
-  while (remaining.length > 0) {
-    const top = remaining.length - 1;
-    const left = remaining[top] as number;
-    if (left === 0) {
-      remaining.pop();
-      isMap.pop();
-      continue;
+  for (;;) {
+    while (remaining[level] === 0) {
+      if (level === 0) {
+        if (pos !== end) throw malformed('trailing bytes after MessagePack value');
+        return;
+      }
+      level--;
     }
-    const atKey = (isMap[top] as boolean) && left % 2 === 0;
+    const left = remaining[level] as number;
     if (pos >= end) throw malformed('truncated MessagePack');
     const token = bytes[pos++] as number;
     let payload = 0;
-    let children = -1;
-    let childIsMap = false;
+    let children = 0;
+    let childIsMap = 0;
     let isString = false;
 
     if (token <= 0x7f || token >= 0xe0) {
       // fixint
     } else if (token <= 0x8f) {
       children = 2 * (token & 0x0f);
-      childIsMap = true;
+      childIsMap = 1;
     } else if (token <= 0x9f) {
       children = token & 0x0f;
     } else if (token <= 0xbf) {
       payload = token & 0x1f;
       isString = true;
     } else {
+      // Sized types: a 1, 2 or 4 byte big-endian length follows the token.
+      let lengthBytes = 0;
       switch (token) {
         case 0xc0: // nil
         case 0xc2: // false
         case 0xc3: // true
           break;
-        case 0xc4: payload = readLength(1); break; // bin 8
-        case 0xc5: payload = readLength(2); break; // bin 16
-        case 0xc6: payload = readLength(4); break; // bin 32
+        case 0xc4: lengthBytes = 1; break; // bin 8
+        case 0xc5: lengthBytes = 2; break; // bin 16
+        case 0xc6: lengthBytes = 4; break; // bin 32
         case 0xca: payload = 4; break; // float 32
         case 0xcb: payload = 8; break; // float 64
         case 0xcc: case 0xd0: payload = 1; break;
@@ -124,29 +121,36 @@ function checkMsgpackStructure(bytes: Uint8Array, maxDepth: number): void {
           if (bytes[pos] !== 0) throw malformed('unsupported MessagePack extension');
           payload = 2;
           break;
-        case 0xd9: payload = readLength(1); isString = true; break;
-        case 0xda: payload = readLength(2); isString = true; break;
-        case 0xdb: payload = readLength(4); isString = true; break;
-        case 0xdc: children = readLength(2); break;
-        case 0xdd: children = readLength(4); break;
-        case 0xde: children = 2 * readLength(2); childIsMap = true; break;
-        case 0xdf: children = 2 * readLength(4); childIsMap = true; break;
+        case 0xd9: lengthBytes = 1; isString = true; break;
+        case 0xda: lengthBytes = 2; isString = true; break;
+        case 0xdb: lengthBytes = 4; isString = true; break;
+        case 0xdc: lengthBytes = 2; break; // array 16
+        case 0xdd: lengthBytes = 4; break; // array 32
+        case 0xde: lengthBytes = 2; childIsMap = 1; break; // map 16
+        case 0xdf: lengthBytes = 4; childIsMap = 1; break; // map 32
         default: // 0xc1 (never used), ext 8/16/32, fixext 2..16
           throw malformed('unsupported MessagePack type');
       }
+      if (lengthBytes > 0) {
+        if (end - pos < lengthBytes) throw malformed('truncated MessagePack');
+        let n = 0;
+        for (let i = 0; i < lengthBytes; i++) n = n * 256 + (bytes[pos++] as number);
+        if (token >= 0xdc) children = childIsMap ? 2 * n : n;
+        else payload = n;
+      }
     }
-    if (atKey && !isString) throw malformed('MessagePack map keys must be strings');
+    if (isMap[level] === 1 && left % 2 === 0 && !isString) throw malformed('MessagePack map keys must be strings');
     if (payload > end - pos) throw malformed('truncated MessagePack');
     pos += payload;
-    remaining[top] = left - 1;
+    remaining[level] = left - 1;
     if (children > 0) {
       if (children > end - pos) throw malformed('MessagePack container declares more items than the input holds');
-      if (remaining.length > maxDepth) throw malformed(`MessagePack nested deeper than ${maxDepth}`);
-      remaining.push(children);
-      isMap.push(childIsMap);
+      if (level >= maxDepth) throw malformed(`MessagePack nested deeper than ${maxDepth}`);
+      level++;
+      remaining[level] = children;
+      isMap[level] = childIsMap;
     }
   }
-  if (pos !== end) throw malformed('trailing bytes after MessagePack value');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@
  *   GET  /chunks/<address>    raw chunk bytes, immutable, ETag = "<address>"
  *   GET  /status              JSON from service.status()
  *   GET  /metrics             text from service.metrics()
- * plus any extra `routes` given in the options (matched first). HEAD is served wherever GET is.
+ * plus any extra `routes` given in the options (matched first), then the legacy API's routes when
+ * the `legacy` option is set (src/legacy, README "Legacy API"). HEAD is served wherever GET is.
  *
  * Everything a remote can make the server hold is bounded by HttpLimits: body size, header size,
  * time to send headers and body, idle keep-alive, connections and requests being handled (beyond
@@ -30,6 +31,7 @@ import {
   type WireFormat,
 } from './codec.js';
 import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from './types.js';
+import { legacyRoutes, type LegacyOptions } from '../legacy/index.js';
 
 export interface HttpLimits {
   /** Largest request body the server reads (413 TOO_LARGE beyond); the client refuses to send more. */
@@ -113,12 +115,21 @@ export interface HttpRouteContext extends RequestContext {
 export interface HttpTransportOptions {
   /** "host:port" to listen on (port 0 picks a free one). Omit for a client-only transport. */
   listen?: string;
-  /** "host:port" other peers should use; default: the listen host and the real port. */
+  /**
+   * "host:port" other peers should use; default: the listen host and the real port. Set it when
+   * listening on a wildcard (0.0.0.0, ::) or behind NAT.
+   */
   advertise?: string;
   limits?: Partial<HttpLimits>;
   /** Encoding of outgoing calls. Default msgpack. */
   format?: WireFormat;
   routes?: readonly HttpRoute[];
+  /**
+   * Opt-in wire compatibility: the original Atlas XML-RPC API (POST /RPC2), its REST zone-file
+   * routes (/v1/zonefiles/<address>, /v1/zonefile) and the Stacks 2.x attachment routes
+   * (/v2/attachments/...). `true` for the original limits, or options. Default off.
+   */
+  legacy?: boolean | LegacyOptions;
   clock?: Clock;
   logger?: Logger;
 }
@@ -176,6 +187,8 @@ interface Resolved {
 export class HttpTransport implements Transport {
   readonly limits: Readonly<HttpLimits>;
   private readonly options: HttpTransportOptions;
+  /** Extra routes, then the legacy API's: matched before the built-in ones. */
+  private readonly routes: readonly HttpRoute[];
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly codec: Codec;
@@ -193,11 +206,14 @@ export class HttpTransport implements Transport {
 
   constructor(options: HttpTransportOptions = {}) {
     this.options = options;
+    this.routes = [...(options.routes ?? []), ...legacyRoutes(options.legacy)];
     this.limits = Object.freeze({ ...DEFAULT_HTTP_LIMITS, ...options.limits });
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.codec = codecFor(options.format ?? 'msgpack');
-    if (options.listen !== undefined) splitHostPort(options.listen); // fail early on a bad address
+    // fail early on a malformed address
+    if (options.listen !== undefined) splitHostPort(options.listen);
+    if (options.advertise !== undefined) splitHostPort(options.advertise);
     this.agent = new http.Agent({
       keepAlive: true,
       maxSockets: this.limits.maxSocketsPerPeer,
@@ -400,11 +416,17 @@ export class HttpTransport implements Transport {
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     res.setHeader('x-content-type-options', 'nosniff');
     const raw = req.url ?? '/';
-    if (!raw.startsWith('/') || raw.startsWith('//')) {
+    if (!raw.startsWith('/') || raw.startsWith('//') || raw.includes('\\')) {
       this.sendError(res, new AtlasError(ErrorCodes.BAD_REQUEST, 'request target must be a path'), jsonCodec);
       return;
     }
-    const url = new URL(raw, 'http://localhost');
+    let url: URL;
+    try {
+      url = new URL(raw, 'http://localhost');
+    } catch {
+      this.sendError(res, new AtlasError(ErrorCodes.BAD_REQUEST, 'malformed request target'), jsonCodec);
+      return;
+    }
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '');
     const allowed = new Set<string>();
     const resolved = this.resolve(url.pathname, method, allowed);
@@ -469,7 +491,7 @@ export class HttpTransport implements Transport {
 
   /** The handler for a path and method; fills `allowed` when the path exists under other methods. */
   private resolve(pathname: string, method: string, allowed: Set<string>): Resolved | undefined {
-    for (const route of this.options.routes ?? []) {
+    for (const route of this.routes) {
       const match = route.match(pathname);
       if (match === undefined || match === false) continue;
       if (route.method !== method) {

@@ -388,7 +388,10 @@ class OutgoingCall {
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
     const timeoutMs = options.timeoutMs ?? network.defaultTimeoutMs;
     // Infinity means no deadline; anything else is capped at what a timer can hold.
-    if (Number.isFinite(timeoutMs)) this.after(Math.min(timeoutMs, MAX_TIMER_MS), () => this.fail(new AtlasError(ErrorCodes.TIMEOUT, `${method} to ${peer} timed out after ${timeoutMs} ms`)));
+    if (Number.isFinite(timeoutMs)) {
+      const error = new AtlasError(ErrorCodes.TIMEOUT, `${method} to ${peer} timed out after ${timeoutMs} ms`);
+      this.after(Math.min(timeoutMs, MAX_TIMER_MS), () => this.fail(error));
+    }
   }
 
   send(request: Uint8Array): void {

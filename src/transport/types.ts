@@ -31,6 +31,8 @@ export interface Transport {
   listen(service: TransportService): Promise<string>;
   call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown>;
   close(): Promise<void>;
+  /** Counters since the transport was created (both built-in transports have them). */
+  stats?(): TransportStats;
 }
 
 export interface TransportStats {

@@ -95,12 +95,16 @@ describe('planRarestFirst', () => {
         const exclude = new Set(c.exclude);
         const plan = planRarestFirst({ own, peers, exclude, random: seededRandom(c.seed), limit: c.limit });
         expectValidPlan(plan, naiveHolders(own, peers, exclude, Array.from({ length: c.length }, (_, i) => i)), c.limit);
+        // Both counting methods make the same draws, so they give the same plan.
+        for (const counting of ['counters', 'slices'] as const) {
+          expect(planRarestFirst({ own, peers, exclude, random: seededRandom(c.seed), limit: c.limit, counting })).toEqual(plan);
+        }
       }),
       { numRuns: 200 },
     );
   });
 
-  it('breaks ties uniformly at random across seeds', () => {
+  it.each(['counters', 'slices'] as const)('breaks ties uniformly at random across seeds (%s)', (counting) => {
     // Ten positions each held by one peer, five held by two: the singles always come first, and
     // which single comes first is uniform over the seeds (chi-square, 9 degrees of freedom).
     const own = new Inventory(20);
@@ -112,7 +116,7 @@ describe('planRarestFirst', () => {
     const firsts = new Array<number>(10).fill(0);
     const lasts = new Array<number>(5).fill(0);
     for (let seed = 0; seed < runs; seed++) {
-      const plan = planRarestFirst({ own, peers, random: seededRandom(seed), limit: 15 });
+      const plan = planRarestFirst({ own, peers, random: seededRandom(seed), limit: 15, counting });
       expect(plan.slice(0, 10).every((item) => item.position < 10)).toBe(true);
       expect(plan.slice(10).every((item) => item.position >= 10)).toBe(true);
       bump(firsts, plan[0]!.position);
@@ -128,13 +132,13 @@ describe('planRarestFirst', () => {
     expect(Math.min(...firsts)).toBeGreaterThan(0);
   });
 
-  it('samples ties uniformly when the limit cuts through a tie', () => {
+  it.each(['counters', 'slices'] as const)('samples ties uniformly when the limit cuts through a tie (%s)', (counting) => {
     const own = new Inventory(8);
     const peers = new Map([['a', Inventory.fromPositions([0, 1, 2, 3, 4, 5, 6, 7], 8)]]);
     const picked = new Array<number>(8).fill(0);
     const runs = 4000;
     for (let seed = 0; seed < runs; seed++) {
-      const plan = planRarestFirst({ own, peers, random: seededRandom(seed), limit: 2 });
+      const plan = planRarestFirst({ own, peers, random: seededRandom(seed), limit: 2, counting });
       expect(plan).toHaveLength(2);
       for (const item of plan) bump(picked, item.position);
     }
@@ -169,6 +173,7 @@ describe('planRarestFirst', () => {
       for (const inventory of peers.values()) for (const position of own.missingFrom(inventory)) candidates.add(position);
       expect(candidates.size).toBeGreaterThan(5000);
       expectValidPlan(plan, naiveHolders(own, peers, exclude, candidates), limit);
+      expect(planRarestFirst({ own, peers, exclude, random: seededRandom(1), limit, counting: 'slices' })).toEqual(plan);
     });
 
     it('for a fresh node, finds the few rare positions among a million held by everyone', () => {
@@ -184,6 +189,7 @@ describe('planRarestFirst', () => {
         peers.set(peer, Inventory.fromBitmap(bitmap, length));
       });
       const plan = planRarestFirst({ own, peers, random: seededRandom(3), limit: 2100 });
+      expect(planRarestFirst({ own, peers, random: seededRandom(3), limit: 2100, counting: 'slices' })).toEqual(plan);
       expect(plan).toHaveLength(2100);
       expect(plan.slice(0, 1000).map((item) => item.position).sort((a, b) => a - b)).toEqual(rareOnce);
       expect(plan.slice(1000, 2000).map((item) => item.position).sort((a, b) => a - b)).toEqual(rareTwice);

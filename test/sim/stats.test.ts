@@ -171,7 +171,10 @@ describe('chiSquareGoodnessOfFit', () => {
     let below = 0;
     for (let t = 0; t < trials; t++) {
       const counts = new Float64Array(200);
-      for (let i = 0; i < 4_000; i++) counts[randomInt(random, 200)]++;
+      for (let i = 0; i < 4_000; i++) {
+        const bin = randomInt(random, 200);
+        counts[bin] = (counts[bin] ?? 0) + 1;
+      }
       if (chiSquareUniform(counts).pValue < 0.05) below++;
     }
     // Binomial(400, 0.05): mean 20, sd 4.4; 5 sd either side.
@@ -180,7 +183,7 @@ describe('chiSquareGoodnessOfFit', () => {
     const tilted = new Float64Array(200);
     for (let i = 0; i < 20_000; i++) {
       const bin = randomInt(random, 200);
-      if (bin < 100 || random() < 0.7) tilted[bin]++;
+      if (bin < 100 || random() < 0.7) tilted[bin] = (tilted[bin] ?? 0) + 1;
     }
     expect(chiSquareUniform(tilted).pValue).toBeLessThan(1e-4);
   });

@@ -1,3 +1,4 @@
+import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { AtlasNode, type AtlasNodeOptions } from '../../src/node/index.js';
 import type { MemoryChain } from '../../src/chain/memory.js';
 import type { Transport } from '../../src/transport/types.js';
@@ -26,7 +27,7 @@ export async function startCluster(
       seeds,
       network: 'testnet',
       timers: FAST_TIMERS,
-      addressPolicy: { allowLoopback: true, allowPrivate: true },
+      addressPolicy: LOCAL_ADDRESS_POLICY,
       ...extra(i),
     });
     await node.start();

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { systemClock, type Clock, type TimerHandle } from '../../src/runtime.js';
-import { decodeBinary, decodeJson, encodeBinary, encodeJsonText } from '../../src/transport/codec.js';
+import { decodeBinary, encodeBinary, encodeJsonText } from '../../src/transport/codec.js';
 import { HttpTransport, splitHostPort, type HttpRoute, type HttpTransportOptions } from '../../src/transport/http.js';
 import type { RequestContext, TransportService } from '../../src/transport/types.js';
 
@@ -193,6 +193,45 @@ describe('HttpTransport: calls', () => {
     await expect(peer.call(address, 'crash', {})).rejects.toMatchObject({ code: ErrorCodes.INTERNAL, message: 'internal error' });
   });
 
+  it('decodes JSON error bodies on a JSON client too', async () => {
+    const { address } = await serve();
+    const peer = client({ format: 'json' });
+    expect(await codeOf(peer.call(address, 'refuse', {}))).toBe(ErrorCodes.NOT_ANNOUNCED);
+    expect(await peer.call(address, 'echo', { x: new Uint8Array(0) })).toStrictEqual({ x: new Uint8Array(0) });
+  });
+
+  it('a long call is not cut by the client\'s idle-socket timeout', async () => {
+    const { address, service } = await serve();
+    const peer = client({ limits: { clientIdleTimeoutMs: 50 } });
+    const call = peer.call(address, 'wait', {});
+    await service.whenInside(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    service.release();
+    expect(await call).toEqual({ released: true });
+  });
+
+  it('retries once when a reused keep-alive socket turns out to be closed', async () => {
+    let requests = 0;
+    const perSocket = new WeakMap<object, number>();
+    const { address } = await stubServer((res) => {
+      requests++;
+      const socket = res.socket!;
+      const count = (perSocket.get(socket) ?? 0) + 1;
+      perSocket.set(socket, count);
+      // the second request on a connection finds it closed, as after a server's keep-alive timeout
+      if (count === 2) {
+        socket.destroy();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/msgpack' });
+      res.end(encodeBinary(count));
+    });
+    const peer = client({ limits: { maxSocketsPerPeer: 1 } });
+    expect(await peer.call(address, 'echo', {})).toBe(1);
+    expect(await peer.call(address, 'echo', {})).toBe(1);
+    expect(requests).toBe(3);
+  });
+
   it('counts calls and body bytes on both sides', async () => {
     const { address, server } = await serve();
     const peer = client();
@@ -340,6 +379,20 @@ describe('HttpTransport: limits', () => {
     const peer = client({ limits: { maxRequestBytes: 1000 } });
     expect(await codeOf(peer.call(address, 'echo', { data: new Uint8Array(2000) }))).toBe(ErrorCodes.TOO_LARGE);
     expect(service.calls).toHaveLength(0);
+  });
+
+  it('closes connections beyond maxConnections', async () => {
+    const { address, port } = await serve({ limits: { maxConnections: 1 } });
+    const holder = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => holder.once('connect', resolve));
+    const peer = client();
+    expect(await codeOf(peer.call(address, 'echo', 1))).toBe(ErrorCodes.UNREACHABLE);
+    holder.destroy();
+    let result: unknown;
+    for (let attempt = 0; attempt < 100 && result === undefined; attempt++) {
+      result = await peer.call(address, 'echo', 1).catch(() => new Promise((resolve) => setTimeout(() => resolve(undefined), 10)));
+    }
+    expect(result).toBe(1);
   });
 
   it('answers 431 to headers over the limit', async () => {
@@ -517,12 +570,5 @@ describe('HttpTransport: close()', () => {
     expect(await connections()).toBeGreaterThan(0);
     await peer.close();
     expect(await eventually(async () => (await connections()) === 0)).toBe(true);
-  });
-
-  it('decodes JSON error bodies on the client too', async () => {
-    const { address } = await serve();
-    const peer = client({ format: 'json' });
-    expect(await codeOf(peer.call(address, 'refuse', {}))).toBe(ErrorCodes.NOT_ANNOUNCED);
-    expect(decodeJson(Buffer.from('{"x":{"$bytes":""}}'))).toStrictEqual({ x: new Uint8Array(0) });
   });
 });

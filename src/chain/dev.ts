@@ -1,0 +1,329 @@
+/**
+ * A local, file-backed chain for the CLI and the demo.
+ *
+ * File format: JSON lines, UTF-8, one announcement per line, in position order, each line ended
+ * by "\n":
+ *
+ *   {"position":0,"address":"<40 hex>","key":"alice.id","height":1,"txid":"..."}
+ *
+ * `position` must equal the line's index; `address` is required; `key`, `height` and `txid` are
+ * optional. Appending is one write of whole lines at the end of the file, so a crash can only
+ * leave a torn LAST line (no final newline, or not valid JSON): open() drops it with a warning
+ * and truncates the file back to its last good line. A bad line anywhere else is corruption and
+ * open() refuses the file (BAD_ANNOUNCEMENT, with the line number). rollback() rewrites the file
+ * atomically (a temporary file, fsync, rename).
+ *
+ * One writer at a time: other processes may append (refresh() reads their new lines, and notices
+ * a file rewritten by another's rollback), but two processes announcing at once would both write
+ * the same positions.
+ */
+import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { silentLogger, type Logger } from '../runtime.js';
+import { checkAnnouncement, checkMaxReadLimit, checkRead, checkRollback, checkSignal, toAnnouncements, type AnnounceInput } from './announcement.js';
+import { ChainListeners } from './listeners.js';
+import type { Announcement, ChainAdapter, ChainListener } from './types.js';
+
+/** Longest line accepted, in bytes: a longer one is not an announcement. */
+export const DEFAULT_MAX_LINE_BYTES = 4_096;
+const NEWLINE = 0x0a;
+
+export interface DevChainOptions {
+  /** Most announcements one read returns (default 10,000). */
+  maxReadLimit?: number;
+  maxLineBytes?: number;
+  /** Receives the warning about a repaired torn line, and listener errors. */
+  logger?: Logger;
+}
+
+/** What open() did about a torn last line, if there was one. */
+export interface DevChainRepair {
+  /** Bytes cut from the end of the file. */
+  droppedBytes: number;
+  /** The file's length in bytes after the repair. */
+  keptBytes: number;
+}
+
+interface Parsed {
+  announcements: Announcement[];
+  /** Byte offset just past each parsed line. */
+  lineEnds: number[];
+  /** Bytes of complete, valid lines. */
+  consumed: number;
+  /** Bytes after `consumed` that are not a complete valid line yet. */
+  tail: number;
+  /** The first complete line that is invalid, if any; `last` when nothing follows it. */
+  badLine: { error: AtlasError; last: boolean } | undefined;
+}
+
+export class DevChain implements ChainAdapter {
+  readonly path: string;
+  readonly maxReadLimit: number;
+  /** Set when open() had to cut a torn last line. */
+  readonly repaired: DevChainRepair | undefined;
+  readonly #maxLineBytes: number;
+  readonly #logger: Logger;
+  readonly #listeners: ChainListeners;
+  #announcements: Announcement[];
+  #lineEnds: number[];
+  /** Bytes of the file already read. */
+  #offset: number;
+  #inode: number;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  private constructor(path: string, options: DevChainOptions, parsed: Parsed, inode: number, repaired: DevChainRepair | undefined) {
+    this.path = path;
+    this.maxReadLimit = checkMaxReadLimit(options.maxReadLimit);
+    this.#maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.#logger = options.logger ?? silentLogger;
+    this.#listeners = new ChainListeners(this.#logger);
+    this.#announcements = parsed.announcements;
+    this.#lineEnds = parsed.lineEnds;
+    this.#offset = parsed.consumed;
+    this.#inode = inode;
+    this.repaired = repaired;
+  }
+
+  /** Opens the chain file at `path`, creating it (and its directory) when absent. */
+  static async open(path: string, options: DevChainOptions = {}): Promise<DevChain> {
+    const logger = options.logger ?? silentLogger;
+    const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    await mkdir(dirname(path), { recursive: true });
+    await (await open(path, 'a')).close();
+    const bytes = await readFile(path);
+    const parsed = parseLines(bytes, 0, 0, maxLineBytes);
+    let repaired: DevChainRepair | undefined;
+    if (parsed.tail > 0) {
+      if (parsed.badLine && !parsed.badLine.last) throw parsed.badLine.error;
+      repaired = { droppedBytes: bytes.length - parsed.consumed, keptBytes: parsed.consumed };
+      logger.warn('dev chain: dropped a torn last line (an interrupted write)', { path, ...repaired, reason: parsed.badLine?.error.message ?? 'no final newline' });
+      await truncate(path, parsed.consumed);
+    }
+    const { ino } = await stat(path);
+    return new DevChain(path, options, parsed, ino, repaired);
+  }
+
+  /**
+   * Appends announcements to the file (after reading what other processes appended) and tells
+   * subscribers; returns them with their positions.
+   */
+  announce(input: AnnounceInput | readonly AnnounceInput[]): Promise<Announcement[]> {
+    return this.#enqueue(async () => {
+      await this.#refresh();
+      const added = toAnnouncements(input, this.#announcements.length);
+      if (added.length === 0) return [];
+      const lines = added.map((a) => JSON.stringify(a) + '\n');
+      const bytes = Buffer.from(lines.join(''), 'utf8');
+      for (const line of lines) {
+        if (Buffer.byteLength(line) > this.#maxLineBytes) throw new AtlasError(ErrorCodes.BAD_ANNOUNCEMENT, `an announcement line is longer than ${this.#maxLineBytes} bytes`);
+      }
+      const handle = await open(this.path, 'a');
+      try {
+        await handle.write(bytes);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      let end = this.#offset;
+      for (const line of lines) {
+        end += Buffer.byteLength(line);
+        this.#lineEnds.push(end);
+      }
+      this.#offset = end;
+      this.#announcements.push(...added);
+      this.#listeners.emit({ type: 'append', announcements: added.slice() });
+      return added;
+    });
+  }
+
+  /** Keeps the first `length` announcements; rewrites the file atomically and tells subscribers. */
+  rollback(length: number): Promise<void> {
+    return this.#enqueue(async () => {
+      await this.#refresh();
+      checkRollback(length, this.#announcements.length);
+      if (length === this.#announcements.length) return;
+      const keep = length === 0 ? 0 : (this.#lineEnds[length - 1] as number);
+      const kept = (await readFile(this.path)).subarray(0, keep);
+      const temporary = `${this.path}.rollback-${process.pid}.tmp`;
+      try {
+        const handle = await open(temporary, 'w');
+        try {
+          await handle.write(kept);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await rename(temporary, this.path);
+      } catch (error) {
+        await rm(temporary, { force: true });
+        throw error;
+      }
+      syncDirectory(dirname(this.path));
+      this.#inode = (await stat(this.path)).ino;
+      this.#announcements.length = length;
+      this.#lineEnds.length = length;
+      this.#offset = keep;
+      this.#listeners.emit({ type: 'rollback', length });
+    });
+  }
+
+  /**
+   * Reads lines other processes appended since the last read and tells subscribers; when the file
+   * was rewritten (another process rolled back), emits the rollback to the common prefix first.
+   * A torn last line is left for a later refresh (its writer may still be writing it). Returns
+   * the number of announcements read.
+   */
+  refresh(): Promise<number> {
+    return this.#enqueue(() => this.#refresh());
+  }
+
+  async length(options?: { signal?: AbortSignal }): Promise<number> {
+    this.#checkOpen();
+    checkSignal(options?.signal);
+    return this.#announcements.length;
+  }
+
+  async read(from: number, limit: number, options?: { signal?: AbortSignal }): Promise<Announcement[]> {
+    this.#checkOpen();
+    checkSignal(options?.signal);
+    const capped = checkRead(from, limit, this.maxReadLimit);
+    return this.#announcements.slice(from, from + capped);
+  }
+
+  subscribe(listener: ChainListener): () => void {
+    this.#checkOpen();
+    return this.#listeners.add(listener);
+  }
+
+  unsubscribe(listener: ChainListener): void {
+    this.#listeners.delete(listener);
+  }
+
+  /** Waits for pending writes, then refuses further use. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#queue;
+    this.#listeners.clear();
+  }
+
+  async #refresh(): Promise<number> {
+    const info = await stat(this.path, { bigint: false }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (info === undefined || info.ino !== this.#inode || info.size < this.#offset) return this.#reload();
+    if (info.size === this.#offset) return 0;
+    const handle = await open(this.path, 'r');
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.alloc(info.size - this.#offset);
+      const { bytesRead } = await handle.read(bytes, 0, bytes.length, this.#offset);
+      bytes = bytes.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+    const parsed = parseLines(bytes, this.#announcements.length, this.#offset, this.#maxLineBytes);
+    if (parsed.badLine) throw parsed.badLine.error;
+    return this.#appendParsed(parsed);
+  }
+
+  /** The file was replaced or shrank: re-read it, roll back to the common prefix, append the rest. */
+  async #reload(): Promise<number> {
+    const bytes = await readFile(this.path).catch(() => Buffer.alloc(0));
+    const parsed = parseLines(bytes, 0, 0, this.#maxLineBytes);
+    if (parsed.badLine) throw parsed.badLine.error;
+    this.#inode = (await stat(this.path).catch(() => ({ ino: -1 }))).ino;
+    let common = 0;
+    const old = this.#announcements;
+    while (common < old.length && common < parsed.announcements.length && sameAnnouncement(old[common] as Announcement, parsed.announcements[common] as Announcement)) common++;
+    if (common < old.length) {
+      this.#announcements = old.slice(0, common);
+      this.#lineEnds = parsed.lineEnds.slice(0, common);
+      this.#listeners.emit({ type: 'rollback', length: common });
+    } else {
+      this.#lineEnds = parsed.lineEnds.slice(0, common);
+    }
+    this.#offset = common === 0 ? 0 : (parsed.lineEnds[common - 1] as number);
+    return this.#appendParsed({
+      ...parsed,
+      announcements: parsed.announcements.slice(common),
+      lineEnds: parsed.lineEnds.slice(common),
+    });
+  }
+
+  #appendParsed(parsed: Parsed): number {
+    if (parsed.announcements.length === 0) return 0;
+    this.#announcements.push(...parsed.announcements);
+    this.#lineEnds.push(...parsed.lineEnds);
+    this.#offset = parsed.lineEnds[parsed.lineEnds.length - 1] as number;
+    this.#listeners.emit({ type: 'append', announcements: parsed.announcements.slice() });
+    return parsed.announcements.length;
+  }
+
+  #enqueue<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new AtlasError(ErrorCodes.CLOSED, 'the chain is closed'));
+    const run = this.#queue.then(task);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new AtlasError(ErrorCodes.CLOSED, 'the chain is closed');
+  }
+}
+
+function sameAnnouncement(a: Announcement, b: Announcement): boolean {
+  return a.position === b.position && a.address === b.address && a.key === b.key && a.height === b.height && a.txid === b.txid;
+}
+
+/**
+ * Parses complete lines of `bytes` (which starts at file offset `base`), announcement positions
+ * from `firstPosition`. Stops at the first line that is incomplete or invalid: what follows is
+ * the tail. An invalid complete line is reported in `badLine`.
+ */
+function parseLines(bytes: Buffer, firstPosition: number, base: number, maxLineBytes: number): Parsed {
+  const announcements: Announcement[] = [];
+  const lineEnds: number[] = [];
+  let start = 0;
+  let badLine: Parsed['badLine'];
+  while (start < bytes.length) {
+    const newline = bytes.indexOf(NEWLINE, start);
+    if (newline === -1) break;
+    const position = firstPosition + announcements.length;
+    try {
+      if (newline - start > maxLineBytes) throw new AtlasError(ErrorCodes.BAD_ANNOUNCEMENT, `line longer than ${maxLineBytes} bytes`);
+      let value: unknown;
+      try {
+        value = JSON.parse(bytes.toString('utf8', start, newline));
+      } catch {
+        throw new AtlasError(ErrorCodes.BAD_ANNOUNCEMENT, 'not valid JSON');
+      }
+      announcements.push(checkAnnouncement(value, position));
+    } catch (error) {
+      const reason = isAtlasError(error) ? error.message : String(error);
+      const invalid = new AtlasError(ErrorCodes.BAD_ANNOUNCEMENT, `dev chain line ${position + 1} is not a valid announcement: ${reason}`, { line: position + 1 }, { cause: error });
+      badLine = { error: invalid, last: newline + 1 === bytes.length };
+      break;
+    }
+    start = newline + 1;
+    lineEnds.push(base + start);
+  }
+  return { announcements, lineEnds, consumed: base + start, tail: bytes.length - start, badLine };
+}
+
+function syncDirectory(path: string): void {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Some platforms cannot fsync a directory; the rename is still atomic.
+  }
+}

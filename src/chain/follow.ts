@@ -1,0 +1,270 @@
+/**
+ * Keeps a ChunkStore's sequence in step with a ChainAdapter.
+ *
+ * start() subscribes, then reconciles: a store longer than the chain is truncated; the store's
+ * last `checkDepth` announcements are compared with the chain's (a reorganisation while the node
+ * was offline) and, where they differ, the store is truncated back to the common prefix (the
+ * window doubles until a matching announcement is found); then the store catches up from its own
+ * length in bounded pages. After that, chain events are applied in order. Every store write goes
+ * through one worker, so no two ever overlap. An event that does not fit the store (a gap, or an
+ * overlap that disagrees with it) and an overflow of the bounded event queue trigger a new
+ * reconcile, which reads the chain's current state instead.
+ */
+import { AtlasError, ErrorCodes } from '../errors.js';
+import { silentLogger, type Logger } from '../runtime.js';
+import type { ChunkStore } from '../store/types.js';
+import type { Announcement, ChainAdapter, ChainEvent } from './types.js';
+
+export const DEFAULT_FOLLOW_PAGE_SIZE = 10_000;
+export const DEFAULT_FOLLOW_CHECK_DEPTH = 16;
+export const DEFAULT_FOLLOW_MAX_PENDING_EVENTS = 1_000;
+
+export interface ChainFollowerOptions {
+  store: ChunkStore;
+  chain: ChainAdapter;
+  /** Announcements per chain read while catching up (default 10,000). */
+  pageSize?: number;
+  /** How many of the store's last announcements are checked against the chain at start (default 16). */
+  checkDepth?: number;
+  /** Chain events queued before the follower gives up on them and reconciles instead (default 1,000). */
+  maxPendingEvents?: number;
+  /** Called after announcements [from, from + count) were appended to the store. */
+  onAppend?: (from: number, count: number) => void;
+  /** Called after the store was truncated to `length` announcements. */
+  onRollback?: (length: number) => void;
+  /** Called with an error met while following live (start() rejects with errors of the first catch-up). */
+  onError?: (error: unknown) => void;
+  logger?: Logger;
+}
+
+export class ChainFollower {
+  readonly #store: ChunkStore;
+  readonly #chain: ChainAdapter;
+  readonly #pageSize: number;
+  readonly #checkDepth: number;
+  readonly #maxPending: number;
+  readonly #options: ChainFollowerOptions;
+  readonly #logger: Logger;
+  /** The serial worker: every store write runs in a task chained here. */
+  #tail: Promise<void> = Promise.resolve();
+  /** Event tasks queued and not yet started. */
+  #queued = 0;
+  /** A reconcile task is queued and not yet started (events meanwhile are redundant). */
+  #reconcileQueued = false;
+  /** Set after a live error: the next event reconciles instead of applying an increment. */
+  #afterError = false;
+  #unsubscribe: (() => void) | undefined;
+  #abort: AbortController | undefined;
+  #detachSignal: (() => void) | undefined;
+  #running = false;
+
+  constructor(options: ChainFollowerOptions);
+  constructor(store: ChunkStore, chain: ChainAdapter, options?: Omit<ChainFollowerOptions, 'store' | 'chain'>);
+  constructor(first: ChainFollowerOptions | ChunkStore, chain?: ChainAdapter, rest: Omit<ChainFollowerOptions, 'store' | 'chain'> = {}) {
+    const options: ChainFollowerOptions = chain === undefined ? (first as ChainFollowerOptions) : { ...rest, store: first as ChunkStore, chain };
+    this.#store = options.store;
+    this.#chain = options.chain;
+    this.#pageSize = positive(options.pageSize, DEFAULT_FOLLOW_PAGE_SIZE, 'pageSize');
+    this.#checkDepth = positive(options.checkDepth, DEFAULT_FOLLOW_CHECK_DEPTH, 'checkDepth');
+    this.#maxPending = positive(options.maxPendingEvents, DEFAULT_FOLLOW_MAX_PENDING_EVENTS, 'maxPendingEvents');
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /**
+   * Subscribes to the chain and catches up; resolves when the store holds the chain's sequence as
+   * it was during the catch-up, then keeps following until stop() or the signal aborts. Rejects
+   * (and stops) when the catch-up fails, with ABORTED when the signal aborted it.
+   */
+  async start(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#running) throw new AtlasError(ErrorCodes.BAD_REQUEST, 'the chain follower is already running');
+    const { signal } = options;
+    if (signal?.aborted) throw abortedError(signal);
+    this.#running = true;
+    this.#afterError = false;
+    this.#abort = new AbortController();
+    if (signal) {
+      const onAbort = () => void this.stop();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#detachSignal = () => signal.removeEventListener('abort', onAbort);
+    }
+    this.#unsubscribe = this.#chain.subscribe((event) => this.#onEvent(event));
+    try {
+      await this.#enqueueReconcile();
+      if (!this.#running) throw signal?.aborted ? abortedError(signal) : new AtlasError(ErrorCodes.ABORTED, 'the chain follower was stopped');
+    } catch (error) {
+      await this.stop();
+      throw signal?.aborted ? abortedError(signal) : error;
+    }
+  }
+
+  /** Stops following: unsubscribes, drops queued events and waits for the store write in flight. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    this.#abort?.abort();
+    this.#detachSignal?.();
+    this.#detachSignal = undefined;
+    await this.#tail;
+  }
+
+  /** Resolves when every event received so far has been applied. */
+  async idle(): Promise<void> {
+    let tail: Promise<void>;
+    do {
+      tail = this.#tail;
+      await tail;
+    } while (tail !== this.#tail);
+  }
+
+  /** Reconciles with the chain now (e.g. when the host knows the chain changed while unsubscribed). */
+  resync(): Promise<void> {
+    if (!this.#running) return Promise.reject(new AtlasError(ErrorCodes.NOT_STARTED, 'the chain follower is not running'));
+    return this.#enqueueReconcile();
+  }
+
+  #onEvent(event: ChainEvent): void {
+    if (!this.#running || this.#reconcileQueued) return;
+    if (this.#queued >= this.#maxPending) {
+      this.#logger.warn('chain follower: too many chain events queued; reconciling with the chain instead', { queued: this.#queued });
+      void this.#enqueueReconcile().catch((error: unknown) => this.#failed(error));
+      return;
+    }
+    this.#queued++;
+    void this.#enqueue(async () => {
+      this.#queued--;
+      if (this.#afterError) {
+        this.#afterError = false;
+        return this.#reconcile();
+      }
+      return this.#apply(event);
+    }).catch((error: unknown) => this.#failed(error));
+  }
+
+  #enqueueReconcile(): Promise<void> {
+    this.#reconcileQueued = true;
+    return this.#enqueue(() => {
+      this.#reconcileQueued = false;
+      // Events queued before this point are covered by reading the chain's current state.
+      return this.#reconcile();
+    });
+  }
+
+  #enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.#tail.then(() => (this.#running ? task() : undefined));
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+
+  #failed(error: unknown): void {
+    if (!this.#running) return;
+    this.#afterError = true;
+    this.#logger.error('chain follower: failed to apply chain changes', { error: String(error) });
+    this.#notify(() => this.#options.onError?.(error));
+  }
+
+  async #apply(event: ChainEvent): Promise<void> {
+    if (event.type === 'rollback') {
+      if (event.length < this.#store.sequenceLength()) await this.#truncate(event.length);
+      return;
+    }
+    const announcements = event.announcements;
+    if (announcements.length === 0) return;
+    const length = this.#store.sequenceLength();
+    const first = (announcements[0] as Announcement).position;
+    if (first > length) return this.#reconcile(); // a gap: events were missed
+    const fresh: Announcement[] = [];
+    for (const announcement of announcements) {
+      if (announcement.position < length) {
+        if (this.#store.addressAt(announcement.position) !== String(announcement.address).toLowerCase()) return this.#reconcile();
+      } else {
+        fresh.push(announcement);
+      }
+    }
+    if (fresh.length > 0) await this.#append(fresh);
+  }
+
+  async #reconcile(): Promise<void> {
+    const signal = this.#abort?.signal;
+    const chainLength = await this.#chain.length({ signal });
+    if (this.#store.sequenceLength() > chainLength) await this.#truncate(chainLength);
+    await this.#truncateToCommonPrefix(signal);
+    for (;;) {
+      if (!this.#running) return;
+      const from = this.#store.sequenceLength();
+      const page = (await this.#chain.read(from, this.#pageSize, { signal })).slice(0, this.#pageSize);
+      if (page.length === 0 || !this.#running) return;
+      await this.#append(page);
+    }
+  }
+
+  /** Compares the store's tail with the chain and truncates the store where they part. */
+  async #truncateToCommonPrefix(signal: AbortSignal | undefined): Promise<void> {
+    const length = this.#store.sequenceLength();
+    let window = this.#checkDepth;
+    for (;;) {
+      const from = Math.max(0, length - window);
+      const chainPart = await this.#readRange(from, length, signal);
+      let mismatch = -1;
+      for (let position = from; position < length; position++) {
+        const announcement = chainPart[position - from];
+        if (announcement?.position !== position || String(announcement.address).toLowerCase() !== this.#store.addressAt(position)) {
+          mismatch = position;
+          break;
+        }
+      }
+      if (mismatch === -1) return;
+      // [from, mismatch) agree; when nothing in the window agrees, look further back.
+      if (mismatch > from || from === 0) {
+        this.#logger.info('chain follower: the chain was reorganised; truncating the store', { length: mismatch, was: length });
+        await this.#truncate(mismatch);
+        return;
+      }
+      window *= 2;
+    }
+  }
+
+  async #readRange(from: number, to: number, signal: AbortSignal | undefined): Promise<Announcement[]> {
+    const out: Announcement[] = [];
+    while (from + out.length < to) {
+      const page = await this.#chain.read(from + out.length, Math.min(this.#pageSize, to - from - out.length), { signal });
+      if (page.length === 0) break;
+      out.push(...page.slice(0, to - from - out.length));
+    }
+    return out;
+  }
+
+  async #append(announcements: readonly Announcement[]): Promise<void> {
+    const from = this.#store.sequenceLength();
+    await this.#store.append(announcements);
+    this.#notify(() => this.#options.onAppend?.(from, announcements.length));
+  }
+
+  async #truncate(length: number): Promise<void> {
+    await this.#store.truncate(length);
+    this.#notify(() => this.#options.onRollback?.(length));
+  }
+
+  #notify(callback: () => void): void {
+    try {
+      callback();
+    } catch (error) {
+      this.#logger.error('chain follower: a callback threw', { error: String(error) });
+    }
+  }
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new AtlasError(ErrorCodes.BAD_REQUEST, `${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function abortedError(signal: AbortSignal): AtlasError {
+  return new AtlasError(ErrorCodes.ABORTED, 'the chain follower was aborted', undefined, { cause: signal.reason });
+}

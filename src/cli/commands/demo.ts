@@ -1,0 +1,151 @@
+/**
+ * `atlas demo` (what `npm start` runs): several nodes over real HTTP on 127.0.0.1, a DevChain
+ * announcing the real zone files (generated ones when absent), every chunk put to node 0, live
+ * progress until every node holds every chunk, a summary table, then a clean exit that removes
+ * the temporary data unless --keep. Bounded by --timeout, after which it reports and exits 1.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { systemClock } from '../../runtime.js';
+import { intParser, parseLogLevel, secondsParser } from '../args.js';
+import { announceAll, openDevChain } from '../chain.js';
+import { closeCluster, startCluster, type DemoNode } from '../demo/cluster.js';
+import { createProgressView, type NodeSnapshot } from '../demo/progress.js';
+import { formatSummary, summarise, type NodeOutcome } from '../demo/summary.js';
+import { CliError, EXIT_INTERRUPTED } from '../errors.js';
+import { createLogger, type CliLogLevel } from '../logger.js';
+import { formatBytes, formatCount, writeJson } from '../output.js';
+import { untilSignal } from '../signals.js';
+import { loadWorkload, type Workload } from '../zonefiles.js';
+
+/** Chunks per local putChunks call to node 0. */
+const PUT_BATCH = 500;
+/** How often node stats are sampled for the progress view. */
+const SAMPLE_MS = 100;
+
+interface DemoOptions {
+  nodes: number;
+  chunks?: number;
+  generated?: boolean;
+  data?: string;
+  timeout: number;
+  keep?: boolean;
+  json?: boolean;
+  interval: number;
+  progress: boolean;
+  logLevel: CliLogLevel;
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('run a small network on 127.0.0.1 and watch it replicate zone files (what `npm start` runs)')
+    .option('--nodes <n>', 'nodes to run', intParser(2, 32), 5)
+    .option('--chunks <n>', 'zone files to replicate (default: all 1,631)', intParser(1, 1_000_000))
+    .option('--generated', 'use generated zone files even when the real ones are present')
+    .option('--data <file>', 'zone files to use (pairs of lines: address, zone file with \\n escaped)')
+    .option('--timeout <seconds>', 'give up, report and exit 1 after this long', secondsParser(86_400), 120)
+    .option('--keep', 'keep the temporary chain and stores (their folder is printed)')
+    .option('--json', 'print the summary as JSON on stdout (progress lines go to stderr)')
+    .option('--interval <seconds>', 'period of progress lines when not on a terminal', secondsParser(3600), 1)
+    .option('--no-progress', 'no live progress, only the summary')
+    .option('--log-level <level>', 'node logs on stderr: debug, info, warn, error or silent', parseLogLevel, 'warn')
+    .action(async (options: DemoOptions) => runDemo(options));
+}
+
+async function runDemo(options: DemoOptions): Promise<void> {
+  const out = (text: string) => (options.json ? process.stderr : process.stdout).write(text + '\n');
+  const logger = createLogger({ level: options.logLevel, format: 'pretty' });
+  const workload = await loadWorkload({
+    ...(options.data !== undefined ? { data: options.data } : {}),
+    ...(options.chunks !== undefined ? { count: options.chunks } : {}),
+    generated: options.generated ?? false,
+  });
+  const dataBytes = workload.chunks.reduce((sum, c) => sum + c.data.byteLength, 0);
+  out(describeWorkload(workload, options.nodes, dataBytes));
+
+  const root = await mkdtemp(join(tmpdir(), 'atlas-demo-'));
+  const stopping = untilSignal();
+  let nodes: DemoNode[] = [];
+  let chain: Awaited<ReturnType<typeof openDevChain>> | undefined;
+  try {
+    chain = await openDevChain(join(root, 'chain.jsonl'));
+    await announceAll(chain, workload.chunks.map((c, i) => ({ address: c.address, key: `zonefile-${i}` })));
+    nodes = await startCluster({ count: options.nodes, chain, root, logger });
+    out(`nodes: ${nodes.map((n) => n.address).join(', ')}; putting ${formatCount(workload.chunks.length)} chunks to node 0`);
+
+    const result = await replicate(nodes, workload, options, stopping.promise);
+    const summary = summarise(result.outcomes, dataBytes, result.elapsedMs);
+    if (options.json) writeJson({ workload: { source: workload.source, chunks: workload.chunks.length, bytes: dataBytes }, ...summary });
+    else process.stdout.write('\n' + formatSummary(summary) + '\n');
+    if (result.interrupted) throw new CliError('interrupted', EXIT_INTERRUPTED);
+    if (!summary.converged) throw new CliError(`the demo did not converge within ${options.timeout} s`);
+  } finally {
+    await closeCluster(nodes);
+    await chain?.close?.().catch(() => undefined);
+    stopping.dispose();
+    if (options.keep) out(`data kept in ${root}`);
+    else await rm(root, { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
+function describeWorkload(workload: Workload, nodes: number, bytes: number): string {
+  const what = `${formatCount(workload.chunks.length)} ${workload.source === 'real' ? 'real' : 'generated'} zone files (${formatBytes(bytes)})`;
+  const where = workload.source === 'real' ? `from ${workload.path}` : '(the real ones were not used: absent, or --generated)';
+  return `atlas demo: ${nodes} nodes over HTTP on 127.0.0.1, ${what} ${where}`;
+}
+
+interface ReplicationResult {
+  outcomes: NodeOutcome[];
+  elapsedMs: number;
+  interrupted: boolean;
+}
+
+/** Puts every chunk to node 0, then shows progress until all converge, the timeout, or a signal. */
+async function replicate(nodes: readonly DemoNode[], workload: Workload, options: DemoOptions, stop: Promise<unknown>): Promise<ReplicationResult> {
+  const clock = systemClock;
+  const expected = workload.chunks.length;
+  const started = clock.now();
+  const convergedAt = new Map<number, number>();
+  const check = (n: DemoNode) => {
+    const s = n.node.stats();
+    if (!convergedAt.has(n.index) && s.total >= expected && s.have >= s.total) convergedAt.set(n.index, clock.now() - started);
+  };
+  for (const n of nodes) n.node.on('progress', () => check(n));
+
+  const view = options.progress
+    ? createProgressView({ stream: options.json ? process.stderr : process.stdout, tty: !options.json && process.stdout.isTTY === true, intervalMs: options.interval * 1000 })
+    : undefined;
+  const snapshots = (): NodeSnapshot[] =>
+    nodes.map((n) => {
+      const s = n.node.stats();
+      return { index: n.index, address: n.address, have: s.have, total: s.total, rate: s.chunksPerSecond };
+    });
+
+  const first = nodes[0] as DemoNode;
+  for (let i = 0; i < workload.chunks.length; i += PUT_BATCH) {
+    const batch = workload.chunks.slice(i, i + PUT_BATCH);
+    const outcomes = await first.node.putChunksDetailed(batch.map((c) => c.data));
+    const refused = outcomes.find((o) => !o.ok);
+    if (refused !== undefined && !refused.ok) throw new CliError(`node 0 refused a chunk: ${refused.error.message}`);
+  }
+
+  let interrupted = false;
+  void stop.then(() => (interrupted = true));
+  const deadline = started + options.timeout * 1000;
+  while (!interrupted && clock.now() < deadline) {
+    for (const n of nodes) check(n);
+    if (convergedAt.size === nodes.length) break;
+    view?.update(clock.now() - started, snapshots());
+    await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS));
+  }
+  const elapsedMs = convergedAt.size === nodes.length ? Math.max(...convergedAt.values()) : clock.now() - started;
+  view?.stop(clock.now() - started, snapshots());
+  return {
+    elapsedMs,
+    interrupted,
+    outcomes: nodes.map((n) => ({ index: n.index, address: n.address, stats: n.node.stats(), transport: n.transport.stats(), convergedMs: convergedAt.get(n.index) })),
+  };
+}

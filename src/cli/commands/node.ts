@@ -1,0 +1,124 @@
+/** `atlas node`: runs one node until SIGINT or SIGTERM, then closes it cleanly. */
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { AtlasNode } from '../../node/atlas-node.js';
+import type { Metrics } from '../../node/metrics.js';
+import { prometheusMetrics } from '../../node/metrics-prometheus.js';
+import { systemClock } from '../../runtime.js';
+import { splitHostPort, HttpTransport } from '../../transport/http.js';
+import { collectPeer, intParser, isLocalHost, parseListen, parseLogLevel, parseNetwork, parsePeer, secondsParser } from '../args.js';
+import { followFile, openDevChain } from '../chain.js';
+import { CliError } from '../errors.js';
+import { createLogger, type CliLogLevel } from '../logger.js';
+import { untilSignal } from '../signals.js';
+
+export const DEFAULT_DATA_DIR = './atlas-data';
+export const DEFAULT_LISTEN = '127.0.0.1:6264';
+/** How often progress is logged at most while chunks arrive. */
+const PROGRESS_LOG_MS = 5_000;
+
+interface NodeCommandOptions {
+  dataDir: string;
+  listen: string;
+  advertise?: string;
+  seed?: string[];
+  network: string;
+  chain?: string;
+  neighbors?: number;
+  allowLocal?: boolean;
+  metrics?: boolean;
+  chainPoll: number;
+  logLevel: CliLogLevel;
+  json?: boolean;
+}
+
+export function registerNodeCommand(program: Command): void {
+  program
+    .command('node')
+    .description('run one node until interrupted (SIGINT/SIGTERM close it cleanly)')
+    .option('-d, --data-dir <dir>', 'node folder: the LMDB store goes in <dir>/store', DEFAULT_DATA_DIR)
+    .option('-l, --listen <host:port>', 'address to listen on (port 0 picks a free one)', parseListen, DEFAULT_LISTEN)
+    .option('--advertise <host:port>', 'address other peers should use (default: the listen address)', parsePeer)
+    .option('-s, --seed <host:port>', 'a peer to start from (repeatable)', collectPeer)
+    .option('-n, --network <id>', 'network id; peers of another network are refused', parseNetwork, 'mainnet')
+    .option('-c, --chain <file>', 'DevChain file the announcements come from (default: <data-dir>/chain.jsonl)')
+    .option('--chain-poll <seconds>', 'how often the chain file is re-read for new announcements', secondsParser(3600), 1)
+    .option('--neighbors <k>', 'active neighbours to keep', intParser(1, 64))
+    .option('--allow-local', 'dial loopback and private addresses (on by default when listening on one)')
+    .option('--metrics', 'serve Prometheus metrics at GET /metrics (needs the optional package prom-client)')
+    .option('--log-level <level>', 'debug, info, warn, error or silent', parseLogLevel, 'info')
+    .option('--json', 'write logs as JSON lines')
+    .action(async (options: NodeCommandOptions) => runNode(options));
+}
+
+async function runNode(options: NodeCommandOptions): Promise<void> {
+  const logger = createLogger({ level: options.logLevel, format: options.json ? 'json' : 'pretty' });
+  const dataDir = resolve(options.dataDir);
+  const chainPath = resolve(options.chain ?? join(dataDir, 'chain.jsonl'));
+  const allowLocal = options.allowLocal ?? isLocalHost(splitHostPort(options.listen).host);
+  const metrics: Metrics | undefined = options.metrics ? await prometheusMetrics({ defaultMetrics: true }) : undefined;
+
+  const chain = await openDevChain(chainPath, logger);
+  const transport = new HttpTransport({ listen: options.listen, logger, ...(options.advertise ? { advertise: options.advertise } : {}) });
+  let node: AtlasNode;
+  try {
+    node = await AtlasNode.open({
+      chain,
+      transport,
+      dataDir: join(dataDir, 'store'),
+      seeds: options.seed ?? [],
+      network: options.network,
+      logger,
+      ...(options.neighbors !== undefined ? { neighbors: options.neighbors } : {}),
+      ...(allowLocal ? { addressPolicy: { allowLoopback: true, allowPrivate: true } } : {}),
+      ...(metrics ? { metrics } : {}),
+    });
+  } catch (error) {
+    await transport.close().catch(() => undefined);
+    await chain.close?.().catch(() => undefined);
+    throw error;
+  }
+
+  let lastProgressLog = 0;
+  node.on('error', (error) => logger.error('node error', { error: error.message }));
+  node.on('peer:add', ({ peer }) => logger.info('peer added', { peer }));
+  node.on('peer:remove', ({ peer, reason }) => logger.info('peer removed', { peer, reason }));
+  node.on('chunk', ({ address, from }) => logger.debug('chunk stored', { address, from }));
+  node.on('progress', ({ have, total }) => {
+    const now = systemClock.now();
+    if (have === total || now - lastProgressLog >= PROGRESS_LOG_MS) {
+      lastProgressLog = now;
+      logger.info('progress', { have, total, rate: Number(node.stats().chunksPerSecond.toFixed(1)) });
+    }
+  });
+
+  const stopping = untilSignal();
+  try {
+    await node.start();
+  } catch (error) {
+    stopping.dispose();
+    await node.close().catch(() => undefined);
+    throw new CliError(`cannot start the node on ${options.listen}: ${(error as Error).message}`, undefined, { cause: error });
+  }
+  const stats = node.stats();
+  logger.info('listening', {
+    address: node.address,
+    network: options.network,
+    store: join(dataDir, 'store'),
+    chain: chainPath,
+    have: stats.have,
+    total: stats.total,
+    ...(metrics ? { metrics: `http://${node.address}/metrics` } : {}),
+  });
+
+  const stopFollowing = followFile(chain, options.chainPoll * 1000, logger);
+  const signal = await stopping.promise;
+  logger.info('shutting down', { signal });
+  stopFollowing();
+  try {
+    await node.close();
+  } finally {
+    stopping.dispose();
+  }
+  logger.info('stopped');
+}

@@ -1,0 +1,102 @@
+/**
+ * The demo's closing table: per node the time it converged, what it downloaded and how much of
+ * that was redundant, and the bytes each node's transport moved; then the totals.
+ */
+import type { NodeStats } from '../../node/stats.js';
+import type { TransportStats } from '../../transport/types.js';
+import { formatBytes, formatCount, formatRatio, formatSeconds, formatTable } from '../output.js';
+
+export interface NodeOutcome {
+  index: number;
+  address: string;
+  stats: NodeStats;
+  transport: TransportStats | undefined;
+  /** Milliseconds from the first put until the node held every chunk; undefined if it never did. */
+  convergedMs: number | undefined;
+}
+
+export interface NodeSummaryRow {
+  node: number;
+  address: string;
+  have: number;
+  total: number;
+  convergedMs: number | null;
+  chunksReceived: number;
+  chunkBytesReceived: number;
+  duplicateBytes: number;
+  /** chunk bytes received / useful (non-duplicate) chunk bytes received; null when nothing came. */
+  redundancy: number | null;
+  wireBytesIn: number;
+  wireBytesOut: number;
+}
+
+export interface DemoSummary {
+  converged: boolean;
+  /** Until the last node converged, or until the demo gave up. */
+  elapsedMs: number;
+  nodes: NodeSummaryRow[];
+  /** Chunk bytes delivered to the nodes other than the one the chunks were put to. */
+  usefulBytes: number;
+  wireBytesIn: number;
+  /** wireBytesIn / usefulBytes: protocol and duplicate overhead together. */
+  wireOverhead: number | null;
+}
+
+export function summarise(outcomes: readonly NodeOutcome[], dataBytes: number, elapsedMs: number): DemoSummary {
+  const nodes = outcomes.map((o): NodeSummaryRow => {
+    const d = o.stats.downloads;
+    const useful = d.chunkBytesReceived - d.duplicateBytes;
+    return {
+      node: o.index,
+      address: o.address,
+      have: o.stats.have,
+      total: o.stats.total,
+      convergedMs: o.convergedMs ?? null,
+      chunksReceived: d.chunksReceived,
+      chunkBytesReceived: d.chunkBytesReceived,
+      duplicateBytes: d.duplicateBytes,
+      redundancy: useful > 0 ? d.chunkBytesReceived / useful : null,
+      wireBytesIn: o.transport?.bytesIn ?? 0,
+      wireBytesOut: o.transport?.bytesOut ?? 0,
+    };
+  });
+  const converged = outcomes.length > 0 && outcomes.every((o) => o.convergedMs !== undefined);
+  const usefulBytes = dataBytes * Math.max(0, outcomes.length - 1);
+  const wireBytesIn = nodes.reduce((sum, n) => sum + n.wireBytesIn, 0);
+  return { converged, elapsedMs, nodes, usefulBytes, wireBytesIn, wireOverhead: usefulBytes > 0 ? wireBytesIn / usefulBytes : null };
+}
+
+export function formatSummary(summary: DemoSummary): string {
+  const table = formatTable(
+    [
+      { header: 'node' },
+      { header: 'address' },
+      { header: 'have', align: 'right' },
+      { header: 'converged', align: 'right' },
+      { header: 'downloaded', align: 'right' },
+      { header: 'redundancy', align: 'right' },
+      { header: 'wire in', align: 'right' },
+      { header: 'wire out', align: 'right' },
+    ],
+    summary.nodes.map((n) => [
+      String(n.node),
+      n.address,
+      `${formatCount(n.have)}/${formatCount(n.total)}`,
+      n.convergedMs === null ? 'no' : formatSeconds(n.convergedMs),
+      `${formatCount(n.chunksReceived)} (${formatBytes(n.chunkBytesReceived)})`,
+      formatRatio(n.redundancy ?? undefined),
+      formatBytes(n.wireBytesIn),
+      formatBytes(n.wireBytesOut),
+    ]),
+  );
+  const verdict = summary.converged
+    ? `converged: every node holds every chunk after ${formatSeconds(summary.elapsedMs)}`
+    : `did not converge within ${formatSeconds(summary.elapsedMs)}`;
+  return [
+    table,
+    '',
+    verdict,
+    `bytes on the wire: ${formatBytes(summary.wireBytesIn)} received by all nodes for ${formatBytes(summary.usefulBytes)} of chunks replicated (${formatRatio(summary.wireOverhead ?? undefined)})`,
+    'redundancy = chunk bytes downloaded / chunk bytes that were new to the node (1.00x = no duplicate downloads); chunks pushed by node 0 are not downloads',
+  ].join('\n');
+}

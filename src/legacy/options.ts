@@ -1,0 +1,84 @@
+/**
+ * Options of the legacy wire API (HttpTransport `legacy: true | LegacyOptions`). Every limit a
+ * remote caller can reach is here, named; defaults are the original network's numbers.
+ */
+import { AtlasError, ErrorCodes } from '../errors.js';
+import { DEFAULT_XMLRPC_LIMITS, type XmlRpcLimits } from './xmlrpc-value.js';
+
+/** The legacy API's settings, resolved (see LegacyOptions for what a host passes). */
+export interface LegacyConfig {
+  /** Serve XML-RPC (POST) on `rpcPaths`. Default true. */
+  rpc: boolean;
+  /** Paths of the XML-RPC endpoint. Default '/RPC2' and '/', like Python's SimpleXMLRPCServer. */
+  rpcPaths: readonly string[];
+  /** Serve GET /v1/zonefiles/<address> and POST /v1/zonefile. Default true. */
+  rest: boolean;
+  /** Serve GET /v2/attachments/<address> and GET /v2/attachments/inv. Default true. */
+  attachments: boolean;
+  /** Largest request body (an XML-RPC call, a POST /v1/zonefile); 413 beyond. Original: 512 KiB. */
+  maxRequestBytes: number;
+  /** Addresses per get_zonefiles. Original: 100. */
+  maxGetZonefiles: number;
+  /** Zone files per put_zonefiles. Original: 5. */
+  maxPutZonefiles: number;
+  /** Largest zone file accepted by put_zonefiles and POST /v1/zonefile. Original: 40,960. */
+  maxZonefileBytes: number;
+  /** Inventory bytes per get_zonefile_inventory. Original: 524,288. */
+  maxInventoryBytes: number;
+  /** Pages per GET /v2/attachments/inv. Stacks: 8. */
+  maxAttachmentInvPages: number;
+  /** Bounds of the XML-RPC reader (depth, values, method name); its maxBytes is maxRequestBytes. */
+  xmlrpc: Omit<XmlRpcLimits, 'maxBytes'>;
+  /** Reported as `version` (ping) and `server_version` (getinfo). */
+  serverVersion: string;
+  /** Network id used when asking the node for its state; default: the node's own, from its status. */
+  network: string | undefined;
+}
+
+/** What HttpTransport's `legacy` option takes: any subset of LegacyConfig. */
+export type LegacyOptions = Partial<Omit<LegacyConfig, 'xmlrpc'>> & { xmlrpc?: Partial<LegacyConfig['xmlrpc']> };
+
+export const DEFAULT_LEGACY_CONFIG: Readonly<LegacyConfig> = Object.freeze({
+  rpc: true,
+  rpcPaths: Object.freeze(['/RPC2', '/']),
+  rest: true,
+  attachments: true,
+  maxRequestBytes: 512 * 1024,
+  maxGetZonefiles: 100,
+  maxPutZonefiles: 5,
+  maxZonefileBytes: 40_960,
+  maxInventoryBytes: 524_288,
+  maxAttachmentInvPages: 8,
+  xmlrpc: Object.freeze({
+    maxDepth: DEFAULT_XMLRPC_LIMITS.maxDepth,
+    maxValues: DEFAULT_XMLRPC_LIMITS.maxValues,
+    maxMethodNameLength: DEFAULT_XMLRPC_LIMITS.maxMethodNameLength,
+  }),
+  serverVersion: 'atlasnet',
+  network: undefined,
+});
+
+/** Slots per page of GET /v2/attachments/inv: a Stacks wire constant, not a setting. */
+export const ATTACHMENT_PAGE_SLOTS = 64;
+
+const POSITIVE_LIMITS = ['maxRequestBytes', 'maxGetZonefiles', 'maxPutZonefiles', 'maxZonefileBytes', 'maxInventoryBytes', 'maxAttachmentInvPages'] as const;
+
+/** undefined when the legacy API is off (false or absent); throws BAD_REQUEST on a bad setting. */
+export function resolveLegacyConfig(input: boolean | LegacyOptions | undefined): Readonly<LegacyConfig> | undefined {
+  if (input === undefined || input === false) return undefined;
+  const given = input === true ? {} : input;
+  const options: LegacyConfig = {
+    ...DEFAULT_LEGACY_CONFIG,
+    ...given,
+    xmlrpc: { ...DEFAULT_LEGACY_CONFIG.xmlrpc, ...given.xmlrpc },
+  };
+  for (const name of POSITIVE_LIMITS) {
+    if (!Number.isSafeInteger(options[name]) || options[name] < 1) {
+      throw new AtlasError(ErrorCodes.BAD_REQUEST, `legacy.${name} must be a positive integer, got ${String(options[name])}`);
+    }
+  }
+  for (const path of options.rpcPaths) {
+    if (!/^\/[A-Za-z0-9._~/-]*$/.test(path)) throw new AtlasError(ErrorCodes.BAD_REQUEST, `legacy.rpcPaths: not a path: ${JSON.stringify(path)}`);
+  }
+  return Object.freeze(options);
+}

@@ -1,0 +1,58 @@
+/**
+ * The legacy XML-RPC endpoint: one call in, one reply out. The reply is always an XML-RPC
+ * document (HTTP 200): a fault when the call itself is malformed (not XML, not XML-RPC, unknown
+ * method, wrong number of arguments), else one string holding the JSON envelope, refusals included.
+ */
+import type { HttpRoute } from '../transport/http.js';
+import { isAtlasError } from '../errors.js';
+import { hasContentCoding, readBounded, send, sendText } from './http-io.js';
+import { legacyMethod, runLegacyMethod } from './methods.js';
+import type { NodeAccess } from './node-calls.js';
+import type { LegacyConfig } from './options.js';
+import { parseMethodCall } from './xmlrpc-decode.js';
+import { serializeFault, serializeMethodResponse } from './xmlrpc-encode.js';
+import { FAULT_INTERNAL, FAULT_INVALID_PARAMS, FAULT_INVALID_XMLRPC, FAULT_METHOD_NOT_FOUND } from './xmlrpc-value.js';
+
+function faultFor(error: unknown): string {
+  if (isAtlasError(error)) {
+    const code = error.details?.faultCode;
+    return serializeFault(typeof code === 'number' ? code : FAULT_INVALID_XMLRPC, error.message);
+  }
+  return serializeFault(FAULT_INTERNAL, 'internal error');
+}
+
+/** Answers one XML-RPC request body with an XML-RPC reply document. */
+export async function answerXmlRpc(body: Uint8Array | string, access: NodeAccess, config: Readonly<LegacyConfig>): Promise<string> {
+  let call;
+  try {
+    call = parseMethodCall(body, { ...config.xmlrpc, maxBytes: config.maxRequestBytes });
+  } catch (error) {
+    return faultFor(error);
+  }
+  const method = legacyMethod(call.methodName);
+  if (method === undefined) return serializeFault(FAULT_METHOD_NOT_FOUND, `method "${call.methodName}" is not supported`);
+  if (call.params.length !== method.arity) {
+    return serializeFault(FAULT_INVALID_PARAMS, `${call.methodName} takes ${method.arity} argument${method.arity === 1 ? '' : 's'}, got ${call.params.length}`);
+  }
+  const document = await runLegacyMethod(method, call.params, access, config);
+  return serializeMethodResponse(JSON.stringify(document));
+}
+
+export function xmlRpcRoute(config: Readonly<LegacyConfig>): HttpRoute {
+  const paths = new Set(config.rpcPaths);
+  return {
+    method: 'POST',
+    match: (pathname) => paths.has(pathname),
+    async handle(req, res, context) {
+      if (hasContentCoding(req)) {
+        // A compressed body would defeat the size bound; the original refused it too.
+        res.setHeader('connection', 'close');
+        sendText(res, 415, 'content codings (gzip...) are not accepted; send the body uncompressed\n');
+        return;
+      }
+      const body = await readBounded(req, Math.min(config.maxRequestBytes, context.limits.maxRequestBytes));
+      const reply = await answerXmlRpc(body, { service: context.service, remote: context.remote, signal: context.signal }, config);
+      send(res, 200, 'text/xml; charset=utf-8', reply, { 'cache-control': 'no-store' });
+    },
+  };
+}

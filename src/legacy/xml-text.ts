@@ -1,0 +1,63 @@
+/**
+ * Character-level XML helpers for the XML-RPC codec. The parser runs with entity processing off
+ * (no DOCTYPE, no declared entities, so no entity-expansion attacks); this module decodes the only
+ * references XML-RPC text needs: the five predefined entities and numeric character references.
+ * Anything else (`&name;` for any other name) is refused.
+ */
+import { AtlasError, ErrorCodes } from '../errors.js';
+import { FAULT_NOT_WELL_FORMED } from './xmlrpc-value.js';
+
+/** Characters XML 1.0 allows anywhere: tab, LF, CR, and the usual ranges without surrogates. */
+const INVALID_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+const REFERENCE = /&([^;&<>\s]{0,16});/g;
+const PREDEFINED: Readonly<Record<string, string>> = Object.freeze({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" });
+
+export function notWellFormed(message: string): AtlasError {
+  return new AtlasError(ErrorCodes.BAD_REQUEST, message, { faultCode: FAULT_NOT_WELL_FORMED });
+}
+
+export function hasInvalidXmlChar(text: string): boolean {
+  return INVALID_XML_CHAR.test(text);
+}
+
+function isXmlCodePoint(cp: number): boolean {
+  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+/** XML end-of-line handling: CR LF and lone CR read as LF (as any conforming parser does). */
+export function normalizeNewlines(raw: string): string {
+  return raw.includes('\r') ? raw.replace(/\r\n?/g, '\n') : raw;
+}
+
+/** Decodes parsed character data: newlines normalised, then references resolved. */
+export function decodeCharacterData(raw: string): string {
+  const text = normalizeNewlines(raw);
+  if (!text.includes('&')) return text;
+  const decoded = text.replace(REFERENCE, (_match, name: string) => {
+    if (name.startsWith('#')) {
+      const hex = name[1] === 'x';
+      const digits = name.slice(hex ? 2 : 1);
+      if (!(hex ? /^[0-9a-fA-F]{1,6}$/ : /^[0-9]{1,7}$/).test(digits)) throw notWellFormed(`malformed character reference &${name};`);
+      const cp = Number.parseInt(digits, hex ? 16 : 10);
+      if (!isXmlCodePoint(cp)) throw notWellFormed(`character reference &${name}; is not an XML character`);
+      return String.fromCodePoint(cp);
+    }
+    const value = Object.prototype.hasOwnProperty.call(PREDEFINED, name) ? PREDEFINED[name] : undefined;
+    if (value === undefined) throw notWellFormed(`undefined entity &${name.slice(0, 16)}; (only the predefined XML entities are accepted)`);
+    return value;
+  });
+  // Every '&' must have been part of a reference: a stray one is not well-formed.
+  if (/&/.test(text.replace(REFERENCE, ''))) throw notWellFormed("stray '&' in character data");
+  return decoded;
+}
+
+/**
+ * Escapes text for element content. CR is written as a reference so that it survives the reader's
+ * end-of-line normalisation. Throws when the text holds a character XML cannot carry at all.
+ */
+export function escapeXmlText(text: string): string {
+  if (hasInvalidXmlChar(text)) {
+    throw new AtlasError(ErrorCodes.BAD_REQUEST, 'string holds a character XML 1.0 cannot carry (a control character or a lone surrogate)');
+  }
+  return text.replace(/[&<>\r]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&#13;'));
+}
