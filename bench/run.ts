@@ -12,6 +12,7 @@ const suites: Record<string, () => Promise<{ default: BenchSuite }>> = {
   hash: () => import('./hash.js'),
   store: () => import('./store.js'),
   inventory: () => import('./inventory.js'),
+  sync: () => import('./sync.js'),
 };
 
 const args = process.argv.slice(2);

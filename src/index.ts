@@ -34,3 +34,24 @@ export * from './node/index.js';
 export { Inventory, InventoryLog, planRarestFirst, encodePositions, decodePositions, type ReadonlyInventory, type PlannedPosition, type RarestFirstInput } from './inventory/index.js';
 export { MemoryChunkStore, LmdbChunkStore, verifyClaimed, DEFAULT_MAX_CHUNK_SIZE, type MemoryChunkStoreOptions, type LmdbChunkStoreOptions } from './store/index.js';
 export { MemoryChain, DevChain, ChainFollower, type AnnounceInput, type MemoryChainOptions, type DevChainOptions, type ChainFollowerOptions } from './chain/index.js';
+export {
+  legacyRoutes,
+  resolveLegacyConfig,
+  answerXmlRpc,
+  parseMethodCall,
+  parseMethodResponse,
+  serializeMethodCall,
+  serializeMethodResponse,
+  serializeFault,
+  serializeValue,
+  DEFAULT_LEGACY_CONFIG,
+  DEFAULT_XMLRPC_LIMITS,
+  ATTACHMENT_PAGE_SLOTS,
+  type LegacyOptions,
+  type LegacyConfig,
+  type XmlRpcValue,
+  type XmlRpcStruct,
+  type XmlRpcLimits,
+  type MethodCall,
+  type MethodResponse,
+} from './legacy/index.js';

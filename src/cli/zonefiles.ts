@@ -22,9 +22,12 @@ export interface ZoneFile {
 }
 
 export interface Workload {
-  source: 'real' | 'generated';
-  /** The corpus file, for the real workload. */
+  /** 'real': the corpus beside the checkout; 'file': one given with --data. */
+  source: 'real' | 'file' | 'generated';
+  /** The corpus file, unless generated. */
   path?: string;
+  /** Generated because the real corpus was absent from this path (undefined with --generated). */
+  realPathTried?: string;
   chunks: ZoneFile[];
 }
 
@@ -92,8 +95,9 @@ export async function loadWorkload(options: WorkloadOptions): Promise<Workload> 
   const path = options.data ?? defaultCorpusPath();
   if (!options.generated && (options.data !== undefined || existsSync(path))) {
     const all = await loadZoneFiles(path);
-    return { source: 'real', path, chunks: options.count === undefined ? all : all.slice(0, options.count) };
+    return { source: options.data !== undefined ? 'file' : 'real', path, chunks: options.count === undefined ? all : all.slice(0, options.count) };
   }
   await hashReady();
-  return { source: 'generated', chunks: generateChunks(options.count ?? REAL_CORPUS_SIZE, seededRandom(options.seed ?? REAL_CORPUS_SIZE)) };
+  const chunks = generateChunks(options.count ?? REAL_CORPUS_SIZE, seededRandom(options.seed ?? REAL_CORPUS_SIZE));
+  return options.generated ? { source: 'generated', chunks } : { source: 'generated', chunks, realPathTried: path };
 }

@@ -86,22 +86,21 @@ function parseRoot(input: Uint8Array | string, limits: Readonly<XmlRpcLimits>, r
   const verdict = XMLValidator.validate(text);
   if (verdict !== true) throw notWellFormed(`malformed XML: ${verdict.err.msg} (line ${verdict.err.line})`);
 
-  const parser = new XMLParser({
-    preserveOrder: true,
-    ignoreAttributes: true,
-    processEntities: false,
-    htmlEntities: false,
-    parseTagValue: false,
-    trimValues: false,
-    ignoreDeclaration: true,
-    ignorePiTags: true,
-    commentPropName: false,
-    cdataPropName: CDATA,
-    maxNestedTags: ENVELOPE_DEPTH + ELEMENTS_PER_LEVEL * (limits.maxDepth + 1),
-  });
   let tree: unknown;
   try {
-    tree = parser.parse(text);
+    tree = new XMLParser({
+      preserveOrder: true,
+      ignoreAttributes: true,
+      processEntities: false,
+      htmlEntities: false,
+      parseTagValue: false,
+      trimValues: false,
+      ignoreDeclaration: true,
+      ignorePiTags: true,
+      commentPropName: false,
+      cdataPropName: CDATA,
+      maxNestedTags: ENVELOPE_DEPTH + ELEMENTS_PER_LEVEL * (limits.maxDepth + 1),
+    }).parse(text);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (/nested tags/i.test(message)) throw invalid(`nested deeper than ${limits.maxDepth} arrays or structs`);
@@ -282,8 +281,9 @@ export function parseMethodResponse(input: Uint8Array | string, overrides?: Part
   const reader = new ValueReader(limits);
   if (body.length === 1 && body[0]?.name === 'fault') {
     const fault = reader.read(only(elementsOf(body[0].children, 'fault'), 'value', 'fault'), 0);
-    const faultCode = typeof fault === 'object' && fault !== null && !Array.isArray(fault) && !(fault instanceof Uint8Array) ? fault.faultCode : undefined;
-    const faultString = typeof fault === 'object' && fault !== null && !Array.isArray(fault) && !(fault instanceof Uint8Array) ? fault.faultString : undefined;
+    const isStruct = typeof fault === 'object' && fault !== null && !Array.isArray(fault) && !(fault instanceof Uint8Array);
+    const faultCode = isStruct ? fault.faultCode : undefined;
+    const faultString = isStruct ? fault.faultString : undefined;
     if (typeof faultCode !== 'number' || typeof faultString !== 'string') throw invalid('<fault> must be a struct of faultCode and faultString');
     return { fault: { faultCode, faultString } };
   }

@@ -92,9 +92,14 @@ async function runDemo(options: DemoOptions): Promise<void> {
 }
 
 function describeWorkload(workload: Workload, nodes: number, bytes: number): string {
-  const what = `${formatCount(workload.chunks.length)} ${workload.source === 'real' ? 'real' : 'generated'} zone files (${formatBytes(bytes)})`;
-  const where = workload.source === 'real' ? `from ${workload.path}` : '(the real ones were not used: absent, or --generated)';
-  return `atlas demo: ${nodes} nodes over HTTP on 127.0.0.1, ${what} ${where}`;
+  const count = formatCount(workload.chunks.length);
+  const what =
+    workload.source === 'real'
+      ? `${count} real zone files (${formatBytes(bytes)}) from ${workload.path}`
+      : workload.source === 'file'
+        ? `${count} zone files (${formatBytes(bytes)}) from ${workload.path}`
+        : `${count} generated zone files (${formatBytes(bytes)}; ${workload.realPathTried === undefined ? '--generated' : `real ones absent at ${workload.realPathTried}`})`;
+  return `atlas demo: ${nodes} nodes over HTTP on 127.0.0.1, ${what}`;
 }
 
 interface ReplicationResult {

@@ -28,6 +28,7 @@ interface NodeCommandOptions {
   allowLocal?: boolean;
   metrics?: boolean;
   chainPoll: number;
+  refresh?: number;
   logLevel: CliLogLevel;
   json?: boolean;
 }
@@ -43,6 +44,7 @@ export function registerNodeCommand(program: Command): void {
     .option('-n, --network <id>', 'network id; peers of another network are refused', parseNetwork, 'mainnet')
     .option('-c, --chain <file>', 'DevChain file the announcements come from (default: <data-dir>/chain.jsonl)')
     .option('--chain-poll <seconds>', 'how often the chain file is re-read for new announcements', secondsParser(3600), 1)
+    .option('--refresh <seconds>', "how often each neighbour's inventory is re-read (default 15)", secondsParser(86_400))
     .option('--neighbors <k>', 'active neighbours to keep', intParser(1, 64))
     .option('--allow-local', 'dial loopback and private addresses (on by default when listening on one)')
     .option('--metrics', 'serve Prometheus metrics at GET /metrics (needs the optional package prom-client)')
@@ -70,6 +72,7 @@ async function runNode(options: NodeCommandOptions): Promise<void> {
       network: options.network,
       logger,
       ...(options.neighbors !== undefined ? { neighbors: options.neighbors } : {}),
+      ...(options.refresh !== undefined ? { timers: { inventoryRefreshMs: Math.round(options.refresh * 1000) } } : {}),
       ...(allowLocal ? { addressPolicy: { allowLoopback: true, allowPrivate: true } } : {}),
       ...(metrics ? { metrics } : {}),
     });

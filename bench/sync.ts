@@ -1,0 +1,119 @@
+/**
+ * Sync benchmark (issue 7): a fresh node catches up N chunks from 1 and from 8 serving peers over
+ * HttpTransport on 127.0.0.1, every node in its own process. Reference, same run and dataset: the
+ * same bytes streamed over one plain node:http connection and verified (transfer + verify).
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchReport, BenchRow, BenchSuite } from './report.js';
+import { buildDataset, copySource, SCRATCH, type Dataset } from './sync/dataset.js';
+import { runToEnd, startService, stopAll } from './sync/processes.js';
+
+interface FreshResult {
+  done: boolean;
+  openMs: number;
+  elapsedMs: number;
+  cpuSeconds: number;
+  peakRssBytes: number;
+  have: number;
+  total: number;
+  chunkBytes: number;
+  wireBytesIn: number;
+  requests: number;
+  duplicates: number;
+}
+
+interface ReferenceResult {
+  elapsedMs: number;
+  verified: number;
+  mismatched: number;
+  bytes: number;
+  cpuSeconds: number;
+}
+
+const MB = 1_000_000;
+
+async function reference(dataset: Dataset): Promise<ReferenceResult> {
+  const dir = copySource(dataset, 'reference');
+  const server = await startService<{ address: string }>('reference-server.ts', [dir, dataset.chainFile]);
+  try {
+    const result = await runToEnd<ReferenceResult>('reference-client.ts', [server.info.address, dataset.chainFile], 600_000);
+    if (result.mismatched !== 0 || result.verified !== dataset.count) throw new Error(`reference verified ${result.verified}/${dataset.count}`);
+    return result;
+  } finally {
+    await stopAll([server.child]);
+  }
+}
+
+async function syncFrom(dataset: Dataset, peers: number): Promise<FreshResult> {
+  const servers = [];
+  try {
+    for (let i = 0; i < peers; i++) {
+      servers.push(await startService<{ address: string }>('peer.ts', [copySource(dataset, `peer-${i}`), dataset.chainFile]));
+    }
+    const freshDir = join(SCRATCH, 'run', 'fresh');
+    rmSync(freshDir, { recursive: true, force: true });
+    const addresses = servers.map((s) => s.info.address).join(',');
+    return await runToEnd<FreshResult>('fresh.ts', [freshDir, dataset.chainFile, addresses, String(600_000)], 660_000);
+  } finally {
+    await stopAll(servers.map((s) => s.child));
+  }
+}
+
+function rows(label: string, dataset: Dataset, result: FreshResult, ref: ReferenceResult, extraTarget?: number): BenchRow[] {
+  const seconds = result.elapsedMs / 1000;
+  const chunksPerSecond = result.done ? dataset.count / seconds : result.have / seconds;
+  const refChunksPerSecond = dataset.count / (ref.elapsedMs / 1000);
+  const out: BenchRow[] = [
+    {
+      label: `${label}: chunks/s`,
+      value: chunksPerSecond,
+      unit: 'chunks/s',
+      reference: { label: 'plain http stream + verify', value: refChunksPerSecond },
+      target: { min: 0.5, of: 'ratio' },
+      note: result.done ? undefined : `did not finish: ${result.have}/${result.total}`,
+    },
+    {
+      label: `${label}: MB/s`,
+      value: dataset.bytes / MB / seconds,
+      unit: 'MB/s',
+      reference: { label: 'plain http stream + verify', value: dataset.bytes / MB / (ref.elapsedMs / 1000) },
+    },
+    { label: `${label}: CPU seconds (fresh node)`, value: result.cpuSeconds, unit: 's', reference: { label: 'reference client', value: ref.cpuSeconds } },
+    { label: `${label}: peak RSS (fresh node)`, value: result.peakRssBytes / MB, unit: 'MB' },
+    { label: `${label}: wire bytes in / chunk bytes`, value: result.wireBytesIn / dataset.bytes, unit: 'x' },
+  ];
+  if (extraTarget !== undefined) {
+    out.push({ label: `${label}: chunks/s (absolute target)`, value: chunksPerSecond, unit: 'chunks/s', target: { min: extraTarget, of: 'value' } });
+  }
+  return out;
+}
+
+const suite: BenchSuite = async ({ quick }) => {
+  const report: BenchReport = { name: 'sync: a fresh node catches up over HttpTransport on 127.0.0.1', rows: [], notes: [] };
+  const plans: { count: number; size: number | undefined; peers: number[]; target?: number }[] = quick
+    ? [
+        { count: 100_000, size: 170, peers: [1], target: 150_000 },
+        { count: 100_000, size: undefined, peers: [8] },
+      ]
+    : [
+        { count: 100_000, size: 170, peers: [1], target: 150_000 },
+        { count: 100_000, size: undefined, peers: [1, 8] },
+        { count: 1_000_000, size: 170, peers: [1], target: 150_000 },
+        { count: 1_000_000, size: undefined, peers: [1, 8] },
+      ];
+  for (const plan of plans) {
+    const dataset = await buildDataset(plan.count, plan.size);
+    const ref = await reference(dataset);
+    for (const peers of plan.peers) {
+      const result = await syncFrom(dataset, peers);
+      const label = `${plan.count.toLocaleString('en')} x ${plan.size ? `${plan.size} B` : 'corpus-like'}, ${peers} peer${peers > 1 ? 's' : ''}`;
+      report.rows.push(...rows(label, dataset, result, ref, peers === 1 ? plan.target : undefined));
+      report.notes!.push(`${label}: open (chain catch-up) ${(result.openMs / 1000).toFixed(2)} s, ${result.requests} getChunks requests, ${result.duplicates} duplicate chunks`);
+    }
+  }
+  rmSync(join(SCRATCH, 'run'), { recursive: true, force: true });
+  return report;
+};
+
+export default suite;

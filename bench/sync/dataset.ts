@@ -1,0 +1,59 @@
+/**
+ * Builds (once, cached under the OS temp folder) a sync benchmark dataset: an address file for
+ * AddressFileChain and an LMDB store holding every chunk, which serving peers copy.
+ */
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { seededRandom } from '../../src/runtime.js';
+import { generateChunks } from '../../src/sim/workload.js';
+import { LmdbChunkStore } from '../../src/store/lmdb.js';
+
+export interface Dataset {
+  dir: string;
+  chainFile: string;
+  sourceDir: string;
+  count: number;
+  bytes: number;
+}
+
+export const SCRATCH = join(tmpdir(), 'atlasnet-bench-sync');
+
+/** `size` fixed (e.g. 170) or undefined for the corpus-like distribution. */
+export async function buildDataset(count: number, size: number | undefined, seed = 7): Promise<Dataset> {
+  const dir = join(SCRATCH, `set-${count}-${size ?? 'mixed'}-${seed}`);
+  const chainFile = join(dir, 'addresses.bin');
+  const sourceDir = join(dir, 'source');
+  const marker = join(dir, 'complete.json');
+  if (existsSync(marker)) {
+    const { bytes } = (await import(marker, { with: { type: 'json' } })).default as { bytes: number };
+    return { dir, chainFile, sourceDir, count, bytes };
+  }
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const random = seededRandom(seed);
+  const store = await LmdbChunkStore.open({ path: sourceDir, noSync: true });
+  const addresses = Buffer.alloc(count * 20);
+  let bytes = 0;
+  const batch = 50_000;
+  for (let start = 0; start < count; start += batch) {
+    const chunks = generateChunks(Math.min(batch, count - start), random, { prefix: `n${start}-`, ...(size ? { size } : {}) });
+    chunks.forEach((c, i) => addresses.write(c.address, (start + i) * 20, 'hex'));
+    await store.append(chunks.map((c, i) => ({ position: start + i, address: c.address })));
+    await store.putVerified(chunks);
+    for (const c of chunks) bytes += c.data.byteLength;
+  }
+  await store.close();
+  writeFileSync(chainFile, addresses);
+  writeFileSync(marker, JSON.stringify({ count, size, seed, bytes }));
+  return { dir, chainFile, sourceDir, count, bytes };
+}
+
+/** A private copy of the source store for one serving peer. */
+export function copySource(dataset: Dataset, name: string): string {
+  const target = join(SCRATCH, 'run', name);
+  rmSync(target, { recursive: true, force: true });
+  mkdirSync(join(SCRATCH, 'run'), { recursive: true });
+  cpSync(dataset.sourceDir, target, { recursive: true });
+  return target;
+}

@@ -1,0 +1,64 @@
+/**
+ * The fresh node of the sync benchmark, in its own process so its CPU time and RSS are its own:
+ * node --import tsx bench/sync/fresh.ts <dataDir> <chainFile> <peer,peer,...> <timeoutMs>
+ * Prints one JSON line: elapsed ms, CPU seconds, peak RSS, bytes received.
+ */
+import { AtlasNode } from '../../src/node/index.js';
+import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
+import { HttpTransport } from '../../src/transport/http.js';
+import { AddressFileChain } from './file-chain.js';
+
+const [dataDir, chainFile, peerList, timeoutArg] = process.argv.slice(2) as [string, string, string, string];
+const seeds = peerList.split(',');
+const timeoutMs = Number(timeoutArg);
+
+const openedAt = performance.now();
+const transport = new HttpTransport({ listen: '127.0.0.1:0' });
+const node = await AtlasNode.open({
+  dataDir,
+  chain: new AddressFileChain(chainFile),
+  transport,
+  seeds,
+  network: 'bench',
+  addressPolicy: LOCAL_ADDRESS_POLICY,
+  timers: { roundMs: 200 },
+});
+const openMs = performance.now() - openedAt;
+
+let peakRss = process.memoryUsage.rss();
+const cpuBefore = process.cpuUsage();
+const startedAt = performance.now();
+await node.start();
+const done = await new Promise<boolean>((resolve) => {
+  const timer = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    const { have, total } = node.stats();
+    if (total > 0 && have === total) {
+      clearInterval(timer);
+      resolve(true);
+    } else if (performance.now() - startedAt > timeoutMs) {
+      clearInterval(timer);
+      resolve(false);
+    }
+  }, 20);
+});
+const elapsedMs = performance.now() - startedAt;
+const cpu = process.cpuUsage(cpuBefore);
+const stats = node.stats();
+const transportStats = transport.stats();
+await node.close();
+process.stdout.write(
+  JSON.stringify({
+    done,
+    openMs,
+    elapsedMs,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    peakRssBytes: Math.max(peakRss, process.resourceUsage().maxRSS * 1024),
+    have: stats.have,
+    total: stats.total,
+    chunkBytes: stats.chunkBytes,
+    wireBytesIn: transportStats.bytesIn,
+    requests: stats.downloads.requests,
+    duplicates: stats.downloads.duplicateChunks,
+  }) + '\n',
+);

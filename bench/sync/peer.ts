@@ -1,0 +1,19 @@
+/** A serving peer for the sync benchmark: node --import tsx bench/sync/peer.ts <dataDir> <chainFile> */
+import { AtlasNode } from '../../src/node/index.js';
+import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
+import { HttpTransport } from '../../src/transport/http.js';
+import { AddressFileChain } from './file-chain.js';
+
+const [dataDir, chainFile] = process.argv.slice(2) as [string, string];
+const node = await AtlasNode.open({
+  dataDir,
+  chain: new AddressFileChain(chainFile),
+  transport: new HttpTransport({ listen: '127.0.0.1:0', limits: { maxInFlight: 256 } }),
+  network: 'bench',
+  addressPolicy: LOCAL_ADDRESS_POLICY,
+});
+await node.start();
+process.stdout.write(JSON.stringify({ address: node.address, have: node.stats().have }) + '\n');
+const stop = () => void node.close().then(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,56 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Starts `bench/sync/<script>` under tsx; resolves with the first JSON line it prints. */
+export function startService<T>(script: string, args: string[]): Promise<{ child: ChildProcess; info: T }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const onData = (data: Buffer) => {
+      out += data.toString();
+      const newline = out.indexOf('\n');
+      if (newline >= 0) {
+        child.stdout!.off('data', onData);
+        resolve({ child, info: JSON.parse(out.slice(0, newline)) as T });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${script} exited ${code} before it was ready`)));
+  });
+}
+
+/** Runs `bench/sync/<script>` to completion; resolves with the last JSON line it printed. */
+export function runToEnd<T>(script: string, args: string[], timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout!.on('data', (data: Buffer) => (out += data.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      const lines = out.trim().split('\n');
+      try {
+        resolve(JSON.parse(lines[lines.length - 1] ?? '') as T);
+      } catch {
+        reject(new Error(`${script} exited ${code} without a result`));
+      }
+    });
+  });
+}
+
+export async function stopAll(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+        }),
+    ),
+  );
+}

@@ -1,0 +1,43 @@
+/**
+ * The reference of the sync benchmark, server side: every chunk in sequence order as
+ * [u32 length][bytes] frames over one plain node:http response. Frames are built before the
+ * clock starts, so the reference measures only the wire and the client's verification.
+ * node --import tsx bench/sync/reference-server.ts <dataDir> <chainFile>
+ */
+import { createServer } from 'node:http';
+import { LmdbChunkStore } from '../../src/store/lmdb.js';
+import { AddressFileChain } from './file-chain.js';
+
+const [dataDir, chainFile] = process.argv.slice(2) as [string, string];
+const chain = new AddressFileChain(chainFile);
+const store = await LmdbChunkStore.open({ path: dataDir });
+const parts: Buffer[] = [];
+for (let position = 0; position < chain.size; position++) {
+  const [announcement] = await chain.read(position, 1);
+  const data = store.get(announcement!.address)!;
+  const header = Buffer.allocUnsafe(4);
+  header.writeUInt32BE(data.byteLength);
+  parts.push(header, Buffer.from(data));
+}
+await store.close();
+const body = Buffer.concat(parts);
+
+const server = createServer((_req, res) => {
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+  const slice = 1 << 20;
+  let offset = 0;
+  const pump = (): void => {
+    while (offset < body.length) {
+      const ok = res.write(body.subarray(offset, offset + slice));
+      offset += slice;
+      if (!ok) return void res.once('drain', pump);
+    }
+    res.end();
+  };
+  pump();
+});
+server.listen(0, '127.0.0.1', () => {
+  const address = server.address() as { port: number };
+  process.stdout.write(JSON.stringify({ address: `127.0.0.1:${address.port}` }) + '\n');
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
