@@ -14,6 +14,11 @@ const node = await AtlasNode.open({
 });
 await node.start();
 process.stdout.write(JSON.stringify({ address: node.address, have: node.stats().have }) + '\n');
-const stop = () => void node.close().then(() => process.exit(0));
+const stop = () =>
+  void node.close().then(() => {
+    const cpu = process.cpuUsage();
+    process.stderr.write(`peer ${node.address}: cpu ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s\n`);
+    process.exit(0);
+  });
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -7,6 +7,7 @@ import { InventoryLog } from '../inventory/change-log.js';
 import { resolveLimits, type ProtocolLimits } from '../protocol/limits.js';
 import { ProtocolClient } from '../protocol/client.js';
 import { createProtocolService } from '../protocol/server.js';
+import { RequestGuard, type RequestLimits } from '../protocol/request-guard.js';
 import { hashReady } from '../hash/index.js';
 import { silentLogger, systemClock, type Clock, type Logger, type Random } from '../runtime.js';
 import { LmdbChunkStore } from '../store/lmdb.js';
@@ -26,6 +27,12 @@ import type { NodeStats } from './stats.js';
 import { RateMeter } from './stats.js';
 
 export type NodeState = 'open' | 'running' | 'closing' | 'closed';
+
+/** Load shedding of served requests (to move into AtlasNodeOptions). */
+export interface NodeRequestOptions {
+  /** Per-host rate limits and concurrency bounds of served requests; beyond them the caller gets BUSY. */
+  requests?: Partial<RequestLimits>;
+}
 
 /** Positions remembered by the inventory log, for incremental refreshes. */
 const INVENTORY_LOG_ENTRIES = 1 << 20;
@@ -54,12 +61,14 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
   private readonly pusher: Pusher;
   private readonly overlay: Overlay;
   private readonly rates: RateMeter;
+  /** Sheds load with BUSY: per-host token buckets and concurrency bounds (protocol/request-guard). */
+  private readonly guard: RequestGuard;
   private readonly lifetime = new AbortController();
   private roundTimer: unknown;
   private roundRunning: Promise<void> | undefined;
   #state: NodeState = 'open';
 
-  private constructor(options: AtlasNodeOptions, store: ChunkStore) {
+  private constructor(options: AtlasNodeOptions & NodeRequestOptions, store: ChunkStore) {
     super();
     this.network = options.network ?? 'mainnet';
     this.store = store;
@@ -74,6 +83,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     this.log = new InventoryLog({ maxEntries: INVENTORY_LOG_ENTRIES, epoch: this.newEpoch() });
     this.client = new ProtocolClient(this.transport, { limits: this.limits });
     this.rates = new RateMeter(this.clock);
+    this.guard = new RequestGuard(this.clock, options.requests);
     const self = () => this.transport.address;
 
     this.follower = new ChainFollower(store, this.chain, {
@@ -126,7 +136,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
   }
 
   /** Opens the store and catches up with the chain; the node serves nothing until start(). */
-  static async open(options: AtlasNodeOptions): Promise<AtlasNode> {
+  static async open(options: AtlasNodeOptions & NodeRequestOptions): Promise<AtlasNode> {
     await hashReady();
     const maxChunkSize = options.maxChunkSize ?? options.limits?.maxChunkSize;
     const store =
@@ -157,7 +167,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
   async start(): Promise<void> {
     this.assertState('open', 'start');
     this.#state = 'running';
-    const handle = createProtocolService(new NodeService(this.serviceHost()), { limits: this.limits, logger: this.logger });
+    const handle = this.guard.wrap(createProtocolService(new NodeService(this.serviceHost()), { limits: this.limits, logger: this.logger }));
     const service: TransportService = {
       handle: (method, params, context) => {
         this.metrics.count('requests_served_total', 1, { method });
@@ -291,7 +301,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
         }
         const wanted = positions.filter((p) => p < this.store.sequenceLength() && !this.store.inventory.has(p)).length;
         this.views.markHeld(from, positions);
-        if (wanted > 0) this.downloader.pump();
+        if (wanted > 0) this.downloader.inventoriesChanged();
         return wanted;
       },
     };
@@ -335,7 +345,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
       this.inventoryRefreshes++;
       this.metrics.count('inventory_bytes_received_total', outcome.bytes);
       this.overlay.recordCall(peer, true);
-      if (outcome.added > 0) this.downloader.pump();
+      if (outcome.added > 0) this.downloader.inventoriesChanged();
     } catch (error) {
       if (this.#state !== 'running') return;
       const atlasError = isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error));
@@ -352,17 +362,15 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
    */
   private onStored(outcomes: readonly (PutOutcome & { ok: true })[], from: string, relay: 'push' | 'offer'): void {
     const positions: number[] = [];
-    let bytes = 0;
+    const listened = this.listenerCount('chunk') > 0;
     for (const outcome of outcomes) {
-      positions.push(...outcome.positions);
-      bytes += this.store.get(outcome.address)?.byteLength ?? 0;
-      this.emitSafe('chunk', { address: outcome.address, positions: outcome.positions, from });
+      for (const position of outcome.positions) positions.push(position);
+      if (listened) this.emitSafe('chunk', { address: outcome.address, positions: outcome.positions, from });
     }
     positions.sort((a, b) => a - b);
     this.log.record(positions);
     this.rates.add(outcomes.length);
     this.metrics.count('chunks_stored_total', outcomes.length);
-    this.metrics.count('chunk_bytes_stored_total', bytes);
     if (relay === 'push') this.pusher.push(outcomes.map((o) => ({ data: this.store.get(o.address) as Uint8Array, positions: o.positions })));
     else this.pusher.offer(positions);
     this.emitProgress();
@@ -379,7 +387,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     }
     this.metrics.gauge('sequence_length', this.store.sequenceLength());
     this.emitProgress();
-    this.downloader.pump();
+    this.downloader.inventoriesChanged(); // new positions to plan
   }
 
   private onRollback(length: number): void {

@@ -236,7 +236,9 @@ function putChunksParams(fields: Fields, limits: Readonly<ProtocolLimits>, fail:
     if (total > maxTotal) fail(ErrorCodes.TOO_LARGE, 'putChunks.chunks', `more than ${maxTotal} bytes in one call`);
     chunks.push(chunk);
   }
-  return { chunks };
+  // A peer's push names itself (the receiver then only offers the chunks onward); a client's put does not.
+  const from = own(fields, 'from');
+  return from === undefined ? { chunks } : { chunks, from: peerAddress(from, 'putChunks.from', limits, fail) };
 }
 
 const paramsValidators: { [M in Method]: ParamsValidator<M> } = {

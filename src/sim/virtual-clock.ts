@@ -16,6 +16,8 @@ export class VirtualClock implements Clock {
   private time: number;
   private seq = 0;
   private readonly heap: Timer[] = [];
+  /** Cancelled timers still in the heap. */
+  private cancelled = 0;
   /** Timers fired so far. */
   fired = 0;
 
@@ -34,11 +36,21 @@ export class VirtualClock implements Clock {
   }
 
   clearTimeout(handle: TimerHandle): void {
-    if (handle && typeof handle === 'object' && 'cancelled' in handle) (handle as Timer).cancelled = true;
+    if (!handle || typeof handle !== 'object' || !('cancelled' in handle)) return;
+    const timer = handle as Timer;
+    if (timer.cancelled) return;
+    timer.cancelled = true;
+    // Release the closure now: a cancelled call deadline would otherwise keep its whole call
+    // alive until its time comes round. The entry itself leaves the heap when popped, or in a
+    // compaction once cancelled entries are the majority.
+    timer.callback = noop;
+    this.cancelled++;
+    if (this.cancelled > 1_024 && this.cancelled * 2 > this.heap.length) this.compact();
   }
 
+  /** Timers waiting to fire (cancelled ones excluded). */
   get pending(): number {
-    return this.heap.length;
+    return this.heap.length - this.cancelled;
   }
 
   /**
@@ -104,10 +116,23 @@ export class VirtualClock implements Clock {
         }
       }
       if (!top.cancelled) return top;
+      this.cancelled--;
     }
     return undefined;
   }
+
+  /** Drops every cancelled timer and rebuilds the heap (order is kept: (at, seq) is a total order). */
+  private compact(): void {
+    const live = this.heap.filter((timer) => !timer.cancelled);
+    // A sorted array is a valid binary heap.
+    live.sort((a, b) => (before(a, b) ? -1 : 1));
+    this.heap.length = 0;
+    for (const timer of live) this.heap.push(timer);
+    this.cancelled = 0;
+  }
 }
+
+function noop(): void {}
 
 function before(a: Timer, b: Timer): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);

@@ -88,6 +88,8 @@ export class LmdbChunkStore implements ChunkStore {
   /** Every chunk in `chunks`, announced or not: while it is 0, appends skip the chunk lookups. */
   #stored: number;
   #queue: Promise<unknown> = Promise.resolve();
+  /** The store batch waiting at the tail of the queue: later puts join it (group commit). */
+  #storeBatch: StoreBatch | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -311,7 +313,33 @@ export class LmdbChunkStore implements ChunkStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#enqueue(() => this.#store(prepared));
+    let batch = this.#storeBatch;
+    if (batch === undefined) {
+      const fresh: StoreBatch = { parts: [] };
+      void this.#enqueue(() => {
+        if (this.#storeBatch === fresh) this.#storeBatch = undefined;
+        return this.#storeParts(fresh.parts);
+      }).catch(() => {}); // each part's promise carries the failure
+      this.#storeBatch = batch = fresh;
+    }
+    return new Promise((resolve, reject) => batch.parts.push({ prepared, resolve, reject }));
+  }
+
+  /**
+   * Group commit: every put queued behind the same write shares one transaction (one fsync), so
+   * throughput grows with load instead of being capped at one batch per commit.
+   */
+  async #storeParts(parts: StoreBatch['parts']): Promise<void> {
+    try {
+      const outcomes = await this.#store(parts.flatMap((part) => part.prepared));
+      let offset = 0;
+      for (const part of parts) {
+        part.resolve(outcomes.slice(offset, offset + part.prepared.length));
+        offset += part.prepared.length;
+      }
+    } catch (error) {
+      for (const part of parts) part.reject(error);
+    }
   }
 
   /**
@@ -355,8 +383,10 @@ export class LmdbChunkStore implements ChunkStore {
     return outcomes;
   }
 
+  /** Runs write tasks one at a time, in call order. */
   #enqueue<T>(task: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(closedError());
+    this.#storeBatch = undefined; // puts made after this task must not overtake it
     const run = this.#queue.then(task);
     this.#queue = run.catch(() => {});
     return run;
@@ -514,4 +544,8 @@ function keepPositionsBelow(packed: Buffer | undefined, length: number): Buffer 
   let count = 0;
   while (count * 4 < packed.length && packed.readUInt32BE(count * 4) < length) count++;
   return count === 0 ? undefined : Buffer.from(packed.subarray(0, count * 4));
+}
+
+interface StoreBatch {
+  parts: { prepared: AdmissionResult[]; resolve: (outcomes: PutOutcome[]) => void; reject: (error: unknown) => void }[];
 }

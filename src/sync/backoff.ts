@@ -44,6 +44,11 @@ export class Backoff<K> {
     return entry !== undefined && entry.until > now;
   }
 
+  /** When the key may be tried again (0 when it is not backing off). */
+  releaseAt(key: K): number {
+    return this.entries.get(key)?.until ?? 0;
+  }
+
   failures(key: K): number {
     return this.entries.get(key)?.failures ?? 0;
   }

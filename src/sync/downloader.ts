@@ -1,12 +1,12 @@
 import type { Address } from '../address.js';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
-import { planRarestFirst } from '../inventory/rarest.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { Clock, Random } from '../runtime.js';
 import type { ChunkStore, PutOutcome, VerifiedChunk } from '../store/types.js';
-import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import type { PeerViews } from './peer-views.js';
 import { verifyReceived } from './verify.js';
+import { WorkPlan } from './work-plan.js';
 
 export interface DownloaderOptions {
   /** getChunks requests in flight across all peers (Stacks used 6). */
@@ -15,13 +15,22 @@ export interface DownloaderOptions {
   maxInFlightPerPeer: number;
   /** Addresses per getChunks request (at most the protocol's maxGetAddresses). */
   batchSize: number;
+  /** Replies waiting to be stored; no new request starts beyond it (bounds memory). */
+  maxPendingWrites: number;
+  /** Positions planned rarest-first at once. */
+  planWindow: number;
+  /** Least time between re-plans caused by changed peer inventories. */
+  replanMs: number;
   backoff: BackoffOptions;
 }
 
 export const DEFAULT_DOWNLOADER: Readonly<DownloaderOptions> = Object.freeze({
   maxInFlight: 6,
-  maxInFlightPerPeer: 2,
+  maxInFlightPerPeer: 3,
   batchSize: 100,
+  maxPendingWrites: 64,
+  planWindow: 10_000,
+  replanMs: 250,
   backoff: DEFAULT_BACKOFF,
 });
 
@@ -57,11 +66,12 @@ export interface DownloaderStats {
  */
 export class Downloader {
   private readonly options: DownloaderOptions;
-  private readonly backoff: Backoff<Address>;
-  private readonly inFlightAddresses = new Set<Address>();
+  private readonly plan: WorkPlan;
   private readonly inFlightPerPeer = new Map<string, number>();
   private readonly controller = new AbortController();
   private inFlight = 0;
+  /** Replies received and being verified and stored. */
+  private pendingWrites = 0;
   private pumpQueued = false;
   private wakeTimer: unknown;
   private stopped = false;
@@ -86,7 +96,7 @@ export class Downloader {
     options?: Partial<DownloaderOptions>,
   ) {
     this.options = { ...DEFAULT_DOWNLOADER, ...options };
-    this.backoff = new Backoff(this.options.backoff, random);
+    this.plan = new WorkPlan(store, views, random, this.options);
   }
 
   get requestsInFlight(): number {
@@ -103,6 +113,12 @@ export class Downloader {
     });
   }
 
+  /** Peers' inventories changed (refresh, offer): the plan may be out of date. */
+  inventoriesChanged(): void {
+    this.plan.markStale();
+    this.pump();
+  }
+
   stop(): void {
     this.stopped = true;
     this.controller.abort(new AtlasError(ErrorCodes.CLOSED, 'node closed'));
@@ -110,61 +126,18 @@ export class Downloader {
   }
 
   private launch(): void {
-    const capacity = this.options.maxInFlight - this.inFlight;
-    if (capacity <= 0 || this.views.size === 0) return;
+    const slots = Math.min(this.options.maxInFlight - this.inFlight, this.options.maxPendingWrites - this.pendingWrites);
+    if (slots <= 0 || this.views.size === 0) return;
     const now = this.clock.now();
-    const plan = planRarestFirst({
-      own: this.store.inventory,
-      peers: this.views.inventories(),
-      random: this.random,
-      limit: capacity * this.options.batchSize * 2,
-    });
-
-    const batches = new Map<string, Address[]>();
-    let blockedByBackoff = false;
-    for (const { position, holders } of plan) {
-      if (batches.size >= capacity && [...batches.values()].every((b) => b.length >= this.options.batchSize)) break;
-      const address = this.store.addressAt(position);
-      if (address === undefined || this.inFlightAddresses.has(address) || this.store.has(address)) continue;
-      if (this.backoff.blocked(address, now)) {
-        blockedByBackoff = true;
-        continue;
-      }
-      const holder = this.pickHolder(holders, batches, capacity);
-      if (holder === undefined) continue;
-      let batch = batches.get(holder);
-      if (!batch) batches.set(holder, (batch = []));
-      batch.push(address);
-      this.inFlightAddresses.add(address);
-    }
-
+    const canOpen = (peer: string) => (this.inFlightPerPeer.get(peer) ?? 0) < this.options.maxInFlightPerPeer;
+    const batches = this.plan.take(slots, this.options.batchSize, now, canOpen, (peer) => this.hooks.reliability(peer));
     for (const [peer, addresses] of batches) void this.request(peer, addresses);
-    if (batches.size === 0 && blockedByBackoff) this.wakeAtNextRelease(now);
-  }
-
-  private pickHolder(holders: readonly string[], batches: Map<string, Address[]>, capacity: number): string | undefined {
-    let best: string | undefined;
-    let bestScore = -Infinity;
-    for (const peer of holders) {
-      const open = batches.get(peer);
-      if (open) {
-        if (open.length < this.options.batchSize) return peer; // fill a started request first
-        continue;
-      }
-      if (batches.size >= capacity) continue;
-      if ((this.inFlightPerPeer.get(peer) ?? 0) >= this.options.maxInFlightPerPeer) continue;
-      const score = this.hooks.reliability(peer) + this.random() * 1e-6; // random tie-break
-      if (score > bestScore) {
-        best = peer;
-        bestScore = score;
-      }
-    }
-    return best;
+    if (batches.size === 0 && this.inFlight === 0) this.wakeAtNextRelease(now);
   }
 
   private wakeAtNextRelease(now: number): void {
     if (this.wakeTimer !== undefined) return;
-    const at = this.backoff.nextRelease(now);
+    const at = this.plan.nextRelease();
     if (at === undefined) return;
     this.wakeTimer = this.clock.setTimeout(() => {
       this.wakeTimer = undefined;
@@ -173,31 +146,56 @@ export class Downloader {
   }
 
   private async request(peer: string, addresses: Address[]): Promise<void> {
-    this.inFlight++;
-    this.inFlightPerPeer.set(peer, (this.inFlightPerPeer.get(peer) ?? 0) + 1);
+    this.openSlot(peer);
     this.stats.requests++;
+    let reply: Awaited<ReturnType<ProtocolClient['getChunks']>>;
     try {
-      const reply = await this.client.getChunks(peer, { addresses }, { signal: this.controller.signal });
-      this.hooks.called(peer, true);
+      reply = await this.client.getChunks(peer, { addresses }, { signal: this.controller.signal });
+    } catch (error) {
+      this.closeSlot(peer);
+      this.plan.release(addresses);
+      if (!this.stopped) this.requestFailed(peer, addresses, error);
+      this.pump();
+      return;
+    }
+    // The slot frees as soon as the reply is in, so the next request overlaps this one's write;
+    // the addresses stay busy until they are stored, and pending writes are bounded on their own.
+    this.closeSlot(peer);
+    this.hooks.called(peer, true);
+    this.pendingWrites++;
+    this.pump();
+    try {
       await this.accept(peer, addresses, reply.chunks);
     } catch (error) {
-      if (this.stopped) return;
-      this.stats.failedRequests++;
-      const now = this.clock.now();
-      for (const address of addresses) this.backoff.fail(address, now);
-      const atlasError = isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error));
-      if (atlasError.code === ErrorCodes.BAD_REPLY) this.hooks.fault(peer, 'bad-data', atlasError);
-      else {
-        this.hooks.called(peer, false);
-        this.hooks.fault(peer, 'unresponsive', atlasError);
-      }
+      if (!this.stopped) this.hooks.fault(peer, 'unresponsive', isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error)));
     } finally {
-      for (const address of addresses) this.inFlightAddresses.delete(address);
-      this.inFlight--;
-      const left = (this.inFlightPerPeer.get(peer) ?? 1) - 1;
-      if (left <= 0) this.inFlightPerPeer.delete(peer);
-      else this.inFlightPerPeer.set(peer, left);
+      this.pendingWrites--;
+      this.plan.release(addresses);
       this.pump();
+    }
+  }
+
+  private openSlot(peer: string): void {
+    this.inFlight++;
+    this.inFlightPerPeer.set(peer, (this.inFlightPerPeer.get(peer) ?? 0) + 1);
+  }
+
+  private closeSlot(peer: string): void {
+    this.inFlight--;
+    const left = (this.inFlightPerPeer.get(peer) ?? 1) - 1;
+    if (left <= 0) this.inFlightPerPeer.delete(peer);
+    else this.inFlightPerPeer.set(peer, left);
+  }
+
+  private requestFailed(peer: string, addresses: readonly Address[], error: unknown): void {
+    this.stats.failedRequests++;
+    const now = this.clock.now();
+    for (const address of addresses) this.plan.fail(address, now);
+    const atlasError = isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error));
+    if (atlasError.code === ErrorCodes.BAD_REPLY) this.hooks.fault(peer, 'bad-data', atlasError);
+    else {
+      this.hooks.called(peer, false);
+      this.hooks.fault(peer, 'unresponsive', atlasError);
     }
   }
 
@@ -210,7 +208,7 @@ export class Downloader {
     const now = this.clock.now();
     if (corrupt.length > 0) {
       this.stats.rejectedChunks += corrupt.length;
-      for (const chunk of corrupt) this.backoff.fail(chunk.address, now);
+      for (const chunk of corrupt) this.plan.fail(chunk.address, now);
       this.hooks.fault(peer, 'bad-data', new AtlasError(ErrorCodes.HASH_MISMATCH, `${corrupt.length} chunk(s) from ${peer} do not hash to their address`));
     }
 
@@ -220,14 +218,14 @@ export class Downloader {
       outcomes.forEach((outcome, i) => {
         const chunk = verified[i] as VerifiedChunk;
         if (outcome.ok) {
-          this.backoff.succeed(chunk.address);
+          this.plan.succeed(chunk.address);
           if (outcome.added) stored.push(outcome);
           else {
             this.stats.duplicateChunks++;
             this.stats.duplicateBytes += chunk.data.byteLength;
           }
         } else {
-          this.backoff.fail(chunk.address, now); // e.g. rolled back meanwhile
+          this.plan.fail(chunk.address, now); // e.g. rolled back meanwhile
         }
       });
     }

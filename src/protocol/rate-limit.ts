@@ -1,0 +1,160 @@
+/**
+ * Per-remote token buckets: each caller key (a remote host, see `remoteHost`) earns
+ * `ratePerSecond` tokens up to `burst`, and every request spends one (or its method's cost). A
+ * request finding too few tokens is refused at once: the caller sees BUSY and retries later,
+ * while every other caller keeps its own bucket.
+ *
+ * The map of buckets is bounded by `maxKeys`. When it is full, the least recently used key is
+ * forgotten: a forgotten caller comes back with a full bucket, so an attacker with many source
+ * addresses gains at most one burst per address it can cycle through; the global concurrency
+ * bound (request-guard.ts) still caps what all of them together get. IPv6 callers are keyed by
+ * their /64 prefix, since one host typically owns a whole /64.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import type { Clock } from '../runtime.js';
+
+export interface RateLimitOptions {
+  /** Tokens earned per second by each key; Infinity turns limiting off. */
+  ratePerSecond: number;
+  /** Most tokens a key can save up: the largest burst it can send at once. */
+  burst: number;
+  /** Most keys remembered; the least recently seen is forgotten first. */
+  maxKeys: number;
+}
+
+/**
+ * Generous enough for replication between honest peers: a fresh peer syncing a million chunks
+ * makes about 10,000 getChunks calls, spread over its ~8 neighbours, i.e. ~1,250 per neighbour,
+ * which fits in one burst; sustained 500/s is far above what an honest downloader with 2 calls in
+ * flight per peer asks of one neighbour over a WAN.
+ */
+export const DEFAULT_RATE_LIMIT: Readonly<RateLimitOptions> = Object.freeze({
+  ratePerSecond: 500,
+  burst: 5_000,
+  maxKeys: 4_096,
+});
+
+interface Bucket {
+  tokens: number;
+  /** Clock time of the last refill. */
+  at: number;
+}
+
+export class RateLimiter {
+  readonly options: Readonly<RateLimitOptions>;
+  private readonly clock: Clock;
+  /** Insertion order is recency order: a touched key is moved to the end. */
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(clock: Clock, options: Partial<RateLimitOptions> = {}) {
+    this.options = Object.freeze(checkOptions({ ...DEFAULT_RATE_LIMIT, ...definedOnly(options) }));
+    this.clock = clock;
+  }
+
+  /** Keys currently remembered (at most maxKeys). */
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  /** Spends `cost` tokens of `key`'s bucket; false (and nothing spent) when it holds fewer. */
+  take(key: string, cost = 1): boolean {
+    if (this.options.ratePerSecond === Infinity) return true;
+    const bucket = this.touch(key);
+    if (bucket.tokens < cost) return false;
+    bucket.tokens -= cost;
+    return true;
+  }
+
+  /** Tokens `key` holds now (a full bucket for an unknown key). */
+  tokens(key: string): number {
+    const bucket = this.buckets.get(key);
+    if (bucket === undefined) return this.options.burst;
+    return this.refilled(bucket, this.clock.now());
+  }
+
+  /** Milliseconds until `key` holds `cost` tokens; 0 when it already does. */
+  retryAfterMs(key: string, cost = 1): number {
+    const missing = cost - this.tokens(key);
+    if (missing <= 0) return 0;
+    return Math.ceil((missing / this.options.ratePerSecond) * 1000);
+  }
+
+  clear(): void {
+    this.buckets.clear();
+  }
+
+  private touch(key: string): Bucket {
+    const now = this.clock.now();
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      bucket = { tokens: this.options.burst, at: now };
+      while (this.buckets.size >= this.options.maxKeys) this.buckets.delete(this.buckets.keys().next().value as string);
+    } else {
+      bucket.tokens = this.refilled(bucket, now);
+      bucket.at = now;
+      this.buckets.delete(key);
+    }
+    this.buckets.set(key, bucket);
+    return bucket;
+  }
+
+  private refilled(bucket: Bucket, now: number): number {
+    const elapsed = Math.max(0, now - bucket.at);
+    return Math.min(this.options.burst, bucket.tokens + (elapsed * this.options.ratePerSecond) / 1000);
+  }
+}
+
+/**
+ * The key a caller is limited under, from a transport's remote identity: the IP of
+ * "ip:port" / "[ipv6]:port" (an IPv4-mapped IPv6 address as its IPv4, any other IPv6 address as
+ * its /64 prefix), or the identity itself when it is not an IP (a MemoryNetwork node name).
+ */
+export function remoteHost(remote: string): string {
+  let host = remote;
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(remote);
+  if (bracketed) host = bracketed[1] as string;
+  else {
+    const colon = remote.lastIndexOf(':');
+    if (colon > 0 && remote.indexOf(':') === colon && /^\d+$/.test(remote.slice(colon + 1))) host = remote.slice(0, colon);
+  }
+  if (isIPv4(host)) return host;
+  if (isIPv6(host)) return ipv6Key(host);
+  return remote;
+}
+
+function ipv6Key(address: string): string {
+  const groups = expandIPv6(address.toLowerCase().replace(/%.*$/, ''));
+  if (groups.slice(0, 5).every((g) => g === '0') && groups[5] === 'ffff') {
+    const high = parseInt(groups[6] as string, 16);
+    const low = parseInt(groups[7] as string, 16);
+    return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+  }
+  return `${groups.slice(0, 4).join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of an IPv6 address, as hex without leading zeros. */
+function expandIPv6(address: string): string[] {
+  let text = address;
+  // A trailing dotted IPv4 part stands for the last two groups.
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = (v4[1] as string).split('.').map(Number) as [number, number, number, number];
+    text = text.slice(0, -(v4[1] as string).length) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const zeros = tail === undefined ? [] : new Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0');
+  return [...left, ...zeros, ...right].map((group) => parseInt(group || '0', 16).toString(16));
+}
+
+function checkOptions(options: RateLimitOptions): RateLimitOptions {
+  if (!(options.ratePerSecond > 0)) throw new RangeError('rate limit: ratePerSecond must be > 0 (Infinity turns limiting off)');
+  if (!(options.burst >= 1)) throw new RangeError('rate limit: burst must be at least 1');
+  if (!Number.isSafeInteger(options.maxKeys) || options.maxKeys < 1) throw new RangeError('rate limit: maxKeys must be a positive integer');
+  return options;
+}
+
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,119 @@
+/**
+ * Load shedding in front of a node's protocol handler, whatever the transport: a request is
+ * refused at once with BUSY, before any work, when
+ *  - the node already handles `maxConcurrent` requests (all callers together), or
+ *  - its caller's host already has `maxConcurrentPerHost` of them, or
+ *  - its caller's host has spent its token bucket (rate-limit.ts).
+ * So an overloaded node answers "busy, retry later" instead of queueing without bound, and one
+ * flooding host cannot take the capacity every other caller needs.
+ */
+import { AtlasError, ErrorCodes } from '../errors.js';
+import type { Clock } from '../runtime.js';
+import type { RequestContext } from '../transport/types.js';
+import { DEFAULT_RATE_LIMIT, RateLimiter, remoteHost, type RateLimitOptions } from './rate-limit.js';
+import type { ProtocolHandler } from './server.js';
+
+export interface RequestLimits extends RateLimitOptions {
+  /** Requests handled at once, all callers together. */
+  maxConcurrent: number;
+  /** Requests handled at once for one remote host. */
+  maxConcurrentPerHost: number;
+  /** Tokens a request of each method spends; a method not named spends 1. */
+  methodCost: Readonly<Record<string, number>>;
+}
+
+export const DEFAULT_REQUEST_LIMITS: Readonly<RequestLimits> = Object.freeze({
+  ...DEFAULT_RATE_LIMIT,
+  maxConcurrent: 64,
+  maxConcurrentPerHost: 16,
+  methodCost: Object.freeze({}),
+});
+
+export interface RequestGuardStats {
+  admitted: number;
+  /** Refused because the caller's host had no tokens left. */
+  refusedRate: number;
+  /** Refused because maxConcurrent or maxConcurrentPerHost was reached. */
+  refusedConcurrency: number;
+  inFlight: number;
+  /** Hosts with a token bucket remembered. */
+  hosts: number;
+}
+
+export class RequestGuard {
+  readonly limits: Readonly<RequestLimits>;
+  private readonly rates: RateLimiter;
+  /** Requests in flight per host; a host is present only while it has some (so at most maxConcurrent entries). */
+  private readonly perHost = new Map<string, number>();
+  private inFlight = 0;
+  private admitted = 0;
+  private refusedRate = 0;
+  private refusedConcurrency = 0;
+
+  constructor(clock: Clock, limits: Partial<RequestLimits> = {}) {
+    const merged = { ...DEFAULT_REQUEST_LIMITS, ...definedOnly(limits) };
+    for (const key of ['maxConcurrent', 'maxConcurrentPerHost'] as const) {
+      if (!Number.isSafeInteger(merged[key]) || merged[key] < 1) throw new RangeError(`request limits: ${key} must be a positive integer`);
+    }
+    this.rates = new RateLimiter(clock, merged);
+    this.limits = Object.freeze({ ...merged, ...this.rates.options });
+  }
+
+  /** Admits one request or throws BUSY; the caller must call the returned release() exactly once when it ends. */
+  enter(remote: string, method: string): () => void {
+    const host = remoteHost(remote);
+    const hostInFlight = this.perHost.get(host) ?? 0;
+    if (this.inFlight >= this.limits.maxConcurrent || hostInFlight >= this.limits.maxConcurrentPerHost) {
+      this.refusedConcurrency++;
+      throw new AtlasError(ErrorCodes.BUSY, 'too many requests in progress; retry later', { retryAfterMs: 1_000 });
+    }
+    const cost = this.costOf(method);
+    if (!this.rates.take(host, cost)) {
+      this.refusedRate++;
+      throw new AtlasError(ErrorCodes.BUSY, 'request rate limit reached; retry later', { retryAfterMs: this.rates.retryAfterMs(host, cost) });
+    }
+    this.admitted++;
+    this.inFlight++;
+    this.perHost.set(host, hostInFlight + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.inFlight--;
+      const left = (this.perHost.get(host) ?? 1) - 1;
+      if (left <= 0) this.perHost.delete(host);
+      else this.perHost.set(host, left);
+    };
+  }
+
+  /** The same handler behind this guard. */
+  wrap(handler: ProtocolHandler): ProtocolHandler {
+    return async (method: string, params: unknown, context: RequestContext): Promise<unknown> => {
+      const release = this.enter(context.remote, method);
+      try {
+        return await handler(method, params, context);
+      } finally {
+        release();
+      }
+    };
+  }
+
+  stats(): RequestGuardStats {
+    return {
+      admitted: this.admitted,
+      refusedRate: this.refusedRate,
+      refusedConcurrency: this.refusedConcurrency,
+      inFlight: this.inFlight,
+      hosts: this.rates.size,
+    };
+  }
+
+  private costOf(method: string): number {
+    const cost = Object.prototype.hasOwnProperty.call(this.limits.methodCost, method) ? this.limits.methodCost[method] : undefined;
+    return typeof cost === 'number' && cost >= 0 ? cost : 1;
+  }
+}
+
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

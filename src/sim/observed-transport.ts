@@ -1,0 +1,76 @@
+/**
+ * A transport wrapper that counts the chunk payload a node receives, whatever path it comes by:
+ * chunks in the replies to its getChunks calls, and chunks pushed to it through putChunks. This
+ * is the numerator of redundancy (chunk bytes received / useful chunk bytes), measured outside
+ * the node so that the node's own bookkeeping is checked rather than trusted.
+ */
+import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from '../transport/types.js';
+
+export interface ReceivedCounts {
+  /** Chunk payload bytes in getChunks replies (valid or not, wanted or not). */
+  fetchedBytes: number;
+  fetchedChunks: number;
+  /** Chunk payload bytes pushed to us through putChunks. */
+  pushedBytes: number;
+  pushedChunks: number;
+}
+
+export class ObservedTransport implements Transport {
+  constructor(
+    private readonly inner: Transport,
+    /** Where to count: pass the same object to a restarted node's transport to keep counting. */
+    readonly received: ReceivedCounts = { fetchedBytes: 0, fetchedChunks: 0, pushedBytes: 0, pushedChunks: 0 },
+  ) {}
+
+  get address(): string | undefined {
+    return this.inner.address;
+  }
+
+  listen(service: TransportService): Promise<string> {
+    const handle = service.handle.bind(service);
+    return this.inner.listen({
+      ...service,
+      handle: (method: string, params: unknown, context: RequestContext) => {
+        if (method === 'putChunks') this.countPushed(params);
+        return handle(method, params, context);
+      },
+    });
+  }
+
+  async call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown> {
+    const reply = await this.inner.call(peer, method, params, options);
+    if (method === 'getChunks') this.countFetched(reply);
+    return reply;
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  stats(): TransportStats {
+    return this.inner.stats?.() ?? { callsOut: 0, callsIn: 0, bytesOut: 0, bytesIn: 0 };
+  }
+
+  private countFetched(reply: unknown): void {
+    const chunks = (reply as { chunks?: unknown } | null)?.chunks;
+    if (!Array.isArray(chunks)) return;
+    for (const chunk of chunks) {
+      const data = (chunk as { data?: unknown } | null)?.data;
+      if (data instanceof Uint8Array) {
+        this.received.fetchedBytes += data.byteLength;
+        this.received.fetchedChunks++;
+      }
+    }
+  }
+
+  private countPushed(params: unknown): void {
+    const chunks = (params as { chunks?: unknown } | null)?.chunks;
+    if (!Array.isArray(chunks)) return;
+    for (const data of chunks) {
+      if (data instanceof Uint8Array) {
+        this.received.pushedBytes += data.byteLength;
+        this.received.pushedChunks++;
+      }
+    }
+  }
+}

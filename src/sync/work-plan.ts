@@ -1,0 +1,194 @@
+import roaring from 'roaring';
+import type { Address } from '../address.js';
+import { planRarestFirst, type PlannedPosition } from '../inventory/rarest.js';
+import type { Random } from '../runtime.js';
+import type { ChunkStore } from '../store/types.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import type { PeerViews } from './peer-views.js';
+
+const { RoaringBitmap32 } = roaring;
+
+export interface WorkPlanOptions {
+  /** Positions planned at once; the plan is rarest-first within this window. */
+  planWindow: number;
+  /** Least time between two re-plans forced by changed peer inventories. */
+  replanMs: number;
+  backoff: BackoffOptions;
+}
+
+/** Items looked at per take(); bounds the work when every holder is busy. */
+const SCAN_LIMIT = 4_096;
+
+/** A request to build: up to batchSize addresses for one peer. */
+export type Batches = Map<string, Address[]>;
+
+/**
+ * What to fetch next, from whom. Plans rarest-first over a window of missing positions (bitmap
+ * algebra excludes what is held, in flight or backing off, so nothing is looked up per skipped
+ * position), then hands out batches per holder. Re-plans when the window runs short or when
+ * peers' inventories changed (no more often than replanMs).
+ */
+export class WorkPlan {
+  /** The current window; taken items become undefined, `head` skips the taken prefix. */
+  private queue: (PlannedPosition | undefined)[] = [];
+  private head = 0;
+  private stale = false;
+  private lastPlan = -Infinity;
+  private readonly busyPositions = new RoaringBitmap32();
+  private readonly busyAddresses = new Map<Address, number>(); // address -> position requested
+  private readonly deferred = new Map<Address, number>(); // address -> position, while backing off
+  private readonly deferredPositions = new RoaringBitmap32();
+  private readonly backoff: Backoff<Address>;
+  /** Earliest time a deferred address may be due; nothing is scanned before it. */
+  private nextDue = Infinity;
+
+  constructor(
+    private readonly store: ChunkStore,
+    private readonly views: PeerViews,
+    private readonly random: Random,
+    private readonly options: WorkPlanOptions,
+  ) {
+    this.backoff = new Backoff(options.backoff, random);
+  }
+
+  /** Peers' inventories changed: the next take() may re-plan. */
+  markStale(): void {
+    this.stale = true;
+  }
+
+  get inFlightAddresses(): number {
+    return this.busyAddresses.size;
+  }
+
+  /**
+   * Up to `slots` new batches of at most `batchSize` addresses. `canOpen(peer)` says whether a new
+   * request to that peer is allowed; among holders the most reliable wins, ties at random.
+   */
+  take(slots: number, batchSize: number, now: number, canOpen: (peer: string) => boolean, reliability: (peer: string) => number): Batches {
+    const batches: Batches = new Map();
+    if (slots <= 0) return batches;
+    this.releaseExpired(now);
+    const remaining = this.queue.length - this.head;
+    if (remaining < slots * batchSize || (this.stale && now - this.lastPlan >= this.options.replanMs)) this.replan(now);
+
+    const own = this.store.inventory;
+    const queue = this.queue;
+    let openable = this.views.peers().filter(canOpen).length;
+    let scanned = 0;
+    for (let i = this.head; i < queue.length && scanned < SCAN_LIMIT; i++, scanned++) {
+      const item = queue[i];
+      if (item === undefined) continue;
+      const { position } = item;
+      if (own.has(position) || this.busyPositions.has(position) || this.deferredPositions.has(position)) {
+        queue[i] = undefined;
+        continue;
+      }
+      const holder = this.pickHolder(item.holders, batches, slots, batchSize, canOpen, reliability);
+      if (holder === undefined) {
+        if (!item.holders.some((peer) => this.views.has(peer))) queue[i] = undefined;
+        else if (openable === 0 && allFull(batches, batchSize)) break; // every holder is busy
+        continue;
+      }
+      queue[i] = undefined;
+      const address = this.store.addressAt(position);
+      if (address === undefined || this.busyAddresses.has(address) || this.backoff.blocked(address, now)) continue;
+      let batch = batches.get(holder);
+      if (!batch) {
+        batches.set(holder, (batch = []));
+        openable--;
+      }
+      batch.push(address);
+      this.busyAddresses.set(address, position);
+      this.busyPositions.add(position);
+      if (batches.size >= slots && allFull(batches, batchSize)) break;
+    }
+    while (this.head < this.queue.length && this.queue[this.head] === undefined) this.head++;
+    return batches;
+  }
+
+  /** The request for these addresses ended (stored, refused or failed). */
+  release(addresses: readonly Address[]): void {
+    for (const address of addresses) {
+      const position = this.busyAddresses.get(address);
+      if (position === undefined) continue;
+      this.busyAddresses.delete(address);
+      this.busyPositions.remove(position);
+    }
+  }
+
+  succeed(address: Address): void {
+    this.backoff.succeed(address);
+  }
+
+  /** Backs the address off: min(max, base * 2^n + jitter) before it is planned again. */
+  fail(address: Address, now: number): void {
+    this.nextDue = Math.min(this.nextDue, this.backoff.fail(address, now));
+    const position = this.busyAddresses.get(address) ?? this.store.positionsOf(address)[0];
+    if (position === undefined) return;
+    this.deferred.set(address, position);
+    this.deferredPositions.add(position);
+  }
+
+  /** When the earliest backed-off address may be tried again; undefined when none waits. */
+  nextRelease(): number | undefined {
+    return this.deferred.size === 0 ? undefined : this.nextDue;
+  }
+
+  private releaseExpired(now: number): void {
+    if (now < this.nextDue) return;
+    this.nextDue = Infinity;
+    for (const [address, position] of this.deferred) {
+      if (this.backoff.blocked(address, now)) {
+        this.nextDue = Math.min(this.nextDue, this.backoff.releaseAt(address));
+        continue;
+      }
+      this.deferred.delete(address);
+      this.deferredPositions.remove(position);
+    }
+  }
+
+  private replan(now: number): void {
+    this.stale = false;
+    this.lastPlan = now;
+    this.queue = planRarestFirst({
+      own: this.store.inventory,
+      peers: this.views.inventories(),
+      exclude: RoaringBitmap32.or(this.busyPositions, this.deferredPositions),
+      random: this.random,
+      limit: this.options.planWindow,
+    });
+    this.head = 0;
+  }
+
+  private pickHolder(
+    holders: readonly string[],
+    batches: Batches,
+    slots: number,
+    batchSize: number,
+    canOpen: (peer: string) => boolean,
+    reliability: (peer: string) => number,
+  ): string | undefined {
+    let best: string | undefined;
+    let bestScore = -Infinity;
+    for (const peer of holders) {
+      if (!this.views.has(peer)) continue;
+      const open = batches.get(peer);
+      if (open) {
+        if (open.length < batchSize) return peer; // fill a started request first
+        continue;
+      }
+      if (batches.size >= slots || !canOpen(peer)) continue;
+      const score = reliability(peer) + this.random() * 1e-6; // random tie-break
+      if (score > bestScore) {
+        best = peer;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+}
+
+function allFull(batches: Batches, batchSize: number): boolean {
+  for (const batch of batches.values()) if (batch.length < batchSize) return false;
+  return true;
+}

@@ -1,0 +1,142 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { AtlasError, ErrorCodes } from '../../src/errors.js';
+import { RateLimiter, remoteHost } from '../../src/protocol/rate-limit.js';
+import { RequestGuard } from '../../src/protocol/request-guard.js';
+import type { Clock } from '../../src/runtime.js';
+
+/** A clock that only moves when told. */
+function manualClock(): Clock & { advance(ms: number): void } {
+  let now = 1_000_000;
+  return { now: () => now, setTimeout: () => 0, clearTimeout: () => {}, advance: (ms) => (now += ms) };
+}
+
+function busyCode(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (error) {
+    return error instanceof AtlasError ? error.code : 'not an AtlasError';
+  }
+}
+
+describe('remoteHost', () => {
+  it('keys IPv4 callers by address, without the port', () => {
+    expect(remoteHost('127.0.0.1:51234')).toBe('127.0.0.1');
+    expect(remoteHost('203.0.113.9:1')).toBe('203.0.113.9');
+  });
+
+  it('keys IPv6 callers by /64 and IPv4-mapped ones by their IPv4 address', () => {
+    expect(remoteHost('[2001:db8:1:2:3:4:5:6]:80')).toBe('2001:db8:1:2::/64');
+    expect(remoteHost('[2001:db8:1:2::9]:80')).toBe('2001:db8:1:2::/64');
+    expect(remoteHost('[2001:0db8:0001:0002:ffff::1]:443')).toBe('2001:db8:1:2::/64');
+    expect(remoteHost('[::ffff:127.0.0.1]:9')).toBe('127.0.0.1');
+    expect(remoteHost('[::1]:9')).toBe('0:0:0:0::/64');
+  });
+
+  it('keeps non-IP identities (MemoryNetwork names) as they are', () => {
+    expect(remoteHost('node-7')).toBe('node-7');
+    expect(remoteHost('unknown:0')).toBe('unknown:0');
+  });
+
+  it('never throws and stays short, whatever the remote string', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (remote) => {
+        expect(remoteHost(remote).length).toBeLessThanOrEqual(Math.max(remote.length, 45));
+      }),
+      { numRuns: 2_000, seed: 11 },
+    );
+  });
+});
+
+describe('RateLimiter', () => {
+  it('allows a burst, then refuses until tokens come back at the configured rate', () => {
+    const clock = manualClock();
+    const limiter = new RateLimiter(clock, { ratePerSecond: 10, burst: 5, maxKeys: 10 });
+    expect(Array.from({ length: 8 }, () => limiter.take('a'))).toEqual([true, true, true, true, true, false, false, false]);
+    expect(limiter.retryAfterMs('a')).toBe(100);
+    clock.advance(99);
+    expect(limiter.take('a')).toBe(false);
+    clock.advance(1);
+    expect(limiter.take('a')).toBe(true);
+    clock.advance(60_000);
+    expect(limiter.tokens('a')).toBe(5); // never more than the burst
+  });
+
+  it('keeps one bucket per key: a flooding key does not spend another key\'s tokens', () => {
+    const limiter = new RateLimiter(manualClock(), { ratePerSecond: 1, burst: 3, maxKeys: 10 });
+    for (let i = 0; i < 100; i++) limiter.take('flooder');
+    expect(limiter.take('flooder')).toBe(false);
+    expect(limiter.take('honest')).toBe(true);
+  });
+
+  it('remembers at most maxKeys keys, forgetting the least recently seen', () => {
+    const limiter = new RateLimiter(manualClock(), { ratePerSecond: 1, burst: 2, maxKeys: 100 });
+    limiter.take('kept');
+    limiter.take('kept');
+    for (let i = 0; i < 100_000; i++) {
+      limiter.take(`k${i}`);
+      if (i % 50 === 0) limiter.take('kept'); // touched often: stays remembered
+    }
+    expect(limiter.size).toBe(100);
+    expect(limiter.take('kept')).toBe(false);
+  });
+
+  it('costs and the Infinity rate', () => {
+    const limiter = new RateLimiter(manualClock(), { ratePerSecond: 1, burst: 10, maxKeys: 1 });
+    expect(limiter.take('a', 7)).toBe(true);
+    expect(limiter.take('a', 4)).toBe(false);
+    expect(limiter.take('a', 3)).toBe(true);
+    const off = new RateLimiter(manualClock(), { ratePerSecond: Infinity });
+    for (let i = 0; i < 10_000; i++) expect(off.take('a')).toBe(true);
+    expect(off.size).toBe(0);
+  });
+
+  it('refuses nonsense options', () => {
+    expect(() => new RateLimiter(manualClock(), { ratePerSecond: 0 })).toThrow(RangeError);
+    expect(() => new RateLimiter(manualClock(), { burst: 0 })).toThrow(RangeError);
+    expect(() => new RateLimiter(manualClock(), { maxKeys: 0.5 })).toThrow(RangeError);
+  });
+});
+
+describe('RequestGuard', () => {
+  it('refuses with BUSY beyond maxConcurrent and maxConcurrentPerHost, and recovers on release', () => {
+    const guard = new RequestGuard(manualClock(), { maxConcurrent: 3, maxConcurrentPerHost: 2 });
+    const a1 = guard.enter('10.0.0.1:1', 'ping');
+    const a2 = guard.enter('10.0.0.1:2', 'ping');
+    expect(busyCode(() => guard.enter('10.0.0.1:3', 'ping'))).toBe(ErrorCodes.BUSY); // same host, other port
+    const b1 = guard.enter('10.0.0.2:1', 'ping');
+    expect(busyCode(() => guard.enter('10.0.0.3:1', 'ping'))).toBe(ErrorCodes.BUSY); // global bound
+    a1();
+    a1(); // a second release changes nothing
+    expect(guard.stats().inFlight).toBe(2);
+    guard.enter('10.0.0.3:1', 'ping');
+    a2();
+    b1();
+    expect(guard.stats()).toMatchObject({ inFlight: 1, refusedConcurrency: 2, refusedRate: 0, admitted: 4 });
+  });
+
+  it('refuses with BUSY and a retry hint once a host has spent its tokens; other hosts are served', async () => {
+    const clock = manualClock();
+    const guard = new RequestGuard(clock, { ratePerSecond: 2, burst: 4, methodCost: { getChunks: 2 } });
+    const handler = guard.wrap(async (method) => method);
+    const results = await Promise.allSettled(Array.from({ length: 4 }, () => handler('getChunks', {}, { remote: '192.0.2.1:5' })));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected']);
+    const refusal = (results[2] as PromiseRejectedResult).reason as AtlasError;
+    expect(refusal.code).toBe(ErrorCodes.BUSY);
+    expect(refusal.details).toEqual({ retryAfterMs: 1_000 });
+    await expect(handler('ping', {}, { remote: '192.0.2.2:5' })).resolves.toBe('ping');
+    clock.advance(1_000);
+    await expect(handler('getChunks', {}, { remote: '192.0.2.1:6' })).resolves.toBe('getChunks');
+    expect(guard.stats().refusedRate).toBe(2);
+  });
+
+  it('releases its slot when the handler throws', async () => {
+    const guard = new RequestGuard(manualClock(), { maxConcurrent: 1 });
+    const handler = guard.wrap(async () => {
+      throw new AtlasError(ErrorCodes.BAD_REQUEST, 'no');
+    });
+    for (let i = 0; i < 5; i++) await expect(handler('x', {}, { remote: 'a' })).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
+    expect(guard.stats().inFlight).toBe(0);
+  });
+});

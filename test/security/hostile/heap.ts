@@ -1,0 +1,14 @@
+/** Heap measurement after full garbage collections, for "memory stays bounded" checks. */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** JS heap plus ArrayBuffer memory in use after two full collections, in bytes. */
+export function liveBytes(): number {
+  gc();
+  gc();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
