@@ -13,6 +13,7 @@ const suites: Record<string, () => Promise<{ default: BenchSuite }>> = {
   store: () => import('./store.js'),
   inventory: () => import('./inventory.js'),
   sync: () => import('./sync.js'),
+  scale: () => import('./scale.js'),
 };
 
 const args = process.argv.slice(2);

@@ -78,6 +78,7 @@ const a = await AtlasNode.open({ chain, transport: transportA, network: 'example
 await a.start();
 const b = await AtlasNode.open({ chain, transport: transportB, network: 'example', addressPolicy: local, seeds: [a.address as string] });
 
+a.on('peer:add', ({ peer }) => console.log(`a: peer added ${peer}`));
 b.on('peer:add', ({ peer }) => console.log(`b: peer added ${peer}`));
 b.on('progress', ({ have, total }) => console.log(`b: progress ${have}/${total}`));
 const arrived = new Promise<string>((resolve) => b.on('chunk', ({ address: got, from }) => resolve(`b: stored ${got} from ${from}`)));

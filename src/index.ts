@@ -27,7 +27,7 @@ export {
 export { ProtocolClient, DEFAULT_TIMEOUTS, type ProtocolTimeouts, type ProtocolClientOptions, type ClientCallOptions } from './protocol/client.js';
 export { createProtocolService, type ProtocolServiceOptions, type ProtocolHandler } from './protocol/server.js';
 export { validateParams, validateResult, validateRequest } from './protocol/validate.js';
-export { PeerTable, PEER_TABLE_DEFAULTS, type PeerTableOptions, type PeerInfo, type PeerChange, type PeerRemoval, type PeerRemoveReason } from './peers/table.js';
+export { PeerTable, PEER_TABLE_DEFAULTS, type PeerTableLimits, type PeerTableOptions, type PeerInfo, type PeerChange, type PeerRemoval, type PeerRemoveReason } from './peers/table.js';
 export { AddressPolicy, DEFAULT_ADDRESS_POLICY, LOCAL_ADDRESS_POLICY, canonicalPeerAddress, type AddressPolicyOptions } from './peers/address-policy.js';
 export { MhdaSampler, RandomWalkSampler, WalkSampler, backtrackAcceptance, DEFAULT_BURN_IN, type NeighborList, type NeighborsFunction, type WalkSamplerOptions, type StepOptions, type SampleOptions } from './peers/mhda.js';
 export * from './node/index.js';

@@ -8,6 +8,7 @@ import { resolveLimits, type ProtocolLimits } from '../protocol/limits.js';
 import { ProtocolClient } from '../protocol/client.js';
 import { createProtocolService } from '../protocol/server.js';
 import { RequestGuard, type RequestLimits } from '../protocol/request-guard.js';
+import { checkSender } from '../protocol/sender-check.js';
 import { hashReady } from '../hash/index.js';
 import { silentLogger, systemClock, type Clock, type Logger, type Random } from '../runtime.js';
 import { LmdbChunkStore } from '../store/lmdb.js';
@@ -109,6 +110,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
         maxPending: options.maxPendingPeers ?? 800,
         addressPolicy: options.addressPolicy ?? {},
         refusalMs: this.timers.refusalMs,
+        limits: options.peerTable ?? {},
       },
       events: {
         peerAdded: (peer) => this.emitSafe('peer:add', { peer }),
@@ -167,7 +169,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
   async start(): Promise<void> {
     this.assertState('open', 'start');
     this.#state = 'running';
-    const handle = this.guard.wrap(createProtocolService(new NodeService(this.serviceHost()), { limits: this.limits, logger: this.logger }));
+    const handle = this.guard.wrap(checkSender(createProtocolService(new NodeService(this.serviceHost()), { limits: this.limits, logger: this.logger })));
     const service: TransportService = {
       handle: (method, params, context) => {
         this.metrics.count('requests_served_total', 1, { method });
@@ -299,8 +301,10 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
           this.overlay.candidate(from);
           return 0;
         }
-        const wanted = positions.filter((p) => p < this.store.sequenceLength() && !this.store.inventory.has(p)).length;
-        this.views.markHeld(from, positions);
+        // Positions past our sequence name nothing we could fetch (and 2^32 - 1 would overflow the view).
+        const known = positions.filter((p) => p < this.store.sequenceLength());
+        const wanted = known.filter((p) => !this.store.inventory.has(p)).length;
+        this.views.markHeld(from, known);
         if (wanted > 0) this.downloader.inventoriesChanged();
         return wanted;
       },

@@ -1,5 +1,6 @@
 import type { ChainAdapter } from '../chain/types.js';
 import type { AddressPolicyOptions } from '../peers/address-policy.js';
+import type { PeerTableLimits } from '../peers/table.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import type { Clock, Logger, Random } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
@@ -52,6 +53,8 @@ export interface AtlasNodeOptions {
   maxPeers?: number;
   /** Most candidates waiting for admission. Default 800. */
   maxPendingPeers?: number;
+  /** The rest of the peer table's limits: health window, eviction, penalties (PEER_TABLE_DEFAULTS). */
+  peerTable?: Partial<PeerTableLimits>;
   timers?: Partial<NodeTimers>;
   downloads?: Partial<DownloaderOptions>;
   push?: Partial<PusherOptions>;

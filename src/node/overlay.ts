@@ -2,7 +2,7 @@ import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import type { AddressPolicyOptions } from '../peers/address-policy.js';
 import { MhdaSampler } from '../peers/mhda.js';
 import { NeighborSet } from '../peers/neighbors.js';
-import { PeerTable } from '../peers/table.js';
+import { PeerTable, type PeerTableLimits } from '../peers/table.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { randomInt, type Clock, type Logger, type Random } from '../runtime.js';
@@ -21,7 +21,7 @@ export interface OverlayOptions {
   seeds: readonly string[];
   self: () => string | undefined;
   signal: AbortSignal;
-  table: { maxPeers: number; maxPending: number; addressPolicy: Partial<AddressPolicyOptions>; refusalMs: number };
+  table: { maxPeers: number; maxPending: number; addressPolicy: Partial<AddressPolicyOptions>; refusalMs: number; limits: Partial<PeerTableLimits> };
   events: {
     peerAdded(peer: string): void;
     peerRemoved(peer: string, reason: string): void;
@@ -52,6 +52,7 @@ export class Overlay {
   constructor(private readonly options: OverlayOptions) {
     const { clock, random } = options;
     this.table = new PeerTable({
+      ...options.table.limits,
       clock,
       random,
       network: options.network,

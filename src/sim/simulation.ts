@@ -114,6 +114,8 @@ export class Simulation {
   private readonly transports = new Map<string, ObservedTransport>();
   /** Size of every chunk the scenario made, by address (for useful-byte accounting). */
   private readonly sizes = new Map<Address, number>();
+  /** Scheduled actions that failed (an honest scenario has none). */
+  readonly failures: string[] = [];
   /** Set by the first run that saw every honest node hold every position. */
   convergedAt: number | undefined;
   private readonly startedAt = performance.now();
@@ -247,7 +249,7 @@ export class Simulation {
     this.trace.record(this.clock.now(), 'chain', 'rollback', String(length));
   }
 
-  /** A client puts chunks to one node; returns the per-chunk outcome. */
+  /** A client puts chunks to one node; throws when the node refuses one. */
   async put(name: string, chunks: readonly { address: Address; data: Uint8Array }[]): Promise<boolean[]> {
     const node = this.member(name).node;
     if (!node) throw new AtlasError(ErrorCodes.NOT_STARTED, `${name} is stopped`);
@@ -255,9 +257,12 @@ export class Simulation {
       this.sizes.set(chunk.address, chunk.data.byteLength);
       this.replication.put(chunk.address, this.clock.now());
     }
-    const saved = await node.putChunks(chunks.map((c) => c.data));
-    this.trace.record(this.clock.now(), name, 'put', String(saved.filter(Boolean).length));
-    return saved;
+    const outcomes = await node.putChunksDetailed(chunks.map((c) => c.data));
+    this.trace.record(this.clock.now(), name, 'put', String(outcomes.filter((o) => o.ok).length));
+    const refused = outcomes.find((o) => !o.ok);
+    // A refused put is a scenario's mistake (e.g. putting before the node has seen the announcement).
+    if (refused && !refused.ok) throw new AtlasError(refused.error.code, `put to ${name} refused: ${refused.error.message}`);
+    return outcomes.map((o) => o.ok);
   }
 
   /** Runs `action` at virtual time `at` (absolute, ms); failures are recorded as node errors of "sim". */
@@ -265,7 +270,10 @@ export class Simulation {
     this.clock.setTimeout(() => {
       void Promise.resolve()
         .then(action)
-        .catch((error: unknown) => this.trace.record(this.clock.now(), 'sim', 'action-failed', String(error)));
+        .catch((error: unknown) => {
+          this.failures.push(String(error));
+          this.trace.record(this.clock.now(), 'sim', 'action-failed', String(error));
+        });
     }, Math.max(0, at - this.clock.now()));
   }
 
@@ -293,6 +301,22 @@ export class Simulation {
     return { reached: stop === 'condition', at: this.clock.now(), stop };
   }
 
+  /**
+   * Runs virtual time until `promise` settles (at most `forMs`), then returns its outcome: for
+   * awaiting a network call from outside a scheduled action, since calls only progress while the
+   * clock runs.
+   */
+  async settle<T>(promise: Promise<T>, forMs = 120_000): Promise<T> {
+    let done = false;
+    const flag = () => {
+      done = true;
+    };
+    promise.then(flag, flag);
+    const outcome = await this.runUntil(() => done, forMs);
+    if (!outcome.reached) throw new AtlasError(ErrorCodes.TIMEOUT, `did not settle within ${forMs} virtual ms`);
+    return promise;
+  }
+
   /** Runs `ms` of virtual time. */
   async runFor(ms: number): Promise<void> {
     await this.runUntil(() => false, ms);
@@ -317,6 +341,12 @@ export class Simulation {
       this.trace.record(this.convergedAt, 'sim', 'converged', String(length));
     }
     return done;
+  }
+
+  /** Share of (honest node, position) pairs held now, by the nodes' inventories. */
+  fractionHeld(): number {
+    const wanted = this.progress.size * this.chain.size;
+    return wanted === 0 ? 0 : Math.min(this.haveSum, wanted) / wanted;
   }
 
   /** Forgets the first convergence time (e.g. after adding data to a converged network). */

@@ -254,7 +254,8 @@ export class LmdbChunkStore implements ChunkStore {
       entry.added.push(start + i);
     }
     await this.#env.transaction(() => {
-      for (let i = 0; i < keys.length; i++) this.#sequence.putSync(start + i, keys[i] as Buffer);
+      // Positions only ever grow at the end: MDB_APPEND fills pages instead of splitting them half-full.
+      for (let i = 0; i < keys.length; i++) this.#sequence.putSync(start + i, keys[i] as Buffer, APPEND);
       for (const entry of grouped.values()) this.#byAddress.putSync(entry.key, appendPositions(entry.before, entry.added));
       for (const checkpoint of plan.checkpoints) this.#checkpoints.putSync(checkpoint.index, Buffer.from(checkpoint.digest));
     });
@@ -467,12 +468,20 @@ function closedError(): AtlasError {
   return new AtlasError(ErrorCodes.CLOSED, 'the chunk store is closed');
 }
 
+const APPEND = { append: true } as const;
+
+/** 64 GiB of address space: room for about 300 million chunks of the real size distribution. */
+export const DEFAULT_MAP_SIZE = 2 ** 36;
+
 function openEnvironment(path: string, options: LmdbChunkStoreOptions): RootDatabase {
   try {
     return open({
       path,
       maxDbs: DB_NAMES.length + 3,
-      ...(options.mapSize === undefined ? {} : { mapSize: options.mapSize }),
+      // One map reserved up front: address space only, the file grows as written. Letting lmdb-js
+      // grow the map instead remaps the file and keeps the old maps alive, so the same pages are
+      // counted in RSS several times over (measured: 4 maps, 2.2x the file, at 1M positions).
+      mapSize: options.mapSize ?? DEFAULT_MAP_SIZE,
       ...(options.noSync ? { noSync: true } : {}),
     });
   } catch (error) {

@@ -200,6 +200,8 @@ export class HttpTransport implements Transport {
   private closing: Promise<void> | undefined;
   private inFlight = 0;
   private readonly sockets = new Set<Socket>();
+  /** Connections that have not begun a request yet, with their deadline to send a first byte. */
+  private readonly silent = new Map<Socket, TimerHandle>();
   private readonly handlers = new Map<AbortController, TimerHandle>();
   private readonly calls = new Set<AbortController>();
   private readonly counters: TransportStats = { callsOut: 0, callsIn: 0, bytesOut: 0, bytesIn: 0 };
@@ -250,7 +252,19 @@ export class HttpTransport implements Transport {
     server.maxConnections = limits.maxConnections;
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      // Node's headersTimeout only starts with a request's first byte: a connection that never
+      // sends one would hold a place of maxConnections for good. It must begin in time.
+      this.silent.set(
+        socket,
+        this.clock.setTimeout(() => {
+          this.silent.delete(socket);
+          if (socket.bytesRead === 0) socket.destroy();
+        }, Math.min(limits.headersTimeoutMs, MAX_TIMER_MS)),
+      );
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        this.endSilence(socket);
+      });
     });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
     this.service = service;
@@ -414,6 +428,7 @@ export class HttpTransport implements Transport {
   // --- server ---------------------------------------------------------------------------------
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.endSilence(req.socket);
     res.setHeader('x-content-type-options', 'nosniff');
     const raw = req.url ?? '/';
     if (!raw.startsWith('/') || raw.startsWith('//') || raw.includes('\\')) {
@@ -487,6 +502,13 @@ export class HttpTransport implements Transport {
         this.clock.clearTimeout(timer);
         this.handlers.delete(controller);
       });
+  }
+
+  private endSilence(socket: Socket): void {
+    const timer = this.silent.get(socket);
+    if (timer === undefined) return;
+    this.clock.clearTimeout(timer);
+    this.silent.delete(socket);
   }
 
   /** The handler for a path and method; fills `allowed` when the path exists under other methods. */
@@ -614,6 +636,7 @@ export class HttpTransport implements Transport {
       controller.abort(closedError);
     }
     this.handlers.clear();
+    for (const socket of [...this.silent.keys()]) this.endSilence(socket);
     this.agent.destroy();
     const server = this.server;
     if (server === undefined) return;

@@ -11,16 +11,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hash160Hex } from '../../src/hash/index.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
 import { HttpTransport } from '../../src/transport/http.js';
-import { lines, runAtlas, startAtlasNode, type RunResult, type RunningNode } from './helpers.js';
+import { errorLines, lines, runAtlas, startAtlasNode, type RunResult, type RunningNode } from './helpers.js';
 
 const COMMANDS = ['node', 'demo', 'inspect', 'announce', 'put', 'get', 'peers'];
 
 /** The failure contract: a non-zero code and exactly one line on stderr, no stack trace. */
 function expectOneLineFailure(result: RunResult, code: number, pattern: RegExp): void {
   expect(result.code, result.stderr).toBe(code);
-  expect(lines(result.stderr)).toHaveLength(1);
-  expect(result.stderr).toMatch(/^atlas: /);
-  expect(result.stderr).toMatch(pattern);
+  const errors = errorLines(result.stderr);
+  expect(errors).toHaveLength(1);
+  expect(errors[0]).toMatch(/^atlas: /);
+  expect(errors[0]).toMatch(pattern);
   expect(result.stderr).not.toMatch(/\n\s+at /);
 }
 
@@ -216,7 +217,7 @@ describe('against two running nodes', () => {
       [b, 'SIGINT'],
     ] as const) {
       expect(result.code, result.stderr).toBe(0);
-      const events = lines(result.stderr).map((l) => JSON.parse(l) as { msg: string; signal?: string; level: string });
+      const events = errorLines(result.stderr).map((l) => JSON.parse(l) as { msg: string; signal?: string; level: string });
       expect(events.find((e) => e.msg === 'shutting down')?.signal).toBe(signal);
       expect(events[events.length - 1]?.msg).toBe('stopped');
       expect(events.filter((e) => e.level === 'error')).toEqual([]);

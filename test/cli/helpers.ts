@@ -128,3 +128,11 @@ function parseJson(line: string): Record<string, unknown> | undefined {
 export function lines(text: string): string[] {
   return text.split('\n').filter((l) => l.trim().length > 0);
 }
+
+/**
+ * Lines of stderr other than Node's process warnings, e.g. the one-time notice that the native
+ * hash addon is unavailable (on a machine without a compiler): they are not the CLI's output.
+ */
+export function errorLines(stderr: string): string[] {
+  return lines(stderr).filter((l) => !/^\(node:\d+\) /.test(l) && !l.startsWith('(Use `node --trace-warnings'));
+}

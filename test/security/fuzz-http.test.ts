@@ -37,8 +37,14 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const statusTally = new Map<string, number>();
+
 async function runAll(cases: readonly RawCase[]): Promise<string[]> {
   const results = await Promise.all(cases.map((c) => rawExchange(target.port!, c, RAW)));
+  for (const result of results) {
+    const key = result.statuses.length === 0 ? 'closed without reply' : result.statuses.join('+');
+    statusTally.set(key, (statusTally.get(key) ?? 0) + 1);
+  }
   return results.flatMap((result, i) => rawProblems(result).map((p) => `${cases[i]!.label}: ${p} (statuses ${result.statuses.join(',')})`));
 }
 
@@ -53,7 +59,8 @@ describe('HttpTransport of a real node under hostile raw sockets', () => {
       }),
       { numRuns: 350, seed: 6_002, endOnFailure: true },
     );
-    console.info(`http fuzz: ${count} raw cases`);
+    const tally = [...statusTally].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${k}: ${v}`);
+    console.info(`http fuzz: ${count} raw cases; replies: ${tally.join(', ')}`);
   });
 
   it('cuts off slow senders of heads and bodies', async () => {

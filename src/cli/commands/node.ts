@@ -8,7 +8,6 @@ import { systemClock } from '../../runtime.js';
 import { splitHostPort, HttpTransport } from '../../transport/http.js';
 import { collectPeer, intParser, isLocalHost, parseListen, parseLogLevel, parseNetwork, parsePeer, secondsParser } from '../args.js';
 import { followFile, openDevChain } from '../chain.js';
-import { CliError } from '../errors.js';
 import { createLogger, type CliLogLevel } from '../logger.js';
 import { untilSignal } from '../signals.js';
 
@@ -101,7 +100,7 @@ async function runNode(options: NodeCommandOptions): Promise<void> {
   } catch (error) {
     stopping.dispose();
     await node.close().catch(() => undefined);
-    throw new CliError(`cannot start the node on ${options.listen}: ${(error as Error).message}`, undefined, { cause: error });
+    throw error;
   }
   const stats = node.stats();
   logger.info('listening', {

@@ -230,11 +230,13 @@ export function requestSpecArb(pool: FuzzPool, request: fc.Arbitrary<FuzzRequest
       ),
       target: targetArb(pool, r.method),
       version: fc.oneof({ weight: 12, arbitrary: fc.constant('HTTP/1.1') }, { weight: 1, arbitrary: fc.constantFrom('HTTP/1.0', 'HTTP/2.0', 'HTTP/0.9', 'HTTP/1.1x', 'HTTPS/1.1', '') }),
-      headers: fc.tuple(contentTypes, fc.array(extraHeader, { maxLength: 3 })).map(([type, extra]): [string, string][] => (type === '' ? extra : [['Content-Type', type], ...extra])),
-      body: fc.tuple(fc.constantFrom<'msgpack' | 'json'>('msgpack', 'json'), fc.nat(), fc.oneof(
+      format: fc.constantFrom<'msgpack' | 'json'>('msgpack', 'json'),
+      contentType: fc.oneof({ weight: 4, arbitrary: fc.constant('matching') }, { weight: 1, arbitrary: contentTypes }),
+      extraHeaders: fc.oneof({ weight: 3, arbitrary: fc.constant<[string, string][]>([]) }, { weight: 2, arbitrary: fc.array(extraHeader, { maxLength: 3 }) }),
+      body: fc.tuple(fc.nat(), fc.oneof(
         { weight: 6, arbitrary: fc.constant<'none'>('none') },
         { weight: 1, arbitrary: fc.constantFrom<'truncate' | 'flip' | 'append' | 'random'>('truncate', 'flip', 'append', 'random') },
-      ), fc.uint8Array({ maxLength: 64 })).map(([format, at, mutation, noise]) => {
+      ), fc.uint8Array({ maxLength: 64 })).map(([at, mutation, noise]) => (format: 'msgpack' | 'json') => {
         const body = encodeBody(r.params, format);
         switch (mutation) {
           case 'truncate':
@@ -256,6 +258,9 @@ export function requestSpecArb(pool: FuzzPool, request: fc.Arbitrary<FuzzRequest
         { weight: 10, arbitrary: fc.constant<HttpRequestSpec['framing']>('length') },
         { weight: 1, arbitrary: fc.constantFrom<HttpRequestSpec['framing']>('chunked', 'none', 'short-length', 'long-length', 'bad-chunked', 'both') },
       ),
+    }).map(({ format, contentType, extraHeaders, body, ...rest }): HttpRequestSpec => {
+      const type = contentType === 'matching' ? `application/${format}` : contentType;
+      return { ...rest, headers: type === '' ? extraHeaders : [['Content-Type', type], ...extraHeaders], body: body(format) };
     }),
   );
 }

@@ -1,0 +1,113 @@
+/**
+ * Scale benchmark (issue 7 items 2 and 3): memory of a node with many positions and tracked
+ * peers, and the bytes an inventory refresh moves when little changed, against the original
+ * design's whole-vector refresh measured in the same run.
+ */
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MemoryChain } from '../src/chain/memory.js';
+import { AtlasNode } from '../src/node/index.js';
+import { LOCAL_ADDRESS_POLICY } from '../src/peers/address-policy.js';
+import { ProtocolClient } from '../src/protocol/client.js';
+import { seededRandom } from '../src/runtime.js';
+import { generateChunks } from '../src/sim/workload.js';
+import { HttpTransport } from '../src/transport/http.js';
+import { randomBytes } from 'node:crypto';
+import type { BenchReport, BenchSuite } from './report.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+interface MemoryResult {
+  positions: number;
+  peers: number;
+  neighbors: number;
+  baseline: { rss: number };
+  opened: { rss: number; heapUsed: number };
+  tracking: { rss: number; heapUsed: number; external: number };
+  peakRss: number;
+}
+
+function measureMemory(positions: number, peers: number): Promise<MemoryResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, 'scale', 'memory-node.ts'), String(positions), String(peers)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as MemoryResult) : reject(new Error(`memory-node exited ${code}`))));
+  });
+}
+
+/** Bytes on the wire for one whole-vector fetch, then for incremental refreshes after `changes` new chunks. */
+async function inventoryTraffic(positions: number, changeSets: number[]): Promise<{ whole: number; wholePayload: number; incremental: { changes: number; wire: number; payload: number }[] }> {
+  const random = seededRandom(11);
+  const total = changeSets.reduce((a, b) => a + b, 0);
+  const chunks = generateChunks(total, random);
+  const chain = new MemoryChain();
+  const addresses: string[] = [];
+  const filler = randomBytes((positions - total) * 20);
+  for (let i = 0; i < positions - total; i++) addresses.push(filler.toString('hex', i * 20, i * 20 + 20));
+  // Real chunks at spread-out positions, so varint gaps are realistic.
+  chunks.forEach((chunk, i) => addresses.splice(Math.floor(((i + 0.5) / total) * addresses.length), 0, chunk.address));
+  for (let i = 0; i < addresses.length; i += 100_000) chain.announce(addresses.slice(i, i + 100_000));
+
+  const server = await AtlasNode.open({ chain, transport: new HttpTransport({ listen: '127.0.0.1:0' }), network: 'bench', addressPolicy: LOCAL_ADDRESS_POLICY });
+  await server.start();
+  const clientTransport = new HttpTransport();
+  const client = new ProtocolClient(clientTransport);
+  const peer = server.address!;
+  try {
+    let before = clientTransport.stats().bytesIn;
+    const first = await client.inventory(peer, { offset: 0, length: 524_288 });
+    const whole = clientTransport.stats().bytesIn - before;
+    let since = first.inventory;
+    const incremental = [];
+    let offset = 0;
+    for (const changes of changeSets) {
+      await server.putChunks(chunks.slice(offset, offset + changes).map((c) => c.data));
+      offset += changes;
+      before = clientTransport.stats().bytesIn;
+      const reply = await client.inventoryChanges(peer, { since });
+      if (!reply.complete) throw new Error('the change log did not reach back');
+      incremental.push({ changes, wire: clientTransport.stats().bytesIn - before, payload: reply.added.byteLength });
+      since = reply.inventory;
+    }
+    return { whole, wholePayload: first.bytes.byteLength, incremental };
+  } finally {
+    await clientTransport.close();
+    await server.close();
+  }
+}
+
+const suite: BenchSuite = async ({ quick }) => {
+  const report: BenchReport = { name: 'scale: memory with many positions and peers; inventory refresh traffic', rows: [], notes: [] };
+  const ORIGINAL_REFRESH = 125_000; // whole vector of 1,000,000 positions, SPEC §6
+  const traffic = await inventoryTraffic(1_000_000, [10, 100, 1_000]);
+  report.rows.push({ label: 'whole-vector refresh, 1M positions (wire)', value: traffic.whole, unit: 'B', reference: { label: 'original: whole vector', value: ORIGINAL_REFRESH } });
+  for (const { changes, wire, payload } of traffic.incremental) {
+    report.rows.push({
+      label: `incremental refresh, ${changes} changed of 1M (wire)`,
+      value: wire,
+      unit: 'B',
+      reference: { label: 'original: whole vector', value: ORIGINAL_REFRESH },
+      target: changes <= 1_000 ? { max: 0.01, of: 'ratio' } : undefined,
+      note: `payload ${payload} B`,
+    });
+  }
+
+  const cases: [number, number][] = quick ? [[1_000_000, 80]] : [[100_000, 0], [100_000, 80], [1_000_000, 0], [1_000_000, 8], [1_000_000, 80]];
+  for (const [positions, peers] of cases) {
+    const m = await measureMemory(positions, peers);
+    report.rows.push({
+      label: `RSS, ${positions.toLocaleString('en')} positions, ${peers} peers tracked`,
+      value: m.tracking.rss,
+      unit: 'MB',
+      reference: { label: 'same process before the node', value: m.baseline.rss },
+      target: positions === 1_000_000 && peers === 80 ? { max: 150, of: 'value' } : undefined,
+      note: `heap ${m.tracking.heapUsed} MB, external ${m.tracking.external} MB, neighbours ${m.neighbors}`,
+    });
+    report.notes!.push(`${positions} positions x ${peers} peers: RSS ${m.baseline.rss} MB before, ${m.opened.rss} MB after open, ${m.tracking.rss} MB tracking (heap ${m.tracking.heapUsed} MB, external ${m.tracking.external} MB), peak ${m.peakRss} MB`);
+  }
+  return report;
+};
+
+export default suite;

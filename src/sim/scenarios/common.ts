@@ -1,0 +1,108 @@
+/**
+ * What every scenario shares: its options and result, running a Simulation to the end whatever
+ * happens, and the strict verdict (every bit on every honest node, bytes verified by hash, no
+ * corrupt chunk anywhere).
+ */
+import { randomInt, type Random } from '../../runtime.js';
+import { collectFigures, type SimulationFigures } from '../figures.js';
+import type { ReplicationSample } from '../replication.js';
+import { Simulation, type SimNode, type SimulationOptions } from '../simulation.js';
+import { verifyReplication, type ReplicationReport } from '../verify.js';
+
+export interface ScenarioOptions {
+  seed: number;
+  /** Total nodes (honest and Byzantine); each scenario has its own default. */
+  nodes?: number;
+  /** Chunks announced and put; each scenario has its own default. */
+  chunks?: number;
+  /** Progress lines, e.g. for the CLI. */
+  log?: (line: string) => void;
+  /** Extra simulation options (latency, drops...). */
+  simulation?: Partial<Omit<SimulationOptions, 'seed'>>;
+}
+
+export type Fact = number | boolean | string;
+
+export interface ScenarioResult {
+  scenario: string;
+  /** Every honest node held every position before the deadline (by the nodes' inventories). */
+  converged: boolean;
+  /** The strict check, byte for byte, after the run. */
+  report: ReplicationReport;
+  figures: SimulationFigures;
+  samples: readonly ReplicationSample[];
+  /** Scenario-specific observations, for its test to judge. */
+  facts: Record<string, Fact>;
+  /** Errors honest nodes emitted and scenario actions that failed (there should be none). */
+  errors: string[];
+}
+
+export interface Scenario {
+  name: string;
+  summary: string;
+  defaults: { nodes: number; chunks: number };
+  run(options: ScenarioOptions): Promise<ScenarioResult>;
+}
+
+/** What a scenario body returns: convergence and its own facts. */
+export interface ScenarioBody {
+  converged: boolean;
+  facts?: Record<string, Fact>;
+  /** Nodes held to the full criterion; default every honest node. */
+  complete?: readonly SimNode[];
+}
+
+/** Runs `body` on a fresh Simulation, then verifies, measures and closes it, even on failure. */
+export async function runScenario(
+  name: string,
+  options: ScenarioOptions,
+  defaults: Partial<Omit<SimulationOptions, 'seed'>>,
+  body: (sim: Simulation) => Promise<ScenarioBody>,
+): Promise<ScenarioResult> {
+  const sim = new Simulation({ ...defaults, ...options.simulation, seed: options.seed });
+  try {
+    const outcome = await body(sim);
+    const complete = outcome.complete ?? sim.honest();
+    const report = verifyReplication(
+      sim.chain,
+      complete.map((m) => ({ name: m.name, store: m.store })),
+      sim.all().filter((m) => !complete.includes(m)).map((m) => ({ name: m.name, store: m.store })),
+    );
+    const figures = collectFigures(sim);
+    return {
+      scenario: name,
+      converged: outcome.converged,
+      report,
+      figures,
+      samples: [...sim.replication.samples],
+      facts: outcome.facts ?? {},
+      errors: [...sim.failures.map((e) => `scenario action: ${e}`), ...sim.honest().flatMap((m) => m.errors.map((e) => `${m.name}: ${e}`))],
+    };
+  } finally {
+    await sim.close();
+  }
+}
+
+export function pick<T>(random: Random, items: readonly T[]): T {
+  return items[randomInt(random, items.length)] as T;
+}
+
+/** Node names n0..n(count-1). */
+export function names(count: number, prefix = 'n'): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+}
+
+export function positiveInteger(value: number | undefined, fallback: number, what: string, minimum = 1): number {
+  const n = value ?? fallback;
+  if (!Number.isSafeInteger(n) || n < minimum) throw new RangeError(`${what} must be an integer >= ${minimum}, got ${value}`);
+  return n;
+}
+
+/** Cuts every link between two distinct members of `group`, both ways. */
+export function isolateFromEachOther(sim: Simulation, group: readonly string[]): void {
+  for (const a of group) for (const b of group) if (a !== b) sim.network.block(a, b);
+}
+
+export function log(options: ScenarioOptions, sim: Simulation, line: string): void {
+  options.log?.(`[${(sim.clock.now() / 1000).toFixed(1)} s] ${line}`);
+}

@@ -1,0 +1,87 @@
+/**
+ * The published shape: bin/atlas.js launching the compiled CLI in dist/, and the examples run
+ * against the compiled package as `import ... from 'atlasnet'`. The package is compiled into a
+ * temporary copy (package.json, bin/, examples/, node_modules and build/ linked) so the test
+ * neither needs nor touches the checkout's own dist/.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorLines, ROOT, runProcess } from './helpers.js';
+
+const pkg = mkdtempSync(join(tmpdir(), 'atlas-dist-test-'));
+const bare = mkdtempSync(join(tmpdir(), 'atlas-bare-test-'));
+afterAll(() => {
+  rmSync(pkg, { recursive: true, force: true });
+  rmSync(bare, { recursive: true, force: true });
+});
+
+const atlas = (args: string[], timeoutMs = 30_000) => runProcess(process.execPath, [join(pkg, 'bin', 'atlas.js'), ...args], { cwd: pkg, timeoutMs });
+
+beforeAll(() => {
+  cpSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
+  cpSync(join(ROOT, 'bin'), join(pkg, 'bin'), { recursive: true });
+  cpSync(join(ROOT, 'examples'), join(pkg, 'examples'), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'), 'dir');
+  if (existsSync(join(ROOT, 'build'))) symlinkSync(join(ROOT, 'build'), join(pkg, 'build'), 'dir');
+  const tsc = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist'), '--declaration', 'false', '--sourceMap', 'false'],
+    { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+  );
+  // Type errors elsewhere still emit JavaScript; only a missing CLI is fatal here (typecheck is its own step).
+  if (!existsSync(join(pkg, 'dist', 'cli', 'main.js')) || !existsSync(join(pkg, 'dist', 'index.js'))) {
+    throw new Error(`the build did not produce dist/cli/main.js:\n${tsc.stdout}\n${tsc.stderr}`);
+  }
+  mkdirSync(join(bare, 'bin'));
+  cpSync(join(ROOT, 'bin', 'atlas.js'), join(bare, 'bin', 'atlas.js'));
+}, 120_000);
+
+describe('bin/atlas.js', () => {
+  it('says in one line how to build when dist/ is missing, exiting 1', async () => {
+    const result = await runProcess(process.execPath, [join(bare, 'bin', 'atlas.js'), '--help'], { cwd: bare });
+    expect(result.code).toBe(1);
+    expect(errorLines(result.stderr)).toEqual(['atlas: the CLI is not built (dist/cli/main.js is missing): run `npm install` or `npm run build`']);
+  });
+
+  it('runs the compiled CLI: version, help, bad usage', async () => {
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    const [v, help, bad] = await Promise.all([atlas(['--version']), atlas(['put', '--help']), atlas(['demo', '--nodes', 'many'])]);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe(version);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: atlas put [options] <file...>');
+    expect(bad.code).toBe(2);
+    expect(errorLines(bad.stderr)).toHaveLength(1);
+  });
+
+  it('runs the demo (what npm start runs) to convergence and exits 0', async () => {
+    const result = await atlas(['demo', '--nodes', '2', '--chunks', '100', '--generated', '--timeout', '60'], 70_000);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^converged: every node holds every chunk/m);
+  });
+});
+
+describe('examples/', () => {
+  const examples = readdirSync(join(ROOT, 'examples')).filter((name) => name.endsWith('.ts'));
+
+  it('has the embedding example', () => {
+    expect(examples).toContain('embed.ts');
+  });
+
+  it('embed.ts replicates one chunk between two nodes with a custom chain and transport, then exits 0', async () => {
+    const result = await runProcess(process.execPath, ['--import', 'tsx', join(pkg, 'examples', 'embed.ts')], { cwd: pkg, timeoutMs: 40_000 });
+    expect(result.code, result.stderr).toBe(0);
+    const address = /^a: put ([0-9a-f]{40}) -> saved$/m.exec(result.stdout)?.[1];
+    expect(address).toBeDefined();
+    expect(result.stdout).toMatch(new RegExp(`^b: stored ${address} from 127\\.0\\.0\\.1:\\d+$`, 'm'));
+    expect(result.stdout).toMatch(/^b: progress 1\/1$/m);
+    expect(result.stdout).toMatch(/^b: holds \d+ bytes, identical: true$/m);
+    // b reached a through its transport wrapper, which counted the calls
+    const calls = JSON.parse(/^b's calls by method: (.*)$/m.exec(result.stdout)?.[1] ?? 'null') as Record<string, number>;
+    expect(Object.values(calls).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(result.stdout.trimEnd().endsWith('closed')).toBe(true);
+  });
+});
