@@ -55,3 +55,4 @@ export {
   type MethodCall,
   type MethodResponse,
 } from './legacy/index.js';
+export { prometheusMetrics, loadPromClient, type PrometheusMetrics, type PrometheusMetricsOptions, type PromClientModule, type PromRegistry } from './node/metrics-prometheus.js';

@@ -5,8 +5,7 @@
  */
 import { DevChain } from '../chain/dev.js';
 import type { Logger } from '../runtime.js';
-import { CliError } from './errors.js';
-import { describeError } from './errors.js';
+import { CliError, describeError } from './errors.js';
 
 export interface AnnounceItem {
   address: string;

@@ -2,10 +2,9 @@
  * The `atlas` command: one module per command under commands/, wired here. Every failure ends as
  * one line on stderr and a non-zero exit code (see errors.ts), never a stack trace.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { realpathSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAnnounceCommand } from './commands/announce.js';
 import { registerDemoCommand } from './commands/demo.js';

@@ -9,11 +9,14 @@ import { ProtocolClient } from '../protocol/client.js';
 import { createProtocolService } from '../protocol/server.js';
 import { RequestGuard, type RequestLimits } from '../protocol/request-guard.js';
 import { checkSender } from '../protocol/sender-check.js';
+import { PEER_TABLE_DEFAULTS } from '../peers/table.js';
+import { OutboundGuard } from './outbound-guard.js';
 import { hashReady } from '../hash/index.js';
 import { silentLogger, systemClock, type Clock, type Logger, type Random } from '../runtime.js';
 import { LmdbChunkStore } from '../store/lmdb.js';
 import { MemoryChunkStore } from '../store/memory.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
+import { Auditor } from '../sync/audit.js';
 import { Downloader, type PeerFault } from '../sync/downloader.js';
 import { PeerViews } from '../sync/peer-views.js';
 import { Pusher } from '../sync/pusher.js';
@@ -59,11 +62,14 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
   private readonly follower: ChainFollower;
   private readonly views: PeerViews;
   private readonly downloader: Downloader;
+  private readonly auditor: Auditor;
   private readonly pusher: Pusher;
   private readonly overlay: Overlay;
   private readonly rates: RateMeter;
   /** Sheds load with BUSY: per-host token buckets and concurrency bounds (protocol/request-guard). */
   private readonly guard: RequestGuard;
+  /** Every outgoing call passes here: blocked peers and addresses the policy refuses are never dialled. */
+  private readonly outbound: OutboundGuard;
   private readonly lifetime = new AbortController();
   private roundTimer: unknown;
   private roundRunning: Promise<void> | undefined;
@@ -82,7 +88,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     this.timers = { ...DEFAULT_TIMERS, ...options.timers };
     this.limits = resolveLimits({ ...options.limits, maxChunkSize: store.maxChunkSize });
     this.log = new InventoryLog({ maxEntries: INVENTORY_LOG_ENTRIES, epoch: this.newEpoch() });
-    this.client = new ProtocolClient(this.transport, { limits: this.limits });
+    this.outbound = new OutboundGuard(this.transport, { clock: this.clock, policy: options.addressPolicy ?? {}, seeds: options.seeds ?? [] });
+    this.client = new ProtocolClient(this.outbound, { limits: this.limits });
     this.rates = new RateMeter(this.clock);
     this.guard = new RequestGuard(this.clock, options.requests);
     const self = () => this.transport.address;
@@ -113,8 +120,15 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
         limits: options.peerTable ?? {},
       },
       events: {
-        peerAdded: (peer) => this.emitSafe('peer:add', { peer }),
+        peerAdded: (peer) => {
+          // A new peer hears our offers for a while, so chunks put meanwhile reach it before
+          // its first incremental refresh; it stays a target only while it keeps pulling.
+          this.pusher.addPuller(peer);
+          this.emitSafe('peer:add', { peer });
+        },
         peerRemoved: (peer, reason) => {
+          const table = { ...PEER_TABLE_DEFAULTS, ...options.peerTable };
+          this.outbound.removed(peer, reason, table.blockMs, table.healthWindowMs);
           this.emitSafe('peer:remove', { peer, reason });
         },
         neighborAdded: (peer) => {
@@ -134,6 +148,11 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
       fault: (peer, fault, error) => this.onPeerFault(peer, fault, error),
       reliability: (peer) => this.overlay.health(peer),
     }, options.downloads);
+    this.auditor = new Auditor(store, this.views, this.client, this.clock, this.random, {
+      called: (peer, ok) => this.overlay.recordCall(peer, ok),
+      fault: (peer, fault, error) => this.onPeerFault(peer, fault, error),
+      health: (peer) => this.overlay.health(peer),
+    }, options.audit);
     this.pusher = new Pusher(this.client, this.clock, self, (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false, options.push);
   }
 
@@ -255,6 +274,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
       neighbors: this.overlay.neighbors(),
       downloads: { ...d, inFlight: this.downloader.requestsInFlight },
       pushes: { offersSent: this.pusher.offersSent, chunksPushed: this.pusher.chunksPushed },
+      audits: { ...this.auditor.stats },
       inventoryBytesReceived: this.inventoryBytesReceived,
       inventoryRefreshes: this.inventoryRefreshes,
       chunksPerSecond: this.rates.rate(),
@@ -331,6 +351,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
         if (view && now - view.refreshedAt >= this.timers.inventoryRefreshMs) void this.refreshView(peer);
       }
       this.downloader.pump();
+      this.auditor.run(this.lifetime.signal);
       this.metrics.gauge('peers', this.overlay.peerCount());
       this.metrics.gauge('neighbors', this.overlay.neighbors().length);
     } catch (error) {
@@ -404,7 +425,10 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
 
   private onPeerFault(peer: string, fault: PeerFault, error: AtlasError): void {
     this.logger.debug('peer fault', { peer, fault, code: error.code, message: error.message });
-    if (fault === 'bad-data') this.overlay.penalise(peer, error.code);
+    if (fault === 'bad-data') {
+      this.outbound.offended(peer);
+      this.overlay.penalise(peer, error.code);
+    }
   }
 
   private holdersOf(address: Address): string[] {

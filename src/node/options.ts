@@ -5,6 +5,7 @@ import type { ProtocolLimits } from '../protocol/limits.js';
 import type { Clock, Logger, Random } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import type { DownloaderOptions } from '../sync/downloader.js';
+import type { AuditOptions } from '../sync/audit.js';
 import type { PusherOptions } from '../sync/pusher.js';
 import type { Transport } from '../transport/types.js';
 import type { Metrics } from './metrics.js';
@@ -58,6 +59,8 @@ export interface AtlasNodeOptions {
   timers?: Partial<NodeTimers>;
   downloads?: Partial<DownloaderOptions>;
   push?: Partial<PusherOptions>;
+  /** Audits of neighbours' inventory claims (sync/audit.ts); everyMs 0 turns them off. */
+  audit?: Partial<AuditOptions>;
   clock?: Clock;
   random?: Random;
   logger?: Logger;

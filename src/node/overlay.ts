@@ -85,7 +85,10 @@ export class Overlay {
     this.lastRenewal = clock.now();
   }
 
-  start(): void {}
+  /** Seeds are in the table from the start; report them like any other addition. */
+  start(): void {
+    for (const seed of this.table.seeds()) this.options.events.peerAdded(seed);
+  }
 
   stop(): void {
     for (const peer of this.active.list()) this.dropNeighbor(peer);

@@ -1,4 +1,5 @@
 import type { Clock } from '../runtime.js';
+import type { AuditStats } from '../sync/audit.js';
 import type { DownloaderStats } from '../sync/downloader.js';
 import type { NodeState } from './atlas-node.js';
 
@@ -18,6 +19,8 @@ export interface NodeStats {
   neighbors: string[];
   downloads: DownloaderStats & { inFlight: number };
   pushes: { offersSent: number; chunksPushed: number };
+  /** Audits of neighbours' claims: run, passed, failed. */
+  audits: AuditStats;
   inventoryBytesReceived: number;
   inventoryRefreshes: number;
   /** Chunks stored per second over the last few seconds. */

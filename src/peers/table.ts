@@ -392,7 +392,8 @@ export class PeerTable {
   /**
    * Removes non-seed peers with at least minSamplesForEviction samples and health below
    * minHealth, the least healthy first, at most maxEvictionsPerRound. Removed peers are not
-   * queued again for refusalMs.
+   * queued again for refusalMs; one with an offence in the window is blocked for blockMs instead
+   * (reason "penalised").
    */
   evictUnhealthy(now: number = this.clock.now()): PeerRemoval[] {
     this.ownAddress();
@@ -404,7 +405,14 @@ export class PeerTable {
       if (health < minHealth) unhealthy.push({ address: entry.address, health });
     }
     unhealthy.sort((a, b) => a.health - b.health);
+    const since = now - this.limits.healthWindowMs;
     return unhealthy.slice(0, maxEvictionsPerRound).map(({ address }) => {
+      // Unhealthy because it misbehaved (its offences count as failures): blocked like a peer
+      // penalised to the limit, or it would be back after refusalMs to misbehave again.
+      const entry = this.peers.get(address) as Entry;
+      if (entry.offences.some((time) => time >= since)) {
+        return this.blockCanonical(address, now + this.limits.blockMs, 'penalised') as PeerRemoval;
+      }
       this.remember(address, 'unhealthy', refusalMs);
       return this.removeEntry(address, 'unhealthy');
     });

@@ -140,7 +140,7 @@ describe('against two running nodes', () => {
       { file: files.b, address: addresses.b, position: 1 },
     ]);
     const common = ['--listen', '127.0.0.1:0', '--chain', chain, '--network', 'clitest', '--refresh', '0.5', '--chain-poll', '0.2', '--log-level', 'debug'];
-    first = await startAtlasNode(['--data-dir', join(dir, 'node-a'), ...common]);
+    first = await startAtlasNode(['--data-dir', join(dir, 'node-a'), '--metrics', ...common]);
     running.push(first);
     second = await startAtlasNode(['--data-dir', join(dir, 'node-b'), '--seed', first.address, ...common]);
     running.push(second);
@@ -208,6 +208,15 @@ describe('against two running nodes', () => {
     expect(report.missingEverywhere).toBe(0);
     expect(report.unreachable).toEqual([]);
     expect(inspectText.stdout).toMatch(new RegExp(`^${first.address.replace(/\./g, '\\.')}\\s+3\\s+3\\s+0$`, 'm'));
+  });
+
+  it('serves Prometheus metrics with --metrics', async () => {
+    const response = await fetch(`http://${first.address}/metrics`);
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text).toMatch(/^atlas_chunks_held 3$/m);
+    expect(text).toMatch(/^atlas_sequence_length 3$/m);
+    expect(text).toContain('process_cpu_user_seconds_total');
   });
 
   it('shuts down cleanly on SIGTERM and SIGINT, exiting 0', async () => {

@@ -67,8 +67,8 @@ describe('bin/atlas.js', () => {
 describe('examples/', () => {
   const examples = readdirSync(join(ROOT, 'examples')).filter((name) => name.endsWith('.ts'));
 
-  it('has the embedding example', () => {
-    expect(examples).toContain('embed.ts');
+  it('has the embedding and metrics examples, and this test runs each', () => {
+    expect(examples.sort()).toEqual(['embed.ts', 'metrics.ts']);
   });
 
   it('embed.ts replicates one chunk between two nodes with a custom chain and transport, then exits 0', async () => {
@@ -83,5 +83,14 @@ describe('examples/', () => {
     const calls = JSON.parse(/^b's calls by method: (.*)$/m.exec(result.stdout)?.[1] ?? 'null') as Record<string, number>;
     expect(Object.values(calls).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(result.stdout.trimEnd().endsWith('closed')).toBe(true);
+  });
+
+  it('metrics.ts serves Prometheus text at /metrics through prom-client, then exits 0', async () => {
+    const result = await runProcess(process.execPath, ['--import', 'tsx', join(pkg, 'examples', 'metrics.ts')], { cwd: pkg, timeoutMs: 40_000 });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^GET \/metrics -> 200$/m);
+    expect(result.stdout).toMatch(/^atlas_chunks_stored_total\{node="example"\} 3$/m);
+    expect(result.stdout).toMatch(/^atlas_chunks_held\{node="example"\} 3$/m);
+    expect(result.stderr).toContain('"msg":"node started"');
   });
 });

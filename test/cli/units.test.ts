@@ -6,6 +6,9 @@ import { describeError, CliError } from '../../src/cli/errors.js';
 import { compareInventories, countPresent } from '../../src/cli/inventories.js';
 import { createLogger } from '../../src/cli/logger.js';
 import { formatBytes, formatTable } from '../../src/cli/output.js';
+import { createProgressView } from '../../src/cli/demo/progress.js';
+import { formatSummary, summarise } from '../../src/cli/demo/summary.js';
+import type { NodeStats } from '../../src/node/stats.js';
 import { AtlasError } from '../../src/errors.js';
 
 const fixed = () => new Date('2024-01-02T03:04:05.678Z');
@@ -121,5 +124,54 @@ describe('output and argument parsers', () => {
     expect(describeError(new CliError('two\nlines'))).toBe('two lines');
     expect(describeError(new AtlasError('UNREACHABLE', '127.0.0.1:1: ECONNREFUSED'))).toBe('127.0.0.1:1: ECONNREFUSED (UNREACHABLE)');
     expect(describeError(Object.assign(new Error('x'), { code: 'ENOENT', path: '/nope' }))).toBe('/nope: no such file or directory');
+  });
+});
+
+function statsOf(have: number, total: number, chunkBytesReceived: number, duplicateBytes: number): NodeStats {
+  return {
+    have,
+    total,
+    downloads: { chunkBytesReceived, duplicateBytes, chunksReceived: chunkBytesReceived > 0 ? 10 : 0 },
+  } as unknown as NodeStats;
+}
+
+describe('demo summary and progress lines', () => {
+  it('computes redundancy per node and the wire overhead over the replicated bytes', () => {
+    const summary = summarise(
+      [
+        { index: 0, address: '127.0.0.1:1', stats: statsOf(10, 10, 0, 0), transport: { callsIn: 0, callsOut: 0, bytesIn: 100, bytesOut: 900 }, convergedMs: 5 },
+        { index: 1, address: '127.0.0.1:2', stats: statsOf(10, 10, 1500, 500), transport: { callsIn: 0, callsOut: 0, bytesIn: 1200, bytesOut: 50 }, convergedMs: 800 },
+        { index: 2, address: '127.0.0.1:3', stats: statsOf(4, 10, 400, 0), transport: undefined, convergedMs: undefined },
+      ],
+      1000,
+      2000,
+    );
+    expect(summary.converged).toBe(false);
+    expect(summary.nodes.map((n) => n.redundancy)).toEqual([null, 1.5, 1]);
+    expect(summary.usefulBytes).toBe(2000);
+    expect(summary.wireBytesIn).toBe(1300);
+    expect(summary.wireOverhead).toBeCloseTo(0.65);
+    const text = formatSummary(summary);
+    expect(text).toMatch(/^1\s+127\.0\.0\.1:2\s+10\/10\s+0\.80 s\s+10 \(1\.5 KiB\)\s+1\.50x/m);
+    expect(text).toMatch(/^2\s+127\.0\.0\.1:3\s+4\/10\s+no\s/m);
+    expect(text).toContain('did not converge within 2.00 s');
+  });
+
+  it('writes plain progress lines no more often than the interval, and always the last state', () => {
+    const written: string[] = [];
+    const view = createProgressView({ stream: { write: (t: string) => written.push(t) } as unknown as NodeJS.WritableStream, tty: false, intervalMs: 1000 });
+    const at = (have: number) => [
+      { index: 0, address: 'a', have: 10, total: 10, rate: 0 },
+      { index: 1, address: 'b', have, total: 10, rate: 4 },
+    ];
+    view.update(0, at(0));
+    view.update(500, at(3));
+    view.update(1000, at(6));
+    view.stop(1200, at(10));
+    expect(written).toEqual([
+      '[   0.0 s] node0 10/10  node1 0/10 (4 chunks/s)\n',
+      '[   1.0 s] node0 10/10  node1 6/10 (4 chunks/s)\n',
+      '[   1.2 s] node0 10/10  node1 10/10\n',
+    ]);
   });
 });

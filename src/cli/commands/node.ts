@@ -26,6 +26,7 @@ interface NodeCommandOptions {
   neighbors?: number;
   allowLocal?: boolean;
   metrics?: boolean;
+  legacy?: boolean;
   chainPoll: number;
   refresh?: number;
   logLevel: CliLogLevel;
@@ -47,6 +48,7 @@ export function registerNodeCommand(program: Command): void {
     .option('--neighbors <k>', 'active neighbours to keep', intParser(1, 64))
     .option('--allow-local', 'dial loopback and private addresses (on by default when listening on one)')
     .option('--metrics', 'serve Prometheus metrics at GET /metrics (needs the optional package prom-client)')
+    .option('--legacy', 'also answer the original Atlas XML-RPC (/RPC2), /v1 REST and Stacks /v2/attachments routes')
     .option('--log-level <level>', 'debug, info, warn, error or silent', parseLogLevel, 'info')
     .option('--json', 'write logs as JSON lines')
     .action(async (options: NodeCommandOptions) => runNode(options));
@@ -60,7 +62,12 @@ async function runNode(options: NodeCommandOptions): Promise<void> {
   const metrics: Metrics | undefined = options.metrics ? await prometheusMetrics({ defaultMetrics: true }) : undefined;
 
   const chain = await openDevChain(chainPath, logger);
-  const transport = new HttpTransport({ listen: options.listen, logger, ...(options.advertise ? { advertise: options.advertise } : {}) });
+  const transport = new HttpTransport({
+    listen: options.listen,
+    logger,
+    ...(options.advertise ? { advertise: options.advertise } : {}),
+    ...(options.legacy ? { legacy: true } : {}),
+  });
   let node: AtlasNode;
   try {
     node = await AtlasNode.open({

@@ -5,6 +5,8 @@
  */
 import type { Transport, TransportService, RequestContext } from '../../../src/transport/types.js';
 
+const MAX_KEYS = 10_000;
+
 export type Lie = (method: string, params: unknown, honest: () => Promise<unknown>, context: RequestContext) => Promise<unknown>;
 
 export class LyingTransport implements Transport {
@@ -12,6 +14,8 @@ export class LyingTransport implements Transport {
   readonly served = new Map<string, number>();
   /** Calls answered, by caller. */
   readonly servedTo = new Map<string, number>();
+  /** Calls answered, by "caller method" (at most MAX_KEYS keys). */
+  readonly servedByRemoteAndMethod = new Map<string, number>();
 
   constructor(
     private readonly inner: Transport,
@@ -28,6 +32,10 @@ export class LyingTransport implements Transport {
       handle: (method, params, context) => {
         this.served.set(method, (this.served.get(method) ?? 0) + 1);
         this.servedTo.set(context.remote, (this.servedTo.get(context.remote) ?? 0) + 1);
+        const key = `${context.remote} ${method}`;
+        if (this.servedByRemoteAndMethod.has(key) || this.servedByRemoteAndMethod.size < MAX_KEYS) {
+          this.servedByRemoteAndMethod.set(key, (this.servedByRemoteAndMethod.get(key) ?? 0) + 1);
+        }
         return this.lie(method, params, () => service.handle(method, params, context), context);
       },
     };

@@ -1,0 +1,117 @@
+/**
+ * The one door every outgoing call of a node goes through (its ProtocolClient's transport), and
+ * two rules enforced there whatever component makes the call (random walk, admission, inventory
+ * refresh, downloads, pushes, on-demand fetches):
+ *  - a blocked peer is never contacted at all (SPEC §5.1), for as long as its block lasts. A peer
+ *    is blocked when the peer table removes it for its offences, and also when the table evicts
+ *    it as unhealthy while it has an offence on record: penalties lower health, so a lying peer
+ *    is usually evicted as unhealthy before its offences add up to a block, and would otherwise
+ *    be re-admitted, offences forgotten, once its refusal expires;
+ *  - an address the address policy refuses is never dialled (SPEC §5.2), seeds excepted (they
+ *    are the host's own configuration). A remote peer list can name any address, and the random
+ *    walk proposes peers straight from such lists, before any admission check.
+ * Refused calls fail at once with BLOCKED or ADDRESS_REFUSED, as an unreachable peer would. The
+ * block list is bounded (the oldest block is forgotten first).
+ */
+import { AtlasError, ErrorCodes } from '../errors.js';
+import { AddressPolicy, canonicalPeerAddress, type AddressPolicyOptions } from '../peers/address-policy.js';
+import type { Clock } from '../runtime.js';
+import type { CallOptions, Transport, TransportService } from '../transport/types.js';
+
+export interface OutboundGuardOptions {
+  clock: Clock;
+  policy?: AddressPolicy | Partial<AddressPolicyOptions>;
+  /** Dialled whatever the policy says. */
+  seeds?: readonly string[];
+  /** Most blocks remembered. */
+  maxBlocked?: number;
+}
+
+export class OutboundGuard implements Transport {
+  readonly policy: AddressPolicy;
+  private readonly clock: Clock;
+  private readonly seeds: ReadonlySet<string>;
+  private readonly maxBlocked: number;
+  /** Canonical address -> blocked until (clock time); insertion order = age. */
+  private readonly blocked = new Map<string, number>();
+  /** Canonical address -> time of its latest offence; insertion order = age. */
+  private readonly offences = new Map<string, number>();
+  /** Calls refused, by reason. */
+  refusedBlocked = 0;
+  refusedPolicy = 0;
+
+  constructor(
+    private readonly inner: Transport,
+    options: OutboundGuardOptions,
+  ) {
+    this.clock = options.clock;
+    this.policy = options.policy instanceof AddressPolicy ? options.policy : new AddressPolicy(options.policy);
+    this.seeds = new Set((options.seeds ?? []).map((seed) => this.canonical(seed)));
+    this.maxBlocked = options.maxBlocked ?? 10_000;
+  }
+
+  get address(): string | undefined {
+    return this.inner.address;
+  }
+
+  listen(service: TransportService): Promise<string> {
+    return this.inner.listen(service);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  /** Refuses every call to `peer` for `durationMs`. */
+  block(peer: string, durationMs: number): void {
+    const key = this.canonical(peer);
+    this.blocked.delete(key);
+    this.blocked.set(key, this.clock.now() + durationMs);
+    while (this.blocked.size > this.maxBlocked) this.blocked.delete(this.blocked.keys().next().value as string);
+  }
+
+  /** `peer` sent bad data. */
+  offended(peer: string): void {
+    const key = this.canonical(peer);
+    this.offences.delete(key);
+    this.offences.set(key, this.clock.now());
+    while (this.offences.size > this.maxBlocked) this.offences.delete(this.offences.keys().next().value as string);
+  }
+
+  /**
+   * The peer table removed `peer`: block it for `blockMs` when the removal was for its offences,
+   * or for health while it offended within the last `offenceWindowMs`.
+   */
+  removed(peer: string, reason: string, blockMs: number, offenceWindowMs: number): void {
+    const key = this.canonical(peer);
+    const offence = this.offences.get(key);
+    const offendedLately = offence !== undefined && this.clock.now() - offence <= offenceWindowMs;
+    if (reason === 'penalised' || reason === 'blocked' || (reason === 'unhealthy' && offendedLately)) this.block(peer, blockMs);
+  }
+
+  isBlocked(peer: string): boolean {
+    const key = this.canonical(peer);
+    const until = this.blocked.get(key);
+    if (until === undefined) return false;
+    if (until > this.clock.now()) return true;
+    this.blocked.delete(key);
+    return false;
+  }
+
+  call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown> {
+    if (this.isBlocked(peer)) {
+      this.refusedBlocked++;
+      return Promise.reject(new AtlasError(ErrorCodes.BLOCKED, `${peer.slice(0, 100)} is blocked`));
+    }
+    const key = this.canonical(peer);
+    if (!this.seeds.has(key) && !this.policy.allows(peer)) {
+      this.refusedPolicy++;
+      return Promise.reject(new AtlasError(ErrorCodes.ADDRESS_REFUSED, `the address policy refuses to dial ${peer.slice(0, 100)}`));
+    }
+    return this.inner.call(peer, method, params, options);
+  }
+
+  private canonical(peer: string): string {
+    return canonicalPeerAddress(peer, this.policy.options.maxLength) ?? peer;
+  }
+}

@@ -1,0 +1,32 @@
+import { afterEach, it } from 'vitest';
+import { seededRandom } from '../../src/runtime.js';
+import { generateChunks } from '../../src/sim/workload.js';
+import { MemoryNetwork } from '../../src/transport/memory.js';
+import { LyingTransport } from './hostile/lying-transport.js';
+import { chainOf, TestNodes } from './hostile/nodes.js';
+const nodes = new TestNodes();
+afterEach(() => nodes.closeAll());
+it('dbg', async () => {
+  const liarOnly = generateChunks(10, seededRandom(32), { prefix: 'liar' });
+  const shared = generateChunks(150, seededRandom(31), { prefix: 'shared' });
+  const chain = chainOf([...shared, ...liarOnly].map((c) => c.address));
+  const network = new MemoryNetwork();
+  const honest = await nodes.start(chain, network.transport('honest'));
+  await honest.putChunks(shared.map((c) => c.data));
+  const log: string[] = [];
+  const liar = new LyingTransport(network.transport('liar'), async (method, _p, answer, ctx) => {
+    const reply = await answer();
+    if (ctx.remote === 'victim') log.push(`${Date.now() % 100000} ${method}`);
+    if (method !== 'getChunks') return reply;
+    const { chunks, missing } = reply as { chunks: { address: string; data: Uint8Array }[]; missing: string[] };
+    return { chunks: chunks.map((c) => ({ address: c.address, data: Buffer.concat([c.data, Buffer.from('!')]) })), missing };
+  });
+  const ln = await nodes.start(chain, liar, { seeds: ['honest'] });
+  await ln.putChunks([...shared, ...liarOnly].map((c) => c.data));
+  const victim = await nodes.start(chain, network.transport('victim'), { seeds: ['honest'], downloads: { batchSize: 5, maxInFlightPerPeer: 1, backoff: { baseMs: 20, maxMs: 200, maxEntries: 1000 } }, logger: { debug: (m, f) => m === 'peer fault' && log.push(`${Date.now() % 100000} fault ${JSON.stringify(f)}`), info() {}, warn() {}, error: (m, f) => log.push(`ERR ${m} ${JSON.stringify(f)}`) } });
+  victim.on('peer:remove', (e) => log.push(`${Date.now() % 100000} removed ${JSON.stringify(e)}`));
+  victim.on('peer:add', (e) => log.push(`${Date.now() % 100000} added ${JSON.stringify(e)}`));
+  await new Promise((r) => setTimeout(r, 3000));
+  console.log(log.slice(0, 60).join('\n'));
+  console.log(JSON.stringify(victim.stats().neighbors));
+});
