@@ -99,7 +99,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
       onRollback: (length) => this.onRollback(length),
       onError: (error) => this.fail(error),
     });
-    this.views = new PeerViews(this.client, this.limits, Math.max(options.neighbors ?? 8, 1) * 4, self);
+    this.views = new PeerViews(this.client, this.limits, Math.max(options.neighbors ?? 8, 1) * 4, self, () => store.sequenceLength());
     this.overlay = new Overlay({
       client: this.client,
       network: this.network,

@@ -34,6 +34,8 @@ export class PeerViews {
     private readonly limits: Readonly<ProtocolLimits>,
     private readonly maxPeers: number,
     private readonly self: () => string | undefined,
+    /** Our own sequence length: a view never covers more, whatever length a peer claims. */
+    private readonly localLength: () => number,
   ) {}
 
   get size(): number {
@@ -81,15 +83,11 @@ export class PeerViews {
   markHeld(peer: string, positions: Uint32Array): number {
     const view = this.views.get(peer);
     if (!view) return 0;
+    const limit = this.localLength();
+    if (view.inventory.length < limit) view.inventory.setLength(limit);
     let added = 0;
-    let maxPosition = -1;
-    for (const position of positions) if (position > maxPosition) maxPosition = position;
-    if (maxPosition >= view.inventory.length) view.inventory.setLength(maxPosition + 1);
     for (const position of positions) {
-      if (!view.inventory.has(position)) {
-        view.inventory.add(position);
-        added++;
-      }
+      if (position < limit && view.inventory.add(position)) added++;
     }
     return added;
   }
@@ -102,7 +100,8 @@ export class PeerViews {
       const changes = await this.client.inventoryChanges(peer, from ? { since: view.version, from } : { since: view.version }, { signal });
       if (changes.complete) {
         const positions = decodePositions(changes.added, { maxCount: this.limits.maxInventoryChanges });
-        if (changes.sequenceLength > view.inventory.length) view.inventory.setLength(changes.sequenceLength);
+        const length = Math.min(changes.sequenceLength, this.localLength());
+        if (length > view.inventory.length) view.inventory.setLength(length);
         const before = view.inventory.count;
         view.inventory.addMany(positions.filter((p) => p < view.inventory.length));
         view.version = changes.inventory;
@@ -115,14 +114,16 @@ export class PeerViews {
 
   private async refreshWhole(view: PeerView, now: number, signal?: AbortSignal): Promise<RefreshOutcome> {
     const before = view.inventory.count;
-    const first = await this.client.inventory(view.peer, { offset: 0, length: this.limits.maxInventoryBytes }, { signal });
-    const sequenceLength = first.sequenceLength;
-    const fresh = new Inventory(sequenceLength);
+    // Only the positions we know matter: a peer claiming a longer sequence costs us nothing more.
+    const wanted = Math.ceil(this.localLength() / 8);
+    const first = await this.client.inventory(view.peer, { offset: 0, length: Math.min(wanted, this.limits.maxInventoryBytes) }, { signal });
+    const length = Math.min(first.sequenceLength, this.localLength());
+    const fresh = new Inventory(length);
     fresh.applyBytes(0, first.bytes, 'replace');
     let bytes = first.bytes.byteLength;
-    const totalBytes = Math.ceil(sequenceLength / 8);
+    const totalBytes = Math.ceil(length / 8);
     for (let offset = first.bytes.byteLength; offset < totalBytes && first.bytes.byteLength > 0; ) {
-      const page = await this.client.inventory(view.peer, { offset, length: this.limits.maxInventoryBytes }, { signal });
+      const page = await this.client.inventory(view.peer, { offset, length: Math.min(totalBytes - offset, this.limits.maxInventoryBytes) }, { signal });
       if (page.bytes.byteLength === 0) break;
       fresh.applyBytes(offset, page.bytes, 'replace');
       bytes += page.bytes.byteLength;

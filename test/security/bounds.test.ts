@@ -108,7 +108,7 @@ describe('other queues', () => {
   });
 
   it('peer views track at most their bound of peers', () => {
-    const views = new PeerViews(new ProtocolClient(new StalledPeers()), DEFAULT_LIMITS, 32, () => 'self');
+    const views = new PeerViews(new ProtocolClient(new StalledPeers()), DEFAULT_LIMITS, 32, () => 'self', () => 1_000);
     let tracked = 0;
     for (let i = 0; i < 10_000; i++) if (views.track(`peer-${i}`)) tracked++;
     expect(tracked).toBe(32);
