@@ -14,6 +14,7 @@ const suites: Record<string, () => Promise<{ default: BenchSuite }>> = {
   inventory: () => import('./inventory.js'),
   sync: () => import('./sync.js'),
   scale: () => import('./scale.js'),
+  load: () => import('./load.js'),
 };
 
 const args = process.argv.slice(2);

@@ -56,3 +56,7 @@ export {
   type MethodResponse,
 } from './legacy/index.js';
 export { prometheusMetrics, loadPromClient, type PrometheusMetrics, type PrometheusMetricsOptions, type PromClientModule, type PromRegistry } from './node/metrics-prometheus.js';
+export { RateLimiter, DEFAULT_RATE_LIMIT, remoteHost, type RateLimitOptions } from './protocol/rate-limit.js';
+export { RequestGuard, DEFAULT_REQUEST_LIMITS, type RequestLimits, type RequestGuardStats } from './protocol/request-guard.js';
+export { checkSender, senderMatches, SENDER_BOUND_METHODS } from './protocol/sender-check.js';
+export { OutboundGuard, type OutboundGuardOptions } from './node/outbound-guard.js';

@@ -7,7 +7,7 @@ import { InventoryLog } from '../inventory/change-log.js';
 import { resolveLimits, type ProtocolLimits } from '../protocol/limits.js';
 import { ProtocolClient } from '../protocol/client.js';
 import { createProtocolService } from '../protocol/server.js';
-import { RequestGuard, type RequestLimits } from '../protocol/request-guard.js';
+import { RequestGuard } from '../protocol/request-guard.js';
 import { checkSender } from '../protocol/sender-check.js';
 import { PEER_TABLE_DEFAULTS } from '../peers/table.js';
 import { OutboundGuard } from './outbound-guard.js';
@@ -32,11 +32,6 @@ import { RateMeter } from './stats.js';
 
 export type NodeState = 'open' | 'running' | 'closing' | 'closed';
 
-/** Load shedding of served requests (to move into AtlasNodeOptions). */
-export interface NodeRequestOptions {
-  /** Per-host rate limits and concurrency bounds of served requests; beyond them the caller gets BUSY. */
-  requests?: Partial<RequestLimits>;
-}
 
 /** Positions remembered by the inventory log, for incremental refreshes. */
 const INVENTORY_LOG_ENTRIES = 1 << 20;
@@ -75,7 +70,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
   private roundRunning: Promise<void> | undefined;
   #state: NodeState = 'open';
 
-  private constructor(options: AtlasNodeOptions & NodeRequestOptions, store: ChunkStore) {
+  private constructor(options: AtlasNodeOptions, store: ChunkStore) {
     super();
     this.network = options.network ?? 'mainnet';
     this.store = store;
@@ -157,7 +152,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
   }
 
   /** Opens the store and catches up with the chain; the node serves nothing until start(). */
-  static async open(options: AtlasNodeOptions & NodeRequestOptions): Promise<AtlasNode> {
+  static async open(options: AtlasNodeOptions): Promise<AtlasNode> {
     await hashReady();
     const maxChunkSize = options.maxChunkSize ?? options.limits?.maxChunkSize;
     const store =

@@ -2,6 +2,7 @@ import type { ChainAdapter } from '../chain/types.js';
 import type { AddressPolicyOptions } from '../peers/address-policy.js';
 import type { PeerTableLimits } from '../peers/table.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
+import type { RequestLimits } from '../protocol/request-guard.js';
 import type { Clock, Logger, Random } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import type { DownloaderOptions } from '../sync/downloader.js';
@@ -56,6 +57,8 @@ export interface AtlasNodeOptions {
   maxPendingPeers?: number;
   /** The rest of the peer table's limits: health window, eviction, penalties (PEER_TABLE_DEFAULTS). */
   peerTable?: Partial<PeerTableLimits>;
+  /** Load shedding for requests served: per-host token buckets and concurrency bounds (DEFAULT_REQUEST_LIMITS). */
+  requests?: Partial<RequestLimits>;
   timers?: Partial<NodeTimers>;
   downloads?: Partial<DownloaderOptions>;
   push?: Partial<PusherOptions>;

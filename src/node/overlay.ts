@@ -193,6 +193,7 @@ export class Overlay {
       if (victim !== undefined) this.dropNeighbor(victim);
       this.lastRenewal = now;
     }
+    this.keepSeedNeighbor(now);
     // Prefer the walk's current node (an unbiased sample); fill the rest at random meanwhile.
     const sample = this.sampler.current;
     if (sample !== undefined && !this.sampler.burningIn && this.table.has(sample) && !this.active.has(sample)) this.addNeighbor(sample, now);
@@ -201,6 +202,24 @@ export class Overlay {
       if (peer === undefined) break;
       if (!this.active.has(peer)) this.addNeighbor(peer, now);
     }
+  }
+
+  /**
+   * Eclipse resistance: while a seed is live, one neighbour is a seed. Colluding peers whose lists
+   * name only each other trap a random walk that enters their region, and renewal would then hand
+   * them every neighbour slot in turn; a seed neighbour keeps a path to the network the host
+   * trusts. The seed is drawn at random, so the load spreads over the seeds.
+   */
+  private keepSeedNeighbor(now: number): void {
+    if (this.active.list().some((peer) => this.table.isSeed(peer))) return;
+    const live = this.table.seeds().filter((seed) => this.table.has(seed) && this.table.health(seed) >= this.table.limits.minHealth);
+    if (live.length === 0) return;
+    const seed = live[randomInt(this.options.random, live.length)] as string;
+    if (this.active.wanted === 0) {
+      const victim = this.active.pickForRenewal();
+      if (victim !== undefined) this.dropNeighbor(victim);
+    }
+    this.addNeighbor(seed, now);
   }
 
   private addNeighbor(peer: string, now: number): void {

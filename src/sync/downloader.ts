@@ -193,7 +193,9 @@ export class Downloader {
     for (const address of addresses) this.plan.fail(address, now);
     const atlasError = isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error));
     if (atlasError.code === ErrorCodes.BAD_REPLY) this.hooks.fault(peer, 'bad-data', atlasError);
-    else {
+    else if (atlasError.code === ErrorCodes.BUSY) {
+      // The peer is alive and shedding load: the addresses back off, its health is untouched.
+    } else {
       this.hooks.called(peer, false);
       this.hooks.fault(peer, 'unresponsive', atlasError);
     }

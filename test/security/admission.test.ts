@@ -63,7 +63,8 @@ describe('no unrequested data is stored', () => {
       return { chunks: [...chunks, announcedExtra!, strangerExtra!], missing };
     });
     const liarNode = await startNode(chain, liar, { seeds: ['honest'] });
-    await liarNode.putChunks([...wanted, ...liarOnly].map((c) => c.data));
+    // Straight into its store: a node pushes what it is given, and the liar keeps these to itself.
+    await liarNode.store.putMany([...wanted, ...liarOnly].map((c) => c.data));
 
     const victimDir = join(dir, 'victim-extra');
     const victim = await startNode(chain, network.transport('victim'), {

@@ -33,7 +33,8 @@ async function scenario(lie: Lie) {
   await honest.putChunks(shared.map((c) => c.data));
   const liar = new LyingTransport(network.transport('liar'), lie);
   const liarNode = await nodes.start(chain, liar, { seeds: ['honest'] });
-  await liarNode.putChunks([...shared, ...liarOnly].map((c) => c.data));
+  // Straight into its store: a node pushes what it is given, and the liar keeps these to itself.
+  await liarNode.store.putMany([...shared, ...liarOnly].map((c) => c.data));
   const victim = await nodes.start(chain, network.transport('victim'), { seeds: ['honest'], downloads: { batchSize: 5, maxInFlightPerPeer: 1, backoff: FAST_BACKOFF } });
   const removals: { peer: string; reason: string }[] = [];
   victim.on('peer:remove', (event) => removals.push(event));

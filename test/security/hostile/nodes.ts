@@ -1,6 +1,6 @@
 /** Starts real nodes for security tests (fast timers, local address policy) and closes them all. */
 import { MemoryChain } from '../../../src/chain/memory.js';
-import { AtlasNode, type NodeRequestOptions } from '../../../src/node/atlas-node.js';
+import { AtlasNode } from '../../../src/node/atlas-node.js';
 import type { AtlasNodeOptions } from '../../../src/node/options.js';
 import { LOCAL_ADDRESS_POLICY } from '../../../src/peers/address-policy.js';
 import type { Transport } from '../../../src/transport/types.js';
@@ -9,7 +9,7 @@ import { FAST_TIMERS } from '../../support/cluster.js';
 export class TestNodes {
   private readonly open: AtlasNode[] = [];
 
-  async start(chain: MemoryChain, transport: Transport, extra: Partial<AtlasNodeOptions & NodeRequestOptions> = {}): Promise<AtlasNode> {
+  async start(chain: MemoryChain, transport: Transport, extra: Partial<AtlasNodeOptions> = {}): Promise<AtlasNode> {
     const node = await AtlasNode.open({ chain, transport, network: 'testnet', timers: FAST_TIMERS, addressPolicy: LOCAL_ADDRESS_POLICY, ...extra });
     this.open.push(node);
     await node.start();

@@ -94,8 +94,23 @@ export function rawExchange(port: number, rawCase: RawCase, options: RawOptions)
 
 const HEAD_END = Buffer.from('\r\n\r\n');
 
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
+
+/** The stream without its interim 100 Continue responses (Node writes one late, mid-body, when pipelined requests expect it). */
+function withoutContinues(bytes: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (let at = bytes.indexOf(CONTINUE); at !== -1; at = bytes.indexOf(CONTINUE, from)) {
+    parts.push(bytes.subarray(from, at));
+    from = at + CONTINUE.length;
+  }
+  parts.push(bytes.subarray(from));
+  return Buffer.concat(parts);
+}
+
 /** Splits a stream of HTTP/1.x responses; stops at the first thing that is not one. */
-export function parseResponses(bytes: Buffer, methods: readonly string[]): { statuses: number[]; error?: string } {
+export function parseResponses(raw: Buffer, methods: readonly string[]): { statuses: number[]; error?: string } {
+  const bytes = withoutContinues(raw);
   const statuses: number[] = [];
   let pos = 0;
   let request = 0;
@@ -213,7 +228,8 @@ function targetArb(pool: FuzzPool, method: string): fc.Arbitrary<string> {
       arbitrary: fc.constantFrom(
         '/status', '/metrics', '/', '*', '//atlas/v1/ping', '/atlas/v1/', '/atlas/v1/ping?x=1&x=2', '/atlas/v1/ping#frag', 'http://127.0.0.1/atlas/v1/ping',
         '/%2e%2e/%2e%2e/etc/passwd', '/chunks/..%2f..%2f', '/chunks/', `/chunks/${'a'.repeat(8_000)}`, '/atlas/v1/\u00e9', '/\\..\\', 'atlas/v1/ping', '',
-        '/v1/zonefiles/0000000000000000000000000000000000000000', '/RPC2',
+        '/v1/zonefiles/0000000000000000000000000000000000000000', '/v1/zonefile', '/RPC2', '/v2/attachments/inv?index_block_hash=00&pages_indexes=1,2,3,4,5,6,7,8,9',
+        '/v2/attachments/inv?pages_indexes=-1', `/v2/attachments/${'f'.repeat(40)}`, '/v1/zonefiles/../../etc',
       ),
     },
   );
@@ -265,6 +281,47 @@ export function requestSpecArb(pool: FuzzPool, request: fc.Arbitrary<FuzzRequest
   );
 }
 
+const XML_METHODS = ['getinfo', 'ping', 'get_zonefiles', 'put_zonefiles', 'get_zonefile_inventory', 'get_atlas_peers', 'atlas_peer_exchange', 'system.listMethods', 'nope', ''];
+
+/** XML-RPC values, right and wrong, for the legacy API's parameters. */
+function xmlValueArb(pool: FuzzPool): fc.Arbitrary<string> {
+  const known = [...pool.held, ...pool.missing, ...pool.unannounced];
+  return fc.letrec<{ value: string }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small', maxDepth: 3 },
+      fc.constantFrom(...known).map((c) => `<value><string>${c.address}</string></value>`),
+      fc.constantFrom(...known).map((c) => `<value><base64>${Buffer.from(c.data).toString('base64')}</base64></value>`),
+      fc.string({ maxLength: 30 }).map((t) => `<value><string>${t.replace(/[<&]/g, '')}</string></value>`),
+      fc.constantFrom('<value><int>-1</int></value>', '<value><int>99999999999999999999</int></value>', '<value><i4>524289</i4></value>', '<value><double>NaN</double></value>', '<value><base64>!!!</base64></value>', '<value><boolean>2</boolean></value>', '<value/>', '<value><nil/></value>'),
+      fc.array(tie('value'), { maxLength: 5 }).map((items) => `<value><array><data>${items.join('')}</data></array></value>`),
+      fc.array(tie('value'), { maxLength: 3 }).map((items) => `<value><struct>${items.map((v, i) => `<member><name>m${i}</name>${v}</member>`).join('')}</struct></value>`),
+    ),
+  })).value;
+}
+
+const HOSTILE_XML = [
+  '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;"><!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]><methodCall><methodName>&lol4;</methodName></methodCall>',
+  '<?xml version="1.0"?><!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><methodCall><methodName>getinfo</methodName><params><param><value><string>&xxe;</string></value></param></params></methodCall>',
+  `<methodCall><methodName>get_zonefiles</methodName><params><param>${'<value><array><data>'.repeat(2_000)}${'</data></array></value>'.repeat(2_000)}</param></params></methodCall>`,
+  `<methodCall><methodName>get_zonefiles</methodName><params><param><value><array><data>${'<value><string>0000000000000000000000000000000000000000</string></value>'.repeat(5_000)}</data></array></value></param></params></methodCall>`,
+  '<methodCall><methodName>getinfo</methodName>',
+  '<methodCall><methodName>getinfo</methodName></methodCall><methodCall><methodName>getinfo</methodName></methodCall>',
+  '\ufeff<?xml version="1.0" encoding="UTF-16"?><methodCall/>',
+];
+
+/** XML-RPC calls to the legacy endpoint: every method with fuzzed parameters, and hostile documents. */
+export function xmlRpcCaseArb(pool: FuzzPool): fc.Arbitrary<RawCase> {
+  const call = fc.tuple(fc.constantFrom(...XML_METHODS), fc.array(xmlValueArb(pool), { maxLength: 4 })).map(
+    ([method, params]) => `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${params.map((p) => `<param>${p}</param>`).join('')}</params></methodCall>`,
+  );
+  const body = fc.oneof({ weight: 6, arbitrary: call }, { weight: 1, arbitrary: fc.constantFrom(...HOSTILE_XML) });
+  return fc.tuple(body, fc.constantFrom('/RPC2', '/'), fc.constantFrom('text/xml', 'application/xml', 'text/plain', '')).map(([xml, path, type]): RawCase => {
+    const bytes = Buffer.from(xml, 'utf8');
+    const head = `POST ${path} HTTP/1.1\r\nHost: x\r\n${type ? `Content-Type: ${type}\r\n` : ''}Content-Length: ${bytes.byteLength}\r\n\r\n`;
+    return { label: `xml-rpc ${xml.slice(0, 60)}`, pieces: [Buffer.concat([Buffer.from(head, 'latin1'), bytes])], methods: ['POST'] };
+  });
+}
+
 /** Whole raw cases: single and pipelined requests, garbage, truncation, huge heads and bodies. */
 export function rawCaseArb(pool: FuzzPool, request: fc.Arbitrary<FuzzRequest>): fc.Arbitrary<RawCase> {
   const spec = requestSpecArb(pool, request);
@@ -309,6 +366,7 @@ export function rawCaseArb(pool: FuzzPool, request: fc.Arbitrary<FuzzRequest>): 
     { weight: 2, arbitrary: garbage },
     { weight: 2, arbitrary: truncated },
     { weight: 1, arbitrary: fc.oneof(hugeHead, manyHeaders, hugeBody, hugeDeclared) },
+    { weight: 3, arbitrary: xmlRpcCaseArb(pool) },
   );
 }
 

@@ -15,6 +15,8 @@ export interface FuzzRequest {
   params: unknown;
   /** What the generator meant: a valid request, one with a broken field, or garbage. */
   kind: 'valid' | 'mutated' | 'garbage';
+  /** Call from the host the request's `from` names (else from an unrelated host). */
+  asSender: boolean;
 }
 
 const WEIRD_NUMBERS = [
@@ -73,6 +75,7 @@ export function addressArb(pool: FuzzPool): fc.Arbitrary<unknown> {
 
 /** Peer addresses a caller may claim to be: public, private, loopback, names, IPv6, garbage, long. */
 export const peerAddressArb: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 4, arbitrary: fc.tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.nat(255), fc.integer({ min: 1, max: 65_535 })).map(([a, b, c, d, port]) => `${a}.${b}.${c}.${d}:${port}`) },
   fc.tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.nat(255), fc.integer({ min: 0, max: 70_000 })).map(([a, b, c, d, port]) => `${a}.${b}.${c}.${d}:${port}`),
   fc.constantFrom(
     '127.0.0.1:6264', '10.0.0.1:6264', '192.168.1.1:80', '172.16.0.1:1', '169.254.169.254:80', '0.0.0.0:6264', '255.255.255.255:1',
@@ -97,7 +100,7 @@ export function chunkArb(pool: FuzzPool): fc.Arbitrary<unknown> {
 
 /** Delta-varint position lists: valid ones (including positions far past the sequence), and raw bytes. */
 export const positionsArb: fc.Arbitrary<unknown> = fc.oneof(
-  { weight: 3, arbitrary: fc.uniqueArray(fc.nat(400), { maxLength: 50 }).map((p) => encodePositions(p.sort((a, b) => a - b))) },
+  { weight: 6, arbitrary: fc.uniqueArray(fc.nat(400), { maxLength: 50 }).map((p) => encodePositions(p.sort((a, b) => a - b))) },
   { weight: 2, arbitrary: fc.uniqueArray(fc.oneof(fc.nat(400), fc.constantFrom(2 ** 32 - 1, 2 ** 32 - 2, 2 ** 31, 1_000_000)), { maxLength: 20 }).map((p) => encodePositions(p.sort((a, b) => a - b))) },
   { weight: 2, arbitrary: fc.uint8Array({ maxLength: 80 }) },
   { weight: 1, arbitrary: fc.constant(new Uint8Array(70_000).fill(0x01)) },
@@ -154,10 +157,11 @@ const unknownMethod: fc.Arbitrary<string> = fc.oneof(
 export function requestArb(pool: FuzzPool, epoch: () => string): fc.Arbitrary<FuzzRequest> {
   const byMethod = paramsArb(pool, epoch);
   const valid = fc.constantFrom(...METHODS).chain((method) => (byMethod[method] as fc.Arbitrary<Record<string, unknown>>).map((params) => ({ method, params })));
-  return fc.oneof(
-    { weight: 5, arbitrary: valid.map((r): FuzzRequest => ({ ...r, kind: 'valid' })) },
-    { weight: 4, arbitrary: valid.chain((r) => mutate(r.params).map((params): FuzzRequest => ({ method: r.method, params, kind: 'mutated' }))) },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...METHODS), wireValue).map(([method, params]): FuzzRequest => ({ method, params, kind: 'garbage' })) },
-    { weight: 1, arbitrary: fc.tuple(unknownMethod, wireValue).map(([method, params]): FuzzRequest => ({ method, params, kind: 'garbage' })) },
+  const request = fc.oneof(
+    { weight: 5, arbitrary: valid.map((r) => ({ ...r, kind: 'valid' as const })) },
+    { weight: 4, arbitrary: valid.chain((r) => mutate(r.params).map((params) => ({ method: r.method, params, kind: 'mutated' as const }))) },
+    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...METHODS), wireValue).map(([method, params]) => ({ method, params, kind: 'garbage' as const })) },
+    { weight: 1, arbitrary: fc.tuple(unknownMethod, wireValue).map(([method, params]) => ({ method, params, kind: 'garbage' as const })) },
   );
+  return fc.tuple(request, fc.boolean()).map(([r, asSender]): FuzzRequest => ({ ...r, asSender }));
 }

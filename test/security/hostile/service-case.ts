@@ -25,7 +25,16 @@ export interface ServiceOutcome {
   saved?: Uint8Array[];
 }
 
-export async function runServiceCase(service: TransportService, limits: Readonly<ProtocolLimits>, request: FuzzRequest, remote = '203.0.113.7:4000'): Promise<ServiceOutcome> {
+/** The caller's transport identity: the host its `from` names when it calls as that sender. */
+export function remoteFor(request: FuzzRequest): string {
+  const params = request.params;
+  const from = typeof params === 'object' && params !== null && Object.prototype.hasOwnProperty.call(params, 'from') ? (params as { from: unknown }).from : undefined;
+  if (!request.asSender || typeof from !== 'string') return '203.0.113.7:4000';
+  const hostPort = /^(\[[^\]]+\]|[^:[\]]+):\d+$/.exec(from);
+  return hostPort ? `${hostPort[1]}:40000` : from;
+}
+
+export async function runServiceCase(service: TransportService, limits: Readonly<ProtocolLimits>, request: FuzzRequest, remote = remoteFor(request)): Promise<ServiceOutcome> {
   let result: unknown;
   try {
     result = await service.handle(request.method, request.params, { remote });

@@ -92,7 +92,8 @@ export async function openFuzzTarget(options: FuzzTargetOptions): Promise<FuzzTa
   let http: HttpTransport | undefined;
   if (options.transport === 'capture') capture = new CaptureTransport();
   else {
-    http = new HttpTransport({ listen: '127.0.0.1:0', limits: options.http ?? {} });
+    // The legacy API too: its XML-RPC, REST and attachment routes face the same hostile input.
+    http = new HttpTransport({ listen: '127.0.0.1:0', limits: options.http ?? {}, legacy: true });
     serveOnly = new ServeOnlyTransport(http);
   }
   const node = await AtlasNode.open({
