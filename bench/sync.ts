@@ -105,10 +105,17 @@ const suite: BenchSuite = async ({ quick }) => {
   for (const plan of plans) {
     const dataset = await buildDataset(plan.count, plan.size);
     const ref = await reference(dataset);
+    const ceiling = await runToEnd<{ elapsedMs: number; count: number }>('storage-ceiling.ts', [dataset.sourceDir, dataset.chainFile], 600_000);
     for (const peers of plan.peers) {
       const result = await syncFrom(dataset, peers);
       const label = `${plan.count.toLocaleString('en')} x ${plan.size ? `${plan.size} B` : 'corpus-like'}, ${peers} peer${peers > 1 ? 's' : ''}`;
       report.rows.push(...rows(label, dataset, result, ref, peers === 1 ? plan.target : undefined));
+      report.rows.push({
+        label: `${label}: chunks/s vs storage ceiling`,
+        value: result.have / (result.elapsedMs / 1000),
+        unit: 'chunks/s',
+        reference: { label: 'raw lmdb durable puts, same chunks', value: ceiling.count / (ceiling.elapsedMs / 1000) },
+      });
       report.notes!.push(`${label}: open (chain catch-up) ${(result.openMs / 1000).toFixed(2)} s, ${result.requests} getChunks requests, ${result.duplicates} duplicate chunks`);
     }
   }
