@@ -5,8 +5,8 @@
  * kept it in the legacy provider).
  */
 import * as crypto from 'node:crypto';
-import { requireBytes, requireChunkArray, requirePacked } from './validate.js';
-import { EMPTY_HASH160, HASH160_BYTES, type Hash160Impl } from './types.js';
+import { perItemImpl } from './per-item.js';
+import { EMPTY_HASH160, type Hash160Impl } from './types.js';
 
 type Digest = (algorithm: string, data: Uint8Array) => Buffer;
 
@@ -30,30 +30,5 @@ export function loadNodeHash(): NodeLoad {
 }
 
 function nodeImpl(digest: Digest): Hash160Impl {
-  const one = (data: Uint8Array): Buffer => digest('ripemd160', digest('sha256', data));
-  return {
-    name: 'node',
-    hash160(data) {
-      requireBytes(data, 'hash160');
-      return one(data);
-    },
-    hash160Batch(chunks) {
-      requireChunkArray(chunks, 'hash160Batch');
-      const results = new Array<Uint8Array>(chunks.length);
-      for (let i = 0; i < chunks.length; i++) {
-        const chunk = chunks[i];
-        requireBytes(chunk, 'hash160Batch item');
-        results[i] = one(chunk);
-      }
-      return results;
-    },
-    hash160Packed(data, offsets) {
-      requirePacked(data, offsets, 'hash160Packed');
-      const out = Buffer.allocUnsafe((offsets.length - 1) * HASH160_BYTES);
-      for (let i = 0; i + 1 < offsets.length; i++) {
-        one(data.subarray(offsets[i], offsets[i + 1])).copy(out, i * HASH160_BYTES);
-      }
-      return out;
-    },
-  };
+  return perItemImpl('node', (data) => digest('ripemd160', digest('sha256', data)));
 }

@@ -17,7 +17,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { parseAddress } from '../address.js';
-import { AtlasError, ErrorCodes, isAtlasError, type ErrorCode } from '../errors.js';
+import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import { silentLogger, systemClock, type Clock, type Logger, type TimerHandle } from '../runtime.js';
 import {
   codecFor,
@@ -32,6 +32,9 @@ import {
 } from './codec.js';
 import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from './types.js';
 import { legacyRoutes, type LegacyOptions } from '../legacy/index.js';
+import { etagMatches, hasBody, joinHostPort, readBody, remoteOf, splitHostPort, httpStatusFor, HTTP_STATUS_BY_CODE } from './http-io.js';
+
+export { HTTP_STATUS_BY_CODE, httpStatusFor, joinHostPort, splitHostPort } from './http-io.js';
 
 export interface HttpLimits {
   /** Largest request body the server reads (413 TOO_LARGE beyond); the client refuses to send more. */
@@ -132,43 +135,6 @@ export interface HttpTransportOptions {
   legacy?: boolean | LegacyOptions;
   clock?: Clock;
   logger?: Logger;
-}
-
-/**
- * HTTP status of each error code. Input errors are 400, admission refusals 422, overload and
- * shutdown 503, a failure talking to a further peer 502; INTERNAL and STORE_CORRUPT go out as
- * 500 with a generic message.
- */
-export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.freeze({
-  BAD_REQUEST: 400,
-  BAD_ADDRESS: 400,
-  BAD_ANNOUNCEMENT: 400,
-  TOO_MANY: 400,
-  TOO_LARGE: 413,
-  CHUNK_TOO_LARGE: 413,
-  CHUNK_EMPTY: 422,
-  NOT_ANNOUNCED: 422,
-  HASH_MISMATCH: 422,
-  UNSOLICITED: 422,
-  NETWORK_MISMATCH: 422,
-  VERSION_MISMATCH: 422,
-  SEQUENCE_MISMATCH: 422,
-  ADDRESS_REFUSED: 422,
-  BLOCKED: 403,
-  UNKNOWN_METHOD: 404,
-  BUSY: 503,
-  CLOSED: 503,
-  NOT_STARTED: 503,
-  ABORTED: 503,
-  TIMEOUT: 504,
-  UNREACHABLE: 502,
-  BAD_REPLY: 502,
-  STORE_CORRUPT: 500,
-  INTERNAL: 500,
-});
-
-export function httpStatusFor(error: unknown): number {
-  return isAtlasError(error) ? HTTP_STATUS_BY_CODE[error.code] : 500;
 }
 
 const RPC_PREFIX = '/atlas/v1/';
@@ -380,7 +346,7 @@ export class HttpTransport implements Transport {
       });
       req.on('response', (res) => {
         responded = true;
-        readLimited(res, this.limits.maxReplyBytes).then(
+        readBody(res, this.limits.maxReplyBytes).then(
           (bytes) => {
             this.counters.bytesIn += bytes.byteLength;
             try {
@@ -615,7 +581,7 @@ export class HttpTransport implements Transport {
   }
 
   private async readRequestBody(req: IncomingMessage): Promise<Uint8Array> {
-    const body = await readLimited(req, this.limits.maxRequestBytes);
+    const body = await readBody(req, this.limits.maxRequestBytes);
     this.counters.bytesIn += body.byteLength;
     return body;
   }
@@ -693,90 +659,6 @@ function networkError(error: NodeJS.ErrnoException, target: { host: string; port
   return new AtlasError(ErrorCodes.UNREACHABLE, `${where}: ${error.message}`, undefined, { cause: error });
 }
 
-/** Reads a whole stream, rejecting with TOO_LARGE (and no longer reading) past `maxBytes`. */
-function readLimited(stream: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(stream.headers['content-length']);
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      reject(tooLarge(maxBytes));
-      return;
-    }
-    const parts: Buffer[] = [];
-    let total = 0;
-    const cleanup = () => {
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-      stream.off('error', onError);
-      stream.off('close', onClose);
-    };
-    const onData = (part: Buffer) => {
-      total += part.byteLength;
-      if (total > maxBytes) {
-        cleanup();
-        stream.pause();
-        reject(tooLarge(maxBytes));
-        return;
-      }
-      parts.push(part);
-    };
-    const onEnd = () => {
-      cleanup();
-      const whole = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
-      resolve(new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength));
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(new AtlasError(ErrorCodes.ABORTED, 'connection closed before the body was complete', undefined, { cause: error }));
-    };
-    const onClose = () => {
-      if (stream.complete) return;
-      cleanup();
-      reject(new AtlasError(ErrorCodes.ABORTED, 'connection closed before the body was complete'));
-    };
-    stream.on('data', onData);
-    stream.on('end', onEnd);
-    stream.on('error', onError);
-    stream.on('close', onClose);
-  });
-}
-
-function tooLarge(maxBytes: number): AtlasError {
-  return new AtlasError(ErrorCodes.TOO_LARGE, `body larger than ${maxBytes} bytes`, { limit: maxBytes });
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
-function etagMatches(header: string | undefined, address: string): boolean {
-  if (header === undefined) return false;
-  return header.split(',').some((tag) => {
-    const trimmed = tag.trim();
-    const opaque = trimmed.startsWith('W/') ? trimmed.slice(2) : trimmed;
-    return opaque === '*' || opaque.toLowerCase() === `"${address}"`;
-  });
-}
-
-function remoteOf(req: IncomingMessage): string {
-  const { remoteAddress, remotePort } = req.socket;
-  return joinHostPort(remoteAddress ?? 'unknown', remotePort ?? 0);
-}
-
 function abortedError(): AtlasError {
   return new AtlasError(ErrorCodes.ABORTED, 'call aborted');
-}
-
-/** Splits "host:port" or "[v6]:port"; ADDRESS_REFUSED when it is neither. */
-export function splitHostPort(value: string): { host: string; port: number } {
-  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s/]+)):(\d{1,5})$/.exec(value);
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || port > 65535) {
-    throw new AtlasError(ErrorCodes.ADDRESS_REFUSED, `not a host:port address: ${JSON.stringify(value.slice(0, 100))}`);
-  }
-  return { host: (match[1] ?? match[2]) as string, port };
-}
-
-export function joinHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

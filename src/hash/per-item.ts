@@ -1,0 +1,32 @@
+import { requireBytes, requireChunkArray, requirePacked } from './validate.js';
+import { HASH160_BYTES, type Hash160Impl } from './types.js';
+
+/**
+ * A backend built from a one-chunk function: the JS backends (node:crypto, hash-wasm) have no
+ * batch entry point of their own, so batch and packed calls loop over `one`.
+ */
+export function perItemImpl(name: Hash160Impl['name'], one: (data: Uint8Array) => Uint8Array): Hash160Impl {
+  return {
+    name,
+    hash160(data) {
+      requireBytes(data, 'hash160');
+      return one(data);
+    },
+    hash160Batch(chunks) {
+      requireChunkArray(chunks, 'hash160Batch');
+      const results = new Array<Uint8Array>(chunks.length);
+      for (let i = 0; i < chunks.length; i++) {
+        const chunk = chunks[i];
+        requireBytes(chunk, 'hash160Batch item');
+        results[i] = one(chunk);
+      }
+      return results;
+    },
+    hash160Packed(data, offsets) {
+      requirePacked(data, offsets, 'hash160Packed');
+      const out = new Uint8Array((offsets.length - 1) * HASH160_BYTES);
+      for (let i = 0; i + 1 < offsets.length; i++) out.set(one(data.subarray(offsets[i], offsets[i + 1])), i * HASH160_BYTES);
+      return out;
+    },
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * HTTP plumbing shared by HttpTransport and the legacy routes: bounded body reading, the error
+ * code to status table, and host:port handling.
+ */
+import type { IncomingMessage } from 'node:http';
+import { AtlasError, ErrorCodes, isAtlasError, type ErrorCode } from '../errors.js';
+
+/**
+ * HTTP status of each error code. Input errors are 400, admission refusals 422, overload and
+ * shutdown 503, a failure talking to a further peer 502; INTERNAL and STORE_CORRUPT go out as
+ * 500 with a generic message.
+ */
+export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.freeze({
+  BAD_REQUEST: 400,
+  BAD_ADDRESS: 400,
+  BAD_ANNOUNCEMENT: 400,
+  TOO_MANY: 400,
+  TOO_LARGE: 413,
+  CHUNK_TOO_LARGE: 413,
+  CHUNK_EMPTY: 422,
+  NOT_ANNOUNCED: 422,
+  HASH_MISMATCH: 422,
+  UNSOLICITED: 422,
+  NETWORK_MISMATCH: 422,
+  VERSION_MISMATCH: 422,
+  SEQUENCE_MISMATCH: 422,
+  ADDRESS_REFUSED: 422,
+  BLOCKED: 403,
+  UNKNOWN_METHOD: 404,
+  BUSY: 503,
+  CLOSED: 503,
+  NOT_STARTED: 503,
+  ABORTED: 503,
+  TIMEOUT: 504,
+  UNREACHABLE: 502,
+  BAD_REPLY: 502,
+  STORE_CORRUPT: 500,
+  INTERNAL: 500,
+});
+
+export function httpStatusFor(error: unknown): number {
+  return isAtlasError(error) ? HTTP_STATUS_BY_CODE[error.code] : 500;
+}
+
+/** Reads a whole stream, rejecting with TOO_LARGE (and no longer reading) past `maxBytes`. */
+export function readBody(stream: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(stream.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      reject(tooLarge(maxBytes));
+      return;
+    }
+    const parts: Buffer[] = [];
+    let total = 0;
+    const cleanup = () => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+    };
+    const onData = (part: Buffer) => {
+      total += part.byteLength;
+      if (total > maxBytes) {
+        cleanup();
+        stream.pause();
+        reject(tooLarge(maxBytes));
+        return;
+      }
+      parts.push(part);
+    };
+    const onEnd = () => {
+      cleanup();
+      const whole = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
+      resolve(new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(new AtlasError(ErrorCodes.ABORTED, 'connection closed before the body was complete', undefined, { cause: error }));
+    };
+    const onClose = () => {
+      if (stream.complete) return;
+      cleanup();
+      reject(new AtlasError(ErrorCodes.ABORTED, 'connection closed before the body was complete'));
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+  });
+}
+
+export function tooLarge(maxBytes: number): AtlasError {
+  return new AtlasError(ErrorCodes.TOO_LARGE, `body larger than ${maxBytes} bytes`, { limit: maxBytes });
+}
+
+export function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+export function etagMatches(header: string | undefined, address: string): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((tag) => {
+    const trimmed = tag.trim();
+    const opaque = trimmed.startsWith('W/') ? trimmed.slice(2) : trimmed;
+    return opaque === '*' || opaque.toLowerCase() === `"${address}"`;
+  });
+}
+
+export function remoteOf(req: IncomingMessage): string {
+  const { remoteAddress, remotePort } = req.socket;
+  return joinHostPort(remoteAddress ?? 'unknown', remotePort ?? 0);
+}
+
+/** Splits "host:port" or "[v6]:port"; ADDRESS_REFUSED when it is neither. */
+export function splitHostPort(value: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s/]+)):(\d{1,5})$/.exec(value);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) {
+    throw new AtlasError(ErrorCodes.ADDRESS_REFUSED, `not a host:port address: ${JSON.stringify(value.slice(0, 100))}`);
+  }
+  return { host: (match[1] ?? match[2]) as string, port };
+}
+
+export function joinHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
