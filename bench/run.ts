@@ -15,6 +15,7 @@ const suites: Record<string, () => Promise<{ default: BenchSuite }>> = {
   sync: () => import('./sync.js'),
   scale: () => import('./scale.js'),
   load: () => import('./load.js'),
+  sim: () => import('./sim.js'),
 };
 
 const args = process.argv.slice(2);

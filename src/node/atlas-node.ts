@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { parseAddress, type Address } from '../address.js';
 import { ChainFollower } from '../chain/follow.js';
 import type { ChainAdapter } from '../chain/types.js';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import { InventoryLog } from '../inventory/change-log.js';
+import { canonicalPeerAddress } from '../peers/address-policy.js';
 import { resolveLimits, type ProtocolLimits } from '../protocol/limits.js';
 import { ProtocolClient } from '../protocol/client.js';
 import { createProtocolService } from '../protocol/server.js';
@@ -142,6 +142,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
       called: (peer, ok) => this.overlay.recordCall(peer, ok),
       fault: (peer, fault, error) => this.onPeerFault(peer, fault, error),
       reliability: (peer) => this.overlay.health(peer),
+      storeFailed: (error) => this.fail(error),
     }, options.downloads);
     this.auditor = new Auditor(store, this.views, this.client, this.clock, this.random, {
       called: (peer, ok) => this.overlay.recordCall(peer, ok),
@@ -242,6 +243,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
       signal,
       onStored: (outcomes, peer) => this.onStored(outcomes, peer, 'offer'),
       onFault: (peer, error) => this.onPeerFault(peer, 'bad-data', error),
+      onCall: (peer, ok) => this.overlay.recordCall(peer, ok),
     });
     for (const [address, data] of fetched) found.set(address, data);
     return found;
@@ -284,9 +286,9 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     if (this.roundTimer !== undefined) this.clock.clearTimeout(this.roundTimer);
     this.downloader.stop();
     this.pusher.stop();
+    await this.roundRunning?.catch(() => undefined); // before overlay.stop: a round re-adds neighbours
     this.overlay.stop();
-    this.follower.stop();
-    await this.roundRunning?.catch(() => undefined);
+    await this.follower.stop();
     await this.transport.close(); // the chain adapter is the host's: we only unsubscribed from it
     await this.store.close();
     this.#state = 'closed';
@@ -305,13 +307,17 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
       limits: this.limits,
       candidate: (address: string) => this.overlay.candidate(address),
       puller: (address: string) => {
-        if (this.overlay.isKnownPeer(address)) this.pusher.addPuller(address);
+        const peer = canonicalPeerAddress(address);
+        if (peer !== undefined && this.overlay.isKnownPeer(peer)) this.pusher.addPuller(peer);
       },
       livePeers: (max: number, exclude: string | undefined) => this.overlay.livePeers(max, exclude),
       stored: (outcomes: readonly (PutOutcome & { ok: true })[], pushedBy: string | undefined, remote: string) => {
         this.onStored(outcomes, pushedBy ?? remote, pushedBy === undefined ? 'push' : 'offer');
       },
-      offered: (from: string, positions: Uint32Array) => {
+      offered: (address: string, positions: Uint32Array) => {
+        // Views are keyed by the table's canonical form; callers may write an address otherwise.
+        const from = canonicalPeerAddress(address);
+        if (from === undefined) return 0;
         if (!this.views.has(from)) {
           this.overlay.candidate(from);
           return 0;
@@ -454,8 +460,13 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     if (this.listenerCount('error') > 0) this.emitSafe('error', err);
   }
 
+  /**
+   * A new name for this run of the inventory log. The clock is part of it, so a node restarted
+   * with the same seeded random (the simulator) still never reuses an epoch peers remember.
+   */
   private newEpoch(): string {
-    return Buffer.from(Array.from({ length: 8 }, () => Math.floor(this.random() * 256))).toString('hex') || randomBytes(8).toString('hex');
+    const noise = Array.from({ length: 6 }, () => Math.floor(this.random() * 256).toString(16).padStart(2, '0')).join('');
+    return `${noise}${Math.floor(this.clock.now()).toString(36)}`;
   }
 
   private assertState(expected: NodeState, action: string): void {

@@ -15,6 +15,8 @@ export interface FetchRequest {
   signal: AbortSignal;
   onStored(outcomes: readonly (PutOutcome & { ok: true })[], peer: string): void;
   onFault(peer: string, error: AtlasError): void;
+  /** A call to `peer` succeeded or failed, for its health. */
+  onCall(peer: string, ok: boolean): void;
 }
 
 /** Peers tried per address before fetchChunks gives up on it. */
@@ -34,14 +36,12 @@ export async function fetchFromPeers(request: FetchRequest): Promise<Map<Address
     for (const address of remaining) {
       const seen = tried.get(address) ?? new Set<string>();
       tried.set(address, seen);
-      const peer = request.candidates(address).find((p) => !seen.has(p));
+      const peer = request.candidates(address).find((p) => !seen.has(p) && (byPeer.get(p)?.length ?? 0) < request.limits.maxGetAddresses);
       if (peer === undefined) continue;
       seen.add(peer);
       const batch = byPeer.get(peer) ?? [];
-      if (batch.length < request.limits.maxGetAddresses) {
-        batch.push(address);
-        byPeer.set(peer, batch);
-      }
+      batch.push(address);
+      byPeer.set(peer, batch);
     }
     if (byPeer.size === 0) break;
     await Promise.all([...byPeer].map(([peer, addresses]) => fetchBatch(request, peer, addresses, found)));
@@ -53,6 +53,7 @@ export async function fetchFromPeers(request: FetchRequest): Promise<Map<Address
 async function fetchBatch(request: FetchRequest, peer: string, addresses: Address[], found: Map<Address, Uint8Array>): Promise<void> {
   try {
     const reply = await request.client.getChunks(peer, { addresses }, { signal: request.signal });
+    request.onCall(peer, true);
     const { verified, corrupt } = verifyReceived(reply.chunks);
     if (corrupt.length > 0) {
       request.onFault(peer, new AtlasError(ErrorCodes.HASH_MISMATCH, `${corrupt.length} chunk(s) from ${peer} do not hash to their address`));
@@ -68,6 +69,7 @@ async function fetchBatch(request: FetchRequest, peer: string, addresses: Addres
     if (added.length > 0) request.onStored(added, peer);
   } catch (error) {
     if (isAtlasError(error, ErrorCodes.BAD_REPLY)) request.onFault(peer, error);
+    else if (!request.signal.aborted && !isAtlasError(error, ErrorCodes.BUSY)) request.onCall(peer, false);
     // Unreachable or slow: the next attempt asks another peer.
   }
 }

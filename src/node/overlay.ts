@@ -4,7 +4,6 @@ import { MhdaSampler } from '../peers/mhda.js';
 import { NeighborSet } from '../peers/neighbors.js';
 import { PeerTable, type PeerTableLimits } from '../peers/table.js';
 import type { ProtocolClient } from '../protocol/client.js';
-import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { randomInt, type Clock, type Logger, type Random } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import type { NodeTimers } from './options.js';
@@ -32,7 +31,7 @@ export interface OverlayOptions {
 
 /** Candidates pinged per round (SPEC §5.2). */
 const ADMISSIONS_PER_ROUND = 10;
-/** Refusals the table itself remembers when admit() throws them. */
+/** Refusals admit() throws after remembering them itself (BUSY: the table is full). */
 const TABLE_REFUSALS = new Set<string>([ErrorCodes.NETWORK_MISMATCH, ErrorCodes.VERSION_MISMATCH, ErrorCodes.ADDRESS_REFUSED, ErrorCodes.BLOCKED, ErrorCodes.BUSY]);
 
 /** Random-walk steps per round: each is one peer-exchange call. */
@@ -142,8 +141,9 @@ export class Overlay {
   /** One maintenance round: admit, walk, keep K neighbours, renew one now and then, evict. */
   async round(): Promise<void> {
     await this.admitCandidates();
-    if (this.table.size === 0) return;
+    if (this.table.size === 0 || this.options.signal.aborted) return;
     await this.walk();
+    if (this.options.signal.aborted) return;
     this.keepNeighbors();
     this.table.evictUnhealthy(); // removals are reported through onChange
   }
@@ -158,12 +158,16 @@ export class Overlay {
     const { client, store, network } = this.options;
     try {
       const self = this.options.self();
-      const info = await client.ping(candidate, { network, sequenceLength: store.sequenceLength(), ...(self ? { from: self } : {}) }, { signal: this.options.signal });
-      if (info.network !== network) throw new AtlasError(ErrorCodes.NETWORK_MISMATCH, `peer is on network "${info.network}"`);
-      if (info.protocol !== PROTOCOL_VERSION) throw new AtlasError(ErrorCodes.VERSION_MISMATCH, `peer speaks protocol ${info.protocol}`);
-      if (info.digestLength <= store.sequenceLength() && info.digest !== store.sequenceDigest(info.digestLength)) {
+      const askedLength = store.sequenceLength();
+      const info = await client.ping(candidate, { network, sequenceLength: askedLength, ...(self ? { from: self } : {}) }, { signal: this.options.signal });
+      // The digest must cover the common length we asked for, and match ours there.
+      if (info.digestLength !== Math.min(askedLength, info.sequenceLength)) {
+        throw new AtlasError(ErrorCodes.BAD_REPLY, `peer's digest covers ${info.digestLength} announcements, not the common length`);
+      }
+      if (info.digestLength > store.sequenceLength() || info.digest !== store.sequenceDigest(info.digestLength)) {
         throw new AtlasError(ErrorCodes.SEQUENCE_MISMATCH, `peer's sequence differs within the first ${info.digestLength} announcements`);
       }
+      // Network id and protocol version are the table's to check: it remembers the refusal.
       this.table.admit(candidate, info); // throws the refusal; onChange reports the addition
     } catch (error) {
       if (this.options.signal.aborted) return;

@@ -81,8 +81,9 @@ export class NodeService implements AtlasService {
     const sequenceLength = store.sequenceLength();
     const inventory = { epoch: log.epoch, version: log.version };
     if (params.since.epoch !== log.epoch) return { complete: false, sequenceLength, inventory };
-    const added = log.since(params.since.version);
-    if (added === undefined || added.length > this.host.limits.maxInventoryChanges) {
+    // maxCount first: a caller asking from version 0 must not make us sort the whole log.
+    const added = log.since(params.since.version, { maxCount: this.host.limits.maxInventoryChanges });
+    if (added === undefined) {
       return { complete: false, sequenceLength, inventory };
     }
     return { complete: true, sequenceLength, inventory, added: encodePositions(added) };

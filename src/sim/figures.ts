@@ -28,8 +28,10 @@ export interface SimulationFigures {
   /** By protocol method, summed over every node. */
   traffic: Record<string, TrafficFigures>;
   totalTraffic: TrafficFigures;
-  /** Chunk payload bytes honest nodes received (fetched and pushed). */
+  /** Chunk payload bytes honest nodes received to replicate (downloaded and pushed). */
   chunkBytesReceived: number;
+  /** Chunk bytes fetched for other reasons: audits of neighbours' claims, malformed replies. */
+  otherChunkBytes: number;
   /** Chunk bytes honest nodes stored from peers, each chunk once per node. */
   usefulChunkBytes: number;
   /** chunkBytesReceived / usefulChunkBytes (1 is perfect). */
@@ -73,6 +75,7 @@ export function collectFigures(sim: Simulation): SimulationFigures {
     traffic: sorted,
     totalTraffic: total,
     chunkBytesReceived: chunkTraffic.received,
+    otherChunkBytes: chunkTraffic.other,
     usefulChunkBytes: chunkTraffic.useful,
     redundancy: chunkTraffic.useful === 0 ? (chunkTraffic.received === 0 ? 1 : Infinity) : chunkTraffic.received / chunkTraffic.useful,
     duplicateChunks: chunkTraffic.duplicates,
@@ -106,6 +109,7 @@ export function formatFigures(name: string, figures: SimulationFigures): string 
     ['time to reach all, p50 / p90 / max', `${ms(figures.timeToAll.p50)} / ${ms(figures.timeToAll.p90)} / ${ms(figures.timeToAll.max)} (${figures.timeToAll.chunks} chunks)`],
     ['redundancy (received / useful chunk bytes)', `${figures.redundancy.toFixed(3)} (${mb(figures.chunkBytesReceived)} / ${mb(figures.usefulChunkBytes)})`],
     ['duplicate / rejected chunks', `${figures.duplicateChunks} / ${figures.rejectedChunks}`],
+    ['audit and refused chunk bytes', mb(figures.otherChunkBytes)],
     ['messages / bytes sent', `${figures.totalTraffic.messages} / ${mb(figures.totalTraffic.bytes)}`],
     ...Object.entries(figures.traffic).map(([method, t]): [string, string] => [`  ${method}`, `${t.messages} msgs, ${mb(t.bytes)}`]),
     ['timers fired', String(figures.events)],

@@ -15,6 +15,7 @@ import { LOCAL_ADDRESS_POLICY } from '../peers/address-policy.js';
 import { ProtocolClient } from '../protocol/client.js';
 import type { Random } from '../runtime.js';
 import { MemoryChunkStore } from '../store/memory.js';
+import type { AuditOptions } from '../sync/audit.js';
 import type { DownloaderOptions } from '../sync/downloader.js';
 import type { PusherOptions } from '../sync/pusher.js';
 import { MemoryNetwork, type LatencySpec } from '../transport/memory.js';
@@ -33,6 +34,7 @@ export interface SimNodeTuning {
   neighbors?: number;
   downloads?: Partial<DownloaderOptions>;
   push?: Partial<PusherOptions>;
+  audit?: Partial<AuditOptions>;
   maxPeers?: number;
   maxPendingPeers?: number;
 }
@@ -49,7 +51,7 @@ export interface SimulationOptions {
   network?: string;
   /** Settings every node gets unless addNode overrides them. */
   tuning?: SimNodeTuning;
-  /** Replication is sampled this often (virtual ms). Default 1,000. */
+  /** Replication is sampled this often (virtual ms). Default 250. */
   sampleEveryMs?: number;
   /** Latest trace events kept for inspection. Default 0. */
   traceKeep?: number;
@@ -137,7 +139,7 @@ export class Simulation {
     this.networkId = options.network ?? 'simnet';
     this.random = streamFor(options.seed, 'scenario');
     this.trace = new Trace({ keep: options.traceKeep ?? 0 });
-    this.sampleEveryMs = options.sampleEveryMs ?? 1_000;
+    this.sampleEveryMs = options.sampleEveryMs ?? 250;
     this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
     this.network = new MemoryNetwork({
       clock: this.clock,
@@ -354,18 +356,25 @@ export class Simulation {
     this.convergedAt = undefined;
   }
 
-  /** Chunk payload bytes the honest nodes received, and the part of it that was useful. */
-  chunkTraffic(): { received: number; useful: number; duplicates: number; rejected: number } {
+  /**
+   * Chunk payload the honest nodes received to replicate (downloads, by the nodes' own counters,
+   * and pushes, counted on the wire), the part of it that was useful, and the chunk bytes fetched
+   * for other reasons (audits of neighbours' claims, replies refused as malformed).
+   */
+  chunkTraffic(): { received: number; useful: number; other: number; duplicates: number; rejected: number } {
     let received = 0;
+    let other = 0;
     let duplicates = 0;
     let rejected = 0;
     for (const member of this.honest()) {
-      received += member.received.fetchedBytes + member.received.pushedBytes;
       const live = member.node?.stats().downloads;
+      const downloaded = member.pastDownloads.chunkBytesReceived + (live?.chunkBytesReceived ?? 0);
+      received += downloaded + member.received.pushedBytes;
+      other += Math.max(0, member.received.fetchedBytes - downloaded);
       duplicates += member.pastDownloads.duplicateChunks + (live?.duplicateChunks ?? 0);
       rejected += member.pastDownloads.rejectedChunks + (live?.rejectedChunks ?? 0);
     }
-    return { received, useful: this.replication.usefulBytes, duplicates, rejected };
+    return { received, useful: this.replication.usefulBytes, other, duplicates, rejected };
   }
 
   /** Peak process memory sampled during runs (not part of the trace: it is not deterministic). */
@@ -426,6 +435,7 @@ export class Simulation {
       ...(tuning.timers !== undefined ? { timers: tuning.timers } : {}),
       ...(tuning.downloads !== undefined ? { downloads: tuning.downloads } : {}),
       ...(tuning.push !== undefined ? { push: tuning.push } : {}),
+      ...(tuning.audit !== undefined ? { audit: tuning.audit } : {}),
       ...(tuning.maxPeers !== undefined ? { maxPeers: tuning.maxPeers } : {}),
       ...(tuning.maxPendingPeers !== undefined ? { maxPendingPeers: tuning.maxPendingPeers } : {}),
     });

@@ -45,6 +45,8 @@ export interface DownloaderHooks {
   fault(peer: string, fault: PeerFault, error: AtlasError): void;
   /** Higher is more reliable; the most reliable holder is asked first. */
   reliability(peer: string): number;
+  /** Storing verified chunks failed locally (disk full, store closed): not a peer's fault. */
+  storeFailed(error: AtlasError): void;
 }
 
 export interface DownloaderStats {
@@ -74,6 +76,7 @@ export class Downloader {
   private pendingWrites = 0;
   private pumpQueued = false;
   private wakeTimer: unknown;
+  private wakeAt = Infinity;
   private stopped = false;
   readonly stats: DownloaderStats = {
     requests: 0,
@@ -136,11 +139,13 @@ export class Downloader {
   }
 
   private wakeAtNextRelease(now: number): void {
-    if (this.wakeTimer !== undefined) return;
     const at = this.plan.nextRelease();
-    if (at === undefined) return;
+    if (at === undefined || at >= this.wakeAt) return;
+    if (this.wakeTimer !== undefined) this.clock.clearTimeout(this.wakeTimer);
+    this.wakeAt = at;
     this.wakeTimer = this.clock.setTimeout(() => {
       this.wakeTimer = undefined;
+      this.wakeAt = Infinity;
       this.pump();
     }, Math.max(1, at - now));
   }
@@ -153,8 +158,8 @@ export class Downloader {
       reply = await this.client.getChunks(peer, { addresses }, { signal: this.controller.signal });
     } catch (error) {
       this.closeSlot(peer);
+      if (!this.stopped) this.requestFailed(peer, addresses, error); // backs off before release
       this.plan.release(addresses);
-      if (!this.stopped) this.requestFailed(peer, addresses, error);
       this.pump();
       return;
     }
@@ -165,9 +170,14 @@ export class Downloader {
     this.pendingWrites++;
     this.pump();
     try {
-      await this.accept(peer, addresses, reply.chunks);
+      await this.accept(peer, addresses, reply.chunks, reply.missing);
     } catch (error) {
-      if (!this.stopped) this.hooks.fault(peer, 'unresponsive', isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error)));
+      // A local store failure: not the peer's fault. Back the addresses off and say so.
+      if (!this.stopped) {
+        const now = this.clock.now();
+        for (const address of addresses) this.plan.fail(address, now);
+        this.hooks.storeFailed(isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error)));
+      }
     } finally {
       this.pendingWrites--;
       this.plan.release(addresses);
@@ -201,7 +211,7 @@ export class Downloader {
     }
   }
 
-  private async accept(peer: string, asked: readonly Address[], chunks: readonly { address: Address; data: Uint8Array }[]): Promise<void> {
+  private async accept(peer: string, asked: readonly Address[], chunks: readonly { address: Address; data: Uint8Array }[], missing: readonly Address[]): Promise<void> {
     const { verified, corrupt } = verifyReceived(chunks);
     const received = new Set<Address>(chunks.map((c) => c.address));
     this.stats.chunksReceived += chunks.length;
@@ -232,12 +242,14 @@ export class Downloader {
       });
     }
 
-    // Asked and not delivered: the peer says it does not have them. Clear its bits.
-    for (const address of asked) {
-      if (received.has(address)) continue;
+    // Only an explicit "don't have" clears the peer's bits (SPEC §6); an address it left
+    // unanswered backs off and keeps its bit.
+    const saidMissing = new Set(missing);
+    for (const address of missing) {
       this.stats.missingReplies++;
       this.views.clear(peer, this.store.positionsOf(address));
     }
+    for (const address of asked) if (!received.has(address) && !saidMissing.has(address)) this.plan.fail(address, now);
     if (stored.length > 0) this.hooks.stored(stored, peer);
   }
 }

@@ -1,3 +1,4 @@
+import roaring from 'roaring';
 import { Inventory } from '../inventory/inventory.js';
 import { decodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
@@ -7,11 +8,20 @@ import type { ProtocolLimits } from '../protocol/limits.js';
 /** What we believe one neighbour holds, and how current that belief is. */
 export interface PeerView {
   readonly peer: string;
-  readonly inventory: Inventory;
+  inventory: Inventory;
   /** The peer's inventory version our view includes; undefined until the first full fetch. */
   version: InventoryVersion | undefined;
+  /**
+   * Positions below this were read from the peer itself. A view stops at our own sequence
+   * length; when ours grows, the tail [covered, new length) is read before it is trusted.
+   */
+  covered: number;
   refreshedAt: number;
+  /** Offers that arrive while the whole vector is being fetched, applied after it. */
+  heldDuringFetch: number[] | undefined;
 }
+
+const { RoaringBitmap32 } = roaring;
 
 export interface RefreshOutcome {
   /** Inventory payload bytes received for this refresh. */
@@ -54,7 +64,7 @@ export class PeerViews {
   track(peer: string): boolean {
     if (this.views.has(peer)) return true;
     if (this.views.size >= this.maxPeers) return false;
-    this.views.set(peer, { peer, inventory: new Inventory(0), version: undefined, refreshedAt: -Infinity });
+    this.views.set(peer, { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, heldDuringFetch: undefined });
     return true;
   }
 
@@ -87,7 +97,9 @@ export class PeerViews {
     if (view.inventory.length < limit) view.inventory.setLength(limit);
     let added = 0;
     for (const position of positions) {
-      if (position < limit && view.inventory.add(position)) added++;
+      if (position >= limit) continue;
+      if (view.inventory.add(position)) added++;
+      if (view.heldDuringFetch && view.heldDuringFetch.length < this.limits.maxInventoryChanges) view.heldDuringFetch.push(position);
     }
     return added;
   }
@@ -98,7 +110,7 @@ export class PeerViews {
     if (view.version) {
       const from = this.self();
       const changes = await this.client.inventoryChanges(peer, from ? { since: view.version, from } : { since: view.version }, { signal });
-      if (changes.complete) {
+      if (changes.complete && this.views.get(peer) === view) {
         const positions = decodePositions(changes.added, { maxCount: this.limits.maxInventoryChanges });
         const length = Math.min(changes.sequenceLength, this.localLength());
         if (length > view.inventory.length) view.inventory.setLength(length);
@@ -106,33 +118,59 @@ export class PeerViews {
         view.inventory.addMany(positions.filter((p) => p < view.inventory.length));
         view.version = changes.inventory;
         view.refreshedAt = now;
-        return { bytes: changes.added.byteLength, full: false, added: view.inventory.count - before };
+        // Our sequence grew past what we had read of the peer: its bits there predate `since`.
+        const tail = length > view.covered ? await this.readTail(view, length, signal) : 0;
+        return { bytes: changes.added.byteLength + tail, full: false, added: view.inventory.count - before };
       }
     }
     return this.refreshWhole(view, now, signal);
   }
 
-  private async refreshWhole(view: PeerView, now: number, signal?: AbortSignal): Promise<RefreshOutcome> {
-    const before = view.inventory.count;
-    // Only the positions we know matter: a peer claiming a longer sequence costs us nothing more.
-    const wanted = Math.ceil(this.localLength() / 8);
-    const first = await this.client.inventory(view.peer, { offset: 0, length: Math.min(wanted, this.limits.maxInventoryBytes) }, { signal });
-    const length = Math.min(first.sequenceLength, this.localLength());
-    const fresh = new Inventory(length);
-    fresh.applyBytes(0, first.bytes, 'replace');
-    let bytes = first.bytes.byteLength;
-    const totalBytes = Math.ceil(length / 8);
-    for (let offset = first.bytes.byteLength; offset < totalBytes && first.bytes.byteLength > 0; ) {
-      const page = await this.client.inventory(view.peer, { offset, length: Math.min(totalBytes - offset, this.limits.maxInventoryBytes) }, { signal });
+  /** Reads [covered, length) of the peer's vector into the view (its bits only ever grow). */
+  private async readTail(view: PeerView, length: number, signal?: AbortSignal): Promise<number> {
+    let bytes = 0;
+    const end = Math.ceil(length / 8);
+    for (let offset = Math.floor(view.covered / 8); offset < end; ) {
+      const page = await this.client.inventory(view.peer, { offset, length: Math.min(end - offset, this.limits.maxInventoryBytes) }, { signal });
       if (page.bytes.byteLength === 0) break;
-      fresh.applyBytes(offset, page.bytes, 'replace');
+      view.inventory.applyBytes(offset, page.bytes, 'or');
       bytes += page.bytes.byteLength;
       offset += page.bytes.byteLength;
     }
-    // The view may have been dropped while we were fetching.
-    const current = this.views.get(view.peer);
-    if (current !== view) return { bytes, full: true, added: 0 };
-    this.views.set(view.peer, { ...view, inventory: fresh, version: first.inventory, refreshedAt: now });
-    return { bytes, full: true, added: Math.max(0, fresh.count - before) };
+    view.covered = Math.max(view.covered, length);
+    return bytes;
+  }
+
+  private async refreshWhole(view: PeerView, now: number, signal?: AbortSignal): Promise<RefreshOutcome> {
+    // Only the positions we know matter: a peer claiming a longer sequence costs us nothing more.
+    const wanted = Math.ceil(this.localLength() / 8);
+    view.heldDuringFetch = [];
+    try {
+      const first = await this.client.inventory(view.peer, { offset: 0, length: Math.min(wanted, this.limits.maxInventoryBytes) }, { signal });
+      const length = Math.min(first.sequenceLength, this.localLength());
+      const fresh = new Inventory(length);
+      fresh.applyBytes(0, first.bytes, 'replace');
+      let bytes = first.bytes.byteLength;
+      const totalBytes = Math.ceil(length / 8);
+      for (let offset = first.bytes.byteLength; offset < totalBytes && first.bytes.byteLength > 0; ) {
+        const page = await this.client.inventory(view.peer, { offset, length: Math.min(totalBytes - offset, this.limits.maxInventoryBytes) }, { signal });
+        if (page.bytes.byteLength === 0) break;
+        fresh.applyBytes(offset, page.bytes, 'replace');
+        bytes += page.bytes.byteLength;
+        offset += page.bytes.byteLength;
+      }
+      // The view may have been dropped while we were fetching.
+      if (this.views.get(view.peer) !== view) return { bytes, full: true, added: 0 };
+      const heldMeanwhile = view.heldDuringFetch ?? [];
+      fresh.addMany(heldMeanwhile.filter((p) => p < fresh.length));
+      const added = RoaringBitmap32.andNot(fresh.bitmap, view.inventory.bitmap).size;
+      view.inventory = fresh; // in place: the same view object stays tracked
+      view.version = first.inventory;
+      view.covered = length;
+      view.refreshedAt = now;
+      return { bytes, full: true, added };
+    } finally {
+      view.heldDuringFetch = undefined;
+    }
   }
 }

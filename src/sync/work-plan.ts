@@ -16,6 +16,9 @@ export interface WorkPlanOptions {
   backoff: BackoffOptions;
 }
 
+/** Batches a side plan holds for one idle peer. */
+const SIDE_PLAN_BATCHES = 4;
+
 /** Items looked at per take(); bounds the work when every holder is busy. */
 const SCAN_LIMIT = 4_096;
 
@@ -34,6 +37,8 @@ export class WorkPlan {
   private head = 0;
   private stale = false;
   private lastPlan = -Infinity;
+  /** Per-peer side plans for peers the main window leaves idle (reversed: taken from the end). */
+  private readonly sideQueues = new Map<string, number[]>();
   private readonly busyPositions = new RoaringBitmap32();
   private readonly busyAddresses = new Map<Address, number>(); // address -> position requested
   private readonly deferred = new Map<Address, number>(); // address -> position, while backing off
@@ -54,10 +59,6 @@ export class WorkPlan {
   /** Peers' inventories changed: the next take() may re-plan. */
   markStale(): void {
     this.stale = true;
-  }
-
-  get inFlightAddresses(): number {
-    return this.busyAddresses.size;
   }
 
   /**
@@ -103,7 +104,47 @@ export class WorkPlan {
       if (batches.size >= slots && allFull(batches, batchSize)) break;
     }
     while (this.head < this.queue.length && this.queue[this.head] === undefined) this.head++;
+    if (batches.size < slots && openable > 0) this.fillIdlePeers(batches, slots, batchSize, now, canOpen);
     return batches;
+  }
+
+  /**
+   * Rarest-first puts positions that only one busy peer holds at the front of the window, and the
+   * scan may never reach what an idle peer could serve. Each idle peer then gets a side plan of its
+   * own (rarest first among what it holds), so no peer waits while another is saturated.
+   */
+  private fillIdlePeers(batches: Batches, slots: number, batchSize: number, now: number, canOpen: (peer: string) => boolean): void {
+    const own = this.store.inventory;
+    for (const peer of this.views.peers()) {
+      if (batches.size >= slots) return;
+      if (batches.has(peer) || !canOpen(peer)) continue;
+      let side = this.sideQueues.get(peer);
+      if (side === undefined || side.length === 0) {
+        const view = this.views.get(peer);
+        if (!view) continue;
+        side = planRarestFirst({
+          own,
+          peers: new Map([[peer, view.inventory]]),
+          exclude: RoaringBitmap32.or(this.busyPositions, this.deferredPositions),
+          random: this.random,
+          limit: batchSize * SIDE_PLAN_BATCHES,
+        })
+          .map((item) => item.position)
+          .reverse();
+        this.sideQueues.set(peer, side);
+      }
+      const batch: Address[] = [];
+      while (batch.length < batchSize && side.length > 0) {
+        const position = side.pop() as number;
+        if (own.has(position) || this.busyPositions.has(position) || this.deferredPositions.has(position)) continue;
+        const address = this.store.addressAt(position);
+        if (address === undefined || this.busyAddresses.has(address) || this.backoff.blocked(address, now)) continue;
+        batch.push(address);
+        this.busyAddresses.set(address, position);
+        this.busyPositions.add(position);
+      }
+      if (batch.length > 0) batches.set(peer, batch);
+    }
   }
 
   /** The request for these addresses ended (stored, refused or failed). */
@@ -149,6 +190,7 @@ export class WorkPlan {
 
   private replan(now: number): void {
     this.stale = false;
+    this.sideQueues.clear();
     this.lastPlan = now;
     this.queue = planRarestFirst({
       own: this.store.inventory,

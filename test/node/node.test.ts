@@ -99,8 +99,8 @@ describe('AtlasNode replication over MemoryNetwork', () => {
     await waitFor(() => nodes.every((n) => n.stats().have === 1), 'the pushed chunk to spread', 5_000);
   });
 
-  it('fetches on demand with fetchChunks', async () => {
-    const chunks = generateChunks(5, seededRandom(5));
+  it('fetches on demand with fetchChunks, past one request’s 100 addresses', async () => {
+    const chunks = generateChunks(150, seededRandom(5));
     const chain = chainWith(chunks);
     const network = new MemoryNetwork();
     const quiet = { timers: { ...FAST_TIMERS, inventoryRefreshMs: 600_000 }, downloads: { maxInFlight: 0 } };
@@ -109,7 +109,7 @@ describe('AtlasNode replication over MemoryNetwork', () => {
     await nodes[0]!.putChunks(chunks.map((c) => c.data));
     await waitFor(() => nodes[1]!.stats().peers > 0, 'the second node to know the first');
     const got = await nodes[1]!.fetchChunks(chunks.map((c) => c.address));
-    expect(got.size).toBe(5);
-    expect(nodes[1]!.stats().chunks).toBe(5);
+    expect(got.size).toBe(150);
+    expect(nodes[1]!.stats().chunks).toBe(150);
   });
 });

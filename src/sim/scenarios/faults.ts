@@ -153,6 +153,7 @@ export const byzantine: Scenario = {
         maxPendingPeers: Math.max(...sim.honest().map((m) => m.node?.stats().pendingPeers ?? 0)),
         maxPeers: Math.max(...sim.honest().map((m) => m.node?.stats().peers ?? 0)),
         rejectedChunks: sim.chunkTraffic().rejected,
+        auditsFailed: sim.honest().reduce((sum, m) => sum + (m.node?.stats().audits.failed ?? 0), 0),
       };
       for (const [behaviour, count] of Object.entries(tablesAtConvergence)) facts[`inTablesAtConvergence.${behaviour}`] = count;
       for (const [behaviour, count] of Object.entries(byzantineInTables(sim, roles))) facts[`inTablesAtEnd.${behaviour}`] = count;

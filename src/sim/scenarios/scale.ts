@@ -68,8 +68,8 @@ export const spread: Scenario = {
       const all = names(positiveInteger(options.nodes, 100, 'nodes', 2));
       const count = positiveInteger(options.chunks, 20, 'chunks');
       await addNetwork(sim, all, (line) => log(options, sim, line));
-      // Settle the overlay: a few neighbour renewals' worth of rounds.
-      await sim.runFor(60_000);
+      // Let the overlay settle: peer tables fill and every node picks its neighbours.
+      await sim.runFor(30_000);
       const chunks = generateChunks(count, sim.random);
       sim.announce(chunks);
       const gapMs = 5_000;

@@ -1,0 +1,79 @@
+/**
+ * Faults beyond SPEC §8 in the simulator (partition and heal, Byzantine peers, a reorganisation
+ * mid-sync, a late joiner) and a many-chunks network scaled down from the benchmark's size.
+ */
+import { describe, expect, it } from 'vitest';
+import { DETECTABLE_BEHAVIOURS, findScenario, type ScenarioOptions, type ScenarioResult } from '../../src/sim/scenarios/index.js';
+import { expectStrict } from './strict.js';
+
+async function run(name: string, options: Partial<ScenarioOptions> = {}): Promise<ScenarioResult> {
+  const scenario = findScenario(name);
+  if (!scenario) throw new Error(`no scenario ${name}`);
+  return scenario.run({ seed: 23, ...options });
+}
+
+const LONG = 240_000;
+
+describe('faults in the simulator', () => {
+  it('partition: each half converges on its own chunks, nothing crosses the cut, then everything after the heal', async () => {
+    const result = await run('partition');
+    expectStrict(result);
+    expect(result.facts.sidesConverged).toBe(true);
+    expect(result.facts.leakedBeforeHeal).toBe(0);
+    expect(result.report.positions).toBe(200);
+  });
+
+  it(
+    '20% Byzantine peers: honest nodes converge, nothing corrupt is stored, liars are dropped by the nodes that use them',
+    async () => {
+      const result = await run('byzantine', { nodes: 30, chunks: 100 });
+      expectStrict(result);
+      expect(result.facts.byzantine).toBe(6);
+      // The attack happened: bad replies reached honest nodes (downloads refused, audits failed).
+      expect((result.facts.rejectedChunks as number) + (result.facts.auditsFailed as number)).toBeGreaterThan(0);
+      for (const behaviour of DETECTABLE_BEHAVIOURS) {
+        // Some honest node took the liar as a neighbour, caught it and dropped it from its table...
+        expect(result.facts[`droppedAsNeighbour.${behaviour}`] as number, behaviour).toBeGreaterThan(0);
+        // ...most stints of a liar end with it dropped, not merely rotated out by renewal...
+        expect(result.facts[`droppedAsNeighbour.${behaviour}`] as number, behaviour).toBeGreaterThan(result.facts[`replacedAsNeighbour.${behaviour}`] as number);
+        // ...and no liar lasted more than five minutes as anyone's neighbour.
+        expect(result.facts[`longestNeighbourMs.${behaviour}`] as number, behaviour).toBeLessThanOrEqual(5 * 60_000);
+      }
+      // Peer-exchange floods fill no table with bogus peers and stay within the bounds.
+      expect(result.facts.bogusAdmitted).toBe(0);
+      expect(result.facts.maxPendingPeers as number).toBeLessThanOrEqual(800);
+      expect(result.facts.maxPeers as number).toBeLessThanOrEqual(29);
+    },
+    LONG,
+  );
+
+  it('reorg mid-sync: the rollback and the new branch end the same on every node', async () => {
+    const result = await run('reorg');
+    expectStrict(result);
+    expect(result.facts.midSync).toBe(true);
+    expect(result.facts.rolledBackTo).toBe(180);
+    expect(result.facts.sequenceLength).toBe(180 + 90 + 10);
+    expect(result.facts.distinctSequenceDigests).toBe(1);
+    expect(result.facts.droppedStillAnnounced).toBe(0);
+  });
+
+  it('late joiner: a new node catches up with an established network', async () => {
+    const result = await run('late-joiner');
+    expectStrict(result);
+    expect(result.figures.honestNodes).toBe(20);
+    expect(result.facts.joinerRequests as number).toBeGreaterThanOrEqual(5); // 500 chunks, at most 100 per get
+    expect(result.facts.catchUpMs as number).toBeGreaterThan(0);
+  });
+
+  it(
+    'scale (scaled down from 1,000 x 10,000): chunks announced in blocks and put at random nodes over time',
+    async () => {
+      const result = await run('scale', { nodes: 40, chunks: 200 });
+      expectStrict(result);
+      expect(result.figures.honestNodes).toBe(40);
+      expect(result.report.positions).toBe(200);
+      expect(result.facts.blocks).toBe(30);
+    },
+    LONG,
+  );
+});

@@ -1,0 +1,73 @@
+/** Downloader behaviours found in review: idle peers are used, and only "don't have" clears bits. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { hashReady } from '../../src/hash/index.js';
+import type { ProtocolClient } from '../../src/protocol/client.js';
+import { resolveLimits } from '../../src/protocol/limits.js';
+import { seededRandom, systemClock } from '../../src/runtime.js';
+import { generateChunks } from '../../src/sim/workload.js';
+import { MemoryChunkStore } from '../../src/store/memory.js';
+import { Downloader } from '../../src/sync/downloader.js';
+import { PeerViews } from '../../src/sync/peer-views.js';
+import { waitFor } from '../support/wait.js';
+
+type Reply = (peer: string, addresses: string[]) => { chunks: { address: string; data: Uint8Array }[]; missing: string[] };
+
+async function setup(count: number, reply: Reply) {
+  await hashReady();
+  const chunks = generateChunks(count, seededRandom(1));
+  const store = new MemoryChunkStore();
+  await store.append(chunks.map((c, i) => ({ position: i, address: c.address })));
+  const requests: Record<string, number> = {};
+  const client = {
+    async getChunks(peer: string, params: { addresses: string[] }) {
+      requests[peer] = (requests[peer] ?? 0) + 1;
+      await new Promise((resolve) => setTimeout(resolve, peer === 'S' ? 40 : 5)); // S is the slow one
+      return reply(peer, params.addresses);
+    },
+  } as unknown as ProtocolClient;
+  const views = new PeerViews(client, resolveLimits({}), 8, () => 'me', () => store.sequenceLength());
+  const faults: string[] = [];
+  const downloader = new Downloader(store, views, client, systemClock, seededRandom(2), {
+    stored() {},
+    called() {},
+    fault: (peer, fault) => faults.push(`${peer}:${fault}`),
+    reliability: () => 1,
+    storeFailed() {},
+  });
+  return { chunks, store, views, downloader, requests, faults };
+}
+
+const running: Downloader[] = [];
+afterEach(() => running.splice(0).forEach((d) => d.stop()));
+
+describe('Downloader', () => {
+  it('keeps a peer busy even when rarest-first puts another peer’s sole holdings first', async () => {
+    const serve: Reply = (_peer, addresses) => ({ chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] });
+    const byAddress = new Map<string, Uint8Array>();
+    const { chunks, views, downloader, requests } = await setup(30_000, serve);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    views.track('S');
+    views.track('T');
+    views.markHeld('S', Uint32Array.from({ length: 30_000 }, (_, i) => i)); // S alone holds 0..19,999
+    views.markHeld('T', Uint32Array.from({ length: 10_000 }, (_, i) => 20_000 + i));
+    running.push(downloader);
+    downloader.pump();
+    // S's 200 sole-holder batches take seconds at 3 in flight; T must not wait for them.
+    await waitFor(() => (requests.T ?? 0) >= 3, 'the idle peer T to be asked too', 10_000);
+    expect(requests.S).toBeGreaterThan(0);
+    expect(requests.S).toBeLessThan(100);
+  });
+
+  it('clears a bit only on an explicit "don’t have"; an unanswered address keeps it', async () => {
+    const { chunks, views, downloader } = await setup(4, (_peer, addresses) => ({ chunks: [], missing: addresses.slice(0, 1) }));
+    views.track('P');
+    views.markHeld('P', Uint32Array.of(0, 1, 2, 3));
+    running.push(downloader);
+    downloader.pump();
+    await waitFor(() => downloader.stats.missingReplies >= 1, 'the reply to be handled', 5_000);
+    const view = views.get('P')!.inventory;
+    const cleared = [0, 1, 2, 3].filter((p) => !view.has(p));
+    expect(cleared).toHaveLength(1); // only the address the peer said it lacks
+    expect(chunks).toHaveLength(4);
+  });
+});
