@@ -227,7 +227,7 @@ export class Overlay {
   }
 
   private addNeighbor(peer: string, now: number): void {
-    if (this.active.add(peer, now)) this.options.events.neighborAdded(peer);
+    if (this.active.add(peer)) this.options.events.neighborAdded(peer);
   }
 
   private dropNeighbor(peer: string): void {

@@ -7,7 +7,7 @@ import { randomInt } from '../runtime.js';
  * capture a node's view for long (eclipse resistance).
  */
 export class NeighborSet {
-  private readonly active = new Map<string, number>(); // peer -> since
+  private readonly active = new Set<string>();
 
   constructor(
     readonly k: number,
@@ -31,9 +31,9 @@ export class NeighborSet {
     return [...this.active.keys()];
   }
 
-  add(peer: string, now: number): boolean {
+  add(peer: string): boolean {
     if (this.active.has(peer) || this.active.size >= this.k) return false;
-    this.active.set(peer, now);
+    this.active.add(peer);
     return true;
   }
 

@@ -53,18 +53,7 @@ export class Backoff<K> {
     return this.entries.get(key)?.failures ?? 0;
   }
 
-  /** Earliest time a blocked key becomes available, or undefined when none is blocked. */
-  nextRelease(now: number): number | undefined {
-    let next: number | undefined;
-    for (const { until } of this.entries.values()) if (until > now && (next === undefined || until < next)) next = until;
-    return next;
-  }
-
   get size(): number {
     return this.entries.size;
-  }
-
-  clear(): void {
-    this.entries.clear();
   }
 }
