@@ -21,6 +21,14 @@ export class CliError extends Error {
   }
 }
 
+/** A command that has already reported its own outcome: only the exit code is left to set. */
+export class ReportedExit extends CliError {
+  constructor(exitCode: number) {
+    super('', exitCode);
+    this.name = 'ReportedExit';
+  }
+}
+
 export function usageError(message: string): CliError {
   return new CliError(message, EXIT_USAGE);
 }

@@ -13,7 +13,8 @@ import { registerInspectCommand } from './commands/inspect.js';
 import { registerNodeCommand } from './commands/node.js';
 import { registerPeersCommand } from './commands/peers.js';
 import { registerPutCommand } from './commands/put.js';
-import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeOf, oneLine } from './errors.js';
+import { registerSimCommand } from './commands/sim.js';
+import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeOf, oneLine, ReportedExit } from './errors.js';
 import { packageRoot } from './zonefiles.js';
 
 /** Builds the program; commands added later (e.g. `atlas sim`) register on the returned Command. */
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerPutCommand(program);
   registerGetCommand(program);
   registerPeersCommand(program);
+  registerSimCommand(program);
   return program;
 }
 
@@ -55,6 +57,7 @@ export async function runCli(argv: readonly string[], program: Command = buildPr
       if (error.code === 'commander.help' || error.code === 'commander.executeSubCommandAsync') return error.exitCode || EXIT_FAILURE;
       return EXIT_USAGE;
     }
+    if (error instanceof ReportedExit) return error.exitCode;
     process.stderr.write(`atlas: ${describeError(error)}\n`);
     if (process.env.ATLAS_DEBUG) process.stderr.write(`${(error as Error | undefined)?.stack ?? ''}\n`);
     return exitCodeOf(error);
