@@ -113,7 +113,6 @@ export class Simulation {
   readonly random: Random;
   private readonly options: SimulationOptions;
   private readonly members = new Map<string, SimNode>();
-  private readonly transports = new Map<string, ObservedTransport>();
   /** Size of every chunk the scenario made, by address (for useful-byte accounting). */
   private readonly sizes = new Map<Address, number>();
   /** Scheduled actions that failed (an honest scenario has none). */
@@ -200,7 +199,6 @@ export class Simulation {
     member.stopped = true;
     this.trace.record(this.clock.now(), name, 'stop');
     await node.close();
-    this.transports.delete(name);
   }
 
   /** Starts a stopped node again on its own data, with a fresh process (new peer table, new epoch). */
@@ -420,7 +418,6 @@ export class Simulation {
       bogusPrefix: `bogus-${name}-`,
     });
     const observed = new ObservedTransport(byzantine, member.received);
-    this.transports.set(name, observed);
     const tuning = member.tuning;
     const node = await AtlasNode.open({
       chain: this.chain,

@@ -1,6 +1,6 @@
 /**
  * Faults beyond SPEC §8 in the simulator (partition and heal, Byzantine peers, a reorganisation
- * mid-sync, a late joiner) and a many-chunks network scaled down from the benchmark's size.
+ * mid-sync, a late joiner).
  */
 import { describe, expect, it } from 'vitest';
 import { DETECTABLE_BEHAVIOURS, findScenario, type ScenarioOptions, type ScenarioResult } from '../../src/sim/scenarios/index.js';
@@ -64,16 +64,4 @@ describe('faults in the simulator', () => {
     expect(result.facts.joinerRequests as number).toBeGreaterThanOrEqual(5); // 500 chunks, at most 100 per get
     expect(result.facts.catchUpMs as number).toBeGreaterThan(0);
   });
-
-  it(
-    'scale (scaled down from 1,000 x 10,000): chunks announced in blocks and put at random nodes over time',
-    async () => {
-      const result = await run('scale', { nodes: 40, chunks: 200 });
-      expectStrict(result);
-      expect(result.figures.honestNodes).toBe(40);
-      expect(result.report.positions).toBe(200);
-      expect(result.facts.blocks).toBe(30);
-    },
-    LONG,
-  );
 });

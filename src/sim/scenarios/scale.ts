@@ -31,6 +31,7 @@ export const scale: Scenario = {
       const report = (line: string) => log(options, sim, line);
       await addNetwork(sim, all, report);
       await sim.runFor(20_000);
+      report(`overlay settled (${sim.clock.fired} timers so far)`);
       const chunks = generateChunks(count, sim.random);
       // About 30 blocks, at least one chunk each.
       const blocks = Math.max(1, Math.min(30, count));
@@ -70,6 +71,7 @@ export const spread: Scenario = {
       await addNetwork(sim, all, (line) => log(options, sim, line));
       // Let the overlay settle: peer tables fill and every node picks its neighbours.
       await sim.runFor(30_000);
+      log(options, sim, `overlay settled (${sim.clock.fired} timers so far)`);
       const chunks = generateChunks(count, sim.random);
       sim.announce(chunks);
       const gapMs = 5_000;
@@ -81,6 +83,7 @@ export const spread: Scenario = {
         });
       });
       await sim.runFor((count - 1) * gapMs + 1);
+      log(options, sim, `all ${count} chunks put`);
       const outcome = await sim.runUntilConverged(30 * 60_000);
       return { converged: outcome.reached, facts: { gapMs } };
     }),
