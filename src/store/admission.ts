@@ -120,39 +120,19 @@ export function checkAnnounced(results: AdmissionResult[], isAnnounced: IsAnnoun
  * (HASH_MISMATCH). Accepted results can go straight to `putVerified`.
  */
 export function verifyClaimed(chunks: readonly VerifiedChunk[], maxChunkSize: number): AdmissionResult[] {
-  const results: (AdmissionResult | undefined)[] = new Array(chunks.length);
-  const toHash: Uint8Array[] = [];
-  const toHashIndex: number[] = [];
-  const claimed: Address[] = [];
-  for (let i = 0; i < chunks.length; i++) {
-    const chunk = chunks[i] as VerifiedChunk | undefined;
-    let address: Address;
-    try {
-      address = parseAddress(chunk?.address);
-    } catch (error) {
-      results[i] = { ok: false, address: undefined, error: error as AtlasError };
-      continue;
-    }
-    const error = sizeError(chunk?.data, maxChunkSize);
-    if (error) {
-      results[i] = { ok: false, address, error };
-      continue;
-    }
-    toHash.push((chunk as VerifiedChunk).data);
-    toHashIndex.push(i);
-    claimed.push(address);
-  }
-  const digests = toHash.length > 0 ? hash160Batch(toHash) : [];
-  for (let j = 0; j < toHashIndex.length; j++) {
+  const results = parseVerified(chunks, maxChunkSize);
+  const accepted = results.flatMap((result, i) => (result.ok ? [i] : []));
+  if (accepted.length === 0) return results;
+  const digests = hash160Batch(accepted.map((i) => (results[i] as AdmittedChunk).data));
+  accepted.forEach((i, j) => {
+    const { address } = results[i] as AdmittedChunk;
     const digest = digests[j] as Uint8Array;
     const actual = Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('hex');
-    const address = claimed[j] as Address;
-    results[toHashIndex[j] as number] =
-      actual === address
-        ? { ok: true, address, data: toHash[j] as Uint8Array }
-        : { ok: false, address, error: new AtlasError(ErrorCodes.HASH_MISMATCH, `chunk hashes to ${actual}, not ${address}`, { address, actual }) };
-  }
-  return results as AdmissionResult[];
+    if (actual !== address) {
+      results[i] = { ok: false, address, error: new AtlasError(ErrorCodes.HASH_MISMATCH, `chunk hashes to ${actual}, not ${address}`, { address, actual }) };
+    }
+  });
+  return results;
 }
 
 /** Throws the refusal's error: put() reports refusals by throwing. */
