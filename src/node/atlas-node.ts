@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { parseAddress, type Address } from '../address.js';
 import { ChainFollower } from '../chain/follow.js';
 import type { ChainAdapter } from '../chain/types.js';
@@ -72,6 +73,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
 
   private constructor(options: AtlasNodeOptions, store: ChunkStore) {
     super();
+    // Every call in flight listens on the lifetime signal; the bound is the in-flight limits.
+    setMaxListeners(0, this.lifetime.signal);
     this.network = options.network ?? 'mainnet';
     this.store = store;
     this.chain = options.chain;
