@@ -80,3 +80,9 @@ export function checkMaxReadLimit(value: number | undefined): number {
   if (!Number.isSafeInteger(value) || value < 1) throw new AtlasError(ErrorCodes.BAD_REQUEST, `maxReadLimit must be a positive integer, got ${value}`);
   return value;
 }
+
+/** One bounded page of an in-memory sequence: ChainAdapter.read for adapters that hold a list. */
+export function readPage(list: readonly Announcement[], from: number, limit: number, maxLimit: number, signal?: AbortSignal): Announcement[] {
+  checkSignal(signal);
+  return list.slice(from, from + checkRead(from, limit, maxLimit));
+}

@@ -22,7 +22,7 @@ import { mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promi
 import { dirname } from 'node:path';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import { silentLogger, type Logger } from '../runtime.js';
-import { checkAnnouncement, checkMaxReadLimit, checkRead, checkRollback, checkSignal, toAnnouncements, type AnnounceInput } from './announcement.js';
+import { checkAnnouncement, checkMaxReadLimit, checkRollback, checkSignal, readPage, toAnnouncements, type AnnounceInput } from './announcement.js';
 import { ChainListeners } from './listeners.js';
 import type { Announcement, ChainAdapter, ChainListener } from './types.js';
 
@@ -188,9 +188,7 @@ export class DevChain implements ChainAdapter {
 
   async read(from: number, limit: number, options?: { signal?: AbortSignal }): Promise<Announcement[]> {
     this.#checkOpen();
-    checkSignal(options?.signal);
-    const capped = checkRead(from, limit, this.maxReadLimit);
-    return this.#announcements.slice(from, from + capped);
+    return readPage(this.#announcements, from, limit, this.maxReadLimit, options?.signal);
   }
 
   subscribe(listener: ChainListener): () => void {

@@ -4,7 +4,7 @@
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
 import type { Logger } from '../runtime.js';
-import { checkMaxReadLimit, checkRead, checkRollback, checkSignal, toAnnouncements, type AnnounceInput } from './announcement.js';
+import { checkMaxReadLimit, checkRollback, checkSignal, readPage, toAnnouncements, type AnnounceInput } from './announcement.js';
 import { ChainListeners } from './listeners.js';
 import type { Announcement, ChainAdapter, ChainListener } from './types.js';
 
@@ -69,9 +69,7 @@ export class MemoryChain implements ChainAdapter {
 
   async read(from: number, limit: number, options?: { signal?: AbortSignal }): Promise<Announcement[]> {
     this.#checkOpen();
-    checkSignal(options?.signal);
-    const capped = checkRead(from, limit, this.maxReadLimit);
-    return this.#announcements.slice(from, from + capped);
+    return readPage(this.#announcements, from, limit, this.maxReadLimit, options?.signal);
   }
 
   subscribe(listener: ChainListener): () => void {

@@ -197,14 +197,14 @@ export class Overlay {
       if (victim !== undefined) this.dropNeighbor(victim);
       this.lastRenewal = now;
     }
-    this.keepSeedNeighbor(now);
+    this.keepSeedNeighbor();
     // Prefer the walk's current node (an unbiased sample); fill the rest at random meanwhile.
     const sample = this.sampler.current;
-    if (sample !== undefined && !this.sampler.burningIn && this.table.has(sample) && !this.active.has(sample)) this.addNeighbor(sample, now);
+    if (sample !== undefined && !this.sampler.burningIn && this.table.has(sample) && !this.active.has(sample)) this.addNeighbor(sample);
     for (let tries = 0; this.active.wanted > 0 && tries < this.active.k * 2; tries++) {
       const peer = this.randomLivePeer();
       if (peer === undefined) break;
-      if (!this.active.has(peer)) this.addNeighbor(peer, now);
+      if (!this.active.has(peer)) this.addNeighbor(peer);
     }
   }
 
@@ -214,7 +214,7 @@ export class Overlay {
    * them every neighbour slot in turn; a seed neighbour keeps a path to the network the host
    * trusts. The seed is drawn at random, so the load spreads over the seeds.
    */
-  private keepSeedNeighbor(now: number): void {
+  private keepSeedNeighbor(): void {
     if (this.active.list().some((peer) => this.table.isSeed(peer))) return;
     const live = this.table.seeds().filter((seed) => this.table.has(seed) && this.table.health(seed) >= this.table.limits.minHealth);
     if (live.length === 0) return;
@@ -223,10 +223,10 @@ export class Overlay {
       const victim = this.active.pickForRenewal();
       if (victim !== undefined) this.dropNeighbor(victim);
     }
-    this.addNeighbor(seed, now);
+    this.addNeighbor(seed);
   }
 
-  private addNeighbor(peer: string, now: number): void {
+  private addNeighbor(peer: string): void {
     if (this.active.add(peer)) this.options.events.neighborAdded(peer);
   }
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Inventory } from '../../src/inventory/index.js';
 import { seededRandom, shuffle } from '../../src/runtime.js';
 import { bitsFromPositions, naiveDecode, naiveEncode, naivePositions, naiveRange } from './reference.js';
+import { INVENTORY_RANGES } from '../../src/sim/scenarios/spec.js';
 
 const { RoaringBitmap32 } = roaring;
 
@@ -23,16 +24,7 @@ const vectorArb = fc
   .map(({ length, bytes }) => naiveDecode(bytes, length));
 
 describe('SPEC §4 worked case: 25 announcements', () => {
-  const RANGES: [number, number][] = [
-    [0, 1],
-    [1, 1],
-    [2, 1],
-    [3, 1000],
-    [0, 2],
-    [1, 2],
-    [2, 100],
-    [0, 4],
-  ];
+  const RANGES = INVENTORY_RANGES; // SPEC §4's (offset, length) pairs, shared with the sim scenario
 
   // 25 announcements of 21 distinct chunks: four chunks are announced twice, so storing one of
   // them sets two positions at once (SPEC §1).
