@@ -65,7 +65,17 @@ export class RateLimiter {
     return true;
   }
 
-  /** Tokens `key` holds now (a full bucket for an unknown key). */
+  /**
+   * Spends `cost` tokens of `key`'s bucket even when it holds fewer: the bucket goes into debt and
+   * `tokens(key)` stays below zero until the debt is earned back. For costs known only afterwards
+   * (bytes of a reply already sent).
+   */
+  charge(key: string, cost: number): void {
+    if (this.options.ratePerSecond === Infinity || !(cost > 0)) return;
+    this.touch(key).tokens -= cost;
+  }
+
+  /** Tokens `key` holds now (a full bucket for an unknown key; below zero for a key in debt). */
   tokens(key: string): number {
     const bucket = this.buckets.get(key);
     if (bucket === undefined) return this.options.burst;

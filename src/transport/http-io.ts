@@ -42,9 +42,21 @@ export function httpStatusFor(error: unknown): number {
   return isAtlasError(error) ? HTTP_STATUS_BY_CODE[error.code] : 500;
 }
 
+export interface ReadBodyOptions {
+  /** Stops reading and rejects with the signal's reason when it aborts. */
+  signal?: AbortSignal;
+  /** Told the size of every piece as it arrives (deadline checks). */
+  onProgress?: (bytes: number) => void;
+}
+
 /** Reads a whole stream, rejecting with TOO_LARGE (and no longer reading) past `maxBytes`. */
-export function readBody(stream: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
+export function readBody(stream: IncomingMessage, maxBytes: number, options: ReadBodyOptions = {}): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
+    const { signal, onProgress } = options;
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
     const declared = Number(stream.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
       reject(tooLarge(maxBytes));
@@ -57,9 +69,16 @@ export function readBody(stream: IncomingMessage, maxBytes: number): Promise<Uin
       stream.off('end', onEnd);
       stream.off('error', onError);
       stream.off('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      cleanup();
+      stream.pause();
+      reject(signal?.reason);
     };
     const onData = (part: Buffer) => {
       total += part.byteLength;
+      onProgress?.(part.byteLength);
       if (total > maxBytes) {
         cleanup();
         stream.pause();
@@ -86,6 +105,7 @@ export function readBody(stream: IncomingMessage, maxBytes: number): Promise<Uin
     stream.on('end', onEnd);
     stream.on('error', onError);
     stream.on('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 

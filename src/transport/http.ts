@@ -10,110 +10,27 @@
  * plus any extra `routes` given in the options (matched first), then the legacy API's routes when
  * the `legacy` option is set (src/legacy, README "Legacy API"). HEAD is served wherever GET is.
  *
- * Everything a remote can make the server hold is bounded by HttpLimits: body size, header size,
- * time to send headers and body, idle keep-alive, connections and requests being handled (beyond
- * which the reply is an immediate 503 BUSY rather than a queue).
+ * Everything a remote can make the server hold is bounded by HttpLimits (http-limits.ts), per host
+ * and in total: connections, requests in flight, body and header time, unsent reply bytes, and an
+ * outbound byte budget; beyond them the reply is an immediate 503 BUSY or the connection is closed
+ * (http-server.ts, http-connections.ts).
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import { parseAddress } from '../address.js';
+import http, { type IncomingMessage } from 'node:http';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
-import { silentLogger, systemClock, type Clock, type Logger, type TimerHandle } from '../runtime.js';
-import {
-  codecFor,
-  codecForAccept,
-  codecForContentType,
-  errorFromReply,
-  errorReply,
-  isErrorReply,
-  jsonCodec,
-  type Codec,
-  type WireFormat,
-} from './codec.js';
-import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from './types.js';
+import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
+import { codecFor, codecForContentType, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
+import type { CallOptions, Transport, TransportService, TransportStats } from './types.js';
 import { legacyRoutes, type LegacyOptions } from '../legacy/index.js';
-import { etagMatches, hasBody, joinHostPort, readBody, remoteOf, splitHostPort, httpStatusFor, HTTP_STATUS_BY_CODE } from './http-io.js';
+import type { ConnectionStats } from './http-connections.js';
+import { joinHostPort, readBody, splitHostPort } from './http-io.js';
+import { resolveHttpLimits, type HttpLimits } from './http-limits.js';
+import type { HttpRoute } from './http-route.js';
+import { HttpServer, MAX_TIMER_MS, METHOD_NAME } from './http-server.js';
 
 export { HTTP_STATUS_BY_CODE, httpStatusFor, joinHostPort, splitHostPort } from './http-io.js';
-
-export interface HttpLimits {
-  /** Largest request body the server reads (413 TOO_LARGE beyond); the client refuses to send more. */
-  maxRequestBytes: number;
-  /** Largest reply body the client reads (BAD_REPLY beyond). */
-  maxReplyBytes: number;
-  /** Largest request head (request line and headers); 431 beyond. */
-  maxHeaderBytes: number;
-  /** Time a client has to send the request head (408 and close beyond). */
-  headersTimeoutMs: number;
-  /** Time a client has to send the whole request, head and body (408 and close beyond). */
-  requestTimeoutMs: number;
-  /** How often the server checks the two timeouts above. */
-  timeoutCheckIntervalMs: number;
-  /** How long the server keeps an idle keep-alive connection. */
-  keepAliveTimeoutMs: number;
-  /** Open connections the server accepts; further ones are closed at once. */
-  maxConnections: number;
-  /** Requests being handled at once; further ones get 503 BUSY at once. */
-  maxInFlight: number;
-  /** Time a handler gets before its signal is aborted and the caller gets 504 TIMEOUT. */
-  handlerTimeoutMs: number;
-  /** Seconds sent in Retry-After with 503 BUSY. */
-  busyRetryAfterSeconds: number;
-  /** Nesting depth accepted when decoding a body. */
-  maxDepth: number;
-  /** Client: deadline of a call that gives no timeoutMs. */
-  callTimeoutMs: number;
-  /** Client: sockets open to one peer at once (further calls wait for one). */
-  maxSocketsPerPeer: number;
-  /** Client: idle keep-alive sockets kept per peer. */
-  maxFreeSocketsPerPeer: number;
-  /** Client: sockets open to all peers together. */
-  maxTotalSockets: number;
-  /** Client: an idle keep-alive socket is closed after this; below the server's keepAliveTimeoutMs. */
-  clientIdleTimeoutMs: number;
-}
-
-export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
-  maxRequestBytes: 1024 * 1024,
-  maxReplyBytes: 8 * 1024 * 1024,
-  maxHeaderBytes: 16 * 1024,
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 30_000,
-  timeoutCheckIntervalMs: 1_000,
-  keepAliveTimeoutMs: 5_000,
-  maxConnections: 256,
-  maxInFlight: 64,
-  handlerTimeoutMs: 30_000,
-  busyRetryAfterSeconds: 1,
-  maxDepth: 32,
-  callTimeoutMs: 30_000,
-  maxSocketsPerPeer: 4,
-  maxFreeSocketsPerPeer: 2,
-  maxTotalSockets: 256,
-  clientIdleTimeoutMs: 4_000,
-});
-
-/**
- * An extra route, e.g. for a legacy API. `match` returns captured parameters (or true) when the
- * route serves the path. The handler must end the response; if it throws, the error is sent as
- * JSON with the status of HTTP_STATUS_BY_CODE. Extra routes are matched before the built-in
- * ones and count against maxInFlight and handlerTimeoutMs like them.
- */
-export interface HttpRoute {
-  method: 'GET' | 'POST';
-  match(pathname: string): boolean | Readonly<Record<string, string>> | undefined;
-  handle(req: IncomingMessage, res: ServerResponse, context: HttpRouteContext): Promise<void>;
-}
-
-export interface HttpRouteContext extends RequestContext {
-  signal: AbortSignal;
-  params: Readonly<Record<string, string>>;
-  url: URL;
-  service: TransportService;
-  limits: Readonly<HttpLimits>;
-  /** The request body, bounded by limits.maxRequestBytes (TOO_LARGE beyond). */
-  readBody(): Promise<Uint8Array>;
-}
+export { DEFAULT_HTTP_LIMITS, resolveHttpLimits, type HttpLimits } from './http-limits.js';
+export type { HttpRoute, HttpRouteContext } from './http-route.js';
+export type { ConnectionStats } from './http-connections.js';
 
 export interface HttpTransportOptions {
   /** "host:port" to listen on (port 0 picks a free one). Omit for a client-only transport. */
@@ -138,17 +55,7 @@ export interface HttpTransportOptions {
 }
 
 const RPC_PREFIX = '/atlas/v1/';
-const CHUNK_PREFIX = '/chunks/';
-const METHOD_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
-const MAX_TIMER_MS = 2_147_483_647;
-const IMMUTABLE = 'public, max-age=31536000, immutable';
 const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EADDRNOTAVAIL']);
-
-type Handler = (context: HttpRouteContext, req: IncomingMessage, res: ServerResponse) => Promise<void>;
-interface Resolved {
-  handler: Handler;
-  params: Readonly<Record<string, string>>;
-}
 
 export class HttpTransport implements Transport {
   readonly limits: Readonly<HttpLimits>;
@@ -159,23 +66,17 @@ export class HttpTransport implements Transport {
   private readonly logger: Logger;
   private readonly codec: Codec;
   private readonly agent: http.Agent;
-  private server: http.Server | undefined;
-  private service: TransportService | undefined;
+  private server: HttpServer | undefined;
   private advertised: string | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
-  private inFlight = 0;
-  private readonly sockets = new Set<Socket>();
-  /** Connections that have not begun a request yet, with their deadline to send a first byte. */
-  private readonly silent = new Map<Socket, TimerHandle>();
-  private readonly handlers = new Map<AbortController, TimerHandle>();
   private readonly calls = new Set<AbortController>();
   private readonly counters: TransportStats = { callsOut: 0, callsIn: 0, bytesOut: 0, bytesIn: 0 };
 
   constructor(options: HttpTransportOptions = {}) {
     this.options = options;
     this.routes = [...(options.routes ?? []), ...legacyRoutes(options.legacy)];
-    this.limits = Object.freeze({ ...DEFAULT_HTTP_LIMITS, ...options.limits });
+    this.limits = resolveHttpLimits(options.limits);
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.codec = codecFor(options.format ?? 'msgpack');
@@ -206,54 +107,23 @@ export class HttpTransport implements Transport {
     if (this.server !== undefined) throw new AtlasError(ErrorCodes.BAD_REQUEST, 'transport is already listening');
     if (this.options.listen === undefined) throw new AtlasError(ErrorCodes.BAD_REQUEST, 'no listen address configured');
     const { host, port } = splitHostPort(this.options.listen);
-    const limits = this.limits;
-    const server = http.createServer({
-      maxHeaderSize: limits.maxHeaderBytes,
-      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
-      requestTimeout: limits.requestTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
-      noDelay: true,
-    });
-    server.maxConnections = limits.maxConnections;
-    server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      // Node's headersTimeout only starts with a request's first byte: a connection that never
-      // sends one would hold a place of maxConnections for good. It must begin in time.
-      this.silent.set(
-        socket,
-        this.clock.setTimeout(() => {
-          this.silent.delete(socket);
-          if (socket.bytesRead === 0) socket.destroy();
-        }, Math.min(limits.headersTimeoutMs, MAX_TIMER_MS)),
-      );
-      socket.once('close', () => {
-        this.sockets.delete(socket);
-        this.endSilence(socket);
-      });
-    });
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
-    this.service = service;
+    const server = new HttpServer({ limits: this.limits, routes: this.routes, clock: this.clock, logger: this.logger, counters: this.counters }, service);
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException) => {
-        reject(new AtlasError(ErrorCodes.INTERNAL, `cannot listen on ${this.options.listen}: ${error.code ?? error.message}`, undefined, { cause: error }));
-      };
-      server.once('error', onError);
-      server.listen({ host, port }, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    }).catch((error: unknown) => {
+    let realPort: number;
+    try {
+      realPort = await server.listen(host, port);
+    } catch (error) {
       this.server = undefined;
-      this.service = undefined;
-      throw error;
-    });
-    server.on('error', (error) => this.logger.error('http server error', { error: String(error) }));
-    const bound = server.address();
-    const realPort = typeof bound === 'object' && bound !== null ? bound.port : port;
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new AtlasError(ErrorCodes.INTERNAL, `cannot listen on ${this.options.listen}: ${code ?? String(error)}`, undefined, { cause: error });
+    }
     this.advertised = this.options.advertise ?? joinHostPort(host, realPort);
     return this.advertised;
+  }
+
+  /** What the server holds now and what it refused, for monitoring and tests; undefined before listen(). */
+  serverStats(): ConnectionStats | undefined {
+    return this.server?.stats();
   }
 
   // --- client ---------------------------------------------------------------------------------
@@ -391,201 +261,6 @@ export class HttpTransport implements Transport {
     throw errorForStatus(status);
   }
 
-  // --- server ---------------------------------------------------------------------------------
-
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    this.endSilence(req.socket);
-    res.setHeader('x-content-type-options', 'nosniff');
-    const raw = req.url ?? '/';
-    if (!raw.startsWith('/') || raw.startsWith('//') || raw.includes('\\')) {
-      this.sendError(res, new AtlasError(ErrorCodes.BAD_REQUEST, 'request target must be a path'), jsonCodec);
-      return;
-    }
-    let url: URL;
-    try {
-      url = new URL(raw, 'http://localhost');
-    } catch {
-      this.sendError(res, new AtlasError(ErrorCodes.BAD_REQUEST, 'malformed request target'), jsonCodec);
-      return;
-    }
-    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '');
-    const allowed = new Set<string>();
-    const resolved = this.resolve(url.pathname, method, allowed);
-    if (resolved === undefined) {
-      if (allowed.size > 0) {
-        if (allowed.has('GET')) allowed.add('HEAD');
-        res.setHeader('allow', [...allowed].join(', '));
-        this.sendError(res, new AtlasError(ErrorCodes.BAD_REQUEST, `method ${req.method} not allowed`), jsonCodec, 405);
-      } else {
-        this.sendError(res, new AtlasError(ErrorCodes.UNKNOWN_METHOD, `no route for ${url.pathname.slice(0, 100)}`), jsonCodec);
-      }
-      return;
-    }
-    const service = this.service;
-    if (service === undefined || this.closed) {
-      this.sendError(res, new AtlasError(ErrorCodes.CLOSED, 'transport is closed'), jsonCodec);
-      return;
-    }
-    if (this.inFlight >= this.limits.maxInFlight) {
-      this.sendError(res, new AtlasError(ErrorCodes.BUSY, 'too many requests in flight'), jsonCodec);
-      return;
-    }
-    this.counters.callsIn++;
-    this.inFlight++;
-    const controller = new AbortController();
-    const timer = this.clock.setTimeout(() => {
-      const error = new AtlasError(ErrorCodes.TIMEOUT, `handler took longer than ${this.limits.handlerTimeoutMs} ms`);
-      controller.abort(error);
-      this.sendError(res, error, jsonCodec);
-    }, Math.min(this.limits.handlerTimeoutMs, MAX_TIMER_MS));
-    this.handlers.set(controller, timer);
-    res.once('close', () => {
-      if (!res.writableFinished) controller.abort(new AtlasError(ErrorCodes.ABORTED, 'client went away'));
-    });
-    const context: HttpRouteContext = {
-      remote: remoteOf(req),
-      signal: controller.signal,
-      params: resolved.params,
-      url,
-      service,
-      limits: this.limits,
-      readBody: () => this.readRequestBody(req),
-    };
-    resolved
-      .handler(context, req, res)
-      .then(
-        () => {
-          if (!res.headersSent) this.sendError(res, new AtlasError(ErrorCodes.INTERNAL, 'route sent no reply'), jsonCodec);
-        },
-        (error: unknown) => {
-          if (!isAtlasError(error)) this.logger.warn('http handler failed', { error: String(error), path: url.pathname.slice(0, 100) });
-          if (!res.headersSent) this.sendError(res, error, jsonCodec);
-          else if (!res.writableEnded) res.destroy(); // a reply cut short must not look complete
-        },
-      )
-      .finally(() => {
-        this.inFlight--;
-        this.clock.clearTimeout(timer);
-        this.handlers.delete(controller);
-      });
-  }
-
-  private endSilence(socket: Socket): void {
-    const timer = this.silent.get(socket);
-    if (timer === undefined) return;
-    this.clock.clearTimeout(timer);
-    this.silent.delete(socket);
-  }
-
-  /** The handler for a path and method; fills `allowed` when the path exists under other methods. */
-  private resolve(pathname: string, method: string, allowed: Set<string>): Resolved | undefined {
-    for (const route of this.routes) {
-      const match = route.match(pathname);
-      if (match === undefined || match === false) continue;
-      if (route.method !== method) {
-        allowed.add(route.method);
-        continue;
-      }
-      const params = match === true ? {} : match;
-      return { params, handler: (context, req, res) => route.handle(req, res, context) };
-    }
-    const builtin = (only: string, handler: Handler, params: Record<string, string> = {}): Resolved | undefined => {
-      if (only === method) return { handler, params };
-      allowed.add(only);
-      return undefined;
-    };
-    if (pathname.startsWith(RPC_PREFIX)) {
-      const name = pathname.slice(RPC_PREFIX.length);
-      if (!METHOD_NAME.test(name)) return undefined;
-      return builtin('POST', (context, req, res) => this.serveCall(context, req, res), { method: name });
-    }
-    if (pathname.startsWith(CHUNK_PREFIX)) {
-      return builtin('GET', (context, req, res) => this.serveChunk(context, req, res), { address: pathname.slice(CHUNK_PREFIX.length) });
-    }
-    if (pathname === '/status') return builtin('GET', (context, _req, res) => this.serveStatus(context, res));
-    if (pathname === '/metrics') return builtin('GET', (context, _req, res) => this.serveMetrics(context, res));
-    return undefined;
-  }
-
-  private async serveCall(context: HttpRouteContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const contentType = req.headers['content-type'];
-    const requestCodec = codecForContentType(contentType);
-    const replyCodec = codecForAccept(req.headers.accept) ?? requestCodec ?? jsonCodec;
-    if (requestCodec === undefined && (contentType !== undefined || hasBody(req))) {
-      this.sendError(res, new AtlasError(ErrorCodes.BAD_REQUEST, 'unsupported content type; use application/msgpack or application/json'), replyCodec, 415);
-      return;
-    }
-    let params: unknown;
-    try {
-      const body = await this.readRequestBody(req);
-      params = body.byteLength === 0 ? undefined : (requestCodec ?? jsonCodec).decode(body, { maxBytes: this.limits.maxRequestBytes, maxDepth: this.limits.maxDepth });
-    } catch (error) {
-      this.sendError(res, error, replyCodec);
-      return;
-    }
-    let reply: Uint8Array;
-    try {
-      const result = await context.service.handle(context.params.method as string, params, { remote: context.remote, signal: context.signal });
-      reply = replyCodec.encode(result);
-    } catch (error) {
-      if (!isAtlasError(error)) this.logger.warn('request handler failed', { error: String(error), method: context.params.method });
-      this.sendError(res, error, replyCodec);
-      return;
-    }
-    this.send(res, 200, replyCodec.contentType, reply);
-  }
-
-  private async serveChunk(context: HttpRouteContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const address = parseAddress(context.params.address);
-    const data = context.service.getChunk?.(address);
-    if (data === undefined) {
-      // Absence is not an error of the protocol (no error code): a plain 404, as for any missing resource.
-      res.setHeader('cache-control', 'no-store');
-      this.send(res, 404, 'text/plain; charset=utf-8', Buffer.from(`no chunk ${address}\n`, 'utf8'));
-      return;
-    }
-    const etag = `"${address}"`;
-    res.setHeader('etag', etag);
-    res.setHeader('cache-control', IMMUTABLE);
-    if (etagMatches(req.headers['if-none-match'], address)) {
-      res.writeHead(304);
-      res.end();
-      return;
-    }
-    this.send(res, 200, 'application/octet-stream', data);
-  }
-
-  private async serveStatus(context: HttpRouteContext, res: ServerResponse): Promise<void> {
-    if (context.service.status === undefined) throw new AtlasError(ErrorCodes.UNKNOWN_METHOD, 'no status here');
-    res.setHeader('cache-control', 'no-store');
-    this.send(res, 200, jsonCodec.contentType, jsonCodec.encode(context.service.status()));
-  }
-
-  private async serveMetrics(context: HttpRouteContext, res: ServerResponse): Promise<void> {
-    if (context.service.metrics === undefined) throw new AtlasError(ErrorCodes.UNKNOWN_METHOD, 'no metrics here');
-    const text = await context.service.metrics();
-    res.setHeader('cache-control', 'no-store');
-    this.send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', Buffer.from(text, 'utf8'));
-  }
-
-  private sendError(res: ServerResponse, error: unknown, codec: Codec, status?: number): void {
-    if (isAtlasError(error, ErrorCodes.BUSY) && !res.headersSent) res.setHeader('retry-after', String(this.limits.busyRetryAfterSeconds));
-    sendError(res, error, codec, status);
-  }
-
-  private send(res: ServerResponse, status: number, contentType: string, body: Uint8Array): void {
-    if (res.headersSent || res.destroyed) return;
-    this.counters.bytesOut += body.byteLength;
-    res.writeHead(status, { 'content-type': contentType, 'content-length': body.byteLength });
-    res.end(body);
-  }
-
-  private async readRequestBody(req: IncomingMessage): Promise<Uint8Array> {
-    const body = await readBody(req, this.limits.maxRequestBytes);
-    this.counters.bytesIn += body.byteLength;
-    return body;
-  }
-
   // --- lifecycle ------------------------------------------------------------------------------
 
   close(): Promise<void> {
@@ -597,21 +272,8 @@ export class HttpTransport implements Transport {
     this.closed = true;
     const closedError = new AtlasError(ErrorCodes.CLOSED, 'transport is closed');
     for (const controller of this.calls) controller.abort(closedError);
-    for (const [controller, timer] of this.handlers) {
-      this.clock.clearTimeout(timer);
-      controller.abort(closedError);
-    }
-    this.handlers.clear();
-    for (const socket of [...this.silent.keys()]) this.endSilence(socket);
     this.agent.destroy();
-    const server = this.server;
-    if (server === undefined) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-      for (const socket of this.sockets) socket.destroy();
-    });
-    this.sockets.clear();
+    await this.server?.close();
   }
 }
 
@@ -623,17 +285,6 @@ class StaleSocket extends Error {
 }
 
 // --- helpers ------------------------------------------------------------------------------------
-
-function sendError(res: ServerResponse, error: unknown, codec: Codec, statusOverride?: number): void {
-  if (res.headersSent || res.destroyed) return;
-  const status = statusOverride ?? httpStatusFor(error);
-  const body = codec.encode(errorReply(error));
-  const headers: Record<string, string | number> = { 'content-type': codec.contentType, 'content-length': body.byteLength };
-  // The rest of an oversized body is not read: close the connection after this reply.
-  if (isAtlasError(error, ErrorCodes.TOO_LARGE) && status === 413) headers.connection = 'close';
-  res.writeHead(status, headers);
-  res.end(body);
-}
 
 function errorForStatus(status: number): AtlasError {
   const message = `peer answered HTTP ${status}`;

@@ -1,0 +1,228 @@
+/**
+ * What the HTTP server lets each remote host hold, accounted where it is spent:
+ *  - connections (total by node:http's maxConnections, per host here, refused at accept);
+ *  - requests in flight, counted from the request head (before any body byte is read) until the
+ *    reply is done or the socket closed, whichever comes first;
+ *  - reply bytes written but not yet taken by the network, per host and in total;
+ *  - reply bytes sent, against each host's outbound byte budget (a token bucket in bytes);
+ *  - deadlines: first byte, body rate, and progress of an unsent reply (a client that does not
+ *    read is dropped).
+ * A host is the remote IP (an IPv6 host is its /64, an IPv4-mapped address its IPv4).
+ */
+import type { Socket } from 'node:net';
+import { AtlasError, ErrorCodes } from '../errors.js';
+import { RateLimiter, remoteHost } from '../protocol/rate-limit.js';
+import type { Clock, TimerHandle } from '../runtime.js';
+import type { HttpLimits } from './http-limits.js';
+import { joinHostPort } from './http-io.js';
+
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** One accepted connection. */
+export interface Connection {
+  readonly socket: Socket;
+  readonly host: string;
+  /** A request of this connection is being served (from its head until its reply is done). */
+  serving: boolean;
+  /** Requests parsed behind the one being served, started in order once its reply has left. */
+  readonly waiting: (() => void)[];
+  /** Body being read: when it started and how many bytes came. */
+  body: { startedAt: number; received: number } | undefined;
+  /** socket.bytesWritten already charged to the host's budget. */
+  charged: number;
+  /** Unsent bytes at the last check, and when they last went down. */
+  unsentSeen: number;
+  progressAt: number;
+  silence: TimerHandle | undefined;
+}
+
+export interface ConnectionStats {
+  connections: number;
+  inFlight: number;
+  unsentBytes: number;
+  /** Connections closed at accept because their host had maxConnectionsPerHost open. */
+  refusedConnections: number;
+  /** Requests answered 503 BUSY by the caps on in-flight requests, unsent bytes and byte budgets. */
+  busy: number;
+  /** Connections closed because a body came slower than minBodyBytesPerSecond. */
+  slowBodies: number;
+  /** Connections closed because their unsent reply made no progress for replyStallTimeoutMs. */
+  stalledReplies: number;
+}
+
+export class ConnectionTable {
+  private readonly byHost = new Map<string, Set<Connection>>();
+  private readonly bySocket = new Map<Socket, Connection>();
+  private readonly inFlightByHost = new Map<string, number>();
+  private readonly budgets: RateLimiter;
+  private inFlight = 0;
+  private readonly counts = { refusedConnections: 0, busy: 0, slowBodies: 0, stalledReplies: 0 };
+  private sweeper: TimerHandle | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly limits: Readonly<HttpLimits>,
+    private readonly clock: Clock,
+  ) {
+    this.budgets = new RateLimiter(clock, {
+      ratePerSecond: limits.replyBytesPerSecondPerHost,
+      burst: limits.replyBurstBytesPerHost,
+      maxKeys: limits.maxBudgetHosts,
+    });
+  }
+
+  /** Registers a new socket; closes it (and returns undefined) when its host has too many open. */
+  accept(socket: Socket): Connection | undefined {
+    const host = remoteHost(joinHostPort(socket.remoteAddress ?? 'unknown', socket.remotePort ?? 0));
+    const open = this.byHost.get(host);
+    if (open !== undefined && open.size >= this.limits.maxConnectionsPerHost) {
+      this.counts.refusedConnections++;
+      socket.destroy();
+      return undefined;
+    }
+    const connection: Connection = { socket, host, serving: false, waiting: [], body: undefined, charged: 0, unsentSeen: 0, progressAt: this.clock.now(), silence: undefined };
+    this.bySocket.set(socket, connection);
+    if (open === undefined) this.byHost.set(host, new Set([connection]));
+    else open.add(connection);
+    // Node's headersTimeout starts with a request's first byte: a connection that never sends one
+    // would hold its place for good. It must begin in time.
+    connection.silence = this.clock.setTimeout(() => {
+      connection.silence = undefined;
+      if (socket.bytesRead === 0) socket.destroy();
+    }, Math.min(this.limits.headersTimeoutMs, MAX_TIMER_MS));
+    socket.once('close', () => this.forget(connection));
+    this.scheduleSweep();
+    return connection;
+  }
+
+  get(socket: Socket): Connection | undefined {
+    return this.bySocket.get(socket);
+  }
+
+  endSilence(connection: Connection): void {
+    if (connection.silence === undefined) return;
+    this.clock.clearTimeout(connection.silence);
+    connection.silence = undefined;
+  }
+
+  /**
+   * Admits one request of `connection` or throws BUSY; the returned release() must be called once
+   * when the request ends (its reply done or its socket closed).
+   */
+  admit(connection: Connection): () => void {
+    const { host } = connection;
+    const hostInFlight = this.inFlightByHost.get(host) ?? 0;
+    const refuse = (message: string): never => {
+      this.counts.busy++;
+      throw new AtlasError(ErrorCodes.BUSY, message);
+    };
+    if (this.inFlight >= this.limits.maxInFlight) refuse('too many requests in flight');
+    if (hostInFlight >= this.limits.maxInFlightPerHost) refuse('too many requests in flight from your host');
+    if (this.unsentOf(host) > this.limits.maxUnsentBytesPerHost) refuse('your host has too many reply bytes unread');
+    if (this.unsentBytes() > this.limits.maxUnsentBytes) refuse('too many reply bytes waiting to be sent');
+    this.settle(host);
+    if (this.budgets.tokens(host) < 0) refuse('outbound byte budget of your host spent; retry later');
+    this.inFlight++;
+    this.inFlightByHost.set(host, hostInFlight + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.inFlight--;
+      const left = (this.inFlightByHost.get(host) ?? 1) - 1;
+      if (left <= 0) this.inFlightByHost.delete(host);
+      else this.inFlightByHost.set(host, left);
+      this.settle(host);
+    };
+  }
+
+  /** Reply bytes written to `connection` and not yet taken by the network. */
+  unsentOf(host: string): number {
+    let total = 0;
+    for (const connection of this.byHost.get(host) ?? []) total += connection.socket.writableLength;
+    return total;
+  }
+
+  stats(): ConnectionStats {
+    return { connections: this.bySocket.size, inFlight: this.inFlight, unsentBytes: this.unsentBytes(), ...this.counts };
+  }
+
+  /** Stops the sweeper and every timer; sockets are closed by the server. */
+  close(): void {
+    if (this.sweeper !== undefined) this.clock.clearTimeout(this.sweeper);
+    this.sweeper = undefined;
+    this.closed = true;
+    for (const connection of this.bySocket.values()) this.endSilence(connection);
+  }
+
+  private unsentBytes(): number {
+    let total = 0;
+    for (const socket of this.bySocket.keys()) total += socket.writableLength;
+    return total;
+  }
+
+  /** Charges the host's budget with what its sockets wrote since the last settlement. */
+  private settle(host: string): void {
+    for (const connection of this.byHost.get(host) ?? []) this.charge(connection);
+  }
+
+  private charge(connection: Connection): void {
+    const written = connection.socket.bytesWritten;
+    if (written > connection.charged) this.budgets.charge(connection.host, written - connection.charged);
+    connection.charged = written;
+  }
+
+  private forget(connection: Connection): void {
+    this.charge(connection);
+    this.endSilence(connection);
+    connection.waiting.length = 0;
+    this.bySocket.delete(connection.socket);
+    const open = this.byHost.get(connection.host);
+    open?.delete(connection);
+    if (open?.size === 0) this.byHost.delete(connection.host);
+  }
+
+  /** One sweep every timeoutCheckIntervalMs while any connection is open. */
+  private scheduleSweep(): void {
+    if (this.sweeper !== undefined || this.closed) return;
+    this.sweeper = this.clock.setTimeout(() => {
+      this.sweeper = undefined;
+      this.sweep();
+      if (this.bySocket.size > 0) this.scheduleSweep();
+    }, this.limits.timeoutCheckIntervalMs);
+  }
+
+  /** Closes connections whose body is too slow or whose unsent reply makes no progress. */
+  private sweep(): void {
+    const now = this.clock.now();
+    const { minBodyBytesPerSecond, bodyGraceMs, replyStallTimeoutMs } = this.limits;
+    for (const connection of [...this.bySocket.values()]) {
+      const { socket, body } = connection;
+      if (body !== undefined) {
+        const late = now - body.startedAt - bodyGraceMs;
+        if (late > 0 && body.received < (minBodyBytesPerSecond * late) / 1000) {
+          this.counts.slowBodies++;
+          socket.destroy();
+          continue;
+        }
+      }
+      const unsent = pendingBytes(socket);
+      if (unsent === 0 || unsent < connection.unsentSeen || connection.unsentSeen === 0) connection.progressAt = now;
+      connection.unsentSeen = unsent;
+      if (unsent > 0 && now - connection.progressAt > replyStallTimeoutMs) {
+        this.counts.stalledReplies++;
+        socket.destroy();
+      }
+    }
+  }
+}
+
+/**
+ * A measure of what the socket still has to send that goes down whenever the peer reads: the
+ * stream's count drops only when a whole write ends, libuv's write queue shrinks as the kernel
+ * takes bytes of a large write under way.
+ */
+function pendingBytes(socket: Socket): number {
+  const queued = (socket as unknown as { _handle?: { writeQueueSize?: unknown } })._handle?.writeQueueSize;
+  return socket.writableLength + (typeof queued === 'number' ? queued : 0);
+}

@@ -1,0 +1,122 @@
+/**
+ * Every bound HttpTransport puts on what a remote party can make it hold, named, with defaults.
+ * README "Security" says which attack each one answers.
+ */
+export interface HttpLimits {
+  /** Largest request body the server reads (413 TOO_LARGE beyond); the client refuses to send more. */
+  maxRequestBytes: number;
+  /** Largest reply body the client reads (BAD_REPLY beyond). */
+  maxReplyBytes: number;
+  /** Largest request head (request line and headers); 431 beyond. */
+  maxHeaderBytes: number;
+  /** Time a client has to send the request head, first byte included (408 or close beyond). */
+  headersTimeoutMs: number;
+  /** Time a client has to send the whole request, head and body (408 and close beyond). */
+  requestTimeoutMs: number;
+  /** A body must arrive at this rate at least, once bodyGraceMs have passed (the socket is closed otherwise). */
+  minBodyBytesPerSecond: number;
+  /** Time a body may take before minBodyBytesPerSecond applies. */
+  bodyGraceMs: number;
+  /** How often the server checks the deadlines above and the reply stalls below. */
+  timeoutCheckIntervalMs: number;
+  /** How long the server keeps an idle keep-alive connection. */
+  keepAliveTimeoutMs: number;
+  /** Open connections the server accepts; further ones are closed at once. */
+  maxConnections: number;
+  /** Open connections from one host (an IPv6 host is its /64); further ones are closed at once. */
+  maxConnectionsPerHost: number;
+  /** Requests being handled at once, counted from their head (before the body); further ones get 503 BUSY. */
+  maxInFlight: number;
+  /** Requests being handled at once for one host; further ones get 503 BUSY. */
+  maxInFlightPerHost: number;
+  /** Requests parsed and waiting behind an unfinished reply on one connection; the connection is closed beyond. */
+  maxPipelinedPerConnection: number;
+  /** Reply bytes written but not yet taken by the network, all connections together; 503 BUSY beyond. */
+  maxUnsentBytes: number;
+  /** Reply bytes written but not yet taken by the network, for one host's connections; 503 BUSY for that host beyond. */
+  maxUnsentBytesPerHost: number;
+  /** A connection whose unsent reply makes no progress for this long is closed (a client that does not read). */
+  replyStallTimeoutMs: number;
+  /** Outbound byte budget of one host: reply bytes it earns per second. Infinity turns the budget off. */
+  replyBytesPerSecondPerHost: number;
+  /** Outbound byte budget of one host: reply bytes it may save up. A host in debt gets 503 BUSY. */
+  replyBurstBytesPerHost: number;
+  /** Hosts whose outbound budget is remembered (least recently seen forgotten first). */
+  maxBudgetHosts: number;
+  /** Time a handler gets before its signal is aborted and the caller gets 504 TIMEOUT (and the connection closes). */
+  handlerTimeoutMs: number;
+  /** Seconds sent in Retry-After with 503 BUSY. */
+  busyRetryAfterSeconds: number;
+  /** Nesting depth accepted when decoding a body. */
+  maxDepth: number;
+  /** Client: deadline of a call that gives no timeoutMs. */
+  callTimeoutMs: number;
+  /** Client: sockets open to one peer at once (further calls wait for one). */
+  maxSocketsPerPeer: number;
+  /** Client: idle keep-alive sockets kept per peer. */
+  maxFreeSocketsPerPeer: number;
+  /** Client: sockets open to all peers together. */
+  maxTotalSockets: number;
+  /** Client: an idle keep-alive socket is closed after this; below the server's keepAliveTimeoutMs. */
+  clientIdleTimeoutMs: number;
+}
+
+const MIB = 1024 * 1024;
+
+export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
+  maxRequestBytes: MIB,
+  maxReplyBytes: 8 * MIB,
+  maxHeaderBytes: 16 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  minBodyBytesPerSecond: 4_096,
+  bodyGraceMs: 5_000,
+  timeoutCheckIntervalMs: 1_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 256,
+  maxConnectionsPerHost: 16,
+  maxInFlight: 64,
+  maxInFlightPerHost: 8,
+  maxPipelinedPerConnection: 16,
+  maxUnsentBytes: 64 * MIB,
+  maxUnsentBytesPerHost: 8 * MIB,
+  replyStallTimeoutMs: 10_000,
+  replyBytesPerSecondPerHost: 16 * MIB,
+  replyBurstBytesPerHost: 64 * MIB,
+  maxBudgetHosts: 4_096,
+  handlerTimeoutMs: 30_000,
+  busyRetryAfterSeconds: 1,
+  maxDepth: 32,
+  callTimeoutMs: 30_000,
+  maxSocketsPerPeer: 4,
+  maxFreeSocketsPerPeer: 2,
+  maxTotalSockets: 256,
+  clientIdleTimeoutMs: 4_000,
+});
+
+const POSITIVE: readonly (keyof HttpLimits)[] = [
+  'maxRequestBytes',
+  'maxReplyBytes',
+  'maxHeaderBytes',
+  'maxConnections',
+  'maxConnectionsPerHost',
+  'maxInFlight',
+  'maxInFlightPerHost',
+  'maxPipelinedPerConnection',
+  'maxUnsentBytes',
+  'maxUnsentBytesPerHost',
+  'replyBytesPerSecondPerHost',
+  'replyBurstBytesPerHost',
+  'maxBudgetHosts',
+  'timeoutCheckIntervalMs',
+];
+
+/** The defaults overridden by `overrides`; RangeError on a limit that is not a positive number. */
+export function resolveHttpLimits(overrides: Partial<HttpLimits> = {}): Readonly<HttpLimits> {
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined)) as Partial<HttpLimits>;
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...defined };
+  for (const key of POSITIVE) {
+    if (!(limits[key] > 0)) throw new RangeError(`http limits: ${key} must be > 0`);
+  }
+  return Object.freeze(limits);
+}

@@ -1,0 +1,30 @@
+/** The shape of a route HttpTransport serves besides its built-in ones (legacy API, host routes). */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpLimits } from './http-limits.js';
+import type { RequestContext, TransportService } from './types.js';
+
+/**
+ * An extra route, e.g. for a legacy API. `match` returns captured parameters (or true) when the
+ * route serves the path. The handler must end the response; if it throws, the error is sent as
+ * JSON with the status of HTTP_STATUS_BY_CODE. Extra routes are matched before the built-in
+ * ones and count against every limit of HttpLimits like them. `OPTIONS` routes answer CORS
+ * preflight.
+ */
+export interface HttpRoute {
+  method: 'GET' | 'POST' | 'OPTIONS';
+  match(pathname: string): boolean | Readonly<Record<string, string>> | undefined;
+  handle(req: IncomingMessage, res: ServerResponse, context: HttpRouteContext): Promise<void>;
+}
+
+export interface HttpRouteContext extends RequestContext {
+  signal: AbortSignal;
+  params: Readonly<Record<string, string>>;
+  url: URL;
+  service: TransportService;
+  limits: Readonly<HttpLimits>;
+  /**
+   * The request body, bounded by `maxBytes` (default and ceiling limits.maxRequestBytes; TOO_LARGE
+   * beyond), read at limits.minBodyBytesPerSecond at least, abandoned when `signal` aborts.
+   */
+  readBody(maxBytes?: number): Promise<Uint8Array>;
+}

@@ -1,0 +1,355 @@
+/**
+ * The serving half of HttpTransport: a node:http server for the peer API, extra routes and the
+ * legacy API (see http.ts for the routes).
+ *
+ * Every request is accounted from its head (ConnectionTable, http-connections.ts): it takes an
+ * in-flight slot before its body is read, released when its reply is done or its socket closed;
+ * one request per connection is served at a time, and the next pipelined one only starts once the
+ * previous reply has left; its body must come at a minimum rate and stops being read when the
+ * handler's signal aborts; a handler past its deadline gets 504 and the connection is closed.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { parseAddress } from '../address.js';
+import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import type { Clock, Logger, TimerHandle } from '../runtime.js';
+import { codecForAccept, codecForContentType, errorReply, jsonCodec, type Codec } from './codec.js';
+import { ConnectionTable, type Connection, type ConnectionStats } from './http-connections.js';
+import { etagMatches, hasBody, httpStatusFor, readBody, remoteOf } from './http-io.js';
+import type { HttpLimits } from './http-limits.js';
+import type { HttpRoute, HttpRouteContext } from './http-route.js';
+import type { TransportService, TransportStats } from './types.js';
+
+const RPC_PREFIX = '/atlas/v1/';
+const CHUNK_PREFIX = '/chunks/';
+export const METHOD_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+export const MAX_TIMER_MS = 2_147_483_647;
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+type Handler = (context: HttpRouteContext, req: IncomingMessage, res: ServerResponse) => Promise<void>;
+interface Resolved {
+  handler: Handler;
+  params: Readonly<Record<string, string>>;
+}
+
+export interface HttpServerParts {
+  limits: Readonly<HttpLimits>;
+  routes: readonly HttpRoute[];
+  clock: Clock;
+  logger: Logger;
+  counters: TransportStats;
+}
+
+export class HttpServer {
+  private readonly limits: Readonly<HttpLimits>;
+  private readonly connections: ConnectionTable;
+  private readonly handlers = new Map<AbortController, TimerHandle>();
+  private readonly server: http.Server;
+  private closed = false;
+
+  constructor(
+    private readonly parts: HttpServerParts,
+    private readonly service: TransportService,
+  ) {
+    const limits = parts.limits;
+    this.limits = limits;
+    this.connections = new ConnectionTable(limits, parts.clock);
+    this.server = http.createServer({
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
+      noDelay: true,
+    });
+    this.server.maxConnections = limits.maxConnections;
+    this.server.on('connection', (socket: Socket) => this.connections.accept(socket));
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
+  }
+
+  /** Listens; resolves with the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    const server = this.server;
+    return new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port }, () => {
+        server.off('error', reject);
+        server.on('error', (error) => this.parts.logger.error('http server error', { error: String(error) }));
+        const bound = server.address();
+        resolve(typeof bound === 'object' && bound !== null ? bound.port : port);
+      });
+    });
+  }
+
+  stats(): ConnectionStats {
+    return this.connections.stats();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const closedError = new AtlasError(ErrorCodes.CLOSED, 'transport is closed');
+    for (const [controller, timer] of this.handlers) {
+      this.parts.clock.clearTimeout(timer);
+      controller.abort(closedError);
+    }
+    this.handlers.clear();
+    this.connections.close();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+      this.server.closeIdleConnections();
+    });
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const connection = this.connections.get(req.socket);
+    if (connection === undefined) {
+      req.socket.destroy();
+      return;
+    }
+    this.connections.endSilence(connection);
+    if (!connection.serving) {
+      this.start(connection, req, res);
+      return;
+    }
+    // Pipelined behind a reply not yet sent: wait, and stop reading more meanwhile.
+    if (connection.waiting.length >= this.limits.maxPipelinedPerConnection) {
+      req.socket.destroy();
+      return;
+    }
+    connection.waiting.push(() => this.start(connection, req, res));
+    req.socket.pause();
+  }
+
+  /** Starts the next pipelined request once the previous reply has been taken by the network. */
+  private next(connection: Connection): void {
+    connection.serving = false;
+    const { socket } = connection;
+    if (socket.destroyed) return;
+    const go = () => {
+      const run = connection.waiting.shift();
+      if (run !== undefined) run();
+      else socket.resume();
+    };
+    if (socket.writableNeedDrain) socket.once('drain', go);
+    else go();
+  }
+
+  private start(connection: Connection, req: IncomingMessage, res: ServerResponse): void {
+    connection.serving = true;
+    let released = false;
+    let release: (() => void) | undefined;
+    res.once('close', () => {
+      if (released) return;
+      released = true;
+      release?.();
+      this.next(connection);
+    });
+    res.setHeader('x-content-type-options', 'nosniff');
+    const raw = req.url ?? '/';
+    if (!raw.startsWith('/') || raw.startsWith('//') || raw.includes('\\')) {
+      this.sendError(res, new AtlasError(ErrorCodes.BAD_REQUEST, 'request target must be a path'), jsonCodec);
+      return;
+    }
+    let url: URL;
+    try {
+      url = new URL(raw, 'http://localhost');
+    } catch {
+      this.sendError(res, new AtlasError(ErrorCodes.BAD_REQUEST, 'malformed request target'), jsonCodec);
+      return;
+    }
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '');
+    const allowed = new Set<string>();
+    const resolved = this.resolve(url.pathname, method, allowed);
+    if (resolved === undefined) {
+      if (allowed.size > 0) {
+        if (allowed.has('GET')) allowed.add('HEAD');
+        res.setHeader('allow', [...allowed].join(', '));
+        this.sendError(res, new AtlasError(ErrorCodes.BAD_REQUEST, `method ${req.method} not allowed`), jsonCodec, 405);
+      } else {
+        this.sendError(res, new AtlasError(ErrorCodes.UNKNOWN_METHOD, `no route for ${url.pathname.slice(0, 100)}`), jsonCodec);
+      }
+      return;
+    }
+    if (this.closed) {
+      this.sendError(res, new AtlasError(ErrorCodes.CLOSED, 'transport is closed'), jsonCodec);
+      return;
+    }
+    try {
+      release = this.connections.admit(connection);
+    } catch (error) {
+      this.sendError(res, error, jsonCodec);
+      return;
+    }
+    this.parts.counters.callsIn++;
+    this.serve(connection, resolved, url, req, res);
+  }
+
+  private serve(connection: Connection, resolved: Resolved, url: URL, req: IncomingMessage, res: ServerResponse): void {
+    const clock = this.parts.clock;
+    const controller = new AbortController();
+    const timer = clock.setTimeout(() => {
+      const error = new AtlasError(ErrorCodes.TIMEOUT, `handler took longer than ${this.limits.handlerTimeoutMs} ms`);
+      controller.abort(error);
+      this.sendError(res, error, jsonCodec);
+    }, Math.min(this.limits.handlerTimeoutMs, MAX_TIMER_MS));
+    this.handlers.set(controller, timer);
+    res.once('close', () => {
+      clock.clearTimeout(timer);
+      this.handlers.delete(controller);
+      if (!res.writableFinished) controller.abort(new AtlasError(ErrorCodes.ABORTED, 'client went away'));
+    });
+    const context: HttpRouteContext = {
+      remote: remoteOf(req),
+      signal: controller.signal,
+      params: resolved.params,
+      url,
+      service: this.service,
+      limits: this.limits,
+      readBody: (maxBytes?: number) => this.readRequestBody(connection, req, controller.signal, maxBytes),
+    };
+    resolved
+      .handler(context, req, res)
+      .then(
+        () => {
+          if (!res.headersSent) this.sendError(res, new AtlasError(ErrorCodes.INTERNAL, 'route sent no reply'), jsonCodec);
+        },
+        (error: unknown) => {
+          if (!isAtlasError(error)) this.parts.logger.warn('http handler failed', { error: String(error), path: url.pathname.slice(0, 100) });
+          if (!res.headersSent) this.sendError(res, error, jsonCodec);
+          else if (!res.writableEnded) res.destroy(); // a reply cut short must not look complete
+        },
+      )
+      .finally(() => {
+        clock.clearTimeout(timer);
+        this.handlers.delete(controller);
+      });
+  }
+
+  /** The handler for a path and method; fills `allowed` when the path exists under other methods. */
+  private resolve(pathname: string, method: string, allowed: Set<string>): Resolved | undefined {
+    for (const route of this.parts.routes) {
+      const match = route.match(pathname);
+      if (match === undefined || match === false) continue;
+      if (route.method !== method) {
+        allowed.add(route.method);
+        continue;
+      }
+      const params = match === true ? {} : match;
+      return { params, handler: (context, req, res) => route.handle(req, res, context) };
+    }
+    const builtin = (only: string, handler: Handler, params: Record<string, string> = {}): Resolved | undefined => {
+      if (only === method) return { handler, params };
+      allowed.add(only);
+      return undefined;
+    };
+    if (pathname.startsWith(RPC_PREFIX)) {
+      const name = pathname.slice(RPC_PREFIX.length);
+      if (!METHOD_NAME.test(name)) return undefined;
+      return builtin('POST', (context, req, res) => this.serveCall(context, req, res), { method: name });
+    }
+    if (pathname.startsWith(CHUNK_PREFIX)) {
+      return builtin('GET', (context, req, res) => this.serveChunk(context, req, res), { address: pathname.slice(CHUNK_PREFIX.length) });
+    }
+    if (pathname === '/status') return builtin('GET', (context, _req, res) => this.serveStatus(context, res));
+    if (pathname === '/metrics') return builtin('GET', (context, _req, res) => this.serveMetrics(context, res));
+    return undefined;
+  }
+
+  private async serveCall(context: HttpRouteContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const contentType = req.headers['content-type'];
+    const requestCodec = codecForContentType(contentType);
+    const replyCodec = codecForAccept(req.headers.accept) ?? requestCodec ?? jsonCodec;
+    if (requestCodec === undefined && (contentType !== undefined || hasBody(req))) {
+      this.sendError(res, new AtlasError(ErrorCodes.BAD_REQUEST, 'unsupported content type; use application/msgpack or application/json'), replyCodec, 415);
+      return;
+    }
+    let params: unknown;
+    try {
+      const body = await context.readBody();
+      params = body.byteLength === 0 ? undefined : (requestCodec ?? jsonCodec).decode(body, { maxBytes: this.limits.maxRequestBytes, maxDepth: this.limits.maxDepth });
+    } catch (error) {
+      this.sendError(res, error, replyCodec);
+      return;
+    }
+    let reply: Uint8Array;
+    try {
+      const result = await context.service.handle(context.params.method as string, params, { remote: context.remote, signal: context.signal });
+      reply = replyCodec.encode(result);
+    } catch (error) {
+      if (!isAtlasError(error)) this.parts.logger.warn('request handler failed', { error: String(error), method: context.params.method });
+      this.sendError(res, error, replyCodec);
+      return;
+    }
+    this.send(res, 200, replyCodec.contentType, reply);
+  }
+
+  private async serveChunk(context: HttpRouteContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const address = parseAddress(context.params.address);
+    const data = context.service.getChunk?.(address);
+    if (data === undefined) {
+      // Absence is not an error of the protocol (no error code): a plain 404, as for any missing resource.
+      res.setHeader('cache-control', 'no-store');
+      this.send(res, 404, 'text/plain; charset=utf-8', Buffer.from(`no chunk ${address}\n`, 'utf8'));
+      return;
+    }
+    const etag = `"${address}"`;
+    res.setHeader('etag', etag);
+    res.setHeader('cache-control', IMMUTABLE);
+    if (etagMatches(req.headers['if-none-match'], address)) {
+      res.writeHead(304);
+      res.end();
+      return;
+    }
+    this.send(res, 200, 'application/octet-stream', data);
+  }
+
+  private async serveStatus(context: HttpRouteContext, res: ServerResponse): Promise<void> {
+    if (context.service.status === undefined) throw new AtlasError(ErrorCodes.UNKNOWN_METHOD, 'no status here');
+    res.setHeader('cache-control', 'no-store');
+    this.send(res, 200, jsonCodec.contentType, jsonCodec.encode(context.service.status()));
+  }
+
+  private async serveMetrics(context: HttpRouteContext, res: ServerResponse): Promise<void> {
+    if (context.service.metrics === undefined) throw new AtlasError(ErrorCodes.UNKNOWN_METHOD, 'no metrics here');
+    const text = await context.service.metrics();
+    res.setHeader('cache-control', 'no-store');
+    this.send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', Buffer.from(text, 'utf8'));
+  }
+
+  private sendError(res: ServerResponse, error: unknown, codec: Codec, statusOverride?: number): void {
+    if (res.headersSent || res.destroyed) return;
+    const status = statusOverride ?? httpStatusFor(error);
+    const body = codec.encode(errorReply(error));
+    const headers: Record<string, string | number> = { 'content-type': codec.contentType, 'content-length': body.byteLength };
+    if (isAtlasError(error, ErrorCodes.BUSY)) headers['retry-after'] = String(this.limits.busyRetryAfterSeconds);
+    // A body left unread, or a handler past its deadline: nothing more is read on this connection.
+    if ((hasBody(res.req) && !res.req.complete) || isAtlasError(error, ErrorCodes.TIMEOUT)) headers.connection = 'close';
+    res.writeHead(status, headers);
+    res.end(body);
+  }
+
+  private send(res: ServerResponse, status: number, contentType: string, body: Uint8Array): void {
+    if (res.headersSent || res.destroyed) return;
+    this.parts.counters.bytesOut += body.byteLength;
+    res.writeHead(status, { 'content-type': contentType, 'content-length': body.byteLength });
+    res.end(body);
+  }
+
+  private async readRequestBody(connection: Connection, req: IncomingMessage, signal: AbortSignal, maxBytes = this.limits.maxRequestBytes): Promise<Uint8Array> {
+    const progress = { startedAt: this.parts.clock.now(), received: 0 };
+    connection.body = progress;
+    try {
+      const body = await readBody(req, Math.min(maxBytes, this.limits.maxRequestBytes), {
+        signal,
+        onProgress: (bytes) => {
+          progress.received += bytes;
+        },
+      });
+      this.parts.counters.bytesIn += body.byteLength;
+      return body;
+    } finally {
+      if (connection.body === progress) connection.body = undefined;
+    }
+  }
+}
