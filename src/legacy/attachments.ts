@@ -21,7 +21,7 @@
 import { isAddress } from '../address.js';
 import type { HttpRoute } from '../transport/http.js';
 import { refusalFor } from './envelope.js';
-import { send, sendText } from './http-io.js';
+import { allowAnyOrigin, send, sendText } from './http-io.js';
 import { callNode, readChunk, type NodeAccess } from './node-calls.js';
 import { ATTACHMENT_PAGE_SLOTS, type LegacyConfig } from './options.js';
 
@@ -82,6 +82,7 @@ export function attachmentsInventoryRoute(config: Readonly<LegacyConfig>): HttpR
     method: 'GET',
     match: (pathname) => pathname === INVENTORY_PATH,
     async handle(_req, res, context) {
+      allowAnyOrigin(res);
       let reply: AttachmentsInventory;
       try {
         reply = await attachmentsInventory(context, context.url.searchParams, config.maxAttachmentInvPages);
@@ -103,6 +104,7 @@ export function attachmentRoute(): HttpRoute {
       return match && match[1] !== 'inv' ? { address: match[1] as string } : undefined;
     },
     async handle(_req, res, context) {
+      allowAnyOrigin(res);
       const address = context.params.address ?? '';
       if (!isAddress(address)) {
         sendText(res, 400, 'Invalid Http request: expecting a 40-character hex attachment hash');

@@ -24,5 +24,43 @@ export function hasContentCoding(req: IncomingMessage): boolean {
   return coding !== undefined && coding.trim().toLowerCase() !== 'identity' && coding.trim() !== '';
 }
 
-/** The transport's bounded body reader: TOO_LARGE (413) past `maxBytes`. */
-export { readBody as readBounded } from '../transport/http-io.js';
+const XML_CONTENT_TYPE = /^(?:text|application)\/xml(?:\s*;|$)/i;
+
+/** True for text/xml or application/xml, with or without parameters. */
+export function isXmlContentType(header: string | undefined): boolean {
+  return header !== undefined && XML_CONTENT_TYPE.test(header.trim().slice(0, 256));
+}
+
+/**
+ * True when the request carries an Origin (a browser page) other than the node's own
+ * (http(s)://<Host>) and not in `allowed` ('*' allows any). Requests without Origin are not
+ * from a page and pass.
+ */
+export function foreignOrigin(req: IncomingMessage, allowed: readonly string[]): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  if (allowed.includes('*') || allowed.includes(origin)) return false;
+  const host = req.headers.host;
+  return host === undefined || (origin !== `http://${host}` && origin !== `https://${host}`);
+}
+
+/** CORS headers of the read-only routes and POST /v1/zonefile, as the original API sent them. */
+export const CORS_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'access-control-allow-origin': '*' });
+
+/** Lets any origin read this reply (CORS). */
+export function allowAnyOrigin(res: ServerResponse): void {
+  for (const [name, value] of Object.entries(CORS_HEADERS)) res.setHeader(name, value);
+}
+
+/** Answers an OPTIONS preflight for a CORS route. */
+export function sendPreflight(res: ServerResponse): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(204, {
+    ...CORS_HEADERS,
+    'access-control-allow-methods': 'GET, POST, OPTIONS',
+    'access-control-allow-headers': 'content-type',
+    'access-control-max-age': '86400',
+    'content-length': 0,
+  });
+  res.end();
+}

@@ -6,7 +6,7 @@
 import type { HttpRoute } from '../transport/http.js';
 import { attachmentRoute, attachmentsInventoryRoute } from './attachments.js';
 import { resolveLegacyConfig, type LegacyOptions } from './options.js';
-import { getZonefileRoute, postZonefileRoute } from './rest.js';
+import { corsPreflightRoute, getZonefileRoute, postZonefileRoute } from './rest.js';
 import { xmlRpcRoute } from './rpc.js';
 
 /** The routes the `legacy` option asks for (none when it is false or absent). */
@@ -17,6 +17,7 @@ export function legacyRoutes(options: boolean | LegacyOptions | undefined): Http
   if (config.rpc) routes.push(xmlRpcRoute(config));
   if (config.rest) routes.push(getZonefileRoute(), postZonefileRoute(config));
   if (config.attachments) routes.push(attachmentsInventoryRoute(config), attachmentRoute());
+  if (config.rest || config.attachments) routes.push(corsPreflightRoute(config.rest, config.attachments));
   return routes;
 }
 

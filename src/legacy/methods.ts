@@ -70,19 +70,17 @@ const getZonefiles: LegacyMethod = {
   async run([hashes], access, config) {
     if (!Array.isArray(hashes)) return refusal('Invalid zonefile hashes');
     if (hashes.length > config.maxGetZonefiles) return refusal(`Too many requests (no more than ${config.maxGetZonefiles} allowed)`);
-    const asked: string[] = [];
+    // Canonical (lower-case) and distinct: a hash spelt in several letter cases is served once,
+    // and the reply's keys are what a client gets by hashing the zone file (the original Python
+    // client re-hashes each one and rejects the whole batch on a mismatch).
+    const asked = new Set<string>();
     for (const hash of hashes) {
       if (!isAddress(hash)) return refusal('Invalid zone file hash');
-      asked.push(hash);
+      asked.add(hash.toLowerCase());
     }
-    const result = await callNode(access, 'getChunks', { addresses: asked });
-    const found = new Map(result.chunks.map((chunk) => [chunk.address, chunk.data]));
-    // Keyed by the hash as the caller spelt it, as the original did.
+    const result = asked.size === 0 ? { chunks: [] } : await callNode(access, 'getChunks', { addresses: [...asked] });
     const zonefiles: Record<string, string> = {};
-    for (const hash of asked) {
-      const data = found.get(hash.toLowerCase());
-      if (data !== undefined) zonefiles[hash] = base64(data);
-    }
+    for (const chunk of result.chunks) if (asked.has(chunk.address)) zonefiles[chunk.address] = base64(chunk.data);
     return success(await sequenceLength(access), { zonefiles });
   },
 };

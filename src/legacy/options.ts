@@ -29,6 +29,12 @@ export interface LegacyConfig {
   maxAttachmentInvPages: number;
   /** Bounds of the XML-RPC reader (depth, values, method name); its maxBytes is maxRequestBytes. */
   xmlrpc: Omit<XmlRpcLimits, 'maxBytes'>;
+  /**
+   * Origins (e.g. "https://wallet.example") whose browser pages may call the XML-RPC endpoint;
+   * '*' for any. A call carrying another Origin than the node's own is refused with 403, so a web
+   * page cannot make a visitor's browser drive a local node. Default none.
+   */
+  rpcAllowedOrigins: readonly string[];
   /** Reported as `version` (ping) and `server_version` (getinfo). */
   serverVersion: string;
   /** Network id used when asking the node for its state; default: the node's own, from its status. */
@@ -53,7 +59,9 @@ export const DEFAULT_LEGACY_CONFIG: Readonly<LegacyConfig> = Object.freeze({
     maxDepth: DEFAULT_XMLRPC_LIMITS.maxDepth,
     maxValues: DEFAULT_XMLRPC_LIMITS.maxValues,
     maxMethodNameLength: DEFAULT_XMLRPC_LIMITS.maxMethodNameLength,
+    maxNumberLength: DEFAULT_XMLRPC_LIMITS.maxNumberLength,
   }),
+  rpcAllowedOrigins: Object.freeze([]),
   serverVersion: 'atlasnet',
   network: undefined,
 });

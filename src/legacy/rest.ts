@@ -2,18 +2,21 @@
  * The original REST routes for zone files:
  *   GET  /v1/zonefiles/<address>  raw bytes (application/octet-stream); 404 when absent
  *   POST /v1/zonefile             JSON {zonefile: text} or {zonefile_b64: base64}; stores the zone
- *                                 file (it must be announced) -> {status: true, servers: [...]}
- * Refusals are JSON {error} with the original messages.
+ *                                 file (it must be announced) -> {status: true, servers: [...]};
+ *                                 also at /v1/zonefile/ (what blockstack.js posts to)
+ * Refusals are JSON {error} with the original messages. Both answer CORS (any origin) and their
+ * OPTIONS preflight, as the original did: browser wallets use them.
  */
 import type { IncomingMessage } from 'node:http';
 import { isAddress } from '../address.js';
 import type { HttpRoute } from '../transport/http.js';
 import { refusalFor } from './envelope.js';
-import { readBounded, send, sendJson } from './http-io.js';
+import { allowAnyOrigin, send, sendJson, sendPreflight } from './http-io.js';
 import { callNode, readChunk } from './node-calls.js';
 import type { LegacyConfig } from './options.js';
 
 const ZONEFILE_PATH = /^\/v1\/zonefiles\/([^/]+)$/;
+const ATTACHMENT_PATHS = /^\/v2\/attachments\/[^/]+$/;
 const BASE64_OR_EMPTY = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const HOST_HEADER = /^[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](?::[0-9]{1,5})?$/;
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -26,6 +29,7 @@ export function getZonefileRoute(): HttpRoute {
       return match ? { address: match[1] as string } : undefined;
     },
     async handle(_req, res, context) {
+      allowAnyOrigin(res);
       const address = context.params.address ?? '';
       if (!isAddress(address)) {
         sendJson(res, 400, { error: 'Invalid zone file hash' });
@@ -71,9 +75,10 @@ function serverUrl(req: IncomingMessage): string[] {
 export function postZonefileRoute(config: Readonly<LegacyConfig>): HttpRoute {
   return {
     method: 'POST',
-    match: (pathname) => pathname === '/v1/zonefile',
+    match: isPostZonefilePath,
     async handle(req, res, context) {
-      const body = await readBounded(req, Math.min(config.maxRequestBytes, context.limits.maxRequestBytes));
+      allowAnyOrigin(res);
+      const body = await context.readBody(config.maxRequestBytes);
       const zonefile = zonefileFromBody(body, config);
       if (zonefile === undefined) {
         sendJson(res, 400, { error: 'Invalid request' });
@@ -97,6 +102,21 @@ export function postZonefileRoute(config: Readonly<LegacyConfig>): HttpRoute {
         return;
       }
       sendJson(res, 200, { status: true, servers: serverUrl(req) });
+    },
+  };
+}
+
+function isPostZonefilePath(pathname: string): boolean {
+  return pathname === '/v1/zonefile' || pathname === '/v1/zonefile/';
+}
+
+/** OPTIONS preflight of the CORS routes served: the zone-file routes and/or the attachment routes. */
+export function corsPreflightRoute(rest: boolean, attachments: boolean): HttpRoute {
+  return {
+    method: 'OPTIONS',
+    match: (pathname) => (rest && (ZONEFILE_PATH.test(pathname) || isPostZonefilePath(pathname))) || (attachments && ATTACHMENT_PATHS.test(pathname)),
+    async handle(_req, res) {
+      sendPreflight(res);
     },
   };
 }

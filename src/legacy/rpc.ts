@@ -5,7 +5,7 @@
  */
 import type { HttpRoute } from '../transport/http.js';
 import { isAtlasError } from '../errors.js';
-import { hasContentCoding, readBounded, send, sendText } from './http-io.js';
+import { foreignOrigin, hasContentCoding, isXmlContentType, send, sendText } from './http-io.js';
 import { legacyMethod, runLegacyMethod } from './methods.js';
 import type { NodeAccess } from './node-calls.js';
 import type { LegacyConfig } from './options.js';
@@ -50,7 +50,20 @@ export function xmlRpcRoute(config: Readonly<LegacyConfig>): HttpRoute {
         sendText(res, 415, 'content codings (gzip...) are not accepted; send the body uncompressed\n');
         return;
       }
-      const body = await readBounded(req, Math.min(config.maxRequestBytes, context.limits.maxRequestBytes));
+      // A browser can send text/plain to any origin without asking first, and some servers (ours
+      // included) would read it as XML: only an XML content type is taken, and only from the
+      // node's own origin or one the host allowed, so a web page cannot drive a local node.
+      if (!isXmlContentType(req.headers['content-type'])) {
+        res.setHeader('connection', 'close');
+        sendText(res, 415, 'XML-RPC calls must be sent as text/xml or application/xml\n');
+        return;
+      }
+      if (foreignOrigin(req, config.rpcAllowedOrigins)) {
+        res.setHeader('connection', 'close');
+        sendText(res, 403, 'XML-RPC calls from this origin are not accepted\n');
+        return;
+      }
+      const body = await context.readBody(config.maxRequestBytes);
       const reply = await answerXmlRpc(body, { service: context.service, remote: context.remote, signal: context.signal }, config);
       send(res, 200, 'text/xml; charset=utf-8', reply, { 'cache-control': 'no-store' });
     },

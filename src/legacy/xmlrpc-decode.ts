@@ -34,11 +34,16 @@ const TEXT = '#text';
 const CDATA = '#cdata';
 const ATTRIBUTES = ':@';
 const METHOD_NAME = /^[A-Za-z0-9_.:/]+$/;
+// Every pattern below is unambiguous (one way to match any input, no nested or adjacent
+// quantifiers over the same characters), so matching is linear in the input; the texts of numbers
+// are also capped (maxNumberLength) before any pattern sees them.
 const INTEGER = /^[+-]?[0-9]{1,20}$/;
-const DOUBLE = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?$/;
+const DOUBLE = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const XML_SPACE = /^[ \t\r\n]*$/;
 const ENCODING = /^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/;
+/** The XML declaration, if any, is at the very start: only this many characters are searched for it. */
+const DECLARATION_WINDOW = 256;
 /** Elements from the document root to the outermost <value>: methodCall > params > param > value. */
 const ENVELOPE_DEPTH = 4;
 /** Elements each nested array or struct adds: value > array > data > value, value > struct > member > value. */
@@ -75,7 +80,7 @@ function toText(input: Uint8Array | string, limits: Readonly<XmlRpcLimits>): str
 /** Parses a whole document and returns its single root element, checked to be `rootName`. */
 function parseRoot(input: Uint8Array | string, limits: Readonly<XmlRpcLimits>, rootName: string): Element {
   const text = toText(input, limits);
-  const encoding = ENCODING.exec(text)?.[1]?.toLowerCase();
+  const encoding = ENCODING.exec(text.slice(0, DECLARATION_WINDOW))?.[1]?.toLowerCase();
   if (encoding !== undefined && encoding !== 'utf-8' && encoding !== 'utf8' && encoding !== 'us-ascii') {
     throw notWellFormed(`unsupported encoding ${JSON.stringify(encoding)}; send UTF-8`);
   }
@@ -183,16 +188,16 @@ class ValueReader {
         return textOf(element);
       case 'int':
       case 'i4':
-        return integer(textOf(element), element.name, INT32_MIN, INT32_MAX);
+        return integer(this.numberText(element), element.name, INT32_MIN, INT32_MAX);
       case 'i8':
-        return integer(textOf(element), element.name, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+        return integer(this.numberText(element), element.name, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
       case 'boolean': {
-        const text = textOf(element).trim();
+        const text = this.numberText(element);
         if (text !== '0' && text !== '1') throw invalid('<boolean> must be 0 or 1');
         return text === '1';
       }
       case 'double': {
-        const text = textOf(element).trim();
+        const text = this.numberText(element);
         const number = DOUBLE.test(text) ? Number(text) : NaN;
         if (!Number.isFinite(number)) throw invalid(`<double> ${JSON.stringify(text.slice(0, 32))} is not a finite number`);
         return number === 0 ? 0 : number;
@@ -212,6 +217,13 @@ class ValueReader {
       default:
         throw invalid(`unsupported value type <${element.name.slice(0, 32)}>`);
     }
+  }
+
+  /** The trimmed text of a number or boolean, refused when longer than maxNumberLength. */
+  private numberText(element: Element): string {
+    const text = textOf(element).trim();
+    if (text.length > this.limits.maxNumberLength) throw invalid(`<${element.name}> longer than ${this.limits.maxNumberLength} characters`);
+    return text;
   }
 
   private array(element: Element, depth: number): XmlRpcValue[] {
@@ -243,7 +255,7 @@ class ValueReader {
 }
 
 function integer(raw: string, type: string, min: number, max: number): number {
-  const text = raw.trim();
+  const text = raw;
   if (!INTEGER.test(text)) throw invalid(`<${type}> ${JSON.stringify(text.slice(0, 32))} is not an integer`);
   const value = Number(text);
   if (!Number.isSafeInteger(value) || value < min || value > max) {

@@ -37,6 +37,8 @@ export interface XmlRpcLimits {
   maxValues: number;
   /** Longest method name. */
   maxMethodNameLength: number;
+  /** Longest text of a number or boolean (<int>, <i4>, <i8>, <double>, <boolean>), checked before it is parsed. */
+  maxNumberLength: number;
 }
 
 export const DEFAULT_XMLRPC_LIMITS: Readonly<XmlRpcLimits> = Object.freeze({
@@ -44,6 +46,7 @@ export const DEFAULT_XMLRPC_LIMITS: Readonly<XmlRpcLimits> = Object.freeze({
   maxDepth: 16,
   maxValues: 10_000,
   maxMethodNameLength: 128,
+  maxNumberLength: 64,
 });
 
 /**

@@ -11,7 +11,10 @@
  *
  * IPv6 tunnelling prefixes that embed an IPv4 destination (NAT64, 6to4, Teredo) are refused as
  * reserved: their real destination cannot be judged from the address alone. IPv4-mapped IPv6
- * addresses are judged by the IPv4 address they carry.
+ * addresses (::ffff:0:0/96) are judged by the IPv4 address they carry.
+ *
+ * Link-local addresses (169.254/16, fe80::/10) are never dialled, whatever the options: cloud
+ * metadata services live there (169.254.169.254), and no peer is reached through them.
  */
 import { BlockList, SocketAddress, isIPv4, isIPv6 } from 'node:net';
 import { AtlasError, ErrorCodes } from '../errors.js';
@@ -37,7 +40,7 @@ export type AddressVerdict = { ok: true; peer: PeerAddress } | { ok: false; reas
 export interface AddressPolicyOptions {
   /** 127/8, ::1 and "localhost". Default false. */
   allowLoopback: boolean;
-  /** 10/8, 172.16/12, 192.168/16, 100.64/10 (CGNAT), fc00::/7, and link-local 169.254/16, fe80::/10. Default false. */
+  /** 10/8, 172.16/12, 192.168/16, 100.64/10 (CGNAT), fc00::/7. Default false. Link-local is never allowed. */
   allowPrivate: boolean;
   /** Documentation, benchmarking and future-use ranges (192.0.2/24, 198.18/15, 240/4, 2001:db8::/32, ...). Default false. */
   allowReserved: boolean;
@@ -157,9 +160,27 @@ const CLASSES: readonly (readonly [Exclude<AddressClass, 'public'>, BlockList])[
 export function classifyIp(ip: string): AddressClass | undefined {
   const family = isIPv4(ip) ? 'ipv4' : isIPv6(ip) ? 'ipv6' : undefined;
   if (family === undefined) return undefined;
+  if (family === 'ipv6') {
+    const embedded = mappedIPv4(ip);
+    if (embedded !== undefined) return classifyIp(embedded);
+  }
   for (const [name, list] of CLASSES) if (list.check(ip, family)) return name;
   return 'public';
 }
+
+/** The IPv4 address an IPv4-mapped IPv6 address (::ffff:0:0/96) carries; undefined for any other. */
+export function mappedIPv4(ip: string): string | undefined {
+  if (!IPV4_MAPPED.check(ip, 'ipv6')) return undefined;
+  const words = new SocketAddress({ address: ip, family: 'ipv6' }).address.split(':');
+  if (words.length === 0) return undefined;
+  const last = words[words.length - 1] as string;
+  if (isIPv4(last)) return last;
+  const high = parseInt(words[words.length - 2] ?? '0', 16);
+  const low = parseInt(last, 16);
+  return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+}
+
+const IPV4_MAPPED = ranges([], ['::ffff:0:0/96']);
 
 function classifyHost(peer: PeerAddress): AddressClass | 'hostname' | 'bare-name' {
   switch (peer.kind) {
@@ -197,8 +218,7 @@ export class AddressPolicy {
         if (!allowLoopback) return refuse(kind, 'loopback address');
         break;
       case 'private':
-      case 'link-local':
-        if (!allowPrivate) return refuse(kind, `${kind} address`);
+        if (!allowPrivate) return refuse(kind, 'private address');
         break;
       case 'reserved':
         if (!allowReserved) return refuse(kind, 'reserved address range');
@@ -210,6 +230,7 @@ export class AddressPolicy {
         if (!allowBareNames) return refuse(kind, 'a peer address needs a port');
         break;
       case 'unspecified':
+      case 'link-local':
       case 'multicast':
       case 'broadcast':
         return refuse(kind, `${kind} address cannot be dialled`);
