@@ -1,0 +1,88 @@
+/**
+ * Attacks on connections and in-flight slots, against a real node over HttpTransport on
+ * 127.0.0.1 with small limits: slow bodies, trickled heads, idle keep-alive sockets, all from one
+ * host. An honest client on 127.0.0.2 must be served throughout and after; once the attacker
+ * leaves, every slot is back and the attacker's own host is served again.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { honestClient, idleKeepAlive, postRaw, sleep, slowBodies, trickleHeaders, ATTACKER_HOST, type Attack } from '../hostile/attackers.js';
+import { startVictim, type Victim } from '../hostile/victim.js';
+import { encodeBinary } from '../../../src/transport/codec.js';
+import { SMALL_LIMITS } from './limits.js';
+
+let victim: Victim;
+
+beforeAll(async () => {
+  victim = await startVictim({ limits: SMALL_LIMITS, chunkCount: 10 });
+});
+afterAll(async () => {
+  await victim?.close();
+});
+
+/** Runs `attack` for `ms` while an honest client works; returns what the honest client got. */
+async function underAttack(start: () => Attack, ms: number) {
+  const honest = honestClient(victim.port, [victim.chunks[0]!.address]);
+  await sleep(200);
+  const before = honest.take();
+  const attack = start();
+  await sleep(ms);
+  const during = honest.take();
+  const stats = victim.transport.serverStats()!;
+  await attack.stop();
+  await sleep(400);
+  const after = await honest.stop();
+  return { before, during, after, stats, attack };
+}
+
+/** A getChunks from the attacker's own address: served again once its attack is over. */
+async function attackerServed(): Promise<number> {
+  const body = Buffer.from(encodeBinary({ addresses: [victim.chunks[1]!.address] }));
+  return (await postRaw(victim.port, '/atlas/v1/getChunks', body, { 'content-type': 'application/msgpack' }, ATTACKER_HOST)).status;
+}
+
+describe('one host holding connections and slots', () => {
+  it('64 slow bodies (head, one body byte, then silence): honest served; slow senders cut off; every slot back after', async () => {
+    const { before, during, after, stats } = await underAttack(() => slowBodies(victim.port, 64), 2_500);
+    expect(before.failed).toBe(0);
+    expect(during.failures).toEqual([]);
+    expect(during.ok).toBeGreaterThan(10);
+    expect(after.failures).toEqual([]);
+    expect(after.ok).toBeGreaterThan(2);
+    // Beyond its in-flight cap (4) the attacker is refused at once (503 and close, or closed at
+    // accept), before any body byte is read; the 4 admitted bodies are cut off for being too slow.
+    expect(stats.busy + stats.refusedConnections).toBeGreaterThanOrEqual(64 - 4);
+    expect(stats.slowBodies).toBeGreaterThanOrEqual(4);
+    const now = victim.transport.serverStats()!;
+    expect(now.inFlight).toBe(0);
+    expect(await attackerServed()).toBe(200);
+  });
+
+  it('256 sockets trickling their heads: honest served; the attacker never holds more than its connection cap', async () => {
+    const { during, after, stats } = await underAttack(() => trickleHeaders(victim.port, 256, 100), 2_500);
+    expect(during.failures).toEqual([]);
+    expect(during.ok).toBeGreaterThan(10);
+    expect(after.failures).toEqual([]);
+    expect(stats.connections).toBeLessThanOrEqual(8 + 1);
+    expect(await attackerServed()).toBe(200);
+  });
+
+  it('256 idle keep-alive sockets: honest served; idle ones closed; the host is served again after', async () => {
+    const { during, after, stats } = await underAttack(() => idleKeepAlive(victim.port, 256), 2_000);
+    expect(during.failures).toEqual([]);
+    expect(during.ok).toBeGreaterThan(10);
+    expect(after.failures).toEqual([]);
+    expect(stats.connections).toBeLessThanOrEqual(8 + 1);
+    expect(await attackerServed()).toBe(200);
+  });
+
+  it('the flood of every attack above at once, then nothing: all slots and connections are released', async () => {
+    const attacks = [slowBodies(victim.port, 70), trickleHeaders(victim.port, 64, 100), idleKeepAlive(victim.port, 64)];
+    await sleep(1_500);
+    await Promise.all(attacks.map((attack) => attack.stop()));
+    await sleep(300);
+    const stats = victim.transport.serverStats()!;
+    expect(stats.inFlight).toBe(0);
+    expect(stats.connections).toBe(0);
+    expect(await attackerServed()).toBe(200);
+  });
+});

@@ -1,0 +1,40 @@
+/**
+ * A node to attack over real HTTP: HttpTransport on 127.0.0.1 (legacy API on), a memory store
+ * holding `chunkCount` chunks of 40 KiB, the given HTTP limits. Shared by test/security/attacks and
+ * bench/attack.ts.
+ */
+import { MemoryChain } from '../../../src/chain/memory.js';
+import { AtlasNode } from '../../../src/node/index.js';
+import type { RequestLimits } from '../../../src/protocol/request-guard.js';
+import { seededRandom } from '../../../src/runtime.js';
+import { generateChunks, type GeneratedChunk } from '../../../src/sim/workload.js';
+import { HttpTransport, splitHostPort, type HttpLimits, type HttpRoute } from '../../../src/transport/http.js';
+
+export const VICTIM_CHUNK_BYTES = 40_960;
+
+export interface Victim {
+  node: AtlasNode;
+  transport: HttpTransport;
+  port: number;
+  chunks: GeneratedChunk[];
+  close(): Promise<void>;
+}
+
+export interface VictimOptions {
+  limits?: Partial<HttpLimits>;
+  requests?: Partial<RequestLimits>;
+  chunkCount?: number;
+  seed?: number;
+  routes?: HttpRoute[];
+}
+
+export async function startVictim(options: VictimOptions = {}): Promise<Victim> {
+  const chunks = generateChunks(options.chunkCount ?? 100, seededRandom(options.seed ?? 1_101), { size: VICTIM_CHUNK_BYTES });
+  const chain = new MemoryChain();
+  chain.announce(chunks.map((c) => c.address));
+  const transport = new HttpTransport({ listen: '127.0.0.1:0', limits: options.limits ?? {}, legacy: true, routes: options.routes ?? [] });
+  const node = await AtlasNode.open({ chain, transport, network: 'testnet', ...(options.requests ? { requests: options.requests } : {}) });
+  await node.putChunks(chunks.map((c) => c.data));
+  await node.start();
+  return { node, transport, port: splitHostPort(node.address as string).port, chunks, close: () => node.close() };
+}
