@@ -1,0 +1,75 @@
+/**
+ * Attacks on reply memory and bandwidth, against a real node over HttpTransport on 127.0.0.1
+ * with small limits: connections that pipeline large getChunks and never read, and a host pulling
+ * 4 MiB replies as fast as it can. An honest client on 127.0.0.2 must be served throughout and
+ * after; the victim's unsent bytes and heap stay bounded; the puller gets no more than its byte
+ * budget.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bandwidthHog, honestClient, pipelineNoRead, sleep, type Attack } from '../hostile/attackers.js';
+import { liveBytes } from '../hostile/heap.js';
+import { startVictim, type Victim } from '../hostile/victim.js';
+import { SMALL_LIMITS } from './limits.js';
+
+const MIB = 1024 * 1024;
+let victim: Victim;
+
+beforeAll(async () => {
+  victim = await startVictim({ limits: SMALL_LIMITS, chunkCount: 100 });
+});
+afterAll(async () => {
+  await victim?.close();
+});
+
+async function underAttack(start: () => Attack, ms: number, sample?: () => void) {
+  const honest = honestClient(victim.port, [victim.chunks[0]!.address]);
+  await sleep(200);
+  const attack = start();
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    await sleep(100);
+    sample?.();
+  }
+  const during = honest.take();
+  const stats = victim.transport.serverStats()!;
+  await attack.stop();
+  await sleep(500);
+  const after = await honest.stop();
+  return { during, after, stats, attack };
+}
+
+describe('one host pulling replies', () => {
+  it('64 connections pipelining 10 getChunks of 100 x 40 KiB, never reading: honest served, unsent bytes and heap bounded, readers that stall dropped', async () => {
+    const addresses = victim.chunks.map((c) => c.address);
+    const heapBefore = liveBytes();
+    let maxUnsent = 0;
+    const { during, after, stats } = await underAttack(() => pipelineNoRead(victim.port, 64, 10, addresses), 3_000, () => {
+      maxUnsent = Math.max(maxUnsent, victim.transport.serverStats()!.unsentBytes);
+    });
+    expect(during.failures).toEqual([]);
+    expect(during.ok).toBeGreaterThan(10);
+    expect(after.failures).toEqual([]);
+    // One reply (about 4 MiB) may go over the per-host bound before the next request is refused.
+    expect(maxUnsent).toBeLessThanOrEqual(SMALL_LIMITS.maxUnsentBytesPerHost! + 4.2 * MIB);
+    expect(stats.stalledReplies + stats.busy).toBeGreaterThan(0);
+    expect(liveBytes() - heapBefore).toBeLessThan(64 * MIB);
+    expect(victim.transport.serverStats()!.unsentBytes).toBe(0);
+  });
+
+  it('getChunks of 100 x 40 KiB, 4 in parallel for 3 s: honest served, the puller held to its byte budget with BUSY', async () => {
+    const addresses = victim.chunks.map((c) => c.address);
+    const started = performance.now();
+    let hog: Attack | undefined;
+    const { during, after } = await underAttack(() => (hog = bandwidthHog(victim.port, 4, addresses)), 3_000);
+    const seconds = (performance.now() - started) / 1000;
+    expect(during.failures).toEqual([]);
+    expect(during.ok).toBeGreaterThan(10);
+    expect(after.failures).toEqual([]);
+    const budget = SMALL_LIMITS.replyBurstBytesPerHost! + SMALL_LIMITS.replyBytesPerSecondPerHost! * seconds;
+    // Charged after sending: the host can overshoot by the replies it has in flight at most.
+    const overshoot = SMALL_LIMITS.maxInFlightPerHost! * 4.2 * MIB;
+    expect(hog!.bytesIn()).toBeLessThanOrEqual(budget + overshoot);
+    expect(hog!.bytesIn()).toBeGreaterThan(SMALL_LIMITS.replyBurstBytesPerHost!);
+    expect(hog!.statuses.get(503) ?? 0).toBeGreaterThan(0);
+  });
+});
