@@ -1,0 +1,111 @@
+/**
+ * Attacks through the legacy API, against a real node over HttpTransport on 127.0.0.1: a
+ * 90,000-digit <double>, a cross-site POST /RPC2, a hash spelt in 100 letter cases; and what
+ * browsers and the original clients need of it (CORS, preflight, POST /v1/zonefile/).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { honestClient, postRaw, sleep } from '../hostile/attackers.js';
+import { startVictim, type Victim } from '../hostile/victim.js';
+import { SMALL_LIMITS } from './limits.js';
+
+let victim: Victim;
+
+beforeAll(async () => {
+  victim = await startVictim({ limits: SMALL_LIMITS, chunkCount: 4 });
+});
+afterAll(async () => {
+  await victim?.close();
+});
+
+const XML = { 'content-type': 'text/xml' };
+
+function call(method: string, params: string): string {
+  return `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${params}</params></methodCall>`;
+}
+
+/** Every spelling of `hex` in upper and lower case letters, up to `count`. */
+function caseVariants(hex: string, count: number): string[] {
+  const letters = [...hex].flatMap((c, i) => (/[a-f]/.test(c) ? [i] : []));
+  const variants: string[] = [];
+  for (let mask = 0; variants.length < count && mask < 2 ** Math.min(letters.length, 20); mask++) {
+    const chars = [...hex];
+    letters.forEach((position, bit) => {
+      if (bit < 20 && mask & (1 << bit)) chars[position] = (chars[position] as string).toUpperCase();
+    });
+    variants.push(chars.join(''));
+  }
+  return variants;
+}
+
+describe('legacy API under attack', () => {
+  it('a <double> of 90,000 digits is refused as a fault, and the honest client is served meanwhile', async () => {
+    const honest = honestClient(victim.port, [victim.chunks[0]!.address]);
+    await sleep(150);
+    const replies = await Promise.all(
+      Array.from({ length: 4 }, () => postRaw(victim.port, '/RPC2', call('get_zonefiles', `<param><value><double>${'9'.repeat(90_000)}x</double></value></param>`), XML)),
+    );
+    await sleep(150);
+    const result = await honest.stop();
+    for (const reply of replies) {
+      expect(reply.status).toBe(200);
+      expect(reply.text).toContain('<fault>');
+      expect(reply.text).toContain('longer than 64 characters');
+    }
+    expect(result.failures).toEqual([]);
+    expect(Math.max(...result.latenciesMs)).toBeLessThan(1_000);
+  });
+
+  it('a cross-site POST /RPC2 is refused: text/plain (415), a foreign Origin (403); the node dials nothing', async () => {
+    const exchange = call('atlas_peer_exchange', '<param><value><string>127.0.0.1:1</string></value></param>');
+    const plain = await postRaw(victim.port, '/RPC2', exchange, { 'content-type': 'text/plain', origin: 'http://evil.example' });
+    expect(plain.status).toBe(415);
+    const foreign = await postRaw(victim.port, '/RPC2', exchange, { ...XML, origin: 'http://evil.example' });
+    expect(foreign.status).toBe(403);
+    const none = await postRaw(victim.port, '/RPC2', exchange, { 'content-type': 'text/plain' });
+    expect(none.status).toBe(415);
+    // The node's own origin and calls without an Origin (not from a page) pass.
+    const own = await postRaw(victim.port, '/RPC2', call('ping', ''), { ...XML, origin: `http://127.0.0.1:${victim.port}` });
+    expect(own.status).toBe(200);
+    expect(own.text).toContain('alive');
+    expect(victim.node.stats().peers).toBe(0);
+  });
+
+  it('get_zonefiles with one 40 KiB zone file spelt in 100 letter cases answers it once, keyed by its canonical hash', async () => {
+    const chunk = victim.chunks[0]!;
+    const variants = caseVariants(chunk.address, 100);
+    expect(new Set(variants).size).toBe(100);
+    const params = `<param><value><array><data>${variants.map((v) => `<value><string>${v}</string></value>`).join('')}</data></array></value></param>`;
+    const reply = await postRaw(victim.port, '/RPC2', call('get_zonefiles', params), XML);
+    expect(reply.status).toBe(200);
+    expect(reply.text.length).toBeLessThan(80_000);
+    const json = /<string>([\s\S]*)<\/string>/.exec(reply.text)![1]!.replace(/&quot;/g, '"');
+    const zonefiles = (JSON.parse(json) as { zonefiles: Record<string, string> }).zonefiles;
+    expect(Object.keys(zonefiles)).toEqual([chunk.address]);
+    expect(Buffer.from(zonefiles[chunk.address]!, 'base64').equals(Buffer.from(chunk.data))).toBe(true);
+  });
+
+  it('zone-file and attachment routes answer CORS and OPTIONS preflight; POST /v1/zonefile/ works like /v1/zonefile', async () => {
+    const base = `http://127.0.0.1:${victim.port}`;
+    const get = await fetch(`${base}/v1/zonefiles/${victim.chunks[1]!.address}`, { headers: { origin: 'http://wallet.example' } });
+    expect(get.status).toBe(200);
+    expect(get.headers.get('access-control-allow-origin')).toBe('*');
+    await get.arrayBuffer();
+    for (const path of ['/v1/zonefile', '/v1/zonefile/', `/v1/zonefiles/${victim.chunks[1]!.address}`, `/v2/attachments/${victim.chunks[1]!.address}`]) {
+      const preflight = await fetch(`${base}${path}`, { method: 'OPTIONS', headers: { origin: 'http://wallet.example', 'access-control-request-method': 'POST' } });
+      expect(preflight.status, path).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+      expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    }
+    for (const path of ['/v1/zonefile', '/v1/zonefile/']) {
+      // Stored already: the node saves nothing new, yet answers as the original did for a valid body.
+      const reply = await postRaw(victim.port, path, JSON.stringify({ zonefile_b64: Buffer.from(victim.chunks[2]!.data).toString('base64') }), { 'content-type': 'application/json', origin: 'http://wallet.example' });
+      expect(reply.status, path).toBe(200);
+      expect(reply.headers['access-control-allow-origin']).toBe('*');
+      expect(JSON.parse(reply.text)).toMatchObject({ status: true });
+    }
+    // /RPC2 is not a CORS route.
+    const rpcPreflight = await fetch(`${base}/RPC2`, { method: 'OPTIONS' });
+    expect(rpcPreflight.status).toBe(405);
+    await rpcPreflight.arrayBuffer();
+  });
+});
