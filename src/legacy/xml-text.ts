@@ -61,3 +61,37 @@ export function escapeXmlText(text: string): string {
   }
   return text.replace(/[&<>\r]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&#13;'));
 }
+
+/**
+ * Deepest element nesting of a document, read in one linear pass without building anything
+ * (comments, CDATA sections, processing instructions and declarations skipped), stopping as soon
+ * as it exceeds `limit`: true when it does. Lets a reader refuse a deeply nested document before a
+ * full parser spends time on it. XML-RPC has no attributes, so a '>' inside a quoted attribute
+ * value may be misread here; that can only make a document look deeper, never shallower.
+ */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let at = text.indexOf('<');
+  while (at !== -1) {
+    const next = text[at + 1];
+    let end: number;
+    if (text.startsWith('<!--', at)) end = closeOf(text, '-->', at + 4);
+    else if (text.startsWith('<![CDATA[', at)) end = closeOf(text, ']]>', at + 9);
+    else if (next === '?') end = closeOf(text, '?>', at + 2);
+    else {
+      end = closeOf(text, '>', at + 1);
+      if (next === '/') depth--;
+      else if (next !== '!' && text[end - 2] !== '/') depth++;
+      if (depth > limit) return true;
+    }
+    if (end === -1) return false;
+    at = text.indexOf('<', end);
+  }
+  return false;
+}
+
+/** The index just past the next `close` from `from`, or -1. */
+function closeOf(text: string, close: string, from: number): number {
+  const found = text.indexOf(close, from);
+  return found === -1 ? -1 : found + close.length;
+}

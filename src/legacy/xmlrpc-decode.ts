@@ -17,7 +17,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { decodeCharacterData, hasInvalidXmlChar, normalizeNewlines, notWellFormed } from './xml-text.js';
+import { decodeCharacterData, hasInvalidXmlChar, nestsDeeperThan, normalizeNewlines, notWellFormed } from './xml-text.js';
 import {
   DEFAULT_XMLRPC_LIMITS,
   FAULT_INVALID_XMLRPC,
@@ -88,6 +88,9 @@ function parseRoot(input: Uint8Array | string, limits: Readonly<XmlRpcLimits>, r
   // and they are how entity-expansion attacks start. Comments and CDATA sections stay legal.
   if (/<!(?!--|\[CDATA\[)/.test(text)) throw notWellFormed('DOCTYPE and other markup declarations are not accepted');
   if (hasInvalidXmlChar(text)) throw notWellFormed('document holds a character XML 1.0 does not allow');
+  const maxNestedTags = ENVELOPE_DEPTH + ELEMENTS_PER_LEVEL * (limits.maxDepth + 1);
+  // Before the validator, whose work grows faster than the input with the depth of open tags.
+  if (nestsDeeperThan(text, maxNestedTags)) throw invalid(`nested deeper than ${limits.maxDepth} arrays or structs`);
   const verdict = XMLValidator.validate(text);
   if (verdict !== true) throw notWellFormed(`malformed XML: ${verdict.err.msg} (line ${verdict.err.line})`);
 
@@ -104,7 +107,7 @@ function parseRoot(input: Uint8Array | string, limits: Readonly<XmlRpcLimits>, r
       ignorePiTags: true,
       commentPropName: false,
       cdataPropName: CDATA,
-      maxNestedTags: ENVELOPE_DEPTH + ELEMENTS_PER_LEVEL * (limits.maxDepth + 1),
+      maxNestedTags,
     }).parse(text);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -166,7 +166,11 @@ describe('hostile and malformed documents', () => {
     expect(faultFrom(() => parseMethodCall(arrays))).toEqual({ code: FAULT_INVALID_XMLRPC, message: expect.stringMatching(/nested deeper than 16/) });
     const structs = call(param('<struct><member><name>a</name><value>'.repeat(17) + '1' + '</value></member></struct>'.repeat(17)));
     expect(faultFrom(() => parseMethodCall(structs))).toEqual({ code: FAULT_INVALID_XMLRPC, message: expect.stringMatching(/nested deeper than 16/) });
-    expect(faultFrom(() => parseMethodCall('<a>'.repeat(100_000)))).toEqual({ code: FAULT_NOT_WELL_FORMED, message: expect.stringMatching(/malformed XML/) });
+    // refused on depth before the well-formedness check, whose work grows with the open tags
+    expect(faultFrom(() => parseMethodCall('<a>'.repeat(100_000)))).toEqual({ code: FAULT_INVALID_XMLRPC, message: expect.stringMatching(/nested deeper than 16/) });
+    // comments, CDATA and self-closing tags do not count as depth
+    const decoys = call(param(`<string><![CDATA[${'<a>'.repeat(100)}]]></string>`)).replace('<params>', `<!--${'<a>'.repeat(100)}--><params>`);
+    expect(parseMethodCall(decoys).params).toEqual(['<a>'.repeat(100)]);
     // 16 levels is the default limit, and it is reachable
     const sixteen = call(param('<array><data><value>'.repeat(16) + '<int>1</int>' + '</value></data></array>'.repeat(16)));
     expect(parseMethodCall(sixteen).params).toHaveLength(1);

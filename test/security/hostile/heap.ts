@@ -5,6 +5,11 @@ import { runInNewContext } from 'node:vm';
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
+/** A full garbage collection, e.g. so that timings start from the same heap state. */
+export function collectGarbage(): void {
+  gc();
+}
+
 /** JS heap plus ArrayBuffer memory in use after two full collections, in bytes. */
 export function liveBytes(): number {
   gc();
