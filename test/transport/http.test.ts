@@ -447,6 +447,116 @@ describe('HttpTransport: limits', () => {
   });
 });
 
+/** A raw connection from `localAddress` that writes `text` and collects what comes back until the server closes it. */
+function rawSocket(port: number, text: string, localAddress = '127.0.0.1') {
+  const socket = net.connect({ port, host: '127.0.0.1', localAddress });
+  let received = '';
+  socket.on('data', (data) => (received += data.toString('latin1')));
+  socket.on('error', () => {});
+  const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(received)));
+  socket.on('connect', () => socket.write(text));
+  return { socket, closed, received: () => received };
+}
+
+async function until(condition: () => boolean, ms = 3_000): Promise<void> {
+  const stop = performance.now() + ms;
+  while (!condition()) {
+    if (performance.now() > stop) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const HALF_POST = (path: string) => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`;
+
+describe('HttpTransport: accounting per host', () => {
+  it('a 504 closes the connection and frees the slot at once, though the body never ends; the body read stops on the signal', async () => {
+    const bodyErrors: unknown[] = [];
+    const upload: HttpRoute = {
+      method: 'POST',
+      match: (path) => path === '/upload',
+      async handle(_req, _res, context) {
+        await context.readBody().catch((error: unknown) => {
+          bodyErrors.push(error);
+          throw error;
+        });
+      },
+    };
+    const { server, address, port } = await serve({ routes: [upload], limits: { handlerTimeoutMs: 200, maxInFlight: 1, minBodyBytesPerSecond: 1, bodyGraceMs: 60_000, timeoutCheckIntervalMs: 50 } });
+    const attacker = rawSocket(port, HALF_POST('/upload'));
+    expect(await attacker.closed).toMatch(/^HTTP\/1\.1 504[\s\S]*connection: close/i);
+    expect(bodyErrors).toHaveLength(1);
+    expect((bodyErrors[0] as AtlasError).code).toBe(ErrorCodes.TIMEOUT);
+    expect(server.serverStats()!.inFlight).toBe(0);
+    expect(await client().call(address, 'echo', 1)).toBe(1);
+  });
+
+  it('frees the in-flight slot when the client goes away in the middle of its body', async () => {
+    const { server, address, port } = await serve({ limits: { maxInFlight: 1 } });
+    const attacker = rawSocket(port, HALF_POST('/atlas/v1/echo'));
+    await until(() => server.serverStats()!.inFlight === 1);
+    expect(await codeOf(client().call(address, 'echo', 1))).toBe(ErrorCodes.BUSY);
+    attacker.socket.destroy();
+    await until(() => server.serverStats()!.inFlight === 0);
+    expect(await client().call(address, 'echo', 2)).toBe(2);
+  });
+
+  it('takes the in-flight slot before reading the body: a host over maxInFlightPerHost gets 503 and close at once', async () => {
+    const { server, port } = await serve({ limits: { maxInFlightPerHost: 1 } });
+    const first = rawSocket(port, HALF_POST('/atlas/v1/echo'));
+    await until(() => server.serverStats()!.inFlight === 1);
+    const second = rawSocket(port, HALF_POST('/atlas/v1/echo'));
+    expect(await second.closed).toMatch(/^HTTP\/1\.1 503[\s\S]*connection: close/i);
+    // Another host is not affected.
+    const other = rawSocket(port, 'GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', '127.0.0.2');
+    expect(await other.closed).toMatch(/^HTTP\/1\.1 200/);
+    first.socket.destroy();
+  });
+
+  it('closes a body slower than minBodyBytesPerSecond once bodyGraceMs have passed', async () => {
+    const { server, port } = await serve({ limits: { minBodyBytesPerSecond: 1_000, bodyGraceMs: 200, timeoutCheckIntervalMs: 50 } });
+    const started = performance.now();
+    const slow = rawSocket(port, HALF_POST('/atlas/v1/echo'));
+    await slow.closed;
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(server.serverStats()!.slowBodies).toBe(1);
+    await until(() => server.serverStats()!.inFlight === 0);
+  });
+
+  it('closes connections beyond maxConnectionsPerHost at accept, and only for that host', async () => {
+    const { server, port } = await serve({ limits: { maxConnectionsPerHost: 2 } });
+    const held = [rawSocket(port, ''), rawSocket(port, '')];
+    await until(() => server.serverStats()!.connections === 2);
+    const third = rawSocket(port, 'GET /status HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(await third.closed).toBe('');
+    expect(server.serverStats()!.refusedConnections).toBe(1);
+    const other = rawSocket(port, 'GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', '127.0.0.2');
+    expect(await other.closed).toMatch(/^HTTP\/1\.1 200/);
+    for (const socket of held) socket.socket.destroy();
+  });
+
+  it('serves pipelined requests one at a time, in order, and closes a connection that queues too many', async () => {
+    const { port, service } = await serve({ limits: { maxPipelinedPerConnection: 2 } });
+    const echo = (n: number) => `POST /atlas/v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1\r\n\r\n${n}`;
+    const ordered = rawSocket(port, echo(1) + echo(2) + `${echo(3).replace('HTTP/1.1\r\n', 'HTTP/1.1\r\nConnection: close\r\n')}`);
+    const text = await ordered.closed;
+    expect([...text.matchAll(/\r\n\r\n(\d)/g)].map((m) => m[1])).toEqual(['1', '2', '3']);
+    const wait = 'POST /atlas/v1/wait HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}';
+    const flood = rawSocket(port, wait + echo(1) + echo(2) + echo(3));
+    await flood.closed;
+    service.release();
+  });
+
+  it('answers BUSY to a host past its outbound byte budget, and only to that host', async () => {
+    const { port } = await serve({ limits: { replyBurstBytesPerHost: 100_000, replyBytesPerSecondPerHost: 1 } });
+    const big = (localAddress: string) =>
+      rawSocket(port, `POST /atlas/v1/big HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 14\r\n\r\n{"size":60000}`, localAddress).closed;
+    expect(await big('127.0.0.1')).toMatch(/^HTTP\/1\.1 200/);
+    expect(await big('127.0.0.1')).toMatch(/^HTTP\/1\.1 200/); // the budget goes into debt
+    expect(await big('127.0.0.1')).toMatch(/^HTTP\/1\.1 503[\s\S]*byte budget/);
+    expect(await big('127.0.0.2')).toMatch(/^HTTP\/1\.1 200/);
+  });
+});
+
 describe('HttpTransport: client failures', () => {
   it('times out at timeoutMs, and the server handler sees the caller leave', async () => {
     const { address, service } = await serve();
