@@ -16,6 +16,7 @@ const suites: Record<string, () => Promise<{ default: BenchSuite }>> = {
   scale: () => import('./scale.js'),
   load: () => import('./load.js'),
   sim: () => import('./sim.js'),
+  attack: () => import('./attack.js'),
 };
 
 const args = process.argv.slice(2);

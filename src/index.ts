@@ -14,6 +14,7 @@ export {
   DEFAULT_HTTP_LIMITS,
   HTTP_STATUS_BY_CODE,
   httpStatusFor,
+  type ConnectionStats,
   type HttpLimits,
   type HttpRoute,
   type HttpRouteContext,

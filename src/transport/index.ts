@@ -36,6 +36,7 @@ export {
   httpStatusFor,
   joinHostPort,
   splitHostPort,
+  type ConnectionStats,
   type HttpLimits,
   type HttpRoute,
   type HttpRouteContext,

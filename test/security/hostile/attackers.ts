@@ -98,25 +98,27 @@ export function pipelineNoRead(port: number, connections: number, perConnection:
 }
 
 /** `parallel` loops of getChunks(`addresses`) that read every reply, as fast as the victim answers. */
-export function bandwidthHog(port: number, parallel: number, addresses: readonly string[], path = '/atlas/v1/getChunks'): Attack {
-  const body = encodeBinary({ addresses });
+export function bandwidthHog(port: number, parallel: number, addresses: readonly string[]): Attack {
+  return postLoop(port, parallel, '/atlas/v1/getChunks', encodeBinary({ addresses }), { 'content-type': 'application/msgpack' });
+}
+
+/** `parallel` loops POSTing `body` to `path` and reading every reply, as fast as the victim answers. */
+export function postLoop(port: number, parallel: number, path: string, body: string | Uint8Array, headers: Record<string, string>): Attack {
   const agent = new http.Agent({ keepAlive: true, maxSockets: parallel });
   const statuses = new Map<number, number>();
+  const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
   let received = 0;
   let running = true;
   const once = () =>
     new Promise<void>((resolve) => {
-      const req = http.request(
-        { host: '127.0.0.1', port, localAddress: ATTACKER_HOST, agent, method: 'POST', path, headers: { 'content-type': 'application/msgpack', 'content-length': body.byteLength } },
-        (res) => {
-          res.on('data', (part: Buffer) => (received += part.byteLength));
-          res.on('end', () => {
-            count(statuses, res.statusCode ?? 0);
-            resolve();
-          });
-          res.on('error', () => resolve());
-        },
-      );
+      const req = http.request({ host: '127.0.0.1', port, localAddress: ATTACKER_HOST, agent, method: 'POST', path, headers: { ...headers, 'content-length': length } }, (res) => {
+        res.on('data', (part: Buffer) => (received += part.byteLength));
+        res.on('end', () => {
+          count(statuses, res.statusCode ?? 0);
+          resolve();
+        });
+        res.on('error', () => resolve());
+      });
       req.on('error', () => {
         count(statuses, 0);
         setTimeout(resolve, 20);

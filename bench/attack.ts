@@ -1,0 +1,154 @@
+/**
+ * Serving under attack: each attack of README "Security" against a node at default limits, in a
+ * child process (bench/attack-victim.ts, so that its RSS is its own), from 127.0.0.1 for a few
+ * seconds, while an honest client on 127.0.0.2 fetches a 40 KiB chunk every 20 ms. Reported per
+ * attack, beside the no-attack run against the same victim process just before it: the honest
+ * client's success rate and p99 latency during the attack, its success rate in the second after
+ * the attack ends, the victim's RSS growth, and the bytes the attacking host received against its
+ * outbound byte budget. Targets: success >= 99 %, p99 <= 200 ms, full service within 1 s after,
+ * RSS growth <= 64 MiB, bytes within the budget.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { DEFAULT_HTTP_LIMITS } from '../src/transport/http.js';
+import {
+  bandwidthHog,
+  honestClient,
+  idleKeepAlive,
+  percentile,
+  pipelineNoRead,
+  postLoop,
+  sleep,
+  slowBodies,
+  trickleHeaders,
+  type Attack,
+  type ProbeResult,
+} from '../test/security/hostile/attackers.js';
+import type { BenchOptions, BenchReport, BenchRow, BenchSuite } from './report.js';
+
+const MIB = 1024 * 1024;
+
+interface VictimProcess {
+  port: number;
+  addresses: string[];
+  sample(): Promise<{ rss: number }>;
+  stop(): Promise<void>;
+}
+
+function startVictimProcess(): Promise<VictimProcess> {
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'attack-victim.ts')], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    let out = '';
+    const onData = (text: Buffer) => {
+      out += text.toString();
+      if (!out.includes('\n')) return;
+      child.stdout?.off('data', onData);
+      const { port, addresses } = JSON.parse(out.split('\n')[0] as string) as { port: number; addresses: string[] };
+      resolve({
+        port,
+        addresses,
+        sample: () =>
+          new Promise((done) => {
+            child.once('message', (message) => done(message as { rss: number }));
+            child.send('sample');
+          }),
+        stop: () =>
+          new Promise((done) => {
+            child.once('exit', () => done());
+            child.send('stop');
+          }),
+      });
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`attack victim exited with ${code}`)));
+  });
+}
+
+interface AttackCase {
+  label: string;
+  start(port: number, addresses: readonly string[]): Attack;
+}
+
+const xmlCall = (method: string, params: string) => `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${params}</params></methodCall>`;
+
+function caseVariants(hex: string, count: number): string[] {
+  const letters = [...hex].flatMap((c, i) => (/[a-f]/.test(c) ? [i] : []));
+  return Array.from({ length: count }, (_, mask) => [...hex].map((c, i) => (letters.indexOf(i) >= 0 && mask & (1 << letters.indexOf(i) % 20) ? c.toUpperCase() : c)).join(''));
+}
+
+const ATTACKS: AttackCase[] = [
+  { label: '64 slow bodies', start: (port) => slowBodies(port, 64) },
+  { label: '256 trickled heads', start: (port) => trickleHeaders(port, 256, 100) },
+  { label: '256 idle keep-alive', start: (port) => idleKeepAlive(port, 256) },
+  { label: '64 x 10 pipelined getChunks, unread', start: (port, addresses) => pipelineNoRead(port, 64, 10, addresses) },
+  { label: '4 x getChunks 100 x 40 KiB', start: (port, addresses) => bandwidthHog(port, 4, addresses) },
+  {
+    label: '4 x legacy <double> of 90,000 digits',
+    start: (port) => postLoop(port, 4, '/RPC2', xmlCall('get_zonefiles', `<param><value><double>${'9'.repeat(90_000)}x</double></value></param>`), { 'content-type': 'text/xml' }),
+  },
+  {
+    label: '4 x cross-site POST /RPC2',
+    start: (port) => postLoop(port, 4, '/RPC2', xmlCall('atlas_peer_exchange', '<param><value><string>127.0.0.1:1</string></value></param>'), { 'content-type': 'text/plain', origin: 'http://evil.example' }),
+  },
+  {
+    label: '4 x get_zonefiles, 1 hash in 100 cases',
+    start: (port, addresses) =>
+      postLoop(port, 4, '/RPC2', xmlCall('get_zonefiles', `<param><value><array><data>${caseVariants(addresses[0] as string, 100).map((v) => `<value><string>${v}</string></value>`).join('')}</data></array></value></param>`), { 'content-type': 'text/xml' }),
+  },
+];
+
+const successPercent = (result: ProbeResult) => (result.ok + result.failed === 0 ? 0 : (100 * result.ok) / (result.ok + result.failed));
+
+async function honestRun(port: number, address: string, ms: number, during?: () => Promise<void>): Promise<ProbeResult> {
+  const honest = honestClient(port, [address], { everyMs: 20, timeoutMs: 2_000 });
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    await sleep(100);
+    await during?.();
+  }
+  return honest.stop();
+}
+
+const suite: BenchSuite = async (options: BenchOptions): Promise<BenchReport> => {
+  const attackMs = options.quick ? 2_000 : 5_000;
+  const baselineMs = options.quick ? 1_000 : 2_000;
+  const rows: BenchRow[] = [];
+  const notes: string[] = [];
+  const limits = DEFAULT_HTTP_LIMITS;
+  for (const attackCase of ATTACKS) {
+    const victim = await startVictimProcess();
+    try {
+      const honestAddress = victim.addresses[1] as string;
+      const baseline = await honestRun(victim.port, honestAddress, baselineMs);
+      const rssBefore = (await victim.sample()).rss;
+      let rssPeak = rssBefore;
+      const started = performance.now();
+      const attack = attackCase.start(victim.port, victim.addresses);
+      const during = await honestRun(victim.port, honestAddress, attackMs, async () => {
+        rssPeak = Math.max(rssPeak, (await victim.sample()).rss);
+      });
+      await attack.stop();
+      const seconds = (performance.now() - started) / 1000;
+      const after = await honestRun(victim.port, honestAddress, 1_000);
+      rssPeak = Math.max(rssPeak, (await victim.sample()).rss);
+      const budget = limits.replyBurstBytesPerHost + limits.replyBytesPerSecondPerHost * seconds;
+      const label = attackCase.label;
+      rows.push(
+        { label: `${label}: honest success`, value: successPercent(during), unit: '%', reference: { label: 'no attack', value: successPercent(baseline) }, target: { min: 99, of: 'value' } },
+        { label: `${label}: honest p99`, value: percentile(during.latenciesMs, 99), unit: 'ms', reference: { label: 'no attack', value: percentile(baseline.latenciesMs, 99) }, target: { max: 200, of: 'value' } },
+        { label: `${label}: honest success, 1 s after`, value: successPercent(after), unit: '%', reference: { label: 'no attack', value: successPercent(baseline) }, target: { min: 99, of: 'value' } },
+        { label: `${label}: victim RSS growth`, value: (rssPeak - rssBefore) / MIB, unit: 'MiB', target: { max: 64, of: 'value' } },
+        { label: `${label}: bytes to attacker`, value: attack.bytesIn() / MIB, unit: 'MiB', reference: { label: 'its budget', value: budget / MIB }, target: { max: 1, of: 'ratio' } },
+      );
+      const statuses = [...attack.statuses].map(([status, n]) => `${status}: ${n}`).join(', ');
+      if (statuses) notes.push(`${label}: attacker replies ${statuses}`);
+      if (during.failures.length > 0) notes.push(`${label}: honest failures ${during.failures.join('; ')}`);
+    } finally {
+      await victim.stop();
+    }
+  }
+  notes.push(`limits: defaults (DEFAULT_HTTP_LIMITS); ${attackMs / 1000} s per attack; honest client: getChunks of one 40 KiB chunk every 20 ms from 127.0.0.2`);
+  return { name: 'attack', rows, notes };
+};
+
+export default suite;
