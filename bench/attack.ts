@@ -147,7 +147,7 @@ const suite: BenchSuite = async (options: BenchOptions): Promise<BenchReport> =>
       await victim.stop();
     }
   }
-  notes.push(`limits: defaults (DEFAULT_HTTP_LIMITS); ${attackMs / 1000} s per attack; honest client: getChunks of one 40 KiB chunk every 20 ms from 127.0.0.2`);
+  notes.push(`limits: defaults (DEFAULT_HTTP_LIMITS) with perHostLimitsOnLoopback; ${attackMs / 1000} s per attack; honest client: getChunks of one 40 KiB chunk every 20 ms from 127.0.0.2`);
   return { name: 'attack', rows, notes };
 };
 

@@ -22,6 +22,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 export interface Connection {
   readonly socket: Socket;
   readonly host: string;
+  /** The per-host limits apply to this connection's host (see HttpLimits.perHostLimitsOnLoopback). */
+  readonly limited: boolean;
   /** A request of this connection is being served (from its head until its reply is done). */
   serving: boolean;
   /** Requests parsed behind the one being served, started in order once its reply has left. */
@@ -73,14 +75,16 @@ export class ConnectionTable {
 
   /** Registers a new socket; closes it (and returns undefined) when its host has too many open. */
   accept(socket: Socket): Connection | undefined {
-    const host = remoteHost(joinHostPort(socket.remoteAddress ?? 'unknown', socket.remotePort ?? 0));
+    const address = socket.remoteAddress ?? 'unknown';
+    const host = remoteHost(joinHostPort(address, socket.remotePort ?? 0));
+    const limited = this.limits.perHostLimitsOnLoopback || !isLoopback(address);
     const open = this.byHost.get(host);
-    if (open !== undefined && open.size >= this.limits.maxConnectionsPerHost) {
+    if (limited && open !== undefined && open.size >= this.limits.maxConnectionsPerHost) {
       this.counts.refusedConnections++;
       socket.destroy();
       return undefined;
     }
-    const connection: Connection = { socket, host, serving: false, waiting: [], body: undefined, charged: 0, unsentSeen: 0, progressAt: this.clock.now(), silence: undefined };
+    const connection: Connection = { socket, host, limited, serving: false, waiting: [], body: undefined, charged: 0, unsentSeen: 0, progressAt: this.clock.now(), silence: undefined };
     this.bySocket.set(socket, connection);
     if (open === undefined) this.byHost.set(host, new Set([connection]));
     else open.add(connection);
@@ -110,18 +114,20 @@ export class ConnectionTable {
    * when the request ends (its reply done or its socket closed).
    */
   admit(connection: Connection): () => void {
-    const { host } = connection;
+    const { host, limited } = connection;
     const hostInFlight = this.inFlightByHost.get(host) ?? 0;
     const refuse = (message: string): never => {
       this.counts.busy++;
       throw new AtlasError(ErrorCodes.BUSY, message);
     };
     if (this.inFlight >= this.limits.maxInFlight) refuse('too many requests in flight');
-    if (hostInFlight >= this.limits.maxInFlightPerHost) refuse('too many requests in flight from your host');
-    if (this.unsentOf(host) > this.limits.maxUnsentBytesPerHost) refuse('your host has too many reply bytes unread');
     if (this.unsentBytes() > this.limits.maxUnsentBytes) refuse('too many reply bytes waiting to be sent');
-    this.settle(host);
-    if (this.budgets.tokens(host) < 0) refuse('outbound byte budget of your host spent; retry later');
+    if (limited) {
+      if (hostInFlight >= this.limits.maxInFlightPerHost) refuse('too many requests in flight from your host');
+      if (this.unsentOf(host) > this.limits.maxUnsentBytesPerHost) refuse('your host has too many reply bytes unread');
+      this.settle(host);
+      if (this.budgets.tokens(host) < 0) refuse('outbound byte budget of your host spent; retry later');
+    }
     this.inFlight++;
     this.inFlightByHost.set(host, hostInFlight + 1);
     let released = false;
@@ -167,6 +173,7 @@ export class ConnectionTable {
   }
 
   private charge(connection: Connection): void {
+    if (!connection.limited) return;
     const written = connection.socket.bytesWritten;
     if (written > connection.charged) this.budgets.charge(connection.host, written - connection.charged);
     connection.charged = written;
@@ -225,4 +232,8 @@ export class ConnectionTable {
 function pendingBytes(socket: Socket): number {
   const queued = (socket as unknown as { _handle?: { writeQueueSize?: unknown } })._handle?.writeQueueSize;
   return socket.writableLength + (typeof queued === 'number' ? queued : 0);
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
 }

@@ -43,6 +43,13 @@ export interface HttpLimits {
   replyBurstBytesPerHost: number;
   /** Hosts whose outbound budget is remembered (least recently seen forgotten first). */
   maxBudgetHosts: number;
+  /**
+   * Apply the per-host limits (connections, in flight, unsent bytes, byte budget) to loopback
+   * callers too. Default false: a loopback caller is this machine (a local cluster, a reverse
+   * proxy in front of the node), which no remote party can pose as; the totals still apply.
+   * Tests and benchmarks that play several hosts on 127.x set it.
+   */
+  perHostLimitsOnLoopback: boolean;
   /** Time a handler gets before its signal is aborted and the caller gets 504 TIMEOUT (and the connection closes). */
   handlerTimeoutMs: number;
   /** Seconds sent in Retry-After with 503 BUSY. */
@@ -84,6 +91,7 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   replyBytesPerSecondPerHost: 8 * MIB,
   replyBurstBytesPerHost: 16 * MIB,
   maxBudgetHosts: 4_096,
+  perHostLimitsOnLoopback: false,
   handlerTimeoutMs: 30_000,
   busyRetryAfterSeconds: 1,
   maxDepth: 32,
@@ -94,7 +102,7 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   clientIdleTimeoutMs: 4_000,
 });
 
-const POSITIVE: readonly (keyof HttpLimits)[] = [
+const POSITIVE: readonly Exclude<keyof HttpLimits, 'perHostLimitsOnLoopback'>[] = [
   'maxRequestBytes',
   'maxReplyBytes',
   'maxHeaderBytes',

@@ -30,8 +30,7 @@ describe('a node flooded by one host', () => {
     chain.announce(chunks.map((c) => c.address));
     const node = await AtlasNode.open({
       chain,
-      // 32 connections from one host: this test is about the request guard, not the connection cap.
-      transport: new HttpTransport({ listen: '127.0.0.1:0', limits: { maxConnectionsPerHost: 32, maxInFlightPerHost: 32 } }),
+      transport: new HttpTransport({ listen: '127.0.0.1:0' }),
       network: 'testnet',
       requests: { ratePerSecond: RATE, burst: BURST, maxConcurrentPerHost: 8 },
     });

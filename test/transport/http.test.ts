@@ -501,7 +501,7 @@ describe('HttpTransport: accounting per host', () => {
   });
 
   it('takes the in-flight slot before reading the body: a host over maxInFlightPerHost gets 503 and close at once', async () => {
-    const { server, port } = await serve({ limits: { maxInFlightPerHost: 1 } });
+    const { server, port } = await serve({ limits: { maxInFlightPerHost: 1, perHostLimitsOnLoopback: true } });
     const first = rawSocket(port, HALF_POST('/atlas/v1/echo'));
     await until(() => server.serverStats()!.inFlight === 1);
     const second = rawSocket(port, HALF_POST('/atlas/v1/echo'));
@@ -523,7 +523,7 @@ describe('HttpTransport: accounting per host', () => {
   });
 
   it('closes connections beyond maxConnectionsPerHost at accept, and only for that host', async () => {
-    const { server, port } = await serve({ limits: { maxConnectionsPerHost: 2 } });
+    const { server, port } = await serve({ limits: { maxConnectionsPerHost: 2, perHostLimitsOnLoopback: true } });
     const held = [rawSocket(port, ''), rawSocket(port, '')];
     await until(() => server.serverStats()!.connections === 2);
     const third = rawSocket(port, 'GET /status HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -531,6 +531,14 @@ describe('HttpTransport: accounting per host', () => {
     expect(server.serverStats()!.refusedConnections).toBe(1);
     const other = rawSocket(port, 'GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', '127.0.0.2');
     expect(await other.closed).toMatch(/^HTTP\/1\.1 200/);
+    for (const socket of held) socket.socket.destroy();
+  });
+
+  it('by default leaves loopback callers (this machine) to the totals only', async () => {
+    const { server, port } = await serve({ limits: { maxConnectionsPerHost: 1, maxInFlightPerHost: 1 } });
+    const held = [rawSocket(port, HALF_POST('/atlas/v1/echo')), rawSocket(port, HALF_POST('/atlas/v1/echo'))];
+    await until(() => server.serverStats()!.inFlight === 2);
+    expect(server.serverStats()!.refusedConnections).toBe(0);
     for (const socket of held) socket.socket.destroy();
   });
 
@@ -547,7 +555,7 @@ describe('HttpTransport: accounting per host', () => {
   });
 
   it('answers BUSY to a host past its outbound byte budget, and only to that host', async () => {
-    const { port } = await serve({ limits: { replyBurstBytesPerHost: 100_000, replyBytesPerSecondPerHost: 1 } });
+    const { port } = await serve({ limits: { replyBurstBytesPerHost: 100_000, replyBytesPerSecondPerHost: 1, perHostLimitsOnLoopback: true } });
     const big = (localAddress: string) =>
       rawSocket(port, `POST /atlas/v1/big HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 14\r\n\r\n{"size":60000}`, localAddress).closed;
     expect(await big('127.0.0.1')).toMatch(/^HTTP\/1\.1 200/);

@@ -1,9 +1,13 @@
-/** Small limits for attack tests, so that every deadline passes within a second or two. */
+/**
+ * Small limits for attack tests, so that every deadline passes within a second or two; per-host
+ * limits on loopback, since the tests play their hosts on 127.0.0.1 (attacker) and 127.0.0.2.
+ */
 import type { HttpLimits } from '../../../src/transport/http.js';
 
 const MIB = 1024 * 1024;
 
 export const SMALL_LIMITS: Partial<HttpLimits> = {
+  perHostLimitsOnLoopback: true,
   maxConnections: 64,
   maxConnectionsPerHost: 8,
   maxInFlight: 32,
