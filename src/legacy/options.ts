@@ -85,6 +85,9 @@ export function resolveLegacyConfig(input: boolean | LegacyOptions | undefined):
       throw new AtlasError(ErrorCodes.BAD_REQUEST, `legacy.${name} must be a positive integer, got ${String(options[name])}`);
     }
   }
+  if (!Array.isArray(options.rpcAllowedOrigins) || !options.rpcAllowedOrigins.every((origin) => typeof origin === 'string')) {
+    throw new AtlasError(ErrorCodes.BAD_REQUEST, 'legacy.rpcAllowedOrigins must be a list of origins ("https://host" or "*")');
+  }
   for (const path of options.rpcPaths) {
     if (!/^\/[A-Za-z0-9._~/-]*$/.test(path)) throw new AtlasError(ErrorCodes.BAD_REQUEST, `legacy.rpcPaths: not a path: ${JSON.stringify(path)}`);
   }
