@@ -138,6 +138,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
         },
         neighborAdded: (peer) => {
           this.views.track(peer);
+          this.auditor.watch(peer, this.lifetime.signal);
           this.pusher.addNeighbor(peer);
           void this.refreshView(peer);
         },
@@ -158,6 +159,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
       called: (peer, ok) => this.overlay.recordCall(peer, ok),
       fault: (peer, fault, error) => this.onPeerFault(peer, fault, error),
       health: (peer) => this.overlay.health(peer),
+      stalled: (peer) => this.overlay.dropStaller(peer),
     }, options.audit);
     this.pusher = new Pusher(this.client, this.clock, self, (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false, options.push);
   }
@@ -291,6 +293,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     this.lifetime.abort(new AtlasError(ErrorCodes.CLOSED, 'node closed'));
     if (this.roundTimer !== undefined) this.clock.clearTimeout(this.roundTimer);
     this.downloader.stop();
+    this.auditor.stop();
     this.pusher.stop();
     await this.roundRunning?.catch(() => undefined); // before overlay.stop: a round re-adds neighbours
     this.overlay.stop();
@@ -446,6 +449,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
 
   private onPeerFault(peer: string, fault: PeerFault, error: AtlasError): void {
     this.logger.debug('peer fault', { peer, fault, code: error.code, message: error.message });
+    if (error.code === ErrorCodes.TIMEOUT) this.auditor.suspect(peer); // a staller is confirmed by audits
     if (fault === 'bad-data') {
       this.outbound.offended(peer);
       this.overlay.penalise(peer, error.code);
