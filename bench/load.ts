@@ -26,6 +26,7 @@ import { decodeBinary, encodeBinary } from '../src/transport/codec.js';
 import { HttpTransport, splitHostPort } from '../src/transport/http.js';
 import type { LoadClientConfig, LoadClientResult, LoadKind } from './load-client.js';
 import type { BenchOptions, BenchReport, BenchRow, BenchSuite } from './report.js';
+import { measureVerifyOnServe } from './verify-serve.js';
 
 const HELD_SEED = 5_001;
 const PUT_SEED = 5_002;
@@ -148,6 +149,7 @@ const suite: BenchSuite = async (options: BenchOptions): Promise<BenchReport> =>
     const { node, port } = await startNode(dir, 'throughput', heldCount, putCount, { ratePerSecond: Infinity, maxConcurrent: 1_024, maxConcurrentPerHost: 1_024 });
     const reference = await startReference(held);
     let nodePeak = 0;
+    let getChunksP50Ms: number | undefined;
     try {
       for (const workload of WORKLOADS) {
         // Reference first, then the node: each sees the same machine weather within a few seconds.
@@ -155,6 +157,7 @@ const suite: BenchSuite = async (options: BenchOptions): Promise<BenchReport> =>
         const mine = await withPeakRss(() => runClient({ ...base, port, kind: workload.kind, batch: workload.batch }));
         nodePeak = Math.max(nodePeak, mine.peakRss);
         const m = mine.value;
+        if (workload.kind === 'getChunks') getChunksP50Ms = m.p50Ms;
         rows.push(
           { label: `${workload.label}: throughput`, value: m.ok / m.seconds, unit: 'req/s', reference: { label: 'node:http + Map', value: r.ok / r.seconds }, target: { min: 0.25, of: 'ratio' } },
           { label: `${workload.label}: p50 latency`, value: m.p50Ms, unit: 'ms', reference: { label: 'node:http + Map', value: r.p50Ms } },
@@ -164,6 +167,24 @@ const suite: BenchSuite = async (options: BenchOptions): Promise<BenchReport> =>
       }
       rows.push({ label: 'peak RSS of the server process under load', value: nodePeak / 1024 / 1024, unit: 'MiB', reference: { label: 'same process before the node opened', value: baselineRss / 1024 / 1024 } });
       notes.push(`node stats after the runs: ${node.stats().chunks} chunks held`);
+      // Verify-on-serve: every chunk leaving the node is hashed again; the cost of that, per request.
+      const verify = measureVerifyOnServe(node.store, [...held.keys()], { quick: options.quick, batch: 10 });
+      rows.push({
+        label: 'verify-on-serve: store read of 10 chunks, hash-checked',
+        value: verify.verifiedUs,
+        unit: 'µs',
+        reference: { label: 'same reads, unchecked', value: verify.unverifiedUs },
+      });
+      if (getChunksP50Ms !== undefined) {
+        rows.push({
+          label: 'verify-on-serve: added time per getChunks (10)',
+          value: (verify.verifiedUs - verify.unverifiedUs) / 1_000,
+          unit: 'ms',
+          reference: { label: 'getChunks (10) p50 latency, this run', value: getChunksP50Ms },
+          target: { max: 0.1, of: 'ratio' },
+        });
+      }
+      notes.push(`verify-on-serve: ${verify.reads} reads of ${verify.batch} addresses each way, alternating blocks`);
     } finally {
       await reference.close();
       await node.close();

@@ -8,22 +8,27 @@
  *
  * `position` must equal the line's index; `address` is required; `key`, `height` and `txid` are
  * optional. Appending is one write of whole lines at the end of the file, so a crash can only
- * leave a torn LAST line (no final newline, or not valid JSON): open() drops it with a warning
- * and truncates the file back to its last good line. A bad line anywhere else is corruption and
- * open() refuses the file (BAD_ANNOUNCEMENT, with the line number). rollback() rewrites the file
- * atomically (a temporary file, fsync, rename).
+ * leave a torn LAST line: the start of a line as this class writes it, without its newline.
+ * open() never destroys a file it did not write:
+ * - a torn last line (a prefix of a valid chain line, tail.ts) is cut, with a warning naming the
+ *   bytes dropped: it announced nothing;
+ * - a valid last line without its newline is kept, and the newline is added;
+ * - anything else (a complete invalid line anywhere, a tail that is not the start of a chain
+ *   line, e.g. a file of some other use) refuses the file with BAD_ANNOUNCEMENT and leaves it as
+ *   it is. rollback() rewrites the file atomically (a temporary file, fsync, rename).
  *
  * One writer at a time: other processes may append (refresh() reads their new lines, and notices
  * a file rewritten by another's rollback), but two processes announcing at once would both write
  * the same positions.
  */
 import { closeSync, fsyncSync, openSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import { silentLogger, type Logger } from '../runtime.js';
 import { checkAnnouncement, checkMaxReadLimit, checkRollback, checkSignal, readPage, toAnnouncements, type AnnounceInput } from './announcement.js';
 import { ChainListeners } from './listeners.js';
+import { parseFinalLine, isTornChainLine } from './tail.js';
 import type { Announcement, ChainAdapter, ChainListener } from './types.js';
 
 /** Longest line accepted, in bytes: a longer one is not an announcement. */
@@ -54,8 +59,8 @@ interface Parsed {
   consumed: number;
   /** Bytes after `consumed` that are not a complete valid line yet. */
   tail: number;
-  /** The first complete line that is invalid, if any; `last` when nothing follows it. */
-  badLine: { error: AtlasError; last: boolean } | undefined;
+  /** The first complete line that is invalid, if any. */
+  badLine: { error: AtlasError } | undefined;
 }
 
 export class DevChain implements ChainAdapter {
@@ -95,12 +100,30 @@ export class DevChain implements ChainAdapter {
     await (await open(path, 'a')).close();
     const bytes = await readFile(path);
     const parsed = parseLines(bytes, 0, 0, maxLineBytes);
+    if (parsed.badLine) throw parsed.badLine.error;
     let repaired: DevChainRepair | undefined;
     if (parsed.tail > 0) {
-      if (parsed.badLine && !parsed.badLine.last) throw parsed.badLine.error;
-      repaired = { droppedBytes: bytes.length - parsed.consumed, keptBytes: parsed.consumed };
-      logger.warn('dev chain: dropped a torn last line (an interrupted write)', { path, ...repaired, reason: parsed.badLine?.error.message ?? 'no final newline' });
-      await truncate(path, parsed.consumed);
+      const tail = bytes.subarray(parsed.consumed);
+      const position = parsed.announcements.length;
+      const final = parseFinalLine(tail, position, maxLineBytes);
+      if (final !== undefined) {
+        // A whole announcement whose newline is missing (written by hand): kept, newline added.
+        await appendFile(path, '\n');
+        parsed.announcements.push(final);
+        parsed.consumed = bytes.length + 1;
+        parsed.lineEnds.push(parsed.consumed);
+        logger.warn('dev chain: added the missing newline after the last announcement', { path, position });
+      } else if (isTornChainLine(tail, position, maxLineBytes)) {
+        repaired = { droppedBytes: tail.length, keptBytes: parsed.consumed };
+        logger.warn('dev chain: dropped a torn last line (an interrupted write)', { path, ...repaired, dropped: tail.toString('utf8') });
+        await truncate(path, parsed.consumed);
+      } else {
+        throw new AtlasError(
+          ErrorCodes.BAD_ANNOUNCEMENT,
+          `${path} is not a dev chain file: its last ${tail.length} bytes (after ${position} announcement(s)) are neither an announcement nor the start of one; the file is left as it is`,
+          { line: position + 1, path },
+        );
+      }
     }
     const { ino } = await stat(path);
     return new DevChain(path, options, parsed, ino, repaired);
@@ -304,7 +327,7 @@ function parseLines(bytes: Buffer, firstPosition: number, base: number, maxLineB
     } catch (error) {
       const reason = isAtlasError(error) ? error.message : String(error);
       const invalid = new AtlasError(ErrorCodes.BAD_ANNOUNCEMENT, `dev chain line ${position + 1} is not a valid announcement: ${reason}`, { line: position + 1 }, { cause: error });
-      badLine = { error: invalid, last: newline + 1 === bytes.length };
+      badLine = { error: invalid };
       break;
     }
     start = newline + 1;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerAnnounceCommand } from './commands/announce.js';
+import { registerCheckCommand } from './commands/check.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerGetCommand } from './commands/get.js';
 import { registerInspectCommand } from './commands/inspect.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerGetCommand(program);
   registerPeersCommand(program);
   registerSimCommand(program);
+  registerCheckCommand(program);
   return program;
 }
 

@@ -17,6 +17,7 @@ import { silentLogger, systemClock, type Clock, type Logger, type Random } from 
 import { LmdbChunkStore } from '../store/lmdb.js';
 import { MemoryChunkStore } from '../store/memory.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
+import { VerifiedReader, type CorruptChunk } from '../store/verified-read.js';
 import { Auditor } from '../sync/audit.js';
 import { Downloader, type PeerFault } from '../sync/downloader.js';
 import { PeerViews } from '../sync/peer-views.js';
@@ -47,6 +48,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
   readonly store: ChunkStore;
   readonly limits: Readonly<ProtocolLimits>;
   readonly log: InventoryLog;
+  /** Every chunk that leaves the node is read through it: hash-checked, corrupt ones quarantined. */
+  private readonly reader: VerifiedReader;
   private readonly chain: ChainAdapter;
   private readonly transport: Transport;
   private readonly clock: Clock;
@@ -91,6 +94,10 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     this.rates = new RateMeter(this.clock);
     this.guard = new RequestGuard(this.clock, options.requests);
     const self = () => this.transport.address;
+    this.reader = new VerifiedReader(store, {
+      corrupt: (chunk) => this.onCorrupt(chunk),
+      discardFailed: (address, error) => this.logger.error('a corrupt chunk could not be removed from the store', { address, error: String(error) }),
+    });
 
     this.follower = new ChainFollower(store, this.chain, {
       onAppend: (from, count) => this.onAppend(from, count),
@@ -131,6 +138,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
         },
         neighborAdded: (peer) => {
           this.views.track(peer);
+          this.auditor.watch(peer, this.lifetime.signal);
           this.pusher.addNeighbor(peer);
           void this.refreshView(peer);
         },
@@ -151,6 +159,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
       called: (peer, ok) => this.overlay.recordCall(peer, ok),
       fault: (peer, fault, error) => this.onPeerFault(peer, fault, error),
       health: (peer) => this.overlay.health(peer),
+      stalled: (peer) => this.overlay.dropStaller(peer),
     }, options.audit);
     this.pusher = new Pusher(this.client, this.clock, self, (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false, options.push);
   }
@@ -193,7 +202,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
         this.metrics.count('requests_served_total', 1, { method });
         return handle(method, params, context);
       },
-      getChunk: (address) => this.store.get(address),
+      getChunk: (address) => this.reader.readOne(address),
       status: () => this.stats(),
       ...(this.metrics.expose ? { metrics: () => (this.metrics.expose as () => Promise<string>)() } : {}),
     };
@@ -223,11 +232,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
   async getChunks(addresses: readonly string[]): Promise<Map<Address, Uint8Array>> {
     this.assertUsable('getChunks');
     const found = new Map<Address, Uint8Array>();
-    for (const input of addresses) {
-      const address = parseAddress(input);
-      const data = this.store.get(address);
-      if (data) found.set(address, data);
-    }
+    for (const { address, data } of this.reader.read(addresses.map((input) => parseAddress(input))).chunks) found.set(address, data);
     return found;
   }
 
@@ -288,6 +293,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     this.lifetime.abort(new AtlasError(ErrorCodes.CLOSED, 'node closed'));
     if (this.roundTimer !== undefined) this.clock.clearTimeout(this.roundTimer);
     this.downloader.stop();
+    this.auditor.stop();
     this.pusher.stop();
     await this.roundRunning?.catch(() => undefined); // before overlay.stop: a round re-adds neighbours
     this.overlay.stop();
@@ -306,6 +312,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     return {
       network: this.network,
       store: this.store,
+      reader: this.reader,
       log: this.log,
       limits: this.limits,
       candidate: (address: string) => this.overlay.candidate(address),
@@ -427,8 +434,22 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     this.emitProgress();
   }
 
+  /**
+   * A stored chunk was found corrupt and removed. Bits left our inventory, so peers must re-read
+   * the whole vector (a new log epoch, as after a rollback) rather than keep asking us for it; the
+   * downloader sees the gap and fetches the chunk again.
+   */
+  private onCorrupt(chunk: CorruptChunk): void {
+    this.logger.error('stored chunk failed its hash check: quarantined, fetching it again', { address: chunk.address, positions: chunk.positions.length });
+    if (chunk.positions.length > 0) this.log.reset(this.newEpoch());
+    this.emitSafe('chunk:corrupt', { address: chunk.address, positions: chunk.positions });
+    this.emitProgress();
+    this.downloader.inventoriesChanged();
+  }
+
   private onPeerFault(peer: string, fault: PeerFault, error: AtlasError): void {
     this.logger.debug('peer fault', { peer, fault, code: error.code, message: error.message });
+    if (error.code === ErrorCodes.TIMEOUT) this.auditor.suspect(peer); // a staller is confirmed by audits
     if (fault === 'bad-data') {
       this.outbound.offended(peer);
       this.overlay.penalise(peer, error.code);

@@ -8,8 +8,16 @@ export interface ChunkEvent {
   from: string;
 }
 
+/** A stored chunk failed its hash check when read to be served: quarantined and fetched again. */
+export interface CorruptChunkEvent {
+  address: Address;
+  /** The positions whose bits were cleared. */
+  positions: readonly number[];
+}
+
 export interface AtlasNodeEvents {
   chunk: ChunkEvent;
+  'chunk:corrupt': CorruptChunkEvent;
   'peer:add': { peer: string };
   'peer:remove': { peer: string; reason: string };
   progress: { have: number; total: number };

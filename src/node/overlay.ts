@@ -36,6 +36,8 @@ const TABLE_REFUSALS = new Set<string>([ErrorCodes.NETWORK_MISMATCH, ErrorCodes.
 
 /** Random-walk steps per round: each is one peer-exchange call. */
 const WALK_STEPS_PER_ROUND = 2;
+/** Stallers remembered at most (each stays out of the neighbour set for refusalMs). */
+const MAX_BENCHED = 1_024;
 
 /**
  * The node's place in the peer graph: which peers it knows (PeerTable), how new ones are admitted
@@ -126,6 +128,25 @@ export class Overlay {
     this.table.penalise(peer, reason); // a removal is reported through onChange
   }
 
+  /** Peers that stalled as neighbours -> when they may be neighbours again (refusalMs later). */
+  private readonly benched = new Map<string, number>();
+
+  /** A neighbour that stalls chunk requests leaves the set now, and is not chosen again for refusalMs. */
+  dropStaller(peer: string): void {
+    this.benched.delete(peer);
+    this.benched.set(peer, this.options.clock.now() + this.options.timers.refusalMs);
+    if (this.benched.size > MAX_BENCHED) this.benched.delete(this.benched.keys().next().value as string);
+    this.dropNeighbor(peer);
+  }
+
+  private isBenched(peer: string, now: number): boolean {
+    const until = this.benched.get(peer);
+    if (until === undefined) return false;
+    if (now < until) return true;
+    this.benched.delete(peer);
+    return false;
+  }
+
   /** Every known peer, healthiest first. */
   knownPeers(): string[] {
     return this.table
@@ -200,11 +221,11 @@ export class Overlay {
     this.keepSeedNeighbor();
     // Prefer the walk's current node (an unbiased sample); fill the rest at random meanwhile.
     const sample = this.sampler.current;
-    if (sample !== undefined && !this.sampler.burningIn && this.table.has(sample) && !this.active.has(sample)) this.addNeighbor(sample);
+    if (sample !== undefined && !this.sampler.burningIn && this.table.has(sample) && !this.active.has(sample) && !this.isBenched(sample, now)) this.addNeighbor(sample);
     for (let tries = 0; this.active.wanted > 0 && tries < this.active.k * 2; tries++) {
       const peer = this.randomLivePeer();
       if (peer === undefined) break;
-      if (!this.active.has(peer)) this.addNeighbor(peer);
+      if (!this.active.has(peer) && !this.isBenched(peer, now)) this.addNeighbor(peer);
     }
   }
 

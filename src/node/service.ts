@@ -22,11 +22,14 @@ import type {
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
+import type { VerifiedReader } from '../store/verified-read.js';
 
 /** What the service needs from the node around it. */
 export interface ServiceHost {
   readonly network: string;
   readonly store: ChunkStore;
+  /** Every chunk served is read through it (hash-checked; corrupt ones quarantined). */
+  readonly reader: VerifiedReader;
   readonly log: InventoryLog;
   readonly limits: Readonly<ProtocolLimits>;
   /** A caller told us its reachable address: a candidate peer. */
@@ -90,15 +93,7 @@ export class NodeService implements AtlasService {
   }
 
   async getChunks(params: GetChunksParams): Promise<GetChunksResult> {
-    const { store } = this.host;
-    const chunks: GetChunksResult['chunks'] = [];
-    const missing: string[] = [];
-    for (const address of params.addresses) {
-      const data = store.get(address);
-      if (data) chunks.push({ address, data });
-      else missing.push(address);
-    }
-    return { chunks, missing };
+    return this.host.reader.read(params.addresses);
   }
 
   async putChunks(params: PutChunksParams, context: CallerContext): Promise<PutChunksResult> {

@@ -5,6 +5,9 @@
  *
  * - corrupt:   claims every chunk and serves bytes that do not hash to the address asked for;
  * - liar:      claims every chunk in its inventory and then answers "don't have" to every get;
+ * - omit:      claims every chunk; answers a one-address get honestly (so an audit for a chunk it
+ *              holds passes) and every larger get with a valid, empty reply: no chunk, no
+ *              "don't have";
  * - stall:     claims every chunk, then never answers a get, peer list, offer or put (the caller
  *              times out);
  * - oversized: claims every chunk, then answers gets with chunks over the size limit or a reply
@@ -21,12 +24,15 @@ import { AtlasError, ErrorCodes } from '../errors.js';
 import { randomInt, type Clock, type Random, type TimerHandle } from '../runtime.js';
 import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from '../transport/types.js';
 
-export type ByzantineBehaviour = 'corrupt' | 'liar' | 'stall' | 'oversized' | 'garbage' | 'flood';
+export type ByzantineBehaviour = 'corrupt' | 'liar' | 'omit' | 'stall' | 'oversized' | 'garbage' | 'flood';
 
+/** The behaviours of the mixed Byzantine scenario (each of the others has a scenario of its own). */
 export const BYZANTINE_BEHAVIOURS: readonly ByzantineBehaviour[] = Object.freeze(['corrupt', 'liar', 'stall', 'oversized', 'garbage', 'flood']);
 
+const ALL_BEHAVIOURS: readonly ByzantineBehaviour[] = Object.freeze([...BYZANTINE_BEHAVIOURS, 'omit']);
+
 export function isByzantineBehaviour(value: unknown): value is ByzantineBehaviour {
-  return typeof value === 'string' && (BYZANTINE_BEHAVIOURS as readonly string[]).includes(value);
+  return typeof value === 'string' && (ALL_BEHAVIOURS as readonly string[]).includes(value);
 }
 
 export interface ByzantineOptions {
@@ -110,7 +116,7 @@ export class ByzantineTransport implements Transport {
       default:
         break;
     }
-    // corrupt, liar, stall, oversized: all claim to hold everything.
+    // corrupt, liar, omit, stall, oversized: all claim to hold everything.
     if (method === 'inventory') return this.count(method, claimEverything(await honest(method, params, context), params));
     if (method === 'inventoryChanges') return this.count(method, wholeVectorPlease(await honest(method, params, context)));
     switch (this.behaviour) {
@@ -119,6 +125,9 @@ export class ByzantineTransport implements Transport {
         return honest(method, params, context);
       case 'liar':
         if (method === 'getChunks') return this.count(method, { chunks: [], missing: askedAddresses(params) });
+        return honest(method, params, context);
+      case 'omit':
+        if (method === 'getChunks' && askedAddresses(params).length > 1) return this.count(method, { chunks: [], missing: [] });
         return honest(method, params, context);
       case 'stall':
         if (method === 'getChunks' || method === 'peers' || method === 'offer' || method === 'putChunks') {

@@ -5,7 +5,7 @@
 import type { Address } from '../address.js';
 import type { Announcement } from '../chain/types.js';
 import type { ReadonlyInventory } from '../inventory/inventory.js';
-import type { ChunkStore, PutOutcome, VerifiedChunk } from '../store/types.js';
+import type { ChunkStore, DiscardOutcome, PutOutcome, VerifiedChunk } from '../store/types.js';
 
 export class RetainedStore implements ChunkStore {
   constructor(readonly inner: ChunkStore) {}
@@ -54,6 +54,9 @@ export class RetainedStore implements ChunkStore {
   }
   chunkBytes(): number {
     return this.inner.chunkBytes();
+  }
+  discard(address: Address): Promise<DiscardOutcome> {
+    return this.inner.discard(address);
   }
   /** The node closing us leaves the data in place. */
   async close(): Promise<void> {}

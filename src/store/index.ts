@@ -1,4 +1,4 @@
-export { DEFAULT_MAX_CHUNK_SIZE, type ChunkStore, type PutOutcome, type VerifiedChunk } from './types.js';
+export { DEFAULT_MAX_CHUNK_SIZE, type ChunkStore, type DiscardOutcome, type PutOutcome, type VerifiedChunk } from './types.js';
 export {
   admitChunks,
   admitVerified,

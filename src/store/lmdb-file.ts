@@ -11,6 +11,7 @@
 import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AtlasError, ErrorCodes } from '../errors.js';
+import { STORE_LOCK_FILE, STORE_LOCK_TEMP } from './lock.js';
 
 export const LMDB_DATA_FILE = 'data.mdb';
 export const LMDB_LOCK_FILE = 'lock.mdb';
@@ -38,11 +39,21 @@ function corrupt(path: string, why: string): AtlasError {
   return new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} is not a usable atlasnet store: ${why}`, { path });
 }
 
+export interface PrepareOptions {
+  /**
+   * Treat a 0-byte data.mdb as a new, empty store (default false: refused). A store that held
+   * chunks never has an empty data file, but a file emptied by an accident must not silently
+   * become a fresh store that then syncs over nothing.
+   */
+  acceptEmptyDataFile?: boolean;
+}
+
 /**
- * Makes sure `path` is a directory that is empty or holds only an LMDB environment, creating it
- * when absent. Returns whether data.mdb already holds an environment (false: a new store).
+ * Makes sure `path` is a directory that is empty or holds only an LMDB environment (and our lock
+ * file), creating it when absent. Returns whether data.mdb already holds an environment (false: a
+ * new store).
  */
-export function prepareDataDir(path: string): { existing: boolean } {
+export function prepareDataDir(path: string, options: PrepareOptions = {}): { existing: boolean } {
   let stat;
   try {
     stat = statSync(path, { throwIfNoEntry: false });
@@ -60,7 +71,7 @@ export function prepareDataDir(path: string): { existing: boolean } {
   if (!stat.isDirectory()) throw corrupt(path, 'it is not a directory');
   checkAccess(path, 'the directory');
   const entries = readdirSync(path);
-  const foreign = entries.filter((name) => name !== LMDB_DATA_FILE && name !== LMDB_LOCK_FILE);
+  const foreign = entries.filter((name) => name !== LMDB_DATA_FILE && name !== LMDB_LOCK_FILE && name !== STORE_LOCK_FILE && !STORE_LOCK_TEMP.test(name));
   if (foreign.length > 0) {
     throw corrupt(path, `the directory holds files that are not part of an atlasnet store (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', ...' : ''})`);
   }
@@ -71,7 +82,10 @@ export function prepareDataDir(path: string): { existing: boolean } {
   const dataStat = statSync(dataPath);
   if (!dataStat.isFile()) throw corrupt(path, `${LMDB_DATA_FILE} is not a regular file`);
   checkAccess(dataPath, LMDB_DATA_FILE);
-  if (dataStat.size === 0) return { existing: false };
+  if (dataStat.size === 0) {
+    if (options.acceptEmptyDataFile === true) return { existing: false };
+    throw corrupt(path, `${LMDB_DATA_FILE} is empty (0 bytes); it is not re-initialised unless asked (acceptEmptyDataFile)`);
+  }
   checkDataFile(path, dataPath, dataStat.size);
   return { existing: true };
 }

@@ -25,7 +25,8 @@
  * its address is announced. A truncation keeps the bytes, so a chunk announced again is present
  * again at once, without being fetched.
  *
- * One process per data directory: the in-memory derived state assumes no other writer.
+ * One process per data directory: the in-memory derived state assumes no other writer, so the
+ * directory is locked while the store is open (lock.ts).
  */
 import { resolve } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
@@ -37,6 +38,8 @@ import { silentLogger, type Logger } from '../runtime.js';
 import { checkAnnounced, checkMaxChunkSize, hashChunks, lookupAddress, parseVerified, throwIfRefused, type AdmissionResult } from './admission.js';
 import { validateAppend, validateTruncate } from './announcements.js';
 import { prepareDataDir } from './lmdb-file.js';
+import { acquireStoreLock, type StoreLock } from './lock.js';
+import { discardChunk, type DiscardOutcome } from './quarantine.js';
 import { SequenceDigest } from './sequence-digest.js';
 import type { ChunkStore, PutOutcome, VerifiedChunk } from './types.js';
 
@@ -57,6 +60,8 @@ export interface LmdbChunkStoreOptions {
   mapSize?: number;
   /** Skips fsync: faster, but a machine crash can lose or corrupt data. For tests and benchmarks only. */
   noSync?: boolean;
+  /** Open a 0-byte data.mdb as a new store (default false: refused with STORE_CORRUPT). */
+  acceptEmptyDataFile?: boolean;
   logger?: Logger;
 }
 
@@ -92,15 +97,18 @@ export class LmdbChunkStore implements ChunkStore {
   #storeBatch: StoreBatch | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
+  readonly #lock: StoreLock;
 
   private constructor(init: {
     path: string;
+    lock: StoreLock;
     maxChunkSize: number;
     env: RootDatabase;
     dbs: { chunks: Bytes; sequence: Positional; byAddress: Bytes; checkpoints: Positional };
     logger: Logger;
   }) {
     this.path = init.path;
+    this.#lock = init.lock;
     this.maxChunkSize = init.maxChunkSize;
     this.#env = init.env;
     this.#chunks = init.dbs.chunks;
@@ -134,15 +142,18 @@ export class LmdbChunkStore implements ChunkStore {
     const maxChunkSize = checkMaxChunkSize(options.maxChunkSize);
     const path = resolve(options.path);
     if (openPaths.has(path)) throw new AtlasError(ErrorCodes.BUSY, `the store in ${path} is already open in this process`, { path });
-    const { existing } = prepareDataDir(path);
-    const env = openEnvironment(path, options);
+    const { existing } = prepareDataDir(path, { acceptEmptyDataFile: options.acceptEmptyDataFile === true });
+    const lock = acquireStoreLock(path);
+    let env: RootDatabase | undefined;
     openPaths.add(path);
     try {
+      env = openEnvironment(path, options);
       const dbs = openDatabases(env, path, existing);
-      return new LmdbChunkStore({ path, maxChunkSize, env, dbs, logger: options.logger ?? silentLogger });
+      return new LmdbChunkStore({ path, lock, maxChunkSize, env, dbs, logger: options.logger ?? silentLogger });
     } catch (error) {
       openPaths.delete(path);
-      await env.close().catch(() => {});
+      await env?.close().catch(() => {});
+      lock.release();
       throw error;
     }
   }
@@ -221,6 +232,31 @@ export class LmdbChunkStore implements ChunkStore {
     return this.#bytes;
   }
 
+  /**
+   * Removes a stored chunk whose bytes no longer hash to its address (found by a verified read):
+   * its record goes, its bits clear, and it can be fetched again. Bytes that do hash are kept.
+   */
+  discard(address: Address): Promise<DiscardOutcome> {
+    return this.#enqueue(async () => {
+      const key = lookupAddress(address);
+      if (key === undefined) return { discarded: false, positions: [] };
+      const keyBytes = Buffer.from(key, 'hex');
+      const removed = await discardChunk(keyBytes, {
+        read: () => this.#chunks.getBinary(keyBytes),
+        remove: () => this.#chunks.remove(keyBytes),
+      });
+      if (removed === undefined) return { discarded: false, positions: [] };
+      this.#stored--;
+      const positions = unpackPositions(this.#byAddress.getBinaryFast(keyBytes));
+      if (positions.length > 0) {
+        for (const position of positions) this.inventory.remove(position);
+        this.#count--;
+        this.#bytes -= removed;
+      }
+      return { discarded: true, positions };
+    });
+  }
+
   /** Waits for every queued write, then closes the environment. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
@@ -230,6 +266,7 @@ export class LmdbChunkStore implements ChunkStore {
         await this.#env.close();
       } finally {
         openPaths.delete(this.path);
+        this.#lock.release();
       }
     })();
     return this.#closing;

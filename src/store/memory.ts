@@ -16,7 +16,8 @@ import { Inventory } from '../inventory/inventory.js';
 import { admitChunks, admitVerified, checkMaxChunkSize, lookupAddress, throwIfRefused, type AdmissionResult } from './admission.js';
 import { validateAppend, validateTruncate } from './announcements.js';
 import { SequenceDigest } from './sequence-digest.js';
-import { type ChunkStore, type PutOutcome, type VerifiedChunk } from './types.js';
+import { discardChunk } from './quarantine.js';
+import { type ChunkStore, type DiscardOutcome, type PutOutcome, type VerifiedChunk } from './types.js';
 
 export interface MemoryChunkStoreOptions {
   /** Largest chunk admitted, in bytes (default 40,960). */
@@ -153,6 +154,26 @@ export class MemoryChunkStore implements ChunkStore {
   chunkBytes(): number {
     this.#checkOpen();
     return this.#bytes;
+  }
+
+  async discard(address: Address): Promise<DiscardOutcome> {
+    this.#checkOpen();
+    const key = lookupAddress(address);
+    if (key === undefined) return { discarded: false, positions: [] };
+    const removed = await discardChunk(Buffer.from(key, 'hex'), { read: () => this.#chunks.get(key), remove: () => this.#chunks.delete(key) });
+    if (removed === undefined) return { discarded: false, positions: [] };
+    const positions = this.#positions.get(key) ?? [];
+    if (positions.length > 0) {
+      for (const position of positions) this.inventory.remove(position);
+      this.#count--;
+      this.#bytes -= removed;
+    }
+    return { discarded: true, positions: positions.slice() };
+  }
+
+  /** Test and fault-injection hook: the stored bytes of `address`, as held (no copy). */
+  rawChunk(address: Address): Uint8Array | undefined {
+    return this.#chunks.get(address);
   }
 
   async close(): Promise<void> {

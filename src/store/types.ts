@@ -10,6 +10,12 @@ export type PutOutcome =
   | { ok: true; address: Address; added: boolean; positions: readonly number[] }
   | { ok: false; address: Address | undefined; error: AtlasError };
 
+/** What discard() did: `positions` are the bits it cleared (empty when the chunk was not announced). */
+export interface DiscardOutcome {
+  discarded: boolean;
+  positions: readonly number[];
+}
+
 /** A chunk whose hash the caller has already checked. */
 export interface VerifiedChunk {
   address: Address;
@@ -49,6 +55,12 @@ export interface ChunkStore {
   chunkCount(): number;
   /** Total bytes of the chunks counted by chunkCount(). */
   chunkBytes(): number;
+
+  /**
+   * Quarantine: removes the stored chunk at `address` if its bytes no longer hash to it, clearing
+   * its bits so that it is fetched again. An intact chunk is never removed.
+   */
+  discard(address: Address): Promise<DiscardOutcome>;
 
   /** The node's own inventory: bit i set when the chunk at position i is stored. Read-only view. */
   readonly inventory: ReadonlyInventory;

@@ -1,17 +1,24 @@
 /**
- * Audits: now and then each neighbour is asked for one chunk its inventory claims and we already
- * hold, so the answer can be checked. Without it a peer that claims everything and serves nothing
- * (or serves garbage, or stalls) is only caught while we still need something from it, and stays
- * a neighbour forever once we are in sync. With it every neighbour's claims are tested at a steady,
- * small cost: one one-chunk request per neighbour per period.
+ * Audits: now and then each neighbour is asked for one chunk its inventory claims. Any answer can
+ * be checked (a chunk hashes to its address or not), so the chunk may be one we hold or one we
+ * lack: half the audits pick among the claimed positions we lack, so a peer that knows our
+ * (public) inventory cannot pass by serving only what we already have. Without audits a peer that
+ * claims everything and serves nothing (or serves garbage, or stalls) is only caught while we
+ * still need something from it, and stays a neighbour forever once we are in sync. With them every
+ * neighbour's claims are tested at a steady, small cost: one one-chunk request per neighbour per
+ * period. A new neighbour is first audited `retryMs` after it is tracked.
  *
  * What an audit concludes:
  * - the chunk comes back and hashes to its address: passed;
  * - bytes that do not hash, a malformed reply, or "don't have" for a position it still claims
  *   (and we still hold the same address there): bad data, the peer is penalised;
- * - a timeout: one failed call; when the peer keeps answering other calls (its health stays at
- *   or above `stallHealth`) and fails `maxStalls` audits in a row, it stalls selectively: bad data.
- *   (In a row: one lost message on a lossy link is no offence.)
+ * - a timeout: one failed call. `maxStalls` timeouts in a row make the peer a staller: it leaves
+ *   the neighbour set (hook `stalled`), and when it keeps answering other calls (its health stays
+ *   at or above `stallHealth`) it stalls selectively: bad data. (In a row: one lost message on a
+ *   lossy link is no offence.) A new neighbour's first audit and every audit after a failure run
+ *   on their own timers (a round can be slowed by the very peers that stall), so a neighbour that
+ *   stalls every chunk request leaves the set within maxStalls x (retryMs + timeoutMs) of being
+ *   tracked: 60 s with the defaults.
  * After any failure the next audit comes after `retryMs` rather than `everyMs`.
  *   A peer that is simply unreachable fails everything, its health falls and it is evicted by the
  *   ordinary rule instead.
@@ -20,7 +27,7 @@ import roaring from 'roaring';
 import type { Address } from '../address.js';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import type { ProtocolClient } from '../protocol/client.js';
-import { randomInt, type Clock, type Random } from '../runtime.js';
+import { randomInt, type Clock, type Random, type TimerHandle } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import type { PeerFault } from './downloader.js';
 import type { PeerViews } from './peer-views.js';
@@ -50,6 +57,8 @@ export interface AuditHooks {
   fault(peer: string, fault: PeerFault, error: AtlasError): void;
   /** The peer's health now, 0..1. */
   health(peer: string): number;
+  /** The peer timed out `maxStalls` audits in a row: it should stop being a neighbour. */
+  stalled(peer: string): void;
 }
 
 export interface AuditStats {
@@ -63,11 +72,14 @@ interface PeerAudit {
   dueAt: number;
   stalls: number;
   running: boolean;
+  /** A follow-up audit on its own timer (after a failure, or for a new neighbour), not waiting for a round. */
+  timer: TimerHandle | undefined;
 }
 
 export class Auditor {
   private readonly options: AuditOptions;
   private readonly peers = new Map<string, PeerAudit>();
+  private signal: AbortSignal | undefined;
   readonly stats: AuditStats = { audits: 0, passed: 0, failed: 0 };
 
   constructor(
@@ -85,19 +97,53 @@ export class Auditor {
   /** Starts the audits that are due; each tracked peer has at most one in flight. */
   run(signal: AbortSignal): void {
     if (this.options.everyMs <= 0 || signal.aborted) return;
-    const now = this.clock.now();
-    for (const peer of [...this.peers.keys()]) if (!this.views.has(peer)) this.peers.delete(peer);
-    for (const peer of this.views.peers()) {
-      let state = this.peers.get(peer);
-      if (!state) {
-        // A new neighbour is first audited one period after we start tracking it.
-        this.peers.set(peer, { dueAt: now + this.options.everyMs, stalls: 0, running: false });
-        continue;
-      }
-      if (state.running || now < state.dueAt) continue;
-      state.dueAt = now + this.options.everyMs;
-      void this.audit(peer, state, signal);
+    this.signal = signal;
+    for (const [peer, state] of [...this.peers]) {
+      if (this.views.has(peer)) continue;
+      this.clearTimer(state);
+      this.peers.delete(peer);
     }
+    for (const peer of this.views.peers()) {
+      if (!this.peers.has(peer)) this.watch(peer, signal);
+      else this.runDue(peer);
+    }
+  }
+
+  /** Starts auditing a new neighbour: its first audit comes retryMs later, on its own timer. */
+  watch(peer: string, signal: AbortSignal): void {
+    if (this.options.everyMs <= 0 || signal.aborted || this.peers.has(peer)) return;
+    this.signal = signal;
+    const state: PeerAudit = { dueAt: this.clock.now() + this.options.retryMs, stalls: 0, running: false, timer: undefined };
+    this.peers.set(peer, state);
+    this.followUp(peer, state);
+  }
+
+  /** Clears every follow-up timer. */
+  stop(): void {
+    for (const state of this.peers.values()) this.clearTimer(state);
+    this.peers.clear();
+  }
+
+  private runDue(peer: string): void {
+    const state = this.peers.get(peer);
+    const signal = this.signal;
+    if (!state || !signal || signal.aborted || state.running || this.clock.now() < state.dueAt || !this.views.has(peer)) return;
+    this.clearTimer(state);
+    state.dueAt = this.clock.now() + this.options.everyMs;
+    void this.audit(peer, state, signal);
+  }
+
+  private followUp(peer: string, state: PeerAudit): void {
+    this.clearTimer(state);
+    state.timer = this.clock.setTimeout(() => {
+      state.timer = undefined;
+      this.runDue(peer);
+    }, Math.max(0, state.dueAt - this.clock.now()));
+  }
+
+  private clearTimer(state: PeerAudit): void {
+    if (state.timer !== undefined) this.clock.clearTimeout(state.timer);
+    state.timer = undefined;
   }
 
   private async audit(peer: string, state: PeerAudit, signal: AbortSignal): Promise<void> {
@@ -132,15 +178,28 @@ export class Auditor {
       if (atlasError.code !== ErrorCodes.TIMEOUT) return;
       this.retrySoon(peer);
       state.stalls++;
-      if (state.stalls >= this.options.maxStalls && this.hooks.health(peer) >= this.options.stallHealth) {
-        state.stalls = 0;
+      if (state.stalls < this.options.maxStalls) {
+        this.hooks.fault(peer, 'unresponsive', atlasError);
+        return;
+      }
+      state.stalls = 0;
+      if (this.hooks.health(peer) >= this.options.stallHealth) {
         this.hooks.fault(peer, 'bad-data', new AtlasError(ErrorCodes.TIMEOUT, `audit: ${peer} answers other calls but stalls on chunks it claims`));
       } else {
         this.hooks.fault(peer, 'unresponsive', atlasError);
       }
+      this.hooks.stalled(peer);
     } finally {
       state.running = false;
     }
+  }
+
+  /** Chunk requests to `peer` failed elsewhere (downloads): audit it at the next run. */
+  suspect(peer: string): void {
+    const state = this.peers.get(peer);
+    if (!state || state.running || state.dueAt <= this.clock.now() + this.options.retryMs) return;
+    state.dueAt = this.clock.now();
+    this.runDue(peer);
   }
 
   private fail(peer: string, error: AtlasError): void {
@@ -151,16 +210,20 @@ export class Auditor {
 
   private retrySoon(peer: string): void {
     const state = this.peers.get(peer);
-    if (state) state.dueAt = Math.min(state.dueAt, this.clock.now() + this.options.retryMs);
+    if (!state || this.signal?.aborted) return;
+    state.dueAt = Math.min(state.dueAt, this.clock.now() + this.options.retryMs);
+    this.followUp(peer, state);
   }
 
-  /** A random position the peer claims and we hold, with its address. */
+  /** A random position the peer claims (one we lack half the time, when there is one), with its address. */
   private pick(peer: string): { position: number; address: Address } | undefined {
     const view = this.views.get(peer);
     if (!view) return undefined;
     const common = RoaringBitmap32.and(view.inventory.bitmap, this.store.inventory.bitmap);
-    if (common.size === 0) return undefined;
-    const position = common.select(randomInt(this.random, common.size));
+    const lacking = RoaringBitmap32.andNot(view.inventory.bitmap, this.store.inventory.bitmap);
+    const pool = lacking.size > 0 && (common.size === 0 || this.random() < 0.5) ? lacking : common;
+    if (pool.size === 0) return undefined;
+    const position = pool.select(randomInt(this.random, pool.size));
     if (position === undefined) return undefined;
     const address = this.store.addressAt(position);
     return address === undefined ? undefined : { position, address };

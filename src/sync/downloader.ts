@@ -1,9 +1,12 @@
+import { setMaxListeners } from 'node:events';
 import type { Address } from '../address.js';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { Clock, Random } from '../runtime.js';
 import type { ChunkStore, PutOutcome, VerifiedChunk } from '../store/types.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { DEFAULT_HEDGE, HedgeTimer, type HedgeOptions } from './hedge.js';
+import { DEFAULT_OMISSIONS, OmissionLedger, type OmissionOptions } from './omissions.js';
 import type { PeerViews } from './peer-views.js';
 import { verifyReceived } from './verify.js';
 import { WorkPlan } from './work-plan.js';
@@ -22,6 +25,10 @@ export interface DownloaderOptions {
   /** Least time between re-plans caused by changed peer inventories. */
   replanMs: number;
   backoff: BackoffOptions;
+  /** When withholding claimed chunks becomes a fault (omissions.ts). */
+  omissions: OmissionOptions;
+  /** When a slow request's addresses go to another holder (hedge.ts). */
+  hedge: HedgeOptions;
 }
 
 export const DEFAULT_DOWNLOADER: Readonly<DownloaderOptions> = Object.freeze({
@@ -32,6 +39,8 @@ export const DEFAULT_DOWNLOADER: Readonly<DownloaderOptions> = Object.freeze({
   planWindow: 10_000,
   replanMs: 250,
   backoff: DEFAULT_BACKOFF,
+  omissions: DEFAULT_OMISSIONS,
+  hedge: DEFAULT_HEDGE,
 });
 
 /** Why a peer is being reported: lost calls lower health; bad data is penalised. */
@@ -58,6 +67,10 @@ export interface DownloaderStats {
   duplicateBytes: number;
   rejectedChunks: number;
   missingReplies: number;
+  /** Asked addresses a reply left unanswered (neither chunk nor "don't have"). */
+  unansweredAddresses: number;
+  /** Requests whose addresses were asked of another holder because no reply came in time. */
+  hedgedRequests: number;
   failedRequests: number;
 }
 
@@ -86,8 +99,12 @@ export class Downloader {
     duplicateBytes: 0,
     rejectedChunks: 0,
     missingReplies: 0,
+    unansweredAddresses: 0,
+    hedgedRequests: 0,
     failedRequests: 0,
   };
+  private readonly omissions: OmissionLedger;
+  private readonly hedge: HedgeTimer;
 
   constructor(
     private readonly store: ChunkStore,
@@ -100,6 +117,10 @@ export class Downloader {
   ) {
     this.options = { ...DEFAULT_DOWNLOADER, ...options };
     this.plan = new WorkPlan(store, views, random, this.options);
+    this.omissions = new OmissionLedger(this.options.omissions);
+    this.hedge = new HedgeTimer(this.options.hedge);
+    // Hedged requests linger past maxInFlight (each still holds its per-peer slot), each with a listener here.
+    setMaxListeners(0, this.controller.signal);
   }
 
   get requestsInFlight(): number {
@@ -132,7 +153,7 @@ export class Downloader {
     const slots = Math.min(this.options.maxInFlight - this.inFlight, this.options.maxPendingWrites - this.pendingWrites);
     if (slots <= 0 || this.views.size === 0) return;
     const now = this.clock.now();
-    const canOpen = (peer: string) => (this.inFlightPerPeer.get(peer) ?? 0) < this.options.maxInFlightPerPeer;
+    const canOpen = (peer: string) => (this.inFlightPerPeer.get(peer) ?? 0) < this.options.maxInFlightPerPeer && !this.hedge.isSlow(peer, now);
     const batches = this.plan.take(slots, this.options.batchSize, now, canOpen, (peer) => this.hooks.reliability(peer));
     for (const [peer, addresses] of batches) void this.request(peer, addresses);
     if (batches.size === 0 && this.inFlight === 0) this.wakeAtNextRelease(now);
@@ -153,20 +174,38 @@ export class Downloader {
   private async request(peer: string, addresses: Address[]): Promise<void> {
     this.openSlot(peer);
     this.stats.requests++;
+    const sentAt = this.clock.now();
+    // No reply in time: the addresses (and the global slot) go to other holders; this request
+    // keeps its per-peer slot until it ends, and its late reply is still used.
+    let hedged = false;
+    const hedgeTimer = this.clock.setTimeout(() => {
+      if (this.stopped) return;
+      hedged = true;
+      this.stats.hedgedRequests++;
+      this.inFlight--;
+      this.hedge.hedged(peer, this.clock.now());
+      this.plan.release(addresses);
+      this.pump();
+    }, this.hedge.delay());
+    const end = () => {
+      this.clock.clearTimeout(hedgeTimer);
+      if (hedged) this.inFlight++; // closeSlot below takes it back once
+      this.closeSlot(peer);
+    };
     let reply: Awaited<ReturnType<ProtocolClient['getChunks']>>;
     try {
       reply = await this.client.getChunks(peer, { addresses }, { signal: this.controller.signal });
     } catch (error) {
-      this.closeSlot(peer);
-      if (!this.stopped) this.requestFailed(peer, addresses, error); // backs off before release
-      this.plan.release(addresses);
+      end();
+      if (!this.stopped) this.requestFailed(peer, hedged ? [] : addresses, error); // backs off before release
+      if (!hedged) this.plan.release(addresses);
       this.pump();
       return;
     }
     // The slot frees as soon as the reply is in, so the next request overlaps this one's write;
     // the addresses stay busy until they are stored, and pending writes are bounded on their own.
-    this.closeSlot(peer);
-    this.hooks.called(peer, true);
+    end();
+    this.hedge.replied(peer, this.clock.now() - sentAt);
     this.pendingWrites++;
     this.pump();
     try {
@@ -180,7 +219,7 @@ export class Downloader {
       }
     } finally {
       this.pendingWrites--;
-      this.plan.release(addresses);
+      if (!hedged) this.plan.release(addresses); // a hedged request's addresses may belong to another request now
       this.pump();
     }
   }
@@ -242,14 +281,20 @@ export class Downloader {
       });
     }
 
-    // Only an explicit "don't have" clears the peer's bits (SPEC §6); an address it left
-    // unanswered backs off and keeps its bit.
-    const saidMissing = new Set(missing);
-    for (const address of missing) {
-      this.stats.missingReplies++;
+    // Every asked address was claimed: one withheld (said missing, or left unanswered) clears the
+    // claim, so the next plan turns to another holder, and counts against the peer (omissions.ts).
+    this.stats.missingReplies += missing.length;
+    let withheld = 0;
+    for (const address of asked) {
+      if (received.has(address)) continue;
+      withheld++;
       this.views.clear(peer, this.store.positionsOf(address));
     }
-    for (const address of asked) if (!received.has(address) && !saidMissing.has(address)) this.plan.fail(address, now);
+    this.stats.unansweredAddresses += withheld - missing.length;
+    this.hooks.called(peer, withheld === 0);
+    if (withheld > 0 && this.omissions.record(peer, now)) {
+      this.hooks.fault(peer, 'bad-data', new AtlasError(ErrorCodes.BAD_REPLY, `${peer} keeps withholding chunks its inventory claims`, { peer }));
+    }
     if (stored.length > 0) this.hooks.stored(stored, peer);
   }
 }

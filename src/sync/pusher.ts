@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { encodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { Clock } from '../runtime.js';
@@ -63,6 +64,8 @@ export class Pusher {
     options?: Partial<PusherOptions>,
   ) {
     this.options = { ...DEFAULT_PUSHER, ...options };
+    // One call in flight per target, each listening here: bounded by the targets kept.
+    setMaxListeners(0, this.controller.signal);
   }
 
   /** A neighbour: offered to until removed. */

@@ -19,6 +19,12 @@ export interface WorkPlanOptions {
 /** Batches a side plan holds for one idle peer. */
 const SIDE_PLAN_BATCHES = 4;
 
+/**
+ * Holders at least this reliable are equals: one is drawn at random. Health alone must not pin a
+ * holder, or a peer that answers every call and withholds chunks would win every draw.
+ */
+export const HEALTHY_HOLDER = 0.5;
+
 /** Items looked at per take(); bounds the work when every holder is busy. */
 const SCAN_LIMIT = 4_096;
 
@@ -63,7 +69,8 @@ export class WorkPlan {
 
   /**
    * Up to `slots` new batches of at most `batchSize` addresses. `canOpen(peer)` says whether a new
-   * request to that peer is allowed; among holders the most reliable wins, ties at random.
+   * request to that peer is allowed; a holder is drawn at random among the healthy ones
+   * (reliability >= HEALTHY_HOLDER), else the most reliable wins.
    */
   take(slots: number, batchSize: number, now: number, canOpen: (peer: string) => boolean, reliability: (peer: string) => number): Batches {
     const batches: Batches = new Map();
@@ -220,7 +227,9 @@ export class WorkPlan {
         continue;
       }
       if (batches.size >= slots || !canOpen(peer)) continue;
-      const score = reliability(peer) + this.random() * 1e-6; // random tie-break
+      // Healthy holders all score 1 + noise: a uniform draw among them; the others rank below.
+      const health = reliability(peer);
+      const score = (health >= HEALTHY_HOLDER ? 1 : health) + this.random() * 1e-6;
       if (score > bestScore) {
         best = peer;
         bestScore = score;

@@ -37,8 +37,10 @@ describe('DevChain', () => {
     await reopened.close();
   });
 
-  it('drops a torn last line with a warning, repairs the file and keeps going', async () => {
-    for (const torn of ['{"position":2,"addr', '{"position":2,"address":"zz"}\n', 'garbage\n']) {
+  it('drops a torn last line (a prefix of a chain line) with a warning, repairs the file and keeps going', async () => {
+    const whole = JSON.stringify({ position: 2, address: addr(9), key: 'carol.id', height: 7 });
+    const tornLines = ['{', '{"position":2,"addr', `{"position":2,"address":"${addr(9).slice(0, 17)}`, whole.slice(0, whole.length - 1), whole.slice(0, 60)];
+    for (const torn of tornLines) {
       const path = freshFile();
       const good = line(0, addr(1)) + line(1, addr(2));
       await (await DevChain.open(path)).close();
@@ -46,6 +48,7 @@ describe('DevChain', () => {
       const { warnings, logger } = recordingLogger();
       const chain = await DevChain.open(path, { logger });
       expect(warnings.length).toBe(1);
+      expect(warnings[0]?.message).toMatch(/torn last line/);
       expect(chain.repaired).toEqual({ droppedBytes: Buffer.byteLength(torn), keptBytes: Buffer.byteLength(good) });
       expect(readFileSync(path, 'utf8')).toBe(good);
       expect(await chain.length()).toBe(2);
@@ -53,6 +56,46 @@ describe('DevChain', () => {
       expect(readFileSync(path, 'utf8')).toBe(good + line(2, addr(3)));
       await chain.close();
     }
+  });
+
+  it('refuses, and leaves untouched, a file that does not parse as a chain', async () => {
+    const good = line(0, addr(1)) + line(1, addr(2));
+    const cases = [
+      'a-secret-token-without-newline',
+      'x'.repeat(5 * 1024 * 1024),
+      'garbage\n',
+      good + 'garbage\n',
+      good + '{"position":2,"address":"zz"}\n',
+      good + 'garbage without newline',
+      good + '{"position":7,"addr', // the start of a line, but not of the next position's
+      good + `{ "position": 2, "address": "${addr(3)}"`, // another layout: not ours to cut
+    ];
+    for (const content of cases) {
+      const path = freshFile();
+      await (await DevChain.open(path)).close();
+      writeFileSync(path, content);
+      const error = await DevChain.open(path).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'BAD_ANNOUNCEMENT' });
+      expect(readFileSync(path, 'utf8')).toBe(content);
+    }
+  });
+
+  it('keeps a valid last line without its newline, and adds the newline', async () => {
+    const path = freshFile();
+    await (await DevChain.open(path)).close();
+    const content = line(0, addr(1)) + line(1, addr(2), { key: 'bob.id' }).trimEnd();
+    writeFileSync(path, content);
+    const { warnings, logger } = recordingLogger();
+    const chain = await DevChain.open(path, { logger });
+    expect(chain.repaired).toBeUndefined();
+    expect(warnings).toHaveLength(1);
+    expect(await chain.read(0, 10)).toEqual([
+      { position: 0, address: addr(1) },
+      { position: 1, address: addr(2), key: 'bob.id' },
+    ]);
+    await chain.announce(addr(3));
+    expect(readFileSync(path, 'utf8')).toBe(content + '\n' + line(2, addr(3)));
+    await chain.close();
   });
 
   it('refuses a file whose damage is not at the end', async () => {

@@ -34,8 +34,10 @@ describe('faults in the simulator', () => {
       for (const behaviour of DETECTABLE_BEHAVIOURS) {
         // Some honest node took the liar as a neighbour, caught it and dropped it from its table...
         expect(result.facts[`droppedAsNeighbour.${behaviour}`] as number, behaviour).toBeGreaterThan(0);
-        // ...most stints of a liar end with it dropped, not merely rotated out by renewal...
-        expect(result.facts[`droppedAsNeighbour.${behaviour}`] as number, behaviour).toBeGreaterThan(result.facts[`replacedAsNeighbour.${behaviour}`] as number);
+        // ...most stints of a liar end with it dropped, not merely rotated out by renewal (a staller
+        // leaves the neighbour set within 60 s and is kept out of it, but stays in the table)...
+        if (behaviour === 'stall') expect(result.facts['longestNeighbourMs.stall'] as number).toBeLessThanOrEqual(60_000 + 5_000); // polled every 5 s
+        else expect(result.facts[`droppedAsNeighbour.${behaviour}`] as number, behaviour).toBeGreaterThan(result.facts[`replacedAsNeighbour.${behaviour}`] as number);
         // ...and no liar lasted more than five minutes as anyone's neighbour.
         expect(result.facts[`longestNeighbourMs.${behaviour}`] as number, behaviour).toBeLessThanOrEqual(5 * 60_000);
       }

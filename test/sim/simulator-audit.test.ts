@@ -38,7 +38,9 @@ describe('audits of neighbours', () => {
     expect(audited.converged && unaudited.converged).toBe(true);
     // In a network this small every honest node makes the liar a neighbour at some point.
     expect(unaudited.neighbours).toBeGreaterThan(0);
-    expect(unaudited.inTables).toBe(6);
+    // Without audits only the liar's replies to downloads count against it (each "don't have" for a
+    // position it claims is withholding): some tables may drop it, but it keeps a neighbour place.
+    expect(unaudited.inTables).toBeGreaterThan(0);
     expect(unaudited.failedAudits + unaudited.passedAudits).toBe(0);
     expect(audited.failedAudits).toBeGreaterThan(0);
     expect(audited.passedAudits).toBeGreaterThan(0); // honest neighbours pass

@@ -6,7 +6,8 @@ import { resolveLimits } from '../../src/protocol/limits.js';
 import { seededRandom, systemClock } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
-import { Downloader } from '../../src/sync/downloader.js';
+import { DEFAULT_DOWNLOADER, Downloader } from '../../src/sync/downloader.js';
+import { WorkPlan } from '../../src/sync/work-plan.js';
 import { PeerViews } from '../../src/sync/peer-views.js';
 import { waitFor } from '../support/wait.js';
 
@@ -58,16 +59,41 @@ describe('Downloader', () => {
     expect(requests.S).toBeLessThan(100);
   });
 
-  it('clears a bit only on an explicit "don’t have"; an unanswered address keeps it', async () => {
-    const { chunks, views, downloader } = await setup(4, (_peer, addresses) => ({ chunks: [], missing: addresses.slice(0, 1) }));
+  it('a withheld chunk (unanswered or "don’t have") clears the claim; three withholding replies in a minute are a fault', async () => {
+    const { views, downloader, faults } = await setup(4, (_peer, addresses) => ({ chunks: [], missing: addresses.slice(0, 1) }));
     views.track('P');
-    views.markHeld('P', Uint32Array.of(0, 1, 2, 3));
     running.push(downloader);
-    downloader.pump();
-    await waitFor(() => downloader.stats.missingReplies >= 1, 'the reply to be handled', 5_000);
-    const view = views.get('P')!.inventory;
-    const cleared = [0, 1, 2, 3].filter((p) => !view.has(p));
-    expect(cleared).toHaveLength(1); // only the address the peer said it lacks
-    expect(chunks).toHaveLength(4);
+    for (let round = 1; round <= 3; round++) {
+      views.markHeld('P', Uint32Array.of(0, 1, 2, 3)); // the liar claims them all again
+      downloader.inventoriesChanged();
+      await waitFor(() => downloader.stats.missingReplies >= round, `reply ${round} to be handled`, 5_000);
+      const view = views.get('P')!.inventory;
+      expect([0, 1, 2, 3].filter((p) => view.has(p))).toEqual([]); // every claim it broke is cleared
+      expect(downloader.stats.unansweredAddresses).toBe(3 * round);
+      expect(faults).toEqual(round < 3 ? [] : ['P:bad-data']);
+    }
+  });
+
+  it('draws among healthy holders instead of pinning the healthiest', async () => {
+    const { chunks, store, views } = await setup(2_000, () => ({ chunks: [], missing: [] }));
+    for (const peer of ['A', 'B', 'C']) {
+      views.track(peer);
+      views.markHeld(peer, Uint32Array.from({ length: chunks.length }, (_, i) => i));
+    }
+    const plan = new WorkPlan(store, views, seededRandom(4), DEFAULT_DOWNLOADER);
+    const health: Record<string, number> = { A: 1, B: 0.9, C: 0.2 };
+    const won: Record<string, number> = {};
+    for (let i = 0; i < 200; i++) {
+      // One request slot at a time, every peer free: the draw alone decides.
+      for (const [peer, addresses] of plan.take(1, 10, 0, () => true, (p) => health[p] ?? 0)) {
+        won[peer] = (won[peer] ?? 0) + 1;
+        plan.release(addresses);
+        for (const address of addresses) plan.succeed(address);
+      }
+    }
+    // A (health 1) and B (0.9) are both healthy: a fair draw between them; C (0.2) loses to both.
+    expect(won.A).toBeGreaterThan(60);
+    expect(won.B).toBeGreaterThan(60);
+    expect(won.C ?? 0).toBe(0);
   });
 });

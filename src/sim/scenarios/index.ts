@@ -1,6 +1,7 @@
 /** Every scenario by name, for the CLI, the tests and the benchmark. */
 import type { Scenario } from './common.js';
 import { byzantine, lateJoiner, partition, reorg } from './faults.js';
+import { omissionLiar, staller } from './integrity.js';
 import { scale, spread } from './scale.js';
 import { bigChunks, churn, inventory, line, mesh, peerExchange, star, storage } from './spec.js';
 
@@ -19,6 +20,8 @@ export const SCENARIOS: readonly Scenario[] = Object.freeze([
   inventory,
   partition,
   byzantine,
+  omissionLiar,
+  staller,
   reorg,
   lateJoiner,
   scale,

@@ -1,0 +1,119 @@
+/**
+ * `atlas check <dir>`: scans a store (store/scan.ts): every chunk hashed, the inventory checked
+ * against the sequence. The scan runs in a child process (this same module, started with
+ * `--scan-worker`): LMDB can abort the process that reads a badly damaged file, and that must be
+ * a report here, not the end of the command. The store is opened like a node opens it (the folder
+ * lock included), so a store in use by a running node is refused, and nothing is written.
+ */
+import { fork } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { AtlasError } from '../../errors.js';
+import { hashReady } from '../../hash/index.js';
+import { LmdbChunkStore } from '../../store/lmdb.js';
+import { LMDB_DATA_FILE } from '../../store/lmdb-file.js';
+import { scanStore, type ScanReport } from '../../store/scan.js';
+import { CliError, EXIT_FAILURE, ReportedExit } from '../errors.js';
+import { formatBytes, formatCount, writeJson, writeLine } from '../output.js';
+
+const WORKER_FLAG = '--scan-worker';
+
+/** What the child sends back: a report, or the typed error that stopped the scan. */
+type WorkerAnswer = { report: ScanReport } | { error: { code?: string; message: string } };
+
+interface CheckOptions {
+  json?: boolean;
+}
+
+export function registerCheckCommand(program: Command): void {
+  program
+    .command('check')
+    .description('scan a store: hash every chunk, check the inventory against the sequence; exit 1 on any damage')
+    .argument('<dir>', 'the store folder, or a node folder holding store/')
+    .option('--json', 'print JSON: { ok, report } or { ok: false, crashed | error }')
+    .action(async (dir: string, options: CheckOptions) => {
+      const path = storeFolder(dir);
+      const outcome = await scanInChild(path);
+      if (options.json) writeJson({ ok: 'report' in outcome && outcome.report.ok, path, ...outcome });
+      else writeHuman(path, outcome);
+      if (!('report' in outcome) || !outcome.report.ok) throw new ReportedExit(EXIT_FAILURE);
+    });
+}
+
+type Outcome = WorkerAnswer | { crashed: string };
+
+/** `dir` itself when it holds data.mdb, else `dir/store` when that does (a node folder). */
+function storeFolder(dir: string): string {
+  const path = resolve(dir);
+  if (existsSync(join(path, LMDB_DATA_FILE))) return path;
+  if (existsSync(join(path, 'store', LMDB_DATA_FILE))) return join(path, 'store');
+  throw new CliError(`${path} holds no store (no ${LMDB_DATA_FILE} in it or in ${join(path, 'store')})`);
+}
+
+function scanInChild(path: string): Promise<Outcome> {
+  return new Promise((resolvePromise, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), [WORKER_FLAG, path], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    let answer: WorkerAnswer | undefined;
+    let stderr = '';
+    child.on('message', (message) => (answer = message as WorkerAnswer));
+    child.stderr?.on('data', (text: Buffer) => {
+      if (stderr.length < 2_000) stderr += text.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (answer !== undefined) resolvePromise(answer);
+      else {
+        const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+        const last = stderr.trim().split('\n').pop();
+        resolvePromise({ crashed: `the scan ${how} while reading the store: LMDB cannot read this file safely${last ? ` (${last})` : ''}` });
+      }
+    });
+  });
+}
+
+function writeHuman(path: string, outcome: Outcome): void {
+  if ('crashed' in outcome) {
+    writeLine(`${path}: DAMAGED: ${outcome.crashed}`);
+    return;
+  }
+  if ('error' in outcome) {
+    writeLine(`${path}: cannot be checked: ${outcome.error.message}${outcome.error.code ? ` (${outcome.error.code})` : ''}`);
+    return;
+  }
+  const r = outcome.report;
+  writeLine(`${path}: ${r.ok ? 'OK' : 'DAMAGED'}`);
+  writeLine(`  sequence ${formatCount(r.sequenceLength)} positions, ${formatCount(r.addresses)} addresses; ${formatCount(r.chunks)} chunks stored (${formatBytes(r.bytes)}), ${formatCount(r.held)} positions held`);
+  writeLine(`  corrupt chunks ${formatCount(r.corrupt)}; index mismatches ${formatCount(r.indexMismatches)}; inventory mismatches ${formatCount(r.inventoryMismatches)}; sequence digest ${r.digestMatches ? 'matches' : 'DIFFERS'}`);
+  for (const line of r.problems) writeLine(`  - ${line}`);
+}
+
+/** The child: open, scan, answer through IPC, close. */
+async function runWorker(path: string): Promise<void> {
+  let answer: WorkerAnswer;
+  try {
+    await hashReady();
+    const store = await LmdbChunkStore.open({ path });
+    try {
+      answer = { report: scanStore(store) };
+    } finally {
+      await store.close();
+    }
+  } catch (error) {
+    answer = { error: error instanceof AtlasError ? { code: error.code, message: error.message } : { message: String((error as Error)?.message ?? error) } };
+  }
+  await new Promise<void>((done) => (process.send ? process.send(answer, () => done()) : done()));
+}
+
+function isWorker(): boolean {
+  const script = process.argv[1];
+  if (script === undefined || process.argv[2] !== WORKER_FLAG) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isWorker()) await runWorker(process.argv[3] as string);

@@ -1,0 +1,98 @@
+/**
+ * Every chunk that leaves the node passes here. LMDB keeps no page checksums, so a flipped bit
+ * in data.mdb (bad disk, bad RAM, a stray write) would otherwise be served as the chunk, with
+ * `Cache-Control: immutable`, and the peers receiving it would penalise us. So bytes read for
+ * serving are hashed again (one batch call to the hash backend per read) and compared with the
+ * address they are stored under.
+ *
+ * A chunk that fails is quarantined: it is answered as missing at once, removed from the store
+ * (its bits cleared, so the downloader fetches it again), and reported through `corrupt`.
+ */
+import type { Address } from '../address.js';
+import { hash160Batch } from '../hash/index.js';
+import type { ChunkStore, DiscardOutcome } from './types.js';
+
+export interface CorruptChunk {
+  address: Address;
+  /** The bits the quarantine cleared (empty when it was already gone). */
+  positions: readonly number[];
+}
+
+export interface VerifiedReaderOptions {
+  /** A stored chunk failed its check and was quarantined. */
+  corrupt?: (chunk: CorruptChunk) => void;
+  /** Removing it from the store failed (a store error): it is still never served. */
+  discardFailed?: (address: Address, error: unknown) => void;
+  /** Hash every chunk before it is served (default true). false exists to measure the cost. */
+  verify?: boolean;
+}
+
+export interface VerifiedRead {
+  chunks: { address: Address; data: Uint8Array }[];
+  /** Not held, or held but corrupt (quarantined). */
+  missing: Address[];
+}
+
+export class VerifiedReader {
+  /** Addresses being quarantined: answered missing until the store has removed them. */
+  readonly #quarantining = new Set<Address>();
+  #corruptFound = 0;
+
+  constructor(
+    private readonly store: ChunkStore,
+    private readonly options: VerifiedReaderOptions = {},
+  ) {}
+
+  /** Corrupt chunks found since this reader was made. */
+  get corruptFound(): number {
+    return this.#corruptFound;
+  }
+
+  /** The chunks of `addresses` that are stored and intact; every other address is missing. */
+  read(addresses: readonly Address[]): VerifiedRead {
+    const chunks: VerifiedRead['chunks'] = [];
+    const missing: Address[] = [];
+    for (const address of addresses) {
+      const data = this.#quarantining.has(address) ? undefined : this.store.get(address);
+      if (data === undefined) missing.push(address);
+      else chunks.push({ address, data });
+    }
+    if (this.options.verify === false || chunks.length === 0) return { chunks, missing };
+    const digests = hash160Batch(chunks.map((chunk) => chunk.data));
+    const intact: VerifiedRead['chunks'] = [];
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i] as VerifiedRead['chunks'][number];
+      if (sameDigest(digests[i] as Uint8Array, chunk.address)) intact.push(chunk);
+      else {
+        missing.push(chunk.address);
+        this.#quarantine(chunk.address);
+      }
+    }
+    return { chunks: intact, missing };
+  }
+
+  /** One chunk, verified; undefined when not held or corrupt. */
+  readOne(address: Address): Uint8Array | undefined {
+    return this.read([address]).chunks[0]?.data;
+  }
+
+  #quarantine(address: Address): void {
+    if (this.#quarantining.has(address)) return;
+    this.#quarantining.add(address);
+    this.#corruptFound++;
+    this.store.discard(address).then(
+      (outcome: DiscardOutcome) => {
+        this.#quarantining.delete(address);
+        if (outcome.discarded) this.options.corrupt?.({ address, positions: outcome.positions });
+      },
+      (error: unknown) => {
+        // Kept in quarantine: the bytes are still bad and must not be served.
+        this.options.discardFailed?.(address, error);
+      },
+    );
+  }
+}
+
+function sameDigest(digest: Uint8Array, address: Address): boolean {
+  return Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('hex') === address;
+}

@@ -1,0 +1,99 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LmdbChunkStore } from '../../src/store/lmdb.js';
+import { STORE_LOCK_FILE, readStoreLock } from '../../src/store/lock.js';
+import { announcementsFor, addressOf, chunkOf, expectCode } from './contract.js';
+
+const root = mkdtempSync(join(tmpdir(), 'atlasnet-lock-test-'));
+let counter = 0;
+const freshPath = () => join(root, `store-${counter++}`);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const ROOT = join(import.meta.dirname, '..', '..');
+
+interface OpenOutcome {
+  opened: boolean;
+  pid?: number;
+  code?: string;
+  message?: string;
+  details?: { holderPid?: number };
+}
+
+/** Opens the store in another process. */
+function openInChild(path: string): Promise<OpenOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'open-store.ts'), path], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (text: Buffer) => (out += text.toString()));
+    child.stderr.on('data', (text: Buffer) => (err += text.toString()));
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`child exited ${code}: ${err}`));
+      else resolve(JSON.parse(out.trim().split('\n').pop() as string) as OpenOutcome);
+    });
+  });
+}
+
+/** A pid that no process has any more. */
+function deadPid(): number {
+  const result = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+  return Number(result.stdout.toString());
+}
+
+describe('LmdbChunkStore: one process per data folder', () => {
+  it('refuses a second process with BUSY naming the holder, and lets it in once the holder closed', async () => {
+    const path = freshPath();
+    const store = await LmdbChunkStore.open({ path });
+    expect(readStoreLock(path)).toEqual({ pid: process.pid, host: hostname() });
+    const refused = await openInChild(path);
+    expect(refused.opened).toBe(false);
+    expect(refused.code).toBe('BUSY');
+    expect(refused.details?.holderPid).toBe(process.pid);
+    expect(refused.message).toContain(`process ${process.pid}`);
+    await store.close();
+    expect(existsSync(join(path, STORE_LOCK_FILE))).toBe(false);
+    const admitted = await openInChild(path);
+    expect(admitted.opened).toBe(true);
+  }, 30_000);
+
+  it('takes over the stale lock of a dead process, and a lock file of garbage', async () => {
+    const path = freshPath();
+    await (await LmdbChunkStore.open({ path })).close();
+    const dead = deadPid();
+    for (const stale of [`${JSON.stringify({ pid: dead, host: hostname() })}\n`, 'not a lock\n', '']) {
+      writeFileSync(join(path, STORE_LOCK_FILE), stale);
+      const store = await LmdbChunkStore.open({ path });
+      expect(readStoreLock(path)?.pid).toBe(process.pid);
+      await store.close();
+    }
+  });
+
+  it('keeps the data when it refuses: the holder goes on writing', async () => {
+    const path = freshPath();
+    const store = await LmdbChunkStore.open({ path });
+    const chunk = chunkOf('held while another process knocks');
+    await store.append(announcementsFor([addressOf(chunk)], 0));
+    await store.put(chunk);
+    expect((await openInChild(path)).code).toBe('BUSY');
+    await store.close();
+    const reopened = await LmdbChunkStore.open({ path });
+    expect(reopened.has(addressOf(chunk))).toBe(true);
+    await reopened.close();
+  }, 30_000);
+});
+
+describe('LmdbChunkStore: a 0-byte data file', () => {
+  it('is refused with STORE_CORRUPT and left as it is, unless acceptEmptyDataFile asks for a new store', async () => {
+    const path = freshPath();
+    mkdirSync(path);
+    writeFileSync(join(path, 'data.mdb'), '');
+    await expectCode(LmdbChunkStore.open({ path }), 'STORE_CORRUPT');
+    expect(readFileSync(join(path, 'data.mdb')).length).toBe(0);
+    expect(existsSync(join(path, STORE_LOCK_FILE))).toBe(false);
+    const store = await LmdbChunkStore.open({ path, acceptEmptyDataFile: true });
+    expect(store.sequenceLength()).toBe(0);
+    await store.close();
+  });
+});
