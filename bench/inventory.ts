@@ -169,7 +169,7 @@ const suite: BenchSuite = async (options) => {
       `the rows above the "wasm vs native" ones ran on the ${bitmapBackend()} bitmap backend`,
       'wasm vs native: the same operations (1M positions, 80 peers at 90%, own 99%) timed on each backend in a child process of its own, one after the other',
       'toBytes/fromBytes convert whole roaring containers (bitset bytes bit-reversed, runs filled) via the portable serialization',
-      'reference "per set position": rangeUint32Array + encodeRangeInto, and decodeRange + addMany',
+      'reference "per set position": valuesInRange + encodeRangeInto, and decodeRange + addMany',
       'reference "typed-array counters": per-peer held positions counted in a Uint16Array, a bucket sort, then holders by has()',
     ],
   };
