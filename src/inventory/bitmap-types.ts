@@ -14,6 +14,7 @@ export const BITMAP_BACKEND_NAMES: readonly BitmapBackendName[] = ['native', 'wa
 export interface ReadonlyBitmap {
   readonly size: number;
   readonly isEmpty: boolean;
+  /** True when `value` is in the set. */
   has(value: number): boolean;
   /** Smallest value; 4294967295 when empty. */
   minimum(): number;
@@ -23,8 +24,11 @@ export interface ReadonlyBitmap {
   select(rank: number): number | undefined;
   /** How many values lie in [start, end). */
   rangeCardinality(start: number, end: number): number;
+  /** Every value, ascending. */
   toUint32Array(): Uint32Array;
+  /** True when both hold the same values. */
   isEqual(other: ReadonlyBitmap): boolean;
+  /** An independent copy. */
   clone(): Bitmap;
   /** The portable Roaring format (RoaringFormatSpec). */
   serialize(format: 'portable'): Uint8Array;

@@ -22,6 +22,7 @@ const DENSE_FRACTION = 1 / 16;
  */
 export type HolderCounting = 'auto' | 'counters' | 'slices';
 
+/** What `planRarestFirst` plans from: our inventory, the peers' inventories, exclusions and a limit. */
 export interface RarestFirstInput {
   own: ReadonlyInventory;
   /** Peer id -> what we believe that peer holds. */
@@ -35,6 +36,7 @@ export interface RarestFirstInput {
   counting?: HolderCounting;
 }
 
+/** One position chosen by `planRarestFirst`, with the peers believed to hold it. */
 export interface PlannedPosition {
   position: number;
   /** Peers believed to hold the position, in the iteration order of `peers`. */

@@ -18,6 +18,7 @@ import { validateAppend, validateTruncate } from './announcements.js';
 import { SequenceDigest } from './sequence-digest.js';
 import { type ChunkStore, type PutOutcome, type VerifiedChunk } from './types.js';
 
+/** Options of `MemoryChunkStore`. */
 export interface MemoryChunkStoreOptions {
   /** Largest chunk admitted, in bytes (default 40,960). */
   maxChunkSize?: number;

@@ -36,6 +36,7 @@ import { etagMatches, hasBody, joinHostPort, readBody, remoteOf, splitHostPort, 
 
 export { HTTP_STATUS_BY_CODE, httpStatusFor, joinHostPort, splitHostPort } from './http-io.js';
 
+/** The bounds the HTTP transport enforces on connections and bodies. */
 export interface HttpLimits {
   /** Largest request body the server reads (413 TOO_LARGE beyond); the client refuses to send more. */
   maxRequestBytes: number;
@@ -73,6 +74,7 @@ export interface HttpLimits {
   clientIdleTimeoutMs: number;
 }
 
+/** Default bounds of the HTTP transport: sockets, body sizes, timeouts. */
 export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   maxRequestBytes: 1024 * 1024,
   maxReplyBytes: 8 * 1024 * 1024,
@@ -105,6 +107,7 @@ export interface HttpRoute {
   handle(req: IncomingMessage, res: ServerResponse, context: HttpRouteContext): Promise<void>;
 }
 
+/** What an extra HTTP route handler receives besides the request. */
 export interface HttpRouteContext extends RequestContext {
   signal: AbortSignal;
   params: Readonly<Record<string, string>>;
@@ -115,6 +118,7 @@ export interface HttpRouteContext extends RequestContext {
   readBody(): Promise<Uint8Array>;
 }
 
+/** Options of `HttpTransport`. */
 export interface HttpTransportOptions {
   /** "host:port" to listen on (port 0 picks a free one). Omit for a client-only transport. */
   listen?: string;
@@ -150,6 +154,7 @@ interface Resolved {
   params: Readonly<Record<string, string>>;
 }
 
+/** The protocol over node:http, with keep-alive and bounded sockets, bodies and time. */
 export class HttpTransport implements Transport {
   readonly limits: Readonly<HttpLimits>;
   private readonly options: HttpTransportOptions;
