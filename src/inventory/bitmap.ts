@@ -33,7 +33,7 @@ function requestedBackend(): BitmapBackendName | undefined {
   throw configError(`${BITMAP_BACKEND_ENV}=${JSON.stringify(raw)} is not one of ${BITMAP_BACKEND_NAMES.join(', ')}`);
 }
 
-function pick(): { backend: BitmapBackend; info: BitmapBackendInfo } {
+function pick(): { backend: BitmapBackend; info: BitmapBackendInfo; notice?: boolean } {
   const requested = requestedBackend();
   if (requested === 'wasm') {
     const wasm = loadWasmBitmaps();
@@ -47,8 +47,10 @@ function pick(): { backend: BitmapBackend; info: BitmapBackendInfo } {
   }
   const wasm = loadWasmBitmaps();
   if (!wasm.backend) throw configError(`no bitmap backend can run: roaring (${native.reason}), roaring-wasm (${wasm.reason})`);
-  recordFallback({ component: 'bitmaps', running: 'roaring-wasm', silence: `${BITMAP_BACKEND_ENV}=wasm`, rebuild: 'roaring' });
-  return { backend: wasm.backend, info: { backend: 'wasm', forced: false, nativeUnavailable: native.reason } };
+  // ATLAS_SKIP_NATIVE=1 says the user chose to run without native code: no notice then.
+  const quiet = process.env.ATLAS_SKIP_NATIVE === '1';
+  if (!quiet) recordFallback({ component: 'bitmaps', running: 'roaring-wasm', silence: `${BITMAP_BACKEND_ENV}=wasm`, rebuild: 'roaring' });
+  return { backend: wasm.backend, info: { backend: 'wasm', forced: false, nativeUnavailable: native.reason }, notice: !quiet };
 }
 
 const picked = pick();
@@ -57,7 +59,7 @@ const picked = pick();
  * The bitmap implementation in use. After an unrequested fallback its first call prints the
  * one-line fallback notice, then this binding becomes the backend itself.
  */
-export let bitmaps: BitmapBackend = picked.info.backend === 'wasm' && !picked.info.forced
+export let bitmaps: BitmapBackend = picked.notice
   ? noticeOnFirstCall(picked.backend, (backend) => {
       bitmaps = backend;
     })
