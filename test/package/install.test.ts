@@ -87,6 +87,14 @@ interface Probe {
   roaringLoads: boolean;
 }
 
+interface Installed {
+  probe: Probe;
+  /** The probe's stderr. */
+  stderr: string;
+  version: Run;
+  help: Run;
+}
+
 /** A folder holding only node, npm and sh: a machine without cc, c++, make or python. */
 function binWithoutCompilers(dir: string): string {
   const bin = join(dir, 'bin');
@@ -133,7 +141,7 @@ describe.skipIf(unreachable !== undefined)('the packed tarball, installed three 
     if (base) rmSync(base, { recursive: true, force: true });
   });
 
-  async function installAndProbe(way: string, flags: string[], env: NodeJS.ProcessEnv): Promise<{ probe: Probe; stderr: string; version: Run }> {
+  async function installAndProbe(way: string, flags: string[], env: NodeJS.ProcessEnv): Promise<Installed> {
     const project = join(base, way);
     mkdirSync(project);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: `probe-${way}`, version: '1.0.0', private: true, type: 'module' }));
@@ -142,8 +150,10 @@ describe.skipIf(unreachable !== undefined)('the packed tarball, installed three 
     expect(installed.code, `npm install (${way}) failed:\n${installed.stderr}`).toBe(0);
     const probed = await run(process.execPath, ['probe.mjs'], { cwd: project, env });
     expect(probed.code, `import('atlasnet') failed (${way}):\n${probed.stderr}`).toBe(0);
-    const version = await run(process.execPath, [join(project, 'node_modules', 'atlasnet', 'bin', 'atlas.js'), '--version'], { cwd: project, env });
-    return { probe: JSON.parse(probed.stdout.trim().split('\n').pop() as string) as Probe, stderr: probed.stderr, version };
+    const atlas = join(project, 'node_modules', 'atlasnet', 'bin', 'atlas.js');
+    const version = await run(process.execPath, [atlas, '--version'], { cwd: project, env });
+    const help = await run(process.execPath, [atlas, '--help'], { cwd: project, env });
+    return { probe: JSON.parse(probed.stdout.trim().split('\n').pop() as string) as Probe, stderr: probed.stderr, version, help };
   }
 
   function expectCorrect(probe: Probe): void {
@@ -159,14 +169,17 @@ describe.skipIf(unreachable !== undefined)('the packed tarball, installed three 
     expect(probe.bitmaps).toBe(probe.roaringLoads ? 'native' : 'wasm');
   }
 
-  /** One notice line exactly when a backend fell back; `atlas --version` always quiet. */
-  function expectNotices(result: { probe: Probe; stderr: string; version: Run }): void {
+  /** One notice line exactly when a backend fell back; `atlas --version` and `--help` always quiet. */
+  function expectNotices(result: Installed): void {
     const notices = result.stderr.split('\n').filter((line) => line.startsWith(NOTICE));
     expect(notices).toHaveLength(result.probe.bitmaps === 'wasm' ? 1 : 0);
     if (notices.length === 1) expect(notices[0]).toContain('ATLAS_BITMAP=wasm');
     expect(result.version.code).toBe(0);
     expect(result.version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     expect(result.version.stderr).toBe('');
+    expect(result.help.code).toBe(0);
+    expect(result.help.stdout).toContain('Usage: atlas');
+    expect(result.help.stderr).toBe('');
   }
 
   it(
