@@ -6,16 +6,20 @@
  *   + addMany), which is what an implementation that iterates set bits in bulk does;
  * - rarest-first planning (typed-array counters when the missing set is sparse, bit-sliced
  *   counters when it is dense), against the plain typed-array counters everywhere;
- * - bytes on the wire for an incremental refresh (delta-varint) against the whole vector.
+ * - bytes on the wire for an incremental refresh (delta-varint) against the whole vector;
+ * - the same inventory operations on roaring-wasm against native roaring, each backend in a
+ *   child process of its own (the backend is picked once at load), one after the other.
  */
-import roaring from 'roaring';
-import type { ReadonlyRoaringBitmap32 } from 'roaring';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { Bench } from 'tinybench';
+import { bitmapBackend, bitmaps, type Bitmap, type ReadonlyBitmap } from '../src/inventory/bitmap.js';
 import { Inventory, decodeRange, encodePositions, encodeRangeInto, planRarestFirst } from '../src/inventory/index.js';
 import { seededRandom, type Random } from '../src/runtime.js';
 import type { BenchOptions, BenchRow, BenchSuite } from './report.js';
 
-const { RoaringBitmap32 } = roaring;
+/** Positions per page when copying set positions out. */
+const PAGE = 524_288;
 
 function randomInventory(length: number, density: number, random: Random): Inventory {
   const positions = new Uint32Array(length);
@@ -25,37 +29,33 @@ function randomInventory(length: number, density: number, random: Random): Inven
 }
 
 /** The per-position way: copy set positions out in batches and set one bit each. */
-function toBytesPerPosition(bitmap: ReadonlyRoaringBitmap32, length: number): Uint8Array {
+function toBytesPerPosition(bitmap: ReadonlyBitmap, length: number): Uint8Array {
   const out = new Uint8Array(Math.ceil(length / 8));
-  const buffer = new Uint32Array(65_536);
-  for (let skip = 0; skip < bitmap.size; ) {
-    const batch = bitmap.rangeUint32Array(skip, buffer.length, buffer);
-    encodeRangeInto(out, batch, 0);
-    skip += batch.length;
-  }
+  for (let start = 0; start < length; start += PAGE) encodeRangeInto(out, bitmaps.valuesInRange(bitmap, start, Math.min(start + PAGE, length)), 0);
   return out;
 }
 
 /** The per-position way back: decode positions, then addMany. */
-function fromBytesPerPosition(bytes: Uint8Array, length: number): InstanceType<typeof RoaringBitmap32> {
-  const bitmap = new RoaringBitmap32();
-  bitmap.addMany(decodeRange(bytes, 0, length));
-  return bitmap;
+function fromBytesPerPosition(bytes: Uint8Array, length: number): Bitmap {
+  return bitmaps.create(decodeRange(bytes, 0, length));
 }
 
 /** Rarest-first the obvious way: holder counts in a typed array, a bucket sort, holders by `has`. */
 function planWithCounters(own: Inventory, peers: Map<string, Inventory>, limit: number, random: Random): { position: number; holders: string[] }[] {
-  const bitmaps = [...peers.values()].map((inventory) => inventory.bitmap);
-  const missing = RoaringBitmap32.orMany(bitmaps);
+  const peerBitmaps = [...peers.values()].map((inventory) => inventory.bitmap);
+  const missing = bitmaps.orMany(peerBitmaps);
   missing.andNotInPlace(own.bitmap);
   missing.removeRange(own.length, 0x1_0000_0000);
   const counts = new Uint16Array(own.length);
-  for (const bitmap of bitmaps) {
-    const held = RoaringBitmap32.and(bitmap, missing).toUint32Array();
+  for (const bitmap of peerBitmaps) {
+    const heldBitmap = bitmaps.and(bitmap, missing);
+    const held = heldBitmap.toUint32Array();
+    bitmaps.release(heldBitmap);
     for (let k = 0; k < held.length; k++) counts[held[k] as number] = (counts[held[k] as number] as number) + 1;
   }
-  const buckets: number[][] = Array.from({ length: bitmaps.length + 1 }, () => []);
+  const buckets: number[][] = Array.from({ length: peerBitmaps.length + 1 }, () => []);
   for (const position of missing.toUint32Array()) buckets[counts[position] as number]!.push(position);
+  bitmaps.release(missing);
   const out: number[] = [];
   for (const bucket of buckets) {
     for (let i = 0; i < bucket.length && out.length < limit; i++) {
@@ -94,7 +94,7 @@ const suite: BenchSuite = async (options) => {
   // Byte codec, on a random vector (bitset containers) and a full one (run containers).
   const codecCases = [
     { name: '70% random', inventory: randomInventory(length, 0.7, random) },
-    { name: 'full', inventory: Inventory.fromBitmap(RoaringBitmap32.fromRange(0, length), length) },
+    { name: 'full', inventory: Inventory.fromBitmap(bitmaps.fromRange(0, length), length) },
   ];
   for (const { name, inventory } of codecCases) {
     const bytes = inventory.toBytes();
@@ -160,15 +160,64 @@ const suite: BenchSuite = async (options) => {
     target: { max: 0.05, of: 'ratio' },
   });
 
+  rows.push(...(await backendRows(options)));
+
   return {
     name: `inventory${options.quick ? ' (quick)' : ''}`,
     rows,
     notes: [
+      `the rows above the "wasm vs native" ones ran on the ${bitmapBackend()} bitmap backend`,
+      'wasm vs native: the same operations (1M positions, 80 peers at 90%, own 99%) timed on each backend in a child process of its own, one after the other',
       'toBytes/fromBytes convert whole roaring containers (bitset bytes bit-reversed, runs filled) via the portable serialization',
-      'reference "per set position": rangeUint32Array + encodeRangeInto, and decodeRange + addMany',
+      'reference "per set position": valuesInRange + encodeRangeInto, and decodeRange + addMany',
       'reference "typed-array counters": per-peer held positions counted in a Uint16Array, a bucket sort, then holders by has()',
     ],
   };
 };
+
+interface BackendTimes {
+  backend: string;
+  periods: Record<string, number>;
+}
+
+function timeBackend(backend: 'native' | 'wasm', options: BenchOptions): Promise<BackendTimes> {
+  const script = join(import.meta.dirname, 'inventory', 'backend.ts');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...(options.quick ? ['--quick'] : [])], {
+      env: { ...process.env, ATLAS_BITMAP: backend },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (text: string) => (out += text));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last.startsWith('{')) return reject(new Error(`inventory bench: the ${backend} bitmap child exited with ${code}`));
+      resolve(JSON.parse(last) as BackendTimes);
+    });
+  });
+}
+
+/** One row per operation: roaring-wasm's rate beside native roaring's. */
+async function backendRows(options: BenchOptions): Promise<BenchRow[]> {
+  let native: BackendTimes;
+  try {
+    native = await timeBackend('native', options);
+  } catch (error) {
+    return [{ label: 'wasm vs native bitmaps', value: Number.NaN, unit: '', note: `native roaring cannot run here: ${(error as Error).message}` }];
+  }
+  const wasm = await timeBackend('wasm', options);
+  return Object.entries(native.periods).map(([operation, nativeMs]) => {
+    const wasmMs = wasm.periods[operation] as number;
+    return {
+      label: `wasm vs native bitmaps: ${operation}`,
+      value: 1000 / wasmMs,
+      unit: 'ops/s',
+      reference: { label: 'native roaring', value: 1000 / nativeMs },
+      note: `${wasmMs.toFixed(2)} ms vs ${nativeMs.toFixed(2)} ms`,
+    };
+  });
+}
 
 export default suite;

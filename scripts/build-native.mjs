@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-// Builds the optional native hash addon (native/ -> build/Release/atlas_native.node).
-// Install must never fail because of it: without a compiler, or with ATLAS_SKIP_NATIVE=1,
-// the library falls back to node:crypto / hash-wasm and says so once at run time.
-// Prints exactly one line; `--force` (npm run build:native) exits 1 when the build fails.
+// `install`: makes the optional native hash addon available. When a binary that loads is already
+// there (prebuilds/ shipped in the package, or an earlier build) nothing is built; otherwise it is
+// built from native/ into build/Release/. Install must never fail because of it: without a
+// compiler, or with ATLAS_SKIP_NATIVE=1, the library hashes with node:crypto / hash-wasm.
+// Prints exactly one line; `--force` (npm run build:native) always builds and exits 1 on failure.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { localNodedir } from './native-headers.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
 const force = process.argv.includes('--force');
 
 if (process.env.ATLAS_SKIP_NATIVE === '1' && !force) {
@@ -17,27 +20,34 @@ if (process.env.ATLAS_SKIP_NATIVE === '1' && !force) {
   process.exit(0);
 }
 
+/** The addon node-gyp-build would load, if it loads and hashes correctly. */
+function loadableAddon() {
+  try {
+    const path = require('node-gyp-build').path(root);
+    const addon = require(path);
+    return addon.hash160(new Uint8Array(0)).toString('hex') === 'b472a266d0bd89c13706a4132ccfb16f7c3b9fcb' ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+if (!force) {
+  const ready = loadableAddon();
+  if (ready) {
+    console.log(`atlasnet: native hash addon ready (${ready.slice(root.length + 1)}), nothing to build`);
+    process.exit(0);
+  }
+}
+
 function nodeGypCommand() {
   // npm hands lifecycle scripts the path of its own bundled node-gyp.
   const fromNpm = process.env.npm_config_node_gyp;
   if (fromNpm && existsSync(fromNpm)) return [process.execPath, [fromNpm]];
   try {
-    const require = createRequire(import.meta.url);
     return [process.execPath, [require.resolve('node-gyp/bin/node-gyp.js')]];
   } catch {
     return ['node-gyp', []];
   }
-}
-
-// The addon calls the OpenSSL inside the running node binary, so it must compile against the
-// headers of that very node. Most installs ship them beside the binary (<prefix>/include/node,
-// OpenSSL's included); using them also spares node-gyp a download of the headers, which fails
-// offline. An explicit nodedir (npm config or environment) still wins.
-function nodedirArgs() {
-  if (process.env.npm_config_nodedir) return [];
-  const prefix = join(dirname(process.execPath), '..');
-  const headers = join(prefix, 'include', 'node');
-  return existsSync(join(headers, 'node_api.h')) && existsSync(join(headers, 'openssl', 'sha.h')) ? [`--nodedir=${prefix}`] : [];
 }
 
 /** The most telling line of a failed build: the compiler's or the shell's complaint first. */
@@ -52,8 +62,9 @@ function failureReason(result) {
   return `node-gyp exited ${result.status}`;
 }
 
+const nodedir = localNodedir();
 const [command, prefix] = nodeGypCommand();
-const result = spawnSync(command, [...prefix, 'rebuild', ...nodedirArgs()], {
+const result = spawnSync(command, [...prefix, 'rebuild', ...(nodedir ? [`--nodedir=${nodedir}`] : [])], {
   cwd: root,
   stdio: process.env.ATLAS_NATIVE_VERBOSE === '1' ? 'inherit' : 'pipe',
   encoding: 'utf8',
@@ -62,6 +73,6 @@ const result = spawnSync(command, [...prefix, 'rebuild', ...nodedirArgs()], {
 if (result.status === 0) {
   console.log('atlasnet: native hash addon built');
 } else {
-  console.log(`atlasnet: native hash addon not built (${failureReason(result)}); using the node:crypto fallback`);
+  console.log(`atlasnet: native hash addon not built (${failureReason(result)}); hashing falls back to node:crypto`);
   if (force) process.exit(1);
 }

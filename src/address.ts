@@ -7,6 +7,7 @@ export const ADDRESS_BYTES = 20;
 export const ADDRESS_HEX_LENGTH = 40;
 const HEX_ADDRESS = /^[0-9a-fA-F]{40}$/;
 
+/** True when `value` is an address: 40 hexadecimal characters (either case). */
 export function isAddress(value: unknown): value is string {
   return typeof value === 'string' && HEX_ADDRESS.test(value);
 }

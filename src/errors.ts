@@ -34,8 +34,10 @@ export const ErrorCodes = {
   INTERNAL: 'INTERNAL',
 } as const;
 
+/** One of the stable error codes in `ErrorCodes`. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/** The error atlasnet throws: `code` is one of `ErrorCodes` and stays stable across versions. */
 export class AtlasError extends Error {
   readonly code: ErrorCode;
   readonly details: Readonly<Record<string, unknown>> | undefined;
@@ -54,6 +56,7 @@ export class AtlasError extends Error {
   }
 }
 
+/** True when `value` is an `AtlasError`, with the given `code` when one is given. */
 export function isAtlasError(value: unknown, code?: ErrorCode): value is AtlasError {
   return value instanceof AtlasError && (code === undefined || value.code === code);
 }

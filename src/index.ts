@@ -33,6 +33,7 @@ export { AddressPolicy, DEFAULT_ADDRESS_POLICY, LOCAL_ADDRESS_POLICY, canonicalP
 export { MhdaSampler, RandomWalkSampler, WalkSampler, backtrackAcceptance, DEFAULT_BURN_IN, type NeighborList, type NeighborsFunction, type WalkSamplerOptions, type StepOptions, type SampleOptions } from './peers/mhda.js';
 export * from './node/index.js';
 export { Inventory, InventoryLog, planRarestFirst, encodePositions, decodePositions, type ReadonlyInventory, type PlannedPosition, type RarestFirstInput } from './inventory/index.js';
+export { bitmapBackend, bitmapBackendInfo, type BitmapBackendName, type BitmapBackendInfo, type ReadonlyBitmap } from './inventory/index.js';
 export { MemoryChunkStore, LmdbChunkStore, verifyClaimed, DEFAULT_MAX_CHUNK_SIZE, type MemoryChunkStoreOptions, type LmdbChunkStoreOptions } from './store/index.js';
 export { MemoryChain, DevChain, ChainFollower, type AnnounceInput, type MemoryChainOptions, type DevChainOptions, type ChainFollowerOptions } from './chain/index.js';
 export {

@@ -4,6 +4,7 @@
  */
 export type TimerHandle = unknown;
 
+/** Time and timers, injected so that tests and the simulator can run on virtual time. */
 export interface Clock {
   /** Milliseconds; only differences matter. */
   now(): number;
@@ -14,8 +15,10 @@ export interface Clock {
 /** Returns a float in [0, 1), like Math.random. */
 export type Random = () => number;
 
+/** The levels of a `Logger`. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/** Where a node writes its log lines; `silentLogger` drops them. */
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
@@ -23,6 +26,7 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** The real clock: `Date.now()` and the global timers. */
 export const systemClock: Clock = {
   now: () => performance.timeOrigin + performance.now(),
   setTimeout: (callback, ms) => {

@@ -24,12 +24,24 @@ interface ChildReport {
   stderr: string;
 }
 
-/** Imports the hash module at `moduleRoot` in a fresh node, with ATLAS_HASH set or unset. */
-function runChild(moduleRoot: string, atlasHash: string | undefined, preload: string[] = []): Promise<ChildReport> {
+/**
+ * Imports the hash module at `moduleRoot` in a fresh node, with ATLAS_HASH set or unset, and
+ * hashes (unless `importOnly`, which stands for a CLI call such as --version that hashes nothing).
+ */
+function runChild(
+  moduleRoot: string,
+  atlasHash: string | undefined,
+  preload: string[] = [],
+  options: { env?: NodeJS.ProcessEnv; importOnly?: boolean } = {},
+): Promise<ChildReport> {
   const moduleUrl = pathToFileURL(join(moduleRoot, 'src', 'hash', 'index.ts')).href;
   const script = `
     try {
       const m = await import(${JSON.stringify(moduleUrl)});
+      if (${options.importOnly === true}) {
+        console.log(JSON.stringify({ ok: true, backend: m.hashBackend() }));
+        process.exit(0);
+      }
       let early = 'hashed';
       try { m.hash160(new Uint8Array(0)); } catch (error) { early = error.code; }
       await m.hashReady();
@@ -37,7 +49,7 @@ function runChild(moduleRoot: string, atlasHash: string | undefined, preload: st
     } catch (error) {
       console.log(JSON.stringify({ ok: false, code: error.code, message: error.message }));
     }`;
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   delete env.ATLAS_HASH;
   if (atlasHash !== undefined) env.ATLAS_HASH = atlasHash;
   return new Promise((resolve, reject) => {
@@ -54,7 +66,8 @@ function runChild(moduleRoot: string, atlasHash: string | undefined, preload: st
   });
 }
 
-const fallbackWarnings = (stderr: string): number => stderr.split('ATLAS_HASH_FALLBACK').length - 1;
+/** Lines of the fallback notice (src/native-fallback.ts) in a child's stderr. */
+const fallbackWarnings = (stderr: string): number => stderr.split('\n').filter((line) => line.startsWith('atlasnet: native code unavailable')).length;
 
 describe('ATLAS_HASH and fallback, in child processes', () => {
   // A copy of the sources with no build/ beside it: what a user without a compiler has.
@@ -62,9 +75,9 @@ describe('ATLAS_HASH and fallback, in child processes', () => {
 
   beforeAll(() => {
     withoutAddon = mkdtempSync(join(tmpdir(), 'atlas-hash-noaddon-'));
-    // Only what src/hash/ imports: itself and the error types.
+    // Only what src/hash/ imports: itself, the error types and the fallback notice.
     cpSync(join(root, 'src', 'hash'), join(withoutAddon, 'src', 'hash'), { recursive: true });
-    cpSync(join(root, 'src', 'errors.ts'), join(withoutAddon, 'src', 'errors.ts'));
+    for (const file of ['errors.ts', 'native-fallback.ts']) cpSync(join(root, 'src', file), join(withoutAddon, 'src', file));
     writeFileSync(join(withoutAddon, 'package.json'), JSON.stringify({ type: 'module' }));
     symlinkSync(join(root, 'node_modules'), join(withoutAddon, 'node_modules'), 'dir');
   });
@@ -91,11 +104,28 @@ describe('ATLAS_HASH and fallback, in child processes', () => {
     }
   });
 
-  it('without the addon, the default falls back to node:crypto and warns exactly once', async () => {
+  it('without the addon, the default falls back to node:crypto and says so in one line, at the first hash', async () => {
     const report = await runChild(withoutAddon, undefined);
     expect(report).toMatchObject({ ok: true, backend: 'node', abc: ABC });
     expect(fallbackWarnings(report.stderr)).toBe(1);
-    expect(report.stderr).toContain('native hash addon unavailable');
+    expect(report.stderr.trim().split('\n')).toHaveLength(1);
+    // How to get native speed, and how to silence it.
+    expect(report.stderr).toContain('hashing on node:crypto');
+    expect(report.stderr).toContain('npm rebuild atlasnet');
+    expect(report.stderr).toContain('set ATLAS_HASH=node');
+    expect(report.stderr).not.toContain('Warning');
+  });
+
+  it('without the addon, nothing is printed when nothing is hashed, when ATLAS_HASH chose, or with ATLAS_SKIP_NATIVE=1', async () => {
+    const [importOnly, chosen, skipped] = await Promise.all([
+      runChild(withoutAddon, undefined, [], { importOnly: true }),
+      runChild(withoutAddon, 'node'),
+      runChild(withoutAddon, undefined, [], { env: { ATLAS_SKIP_NATIVE: '1' } }),
+    ]);
+    expect(importOnly).toMatchObject({ ok: true, backend: 'node' });
+    expect(chosen).toMatchObject({ ok: true, backend: 'node', abc: ABC });
+    expect(skipped).toMatchObject({ ok: true, backend: 'node', abc: ABC });
+    for (const report of [importOnly, chosen, skipped]) expect(report.stderr).toBe('');
   });
 
   it('without the addon and without RIPEMD-160 in node:crypto, it falls back to hash-wasm and warns once', async () => {
@@ -115,7 +145,8 @@ describe('ATLAS_HASH and fallback, in child processes', () => {
     const report = await runChild(withoutAddon, undefined, ['--require', preload]);
     expect(report).toMatchObject({ ok: true, backend: 'wasm', abc: ABC });
     expect(fallbackWarnings(report.stderr)).toBe(1);
-    expect(report.stderr).toContain('node:crypto has no ripemd160');
+    expect(report.stderr).toContain('hashing on hash-wasm');
+    expect(report.stderr).toContain('set ATLAS_HASH=wasm');
     // And forcing node:crypto there is a clear error.
     const forced = await runChild(withoutAddon, 'node', ['--require', preload]);
     expect(forced).toMatchObject({ ok: false, code: 'INTERNAL' });

@@ -12,6 +12,7 @@ export const MAX_TXID_LENGTH = 256;
 /** Most announcements a single read returns, unless an adapter is configured otherwise. */
 export const DEFAULT_MAX_READ_LIMIT = 10_000;
 
+/** An announcement to add to a test or dev chain: an address alone, or with its key, height and txid. */
 export type AnnounceInput = Address | { address: Address; key?: string; height?: number; txid?: string };
 
 function bad(message: string, details?: Record<string, unknown>): AtlasError {

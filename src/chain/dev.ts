@@ -35,6 +35,7 @@ import type { Announcement, ChainAdapter, ChainListener } from './types.js';
 export const DEFAULT_MAX_LINE_BYTES = 4_096;
 const NEWLINE = 0x0a;
 
+/** Options of `DevChain`, the chain kept in a JSON-lines file. */
 export interface DevChainOptions {
   /** Most announcements one read returns (default 10,000). */
   maxReadLimit?: number;

@@ -19,6 +19,7 @@ export const DEFAULT_FOLLOW_PAGE_SIZE = 10_000;
 export const DEFAULT_FOLLOW_CHECK_DEPTH = 16;
 export const DEFAULT_FOLLOW_MAX_PENDING_EVENTS = 1_000;
 
+/** Options of `ChainFollower`. */
 export interface ChainFollowerOptions {
   store: ChunkStore;
   chain: ChainAdapter;
@@ -37,6 +38,7 @@ export interface ChainFollowerOptions {
   logger?: Logger;
 }
 
+/** Keeps a chunk store in step with a chain adapter: applies announcements and rollbacks in order. */
 export class ChainFollower {
   readonly #store: ChunkStore;
   readonly #chain: ChainAdapter;

@@ -8,6 +8,7 @@ import { checkMaxReadLimit, checkRollback, checkSignal, readPage, toAnnouncement
 import { ChainListeners } from './listeners.js';
 import type { Announcement, ChainAdapter, ChainListener } from './types.js';
 
+/** Options of `MemoryChain`, the in-process chain for tests and embedding. */
 export interface MemoryChainOptions {
   /** Announcements to start with (positions from 0). */
   announcements?: readonly AnnounceInput[];

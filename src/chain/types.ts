@@ -10,11 +10,13 @@ export interface Announcement {
   txid?: string;
 }
 
+/** What a chain adapter reports: announcements appended, or a rollback to a shorter sequence. */
 export type ChainEvent =
   | { type: 'append'; announcements: readonly Announcement[] }
   /** The chain rolled back: only the first `length` announcements remain. */
   | { type: 'rollback'; length: number };
 
+/** Receives the events of a chain adapter, in order. */
 export type ChainListener = (event: ChainEvent) => void;
 
 /** Where announcements come from. Implement this to plug atlasnet into a real chain. */

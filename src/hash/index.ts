@@ -1,7 +1,8 @@
 /**
- * hash160 = RIPEMD160(SHA256(data)), the chunk address of SPEC §1, with three backends picked once
- * at load: the native addon (batch calls into OpenSSL) > node:crypto > hash-wasm.
+ * hash160 = RIPEMD160(SHA256(data)), the chunk address, with three backends picked once at load:
+ * the native addon (batch calls into OpenSSL) > node:crypto > hash-wasm.
  * `ATLAS_HASH=native|node|wasm` forces one; forcing one that cannot run is an error at load.
+ * An unrequested fallback prints one notice line at the first hash (see native-fallback.ts).
  *
  * The API is synchronous. hash-wasm can only be instantiated asynchronously, so when the wasm
  * backend is the one in use (forced, or this node's OpenSSL lacks RIPEMD-160 and the addon is
@@ -10,6 +11,7 @@
  * `require()` of ESM (Node >= 20.17) refuses for every user, wasm or not.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
+import { noticeOnFirstCall, recordFallback } from '../native-fallback.js';
 import { loadNativeHash } from './native.js';
 import { loadNodeHash } from './node-crypto.js';
 import { HASH_BACKEND_NAMES, type Hash160Impl, type HashBackendName } from './types.js';
@@ -19,8 +21,10 @@ export { HASH160_BYTES, HASH_BACKEND_NAMES, type Hash160Impl, type HashBackendNa
 export { NATIVE_ADDON_PATH } from './native.js';
 
 export const HASH_BACKEND_ENV = 'ATLAS_HASH';
-export const HASH_FALLBACK_WARNING_CODE = 'ATLAS_HASH_FALLBACK';
+/** Set to 1 when installing to skip the addon's build; at run time it also means "no notice". */
+export const SKIP_NATIVE_ENV = 'ATLAS_SKIP_NATIVE';
 
+/** What hashBackendInfo() reports. */
 export interface HashBackendInfo {
   backend: HashBackendName;
   /** True when ATLAS_HASH chose the backend. */
@@ -68,7 +72,9 @@ function pick(): { impl: Hash160Impl; forced: boolean; ready: Promise<void> } {
   const ready = Promise.resolve();
   if (requested === 'native') {
     if (!native.impl) {
-      throw configError(`${HASH_BACKEND_ENV}=native, but the native hash addon is unavailable: ${native.reason}. Build it with \`npm run build:native\`.`);
+      throw configError(
+        `${HASH_BACKEND_ENV}=native, but the native hash addon is unavailable: ${native.reason}. Build it with \`npm rebuild atlasnet\` (in a checkout: \`npm run build:native\`).`,
+      );
     }
     return { impl: native.impl, forced: true, ready };
   }
@@ -78,22 +84,26 @@ function pick(): { impl: Hash160Impl; forced: boolean; ready: Promise<void> } {
   }
   if (requested === 'wasm') return { impl: wasmLoading, forced: true, ready: useWasm() };
   if (native.impl) return { impl: native.impl, forced: false, ready };
+  const quiet = process.env[SKIP_NATIVE_ENV] === '1';
   if (node.impl) {
-    warnFallback(`native hash addon unavailable (${native.reason}); hashing with node:crypto, slower on small chunks`);
-    return { impl: node.impl, forced: false, ready };
+    if (!quiet) recordFallback({ component: 'hashing', running: 'node:crypto', silence: `${HASH_BACKEND_ENV}=node`, rebuild: 'atlasnet' });
+    return { impl: quiet ? node.impl : noticing(node.impl), forced: false, ready };
   }
-  warnFallback(`native hash addon unavailable (${native.reason}) and ${node.reason}; hashing with hash-wasm`);
-  return { impl: wasmLoading, forced: false, ready: useWasm() };
+  if (!quiet) recordFallback({ component: 'hashing', running: 'hash-wasm', silence: `${HASH_BACKEND_ENV}=wasm`, rebuild: 'atlasnet' });
+  return { impl: wasmLoading, forced: false, ready: useWasm(!quiet) };
 }
 
-function useWasm(): Promise<void> {
-  return loadWasm().then((impl) => {
-    active = impl;
+/** `impl` behind a stand-in that prints the fallback notice at the first hash. */
+function noticing(impl: Hash160Impl): Hash160Impl {
+  return noticeOnFirstCall(impl, (real) => {
+    active = real;
   });
 }
 
-function warnFallback(message: string): void {
-  process.emitWarning(`atlasnet: ${message}`, { code: HASH_FALLBACK_WARNING_CODE });
+function useWasm(notice = false): Promise<void> {
+  return loadWasm().then((impl) => {
+    active = notice ? noticing(impl) : impl;
+  });
 }
 
 const picked = pick();
@@ -127,6 +137,7 @@ export function hashBackend(): HashBackendName {
   return active.name;
 }
 
+/** The backend in use, whether ATLAS_HASH chose it, why the addon is not in use, its OpenSSL. */
 export function hashBackendInfo(): HashBackendInfo {
   const info: HashBackendInfo = { backend: active.name, forced: picked.forced };
   if (native.impl) info.openssl = native.openssl;

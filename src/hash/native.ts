@@ -1,6 +1,8 @@
 /**
- * The native backend: build/Release/atlas_native.node at the package root (native/hash160.cc),
- * which hashes with the OpenSSL exported by the running node binary. Optional: when it is
+ * The native backend: the addon built from native/hash160.cc, which hashes with the OpenSSL
+ * exported by the running node binary. node-gyp-build finds it at the package root: a source
+ * build in build/Release/ first, else the binary prebuilt for this platform in prebuilds/
+ * (shipped in the package, so no compiler or install script is needed). Optional: when it is
  * missing or broken, `loadNativeHash` says why and the caller falls back.
  */
 import { existsSync } from 'node:fs';
@@ -19,14 +21,34 @@ interface NativeAddon {
 export type NativeLoad = { impl: Hash160Impl; openssl: string } | { impl: undefined; reason: string };
 
 // Same relative path from src/hash/ (vitest, tsx) and from dist/hash/ (compiled).
+const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Where a source build puts the addon. */
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../build/Release/atlas_native.node', import.meta.url));
 
+const require = createRequire(import.meta.url);
 
-export function loadNativeHash(path: string = NATIVE_ADDON_PATH): NativeLoad {
+/** The addon file node-gyp-build picks under `root`, or why there is none. */
+export function findNativeAddon(root: string = PACKAGE_ROOT): { path: string } | { path: undefined; reason: string } {
+  try {
+    return { path: (require('node-gyp-build') as { path(dir: string): string }).path(root) };
+  } catch (error) {
+    const message = (error as Error).message.split('\n')[0] as string;
+    return { path: undefined, reason: `no native hash addon built or prebuilt for ${process.platform}-${process.arch} (${message})` };
+  }
+}
+
+/** Loads the addon at `path` (default: the one node-gyp-build finds) and checks it hashes right. */
+export function loadNativeHash(path?: string): NativeLoad {
+  if (path === undefined) {
+    const found = findNativeAddon();
+    if (found.path === undefined) return { impl: undefined, reason: found.reason };
+    path = found.path;
+  }
   if (!existsSync(path)) return { impl: undefined, reason: `${path} not built` };
   let addon: NativeAddon;
   try {
-    addon = createRequire(import.meta.url)(path) as NativeAddon;
+    addon = require(path) as NativeAddon;
   } catch (error) {
     return { impl: undefined, reason: `cannot load ${path}: ${(error as Error).message}` };
   }

@@ -25,6 +25,7 @@ export interface SinceOptions {
 /** Capacity of the first buffer; it doubles up to maxEntries, so a quiet node stays small. */
 const INITIAL_CAPACITY = 1024;
 
+/** The recent changes of an inventory, bounded, so that peers can ask for what changed since a version. */
 export class InventoryLog {
   readonly maxEntries: number;
   #epoch: string;

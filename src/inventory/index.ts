@@ -4,3 +4,4 @@ export { bitmapFromBytes, bitmapToBytesInto } from './roaring-bytes.js';
 export { decodePositions, encodePositions, type DecodePositionsOptions } from './varint.js';
 export { InventoryLog, type InventoryLogOptions, type SinceOptions } from './change-log.js';
 export { planRarestFirst, type HolderCounting, type PlannedPosition, type RarestFirstInput } from './rarest.js';
+export { bitmapBackend, bitmapBackendInfo, type BitmapBackendInfo, type BitmapBackendName, type ReadonlyBitmap } from './bitmap.js';

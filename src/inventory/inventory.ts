@@ -2,21 +2,15 @@
  * A node's inventory (SPEC §1, §4): a bit vector over the `length` positions of the announcement
  * sequence, bit i set when the chunk at position i is held. Backed by a compressed roaring bitmap
  * so that 80 neighbours' inventories over millions of positions stay small and set algebra
- * (what to fetch from whom) runs in native code.
+ * (what to fetch from whom) runs in CRoaring, native or WebAssembly (see bitmap.ts).
  *
  * Invariant: the bitmap never holds a position >= length. Adding such a position throws a
  * RangeError instead of growing the vector, because the length is the sequence length and only
  * the sequence decides it (use setLength first).
  */
-import roaring from 'roaring';
-import type { ReadonlyRoaringBitmap32, RoaringBitmap32 as Bitmap } from 'roaring';
+import { END_OF_RANGE, bitmaps, type Bitmap, type ReadonlyBitmap } from './bitmap.js';
 import { MAX_INVENTORY_LENGTH, byteLengthOf } from './codec.js';
 import { bitmapFromBytes, bitmapToBytesInto } from './roaring-bytes.js';
-
-const { RoaringBitmap32 } = roaring;
-
-/** One past the largest 32-bit value: the end of every open range in roaring calls. */
-const END_OF_RANGE = 0x1_0000_0000;
 
 export type ApplyMode = 'replace' | 'or';
 
@@ -24,7 +18,7 @@ export type ApplyMode = 'replace' | 'or';
 export interface ReadonlyInventory {
   readonly length: number;
   readonly count: number;
-  readonly bitmap: ReadonlyRoaringBitmap32;
+  readonly bitmap: ReadonlyBitmap;
   has(position: number): boolean;
   byteLength(): number;
   toBytes(offset?: number, length?: number): Uint8Array;
@@ -40,17 +34,24 @@ export class Inventory implements ReadonlyInventory {
 
   constructor(length = 0) {
     checkLength(length);
-    this.#bits = new RoaringBitmap32();
+    this.#bits = bitmaps.create();
     this.#length = length;
   }
 
-  /** A new inventory holding a copy of `bitmap`'s positions below `length`. */
-  static fromBitmap(bitmap: ReadonlyRoaringBitmap32, length: number): Inventory {
+  /** An inventory that takes ownership of `bits`, which hold no position >= length. */
+  static #owning(bits: Bitmap, length: number): Inventory {
     const inventory = new Inventory(length);
+    bitmaps.release(inventory.#bits);
+    inventory.#bits = bits;
+    return inventory;
+  }
+
+  /** A new inventory holding a copy of `bitmap`'s positions below `length`. */
+  static fromBitmap(bitmap: ReadonlyBitmap, length: number): Inventory {
+    checkLength(length);
     const copy = bitmap.clone();
     copy.removeRange(length, END_OF_RANGE);
-    inventory.#bits = copy;
-    return inventory;
+    return Inventory.#owning(copy, length);
   }
 
   /** A new inventory with the given positions set; every one must be below `length`. */
@@ -62,9 +63,8 @@ export class Inventory implements ReadonlyInventory {
 
   /** Decodes a whole SPEC §4 vector; `length` defaults to every bit of `bytes`. */
   static fromBytes(bytes: Uint8Array, length: number = bytes.length * 8): Inventory {
-    const inventory = new Inventory(length);
-    inventory.#bits = bitmapFromBytes(bytes, 0, length);
-    return inventory;
+    checkLength(length);
+    return Inventory.#owning(bitmapFromBytes(bytes, 0, length), length);
   }
 
   /** Number of positions (bits) in the sequence. */
@@ -78,7 +78,7 @@ export class Inventory implements ReadonlyInventory {
   }
 
   /** The set positions, for set algebra. Read-only: never mutate it behind the inventory's back. */
-  get bitmap(): ReadonlyRoaringBitmap32 {
+  get bitmap(): ReadonlyBitmap {
     return this.#bits;
   }
 
@@ -145,9 +145,15 @@ export class Inventory implements ReadonlyInventory {
     const startBit = offset * 8;
     const endBit = Math.min(end * 8, this.#length);
     // Serializing only the requested range keeps a small request on a large vector cheap.
-    const whole = startBit === 0 && endBit === this.#length;
-    const part = whole ? this.#bits : RoaringBitmap32.and(this.#bits, RoaringBitmap32.fromRange(startBit, endBit));
-    return bitmapToBytesInto(out, part, offset);
+    if (startBit === 0 && endBit === this.#length) return bitmapToBytesInto(out, this.#bits, offset);
+    const range = bitmaps.fromRange(startBit, endBit);
+    const part = bitmaps.and(this.#bits, range);
+    try {
+      return bitmapToBytesInto(out, part, offset);
+    } finally {
+      bitmaps.release(range);
+      bitmaps.release(part);
+    }
   }
 
   /**
@@ -162,6 +168,7 @@ export class Inventory implements ReadonlyInventory {
     if (mode === 'replace') this.#bits.removeRange(start, Math.min(start + bytes.length * 8, this.#length));
     const received = bitmapFromBytes(bytes, byteOffset, this.#length);
     if (!received.isEmpty) this.#bits.orInPlace(received);
+    bitmaps.release(received);
   }
 
   /** Set positions in [from, to), ascending; the range is clamped to [0, length). */
@@ -169,17 +176,18 @@ export class Inventory implements ReadonlyInventory {
     const start = Math.max(0, from);
     const end = Math.min(to, this.#length);
     if (end <= start) return new Uint32Array(0);
-    const count = this.#bits.rangeCardinality(start, end);
-    if (count === 0) return new Uint32Array(0);
-    const skip = start === 0 ? 0 : this.#bits.rangeCardinality(0, start);
-    return this.#bits.rangeUint32Array(skip, count);
+    return bitmaps.valuesInRange(this.#bits, start, end);
   }
 
   /** Positions set in `other` and not in this one, below this inventory's length, ascending. */
   missingFrom(other: ReadonlyInventory): Uint32Array {
-    const missing = RoaringBitmap32.andNot(other.bitmap, this.#bits);
-    missing.removeRange(this.#length, END_OF_RANGE);
-    return missing.toUint32Array();
+    const missing = bitmaps.andNot(other.bitmap, this.#bits);
+    try {
+      missing.removeRange(this.#length, END_OF_RANGE);
+      return missing.toUint32Array();
+    } finally {
+      bitmaps.release(missing);
+    }
   }
 
   clone(): Inventory {

@@ -3,19 +3,14 @@
  * how many known peers hold them, ties broken at random.
  *
  * Work is proportional to what is missing, not to the sequence: missing = union(peers) andNot own
- * runs in native code over compressed bitmaps, then holders are counted only over that set, by
+ * runs in CRoaring over compressed bitmaps, then holders are counted only over that set, by
  * one of two methods chosen by how dense the missing set is (see HolderCounting).
  * The planner works on positions; the same address can sit at several positions, so the caller
  * dedups by address (storing the chunk sets all its positions).
  */
-import roaring from 'roaring';
-import type { ReadonlyRoaringBitmap32, RoaringBitmap32 as Bitmap } from 'roaring';
 import type { Random } from '../runtime.js';
+import { END_OF_RANGE, bitmaps, type Bitmap, type ReadonlyBitmap } from './bitmap.js';
 import type { ReadonlyInventory } from './inventory.js';
-
-const { RoaringBitmap32 } = roaring;
-
-const END_OF_RANGE = 0x1_0000_0000;
 /** Roaring stores a 65,536-position block as a sorted array below this density, as a bitset above. */
 const DENSE_FRACTION = 1 / 16;
 
@@ -27,12 +22,13 @@ const DENSE_FRACTION = 1 / 16;
  */
 export type HolderCounting = 'auto' | 'counters' | 'slices';
 
+/** What `planRarestFirst` plans from: our inventory, the peers' inventories, exclusions and a limit. */
 export interface RarestFirstInput {
   own: ReadonlyInventory;
   /** Peer id -> what we believe that peer holds. */
   peers: ReadonlyMap<string, ReadonlyInventory>;
   /** Positions not to plan now (in flight, backing off). */
-  exclude?: ReadonlyRoaringBitmap32 | Iterable<number>;
+  exclude?: ReadonlyBitmap | Iterable<number>;
   random: Random;
   /** Most items returned. */
   limit: number;
@@ -40,6 +36,7 @@ export interface RarestFirstInput {
   counting?: HolderCounting;
 }
 
+/** One position chosen by `planRarestFirst`, with the peers believed to hold it. */
 export interface PlannedPosition {
   position: number;
   /** Peers believed to hold the position, in the iteration order of `peers`. */
@@ -57,27 +54,32 @@ export function planRarestFirst(input: RarestFirstInput): PlannedPosition[] {
 
   const peerIds = [...peers.keys()];
   const peerBitmaps = [...peers.values()].map((inventory) => inventory.bitmap);
-  const missing = RoaringBitmap32.orMany(peerBitmaps);
-  missing.andNotInPlace(own.bitmap);
-  missing.removeRange(own.length, END_OF_RANGE);
-  if (input.exclude !== undefined) removeExcluded(missing, input.exclude);
-  if (missing.isEmpty) return [];
+  const missing = bitmaps.orMany(peerBitmaps);
+  try {
+    missing.andNotInPlace(own.bitmap);
+    missing.removeRange(own.length, END_OF_RANGE);
+    if (input.exclude !== undefined) removeExcluded(missing, input.exclude);
+    if (missing.isEmpty) return [];
 
-  const wanted = Math.min(input.limit, missing.size);
-  const counting = input.counting ?? 'auto';
-  const span = missing.maximum() - missing.minimum() + 1;
-  const useSlices = counting === 'slices' || (counting === 'auto' && missing.size >= span * DENSE_FRACTION);
-  const chosen = useSlices ? rarestBySlices(missing, peerBitmaps, wanted, random) : rarestByCounters(missing, peerBitmaps, wanted, random);
-  return attachHolders(chosen, peerIds, peerBitmaps);
+    const wanted = Math.min(input.limit, missing.size);
+    const counting = input.counting ?? 'auto';
+    const span = missing.maximum() - missing.minimum() + 1;
+    const useSlices = counting === 'slices' || (counting === 'auto' && missing.size >= span * DENSE_FRACTION);
+    const chosen = useSlices ? rarestBySlices(missing, peerBitmaps, wanted, random) : rarestByCounters(missing, peerBitmaps, wanted, random);
+    return attachHolders(chosen, peerIds, peerBitmaps);
+  } finally {
+    bitmaps.release(missing);
+  }
 }
 
-function removeExcluded(missing: Bitmap, exclude: ReadonlyRoaringBitmap32 | Iterable<number>): void {
-  if (exclude instanceof RoaringBitmap32) {
+function removeExcluded(missing: Bitmap, exclude: ReadonlyBitmap | Iterable<number>): void {
+  if (bitmaps.isBitmap(exclude)) {
     missing.andNotInPlace(exclude);
     return;
   }
-  const values = exclude instanceof Uint32Array ? exclude : Uint32Array.from(exclude as Iterable<number>);
-  missing.andNotInPlace(new RoaringBitmap32(values));
+  const values = bitmaps.create(exclude instanceof Uint32Array ? exclude : Uint32Array.from(exclude as Iterable<number>));
+  missing.andNotInPlace(values);
+  bitmaps.release(values);
 }
 
 /**
@@ -95,14 +97,16 @@ function drawTies(tied: Uint32Array, start: number, end: number, take: number, r
   }
 }
 
-function rarestByCounters(missing: Bitmap, peerBitmaps: readonly ReadonlyRoaringBitmap32[], wanted: number, random: Random): number[] {
+function rarestByCounters(missing: Bitmap, peerBitmaps: readonly ReadonlyBitmap[], wanted: number, random: Random): number[] {
   const positions = missing.toUint32Array();
   const first = positions[0] as number;
   // Counters indexed by position - first: the span is at most the sequence length.
   const Counter = peerBitmaps.length > 0xffff ? Uint32Array : Uint16Array;
   const bySpan = new Counter((positions[positions.length - 1] as number) - first + 1);
   for (const bitmap of peerBitmaps) {
-    const held = RoaringBitmap32.and(bitmap, missing).toUint32Array();
+    const heldBitmap = bitmaps.and(bitmap, missing);
+    const held = heldBitmap.toUint32Array();
+    bitmaps.release(heldBitmap);
     for (let k = 0; k < held.length; k++) {
       const index = (held[k] as number) - first;
       bySpan[index] = (bySpan[index] as number) + 1;
@@ -131,26 +135,32 @@ function rarestByCounters(missing: Bitmap, peerBitmaps: readonly ReadonlyRoaring
   return chosen;
 }
 
-function rarestBySlices(missing: Bitmap, peerBitmaps: readonly ReadonlyRoaringBitmap32[], wanted: number, random: Random): number[] {
+function rarestBySlices(missing: Bitmap, peerBitmaps: readonly ReadonlyBitmap[], wanted: number, random: Random): number[] {
   // A position's holder count is the binary number whose bit k is its membership in slices[k];
   // each peer is added with a ripple carry.
   const slices: Bitmap[] = [];
-  for (const bitmap of peerBitmaps) {
-    let carry = RoaringBitmap32.and(bitmap, missing);
-    for (let k = 0; !carry.isEmpty; k++) {
-      const slice = slices[k];
-      if (slice === undefined) {
-        slices.push(carry);
-        break;
+  try {
+    for (const bitmap of peerBitmaps) {
+      let carry = bitmaps.and(bitmap, missing);
+      for (let k = 0; !carry.isEmpty; k++) {
+        const slice = slices[k];
+        if (slice === undefined) {
+          slices.push(carry);
+          break;
+        }
+        const next = bitmaps.and(slice, carry);
+        slice.xorInPlace(carry);
+        bitmaps.release(carry);
+        carry = next;
       }
-      const next = RoaringBitmap32.and(slice, carry);
-      slice.xorInPlace(carry);
-      carry = next;
+      if (carry.isEmpty) bitmaps.release(carry);
     }
+    const chosen: number[] = [];
+    collectBySlices(missing, slices, slices.length - 1, wanted, chosen, random);
+    return chosen;
+  } finally {
+    for (const slice of slices) bitmaps.release(slice);
   }
-  const chosen: number[] = [];
-  collectBySlices(missing, slices, slices.length - 1, wanted, chosen, random);
-  return chosen;
 }
 
 /**
@@ -165,12 +175,16 @@ function collectBySlices(set: Bitmap, slices: readonly Bitmap[], level: number, 
     return;
   }
   const slice = slices[level] as Bitmap;
-  collectBySlices(RoaringBitmap32.andNot(set, slice), slices, level - 1, wanted, chosen, random);
+  const zeros = bitmaps.andNot(set, slice);
+  collectBySlices(zeros, slices, level - 1, wanted, chosen, random);
+  bitmaps.release(zeros);
   if (chosen.length >= wanted) return;
-  collectBySlices(RoaringBitmap32.and(set, slice), slices, level - 1, wanted, chosen, random);
+  const ones = bitmaps.and(set, slice);
+  collectBySlices(ones, slices, level - 1, wanted, chosen, random);
+  bitmaps.release(ones);
 }
 
-function attachHolders(chosen: readonly number[], peerIds: readonly string[], peerBitmaps: readonly ReadonlyRoaringBitmap32[]): PlannedPosition[] {
+function attachHolders(chosen: readonly number[], peerIds: readonly string[], peerBitmaps: readonly ReadonlyBitmap[]): PlannedPosition[] {
   const planned: PlannedPosition[] = [];
   const byPosition = new Map<number, string[]>();
   for (const position of chosen) {
@@ -178,10 +192,13 @@ function attachHolders(chosen: readonly number[], peerIds: readonly string[], pe
     planned.push({ position, holders });
     byPosition.set(position, holders);
   }
-  const chosenSet = new RoaringBitmap32(chosen);
+  const chosenSet = bitmaps.create(chosen);
   for (let p = 0; p < peerBitmaps.length; p++) {
-    const held = RoaringBitmap32.and(peerBitmaps[p] as ReadonlyRoaringBitmap32, chosenSet).toUint32Array();
+    const heldBitmap = bitmaps.and(peerBitmaps[p] as ReadonlyBitmap, chosenSet);
+    const held = heldBitmap.toUint32Array();
+    bitmaps.release(heldBitmap);
     for (let k = 0; k < held.length; k++) byPosition.get(held[k] as number)?.push(peerIds[p] as string);
   }
+  bitmaps.release(chosenSet);
   return planned;
 }

@@ -12,12 +12,9 @@
  *   containers: run: u16 count, then (start u16, length - 1 u16) pairs; else bitset of 8,192
  *     bytes when cardinality > 4,096; else array of cardinality u16 values, ascending.
  */
-import roaring from 'roaring';
-import type { ReadonlyRoaringBitmap32, RoaringBitmap32 as Bitmap } from 'roaring';
 import { AtlasError, ErrorCodes } from '../errors.js';
+import { bitmaps, type Bitmap, type ReadonlyBitmap } from './bitmap.js';
 import { POPCOUNT } from './codec.js';
-
-const { RoaringBitmap32 } = roaring;
 
 const COOKIE_NO_RUNS = 12346;
 const COOKIE_RUNS = 12347;
@@ -41,7 +38,7 @@ const REVERSE = (() => {
  * ORs into `out` the vector bytes [byteOffset, byteOffset + out.length) of the positions of
  * `bitmap`; positions outside those bytes are ignored.
  */
-export function bitmapToBytesInto(out: Uint8Array, bitmap: ReadonlyRoaringBitmap32, byteOffset: number): Uint8Array {
+export function bitmapToBytesInto(out: Uint8Array, bitmap: ReadonlyBitmap, byteOffset: number): Uint8Array {
   if (out.length === 0 || bitmap.isEmpty) return out;
   const data = bitmap.serialize('portable');
   const u16 = (at: number): number => (data[at] as number) | ((data[at + 1] as number) << 8);
@@ -130,7 +127,7 @@ function setBitRange(out: Uint8Array, byteOffset: number, start: number, end: nu
 export function bitmapFromBytes(bytes: Uint8Array, byteOffset: number, bitLimit: number = Number.POSITIVE_INFINITY): Bitmap {
   const firstBit = byteOffset * 8;
   const endBit = Math.min(firstBit + bytes.length * 8, bitLimit);
-  if (endBit <= firstBit) return new RoaringBitmap32();
+  if (endBit <= firstBit) return bitmaps.create();
   // Bytes used, the last one masked when the limit cuts through it.
   const used = Math.ceil((endBit - firstBit) / 8);
   const tailBits = (endBit - firstBit) & 7;
@@ -156,7 +153,7 @@ export function bitmapFromBytes(bytes: Uint8Array, byteOffset: number, bitLimit:
     payload += cardinality > ARRAY_MAX_CARDINALITY ? CONTAINER_BYTES : 2 * cardinality;
   }
   const size = keys.length;
-  if (size === 0) return new RoaringBitmap32();
+  if (size === 0) return bitmaps.create();
 
   const data = new Uint8Array(8 + 8 * size + payload);
   const view = new DataView(data.buffer);
@@ -188,5 +185,5 @@ export function bitmapFromBytes(bytes: Uint8Array, byteOffset: number, bitLimit:
       }
     }
   }
-  return RoaringBitmap32.deserialize(data, 'portable');
+  return bitmaps.deserializePortable(data);
 }

@@ -44,6 +44,7 @@ export interface LegacyConfig {
 /** What HttpTransport's `legacy` option takes: any subset of LegacyConfig. */
 export type LegacyOptions = Partial<Omit<LegacyConfig, 'xmlrpc'>> & { xmlrpc?: Partial<LegacyConfig['xmlrpc']> };
 
+/** Defaults of the legacy Atlas / Stacks 2.x API (see the README's legacy section). */
 export const DEFAULT_LEGACY_CONFIG: Readonly<LegacyConfig> = Object.freeze({
   rpc: true,
   rpcPaths: Object.freeze(['/RPC2', '/']),

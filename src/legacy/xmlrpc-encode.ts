@@ -59,6 +59,7 @@ export function serializeValue(value: XmlRpcValue, maxDepth = DEFAULT_XMLRPC_LIM
   return out.join('');
 }
 
+/** An XML-RPC `methodCall` document for `methodName` and `params`. */
 export function serializeMethodCall(methodName: string, params: readonly XmlRpcValue[], maxDepth = DEFAULT_XMLRPC_LIMITS.maxDepth): string {
   if (!METHOD_NAME.test(methodName)) refuse(`method name ${JSON.stringify(methodName.slice(0, 64))}`);
   const out: string[] = [DECLARATION, '<methodCall><methodName>', methodName, '</methodName><params>'];
@@ -71,6 +72,7 @@ export function serializeMethodCall(methodName: string, params: readonly XmlRpcV
   return out.join('');
 }
 
+/** An XML-RPC `methodResponse` document carrying `value`. */
 export function serializeMethodResponse(value: XmlRpcValue, maxDepth = DEFAULT_XMLRPC_LIMITS.maxDepth): string {
   const out: string[] = [DECLARATION, '<methodResponse><params><param>'];
   encodeInto(value, 0, maxDepth, out);

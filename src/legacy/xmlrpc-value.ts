@@ -17,17 +17,21 @@
  */
 export type XmlRpcValue = string | number | boolean | Uint8Array | null | XmlRpcValue[] | XmlRpcStruct;
 
+/** An XML-RPC struct: member names to values. */
 export interface XmlRpcStruct {
   [member: string]: XmlRpcValue;
 }
 
+/** A parsed XML-RPC call: the method name and its parameters. */
 export interface MethodCall {
   methodName: string;
   params: XmlRpcValue[];
 }
 
+/** A parsed XML-RPC response: a value, or a fault. */
 export type MethodResponse = { value: XmlRpcValue } | { fault: { faultCode: number; faultString: string } };
 
+/** Bounds the XML-RPC codec enforces on untrusted documents. */
 export interface XmlRpcLimits {
   /** Largest document, in bytes (UTF-8). */
   maxBytes: number;
@@ -41,6 +45,7 @@ export interface XmlRpcLimits {
   maxNumberLength: number;
 }
 
+/** Default bounds of the XML-RPC codec: document size and nesting depth. */
 export const DEFAULT_XMLRPC_LIMITS: Readonly<XmlRpcLimits> = Object.freeze({
   maxBytes: 512 * 1024,
   maxDepth: 16,

@@ -32,6 +32,7 @@ import { fetchFromPeers } from './fetch.js';
 import type { NodeStats } from './stats.js';
 import { RateMeter } from './stats.js';
 
+/** The life cycle of an `AtlasNode`: open, running, closing, closed. */
 export type NodeState = 'open' | 'running' | 'closing' | 'closed';
 
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Address } from '../address.js';
 
+/** A chunk stored by a node: its address, its positions and where it came from. */
 export interface ChunkEvent {
   address: Address;
   positions: readonly number[];
@@ -15,6 +16,7 @@ export interface CorruptChunkEvent {
   positions: readonly number[];
 }
 
+/** The typed events an `AtlasNode` emits, by name. */
 export interface AtlasNodeEvents {
   chunk: ChunkEvent;
   'chunk:corrupt': CorruptChunkEvent;

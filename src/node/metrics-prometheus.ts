@@ -16,6 +16,7 @@ export interface PromClientModule {
   collectDefaultMetrics(config?: { register?: PromRegistry; prefix?: string }): void;
 }
 
+/** The part of a prom-client `Registry` atlasnet uses. */
 export interface PromRegistry {
   metrics(): Promise<string>;
   getSingleMetric(name: string): unknown;
@@ -37,6 +38,7 @@ interface PromGauge {
   set(labels: Record<string, string>, value: number): void;
 }
 
+/** Options of `prometheusMetrics`. */
 export interface PrometheusMetricsOptions {
   /** Registry to register in, e.g. one shared by several nodes (give each node distinct `labels`). Default: a new one. */
   registry?: PromRegistry;

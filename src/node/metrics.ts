@@ -11,6 +11,7 @@ export interface Metrics {
   expose?(): Promise<string>;
 }
 
+/** The names of the counters and gauges a node reports through `Metrics`. */
 export type MetricName =
   | 'chunks_stored_total'
   | 'chunk_bytes_stored_total'
@@ -23,4 +24,5 @@ export type MetricName =
   | 'sequence_length'
   | 'chunks_held';
 
+/** A `Metrics` that records nothing: the default. */
 export const noMetrics: Metrics = { count() {}, gauge() {} };

@@ -23,6 +23,7 @@ export interface NodeTimers {
   refusalMs: number;
 }
 
+/** Default periods and timeouts of a node's background work. */
 export const DEFAULT_TIMERS: Readonly<NodeTimers> = Object.freeze({
   roundMs: 2_000,
   inventoryRefreshMs: 15_000,
@@ -30,6 +31,7 @@ export const DEFAULT_TIMERS: Readonly<NodeTimers> = Object.freeze({
   refusalMs: 600_000,
 });
 
+/** Options of `AtlasNode.open`; every default is in the README's "Defaults and limits". */
 export interface AtlasNodeOptions {
   /** Where announcements come from. */
   chain: ChainAdapter;

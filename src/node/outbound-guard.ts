@@ -18,6 +18,7 @@ import { AddressPolicy, canonicalPeerAddress, type AddressPolicyOptions } from '
 import type { Clock } from '../runtime.js';
 import type { CallOptions, Transport, TransportService } from '../transport/types.js';
 
+/** Options of `OutboundGuard`. */
 export interface OutboundGuardOptions {
   clock: Clock;
   policy?: AddressPolicy | Partial<AddressPolicyOptions>;
@@ -27,6 +28,7 @@ export interface OutboundGuardOptions {
   maxBlocked?: number;
 }
 
+/** A transport wrapper that checks every outgoing call against the address policy and the blocklist. */
 export class OutboundGuard implements Transport {
   readonly policy: AddressPolicy;
   private readonly clock: Clock;

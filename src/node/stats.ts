@@ -3,6 +3,7 @@ import type { AuditStats } from '../sync/audit.js';
 import type { DownloaderStats } from '../sync/downloader.js';
 import type { NodeState } from './atlas-node.js';
 
+/** A snapshot of a node's counters, from `node.stats()`. */
 export interface NodeStats {
   state: NodeState;
   address: string | undefined;

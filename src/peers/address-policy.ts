@@ -37,6 +37,7 @@ export type AddressRefusal = 'syntax' | 'port' | 'hostname' | 'bare-name' | Excl
 
 export type AddressVerdict = { ok: true; peer: PeerAddress } | { ok: false; reason: AddressRefusal; message: string };
 
+/** Which address ranges an `AddressPolicy` allows. */
 export interface AddressPolicyOptions {
   /** 127/8, ::1 and "localhost". Default false. */
   allowLoopback: boolean;
@@ -52,6 +53,7 @@ export interface AddressPolicyOptions {
   maxLength: number;
 }
 
+/** The policy for public networks: only publicly routable addresses. */
 export const DEFAULT_ADDRESS_POLICY: Readonly<AddressPolicyOptions> = Object.freeze({
   allowLoopback: false,
   allowPrivate: false,
@@ -197,6 +199,7 @@ function classifyHost(peer: PeerAddress): AddressClass | 'hostname' | 'bare-name
 // ---------------------------------------------------------------------------------------------
 // Policy
 
+/** Decides which peer addresses may be dialled (public, private, loopback ranges). */
 export class AddressPolicy {
   readonly options: Readonly<AddressPolicyOptions>;
 

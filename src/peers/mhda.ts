@@ -12,6 +12,7 @@
 import { AtlasError, ErrorCodes } from '../errors.js';
 import type { Random } from '../runtime.js';
 
+/** The neighbours a peer reports, as peer addresses. */
 export type NeighborList = readonly string[];
 
 /**
@@ -23,6 +24,7 @@ export type NeighborsFunction = (
   options?: { signal?: AbortSignal },
 ) => NeighborList | Promise<NeighborList>;
 
+/** Options of the random-walk samplers. */
 export interface WalkSamplerOptions {
   neighbors: NeighborsFunction;
   random: Random;
@@ -45,15 +47,18 @@ export interface WalkSamplerOptions {
   distinctLists?: boolean;
 }
 
+/** Options of one step of a walk sampler. */
 export interface StepOptions {
   signal?: AbortSignal;
 }
 
+/** Options of one sample drawn by a walk sampler. */
 export interface SampleOptions extends StepOptions {
   /** Steps tried before giving up with UNREACHABLE. Default: 10 × (burnIn + 1). */
   maxSteps?: number;
 }
 
+/** Steps discarded after every restart of a random walk (protocol §5.3). */
 export const DEFAULT_BURN_IN = 20;
 
 /** Lists this short are checked for duplicates pairwise, without allocating a Set. */

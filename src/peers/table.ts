@@ -28,6 +28,7 @@ import { randomInt, shuffle, type Clock, type Random } from '../runtime.js';
 import { AddressPolicy, canonicalPeerAddress, type AddressPolicyOptions } from './address-policy.js';
 import { HealthWindow } from './health.js';
 
+/** Why a `PeerTable` removed a peer. */
 export type PeerRemoveReason =
   /** >= minSamplesForEviction samples and health < minHealth */
   | 'unhealthy'
@@ -44,13 +45,16 @@ export type PeerRemoveReason =
   /** explicit remove() */
   | 'removed';
 
+/** A peer removed from a `PeerTable`, and why. */
 export interface PeerRemoval {
   peer: string;
   reason: PeerRemoveReason;
 }
 
+/** A peer added to or removed from a `PeerTable`. */
 export type PeerChange = { type: 'add'; peer: string; seed: boolean } | { type: 'remove'; peer: string; reason: PeerRemoveReason };
 
+/** What a `PeerTable` knows of one peer: health, samples, whether it is a seed. */
 export interface PeerInfo {
   address: string;
   seed: boolean;
@@ -81,6 +85,7 @@ export type CandidateOutcome =
   /** not a peer address */
   | 'invalid';
 
+/** The bounds of a `PeerTable`. */
 export interface PeerTableLimits {
   /** Most peers in the table, seeds included. */
   maxPeers: number;
@@ -109,6 +114,7 @@ export interface PeerTableLimits {
   maxBlocked: number;
 }
 
+/** Default bounds of a `PeerTable`: sizes, health window and thresholds. */
 export const PEER_TABLE_DEFAULTS: Readonly<PeerTableLimits> = Object.freeze({
   maxPeers: 1_000,
   maxPending: 800,
@@ -130,6 +136,7 @@ export const PEER_TABLE_DEFAULTS: Readonly<PeerTableLimits> = Object.freeze({
 /** Candidates checked per round (SPEC §5.2). */
 export const DEFAULT_CANDIDATES_PER_ROUND = 10;
 
+/** Options of `PeerTable`: its bounds, seeds and change listener. */
 export interface PeerTableOptions extends Partial<PeerTableLimits> {
   clock: Clock;
   random: Random;
@@ -162,6 +169,7 @@ interface Recent {
   reason: string;
 }
 
+/** The peers a node knows: health over a time window, admission of candidates, penalties and blocklist. */
 export class PeerTable {
   readonly limits: Readonly<PeerTableLimits>;
   readonly policy: AddressPolicy;

@@ -40,11 +40,13 @@ export interface ProtocolTimeouts {
 /** SPEC §7: 3 s, 10 s, 10 s, 30 s. */
 export const DEFAULT_TIMEOUTS: Readonly<ProtocolTimeouts> = Object.freeze({ ping: 3_000, inventory: 10_000, peers: 10_000, chunks: 30_000 });
 
+/** Options of `ProtocolClient`. */
 export interface ProtocolClientOptions {
   limits?: Partial<ProtocolLimits>;
   timeouts?: Partial<ProtocolTimeouts>;
 }
 
+/** Options of one `ProtocolClient` call: timeout and abort signal. */
 export interface ClientCallOptions {
   signal?: AbortSignal;
   /** Overrides the method's default timeout for this call. */
@@ -61,6 +63,7 @@ const timeoutKind: { [M in Method]: keyof ProtocolTimeouts } = {
   offer: 'inventory',
 };
 
+/** Calls the protocol methods on remote peers through a transport, validating every answer. */
 export class ProtocolClient {
   readonly limits: Readonly<ProtocolLimits>;
   readonly timeouts: Readonly<ProtocolTimeouts>;

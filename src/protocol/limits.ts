@@ -21,6 +21,7 @@ export interface ProtocolLimits {
   maxNetworkIdLength: number;
 }
 
+/** Default protocol limits (per-call counts and sizes). */
 export const DEFAULT_LIMITS: Readonly<ProtocolLimits> = Object.freeze({
   maxChunkSize: 40_960,
   maxGetAddresses: 100,
@@ -32,6 +33,7 @@ export const DEFAULT_LIMITS: Readonly<ProtocolLimits> = Object.freeze({
   maxNetworkIdLength: 64,
 });
 
+/** The default protocol limits with `overrides` applied, checked. */
 export function resolveLimits(overrides?: Partial<ProtocolLimits>): Readonly<ProtocolLimits> {
   return Object.freeze({ ...DEFAULT_LIMITS, ...overrides });
 }

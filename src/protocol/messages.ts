@@ -3,6 +3,7 @@ import type { Address } from '../address.js';
 /** Bumped on incompatible wire changes; peers with another major version are refused. */
 export const PROTOCOL_VERSION = 1;
 
+/** Parameters of `ping`: the caller's network id, sequence length and own address. */
 export interface PingParams {
   network: string;
   /** The caller's sequence length: the reply's digest covers min(this, the callee's length). */
@@ -11,6 +12,7 @@ export interface PingParams {
   from?: string;
 }
 
+/** Result of `ping`: the peer's network, version, sequence length and digest. */
 export interface PingResult {
   protocol: number;
   network: string;
@@ -29,9 +31,11 @@ export interface InventoryVersion {
   version: number;
 }
 
+/** Parameters of `peers`: the caller's own reachable address, if any. */
 export interface PeersParams {
   from?: string;
 }
+/** Result of `peers`: healthy peers the callee knows. */
 export interface PeersResult {
   peers: string[];
 }
@@ -41,17 +45,20 @@ export interface InventoryParams {
   offset: number;
   length: number;
 }
+/** Result of `inventory`: a byte range of the inventory vector and the sequence length. */
 export interface InventoryResult {
   sequenceLength: number;
   inventory: InventoryVersion;
   bytes: Uint8Array;
 }
 
+/** Parameters of `inventoryChanges`: the inventory version the caller already has. */
 export interface InventoryChangesParams {
   since: InventoryVersion;
   /** The caller's own reachable address: it is offered new chunks while it keeps pulling. */
   from?: string;
 }
+/** Result of `inventoryChanges`: the positions added since, or a request to read the whole vector. */
 export type InventoryChangesResult =
   | {
       complete: true;
@@ -63,21 +70,25 @@ export type InventoryChangesResult =
   /** The log does not reach back to `since` (or another epoch): fetch the whole vector. */
   | { complete: false; sequenceLength: number; inventory: InventoryVersion };
 
+/** Parameters of `getChunks`: the addresses wanted. */
 export interface GetChunksParams {
   addresses: Address[];
 }
+/** Result of `getChunks`: the chunks the peer holds among those asked for. */
 export interface GetChunksResult {
   chunks: { address: Address; data: Uint8Array }[];
   /** Addresses asked for and not held: an explicit "don't have" (SPEC §6). */
   missing: Address[];
 }
 
+/** Parameters of `putChunks`: the chunks to store. */
 export interface PutChunksParams {
   chunks: Uint8Array[];
   /** Set by a peer pushing chunks it holds; absent for a client's put. A peer's push is only
    * offered onward, a client's put is pushed on as bytes. */
   from?: string;
 }
+/** Result of `putChunks`: per chunk, whether it is now stored. */
 export interface PutChunksResult {
   /** saved[i] is true when chunk i is now stored (also when it already was). */
   saved: boolean[];
@@ -93,11 +104,13 @@ export interface OfferParams {
   /** Positions newly held by `from`, ascending, delta-varint encoded. */
   added: Uint8Array;
 }
+/** Result of `offer`: how many offered positions the receiver lacks and will fetch. */
 export interface OfferResult {
   /** How many of the offered positions the receiver lacks and will fetch. */
   wanted: number;
 }
 
+/** Each protocol method's parameters and result types. */
 export interface MethodMap {
   ping: { params: PingParams; result: PingResult };
   peers: { params: PeersParams; result: PeersResult };
@@ -108,12 +121,17 @@ export interface MethodMap {
   offer: { params: OfferParams; result: OfferResult };
 }
 
+/** The name of a protocol method. */
 export type Method = keyof MethodMap;
+/** The parameters type of method `M`. */
 export type ParamsOf<M extends Method> = MethodMap[M]['params'];
+/** The result type of method `M`. */
 export type ResultOf<M extends Method> = MethodMap[M]['result'];
 
+/** Every protocol method, by name. */
 export const METHODS: readonly Method[] = ['ping', 'peers', 'inventory', 'inventoryChanges', 'getChunks', 'putChunks', 'offer'];
 
+/** True when `value` names a protocol method. */
 export function isMethod(value: unknown): value is Method {
   return typeof value === 'string' && (METHODS as readonly string[]).includes(value);
 }
@@ -129,6 +147,7 @@ export interface AtlasService {
   offer(params: OfferParams, context: CallerContext): Promise<OfferResult>;
 }
 
+/** Who is calling a service method: the caller's claimed address and its remote host. */
 export interface CallerContext {
   /** Transport-level identity of the caller (e.g. "127.0.0.1:51234"), for rate limits and logs. */
   remote: string;

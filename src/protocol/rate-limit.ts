@@ -13,6 +13,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Clock } from '../runtime.js';
 
+/** Token bucket and concurrency bounds per remote host. */
 export interface RateLimitOptions {
   /** Tokens earned per second by each key; Infinity turns limiting off. */
   ratePerSecond: number;
@@ -40,6 +41,7 @@ interface Bucket {
   at: number;
 }
 
+/** Per-host token buckets: a host over its rate is answered BUSY instead of queued. */
 export class RateLimiter {
   readonly options: Readonly<RateLimitOptions>;
   private readonly clock: Clock;

@@ -13,6 +13,7 @@ import type { RequestContext } from '../transport/types.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, remoteHost, type RateLimitOptions } from './rate-limit.js';
 import type { ProtocolHandler } from './server.js';
 
+/** The bounds a `RequestGuard` enforces. */
 export interface RequestLimits extends RateLimitOptions {
   /** Requests handled at once, all callers together. */
   maxConcurrent: number;
@@ -22,6 +23,7 @@ export interface RequestLimits extends RateLimitOptions {
   methodCost: Readonly<Record<string, number>>;
 }
 
+/** Default per-host and total bounds on requests being served. */
 export const DEFAULT_REQUEST_LIMITS: Readonly<RequestLimits> = Object.freeze({
   ...DEFAULT_RATE_LIMIT,
   maxConcurrent: 64,
@@ -29,6 +31,7 @@ export const DEFAULT_REQUEST_LIMITS: Readonly<RequestLimits> = Object.freeze({
   methodCost: Object.freeze({}),
 });
 
+/** Counters of a `RequestGuard`: requests admitted and refused. */
 export interface RequestGuardStats {
   admitted: number;
   /** Refused because the caller's host had no tokens left. */
@@ -40,6 +43,7 @@ export interface RequestGuardStats {
   hosts: number;
 }
 
+/** Bounds requests being served, per host and in total, and refuses the excess with BUSY. */
 export class RequestGuard {
   readonly limits: Readonly<RequestLimits>;
   private readonly rates: RateLimiter;

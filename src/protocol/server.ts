@@ -11,14 +11,17 @@ import { resolveLimits, type ProtocolLimits } from './limits.js';
 import type { AtlasService, CallerContext } from './messages.js';
 import { validateRequest, type ValidRequest } from './validate.js';
 
+/** Options of `createProtocolService`: limits, guards and logging. */
 export interface ProtocolServiceOptions {
   /** Limits requests are checked against; missing fields take DEFAULT_LIMITS. */
   limits?: Partial<ProtocolLimits>;
   logger?: Logger;
 }
 
+/** A transport service handler that answers protocol calls. */
 export type ProtocolHandler = TransportService['handle'];
 
+/** The transport handler of `service`: validates every request and result against the protocol. */
 export function createProtocolService(service: AtlasService, options: ProtocolServiceOptions = {}): ProtocolHandler {
   const limits = resolveLimits(options.limits);
   const logger = options.logger ?? silentLogger;

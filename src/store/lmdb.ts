@@ -51,6 +51,7 @@ const NO_OVERWRITE = { noOverwrite: true } as const;
 const DERIVE_BATCH = 65_536;
 const DB_NAMES = ['meta', 'chunks', 'sequence', 'byAddress', 'checkpoints'] as const;
 
+/** Options of `LmdbChunkStore`: data directory, chunk size limit, map size and durability. */
 export interface LmdbChunkStoreOptions {
   /** The data directory (created when absent). */
   path: string;

@@ -19,6 +19,7 @@ import { SequenceDigest } from './sequence-digest.js';
 import { discardChunk } from './quarantine.js';
 import { type ChunkStore, type DiscardOutcome, type PutOutcome, type VerifiedChunk } from './types.js';
 
+/** Options of `MemoryChunkStore`. */
 export interface MemoryChunkStoreOptions {
   /** Largest chunk admitted, in bytes (default 40,960). */
   maxChunkSize?: number;

@@ -3,8 +3,10 @@ import type { Announcement } from '../chain/types.js';
 import type { AtlasError } from '../errors.js';
 import type { ReadonlyInventory } from '../inventory/inventory.js';
 
+/** Largest chunk accepted by default, in bytes (40,960). */
 export const DEFAULT_MAX_CHUNK_SIZE = 40_960;
 
+/** What happened to one put chunk: stored, already present, or refused and why. */
 export type PutOutcome =
   /** `added` is false when the chunk was already stored (a no-op success). */
   | { ok: true; address: Address; added: boolean; positions: readonly number[] }

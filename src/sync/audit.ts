@@ -23,17 +23,15 @@
  *   A peer that is simply unreachable fails everything, its health falls and it is evicted by the
  *   ordinary rule instead.
  */
-import roaring from 'roaring';
 import type { Address } from '../address.js';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { bitmaps } from '../inventory/bitmap.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import { randomInt, type Clock, type Random, type TimerHandle } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import type { PeerFault } from './downloader.js';
 import type { PeerViews } from './peer-views.js';
 import { verifyReceived } from './verify.js';
-
-const { RoaringBitmap32 } = roaring;
 
 export interface AuditOptions {
   /** How often each neighbour is audited, ms. 0 turns audits off. */
@@ -219,11 +217,12 @@ export class Auditor {
   private pick(peer: string): { position: number; address: Address } | undefined {
     const view = this.views.get(peer);
     if (!view) return undefined;
-    const common = RoaringBitmap32.and(view.inventory.bitmap, this.store.inventory.bitmap);
-    const lacking = RoaringBitmap32.andNot(view.inventory.bitmap, this.store.inventory.bitmap);
+    const common = bitmaps.and(view.inventory.bitmap, this.store.inventory.bitmap);
+    const lacking = bitmaps.andNot(view.inventory.bitmap, this.store.inventory.bitmap);
     const pool = lacking.size > 0 && (common.size === 0 || this.random() < 0.5) ? lacking : common;
-    if (pool.size === 0) return undefined;
-    const position = pool.select(randomInt(this.random, pool.size));
+    const position = pool.size === 0 ? undefined : pool.select(randomInt(this.random, pool.size));
+    bitmaps.release(common);
+    bitmaps.release(lacking);
     if (position === undefined) return undefined;
     const address = this.store.addressAt(position);
     return address === undefined ? undefined : { position, address };

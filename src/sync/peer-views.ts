@@ -1,4 +1,4 @@
-import roaring from 'roaring';
+import { bitmaps } from '../inventory/bitmap.js';
 import { Inventory } from '../inventory/inventory.js';
 import { decodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
@@ -20,8 +20,6 @@ export interface PeerView {
   /** Offers that arrive while the whole vector is being fetched, applied after it. */
   heldDuringFetch: number[] | undefined;
 }
-
-const { RoaringBitmap32 } = roaring;
 
 export interface RefreshOutcome {
   /** Inventory payload bytes received for this refresh. */
@@ -163,7 +161,9 @@ export class PeerViews {
       if (this.views.get(view.peer) !== view) return { bytes, full: true, added: 0 };
       const heldMeanwhile = view.heldDuringFetch ?? [];
       fresh.addMany(heldMeanwhile.filter((p) => p < fresh.length));
-      const added = RoaringBitmap32.andNot(fresh.bitmap, view.inventory.bitmap).size;
+      const gained = bitmaps.andNot(fresh.bitmap, view.inventory.bitmap);
+      const added = gained.size;
+      bitmaps.release(gained);
       view.inventory = fresh; // in place: the same view object stays tracked
       view.version = first.inventory;
       view.covered = length;

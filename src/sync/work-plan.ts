@@ -1,12 +1,10 @@
-import roaring from 'roaring';
 import type { Address } from '../address.js';
+import { bitmaps } from '../inventory/bitmap.js';
 import { planRarestFirst, type PlannedPosition } from '../inventory/rarest.js';
 import type { Random } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import type { PeerViews } from './peer-views.js';
-
-const { RoaringBitmap32 } = roaring;
 
 export interface WorkPlanOptions {
   /** Positions planned at once; the plan is rarest-first within this window. */
@@ -45,10 +43,10 @@ export class WorkPlan {
   private lastPlan = -Infinity;
   /** Per-peer side plans for peers the main window leaves idle (reversed: taken from the end). */
   private readonly sideQueues = new Map<string, number[]>();
-  private readonly busyPositions = new RoaringBitmap32();
+  private readonly busyPositions = bitmaps.create();
   private readonly busyAddresses = new Map<Address, number>(); // address -> position requested
   private readonly deferred = new Map<Address, number>(); // address -> position, while backing off
-  private readonly deferredPositions = new RoaringBitmap32();
+  private readonly deferredPositions = bitmaps.create();
   private readonly backoff: Backoff<Address>;
   /** Earliest time a deferred address may be due; nothing is scanned before it. */
   private nextDue = Infinity;
@@ -129,15 +127,11 @@ export class WorkPlan {
       if (side === undefined || side.length === 0) {
         const view = this.views.get(peer);
         if (!view) continue;
-        side = planRarestFirst({
-          own,
-          peers: new Map([[peer, view.inventory]]),
-          exclude: RoaringBitmap32.or(this.busyPositions, this.deferredPositions),
-          random: this.random,
-          limit: batchSize * SIDE_PLAN_BATCHES,
-        })
+        const exclude = bitmaps.or(this.busyPositions, this.deferredPositions);
+        side = planRarestFirst({ own, peers: new Map([[peer, view.inventory]]), exclude, random: this.random, limit: batchSize * SIDE_PLAN_BATCHES })
           .map((item) => item.position)
           .reverse();
+        bitmaps.release(exclude);
         this.sideQueues.set(peer, side);
       }
       const batch: Address[] = [];
@@ -199,13 +193,9 @@ export class WorkPlan {
     this.stale = false;
     this.sideQueues.clear();
     this.lastPlan = now;
-    this.queue = planRarestFirst({
-      own: this.store.inventory,
-      peers: this.views.inventories(),
-      exclude: RoaringBitmap32.or(this.busyPositions, this.deferredPositions),
-      random: this.random,
-      limit: this.options.planWindow,
-    });
+    const exclude = bitmaps.or(this.busyPositions, this.deferredPositions);
+    this.queue = planRarestFirst({ own: this.store.inventory, peers: this.views.inventories(), exclude, random: this.random, limit: this.options.planWindow });
+    bitmaps.release(exclude);
     this.head = 0;
   }
 

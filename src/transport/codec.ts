@@ -12,6 +12,7 @@
 import { Packr } from 'msgpackr';
 import { AtlasError, ErrorCodes, errorFromWire, isAtlasError, type ErrorCode } from '../errors.js';
 
+/** How protocol messages are encoded on the wire: MessagePack or JSON. */
 export type WireFormat = 'msgpack' | 'json';
 
 export const MSGPACK_CONTENT_TYPE = 'application/msgpack';

@@ -38,6 +38,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.f
   INTERNAL: 500,
 });
 
+/** The HTTP status for an error: its code's entry in `HTTP_STATUS_BY_CODE`, else 500. */
 export function httpStatusFor(error: unknown): number {
   return isAtlasError(error) ? HTTP_STATUS_BY_CODE[error.code] : 500;
 }

@@ -32,6 +32,7 @@ export { DEFAULT_HTTP_LIMITS, resolveHttpLimits, type HttpLimits } from './http-
 export type { HttpRoute, HttpRouteContext } from './http-route.js';
 export type { ConnectionStats } from './http-connections.js';
 
+/** Options of `HttpTransport`. */
 export interface HttpTransportOptions {
   /** "host:port" to listen on (port 0 picks a free one). Omit for a client-only transport. */
   listen?: string;

@@ -25,6 +25,7 @@ import type { CallOptions, RequestContext, Transport, TransportService, Transpor
 /** Milliseconds one way; a function is asked once per message. */
 export type LatencySpec = number | ((from: string, to: string, random: Random) => number);
 
+/** Options of `MemoryNetwork`. */
 export interface MemoryNetworkOptions {
   /** Default: the system clock (real time). A simulator passes its virtual clock. */
   clock?: Clock;
@@ -46,6 +47,7 @@ export interface MemoryNetworkOptions {
   maxMethodsTracked?: number;
 }
 
+/** Messages and bytes of one protocol method on a `MemoryNetwork` node. */
 export interface MethodStats {
   messagesOut: number;
   messagesIn: number;
@@ -72,6 +74,7 @@ interface NodeState {
   stats: MemoryNodeStats;
 }
 
+/** An in-process network for tests and the simulator: latency, loss, partitions and one-way links. */
 export class MemoryNetwork {
   readonly clock: Clock;
   readonly random: Random;

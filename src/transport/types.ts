@@ -8,6 +8,7 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** What a transport tells a service about a request: the caller's transport identity and an abort signal. */
 export interface RequestContext {
   /** Transport-level identity of the caller, e.g. "127.0.0.1:51234" or a MemoryNetwork node name. */
   remote: string;
@@ -25,6 +26,7 @@ export interface TransportService {
   metrics?(): Promise<string>;
 }
 
+/** How a node calls peers and listens for calls; `HttpTransport` and `MemoryTransport` implement it. */
 export interface Transport {
   /** The address other peers reach this node at; known once listen() resolved. */
   readonly address: string | undefined;
@@ -35,6 +37,7 @@ export interface Transport {
   stats?(): TransportStats;
 }
 
+/** Counters of a transport: calls and bytes, in and out. */
 export interface TransportStats {
   callsOut: number;
   callsIn: number;

@@ -98,7 +98,7 @@ function describeWorkload(workload: Workload, nodes: number, bytes: number): str
       ? `${count} real zone files (${formatBytes(bytes)}) from ${workload.path}`
       : workload.source === 'file'
         ? `${count} zone files (${formatBytes(bytes)}) from ${workload.path}`
-        : `${count} generated zone files (${formatBytes(bytes)}; ${workload.realPathTried === undefined ? '--generated' : `real ones absent at ${workload.realPathTried}`})`;
+        : `${count} generated zone files (${formatBytes(bytes)}; ${workload.realPathTried === undefined ? '--generated' : `the real BNS zone files were not found; run with --data <file> to use them`})`;
   return `atlas demo: ${nodes} nodes over HTTP on 127.0.0.1, ${what}`;
 }
 

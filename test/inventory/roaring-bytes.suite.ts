@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import roaring from 'roaring';
 import { describe, expect, it } from 'vitest';
 import { bitmapFromBytes, bitmapToBytesInto } from '../../src/inventory/roaring-bytes.js';
 
-const { RoaringBitmap32 } = roaring;
+import { bitmaps } from '../../src/inventory/bitmap.js';
+import type { TestBitmap } from './backend.js';
 
 /** Per-position reference: the bytes [byteOffset, byteOffset + length) of a set of positions. */
 function naiveBytes(positions: Iterable<number>, byteOffset: number, length: number): Uint8Array {
@@ -38,7 +38,7 @@ const bitmapArb = fc
     optimize: fc.boolean(),
   })
   .map(({ base, ranges, points, denseBlock, optimize }) => {
-    const bitmap = new RoaringBitmap32();
+    const bitmap = bitmaps.create() as TestBitmap;
     for (const [start, length] of ranges) bitmap.addRange(base + start, Math.min(base + start + length, base + SPAN));
     bitmap.addMany(points.map((p) => base + p));
     if (denseBlock) {
@@ -64,7 +64,7 @@ describe('roaring containers <-> SPEC §4 bytes', () => {
 
   it('bitmapToBytesInto ORs into what is already there', () => {
     const out = Uint8Array.of(0x01, 0x00);
-    bitmapToBytesInto(out, new RoaringBitmap32([8, 9, 16]), 0);
+    bitmapToBytesInto(out, bitmaps.create([8, 9, 16]), 0);
     expect(Array.from(out)).toEqual([0x01, 0xc0]);
   });
 

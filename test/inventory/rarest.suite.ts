@@ -1,10 +1,10 @@
 import fc from 'fast-check';
-import roaring from 'roaring';
 import { describe, expect, it } from 'vitest';
 import { Inventory, planRarestFirst, type PlannedPosition } from '../../src/inventory/index.js';
 import { seededRandom } from '../../src/runtime.js';
 
-const { RoaringBitmap32 } = roaring;
+import { bitmaps } from '../../src/inventory/bitmap.js';
+import type { TestBitmap } from './backend.js';
 
 function bump(counts: number[], index: number): void {
   counts[index] = (counts[index] ?? 0) + 1;
@@ -61,7 +61,7 @@ describe('planRarestFirst', () => {
     expect(planRarestFirst({ own, peers, random, limit: 3 })).toHaveLength(3);
     expect(planRarestFirst({ own, peers: new Map(), random, limit: 3 })).toEqual([]);
     expect(planRarestFirst({ own: new Inventory(0), peers, random, limit: 3 })).toEqual([]);
-    for (const exclude of [new Set([2, 4]), [2, 4], Uint32Array.of(2, 4), new RoaringBitmap32([2, 4])]) {
+    for (const exclude of [new Set([2, 4]), [2, 4], Uint32Array.of(2, 4), bitmaps.create([2, 4])]) {
       const plan = planRarestFirst({ own, peers, exclude, random, limit: 10 });
       expect(plan.map((item) => item.position).sort()).toEqual([1, 3, 5]);
     }
@@ -183,7 +183,7 @@ describe('planRarestFirst', () => {
       const rareTwice = Array.from({ length: 1000 }, (_, k) => k * 1000 + 503);
       const peers = new Map<string, Inventory>();
       peerIds.forEach((peer, p) => {
-        const bitmap = RoaringBitmap32.fromRange(0, length);
+        const bitmap = bitmaps.fromRange(0, length) as TestBitmap;
         bitmap.removeMany(rareOnce.filter((_, k) => k % 80 !== p));
         bitmap.removeMany(rareTwice.filter((_, k) => k % 80 !== p && (k + 1) % 80 !== p));
         peers.set(peer, Inventory.fromBitmap(bitmap, length));

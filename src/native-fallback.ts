@@ -1,0 +1,65 @@
+/**
+ * The one notice atlasnet prints when it runs without a native backend it expected: a single
+ * stderr line, at the first real use (so `atlas --version` and `--help` stay quiet), never when
+ * ATLAS_HASH / ATLAS_BITMAP chose the fallback explicitly.
+ */
+
+/** A component that fell back from native code without being told to. */
+export interface Fallback {
+  /** What slowed down, e.g. "hashing". */
+  readonly component: string;
+  /** The backend running instead, e.g. "node:crypto". */
+  readonly running: string;
+  /** Setting that picks the running backend explicitly (and silences the notice), e.g. "ATLAS_HASH=node". */
+  readonly silence: string;
+  /** The package whose install script builds the native code, e.g. "atlasnet". */
+  readonly rebuild: string;
+}
+
+const pending: Fallback[] = [];
+let printed = false;
+
+/** Records a fallback; the notice names every one recorded before the first use. */
+export function recordFallback(fallback: Fallback): void {
+  pending.push(fallback);
+}
+
+/** The notice line for these fallbacks; undefined when there are none. */
+export function fallbackNotice(fallbacks: readonly Fallback[]): string | undefined {
+  if (fallbacks.length === 0) return undefined;
+  const what = fallbacks.map((f) => `${f.component} on ${f.running}`).join(', ');
+  const rebuild = [...new Set(fallbacks.map((f) => f.rebuild))].join(' ');
+  const silence = fallbacks.map((f) => f.silence).join(' ');
+  return (
+    `atlasnet: native code unavailable, running ${what} (slower); ` +
+    `for native speed let install scripts run with a C++ toolchain present (\`npm rebuild ${rebuild}\`); ` +
+    `to silence, set ${silence}`
+  );
+}
+
+/** Prints the notice at most once per process. */
+export function printFallbackNotice(): void {
+  if (printed) return;
+  printed = true;
+  const line = fallbackNotice(pending);
+  if (line !== undefined) process.stderr.write(`${line}\n`);
+}
+
+/**
+ * A stand-in for `target` whose every method prints the notice, then calls `swap(target)` so the
+ * caller uses `target` itself from then on (no cost after the first call) and delegates.
+ */
+export function noticeOnFirstCall<T extends object>(target: T, swap: (target: T) => void): T {
+  const stand = {} as Record<string, unknown>;
+  for (const [key, value] of Object.entries(target)) {
+    stand[key] =
+      typeof value === 'function'
+        ? (...args: unknown[]) => {
+            printFallbackNotice();
+            swap(target);
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          }
+        : value;
+  }
+  return stand as T;
+}

@@ -1,0 +1,8 @@
+// The inventory suites (vector codec, rarest-first, roaring <-> bytes) on the native bitmap backend.
+import { runSuitesOn } from './backend.js';
+
+await runSuitesOn('native', async () => {
+  await import('./inventory.suite.js');
+  await import('./rarest.suite.js');
+  await import('./roaring-bytes.suite.js');
+});
