@@ -1,0 +1,86 @@
+import { parseAddress, type Address } from '../address.js';
+import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import type { Clock } from '../runtime.js';
+import type { ChunkStore } from '../store/types.js';
+import type { Changes } from './changes.js';
+import { FetchResult, type FetchOptions } from './fetch.js';
+
+/** While waiting, peers are asked again at least this often (a neighbour may have got it meanwhile). */
+export const FETCH_RETRY_MS = 1_000;
+
+export interface FetchHost {
+  store: ChunkStore;
+  clock: Clock;
+  changes: Changes;
+  /** Aborted when the node closes. */
+  lifetime: AbortSignal;
+  /** Whether peers can be asked (the node is running). */
+  canFetch(): boolean;
+  /** One pass over the likeliest holders of `wanted` (fetch.ts). */
+  fetchPass(wanted: readonly Address[], signal: AbortSignal): Promise<Map<Address, Uint8Array>>;
+}
+
+/**
+ * fetchChunks(): local chunks first, then peers; with `wait`, again at every change (and every
+ * FETCH_RETRY_MS) until everything asked is held or the wait ends. Every address asked ends up in
+ * the result's map, `missing` or `refused`. Rejects with ABORTED when `signal` aborts and with
+ * CLOSED when the node closes meanwhile.
+ */
+export async function fetchChunksFor(inputs: readonly string[], options: FetchOptions, host: FetchHost): Promise<FetchResult> {
+  const result = new FetchResult();
+  const pending = new Map<Address, string>(); // address -> the input that named it
+  for (const input of inputs) {
+    try {
+      const address = parseAddress(input);
+      if (!pending.has(address)) pending.set(address, input);
+    } catch (error) {
+      result.refused.set(String(input), isAtlasError(error) ? error : new AtlasError(ErrorCodes.BAD_ADDRESS, String(error)));
+    }
+  }
+  const waitMs = options.wait === true ? Infinity : typeof options.wait === 'number' ? Math.max(0, options.wait) : 0;
+  const deadline = host.clock.now() + waitMs;
+  const stop = new AbortController();
+  const signal = AbortSignal.any([stop.signal, host.lifetime, ...(options.signal ? [options.signal] : [])]);
+  try {
+    for (;;) {
+      throwIfStopped(options.signal, host.lifetime);
+      takeLocal(host.store, pending, result);
+      const announced = [...pending.keys()].filter((a) => host.store.positionsOf(a).length > 0);
+      if (announced.length > 0 && host.canFetch()) {
+        try {
+          for (const [address, data] of await host.fetchPass(announced, signal)) {
+            result.set(address, data);
+            pending.delete(address);
+          }
+        } catch (error) {
+          throwIfStopped(options.signal, host.lifetime);
+          throw error;
+        }
+      }
+      const left = deadline - host.clock.now();
+      if (pending.size === 0 || left <= 0) break;
+      await host.changes.next(signal, Math.min(left, FETCH_RETRY_MS));
+    }
+  } finally {
+    stop.abort();
+  }
+  for (const [address, input] of pending) {
+    if (host.store.positionsOf(address).length > 0) result.missing.push(address);
+    else result.refused.set(input, new AtlasError(ErrorCodes.NOT_ANNOUNCED, `${address} is not announced on the chain`, { address }));
+  }
+  return result;
+}
+
+function takeLocal(store: ChunkStore, pending: Map<Address, string>, result: FetchResult): void {
+  for (const address of [...pending.keys()]) {
+    const data = store.get(address);
+    if (data === undefined) continue;
+    result.set(address, data);
+    pending.delete(address);
+  }
+}
+
+function throwIfStopped(signal: AbortSignal | undefined, lifetime: AbortSignal): void {
+  if (lifetime.aborted) throw new AtlasError(ErrorCodes.CLOSED, 'fetchChunks: the node closed');
+  if (signal?.aborted) throw new AtlasError(ErrorCodes.ABORTED, 'fetchChunks aborted', undefined, { cause: signal.reason });
+}
