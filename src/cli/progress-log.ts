@@ -29,7 +29,12 @@ export function throttledLog<T>(write: (value: T) => void, intervalMs: number, c
       pending = { value };
       const wait = last + intervalMs - clock.now();
       if (wait <= 0) flush();
-      else if (timer === undefined) timer = clock.setTimeout(flush, wait);
+      else if (timer === undefined) {
+        timer = clock.setTimeout(() => {
+          timer = undefined;
+          flush();
+        }, wait);
+      }
     },
     flush,
   };

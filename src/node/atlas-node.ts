@@ -27,7 +27,7 @@ import { NodeService } from './service.js';
 import { Overlay } from './overlay.js';
 import { fetchFromPeers, type FetchOptions, type FetchResult } from './fetch.js';
 import { fetchChunksFor } from './fetch-chunks.js';
-import { Changes } from './changes.js';
+import { SyncState } from './sync-state.js';
 import { listenError, openNodeStore, stateError, type NodeState } from './lifecycle.js';
 import { checkNodeOptions } from './option-checks.js';
 import { RequestObserver } from './observe.js';
@@ -77,10 +77,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   private readonly lifetime = new AbortController();
   private readonly peerEvents: PeerEvents;
   private readonly observer: RequestObserver;
-  /** Wakes waits (fetchChunks with `wait`, whenSynced) when a chunk is stored or the chain moves. */
-  private readonly changes: Changes;
-  /** Some announced chunk is missing: the next time none is, 'synced' is emitted. */
-  private behind = false;
+  /** Have/total/missing, the 'synced' transition, and the waits on them (whenSynced, fetchChunks' wait). */
+  private readonly sync: SyncState;
   private roundTimer: unknown;
   private roundRunning: Promise<void> | undefined;
   #state: NodeState = 'open';
@@ -100,7 +98,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     this.timers = { ...DEFAULT_TIMERS, ...options.timers };
     this.limits = resolveLimits({ ...options.limits, maxChunkSize: store.maxChunkSize });
     this.log = new InventoryLog({ maxEntries: INVENTORY_LOG_ENTRIES, epoch: this.newEpoch() });
-    this.changes = new Changes(this.clock);
+    this.sync = new SyncState(store, this.clock, this.lifetime.signal);
     const maxPeers = options.maxPeers ?? 1_000;
     const maxPending = options.maxPendingPeers ?? 800;
     this.peerEvents = new PeerEvents((event, payload) => this.emitSafe(event, payload), options.seeds ?? [], maxPeers + maxPending);
@@ -201,7 +199,6 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
       await store.close();
       throw error;
     }
-    node.behind = store.inventory.count < store.inventory.length;
     return node;
   }
 
@@ -281,28 +278,16 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     return fetchChunksFor(addresses, options, {
       store: this.store,
       clock: this.clock,
-      changes: this.changes,
+      changes: this.sync.changes,
       lifetime: this.lifetime.signal,
       canFetch: () => this.#state === 'running',
-      fetchPass: (wanted, signal) =>
-        fetchFromPeers({
-          wanted,
-          candidates: (address) => this.holdersOf(address),
-          client: this.client,
-          store: this.store,
-          limits: this.limits,
-          signal,
-          onStored: (outcomes, peer) => this.onStored(outcomes, peer, 'offer'),
-          onFault: (peer, error) => this.onPeerFault(peer, 'bad-data', error),
-          onCall: (peer, ok) => this.overlay.recordCall(peer, ok),
-        }),
+      fetchPass: (wanted, signal) => this.fetchPass(wanted, signal),
     });
   }
 
   /** Have and total announced positions, and how many are missing. */
   progress(): ProgressEvent {
-    const { count, length } = this.store.inventory;
-    return { have: count, total: length, missing: length - count };
+    return this.sync.progress();
   }
 
   /**
@@ -311,14 +296,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
    */
   async whenSynced(options: { signal?: AbortSignal } = {}): Promise<ProgressEvent> {
     this.assertUsable('whenSynced');
-    const signal = AbortSignal.any([this.lifetime.signal, ...(options.signal ? [options.signal] : [])]);
-    for (;;) {
-      const progress = this.progress();
-      if (progress.missing === 0) return progress;
-      if (this.lifetime.signal.aborted) throw new AtlasError(ErrorCodes.CLOSED, 'whenSynced: the node closed');
-      if (options.signal?.aborted) throw new AtlasError(ErrorCodes.ABORTED, 'whenSynced aborted', undefined, { cause: options.signal.reason });
-      await this.changes.next(signal, 60_000);
-    }
+    return this.sync.whenSynced(options);
   }
 
   /** The inventory bytes [offset, offset + length) of SPEC §4, clamped. */
@@ -355,7 +333,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     this.#state = 'closing';
     this.lifetime.abort(new AtlasError(ErrorCodes.CLOSED, 'node closed'));
-    this.changes.notify();
+    this.sync.changes.notify();
     if (this.roundTimer !== undefined) this.clock.clearTimeout(this.roundTimer);
     this.downloader.stop();
     this.pusher.stop();
@@ -515,18 +493,30 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   }
 
   private emitProgress(): void {
-    const progress = this.progress();
+    const { progress, caughtUp } = this.sync.changed();
     this.metrics.gauge('chunks_held', progress.have);
     this.emitSafe('progress', progress);
-    if (progress.missing > 0) this.behind = true;
-    else if (this.behind) {
-      this.behind = false;
-      this.emitSafe('synced', progress);
-    }
-    this.changes.notify();
+    if (caughtUp) this.emitSafe('synced', progress);
   }
 
+  /** One on-demand pass of fetchChunks over the likeliest holders. */
+  private fetchPass(wanted: readonly Address[], signal: AbortSignal): Promise<Map<Address, Uint8Array>> {
+    return fetchFromPeers({
+      wanted,
+      candidates: (address) => this.holdersOf(address),
+      client: this.client,
+      store: this.store,
+      limits: this.limits,
+      signal,
+      onStored: (outcomes, peer) => this.onStored(outcomes, peer, 'offer'),
+      onFault: (peer, error) => this.onPeerFault(peer, 'bad-data', error),
+      onCall: (peer, ok) => this.overlay.recordCall(peer, ok),
+    });
+  }
+
+  /** No event is emitted once close() has begun: listeners never see a closing node's store. */
   private emitSafe<E extends keyof AtlasNodeEvents>(event: E, payload: AtlasNodeEvents[E]): void {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
     try {
       (this.emit as (event: string, payload: unknown) => boolean)(event, payload);
     } catch (error) {
