@@ -58,6 +58,7 @@ export interface PrometheusMetricsOptions {
 
 export interface PrometheusMetrics extends Metrics {
   readonly registry: PromRegistry;
+  observe(name: HistogramName, value: number, labels?: Record<string, string>): void;
   expose(): Promise<string>;
 }
 

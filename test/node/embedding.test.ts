@@ -170,7 +170,7 @@ describe('events work with Node’s tools', () => {
     });
     open.push(lonely);
     const events: string[] = [];
-    for (const name of ['peer:add', 'peer:reach', 'peer:remove'] as const) lonely.on(name, ({ peer }) => events.push(`${name} ${peer}`));
+    for (const name of ['peer:add', 'peer:reach', 'peer:remove'] as const) lonely.on(name, ({ peer }: { peer: string }) => events.push(`${name} ${peer}`));
     await lonely.start();
     await new Promise((resolve) => setTimeout(resolve, 300));
     for (let i = 0; i < 5; i++) lonely.stats();
