@@ -18,6 +18,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Node's process-warning lines, but the hash fallback notice of a machine without the native addon. */
+function processWarnings(output: string): string[] {
+  return output.split('\n').filter((line) => /^\(node:\d+\) /.test(line) && !line.includes('[ATLAS_HASH_FALLBACK]'));
+}
+
 /** Runs atlas with stdout to a reader that goes away after the first chunk of output (like `| head -1`). */
 function runIntoClosedPipe(args: readonly string[], stream: 'stdout' | 'stderr' = 'stdout'): Promise<{ code: number | null; stderr: string }> {
   const { command, args: argv } = atlasCommand(args);
@@ -29,7 +34,7 @@ function runIntoClosedPipe(args: readonly string[], stream: 'stdout' | 'stderr' 
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`atlas ${args.join(' ')} did not end after its output pipe closed`));
-    }, 30_000);
+    }, 60_000);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stderr });
@@ -57,7 +62,7 @@ describe('pipes and signals', () => {
       ['SIGTERM', 300],
       ['SIGINT', 2_500],
     ] as const) {
-      const { command, args } = atlasCommand(['demo', '--nodes', '16', '--timeout', '600', '--interval', '0.2', '--log-level', 'info']);
+      const { command, args } = atlasCommand(['demo', '--nodes', '8', '--timeout', '600', '--interval', '0.2', '--log-level', 'info']);
       const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       child.stdout.on('data', (d: Buffer) => (output += d.toString()));
@@ -76,14 +81,16 @@ describe('pipes and signals', () => {
       });
       expect(Date.now() - started).toBeLessThan(15_000);
       expect(code, output).not.toBe(0);
-      expect(output).not.toMatch(/event listener threw|Warning|\n\s+at /);
+      expect(output).not.toMatch(/event listener threw|\n\s+at /);
+      expect(processWarnings(output)).toEqual([]);
     }
   });
 
   it('a full 16-node demo prints no process warning', async () => {
     const result = await runAtlas(['demo', '--nodes', '16', '--chunks', '400', '--no-progress'], { timeoutMs: 90_000 });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).not.toMatch(/Warning/);
+    expect(processWarnings(result.stderr)).toEqual([]);
+    expect(result.stderr).not.toMatch(/MaxListenersExceeded/);
   });
 });
 
