@@ -25,8 +25,8 @@ import { noMetrics, type Metrics } from './metrics.js';
 import { DEFAULT_TIMERS, type AtlasNodeOptions, type NodeTimers } from './options.js';
 import { NodeService } from './service.js';
 import { Overlay } from './overlay.js';
-import { fetchFromPeers, type FetchOptions, type FetchResult } from './fetch.js';
-import { fetchChunksFor } from './fetch-chunks.js';
+import type { FetchOptions, FetchResult } from './fetch.js';
+import { nodeFetcher } from './fetch-chunks.js';
 import { SyncState } from './sync-state.js';
 import { listenError, openNodeStore, stateError, type NodeState } from './lifecycle.js';
 import { checkNodeOptions } from './option-checks.js';
@@ -79,6 +79,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   private readonly observer: RequestObserver;
   /** Have/total/missing, the 'synced' transition, and the waits on them (whenSynced, fetchChunks' wait). */
   private readonly sync: SyncState;
+  private readonly fetcher: ReturnType<typeof nodeFetcher>;
   private roundTimer: unknown;
   private roundRunning: Promise<void> | undefined;
   #state: NodeState = 'open';
@@ -180,6 +181,20 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
       health: (peer) => this.overlay.health(peer),
     }, options.audit);
     this.pusher = new Pusher(this.client, this.clock, self, (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false, options.push);
+    this.fetcher = nodeFetcher({
+      store,
+      clock: this.clock,
+      changes: this.sync.changes,
+      lifetime: this.lifetime.signal,
+      client: this.client,
+      limits: this.limits,
+      views: this.views,
+      knownPeers: () => this.overlay.knownPeers(),
+      canFetch: () => this.#state === 'running',
+      onStored: (outcomes, peer) => this.onStored(outcomes, peer, 'offer'),
+      onFault: (peer, error) => this.onPeerFault(peer, 'bad-data', error),
+      onCall: (peer, ok) => this.overlay.recordCall(peer, ok),
+    });
   }
 
   /**
@@ -275,14 +290,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
    */
   async fetchChunks(addresses: readonly string[], options: FetchOptions = {}): Promise<FetchResult> {
     this.assertUsable('fetchChunks');
-    return fetchChunksFor(addresses, options, {
-      store: this.store,
-      clock: this.clock,
-      changes: this.sync.changes,
-      lifetime: this.lifetime.signal,
-      canFetch: () => this.#state === 'running',
-      fetchPass: (wanted, signal) => this.fetchPass(wanted, signal),
-    });
+    return this.fetcher(addresses, options);
   }
 
   /** Have and total announced positions, and how many are missing. */
@@ -485,33 +493,11 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     }
   }
 
-  private holdersOf(address: Address): string[] {
-    const positions = this.store.positionsOf(address);
-    const holders = this.views.peers().filter((peer) => positions.some((p) => this.views.get(peer)?.inventory.has(p)));
-    const others = this.overlay.knownPeers().filter((p) => !holders.includes(p));
-    return [...holders, ...others];
-  }
-
   private emitProgress(): void {
     const { progress, caughtUp } = this.sync.changed();
     this.metrics.gauge('chunks_held', progress.have);
     this.emitSafe('progress', progress);
     if (caughtUp) this.emitSafe('synced', progress);
-  }
-
-  /** One on-demand pass of fetchChunks over the likeliest holders. */
-  private fetchPass(wanted: readonly Address[], signal: AbortSignal): Promise<Map<Address, Uint8Array>> {
-    return fetchFromPeers({
-      wanted,
-      candidates: (address) => this.holdersOf(address),
-      client: this.client,
-      store: this.store,
-      limits: this.limits,
-      signal,
-      onStored: (outcomes, peer) => this.onStored(outcomes, peer, 'offer'),
-      onFault: (peer, error) => this.onPeerFault(peer, 'bad-data', error),
-      onCall: (peer, ok) => this.overlay.recordCall(peer, ok),
-    });
   }
 
   /** No event is emitted once close() has begun: listeners never see a closing node's store. */

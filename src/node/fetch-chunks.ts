@@ -1,9 +1,12 @@
 import { parseAddress, type Address } from '../address.js';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import type { ProtocolClient } from '../protocol/client.js';
+import type { ProtocolLimits } from '../protocol/limits.js';
 import type { Clock } from '../runtime.js';
-import type { ChunkStore } from '../store/types.js';
+import type { ChunkStore, PutOutcome } from '../store/types.js';
+import type { PeerViews } from '../sync/peer-views.js';
 import type { Changes } from './changes.js';
-import { FetchResult, type FetchOptions } from './fetch.js';
+import { fetchFromPeers, FetchResult, type FetchOptions } from './fetch.js';
 
 /** While waiting, peers are asked again at least this often (a neighbour may have got it meanwhile). */
 export const FETCH_RETRY_MS = 1_000;
@@ -83,4 +86,41 @@ function takeLocal(store: ChunkStore, pending: Map<Address, string>, result: Fet
 function throwIfStopped(signal: AbortSignal | undefined, lifetime: AbortSignal): void {
   if (lifetime.aborted) throw new AtlasError(ErrorCodes.CLOSED, 'fetchChunks: the node closed');
   if (signal?.aborted) throw new AtlasError(ErrorCodes.ABORTED, 'fetchChunks aborted', undefined, { cause: signal.reason });
+}
+
+export interface NodeFetchParts {
+  store: ChunkStore;
+  clock: Clock;
+  changes: Changes;
+  lifetime: AbortSignal;
+  client: ProtocolClient;
+  limits: Readonly<ProtocolLimits>;
+  /** Neighbours' inventories: their holders of an address are asked first. */
+  views: PeerViews;
+  /** Every known peer, healthiest first: asked after the known holders. */
+  knownPeers(): string[];
+  canFetch(): boolean;
+  onStored(outcomes: readonly (PutOutcome & { ok: true })[], peer: string): void;
+  onFault(peer: string, error: AtlasError): void;
+  onCall(peer: string, ok: boolean): void;
+}
+
+/** The node's fetchChunks(), over its parts. */
+export function nodeFetcher(parts: NodeFetchParts): (addresses: readonly string[], options: FetchOptions) => Promise<FetchResult> {
+  const { store, views } = parts;
+  const holdersOf = (address: Address): string[] => {
+    const positions = store.positionsOf(address);
+    const holders = views.peers().filter((peer) => positions.some((p) => views.get(peer)?.inventory.has(p)));
+    return [...holders, ...parts.knownPeers().filter((p) => !holders.includes(p))];
+  };
+  const host: FetchHost = {
+    store,
+    clock: parts.clock,
+    changes: parts.changes,
+    lifetime: parts.lifetime,
+    canFetch: parts.canFetch,
+    fetchPass: (wanted, signal) =>
+      fetchFromPeers({ wanted, candidates: holdersOf, client: parts.client, store, limits: parts.limits, signal, onStored: parts.onStored, onFault: parts.onFault, onCall: parts.onCall }),
+  };
+  return (addresses, options) => fetchChunksFor(addresses, options, host);
 }
