@@ -28,8 +28,18 @@ export const ErrorCodes = {
   ADDRESS_REFUSED: 'ADDRESS_REFUSED',
   BLOCKED: 'BLOCKED',
   // lifecycle and internals
+  /** The node (or one of its parts) is closing or closed; a closed node cannot be started again. */
   CLOSED: 'CLOSED',
+  /** The action needs a running node: start() first. */
   NOT_STARTED: 'NOT_STARTED',
+  /** start() was called on a node that is starting or running. */
+  ALREADY_STARTED: 'ALREADY_STARTED',
+  /** The listen address is taken by another process; start() may be retried. */
+  ADDRESS_IN_USE: 'ADDRESS_IN_USE',
+  /** An option is missing or wrong; the error's `option` names it. */
+  INVALID_OPTION: 'INVALID_OPTION',
+  /** The data directory cannot be created, read or written (permissions, a read-only or virtual file system). */
+  STORE_PERMISSION: 'STORE_PERMISSION',
   STORE_CORRUPT: 'STORE_CORRUPT',
   INTERNAL: 'INTERNAL',
 } as const;
@@ -53,6 +63,16 @@ export class AtlasError extends Error {
     return this.details === undefined
       ? { code: this.code, message: this.message }
       : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** A missing or wrong option; `option` is its name as written in the options object (e.g. 'timers.roundMs'). */
+export class InvalidOptionError extends AtlasError {
+  readonly option: string;
+
+  constructor(option: string, message: string) {
+    super(ErrorCodes.INVALID_OPTION, `option ${option}: ${message}`, { option });
+    this.option = option;
   }
 }
 

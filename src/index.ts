@@ -1,4 +1,4 @@
-export { AtlasError, ErrorCodes, isAtlasError, type ErrorCode } from './errors.js';
+export { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError, type ErrorCode } from './errors.js';
 export { isAddress, parseAddress, type Address } from './address.js';
 export { systemClock, silentLogger, seededRandom, type Clock, type Random, type Logger, type LogLevel } from './runtime.js';
 export { hash160, hash160Hex, hash160Batch, hash160Packed, hashBackend, hashBackendInfo, hashReady, HASH160_BYTES, type HashBackendName, type HashBackendInfo } from './hash/index.js';
@@ -61,4 +61,7 @@ export { prometheusMetrics, loadPromClient, type PrometheusMetrics, type Prometh
 export { RateLimiter, DEFAULT_RATE_LIMIT, remoteHost, type RateLimitOptions } from './protocol/rate-limit.js';
 export { RequestGuard, DEFAULT_REQUEST_LIMITS, type RequestLimits, type RequestGuardStats } from './protocol/request-guard.js';
 export { checkSender, senderMatches, SENDER_BOUND_METHODS } from './protocol/sender-check.js';
-export { OutboundGuard, type OutboundGuardOptions } from './node/outbound-guard.js';
+export { OutboundGuard, type OutboundGuardOptions, type CallOutcome } from './node/outbound-guard.js';
+export { DEFAULT_DOWNLOADER, type DownloaderOptions } from './sync/downloader.js';
+export { DEFAULT_PUSHER, type PusherOptions } from './sync/pusher.js';
+export { DEFAULT_AUDIT, type AuditOptions } from './sync/audit.js';

@@ -15,7 +15,9 @@ import { registerNodeCommand } from './commands/node.js';
 import { registerPeersCommand } from './commands/peers.js';
 import { registerPutCommand } from './commands/put.js';
 import { registerSimCommand } from './commands/sim.js';
+import { registerStatusCommand } from './commands/status.js';
 import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeOf, oneLine, ReportedExit } from './errors.js';
+import { installStopHandlers, stopReason } from './signals.js';
 import { packageRoot } from './zonefiles.js';
 
 /** Builds the program; commands added later (e.g. `atlas sim`) register on the returned Command. */
@@ -42,6 +44,7 @@ export function buildProgram(): Command {
   registerPutCommand(program);
   registerGetCommand(program);
   registerPeersCommand(program);
+  registerStatusCommand(program);
   registerSimCommand(program);
   registerCheckCommand(program);
   return program;
@@ -56,7 +59,8 @@ export async function runCli(argv: readonly string[], program: Command = buildPr
     if (error instanceof CommanderError) {
       // Commander has already written help, the version, or its own one-line error.
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT_OK;
-      if (error.code === 'commander.help' || error.code === 'commander.executeSubCommandAsync') return error.exitCode || EXIT_FAILURE;
+      if (error.code === 'commander.executeSubCommandAsync') return error.exitCode || EXIT_FAILURE;
+      // 'commander.help': help shown because no command was given (`atlas` alone) is a usage error.
       return EXIT_USAGE;
     }
     if (error instanceof ReportedExit) return error.exitCode;
@@ -77,7 +81,10 @@ function packageVersion(): string {
 
 /** Sets the exit code and makes sure the process ends even if some handle was left open. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
-  const code = await runCli(argv);
+  installStopHandlers();
+  // A reader that went away (EPIPE) is the normal end of `atlas ... | head`, not a failure.
+  const result = await runCli(argv);
+  const code = stopReason() === 'EPIPE' ? EXIT_OK : result;
   process.exitCode = code;
   const guard = setTimeout(() => process.exit(code), 3_000);
   guard.unref();

@@ -2,12 +2,26 @@
  * Talking to running nodes from the CLI: a client-only HttpTransport and a ProtocolClient, closed
  * when the command ends, and errors turned into one line naming the peer.
  */
+import { Option } from 'commander';
 import { isAtlasError } from '../errors.js';
 import { ProtocolClient } from '../protocol/client.js';
 import { HttpTransport } from '../transport/http.js';
+import { collectPeer, parsePeer } from './args.js';
 import { CliError } from './errors.js';
 
 export const DEFAULT_REMOTE_TIMEOUT_S = 10;
+/** Where `atlas node` listens by default, and so the node every command talks to by default. */
+export const DEFAULT_NODE = '127.0.0.1:6264';
+
+/** `-p, --peer <host:port>`, the same on every command that talks to a node; default the local node. */
+export function peerOption(description = 'the node to talk to'): Option {
+  return new Option('-p, --peer <host:port>', description).argParser(parsePeer).default(DEFAULT_NODE);
+}
+
+/** `-p, --peer <host:port>`, repeatable (commands that compare nodes); default the local node. */
+export function peersOption(description = 'a node to talk to (repeatable)'): Option {
+  return new Option('-p, --peer <host:port>', description).argParser(collectPeer);
+}
 
 export interface Remote {
   client: ProtocolClient;

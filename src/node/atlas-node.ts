@@ -14,8 +14,6 @@ import { PEER_TABLE_DEFAULTS } from '../peers/table.js';
 import { OutboundGuard } from './outbound-guard.js';
 import { hashReady } from '../hash/index.js';
 import { silentLogger, systemClock, type Clock, type Logger, type Random } from '../runtime.js';
-import { LmdbChunkStore } from '../store/lmdb.js';
-import { MemoryChunkStore } from '../store/memory.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
 import { VerifiedReader, type CorruptChunk } from '../store/verified-read.js';
 import { Auditor } from '../sync/audit.js';
@@ -23,18 +21,22 @@ import { Downloader, type PeerFault } from '../sync/downloader.js';
 import { PeerViews } from '../sync/peer-views.js';
 import { Pusher } from '../sync/pusher.js';
 import type { Transport, TransportService } from '../transport/types.js';
-import { TypedEmitter, type AtlasNodeEvents } from './events.js';
+import { TypedEmitter, type AtlasNodeEventMap, type AtlasNodeEvents, type ProgressEvent } from './events.js';
 import { noMetrics, type Metrics } from './metrics.js';
 import { DEFAULT_TIMERS, type AtlasNodeOptions, type NodeTimers } from './options.js';
 import { NodeService } from './service.js';
 import { Overlay } from './overlay.js';
-import { fetchFromPeers } from './fetch.js';
+import type { FetchOptions, FetchResult } from './fetch.js';
+import { nodeFetcher } from './fetch-chunks.js';
+import { SyncState } from './sync-state.js';
+import { listenError, openNodeStore, stateError, type NodeState } from './lifecycle.js';
+import { checkNodeOptions } from './option-checks.js';
+import { RequestObserver } from './observe.js';
+import { PeerEvents } from './peer-events.js';
 import type { NodeStats } from './stats.js';
 import { RateMeter } from './stats.js';
 
-/** The life cycle of an `AtlasNode`: open, running, closing, closed. */
-export type NodeState = 'open' | 'running' | 'closing' | 'closed';
-
+export type { NodeState } from './lifecycle.js';
 
 /** Positions remembered by the inventory log, for incremental refreshes. */
 const INVENTORY_LOG_ENTRIES = 1 << 20;
@@ -42,9 +44,14 @@ const INVENTORY_LOG_ENTRIES = 1 << 20;
 /**
  * One Atlas peer: it follows the chain, admits and stores announced chunks, serves them, and
  * replicates from its neighbours. The protocol logic lives in protocol/, peers/ and sync/; this
- * class wires them together and owns the lifecycle: open -> running -> closing -> closed.
+ * class wires them together and owns the lifecycle: open -> starting -> running -> closing ->
+ * closed (a failed start goes back to open).
+ *
+ * Events: a Node EventEmitter (see events.ts for names and payloads). A listener that throws is
+ * the host's bug, but must not break replication: the node catches it, logs "event listener
+ * threw" and reports it on 'error' (when something listens there), then goes on.
  */
-export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
+export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   readonly network: string;
   readonly store: ChunkStore;
   readonly limits: Readonly<ProtocolLimits>;
@@ -71,6 +78,11 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
   /** Every outgoing call passes here: blocked peers and addresses the policy refuses are never dialled. */
   private readonly outbound: OutboundGuard;
   private readonly lifetime = new AbortController();
+  private readonly peerEvents: PeerEvents;
+  private readonly observer: RequestObserver;
+  /** Have/total/missing, the 'synced' transition, and the waits on them (whenSynced, fetchChunks' wait). */
+  private readonly sync: SyncState;
+  private readonly fetcher: ReturnType<typeof nodeFetcher>;
   private roundTimer: unknown;
   private roundRunning: Promise<void> | undefined;
   #state: NodeState = 'open';
@@ -90,7 +102,20 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     this.timers = { ...DEFAULT_TIMERS, ...options.timers };
     this.limits = resolveLimits({ ...options.limits, maxChunkSize: store.maxChunkSize });
     this.log = new InventoryLog({ maxEntries: INVENTORY_LOG_ENTRIES, epoch: this.newEpoch() });
-    this.outbound = new OutboundGuard(this.transport, { clock: this.clock, policy: options.addressPolicy ?? {}, seeds: options.seeds ?? [] });
+    this.sync = new SyncState(store, this.clock, this.lifetime.signal);
+    const maxPeers = options.maxPeers ?? 1_000;
+    const maxPending = options.maxPendingPeers ?? 800;
+    this.peerEvents = new PeerEvents((event, payload) => this.emitSafe(event, payload), options.seeds ?? [], maxPeers + maxPending);
+    this.observer = new RequestObserver(this.metrics, this.logger, this.clock);
+    this.outbound = new OutboundGuard(this.transport, {
+      clock: this.clock,
+      policy: options.addressPolicy ?? {},
+      seeds: options.seeds ?? [],
+      onCall: (outcome) => {
+        this.observer.sent(outcome);
+        if (outcome.error === undefined) this.peerEvents.answered(outcome.peer);
+      },
+    });
     this.client = new ProtocolClient(this.outbound, { limits: this.limits });
     this.rates = new RateMeter(this.clock);
     this.guard = new RequestGuard(this.clock, options.requests);
@@ -119,8 +144,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
       self,
       signal: this.lifetime.signal,
       table: {
-        maxPeers: options.maxPeers ?? 1_000,
-        maxPending: options.maxPendingPeers ?? 800,
+        maxPeers,
+        maxPending,
         addressPolicy: options.addressPolicy ?? {},
         refusalMs: this.timers.refusalMs,
         limits: options.peerTable ?? {},
@@ -130,12 +155,14 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
           // A new peer hears our offers for a while, so chunks put meanwhile reach it before
           // its first incremental refresh; it stays a target only while it keeps pulling.
           this.pusher.addPuller(peer);
-          this.emitSafe('peer:add', { peer });
+          this.logger.debug('peer admitted', { peer });
+          this.peerEvents.added(peer);
         },
         peerRemoved: (peer, reason) => {
           const table = { ...PEER_TABLE_DEFAULTS, ...options.peerTable };
           this.outbound.removed(peer, reason, table.blockMs, table.healthWindowMs);
-          this.emitSafe('peer:remove', { peer, reason });
+          this.logger.debug('peer removed', { peer, reason });
+          this.peerEvents.removed(peer, reason);
         },
         neighborAdded: (peer) => {
           this.views.track(peer);
@@ -163,19 +190,35 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
       stalled: (peer) => this.overlay.dropStaller(peer),
     }, options.audit);
     this.pusher = new Pusher(this.client, this.clock, self, (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false, options.push);
+    this.fetcher = nodeFetcher({
+      store,
+      readLocal: (addresses) => this.reader.read(addresses).chunks,
+      clock: this.clock,
+      changes: this.sync.changes,
+      lifetime: this.lifetime.signal,
+      client: this.client,
+      limits: this.limits,
+      views: this.views,
+      knownPeers: () => this.overlay.knownPeers(),
+      canFetch: () => this.#state === 'running',
+      onStored: (outcomes, peer) => this.onStored(outcomes, peer, 'offer'),
+      onFault: (peer, error) => this.onPeerFault(peer, 'bad-data', error),
+      onCall: (peer, ok) => this.overlay.recordCall(peer, ok),
+    });
   }
 
-  /** Opens the store and catches up with the chain; the node serves nothing until start(). */
+  /**
+   * Opens the store and catches up with the chain; the node serves nothing until start().
+   * Wrong options throw INVALID_OPTION (the error's `option` names which); a data directory that
+   * cannot be created or written throws STORE_PERMISSION, one that is not a store STORE_CORRUPT.
+   */
   static async open(options: AtlasNodeOptions): Promise<AtlasNode> {
+    checkNodeOptions(options);
     await hashReady();
-    const maxChunkSize = options.maxChunkSize ?? options.limits?.maxChunkSize;
-    const store =
-      options.store ??
-      (options.dataDir !== undefined
-        ? await LmdbChunkStore.open({ path: options.dataDir, ...(maxChunkSize !== undefined ? { maxChunkSize } : {}) })
-        : new MemoryChunkStore(maxChunkSize !== undefined ? { maxChunkSize } : {}));
-    const node = new AtlasNode(options, store);
+    const store = await openNodeStore(options);
+    let node: AtlasNode;
     try {
+      node = new AtlasNode(options, store);
       await node.follower.start();
     } catch (error) {
       await store.close();
@@ -193,21 +236,29 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     return this.transport.address;
   }
 
-  /** Listens, then runs replication in the background until close(). */
+  /**
+   * Listens, then runs replication in the background until close(). Throws ALREADY_STARTED when
+   * starting or running, CLOSED after close(), ADDRESS_IN_USE when the port is taken; after a
+   * failed start the node is 'open' again and start() may be retried.
+   */
   async start(): Promise<void> {
-    this.assertState('open', 'start');
-    this.#state = 'running';
+    if (this.#state !== 'open') throw stateError(this.#state, 'start');
+    this.#state = 'starting';
     const handle = this.guard.wrap(checkSender(createProtocolService(new NodeService(this.serviceHost()), { limits: this.limits, logger: this.logger })));
     const service: TransportService = {
-      handle: (method, params, context) => {
-        this.metrics.count('requests_served_total', 1, { method });
-        return handle(method, params, context);
-      },
+      handle: this.observer.serve(handle),
       getChunk: (address) => this.reader.readOne(address),
       status: () => this.stats(),
       ...(this.metrics.expose ? { metrics: () => (this.metrics.expose as () => Promise<string>)() } : {}),
     };
-    await this.transport.listen(service);
+    try {
+      await this.transport.listen(service);
+    } catch (error) {
+      if (this.#state === 'starting') this.#state = 'open';
+      throw listenError(error, this.transport.address);
+    }
+    if (this.#state !== 'starting') return; // closed meanwhile
+    this.#state = 'running';
     this.overlay.start();
     this.logger.info('node started', { address: this.address, network: this.network, sequence: this.store.sequenceLength() });
     this.scheduleRound(0);
@@ -237,25 +288,29 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     return found;
   }
 
-  /** Chunks held locally, else fetched from peers (verified and stored). Missing ones are absent. */
-  async fetchChunks(addresses: readonly string[], options: { signal?: AbortSignal } = {}): Promise<Map<Address, Uint8Array>> {
-    const found = await this.getChunks(addresses);
-    const wanted = [...new Set(addresses.map((a) => parseAddress(a)))].filter((a) => !found.has(a) && this.store.positionsOf(a).length > 0);
-    if (wanted.length === 0 || this.#state !== 'running') return found;
-    const signal = options.signal ? AbortSignal.any([options.signal, this.lifetime.signal]) : this.lifetime.signal;
-    const fetched = await fetchFromPeers({
-      wanted,
-      candidates: (address) => this.holdersOf(address),
-      client: this.client,
-      store: this.store,
-      limits: this.limits,
-      signal,
-      onStored: (outcomes, peer) => this.onStored(outcomes, peer, 'offer'),
-      onFault: (peer, error) => this.onPeerFault(peer, 'bad-data', error),
-      onCall: (peer, ok) => this.overlay.recordCall(peer, ok),
-    });
-    for (const [address, data] of fetched) found.set(address, data);
-    return found;
+  /**
+   * Chunks held locally, else fetched from peers (verified and stored); with `wait`, also those
+   * that arrive later. The result is a Map of the chunks obtained whose `missing` and `refused`
+   * account for every other address asked (fetch.ts). Rejects with ABORTED when `signal` aborts,
+   * CLOSED when the node closes meanwhile.
+   */
+  async fetchChunks(addresses: readonly string[], options: FetchOptions = {}): Promise<FetchResult> {
+    this.assertUsable('fetchChunks');
+    return this.fetcher(addresses, options);
+  }
+
+  /** Have and total announced positions, and how many are missing. */
+  progress(): ProgressEvent {
+    return this.sync.progress();
+  }
+
+  /**
+   * Resolves once every announced chunk is held (at once when it already is). Rejects with
+   * ABORTED when `signal` aborts, CLOSED when the node closes first.
+   */
+  async whenSynced(options: { signal?: AbortSignal } = {}): Promise<ProgressEvent> {
+    this.assertUsable('whenSynced');
+    return this.sync.whenSynced(options);
   }
 
   /** The inventory bytes [offset, offset + length) of SPEC §4, clamped. */
@@ -292,6 +347,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     this.#state = 'closing';
     this.lifetime.abort(new AtlasError(ErrorCodes.CLOSED, 'node closed'));
+    this.sync.changes.notify();
     if (this.roundTimer !== undefined) this.clock.clearTimeout(this.roundTimer);
     this.downloader.stop();
     this.auditor.stop();
@@ -366,6 +422,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
       this.auditor.run(this.lifetime.signal);
       this.metrics.gauge('peers', this.overlay.peerCount());
       this.metrics.gauge('neighbors', this.overlay.neighbors().length);
+      this.observer.sampleWire(this.transport);
     } catch (error) {
       if (this.#state === 'running') this.fail(error);
     }
@@ -381,6 +438,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
       this.inventoryBytesReceived += outcome.bytes;
       this.inventoryRefreshes++;
       this.metrics.count('inventory_bytes_received_total', outcome.bytes);
+      this.logger.debug('inventory refreshed', { peer, bytes: outcome.bytes, added: outcome.added });
       this.overlay.recordCall(peer, true);
       if (outcome.added > 0) this.downloader.inventoriesChanged();
     } catch (error) {
@@ -457,25 +515,22 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     }
   }
 
-  private holdersOf(address: Address): string[] {
-    const positions = this.store.positionsOf(address);
-    const holders = this.views.peers().filter((peer) => positions.some((p) => this.views.get(peer)?.inventory.has(p)));
-    const others = this.overlay.knownPeers().filter((p) => !holders.includes(p));
-    return [...holders, ...others];
-  }
-
   private emitProgress(): void {
-    const inventory = this.store.inventory;
-    this.metrics.gauge('chunks_held', inventory.count);
-    this.emitSafe('progress', { have: inventory.count, total: inventory.length });
+    const { progress, caughtUp } = this.sync.changed();
+    this.metrics.gauge('chunks_held', progress.have);
+    this.emitSafe('progress', progress);
+    if (caughtUp) this.emitSafe('synced', progress);
   }
 
-  private emitSafe<E extends keyof AtlasNodeEvents & string>(event: E, payload: AtlasNodeEvents[E]): void {
+  /** No event is emitted once close() has begun: listeners never see a closing node's store. */
+  private emitSafe<E extends keyof AtlasNodeEvents>(event: E, payload: AtlasNodeEvents[E]): void {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
     try {
-      this.emit(event, payload);
+      (this.emit as (event: string, payload: unknown) => boolean)(event, payload);
     } catch (error) {
-      // A throwing listener must not break replication.
+      // A throwing listener must not break replication: logged, then reported on 'error'.
       this.logger.error('event listener threw', { event, error: String(error) });
+      if (event !== 'error' && this.listenerCount('error') > 0) this.emitSafe('error', error instanceof Error ? error : new Error(String(error)));
     }
   }
 
@@ -492,10 +547,6 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
   private newEpoch(): string {
     const noise = Array.from({ length: 6 }, () => Math.floor(this.random() * 256).toString(16).padStart(2, '0')).join('');
     return `${noise}${Math.floor(this.clock.now()).toString(36)}`;
-  }
-
-  private assertState(expected: NodeState, action: string): void {
-    if (this.#state !== expected) throw new AtlasError(ErrorCodes.NOT_STARTED, `cannot ${action}: node is ${this.#state}`);
   }
 
   private assertUsable(action: string): void {

@@ -16,46 +16,40 @@ export interface CorruptChunkEvent {
   positions: readonly number[];
 }
 
-/** The typed events an `AtlasNode` emits, by name. */
+/** How far the node is from holding every announced chunk. */
+export interface ProgressEvent {
+  /** Announced positions whose chunk is held. */
+  have: number;
+  /** Announced positions. */
+  total: number;
+  /** Positions still to fetch: total - have. */
+  missing: number;
+}
+
+/** Each event's payload (every event has exactly one argument). */
 export interface AtlasNodeEvents {
+  /** A chunk was newly stored (put locally, or fetched from a peer). */
   chunk: ChunkEvent;
   'chunk:corrupt': CorruptChunkEvent;
-  'peer:add': { peer: string };
+  /** A peer was admitted to the peer table: a candidate that passed the admission ping, or a seed on its first answer. */
+  'peer:add': { peer: string; seed: boolean };
+  /** A peer answered one of our calls for the first time (since it was last removed). Admission may still refuse it. */
+  'peer:reach': { peer: string };
   'peer:remove': { peer: string; reason: string };
-  progress: { have: number; total: number };
+  /** Have or total changed. Throttle in the listener if you log it. */
+  progress: ProgressEvent;
+  /** Every announced chunk is held (have === total), after having been behind. */
+  synced: ProgressEvent;
+  /** A failure of the node's own machinery (the store, the chain). The node keeps running. */
   error: Error;
 }
 
-type Listener<T> = (event: T) => void;
+/** The node's events as Node's EventEmitter type map: event -> argument tuple. */
+export type AtlasNodeEventMap = { [E in keyof AtlasNodeEvents]: [AtlasNodeEvents[E]] };
 
-/** EventEmitter with the node's event names and payloads checked by the compiler. */
-export class TypedEmitter<Events extends object> {
-  private readonly emitter = new EventEmitter();
-
-  constructor() {
-    this.emitter.setMaxListeners(100);
-  }
-
-  on<E extends keyof Events & string>(event: E, listener: Listener<Events[E]>): this {
-    this.emitter.on(event, listener);
-    return this;
-  }
-
-  once<E extends keyof Events & string>(event: E, listener: Listener<Events[E]>): this {
-    this.emitter.once(event, listener);
-    return this;
-  }
-
-  off<E extends keyof Events & string>(event: E, listener: Listener<Events[E]>): this {
-    this.emitter.off(event, listener);
-    return this;
-  }
-
-  listenerCount<E extends keyof Events & string>(event: E): number {
-    return this.emitter.listenerCount(event);
-  }
-
-  protected emit<E extends keyof Events & string>(event: E, payload: Events[E]): void {
-    this.emitter.emit(event, payload);
-  }
-}
+/**
+ * A Node EventEmitter whose event names and payloads the compiler checks, so `on`, `once`, `off`,
+ * `removeAllListeners`, `events.once(node, 'synced')` and `for await (... of on(node, 'chunk'))`
+ * all work as on any emitter.
+ */
+export class TypedEmitter<Events extends Record<keyof Events, unknown[]>> extends EventEmitter<Events> {}

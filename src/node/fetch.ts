@@ -5,6 +5,32 @@ import type { ProtocolClient } from '../protocol/client.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
 
+export interface FetchOptions {
+  signal?: AbortSignal;
+  /**
+   * Wait for chunks that no peer can give yet: `true` until the signal aborts, a number for at
+   * most that many milliseconds. Waiting also covers addresses not announced yet: they are
+   * fetched once the chain announces them. Default false: one pass over the likeliest holders.
+   */
+  wait?: boolean | number;
+}
+
+/**
+ * What fetchChunks() got: a Map of the chunks obtained (address -> bytes), plus a word on every
+ * other address asked. Every address asked is in exactly one of the map, `missing` and `refused`.
+ */
+export class FetchResult extends Map<Address, Uint8Array> {
+  /** Announced, but no peer gave it (in the time allowed). */
+  readonly missing: Address[] = [];
+  /** Input -> why it cannot be fetched: BAD_ADDRESS, or NOT_ANNOUNCED (not on the chain, and not waited for). */
+  readonly refused = new Map<string, AtlasError>();
+
+  /** Every address asked was obtained. */
+  get complete(): boolean {
+    return this.missing.length === 0 && this.refused.size === 0;
+  }
+}
+
 export interface FetchRequest {
   wanted: readonly Address[];
   /** Peers to ask for one address, most likely holders first. */
@@ -19,12 +45,13 @@ export interface FetchRequest {
   onCall(peer: string, ok: boolean): void;
 }
 
-/** Peers tried per address before fetchChunks gives up on it. */
-const MAX_PEERS_PER_ADDRESS = 8;
+/** Peers tried per address in one pass before the pass gives up on it. */
+export const MAX_PEERS_PER_ADDRESS = 8;
 
 /**
- * On-demand fetch for fetchChunks(): asks the likeliest holders, a batch per peer, verifies every
- * chunk against its address and stores it. Gives up on an address after MAX_PEERS_PER_ADDRESS.
+ * One on-demand pass for fetchChunks(): asks the likeliest holders, every address in batches of
+ * at most maxGetAddresses per call, verifies every chunk against its address and stores it. An
+ * address is asked of up to MAX_PEERS_PER_ADDRESS peers; there is no cap on how many addresses.
  */
 export async function fetchFromPeers(request: FetchRequest): Promise<Map<Address, Uint8Array>> {
   const found = new Map<Address, Uint8Array>();
@@ -36,7 +63,7 @@ export async function fetchFromPeers(request: FetchRequest): Promise<Map<Address
     for (const address of remaining) {
       const seen = tried.get(address) ?? new Set<string>();
       tried.set(address, seen);
-      const peer = request.candidates(address).find((p) => !seen.has(p) && (byPeer.get(p)?.length ?? 0) < request.limits.maxGetAddresses);
+      const peer = request.candidates(address).find((p) => !seen.has(p));
       if (peer === undefined) continue;
       seen.add(peer);
       const batch = byPeer.get(peer) ?? [];
@@ -44,13 +71,22 @@ export async function fetchFromPeers(request: FetchRequest): Promise<Map<Address
       byPeer.set(peer, batch);
     }
     if (byPeer.size === 0) break;
-    await Promise.all([...byPeer].map(([peer, addresses]) => fetchBatch(request, peer, addresses, found)));
+    await Promise.all([...byPeer].map(([peer, addresses]) => fetchFromPeer(request, peer, addresses, found)));
     remaining = remaining.filter((a) => !found.has(a));
   }
   return found;
 }
 
-async function fetchBatch(request: FetchRequest, peer: string, addresses: Address[], found: Map<Address, Uint8Array>): Promise<void> {
+/** All of `addresses` from one peer, maxGetAddresses per call, one call at a time (the peer's concurrency is bounded). */
+async function fetchFromPeer(request: FetchRequest, peer: string, addresses: Address[], found: Map<Address, Uint8Array>): Promise<void> {
+  const size = request.limits.maxGetAddresses;
+  for (let i = 0; i < addresses.length && !request.signal.aborted; i += size) {
+    if (!(await fetchBatch(request, peer, addresses.slice(i, i + size), found))) return;
+  }
+}
+
+/** False when the peer failed: the rest of its share goes to the next candidate. */
+async function fetchBatch(request: FetchRequest, peer: string, addresses: Address[], found: Map<Address, Uint8Array>): Promise<boolean> {
   try {
     const reply = await request.client.getChunks(peer, { addresses }, { signal: request.signal });
     request.onCall(peer, true);
@@ -67,9 +103,10 @@ async function fetchBatch(request: FetchRequest, peer: string, addresses: Addres
       if (outcome.added) added.push(outcome);
     });
     if (added.length > 0) request.onStored(added, peer);
+    return true;
   } catch (error) {
     if (isAtlasError(error, ErrorCodes.BAD_REPLY)) request.onFault(peer, error);
     else if (!request.signal.aborted && !isAtlasError(error, ErrorCodes.BUSY)) request.onCall(peer, false);
-    // Unreachable or slow: the next attempt asks another peer.
+    return false; // unreachable or slow: the next attempt asks another peer
   }
 }

@@ -6,13 +6,15 @@
  *   const node = await AtlasNode.open({ ..., metrics });  // HttpTransport then serves GET /metrics
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
-import type { MetricName, Metrics } from './metrics.js';
+import { LATENCY_BUCKETS, type HistogramName, type MetricName, type Metrics } from './metrics.js';
 
 /** The part of prom-client this adapter uses (typed here so the package builds without it). */
 export interface PromClientModule {
   Registry: new () => PromRegistry;
   Counter: new (config: PromMetricConfig) => PromCounter;
   Gauge: new (config: PromMetricConfig) => PromGauge;
+  /** Optional here: without it, latencies are not recorded. */
+  Histogram?: new (config: PromMetricConfig & { buckets: number[] }) => PromHistogram;
   collectDefaultMetrics(config?: { register?: PromRegistry; prefix?: string }): void;
 }
 
@@ -38,6 +40,10 @@ interface PromGauge {
   set(labels: Record<string, string>, value: number): void;
 }
 
+interface PromHistogram {
+  observe(labels: Record<string, string>, value: number): void;
+}
+
 /** Options of `prometheusMetrics`. */
 export interface PrometheusMetricsOptions {
   /** Registry to register in, e.g. one shared by several nodes (give each node distinct `labels`). Default: a new one. */
@@ -54,6 +60,7 @@ export interface PrometheusMetricsOptions {
 
 export interface PrometheusMetrics extends Metrics {
   readonly registry: PromRegistry;
+  observe(name: HistogramName, value: number, labels?: Record<string, string>): void;
   expose(): Promise<string>;
 }
 
@@ -65,11 +72,18 @@ const DEFINITIONS: Readonly<Record<MetricName, { kind: Kind; help: string; label
   chunks_rejected_total: { kind: 'counter', help: 'Chunks refused on admission.', labels: ['reason'] },
   requests_served_total: { kind: 'counter', help: 'Protocol requests served, by method.', labels: ['method'] },
   requests_sent_total: { kind: 'counter', help: 'Protocol requests sent to peers, by method.', labels: ['method'] },
+  request_errors_total: { kind: 'counter', help: 'Protocol requests that failed, by method, side (sent or served) and error code.', labels: ['method', 'side', 'code'] },
   inventory_bytes_received_total: { kind: 'counter', help: 'Inventory bytes received from neighbours.', labels: [] },
+  wire_bytes_received_total: { kind: 'counter', help: 'Bytes read from the wire by the transport.', labels: [] },
+  wire_bytes_sent_total: { kind: 'counter', help: 'Bytes written to the wire by the transport.', labels: [] },
   peers: { kind: 'gauge', help: 'Peers in the peer table.', labels: [] },
   neighbors: { kind: 'gauge', help: 'Active neighbours.', labels: [] },
   sequence_length: { kind: 'gauge', help: 'Announcements in the sequence.', labels: [] },
   chunks_held: { kind: 'gauge', help: 'Inventory positions whose chunk is held.', labels: [] },
+};
+
+const HISTOGRAMS: Readonly<Record<HistogramName, { help: string; labels: readonly string[] }>> = {
+  request_duration_seconds: { help: 'Latency of protocol requests in seconds, by method and side (sent or served).', labels: ['method', 'side'] },
 };
 
 const PROM_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -142,21 +156,44 @@ export async function prometheusMetrics(options: PrometheusMetricsOptions = {}):
     }
     return found;
   };
-  const labelsFor = (name: MetricName, labels: Record<string, string> | undefined): Record<string, string> => {
+  const labelsFor = (names: readonly string[], labels: Record<string, string> | undefined): Record<string, string> => {
     const picked: Record<string, string> = {};
-    for (const key of DEFINITIONS[name].labels) picked[key] = labels?.[key] ?? '';
+    for (const key of names) picked[key] = labels?.[key] ?? '';
     return { ...picked, ...constant };
+  };
+  const histograms = new Map<HistogramName, PromHistogram>();
+  const histogram = (name: HistogramName, Histogram: NonNullable<PromClientModule['Histogram']>): PromHistogram => {
+    let found = histograms.get(name);
+    if (found === undefined) {
+      const fullName = prefix + name;
+      found =
+        (registry.getSingleMetric(fullName) as PromHistogram | undefined) ??
+        new Histogram({
+          name: fullName,
+          help: HISTOGRAMS[name].help,
+          labelNames: [...HISTOGRAMS[name].labels, ...Object.keys(constant)],
+          buckets: [...LATENCY_BUCKETS],
+          registers: [registry],
+        });
+      histograms.set(name, found);
+    }
+    return found;
   };
 
   return {
     registry,
     count(name, value = 1, labels) {
       if (!(name in DEFINITIONS) || !Number.isFinite(value) || value < 0) return;
-      (metric(name) as PromCounter).inc(labelsFor(name, labels), value);
+      (metric(name) as PromCounter).inc(labelsFor(DEFINITIONS[name].labels, labels), value);
     },
     gauge(name, value, labels) {
       if (!(name in DEFINITIONS) || !Number.isFinite(value)) return;
-      (metric(name) as PromGauge).set(labelsFor(name, labels), value);
+      (metric(name) as PromGauge).set(labelsFor(DEFINITIONS[name].labels, labels), value);
+    },
+    observe(name, value, labels) {
+      const Histogram = client.Histogram;
+      if (Histogram === undefined || !(name in HISTOGRAMS) || !Number.isFinite(value) || value < 0) return;
+      histogram(name, Histogram).observe(labelsFor(HISTOGRAMS[name].labels, labels), value);
     },
     expose: () => registry.metrics(),
   };

@@ -12,6 +12,10 @@
  *    walk proposes peers straight from such lists, before any admission check.
  * Refused calls fail at once with BLOCKED or ADDRESS_REFUSED, as an unreachable peer would. The
  * block list is bounded (the oldest block is forgotten first).
+ *
+ * Every call also gets a signal of its own, following the caller's: components share one signal
+ * across many concurrent calls (a push round offers to every neighbour at once), and the transport
+ * listens on the signal it is given, so sharing it would pile listeners on it.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { AddressPolicy, canonicalPeerAddress, type AddressPolicyOptions } from '../peers/address-policy.js';
@@ -26,6 +30,16 @@ export interface OutboundGuardOptions {
   seeds?: readonly string[];
   /** Most blocks remembered. */
   maxBlocked?: number;
+  /** Told of every call that reached the transport, when it ends. */
+  onCall?: (outcome: CallOutcome) => void;
+}
+
+export interface CallOutcome {
+  peer: string;
+  method: string;
+  ms: number;
+  /** Undefined when the peer answered. */
+  error: unknown;
 }
 
 /** A transport wrapper that checks every outgoing call against the address policy and the blocklist. */
@@ -34,6 +48,7 @@ export class OutboundGuard implements Transport {
   private readonly clock: Clock;
   private readonly seeds: ReadonlySet<string>;
   private readonly maxBlocked: number;
+  private readonly onCall: ((outcome: CallOutcome) => void) | undefined;
   /** Canonical address -> blocked until (clock time); insertion order = age. */
   private readonly blocked = new Map<string, number>();
   /** Canonical address -> time of its latest offence; insertion order = age. */
@@ -50,6 +65,7 @@ export class OutboundGuard implements Transport {
     this.policy = options.policy instanceof AddressPolicy ? options.policy : new AddressPolicy(options.policy);
     this.seeds = new Set((options.seeds ?? []).map((seed) => this.canonical(seed)));
     this.maxBlocked = options.maxBlocked ?? 10_000;
+    this.onCall = options.onCall;
   }
 
   get address(): string | undefined {
@@ -110,7 +126,21 @@ export class OutboundGuard implements Transport {
       this.refusedPolicy++;
       return Promise.reject(new AtlasError(ErrorCodes.ADDRESS_REFUSED, `the address policy refuses to dial ${peer.slice(0, 100)}`));
     }
-    return this.inner.call(peer, method, params, options);
+    const own = options?.signal === undefined ? options : { ...options, signal: AbortSignal.any([options.signal]) };
+    const started = this.clock.now();
+    const call = this.inner.call(peer, method, params, own);
+    const onCall = this.onCall;
+    if (onCall === undefined) return call;
+    return call.then(
+      (reply) => {
+        onCall({ peer, method, ms: this.clock.now() - started, error: undefined });
+        return reply;
+      },
+      (error: unknown) => {
+        onCall({ peer, method, ms: this.clock.now() - started, error });
+        throw error;
+      },
+    );
   }
 
   private canonical(peer: string): string {

@@ -213,13 +213,12 @@ export class PeerTable {
   // -------------------------------------------------------------------------------------------
   // Reading
 
+  // Counts are plain reads: a getter never settles the table (settling may report changes).
   get size(): number {
-    this.ownAddress();
     return this.peers.size;
   }
 
   get pendingCount(): number {
-    this.ownAddress();
     return this.pending.size;
   }
 

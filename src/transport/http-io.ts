@@ -30,11 +30,16 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.f
   BUSY: 503,
   CLOSED: 503,
   NOT_STARTED: 503,
+  ALREADY_STARTED: 503,
   ABORTED: 503,
   TIMEOUT: 504,
   UNREACHABLE: 502,
   BAD_REPLY: 502,
   STORE_CORRUPT: 500,
+  // host-side errors that never describe a request; 500 should one ever reach a reply
+  STORE_PERMISSION: 500,
+  ADDRESS_IN_USE: 500,
+  INVALID_OPTION: 500,
   INTERNAL: 500,
 });
 

@@ -13,7 +13,7 @@ import { ProtocolClient } from '../../src/protocol/client.js';
 import { HttpTransport } from '../../src/transport/http.js';
 import { errorLines, lines, runAtlas, startAtlasNode, type RunResult, type RunningNode } from './helpers.js';
 
-const COMMANDS = ['node', 'demo', 'inspect', 'announce', 'put', 'get', 'peers'];
+const COMMANDS = ['node', 'demo', 'inspect', 'announce', 'put', 'get', 'peers', 'status'];
 
 /** The failure contract: a non-zero code and exactly one line on stderr, no stack trace. */
 function expectOneLineFailure(result: RunResult, code: number, pattern: RegExp): void {
@@ -59,7 +59,7 @@ describe('bad usage and bad files', () => {
       runAtlas(['demo', '--nodez', '3']),
       runAtlas(['demo', '--nodes', '1']),
       runAtlas(['get', 'not-an-address', '--peer', '127.0.0.1:1']),
-      runAtlas(['get', 'a'.repeat(40)]),
+      runAtlas(['get', 'a'.repeat(40), '--peer']),
       runAtlas(['peers', 'localhost']),
     ]);
     expectOneLineFailure(unknownCommand as RunResult, 2, /unknown command 'frobnicate'/);
@@ -152,7 +152,7 @@ describe('against two running nodes', () => {
   });
 
   it('puts files: announced ones are saved, the other is refused (exit 1, one summary line)', async () => {
-    const put = await runAtlas(['put', files.a, files.b, files.c, '--peer', first.address, '--json']);
+    const put = await runAtlas(['put', files.a, files.b, files.c, '--peer', first.address, '--json', '--wait', '0']);
     expect(put.code).toBe(1);
     expect(JSON.parse(put.stdout)).toEqual([
       { file: files.a, address: addresses.a, bytes: contents.a.length, saved: true },
@@ -184,7 +184,7 @@ describe('against two running nodes', () => {
     expect(toStdout.stdout).toBe(contents.a);
     expect(toFile.code, toFile.stderr).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(contents.b);
-    expectOneLineFailure(absent, 1, /does not hold d{40}/);
+    expectOneLineFailure(absent, 1, /nor the \d+ peer\(s\) it knows hold d{40}/);
   });
 
   it('lists peers and inspects both inventories', async () => {

@@ -40,7 +40,8 @@ export function runAtlas(args: readonly string[], options: { timeoutMs?: number;
 
 export function runProcess(command: string, args: readonly string[], options: { timeoutMs?: number; cwd?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
   const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
-  return collect(child, options.timeoutMs ?? 30_000, `${args.join(' ')}`);
+  // Generous: a loaded 2-core machine running several tsx processes at once can take long to start them.
+  return collect(child, options.timeoutMs ?? 60_000, `${args.join(' ')}`);
 }
 
 function collect(child: ChildProcess, timeoutMs: number, label: string): Promise<RunResult> {

@@ -386,6 +386,9 @@ describe('PeerTable: own address', () => {
     table.addCandidate(pub(5));
     expect(table.size).toBe(2);
     self = pub(1);
+    expect(table.size).toBe(2); // counts are plain reads: they never settle, so never report a change
+    expect(changes).toEqual([]);
+    expect(table.has(pub(1))).toBe(false);
     expect(table.size).toBe(1);
     expect(changes).toEqual([{ type: 'remove', peer: pub(1), reason: 'self' }]);
     expect(table.addCandidate(pub(1))).toBe('self');

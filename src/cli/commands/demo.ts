@@ -129,16 +129,16 @@ async function replicate(nodes: readonly DemoNode[], workload: Workload, options
       return { index: n.index, address: n.address, have: s.have, total: s.total, rate: s.chunksPerSecond };
     });
 
+  let interrupted = false;
+  void stop.then(() => (interrupted = true));
   const first = nodes[0] as DemoNode;
-  for (let i = 0; i < workload.chunks.length; i += PUT_BATCH) {
+  for (let i = 0; i < workload.chunks.length && !interrupted; i += PUT_BATCH) {
     const batch = workload.chunks.slice(i, i + PUT_BATCH);
     const outcomes = await first.node.putChunksDetailed(batch.map((c) => c.data));
     const refused = outcomes.find((o) => !o.ok);
     if (refused !== undefined && !refused.ok) throw new CliError(`node 0 refused a chunk: ${refused.error.message}`);
   }
 
-  let interrupted = false;
-  void stop.then(() => (interrupted = true));
   const deadline = started + options.timeout * 1000;
   while (!interrupted && clock.now() < deadline) {
     for (const n of nodes) check(n);

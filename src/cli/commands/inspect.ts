@@ -1,5 +1,5 @@
 /**
- * `atlas inspect <peer>...`: fetches the inventories of running nodes and shows, per node, the
+ * `atlas inspect [-p <peer>]...`: fetches the inventories of running nodes and shows, per node, the
  * present and missing counts, and per pair of nodes what one holds that the other lacks.
  */
 import type { Command } from 'commander';
@@ -8,12 +8,13 @@ import { parsePeer, secondsParser } from '../args.js';
 import { CliError } from '../errors.js';
 import { compareInventories, type NodeInventory } from '../inventories.js';
 import { formatCount, formatTable, writeJson, writeLine } from '../output.js';
-import { DEFAULT_REMOTE_TIMEOUT_S, peerError, withRemote } from '../remote.js';
+import { DEFAULT_NODE, DEFAULT_REMOTE_TIMEOUT_S, peerError, peersOption, withRemote } from '../remote.js';
 
 /** Largest inventory read from one node: 2^29 positions, far beyond any real chain. */
 const MAX_INVENTORY_BYTES = 64 * 1024 * 1024;
 
 interface InspectOptions {
+  peer?: string[];
   json?: boolean;
   timeout: number;
 }
@@ -22,11 +23,13 @@ export function registerInspectCommand(program: Command): void {
   program
     .command('inspect')
     .description('compare the inventories of running nodes: present and missing counts, pairwise differences')
-    .argument('<peer...>', 'nodes to inspect, host:port', (value: string, previous: string[] | undefined) => [...(previous ?? []), parsePeer(value)])
+    .argument('[peer...]', 'nodes to inspect, host:port (same as --peer)', (value: string, previous: string[] | undefined) => [...(previous ?? []), parsePeer(value)])
+    .addOption(peersOption(`a node to inspect (repeatable; default ${DEFAULT_NODE})`))
     .option('--json', 'print JSON: { nodes, pairs, missingEverywhere, unreachable }')
     .option('-t, --timeout <seconds>', 'deadline of each call', secondsParser(3600), DEFAULT_REMOTE_TIMEOUT_S)
-    .action(async (peers: string[], options: InspectOptions) => {
-      const unique = [...new Set(peers)];
+    .action(async (positional: string[] | undefined, options: InspectOptions) => {
+      const named = [...(positional ?? []), ...(options.peer ?? [])];
+      const unique = [...new Set(named.length > 0 ? named : [DEFAULT_NODE])];
       const { inventories, failures } = await withRemote(options.timeout, async ({ client }) => {
         const settled = await Promise.allSettled(unique.map((peer) => fetchInventory(client, peer)));
         return {

@@ -9,10 +9,12 @@ import { splitHostPort, HttpTransport } from '../../transport/http.js';
 import { collectPeer, intParser, isLocalHost, parseListen, parseLogLevel, parseNetwork, parsePeer, secondsParser } from '../args.js';
 import { followFile, openDevChain } from '../chain.js';
 import { createLogger, type CliLogLevel } from '../logger.js';
+import { throttledLog } from '../progress-log.js';
+import { DEFAULT_NODE } from '../remote.js';
 import { untilSignal } from '../signals.js';
 
 export const DEFAULT_DATA_DIR = './atlas-data';
-export const DEFAULT_LISTEN = '127.0.0.1:6264';
+export const DEFAULT_LISTEN = DEFAULT_NODE;
 /** How often progress is logged at most while chunks arrive. */
 const PROGRESS_LOG_MS = 5_000;
 
@@ -88,18 +90,14 @@ async function runNode(options: NodeCommandOptions): Promise<void> {
     throw error;
   }
 
-  let lastProgressLog = 0;
+  const progressLog = throttledLog<{ have: number; total: number; missing: number; rate: number }>((fields) => logger.info('progress', fields), PROGRESS_LOG_MS, systemClock);
   node.on('error', (error) => logger.error('node error', { error: error.message }));
+  node.on('peer:reach', ({ peer }) => logger.debug('peer reached', { peer }));
   node.on('peer:add', ({ peer }) => logger.info('peer added', { peer }));
   node.on('peer:remove', ({ peer, reason }) => logger.info('peer removed', { peer, reason }));
   node.on('chunk', ({ address, from }) => logger.debug('chunk stored', { address, from }));
-  node.on('progress', ({ have, total }) => {
-    const now = systemClock.now();
-    if (have === total || now - lastProgressLog >= PROGRESS_LOG_MS) {
-      lastProgressLog = now;
-      logger.info('progress', { have, total, rate: Number(node.stats().chunksPerSecond.toFixed(1)) });
-    }
-  });
+  node.on('progress', ({ have, total, missing }) => progressLog.update({ have, total, missing, rate: Number(node.stats().chunksPerSecond.toFixed(1)) }));
+  node.on('synced', ({ have }) => logger.info('synced', { have }));
 
   const stopping = untilSignal();
   try {
@@ -124,6 +122,8 @@ async function runNode(options: NodeCommandOptions): Promise<void> {
   const signal = await stopping.promise;
   logger.info('shutting down', { signal });
   stopFollowing();
+  progressLog.flush();
+  node.removeAllListeners();
   try {
     await node.close();
   } finally {

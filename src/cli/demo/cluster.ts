@@ -70,5 +70,6 @@ export async function startCluster(options: ClusterOptions): Promise<DemoNode[]>
 }
 
 export async function closeCluster(nodes: readonly DemoNode[]): Promise<void> {
+  for (const n of nodes) n.node.removeAllListeners(); // the demo's listeners read stats: none once closing
   await Promise.allSettled(nodes.map((n) => n.node.close()));
 }

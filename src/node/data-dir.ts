@@ -1,0 +1,60 @@
+/**
+ * Makes the node's data directory usable before the store opens it, with an answer for every
+ * path: created (one level at a time: Node's recursive mkdir loops forever on paths such as
+ * /proc/x), or a STORE_PERMISSION error saying which directory cannot be created, read or written.
+ * Corruption of a store that does open stays the store's to report (STORE_CORRUPT).
+ */
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { AtlasError, ErrorCodes } from '../errors.js';
+
+const STORE_FILES = ['data.mdb', 'lock.mdb'];
+
+export function prepareNodeDataDir(dataDir: string): string {
+  const path = resolve(dataDir);
+  const missing: string[] = [];
+  let existing = path;
+  while (statOrUndefined(existing) === undefined) {
+    missing.unshift(existing);
+    const parent = dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
+  }
+  for (const dir of missing) {
+    try {
+      mkdirSync(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && statOrUndefined(dir)?.isDirectory()) continue;
+      throw unusable(path, `cannot create ${dir}`, error);
+    }
+  }
+  const stat = statOrUndefined(path);
+  if (stat === undefined || !stat.isDirectory()) return path; // not a directory: the store says why
+  checkReadWrite(path, path);
+  for (const file of STORE_FILES) {
+    const filePath = join(path, file);
+    if (statOrUndefined(filePath)?.isFile()) checkReadWrite(path, filePath);
+  }
+  return path;
+}
+
+function checkReadWrite(dataDir: string, path: string): void {
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK);
+  } catch (error) {
+    throw unusable(dataDir, `cannot read and write ${path}`, error);
+  }
+}
+
+function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined; // e.g. ENOTDIR: treated as absent, and creating it then says why
+  }
+}
+
+function unusable(dataDir: string, what: string, error: unknown): AtlasError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return new AtlasError(ErrorCodes.STORE_PERMISSION, `data directory ${dataDir} is not usable: ${what} (${code ?? String(error)})`, { path: dataDir, errno: code }, { cause: error });
+}

@@ -1,0 +1,130 @@
+import { parseAddress, type Address } from '../address.js';
+import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import type { ProtocolClient } from '../protocol/client.js';
+import type { ProtocolLimits } from '../protocol/limits.js';
+import type { Clock } from '../runtime.js';
+import type { ChunkStore, PutOutcome } from '../store/types.js';
+import type { PeerViews } from '../sync/peer-views.js';
+import type { Changes } from './changes.js';
+import { fetchFromPeers, FetchResult, type FetchOptions } from './fetch.js';
+
+/** While waiting, peers are asked again at least this often (a neighbour may have got it meanwhile). */
+export const FETCH_RETRY_MS = 1_000;
+
+/** Reads held chunks, hash-checked (store/verified-read.ts): a corrupt chunk is not returned. */
+export type LocalReader = (addresses: readonly Address[]) => readonly { address: Address; data: Uint8Array }[];
+
+export interface FetchHost {
+  store: ChunkStore;
+  readLocal: LocalReader;
+  clock: Clock;
+  changes: Changes;
+  /** Aborted when the node closes. */
+  lifetime: AbortSignal;
+  /** Whether peers can be asked (the node is running). */
+  canFetch(): boolean;
+  /** One pass over the likeliest holders of `wanted` (fetch.ts). */
+  fetchPass(wanted: readonly Address[], signal: AbortSignal): Promise<Map<Address, Uint8Array>>;
+}
+
+/**
+ * fetchChunks(): local chunks first, then peers; with `wait`, again at every change (and every
+ * FETCH_RETRY_MS) until everything asked is held or the wait ends. Every address asked ends up in
+ * the result's map, `missing` or `refused`. Rejects with ABORTED when `signal` aborts and with
+ * CLOSED when the node closes meanwhile.
+ */
+export async function fetchChunksFor(inputs: readonly string[], options: FetchOptions, host: FetchHost): Promise<FetchResult> {
+  const result = new FetchResult();
+  const pending = new Map<Address, string>(); // address -> the input that named it
+  for (const input of inputs) {
+    try {
+      const address = parseAddress(input);
+      if (!pending.has(address)) pending.set(address, input);
+    } catch (error) {
+      result.refused.set(String(input), isAtlasError(error) ? error : new AtlasError(ErrorCodes.BAD_ADDRESS, String(error)));
+    }
+  }
+  const waitMs = options.wait === true ? Infinity : typeof options.wait === 'number' ? Math.max(0, options.wait) : 0;
+  const deadline = host.clock.now() + waitMs;
+  const stop = new AbortController();
+  const signal = AbortSignal.any([stop.signal, host.lifetime, ...(options.signal ? [options.signal] : [])]);
+  try {
+    for (;;) {
+      throwIfStopped(options.signal, host.lifetime);
+      takeLocal(host.readLocal, pending, result);
+      const announced = [...pending.keys()].filter((a) => host.store.positionsOf(a).length > 0);
+      if (announced.length > 0 && host.canFetch()) {
+        try {
+          for (const [address, data] of await host.fetchPass(announced, signal)) {
+            result.set(address, data);
+            pending.delete(address);
+          }
+        } catch (error) {
+          throwIfStopped(options.signal, host.lifetime);
+          throw error;
+        }
+      }
+      const left = deadline - host.clock.now();
+      if (pending.size === 0 || left <= 0) break;
+      await host.changes.next(signal, Math.min(left, FETCH_RETRY_MS));
+    }
+  } finally {
+    stop.abort();
+  }
+  for (const [address, input] of pending) {
+    if (host.store.positionsOf(address).length > 0) result.missing.push(address);
+    else result.refused.set(input, new AtlasError(ErrorCodes.NOT_ANNOUNCED, `${address} is not announced on the chain`, { address }));
+  }
+  return result;
+}
+
+function takeLocal(readLocal: LocalReader, pending: Map<Address, string>, result: FetchResult): void {
+  for (const { address, data } of readLocal([...pending.keys()])) {
+    result.set(address, data);
+    pending.delete(address);
+  }
+}
+
+function throwIfStopped(signal: AbortSignal | undefined, lifetime: AbortSignal): void {
+  if (lifetime.aborted) throw new AtlasError(ErrorCodes.CLOSED, 'fetchChunks: the node closed');
+  if (signal?.aborted) throw new AtlasError(ErrorCodes.ABORTED, 'fetchChunks aborted', undefined, { cause: signal.reason });
+}
+
+export interface NodeFetchParts {
+  store: ChunkStore;
+  readLocal: LocalReader;
+  clock: Clock;
+  changes: Changes;
+  lifetime: AbortSignal;
+  client: ProtocolClient;
+  limits: Readonly<ProtocolLimits>;
+  /** Neighbours' inventories: their holders of an address are asked first. */
+  views: PeerViews;
+  /** Every known peer, healthiest first: asked after the known holders. */
+  knownPeers(): string[];
+  canFetch(): boolean;
+  onStored(outcomes: readonly (PutOutcome & { ok: true })[], peer: string): void;
+  onFault(peer: string, error: AtlasError): void;
+  onCall(peer: string, ok: boolean): void;
+}
+
+/** The node's fetchChunks(), over its parts. */
+export function nodeFetcher(parts: NodeFetchParts): (addresses: readonly string[], options: FetchOptions) => Promise<FetchResult> {
+  const { store, views } = parts;
+  const holdersOf = (address: Address): string[] => {
+    const positions = store.positionsOf(address);
+    const holders = views.peers().filter((peer) => positions.some((p) => views.get(peer)?.inventory.has(p)));
+    return [...holders, ...parts.knownPeers().filter((p) => !holders.includes(p))];
+  };
+  const host: FetchHost = {
+    store,
+    readLocal: parts.readLocal,
+    clock: parts.clock,
+    changes: parts.changes,
+    lifetime: parts.lifetime,
+    canFetch: parts.canFetch,
+    fetchPass: (wanted, signal) =>
+      fetchFromPeers({ wanted, candidates: holdersOf, client: parts.client, store, limits: parts.limits, signal, onStored: parts.onStored, onFault: parts.onFault, onCall: parts.onCall }),
+  };
+  return (addresses, options) => fetchChunksFor(addresses, options, host);
+}

@@ -1,0 +1,57 @@
+import { AtlasError, ErrorCodes } from '../errors.js';
+import type { Clock } from '../runtime.js';
+import type { ChunkStore } from '../store/types.js';
+import { Changes } from './changes.js';
+import type { ProgressEvent } from './events.js';
+
+/** How long whenSynced sleeps at most between two looks at the inventory. */
+const SYNC_CHECK_MS = 60_000;
+
+/**
+ * Where the node stands against the chain: have, total and missing; when it has just caught up
+ * (the 'synced' event); and the waits on it (whenSynced, and fetchChunks' `wait` through `changes`).
+ */
+export class SyncState {
+  readonly changes: Changes;
+  /** Some announced chunk is missing: the next time none is, the node has caught up. */
+  private behind: boolean;
+
+  constructor(
+    private readonly store: ChunkStore,
+    clock: Clock,
+    private readonly lifetime: AbortSignal,
+  ) {
+    this.changes = new Changes(clock);
+    this.behind = this.progress().missing > 0;
+  }
+
+  progress(): ProgressEvent {
+    const { count, length } = this.store.inventory;
+    return { have: count, total: length, missing: length - count };
+  }
+
+  /** Call after every change of have or total; `caughtUp` is true once each time the node catches up. */
+  changed(): { progress: ProgressEvent; caughtUp: boolean } {
+    const progress = this.progress();
+    let caughtUp = false;
+    if (progress.missing > 0) this.behind = true;
+    else if (this.behind) {
+      this.behind = false;
+      caughtUp = true;
+    }
+    this.changes.notify();
+    return { progress, caughtUp };
+  }
+
+  /** Resolves once nothing announced is missing; ABORTED when `signal` aborts, CLOSED when the node closes. */
+  async whenSynced(options: { signal?: AbortSignal }): Promise<ProgressEvent> {
+    const signal = AbortSignal.any([this.lifetime, ...(options.signal ? [options.signal] : [])]);
+    for (;;) {
+      const progress = this.progress();
+      if (progress.missing === 0) return progress;
+      if (this.lifetime.aborted) throw new AtlasError(ErrorCodes.CLOSED, 'whenSynced: the node closed');
+      if (options.signal?.aborted) throw new AtlasError(ErrorCodes.ABORTED, 'whenSynced aborted', undefined, { cause: options.signal.reason });
+      await this.changes.next(signal, SYNC_CHECK_MS);
+    }
+  }
+}

@@ -1,0 +1,244 @@
+import { once, on, EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryChain } from '../../src/chain/memory.js';
+import { ErrorCodes, InvalidOptionError } from '../../src/errors.js';
+import { AtlasNode, type AtlasNodeOptions } from '../../src/node/index.js';
+import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
+import { seededRandom, type Logger } from '../../src/runtime.js';
+import { generateChunks } from '../../src/sim/workload.js';
+import { HttpTransport } from '../../src/transport/http.js';
+import { MemoryNetwork } from '../../src/transport/memory.js';
+import { FAST_TIMERS, closeAll, startCluster } from '../support/cluster.js';
+import { waitFor } from '../support/wait.js';
+
+const open: AtlasNode[] = [];
+afterEach(async () => {
+  await closeAll(open.splice(0));
+});
+
+function chainWith(chunks: readonly { address: string }[]): MemoryChain {
+  const chain = new MemoryChain();
+  chain.announce(chunks.map((c) => c.address));
+  return chain;
+}
+
+/** Downloads off and slow refreshes: chunks move only when fetchChunks asks. */
+const QUIET = { timers: { ...FAST_TIMERS, inventoryRefreshMs: 600_000 }, downloads: { maxInFlight: 0 } } as const;
+
+describe('fetchChunks reports every address asked', () => {
+  it('returns all of 900 addresses from a single peer (no cap of 8 x 100)', async () => {
+    const chunks = generateChunks(900, seededRandom(11), { maxSize: 64 });
+    const network = new MemoryNetwork();
+    const nodes = await startCluster(2, chainWith(chunks), (i) => network.transport(`c${i}`), () => QUIET);
+    open.push(...nodes);
+    await nodes[0]!.putChunks(chunks.map((c) => c.data));
+    await waitFor(() => nodes[1]!.stats().peers > 0, 'the second node to know the first');
+    const got = await nodes[1]!.fetchChunks(chunks.map((c) => c.address));
+    expect(got.size).toBe(900);
+    expect(got.missing).toEqual([]);
+    expect(got.complete).toBe(true);
+  });
+
+  it('says which are missing, not announced or not addresses', async () => {
+    const [held, unheld, unannounced] = generateChunks(3, seededRandom(12));
+    const chain = chainWith([held!, unheld!]);
+    const network = new MemoryNetwork();
+    const nodes = await startCluster(2, chain, (i) => network.transport(`m${i}`), () => QUIET);
+    open.push(...nodes);
+    await nodes[0]!.putChunks([held!.data]);
+    await waitFor(() => nodes[1]!.stats().peers > 0, 'the second node to know the first');
+    const got = await nodes[1]!.fetchChunks([held!.address, unheld!.address, unannounced!.address, 'not-an-address']);
+    expect([...got.keys()]).toEqual([held!.address]);
+    expect(got.missing).toEqual([unheld!.address]);
+    expect(got.refused.get(unannounced!.address)?.code).toBe(ErrorCodes.NOT_ANNOUNCED);
+    expect(got.refused.get('not-an-address')?.code).toBe(ErrorCodes.BAD_ADDRESS);
+    expect(got.complete).toBe(false);
+  });
+
+  it('with wait, returns a chunk put elsewhere later, and an address announced later', async () => {
+    const [early, late] = generateChunks(2, seededRandom(13));
+    const chain = chainWith([early!]);
+    const network = new MemoryNetwork();
+    const nodes = await startCluster(2, chain, (i) => network.transport(`w${i}`), () => QUIET);
+    open.push(...nodes);
+    const waiting = nodes[1]!.fetchChunks([early!.address, late!.address], { wait: 10_000 });
+    setTimeout(() => {
+      void nodes[0]!.putChunks([early!.data]);
+      chain.announce([late!.address]);
+      setTimeout(() => void nodes[0]!.putChunks([late!.data]), 200);
+    }, 300);
+    const got = await waiting;
+    expect(got.complete).toBe(true);
+    expect(got.size).toBe(2);
+  });
+
+  it('a wait ends at its deadline with the address reported missing; a signal rejects with ABORTED', async () => {
+    const [chunk] = generateChunks(1, seededRandom(14));
+    const network = new MemoryNetwork();
+    const nodes = await startCluster(2, chainWith([chunk!]), (i) => network.transport(`d${i}`), () => QUIET);
+    open.push(...nodes);
+    const started = Date.now();
+    const got = await nodes[1]!.fetchChunks([chunk!.address], { wait: 300 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(got.missing).toEqual([chunk!.address]);
+    await expect(nodes[1]!.fetchChunks([chunk!.address], { wait: true, signal: AbortSignal.timeout(200) })).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    const pending = nodes[1]!.fetchChunks([chunk!.address], { wait: true });
+    await nodes[1]!.close();
+    await expect(pending).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
+  });
+});
+
+describe('whenSynced and the synced event', () => {
+  it('resolves and emits once every announced chunk is held; progress says what is left', async () => {
+    const chunks = generateChunks(20, seededRandom(15));
+    const network = new MemoryNetwork();
+    const nodes = await startCluster(2, chainWith(chunks), (i) => network.transport(`s${i}`));
+    open.push(...nodes);
+    const lefts: number[] = [];
+    nodes[1]!.on('progress', ({ have, total, missing }) => {
+      expect(missing).toBe(total - have);
+      lefts.push(missing);
+    });
+    const synced = once(nodes[1]!, 'synced');
+    expect(nodes[1]!.progress()).toEqual({ have: 0, total: 20, missing: 20 });
+    await expect(nodes[1]!.whenSynced({ signal: AbortSignal.timeout(100) })).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    await nodes[0]!.putChunks(chunks.map((c) => c.data));
+    expect(await nodes[1]!.whenSynced({ signal: AbortSignal.timeout(10_000) })).toEqual({ have: 20, total: 20, missing: 0 });
+    const [event] = await synced;
+    expect(event).toEqual({ have: 20, total: 20, missing: 0 });
+    expect(lefts.at(-1)).toBe(0);
+  });
+});
+
+describe('events work with Node’s tools', () => {
+  it('is an EventEmitter: events.once, for await over events.on, removeAllListeners', async () => {
+    const chunks = generateChunks(3, seededRandom(16));
+    const node = await AtlasNode.open({ chain: chainWith(chunks), transport: new MemoryNetwork().transport('e') });
+    open.push(node);
+    expect(node).toBeInstanceOf(EventEmitter);
+    const first = once(node, 'chunk');
+    await node.putChunks([chunks[0]!.data]);
+    expect((await first)[0]).toMatchObject({ address: chunks[0]!.address, from: 'local' });
+
+    const seen: string[] = [];
+    const iterate = (async () => {
+      for await (const [event] of on(node, 'chunk')) {
+        seen.push((event as { address: string }).address);
+        if (seen.length === 2) break; // leaving the loop removes its listener
+      }
+    })();
+    await node.putChunks([chunks[1]!.data, chunks[2]!.data]);
+    await iterate;
+    expect(seen).toEqual([chunks[1]!.address, chunks[2]!.address]);
+    expect(node.listenerCount('chunk')).toBe(0);
+    node.on('progress', () => {});
+    node.removeAllListeners();
+    expect(node.listenerCount('progress')).toBe(0);
+  });
+
+  it('a throwing listener neither breaks the node nor escapes: logged and reported on error', async () => {
+    const chunks = generateChunks(2, seededRandom(17));
+    const logged: string[] = [];
+    const logger: Logger = { debug() {}, info() {}, warn() {}, error: (message) => logged.push(message) };
+    const node = await AtlasNode.open({ chain: chainWith(chunks), transport: new MemoryNetwork().transport('t'), logger });
+    open.push(node);
+    const errors: Error[] = [];
+    node.on('error', (error) => errors.push(error));
+    node.on('chunk', () => {
+      throw new Error('listener bug');
+    });
+    expect(await node.putChunks(chunks.map((c) => c.data))).toEqual([true, true]);
+    expect(node.stats().chunks).toBe(2);
+    expect(logged).toContain('event listener threw');
+    expect(errors.map((e) => e.message)).toContain('listener bug');
+  });
+
+  it('peer:add means admitted; a seed that never answers is never added; reading stats emits nothing', async () => {
+    const network = new MemoryNetwork();
+    const chain = new MemoryChain();
+    const lonely = await AtlasNode.open({
+      chain,
+      transport: network.transport('lonely'),
+      seeds: ['nobody-home'],
+      network: 'testnet',
+      timers: FAST_TIMERS,
+      addressPolicy: LOCAL_ADDRESS_POLICY,
+    });
+    open.push(lonely);
+    const events: string[] = [];
+    for (const name of ['peer:add', 'peer:reach', 'peer:remove'] as const) lonely.on(name, ({ peer }: { peer: string }) => events.push(`${name} ${peer}`));
+    await lonely.start();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (let i = 0; i < 5; i++) lonely.stats();
+    expect(events).toEqual([]);
+
+    const nodes = await startCluster(2, chain, (i) => network.transport(`p${i}`));
+    open.push(...nodes);
+    const added: { peer: string; seed: boolean }[] = [];
+    const reached: string[] = [];
+    nodes[1]!.on('peer:add', (e) => added.push(e));
+    nodes[1]!.on('peer:reach', ({ peer }) => reached.push(peer));
+    await waitFor(() => added.length > 0, 'the seed to answer');
+    expect(added[0]).toEqual({ peer: 'p0', seed: true });
+    expect(reached).toContain('p0');
+  });
+});
+
+describe('lifecycle and typed errors', () => {
+  it('a start on a port in use fails with ADDRESS_IN_USE, goes back to open, and may be retried', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const node = await AtlasNode.open({ chain: new MemoryChain(), transport: new HttpTransport({ listen: `127.0.0.1:${port}` }) });
+    open.push(node);
+    const states: string[] = [];
+    const starting = node.start();
+    states.push(node.state);
+    await expect(starting).rejects.toMatchObject({ code: ErrorCodes.ADDRESS_IN_USE });
+    expect(node.state).toBe('open');
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    await node.start();
+    expect(states).toEqual(['starting']);
+    expect(node.state).toBe('running');
+    await expect(node.start()).rejects.toMatchObject({ code: ErrorCodes.ALREADY_STARTED });
+    await node.close();
+    await expect(node.start()).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
+  });
+
+  it('missing or wrong options are INVALID_OPTION errors naming the option', async () => {
+    const transport = new MemoryNetwork().transport('o');
+    const chain = new MemoryChain();
+    const cases: [Partial<AtlasNodeOptions> | undefined, string][] = [
+      [undefined, 'options'],
+      [{ transport }, 'chain'],
+      [{ chain }, 'transport'],
+      [{ chain, transport, neighbors: 0 }, 'neighbors'],
+      [{ chain, transport, dataDir: '' }, 'dataDir'],
+      [{ chain, transport, seeds: ['a:1', 3 as unknown as string] }, 'seeds[1]'],
+      [{ chain, transport, timers: { roundMs: '10s' as unknown as number } }, 'timers.roundMs'],
+    ];
+    for (const [options, option] of cases) {
+      const error = await AtlasNode.open(options as AtlasNodeOptions).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option });
+    }
+  });
+
+  it('a data directory that cannot be created fails with STORE_PERMISSION at once, on any path', async () => {
+    for (const dataDir of ['/proc/atlas-x/y', '/sys/atlas-x']) {
+      const error = await AtlasNode.open({ chain: new MemoryChain(), transport: new MemoryNetwork().transport('x'), dataDir }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: ErrorCodes.STORE_PERMISSION });
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'atlas-perm-'));
+    try {
+      const node = await AtlasNode.open({ chain: new MemoryChain(), transport: new MemoryNetwork().transport('y'), dataDir: join(dir, 'a', 'b') });
+      await node.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
