@@ -21,6 +21,9 @@ import { Auditor } from '../sync/audit.js';
 import { Downloader, type PeerFault } from '../sync/downloader.js';
 import { PeerViews } from '../sync/peer-views.js';
 import { Pusher } from '../sync/pusher.js';
+import { Backfiller, type MissingChunk } from '../sync/sources/backfill.js';
+import { peerSource } from '../sync/sources/local-sources.js';
+import { NameResolver, type NameEntry, type Resolution } from '../bns/names.js';
 import type { Transport, TransportService } from '../transport/types.js';
 import { TypedEmitter, type AtlasNodeEvents } from './events.js';
 import { noMetrics, type Metrics } from './metrics.js';
@@ -62,6 +65,9 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
   private readonly pusher: Pusher;
   private readonly overlay: Overlay;
   private readonly rates: RateMeter;
+  /** Never gives up on an announced chunk: asks peers, then the configured sources. */
+  private readonly backfiller: Backfiller;
+  private names: NameResolver | undefined;
   /** Sheds load with BUSY: per-host token buckets and concurrency bounds (protocol/request-guard). */
   private readonly guard: RequestGuard;
   /** Every outgoing call passes here: blocked peers and addresses the policy refuses are never dialled. */
@@ -152,6 +158,15 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
       fault: (peer, fault, error) => this.onPeerFault(peer, fault, error),
       health: (peer) => this.overlay.health(peer),
     }, options.audit);
+    this.backfiller = new Backfiller({
+      store,
+      sources: [peerSource((addresses, opts) => this.fetchChunks(addresses, opts)), ...(options.sources ?? [])],
+      clock: this.clock,
+      random: this.random,
+      logger: this.logger,
+      onStored: (outcomes, source) => this.onStored(outcomes, source, 'offer'),
+      ...(options.backfill ? { options: options.backfill } : {}),
+    });
     this.pusher = new Pusher(this.client, this.clock, self, (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false, options.push);
   }
 
@@ -199,6 +214,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     };
     await this.transport.listen(service);
     this.overlay.start();
+    this.backfiller.start();
     this.logger.info('node started', { address: this.address, network: this.network, sequence: this.store.sequenceLength() });
     this.scheduleRound(0);
   }
@@ -252,6 +268,32 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     return found;
   }
 
+  /** Announced chunks not held, oldest first, with their age and last attempt (sync/sources). */
+  missing(): MissingChunk[] {
+    return this.backfiller.missing();
+  }
+
+  /** A BNS name's current zone file, owner and status (bns/names.ts). */
+  resolve(name: string, options: { signal?: AbortSignal } = {}): Promise<Resolution> {
+    return this.nameResolver().resolve(name, options);
+  }
+
+  /** Every change of a BNS name, oldest first. */
+  history(name: string, options: { signal?: AbortSignal } = {}): Promise<NameEntry[]> {
+    return this.nameResolver().history(name, options);
+  }
+
+  /** The bytes of a held chunk (e.g. a zone file), or undefined. */
+  zonefile(hash: string): Uint8Array | undefined {
+    return this.store.get(hash.toLowerCase());
+  }
+
+  private nameResolver(): NameResolver {
+    this.assertUsable('resolve names');
+    this.names ??= new NameResolver({ chain: this.chain, chunk: (address) => this.store.get(address) });
+    return this.names;
+  }
+
   /** The inventory bytes [offset, offset + length) of SPEC §4, clamped. */
   inventory(offset = 0, length?: number): Uint8Array {
     return this.store.inventory.toBytes(offset, length ?? Math.max(0, this.store.inventory.byteLength() - offset));
@@ -289,6 +331,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     if (this.roundTimer !== undefined) this.clock.clearTimeout(this.roundTimer);
     this.downloader.stop();
     this.pusher.stop();
+    this.backfiller.stop();
+    this.names?.close();
     await this.roundRunning?.catch(() => undefined); // before overlay.stop: a round re-adds neighbours
     this.overlay.stop();
     await this.follower.stop();

@@ -114,9 +114,9 @@ export function parseBnsPrint(rawValue: string, context: { txid: string; height:
   return event;
 }
 
-/** The recipient of a BNS name NFT transfer event, keyed by "txid name.namespace". */
+/** The recipient of a BNS name NFT transfer or mint (import, register), keyed by "txid name.namespace". */
 function nftRecipient(event: Record<string, unknown>, contracts: ReadonlySet<string>): [string, string] | undefined {
-  const transfer = object(event.nft_transfer_event, 'nft_transfer_event');
+  const transfer = object(event[event.type as string], String(event.type));
   const asset = typeof transfer.asset_identifier === 'string' ? transfer.asset_identifier : '';
   const [contract, assetName] = asset.split('::');
   if (assetName !== 'names' || contract === undefined || !contracts.has(contract)) return undefined;
@@ -151,7 +151,7 @@ export function parseNewBlock(payload: unknown, options: ParseBlockOptions): Obs
   for (const item of events) {
     const event = object(item, 'an event');
     if (event.committed === false) continue; // a failed transaction's events
-    if (event.type === 'nft_transfer_event') {
+    if (event.type === 'nft_transfer_event' || event.type === 'nft_mint_event') {
       const recipient = nftRecipient(event, options.contracts);
       if (recipient) recipients.set(recipient[0], recipient[1]);
       continue;
@@ -166,7 +166,7 @@ export function parseNewBlock(payload: unknown, options: ParseBlockOptions): Obs
     try {
       if (typeof event.raw_value !== 'string') throw bad('BNS print: raw_value must be a hex string');
       const name = parseBnsPrint(event.raw_value, { txid, height: blockHeight });
-      // A transfer prints the sender; the name's new owner is the NFT's recipient.
+      // A transfer or an import prints the sender; the name's owner is the NFT's recipient.
       name.owner = recipients.get(`${txid} ${name.key}`) ?? name.owner;
       block.names.push(name);
     } catch (error) {
