@@ -1,31 +1,39 @@
 /**
  * The observer's durable memory: a JSON-lines file of the blocks it accepted (identity, parent,
- * height and BNS name events; nothing else of the payload), and a folder of verified attachments
- * named by their hash. Every write is fsynced before the observer answers 200, so a stacks-node
- * never drops a payload we lost. A torn last line (a crash mid-append) is cut at open.
+ * height and BNS name events; nothing else of the payload), and an append-only log of verified
+ * attachments (20-byte hash, u32 length, bytes; indexed in memory by hash). Every write is
+ * fsynced before the observer answers 200, so a stacks-node never drops a payload we lost. A torn
+ * tail (a crash mid-append) is cut at open, in both files.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, ftruncateSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { AtlasError, ErrorCodes } from '../../errors.js';
 import type { Logger } from '../../runtime.js';
 import type { ObservedBlock } from './payloads.js';
 
 export const JOURNAL_FILE = 'observer.jsonl';
-export const ATTACHMENTS_DIR = 'attachments';
+export const ATTACHMENTS_FILE = 'attachments.log';
+const RECORD_HEAD = 24;
 const ADDRESS = /^[0-9a-f]{40}$/;
 
 export class ObserverJournal {
   readonly #dir: string;
   #fd: number;
+  readonly #attachmentsFd: number;
+  /** hash -> [offset of the bytes, length]; one entry per attachment stored (all announced). */
+  readonly #attachments = new Map<string, [number, number]>();
+  #attachmentsEnd = 0;
 
-  private constructor(dir: string, fd: number) {
+  private constructor(dir: string, fd: number, attachmentsFd: number, logger: Logger) {
     this.#dir = dir;
     this.#fd = fd;
+    this.#attachmentsFd = attachmentsFd;
+    this.#loadAttachments(logger);
   }
 
   /** Opens (creating) the journal in `dir`; returns it and the blocks it holds, in order. */
   static open(dir: string, logger: Logger): { journal: ObserverJournal; blocks: ObservedBlock[] } {
-    mkdirSync(join(dir, ATTACHMENTS_DIR), { recursive: true });
+    mkdirSync(dir, { recursive: true });
     const path = join(dir, JOURNAL_FILE);
     const blocks: ObservedBlock[] = [];
     if (existsSync(path)) {
@@ -51,7 +59,7 @@ export class ObserverJournal {
         }
       }
     }
-    return { journal: new ObserverJournal(dir, openSync(path, 'a')), blocks };
+    return { journal: new ObserverJournal(dir, openSync(path, 'a'), openSync(join(dir, ATTACHMENTS_FILE), 'a+'), logger), blocks };
   }
 
   /** Appends one block record and fsyncs. */
@@ -76,30 +84,58 @@ export class ObserverJournal {
     this.#fd = openSync(path, 'a');
   }
 
-  /** Stores verified attachment bytes under their hash (temporary file, fsync, rename). */
-  putAttachment(address: string, content: Uint8Array): void {
-    if (!ADDRESS.test(address)) throw new AtlasError(ErrorCodes.BAD_ADDRESS, 'attachment address must be 40 lower-case hex');
-    const path = join(this.#dir, ATTACHMENTS_DIR, address);
-    if (existsSync(path)) return;
-    const temporary = `${path}.tmp`;
-    const fd = openSync(temporary, 'w');
-    try {
-      writeAll(fd, content);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+  /** Appends verified attachments not stored yet, then fsyncs once. */
+  putAttachments(items: readonly { address: string; content: Uint8Array }[]): void {
+    let wrote = false;
+    for (const { address, content } of items) {
+      if (!ADDRESS.test(address)) throw new AtlasError(ErrorCodes.BAD_ADDRESS, 'attachment address must be 40 lower-case hex');
+      if (this.#attachments.has(address)) continue;
+      const head = Buffer.alloc(RECORD_HEAD);
+      head.write(address, 'hex');
+      head.writeUInt32BE(content.length, 20);
+      writeAll(this.#attachmentsFd, Buffer.concat([head, content]));
+      this.#attachments.set(address, [this.#attachmentsEnd + RECORD_HEAD, content.length]);
+      this.#attachmentsEnd += RECORD_HEAD + content.length;
+      wrote = true;
     }
-    renameSync(temporary, path);
+    if (wrote) fsyncSync(this.#attachmentsFd);
+  }
+
+  hasAttachment(address: string): boolean {
+    return this.#attachments.has(address);
   }
 
   getAttachment(address: string): Uint8Array | undefined {
-    if (!ADDRESS.test(address)) return undefined;
-    const path = join(this.#dir, ATTACHMENTS_DIR, address);
-    return existsSync(path) ? new Uint8Array(readFileSync(path)) : undefined;
+    const entry = this.#attachments.get(address);
+    if (entry === undefined) return undefined;
+    const out = Buffer.alloc(entry[1]);
+    readSync(this.#attachmentsFd, out, 0, entry[1], entry[0]);
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  }
+
+  /** Indexes the attachment log; a torn last record is cut. Contents were verified before writing. */
+  #loadAttachments(logger: Logger): void {
+    const size = fstatSync(this.#attachmentsFd).size;
+    const head = Buffer.alloc(RECORD_HEAD);
+    let offset = 0;
+    while (offset + RECORD_HEAD <= size) {
+      readSync(this.#attachmentsFd, head, 0, RECORD_HEAD, offset);
+      const length = head.readUInt32BE(20);
+      if (offset + RECORD_HEAD + length > size) break;
+      this.#attachments.set(head.toString('hex', 0, 20), [offset + RECORD_HEAD, length]);
+      offset += RECORD_HEAD + length;
+    }
+    if (offset < size) {
+      logger.warn('observer journal: dropping a torn attachment record', { bytes: size - offset });
+      ftruncateSync(this.#attachmentsFd, offset);
+      fsyncSync(this.#attachmentsFd);
+    }
+    this.#attachmentsEnd = offset;
   }
 
   close(): void {
     closeSync(this.#fd);
+    closeSync(this.#attachmentsFd);
   }
 }
 

@@ -139,21 +139,22 @@ export class StacksObserverChain implements ChainAdapter {
   ingestAttachments(payload: unknown): string[] {
     this.#checkOpen();
     const records = parseAttachments(payload, this.limits.maxAttachmentsPerDelivery, this.limits.maxAttachmentBytes);
-    const stored: string[] = [];
+    const stored: { address: string; content: Uint8Array }[] = [];
     for (const record of records) {
       if (record.contentHash === UNBOUND_ADDRESS || record.content.length === 0) continue;
+      if (this.#journal.hasAttachment(record.contentHash)) continue;
       const actual = hash160Hex(record.content);
       if (actual !== record.contentHash || !this.#tree.announces(actual)) {
         this.stats.attachmentsRefused++;
         this.#logger.warn('stacks observer: refusing an attachment', { contentHash: record.contentHash, reason: actual !== record.contentHash ? 'hash mismatch' : 'not announced' });
         continue;
       }
-      this.#journal.putAttachment(actual, record.content);
-      this.stats.attachmentsStored++;
-      stored.push(actual);
+      stored.push({ address: actual, content: record.content });
     }
-    for (const address of stored) for (const listener of this.#attachmentListeners) this.#safely(() => listener(address));
-    return stored;
+    this.#journal.putAttachments(stored);
+    this.stats.attachmentsStored += stored.length;
+    for (const { address } of stored) for (const listener of this.#attachmentListeners) this.#safely(() => listener(address));
+    return stored.map((item) => item.address);
   }
 
   /** Verified zone file bytes received by `/attachments/new`, or undefined. */
