@@ -65,7 +65,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
   private readonly pusher: Pusher;
   private readonly overlay: Overlay;
   private readonly rates: RateMeter;
-  /** Never gives up on an announced chunk: asks peers, then the configured sources. */
+  /** Never gives up on an announced chunk: asks the configured sources, then peers. */
   private readonly backfiller: Backfiller;
   private names: NameResolver | undefined;
   /** Sheds load with BUSY: per-host token buckets and concurrency bounds (protocol/request-guard). */
@@ -160,7 +160,9 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     }, options.audit);
     this.backfiller = new Backfiller({
       store,
-      sources: [peerSource((addresses, opts) => this.fetchChunks(addresses, opts)), ...(options.sources ?? [])],
+      // The configured sources first (a local observer answers at once); peers, which the
+      // downloader already asks continuously, last.
+      sources: [...(options.sources ?? []), peerSource((addresses, opts) => this.fetchChunks(addresses, opts))],
       clock: this.clock,
       random: this.random,
       logger: this.logger,

@@ -68,8 +68,8 @@ export interface AtlasNodeOptions {
   audit?: Partial<AuditOptions>;
   /**
    * Where announced chunks the peers do not deliver are fetched from, retried forever with a
-   * capped back-off (sync/sources): Stacks nodes, mirrors, a Stacks event observer. Peers are
-   * always asked first.
+   * capped back-off (sync/sources): Stacks nodes, mirrors, a Stacks event observer, asked in
+   * this order; peers are asked after them.
    */
   sources?: readonly ChunkSource[];
   backfill?: Partial<BackfillOptions>;

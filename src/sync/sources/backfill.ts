@@ -18,7 +18,7 @@ const UNBOUND = '0'.repeat(40);
 export interface BackfillOptions {
   /** How often due addresses are looked for (default 1,000 ms). */
   intervalMs: number;
-  /** Addresses fetched at once (default 4). */
+  /** Addresses fetched at once (default 8); the next starts as soon as one ends. */
   concurrency: number;
   /** First retry delay after a round where no source had the chunk (default 2,000 ms); doubles. */
   retryBaseMs: number;
@@ -26,9 +26,18 @@ export interface BackfillOptions {
   retryMaxMs: number;
   /** Time one source gets for one chunk (default 15,000 ms). */
   sourceTimeoutMs: number;
+  /**
+   * How long a newly missing chunk is left to the peer downloader before the sources are asked
+   * (default 10,000 ms), unless a source says it holds it. Keeps a node that is syncing normally
+   * from asking every source for every chunk at once.
+   */
+  graceMs: number;
 }
 
-export const DEFAULT_BACKFILL: Readonly<BackfillOptions> = Object.freeze({ intervalMs: 1_000, concurrency: 4, retryBaseMs: 2_000, retryMaxMs: 600_000, sourceTimeoutMs: 15_000 });
+export const DEFAULT_BACKFILL: Readonly<BackfillOptions> = Object.freeze({ intervalMs: 1_000, concurrency: 8, retryBaseMs: 2_000, retryMaxMs: 600_000, sourceTimeoutMs: 15_000, graceMs: 10_000 });
+
+/** Most addresses remembered as announced by a source before the scan sees them. */
+const MAX_WOKEN = 100_000;
 
 /** An announced chunk not held, as `missing()` reports it. */
 export interface MissingChunk {
@@ -73,7 +82,12 @@ export class Backfiller {
   /** Bounded by the announced addresses not held: the chain decides its size, not a remote party. */
   readonly #entries = new Map<Address, Entry>();
   readonly #inFlight = new Set<Address>();
+  /** Addresses due, in the order they are started; rebuilt every round. */
+  #queue: Address[] = [];
+  #queueAt = 0;
   readonly #unsubscribes: (() => void)[] = [];
+  /** Addresses a source said it holds, made due when the scan finds them missing. */
+  readonly #woken = new Set<Address>();
   #scannedAt = { length: -1, held: -1 };
   #timer: unknown;
   #abort: AbortController | undefined;
@@ -115,9 +129,16 @@ export class Backfiller {
     if (address === undefined) for (const entry of this.#entries.values()) entry.nextAttemptAt = now;
     else {
       const entry = this.#entries.get(address);
-      if (entry) entry.nextAttemptAt = now;
+      if (entry) {
+        entry.nextAttemptAt = now;
+        this.#queue.push(address);
+        this.#pump();
+      } else {
+        if (this.#woken.size >= MAX_WOKEN) this.#woken.clear();
+        this.#woken.add(address);
+      }
     }
-    if (this.#abort && this.#timer !== undefined) {
+    if (address === undefined && this.#abort && this.#timer !== undefined) {
       this.#init.clock.clearTimeout(this.#timer);
       this.#schedule(0);
     }
@@ -137,24 +158,35 @@ export class Backfiller {
     return out.sort((a, b) => b.ageMs - a.ageMs);
   }
 
-  /** One round: refreshes the missing set and starts the due fetches. Resolves when they end. */
-  async round(): Promise<void> {
+  /** One round: refreshes the missing set and queues the due addresses for fetching. */
+  round(): void {
     this.#scan();
     const now = this.#init.clock.now();
-    const due: Address[] = [];
-    for (const [address, entry] of this.#entries) {
-      if (this.#inFlight.size + due.length >= this.options.concurrency) break;
-      if (entry.nextAttemptAt <= now && !this.#inFlight.has(address)) due.push(address);
+    this.#queue = [];
+    this.#queueAt = 0;
+    for (const [address, entry] of this.#entries) if (entry.nextAttemptAt <= now && !this.#inFlight.has(address)) this.#queue.push(address);
+    this.#pump();
+  }
+
+  /** Starts queued fetches while slots are free; each one that ends starts the next. */
+  #pump(): void {
+    const now = this.#init.clock.now();
+    while (this.#abort && this.#inFlight.size < this.options.concurrency && this.#queueAt < this.#queue.length) {
+      const address = this.#queue[this.#queueAt++] as Address;
+      const entry = this.#entries.get(address);
+      if (entry === undefined || entry.nextAttemptAt > now || this.#inFlight.has(address)) continue;
+      void this.#attempt(address)
+        .catch((error: unknown) => this.#logger.error('backfill attempt failed', { address, error: String(error) }))
+        .finally(() => this.#pump());
     }
-    await Promise.all(due.map((address) => this.#attempt(address)));
   }
 
   #schedule(delayMs: number): void {
     if (!this.#abort) return;
     this.#timer = this.#init.clock.setTimeout(() => {
       this.#timer = undefined;
-      // Fetches run in the background; the next round starts on time and fills free slots.
-      void this.round().catch((error: unknown) => this.#logger.error('backfill round failed', { error: String(error) }));
+      // Fetches run in the background; the next round re-queues what is due.
+      this.round();
       this.#schedule(this.options.intervalMs);
     }, delayMs);
   }
@@ -173,7 +205,10 @@ export class Backfiller {
       const address = store.addressAt(position);
       if (address === undefined || address === UNBOUND) continue;
       seen.add(address);
-      if (!this.#entries.has(address)) this.#entries.set(address, { firstSeen: now, attempts: 0, nextAttemptAt: now });
+      if (!this.#entries.has(address)) {
+        const due = this.#woken.delete(address) ? now : now + this.options.graceMs;
+        this.#entries.set(address, { firstSeen: now, attempts: 0, nextAttemptAt: due });
+      }
     }
     for (const address of this.#entries.keys()) if (!seen.has(address)) this.#entries.delete(address);
   }
