@@ -14,6 +14,8 @@ import { registerNodeCommand } from './commands/node.js';
 import { registerPeersCommand } from './commands/peers.js';
 import { registerPutCommand } from './commands/put.js';
 import { registerSimCommand } from './commands/sim.js';
+import { registerMissingCommand } from './commands/missing.js';
+import { registerResolveCommand } from './commands/resolve.js';
 import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeOf, oneLine, ReportedExit } from './errors.js';
 import { packageRoot } from './zonefiles.js';
 
@@ -42,6 +44,8 @@ export function buildProgram(): Command {
   registerGetCommand(program);
   registerPeersCommand(program);
   registerSimCommand(program);
+  registerResolveCommand(program);
+  registerMissingCommand(program);
   return program;
 }
 
