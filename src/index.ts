@@ -60,3 +60,50 @@ export { RateLimiter, DEFAULT_RATE_LIMIT, remoteHost, type RateLimitOptions } fr
 export { RequestGuard, DEFAULT_REQUEST_LIMITS, type RequestLimits, type RequestGuardStats } from './protocol/request-guard.js';
 export { checkSender, senderMatches, SENDER_BOUND_METHODS } from './protocol/sender-check.js';
 export { OutboundGuard, type OutboundGuardOptions } from './node/outbound-guard.js';
+export {
+  StacksObserverChain,
+  DEFAULT_OBSERVER_LIMITS,
+  MAINNET_BNS_CONTRACT,
+  TESTNET_BNS_CONTRACT,
+  UNBOUND_ADDRESS,
+  decodeClarity,
+  encodeClarity,
+  c32address,
+  type StacksObserverChainOptions,
+  type StacksObserverStats,
+  type StacksAnnouncement,
+  type ObserverLimits,
+  type ClarityValue,
+  type ClarityLimits,
+} from './chain/stacks/index.js';
+export {
+  Backfiller,
+  DEFAULT_BACKFILL,
+  stacksNodeSource,
+  mirrorSource,
+  attachmentSource,
+  peerSource,
+  missingRoute,
+  type ChunkSource,
+  type SourceFetchOptions,
+  type BackfillOptions,
+  type MissingChunk,
+  type AttachmentHolder,
+} from './sync/sources/index.js';
+export {
+  NameResolver,
+  parseZoneFile,
+  ZoneFileError,
+  DEFAULT_ZONEFILE_LIMITS,
+  subdomainRecords,
+  subdomainHistories,
+  namesRoutes,
+  type NameStatus,
+  type NameEntry,
+  type Resolution,
+  type NameSources,
+  type NameService,
+  type ZoneFile,
+  type ZoneRecord,
+  type SubdomainRecord,
+} from './bns/index.js';
