@@ -16,6 +16,7 @@ const suites: Record<string, () => Promise<{ default: BenchSuite }>> = {
   scale: () => import('./scale.js'),
   load: () => import('./load.js'),
   sim: () => import('./sim.js'),
+  stacks: () => import('./stacks.js'),
 };
 
 const args = process.argv.slice(2);

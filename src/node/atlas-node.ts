@@ -463,6 +463,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     this.metrics.gauge('sequence_length', this.store.sequenceLength());
     this.emitProgress();
     this.downloader.inventoriesChanged(); // new positions to plan
+    this.backfiller.sequenceChanged();
   }
 
   private onRollback(length: number): void {

@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hash160Hex } from '../../src/hash/index.js';
 import { runAtlas, startAtlasNode, type RunningNode } from '../cli/helpers.js';
+import { waitFor } from '../support/wait.js';
 import { deliver, FakeChain, fakeStacksRpc } from './fake-stacks-node.js';
+
+async function resolvable(address: string, name: string): Promise<boolean> {
+  const res = await fetch(`http://${address}/v1/names/${name}/zonefile`);
+  await res.arrayBuffer();
+  return res.status === 200;
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'atlasnet-stacks-cli-'));
 const zone = (name: string) => new Uint8Array(Buffer.from(`$ORIGIN ${name}\n$TTL 3600\n_http._tcp IN URI 10 1 "https://gaia.example/${name}.json"\n`));
@@ -36,11 +43,8 @@ describe('atlas node following a stacks-node', () => {
       const [first] = fake.takeAttachments(); // only alice's zone file reaches the observer
       expect(await deliver(observer!, '/attachments/new', [first])).toBe(200);
 
-      let resolved = await runAtlas(['resolve', 'alice.id', '--peer', node.address]);
-      for (let i = 0; i < 50 && resolved.code !== 0; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        resolved = await runAtlas(['resolve', 'alice.id', '--peer', node.address]);
-      }
+      await waitFor(() => resolvable(node!.address, 'alice.id'), 'alice.id to resolve', 30_000, 100);
+      const resolved = await runAtlas(['resolve', 'alice.id', '--peer', node.address]);
       expect(resolved.code, resolved.stderr).toBe(0);
       expect(resolved.stdout).toBe(Buffer.from(alice).toString());
 
@@ -49,11 +53,8 @@ describe('atlas node following a stacks-node', () => {
       expect((JSON.parse(missing.stdout) as { missing: { address: string }[] }).missing.map((m) => m.address).sort()).toEqual([hash160Hex(bob), hash160Hex(carol)].sort());
 
       // bob's zone file comes from the Stacks node once the downloader's grace period is over
-      let bobResolved = await runAtlas(['resolve', 'bob.id', '--peer', node.address, '--json']);
-      for (let i = 0; i < 40 && bobResolved.code !== 0; i++) {
-        await new Promise((r) => setTimeout(r, 500));
-        bobResolved = await runAtlas(['resolve', 'bob.id', '--peer', node.address, '--json']);
-      }
+      await waitFor(() => resolvable(node!.address, 'bob.id'), 'bob.id to resolve', 60_000, 200);
+      const bobResolved = await runAtlas(['resolve', 'bob.id', '--peer', node.address, '--json']);
       expect(JSON.parse(bobResolved.stdout)).toMatchObject({ name: 'bob.id', status: 'ok', zonefile_hash: hash160Hex(bob) });
 
       const carolResolved = await runAtlas(['resolve', 'carol.id', '--peer', node.address]);
@@ -69,5 +70,5 @@ describe('atlas node following a stacks-node', () => {
     } finally {
       await rpc.close();
     }
-  }, 60_000);
+  }, 180_000);
 });

@@ -85,6 +85,7 @@ export class Backfiller {
   /** Addresses due, in the order they are started; rebuilt every round. */
   #queue: Address[] = [];
   #queueAt = 0;
+  #rescanQueued = false;
   readonly #unsubscribes: (() => void)[] = [];
   /** Addresses a source said it holds, made due when the scan finds them missing. */
   readonly #woken = new Set<Address>();
@@ -128,6 +129,7 @@ export class Backfiller {
     const now = this.#init.clock.now();
     if (address === undefined) for (const entry of this.#entries.values()) entry.nextAttemptAt = now;
     else {
+      if (!this.#entries.has(address)) this.#scan(); // cheap unless the store changed since
       const entry = this.#entries.get(address);
       if (entry) {
         entry.nextAttemptAt = now;
@@ -142,6 +144,19 @@ export class Backfiller {
       this.#init.clock.clearTimeout(this.#timer);
       this.#schedule(0);
     }
+  }
+
+  /**
+   * The store's sequence changed (announcements appended or rolled back): rescans soon, so an
+   * address a source already announced as held is fetched now rather than at the next round.
+   */
+  sequenceChanged(): void {
+    if (!this.#abort || this.#rescanQueued) return;
+    this.#rescanQueued = true;
+    queueMicrotask(() => {
+      this.#rescanQueued = false;
+      if (this.#woken.size > 0) this.round();
+    });
   }
 
   /** Announced chunks not held, oldest first. */
