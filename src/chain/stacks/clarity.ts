@@ -6,6 +6,9 @@
  */
 import { AtlasError, ErrorCodes } from '../../errors.js';
 
+/** One strict decoder, reused (it keeps no state between whole-buffer decodes). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 export type ClarityValue =
   | { type: 'int'; value: bigint }
   | { type: 'uint'; value: bigint }
@@ -138,7 +141,7 @@ class Reader {
         const data = this.take(this.length());
         let text: string;
         try {
-          text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+          text = UTF8.decode(data);
         } catch {
           throw bad('string-utf8 is not valid UTF-8', at);
         }

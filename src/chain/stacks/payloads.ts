@@ -8,6 +8,9 @@ import { AtlasError, ErrorCodes } from '../../errors.js';
 import { c32address } from './c32.js';
 import { decodeClarity, hexToBytes, type ClarityLimits, type ClarityValue } from './clarity.js';
 
+/** One strict decoder, reused (it keeps no state between whole-buffer decodes). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 export const MAINNET_BNS_CONTRACT = 'SP000000000000000000002Q6VF78.bns';
 export const TESTNET_BNS_CONTRACT = 'ST000000000000000000002AMW42H.bns';
 /** The address of an unbound zone file: BNS prints an empty or all-zero hash. */
@@ -77,7 +80,7 @@ function field(tupleValue: ClarityValue, name: string): ClarityValue {
 function buffText(value: ClarityValue, what: string, maxBytes: number): string {
   if (value.type !== 'buff' || value.value.length === 0 || value.value.length > maxBytes) throw bad(`BNS print: ${what} must be a buffer of 1 to ${maxBytes} bytes`);
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(value.value);
+    return UTF8.decode(value.value);
   } catch {
     throw bad(`BNS print: ${what} is not UTF-8`);
   }
