@@ -194,3 +194,32 @@ describe('StacksObserverChain over HTTP', () => {
     await chain.close();
   });
 });
+
+describe('StacksObserverChain listener bounds', () => {
+  it('holds at most maxConnections sockets and closes the ones that never finish a request', async () => {
+    const { connect } = await import('node:net');
+    const chain = await StacksObserverChain.open({ dir: freshDir(), listen: '127.0.0.1:0', contracts: [BNS], limits: { maxConnections: 4, requestTimeoutMs: 400 } });
+    const [host, port] = chain.address!.split(':') as [string, string];
+    const closed: boolean[] = [];
+    const sockets = Array.from({ length: 12 }, (_, i) => {
+      const socket = connect(Number(port), host);
+      closed[i] = false;
+      socket.on('error', () => undefined);
+      socket.on('close', () => (closed[i] = true));
+      socket.on('connect', () => socket.write('POST /new_block HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{')); // never finished
+      return socket;
+    });
+    // beyond the bound the server drops connections at once
+    await new Promise((r) => setTimeout(r, 200));
+    expect(closed.filter(Boolean).length).toBeGreaterThanOrEqual(8);
+    // the held ones are closed by the request timeout
+    const deadline = Date.now() + 5_000;
+    while (!closed.every(Boolean) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(closed.every(Boolean)).toBe(true);
+    // and the observer still serves
+    const fake = new FakeChain();
+    expect(await deliver(chain.address!, '/new_block', fake.block([]))).toBe(200);
+    for (const socket of sockets) socket.destroy();
+    await chain.close();
+  });
+});

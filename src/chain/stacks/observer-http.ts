@@ -53,7 +53,15 @@ export class ObserverServer {
     private readonly limits: Readonly<ObserverLimits>,
     private readonly logger: Logger,
   ) {
-    this.#server = http.createServer({ requestTimeout: limits.requestTimeoutMs, headersTimeout: Math.min(60_000, limits.requestTimeoutMs) }, (req, res) => this.#serve(req, res));
+    this.#server = http.createServer(
+      {
+        requestTimeout: limits.requestTimeoutMs,
+        headersTimeout: Math.min(60_000, limits.requestTimeoutMs),
+        // How often the two timeouts are checked: a tenth of the request timeout, at most 5 s.
+        connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(limits.requestTimeoutMs / 10))),
+      },
+      (req, res) => this.#serve(req, res),
+    );
     this.#server.maxConnections = limits.maxConnections;
     this.#server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
@@ -100,8 +108,12 @@ export class ObserverServer {
       req.once('end', () => reply(res, 200, {}));
       return;
     }
+    // The whole body within requestTimeoutMs, or the connection is closed (a slow sender holds nothing).
+    const timer = setTimeout(() => req.socket.destroy(), this.limits.requestTimeoutMs);
+    req.once('close', () => clearTimeout(timer));
     readBody(req, this.limits.maxBodyBytes).then(
       (body) => {
+        clearTimeout(timer);
         // One payload at a time, in arrival order: the journal's order is the chain's.
         this.#queue = this.#queue.then(() => {
           try {
