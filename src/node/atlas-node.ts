@@ -68,6 +68,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
   /** Never gives up on an announced chunk: asks the configured sources, then peers. */
   private readonly backfiller: Backfiller;
   private names: NameResolver | undefined;
+  private readonly backfillSources: number;
   /** Sheds load with BUSY: per-host token buckets and concurrency bounds (protocol/request-guard). */
   private readonly guard: RequestGuard;
   /** Every outgoing call passes here: blocked peers and addresses the policy refuses are never dialled. */
@@ -158,6 +159,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
       fault: (peer, fault, error) => this.onPeerFault(peer, fault, error),
       health: (peer) => this.overlay.health(peer),
     }, options.audit);
+    this.backfillSources = options.sources?.length ?? 0;
     this.backfiller = new Backfiller({
       store,
       // The configured sources first (a local observer answers at once); peers, which the
@@ -216,7 +218,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
     };
     await this.transport.listen(service);
     this.overlay.start();
-    this.backfiller.start();
+    // Without other sources the downloader alone retries peers (with its own capped back-off).
+    if (this.backfillSources > 0) this.backfiller.start();
     this.logger.info('node started', { address: this.address, network: this.network, sequence: this.store.sequenceLength() });
     this.scheduleRound(0);
   }
