@@ -17,6 +17,7 @@ const suites: Record<string, () => Promise<{ default: BenchSuite }>> = {
   load: () => import('./load.js'),
   sim: () => import('./sim.js'),
   attack: () => import('./attack.js'),
+  stacks: () => import('./stacks.js'),
 };
 
 const args = process.argv.slice(2);

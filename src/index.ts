@@ -65,3 +65,50 @@ export { OutboundGuard, type OutboundGuardOptions, type CallOutcome } from './no
 export { DEFAULT_DOWNLOADER, type DownloaderOptions } from './sync/downloader.js';
 export { DEFAULT_PUSHER, type PusherOptions } from './sync/pusher.js';
 export { DEFAULT_AUDIT, type AuditOptions } from './sync/audit.js';
+export {
+  StacksObserverChain,
+  DEFAULT_OBSERVER_LIMITS,
+  MAINNET_BNS_CONTRACT,
+  TESTNET_BNS_CONTRACT,
+  UNBOUND_ADDRESS,
+  decodeClarity,
+  encodeClarity,
+  c32address,
+  type StacksObserverChainOptions,
+  type StacksObserverStats,
+  type StacksAnnouncement,
+  type ObserverLimits,
+  type ClarityValue,
+  type ClarityLimits,
+} from './chain/stacks/index.js';
+export {
+  Backfiller,
+  DEFAULT_BACKFILL,
+  stacksNodeSource,
+  mirrorSource,
+  attachmentSource,
+  peerSource,
+  missingRoute,
+  type ChunkSource,
+  type SourceFetchOptions,
+  type BackfillOptions,
+  type MissingChunk,
+  type AttachmentHolder,
+} from './sync/sources/index.js';
+export {
+  NameResolver,
+  parseZoneFile,
+  ZoneFileError,
+  DEFAULT_ZONEFILE_LIMITS,
+  subdomainRecords,
+  subdomainHistories,
+  namesRoutes,
+  type NameStatus,
+  type NameEntry,
+  type Resolution,
+  type NameSources,
+  type NameService,
+  type ZoneFile,
+  type ZoneRecord,
+  type SubdomainRecord,
+} from './bns/index.js';

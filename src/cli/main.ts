@@ -16,6 +16,8 @@ import { registerPeersCommand } from './commands/peers.js';
 import { registerPutCommand } from './commands/put.js';
 import { registerSimCommand } from './commands/sim.js';
 import { registerStatusCommand } from './commands/status.js';
+import { registerMissingCommand } from './commands/missing.js';
+import { registerResolveCommand } from './commands/resolve.js';
 import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeOf, oneLine, ReportedExit } from './errors.js';
 import { installStopHandlers, stopReason } from './signals.js';
 import { packageRoot } from './zonefiles.js';
@@ -47,6 +49,8 @@ export function buildProgram(): Command {
   registerStatusCommand(program);
   registerSimCommand(program);
   registerCheckCommand(program);
+  registerResolveCommand(program);
+  registerMissingCommand(program);
   return program;
 }
 

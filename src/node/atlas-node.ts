@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { parseAddress, type Address } from '../address.js';
+import { isAddress, parseAddress, type Address } from '../address.js';
 import { ChainFollower } from '../chain/follow.js';
 import type { ChainAdapter } from '../chain/types.js';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
@@ -20,6 +20,9 @@ import { Auditor } from '../sync/audit.js';
 import { Downloader, type PeerFault } from '../sync/downloader.js';
 import { PeerViews } from '../sync/peer-views.js';
 import { Pusher } from '../sync/pusher.js';
+import { Backfiller, type MissingChunk } from '../sync/sources/backfill.js';
+import { peerSource } from '../sync/sources/local-sources.js';
+import { NameResolver, type NameEntry, type Resolution } from '../bns/names.js';
 import type { Transport, TransportService } from '../transport/types.js';
 import { TypedEmitter, type AtlasNodeEventMap, type AtlasNodeEvents, type ProgressEvent } from './events.js';
 import { noMetrics, type Metrics } from './metrics.js';
@@ -73,6 +76,10 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   private readonly pusher: Pusher;
   private readonly overlay: Overlay;
   private readonly rates: RateMeter;
+  /** Never gives up on an announced chunk: asks the configured sources, then peers. */
+  private readonly backfiller: Backfiller;
+  private names: NameResolver | undefined;
+  private readonly backfillSources: number;
   /** Sheds load with BUSY: per-host token buckets and concurrency bounds (protocol/request-guard). */
   private readonly guard: RequestGuard;
   /** Every outgoing call passes here: blocked peers and addresses the policy refuses are never dialled. */
@@ -189,6 +196,18 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
       health: (peer) => this.overlay.health(peer),
       stalled: (peer) => this.overlay.dropStaller(peer),
     }, options.audit);
+    this.backfillSources = options.sources?.length ?? 0;
+    this.backfiller = new Backfiller({
+      store,
+      // The configured sources first (a local observer answers at once); peers, which the
+      // downloader already asks continuously, last.
+      sources: [...(options.sources ?? []), peerSource((addresses, opts) => this.fetchChunks(addresses, opts))],
+      clock: this.clock,
+      random: this.random,
+      logger: this.logger,
+      onStored: (outcomes, source) => this.onStored(outcomes, source, 'offer'),
+      ...(options.backfill ? { options: options.backfill } : {}),
+    });
     this.pusher = new Pusher(this.client, this.clock, self, (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false, options.push);
     this.fetcher = nodeFetcher({
       store,
@@ -260,6 +279,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     if (this.#state !== 'starting') return; // closed meanwhile
     this.#state = 'running';
     this.overlay.start();
+    // Without other sources the downloader alone retries peers (with its own capped back-off).
+    if (this.backfillSources > 0) this.backfiller.start();
     this.logger.info('node started', { address: this.address, network: this.network, sequence: this.store.sequenceLength() });
     this.scheduleRound(0);
   }
@@ -313,6 +334,33 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     return this.sync.whenSynced(options);
   }
 
+  /** Announced chunks not held, oldest first, with their age and last attempt (sync/sources). */
+  missing(): MissingChunk[] {
+    return this.backfiller.missing();
+  }
+
+  /** A BNS name's current zone file, owner and status (bns/names.ts). */
+  resolve(name: string, options: { signal?: AbortSignal } = {}): Promise<Resolution> {
+    return this.nameResolver().resolve(name, options);
+  }
+
+  /** Every change of a BNS name, oldest first. */
+  history(name: string, options: { signal?: AbortSignal } = {}): Promise<NameEntry[]> {
+    return this.nameResolver().history(name, options);
+  }
+
+  /** The bytes of a held chunk (e.g. a zone file), or undefined. */
+  zonefile(hash: string): Uint8Array | undefined {
+    const address = hash.toLowerCase();
+    return isAddress(address) ? this.reader.readOne(address) : undefined;
+  }
+
+  private nameResolver(): NameResolver {
+    this.assertUsable('resolve names');
+    this.names ??= new NameResolver({ chain: this.chain, chunk: (address) => this.reader.readOne(address) });
+    return this.names;
+  }
+
   /** The inventory bytes [offset, offset + length) of SPEC §4, clamped. */
   inventory(offset = 0, length?: number): Uint8Array {
     return this.store.inventory.toBytes(offset, length ?? Math.max(0, this.store.inventory.byteLength() - offset));
@@ -352,6 +400,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     this.downloader.stop();
     this.auditor.stop();
     this.pusher.stop();
+    this.backfiller.stop();
+    this.names?.close();
     await this.roundRunning?.catch(() => undefined); // before overlay.stop: a round re-adds neighbours
     this.overlay.stop();
     await this.follower.stop();
@@ -483,6 +533,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     this.metrics.gauge('sequence_length', this.store.sequenceLength());
     this.emitProgress();
     this.downloader.inventoriesChanged(); // new positions to plan
+    this.backfiller.sequenceChanged();
   }
 
   private onRollback(length: number): void {

@@ -7,6 +7,8 @@ import type { Clock, Logger, Random } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import type { DownloaderOptions } from '../sync/downloader.js';
 import type { AuditOptions } from '../sync/audit.js';
+import type { BackfillOptions } from '../sync/sources/backfill.js';
+import type { ChunkSource } from '../sync/sources/types.js';
 import type { PusherOptions } from '../sync/pusher.js';
 import type { Transport } from '../transport/types.js';
 import type { Metrics } from './metrics.js';
@@ -66,6 +68,13 @@ export interface AtlasNodeOptions {
   push?: Partial<PusherOptions>;
   /** Audits of neighbours' inventory claims (sync/audit.ts); everyMs 0 turns them off. */
   audit?: Partial<AuditOptions>;
+  /**
+   * Where announced chunks the peers do not deliver are fetched from, retried forever with a
+   * capped back-off (sync/sources): Stacks nodes, mirrors, a Stacks event observer, asked in
+   * this order; peers are asked after them.
+   */
+  sources?: readonly ChunkSource[];
+  backfill?: Partial<BackfillOptions>;
   clock?: Clock;
   random?: Random;
   logger?: Logger;

@@ -7,18 +7,20 @@ import { prometheusMetrics } from '../../node/metrics-prometheus.js';
 import { systemClock } from '../../runtime.js';
 import { splitHostPort, HttpTransport } from '../../transport/http.js';
 import { collectPeer, intParser, isLocalHost, parseListen, parseLogLevel, parseNetwork, parsePeer, secondsParser } from '../args.js';
+import { DevChain } from '../../chain/dev.js';
 import { followFile, openDevChain } from '../chain.js';
 import { createLogger, type CliLogLevel } from '../logger.js';
 import { throttledLog } from '../progress-log.js';
 import { DEFAULT_NODE } from '../remote.js';
 import { untilSignal } from '../signals.js';
+import { chunkSources, collectString, nodeRoutes, openObserver, type StacksCliOptions } from '../stacks.js';
 
 export const DEFAULT_DATA_DIR = './atlas-data';
 export const DEFAULT_LISTEN = DEFAULT_NODE;
 /** How often progress is logged at most while chunks arrive. */
 const PROGRESS_LOG_MS = 5_000;
 
-interface NodeCommandOptions {
+interface NodeCommandOptions extends StacksCliOptions {
   dataDir: string;
   listen: string;
   advertise?: string;
@@ -51,6 +53,9 @@ export function registerNodeCommand(program: Command): void {
     .option('--allow-local', 'dial loopback and private addresses (on by default when listening on one)')
     .option('--metrics', 'serve Prometheus metrics at GET /metrics (needs the optional package prom-client)')
     .option('--legacy', 'also answer the original Atlas XML-RPC (/RPC2), /v1 REST and Stacks /v2/attachments routes')
+    .option('--stacks-observer <host:port>', 'follow a stacks-node: listen there for its [[events_observer]] (instead of a DevChain file)')
+    .option('--stacks-node <url>', 'a Stacks node to fetch missing zone files from, GET /v2/attachments/<hash> (repeatable)', collectString)
+    .option('--mirror <url-template>', 'a mirror serving zone files, e.g. https://host/v1/zonefiles/{hash} (repeatable)', collectString)
     .option('--log-level <level>', 'debug, info, warn, error or silent', parseLogLevel, 'info')
     .option('--json', 'write logs as JSON lines')
     .action(async (options: NodeCommandOptions) => runNode(options));
@@ -63,10 +68,13 @@ async function runNode(options: NodeCommandOptions): Promise<void> {
   const allowLocal = options.allowLocal ?? isLocalHost(splitHostPort(options.listen).host);
   const metrics: Metrics | undefined = options.metrics ? await prometheusMetrics({ defaultMetrics: true }) : undefined;
 
-  const chain = await openDevChain(chainPath, logger);
+  const observer = await openObserver(options, dataDir, options.network, logger);
+  const chain = observer ?? (await openDevChain(chainPath, logger));
+  let opened: AtlasNode | undefined;
   const transport = new HttpTransport({
     listen: options.listen,
     logger,
+    routes: nodeRoutes(() => opened),
     ...(options.advertise ? { advertise: options.advertise } : {}),
     ...(options.legacy ? { legacy: true } : {}),
   });
@@ -83,7 +91,9 @@ async function runNode(options: NodeCommandOptions): Promise<void> {
       ...(options.refresh !== undefined ? { timers: { inventoryRefreshMs: Math.round(options.refresh * 1000) } } : {}),
       ...(allowLocal ? { addressPolicy: { allowLoopback: true, allowPrivate: true } } : {}),
       ...(metrics ? { metrics } : {}),
+      sources: chunkSources(options, observer),
     });
+    opened = node;
   } catch (error) {
     await transport.close().catch(() => undefined);
     await chain.close?.().catch(() => undefined);
@@ -112,13 +122,13 @@ async function runNode(options: NodeCommandOptions): Promise<void> {
     address: node.address,
     network: options.network,
     store: join(dataDir, 'store'),
-    chain: chainPath,
+    chain: observer ? `stacks observer ${observer.address}` : chainPath,
     have: stats.have,
     total: stats.total,
     ...(metrics ? { metrics: `http://${node.address}/metrics` } : {}),
   });
 
-  const stopFollowing = followFile(chain, options.chainPoll * 1000, logger);
+  const stopFollowing = chain instanceof DevChain ? followFile(chain, options.chainPoll * 1000, logger) : () => undefined;
   const signal = await stopping.promise;
   logger.info('shutting down', { signal });
   stopFollowing();
@@ -126,6 +136,7 @@ async function runNode(options: NodeCommandOptions): Promise<void> {
   node.removeAllListeners();
   try {
     await node.close();
+    await observer?.close();
   } finally {
     stopping.dispose();
   }

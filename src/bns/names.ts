@@ -1,0 +1,197 @@
+/**
+ * Name resolution over any ChainAdapter whose announcements carry a key ("name.namespace"): the
+ * history of every name, in chain order, and its current state joined with the zone file bytes
+ * the node holds. Announcements from a Stacks observer also carry op and owner; others resolve
+ * with what they have. Subdomains ("sub.name.namespace") are read from the parent's zone files.
+ * bns/ does not know the node: it sees a chain and a way to read chunks (NameSources).
+ */
+import type { Announcement, ChainAdapter } from '../chain/types.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
+import { subdomainHistories, subdomainRecords, type SubdomainRecord } from './subdomains.js';
+import { parseZoneFile, type ZoneFile } from './zonefile.js';
+
+const UNBOUND = '0'.repeat(40);
+const PAGE = 10_000;
+const NAME = /^[a-z0-9_.+-]{1,255}$/;
+
+export type NameStatus = 'ok' | 'zonefile-missing' | 'name-not-found' | 'revoked';
+
+/** One change of a name, as the chain announced it. */
+export interface NameEntry {
+  position: number;
+  /** The zone file hash bound by this change; undefined when it unbinds the zone file. */
+  zonefileHash?: string;
+  op?: string;
+  owner?: string;
+  height?: number;
+  txid?: string;
+}
+
+export interface Resolution {
+  name: string;
+  status: NameStatus;
+  /** The zone file hash the name is bound to now (absent when unbound or not found). */
+  zonefileHash?: string;
+  owner?: string;
+  lastTxid?: string;
+  lastOp?: string;
+  /** The zone file bytes, when held. */
+  zonefile?: Uint8Array;
+  /** Its records, when it parses (see parseError otherwise). */
+  records?: ZoneFile['records'];
+  origin?: string;
+  parseError?: string;
+}
+
+/** What the resolver needs: the chain, and the chunk bytes held locally. */
+export interface NameSources {
+  chain: ChainAdapter;
+  chunk(address: string): Uint8Array | undefined;
+}
+
+type Keyed = Announcement & { op?: string; owner?: string };
+
+export class NameResolver {
+  readonly #sources: NameSources;
+  /** The last announcement indexed: a chain whose tail differs was reorganised. */
+  #tail: { address: string; txid: string | undefined } | undefined;
+  #length = 0;
+  readonly #byName = new Map<string, NameEntry[]>();
+  #dirty = false;
+  #unsubscribe: (() => void) | undefined;
+  #syncing: Promise<void> | undefined;
+
+  constructor(sources: NameSources) {
+    this.#sources = sources;
+  }
+
+  /** The name's current zone file, owner and status. Subdomains resolve through their parent. */
+  async resolve(name: string, options: { signal?: AbortSignal } = {}): Promise<Resolution> {
+    const key = checkName(name);
+    await this.sync(options);
+    const history = this.#byName.get(key);
+    if (history === undefined && key.split('.').length === 3) return this.#resolveSubdomain(key);
+    const last = history?.[history.length - 1];
+    if (last === undefined) return { name: key, status: 'name-not-found' };
+    const out: Resolution = { name: key, status: 'zonefile-missing' };
+    if (last.owner !== undefined) out.owner = last.owner;
+    if (last.txid !== undefined) out.lastTxid = last.txid;
+    if (last.op !== undefined) out.lastOp = last.op;
+    if (last.op === 'name-revoke') {
+      out.status = 'revoked';
+      return out;
+    }
+    if (last.zonefileHash === undefined) return out;
+    out.zonefileHash = last.zonefileHash;
+    const bytes = this.#sources.chunk(last.zonefileHash);
+    if (bytes === undefined) return out;
+    out.status = 'ok';
+    return withZonefile(out, bytes);
+  }
+
+  /** Every change of `name`, oldest first (empty when unknown). */
+  async history(name: string, options: { signal?: AbortSignal } = {}): Promise<NameEntry[]> {
+    const key = checkName(name);
+    await this.sync(options);
+    return (this.#byName.get(key) ?? []).map((entry) => ({ ...entry }));
+  }
+
+  /** True when `hash` was bound to `name` at some point. */
+  async hadZonefile(name: string, hash: string): Promise<boolean> {
+    return (await this.history(name)).some((entry) => entry.zonefileHash === hash.toLowerCase());
+  }
+
+  /** Catches up with the chain (a rollback, or a tail that changed, rebuilds the index). */
+  sync(options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.#syncing ??= this.#sync(options.signal).finally(() => (this.#syncing = undefined));
+    return this.#syncing;
+  }
+
+  close(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+  }
+
+  async #sync(signal: AbortSignal | undefined): Promise<void> {
+    const chain = this.#sources.chain;
+    this.#unsubscribe ??= chain.subscribe((event) => {
+      if (event.type === 'rollback') this.#dirty = true;
+    });
+    const length = await chain.length({ signal });
+    if (this.#dirty || length < this.#length || !(await this.#tailMatches(signal))) this.#reset();
+    while (this.#length < length) {
+      const page = (await chain.read(this.#length, Math.min(PAGE, length - this.#length), { signal })) as Keyed[];
+      if (page.length === 0) break;
+      for (const announcement of page) this.#add(announcement);
+      this.#length += page.length;
+      const last = page[page.length - 1] as Keyed;
+      this.#tail = { address: last.address, txid: last.txid };
+    }
+  }
+
+  async #tailMatches(signal: AbortSignal | undefined): Promise<boolean> {
+    if (this.#length === 0) return true;
+    const [last] = await this.#sources.chain.read(this.#length - 1, 1, { signal });
+    return last !== undefined && last.address === this.#tail?.address && last.txid === this.#tail.txid;
+  }
+
+  #reset(): void {
+    this.#dirty = false;
+    this.#length = 0;
+    this.#tail = undefined;
+    this.#byName.clear();
+  }
+
+  #add(announcement: Keyed): void {
+    if (announcement.key === undefined) return;
+    const key = announcement.key.toLowerCase();
+    const entry: NameEntry = { position: announcement.position };
+    if (announcement.address !== UNBOUND) entry.zonefileHash = announcement.address;
+    if (announcement.op !== undefined) entry.op = announcement.op;
+    if (announcement.owner !== undefined) entry.owner = announcement.owner;
+    if (announcement.height !== undefined) entry.height = announcement.height;
+    if (announcement.txid !== undefined) entry.txid = announcement.txid;
+    const history = this.#byName.get(key);
+    if (history) history.push(entry);
+    else this.#byName.set(key, [entry]);
+  }
+
+  /** Replays the parent's zone files (those held) and applies the seqn rules. */
+  #resolveSubdomain(key: string): Resolution {
+    const parent = key.slice(key.indexOf('.') + 1);
+    const records: SubdomainRecord[] = [];
+    for (const entry of this.#byName.get(parent) ?? []) {
+      const bytes = entry.zonefileHash === undefined ? undefined : this.#sources.chunk(entry.zonefileHash);
+      if (bytes === undefined) continue;
+      try {
+        for (const record of subdomainRecords(parseZoneFile(bytes), parent)) if (record.name === key) records.push(record);
+      } catch {
+        // A parent zone file that does not parse names no subdomains.
+      }
+    }
+    const last = subdomainHistories(records).get(key)?.at(-1);
+    if (last === undefined) return { name: key, status: 'name-not-found' };
+    return withZonefile({ name: key, status: 'ok', zonefileHash: last.zonefileHash, owner: last.owner }, last.zonefile);
+  }
+}
+
+function withZonefile(out: Resolution, bytes: Uint8Array): Resolution {
+  out.zonefile = bytes;
+  try {
+    const zone = parseZoneFile(bytes);
+    out.records = zone.records;
+    if (zone.origin !== undefined) out.origin = zone.origin;
+  } catch (error) {
+    out.parseError = (error as Error).message;
+  }
+  return out;
+}
+
+/** Lower-cases and checks a name; BAD_REQUEST when it cannot be a BNS name. */
+export function checkName(name: string): string {
+  const key = typeof name === 'string' ? name.toLowerCase() : '';
+  if (!NAME.test(key) || !key.includes('.') || key.startsWith('.') || key.endsWith('.') || key.includes('..')) {
+    throw new AtlasError(ErrorCodes.BAD_REQUEST, `not a BNS name: ${JSON.stringify(String(name).slice(0, 100))}`);
+  }
+  return key;
+}

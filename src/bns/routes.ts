@@ -1,0 +1,127 @@
+/**
+ * The name routes clients already call (the Stacks blockchain API's), read-only, with CORS:
+ *   GET /v1/names/<name>                  {address, blockchain, last_txid, status, zonefile, zonefile_hash}
+ *   GET /v1/names/<name>/zonefile         {zonefile} 200, or 404 {error, code, zonefile_hash?}
+ *   GET /v1/names/<name>/zonefile/<hash>  {zonefile} 200 when that hash was bound to the name
+ * A missing zone file is a 404 ZONEFILE_MISSING (with the hash, so a client knows what to look
+ * for), never a 200 with an empty zone file. Mounted through HttpTransport's `routes` option.
+ */
+import type { ServerResponse } from 'node:http';
+import type { HttpRoute } from '../transport/http.js';
+import { AtlasError, isAtlasError } from '../errors.js';
+import type { NameEntry, Resolution } from './names.js';
+
+/** What the routes read: e.g. an AtlasNode (resolve, history, getChunks). */
+export interface NameService {
+  resolve(name: string, options?: { signal?: AbortSignal }): Promise<Resolution>;
+  history(name: string, options?: { signal?: AbortSignal }): Promise<NameEntry[]>;
+  /** The zone file bytes held for a hash, or undefined. */
+  zonefile(hash: string): Uint8Array | undefined;
+}
+
+const NAME_PATH = /^\/v1\/names\/([^/]{1,300})(?:\/(zonefile)(?:\/([^/]{1,80}))?)?$/;
+const HASH = /^(?:0x)?([0-9a-fA-F]{40})$/;
+const CORS = { 'access-control-allow-origin': '*', 'cache-control': 'no-store' };
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = JSON.stringify(value);
+  res.writeHead(status, { ...CORS, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function text(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
+function notFound(res: ServerResponse, resolution: Resolution): void {
+  if (resolution.status === 'name-not-found') {
+    sendJson(res, 404, { error: `cannot find name ${resolution.name}`, code: 'NAME_NOT_FOUND' });
+    return;
+  }
+  const body: Record<string, unknown> = {
+    error: resolution.status === 'revoked' ? `name ${resolution.name} is revoked` : `the zone file of ${resolution.name} is not held yet`,
+    code: 'ZONEFILE_MISSING',
+  };
+  if (resolution.zonefileHash !== undefined) body.zonefile_hash = resolution.zonefileHash;
+  sendJson(res, 404, body);
+}
+
+/** The /v1/names routes over `service()` (called per request: the node may be opened later). */
+export function namesRoutes(service: () => NameService | undefined): HttpRoute[] {
+  return [
+    {
+      method: 'GET',
+      match(pathname) {
+        const match = NAME_PATH.exec(pathname);
+        if (match === null) return undefined;
+        const params: Record<string, string> = { name: match[1] as string };
+        if (match[2] !== undefined) params.zonefile = '1';
+        if (match[3] !== undefined) params.hash = match[3];
+        return params;
+      },
+      async handle(_req, res, context) {
+        const names = service();
+        if (names === undefined) {
+          sendJson(res, 503, { error: 'the node is not open yet', code: 'NOT_STARTED' });
+          return;
+        }
+        let name: string;
+        try {
+          name = decodeURIComponent(context.params.name ?? '');
+        } catch {
+          sendJson(res, 400, { error: 'malformed name', code: 'BAD_REQUEST' });
+          return;
+        }
+        let resolution: Resolution;
+        try {
+          resolution = await names.resolve(name, { signal: context.signal });
+        } catch (error) {
+          if (isAtlasError(error) && error.code === 'BAD_REQUEST') {
+            sendJson(res, 400, { error: error.message, code: error.code });
+            return;
+          }
+          throw error instanceof Error ? error : new AtlasError('INTERNAL', String(error));
+        }
+        if (context.params.hash !== undefined) return serveByHash(res, names, resolution, context.params.hash, context.signal);
+        if (context.params.zonefile !== undefined) {
+          if (resolution.status !== 'ok' || resolution.zonefile === undefined) notFound(res, resolution);
+          else sendJson(res, 200, { zonefile: text(resolution.zonefile) });
+          return;
+        }
+        if (resolution.status === 'name-not-found') {
+          notFound(res, resolution);
+          return;
+        }
+        sendJson(res, 200, {
+          address: resolution.owner ?? null,
+          blockchain: 'stacks',
+          last_txid: resolution.lastTxid ?? null,
+          status: resolution.status,
+          last_op: resolution.lastOp ?? null,
+          zonefile: resolution.zonefile === undefined ? null : text(resolution.zonefile),
+          zonefile_hash: resolution.zonefileHash ?? null,
+        });
+      },
+    },
+  ];
+}
+
+async function serveByHash(res: ServerResponse, names: NameService, resolution: Resolution, raw: string, signal: AbortSignal): Promise<void> {
+  const hash = HASH.exec(raw)?.[1]?.toLowerCase();
+  if (hash === undefined) {
+    sendJson(res, 400, { error: 'a zone file hash is 40 hex characters', code: 'BAD_REQUEST' });
+    return;
+  }
+  if (resolution.status === 'name-not-found') {
+    notFound(res, resolution);
+    return;
+  }
+  const bound = (await names.history(resolution.name, { signal })).some((entry) => entry.zonefileHash === hash) || resolution.zonefileHash === hash;
+  const bytes = bound ? names.zonefile(hash) : undefined;
+  if (bytes === undefined) {
+    sendJson(res, 404, { error: bound ? 'zone file not held yet' : `${hash} was never the zone file of ${resolution.name}`, code: bound ? 'ZONEFILE_MISSING' : 'NAME_NOT_FOUND', zonefile_hash: hash });
+    return;
+  }
+  sendJson(res, 200, { zonefile: text(bytes) });
+}

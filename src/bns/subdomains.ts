@@ -1,0 +1,69 @@
+/**
+ * Subdomains: a parent name's zone file holds, for each subdomain, a TXT record named after it
+ * with the strings `owner=<address>`, `seqn=<n>`, `parts=<k>`, `zf0=`..`zf<k-1>=` (base64 pieces of
+ * the subdomain's zone file) and optionally `sig=<base64>`. Replaying the parent's zone files in
+ * chain order gives each subdomain's history: the first record must have seqn 0, and each later
+ * change seqn + 1; records breaking that rule are ignored (a republished identical record is not a
+ * change). Signatures are kept but not verified (see README "Stacks and BNS names").
+ */
+import { hash160Hex } from '../hash/index.js';
+import type { ZoneFile } from './zonefile.js';
+
+/** Most zone-file pieces one subdomain record may have (and so about 255 x 255 bytes). */
+export const MAX_SUBDOMAIN_PARTS = 255;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const LABEL = /^[a-z0-9_-]{1,37}$/i;
+
+export interface SubdomainRecord {
+  /** Full name, "sub.name.namespace". */
+  name: string;
+  owner: string;
+  seqn: number;
+  zonefile: Uint8Array;
+  /** hash160 of the subdomain's zone file. */
+  zonefileHash: string;
+  signature?: string;
+}
+
+/** The subdomain records in one parent zone file; malformed TXT records are skipped. */
+export function subdomainRecords(zone: ZoneFile, parent: string): SubdomainRecord[] {
+  const out: SubdomainRecord[] = [];
+  for (const record of zone.records) {
+    if (record.type !== 'TXT' || !LABEL.test(record.name)) continue;
+    const fields = new Map<string, string>();
+    for (const text of record.strings) {
+      const eq = text.indexOf('=');
+      if (eq > 0 && !fields.has(text.slice(0, eq))) fields.set(text.slice(0, eq), text.slice(eq + 1));
+    }
+    const owner = fields.get('owner');
+    const seqn = Number(fields.get('seqn'));
+    const parts = Number(fields.get('parts'));
+    if (owner === undefined || owner.length === 0 || owner.length > 128) continue;
+    if (!Number.isSafeInteger(seqn) || seqn < 0 || !Number.isSafeInteger(parts) || parts < 1 || parts > MAX_SUBDOMAIN_PARTS) continue;
+    const pieces: string[] = [];
+    for (let i = 0; i < parts; i++) pieces.push(fields.get(`zf${i}`) ?? '\0');
+    const encoded = pieces.join('');
+    if (!BASE64.test(encoded)) continue;
+    const zonefile = new Uint8Array(Buffer.from(encoded, 'base64'));
+    const item: SubdomainRecord = { name: `${record.name.toLowerCase()}.${parent}`, owner, seqn, zonefile, zonefileHash: hash160Hex(zonefile) };
+    const signature = fields.get('sig');
+    if (signature !== undefined) item.signature = signature;
+    out.push(item);
+  }
+  return out;
+}
+
+/** Applies the seqn rules to records in chain order; returns each subdomain's accepted history. */
+export function subdomainHistories(recordsInOrder: Iterable<SubdomainRecord>): Map<string, SubdomainRecord[]> {
+  const histories = new Map<string, SubdomainRecord[]>();
+  for (const record of recordsInOrder) {
+    const history = histories.get(record.name);
+    const last = history?.[history.length - 1];
+    if (last === undefined) {
+      if (record.seqn === 0) histories.set(record.name, [record]);
+    } else if (record.seqn === last.seqn + 1) {
+      (history as SubdomainRecord[]).push(record);
+    }
+  }
+  return histories;
+}

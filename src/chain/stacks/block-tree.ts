@@ -1,0 +1,179 @@
+/**
+ * Which Stacks blocks are canonical, and the announcement sequence they make. Reorgs are never
+ * announced by a stacks-node: a block whose parent is not the tip starts (or grows) a fork, and
+ * the fork becomes canonical once it is higher than the tip (as the Stacks blockchain API does).
+ * Positions follow the order of BNS prints along the canonical chain.
+ */
+import type { Announcement } from '../types.js';
+import type { NameEvent, ObservedBlock } from './payloads.js';
+
+export interface StacksAnnouncement extends Announcement {
+  key: string;
+  height: number;
+  txid: string;
+  op: string;
+  owner: string;
+  attachmentIndex?: number;
+}
+
+/** What adding a block did to the sequence: nothing, an append, or a rollback then an append. */
+export interface TreeChange {
+  rollbackTo?: number;
+  appended: StacksAnnouncement[];
+}
+
+interface Node {
+  parent: string;
+  height: number;
+  names: readonly NameEvent[];
+}
+
+interface CanonicalEntry {
+  hash: string;
+  height: number;
+  /** Position of the block's first announcement. */
+  start: number;
+}
+
+export class BlockTree {
+  readonly #blocks = new Map<string, Node>();
+  /** Canonical blocks that still matter: those with names, and every block of the recent window. */
+  #canonical: CanonicalEntry[] = [];
+  readonly #canonicalIndex = new Map<string, number>();
+  readonly #sequence: StacksAnnouncement[] = [];
+  /** How many announcements name each address, over every block known (any fork). */
+  readonly #announced = new Map<string, number>();
+  #tip: string | undefined;
+  #tipHeight = -1;
+  #sincePrune = 0;
+
+  constructor(private readonly reorgWindow: number) {}
+
+  get sequence(): readonly StacksAnnouncement[] {
+    return this.#sequence;
+  }
+
+  get tip(): { hash: string; height: number } | undefined {
+    return this.#tip === undefined ? undefined : { hash: this.#tip, height: this.#tipHeight };
+  }
+
+  get blockCount(): number {
+    return this.#blocks.size;
+  }
+
+  has(hash: string): boolean {
+    return this.#blocks.has(hash);
+  }
+
+  /** True when some known block (on any fork) announces `address`. */
+  announces(address: string): boolean {
+    return this.#announced.has(address);
+  }
+
+  /** Blocks to keep in a compacted journal, parents before children. */
+  retained(): ObservedBlock[] {
+    const out: ObservedBlock[] = [];
+    for (const [hash, node] of this.#blocks) out.push({ indexBlockHash: hash, parentIndexBlockHash: node.parent, height: node.height, names: node.names.slice() });
+    for (const entry of this.#canonical) {
+      if (this.#blocks.has(entry.hash)) continue;
+      const names = this.#sequence.slice(entry.start, this.#endOf(this.#canonicalIndex.get(entry.hash) as number));
+      out.push({ indexBlockHash: entry.hash, parentIndexBlockHash: '', height: entry.height, names: names.map(toNameEvent) });
+    }
+    return out.sort((a, b) => a.height - b.height);
+  }
+
+  add(block: ObservedBlock): TreeChange | undefined {
+    if (this.#blocks.has(block.indexBlockHash) || this.#canonicalIndex.has(block.indexBlockHash)) return undefined;
+    this.#blocks.set(block.indexBlockHash, { parent: block.parentIndexBlockHash, height: block.height, names: block.names });
+    for (const name of block.names) this.#announced.set(name.address, (this.#announced.get(name.address) ?? 0) + 1);
+    let change: TreeChange | undefined;
+    if (this.#tip === undefined || block.parentIndexBlockHash === this.#tip || !this.#known(block.parentIndexBlockHash)) {
+      // The first block, the tip's child, or a block whose ancestry we never saw: it extends.
+      if (this.#tip !== undefined && block.parentIndexBlockHash !== this.#tip && block.height <= this.#tipHeight) return { appended: [] };
+      change = { appended: this.#extend(block.indexBlockHash) };
+    } else if (block.height > this.#tipHeight) {
+      change = this.#switchTo(block.indexBlockHash);
+    } else {
+      change = { appended: [] }; // a side block: kept until its fork outgrows the tip
+    }
+    if (++this.#sincePrune >= 256) this.#prune();
+    return change;
+  }
+
+  #known(hash: string): boolean {
+    return this.#blocks.has(hash) || this.#canonicalIndex.has(hash);
+  }
+
+  #extend(hash: string): StacksAnnouncement[] {
+    const node = this.#blocks.get(hash) as Node;
+    const start = this.#sequence.length;
+    this.#canonicalIndex.set(hash, this.#canonical.length);
+    this.#canonical.push({ hash, height: node.height, start });
+    const added = node.names.map((name, i) => announcementOf(name, start + i));
+    this.#sequence.push(...added);
+    this.#tip = hash;
+    this.#tipHeight = node.height;
+    return added;
+  }
+
+  #switchTo(hash: string): TreeChange {
+    const branch: string[] = [];
+    let cursor: string | undefined = hash;
+    while (cursor !== undefined && !this.#canonicalIndex.has(cursor)) {
+      const node = this.#blocks.get(cursor);
+      if (node === undefined) break;
+      branch.push(cursor);
+      cursor = node.parent;
+    }
+    // A fork from before the reorg window (or before the first block seen) cannot be placed.
+    if (cursor === undefined || !this.#canonicalIndex.has(cursor)) return { appended: [] };
+    const forkAt = this.#canonicalIndex.get(cursor) as number;
+    const rollbackTo = this.#endOf(forkAt);
+    for (const dropped of this.#canonical.splice(forkAt + 1)) this.#canonicalIndex.delete(dropped.hash);
+    this.#sequence.length = rollbackTo;
+    const appended: StacksAnnouncement[] = [];
+    for (const block of branch.reverse()) appended.push(...this.#extend(block));
+    return { rollbackTo, appended };
+  }
+
+  /** The sequence length at the end of canonical entry `index` (-1: before everything). */
+  #endOf(index: number): number {
+    if (index < 0) return 0;
+    const next = this.#canonical[index + 1];
+    return next === undefined ? this.#sequence.length : next.start;
+  }
+
+  /** Forgets side blocks and nameless canonical blocks older than the reorg window. */
+  #prune(): void {
+    this.#sincePrune = 0;
+    const floor = this.#tipHeight - this.reorgWindow;
+    for (const [hash, node] of this.#blocks) {
+      if (node.height >= floor) continue;
+      if (!this.#canonicalIndex.has(hash)) for (const name of node.names) this.#forget(name.address);
+      this.#blocks.delete(hash);
+    }
+    const kept = this.#canonical.filter((entry) => entry.height >= floor || this.#endOf(this.#canonicalIndex.get(entry.hash) as number) > entry.start);
+    if (kept.length === this.#canonical.length) return;
+    this.#canonical = kept;
+    this.#canonicalIndex.clear();
+    kept.forEach((entry, i) => this.#canonicalIndex.set(entry.hash, i));
+  }
+
+  #forget(address: string): void {
+    const count = (this.#announced.get(address) ?? 1) - 1;
+    if (count <= 0) this.#announced.delete(address);
+    else this.#announced.set(address, count);
+  }
+}
+
+function announcementOf(name: NameEvent, position: number): StacksAnnouncement {
+  const announcement: StacksAnnouncement = { position, address: name.address, key: name.key, height: name.height, txid: name.txid, op: name.op, owner: name.owner };
+  if (name.attachmentIndex !== undefined) announcement.attachmentIndex = name.attachmentIndex;
+  return Object.freeze(announcement);
+}
+
+function toNameEvent(a: StacksAnnouncement): NameEvent {
+  const name: NameEvent = { address: a.address, key: a.key, op: a.op, owner: a.owner, txid: a.txid, height: a.height };
+  if (a.attachmentIndex !== undefined) name.attachmentIndex = a.attachmentIndex;
+  return name;
+}

@@ -1,0 +1,213 @@
+/**
+ * StacksObserverChain: a ChainAdapter fed by a stacks-node `[[events_observer]]`. It listens on
+ * its own HTTP port (see observer-http.ts), takes the BNS prints of `/new_block` payloads as
+ * announcements (address = zone file hash, key = name.namespace, op, owner, height, txid), turns
+ * reorgs into rollbacks, and keeps the zone files `/attachments/new` delivers, verified, for the
+ * node to pick up (it is a ChunkSource too: see attachment()). Everything it answers 200 for is
+ * fsynced first; every delivery may repeat and is applied once.
+ */
+import { AtlasError, ErrorCodes } from '../../errors.js';
+import { hash160Hex } from '../../hash/index.js';
+import { silentLogger, type Logger } from '../../runtime.js';
+import { checkMaxReadLimit, readPage } from '../announcement.js';
+import { ChainListeners } from '../listeners.js';
+import type { ChainAdapter, ChainListener } from '../types.js';
+import { BlockTree, type StacksAnnouncement } from './block-tree.js';
+import { ObserverJournal } from './journal.js';
+import { ObserverServer, DEFAULT_OBSERVER_LIMITS, type ObserverLimits } from './observer-http.js';
+import { MAINNET_BNS_CONTRACT, parseAttachments, parseNewBlock, UNBOUND_ADDRESS } from './payloads.js';
+
+export interface StacksObserverChainOptions {
+  /** Folder of the durable journal and the attachments (created if absent). */
+  dir: string;
+  /** "host:port" the observer listens on; omit to feed it by hand (ingestBlock/ingestAttachments). */
+  listen?: string;
+  /** BNS contract ids whose prints are names (default: the mainnet contract). */
+  contracts?: readonly string[];
+  /** Blocks below tip height - reorgWindow are final: forks from there are ignored (default 1,000). */
+  reorgWindow?: number;
+  limits?: Partial<ObserverLimits>;
+  /** Most announcements one read returns (default 10,000). */
+  maxReadLimit?: number;
+  logger?: Logger;
+}
+
+export interface StacksObserverStats {
+  blocks: number;
+  duplicateBlocks: number;
+  announcements: number;
+  attachmentsStored: number;
+  attachmentsRefused: number;
+  badEvents: number;
+}
+
+export type AttachmentListener = (address: string) => void;
+
+export class StacksObserverChain implements ChainAdapter {
+  readonly maxReadLimit: number;
+  readonly limits: Readonly<ObserverLimits>;
+  readonly stats: StacksObserverStats = { blocks: 0, duplicateBlocks: 0, announcements: 0, attachmentsStored: 0, attachmentsRefused: 0, badEvents: 0 };
+  readonly #contracts: ReadonlySet<string>;
+  readonly #tree: BlockTree;
+  readonly #journal: ObserverJournal;
+  readonly #listeners: ChainListeners;
+  readonly #attachmentListeners = new Set<AttachmentListener>();
+  readonly #logger: Logger;
+  #server: ObserverServer | undefined;
+  #closed = false;
+
+  private constructor(options: StacksObserverChainOptions, journal: ObserverJournal, tree: BlockTree) {
+    this.maxReadLimit = checkMaxReadLimit(options.maxReadLimit);
+    this.limits = Object.freeze({ ...DEFAULT_OBSERVER_LIMITS, ...options.limits });
+    this.#contracts = new Set(options.contracts ?? [MAINNET_BNS_CONTRACT]);
+    this.#journal = journal;
+    this.#tree = tree;
+    this.#logger = options.logger ?? silentLogger;
+    this.#listeners = new ChainListeners(this.#logger);
+  }
+
+  /** Replays the journal in `dir`, then listens when `listen` is given. */
+  static async open(options: StacksObserverChainOptions): Promise<StacksObserverChain> {
+    const logger = options.logger ?? silentLogger;
+    const { journal, blocks } = ObserverJournal.open(options.dir, logger);
+    const tree = new BlockTree(options.reorgWindow ?? 1_000);
+    for (const block of blocks) tree.add(block);
+    // A journal much longer than what the tree still needs (old, nameless blocks) is rewritten.
+    const retained = tree.retained();
+    if (blocks.length > 2 * retained.length + 1_000) journal.compact(retained);
+    const chain = new StacksObserverChain(options, journal, tree);
+    if (options.listen !== undefined) {
+      const server = new ObserverServer(chain, chain.limits, logger);
+      try {
+        await server.listen(options.listen);
+      } catch (error) {
+        journal.close();
+        throw error;
+      }
+      chain.#server = server;
+    }
+    return chain;
+  }
+
+  /** "host:port" the observer listens on, once listening. */
+  get address(): string | undefined {
+    return this.#server?.address;
+  }
+
+  /** The canonical tip, if any block was seen. */
+  get tip(): { hash: string; height: number } | undefined {
+    return this.#tree.tip;
+  }
+
+  /**
+   * Applies one `/new_block` payload: journals it (fsync), then tells subscribers. A block seen
+   * before is a no-op. Throws BAD_REQUEST or TOO_MANY for a payload of the wrong shape.
+   */
+  ingestBlock(payload: unknown): void {
+    this.#checkOpen();
+    const block = parseNewBlock(payload, {
+      contracts: this.#contracts,
+      maxNameEvents: this.limits.maxNameEventsPerBlock,
+      onBadEvent: (error, txid) => {
+        this.stats.badEvents++;
+        this.#logger.warn('stacks observer: skipping a BNS print that does not decode', { txid, code: error.code, error: error.message });
+      },
+    });
+    if (this.#tree.has(block.indexBlockHash)) {
+      this.stats.duplicateBlocks++;
+      return;
+    }
+    this.#journal.append(block);
+    const change = this.#tree.add(block);
+    this.stats.blocks++;
+    if (change === undefined) return;
+    if (change.rollbackTo !== undefined) {
+      this.#logger.warn('stacks observer: chain reorganised', { tip: block.indexBlockHash, length: change.rollbackTo });
+      this.#listeners.emit({ type: 'rollback', length: change.rollbackTo });
+    }
+    if (change.appended.length > 0) {
+      this.stats.announcements += change.appended.length;
+      this.#listeners.emit({ type: 'append', announcements: change.appended.slice() });
+    }
+  }
+
+  /**
+   * Applies one `/attachments/new` payload: every content whose hash160 equals its content_hash,
+   * is announced by some known block and fits maxAttachmentBytes is stored (fsync); others are
+   * counted in stats.attachmentsRefused and logged. Returns the addresses stored by this call.
+   */
+  ingestAttachments(payload: unknown): string[] {
+    this.#checkOpen();
+    const records = parseAttachments(payload, this.limits.maxAttachmentsPerDelivery, this.limits.maxAttachmentBytes);
+    const stored: { address: string; content: Uint8Array }[] = [];
+    for (const record of records) {
+      if (record.contentHash === UNBOUND_ADDRESS || record.content.length === 0) continue;
+      if (this.#journal.hasAttachment(record.contentHash)) continue;
+      const actual = hash160Hex(record.content);
+      if (actual !== record.contentHash || !this.#tree.announces(actual)) {
+        this.stats.attachmentsRefused++;
+        this.#logger.warn('stacks observer: refusing an attachment', { contentHash: record.contentHash, reason: actual !== record.contentHash ? 'hash mismatch' : 'not announced' });
+        continue;
+      }
+      stored.push({ address: actual, content: record.content });
+    }
+    this.#journal.putAttachments(stored);
+    this.stats.attachmentsStored += stored.length;
+    for (const { address } of stored) for (const listener of this.#attachmentListeners) this.#safely(() => listener(address));
+    return stored.map((item) => item.address);
+  }
+
+  /** Verified zone file bytes received by `/attachments/new`, or undefined. */
+  attachment(address: string): Uint8Array | undefined {
+    return this.#journal.getAttachment(address);
+  }
+
+  /** Calls `listener` with the address of every attachment stored from now on. */
+  onAttachment(listener: AttachmentListener): () => void {
+    this.#attachmentListeners.add(listener);
+    return () => this.#attachmentListeners.delete(listener);
+  }
+
+  /** The announcements of the canonical chain, with their Stacks fields. */
+  get announcements(): readonly StacksAnnouncement[] {
+    return this.#tree.sequence;
+  }
+
+  async length(options?: { signal?: AbortSignal }): Promise<number> {
+    this.#checkOpen();
+    if (options?.signal?.aborted) throw new AtlasError(ErrorCodes.ABORTED, 'aborted');
+    return this.#tree.sequence.length;
+  }
+
+  async read(from: number, limit: number, options?: { signal?: AbortSignal }): Promise<StacksAnnouncement[]> {
+    this.#checkOpen();
+    return readPage(this.#tree.sequence, from, limit, this.maxReadLimit, options?.signal) as StacksAnnouncement[];
+  }
+
+  subscribe(listener: ChainListener): () => void {
+    this.#checkOpen();
+    return this.#listeners.add(listener);
+  }
+
+  /** Stops listening and closes the journal. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#server?.close();
+    this.#listeners.clear();
+    this.#attachmentListeners.clear();
+    this.#journal.close();
+  }
+
+  #safely(callback: () => void): void {
+    try {
+      callback();
+    } catch (error) {
+      this.#logger.error('stacks observer: an attachment listener threw', { error: String(error) });
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new AtlasError(ErrorCodes.CLOSED, 'the observer chain is closed');
+  }
+}

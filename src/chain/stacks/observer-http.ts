@@ -1,0 +1,177 @@
+/**
+ * The HTTP listener a stacks-node `[[events_observer]]` posts to. It answers 200 only once the
+ * adapter has durably applied the payload (the node retries anything else, so a failure here never
+ * loses data), one payload at a time. Paths other than /new_block and /attachments/new are read
+ * to the end without being kept and answered 200. Bounds: body bytes, connections, time per
+ * request.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { AtlasError, ErrorCodes, isAtlasError } from '../../errors.js';
+import type { Logger } from '../../runtime.js';
+
+export interface ObserverLimits {
+  /** Largest /new_block or /attachments/new body read (413 beyond; default 64 MiB: blocks carry raw transactions). */
+  maxBodyBytes: number;
+  /** Most BNS prints taken from one block (400 beyond; default 10,000). */
+  maxNameEventsPerBlock: number;
+  /** Most records in one /attachments/new delivery (default 1,024). */
+  maxAttachmentsPerDelivery: number;
+  /** Largest zone file kept (default 40,960, the chunk limit). */
+  maxAttachmentBytes: number;
+  /** Most open connections (default 16: one stacks-node needs one). */
+  maxConnections: number;
+  /** Time to receive one whole request (default 120 s). */
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_OBSERVER_LIMITS: Readonly<ObserverLimits> = Object.freeze({
+  maxBodyBytes: 64 * 1024 * 1024,
+  maxNameEventsPerBlock: 10_000,
+  maxAttachmentsPerDelivery: 1_024,
+  maxAttachmentBytes: 40_960,
+  maxConnections: 16,
+  requestTimeoutMs: 120_000,
+});
+
+/** What the listener feeds. */
+export interface ObserverSink {
+  ingestBlock(payload: unknown): void;
+  ingestAttachments(payload: unknown): unknown;
+}
+
+const STATUS: Partial<Record<string, number>> = { BAD_REQUEST: 400, TOO_MANY: 400, BAD_ADDRESS: 400, TOO_LARGE: 413, CLOSED: 503 };
+
+export class ObserverServer {
+  readonly #server: http.Server;
+  readonly #sockets = new Set<Socket>();
+  #queue: Promise<void> = Promise.resolve();
+  #address: string | undefined;
+
+  constructor(
+    private readonly sink: ObserverSink,
+    private readonly limits: Readonly<ObserverLimits>,
+    private readonly logger: Logger,
+  ) {
+    this.#server = http.createServer(
+      {
+        requestTimeout: limits.requestTimeoutMs,
+        headersTimeout: Math.min(60_000, limits.requestTimeoutMs),
+        // How often the two timeouts are checked: a tenth of the request timeout, at most 5 s.
+        connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(limits.requestTimeoutMs / 10))),
+      },
+      (req, res) => this.#serve(req, res),
+    );
+    this.#server.maxConnections = limits.maxConnections;
+    this.#server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+  }
+
+  get address(): string | undefined {
+    return this.#address;
+  }
+
+  async listen(hostPort: string): Promise<void> {
+    const { host, port } = parseHostPort(hostPort);
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = this.#server.address();
+    const actualPort = typeof bound === 'object' && bound !== null ? bound.port : port;
+    this.#address = host.includes(':') ? `[${host}]:${actualPort}` : `${host}:${actualPort}`;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
+    await this.#queue;
+  }
+
+  #serve(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0] as string;
+    if (req.method !== 'POST') {
+      req.resume();
+      reply(res, 405, { error: 'the event observer only accepts POST' });
+      return;
+    }
+    const apply = path === '/new_block' ? (p: unknown) => this.sink.ingestBlock(p) : path === '/attachments/new' ? (p: unknown) => this.sink.ingestAttachments(p) : undefined;
+    if (apply === undefined) {
+      // Another observer path (new_burn_block, new_mempool_tx, ...): nothing to keep.
+      req.resume();
+      req.once('end', () => reply(res, 200, {}));
+      return;
+    }
+    // The whole body within requestTimeoutMs, or the connection is closed (a slow sender holds nothing).
+    const timer = setTimeout(() => req.socket.destroy(), this.limits.requestTimeoutMs);
+    req.once('close', () => clearTimeout(timer));
+    readBody(req, this.limits.maxBodyBytes).then(
+      (body) => {
+        clearTimeout(timer);
+        // One payload at a time, in arrival order: the journal's order is the chain's.
+        this.#queue = this.#queue.then(() => {
+          try {
+            apply(JSON.parse(body.toString('utf8')) as unknown);
+            reply(res, 200, {});
+          } catch (error) {
+            this.#refuse(res, path, error instanceof SyntaxError ? new AtlasError(ErrorCodes.BAD_REQUEST, 'body is not JSON') : error);
+          }
+        });
+      },
+      (error: unknown) => this.#refuse(res, path, error),
+    );
+  }
+
+  #refuse(res: ServerResponse, path: string, error: unknown): void {
+    const code = isAtlasError(error) ? error.code : ErrorCodes.INTERNAL;
+    const message = error instanceof Error ? error.message : String(error);
+    this.logger.warn('stacks observer: payload refused', { path, code, error: message });
+    reply(res, STATUS[code] ?? 500, { error: message, code });
+  }
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBytes) {
+      req.resume();
+      reject(new AtlasError(ErrorCodes.TOO_LARGE, `body larger than ${maxBytes} bytes`));
+      return;
+    }
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (part: Buffer) => {
+      size += part.length;
+      if (size > maxBytes) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new AtlasError(ErrorCodes.TOO_LARGE, `body larger than ${maxBytes} bytes`));
+        return;
+      }
+      parts.push(part);
+    });
+    req.once('end', () => resolve(Buffer.concat(parts)));
+    req.once('error', reject);
+  });
+}
+
+/** "host:port", "[v6]:port" -> parts; BAD_REQUEST otherwise. */
+export function parseHostPort(value: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (match === null || port > 65_535) throw new AtlasError(ErrorCodes.BAD_REQUEST, `not a host:port: ${JSON.stringify(value.slice(0, 100))}`);
+  return { host: (match[1] ?? match[2]) as string, port };
+}

@@ -1,0 +1,39 @@
+/** `atlas resolve <name> --peer <addr>`: a BNS name's zone file from a running node. */
+import type { Command } from 'commander';
+import { parsePeer, secondsParser } from '../args.js';
+import { CliError } from '../errors.js';
+import { getNodeJson } from '../node-http.js';
+import { writeJson } from '../output.js';
+import { DEFAULT_REMOTE_TIMEOUT_S } from '../remote.js';
+
+interface ResolveOptions {
+  peer: string;
+  timeout: number;
+  json?: boolean;
+}
+
+export function registerResolveCommand(program: Command): void {
+  program
+    .command('resolve')
+    .description("print a BNS name's zone file, as a running node resolves it (GET /v1/names/<name>)")
+    .argument('<name>', 'the name, e.g. muneeb.id or a subdomain such as bob.dmails.id')
+    .requiredOption('-p, --peer <host:port>', 'the node to ask', parsePeer)
+    .option('-t, --timeout <seconds>', 'deadline of the call', secondsParser(3600), DEFAULT_REMOTE_TIMEOUT_S)
+    .option('--json', 'print the whole answer as JSON')
+    .action(async (name: string, options: ResolveOptions) => {
+      const { status, body } = await getNodeJson(options.peer, `/v1/names/${encodeURIComponent(name)}`, options.timeout);
+      if (options.json) {
+        writeJson({ name, ...body });
+        if (status !== 200 || body.status !== 'ok') throw new CliError(`${name}: ${String(body.status ?? body.code ?? status)}`);
+        return;
+      }
+      if (status === 404) throw new CliError(`${name}: ${String(body.error ?? 'not found')}`);
+      if (status !== 200) throw new CliError(`${options.peer} answered HTTP ${status}: ${String(body.error ?? '')}`);
+      if (body.status !== 'ok' || typeof body.zonefile !== 'string') {
+        const hash = typeof body.zonefile_hash === 'string' ? ` (zone file ${body.zonefile_hash})` : '';
+        throw new CliError(`${name}: ${String(body.status)}${hash}`);
+      }
+      process.stderr.write(`${name}: owner ${String(body.address)}, zone file ${String(body.zonefile_hash)}\n`);
+      process.stdout.write(body.zonefile.endsWith('\n') ? body.zonefile : `${body.zonefile}\n`);
+    });
+}

@@ -1,0 +1,284 @@
+/**
+ * Never gives up on an announced chunk. Every announced address the store does not hold is
+ * tracked with the time it was first seen missing; it is asked of every source in turn (the
+ * bytes checked against the address, whatever the source), and after a round where none had it,
+ * retried after an exponential back-off that grows to a cap and then stays there, forever.
+ * A source that says it newly holds an address makes that address due at once.
+ */
+import type { Address } from '../../address.js';
+import { AtlasError, ErrorCodes, isAtlasError } from '../../errors.js';
+import { hash160Hex } from '../../hash/index.js';
+import { silentLogger, type Clock, type Logger, type Random } from '../../runtime.js';
+import type { ChunkStore, PutOutcome } from '../../store/types.js';
+import type { ChunkSource } from './types.js';
+
+/** The address BNS prints when a name has no zone file: announced, never a chunk. */
+const UNBOUND = '0'.repeat(40);
+
+export interface BackfillOptions {
+  /** How often due addresses are looked for (default 1,000 ms). */
+  intervalMs: number;
+  /** Addresses fetched at once (default 8); the next starts as soon as one ends. */
+  concurrency: number;
+  /** First retry delay after a round where no source had the chunk (default 2,000 ms); doubles. */
+  retryBaseMs: number;
+  /** Ceiling of the retry delay (default 600,000 ms): retries never stop, they slow to this. */
+  retryMaxMs: number;
+  /** Time one source gets for one chunk (default 15,000 ms). */
+  sourceTimeoutMs: number;
+  /**
+   * How long a newly missing chunk is left to the peer downloader before the sources are asked
+   * (default 10,000 ms), unless a source says it holds it. Keeps a node that is syncing normally
+   * from asking every source for every chunk at once.
+   */
+  graceMs: number;
+}
+
+export const DEFAULT_BACKFILL: Readonly<BackfillOptions> = Object.freeze({ intervalMs: 1_000, concurrency: 8, retryBaseMs: 2_000, retryMaxMs: 600_000, sourceTimeoutMs: 15_000, graceMs: 10_000 });
+
+/** Most addresses remembered as announced by a source before the scan sees them. */
+const MAX_WOKEN = 100_000;
+
+/** An announced chunk not held, as `missing()` reports it. */
+export interface MissingChunk {
+  address: Address;
+  /** Positions announcing it. */
+  positions: readonly number[];
+  /** Time since it was first seen missing, ms. */
+  ageMs: number;
+  /** Rounds of asking every source so far. */
+  attempts: number;
+  /** Clock time of the last round, if any. */
+  lastAttemptAt?: number;
+  /** Clock time of the next round. */
+  nextAttemptAt: number;
+  /** Why the last round failed, per source that answered with an error. */
+  lastError?: string;
+}
+
+interface Entry {
+  firstSeen: number;
+  attempts: number;
+  lastAttemptAt?: number;
+  nextAttemptAt: number;
+  lastError?: string;
+}
+
+export interface BackfillerInit {
+  store: ChunkStore;
+  sources: readonly ChunkSource[];
+  clock: Clock;
+  random?: Random;
+  logger?: Logger;
+  /** Called after chunks were stored by the backfiller. */
+  onStored?: (outcomes: readonly (PutOutcome & { ok: true })[], source: string) => void;
+  options?: Partial<BackfillOptions>;
+}
+
+export class Backfiller {
+  readonly options: Readonly<BackfillOptions>;
+  readonly #init: BackfillerInit;
+  readonly #logger: Logger;
+  /** Bounded by the announced addresses not held: the chain decides its size, not a remote party. */
+  readonly #entries = new Map<Address, Entry>();
+  readonly #inFlight = new Set<Address>();
+  /** Addresses due, in the order they are started; rebuilt every round. */
+  #queue: Address[] = [];
+  #queueAt = 0;
+  #rescanQueued = false;
+  readonly #unsubscribes: (() => void)[] = [];
+  /** Addresses a source said it holds, made due when the scan finds them missing. */
+  readonly #woken = new Set<Address>();
+  #scannedAt = { length: -1, held: -1 };
+  #timer: unknown;
+  #abort: AbortController | undefined;
+  stored = 0;
+  refused = 0;
+
+  constructor(init: BackfillerInit) {
+    this.#init = init;
+    this.#logger = init.logger ?? silentLogger;
+    this.options = Object.freeze({ ...DEFAULT_BACKFILL, ...init.options });
+  }
+
+  get running(): boolean {
+    return this.#abort !== undefined;
+  }
+
+  start(): void {
+    if (this.#abort) return;
+    this.#abort = new AbortController();
+    for (const source of this.#init.sources) {
+      const unsubscribe = source.onAvailable?.((address) => this.wake(address));
+      if (unsubscribe) this.#unsubscribes.push(unsubscribe);
+    }
+    this.#schedule(0);
+  }
+
+  /** Stops retrying and aborts fetches in flight; resolves at once. */
+  stop(): void {
+    this.#abort?.abort(new AtlasError(ErrorCodes.CLOSED, 'backfill stopped'));
+    this.#abort = undefined;
+    if (this.#timer !== undefined) this.#init.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const unsubscribe of this.#unsubscribes.splice(0)) unsubscribe();
+  }
+
+  /** Makes `address` (or every missing address) due now, and runs a round soon. */
+  wake(address?: Address): void {
+    const now = this.#init.clock.now();
+    if (address === undefined) for (const entry of this.#entries.values()) entry.nextAttemptAt = now;
+    else {
+      if (!this.#entries.has(address)) this.#scan(); // cheap unless the store changed since
+      const entry = this.#entries.get(address);
+      if (entry) {
+        entry.nextAttemptAt = now;
+        this.#queue.push(address);
+        this.#pump();
+      } else {
+        if (this.#woken.size >= MAX_WOKEN) this.#woken.clear();
+        this.#woken.add(address);
+      }
+    }
+    if (address === undefined && this.#abort && this.#timer !== undefined) {
+      this.#init.clock.clearTimeout(this.#timer);
+      this.#schedule(0);
+    }
+  }
+
+  /**
+   * The store's sequence changed (announcements appended or rolled back): rescans soon, so an
+   * address a source already announced as held is fetched now rather than at the next round.
+   */
+  sequenceChanged(): void {
+    if (!this.#abort || this.#rescanQueued) return;
+    this.#rescanQueued = true;
+    queueMicrotask(() => {
+      this.#rescanQueued = false;
+      if (this.#woken.size > 0) this.round();
+    });
+  }
+
+  /** Announced chunks not held, oldest first. */
+  missing(): MissingChunk[] {
+    this.#scan();
+    const now = this.#init.clock.now();
+    const out: MissingChunk[] = [];
+    for (const [address, entry] of this.#entries) {
+      const item: MissingChunk = { address, positions: this.#init.store.positionsOf(address), ageMs: now - entry.firstSeen, attempts: entry.attempts, nextAttemptAt: entry.nextAttemptAt };
+      if (entry.lastAttemptAt !== undefined) item.lastAttemptAt = entry.lastAttemptAt;
+      if (entry.lastError !== undefined) item.lastError = entry.lastError;
+      out.push(item);
+    }
+    return out.sort((a, b) => b.ageMs - a.ageMs);
+  }
+
+  /** One round: refreshes the missing set and queues the due addresses for fetching. */
+  round(): void {
+    this.#scan();
+    const now = this.#init.clock.now();
+    this.#queue = [];
+    this.#queueAt = 0;
+    for (const [address, entry] of this.#entries) if (entry.nextAttemptAt <= now && !this.#inFlight.has(address)) this.#queue.push(address);
+    this.#pump();
+  }
+
+  /** Starts queued fetches while slots are free; each one that ends starts the next. */
+  #pump(): void {
+    const now = this.#init.clock.now();
+    while (this.#abort && this.#inFlight.size < this.options.concurrency && this.#queueAt < this.#queue.length) {
+      const address = this.#queue[this.#queueAt++] as Address;
+      const entry = this.#entries.get(address);
+      if (entry === undefined || entry.nextAttemptAt > now || this.#inFlight.has(address)) continue;
+      void this.#attempt(address)
+        .catch((error: unknown) => this.#logger.error('backfill attempt failed', { address, error: String(error) }))
+        .finally(() => this.#pump());
+    }
+  }
+
+  #schedule(delayMs: number): void {
+    if (!this.#abort) return;
+    this.#timer = this.#init.clock.setTimeout(() => {
+      this.#timer = undefined;
+      // Fetches run in the background; the next round re-queues what is due.
+      this.round();
+      this.#schedule(this.options.intervalMs);
+    }, delayMs);
+  }
+
+  /** Brings the missing set in line with the store (only when the store changed). */
+  #scan(): void {
+    const store = this.#init.store;
+    const length = store.sequenceLength();
+    const held = store.inventory.count;
+    if (length === this.#scannedAt.length && held === this.#scannedAt.held) return;
+    this.#scannedAt = { length, held };
+    const now = this.#init.clock.now();
+    const seen = new Set<Address>();
+    for (let position = 0; position < length; position++) {
+      if (store.inventory.has(position)) continue;
+      const address = store.addressAt(position);
+      if (address === undefined || address === UNBOUND) continue;
+      seen.add(address);
+      if (!this.#entries.has(address)) {
+        const due = this.#woken.delete(address) ? now : now + this.options.graceMs;
+        this.#entries.set(address, { firstSeen: now, attempts: 0, nextAttemptAt: due });
+      }
+    }
+    for (const address of this.#entries.keys()) if (!seen.has(address)) this.#entries.delete(address);
+  }
+
+  async #attempt(address: Address): Promise<void> {
+    const entry = this.#entries.get(address);
+    const lifetime = this.#abort?.signal;
+    if (entry === undefined || lifetime === undefined) return;
+    this.#inFlight.add(address);
+    const errors: string[] = [];
+    try {
+      for (const source of this.#init.sources) {
+        if (lifetime.aborted || this.#init.store.has(address)) return;
+        const data = await this.#ask(source, address, lifetime, errors);
+        if (data === undefined) continue;
+        const outcome = (await this.#init.store.putVerified([{ address, data }]))[0];
+        if (outcome?.ok) {
+          this.#entries.delete(address);
+          this.stored++;
+          if (outcome.added) this.#init.onStored?.([outcome], source.name);
+          return;
+        }
+        errors.push(`${source.name}: ${outcome?.error.code ?? 'refused'}`);
+      }
+      if (lifetime.aborted) return;
+      const now = this.#init.clock.now();
+      entry.attempts++;
+      entry.lastAttemptAt = now;
+      const delay = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** Math.min(entry.attempts - 1, 30));
+      entry.nextAttemptAt = now + delay * (0.75 + 0.5 * (this.#init.random ?? Math.random)());
+      if (errors.length > 0) entry.lastError = errors.join('; ').slice(0, 500);
+      else delete entry.lastError;
+    } finally {
+      this.#inFlight.delete(address);
+    }
+  }
+
+  /** Asks one source; returns bytes only when they hash to `address`. */
+  async #ask(source: ChunkSource, address: Address, lifetime: AbortSignal, errors: string[]): Promise<Uint8Array | undefined> {
+    const signal = AbortSignal.any([lifetime, AbortSignal.timeout(this.options.sourceTimeoutMs)]);
+    try {
+      const data = await source.fetch(address, { signal, maxBytes: this.#init.store.maxChunkSize });
+      if (data === undefined) return undefined;
+      if (data.length === 0 || data.length > this.#init.store.maxChunkSize || hash160Hex(data) !== address) {
+        this.refused++;
+        errors.push(`${source.name}: bytes do not hash to the address`);
+        this.#logger.warn('backfill: a source sent bytes that do not match the address', { source: source.name, address });
+        return undefined;
+      }
+      return data;
+    } catch (error) {
+      if (lifetime.aborted) return undefined;
+      const code = isAtlasError(error) ? error.code : signal.aborted ? ErrorCodes.TIMEOUT : ErrorCodes.UNREACHABLE;
+      errors.push(`${source.name}: ${code}`);
+      return undefined;
+    }
+  }
+}

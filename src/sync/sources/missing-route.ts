@@ -1,0 +1,25 @@
+/**
+ * GET /v1/atlas/missing: the announced chunks a node does not hold, with age and last attempt
+ * (what `atlas missing` prints). Read-only, at most `limit` items (default and ceiling 1,000).
+ */
+import type { HttpRoute } from '../../transport/http.js';
+import type { MissingChunk } from './backfill.js';
+
+export const MISSING_PATH = '/v1/atlas/missing';
+const MAX_ITEMS = 1_000;
+
+export function missingRoute(source: () => { missing(): MissingChunk[] } | undefined): HttpRoute {
+  return {
+    method: 'GET',
+    match: (pathname) => pathname === MISSING_PATH,
+    async handle(_req, res, context) {
+      const node = source();
+      const requested = Number(context.url.searchParams.get('limit') ?? MAX_ITEMS);
+      const limit = Number.isSafeInteger(requested) && requested > 0 ? Math.min(requested, MAX_ITEMS) : MAX_ITEMS;
+      const all = node?.missing() ?? [];
+      const body = JSON.stringify({ total: all.length, missing: all.slice(0, limit) });
+      res.writeHead(node === undefined ? 503 : 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', 'access-control-allow-origin': '*' });
+      res.end(body);
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import type { Address } from '../../address.js';
+
+export interface SourceFetchOptions {
+  signal: AbortSignal;
+  /** Largest chunk accepted: a source sending more is cut off (TOO_LARGE). */
+  maxBytes: number;
+}
+
+/**
+ * Somewhere an announced chunk's bytes may be found besides the peer network's downloader:
+ * atlasnet peers on demand, Stacks nodes, HTTP mirrors, a Stacks event observer. A source returns
+ * the bytes it claims are the chunk, or undefined when it does not have them; it never needs to
+ * be trusted: the caller checks every byte against the address.
+ */
+export interface ChunkSource {
+  /** Short name for logs and `missing()` ("stacks:http://host:20443", "mirror:...", "peers"). */
+  readonly name: string;
+  fetch(address: Address, options: SourceFetchOptions): Promise<Uint8Array | undefined>;
+  /** Optional: calls `listener` when the source newly holds an address (so retries need not wait). */
+  onAvailable?(listener: (address: Address) => void): () => void;
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { NameResolver } from '../../src/bns/names.js';
+import { subdomainHistories, subdomainRecords, type SubdomainRecord } from '../../src/bns/subdomains.js';
+import { parseZoneFile } from '../../src/bns/zonefile.js';
+import { MemoryChain } from '../../src/chain/memory.js';
+import { hash160Hex } from '../../src/hash/index.js';
+import { corpus, CORPUS_SKIP_MESSAGE } from '../support/data.js';
+
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+const txt = (label: string, owner: string, seqn: number, zone: string, split = 1) => {
+  const encoded = b64(zone);
+  const size = Math.ceil(encoded.length / split);
+  const parts = Array.from({ length: split }, (_, i) => `"zf${i}=${encoded.slice(i * size, (i + 1) * size)}"`);
+  return `${label} IN TXT "owner=${owner}" "seqn=${seqn}" "parts=${split}" ${parts.join(' ')}`;
+};
+const parent = (...records: string[]) => new Uint8Array(Buffer.from(`$ORIGIN dmails.id\n$TTL 3600\n${records.join('\n')}\n`));
+
+describe('subdomains', () => {
+  it('reads owner, seqn and the zone file from its base64 parts', () => {
+    const zone = '$ORIGIN bob\n$TTL 3600\n_https._tcp URI 10 1 https://hub.example.com\n';
+    const [record] = subdomainRecords(parseZoneFile(parent(txt('bob', '1Owner', 0, zone, 3))), 'dmails.id');
+    expect(record).toMatchObject({ name: 'bob.dmails.id', owner: '1Owner', seqn: 0, zonefileHash: hash160Hex(Buffer.from(zone)) });
+    expect(Buffer.from(record!.zonefile).toString()).toBe(zone);
+    // a record missing a part, or with a bad seqn, is no subdomain
+    expect(subdomainRecords(parseZoneFile(parent('x IN TXT "owner=1" "seqn=0" "parts=2" "zf0=AAAA"', 'y IN TXT "owner=1" "seqn=-1" "parts=1" "zf0=AAAA"')), 'dmails.id')).toEqual([]);
+  });
+
+  it('enforces seqn: starts at 0, each change is +1, others are ignored', () => {
+    const record = (seqn: number, owner = 'o'): SubdomainRecord => ({ name: 'a.b.id', owner, seqn, zonefile: new Uint8Array(), zonefileHash: String(seqn) });
+    const history = subdomainHistories([record(1), record(0), record(0, 'again'), record(2), record(1), record(2, 'new owner'), record(5)]).get('a.b.id')!;
+    expect(history.map((r) => [r.seqn, r.owner])).toEqual([
+      [0, 'o'],
+      [1, 'o'],
+      [2, 'new owner'],
+    ]);
+    expect(subdomainHistories([record(3)]).has('a.b.id')).toBe(false);
+  });
+
+  it('resolves a subdomain through its parent\'s zone files, in chain order', async () => {
+    const v0 = '$ORIGIN bob\n_https._tcp URI 10 1 "https://one.example"\n';
+    const v1 = '$ORIGIN bob\n_https._tcp URI 10 1 "https://two.example"\n';
+    const files = [parent(txt('bob', '1Alice', 0, v0)), parent(txt('bob', '1Bob', 1, v1)), parent(txt('bob', '1Mallory', 5, v0))];
+    const chain = new MemoryChain();
+    chain.announce(files.map((file) => ({ address: hash160Hex(file), key: 'dmails.id' })));
+    const chunks = new Map(files.map((file) => [hash160Hex(file), file]));
+    const names = new NameResolver({ chain, chunk: (address) => chunks.get(address) });
+    const bob = await names.resolve('bob.dmails.id');
+    expect(bob).toMatchObject({ status: 'ok', owner: '1Bob', zonefileHash: hash160Hex(Buffer.from(v1)) });
+    expect(bob.records).toEqual([{ name: '_https._tcp', type: 'URI', priority: 10, weight: 1, target: 'https://two.example' }]);
+    expect((await names.resolve('nobody.dmails.id')).status).toBe('name-not-found');
+  });
+
+  it.skipIf(!corpus)('decodes the 172 subdomains of the genesis zone files into zone files that parse', () => {
+    if (!corpus) return console.warn(CORPUS_SKIP_MESSAGE);
+    let count = 0;
+    for (const entry of corpus) {
+      let zone;
+      try {
+        zone = parseZoneFile(entry.data);
+      } catch {
+        continue;
+      }
+      for (const record of subdomainRecords(zone, zone.origin ?? '')) {
+        expect(record.seqn).toBe(0);
+        expect(parseZoneFile(record.zonefile).records.length).toBeGreaterThan(0);
+        count++;
+      }
+    }
+    expect(count).toBe(172);
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * Never giving up on an announced zone file: an attachment that never arrives by /attachments/new
+ * is fetched from a Stacks node's /v2/attachments/<hash> (or a mirror); a source whose bytes do not
+ * hash to the address is refused; retries slow to a cap and never stop.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryChain } from '../../src/chain/memory.js';
+import { StacksObserverChain } from '../../src/chain/stacks/observer-chain.js';
+import { hash160Hex } from '../../src/hash/index.js';
+import { AtlasNode } from '../../src/node/index.js';
+import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
+import { MemoryChunkStore } from '../../src/store/memory.js';
+import { Backfiller } from '../../src/sync/sources/backfill.js';
+import { mirrorSource, stacksNodeSource } from '../../src/sync/sources/http-sources.js';
+import { attachmentSource } from '../../src/sync/sources/local-sources.js';
+import type { ChunkSource } from '../../src/sync/sources/types.js';
+import { MemoryNetwork } from '../../src/transport/memory.js';
+import { waitFor } from '../support/wait.js';
+import { BNS, FakeChain, fakeStacksRpc } from './fake-stacks-node.js';
+
+const root = mkdtempSync(join(tmpdir(), 'atlasnet-backfill-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const zone = (name: string) => new Uint8Array(Buffer.from(`$ORIGIN ${name}\n$TTL 3600\n_http._tcp IN URI 10 1 "https://gaia.example/${name}.json"\n`));
+const FAST = { intervalMs: 20, retryBaseMs: 40, retryMaxMs: 200, sourceTimeoutMs: 2_000, graceMs: 0 };
+
+describe('backfill from Stacks nodes and mirrors', () => {
+  it('fetches a zone file /attachments/new never delivered from a Stacks node, refusing a lying one', async () => {
+    const chain = await StacksObserverChain.open({ dir: join(root, 'a'), contracts: [BNS] });
+    const fake = new FakeChain();
+    const alice = zone('alice.id');
+    chain.ingestBlock(fake.block([{ name: 'alice.id', op: 'name-register', zonefile: alice }]));
+    fake.takeAttachments(); // never delivered
+    const honestContent = new Map<string, Uint8Array>();
+    const liar = await fakeStacksRpc('127.0.0.1', new Map([[hash160Hex(alice), alice]]), true);
+    const honest = await fakeStacksRpc('127.0.0.1', honestContent);
+    const node = await AtlasNode.open({
+      chain,
+      transport: new MemoryNetwork().transport('n'),
+      sources: [attachmentSource(chain), stacksNodeSource(liar.url), stacksNodeSource(honest.url)],
+      backfill: FAST,
+      addressPolicy: LOCAL_ADDRESS_POLICY,
+    });
+    await node.start();
+    try {
+      expect(await node.resolve('alice.id')).toMatchObject({ status: 'zonefile-missing', zonefileHash: hash160Hex(alice) });
+      // the liar answers, its bytes are refused; the honest node does not have it yet: keep trying
+      await waitFor(() => (node.missing()[0]?.attempts ?? 0) >= 3, 'three rounds of attempts');
+      const [missing] = node.missing();
+      expect(missing).toMatchObject({ address: hash160Hex(alice), positions: [0] });
+      expect(missing!.lastError).toMatch(/do not hash to the address/);
+      expect(missing!.lastAttemptAt).toBeTypeOf('number');
+      expect(missing!.ageMs).toBeGreaterThan(0);
+      expect(node.zonefile(hash160Hex(alice))).toBeUndefined();
+      honestContent.set(hash160Hex(alice), alice);
+      await waitFor(async () => (await node.resolve('alice.id')).status === 'ok', 'alice.id to resolve');
+      const resolved = await node.resolve('alice.id');
+      expect(Buffer.from(resolved.zonefile!).equals(Buffer.from(alice))).toBe(true);
+      expect(resolved.records).toEqual([{ name: '_http._tcp', type: 'URI', priority: 10, weight: 1, target: 'https://gaia.example/alice.id.json' }]);
+      expect(node.missing()).toEqual([]);
+      expect(honest.hits()).toBeGreaterThan(0);
+    } finally {
+      await node.close();
+      await chain.close();
+      await liar.close();
+      await honest.close();
+    }
+  });
+
+  it('takes the zone file from the observer as soon as /attachments/new delivers it', async () => {
+    const chain = await StacksObserverChain.open({ dir: join(root, 'b'), contracts: [BNS] });
+    const fake = new FakeChain();
+    chain.ingestBlock(fake.block([{ name: 'bob.id', op: 'name-register', zonefile: zone('bob.id') }]));
+    // a long back-off: only the observer's notification can make it due again quickly
+    const node = await AtlasNode.open({ chain, transport: new MemoryNetwork().transport('n'), sources: [attachmentSource(chain)], backfill: { ...FAST, retryBaseMs: 60_000, retryMaxMs: 60_000 } });
+    await node.start();
+    try {
+      await waitFor(() => (node.missing()[0]?.attempts ?? 0) >= 1, 'a first attempt');
+      chain.ingestAttachments(fake.takeAttachments());
+      await waitFor(async () => (await node.resolve('bob.id')).status === 'ok', 'bob.id to resolve', 5_000);
+    } finally {
+      await node.close();
+      await chain.close();
+    }
+  });
+
+  it('reads a mirror by URL template, bounded in size', async () => {
+    const data = zone('carol.id');
+    const server = http.createServer((req, res) => {
+      if (req.url === `/v1/zonefiles/${hash160Hex(data)}`) res.end(data);
+      else res.writeHead(200).end(Buffer.alloc(100_000));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const mirror = mirrorSource(`http://127.0.0.1:${port}/v1/zonefiles/{hash}`);
+    const signal = AbortSignal.timeout(5_000);
+    expect(Buffer.from((await mirror.fetch(hash160Hex(data), { signal, maxBytes: 40_960 }))!).equals(Buffer.from(data))).toBe(true);
+    await expect(mirror.fetch('1'.repeat(40), { signal, maxBytes: 40_960 })).rejects.toMatchObject({ code: 'TOO_LARGE' });
+    expect(() => mirrorSource('http://host/no-placeholder')).toThrow(/\{hash\}/);
+    expect(() => stacksNodeSource('ftp://host')).toThrow(/http/);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('never stops retrying: the delay grows to the cap and stays there', async () => {
+    const clock = new VirtualClock();
+    const chain = new MemoryChain();
+    const store = new MemoryChunkStore();
+    await store.append(chain.announce(['ab'.repeat(20), 'cd'.repeat(20), '0'.repeat(40)]));
+    let asked = 0;
+    const never: ChunkSource = { name: 'never', fetch: async () => void asked++ };
+    const backfill = new Backfiller({ store, sources: [never], clock, random: () => 0.5, options: { intervalMs: 1_000, retryBaseMs: 1_000, retryMaxMs: 60_000 } });
+    backfill.start();
+    await clock.advance(24 * 3_600_000); // a day
+    const missing = backfill.missing();
+    // the unbinding address (all zeros) is not a chunk and never asked for
+    expect(missing.map((m) => m.address).sort()).toEqual(['ab'.repeat(20), 'cd'.repeat(20)]);
+    for (const item of missing) {
+      expect(item.attempts).toBeGreaterThan(1_400); // ~ 86,400 s / 60 s
+      expect(item.nextAttemptAt - item.lastAttemptAt!).toBeLessThanOrEqual(60_000);
+      expect(item.nextAttemptAt - item.lastAttemptAt!).toBeGreaterThanOrEqual(45_000);
+    }
+    backfill.stop();
+    const after = asked;
+    await clock.advance(3_600_000);
+    expect(asked).toBe(after);
+  });
+});

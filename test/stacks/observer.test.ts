@@ -1,0 +1,225 @@
+/**
+ * StacksObserverChain driven over HTTP by a fake stacks-node posting payloads in stacks-node's
+ * shapes: names registered, updated, transferred without a zone file and revoked; repeated
+ * deliveries; a restart mid-stream; a reorg replacing a name's zone file; attachments verified.
+ */
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { NameResolver } from '../../src/bns/names.js';
+import { ATTACHMENTS_FILE, JOURNAL_FILE } from '../../src/chain/stacks/journal.js';
+import { StacksObserverChain } from '../../src/chain/stacks/observer-chain.js';
+import type { ChainEvent } from '../../src/chain/types.js';
+import { hash160Hex } from '../../src/hash/index.js';
+import { corpus, CORPUS_SKIP_MESSAGE } from '../support/data.js';
+import { BNS, deliver, FakeChain } from './fake-stacks-node.js';
+
+const root = mkdtempSync(join(tmpdir(), 'atlasnet-observer-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let counter = 0;
+const freshDir = () => join(root, `o${counter++}`);
+const file = (text: string) => new Uint8Array(Buffer.from(text));
+const zone = (name: string, n: number) => file(`$ORIGIN ${name}\n$TTL 3600\n_http._tcp IN URI 10 1 "https://gaia.example/${name}/${n}.json"\n`);
+const NEW_OWNER = 'SP2J6ZY48GV1EZ5V2V5RB9MP66SW86PYKKNRV9EJ7';
+
+async function open(dir: string): Promise<StacksObserverChain> {
+  return StacksObserverChain.open({ dir, listen: '127.0.0.1:0', contracts: [BNS] });
+}
+
+function resolverOf(chain: StacksObserverChain): NameResolver {
+  return new NameResolver({ chain, chunk: (address) => chain.attachment(address) });
+}
+
+describe('StacksObserverChain over HTTP', () => {
+  it('turns registrations, updates, a transfer without zone file and a revoke into announcements', async () => {
+    const chain = await open(freshDir());
+    const fake = new FakeChain();
+    const events: ChainEvent[] = [];
+    chain.subscribe((e) => events.push(e));
+    const a1 = zone('alice.id', 1);
+    const a2 = zone('alice.id', 2);
+    const b1 = zone('bob.id', 1);
+    const post = (body: unknown) => deliver(chain.address!, '/new_block', body);
+    expect(await post(fake.block([{ name: 'alice.id', op: 'name-register', zonefile: a1 }, { name: 'bob.id', op: 'name-register', zonefile: b1 }]))).toBe(200);
+    // a failed transaction's print (committed: false) is not a name change
+    expect(await post(fake.block([{ name: 'alice.id', op: 'name-update', zonefile: a2 }, { name: 'bob.id', op: 'name-update', zonefile: a2, committed: false }]))).toBe(200);
+    expect(await post(fake.block([{ name: 'bob.id', op: 'name-transfer', recipient: NEW_OWNER }]))).toBe(200);
+    expect(await post(fake.block([{ name: 'alice.id', op: 'name-revoke' }]))).toBe(200);
+    expect(await deliver(chain.address!, '/attachments/new', fake.takeAttachments())).toBe(200);
+
+    const all = await chain.read(0, 10);
+    expect(all.map((a) => [a.key, (a as { op?: string }).op])).toEqual([
+      ['alice.id', 'name-register'],
+      ['bob.id', 'name-register'],
+      ['alice.id', 'name-update'],
+      ['bob.id', 'name-transfer'],
+      ['alice.id', 'name-revoke'],
+    ]);
+    expect(all.map((a) => a.address)).toEqual([hash160Hex(a1), hash160Hex(b1), hash160Hex(a2), '0'.repeat(40), '0'.repeat(40)]);
+    expect(all.map((a) => (a as { attachmentIndex?: number }).attachmentIndex)).toEqual([0, 1, 2, 3, 4]);
+    expect(all.map((a) => a.position)).toEqual([0, 1, 2, 3, 4]);
+    expect(events.filter((e) => e.type === 'append')).toHaveLength(4);
+    expect(chain.stats.attachmentsStored).toBe(3);
+
+    const names = resolverOf(chain);
+    expect(await names.resolve('alice.id')).toMatchObject({ status: 'revoked', lastOp: 'name-revoke' });
+    const bob = await names.resolve('bob.id');
+    expect(bob).toMatchObject({ status: 'zonefile-missing', owner: NEW_OWNER, lastOp: 'name-transfer' });
+    expect(bob.zonefileHash).toBeUndefined();
+    expect((await names.history('alice.id')).map((e) => e.zonefileHash)).toEqual([hash160Hex(a1), hash160Hex(a2), undefined]);
+    expect(await names.resolve('carol.id')).toEqual({ name: 'carol.id', status: 'name-not-found' });
+    await chain.close();
+  });
+
+  it('applies a repeated delivery once and answers the other observer paths', async () => {
+    const dir = freshDir();
+    const chain = await open(dir);
+    const fake = new FakeChain();
+    const block = fake.block([{ name: 'alice.id', op: 'name-register', zonefile: zone('alice.id', 1) }]);
+    for (let i = 0; i < 3; i++) expect(await deliver(chain.address!, '/new_block', block)).toBe(200);
+    const attachments = fake.takeAttachments();
+    for (let i = 0; i < 2; i++) expect(await deliver(chain.address!, '/attachments/new', attachments)).toBe(200);
+    expect(await chain.length()).toBe(1);
+    expect(chain.stats).toMatchObject({ blocks: 1, duplicateBlocks: 2, attachmentsStored: 1 });
+    expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8').trim().split('\n')).toHaveLength(1);
+    for (const path of ['/new_burn_block', '/new_mempool_tx', '/drop_mempool_tx', '/new_microblocks', '/mined_block', '/stackerdb_chunks', '/proposal_response']) {
+      expect(await deliver(chain.address!, path, { anything: [1, 2, 3] }, 1)).toBe(200);
+    }
+    const get = await fetch(`http://${chain.address}/new_block`);
+    expect(get.status).toBe(405);
+    await get.arrayBuffer();
+    await chain.close();
+  });
+
+  it('refuses malformed and oversized payloads with 4xx and changes nothing', async () => {
+    const chain = await StacksObserverChain.open({ dir: freshDir(), listen: '127.0.0.1:0', contracts: [BNS], limits: { maxBodyBytes: 4_096 } });
+    const post = (body: string) => fetch(`http://${chain.address}/new_block`, { method: 'POST', body }).then(async (r) => [r.status, await r.json()] as const);
+    expect((await post('{not json'))[0]).toBe(400);
+    expect((await post(JSON.stringify({ block_height: 1, index_block_hash: 'nope' })))[0]).toBe(400);
+    expect((await post(JSON.stringify({ pad: 'x'.repeat(5_000) })))[0]).toBe(413);
+    // a BNS print that does not decode is skipped (and counted), the block still applies
+    const fake = new FakeChain();
+    const block = fake.block([{ name: 'alice.id', op: 'name-register', zonefile: zone('alice.id', 1) }]) as { events: { contract_event?: { raw_value: string } }[] };
+    block.events[0]!.contract_event!.raw_value = '0x0c000000';
+    expect((await post(JSON.stringify(block)))[0]).toBe(200);
+    expect(chain.stats.badEvents).toBe(1);
+    expect(await chain.length()).toBe(0);
+    await chain.close();
+  });
+
+  it('keeps every answered delivery across a restart mid-stream, and cuts a torn journal line', async () => {
+    const dir = freshDir();
+    const fake = new FakeChain();
+    let chain = await open(dir);
+    const files = Array.from({ length: 6 }, (_, i) => zone(`n${i}.id`, i));
+    for (let i = 0; i < 3; i++) await deliver(chain.address!, '/new_block', fake.block([{ name: `n${i}.id`, op: 'name-register', zonefile: files[i] }]));
+    await deliver(chain.address!, '/attachments/new', fake.takeAttachments());
+    const before = await chain.read(0, 10);
+    await chain.close();
+    appendFileSync(join(dir, JOURNAL_FILE), '{"indexBlockHash":"0x12'); // a crash mid-append
+    appendFileSync(join(dir, ATTACHMENTS_FILE), Buffer.alloc(30, 1));
+    chain = await open(dir);
+    expect(await chain.read(0, 10)).toEqual(before);
+    for (let i = 0; i < 3; i++) expect(Buffer.from(chain.attachment(hash160Hex(files[i]!))!).equals(Buffer.from(files[i]!))).toBe(true);
+    // stacks-node redelivers the block it got no answer for, then goes on
+    await deliver(chain.address!, '/new_block', fake.blocks.get(fake.tip)!.payload);
+    for (let i = 3; i < 6; i++) await deliver(chain.address!, '/new_block', fake.block([{ name: `n${i}.id`, op: 'name-register', zonefile: files[i] }]));
+    expect((await chain.read(0, 10)).map((a) => a.key)).toEqual(['n0.id', 'n1.id', 'n2.id', 'n3.id', 'n4.id', 'n5.id']);
+    await chain.close();
+  });
+
+  it('turns a reorg into a rollback: the fork replaces the name\'s zone file', async () => {
+    const chain = await open(freshDir());
+    const fake = new FakeChain();
+    const events: ChainEvent[] = [];
+    chain.subscribe((e) => events.push(e));
+    const old = zone('alice.id', 1);
+    const replaced = zone('alice.id', 2);
+    const base = fake.block([{ name: 'bob.id', op: 'name-register', zonefile: zone('bob.id', 1) }]);
+    const orphan = fake.block([{ name: 'alice.id', op: 'name-register', zonefile: old }]);
+    await deliver(chain.address!, '/new_block', base);
+    await deliver(chain.address!, '/new_block', orphan);
+    const names = resolverOf(chain);
+    expect((await names.resolve('alice.id')).zonefileHash).toBe(hash160Hex(old));
+    // a sibling of `orphan` (same height: not canonical yet), then its child outgrows the tip
+    fake.attachmentIndex = 1;
+    const sibling = fake.block([{ name: 'alice.id', op: 'name-register', zonefile: replaced }], base.index_block_hash as string, 'fork-a');
+    const child = fake.block([], sibling.index_block_hash as string, 'fork-b');
+    await deliver(chain.address!, '/new_block', sibling);
+    expect(events.some((e) => e.type === 'rollback')).toBe(false);
+    await deliver(chain.address!, '/new_block', child);
+    expect(events.filter((e) => e.type === 'rollback')).toEqual([{ type: 'rollback', length: 1 }]);
+    expect(chain.tip).toEqual({ hash: child.index_block_hash, height: 3 });
+    expect((await chain.read(0, 10)).map((a) => a.address)).toEqual([expect.any(String), hash160Hex(replaced)]);
+    expect((await names.resolve('alice.id')).zonefileHash).toBe(hash160Hex(replaced));
+    expect(await names.history('alice.id')).toHaveLength(1);
+    await chain.close();
+  });
+
+  it('stores an attachment only when it hashes to content_hash and is announced', async () => {
+    const chain = await open(freshDir());
+    const fake = new FakeChain();
+    const real = zone('alice.id', 1);
+    await deliver(chain.address!, '/new_block', fake.block([{ name: 'alice.id', op: 'name-register', zonefile: real }]));
+    const [record] = fake.takeAttachments();
+    const lying = { ...record, content: `0x${Buffer.from('$ORIGIN evil.id\n').toString('hex')}` };
+    const unannounced = { ...record, content_hash: `0x${hash160Hex(zone('x.id', 1))}`, content: `0x${Buffer.from(zone('x.id', 1)).toString('hex')}` };
+    expect(await deliver(chain.address!, '/attachments/new', [lying, unannounced])).toBe(200);
+    expect(chain.stats).toMatchObject({ attachmentsStored: 0, attachmentsRefused: 2 });
+    expect(chain.attachment(hash160Hex(real))).toBeUndefined();
+    expect(await deliver(chain.address!, '/attachments/new', [record])).toBe(200);
+    expect(Buffer.from(chain.attachment(hash160Hex(real))!).equals(Buffer.from(real))).toBe(true);
+    await chain.close();
+  });
+
+  it.skipIf(!corpus)('ingests the 1,631 real zone files as registrations and resolves each name', async () => {
+    if (!corpus) return console.warn(CORPUS_SKIP_MESSAGE);
+    const chain = await open(freshDir());
+    const fake = new FakeChain();
+    const names = corpus.map((entry) => /^\$ORIGIN\s+(\S+)/.exec(Buffer.from(entry.data).toString('utf8'))?.[1] ?? `x${entry.address}.id`);
+    for (let i = 0; i < corpus.length; i += 100) {
+      const ops = corpus.slice(i, i + 100).map((entry, k) => ({ name: `${i + k}-${names[i + k]!.replace(/[^a-z0-9.-]/gi, '')}`.toLowerCase().replace(/\.[^.]*$/, '') + '.id', op: 'name-import' as const, zonefile: entry.data }));
+      expect(await deliver(chain.address!, '/new_block', fake.block(ops))).toBe(200);
+      expect(await deliver(chain.address!, '/attachments/new', fake.takeAttachments())).toBe(200);
+    }
+    expect(await chain.length()).toBe(corpus.length);
+    const resolver = resolverOf(chain);
+    const all = await chain.read(0, corpus.length);
+    for (const announcement of all) {
+      const resolution = await resolver.resolve(announcement.key!);
+      expect(resolution.status).toBe('ok');
+      expect(resolution.zonefileHash).toBe(announcement.address);
+    }
+    await chain.close();
+  });
+});
+
+describe('StacksObserverChain listener bounds', () => {
+  it('holds at most maxConnections sockets and closes the ones that never finish a request', async () => {
+    const { connect } = await import('node:net');
+    const chain = await StacksObserverChain.open({ dir: freshDir(), listen: '127.0.0.1:0', contracts: [BNS], limits: { maxConnections: 4, requestTimeoutMs: 400 } });
+    const [host, port] = chain.address!.split(':') as [string, string];
+    const closed: boolean[] = [];
+    const sockets = Array.from({ length: 12 }, (_, i) => {
+      const socket = connect(Number(port), host);
+      closed[i] = false;
+      socket.on('error', () => undefined);
+      socket.on('close', () => (closed[i] = true));
+      socket.on('connect', () => socket.write('POST /new_block HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{')); // never finished
+      return socket;
+    });
+    // beyond the bound the server drops connections at once
+    await new Promise((r) => setTimeout(r, 200));
+    expect(closed.filter(Boolean).length).toBeGreaterThanOrEqual(8);
+    // the held ones are closed by the request timeout
+    const deadline = Date.now() + 5_000;
+    while (!closed.every(Boolean) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(closed.every(Boolean)).toBe(true);
+    // and the observer still serves
+    const fake = new FakeChain();
+    expect(await deliver(chain.address!, '/new_block', fake.block([]))).toBe(200);
+    for (const socket of sockets) socket.destroy();
+    await chain.close();
+  });
+});
