@@ -72,6 +72,7 @@ export {
   TESTNET_BNS_CONTRACT,
   UNBOUND_ADDRESS,
   decodeClarity,
+  DEFAULT_CLARITY_LIMITS,
   encodeClarity,
   c32address,
   type StacksObserverChainOptions,
