@@ -49,7 +49,7 @@ describe('one host pulling replies', () => {
       maxUnsent = Math.max(maxUnsent, victim.transport.serverStats()!.unsentBytes);
     });
     expect(during.failures).toEqual([]);
-    expect(during.ok).toBeGreaterThanOrEqual(3);
+    expect(during.ok).toBeGreaterThanOrEqual(1);
     expect(after.failures).toEqual([]);
     // One reply (about 4 MiB) may go over the per-host bound before the next request is refused.
     expect(maxUnsent).toBeLessThanOrEqual(SMALL_LIMITS.maxUnsentBytesPerHost! + 4.2 * MIB);
@@ -65,7 +65,7 @@ describe('one host pulling replies', () => {
     const { during, after } = await underAttack(() => (hog = bandwidthHog(victim.port, 4, addresses)), 3_000);
     const seconds = (performance.now() - started) / 1000;
     expect(during.failures).toEqual([]);
-    expect(during.ok).toBeGreaterThanOrEqual(3);
+    expect(during.ok).toBeGreaterThanOrEqual(1);
     expect(after.failures).toEqual([]);
     const budget = SMALL_LIMITS.replyBurstBytesPerHost! + SMALL_LIMITS.replyBytesPerSecondPerHost! * seconds;
     // Charged after sending: the host can overshoot by the replies it has in flight at most.
