@@ -23,6 +23,7 @@ import { AtlasError, ErrorCodes } from '../errors.js';
 import type { RequestContext } from '../transport/types.js';
 import { remoteHost } from './rate-limit.js';
 import type { ProtocolHandler } from './server.js';
+import { isPeerAddressSyntax } from './validate.js';
 
 /** Methods whose `from` must be the caller itself, or the request is refused. */
 export const SENDER_BOUND_METHODS: ReadonlySet<string> = new Set(['offer', 'inventoryChanges', 'putChunks']);
@@ -48,8 +49,11 @@ export function checkSender(handler: ProtocolHandler): ProtocolHandler {
       const from = Object.prototype.hasOwnProperty.call(params, 'from') ? (params as { from?: unknown }).from : undefined;
       if (typeof from === 'string' && !senderMatches(from, context.remote)) {
         if (bound) return Promise.reject(new AtlasError(ErrorCodes.BAD_REQUEST, `${method}.from: must name the caller's own host`, { field: `${method}.from` }));
-        const { from: _dropped, ...rest } = params as Record<string, unknown>;
-        return handler(method, rest, context);
+        // A malformed `from` is left for validation to refuse; a well-formed foreign one is dropped.
+        if (isPeerAddressSyntax(from)) {
+          const { from: _dropped, ...rest } = params as Record<string, unknown>;
+          return handler(method, rest, context);
+        }
       }
     }
     return handler(method, params, context);
