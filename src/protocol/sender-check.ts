@@ -50,8 +50,11 @@ export function checkSender(handler: ProtocolHandler): ProtocolHandler {
       // A malformed `from` is left for validation to refuse; only a well-formed other name is dropped.
       if (isPeerAddressSyntax(from) && !senderMatches(from, context.remote)) {
         if (bound) return Promise.reject(new AtlasError(ErrorCodes.BAD_REQUEST, `${method}.from: must name the caller's own host`, { field: `${method}.from` }));
-        const { from: _dropped, ...rest } = params as Record<string, unknown>;
-        return handler(method, rest, context);
+        // A malformed `from` is left for validation to refuse; a well-formed foreign one is dropped.
+        if (isPeerAddressSyntax(from)) {
+          const { from: _dropped, ...rest } = params as Record<string, unknown>;
+          return handler(method, rest, context);
+        }
       }
     }
     return handler(method, params, context);

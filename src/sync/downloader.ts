@@ -153,7 +153,9 @@ export class Downloader {
     const slots = Math.min(this.options.maxInFlight - this.inFlight, this.options.maxPendingWrites - this.pendingWrites);
     if (slots <= 0 || this.views.size === 0) return;
     const now = this.clock.now();
-    const canOpen = (peer: string) => (this.inFlightPerPeer.get(peer) ?? 0) < this.options.maxInFlightPerPeer && !this.hedge.isSlow(peer, now);
+    // A peer whose request was hedged gets one request at a time until it answers again (it may be
+    // the only holder: it is slowed, never shut out).
+    const canOpen = (peer: string) => (this.inFlightPerPeer.get(peer) ?? 0) < (this.hedge.isSlow(peer, now) ? 1 : this.options.maxInFlightPerPeer);
     const batches = this.plan.take(slots, this.options.batchSize, now, canOpen, (peer) => this.hooks.reliability(peer));
     for (const [peer, addresses] of batches) void this.request(peer, addresses);
     if (batches.size === 0 && this.inFlight === 0) this.wakeAtNextRelease(now);

@@ -12,7 +12,7 @@ export interface HedgeOptions {
   maxMs: number;
   /** The delay before any reply was seen, ms. */
   initialMs: number;
-  /** A peer whose request was hedged gets no new request for this long, ms. */
+  /** A peer whose request was hedged gets one request at a time for this long (or until it answers), ms. */
   slowPeerMs: number;
 }
 
@@ -47,7 +47,7 @@ export class HedgeTimer {
     return Math.min(this.options.maxMs, Math.max(this.options.minMs, this.smoothed + 4 * this.deviation));
   }
 
-  /** A request to `peer` was hedged: no new request goes to it for slowPeerMs. */
+  /** A request to `peer` was hedged: it is slow (one request at a time) for slowPeerMs or until it answers. */
   hedged(peer: string, now: number): void {
     this.slow.delete(peer);
     this.slow.set(peer, now + this.options.slowPeerMs);

@@ -31,14 +31,14 @@ function open(dataDir: string, chain: MemoryChain, seeds: string[] = []): Promis
     chain,
     seeds,
     network: 'testnet',
-    transport: new HttpTransport({ listen: '127.0.0.1:0' }),
+    transport: new HttpTransport({ listen: '127.0.0.1:0', legacy: true }),
     timers: FAST_TIMERS,
     addressPolicy: LOCAL_ADDRESS_POLICY,
   });
 }
 
 describe('a byte flipped inside a stored chunk', () => {
-  it('is never served (protocol, HTTP, embedder API), is quarantined with an event, and is repaired from a peer', async () => {
+  it('is never served (protocol, HTTP, legacy routes, embedder API), is quarantined with an event, and is repaired from a peer', async () => {
     const data = chunks(12);
     const chain = new MemoryChain();
     chain.announce(data.map((chunk) => hash160Hex(chunk)));
@@ -95,6 +95,13 @@ describe('a byte flipped inside a stored chunk', () => {
           const response = await fetch(`${base}/chunks/${address}`);
           if (response.status === 200) check(new Uint8Array(await response.arrayBuffer()));
           else expect(response.status).toBe(404);
+          // The legacy routes: the original Atlas REST API and Stacks 2.x attachments.
+          const zonefile = await fetch(`${base}/v1/zonefiles/${address}`);
+          if (zonefile.status === 200) check(new Uint8Array(await zonefile.arrayBuffer()));
+          else expect(zonefile.status).toBe(404);
+          const attachment = await fetch(`${base}/v2/attachments/${address}`);
+          if (attachment.status === 200) check(Buffer.from((await attachment.json()) as string, 'hex'));
+          else expect(attachment.status).toBe(404);
           return victim.stats().have === data.length && response.status === 200;
         },
         'the chunk fetched again from the peer',
