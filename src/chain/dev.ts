@@ -59,6 +59,7 @@ interface Parsed {
   badLine: { error: AtlasError; last: boolean } | undefined;
 }
 
+/** A `ChainAdapter` kept in a JSON-lines file: a local chain for the CLI and the demo. */
 export class DevChain implements ChainAdapter {
   readonly path: string;
   readonly maxReadLimit: number;

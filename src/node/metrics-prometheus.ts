@@ -52,6 +52,7 @@ export interface PrometheusMetricsOptions {
   client?: PromClientModule;
 }
 
+/** The `Metrics` of a node recorded in prom-client counters and gauges, with the registry that exposes them. */
 export interface PrometheusMetrics extends Metrics {
   readonly registry: PromRegistry;
   expose(): Promise<string>;
