@@ -167,7 +167,7 @@ const suite: BenchSuite = async (options) => {
     rows,
     notes: [
       `the rows above the "wasm vs native" ones ran on the ${bitmapBackend()} bitmap backend`,
-      'wasm vs native: the same operations (1M positions, 80 peers at 90%, own 99%) timed on each backend in a child process of its own, one after the other',
+      'wasm vs native: the same operations (1M positions, peers at 90%, own 99%) timed on each backend in a child process of its own, one after the other',
       'toBytes/fromBytes convert whole roaring containers (bitset bytes bit-reversed, runs filled) via the portable serialization',
       'reference "per set position": valuesInRange + encodeRangeInto, and decodeRange + addMany',
       'reference "typed-array counters": per-peer held positions counted in a Uint16Array, a bucket sort, then holders by has()',
@@ -177,6 +177,7 @@ const suite: BenchSuite = async (options) => {
 
 interface BackendTimes {
   backend: string;
+  peers: number;
   periods: Record<string, number>;
 }
 
@@ -211,7 +212,7 @@ async function backendRows(options: BenchOptions): Promise<BenchRow[]> {
   return Object.entries(native.periods).map(([operation, nativeMs]) => {
     const wasmMs = wasm.periods[operation] as number;
     return {
-      label: `wasm vs native bitmaps: ${operation}`,
+      label: `wasm vs native bitmaps: ${operation}${operation.startsWith('rarest') ? `, ${native.peers} peers` : ''}`,
       value: 1000 / wasmMs,
       unit: 'ops/s',
       reference: { label: 'native roaring', value: 1000 / nativeMs },

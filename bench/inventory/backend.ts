@@ -1,7 +1,8 @@
 /**
  * Child process of bench/inventory.ts: times the inventory operations on the bitmap backend
  * ATLAS_BITMAP names (picked once at load, hence one process per backend) and prints their
- * periods as one JSON line: { backend, periods: { operation: ms } }.
+ * periods as one JSON line: { backend, peers, periods: { operation: ms } }. Quick mode (CI) plans
+ * over 20 peers instead of 80.
  */
 import { Bench } from 'tinybench';
 import { bitmapBackend } from '../../src/inventory/bitmap.js';
@@ -22,7 +23,8 @@ const length = 1_000_000;
 const random = seededRandom(1);
 const own = randomInventory(length, 0.99, random);
 const peers = new Map<string, Inventory>();
-for (let p = 0; p < 80; p++) peers.set(`peer-${p}`, randomInventory(length, 0.9, random));
+const peerCount = quick ? 20 : 80;
+for (let p = 0; p < peerCount; p++) peers.set(`peer-${p}`, randomInventory(length, 0.9, random));
 const peer = peers.get('peer-0') as Inventory;
 const bytes = peer.toBytes();
 const target = new Inventory(length);
@@ -42,4 +44,4 @@ for (const task of bench.tasks) {
   if (task.result.state !== 'completed') throw new Error(`bitmap bench: ${task.name} ended ${task.result.state}`);
   periods[task.name] = task.result.period;
 }
-console.log(JSON.stringify({ backend: bitmapBackend(), periods }));
+console.log(JSON.stringify({ backend: bitmapBackend(), peers: peerCount, periods }));

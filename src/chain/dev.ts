@@ -64,6 +64,7 @@ interface Parsed {
   badLine: { error: AtlasError } | undefined;
 }
 
+/** A `ChainAdapter` kept in a JSON-lines file: a local chain for the CLI and the demo. */
 export class DevChain implements ChainAdapter {
   readonly path: string;
   readonly maxReadLimit: number;

@@ -18,6 +18,7 @@ export interface MemoryChainOptions {
   logger?: Logger;
 }
 
+/** A `ChainAdapter` held in memory: announce, roll back and subscribe from the same process. */
 export class MemoryChain implements ChainAdapter {
   readonly maxReadLimit: number;
   readonly #announcements: Announcement[] = [];

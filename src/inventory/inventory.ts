@@ -28,6 +28,7 @@ export interface ReadonlyInventory {
   equals(other: ReadonlyInventory): boolean;
 }
 
+/** A bit vector over the positions of the announcement sequence, on a compressed roaring bitmap; encodes to and decodes from the inventory bytes of protocol §4. */
 export class Inventory implements ReadonlyInventory {
   #bits: Bitmap;
   #length: number;

@@ -58,6 +58,7 @@ export interface PrometheusMetricsOptions {
   client?: PromClientModule;
 }
 
+/** The `Metrics` of a node recorded in prom-client counters and gauges, with the registry that exposes them. */
 export interface PrometheusMetrics extends Metrics {
   readonly registry: PromRegistry;
   observe(name: HistogramName, value: number, labels?: Record<string, string>): void;

@@ -77,6 +77,7 @@ type Positional = Database<Buffer, number>;
 /** Data directories open in this process: lmdb-js would share one environment between two stores. */
 const openPaths = new Set<string>();
 
+/** The durable `ChunkStore`: one LMDB environment per node, crash-safe, with memory-mapped reads. */
 export class LmdbChunkStore implements ChunkStore {
   readonly maxChunkSize: number;
   readonly inventory: Inventory;

@@ -25,6 +25,7 @@ export interface MemoryChunkStoreOptions {
   maxChunkSize?: number;
 }
 
+/** A `ChunkStore` in memory: for tests, the simulator and short-lived embeddings. */
 export class MemoryChunkStore implements ChunkStore {
   readonly maxChunkSize: number;
   readonly inventory: Inventory = new Inventory(0);

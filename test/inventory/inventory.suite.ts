@@ -1,11 +1,11 @@
+// Inventory: the byte codec, ranges, algebra; run by bitmaps-native.test.ts and bitmaps-wasm.test.ts.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { bitmaps } from '../../src/inventory/bitmap.js';
 import { Inventory } from '../../src/inventory/index.js';
 import { seededRandom, shuffle } from '../../src/runtime.js';
 import { bitsFromPositions, naiveDecode, naiveEncode, naivePositions, naiveRange } from './reference.js';
 import { INVENTORY_RANGES } from '../../src/sim/scenarios/spec.js';
-
-import { bitmaps } from '../../src/inventory/bitmap.js';
 
 /** A vector of random length with byte-level structure: empty bytes, full bytes and noise. */
 const vectorArb = fc

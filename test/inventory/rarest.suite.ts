@@ -1,9 +1,9 @@
+// Rarest-first planning; run by bitmaps-native.test.ts and bitmaps-wasm.test.ts.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { bitmaps } from '../../src/inventory/bitmap.js';
 import { Inventory, planRarestFirst, type PlannedPosition } from '../../src/inventory/index.js';
 import { seededRandom } from '../../src/runtime.js';
-
-import { bitmaps } from '../../src/inventory/bitmap.js';
 import type { TestBitmap } from './backend.js';
 
 function bump(counts: number[], index: number): void {

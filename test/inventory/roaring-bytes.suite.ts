@@ -1,8 +1,8 @@
+// Roaring containers <-> vector bytes; run by bitmaps-native.test.ts and bitmaps-wasm.test.ts.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bitmapFromBytes, bitmapToBytesInto } from '../../src/inventory/roaring-bytes.js';
-
 import { bitmaps } from '../../src/inventory/bitmap.js';
+import { bitmapFromBytes, bitmapToBytesInto } from '../../src/inventory/roaring-bytes.js';
 import type { TestBitmap } from './backend.js';
 
 /** Per-position reference: the bytes [byteOffset, byteOffset + length) of a set of positions. */
