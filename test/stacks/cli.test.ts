@@ -50,7 +50,10 @@ describe('atlas node following a stacks-node', () => {
 
       const missing = await runAtlas(['missing', '--peer', node.address, '--json']);
       expect(missing.code, missing.stderr).toBe(0);
-      expect((JSON.parse(missing.stdout) as { missing: { address: string }[] }).missing.map((m) => m.address).sort()).toEqual([hash160Hex(bob), hash160Hex(carol)].sort());
+      // carol's zone file is nowhere; bob's may already have come from the Stacks node
+      const listed = (JSON.parse(missing.stdout) as { missing: { address: string }[] }).missing.map((m) => m.address);
+      expect(listed).toContain(hash160Hex(carol));
+      expect(listed.every((address) => address === hash160Hex(bob) || address === hash160Hex(carol))).toBe(true);
 
       // bob's zone file comes from the Stacks node once the downloader's grace period is over
       await waitFor(() => resolvable(node!.address, 'bob.id'), 'bob.id to resolve', 60_000, 200);

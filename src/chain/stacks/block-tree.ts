@@ -70,16 +70,24 @@ export class BlockTree {
     return this.#announced.has(address);
   }
 
-  /** Blocks to keep in a compacted journal, parents before children. */
+  /**
+   * Blocks to keep in a compacted journal, parents before children: the canonical blocks still
+   * remembered, each linked to the one before it (the nameless blocks between them are gone), and
+   * the side blocks of the reorg window.
+   */
   retained(): ObservedBlock[] {
     const out: ObservedBlock[] = [];
-    for (const [hash, node] of this.#blocks) out.push({ indexBlockHash: hash, parentIndexBlockHash: node.parent, height: node.height, names: node.names.slice() });
-    for (const entry of this.#canonical) {
-      if (this.#blocks.has(entry.hash)) continue;
-      const names = this.#sequence.slice(entry.start, this.#endOf(this.#canonicalIndex.get(entry.hash) as number));
-      out.push({ indexBlockHash: entry.hash, parentIndexBlockHash: '', height: entry.height, names: names.map(toNameEvent) });
+    let previous: string | undefined;
+    this.#canonical.forEach((entry, index) => {
+      const node = this.#blocks.get(entry.hash);
+      const names = node ? node.names.slice() : this.#sequence.slice(entry.start, this.#endOf(index)).map(toNameEvent);
+      out.push({ indexBlockHash: entry.hash, parentIndexBlockHash: previous ?? node?.parent ?? '', height: entry.height, names });
+      previous = entry.hash;
+    });
+    for (const [hash, node] of this.#blocks) {
+      if (!this.#canonicalIndex.has(hash)) out.push({ indexBlockHash: hash, parentIndexBlockHash: node.parent, height: node.height, names: node.names.slice() });
     }
-    return out.sort((a, b) => a.height - b.height);
+    return out.sort((a, b) => a.height - b.height); // stable: canonical first at equal heights
   }
 
   add(block: ObservedBlock): TreeChange | undefined {
@@ -87,10 +95,10 @@ export class BlockTree {
     this.#blocks.set(block.indexBlockHash, { parent: block.parentIndexBlockHash, height: block.height, names: block.names });
     for (const name of block.names) this.#announced.set(name.address, (this.#announced.get(name.address) ?? 0) + 1);
     let change: TreeChange | undefined;
-    if (this.#tip === undefined || block.parentIndexBlockHash === this.#tip || !this.#known(block.parentIndexBlockHash)) {
-      // The first block, the tip's child, or a block whose ancestry we never saw: it extends.
-      if (this.#tip !== undefined && block.parentIndexBlockHash !== this.#tip && block.height <= this.#tipHeight) return { appended: [] };
+    if (this.#tip === undefined || block.parentIndexBlockHash === this.#tip) {
       change = { appended: this.#extend(block.indexBlockHash) };
+    } else if (!this.#known(block.parentIndexBlockHash)) {
+      change = { appended: [] }; // its ancestry is older than the reorg window: it can never be placed
     } else if (block.height > this.#tipHeight) {
       change = this.#switchTo(block.indexBlockHash);
     } else {

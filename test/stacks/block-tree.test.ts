@@ -1,0 +1,56 @@
+/** Fork choice and bounded memory: old blocks are forgotten, the journal is compacted at open. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { JOURNAL_FILE } from '../../src/chain/stacks/journal.js';
+import { StacksObserverChain } from '../../src/chain/stacks/observer-chain.js';
+import { BNS, FakeChain } from './fake-stacks-node.js';
+
+const root = mkdtempSync(join(tmpdir(), 'atlasnet-block-tree-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const zone = (n: number) => new Uint8Array(Buffer.from(`$ORIGIN n${n}.id\n`));
+
+describe('StacksObserverChain block tree', () => {
+  it('forgets blocks past the reorg window, compacts its journal at open and keeps the sequence', async () => {
+    const dir = join(root, 'a');
+    let chain = await StacksObserverChain.open({ dir, contracts: [BNS], reorgWindow: 10 });
+    const fake = new FakeChain();
+    for (let i = 0; i < 3_000; i++) chain.ingestBlock(fake.block(i % 100 === 0 ? [{ name: `n${i}.id`, op: 'name-register', zonefile: zone(i) }] : []));
+    const sequence = await chain.read(0, 100);
+    expect(sequence).toHaveLength(30);
+    await chain.close();
+    expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8').trim().split('\n')).toHaveLength(3_000);
+    chain = await StacksObserverChain.open({ dir, contracts: [BNS], reorgWindow: 10 });
+    expect(await chain.read(0, 100)).toEqual(sequence);
+    const lines = readFileSync(join(dir, JOURNAL_FILE), 'utf8').trim().split('\n').length;
+    expect(lines).toBeLessThan(300); // named blocks and the recent window
+    // it goes on from the same tip after the compaction
+    chain.ingestBlock(fake.block([{ name: 'late.id', op: 'name-register', zonefile: zone(9_999) }]));
+    expect((await chain.read(30, 1))[0]).toMatchObject({ key: 'late.id', position: 30 });
+    await chain.close();
+  });
+
+  it('ignores a fork from before the reorg window', async () => {
+    const chain = await StacksObserverChain.open({ dir: join(root, 'b'), contracts: [BNS], reorgWindow: 5 });
+    const fake = new FakeChain();
+    const first = fake.block([{ name: 'a.id', op: 'name-register', zonefile: zone(1) }]);
+    chain.ingestBlock(first);
+    let mainTip = '';
+    for (let i = 0; i < 300; i++) {
+      const block = fake.block([]);
+      chain.ingestBlock(block);
+      mainTip = block.index_block_hash as string;
+    }
+    // a fork from `first`, longer than the chain: beyond the window, so never canonical
+    let parent = first.index_block_hash as string;
+    for (let i = 0; i < 305; i++) {
+      const block = fake.block(i === 0 ? [{ name: 'b.id', op: 'name-register', zonefile: zone(2) }] : [], parent, `deep-${i}`);
+      chain.ingestBlock(block);
+      parent = block.index_block_hash as string;
+    }
+    expect((await chain.read(0, 10)).map((a) => a.key)).toEqual(['a.id']);
+    expect(chain.tip?.hash).toBe(mainTip);
+    await chain.close();
+  });
+});
