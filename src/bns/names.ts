@@ -14,6 +14,10 @@ const UNBOUND = '0'.repeat(40);
 const PAGE = 10_000;
 const NAME = /^[a-z0-9_.+-]{1,255}$/;
 
+/**
+ * A name's state in a Resolution: `ok` (zone file held), `zonefile-missing` (unbound, or bound to a
+ * zone file this node does not hold), `name-not-found` or `revoked`.
+ */
 export type NameStatus = 'ok' | 'zonefile-missing' | 'name-not-found' | 'revoked';
 
 /** One change of a name, as the chain announced it. */
@@ -27,6 +31,7 @@ export interface NameEntry {
   txid?: string;
 }
 
+/** What `NameResolver.resolve` answers: a name's status, current zone file hash, owner and last operation, and the zone file with its records when held. */
 export interface Resolution {
   name: string;
   status: NameStatus;
@@ -51,6 +56,11 @@ export interface NameSources {
 
 type Keyed = Announcement & { op?: string; owner?: string };
 
+/**
+ * Resolves BNS names from any ChainAdapter whose announcements carry a "name.namespace" key: keeps
+ * each name's history in chain order and joins its current state with the zone file bytes held;
+ * subdomains resolve through their parent's zone files.
+ */
 export class NameResolver {
   readonly #sources: NameSources;
   /** The last announcement indexed: a chain whose tail differs was reorganised. */

@@ -14,6 +14,7 @@ export const MAX_SUBDOMAIN_PARTS = 255;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const LABEL = /^[a-z0-9_-]{1,37}$/i;
 
+/** One subdomain's state as a parent's zone file records it: full name, owner, sequence number and the subdomain's own zone file. */
 export interface SubdomainRecord {
   /** Full name, "sub.name.namespace". */
   name: string;

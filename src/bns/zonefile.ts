@@ -15,8 +15,10 @@ export type RecordData =
   | { type: 'MX'; preference: number; host: string }
   | { type: 'SRV'; priority: number; weight: number; port: number; target: string };
 
+/** One parsed zone-file record: its owner name, optional TTL and type-specific data. */
 export type ZoneRecord = { name: string; ttl?: number } & RecordData;
 
+/** A parsed zone file, as `parseZoneFile` returns it: `$ORIGIN`, `$TTL` and the records in file order. */
 export interface ZoneFile {
   origin?: string;
   ttl?: number;
@@ -30,8 +32,10 @@ export interface ZoneFileLimits {
   maxRecords: number;
 }
 
+/** Defaults of ZoneFileLimits, used for every limit not given to `parseZoneFile`. */
 export const DEFAULT_ZONEFILE_LIMITS: Readonly<ZoneFileLimits> = Object.freeze({ maxBytes: 40_960, maxRecords: 4_096 });
 
+/** The error `parseZoneFile` throws for a zone file it refuses (code BAD_REQUEST), naming the offending `line`. */
 export class ZoneFileError extends AtlasError {
   readonly line: number;
   constructor(line: number, message: string) {

@@ -5,6 +5,7 @@ import type { ProtocolClient } from '../protocol/client.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
 
+/** Options of `AtlasNode.fetchChunks`: a signal to abandon it and whether to wait for chunks no peer can give yet. */
 export interface FetchOptions {
   signal?: AbortSignal;
   /**

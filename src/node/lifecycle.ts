@@ -10,6 +10,7 @@ import type { ChunkStore } from '../store/types.js';
 import { prepareNodeDataDir } from './data-dir.js';
 import type { AtlasNodeOptions } from './options.js';
 
+/** Where an AtlasNode is in its life: `open` (constructed, not started), `starting`, `running`, `closing`, `closed`. */
 export type NodeState = 'open' | 'starting' | 'running' | 'closing' | 'closed';
 
 /** The store the options ask for: the host's own, LMDB in dataDir, or memory. */

@@ -34,6 +34,7 @@ export interface OutboundGuardOptions {
   onCall?: (outcome: CallOutcome) => void;
 }
 
+/** One outgoing call that reached the transport, as told to `OutboundGuardOptions.onCall` when it ends. */
 export interface CallOutcome {
   peer: string;
   method: string;

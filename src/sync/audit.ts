@@ -33,6 +33,7 @@ import type { PeerFault } from './downloader.js';
 import type { PeerViews } from './peer-views.js';
 import { verifyReceived } from './verify.js';
 
+/** How often neighbours are audited (asked for one chunk they claim) and when a timing-out one counts as a staller (AtlasNode option `audit`). */
 export interface AuditOptions {
   /** How often each neighbour is audited, ms. 0 turns audits off. */
   everyMs: number;
@@ -47,6 +48,7 @@ export interface AuditOptions {
   stallHealth: number;
 }
 
+/** Defaults of AuditOptions. */
 export const DEFAULT_AUDIT: Readonly<AuditOptions> = Object.freeze({ everyMs: 60_000, retryMs: 10_000, timeoutMs: 10_000, maxStalls: 3, stallHealth: 0.5 });
 
 export interface AuditHooks {

@@ -11,6 +11,7 @@ import type { PeerViews } from './peer-views.js';
 import { verifyReceived } from './verify.js';
 import { WorkPlan } from './work-plan.js';
 
+/** How chunks are fetched from neighbours: in-flight caps, batch size, planning, backoff, omissions and hedging (AtlasNode option `downloads`). */
 export interface DownloaderOptions {
   /** getChunks requests in flight across all peers (Stacks used 6). */
   maxInFlight: number;
@@ -31,6 +32,7 @@ export interface DownloaderOptions {
   hedge: HedgeOptions;
 }
 
+/** Defaults of DownloaderOptions. */
 export const DEFAULT_DOWNLOADER: Readonly<DownloaderOptions> = Object.freeze({
   maxInFlight: 6,
   maxInFlightPerPeer: 3,

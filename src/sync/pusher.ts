@@ -3,6 +3,7 @@ import { encodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { Clock } from '../runtime.js';
 
+/** How locally put chunks are pushed and offered to peers: target count, queue bounds, deadline and batch size (AtlasNode option `push`). */
 export interface PusherOptions {
   /** Most peers offered to: active neighbours plus recent pullers. */
   maxTargets: number;
@@ -18,6 +19,7 @@ export interface PusherOptions {
   pushBatch: number;
 }
 
+/** Defaults of PusherOptions. */
 export const DEFAULT_PUSHER: Readonly<PusherOptions> = Object.freeze({
   maxTargets: 64,
   maxPendingPerTarget: 4_096,

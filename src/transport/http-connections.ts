@@ -38,6 +38,7 @@ export interface Connection {
   silence: TimerHandle | undefined;
 }
 
+/** Counters of the HTTP server's connections and of what it refused, from `HttpTransport.serverStats()`. */
 export interface ConnectionStats {
   connections: number;
   inFlight: number;

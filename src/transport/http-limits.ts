@@ -70,6 +70,7 @@ export interface HttpLimits {
 
 const MIB = 1024 * 1024;
 
+/** Defaults of HttpLimits, used for every limit not given in `HttpTransportOptions.limits`. */
 export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   maxRequestBytes: MIB,
   maxReplyBytes: 8 * MIB,

@@ -16,6 +16,7 @@ export interface HttpRoute {
   handle(req: IncomingMessage, res: ServerResponse, context: HttpRouteContext): Promise<void>;
 }
 
+/** What an extra HttpRoute's handler gets for one request: the parsed URL, captured params, the service, limits and a bounded body reader. */
 export interface HttpRouteContext extends RequestContext {
   signal: AbortSignal;
   params: Readonly<Record<string, string>>;

@@ -58,6 +58,11 @@ export interface HttpTransportOptions {
 const RPC_PREFIX = '/atlas/v1/';
 const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EADDRNOTAVAIL']);
 
+/**
+ * The peer API over HTTP: a node:http server for the peer's own methods (and chunk, status and
+ * metrics routes) and a keep-alive client for calling other peers, every server resource bounded by
+ * HttpLimits.
+ */
 export class HttpTransport implements Transport {
   readonly limits: Readonly<HttpLimits>;
   private readonly options: HttpTransportOptions;

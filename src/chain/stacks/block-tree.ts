@@ -7,6 +7,7 @@
 import type { Announcement } from '../types.js';
 import type { NameEvent, ObservedBlock } from './payloads.js';
 
+/** An announcement from a BNS print: the name (`key`, name.namespace), operation, owner, block height and txid, and the attachment index when the print carries one. */
 export interface StacksAnnouncement extends Announcement {
   key: string;
   height: number;

@@ -9,6 +9,7 @@ import { AtlasError, ErrorCodes } from '../../errors.js';
 /** One strict decoder, reused (it keeps no state between whole-buffer decodes). */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/** A Clarity value as `decodeClarity` returns it and `encodeClarity` takes it: ints, buffers, booleans, principals, responses, optionals, lists, tuples and strings. */
 export type ClarityValue =
   | { type: 'int'; value: bigint }
   | { type: 'uint'; value: bigint }
@@ -21,6 +22,7 @@ export type ClarityValue =
   | { type: 'tuple'; entries: Map<string, ClarityValue> }
   | { type: 'string-ascii' | 'string-utf8'; value: string };
 
+/** Bounds of `decodeClarity`, so a hostile payload costs bounded CPU and memory. */
 export interface ClarityLimits {
   /** Deepest nesting of lists, tuples, optionals and responses (default 16). */
   maxDepth: number;
@@ -30,6 +32,7 @@ export interface ClarityLimits {
   maxItems: number;
 }
 
+/** Defaults of ClarityLimits, used for every limit not given to `decodeClarity`. */
 export const DEFAULT_CLARITY_LIMITS: Readonly<ClarityLimits> = Object.freeze({ maxDepth: 16, maxBytes: 65_536, maxItems: 1_024 });
 
 const TYPE = {

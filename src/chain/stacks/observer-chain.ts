@@ -17,6 +17,7 @@ import { ObserverJournal } from './journal.js';
 import { ObserverServer, DEFAULT_OBSERVER_LIMITS, type ObserverLimits } from './observer-http.js';
 import { MAINNET_BNS_CONTRACT, parseAttachments, parseNewBlock, UNBOUND_ADDRESS } from './payloads.js';
 
+/** Options of `StacksObserverChain`. */
 export interface StacksObserverChainOptions {
   /** Folder of the durable journal and the attachments (created if absent). */
   dir: string;
@@ -32,6 +33,7 @@ export interface StacksObserverChainOptions {
   logger?: Logger;
 }
 
+/** Counters of what a `StacksObserverChain` received: blocks (and repeats), announcements, zone files stored or refused, malformed events. */
 export interface StacksObserverStats {
   blocks: number;
   duplicateBlocks: number;
@@ -43,6 +45,11 @@ export interface StacksObserverStats {
 
 export type AttachmentListener = (address: string) => void;
 
+/**
+ * A ChainAdapter fed by a stacks-node event observer: BNS prints in new blocks become announcements
+ * and reorgs become rollbacks, durably journaled; it also keeps the verified zone files the node
+ * delivers as attachments, serving as a ChunkSource for them.
+ */
 export class StacksObserverChain implements ChainAdapter {
   readonly maxReadLimit: number;
   readonly limits: Readonly<ObserverLimits>;

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import { AtlasError, ErrorCodes, isAtlasError } from '../../errors.js';
 import type { Logger } from '../../runtime.js';
 
+/** Bounds of the event-observer HTTP listener: body bytes, events per block, attachments, connections and request time. */
 export interface ObserverLimits {
   /** Largest /new_block or /attachments/new body read (413 beyond; default 64 MiB: blocks carry raw transactions). */
   maxBodyBytes: number;
@@ -25,6 +26,7 @@ export interface ObserverLimits {
   requestTimeoutMs: number;
 }
 
+/** Defaults of ObserverLimits (`StacksObserverChainOptions.limits`). */
 export const DEFAULT_OBSERVER_LIMITS: Readonly<ObserverLimits> = Object.freeze({
   maxBodyBytes: 64 * 1024 * 1024,
   maxNameEventsPerBlock: 10_000,

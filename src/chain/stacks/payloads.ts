@@ -11,7 +11,9 @@ import { decodeClarity, hexToBytes, type ClarityLimits, type ClarityValue } from
 /** One strict decoder, reused (it keeps no state between whole-buffer decodes). */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Contract id of BNS on Stacks mainnet: the default contract whose prints are names. */
 export const MAINNET_BNS_CONTRACT = 'SP000000000000000000002Q6VF78.bns';
+/** Contract id of BNS on Stacks testnet. */
 export const TESTNET_BNS_CONTRACT = 'ST000000000000000000002AMW42H.bns';
 /** The address of an unbound zone file: BNS prints an empty or all-zero hash. */
 export const UNBOUND_ADDRESS = '0'.repeat(40);

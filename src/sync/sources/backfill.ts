@@ -15,6 +15,7 @@ import type { ChunkSource } from './types.js';
 /** The address BNS prints when a name has no zone file: announced, never a chunk. */
 const UNBOUND = '0'.repeat(40);
 
+/** How the Backfiller asks chunk sources for announced chunks not held: pace, concurrency, retry back-off, per-source deadline and grace (AtlasNode option `backfill`). */
 export interface BackfillOptions {
   /** How often due addresses are looked for (default 1,000 ms). */
   intervalMs: number;
@@ -34,6 +35,7 @@ export interface BackfillOptions {
   graceMs: number;
 }
 
+/** Defaults of BackfillOptions. */
 export const DEFAULT_BACKFILL: Readonly<BackfillOptions> = Object.freeze({ intervalMs: 1_000, concurrency: 8, retryBaseMs: 2_000, retryMaxMs: 600_000, sourceTimeoutMs: 15_000, graceMs: 10_000 });
 
 /** Most addresses remembered as announced by a source before the scan sees them. */
@@ -75,6 +77,11 @@ export interface BackfillerInit {
   options?: Partial<BackfillOptions>;
 }
 
+/**
+ * Never gives up on an announced chunk: every announced address the store lacks is asked of each
+ * chunk source in turn, the bytes checked against the address, and retried with a capped
+ * exponential back-off forever.
+ */
 export class Backfiller {
   readonly options: Readonly<BackfillOptions>;
   readonly #init: BackfillerInit;

@@ -11,6 +11,7 @@ export interface AttachmentHolder {
   onAttachment?(listener: (address: string) => void): () => void;
 }
 
+/** A ChunkSource (named `name`, default "observer") serving the attachments an AttachmentHolder such as StacksObserverChain keeps, told when it newly holds one. */
 export function attachmentSource(holder: AttachmentHolder, name = 'observer'): ChunkSource {
   const source: ChunkSource = { name, fetch: async (address) => holder.attachment(address) };
   if (holder.onAttachment) {

@@ -8,6 +8,7 @@ import type { MissingChunk } from './backfill.js';
 export const MISSING_PATH = '/v1/atlas/missing';
 const MAX_ITEMS = 1_000;
 
+/** An HttpRoute for GET /v1/atlas/missing: the announced chunks the node from `source()` does not hold, at most `limit` (default and ceiling 1,000). */
 export function missingRoute(source: () => { missing(): MissingChunk[] } | undefined): HttpRoute {
   return {
     method: 'GET',

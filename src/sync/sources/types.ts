@@ -1,5 +1,6 @@
 import type { Address } from '../../address.js';
 
+/** What a ChunkSource's `fetch` is given: the signal that abandons it and the largest chunk accepted. */
 export interface SourceFetchOptions {
   signal: AbortSignal;
   /** Largest chunk accepted: a source sending more is cut off (TOO_LARGE). */
