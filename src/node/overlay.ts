@@ -34,6 +34,9 @@ const ADMISSIONS_PER_ROUND = 10;
 /** Refusals admit() throws after remembering them itself (BUSY: the table is full). */
 const TABLE_REFUSALS = new Set<string>([ErrorCodes.NETWORK_MISMATCH, ErrorCodes.VERSION_MISMATCH, ErrorCodes.ADDRESS_REFUSED, ErrorCodes.BLOCKED, ErrorCodes.BUSY]);
 
+/** Admission checks started between rounds, on first contact (each is one ping back). */
+const CONTACT_CHECKS = 4;
+
 /** Random-walk steps per round: each is one peer-exchange call. */
 const WALK_STEPS_PER_ROUND = 2;
 
@@ -47,6 +50,7 @@ export class Overlay {
   private readonly sampler: MhdaSampler;
   private readonly active: NeighborSet;
   private lastRenewal: number;
+  private contactChecks = 0;
 
   constructor(private readonly options: OverlayOptions) {
     const { clock, random } = options;
@@ -116,6 +120,21 @@ export class Overlay {
   candidate(address: string): void {
     if (address === this.options.self()) return;
     this.table.addCandidate(address);
+  }
+
+  /**
+   * A peer called us with its own address (it pulls us, or offers to us): admit it now rather
+   * than at the next round, so that two nodes that meet converge at once. At most CONTACT_CHECKS
+   * such checks run at a time; the rest wait for the round.
+   */
+  contact(address: string): void {
+    if (address === this.options.self() || this.options.signal.aborted) return;
+    if (this.table.addCandidate(address) !== 'queued') return;
+    const free = CONTACT_CHECKS - this.contactChecks;
+    if (free <= 0) return;
+    const candidates = this.table.nextCandidates(free);
+    this.contactChecks += candidates.length;
+    for (const candidate of candidates) void this.check(candidate).finally(() => this.contactChecks--);
   }
 
   recordCall(peer: string, ok: boolean): void {
