@@ -320,7 +320,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
       store: this.store,
       log: this.log,
       limits: this.limits,
-      candidate: (address: string) => this.overlay.candidate(address),
+      candidate: (address: string) => this.overlay.contact(address),
       puller: (address: string, relay: boolean) => {
         const peer = canonicalPeerAddress(address);
         if (peer === undefined) return;
