@@ -133,7 +133,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
           this.emitSafe('peer:remove', { peer, reason });
         },
         neighborAdded: (peer) => {
-          this.views.track(peer);
+          this.views.track(peer, { lastResort: this.overlay.isSeed(peer) });
           this.pusher.addNeighbor(peer);
           void this.refreshView(peer);
         },
@@ -320,13 +320,14 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
       store: this.store,
       log: this.log,
       limits: this.limits,
-      candidate: (address: string) => this.overlay.contact(address),
+      candidate: (address: string) => this.overlay.candidate(address),
       puller: (address: string, relay: boolean) => {
         const peer = canonicalPeerAddress(address);
         if (peer === undefined) return;
-        if (this.overlay.isKnownPeer(peer)) return this.pusher.addPuller(peer, relay);
-        this.early.pulled(peer, relay); // replayed once admitted, which starts now
-        this.overlay.contact(peer);
+        // The caller's own host (sender-bound): offering to it reflects nothing to a third party,
+        // so it need not be in our table (which may be full) to hear our offers.
+        this.pusher.addPuller(peer, relay);
+        if (!this.overlay.isKnownPeer(peer)) this.overlay.contact(peer);
       },
       livePeers: (max: number, exclude: string | undefined) => this.overlay.livePeers(max, exclude),
       stored: (outcomes: readonly (PutOutcome & { ok: true })[], pushedBy: string | undefined, remote: string) => {
@@ -358,7 +359,6 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEvents> {
   }
 
   private replayEarlyContact(peer: string, early: EarlyContact): void {
-    if (early.relay !== undefined) this.pusher.addPuller(peer, early.relay);
     if (early.offered !== undefined) this.acceptOffer(peer, early.offered);
   }
 

@@ -1,12 +1,10 @@
 /**
- * Callers met before we admitted them. A new peer typically pulls us (or offers to us) within
- * milliseconds of its first ping, while our admission check of it is still under way; what it
- * asked for is kept here, bounded, and replayed once it is admitted, so two nodes that meet
+ * Offers from callers we have not admitted yet. A new neighbour offers us its recent changes
+ * within milliseconds of choosing us, while our admission check of it is still under way; what
+ * it offered is kept here, bounded, and replayed once it is admitted, so two nodes that meet
  * converge at once instead of at the next inventory refresh.
  */
 export interface EarlyContact {
-  /** It pulled our changes: true when it asked for offers. */
-  relay: boolean | undefined;
   /** Positions it offered. */
   offered: Uint32Array | undefined;
 }
@@ -23,10 +21,6 @@ export class EarlyContacts {
 
   get size(): number {
     return this.contacts.size;
-  }
-
-  pulled(peer: string, relay: boolean): void {
-    this.entry(peer).relay = relay;
   }
 
   offered(peer: string, positions: Uint32Array): void {
@@ -51,7 +45,7 @@ export class EarlyContacts {
     let entry = this.contacts.get(peer);
     if (!entry) {
       if (this.contacts.size >= this.maxPeers) this.contacts.delete(this.contacts.keys().next().value as string);
-      entry = { relay: undefined, offered: undefined };
+      entry = { offered: undefined };
       this.contacts.set(peer, entry);
     }
     return entry;

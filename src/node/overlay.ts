@@ -115,6 +115,10 @@ export class Overlay {
     return this.active.list();
   }
 
+  isSeed(peer: string): boolean {
+    return this.table.isSeed(peer);
+  }
+
   isKnownPeer(peer: string): boolean {
     return this.table.has(peer);
   }

@@ -22,6 +22,11 @@ export interface PeerView {
   /** We ask this peer for offers (one of our few relays); others we only pull. */
   relay: boolean;
   /**
+   * A relay only when nothing better is tracked: a seed is a neighbour of a third of the network
+   * and could not offer to all of them, so other neighbours are preferred as relays.
+   */
+  lastResort: boolean;
+  /**
    * Known only from its offers (it is not our neighbour): never refreshed, dropped when it stops
    * offering. Lets us fetch from any admitted peer that tells us it holds something new.
    */
@@ -34,7 +39,7 @@ const { RoaringBitmap32 } = roaring;
 export const DEFAULT_RELAYS = 3;
 
 function emptyView(peer: string): PeerView {
-  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, heldDuringFetch: undefined, relay: false, passiveUntil: undefined };
+  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined };
 }
 
 export interface RefreshOutcome {
@@ -76,13 +81,28 @@ export class PeerViews {
     return this.views.get(peer);
   }
 
-  /** Starts tracking a peer (refreshed from now on); false when the bound is reached. */
-  track(peer: string): boolean {
+  /**
+   * Starts tracking a peer (refreshed from now on); false when the bound is reached. `lastResort`:
+   * ask it for offers only while no other tracked peer can take its place (see PeerView).
+   */
+  track(peer: string, options: { lastResort?: boolean } = {}): boolean {
     const existing = this.views.get(peer);
     if (existing && existing.passiveUntil === undefined) return true;
     if (existing) this.views.delete(peer); // known from offers only: read it whole from now on
     else if (this.views.size >= this.maxPeers && !this.evictPassive()) return false;
-    this.views.set(peer, { ...emptyView(peer), relay: this.relayCount() < this.relays });
+    const lastResort = options.lastResort ?? false;
+    let relay = this.relayCount() < this.relays;
+    if (!relay && !lastResort) {
+      // Take the place of a last-resort relay; it says "no more offers" at its next pull.
+      for (const other of this.views.values()) {
+        if (other.relay && other.lastResort) {
+          other.relay = false;
+          relay = true;
+          break;
+        }
+      }
+    }
+    this.views.set(peer, { ...emptyView(peer), relay, lastResort });
     return true;
   }
 
@@ -94,13 +114,13 @@ export class PeerViews {
     const view = this.views.get(peer);
     this.views.delete(peer);
     if (!view?.relay) return undefined;
+    let promoted: PeerView | undefined;
     for (const other of this.views.values()) {
-      if (!other.relay && other.passiveUntil === undefined) {
-        other.relay = true;
-        return other.peer;
-      }
+      if (other.relay || other.passiveUntil !== undefined) continue;
+      if (promoted === undefined || (promoted.lastResort && !other.lastResort)) promoted = other;
     }
-    return undefined;
+    if (promoted) promoted.relay = true;
+    return promoted?.peer;
   }
 
   /** A peer we do not track offered something: remember what it holds until `until`. */

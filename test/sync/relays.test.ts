@@ -83,6 +83,16 @@ describe('peer views', () => {
     expect(views.untrack('e')).toBeUndefined(); // not a relay: nobody is promoted
   });
 
+  it('asks a seed for offers only while no other tracked peer can take its place', () => {
+    const views = new PeerViews(new ProtocolClient(new RecordingPeers()), DEFAULT_LIMITS, 16, () => 'self', () => 8, 2);
+    views.track('seed', { lastResort: true });
+    expect(views.get('seed')!.relay).toBe(true); // a node that knows only its seed needs its offers
+    views.track('a');
+    views.track('b'); // takes the seed's place
+    expect(['seed', 'a', 'b'].map((p) => views.get(p)!.relay)).toEqual([false, true, true]);
+    expect(views.untrack('a')).toBe('seed'); // the seed again, as nothing else is left
+  });
+
   it('remembers what an untracked peer offered until it expires, never refreshes it, and gives way to tracked peers', () => {
     const views = new PeerViews(new ProtocolClient(new RecordingPeers()), DEFAULT_LIMITS, 2, () => 'self', () => 8);
     expect(views.trackPassive('x', 1_000)).toBe(true);
