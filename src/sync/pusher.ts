@@ -83,12 +83,21 @@ export class Pusher {
     if (target) target.neighbor = true;
   }
 
-  /** A peer that pulls our changes: pushed to (and offered to, if it asks) until it stops pulling. */
+  /**
+   * A peer that pulls our changes and asked for offers (it chose us as one of its relays): pushed
+   * and offered to until it stops pulling. A puller that asked for none is no target of its own
+   * (our offers reach it through its relays), so the targets stay few and evict no relay.
+   */
   addPuller(peer: string, relay = true): void {
+    if (!relay) {
+      const existing = this.targets.get(peer);
+      if (existing) existing.relay = false;
+      return;
+    }
     const target = this.upsert(peer, false);
     if (!target) return;
     target.pullerUntil = this.clock.now() + this.options.pullerTtlMs;
-    target.relay = relay;
+    target.relay = true;
   }
 
   /** The peer is no longer our neighbour; it stays a target while it pulls. */
