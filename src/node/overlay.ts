@@ -139,7 +139,8 @@ export class Overlay {
    */
   contact(address: string): void {
     if (address === this.options.self() || this.options.signal.aborted) return;
-    if (this.table.addCandidate(address) !== 'queued') return;
+    const outcome = this.table.addCandidate(address);
+    if (outcome !== 'queued' && outcome !== 'pending') return; // known, refused, blocked, being checked
     const free = Math.min(CONTACT_CHECKS - this.contactChecks, this.contactBudget);
     if (free <= 0) return;
     const candidates = this.table.nextCandidates(free);

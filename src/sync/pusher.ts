@@ -84,20 +84,16 @@ export class Pusher {
   }
 
   /**
-   * A peer that pulls our changes and asked for offers (it chose us as one of its relays): pushed
-   * and offered to until it stops pulling. A puller that asked for none is no target of its own
-   * (our offers reach it through its relays), so the targets stay few and evict no relay.
+   * A peer that pulls our changes: pushed to until it stops pulling, and offered to if it asked
+   * (it chose us as one of its relays). A puller that asked for no offers takes a free slot only
+   * and is the first to give its slot up, so relays are never evicted for it.
    */
   addPuller(peer: string, relay = true): void {
-    if (!relay) {
-      const existing = this.targets.get(peer);
-      if (existing) existing.relay = false;
-      return;
-    }
+    if (!relay && !this.targets.has(peer) && this.targets.size >= this.options.maxTargets) return;
     const target = this.upsert(peer, false);
     if (!target) return;
     target.pullerUntil = this.clock.now() + this.options.pullerTtlMs;
-    target.relay = true;
+    target.relay = relay;
   }
 
   /** The peer is no longer our neighbour; it stays a target while it pulls. */
@@ -167,10 +163,14 @@ export class Pusher {
     const existing = this.targets.get(peer);
     if (existing) return existing;
     if (this.targets.size >= this.options.maxTargets) {
-      // Make room by dropping the puller closest to expiry; neighbours are never displaced.
+      // Make room by dropping a puller, one that asked for no offers first, the one closest to
+      // expiry among them; neighbours are never displaced.
       let victim: string | undefined;
-      let soonest = Infinity;
-      for (const [id, t] of this.targets) if (!t.neighbor && t.pullerUntil < soonest) [victim, soonest] = [id, t.pullerUntil];
+      let best = Infinity;
+      for (const [id, t] of this.targets) {
+        const rank = t.neighbor ? Infinity : t.pullerUntil + (t.relay ? 1e15 : 0);
+        if (rank < best) [victim, best] = [id, rank];
+      }
       if (victim === undefined) return undefined;
       this.targets.delete(victim);
     }

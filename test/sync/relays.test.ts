@@ -46,8 +46,18 @@ describe('the pusher', () => {
     expect(offered(peers, 'neighbour')).toEqual([]);
     pusher.push([{ data: new Uint8Array(10), positions: [8] }]);
     await settle();
-    // A client's put goes as bytes to neighbours and relay pullers; a quiet puller hears of it through its relays.
-    expect(new Set(peers.calls.filter((c) => c.method === 'putChunks').map((c) => c.peer))).toEqual(new Set(['neighbour', 'relay']));
+    expect(new Set(peers.calls.filter((c) => c.method === 'putChunks').map((c) => c.peer))).toEqual(new Set(['neighbour', 'relay', 'quiet']));
+    pusher.stop();
+  });
+
+  it('never evicts a relay puller for one that asked for no offers', async () => {
+    const peers = new RecordingPeers();
+    const pusher = new Pusher(new ProtocolClient(peers), systemClock, () => 'self', () => false, { maxTargets: 4 });
+    for (let i = 0; i < 4; i++) pusher.addPuller(`relay-${i}`, true);
+    for (let i = 0; i < 100; i++) pusher.addPuller(`quiet-${i}`, false);
+    pusher.offer([1]);
+    await settle();
+    expect(new Set(peers.calls.filter((c) => c.method === 'offer').map((c) => c.peer))).toEqual(new Set(['relay-0', 'relay-1', 'relay-2', 'relay-3']));
     pusher.stop();
   });
 
