@@ -27,13 +27,19 @@ interface WorkerRequest {
   nodes: number;
   chunks: number;
   tuning?: SimNodeTuning;
+  virtualMs?: number;
 }
 
 /** Peer tables capped so that 10,000 nodes fit in one process (default 1,000 peers each). */
 const TUNING: SimNodeTuning = { maxPeers: 200, maxPendingPeers: 200 };
 const REDUNDANCY_TARGET = 1.1;
+/** Time for a new chunk to reach every node, p99, at 1,000 nodes and more. */
+const TIME_TO_ALL_P99_TARGET_S = 3;
+const OFFERS_PER_CHUNK_TARGET = 5;
+/** An idle 100-node network with default timers, in virtual time over wall time. */
+const IDLE_SPEED_TARGET = 500;
 
-function runWorker(request: WorkerRequest, heapMb: number): Promise<WorkerResult> {
+function runWorker<R = WorkerResult>(request: WorkerRequest, heapMb: number): Promise<R> {
   const script = join(import.meta.dirname, 'sim', 'worker.ts');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [`--max-old-space-size=${heapMb}`, '--max-semi-space-size=64', '--import', 'tsx', script, JSON.stringify(request)], {
@@ -46,7 +52,7 @@ function runWorker(request: WorkerRequest, heapMb: number): Promise<WorkerResult
     child.on('exit', (code) => {
       const last = out.trim().split('\n').pop() ?? '';
       if (code !== 0 || !last.startsWith('{')) return reject(new Error(`sim worker (${request.scenario}, ${request.nodes} nodes) exited with ${code}`));
-      resolve(JSON.parse(last) as WorkerResult);
+      resolve(JSON.parse(last) as R);
     });
   });
 }
@@ -94,6 +100,20 @@ const suite: BenchSuite = async ({ quick }) => {
       note: `p90 ${seconds(f.timeToAll.p90)}, max ${seconds(f.timeToAll.max)} over ${f.timeToAll.chunks} chunks; ${verdict}`,
     });
     rows.push({
+      label: `spread, ${nodes} nodes: time for a new chunk to reach all, p99`,
+      value: f.timeToAll.p99 / 1000,
+      unit: 's',
+      ...(nodes >= 1_000 ? { target: { max: TIME_TO_ALL_P99_TARGET_S, of: 'value' as const } } : {}),
+      note: `${f.timeToAll.chunks} chunks`,
+    });
+    rows.push({
+      label: `spread, ${nodes} nodes: offers per delivered chunk`,
+      value: f.offers / Math.max(1, f.deliveredChunks),
+      unit: 'offers',
+      target: { max: OFFERS_PER_CHUNK_TARGET, of: 'value' },
+      note: `${f.offers} offer calls for ${f.deliveredChunks} chunks stored from peers`,
+    });
+    rows.push({
       label: `spread, ${nodes} nodes: redundancy`,
       value: f.redundancy,
       unit: 'x',
@@ -124,6 +144,18 @@ const suite: BenchSuite = async ({ quick }) => {
     value: log.slope,
     unit: 's per doubling',
     note: `R² ${log.r2.toFixed(3)} for a + b·log2 N; R² ${linear.r2.toFixed(3)} for a + b·N`,
+  });
+
+  const idleNodes = 100;
+  const idleVirtualMs = quick ? 30_000 : 120_000;
+  process.stderr.write(`sim bench: idle ${idleNodes}-node network, ${idleVirtualMs / 1000} s virtual\n`);
+  const idle = await runWorker<{ virtualMs: number; wallMs: number; timers: number; messages: number }>({ scenario: 'idle', seed: 1, nodes: idleNodes, chunks: 0, virtualMs: idleVirtualMs }, 2_000);
+  rows.push({
+    label: `idle ${idleNodes}-node network, default timers: simulator speed`,
+    value: idle.virtualMs / idle.wallMs,
+    unit: 'x real time',
+    target: { min: IDLE_SPEED_TARGET, of: 'value' },
+    note: `${idle.timers} timers and ${idle.messages} messages in ${seconds(idle.wallMs)} wall for ${seconds(idle.virtualMs)} virtual`,
   });
 
   const scale = quick ? { nodes: 40, chunks: 200 } : { nodes: 200, chunks: 1_000 };

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { BenchReport, BenchRow, BenchSuite } from './report.js';
 import { buildDataset, copySource, SCRATCH, type Dataset } from './sync/dataset.js';
 import { runToEnd, startService, stopAll } from './sync/processes.js';
+import { startupRun } from './sync-startup.js';
 
 interface FreshResult {
   done: boolean;
@@ -89,8 +90,31 @@ function rows(label: string, dataset: Dataset, result: FreshResult, ref: Referen
   return out;
 }
 
+/** Nearest-rank quantile of ascending values. */
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
+}
+
+/** Start-up convergence of 5 nodes on 127.0.0.1 (bench/sync-startup.ts), p50 and p99 over every chunk of every run. */
+async function startupRows(runs: number): Promise<{ rows: BenchRow[]; note: string }> {
+  const times: number[] = [];
+  for (let run = 0; run < runs; run++) times.push(...(await startupRun({ nodes: 5, seed: run + 1 })).timesMs);
+  times.sort((a, b) => a - b);
+  const label = `5 nodes started back to back, chunks put in the first seconds (${runs} runs, ${times.length} chunks): time until every node holds a chunk`;
+  return {
+    rows: [
+      { label: `${label}, p50`, value: quantile(times, 0.5), unit: 'ms' },
+      { label: `${label}, p99`, value: quantile(times, 0.99), unit: 'ms', target: { max: 1_000, of: 'value' } },
+    ],
+    note: `start-up convergence: max ${Math.max(...times).toFixed(0)} ms; default timers (inventory refresh every 15 s), so anything near 15 s means a chunk waited for a refresh`,
+  };
+}
+
 const suite: BenchSuite = async ({ quick }) => {
   const report: BenchReport = { name: 'sync: a fresh node catches up over HttpTransport on 127.0.0.1', rows: [], notes: [] };
+  const startup = await startupRows(quick ? 5 : 20);
+  report.rows.push(...startup.rows);
+  report.notes!.push(startup.note);
   const plans: { count: number; size: number | undefined; peers: number[]; target?: number }[] = quick
     ? [
         { count: 100_000, size: 170, peers: [1], target: 150_000 },

@@ -36,6 +36,7 @@ import { listenError, openNodeStore, stateError, type NodeState } from './lifecy
 import { checkNodeOptions } from './option-checks.js';
 import { RequestObserver } from './observe.js';
 import { PeerEvents } from './peer-events.js';
+import { EarlyContacts, type EarlyContact } from './early-contacts.js';
 import type { NodeStats } from './stats.js';
 import { RateMeter } from './stats.js';
 
@@ -43,6 +44,9 @@ export type { NodeState } from './lifecycle.js';
 
 /** Positions remembered by the inventory log, for incremental refreshes. */
 const INVENTORY_LOG_ENTRIES = 1 << 20;
+
+/** How long an offer from a peer we do not track keeps its positions fetchable from it. */
+const OFFERED_VIEW_MS = 60_000;
 
 /**
  * One Atlas peer: it follows the chain, admits and stores announced chunks, serves them, and
@@ -159,9 +163,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
       },
       events: {
         peerAdded: (peer) => {
-          // A new peer hears our offers for a while, so chunks put meanwhile reach it before
-          // its first incremental refresh; it stays a target only while it keeps pulling.
-          this.pusher.addPuller(peer);
+          const early = this.early.take(peer);
+          if (early !== undefined) this.replayEarlyContact(peer, early);
           this.logger.debug('peer admitted', { peer });
           this.peerEvents.added(peer);
         },
@@ -172,14 +175,16 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
           this.peerEvents.removed(peer, reason);
         },
         neighborAdded: (peer) => {
-          this.views.track(peer);
+          this.views.track(peer, { lastResort: this.overlay.isSeed(peer) });
           this.auditor.watch(peer, this.lifetime.signal);
           this.pusher.addNeighbor(peer);
           void this.refreshView(peer);
         },
         neighborRemoved: (peer) => {
-          this.views.untrack(peer);
-          this.pusher.remove(peer);
+          const promoted = this.views.untrack(peer);
+          this.pusher.removeNeighbor(peer);
+          // A new relay is pulled at once, so it starts offering to us now.
+          if (promoted !== undefined) void this.refreshView(promoted);
         },
       },
     });
@@ -208,7 +213,14 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
       onStored: (outcomes, source) => this.onStored(outcomes, source, 'offer'),
       ...(options.backfill ? { options: options.backfill } : {}),
     });
-    this.pusher = new Pusher(this.client, this.clock, self, (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false, options.push);
+    this.pusher = new Pusher(
+      this.client,
+      this.clock,
+      self,
+      (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false,
+      options.push,
+      (max) => this.log.since(Math.max(this.log.oldestVersion, this.log.version - max)) ?? [],
+    );
     this.fetcher = nodeFetcher({
       store,
       readLocal: (addresses) => this.reader.read(addresses).chunks,
@@ -423,9 +435,13 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
       log: this.log,
       limits: this.limits,
       candidate: (address: string) => this.overlay.candidate(address),
-      puller: (address: string) => {
+      puller: (address: string, relay: boolean) => {
         const peer = canonicalPeerAddress(address);
-        if (peer !== undefined && this.overlay.isKnownPeer(peer)) this.pusher.addPuller(peer);
+        if (peer === undefined) return;
+        // The caller's own host (sender-bound): offering to it reflects nothing to a third party,
+        // so it need not be in our table (which may be full) to hear our offers.
+        this.pusher.addPuller(peer, relay);
+        if (!this.overlay.isKnownPeer(peer)) this.overlay.contact(peer);
       },
       livePeers: (max: number, exclude: string | undefined) => this.overlay.livePeers(max, exclude),
       stored: (outcomes: readonly (PutOutcome & { ok: true })[], pushedBy: string | undefined, remote: string) => {
@@ -435,18 +451,29 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
         // Views are keyed by the table's canonical form; callers may write an address otherwise.
         const from = canonicalPeerAddress(address);
         if (from === undefined) return 0;
-        if (!this.views.has(from)) {
-          this.overlay.candidate(from);
+        if (!this.overlay.isKnownPeer(from)) {
+          this.early.offered(from, positions); // replayed once admitted, which starts now
+          this.overlay.contact(from);
           return 0;
         }
-        // Positions past our sequence name nothing we could fetch (and 2^32 - 1 would overflow the view).
-        const known = positions.filter((p) => p < this.store.sequenceLength());
-        const wanted = known.filter((p) => !this.store.inventory.has(p)).length;
-        this.views.markHeld(from, known);
-        if (wanted > 0) this.downloader.inventoriesChanged();
-        return wanted;
+        return this.acceptOffer(from, positions);
       },
     };
+  }
+
+  /** Positions an admitted peer holds: fetched from it even when it is not our neighbour. */
+  private acceptOffer(from: string, positions: Uint32Array): number {
+    if (!this.views.has(from) && !this.views.trackPassive(from, this.clock.now() + OFFERED_VIEW_MS)) return 0;
+    // Positions past our sequence name nothing we could fetch (and 2^32 - 1 would overflow the view).
+    const known = positions.filter((p) => p < this.store.sequenceLength());
+    const wanted = known.filter((p) => !this.store.inventory.has(p)).length;
+    this.views.markHeld(from, known);
+    if (wanted > 0) this.downloader.inventoriesChanged();
+    return wanted;
+  }
+
+  private replayEarlyContact(peer: string, early: EarlyContact): void {
+    if (early.offered !== undefined) this.acceptOffer(peer, early.offered);
   }
 
   private scheduleRound(delayMs: number): void {
@@ -464,6 +491,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     try {
       await this.overlay.round();
       const now = this.clock.now();
+      this.views.expirePassive(now);
       for (const peer of this.views.peers()) {
         const view = this.views.get(peer);
         if (view && now - view.refreshedAt >= this.timers.inventoryRefreshMs) void this.refreshView(peer);
@@ -479,6 +507,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   }
 
   private readonly refreshing = new Set<string>();
+  private readonly early = new EarlyContacts();
 
   private async refreshView(peer: string): Promise<void> {
     if (this.refreshing.has(peer) || this.#state !== 'running') return;

@@ -34,6 +34,14 @@ const ADMISSIONS_PER_ROUND = 10;
 /** Refusals admit() throws after remembering them itself (BUSY: the table is full). */
 const TABLE_REFUSALS = new Set<string>([ErrorCodes.NETWORK_MISMATCH, ErrorCodes.VERSION_MISMATCH, ErrorCodes.ADDRESS_REFUSED, ErrorCodes.BLOCKED, ErrorCodes.BUSY]);
 
+/**
+ * First-contact admission checks (each is one ping back to a caller): at most this many at a
+ * time, and at most CONTACT_CHECKS_PER_ROUND between two rounds, so a flood of callers cannot
+ * turn us into a pinging machine.
+ */
+const CONTACT_CHECKS = 4;
+const CONTACT_CHECKS_PER_ROUND = 10;
+
 /** Random-walk steps per round: each is one peer-exchange call. */
 const WALK_STEPS_PER_ROUND = 2;
 /** Stallers remembered at most (each stays out of the neighbour set for refusalMs). */
@@ -49,6 +57,8 @@ export class Overlay {
   private readonly sampler: MhdaSampler;
   private readonly active: NeighborSet;
   private lastRenewal: number;
+  private contactChecks = 0;
+  private contactBudget = CONTACT_CHECKS_PER_ROUND;
 
   constructor(private readonly options: OverlayOptions) {
     const { clock, random } = options;
@@ -107,6 +117,10 @@ export class Overlay {
     return this.active.list();
   }
 
+  isSeed(peer: string): boolean {
+    return this.table.isSeed(peer);
+  }
+
   isKnownPeer(peer: string): boolean {
     return this.table.has(peer);
   }
@@ -118,6 +132,23 @@ export class Overlay {
   candidate(address: string): void {
     if (address === this.options.self()) return;
     this.table.addCandidate(address);
+  }
+
+  /**
+   * A peer called us from its own host (it pulls us, or offers to us): admit it now rather than
+   * at the next round, so that two nodes that meet converge at once. Bounded (see
+   * CONTACT_CHECKS); the rest wait for the round.
+   */
+  contact(address: string): void {
+    if (address === this.options.self() || this.options.signal.aborted) return;
+    const outcome = this.table.addCandidate(address);
+    if (outcome !== 'queued' && outcome !== 'pending') return; // known, refused, blocked, being checked
+    const free = Math.min(CONTACT_CHECKS - this.contactChecks, this.contactBudget);
+    if (free <= 0) return;
+    const candidates = this.table.nextCandidates(free);
+    this.contactChecks += candidates.length;
+    this.contactBudget -= candidates.length;
+    for (const candidate of candidates) void this.check(candidate).finally(() => this.contactChecks--);
   }
 
   recordCall(peer: string, ok: boolean): void {
@@ -161,6 +192,7 @@ export class Overlay {
 
   /** One maintenance round: admit, walk, keep K neighbours, renew one now and then, evict. */
   async round(): Promise<void> {
+    this.contactBudget = CONTACT_CHECKS_PER_ROUND;
     await this.admitCandidates();
     if (this.table.size === 0 || this.options.signal.aborted) return;
     await this.walk();

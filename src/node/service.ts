@@ -34,8 +34,8 @@ export interface ServiceHost {
   readonly limits: Readonly<ProtocolLimits>;
   /** A caller told us its reachable address: a candidate peer. */
   candidate(address: string): void;
-  /** A caller pulls our inventory changes: offer it new chunks. */
-  puller(address: string): void;
+  /** A caller pulls our inventory changes: push to it, and offer it new chunks if `relay`. */
+  puller(address: string, relay: boolean): void;
   /** Up to `max` live peers, shuffled, never `exclude`. */
   livePeers(max: number, exclude: string | undefined): string[];
   /** Chunks stored through putChunks; `pushedBy` is the pushing peer, undefined for a client's put. */
@@ -80,7 +80,7 @@ export class NodeService implements AtlasService {
 
   async inventoryChanges(params: InventoryChangesParams): Promise<InventoryChangesResult> {
     const { store, log } = this.host;
-    if (params.from !== undefined) this.host.puller(params.from);
+    if (params.from !== undefined) this.host.puller(params.from, params.offers !== false);
     const sequenceLength = store.sequenceLength();
     const inventory = { epoch: log.epoch, version: log.version };
     if (params.since.epoch !== log.epoch) return { complete: false, sequenceLength, inventory };

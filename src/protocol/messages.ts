@@ -57,6 +57,11 @@ export interface InventoryChangesParams {
   since: InventoryVersion;
   /** The caller's own reachable address: it is offered new chunks while it keeps pulling. */
   from?: string;
+  /**
+   * false: the caller pulls us but wants no offers (it takes them from a few other peers, so a new
+   * chunk costs the network a few offers per node, not one per link). Absent means true.
+   */
+  offers?: boolean;
 }
 /** Result of `inventoryChanges`: the positions added since, or a request to read the whole vector. */
 export type InventoryChangesResult =

@@ -195,6 +195,8 @@ function inventoryChangesParams(fields: Fields, limits: Readonly<ProtocolLimits>
   const params: InventoryChangesParams = { since: inventoryVersion(own(fields, 'since'), 'inventoryChanges.since', fail) };
   const from = own(fields, 'from');
   if (from !== undefined) params.from = peerAddress(from, 'inventoryChanges.from', limits, fail);
+  const offers = own(fields, 'offers');
+  if (offers !== undefined) params.offers = boolean(offers, 'inventoryChanges.offers', fail);
   return params;
 }
 

@@ -39,7 +39,11 @@ export interface SimulationFigures {
   duplicateChunks: number;
   rejectedChunks: number;
   /** Virtual ms from a chunk's first put until every honest node held it. */
-  timeToAll: { chunks: number; p50: number; p90: number; max: number };
+  timeToAll: { chunks: number; p50: number; p90: number; p99: number; max: number };
+  /** Offer calls the honest nodes made (running nodes' counters). */
+  offers: number;
+  /** Chunks honest nodes stored from peers, each chunk once per node. */
+  deliveredChunks: number;
   peakHeapBytes: number;
   peakRssBytes: number;
   traceEvents: number;
@@ -80,7 +84,9 @@ export function collectFigures(sim: Simulation): SimulationFigures {
     redundancy: chunkTraffic.useful === 0 ? (chunkTraffic.received === 0 ? 1 : Infinity) : chunkTraffic.received / chunkTraffic.useful,
     duplicateChunks: chunkTraffic.duplicates,
     rejectedChunks: chunkTraffic.rejected,
-    timeToAll: { chunks: times.length, p50: quantile(times, 0.5), p90: quantile(times, 0.9), max: times[times.length - 1] ?? 0 },
+    timeToAll: { chunks: times.length, p50: quantile(times, 0.5), p90: quantile(times, 0.9), p99: quantile(times, 0.99), max: times[times.length - 1] ?? 0 },
+    offers: sim.honest().reduce((sum, member) => sum + (member.node?.stats().pushes.offersSent ?? 0), 0),
+    deliveredChunks: sim.replication.usefulChunks,
     peakHeapBytes: memory.heapBytes,
     peakRssBytes: memory.rssBytes,
     traceEvents: sim.trace.count,
@@ -106,7 +112,8 @@ export function formatFigures(name: string, figures: SimulationFigures): string 
     ['sequence length', String(figures.sequenceLength)],
     ['converged at (virtual)', ms(figures.convergedAtMs)],
     ['virtual time simulated', ms(figures.virtualMs)],
-    ['time to reach all, p50 / p90 / max', `${ms(figures.timeToAll.p50)} / ${ms(figures.timeToAll.p90)} / ${ms(figures.timeToAll.max)} (${figures.timeToAll.chunks} chunks)`],
+    ['time to reach all, p50 / p90 / p99 / max', `${ms(figures.timeToAll.p50)} / ${ms(figures.timeToAll.p90)} / ${ms(figures.timeToAll.p99)} / ${ms(figures.timeToAll.max)} (${figures.timeToAll.chunks} chunks)`],
+    ['offers per chunk delivered', `${(figures.offers / Math.max(1, figures.deliveredChunks)).toFixed(2)} (${figures.offers} / ${figures.deliveredChunks})`],
     ['redundancy (received / useful chunk bytes)', `${figures.redundancy.toFixed(3)} (${mb(figures.chunkBytesReceived)} / ${mb(figures.usefulChunkBytes)})`],
     ['duplicate / rejected chunks', `${figures.duplicateChunks} / ${figures.rejectedChunks}`],
     ['audit and refused chunk bytes', mb(figures.otherChunkBytes)],

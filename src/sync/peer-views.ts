@@ -2,7 +2,7 @@ import { bitmaps } from '../inventory/bitmap.js';
 import { Inventory } from '../inventory/inventory.js';
 import { decodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
-import type { InventoryVersion } from '../protocol/messages.js';
+import type { InventoryChangesParams, InventoryVersion } from '../protocol/messages.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 
 /** What we believe one neighbour holds, and how current that belief is. */
@@ -19,6 +19,25 @@ export interface PeerView {
   refreshedAt: number;
   /** Offers that arrive while the whole vector is being fetched, applied after it. */
   heldDuringFetch: number[] | undefined;
+  /** We ask this peer for offers (one of our few relays); others we only pull. */
+  relay: boolean;
+  /**
+   * A relay only when nothing better is tracked: a seed is a neighbour of a third of the network
+   * and could not offer to all of them, so other neighbours are preferred as relays.
+   */
+  lastResort: boolean;
+  /**
+   * Known only from its offers (it is not our neighbour): never refreshed, dropped when it stops
+   * offering. Lets us fetch from any admitted peer that tells us it holds something new.
+   */
+  passiveUntil: number | undefined;
+}
+
+/** Tracked peers asked for offers by default: a new chunk costs about this many offers per node. */
+export const DEFAULT_RELAYS = 3;
+
+function emptyView(peer: string): PeerView {
+  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined };
 }
 
 export interface RefreshOutcome {
@@ -44,6 +63,8 @@ export class PeerViews {
     private readonly self: () => string | undefined,
     /** Our own sequence length: a view never covers more, whatever length a peer claims. */
     private readonly localLength: () => number,
+    /** Tracked peers asked for offers; the others are only pulled. */
+    private readonly relays = DEFAULT_RELAYS,
   ) {}
 
   get size(): number {
@@ -58,16 +79,79 @@ export class PeerViews {
     return this.views.get(peer);
   }
 
-  /** Starts tracking a peer; false when the bound is reached. */
-  track(peer: string): boolean {
-    if (this.views.has(peer)) return true;
-    if (this.views.size >= this.maxPeers) return false;
-    this.views.set(peer, { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, heldDuringFetch: undefined });
+  /**
+   * Starts tracking a peer (refreshed from now on); false when the bound is reached. `lastResort`:
+   * ask it for offers only while no other tracked peer can take its place (see PeerView).
+   */
+  track(peer: string, options: { lastResort?: boolean } = {}): boolean {
+    const existing = this.views.get(peer);
+    if (existing && existing.passiveUntil === undefined) return true;
+    if (existing) this.views.delete(peer); // known from offers only: read it whole from now on
+    else if (this.views.size >= this.maxPeers && !this.evictPassive()) return false;
+    const lastResort = options.lastResort ?? false;
+    let relay = this.relayCount() < this.relays;
+    if (!relay && !lastResort) {
+      // Take the place of a last-resort relay; it says "no more offers" at its next pull.
+      for (const other of this.views.values()) {
+        if (other.relay && other.lastResort) {
+          other.relay = false;
+          relay = true;
+          break;
+        }
+      }
+    }
+    this.views.set(peer, { ...emptyView(peer), relay, lastResort });
     return true;
   }
 
-  untrack(peer: string): void {
+  /**
+   * Stops tracking a peer. When it was a relay, another tracked peer becomes one and is returned:
+   * it should be pulled at once, so that it learns to offer to us.
+   */
+  untrack(peer: string): string | undefined {
+    const view = this.views.get(peer);
     this.views.delete(peer);
+    if (!view?.relay) return undefined;
+    let promoted: PeerView | undefined;
+    for (const other of this.views.values()) {
+      if (other.relay || other.passiveUntil !== undefined) continue;
+      if (promoted === undefined || (promoted.lastResort && !other.lastResort)) promoted = other;
+    }
+    if (promoted) promoted.relay = true;
+    return promoted?.peer;
+  }
+
+  /** A peer we do not track offered something: remember what it holds until `until`. */
+  trackPassive(peer: string, until: number): boolean {
+    const existing = this.views.get(peer);
+    if (existing) {
+      if (existing.passiveUntil !== undefined) existing.passiveUntil = Math.max(existing.passiveUntil, until);
+      return true;
+    }
+    if (this.views.size >= this.maxPeers && !this.evictPassive()) return false;
+    // refreshedAt +Infinity: the round never refreshes it; its bits come from its offers.
+    this.views.set(peer, { ...emptyView(peer), refreshedAt: Infinity, passiveUntil: until });
+    return true;
+  }
+
+  /** Drops the views known from offers only that expired. */
+  expirePassive(now: number): void {
+    for (const [peer, view] of this.views) if (view.passiveUntil !== undefined && view.passiveUntil < now) this.views.delete(peer);
+  }
+
+  private evictPassive(): boolean {
+    let victim: PeerView | undefined;
+    for (const view of this.views.values()) {
+      if (view.passiveUntil !== undefined && (victim === undefined || view.passiveUntil < (victim.passiveUntil as number))) victim = view;
+    }
+    if (victim) this.views.delete(victim.peer);
+    return victim !== undefined;
+  }
+
+  private relayCount(): number {
+    let n = 0;
+    for (const view of this.views.values()) if (view.relay) n++;
+    return n;
   }
 
   peers(): string[] {
@@ -102,12 +186,29 @@ export class PeerViews {
     return added;
   }
 
+  /**
+   * Brings the view up to date: the changes since the version we hold, or the whole vector, then
+   * (after a whole read) the changes made meanwhile, which also registers us for the peer's
+   * offers at first contact rather than at the next refresh.
+   */
   async refresh(peer: string, now: number, signal?: AbortSignal): Promise<RefreshOutcome> {
     const view = this.views.get(peer);
     if (!view) return { bytes: 0, full: false, added: 0 };
+    const incremental = view.version ? await this.refreshChanges(view, now, signal) : undefined;
+    if (incremental) return incremental;
+    const whole = await this.refreshWhole(view, now, signal);
+    if (this.views.get(peer) !== view || !view.version) return whole;
+    const after = await this.refreshChanges(view, now, signal);
+    return after ? { bytes: whole.bytes + after.bytes, full: true, added: whole.added + after.added } : whole;
+  }
+
+  /** The changes since the view's version; undefined when the peer cannot answer incrementally. */
+  private async refreshChanges(view: PeerView, now: number, signal?: AbortSignal): Promise<RefreshOutcome | undefined> {
+    const peer = view.peer;
     if (view.version) {
       const from = this.self();
-      const changes = await this.client.inventoryChanges(peer, from ? { since: view.version, from } : { since: view.version }, { signal });
+      const params: InventoryChangesParams = from ? { since: view.version, from, offers: view.relay } : { since: view.version };
+      const changes = await this.client.inventoryChanges(peer, params, { signal });
       if (changes.complete && this.views.get(peer) === view) {
         const positions = decodePositions(changes.added, { maxCount: this.limits.maxInventoryChanges });
         const length = Math.min(changes.sequenceLength, this.localLength());
@@ -121,7 +222,7 @@ export class PeerViews {
         return { bytes: changes.added.byteLength + tail, full: false, added: view.inventory.count - before };
       }
     }
-    return this.refreshWhole(view, now, signal);
+    return undefined;
   }
 
   /** Reads [covered, length) of the peer's vector into the view (its bits only ever grow). */

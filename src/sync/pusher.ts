@@ -5,7 +5,7 @@ import type { Clock } from '../runtime.js';
 
 /** How locally put chunks are pushed and offered to peers: target count, queue bounds, deadline and batch size (AtlasNode option `push`). */
 export interface PusherOptions {
-  /** Most peers offered to: active neighbours plus recent pullers. */
+  /** Most peers pushed and offered to: active neighbours plus recent pullers. */
   maxTargets: number;
   /** Most positions waiting for one target; beyond it they wait for that peer's next pull. */
   maxPendingPerTarget: number;
@@ -17,6 +17,8 @@ export interface PusherOptions {
   maxPushBytesPerTarget: number;
   /** Chunks per putChunks call (the protocol's maxPutChunks). */
   pushBatch: number;
+  /** Most recent positions offered to a peer on first contact (so a new neighbour converges at once). */
+  firstContactPositions: number;
 }
 
 /** Defaults of PusherOptions. */
@@ -27,6 +29,7 @@ export const DEFAULT_PUSHER: Readonly<PusherOptions> = Object.freeze({
   timeoutMs: 5_000,
   maxPushBytesPerTarget: 1 << 20,
   pushBatch: 5,
+  firstContactPositions: 4_096,
 });
 
 /** A chunk stored locally (put by a client), to push as bytes. */
@@ -40,15 +43,22 @@ interface Target {
   pushes: PushChunk[];
   pushBytes: number;
   sending: boolean;
-  /** Neighbours stay until removed; pullers expire. */
-  expiresAt: number;
+  /** One of our neighbours: stays until removed. */
+  neighbor: boolean;
+  /** Pulls our changes until then (-Infinity: never pulled). */
+  pullerUntil: number;
+  /** The puller asked for offers (it chose us as one of its few relays). */
+  relay: boolean;
 }
 
 /**
- * Push. Chunks a client put here are pushed as bytes to neighbours and recent pullers that lack
- * them (a peer behind NAT can only spread its data this way). Chunks that arrived from a peer are
- * only offered: the receiver fetches what it lacks from one holder, so each chunk crosses a link
- * about once. One call in flight per target; the rest queue (bounded) and coalesce.
+ * Push and offer. Chunks a client put here are pushed as bytes to every neighbour and puller that
+ * lacks them (a peer behind NAT can only spread its data this way). Chunks that arrived from a
+ * peer are only offered, and only to the pullers that asked for offers: each node asks a few of
+ * its neighbours (its relays), so a new chunk costs the network a few offers per node whatever
+ * the degree; the receiver fetches what it lacks from one holder, so each chunk crosses a link
+ * about once. A peer met for the first time is offered our recent changes at once. One call in
+ * flight per target; the rest queue (bounded) and coalesce.
  */
 export class Pusher {
   private readonly options: PusherOptions;
@@ -64,32 +74,52 @@ export class Pusher {
     /** True when we know the peer already holds the position (it needs no offer). */
     private readonly peerHolds: (peer: string, position: number) => boolean,
     options?: Partial<PusherOptions>,
+    /** Our most recently gained positions, at most `max`: what a peer met for the first time hears of. */
+    private readonly recent: (max: number) => ArrayLike<number> = () => [],
   ) {
     this.options = { ...DEFAULT_PUSHER, ...options };
     // One call in flight per target, each listening here: bounded by the targets kept.
     setMaxListeners(0, this.controller.signal);
   }
 
-  /** A neighbour: offered to until removed. */
+  /** A neighbour: pushed to until removed, offered our recent changes once. */
   addNeighbor(peer: string): void {
-    this.upsert(peer, Infinity);
+    const target = this.upsert(peer, true);
+    if (target) target.neighbor = true;
   }
 
-  /** A peer that pulls our inventory: offered to until it stops pulling. */
-  addPuller(peer: string): void {
-    const existing = this.targets.get(peer);
-    if (existing && existing.expiresAt === Infinity) return;
-    this.upsert(peer, this.clock.now() + this.options.pullerTtlMs);
+  /**
+   * A peer that pulls our changes: pushed to until it stops pulling, and offered to if it asked
+   * (it chose us as one of its relays). A puller that asked for no offers takes a free slot only
+   * and is the first to give its slot up, so relays are never evicted for it.
+   */
+  addPuller(peer: string, relay = true): void {
+    if (!relay && !this.targets.has(peer) && this.targets.size >= this.options.maxTargets) return;
+    const target = this.upsert(peer, false);
+    if (!target) return;
+    target.pullerUntil = this.clock.now() + this.options.pullerTtlMs;
+    target.relay = relay;
+  }
+
+  /** The peer is no longer our neighbour; it stays a target while it pulls. */
+  removeNeighbor(peer: string): void {
+    const target = this.targets.get(peer);
+    if (!target) return;
+    target.neighbor = false;
+    if (target.pullerUntil < this.clock.now()) this.targets.delete(peer);
   }
 
   remove(peer: string): void {
     this.targets.delete(peer);
   }
 
+  /** Positions newly stored from peers: offered to the pullers that asked for offers. */
   offer(positions: readonly number[]): void {
     const self = this.self();
     if (self === undefined || positions.length === 0) return;
+    const now = this.clock.now();
     for (const [peer, target] of this.liveTargets()) {
+      if (!target.relay || target.pullerUntil < now) continue;
       this.queueOffer(peer, target, positions);
       this.flush(peer, target, self);
     }
@@ -115,13 +145,14 @@ export class Pusher {
   private *liveTargets(): Generator<[string, Target]> {
     const now = this.clock.now();
     for (const [peer, target] of this.targets) {
-      if (target.expiresAt < now) this.targets.delete(peer);
+      if (!target.neighbor && target.pullerUntil < now) this.targets.delete(peer);
       else yield [peer, target];
     }
   }
 
-  private queueOffer(peer: string, target: Target, positions: readonly number[]): void {
-    for (const position of positions) {
+  private queueOffer(peer: string, target: Target, positions: ArrayLike<number>): void {
+    for (let k = 0; k < positions.length; k++) {
+      const position = positions[k] as number;
       if (target.pending.size >= this.options.maxPendingPerTarget) break;
       if (!this.peerHolds(peer, position)) target.pending.add(position);
     }
@@ -132,21 +163,30 @@ export class Pusher {
     this.targets.clear();
   }
 
-  private upsert(peer: string, expiresAt: number): void {
+  /** The target for `peer`, created (and offered our recent changes) on first contact; undefined when full. */
+  private upsert(peer: string, neighbor: boolean): Target | undefined {
     const existing = this.targets.get(peer);
-    if (existing) {
-      existing.expiresAt = Math.max(existing.expiresAt, expiresAt);
-      return;
-    }
+    if (existing) return existing;
     if (this.targets.size >= this.options.maxTargets) {
-      // Make room by dropping the puller closest to expiry; neighbours are never displaced.
+      // Make room by dropping a puller, one that asked for no offers first, the one closest to
+      // expiry among them; neighbours are never displaced.
       let victim: string | undefined;
-      let soonest = Infinity;
-      for (const [id, t] of this.targets) if (t.expiresAt < soonest) [victim, soonest] = [id, t.expiresAt];
-      if (victim === undefined) return;
+      let best = Infinity;
+      for (const [id, t] of this.targets) {
+        const rank = t.neighbor ? Infinity : t.pullerUntil + (t.relay ? 1e15 : 0);
+        if (rank < best) [victim, best] = [id, rank];
+      }
+      if (victim === undefined) return undefined;
       this.targets.delete(victim);
     }
-    this.targets.set(peer, { pending: new Set(), pushes: [], pushBytes: 0, sending: false, expiresAt });
+    const target: Target = { pending: new Set(), pushes: [], pushBytes: 0, sending: false, neighbor, pullerUntil: -Infinity, relay: false };
+    this.targets.set(peer, target);
+    const self = this.self();
+    if (self !== undefined) {
+      this.queueOffer(peer, target, this.recent(Math.min(this.options.firstContactPositions, this.options.maxPendingPerTarget)));
+      this.flush(peer, target, self);
+    }
+    return target;
   }
 
   private flush(peer: string, target: Target, self: string): void {

@@ -45,10 +45,10 @@ class StalledPeers implements Transport {
 const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
 
 describe('the pusher', () => {
-  it('keeps at most maxPendingPerTarget positions for a stalled neighbour, and one call in flight', async () => {
+  it('keeps at most maxPendingPerTarget positions for a stalled puller, and one call in flight', async () => {
     const peers = new StalledPeers();
     const pusher = new Pusher(new ProtocolClient(peers), systemClock, () => 'self', () => false, { maxPendingPerTarget: 1_000 });
-    pusher.addNeighbor('stalled');
+    pusher.addPuller('stalled');
     pusher.offer([0]); // starts the one call in flight
     for (let p = 1; p <= 100_000; p++) pusher.offer([p]);
     expect(peers.calls).toHaveLength(1);
