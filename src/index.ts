@@ -35,7 +35,8 @@ export * from './node/index.js';
 export { Inventory, InventoryLog, planRarestFirst, encodePositions, decodePositions, type ReadonlyInventory, type PlannedPosition, type RarestFirstInput } from './inventory/index.js';
 export { bitmapBackend, bitmapBackendInfo, type BitmapBackendName, type BitmapBackendInfo, type ReadonlyBitmap } from './inventory/index.js';
 export { MemoryChunkStore, LmdbChunkStore, verifyClaimed, DEFAULT_MAX_CHUNK_SIZE, type MemoryChunkStoreOptions, type LmdbChunkStoreOptions } from './store/index.js';
-export { MemoryChain, DevChain, ChainFollower, type AnnounceInput, type MemoryChainOptions, type DevChainOptions, type ChainFollowerOptions } from './chain/index.js';
+export { MemoryChain, DevChain, type AnnounceInput, type MemoryChainOptions, type DevChainOptions } from './chain/index.js';
+export { ChainFollower, type ChainFollowerOptions } from './sync/chain-follow.js';
 export {
   legacyRoutes,
   resolveLegacyConfig,
@@ -58,7 +59,7 @@ export {
   type MethodResponse,
 } from './legacy/index.js';
 export { prometheusMetrics, loadPromClient, type PrometheusMetrics, type PrometheusMetricsOptions, type PromClientModule, type PromRegistry } from './node/metrics-prometheus.js';
-export { RateLimiter, DEFAULT_RATE_LIMIT, remoteHost, type RateLimitOptions } from './protocol/rate-limit.js';
+export { RateLimiter, DEFAULT_RATE_LIMIT, remoteHost, type RateLimitOptions } from './transport/rate-limit.js';
 export { RequestGuard, DEFAULT_REQUEST_LIMITS, type RequestLimits, type RequestGuardStats } from './protocol/request-guard.js';
 export { checkSender, senderMatches, SENDER_BOUND_METHODS } from './protocol/sender-check.js';
 export { OutboundGuard, type OutboundGuardOptions, type CallOutcome } from './node/outbound-guard.js';

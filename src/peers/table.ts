@@ -21,6 +21,10 @@
  *
  * Addresses are compared in canonical form (see canonicalPeerAddress); every method accepts any
  * spelling and returns canonical addresses.
+ *
+ * Longer than 450 lines: one class whose bounded maps (table, pending, recent refusals,
+ * blocklist) keep one invariant together; the blocklist and the expiring refusal memory shrink it
+ * once they use the shared bounded-map primitive.
  */
 import { AtlasError, ErrorCodes, type ErrorCode } from '../errors.js';
 import { PROTOCOL_VERSION, type PingResult } from '../protocol/messages.js';

@@ -7,8 +7,9 @@
  *   GET  /chunks/<address>    raw chunk bytes, immutable, ETag = "<address>"
  *   GET  /status              JSON from service.status()
  *   GET  /metrics             text from service.metrics()
- * plus any extra `routes` given in the options (matched first), then the legacy API's routes when
- * the `legacy` option is set (src/legacy, README "Legacy API"). HEAD is served wherever GET is.
+ * plus any extra `routes` given in the options (matched first): that is how the builder of the
+ * transport mounts the legacy API (`routes: legacyRoutes(true)`, src/legacy, README "Legacy API")
+ * or the names API, so this module loads neither. HEAD is served wherever GET is.
  *
  * Everything a remote can make the server hold is bounded by HttpLimits (http-limits.ts), per host
  * and in total: connections, requests in flight, body and header time, unsent reply bytes, and an
@@ -20,7 +21,6 @@ import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
 import { codecFor, codecForContentType, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
 import type { CallOptions, Transport, TransportService, TransportStats } from './types.js';
-import { legacyRoutes, type LegacyOptions } from '../legacy/index.js';
 import type { ConnectionStats } from './http-connections.js';
 import { joinHostPort, readBody, splitHostPort } from './http-io.js';
 import { resolveHttpLimits, type HttpLimits } from './http-limits.js';
@@ -44,13 +44,11 @@ export interface HttpTransportOptions {
   limits?: Partial<HttpLimits>;
   /** Encoding of outgoing calls. Default msgpack. */
   format?: WireFormat;
-  routes?: readonly HttpRoute[];
   /**
-   * Opt-in wire compatibility: the original Atlas XML-RPC API (POST /RPC2), its REST zone-file
-   * routes (/v1/zonefiles/<address>, /v1/zonefile) and the Stacks 2.x attachment routes
-   * (/v2/attachments/...). `true` for the original limits, or options. Default off.
+   * Extra routes, matched before the built-in ones, e.g. `legacyRoutes(true)` from
+   * `atlasnet/legacy` for the original Atlas and Stacks 2.x wire API. Default none.
    */
-  legacy?: boolean | LegacyOptions;
+  routes?: readonly HttpRoute[];
   clock?: Clock;
   logger?: Logger;
 }
@@ -61,7 +59,7 @@ const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNR
 export class HttpTransport implements Transport {
   readonly limits: Readonly<HttpLimits>;
   private readonly options: HttpTransportOptions;
-  /** Extra routes, then the legacy API's: matched before the built-in ones. */
+  /** Extra routes: matched before the built-in ones. */
   private readonly routes: readonly HttpRoute[];
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -76,7 +74,7 @@ export class HttpTransport implements Transport {
 
   constructor(options: HttpTransportOptions = {}) {
     this.options = options;
-    this.routes = [...(options.routes ?? []), ...legacyRoutes(options.legacy)];
+    this.routes = [...(options.routes ?? [])];
     this.limits = resolveHttpLimits(options.limits);
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;

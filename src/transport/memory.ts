@@ -16,6 +16,10 @@
  * - request or reply dropped at random: TIMEOUT after `timeoutMs` (default `defaultTimeoutMs`);
  * - target goes down or closes while handling: UNREACHABLE (connection reset);
  * - the caller's own signal: ABORTED; its own transport closing: CLOSED; going down: UNREACHABLE.
+ *
+ * Longer than 450 lines: the network's fault model and the call that travels through it read each
+ * other's state at every step (route, latency, drops, counters); they are kept in one file so
+ * that the fault rules above can be checked against one piece of code.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { seededRandom, systemClock, type Clock, type Random, type TimerHandle } from '../runtime.js';

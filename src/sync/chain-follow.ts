@@ -13,7 +13,7 @@
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { silentLogger, type Logger } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
-import type { Announcement, ChainAdapter, ChainEvent } from './types.js';
+import type { Announcement, ChainAdapter, ChainEvent } from '../chain/types.js';
 
 export const DEFAULT_FOLLOW_PAGE_SIZE = 10_000;
 export const DEFAULT_FOLLOW_CHECK_DEPTH = 16;

@@ -7,7 +7,7 @@
  * The map of buckets is bounded by `maxKeys`. When it is full, the least recently used key is
  * forgotten: a forgotten caller comes back with a full bucket, so an attacker with many source
  * addresses gains at most one burst per address it can cycle through; the global concurrency
- * bound (request-guard.ts) still caps what all of them together get. IPv6 callers are keyed by
+ * bound (protocol/request-guard.ts) still caps what all of them together get. IPv6 callers are keyed by
  * their /64 prefix, since one host typically owns a whole /64.
  */
 import { isIPv4, isIPv6 } from 'node:net';
