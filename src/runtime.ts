@@ -66,3 +66,8 @@ export function shuffle<T>(items: T[], random: Random): T[] {
   }
   return items;
 }
+
+/** The fields of `values` that are set: a partial options object to spread over defaults. */
+export function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

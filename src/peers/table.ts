@@ -28,7 +28,7 @@
  */
 import { AtlasError, ErrorCodes, type ErrorCode } from '../errors.js';
 import { PROTOCOL_VERSION, type PingResult } from '../protocol/messages.js';
-import { randomInt, shuffle, type Clock, type Random } from '../runtime.js';
+import { definedOnly, randomInt, shuffle, type Clock, type Random } from '../runtime.js';
 import { AddressPolicy, canonicalPeerAddress, type AddressPolicyOptions } from './address-policy.js';
 import { HealthWindow } from './health.js';
 
@@ -631,10 +631,6 @@ export class PeerTable {
     }
     if (oldest !== undefined) this.blocked.delete(oldest);
   }
-}
-
-function definedOnly<T extends object>(values: T): Partial<T> {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 function checkLimits(limits: PeerTableLimits): Readonly<PeerTableLimits> {

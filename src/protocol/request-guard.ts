@@ -8,7 +8,7 @@
  * flooding host cannot take the capacity every other caller needs.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
-import type { Clock } from '../runtime.js';
+import { definedOnly, type Clock } from '../runtime.js';
 import type { RequestContext } from '../transport/types.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, remoteHost, type RateLimitOptions } from '../transport/rate-limit.js';
 import type { ProtocolHandler } from './server.js';
@@ -118,6 +118,3 @@ export class RequestGuard {
   }
 }
 
-function definedOnly<T extends object>(values: T): Partial<T> {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
-}

@@ -17,7 +17,7 @@
  * (http-server.ts, http-connections.ts).
  */
 import http, { type IncomingMessage } from 'node:http';
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { abortedError, AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
 import { codecFor, codecForContentType, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
 import type { CallOptions, Transport, TransportService, TransportStats } from './types.js';
@@ -129,7 +129,7 @@ export class HttpTransport implements Transport {
 
   async call(peer: string, method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
     if (this.closed) throw new AtlasError(ErrorCodes.CLOSED, 'transport is closed');
-    if (options.signal?.aborted) throw abortedError();
+    if (options.signal?.aborted) throw abortedError('call');
     const target = splitHostPort(peer);
     if (!METHOD_NAME.test(method)) throw new AtlasError(ErrorCodes.BAD_REQUEST, `not a method name: ${JSON.stringify(method.slice(0, 64))}`);
     let body: Uint8Array;
@@ -150,7 +150,7 @@ export class HttpTransport implements Transport {
           Math.min(Math.max(timeoutMs, 0), MAX_TIMER_MS),
         )
       : undefined;
-    const onAbort = () => controller.abort(abortedError());
+    const onAbort = () => controller.abort(abortedError('call'));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     this.calls.add(controller);
     this.counters.callsOut++;
@@ -307,8 +307,4 @@ function networkError(error: NodeJS.ErrnoException, target: { host: string; port
   }
   if (error.code?.startsWith('HPE_')) return new AtlasError(ErrorCodes.BAD_REPLY, `${where}: malformed HTTP reply (${error.code})`, undefined, { cause: error });
   return new AtlasError(ErrorCodes.UNREACHABLE, `${where}: ${error.message}`, undefined, { cause: error });
-}
-
-function abortedError(): AtlasError {
-  return new AtlasError(ErrorCodes.ABORTED, 'call aborted');
 }
