@@ -71,3 +71,20 @@ export function shuffle<T>(items: T[], random: Random): T[] {
 export function definedOnly<T extends object>(values: T): Partial<T> {
   return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
+
+/** Runs tasks one at a time, in the order they were queued; a task that fails does not stop the next. */
+export class SerialQueue {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  /** Queues `task` after every task queued before it; settles as the task does. */
+  run<T>(task: () => T | Promise<T>): Promise<T> {
+    const run = this.#tail.then(task);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves once every task queued so far has settled. */
+  async idle(): Promise<void> {
+    await this.#tail;
+  }
+}

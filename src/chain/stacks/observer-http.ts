@@ -8,7 +8,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { AtlasError, ErrorCodes, isAtlasError } from '../../errors.js';
-import type { Logger } from '../../runtime.js';
+import { SerialQueue, type Logger } from '../../runtime.js';
 
 export interface ObserverLimits {
   /** Largest /new_block or /attachments/new body read (413 beyond; default 64 MiB: blocks carry raw transactions). */
@@ -45,7 +45,7 @@ const STATUS: Partial<Record<string, number>> = { BAD_REQUEST: 400, TOO_MANY: 40
 export class ObserverServer {
   readonly #server: http.Server;
   readonly #sockets = new Set<Socket>();
-  #queue: Promise<void> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   #address: string | undefined;
 
   constructor(
@@ -91,7 +91,7 @@ export class ObserverServer {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const socket of this.#sockets) socket.destroy();
     await closed;
-    await this.#queue;
+    await this.#queue.idle();
   }
 
   #serve(req: IncomingMessage, res: ServerResponse): void {
@@ -115,7 +115,7 @@ export class ObserverServer {
       (body) => {
         clearTimeout(timer);
         // One payload at a time, in arrival order: the journal's order is the chain's.
-        this.#queue = this.#queue.then(() => {
+        void this.#queue.run(() => {
           try {
             apply(JSON.parse(body.toString('utf8')) as unknown);
             reply(res, 200, {});
