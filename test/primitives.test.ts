@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { abortedError, ErrorCodes } from '../src/errors.js';
-import { definedOnly, SerialQueue } from '../src/runtime.js';
+import { definedOnly, ExpiringMap, SerialQueue } from '../src/runtime.js';
 
 describe('SerialQueue', () => {
   it('runs tasks one at a time in queue order, and a failed task does not stop the next', async () => {
@@ -55,5 +55,30 @@ describe('abortedError', () => {
     expect(error.message).toBe('call aborted');
     expect((error.cause as Error).message).toBe('because');
     expect(abortedError('call').cause).toBeUndefined();
+  });
+});
+
+describe('ExpiringMap', () => {
+  it('remembers a key until its deadline, then forgets it on read', () => {
+    const map = new ExpiringMap<string, string>(10);
+    map.set('a', 100, 'refused');
+    expect(map.get('a', 99)).toBe('refused');
+    expect(map.has('a', 100)).toBe(false);
+    expect(map.size).toBe(0);
+    map.set('b', Number.POSITIVE_INFINITY, 'for good');
+    expect(map.has('b', Number.MAX_SAFE_INTEGER)).toBe(true);
+  });
+
+  it('holds at most maxEntries: the oldest set is forgotten first, and setting again makes a key the newest', () => {
+    const map = new ExpiringMap<number>(3);
+    for (const key of [1, 2, 3]) map.set(key, 1_000, true);
+    map.set(1, 1_000, true);
+    map.set(4, 1_000, true);
+    expect(map.size).toBe(3);
+    expect([1, 2, 3, 4].filter((key) => map.has(key, 0))).toEqual([1, 3, 4]);
+    for (let key = 100; key < 10_100; key++) map.set(key, 1_000, true);
+    expect(map.size).toBe(3);
+    expect(map.delete(10_099)).toBe(true);
+    expect(map.has(10_099, 0)).toBe(false);
   });
 });
