@@ -26,10 +26,10 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   legacy: [...BASE, 'hash', 'inventory', 'chain', 'store', 'protocol', 'transport'],
   sync: [...BASE, 'hash', 'inventory', 'chain', 'store', 'protocol', 'transport', 'peers'],
   bns: [...BASE, 'hash', 'chain', 'store', 'protocol', 'transport'],
-  node: [...BASE, 'hash', 'inventory', 'chain', 'store', 'protocol', 'transport', 'peers', 'legacy', 'sync', 'bns'],
+  node: [...BASE, 'hash', 'inventory', 'chain', 'store', 'protocol', 'transport', 'peers', 'sync', 'bns'],
   testing: [...BASE, 'hash', 'inventory', 'chain', 'store', 'protocol', 'transport', 'peers', 'legacy', 'sync', 'bns', 'node', 'sim'],
   sim: [...BASE, 'hash', 'inventory', 'chain', 'store', 'protocol', 'transport', 'peers', 'legacy', 'sync', 'bns', 'node'],
-  index: [...BASE, 'hash', 'inventory', 'chain', 'store', 'protocol', 'transport', 'peers', 'legacy', 'sync', 'bns', 'node'],
+  index: [...BASE, 'hash', 'inventory', 'chain', 'store', 'protocol', 'transport', 'peers', 'sync', 'bns', 'node'],
   cli: [...BASE, 'hash', 'inventory', 'chain', 'store', 'protocol', 'transport', 'peers', 'legacy', 'sync', 'bns', 'node', 'sim', 'index', 'testing'],
 };
 
@@ -148,6 +148,19 @@ describe('architecture', () => {
       return lines > MAX_LINES && !header.includes(`Longer than ${MAX_LINES} lines:`) ? [`${relative(SRC, path)} (${lines})`] : [];
     });
     expect(long).toEqual([]);
+  });
+
+  it('keeps the legacy API and the simulator out of what `atlasnet` loads', () => {
+    const byPath = new Map(files.map((f) => [f.path, f]));
+    const loaded = new Set<string>();
+    const visit = (path: string): void => {
+      if (loaded.has(path) || !byPath.has(path)) return;
+      loaded.add(path);
+      for (const next of byPath.get(path)!.imports) visit(next);
+    };
+    visit(join(SRC, 'index.ts'));
+    expect(loaded.size).toBeGreaterThan(50);
+    expect([...loaded].map((p) => relative(SRC, p)).filter((p) => /^(legacy|sim|cli)\//.test(p) || p === 'testing.ts')).toEqual([]);
   });
 
   it('keeps its own table free of circles', () => {
