@@ -17,7 +17,7 @@
  * (http-server.ts, http-connections.ts).
  */
 import http, { type IncomingMessage } from 'node:http';
-import { abortedError, AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { abortedError, AtlasError, ErrorCodes, InvalidOptionError, isAtlasError } from '../errors.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
 import { codecFor, codecForContentType, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
 import type { CallOptions, Transport, TransportService, TransportStats } from './types.js';
@@ -73,6 +73,10 @@ export class HttpTransport implements Transport {
   private readonly counters: TransportStats = { callsOut: 0, callsIn: 0, bytesOut: 0, bytesIn: 0 };
 
   constructor(options: HttpTransportOptions = {}) {
+    if ('legacy' in options) {
+      // The option of earlier versions: silently serving no legacy routes would look like an outage.
+      throw new InvalidOptionError('legacy', "mount the legacy API with routes: legacyRoutes(...) from 'atlasnet/legacy'");
+    }
     this.options = options;
     this.routes = [...(options.routes ?? [])];
     this.limits = resolveHttpLimits(options.limits);

@@ -163,6 +163,10 @@ describe('HttpTransport: calls', () => {
     }
   });
 
+  it('refuses the removed legacy option with INVALID_OPTION naming it', () => {
+    expect(() => new HttpTransport({ legacy: true } as HttpTransportOptions)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION, option: 'legacy' }));
+  });
+
   it('listens on a real port and advertises it', async () => {
     const { address, port } = await serve();
     expect(address).toBe(`127.0.0.1:${port}`);
