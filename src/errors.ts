@@ -66,6 +66,11 @@ export class AtlasError extends Error {
   }
 }
 
+/** The ABORTED error of `what` (e.g. "call"), caused by its signal's reason when there is one. */
+export function abortedError(what: string, signal?: AbortSignal): AtlasError {
+  return new AtlasError(ErrorCodes.ABORTED, `${what} aborted`, undefined, signal === undefined ? undefined : { cause: signal.reason });
+}
+
 /** A missing or wrong option; `option` is its name as written in the options object (e.g. 'timers.roundMs'). */
 export class InvalidOptionError extends AtlasError {
   readonly option: string;

@@ -1,3 +1,8 @@
+/**
+ * `atlasnet`: what an embedder needs to run and talk to a node. The legacy wire API is
+ * `atlasnet/legacy` (src/legacy/index.ts); test and simulation helpers are `atlasnet/testing`
+ * (src/testing.ts).
+ */
 export { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError, type ErrorCode } from './errors.js';
 export { isAddress, parseAddress, type Address } from './address.js';
 export { systemClock, silentLogger, seededRandom, type Clock, type Random, type Logger, type LogLevel } from './runtime.js';
@@ -8,8 +13,6 @@ export * from './protocol/messages.js';
 export { DEFAULT_LIMITS, resolveLimits, type ProtocolLimits } from './protocol/limits.js';
 export type { Transport, TransportService, CallOptions, RequestContext, TransportStats } from './transport/types.js';
 export {
-  MemoryNetwork,
-  MemoryTransport,
   HttpTransport,
   DEFAULT_HTTP_LIMITS,
   HTTP_STATUS_BY_CODE,
@@ -19,10 +22,6 @@ export {
   type HttpRoute,
   type HttpRouteContext,
   type HttpTransportOptions,
-  type MemoryNetworkOptions,
-  type MemoryNodeStats,
-  type MethodStats,
-  type LatencySpec,
   type WireFormat,
 } from './transport/index.js';
 export { ProtocolClient, DEFAULT_TIMEOUTS, type ProtocolTimeouts, type ProtocolClientOptions, type ClientCallOptions } from './protocol/client.js';
@@ -30,38 +29,15 @@ export { createProtocolService, type ProtocolServiceOptions, type ProtocolHandle
 export { validateParams, validateResult, validateRequest } from './protocol/validate.js';
 export { PeerTable, PEER_TABLE_DEFAULTS, type PeerTableLimits, type PeerTableOptions, type PeerInfo, type PeerChange, type PeerRemoval, type PeerRemoveReason } from './peers/table.js';
 export { AddressPolicy, DEFAULT_ADDRESS_POLICY, LOCAL_ADDRESS_POLICY, canonicalPeerAddress, type AddressPolicyOptions } from './peers/address-policy.js';
-export { MhdaSampler, RandomWalkSampler, WalkSampler, backtrackAcceptance, DEFAULT_BURN_IN, type NeighborList, type NeighborsFunction, type WalkSamplerOptions, type StepOptions, type SampleOptions } from './peers/mhda.js';
 export * from './node/index.js';
 export { Inventory, InventoryLog, planRarestFirst, encodePositions, decodePositions, type ReadonlyInventory, type PlannedPosition, type RarestFirstInput } from './inventory/index.js';
 export { bitmapBackend, bitmapBackendInfo, type BitmapBackendName, type BitmapBackendInfo, type ReadonlyBitmap } from './inventory/index.js';
 export { MemoryChunkStore, LmdbChunkStore, verifyClaimed, DEFAULT_MAX_CHUNK_SIZE, type MemoryChunkStoreOptions, type LmdbChunkStoreOptions } from './store/index.js';
-export { MemoryChain, DevChain, ChainFollower, type AnnounceInput, type MemoryChainOptions, type DevChainOptions, type ChainFollowerOptions } from './chain/index.js';
-export {
-  legacyRoutes,
-  resolveLegacyConfig,
-  answerXmlRpc,
-  parseMethodCall,
-  parseMethodResponse,
-  serializeMethodCall,
-  serializeMethodResponse,
-  serializeFault,
-  serializeValue,
-  DEFAULT_LEGACY_CONFIG,
-  DEFAULT_XMLRPC_LIMITS,
-  ATTACHMENT_PAGE_SLOTS,
-  type LegacyOptions,
-  type LegacyConfig,
-  type XmlRpcValue,
-  type XmlRpcStruct,
-  type XmlRpcLimits,
-  type MethodCall,
-  type MethodResponse,
-} from './legacy/index.js';
+export { MemoryChain, DevChain, type AnnounceInput, type MemoryChainOptions, type DevChainOptions } from './chain/index.js';
+export { ChainFollower, type ChainFollowerOptions } from './sync/chain-follow.js';
 export { prometheusMetrics, loadPromClient, type PrometheusMetrics, type PrometheusMetricsOptions, type PromClientModule, type PromRegistry } from './node/metrics-prometheus.js';
-export { RateLimiter, DEFAULT_RATE_LIMIT, remoteHost, type RateLimitOptions } from './protocol/rate-limit.js';
-export { RequestGuard, DEFAULT_REQUEST_LIMITS, type RequestLimits, type RequestGuardStats } from './protocol/request-guard.js';
-export { checkSender, senderMatches, SENDER_BOUND_METHODS } from './protocol/sender-check.js';
-export { OutboundGuard, type OutboundGuardOptions, type CallOutcome } from './node/outbound-guard.js';
+export { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './transport/rate-limit.js';
+export { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './protocol/request-guard.js';
 export { DEFAULT_DOWNLOADER, type DownloaderOptions } from './sync/downloader.js';
 export { DEFAULT_PUSHER, type PusherOptions } from './sync/pusher.js';
 export { DEFAULT_AUDIT, type AuditOptions } from './sync/audit.js';

@@ -66,3 +66,64 @@ export function shuffle<T>(items: T[], random: Random): T[] {
   }
   return items;
 }
+
+/** The fields of `values` that are set: a partial options object to spread over defaults. */
+export function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+/** Runs tasks one at a time, in the order they were queued; a task that fails does not stop the next. */
+export class SerialQueue {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  /** Queues `task` after every task queued before it; settles as the task does. */
+  run<T>(task: () => T | Promise<T>): Promise<T> {
+    const run = this.#tail.then(task);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves once every task queued so far has settled. */
+  async idle(): Promise<void> {
+    await this.#tail;
+  }
+}
+
+/**
+ * Keys remembered until a deadline, at most `maxEntries` of them: setting a key makes it the
+ * newest, and beyond the bound the oldest is forgotten first. An entry read after its deadline
+ * is forgotten then, so a remote party that makes us remember keys holds at most `maxEntries`.
+ */
+export class ExpiringMap<K, V = true> {
+  readonly #entries = new Map<K, { until: number; value: V }>();
+
+  constructor(readonly maxEntries: number) {}
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Remembers `key` (with `value`) until clock time `until`; Infinity remembers it for good. */
+  set(key: K, until: number, value: V): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, { until, value });
+    while (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value as K);
+  }
+
+  /** The value of `key` while its deadline is after `now`; undefined once it has passed. */
+  get(key: K, now: number): V | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.until > now) return entry.value;
+    this.#entries.delete(key);
+    return undefined;
+  }
+
+  has(key: K, now: number): boolean {
+    return this.get(key, now) !== undefined;
+  }
+
+  delete(key: K): boolean {
+    return this.#entries.delete(key);
+  }
+}

@@ -27,19 +27,25 @@ function markedBlocks(text: string): Block[] {
   return blocks;
 }
 
-/** The block as a module of this checkout: `from 'atlasnet'` becomes the sources' entry point. */
+/** The block as a module of this checkout: `from 'atlasnet'` (and its subpaths) become the sources' entry points. */
 function asModule(code: string): string {
-  return code.replace(/from 'atlasnet'/g, "from '../src/index.js'");
+  return code
+    .replace(/from 'atlasnet'/g, "from '../src/index.js'")
+    .replace(/from 'atlasnet\/legacy'/g, "from '../src/legacy/index.js'")
+    .replace(/from 'atlasnet\/testing'/g, "from '../src/testing.js'");
 }
 
-/** A module importing every options/defaults name the README cites: it compiles only if all are exported. */
+/** Every name of the three entry points (atlasnet, atlasnet/legacy, atlasnet/testing), in one module. */
+const ALL_ENTRY_POINTS = ["export * from '../src/index.js';", "export * from '../src/legacy/index.js';", "export * from '../src/testing.js';"].join('\n');
+
+/** A module importing every options/defaults name the README cites: it compiles only if an entry point exports each. */
 function citedNames(text: string): string {
   const names = [...new Set([...text.matchAll(/`(DEFAULT_[A-Z_]+|[A-Z][A-Za-z]+(?:Options|Limits|Stats|Events|Event|Result))`/g)].map((m) => m[1] as string))];
   const values = names.filter((n) => n.startsWith('DEFAULT_'));
   const types = names.filter((n) => !n.startsWith('DEFAULT_'));
   return [
-    `import { ${values.join(', ')} } from '../src/index.js';`,
-    `import type { ${types.join(', ')} } from '../src/index.js';`,
+    `import { ${values.join(', ')} } from './entry-points.js';`,
+    `import type { ${types.join(', ')} } from './entry-points.js';`,
     `export const cited = [${values.join(', ')}];`,
     `export type Cited = [${types.join(', ')}];`,
   ].join('\n');
@@ -62,6 +68,7 @@ describe('README code', () => {
       writeFileSync(file, `${asModule(block.code)}\nexport {};\n`);
       return file;
     });
+    writeFileSync(join(work, 'entry-points.ts'), ALL_ENTRY_POINTS);
     const names = join(work, 'cited-names.ts');
     writeFileSync(names, citedNames(readme));
     const flags = ['--noEmit', '--strict', '--noUncheckedIndexedAccess', '--target', 'ES2022', '--lib', 'ES2023', '--module', 'NodeNext', '--moduleResolution', 'NodeNext'];

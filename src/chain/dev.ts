@@ -25,7 +25,7 @@ import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { appendFile, mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
-import { silentLogger, type Logger } from '../runtime.js';
+import { SerialQueue, silentLogger, type Logger } from '../runtime.js';
 import { checkAnnouncement, checkMaxReadLimit, checkRollback, checkSignal, readPage, toAnnouncements, type AnnounceInput } from './announcement.js';
 import { ChainListeners } from './listeners.js';
 import { parseFinalLine, isTornChainLine } from './tail.js';
@@ -78,7 +78,7 @@ export class DevChain implements ChainAdapter {
   /** Bytes of the file already read. */
   #offset: number;
   #inode: number;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   #closed = false;
 
   private constructor(path: string, options: DevChainOptions, parsed: Parsed, inode: number, repaired: DevChainRepair | undefined) {
@@ -229,7 +229,7 @@ export class DevChain implements ChainAdapter {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#queue;
+    await this.#queue.idle();
     this.#listeners.clear();
   }
 
@@ -289,9 +289,7 @@ export class DevChain implements ChainAdapter {
 
   #enqueue<T>(task: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new AtlasError(ErrorCodes.CLOSED, 'the chain is closed'));
-    const run = this.#queue.then(task);
-    this.#queue = run.catch(() => {});
-    return run;
+    return this.#queue.run(task);
   }
 
   #checkOpen(): void {

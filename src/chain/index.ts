@@ -10,10 +10,3 @@ export {
 export { ChainListeners } from './listeners.js';
 export { MemoryChain, type MemoryChainOptions } from './memory.js';
 export { DEFAULT_MAX_LINE_BYTES, DevChain, type DevChainOptions, type DevChainRepair } from './dev.js';
-export {
-  ChainFollower,
-  DEFAULT_FOLLOW_CHECK_DEPTH,
-  DEFAULT_FOLLOW_MAX_PENDING_EVENTS,
-  DEFAULT_FOLLOW_PAGE_SIZE,
-  type ChainFollowerOptions,
-} from './follow.js';

@@ -8,7 +8,11 @@
  * peer holding a version of another epoch (we restarted, or rolled back) must fetch the whole
  * vector.
  */
-import type { InventoryVersion } from '../protocol/messages.js';
+/** Identifies one run of a node's inventory log; a new epoch means "fetch the whole vector". */
+export interface InventoryVersion {
+  epoch: string;
+  version: number;
+}
 
 export interface InventoryLogOptions {
   /** Positions remembered; older changes can no longer be answered incrementally. */

@@ -1,7 +1,7 @@
 /**
  * Wire compatibility with the original Atlas API (XML-RPC and REST) and Stacks 2.x attachment
- * routes, as a translation layer over the node's own protocol methods. Mounted by HttpTransport
- * when its `legacy` option is set; see README "Legacy API".
+ * routes, as a translation layer over the node's own protocol methods: `legacyRoutes()` makes the
+ * routes its builder mounts into HttpTransport (`routes` option); see README "Legacy API".
  */
 import type { HttpRoute } from '../transport/http.js';
 import { attachmentRoute, attachmentsInventoryRoute } from './attachments.js';
@@ -9,7 +9,7 @@ import { resolveLegacyConfig, type LegacyOptions } from './options.js';
 import { corsPreflightRoute, getZonefileRoute, postZonefileRoute } from './rest.js';
 import { xmlRpcRoute } from './rpc.js';
 
-/** The routes the `legacy` option asks for (none when it is false or absent). */
+/** The routes these legacy options ask for (none when they are false or absent). */
 export function legacyRoutes(options: boolean | LegacyOptions | undefined): HttpRoute[] {
   const config = resolveLegacyConfig(options);
   if (config === undefined) return [];

@@ -1,5 +1,5 @@
 /**
- * Options of the legacy wire API (HttpTransport `legacy: true | LegacyOptions`). Every limit a
+ * Options of the legacy wire API (`legacyRoutes(true | LegacyOptions)`, mounted into HttpTransport). Every limit a
  * remote caller can reach is here, named; defaults are the original network's numbers.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';

@@ -1,6 +1,14 @@
+/**
+ * AtlasNode: opens the store, wires chain follower, protocol service, peers and the sync
+ * components, runs the lifecycle and forwards their events (README "Embedding").
+ *
+ * Longer than 450 lines: besides wiring it still holds the replication policy (offers, pullers,
+ * refresh scheduling and error classification, push-or-offer, rollback handling, holder choice),
+ * which is to move into one replicator under sync/ with unit tests of its own.
+ */
 import { setMaxListeners } from 'node:events';
 import { isAddress, parseAddress, type Address } from '../address.js';
-import { ChainFollower } from '../chain/follow.js';
+import { ChainFollower } from '../sync/chain-follow.js';
 import type { ChainAdapter } from '../chain/types.js';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import { InventoryLog } from '../inventory/change-log.js';

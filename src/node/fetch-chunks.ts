@@ -1,5 +1,5 @@
 import { parseAddress, type Address } from '../address.js';
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { abortedError, AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import type { Clock } from '../runtime.js';
@@ -87,7 +87,7 @@ function takeLocal(readLocal: LocalReader, pending: Map<Address, string>, result
 
 function throwIfStopped(signal: AbortSignal | undefined, lifetime: AbortSignal): void {
   if (lifetime.aborted) throw new AtlasError(ErrorCodes.CLOSED, 'fetchChunks: the node closed');
-  if (signal?.aborted) throw new AtlasError(ErrorCodes.ABORTED, 'fetchChunks aborted', undefined, { cause: signal.reason });
+  if (signal?.aborted) throw abortedError('fetchChunks', signal);
 }
 
 export interface NodeFetchParts {

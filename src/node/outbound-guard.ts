@@ -19,7 +19,7 @@
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { AddressPolicy, canonicalPeerAddress, type AddressPolicyOptions } from '../peers/address-policy.js';
-import type { Clock } from '../runtime.js';
+import { ExpiringMap, type Clock } from '../runtime.js';
 import type { CallOptions, Transport, TransportService } from '../transport/types.js';
 
 /** Options of `OutboundGuard`. */
@@ -48,10 +48,9 @@ export class OutboundGuard implements Transport {
   readonly policy: AddressPolicy;
   private readonly clock: Clock;
   private readonly seeds: ReadonlySet<string>;
-  private readonly maxBlocked: number;
   private readonly onCall: ((outcome: CallOutcome) => void) | undefined;
-  /** Canonical address -> blocked until (clock time); insertion order = age. */
-  private readonly blocked = new Map<string, number>();
+  /** Canonical addresses blocked, until a clock time; at most maxBlocked, the oldest forgotten first. */
+  private readonly blocked: ExpiringMap<string>;
   /** Canonical address -> time of its latest offence; insertion order = age. */
   private readonly offences = new Map<string, number>();
   /** Calls refused, by reason. */
@@ -65,7 +64,7 @@ export class OutboundGuard implements Transport {
     this.clock = options.clock;
     this.policy = options.policy instanceof AddressPolicy ? options.policy : new AddressPolicy(options.policy);
     this.seeds = new Set((options.seeds ?? []).map((seed) => this.canonical(seed)));
-    this.maxBlocked = options.maxBlocked ?? 10_000;
+    this.blocked = new ExpiringMap(options.maxBlocked ?? 10_000);
     this.onCall = options.onCall;
   }
 
@@ -83,10 +82,7 @@ export class OutboundGuard implements Transport {
 
   /** Refuses every call to `peer` for `durationMs`. */
   block(peer: string, durationMs: number): void {
-    const key = this.canonical(peer);
-    this.blocked.delete(key);
-    this.blocked.set(key, this.clock.now() + durationMs);
-    while (this.blocked.size > this.maxBlocked) this.blocked.delete(this.blocked.keys().next().value as string);
+    this.blocked.set(this.canonical(peer), this.clock.now() + durationMs, true);
   }
 
   /** `peer` sent bad data. */
@@ -94,7 +90,7 @@ export class OutboundGuard implements Transport {
     const key = this.canonical(peer);
     this.offences.delete(key);
     this.offences.set(key, this.clock.now());
-    while (this.offences.size > this.maxBlocked) this.offences.delete(this.offences.keys().next().value as string);
+    while (this.offences.size > this.blocked.maxEntries) this.offences.delete(this.offences.keys().next().value as string);
   }
 
   /**
@@ -109,12 +105,7 @@ export class OutboundGuard implements Transport {
   }
 
   isBlocked(peer: string): boolean {
-    const key = this.canonical(peer);
-    const until = this.blocked.get(key);
-    if (until === undefined) return false;
-    if (until > this.clock.now()) return true;
-    this.blocked.delete(key);
-    return false;
+    return this.blocked.has(this.canonical(peer), this.clock.now());
   }
 
   call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown> {

@@ -1,7 +1,7 @@
 import type { Clock } from '../runtime.js';
 import type { AuditStats } from '../sync/audit.js';
 import type { DownloaderStats } from '../sync/downloader.js';
-import type { NodeState } from './atlas-node.js';
+import type { NodeState } from './lifecycle.js';
 
 /** A snapshot of a node's counters, from `node.stats()`. */
 export interface NodeStats {

@@ -1,4 +1,4 @@
-import { AtlasError, ErrorCodes } from '../errors.js';
+import { abortedError, AtlasError, ErrorCodes } from '../errors.js';
 import type { Clock } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import { Changes } from './changes.js';
@@ -50,7 +50,7 @@ export class SyncState {
       const progress = this.progress();
       if (progress.missing === 0) return progress;
       if (this.lifetime.aborted) throw new AtlasError(ErrorCodes.CLOSED, 'whenSynced: the node closed');
-      if (options.signal?.aborted) throw new AtlasError(ErrorCodes.ABORTED, 'whenSynced aborted', undefined, { cause: options.signal.reason });
+      if (options.signal?.aborted) throw abortedError('whenSynced', options.signal);
       await this.changes.next(signal, SYNC_CHECK_MS);
     }
   }

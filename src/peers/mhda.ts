@@ -9,7 +9,7 @@
  * come and go. A list that cannot be had (the call throws, or returns an empty list or no array)
  * restarts the walk at `start()` and the next `burnIn` steps are discarded.
  */
-import { AtlasError, ErrorCodes } from '../errors.js';
+import { abortedError, AtlasError, ErrorCodes } from '../errors.js';
 import type { Random } from '../runtime.js';
 
 /** The neighbours a peer reports, as peer addresses. */
@@ -73,10 +73,6 @@ export function backtrackAcceptance(dj: number, dk2: number, di: number): number
   const forward = Math.min(1, (dj / dk2) ** 2);
   const avoidedBacktrack = Math.max(1, (di / dj) ** 2);
   return Math.min(1, forward * avoidedBacktrack);
-}
-
-function abortedError(signal: AbortSignal): AtlasError {
-  return new AtlasError(ErrorCodes.ABORTED, 'random walk step aborted', undefined, { cause: signal.reason });
 }
 
 function hasDuplicateOrSelf(list: NeighborList, self: string): boolean {
@@ -243,7 +239,7 @@ export abstract class WalkSampler {
     if (Array.isArray(raw) || !isThenable(raw)) return this.#clean(v, raw);
     return Promise.resolve(raw).then(
       (list) => {
-        if (options?.signal?.aborted) throw abortedError(options.signal);
+        if (options?.signal?.aborted) throw abortedError('random walk step', options.signal);
         return this.#clean(v, list);
       },
       () => this.#failure(options),
@@ -268,7 +264,7 @@ export abstract class WalkSampler {
 
   #advance(options: StepOptions | undefined): MaybePromise<string | undefined> {
     const signal = options?.signal;
-    if (signal?.aborted) throw abortedError(signal);
+    if (signal?.aborted) throw abortedError('random walk step', signal);
     const j = this.#current;
     if (j !== undefined) return this.#move(j, options);
     const placed = this.#place(signal);
@@ -302,7 +298,7 @@ export abstract class WalkSampler {
     const started = this.#start();
     if (!isThenable(started)) return this.#placeAt(started);
     return Promise.resolve(started).then((peer) => {
-      if (signal?.aborted) throw abortedError(signal);
+      if (signal?.aborted) throw abortedError('random walk step', signal);
       return this.#placeAt(peer);
     });
   }
@@ -318,7 +314,7 @@ export abstract class WalkSampler {
   }
 
   #failure(options: StepOptions | undefined): undefined {
-    if (options?.signal?.aborted) throw abortedError(options.signal);
+    if (options?.signal?.aborted) throw abortedError('random walk step', options.signal);
     return undefined;
   }
 

@@ -21,10 +21,14 @@
  *
  * Addresses are compared in canonical form (see canonicalPeerAddress); every method accepts any
  * spelling and returns canonical addresses.
+ *
+ * Longer than 450 lines: one class whose bounded maps (table, pending, recent refusals,
+ * blocklist) keep one invariant together; the blocklist and the expiring refusal memory shrink it
+ * once they use the shared bounded-map primitive.
  */
 import { AtlasError, ErrorCodes, type ErrorCode } from '../errors.js';
 import { PROTOCOL_VERSION, type PingResult } from '../protocol/messages.js';
-import { randomInt, shuffle, type Clock, type Random } from '../runtime.js';
+import { definedOnly, ExpiringMap, randomInt, shuffle, type Clock, type Random } from '../runtime.js';
 import { AddressPolicy, canonicalPeerAddress, type AddressPolicyOptions } from './address-policy.js';
 import { HealthWindow } from './health.js';
 
@@ -164,11 +168,6 @@ interface Entry {
   lastPing: PingResult | undefined;
 }
 
-interface Recent {
-  until: number;
-  reason: string;
-}
-
 /** The peers a node knows: health over a time window, admission of candidates, penalties and blocklist. */
 export class PeerTable {
   readonly limits: Readonly<PeerTableLimits>;
@@ -181,7 +180,8 @@ export class PeerTable {
   private readonly seedList: readonly string[];
   private readonly peers = new Map<string, Entry>();
   private readonly pending = new Map<string, number>(); // address -> queued at
-  private readonly recent = new Map<string, Recent>();
+  /** Address -> why it was refused or checked recently; forgotten when its time is up. */
+  private readonly recent: ExpiringMap<string, string>;
   private readonly blocked = new Map<string, number>(); // address -> blocked until (Infinity: for good)
   private selfOption: string | (() => string | undefined) | undefined;
   private selfRaw: string | undefined;
@@ -190,6 +190,7 @@ export class PeerTable {
   constructor(options: PeerTableOptions) {
     const { clock, random, network, seeds, self, policy, onChange, protocolVersion, isCompatibleVersion, ...limits } = options;
     this.limits = checkLimits({ ...PEER_TABLE_DEFAULTS, ...definedOnly(limits) });
+    this.recent = new ExpiringMap(this.limits.maxRecent);
     this.clock = clock;
     this.random = random;
     this.network = network;
@@ -299,7 +300,7 @@ export class PeerTable {
     if (peer === own) return 'self';
     if (this.peers.has(peer)) return 'known';
     if (this.blockedAt(peer, now)) return 'blocked';
-    if (this.recentAt(peer, now) !== undefined) return 'recent';
+    if (this.recent.has(peer, now)) return 'recent';
     if (this.pending.has(peer)) return 'pending';
     if (!this.policy.allows(peer)) return 'refused';
     if (this.pending.size >= this.limits.maxPending) this.evictPending();
@@ -583,18 +584,7 @@ export class PeerTable {
   }
 
   private remember(peer: string, reason: string, durationMs: number): void {
-    this.recent.delete(peer);
-    this.recent.set(peer, { until: this.clock.now() + durationMs, reason });
-    // Oldest first by insertion: dropping the first entry forgets the oldest refusal.
-    while (this.recent.size > this.limits.maxRecent) this.recent.delete(this.recent.keys().next().value as string);
-  }
-
-  private recentAt(peer: string, now: number): Recent | undefined {
-    const recent = this.recent.get(peer);
-    if (recent === undefined) return undefined;
-    if (recent.until > now) return recent;
-    this.recent.delete(peer);
-    return undefined;
+    this.recent.set(peer, this.clock.now() + durationMs, reason);
   }
 
   private blockedAt(peer: string, now: number): boolean {
@@ -627,10 +617,6 @@ export class PeerTable {
     }
     if (oldest !== undefined) this.blocked.delete(oldest);
   }
-}
-
-function definedOnly<T extends object>(values: T): Partial<T> {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 function checkLimits(limits: PeerTableLimits): Readonly<PeerTableLimits> {

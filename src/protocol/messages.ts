@@ -1,4 +1,7 @@
 import type { Address } from '../address.js';
+import type { InventoryVersion } from '../inventory/change-log.js';
+
+export type { InventoryVersion } from '../inventory/change-log.js';
 
 /** Bumped on incompatible wire changes; peers with another major version are refused. */
 export const PROTOCOL_VERSION = 1;
@@ -25,11 +28,6 @@ export interface PingResult {
   inventory: InventoryVersion;
 }
 
-/** Identifies one run of a node's inventory log; a new epoch means "fetch the whole vector". */
-export interface InventoryVersion {
-  epoch: string;
-  version: number;
-}
 
 /** Parameters of `peers`: the caller's own reachable address, if any. */
 export interface PeersParams {

@@ -3,14 +3,14 @@
  * refused at once with BUSY, before any work, when
  *  - the node already handles `maxConcurrent` requests (all callers together), or
  *  - its caller's host already has `maxConcurrentPerHost` of them, or
- *  - its caller's host has spent its token bucket (rate-limit.ts).
+ *  - its caller's host has spent its token bucket (transport/rate-limit.ts).
  * So an overloaded node answers "busy, retry later" instead of queueing without bound, and one
  * flooding host cannot take the capacity every other caller needs.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
-import type { Clock } from '../runtime.js';
+import { definedOnly, type Clock } from '../runtime.js';
 import type { RequestContext } from '../transport/types.js';
-import { DEFAULT_RATE_LIMIT, RateLimiter, remoteHost, type RateLimitOptions } from './rate-limit.js';
+import { DEFAULT_RATE_LIMIT, RateLimiter, remoteHost, type RateLimitOptions } from '../transport/rate-limit.js';
 import type { ProtocolHandler } from './server.js';
 
 /** The bounds a `RequestGuard` enforces. */
@@ -118,6 +118,3 @@ export class RequestGuard {
   }
 }
 
-function definedOnly<T extends object>(values: T): Partial<T> {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
-}

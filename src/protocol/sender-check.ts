@@ -21,7 +21,7 @@
 import { isIP } from 'node:net';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import type { RequestContext } from '../transport/types.js';
-import { remoteHost } from './rate-limit.js';
+import { remoteHost } from '../transport/rate-limit.js';
 import type { ProtocolHandler } from './server.js';
 import { isPeerAddressSyntax } from './validate.js';
 

@@ -12,6 +12,9 @@
  * chunk longer than maxChunkSize passes validation and the service refuses it. What bounds the
  * call instead is its total size: at most maxPutChunks × maxChunkSize bytes (the largest call an
  * honest peer can make), else TOO_LARGE, whatever the transport's own body limit.
+ *
+ * Longer than 450 lines: one validator per method for requests and for replies, kept side by side
+ * so that what a node accepts and what it sends are checked against the same reading of SPEC.
  */
 import { isAddress, type Address } from '../address.js';
 import { AtlasError, ErrorCodes, isAtlasError, type ErrorCode } from '../errors.js';

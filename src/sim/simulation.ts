@@ -6,6 +6,9 @@
  * Nodes are real AtlasNodes: nothing of the protocol is modelled. What the simulator adds is the
  * world around them (a shared chain, latency, partitions, blocks, restarts, Byzantine peers) and
  * the bookkeeping to judge a run: replication over time, convergence, traffic, redundancy.
+ *
+ * Longer than 450 lines: one run's world (chain, network, clock, faults) and the bookkeeping that
+ * judges it share every field; the scenario language and the figures already live apart.
  */
 import type { Address } from '../address.js';
 import { MemoryChain } from '../chain/memory.js';

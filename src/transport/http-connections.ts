@@ -11,7 +11,7 @@
  */
 import type { Socket } from 'node:net';
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { RateLimiter, remoteHost } from '../protocol/rate-limit.js';
+import { RateLimiter, remoteHost } from './rate-limit.js';
 import type { Clock, TimerHandle } from '../runtime.js';
 import type { HttpLimits } from './http-limits.js';
 import { joinHostPort } from './http-io.js';

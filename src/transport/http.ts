@@ -7,8 +7,9 @@
  *   GET  /chunks/<address>    raw chunk bytes, immutable, ETag = "<address>"
  *   GET  /status              JSON from service.status()
  *   GET  /metrics             text from service.metrics()
- * plus any extra `routes` given in the options (matched first), then the legacy API's routes when
- * the `legacy` option is set (src/legacy, README "Legacy API"). HEAD is served wherever GET is.
+ * plus any extra `routes` given in the options (matched first): that is how the builder of the
+ * transport mounts the legacy API (`routes: legacyRoutes(true)`, src/legacy, README "Legacy API")
+ * or the names API, so this module loads neither. HEAD is served wherever GET is.
  *
  * Everything a remote can make the server hold is bounded by HttpLimits (http-limits.ts), per host
  * and in total: connections, requests in flight, body and header time, unsent reply bytes, and an
@@ -16,11 +17,10 @@
  * (http-server.ts, http-connections.ts).
  */
 import http, { type IncomingMessage } from 'node:http';
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { abortedError, AtlasError, ErrorCodes, InvalidOptionError, isAtlasError } from '../errors.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
 import { codecFor, codecForContentType, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
 import type { CallOptions, Transport, TransportService, TransportStats } from './types.js';
-import { legacyRoutes, type LegacyOptions } from '../legacy/index.js';
 import type { ConnectionStats } from './http-connections.js';
 import { joinHostPort, readBody, splitHostPort } from './http-io.js';
 import { resolveHttpLimits, type HttpLimits } from './http-limits.js';
@@ -44,13 +44,11 @@ export interface HttpTransportOptions {
   limits?: Partial<HttpLimits>;
   /** Encoding of outgoing calls. Default msgpack. */
   format?: WireFormat;
-  routes?: readonly HttpRoute[];
   /**
-   * Opt-in wire compatibility: the original Atlas XML-RPC API (POST /RPC2), its REST zone-file
-   * routes (/v1/zonefiles/<address>, /v1/zonefile) and the Stacks 2.x attachment routes
-   * (/v2/attachments/...). `true` for the original limits, or options. Default off.
+   * Extra routes, matched before the built-in ones, e.g. `legacyRoutes(true)` from
+   * `atlasnet/legacy` for the original Atlas and Stacks 2.x wire API. Default none.
    */
-  legacy?: boolean | LegacyOptions;
+  routes?: readonly HttpRoute[];
   clock?: Clock;
   logger?: Logger;
 }
@@ -66,7 +64,7 @@ const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNR
 export class HttpTransport implements Transport {
   readonly limits: Readonly<HttpLimits>;
   private readonly options: HttpTransportOptions;
-  /** Extra routes, then the legacy API's: matched before the built-in ones. */
+  /** Extra routes: matched before the built-in ones. */
   private readonly routes: readonly HttpRoute[];
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -80,8 +78,12 @@ export class HttpTransport implements Transport {
   private readonly counters: TransportStats = { callsOut: 0, callsIn: 0, bytesOut: 0, bytesIn: 0 };
 
   constructor(options: HttpTransportOptions = {}) {
+    if ('legacy' in options) {
+      // The option of earlier versions: silently serving no legacy routes would look like an outage.
+      throw new InvalidOptionError('legacy', "mount the legacy API with routes: legacyRoutes(...) from 'atlasnet/legacy'");
+    }
     this.options = options;
-    this.routes = [...(options.routes ?? []), ...legacyRoutes(options.legacy)];
+    this.routes = [...(options.routes ?? [])];
     this.limits = resolveHttpLimits(options.limits);
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
@@ -136,7 +138,7 @@ export class HttpTransport implements Transport {
 
   async call(peer: string, method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
     if (this.closed) throw new AtlasError(ErrorCodes.CLOSED, 'transport is closed');
-    if (options.signal?.aborted) throw abortedError();
+    if (options.signal?.aborted) throw abortedError('call');
     const target = splitHostPort(peer);
     if (!METHOD_NAME.test(method)) throw new AtlasError(ErrorCodes.BAD_REQUEST, `not a method name: ${JSON.stringify(method.slice(0, 64))}`);
     let body: Uint8Array;
@@ -157,7 +159,7 @@ export class HttpTransport implements Transport {
           Math.min(Math.max(timeoutMs, 0), MAX_TIMER_MS),
         )
       : undefined;
-    const onAbort = () => controller.abort(abortedError());
+    const onAbort = () => controller.abort(abortedError('call'));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     this.calls.add(controller);
     this.counters.callsOut++;
@@ -314,8 +316,4 @@ function networkError(error: NodeJS.ErrnoException, target: { host: string; port
   }
   if (error.code?.startsWith('HPE_')) return new AtlasError(ErrorCodes.BAD_REPLY, `${where}: malformed HTTP reply (${error.code})`, undefined, { cause: error });
   return new AtlasError(ErrorCodes.UNREACHABLE, `${where}: ${error.message}`, undefined, { cause: error });
-}
-
-function abortedError(): AtlasError {
-  return new AtlasError(ErrorCodes.ABORTED, 'call aborted');
 }

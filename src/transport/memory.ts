@@ -16,8 +16,12 @@
  * - request or reply dropped at random: TIMEOUT after `timeoutMs` (default `defaultTimeoutMs`);
  * - target goes down or closes while handling: UNREACHABLE (connection reset);
  * - the caller's own signal: ABORTED; its own transport closing: CLOSED; going down: UNREACHABLE.
+ *
+ * Longer than 450 lines: the network's fault model and the call that travels through it read each
+ * other's state at every step (route, latency, drops, counters); they are kept in one file so
+ * that the fault rules above can be checked against one piece of code.
  */
-import { AtlasError, ErrorCodes } from '../errors.js';
+import { abortedError, AtlasError, ErrorCodes } from '../errors.js';
 import { seededRandom, systemClock, type Clock, type Random, type TimerHandle } from '../runtime.js';
 import { decodeBinary, encodeBinary, errorFromReply, errorReply } from './codec.js';
 import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from './types.js';
@@ -305,7 +309,7 @@ export class MemoryTransport implements Transport {
 
   call(peer: string, method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
     if (this.closed) return Promise.reject(new AtlasError(ErrorCodes.CLOSED, 'transport is closed'));
-    if (options.signal?.aborted) return Promise.reject(abortedError());
+    if (options.signal?.aborted) return Promise.reject(abortedError('call'));
     let request: Uint8Array;
     try {
       request = encodeBinary(params);
@@ -387,7 +391,7 @@ class OutgoingCall {
     private readonly resolve: (value: unknown) => void,
     private readonly reject: (error: AtlasError) => void,
   ) {
-    this.onAbort = () => this.fail(abortedError());
+    this.onAbort = () => this.fail(abortedError('call'));
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
     const timeoutMs = options.timeoutMs ?? network.defaultTimeoutMs;
     // Infinity means no deadline; anything else is capped at what a timer can hold.
@@ -499,10 +503,6 @@ class OutgoingCall {
     this.caller.forget(this);
     return true;
   }
-}
-
-function abortedError(): AtlasError {
-  return new AtlasError(ErrorCodes.ABORTED, 'call aborted');
 }
 
 function emptyStats(): MemoryNodeStats {

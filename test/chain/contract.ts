@@ -4,7 +4,7 @@
  * adapter announce and roll back.
  */
 import { describe, expect, it } from 'vitest';
-import { ChainFollower } from '../../src/chain/follow.js';
+import { ChainFollower } from '../../src/sync/chain-follow.js';
 import type { ChainAdapter, ChainEvent } from '../../src/chain/types.js';
 import { isAtlasError } from '../../src/errors.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';

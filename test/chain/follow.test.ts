@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ChainFollower } from '../../src/chain/follow.js';
+import { ChainFollower } from '../../src/sync/chain-follow.js';
 import { MemoryChain } from '../../src/chain/memory.js';
 import type { Announcement, ChainAdapter, ChainEvent, ChainListener } from '../../src/chain/types.js';
 import { LmdbChunkStore } from '../../src/store/lmdb.js';

@@ -64,6 +64,18 @@ describe('bin/atlas.js', () => {
   });
 });
 
+describe('entry points', () => {
+  it('resolves atlasnet, atlasnet/legacy and atlasnet/testing by name, each with its own exports', async () => {
+    const script = [
+      "const [root, legacy, testing] = await Promise.all([import('atlasnet'), import('atlasnet/legacy'), import('atlasnet/testing')]);",
+      "console.log(typeof root.AtlasNode, typeof legacy.legacyRoutes, typeof testing.MemoryNetwork, 'MemoryNetwork' in root, 'legacyRoutes' in root);",
+    ].join('\n');
+    const result = await runProcess(process.execPath, ['--input-type=module', '-e', script], { cwd: pkg, timeoutMs: 30_000 });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe('function function function false false');
+  });
+});
+
 describe('examples/', () => {
   const examples = readdirSync(join(ROOT, 'examples')).filter((name) => name.endsWith('.ts'));
 

@@ -1,5 +1,5 @@
 /**
- * Issue 8 item 4: independent clients against a running atlasnet node with `legacy: true`.
+ * Issue 8 item 4: independent clients against a running atlasnet node with the legacy routes mounted.
  * - Python's standard xmlrpc.client calls every legacy XML-RPC method (and a few malformed calls);
  * - plain curl reads and writes the REST and Stacks 2.x attachment routes.
  * Each part is skipped, with a message, where python3 or curl is absent.
@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryChain } from '../../src/chain/memory.js';
 import { hash160Hex, hashReady } from '../../src/hash/index.js';
+import { legacyRoutes } from '../../src/legacy/index.js';
 import { AtlasNode } from '../../src/node/index.js';
 import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { seededRandom } from '../../src/runtime.js';
@@ -96,7 +97,7 @@ beforeAll(async () => {
   const open = (seeds: string[]) =>
     AtlasNode.open({
       chain,
-      transport: new HttpTransport({ listen: '127.0.0.1:0', legacy: true }),
+      transport: new HttpTransport({ listen: '127.0.0.1:0', routes: legacyRoutes(true) }),
       network: 'testnet',
       seeds,
       addressPolicy: LOCAL_ADDRESS_POLICY,

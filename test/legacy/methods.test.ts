@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import {
   answerXmlRpc,
+  legacyRoutes,
   FAULT_INVALID_PARAMS,
   FAULT_METHOD_NOT_FOUND,
   FAULT_NOT_WELL_FORMED,
@@ -175,7 +176,7 @@ describe('legacy options and route wiring', () => {
   it('mounts nothing unless asked, and only the parts asked for', async () => {
     const { service } = fakeNode();
     const off = new HttpTransport({ listen: '127.0.0.1:0' });
-    const rpcOnly = new HttpTransport({ listen: '127.0.0.1:0', legacy: { rest: false, attachments: false, rpcPaths: ['/legacy'] } });
+    const rpcOnly = new HttpTransport({ listen: '127.0.0.1:0', routes: legacyRoutes({ rest: false, attachments: false, rpcPaths: ['/legacy'] }) });
     transports.push(off, rpcOnly);
     const offAddress = await off.listen(service);
     const rpcAddress = await rpcOnly.listen(service);
@@ -187,7 +188,7 @@ describe('legacy options and route wiring', () => {
 
   it('refuses compressed bodies (they would defeat the size bound) with 415', async () => {
     const { service } = fakeNode();
-    const transport = new HttpTransport({ listen: '127.0.0.1:0', legacy: true });
+    const transport = new HttpTransport({ listen: '127.0.0.1:0', routes: legacyRoutes(true) });
     transports.push(transport);
     const address = await transport.listen(service);
     const reply = await fetch(`http://${address}/RPC2`, { method: 'POST', headers: { 'content-type': 'text/xml', 'content-encoding': 'gzip' }, body: 'x' });

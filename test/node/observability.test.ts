@@ -50,6 +50,8 @@ describe('what operators see', () => {
     await waitFor(() => allSynced(nodes), 'both nodes to hold every chunk');
     await waitFor(() => logs.includes('inventory refreshed'), 'a refresh');
     await waitFor(() => metrics[1]!.total('wire_bytes_received_total') > 0, 'a round to sample the wire');
+    // Node 1 serves once node 0 calls it (its own refresh or push), on node 0's schedule.
+    await waitFor(() => logs.includes('request served'), 'node 1 to serve a request');
 
     const sent = metrics[1]!.samples.filter((s) => s.labels.side === 'sent');
     const served = metrics[0]!.samples.filter((s) => s.labels.side === 'served');

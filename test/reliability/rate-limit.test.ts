@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
-import { RateLimiter, remoteHost } from '../../src/protocol/rate-limit.js';
+import { RateLimiter, remoteHost } from '../../src/transport/rate-limit.js';
 import { RequestGuard } from '../../src/protocol/request-guard.js';
 import type { Clock } from '../../src/runtime.js';
 

@@ -8,7 +8,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { AtlasError, ErrorCodes, isAtlasError } from '../../errors.js';
-import type { Logger } from '../../runtime.js';
+import { SerialQueue, type Logger } from '../../runtime.js';
 
 /** Bounds of the event-observer HTTP listener: body bytes, events per block, attachments, connections and request time. */
 export interface ObserverLimits {
@@ -47,7 +47,7 @@ const STATUS: Partial<Record<string, number>> = { BAD_REQUEST: 400, TOO_MANY: 40
 export class ObserverServer {
   readonly #server: http.Server;
   readonly #sockets = new Set<Socket>();
-  #queue: Promise<void> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   #address: string | undefined;
 
   constructor(
@@ -93,7 +93,7 @@ export class ObserverServer {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const socket of this.#sockets) socket.destroy();
     await closed;
-    await this.#queue;
+    await this.#queue.idle();
   }
 
   #serve(req: IncomingMessage, res: ServerResponse): void {
@@ -117,7 +117,7 @@ export class ObserverServer {
       (body) => {
         clearTimeout(timer);
         // One payload at a time, in arrival order: the journal's order is the chain's.
-        this.#queue = this.#queue.then(() => {
+        void this.#queue.run(() => {
           try {
             apply(JSON.parse(body.toString('utf8')) as unknown);
             reply(res, 200, {});

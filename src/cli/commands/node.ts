@@ -8,6 +8,7 @@ import { systemClock } from '../../runtime.js';
 import { splitHostPort, HttpTransport } from '../../transport/http.js';
 import { collectPeer, intParser, isLocalHost, parseListen, parseLogLevel, parseNetwork, parsePeer, secondsParser } from '../args.js';
 import { DevChain } from '../../chain/dev.js';
+import { legacyRoutes } from '../../legacy/index.js';
 import { followFile, openDevChain } from '../chain.js';
 import { createLogger, type CliLogLevel } from '../logger.js';
 import { throttledLog } from '../progress-log.js';
@@ -74,9 +75,8 @@ async function runNode(options: NodeCommandOptions): Promise<void> {
   const transport = new HttpTransport({
     listen: options.listen,
     logger,
-    routes: nodeRoutes(() => opened),
+    routes: [...nodeRoutes(() => opened), ...legacyRoutes(options.legacy === true)],
     ...(options.advertise ? { advertise: options.advertise } : {}),
-    ...(options.legacy ? { legacy: true } : {}),
   });
   let node: AtlasNode;
   try {

@@ -12,7 +12,7 @@ import { parseMethodCall } from '../../../src/legacy/xmlrpc-decode.js';
 import { decodeCharacterData } from '../../../src/legacy/xml-text.js';
 import { decodeBinary, decodeJson, encodeBinary } from '../../../src/transport/codec.js';
 import { parsePeerAddress } from '../../../src/peers/address-policy.js';
-import { remoteHost } from '../../../src/protocol/rate-limit.js';
+import { remoteHost } from '../../../src/transport/rate-limit.js';
 import { collectGarbage } from '../hostile/heap.js';
 
 const SIZE = 25_000;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { open as openLmdb } from 'lmdb';
 import { MemoryChain } from '../../../src/chain/memory.js';
 import { hash160Hex } from '../../../src/hash/index.js';
+import { legacyRoutes } from '../../../src/legacy/index.js';
 import { AtlasNode } from '../../../src/node/index.js';
 import type { RequestLimits } from '../../../src/protocol/request-guard.js';
 import { seededRandom } from '../../../src/runtime.js';
@@ -93,7 +94,7 @@ export async function openFuzzTarget(options: FuzzTargetOptions): Promise<FuzzTa
   if (options.transport === 'capture') capture = new CaptureTransport();
   else {
     // The legacy API too: its XML-RPC, REST and attachment routes face the same hostile input.
-    http = new HttpTransport({ listen: '127.0.0.1:0', limits: options.http ?? {}, legacy: true });
+    http = new HttpTransport({ listen: '127.0.0.1:0', limits: options.http ?? {}, routes: legacyRoutes(true) });
     serveOnly = new ServeOnlyTransport(http);
   }
   const node = await AtlasNode.open({

@@ -4,6 +4,7 @@
  * bench/attack.ts.
  */
 import { MemoryChain } from '../../../src/chain/memory.js';
+import { legacyRoutes } from '../../../src/legacy/index.js';
 import { AtlasNode } from '../../../src/node/index.js';
 import type { RequestLimits } from '../../../src/protocol/request-guard.js';
 import { seededRandom } from '../../../src/runtime.js';
@@ -32,7 +33,7 @@ export async function startVictim(options: VictimOptions = {}): Promise<Victim> 
   const chunks = generateChunks(options.chunkCount ?? 100, seededRandom(options.seed ?? 1_101), { size: VICTIM_CHUNK_BYTES });
   const chain = new MemoryChain();
   chain.announce(chunks.map((c) => c.address));
-  const transport = new HttpTransport({ listen: '127.0.0.1:0', limits: options.limits ?? {}, legacy: true, routes: options.routes ?? [] });
+  const transport = new HttpTransport({ listen: '127.0.0.1:0', limits: options.limits ?? {}, routes: [...(options.routes ?? []), ...legacyRoutes(true)] });
   const node = await AtlasNode.open({ chain, transport, network: 'testnet', ...(options.requests ? { requests: options.requests } : {}) });
   await node.putChunks(chunks.map((c) => c.data));
   await node.start();

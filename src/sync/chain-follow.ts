@@ -10,10 +10,10 @@
  * overlap that disagrees with it) and an overflow of the bounded event queue trigger a new
  * reconcile, which reads the chain's current state instead.
  */
-import { AtlasError, ErrorCodes } from '../errors.js';
+import { abortedError, AtlasError, ErrorCodes } from '../errors.js';
 import { silentLogger, type Logger } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
-import type { Announcement, ChainAdapter, ChainEvent } from './types.js';
+import type { Announcement, ChainAdapter, ChainEvent } from '../chain/types.js';
 
 export const DEFAULT_FOLLOW_PAGE_SIZE = 10_000;
 export const DEFAULT_FOLLOW_CHECK_DEPTH = 16;
@@ -85,7 +85,7 @@ export class ChainFollower {
   async start(options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.#running) throw new AtlasError(ErrorCodes.BAD_REQUEST, 'the chain follower is already running');
     const { signal } = options;
-    if (signal?.aborted) throw abortedError(signal);
+    if (signal?.aborted) throw abortedError('chain following', signal);
     this.#running = true;
     this.#afterError = false;
     this.#abort = new AbortController();
@@ -97,10 +97,10 @@ export class ChainFollower {
     this.#unsubscribe = this.#chain.subscribe((event) => this.#onEvent(event));
     try {
       await this.#enqueueReconcile();
-      if (!this.#running) throw signal?.aborted ? abortedError(signal) : new AtlasError(ErrorCodes.ABORTED, 'the chain follower was stopped');
+      if (!this.#running) throw signal?.aborted ? abortedError('chain following', signal) : new AtlasError(ErrorCodes.ABORTED, 'the chain follower was stopped');
     } catch (error) {
       await this.stop();
-      throw signal?.aborted ? abortedError(signal) : error;
+      throw signal?.aborted ? abortedError('chain following', signal) : error;
     }
   }
 
@@ -265,8 +265,4 @@ function positive(value: number | undefined, fallback: number, name: string): nu
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < 1) throw new AtlasError(ErrorCodes.BAD_REQUEST, `${name} must be a positive integer, got ${value}`);
   return value;
-}
-
-function abortedError(signal: AbortSignal): AtlasError {
-  return new AtlasError(ErrorCodes.ABORTED, 'the chain follower was aborted', undefined, { cause: signal.reason });
 }

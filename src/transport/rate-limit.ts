@@ -7,11 +7,11 @@
  * The map of buckets is bounded by `maxKeys`. When it is full, the least recently used key is
  * forgotten: a forgotten caller comes back with a full bucket, so an attacker with many source
  * addresses gains at most one burst per address it can cycle through; the global concurrency
- * bound (request-guard.ts) still caps what all of them together get. IPv6 callers are keyed by
+ * bound (protocol/request-guard.ts) still caps what all of them together get. IPv6 callers are keyed by
  * their /64 prefix, since one host typically owns a whole /64.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import type { Clock } from '../runtime.js';
+import { definedOnly, type Clock } from '../runtime.js';
 
 /** Token bucket and concurrency bounds per remote host. */
 export interface RateLimitOptions {
@@ -167,6 +167,3 @@ function checkOptions(options: RateLimitOptions): RateLimitOptions {
   return options;
 }
 
-function definedOnly<T extends object>(values: T): Partial<T> {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
-}

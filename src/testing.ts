@@ -1,0 +1,43 @@
+/**
+ * `atlasnet/testing`: what tests, simulations and experiments need and an embedder does not: the
+ * in-process network, the deterministic simulator and its virtual clock, Byzantine peers, chunk
+ * workloads, the random-walk samplers on their own, and the request guards as separate parts
+ * (an AtlasNode already runs them).
+ */
+export {
+  MemoryNetwork,
+  MemoryTransport,
+  type LatencySpec,
+  type MemoryNetworkOptions,
+  type MemoryNodeStats,
+  type MethodStats,
+} from './transport/memory.js';
+export {
+  MhdaSampler,
+  RandomWalkSampler,
+  WalkSampler,
+  backtrackAcceptance,
+  DEFAULT_BURN_IN,
+  type NeighborList,
+  type NeighborsFunction,
+  type SampleOptions,
+  type StepOptions,
+  type WalkSamplerOptions,
+} from './peers/mhda.js';
+export { RateLimiter, remoteHost } from './transport/rate-limit.js';
+export { RequestGuard, type RequestGuardStats } from './protocol/request-guard.js';
+export { checkSender, senderMatches, SENDER_BOUND_METHODS } from './protocol/sender-check.js';
+export { OutboundGuard, type CallOutcome, type OutboundGuardOptions } from './node/outbound-guard.js';
+export {
+  Simulation,
+  type AddNodeOptions,
+  type RunOutcome,
+  type SimNode,
+  type SimNodeTuning,
+  type SimRole,
+  type SimulationOptions,
+} from './sim/simulation.js';
+export { VirtualClock } from './sim/virtual-clock.js';
+export { ByzantineTransport, BYZANTINE_BEHAVIOURS, type ByzantineBehaviour, type ByzantineOptions } from './sim/byzantine.js';
+export { generateChunks, type GeneratedChunk } from './sim/workload.js';
+export { SCENARIOS, findScenario, type Scenario, type ScenarioOptions, type ScenarioResult } from './sim/scenarios/index.js';

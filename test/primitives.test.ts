@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { abortedError, ErrorCodes } from '../src/errors.js';
+import { definedOnly, ExpiringMap, SerialQueue } from '../src/runtime.js';
+
+describe('SerialQueue', () => {
+  it('runs tasks one at a time in queue order, and a failed task does not stop the next', async () => {
+    const queue = new SerialQueue();
+    const log: string[] = [];
+    let running = 0;
+    const task = (name: string, ms: number, fail = false) => async () => {
+      running++;
+      expect(running).toBe(1);
+      log.push(`start ${name}`);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      log.push(`end ${name}`);
+      running--;
+      if (fail) throw new Error(`${name} failed`);
+      return name;
+    };
+    const a = queue.run(task('a', 20));
+    const b = queue.run(task('b', 1, true));
+    const c = queue.run(task('c', 5));
+    await expect(a).resolves.toBe('a');
+    await expect(b).rejects.toThrow('b failed');
+    await expect(c).resolves.toBe('c');
+    expect(log).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
+  });
+
+  it('idle() waits for every task queued so far, failed ones included', async () => {
+    const queue = new SerialQueue();
+    let done = 0;
+    void queue.run(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      done++;
+    });
+    queue.run(() => Promise.reject(new Error('x'))).catch(() => undefined);
+    await queue.idle();
+    expect(done).toBe(1);
+  });
+});
+
+describe('definedOnly', () => {
+  it('drops the fields that are undefined, keeps falsy values', () => {
+    expect(definedOnly({ a: 1, b: undefined, c: 0, d: false, e: null })).toEqual({ a: 1, c: 0, d: false, e: null });
+    expect(Object.keys(definedOnly({ a: undefined }))).toEqual([]);
+  });
+});
+
+describe('abortedError', () => {
+  it('is ABORTED, names what was aborted, and carries the signal reason as cause', () => {
+    const controller = new AbortController();
+    controller.abort(new Error('because'));
+    const error = abortedError('call', controller.signal);
+    expect(error.code).toBe(ErrorCodes.ABORTED);
+    expect(error.message).toBe('call aborted');
+    expect((error.cause as Error).message).toBe('because');
+    expect(abortedError('call').cause).toBeUndefined();
+  });
+});
+
+describe('ExpiringMap', () => {
+  it('remembers a key until its deadline, then forgets it on read', () => {
+    const map = new ExpiringMap<string, string>(10);
+    map.set('a', 100, 'refused');
+    expect(map.get('a', 99)).toBe('refused');
+    expect(map.has('a', 100)).toBe(false);
+    expect(map.size).toBe(0);
+    map.set('b', Number.POSITIVE_INFINITY, 'for good');
+    expect(map.has('b', Number.MAX_SAFE_INTEGER)).toBe(true);
+  });
+
+  it('holds at most maxEntries: the oldest set is forgotten first, and setting again makes a key the newest', () => {
+    const map = new ExpiringMap<number>(3);
+    for (const key of [1, 2, 3]) map.set(key, 1_000, true);
+    map.set(1, 1_000, true);
+    map.set(4, 1_000, true);
+    expect(map.size).toBe(3);
+    expect([1, 2, 3, 4].filter((key) => map.has(key, 0))).toEqual([1, 3, 4]);
+    for (let key = 100; key < 10_100; key++) map.set(key, 1_000, true);
+    expect(map.size).toBe(3);
+    expect(map.delete(10_099)).toBe(true);
+    expect(map.has(10_099, 0)).toBe(false);
+  });
+});

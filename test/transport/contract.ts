@@ -1,0 +1,184 @@
+/**
+ * The Transport contract: what the node and ProtocolClient rely on from any transport. Each
+ * transport's test file calls transportContract with a harness that builds a listening server and
+ * a client for that transport; the suite runs in real time with short deadlines.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { AtlasError, ErrorCodes } from '../../src/errors.js';
+import type { RequestContext, Transport, TransportService } from '../../src/transport/types.js';
+
+export interface TransportHarness {
+  /** A transport listening with `service`, and the address clients call it at. */
+  server(service: TransportService): Promise<{ transport: Transport; address: string }>;
+  /** A transport that can call the server (it need not listen). */
+  client(): Transport;
+  /** What the server's handler must see as `context.remote` for calls from `client`. */
+  remoteOf(client: Transport): RegExp | string;
+  /** Releases what the harness itself holds (the transports are closed by the suite). */
+  dispose?(): Promise<void>;
+}
+
+const ADDRESS = '0123456789abcdef0123456789abcdef01234567';
+
+/** Every shape a protocol message takes: nesting, nulls, bytes anywhere, empty bytes, a chunk-sized reply, unicode. */
+export const SHAPES: Record<string, unknown> = {
+  nested: { a: { b: [1, { c: 'd' }] }, n: null, t: true, f: -1.5 },
+  bytesInArrays: { chunks: [new Uint8Array([1, 2, 3]), new Uint8Array(0), [new Uint8Array([255, 0])]] },
+  emptyBytes: new Uint8Array(0),
+  getChunksReply: { chunks: [{ address: ADDRESS, data: new Uint8Array(40_960).fill(9) }], missing: [ADDRESS] },
+  unicode: { s: 'z\u00e9\u4e2d\ud83d\ude00' },
+};
+
+/** A service that echoes, refuses, crashes, or waits until its signal aborts; it logs every call. */
+class ContractService implements TransportService {
+  readonly calls: { method: string; remote: string }[] = [];
+  readonly aborted: string[] = [];
+  private entered: (() => void)[] = [];
+
+  async handle(method: string, params: unknown, context: RequestContext): Promise<unknown> {
+    this.calls.push({ method, remote: context.remote });
+    switch (method) {
+      case 'echo':
+        return params;
+      case 'refuse':
+        throw new AtlasError(ErrorCodes.NOT_ANNOUNCED, 'chunk is not announced');
+      case 'busy':
+        throw new AtlasError(ErrorCodes.BUSY, 'try later');
+      case 'crash':
+        throw new Error('secret /var/lib/atlas detail');
+      case 'wait':
+        for (const enter of this.entered.splice(0)) enter();
+        return new Promise((_resolve, reject) => {
+          context.signal?.addEventListener('abort', () => {
+            this.aborted.push(method);
+            reject(new AtlasError(ErrorCodes.ABORTED, 'aborted'));
+          });
+        });
+      default:
+        throw new AtlasError(ErrorCodes.UNKNOWN_METHOD, `no method ${method}`);
+    }
+  }
+
+  /** Resolves once a 'wait' handler runs. */
+  whenInside(): Promise<void> {
+    return new Promise((resolve) => this.entered.push(resolve));
+  }
+
+  /** Resolves once a handler has seen `count` aborts (polls: the abort crosses the transport). */
+  async whenAborted(count: number): Promise<boolean> {
+    for (let i = 0; i < 200 && this.aborted.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    return this.aborted.length >= count;
+  }
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'resolved';
+  } catch (error) {
+    return error instanceof AtlasError ? error.code : `not an AtlasError: ${String(error)}`;
+  }
+}
+
+export function transportContract(name: string, harness: TransportHarness): void {
+  describe(`Transport contract: ${name}`, () => {
+    const open: Transport[] = [];
+    afterEach(async () => {
+      await Promise.all(open.splice(0).map((t) => t.close()));
+      await harness.dispose?.();
+    });
+
+    async function pair() {
+      const service = new ContractService();
+      const { transport: server, address } = await harness.server(service);
+      const client = harness.client();
+      open.push(server, client);
+      return { service, server, address, client };
+    }
+
+    it('round-trips every message shape, bytes as Uint8Array', async () => {
+      const { address, client } = await pair();
+      for (const [shape, value] of Object.entries(SHAPES)) {
+        expect(await client.call(address, 'echo', value), shape).toStrictEqual(value);
+      }
+    });
+
+    it('tells the handler the method and who called', async () => {
+      const { service, address, client } = await pair();
+      await client.call(address, 'echo', {});
+      expect(service.calls).toHaveLength(1);
+      expect(service.calls[0]!.method).toBe('echo');
+      const remote = harness.remoteOf(client);
+      if (typeof remote === 'string') expect(service.calls[0]!.remote).toBe(remote);
+      else expect(service.calls[0]!.remote).toMatch(remote);
+    });
+
+    it('keeps error codes and messages across the wire, and hides unexpected errors', async () => {
+      const { address, client } = await pair();
+      expect(await codeOf(client.call(address, 'refuse', {}))).toBe(ErrorCodes.NOT_ANNOUNCED);
+      expect(await codeOf(client.call(address, 'busy', {}))).toBe(ErrorCodes.BUSY);
+      await expect(client.call(address, 'refuse', {})).rejects.toThrow('chunk is not announced');
+      await expect(client.call(address, 'crash', {})).rejects.toMatchObject({ code: ErrorCodes.INTERNAL, message: 'internal error' });
+    });
+
+    it('passes unknown methods to the service, whose UNKNOWN_METHOD reaches the caller', async () => {
+      const { service, address, client } = await pair();
+      expect(await codeOf(client.call(address, 'nope', {}))).toBe(ErrorCodes.UNKNOWN_METHOD);
+      expect(service.calls.map((c) => c.method)).toEqual(['nope']);
+    });
+
+    it('times out at timeoutMs, and the handler sees the caller leave', async () => {
+      const { service, address, client } = await pair();
+      const started = Date.now();
+      expect(await codeOf(client.call(address, 'wait', {}, { timeoutMs: 100 }))).toBe(ErrorCodes.TIMEOUT);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+      expect(await service.whenAborted(1)).toBe(true);
+    });
+
+    it('aborts on the signal, before or during the call, and the handler sees it', async () => {
+      const { service, address, client } = await pair();
+      const before = new AbortController();
+      before.abort();
+      expect(await codeOf(client.call(address, 'echo', {}, { signal: before.signal }))).toBe(ErrorCodes.ABORTED);
+      const during = new AbortController();
+      const inside = service.whenInside();
+      const call = client.call(address, 'wait', {}, { signal: during.signal });
+      await inside;
+      during.abort();
+      expect(await codeOf(call)).toBe(ErrorCodes.ABORTED);
+      expect(await service.whenAborted(1)).toBe(true);
+    });
+
+    it('close() fails the calls in flight with CLOSED, refuses new calls, and may be called twice', async () => {
+      const { service, address, client } = await pair();
+      const inside = service.whenInside();
+      const inFlight = client.call(address, 'wait', {});
+      await inside;
+      await client.close();
+      expect(await codeOf(inFlight)).toBe(ErrorCodes.CLOSED);
+      expect(await codeOf(client.call(address, 'echo', {}))).toBe(ErrorCodes.CLOSED);
+      await client.close();
+      expect(await service.whenAborted(1)).toBe(true);
+    });
+
+    it('a server that closes while handling aborts its handlers; that call and later ones fail with UNREACHABLE', async () => {
+      const { service, server, address, client } = await pair();
+      const inside = service.whenInside();
+      const inFlight = codeOf(client.call(address, 'wait', {}, { timeoutMs: 5_000 }));
+      await inside;
+      await server.close();
+      expect(await service.whenAborted(1)).toBe(true);
+      expect(await inFlight).toBe(ErrorCodes.UNREACHABLE);
+      expect(await codeOf(client.call(address, 'echo', {}, { timeoutMs: 5_000 }))).toBe(ErrorCodes.UNREACHABLE);
+    });
+
+    it('counts calls on both sides', async () => {
+      const { server, address, client } = await pair();
+      await client.call(address, 'echo', { data: new Uint8Array(100) });
+      expect(client.stats?.()).toMatchObject({ callsOut: 1, callsIn: 0 });
+      expect(server.stats?.()).toMatchObject({ callsOut: 0, callsIn: 1 });
+      expect(client.stats!().bytesOut).toBeGreaterThan(100);
+      expect(server.stats!().bytesIn).toBeGreaterThan(100);
+    });
+  });
+}

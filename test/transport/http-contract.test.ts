@@ -1,0 +1,11 @@
+import { HttpTransport } from '../../src/transport/http.js';
+import { transportContract } from './contract.js';
+
+transportContract('HttpTransport', {
+  async server(service) {
+    const transport = new HttpTransport({ listen: '127.0.0.1:0' });
+    return { transport, address: await transport.listen(service) };
+  },
+  client: () => new HttpTransport(),
+  remoteOf: () => /^127\.0\.0\.1:\d+$/,
+});
