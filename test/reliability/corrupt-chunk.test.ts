@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryChain } from '../../src/chain/memory.js';
 import { hash160Hex } from '../../src/hash/index.js';
 import { AtlasNode } from '../../src/node/index.js';
+import { legacyRoutes } from '../../src/legacy/index.js';
 import type { CorruptChunkEvent } from '../../src/node/events.js';
 import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
@@ -31,7 +32,7 @@ function open(dataDir: string, chain: MemoryChain, seeds: string[] = []): Promis
     chain,
     seeds,
     network: 'testnet',
-    transport: new HttpTransport({ listen: '127.0.0.1:0', legacy: true }),
+    transport: new HttpTransport({ listen: '127.0.0.1:0', routes: legacyRoutes(true) }),
     timers: FAST_TIMERS,
     addressPolicy: LOCAL_ADDRESS_POLICY,
   });
