@@ -306,7 +306,7 @@ export class BackedChunkStore implements ChunkStore {
         this.#count++;
         this.#bytes += result.data.length;
       }
-      return { ok: true, address: result.address, added, positions: at.slice() };
+      return { ok: true, address: result.address, added, positions: at };
     });
     if (bits.length > 0) this.inventory.addMany(bits);
     return outcomes;
