@@ -40,7 +40,7 @@ import { Overlay } from './overlay.js';
 import type { FetchOptions, FetchResult } from './fetch.js';
 import { nodeFetcher } from './fetch-chunks.js';
 import { SyncState } from './sync-state.js';
-import { listenError, openNodeStore, stateError, type NodeState } from './lifecycle.js';
+import { closesStore, listenError, openNodeStore, stateError, type NodeState } from './lifecycle.js';
 import { checkNodeOptions } from './option-checks.js';
 import { RequestObserver } from './observe.js';
 import { PeerEvents } from './peer-events.js';
@@ -73,6 +73,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   readonly log: InventoryLog;
   /** Every chunk that leaves the node is read through it: hash-checked, corrupt ones quarantined. */
   private readonly reader: VerifiedReader;
+  readonly #closeStore: boolean;
   private readonly chain: ChainAdapter;
   private readonly transport: Transport;
   private readonly clock: Clock;
@@ -112,6 +113,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     setMaxListeners(0, this.lifetime.signal);
     this.network = options.network ?? 'mainnet';
     this.store = store;
+    this.#closeStore = closesStore(options);
     this.chain = options.chain;
     this.transport = options.transport;
     this.clock = options.clock ?? systemClock;
@@ -260,7 +262,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
       node = new AtlasNode(options, store);
       await node.follower.start();
     } catch (error) {
-      await store.close();
+      if (closesStore(options)) await store.close();
       throw error;
     }
     return node;
@@ -426,7 +428,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     this.overlay.stop();
     await this.follower.stop();
     await this.transport.close(); // the chain adapter is the host's: we only unsubscribed from it
-    await this.store.close();
+    if (this.#closeStore) await this.store.close();
     this.#state = 'closed';
   }
 

@@ -23,6 +23,11 @@ export async function openNodeStore(options: AtlasNodeOptions): Promise<ChunkSto
   return LmdbChunkStore.open({ path, ...sized });
 }
 
+/** Whether the node closes its store: the one it opened itself, and one given as `store` only if asked. */
+export function closesStore(options: AtlasNodeOptions): boolean {
+  return options.closeStore ?? options.store === undefined;
+}
+
 /** A listen failure as the error a host can act on: ADDRESS_IN_USE for a taken port. */
 export function listenError(error: unknown, address: string | undefined): AtlasError {
   const errno = findErrno(error);

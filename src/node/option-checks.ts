@@ -15,6 +15,7 @@ export function checkNodeOptions(options: AtlasNodeOptions | undefined): asserts
   requireMethods('chain', options.chain, CHAIN_METHODS, 'a chain adapter (length, read, subscribe)');
   requireMethods('transport', options.transport, TRANSPORT_METHODS, 'a transport (e.g. new HttpTransport({ listen }))');
   if (options.store !== undefined) requireMethods('store', options.store, STORE_METHODS, 'a ChunkStore');
+  if (options.closeStore !== undefined && typeof options.closeStore !== 'boolean') throw new InvalidOptionError('closeStore', 'expected a boolean');
   if (options.dataDir !== undefined && (typeof options.dataDir !== 'string' || options.dataDir.length === 0)) {
     throw new InvalidOptionError('dataDir', 'expected a non-empty path');
   }

@@ -41,8 +41,13 @@ export interface AtlasNodeOptions {
   transport: Transport;
   /** LMDB environment folder; omit (and omit `store`) for an in-memory store. */
   dataDir?: string;
-  /** A store of your own; overrides dataDir. The node closes it on close(). */
+  /** A store of your own; overrides dataDir. It stays yours: the node closes it only with `closeStore: true`. */
   store?: ChunkStore;
+  /**
+   * Whether node.close() (or a failed open) closes the store. Default: true for a store the node
+   * opened itself (dataDir, or memory), false for one given as `store`.
+   */
+  closeStore?: boolean;
   /** Peers to start from; never evicted. */
   seeds?: readonly string[];
   /** Network id; peers of another network are refused. Default 'mainnet'. */

@@ -26,7 +26,6 @@ import type { Transport } from '../transport/types.js';
 import { ByzantineTransport, type ByzantineBehaviour } from './byzantine.js';
 import { ObservedTransport, type ReceivedCounts } from './observed-transport.js';
 import { Replication } from './replication.js';
-import { RetainedStore } from './retained-store.js';
 import { streamFor } from './seeds.js';
 import { Trace } from './trace.js';
 import { VirtualClock } from './virtual-clock.js';
@@ -425,7 +424,7 @@ export class Simulation {
     const node = await AtlasNode.open({
       chain: this.chain,
       transport: observed,
-      store: new RetainedStore(member.store),
+      store: member.store, // outlives the node (not closed with it), as an LMDB folder outlives a process
       seeds: member.seeds,
       network: this.networkId,
       clock: this.clock,

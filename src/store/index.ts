@@ -28,5 +28,7 @@ export {
   type DigestAppendPlan,
   type DigestCheckpoint,
 } from './sequence-digest.js';
+export { BackedChunkStore, type ChunkStoreOptions } from './chunk-store.js';
+export type { AppendedAddress, StoreBackend } from './backend.js';
 export { MemoryChunkStore, type MemoryChunkStoreOptions } from './memory.js';
 export { LmdbChunkStore, STORE_FORMAT_MAGIC, STORE_FORMAT_VERSION, type LmdbChunkStoreOptions } from './lmdb.js';

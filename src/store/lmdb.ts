@@ -1,5 +1,6 @@
 /**
- * The durable ChunkStore: one LMDB environment (lmdb-js) per node, with sub-databases
+ * The durable ChunkStore: the one ChunkStore (chunk-store.ts) over one LMDB environment (lmdb-js)
+ * per node, with sub-databases
  *
  *   chunks       20-byte address -> the chunk's bytes (every chunk ever stored; never evicted)
  *   sequence     uint32 position -> 20-byte address (the current sequence, no holes)
@@ -8,51 +9,29 @@
  *   checkpoints  uint32 k -> d_{1024k}, the sequence-digest checkpoints (sequence-digest.ts)
  *   meta         'format' -> { magic, version }
  *
- * Crash safety. Nothing about the inventory is stored: at open, the inventory, the chunk count
- * and the byte count are DERIVED from `chunks` and `byAddress` (bit i is set iff the chunk whose
- * address is at position i is stored). A put writes one record (`chunks`); an append or a
- * truncation writes `sequence`, `byAddress` and `checkpoints` in one transaction. LMDB commits a
- * transaction entirely or not at all, so after a kill at any instant the stored chunks and the
- * sequence are each a committed state, and the bits computed from them can never disagree with
- * them: no chunk without its bits, no bit without its chunk.
- *
- * Writes are serialised through one queue, so each one validates against the committed state it
- * will change; the in-memory state (inventory, counters, digest) changes only after its commit.
- * Reads go to LMDB (memory-mapped) rather than to a JS map of addresses, so a store of a million
- * positions stays cheap in RSS.
- *
- * Reads answer for the current sequence: get/has/chunkCount/chunkBytes see a chunk only while
- * its address is announced. A truncation keeps the bytes, so a chunk announced again is present
- * again at once, without being fetched.
+ * Each backend write is one LMDB transaction, which commits entirely or not at all: that is what
+ * makes the derived inventory crash-safe (chunk-store.ts). Reads go to LMDB (memory-mapped) rather
+ * than to a JS map of addresses, so a store of a million positions stays cheap in RSS.
  *
  * One process per data directory: the in-memory derived state assumes no other writer, so the
  * directory is locked while the store is open (lock.ts).
- *
- * Longer than 450 lines: about a third of it (the group-commit queue, admission plumbing, derived
- * counters and inventory, format guards) is not LMDB-specific and is shared in substance with
- * memory.ts; it leaves both files together when one ChunkStore runs over narrow backends.
  */
 import { resolve } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { Address } from '../address.js';
-import type { Announcement } from '../chain/types.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { Inventory } from '../inventory/inventory.js';
-import { SerialQueue, silentLogger, type Logger } from '../runtime.js';
-import { checkAnnounced, checkMaxChunkSize, hashChunks, lookupAddress, parseVerified, throwIfRefused, type AdmissionResult } from './admission.js';
-import { validateAppend, validateTruncate } from './announcements.js';
+import type { Logger } from '../runtime.js';
+import { checkMaxChunkSize } from './admission.js';
+import type { AppendedAddress, StoreBackend } from './backend.js';
+import { BackedChunkStore } from './chunk-store.js';
 import { prepareDataDir } from './lmdb-file.js';
 import { acquireStoreLock, type StoreLock } from './lock.js';
-import { discardChunk, type DiscardOutcome } from './quarantine.js';
-import { SequenceDigest } from './sequence-digest.js';
-import type { ChunkStore, PutOutcome, VerifiedChunk } from './types.js';
+import type { DigestCheckpoint } from './sequence-digest.js';
 
 export const STORE_FORMAT_MAGIC = 'atlasnet-store';
 export const STORE_FORMAT_VERSION = 1;
 
 const NO_OVERWRITE = { noOverwrite: true } as const;
-/** Bits set per inventory call while deriving the inventory at open. */
-const DERIVE_BATCH = 65_536;
+const APPEND = { append: true } as const;
 const DB_NAMES = ['meta', 'chunks', 'sequence', 'byAddress', 'checkpoints'] as const;
 
 /** Options of `LmdbChunkStore`: data directory, chunk size limit, map size and durability. */
@@ -77,64 +56,23 @@ interface FormatRecord {
 
 type Bytes = Database<Buffer, Buffer>;
 type Positional = Database<Buffer, number>;
+interface Databases {
+  chunks: Bytes;
+  sequence: Positional;
+  byAddress: Bytes;
+  checkpoints: Positional;
+}
 
 /** Data directories open in this process: lmdb-js would share one environment between two stores. */
 const openPaths = new Set<string>();
 
 /** The durable `ChunkStore`: one LMDB environment per node, crash-safe, with memory-mapped reads. */
-export class LmdbChunkStore implements ChunkStore {
-  readonly maxChunkSize: number;
-  readonly inventory: Inventory;
+export class LmdbChunkStore extends BackedChunkStore {
   readonly path: string;
 
-  readonly #env: RootDatabase;
-  readonly #chunks: Bytes;
-  readonly #sequence: Positional;
-  readonly #byAddress: Bytes;
-  readonly #checkpoints: Positional;
-  readonly #digest: SequenceDigest;
-  #length: number;
-  #count: number;
-  #bytes: number;
-  /** Every chunk in `chunks`, announced or not: while it is 0, appends skip the chunk lookups. */
-  #stored: number;
-  readonly #queue = new SerialQueue();
-  /** The store batch waiting at the tail of the queue: later puts join it (group commit). */
-  #storeBatch: StoreBatch | undefined;
-  #closed = false;
-  #closing: Promise<void> | undefined;
-  readonly #lock: StoreLock;
-
-  private constructor(init: {
-    path: string;
-    lock: StoreLock;
-    maxChunkSize: number;
-    env: RootDatabase;
-    dbs: { chunks: Bytes; sequence: Positional; byAddress: Bytes; checkpoints: Positional };
-    logger: Logger;
-  }) {
-    this.path = init.path;
-    this.#lock = init.lock;
-    this.maxChunkSize = init.maxChunkSize;
-    this.#env = init.env;
-    this.#chunks = init.dbs.chunks;
-    this.#sequence = init.dbs.sequence;
-    this.#byAddress = init.dbs.byAddress;
-    this.#checkpoints = init.dbs.checkpoints;
-    this.#length = this.#readLength();
-    const { digest, rebuilt } = SequenceDigest.restore((from, to) => this.#addressBytes(from, to), this.#length, this.#readCheckpoints());
-    this.#digest = digest;
-    if (rebuilt.length > 0) {
-      init.logger.warn('sequence digest checkpoints were missing and have been rebuilt', { path: init.path, rebuilt: rebuilt.length });
-      this.#checkpoints.transactionSync(() => {
-        for (const checkpoint of rebuilt) this.#checkpoints.putSync(checkpoint.index, Buffer.from(checkpoint.digest));
-      });
-    }
-    const derived = this.#deriveInventory();
-    this.inventory = derived.inventory;
-    this.#count = derived.count;
-    this.#bytes = derived.bytes;
-    this.#stored = derived.stored;
+  private constructor(backend: LmdbBackend, maxChunkSize: number, logger: Logger | undefined) {
+    super(backend, { maxChunkSize, details: { path: backend.path }, ...(logger !== undefined ? { logger } : {}) });
+    this.path = backend.path;
   }
 
   /**
@@ -154,8 +92,8 @@ export class LmdbChunkStore implements ChunkStore {
     openPaths.add(path);
     try {
       env = openEnvironment(path, options);
-      const dbs = openDatabases(env, path, existing);
-      return new LmdbChunkStore({ path, lock, maxChunkSize, env, dbs, logger: options.logger ?? silentLogger });
+      const backend = new LmdbBackend(path, lock, env, openDatabases(env, path, existing));
+      return new LmdbChunkStore(backend, maxChunkSize, options.logger);
     } catch (error) {
       openPaths.delete(path);
       await env?.close().catch(() => {});
@@ -163,288 +101,29 @@ export class LmdbChunkStore implements ChunkStore {
       throw error;
     }
   }
+}
 
-  sequenceLength(): number {
-    this.#checkOpen();
-    return this.#length;
-  }
+/** The records in LMDB sub-databases; each write is one LMDB transaction. */
+class LmdbBackend implements StoreBackend {
+  readonly #chunks: Bytes;
+  readonly #sequence: Positional;
+  readonly #byAddress: Bytes;
+  readonly #checkpoints: Positional;
 
-  addressAt(position: number): Address | undefined {
-    this.#checkOpen();
-    if (!Number.isInteger(position) || position < 0 || position >= this.#length) return undefined;
-    const bytes = this.#sequence.getBinaryFast(position);
-    return bytes === undefined ? undefined : bytes.toString('hex', 0, 20);
-  }
-
-  positionsOf(address: Address): readonly number[] {
-    this.#checkOpen();
-    const key = lookupAddress(address);
-    if (key === undefined) return [];
-    return unpackPositions(this.#byAddress.getBinaryFast(Buffer.from(key, 'hex')));
-  }
-
-  sequenceDigest(length?: number): string {
-    this.#checkOpen();
-    return this.#digest.digestHex(length);
-  }
-
-  append(announcements: readonly Announcement[]): Promise<void> {
-    const batch = Array.isArray(announcements) ? announcements.slice() : announcements;
-    return this.#enqueue(() => this.#append(batch));
-  }
-
-  truncate(length: number): Promise<void> {
-    return this.#enqueue(() => this.#truncate(length));
-  }
-
-  async put(data: Uint8Array): Promise<PutOutcome & { ok: true }> {
-    return throwIfRefused((await this.putMany([data]))[0] as PutOutcome);
-  }
-
-  /** Sizes and hashes are checked, and the bytes copied, when the call is made; the rest in turn. */
-  putMany(chunks: readonly Uint8Array[]): Promise<PutOutcome[]> {
-    return this.#enqueueStore(() => hashChunks(chunks, this.maxChunkSize));
-  }
-
-  putVerified(chunks: readonly VerifiedChunk[]): Promise<PutOutcome[]> {
-    return this.#enqueueStore(() => parseVerified(chunks, this.maxChunkSize));
-  }
-
-  get(address: Address): Uint8Array | undefined {
-    this.#checkOpen();
-    const key = lookupAddress(address);
-    if (key === undefined) return undefined;
-    const keyBytes = Buffer.from(key, 'hex');
-    if (!this.#byAddress.doesExist(keyBytes)) return undefined;
-    const data = this.#chunks.getBinary(keyBytes);
-    return data === undefined ? undefined : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  }
-
-  has(address: Address): boolean {
-    this.#checkOpen();
-    const key = lookupAddress(address);
-    if (key === undefined) return false;
-    const keyBytes = Buffer.from(key, 'hex');
-    return this.#byAddress.doesExist(keyBytes) && this.#chunks.doesExist(keyBytes);
-  }
-
-  chunkCount(): number {
-    this.#checkOpen();
-    return this.#count;
-  }
-
-  chunkBytes(): number {
-    this.#checkOpen();
-    return this.#bytes;
-  }
-
-  /**
-   * Removes a stored chunk whose bytes no longer hash to its address (found by a verified read):
-   * its record goes, its bits clear, and it can be fetched again. Bytes that do hash are kept.
-   */
-  discard(address: Address): Promise<DiscardOutcome> {
-    return this.#enqueue(async () => {
-      const key = lookupAddress(address);
-      if (key === undefined) return { discarded: false, positions: [] };
-      const keyBytes = Buffer.from(key, 'hex');
-      const removed = await discardChunk(keyBytes, {
-        read: () => this.#chunks.getBinary(keyBytes),
-        remove: () => this.#chunks.remove(keyBytes),
-      });
-      if (removed === undefined) return { discarded: false, positions: [] };
-      this.#stored--;
-      const positions = unpackPositions(this.#byAddress.getBinaryFast(keyBytes));
-      if (positions.length > 0) {
-        for (const position of positions) this.inventory.remove(position);
-        this.#count--;
-        this.#bytes -= removed;
-      }
-      return { discarded: true, positions };
-    });
-  }
-
-  /** Waits for every queued write, then closes the environment. */
-  close(): Promise<void> {
-    this.#closing ??= (async () => {
-      this.#closed = true;
-      await this.#queue.idle();
-      try {
-        await this.#env.close();
-      } finally {
-        openPaths.delete(this.path);
-        this.#lock.release();
-      }
-    })();
-    return this.#closing;
-  }
-
-  async #append(announcements: readonly Announcement[]): Promise<void> {
-    const start = this.#length;
-    const addresses = validateAppend(announcements, start);
-    if (addresses.length === 0) return;
-    const keys = addresses.map((address) => Buffer.from(address, 'hex'));
-    const plan = this.#digest.planAppend(keys);
-    // New positions per address of this batch, in order; the existing list is read once.
-    const grouped = new Map<Address, { key: Buffer; before: Buffer | undefined; added: number[] }>();
-    for (let i = 0; i < addresses.length; i++) {
-      const address = addresses[i] as Address;
-      let entry = grouped.get(address);
-      if (entry === undefined) {
-        const key = keys[i] as Buffer;
-        entry = { key, before: this.#byAddress.getBinary(key), added: [] };
-        grouped.set(address, entry);
-      }
-      entry.added.push(start + i);
-    }
-    await this.#env.transaction(() => {
-      // Positions only ever grow at the end: MDB_APPEND fills pages instead of splitting them half-full.
-      for (let i = 0; i < keys.length; i++) this.#sequence.putSync(start + i, keys[i] as Buffer, APPEND);
-      for (const entry of grouped.values()) this.#byAddress.putSync(entry.key, appendPositions(entry.before, entry.added));
-      for (const checkpoint of plan.checkpoints) this.#checkpoints.putSync(checkpoint.index, Buffer.from(checkpoint.digest));
-    });
-    this.#length = plan.length;
-    this.#digest.commitAppend(plan);
-    this.inventory.setLength(plan.length);
-    for (const entry of grouped.values()) {
-      const size = this.#chunkSize(entry.key);
-      if (size === undefined) continue;
-      this.inventory.addMany(entry.added);
-      if (entry.before === undefined) {
-        this.#count++;
-        this.#bytes += size;
-      }
-    }
-  }
-
-  async #truncate(length: number): Promise<void> {
-    validateTruncate(length);
-    const old = this.#length;
-    if (length >= old) return;
-    const affected = new Map<Address, { key: Buffer; kept: Buffer | undefined }>();
-    for (const { value } of this.#sequence.getRange({ start: length, end: old })) {
-      const address = value.toString('hex', 0, 20);
-      if (affected.has(address)) continue;
-      const key = Buffer.from(address, 'hex');
-      affected.set(address, { key, kept: keepPositionsBelow(this.#byAddress.getBinary(key), length) });
-    }
-    const firstDropped = SequenceDigest.firstDroppedCheckpoint(length);
-    const droppedCheckpoints = [...this.#checkpoints.getKeys({ start: firstDropped })];
-    await this.#env.transaction(() => {
-      for (let position = length; position < old; position++) this.#sequence.removeSync(position);
-      for (const entry of affected.values()) {
-        if (entry.kept === undefined) this.#byAddress.removeSync(entry.key);
-        else this.#byAddress.putSync(entry.key, entry.kept);
-      }
-      for (const index of droppedCheckpoints) this.#checkpoints.removeSync(index);
-    });
-    for (const entry of affected.values()) {
-      if (entry.kept !== undefined) continue;
-      const size = this.#chunkSize(entry.key);
-      if (size === undefined) continue;
-      this.#count--;
-      this.#bytes -= size;
-    }
-    this.#length = length;
-    this.inventory.setLength(length);
-    this.#digest.truncate(length);
-  }
-
-  #enqueueStore(precheck: () => AdmissionResult[]): Promise<PutOutcome[]> {
-    if (this.#closed) return Promise.reject(closedError());
-    let prepared: AdmissionResult[];
-    try {
-      prepared = copyAdmitted(precheck());
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    let batch = this.#storeBatch;
-    if (batch === undefined) {
-      const fresh: StoreBatch = { parts: [] };
-      void this.#enqueue(() => {
-        if (this.#storeBatch === fresh) this.#storeBatch = undefined;
-        return this.#storeParts(fresh.parts);
-      }).catch(() => {}); // each part's promise carries the failure
-      this.#storeBatch = batch = fresh;
-    }
-    return new Promise((resolve, reject) => batch.parts.push({ prepared, resolve, reject }));
-  }
-
-  /**
-   * Group commit: every put queued behind the same write shares one transaction (one fsync), so
-   * throughput grows with load instead of being capped at one batch per commit.
-   */
-  async #storeParts(parts: StoreBatch['parts']): Promise<void> {
-    try {
-      const outcomes = await this.#store(parts.flatMap((part) => part.prepared));
-      let offset = 0;
-      for (const part of parts) {
-        part.resolve(outcomes.slice(offset, offset + part.prepared.length));
-        offset += part.prepared.length;
-      }
-    } catch (error) {
-      for (const part of parts) part.reject(error);
-    }
-  }
-
-  /**
-   * Stores the admitted chunks: one `chunks` record each, all in one transaction. A record is
-   * written with MDB_NOOVERWRITE, so "already stored" (including a repeat within the batch) is
-   * decided by LMDB inside the transaction, without a lookup of our own.
-   */
-  async #store(prepared: AdmissionResult[]): Promise<PutOutcome[]> {
-    const keys: Buffer[] = new Array(prepared.length);
-    const positions: number[][] = new Array(prepared.length);
-    const results = checkAnnounced(prepared, (address, index) => {
-      const key = Buffer.from(address, 'hex');
-      const packed = this.#byAddress.getBinaryFast(key);
-      if (packed === undefined) return false;
-      keys[index] = key;
-      positions[index] = unpackPositions(packed);
-      return true;
-    });
-    const added: boolean[] = new Array(results.length).fill(false);
-    if (results.some((result) => result.ok)) {
-      await this.#env.transaction(() => {
-        for (let i = 0; i < results.length; i++) {
-          const result = results[i] as AdmissionResult;
-          if (result.ok) added[i] = this.#chunks.putSync(keys[i] as Buffer, result.data as Buffer, NO_OVERWRITE) as unknown as boolean;
-        }
-      });
-    }
-    const bits: number[] = [];
-    const outcomes: PutOutcome[] = results.map((result, i) => {
-      if (!result.ok) return result;
-      const at = positions[i] as number[];
-      if (added[i]) {
-        for (const position of at) bits.push(position);
-        this.#stored++;
-        this.#count++;
-        this.#bytes += result.data.length;
-      }
-      return { ok: true, address: result.address, added: added[i] as boolean, positions: at };
-    });
-    if (bits.length > 0) this.inventory.addMany(bits);
-    return outcomes;
-  }
-
-  /** Runs write tasks one at a time, in call order. */
-  #enqueue<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(closedError());
-    this.#storeBatch = undefined; // puts made after this task must not overtake it
-    return this.#queue.run(task);
-  }
-
-  #checkOpen(): void {
-    if (this.#closed) throw closedError();
-  }
-
-  #chunkSize(key: Buffer): number | undefined {
-    if (this.#stored === 0) return undefined;
-    return this.#chunks.getBinaryFast(key)?.length;
+  constructor(
+    readonly path: string,
+    private readonly lock: StoreLock,
+    private readonly env: RootDatabase,
+    dbs: Databases,
+  ) {
+    this.#chunks = dbs.chunks;
+    this.#sequence = dbs.sequence;
+    this.#byAddress = dbs.byAddress;
+    this.#checkpoints = dbs.checkpoints;
   }
 
   /** The sequence length: its positions must be exactly 0 .. count - 1. */
-  #readLength(): number {
+  readLength(): number {
     const count = this.#sequence.getCount();
     if (count === 0) return 0;
     // With `count` keys and no hole, the only key >= count - 1 is count - 1 itself.
@@ -455,61 +134,101 @@ export class LmdbChunkStore implements ChunkStore {
     return count;
   }
 
-  #readCheckpoints(): (Uint8Array | undefined)[] {
+  addressAt(position: number): Uint8Array | undefined {
+    return this.#sequence.getBinaryFast(position);
+  }
+
+  *addressRange(from: number, to: number): Iterable<Uint8Array> {
+    for (const { value } of this.#sequence.getRange({ start: from, end: to })) yield value;
+  }
+
+  positionsOf(key: Buffer): number[] {
+    return unpackPositions(this.#byAddress.getBinaryFast(key));
+  }
+
+  isAnnounced(key: Buffer): boolean {
+    return this.#byAddress.doesExist(key);
+  }
+
+  chunk(key: Buffer): Uint8Array | undefined {
+    const data = this.#chunks.getBinary(key);
+    return data === undefined ? undefined : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  hasChunk(key: Buffer): boolean {
+    return this.#chunks.doesExist(key);
+  }
+
+  chunkSize(key: Buffer): number | undefined {
+    return this.#chunks.getBinaryFast(key)?.length;
+  }
+
+  *chunkSizes(): Iterable<{ key: Buffer; size: number }> {
+    for (const { key, value } of this.#chunks.getRange({})) yield { key, size: value.length };
+  }
+
+  readCheckpoints(): (Uint8Array | undefined)[] {
     const checkpoints: (Uint8Array | undefined)[] = [];
     for (const { key, value } of this.#checkpoints.getRange({ start: 0 })) checkpoints[key] = Buffer.from(value);
     return checkpoints;
   }
 
-  *#addressBytes(from: number, to: number): Iterable<Uint8Array> {
-    for (const { value } of this.#sequence.getRange({ start: from, end: to })) yield value;
+  writeCheckpoints(checkpoints: readonly DigestCheckpoint[]): void {
+    this.#checkpoints.transactionSync(() => {
+      for (const checkpoint of checkpoints) this.#checkpoints.putSync(checkpoint.index, Buffer.from(checkpoint.digest));
+    });
   }
 
-  /** The inventory, chunk count and byte count, from the stored chunks and the sequence. */
-  #deriveInventory(): { inventory: Inventory; count: number; bytes: number; stored: number } {
-    const inventory = new Inventory(this.#length);
-    let count = 0;
-    let bytes = 0;
-    let stored = 0;
-    const bits: number[] = [];
-    for (const { key, value } of this.#chunks.getRange({})) {
-      stored++;
-      const size = value.length;
-      const positions = unpackPositions(this.#byAddress.getBinaryFast(key));
-      if (positions.length === 0) continue;
-      if ((positions[positions.length - 1] as number) >= this.#length) {
-        throw new AtlasError(ErrorCodes.STORE_CORRUPT, `chunk ${key.toString('hex')} is indexed at positions past the sequence`, { path: this.path });
-      }
-      for (const position of positions) bits.push(position);
-      if (bits.length >= DERIVE_BATCH) inventory.addMany(bits.splice(0));
-      count++;
-      bytes += size;
+  async append(start: number, keys: readonly Buffer[], grouped: readonly AppendedAddress[], checkpoints: readonly DigestCheckpoint[]): Promise<boolean[]> {
+    const before = grouped.map((entry) => this.#byAddress.getBinary(entry.key));
+    await this.env.transaction(() => {
+      // Positions only ever grow at the end: MDB_APPEND fills pages instead of splitting them half-full.
+      for (let i = 0; i < keys.length; i++) this.#sequence.putSync(start + i, keys[i] as Buffer, APPEND);
+      grouped.forEach((entry, i) => this.#byAddress.putSync(entry.key, appendPositions(before[i], entry.positions)));
+      for (const checkpoint of checkpoints) this.#checkpoints.putSync(checkpoint.index, Buffer.from(checkpoint.digest));
+    });
+    return before.map((packed) => packed !== undefined);
+  }
+
+  async truncate(length: number, old: number, keys: readonly Buffer[], firstDroppedCheckpoint: number): Promise<boolean[]> {
+    const kept = keys.map((key) => keepPositionsBelow(this.#byAddress.getBinary(key), length));
+    const droppedCheckpoints = [...this.#checkpoints.getKeys({ start: firstDroppedCheckpoint })];
+    await this.env.transaction(() => {
+      for (let position = length; position < old; position++) this.#sequence.removeSync(position);
+      keys.forEach((key, i) => {
+        const packed = kept[i];
+        if (packed === undefined) this.#byAddress.removeSync(key);
+        else this.#byAddress.putSync(key, packed);
+      });
+      for (const index of droppedCheckpoints) this.#checkpoints.removeSync(index);
+    });
+    return kept.map((packed) => packed !== undefined);
+  }
+
+  /** MDB_NOOVERWRITE decides "already stored" (a repeat within the batch too) inside the transaction. */
+  async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
+    const added: boolean[] = new Array(chunks.length).fill(false);
+    await this.env.transaction(() => {
+      chunks.forEach(({ key, data }, i) => {
+        added[i] = this.#chunks.putSync(key, data as Buffer, NO_OVERWRITE) as unknown as boolean;
+      });
+    });
+    return added;
+  }
+
+  async removeChunk(key: Buffer): Promise<void> {
+    await this.#chunks.remove(key);
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.env.close();
+    } finally {
+      openPaths.delete(this.path);
+      this.lock.release();
     }
-    inventory.addMany(bits);
-    return { inventory, count, bytes, stored };
   }
 }
-
-/** The admitted chunks with their bytes copied into one buffer (Buffer views), so callers may reuse theirs. */
-function copyAdmitted(results: AdmissionResult[]): AdmissionResult[] {
-  let total = 0;
-  for (const result of results) if (result.ok) total += result.data.length;
-  const slab = Buffer.allocUnsafe(total);
-  let offset = 0;
-  return results.map((result) => {
-    if (!result.ok) return result;
-    slab.set(result.data, offset);
-    const data = slab.subarray(offset, offset + result.data.length);
-    offset += result.data.length;
-    return { ok: true, address: result.address, data };
-  });
-}
-
-function closedError(): AtlasError {
-  return new AtlasError(ErrorCodes.CLOSED, 'the chunk store is closed');
-}
-
-const APPEND = { append: true } as const;
 
 /** 64 GiB of address space: room for about 300 million chunks of the real size distribution. */
 export const DEFAULT_MAP_SIZE = 2 ** 36;
@@ -594,8 +313,4 @@ function keepPositionsBelow(packed: Buffer | undefined, length: number): Buffer 
   let count = 0;
   while (count * 4 < packed.length && packed.readUInt32BE(count * 4) < length) count++;
   return count === 0 ? undefined : Buffer.from(packed.subarray(0, count * 4));
-}
-
-interface StoreBatch {
-  parts: { prepared: AdmissionResult[]; resolve: (outcomes: PutOutcome[]) => void; reject: (error: unknown) => void }[];
 }

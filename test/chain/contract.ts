@@ -79,7 +79,7 @@ export function chainAdapterContract(name: string, make: () => Promise<ChainHarn
       await follower.idle();
       expect(store.sequenceLength()).toBe(4);
       expect(store.addressAt(3)).toBe(last);
-      expect(store.sequenceDigest()).toBe(sequenceDigestOf(await h.chain.read(0, 10)));
+      expect(store.sequenceDigest()).toBe(await sequenceDigestOf(await h.chain.read(0, 10)));
       await follower.stop();
       await store.close();
       await h.dispose();
@@ -87,8 +87,8 @@ export function chainAdapterContract(name: string, make: () => Promise<ChainHarn
   });
 }
 
-function sequenceDigestOf(announcements: readonly { position: number; address: string }[]): string {
+async function sequenceDigestOf(announcements: readonly { position: number; address: string }[]): Promise<string> {
   const store = new MemoryChunkStore();
-  void store.append(announcements.map((a) => ({ position: a.position, address: a.address })));
+  await store.append(announcements.map((a) => ({ position: a.position, address: a.address })));
   return store.sequenceDigest();
 }

@@ -12,6 +12,8 @@ import { seededRandom, type Logger } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { HttpTransport } from '../../src/transport/http.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
+import { LmdbChunkStore } from '../../src/store/lmdb.js';
+import { MemoryChunkStore } from '../../src/store/memory.js';
 import { FAST_TIMERS, closeAll, startCluster } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
 
@@ -218,6 +220,7 @@ describe('lifecycle and typed errors', () => {
       [{ chain }, 'transport'],
       [{ chain, transport, neighbors: 0 }, 'neighbors'],
       [{ chain, transport, dataDir: '' }, 'dataDir'],
+      [{ chain, transport, closeStore: 'yes' as unknown as boolean }, 'closeStore'],
       [{ chain, transport, seeds: ['a:1', 3 as unknown as string] }, 'seeds[1]'],
       [{ chain, transport, timers: { roundMs: '10s' as unknown as number } }, 'timers.roundMs'],
     ];
@@ -237,6 +240,36 @@ describe('lifecycle and typed errors', () => {
     try {
       const node = await AtlasNode.open({ chain: new MemoryChain(), transport: new MemoryNetwork().transport('y'), dataDir: join(dir, 'a', 'b') });
       await node.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('closes the store it opened itself, and a store it was given only with closeStore: true', async () => {
+    const [chunk] = generateChunks(1, seededRandom(7));
+    const chain = chainWith([chunk!]);
+    const network = new MemoryNetwork();
+    // Given: it stays usable after node.close(), and holds what the node stored.
+    const given = new MemoryChunkStore();
+    const first = await AtlasNode.open({ chain, transport: network.transport('given'), store: given });
+    await first.putChunks([chunk!.data]);
+    await first.close();
+    expect(given.has(chunk!.address)).toBe(true);
+    // A second node on the same store (a restart) sees it at once.
+    const second = await AtlasNode.open({ chain, transport: network.transport('again'), store: given, closeStore: true });
+    expect(second.stats().have).toBe(1);
+    await second.close();
+    expect(() => given.has(chunk!.address)).toThrow(expect.objectContaining({ code: ErrorCodes.CLOSED }));
+    // Opened by the node (dataDir): closed with it, so the data directory can be opened again.
+    const dir = mkdtempSync(join(tmpdir(), 'atlas-own-'));
+    try {
+      const own = await AtlasNode.open({ chain, transport: network.transport('own'), dataDir: dir });
+      await own.putChunks([chunk!.data]);
+      await own.close();
+      expect(() => own.store.sequenceLength()).toThrow(expect.objectContaining({ code: ErrorCodes.CLOSED }));
+      const reopened = await LmdbChunkStore.open({ path: dir });
+      expect(reopened.has(chunk!.address)).toBe(true);
+      await reopened.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -12,7 +12,6 @@ import { seededRandom } from '../../src/runtime.js';
 import { ByzantineTransport } from '../../src/sim/byzantine.js';
 import { runSimCommand } from '../../src/sim/cli.js';
 import { Replication } from '../../src/sim/replication.js';
-import { RetainedStore } from '../../src/sim/retained-store.js';
 import { findScenario } from '../../src/sim/scenarios/index.js';
 import { deriveSeed } from '../../src/sim/seeds.js';
 import { niceTicks, replicationSvg } from '../../src/sim/svg.js';
@@ -168,11 +167,14 @@ describe('verifyReplication', () => {
     const [chunk] = generateChunks(1, seededRandom(2));
     const chain = new MemoryChain();
     chain.announce([chunk!.address]);
-    const store = new MemoryChunkStore();
-    await store.append(await chain.read(0, 1));
-    await store.put(chunk!.data);
-    const lying = new RetainedStore(store);
-    lying.get = () => Uint8Array.of(1, 2, 3);
+    class LyingStore extends MemoryChunkStore {
+      override get(): Uint8Array {
+        return Uint8Array.of(1, 2, 3);
+      }
+    }
+    const lying = new LyingStore();
+    await lying.append(await chain.read(0, 1));
+    await lying.put(chunk!.data);
     const report = verifyReplication(chain, [], [{ name: 'liar', store: lying }]);
     expect(report.corrupt).toBe(1);
     expect(report.ok).toBe(false);

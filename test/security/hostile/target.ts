@@ -99,6 +99,7 @@ export async function openFuzzTarget(options: FuzzTargetOptions): Promise<FuzzTa
   }
   const node = await AtlasNode.open({
     store,
+    closeStore: true, // node.close() releases the LMDB environment and its lock
     chain,
     transport: (capture ?? serveOnly) as CaptureTransport | ServeOnlyTransport,
     network: FUZZ_NETWORK,

@@ -1,0 +1,375 @@
+/**
+ * The one ChunkStore: every rule of the store over a StoreBackend that only keeps records
+ * (backend.ts). LmdbChunkStore and MemoryChunkStore are this class over their backends.
+ *
+ * Crash safety. Nothing about the inventory is stored: at open, the inventory, the chunk count
+ * and the byte count are DERIVED from the chunks and the positions index (bit i is set iff the
+ * chunk whose address is at position i is stored). A put writes chunk records only; an append or
+ * a truncation writes sequence, positions and checkpoints in one backend transaction. So after a
+ * kill at any instant the stored chunks and the sequence are each a committed state, and the bits
+ * computed from them can never disagree with them.
+ *
+ * Writes are serialised through one queue, so each one validates against the committed state it
+ * will change; the in-memory state (inventory, counters, digest) changes only after its commit.
+ * Puts waiting behind the same write share one transaction (group commit).
+ *
+ * Reads answer for the current sequence: get/has/chunkCount/chunkBytes see a chunk only while
+ * its address is announced. A truncation keeps the bytes, so a chunk announced again is present
+ * again at once, without being fetched.
+ */
+import type { Address } from '../address.js';
+import type { Announcement } from '../chain/types.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
+import { Inventory } from '../inventory/inventory.js';
+import { SerialQueue, silentLogger, type Logger } from '../runtime.js';
+import { checkAnnounced, checkMaxChunkSize, hashChunks, lookupAddress, parseVerified, throwIfRefused, type AdmissionResult } from './admission.js';
+import { validateAppend, validateTruncate } from './announcements.js';
+import type { AppendedAddress, StoreBackend } from './backend.js';
+import { discardChunk } from './quarantine.js';
+import { SequenceDigest } from './sequence-digest.js';
+import type { ChunkStore, DiscardOutcome, PutOutcome, VerifiedChunk } from './types.js';
+
+/** Bits set per inventory call while deriving the inventory at open. */
+const DERIVE_BATCH = 65_536;
+
+/** Options common to every ChunkStore. */
+export interface ChunkStoreOptions {
+  /** Largest chunk admitted, in bytes (default 40,960). */
+  maxChunkSize?: number;
+  logger?: Logger;
+  /** Added to the details of STORE_CORRUPT errors and to warnings (the LMDB store adds its path). */
+  details?: Readonly<Record<string, unknown>>;
+}
+
+interface StoreBatch {
+  parts: { prepared: AdmissionResult[]; resolve: (outcomes: PutOutcome[]) => void; reject: (error: unknown) => void }[];
+}
+
+/** A `ChunkStore` over any `StoreBackend`. */
+export class BackedChunkStore implements ChunkStore {
+  readonly maxChunkSize: number;
+  readonly inventory: Inventory;
+
+  readonly #backend: StoreBackend;
+  readonly #digest: SequenceDigest;
+  #length: number;
+  #count: number;
+  #bytes: number;
+  /** Every stored chunk, announced or not: while it is 0, appends skip the chunk lookups. */
+  #stored: number;
+  readonly #queue = new SerialQueue();
+  /** The store batch waiting at the tail of the queue: later puts join it (group commit). */
+  #storeBatch: StoreBatch | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  readonly #details: Readonly<Record<string, unknown>>;
+
+  /** Derives the inventory and counters from the backend's records; throws STORE_CORRUPT when they disagree. */
+  constructor(backend: StoreBackend, options: ChunkStoreOptions = {}) {
+    this.maxChunkSize = checkMaxChunkSize(options.maxChunkSize);
+    this.#backend = backend;
+    this.#details = options.details ?? {};
+    this.#length = backend.readLength();
+    const { digest, rebuilt } = SequenceDigest.restore((from, to) => backend.addressRange(from, to), this.#length, backend.readCheckpoints());
+    this.#digest = digest;
+    if (rebuilt.length > 0) {
+      (options.logger ?? silentLogger).warn('sequence digest checkpoints were missing and have been rebuilt', { ...this.#details, rebuilt: rebuilt.length });
+      backend.writeCheckpoints(rebuilt);
+    }
+    const derived = this.#deriveInventory();
+    this.inventory = derived.inventory;
+    this.#count = derived.count;
+    this.#bytes = derived.bytes;
+    this.#stored = derived.stored;
+  }
+
+  sequenceLength(): number {
+    this.#checkOpen();
+    return this.#length;
+  }
+
+  addressAt(position: number): Address | undefined {
+    this.#checkOpen();
+    if (!Number.isInteger(position) || position < 0 || position >= this.#length) return undefined;
+    return hexOf(this.#backend.addressAt(position));
+  }
+
+  positionsOf(address: Address): readonly number[] {
+    this.#checkOpen();
+    const key = lookupAddress(address);
+    return key === undefined ? [] : this.#backend.positionsOf(Buffer.from(key, 'hex'));
+  }
+
+  sequenceDigest(length?: number): string {
+    this.#checkOpen();
+    return this.#digest.digestHex(length);
+  }
+
+  append(announcements: readonly Announcement[]): Promise<void> {
+    const batch = Array.isArray(announcements) ? announcements.slice() : announcements;
+    return this.#enqueue(() => this.#append(batch));
+  }
+
+  truncate(length: number): Promise<void> {
+    return this.#enqueue(() => this.#truncate(length));
+  }
+
+  async put(data: Uint8Array): Promise<PutOutcome & { ok: true }> {
+    return throwIfRefused((await this.putMany([data]))[0] as PutOutcome);
+  }
+
+  /** Sizes and hashes are checked, and the bytes copied, when the call is made; the rest in turn. */
+  putMany(chunks: readonly Uint8Array[]): Promise<PutOutcome[]> {
+    return this.#enqueueStore(() => hashChunks(chunks, this.maxChunkSize));
+  }
+
+  putVerified(chunks: readonly VerifiedChunk[]): Promise<PutOutcome[]> {
+    return this.#enqueueStore(() => parseVerified(chunks, this.maxChunkSize));
+  }
+
+  get(address: Address): Uint8Array | undefined {
+    this.#checkOpen();
+    const key = lookupAddress(address);
+    if (key === undefined) return undefined;
+    const keyBytes = Buffer.from(key, 'hex');
+    return this.#backend.isAnnounced(keyBytes) ? this.#backend.chunk(keyBytes) : undefined;
+  }
+
+  has(address: Address): boolean {
+    this.#checkOpen();
+    const key = lookupAddress(address);
+    if (key === undefined) return false;
+    const keyBytes = Buffer.from(key, 'hex');
+    return this.#backend.isAnnounced(keyBytes) && this.#backend.hasChunk(keyBytes);
+  }
+
+  chunkCount(): number {
+    this.#checkOpen();
+    return this.#count;
+  }
+
+  chunkBytes(): number {
+    this.#checkOpen();
+    return this.#bytes;
+  }
+
+  /** The bytes are read and hashed again inside the write queue: an intact chunk is never removed. */
+  discard(address: Address): Promise<DiscardOutcome> {
+    return this.#enqueue(async () => {
+      const key = lookupAddress(address);
+      if (key === undefined) return { discarded: false, positions: [] };
+      const keyBytes = Buffer.from(key, 'hex');
+      const removed = await discardChunk(keyBytes, { read: () => this.#backend.chunk(keyBytes), remove: () => this.#backend.removeChunk(keyBytes) });
+      if (removed === undefined) return { discarded: false, positions: [] };
+      this.#stored--;
+      const positions = this.#backend.positionsOf(keyBytes);
+      if (positions.length > 0) {
+        for (const position of positions) this.inventory.remove(position);
+        this.#count--;
+        this.#bytes -= removed;
+      }
+      return { discarded: true, positions };
+    });
+  }
+
+  /** Waits for every queued write, then closes the backend. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      await this.#queue.idle();
+      await this.#backend.close();
+    })();
+    return this.#closing;
+  }
+
+  async #append(announcements: readonly Announcement[]): Promise<void> {
+    const start = this.#length;
+    const addresses = validateAppend(announcements, start);
+    if (addresses.length === 0) return;
+    const keys = addresses.map((address) => Buffer.from(address, 'hex'));
+    const plan = this.#digest.planAppend(keys);
+    // New positions per address of this batch, in order.
+    const byAddress = new Map<Address, AppendedAddress & { positions: number[] }>();
+    for (let i = 0; i < addresses.length; i++) {
+      const address = addresses[i] as Address;
+      let entry = byAddress.get(address);
+      if (entry === undefined) {
+        entry = { key: keys[i] as Buffer, positions: [] };
+        byAddress.set(address, entry);
+      }
+      entry.positions.push(start + i);
+    }
+    const grouped = [...byAddress.values()];
+    const wasAnnounced = await this.#backend.append(start, keys, grouped, plan.checkpoints);
+    this.#length = plan.length;
+    this.#digest.commitAppend(plan);
+    this.inventory.setLength(plan.length);
+    for (let i = 0; i < grouped.length; i++) {
+      const entry = grouped[i] as AppendedAddress;
+      const size = this.#chunkSize(entry.key);
+      if (size === undefined) continue;
+      this.inventory.addMany(entry.positions);
+      if (!wasAnnounced[i]) {
+        this.#count++;
+        this.#bytes += size;
+      }
+    }
+  }
+
+  async #truncate(length: number): Promise<void> {
+    validateTruncate(length);
+    const old = this.#length;
+    if (length >= old) return;
+    const dropped = new Map<Address, Buffer>();
+    for (const bytes of this.#backend.addressRange(length, old)) {
+      const address = hexOf(bytes) as Address;
+      if (!dropped.has(address)) dropped.set(address, Buffer.from(address, 'hex'));
+    }
+    const keys = [...dropped.values()];
+    const stillAnnounced = await this.#backend.truncate(length, old, keys, SequenceDigest.firstDroppedCheckpoint(length));
+    for (let i = 0; i < keys.length; i++) {
+      if (stillAnnounced[i]) continue;
+      const size = this.#chunkSize(keys[i] as Buffer);
+      if (size === undefined) continue;
+      this.#count--;
+      this.#bytes -= size;
+    }
+    this.#length = length;
+    this.inventory.setLength(length);
+    this.#digest.truncate(length);
+  }
+
+  #enqueueStore(precheck: () => AdmissionResult[]): Promise<PutOutcome[]> {
+    if (this.#closed) return Promise.reject(closedError());
+    let prepared: AdmissionResult[];
+    try {
+      prepared = copyAdmitted(precheck());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let batch = this.#storeBatch;
+    if (batch === undefined) {
+      const fresh: StoreBatch = { parts: [] };
+      void this.#enqueue(() => {
+        if (this.#storeBatch === fresh) this.#storeBatch = undefined;
+        return this.#storeParts(fresh.parts);
+      }).catch(() => {}); // each part's promise carries the failure
+      this.#storeBatch = batch = fresh;
+    }
+    return new Promise((resolve, reject) => batch.parts.push({ prepared, resolve, reject }));
+  }
+
+  /**
+   * Group commit: every put queued behind the same write shares one transaction (one fsync), so
+   * throughput grows with load instead of being capped at one batch per commit.
+   */
+  async #storeParts(parts: StoreBatch['parts']): Promise<void> {
+    try {
+      const outcomes = await this.#store(parts.flatMap((part) => part.prepared));
+      let offset = 0;
+      for (const part of parts) {
+        part.resolve(outcomes.slice(offset, offset + part.prepared.length));
+        offset += part.prepared.length;
+      }
+    } catch (error) {
+      for (const part of parts) part.reject(error);
+    }
+  }
+
+  /** Stores the admitted chunks in one backend transaction; "already stored" (a repeat within the batch too) is the backend's answer. */
+  async #store(prepared: AdmissionResult[]): Promise<PutOutcome[]> {
+    const keys: Buffer[] = new Array(prepared.length);
+    const positions: number[][] = new Array(prepared.length);
+    const results = checkAnnounced(prepared, (address, index) => {
+      const key = Buffer.from(address, 'hex');
+      const at = this.#backend.positionsOf(key);
+      if (at.length === 0) return false;
+      keys[index] = key;
+      positions[index] = at;
+      return true;
+    });
+    const writes: { key: Buffer; data: Uint8Array }[] = [];
+    for (let i = 0; i < results.length; i++) {
+      const result = results[i] as AdmissionResult;
+      if (result.ok) writes.push({ key: keys[i] as Buffer, data: result.data });
+    }
+    const written = writes.length > 0 ? await this.#backend.storeChunks(writes) : [];
+    let next = 0;
+    const bits: number[] = [];
+    const outcomes: PutOutcome[] = results.map((result, i) => {
+      if (!result.ok) return result;
+      const at = positions[i] as number[];
+      const added = written[next++] === true;
+      if (added) {
+        for (const position of at) bits.push(position);
+        this.#stored++;
+        this.#count++;
+        this.#bytes += result.data.length;
+      }
+      return { ok: true, address: result.address, added, positions: at };
+    });
+    if (bits.length > 0) this.inventory.addMany(bits);
+    return outcomes;
+  }
+
+  /** Runs write tasks one at a time, in call order. */
+  #enqueue<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(closedError());
+    this.#storeBatch = undefined; // puts made after this task must not overtake it
+    return this.#queue.run(task);
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw closedError();
+  }
+
+  #chunkSize(key: Buffer): number | undefined {
+    return this.#stored === 0 ? undefined : this.#backend.chunkSize(key);
+  }
+
+  /** The inventory, chunk count and byte count, from the stored chunks and the positions index. */
+  #deriveInventory(): { inventory: Inventory; count: number; bytes: number; stored: number } {
+    const inventory = new Inventory(this.#length);
+    let count = 0;
+    let bytes = 0;
+    let stored = 0;
+    const bits: number[] = [];
+    for (const { key, size } of this.#backend.chunkSizes()) {
+      stored++;
+      const positions = this.#backend.positionsOf(key);
+      if (positions.length === 0) continue;
+      if ((positions[positions.length - 1] as number) >= this.#length) {
+        throw new AtlasError(ErrorCodes.STORE_CORRUPT, `chunk ${key.toString('hex')} is indexed at positions past the sequence`, this.#details);
+      }
+      for (const position of positions) bits.push(position);
+      if (bits.length >= DERIVE_BATCH) inventory.addMany(bits.splice(0));
+      count++;
+      bytes += size;
+    }
+    inventory.addMany(bits);
+    return { inventory, count, bytes, stored };
+  }
+}
+
+/** The admitted chunks with their bytes copied into one buffer (Buffer views), so callers may reuse theirs. */
+function copyAdmitted(results: AdmissionResult[]): AdmissionResult[] {
+  let total = 0;
+  for (const result of results) if (result.ok) total += result.data.length;
+  const slab = Buffer.allocUnsafe(total);
+  let offset = 0;
+  return results.map((result) => {
+    if (!result.ok) return result;
+    slab.set(result.data, offset);
+    const data = slab.subarray(offset, offset + result.data.length);
+    offset += result.data.length;
+    return { ok: true, address: result.address, data };
+  });
+}
+
+function hexOf(bytes: Uint8Array | undefined): string | undefined {
+  return bytes === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, 20).toString('hex');
+}
+
+function closedError(): AtlasError {
+  return new AtlasError(ErrorCodes.CLOSED, 'the chunk store is closed');
+}
