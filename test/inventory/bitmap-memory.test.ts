@@ -41,7 +41,8 @@ describe('WebAssembly bitmap memory', () => {
     for (let i = 0; i < rounds; i++) round();
     const grown = process.memoryUsage().external - before;
     // Each round makes well over 1 MB of temporaries (40 KB bitset containers, dozens of them):
-    // unreleased, 60 rounds would add well over 100 MB.
-    expect(grown / MB).toBeLessThan(8);
+    // unreleased, 60 rounds would add well over 100 MB. The bound leaves room for other external
+    // memory (buffers) that a loaded machine collects late.
+    expect(grown / MB).toBeLessThan(24);
   });
 });
