@@ -10,9 +10,9 @@ import { setMaxListeners } from 'node:events';
 import { isAddress, parseAddress, type Address } from '../address.js';
 import { ChainFollower } from '../sync/chain-follow.js';
 import type { ChainAdapter } from '../chain/types.js';
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
-import { InventoryLog } from '../inventory/change-log.js';
-import { canonicalPeerAddress } from '../peers/address-policy.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
+import type { InventoryLog } from '../inventory/change-log.js';
+import { Replicator } from '../sync/replicator.js';
 import { resolveLimits, type ProtocolLimits } from '../protocol/limits.js';
 import { ProtocolClient } from '../protocol/client.js';
 import { createProtocolService } from '../protocol/server.js';
@@ -23,11 +23,7 @@ import { OutboundGuard } from './outbound-guard.js';
 import { hashReady } from '../hash/index.js';
 import { silentLogger, systemClock, type Clock, type Logger, type Random } from '../runtime.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
-import { VerifiedReader, type CorruptChunk } from '../store/verified-read.js';
-import { Auditor } from '../sync/audit.js';
-import { Downloader, type PeerFault } from '../sync/downloader.js';
-import { PeerViews } from '../sync/peer-views.js';
-import { Pusher } from '../sync/pusher.js';
+import { VerifiedReader } from '../store/verified-read.js';
 import { Backfiller, type MissingChunk } from '../sync/sources/backfill.js';
 import { peerSource } from '../sync/sources/local-sources.js';
 import { NameResolver, type NameEntry, type Resolution } from '../bns/names.js';
@@ -44,17 +40,10 @@ import { listenError, openNodeStore, stateError, type NodeState } from './lifecy
 import { checkNodeOptions } from './option-checks.js';
 import { RequestObserver } from './observe.js';
 import { PeerEvents } from './peer-events.js';
-import { EarlyContacts, type EarlyContact } from './early-contacts.js';
 import type { NodeStats } from './stats.js';
 import { RateMeter } from './stats.js';
 
 export type { NodeState } from './lifecycle.js';
-
-/** Positions remembered by the inventory log, for incremental refreshes. */
-const INVENTORY_LOG_ENTRIES = 1 << 20;
-
-/** How long an offer from a peer we do not track keeps its positions fetchable from it. */
-const OFFERED_VIEW_MS = 60_000;
 
 /**
  * One Atlas peer: it follows the chain, admits and stores announced chunks, serves them, and
@@ -70,7 +59,6 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   readonly network: string;
   readonly store: ChunkStore;
   readonly limits: Readonly<ProtocolLimits>;
-  readonly log: InventoryLog;
   /** Every chunk that leaves the node is read through it: hash-checked, corrupt ones quarantined. */
   private readonly reader: VerifiedReader;
   private readonly chain: ChainAdapter;
@@ -82,10 +70,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   private readonly timers: NodeTimers;
   private readonly client: ProtocolClient;
   private readonly follower: ChainFollower;
-  private readonly views: PeerViews;
-  private readonly downloader: Downloader;
-  private readonly auditor: Auditor;
-  private readonly pusher: Pusher;
+  /** Replication policy: views, downloads, audits, pushes and offers, the change log. */
+  private readonly replicator: Replicator;
   private readonly overlay: Overlay;
   private readonly rates: RateMeter;
   /** Never gives up on an announced chunk: asks the configured sources, then peers. */
@@ -120,7 +106,6 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     this.metrics = options.metrics ?? noMetrics;
     this.timers = { ...DEFAULT_TIMERS, ...options.timers };
     this.limits = resolveLimits({ ...options.limits, maxChunkSize: store.maxChunkSize });
-    this.log = new InventoryLog({ maxEntries: INVENTORY_LOG_ENTRIES, epoch: this.newEpoch() });
     this.sync = new SyncState(store, this.clock, this.lifetime.signal);
     const maxPeers = options.maxPeers ?? 1_000;
     const maxPending = options.maxPendingPeers ?? 800;
@@ -140,16 +125,18 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     this.guard = new RequestGuard(this.clock, options.requests);
     const self = () => this.transport.address;
     this.reader = new VerifiedReader(store, {
-      corrupt: (chunk) => this.onCorrupt(chunk),
+      corrupt: (chunk) => this.replicator.quarantined(chunk),
       discardFailed: (address, error) => this.logger.error('a corrupt chunk could not be removed from the store', { address, error: String(error) }),
     });
 
     this.follower = new ChainFollower(store, this.chain, {
-      onAppend: (from, count) => this.onAppend(from, count),
-      onRollback: (length) => this.onRollback(length),
+      onAppend: (from, count) => {
+        this.replicator.appended(from, count);
+        this.backfiller.sequenceChanged();
+      },
+      onRollback: (length) => this.replicator.rolledBack(length),
       onError: (error) => this.fail(error),
     });
-    this.views = new PeerViews(this.client, this.limits, Math.max(options.neighbors ?? 8, 1) * 4, self, () => store.sequenceLength());
     this.overlay = new Overlay({
       client: this.client,
       network: this.network,
@@ -171,8 +158,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
       },
       events: {
         peerAdded: (peer) => {
-          const early = this.early.take(peer);
-          if (early !== undefined) this.replayEarlyContact(peer, early);
+          this.replicator.peerAdmitted(peer);
           this.logger.debug('peer admitted', { peer });
           this.peerEvents.added(peer);
         },
@@ -182,33 +168,43 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
           this.logger.debug('peer removed', { peer, reason });
           this.peerEvents.removed(peer, reason);
         },
-        neighborAdded: (peer) => {
-          this.views.track(peer, { lastResort: this.overlay.isSeed(peer) });
-          this.auditor.watch(peer, this.lifetime.signal);
-          this.pusher.addNeighbor(peer);
-          void this.refreshView(peer);
-        },
-        neighborRemoved: (peer) => {
-          const promoted = this.views.untrack(peer);
-          this.pusher.removeNeighbor(peer);
-          // A new relay is pulled at once, so it starts offering to us now.
-          if (promoted !== undefined) void this.refreshView(promoted);
-        },
+        neighborAdded: (peer) => this.replicator.neighborAdded(peer),
+        neighborRemoved: (peer) => this.replicator.neighborRemoved(peer),
       },
     });
-    this.downloader = new Downloader(store, this.views, this.client, this.clock, this.random, {
-      stored: (outcomes, peer) => this.onStored(outcomes, peer, 'offer'),
-      called: (peer, ok) => this.overlay.recordCall(peer, ok),
-      fault: (peer, fault, error) => this.onPeerFault(peer, fault, error),
-      reliability: (peer) => this.overlay.health(peer),
-      storeFailed: (error) => this.fail(error),
-    }, options.downloads);
-    this.auditor = new Auditor(store, this.views, this.client, this.clock, this.random, {
-      called: (peer, ok) => this.overlay.recordCall(peer, ok),
-      fault: (peer, fault, error) => this.onPeerFault(peer, fault, error),
-      health: (peer) => this.overlay.health(peer),
-      stalled: (peer) => this.overlay.dropStaller(peer),
-    }, options.audit);
+    this.replicator = new Replicator({
+      store,
+      client: this.client,
+      clock: this.clock,
+      random: this.random,
+      logger: this.logger,
+      self,
+      peers: {
+        recordCall: (peer, ok) => this.overlay.recordCall(peer, ok),
+        health: (peer) => this.overlay.health(peer),
+        dropStaller: (peer) => this.overlay.dropStaller(peer),
+        penalise: (peer, code) => {
+          this.outbound.offended(peer);
+          this.overlay.penalise(peer, code);
+        },
+        isKnownPeer: (peer) => this.overlay.isKnownPeer(peer),
+        contact: (peer) => this.overlay.contact(peer),
+        isSeed: (peer) => this.overlay.isSeed(peer),
+      },
+      events: {
+        stored: (outcomes, from) => this.onStored(outcomes, from),
+        sequenceChanged: (length) => {
+          this.metrics.gauge('sequence_length', length);
+          this.emitProgress();
+        },
+        quarantined: (chunk) => {
+          this.emitSafe('chunk:corrupt', { address: chunk.address, positions: chunk.positions });
+          this.emitProgress();
+        },
+        inventoryRead: (bytes) => this.metrics.count('inventory_bytes_received_total', bytes),
+        failed: (error) => this.fail(error),
+      },
+    }, { neighbors: options.neighbors ?? 8, inventoryRefreshMs: this.timers.inventoryRefreshMs, downloads: options.downloads, audit: options.audit, push: options.push });
     this.backfillSources = options.sources?.length ?? 0;
     this.backfiller = new Backfiller({
       store,
@@ -218,17 +214,9 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
       clock: this.clock,
       random: this.random,
       logger: this.logger,
-      onStored: (outcomes, source) => this.onStored(outcomes, source, 'offer'),
+      onStored: (outcomes, source) => this.replicator.stored(outcomes, source, 'offer'),
       ...(options.backfill ? { options: options.backfill } : {}),
     });
-    this.pusher = new Pusher(
-      this.client,
-      this.clock,
-      self,
-      (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false,
-      options.push,
-      (max) => this.log.since(Math.max(this.log.oldestVersion, this.log.version - max)) ?? [],
-    );
     this.fetcher = nodeFetcher({
       store,
       readLocal: (addresses) => this.reader.read(addresses).chunks,
@@ -237,11 +225,11 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
       lifetime: this.lifetime.signal,
       client: this.client,
       limits: this.limits,
-      views: this.views,
+      views: this.replicator.views,
       knownPeers: () => this.overlay.knownPeers(),
       canFetch: () => this.#state === 'running',
-      onStored: (outcomes, peer) => this.onStored(outcomes, peer, 'offer'),
-      onFault: (peer, error) => this.onPeerFault(peer, 'bad-data', error),
+      onStored: (outcomes, peer) => this.replicator.stored(outcomes, peer, 'offer'),
+      onFault: (peer, error) => this.replicator.peerFault(peer, 'bad-data', error),
       onCall: (peer, ok) => this.overlay.recordCall(peer, ok),
     });
   }
@@ -268,6 +256,11 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
 
   get state(): NodeState {
     return this.#state;
+  }
+
+  /** The inventory change log peers read our changes from (its epoch changes on rollback). */
+  get log(): InventoryLog {
+    return this.replicator.log;
   }
 
   /** The address peers reach this node at, once started. */
@@ -298,6 +291,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     }
     if (this.#state !== 'starting') return; // closed meanwhile
     this.#state = 'running';
+    this.replicator.start();
     this.overlay.start();
     // Without other sources the downloader alone retries peers (with its own capped back-off).
     if (this.backfillSources > 0) this.backfiller.start();
@@ -316,7 +310,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     const outcomes = await this.store.putMany(chunks);
     const added = outcomes.filter((o): o is PutOutcome & { ok: true } => o.ok && o.added);
     if (added.length > 0) {
-      this.onStored(added, 'local', 'push');
+      this.replicator.stored(added, 'local', 'push');
     }
     return outcomes;
   }
@@ -388,7 +382,6 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
 
   stats(): NodeStats {
     const inventory = this.store.inventory;
-    const d = this.downloader.stats;
     return {
       state: this.#state,
       address: this.address,
@@ -401,11 +394,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
       peers: this.overlay.peerCount(),
       pendingPeers: this.overlay.pendingCount(),
       neighbors: this.overlay.neighbors(),
-      downloads: { ...d, inFlight: this.downloader.requestsInFlight },
-      pushes: { offersSent: this.pusher.offersSent, chunksPushed: this.pusher.chunksPushed },
-      audits: { ...this.auditor.stats },
-      inventoryBytesReceived: this.inventoryBytesReceived,
-      inventoryRefreshes: this.inventoryRefreshes,
+      ...this.replicator.stats(),
       chunksPerSecond: this.rates.rate(),
     };
   }
@@ -417,9 +406,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     this.lifetime.abort(new AtlasError(ErrorCodes.CLOSED, 'node closed'));
     this.sync.changes.notify();
     if (this.roundTimer !== undefined) this.clock.clearTimeout(this.roundTimer);
-    this.downloader.stop();
-    this.auditor.stop();
-    this.pusher.stop();
+    this.replicator.stop();
     this.backfiller.stop();
     this.names?.close();
     await this.roundRunning?.catch(() => undefined); // before overlay.stop: a round re-adds neighbours
@@ -432,56 +419,19 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
 
   // --- internals -----------------------------------------------------------------------------
 
-  private inventoryBytesReceived = 0;
-  private inventoryRefreshes = 0;
-
   private serviceHost() {
     return {
       network: this.network,
       store: this.store,
       reader: this.reader,
-      log: this.log,
+      log: this.replicator.log,
       limits: this.limits,
       candidate: (address: string) => this.overlay.candidate(address),
-      puller: (address: string, relay: boolean) => {
-        const peer = canonicalPeerAddress(address);
-        if (peer === undefined) return;
-        // The caller's own host (sender-bound): offering to it reflects nothing to a third party,
-        // so it need not be in our table (which may be full) to hear our offers.
-        this.pusher.addPuller(peer, relay);
-        if (!this.overlay.isKnownPeer(peer)) this.overlay.contact(peer);
-      },
+      puller: (address: string, relay: boolean) => this.replicator.pulled(address, relay),
       livePeers: (max: number, exclude: string | undefined) => this.overlay.livePeers(max, exclude),
-      stored: (outcomes: readonly (PutOutcome & { ok: true })[], pushedBy: string | undefined, remote: string) => {
-        this.onStored(outcomes, pushedBy ?? remote, pushedBy === undefined ? 'push' : 'offer');
-      },
-      offered: (address: string, positions: Uint32Array) => {
-        // Views are keyed by the table's canonical form; callers may write an address otherwise.
-        const from = canonicalPeerAddress(address);
-        if (from === undefined) return 0;
-        if (!this.overlay.isKnownPeer(from)) {
-          this.early.offered(from, positions); // replayed once admitted, which starts now
-          this.overlay.contact(from);
-          return 0;
-        }
-        return this.acceptOffer(from, positions);
-      },
+      stored: (outcomes: readonly (PutOutcome & { ok: true })[], pushedBy: string | undefined, remote: string) => this.replicator.received(outcomes, pushedBy, remote),
+      offered: (address: string, positions: Uint32Array) => this.replicator.offered(address, positions),
     };
-  }
-
-  /** Positions an admitted peer holds: fetched from it even when it is not our neighbour. */
-  private acceptOffer(from: string, positions: Uint32Array): number {
-    if (!this.views.has(from) && !this.views.trackPassive(from, this.clock.now() + OFFERED_VIEW_MS)) return 0;
-    // Positions past our sequence name nothing we could fetch (and 2^32 - 1 would overflow the view).
-    const known = positions.filter((p) => p < this.store.sequenceLength());
-    const wanted = known.filter((p) => !this.store.inventory.has(p)).length;
-    this.views.markHeld(from, known);
-    if (wanted > 0) this.downloader.inventoriesChanged();
-    return wanted;
-  }
-
-  private replayEarlyContact(peer: string, early: EarlyContact): void {
-    if (early.offered !== undefined) this.acceptOffer(peer, early.offered);
   }
 
   private scheduleRound(delayMs: number): void {
@@ -498,14 +448,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   private async round(): Promise<void> {
     try {
       await this.overlay.round();
-      const now = this.clock.now();
-      this.views.expirePassive(now);
-      for (const peer of this.views.peers()) {
-        const view = this.views.get(peer);
-        if (view && now - view.refreshedAt >= this.timers.inventoryRefreshMs) void this.refreshView(peer);
-      }
-      this.downloader.pump();
-      this.auditor.run(this.lifetime.signal);
+      this.replicator.tick();
       this.metrics.gauge('peers', this.overlay.peerCount());
       this.metrics.gauge('neighbors', this.overlay.neighbors().length);
       this.observer.sampleWire(this.transport);
@@ -514,93 +457,14 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     }
   }
 
-  private readonly refreshing = new Set<string>();
-  private readonly early = new EarlyContacts();
-
-  private async refreshView(peer: string): Promise<void> {
-    if (this.refreshing.has(peer) || this.#state !== 'running') return;
-    this.refreshing.add(peer);
-    try {
-      const outcome = await this.views.refresh(peer, this.clock.now(), this.lifetime.signal);
-      this.inventoryBytesReceived += outcome.bytes;
-      this.inventoryRefreshes++;
-      this.metrics.count('inventory_bytes_received_total', outcome.bytes);
-      this.logger.debug('inventory refreshed', { peer, bytes: outcome.bytes, added: outcome.added });
-      this.overlay.recordCall(peer, true);
-      if (outcome.added > 0) this.downloader.inventoriesChanged();
-    } catch (error) {
-      if (this.#state !== 'running') return;
-      const atlasError = isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error));
-      this.onPeerFault(peer, atlasError.code === ErrorCodes.BAD_REPLY ? 'bad-data' : 'unresponsive', atlasError);
-      if (atlasError.code !== ErrorCodes.BAD_REPLY) this.overlay.recordCall(peer, false);
-    } finally {
-      this.refreshing.delete(peer);
+  /** Chunks newly stored (already logged and relayed): events, rate and metrics. */
+  private onStored(outcomes: readonly (PutOutcome & { ok: true })[], from: string): void {
+    if (this.listenerCount('chunk') > 0) {
+      for (const { address, positions } of outcomes) this.emitSafe('chunk', { address, positions, from });
     }
-  }
-
-  /**
-   * Every newly stored chunk passes here once. `relay` says how neighbours hear of it: a client's
-   * put is pushed as bytes (we may be its only holder); a chunk from a peer is only offered.
-   */
-  private onStored(outcomes: readonly (PutOutcome & { ok: true })[], from: string, relay: 'push' | 'offer'): void {
-    const positions: number[] = [];
-    const listened = this.listenerCount('chunk') > 0;
-    for (const outcome of outcomes) {
-      for (const position of outcome.positions) positions.push(position);
-      if (listened) this.emitSafe('chunk', { address: outcome.address, positions: outcome.positions, from });
-    }
-    positions.sort((a, b) => a - b);
-    this.log.record(positions);
     this.rates.add(outcomes.length);
     this.metrics.count('chunks_stored_total', outcomes.length);
-    if (relay === 'push') this.pusher.push(outcomes.map((o) => ({ data: this.store.get(o.address) as Uint8Array, positions: o.positions })));
-    else this.pusher.offer(positions);
     this.emitProgress();
-  }
-
-  private onAppend(from: number, count: number): void {
-    // Chunks already held may have just been announced: their bits are new to peers.
-    const held: number[] = [];
-    const inventory = this.store.inventory;
-    for (let p = from; p < from + count; p++) if (inventory.has(p)) held.push(p);
-    if (held.length > 0) {
-      this.log.record(held);
-      this.pusher.offer(held);
-    }
-    this.metrics.gauge('sequence_length', this.store.sequenceLength());
-    this.emitProgress();
-    this.downloader.inventoriesChanged(); // new positions to plan
-    this.backfiller.sequenceChanged();
-  }
-
-  private onRollback(length: number): void {
-    // Bits were removed: peers holding an old version must fetch the whole vector again.
-    this.log.reset(this.newEpoch());
-    this.logger.warn('chain rolled back', { length });
-    this.metrics.gauge('sequence_length', length);
-    this.emitProgress();
-  }
-
-  /**
-   * A stored chunk was found corrupt and removed. Bits left our inventory, so peers must re-read
-   * the whole vector (a new log epoch, as after a rollback) rather than keep asking us for it; the
-   * downloader sees the gap and fetches the chunk again.
-   */
-  private onCorrupt(chunk: CorruptChunk): void {
-    this.logger.error('stored chunk failed its hash check: quarantined, fetching it again', { address: chunk.address, positions: chunk.positions.length });
-    if (chunk.positions.length > 0) this.log.reset(this.newEpoch());
-    this.emitSafe('chunk:corrupt', { address: chunk.address, positions: chunk.positions });
-    this.emitProgress();
-    this.downloader.inventoriesChanged();
-  }
-
-  private onPeerFault(peer: string, fault: PeerFault, error: AtlasError): void {
-    this.logger.debug('peer fault', { peer, fault, code: error.code, message: error.message });
-    if (error.code === ErrorCodes.TIMEOUT) this.auditor.suspect(peer); // a staller is confirmed by audits
-    if (fault === 'bad-data') {
-      this.outbound.offended(peer);
-      this.overlay.penalise(peer, error.code);
-    }
   }
 
   private emitProgress(): void {
@@ -626,15 +490,6 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     const err = error instanceof Error ? error : new Error(String(error));
     this.logger.error('node error', { error: err.message });
     if (this.listenerCount('error') > 0) this.emitSafe('error', err);
-  }
-
-  /**
-   * A new name for this run of the inventory log. The clock is part of it, so a node restarted
-   * with the same seeded random (the simulator) still never reuses an epoch peers remember.
-   */
-  private newEpoch(): string {
-    const noise = Array.from({ length: 6 }, () => Math.floor(this.random() * 256).toString(16).padStart(2, '0')).join('');
-    return `${noise}${Math.floor(this.clock.now()).toString(36)}`;
   }
 
   private assertUsable(action: string): void {
