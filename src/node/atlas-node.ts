@@ -7,22 +7,17 @@ import { isAddress, parseAddress, type Address } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import type { InventoryLog } from '../inventory/change-log.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
-import { createProtocolService } from '../protocol/server.js';
-import { checkSender } from '../protocol/sender-check.js';
 import { hashReady } from '../hash/index.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
 import type { MissingChunk } from '../sync/sources/backfill.js';
 import { NameResolver, type NameEntry, type Resolution } from '../bns/names.js';
-import type { TransportService } from '../transport/types.js';
 import { TypedEmitter, type AtlasNodeEventMap, type AtlasNodeEvents, type ProgressEvent } from './events.js';
 import type { AtlasNodeOptions } from './options.js';
-import { NodeService } from './service.js';
 import type { FetchOptions, FetchResult } from './fetch.js';
 import { listenError, openNodeStore, stateError, type NodeState } from './lifecycle.js';
 import { checkNodeOptions } from './option-checks.js';
 import type { NodeStats } from './stats.js';
 import { wireNode, type NodeParts } from './wiring.js';
-import { setMaxListeners } from 'node:events';
 
 export type { NodeState } from './lifecycle.js';
 
@@ -55,8 +50,6 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
       running: () => this.#state === 'running',
       fetchChunks: (addresses, opts) => this.fetchChunks(addresses, opts),
     });
-    // Every call in flight listens on the lifetime signal; the bound is the in-flight limits.
-    setMaxListeners(0, this.parts.lifetime.signal);
     this.network = this.parts.network;
     this.limits = this.parts.limits;
   }
@@ -103,15 +96,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   async start(): Promise<void> {
     if (this.#state !== 'open') throw stateError(this.#state, 'start');
     this.#state = 'starting';
-    const handle = this.parts.guard.wrap(checkSender(createProtocolService(new NodeService(this.parts.serviceHost), { limits: this.limits, logger: this.parts.logger })));
-    const service: TransportService = {
-      handle: this.parts.observer.serve(handle),
-      getChunk: (address) => this.parts.reader.readOne(address),
-      status: () => this.stats(),
-      ...(this.parts.metrics.expose ? { metrics: () => (this.parts.metrics.expose as () => Promise<string>)() } : {}),
-    };
     try {
-      await this.parts.transport.listen(service);
+      await this.parts.transport.listen(this.parts.service(() => this.stats()));
     } catch (error) {
       if (this.#state === 'starting') this.#state = 'open';
       throw listenError(error, this.parts.transport.address);
@@ -136,9 +122,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     this.assertUsable('putChunks');
     const outcomes = await this.store.putMany(chunks);
     const added = outcomes.filter((o): o is PutOutcome & { ok: true } => o.ok && o.added);
-    if (added.length > 0) {
-      this.parts.replicator.stored(added, 'local', 'push');
-    }
+    if (added.length > 0) this.parts.replicator.stored(added, 'local', 'push');
     return outcomes;
   }
 
@@ -258,13 +242,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   }
 
   private async round(): Promise<void> {
-    const { overlay, metrics } = this.parts;
     try {
-      await overlay.round();
-      this.parts.replicator.tick();
-      metrics.gauge('peers', overlay.peerCount());
-      metrics.gauge('neighbors', overlay.neighbors().length);
-      this.parts.observer.sampleWire(this.parts.transport);
+      await this.parts.round();
     } catch (error) {
       if (this.#state === 'running') this.fail(error);
     }

@@ -15,17 +15,20 @@ import { VerifiedReader } from '../store/verified-read.js';
 import { Replicator } from '../sync/replicator.js';
 import { Backfiller } from '../sync/sources/backfill.js';
 import { peerSource } from '../sync/sources/local-sources.js';
-import type { Transport } from '../transport/types.js';
+import type { Transport, TransportService } from '../transport/types.js';
+import { createProtocolService } from '../protocol/server.js';
+import { checkSender } from '../protocol/sender-check.js';
+import { setMaxListeners } from 'node:events';
 import type { AtlasNodeEvents } from './events.js';
 import type { FetchOptions, FetchResult } from './fetch.js';
 import { nodeFetcher } from './fetch-chunks.js';
-import { noMetrics, type Metrics } from './metrics.js';
+import { noMetrics } from './metrics.js';
 import { RequestObserver } from './observe.js';
 import { DEFAULT_TIMERS, type AtlasNodeOptions, type NodeTimers } from './options.js';
 import { OutboundGuard } from './outbound-guard.js';
 import { Overlay } from './overlay.js';
 import { PeerEvents } from './peer-events.js';
-import type { ServiceHost } from './service.js';
+import { NodeService, type ServiceHost } from './service.js';
 import { RateMeter } from './stats.js';
 import { SyncState } from './sync-state.js';
 
@@ -46,7 +49,6 @@ export interface NodeParts {
   transport: Transport;
   clock: Clock;
   logger: Logger;
-  metrics: Metrics;
   timers: NodeTimers;
   /** Aborted when the node closes; every call in flight listens on it. */
   lifetime: AbortController;
@@ -59,18 +61,20 @@ export interface NodeParts {
   /** Never gives up on an announced chunk: asks the configured sources, then peers. */
   backfiller: Backfiller;
   backfillSources: number;
-  /** Sheds load with BUSY: per-host token buckets and concurrency bounds (protocol/request-guard). */
-  guard: RequestGuard;
-  observer: RequestObserver;
   /** Have/total/missing, the 'synced' transition, and the waits on them (whenSynced, fetchChunks' wait). */
   sync: SyncState;
   rates: RateMeter;
   fetcher: ReturnType<typeof nodeFetcher>;
-  serviceHost: ServiceHost;
+  /** What the transport serves: the protocol behind its guards, chunk and status routes. */
+  service(status: () => unknown): TransportService;
+  /** One periodic pass of the overlay and the replicator, and the gauges sampled after it. */
+  round(): Promise<void>;
 }
 
 export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: NodeHost): NodeParts {
   const lifetime = new AbortController();
+  // Every call in flight listens on the lifetime signal; the bound is the in-flight limits.
+  setMaxListeners(0, lifetime.signal);
   const network = options.network ?? 'mainnet';
   const transport = options.transport;
   const clock = options.clock ?? systemClock;
@@ -212,6 +216,8 @@ export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: Nod
     onFault: (peer, error) => replicator.peerFault(peer, 'bad-data', error),
     onCall: (peer, ok) => overlay.recordCall(peer, ok),
   });
+  /** Sheds load with BUSY: per-host token buckets and concurrency bounds (protocol/request-guard). */
+  const guard = new RequestGuard(clock, options.requests);
   const serviceHost: ServiceHost = {
     network,
     store,
@@ -225,7 +231,20 @@ export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: Nod
     offered: (address, positions) => replicator.offered(address, positions),
   };
   return {
-    network, limits, chain: options.chain, transport, clock, logger, metrics, timers, lifetime, reader, follower, overlay, replicator,
-    backfiller, backfillSources: options.sources?.length ?? 0, guard: new RequestGuard(clock, options.requests), observer, sync, rates, fetcher, serviceHost,
+    network, limits, chain: options.chain, transport, clock, logger, timers, lifetime, reader, follower, overlay, replicator,
+    backfiller, backfillSources: options.sources?.length ?? 0, sync, rates, fetcher,
+    service: (status) => ({
+      handle: observer.serve(guard.wrap(checkSender(createProtocolService(new NodeService(serviceHost), { limits, logger })))),
+      getChunk: (address) => reader.readOne(address),
+      status,
+      ...(metrics.expose ? { metrics: () => (metrics.expose as () => Promise<string>)() } : {}),
+    }),
+    round: async () => {
+      await overlay.round();
+      replicator.tick();
+      metrics.gauge('peers', overlay.peerCount());
+      metrics.gauge('neighbors', overlay.neighbors().length);
+      observer.sampleWire(transport);
+    },
   };
 }
