@@ -22,13 +22,10 @@ import { wireNode, type NodeParts } from './wiring.js';
 export type { NodeState } from './lifecycle.js';
 
 /**
- * One Atlas peer: it follows the chain, admits and stores announced chunks, serves them, and
- * replicates from its neighbours. The protocol logic lives in protocol/, peers/ and sync/; this
- * class owns the lifecycle (a failed start goes back to open).
- *
- * Events: a Node EventEmitter (see events.ts for names and payloads). A listener that throws is
- * the host's bug, but must not break replication: the node catches it, logs "event listener
- * threw" and reports it on 'error' (when something listens there), then goes on.
+ * One Atlas peer: it follows the chain, admits, stores and serves announced chunks, and replicates
+ * from its neighbours; a failed start goes back to 'open'. Events: see events.ts. A listener that
+ * throws is the host's bug but must not break replication: the node logs "event listener threw",
+ * reports it on 'error' (when something listens there), then goes on.
  */
 export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   readonly network: string;
@@ -63,15 +60,14 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     checkNodeOptions(options);
     await hashReady();
     const store = await openNodeStore(options);
-    let node: AtlasNode;
     try {
-      node = new AtlasNode(options, store);
+      const node = new AtlasNode(options, store);
       await node.parts.follower.start();
+      return node;
     } catch (error) {
       await store.close();
       throw error;
     }
-    return node;
   }
 
   get state(): NodeState {
@@ -192,22 +188,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   }
 
   stats(): NodeStats {
-    const inventory = this.store.inventory;
-    return {
-      state: this.#state,
-      address: this.address,
-      network: this.network,
-      sequenceLength: this.store.sequenceLength(),
-      chunks: this.store.chunkCount(),
-      chunkBytes: this.store.chunkBytes(),
-      have: inventory.count,
-      total: inventory.length,
-      peers: this.parts.overlay.peerCount(),
-      pendingPeers: this.parts.overlay.pendingCount(),
-      neighbors: this.parts.overlay.neighbors(),
-      ...this.parts.replicator.stats(),
-      chunksPerSecond: this.parts.rates.rate(),
-    };
+    return this.parts.stats(this.#state);
   }
 
   /** Stops everything; leaves no timer, socket or open transaction behind. Idempotent. */
@@ -228,25 +209,20 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     this.#state = 'closed';
   }
 
-  // --- internals -----------------------------------------------------------------------------
-
   private scheduleRound(delayMs: number): void {
     if (this.#state !== 'running') return;
     this.roundTimer = this.parts.clock.setTimeout(() => {
       this.roundTimer = undefined;
-      this.roundRunning = this.round().finally(() => {
-        this.roundRunning = undefined;
-        this.scheduleRound(this.parts.timers.roundMs);
-      });
+      this.roundRunning = this.parts
+        .round()
+        .catch((error: unknown) => {
+          if (this.#state === 'running') this.fail(error);
+        })
+        .finally(() => {
+          this.roundRunning = undefined;
+          this.scheduleRound(this.parts.timers.roundMs);
+        });
     }, delayMs);
-  }
-
-  private async round(): Promise<void> {
-    try {
-      await this.parts.round();
-    } catch (error) {
-      if (this.#state === 'running') this.fail(error);
-    }
   }
 
   /** No event is emitted once close() has begun: listeners never see a closing node's store. */

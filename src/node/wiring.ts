@@ -29,7 +29,8 @@ import { OutboundGuard } from './outbound-guard.js';
 import { Overlay } from './overlay.js';
 import { PeerEvents } from './peer-events.js';
 import { NodeService, type ServiceHost } from './service.js';
-import { RateMeter } from './stats.js';
+import { RateMeter, type NodeStats } from './stats.js';
+import type { NodeState } from './lifecycle.js';
 import { SyncState } from './sync-state.js';
 
 /** What the parts need from the node itself. */
@@ -63,12 +64,12 @@ export interface NodeParts {
   backfillSources: number;
   /** Have/total/missing, the 'synced' transition, and the waits on them (whenSynced, fetchChunks' wait). */
   sync: SyncState;
-  rates: RateMeter;
   fetcher: ReturnType<typeof nodeFetcher>;
   /** What the transport serves: the protocol behind its guards, chunk and status routes. */
   service(status: () => unknown): TransportService;
   /** One periodic pass of the overlay and the replicator, and the gauges sampled after it. */
   round(): Promise<void>;
+  stats(state: NodeState): NodeStats;
 }
 
 export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: NodeHost): NodeParts {
@@ -232,7 +233,7 @@ export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: Nod
   };
   return {
     network, limits, chain: options.chain, transport, clock, logger, timers, lifetime, reader, follower, overlay, replicator,
-    backfiller, backfillSources: options.sources?.length ?? 0, sync, rates, fetcher,
+    backfiller, backfillSources: options.sources?.length ?? 0, sync, fetcher,
     service: (status) => ({
       handle: observer.serve(guard.wrap(checkSender(createProtocolService(new NodeService(serviceHost), { limits, logger })))),
       getChunk: (address) => reader.readOne(address),
@@ -246,5 +247,20 @@ export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: Nod
       metrics.gauge('neighbors', overlay.neighbors().length);
       observer.sampleWire(transport);
     },
+    stats: (state) => ({
+      state,
+      address: transport.address,
+      network,
+      sequenceLength: store.sequenceLength(),
+      chunks: store.chunkCount(),
+      chunkBytes: store.chunkBytes(),
+      have: store.inventory.count,
+      total: store.inventory.length,
+      peers: overlay.peerCount(),
+      pendingPeers: overlay.pendingCount(),
+      neighbors: overlay.neighbors(),
+      ...replicator.stats(),
+      chunksPerSecond: rates.rate(),
+    }),
   };
 }
