@@ -116,35 +116,7 @@ export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: Nod
     emitProgress();
   };
 
-  const overlay: Overlay = new Overlay({
-    client,
-    network,
-    store,
-    clock,
-    random,
-    logger,
-    timers,
-    neighbors: options.neighbors ?? 8,
-    seeds: options.seeds ?? [],
-    self,
-    signal: lifetime.signal,
-    table: { maxPeers, maxPending, addressPolicy: options.addressPolicy ?? {}, refusalMs: timers.refusalMs, limits: options.peerTable ?? {} },
-    events: {
-      peerAdded: (peer) => {
-        replicator.peerAdmitted(peer);
-        logger.debug('peer admitted', { peer });
-        peerEvents.added(peer);
-      },
-      peerRemoved: (peer, reason) => {
-        const table = { ...PEER_TABLE_DEFAULTS, ...options.peerTable };
-        outbound.removed(peer, reason, table.blockMs, table.healthWindowMs);
-        logger.debug('peer removed', { peer, reason });
-        peerEvents.removed(peer, reason);
-      },
-      neighborAdded: (peer) => replicator.neighborAdded(peer),
-      neighborRemoved: (peer) => replicator.neighborRemoved(peer),
-    },
-  });
+  // Built before the overlay, whose events it receives; its constructor does not call the overlay.
   const replicator = new Replicator({
     store,
     client,
@@ -179,6 +151,35 @@ export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: Nod
     },
   }, { neighbors: options.neighbors ?? 8, inventoryRefreshMs: timers.inventoryRefreshMs, downloads: options.downloads, audit: options.audit, push: options.push });
 
+  const overlay = new Overlay({
+    client,
+    network,
+    store,
+    clock,
+    random,
+    logger,
+    timers,
+    neighbors: options.neighbors ?? 8,
+    seeds: options.seeds ?? [],
+    self,
+    signal: lifetime.signal,
+    table: { maxPeers, maxPending, addressPolicy: options.addressPolicy ?? {}, refusalMs: timers.refusalMs, limits: options.peerTable ?? {} },
+    events: {
+      peerAdded: (peer) => {
+        replicator.peerAdmitted(peer);
+        logger.debug('peer admitted', { peer });
+        peerEvents.added(peer);
+      },
+      peerRemoved: (peer, reason) => {
+        const table = { ...PEER_TABLE_DEFAULTS, ...options.peerTable };
+        outbound.removed(peer, reason, table.blockMs, table.healthWindowMs);
+        logger.debug('peer removed', { peer, reason });
+        peerEvents.removed(peer, reason);
+      },
+      neighborAdded: (peer) => replicator.neighborAdded(peer),
+      neighborRemoved: (peer) => replicator.neighborRemoved(peer),
+    },
+  });
   const reader = new VerifiedReader(store, {
     corrupt: (chunk) => replicator.quarantined(chunk),
     discardFailed: (address, error) => logger.error('a corrupt chunk could not be removed from the store', { address, error: String(error) }),
