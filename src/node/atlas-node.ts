@@ -1,251 +1,56 @@
 /**
- * AtlasNode: opens the store, wires chain follower, protocol service, peers and the sync
- * components, runs the lifecycle and forwards their events (README "Embedding").
- *
- * Longer than 450 lines: besides wiring it still holds the replication policy (offers, pullers,
- * refresh scheduling and error classification, push-or-offer, rollback handling, holder choice),
- * which is to move into one replicator under sync/ with unit tests of its own.
+ * AtlasNode: opens the store, runs the lifecycle (open -> starting -> running -> closing ->
+ * closed), serves the public API and forwards events. Its parts are built and connected in
+ * wiring.ts; the replication policy lives in sync/replicator.ts (README "Embedding", "Design").
  */
-import { setMaxListeners } from 'node:events';
 import { isAddress, parseAddress, type Address } from '../address.js';
-import { ChainFollower } from '../sync/chain-follow.js';
-import type { ChainAdapter } from '../chain/types.js';
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
-import { InventoryLog } from '../inventory/change-log.js';
-import { canonicalPeerAddress } from '../peers/address-policy.js';
-import { resolveLimits, type ProtocolLimits } from '../protocol/limits.js';
-import { ProtocolClient } from '../protocol/client.js';
-import { createProtocolService } from '../protocol/server.js';
-import { RequestGuard } from '../protocol/request-guard.js';
-import { checkSender } from '../protocol/sender-check.js';
-import { PEER_TABLE_DEFAULTS } from '../peers/table.js';
-import { OutboundGuard } from './outbound-guard.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
+import type { InventoryLog } from '../inventory/change-log.js';
+import type { ProtocolLimits } from '../protocol/limits.js';
 import { hashReady } from '../hash/index.js';
-import { silentLogger, systemClock, type Clock, type Logger, type Random } from '../runtime.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
-import { VerifiedReader, type CorruptChunk } from '../store/verified-read.js';
-import { Auditor } from '../sync/audit.js';
-import { Downloader, type PeerFault } from '../sync/downloader.js';
-import { PeerViews } from '../sync/peer-views.js';
-import { Pusher } from '../sync/pusher.js';
-import { Backfiller, type MissingChunk } from '../sync/sources/backfill.js';
-import { peerSource } from '../sync/sources/local-sources.js';
+import type { MissingChunk } from '../sync/sources/backfill.js';
 import { NameResolver, type NameEntry, type Resolution } from '../bns/names.js';
-import type { Transport, TransportService } from '../transport/types.js';
 import { TypedEmitter, type AtlasNodeEventMap, type AtlasNodeEvents, type ProgressEvent } from './events.js';
-import { noMetrics, type Metrics } from './metrics.js';
-import { DEFAULT_TIMERS, type AtlasNodeOptions, type NodeTimers } from './options.js';
-import { NodeService } from './service.js';
-import { Overlay } from './overlay.js';
+import type { AtlasNodeOptions } from './options.js';
 import type { FetchOptions, FetchResult } from './fetch.js';
-import { nodeFetcher } from './fetch-chunks.js';
-import { SyncState } from './sync-state.js';
 import { closesStore, listenError, openNodeStore, stateError, type NodeState } from './lifecycle.js';
 import { checkNodeOptions } from './option-checks.js';
-import { RequestObserver } from './observe.js';
-import { PeerEvents } from './peer-events.js';
-import { EarlyContacts, type EarlyContact } from './early-contacts.js';
 import type { NodeStats } from './stats.js';
-import { RateMeter } from './stats.js';
+import { wireNode, type NodeParts } from './wiring.js';
 
 export type { NodeState } from './lifecycle.js';
 
-/** Positions remembered by the inventory log, for incremental refreshes. */
-const INVENTORY_LOG_ENTRIES = 1 << 20;
-
-/** How long an offer from a peer we do not track keeps its positions fetchable from it. */
-const OFFERED_VIEW_MS = 60_000;
-
 /**
- * One Atlas peer: it follows the chain, admits and stores announced chunks, serves them, and
- * replicates from its neighbours. The protocol logic lives in protocol/, peers/ and sync/; this
- * class wires them together and owns the lifecycle: open -> starting -> running -> closing ->
- * closed (a failed start goes back to open).
- *
- * Events: a Node EventEmitter (see events.ts for names and payloads). A listener that throws is
- * the host's bug, but must not break replication: the node catches it, logs "event listener
- * threw" and reports it on 'error' (when something listens there), then goes on.
+ * One Atlas peer: it follows the chain, admits, stores and serves announced chunks, and replicates
+ * from its neighbours; a failed start goes back to 'open'. Events: see events.ts. A listener that
+ * throws is the host's bug but must not break replication: the node logs "event listener threw",
+ * reports it on 'error' (when something listens there), then goes on.
  */
 export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   readonly network: string;
   readonly store: ChunkStore;
   readonly limits: Readonly<ProtocolLimits>;
-  readonly log: InventoryLog;
-  /** Every chunk that leaves the node is read through it: hash-checked, corrupt ones quarantined. */
-  private readonly reader: VerifiedReader;
+  private readonly parts: NodeParts;
   readonly #closeStore: boolean;
-  private readonly chain: ChainAdapter;
-  private readonly transport: Transport;
-  private readonly clock: Clock;
-  private readonly random: Random;
-  private readonly logger: Logger;
-  private readonly metrics: Metrics;
-  private readonly timers: NodeTimers;
-  private readonly client: ProtocolClient;
-  private readonly follower: ChainFollower;
-  private readonly views: PeerViews;
-  private readonly downloader: Downloader;
-  private readonly auditor: Auditor;
-  private readonly pusher: Pusher;
-  private readonly overlay: Overlay;
-  private readonly rates: RateMeter;
-  /** Never gives up on an announced chunk: asks the configured sources, then peers. */
-  private readonly backfiller: Backfiller;
   private names: NameResolver | undefined;
-  private readonly backfillSources: number;
-  /** Sheds load with BUSY: per-host token buckets and concurrency bounds (protocol/request-guard). */
-  private readonly guard: RequestGuard;
-  /** Every outgoing call passes here: blocked peers and addresses the policy refuses are never dialled. */
-  private readonly outbound: OutboundGuard;
-  private readonly lifetime = new AbortController();
-  private readonly peerEvents: PeerEvents;
-  private readonly observer: RequestObserver;
-  /** Have/total/missing, the 'synced' transition, and the waits on them (whenSynced, fetchChunks' wait). */
-  private readonly sync: SyncState;
-  private readonly fetcher: ReturnType<typeof nodeFetcher>;
   private roundTimer: unknown;
   private roundRunning: Promise<void> | undefined;
   #state: NodeState = 'open';
 
   private constructor(options: AtlasNodeOptions, store: ChunkStore) {
     super();
-    // Every call in flight listens on the lifetime signal; the bound is the in-flight limits.
-    setMaxListeners(0, this.lifetime.signal);
-    this.network = options.network ?? 'mainnet';
     this.store = store;
     this.#closeStore = closesStore(options);
-    this.chain = options.chain;
-    this.transport = options.transport;
-    this.clock = options.clock ?? systemClock;
-    this.random = options.random ?? Math.random;
-    this.logger = options.logger ?? silentLogger;
-    this.metrics = options.metrics ?? noMetrics;
-    this.timers = { ...DEFAULT_TIMERS, ...options.timers };
-    this.limits = resolveLimits({ ...options.limits, maxChunkSize: store.maxChunkSize });
-    this.log = new InventoryLog({ maxEntries: INVENTORY_LOG_ENTRIES, epoch: this.newEpoch() });
-    this.sync = new SyncState(store, this.clock, this.lifetime.signal);
-    const maxPeers = options.maxPeers ?? 1_000;
-    const maxPending = options.maxPendingPeers ?? 800;
-    this.peerEvents = new PeerEvents((event, payload) => this.emitSafe(event, payload), options.seeds ?? [], maxPeers + maxPending);
-    this.observer = new RequestObserver(this.metrics, this.logger, this.clock);
-    this.outbound = new OutboundGuard(this.transport, {
-      clock: this.clock,
-      policy: options.addressPolicy ?? {},
-      seeds: options.seeds ?? [],
-      onCall: (outcome) => {
-        this.observer.sent(outcome);
-        if (outcome.error === undefined) this.peerEvents.answered(outcome.peer);
-      },
+    this.parts = wireNode(options, store, {
+      emit: (event, payload) => this.emitSafe(event, payload),
+      listens: (event) => this.listenerCount(event) > 0,
+      fail: (error) => this.fail(error),
+      running: () => this.#state === 'running',
+      fetchChunks: (addresses, opts) => this.fetchChunks(addresses, opts),
     });
-    this.client = new ProtocolClient(this.outbound, { limits: this.limits });
-    this.rates = new RateMeter(this.clock);
-    this.guard = new RequestGuard(this.clock, options.requests);
-    const self = () => this.transport.address;
-    this.reader = new VerifiedReader(store, {
-      corrupt: (chunk) => this.onCorrupt(chunk),
-      discardFailed: (address, error) => this.logger.error('a corrupt chunk could not be removed from the store', { address, error: String(error) }),
-    });
-
-    this.follower = new ChainFollower(store, this.chain, {
-      onAppend: (from, count) => this.onAppend(from, count),
-      onRollback: (length) => this.onRollback(length),
-      onError: (error) => this.fail(error),
-    });
-    this.views = new PeerViews(this.client, this.limits, Math.max(options.neighbors ?? 8, 1) * 4, self, () => store.sequenceLength());
-    this.overlay = new Overlay({
-      client: this.client,
-      network: this.network,
-      store,
-      clock: this.clock,
-      random: this.random,
-      logger: this.logger,
-      timers: this.timers,
-      neighbors: options.neighbors ?? 8,
-      seeds: options.seeds ?? [],
-      self,
-      signal: this.lifetime.signal,
-      table: {
-        maxPeers,
-        maxPending,
-        addressPolicy: options.addressPolicy ?? {},
-        refusalMs: this.timers.refusalMs,
-        limits: options.peerTable ?? {},
-      },
-      events: {
-        peerAdded: (peer) => {
-          const early = this.early.take(peer);
-          if (early !== undefined) this.replayEarlyContact(peer, early);
-          this.logger.debug('peer admitted', { peer });
-          this.peerEvents.added(peer);
-        },
-        peerRemoved: (peer, reason) => {
-          const table = { ...PEER_TABLE_DEFAULTS, ...options.peerTable };
-          this.outbound.removed(peer, reason, table.blockMs, table.healthWindowMs);
-          this.logger.debug('peer removed', { peer, reason });
-          this.peerEvents.removed(peer, reason);
-        },
-        neighborAdded: (peer) => {
-          this.views.track(peer, { lastResort: this.overlay.isSeed(peer) });
-          this.auditor.watch(peer, this.lifetime.signal);
-          this.pusher.addNeighbor(peer);
-          void this.refreshView(peer);
-        },
-        neighborRemoved: (peer) => {
-          const promoted = this.views.untrack(peer);
-          this.pusher.removeNeighbor(peer);
-          // A new relay is pulled at once, so it starts offering to us now.
-          if (promoted !== undefined) void this.refreshView(promoted);
-        },
-      },
-    });
-    this.downloader = new Downloader(store, this.views, this.client, this.clock, this.random, {
-      stored: (outcomes, peer) => this.onStored(outcomes, peer, 'offer'),
-      called: (peer, ok) => this.overlay.recordCall(peer, ok),
-      fault: (peer, fault, error) => this.onPeerFault(peer, fault, error),
-      reliability: (peer) => this.overlay.health(peer),
-      storeFailed: (error) => this.fail(error),
-    }, options.downloads);
-    this.auditor = new Auditor(store, this.views, this.client, this.clock, this.random, {
-      called: (peer, ok) => this.overlay.recordCall(peer, ok),
-      fault: (peer, fault, error) => this.onPeerFault(peer, fault, error),
-      health: (peer) => this.overlay.health(peer),
-      stalled: (peer) => this.overlay.dropStaller(peer),
-    }, options.audit);
-    this.backfillSources = options.sources?.length ?? 0;
-    this.backfiller = new Backfiller({
-      store,
-      // The configured sources first (a local observer answers at once); peers, which the
-      // downloader already asks continuously, last.
-      sources: [...(options.sources ?? []), peerSource((addresses, opts) => this.fetchChunks(addresses, opts))],
-      clock: this.clock,
-      random: this.random,
-      logger: this.logger,
-      onStored: (outcomes, source) => this.onStored(outcomes, source, 'offer'),
-      ...(options.backfill ? { options: options.backfill } : {}),
-    });
-    this.pusher = new Pusher(
-      this.client,
-      this.clock,
-      self,
-      (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false,
-      options.push,
-      (max) => this.log.since(Math.max(this.log.oldestVersion, this.log.version - max)) ?? [],
-    );
-    this.fetcher = nodeFetcher({
-      store,
-      readLocal: (addresses) => this.reader.read(addresses).chunks,
-      clock: this.clock,
-      changes: this.sync.changes,
-      lifetime: this.lifetime.signal,
-      client: this.client,
-      limits: this.limits,
-      views: this.views,
-      knownPeers: () => this.overlay.knownPeers(),
-      canFetch: () => this.#state === 'running',
-      onStored: (outcomes, peer) => this.onStored(outcomes, peer, 'offer'),
-      onFault: (peer, error) => this.onPeerFault(peer, 'bad-data', error),
-      onCall: (peer, ok) => this.overlay.recordCall(peer, ok),
-    });
+    this.network = this.parts.network;
+    this.limits = this.parts.limits;
   }
 
   /**
@@ -257,24 +62,28 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     checkNodeOptions(options);
     await hashReady();
     const store = await openNodeStore(options);
-    let node: AtlasNode;
     try {
-      node = new AtlasNode(options, store);
-      await node.follower.start();
+      const node = new AtlasNode(options, store);
+      await node.parts.follower.start();
+      return node;
     } catch (error) {
       if (closesStore(options)) await store.close();
       throw error;
     }
-    return node;
   }
 
   get state(): NodeState {
     return this.#state;
   }
 
+  /** The inventory change log peers read our changes from (its epoch changes on rollback). */
+  get log(): InventoryLog {
+    return this.parts.replicator.log;
+  }
+
   /** The address peers reach this node at, once started. */
   get address(): string | undefined {
-    return this.transport.address;
+    return this.parts.transport.address;
   }
 
   /**
@@ -285,25 +94,19 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   async start(): Promise<void> {
     if (this.#state !== 'open') throw stateError(this.#state, 'start');
     this.#state = 'starting';
-    const handle = this.guard.wrap(checkSender(createProtocolService(new NodeService(this.serviceHost()), { limits: this.limits, logger: this.logger })));
-    const service: TransportService = {
-      handle: this.observer.serve(handle),
-      getChunk: (address) => this.reader.readOne(address),
-      status: () => this.stats(),
-      ...(this.metrics.expose ? { metrics: () => (this.metrics.expose as () => Promise<string>)() } : {}),
-    };
     try {
-      await this.transport.listen(service);
+      await this.parts.transport.listen(this.parts.service(() => this.stats()));
     } catch (error) {
       if (this.#state === 'starting') this.#state = 'open';
-      throw listenError(error, this.transport.address);
+      throw listenError(error, this.parts.transport.address);
     }
     if (this.#state !== 'starting') return; // closed meanwhile
     this.#state = 'running';
-    this.overlay.start();
+    this.parts.replicator.start();
+    this.parts.overlay.start();
     // Without other sources the downloader alone retries peers (with its own capped back-off).
-    if (this.backfillSources > 0) this.backfiller.start();
-    this.logger.info('node started', { address: this.address, network: this.network, sequence: this.store.sequenceLength() });
+    if (this.parts.backfillSources > 0) this.parts.backfiller.start();
+    this.parts.logger.info('node started', { address: this.address, network: this.network, sequence: this.store.sequenceLength() });
     this.scheduleRound(0);
   }
 
@@ -317,9 +120,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     this.assertUsable('putChunks');
     const outcomes = await this.store.putMany(chunks);
     const added = outcomes.filter((o): o is PutOutcome & { ok: true } => o.ok && o.added);
-    if (added.length > 0) {
-      this.onStored(added, 'local', 'push');
-    }
+    if (added.length > 0) this.parts.replicator.stored(added, 'local', 'push');
     return outcomes;
   }
 
@@ -327,7 +128,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   async getChunks(addresses: readonly string[]): Promise<Map<Address, Uint8Array>> {
     this.assertUsable('getChunks');
     const found = new Map<Address, Uint8Array>();
-    for (const { address, data } of this.reader.read(addresses.map((input) => parseAddress(input))).chunks) found.set(address, data);
+    for (const { address, data } of this.parts.reader.read(addresses.map((input) => parseAddress(input))).chunks) found.set(address, data);
     return found;
   }
 
@@ -339,12 +140,12 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
    */
   async fetchChunks(addresses: readonly string[], options: FetchOptions = {}): Promise<FetchResult> {
     this.assertUsable('fetchChunks');
-    return this.fetcher(addresses, options);
+    return this.parts.fetcher(addresses, options);
   }
 
   /** Have and total announced positions, and how many are missing. */
   progress(): ProgressEvent {
-    return this.sync.progress();
+    return this.parts.sync.progress();
   }
 
   /**
@@ -353,12 +154,12 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
    */
   async whenSynced(options: { signal?: AbortSignal } = {}): Promise<ProgressEvent> {
     this.assertUsable('whenSynced');
-    return this.sync.whenSynced(options);
+    return this.parts.sync.whenSynced(options);
   }
 
   /** Announced chunks not held, oldest first, with their age and last attempt (sync/sources). */
   missing(): MissingChunk[] {
-    return this.backfiller.missing();
+    return this.parts.backfiller.missing();
   }
 
   /** A BNS name's current zone file, owner and status (bns/names.ts). */
@@ -374,12 +175,12 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   /** The bytes of a held chunk (e.g. a zone file), or undefined. */
   zonefile(hash: string): Uint8Array | undefined {
     const address = hash.toLowerCase();
-    return isAddress(address) ? this.reader.readOne(address) : undefined;
+    return isAddress(address) ? this.parts.reader.readOne(address) : undefined;
   }
 
   private nameResolver(): NameResolver {
     this.assertUsable('resolve names');
-    this.names ??= new NameResolver({ chain: this.chain, chunk: (address) => this.reader.readOne(address) });
+    this.names ??= new NameResolver({ chain: this.parts.chain, chunk: (address) => this.parts.reader.readOne(address) });
     return this.names;
   }
 
@@ -389,227 +190,41 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   }
 
   stats(): NodeStats {
-    const inventory = this.store.inventory;
-    const d = this.downloader.stats;
-    return {
-      state: this.#state,
-      address: this.address,
-      network: this.network,
-      sequenceLength: this.store.sequenceLength(),
-      chunks: this.store.chunkCount(),
-      chunkBytes: this.store.chunkBytes(),
-      have: inventory.count,
-      total: inventory.length,
-      peers: this.overlay.peerCount(),
-      pendingPeers: this.overlay.pendingCount(),
-      neighbors: this.overlay.neighbors(),
-      downloads: { ...d, inFlight: this.downloader.requestsInFlight },
-      pushes: { offersSent: this.pusher.offersSent, chunksPushed: this.pusher.chunksPushed },
-      audits: { ...this.auditor.stats },
-      inventoryBytesReceived: this.inventoryBytesReceived,
-      inventoryRefreshes: this.inventoryRefreshes,
-      chunksPerSecond: this.rates.rate(),
-    };
+    return this.parts.stats(this.#state);
   }
 
   /** Stops everything; leaves no timer, socket or open transaction behind. Idempotent. */
   async close(): Promise<void> {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     this.#state = 'closing';
-    this.lifetime.abort(new AtlasError(ErrorCodes.CLOSED, 'node closed'));
-    this.sync.changes.notify();
-    if (this.roundTimer !== undefined) this.clock.clearTimeout(this.roundTimer);
-    this.downloader.stop();
-    this.auditor.stop();
-    this.pusher.stop();
-    this.backfiller.stop();
+    this.parts.lifetime.abort(new AtlasError(ErrorCodes.CLOSED, 'node closed'));
+    this.parts.sync.changes.notify();
+    if (this.roundTimer !== undefined) this.parts.clock.clearTimeout(this.roundTimer);
+    this.parts.replicator.stop();
+    this.parts.backfiller.stop();
     this.names?.close();
     await this.roundRunning?.catch(() => undefined); // before overlay.stop: a round re-adds neighbours
-    this.overlay.stop();
-    await this.follower.stop();
-    await this.transport.close(); // the chain adapter is the host's: we only unsubscribed from it
+    this.parts.overlay.stop();
+    await this.parts.follower.stop();
+    await this.parts.transport.close(); // the chain adapter is the host's: we only unsubscribed from it
     if (this.#closeStore) await this.store.close();
     this.#state = 'closed';
   }
 
-  // --- internals -----------------------------------------------------------------------------
-
-  private inventoryBytesReceived = 0;
-  private inventoryRefreshes = 0;
-
-  private serviceHost() {
-    return {
-      network: this.network,
-      store: this.store,
-      reader: this.reader,
-      log: this.log,
-      limits: this.limits,
-      candidate: (address: string) => this.overlay.candidate(address),
-      puller: (address: string, relay: boolean) => {
-        const peer = canonicalPeerAddress(address);
-        if (peer === undefined) return;
-        // The caller's own host (sender-bound): offering to it reflects nothing to a third party,
-        // so it need not be in our table (which may be full) to hear our offers.
-        this.pusher.addPuller(peer, relay);
-        if (!this.overlay.isKnownPeer(peer)) this.overlay.contact(peer);
-      },
-      livePeers: (max: number, exclude: string | undefined) => this.overlay.livePeers(max, exclude),
-      stored: (outcomes: readonly (PutOutcome & { ok: true })[], pushedBy: string | undefined, remote: string) => {
-        this.onStored(outcomes, pushedBy ?? remote, pushedBy === undefined ? 'push' : 'offer');
-      },
-      offered: (address: string, positions: Uint32Array) => {
-        // Views are keyed by the table's canonical form; callers may write an address otherwise.
-        const from = canonicalPeerAddress(address);
-        if (from === undefined) return 0;
-        if (!this.overlay.isKnownPeer(from)) {
-          this.early.offered(from, positions); // replayed once admitted, which starts now
-          this.overlay.contact(from);
-          return 0;
-        }
-        return this.acceptOffer(from, positions);
-      },
-    };
-  }
-
-  /** Positions an admitted peer holds: fetched from it even when it is not our neighbour. */
-  private acceptOffer(from: string, positions: Uint32Array): number {
-    if (!this.views.has(from) && !this.views.trackPassive(from, this.clock.now() + OFFERED_VIEW_MS)) return 0;
-    // Positions past our sequence name nothing we could fetch (and 2^32 - 1 would overflow the view).
-    const known = positions.filter((p) => p < this.store.sequenceLength());
-    const wanted = known.filter((p) => !this.store.inventory.has(p)).length;
-    this.views.markHeld(from, known);
-    if (wanted > 0) this.downloader.inventoriesChanged();
-    return wanted;
-  }
-
-  private replayEarlyContact(peer: string, early: EarlyContact): void {
-    if (early.offered !== undefined) this.acceptOffer(peer, early.offered);
-  }
-
   private scheduleRound(delayMs: number): void {
     if (this.#state !== 'running') return;
-    this.roundTimer = this.clock.setTimeout(() => {
+    this.roundTimer = this.parts.clock.setTimeout(() => {
       this.roundTimer = undefined;
-      this.roundRunning = this.round().finally(() => {
-        this.roundRunning = undefined;
-        this.scheduleRound(this.timers.roundMs);
-      });
+      this.roundRunning = this.parts
+        .round()
+        .catch((error: unknown) => {
+          if (this.#state === 'running') this.fail(error);
+        })
+        .finally(() => {
+          this.roundRunning = undefined;
+          this.scheduleRound(this.parts.timers.roundMs);
+        });
     }, delayMs);
-  }
-
-  private async round(): Promise<void> {
-    try {
-      await this.overlay.round();
-      const now = this.clock.now();
-      this.views.expirePassive(now);
-      for (const peer of this.views.peers()) {
-        const view = this.views.get(peer);
-        if (view && now - view.refreshedAt >= this.timers.inventoryRefreshMs) void this.refreshView(peer);
-      }
-      this.downloader.pump();
-      this.auditor.run(this.lifetime.signal);
-      this.metrics.gauge('peers', this.overlay.peerCount());
-      this.metrics.gauge('neighbors', this.overlay.neighbors().length);
-      this.observer.sampleWire(this.transport);
-    } catch (error) {
-      if (this.#state === 'running') this.fail(error);
-    }
-  }
-
-  private readonly refreshing = new Set<string>();
-  private readonly early = new EarlyContacts();
-
-  private async refreshView(peer: string): Promise<void> {
-    if (this.refreshing.has(peer) || this.#state !== 'running') return;
-    this.refreshing.add(peer);
-    try {
-      const outcome = await this.views.refresh(peer, this.clock.now(), this.lifetime.signal);
-      this.inventoryBytesReceived += outcome.bytes;
-      this.inventoryRefreshes++;
-      this.metrics.count('inventory_bytes_received_total', outcome.bytes);
-      this.logger.debug('inventory refreshed', { peer, bytes: outcome.bytes, added: outcome.added });
-      this.overlay.recordCall(peer, true);
-      if (outcome.added > 0) this.downloader.inventoriesChanged();
-    } catch (error) {
-      if (this.#state !== 'running') return;
-      const atlasError = isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error));
-      this.onPeerFault(peer, atlasError.code === ErrorCodes.BAD_REPLY ? 'bad-data' : 'unresponsive', atlasError);
-      if (atlasError.code !== ErrorCodes.BAD_REPLY) this.overlay.recordCall(peer, false);
-    } finally {
-      this.refreshing.delete(peer);
-    }
-  }
-
-  /**
-   * Every newly stored chunk passes here once. `relay` says how neighbours hear of it: a client's
-   * put is pushed as bytes (we may be its only holder); a chunk from a peer is only offered.
-   */
-  private onStored(outcomes: readonly (PutOutcome & { ok: true })[], from: string, relay: 'push' | 'offer'): void {
-    const positions: number[] = [];
-    const listened = this.listenerCount('chunk') > 0;
-    for (const outcome of outcomes) {
-      for (const position of outcome.positions) positions.push(position);
-      if (listened) this.emitSafe('chunk', { address: outcome.address, positions: outcome.positions, from });
-    }
-    positions.sort((a, b) => a - b);
-    this.log.record(positions);
-    this.rates.add(outcomes.length);
-    this.metrics.count('chunks_stored_total', outcomes.length);
-    if (relay === 'push') this.pusher.push(outcomes.map((o) => ({ data: this.store.get(o.address) as Uint8Array, positions: o.positions })));
-    else this.pusher.offer(positions);
-    this.emitProgress();
-  }
-
-  private onAppend(from: number, count: number): void {
-    // Chunks already held may have just been announced: their bits are new to peers.
-    const held: number[] = [];
-    const inventory = this.store.inventory;
-    for (let p = from; p < from + count; p++) if (inventory.has(p)) held.push(p);
-    if (held.length > 0) {
-      this.log.record(held);
-      this.pusher.offer(held);
-    }
-    this.metrics.gauge('sequence_length', this.store.sequenceLength());
-    this.emitProgress();
-    this.downloader.inventoriesChanged(); // new positions to plan
-    this.backfiller.sequenceChanged();
-  }
-
-  private onRollback(length: number): void {
-    // Bits were removed: peers holding an old version must fetch the whole vector again.
-    this.log.reset(this.newEpoch());
-    this.logger.warn('chain rolled back', { length });
-    this.metrics.gauge('sequence_length', length);
-    this.emitProgress();
-  }
-
-  /**
-   * A stored chunk was found corrupt and removed. Bits left our inventory, so peers must re-read
-   * the whole vector (a new log epoch, as after a rollback) rather than keep asking us for it; the
-   * downloader sees the gap and fetches the chunk again.
-   */
-  private onCorrupt(chunk: CorruptChunk): void {
-    this.logger.error('stored chunk failed its hash check: quarantined, fetching it again', { address: chunk.address, positions: chunk.positions.length });
-    if (chunk.positions.length > 0) this.log.reset(this.newEpoch());
-    this.emitSafe('chunk:corrupt', { address: chunk.address, positions: chunk.positions });
-    this.emitProgress();
-    this.downloader.inventoriesChanged();
-  }
-
-  private onPeerFault(peer: string, fault: PeerFault, error: AtlasError): void {
-    this.logger.debug('peer fault', { peer, fault, code: error.code, message: error.message });
-    if (error.code === ErrorCodes.TIMEOUT) this.auditor.suspect(peer); // a staller is confirmed by audits
-    if (fault === 'bad-data') {
-      this.outbound.offended(peer);
-      this.overlay.penalise(peer, error.code);
-    }
-  }
-
-  private emitProgress(): void {
-    const { progress, caughtUp } = this.sync.changed();
-    this.metrics.gauge('chunks_held', progress.have);
-    this.emitSafe('progress', progress);
-    if (caughtUp) this.emitSafe('synced', progress);
   }
 
   /** No event is emitted once close() has begun: listeners never see a closing node's store. */
@@ -619,24 +234,15 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
       (this.emit as (event: string, payload: unknown) => boolean)(event, payload);
     } catch (error) {
       // A throwing listener must not break replication: logged, then reported on 'error'.
-      this.logger.error('event listener threw', { event, error: String(error) });
+      this.parts.logger.error('event listener threw', { event, error: String(error) });
       if (event !== 'error' && this.listenerCount('error') > 0) this.emitSafe('error', error instanceof Error ? error : new Error(String(error)));
     }
   }
 
   private fail(error: unknown): void {
     const err = error instanceof Error ? error : new Error(String(error));
-    this.logger.error('node error', { error: err.message });
+    this.parts.logger.error('node error', { error: err.message });
     if (this.listenerCount('error') > 0) this.emitSafe('error', err);
-  }
-
-  /**
-   * A new name for this run of the inventory log. The clock is part of it, so a node restarted
-   * with the same seeded random (the simulator) still never reuses an epoch peers remember.
-   */
-  private newEpoch(): string {
-    const noise = Array.from({ length: 6 }, () => Math.floor(this.random() * 256).toString(16).padStart(2, '0')).join('');
-    return `${noise}${Math.floor(this.clock.now()).toString(36)}`;
   }
 
   private assertUsable(action: string): void {

@@ -1,0 +1,267 @@
+/**
+ * Builds the parts of one AtlasNode from its options and opened store: outbound guard and
+ * protocol client, verified reader, chain follower, overlay, replicator, backfiller and fetcher,
+ * and connects their callbacks. The node keeps the lifecycle and the public API (atlas-node.ts).
+ */
+import { ChainFollower } from '../sync/chain-follow.js';
+import type { ChainAdapter } from '../chain/types.js';
+import { resolveLimits, type ProtocolLimits } from '../protocol/limits.js';
+import { ProtocolClient } from '../protocol/client.js';
+import { RequestGuard } from '../protocol/request-guard.js';
+import { PEER_TABLE_DEFAULTS } from '../peers/table.js';
+import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
+import type { ChunkStore, PutOutcome } from '../store/types.js';
+import { VerifiedReader } from '../store/verified-read.js';
+import { Replicator } from '../sync/replicator.js';
+import { Backfiller } from '../sync/sources/backfill.js';
+import { peerSource } from '../sync/sources/local-sources.js';
+import type { Transport, TransportService } from '../transport/types.js';
+import { createProtocolService } from '../protocol/server.js';
+import { checkSender } from '../protocol/sender-check.js';
+import { setMaxListeners } from 'node:events';
+import type { AtlasNodeEvents } from './events.js';
+import type { FetchOptions, FetchResult } from './fetch.js';
+import { nodeFetcher } from './fetch-chunks.js';
+import { noMetrics } from './metrics.js';
+import { RequestObserver } from './observe.js';
+import { DEFAULT_TIMERS, type AtlasNodeOptions, type NodeTimers } from './options.js';
+import { OutboundGuard } from './outbound-guard.js';
+import { Overlay } from './overlay.js';
+import { PeerEvents } from './peer-events.js';
+import { NodeService, type ServiceHost } from './service.js';
+import { RateMeter, type NodeStats } from './stats.js';
+import type { NodeState } from './lifecycle.js';
+import { SyncState } from './sync-state.js';
+
+/** What the parts need from the node itself. */
+export interface NodeHost {
+  /** Emits an event unless the node is closing; a throwing listener is logged, not propagated. */
+  emit<E extends keyof AtlasNodeEvents>(event: E, payload: AtlasNodeEvents[E]): void;
+  listens(event: keyof AtlasNodeEvents): boolean;
+  fail(error: unknown): void;
+  running(): boolean;
+  fetchChunks(addresses: readonly string[], options: FetchOptions): Promise<FetchResult>;
+}
+
+export interface NodeParts {
+  network: string;
+  limits: Readonly<ProtocolLimits>;
+  chain: ChainAdapter;
+  transport: Transport;
+  clock: Clock;
+  logger: Logger;
+  timers: NodeTimers;
+  /** Aborted when the node closes; every call in flight listens on it. */
+  lifetime: AbortController;
+  /** Every chunk that leaves the node is read through it: hash-checked, corrupt ones quarantined. */
+  reader: VerifiedReader;
+  follower: ChainFollower;
+  overlay: Overlay;
+  /** Replication policy: views, downloads, audits, pushes and offers, the change log. */
+  replicator: Replicator;
+  /** Never gives up on an announced chunk: asks the configured sources, then peers. */
+  backfiller: Backfiller;
+  backfillSources: number;
+  /** Have/total/missing, the 'synced' transition, and the waits on them (whenSynced, fetchChunks' wait). */
+  sync: SyncState;
+  fetcher: ReturnType<typeof nodeFetcher>;
+  /** What the transport serves: the protocol behind its guards, chunk and status routes. */
+  service(status: () => unknown): TransportService;
+  /** One periodic pass of the overlay and the replicator, and the gauges sampled after it. */
+  round(): Promise<void>;
+  stats(state: NodeState): NodeStats;
+}
+
+export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: NodeHost): NodeParts {
+  const lifetime = new AbortController();
+  // Every call in flight listens on the lifetime signal; the bound is the in-flight limits.
+  setMaxListeners(0, lifetime.signal);
+  const network = options.network ?? 'mainnet';
+  const transport = options.transport;
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const logger = options.logger ?? silentLogger;
+  const metrics = options.metrics ?? noMetrics;
+  const timers = { ...DEFAULT_TIMERS, ...options.timers };
+  const limits = resolveLimits({ ...options.limits, maxChunkSize: store.maxChunkSize });
+  const sync = new SyncState(store, clock, lifetime.signal);
+  const rates = new RateMeter(clock);
+  const maxPeers = options.maxPeers ?? 1_000;
+  const maxPending = options.maxPendingPeers ?? 800;
+  const peerEvents = new PeerEvents((event, payload) => host.emit(event, payload), options.seeds ?? [], maxPeers + maxPending);
+  const observer = new RequestObserver(metrics, logger, clock);
+  /** Every outgoing call passes here: blocked peers and addresses the policy refuses are never dialled. */
+  const outbound = new OutboundGuard(transport, {
+    clock,
+    policy: options.addressPolicy ?? {},
+    seeds: options.seeds ?? [],
+    onCall: (outcome) => {
+      observer.sent(outcome);
+      if (outcome.error === undefined) peerEvents.answered(outcome.peer);
+    },
+  });
+  const client = new ProtocolClient(outbound, { limits });
+  const self = () => transport.address;
+
+  const emitProgress = (): void => {
+    const { progress, caughtUp } = sync.changed();
+    metrics.gauge('chunks_held', progress.have);
+    host.emit('progress', progress);
+    if (caughtUp) host.emit('synced', progress);
+  };
+  const onStored = (outcomes: readonly (PutOutcome & { ok: true })[], from: string): void => {
+    if (host.listens('chunk')) for (const { address, positions } of outcomes) host.emit('chunk', { address, positions, from });
+    rates.add(outcomes.length);
+    metrics.count('chunks_stored_total', outcomes.length);
+    emitProgress();
+  };
+
+  // Built before the overlay, whose events it receives; its constructor does not call the overlay.
+  const replicator = new Replicator({
+    store,
+    client,
+    clock,
+    random,
+    logger,
+    self,
+    peers: {
+      recordCall: (peer, ok) => overlay.recordCall(peer, ok),
+      health: (peer) => overlay.health(peer),
+      dropStaller: (peer) => overlay.dropStaller(peer),
+      penalise: (peer, code) => {
+        outbound.offended(peer);
+        overlay.penalise(peer, code);
+      },
+      isKnownPeer: (peer) => overlay.isKnownPeer(peer),
+      contact: (peer) => overlay.contact(peer),
+      isSeed: (peer) => overlay.isSeed(peer),
+    },
+    events: {
+      stored: onStored,
+      sequenceChanged: (length) => {
+        metrics.gauge('sequence_length', length);
+        emitProgress();
+      },
+      quarantined: (chunk) => {
+        host.emit('chunk:corrupt', { address: chunk.address, positions: chunk.positions });
+        emitProgress();
+      },
+      inventoryRead: (bytes) => metrics.count('inventory_bytes_received_total', bytes),
+      failed: (error) => host.fail(error),
+    },
+  }, { neighbors: options.neighbors ?? 8, inventoryRefreshMs: timers.inventoryRefreshMs, downloads: options.downloads, audit: options.audit, push: options.push });
+
+  const overlay = new Overlay({
+    client,
+    network,
+    store,
+    clock,
+    random,
+    logger,
+    timers,
+    neighbors: options.neighbors ?? 8,
+    seeds: options.seeds ?? [],
+    self,
+    signal: lifetime.signal,
+    table: { maxPeers, maxPending, addressPolicy: options.addressPolicy ?? {}, refusalMs: timers.refusalMs, limits: options.peerTable ?? {} },
+    events: {
+      peerAdded: (peer) => {
+        replicator.peerAdmitted(peer);
+        logger.debug('peer admitted', { peer });
+        peerEvents.added(peer);
+      },
+      peerRemoved: (peer, reason) => {
+        const table = { ...PEER_TABLE_DEFAULTS, ...options.peerTable };
+        outbound.removed(peer, reason, table.blockMs, table.healthWindowMs);
+        logger.debug('peer removed', { peer, reason });
+        peerEvents.removed(peer, reason);
+      },
+      neighborAdded: (peer) => replicator.neighborAdded(peer),
+      neighborRemoved: (peer) => replicator.neighborRemoved(peer),
+    },
+  });
+  const reader = new VerifiedReader(store, {
+    corrupt: (chunk) => replicator.quarantined(chunk),
+    discardFailed: (address, error) => logger.error('a corrupt chunk could not be removed from the store', { address, error: String(error) }),
+  });
+  const backfiller = new Backfiller({
+    store,
+    // The configured sources first (a local observer answers at once); peers, which the
+    // downloader already asks continuously, last.
+    sources: [...(options.sources ?? []), peerSource((addresses, opts) => host.fetchChunks(addresses, opts))],
+    clock,
+    random,
+    logger,
+    onStored: (outcomes, source) => replicator.stored(outcomes, source, 'offer'),
+    ...(options.backfill ? { options: options.backfill } : {}),
+  });
+  const follower = new ChainFollower(store, options.chain, {
+    onAppend: (from, count) => {
+      replicator.appended(from, count);
+      backfiller.sequenceChanged();
+    },
+    onRollback: (length) => replicator.rolledBack(length),
+    onError: (error) => host.fail(error),
+  });
+  const fetcher = nodeFetcher({
+    store,
+    readLocal: (addresses) => reader.read(addresses).chunks,
+    clock,
+    changes: sync.changes,
+    lifetime: lifetime.signal,
+    client,
+    limits,
+    views: replicator.views,
+    knownPeers: () => overlay.knownPeers(),
+    canFetch: () => host.running(),
+    onStored: (outcomes, peer) => replicator.stored(outcomes, peer, 'offer'),
+    onFault: (peer, error) => replicator.peerFault(peer, 'bad-data', error),
+    onCall: (peer, ok) => overlay.recordCall(peer, ok),
+  });
+  /** Sheds load with BUSY: per-host token buckets and concurrency bounds (protocol/request-guard). */
+  const guard = new RequestGuard(clock, options.requests);
+  const serviceHost: ServiceHost = {
+    network,
+    store,
+    reader,
+    log: replicator.log,
+    limits,
+    candidate: (address) => overlay.candidate(address),
+    puller: (address, relay) => replicator.pulled(address, relay),
+    livePeers: (max, exclude) => overlay.livePeers(max, exclude),
+    stored: (outcomes, pushedBy, remote) => replicator.received(outcomes, pushedBy, remote),
+    offered: (address, positions) => replicator.offered(address, positions),
+  };
+  return {
+    network, limits, chain: options.chain, transport, clock, logger, timers, lifetime, reader, follower, overlay, replicator,
+    backfiller, backfillSources: options.sources?.length ?? 0, sync, fetcher,
+    service: (status) => ({
+      handle: observer.serve(guard.wrap(checkSender(createProtocolService(new NodeService(serviceHost), { limits, logger })))),
+      getChunk: (address) => reader.readOne(address),
+      status,
+      ...(metrics.expose ? { metrics: () => (metrics.expose as () => Promise<string>)() } : {}),
+    }),
+    round: async () => {
+      await overlay.round();
+      replicator.tick();
+      metrics.gauge('peers', overlay.peerCount());
+      metrics.gauge('neighbors', overlay.neighbors().length);
+      observer.sampleWire(transport);
+    },
+    stats: (state) => ({
+      state,
+      address: transport.address,
+      network,
+      sequenceLength: store.sequenceLength(),
+      chunks: store.chunkCount(),
+      chunkBytes: store.chunkBytes(),
+      have: store.inventory.count,
+      total: store.inventory.length,
+      peers: overlay.peerCount(),
+      pendingPeers: overlay.pendingCount(),
+      neighbors: overlay.neighbors(),
+      ...replicator.stats(),
+      chunksPerSecond: rates.rate(),
+    }),
+  };
+}

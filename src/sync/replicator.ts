@@ -1,0 +1,338 @@
+/**
+ * Replicator: the node's replication policy. It owns the peer views, downloader, auditor, pusher
+ * and inventory change log, and decides what to do when a chunk is stored (push or offer), a peer
+ * offers or pulls, a neighbour comes or goes, the chain grows or rolls back, a stored chunk turns
+ * out corrupt, or a peer misbehaves. It reaches the rest of the node only through the narrow
+ * interfaces below, so tests drive it with in-memory fakes.
+ */
+import { setMaxListeners } from 'node:events';
+import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { InventoryLog } from '../inventory/change-log.js';
+import { canonicalPeerAddress } from '../peers/address-policy.js';
+import type { ProtocolClient } from '../protocol/client.js';
+import type { Clock, Logger, Random } from '../runtime.js';
+import type { ChunkStore, PutOutcome } from '../store/types.js';
+import type { CorruptChunk } from '../store/verified-read.js';
+import { Auditor, type AuditOptions, type AuditStats } from './audit.js';
+import { Downloader, type DownloaderOptions, type DownloaderStats, type PeerFault } from './downloader.js';
+import { EarlyContacts } from './early-contacts.js';
+import { PeerViews } from './peer-views.js';
+import { Pusher, type PusherOptions } from './pusher.js';
+
+export type StoredOutcome = PutOutcome & { ok: true };
+
+/** Positions remembered by the inventory log, for incremental refreshes. */
+const INVENTORY_LOG_ENTRIES = 1 << 20;
+
+/** How long an offer from a peer we do not track keeps its positions fetchable from it. */
+export const OFFERED_VIEW_MS = 60_000;
+
+/** What the replicator needs from the peer overlay. */
+export interface ReplicatorPeers {
+  /** A call to `peer` succeeded or failed, for its health. */
+  recordCall(peer: string, ok: boolean): void;
+  /** The peer's health, 0..1 (higher is asked first). */
+  health(peer: string): number;
+  /** The peer stalled its audits: it should stop being a neighbour for a while. */
+  dropStaller(peer: string): void;
+  /** The peer sent bad data (`code` says what). */
+  penalise(peer: string, code: string): void;
+  /** Admitted into the peer table. */
+  isKnownPeer(peer: string): boolean;
+  /** A caller we have not admitted: check it, and admit it if it qualifies. */
+  contact(peer: string): void;
+  isSeed(peer: string): boolean;
+}
+
+/** What the replicator tells the node, which turns it into events and metrics. */
+export interface ReplicatorEvents {
+  /** Chunks newly stored, already logged and relayed to neighbours. */
+  stored(outcomes: readonly StoredOutcome[], from: string): void;
+  /** The chain grew or rolled back to `length`: have and total changed. */
+  sequenceChanged(length: number): void;
+  /** A stored chunk failed its hash check and was removed. */
+  quarantined(chunk: CorruptChunk): void;
+  /** An inventory (whole or changes) of `bytes` bytes was read from a peer. */
+  inventoryRead(bytes: number): void;
+  /** Storing verified chunks failed locally: not a peer's fault. */
+  failed(error: unknown): void;
+}
+
+export interface ReplicatorComponents {
+  store: ChunkStore;
+  client: ProtocolClient;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  peers: ReplicatorPeers;
+  /** Our own address, once listening. */
+  self: () => string | undefined;
+  events: ReplicatorEvents;
+}
+
+export interface ReplicatorOptions {
+  /** Active neighbours wanted; views are kept for four times as many peers. Default 8. */
+  neighbors?: number;
+  /** A view older than this is refreshed at the next tick. Default 15 s. */
+  inventoryRefreshMs?: number;
+  downloads?: Partial<DownloaderOptions>;
+  audit?: Partial<AuditOptions>;
+  push?: Partial<PusherOptions>;
+}
+
+export interface ReplicatorStats {
+  downloads: DownloaderStats & { inFlight: number };
+  pushes: { offersSent: number; chunksPushed: number };
+  audits: AuditStats;
+  inventoryBytesReceived: number;
+  inventoryRefreshes: number;
+}
+
+export class Replicator {
+  readonly views: PeerViews;
+  readonly log: InventoryLog;
+  private readonly downloader: Downloader;
+  private readonly auditor: Auditor;
+  private readonly pusher: Pusher;
+  private readonly early = new EarlyContacts();
+  private readonly refreshing = new Set<string>();
+  private readonly lifetime = new AbortController();
+  private readonly refreshMs: number;
+  private running = false;
+  private inventoryBytesReceived = 0;
+  private inventoryRefreshes = 0;
+
+  constructor(
+    private readonly components: ReplicatorComponents,
+    options: ReplicatorOptions = {},
+  ) {
+    const { store, client, clock, random, peers, self, events } = components;
+    // Every refresh and audit in flight listens here; they are bounded by the views kept.
+    setMaxListeners(0, this.lifetime.signal);
+    this.refreshMs = options.inventoryRefreshMs ?? 15_000;
+    this.log = new InventoryLog({ maxEntries: INVENTORY_LOG_ENTRIES, epoch: this.newEpoch() });
+    this.views = new PeerViews(client, client.limits, Math.max(options.neighbors ?? 8, 1) * 4, self, () => store.sequenceLength());
+    this.downloader = new Downloader(store, this.views, client, clock, random, {
+      stored: (outcomes, peer) => this.stored(outcomes, peer, 'offer'),
+      called: (peer, ok) => peers.recordCall(peer, ok),
+      fault: (peer, fault, error) => this.peerFault(peer, fault, error),
+      reliability: (peer) => peers.health(peer),
+      storeFailed: (error) => events.failed(error),
+    }, options.downloads);
+    this.auditor = new Auditor(store, this.views, client, clock, random, {
+      called: (peer, ok) => peers.recordCall(peer, ok),
+      fault: (peer, fault, error) => this.peerFault(peer, fault, error),
+      health: (peer) => peers.health(peer),
+      stalled: (peer) => peers.dropStaller(peer),
+    }, options.audit);
+    this.pusher = new Pusher(
+      client,
+      clock,
+      self,
+      (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false,
+      options.push,
+      (max) => this.log.since(Math.max(this.log.oldestVersion, this.log.version - max)) ?? [],
+    );
+  }
+
+  /** Refreshes run from now on (the node is listening). */
+  start(): void {
+    this.running = true;
+  }
+
+  stop(): void {
+    this.running = false;
+    this.lifetime.abort(new AtlasError(ErrorCodes.CLOSED, 'replicator stopped'));
+    this.downloader.stop();
+    this.auditor.stop();
+    this.pusher.stop();
+  }
+
+  /** One periodic pass: drop expired offers, refresh stale views, plan downloads, run due audits. */
+  tick(): void {
+    const now = this.components.clock.now();
+    this.views.expirePassive(now);
+    for (const peer of this.views.peers()) {
+      const view = this.views.get(peer);
+      if (view && now - view.refreshedAt >= this.refreshMs) void this.refreshView(peer);
+    }
+    this.downloader.pump();
+    this.auditor.run(this.lifetime.signal);
+  }
+
+  // --- the overlay's changes ------------------------------------------------------------------
+
+  /** A peer was admitted: what it offered before, while we checked it, is taken now. */
+  peerAdmitted(peer: string): void {
+    const early = this.early.take(peer);
+    if (early?.offered !== undefined) this.acceptOffer(peer, early.offered);
+  }
+
+  neighborAdded(peer: string): void {
+    this.views.track(peer, { lastResort: this.components.peers.isSeed(peer) });
+    this.auditor.watch(peer, this.lifetime.signal);
+    this.pusher.addNeighbor(peer);
+    void this.refreshView(peer);
+  }
+
+  neighborRemoved(peer: string): void {
+    const promoted = this.views.untrack(peer);
+    this.pusher.removeNeighbor(peer);
+    // A new relay is pulled at once, so it starts offering to us now.
+    if (promoted !== undefined) void this.refreshView(promoted);
+  }
+
+  // --- what callers tell us -------------------------------------------------------------------
+
+  /** A caller pulls our changes (`relay`: and wants our offers). */
+  pulled(address: string, relay: boolean): void {
+    const peer = canonicalPeerAddress(address);
+    if (peer === undefined) return;
+    // The caller's own host (sender-bound): offering to it reflects nothing to a third party,
+    // so it need not be in our table (which may be full) to hear our offers.
+    this.pusher.addPuller(peer, relay);
+    if (!this.components.peers.isKnownPeer(peer)) this.components.peers.contact(peer);
+  }
+
+  /** A caller offers positions it holds; returns how many of them we want. */
+  offered(address: string, positions: Uint32Array): number {
+    // Views are keyed by the table's canonical form; callers may write an address otherwise.
+    const from = canonicalPeerAddress(address);
+    if (from === undefined) return 0;
+    if (!this.components.peers.isKnownPeer(from)) {
+      this.early.offered(from, positions); // replayed once admitted, which starts now
+      this.components.peers.contact(from);
+      return 0;
+    }
+    return this.acceptOffer(from, positions);
+  }
+
+  /**
+   * Chunks a caller put to us. `pushedBy` names the peer that relayed them: they came from the
+   * network, so neighbours are only offered them; without it the caller is their author (we may be
+   * the first holder), so they are pushed on as bytes.
+   */
+  received(outcomes: readonly StoredOutcome[], pushedBy: string | undefined, remote: string): void {
+    this.stored(outcomes, pushedBy ?? remote, pushedBy === undefined ? 'push' : 'offer');
+  }
+
+  /**
+   * Every newly stored chunk passes here once. `relay` says how neighbours hear of it: a client's
+   * put is pushed as bytes (we may be its only holder); a chunk from a peer is only offered.
+   */
+  stored(outcomes: readonly StoredOutcome[], from: string, relay: 'push' | 'offer'): void {
+    const positions: number[] = [];
+    for (const outcome of outcomes) for (const position of outcome.positions) positions.push(position);
+    positions.sort((a, b) => a - b);
+    this.log.record(positions);
+    if (relay === 'push') this.pusher.push(outcomes.map((o) => ({ data: this.components.store.get(o.address) as Uint8Array, positions: o.positions })));
+    else this.pusher.offer(positions);
+    this.components.events.stored(outcomes, from);
+  }
+
+  // --- the chain's and the store's changes ----------------------------------------------------
+
+  /** The chain announced `count` positions from `from`. */
+  appended(from: number, count: number): void {
+    const { store } = this.components;
+    // Chunks already held may have just been announced: their bits are new to peers.
+    const held: number[] = [];
+    for (let p = from; p < from + count; p++) if (store.inventory.has(p)) held.push(p);
+    if (held.length > 0) {
+      this.log.record(held);
+      this.pusher.offer(held);
+    }
+    this.components.events.sequenceChanged(store.sequenceLength());
+    this.downloader.inventoriesChanged(); // new positions to plan
+  }
+
+  /** Bits were removed: peers holding an old version must fetch the whole vector again. */
+  rolledBack(length: number): void {
+    this.log.reset(this.newEpoch());
+    this.components.logger.warn('chain rolled back', { length });
+    this.components.events.sequenceChanged(length);
+  }
+
+  /**
+   * A stored chunk was found corrupt and removed. Bits left our inventory, so peers must re-read
+   * the whole vector (a new log epoch, as after a rollback) rather than keep asking us for it; the
+   * downloader sees the gap and fetches the chunk again.
+   */
+  quarantined(chunk: CorruptChunk): void {
+    this.components.logger.error('stored chunk failed its hash check: quarantined, fetching it again', { address: chunk.address, positions: chunk.positions.length });
+    if (chunk.positions.length > 0) this.log.reset(this.newEpoch());
+    this.components.events.quarantined(chunk);
+    this.downloader.inventoriesChanged();
+  }
+
+  /** A peer failed a call: a timeout makes it an audit suspect, bad data is penalised. */
+  peerFault(peer: string, fault: PeerFault, error: AtlasError): void {
+    this.components.logger.debug('peer fault', { peer, fault, code: error.code, message: error.message });
+    if (error.code === ErrorCodes.TIMEOUT) this.auditor.suspect(peer); // a staller is confirmed by audits
+    if (fault === 'bad-data') this.components.peers.penalise(peer, error.code);
+  }
+
+  stats(): ReplicatorStats {
+    return {
+      downloads: { ...this.downloader.stats, inFlight: this.downloader.requestsInFlight },
+      pushes: { offersSent: this.pusher.offersSent, chunksPushed: this.pusher.chunksPushed },
+      audits: { ...this.auditor.stats },
+      inventoryBytesReceived: this.inventoryBytesReceived,
+      inventoryRefreshes: this.inventoryRefreshes,
+    };
+  }
+
+  // --- internals ------------------------------------------------------------------------------
+
+  /** Positions an admitted peer holds: fetched from it even when it is not our neighbour. */
+  private acceptOffer(from: string, positions: Uint32Array): number {
+    const { store, clock } = this.components;
+    if (!this.views.has(from) && !this.views.trackPassive(from, clock.now() + OFFERED_VIEW_MS)) return 0;
+    // Positions past our sequence name nothing we could fetch (and 2^32 - 1 would overflow the view).
+    const known = positions.filter((p) => p < store.sequenceLength());
+    const wanted = known.filter((p) => !store.inventory.has(p)).length;
+    this.views.markHeld(from, known);
+    if (wanted > 0) this.downloader.inventoriesChanged();
+    return wanted;
+  }
+
+  /** Brings one peer's view up to date; at most one refresh per peer at a time. */
+  async refreshView(peer: string): Promise<void> {
+    if (this.refreshing.has(peer) || !this.running) return;
+    this.refreshing.add(peer);
+    const { peers, logger, clock } = this.components;
+    try {
+      const outcome = await this.views.refresh(peer, clock.now(), this.lifetime.signal);
+      this.inventoryBytesReceived += outcome.bytes;
+      this.inventoryRefreshes++;
+      this.components.events.inventoryRead(outcome.bytes);
+      logger.debug('inventory refreshed', { peer, bytes: outcome.bytes, added: outcome.added });
+      peers.recordCall(peer, true);
+      if (outcome.added > 0) this.downloader.inventoriesChanged();
+    } catch (error) {
+      if (!this.running) return;
+      const atlasError = isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error));
+      const fault = refreshFault(atlasError);
+      this.peerFault(peer, fault, atlasError);
+      // A malformed reply is penalised as bad data, not also counted as an unanswered call.
+      if (fault === 'unresponsive') peers.recordCall(peer, false);
+    } finally {
+      this.refreshing.delete(peer);
+    }
+  }
+
+  /**
+   * A new name for this run of the inventory log. The clock is part of it, so a node restarted
+   * with the same seeded random (the simulator) still never reuses an epoch peers remember.
+   */
+  private newEpoch(): string {
+    const { random, clock } = this.components;
+    const noise = Array.from({ length: 6 }, () => Math.floor(random() * 256).toString(16).padStart(2, '0')).join('');
+    return `${noise}${Math.floor(clock.now()).toString(36)}`;
+  }
+}
+
+/** A failed inventory refresh: a malformed reply is the peer's bad data, anything else unresponsiveness. */
+export function refreshFault(error: AtlasError): PeerFault {
+  return error.code === ErrorCodes.BAD_REPLY ? 'bad-data' : 'unresponsive';
+}

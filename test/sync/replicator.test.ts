@@ -1,0 +1,220 @@
+/**
+ * The replicator's policy on its own: push or offer, offers from peers not yet admitted, chunks
+ * already held when the chain announces them, rollback and quarantine, and how a failed inventory
+ * refresh is classified. Driven through its narrow interfaces with in-memory fakes.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { AtlasError, ErrorCodes } from '../../src/errors.js';
+import { hashReady } from '../../src/hash/index.js';
+import { decodePositions } from '../../src/inventory/varint.js';
+import { ProtocolClient } from '../../src/protocol/client.js';
+import { seededRandom, silentLogger, systemClock, type Logger } from '../../src/runtime.js';
+import { generateChunks } from '../../src/sim/workload.js';
+import { MemoryChunkStore } from '../../src/store/memory.js';
+import { refreshFault, Replicator, type ReplicatorPeers, type StoredOutcome } from '../../src/sync/replicator.js';
+import type { Transport } from '../../src/transport/types.js';
+
+const RELAY = '127.0.0.2:7000';
+const STRANGER = '127.0.0.3:7000';
+const NEIGHBOUR = '127.0.0.4:7000';
+
+/** Records every call; `inventory` fails with `inventoryError` when set, other calls answer at once. */
+class FakeTransport implements Transport {
+  readonly address = '127.0.0.1:7000';
+  readonly calls: { peer: string; method: string; params: Record<string, unknown> }[] = [];
+  inventoryError: Error | undefined;
+  async listen(): Promise<string> {
+    return this.address;
+  }
+  async call(peer: string, method: string, params: unknown): Promise<unknown> {
+    this.calls.push({ peer, method, params: params as Record<string, unknown> });
+    if (method === 'offer') return { wanted: 0 };
+    if (method === 'inventory' && this.inventoryError) throw this.inventoryError;
+    return {};
+  }
+  async close(): Promise<void> {}
+  sent(method: string, peer: string) {
+    return this.calls.filter((c) => c.method === method && c.peer === peer);
+  }
+  offered(peer: string): number[] {
+    return this.sent('offer', peer).flatMap((c) => [...decodePositions(c.params.added as Uint8Array, { maxCount: 100_000 })]);
+  }
+}
+
+/** The overlay as the replicator sees it: a set of admitted peers, and a record of what it was told. */
+class FakePeers implements ReplicatorPeers {
+  readonly known = new Set<string>();
+  readonly calls: [string, boolean][] = [];
+  readonly penalised: [string, string][] = [];
+  readonly contacted: string[] = [];
+  recordCall(peer: string, ok: boolean): void {
+    this.calls.push([peer, ok]);
+  }
+  health(): number {
+    return 1;
+  }
+  dropStaller(): void {}
+  penalise(peer: string, code: string): void {
+    this.penalised.push([peer, code]);
+  }
+  isKnownPeer(peer: string): boolean {
+    return this.known.has(peer);
+  }
+  contact(peer: string): void {
+    this.contacted.push(peer);
+  }
+  isSeed(): boolean {
+    return false;
+  }
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+const started: Replicator[] = [];
+afterEach(() => started.splice(0).forEach((r) => r.stop()));
+
+/** A replicator over a store that has 4 positions announced, none held. */
+async function setup(logger: Logger = silentLogger) {
+  await hashReady();
+  const chunks = generateChunks(4, seededRandom(1));
+  const store = new MemoryChunkStore();
+  await store.append(chunks.map((c, i) => ({ position: i, address: c.address })));
+  const transport = new FakeTransport();
+  const peers = new FakePeers();
+  const seen = { stored: [] as string[], lengths: [] as number[], quarantined: [] as string[] };
+  const replicator = new Replicator(
+    {
+      store,
+      client: new ProtocolClient(transport),
+      clock: systemClock,
+      random: seededRandom(2),
+      logger,
+      peers,
+      self: () => transport.address,
+      events: {
+        stored: (outcomes, from) => seen.stored.push(...outcomes.map((o) => `${o.address}<-${from}`)),
+        sequenceChanged: (length) => seen.lengths.push(length),
+        quarantined: (chunk) => seen.quarantined.push(chunk.address),
+        inventoryRead() {},
+        failed() {},
+      },
+    },
+    { audit: { everyMs: 0 } },
+  );
+  started.push(replicator);
+  const put = async (index: number): Promise<StoredOutcome[]> =>
+    (await store.putMany([chunks[index]!.data])).filter((o): o is StoredOutcome => o.ok);
+  return { chunks, store, transport, peers, seen, replicator, put };
+}
+
+describe('Replicator', () => {
+  it('pushes the bytes of a chunk its author put, and only offers one relayed by a peer', async () => {
+    const { transport, replicator, put, seen } = await setup();
+    replicator.pulled(RELAY, true); // a puller that asked for our offers
+    replicator.received(await put(0), undefined, '127.0.0.9:1'); // from its author
+    await settle();
+    expect(transport.sent('putChunks', RELAY)).toHaveLength(1);
+    expect(transport.offered(RELAY)).toEqual([]);
+
+    replicator.received(await put(1), '127.0.0.8:1', '127.0.0.9:1'); // relayed by 127.0.0.8:1
+    await settle();
+    expect(transport.sent('putChunks', RELAY)).toHaveLength(1);
+    expect(transport.offered(RELAY)).toEqual([1]);
+    expect(seen.stored.map((s) => s.split('<-')[1])).toEqual(['127.0.0.9:1', '127.0.0.8:1']);
+  });
+
+  it('keeps an offer from a caller not yet admitted, asks to admit it, and replays the offer once it is', async () => {
+    const { replicator, peers } = await setup();
+    expect(replicator.offered(STRANGER, Uint32Array.of(0, 2))).toBe(0);
+    expect(peers.contacted).toEqual([STRANGER]);
+    expect(replicator.views.has(STRANGER)).toBe(false);
+
+    peers.known.add(STRANGER);
+    replicator.peerAdmitted(STRANGER);
+    const view = replicator.views.get(STRANGER);
+    expect(view?.inventory.has(0)).toBe(true);
+    expect(view?.inventory.has(2)).toBe(true);
+    expect(view?.inventory.has(1)).toBe(false);
+  });
+
+  it('counts as wanted only offered positions that are announced and not held', async () => {
+    const { replicator, peers, put } = await setup();
+    await put(1);
+    peers.known.add(STRANGER);
+    // 1 is held, 7 and 2^32 - 1 are past our sequence: only 0 and 3 are wanted.
+    expect(replicator.offered(STRANGER, Uint32Array.of(0, 1, 3, 7, 0xffffffff))).toBe(2);
+    expect(peers.contacted).toEqual([]);
+  });
+
+  it('offers a chunk already held when the chain announces it again', async () => {
+    const { replicator, store, chunks, transport, put, seen } = await setup();
+    await put(0);
+    replicator.pulled(RELAY, true);
+    const version = replicator.log.version;
+    await store.append([{ position: 4, address: chunks[0]!.address }]);
+    replicator.appended(4, 1);
+    await settle();
+    expect([...(replicator.log.since(version) ?? [])]).toEqual([4]);
+    expect(transport.offered(RELAY)).toEqual([4]);
+    expect(seen.lengths).toEqual([5]);
+  });
+
+  it('starts a new log epoch on a rollback, so peers read our whole vector again', async () => {
+    const warnings: string[] = [];
+    const { replicator, seen } = await setup({ ...silentLogger, warn: (message) => warnings.push(message) });
+    const epoch = replicator.log.epoch;
+    replicator.rolledBack(2);
+    expect(replicator.log.epoch).not.toBe(epoch);
+    expect(seen.lengths).toEqual([2]);
+    expect(warnings).toEqual(['chain rolled back']);
+  });
+
+  it('starts a new log epoch when a quarantine cleared bits, and not when it cleared none', async () => {
+    const { replicator, chunks, seen } = await setup();
+    const epoch = replicator.log.epoch;
+    replicator.quarantined({ address: chunks[0]!.address, positions: [] });
+    expect(replicator.log.epoch).toBe(epoch);
+    replicator.quarantined({ address: chunks[1]!.address, positions: [1] });
+    expect(replicator.log.epoch).not.toBe(epoch);
+    expect(seen.quarantined).toEqual([chunks[0]!.address, chunks[1]!.address]);
+  });
+
+  it('classifies a malformed refresh reply as bad data and anything else as unresponsiveness', () => {
+    expect(refreshFault(new AtlasError(ErrorCodes.BAD_REPLY, 'x'))).toBe('bad-data');
+    expect(refreshFault(new AtlasError(ErrorCodes.TIMEOUT, 'x'))).toBe('unresponsive');
+    expect(refreshFault(new AtlasError(ErrorCodes.UNREACHABLE, 'x'))).toBe('unresponsive');
+  });
+
+  it('penalises a neighbour whose inventory is malformed, without counting an unanswered call', async () => {
+    const { replicator, transport, peers } = await setup();
+    transport.inventoryError = new AtlasError(ErrorCodes.BAD_REPLY, 'bad inventory');
+    replicator.start();
+    replicator.neighborAdded(NEIGHBOUR);
+    await settle();
+    expect(transport.sent('inventory', NEIGHBOUR).length).toBeGreaterThan(0);
+    expect(peers.penalised).toEqual([[NEIGHBOUR, ErrorCodes.BAD_REPLY]]);
+    expect(peers.calls).toEqual([]);
+  });
+
+  it('counts a neighbour that times out a refresh as an unanswered call, without penalising it', async () => {
+    const { replicator, transport, peers } = await setup();
+    transport.inventoryError = new AtlasError(ErrorCodes.TIMEOUT, 'slow');
+    replicator.start();
+    replicator.neighborAdded(NEIGHBOUR);
+    await settle();
+    expect(peers.penalised).toEqual([]);
+    expect(peers.calls).toEqual([[NEIGHBOUR, false]]);
+  });
+
+  it('refreshes nothing before start and after stop', async () => {
+    const { replicator, transport } = await setup();
+    replicator.neighborAdded(NEIGHBOUR);
+    await settle();
+    expect(transport.sent('inventory', NEIGHBOUR)).toEqual([]);
+    replicator.start();
+    replicator.stop();
+    replicator.neighborRemoved(NEIGHBOUR);
+    replicator.neighborAdded(NEIGHBOUR);
+    await settle();
+    expect(transport.sent('inventory', NEIGHBOUR)).toEqual([]);
+  });
+});
