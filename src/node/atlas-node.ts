@@ -13,7 +13,7 @@ import type { MissingChunk } from '../sync/sources/backfill.js';
 import { NameResolver, type NameEntry, type Resolution } from '../bns/names.js';
 import { TypedEmitter, type AtlasNodeEventMap, type AtlasNodeEvents, type ProgressEvent } from './events.js';
 import type { AtlasNodeOptions } from './options.js';
-import type { FetchOptions, FetchResult } from './fetch.js';
+import type { FetchOptions, FetchResult } from '../sync/fetch.js';
 import { closesStore, listenError, openNodeStore, stateError, type NodeState } from './lifecycle.js';
 import { checkNodeOptions } from './option-checks.js';
 import type { NodeStats } from './stats.js';

@@ -1,6 +1,6 @@
 export { AtlasNode, type NodeState } from './atlas-node.js';
 export { TypedEmitter, type AtlasNodeEvents, type AtlasNodeEventMap, type ChunkEvent, type ProgressEvent } from './events.js';
-export { FetchResult, type FetchOptions } from './fetch.js';
+export { FetchResult, type FetchOptions } from '../sync/fetch.js';
 export { DEFAULT_TIMERS, type AtlasNodeOptions, type NodeTimers } from './options.js';
 export { noMetrics, LATENCY_BUCKETS, type Metrics, type MetricName, type HistogramName } from './metrics.js';
 export type { NodeStats } from './stats.js';

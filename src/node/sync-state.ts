@@ -1,7 +1,7 @@
 import { abortedError, AtlasError, ErrorCodes } from '../errors.js';
 import type { Clock } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
-import { Changes } from './changes.js';
+import { Changes } from '../sync/changes.js';
 import type { ProgressEvent } from './events.js';
 
 /** How long whenSynced sleeps at most between two looks at the inventory. */

@@ -8,6 +8,7 @@ import type { ChainAdapter } from '../chain/types.js';
 import { resolveLimits, type ProtocolLimits } from '../protocol/limits.js';
 import { ProtocolClient } from '../protocol/client.js';
 import { RequestGuard } from '../protocol/request-guard.js';
+import { Overlay } from '../peers/overlay.js';
 import { PEER_TABLE_DEFAULTS } from '../peers/table.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
@@ -20,13 +21,12 @@ import { createProtocolService } from '../protocol/server.js';
 import { checkSender } from '../protocol/sender-check.js';
 import { setMaxListeners } from 'node:events';
 import type { AtlasNodeEvents } from './events.js';
-import type { FetchOptions, FetchResult } from './fetch.js';
-import { nodeFetcher } from './fetch-chunks.js';
+import type { FetchOptions, FetchResult } from '../sync/fetch.js';
+import { nodeFetcher } from '../sync/fetch-chunks.js';
 import { noMetrics } from './metrics.js';
 import { RequestObserver } from './observe.js';
 import { DEFAULT_TIMERS, type AtlasNodeOptions, type NodeTimers } from './options.js';
 import { OutboundGuard } from './outbound-guard.js';
-import { Overlay } from './overlay.js';
 import { PeerEvents } from './peer-events.js';
 import { NodeService, type ServiceHost } from './service.js';
 import { RateMeter, type NodeStats } from './stats.js';
@@ -154,12 +154,12 @@ export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: Nod
   const overlay = new Overlay({
     client,
     network,
-    store,
+    sequence: store,
     clock,
     random,
     logger,
-    timers,
     neighbors: options.neighbors ?? 8,
+    neighborRenewMs: timers.neighborRenewMs,
     seeds: options.seeds ?? [],
     self,
     signal: lifetime.signal,

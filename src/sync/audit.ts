@@ -26,10 +26,9 @@
 import type { Address } from '../address.js';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import { bitmaps } from '../inventory/bitmap.js';
-import type { ProtocolClient } from '../protocol/client.js';
 import { randomInt, type Clock, type Random, type TimerHandle } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
-import type { PeerFault } from './downloader.js';
+import type { ChunkCallComponents, PeerFault } from './downloader.js';
 import type { PeerViews } from './peer-views.js';
 import { verifyReceived } from './verify.js';
 
@@ -76,21 +75,22 @@ interface PeerAudit {
   timer: TimerHandle | undefined;
 }
 
+export type AuditorComponents = ChunkCallComponents<AuditHooks>;
+
 export class Auditor {
   private readonly options: AuditOptions;
+  private readonly store: ChunkStore;
+  private readonly views: PeerViews;
+  private readonly client: AuditorComponents['client'];
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly hooks: AuditHooks;
   private readonly peers = new Map<string, PeerAudit>();
   private signal: AbortSignal | undefined;
   readonly stats: AuditStats = { audits: 0, passed: 0, failed: 0 };
 
-  constructor(
-    private readonly store: ChunkStore,
-    private readonly views: PeerViews,
-    private readonly client: ProtocolClient,
-    private readonly clock: Clock,
-    private readonly random: Random,
-    private readonly hooks: AuditHooks,
-    options?: Partial<AuditOptions>,
-  ) {
+  constructor(components: AuditorComponents, options?: Partial<AuditOptions>) {
+    ({ store: this.store, views: this.views, client: this.client, clock: this.clock, random: this.random, hooks: this.hooks } = components);
     this.options = { ...DEFAULT_AUDIT, ...options };
   }
 

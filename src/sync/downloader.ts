@@ -81,8 +81,26 @@ export interface DownloaderStats {
  * the most reliable holder, bounded in flight per peer and in total, failed addresses backing off
  * exponentially. Only an explicit "don't have" clears a peer's bit; a failed call lowers its health.
  */
+/** What a downloader or an auditor works with: the store it checks or fills, the peers' views, the one call it makes, and hooks back to its owner. */
+export interface ChunkCallComponents<Hooks> {
+  store: ChunkStore;
+  views: PeerViews;
+  client: Pick<ProtocolClient, 'getChunks'>;
+  clock: Clock;
+  random: Random;
+  hooks: Hooks;
+}
+
+export type DownloaderComponents = ChunkCallComponents<DownloaderHooks>;
+
 export class Downloader {
   private readonly options: DownloaderOptions;
+  private readonly store: ChunkStore;
+  private readonly views: PeerViews;
+  private readonly client: DownloaderComponents['client'];
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly hooks: DownloaderHooks;
   private readonly plan: WorkPlan;
   private readonly inFlightPerPeer = new Map<string, number>();
   private readonly controller = new AbortController();
@@ -108,17 +126,10 @@ export class Downloader {
   private readonly omissions: OmissionLedger;
   private readonly hedge: HedgeTimer;
 
-  constructor(
-    private readonly store: ChunkStore,
-    private readonly views: PeerViews,
-    private readonly client: ProtocolClient,
-    private readonly clock: Clock,
-    private readonly random: Random,
-    private readonly hooks: DownloaderHooks,
-    options?: Partial<DownloaderOptions>,
-  ) {
+  constructor(components: DownloaderComponents, options?: Partial<DownloaderOptions>) {
+    ({ store: this.store, views: this.views, client: this.client, clock: this.clock, random: this.random, hooks: this.hooks } = components);
     this.options = { ...DEFAULT_DOWNLOADER, ...options };
-    this.plan = new WorkPlan(store, views, random, this.options);
+    this.plan = new WorkPlan(this.store, this.views, this.random, this.options);
     this.omissions = new OmissionLedger(this.options.omissions);
     this.hedge = new HedgeTimer(this.options.hedge);
     // Hedged requests linger past maxInFlight (each still holds its per-peer slot), each with a listener here.

@@ -57,7 +57,7 @@ export class PeerViews {
   private readonly views = new Map<string, PeerView>();
 
   constructor(
-    private readonly client: ProtocolClient,
+    private readonly client: Pick<ProtocolClient, 'inventory' | 'inventoryChanges'>,
     private readonly limits: Readonly<ProtocolLimits>,
     private readonly maxPeers: number,
     private readonly self: () => string | undefined,

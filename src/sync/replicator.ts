@@ -112,19 +112,20 @@ export class Replicator {
     this.refreshMs = options.inventoryRefreshMs ?? 15_000;
     this.log = new InventoryLog({ maxEntries: INVENTORY_LOG_ENTRIES, epoch: this.newEpoch() });
     this.views = new PeerViews(client, client.limits, Math.max(options.neighbors ?? 8, 1) * 4, self, () => store.sequenceLength());
-    this.downloader = new Downloader(store, this.views, client, clock, random, {
+    const calls = { store, views: this.views, client, clock, random };
+    this.downloader = new Downloader({ ...calls, hooks: {
       stored: (outcomes, peer) => this.stored(outcomes, peer, 'offer'),
       called: (peer, ok) => peers.recordCall(peer, ok),
       fault: (peer, fault, error) => this.peerFault(peer, fault, error),
       reliability: (peer) => peers.health(peer),
       storeFailed: (error) => events.failed(error),
-    }, options.downloads);
-    this.auditor = new Auditor(store, this.views, client, clock, random, {
+    } }, options.downloads);
+    this.auditor = new Auditor({ ...calls, hooks: {
       called: (peer, ok) => peers.recordCall(peer, ok),
       fault: (peer, fault, error) => this.peerFault(peer, fault, error),
       health: (peer) => peers.health(peer),
       stalled: (peer) => peers.dropStaller(peer),
-    }, options.audit);
+    } }, options.audit);
     this.pusher = new Pusher(
       client,
       clock,

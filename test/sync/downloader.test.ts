@@ -1,7 +1,6 @@
 /** Downloader behaviours found in review: idle peers are used, and only "don't have" clears bits. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashReady } from '../../src/hash/index.js';
-import type { ProtocolClient } from '../../src/protocol/client.js';
 import { resolveLimits } from '../../src/protocol/limits.js';
 import { seededRandom, systemClock } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
@@ -25,16 +24,19 @@ async function setup(count: number, reply: Reply) {
       await new Promise((resolve) => setTimeout(resolve, peer === 'S' ? 40 : 5)); // S is the slow one
       return reply(peer, params.addresses);
     },
-  } as unknown as ProtocolClient;
-  const views = new PeerViews(client, resolveLimits({}), 8, () => 'me', () => store.sequenceLength());
+  };
+  // The views here are marked by hand: no inventory is pulled.
+  const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
+  const views = new PeerViews({ inventory: noInventory, inventoryChanges: noInventory }, resolveLimits({}), 8, () => 'me', () => store.sequenceLength());
   const faults: string[] = [];
-  const downloader = new Downloader(store, views, client, systemClock, seededRandom(2), {
+  const hooks = {
     stored() {},
     called() {},
-    fault: (peer, fault) => faults.push(`${peer}:${fault}`),
+    fault: (peer: string, fault: string) => faults.push(`${peer}:${fault}`),
     reliability: () => 1,
     storeFailed() {},
-  });
+  };
+  const downloader = new Downloader({ store, views, client, clock: systemClock, random: seededRandom(2), hooks });
   return { chunks, store, views, downloader, requests, faults };
 }
 

@@ -1,9 +1,9 @@
 import type { Address } from '../address.js';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
-import { verifyReceived } from '../sync/verify.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
+import { verifyReceived } from './verify.js';
 
 /** Options of `AtlasNode.fetchChunks`: a signal to abandon it and whether to wait for chunks no peer can give yet. */
 export interface FetchOptions {

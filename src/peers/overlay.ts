@@ -1,25 +1,31 @@
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
-import type { AddressPolicyOptions } from '../peers/address-policy.js';
-import { MhdaSampler } from '../peers/mhda.js';
-import { NeighborSet } from '../peers/neighbors.js';
-import { PeerTable, type PeerTableLimits } from '../peers/table.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import { randomInt, type Clock, type Logger, type Random } from '../runtime.js';
-import type { ChunkStore } from '../store/types.js';
-import type { NodeTimers } from './options.js';
+import type { AddressPolicyOptions } from './address-policy.js';
+import { MhdaSampler } from './mhda.js';
+import { NeighborSet } from './neighbors.js';
+import { PeerTable, type PeerTableLimits } from './table.js';
+
+/** What admission reads of our announcement sequence, to compare it with a candidate's. */
+export interface OverlaySequence {
+  sequenceLength(): number;
+  sequenceDigest(length: number): string;
+}
 
 export interface OverlayOptions {
   client: ProtocolClient;
   network: string;
-  store: ChunkStore;
+  sequence: OverlaySequence;
   clock: Clock;
   random: Random;
   logger: Logger;
-  timers: NodeTimers;
   neighbors: number;
+  /** How often one neighbour is replaced by a fresh sample of the walk. */
+  neighborRenewMs: number;
   seeds: readonly string[];
   self: () => string | undefined;
   signal: AbortSignal;
+  /** refusalMs also benches a neighbour that stalled chunk requests. */
   table: { maxPeers: number; maxPending: number; addressPolicy: Partial<AddressPolicyOptions>; refusalMs: number; limits: Partial<PeerTableLimits> };
   events: {
     peerAdded(peer: string): void;
@@ -165,7 +171,7 @@ export class Overlay {
   /** A neighbour that stalls chunk requests leaves the set now, and is not chosen again for refusalMs. */
   dropStaller(peer: string): void {
     this.benched.delete(peer);
-    this.benched.set(peer, this.options.clock.now() + this.options.timers.refusalMs);
+    this.benched.set(peer, this.options.clock.now() + this.options.table.refusalMs);
     if (this.benched.size > MAX_BENCHED) this.benched.delete(this.benched.keys().next().value as string);
     this.dropNeighbor(peer);
   }
@@ -208,16 +214,16 @@ export class Overlay {
 
   /** Admission by ping: same network id, compatible version, same sequence at a common length. */
   private async check(candidate: string): Promise<void> {
-    const { client, store, network } = this.options;
+    const { client, sequence, network } = this.options;
     try {
       const self = this.options.self();
-      const askedLength = store.sequenceLength();
+      const askedLength = sequence.sequenceLength();
       const info = await client.ping(candidate, { network, sequenceLength: askedLength, ...(self ? { from: self } : {}) }, { signal: this.options.signal });
       // The digest must cover the common length we asked for, and match ours there.
       if (info.digestLength !== Math.min(askedLength, info.sequenceLength)) {
         throw new AtlasError(ErrorCodes.BAD_REPLY, `peer's digest covers ${info.digestLength} announcements, not the common length`);
       }
-      if (info.digestLength > store.sequenceLength() || info.digest !== store.sequenceDigest(info.digestLength)) {
+      if (info.digestLength > sequence.sequenceLength() || info.digest !== sequence.sequenceDigest(info.digestLength)) {
         throw new AtlasError(ErrorCodes.SEQUENCE_MISMATCH, `peer's sequence differs within the first ${info.digestLength} announcements`);
       }
       // Network id and protocol version are the table's to check: it remembers the refusal.
@@ -245,7 +251,7 @@ export class Overlay {
     for (const peer of this.active.list()) {
       if (!this.table.has(peer)) this.dropNeighbor(peer);
     }
-    if (this.active.wanted === 0 && now - this.lastRenewal >= this.options.timers.neighborRenewMs) {
+    if (this.active.wanted === 0 && now - this.lastRenewal >= this.options.neighborRenewMs) {
       const victim = this.active.pickForRenewal();
       if (victim !== undefined) this.dropNeighbor(victim);
       this.lastRenewal = now;

@@ -4,7 +4,7 @@ import type { ProtocolClient } from '../protocol/client.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import type { Clock } from '../runtime.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
-import type { PeerViews } from '../sync/peer-views.js';
+import type { PeerViews } from './peer-views.js';
 import type { Changes } from './changes.js';
 import { fetchFromPeers, FetchResult, type FetchOptions } from './fetch.js';
 
