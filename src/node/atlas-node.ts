@@ -18,7 +18,6 @@ import { closesStore, listenError, openNodeStore, stateError, type NodeState } f
 import { checkNodeOptions } from './option-checks.js';
 import type { NodeStats } from './stats.js';
 import { wireNode, type NodeParts } from './wiring.js';
-
 export type { NodeState } from './lifecycle.js';
 
 /**
