@@ -18,10 +18,10 @@
  * IPv6 callers are compared by /64, as the rate limits key them. On a MemoryNetwork a caller's
  * remote is its own name, so there the whole address is bound.
  */
-import { isIP } from 'node:net';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import type { RequestContext } from '../transport/types.js';
-import { remoteHost } from '../transport/rate-limit.js';
+import { hostKey, remoteHost } from '../transport/rate-limit.js';
+import { parsePeerAddress } from '../peer-address.js';
 import type { ProtocolHandler } from './server.js';
 import { isPeerAddressSyntax } from './validate.js';
 
@@ -32,10 +32,10 @@ export const SENDER_HINT_METHODS: ReadonlySet<string> = new Set(['ping', 'peers'
 
 /** Whether `from` may be the sender of a request that arrived from `remote`. */
 export function senderMatches(from: string, remote: string): boolean {
-  const host = hostOf(from);
-  if (host === undefined) return from === remote; // a bare name (MemoryNetwork): the caller's name
-  if (isIP(host) === 0) return true; // a host name: not comparable without DNS
-  return remoteHost(isIP(host) === 6 ? `[${host}]:0` : `${host}:0`) === remoteHost(remote);
+  const sender = parsePeerAddress(from);
+  if (sender === undefined || sender.port === undefined) return from === remote; // a bare name (MemoryNetwork): the caller's name
+  if (sender.family === 'name') return true; // a host name: not comparable without DNS
+  return hostKey(sender) === remoteHost(remote);
 }
 
 /**
@@ -59,12 +59,4 @@ export function checkSender(handler: ProtocolHandler): ProtocolHandler {
     }
     return handler(method, params, context);
   };
-}
-
-/** The host of "host:port" / "[v6]:port"; undefined for a bare name. */
-function hostOf(address: string): string | undefined {
-  const bracketed = /^\[([^\]]+)\]:\d+$/.exec(address);
-  if (bracketed) return bracketed[1];
-  const plain = /^([^:[\]]+):\d+$/.exec(address);
-  return plain ? plain[1] : undefined;
 }
