@@ -49,6 +49,14 @@ export function peerAddressOf(ip: string | undefined, port: number | undefined):
   return withPort({ host, family }, port);
 }
 
+/**
+ * The structured form of an identity given as text (a MemoryNetwork node name): its parse when
+ * it reads as a peer address, else the whole text as a name.
+ */
+export function peerAddressNamed(text: string): PeerAddress {
+  return parsePeerAddress(text) ?? { host: text, family: 'name' };
+}
+
 /** The text form: `host:port`, `[ipv6]:port`, or the host alone when there is no port. */
 export function formatPeerAddress(peer: PeerAddress): string {
   const host = peer.family === 6 || peer.host.includes(':') ? `[${peer.host}]` : peer.host;
