@@ -10,7 +10,7 @@
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { definedOnly, type Clock } from '../runtime.js';
 import type { RequestContext } from '../transport/types.js';
-import { DEFAULT_RATE_LIMIT, RateLimiter, callerKey, hostKey, remoteHost, type RateLimitOptions } from '../transport/rate-limit.js';
+import { DEFAULT_RATE_LIMIT, RateLimiter, hostKey, remoteHost, type RateLimitOptions } from '../transport/rate-limit.js';
 import type { PeerAddress } from '../peer-address.js';
 import type { ProtocolHandler } from './server.js';
 

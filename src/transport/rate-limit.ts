@@ -128,11 +128,6 @@ export function remoteHost(remote: string): string {
   return peer === undefined || peer.family === 'name' ? remote : hostKey(peer);
 }
 
-/** The host key of a request's caller: its structured identity, else its `remote` text. */
-export function callerKey(context: { remote: string; caller?: PeerAddress | undefined }): string {
-  return context.caller === undefined ? remoteHost(context.remote) : hostKey(context.caller);
-}
-
 /** The key a structured caller identity is limited under (see `remoteHost`). */
 export function hostKey(peer: PeerAddress): string {
   if (peer.family === 4) return peer.host;
