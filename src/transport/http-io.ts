@@ -134,10 +134,6 @@ export function etagMatches(header: string | undefined, address: string): boolea
   });
 }
 
-export function remoteOf(req: IncomingMessage): string {
-  return formatPeerAddress(callerOf(req));
-}
-
 /** The caller's structured identity: the socket's remote IP and port. */
 export function callerOf(req: IncomingMessage): PeerAddress {
   return peerAddressOf(req.socket.remoteAddress, req.socket.remotePort ?? 0);
