@@ -5,12 +5,12 @@
 import { InvalidArgumentError } from 'commander';
 import { parseAddress } from '../address.js';
 import { isAtlasError } from '../errors.js';
-import { classifyIp, parsePeerAddress } from '../peers/address-policy.js';
+import { classifyIp, parseDialAddress } from '../peers/address-policy.js';
 import { isCliLogLevel, CLI_LOG_LEVELS, type CliLogLevel } from './logger.js';
 
 /** "host:port" with a port from 1 to 65535 (a peer to dial). */
 export function parsePeer(value: string): string {
-  const peer = parsePeerAddress(value);
+  const peer = parseDialAddress(value);
   if (peer === undefined || peer.kind === 'bare' || peer.port === undefined || peer.port === 0) {
     throw new InvalidArgumentError(`expected host:port with a port from 1 to 65535, got ${JSON.stringify(value.slice(0, 100))}`);
   }
@@ -19,7 +19,7 @@ export function parsePeer(value: string): string {
 
 /** "host:port" to listen on; port 0 picks a free one. */
 export function parseListen(value: string): string {
-  const peer = parsePeerAddress(value);
+  const peer = parseDialAddress(value);
   if (peer === undefined || peer.kind === 'bare' || peer.port === undefined) {
     throw new InvalidArgumentError(`expected host:port (port 0 picks a free one), got ${JSON.stringify(value.slice(0, 100))}`);
   }

@@ -4,17 +4,22 @@
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
 import type { Method, ParamsOf, PingResult, ResultOf } from '../protocol/messages.js';
-import type { TransportService } from '../transport/types.js';
+import type { PeerAddress } from '../peer-address.js';
+import type { RequestContext, TransportService } from '../transport/types.js';
 
 export interface NodeAccess {
   service: TransportService;
   /** Transport-level identity of the caller, passed on to the node. */
   remote: string;
+  /** The caller's structured identity, when the transport gave one. */
+  caller?: PeerAddress | undefined;
   signal?: AbortSignal;
 }
 
 export async function callNode<M extends Method>(access: NodeAccess, method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
-  const context = access.signal === undefined ? { remote: access.remote } : { remote: access.remote, signal: access.signal };
+  const context: RequestContext = { remote: access.remote };
+  if (access.caller !== undefined) context.caller = access.caller;
+  if (access.signal !== undefined) context.signal = access.signal;
   return (await access.service.handle(method, params, context)) as ResultOf<M>;
 }
 

@@ -18,11 +18,13 @@
  */
 import { BlockList, SocketAddress, isIPv4, isIPv6 } from 'node:net';
 import { AtlasError, ErrorCodes } from '../errors.js';
+import { parsePeerAddress } from '../peer-address.js';
 import { DEFAULT_LIMITS } from '../protocol/limits.js';
 
 export type HostKind = 'ipv4' | 'ipv6' | 'hostname' | 'bare';
 
-export interface PeerAddress {
+/** A peer address in the form this node dials it. */
+export interface DialAddress {
   /** Canonical form: lower-case host, compressed IPv6 in brackets, port without leading zeros. */
   address: string;
   host: string;
@@ -35,7 +37,7 @@ export type AddressClass = 'public' | 'unspecified' | 'loopback' | 'private' | '
 
 export type AddressRefusal = 'syntax' | 'port' | 'hostname' | 'bare-name' | Exclude<AddressClass, 'public'>;
 
-export type AddressVerdict = { ok: true; peer: PeerAddress } | { ok: false; reason: AddressRefusal; message: string };
+export type AddressVerdict = { ok: true; peer: DialAddress } | { ok: false; reason: AddressRefusal; message: string };
 
 /** Which address ranges an `AddressPolicy` allows. */
 export interface AddressPolicyOptions {
@@ -76,7 +78,6 @@ export const LOCAL_ADDRESS_POLICY: Readonly<AddressPolicyOptions> = Object.freez
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
-const HOST_PORT = /^(\[[^\]]*\]|[^:[\]]+):([0-9]{1,5})$/;
 const BARE_NAME = /^[A-Za-z0-9][A-Za-z0-9._~-]*$/;
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
 
@@ -94,34 +95,32 @@ function canonicalIPv6(host: string): string {
 }
 
 /**
- * Parses `host:port` (IPv4, [IPv6], hostname) or a bare name; undefined when it is neither.
- * Port 0 parses (the policy refuses it with reason "port"); IPv6 zone ids do not parse.
+ * Parses `host:port` (IPv4, [IPv6], hostname) or a bare name into its canonical dial form;
+ * undefined when it is neither. Port 0 parses (the policy refuses it with reason "port"); IPv6
+ * zone ids do not parse.
  */
-export function parsePeerAddress(input: string, maxLength: number = DEFAULT_ADDRESS_POLICY.maxLength): PeerAddress | undefined {
-  if (typeof input !== 'string' || input.length === 0 || input.length > maxLength) return undefined;
-  const match = HOST_PORT.exec(input);
-  if (match === null) {
-    if (!BARE_NAME.test(input) || isIPv4(input)) return undefined;
+export function parseDialAddress(input: string, maxLength: number = DEFAULT_ADDRESS_POLICY.maxLength): DialAddress | undefined {
+  const peer = parsePeerAddress(input, maxLength);
+  if (peer === undefined) return undefined;
+  const { port } = peer;
+  if (port === undefined) {
+    if (peer.family !== 'name' || !BARE_NAME.test(input)) return undefined;
     return { address: input, host: input, port: undefined, kind: 'bare' };
   }
-  const rawHost = match[1] as string;
-  const port = Number(match[2]);
-  if (port > 65_535) return undefined;
-  if (rawHost.startsWith('[')) {
-    const inner = rawHost.slice(1, -1);
-    if (inner.includes('%') || !isIPv6(inner)) return undefined;
-    const host = canonicalIPv6(inner);
+  if (peer.family === 6) {
+    if (peer.host.includes('%')) return undefined;
+    const host = canonicalIPv6(peer.host);
     return { address: `[${host}]:${port}`, host, port, kind: 'ipv6' };
   }
-  if (isIPv4(rawHost)) return { address: `${rawHost}:${port}`, host: rawHost, port, kind: 'ipv4' };
-  const host = rawHost.toLowerCase();
+  if (peer.family === 4) return { address: `${peer.host}:${port}`, host: peer.host, port, kind: 'ipv4' };
+  const host = peer.host.toLowerCase();
   if (!isHostname(host)) return undefined;
   return { address: `${host}:${port}`, host, port, kind: 'hostname' };
 }
 
 /** The canonical form of a peer address, or undefined when it does not parse. */
 export function canonicalPeerAddress(input: string, maxLength?: number): string | undefined {
-  return parsePeerAddress(input, maxLength)?.address;
+  return parseDialAddress(input, maxLength)?.address;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,7 +183,7 @@ export function mappedIPv4(ip: string): string | undefined {
 
 const IPV4_MAPPED = ranges([], ['::ffff:0:0/96']);
 
-function classifyHost(peer: PeerAddress): AddressClass | 'hostname' | 'bare-name' {
+function classifyHost(peer: DialAddress): AddressClass | 'hostname' | 'bare-name' {
   switch (peer.kind) {
     case 'ipv4':
     case 'ipv6':
@@ -209,7 +208,7 @@ export class AddressPolicy {
 
   /** Parses and judges an address; never throws. */
   check(input: string): AddressVerdict {
-    const peer = parsePeerAddress(input, this.options.maxLength);
+    const peer = parseDialAddress(input, this.options.maxLength);
     if (peer === undefined) return refuse('syntax', 'not a peer address (host:port or a name)');
     if (peer.port === 0) return refuse('port', 'port 0 cannot be dialled');
     const kind = classifyHost(peer);
@@ -248,7 +247,7 @@ export class AddressPolicy {
   }
 
   /** The parsed address, or throws ADDRESS_REFUSED naming the reason. */
-  assertAllowed(input: string): PeerAddress {
+  assertAllowed(input: string): DialAddress {
     const verdict = this.check(input);
     if (!verdict.ok) {
       throw new AtlasError(ErrorCodes.ADDRESS_REFUSED, `peer address refused: ${verdict.message}`, { reason: verdict.reason });

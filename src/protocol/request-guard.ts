@@ -10,7 +10,8 @@
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { definedOnly, type Clock } from '../runtime.js';
 import type { RequestContext } from '../transport/types.js';
-import { DEFAULT_RATE_LIMIT, RateLimiter, remoteHost, type RateLimitOptions } from '../transport/rate-limit.js';
+import { DEFAULT_RATE_LIMIT, RateLimiter, hostKey, remoteHost, type RateLimitOptions } from '../transport/rate-limit.js';
+import type { PeerAddress } from '../peer-address.js';
 import type { ProtocolHandler } from './server.js';
 
 /** The bounds a `RequestGuard` enforces. */
@@ -64,8 +65,8 @@ export class RequestGuard {
   }
 
   /** Admits one request or throws BUSY; the caller must call the returned release() exactly once when it ends. */
-  enter(remote: string, method: string): () => void {
-    const host = remoteHost(remote);
+  enter(caller: string | PeerAddress, method: string): () => void {
+    const host = typeof caller === 'string' ? remoteHost(caller) : hostKey(caller);
     const hostInFlight = this.perHost.get(host) ?? 0;
     if (this.inFlight >= this.limits.maxConcurrent || hostInFlight >= this.limits.maxConcurrentPerHost) {
       this.refusedConcurrency++;
@@ -93,7 +94,7 @@ export class RequestGuard {
   /** The same handler behind this guard. */
   wrap(handler: ProtocolHandler): ProtocolHandler {
     return async (method: string, params: unknown, context: RequestContext): Promise<unknown> => {
-      const release = this.enter(context.remote, method);
+      const release = this.enter(context.caller ?? context.remote, method);
       try {
         return await handler(method, params, context);
       } finally {

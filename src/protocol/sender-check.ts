@@ -18,10 +18,10 @@
  * IPv6 callers are compared by /64, as the rate limits key them. On a MemoryNetwork a caller's
  * remote is its own name, so there the whole address is bound.
  */
-import { isIP } from 'node:net';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import type { RequestContext } from '../transport/types.js';
-import { remoteHost } from '../transport/rate-limit.js';
+import { hostKey, remoteHost } from '../transport/rate-limit.js';
+import { formatPeerAddress, parsePeerAddress, type PeerAddress } from '../peer-address.js';
 import type { ProtocolHandler } from './server.js';
 import { isPeerAddressSyntax } from './validate.js';
 
@@ -31,11 +31,12 @@ export const SENDER_BOUND_METHODS: ReadonlySet<string> = new Set(['offer', 'inve
 export const SENDER_HINT_METHODS: ReadonlySet<string> = new Set(['ping', 'peers']);
 
 /** Whether `from` may be the sender of a request that arrived from `remote`. */
-export function senderMatches(from: string, remote: string): boolean {
-  const host = hostOf(from);
-  if (host === undefined) return from === remote; // a bare name (MemoryNetwork): the caller's name
-  if (isIP(host) === 0) return true; // a host name: not comparable without DNS
-  return remoteHost(isIP(host) === 6 ? `[${host}]:0` : `${host}:0`) === remoteHost(remote);
+export function senderMatches(from: string, remote: string | PeerAddress): boolean {
+  const sender = parsePeerAddress(from);
+  // a bare name (MemoryNetwork): the caller's name
+  if (sender === undefined || sender.port === undefined) return from === (typeof remote === 'string' ? remote : formatPeerAddress(remote));
+  if (sender.family === 'name') return true; // a host name: not comparable without DNS
+  return hostKey(sender) === (typeof remote === 'string' ? remoteHost(remote) : hostKey(remote));
 }
 
 /**
@@ -48,7 +49,7 @@ export function checkSender(handler: ProtocolHandler): ProtocolHandler {
     if ((bound || SENDER_HINT_METHODS.has(method)) && typeof params === 'object' && params !== null) {
       const from = Object.prototype.hasOwnProperty.call(params, 'from') ? (params as { from?: unknown }).from : undefined;
       // A malformed `from` is left for validation to refuse; only a well-formed other name is dropped.
-      if (isPeerAddressSyntax(from) && !senderMatches(from, context.remote)) {
+      if (isPeerAddressSyntax(from) && !senderMatches(from, context.caller ?? context.remote)) {
         if (bound) return Promise.reject(new AtlasError(ErrorCodes.BAD_REQUEST, `${method}.from: must name the caller's own host`, { field: `${method}.from` }));
         // A malformed `from` is left for validation to refuse; a well-formed foreign one is dropped.
         if (isPeerAddressSyntax(from)) {
@@ -59,12 +60,4 @@ export function checkSender(handler: ProtocolHandler): ProtocolHandler {
     }
     return handler(method, params, context);
   };
-}
-
-/** The host of "host:port" / "[v6]:port"; undefined for a bare name. */
-function hostOf(address: string): string | undefined {
-  const bracketed = /^\[([^\]]+)\]:\d+$/.exec(address);
-  if (bracketed) return bracketed[1];
-  const plain = /^([^:[\]]+):\d+$/.exec(address);
-  return plain ? plain[1] : undefined;
 }

@@ -17,6 +17,7 @@
  * so that what a node accepts and what it sends are checked against the same reading of SPEC.
  */
 import { isAddress, type Address } from '../address.js';
+import { parsePeerAddress } from '../peer-address.js';
 import { AtlasError, ErrorCodes, isAtlasError, type ErrorCode } from '../errors.js';
 import { DEFAULT_LIMITS, type ProtocolLimits } from './limits.js';
 import {
@@ -125,14 +126,14 @@ function networkId(value: unknown, field: string, limits: Readonly<ProtocolLimit
  * This is syntax only: characters that could break a URL or a log line never pass. Whether an
  * address may be dialled is the peer layer's address policy.
  */
-const PEER_ADDRESS = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?$/;
+const NAME_CHARACTERS = /^[A-Za-z0-9._~-]+$/;
+// No IPv6 zone id ("%eth0"): it could break a URL.
+const IPV6_CHARACTERS = /^[0-9A-Fa-f:.]+$/;
 
 export function isPeerAddressSyntax(value: unknown, maxLength: number = DEFAULT_LIMITS.maxPeerAddressLength): value is string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) return false;
-  const match = PEER_ADDRESS.exec(value);
-  if (match === null) return false;
-  const port = match[1];
-  return port === undefined || Number(port) <= 65_535;
+  if (typeof value !== 'string') return false;
+  const peer = parsePeerAddress(value, maxLength);
+  return peer !== undefined && (peer.family === 6 ? IPV6_CHARACTERS : NAME_CHARACTERS).test(peer.host);
 }
 
 function peerAddress(value: unknown, field: string, limits: Readonly<ProtocolLimits>, fail: Fail): string {

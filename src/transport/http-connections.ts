@@ -11,10 +11,10 @@
  */
 import type { Socket } from 'node:net';
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { RateLimiter, remoteHost } from './rate-limit.js';
+import { RateLimiter, hostKey } from './rate-limit.js';
+import { peerAddressOf } from '../peer-address.js';
 import type { Clock, TimerHandle } from '../runtime.js';
 import type { HttpLimits } from './http-limits.js';
-import { joinHostPort } from './http-io.js';
 
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -77,7 +77,7 @@ export class ConnectionTable {
   /** Registers a new socket; closes it (and returns undefined) when its host has too many open. */
   accept(socket: Socket): Connection | undefined {
     const address = socket.remoteAddress ?? 'unknown';
-    const host = remoteHost(joinHostPort(address, socket.remotePort ?? 0));
+    const host = hostKey(peerAddressOf(socket.remoteAddress, socket.remotePort ?? 0));
     const limited = this.limits.perHostLimitsOnLoopback || !isLoopback(address);
     const open = this.byHost.get(host);
     if (limited && open !== undefined && open.size >= this.limits.maxConnectionsPerHost) {

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { AtlasError, ErrorCodes, isAtlasError, type ErrorCode } from '../errors.js';
+import { formatPeerAddress, parsePeerAddress, peerAddressOf, type PeerAddress } from '../peer-address.js';
 
 /**
  * HTTP status of each error code. Input errors are 400, admission refusals 422, overload and
@@ -133,21 +134,21 @@ export function etagMatches(header: string | undefined, address: string): boolea
   });
 }
 
-export function remoteOf(req: IncomingMessage): string {
-  const { remoteAddress, remotePort } = req.socket;
-  return joinHostPort(remoteAddress ?? 'unknown', remotePort ?? 0);
+/** The caller's structured identity: the socket's remote IP and port. */
+export function callerOf(req: IncomingMessage): PeerAddress {
+  return peerAddressOf(req.socket.remoteAddress, req.socket.remotePort ?? 0);
 }
 
 /** Splits "host:port" or "[v6]:port"; ADDRESS_REFUSED when it is neither. */
 export function splitHostPort(value: string): { host: string; port: number } {
-  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s/]+)):(\d{1,5})$/.exec(value);
-  const port = match ? Number(match[3]) : NaN;
-  if (!match || port > 65535) {
-    throw new AtlasError(ErrorCodes.ADDRESS_REFUSED, `not a host:port address: ${JSON.stringify(value.slice(0, 100))}`);
+  const peer = parsePeerAddress(value);
+  // A host with white space or a slash would change the meaning of the URL it goes into.
+  if (peer === undefined || peer.port === undefined || /[\s/]/.test(peer.host)) {
+    throw new AtlasError(ErrorCodes.ADDRESS_REFUSED, `not a host:port address: ${JSON.stringify(String(value).slice(0, 100))}`);
   }
-  return { host: (match[1] ?? match[2]) as string, port };
+  return { host: peer.host, port: peer.port };
 }
 
 export function joinHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return formatPeerAddress({ host, port, family: host.includes(':') ? 6 : 'name' });
 }

@@ -15,7 +15,8 @@ import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import type { Clock, Logger, TimerHandle } from '../runtime.js';
 import { codecForAccept, codecForContentType, errorReply, jsonCodec, type Codec } from './codec.js';
 import { ConnectionTable, type Connection, type ConnectionStats } from './http-connections.js';
-import { etagMatches, hasBody, httpStatusFor, readBody, remoteOf } from './http-io.js';
+import { callerOf, etagMatches, hasBody, httpStatusFor, readBody } from './http-io.js';
+import { formatPeerAddress } from '../peer-address.js';
 import type { HttpLimits } from './http-limits.js';
 import type { HttpRoute, HttpRouteContext } from './http-route.js';
 import type { TransportService, TransportStats } from './types.js';
@@ -199,8 +200,10 @@ export class HttpServer {
       this.handlers.delete(controller);
       if (!res.writableFinished) controller.abort(new AtlasError(ErrorCodes.ABORTED, 'client went away'));
     });
+    const caller = callerOf(req);
     const context: HttpRouteContext = {
-      remote: remoteOf(req),
+      remote: formatPeerAddress(caller),
+      caller,
       signal: controller.signal,
       params: resolved.params,
       url,
@@ -274,7 +277,7 @@ export class HttpServer {
     }
     let reply: Uint8Array;
     try {
-      const result = await context.service.handle(context.params.method as string, params, { remote: context.remote, signal: context.signal });
+      const result = await context.service.handle(context.params.method as string, params, { remote: context.remote, caller: context.caller, signal: context.signal });
       reply = replyCodec.encode(result);
     } catch (error) {
       if (!isAtlasError(error)) this.parts.logger.warn('request handler failed', { error: String(error), method: context.params.method });

@@ -23,6 +23,7 @@
  */
 import { abortedError, AtlasError, ErrorCodes } from '../errors.js';
 import { seededRandom, systemClock, type Clock, type Random, type TimerHandle } from '../runtime.js';
+import { peerAddressNamed } from '../peer-address.js';
 import { decodeBinary, encodeBinary, errorFromReply, errorReply } from './codec.js';
 import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from './types.js';
 
@@ -364,7 +365,7 @@ export class MemoryTransport implements Transport {
     this.handling.add(controller);
     try {
       const params = decodeBinary(request, { maxBytes: this.network.maxRequestBytes });
-      const context: RequestContext = { remote: from, signal: controller.signal };
+      const context: RequestContext = { remote: from, caller: peerAddressNamed(from), signal: controller.signal };
       const value = await service.handle(method, params, context);
       return { ok: true, value };
     } catch (error) {

@@ -10,7 +10,8 @@
  * bound (protocol/request-guard.ts) still caps what all of them together get. IPv6 callers are keyed by
  * their /64 prefix, since one host typically owns a whole /64.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
+import { formatPeerAddress, parsePeerAddress, peerAddressOf, type PeerAddress } from '../peer-address.js';
 import { definedOnly, type Clock } from '../runtime.js';
 
 /** Token bucket and concurrency bounds per remote host. */
@@ -122,16 +123,16 @@ export class RateLimiter {
  * its /64 prefix), or the identity itself when it is not an IP (a MemoryNetwork node name).
  */
 export function remoteHost(remote: string): string {
-  let host = remote;
-  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(remote);
-  if (bracketed) host = bracketed[1] as string;
-  else {
-    const colon = remote.lastIndexOf(':');
-    if (colon > 0 && remote.indexOf(':') === colon && /^\d+$/.test(remote.slice(colon + 1))) host = remote.slice(0, colon);
-  }
-  if (isIPv4(host)) return host;
-  if (isIPv6(host)) return ipv6Key(host);
-  return remote;
+  // A socket reports IPv6 without brackets; everything else is read as a peer address.
+  const peer = isIPv6(remote) ? peerAddressOf(remote, undefined) : parsePeerAddress(remote);
+  return peer === undefined || peer.family === 'name' ? remote : hostKey(peer);
+}
+
+/** The key a structured caller identity is limited under (see `remoteHost`). */
+export function hostKey(peer: PeerAddress): string {
+  if (peer.family === 4) return peer.host;
+  if (peer.family === 6) return ipv6Key(peer.host);
+  return formatPeerAddress(peer);
 }
 
 function ipv6Key(address: string): string {

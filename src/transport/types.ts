@@ -1,3 +1,5 @@
+import type { PeerAddress } from '../peer-address.js';
+
 /**
  * How a node reaches other peers. A transport moves plain objects (with Uint8Array for bytes)
  * and chooses its own encoding; validation happens above it, in protocol/, for every transport.
@@ -12,6 +14,12 @@ export interface CallOptions {
 export interface RequestContext {
   /** Transport-level identity of the caller, e.g. "127.0.0.1:51234" or a MemoryNetwork node name. */
   remote: string;
+  /**
+   * The caller as a structured address, what per-host limits key on: the socket's IP and port
+   * (HttpTransport) or the caller's node name (MemoryTransport). Both built-in transports fill it;
+   * a context built without it is keyed on `remote`, parsed.
+   */
+  caller?: PeerAddress;
   signal?: AbortSignal;
 }
 

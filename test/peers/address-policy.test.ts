@@ -5,7 +5,7 @@ import {
   LOCAL_ADDRESS_POLICY,
   canonicalPeerAddress,
   classifyIp,
-  parsePeerAddress,
+  parseDialAddress,
   type AddressClass,
   type AddressRefusal,
 } from '../../src/peers/address-policy.js';
@@ -62,12 +62,12 @@ describe('classifyIp', () => {
   });
 });
 
-describe('parsePeerAddress', () => {
+describe('parseDialAddress', () => {
   it('parses and canonicalises IPv4, IPv6 and host names', () => {
-    expect(parsePeerAddress('8.8.8.8:6264')).toEqual({ address: '8.8.8.8:6264', host: '8.8.8.8', port: 6264, kind: 'ipv4' });
-    expect(parsePeerAddress('[2001:DB8:0:0::1]:080')).toEqual({ address: '[2001:db8::1]:80', host: '2001:db8::1', port: 80, kind: 'ipv6' });
-    expect(parsePeerAddress('Seed.Example.ORG:6264')).toEqual({ address: 'seed.example.org:6264', host: 'seed.example.org', port: 6264, kind: 'hostname' });
-    expect(parsePeerAddress('node-3')).toEqual({ address: 'node-3', host: 'node-3', port: undefined, kind: 'bare' });
+    expect(parseDialAddress('8.8.8.8:6264')).toEqual({ address: '8.8.8.8:6264', host: '8.8.8.8', port: 6264, kind: 'ipv4' });
+    expect(parseDialAddress('[2001:DB8:0:0::1]:080')).toEqual({ address: '[2001:db8::1]:80', host: '2001:db8::1', port: 80, kind: 'ipv6' });
+    expect(parseDialAddress('Seed.Example.ORG:6264')).toEqual({ address: 'seed.example.org:6264', host: 'seed.example.org', port: 6264, kind: 'hostname' });
+    expect(parseDialAddress('node-3')).toEqual({ address: 'node-3', host: 'node-3', port: undefined, kind: 'bare' });
     expect(canonicalPeerAddress('[::0001]:9')).toBe('[::1]:9');
   });
 
@@ -88,7 +88,7 @@ describe('parsePeerAddress', () => {
       `${'a'.repeat(64)}.com:80`,
       'x'.repeat(301),
     ]) {
-      expect(parsePeerAddress(input), input).toBeUndefined();
+      expect(parseDialAddress(input), input).toBeUndefined();
     }
   });
 });

@@ -100,6 +100,23 @@ describe('RateLimiter', () => {
 });
 
 describe('RequestGuard', () => {
+  it('keys a wrapped request on its structured caller, not on the remote text', async () => {
+    const guard = new RequestGuard(manualClock(), { maxConcurrent: 10, maxConcurrentPerHost: 1 });
+    const waiting: (() => void)[] = [];
+    const handler = guard.wrap(() => new Promise<unknown>((resolve) => waiting.push(() => resolve('done'))));
+    const caller = { host: '10.0.0.1', port: 1, family: 4 } as const;
+    const first = handler('ping', {}, { remote: 'display-a', caller });
+    // Another remote text, another port: the same host all the same.
+    await expect(handler('ping', {}, { remote: 'display-b', caller: { ...caller, port: 2 } })).rejects.toMatchObject({ code: ErrorCodes.BUSY });
+    // Same remote text, another host: served.
+    const other = handler('ping', {}, { remote: 'display-a', caller: { host: '10.0.0.2', port: 1, family: 4 } });
+    await Promise.resolve();
+    expect(waiting).toHaveLength(2);
+    for (const open of waiting) open();
+    await expect(first).resolves.toBe('done');
+    await expect(other).resolves.toBe('done');
+  });
+
   it('refuses with BUSY beyond maxConcurrent and maxConcurrentPerHost, and recovers on release', () => {
     const guard = new RequestGuard(manualClock(), { maxConcurrent: 3, maxConcurrentPerHost: 2 });
     const a1 = guard.enter('10.0.0.1:1', 'ping');

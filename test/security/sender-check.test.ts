@@ -3,6 +3,14 @@ import { ErrorCodes } from '../../src/errors.js';
 import { checkSender, senderMatches } from '../../src/protocol/sender-check.js';
 
 describe('senderMatches: a request may only name its own caller as sender', () => {
+  it('compares against a structured caller like against its remote text', () => {
+    expect(senderMatches('203.0.113.5:6264', { host: '203.0.113.5', port: 4000, family: 4 })).toBe(true);
+    expect(senderMatches('203.0.113.6:6264', { host: '203.0.113.5', port: 4000, family: 4 })).toBe(false);
+    expect(senderMatches('[2001:db8::1]:6264', { host: '2001:db8::9', port: 4000, family: 6 })).toBe(true); // same /64
+    expect(senderMatches('node-a', { host: 'node-a', family: 'name' })).toBe(true);
+    expect(senderMatches('node-b', { host: 'node-a', family: 'name' })).toBe(false);
+  });
+
   it('compares hosts, not ports, for IP addresses', () => {
     expect(senderMatches('127.0.0.1:6264', '127.0.0.1:51234')).toBe(true);
     expect(senderMatches('203.0.113.5:6264', '203.0.113.5:4000')).toBe(true);

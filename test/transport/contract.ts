@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
+import { formatPeerAddress, type PeerAddress, type PeerAddressFamily } from '../../src/peer-address.js';
 import type { RequestContext, Transport, TransportService } from '../../src/transport/types.js';
 
 export interface TransportHarness {
@@ -14,6 +15,8 @@ export interface TransportHarness {
   client(): Transport;
   /** What the server's handler must see as `context.remote` for calls from `client`. */
   remoteOf(client: Transport): RegExp | string;
+  /** What the handler must see as `context.caller` for calls from `client` (a port: any valid one). */
+  callerOf(client: Transport): { host: string; family: PeerAddressFamily; port: 'any' | undefined };
   /** Releases what the harness itself holds (the transports are closed by the suite). */
   dispose?(): Promise<void>;
 }
@@ -31,12 +34,12 @@ export const SHAPES: Record<string, unknown> = {
 
 /** A service that echoes, refuses, crashes, or waits until its signal aborts; it logs every call. */
 class ContractService implements TransportService {
-  readonly calls: { method: string; remote: string }[] = [];
+  readonly calls: { method: string; remote: string; caller: PeerAddress | undefined }[] = [];
   readonly aborted: string[] = [];
   private entered: (() => void)[] = [];
 
   async handle(method: string, params: unknown, context: RequestContext): Promise<unknown> {
-    this.calls.push({ method, remote: context.remote });
+    this.calls.push({ method, remote: context.remote, caller: context.caller });
     switch (method) {
       case 'echo':
         return params;
@@ -111,6 +114,19 @@ export function transportContract(name: string, harness: TransportHarness): void
       const remote = harness.remoteOf(client);
       if (typeof remote === 'string') expect(service.calls[0]!.remote).toBe(remote);
       else expect(service.calls[0]!.remote).toMatch(remote);
+    });
+
+    it('tells the handler who called as a structured address that agrees with remote', async () => {
+      const { service, address, client } = await pair();
+      await client.call(address, 'echo', {});
+      const caller = service.calls[0]!.caller;
+      const expected = harness.callerOf(client);
+      expect(caller).toBeDefined();
+      expect(caller!.host).toBe(expected.host);
+      expect(caller!.family).toBe(expected.family);
+      if (expected.port === undefined) expect(caller!.port).toBeUndefined();
+      else expect(caller!.port).toSatisfy((port: unknown) => Number.isInteger(port) && (port as number) > 0 && (port as number) <= 65_535);
+      expect(formatPeerAddress(caller!)).toBe(service.calls[0]!.remote);
     });
 
     it('keeps error codes and messages across the wire, and hides unexpected errors', async () => {

@@ -8,4 +8,5 @@ transportContract('HttpTransport', {
   },
   client: () => new HttpTransport(),
   remoteOf: () => /^127\.0\.0\.1:\d+$/,
+  callerOf: () => ({ host: '127.0.0.1', family: 4, port: 'any' }),
 });

@@ -12,4 +12,5 @@ transportContract('MemoryTransport', {
   },
   client: () => network.transport(`client-${counter++}`),
   remoteOf: (client: Transport) => client.address!,
+  callerOf: (client: Transport) => ({ host: client.address!, family: 'name', port: undefined }),
 });

@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { parseMethodCall } from '../../../src/legacy/xmlrpc-decode.js';
 import { decodeCharacterData } from '../../../src/legacy/xml-text.js';
 import { decodeBinary, decodeJson, encodeBinary } from '../../../src/transport/codec.js';
-import { parsePeerAddress } from '../../../src/peers/address-policy.js';
+import { parsePeerAddress } from '../../../src/peer-address.js';
+import { parseDialAddress } from '../../../src/peers/address-policy.js';
 import { remoteHost } from '../../../src/transport/rate-limit.js';
 import { collectGarbage } from '../hostile/heap.js';
 
@@ -76,6 +77,8 @@ const cases: Record<string, (n: number) => () => void> = {
     return () => {
       parsePeerAddress(long, n + 10);
       parsePeerAddress(bracket, n + 10);
+      parseDialAddress(long, n + 10);
+      parseDialAddress(bracket, n + 10);
       remoteHost(long);
       remoteHost(bracket);
     };
