@@ -76,9 +76,11 @@ describe('HttpTransport of a real node under hostile raw sockets', () => {
   it('closes connections beyond maxConnections and idle ones that never send, then serves again', async () => {
     const port = target.port!;
     const sockets = await Promise.all(
+      // Settles on connect, or on close when the server drops the socket before the callback ran.
       Array.from({ length: 150 }, () => new Promise<net.Socket>((resolve) => {
         const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(socket));
         socket.on('error', () => undefined);
+        socket.once('close', () => resolve(socket));
       })),
     );
     const closed = sockets.map((socket) => new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve()))));
