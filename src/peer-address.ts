@@ -10,6 +10,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 /** 4 and 6 for IP addresses (IPv6 only in brackets), 'name' for anything else. */
 export type PeerAddressFamily = 4 | 6 | 'name';
 
+/** A peer address parsed once: host, optional port, and what kind of host it is. */
 export interface PeerAddress {
   /** The host as written (an IPv6 address without its brackets). */
   readonly host: string;
