@@ -94,7 +94,7 @@ async function network(size: number, root: string): Promise<Network> {
   }
   const deadline = Date.now() + 60_000;
   while (size > 1 && !nodes.every((n) => n.stats().neighbors.length >= Math.min(2, size - 1))) {
-    if (Date.now() > deadline) throw new Error('the network did not form');
+    if (Date.now() > deadline) throw new Error(`the network did not form: ${JSON.stringify(nodes.map((n) => [n.stats().neighbors.length, n.stats().peers]))}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return { nodes, chains };

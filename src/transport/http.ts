@@ -17,6 +17,7 @@
  * (http-server.ts, http-connections.ts).
  */
 import http, { type IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import { abortedError, AtlasError, ErrorCodes, InvalidOptionError, isAtlasError } from '../errors.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
 import { codecFor, codecForContentType, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
@@ -70,6 +71,8 @@ export class HttpTransport implements Transport {
   private readonly logger: Logger;
   private readonly codec: Codec;
   private readonly agent: http.Agent;
+  /** The listen host when it is one concrete IP: our calls leave from it (see sourceFor). */
+  private readonly listenIp: string | undefined;
   private server: HttpServer | undefined;
   private advertised: string | undefined;
   private closed = false;
@@ -91,6 +94,8 @@ export class HttpTransport implements Transport {
     // fail early on a malformed address
     if (options.listen !== undefined) splitHostPort(options.listen);
     if (options.advertise !== undefined) splitHostPort(options.advertise);
+    const listenHost = options.listen === undefined ? undefined : splitHostPort(options.listen).host;
+    this.listenIp = listenHost !== undefined && isIP(listenHost) !== 0 && !WILDCARDS.has(listenHost) ? listenHost : undefined;
     this.agent = new http.Agent({
       keepAlive: true,
       maxSockets: this.limits.maxSocketsPerPeer,
@@ -180,6 +185,18 @@ export class HttpTransport implements Transport {
     }
   }
 
+  /**
+   * A node listening on one concrete IP calls from that IP, so peers see the host its `from`
+   * names (the sender check binds stated identities to the connection's host): on a host with
+   * several addresses, or several nodes on 127.0.0.x, the kernel would otherwise pick another.
+   * Only toward targets of the same family and the same scope (loopback or not).
+   */
+  private sourceFor(targetHost: string): string | undefined {
+    const local = this.listenIp;
+    if (local === undefined || isIP(targetHost) !== isIP(local)) return undefined;
+    return isLoopbackIp(local) === isLoopbackIp(targetHost) ? local : undefined;
+  }
+
   private exchange(target: { host: string; port: number }, method: string, body: Uint8Array, signal: AbortSignal): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) {
@@ -188,9 +205,11 @@ export class HttpTransport implements Transport {
       }
       let settled = false;
       let responded = false;
+      const localAddress = this.sourceFor(target.host);
       const req = http.request({
         host: target.host,
         port: target.port,
+        ...(localAddress === undefined ? {} : { localAddress }),
         method: 'POST',
         path: RPC_PREFIX + method,
         agent: this.agent,
@@ -316,4 +335,10 @@ function networkError(error: NodeJS.ErrnoException, target: { host: string; port
   }
   if (error.code?.startsWith('HPE_')) return new AtlasError(ErrorCodes.BAD_REPLY, `${where}: malformed HTTP reply (${error.code})`, undefined, { cause: error });
   return new AtlasError(ErrorCodes.UNREACHABLE, `${where}: ${error.message}`, undefined, { cause: error });
+}
+
+const WILDCARDS: ReadonlySet<string> = new Set(['0.0.0.0', '::']);
+
+function isLoopbackIp(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.');
 }

@@ -177,6 +177,16 @@ describe('HttpTransport: calls', () => {
     expect(advertised.address).toBe('atlas.example.org:6264');
   });
 
+  it('calls from its own listen IP, so a peer sees the host its from names', async () => {
+    const { address, service } = await serve();
+    const onSecondLoopback = client({ listen: '127.0.0.2:0' });
+    await onSecondLoopback.call(address, 'echo', {});
+    expect(splitHostPort(service.calls.at(-1)!.remote).host).toBe('127.0.0.2');
+    const onWildcard = client({ listen: '0.0.0.0:0' });
+    await onWildcard.call(address, 'echo', {});
+    expect(splitHostPort(service.calls.at(-1)!.remote).host).toBe('127.0.0.1');
+  });
+
   it('decodes JSON error bodies on a JSON client too', async () => {
     const { address } = await serve();
     const peer = client({ format: 'json' });
