@@ -16,6 +16,25 @@ export interface Fallback {
   readonly rebuild: string;
 }
 
+/** Set to 1 when installing to skip the addon's build; at run time it also means "no notice". */
+export const SKIP_NATIVE_ENV = 'ATLAS_SKIP_NATIVE';
+
+/** True when the user chose to run without native code (no notice then). */
+export function nativeSkipped(): boolean {
+  return process.env[SKIP_NATIVE_ENV] === '1';
+}
+
+/**
+ * The backend an environment variable names (e.g. ATLAS_HASH=node), undefined when it is unset;
+ * a name not in `names` throws from `refuse`.
+ */
+export function backendChosenBy<Name extends string>(env: string, names: readonly Name[], refuse: (message: string) => Error): Name | undefined {
+  const raw = process.env[env];
+  if (raw === undefined || raw === '') return undefined;
+  if ((names as readonly string[]).includes(raw)) return raw as Name;
+  throw refuse(`${env}=${JSON.stringify(raw)} is not one of ${names.join(', ')}`);
+}
+
 const pending: Fallback[] = [];
 let printed = false;
 

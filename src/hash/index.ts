@@ -11,7 +11,7 @@
  * `require()` of ESM (Node >= 20.17) refuses for every user, wasm or not.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { noticeOnFirstCall, recordFallback } from '../native-fallback.js';
+import { backendChosenBy, nativeSkipped, noticeOnFirstCall, recordFallback } from '../native-fallback.js';
 import { loadNativeHash } from './native.js';
 import { loadNodeHash } from './node-crypto.js';
 import { HASH_BACKEND_NAMES, type Hash160Impl, type HashBackendName } from './types.js';
@@ -21,8 +21,7 @@ export { HASH160_BYTES, HASH_BACKEND_NAMES, type Hash160Impl, type HashBackendNa
 export { NATIVE_ADDON_PATH } from './native.js';
 
 export const HASH_BACKEND_ENV = 'ATLAS_HASH';
-/** Set to 1 when installing to skip the addon's build; at run time it also means "no notice". */
-export const SKIP_NATIVE_ENV = 'ATLAS_SKIP_NATIVE';
+export { SKIP_NATIVE_ENV } from '../native-fallback.js';
 
 /** What hashBackendInfo() reports. */
 export interface HashBackendInfo {
@@ -48,13 +47,6 @@ function configError(message: string): AtlasError {
   return new AtlasError(ErrorCodes.INTERNAL, message, { env: HASH_BACKEND_ENV });
 }
 
-function requestedBackend(): HashBackendName | undefined {
-  const raw = process.env[HASH_BACKEND_ENV];
-  if (raw === undefined || raw === '') return undefined;
-  if ((HASH_BACKEND_NAMES as readonly string[]).includes(raw)) return raw as HashBackendName;
-  throw configError(`${HASH_BACKEND_ENV}=${JSON.stringify(raw)} is not one of ${HASH_BACKEND_NAMES.join(', ')}`);
-}
-
 /** Stands in for the wasm backend until it is instantiated. */
 const wasmLoading: Hash160Impl = {
   name: 'wasm',
@@ -68,7 +60,7 @@ function notReady(): never {
 }
 
 function pick(): { impl: Hash160Impl; forced: boolean; ready: Promise<void> } {
-  const requested = requestedBackend();
+  const requested = backendChosenBy(HASH_BACKEND_ENV, HASH_BACKEND_NAMES, configError);
   const ready = Promise.resolve();
   if (requested === 'native') {
     if (!native.impl) {
@@ -84,7 +76,7 @@ function pick(): { impl: Hash160Impl; forced: boolean; ready: Promise<void> } {
   }
   if (requested === 'wasm') return { impl: wasmLoading, forced: true, ready: useWasm() };
   if (native.impl) return { impl: native.impl, forced: false, ready };
-  const quiet = process.env[SKIP_NATIVE_ENV] === '1';
+  const quiet = nativeSkipped();
   if (node.impl) {
     if (!quiet) recordFallback({ component: 'hashing', running: 'node:crypto', silence: `${HASH_BACKEND_ENV}=node`, rebuild: 'atlasnet' });
     return { impl: quiet ? node.impl : noticing(node.impl), forced: false, ready };

@@ -5,7 +5,7 @@
  * cannot be built still succeeds and runs on WebAssembly.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { noticeOnFirstCall, recordFallback } from '../native-fallback.js';
+import { backendChosenBy, nativeSkipped, noticeOnFirstCall, recordFallback } from '../native-fallback.js';
 import { loadNativeBitmaps, loadWasmBitmaps } from './bitmap-backends.js';
 import { BITMAP_BACKEND_NAMES, type BitmapBackend, type BitmapBackendName } from './bitmap-types.js';
 
@@ -26,15 +26,8 @@ function configError(message: string): AtlasError {
   return new AtlasError(ErrorCodes.INTERNAL, message, { env: BITMAP_BACKEND_ENV });
 }
 
-function requestedBackend(): BitmapBackendName | undefined {
-  const raw = process.env[BITMAP_BACKEND_ENV];
-  if (raw === undefined || raw === '') return undefined;
-  if ((BITMAP_BACKEND_NAMES as readonly string[]).includes(raw)) return raw as BitmapBackendName;
-  throw configError(`${BITMAP_BACKEND_ENV}=${JSON.stringify(raw)} is not one of ${BITMAP_BACKEND_NAMES.join(', ')}`);
-}
-
 function pick(): { backend: BitmapBackend; info: BitmapBackendInfo; notice?: boolean } {
-  const requested = requestedBackend();
+  const requested = backendChosenBy(BITMAP_BACKEND_ENV, BITMAP_BACKEND_NAMES, configError);
   if (requested === 'wasm') {
     const wasm = loadWasmBitmaps();
     if (!wasm.backend) throw configError(`${BITMAP_BACKEND_ENV}=wasm, but roaring-wasm cannot run: ${wasm.reason}`);
@@ -47,8 +40,7 @@ function pick(): { backend: BitmapBackend; info: BitmapBackendInfo; notice?: boo
   }
   const wasm = loadWasmBitmaps();
   if (!wasm.backend) throw configError(`no bitmap backend can run: roaring (${native.reason}), roaring-wasm (${wasm.reason})`);
-  // ATLAS_SKIP_NATIVE=1 says the user chose to run without native code: no notice then.
-  const quiet = process.env.ATLAS_SKIP_NATIVE === '1';
+  const quiet = nativeSkipped();
   if (!quiet) recordFallback({ component: 'bitmaps', running: 'roaring-wasm', silence: `${BITMAP_BACKEND_ENV}=wasm`, rebuild: 'roaring' });
   return { backend: wasm.backend, info: { backend: 'wasm', forced: false, nativeUnavailable: native.reason }, notice: !quiet };
 }
