@@ -10,6 +10,7 @@
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { definedOnly, type Clock } from '../runtime.js';
 import type { RequestContext } from '../transport/types.js';
+import { InFlightSlots } from '../transport/in-flight.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, hostKey, remoteHost, type RateLimitOptions } from '../transport/rate-limit.js';
 import type { PeerAddress } from '../peer-address.js';
 import type { ProtocolHandler } from './server.js';
@@ -48,9 +49,7 @@ export interface RequestGuardStats {
 export class RequestGuard {
   readonly limits: Readonly<RequestLimits>;
   private readonly rates: RateLimiter;
-  /** Requests in flight per host; a host is present only while it has some (so at most maxConcurrent entries). */
-  private readonly perHost = new Map<string, number>();
-  private inFlight = 0;
+  private readonly slots = new InFlightSlots();
   private admitted = 0;
   private refusedRate = 0;
   private refusedConcurrency = 0;
@@ -67,8 +66,7 @@ export class RequestGuard {
   /** Admits one request or throws BUSY; the caller must call the returned release() exactly once when it ends. */
   enter(caller: string | PeerAddress, method: string): () => void {
     const host = typeof caller === 'string' ? remoteHost(caller) : hostKey(caller);
-    const hostInFlight = this.perHost.get(host) ?? 0;
-    if (this.inFlight >= this.limits.maxConcurrent || hostInFlight >= this.limits.maxConcurrentPerHost) {
+    if (this.slots.total >= this.limits.maxConcurrent || this.slots.of(host) >= this.limits.maxConcurrentPerHost) {
       this.refusedConcurrency++;
       throw new AtlasError(ErrorCodes.BUSY, 'too many requests in progress; retry later', { retryAfterMs: 1_000 });
     }
@@ -78,17 +76,7 @@ export class RequestGuard {
       throw new AtlasError(ErrorCodes.BUSY, 'request rate limit reached; retry later', { retryAfterMs: this.rates.retryAfterMs(host, cost) });
     }
     this.admitted++;
-    this.inFlight++;
-    this.perHost.set(host, hostInFlight + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.inFlight--;
-      const left = (this.perHost.get(host) ?? 1) - 1;
-      if (left <= 0) this.perHost.delete(host);
-      else this.perHost.set(host, left);
-    };
+    return this.slots.take(host);
   }
 
   /** The same handler behind this guard. */
@@ -108,7 +96,7 @@ export class RequestGuard {
       admitted: this.admitted,
       refusedRate: this.refusedRate,
       refusedConcurrency: this.refusedConcurrency,
-      inFlight: this.inFlight,
+      inFlight: this.slots.total,
       hosts: this.rates.size,
     };
   }

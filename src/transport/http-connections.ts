@@ -11,6 +11,7 @@
  */
 import type { Socket } from 'node:net';
 import { AtlasError, ErrorCodes } from '../errors.js';
+import { InFlightSlots } from './in-flight.js';
 import { RateLimiter, hostKey } from './rate-limit.js';
 import { peerAddressOf } from '../peer-address.js';
 import type { Clock, TimerHandle } from '../runtime.js';
@@ -56,9 +57,8 @@ export interface ConnectionStats {
 export class ConnectionTable {
   private readonly byHost = new Map<string, Set<Connection>>();
   private readonly bySocket = new Map<Socket, Connection>();
-  private readonly inFlightByHost = new Map<string, number>();
+  private readonly slots = new InFlightSlots();
   private readonly budgets: RateLimiter;
-  private inFlight = 0;
   private readonly counts = { refusedConnections: 0, busy: 0, slowBodies: 0, stalledReplies: 0 };
   private sweeper: TimerHandle | undefined;
   private closed = false;
@@ -116,30 +116,21 @@ export class ConnectionTable {
    */
   admit(connection: Connection): () => void {
     const { host, limited } = connection;
-    const hostInFlight = this.inFlightByHost.get(host) ?? 0;
     const refuse = (message: string): never => {
       this.counts.busy++;
       throw new AtlasError(ErrorCodes.BUSY, message);
     };
-    if (this.inFlight >= this.limits.maxInFlight) refuse('too many requests in flight');
+    if (this.slots.total >= this.limits.maxInFlight) refuse('too many requests in flight');
     if (this.unsentBytes() > this.limits.maxUnsentBytes) refuse('too many reply bytes waiting to be sent');
     if (limited) {
-      if (hostInFlight >= this.limits.maxInFlightPerHost) refuse('too many requests in flight from your host');
+      if (this.slots.of(host) >= this.limits.maxInFlightPerHost) refuse('too many requests in flight from your host');
       if (this.unsentOf(host) > this.limits.maxUnsentBytesPerHost) refuse('your host has too many reply bytes unread');
       this.settle(host);
       if (this.budgets.tokens(host) < 0) refuse('outbound byte budget of your host spent; retry later');
     }
-    this.inFlight++;
-    this.inFlightByHost.set(host, hostInFlight + 1);
-    let released = false;
+    const release = this.slots.take(host);
     return () => {
-      if (released) return;
-      released = true;
-      this.inFlight--;
-      const left = (this.inFlightByHost.get(host) ?? 1) - 1;
-      if (left <= 0) this.inFlightByHost.delete(host);
-      else this.inFlightByHost.set(host, left);
-      this.settle(host);
+      if (release()) this.settle(host);
     };
   }
 
@@ -151,7 +142,7 @@ export class ConnectionTable {
   }
 
   stats(): ConnectionStats {
-    return { connections: this.bySocket.size, inFlight: this.inFlight, unsentBytes: this.unsentBytes(), ...this.counts };
+    return { connections: this.bySocket.size, inFlight: this.slots.total, unsentBytes: this.unsentBytes(), ...this.counts };
   }
 
   /** Stops the sweeper and every timer; sockets are closed by the server. */
