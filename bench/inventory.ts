@@ -10,7 +10,7 @@
  * - the same inventory operations on roaring-wasm against native roaring, each backend in a
  *   child process of its own (the backend is picked once at load), one after the other.
  */
-import { spawn } from 'node:child_process';
+import { runJsonChild } from './child.js';
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
 import { bitmapBackend, bitmaps, type Bitmap, type ReadonlyBitmap } from '../src/inventory/bitmap.js';
@@ -182,21 +182,9 @@ interface BackendTimes {
 }
 
 function timeBackend(backend: 'native' | 'wasm', options: BenchOptions): Promise<BackendTimes> {
-  const script = join(import.meta.dirname, 'inventory', 'backend.ts');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...(options.quick ? ['--quick'] : [])], {
-      env: { ...process.env, ATLAS_BITMAP: backend },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (text: string) => (out += text));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !last.startsWith('{')) return reject(new Error(`inventory bench: the ${backend} bitmap child exited with ${code}`));
-      resolve(JSON.parse(last) as BackendTimes);
-    });
+  return runJsonChild<BackendTimes>(join(import.meta.dirname, 'inventory', 'backend.ts'), options.quick ? ['--quick'] : [], {
+    label: `inventory bench: the ${backend} bitmap child`,
+    env: { ...process.env, ATLAS_BITMAP: backend },
   });
 }
 

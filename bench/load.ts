@@ -11,7 +11,7 @@
  * with its default limits from 127.0.0.1 while a probe on 127.0.0.2 measures its own latency,
  * against the same probe on an idle node.
  */
-import { spawn } from 'node:child_process';
+import { runJsonChild } from './child.js';
 import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,15 +46,7 @@ const WORKLOADS: Workload[] = [
 ];
 
 function runClient(config: LoadClientConfig): Promise<LoadClientResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'load-client.ts'), JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (text: Buffer) => (out += text.toString()));
-    child.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`load client exited with ${code}`));
-      else resolve(JSON.parse(out.trim().split('\n').pop() as string) as LoadClientResult);
-    });
-  });
+  return runJsonChild<LoadClientResult>(join(import.meta.dirname, 'load-client.ts'), [JSON.stringify(config)], { label: 'load client' });
 }
 
 /** Peak RSS of this (the server) process while `task` runs, sampled every 25 ms. */

@@ -3,7 +3,7 @@
  * peers, and the bytes an inventory refresh moves when little changed, against the original
  * design's whole-vector refresh measured in the same run.
  */
-import { spawn } from 'node:child_process';
+import { runJsonChild } from './child.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryChain } from '../src/chain/memory.js';
@@ -29,12 +29,7 @@ interface MemoryResult {
 }
 
 function measureMemory(positions: number, peers: number): Promise<MemoryResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, 'scale', 'memory-node.ts'), String(positions), String(peers)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as MemoryResult) : reject(new Error(`memory-node exited ${code}`))));
-  });
+  return runJsonChild<MemoryResult>(join(here, 'scale', 'memory-node.ts'), [String(positions), String(peers)], { label: 'memory-node', nodeArgs: ['--expose-gc'] });
 }
 
 /** Bytes on the wire for one whole-vector fetch, then for incremental refreshes after `changes` new chunks. */

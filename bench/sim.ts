@@ -6,7 +6,7 @@
  * time. Each run is a deterministic simulation (virtual time, seed 1) in its own process, so its
  * peak memory is its own.
  */
-import { spawn } from 'node:child_process';
+import { runJsonChild } from './child.js';
 import { join } from 'node:path';
 import type { SimulationFigures } from '../src/sim/figures.js';
 import type { SimNodeTuning } from '../src/sim/simulation.js';
@@ -40,20 +40,9 @@ const OFFERS_PER_CHUNK_TARGET = 5;
 const IDLE_SPEED_TARGET = 500;
 
 function runWorker<R = WorkerResult>(request: WorkerRequest, heapMb: number): Promise<R> {
-  const script = join(import.meta.dirname, 'sim', 'worker.ts');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`--max-old-space-size=${heapMb}`, '--max-semi-space-size=64', '--import', 'tsx', script, JSON.stringify(request)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (text: string) => (out += text));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !last.startsWith('{')) return reject(new Error(`sim worker (${request.scenario}, ${request.nodes} nodes) exited with ${code}`));
-      resolve(JSON.parse(last) as R);
-    });
+  return runJsonChild<R>(join(import.meta.dirname, 'sim', 'worker.ts'), [JSON.stringify(request)], {
+    label: `sim worker (${request.scenario}, ${request.nodes} nodes)`,
+    nodeArgs: [`--max-old-space-size=${heapMb}`, '--max-semi-space-size=64'],
   });
 }
 

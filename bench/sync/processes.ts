@@ -1,3 +1,4 @@
+import { runJsonChild } from '../child.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,21 +25,7 @@ export function startService<T>(script: string, args: string[]): Promise<{ child
 
 /** Runs `bench/sync/<script>` to completion; resolves with the last JSON line it printed. */
 export function runToEnd<T>(script: string, args: string[], timeoutMs: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout!.on('data', (data: Buffer) => (out += data.toString()));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      const lines = out.trim().split('\n');
-      try {
-        resolve(JSON.parse(lines[lines.length - 1] ?? '') as T);
-      } catch {
-        reject(new Error(`${script} exited ${code} without a result`));
-      }
-    });
-  });
+  return runJsonChild<T>(join(here, script), args, { label: script, timeoutMs });
 }
 
 export async function stopAll(children: ChildProcess[]): Promise<void> {
