@@ -2,6 +2,7 @@
  * Faults beyond SPEC §8: a partition that heals, Byzantine peers, a chain reorganisation in the
  * middle of a sync, and a late joiner catching up from an established network.
  */
+import { shuffle } from '../../runtime.js';
 import type { Address } from '../../address.js';
 import { BYZANTINE_BEHAVIOURS, type ByzantineBehaviour } from '../byzantine.js';
 import type { SimNode, Simulation } from '../simulation.js';
@@ -100,10 +101,7 @@ export const byzantine: Scenario = {
       for (let i = 0; i < byzantineCount; i++) roles.set(`x${i}`, BYZANTINE_BEHAVIOURS[i % BYZANTINE_BEHAVIOURS.length] as ByzantineBehaviour);
       // Join in a random order, so Byzantine peers are spread through the overlay.
       const joining = [...honest.slice(1), ...roles.keys()];
-      for (let i = joining.length - 1; i > 0; i--) {
-        const j = Math.floor(sim.random() * (i + 1));
-        [joining[i], joining[j]] = [joining[j] as string, joining[i] as string];
-      }
+      shuffle(joining, sim.random);
       const chunks = generateChunks(positiveInteger(options.chunks, 300, 'chunks'), sim.random);
       sim.announce(chunks);
       await sim.addNode(seed);

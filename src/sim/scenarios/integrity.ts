@@ -12,6 +12,7 @@
  * factor of the control, store nothing corrupt, and (staller) drop every staller from the
  * neighbour sets within the time the README promises.
  */
+import { shuffle } from '../../runtime.js';
 import type { ByzantineBehaviour } from '../byzantine.js';
 import type { Simulation } from '../simulation.js';
 import { generateChunks } from '../workload.js';
@@ -54,10 +55,7 @@ async function runOnce(name: string, options: ScenarioOptions, behaviour: Byzant
     const seed = honest[0] as string;
     const isAttacker = new Set(attackers);
     const joining = [...honest.slice(1), ...attackers];
-    for (let i = joining.length - 1; i > 0; i--) {
-      const j = Math.floor(sim.random() * (i + 1));
-      [joining[i], joining[j]] = [joining[j] as string, joining[i] as string];
-    }
+    shuffle(joining, sim.random);
     const chunks = generateChunks(positiveInteger(options.chunks, 200, 'chunks'), sim.random);
     sim.announce(chunks);
     // Everyone joins and settles (the attackers are real nodes, neighbours like any other); then

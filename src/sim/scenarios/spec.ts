@@ -2,6 +2,7 @@
  * The original test scenarios of SPEC §8, held to the strict criterion: every bit of the
  * sequence on every honest node, bytes verified by hash.
  */
+import { shuffle } from '../../runtime.js';
 import { DEFAULT_MAX_CHUNK_SIZE } from '../../store/types.js';
 import { generateChunks } from '../workload.js';
 import type { Simulation } from '../simulation.js';
@@ -275,10 +276,7 @@ export const inventory: Scenario = {
       const name = 'n0';
       await sim.addNode(name);
       const order = chunks.map((_, i) => i);
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(sim.random() * (i + 1));
-        [order[i], order[j]] = [order[j] as number, order[i] as number];
-      }
+      shuffle(order, sim.random);
       const expected = new Uint8Array(Math.ceil(count / 8));
       const probe = sim.probe();
       let checks = 0;
