@@ -53,6 +53,7 @@ describe('one host pulling replies', () => {
     expect(after.failures).toEqual([]);
     // One reply (about 4 MiB) may go over the per-host bound before the next request is refused.
     expect(maxUnsent).toBeLessThanOrEqual(SMALL_LIMITS.maxUnsentBytesPerHost! + 4.2 * MIB);
+    // The byte budget or a stall cut them off (the next test isolates the stall deadline).
     expect(stats.stalledReplies + stats.busy).toBeGreaterThan(0);
     expect(liveBytes() - heapBefore).toBeLessThan(64 * MIB);
     expect(victim.transport.serverStats()!.unsentBytes).toBe(0);
@@ -86,5 +87,35 @@ describe('one host pulling replies', () => {
     expect(result.chunks.map((c) => c.address)).toEqual([address]);
     expect(result.missing).toEqual([]);
     expect(reply.text.length).toBeLessThan(80_000);
+  });
+});
+
+describe('a reader that stops reading', () => {
+  let roomy: Victim;
+  beforeAll(async () => {
+    // Budgets and unsent caps far above what the reader pulls: only the stall deadline can act.
+    roomy = await startVictim({
+      limits: { ...SMALL_LIMITS, replyBurstBytesPerHost: 1_024 * MIB, replyBytesPerSecondPerHost: 1_024 * MIB, maxUnsentBytesPerHost: 256 * MIB, maxUnsentBytes: 256 * MIB },
+      chunkCount: 100,
+    });
+  });
+  afterAll(async () => {
+    await roomy?.close();
+  });
+
+  it('is dropped once its unsent reply makes no progress for replyStallTimeoutMs', async () => {
+    const addresses = roomy.chunks.map((c) => c.address);
+    const attack = pipelineNoRead(roomy.port, 1, 4, addresses);
+    try {
+      const deadline = performance.now() + SMALL_LIMITS.replyStallTimeoutMs! + 4_000;
+      while (roomy.transport.serverStats()!.stalledReplies === 0 && performance.now() < deadline) await sleep(50);
+      const stats = roomy.transport.serverStats()!;
+      expect(stats.stalledReplies).toBe(1);
+      expect(stats.busy).toBe(0);
+      await sleep(200);
+      expect(roomy.transport.serverStats()!.unsentBytes).toBe(0);
+    } finally {
+      await attack.stop();
+    }
   });
 });
