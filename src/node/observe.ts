@@ -1,4 +1,5 @@
 import { isAtlasError } from '../errors.js';
+import { isMethod } from '../protocol/messages.js';
 import type { Clock, Logger } from '../runtime.js';
 import type { Transport, TransportService } from '../transport/types.js';
 import type { Metrics } from './metrics.js';
@@ -33,11 +34,15 @@ export class RequestObserver {
     }
   }
 
-  /** Wraps the served side: every request is timed, counted and its decision logged. */
+  /**
+   * Wraps the served side: every request is timed, counted and its decision logged. A caller
+   * names the method, so any name outside the protocol is counted as 'unknown': each label value
+   * is a series a metrics backend keeps for good.
+   */
   serve(handle: TransportService['handle']): TransportService['handle'] {
     return async (method, params, context) => {
       const started = this.clock.now();
-      this.metrics.count('requests_served_total', 1, { method });
+      this.metrics.count('requests_served_total', 1, { method: methodLabel(method) });
       try {
         const reply = await handle(method, params, context);
         this.served(method, context.remote, started, undefined);
@@ -61,13 +66,18 @@ export class RequestObserver {
 
   private served(method: string, remote: string, started: number, error: unknown): void {
     const ms = this.clock.now() - started;
-    this.metrics.observe?.('request_duration_seconds', ms / 1000, { method, side: 'served' });
+    const label = methodLabel(method);
+    this.metrics.observe?.('request_duration_seconds', ms / 1000, { method: label, side: 'served' });
     if (error === undefined) {
       this.logger.debug('request served', { method, remote, ms });
       return;
     }
     const code = isAtlasError(error) ? error.code : 'INTERNAL';
-    this.metrics.count('request_errors_total', 1, { method, side: 'served', code });
+    this.metrics.count('request_errors_total', 1, { method: label, side: 'served', code });
     this.logger.debug('request refused', { method, remote, ms, code });
   }
+}
+
+function methodLabel(method: string): string {
+  return isMethod(method) ? method : 'unknown';
 }
