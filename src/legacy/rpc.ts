@@ -46,7 +46,6 @@ export function xmlRpcRoute(config: Readonly<LegacyConfig>): HttpRoute {
     async handle(req, res, context) {
       if (hasContentCoding(req)) {
         // A compressed body would defeat the size bound; the original refused it too.
-        res.setHeader('connection', 'close');
         sendText(res, 415, 'content codings (gzip...) are not accepted; send the body uncompressed\n');
         return;
       }
@@ -54,12 +53,10 @@ export function xmlRpcRoute(config: Readonly<LegacyConfig>): HttpRoute {
       // included) would read it as XML: only an XML content type is taken, and only from the
       // node's own origin or one the host allowed, so a web page cannot drive a local node.
       if (!isXmlContentType(req.headers['content-type'])) {
-        res.setHeader('connection', 'close');
         sendText(res, 415, 'XML-RPC calls must be sent as text/xml or application/xml\n');
         return;
       }
       if (foreignOrigin(req, config.rpcAllowedOrigins)) {
-        res.setHeader('connection', 'close');
         sendText(res, 403, 'XML-RPC calls from this origin are not accepted\n');
         return;
       }

@@ -147,6 +147,11 @@ export class HttpServer {
       this.next(connection);
     });
     res.setHeader('x-content-type-options', 'nosniff');
+    // Whoever answered (an error, a route, a legacy reply), a body left unread is not drained:
+    // Node would read it on to its end past every limit, with no slot held.
+    res.once('finish', () => {
+      if (hasBody(req) && !req.complete) req.socket.destroySoon();
+    });
     const raw = req.url ?? '/';
     if (!raw.startsWith('/') || raw.startsWith('//') || raw.includes('\\')) {
       this.sendError(res, new AtlasError(ErrorCodes.BAD_REQUEST, 'request target must be a path'), jsonCodec);
@@ -192,7 +197,9 @@ export class HttpServer {
     const timer = clock.setTimeout(() => {
       const error = new AtlasError(ErrorCodes.TIMEOUT, `handler took longer than ${this.limits.handlerTimeoutMs} ms`);
       controller.abort(error);
-      this.sendError(res, error, jsonCodec);
+      // A reply already under way cannot become a 504: cut it, so slot and socket are freed.
+      if (res.headersSent) res.destroy();
+      else this.sendError(res, error, jsonCodec);
     }, Math.min(this.limits.handlerTimeoutMs, MAX_TIMER_MS));
     this.handlers.set(controller, timer);
     res.once('close', () => {

@@ -349,6 +349,56 @@ describe('HttpTransport: the HTTP API', () => {
 });
 
 describe('HttpTransport: limits', () => {
+  it('does not drain a body the reply left unread: the connection ends with the reply', async () => {
+    const { port, server } = await serve({ limits: { maxRequestBytes: 1_024 } });
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.on('error', () => undefined);
+    let reply = '';
+    socket.on('data', (part: Buffer) => (reply += part.toString('latin1')));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    // A GET route answers without reading; the head promises 100 MB of body.
+    socket.write(`GET /chunks/${ADDRESS} HTTP/1.1\r\nhost: x\r\ncontent-length: 100000000\r\n\r\n`);
+    let sent = 0;
+    const chunk = Buffer.alloc(64 * 1024);
+    const pump = setInterval(() => {
+      if (socket.destroyed) return;
+      socket.write(chunk);
+      sent += chunk.byteLength;
+    }, 5);
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 3_000))]);
+    clearInterval(pump);
+    expect(reply.startsWith('HTTP/1.1 200')).toBe(true);
+    expect(socket.destroyed || socket.readableEnded).toBe(true);
+    expect(server.serverStats()!.inFlight).toBe(0);
+    // Far less than the 3 s of pumping that draining would have taken.
+    expect(sent).toBeLessThan(8 * 1024 * 1024);
+    socket.destroy();
+  });
+
+  it('cuts a reply under way when its handler passes the deadline, freeing its slot', async () => {
+    const hanging: HttpRoute = {
+      method: 'GET',
+      match: (pathname) => (pathname === '/stream' ? {} : undefined),
+      async handle(_req, res, context) {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('first part');
+        await new Promise((resolve) => context.signal.addEventListener('abort', resolve));
+      },
+    };
+    const { port, server } = await serve({ routes: [hanging], limits: { handlerTimeoutMs: 300 } });
+    const result = await Promise.race([
+      raw(port, 'GET', '/stream').then(
+        () => 'complete',
+        () => 'cut',
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('still open'), 3_000)),
+    ]);
+    expect(result).toBe('cut');
+    for (let i = 0; i < 100 && server.serverStats()!.inFlight > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(server.serverStats()!.inFlight).toBe(0);
+  });
+
   it('answers 413 to a body over the limit, declared or chunked, and stays healthy', async () => {
     const { port, address } = await serve({ limits: { maxRequestBytes: 64 * 1024 } });
     const declared = await raw(port, 'POST', '/atlas/v1/echo', { 'content-type': 'application/msgpack' }, encodeBinary({ data: new Uint8Array(200_000) }));
