@@ -98,12 +98,15 @@ export class Auditor {
   run(signal: AbortSignal): void {
     if (this.options.everyMs <= 0 || signal.aborted) return;
     this.signal = signal;
+    const neighbors = this.views.neighbors();
+    const current = new Set(neighbors);
     for (const [peer, state] of [...this.peers]) {
-      if (this.views.has(peer)) continue;
+      if (current.has(peer)) continue;
       this.clearTimer(state);
       this.peers.delete(peer);
     }
-    for (const peer of this.views.peers()) {
+    // Neighbours only: a peer known from its offers alone is not ours to audit or bench.
+    for (const peer of neighbors) {
       if (!this.peers.has(peer)) this.watch(peer, signal);
       else this.runDue(peer);
     }
@@ -137,6 +140,8 @@ export class Auditor {
     this.clearTimer(state);
     state.timer = this.clock.setTimeout(() => {
       state.timer = undefined;
+      // Timers keep whole milliseconds and may fire a fraction before dueAt: it is due now.
+      state.dueAt = Math.min(state.dueAt, this.clock.now());
       this.runDue(peer);
     }, Math.max(0, state.dueAt - this.clock.now()));
   }

@@ -158,6 +158,13 @@ export class PeerViews {
     return [...this.views.keys()];
   }
 
+  /** The neighbours tracked by refresh: every view but those known only from offers. */
+  neighbors(): string[] {
+    const out: string[] = [];
+    for (const [peer, view] of this.views) if (view.passiveUntil === undefined) out.push(peer);
+    return out;
+  }
+
   /** Peer id -> inventory, for the rarest-first planner. */
   inventories(): Map<string, Inventory> {
     const out = new Map<string, Inventory>();

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { Inventory } from '../../src/inventory/inventory.js';
+import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
+import type { Clock, TimerHandle } from '../../src/runtime.js';
+import type { ChunkStore } from '../../src/store/types.js';
+import { Auditor } from '../../src/sync/audit.js';
+import { PeerViews } from '../../src/sync/peer-views.js';
+
+const PEER = '127.0.0.9:7000';
+const ADDRESS = 'ab'.repeat(20);
+
+/** A clock whose timers fire only when the test says, at the time the test says. */
+function manualClock() {
+  let now = 1_000;
+  const timers = new Map<number, { at: number; run: () => void }>();
+  let next = 1;
+  const clock: Clock = {
+    now: () => now,
+    setTimeout: (run, ms) => {
+      timers.set(next, { at: now + ms, run });
+      return next++ as unknown as TimerHandle;
+    },
+    clearTimeout: (handle) => void timers.delete(handle as unknown as number),
+  };
+  /** Fires every timer due by `at`, but with the clock `early` ms short of it (whole-ms timers do that). */
+  const fire = (at: number, early = 0) => {
+    for (const [id, timer] of [...timers]) {
+      if (timer.at > at) continue;
+      timers.delete(id);
+      now = timer.at - early;
+      timer.run();
+    }
+  };
+  return { clock, fire };
+}
+
+function setUp() {
+  const { clock, fire } = manualClock();
+  const asked: string[] = [];
+  const client = {
+    getChunks: async (peer: string) => {
+      asked.push(peer);
+      return { chunks: [], missing: [] };
+    },
+  };
+  const viewsClient = { inventory: () => Promise.reject(new Error('unused')), inventoryChanges: () => Promise.reject(new Error('unused')) };
+  const views = new PeerViews(viewsClient as never, DEFAULT_LIMITS, 8, () => 'self', () => 10);
+  const store = { inventory: new Inventory(10), addressAt: () => ADDRESS } as unknown as ChunkStore;
+  const hooks = { called() {}, fault() {}, health: () => 1, stalled() {} };
+  const auditor = new Auditor({ store, views, client, clock, random: () => 0, hooks }, { retryMs: 7 });
+  return { auditor, views, asked, fire };
+}
+
+describe('Auditor', () => {
+  it('runs a follow-up audit even when its timer fires a fraction of a millisecond early', async () => {
+    const { auditor, views, asked, fire } = setUp();
+    views.track(PEER);
+    views.markHeld(PEER, Uint32Array.of(3));
+    auditor.watch(PEER, new AbortController().signal);
+    fire(1_007, 0.4);
+    await Promise.resolve();
+    expect(asked).toEqual([PEER]);
+    auditor.stop();
+  });
+
+  it('audits neighbours only, not peers known from their offers alone', async () => {
+    const { auditor, views, asked, fire } = setUp();
+    views.trackPassive(PEER, 60_000);
+    views.markHeld(PEER, Uint32Array.of(3));
+    auditor.run(new AbortController().signal);
+    fire(10_000);
+    await Promise.resolve();
+    expect(asked).toEqual([]);
+    auditor.stop();
+  });
+});
