@@ -67,3 +67,8 @@ export function formatPeerAddress(peer: PeerAddress): string {
 function withPort(peer: { host: string; family: PeerAddressFamily }, port: number | undefined): PeerAddress {
   return port === undefined ? peer : { ...peer, port };
 }
+
+/** True for an address of this machine's loopback: 127.0.0.0/8, ::1, and 127.x mapped into IPv6. */
+export function isLoopbackIp(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.');
+}

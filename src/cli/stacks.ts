@@ -18,6 +18,7 @@ export interface StacksCliOptions {
   stacksObserver?: string;
   stacksNode?: string[];
   mirror?: string[];
+  stacksObserverAllow?: string[];
 }
 
 export function collectString(value: string, previous: string[] | undefined): string[] {
@@ -28,7 +29,7 @@ export function collectString(value: string, previous: string[] | undefined): st
 export async function openObserver(options: StacksCliOptions, dataDir: string, network: string, logger: Logger): Promise<StacksObserverChain | undefined> {
   if (options.stacksObserver === undefined) return undefined;
   const contracts = [network === 'testnet' ? TESTNET_BNS_CONTRACT : MAINNET_BNS_CONTRACT];
-  const chain = await StacksObserverChain.open({ dir: join(dataDir, 'stacks'), listen: options.stacksObserver, contracts, logger });
+  const chain = await StacksObserverChain.open({ dir: join(dataDir, 'stacks'), listen: options.stacksObserver, contracts, logger, allowedHosts: options.stacksObserverAllow ?? [] });
   logger.info('stacks event observer listening', { address: chain.address, contracts });
   return chain;
 }

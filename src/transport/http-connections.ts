@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { InFlightSlots } from './in-flight.js';
 import { RateLimiter, hostKey } from './rate-limit.js';
-import { peerAddressOf } from '../peer-address.js';
+import { isLoopbackIp, peerAddressOf } from '../peer-address.js';
 import type { Clock, TimerHandle } from '../runtime.js';
 import type { HttpLimits } from './http-limits.js';
 
@@ -78,7 +78,7 @@ export class ConnectionTable {
   accept(socket: Socket): Connection | undefined {
     const address = socket.remoteAddress ?? 'unknown';
     const host = hostKey(peerAddressOf(socket.remoteAddress, socket.remotePort ?? 0));
-    const limited = this.limits.perHostLimitsOnLoopback || !isLoopback(address);
+    const limited = this.limits.perHostLimitsOnLoopback || !isLoopbackIp(address);
     const open = this.byHost.get(host);
     if (limited && open !== undefined && open.size >= this.limits.maxConnectionsPerHost) {
       this.counts.refusedConnections++;
@@ -224,8 +224,4 @@ export class ConnectionTable {
 function pendingBytes(socket: Socket): number {
   const queued = (socket as unknown as { _handle?: { writeQueueSize?: unknown } })._handle?.writeQueueSize;
   return socket.writableLength + (typeof queued === 'number' ? queued : 0);
-}
-
-function isLoopback(address: string): boolean {
-  return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
 }

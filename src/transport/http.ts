@@ -18,6 +18,7 @@
  */
 import http, { type IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+import { isLoopbackIp } from '../peer-address.js';
 import { abortedError, AtlasError, ErrorCodes, InvalidOptionError, isAtlasError } from '../errors.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
 import { codecFor, codecForContentType, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
@@ -338,7 +339,3 @@ function networkError(error: NodeJS.ErrnoException, target: { host: string; port
 }
 
 const WILDCARDS: ReadonlySet<string> = new Set(['0.0.0.0', '::']);
-
-function isLoopbackIp(ip: string): boolean {
-  return ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.');
-}

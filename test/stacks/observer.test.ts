@@ -199,9 +199,10 @@ describe('StacksObserverChain over HTTP', () => {
 describe('StacksObserverChain listener bounds', () => {
   it('holds at most maxConnections sockets and closes the ones that never finish a request', async () => {
     const { connect } = await import('node:net');
-    const chain = await StacksObserverChain.open({ dir: freshDir(), listen: '127.0.0.1:0', contracts: [BNS], limits: { maxConnections: 4, requestTimeoutMs: 400 } });
+    const chain = await StacksObserverChain.open({ dir: freshDir(), listen: '127.0.0.1:0', contracts: [BNS], limits: { maxConnections: 4, requestTimeoutMs: 2_000 } });
     const [host, port] = chain.address!.split(':') as [string, string];
     const closed: boolean[] = [];
+    const started = Date.now();
     const sockets = Array.from({ length: 12 }, (_, i) => {
       const socket = connect(Number(port), host);
       closed[i] = false;
@@ -210,13 +211,34 @@ describe('StacksObserverChain listener bounds', () => {
       socket.on('connect', () => socket.write('POST /new_block HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{')); // never finished
       return socket;
     });
-    // beyond the bound the server drops connections at once
+    // beyond the bound the server drops connections at once, long before the request timeout
     await waitFor(() => closed.filter(Boolean).length >= 8, 'the connections beyond the bound to be dropped', 10_000);
+    expect(Date.now() - started).toBeLessThan(1_500);
     // the held ones are closed by the request timeout
     const deadline = Date.now() + 15_000;
     while (!closed.every(Boolean) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(closed.every(Boolean)).toBe(true);
     // and the observer still serves
+    const fake = new FakeChain();
+    expect(await deliver(chain.address!, '/new_block', fake.block([]))).toBe(200);
+    for (const socket of sockets) socket.destroy();
+    await chain.close();
+  });
+
+  it('closes connections that never send a byte, so silent sockets cannot keep a stacks-node out', async () => {
+    const { connect } = await import('node:net');
+    const chain = await StacksObserverChain.open({ dir: freshDir(), listen: '127.0.0.1:0', contracts: [BNS], limits: { maxConnections: 4, firstByteTimeoutMs: 300 } });
+    const [host, port] = chain.address!.split(':') as [string, string];
+    const closed: boolean[] = [];
+    const sockets = Array.from({ length: 4 }, (_, i) => {
+      const socket = connect(Number(port), host);
+      closed[i] = false;
+      socket.on('error', () => undefined);
+      socket.on('close', () => (closed[i] = true));
+      return socket;
+    });
+    // Node's own timeouts would hold these for 60 s; the first-byte deadline frees every slot.
+    await waitFor(() => closed.every(Boolean), 'the silent connections to be closed', 3_000);
     const fake = new FakeChain();
     expect(await deliver(chain.address!, '/new_block', fake.block([]))).toBe(200);
     for (const socket of sockets) socket.destroy();

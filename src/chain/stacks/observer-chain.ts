@@ -28,6 +28,11 @@ export interface StacksObserverChainOptions {
   /** Blocks below tip height - reorgWindow are final: forks from there are ignored (default 1,000). */
   reorgWindow?: number;
   limits?: Partial<ObserverLimits>;
+  /**
+   * IP addresses besides this machine's loopback that may connect to the listener (the stacks-node
+   * on another host); '*' for any. Default none: the listener authenticates nobody.
+   */
+  allowedHosts?: readonly string[];
   /** Most announcements one read returns (default 10,000). */
   maxReadLimit?: number;
   logger?: Logger;
@@ -84,7 +89,7 @@ export class StacksObserverChain implements ChainAdapter {
     if (blocks.length > 2 * retained.length + 1_000) journal.compact(retained);
     const chain = new StacksObserverChain(options, journal, tree);
     if (options.listen !== undefined) {
-      const server = new ObserverServer(chain, chain.limits, logger);
+      const server = new ObserverServer(chain, chain.limits, logger, options.allowedHosts ?? []);
       try {
         await server.listen(options.listen);
       } catch (error) {

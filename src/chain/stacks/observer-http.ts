@@ -2,12 +2,14 @@
  * The HTTP listener a stacks-node `[[events_observer]]` posts to. It answers 200 only once the
  * adapter has durably applied the payload (the node retries anything else, so a failure here never
  * loses data), one payload at a time. Paths other than /new_block and /attachments/new are read
- * to the end without being kept and answered 200. Bounds: body bytes, connections, time per
- * request.
+ * to the end without being kept and answered 200. It authenticates nobody, so by default only
+ * this machine may connect (a stacks-node elsewhere is named in `allowedHosts`). Bounds: body
+ * bytes, connections, time to the first byte and to the whole request.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { AtlasError, ErrorCodes, isAtlasError } from '../../errors.js';
+import { isLoopbackIp, parsePeerAddress } from '../../peer-address.js';
 import { SerialQueue, type Logger } from '../../runtime.js';
 
 /** Bounds of the event-observer HTTP listener: body bytes, events per block, attachments, connections and request time. */
@@ -24,6 +26,8 @@ export interface ObserverLimits {
   maxConnections: number;
   /** Time to receive one whole request (default 120 s). */
   requestTimeoutMs: number;
+  /** Time a new connection has to send its first byte, or it is closed (default 10 s). */
+  firstByteTimeoutMs: number;
 }
 
 /** Defaults of ObserverLimits (`StacksObserverChainOptions.limits`). */
@@ -34,6 +38,7 @@ export const DEFAULT_OBSERVER_LIMITS: Readonly<ObserverLimits> = Object.freeze({
   maxAttachmentBytes: 40_960,
   maxConnections: 16,
   requestTimeoutMs: 120_000,
+  firstByteTimeoutMs: 10_000,
 });
 
 /** What the listener feeds. */
@@ -54,6 +59,8 @@ export class ObserverServer {
     private readonly sink: ObserverSink,
     private readonly limits: Readonly<ObserverLimits>,
     private readonly logger: Logger,
+    /** IP addresses that may connect besides this machine's loopback; '*' for any. */
+    private readonly allowedHosts: readonly string[] = [],
   ) {
     this.#server = http.createServer(
       {
@@ -66,9 +73,27 @@ export class ObserverServer {
     );
     this.#server.maxConnections = limits.maxConnections;
     this.#server.on('connection', (socket: Socket) => {
+      if (!this.#allowed(socket.remoteAddress)) {
+        socket.destroy();
+        return;
+      }
       this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
+      // Node's header timeout starts with the first byte: a silent connection would hold a slot.
+      const silence = setTimeout(() => {
+        if (socket.bytesRead === 0) socket.destroy();
+      }, limits.firstByteTimeoutMs);
+      socket.once('close', () => {
+        clearTimeout(silence);
+        this.#sockets.delete(socket);
+      });
     });
+  }
+
+  #allowed(ip: string | undefined): boolean {
+    if (ip === undefined) return false;
+    if (isLoopbackIp(ip) || this.allowedHosts.includes('*')) return true;
+    const plain = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+    return this.allowedHosts.includes(ip) || this.allowedHosts.includes(plain);
   }
 
   get address(): string | undefined {
@@ -141,15 +166,18 @@ export class ObserverServer {
 function reply(res: ServerResponse, status: number, body: unknown): void {
   if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  const unread = !res.req.complete;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...(unread ? { connection: 'close' } : {}) });
   res.end(text);
+  if (unread) res.once('finish', () => res.req.socket.destroySoon());
 }
 
 function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
+    // Beyond the bound the connection is closed after the reply: nothing more is read.
     if (declared > maxBytes) {
-      req.resume();
+      req.pause();
       reject(new AtlasError(ErrorCodes.TOO_LARGE, `body larger than ${maxBytes} bytes`));
       return;
     }
@@ -159,7 +187,7 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
       size += part.length;
       if (size > maxBytes) {
         req.removeAllListeners('data');
-        req.resume();
+        req.pause();
         reject(new AtlasError(ErrorCodes.TOO_LARGE, `body larger than ${maxBytes} bytes`));
         return;
       }
@@ -172,8 +200,7 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
 
 /** "host:port", "[v6]:port" -> parts; BAD_REQUEST otherwise. */
 export function parseHostPort(value: string): { host: string; port: number } {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
-  const port = Number(match?.[3]);
-  if (match === null || port > 65_535) throw new AtlasError(ErrorCodes.BAD_REQUEST, `not a host:port: ${JSON.stringify(value.slice(0, 100))}`);
-  return { host: (match[1] ?? match[2]) as string, port };
+  const parsed = parsePeerAddress(value);
+  if (parsed?.port === undefined) throw new AtlasError(ErrorCodes.BAD_REQUEST, `not a host:port: ${JSON.stringify(value.slice(0, 100))}`);
+  return { host: parsed.host, port: parsed.port };
 }
