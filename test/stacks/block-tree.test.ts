@@ -53,4 +53,26 @@ describe('StacksObserverChain block tree', () => {
     expect(chain.tip?.hash).toBe(mainTip);
     await chain.close();
   });
+
+  it('ignores blocks that cannot be placed: a forged height, an unknown parent, side blocks past the bound', async () => {
+    const chain = await StacksObserverChain.open({ dir: join(root, 'forged'), contracts: [BNS], reorgWindow: 5 });
+    const fake = new FakeChain();
+    chain.ingestBlock(fake.block([{ name: 'a.id', op: 'name-register', zonefile: zone(1) }], undefined, 'A'));
+    const first = fake.tip;
+    chain.ingestBlock(fake.block([], first, 'B'));
+    const realTip = fake.tip;
+    // On the tip, but claiming a height far past its parent's: it would freeze the chain.
+    const forged = fake.block([{ name: 'forged.id', op: 'name-register', zonefile: zone(2) }], realTip, 'forged');
+    forged.block_height = Number.MAX_SAFE_INTEGER;
+    chain.ingestBlock(forged);
+    // A parent nobody delivered.
+    chain.ingestBlock(fake.block([{ name: 'orphan.id', op: 'name-register', zonefile: zone(3) }], '0x' + 'ee'.repeat(32), 'orphan'));
+    // Siblings of the tip (side blocks), far more than the 4 x reorgWindow blocks kept.
+    for (let i = 0; i < 50; i++) chain.ingestBlock(fake.block([], first, `side${i}`));
+    expect(chain.stats.ignoredBlocks).toBeGreaterThanOrEqual(2 + 50 - 4 * 5);
+    // The real chain goes on from its tip.
+    chain.ingestBlock(fake.block([{ name: 'b.id', op: 'name-register', zonefile: zone(4) }], realTip, 'C'));
+    expect((await chain.read(0, 10)).map((a) => a.key)).toEqual(['a.id', 'b.id']);
+    await chain.close();
+  });
 });

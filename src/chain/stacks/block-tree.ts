@@ -91,15 +91,29 @@ export class BlockTree {
     return out.sort((a, b) => a.height - b.height); // stable: canonical first at equal heights
   }
 
+  /**
+   * Why `block` can never be placed, so it is neither kept nor journaled: a parent we do not know
+   * once we follow a chain (older than the reorg window, or never delivered), a height that is not
+   * its parent's + 1 (one block so claimed would freeze the tip), or a side block beyond the
+   * `4 × reorgWindow` blocks kept for fork choice. Undefined when it can be added.
+   */
+  rejects(block: ObservedBlock): string | undefined {
+    if (this.#tip === undefined) return undefined;
+    const parentHeight = this.#heightOf(block.parentIndexBlockHash);
+    if (parentHeight === undefined) return 'its parent is unknown (older than the reorg window, or never delivered)';
+    if (block.height !== parentHeight + 1) return `height ${block.height} is not its parent's ${parentHeight} + 1`;
+    if (block.parentIndexBlockHash !== this.#tip && this.#blocks.size >= 4 * this.reorgWindow) return 'too many side blocks kept already';
+    return undefined;
+  }
+
   add(block: ObservedBlock): TreeChange | undefined {
     if (this.#blocks.has(block.indexBlockHash) || this.#canonicalIndex.has(block.indexBlockHash)) return undefined;
+    if (this.rejects(block) !== undefined) return { appended: [] };
     this.#blocks.set(block.indexBlockHash, { parent: block.parentIndexBlockHash, height: block.height, names: block.names });
     for (const name of block.names) this.#announced.set(name.address, (this.#announced.get(name.address) ?? 0) + 1);
     let change: TreeChange | undefined;
     if (this.#tip === undefined || block.parentIndexBlockHash === this.#tip) {
       change = { appended: this.#extend(block.indexBlockHash) };
-    } else if (!this.#known(block.parentIndexBlockHash)) {
-      change = { appended: [] }; // its ancestry is older than the reorg window: it can never be placed
     } else if (block.height > this.#tipHeight) {
       change = this.#switchTo(block.indexBlockHash);
     } else {
@@ -109,8 +123,11 @@ export class BlockTree {
     return change;
   }
 
-  #known(hash: string): boolean {
-    return this.#blocks.has(hash) || this.#canonicalIndex.has(hash);
+  #heightOf(hash: string): number | undefined {
+    const node = this.#blocks.get(hash);
+    if (node !== undefined) return node.height;
+    const index = this.#canonicalIndex.get(hash);
+    return index === undefined ? undefined : this.#canonical[index]?.height;
   }
 
   #extend(hash: string): StacksAnnouncement[] {

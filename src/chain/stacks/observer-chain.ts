@@ -42,6 +42,8 @@ export interface StacksObserverChainOptions {
 export interface StacksObserverStats {
   blocks: number;
   duplicateBlocks: number;
+  /** Blocks that could never be placed (unknown parent, wrong height, too many side blocks): not kept. */
+  ignoredBlocks: number;
   announcements: number;
   attachmentsStored: number;
   attachmentsRefused: number;
@@ -58,7 +60,7 @@ export type AttachmentListener = (address: string) => void;
 export class StacksObserverChain implements ChainAdapter {
   readonly maxReadLimit: number;
   readonly limits: Readonly<ObserverLimits>;
-  readonly stats: StacksObserverStats = { blocks: 0, duplicateBlocks: 0, announcements: 0, attachmentsStored: 0, attachmentsRefused: 0, badEvents: 0 };
+  readonly stats: StacksObserverStats = { blocks: 0, duplicateBlocks: 0, ignoredBlocks: 0, announcements: 0, attachmentsStored: 0, attachmentsRefused: 0, badEvents: 0 };
   readonly #contracts: ReadonlySet<string>;
   readonly #tree: BlockTree;
   readonly #journal: ObserverJournal;
@@ -127,6 +129,12 @@ export class StacksObserverChain implements ChainAdapter {
     });
     if (this.#tree.has(block.indexBlockHash)) {
       this.stats.duplicateBlocks++;
+      return;
+    }
+    const rejected = this.#tree.rejects(block);
+    if (rejected !== undefined) {
+      this.stats.ignoredBlocks++;
+      this.#logger.warn('stacks observer: ignoring a block that cannot be placed', { block: block.indexBlockHash, height: block.height, reason: rejected });
       return;
     }
     this.#journal.append(block);
