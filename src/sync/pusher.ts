@@ -1,3 +1,4 @@
+import { remoteHost } from '../transport/rate-limit.js';
 import { setMaxListeners } from 'node:events';
 import { encodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
@@ -60,10 +61,15 @@ interface Target {
  * about once. A peer met for the first time is offered our recent changes at once. One call in
  * flight per target; the rest queue (bounded) and coalesce.
  */
+/** Pullers (not neighbours) kept from one host: a few nodes may share a machine. */
+export const MAX_PULLERS_PER_HOST = 4;
+
 export class Pusher {
   private readonly options: PusherOptions;
   private readonly targets = new Map<string, Target>();
   private readonly controller = new AbortController();
+  /** Calls under way to every target, evicted ones included: at most maxTargets. */
+  private inFlight = 0;
   offersSent = 0;
   chunksPushed = 0;
 
@@ -78,13 +84,13 @@ export class Pusher {
     private readonly recent: (max: number) => ArrayLike<number> = () => [],
   ) {
     this.options = { ...DEFAULT_PUSHER, ...options };
-    // One call in flight per target, each listening here: bounded by the targets kept.
+    // Every call listens here; inFlight keeps them to maxTargets.
     setMaxListeners(0, this.controller.signal);
   }
 
   /** A neighbour: pushed to until removed, offered our recent changes once. */
   addNeighbor(peer: string): void {
-    const target = this.upsert(peer, true);
+    const target = this.upsert(peer, true, true);
     if (target) target.neighbor = true;
   }
 
@@ -95,7 +101,14 @@ export class Pusher {
    */
   addPuller(peer: string, relay = true): void {
     if (!relay && !this.targets.has(peer) && this.targets.size >= this.options.maxTargets) return;
-    const target = this.upsert(peer, false);
+    // A caller's port is its own word: one host keeps at most MAX_PULLERS_PER_HOST pullers (its
+    // oldest gives way), or it could take every slot by naming ports.
+    if (!this.targets.has(peer)) {
+      const host = remoteHost(peer);
+      const sameHost = [...this.targets].filter(([other, t]) => !t.neighbor && remoteHost(other) === host);
+      if (sameHost.length >= MAX_PULLERS_PER_HOST) this.targets.delete(sameHost[0]![0]);
+    }
+    const target = this.upsert(peer, false, relay);
     if (!target) return;
     target.pullerUntil = this.clock.now() + this.options.pullerTtlMs;
     target.relay = relay;
@@ -107,10 +120,6 @@ export class Pusher {
     if (!target) return;
     target.neighbor = false;
     if (target.pullerUntil < this.clock.now()) this.targets.delete(peer);
-  }
-
-  remove(peer: string): void {
-    this.targets.delete(peer);
   }
 
   /** Positions newly stored from peers: offered to the pullers that asked for offers. */
@@ -163,8 +172,8 @@ export class Pusher {
     this.targets.clear();
   }
 
-  /** The target for `peer`, created (and offered our recent changes) on first contact; undefined when full. */
-  private upsert(peer: string, neighbor: boolean): Target | undefined {
+  /** The target for `peer`, created (and, if it hears offers, offered our recent changes) on first contact; undefined when full. */
+  private upsert(peer: string, neighbor: boolean, hearsOffers: boolean): Target | undefined {
     const existing = this.targets.get(peer);
     if (existing) return existing;
     if (this.targets.size >= this.options.maxTargets) {
@@ -182,7 +191,7 @@ export class Pusher {
     const target: Target = { pending: new Set(), pushes: [], pushBytes: 0, sending: false, neighbor, pullerUntil: -Infinity, relay: false };
     this.targets.set(peer, target);
     const self = this.self();
-    if (self !== undefined) {
+    if (self !== undefined && hearsOffers) {
       this.queueOffer(peer, target, this.recent(Math.min(this.options.firstContactPositions, this.options.maxPendingPerTarget)));
       this.flush(peer, target, self);
     }
@@ -190,7 +199,7 @@ export class Pusher {
   }
 
   private flush(peer: string, target: Target, self: string): void {
-    if (target.sending) return;
+    if (target.sending || this.inFlight >= this.options.maxTargets) return;
     const options = { signal: this.controller.signal, timeoutMs: this.options.timeoutMs };
     let call: Promise<unknown>;
     if (target.pushes.length > 0) {
@@ -207,11 +216,22 @@ export class Pusher {
       return;
     }
     target.sending = true;
+    this.inFlight++;
     call
       .catch(() => undefined) // push and offer are hints; the peer's next pull covers a lost one
       .finally(() => {
         target.sending = false;
+        this.inFlight--;
         if (this.targets.get(peer) === target) this.flush(peer, target, self);
+        this.flushWaiting(self);
       });
+  }
+
+  /** A call slot came free: the first target with work waiting takes it. */
+  private flushWaiting(self: string): void {
+    for (const [peer, target] of this.targets) {
+      if (this.inFlight >= this.options.maxTargets) return;
+      if (!target.sending && (target.pushes.length > 0 || target.pending.size > 0)) this.flush(peer, target, self);
+    }
   }
 }

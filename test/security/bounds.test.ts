@@ -17,7 +17,7 @@ import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import { Backoff } from '../../src/sync/backoff.js';
 import { PeerViews } from '../../src/sync/peer-views.js';
-import { Pusher } from '../../src/sync/pusher.js';
+import { MAX_PULLERS_PER_HOST, Pusher } from '../../src/sync/pusher.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
 import type { Transport } from '../../src/transport/types.js';
 import { liveBytes } from './hostile/heap.js';
@@ -85,6 +85,27 @@ describe('the pusher', () => {
     for (let i = 0; i < 10_000; i++) pusher.addPuller(`puller-${i}`);
     pusher.offer([1, 2, 3]);
     expect(new Set(peers.calls.map((c) => c.peer)).size).toBe(16);
+    pusher.stop();
+  });
+
+  it('keeps at most maxTargets calls in flight, and a few pullers per host, while one host churns ports', async () => {
+    const peers = new StalledPeers();
+    // Every new target is offered our recent changes at first contact.
+    const pusher = new Pusher(new ProtocolClient(peers), systemClock, () => 'self', () => false, { maxTargets: 16 }, () => [1, 2, 3]);
+    for (let port = 1; port <= 10_000; port++) pusher.addPuller(`198.51.100.7:${port}`);
+    expect(peers.calls.length).toBeLessThanOrEqual(16);
+    // Once those calls end, the next offer reaches the pullers kept: a few from that host, and an
+    // honest puller on another host that came after all of them.
+    pusher.addPuller('203.0.113.5:6264');
+    for (let round = 0; round < 50; round++) {
+      peers.release();
+      await settle();
+    }
+    const before = peers.calls.length;
+    pusher.offer([4]);
+    const reached = new Set(peers.calls.slice(before).map((c) => c.peer));
+    expect([...reached].filter((p) => p.startsWith('198.51.100.7:')).length).toBeLessThanOrEqual(MAX_PULLERS_PER_HOST);
+    expect(reached.has('203.0.113.5:6264')).toBe(true);
     pusher.stop();
   });
 });
