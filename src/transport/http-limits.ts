@@ -1,3 +1,5 @@
+import { definedOnly } from '../runtime.js';
+
 /**
  * Every bound HttpTransport puts on what a remote party can make it hold, named, with defaults.
  * README "Security" says which attack each one answers.
@@ -103,29 +105,19 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   clientIdleTimeoutMs: 4_000,
 });
 
-const POSITIVE: readonly Exclude<keyof HttpLimits, 'perHostLimitsOnLoopback'>[] = [
-  'maxRequestBytes',
-  'maxReplyBytes',
-  'maxHeaderBytes',
-  'maxConnections',
-  'maxConnectionsPerHost',
-  'maxInFlight',
-  'maxInFlightPerHost',
-  'maxPipelinedPerConnection',
-  'maxUnsentBytes',
-  'maxUnsentBytesPerHost',
-  'replyBytesPerSecondPerHost',
-  'replyBurstBytesPerHost',
-  'maxBudgetHosts',
-  'timeoutCheckIntervalMs',
-];
+/** May be 0 (no grace); every other numeric limit must be a positive finite number. */
+const MAY_BE_ZERO: ReadonlySet<keyof HttpLimits> = new Set(['bodyGraceMs']);
 
-/** The defaults overridden by `overrides`; RangeError on a limit that is not a positive number. */
+/**
+ * The defaults overridden by `overrides`; RangeError on a limit that is not a positive finite
+ * number (0 or NaN would silently turn a guard off: a request timeout of 0 is no timeout).
+ */
 export function resolveHttpLimits(overrides: Partial<HttpLimits> = {}): Readonly<HttpLimits> {
-  const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined)) as Partial<HttpLimits>;
-  const limits = { ...DEFAULT_HTTP_LIMITS, ...defined };
-  for (const key of POSITIVE) {
-    if (!(limits[key] > 0)) throw new RangeError(`http limits: ${key} must be > 0`);
+  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...definedOnly(overrides) };
+  for (const [key, value] of Object.entries(limits) as [keyof HttpLimits, unknown][]) {
+    if (typeof value === 'boolean') continue;
+    const floorOk = MAY_BE_ZERO.has(key) ? (value as number) >= 0 : (value as number) > 0;
+    if (typeof value !== 'number' || !Number.isFinite(value) || !floorOk) throw new RangeError(`http limits: ${key} must be a ${MAY_BE_ZERO.has(key) ? 'non-negative' : 'positive'} number, got ${String(value)}`);
   }
   return Object.freeze(limits);
 }

@@ -714,3 +714,13 @@ describe('HttpTransport: close()', () => {
     expect(await eventually(async () => (await connections()) === 0)).toBe(true);
   });
 });
+
+describe('HttpTransport: limit values', () => {
+  it('refuses a limit of 0 or NaN that would turn a guard off, naming it', () => {
+    for (const limits of [{ requestTimeoutMs: 0 }, { headersTimeoutMs: Number.NaN }, { minBodyBytesPerSecond: 0 }, { replyStallTimeoutMs: -1 }, { bodyGraceMs: -1 }]) {
+      const [name] = Object.keys(limits);
+      expect(() => new HttpTransport({ limits }), name).toThrow(new RegExp(name!));
+    }
+    expect(() => new HttpTransport({ limits: { bodyGraceMs: 0 } })).not.toThrow();
+  });
+});
