@@ -113,13 +113,13 @@ export class HttpServer {
       this.start(connection, req, res);
       return;
     }
-    // Pipelined behind a reply not yet sent: wait, and stop reading more meanwhile.
+    // Pipelined behind a reply not yet sent: wait. Node goes on parsing the connection whatever
+    // we pause, so the bound is the queue: beyond it the connection is closed.
     if (connection.waiting.length >= this.limits.maxPipelinedPerConnection) {
       req.socket.destroy();
       return;
     }
     connection.waiting.push(() => this.start(connection, req, res));
-    req.socket.pause();
   }
 
   /** Starts the next pipelined request once the previous reply has been taken by the network. */
@@ -127,11 +127,7 @@ export class HttpServer {
     connection.serving = false;
     const { socket } = connection;
     if (socket.destroyed) return;
-    const go = () => {
-      const run = connection.waiting.shift();
-      if (run !== undefined) run();
-      else socket.resume();
-    };
+    const go = () => connection.waiting.shift()?.();
     if (socket.writableNeedDrain) socket.once('drain', go);
     else go();
   }
