@@ -12,6 +12,11 @@ export class InFlightSlots {
     return this.#total;
   }
 
+  /** Hosts holding a slot now (a host with none is forgotten). */
+  get hosts(): number {
+    return this.#byHost.size;
+  }
+
   /** Slots `host` holds. */
   of(host: string): number {
     return this.#byHost.get(host) ?? 0;

@@ -10,9 +10,9 @@ describe('InFlightSlots', () => {
     expect([slots.total, slots.of('a'), slots.of('b')]).toEqual([3, 2, 1]);
     expect(a1()).toBe(true);
     expect(b()).toBe(true);
-    expect([slots.total, slots.of('a'), slots.of('b')]).toEqual([1, 1, 0]);
+    expect([slots.total, slots.of('a'), slots.of('b'), slots.hosts]).toEqual([1, 1, 0, 1]);
     expect(a2()).toBe(true);
-    expect(slots.total).toBe(0);
+    expect([slots.total, slots.hosts]).toEqual([0, 0]);
   });
 
   it('gives a slot back once, however many paths release it', () => {
