@@ -54,6 +54,8 @@ describe('Clarity consensus serialization', () => {
     expect(refused(`0x${'0a'.repeat(40)}09`, { maxDepth: 16 })).toMatch(/deeper than 16/);
     expect(refused('0x02ffffffff')).toMatch(/exceeds/);
     expect(refused('0x0bffffffff')).toMatch(/items exceed/);
+    expect(refused(`0x0520${'00'.repeat(20)}`)).toMatch(/principal version 32 is above 31 at byte 1/);
+    expect(refused(`0x06ff${'00'.repeat(20)}03626e73`)).toMatch(/principal version 255/);
   });
 
   it('writes principals as c32check addresses (the boot addresses)', () => {

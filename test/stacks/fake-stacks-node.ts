@@ -18,6 +18,8 @@ export interface NameOp {
   /** Zone file bytes, or undefined for an unbinding print (hash 0x). */
   zonefile?: Uint8Array;
   sender?: Uint8Array; // hash160 of the sender
+  /** The sender principal's version byte (default 22, mainnet single-sig). */
+  senderVersion?: number;
   /** For a transfer: the new owner's c32 address (an nft_transfer_event is emitted). */
   recipient?: string;
   committed?: boolean;
@@ -34,7 +36,7 @@ export function bnsPrintHex(op: NameOp, attachmentIndex: number): string {
         name: buff(name),
         namespace: buff(namespace),
         op: { type: 'string-ascii', value: op.op },
-        'tx-sender': { type: 'principal', version: 22, hash160: op.sender ?? new Uint8Array(20).fill(7) },
+        'tx-sender': { type: 'principal', version: op.senderVersion ?? 22, hash160: op.sender ?? new Uint8Array(20).fill(7) },
       }),
     }),
   });

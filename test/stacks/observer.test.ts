@@ -109,6 +109,25 @@ describe('StacksObserverChain over HTTP', () => {
     await chain.close();
   });
 
+  it('skips a print whose principal version has no address and a name NFT event that does not decode, and applies the rest', async () => {
+    const chain = await open(freshDir());
+    const fake = new FakeChain();
+    const block = fake.block([
+      { name: 'alice.id', op: 'name-register', zonefile: zone('alice.id', 1), senderVersion: 32 },
+      { name: 'bob.id', op: 'name-register', zonefile: zone('bob.id', 1), recipient: NEW_OWNER },
+    ]) as { events: { type: string; nft_transfer_event?: { raw_value: string } }[] };
+    const nft = block.events.find((e) => e.type === 'nft_transfer_event')!;
+    nft.nft_transfer_event!.raw_value = '0x0c000000';
+    // one attempt: a refusal here is what makes stacks-node redeliver the block forever
+    expect(await deliver(chain.address!, '/new_block', block, 1)).toBe(200);
+    expect(chain.stats.badEvents).toBe(2);
+    const all = await chain.read(0, 10);
+    // bob's print applies; its owner stays the sender, since the NFT that named the recipient was unreadable
+    expect(all.map((a) => a.key)).toEqual(['bob.id']);
+    expect(all[0]!.address).toBe(hash160Hex(zone('bob.id', 1)));
+    await chain.close();
+  });
+
   it('keeps every answered delivery across a restart mid-stream, and cuts a torn journal line', async () => {
     const dir = freshDir();
     const fake = new FakeChain();

@@ -53,6 +53,9 @@ const TYPE = {
   utf8: 0x0e,
 } as const;
 
+/** Highest principal version: one c32 character (5 bits) of an address. */
+const MAX_PRINCIPAL_VERSION = 31;
+
 const CLARITY_NAME = /^[a-zA-Z]([a-zA-Z0-9]|[-_!?+<>=/*])*$/;
 
 /** Printable ASCII, tab, line feed and carriage return: what Clarity's string-ascii admits. */
@@ -103,9 +106,9 @@ class Reader {
       case TYPE.false:
         return { type: 'bool', value: false };
       case TYPE.standard:
-        return { type: 'principal', version: this.u8(), hash160: this.take(20) };
+        return { type: 'principal', version: this.principalVersion(), hash160: this.take(20) };
       case TYPE.contract: {
-        const version = this.u8();
+        const version = this.principalVersion();
         const hash160 = this.take(20);
         return { type: 'principal', version, hash160, contractName: this.name() };
       }
@@ -158,6 +161,14 @@ class Reader {
   private u8(): number {
     if (this.offset >= this.bytes.length) throw bad('value ends early', this.offset);
     return this.bytes[this.offset++] as number;
+  }
+
+  /** A principal's version byte: c32check addresses carry 5 bits, so a version above 31 has no address. */
+  private principalVersion(): number {
+    const at = this.offset;
+    const version = this.u8();
+    if (version > MAX_PRINCIPAL_VERSION) throw bad(`principal version ${version} is above ${MAX_PRINCIPAL_VERSION}`, at);
+    return version;
   }
 
   private u32(): number {

@@ -47,6 +47,7 @@ export interface StacksObserverStats {
   announcements: number;
   attachmentsStored: number;
   attachmentsRefused: number;
+  /** BNS prints and name NFT events that did not decode: skipped, the rest of the block applied. */
   badEvents: number;
 }
 
@@ -124,7 +125,7 @@ export class StacksObserverChain implements ChainAdapter {
       maxNameEvents: this.limits.maxNameEventsPerBlock,
       onBadEvent: (error, txid) => {
         this.stats.badEvents++;
-        this.#logger.warn('stacks observer: skipping a BNS print that does not decode', { txid, code: error.code, error: error.message });
+        this.#logger.warn('stacks observer: skipping a BNS event that does not decode', { txid, code: error.code, error: error.message });
       },
     });
     if (this.#tree.has(block.indexBlockHash)) {

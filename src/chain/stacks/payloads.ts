@@ -135,7 +135,7 @@ export interface ParseBlockOptions {
   contracts: ReadonlySet<string>;
   /** Most BNS events taken from one block (default 10,000). */
   maxNameEvents: number;
-  /** Called for a BNS print that could not be decoded (it is skipped). */
+  /** Called for a BNS print or name NFT event that could not be decoded (it is skipped). */
   onBadEvent?: (error: AtlasError, txid: string) => void;
 }
 
@@ -157,8 +157,14 @@ export function parseNewBlock(payload: unknown, options: ParseBlockOptions): Obs
     const event = object(item, 'an event');
     if (event.committed === false) continue; // a failed transaction's events
     if (event.type === 'nft_transfer_event' || event.type === 'nft_mint_event') {
-      const recipient = nftRecipient(event, options.contracts);
-      if (recipient) recipients.set(recipient[0], recipient[1]);
+      try {
+        const recipient = nftRecipient(event, options.contracts);
+        if (recipient) recipients.set(recipient[0], recipient[1]);
+      } catch (error) {
+        // Like a bad print: skipped and reported, or stacks-node would redeliver the block forever.
+        if (!(error instanceof AtlasError)) throw error;
+        options.onBadEvent?.(error, String(event.txid));
+      }
       continue;
     }
     if (event.type !== 'contract_event') continue;
