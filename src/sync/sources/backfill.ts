@@ -96,7 +96,8 @@ export class Backfiller {
   readonly #unsubscribes: (() => void)[] = [];
   /** Addresses a source said it holds, made due when the scan finds them missing. */
   readonly #woken = new Set<Address>();
-  #scannedAt = { length: -1, held: -1 };
+  /** The sequence and holdings the missing set was built from; the digest changes on a rollback even when the length comes back. */
+  #scannedAt = { length: -1, digest: '', held: -1 };
   #timer: unknown;
   #abort: AbortController | undefined;
   stored = 0;
@@ -217,9 +218,10 @@ export class Backfiller {
   #scan(): void {
     const store = this.#init.store;
     const length = store.sequenceLength();
+    const digest = store.sequenceDigest();
     const held = store.inventory.count;
-    if (length === this.#scannedAt.length && held === this.#scannedAt.held) return;
-    this.#scannedAt = { length, held };
+    if (length === this.#scannedAt.length && digest === this.#scannedAt.digest && held === this.#scannedAt.held) return;
+    this.#scannedAt = { length, digest, held };
     const now = this.#init.clock.now();
     const seen = new Set<Address>();
     for (let position = 0; position < length; position++) {
