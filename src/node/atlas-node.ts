@@ -156,9 +156,14 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     return this.parts.sync.whenSynced(options);
   }
 
-  /** Announced chunks not held, oldest first, with their age and last attempt (sync/sources). */
-  missing(): MissingChunk[] {
-    return this.parts.backfiller.missing();
+  /** Announced chunks not held, oldest first, at most `limit`, with their age and last attempt (sync/sources). */
+  missing(limit?: number): MissingChunk[] {
+    return this.parts.backfiller.missing(limit);
+  }
+
+  /** How many announced chunks are not held (as `missing()` would list them without a limit). */
+  get missingCount(): number {
+    return this.parts.backfiller.missingCount;
   }
 
   /** A BNS name's current zone file, owner and status (bns/names.ts). */

@@ -1,13 +1,15 @@
 /**
- * What the Backfiller reads of the store: a rollback followed by an append of as many
- * announcements is a change of the sequence, seen by its digest.
+ * What the Backfiller reads of the store: the sequence is scanned again only when it changed
+ * (only the appended positions after an append, every position after a rollback), a chunk stored
+ * meanwhile is dropped without a rescan, and `missing(limit)` looks at no more than `limit` entries.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryChain } from '../../src/chain/memory.js';
 import { hash160Hex } from '../../src/hash/index.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import { Backfiller } from '../../src/sync/sources/backfill.js';
+import { missingRoute } from '../../src/sync/sources/missing-route.js';
 import type { ChunkSource } from '../../src/sync/sources/types.js';
 
 const chunk = (n: number) => new Uint8Array(Buffer.from(`chunk ${n}`));
@@ -31,5 +33,39 @@ describe('Backfiller scans', () => {
     await store.append(chain.announce([hash160Hex(chunk(7))]));
     // same length (3) and same held count (0) as before: only the digest tells them apart
     expect(backfill.missing().map((m) => m.address)).toEqual([0, 1, 7].map((i) => hash160Hex(chunk(i))));
+  });
+
+  it('reads no position again when only the held chunks changed, and only the new ones after an append', async () => {
+    const { clock, chain, store, backfill } = await setup(200);
+    backfill.start();
+    await clock.advance(1_000);
+    const addressAt = vi.spyOn(store, 'addressAt');
+    await store.put(chunk(5));
+    await store.put(chunk(6));
+    await clock.advance(5_000); // five rounds
+    expect(addressAt).not.toHaveBeenCalled();
+    expect(backfill.missing().map((m) => m.address)).not.toContain(hash160Hex(chunk(5)));
+    expect(backfill.missingCount).toBe(198);
+    await store.append(chain.announce([hash160Hex(chunk(500)), hash160Hex(chunk(501))]));
+    await clock.advance(1_000);
+    expect(addressAt).toHaveBeenCalledTimes(2);
+    expect(backfill.missingCount).toBe(200);
+    backfill.stop();
+  });
+
+  it('missing(limit) reads the positions of at most limit chunks, oldest first, and the route passes its limit', async () => {
+    const { store, backfill } = await setup(500);
+    const positionsOf = vi.spyOn(store, 'positionsOf');
+    const first = backfill.missing(3);
+    expect(first.map((m) => m.positions)).toEqual([[0], [1], [2]]);
+    expect(positionsOf).toHaveBeenCalledTimes(3);
+    positionsOf.mockClear();
+    const route = missingRoute(() => backfill);
+    const res = { status: 0, body: '', writeHead(status: number) { this.status = status; }, end(body: string) { this.body = body; } };
+    await route.handle({} as never, res as never, { url: new URL('http://x/v1/atlas/missing?limit=10') } as never);
+    const reply = JSON.parse(res.body) as { total: number; missing: unknown[] };
+    expect(reply.total).toBe(500);
+    expect(reply.missing).toHaveLength(10);
+    expect(positionsOf).toHaveBeenCalledTimes(10);
   });
 });

@@ -96,8 +96,8 @@ export class Backfiller {
   readonly #unsubscribes: (() => void)[] = [];
   /** Addresses a source said it holds, made due when the scan finds them missing. */
   readonly #woken = new Set<Address>();
-  /** The sequence and holdings the missing set was built from; the digest changes on a rollback even when the length comes back. */
-  #scannedAt = { length: -1, digest: '', held: -1 };
+  /** The sequence the missing set was built from: its length and digest (a rollback changes the digest). */
+  #scannedAt = { length: -1, digest: '' };
   #timer: unknown;
   #abort: AbortController | undefined;
   stored = 0;
@@ -167,18 +167,36 @@ export class Backfiller {
     });
   }
 
-  /** Announced chunks not held, oldest first. */
-  missing(): MissingChunk[] {
+  /**
+   * Announced chunks not held, oldest first, at most `limit`. Walks the tracked set in the order
+   * entries were made (oldest first), dropping chunks stored since, and stops at `limit`.
+   */
+  missing(limit = Number.POSITIVE_INFINITY): MissingChunk[] {
     this.#scan();
     const now = this.#init.clock.now();
     const out: MissingChunk[] = [];
     for (const [address, entry] of this.#entries) {
+      if (out.length >= limit) break;
+      if (this.#dropIfHeld(address)) continue;
       const item: MissingChunk = { address, positions: this.#init.store.positionsOf(address), ageMs: now - entry.firstSeen, attempts: entry.attempts, nextAttemptAt: entry.nextAttemptAt };
       if (entry.lastAttemptAt !== undefined) item.lastAttemptAt = entry.lastAttemptAt;
       if (entry.lastError !== undefined) item.lastError = entry.lastError;
       out.push(item);
     }
-    return out.sort((a, b) => b.ageMs - a.ageMs);
+    return out;
+  }
+
+  /** How many announced chunks are tracked as not held (chunks stored since the last look may still count). */
+  get missingCount(): number {
+    this.#scan();
+    return this.#entries.size;
+  }
+
+  /** Forgets `address` when the store holds it now (stored by the downloader or a source). */
+  #dropIfHeld(address: Address): boolean {
+    if (!this.#init.store.has(address)) return false;
+    this.#entries.delete(address);
+    return true;
   }
 
   /** One round: refreshes the missing set and queues the due addresses for fetching. */
@@ -197,7 +215,7 @@ export class Backfiller {
     while (this.#abort && this.#inFlight.size < this.options.concurrency && this.#queueAt < this.#queue.length) {
       const address = this.#queue[this.#queueAt++] as Address;
       const entry = this.#entries.get(address);
-      if (entry === undefined || entry.nextAttemptAt > now || this.#inFlight.has(address)) continue;
+      if (entry === undefined || entry.nextAttemptAt > now || this.#inFlight.has(address) || this.#dropIfHeld(address)) continue;
       void this.#attempt(address)
         .catch((error: unknown) => this.#logger.error('backfill attempt failed', { address, error: String(error) }))
         .finally(() => this.#pump());
@@ -214,27 +232,38 @@ export class Backfiller {
     }, delayMs);
   }
 
-  /** Brings the missing set in line with the store (only when the store changed). */
+  /**
+   * Brings the missing set in line with the sequence, only when the sequence changed: after an
+   * append only the new positions are read; after a rollback (the digest of the old length no
+   * longer matches) every position is. Chunks stored since are dropped lazily (`#dropIfHeld`).
+   */
   #scan(): void {
     const store = this.#init.store;
     const length = store.sequenceLength();
     const digest = store.sequenceDigest();
-    const held = store.inventory.count;
-    if (length === this.#scannedAt.length && digest === this.#scannedAt.digest && held === this.#scannedAt.held) return;
-    this.#scannedAt = { length, digest, held };
+    const previous = this.#scannedAt;
+    if (length === previous.length && digest === previous.digest) return;
+    this.#scannedAt = { length, digest };
+    const appended = previous.length >= 0 && length > previous.length && store.sequenceDigest(previous.length) === previous.digest;
+    const seen = appended ? undefined : new Set<Address>();
+    this.#track(appended ? previous.length : 0, length, seen);
+    if (seen) for (const address of this.#entries.keys()) if (!seen.has(address)) this.#entries.delete(address);
+  }
+
+  /** Tracks every address announced in [from, to) and not held; adds each to `seen`. */
+  #track(from: number, to: number, seen: Set<Address> | undefined): void {
+    const store = this.#init.store;
     const now = this.#init.clock.now();
-    const seen = new Set<Address>();
-    for (let position = 0; position < length; position++) {
+    for (let position = from; position < to; position++) {
       if (store.inventory.has(position)) continue;
       const address = store.addressAt(position);
       if (address === undefined || address === UNBOUND) continue;
-      seen.add(address);
+      seen?.add(address);
       if (!this.#entries.has(address)) {
         const due = this.#woken.delete(address) ? now : now + this.options.graceMs;
         this.#entries.set(address, { firstSeen: now, attempts: 0, nextAttemptAt: due });
       }
     }
-    for (const address of this.#entries.keys()) if (!seen.has(address)) this.#entries.delete(address);
   }
 
   async #attempt(address: Address): Promise<void> {
@@ -245,7 +274,7 @@ export class Backfiller {
     const errors: string[] = [];
     try {
       for (const source of this.#init.sources) {
-        if (lifetime.aborted || this.#init.store.has(address)) return;
+        if (lifetime.aborted || this.#dropIfHeld(address)) return;
         const data = await this.#ask(source, address, lifetime, errors);
         if (data === undefined) continue;
         const outcome = (await this.#init.store.putVerified([{ address, data }]))[0];
