@@ -68,4 +68,26 @@ describe('Backfiller scans', () => {
     expect(reply.missing).toHaveLength(10);
     expect(positionsOf).toHaveBeenCalledTimes(10);
   });
+
+  it('neither hashes nor stores again a chunk the source stored itself, as the peers source does', async () => {
+    const { clock, store } = await setup(1);
+    const putVerified = vi.spyOn(store, 'putVerified');
+    // a source that verifies and stores what it fetches, then hands the bytes back
+    const storing: ChunkSource = {
+      name: 'peers',
+      fetch: async () => {
+        await store.put(chunk(0));
+        // bytes that would be refused if they were hashed again: they are not, the store holds the chunk
+        return new Uint8Array(Buffer.from('not the chunk'));
+      },
+    };
+    const backfill = new Backfiller({ store, sources: [storing], clock, options: { intervalMs: 1_000, graceMs: 0 } });
+    backfill.start();
+    await clock.advance(1_000);
+    await vi.waitFor(() => expect(backfill.stored).toBe(1));
+    expect(putVerified).not.toHaveBeenCalled();
+    expect(backfill.refused).toBe(0);
+    expect(backfill.missing()).toEqual([]);
+    backfill.stop();
+  });
 });

@@ -38,6 +38,9 @@ export interface BackfillOptions {
 /** Defaults of BackfillOptions. */
 export const DEFAULT_BACKFILL: Readonly<BackfillOptions> = Object.freeze({ intervalMs: 1_000, concurrency: 8, retryBaseMs: 2_000, retryMaxMs: 600_000, sourceTimeoutMs: 15_000, graceMs: 10_000 });
 
+/** What #ask returns when the chunk was stored while the source answered (by the source itself, or the downloader). */
+const ALREADY_STORED = Symbol('already stored');
+
 /** Most addresses remembered as announced by a source before the scan sees them. */
 const MAX_WOKEN = 100_000;
 
@@ -277,6 +280,11 @@ export class Backfiller {
         if (lifetime.aborted || this.#dropIfHeld(address)) return;
         const data = await this.#ask(source, address, lifetime, errors);
         if (data === undefined) continue;
+        if (data === ALREADY_STORED) {
+          this.#entries.delete(address);
+          this.stored++;
+          return;
+        }
         const outcome = (await this.#init.store.putVerified([{ address, data }]))[0];
         if (outcome?.ok) {
           this.#entries.delete(address);
@@ -299,12 +307,17 @@ export class Backfiller {
     }
   }
 
-  /** Asks one source; returns bytes only when they hash to `address`. */
-  async #ask(source: ChunkSource, address: Address, lifetime: AbortSignal, errors: string[]): Promise<Uint8Array | undefined> {
+  /**
+   * Asks one source; returns bytes only when they hash to `address`, or ALREADY_STORED when the
+   * store holds the chunk once the source answered (the peers source verifies and stores what it
+   * fetches): then nothing is hashed or stored a second time.
+   */
+  async #ask(source: ChunkSource, address: Address, lifetime: AbortSignal, errors: string[]): Promise<Uint8Array | typeof ALREADY_STORED | undefined> {
     const signal = AbortSignal.any([lifetime, AbortSignal.timeout(this.options.sourceTimeoutMs)]);
     try {
       const data = await source.fetch(address, { signal, maxBytes: this.#init.store.maxChunkSize });
       if (data === undefined) return undefined;
+      if (this.#init.store.has(address)) return ALREADY_STORED;
       if (data.length === 0 || data.length > this.#init.store.maxChunkSize || hash160Hex(data) !== address) {
         this.refused++;
         errors.push(`${source.name}: bytes do not hash to the address`);

@@ -11,7 +11,8 @@ export interface SourceFetchOptions {
  * Somewhere an announced chunk's bytes may be found besides the peer network's downloader:
  * atlasnet peers on demand, Stacks nodes, HTTP mirrors, a Stacks event observer. A source returns
  * the bytes it claims are the chunk, or undefined when it does not have them; it never needs to
- * be trusted: the caller checks every byte against the address.
+ * be trusted: the caller checks every byte against the address (or, when the store holds the
+ * chunk once the source answered, e.g. the peers source stored it, uses nothing it sent).
  */
 export interface ChunkSource {
   /** Short name for logs and `missing()` ("stacks:http://host:20443", "mirror:...", "peers"). */
