@@ -73,7 +73,8 @@ export class RequestGuard {
     const cost = this.costOf(method);
     if (!this.rates.take(host, cost)) {
       this.refusedRate++;
-      throw new AtlasError(ErrorCodes.BUSY, 'request rate limit reached; retry later', { retryAfterMs: this.rates.retryAfterMs(host, cost) });
+      // A host refused because every remembered host is in debt has no wait of its own: 1 s.
+      throw new AtlasError(ErrorCodes.BUSY, 'request rate limit reached; retry later', { retryAfterMs: this.rates.retryAfterMs(host, cost) || 1_000 });
     }
     this.admitted++;
     return this.slots.take(host);

@@ -67,11 +67,12 @@ export class ConnectionTable {
     private readonly limits: Readonly<HttpLimits>,
     private readonly clock: Clock,
   ) {
-    this.budgets = new RateLimiter(clock, {
-      ratePerSecond: limits.replyBytesPerSecondPerHost,
-      burst: limits.replyBurstBytesPerHost,
-      maxKeys: limits.maxBudgetHosts,
-    });
+    this.budgets = new RateLimiter(
+      clock,
+      { ratePerSecond: limits.replyBytesPerSecondPerHost, burst: limits.replyBurstBytesPerHost, maxKeys: limits.maxBudgetHosts },
+      // A host with a reply in flight or unsent will be charged later: its bucket must still be there.
+      { inUse: (host) => this.slots.of(host) > 0 || this.unsentOf(host) > 0 },
+    );
   }
 
   /** Registers a new socket; closes it (and returns undefined) when its host has too many open. */
@@ -126,6 +127,7 @@ export class ConnectionTable {
       if (this.slots.of(host) >= this.limits.maxInFlightPerHost) refuse('too many requests in flight from your host');
       if (this.unsentOf(host) > this.limits.maxUnsentBytesPerHost) refuse('your host has too many reply bytes unread');
       this.settle(host);
+      if (!this.budgets.hold(host)) refuse('too many hosts with an outbound byte budget in use; retry later');
       if (this.budgets.tokens(host) < 0) refuse('outbound byte budget of your host spent; retry later');
     }
     const release = this.slots.take(host);

@@ -1,5 +1,6 @@
 /**
- * HTTP plumbing shared by HttpTransport and the legacy routes: bounded body reading, the error
+ * HTTP plumbing shared by HttpTransport, the legacy routes, the CLI and HTTP chunk sources: bounded
+ * body reading (of requests and of fetch replies), the error
  * code to status table, and host:port handling.
  */
 import type { IncomingMessage } from 'node:http';
@@ -114,6 +115,34 @@ export function readBody(stream: IncomingMessage, maxBytes: number, options: Rea
     stream.on('close', onClose);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * Reads a fetch reply's body, at most `maxBytes` of it: TOO_LARGE as soon as the declared length
+ * or the bytes received pass the bound, and the rest of the stream is cancelled, never buffered.
+ */
+export async function readLimited(response: Response, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge(maxBytes);
+  }
+  const reader = response.body?.getReader();
+  if (reader === undefined) return new Uint8Array(0);
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw tooLarge(maxBytes);
+    }
+    parts.push(value);
+  }
+  const whole = Buffer.concat(parts);
+  return new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength);
 }
 
 export function tooLarge(maxBytes: number): AtlasError {

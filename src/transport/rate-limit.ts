@@ -4,11 +4,14 @@
  * request finding too few tokens is refused at once: the caller sees BUSY and retries later,
  * while every other caller keeps its own bucket.
  *
- * The map of buckets is bounded by `maxKeys`. When it is full, the least recently used key is
- * forgotten: a forgotten caller comes back with a full bucket, so an attacker with many source
- * addresses gains at most one burst per address it can cycle through; the global concurrency
- * bound (protocol/request-guard.ts) still caps what all of them together get. IPv6 callers are keyed by
- * their /64 prefix, since one host typically owns a whole /64.
+ * The map of buckets is bounded by `maxKeys`. When it is full, a new key takes the place of the
+ * least recently used key whose bucket is full (forgetting it loses nothing), else of the least
+ * recently used key not in debt (a caller forgotten with a partly spent bucket comes back with at
+ * most one fresh burst). A debt is never forgotten: when every remembered key is in debt (or in
+ * use, see `RateLimiterHooks`), the new key is refused, so an attacker owning many addresses (a
+ * /48 holds 65,536 /64 keys) cannot cycle its indebted keys out to earn new bursts; the global
+ * concurrency bound (protocol/request-guard.ts) still caps what all of them together get. IPv6
+ * callers are keyed by their /64 prefix, since one host typically owns a whole /64.
  */
 import { isIPv6 } from 'node:net';
 import { formatPeerAddress, parsePeerAddress, peerAddressOf, type PeerAddress } from '../peer-address.js';
@@ -20,8 +23,14 @@ export interface RateLimitOptions {
   ratePerSecond: number;
   /** Most tokens a key can save up: the largest burst it can send at once. */
   burst: number;
-  /** Most keys remembered; the least recently seen is forgotten first. */
+  /** Most keys remembered; full buckets are forgotten first, buckets in debt never. */
   maxKeys: number;
+}
+
+/** What a RateLimiter's owner knows about its keys. */
+export interface RateLimiterHooks {
+  /** A key in use (e.g. with a reply being sent, to be charged later) is never forgotten. */
+  inUse?: (key: string) => boolean;
 }
 
 /**
@@ -49,9 +58,12 @@ export class RateLimiter {
   /** Insertion order is recency order: a touched key is moved to the end. */
   private readonly buckets = new Map<string, Bucket>();
 
-  constructor(clock: Clock, options: Partial<RateLimitOptions> = {}) {
+  private readonly inUse: (key: string) => boolean;
+
+  constructor(clock: Clock, options: Partial<RateLimitOptions> = {}, hooks: RateLimiterHooks = {}) {
     this.options = Object.freeze(checkOptions({ ...DEFAULT_RATE_LIMIT, ...definedOnly(options) }));
     this.clock = clock;
+    this.inUse = hooks.inUse ?? (() => false);
   }
 
   /** Keys currently remembered (at most maxKeys). */
@@ -59,23 +71,38 @@ export class RateLimiter {
     return this.buckets.size;
   }
 
-  /** Spends `cost` tokens of `key`'s bucket; false (and nothing spent) when it holds fewer. */
+  /**
+   * Spends `cost` tokens of `key`'s bucket; false (and nothing spent) when it holds fewer, or when
+   * `key` is new and there is no room for it (every remembered key in debt or in use).
+   */
   take(key: string, cost = 1): boolean {
     if (this.options.ratePerSecond === Infinity) return true;
     const bucket = this.touch(key);
-    if (bucket.tokens < cost) return false;
+    if (bucket === undefined || bucket.tokens < cost) return false;
     bucket.tokens -= cost;
     return true;
   }
 
   /**
+   * Remembers `key` (making room as `take` does) without spending anything: false when it is new
+   * and there is no room. Call it before serving a caller whose cost will be `charge`d later.
+   */
+  hold(key: string): boolean {
+    return this.options.ratePerSecond === Infinity || this.touch(key) !== undefined;
+  }
+
+  /**
    * Spends `cost` tokens of `key`'s bucket even when it holds fewer: the bucket goes into debt and
    * `tokens(key)` stays below zero until the debt is earned back. For costs known only afterwards
-   * (bytes of a reply already sent).
+   * (bytes of a reply already sent). False when `key` is new and there is no room for it: `hold`
+   * the key (and keep it in use) first so that the charge always lands.
    */
-  charge(key: string, cost: number): void {
-    if (this.options.ratePerSecond === Infinity || !(cost > 0)) return;
-    this.touch(key).tokens -= cost;
+  charge(key: string, cost: number): boolean {
+    if (this.options.ratePerSecond === Infinity || !(cost > 0)) return true;
+    const bucket = this.touch(key);
+    if (bucket === undefined) return false;
+    bucket.tokens -= cost;
+    return true;
   }
 
   /** Tokens `key` holds now (a full bucket for an unknown key; below zero for a key in debt). */
@@ -96,12 +123,13 @@ export class RateLimiter {
     this.buckets.clear();
   }
 
-  private touch(key: string): Bucket {
+  /** `key`'s bucket, refilled and made the most recent; undefined when it is new and there is no room. */
+  private touch(key: string): Bucket | undefined {
     const now = this.clock.now();
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
+      if (this.buckets.size >= this.options.maxKeys && !this.makeRoom(now)) return undefined;
       bucket = { tokens: this.options.burst, at: now };
-      while (this.buckets.size >= this.options.maxKeys) this.buckets.delete(this.buckets.keys().next().value as string);
     } else {
       bucket.tokens = this.refilled(bucket, now);
       bucket.at = now;
@@ -109,6 +137,26 @@ export class RateLimiter {
     }
     this.buckets.set(key, bucket);
     return bucket;
+  }
+
+  /**
+   * Forgets one key: the least recently used with a full bucket, else the least recently used not
+   * in debt; never one in debt or in use. One pass over the keys (at most maxKeys), in recency order.
+   */
+  private makeRoom(now: number): boolean {
+    let spent: string | undefined;
+    for (const [key, bucket] of this.buckets) {
+      const tokens = this.refilled(bucket, now);
+      if (tokens < 0 || this.inUse(key)) continue;
+      if (tokens >= this.options.burst) {
+        this.buckets.delete(key);
+        return true;
+      }
+      spent ??= key;
+    }
+    if (spent === undefined) return false;
+    this.buckets.delete(spent);
+    return true;
   }
 
   private refilled(bucket: Bucket, now: number): number {

@@ -82,6 +82,49 @@ describe('RateLimiter', () => {
     expect(limiter.take('kept')).toBe(false);
   });
 
+  it('never forgets a debt: a new key cannot push an indebted key out, it is refused instead', () => {
+    const clock = manualClock();
+    const limiter = new RateLimiter(clock, { ratePerSecond: 1_000, burst: 1_000, maxKeys: 4 });
+    // An attacker's /64 keys, every one in debt after one large reply each.
+    const keys = ['2001:db8:0:0::/64', '2001:db8:0:1::/64', '2001:db8:0:2::/64', '2001:db8:0:3::/64'];
+    for (const key of keys) expect(limiter.charge(key, 5_000)).toBe(true);
+    // Cycling more /64s through the table neither forgets a debt nor wins a fresh burst.
+    for (let i = 4; i < 1_000; i++) {
+      expect(limiter.take(`2001:db8:0:${i.toString(16)}::/64`)).toBe(false);
+      expect(limiter.hold(`2001:db8:0:${i.toString(16)}::/64`)).toBe(false);
+      expect(limiter.charge(`2001:db8:0:${i.toString(16)}::/64`, 1)).toBe(false);
+    }
+    expect(limiter.size).toBe(4);
+    for (const key of keys) expect(limiter.tokens(key)).toBe(-4_000);
+    // Once a debt is earned back, that key's place can be taken.
+    clock.advance(4_500);
+    expect(limiter.take('newcomer')).toBe(true);
+    expect(limiter.size).toBe(4);
+  });
+
+  it('when full, forgets a full bucket first, then one partly spent, never one in debt or in use', () => {
+    const clock = manualClock();
+    const busy = new Set(['in-use']);
+    const limiter = new RateLimiter(clock, { ratePerSecond: 1, burst: 10, maxKeys: 4 }, { inUse: (key) => busy.has(key) });
+    limiter.charge('in-use', 1); // oldest, partly spent, but in use
+    limiter.charge('debtor', 20); // in debt
+    limiter.take('spent'); // partly spent
+    limiter.hold('idle'); // full: carries nothing
+    expect(limiter.take('new-1')).toBe(true);
+    expect(limiter.tokens('idle')).toBe(10); // forgotten (an unknown key reads as full) ...
+    expect(limiter.tokens('spent')).toBe(9); // ... while the partly spent one is still remembered
+    expect(limiter.take('new-2')).toBe(true); // no full bucket left: 'spent' goes, not 'in-use' or 'debtor'
+    expect(limiter.tokens('spent')).toBe(10);
+    expect(limiter.tokens('in-use')).toBe(9);
+    expect(limiter.tokens('debtor')).toBe(-10);
+    busy.clear();
+    limiter.take('new-1');
+    limiter.take('new-2');
+    expect(limiter.take('new-3')).toBe(true); // 'in-use' is no longer in use: the oldest not in debt
+    expect(limiter.tokens('in-use')).toBe(10);
+    expect(limiter.tokens('debtor')).toBe(-10);
+  });
+
   it('costs and the Infinity rate', () => {
     const limiter = new RateLimiter(manualClock(), { ratePerSecond: 1, burst: 10, maxKeys: 1 });
     expect(limiter.take('a', 7)).toBe(true);

@@ -607,6 +607,17 @@ describe('HttpTransport: accounting per host', () => {
     expect(await big('127.0.0.1')).toMatch(/^HTTP\/1\.1 503[\s\S]*byte budget/);
     expect(await big('127.0.0.2')).toMatch(/^HTTP\/1\.1 200/);
   });
+
+  it('keeps every debt when its table of budgets is full: a new host gets BUSY instead of erasing one', async () => {
+    const { port } = await serve({ limits: { replyBurstBytesPerHost: 50_000, replyBytesPerSecondPerHost: 1, maxBudgetHosts: 2, perHostLimitsOnLoopback: true } });
+    const big = (localAddress: string) =>
+      rawSocket(port, `POST /atlas/v1/big HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 14\r\n\r\n{"size":60000}`, localAddress).closed;
+    expect(await big('127.0.0.1')).toMatch(/^HTTP\/1\.1 200/); // in debt
+    expect(await big('127.0.0.2')).toMatch(/^HTTP\/1\.1 200/); // in debt: the table is full of debts
+    for (const newcomer of ['127.0.0.3', '127.0.0.4', '127.0.0.5']) expect(await big(newcomer)).toMatch(/^HTTP\/1\.1 503[\s\S]*byte budget/);
+    // The newcomers did not push the first debtor out: it still owes.
+    expect(await big('127.0.0.1')).toMatch(/^HTTP\/1\.1 503[\s\S]*byte budget/);
+  });
 });
 
 describe('HttpTransport: client failures', () => {

@@ -6,33 +6,10 @@
  */
 import type { Address } from '../../address.js';
 import { AtlasError, ErrorCodes } from '../../errors.js';
+import { readLimited } from '../../transport/http-io.js';
 import type { ChunkSource, SourceFetchOptions } from './types.js';
 
 const HEX = /^[0-9a-fA-F]*$/;
-
-/** Reads at most `maxBytes` of a reply body; TOO_LARGE beyond. */
-async function readLimited(response: Response, maxBytes: number): Promise<Uint8Array> {
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > maxBytes) {
-    await response.body?.cancel();
-    throw new AtlasError(ErrorCodes.TOO_LARGE, `reply larger than ${maxBytes} bytes`);
-  }
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const reader = response.body?.getReader();
-  if (reader === undefined) return new Uint8Array(0);
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw new AtlasError(ErrorCodes.TOO_LARGE, `reply larger than ${maxBytes} bytes`);
-    }
-    parts.push(value);
-  }
-  return new Uint8Array(Buffer.concat(parts));
-}
 
 async function get(url: string, signal: AbortSignal): Promise<Response | undefined> {
   let response: Response;
