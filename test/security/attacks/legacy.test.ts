@@ -6,7 +6,7 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_ADDRESS_POLICY } from '../../../src/peers/address-policy.js';
-import { honestClient, postRaw, sleep } from '../hostile/attackers.js';
+import { caseVariants, honestClient, postRaw, sleep } from '../hostile/attackers.js';
 import { startVictim, type Victim } from '../hostile/victim.js';
 import { SMALL_LIMITS } from './limits.js';
 
@@ -46,20 +46,6 @@ async function countingListener(host: string): Promise<{ port: number; connectio
 
 function call(method: string, params: string): string {
   return `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${params}</params></methodCall>`;
-}
-
-/** Every spelling of `hex` in upper and lower case letters, up to `count`. */
-function caseVariants(hex: string, count: number): string[] {
-  const letters = [...hex].flatMap((c, i) => (/[a-f]/.test(c) ? [i] : []));
-  const variants: string[] = [];
-  for (let mask = 0; variants.length < count && mask < 2 ** Math.min(letters.length, 20); mask++) {
-    const chars = [...hex];
-    letters.forEach((position, bit) => {
-      if (bit < 20 && mask & (1 << bit)) chars[position] = (chars[position] as string).toUpperCase();
-    });
-    variants.push(chars.join(''));
-  }
-  return variants;
 }
 
 describe('legacy API under attack', () => {
