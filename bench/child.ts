@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface JsonChildOptions {
   /** Named in errors, e.g. "sim worker (mesh, 100 nodes)". */
@@ -31,5 +31,27 @@ export function runJsonChild<T>(script: string, args: readonly string[], options
       if (code !== 0 || !last.startsWith('{')) return reject(new Error(`${options.label} exited with ${code} without a result`));
       resolve(JSON.parse(last) as T);
     });
+  });
+}
+
+/**
+ * Starts a TypeScript bench script as a long-running service in its own process and resolves
+ * with the first line it prints, parsed as JSON (its address, say), once it is ready. With `ipc`
+ * the child also gets an IPC channel (process.send / 'message').
+ */
+export function startJsonService<T>(script: string, args: readonly string[], options: { ipc?: boolean } = {}): Promise<{ child: ChildProcess; info: T }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: options.ipc ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const onData = (data: Buffer) => {
+      out += data.toString();
+      const newline = out.indexOf('\n');
+      if (newline >= 0) {
+        child.stdout!.off('data', onData);
+        resolve({ child, info: JSON.parse(out.slice(0, newline)) as T });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${script} exited ${code} before it was ready`)));
   });
 }

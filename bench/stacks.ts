@@ -12,6 +12,7 @@ import { StacksObserverChain } from '../src/chain/stacks/observer-chain.js';
 import { AtlasNode } from '../src/node/index.js';
 import { LOCAL_ADDRESS_POLICY } from '../src/peers/address-policy.js';
 import { seededRandom } from '../src/runtime.js';
+import { quantile } from '../src/sim/figures.js';
 import { generateChunks } from '../src/sim/workload.js';
 import { attachmentSource } from '../src/sync/sources/local-sources.js';
 import { HttpTransport } from '../src/transport/http.js';
@@ -127,8 +128,6 @@ async function close(net: Network): Promise<void> {
   await Promise.all(net.nodes.map((n) => n.close()));
   await Promise.all(net.chains.map((c) => c.close()));
 }
-
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 
 const suite: BenchSuite = async ({ quick }) => {
   const root = mkdtempSync(join(tmpdir(), 'atlasnet-bench-stacks-'));

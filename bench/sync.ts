@@ -5,6 +5,7 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { quantile } from '../src/sim/figures.js';
 import type { BenchReport, BenchRow, BenchSuite } from './report.js';
 import { buildDataset, copySource, SCRATCH, type Dataset } from './sync/dataset.js';
 import { runToEnd, startService, stopAll } from './sync/processes.js';
@@ -88,11 +89,6 @@ function rows(label: string, dataset: Dataset, result: FreshResult, ref: Referen
     out.push({ label: `${label}: chunks/s (absolute target)`, value: chunksPerSecond, unit: 'chunks/s', target: { min: extraTarget, of: 'value' } });
   }
   return out;
-}
-
-/** Nearest-rank quantile of ascending values. */
-function quantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
 }
 
 /** Start-up convergence of 5 nodes on 127.0.0.1 (bench/sync-startup.ts), p50 and p99 over every chunk of every run. */

@@ -1,5 +1,5 @@
-import { runJsonChild } from '../child.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { runJsonChild, startJsonService } from '../child.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -7,20 +7,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /** Starts `bench/sync/<script>` under tsx; resolves with the first JSON line it prints. */
 export function startService<T>(script: string, args: string[]): Promise<{ child: ChildProcess; info: T }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    const onData = (data: Buffer) => {
-      out += data.toString();
-      const newline = out.indexOf('\n');
-      if (newline >= 0) {
-        child.stdout!.off('data', onData);
-        resolve({ child, info: JSON.parse(out.slice(0, newline)) as T });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${script} exited ${code} before it was ready`)));
-  });
+  return startJsonService<T>(join(here, script), args);
 }
 
 /** Runs `bench/sync/<script>` to completion; resolves with the last JSON line it printed. */

@@ -32,14 +32,20 @@ export const SHAPES: Record<string, unknown> = {
   unicode: { s: 'z\u00e9\u4e2d\ud83d\ude00' },
 };
 
-/** A service that echoes, refuses, crashes, or waits until its signal aborts; it logs every call. */
-class ContractService implements TransportService {
-  readonly calls: { method: string; remote: string; caller: PeerAddress | undefined }[] = [];
+/**
+ * A service that echoes, refuses, crashes, returns a reply of `params.size` bytes ('big'), or
+ * waits ('wait') until released or its signal aborts; it logs every call.
+ */
+export class ContractService implements TransportService {
+  readonly calls: { method: string; params: unknown; remote: string; caller: PeerAddress | undefined }[] = [];
   readonly aborted: string[] = [];
-  private entered: (() => void)[] = [];
+  /** Handlers of 'wait' running now. */
+  inside = 0;
+  private waiting: (() => void)[] = [];
+  private entered: { count: number; resolve: () => void }[] = [];
 
   async handle(method: string, params: unknown, context: RequestContext): Promise<unknown> {
-    this.calls.push({ method, remote: context.remote, caller: context.caller });
+    this.calls.push({ method, params, remote: context.remote, caller: context.caller });
     switch (method) {
       case 'echo':
         return params;
@@ -49,22 +55,39 @@ class ContractService implements TransportService {
         throw new AtlasError(ErrorCodes.BUSY, 'try later');
       case 'crash':
         throw new Error('secret /var/lib/atlas detail');
+      case 'big':
+        return { data: new Uint8Array((params as { size: number }).size) };
       case 'wait':
-        for (const enter of this.entered.splice(0)) enter();
-        return new Promise((_resolve, reject) => {
-          context.signal?.addEventListener('abort', () => {
-            this.aborted.push(method);
-            reject(new AtlasError(ErrorCodes.ABORTED, 'aborted'));
+        this.inside++;
+        for (const waiter of this.entered.splice(0)) {
+          if (this.inside >= waiter.count) waiter.resolve();
+          else this.entered.push(waiter);
+        }
+        try {
+          return await new Promise((resolve, reject) => {
+            this.waiting.push(() => resolve({ released: true }));
+            context.signal?.addEventListener('abort', () => {
+              this.aborted.push(method);
+              reject(new AtlasError(ErrorCodes.ABORTED, 'aborted'));
+            });
           });
-        });
+        } finally {
+          this.inside--;
+        }
       default:
         throw new AtlasError(ErrorCodes.UNKNOWN_METHOD, `no method ${method}`);
     }
   }
 
-  /** Resolves once a 'wait' handler runs. */
-  whenInside(): Promise<void> {
-    return new Promise((resolve) => this.entered.push(resolve));
+  /** Resolves once `count` 'wait' handlers are running. */
+  whenInside(count = 1): Promise<void> {
+    if (this.inside >= count) return Promise.resolve();
+    return new Promise((resolve) => this.entered.push({ count, resolve }));
+  }
+
+  /** Lets every waiting 'wait' handler answer `{ released: true }`. */
+  release(): void {
+    for (const release of this.waiting.splice(0)) release();
   }
 
   /** Resolves once a handler has seen `count` aborts (polls: the abort crosses the transport). */
@@ -74,7 +97,8 @@ class ContractService implements TransportService {
   }
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
+/** The AtlasError code a call failed with, 'resolved', or a note that it failed otherwise. */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
     await promise;
     return 'resolved';

@@ -5,52 +5,14 @@ import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { systemClock, type Clock, type TimerHandle } from '../../src/runtime.js';
 import { decodeBinary, encodeBinary, encodeJsonText } from '../../src/transport/codec.js';
 import { HttpTransport, splitHostPort, type HttpRoute, type HttpTransportOptions } from '../../src/transport/http.js';
-import type { RequestContext, TransportService } from '../../src/transport/types.js';
-import { SHAPES } from './contract.js';
+import { codeOf, ContractService, SHAPES } from './contract.js';
 
 const ADDRESS = '0123456789abcdef0123456789abcdef01234567';
 const CHUNK = new Uint8Array([0, 1, 2, 250, 255, 10, 13]);
 
-/** A fake node: echoes, refuses, crashes, returns big replies, or waits until released or aborted. */
-class FakeService implements TransportService {
-  readonly calls: { method: string; params: unknown; remote: string }[] = [];
-  readonly aborted: string[] = [];
-  private waiting: (() => void)[] = [];
-  private entered: { count: number; resolve: () => void }[] = [];
-  inside = 0;
+/** A fake node: the contract's service, plus one chunk, a status and metrics. */
+class FakeService extends ContractService {
   withMetrics = true;
-
-  async handle(method: string, params: unknown, context: RequestContext): Promise<unknown> {
-    this.calls.push({ method, params, remote: context.remote });
-    switch (method) {
-      case 'echo':
-        return params;
-      case 'refuse':
-        throw new AtlasError(ErrorCodes.NOT_ANNOUNCED, 'chunk is not announced');
-      case 'busy':
-        throw new AtlasError(ErrorCodes.BUSY, 'try later');
-      case 'crash':
-        throw new Error('secret /var/lib/atlas detail');
-      case 'big':
-        return { data: new Uint8Array((params as { size: number }).size) };
-      case 'wait':
-        this.inside++;
-        for (const waiter of this.entered) if (this.inside >= waiter.count) waiter.resolve();
-        try {
-          return await new Promise((resolve, reject) => {
-            this.waiting.push(() => resolve({ released: true }));
-            context.signal?.addEventListener('abort', () => {
-              this.aborted.push(method);
-              reject(new AtlasError(ErrorCodes.ABORTED, 'aborted'));
-            });
-          });
-        } finally {
-          this.inside--;
-        }
-      default:
-        throw new AtlasError(ErrorCodes.UNKNOWN_METHOD, `no method ${method}`);
-    }
-  }
 
   getChunk(address: string): Uint8Array | undefined {
     return address === ADDRESS ? CHUNK : undefined;
@@ -62,16 +24,6 @@ class FakeService implements TransportService {
 
   get metrics(): (() => Promise<string>) | undefined {
     return this.withMetrics ? async () => 'atlas_chunks 1\n' : undefined;
-  }
-
-  /** Resolves once `count` handlers are waiting. */
-  whenInside(count: number): Promise<void> {
-    if (this.inside >= count) return Promise.resolve();
-    return new Promise((resolve) => this.entered.push({ count, resolve }));
-  }
-
-  release(): void {
-    for (const release of this.waiting.splice(0)) release();
   }
 
   /** Resolves at the next abort seen by a handler. */
@@ -121,15 +73,6 @@ function raw(port: number, method: string, path: string, headers: Record<string,
     req.on('error', (error) => reject(error));
     req.end(body);
   });
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'resolved';
-  } catch (error) {
-    return error instanceof AtlasError ? error.code : `not an AtlasError: ${String(error)}`;
-  }
 }
 
 /** A port nothing listens on: bind one, then release it. */

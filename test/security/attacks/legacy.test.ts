@@ -3,38 +3,49 @@
  * 90,000-digit <double>, a cross-site POST /RPC2, a hash spelt in 100 letter cases; and what
  * browsers and the original clients need of it (CORS, preflight, POST /v1/zonefile/).
  */
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { honestClient, postRaw, sleep } from '../hostile/attackers.js';
+import { LOCAL_ADDRESS_POLICY } from '../../../src/peers/address-policy.js';
+import { caseVariants, honestClient, postRaw, sleep } from '../hostile/attackers.js';
 import { startVictim, type Victim } from '../hostile/victim.js';
 import { SMALL_LIMITS } from './limits.js';
 
 let victim: Victim;
+/** The victim's maintenance round: offered peers are dialled (admission ping) within a round or two. */
+const ROUND_MS = 100;
 
 beforeAll(async () => {
-  victim = await startVictim({ limits: SMALL_LIMITS, chunkCount: 4 });
+  // The local policy lets the victim dial 127.x, so "dials nothing" depends on the origin check alone.
+  victim = await startVictim({ limits: SMALL_LIMITS, chunkCount: 4, addressPolicy: LOCAL_ADDRESS_POLICY, timers: { roundMs: ROUND_MS } });
 });
 afterAll(async () => {
   await victim?.close();
 });
 
 const XML = { 'content-type': 'text/xml' };
+/** About two rounds: long enough for the victim to dial an offered address. */
+const DIAL_WINDOW_MS = 2.5 * ROUND_MS;
+
+/** A TCP listener on `host` that counts the connections it gets (and drops them). */
+async function countingListener(host: string): Promise<{ port: number; connections(): number; close(): Promise<void> }> {
+  let connections = 0;
+  const server: Server = createServer((socket) => {
+    connections++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections: () => connections,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
 
 function call(method: string, params: string): string {
   return `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${params}</params></methodCall>`;
-}
-
-/** Every spelling of `hex` in upper and lower case letters, up to `count`. */
-function caseVariants(hex: string, count: number): string[] {
-  const letters = [...hex].flatMap((c, i) => (/[a-f]/.test(c) ? [i] : []));
-  const variants: string[] = [];
-  for (let mask = 0; variants.length < count && mask < 2 ** Math.min(letters.length, 20); mask++) {
-    const chars = [...hex];
-    letters.forEach((position, bit) => {
-      if (bit < 20 && mask & (1 << bit)) chars[position] = (chars[position] as string).toUpperCase();
-    });
-    variants.push(chars.join(''));
-  }
-  return variants;
 }
 
 describe('legacy API under attack', () => {
@@ -57,18 +68,33 @@ describe('legacy API under attack', () => {
   });
 
   it('a cross-site POST /RPC2 is refused: text/plain (415), a foreign Origin (403); the node dials nothing', async () => {
-    const exchange = call('atlas_peer_exchange', '<param><value><string>127.0.0.1:1</string></value></param>');
-    const plain = await postRaw(victim.port, '/RPC2', exchange, { 'content-type': 'text/plain', origin: 'http://evil.example' });
-    expect(plain.status).toBe(415);
-    const foreign = await postRaw(victim.port, '/RPC2', exchange, { ...XML, origin: 'http://evil.example' });
-    expect(foreign.status).toBe(403);
-    const none = await postRaw(victim.port, '/RPC2', exchange, { 'content-type': 'text/plain' });
-    expect(none.status).toBe(415);
-    // The node's own origin and calls without an Origin (not from a page) pass.
-    const own = await postRaw(victim.port, '/RPC2', call('ping', ''), { ...XML, origin: `http://127.0.0.1:${victim.port}` });
-    expect(own.status).toBe(200);
-    expect(own.text).toContain('alive');
-    expect(victim.node.stats().peers).toBe(0);
+    const offered = await countingListener('127.0.0.3');
+    try {
+      // Sent from the offered host itself, so the node's sender check keeps the offer: only the
+      // content-type and Origin checks stand between these calls and a dial.
+      const exchange = call('atlas_peer_exchange', `<param><value><string>127.0.0.3:${offered.port}</string></value></param>`);
+      const plain = await postRaw(victim.port, '/RPC2', exchange, { 'content-type': 'text/plain', origin: 'http://evil.example' }, '127.0.0.3');
+      expect(plain.status).toBe(415);
+      const foreign = await postRaw(victim.port, '/RPC2', exchange, { ...XML, origin: 'http://evil.example' }, '127.0.0.3');
+      expect(foreign.status).toBe(403);
+      const none = await postRaw(victim.port, '/RPC2', exchange, { 'content-type': 'text/plain' }, '127.0.0.3');
+      expect(none.status).toBe(415);
+      // The node's own origin and calls without an Origin (not from a page) pass.
+      const own = await postRaw(victim.port, '/RPC2', call('ping', ''), { ...XML, origin: `http://127.0.0.1:${victim.port}` });
+      expect(own.status).toBe(200);
+      expect(own.text).toContain('alive');
+      await sleep(DIAL_WINDOW_MS);
+      expect(offered.connections()).toBe(0);
+      expect(victim.node.stats().peers).toBe(0);
+      // Control: the same exchange from the node's own origin, as text/xml, does make it dial the offered address in that time.
+      const sameOrigin = await postRaw(victim.port, '/RPC2', exchange, { ...XML, origin: `http://127.0.0.1:${victim.port}` }, '127.0.0.3');
+      expect(sameOrigin.status).toBe(200);
+      expect(sameOrigin.text).not.toContain('<fault>');
+      await sleep(DIAL_WINDOW_MS);
+      expect(offered.connections()).toBeGreaterThanOrEqual(1);
+    } finally {
+      await offered.close();
+    }
   });
 
   it('get_zonefiles with one 40 KiB zone file spelt in 100 letter cases answers it once, keyed by its canonical hash', async () => {

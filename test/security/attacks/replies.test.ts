@@ -6,7 +6,7 @@
  * budget.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bandwidthHog, honestClient, pipelineNoRead, postRaw, sleep, type Attack } from '../hostile/attackers.js';
+import { bandwidthHog, caseVariants, honestClient, pipelineNoRead, postRaw, sleep, type Attack } from '../hostile/attackers.js';
 import { encodeBinary } from '../../../src/transport/codec.js';
 import { liveBytes } from '../hostile/heap.js';
 import { startVictim, type Victim } from '../hostile/victim.js';
@@ -78,8 +78,7 @@ describe('one host pulling replies', () => {
 
   it('getChunks naming one chunk in 100 letter cases answers it once', async () => {
     const address = victim.chunks[3]!.address;
-    const letters = [...address].flatMap((c, i) => (/[a-f]/.test(c) ? [i] : []));
-    const variants = Array.from({ length: 100 }, (_, mask) => [...address].map((c, i) => (letters.indexOf(i) >= 0 && mask & (1 << letters.indexOf(i) % 20) ? c.toUpperCase() : c)).join(''));
+    const variants = caseVariants(address, 100);
     expect(new Set(variants).size).toBe(100);
     const reply = await postRaw(victim.port, '/atlas/v1/getChunks', Buffer.from(encodeBinary({ addresses: variants })), { 'content-type': 'application/msgpack', accept: 'application/json' }, '127.0.0.3');
     expect(reply.status).toBe(200);

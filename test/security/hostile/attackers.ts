@@ -231,10 +231,18 @@ export function honestClient(port: number, addresses: readonly string[], options
   };
 }
 
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+/** Every spelling of the hex address `hex` in upper and lower case letters, up to `count` of them, all different. */
+export function caseVariants(hex: string, count: number): string[] {
+  const letters = [...hex].flatMap((c, i) => (/[a-f]/.test(c) ? [i] : []));
+  const variants: string[] = [];
+  for (let mask = 0; variants.length < count && mask < 2 ** Math.min(letters.length, 20); mask++) {
+    const chars = [...hex];
+    letters.forEach((position, bit) => {
+      if (bit < 20 && mask & (1 << bit)) chars[position] = (chars[position] as string).toUpperCase();
+    });
+    variants.push(chars.join(''));
+  }
+  return variants;
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -5,7 +5,7 @@
  */
 import { MemoryChain } from '../../../src/chain/memory.js';
 import { legacyRoutes } from '../../../src/legacy/index.js';
-import { AtlasNode } from '../../../src/node/index.js';
+import { AtlasNode, type AtlasNodeOptions } from '../../../src/node/index.js';
 import type { RequestLimits } from '../../../src/protocol/request-guard.js';
 import { seededRandom } from '../../../src/runtime.js';
 import { generateChunks, type GeneratedChunk } from '../../../src/sim/workload.js';
@@ -27,6 +27,10 @@ export interface VictimOptions {
   chunkCount?: number;
   seed?: number;
   routes?: HttpRoute[];
+  /** Which peer addresses the node may dial (default: the node's default policy, which refuses loopback). */
+  addressPolicy?: AtlasNodeOptions['addressPolicy'];
+  /** The node's timers (default: the node's defaults). */
+  timers?: AtlasNodeOptions['timers'];
 }
 
 export async function startVictim(options: VictimOptions = {}): Promise<Victim> {
@@ -34,7 +38,14 @@ export async function startVictim(options: VictimOptions = {}): Promise<Victim> 
   const chain = new MemoryChain();
   chain.announce(chunks.map((c) => c.address));
   const transport = new HttpTransport({ listen: '127.0.0.1:0', limits: options.limits ?? {}, routes: [...(options.routes ?? []), ...legacyRoutes(true)] });
-  const node = await AtlasNode.open({ chain, transport, network: 'testnet', ...(options.requests ? { requests: options.requests } : {}) });
+  const node = await AtlasNode.open({
+    chain,
+    transport,
+    network: 'testnet',
+    ...(options.requests ? { requests: options.requests } : {}),
+    ...(options.addressPolicy ? { addressPolicy: options.addressPolicy } : {}),
+    ...(options.timers ? { timers: options.timers } : {}),
+  });
   await node.putChunks(chunks.map((c) => c.data));
   await node.start();
   return { node, transport, port: splitHostPort(node.address as string).port, chunks, close: () => node.close() };
