@@ -7,7 +7,7 @@
  */
 import type { Announcement, ChainAdapter } from '../chain/types.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { subdomainHistories, subdomainRecords, type SubdomainRecord } from './subdomains.js';
+import { SubdomainIndex } from './subdomain-index.js';
 import { parseZoneFile, type ZoneFile } from './zonefile.js';
 
 const UNBOUND = '0'.repeat(40);
@@ -70,9 +70,11 @@ export class NameResolver {
   #dirty = false;
   #unsubscribe: (() => void) | undefined;
   #syncing: Promise<void> | undefined;
+  readonly #subdomains: SubdomainIndex;
 
   constructor(sources: NameSources) {
     this.#sources = sources;
+    this.#subdomains = new SubdomainIndex((address) => sources.chunk(address));
   }
 
   /** The name's current zone file, owner and status. Subdomains resolve through their parent. */
@@ -150,6 +152,7 @@ export class NameResolver {
     this.#length = 0;
     this.#tail = undefined;
     this.#byName.clear();
+    this.#subdomains.clear();
   }
 
   #add(announcement: Keyed): void {
@@ -166,20 +169,10 @@ export class NameResolver {
     else this.#byName.set(key, [entry]);
   }
 
-  /** Replays the parent's zone files (those held) and applies the seqn rules. */
+  /** A subdomain's current record, from its parent's zone files (those held) under the seqn rules. */
   #resolveSubdomain(key: string): Resolution {
     const parent = key.slice(key.indexOf('.') + 1);
-    const records: SubdomainRecord[] = [];
-    for (const entry of this.#byName.get(parent) ?? []) {
-      const bytes = entry.zonefileHash === undefined ? undefined : this.#sources.chunk(entry.zonefileHash);
-      if (bytes === undefined) continue;
-      try {
-        for (const record of subdomainRecords(parseZoneFile(bytes), parent)) if (record.name === key) records.push(record);
-      } catch {
-        // A parent zone file that does not parse names no subdomains.
-      }
-    }
-    const last = subdomainHistories(records).get(key)?.at(-1);
+    const last = this.#subdomains.lookup(key, parent, this.#byName.get(parent) ?? []);
     if (last === undefined) return { name: key, status: 'name-not-found' };
     return withZonefile({ name: key, status: 'ok', zonefileHash: last.zonefileHash, owner: last.owner }, last.zonefile);
   }

@@ -54,17 +54,19 @@ export function subdomainRecords(zone: ZoneFile, parent: string): SubdomainRecor
   return out;
 }
 
+/** The seqn rule: a subdomain's first record has seqn 0, and each change the last one's seqn + 1. */
+export function extendsHistory(last: SubdomainRecord | undefined, record: SubdomainRecord): boolean {
+  return last === undefined ? record.seqn === 0 : record.seqn === last.seqn + 1;
+}
+
 /** Applies the seqn rules to records in chain order; returns each subdomain's accepted history. */
 export function subdomainHistories(recordsInOrder: Iterable<SubdomainRecord>): Map<string, SubdomainRecord[]> {
   const histories = new Map<string, SubdomainRecord[]>();
   for (const record of recordsInOrder) {
     const history = histories.get(record.name);
-    const last = history?.[history.length - 1];
-    if (last === undefined) {
-      if (record.seqn === 0) histories.set(record.name, [record]);
-    } else if (record.seqn === last.seqn + 1) {
-      (history as SubdomainRecord[]).push(record);
-    }
+    if (!extendsHistory(history?.at(-1), record)) continue;
+    if (history) history.push(record);
+    else histories.set(record.name, [record]);
   }
   return histories;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NameResolver } from '../../src/bns/names.js';
+import { SubdomainIndex } from '../../src/bns/subdomain-index.js';
 import { subdomainHistories, subdomainRecords, type SubdomainRecord } from '../../src/bns/subdomains.js';
 import { parseZoneFile } from '../../src/bns/zonefile.js';
 import { MemoryChain } from '../../src/chain/memory.js';
@@ -48,6 +49,53 @@ describe('subdomains', () => {
     expect(bob).toMatchObject({ status: 'ok', owner: '1Bob', zonefileHash: hash160Hex(Buffer.from(v1)) });
     expect(bob.records).toEqual([{ name: '_https._tcp', type: 'URI', priority: 10, weight: 1, target: 'https://two.example' }]);
     expect((await names.resolve('nobody.dmails.id')).status).toBe('name-not-found');
+  });
+
+  it('replays a parent once: later lookups read only what was announced since, and a skipped zone file that arrives is taken into account', async () => {
+    const zone = (n: number) => `$ORIGIN bob\n_https._tcp URI 10 1 "https://v${n}.example"\n`;
+    const files = Array.from({ length: 200 }, (_, seqn) => parent(txt('bob', `1Owner${seqn}`, seqn, zone(seqn))));
+    const chain = new MemoryChain();
+    chain.announce(files.map((file) => ({ address: hash160Hex(file), key: 'dmails.id' })));
+    const held = new Map(files.map((file) => [hash160Hex(file), file]));
+    const late = hash160Hex(files[150]!);
+    held.delete(late); // not held yet: the history stops at seqn 149
+    let reads = 0;
+    const names = new NameResolver({ chain, chunk: (address) => (reads++, held.get(address)) });
+    expect(await names.resolve('bob.dmails.id')).toMatchObject({ status: 'ok', owner: '1Owner149' });
+    expect(reads).toBe(200);
+
+    reads = 0;
+    expect(await names.resolve('bob.dmails.id')).toMatchObject({ owner: '1Owner149' });
+    expect(await names.resolve('nobody.dmails.id')).toMatchObject({ status: 'name-not-found' });
+    expect(reads).toBe(2); // the one skipped zone file, checked once per lookup; nothing replayed
+
+    held.set(late, files[150]!); // it arrives: the replay starts over and reaches the end
+    expect(await names.resolve('bob.dmails.id')).toMatchObject({ owner: '1Owner199' });
+
+    const next = parent(txt('bob', '1Owner200', 200, zone(200)));
+    held.set(hash160Hex(next), next);
+    chain.announce([{ address: hash160Hex(next), key: 'dmails.id' }]);
+    reads = 0;
+    expect(await names.resolve('bob.dmails.id')).toMatchObject({ owner: '1Owner200', zonefileHash: hash160Hex(Buffer.from(zone(200))) });
+    expect(reads).toBe(1); // only the new zone file
+
+    chain.rollback(150); // a reorganisation drops seqn 150-200
+    expect(await names.resolve('bob.dmails.id')).toMatchObject({ owner: '1Owner149' });
+  });
+
+  it('keeps at most maxParents parents, dropping the least recently asked', () => {
+    const files = ['a.id', 'b.id', 'c.id'].map((name) => [name, parent(txt('bob', '1Owner', 0, '$ORIGIN bob\n'))] as const);
+    let reads = 0;
+    const byHash = new Map(files.map(([, file]) => [hash160Hex(file), file]));
+    const index = new SubdomainIndex((address) => (reads++, byHash.get(address)), 2);
+    const entries = (file: Uint8Array) => [{ zonefileHash: hash160Hex(file) }];
+    for (const [name, file] of files) expect(index.lookup(`bob.${name}`, name, entries(file))?.owner).toBe('1Owner');
+    expect(reads).toBe(3);
+    index.lookup('bob.c.id', 'c.id', entries(files[2]![1]));
+    index.lookup('bob.b.id', 'b.id', entries(files[1]![1]));
+    expect(reads).toBe(3); // b and c are kept
+    index.lookup('bob.a.id', 'a.id', entries(files[0]![1]));
+    expect(reads).toBe(4); // a was dropped, so it is replayed
   });
 
   it.skipIf(!corpus)('decodes the 172 subdomains of the genesis zone files into zone files that parse', () => {
