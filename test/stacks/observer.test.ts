@@ -193,6 +193,34 @@ describe('StacksObserverChain over HTTP', () => {
     await chain.close();
   });
 
+  it('drops attachments held elsewhere from its log: rewritten only when worth it, and still whole after a reopen', async () => {
+    const dir = freshDir();
+    const chain = await StacksObserverChain.open({ dir, contracts: [BNS] });
+    const fake = new FakeChain();
+    const files = Array.from({ length: 10 }, (_, i) => zone(`n${i}.id`, i));
+    chain.ingestBlock(fake.block(files.map((zonefile, i) => ({ name: `n${i}.id`, op: 'name-register' as const, zonefile }))));
+    chain.ingestAttachments(fake.takeAttachments());
+    const addresses = files.map((f) => hash160Hex(f));
+    const logSize = () => readFileSync(join(dir, ATTACHMENTS_FILE)).length;
+    const before = logSize();
+    const stored = new Set(addresses.slice(0, 8));
+
+    // One small zone file held elsewhere is not worth a rewrite (under 1 MiB and under half the log).
+    expect(chain.releaseAttachments((address) => address === addresses[0])).toBe(0);
+    expect(logSize()).toBe(before);
+
+    expect(chain.releaseAttachments((address) => stored.has(address))).toBe(8);
+    expect(logSize()).toBe(files.slice(8).reduce((sum, f) => sum + 24 + f.length, 0));
+    expect(chain.attachment(addresses[0]!)).toBeUndefined();
+    expect(Buffer.from(chain.attachment(addresses[9]!)!).equals(Buffer.from(files[9]!))).toBe(true);
+    await chain.close();
+
+    const reopened = await StacksObserverChain.open({ dir, contracts: [BNS] });
+    expect(addresses.map((address) => reopened.attachment(address) !== undefined)).toEqual([...Array(8).fill(false), true, true]);
+    expect(Buffer.from(reopened.attachment(addresses[8]!)!).equals(Buffer.from(files[8]!))).toBe(true);
+    await reopened.close();
+  });
+
   it.skipIf(!corpus)('ingests the 1,631 real zone files as registrations and resolves each name', async () => {
     if (!corpus) return console.warn(CORPUS_SKIP_MESSAGE);
     const chain = await open(freshDir());

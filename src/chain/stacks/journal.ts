@@ -19,7 +19,7 @@ const ADDRESS = /^[0-9a-f]{40}$/;
 export class ObserverJournal {
   readonly #dir: string;
   #fd: number;
-  readonly #attachmentsFd: number;
+  #attachmentsFd: number;
   /** hash -> [offset of the bytes, length]; one entry per attachment stored (all announced). */
   readonly #attachments = new Map<string, [number, number]>();
   #attachmentsEnd = 0;
@@ -81,6 +81,7 @@ export class ObserverJournal {
     }
     closeSync(this.#fd);
     renameSync(temporary, path);
+    fsyncDirectory(this.#dir);
     this.#fd = openSync(path, 'a');
   }
 
@@ -99,6 +100,50 @@ export class ObserverJournal {
       wrote = true;
     }
     if (wrote) fsyncSync(this.#attachmentsFd);
+  }
+
+  /** Bytes the attachments log holds, records and heads. */
+  get attachmentBytes(): number {
+    return this.#attachmentsEnd;
+  }
+
+  /** Each attachment held, as [address, byte length], in no particular order. */
+  *attachmentLengths(): IterableIterator<[string, number]> {
+    for (const [address, [, length]] of this.#attachments) yield [address, length];
+  }
+
+  /**
+   * Rewrites the attachments log with only the attachments `keep` accepts (atomic: temporary
+   * file, fsync, rename, directory fsync). Returns how many were dropped.
+   */
+  compactAttachments(keep: (address: string) => boolean): number {
+    const path = join(this.#dir, ATTACHMENTS_FILE);
+    const temporary = `${path}.compact`;
+    const kept = new Map<string, [number, number]>();
+    let end = 0;
+    const fd = openSync(temporary, 'w');
+    try {
+      for (const [address, entry] of this.#attachments) {
+        if (!keep(address)) continue;
+        const record = Buffer.alloc(RECORD_HEAD + entry[1]);
+        readSync(this.#attachmentsFd, record, 0, record.length, entry[0] - RECORD_HEAD);
+        writeAll(fd, record);
+        kept.set(address, [end + RECORD_HEAD, entry[1]]);
+        end += record.length;
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    const dropped = this.#attachments.size - kept.size;
+    closeSync(this.#attachmentsFd);
+    renameSync(temporary, path);
+    fsyncDirectory(this.#dir);
+    this.#attachmentsFd = openSync(path, 'a+');
+    this.#attachments.clear();
+    for (const [address, entry] of kept) this.#attachments.set(address, entry);
+    this.#attachmentsEnd = end;
+    return dropped;
   }
 
   hasAttachment(address: string): boolean {
@@ -136,6 +181,16 @@ export class ObserverJournal {
   close(): void {
     closeSync(this.#fd);
     closeSync(this.#attachmentsFd);
+  }
+}
+
+/** Makes a rename in `dir` durable (a crash right after would otherwise be free to undo it). */
+function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

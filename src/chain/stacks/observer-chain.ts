@@ -53,6 +53,9 @@ export interface StacksObserverStats {
 
 export type AttachmentListener = (address: string) => void;
 
+/** Fewest bytes releaseAttachments frees before it rewrites the attachments log (a rewrite copies what is kept). */
+export const MIN_RELEASE_BYTES = 1024 * 1024;
+
 /**
  * A ChainAdapter fed by a stacks-node event observer: BNS prints in new blocks become announcements
  * and reorgs become rollbacks, durably journaled; it also keeps the verified zone files the node
@@ -181,6 +184,23 @@ export class StacksObserverChain implements ChainAdapter {
   /** Verified zone file bytes received by `/attachments/new`, or undefined. */
   attachment(address: string): Uint8Array | undefined {
     return this.#journal.getAttachment(address);
+  }
+
+  /**
+   * Drops from the attachments log the attachments `heldElsewhere` says are kept durably elsewhere
+   * (the node's store: `(address) => node.store.has(address)`), so the log does not keep a second
+   * copy of every zone file for ever. The log is rewritten (atomically) only when that frees at
+   * least `minBytes` (default MIN_RELEASE_BYTES) or half of it. Returns how many were dropped.
+   */
+  releaseAttachments(heldElsewhere: (address: string) => boolean, options: { minBytes?: number } = {}): number {
+    this.#checkOpen();
+    let releasable = 0;
+    for (const [address, length] of this.#journal.attachmentLengths()) if (heldElsewhere(address)) releasable += length;
+    const minBytes = options.minBytes ?? MIN_RELEASE_BYTES;
+    if (releasable === 0 || (releasable < minBytes && 2 * releasable < this.#journal.attachmentBytes)) return 0;
+    const dropped = this.#journal.compactAttachments((address) => !heldElsewhere(address));
+    this.#logger.info('stacks observer: attachments log compacted', { dropped, bytes: this.#journal.attachmentBytes });
+    return dropped;
   }
 
   /** Calls `listener` with the address of every attachment stored from now on. */

@@ -129,6 +129,19 @@ async function runNode(options: NodeCommandOptions): Promise<void> {
     ...(metrics ? { metrics: `http://${node.address}/metrics` } : {}),
   });
 
+  // Zone files the store now holds need not stay in the observer's attachments log as well.
+  const releaseAttachments = () => {
+    try {
+      observer?.releaseAttachments((address) => node.store.has(address));
+    } catch (error) {
+      logger.warn('cannot compact the stacks observer attachments log', { error: (error as Error).message });
+    }
+  };
+  if (observer) {
+    releaseAttachments();
+    node.on('synced', releaseAttachments);
+  }
+
   const stopFollowing = chain instanceof DevChain ? followFile(chain, options.chainPoll * 1000, logger) : () => undefined;
   const signal = await stopping.promise;
   logger.info('shutting down', { signal });
