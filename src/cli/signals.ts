@@ -48,6 +48,11 @@ export function untilSignal(): SignalWait {
   return { promise, dispose: () => void waiters.delete(resolve) };
 }
 
+/** The exit code of a command ended by `signal`: 130 for SIGINT, 143 for SIGTERM (128 + the signal number), 0 for a closed pipe. */
+export function exitCodeForSignal(signal: StopSignal): number {
+  return EXIT_BY_SIGNAL[signal];
+}
+
 /** What asked the process to stop, if anything did. */
 export function stopReason(): StopSignal | undefined {
   return stopRequested;

@@ -17,7 +17,7 @@ import { formatSummary, summarise, type NodeOutcome } from '../demo/summary.js';
 import { CliError, EXIT_INTERRUPTED } from '../errors.js';
 import { createLogger, type CliLogLevel } from '../logger.js';
 import { formatBytes, formatCount, writeJson } from '../output.js';
-import { untilSignal } from '../signals.js';
+import { exitCodeForSignal, stopReason, untilSignal } from '../signals.js';
 import { loadWorkload, type Workload } from '../zonefiles.js';
 
 /** Chunks per local putChunks call to node 0. */
@@ -80,7 +80,10 @@ async function runDemo(options: DemoOptions): Promise<void> {
     const summary = summarise(result.outcomes, dataBytes, result.elapsedMs);
     if (options.json) writeJson({ workload: { source: workload.source, chunks: workload.chunks.length, bytes: dataBytes }, ...summary });
     else process.stdout.write('\n' + formatSummary(summary) + '\n');
-    if (result.interrupted) throw new CliError('interrupted', EXIT_INTERRUPTED);
+    if (result.interrupted) {
+      const signal = stopReason();
+      throw new CliError(`interrupted${signal === undefined ? '' : ` by ${signal}`}`, signal === undefined ? EXIT_INTERRUPTED : exitCodeForSignal(signal));
+    }
     if (!summary.converged) throw new CliError(`the demo did not converge within ${options.timeout} s`);
   } finally {
     await closeCluster(nodes);
