@@ -12,7 +12,7 @@ export type { ChunkStore, PutOutcome, VerifiedChunk } from './store/types.js';
 export * from './protocol/messages.js';
 export { DEFAULT_LIMITS, resolveLimits, type ProtocolLimits } from './protocol/limits.js';
 export type { Transport, TransportService, CallOptions, RequestContext, TransportStats } from './transport/types.js';
-export type { PeerAddress, PeerAddressFamily } from './peer-address.js';
+export { UNKNOWN_CALLER, formatCaller, type Caller, type UnknownCaller, type PeerAddress, type PeerAddressFamily } from './peer-address.js';
 export {
   HttpTransport,
   DEFAULT_HTTP_LIMITS,

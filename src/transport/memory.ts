@@ -365,7 +365,7 @@ export class MemoryTransport implements Transport {
     this.handling.add(controller);
     try {
       const params = decodeBinary(request, { maxBytes: this.network.maxRequestBytes });
-      const context: RequestContext = { remote: from, caller: peerAddressNamed(from), signal: controller.signal };
+      const context: RequestContext = { caller: peerAddressNamed(from), remote: from, signal: controller.signal };
       const value = await service.handle(method, params, context);
       return { ok: true, value };
     } catch (error) {

@@ -4,6 +4,7 @@ import { ProtocolClient, DEFAULT_TIMEOUTS } from '../../src/protocol/client.js';
 import type { AtlasService, CallerContext } from '../../src/protocol/messages.js';
 import { createProtocolService } from '../../src/protocol/server.js';
 import type { CallOptions, Transport, TransportService } from '../../src/transport/types.js';
+import { contextFrom } from '../support/caller.js';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -182,7 +183,7 @@ describe('ProtocolClient and createProtocolService together', () => {
         return service.peers(params, context);
       },
     });
-    const client = new ProtocolClient(new FakeTransport((method, params) => handle(method, structuredClone(params), { remote: 'me:1' })));
+    const client = new ProtocolClient(new FakeTransport((method, params) => handle(method, structuredClone(params), contextFrom('me:1'))));
     expect((await client.ping('p:1', { network: 'main', sequenceLength: 4 })).digestLength).toBe(4);
     expect(await client.peers('p:1', { from: 'n1' })).toEqual({ peers: ['n2'] });
     expect(remotes).toEqual(['me:1']);
@@ -196,7 +197,7 @@ describe('ProtocolClient and createProtocolService together', () => {
   it('carries a refusal from the serving side back as the same code', async () => {
     // The server is stricter than the client, so the request passes the client and fails there.
     const strict = createProtocolService({} as AtlasService, { limits: { maxGetAddresses: 1 } });
-    const transport = new FakeTransport((method, params) => strict(method, params, { remote: 'x' }));
+    const transport = new FakeTransport((method, params) => strict(method, params, contextFrom('x')));
     expect((await rejection(new ProtocolClient(transport).getChunks('p:1', { addresses: [A, B] }))).code).toBe(ErrorCodes.TOO_MANY);
     expect(transport.sent).toHaveLength(1);
   });

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
-import { formatPeerAddress, type PeerAddress, type PeerAddressFamily } from '../../src/peer-address.js';
+import { formatCaller, type Caller, type PeerAddressFamily } from '../../src/peer-address.js';
 import type { RequestContext, Transport, TransportService } from '../../src/transport/types.js';
 
 export interface TransportHarness {
@@ -37,7 +37,7 @@ export const SHAPES: Record<string, unknown> = {
  * waits ('wait') until released or its signal aborts; it logs every call.
  */
 export class ContractService implements TransportService {
-  readonly calls: { method: string; params: unknown; remote: string; caller: PeerAddress | undefined }[] = [];
+  readonly calls: { method: string; params: unknown; remote: string; caller: Caller | undefined }[] = [];
   readonly aborted: string[] = [];
   /** Handlers of 'wait' running now. */
   inside = 0;
@@ -110,13 +110,18 @@ export async function codeOf(promise: Promise<unknown>): Promise<string> {
 export function transportContract(name: string, harness: TransportHarness): void {
   describe(`Transport contract: ${name}`, () => {
     const open: Transport[] = [];
+    const services: ContractService[] = [];
     afterEach(async () => {
       await Promise.all(open.splice(0).map((t) => t.close()));
       await harness.dispose?.();
+      // Every request of every test reached its handler with a caller the transport identified.
+      const unidentified = services.splice(0).flatMap((s) => s.calls.filter((c) => c.caller === undefined || c.caller.family === 'unknown'));
+      expect(unidentified.map((c) => `${c.method} from ${c.remote}`)).toEqual([]);
     });
 
     async function pair() {
       const service = new ContractService();
+      services.push(service);
       const { transport: server, address } = await harness.server(service);
       const client = harness.client();
       open.push(server, client);
@@ -145,12 +150,12 @@ export function transportContract(name: string, harness: TransportHarness): void
       await client.call(address, 'echo', {});
       const caller = service.calls[0]!.caller;
       const expected = harness.callerOf(client);
-      expect(caller).toBeDefined();
-      expect(caller!.host).toBe(expected.host);
-      expect(caller!.family).toBe(expected.family);
-      if (expected.port === undefined) expect(caller!.port).toBeUndefined();
-      else expect(caller!.port).toSatisfy((port: unknown) => Number.isInteger(port) && (port as number) > 0 && (port as number) <= 65_535);
-      expect(formatPeerAddress(caller!)).toBe(service.calls[0]!.remote);
+      if (caller === undefined || caller.family === 'unknown') throw new Error(`the transport did not identify the caller: ${JSON.stringify(caller)}`);
+      expect(caller.host).toBe(expected.host);
+      expect(caller.family).toBe(expected.family);
+      if (expected.port === undefined) expect(caller.port).toBeUndefined();
+      else expect(caller.port).toSatisfy((port: unknown) => Number.isInteger(port) && (port as number) > 0 && (port as number) <= 65_535);
+      expect(formatCaller(caller)).toBe(service.calls[0]!.remote);
     });
 
     it('keeps error codes and messages across the wire, and hides unexpected errors', async () => {
