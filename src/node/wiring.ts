@@ -92,7 +92,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
       if (outcome.error === undefined) peerEvents.answered(outcome.peer);
     },
   });
-  const client = new ProtocolClient(outbound, { limits });
+  const client = new ProtocolClient(outbound, { limits, clock });
   const self = () => transport.address;
 
   const emitProgress = (): void => {

@@ -3,11 +3,17 @@ import type { Caller } from '../peer-address.js';
 /**
  * How a node reaches other peers. A transport moves plain objects (with Uint8Array for bytes)
  * and chooses its own encoding; validation happens above it, in protocol/, for every transport.
+ * Deadlines are the caller's: ProtocolClient gives every call a signal that aborts at the
+ * method's deadline (a `Deadline`); a transport only honours the signal, and keeps its own
+ * limits (HttpTransport's callTimeoutMs, MemoryNetwork's defaultTimeoutMs) as a backstop.
  */
 export interface CallOptions {
+  /**
+   * When it aborts, the call ends at once (its socket or message given up, the server's handler
+   * told) and rejects with the signal's reason if that is an AtlasError (a Deadline's TIMEOUT),
+   * else with ABORTED.
+   */
   signal?: AbortSignal;
-  /** Per-call deadline; the call rejects with TIMEOUT when it passes. */
-  timeoutMs?: number;
 }
 
 /** What a transport tells a service about a request: who called, and an abort signal. */

@@ -3,9 +3,12 @@
  * transport's test file calls transportContract with a harness that builds a listening server and
  * a client for that transport; the suite runs in real time with short deadlines.
  */
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { formatCaller, type Caller, type PeerAddressFamily } from '../../src/peer-address.js';
+import { Deadline } from '../../src/protocol/deadline.js';
+import { systemClock } from '../../src/runtime.js';
 import type { RequestContext, Transport, TransportService } from '../../src/transport/types.js';
 
 export interface TransportHarness {
@@ -22,6 +25,8 @@ export interface TransportHarness {
 }
 
 const ADDRESS = '0123456789abcdef0123456789abcdef01234567';
+/** How soon after its signal aborts a call must have ended (real time, loopback or in process). */
+const PROMPT_MS = 250;
 
 /** Every shape a protocol message takes: nesting, nulls, bytes anywhere, empty bytes, a chunk-sized reply, unicode. */
 export const SHAPES: Record<string, unknown> = {
@@ -172,26 +177,53 @@ export function transportContract(name: string, harness: TransportHarness): void
       expect(service.calls.map((c) => c.method)).toEqual(['nope']);
     });
 
-    it('times out at timeoutMs, and the handler sees the caller leave', async () => {
+    it('ends a call when a deadline aborts its signal, with the deadline\'s TIMEOUT, and the handler sees the caller leave', async () => {
       const { service, address, client } = await pair();
       const started = Date.now();
-      expect(await codeOf(client.call(address, 'wait', {}, { timeoutMs: 100 }))).toBe(ErrorCodes.TIMEOUT);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+      const deadline = new Deadline(systemClock, 100);
+      expect(await codeOf(client.call(address, 'wait', {}, { signal: deadline.signal }))).toBe(ErrorCodes.TIMEOUT);
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(90);
+      expect(took).toBeLessThan(100 + PROMPT_MS);
       expect(await service.whenAborted(1)).toBe(true);
     });
 
-    it('aborts on the signal, before or during the call, and the handler sees it', async () => {
+    it('aborts on the signal, before or during the call, promptly, and the handler sees it', async () => {
       const { service, address, client } = await pair();
       const before = new AbortController();
       before.abort();
       expect(await codeOf(client.call(address, 'echo', {}, { signal: before.signal }))).toBe(ErrorCodes.ABORTED);
-      const during = new AbortController();
+      expect(service.calls).toHaveLength(0); // nothing was sent
+      for (let round = 1; round <= 3; round++) {
+        const during = new AbortController();
+        const inside = service.whenInside();
+        const call = codeOf(client.call(address, 'wait', {}, { signal: during.signal }));
+        await inside;
+        const abortedAt = Date.now();
+        during.abort(new Error('caller gave up'));
+        expect(await call).toBe(ErrorCodes.ABORTED);
+        expect(Date.now() - abortedAt).toBeLessThan(PROMPT_MS);
+        expect(await service.whenAborted(round)).toBe(true);
+      }
+    });
+
+    it('leaves no listener on the signal once a call ends: answered, refused, aborted or past a deadline', async () => {
+      const { service, address, client } = await pair();
+      const signal = new AbortController().signal;
+      expect(await codeOf(client.call(address, 'echo', {}, { signal }))).toBe('resolved');
+      expect(await codeOf(client.call(address, 'refuse', {}, { signal }))).toBe(ErrorCodes.NOT_ANNOUNCED);
+      expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+      const caller = new AbortController();
       const inside = service.whenInside();
-      const call = client.call(address, 'wait', {}, { signal: during.signal });
+      const aborted = codeOf(client.call(address, 'wait', {}, { signal: caller.signal }));
       await inside;
-      during.abort();
-      expect(await codeOf(call)).toBe(ErrorCodes.ABORTED);
-      expect(await service.whenAborted(1)).toBe(true);
+      expect(getEventListeners(caller.signal, 'abort').length).toBeGreaterThan(0);
+      caller.abort();
+      expect(await aborted).toBe(ErrorCodes.ABORTED);
+      expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+      const deadline = new Deadline(systemClock, 50);
+      expect(await codeOf(client.call(address, 'wait', {}, { signal: deadline.signal }))).toBe(ErrorCodes.TIMEOUT);
+      expect(getEventListeners(deadline.signal, 'abort')).toHaveLength(0);
     });
 
     it('close() fails the calls in flight with CLOSED, refuses new calls, and may be called twice', async () => {
@@ -209,12 +241,12 @@ export function transportContract(name: string, harness: TransportHarness): void
     it('a server that closes while handling aborts its handlers; that call and later ones fail with UNREACHABLE', async () => {
       const { service, server, address, client } = await pair();
       const inside = service.whenInside();
-      const inFlight = codeOf(client.call(address, 'wait', {}, { timeoutMs: 5_000 }));
+      const inFlight = codeOf(client.call(address, 'wait', {}, { signal: new Deadline(systemClock, 5_000).signal }));
       await inside;
       await server.close();
       expect(await service.whenAborted(1)).toBe(true);
       expect(await inFlight).toBe(ErrorCodes.UNREACHABLE);
-      expect(await codeOf(client.call(address, 'echo', {}, { timeoutMs: 5_000 }))).toBe(ErrorCodes.UNREACHABLE);
+      expect(await codeOf(client.call(address, 'echo', {}, { signal: new Deadline(systemClock, 5_000).signal }))).toBe(ErrorCodes.UNREACHABLE);
     });
 
     it('counts calls on both sides', async () => {
