@@ -12,7 +12,7 @@ export type { ChunkStore, PutOutcome, VerifiedChunk } from './store/types.js';
 export * from './protocol/messages.js';
 export { DEFAULT_LIMITS, resolveLimits, type ProtocolLimits } from './protocol/limits.js';
 export type { Transport, TransportService, CallOptions, RequestContext, TransportStats } from './transport/types.js';
-export type { PeerAddress, PeerAddressFamily } from './peer-address.js';
+export { UNKNOWN_CALLER, formatCaller, type Caller, type UnknownCaller, type PeerAddress, type PeerAddressFamily } from './peer-address.js';
 export {
   HttpTransport,
   DEFAULT_HTTP_LIMITS,
@@ -26,6 +26,7 @@ export {
   type WireFormat,
 } from './transport/index.js';
 export { ProtocolClient, DEFAULT_TIMEOUTS, type ProtocolTimeouts, type ProtocolClientOptions, type ClientCallOptions } from './protocol/client.js';
+export { Deadline, type DeadlineOptions } from './protocol/deadline.js';
 export { createProtocolService, type ProtocolServiceOptions, type ProtocolHandler } from './protocol/server.js';
 export { validateParams, validateResult, validateRequest } from './protocol/validate.js';
 export { PeerTable, PEER_TABLE_DEFAULTS, type PeerTableLimits, type PeerTableOptions, type PeerInfo, type PeerChange, type PeerRemoval, type PeerRemoveReason } from './peers/table.js';

@@ -58,6 +58,26 @@ export function peerAddressNamed(text: string): PeerAddress {
   return parsePeerAddress(text) ?? { host: text, family: 'name' };
 }
 
+/** A caller its transport could not identify (e.g. a socket that closed before its request was read). */
+export interface UnknownCaller {
+  readonly family: 'unknown';
+}
+
+/**
+ * Who sent a request, as its transport saw it: a peer address, or explicitly unknown. Every
+ * unknown caller is one and the same caller: per-host limits treat them as one host, and none
+ * can vouch for a sender address.
+ */
+export type Caller = PeerAddress | UnknownCaller;
+
+/** The one unknown caller. */
+export const UNKNOWN_CALLER: UnknownCaller = Object.freeze({ family: 'unknown' });
+
+/** The text form of a caller: its address, or "[unknown]", which no peer address reads as. */
+export function formatCaller(caller: Caller): string {
+  return caller.family === 'unknown' ? '[unknown]' : formatPeerAddress(caller);
+}
+
 /** The text form: `host:port`, `[ipv6]:port`, or the host alone when there is no port. */
 export function formatPeerAddress(peer: PeerAddress): string {
   const host = peer.family === 6 || peer.host.includes(':') ? `[${peer.host}]` : peer.host;

@@ -4,21 +4,20 @@
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
 import type { Method, ParamsOf, PingResult, ResultOf } from '../protocol/messages.js';
-import type { PeerAddress } from '../peer-address.js';
+import type { Caller } from '../peer-address.js';
 import type { RequestContext, TransportService } from '../transport/types.js';
 
 export interface NodeAccess {
   service: TransportService;
-  /** Transport-level identity of the caller, passed on to the node. */
+  /** Who called, as the transport saw it (UNKNOWN_CALLER when it could not tell), passed on to the node. */
+  caller: Caller;
+  /** The caller as text, for logs: `formatCaller(caller)`. */
   remote: string;
-  /** The caller's structured identity, when the transport gave one. */
-  caller?: PeerAddress | undefined;
   signal?: AbortSignal;
 }
 
 export async function callNode<M extends Method>(access: NodeAccess, method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
-  const context: RequestContext = { remote: access.remote };
-  if (access.caller !== undefined) context.caller = access.caller;
+  const context: RequestContext = { caller: access.caller, remote: access.remote };
   if (access.signal !== undefined) context.signal = access.signal;
   return (await access.service.handle(method, params, context)) as ResultOf<M>;
 }

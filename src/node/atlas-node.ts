@@ -14,8 +14,8 @@ import { NameResolver, type NameEntry, type Resolution } from '../bns/names.js';
 import { TypedEmitter, type AtlasNodeEventMap, type AtlasNodeEvents, type ProgressEvent } from './events.js';
 import type { AtlasNodeOptions } from './options.js';
 import type { FetchOptions, FetchResult } from '../sync/fetch.js';
-import { closesStore, listenError, openNodeStore, stateError, type NodeState } from './lifecycle.js';
-import { checkNodeOptions } from './option-checks.js';
+import { listenError, openNodeStore, stateError, type NodeState } from './lifecycle.js';
+import { resolveNodeOptions, type ResolvedNodeOptions } from './resolve-options.js';
 import type { NodeStats } from './stats.js';
 import { wireNode, type NodeParts } from './wiring.js';
 export type { NodeState } from './lifecycle.js';
@@ -37,10 +37,10 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   private roundRunning: Promise<void> | undefined;
   #state: NodeState = 'open';
 
-  private constructor(options: AtlasNodeOptions, store: ChunkStore) {
+  private constructor(options: ResolvedNodeOptions, store: ChunkStore) {
     super();
     this.store = store;
-    this.#closeStore = closesStore(options);
+    this.#closeStore = options.closeStore;
     this.parts = wireNode(options, store, {
       emit: (event, payload) => this.emitSafe(event, payload),
       listens: (event) => this.listenerCount(event) > 0,
@@ -58,15 +58,15 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
    * cannot be created or written throws STORE_PERMISSION, one that is not a store STORE_CORRUPT.
    */
   static async open(options: AtlasNodeOptions): Promise<AtlasNode> {
-    checkNodeOptions(options);
+    const resolved = resolveNodeOptions(options);
     await hashReady();
-    const store = await openNodeStore(options);
+    const store = await openNodeStore(resolved.storage, resolved.maxChunkSize);
     try {
-      const node = new AtlasNode(options, store);
+      const node = new AtlasNode(resolved, store);
       await node.parts.follower.start();
       return node;
     } catch (error) {
-      if (closesStore(options)) await store.close();
+      if (resolved.closeStore) await store.close();
       throw error;
     }
   }

@@ -8,24 +8,21 @@ import { LmdbChunkStore } from '../store/lmdb.js';
 import { MemoryChunkStore } from '../store/memory.js';
 import type { ChunkStore } from '../store/types.js';
 import { prepareNodeDataDir } from './data-dir.js';
-import type { AtlasNodeOptions } from './options.js';
+import type { NodeStorage } from './resolve-options.js';
 
 /** Where an AtlasNode is in its life: `open` (constructed, not started), `starting`, `running`, `closing`, `closed`. */
 export type NodeState = 'open' | 'starting' | 'running' | 'closing' | 'closed';
 
-/** The store the options ask for: the host's own, LMDB in dataDir, or memory. */
-export async function openNodeStore(options: AtlasNodeOptions): Promise<ChunkStore> {
-  if (options.store !== undefined) return options.store;
-  const maxChunkSize = options.maxChunkSize ?? options.limits?.maxChunkSize;
-  const sized = maxChunkSize !== undefined ? { maxChunkSize } : {};
-  if (options.dataDir === undefined) return new MemoryChunkStore(sized);
-  const path = prepareNodeDataDir(options.dataDir);
-  return LmdbChunkStore.open({ path, ...sized });
-}
-
-/** Whether the node closes its store: the one it opened itself, and one given as `store` only if asked. */
-export function closesStore(options: AtlasNodeOptions): boolean {
-  return options.closeStore ?? options.store === undefined;
+/** The store the options ask for: the host's own, LMDB in dataDir, or memory; one the node opens admits chunks up to `maxChunkSize`. */
+export async function openNodeStore(storage: NodeStorage, maxChunkSize: number): Promise<ChunkStore> {
+  switch (storage.kind) {
+    case 'given':
+      return storage.store;
+    case 'memory':
+      return new MemoryChunkStore({ maxChunkSize });
+    case 'lmdb':
+      return LmdbChunkStore.open({ path: prepareNodeDataDir(storage.dataDir), maxChunkSize });
+  }
 }
 
 /** A listen failure as the error a host can act on: ADDRESS_IN_USE for a taken port. */

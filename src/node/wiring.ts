@@ -5,12 +5,11 @@
  */
 import { ChainFollower } from '../sync/chain-follow.js';
 import type { ChainAdapter } from '../chain/types.js';
-import { resolveLimits, type ProtocolLimits } from '../protocol/limits.js';
+import type { ProtocolLimits } from '../protocol/limits.js';
 import { ProtocolClient } from '../protocol/client.js';
 import { RequestGuard } from '../protocol/request-guard.js';
 import { Overlay } from '../peers/overlay.js';
-import { PEER_TABLE_DEFAULTS } from '../peers/table.js';
-import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
+import type { Clock, Logger } from '../runtime.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
 import { VerifiedReader } from '../store/verified-read.js';
 import { Replicator } from '../sync/replicator.js';
@@ -23,9 +22,9 @@ import { setMaxListeners } from 'node:events';
 import type { AtlasNodeEvents } from './events.js';
 import type { FetchOptions, FetchResult } from '../sync/fetch.js';
 import { nodeFetcher } from '../sync/fetch-chunks.js';
-import { noMetrics } from './metrics.js';
 import { RequestObserver } from './observe.js';
-import { DEFAULT_TIMERS, type AtlasNodeOptions, type NodeTimers } from './options.js';
+import type { NodeTimers } from './options.js';
+import type { ResolvedNodeOptions } from './resolve-options.js';
 import { OutboundGuard } from './outbound-guard.js';
 import { PeerEvents } from './peer-events.js';
 import { NodeService, type ServiceHost } from './service.js';
@@ -50,7 +49,7 @@ export interface NodeParts {
   transport: Transport;
   clock: Clock;
   logger: Logger;
-  timers: NodeTimers;
+  timers: Readonly<NodeTimers>;
   /** Aborted when the node closes; every call in flight listens on it. */
   lifetime: AbortController;
   /** Every chunk that leaves the node is read through it: hash-checked, corrupt ones quarantined. */
@@ -72,35 +71,28 @@ export interface NodeParts {
   stats(state: NodeState): NodeStats;
 }
 
-export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: NodeHost): NodeParts {
+export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: NodeHost): NodeParts {
   const lifetime = new AbortController();
   // Every call in flight listens on the lifetime signal; the bound is the in-flight limits.
   setMaxListeners(0, lifetime.signal);
-  const network = options.network ?? 'mainnet';
-  const transport = options.transport;
-  const clock = options.clock ?? systemClock;
-  const random = options.random ?? Math.random;
-  const logger = options.logger ?? silentLogger;
-  const metrics = options.metrics ?? noMetrics;
-  const timers = { ...DEFAULT_TIMERS, ...options.timers };
-  const limits = resolveLimits({ ...options.limits, maxChunkSize: store.maxChunkSize });
+  const { network, transport, clock, random, logger, metrics, timers, seeds, peerTable } = options;
+  // A store the host gave keeps its own chunk size limit; one the node opened has options.maxChunkSize.
+  const limits: Readonly<ProtocolLimits> = Object.freeze({ ...options.limits, maxChunkSize: store.maxChunkSize });
   const sync = new SyncState(store, clock, lifetime.signal);
   const rates = new RateMeter(clock);
-  const maxPeers = options.maxPeers ?? 1_000;
-  const maxPending = options.maxPendingPeers ?? 800;
-  const peerEvents = new PeerEvents((event, payload) => host.emit(event, payload), options.seeds ?? [], maxPeers + maxPending);
+  const peerEvents = new PeerEvents((event, payload) => host.emit(event, payload), seeds, peerTable.maxPeers + peerTable.maxPending);
   const observer = new RequestObserver(metrics, logger, clock);
   /** Every outgoing call passes here: blocked peers and addresses the policy refuses are never dialled. */
   const outbound = new OutboundGuard(transport, {
     clock,
-    policy: options.addressPolicy ?? {},
-    seeds: options.seeds ?? [],
+    policy: options.addressPolicy,
+    seeds,
     onCall: (outcome) => {
       observer.sent(outcome);
       if (outcome.error === undefined) peerEvents.answered(outcome.peer);
     },
   });
-  const client = new ProtocolClient(outbound, { limits });
+  const client = new ProtocolClient(outbound, { limits, clock });
   const self = () => transport.address;
 
   const emitProgress = (): void => {
@@ -149,7 +141,7 @@ export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: Nod
       inventoryRead: (bytes) => metrics.count('inventory_bytes_received_total', bytes),
       failed: (error) => host.fail(error),
     },
-  }, { neighbors: options.neighbors ?? 8, inventoryRefreshMs: timers.inventoryRefreshMs, downloads: options.downloads, audit: options.audit, push: options.push });
+  }, { neighbors: options.neighbors, inventoryRefreshMs: timers.inventoryRefreshMs, downloads: options.downloads, audit: options.audit, push: options.push });
 
   const overlay = new Overlay({
     client,
@@ -158,12 +150,12 @@ export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: Nod
     clock,
     random,
     logger,
-    neighbors: options.neighbors ?? 8,
+    neighbors: options.neighbors,
     neighborRenewMs: timers.neighborRenewMs,
-    seeds: options.seeds ?? [],
+    seeds,
     self,
     signal: lifetime.signal,
-    table: { maxPeers, maxPending, addressPolicy: options.addressPolicy ?? {}, refusalMs: timers.refusalMs, limits: options.peerTable ?? {} },
+    table: { maxPeers: peerTable.maxPeers, maxPending: peerTable.maxPending, addressPolicy: options.addressPolicy, refusalMs: peerTable.refusalMs, limits: peerTable },
     events: {
       peerAdded: (peer) => {
         replicator.peerAdmitted(peer);
@@ -171,8 +163,7 @@ export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: Nod
         peerEvents.added(peer);
       },
       peerRemoved: (peer, reason) => {
-        const table = { ...PEER_TABLE_DEFAULTS, ...options.peerTable };
-        outbound.removed(peer, reason, table.blockMs, table.healthWindowMs);
+        outbound.removed(peer, reason, peerTable.blockMs, peerTable.healthWindowMs);
         logger.debug('peer removed', { peer, reason });
         peerEvents.removed(peer, reason);
       },
@@ -188,12 +179,12 @@ export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: Nod
     store,
     // The configured sources first (a local observer answers at once); peers, which the
     // downloader already asks continuously, last.
-    sources: [...(options.sources ?? []), peerSource((addresses, opts) => host.fetchChunks(addresses, opts))],
+    sources: [...options.sources, peerSource((addresses, opts) => host.fetchChunks(addresses, opts))],
     clock,
     random,
     logger,
     onStored: (outcomes, source) => replicator.stored(outcomes, source, 'offer'),
-    ...(options.backfill ? { options: options.backfill } : {}),
+    options: options.backfill,
   });
   const follower = new ChainFollower(store, options.chain, {
     onAppend: (from, count) => {
@@ -234,7 +225,7 @@ export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: Nod
   };
   return {
     network, limits, chain: options.chain, transport, clock, logger, timers, lifetime, reader, follower, overlay, replicator,
-    backfiller, backfillSources: options.sources?.length ?? 0, sync, fetcher,
+    backfiller, backfillSources: options.sources.length, sync, fetcher,
     service: (status) => ({
       handle: observer.serve(guard.wrap(checkSender(createProtocolService(new NodeService(serviceHost), { limits, logger })))),
       getChunk: (address) => reader.readOne(address),

@@ -2,9 +2,16 @@
  * The calling side of the protocol: one typed method per wire method, each with its SPEC §7
  * timeout, each checking what it sends (so a bug here never reaches a peer) and what comes back
  * (a peer may lie) with the same validation layer the server uses. Rejects only with AtlasError.
+ *
+ * Deadlines and aborts live here, for every transport: each call gets one signal, aborted by the
+ * caller's signal or by the method's deadline on the injected clock (virtual time in the
+ * simulator), and its outcome is named in one place: TIMEOUT for the deadline, ABORTED for the
+ * caller. The transport only has to honour the signal.
  */
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes, abortedError, isAtlasError } from '../errors.js';
+import { systemClock, type Clock } from '../runtime.js';
 import type { Transport } from '../transport/types.js';
+import { Deadline } from './deadline.js';
 import { resolveLimits, type ProtocolLimits } from './limits.js';
 import type {
   GetChunksParams,
@@ -44,12 +51,15 @@ export const DEFAULT_TIMEOUTS: Readonly<ProtocolTimeouts> = Object.freeze({ ping
 export interface ProtocolClientOptions {
   limits?: Partial<ProtocolLimits>;
   timeouts?: Partial<ProtocolTimeouts>;
+  /** What deadlines are measured on; default the system clock (the simulator gives its virtual clock). */
+  clock?: Clock;
 }
 
 /** Options of one `ProtocolClient` call: timeout and abort signal. */
 export interface ClientCallOptions {
+  /** Aborting it ends the call at once with ABORTED. */
   signal?: AbortSignal;
-  /** Overrides the method's default timeout for this call. */
+  /** Overrides the method's default timeout for this call; past it the call ends with TIMEOUT. */
   timeoutMs?: number;
 }
 
@@ -68,9 +78,11 @@ export class ProtocolClient {
   readonly limits: Readonly<ProtocolLimits>;
   readonly timeouts: Readonly<ProtocolTimeouts>;
   private readonly transport: Transport;
+  private readonly clock: Clock;
 
   constructor(transport: Transport, options: ProtocolClientOptions = {}) {
     this.transport = transport;
+    this.clock = options.clock ?? systemClock;
     this.limits = resolveLimits(options.limits);
     this.timeouts = Object.freeze({ ...DEFAULT_TIMEOUTS, ...options.timeouts });
   }
@@ -107,18 +119,27 @@ export class ProtocolClient {
 
   /**
    * One validated call. Rejects with the request's own error (BAD_REQUEST, TOO_MANY...) before
-   * sending anything, with the transport's error (TIMEOUT, UNREACHABLE, ABORTED, or the peer's
-   * refusal), or with BAD_REPLY when the reply breaks the protocol.
+   * sending anything; with TIMEOUT once its deadline passes and ABORTED once `signal` aborts,
+   * whether or not the transport has noticed; with the transport's error (UNREACHABLE, CLOSED, or
+   * the peer's refusal); or with BAD_REPLY when the reply breaks the protocol.
    */
   async call<M extends Method>(peer: string, method: M, params: ParamsOf<M>, options: ClientCallOptions = {}): Promise<ResultOf<M>> {
     const request = validateParams(method, params, this.limits);
+    if (options.signal?.aborted) throw abortedError('call', options.signal);
     const timeoutMs = options.timeoutMs ?? this.timeouts[timeoutKind[method]];
+    const deadline = new Deadline(this.clock, timeoutMs, {
+      signal: options.signal,
+      reason: () => new AtlasError(ErrorCodes.TIMEOUT, `${method} to ${peer.slice(0, 100)} timed out after ${timeoutMs} ms`),
+    });
     let reply: unknown;
     try {
-      reply = await this.transport.call(peer, method, request, options.signal === undefined ? { timeoutMs } : { timeoutMs, signal: options.signal });
+      reply = await deadline.race(this.transport.call(peer, method, request, { signal: deadline.signal }));
     } catch (error) {
-      if (isAtlasError(error)) throw error;
-      throw new AtlasError(ErrorCodes.UNREACHABLE, `call to ${peer} failed`, { peer, method }, { cause: error });
+      const outcome = deadline.outcome(error);
+      if (isAtlasError(outcome)) throw outcome;
+      throw new AtlasError(ErrorCodes.UNREACHABLE, `call to ${peer.slice(0, 100)} failed`, { peer, method }, { cause: outcome });
+    } finally {
+      deadline.dispose();
     }
     return validateResult(method, reply, this.limits, request);
   }

@@ -1,4 +1,5 @@
 import type { Address } from '../address.js';
+import type { Caller } from '../peer-address.js';
 import type { InventoryVersion } from '../inventory/change-log.js';
 
 export type { InventoryVersion } from '../inventory/change-log.js';
@@ -150,9 +151,11 @@ export interface AtlasService {
   offer(params: OfferParams, context: CallerContext): Promise<OfferResult>;
 }
 
-/** Who is calling a service method: the caller's claimed address and its remote host. */
+/** Who is calling a service method, as its transport saw it. */
 export interface CallerContext {
-  /** Transport-level identity of the caller (e.g. "127.0.0.1:51234"), for rate limits and logs. */
+  /** The caller (a peer address, or UNKNOWN_CALLER), what limits key on. */
+  caller: Caller;
+  /** The caller as text (e.g. "127.0.0.1:51234"), for logs and events. */
   remote: string;
   signal?: AbortSignal;
 }

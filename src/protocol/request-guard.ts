@@ -12,7 +12,7 @@ import { definedOnly, type Clock } from '../runtime.js';
 import type { RequestContext } from '../transport/types.js';
 import { InFlightSlots } from '../transport/in-flight.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, hostKey, remoteHost, type RateLimitOptions } from '../transport/rate-limit.js';
-import type { PeerAddress } from '../peer-address.js';
+import type { Caller } from '../peer-address.js';
 import type { ProtocolHandler } from './server.js';
 
 /** The bounds a `RequestGuard` enforces. */
@@ -64,7 +64,7 @@ export class RequestGuard {
   }
 
   /** Admits one request or throws BUSY; the caller must call the returned release() exactly once when it ends. */
-  enter(caller: string | PeerAddress, method: string): () => void {
+  enter(caller: string | Caller, method: string): () => void {
     const host = typeof caller === 'string' ? remoteHost(caller) : hostKey(caller);
     if (this.slots.total >= this.limits.maxConcurrent || this.slots.of(host) >= this.limits.maxConcurrentPerHost) {
       this.refusedConcurrency++;
@@ -83,7 +83,7 @@ export class RequestGuard {
   /** The same handler behind this guard. */
   wrap(handler: ProtocolHandler): ProtocolHandler {
     return async (method: string, params: unknown, context: RequestContext): Promise<unknown> => {
-      const release = this.enter(context.caller ?? context.remote, method);
+      const release = this.enter(context.caller, method);
       try {
         return await handler(method, params, context);
       } finally {

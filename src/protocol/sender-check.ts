@@ -21,7 +21,7 @@
 import { AtlasError, ErrorCodes } from '../errors.js';
 import type { RequestContext } from '../transport/types.js';
 import { hostKey, remoteHost } from '../transport/rate-limit.js';
-import { formatPeerAddress, parsePeerAddress, type PeerAddress } from '../peer-address.js';
+import { formatPeerAddress, parsePeerAddress, type Caller } from '../peer-address.js';
 import type { ProtocolHandler } from './server.js';
 import { isPeerAddressSyntax } from './validate.js';
 
@@ -31,7 +31,9 @@ export const SENDER_BOUND_METHODS: ReadonlySet<string> = new Set(['offer', 'inve
 export const SENDER_HINT_METHODS: ReadonlySet<string> = new Set(['ping', 'peers']);
 
 /** Whether `from` may be the sender of a request that arrived from `remote`. */
-export function senderMatches(from: string, remote: string | PeerAddress): boolean {
+export function senderMatches(from: string, remote: string | Caller): boolean {
+  // a caller its transport could not identify can vouch for no sender
+  if (typeof remote !== 'string' && remote.family === 'unknown') return false;
   const sender = parsePeerAddress(from);
   // a bare name (MemoryNetwork): the caller's name
   if (sender === undefined || sender.port === undefined) return from === (typeof remote === 'string' ? remote : formatPeerAddress(remote));
@@ -49,7 +51,7 @@ export function checkSender(handler: ProtocolHandler): ProtocolHandler {
     if ((bound || SENDER_HINT_METHODS.has(method)) && typeof params === 'object' && params !== null) {
       const from = Object.prototype.hasOwnProperty.call(params, 'from') ? (params as { from?: unknown }).from : undefined;
       // A malformed `from` is left for validation to refuse; only a well-formed other name is dropped.
-      if (isPeerAddressSyntax(from) && !senderMatches(from, context.caller ?? context.remote)) {
+      if (isPeerAddressSyntax(from) && !senderMatches(from, context.caller)) {
         if (bound) return Promise.reject(new AtlasError(ErrorCodes.BAD_REQUEST, `${method}.from: must name the caller's own host`, { field: `${method}.from` }));
         // A malformed `from` is left for validation to refuse; a well-formed foreign one is dropped.
         if (isPeerAddressSyntax(from)) {

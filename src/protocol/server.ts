@@ -29,7 +29,7 @@ export function createProtocolService(service: AtlasService, options: ProtocolSe
   return async (method: string, params: unknown, context: RequestContext): Promise<unknown> => {
     const request = validateRequest(method, params, limits);
     if (context.signal?.aborted) throw new AtlasError(ErrorCodes.ABORTED, 'request aborted');
-    const caller: CallerContext = context.signal === undefined ? { remote: context.remote } : { remote: context.remote, signal: context.signal };
+    const caller: CallerContext = { caller: context.caller, remote: context.remote, ...(context.signal === undefined ? {} : { signal: context.signal }) };
     try {
       return await dispatch(service, request, caller);
     } catch (error) {

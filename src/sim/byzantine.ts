@@ -23,12 +23,15 @@ import { isAddress } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { randomInt, type Clock, type Random, type TimerHandle } from '../runtime.js';
 import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from '../transport/types.js';
+import { Deadline } from '../protocol/deadline.js';
 
 export type ByzantineBehaviour = 'corrupt' | 'liar' | 'omit' | 'stall' | 'oversized' | 'garbage' | 'flood';
 
 /** The behaviours of the mixed Byzantine scenario (each of the others has a scenario of its own). */
 export const BYZANTINE_BEHAVIOURS: readonly ByzantineBehaviour[] = Object.freeze(['corrupt', 'liar', 'stall', 'oversized', 'garbage', 'flood']);
 
+/** Deadline of a flooder's peer-exchange calls (virtual ms). */
+const FLOOD_CALL_MS = 5_000;
 const ALL_BEHAVIOURS: readonly ByzantineBehaviour[] = Object.freeze([...BYZANTINE_BEHAVIOURS, 'omit']);
 
 export function isByzantineBehaviour(value: unknown): value is ByzantineBehaviour {
@@ -221,7 +224,11 @@ export class ByzantineTransport implements Transport {
       this.floodTimer = undefined;
       for (const target of this.floodTargets) {
         const [from] = this.bogusPeers(1);
-        this.inner.call(target, 'peers', { from }, { timeoutMs: 5_000 }).catch(() => undefined);
+        const deadline = new Deadline(this.options.clock, FLOOD_CALL_MS);
+        this.inner
+          .call(target, 'peers', { from }, { signal: deadline.signal })
+          .catch(() => undefined)
+          .finally(() => deadline.dispose());
       }
       this.scheduleFlood();
     }, this.options.floodEveryMs ?? 1_000);

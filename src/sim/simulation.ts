@@ -281,7 +281,7 @@ export class Simulation {
 
   /** A client with no address of its own, for asking nodes what they answer peers. */
   probe(): ProtocolClient {
-    this.probeClient ??= new ProtocolClient(this.network.transport('probe'));
+    this.probeClient ??= new ProtocolClient(this.network.transport('probe'), { clock: this.clock });
     return this.probeClient;
   }
 

@@ -72,6 +72,7 @@ export class VirtualClock implements Clock {
       }
       this.time = Math.max(this.time, next.at);
       this.fired++;
+      next.cancelled = true; // fired: clearing it later must not count it as cancelled
       next.callback();
       await settle();
     }

@@ -13,7 +13,8 @@ import type { Socket } from 'node:net';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { InFlightSlots } from './in-flight.js';
 import { RateLimiter, hostKey } from './rate-limit.js';
-import { isLoopbackIp, peerAddressOf } from '../peer-address.js';
+import { isLoopbackIp } from '../peer-address.js';
+import { callerOf } from './http-io.js';
 import type { Clock, TimerHandle } from '../runtime.js';
 import type { HttpLimits } from './http-limits.js';
 
@@ -78,7 +79,7 @@ export class ConnectionTable {
   /** Registers a new socket; closes it (and returns undefined) when its host has too many open. */
   accept(socket: Socket): Connection | undefined {
     const address = socket.remoteAddress ?? 'unknown';
-    const host = hostKey(peerAddressOf(socket.remoteAddress, socket.remotePort ?? 0));
+    const host = hostKey(callerOf(socket));
     const limited = this.limits.perHostLimitsOnLoopback || !isLoopbackIp(address);
     const open = this.byHost.get(host);
     if (limited && open !== undefined && open.size >= this.limits.maxConnectionsPerHost) {

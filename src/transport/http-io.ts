@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { AtlasError, ErrorCodes, isAtlasError, type ErrorCode } from '../errors.js';
-import { formatPeerAddress, parsePeerAddress, peerAddressOf, type PeerAddress } from '../peer-address.js';
+import { UNKNOWN_CALLER, formatPeerAddress, parsePeerAddress, peerAddressOf, type Caller, type PeerAddress } from '../peer-address.js';
 
 /**
  * HTTP status of each error code. Input errors are 400, admission refusals 422, overload and
@@ -163,9 +163,10 @@ export function etagMatches(header: string | undefined, address: string): boolea
   });
 }
 
-/** The caller's structured identity: the socket's remote IP and port. */
-export function callerOf(req: IncomingMessage): PeerAddress {
-  return peerAddressOf(req.socket.remoteAddress, req.socket.remotePort ?? 0);
+/** Who is at the other end of a socket: its remote IP and port, UNKNOWN_CALLER once the socket has closed. */
+export function callerOf(socket: { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined }): Caller {
+  const ip = socket.remoteAddress;
+  return ip === undefined ? UNKNOWN_CALLER : peerAddressOf(ip, socket.remotePort ?? 0);
 }
 
 /** Splits "host:port" or "[v6]:port"; ADDRESS_REFUSED when it is neither. */

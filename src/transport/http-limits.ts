@@ -58,7 +58,7 @@ export interface HttpLimits {
   busyRetryAfterSeconds: number;
   /** Nesting depth accepted when decoding a body. */
   maxDepth: number;
-  /** Client: deadline of a call that gives no timeoutMs. */
+  /** Client: longest any call may take, whatever its signal (the caller's own deadline comes as the signal; see ProtocolClient). */
   callTimeoutMs: number;
   /** Client: sockets open to one peer at once (further calls wait for one). */
   maxSocketsPerPeer: number;

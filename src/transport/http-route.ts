@@ -1,6 +1,5 @@
 /** The shape of a route HttpTransport serves besides its built-in ones (legacy API, host routes). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { PeerAddress } from '../peer-address.js';
 import type { HttpLimits } from './http-limits.js';
 import type { RequestContext, TransportService } from './types.js';
 
@@ -19,7 +18,6 @@ export interface HttpRoute {
 
 /** What an extra HttpRoute's handler gets for one request: the parsed URL, captured params, the service, limits and a bounded body reader. */
 export interface HttpRouteContext extends RequestContext {
-  caller: PeerAddress;
   signal: AbortSignal;
   params: Readonly<Record<string, string>>;
   url: URL;

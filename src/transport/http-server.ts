@@ -16,7 +16,7 @@ import type { Clock, Logger, TimerHandle } from '../runtime.js';
 import { codecForAccept, codecForContentType, errorReply, jsonCodec, type Codec } from './codec.js';
 import { ConnectionTable, type Connection, type ConnectionStats } from './http-connections.js';
 import { callerOf, etagMatches, hasBody, httpStatusFor, readBody } from './http-io.js';
-import { formatPeerAddress } from '../peer-address.js';
+import { formatCaller } from '../peer-address.js';
 import type { HttpLimits } from './http-limits.js';
 import type { HttpRoute, HttpRouteContext } from './http-route.js';
 import type { TransportService, TransportStats } from './types.js';
@@ -203,9 +203,9 @@ export class HttpServer {
       this.handlers.delete(controller);
       if (!res.writableFinished) controller.abort(new AtlasError(ErrorCodes.ABORTED, 'client went away'));
     });
-    const caller = callerOf(req);
+    const caller = callerOf(req.socket);
     const context: HttpRouteContext = {
-      remote: formatPeerAddress(caller),
+      remote: formatCaller(caller),
       caller,
       signal: controller.signal,
       params: resolved.params,

@@ -19,7 +19,8 @@
 import http, { type IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { isLoopbackIp } from '../peer-address.js';
-import { abortedError, AtlasError, ErrorCodes, InvalidOptionError, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError } from '../errors.js';
+import { callAbortedError } from './abort.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
 import { codecFor, codecForContentType, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
 import type { CallOptions, Transport, TransportService, TransportStats } from './types.js';
@@ -144,7 +145,7 @@ export class HttpTransport implements Transport {
 
   async call(peer: string, method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
     if (this.closed) throw new AtlasError(ErrorCodes.CLOSED, 'transport is closed');
-    if (options.signal?.aborted) throw abortedError('call');
+    if (options.signal?.aborted) throw callAbortedError(options.signal);
     const target = splitHostPort(peer);
     if (!METHOD_NAME.test(method)) throw new AtlasError(ErrorCodes.BAD_REQUEST, `not a method name: ${JSON.stringify(method.slice(0, 64))}`);
     let body: Uint8Array;
@@ -158,15 +159,17 @@ export class HttpTransport implements Transport {
     }
 
     const controller = new AbortController();
-    const timeoutMs = options.timeoutMs ?? this.limits.callTimeoutMs;
-    const timer = Number.isFinite(timeoutMs)
+    // The transport's own backstop; the caller's deadline (ProtocolClient's) arrives as the signal.
+    const limitMs = this.limits.callTimeoutMs;
+    const timer = Number.isFinite(limitMs)
       ? this.clock.setTimeout(
-          () => controller.abort(new AtlasError(ErrorCodes.TIMEOUT, `${method} to ${peer} timed out after ${timeoutMs} ms`)),
-          Math.min(Math.max(timeoutMs, 0), MAX_TIMER_MS),
+          () => controller.abort(new AtlasError(ErrorCodes.TIMEOUT, `${method} to ${peer} timed out after ${limitMs} ms (callTimeoutMs)`)),
+          Math.min(Math.max(limitMs, 0), MAX_TIMER_MS),
         )
       : undefined;
-    const onAbort = () => controller.abort(abortedError('call'));
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const signal = options.signal;
+    const onAbort = () => controller.abort(callAbortedError(signal as AbortSignal));
+    signal?.addEventListener('abort', onAbort, { once: true });
     this.calls.add(controller);
     this.counters.callsOut++;
     try {

@@ -13,15 +13,18 @@
  *   latency (a refused connection);
  * - link blocked or partitioned: UNREACHABLE after the latency, or with `cutLinks: 'drop'` the
  *   message vanishes and the call ends in TIMEOUT;
- * - request or reply dropped at random: TIMEOUT after `timeoutMs` (default `defaultTimeoutMs`);
+ * - request or reply dropped at random: the caller's deadline ends it (its signal: TIMEOUT from
+ *   a ProtocolClient), else TIMEOUT after `defaultTimeoutMs`;
  * - target goes down or closes while handling: UNREACHABLE (connection reset);
- * - the caller's own signal: ABORTED; its own transport closing: CLOSED; going down: UNREACHABLE.
+ * - the caller's own signal: its reason when an AtlasError, else ABORTED; its own transport
+ *   closing: CLOSED; going down: UNREACHABLE.
  *
  * Longer than 450 lines: the network's fault model and the call that travels through it read each
  * other's state at every step (route, latency, drops, counters); they are kept in one file so
  * that the fault rules above can be checked against one piece of code.
  */
-import { abortedError, AtlasError, ErrorCodes } from '../errors.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
+import { callAbortedError } from './abort.js';
 import { seededRandom, systemClock, type Clock, type Random, type TimerHandle } from '../runtime.js';
 import { peerAddressNamed } from '../peer-address.js';
 import { decodeBinary, encodeBinary, errorFromReply, errorReply } from './codec.js';
@@ -42,7 +45,7 @@ export interface MemoryNetworkOptions {
   dropRate?: number;
   /** How blocked and partitioned links behave: refuse (UNREACHABLE) or drop silently (TIMEOUT). Default 'refuse'. */
   cutLinks?: 'refuse' | 'drop';
-  /** Deadline of a call that gives no `timeoutMs`. Default 30,000 ms. */
+  /** Longest any call may take, whatever its signal: a lost message ends in TIMEOUT then. Default 30,000 ms. */
   defaultTimeoutMs?: number;
   /** Largest encoded request; bigger calls fail with TOO_LARGE before sending. Default 1 MiB. */
   maxRequestBytes?: number;
@@ -310,7 +313,7 @@ export class MemoryTransport implements Transport {
 
   call(peer: string, method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
     if (this.closed) return Promise.reject(new AtlasError(ErrorCodes.CLOSED, 'transport is closed'));
-    if (options.signal?.aborted) return Promise.reject(abortedError('call'));
+    if (options.signal?.aborted) return Promise.reject(callAbortedError(options.signal));
     let request: Uint8Array;
     try {
       request = encodeBinary(params);
@@ -365,7 +368,7 @@ export class MemoryTransport implements Transport {
     this.handling.add(controller);
     try {
       const params = decodeBinary(request, { maxBytes: this.network.maxRequestBytes });
-      const context: RequestContext = { remote: from, caller: peerAddressNamed(from), signal: controller.signal };
+      const context: RequestContext = { caller: peerAddressNamed(from), remote: from, signal: controller.signal };
       const value = await service.handle(method, params, context);
       return { ok: true, value };
     } catch (error) {
@@ -392,9 +395,10 @@ class OutgoingCall {
     private readonly resolve: (value: unknown) => void,
     private readonly reject: (error: AtlasError) => void,
   ) {
-    this.onAbort = () => this.fail(abortedError('call'));
-    options.signal?.addEventListener('abort', this.onAbort, { once: true });
-    const timeoutMs = options.timeoutMs ?? network.defaultTimeoutMs;
+    const signal = options.signal;
+    this.onAbort = () => this.fail(callAbortedError(signal as AbortSignal));
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+    const timeoutMs = network.defaultTimeoutMs;
     // Infinity means no deadline; anything else is capped at what a timer can hold.
     if (Number.isFinite(timeoutMs)) {
       // The error is built only when the deadline passes: most calls settle first, and building

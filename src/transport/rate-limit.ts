@@ -14,7 +14,7 @@
  * callers are keyed by their /64 prefix, since one host typically owns a whole /64.
  */
 import { isIPv6 } from 'node:net';
-import { formatPeerAddress, parsePeerAddress, peerAddressOf, type PeerAddress } from '../peer-address.js';
+import { formatCaller, formatPeerAddress, parsePeerAddress, peerAddressOf, type Caller } from '../peer-address.js';
 import { definedOnly, type Clock } from '../runtime.js';
 
 /** Token bucket and concurrency bounds per remote host. */
@@ -176,8 +176,9 @@ export function remoteHost(remote: string): string {
   return peer === undefined || peer.family === 'name' ? remote : hostKey(peer);
 }
 
-/** The key a structured caller identity is limited under (see `remoteHost`). */
-export function hostKey(peer: PeerAddress): string {
+/** The key a caller is limited under (see `remoteHost`); every unknown caller shares one. */
+export function hostKey(peer: Caller): string {
+  if (peer.family === 'unknown') return formatCaller(peer);
   if (peer.family === 4) return peer.host;
   if (peer.family === 6) return ipv6Key(peer.host);
   return formatPeerAddress(peer);

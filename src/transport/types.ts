@@ -1,25 +1,31 @@
-import type { PeerAddress } from '../peer-address.js';
+import type { Caller } from '../peer-address.js';
 
 /**
  * How a node reaches other peers. A transport moves plain objects (with Uint8Array for bytes)
  * and chooses its own encoding; validation happens above it, in protocol/, for every transport.
+ * Deadlines are the caller's: ProtocolClient gives every call a signal that aborts at the
+ * method's deadline (a `Deadline`); a transport only honours the signal, and keeps its own
+ * limits (HttpTransport's callTimeoutMs, MemoryNetwork's defaultTimeoutMs) as a backstop.
  */
 export interface CallOptions {
+  /**
+   * When it aborts, the call ends at once (its socket or message given up, the server's handler
+   * told) and rejects with the signal's reason if that is an AtlasError (a Deadline's TIMEOUT),
+   * else with ABORTED.
+   */
   signal?: AbortSignal;
-  /** Per-call deadline; the call rejects with TIMEOUT when it passes. */
-  timeoutMs?: number;
 }
 
-/** What a transport tells a service about a request: the caller's transport identity and an abort signal. */
+/** What a transport tells a service about a request: who called, and an abort signal. */
 export interface RequestContext {
-  /** Transport-level identity of the caller, e.g. "127.0.0.1:51234" or a MemoryNetwork node name. */
-  remote: string;
   /**
-   * The caller as a structured address, what per-host limits key on: the socket's IP and port
-   * (HttpTransport) or the caller's node name (MemoryTransport). Both built-in transports fill it;
-   * a context built without it is keyed on `remote`, parsed.
+   * The caller, what per-host limits and sender checks key on: the socket's IP and port
+   * (HttpTransport), the calling node's name (MemoryTransport), or UNKNOWN_CALLER when the
+   * transport cannot tell. Every transport fills it.
    */
-  caller?: PeerAddress;
+  caller: Caller;
+  /** The caller as text, for logs and events: `formatCaller(caller)`, e.g. "127.0.0.1:51234" or a node name. */
+  remote: string;
   signal?: AbortSignal;
 }
 

@@ -22,6 +22,7 @@ import type { AtlasService } from '../../src/protocol/messages.js';
 import { createProtocolService } from '../../src/protocol/server.js';
 import { HttpTransport } from '../../src/transport/http.js';
 import type { TransportService } from '../../src/transport/types.js';
+import { contextFrom } from '../support/caller.js';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -78,7 +79,7 @@ function fakeNode(options: { limits?: Partial<ProtocolLimits>; peers?: string[];
 const CONFIG = resolveLegacyConfig(true) as Readonly<LegacyConfig>;
 
 async function legacyCall(service: TransportService, method: string, params: XmlRpcValue[], config = CONFIG) {
-  const reply = parseMethodResponse(await answerXmlRpc(serializeMethodCall(method, params), { service, remote: '127.0.0.1:1' }, config));
+  const reply = parseMethodResponse(await answerXmlRpc(serializeMethodCall(method, params), { service, ...contextFrom('127.0.0.1:1') }, config));
   if ('fault' in reply) return reply;
   expect(typeof reply.value).toBe('string');
   return JSON.parse(reply.value as string) as Record<string, unknown>;
@@ -147,7 +148,7 @@ describe('legacy methods over a fake node', () => {
 
   it('answers calls it cannot run with faults', async () => {
     const { service } = fakeNode();
-    const fault = async (body: string) => parseMethodResponse(await answerXmlRpc(body, { service, remote: 'x' }, CONFIG));
+    const fault = async (body: string) => parseMethodResponse(await answerXmlRpc(body, { service, ...contextFrom('x') }, CONFIG));
     expect(await fault(serializeMethodCall('get_name_record', []))).toEqual({ fault: { faultCode: FAULT_METHOD_NOT_FOUND, faultString: 'method "get_name_record" is not supported' } });
     expect(await fault(serializeMethodCall('get_zonefiles', []))).toEqual({ fault: { faultCode: FAULT_INVALID_PARAMS, faultString: 'get_zonefiles takes 1 argument, got 0' } });
     expect(await fault(serializeMethodCall('toString', []))).toMatchObject({ fault: { faultCode: FAULT_METHOD_NOT_FOUND } });

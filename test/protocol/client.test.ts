@@ -1,9 +1,12 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes, isAtlasError } from '../../src/errors.js';
 import { ProtocolClient, DEFAULT_TIMEOUTS } from '../../src/protocol/client.js';
 import type { AtlasService, CallerContext } from '../../src/protocol/messages.js';
 import { createProtocolService } from '../../src/protocol/server.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import type { CallOptions, Transport, TransportService } from '../../src/transport/types.js';
+import { contextFrom } from '../support/caller.js';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -44,46 +47,117 @@ async function rejection(promise: Promise<unknown>): Promise<AtlasError> {
 const version = { epoch: 'e1', version: 2 };
 const pingReply = { protocol: 1, network: 'main', sequenceLength: 10, chunkCount: 3, digestLength: 5, digest: 'ab'.repeat(20), inventory: version };
 
-describe('ProtocolClient: timeouts', () => {
-  it('uses the SPEC §7 defaults per kind of call', async () => {
-    const transport = new FakeTransport((method) => {
-      switch (method) {
-        case 'ping':
-          return pingReply;
-        case 'peers':
-          return { peers: [] };
-        case 'inventory':
-          return { sequenceLength: 0, inventory: version, bytes: new Uint8Array(0) };
-        case 'getChunks':
-          return { chunks: [], missing: [] };
-        default:
-          return { saved: [] };
-      }
+/** A transport that never answers: a call ends only when its signal aborts (then, or never, as `honours` says). */
+class SilentTransport implements Transport {
+  readonly address = 'me:1';
+  readonly signals: AbortSignal[] = [];
+  constructor(private readonly honours = true) {}
+  async listen(): Promise<string> {
+    return this.address;
+  }
+  call(_peer: string, _method: string, _params: unknown, options?: CallOptions): Promise<unknown> {
+    const signal = options?.signal as AbortSignal;
+    this.signals.push(signal);
+    return new Promise((_, reject) => {
+      if (this.honours) signal.addEventListener('abort', () => reject(new AtlasError(ErrorCodes.ABORTED, 'transport saw the abort')), { once: true });
     });
-    const client = new ProtocolClient(transport);
-    await client.ping('p:1', { network: 'main', sequenceLength: 5 });
-    await client.peers('p:1');
-    await client.inventory('p:1', { offset: 0, length: 1 });
-    await client.getChunks('p:1', { addresses: [] });
-    await client.putChunks('p:1', { chunks: [] });
-    expect(transport.sent.map((s) => [s.method, s.options?.timeoutMs])).toEqual([
-      ['ping', 3_000],
-      ['peers', 10_000],
-      ['inventory', 10_000],
-      ['getChunks', 30_000],
-      ['putChunks', 30_000],
-    ]);
+  }
+  async close(): Promise<void> {}
+}
+
+/** The virtual time at which `promise` settled, and its error code. */
+async function endOf(clock: VirtualClock, promise: Promise<unknown>, upTo = 60_000): Promise<{ at: number | undefined; code: string | undefined }> {
+  let at: number | undefined;
+  let code: string | undefined;
+  promise.then(
+    () => (at = clock.now()),
+    (error: unknown) => {
+      at = clock.now();
+      code = isAtlasError(error) ? error.code : String(error);
+    },
+  );
+  await clock.run({ deadline: upTo, until: () => at !== undefined });
+  return { at, code };
+}
+
+describe('ProtocolClient: deadlines and aborts', () => {
+  const calls: [string, (client: ProtocolClient, options?: { signal?: AbortSignal; timeoutMs?: number }) => Promise<unknown>][] = [
+    ['ping', (c, o) => c.ping('p:1', { network: 'main', sequenceLength: 5 }, o)],
+    ['peers', (c, o) => c.peers('p:1', {}, o)],
+    ['inventory', (c, o) => c.inventory('p:1', { offset: 0, length: 1 }, o)],
+    ['inventoryChanges', (c, o) => c.inventoryChanges('p:1', { since: version }, o)],
+    ['offer', (c, o) => c.offer('p:1', { from: 'me:1', added: new Uint8Array(0) }, o)],
+    ['getChunks', (c, o) => c.getChunks('p:1', { addresses: [] }, o)],
+    ['putChunks', (c, o) => c.putChunks('p:1', { chunks: [] }, o)],
+  ];
+
+  it('ends each call at the SPEC §7 deadline of its kind, in the injected clock\'s time, with TIMEOUT', async () => {
     expect(DEFAULT_TIMEOUTS).toEqual({ ping: 3_000, inventory: 10_000, peers: 10_000, chunks: 30_000 });
+    const expected: Record<string, number> = { ping: 3_000, peers: 10_000, inventory: 10_000, inventoryChanges: 10_000, offer: 10_000, getChunks: 30_000, putChunks: 30_000 };
+    for (const [method, call] of calls) {
+      const clock = new VirtualClock();
+      const transport = new SilentTransport();
+      expect(await endOf(clock, call(new ProtocolClient(transport, { clock })))).toEqual({ at: expected[method], code: ErrorCodes.TIMEOUT });
+      expect(transport.signals[0]?.aborted, method).toBe(true);
+      expect(clock.pending, method).toBe(0);
+    }
   });
 
-  it('takes configured timeouts, a per-call override, and passes the signal', async () => {
-    const transport = new FakeTransport(() => ({ peers: [] }));
-    const client = new ProtocolClient(transport, { timeouts: { peers: 1_234 } });
+  it('takes configured timeouts and a per-call override', async () => {
+    const clock = new VirtualClock();
+    const client = new ProtocolClient(new SilentTransport(), { clock, timeouts: { peers: 1_234 } });
+    expect(await endOf(clock, client.peers('p:1', {}))).toEqual({ at: 1_234, code: ErrorCodes.TIMEOUT });
+    expect(await endOf(clock, client.peers('p:1', {}, { timeoutMs: 50 }))).toEqual({ at: 1_284, code: ErrorCodes.TIMEOUT });
+  });
+
+  it('says TIMEOUT at the deadline and ABORTED on the caller\'s abort, even from a transport that ignores its signal', async () => {
+    const clock = new VirtualClock();
+    const client = new ProtocolClient(new SilentTransport(false), { clock });
+    expect(await endOf(clock, client.peers('p:1', {}, { timeoutMs: 100 }))).toEqual({ at: 100, code: ErrorCodes.TIMEOUT });
+    const caller = new AbortController();
+    const pending = client.peers('p:1', {}, { signal: caller.signal });
+    clock.setTimeout(() => caller.abort(new AtlasError(ErrorCodes.CLOSED, 'node closed')), 40);
+    expect(await endOf(clock, pending)).toEqual({ at: 140, code: ErrorCodes.ABORTED });
+    expect(clock.pending).toBe(0);
+  });
+
+  it('names the outcome by its cause, whatever error the transport gave when it saw the abort', async () => {
+    const clock = new VirtualClock();
+    const transport = new SilentTransport(); // rejects with ABORTED on any abort
+    const client = new ProtocolClient(transport, { clock });
+    expect((await endOf(clock, client.getChunks('p:1', { addresses: [] }, { timeoutMs: 10 }))).code).toBe(ErrorCodes.TIMEOUT);
+    const caller = new AbortController();
+    const pending = client.getChunks('p:1', { addresses: [] }, { signal: caller.signal, timeoutMs: 10 });
+    caller.abort();
+    expect((await endOf(clock, pending)).code).toBe(ErrorCodes.ABORTED);
+  });
+
+  it('sends nothing when the signal is already aborted', async () => {
+    const transport = new SilentTransport();
+    const aborted = new AbortController();
+    aborted.abort();
+    expect((await rejection(new ProtocolClient(transport).peers('p:1', {}, { signal: aborted.signal }))).code).toBe(ErrorCodes.ABORTED);
+    expect(transport.signals).toHaveLength(0);
+  });
+
+  it('gives every call a signal of its own: 50 calls on one shared signal add no listener to it, and all end when it aborts', async () => {
+    const clock = new VirtualClock();
+    const transport = new SilentTransport();
+    const client = new ProtocolClient(transport, { clock });
+    const shared = new AbortController();
+    const pending = Array.from({ length: 50 }, () => client.peers('p:1', {}, { signal: shared.signal }).catch((e: unknown) => (e as AtlasError).code));
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+    expect(new Set(transport.signals).size).toBe(50);
+    shared.abort();
+    expect(await Promise.all(pending)).toEqual(Array.from({ length: 50 }, () => ErrorCodes.ABORTED));
+    expect(clock.pending).toBe(0);
+  });
+
+  it('clears its deadline when the call settles first', async () => {
+    const clock = new VirtualClock();
+    const client = new ProtocolClient(new FakeTransport(() => ({ peers: [] })), { clock });
     await client.peers('p:1', {});
-    const signal = new AbortController().signal;
-    await client.peers('p:1', {}, { timeoutMs: 50, signal });
-    expect(transport.sent[0]?.options).toEqual({ timeoutMs: 1_234 });
-    expect(transport.sent[1]?.options).toEqual({ timeoutMs: 50, signal });
+    expect(clock.pending).toBe(0);
   });
 });
 
@@ -182,7 +256,7 @@ describe('ProtocolClient and createProtocolService together', () => {
         return service.peers(params, context);
       },
     });
-    const client = new ProtocolClient(new FakeTransport((method, params) => handle(method, structuredClone(params), { remote: 'me:1' })));
+    const client = new ProtocolClient(new FakeTransport((method, params) => handle(method, structuredClone(params), contextFrom('me:1'))));
     expect((await client.ping('p:1', { network: 'main', sequenceLength: 4 })).digestLength).toBe(4);
     expect(await client.peers('p:1', { from: 'n1' })).toEqual({ peers: ['n2'] });
     expect(remotes).toEqual(['me:1']);
@@ -196,7 +270,7 @@ describe('ProtocolClient and createProtocolService together', () => {
   it('carries a refusal from the serving side back as the same code', async () => {
     // The server is stricter than the client, so the request passes the client and fails there.
     const strict = createProtocolService({} as AtlasService, { limits: { maxGetAddresses: 1 } });
-    const transport = new FakeTransport((method, params) => strict(method, params, { remote: 'x' }));
+    const transport = new FakeTransport((method, params) => strict(method, params, contextFrom('x')));
     expect((await rejection(new ProtocolClient(transport).getChunks('p:1', { addresses: [A, B] }))).code).toBe(ErrorCodes.TOO_MANY);
     expect(transport.sent).toHaveLength(1);
   });

@@ -3,6 +3,7 @@ import { AtlasError, ErrorCodes, isAtlasError } from '../../src/errors.js';
 import type { AtlasService, CallerContext, Method } from '../../src/protocol/messages.js';
 import { createProtocolService } from '../../src/protocol/server.js';
 import type { Logger } from '../../src/runtime.js';
+import { contextFrom } from '../support/caller.js';
 
 const A = 'a'.repeat(40);
 
@@ -47,7 +48,7 @@ async function rejection(promise: Promise<unknown>): Promise<AtlasError> {
   throw new Error('expected a rejection');
 }
 
-const context = { remote: '127.0.0.1:5000' };
+const context = contextFrom('127.0.0.1:5000');
 
 describe('createProtocolService', () => {
   it('passes validated, normalised params and the caller context to the typed method', async () => {
@@ -55,7 +56,7 @@ describe('createProtocolService', () => {
     const handle = createProtocolService(service);
     const result = await handle('getChunks', { addresses: [A.toUpperCase(), A], extra: 1 }, context);
     expect(result).toEqual({ chunks: [], missing: [A] });
-    expect(calls).toEqual([{ method: 'getChunks', params: { addresses: [A] }, context: { remote: '127.0.0.1:5000' } }]);
+    expect(calls).toEqual([{ method: 'getChunks', params: { addresses: [A] }, context: contextFrom('127.0.0.1:5000') }]);
   });
 
   it('routes every method to its own handler', async () => {
@@ -115,10 +116,10 @@ describe('createProtocolService', () => {
     const { service, calls } = fakeService();
     const handle = createProtocolService(service);
     const aborted = AbortSignal.abort();
-    expect((await rejection(handle('peers', {}, { remote: 'r', signal: aborted }))).code).toBe(ErrorCodes.ABORTED);
+    expect((await rejection(handle('peers', {}, contextFrom('r', aborted)))).code).toBe(ErrorCodes.ABORTED);
     expect(calls).toHaveLength(0);
     const live = new AbortController().signal;
-    await handle('peers', {}, { remote: 'r', signal: live });
+    await handle('peers', {}, contextFrom('r', live));
     expect(calls[0]?.context.signal).toBe(live);
   });
 });

@@ -4,6 +4,7 @@ import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { RateLimiter, remoteHost } from '../../src/transport/rate-limit.js';
 import { RequestGuard } from '../../src/protocol/request-guard.js';
 import type { Clock } from '../../src/runtime.js';
+import { contextFrom } from '../support/caller.js';
 
 /** A clock that only moves when told. */
 function manualClock(): Clock & { advance(ms: number): void } {
@@ -180,14 +181,14 @@ describe('RequestGuard', () => {
     const clock = manualClock();
     const guard = new RequestGuard(clock, { ratePerSecond: 2, burst: 4, methodCost: { getChunks: 2 } });
     const handler = guard.wrap(async (method) => method);
-    const results = await Promise.allSettled(Array.from({ length: 4 }, () => handler('getChunks', {}, { remote: '192.0.2.1:5' })));
+    const results = await Promise.allSettled(Array.from({ length: 4 }, () => handler('getChunks', {}, contextFrom('192.0.2.1:5'))));
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected']);
     const refusal = (results[2] as PromiseRejectedResult).reason as AtlasError;
     expect(refusal.code).toBe(ErrorCodes.BUSY);
     expect(refusal.details).toEqual({ retryAfterMs: 1_000 });
-    await expect(handler('ping', {}, { remote: '192.0.2.2:5' })).resolves.toBe('ping');
+    await expect(handler('ping', {}, contextFrom('192.0.2.2:5'))).resolves.toBe('ping');
     clock.advance(1_000);
-    await expect(handler('getChunks', {}, { remote: '192.0.2.1:6' })).resolves.toBe('getChunks');
+    await expect(handler('getChunks', {}, contextFrom('192.0.2.1:6'))).resolves.toBe('getChunks');
     expect(guard.stats().refusedRate).toBe(2);
   });
 
@@ -196,7 +197,7 @@ describe('RequestGuard', () => {
     const handler = guard.wrap(async () => {
       throw new AtlasError(ErrorCodes.BAD_REQUEST, 'no');
     });
-    for (let i = 0; i < 5; i++) await expect(handler('x', {}, { remote: 'a' })).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
+    for (let i = 0; i < 5; i++) await expect(handler('x', {}, contextFrom('a'))).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
     expect(guard.stats().inFlight).toBe(0);
   });
 });

@@ -9,6 +9,7 @@ import { checkSender } from '../../src/protocol/sender-check.js';
 import { seededRandom } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
+import { contextFrom } from '../support/caller.js';
 
 const nodes: AtlasNode[] = [];
 afterEach(async () => {
@@ -24,17 +25,17 @@ describe('sender binding', () => {
 
   it('refuses offer, inventoryChanges and putChunks in another host’s name; allows the caller’s own', async () => {
     for (const method of ['offer', 'inventoryChanges', 'putChunks']) {
-      await expect(handler(method, { from: '203.0.113.9:6264' }, { remote: '198.51.100.7:51000' })).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
-      await expect(handler(method, { from: '198.51.100.7:6264' }, { remote: '198.51.100.7:51000' })).resolves.toBe('ok');
+      await expect(handler(method, { from: '203.0.113.9:6264' }, contextFrom('198.51.100.7:51000'))).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
+      await expect(handler(method, { from: '198.51.100.7:6264' }, contextFrom('198.51.100.7:51000'))).resolves.toBe('ok');
     }
   });
 
   it('drops a ping’s or peers’ `from` naming another host, and answers as if it named nobody', async () => {
     for (const method of ['ping', 'peers']) {
       seen.length = 0;
-      await expect(handler(method, { network: 'n', from: '203.0.113.9:6264' }, { remote: '198.51.100.7:51000' })).resolves.toBe('ok');
+      await expect(handler(method, { network: 'n', from: '203.0.113.9:6264' }, contextFrom('198.51.100.7:51000'))).resolves.toBe('ok');
       expect(seen[0]).toEqual({ network: 'n' });
-      await handler(method, { network: 'n', from: '198.51.100.7:6264' }, { remote: '198.51.100.7:51000' });
+      await handler(method, { network: 'n', from: '198.51.100.7:6264' }, contextFrom('198.51.100.7:51000'));
       expect(seen[1]).toEqual({ network: 'n', from: '198.51.100.7:6264' });
     }
   });

@@ -16,6 +16,7 @@ import { requestArb } from './hostile/requests.js';
 import { liveBytes } from './hostile/heap.js';
 import { OutcomeTally, runServiceCase } from './hostile/service-case.js';
 import { openFuzzTarget, stateProblems, storedChunkKeys } from './hostile/target.js';
+import { contextFrom } from '../support/caller.js';
 
 const CASES = 4_000;
 const dir = mkdtempSync(join(tmpdir(), 'atlas-fuzz-service-'));
@@ -53,7 +54,7 @@ describe('every protocol handler under hostile requests', () => {
     expect(heapGrowth).toBeLessThan(48 * 1024 * 1024);
     // Still serving.
     const probe = target.pool.held[0]!;
-    const reply = (await service.handle('getChunks', { addresses: [probe.address] }, { remote: '198.51.100.1:1' })) as { chunks: { address: string }[] };
+    const reply = (await service.handle('getChunks', { addresses: [probe.address] }, contextFrom('198.51.100.1:1'))) as { chunks: { address: string }[] };
     expect(reply.chunks.map((c) => c.address)).toEqual([probe.address]);
     // Callers claimed all sorts of addresses; only public ones were ever dialled.
     const policy = new AddressPolicy();

@@ -17,6 +17,7 @@ import { CaptureTransport } from './hostile/capture-transport.js';
 import { liveBytes } from './hostile/heap.js';
 import { LyingTransport } from './hostile/lying-transport.js';
 import { TestNodes } from './hostile/nodes.js';
+import { contextFrom } from '../support/caller.js';
 
 const nodes = new TestNodes();
 const extra: AtlasNode[] = [];
@@ -51,7 +52,7 @@ describe('peer exchange cannot stuff the peer table', () => {
       const remote = `${from.split(':')[0]}:40000`; // a botnet: every address calls from itself
       const call = i % 3 === 0 ? ['ping', { network: 'testnet', sequenceLength: 0, from }] : i % 3 === 1 ? ['peers', { from }] : ['offer', { from, added: new Uint8Array([1]) }];
       try {
-        await service.handle(call[0] as string, call[1], { remote });
+        await service.handle(call[0] as string, call[1], contextFrom(remote));
       } catch (error) {
         if (!(error instanceof AtlasError)) throw error;
         refused++;
@@ -116,7 +117,7 @@ class RoutingTransport implements Transport {
     this.dialled.push(peer);
     const service = this.services.get(peer);
     if (service === undefined) throw new AtlasError(ErrorCodes.UNREACHABLE, `${peer} is unreachable`);
-    return service.handle(method, structuredClone(params), { remote: this.address });
+    return service.handle(method, structuredClone(params), contextFrom(this.address));
   }
   async close(): Promise<void> {}
 }
@@ -145,8 +146,8 @@ describe('peer exchange cannot make a node dial non-public addresses', () => {
     await victim.start();
     // Callers claim non-public addresses as their own, too.
     for (const from of NON_PUBLIC) {
-      await routing.service!.handle('ping', { network: 'testnet', sequenceLength: 0, from }, { remote: '203.0.113.99:1' }).catch(() => undefined);
-      await routing.service!.handle('peers', { from }, { remote: '203.0.113.99:1' }).catch(() => undefined);
+      await routing.service!.handle('ping', { network: 'testnet', sequenceLength: 0, from }, contextFrom('203.0.113.99:1')).catch(() => undefined);
+      await routing.service!.handle('peers', { from }, contextFrom('203.0.113.99:1')).catch(() => undefined);
     }
     await waitFor(() => victim.stats().peers === 1 + publicPeers.length, 'the victim to admit the public peers it heard of');
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // many more rounds and walk steps

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
 import { checkSender, senderMatches } from '../../src/protocol/sender-check.js';
+import { contextFrom } from '../support/caller.js';
 
 describe('senderMatches: a request may only name its own caller as sender', () => {
   it('compares against a structured caller like against its remote text', () => {
@@ -31,17 +32,17 @@ describe('checkSender', () => {
   const handler = checkSender(async (method) => method);
   it('refuses offer and inventoryChanges naming another sender, with BAD_REQUEST', async () => {
     for (const method of ['offer', 'inventoryChanges']) {
-      await expect(handler(method, { from: 'victim-neighbour' }, { remote: 'attacker' })).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
-      await expect(handler(method, { from: 'attacker' }, { remote: 'attacker' })).resolves.toBe(method);
+      await expect(handler(method, { from: 'victim-neighbour' }, contextFrom('attacker'))).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
+      await expect(handler(method, { from: 'attacker' }, contextFrom('attacker'))).resolves.toBe(method);
     }
   });
 
   it('leaves other methods, missing and malformed senders to validation', async () => {
-    await expect(handler('ping', { from: 'someone-else' }, { remote: 'attacker' })).resolves.toBe('ping');
-    await expect(handler('offer', {}, { remote: 'attacker' })).resolves.toBe('offer');
-    await expect(handler('offer', { from: 42 }, { remote: 'attacker' })).resolves.toBe('offer');
-    await expect(handler('offer', null, { remote: 'attacker' })).resolves.toBe('offer');
+    await expect(handler('ping', { from: 'someone-else' }, contextFrom('attacker'))).resolves.toBe('ping');
+    await expect(handler('offer', {}, contextFrom('attacker'))).resolves.toBe('offer');
+    await expect(handler('offer', { from: 42 }, contextFrom('attacker'))).resolves.toBe('offer');
+    await expect(handler('offer', null, contextFrom('attacker'))).resolves.toBe('offer');
     const inherited = Object.create({ from: 'victim-neighbour' }) as object;
-    await expect(handler('offer', inherited, { remote: 'attacker' })).resolves.toBe('offer');
+    await expect(handler('offer', inherited, contextFrom('attacker'))).resolves.toBe('offer');
   });
 });

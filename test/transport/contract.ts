@@ -3,9 +3,12 @@
  * transport's test file calls transportContract with a harness that builds a listening server and
  * a client for that transport; the suite runs in real time with short deadlines.
  */
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
-import { formatPeerAddress, type PeerAddress, type PeerAddressFamily } from '../../src/peer-address.js';
+import { formatCaller, type Caller, type PeerAddressFamily } from '../../src/peer-address.js';
+import { Deadline } from '../../src/protocol/deadline.js';
+import { systemClock } from '../../src/runtime.js';
 import type { RequestContext, Transport, TransportService } from '../../src/transport/types.js';
 
 export interface TransportHarness {
@@ -22,6 +25,8 @@ export interface TransportHarness {
 }
 
 const ADDRESS = '0123456789abcdef0123456789abcdef01234567';
+/** How soon after its signal aborts a call must have ended (real time, loopback or in process). */
+const PROMPT_MS = 250;
 
 /** Every shape a protocol message takes: nesting, nulls, bytes anywhere, empty bytes, a chunk-sized reply, unicode. */
 export const SHAPES: Record<string, unknown> = {
@@ -37,7 +42,7 @@ export const SHAPES: Record<string, unknown> = {
  * waits ('wait') until released or its signal aborts; it logs every call.
  */
 export class ContractService implements TransportService {
-  readonly calls: { method: string; params: unknown; remote: string; caller: PeerAddress | undefined }[] = [];
+  readonly calls: { method: string; params: unknown; remote: string; caller: Caller | undefined }[] = [];
   readonly aborted: string[] = [];
   /** Handlers of 'wait' running now. */
   inside = 0;
@@ -110,13 +115,18 @@ export async function codeOf(promise: Promise<unknown>): Promise<string> {
 export function transportContract(name: string, harness: TransportHarness): void {
   describe(`Transport contract: ${name}`, () => {
     const open: Transport[] = [];
+    const services: ContractService[] = [];
     afterEach(async () => {
       await Promise.all(open.splice(0).map((t) => t.close()));
       await harness.dispose?.();
+      // Every request of every test reached its handler with a caller the transport identified.
+      const unidentified = services.splice(0).flatMap((s) => s.calls.filter((c) => c.caller === undefined || c.caller.family === 'unknown'));
+      expect(unidentified.map((c) => `${c.method} from ${c.remote}`)).toEqual([]);
     });
 
     async function pair() {
       const service = new ContractService();
+      services.push(service);
       const { transport: server, address } = await harness.server(service);
       const client = harness.client();
       open.push(server, client);
@@ -145,12 +155,12 @@ export function transportContract(name: string, harness: TransportHarness): void
       await client.call(address, 'echo', {});
       const caller = service.calls[0]!.caller;
       const expected = harness.callerOf(client);
-      expect(caller).toBeDefined();
-      expect(caller!.host).toBe(expected.host);
-      expect(caller!.family).toBe(expected.family);
-      if (expected.port === undefined) expect(caller!.port).toBeUndefined();
-      else expect(caller!.port).toSatisfy((port: unknown) => Number.isInteger(port) && (port as number) > 0 && (port as number) <= 65_535);
-      expect(formatPeerAddress(caller!)).toBe(service.calls[0]!.remote);
+      if (caller === undefined || caller.family === 'unknown') throw new Error(`the transport did not identify the caller: ${JSON.stringify(caller)}`);
+      expect(caller.host).toBe(expected.host);
+      expect(caller.family).toBe(expected.family);
+      if (expected.port === undefined) expect(caller.port).toBeUndefined();
+      else expect(caller.port).toSatisfy((port: unknown) => Number.isInteger(port) && (port as number) > 0 && (port as number) <= 65_535);
+      expect(formatCaller(caller)).toBe(service.calls[0]!.remote);
     });
 
     it('keeps error codes and messages across the wire, and hides unexpected errors', async () => {
@@ -167,26 +177,53 @@ export function transportContract(name: string, harness: TransportHarness): void
       expect(service.calls.map((c) => c.method)).toEqual(['nope']);
     });
 
-    it('times out at timeoutMs, and the handler sees the caller leave', async () => {
+    it('ends a call when a deadline aborts its signal, with the deadline\'s TIMEOUT, and the handler sees the caller leave', async () => {
       const { service, address, client } = await pair();
       const started = Date.now();
-      expect(await codeOf(client.call(address, 'wait', {}, { timeoutMs: 100 }))).toBe(ErrorCodes.TIMEOUT);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+      const deadline = new Deadline(systemClock, 100);
+      expect(await codeOf(client.call(address, 'wait', {}, { signal: deadline.signal }))).toBe(ErrorCodes.TIMEOUT);
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(90);
+      expect(took).toBeLessThan(100 + PROMPT_MS);
       expect(await service.whenAborted(1)).toBe(true);
     });
 
-    it('aborts on the signal, before or during the call, and the handler sees it', async () => {
+    it('aborts on the signal, before or during the call, promptly, and the handler sees it', async () => {
       const { service, address, client } = await pair();
       const before = new AbortController();
       before.abort();
       expect(await codeOf(client.call(address, 'echo', {}, { signal: before.signal }))).toBe(ErrorCodes.ABORTED);
-      const during = new AbortController();
+      expect(service.calls).toHaveLength(0); // nothing was sent
+      for (let round = 1; round <= 3; round++) {
+        const during = new AbortController();
+        const inside = service.whenInside();
+        const call = codeOf(client.call(address, 'wait', {}, { signal: during.signal }));
+        await inside;
+        const abortedAt = Date.now();
+        during.abort(new Error('caller gave up'));
+        expect(await call).toBe(ErrorCodes.ABORTED);
+        expect(Date.now() - abortedAt).toBeLessThan(PROMPT_MS);
+        expect(await service.whenAborted(round)).toBe(true);
+      }
+    });
+
+    it('leaves no listener on the signal once a call ends: answered, refused, aborted or past a deadline', async () => {
+      const { service, address, client } = await pair();
+      const signal = new AbortController().signal;
+      expect(await codeOf(client.call(address, 'echo', {}, { signal }))).toBe('resolved');
+      expect(await codeOf(client.call(address, 'refuse', {}, { signal }))).toBe(ErrorCodes.NOT_ANNOUNCED);
+      expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+      const caller = new AbortController();
       const inside = service.whenInside();
-      const call = client.call(address, 'wait', {}, { signal: during.signal });
+      const aborted = codeOf(client.call(address, 'wait', {}, { signal: caller.signal }));
       await inside;
-      during.abort();
-      expect(await codeOf(call)).toBe(ErrorCodes.ABORTED);
-      expect(await service.whenAborted(1)).toBe(true);
+      expect(getEventListeners(caller.signal, 'abort').length).toBeGreaterThan(0);
+      caller.abort();
+      expect(await aborted).toBe(ErrorCodes.ABORTED);
+      expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+      const deadline = new Deadline(systemClock, 50);
+      expect(await codeOf(client.call(address, 'wait', {}, { signal: deadline.signal }))).toBe(ErrorCodes.TIMEOUT);
+      expect(getEventListeners(deadline.signal, 'abort')).toHaveLength(0);
     });
 
     it('close() fails the calls in flight with CLOSED, refuses new calls, and may be called twice', async () => {
@@ -204,12 +241,12 @@ export function transportContract(name: string, harness: TransportHarness): void
     it('a server that closes while handling aborts its handlers; that call and later ones fail with UNREACHABLE', async () => {
       const { service, server, address, client } = await pair();
       const inside = service.whenInside();
-      const inFlight = codeOf(client.call(address, 'wait', {}, { timeoutMs: 5_000 }));
+      const inFlight = codeOf(client.call(address, 'wait', {}, { signal: new Deadline(systemClock, 5_000).signal }));
       await inside;
       await server.close();
       expect(await service.whenAborted(1)).toBe(true);
       expect(await inFlight).toBe(ErrorCodes.UNREACHABLE);
-      expect(await codeOf(client.call(address, 'echo', {}, { timeoutMs: 5_000 }))).toBe(ErrorCodes.UNREACHABLE);
+      expect(await codeOf(client.call(address, 'echo', {}, { signal: new Deadline(systemClock, 5_000).signal }))).toBe(ErrorCodes.UNREACHABLE);
     });
 
     it('counts calls on both sides', async () => {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { seededRandom, type Clock, type TimerHandle } from '../../src/runtime.js';
+import { Deadline } from '../../src/protocol/deadline.js';
 import { encodeBinary, errorReply } from '../../src/transport/codec.js';
 import { MemoryNetwork, type MemoryNetworkOptions } from '../../src/transport/memory.js';
 import type { RequestContext, TransportService } from '../../src/transport/types.js';
@@ -52,6 +53,11 @@ class ManualClock implements Clock {
 }
 
 /** Lets promise chains (handlers, replies) run to their next timer. */
+/** Call options whose signal aborts with TIMEOUT after `ms` on `clock`: a caller's deadline. */
+function within(clock: Clock, ms: number) {
+  return { signal: new Deadline(clock, ms).signal };
+}
+
 function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
@@ -241,7 +247,7 @@ describe('MemoryNetwork: faults', () => {
   it('with cutLinks "drop", a partitioned call times out instead', async () => {
     const { clock, network, node } = await setup(['a', 'b'], { cutLinks: 'drop' });
     network.partition(['a'], ['b']);
-    const outcome = track(node('a').call('b', 'echo', {}, { timeoutMs: 500 }), clock);
+    const outcome = track(node('a').call('b', 'echo', {}, within(clock, 500)), clock);
     await clock.advance(499);
     expect(outcome.settled).toBe(false);
     await clock.advance(1);
@@ -250,7 +256,7 @@ describe('MemoryNetwork: faults', () => {
 
   it('a partition that starts while the request is handled loses the reply', async () => {
     const { clock, network, node, log } = await setup(['a', 'b']);
-    const outcome = track(node('a').call('b', 'echo', {}, { timeoutMs: 300 }), clock);
+    const outcome = track(node('a').call('b', 'echo', {}, within(clock, 300)), clock);
     await clock.advance(9);
     network.partition(['b'], ['a']);
     await clock.advance(300);
@@ -258,7 +264,7 @@ describe('MemoryNetwork: faults', () => {
     expect(log).toHaveLength(0);
     // delivered before the cut: handled, but the reply never arrives
     network.heal();
-    const second = track(node('a').call('b', 'echo', {}, { timeoutMs: 300 }), clock);
+    const second = track(node('a').call('b', 'echo', {}, within(clock, 300)), clock);
     await clock.advance(10); // delivered and handled; the reply is on its way
     network.partition(['a'], ['b']);
     await clock.advance(300);
@@ -291,8 +297,8 @@ describe('MemoryNetwork: faults', () => {
   it('drops every message on a link with drop rate 1, leaving others alone', async () => {
     const { clock, network, node } = await setup(['a', 'b', 'c']);
     network.setLinkDropRate('a', 'b', 1);
-    const ab = track(node('a').call('b', 'echo', {}, { timeoutMs: 100 }), clock);
-    const ac = track(node('a').call('c', 'echo', {}, { timeoutMs: 100 }), clock);
+    const ab = track(node('a').call('b', 'echo', {}, within(clock, 100)), clock);
+    const ac = track(node('a').call('c', 'echo', {}, within(clock, 100)), clock);
     await clock.advance(100);
     expect(ab).toMatchObject({ code: ErrorCodes.TIMEOUT, at: 100 });
     expect(ac).toMatchObject({ value: { from: 'c', params: {} }, at: 20 });
@@ -300,7 +306,7 @@ describe('MemoryNetwork: faults', () => {
 
   it('drops about the given share of messages at random', async () => {
     const { clock, node } = await setup(['a', 'b'], { dropRate: 0.5 });
-    const outcomes = Array.from({ length: 200 }, (_, i) => track(node('a').call('b', 'echo', { i }, { timeoutMs: 100 }), clock));
+    const outcomes = Array.from({ length: 200 }, (_, i) => track(node('a').call('b', 'echo', { i }, within(clock, 100)), clock));
     await clock.advance(100);
     const ok = outcomes.filter((o) => o.value !== undefined).length;
     const timedOut = outcomes.filter((o) => o.code === ErrorCodes.TIMEOUT).length;
@@ -312,9 +318,9 @@ describe('MemoryNetwork: faults', () => {
 });
 
 describe('MemoryNetwork: deadlines, aborts and closing', () => {
-  it('times out a slow handler at timeoutMs and aborts its signal', async () => {
+  it('ends a call to a slow handler at its caller\'s deadline and aborts the handler\'s signal', async () => {
     const { clock, node, aborted } = await setup(['a', 'b']);
-    const outcome = track(node('a').call('b', 'wait', {}, { timeoutMs: 100 }), clock);
+    const outcome = track(node('a').call('b', 'wait', {}, within(clock, 100)), clock);
     await clock.advance(99);
     expect(outcome.settled).toBe(false);
     await clock.advance(1);
@@ -402,7 +408,7 @@ describe('MemoryNetwork: statistics', () => {
   it('counts a dropped request as sent but not received', async () => {
     const { clock, network, node } = await setup(['a', 'b']);
     network.setLinkDropRate('a', 'b', 1);
-    const outcome = track(node('a').call('b', 'echo', { x: 1 }, { timeoutMs: 50 }), clock);
+    const outcome = track(node('a').call('b', 'echo', { x: 1 }, within(clock, 50)), clock);
     await clock.advance(50);
     expect(outcome.code).toBe(ErrorCodes.TIMEOUT);
     expect(network.stats('a')).toMatchObject({ callsOut: 1, messagesOut: 1, bytesOut: encodeBinary({ x: 1 }).byteLength });
@@ -432,7 +438,7 @@ describe('MemoryNetwork: determinism', () => {
     const transports = names.map((name) => network.transport(name));
     for (const [i, t] of transports.entries()) await t.listen(fakeService(names[i]!).service);
     const outcomes = Array.from({ length: 60 }, (_, i) =>
-      track(transports[i % 4]!.call(names[(i * 3 + 1) % 4]!, 'echo', { i }, { timeoutMs: 200 }), clock),
+      track(transports[i % 4]!.call(names[(i * 3 + 1) % 4]!, 'echo', { i }, within(clock, 200)), clock),
     );
     await clock.advance(300);
     return outcomes.map((o) => `${o.at}:${o.code ?? 'ok'}`);

@@ -13,6 +13,7 @@ import { encodeBinary } from '../../../src/transport/codec.js';
 import { HTTP_STATUS_BY_CODE } from '../../../src/transport/http.js';
 import type { TransportService } from '../../../src/transport/types.js';
 import type { FuzzRequest } from './requests.js';
+import { contextFrom } from '../../support/caller.js';
 
 /** Largest reply a request may get: 100 chunks of the largest size, plus framing. */
 export const MAX_REPLY_BYTES = 100 * 40_960 + 64 * 1024;
@@ -37,7 +38,7 @@ export function remoteFor(request: FuzzRequest): string {
 export async function runServiceCase(service: TransportService, limits: Readonly<ProtocolLimits>, request: FuzzRequest, remote = remoteFor(request)): Promise<ServiceOutcome> {
   let result: unknown;
   try {
-    result = await service.handle(request.method, request.params, { remote });
+    result = await service.handle(request.method, request.params, contextFrom(remote));
   } catch (error) {
     if (!isAtlasError(error)) return { outcome: 'thrown', problem: `threw a non-AtlasError: ${String(error).slice(0, 200)}` };
     const status = HTTP_STATUS_BY_CODE[error.code];

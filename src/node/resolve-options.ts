@@ -1,0 +1,230 @@
+/**
+ * resolveNodeOptions(): the one place AtlasNode's options are checked and defaulted. A missing
+ * chain, a timer of "10s" or a misspelt limit fails at once with an InvalidOptionError naming the
+ * option, not with a TypeError deep in a component (or a timer that fires every millisecond). The
+ * result has every default filled in and its data frozen, so the wiring reads values, never
+ * `?? default`, and nothing can change them after the node is built.
+ */
+import { InvalidOptionError } from '../errors.js';
+import { DEFAULT_ADDRESS_POLICY, type AddressPolicyOptions } from '../peers/address-policy.js';
+import { PEER_TABLE_DEFAULTS, type PeerTableLimits } from '../peers/table.js';
+import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/limits.js';
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../protocol/request-guard.js';
+import { silentLogger, systemClock, type Clock, type Logger, type Random } from '../runtime.js';
+import type { ChunkStore } from '../store/types.js';
+import { DEFAULT_AUDIT, type AuditOptions } from '../sync/audit.js';
+import { DEFAULT_DOWNLOADER, type DownloaderOptions } from '../sync/downloader.js';
+import { DEFAULT_PUSHER, type PusherOptions } from '../sync/pusher.js';
+import { DEFAULT_BACKFILL, type BackfillOptions } from '../sync/sources/backfill.js';
+import type { ChunkSource } from '../sync/sources/types.js';
+import type { ChainAdapter } from '../chain/types.js';
+import type { Transport } from '../transport/types.js';
+import { noMetrics, type Metrics } from './metrics.js';
+import { DEFAULT_TIMERS, type AtlasNodeOptions, type NodeTimers } from './options.js';
+
+/** Where the node's chunks live: a store the host gave, an LMDB environment, or memory. */
+export type NodeStorage =
+  | { readonly kind: 'given'; readonly store: ChunkStore }
+  | { readonly kind: 'lmdb'; readonly dataDir: string }
+  | { readonly kind: 'memory' };
+
+/** AtlasNodeOptions checked, with every default filled in; its data is frozen (the components it names are not). */
+export interface ResolvedNodeOptions {
+  readonly chain: ChainAdapter;
+  readonly transport: Transport;
+  readonly storage: NodeStorage;
+  /** Whether node.close() closes the store: true for one the node opened, `closeStore` for a given one. */
+  readonly closeStore: boolean;
+  readonly seeds: readonly string[];
+  readonly network: string;
+  readonly neighbors: number;
+  /** Largest chunk admitted by a store the node opens (a given store keeps its own). */
+  readonly maxChunkSize: number;
+  /** Protocol limits; `maxChunkSize` is the one above. */
+  readonly limits: Readonly<ProtocolLimits>;
+  readonly addressPolicy: Readonly<AddressPolicyOptions>;
+  /** The peer table's bounds; `maxPeers`, `maxPending` and `refusalMs` agree with the options of those names. */
+  readonly peerTable: Readonly<PeerTableLimits>;
+  readonly requests: Readonly<RequestLimits>;
+  readonly timers: Readonly<NodeTimers>;
+  readonly downloads: Readonly<DownloaderOptions>;
+  readonly push: Readonly<PusherOptions>;
+  readonly audit: Readonly<AuditOptions>;
+  readonly sources: readonly ChunkSource[];
+  readonly backfill: Readonly<BackfillOptions>;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+const CHAIN_METHODS = ['length', 'read', 'subscribe'];
+const TRANSPORT_METHODS = ['listen', 'call', 'close'];
+const STORE_METHODS = ['putMany', 'get', 'close', 'sequenceLength'];
+const SOURCE_METHODS = ['fetch'];
+
+/** Nested counts that must be whole and at least 1 (a zero would stall or refuse everything). */
+const POSITIVE_INTEGERS = new Set([
+  ...Object.keys(DEFAULT_LIMITS).map((key) => `limits.${key}`),
+  'requests.maxConcurrent', 'requests.maxConcurrentPerHost', 'requests.maxKeys',
+  // downloads.maxInFlight may be 0: the node then fetches only when asked (fetchChunks).
+  'downloads.maxInFlightPerPeer', 'downloads.batchSize', 'downloads.maxPendingWrites', 'downloads.planWindow',
+  'push.pushBatch', 'backfill.concurrency',
+  ...['maxPeers', 'maxPending', 'maxSamplesPerPeer', 'maxRecent', 'maxBlocked', 'maxOffences'].map((key) => `peerTable.${key}`),
+]);
+/** Nested numbers that are fractions in [0, 1]. */
+const FRACTIONS = new Set(['peerTable.minHealth', 'audit.stallHealth']);
+/** Nested strings with a fixed set of values. */
+const CHOICES: Record<string, readonly string[]> = { 'peerTable.pendingEviction': ['oldest', 'random'] };
+
+/** Checks `options` and returns them resolved: every default filled in, the data deeply frozen. */
+export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'AtlasNode.open needs an options object');
+  const known = new Set(Object.keys(OPTION_NAMES));
+  for (const key of Object.keys(options)) if (!known.has(key)) throw new InvalidOptionError(key, 'unknown option');
+
+  const chain = component('chain', options.chain, CHAIN_METHODS, 'a chain adapter (length, read, subscribe)');
+  const transport = component('transport', options.transport, TRANSPORT_METHODS, 'a transport (e.g. new HttpTransport({ listen }))');
+  const store = options.store === undefined ? undefined : component('store', options.store, STORE_METHODS, 'a ChunkStore');
+  const closeStore = optional('closeStore', options.closeStore, 'a boolean', (v): v is boolean => typeof v === 'boolean');
+  const dataDir = optional('dataDir', options.dataDir, 'a non-empty path', nonEmptyString);
+  const storage: NodeStorage = store !== undefined ? { kind: 'given', store } : dataDir !== undefined ? { kind: 'lmdb', dataDir } : { kind: 'memory' };
+
+  const network = optional('network', options.network, 'a non-empty string', nonEmptyString) ?? 'mainnet';
+  const seeds = list('seeds', options.seeds, 'a "host:port" string', nonEmptyString);
+  const sources = list('sources', options.sources, 'a ChunkSource', (v): v is ChunkSource => hasMethods(v, SOURCE_METHODS));
+  const neighbors = positiveInteger('neighbors', options.neighbors) ?? 8;
+
+  const given = {
+    limits: group('limits', options.limits, DEFAULT_LIMITS),
+    peerTable: group('peerTable', options.peerTable, PEER_TABLE_DEFAULTS),
+    timers: group('timers', options.timers, DEFAULT_TIMERS),
+  };
+  for (const [name, value] of Object.entries(given.timers)) {
+    if (!(value > 0 && Number.isFinite(value))) throw new InvalidOptionError(`timers.${name}`, `expected a positive number of milliseconds, got ${describe(value)}`);
+  }
+  const maxChunkSize = positiveInteger('maxChunkSize', options.maxChunkSize) ?? given.limits.maxChunkSize;
+  const maxPeers = positiveInteger('maxPeers', options.maxPeers) ?? given.peerTable.maxPeers;
+  const maxPending = positiveInteger('maxPendingPeers', options.maxPendingPeers) ?? given.peerTable.maxPending;
+
+  return deepFreeze({
+    chain,
+    transport,
+    storage,
+    closeStore: closeStore ?? store === undefined,
+    seeds,
+    network,
+    neighbors,
+    maxChunkSize,
+    limits: { ...given.limits, maxChunkSize },
+    addressPolicy: group('addressPolicy', options.addressPolicy, DEFAULT_ADDRESS_POLICY),
+    peerTable: { ...given.peerTable, maxPeers, maxPending, refusalMs: given.timers.refusalMs },
+    requests: group('requests', options.requests, DEFAULT_REQUEST_LIMITS),
+    timers: given.timers,
+    downloads: group('downloads', options.downloads, DEFAULT_DOWNLOADER),
+    push: group('push', options.push, DEFAULT_PUSHER),
+    audit: group('audit', options.audit, DEFAULT_AUDIT),
+    sources,
+    backfill: group('backfill', options.backfill, DEFAULT_BACKFILL),
+    clock: options.clock === undefined ? systemClock : component('clock', options.clock, ['now', 'setTimeout', 'clearTimeout'], 'a Clock'),
+    random: optional('random', options.random, 'a function returning [0, 1)', (v): v is Random => typeof v === 'function') ?? Math.random,
+    logger: options.logger === undefined ? silentLogger : component('logger', options.logger, ['debug', 'info', 'warn', 'error'], 'a Logger'),
+    metrics: options.metrics === undefined ? noMetrics : component('metrics', options.metrics, ['count', 'gauge'], 'a Metrics'),
+  });
+}
+
+/** Every option AtlasNodeOptions has; a key not here is a typo and is refused. */
+const OPTION_NAMES: Record<keyof AtlasNodeOptions, true> = {
+  chain: true, transport: true, dataDir: true, store: true, closeStore: true, seeds: true, network: true, neighbors: true,
+  maxChunkSize: true, limits: true, addressPolicy: true, maxPeers: true, maxPendingPeers: true, peerTable: true, requests: true,
+  timers: true, downloads: true, push: true, audit: true, sources: true, backfill: true, clock: true, random: true, logger: true, metrics: true,
+};
+
+/**
+ * `given` laid over `defaults`, key by key and level by level, each value checked against the
+ * default's type; an undefined value keeps the default. An empty default object is an open record
+ * of numbers (e.g. requests.methodCost).
+ */
+function group<T extends object>(path: string, given: unknown, defaults: Readonly<T>): T {
+  if (given === undefined) return structuredClone(defaults) as T;
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new InvalidOptionError(path, `expected an object, got ${describe(given)}`);
+  const open = Object.keys(defaults).length === 0;
+  const result: Record<string, unknown> = structuredClone(defaults) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(given)) {
+    const name = `${path}.${key}`;
+    if (value === undefined) continue;
+    const fallback = open ? 0 : (defaults as Record<string, unknown>)[key];
+    if (fallback === undefined) throw new InvalidOptionError(name, 'unknown option');
+    result[key] = typeof fallback === 'object' && fallback !== null ? group(name, value, fallback) : checkValue(name, value, fallback);
+  }
+  return result as T;
+}
+
+function checkValue(name: string, value: unknown, fallback: unknown): unknown {
+  const choices = CHOICES[name];
+  if (choices !== undefined) {
+    if (!choices.includes(value as string)) throw new InvalidOptionError(name, `expected one of ${choices.join(', ')}, got ${describe(value)}`);
+    return value;
+  }
+  if (typeof fallback === 'boolean') {
+    if (typeof value !== 'boolean') throw new InvalidOptionError(name, `expected a boolean, got ${describe(value)}`);
+    return value;
+  }
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw new InvalidOptionError(name, `expected a number >= 0, got ${describe(value)}`);
+  if (POSITIVE_INTEGERS.has(name) && !(Number.isSafeInteger(value) && value > 0)) throw new InvalidOptionError(name, `expected a positive integer, got ${describe(value)}`);
+  if (FRACTIONS.has(name) && value > 1) throw new InvalidOptionError(name, `expected a fraction in [0, 1], got ${describe(value)}`);
+  return value;
+}
+
+function component<T>(option: string, value: T | undefined, methods: readonly string[], what: string): T {
+  if (typeof value !== 'object' || value === null) {
+    throw new InvalidOptionError(option, value === undefined ? `missing: expected ${what}` : `expected ${what}, got ${describe(value)}`);
+  }
+  const missing = methods.filter((m) => typeof (value as Record<string, unknown>)[m] !== 'function');
+  if (missing.length > 0) throw new InvalidOptionError(option, `expected ${what}; it lacks ${missing.join(', ')}()`);
+  return value;
+}
+
+function hasMethods(value: unknown, methods: readonly string[]): boolean {
+  return typeof value === 'object' && value !== null && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+}
+
+function optional<T>(option: string, value: unknown, what: string, ok: (value: unknown) => value is T): T | undefined {
+  if (value === undefined) return undefined;
+  if (!ok(value)) throw new InvalidOptionError(option, `expected ${what}, got ${describe(value)}`);
+  return value;
+}
+
+function list<T>(option: string, value: unknown, what: string, ok: (value: unknown) => value is T): T[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new InvalidOptionError(option, `expected an array, each ${what}`);
+  value.forEach((item, i) => {
+    if (!ok(item)) throw new InvalidOptionError(`${option}[${i}]`, `expected ${what}, got ${describe(item)}`);
+  });
+  return [...(value as T[])];
+}
+
+function positiveInteger(option: string, value: unknown): number | undefined {
+  return optional(option, value, 'a positive integer', (v): v is number => Number.isSafeInteger(v) && (v as number) > 0);
+}
+
+function nonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
+}
+
+/** Components the node is given (chain, transport, store, clock, ...) stay as they are: only the data is frozen. */
+const COMPONENTS = new Set<string>(['chain', 'transport', 'store', 'clock', 'random', 'logger', 'metrics']);
+
+function deepFreeze<T extends object>(value: T, path = ''): T {
+  for (const [key, child] of Object.entries(value)) {
+    if (COMPONENTS.has(key) || (path === 'sources' && Array.isArray(value))) continue;
+    if (typeof child === 'object' && child !== null) deepFreeze(child as object, key);
+  }
+  return Object.freeze(value);
+}

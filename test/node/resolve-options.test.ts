@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryChain } from '../../src/chain/memory.js';
+import { ErrorCodes, InvalidOptionError } from '../../src/errors.js';
+import { DEFAULT_TIMERS, resolveNodeOptions, type AtlasNodeOptions } from '../../src/node/index.js';
+import { noMetrics } from '../../src/node/metrics.js';
+import { DEFAULT_ADDRESS_POLICY, LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
+import { PEER_TABLE_DEFAULTS } from '../../src/peers/table.js';
+import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
+import { DEFAULT_REQUEST_LIMITS } from '../../src/protocol/request-guard.js';
+import { silentLogger, systemClock } from '../../src/runtime.js';
+import { MemoryChunkStore } from '../../src/store/memory.js';
+import { DEFAULT_AUDIT } from '../../src/sync/audit.js';
+import { DEFAULT_DOWNLOADER } from '../../src/sync/downloader.js';
+import { DEFAULT_PUSHER } from '../../src/sync/pusher.js';
+import { DEFAULT_BACKFILL } from '../../src/sync/sources/backfill.js';
+import { MemoryNetwork } from '../../src/transport/memory.js';
+
+const chain = new MemoryChain();
+const transport = new MemoryNetwork().transport('n');
+const bad = <T>(value: unknown) => value as T;
+
+function isDeeplyFrozen(value: object, skip: ReadonlySet<unknown>): boolean {
+  if (!Object.isFrozen(value)) return false;
+  return Object.values(value).every((child) => typeof child !== 'object' || child === null || skip.has(child) || isDeeplyFrozen(child as object, skip));
+}
+
+describe('resolveNodeOptions', () => {
+  it('fills in every default', () => {
+    const resolved = resolveNodeOptions({ chain, transport });
+    expect(resolved).toMatchObject({
+      chain,
+      transport,
+      storage: { kind: 'memory' },
+      closeStore: true,
+      seeds: [],
+      sources: [],
+      network: 'mainnet',
+      neighbors: 8,
+      maxChunkSize: DEFAULT_LIMITS.maxChunkSize,
+      clock: systemClock,
+      random: Math.random,
+      logger: silentLogger,
+      metrics: noMetrics,
+    });
+    expect(resolved.limits).toEqual(DEFAULT_LIMITS);
+    expect(resolved.addressPolicy).toEqual(DEFAULT_ADDRESS_POLICY);
+    expect(resolved.peerTable).toEqual(PEER_TABLE_DEFAULTS);
+    expect(resolved.requests).toEqual(DEFAULT_REQUEST_LIMITS);
+    expect(resolved.timers).toEqual(DEFAULT_TIMERS);
+    expect(resolved.downloads).toEqual(DEFAULT_DOWNLOADER);
+    expect(resolved.push).toEqual(DEFAULT_PUSHER);
+    expect(resolved.audit).toEqual(DEFAULT_AUDIT);
+    expect(resolved.backfill).toEqual(DEFAULT_BACKFILL);
+  });
+
+  it('lays nested options over the defaults level by level; undefined keeps the default', () => {
+    const resolved = resolveNodeOptions({
+      chain,
+      transport,
+      timers: { roundMs: 50, refusalMs: undefined },
+      downloads: { maxInFlight: 0, backoff: { baseMs: 10 } as never },
+      requests: { methodCost: { getChunks: 4 } },
+      limits: { maxGetAddresses: 7 },
+    });
+    expect(resolved.timers).toEqual({ ...DEFAULT_TIMERS, roundMs: 50 });
+    expect(resolved.downloads.maxInFlight).toBe(0);
+    expect(resolved.downloads.backoff).toEqual({ ...DEFAULT_DOWNLOADER.backoff, baseMs: 10 });
+    expect(resolved.requests.methodCost).toEqual({ getChunks: 4 });
+    expect(resolved.limits).toEqual({ ...DEFAULT_LIMITS, maxGetAddresses: 7 });
+  });
+
+  it('keeps related options in agreement: chunk size, peer table bounds, the store and who closes it', () => {
+    const store = new MemoryChunkStore();
+    const resolved = resolveNodeOptions({
+      chain, transport, store, dataDir: '/ignored', maxChunkSize: 1_000, limits: { maxChunkSize: 2_000 },
+      maxPeers: 50, peerTable: { maxPending: 30, maxPeers: 999 }, timers: { refusalMs: 1_234 },
+    });
+    expect(resolved.storage).toEqual({ kind: 'given', store });
+    expect(resolved.closeStore).toBe(false);
+    expect(resolved.maxChunkSize).toBe(1_000);
+    expect(resolved.limits.maxChunkSize).toBe(1_000);
+    expect(resolved.peerTable).toMatchObject({ maxPeers: 50, maxPending: 30, refusalMs: 1_234 });
+    expect(resolveNodeOptions({ chain, transport, store, closeStore: true }).closeStore).toBe(true);
+    expect(resolveNodeOptions({ chain, transport, dataDir: '/tmp/x', limits: { maxChunkSize: 2_000 } })).toMatchObject({
+      storage: { kind: 'lmdb', dataDir: '/tmp/x' },
+      closeStore: true,
+      maxChunkSize: 2_000,
+    });
+  });
+
+  it('returns deeply frozen data, copied from the caller, and leaves the given components alone', () => {
+    const seeds = ['a:1'];
+    const timers = { roundMs: 10 };
+    const resolved = resolveNodeOptions({ chain, transport, seeds, timers, addressPolicy: LOCAL_ADDRESS_POLICY });
+    expect(isDeeplyFrozen(resolved, new Set([chain, transport, systemClock, silentLogger, noMetrics]))).toBe(true);
+    expect(() => (resolved.seeds as string[]).push('b:2')).toThrow(TypeError);
+    expect(() => ((resolved.downloads.backoff as { baseMs: number }).baseMs = 1)).toThrow(TypeError);
+    seeds.push('c:3');
+    timers.roundMs = 99;
+    expect(resolved.seeds).toEqual(['a:1']);
+    expect(resolved.timers.roundMs).toBe(10);
+    expect(Object.isFrozen(chain)).toBe(false);
+    expect(Object.isFrozen(transport)).toBe(false);
+  });
+
+  it('refuses each bad option with INVALID_OPTION naming it', () => {
+    const cases: [unknown, string][] = [
+      [undefined, 'options'],
+      [{ transport }, 'chain'],
+      [{ chain }, 'transport'],
+      [{ chain, transport: {} }, 'transport'],
+      [{ chain, transport, store: { get: () => undefined } }, 'store'],
+      [{ chain, transport, closeStore: 'yes' }, 'closeStore'],
+      [{ chain, transport, dataDir: '' }, 'dataDir'],
+      [{ chain, transport, network: 3 }, 'network'],
+      [{ chain, transport, seeds: 'a:1' }, 'seeds'],
+      [{ chain, transport, seeds: ['a:1', 3] }, 'seeds[1]'],
+      [{ chain, transport, sources: [{ name: 'x' }] }, 'sources[0]'],
+      [{ chain, transport, neighbors: 0 }, 'neighbors'],
+      [{ chain, transport, maxChunkSize: 1.5 }, 'maxChunkSize'],
+      [{ chain, transport, maxPeers: -1 }, 'maxPeers'],
+      [{ chain, transport, maxPendingPeers: '800' }, 'maxPendingPeers'],
+      [{ chain, transport, limits: 5 }, 'limits'],
+      [{ chain, transport, limits: { maxPutChunks: 0 } }, 'limits.maxPutChunks'],
+      [{ chain, transport, limits: { maxPutChuncks: 5 } }, 'limits.maxPutChuncks'],
+      [{ chain, transport, addressPolicy: { allowLoopback: 'yes' } }, 'addressPolicy.allowLoopback'],
+      [{ chain, transport, peerTable: { pendingEviction: 'newest' } }, 'peerTable.pendingEviction'],
+      [{ chain, transport, peerTable: { minHealth: 2 } }, 'peerTable.minHealth'],
+      [{ chain, transport, requests: { maxConcurrent: 0 } }, 'requests.maxConcurrent'],
+      [{ chain, transport, requests: { methodCost: { getChunks: -1 } } }, 'requests.methodCost.getChunks'],
+      [{ chain, transport, timers: { roundMs: '10s' } }, 'timers.roundMs'],
+      [{ chain, transport, timers: { roundMs: 0 } }, 'timers.roundMs'],
+      [{ chain, transport, timers: { neighborRenewMs: Infinity } }, 'timers.neighborRenewMs'],
+      [{ chain, transport, downloads: { batchSize: 0 } }, 'downloads.batchSize'],
+      [{ chain, transport, downloads: { hedge: { minMs: NaN } } }, 'downloads.hedge.minMs'],
+      [{ chain, transport, downloads: { backoff: [] } }, 'downloads.backoff'],
+      [{ chain, transport, push: { timeoutMs: -5 } }, 'push.timeoutMs'],
+      [{ chain, transport, audit: { stallHealth: 1.5 } }, 'audit.stallHealth'],
+      [{ chain, transport, backfill: { concurrency: 0 } }, 'backfill.concurrency'],
+      [{ chain, transport, clock: { now: () => 0 } }, 'clock'],
+      [{ chain, transport, random: 0.5 }, 'random'],
+      [{ chain, transport, logger: console.log }, 'logger'],
+      [{ chain, transport, metrics: {} }, 'metrics'],
+      [{ chain, transport, neighbours: 8 }, 'neighbours'],
+    ];
+    for (const [options, option] of cases) {
+      let error: unknown;
+      try {
+        resolveNodeOptions(bad<AtlasNodeOptions>(options));
+      } catch (e) {
+        error = e;
+      }
+      expect(error, option).toBeInstanceOf(InvalidOptionError);
+      expect(error, option).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option });
+    }
+  });
+});
