@@ -49,11 +49,15 @@ export class AddressIndex {
   /** first position -> the address's later positions, ascending (only for repeated addresses). */
   readonly #more = new Map<number, number[]>();
 
-  constructor(read: PositionReader, seed: Uint8Array = randomBytes(8)) {
+  /** `expected`: addresses about to be added (sizes the table once, e.g. when rebuilding at open). */
+  constructor(read: PositionReader, options: { seed?: Uint8Array; expected?: number } = {}) {
+    const seed = options.seed ?? randomBytes(8);
     this.#read = read;
     this.#seed = Uint32Array.of(readUint32(seed, 0), readUint32(seed, 4));
-    this.#table = new Uint32Array(INITIAL_SLOTS * 2);
-    this.#mask = INITIAL_SLOTS - 1;
+    let slots = INITIAL_SLOTS;
+    while ((options.expected ?? 0) > MAX_LOAD * slots) slots *= 2;
+    this.#table = new Uint32Array(slots * 2);
+    this.#mask = slots - 1;
   }
 
   /** Distinct addresses indexed. */

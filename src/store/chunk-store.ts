@@ -73,7 +73,7 @@ export class BackedChunkStore implements ChunkStore {
     this.#backend = backend;
     this.#details = options.details ?? {};
     this.#length = backend.readLength();
-    this.#index = new AddressIndex((position) => backend.addressAt(position));
+    this.#index = new AddressIndex((position) => backend.addressAt(position), { expected: this.#length });
     let position = 0;
     for (const key of backend.addressRange(0, this.#length)) this.#index.add(key, position++);
     const { digest, rebuilt } = SequenceDigest.restore((from, to) => backend.addressRange(from, to), this.#length, backend.readCheckpoints());

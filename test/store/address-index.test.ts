@@ -26,7 +26,7 @@ class Harness {
   readonly sequence = new AddressArray();
   readonly index: AddressIndex;
   constructor(seed: Uint8Array) {
-    this.index = new AddressIndex((position) => this.sequence.at(position), seed);
+    this.index = new AddressIndex((position) => this.sequence.at(position), { seed });
   }
   readonly model = new Map<string, number[]>();
   readonly seen: Buffer[] = [];
