@@ -99,10 +99,24 @@ export class AddressIndex {
       else more.push(position);
       return true;
     }
-    if (this.#live + this.#tombstones + 1 > MAX_LOAD * (this.#mask + 1)) this.#resize();
+    this.reserve(1);
     this.#insert(hash, position);
     this.#live++;
     return false;
+  }
+
+  /**
+   * Makes room for `count` more addresses now, so the adds that follow allocate nothing: the
+   * store calls it before it commits an append, so running out of memory fails the append whole.
+   */
+  reserve(count: number): void {
+    const slots = this.#mask + 1;
+    if (this.#live + this.#tombstones + count <= MAX_LOAD * slots) return;
+    let size = slots;
+    while (this.#live + count > MAX_LOAD * size) size *= 2;
+    // Tombstones alone (truncations) rebuild at the same size; growth at least doubles, so it stays rare.
+    if (size === slots && this.#live + count > (MAX_LOAD / 2) * slots) size *= 2;
+    this.#rebuild(size);
   }
 
   /**
@@ -165,10 +179,8 @@ export class AddressIndex {
     table[slot * 2 + 1] = hash;
   }
 
-  /** Doubles the table when live entries fill half of it, else rebuilds it at the same size (dropping tombstones). */
-  #resize(): void {
-    const slots = this.#mask + 1;
-    const size = this.#live + 1 > (MAX_LOAD / 2) * slots ? slots * 2 : slots;
+  /** Re-inserts every live entry into a table of `size` slots (dropping tombstones). */
+  #rebuild(size: number): void {
     const old = this.#table;
     this.#table = new Uint32Array(size * 2);
     this.#mask = size - 1;

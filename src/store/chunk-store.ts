@@ -194,6 +194,7 @@ export class BackedChunkStore implements ChunkStore {
     if (addresses.length === 0) return;
     const keys = addresses.map((address) => Buffer.from(address, 'hex'));
     const plan = this.#digest.planAppend(keys);
+    this.#index.reserve(keys.length);
     await this.#backend.append(start, keys, plan.checkpoints);
     this.#length = plan.length;
     this.#digest.commitAppend(plan);

@@ -145,6 +145,19 @@ describe('AddressIndex', () => {
     expect(h.index.positionsOf(family[0]!)).toEqual([0]);
   });
 
+  it('sizes its table up front: presized for a rebuild, and reserve() leaves nothing to allocate in the adds after it', () => {
+    const random = seededRandom(10);
+    const presized = new AddressIndex(() => undefined, { expected: 20_500 });
+    expect(presized.byteSize).toBe(32_768 * 8); // the smallest power of two holding 20,500 at <= 0.75 load
+    const h = new Harness(randomAddress(random).subarray(0, 8));
+    h.index.reserve(5_000);
+    const reserved = h.index.byteSize;
+    expect(reserved).toBeGreaterThanOrEqual((5_000 / 0.75) * 8);
+    h.append(Array.from({ length: 5_000 }, () => randomAddress(random)));
+    expect(h.index.byteSize).toBe(reserved);
+    h.check(random);
+  });
+
   it('refuses a truncation plan made before the table was rebuilt', () => {
     const random = seededRandom(6);
     const h = new Harness(randomAddress(random).subarray(0, 8));
