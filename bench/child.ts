@@ -8,6 +8,8 @@ export interface JsonChildOptions {
   env?: NodeJS.ProcessEnv;
   /** Killed past this; the run then fails. */
   timeoutMs?: number;
+  /** A plain JavaScript script runs without the TypeScript loader (default false: `--import tsx`). */
+  plainJs?: boolean;
 }
 
 /**
@@ -16,7 +18,8 @@ export interface JsonChildOptions {
  */
 export function runJsonChild<T>(script: string, args: readonly string[], options: JsonChildOptions): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', script, ...args], {
+    const loader = options.plainJs ? [] : ['--import', 'tsx'];
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...loader, script, ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
       ...(options.env ? { env: options.env } : {}),
     });

@@ -1,11 +1,10 @@
 /**
- * What a ChunkStore needs from its storage: four record sets and atomic writes over them. The one
+ * What a ChunkStore needs from its storage: three record sets and atomic writes over them. The one
  * ChunkStore (chunk-store.ts) holds every rule (admission, the write queue and group commit, the
- * derived inventory and counters, verified discard); a backend only keeps records.
+ * derived inventory and counters, the address -> positions index, verified discard); a backend
+ * only keeps records.
  *
  *   sequence     position -> 20-byte address (the current sequence, positions 0 .. length - 1)
- *   positions    20-byte address -> its positions in the current sequence, ascending
- *                (absent when the address is not announced)
  *   chunks       20-byte address -> the chunk's bytes (every chunk ever stored; never evicted)
  *   checkpoints  k -> d_{1024k}, the sequence-digest checkpoints (sequence-digest.ts)
  *
@@ -15,12 +14,6 @@
  */
 import type { DigestCheckpoint } from './sequence-digest.js';
 
-/** The positions an append gives to one address of the batch. */
-export interface AppendedAddress {
-  key: Buffer;
-  positions: readonly number[];
-}
-
 export interface StoreBackend {
   /** The sequence length at open; the store keeps it from then on. */
   readLength(): number;
@@ -28,9 +21,6 @@ export interface StoreBackend {
   addressAt(position: number): Uint8Array | undefined;
   /** The addresses at positions from .. to - 1, in order. */
   addressRange(from: number, to: number): Iterable<Uint8Array>;
-  /** The positions of `key` in the current sequence, ascending; empty when not announced. */
-  positionsOf(key: Buffer): number[];
-  isAnnounced(key: Buffer): boolean;
 
   /** The stored bytes of `key` (the caller may keep them), announced or not. */
   chunk(key: Buffer): Uint8Array | undefined;
@@ -44,18 +34,10 @@ export interface StoreBackend {
   /** Stores checkpoints rebuilt at open. */
   writeCheckpoints(checkpoints: readonly DigestCheckpoint[]): void;
 
-  /**
-   * One transaction: `keys` at positions start .., each address's new positions added to its
-   * list, and the new checkpoints. Answers, per entry of `grouped`, whether the address was
-   * announced before.
-   */
-  append(start: number, keys: readonly Buffer[], grouped: readonly AppendedAddress[], checkpoints: readonly DigestCheckpoint[]): Promise<boolean[]>;
-  /**
-   * One transaction: drops positions >= length (of `old`), the positions lists of `keys` (the
-   * distinct addresses dropped) and the checkpoints from index `firstDroppedCheckpoint` on. Answers,
-   * per key, whether the address is still announced.
-   */
-  truncate(length: number, old: number, keys: readonly Buffer[], firstDroppedCheckpoint: number): Promise<boolean[]>;
+  /** One transaction: `keys` at positions start .., and the new checkpoints. */
+  append(start: number, keys: readonly Buffer[], checkpoints: readonly DigestCheckpoint[]): Promise<void>;
+  /** One transaction: drops positions >= length (of `old`) and the checkpoints from index `firstDroppedCheckpoint` on. */
+  truncate(length: number, old: number, firstDroppedCheckpoint: number): Promise<void>;
   /** One transaction: stores each chunk unless its address is already stored; answers which were added. */
   storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]>;
   removeChunk(key: Buffer): Promise<void>;

@@ -24,7 +24,8 @@ import { Inventory } from '../inventory/inventory.js';
 import { SerialQueue, silentLogger, type Logger } from '../runtime.js';
 import { checkAnnounced, checkMaxChunkSize, hashChunks, lookupAddress, parseVerified, throwIfRefused, type AdmissionResult } from './admission.js';
 import { validateAppend, validateTruncate } from './announcements.js';
-import type { AppendedAddress, StoreBackend } from './backend.js';
+import { AddressIndex } from './address-index.js';
+import type { StoreBackend } from './backend.js';
 import { discardChunk } from './quarantine.js';
 import { SequenceDigest } from './sequence-digest.js';
 import type { ChunkStore, DiscardOutcome, PutOutcome, VerifiedChunk } from './types.js';
@@ -51,6 +52,8 @@ export class BackedChunkStore implements ChunkStore {
   readonly inventory: Inventory;
 
   readonly #backend: StoreBackend;
+  /** address -> positions of the current sequence, rebuilt at open from the sequence. */
+  readonly #index: AddressIndex;
   readonly #digest: SequenceDigest;
   #length: number;
   #count: number;
@@ -70,6 +73,9 @@ export class BackedChunkStore implements ChunkStore {
     this.#backend = backend;
     this.#details = options.details ?? {};
     this.#length = backend.readLength();
+    this.#index = new AddressIndex((position) => backend.addressAt(position), { expected: this.#length });
+    let position = 0;
+    for (const key of backend.addressRange(0, this.#length)) this.#index.add(key, position++);
     const { digest, rebuilt } = SequenceDigest.restore((from, to) => backend.addressRange(from, to), this.#length, backend.readCheckpoints());
     this.#digest = digest;
     if (rebuilt.length > 0) {
@@ -97,7 +103,7 @@ export class BackedChunkStore implements ChunkStore {
   positionsOf(address: Address): readonly number[] {
     this.#checkOpen();
     const key = lookupAddress(address);
-    return key === undefined ? [] : this.#backend.positionsOf(Buffer.from(key, 'hex'));
+    return key === undefined ? [] : this.#index.positionsOf(Buffer.from(key, 'hex'));
   }
 
   sequenceDigest(length?: number): string {
@@ -132,7 +138,7 @@ export class BackedChunkStore implements ChunkStore {
     const key = lookupAddress(address);
     if (key === undefined) return undefined;
     const keyBytes = Buffer.from(key, 'hex');
-    return this.#backend.isAnnounced(keyBytes) ? this.#backend.chunk(keyBytes) : undefined;
+    return this.#index.has(keyBytes) ? this.#backend.chunk(keyBytes) : undefined;
   }
 
   has(address: Address): boolean {
@@ -140,7 +146,7 @@ export class BackedChunkStore implements ChunkStore {
     const key = lookupAddress(address);
     if (key === undefined) return false;
     const keyBytes = Buffer.from(key, 'hex');
-    return this.#backend.isAnnounced(keyBytes) && this.#backend.hasChunk(keyBytes);
+    return this.#index.has(keyBytes) && this.#backend.hasChunk(keyBytes);
   }
 
   chunkCount(): number {
@@ -162,7 +168,7 @@ export class BackedChunkStore implements ChunkStore {
       const removed = await discardChunk(keyBytes, { read: () => this.#backend.chunk(keyBytes), remove: () => this.#backend.removeChunk(keyBytes) });
       if (removed === undefined) return { discarded: false, positions: [] };
       this.#stored--;
-      const positions = this.#backend.positionsOf(keyBytes);
+      const positions = this.#index.positionsOf(keyBytes);
       if (positions.length > 0) {
         for (const position of positions) this.inventory.remove(position);
         this.#count--;
@@ -188,32 +194,24 @@ export class BackedChunkStore implements ChunkStore {
     if (addresses.length === 0) return;
     const keys = addresses.map((address) => Buffer.from(address, 'hex'));
     const plan = this.#digest.planAppend(keys);
-    // New positions per address of this batch, in order.
-    const byAddress = new Map<Address, AppendedAddress & { positions: number[] }>();
-    for (let i = 0; i < addresses.length; i++) {
-      const address = addresses[i] as Address;
-      let entry = byAddress.get(address);
-      if (entry === undefined) {
-        entry = { key: keys[i] as Buffer, positions: [] };
-        byAddress.set(address, entry);
-      }
-      entry.positions.push(start + i);
-    }
-    const grouped = [...byAddress.values()];
-    const wasAnnounced = await this.#backend.append(start, keys, grouped, plan.checkpoints);
+    this.#index.reserve(keys.length);
+    await this.#backend.append(start, keys, plan.checkpoints);
     this.#length = plan.length;
     this.#digest.commitAppend(plan);
     this.inventory.setLength(plan.length);
-    for (let i = 0; i < grouped.length; i++) {
-      const entry = grouped[i] as AppendedAddress;
-      const size = this.#chunkSize(entry.key);
+    const held: number[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as Buffer;
+      const wasAnnounced = this.#index.add(key, start + i);
+      const size = this.#chunkSize(key);
       if (size === undefined) continue;
-      this.inventory.addMany(entry.positions);
-      if (!wasAnnounced[i]) {
+      held.push(start + i);
+      if (!wasAnnounced) {
         this.#count++;
         this.#bytes += size;
       }
     }
+    if (held.length > 0) this.inventory.addMany(held);
   }
 
   async #truncate(length: number): Promise<void> {
@@ -226,9 +224,11 @@ export class BackedChunkStore implements ChunkStore {
       if (!dropped.has(address)) dropped.set(address, Buffer.from(address, 'hex'));
     }
     const keys = [...dropped.values()];
-    const stillAnnounced = await this.#backend.truncate(length, old, keys, SequenceDigest.firstDroppedCheckpoint(length));
+    const plan = this.#index.planTruncate(length, keys);
+    await this.#backend.truncate(length, old, SequenceDigest.firstDroppedCheckpoint(length));
+    this.#index.applyTruncate(plan);
     for (let i = 0; i < keys.length; i++) {
-      if (stillAnnounced[i]) continue;
+      if (plan.entries[i]?.stays) continue;
       const size = this.#chunkSize(keys[i] as Buffer);
       if (size === undefined) continue;
       this.#count--;
@@ -282,7 +282,7 @@ export class BackedChunkStore implements ChunkStore {
     const positions: number[][] = new Array(prepared.length);
     const results = checkAnnounced(prepared, (address, index) => {
       const key = Buffer.from(address, 'hex');
-      const at = this.#backend.positionsOf(key);
+      const at = this.#index.positionsOf(key);
       if (at.length === 0) return false;
       keys[index] = key;
       positions[index] = at;
@@ -336,7 +336,7 @@ export class BackedChunkStore implements ChunkStore {
     const bits: number[] = [];
     for (const { key, size } of this.#backend.chunkSizes()) {
       stored++;
-      const positions = this.#backend.positionsOf(key);
+      const positions = this.#index.positionsOf(key);
       if (positions.length === 0) continue;
       if ((positions[positions.length - 1] as number) >= this.#length) {
         throw new AtlasError(ErrorCodes.STORE_CORRUPT, `chunk ${key.toString('hex')} is indexed at positions past the sequence`, this.#details);

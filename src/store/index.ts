@@ -29,6 +29,6 @@ export {
   type DigestCheckpoint,
 } from './sequence-digest.js';
 export { BackedChunkStore, type ChunkStoreOptions } from './chunk-store.js';
-export type { AppendedAddress, StoreBackend } from './backend.js';
+export type { StoreBackend } from './backend.js';
 export { MemoryChunkStore, type MemoryChunkStoreOptions } from './memory.js';
 export { LmdbChunkStore, STORE_FORMAT_MAGIC, STORE_FORMAT_VERSION, type LmdbChunkStoreOptions } from './lmdb.js';

@@ -4,14 +4,14 @@
  *
  *   chunks       20-byte address -> the chunk's bytes (every chunk ever stored; never evicted)
  *   sequence     uint32 position -> 20-byte address (the current sequence, no holes)
- *   byAddress    20-byte address -> its positions in the current sequence, packed big-endian
- *                uint32s, ascending (absent when the address is not announced)
  *   checkpoints  uint32 k -> d_{1024k}, the sequence-digest checkpoints (sequence-digest.ts)
  *   meta         'format' -> { magic, version }
  *
  * Each backend write is one LMDB transaction, which commits entirely or not at all: that is what
- * makes the derived inventory crash-safe (chunk-store.ts). Reads go to LMDB (memory-mapped) rather
- * than to a JS map of addresses, so a store of a million positions stays cheap in RSS.
+ * makes the derived inventory crash-safe (chunk-store.ts). Reads go to LMDB (memory-mapped); the
+ * address -> positions index lives in memory, rebuilt at open from the sequence (address-index.ts).
+ * Format 1 also kept that index in LMDB (`byAddress`, ~140 bytes a position, random writes that
+ * touch the whole file): opening a format-1 store drops it and rewrites the format record.
  *
  * One process per data directory: the in-memory derived state assumes no other writer, so the
  * directory is locked while the store is open (lock.ts).
@@ -21,18 +21,20 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import type { Logger } from '../runtime.js';
 import { checkMaxChunkSize } from './admission.js';
-import type { AppendedAddress, StoreBackend } from './backend.js';
+import type { StoreBackend } from './backend.js';
 import { BackedChunkStore } from './chunk-store.js';
 import { prepareDataDir } from './lmdb-file.js';
 import { acquireStoreLock, type StoreLock } from './lock.js';
 import type { DigestCheckpoint } from './sequence-digest.js';
 
 export const STORE_FORMAT_MAGIC = 'atlasnet-store';
-export const STORE_FORMAT_VERSION = 1;
+export const STORE_FORMAT_VERSION = 2;
+/** The sub-database format 1 kept: address -> packed positions. */
+const LEGACY_BY_ADDRESS = 'byAddress';
 
 const NO_OVERWRITE = { noOverwrite: true } as const;
 const APPEND = { append: true } as const;
-const DB_NAMES = ['meta', 'chunks', 'sequence', 'byAddress', 'checkpoints'] as const;
+const DB_NAMES = ['meta', 'chunks', 'sequence', 'checkpoints'] as const;
 
 /** Options of `LmdbChunkStore`: data directory, chunk size limit, map size and durability. */
 export interface LmdbChunkStoreOptions {
@@ -59,7 +61,6 @@ type Positional = Database<Buffer, number>;
 interface Databases {
   chunks: Bytes;
   sequence: Positional;
-  byAddress: Bytes;
   checkpoints: Positional;
 }
 
@@ -107,7 +108,6 @@ export class LmdbChunkStore extends BackedChunkStore {
 class LmdbBackend implements StoreBackend {
   readonly #chunks: Bytes;
   readonly #sequence: Positional;
-  readonly #byAddress: Bytes;
   readonly #checkpoints: Positional;
 
   constructor(
@@ -118,7 +118,6 @@ class LmdbBackend implements StoreBackend {
   ) {
     this.#chunks = dbs.chunks;
     this.#sequence = dbs.sequence;
-    this.#byAddress = dbs.byAddress;
     this.#checkpoints = dbs.checkpoints;
   }
 
@@ -140,14 +139,6 @@ class LmdbBackend implements StoreBackend {
 
   *addressRange(from: number, to: number): Iterable<Uint8Array> {
     for (const { value } of this.#sequence.getRange({ start: from, end: to })) yield value;
-  }
-
-  positionsOf(key: Buffer): number[] {
-    return unpackPositions(this.#byAddress.getBinaryFast(key));
-  }
-
-  isAnnounced(key: Buffer): boolean {
-    return this.#byAddress.doesExist(key);
   }
 
   chunk(key: Buffer): Uint8Array | undefined {
@@ -179,30 +170,20 @@ class LmdbBackend implements StoreBackend {
     });
   }
 
-  async append(start: number, keys: readonly Buffer[], grouped: readonly AppendedAddress[], checkpoints: readonly DigestCheckpoint[]): Promise<boolean[]> {
-    const before = grouped.map((entry) => this.#byAddress.getBinary(entry.key));
+  async append(start: number, keys: readonly Buffer[], checkpoints: readonly DigestCheckpoint[]): Promise<void> {
     await this.env.transaction(() => {
       // Positions only ever grow at the end: MDB_APPEND fills pages instead of splitting them half-full.
       for (let i = 0; i < keys.length; i++) this.#sequence.putSync(start + i, keys[i] as Buffer, APPEND);
-      grouped.forEach((entry, i) => this.#byAddress.putSync(entry.key, appendPositions(before[i], entry.positions)));
       for (const checkpoint of checkpoints) this.#checkpoints.putSync(checkpoint.index, Buffer.from(checkpoint.digest));
     });
-    return before.map((packed) => packed !== undefined);
   }
 
-  async truncate(length: number, old: number, keys: readonly Buffer[], firstDroppedCheckpoint: number): Promise<boolean[]> {
-    const kept = keys.map((key) => keepPositionsBelow(this.#byAddress.getBinary(key), length));
+  async truncate(length: number, old: number, firstDroppedCheckpoint: number): Promise<void> {
     const droppedCheckpoints = [...this.#checkpoints.getKeys({ start: firstDroppedCheckpoint })];
     await this.env.transaction(() => {
       for (let position = length; position < old; position++) this.#sequence.removeSync(position);
-      keys.forEach((key, i) => {
-        const packed = kept[i];
-        if (packed === undefined) this.#byAddress.removeSync(key);
-        else this.#byAddress.putSync(key, packed);
-      });
       for (const index of droppedCheckpoints) this.#checkpoints.removeSync(index);
     });
-    return kept.map((packed) => packed !== undefined);
   }
 
   /** MDB_NOOVERWRITE decides "already stored" (a repeat within the batch too) inside the transaction. */
@@ -249,9 +230,9 @@ function openEnvironment(path: string, options: LmdbChunkStoreOptions): RootData
   }
 }
 
-function openDatabases(env: RootDatabase, path: string, existing: boolean): { chunks: Bytes; sequence: Positional; byAddress: Bytes; checkpoints: Positional } {
+function openDatabases(env: RootDatabase, path: string, existing: boolean): Databases {
   const names = existing ? [...env.getKeys()].map(String) : [];
-  const foreign = names.filter((name) => !(DB_NAMES as readonly string[]).includes(name));
+  const foreign = names.filter((name) => !(DB_NAMES as readonly string[]).includes(name) && name !== LEGACY_BY_ADDRESS);
   if (foreign.length > 0) {
     throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} holds an LMDB environment that is not an atlasnet store (it has ${foreign.slice(0, 5).join(', ')})`, { path });
   }
@@ -259,17 +240,23 @@ function openDatabases(env: RootDatabase, path: string, existing: boolean): { ch
   const dbs = {
     chunks: env.openDB<Buffer, Buffer>('chunks', { keyEncoding: 'binary', encoding: 'binary' }),
     sequence: env.openDB<Buffer, number>('sequence', { keyEncoding: 'uint32', encoding: 'binary' }),
-    byAddress: env.openDB<Buffer, Buffer>('byAddress', { keyEncoding: 'binary', encoding: 'binary' }),
     checkpoints: env.openDB<Buffer, number>('checkpoints', { keyEncoding: 'uint32', encoding: 'binary' }),
   };
+  const legacy = names.includes(LEGACY_BY_ADDRESS) ? env.openDB<Buffer, Buffer>(LEGACY_BY_ADDRESS, { keyEncoding: 'binary', encoding: 'binary' }) : undefined;
   const format = meta.get('format');
   if (format === undefined) {
     // A store killed while it was being created has no format record yet, and nothing else.
-    const populated = Object.values(dbs).some((db) => db.getCount() > 0);
+    const populated = [...Object.values(dbs), ...(legacy ? [legacy] : [])].some((db) => db.getCount() > 0);
     if (populated) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} holds data but no atlasnet format record`, { path });
-    meta.putSync('format', { magic: STORE_FORMAT_MAGIC, version: STORE_FORMAT_VERSION });
   } else {
     checkFormat(format, path);
+  }
+  if (format === undefined || legacy !== undefined || (format as FormatRecord).version < STORE_FORMAT_VERSION) {
+    // Format 1 -> 2 only drops the index now kept in memory; one transaction, so a kill leaves either format whole.
+    env.transactionSync(() => {
+      legacy?.dropSync();
+      meta.putSync('format', { magic: STORE_FORMAT_MAGIC, version: STORE_FORMAT_VERSION });
+    });
   }
   return dbs;
 }
@@ -289,28 +276,4 @@ function checkFormat(format: unknown, path: string): void {
   if (record.version < 1 || !Number.isInteger(record.version)) {
     throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} has an invalid store format version ${record.version}`, { path });
   }
-}
-
-/** Positions packed as big-endian uint32s, ascending. */
-function unpackPositions(packed: Buffer | undefined): number[] {
-  if (packed === undefined) return [];
-  const positions: number[] = new Array(packed.length >>> 2);
-  for (let i = 0; i < positions.length; i++) positions[i] = packed.readUInt32BE(i * 4);
-  return positions;
-}
-
-function appendPositions(before: Buffer | undefined, added: readonly number[]): Buffer {
-  const offset = before?.length ?? 0;
-  const packed = Buffer.allocUnsafe(offset + added.length * 4);
-  if (before !== undefined) before.copy(packed, 0);
-  for (let i = 0; i < added.length; i++) packed.writeUInt32BE(added[i] as number, offset + i * 4);
-  return packed;
-}
-
-/** The packed list without its positions >= length, or undefined when none stays. */
-function keepPositionsBelow(packed: Buffer | undefined, length: number): Buffer | undefined {
-  if (packed === undefined) return undefined;
-  let count = 0;
-  while (count * 4 < packed.length && packed.readUInt32BE(count * 4) < length) count++;
-  return count === 0 ? undefined : Buffer.from(packed.subarray(0, count * 4));
 }

@@ -4,7 +4,8 @@
  * plain maps, so its semantics are exactly those of LmdbChunkStore; the contract tests run both.
  */
 import type { Address } from '../address.js';
-import type { AppendedAddress, StoreBackend } from './backend.js';
+import { AddressArray } from './address-array.js';
+import type { StoreBackend } from './backend.js';
 import { BackedChunkStore } from './chunk-store.js';
 import type { DigestCheckpoint } from './sequence-digest.js';
 
@@ -30,10 +31,9 @@ export class MemoryChunkStore extends BackedChunkStore {
   }
 }
 
-/** The records in maps keyed by hex address; every write is synchronous, hence atomic. */
+/** The sequence in one buffer, chunks in a map keyed by hex address; every write is synchronous, hence atomic. */
 class MemoryBackend implements StoreBackend {
-  readonly sequence: Buffer[] = [];
-  readonly positions = new Map<Address, number[]>();
+  readonly sequence = new AddressArray();
   readonly chunks = new Map<Address, Uint8Array>();
   readonly checkpoints: Uint8Array[] = [];
 
@@ -42,19 +42,11 @@ class MemoryBackend implements StoreBackend {
   }
 
   addressAt(position: number): Uint8Array | undefined {
-    return this.sequence[position];
+    return this.sequence.at(position);
   }
 
   addressRange(from: number, to: number): Iterable<Uint8Array> {
-    return this.sequence.slice(from, to);
-  }
-
-  positionsOf(key: Buffer): number[] {
-    return this.positions.get(key.toString('hex'))?.slice() ?? [];
-  }
-
-  isAnnounced(key: Buffer): boolean {
-    return this.positions.has(key.toString('hex'));
+    return this.sequence.range(from, to);
   }
 
   chunk(key: Buffer): Uint8Array | undefined {
@@ -82,29 +74,14 @@ class MemoryBackend implements StoreBackend {
     for (const checkpoint of checkpoints) this.checkpoints[checkpoint.index] = checkpoint.digest;
   }
 
-  async append(start: number, keys: readonly Buffer[], grouped: readonly AppendedAddress[], checkpoints: readonly DigestCheckpoint[]): Promise<boolean[]> {
-    keys.forEach((key, i) => (this.sequence[start + i] = key));
-    const wasAnnounced = grouped.map(({ key, positions }) => {
-      const address = key.toString('hex');
-      const list = this.positions.get(address);
-      if (list !== undefined) list.push(...positions);
-      else this.positions.set(address, positions.slice());
-      return list !== undefined;
-    });
+  async append(_start: number, keys: readonly Buffer[], checkpoints: readonly DigestCheckpoint[]): Promise<void> {
+    for (const key of keys) this.sequence.push(key);
     this.writeCheckpoints(checkpoints);
-    return wasAnnounced;
   }
 
-  async truncate(length: number, _old: number, keys: readonly Buffer[], firstDroppedCheckpoint: number): Promise<boolean[]> {
-    this.sequence.length = length;
+  async truncate(length: number, _old: number, firstDroppedCheckpoint: number): Promise<void> {
+    this.sequence.truncate(length);
     if (this.checkpoints.length > firstDroppedCheckpoint) this.checkpoints.length = firstDroppedCheckpoint;
-    return keys.map((key) => {
-      const address = key.toString('hex');
-      const kept = (this.positions.get(address) ?? []).filter((position) => position < length);
-      if (kept.length === 0) this.positions.delete(address);
-      else this.positions.set(address, kept);
-      return kept.length > 0;
-    });
   }
 
   async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {

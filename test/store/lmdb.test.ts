@@ -233,6 +233,43 @@ describe('LmdbChunkStore refuses what is not an atlasnet store', () => {
     await expectCode(LmdbChunkStore.open({ path }), 'STORE_CORRUPT');
   });
 
+  it('opens a format-1 store (address index kept in LMDB): same sequence and positions, the old index dropped', async () => {
+    const path = freshPath();
+    const addresses = [...poolAddresses.slice(0, 5), poolAddresses[1]!, poolAddresses[3]!];
+    const env = openLmdb({ path, maxDbs: 8 });
+    await env.openDB('meta', { encoding: 'msgpack' }).put('format', { magic: 'atlasnet-store', version: 1 });
+    const sequence = env.openDB('sequence', { keyEncoding: 'uint32', encoding: 'binary' });
+    const byAddress = env.openDB('byAddress', { keyEncoding: 'binary', encoding: 'binary' });
+    const chunks = env.openDB('chunks', { keyEncoding: 'binary', encoding: 'binary' });
+    await env.transaction(() => {
+      addresses.forEach((address, position) => sequence.putSync(position, Buffer.from(address, 'hex')));
+      for (const address of new Set(addresses)) {
+        const at = addresses.flatMap((a, i) => (a === address ? [i] : []));
+        const packed = Buffer.alloc(at.length * 4);
+        at.forEach((position, i) => packed.writeUInt32BE(position, i * 4));
+        byAddress.putSync(Buffer.from(address, 'hex'), packed);
+      }
+      chunks.putSync(Buffer.from(poolAddresses[1]!, 'hex'), Buffer.from(pool[1]!));
+    });
+    await env.close();
+
+    const store = await LmdbChunkStore.open({ path });
+    expect(store.sequenceLength()).toBe(7);
+    expect(store.positionsOf(poolAddresses[1]!)).toEqual([1, 5]);
+    expect(store.positionsOf(poolAddresses[0]!)).toEqual([0]);
+    expect(store.positionsOf(poolAddresses[9]!)).toEqual([]);
+    expect(Array.from(store.inventory.positions())).toEqual([1, 5]);
+    expect(store.chunkCount()).toBe(1);
+    await store.close();
+    const after = openLmdb({ path, maxDbs: 8 });
+    expect([...after.getKeys()].map(String).sort()).toEqual(['checkpoints', 'chunks', 'meta', 'sequence']);
+    expect(after.openDB('meta', { encoding: 'msgpack' }).get('format')).toEqual({ magic: 'atlasnet-store', version: STORE_FORMAT_VERSION });
+    await after.close();
+    const again = await LmdbChunkStore.open({ path });
+    expect(again.positionsOf(poolAddresses[3]!)).toEqual([3, 6]);
+    await again.close();
+  });
+
   it('refuses a store of a newer format version with a clear message', async () => {
     const path = freshPath();
     await (await LmdbChunkStore.open({ path })).close();

@@ -1,0 +1,215 @@
+/**
+ * address -> positions for the current sequence, in about 8 to 16 bytes a distinct address (one
+ * LMDB record per address cost ~140 bytes a position of memory-mapped file).
+ *
+ * An open-addressing hash table in one Uint32Array of (first position + 1, hash) pairs, probed
+ * linearly. The table holds no address bytes: a candidate whose 32-bit hash matches is confirmed
+ * by reading the address at its first position from the sequence itself (`read`). The rare
+ * address announced more than once keeps its later positions in a side map keyed by its first
+ * position.
+ *
+ * Addresses are hashes, so their bytes are uniform, but announcing is open to anyone: the slot
+ * hash mixes the leading 8 bytes with a random per-index seed, so nobody can choose addresses
+ * that pile into one probe run.
+ *
+ * Positions only ever grow at the end (append) or are cut from the end (truncate), which keeps
+ * every list ascending and an address's first position fixed while it stays announced.
+ */
+import { randomBytes } from 'node:crypto';
+import { AtlasError, ErrorCodes } from '../errors.js';
+
+/** The 20-byte address at a position of the current sequence (undefined past its end). */
+export type PositionReader = (position: number) => Uint8Array | undefined;
+
+/** Largest share of slots used (live entries and tombstones) before the table doubles. */
+const MAX_LOAD = 0.75;
+const INITIAL_SLOTS = 1024;
+/** A slot is two uint32s: first position + 1 (0: free) and the address's hash. */
+const FREE = 0;
+/** In the hash word of a free slot: a removed entry, which probes must step over. */
+const TOMBSTONE_MARK = 1;
+
+/** What a truncation removes, found while the dropped positions can still be read. */
+export interface IndexTruncation {
+  readonly length: number;
+  readonly generation: number;
+  /** Per dropped address: its slot, and whether any of its positions stays below `length`. */
+  readonly entries: readonly { slot: number; stays: boolean }[];
+}
+
+export class AddressIndex {
+  readonly #read: PositionReader;
+  readonly #seed: Uint32Array;
+  #table: Uint32Array;
+  #mask: number;
+  #live = 0;
+  #tombstones = 0;
+  /** Bumped by every rehash: slots found before it are stale. */
+  #generation = 0;
+  /** first position -> the address's later positions, ascending (only for repeated addresses). */
+  readonly #more = new Map<number, number[]>();
+
+  /** `expected`: addresses about to be added (sizes the table once, e.g. when rebuilding at open). */
+  constructor(read: PositionReader, options: { seed?: Uint8Array; expected?: number } = {}) {
+    const seed = options.seed ?? randomBytes(8);
+    this.#read = read;
+    this.#seed = Uint32Array.of(readUint32(seed, 0), readUint32(seed, 4));
+    let slots = INITIAL_SLOTS;
+    while ((options.expected ?? 0) > MAX_LOAD * slots) slots *= 2;
+    this.#table = new Uint32Array(slots * 2);
+    this.#mask = slots - 1;
+  }
+
+  /** Distinct addresses indexed. */
+  get size(): number {
+    return this.#live;
+  }
+
+  /** Bytes held by the table and the side map's lists (an estimate for the side map). */
+  get byteSize(): number {
+    let more = 0;
+    for (const list of this.#more.values()) more += 48 + list.length * 8;
+    return this.#table.byteLength + more;
+  }
+
+  has(key: Uint8Array): boolean {
+    return this.#find(key, addressHash(key, this.#seed)) >= 0;
+  }
+
+  /** The positions of `key`, ascending; empty when it is not announced. */
+  positionsOf(key: Uint8Array): number[] {
+    const slot = this.#find(key, addressHash(key, this.#seed));
+    if (slot < 0) return [];
+    const first = (this.#table[slot * 2] as number) - 1;
+    const more = this.#more.get(first);
+    return more === undefined ? [first] : [first, ...more];
+  }
+
+  /**
+   * Records `position` (past every indexed position) for `key`; the sequence must already hold
+   * `key` there. Answers whether the key was indexed before.
+   */
+  add(key: Uint8Array, position: number): boolean {
+    const hash = addressHash(key, this.#seed);
+    const slot = this.#find(key, hash);
+    if (slot >= 0) {
+      const first = (this.#table[slot * 2] as number) - 1;
+      const more = this.#more.get(first);
+      if (more === undefined) this.#more.set(first, [position]);
+      else more.push(position);
+      return true;
+    }
+    this.reserve(1);
+    this.#insert(hash, position);
+    this.#live++;
+    return false;
+  }
+
+  /**
+   * Makes room for `count` more addresses now, so the adds that follow allocate nothing: the
+   * store calls it before it commits an append, so running out of memory fails the append whole.
+   */
+  reserve(count: number): void {
+    const slots = this.#mask + 1;
+    if (this.#live + this.#tombstones + count <= MAX_LOAD * slots) return;
+    let size = slots;
+    while (this.#live + count > MAX_LOAD * size) size *= 2;
+    // Tombstones alone (truncations) rebuild at the same size; growth at least doubles, so it stays rare.
+    if (size === slots && this.#live + count > (MAX_LOAD / 2) * slots) size *= 2;
+    this.#rebuild(size);
+  }
+
+  /**
+   * Finds what a truncation to `length` removes for `keys` (the distinct addresses at positions
+   * >= length). Call while those positions can still be read; apply after they are gone.
+   */
+  planTruncate(length: number, keys: readonly Uint8Array[]): IndexTruncation {
+    const entries = keys.map((key) => {
+      const slot = this.#find(key, addressHash(key, this.#seed));
+      if (slot < 0) throw new AtlasError(ErrorCodes.INTERNAL, `address ${Buffer.from(key).toString('hex')} is in the sequence but not in its index`);
+      return { slot, stays: (this.#table[slot * 2] as number) - 1 < length };
+    });
+    return { length, generation: this.#generation, entries };
+  }
+
+  /** Drops every position >= plan.length of the planned addresses. */
+  applyTruncate(plan: IndexTruncation): void {
+    if (plan.generation !== this.#generation) throw new AtlasError(ErrorCodes.INTERNAL, 'stale address index truncation plan');
+    for (const { slot, stays } of plan.entries) {
+      const first = (this.#table[slot * 2] as number) - 1;
+      const more = this.#more.get(first);
+      if (!stays) {
+        this.#table[slot * 2] = FREE;
+        this.#table[slot * 2 + 1] = TOMBSTONE_MARK;
+        this.#more.delete(first);
+        this.#live--;
+        this.#tombstones++;
+        continue;
+      }
+      if (more === undefined) continue;
+      let kept = more.length;
+      while (kept > 0 && (more[kept - 1] as number) >= plan.length) kept--;
+      if (kept === 0) this.#more.delete(first);
+      else more.length = kept;
+    }
+  }
+
+  /** The slot holding `key`, or -1. */
+  #find(key: Uint8Array, hash: number): number {
+    const table = this.#table;
+    const mask = this.#mask;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const stored = table[slot * 2] as number;
+      if (stored === FREE) {
+        if (table[slot * 2 + 1] === TOMBSTONE_MARK) continue;
+        return -1;
+      }
+      if (table[slot * 2 + 1] === hash && sameAddress(this.#read(stored - 1), key)) return slot;
+    }
+  }
+
+  /** Puts a new entry in the first free slot of its run (tombstones included). */
+  #insert(hash: number, first: number): void {
+    const table = this.#table;
+    const mask = this.#mask;
+    let slot = hash & mask;
+    while (table[slot * 2] !== FREE) slot = (slot + 1) & mask;
+    if (table[slot * 2 + 1] === TOMBSTONE_MARK) this.#tombstones--;
+    table[slot * 2] = first + 1;
+    table[slot * 2 + 1] = hash;
+  }
+
+  /** Re-inserts every live entry into a table of `size` slots (dropping tombstones). */
+  #rebuild(size: number): void {
+    const old = this.#table;
+    this.#table = new Uint32Array(size * 2);
+    this.#mask = size - 1;
+    this.#tombstones = 0;
+    this.#generation++;
+    for (let i = 0; i < old.length; i += 2) {
+      const stored = old[i] as number;
+      if (stored !== FREE) this.#insert(old[i + 1] as number, stored - 1);
+    }
+  }
+}
+
+/** The slot hash: 32 bits from the address's leading 8 bytes keyed by the 8-byte seed (murmur3's finaliser). */
+export function addressHash(key: Uint8Array, seed: Uint32Array): number {
+  let h = Math.imul(readUint32(key, 0) ^ (seed[0] as number), 0xcc9e2d51) ^ Math.imul(readUint32(key, 4) ^ (seed[1] as number), 0x1b873593);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function readUint32(bytes: Uint8Array, offset: number): number {
+  return ((bytes[offset] as number) | ((bytes[offset + 1] as number) << 8) | ((bytes[offset + 2] as number) << 16) | ((bytes[offset + 3] as number) << 24)) >>> 0;
+}
+
+function sameAddress(stored: Uint8Array | undefined, key: Uint8Array): boolean {
+  if (stored === undefined) return false;
+  for (let i = 0; i < 20; i++) if (stored[i] !== key[i]) return false;
+  return true;
+}

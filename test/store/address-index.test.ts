@@ -1,0 +1,193 @@
+/**
+ * The in-memory address -> positions index against a plain Map model, through random appends
+ * (fresh, repeated and hash-colliding addresses), truncations and lookups.
+ */
+import { describe, expect, it } from 'vitest';
+import { AddressArray } from '../../src/store/address-array.js';
+import { AddressIndex, addressHash } from '../../src/store/address-index.js';
+import { randomInt, seededRandom, type Random } from '../../src/runtime.js';
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+function randomAddress(random: Random): Buffer {
+  return Buffer.from(Array.from({ length: 20 }, () => randomInt(random, 256)));
+}
+
+/** Same leading 8 bytes (so the same slot hash under any seed), different tail. */
+function twinOf(address: Uint8Array, random: Random): Buffer {
+  const twin = Buffer.from(address);
+  do for (let i = 8; i < 20; i++) twin[i] = randomInt(random, 256);
+  while (twin.equals(Buffer.from(address)));
+  return twin;
+}
+
+/** The index beside the sequence it reads, and the model: address -> ascending positions. */
+class Harness {
+  readonly sequence = new AddressArray();
+  readonly index: AddressIndex;
+  constructor(seed: Uint8Array) {
+    this.index = new AddressIndex((position) => this.sequence.at(position), { seed });
+  }
+  readonly model = new Map<string, number[]>();
+  readonly seen: Buffer[] = [];
+
+  append(keys: readonly Buffer[]): void {
+    const start = this.sequence.length;
+    keys.forEach((key) => this.sequence.push(key));
+    keys.forEach((key, i) => {
+      const list = this.model.get(hex(key));
+      expect(this.index.add(key, start + i)).toBe(list !== undefined);
+      if (list) list.push(start + i);
+      else this.model.set(hex(key), [start + i]);
+      this.seen.push(key);
+    });
+  }
+
+  /** As the store does it: plan while the dropped positions are readable, apply once they are gone. */
+  truncate(length: number): void {
+    const dropped = new Map<string, Buffer>();
+    for (const key of this.sequence.range(length, this.sequence.length)) dropped.set(hex(key), Buffer.from(key));
+    const plan = this.index.planTruncate(length, [...dropped.values()]);
+    this.sequence.truncate(length);
+    this.index.applyTruncate(plan);
+    [...dropped.keys()].forEach((address, i) => {
+      const kept = (this.model.get(address) ?? []).filter((position) => position < length);
+      if (kept.length === 0) this.model.delete(address);
+      else this.model.set(address, kept);
+      expect(plan.entries[i]?.stays).toBe(kept.length > 0);
+    });
+  }
+
+  check(random: Random): void {
+    expect(this.index.size).toBe(this.model.size);
+    const probes = [...this.seen, randomAddress(random), ...this.seen.slice(-20).map((key) => twinOf(key, random))];
+    for (const key of probes) {
+      const expected = this.model.get(hex(key)) ?? [];
+      expect(this.index.positionsOf(key), hex(key)).toEqual(expected);
+      expect(this.index.has(key)).toBe(expected.length > 0);
+    }
+  }
+}
+
+function pick(random: Random, keys: readonly Buffer[]): Buffer {
+  return keys[randomInt(random, keys.length)] as Buffer;
+}
+
+describe('AddressIndex', () => {
+  for (const seed of [1, 2, 3, 4]) {
+    it(`matches a Map through random appends, repeats, hash twins and truncations (seed ${seed})`, () => {
+      const random = seededRandom(seed);
+      const h = new Harness(randomAddress(random).subarray(0, 8));
+      for (let step = 0; step < 120; step++) {
+        if (h.sequence.length > 0 && random() < 0.25) {
+          h.truncate(randomInt(random, h.sequence.length + 1));
+        } else {
+          const batch: Buffer[] = [];
+          const size = 1 + randomInt(random, 80);
+          for (let i = 0; i < size; i++) {
+            const roll = random();
+            const pool = [...h.seen, ...batch];
+            if (pool.length > 0 && roll < 0.15) batch.push(pick(random, pool)); // repeat, announced or truncated away
+            else if (pool.length > 0 && roll < 0.3) batch.push(twinOf(pick(random, pool), random));
+            else batch.push(randomAddress(random));
+          }
+          h.append(batch);
+        }
+        if (step % 10 === 9) h.check(random);
+      }
+      h.check(random);
+      expect(h.sequence.length).toBeGreaterThan(0);
+    });
+  }
+
+  it('grows past many table sizes and still finds every address, then empties completely', () => {
+    const random = seededRandom(9);
+    const h = new Harness(randomAddress(random).subarray(0, 8));
+    for (let round = 0; round < 20; round++) h.append(Array.from({ length: 1_000 }, () => randomAddress(random)));
+    h.append(h.seen.slice(0, 500)); // repeated once each
+    h.check(random);
+    expect(h.index.byteSize).toBeLessThan(20_500 * 24); // table and side lists, not a Map of strings
+    h.truncate(10_000);
+    h.check(random);
+    h.truncate(0);
+    h.check(random);
+    expect(h.index.size).toBe(0);
+  });
+
+  it('survives tombstone churn: repeated truncations and re-appends of colliding addresses', () => {
+    const random = seededRandom(5);
+    const h = new Harness(randomAddress(random).subarray(0, 8));
+    const base = randomAddress(random);
+    const family = Array.from({ length: 40 }, () => twinOf(base, random)); // one probe run
+    for (let round = 0; round < 200; round++) {
+      h.append(Array.from({ length: 1 + randomInt(random, 10) }, () => pick(random, family)));
+      h.append(Array.from({ length: 5 }, () => randomAddress(random)));
+      if (round % 3 === 2) h.truncate(randomInt(random, h.sequence.length + 1));
+    }
+    h.check(random);
+  });
+
+  it('steps over removed entries: a run that wrapped past the table end is reordered by growth, then cut', () => {
+    // Twins share a hash; one homed in the last slots of the first table (1,024) wraps to slot 0.
+    // Growth re-inserts slot 0 first, so the youngest twins land before the oldest, and cutting
+    // them leaves removed slots in the path to the survivors.
+    const random = seededRandom(8);
+    const seed = Buffer.from('0123456789abcdef', 'hex');
+    const words = Uint32Array.of(seed.readUInt32LE(0), seed.readUInt32LE(4));
+    let base = randomAddress(random);
+    while ((addressHash(base, words) & 1023) < 1021) base = randomAddress(random);
+    const family = [base, ...Array.from({ length: 5 }, () => twinOf(base, random))];
+    const h = new Harness(seed);
+    h.append(family);
+    h.append(Array.from({ length: 800 }, () => randomAddress(random))); // one growth, to 2,048 slots
+    h.truncate(3);
+    h.check(random);
+    expect(h.index.positionsOf(family[0]!)).toEqual([0]);
+  });
+
+  it('sizes its table up front: presized for a rebuild, and reserve() leaves nothing to allocate in the adds after it', () => {
+    const random = seededRandom(10);
+    const presized = new AddressIndex(() => undefined, { expected: 20_500 });
+    expect(presized.byteSize).toBe(32_768 * 8); // the smallest power of two holding 20,500 at <= 0.75 load
+    const h = new Harness(randomAddress(random).subarray(0, 8));
+    h.index.reserve(5_000);
+    const reserved = h.index.byteSize;
+    expect(reserved).toBeGreaterThanOrEqual((5_000 / 0.75) * 8);
+    h.append(Array.from({ length: 5_000 }, () => randomAddress(random)));
+    expect(h.index.byteSize).toBe(reserved);
+    h.check(random);
+  });
+
+  it('refuses a truncation plan made before the table was rebuilt', () => {
+    const random = seededRandom(6);
+    const h = new Harness(randomAddress(random).subarray(0, 8));
+    h.append([randomAddress(random)]);
+    const plan = h.index.planTruncate(0, [h.seen[0] as Buffer]);
+    h.append(Array.from({ length: 2_000 }, () => randomAddress(random))); // forces growth
+    expect(() => h.index.applyTruncate(plan)).toThrow(/stale/);
+  });
+});
+
+describe('AddressArray', () => {
+  it('holds 20-byte addresses by position across growth and truncation', () => {
+    const random = seededRandom(7);
+    const array = new AddressArray();
+    const model: Buffer[] = [];
+    for (let i = 0; i < 5_000; i++) {
+      const key = randomAddress(random);
+      array.push(key);
+      model.push(key);
+      if (i % 997 === 996) {
+        const length = randomInt(random, model.length);
+        array.truncate(length);
+        model.length = length;
+      }
+    }
+    expect(array.length).toBe(model.length);
+    model.forEach((key, i) => expect(hex(array.at(i)!)).toBe(hex(key)));
+    expect(array.at(model.length)).toBeUndefined();
+    expect(array.at(-1)).toBeUndefined();
+    expect([...array.range(10, 13)].map(hex)).toEqual(model.slice(10, 13).map(hex));
+    expect(() => array.push(new Uint8Array(19))).toThrow(RangeError);
+  });
+});
