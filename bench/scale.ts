@@ -5,6 +5,8 @@
  */
 import { build } from 'esbuild';
 import { runJsonChild } from './child.js';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryChain } from '../src/chain/memory.js';
@@ -53,8 +55,20 @@ async function memoryScript(): Promise<string> {
   return outfile;
 }
 
-function measureMemory(script: string, positions: number, peers: number): Promise<MemoryResult> {
-  return runJsonChild<MemoryResult>(script, [String(positions), String(peers)], { label: 'memory-node', nodeArgs: ['--expose-gc'], plainJs: true, timeoutMs: 300_000 });
+async function measureMemory(script: string, positions: number, peers: number): Promise<MemoryResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'atlasnet-memory-chain-'));
+  try {
+    const chainFile = join(dir, 'addresses.bin');
+    const fd = openSync(chainFile, 'w');
+    try {
+      for (let written = 0; written < positions; written += 50_000) writeSync(fd, randomBytes(Math.min(50_000, positions - written) * 20));
+    } finally {
+      closeSync(fd);
+    }
+    return await runJsonChild<MemoryResult>(script, [String(positions), String(peers), chainFile], { label: 'memory-node', nodeArgs: ['--expose-gc'], plainJs: true, timeoutMs: 300_000 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Bytes on the wire for one whole-vector fetch, then for incremental refreshes after `changes` new chunks. */

@@ -1,12 +1,14 @@
 /**
  * One memory measurement, in its own process: bench/scale.ts bundles this script to plain
- * JavaScript and runs node --expose-gc memory-node.mjs <positions> <peers>. An LMDB-backed node follows a chain of
+ * JavaScript and runs node --expose-gc memory-node.mjs <positions> <peers> <chain file>, the
+ * chain file holding <positions> 20-byte addresses (written by the parent, so that no buffer of
+ * it is left in this process). An LMDB-backed node follows a chain of
  * <positions> announcements and tracks <peers> neighbours' inventories (each holding a random
  * half of the sequence), served by light fake peers on a MemoryNetwork. Downloads are off: this
  * measures what tracking costs. Prints RSS and heap figures as one JSON line.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AtlasNode } from '../../src/node/index.js';
@@ -15,7 +17,8 @@ import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
 import { AddressFileChain } from '../sync/file-chain.js';
 
-const [positions, peers] = process.argv.slice(2).map(Number) as [number, number];
+const [positions, peers] = process.argv.slice(2, 4).map(Number) as [number, number];
+const chainFile = process.argv[4] as string;
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const mb = (n: number) => Math.round((n / 1e6) * 10) / 10;
 /** RSS split as Linux reports it: anonymous (heap, native) vs file-backed (LMDB's memory map). */
@@ -36,11 +39,6 @@ function memory() {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'atlasnet-memory-'));
-const chainFile = join(dir, 'addresses.bin');
-// Written a slice at a time: a 20 MB buffer left for the collector would sit in every figure below.
-const chainFd = openSync(chainFile, 'w');
-for (let written = 0; written < positions; written += 50_000) writeSync(chainFd, randomBytes(Math.min(50_000, positions - written) * 20));
-closeSync(chainFd);
 const baseline = memory();
 
 const network = new MemoryNetwork({ latencyMs: 0 });

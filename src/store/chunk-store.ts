@@ -76,6 +76,9 @@ export class BackedChunkStore implements ChunkStore {
     this.#index = new AddressIndex((position) => backend.addressAt(position), { expected: this.#length });
     let position = 0;
     for (const key of backend.addressRange(0, this.#length)) this.#index.add(key, position++);
+    if (position !== this.#length) {
+      throw new AtlasError(ErrorCodes.STORE_CORRUPT, `the sequence has a hole: expected ${this.#length} positions, read ${position}`, this.#details);
+    }
     const { digest, rebuilt } = SequenceDigest.restore((from, to) => backend.addressRange(from, to), this.#length, backend.readCheckpoints());
     this.#digest = digest;
     if (rebuilt.length > 0) {

@@ -124,6 +124,8 @@ class LmdbBackend implements StoreBackend {
   /** The sequence length: its positions must be exactly 0 .. count - 1. */
   readLength(): number {
     const count = this.#sequence.getCount();
+    const expected = entryCount(this.#sequence);
+    if (count !== expected) throw damagedRecords('sequence', count, expected, this.path);
     if (count === 0) return 0;
     // With `count` keys and no hole, the only key >= count - 1 is count - 1 itself.
     const tail = [...this.#sequence.getKeys({ start: count - 1, limit: 2 })];
@@ -154,8 +156,19 @@ class LmdbBackend implements StoreBackend {
     return this.#chunks.getBinaryFast(key)?.length;
   }
 
+  /**
+   * Damaged pages can hide records from a cursor without an error: the count LMDB keeps for the
+   * database must match what the walk read. (Format 1's LMDB address index also caught this, by
+   * disagreeing with the sequence.)
+   */
   *chunkSizes(): Iterable<{ key: Buffer; size: number }> {
-    for (const { key, value } of this.#chunks.getRange({})) yield { key, size: value.length };
+    const expected = entryCount(this.#chunks);
+    let read = 0;
+    for (const { key, value } of this.#chunks.getRange({})) {
+      read++;
+      yield { key, size: value.length };
+    }
+    if (read !== expected) throw damagedRecords('chunk', read, expected, this.path);
   }
 
   readCheckpoints(): (Uint8Array | undefined)[] {
@@ -209,6 +222,14 @@ class LmdbBackend implements StoreBackend {
       this.lock.release();
     }
   }
+}
+
+function entryCount(db: { getStats(): unknown }): number {
+  return (db.getStats() as { entryCount: number }).entryCount;
+}
+
+function damagedRecords(kind: string, read: number, expected: number, path: string): AtlasError {
+  return new AtlasError(ErrorCodes.STORE_CORRUPT, `the ${kind} records in ${path} are damaged: ${read} readable of the ${expected} LMDB counts`, { path, read, expected });
 }
 
 /** 64 GiB of address space: room for about 300 million chunks of the real size distribution. */
