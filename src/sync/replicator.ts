@@ -111,7 +111,7 @@ export class Replicator {
     setMaxListeners(0, this.lifetime.signal);
     this.refreshMs = options.inventoryRefreshMs ?? 15_000;
     this.log = new InventoryLog({ maxEntries: INVENTORY_LOG_ENTRIES, epoch: this.newEpoch() });
-    this.views = new PeerViews(client, client.limits, Math.max(options.neighbors ?? 8, 1) * 4, self, () => store.sequenceLength());
+    this.views = new PeerViews({ client, limits: client.limits, self, localLength: () => store.sequenceLength() }, { maxPeers: Math.max(options.neighbors ?? 8, 1) * 4 });
     const calls = { store, views: this.views, client, clock, random };
     this.downloader = new Downloader({ ...calls, hooks: {
       stored: (outcomes, peer) => this.stored(outcomes, peer, 'offer'),
@@ -126,14 +126,13 @@ export class Replicator {
       health: (peer) => peers.health(peer),
       stalled: (peer) => peers.dropStaller(peer),
     } }, options.audit);
-    this.pusher = new Pusher(
+    this.pusher = new Pusher({
       client,
       clock,
       self,
-      (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false,
-      options.push,
-      (max) => this.log.since(Math.max(this.log.oldestVersion, this.log.version - max)) ?? [],
-    );
+      peerHolds: (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false,
+      recent: (max) => this.log.since(Math.max(this.log.oldestVersion, this.log.version - max)) ?? [],
+    }, options.push);
   }
 
   /** Refreshes run from now on (the node is listening). */

@@ -44,7 +44,7 @@ function setUp() {
     },
   };
   const viewsClient = { inventory: () => Promise.reject(new Error('unused')), inventoryChanges: () => Promise.reject(new Error('unused')) };
-  const views = new PeerViews(viewsClient as never, DEFAULT_LIMITS, 8, () => 'self', () => 10);
+  const views = new PeerViews({ client: viewsClient, limits: DEFAULT_LIMITS, self: () => 'self', localLength: () => 10 }, { maxPeers: 8 });
   const store = { inventory: new Inventory(10), addressAt: () => ADDRESS } as unknown as ChunkStore;
   const hooks = { called() {}, fault() {}, health: () => 1, stalled() {} };
   const auditor = new Auditor({ store, views, client, clock, random: () => 0, hooks }, { retryMs: 7 });
