@@ -90,32 +90,44 @@ export class SerialQueue {
 }
 
 /**
- * Keys remembered until a deadline, at most `maxEntries` of them: setting a key makes it the
- * newest, and beyond the bound the oldest is forgotten first. An entry read after its deadline
- * is forgotten then, so a remote party that makes us remember keys holds at most `maxEntries`.
+ * Keys remembered until a deadline, at most `maxEntries` of them. An entry read after its deadline
+ * is forgotten then. Beyond the bound one entry is forgotten to make room, by this rule: the least
+ * recently set entry with a finite deadline, or, when every entry is kept for good (deadline
+ * Infinity), the least recently set of those. So a remote party that makes us remember keys holds
+ * at most `maxEntries`, and cannot push out what the host chose to keep for good while temporary
+ * entries remain. Every operation is O(1).
  */
 export class ExpiringMap<K, V = true> {
-  readonly #entries = new Map<K, { until: number; value: V }>();
+  /** Finite deadlines and deadline Infinity apart, each in the order set (oldest first). */
+  readonly #temporary = new Map<K, { until: number; value: V }>();
+  readonly #permanent = new Map<K, V>();
 
-  constructor(readonly maxEntries: number) {}
-
-  get size(): number {
-    return this.#entries.size;
+  constructor(readonly maxEntries: number) {
+    if (!(maxEntries >= 1)) throw new RangeError(`ExpiringMap: maxEntries must be at least 1, not ${maxEntries}`);
   }
 
-  /** Remembers `key` (with `value`) until clock time `until`; Infinity remembers it for good. */
+  get size(): number {
+    return this.#temporary.size + this.#permanent.size;
+  }
+
+  /** Remembers `key` (with `value`) until clock time `until`; Infinity remembers it for good. Setting a key again makes it the newest. */
   set(key: K, until: number, value: V): void {
-    this.#entries.delete(key);
-    this.#entries.set(key, { until, value });
-    while (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value as K);
+    this.delete(key);
+    if (until === Number.POSITIVE_INFINITY) this.#permanent.set(key, value);
+    else this.#temporary.set(key, { until, value });
+    if (this.size > this.maxEntries) {
+      const from = this.#temporary.size > 0 ? this.#temporary : this.#permanent;
+      from.delete(from.keys().next().value as K);
+    }
   }
 
   /** The value of `key` while its deadline is after `now`; undefined once it has passed. */
   get(key: K, now: number): V | undefined {
-    const entry = this.#entries.get(key);
+    if (this.#permanent.has(key)) return this.#permanent.get(key);
+    const entry = this.#temporary.get(key);
     if (entry === undefined) return undefined;
     if (entry.until > now) return entry.value;
-    this.#entries.delete(key);
+    this.#temporary.delete(key);
     return undefined;
   }
 
@@ -124,6 +136,6 @@ export class ExpiringMap<K, V = true> {
   }
 
   delete(key: K): boolean {
-    return this.#entries.delete(key);
+    return this.#temporary.delete(key) || this.#permanent.delete(key);
   }
 }

@@ -81,4 +81,25 @@ describe('ExpiringMap', () => {
     expect(map.delete(10_099)).toBe(true);
     expect(map.has(10_099, 0)).toBe(false);
   });
+
+  it('makes room by forgetting the oldest temporary entry, never one kept for good while a temporary one remains', () => {
+    const map = new ExpiringMap<string>(3);
+    map.set('kept-1', Number.POSITIVE_INFINITY, true);
+    map.set('temp-1', 50, true);
+    map.set('kept-2', Number.POSITIVE_INFINITY, true);
+    map.set('temp-2', 50, true); // over the bound: temp-1 (the oldest temporary) goes, not kept-1
+    expect(['kept-1', 'temp-1', 'kept-2', 'temp-2'].filter((key) => map.has(key, 0))).toEqual(['kept-1', 'kept-2', 'temp-2']);
+    for (let i = 0; i < 1_000; i++) map.set(`flood-${i}`, 50, true);
+    expect(['kept-1', 'kept-2', 'flood-999'].every((key) => map.has(key, 0))).toBe(true);
+    map.set('kept-3', Number.POSITIVE_INFINITY, true); // the last temporary one goes
+    map.set('kept-4', Number.POSITIVE_INFINITY, true); // all kept for good: the oldest of them goes
+    expect(['kept-1', 'kept-2', 'kept-3', 'kept-4'].filter((key) => map.has(key, 0))).toEqual(['kept-2', 'kept-3', 'kept-4']);
+    map.set('kept-2', 10, true); // set again with a deadline: temporary now
+    expect([map.has('kept-2', 9), map.has('kept-2', 10), map.size]).toEqual([true, false, 2]);
+  });
+
+  it('refuses a bound below one', () => {
+    expect(() => new ExpiringMap(0)).toThrow(RangeError);
+    expect(() => new ExpiringMap(Number.NaN)).toThrow(RangeError);
+  });
 });

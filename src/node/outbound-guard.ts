@@ -18,7 +18,7 @@
  * listens on the signal it is given, so sharing it would pile listeners on it.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { AddressPolicy, canonicalPeerAddress, type AddressPolicyOptions } from '../peers/address-policy.js';
+import { AddressPolicy, canonicalPeerAddress, parseDialAddress, type AddressPolicyOptions } from '../peers/address-policy.js';
 import { ExpiringMap, type Clock } from '../runtime.js';
 import type { CallOptions, Transport, TransportService } from '../transport/types.js';
 
@@ -109,12 +109,14 @@ export class OutboundGuard implements Transport {
   }
 
   call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown> {
-    if (this.isBlocked(peer)) {
+    // Parsed once: the blocklist and the seeds are keyed by the canonical form the policy judges.
+    const dial = parseDialAddress(peer, this.policy.options.maxLength);
+    const key = dial?.address ?? peer;
+    if (this.blocked.has(key, this.clock.now())) {
       this.refusedBlocked++;
       return Promise.reject(new AtlasError(ErrorCodes.BLOCKED, `${peer.slice(0, 100)} is blocked`));
     }
-    const key = this.canonical(peer);
-    if (!this.seeds.has(key) && !this.policy.allows(peer)) {
+    if (!this.seeds.has(key) && !(dial !== undefined && this.policy.judge(dial).ok)) {
       this.refusedPolicy++;
       return Promise.reject(new AtlasError(ErrorCodes.ADDRESS_REFUSED, `the address policy refuses to dial ${peer.slice(0, 100)}`));
     }

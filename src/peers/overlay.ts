@@ -1,6 +1,6 @@
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import type { ProtocolClient } from '../protocol/client.js';
-import { randomInt, type Clock, type Logger, type Random } from '../runtime.js';
+import { ExpiringMap, randomInt, type Clock, type Logger, type Random } from '../runtime.js';
 import type { AddressPolicyOptions } from './address-policy.js';
 import { MhdaSampler } from './mhda.js';
 import { NeighborSet } from './neighbors.js';
@@ -65,6 +65,8 @@ export class Overlay {
   private lastRenewal: number;
   private contactChecks = 0;
   private contactBudget = CONTACT_CHECKS_PER_ROUND;
+  /** Peers that stalled as neighbours, until they may be neighbours again (refusalMs later). */
+  private readonly benched = new ExpiringMap<string>(MAX_BENCHED);
 
   constructor(private readonly options: OverlayOptions) {
     const { clock, random } = options;
@@ -165,23 +167,10 @@ export class Overlay {
     this.table.penalise(peer, reason); // a removal is reported through onChange
   }
 
-  /** Peers that stalled as neighbours -> when they may be neighbours again (refusalMs later). */
-  private readonly benched = new Map<string, number>();
-
   /** A neighbour that stalls chunk requests leaves the set now, and is not chosen again for refusalMs. */
   dropStaller(peer: string): void {
-    this.benched.delete(peer);
-    this.benched.set(peer, this.options.clock.now() + this.options.table.refusalMs);
-    if (this.benched.size > MAX_BENCHED) this.benched.delete(this.benched.keys().next().value as string);
+    this.benched.set(peer, this.options.clock.now() + this.options.table.refusalMs, true);
     this.dropNeighbor(peer);
-  }
-
-  private isBenched(peer: string, now: number): boolean {
-    const until = this.benched.get(peer);
-    if (until === undefined) return false;
-    if (now < until) return true;
-    this.benched.delete(peer);
-    return false;
   }
 
   /** Every known peer, healthiest first. */
@@ -259,11 +248,11 @@ export class Overlay {
     this.keepSeedNeighbor();
     // Prefer the walk's current node (an unbiased sample); fill the rest at random meanwhile.
     const sample = this.sampler.current;
-    if (sample !== undefined && !this.sampler.burningIn && this.table.has(sample) && !this.active.has(sample) && !this.isBenched(sample, now)) this.addNeighbor(sample);
+    if (sample !== undefined && !this.sampler.burningIn && this.table.has(sample) && !this.active.has(sample) && !this.benched.has(sample, now)) this.addNeighbor(sample);
     for (let tries = 0; this.active.wanted > 0 && tries < this.active.k * 2; tries++) {
       const peer = this.randomLivePeer();
       if (peer === undefined) break;
-      if (!this.active.has(peer) && !this.isBenched(peer, now)) this.addNeighbor(peer);
+      if (!this.active.has(peer) && !this.benched.has(peer, now)) this.addNeighbor(peer);
     }
   }
 

@@ -164,7 +164,7 @@ export class Replicator {
 
   /** A peer was admitted: what it offered before, while we checked it, is taken now. */
   peerAdmitted(peer: string): void {
-    const early = this.early.take(peer);
+    const early = this.early.take(peer, this.components.clock.now());
     if (early?.offered !== undefined) this.acceptOffer(peer, early.offered);
   }
 
@@ -200,7 +200,7 @@ export class Replicator {
     const from = canonicalPeerAddress(address);
     if (from === undefined) return 0;
     if (!this.components.peers.isKnownPeer(from)) {
-      this.early.offered(from, positions); // replayed once admitted, which starts now
+      this.early.offered(from, positions, this.components.clock.now()); // replayed once admitted, which starts now
       this.components.peers.contact(from);
       return 0;
     }

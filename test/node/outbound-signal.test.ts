@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OutboundGuard, type CallOutcome } from '../../src/node/outbound-guard.js';
 import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { systemClock } from '../../src/runtime.js';
@@ -34,5 +34,22 @@ describe('OutboundGuard and shared signals', () => {
     expect(results.every((r) => (r as Error).message === 'round over')).toBe(true);
     expect(outcomes).toHaveLength(50);
     expect(outcomes.every((o) => o.method === 'offer' && o.error !== undefined && o.ms >= 0)).toBe(true);
+  });
+
+  it('parses a peer address once per call: the blocklist, the seeds and the policy all read that parse', async () => {
+    const inner = new HoldingTransport();
+    const guard = new OutboundGuard(inner, { clock: systemClock, policy: LOCAL_ADDRESS_POLICY, seeds: ['10.0.0.1:7'] });
+    const check = vi.spyOn(guard.policy, 'check');
+    const judge = vi.spyOn(guard.policy, 'judge');
+    guard.block('127.0.0.1:9', 60_000);
+    await expect(guard.call('127.0.0.1:09', 'ping', {})).rejects.toMatchObject({ code: 'BLOCKED' }); // canonical form blocked
+    const controller = new AbortController();
+    const held = guard.call('127.0.0.1:10', 'ping', {}, { signal: controller.signal }).catch(() => undefined);
+    const seed = guard.call('10.0.0.1:07', 'ping', {}, { signal: controller.signal }).catch(() => undefined); // a seed: not judged
+    expect(inner.signals).toHaveLength(2);
+    expect(judge.mock.calls.map(([peer]) => peer.address)).toEqual(['127.0.0.1:10']);
+    expect(check).not.toHaveBeenCalled();
+    controller.abort();
+    await Promise.all([held, seed]);
   });
 });
