@@ -91,11 +91,11 @@ export class SerialQueue {
 
 /**
  * Keys remembered until a deadline, at most `maxEntries` of them. An entry read after its deadline
- * is forgotten then. Beyond the bound one entry is forgotten to make room, by this rule: the least
- * recently set entry with a finite deadline, or, when every entry is kept for good (deadline
- * Infinity), the least recently set of those. So a remote party that makes us remember keys holds
- * at most `maxEntries`, and cannot push out what the host chose to keep for good while temporary
- * entries remain. Every operation is O(1).
+ * is forgotten then. Beyond the bound one entry is forgotten to make room, never the one being
+ * set: the least recently set entry with a finite deadline, or, when there is none, the least
+ * recently set of those kept for good (deadline Infinity). So a remote party that makes us
+ * remember keys holds at most `maxEntries`, and cannot push out what the host chose to keep for
+ * good while other temporary entries remain. Every operation is O(1).
  */
 export class ExpiringMap<K, V = true> {
   /** Finite deadlines and deadline Infinity apart, each in the order set (oldest first). */
@@ -116,7 +116,9 @@ export class ExpiringMap<K, V = true> {
     if (until === Number.POSITIVE_INFINITY) this.#permanent.set(key, value);
     else this.#temporary.set(key, { until, value });
     if (this.size > this.maxEntries) {
-      const from = this.#temporary.size > 0 ? this.#temporary : this.#permanent;
+      // The key just set is the newest of its kind, so the oldest of the kind chosen is another.
+      const otherTemporary = this.#temporary.size > (until === Number.POSITIVE_INFINITY ? 0 : 1);
+      const from = otherTemporary ? this.#temporary : this.#permanent;
       from.delete(from.keys().next().value as K);
     }
   }

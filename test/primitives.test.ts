@@ -98,6 +98,14 @@ describe('ExpiringMap', () => {
     expect([map.has('kept-2', 9), map.has('kept-2', 10), map.size]).toEqual([true, false, 2]);
   });
 
+  it('never forgets the entry being set: a temporary one set into a map full of permanent ones pushes out the oldest of those', () => {
+    const map = new ExpiringMap<string>(2);
+    map.set('kept-1', Number.POSITIVE_INFINITY, true);
+    map.set('kept-2', Number.POSITIVE_INFINITY, true);
+    map.set('temp', 50, true);
+    expect(['kept-1', 'kept-2', 'temp'].filter((key) => map.has(key, 0))).toEqual(['kept-2', 'temp']);
+  });
+
   it('refuses a bound below one', () => {
     expect(() => new ExpiringMap(0)).toThrow(RangeError);
     expect(() => new ExpiringMap(Number.NaN)).toThrow(RangeError);

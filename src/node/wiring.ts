@@ -8,6 +8,7 @@ import type { ChainAdapter } from '../chain/types.js';
 import { resolveLimits, type ProtocolLimits } from '../protocol/limits.js';
 import { ProtocolClient } from '../protocol/client.js';
 import { RequestGuard } from '../protocol/request-guard.js';
+import { Blocklist } from '../peers/blocklist.js';
 import { Overlay } from '../peers/overlay.js';
 import { PEER_TABLE_DEFAULTS } from '../peers/table.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
@@ -90,11 +91,15 @@ export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: Nod
   const maxPending = options.maxPendingPeers ?? 800;
   const peerEvents = new PeerEvents((event, payload) => host.emit(event, payload), options.seeds ?? [], maxPeers + maxPending);
   const observer = new RequestObserver(metrics, logger, clock);
+  const peerTable = { ...PEER_TABLE_DEFAULTS, ...options.peerTable };
+  /** The peer table's blocks, enforced on every outgoing call by the outbound guard. */
+  const blocklist = new Blocklist(peerTable.maxBlocked);
   /** Every outgoing call passes here: blocked peers and addresses the policy refuses are never dialled. */
   const outbound = new OutboundGuard(transport, {
     clock,
     policy: options.addressPolicy ?? {},
     seeds: options.seeds ?? [],
+    blocklist,
     onCall: (outcome) => {
       observer.sent(outcome);
       if (outcome.error === undefined) peerEvents.answered(outcome.peer);
@@ -128,10 +133,7 @@ export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: Nod
       recordCall: (peer, ok) => overlay.recordCall(peer, ok),
       health: (peer) => overlay.health(peer),
       dropStaller: (peer) => overlay.dropStaller(peer),
-      penalise: (peer, code) => {
-        outbound.offended(peer);
-        overlay.penalise(peer, code);
-      },
+      penalise: (peer, code) => overlay.penalise(peer, code),
       isKnownPeer: (peer) => overlay.isKnownPeer(peer),
       contact: (peer) => overlay.contact(peer),
       isSeed: (peer) => overlay.isSeed(peer),
@@ -163,7 +165,7 @@ export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: Nod
     seeds: options.seeds ?? [],
     self,
     signal: lifetime.signal,
-    table: { maxPeers, maxPending, addressPolicy: options.addressPolicy ?? {}, refusalMs: timers.refusalMs, limits: options.peerTable ?? {} },
+    table: { maxPeers, maxPending, addressPolicy: options.addressPolicy ?? {}, refusalMs: timers.refusalMs, limits: options.peerTable ?? {}, blocklist },
     events: {
       peerAdded: (peer) => {
         replicator.peerAdmitted(peer);
@@ -171,8 +173,6 @@ export function wireNode(options: AtlasNodeOptions, store: ChunkStore, host: Nod
         peerEvents.added(peer);
       },
       peerRemoved: (peer, reason) => {
-        const table = { ...PEER_TABLE_DEFAULTS, ...options.peerTable };
-        outbound.removed(peer, reason, table.blockMs, table.healthWindowMs);
         logger.debug('peer removed', { peer, reason });
         peerEvents.removed(peer, reason);
       },

@@ -2,6 +2,7 @@ import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import { ExpiringMap, randomInt, type Clock, type Logger, type Random } from '../runtime.js';
 import type { AddressPolicyOptions } from './address-policy.js';
+import type { Blocklist } from './blocklist.js';
 import { MhdaSampler } from './mhda.js';
 import { NeighborSet } from './neighbors.js';
 import { PeerTable, type PeerTableLimits } from './table.js';
@@ -26,7 +27,8 @@ export interface OverlayOptions {
   self: () => string | undefined;
   signal: AbortSignal;
   /** refusalMs also benches a neighbour that stalled chunk requests. */
-  table: { maxPeers: number; maxPending: number; addressPolicy: Partial<AddressPolicyOptions>; refusalMs: number; limits: Partial<PeerTableLimits> };
+  /** `blocklist`: shared with the outbound guard, so a peer the table blocks is never dialled. */
+  table: { maxPeers: number; maxPending: number; addressPolicy: Partial<AddressPolicyOptions>; refusalMs: number; limits: Partial<PeerTableLimits>; blocklist: Blocklist };
   events: {
     peerAdded(peer: string): void;
     peerRemoved(peer: string, reason: string): void;
@@ -81,6 +83,7 @@ export class Overlay {
       maxPending: options.table.maxPending,
       policy: options.table.addressPolicy,
       refusalMs: options.table.refusalMs,
+      blocklist: options.table.blocklist,
       onChange: (change) => {
         if (change.type === 'add') options.events.peerAdded(change.peer);
         else {

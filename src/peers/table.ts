@@ -22,14 +22,15 @@
  * Addresses are compared in canonical form (see canonicalPeerAddress); every method accepts any
  * spelling and returns canonical addresses.
  *
- * Longer than 450 lines: one class whose bounded maps (table, pending, recent refusals,
- * blocklist) keep one invariant together; the blocklist and the expiring refusal memory shrink it
- * once they use the shared bounded-map primitive.
+ * Longer than 450 lines: one class whose bounded maps (table, pending candidates, recent
+ * refusals) keep one invariant together, each rule documented beside its code; the blocklist and
+ * the bounded maps themselves live in blocklist.ts and runtime.ts.
  */
 import { AtlasError, ErrorCodes, type ErrorCode } from '../errors.js';
 import { PROTOCOL_VERSION, type PingResult } from '../protocol/messages.js';
 import { definedOnly, ExpiringMap, randomInt, shuffle, type Clock, type Random } from '../runtime.js';
 import { AddressPolicy, canonicalPeerAddress, type AddressPolicyOptions } from './address-policy.js';
+import { Blocklist, DEFAULT_MAX_BLOCKED } from './blocklist.js';
 import { HealthWindow } from './health.js';
 
 /** Why a `PeerTable` removed a peer. */
@@ -114,7 +115,7 @@ export interface PeerTableLimits {
   maxOffences: number;
   /** How long a penalised peer stays blocked. */
   blockMs: number;
-  /** Most blocked addresses remembered. */
+  /** Most blocked addresses remembered (by the table's own blocklist; a shared one has its own bound). */
   maxBlocked: number;
 }
 
@@ -134,7 +135,7 @@ export const PEER_TABLE_DEFAULTS: Readonly<PeerTableLimits> = Object.freeze({
   penaltySamples: 5,
   maxOffences: 3,
   blockMs: 86_400_000,
-  maxBlocked: 10_000,
+  maxBlocked: DEFAULT_MAX_BLOCKED,
 });
 
 /** Candidates checked per round (SPEC §5.2). */
@@ -154,6 +155,8 @@ export interface PeerTableOptions extends Partial<PeerTableLimits> {
   /** This node's own address, or a function for one known only once the transport listens. */
   self?: string | (() => string | undefined);
   policy?: AddressPolicy | Partial<AddressPolicyOptions>;
+  /** Where blocks are kept: shared with the outbound guard, so a blocked peer is never dialled. Default: a blocklist of the table's own, of maxBlocked. */
+  blocklist?: Blocklist;
   onChange?: (change: PeerChange) => void;
 }
 
@@ -182,14 +185,15 @@ export class PeerTable {
   private readonly pending = new Map<string, number>(); // address -> queued at
   /** Address -> why it was refused or checked recently; forgotten when its time is up. */
   private readonly recent: ExpiringMap<string, string>;
-  private readonly blocked = new Map<string, number>(); // address -> blocked until (Infinity: for good)
+  private readonly blocked: Blocklist;
   private selfOption: string | (() => string | undefined) | undefined;
   private selfRaw: string | undefined;
   private self: string | undefined;
 
   constructor(options: PeerTableOptions) {
-    const { clock, random, network, seeds, self, policy, onChange, protocolVersion, isCompatibleVersion, ...limits } = options;
+    const { clock, random, network, seeds, self, policy, blocklist, onChange, protocolVersion, isCompatibleVersion, ...limits } = options;
     this.limits = checkLimits({ ...PEER_TABLE_DEFAULTS, ...definedOnly(limits) });
+    this.blocked = blocklist ?? new Blocklist(this.limits.maxBlocked);
     this.recent = new ExpiringMap(this.limits.maxRecent);
     this.clock = clock;
     this.random = random;
@@ -463,7 +467,7 @@ export class PeerTable {
   /** Lifts a block; a seed comes back into the table. */
   unblock(address: string): boolean {
     const peer = this.canonical(address) ?? address;
-    const was = this.blocked.delete(peer);
+    const was = this.blocked.unblock(peer);
     this.ownAddress();
     return was;
   }
@@ -588,34 +592,14 @@ export class PeerTable {
   }
 
   private blockedAt(peer: string, now: number): boolean {
-    const until = this.blocked.get(peer);
-    if (until === undefined) return false;
-    if (until > now) return true;
-    this.blocked.delete(peer);
-    return false;
+    return this.blocked.isBlocked(peer, now);
   }
 
   private blockCanonical(peer: string, until: number, reason: PeerRemoveReason): PeerRemoval | undefined {
-    this.blocked.delete(peer);
-    this.blocked.set(peer, until);
-    if (this.blocked.size > this.limits.maxBlocked) this.forgetOneBlock(peer);
+    this.blocked.block(peer, until);
     this.pending.delete(peer);
     this.recent.delete(peer);
     return this.peers.has(peer) ? this.removeEntry(peer, reason) : undefined;
-  }
-
-  /** Over the bound: forget the oldest temporary block, else the oldest block (never `keep`). */
-  private forgetOneBlock(keep: string): void {
-    let oldest: string | undefined;
-    for (const [peer, until] of this.blocked) {
-      if (peer === keep) continue;
-      oldest ??= peer;
-      if (until !== Number.POSITIVE_INFINITY) {
-        this.blocked.delete(peer);
-        return;
-      }
-    }
-    if (oldest !== undefined) this.blocked.delete(oldest);
   }
 }
 

@@ -9,7 +9,7 @@ import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { InventoryLog } from '../../src/inventory/change-log.js';
 import { decodePositions } from '../../src/inventory/varint.js';
 import { AtlasNode } from '../../src/node/index.js';
-import { OutboundGuard } from '../../src/node/outbound-guard.js';
+import { Blocklist } from '../../src/peers/blocklist.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
 import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import { systemClock, seededRandom } from '../../src/runtime.js';
@@ -138,11 +138,14 @@ describe('other queues', () => {
     expect(views.size).toBe(32);
   });
 
-  it('the outbound block list holds at most maxBlocked addresses', () => {
-    const guard = new OutboundGuard(new StalledPeers(), { clock: systemClock, maxBlocked: 1_000 });
-    for (let i = 0; i < 50_000; i++) guard.block(`peer-${i}`, 60_000);
-    expect(guard.isBlocked('peer-0')).toBe(false);
-    expect(guard.isBlocked('peer-49999')).toBe(true);
+  it('the blocklist holds at most maxBlocked addresses, and a flood of temporary blocks never lifts a block for good', () => {
+    const blocklist = new Blocklist(1_000);
+    blocklist.block('host-choice', Number.POSITIVE_INFINITY);
+    for (let i = 0; i < 50_000; i++) blocklist.block(`peer-${i}`, 60_000);
+    expect(blocklist.size).toBe(1_000);
+    expect(blocklist.isBlocked('peer-0', 0)).toBe(false);
+    expect(blocklist.isBlocked('peer-49999', 0)).toBe(true);
+    expect(blocklist.isBlocked('host-choice', Number.MAX_SAFE_INTEGER)).toBe(true);
   });
 });
 
