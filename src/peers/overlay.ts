@@ -1,5 +1,6 @@
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import type { ProtocolClient } from '../protocol/client.js';
+import { classifyFailure } from '../protocol/faults.js';
 import { ExpiringMap, randomInt, type Clock, type Logger, type Random } from '../runtime.js';
 import type { AddressPolicyOptions } from './address-policy.js';
 import type { Blocklist } from './blocklist.js';
@@ -221,8 +222,8 @@ export class Overlay {
       // Network id and protocol version are the table's to check: it remembers the refusal.
       this.table.admit(candidate, info); // throws the refusal; onChange reports the addition
     } catch (error) {
-      if (this.options.signal.aborted) return;
-      const reason = isAtlasError(error) ? error.code : 'UNREACHABLE';
+      if (classifyFailure(error, this.options.signal) === 'aborted') return;
+      const reason = isAtlasError(error) ? error.code : ErrorCodes.UNREACHABLE;
       if (!isAtlasError(error) || !TABLE_REFUSALS.has(error.code)) this.table.refuse(candidate, reason);
       this.options.logger.debug('candidate refused', { peer: candidate, reason });
     }

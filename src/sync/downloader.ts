@@ -1,7 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import type { Address } from '../address.js';
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
 import type { ProtocolClient } from '../protocol/client.js';
+import { asAtlasError, classifyFailure } from '../protocol/faults.js';
 import type { Clock, Random } from '../runtime.js';
 import type { ChunkStore, PutOutcome, VerifiedChunk } from '../store/types.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
@@ -230,7 +231,7 @@ export class Downloader {
       if (!this.stopped) {
         const now = this.clock.now();
         for (const address of addresses) this.plan.fail(address, now);
-        this.hooks.storeFailed(isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error)));
+        this.hooks.storeFailed(asAtlasError(error));
       }
     } finally {
       this.pendingWrites--;
@@ -255,14 +256,11 @@ export class Downloader {
     this.stats.failedRequests++;
     const now = this.clock.now();
     for (const address of addresses) this.plan.fail(address, now);
-    const atlasError = isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error));
-    if (atlasError.code === ErrorCodes.BAD_REPLY) this.hooks.fault(peer, 'bad-data', atlasError);
-    else if (atlasError.code === ErrorCodes.BUSY) {
-      // The peer is alive and shedding load: the addresses back off, its health is untouched.
-    } else {
-      this.hooks.called(peer, false);
-      this.hooks.fault(peer, 'unresponsive', atlasError);
-    }
+    const failure = classifyFailure(error);
+    // A busy peer is alive and shedding load: the addresses back off, its health is untouched.
+    if (failure === 'busy' || failure === 'aborted') return;
+    if (failure !== 'fault') this.hooks.called(peer, false);
+    this.hooks.fault(peer, failure === 'fault' ? 'bad-data' : 'unresponsive', asAtlasError(error));
   }
 
   private async accept(peer: string, asked: readonly Address[], chunks: readonly { address: Address; data: Uint8Array }[], missing: readonly Address[]): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Address } from '../address.js';
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
 import type { ProtocolClient } from '../protocol/client.js';
+import { asAtlasError, classifyFailure } from '../protocol/faults.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
 import { verifyReceived } from './verify.js';
@@ -106,8 +107,9 @@ async function fetchBatch(request: FetchRequest, peer: string, addresses: Addres
     if (added.length > 0) request.onStored(added, peer);
     return true;
   } catch (error) {
-    if (isAtlasError(error, ErrorCodes.BAD_REPLY)) request.onFault(peer, error);
-    else if (!request.signal.aborted && !isAtlasError(error, ErrorCodes.BUSY)) request.onCall(peer, false);
+    const failure = classifyFailure(error, request.signal);
+    if (failure === 'fault') request.onFault(peer, asAtlasError(error));
+    else if (failure === 'slow' || failure === 'unreachable') request.onCall(peer, false);
     return false; // unreachable or slow: the next attempt asks another peer
   }
 }

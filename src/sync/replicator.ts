@@ -6,10 +6,11 @@
  * interfaces below, so tests drive it with in-memory fakes.
  */
 import { setMaxListeners } from 'node:events';
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
 import { InventoryLog } from '../inventory/change-log.js';
 import { canonicalPeerAddress } from '../peers/address-policy.js';
 import type { ProtocolClient } from '../protocol/client.js';
+import { asAtlasError, classifyFailure } from '../protocol/faults.js';
 import type { Clock, Logger, Random } from '../runtime.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
 import type { CorruptChunk } from '../store/verified-read.js';
@@ -268,7 +269,7 @@ export class Replicator {
   /** A peer failed a call: a timeout makes it an audit suspect, bad data is penalised. */
   peerFault(peer: string, fault: PeerFault, error: AtlasError): void {
     this.components.logger.debug('peer fault', { peer, fault, code: error.code, message: error.message });
-    if (error.code === ErrorCodes.TIMEOUT) this.auditor.suspect(peer); // a staller is confirmed by audits
+    if (classifyFailure(error) === 'slow') this.auditor.suspect(peer); // a staller is confirmed by audits
     if (fault === 'bad-data') this.components.peers.penalise(peer, error.code);
   }
 
@@ -310,8 +311,8 @@ export class Replicator {
       peers.recordCall(peer, true);
       if (outcome.added > 0) this.downloader.inventoriesChanged();
     } catch (error) {
-      if (!this.running) return;
-      const atlasError = isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error));
+      if (!this.running || classifyFailure(error, this.lifetime.signal) === 'aborted') return;
+      const atlasError = asAtlasError(error);
       const fault = refreshFault(atlasError);
       this.peerFault(peer, fault, atlasError);
       // A malformed reply is penalised as bad data, not also counted as an unanswered call.
@@ -332,7 +333,10 @@ export class Replicator {
   }
 }
 
-/** A failed inventory refresh: a malformed reply is the peer's bad data, anything else unresponsiveness. */
+/**
+ * A failed inventory refresh: a malformed reply is the peer's bad data, anything else (busy
+ * included: a neighbour that will not answer one small call per period is of no use) unresponsiveness.
+ */
 export function refreshFault(error: AtlasError): PeerFault {
-  return error.code === ErrorCodes.BAD_REPLY ? 'bad-data' : 'unresponsive';
+  return classifyFailure(error) === 'fault' ? 'bad-data' : 'unresponsive';
 }
