@@ -4,6 +4,7 @@ import { classifyFailure } from '../protocol/faults.js';
 import { ExpiringMap, randomInt, type Clock, type Logger, type Random } from '../runtime.js';
 import type { AddressPolicyOptions } from './address-policy.js';
 import type { Blocklist } from './blocklist.js';
+import { hostOf } from './host-key.js';
 import { MhdaSampler } from './mhda.js';
 import { NeighborSet } from './neighbors.js';
 import { PeerTable, type PeerTableLimits } from './table.js';
@@ -45,11 +46,13 @@ const TABLE_REFUSALS = new Set<string>([ErrorCodes.NETWORK_MISMATCH, ErrorCodes.
 
 /**
  * First-contact admission checks (each is one ping back to a caller): at most this many at a
- * time, and at most CONTACT_CHECKS_PER_ROUND between two rounds, so a flood of callers cannot
- * turn us into a pinging machine.
+ * time, at most CONTACT_CHECKS_PER_ROUND between two rounds, and at most CONTACT_CHECKS_PER_HOST
+ * of them for one host (one IP, an IPv6 /64), so a flood of callers cannot turn us into a pinging
+ * machine, nor one host calling from many ports take every check from the others.
  */
 const CONTACT_CHECKS = 4;
 const CONTACT_CHECKS_PER_ROUND = 10;
+const CONTACT_CHECKS_PER_HOST = 1;
 
 /** Random-walk steps per round: each is one peer-exchange call. */
 const WALK_STEPS_PER_ROUND = 2;
@@ -68,6 +71,8 @@ export class Overlay {
   private lastRenewal: number;
   private contactChecks = 0;
   private contactBudget = CONTACT_CHECKS_PER_ROUND;
+  /** Host -> first-contact checks it had since the last round (at most CONTACT_CHECKS_PER_ROUND hosts). */
+  private readonly contactsByHost = new Map<string, number>();
   /** Peers that stalled as neighbours, until they may be neighbours again (refusalMs later). */
   private readonly benched = new ExpiringMap<string>(MAX_BENCHED);
 
@@ -155,12 +160,16 @@ export class Overlay {
     if (address === this.options.self() || this.options.signal.aborted) return;
     const outcome = this.table.addCandidate(address);
     if (outcome !== 'queued' && outcome !== 'pending') return; // known, refused, blocked, being checked
-    const free = Math.min(CONTACT_CHECKS - this.contactChecks, this.contactBudget);
-    if (free <= 0) return;
-    const candidates = this.table.nextCandidates(free);
-    this.contactChecks += candidates.length;
-    this.contactBudget -= candidates.length;
-    for (const candidate of candidates) void this.check(candidate).finally(() => this.contactChecks--);
+    const host = hostOf(address);
+    const checks = this.contactsByHost.get(host) ?? 0;
+    // Over a bound it stays queued, and the round's admissions take it in turn.
+    if (this.contactChecks >= CONTACT_CHECKS || this.contactBudget <= 0 || checks >= CONTACT_CHECKS_PER_HOST) return;
+    const candidate = this.table.takeCandidate(address);
+    if (candidate === undefined) return;
+    this.contactsByHost.set(host, checks + 1);
+    this.contactChecks++;
+    this.contactBudget--;
+    void this.check(candidate).finally(() => this.contactChecks--);
   }
 
   recordCall(peer: string, ok: boolean): void {
@@ -192,6 +201,7 @@ export class Overlay {
   /** One maintenance round: admit, walk, keep K neighbours, renew one now and then, evict. */
   async round(): Promise<void> {
     this.contactBudget = CONTACT_CHECKS_PER_ROUND;
+    this.contactsByHost.clear();
     await this.admitCandidates();
     if (this.table.size === 0 || this.options.signal.aborted) return;
     await this.walk();

@@ -1,12 +1,12 @@
 /**
  * The peers a node knows (SPEC §5): their health, the seeds, a blocklist, and the candidates
  * waiting to be checked before admission. Everything a remote peer can grow is bounded: the table
- * (maxPeers), the pending candidates (maxPending), the memory of recent refusals (maxRecent) and
+ * (maxPeers), the pending candidates (maxPending, and maxPendingPerHost of one host), the memory of recent refusals (maxRecent) and
  * the blocklist (maxBlocked).
  *
  * Life of an address:
- *   addCandidate  -> pending (unless invalid, own, known, blocked, recently refused, or refused by
- *                    the address policy)
+ *   addCandidate  -> pending (unless invalid, own, known, blocked, recently refused, refused by
+ *                    the address policy, or maxPendingPerHost of its host already wait)
  *   nextCandidates -> taken out of pending, remembered as "being checked" for checkMs
  *   admit(ping)   -> in the table, if same network and compatible protocol; otherwise it throws
  *                    NETWORK_MISMATCH / VERSION_MISMATCH and the refusal is remembered for refusalMs
@@ -32,6 +32,7 @@ import { definedOnly, ExpiringMap, randomInt, shuffle, type Clock, type Random }
 import { AddressPolicy, canonicalPeerAddress, type AddressPolicyOptions } from './address-policy.js';
 import { Blocklist, DEFAULT_MAX_BLOCKED } from './blocklist.js';
 import { HealthWindow } from './health.js';
+import { hostOf, MAX_ADDRESSES_PER_HOST } from './host-key.js';
 
 /** Why a `PeerTable` removed a peer. */
 export type PeerRemoveReason =
@@ -87,6 +88,8 @@ export type CandidateOutcome =
   | 'self'
   /** the address policy refuses it (not publicly routable, a host name...) */
   | 'refused'
+  /** maxPendingPerHost addresses of its host are already waiting */
+  | 'host-full'
   /** not a peer address */
   | 'invalid';
 
@@ -96,6 +99,11 @@ export interface PeerTableLimits {
   maxPeers: number;
   /** Most candidates waiting to be checked (SPEC §5.2: 800). */
   maxPending: number;
+  /**
+   * Most candidates of one host (one IP; an IPv6 /64) waiting to be checked: a peer list or a
+   * caller can name any number of ports of one machine, and would otherwise fill the queue.
+   */
+  maxPendingPerHost: number;
   /** Which pending candidate makes room for a new one when full. */
   pendingEviction: 'oldest' | 'random';
   healthWindowMs: number;
@@ -123,6 +131,7 @@ export interface PeerTableLimits {
 export const PEER_TABLE_DEFAULTS: Readonly<PeerTableLimits> = Object.freeze({
   maxPeers: 1_000,
   maxPending: 800,
+  maxPendingPerHost: MAX_ADDRESSES_PER_HOST,
   pendingEviction: 'random',
   healthWindowMs: 3_600_000,
   maxSamplesPerPeer: 256,
@@ -183,6 +192,8 @@ export class PeerTable {
   private readonly seedList: readonly string[];
   private readonly peers = new Map<string, Entry>();
   private readonly pending = new Map<string, number>(); // address -> queued at
+  /** Host (hostOf) -> its addresses pending: at most maxPendingPerHost. */
+  private readonly pendingPerHost = new Map<string, number>();
   /** Address -> why it was refused or checked recently; forgotten when its time is up. */
   private readonly recent: ExpiringMap<string, string>;
   private readonly blocked: Blocklist;
@@ -307,8 +318,11 @@ export class PeerTable {
     if (this.recent.has(peer, now)) return 'recent';
     if (this.pending.has(peer)) return 'pending';
     if (!this.policy.allows(peer)) return 'refused';
+    const host = hostOf(peer);
+    if ((this.pendingPerHost.get(host) ?? 0) >= this.limits.maxPendingPerHost) return 'host-full';
     if (this.pending.size >= this.limits.maxPending) this.evictPending();
     this.pending.set(peer, now);
+    this.pendingPerHost.set(host, (this.pendingPerHost.get(host) ?? 0) + 1);
     return 'queued';
   }
 
@@ -331,10 +345,23 @@ export class PeerTable {
       taken.push(peer);
     }
     for (const peer of taken) {
-      this.pending.delete(peer);
+      this.dropPending(peer);
       this.remember(peer, 'checking', this.limits.checkMs);
     }
     return taken;
+  }
+
+  /**
+   * Takes one pending candidate to check now (a caller's first contact), remembered as being
+   * checked like those nextCandidates takes; undefined when it is not pending.
+   */
+  takeCandidate(address: string): string | undefined {
+    this.ownAddress();
+    const peer = this.canonical(address);
+    if (peer === undefined || !this.pending.has(peer)) return undefined;
+    this.dropPending(peer);
+    this.remember(peer, 'checking', this.limits.checkMs);
+    return peer;
   }
 
   /**
@@ -359,7 +386,7 @@ export class PeerTable {
     if (!this.compatible(ping.protocol)) {
       this.refuseAdmission(peer, entry, ErrorCodes.VERSION_MISMATCH, `peer speaks protocol ${ping.protocol}`);
     }
-    this.pending.delete(peer);
+    this.dropPending(peer);
     if (entry !== undefined) {
       entry.lastPing = ping;
       entry.window.record(true, now);
@@ -386,7 +413,7 @@ export class PeerTable {
   refuse(address: string, reason: string, durationMs: number = this.limits.refusalMs): void {
     const peer = this.canonical(address);
     if (peer === undefined) return;
-    this.pending.delete(peer);
+    this.dropPending(peer);
     this.remember(peer, reason, durationMs);
   }
 
@@ -508,7 +535,7 @@ export class PeerTable {
       this.selfRaw = raw;
       this.self = raw === undefined ? undefined : (this.canonical(raw) ?? raw);
       if (settle && this.self !== undefined) {
-        this.pending.delete(this.self);
+        this.dropPending(this.self);
         if (this.peers.has(this.self)) this.removeEntry(this.self, 'self');
       }
     }
@@ -555,7 +582,7 @@ export class PeerTable {
   }
 
   private refuseAdmission(peer: string, entry: Entry | undefined, code: ErrorCode, message: string): never {
-    this.pending.delete(peer);
+    this.dropPending(peer);
     this.remember(peer, code, this.limits.refusalMs);
     if (entry !== undefined && !entry.seed) this.removeEntry(peer, 'mismatch');
     throw new AtlasError(code, message, { peer });
@@ -581,10 +608,18 @@ export class PeerTable {
     let i = 0;
     for (const peer of this.pending.keys()) {
       if (i++ === index) {
-        this.pending.delete(peer);
+        this.dropPending(peer);
         return;
       }
     }
+  }
+
+  private dropPending(peer: string): void {
+    if (!this.pending.delete(peer)) return;
+    const host = hostOf(peer);
+    const left = (this.pendingPerHost.get(host) ?? 1) - 1;
+    if (left > 0) this.pendingPerHost.set(host, left);
+    else this.pendingPerHost.delete(host);
   }
 
   private remember(peer: string, reason: string, durationMs: number): void {
@@ -597,14 +632,14 @@ export class PeerTable {
 
   private blockCanonical(peer: string, until: number, reason: PeerRemoveReason): PeerRemoval | undefined {
     this.blocked.block(peer, until);
-    this.pending.delete(peer);
+    this.dropPending(peer);
     this.recent.delete(peer);
     return this.peers.has(peer) ? this.removeEntry(peer, reason) : undefined;
   }
 }
 
 function checkLimits(limits: PeerTableLimits): Readonly<PeerTableLimits> {
-  const atLeastOne: (keyof PeerTableLimits)[] = ['maxPeers', 'maxPending', 'maxSamplesPerPeer', 'maxRecent', 'maxBlocked', 'maxOffences', 'healthWindowMs'];
+  const atLeastOne: (keyof PeerTableLimits)[] = ['maxPeers', 'maxPending', 'maxPendingPerHost', 'maxSamplesPerPeer', 'maxRecent', 'maxBlocked', 'maxOffences', 'healthWindowMs'];
   for (const key of atLeastOne) {
     const value = limits[key];
     if (typeof value !== 'number' || !(value >= 1)) throw new RangeError(`PeerTable: ${key} must be at least 1`);

@@ -4,6 +4,7 @@
  * it offered is kept here, bounded, and replayed once it is admitted, so two nodes that meet
  * converge at once instead of at the next inventory refresh.
  */
+import { hostOf, MAX_ADDRESSES_PER_HOST } from '../peers/host-key.js';
 import { ExpiringMap } from '../runtime.js';
 
 export interface EarlyContact {
@@ -15,6 +16,8 @@ export interface EarlyContact {
 export interface EarlyContactsOptions {
   /** Most callers remembered; beyond it the least recently heard is forgotten. */
   maxPeers: number;
+  /** Most callers of one host (one IP; an IPv6 /64) remembered: a new port of a full host is not kept. */
+  maxPeersPerHost: number;
   /** Most offered positions kept per caller. */
   maxPositions: number;
   /** How long an offer waits for its caller's admission, ms; a later admission hears of it at the next refresh instead. */
@@ -22,7 +25,7 @@ export interface EarlyContactsOptions {
 }
 
 /** Defaults of EarlyContactsOptions: ttlMs is the peer table's default checkMs. */
-export const DEFAULT_EARLY_CONTACTS: Readonly<EarlyContactsOptions> = Object.freeze({ maxPeers: 256, maxPositions: 4_096, ttlMs: 60_000 });
+export const DEFAULT_EARLY_CONTACTS: Readonly<EarlyContactsOptions> = Object.freeze({ maxPeers: 256, maxPeersPerHost: MAX_ADDRESSES_PER_HOST, maxPositions: 4_096, ttlMs: 60_000 });
 
 export class EarlyContacts {
   private readonly options: EarlyContactsOptions;
@@ -30,13 +33,14 @@ export class EarlyContacts {
 
   constructor(options?: Partial<EarlyContactsOptions>) {
     this.options = { ...DEFAULT_EARLY_CONTACTS, ...options };
-    this.contacts = new ExpiringMap(this.options.maxPeers);
+    this.contacts = new ExpiringMap(this.options.maxPeers, { groupOf: hostOf, maxPerGroup: this.options.maxPeersPerHost });
   }
 
   get size(): number {
     return this.contacts.size;
   }
 
+  /** Keeps what `peer` offered, unless maxPeersPerHost other callers of its host wait already. */
   offered(peer: string, positions: Uint32Array, now: number): void {
     const { maxPositions, ttlMs } = this.options;
     const before = this.contacts.get(peer, now)?.offered ?? new Uint32Array(0);
@@ -44,7 +48,7 @@ export class EarlyContacts {
     const merged = new Uint32Array(before.length + Math.min(room, positions.length));
     merged.set(before);
     merged.set(positions.subarray(0, merged.length - before.length), before.length);
-    this.contacts.set(peer, now + ttlMs, { offered: merged });
+    this.contacts.set(peer, now + ttlMs, { offered: merged }, now);
   }
 
   /** What `peer` offered before admission (unless it waited longer than ttlMs), forgotten once taken. */

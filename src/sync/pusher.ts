@@ -1,6 +1,6 @@
-import { remoteHost } from '../transport/rate-limit.js';
 import { setMaxListeners } from 'node:events';
 import { encodePositions } from '../inventory/varint.js';
+import { hostOf, MAX_ADDRESSES_PER_HOST } from '../peers/host-key.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { Clock } from '../runtime.js';
 
@@ -65,7 +65,7 @@ interface Target {
 }
 
 /** Pullers (not neighbours) kept from one host: a few nodes may share a machine. */
-export const MAX_PULLERS_PER_HOST = 4;
+export const MAX_PULLERS_PER_HOST = MAX_ADDRESSES_PER_HOST;
 
 /**
  * Push and offer. Chunks a client put here are pushed as bytes to every neighbour and puller that
@@ -114,8 +114,8 @@ export class Pusher {
     // A caller's port is its own word: one host keeps at most MAX_PULLERS_PER_HOST pullers (its
     // oldest gives way), or it could take every slot by naming ports.
     if (!this.targets.has(peer)) {
-      const host = remoteHost(peer);
-      const sameHost = [...this.targets].filter(([other, t]) => !t.neighbor && remoteHost(other) === host);
+      const host = hostOf(peer);
+      const sameHost = [...this.targets].filter(([other, t]) => !t.neighbor && hostOf(other) === host);
       if (sameHost.length >= MAX_PULLERS_PER_HOST) this.targets.delete(sameHost[0]![0]);
     }
     const target = this.upsert(peer, false, relay);
