@@ -7,11 +7,6 @@
 import { hostOf, MAX_ADDRESSES_PER_HOST } from '../peers/host-key.js';
 import { ExpiringMap } from '../runtime.js';
 
-export interface EarlyContact {
-  /** Positions it offered. */
-  offered: Uint32Array | undefined;
-}
-
 /** Bounds of `EarlyContacts`: any caller can make us keep what it offers until it is checked. */
 export interface EarlyContactsOptions {
   /** Most callers remembered; beyond it the least recently heard is forgotten. */
@@ -29,7 +24,8 @@ export const DEFAULT_EARLY_CONTACTS: Readonly<EarlyContactsOptions> = Object.fre
 
 export class EarlyContacts {
   private readonly options: EarlyContactsOptions;
-  private readonly contacts: ExpiringMap<string, EarlyContact>;
+  /** Caller -> the positions it offered. */
+  private readonly contacts: ExpiringMap<string, Uint32Array>;
 
   constructor(options?: Partial<EarlyContactsOptions>) {
     this.options = { ...DEFAULT_EARLY_CONTACTS, ...options };
@@ -43,16 +39,16 @@ export class EarlyContacts {
   /** Keeps what `peer` offered, unless maxPeersPerHost other callers of its host wait already. */
   offered(peer: string, positions: Uint32Array, now: number): void {
     const { maxPositions, ttlMs } = this.options;
-    const before = this.contacts.get(peer, now)?.offered ?? new Uint32Array(0);
+    const before = this.contacts.get(peer, now) ?? new Uint32Array(0);
     const room = Math.max(0, maxPositions - before.length);
     const merged = new Uint32Array(before.length + Math.min(room, positions.length));
     merged.set(before);
     merged.set(positions.subarray(0, merged.length - before.length), before.length);
-    this.contacts.set(peer, now + ttlMs, { offered: merged }, now);
+    this.contacts.set(peer, now + ttlMs, merged, now);
   }
 
-  /** What `peer` offered before admission (unless it waited longer than ttlMs), forgotten once taken. */
-  take(peer: string, now: number): EarlyContact | undefined {
+  /** The positions `peer` offered before admission (unless it waited longer than ttlMs), forgotten once taken. */
+  take(peer: string, now: number): Uint32Array | undefined {
     const entry = this.contacts.get(peer, now);
     this.contacts.delete(peer);
     return entry;

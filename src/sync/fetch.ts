@@ -35,9 +35,9 @@ export class FetchResult extends Map<Address, Uint8Array> {
 
 export interface FetchRequest {
   wanted: readonly Address[];
-  /** Peers to ask for one address, most likely holders first. */
-  candidates(address: Address): string[];
-  client: ProtocolClient;
+  /** Peers to ask for one address, most likely holders first; read only as far as the next untried one. */
+  candidates(address: Address): Iterable<string>;
+  client: Pick<ProtocolClient, 'getChunks'>;
   store: ChunkStore;
   limits: Readonly<ProtocolLimits>;
   signal: AbortSignal;
@@ -65,7 +65,7 @@ export async function fetchFromPeers(request: FetchRequest): Promise<Map<Address
     for (const address of remaining) {
       const seen = tried.get(address) ?? new Set<string>();
       tried.set(address, seen);
-      const peer = request.candidates(address).find((p) => !seen.has(p));
+      const peer = firstUntried(request.candidates(address), seen);
       if (peer === undefined) continue;
       seen.add(peer);
       const batch = byPeer.get(peer) ?? [];
@@ -77,6 +77,11 @@ export async function fetchFromPeers(request: FetchRequest): Promise<Map<Address
     remaining = remaining.filter((a) => !found.has(a));
   }
   return found;
+}
+
+function firstUntried(candidates: Iterable<string>, tried: ReadonlySet<string>): string | undefined {
+  for (const peer of candidates) if (!tried.has(peer)) return peer;
+  return undefined;
 }
 
 /** All of `addresses` from one peer, maxGetAddresses per call, one call at a time (the peer's concurrency is bounded). */

@@ -84,6 +84,7 @@ export interface ReplicatorOptions {
 export interface ReplicatorStats {
   downloads: DownloaderStats & { inFlight: number };
   pushes: { offersSent: number; chunksPushed: number };
+  /** Audits of neighbours' claims: run, passed, failed. */
   audits: AuditStats;
   inventoryBytesReceived: number;
   inventoryRefreshes: number;
@@ -165,8 +166,8 @@ export class Replicator {
 
   /** A peer was admitted: what it offered before, while we checked it, is taken now. */
   peerAdmitted(peer: string): void {
-    const early = this.early.take(peer, this.components.clock.now());
-    if (early?.offered !== undefined) this.acceptOffer(peer, early.offered);
+    const offered = this.early.take(peer, this.components.clock.now());
+    if (offered !== undefined) this.acceptOffer(peer, offered);
   }
 
   neighborAdded(peer: string): void {
