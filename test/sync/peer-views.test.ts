@@ -9,22 +9,14 @@ import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { PeerViews, type PeerViewsComponents } from '../../src/sync/peer-views.js';
 import type { Transport, TransportService } from '../../src/transport/types.js';
+import { RecordingPeers } from '../support/recording-peers.js';
 
-/** Records every call and answers at once: a peer of 8 positions holding none, with nothing new. */
-class RecordingPeers implements Transport {
-  readonly address = 'self';
-  readonly calls: { peer: string; method: string; params: Record<string, unknown> }[] = [];
-  async listen(): Promise<string> {
-    return this.address;
-  }
-  async call(peer: string, method: string, params: unknown): Promise<unknown> {
-    this.calls.push({ peer, method, params: params as Record<string, unknown> });
-    if (method === 'inventory') return { sequenceLength: 8, inventory: { epoch: 'e', version: 1 }, bytes: new Uint8Array(1) };
-    if (method === 'inventoryChanges') return { complete: true, sequenceLength: 8, inventory: { epoch: 'e', version: 1 }, added: new Uint8Array(0) };
-    return {};
-  }
-  async close(): Promise<void> {}
-}
+/** A peer of 8 positions holding none, with nothing new. */
+const eightEmpty = (method: string): unknown => {
+  if (method === 'inventory') return { sequenceLength: 8, inventory: { epoch: 'e', version: 1 }, bytes: new Uint8Array(1) };
+  if (method === 'inventoryChanges') return { complete: true, sequenceLength: 8, inventory: { epoch: 'e', version: 1 }, added: new Uint8Array(0) };
+  return {};
+};
 
 /** A peer that claims a sequence of 2^32 - 1 positions, all held. */
 class BoastingPeer implements Transport {
@@ -71,7 +63,7 @@ describe('PeerViews', () => {
   });
 
   it('tracks at most maxPeers, and counts peers known from offers against the bound until a tracked one needs the room', () => {
-    const views = new PeerViews(parts(new RecordingPeers()), { maxPeers: 3 });
+    const views = new PeerViews(parts(new RecordingPeers(eightEmpty)), { maxPeers: 3 });
     expect(['a', 'b', 'c', 'd'].map((p) => views.track(p))).toEqual([true, true, true, false]);
     expect(views.trackPassive('x', 10)).toBe(false);
     views.untrack('c');
@@ -117,7 +109,7 @@ describe('PeerViews', () => {
   });
 
   it('asks the first three tracked peers for offers, the others only pull; a lost relay is replaced', async () => {
-    const peers = new RecordingPeers();
+    const peers = new RecordingPeers(eightEmpty);
     const views = new PeerViews(parts(peers), { maxPeers: 16 });
     for (const peer of ['a', 'b', 'c', 'd', 'e']) views.track(peer);
     for (const peer of ['a', 'b', 'c', 'd', 'e']) await views.refresh(peer, 0);
@@ -131,7 +123,7 @@ describe('PeerViews', () => {
   });
 
   it('asks a seed for offers only while no other tracked peer can take its place', () => {
-    const views = new PeerViews(parts(new RecordingPeers()), { maxPeers: 16, relays: 2 });
+    const views = new PeerViews(parts(new RecordingPeers(eightEmpty)), { maxPeers: 16, relays: 2 });
     views.track('seed', { lastResort: true });
     expect(views.get('seed')!.relay).toBe(true); // a node that knows only its seed needs its offers
     views.track('a');
@@ -141,7 +133,7 @@ describe('PeerViews', () => {
   });
 
   it('remembers what an untracked peer offered until it expires, never refreshes it, and gives way to tracked peers', () => {
-    const views = new PeerViews(parts(new RecordingPeers()), { maxPeers: 2 });
+    const views = new PeerViews(parts(new RecordingPeers(eightEmpty)), { maxPeers: 2 });
     expect(views.trackPassive('x', 1_000)).toBe(true);
     expect(views.markHeld('x', Uint32Array.of(2, 5))).toBe(2);
     expect(views.get('x')!.refreshedAt).toBe(Infinity);

@@ -8,22 +8,14 @@ import { ProtocolClient } from '../../src/protocol/client.js';
 import { systemClock, type Clock } from '../../src/runtime.js';
 import { Pusher, type PusherComponents } from '../../src/sync/pusher.js';
 import type { Transport } from '../../src/transport/types.js';
+import { RecordingPeers } from '../support/recording-peers.js';
 
-/** Records every call and answers at once. */
-class RecordingPeers implements Transport {
-  readonly address = 'self';
-  readonly calls: { peer: string; method: string; params: Record<string, unknown> }[] = [];
-  async listen(): Promise<string> {
-    return this.address;
-  }
-  async call(peer: string, method: string, params: unknown): Promise<unknown> {
-    this.calls.push({ peer, method, params: params as Record<string, unknown> });
-    if (method === 'offer') return { wanted: 0 };
-    if (method === 'putChunks') return { saved: (params as { chunks: unknown[] }).chunks.map(() => true) };
-    return {};
-  }
-  async close(): Promise<void> {}
-}
+/** Every peer takes nothing offered and saves every chunk pushed. */
+const acceptAll = (method: string, params: Record<string, unknown>): unknown => {
+  if (method === 'offer') return { wanted: 0 };
+  if (method === 'putChunks') return { saved: (params.chunks as unknown[]).map(() => true) };
+  return {};
+};
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
 const offered = (peers: RecordingPeers, peer: string) =>
@@ -43,7 +35,7 @@ function steppedClock(): Clock & { advance(ms: number): void } {
 
 describe('the pusher', () => {
   it('offers only to pullers that asked for offers, and pushes a client put to every target', async () => {
-    const peers = new RecordingPeers();
+    const peers = new RecordingPeers(acceptAll);
     const pusher = new Pusher(parts(peers));
     pusher.addNeighbor('neighbour');
     pusher.addPuller('relay', true);
@@ -60,7 +52,7 @@ describe('the pusher', () => {
   });
 
   it('never evicts a relay puller for one that asked for no offers', async () => {
-    const peers = new RecordingPeers();
+    const peers = new RecordingPeers(acceptAll);
     const pusher = new Pusher(parts(peers), { maxTargets: 4 });
     for (let i = 0; i < 4; i++) pusher.addPuller(`relay-${i}`, true);
     for (let i = 0; i < 100; i++) pusher.addPuller(`quiet-${i}`, false);
@@ -71,7 +63,7 @@ describe('the pusher', () => {
   });
 
   it('offers our most recent changes to a peer met for the first time, once, bounded', async () => {
-    const peers = new RecordingPeers();
+    const peers = new RecordingPeers(acceptAll);
     const recent = Array.from({ length: 10_000 }, (_, i) => i);
     const pusher = new Pusher({ ...parts(peers), peerHolds: (_peer, p) => p === 3, recent: (max) => recent.slice(-max) }, { firstContactPositions: 100 });
     pusher.addNeighbor('new');
@@ -91,7 +83,7 @@ describe('the pusher', () => {
 
 describe('the pusher, further', () => {
   it('sends nothing before we have an address of our own', async () => {
-    const peers = new RecordingPeers();
+    const peers = new RecordingPeers(acceptAll);
     let self: string | undefined;
     const pusher = new Pusher({ ...parts(peers), self: () => self, recent: () => [1, 2] });
     pusher.addNeighbor('n');
@@ -107,7 +99,7 @@ describe('the pusher, further', () => {
   });
 
   it('neither pushes nor offers what a target is known to hold', async () => {
-    const peers = new RecordingPeers();
+    const peers = new RecordingPeers(acceptAll);
     const pusher = new Pusher({ ...parts(peers), peerHolds: (peer, p) => peer === 'full' || p === 5 });
     pusher.addPuller('full', true);
     pusher.addPuller('partial', true);
@@ -121,7 +113,7 @@ describe('the pusher, further', () => {
   });
 
   it('stops offering to a puller pullerTtlMs after its last pull, and keeps a removed neighbour while it pulls', async () => {
-    const peers = new RecordingPeers();
+    const peers = new RecordingPeers(acceptAll);
     const clock = steppedClock();
     const pusher = new Pusher(parts(peers, clock), { pullerTtlMs: 1_000 });
     pusher.addPuller('p', true);
@@ -140,7 +132,7 @@ describe('the pusher, further', () => {
   });
 
   it('never displaces a neighbour for a puller', async () => {
-    const peers = new RecordingPeers();
+    const peers = new RecordingPeers(acceptAll);
     const pusher = new Pusher(parts(peers), { maxTargets: 2 });
     pusher.addNeighbor('n1');
     pusher.addNeighbor('n2');
