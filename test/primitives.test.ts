@@ -106,6 +106,17 @@ describe('ExpiringMap', () => {
     expect(['kept-1', 'kept-2', 'temp'].filter((key) => map.has(key, 0))).toEqual(['kept-2', 'temp']);
   });
 
+  it('with a group cap, holds at most maxPerGroup live keys of one group: a new key of a full group is refused until one expires', () => {
+    const map = new ExpiringMap<string>(100, { groupOf: (key) => key.split(':')[0] as string, maxPerGroup: 2 });
+    expect([map.set('a:1', 10, true, 0), map.set('a:2', 20, true, 0), map.set('a:3', 20, true, 0)]).toEqual([true, true, false]);
+    expect(map.set('a:1', 30, true, 5)).toBe(true); // a key already held is set again
+    expect(map.set('b:1', 30, true, 5)).toBe(true); // another group
+    expect(map.set('a:3', 30, true, 25)).toBe(true); // a:2 expired by then, and is forgotten to make room
+    expect(['a:1', 'a:2', 'a:3', 'b:1'].filter((key) => map.has(key, 25))).toEqual(['a:1', 'a:3', 'b:1']);
+    map.delete('a:1');
+    expect(map.set('a:4', 30, true, 25)).toBe(true);
+  });
+
   it('refuses a bound below one', () => {
     expect(() => new ExpiringMap(0)).toThrow(RangeError);
     expect(() => new ExpiringMap(Number.NaN)).toThrow(RangeError);

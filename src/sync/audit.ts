@@ -76,11 +76,11 @@ interface PeerAudit {
   timer: TimerHandle | undefined;
 }
 
-export type AuditorComponents = ChunkCallComponents<AuditHooks>;
+export type AuditorComponents = ChunkCallComponents<AuditHooks, Pick<ChunkStore, 'inventory' | 'addressAt'>>;
 
 export class Auditor {
   private readonly options: AuditOptions;
-  private readonly store: ChunkStore;
+  private readonly store: AuditorComponents['store'];
   private readonly views: PeerViews;
   private readonly client: AuditorComponents['client'];
   private readonly clock: Clock;

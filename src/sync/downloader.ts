@@ -83,8 +83,9 @@ export interface DownloaderStats {
  * exponentially. Only an explicit "don't have" clears a peer's bit; a failed call lowers its health.
  */
 /** What a downloader or an auditor works with: the store it checks or fills, the peers' views, the one call it makes, and hooks back to its owner. */
-export interface ChunkCallComponents<Hooks> {
-  store: ChunkStore;
+export interface ChunkCallComponents<Hooks, Store> {
+  /** Only the parts of the store used (see each component's type). */
+  store: Store;
   views: PeerViews;
   client: Pick<ProtocolClient, 'getChunks'>;
   clock: Clock;
@@ -92,11 +93,11 @@ export interface ChunkCallComponents<Hooks> {
   hooks: Hooks;
 }
 
-export type DownloaderComponents = ChunkCallComponents<DownloaderHooks>;
+export type DownloaderComponents = ChunkCallComponents<DownloaderHooks, Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf' | 'putVerified'>>;
 
 export class Downloader {
   private readonly options: DownloaderOptions;
-  private readonly store: ChunkStore;
+  private readonly store: DownloaderComponents['store'];
   private readonly views: PeerViews;
   private readonly client: DownloaderComponents['client'];
   private readonly clock: Clock;

@@ -4,7 +4,6 @@
  * admitted (early contacts). Each is driven past its bound by many distinct peers.
  */
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../src/runtime.js';
 import { Backoff } from '../../src/sync/backoff.js';
 import { EarlyContacts } from '../../src/sync/early-contacts.js';
 import { DEFAULT_HEDGE, HedgeTimer, MAX_SLOW_PEERS } from '../../src/sync/hedge.js';
