@@ -4,7 +4,7 @@ import { classifyFailure } from '../protocol/faults.js';
 import { ExpiringMap, randomInt, type Clock, type Logger, type Random } from '../runtime.js';
 import type { AddressPolicyOptions } from './address-policy.js';
 import type { Blocklist } from './blocklist.js';
-import { hostOf } from './host-key.js';
+import { hostOf, MAX_ADDRESSES_PER_HOST } from './host-key.js';
 import { MhdaSampler } from './mhda.js';
 import { NeighborSet } from './neighbors.js';
 import { PeerTable, type PeerTableLimits } from './table.js';
@@ -52,7 +52,8 @@ const TABLE_REFUSALS = new Set<string>([ErrorCodes.NETWORK_MISMATCH, ErrorCodes.
  */
 const CONTACT_CHECKS = 4;
 const CONTACT_CHECKS_PER_ROUND = 10;
-const CONTACT_CHECKS_PER_HOST = 1;
+/** As many as one host may have candidates waiting: a few nodes may share a machine (or a NAT). */
+const CONTACT_CHECKS_PER_HOST = MAX_ADDRESSES_PER_HOST;
 
 /** Random-walk steps per round: each is one peer-exchange call. */
 const WALK_STEPS_PER_ROUND = 2;

@@ -51,7 +51,7 @@ describe('per-host caps', () => {
     expect(checked.filter(fromAttacker).length).toBeLessThanOrEqual(100 * MAX_ADDRESSES_PER_HOST);
   });
 
-  it('overlay: first contacts from 5,000 ports of one host over 50 rounds ping it a few times per round; an honest caller is checked at once', async () => {
+  it('overlay: first contacts from 5,000 ports of one host over 50 rounds get it at most 4 checks per round; an honest caller is checked at once', async () => {
     const clock = steppedClock();
     const pinged: string[] = [];
     const transport: Transport = {
@@ -92,9 +92,9 @@ describe('per-host caps', () => {
         await settle();
       }
       mostPending = Math.max(mostPending, overlay.pendingCount());
+      expect(pinged.filter(fromAttacker).length).toBeLessThanOrEqual(MAX_ADDRESSES_PER_HOST); // first-contact checks
       if (round === 25) expect(pinged).toContain('127.0.0.9:7000');
-      await overlay.round();
-      expect(pinged.filter(fromAttacker).length).toBeLessThanOrEqual(10 + 10); // the round's contact checks and admissions
+      await overlay.round(); // admissions: the host's few queued candidates
       clock.advance(5_000);
     }
     expect(mostPending).toBeLessThanOrEqual(MAX_ADDRESSES_PER_HOST + 1);
