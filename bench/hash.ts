@@ -12,7 +12,7 @@ import { Bench } from 'tinybench';
 import { hashBackendInfo, hashBackends, type Hash160Impl } from '../src/hash/index.js';
 import { seededRandom } from '../src/runtime.js';
 import { corpus } from '../test/support/data.js';
-import type { BenchOptions, BenchReport, BenchRow, BenchSuite } from './report.js';
+import type { BenchOptions, BenchRow, BenchSuite } from './report.js';
 
 interface Workload {
   /** e.g. "170 B" or "corpus". */

@@ -89,33 +89,76 @@ export class SerialQueue {
   }
 }
 
+/** A cap on the keys of one group (e.g. the peer addresses of one host) in an `ExpiringMap`. */
+export interface GroupCap<K> {
+  groupOf(key: K): string;
+  /** Most live keys one group may hold; a new key of a full group is refused. */
+  maxPerGroup: number;
+}
+
 /**
- * Keys remembered until a deadline, at most `maxEntries` of them: setting a key makes it the
- * newest, and beyond the bound the oldest is forgotten first. An entry read after its deadline
- * is forgotten then, so a remote party that makes us remember keys holds at most `maxEntries`.
+ * Keys remembered until a deadline, at most `maxEntries` of them. An entry read after its deadline
+ * is forgotten then. Beyond the bound one entry is forgotten to make room, never the one being
+ * set: the least recently set entry with a finite deadline, or, when there is none, the least
+ * recently set of those kept for good (deadline Infinity). So a remote party that makes us
+ * remember keys holds at most `maxEntries`, and cannot push out what the host chose to keep for
+ * good while other temporary entries remain. With a `GroupCap`, one group (one host naming many
+ * ports) holds at most `maxPerGroup` keys: a new key of a full group is refused, so it cannot
+ * push out the others' entries either. Every operation is O(1), O(maxPerGroup) with a group cap.
  */
 export class ExpiringMap<K, V = true> {
-  readonly #entries = new Map<K, { until: number; value: V }>();
+  /** Finite deadlines and deadline Infinity apart, each in the order set (oldest first). */
+  readonly #temporary = new Map<K, { until: number; value: V }>();
+  readonly #permanent = new Map<K, V>();
+  readonly #cap: GroupCap<K> | undefined;
+  /** Group -> its keys, when capped. */
+  readonly #groups = new Map<string, Set<K>>();
 
-  constructor(readonly maxEntries: number) {}
-
-  get size(): number {
-    return this.#entries.size;
+  constructor(
+    readonly maxEntries: number,
+    cap?: GroupCap<K>,
+  ) {
+    if (!(maxEntries >= 1)) throw new RangeError(`ExpiringMap: maxEntries must be at least 1, not ${maxEntries}`);
+    if (cap !== undefined && !(cap.maxPerGroup >= 1)) throw new RangeError(`ExpiringMap: maxPerGroup must be at least 1, not ${cap.maxPerGroup}`);
+    this.#cap = cap;
   }
 
-  /** Remembers `key` (with `value`) until clock time `until`; Infinity remembers it for good. */
-  set(key: K, until: number, value: V): void {
-    this.#entries.delete(key);
-    this.#entries.set(key, { until, value });
-    while (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value as K);
+  get size(): number {
+    return this.#temporary.size + this.#permanent.size;
+  }
+
+  /**
+   * Remembers `key` (with `value`) until clock time `until`; Infinity remembers it for good.
+   * Setting a key again makes it the newest. False, and nothing changed, when `key` is new and its
+   * group already holds maxPerGroup keys live at `now` (without it, every key not yet read as
+   * expired counts).
+   */
+  set(key: K, until: number, value: V, now: number = Number.NEGATIVE_INFINITY): boolean {
+    if (this.#cap !== undefined && !this.#temporary.has(key) && !this.#permanent.has(key) && this.#groupFull(this.#cap.groupOf(key), now)) return false;
+    this.delete(key);
+    if (until === Number.POSITIVE_INFINITY) this.#permanent.set(key, value);
+    else this.#temporary.set(key, { until, value });
+    if (this.#cap !== undefined) {
+      const group = this.#cap.groupOf(key);
+      const keys = this.#groups.get(group);
+      if (keys === undefined) this.#groups.set(group, new Set([key]));
+      else keys.add(key);
+    }
+    if (this.size > this.maxEntries) {
+      // The key just set is the newest of its kind, so the oldest of the kind chosen is another.
+      const otherTemporary = this.#temporary.size > (until === Number.POSITIVE_INFINITY ? 0 : 1);
+      this.delete((otherTemporary ? this.#temporary : this.#permanent).keys().next().value as K);
+    }
+    return true;
   }
 
   /** The value of `key` while its deadline is after `now`; undefined once it has passed. */
   get(key: K, now: number): V | undefined {
-    const entry = this.#entries.get(key);
+    if (this.#permanent.has(key)) return this.#permanent.get(key);
+    const entry = this.#temporary.get(key);
     if (entry === undefined) return undefined;
     if (entry.until > now) return entry.value;
-    this.#entries.delete(key);
+    this.delete(key);
     return undefined;
   }
 
@@ -124,6 +167,21 @@ export class ExpiringMap<K, V = true> {
   }
 
   delete(key: K): boolean {
-    return this.#entries.delete(key);
+    const deleted = this.#temporary.delete(key) || this.#permanent.delete(key);
+    if (deleted && this.#cap !== undefined) {
+      const group = this.#cap.groupOf(key);
+      const keys = this.#groups.get(group);
+      keys?.delete(key);
+      if (keys?.size === 0) this.#groups.delete(group);
+    }
+    return deleted;
+  }
+
+  /** Whether `group` holds maxPerGroup keys live at `now`; its expired keys are forgotten on the way. */
+  #groupFull(group: string, now: number): boolean {
+    const keys = this.#groups.get(group);
+    if (keys === undefined || keys.size < (this.#cap as GroupCap<K>).maxPerGroup) return false;
+    for (const key of [...keys]) this.get(key, now);
+    return (this.#groups.get(group)?.size ?? 0) >= (this.#cap as GroupCap<K>).maxPerGroup;
   }
 }

@@ -28,6 +28,7 @@ export { RateLimiter, remoteHost } from './transport/rate-limit.js';
 export { RequestGuard, type RequestGuardStats } from './protocol/request-guard.js';
 export { checkSender, senderMatches, SENDER_BOUND_METHODS } from './protocol/sender-check.js';
 export { OutboundGuard, type CallOutcome, type OutboundGuardOptions } from './node/outbound-guard.js';
+export { Blocklist, DEFAULT_MAX_BLOCKED } from './peers/blocklist.js';
 export {
   Simulation,
   type AddNodeOptions,

@@ -81,4 +81,44 @@ describe('ExpiringMap', () => {
     expect(map.delete(10_099)).toBe(true);
     expect(map.has(10_099, 0)).toBe(false);
   });
+
+  it('makes room by forgetting the oldest temporary entry, never one kept for good while a temporary one remains', () => {
+    const map = new ExpiringMap<string>(3);
+    map.set('kept-1', Number.POSITIVE_INFINITY, true);
+    map.set('temp-1', 50, true);
+    map.set('kept-2', Number.POSITIVE_INFINITY, true);
+    map.set('temp-2', 50, true); // over the bound: temp-1 (the oldest temporary) goes, not kept-1
+    expect(['kept-1', 'temp-1', 'kept-2', 'temp-2'].filter((key) => map.has(key, 0))).toEqual(['kept-1', 'kept-2', 'temp-2']);
+    for (let i = 0; i < 1_000; i++) map.set(`flood-${i}`, 50, true);
+    expect(['kept-1', 'kept-2', 'flood-999'].every((key) => map.has(key, 0))).toBe(true);
+    map.set('kept-3', Number.POSITIVE_INFINITY, true); // the last temporary one goes
+    map.set('kept-4', Number.POSITIVE_INFINITY, true); // all kept for good: the oldest of them goes
+    expect(['kept-1', 'kept-2', 'kept-3', 'kept-4'].filter((key) => map.has(key, 0))).toEqual(['kept-2', 'kept-3', 'kept-4']);
+    map.set('kept-2', 10, true); // set again with a deadline: temporary now
+    expect([map.has('kept-2', 9), map.has('kept-2', 10), map.size]).toEqual([true, false, 2]);
+  });
+
+  it('never forgets the entry being set: a temporary one set into a map full of permanent ones pushes out the oldest of those', () => {
+    const map = new ExpiringMap<string>(2);
+    map.set('kept-1', Number.POSITIVE_INFINITY, true);
+    map.set('kept-2', Number.POSITIVE_INFINITY, true);
+    map.set('temp', 50, true);
+    expect(['kept-1', 'kept-2', 'temp'].filter((key) => map.has(key, 0))).toEqual(['kept-2', 'temp']);
+  });
+
+  it('with a group cap, holds at most maxPerGroup live keys of one group: a new key of a full group is refused until one expires', () => {
+    const map = new ExpiringMap<string>(100, { groupOf: (key) => key.split(':')[0] as string, maxPerGroup: 2 });
+    expect([map.set('a:1', 10, true, 0), map.set('a:2', 20, true, 0), map.set('a:3', 20, true, 0)]).toEqual([true, true, false]);
+    expect(map.set('a:1', 30, true, 5)).toBe(true); // a key already held is set again
+    expect(map.set('b:1', 30, true, 5)).toBe(true); // another group
+    expect(map.set('a:3', 30, true, 25)).toBe(true); // a:2 expired by then, and is forgotten to make room
+    expect(['a:1', 'a:2', 'a:3', 'b:1'].filter((key) => map.has(key, 25))).toEqual(['a:1', 'a:3', 'b:1']);
+    map.delete('a:1');
+    expect(map.set('a:4', 30, true, 25)).toBe(true);
+  });
+
+  it('refuses a bound below one', () => {
+    expect(() => new ExpiringMap(0)).toThrow(RangeError);
+    expect(() => new ExpiringMap(Number.NaN)).toThrow(RangeError);
+  });
 });

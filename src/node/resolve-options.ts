@@ -70,7 +70,7 @@ const POSITIVE_INTEGERS = new Set([
   // downloads.maxInFlight may be 0: the node then fetches only when asked (fetchChunks).
   'downloads.maxInFlightPerPeer', 'downloads.batchSize', 'downloads.maxPendingWrites', 'downloads.planWindow',
   'push.pushBatch', 'backfill.concurrency',
-  ...['maxPeers', 'maxPending', 'maxSamplesPerPeer', 'maxRecent', 'maxBlocked', 'maxOffences'].map((key) => `peerTable.${key}`),
+  ...['maxPeers', 'maxPending', 'maxPendingPerHost', 'maxSamplesPerPeer', 'maxRecent', 'maxBlocked', 'maxOffences'].map((key) => `peerTable.${key}`),
 ]);
 /** Nested numbers that are fractions in [0, 1]. */
 const FRACTIONS = new Set(['peerTable.minHealth', 'audit.stallHealth']);

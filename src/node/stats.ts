@@ -1,10 +1,9 @@
 import type { Clock } from '../runtime.js';
-import type { AuditStats } from '../sync/audit.js';
-import type { DownloaderStats } from '../sync/downloader.js';
+import type { ReplicatorStats } from '../sync/replicator.js';
 import type { NodeState } from './lifecycle.js';
 
-/** A snapshot of a node's counters, from `node.stats()`. */
-export interface NodeStats {
+/** A snapshot of a node's counters, from `node.stats()`: its own, and its replicator's (downloads, pushes, audits, inventory reads). */
+export interface NodeStats extends ReplicatorStats {
   state: NodeState;
   address: string | undefined;
   network: string;
@@ -18,12 +17,6 @@ export interface NodeStats {
   peers: number;
   pendingPeers: number;
   neighbors: string[];
-  downloads: DownloaderStats & { inFlight: number };
-  pushes: { offersSent: number; chunksPushed: number };
-  /** Audits of neighbours' claims: run, passed, failed. */
-  audits: AuditStats;
-  inventoryBytesReceived: number;
-  inventoryRefreshes: number;
   /** Chunks stored per second over the last few seconds. */
   chunksPerSecond: number;
 }

@@ -8,6 +8,7 @@ import type { ChainAdapter } from '../chain/types.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import { ProtocolClient } from '../protocol/client.js';
 import { RequestGuard } from '../protocol/request-guard.js';
+import { Blocklist } from '../peers/blocklist.js';
 import { Overlay } from '../peers/overlay.js';
 import type { Clock, Logger } from '../runtime.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
@@ -82,11 +83,14 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
   const rates = new RateMeter(clock);
   const peerEvents = new PeerEvents((event, payload) => host.emit(event, payload), seeds, peerTable.maxPeers + peerTable.maxPending);
   const observer = new RequestObserver(metrics, logger, clock);
+  /** The peer table's blocks, enforced on every outgoing call by the outbound guard. */
+  const blocklist = new Blocklist(peerTable.maxBlocked);
   /** Every outgoing call passes here: blocked peers and addresses the policy refuses are never dialled. */
   const outbound = new OutboundGuard(transport, {
     clock,
     policy: options.addressPolicy,
     seeds,
+    blocklist,
     onCall: (outcome) => {
       observer.sent(outcome);
       if (outcome.error === undefined) peerEvents.answered(outcome.peer);
@@ -120,10 +124,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
       recordCall: (peer, ok) => overlay.recordCall(peer, ok),
       health: (peer) => overlay.health(peer),
       dropStaller: (peer) => overlay.dropStaller(peer),
-      penalise: (peer, code) => {
-        outbound.offended(peer);
-        overlay.penalise(peer, code);
-      },
+      penalise: (peer, code) => overlay.penalise(peer, code),
       isKnownPeer: (peer) => overlay.isKnownPeer(peer),
       contact: (peer) => overlay.contact(peer),
       isSeed: (peer) => overlay.isSeed(peer),
@@ -155,7 +156,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     seeds,
     self,
     signal: lifetime.signal,
-    table: { maxPeers: peerTable.maxPeers, maxPending: peerTable.maxPending, addressPolicy: options.addressPolicy, refusalMs: peerTable.refusalMs, limits: peerTable },
+    table: { maxPeers: peerTable.maxPeers, maxPending: peerTable.maxPending, addressPolicy: options.addressPolicy, refusalMs: peerTable.refusalMs, limits: peerTable, blocklist },
     events: {
       peerAdded: (peer) => {
         replicator.peerAdmitted(peer);
@@ -163,7 +164,6 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
         peerEvents.added(peer);
       },
       peerRemoved: (peer, reason) => {
-        outbound.removed(peer, reason, peerTable.blockMs, peerTable.healthWindowMs);
         logger.debug('peer removed', { peer, reason });
         peerEvents.removed(peer, reason);
       },

@@ -210,6 +210,11 @@ export class AddressPolicy {
   check(input: string): AddressVerdict {
     const peer = parseDialAddress(input, this.options.maxLength);
     if (peer === undefined) return refuse('syntax', 'not a peer address (host:port or a name)');
+    return this.judge(peer);
+  }
+
+  /** Judges an address already parsed (by parseDialAddress), for callers that need its canonical form too. */
+  judge(peer: DialAddress): AddressVerdict {
     if (peer.port === 0) return refuse('port', 'port 0 cannot be dialled');
     const kind = classifyHost(peer);
     const { allowLoopback, allowPrivate, allowReserved, allowHostnames, allowBareNames } = this.options;

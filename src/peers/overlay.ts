@@ -1,7 +1,10 @@
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import type { ProtocolClient } from '../protocol/client.js';
-import { randomInt, type Clock, type Logger, type Random } from '../runtime.js';
+import { classifyFailure } from '../protocol/faults.js';
+import { ExpiringMap, randomInt, type Clock, type Logger, type Random } from '../runtime.js';
 import type { AddressPolicyOptions } from './address-policy.js';
+import type { Blocklist } from './blocklist.js';
+import { hostOf, MAX_ADDRESSES_PER_HOST } from './host-key.js';
 import { MhdaSampler } from './mhda.js';
 import { NeighborSet } from './neighbors.js';
 import { PeerTable, type PeerTableLimits } from './table.js';
@@ -26,7 +29,8 @@ export interface OverlayOptions {
   self: () => string | undefined;
   signal: AbortSignal;
   /** refusalMs also benches a neighbour that stalled chunk requests. */
-  table: { maxPeers: number; maxPending: number; addressPolicy: Partial<AddressPolicyOptions>; refusalMs: number; limits: Partial<PeerTableLimits> };
+  /** `blocklist`: shared with the outbound guard, so a peer the table blocks is never dialled. */
+  table: { maxPeers: number; maxPending: number; addressPolicy: Partial<AddressPolicyOptions>; refusalMs: number; limits: Partial<PeerTableLimits>; blocklist: Blocklist };
   events: {
     peerAdded(peer: string): void;
     peerRemoved(peer: string, reason: string): void;
@@ -42,11 +46,14 @@ const TABLE_REFUSALS = new Set<string>([ErrorCodes.NETWORK_MISMATCH, ErrorCodes.
 
 /**
  * First-contact admission checks (each is one ping back to a caller): at most this many at a
- * time, and at most CONTACT_CHECKS_PER_ROUND between two rounds, so a flood of callers cannot
- * turn us into a pinging machine.
+ * time, at most CONTACT_CHECKS_PER_ROUND between two rounds, and at most CONTACT_CHECKS_PER_HOST
+ * of them for one host (one IP, an IPv6 /64), so a flood of callers cannot turn us into a pinging
+ * machine, nor one host calling from many ports take every check from the others.
  */
 const CONTACT_CHECKS = 4;
 const CONTACT_CHECKS_PER_ROUND = 10;
+/** As many as one host may have candidates waiting: a few nodes may share a machine (or a NAT). */
+const CONTACT_CHECKS_PER_HOST = MAX_ADDRESSES_PER_HOST;
 
 /** Random-walk steps per round: each is one peer-exchange call. */
 const WALK_STEPS_PER_ROUND = 2;
@@ -65,6 +72,10 @@ export class Overlay {
   private lastRenewal: number;
   private contactChecks = 0;
   private contactBudget = CONTACT_CHECKS_PER_ROUND;
+  /** Host -> first-contact checks it had since the last round (at most CONTACT_CHECKS_PER_ROUND hosts). */
+  private readonly contactsByHost = new Map<string, number>();
+  /** Peers that stalled as neighbours, until they may be neighbours again (refusalMs later). */
+  private readonly benched = new ExpiringMap<string>(MAX_BENCHED);
 
   constructor(private readonly options: OverlayOptions) {
     const { clock, random } = options;
@@ -79,6 +90,7 @@ export class Overlay {
       maxPending: options.table.maxPending,
       policy: options.table.addressPolicy,
       refusalMs: options.table.refusalMs,
+      blocklist: options.table.blocklist,
       onChange: (change) => {
         if (change.type === 'add') options.events.peerAdded(change.peer);
         else {
@@ -149,12 +161,16 @@ export class Overlay {
     if (address === this.options.self() || this.options.signal.aborted) return;
     const outcome = this.table.addCandidate(address);
     if (outcome !== 'queued' && outcome !== 'pending') return; // known, refused, blocked, being checked
-    const free = Math.min(CONTACT_CHECKS - this.contactChecks, this.contactBudget);
-    if (free <= 0) return;
-    const candidates = this.table.nextCandidates(free);
-    this.contactChecks += candidates.length;
-    this.contactBudget -= candidates.length;
-    for (const candidate of candidates) void this.check(candidate).finally(() => this.contactChecks--);
+    const host = hostOf(address);
+    const checks = this.contactsByHost.get(host) ?? 0;
+    // Over a bound it stays queued, and the round's admissions take it in turn.
+    if (this.contactChecks >= CONTACT_CHECKS || this.contactBudget <= 0 || checks >= CONTACT_CHECKS_PER_HOST) return;
+    const candidate = this.table.takeCandidate(address);
+    if (candidate === undefined) return;
+    this.contactsByHost.set(host, checks + 1);
+    this.contactChecks++;
+    this.contactBudget--;
+    void this.check(candidate).finally(() => this.contactChecks--);
   }
 
   recordCall(peer: string, ok: boolean): void {
@@ -165,23 +181,10 @@ export class Overlay {
     this.table.penalise(peer, reason); // a removal is reported through onChange
   }
 
-  /** Peers that stalled as neighbours -> when they may be neighbours again (refusalMs later). */
-  private readonly benched = new Map<string, number>();
-
   /** A neighbour that stalls chunk requests leaves the set now, and is not chosen again for refusalMs. */
   dropStaller(peer: string): void {
-    this.benched.delete(peer);
-    this.benched.set(peer, this.options.clock.now() + this.options.table.refusalMs);
-    if (this.benched.size > MAX_BENCHED) this.benched.delete(this.benched.keys().next().value as string);
+    this.benched.set(peer, this.options.clock.now() + this.options.table.refusalMs, true);
     this.dropNeighbor(peer);
-  }
-
-  private isBenched(peer: string, now: number): boolean {
-    const until = this.benched.get(peer);
-    if (until === undefined) return false;
-    if (now < until) return true;
-    this.benched.delete(peer);
-    return false;
   }
 
   /** Every known peer, healthiest first. */
@@ -199,6 +202,7 @@ export class Overlay {
   /** One maintenance round: admit, walk, keep K neighbours, renew one now and then, evict. */
   async round(): Promise<void> {
     this.contactBudget = CONTACT_CHECKS_PER_ROUND;
+    this.contactsByHost.clear();
     await this.admitCandidates();
     if (this.table.size === 0 || this.options.signal.aborted) return;
     await this.walk();
@@ -229,8 +233,8 @@ export class Overlay {
       // Network id and protocol version are the table's to check: it remembers the refusal.
       this.table.admit(candidate, info); // throws the refusal; onChange reports the addition
     } catch (error) {
-      if (this.options.signal.aborted) return;
-      const reason = isAtlasError(error) ? error.code : 'UNREACHABLE';
+      if (classifyFailure(error, this.options.signal) === 'aborted') return;
+      const reason = isAtlasError(error) ? error.code : ErrorCodes.UNREACHABLE;
       if (!isAtlasError(error) || !TABLE_REFUSALS.has(error.code)) this.table.refuse(candidate, reason);
       this.options.logger.debug('candidate refused', { peer: candidate, reason });
     }
@@ -259,11 +263,11 @@ export class Overlay {
     this.keepSeedNeighbor();
     // Prefer the walk's current node (an unbiased sample); fill the rest at random meanwhile.
     const sample = this.sampler.current;
-    if (sample !== undefined && !this.sampler.burningIn && this.table.has(sample) && !this.active.has(sample) && !this.isBenched(sample, now)) this.addNeighbor(sample);
+    if (sample !== undefined && !this.sampler.burningIn && this.table.has(sample) && !this.active.has(sample) && !this.benched.has(sample, now)) this.addNeighbor(sample);
     for (let tries = 0; this.active.wanted > 0 && tries < this.active.k * 2; tries++) {
       const peer = this.randomLivePeer();
       if (peer === undefined) break;
-      if (!this.active.has(peer) && !this.isBenched(peer, now)) this.addNeighbor(peer);
+      if (!this.active.has(peer) && !this.benched.has(peer, now)) this.addNeighbor(peer);
     }
   }
 

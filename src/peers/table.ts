@@ -1,12 +1,12 @@
 /**
  * The peers a node knows (SPEC §5): their health, the seeds, a blocklist, and the candidates
  * waiting to be checked before admission. Everything a remote peer can grow is bounded: the table
- * (maxPeers), the pending candidates (maxPending), the memory of recent refusals (maxRecent) and
+ * (maxPeers), the pending candidates (maxPending, and maxPendingPerHost of one host), the memory of recent refusals (maxRecent) and
  * the blocklist (maxBlocked).
  *
  * Life of an address:
- *   addCandidate  -> pending (unless invalid, own, known, blocked, recently refused, or refused by
- *                    the address policy)
+ *   addCandidate  -> pending (unless invalid, own, known, blocked, recently refused, refused by
+ *                    the address policy, or maxPendingPerHost of its host already wait)
  *   nextCandidates -> taken out of pending, remembered as "being checked" for checkMs
  *   admit(ping)   -> in the table, if same network and compatible protocol; otherwise it throws
  *                    NETWORK_MISMATCH / VERSION_MISMATCH and the refusal is remembered for refusalMs
@@ -22,15 +22,17 @@
  * Addresses are compared in canonical form (see canonicalPeerAddress); every method accepts any
  * spelling and returns canonical addresses.
  *
- * Longer than 450 lines: one class whose bounded maps (table, pending, recent refusals,
- * blocklist) keep one invariant together; the blocklist and the expiring refusal memory shrink it
- * once they use the shared bounded-map primitive.
+ * Longer than 450 lines: one class whose bounded maps (table, pending candidates, recent
+ * refusals) keep one invariant together, each rule documented beside its code; the blocklist and
+ * the bounded maps themselves live in blocklist.ts and runtime.ts.
  */
 import { AtlasError, ErrorCodes, type ErrorCode } from '../errors.js';
 import { PROTOCOL_VERSION, type PingResult } from '../protocol/messages.js';
 import { definedOnly, ExpiringMap, randomInt, shuffle, type Clock, type Random } from '../runtime.js';
 import { AddressPolicy, canonicalPeerAddress, type AddressPolicyOptions } from './address-policy.js';
+import { Blocklist, DEFAULT_MAX_BLOCKED } from './blocklist.js';
 import { HealthWindow } from './health.js';
+import { hostOf, MAX_ADDRESSES_PER_HOST } from './host-key.js';
 
 /** Why a `PeerTable` removed a peer. */
 export type PeerRemoveReason =
@@ -86,6 +88,8 @@ export type CandidateOutcome =
   | 'self'
   /** the address policy refuses it (not publicly routable, a host name...) */
   | 'refused'
+  /** maxPendingPerHost addresses of its host are already waiting */
+  | 'host-full'
   /** not a peer address */
   | 'invalid';
 
@@ -95,6 +99,11 @@ export interface PeerTableLimits {
   maxPeers: number;
   /** Most candidates waiting to be checked (SPEC §5.2: 800). */
   maxPending: number;
+  /**
+   * Most candidates of one host (one IP; an IPv6 /64) waiting to be checked: a peer list or a
+   * caller can name any number of ports of one machine, and would otherwise fill the queue.
+   */
+  maxPendingPerHost: number;
   /** Which pending candidate makes room for a new one when full. */
   pendingEviction: 'oldest' | 'random';
   healthWindowMs: number;
@@ -114,7 +123,7 @@ export interface PeerTableLimits {
   maxOffences: number;
   /** How long a penalised peer stays blocked. */
   blockMs: number;
-  /** Most blocked addresses remembered. */
+  /** Most blocked addresses remembered (by the table's own blocklist; a shared one has its own bound). */
   maxBlocked: number;
 }
 
@@ -122,6 +131,7 @@ export interface PeerTableLimits {
 export const PEER_TABLE_DEFAULTS: Readonly<PeerTableLimits> = Object.freeze({
   maxPeers: 1_000,
   maxPending: 800,
+  maxPendingPerHost: MAX_ADDRESSES_PER_HOST,
   pendingEviction: 'random',
   healthWindowMs: 3_600_000,
   maxSamplesPerPeer: 256,
@@ -134,7 +144,7 @@ export const PEER_TABLE_DEFAULTS: Readonly<PeerTableLimits> = Object.freeze({
   penaltySamples: 5,
   maxOffences: 3,
   blockMs: 86_400_000,
-  maxBlocked: 10_000,
+  maxBlocked: DEFAULT_MAX_BLOCKED,
 });
 
 /** Candidates checked per round (SPEC §5.2). */
@@ -154,6 +164,8 @@ export interface PeerTableOptions extends Partial<PeerTableLimits> {
   /** This node's own address, or a function for one known only once the transport listens. */
   self?: string | (() => string | undefined);
   policy?: AddressPolicy | Partial<AddressPolicyOptions>;
+  /** Where blocks are kept: shared with the outbound guard, so a blocked peer is never dialled. Default: a blocklist of the table's own, of maxBlocked. */
+  blocklist?: Blocklist;
   onChange?: (change: PeerChange) => void;
 }
 
@@ -180,16 +192,19 @@ export class PeerTable {
   private readonly seedList: readonly string[];
   private readonly peers = new Map<string, Entry>();
   private readonly pending = new Map<string, number>(); // address -> queued at
+  /** Host (hostOf) -> its addresses pending: at most maxPendingPerHost. */
+  private readonly pendingPerHost = new Map<string, number>();
   /** Address -> why it was refused or checked recently; forgotten when its time is up. */
   private readonly recent: ExpiringMap<string, string>;
-  private readonly blocked = new Map<string, number>(); // address -> blocked until (Infinity: for good)
+  private readonly blocked: Blocklist;
   private selfOption: string | (() => string | undefined) | undefined;
   private selfRaw: string | undefined;
   private self: string | undefined;
 
   constructor(options: PeerTableOptions) {
-    const { clock, random, network, seeds, self, policy, onChange, protocolVersion, isCompatibleVersion, ...limits } = options;
+    const { clock, random, network, seeds, self, policy, blocklist, onChange, protocolVersion, isCompatibleVersion, ...limits } = options;
     this.limits = checkLimits({ ...PEER_TABLE_DEFAULTS, ...definedOnly(limits) });
+    this.blocked = blocklist ?? new Blocklist(this.limits.maxBlocked);
     this.recent = new ExpiringMap(this.limits.maxRecent);
     this.clock = clock;
     this.random = random;
@@ -303,8 +318,11 @@ export class PeerTable {
     if (this.recent.has(peer, now)) return 'recent';
     if (this.pending.has(peer)) return 'pending';
     if (!this.policy.allows(peer)) return 'refused';
+    const host = hostOf(peer);
+    if ((this.pendingPerHost.get(host) ?? 0) >= this.limits.maxPendingPerHost) return 'host-full';
     if (this.pending.size >= this.limits.maxPending) this.evictPending();
     this.pending.set(peer, now);
+    this.pendingPerHost.set(host, (this.pendingPerHost.get(host) ?? 0) + 1);
     return 'queued';
   }
 
@@ -327,10 +345,23 @@ export class PeerTable {
       taken.push(peer);
     }
     for (const peer of taken) {
-      this.pending.delete(peer);
+      this.dropPending(peer);
       this.remember(peer, 'checking', this.limits.checkMs);
     }
     return taken;
+  }
+
+  /**
+   * Takes one pending candidate to check now (a caller's first contact), remembered as being
+   * checked like those nextCandidates takes; undefined when it is not pending.
+   */
+  takeCandidate(address: string): string | undefined {
+    this.ownAddress();
+    const peer = this.canonical(address);
+    if (peer === undefined || !this.pending.has(peer)) return undefined;
+    this.dropPending(peer);
+    this.remember(peer, 'checking', this.limits.checkMs);
+    return peer;
   }
 
   /**
@@ -355,7 +386,7 @@ export class PeerTable {
     if (!this.compatible(ping.protocol)) {
       this.refuseAdmission(peer, entry, ErrorCodes.VERSION_MISMATCH, `peer speaks protocol ${ping.protocol}`);
     }
-    this.pending.delete(peer);
+    this.dropPending(peer);
     if (entry !== undefined) {
       entry.lastPing = ping;
       entry.window.record(true, now);
@@ -382,7 +413,7 @@ export class PeerTable {
   refuse(address: string, reason: string, durationMs: number = this.limits.refusalMs): void {
     const peer = this.canonical(address);
     if (peer === undefined) return;
-    this.pending.delete(peer);
+    this.dropPending(peer);
     this.remember(peer, reason, durationMs);
   }
 
@@ -463,7 +494,7 @@ export class PeerTable {
   /** Lifts a block; a seed comes back into the table. */
   unblock(address: string): boolean {
     const peer = this.canonical(address) ?? address;
-    const was = this.blocked.delete(peer);
+    const was = this.blocked.unblock(peer);
     this.ownAddress();
     return was;
   }
@@ -504,7 +535,7 @@ export class PeerTable {
       this.selfRaw = raw;
       this.self = raw === undefined ? undefined : (this.canonical(raw) ?? raw);
       if (settle && this.self !== undefined) {
-        this.pending.delete(this.self);
+        this.dropPending(this.self);
         if (this.peers.has(this.self)) this.removeEntry(this.self, 'self');
       }
     }
@@ -551,7 +582,7 @@ export class PeerTable {
   }
 
   private refuseAdmission(peer: string, entry: Entry | undefined, code: ErrorCode, message: string): never {
-    this.pending.delete(peer);
+    this.dropPending(peer);
     this.remember(peer, code, this.limits.refusalMs);
     if (entry !== undefined && !entry.seed) this.removeEntry(peer, 'mismatch');
     throw new AtlasError(code, message, { peer });
@@ -577,10 +608,18 @@ export class PeerTable {
     let i = 0;
     for (const peer of this.pending.keys()) {
       if (i++ === index) {
-        this.pending.delete(peer);
+        this.dropPending(peer);
         return;
       }
     }
+  }
+
+  private dropPending(peer: string): void {
+    if (!this.pending.delete(peer)) return;
+    const host = hostOf(peer);
+    const left = (this.pendingPerHost.get(host) ?? 1) - 1;
+    if (left > 0) this.pendingPerHost.set(host, left);
+    else this.pendingPerHost.delete(host);
   }
 
   private remember(peer: string, reason: string, durationMs: number): void {
@@ -588,39 +627,19 @@ export class PeerTable {
   }
 
   private blockedAt(peer: string, now: number): boolean {
-    const until = this.blocked.get(peer);
-    if (until === undefined) return false;
-    if (until > now) return true;
-    this.blocked.delete(peer);
-    return false;
+    return this.blocked.isBlocked(peer, now);
   }
 
   private blockCanonical(peer: string, until: number, reason: PeerRemoveReason): PeerRemoval | undefined {
-    this.blocked.delete(peer);
-    this.blocked.set(peer, until);
-    if (this.blocked.size > this.limits.maxBlocked) this.forgetOneBlock(peer);
-    this.pending.delete(peer);
+    this.blocked.block(peer, until);
+    this.dropPending(peer);
     this.recent.delete(peer);
     return this.peers.has(peer) ? this.removeEntry(peer, reason) : undefined;
-  }
-
-  /** Over the bound: forget the oldest temporary block, else the oldest block (never `keep`). */
-  private forgetOneBlock(keep: string): void {
-    let oldest: string | undefined;
-    for (const [peer, until] of this.blocked) {
-      if (peer === keep) continue;
-      oldest ??= peer;
-      if (until !== Number.POSITIVE_INFINITY) {
-        this.blocked.delete(peer);
-        return;
-      }
-    }
-    if (oldest !== undefined) this.blocked.delete(oldest);
   }
 }
 
 function checkLimits(limits: PeerTableLimits): Readonly<PeerTableLimits> {
-  const atLeastOne: (keyof PeerTableLimits)[] = ['maxPeers', 'maxPending', 'maxSamplesPerPeer', 'maxRecent', 'maxBlocked', 'maxOffences', 'healthWindowMs'];
+  const atLeastOne: (keyof PeerTableLimits)[] = ['maxPeers', 'maxPending', 'maxPendingPerHost', 'maxSamplesPerPeer', 'maxRecent', 'maxBlocked', 'maxOffences', 'healthWindowMs'];
   for (const key of atLeastOne) {
     const value = limits[key];
     if (typeof value !== 'number' || !(value >= 1)) throw new RangeError(`PeerTable: ${key} must be at least 1`);

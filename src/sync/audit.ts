@@ -24,13 +24,14 @@
  *   ordinary rule instead.
  */
 import type { Address } from '../address.js';
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
 import { bitmaps } from '../inventory/bitmap.js';
 import { randomInt, type Clock, type Random, type TimerHandle } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import type { ChunkCallComponents, PeerFault } from './downloader.js';
 import type { PeerViews } from './peer-views.js';
 import { verifyReceived } from './verify.js';
+import { asAtlasError, classifyFailure } from '../protocol/faults.js';
 
 /** How often neighbours are audited (asked for one chunk they claim) and when a timing-out one counts as a staller (AtlasNode option `audit`). */
 export interface AuditOptions {
@@ -75,11 +76,11 @@ interface PeerAudit {
   timer: TimerHandle | undefined;
 }
 
-export type AuditorComponents = ChunkCallComponents<AuditHooks>;
+export type AuditorComponents = ChunkCallComponents<AuditHooks, Pick<ChunkStore, 'inventory' | 'addressAt'>>;
 
 export class Auditor {
   private readonly options: AuditOptions;
-  private readonly store: ChunkStore;
+  private readonly store: AuditorComponents['store'];
   private readonly views: PeerViews;
   private readonly client: AuditorComponents['client'];
   private readonly clock: Clock;
@@ -175,12 +176,14 @@ export class Auditor {
       }
       this.hooks.called(peer, true);
     } catch (error) {
-      if (signal.aborted) return;
-      const atlasError = isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error));
-      if (atlasError.code === ErrorCodes.BAD_REPLY) return this.fail(peer, atlasError);
+      const failure = classifyFailure(error, signal);
+      if (failure === 'aborted') return;
+      const atlasError = asAtlasError(error);
+      if (failure === 'fault') return this.fail(peer, atlasError);
+      // Busy counts as a failed audit: a neighbour always too busy for one small call is of no use.
       this.stats.failed++;
       this.hooks.called(peer, false);
-      if (atlasError.code !== ErrorCodes.TIMEOUT) return;
+      if (failure !== 'slow') return;
       this.retrySoon(peer);
       state.stalls++;
       if (state.stalls < this.options.maxStalls) {

@@ -1,7 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import type { Address } from '../address.js';
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
 import type { ProtocolClient } from '../protocol/client.js';
+import { asAtlasError, classifyFailure } from '../protocol/faults.js';
 import type { Clock, Random } from '../runtime.js';
 import type { ChunkStore, PutOutcome, VerifiedChunk } from '../store/types.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
@@ -82,8 +83,9 @@ export interface DownloaderStats {
  * exponentially. Only an explicit "don't have" clears a peer's bit; a failed call lowers its health.
  */
 /** What a downloader or an auditor works with: the store it checks or fills, the peers' views, the one call it makes, and hooks back to its owner. */
-export interface ChunkCallComponents<Hooks> {
-  store: ChunkStore;
+export interface ChunkCallComponents<Hooks, Store> {
+  /** Only the parts of the store used (see each component's type). */
+  store: Store;
   views: PeerViews;
   client: Pick<ProtocolClient, 'getChunks'>;
   clock: Clock;
@@ -91,11 +93,11 @@ export interface ChunkCallComponents<Hooks> {
   hooks: Hooks;
 }
 
-export type DownloaderComponents = ChunkCallComponents<DownloaderHooks>;
+export type DownloaderComponents = ChunkCallComponents<DownloaderHooks, Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf' | 'putVerified'>>;
 
 export class Downloader {
   private readonly options: DownloaderOptions;
-  private readonly store: ChunkStore;
+  private readonly store: DownloaderComponents['store'];
   private readonly views: PeerViews;
   private readonly client: DownloaderComponents['client'];
   private readonly clock: Clock;
@@ -230,7 +232,7 @@ export class Downloader {
       if (!this.stopped) {
         const now = this.clock.now();
         for (const address of addresses) this.plan.fail(address, now);
-        this.hooks.storeFailed(isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error)));
+        this.hooks.storeFailed(asAtlasError(error));
       }
     } finally {
       this.pendingWrites--;
@@ -255,14 +257,11 @@ export class Downloader {
     this.stats.failedRequests++;
     const now = this.clock.now();
     for (const address of addresses) this.plan.fail(address, now);
-    const atlasError = isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error));
-    if (atlasError.code === ErrorCodes.BAD_REPLY) this.hooks.fault(peer, 'bad-data', atlasError);
-    else if (atlasError.code === ErrorCodes.BUSY) {
-      // The peer is alive and shedding load: the addresses back off, its health is untouched.
-    } else {
-      this.hooks.called(peer, false);
-      this.hooks.fault(peer, 'unresponsive', atlasError);
-    }
+    const failure = classifyFailure(error);
+    // A busy peer is alive and shedding load: the addresses back off, its health is untouched.
+    if (failure === 'busy' || failure === 'aborted') return;
+    if (failure !== 'fault') this.hooks.called(peer, false);
+    this.hooks.fault(peer, failure === 'fault' ? 'bad-data' : 'unresponsive', asAtlasError(error));
   }
 
   private async accept(peer: string, asked: readonly Address[], chunks: readonly { address: Address; data: Uint8Array }[], missing: readonly Address[]): Promise<void> {

@@ -4,50 +4,53 @@
  * it offered is kept here, bounded, and replayed once it is admitted, so two nodes that meet
  * converge at once instead of at the next inventory refresh.
  */
-export interface EarlyContact {
-  /** Positions it offered. */
-  offered: Uint32Array | undefined;
+import { hostOf, MAX_ADDRESSES_PER_HOST } from '../peers/host-key.js';
+import { ExpiringMap } from '../runtime.js';
+
+/** Bounds of `EarlyContacts`: any caller can make us keep what it offers until it is checked. */
+export interface EarlyContactsOptions {
+  /** Most callers remembered; beyond it the least recently heard is forgotten. */
+  maxPeers: number;
+  /** Most callers of one host (one IP; an IPv6 /64) remembered: a new port of a full host is not kept. */
+  maxPeersPerHost: number;
+  /** Most offered positions kept per caller. */
+  maxPositions: number;
+  /** How long an offer waits for its caller's admission, ms; a later admission hears of it at the next refresh instead. */
+  ttlMs: number;
 }
 
-export class EarlyContacts {
-  private readonly contacts = new Map<string, EarlyContact>();
+/** Defaults of EarlyContactsOptions: ttlMs is the peer table's default checkMs. */
+export const DEFAULT_EARLY_CONTACTS: Readonly<EarlyContactsOptions> = Object.freeze({ maxPeers: 256, maxPeersPerHost: MAX_ADDRESSES_PER_HOST, maxPositions: 4_096, ttlMs: 60_000 });
 
-  constructor(
-    /** Most callers remembered; the oldest is forgotten first. */
-    private readonly maxPeers = 256,
-    /** Most offered positions kept per caller. */
-    private readonly maxPositions = 4_096,
-  ) {}
+export class EarlyContacts {
+  private readonly options: EarlyContactsOptions;
+  /** Caller -> the positions it offered. */
+  private readonly contacts: ExpiringMap<string, Uint32Array>;
+
+  constructor(options?: Partial<EarlyContactsOptions>) {
+    this.options = { ...DEFAULT_EARLY_CONTACTS, ...options };
+    this.contacts = new ExpiringMap(this.options.maxPeers, { groupOf: hostOf, maxPerGroup: this.options.maxPeersPerHost });
+  }
 
   get size(): number {
     return this.contacts.size;
   }
 
-  offered(peer: string, positions: Uint32Array): void {
-    const entry = this.entry(peer);
-    const kept = positions.subarray(0, this.maxPositions);
-    const before = entry.offered ?? new Uint32Array(0);
-    const room = Math.max(0, this.maxPositions - before.length);
-    const merged = new Uint32Array(before.length + Math.min(room, kept.length));
+  /** Keeps what `peer` offered, unless maxPeersPerHost other callers of its host wait already. */
+  offered(peer: string, positions: Uint32Array, now: number): void {
+    const { maxPositions, ttlMs } = this.options;
+    const before = this.contacts.get(peer, now) ?? new Uint32Array(0);
+    const room = Math.max(0, maxPositions - before.length);
+    const merged = new Uint32Array(before.length + Math.min(room, positions.length));
     merged.set(before);
-    merged.set(kept.subarray(0, merged.length - before.length), before.length);
-    entry.offered = merged;
+    merged.set(positions.subarray(0, merged.length - before.length), before.length);
+    this.contacts.set(peer, now + ttlMs, merged, now);
   }
 
-  /** What `peer` asked for before admission, forgotten once taken. */
-  take(peer: string): EarlyContact | undefined {
-    const entry = this.contacts.get(peer);
+  /** The positions `peer` offered before admission (unless it waited longer than ttlMs), forgotten once taken. */
+  take(peer: string, now: number): Uint32Array | undefined {
+    const entry = this.contacts.get(peer, now);
     this.contacts.delete(peer);
-    return entry;
-  }
-
-  private entry(peer: string): EarlyContact {
-    let entry = this.contacts.get(peer);
-    if (!entry) {
-      if (this.contacts.size >= this.maxPeers) this.contacts.delete(this.contacts.keys().next().value as string);
-      entry = { offered: undefined };
-      this.contacts.set(peer, entry);
-    }
     return entry;
   }
 }

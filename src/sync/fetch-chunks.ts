@@ -1,12 +1,10 @@
 import { parseAddress, type Address } from '../address.js';
 import { abortedError, AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
-import type { ProtocolClient } from '../protocol/client.js';
-import type { ProtocolLimits } from '../protocol/limits.js';
 import type { Clock } from '../runtime.js';
-import type { ChunkStore, PutOutcome } from '../store/types.js';
+import type { ChunkStore } from '../store/types.js';
 import type { PeerViews } from './peer-views.js';
 import type { Changes } from './changes.js';
-import { fetchFromPeers, FetchResult, type FetchOptions } from './fetch.js';
+import { fetchFromPeers, FetchResult, type FetchOptions, type FetchRequest } from './fetch.js';
 
 /** While waiting, peers are asked again at least this often (a neighbour may have got it meanwhile). */
 export const FETCH_RETRY_MS = 1_000;
@@ -90,32 +88,17 @@ function throwIfStopped(signal: AbortSignal | undefined, lifetime: AbortSignal):
   if (signal?.aborted) throw abortedError('fetchChunks', signal);
 }
 
-export interface NodeFetchParts {
-  store: ChunkStore;
-  readLocal: LocalReader;
-  clock: Clock;
-  changes: Changes;
-  lifetime: AbortSignal;
-  client: ProtocolClient;
-  limits: Readonly<ProtocolLimits>;
+/** What the node's fetchChunks() works with: a fetch host's parts but its pass, a pass's peers and hooks, and where holders are found. */
+export interface NodeFetchParts extends Omit<FetchHost, 'fetchPass'>, Omit<FetchRequest, 'wanted' | 'candidates' | 'signal'> {
   /** Neighbours' inventories: their holders of an address are asked first. */
-  views: PeerViews;
+  views: Pick<PeerViews, 'peers' | 'get'>;
   /** Every known peer, healthiest first: asked after the known holders. */
   knownPeers(): string[];
-  canFetch(): boolean;
-  onStored(outcomes: readonly (PutOutcome & { ok: true })[], peer: string): void;
-  onFault(peer: string, error: AtlasError): void;
-  onCall(peer: string, ok: boolean): void;
 }
 
 /** The node's fetchChunks(), over its parts. */
 export function nodeFetcher(parts: NodeFetchParts): (addresses: readonly string[], options: FetchOptions) => Promise<FetchResult> {
   const { store, views } = parts;
-  const holdersOf = (address: Address): string[] => {
-    const positions = store.positionsOf(address);
-    const holders = views.peers().filter((peer) => positions.some((p) => views.get(peer)?.inventory.has(p)));
-    return [...holders, ...parts.knownPeers().filter((p) => !holders.includes(p))];
-  };
   const host: FetchHost = {
     store,
     readLocal: parts.readLocal,
@@ -123,8 +106,18 @@ export function nodeFetcher(parts: NodeFetchParts): (addresses: readonly string[
     changes: parts.changes,
     lifetime: parts.lifetime,
     canFetch: parts.canFetch,
-    fetchPass: (wanted, signal) =>
-      fetchFromPeers({ wanted, candidates: holdersOf, client: parts.client, store, limits: parts.limits, signal, onStored: parts.onStored, onFault: parts.onFault, onCall: parts.onCall }),
+    fetchPass: (wanted, signal) => {
+      // Read once per pass: the known peers are the whole table, sorted by health.
+      const viewed = views.peers();
+      const known = parts.knownPeers();
+      function* candidates(address: Address): Generator<string> {
+        const positions = store.positionsOf(address);
+        const holders = viewed.filter((peer) => positions.some((p) => views.get(peer)?.inventory.has(p)));
+        yield* holders;
+        for (const peer of known) if (!holders.includes(peer)) yield peer;
+      }
+      return fetchFromPeers({ wanted, candidates, client: parts.client, store, limits: parts.limits, signal, onStored: parts.onStored, onFault: parts.onFault, onCall: parts.onCall });
+    },
   };
   return (addresses, options) => fetchChunksFor(addresses, options, host);
 }

@@ -1,6 +1,7 @@
 import type { Address } from '../address.js';
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
 import type { ProtocolClient } from '../protocol/client.js';
+import { asAtlasError, classifyFailure } from '../protocol/faults.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
 import { verifyReceived } from './verify.js';
@@ -34,9 +35,9 @@ export class FetchResult extends Map<Address, Uint8Array> {
 
 export interface FetchRequest {
   wanted: readonly Address[];
-  /** Peers to ask for one address, most likely holders first. */
-  candidates(address: Address): string[];
-  client: ProtocolClient;
+  /** Peers to ask for one address, most likely holders first; read only as far as the next untried one. */
+  candidates(address: Address): Iterable<string>;
+  client: Pick<ProtocolClient, 'getChunks'>;
   store: ChunkStore;
   limits: Readonly<ProtocolLimits>;
   signal: AbortSignal;
@@ -64,7 +65,7 @@ export async function fetchFromPeers(request: FetchRequest): Promise<Map<Address
     for (const address of remaining) {
       const seen = tried.get(address) ?? new Set<string>();
       tried.set(address, seen);
-      const peer = request.candidates(address).find((p) => !seen.has(p));
+      const peer = firstUntried(request.candidates(address), seen);
       if (peer === undefined) continue;
       seen.add(peer);
       const batch = byPeer.get(peer) ?? [];
@@ -76,6 +77,11 @@ export async function fetchFromPeers(request: FetchRequest): Promise<Map<Address
     remaining = remaining.filter((a) => !found.has(a));
   }
   return found;
+}
+
+function firstUntried(candidates: Iterable<string>, tried: ReadonlySet<string>): string | undefined {
+  for (const peer of candidates) if (!tried.has(peer)) return peer;
+  return undefined;
 }
 
 /** All of `addresses` from one peer, maxGetAddresses per call, one call at a time (the peer's concurrency is bounded). */
@@ -106,8 +112,9 @@ async function fetchBatch(request: FetchRequest, peer: string, addresses: Addres
     if (added.length > 0) request.onStored(added, peer);
     return true;
   } catch (error) {
-    if (isAtlasError(error, ErrorCodes.BAD_REPLY)) request.onFault(peer, error);
-    else if (!request.signal.aborted && !isAtlasError(error, ErrorCodes.BUSY)) request.onCall(peer, false);
+    const failure = classifyFailure(error, request.signal);
+    if (failure === 'fault') request.onFault(peer, asAtlasError(error));
+    else if (failure === 'slow' || failure === 'unreachable') request.onCall(peer, false);
     return false; // unreachable or slow: the next attempt asks another peer
   }
 }

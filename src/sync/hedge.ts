@@ -5,6 +5,8 @@
  * "Too long" follows the replies actually seen, as TCP's retransmission timer does:
  * smoothed reply time + 4 x its mean deviation, clamped to [minMs, maxMs].
  */
+import { ExpiringMap } from '../runtime.js';
+
 export interface HedgeOptions {
   /** Never hedge sooner than this, ms. */
   minMs: number;
@@ -18,6 +20,9 @@ export interface HedgeOptions {
 
 export const DEFAULT_HEDGE: Readonly<HedgeOptions> = Object.freeze({ minMs: 500, maxMs: 5_000, initialMs: 1_000, slowPeerMs: 30_000 });
 
+/** Slow peers remembered at most; beyond it the least recently hedged is forgotten (it gets full slots again). */
+export const MAX_SLOW_PEERS = 4_096;
+
 const GAIN = 1 / 8;
 const DEVIATION_GAIN = 1 / 4;
 
@@ -25,7 +30,7 @@ export class HedgeTimer {
   private smoothed: number | undefined;
   private deviation = 0;
   /** Peer -> time until which it gets no new request. */
-  private readonly slow = new Map<string, number>();
+  private readonly slow = new ExpiringMap<string>(MAX_SLOW_PEERS);
 
   constructor(private readonly options: HedgeOptions) {}
 
@@ -49,16 +54,10 @@ export class HedgeTimer {
 
   /** A request to `peer` was hedged: it is slow (one request at a time) for slowPeerMs or until it answers. */
   hedged(peer: string, now: number): void {
-    this.slow.delete(peer);
-    this.slow.set(peer, now + this.options.slowPeerMs);
-    if (this.slow.size > 4_096) this.slow.delete(this.slow.keys().next().value as string);
+    this.slow.set(peer, now + this.options.slowPeerMs, true);
   }
 
   isSlow(peer: string, now: number): boolean {
-    const until = this.slow.get(peer);
-    if (until === undefined) return false;
-    if (now < until) return true;
-    this.slow.delete(peer);
-    return false;
+    return this.slow.has(peer, now);
   }
 }

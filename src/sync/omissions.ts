@@ -6,6 +6,8 @@
  * a fault. One such reply is forgiven: an honest peer may have just lost the chunk (quarantined
  * as corrupt, or rolled back with its chain) before its inventory said so.
  */
+import { ExpiringMap } from '../runtime.js';
+
 export interface OmissionOptions {
   /** Replies withholding claimed chunks, within windowMs, that make a fault. */
   maxOmissions: number;
@@ -14,13 +16,13 @@ export interface OmissionOptions {
 
 export const DEFAULT_OMISSIONS: Readonly<OmissionOptions> = Object.freeze({ maxOmissions: 3, windowMs: 60_000 });
 
-/** Peers remembered at most; beyond it the stalest are forgotten (they only lose old evidence). */
-const MAX_PEERS = 1_024;
+/** Peers remembered at most; beyond it the least recently struck is forgotten (it only loses old evidence). */
+export const MAX_OMISSION_PEERS = 1_024;
 
 export class OmissionLedger {
   private readonly options: OmissionOptions;
-  /** Peer -> times of its recent withholding replies, oldest first. */
-  private readonly strikes = new Map<string, number[]>();
+  /** Peer -> times of its withholding replies, oldest first; forgotten windowMs after the latest. */
+  private readonly strikes = new ExpiringMap<string, number[]>(MAX_OMISSION_PEERS);
 
   constructor(options: Partial<OmissionOptions> = {}) {
     this.options = { ...DEFAULT_OMISSIONS, ...options };
@@ -29,18 +31,19 @@ export class OmissionLedger {
   /** Records one withholding reply; true when it completes a fault (the count then restarts). */
   record(peer: string, now: number): boolean {
     const since = now - this.options.windowMs;
-    const times = (this.strikes.get(peer) ?? []).filter((time) => time > since);
+    const times = (this.strikes.get(peer, now) ?? []).filter((time) => time > since);
     times.push(now);
-    this.strikes.delete(peer); // re-insert: Map order is recency
-    if (times.length >= this.options.maxOmissions) return true;
-    this.strikes.set(peer, times);
-    if (this.strikes.size > MAX_PEERS) this.strikes.delete(this.strikes.keys().next().value as string);
+    if (times.length >= this.options.maxOmissions) {
+      this.strikes.delete(peer);
+      return true;
+    }
+    this.strikes.set(peer, now + this.options.windowMs, times);
     return false;
   }
 
   /** Strikes currently held against `peer`. */
   count(peer: string, now: number): number {
     const since = now - this.options.windowMs;
-    return (this.strikes.get(peer) ?? []).filter((time) => time > since).length;
+    return (this.strikes.get(peer, now) ?? []).filter((time) => time > since).length;
   }
 }

@@ -48,6 +48,27 @@ export interface RefreshOutcome {
   added: number;
 }
 
+/** What peer views work with: the two inventory calls, the protocol's bounds on replies, and our own address and sequence. */
+export interface PeerViewsComponents {
+  client: Pick<ProtocolClient, 'inventory' | 'inventoryChanges'>;
+  limits: Pick<ProtocolLimits, 'maxInventoryBytes' | 'maxInventoryChanges'>;
+  /** Our own address, once listening: sent with each changes request so the peer offers to us. */
+  self: () => string | undefined;
+  /** Our own sequence length: a view never covers more, whatever length a peer claims. */
+  localLength: () => number;
+}
+
+/** How many peers are viewed and how many of them are asked for offers. */
+export interface PeerViewsOptions {
+  /** Most peers viewed, tracked and known from offers alike (the replicator keeps 4 x its neighbours). */
+  maxPeers: number;
+  /** Tracked peers asked for offers; the others are only pulled. */
+  relays: number;
+}
+
+/** Defaults of PeerViewsOptions. */
+export const DEFAULT_PEER_VIEWS: Readonly<PeerViewsOptions> = Object.freeze({ maxPeers: 32, relays: DEFAULT_RELAYS });
+
 /**
  * Our view of each tracked peer's inventory. A refresh asks for what changed since the version
  * we hold (inventoryChanges) and falls back to the whole vector, in byte ranges, only when the
@@ -55,17 +76,17 @@ export interface RefreshOutcome {
  */
 export class PeerViews {
   private readonly views = new Map<string, PeerView>();
+  private readonly client: PeerViewsComponents['client'];
+  private readonly limits: PeerViewsComponents['limits'];
+  private readonly self: PeerViewsComponents['self'];
+  private readonly localLength: PeerViewsComponents['localLength'];
+  private readonly maxPeers: number;
+  private readonly relays: number;
 
-  constructor(
-    private readonly client: Pick<ProtocolClient, 'inventory' | 'inventoryChanges'>,
-    private readonly limits: Readonly<ProtocolLimits>,
-    private readonly maxPeers: number,
-    private readonly self: () => string | undefined,
-    /** Our own sequence length: a view never covers more, whatever length a peer claims. */
-    private readonly localLength: () => number,
-    /** Tracked peers asked for offers; the others are only pulled. */
-    private readonly relays = DEFAULT_RELAYS,
-  ) {}
+  constructor(components: PeerViewsComponents, options?: Partial<PeerViewsOptions>) {
+    ({ client: this.client, limits: this.limits, self: this.self, localLength: this.localLength } = components);
+    ({ maxPeers: this.maxPeers, relays: this.relays } = { ...DEFAULT_PEER_VIEWS, ...options });
+  }
 
   get size(): number {
     return this.views.size;

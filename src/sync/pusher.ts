@@ -1,6 +1,6 @@
-import { remoteHost } from '../transport/rate-limit.js';
 import { setMaxListeners } from 'node:events';
 import { encodePositions } from '../inventory/varint.js';
+import { hostOf, MAX_ADDRESSES_PER_HOST } from '../peers/host-key.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { Clock } from '../runtime.js';
 
@@ -33,6 +33,18 @@ export const DEFAULT_PUSHER: Readonly<PusherOptions> = Object.freeze({
   firstContactPositions: 4_096,
 });
 
+/** What a pusher works with: the two calls it makes, the clock, and what it reads of its owner. */
+export interface PusherComponents {
+  client: Pick<ProtocolClient, 'offer' | 'putChunks'>;
+  clock: Clock;
+  /** Our own address, once listening; nothing is sent before. */
+  self: () => string | undefined;
+  /** True when we know the peer already holds the position (it needs no offer). */
+  peerHolds: (peer: string, position: number) => boolean;
+  /** Our most recently gained positions, at most `max`: what a peer met for the first time hears of. */
+  recent: (max: number) => ArrayLike<number>;
+}
+
 /** A chunk stored locally (put by a client), to push as bytes. */
 export interface PushChunk {
   data: Uint8Array;
@@ -52,6 +64,9 @@ interface Target {
   relay: boolean;
 }
 
+/** Pullers (not neighbours) kept from one host: a few nodes may share a machine. */
+export const MAX_PULLERS_PER_HOST = MAX_ADDRESSES_PER_HOST;
+
 /**
  * Push and offer. Chunks a client put here are pushed as bytes to every neighbour and puller that
  * lacks them (a peer behind NAT can only spread its data this way). Chunks that arrived from a
@@ -61,9 +76,6 @@ interface Target {
  * about once. A peer met for the first time is offered our recent changes at once. One call in
  * flight per target; the rest queue (bounded) and coalesce.
  */
-/** Pullers (not neighbours) kept from one host: a few nodes may share a machine. */
-export const MAX_PULLERS_PER_HOST = 4;
-
 export class Pusher {
   private readonly options: PusherOptions;
   private readonly targets = new Map<string, Target>();
@@ -73,16 +85,14 @@ export class Pusher {
   offersSent = 0;
   chunksPushed = 0;
 
-  constructor(
-    private readonly client: ProtocolClient,
-    private readonly clock: Clock,
-    private readonly self: () => string | undefined,
-    /** True when we know the peer already holds the position (it needs no offer). */
-    private readonly peerHolds: (peer: string, position: number) => boolean,
-    options?: Partial<PusherOptions>,
-    /** Our most recently gained positions, at most `max`: what a peer met for the first time hears of. */
-    private readonly recent: (max: number) => ArrayLike<number> = () => [],
-  ) {
+  private readonly client: PusherComponents['client'];
+  private readonly clock: Clock;
+  private readonly self: PusherComponents['self'];
+  private readonly peerHolds: PusherComponents['peerHolds'];
+  private readonly recent: PusherComponents['recent'];
+
+  constructor(components: PusherComponents, options?: Partial<PusherOptions>) {
+    ({ client: this.client, clock: this.clock, self: this.self, peerHolds: this.peerHolds, recent: this.recent } = components);
     this.options = { ...DEFAULT_PUSHER, ...options };
     // Every call listens here; inFlight keeps them to maxTargets.
     setMaxListeners(0, this.controller.signal);
@@ -104,8 +114,8 @@ export class Pusher {
     // A caller's port is its own word: one host keeps at most MAX_PULLERS_PER_HOST pullers (its
     // oldest gives way), or it could take every slot by naming ports.
     if (!this.targets.has(peer)) {
-      const host = remoteHost(peer);
-      const sameHost = [...this.targets].filter(([other, t]) => !t.neighbor && remoteHost(other) === host);
+      const host = hostOf(peer);
+      const sameHost = [...this.targets].filter(([other, t]) => !t.neighbor && hostOf(other) === host);
       if (sameHost.length >= MAX_PULLERS_PER_HOST) this.targets.delete(sameHost[0]![0]);
     }
     const target = this.upsert(peer, false, relay);

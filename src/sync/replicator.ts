@@ -6,10 +6,11 @@
  * interfaces below, so tests drive it with in-memory fakes.
  */
 import { setMaxListeners } from 'node:events';
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
 import { InventoryLog } from '../inventory/change-log.js';
 import { canonicalPeerAddress } from '../peers/address-policy.js';
 import type { ProtocolClient } from '../protocol/client.js';
+import { asAtlasError, classifyFailure } from '../protocol/faults.js';
 import type { Clock, Logger, Random } from '../runtime.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
 import type { CorruptChunk } from '../store/verified-read.js';
@@ -83,6 +84,7 @@ export interface ReplicatorOptions {
 export interface ReplicatorStats {
   downloads: DownloaderStats & { inFlight: number };
   pushes: { offersSent: number; chunksPushed: number };
+  /** Audits of neighbours' claims: run, passed, failed. */
   audits: AuditStats;
   inventoryBytesReceived: number;
   inventoryRefreshes: number;
@@ -111,7 +113,7 @@ export class Replicator {
     setMaxListeners(0, this.lifetime.signal);
     this.refreshMs = options.inventoryRefreshMs ?? 15_000;
     this.log = new InventoryLog({ maxEntries: INVENTORY_LOG_ENTRIES, epoch: this.newEpoch() });
-    this.views = new PeerViews(client, client.limits, Math.max(options.neighbors ?? 8, 1) * 4, self, () => store.sequenceLength());
+    this.views = new PeerViews({ client, limits: client.limits, self, localLength: () => store.sequenceLength() }, { maxPeers: Math.max(options.neighbors ?? 8, 1) * 4 });
     const calls = { store, views: this.views, client, clock, random };
     this.downloader = new Downloader({ ...calls, hooks: {
       stored: (outcomes, peer) => this.stored(outcomes, peer, 'offer'),
@@ -126,14 +128,13 @@ export class Replicator {
       health: (peer) => peers.health(peer),
       stalled: (peer) => peers.dropStaller(peer),
     } }, options.audit);
-    this.pusher = new Pusher(
+    this.pusher = new Pusher({
       client,
       clock,
       self,
-      (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false,
-      options.push,
-      (max) => this.log.since(Math.max(this.log.oldestVersion, this.log.version - max)) ?? [],
-    );
+      peerHolds: (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false,
+      recent: (max) => this.log.since(Math.max(this.log.oldestVersion, this.log.version - max)) ?? [],
+    }, options.push);
   }
 
   /** Refreshes run from now on (the node is listening). */
@@ -165,8 +166,8 @@ export class Replicator {
 
   /** A peer was admitted: what it offered before, while we checked it, is taken now. */
   peerAdmitted(peer: string): void {
-    const early = this.early.take(peer);
-    if (early?.offered !== undefined) this.acceptOffer(peer, early.offered);
+    const offered = this.early.take(peer, this.components.clock.now());
+    if (offered !== undefined) this.acceptOffer(peer, offered);
   }
 
   neighborAdded(peer: string): void {
@@ -201,7 +202,7 @@ export class Replicator {
     const from = canonicalPeerAddress(address);
     if (from === undefined) return 0;
     if (!this.components.peers.isKnownPeer(from)) {
-      this.early.offered(from, positions); // replayed once admitted, which starts now
+      this.early.offered(from, positions, this.components.clock.now()); // replayed once admitted, which starts now
       this.components.peers.contact(from);
       return 0;
     }
@@ -269,7 +270,7 @@ export class Replicator {
   /** A peer failed a call: a timeout makes it an audit suspect, bad data is penalised. */
   peerFault(peer: string, fault: PeerFault, error: AtlasError): void {
     this.components.logger.debug('peer fault', { peer, fault, code: error.code, message: error.message });
-    if (error.code === ErrorCodes.TIMEOUT) this.auditor.suspect(peer); // a staller is confirmed by audits
+    if (classifyFailure(error) === 'slow') this.auditor.suspect(peer); // a staller is confirmed by audits
     if (fault === 'bad-data') this.components.peers.penalise(peer, error.code);
   }
 
@@ -311,8 +312,8 @@ export class Replicator {
       peers.recordCall(peer, true);
       if (outcome.added > 0) this.downloader.inventoriesChanged();
     } catch (error) {
-      if (!this.running) return;
-      const atlasError = isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, String(error));
+      if (!this.running || classifyFailure(error, this.lifetime.signal) === 'aborted') return;
+      const atlasError = asAtlasError(error);
       const fault = refreshFault(atlasError);
       this.peerFault(peer, fault, atlasError);
       // A malformed reply is penalised as bad data, not also counted as an unanswered call.
@@ -333,7 +334,10 @@ export class Replicator {
   }
 }
 
-/** A failed inventory refresh: a malformed reply is the peer's bad data, anything else unresponsiveness. */
+/**
+ * A failed inventory refresh: a malformed reply is the peer's bad data, anything else (busy
+ * included: a neighbour that will not answer one small call per period is of no use) unresponsiveness.
+ */
 export function refreshFault(error: AtlasError): PeerFault {
-  return error.code === ErrorCodes.BAD_REPLY ? 'bad-data' : 'unresponsive';
+  return classifyFailure(error) === 'fault' ? 'bad-data' : 'unresponsive';
 }

@@ -52,7 +52,7 @@ export class WorkPlan {
   private nextDue = Infinity;
 
   constructor(
-    private readonly store: ChunkStore,
+    private readonly store: Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf'>,
     private readonly views: PeerViews,
     private readonly random: Random,
     private readonly options: WorkPlanOptions,

@@ -9,7 +9,7 @@ import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { InventoryLog } from '../../src/inventory/change-log.js';
 import { decodePositions } from '../../src/inventory/varint.js';
 import { AtlasNode } from '../../src/node/index.js';
-import { OutboundGuard } from '../../src/node/outbound-guard.js';
+import { Blocklist } from '../../src/peers/blocklist.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
 import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import { systemClock, seededRandom } from '../../src/runtime.js';
@@ -43,11 +43,13 @@ class StalledPeers implements Transport {
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+/** A pusher's parts over `peers`: it knows of no holdings and has no recent changes. */
+const pusherParts = (peers: Transport) => ({ client: new ProtocolClient(peers), clock: systemClock, self: () => 'self', peerHolds: () => false, recent: () => [] });
 
 describe('the pusher', () => {
   it('keeps at most maxPendingPerTarget positions for a stalled puller, and one call in flight', async () => {
     const peers = new StalledPeers();
-    const pusher = new Pusher(new ProtocolClient(peers), systemClock, () => 'self', () => false, { maxPendingPerTarget: 1_000 });
+    const pusher = new Pusher(pusherParts(peers), { maxPendingPerTarget: 1_000 });
     pusher.addPuller('stalled');
     pusher.offer([0]); // starts the one call in flight
     for (let p = 1; p <= 100_000; p++) pusher.offer([p]);
@@ -62,7 +64,7 @@ describe('the pusher', () => {
 
   it('keeps at most maxPushBytesPerTarget of chunk bytes for a stalled neighbour (the rest is only offered)', async () => {
     const peers = new StalledPeers();
-    const pusher = new Pusher(new ProtocolClient(peers), systemClock, () => 'self', () => false, { maxPushBytesPerTarget: 10_000, pushBatch: 5 });
+    const pusher = new Pusher(pusherParts(peers), { maxPushBytesPerTarget: 10_000, pushBatch: 5 });
     pusher.addNeighbor('stalled');
     const chunks = generateChunks(2_000, seededRandom(81)).map((c, i) => ({ data: c.data, positions: [i] }));
     pusher.push(chunks);
@@ -81,7 +83,7 @@ describe('the pusher', () => {
 
   it('offers to at most maxTargets peers, however many pull', async () => {
     const peers = new StalledPeers();
-    const pusher = new Pusher(new ProtocolClient(peers), systemClock, () => 'self', () => false, { maxTargets: 16 });
+    const pusher = new Pusher(pusherParts(peers), { maxTargets: 16 });
     for (let i = 0; i < 10_000; i++) pusher.addPuller(`puller-${i}`);
     pusher.offer([1, 2, 3]);
     expect(new Set(peers.calls.map((c) => c.peer)).size).toBe(16);
@@ -91,7 +93,7 @@ describe('the pusher', () => {
   it('keeps at most maxTargets calls in flight, and a few pullers per host, while one host churns ports', async () => {
     const peers = new StalledPeers();
     // Every new target is offered our recent changes at first contact.
-    const pusher = new Pusher(new ProtocolClient(peers), systemClock, () => 'self', () => false, { maxTargets: 16 }, () => [1, 2, 3]);
+    const pusher = new Pusher({ ...pusherParts(peers), recent: () => [1, 2, 3] }, { maxTargets: 16 });
     for (let port = 1; port <= 10_000; port++) pusher.addPuller(`198.51.100.7:${port}`);
     expect(peers.calls.length).toBeLessThanOrEqual(16);
     // Once those calls end, the next offer reaches the pullers kept: a few from that host, and an
@@ -129,18 +131,21 @@ describe('other queues', () => {
   });
 
   it('peer views track at most their bound of peers', () => {
-    const views = new PeerViews(new ProtocolClient(new StalledPeers()), DEFAULT_LIMITS, 32, () => 'self', () => 1_000);
+    const views = new PeerViews({ client: new ProtocolClient(new StalledPeers()), limits: DEFAULT_LIMITS, self: () => 'self', localLength: () => 1_000 }, { maxPeers: 32 });
     let tracked = 0;
     for (let i = 0; i < 10_000; i++) if (views.track(`peer-${i}`)) tracked++;
     expect(tracked).toBe(32);
     expect(views.size).toBe(32);
   });
 
-  it('the outbound block list holds at most maxBlocked addresses', () => {
-    const guard = new OutboundGuard(new StalledPeers(), { clock: systemClock, maxBlocked: 1_000 });
-    for (let i = 0; i < 50_000; i++) guard.block(`peer-${i}`, 60_000);
-    expect(guard.isBlocked('peer-0')).toBe(false);
-    expect(guard.isBlocked('peer-49999')).toBe(true);
+  it('the blocklist holds at most maxBlocked addresses, and a flood of temporary blocks never lifts a block for good', () => {
+    const blocklist = new Blocklist(1_000);
+    blocklist.block('host-choice', Number.POSITIVE_INFINITY);
+    for (let i = 0; i < 50_000; i++) blocklist.block(`peer-${i}`, 60_000);
+    expect(blocklist.size).toBe(1_000);
+    expect(blocklist.isBlocked('peer-0', 0)).toBe(false);
+    expect(blocklist.isBlocked('peer-49999', 0)).toBe(true);
+    expect(blocklist.isBlocked('host-choice', Number.MAX_SAFE_INTEGER)).toBe(true);
   });
 });
 

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { Inventory } from '../../src/inventory/inventory.js';
 import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import type { Clock, TimerHandle } from '../../src/runtime.js';
-import type { ChunkStore } from '../../src/store/types.js';
 import { Auditor } from '../../src/sync/audit.js';
 import { PeerViews } from '../../src/sync/peer-views.js';
 
@@ -44,8 +43,8 @@ function setUp() {
     },
   };
   const viewsClient = { inventory: () => Promise.reject(new Error('unused')), inventoryChanges: () => Promise.reject(new Error('unused')) };
-  const views = new PeerViews(viewsClient as never, DEFAULT_LIMITS, 8, () => 'self', () => 10);
-  const store = { inventory: new Inventory(10), addressAt: () => ADDRESS } as unknown as ChunkStore;
+  const views = new PeerViews({ client: viewsClient, limits: DEFAULT_LIMITS, self: () => 'self', localLength: () => 10 }, { maxPeers: 8 });
+  const store = { inventory: new Inventory(10), addressAt: () => ADDRESS };
   const hooks = { called() {}, fault() {}, health: () => 1, stalled() {} };
   const auditor = new Auditor({ store, views, client, clock, random: () => 0, hooks }, { retryMs: 7 });
   return { auditor, views, asked, fire };

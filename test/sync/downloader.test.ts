@@ -27,7 +27,7 @@ async function setup(count: number, reply: Reply) {
   };
   // The views here are marked by hand: no inventory is pulled.
   const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
-  const views = new PeerViews({ inventory: noInventory, inventoryChanges: noInventory }, resolveLimits({}), 8, () => 'me', () => store.sequenceLength());
+  const views = new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: resolveLimits({}), self: () => 'me', localLength: () => store.sequenceLength() }, { maxPeers: 8 });
   const faults: string[] = [];
   const hooks = {
     stored() {},

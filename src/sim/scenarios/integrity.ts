@@ -16,7 +16,7 @@ import { shuffle } from '../../runtime.js';
 import type { ByzantineBehaviour } from '../byzantine.js';
 import type { Simulation } from '../simulation.js';
 import { generateChunks } from '../workload.js';
-import { log, names, pick, positiveInteger, runScenario, type Fact, type Scenario, type ScenarioOptions, type ScenarioResult } from './common.js';
+import { log, names, positiveInteger, runScenario, type Fact, type Scenario, type ScenarioOptions, type ScenarioResult } from './common.js';
 
 const DEADLINE_MS = 10 * 60_000;
 const WARM_UP_MS = 30_000;

@@ -6,7 +6,7 @@ import { shuffle } from '../../runtime.js';
 import { DEFAULT_MAX_CHUNK_SIZE } from '../../store/types.js';
 import { generateChunks } from '../workload.js';
 import type { Simulation } from '../simulation.js';
-import { isolateFromEachOther, log, names, pick, positiveInteger, runScenario, type Scenario, type ScenarioOptions } from './common.js';
+import { isolateFromEachOther, log, names, pick, positiveInteger, runScenario, type Scenario } from './common.js';
 
 /** Virtual time any of these small networks gets to converge. */
 const DEADLINE_MS = 30 * 60_000;

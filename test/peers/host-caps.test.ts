@@ -1,0 +1,116 @@
+/**
+ * One host naming many ports of itself, over time, holds at most a few entries in each list a
+ * remote party can grow: the peer table's pending candidates (fed by peer lists and by callers'
+ * first contacts through the overlay) and the offers kept for callers not yet admitted. Honest
+ * hosts keep getting in meanwhile.
+ */
+import { describe, expect, it } from 'vitest';
+import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
+import { Blocklist } from '../../src/peers/blocklist.js';
+import { hostOf, MAX_ADDRESSES_PER_HOST } from '../../src/peers/host-key.js';
+import { Overlay } from '../../src/peers/overlay.js';
+import { PeerTable } from '../../src/peers/table.js';
+import { ProtocolClient } from '../../src/protocol/client.js';
+import { silentLogger, seededRandom, type Clock } from '../../src/runtime.js';
+import { EarlyContacts } from '../../src/sync/early-contacts.js';
+import type { Transport } from '../../src/transport/types.js';
+
+const ATTACKER = '127.0.0.66';
+const fromAttacker = (address: string) => hostOf(address) === ATTACKER;
+
+function steppedClock(): Clock & { advance(ms: number): void } {
+  let now = 1_000_000;
+  return { now: () => now, setTimeout: () => undefined, clearTimeout: () => undefined, advance: (ms) => void (now += ms) };
+}
+
+describe('per-host caps', () => {
+  it('reads the host of IPv4, IPv6 (its /64), host names and bare names', () => {
+    expect(hostOf('127.0.0.66:7')).toBe('127.0.0.66');
+    expect(hostOf('[2001:db8:1:2::5]:7')).toBe(hostOf('[2001:db8:1:2:ffff::9]:8'));
+    expect(hostOf('[::ffff:127.0.0.66]:7')).toBe('127.0.0.66');
+    expect(hostOf('Node.Example:7')).toBe('node.example');
+    expect(hostOf('node-a')).toBe('node-a');
+  });
+
+  it('peer table: a host announcing 20,000 ports over 100 rounds keeps at most maxPendingPerHost pending; honest candidates are still checked', () => {
+    const clock = steppedClock();
+    const table = new PeerTable({ clock, random: seededRandom(3), network: 'main', policy: LOCAL_ADDRESS_POLICY });
+    let port = 1;
+    let mostPending = 0;
+    const checked: string[] = [];
+    for (let round = 0; round < 100; round++) {
+      for (let i = 0; i < 200; i++) table.addCandidate(`${ATTACKER}:${port++}`);
+      if (round % 10 === 0) expect(table.addCandidate(`127.0.0.${10 + round / 10}:7000`)).toBe('queued');
+      mostPending = Math.max(mostPending, table.pendingCandidates().filter(fromAttacker).length);
+      checked.push(...table.nextCandidates(10));
+      clock.advance(1_000);
+    }
+    expect(mostPending).toBe(MAX_ADDRESSES_PER_HOST);
+    expect(table.addCandidate(`${ATTACKER}:${port}`)).toBe('queued'); // its queue drained: one more may wait
+    expect(checked.filter((peer) => !fromAttacker(peer))).toHaveLength(10); // every honest one, each in its round
+    expect(checked.filter(fromAttacker).length).toBeLessThanOrEqual(100 * MAX_ADDRESSES_PER_HOST);
+  });
+
+  it('overlay: first contacts from 5,000 ports of one host over 50 rounds get it at most 4 checks per round; an honest caller is checked at once', async () => {
+    const clock = steppedClock();
+    const pinged: string[] = [];
+    const transport: Transport = {
+      address: '127.0.0.1:1',
+      listen: async () => '127.0.0.1:1',
+      close: async () => {},
+      async call(peer, method) {
+        pinged.push(peer);
+        if (method !== 'ping') return { peers: [] };
+        // Every caller answers on another network: refused, and remembered as refused.
+        return { protocol: 1, network: 'other', sequenceLength: 0, chunkCount: 0, digestLength: 0, digest: '', inventory: { epoch: 'e', version: 0 } };
+      },
+    };
+    const lifetime = new AbortController();
+    const overlay = new Overlay({
+      client: new ProtocolClient(transport),
+      network: 'main',
+      sequence: { sequenceLength: () => 0, sequenceDigest: () => '' },
+      clock,
+      random: seededRandom(5),
+      logger: silentLogger,
+      neighbors: 4,
+      neighborRenewMs: 60_000,
+      seeds: [],
+      self: () => '127.0.0.1:1',
+      signal: lifetime.signal,
+      table: { maxPeers: 100, maxPending: 800, addressPolicy: LOCAL_ADDRESS_POLICY, refusalMs: 600_000, limits: {}, blocklist: new Blocklist() },
+      events: { peerAdded() {}, peerRemoved() {}, neighborAdded() {}, neighborRemoved() {} },
+    });
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    let port = 1;
+    let mostPending = 0;
+    for (let round = 0; round < 50; round++) {
+      pinged.length = 0;
+      for (let i = 0; i < 100; i++) {
+        overlay.contact(`${ATTACKER}:${port++}`);
+        if (round === 25 && i === 50) overlay.contact('127.0.0.9:7000');
+        await settle();
+      }
+      mostPending = Math.max(mostPending, overlay.pendingCount());
+      expect(pinged.filter(fromAttacker).length).toBeLessThanOrEqual(MAX_ADDRESSES_PER_HOST); // first-contact checks
+      if (round === 25) expect(pinged).toContain('127.0.0.9:7000');
+      await overlay.round(); // admissions: the host's few queued candidates
+      clock.advance(5_000);
+    }
+    expect(mostPending).toBeLessThanOrEqual(MAX_ADDRESSES_PER_HOST + 1);
+    lifetime.abort();
+  });
+
+  it('early contacts: offers from 5,000 ports of one host over time keep at most maxPeersPerHost callers of it; an honest caller\'s offer is kept', () => {
+    const early = new EarlyContacts({ ttlMs: 10_000 });
+    let now = 0;
+    for (let port = 1; port <= 5_000; port++) {
+      early.offered(`${ATTACKER}:${port}`, Uint32Array.of(port), now);
+      if (port === 2_500) early.offered('127.0.0.9:7000', Uint32Array.of(1, 2, 3), now);
+      if (port === 3_000) expect([...(early.take('127.0.0.9:7000', now) ?? [])]).toEqual([1, 2, 3]); // admitted 5 s later
+      now += 10; // 1,000 offers per ttl: the host's oldest expire and new ports take their places
+      expect(early.size).toBeLessThanOrEqual(MAX_ADDRESSES_PER_HOST + 1);
+    }
+    expect(early.take(`${ATTACKER}:1`, now)).toBeUndefined();
+  });
+});

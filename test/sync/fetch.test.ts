@@ -1,0 +1,93 @@
+/**
+ * The node's fetchChunks() pass over peers: known holders first, then every known peer (read once
+ * per pass, not once per address), each address asked of at most MAX_PEERS_PER_ADDRESS peers, and
+ * one reading of what a failed call says about the peer.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Address } from '../../src/address.js';
+import { AtlasError, ErrorCodes } from '../../src/errors.js';
+import { hashReady } from '../../src/hash/index.js';
+import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
+import { seededRandom, systemClock } from '../../src/runtime.js';
+import { generateChunks } from '../../src/sim/workload.js';
+import { MemoryChunkStore } from '../../src/store/memory.js';
+import { Changes } from '../../src/sync/changes.js';
+import { MAX_PEERS_PER_ADDRESS } from '../../src/sync/fetch.js';
+import { nodeFetcher } from '../../src/sync/fetch-chunks.js';
+import { PeerViews } from '../../src/sync/peer-views.js';
+
+type Answer = (peer: string, addresses: Address[]) => { chunks: { address: Address; data: Uint8Array }[]; missing: Address[] };
+
+async function setup(count: number, answer: Answer, known: string[]) {
+  await hashReady();
+  const chunks = generateChunks(count, seededRandom(9));
+  const store = new MemoryChunkStore();
+  await store.append(chunks.map((c, i) => ({ position: i, address: c.address })));
+  const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
+  const views = new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: DEFAULT_LIMITS, self: () => 'me', localLength: () => store.sequenceLength() });
+  const asked: { peer: string; addresses: Address[] }[] = [];
+  const calls: string[] = [];
+  const faults: string[] = [];
+  let knownReads = 0;
+  const fetch = nodeFetcher({
+    store,
+    readLocal: () => [],
+    clock: systemClock,
+    changes: new Changes(systemClock),
+    lifetime: new AbortController().signal,
+    client: {
+      async getChunks(peer, params) {
+        asked.push({ peer, addresses: params.addresses });
+        return answer(peer, params.addresses);
+      },
+    },
+    limits: DEFAULT_LIMITS,
+    views,
+    knownPeers: () => {
+      knownReads++;
+      return known;
+    },
+    canFetch: () => true,
+    onStored() {},
+    onFault: (peer, error) => faults.push(`${peer}:${error.code}`),
+    onCall: (peer, ok) => calls.push(`${peer}:${ok}`),
+  });
+  return { chunks, store, views, fetch, asked, calls, faults, knownReads: () => knownReads };
+}
+
+const nothing: Answer = (_peer, addresses) => ({ chunks: [], missing: addresses });
+
+describe('fetchChunks over peers', () => {
+  it('reads the known peers once per pass however many addresses are asked, and asks each address of at most MAX_PEERS_PER_ADDRESS peers', async () => {
+    const known = Array.from({ length: 20 }, (_, i) => `peer-${i}`);
+    const { chunks, fetch, asked, knownReads } = await setup(300, nothing, known);
+    const result = await fetch(chunks.map((c) => c.address), {});
+    expect(result.missing).toHaveLength(300);
+    expect(knownReads()).toBe(1);
+    expect(new Set(asked.map((a) => a.peer))).toEqual(new Set(known.slice(0, MAX_PEERS_PER_ADDRESS)));
+  });
+
+  it('asks a known holder first, and the other known peers after it, healthiest first', async () => {
+    const byAddress = new Map<Address, Uint8Array>();
+    const serve: Answer = (peer, addresses) => (peer === 'late' ? { chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] } : nothing(peer, addresses));
+    const { chunks, views, fetch, asked } = await setup(2, serve, ['a', 'b', 'late']);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    views.track('late');
+    views.markHeld('late', Uint32Array.of(1));
+    const result = await fetch(chunks.map((c) => c.address), {});
+    expect(result.get(chunks[1]!.address)).toEqual(chunks[1]!.data);
+    expect(asked.filter((a) => a.addresses.includes(chunks[1]!.address)).map((a) => a.peer)).toEqual(['late']);
+    expect(asked.filter((a) => a.addresses.includes(chunks[0]!.address)).map((a) => a.peer)).toEqual(['a', 'b', 'late']);
+  });
+
+  it('penalises a malformed reply, counts a timeout against the peer, and spares a busy one', async () => {
+    const fail: Answer = (peer) => {
+      const code = peer === 'liar' ? ErrorCodes.BAD_REPLY : peer === 'slow' ? ErrorCodes.TIMEOUT : ErrorCodes.BUSY;
+      throw new AtlasError(code, peer);
+    };
+    const { chunks, fetch, calls, faults } = await setup(1, fail, ['liar', 'slow', 'busy']);
+    await fetch([chunks[0]!.address], {});
+    expect(faults).toEqual(['liar:BAD_REPLY']);
+    expect(calls).toEqual(['slow:false']);
+  });
+});

@@ -1,0 +1,145 @@
+/**
+ * The pusher's policy: who hears of our new chunks (neighbours, pullers, relays), as bytes or as
+ * offers, bounded per target, and what a peer met for the first time is told.
+ */
+import { describe, expect, it } from 'vitest';
+import { decodePositions } from '../../src/inventory/varint.js';
+import { ProtocolClient } from '../../src/protocol/client.js';
+import { systemClock, type Clock } from '../../src/runtime.js';
+import { Pusher, type PusherComponents } from '../../src/sync/pusher.js';
+import type { Transport } from '../../src/transport/types.js';
+import { RecordingPeers } from '../support/recording-peers.js';
+
+/** Every peer takes nothing offered and saves every chunk pushed. */
+const acceptAll = (method: string, params: Record<string, unknown>): unknown => {
+  if (method === 'offer') return { wanted: 0 };
+  if (method === 'putChunks') return { saved: (params.chunks as unknown[]).map(() => true) };
+  return {};
+};
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+const offered = (peers: RecordingPeers, peer: string) =>
+  peers.calls.filter((c) => c.method === 'offer' && c.peer === peer).flatMap((c) => [...decodePositions(c.params.added as Uint8Array, { maxCount: 100_000 })]);
+const pushedTo = (peers: RecordingPeers) => new Set(peers.calls.filter((c) => c.method === 'putChunks').map((c) => c.peer));
+
+/** A pusher's parts over `peers`: it knows of no holdings and has no recent changes to greet with. */
+function parts(peers: Transport, clock: Clock = systemClock): PusherComponents {
+  return { client: new ProtocolClient(peers), clock, self: () => 'self', peerHolds: () => false, recent: () => [] };
+}
+
+/** A clock that moves only when the test moves it (timers are not used by the pusher). */
+function steppedClock(): Clock & { advance(ms: number): void } {
+  let now = 0;
+  return { now: () => now, setTimeout: () => undefined, clearTimeout: () => undefined, advance: (ms) => void (now += ms) };
+}
+
+describe('the pusher', () => {
+  it('offers only to pullers that asked for offers, and pushes a client put to every target', async () => {
+    const peers = new RecordingPeers(acceptAll);
+    const pusher = new Pusher(parts(peers));
+    pusher.addNeighbor('neighbour');
+    pusher.addPuller('relay', true);
+    pusher.addPuller('quiet', false);
+    pusher.offer([7]);
+    await settle();
+    expect(offered(peers, 'relay')).toEqual([7]);
+    expect(offered(peers, 'quiet')).toEqual([]);
+    expect(offered(peers, 'neighbour')).toEqual([]);
+    pusher.push([{ data: new Uint8Array(10), positions: [8] }]);
+    await settle();
+    expect(new Set(peers.calls.filter((c) => c.method === 'putChunks').map((c) => c.peer))).toEqual(new Set(['neighbour', 'relay', 'quiet']));
+    pusher.stop();
+  });
+
+  it('never evicts a relay puller for one that asked for no offers', async () => {
+    const peers = new RecordingPeers(acceptAll);
+    const pusher = new Pusher(parts(peers), { maxTargets: 4 });
+    for (let i = 0; i < 4; i++) pusher.addPuller(`relay-${i}`, true);
+    for (let i = 0; i < 100; i++) pusher.addPuller(`quiet-${i}`, false);
+    pusher.offer([1]);
+    await settle();
+    expect(new Set(peers.calls.filter((c) => c.method === 'offer').map((c) => c.peer))).toEqual(new Set(['relay-0', 'relay-1', 'relay-2', 'relay-3']));
+    pusher.stop();
+  });
+
+  it('offers our most recent changes to a peer met for the first time, once, bounded', async () => {
+    const peers = new RecordingPeers(acceptAll);
+    const recent = Array.from({ length: 10_000 }, (_, i) => i);
+    const pusher = new Pusher({ ...parts(peers), peerHolds: (_peer, p) => p === 3, recent: (max) => recent.slice(-max) }, { firstContactPositions: 100 });
+    pusher.addNeighbor('new');
+    pusher.addPuller('new', true); // the same peer again: no second greeting
+    await settle();
+    const greeting = offered(peers, 'new');
+    expect(greeting).toHaveLength(100);
+    expect(greeting[0]).toBe(9_900);
+    pusher.addPuller('other', true);
+    await settle();
+    expect(offered(peers, 'other')).toHaveLength(100);
+    expect(peers.calls.filter((c) => c.method === 'offer')).toHaveLength(2);
+    pusher.stop();
+  });
+});
+
+
+describe('the pusher, further', () => {
+  it('sends nothing before we have an address of our own', async () => {
+    const peers = new RecordingPeers(acceptAll);
+    let self: string | undefined;
+    const pusher = new Pusher({ ...parts(peers), self: () => self, recent: () => [1, 2] });
+    pusher.addNeighbor('n');
+    pusher.offer([1]);
+    pusher.push([{ data: new Uint8Array(4), positions: [2] }]);
+    await settle();
+    expect(peers.calls).toEqual([]);
+    self = 'self';
+    pusher.push([{ data: new Uint8Array(4), positions: [2] }]);
+    await settle();
+    expect(pushedTo(peers)).toEqual(new Set(['n']));
+    pusher.stop();
+  });
+
+  it('neither pushes nor offers what a target is known to hold', async () => {
+    const peers = new RecordingPeers(acceptAll);
+    const pusher = new Pusher({ ...parts(peers), peerHolds: (peer, p) => peer === 'full' || p === 5 });
+    pusher.addPuller('full', true);
+    pusher.addPuller('partial', true);
+    pusher.offer([4, 5, 6]);
+    pusher.push([{ data: new Uint8Array(8), positions: [5] }]);
+    await settle();
+    expect(offered(peers, 'full')).toEqual([]);
+    expect(offered(peers, 'partial')).toEqual([4, 6]);
+    expect(pushedTo(peers).size).toBe(0);
+    pusher.stop();
+  });
+
+  it('stops offering to a puller pullerTtlMs after its last pull, and keeps a removed neighbour while it pulls', async () => {
+    const peers = new RecordingPeers(acceptAll);
+    const clock = steppedClock();
+    const pusher = new Pusher(parts(peers, clock), { pullerTtlMs: 1_000 });
+    pusher.addPuller('p', true);
+    pusher.addNeighbor('n');
+    pusher.addPuller('n', true);
+    pusher.removeNeighbor('n'); // still pulling: stays a target
+    clock.advance(999);
+    pusher.offer([1]);
+    await settle();
+    expect([offered(peers, 'p'), offered(peers, 'n')]).toEqual([[1], [1]]);
+    clock.advance(2);
+    pusher.offer([2]);
+    await settle();
+    expect([offered(peers, 'p'), offered(peers, 'n')]).toEqual([[1], [1]]);
+    pusher.stop();
+  });
+
+  it('never displaces a neighbour for a puller', async () => {
+    const peers = new RecordingPeers(acceptAll);
+    const pusher = new Pusher(parts(peers), { maxTargets: 2 });
+    pusher.addNeighbor('n1');
+    pusher.addNeighbor('n2');
+    for (let i = 0; i < 50; i++) pusher.addPuller(`p${i}`, true);
+    pusher.push([{ data: new Uint8Array(4), positions: [1] }]);
+    await settle();
+    expect(pushedTo(peers)).toEqual(new Set(['n1', 'n2']));
+    pusher.stop();
+  });
+});
