@@ -1,8 +1,10 @@
 /**
  * One call's deadline and abort, in one signal. The deadline runs on the injected Clock (not
  * AbortSignal.timeout), so it passes in virtual time in the simulator as in real time in a node.
- * The caller's signal is followed without a listener on it (AbortSignal.any), so many calls may
- * share one signal without piling listeners on it.
+ * Calls following the same caller signal share one listener on it (`followSignal`), so many
+ * calls may share a signal without piling listeners on it, and without AbortSignal.any, whose
+ * cost (tens of microseconds a call, more as dependents pile up on a long-lived signal) was a
+ * sixth of a simulation's time.
  */
 import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
 import type { Clock, TimerHandle } from '../runtime.js';
@@ -24,24 +26,33 @@ export interface DeadlineOptions {
  * it clears the timer.
  */
 export class Deadline {
-  readonly signal: AbortSignal;
+  readonly #controller = new AbortController();
   readonly #clock: Clock;
   #timer: TimerHandle | undefined;
+  #unfollow: (() => void) | undefined;
   #expired = false;
 
   constructor(clock: Clock, ms: number, options: DeadlineOptions = {}) {
     this.#clock = clock;
-    const own = new AbortController();
     const parent = options.signal;
-    this.signal = parent === undefined ? own.signal : AbortSignal.any([parent, own.signal]);
-    if (Number.isFinite(ms) && !this.signal.aborted) {
+    if (parent?.aborted) {
+      this.#controller.abort(parent.reason);
+      return;
+    }
+    if (parent !== undefined) this.#unfollow = followSignal(parent, () => this.#end(parent.reason));
+    if (Number.isFinite(ms)) {
       this.#timer = clock.setTimeout(() => {
         this.#timer = undefined;
         if (this.signal.aborted) return;
         this.#expired = true;
-        own.abort(options.reason === undefined ? new AtlasError(ErrorCodes.TIMEOUT, `deadline of ${ms} ms passed`) : options.reason());
+        this.#end(options.reason === undefined ? new AtlasError(ErrorCodes.TIMEOUT, `deadline of ${ms} ms passed`) : options.reason());
       }, Math.min(Math.max(ms, 0), MAX_TIMER_MS));
     }
+  }
+
+  /** Aborted when time runs out or the caller's signal aborts, with the reason of the first. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
   }
 
   /** True when time ran out before the caller's signal aborted. */
@@ -73,9 +84,44 @@ export class Deadline {
     });
   }
 
-  /** Clears the timer; the signal stays as it is. Idempotent. */
+  /** Clears the timer and stops following the caller's signal; the signal stays as it is. Idempotent. */
   dispose(): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#unfollow?.();
+    this.#unfollow = undefined;
   }
+
+  #end(reason: unknown): void {
+    this.dispose();
+    this.#controller.abort(reason);
+  }
+}
+
+/** The callbacks following each signal, behind the one listener registered on it. */
+const followers = new WeakMap<AbortSignal, { listener: () => void; callbacks: Set<() => void> }>();
+
+/**
+ * Calls `onAbort` when `signal` (not aborted yet) aborts; returns the function that stops it. However many follow
+ * one signal at once, it carries one listener, removed when the last follower leaves.
+ */
+export function followSignal(signal: AbortSignal, onAbort: () => void): () => void {
+  let entry = followers.get(signal);
+  if (entry === undefined) {
+    const callbacks = new Set<() => void>();
+    const listener = () => {
+      followers.delete(signal);
+      for (const callback of [...callbacks]) callback();
+    };
+    entry = { listener, callbacks };
+    followers.set(signal, entry);
+    signal.addEventListener('abort', listener, { once: true });
+  }
+  const { listener, callbacks } = entry;
+  callbacks.add(onAbort);
+  return () => {
+    if (!callbacks.delete(onAbort) || callbacks.size > 0 || followers.get(signal) !== entry) return;
+    followers.delete(signal);
+    signal.removeEventListener('abort', listener);
+  };
 }

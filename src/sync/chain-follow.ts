@@ -11,7 +11,7 @@
  * reconcile, which reads the chain's current state instead.
  */
 import { abortedError, AtlasError, ErrorCodes } from '../errors.js';
-import { silentLogger, type Logger } from '../runtime.js';
+import { SerialQueue, silentLogger, type Logger } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import type { Announcement, ChainAdapter, ChainEvent } from '../chain/types.js';
 
@@ -48,7 +48,10 @@ export class ChainFollower {
   readonly #options: ChainFollowerOptions;
   readonly #logger: Logger;
   /** The serial worker: every store write runs in a task chained here. */
-  #tail: Promise<void> = Promise.resolve();
+  /** Store writes, one at a time, in the order the chain's events arrived. */
+  readonly #queue = new SerialQueue();
+  /** Tasks ever queued: idle() waits until no new one arrived while it waited. */
+  #enqueued = 0;
   /** Event tasks queued and not yet started. */
   #queued = 0;
   /** A reconcile task is queued and not yet started (events meanwhile are redundant). */
@@ -112,16 +115,16 @@ export class ChainFollower {
     this.#abort?.abort();
     this.#detachSignal?.();
     this.#detachSignal = undefined;
-    await this.#tail;
+    await this.#queue.idle();
   }
 
   /** Resolves when every event received so far has been applied. */
   async idle(): Promise<void> {
-    let tail: Promise<void>;
+    let seen: number;
     do {
-      tail = this.#tail;
-      await tail;
-    } while (tail !== this.#tail);
+      seen = this.#enqueued;
+      await this.#queue.idle();
+    } while (seen !== this.#enqueued);
   }
 
   /** Reconciles with the chain now (e.g. when the host knows the chain changed while unsubscribed). */
@@ -158,9 +161,8 @@ export class ChainFollower {
   }
 
   #enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.#tail.then(() => (this.#running ? task() : undefined));
-    this.#tail = run.catch(() => {});
-    return run;
+    this.#enqueued++;
+    return this.#queue.run(() => (this.#running ? task() : undefined));
   }
 
   #failed(error: unknown): void {

@@ -194,6 +194,27 @@ describe('ChainFollower', () => {
     await follower.stop();
   });
 
+  it('idle() also waits for events that arrive while it waits', async () => {
+    const chain = new MemoryChain();
+    const store = slowStore(new MemoryChunkStore());
+    let chained = false;
+    const follower = new ChainFollower({
+      store,
+      chain,
+      // The first append announces more: an event queued while idle() is already waiting.
+      onAppend: () => {
+        if (chained) return;
+        chained = true;
+        chain.announce(addrs(100, 2));
+      },
+    });
+    await follower.start();
+    chain.announce(addrs(0, 3));
+    await follower.idle();
+    expect(sequenceOf(store)).toEqual([...addrs(0, 3), ...addrs(100, 2)]);
+    await follower.stop();
+  });
+
   it('re-reads the chain when an event is missing (a gap) or the event queue overflows', async () => {
     const inner = new MemoryChain();
     const chain = new FilteredChain(inner);

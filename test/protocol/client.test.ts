@@ -140,17 +140,25 @@ describe('ProtocolClient: deadlines and aborts', () => {
     expect(transport.signals).toHaveLength(0);
   });
 
-  it('gives every call a signal of its own: 50 calls on one shared signal add no listener to it, and all end when it aborts', async () => {
+  it('gives every call a signal of its own: 50 calls on one shared signal add one listener to it, gone when they end', async () => {
     const clock = new VirtualClock();
     const transport = new SilentTransport();
     const client = new ProtocolClient(transport, { clock });
     const shared = new AbortController();
     const pending = Array.from({ length: 50 }, () => client.peers('p:1', {}, { signal: shared.signal }).catch((e: unknown) => (e as AtlasError).code));
-    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(1);
     expect(new Set(transport.signals).size).toBe(50);
     shared.abort();
     expect(await Promise.all(pending)).toEqual(Array.from({ length: 50 }, () => ErrorCodes.ABORTED));
     expect(clock.pending).toBe(0);
+    // Calls that end on their own (here at their deadline) take the listener away with them.
+    const kept = new AbortController();
+    const timedOut = Array.from({ length: 20 }, () => client.peers('p:1', {}, { signal: kept.signal, timeoutMs: 10 }).catch((e: unknown) => (e as AtlasError).code));
+    expect(getEventListeners(kept.signal, 'abort')).toHaveLength(1);
+    await clock.advance(10);
+    expect(await Promise.all(timedOut)).toEqual(Array.from({ length: 20 }, () => ErrorCodes.TIMEOUT));
+    expect(getEventListeners(kept.signal, 'abort')).toHaveLength(0);
+    expect(transport.signals.slice(50).every((signal) => signal.aborted)).toBe(true);
   });
 
   it('clears its deadline when the call settles first', async () => {

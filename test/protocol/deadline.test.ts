@@ -1,0 +1,70 @@
+import { getEventListeners } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes } from '../../src/errors.js';
+import { Deadline, followSignal } from '../../src/protocol/deadline.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
+
+describe('Deadline', () => {
+  it('aborts with TIMEOUT when its time passes on the clock it is given, and says so', async () => {
+    const clock = new VirtualClock();
+    const deadline = new Deadline(clock, 100);
+    await clock.advance(99);
+    expect(deadline.signal.aborted).toBe(false);
+    await clock.advance(1);
+    expect(deadline.expired).toBe(true);
+    expect(deadline.signal.reason).toMatchObject({ code: ErrorCodes.TIMEOUT });
+    expect(deadline.outcome(new Error('the transport noticed'))).toMatchObject({ code: ErrorCodes.TIMEOUT });
+  });
+
+  it('follows the caller\'s signal: ABORTED, not expired, its timer cleared', async () => {
+    const clock = new VirtualClock();
+    const caller = new AbortController();
+    const deadline = new Deadline(clock, 100, { signal: caller.signal });
+    caller.abort(new Error('gave up'));
+    expect(deadline.signal.aborted).toBe(true);
+    expect(deadline.expired).toBe(false);
+    expect(deadline.outcome(undefined)).toMatchObject({ code: ErrorCodes.ABORTED });
+    expect(clock.pending).toBe(0);
+    const late = new Deadline(clock, 100, { signal: caller.signal });
+    expect(late.signal.aborted).toBe(true);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('passes the work\'s own error through when neither time nor the caller ended it', async () => {
+    const deadline = new Deadline(new VirtualClock(), Infinity);
+    const error = new Error('refused');
+    await expect(deadline.race(Promise.reject(error))).rejects.toBe(error);
+    expect(deadline.outcome(error)).toBe(error);
+  });
+
+  it('race() ends at the abort even when the work never settles', async () => {
+    const clock = new VirtualClock();
+    const deadline = new Deadline(clock, 10);
+    const raced = deadline.race(new Promise(() => undefined)).catch((e: unknown) => e);
+    await clock.advance(10);
+    expect(await raced).toMatchObject({ code: ErrorCodes.TIMEOUT });
+  });
+});
+
+describe('followSignal', () => {
+  it('puts one listener on a signal for all its followers, removed when the last leaves', () => {
+    const shared = new AbortController();
+    const stops = Array.from({ length: 30 }, () => followSignal(shared.signal, () => undefined));
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(1);
+    for (const stop of stops) stop();
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+    stops[0]!(); // idempotent
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('calls every follower still there when the signal aborts, and no other', () => {
+    const shared = new AbortController();
+    const called: number[] = [];
+    const stops = [0, 1, 2].map((i) => followSignal(shared.signal, () => called.push(i)));
+    stops[1]!();
+    shared.abort();
+    expect(called).toEqual([0, 2]);
+    stops[0]!(); // after the abort: nothing left to remove, no error
+    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+  });
+});
