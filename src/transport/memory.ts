@@ -208,7 +208,7 @@ export class MemoryNetwork {
     if (!this.isUp(from)) return 'refused';
     const target = this.nodes.get(to);
     if (target === undefined || !target.up || target.transport?.service === undefined) return 'refused';
-    if (this.blocked.has(directedKey(from, to)) || this.partitioned(from, to)) {
+    if ((this.blocked.size > 0 && this.blocked.has(directedKey(from, to))) || this.partitioned(from, to)) {
       return this.cutLinks === 'drop' ? 'cut' : 'refused';
     }
     return 'ok';
@@ -222,14 +222,15 @@ export class MemoryNetwork {
 
   /** @internal */
   latency(from: string, to: string): number {
-    const spec = this.linkLatency.get(linkKey(from, to)) ?? this.defaultLatency;
+    // Per-link maps are usually empty: no key string is built for them then.
+    const spec = (this.linkLatency.size > 0 ? this.linkLatency.get(linkKey(from, to)) : undefined) ?? this.defaultLatency;
     const ms = typeof spec === 'number' ? spec : spec(from, to, this.random);
     return Number.isFinite(ms) && ms > 0 ? ms : 0;
   }
 
   /** Draws whether one message on this link is lost; draws nothing on a lossless link. @internal */
   drops(from: string, to: string): boolean {
-    const rate = this.linkDropRate.get(linkKey(from, to)) ?? this.defaultDropRate;
+    const rate = (this.linkDropRate.size > 0 ? this.linkDropRate.get(linkKey(from, to)) : undefined) ?? this.defaultDropRate;
     return rate > 0 && this.random() < rate;
   }
 
@@ -269,7 +270,7 @@ export class MemoryNetwork {
   }
 
   private partitioned(x: string, y: string): boolean {
-    return this.partitions.some(({ a, b }) => (a.has(x) && b.has(y)) || (b.has(x) && a.has(y)));
+    return this.partitions.length > 0 && this.partitions.some(({ a, b }) => (a.has(x) && b.has(y)) || (b.has(x) && a.has(y)));
   }
 
   private node(name: string): NodeState {
