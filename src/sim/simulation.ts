@@ -103,7 +103,7 @@ export interface RunOutcome {
 const DEFAULT_LATENCY = { min: 20, max: 80 } as const;
 const DEFAULT_MAX_EVENTS = 200_000_000;
 /** Wall-clock milliseconds between two samples of the process's memory. */
-const MEMORY_SAMPLE_WALL_MS = 50;
+const MEMORY_SAMPLE_WALL_MS = 200;
 
 export class Simulation {
   readonly seed: number;

@@ -23,7 +23,7 @@
  */
 import { abortedError, AtlasError, ErrorCodes } from '../errors.js';
 import { seededRandom, systemClock, type Clock, type Random, type TimerHandle } from '../runtime.js';
-import { peerAddressNamed } from '../peer-address.js';
+import { peerAddressNamed, type PeerAddress } from '../peer-address.js';
 import { decodeBinary, encodeBinary, errorFromReply, errorReply } from './codec.js';
 import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from './types.js';
 
@@ -292,10 +292,13 @@ export class MemoryTransport implements Transport {
   private closed = false;
   private readonly outgoing = new Set<OutgoingCall>();
   private readonly handling = new Set<AbortController>();
+  /** This node as a caller, parsed once rather than on every request it makes. @internal */
+  readonly identity: PeerAddress;
 
   constructor(network: MemoryNetwork, name: string) {
     this.network = network;
     this.name = name;
+    this.identity = Object.freeze(peerAddressNamed(name));
   }
 
   get address(): string {
@@ -356,7 +359,7 @@ export class MemoryTransport implements Transport {
 
   /** Runs the service on a delivered request; resolves to the reply, or undefined if the handler was cut off. @internal */
   async serve(
-    from: string,
+    from: MemoryTransport,
     method: string,
     request: Uint8Array,
     controller: AbortController,
@@ -366,7 +369,7 @@ export class MemoryTransport implements Transport {
     this.handling.add(controller);
     try {
       const params = decodeBinary(request, { maxBytes: this.network.maxRequestBytes });
-      const context: RequestContext = { remote: from, caller: peerAddressNamed(from), signal: controller.signal };
+      const context: RequestContext = { remote: from.name, caller: from.identity, signal: controller.signal };
       const value = await service.handle(method, params, context);
       return { ok: true, value };
     } catch (error) {
@@ -435,7 +438,7 @@ class OutgoingCall {
       return;
     }
     this.network.count(this.peer, this.method, 'in', request.byteLength, true);
-    void target.serve(from, this.method, request, this.serverAbort).then((reply) => this.reply(reply));
+    void target.serve(this.caller, this.method, request, this.serverAbort).then((reply) => this.reply(reply));
   }
 
   private reply(reply: { ok: boolean; value: unknown } | undefined): void {
