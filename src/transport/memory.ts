@@ -383,7 +383,9 @@ export class MemoryTransport implements Transport {
 /** One call from `caller` to `peer`, from send to settlement. */
 class OutgoingCall {
   private settled = false;
-  private readonly timers = new Set<TimerHandle>();
+  /** The deadline, and the one step in flight (a message on its way, or a refusal coming back). */
+  private deadline: TimerHandle | undefined;
+  private step: TimerHandle | undefined;
   private readonly serverAbort = new AbortController();
   private readonly onAbort: () => void;
 
@@ -403,7 +405,10 @@ class OutgoingCall {
     if (Number.isFinite(timeoutMs)) {
       // The error is built only when the deadline passes: most calls settle first, and building
       // an Error (its stack trace) for each of them was a tenth of a simulation's time.
-      this.after(Math.min(timeoutMs, MAX_TIMER_MS), () => this.fail(new AtlasError(ErrorCodes.TIMEOUT, `${method} to ${peer} timed out after ${timeoutMs} ms`)));
+      this.deadline = network.clock.setTimeout(() => {
+        this.deadline = undefined;
+        this.fail(new AtlasError(ErrorCodes.TIMEOUT, `${method} to ${peer} timed out after ${timeoutMs} ms`));
+      }, Math.min(timeoutMs, MAX_TIMER_MS));
     }
   }
 
@@ -490,20 +495,22 @@ class OutgoingCall {
     return new AtlasError(ErrorCodes.UNREACHABLE, `${this.peer} is unreachable from ${this.caller.name}`);
   }
 
+  /** Schedules the next step; the steps of a call are sequential, so one is in flight at most. */
   private after(ms: number, callback: () => void): void {
-    const handle = this.network.clock.setTimeout(() => {
-      this.timers.delete(handle);
+    this.step = this.network.clock.setTimeout(() => {
+      this.step = undefined;
       if (!this.settled) callback();
     }, ms);
-    this.timers.add(handle);
   }
 
   /** Marks the call settled and releases its timers and listeners; false if it already was. */
   private settle(): boolean {
     if (this.settled) return false;
     this.settled = true;
-    for (const handle of this.timers) this.network.clock.clearTimeout(handle);
-    this.timers.clear();
+    if (this.deadline !== undefined) this.network.clock.clearTimeout(this.deadline);
+    if (this.step !== undefined) this.network.clock.clearTimeout(this.step);
+    this.deadline = undefined;
+    this.step = undefined;
     this.options.signal?.removeEventListener('abort', this.onAbort);
     this.caller.forget(this);
     return true;
