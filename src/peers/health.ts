@@ -24,6 +24,8 @@ export class HealthWindow {
   private count = 0;
   private okCount = 0;
   private lastTime = Number.NEGATIVE_INFINITY;
+  /** Time of the oldest sample kept (times[head]); +Infinity with none. */
+  private oldestTime = Number.POSITIVE_INFINITY;
 
   constructor(options: HealthWindowOptions = {}) {
     this.windowMs = options.windowMs ?? DEFAULT_HEALTH_WINDOW_MS;
@@ -45,6 +47,7 @@ export class HealthWindow {
     const at = (this.head + this.count) % this.times.length;
     this.times[at] = time;
     this.oks[at] = ok ? 1 : 0;
+    if (this.count === 0) this.oldestTime = time;
     this.count++;
     if (ok) this.okCount++;
   }
@@ -53,6 +56,11 @@ export class HealthWindow {
   health(now: number): number {
     this.prune(now);
     return this.count === 0 ? 0 : this.okCount / this.count;
+  }
+
+  /** Until when health() stays as it is without new samples: the oldest one leaves the window after it. */
+  steadyUntil(): number {
+    return this.oldestTime + this.windowMs;
   }
 
   /** Number of samples in the window. */
@@ -71,10 +79,14 @@ export class HealthWindow {
     this.head = 0;
     this.count = 0;
     this.okCount = 0;
+    this.oldestTime = Number.POSITIVE_INFINITY;
   }
 
   private prune(now: number): void {
     const oldest = now - this.windowMs;
+    // The common case reads one field of this object: health() is asked of every peer for each
+    // peer-exchange reply, and the sample arrays are a cache miss away.
+    if (!(this.oldestTime < oldest)) return;
     while (this.count > 0 && (this.times[this.head] as number) < oldest) this.dropOldest();
   }
 
@@ -82,6 +94,7 @@ export class HealthWindow {
     if (this.oks[this.head] === 1) this.okCount--;
     this.head = (this.head + 1) % this.times.length;
     this.count--;
+    this.oldestTime = this.count === 0 ? Number.POSITIVE_INFINITY : (this.times[this.head] as number);
   }
 
   private grow(): void {

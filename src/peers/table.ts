@@ -197,6 +197,14 @@ export class PeerTable {
   /** Address -> why it was refused or checked recently; forgotten when its time is up. */
   private readonly recent: ExpiringMap<string, string>;
   private readonly blocked: Blocklist;
+  /**
+   * Peers with health >= minHealth, in table order, until `until` (when a sample leaves some
+   * window); cleared by any change that may alter it. A peer-exchange reply reads this instead of
+   * every peer's health: a walk asks one for each step, and the table is up to maxPeers.
+   */
+  private live: { peers: string[]; until: number } | undefined;
+  /** Whether a seed may be out of the table (removed, or blocked for a while). */
+  private seedsMissing = true;
   private selfOption: string | (() => string | undefined) | undefined;
   private selfRaw: string | undefined;
   private self: string | undefined;
@@ -292,10 +300,7 @@ export class PeerTable {
     const excluded = new Set<string>();
     if (own !== undefined) excluded.add(own);
     for (const address of typeof exclude === 'string' ? [exclude] : (exclude ?? [])) excluded.add(this.canonical(address) ?? address);
-    const live: string[] = [];
-    for (const entry of this.peers.values()) {
-      if (!excluded.has(entry.address) && entry.window.health(now) >= this.limits.minHealth) live.push(entry.address);
-    }
+    const live = this.livePeerList(now).filter((address) => !excluded.has(address));
     return shuffle(live, random).slice(0, Math.max(0, max));
   }
 
@@ -309,6 +314,9 @@ export class PeerTable {
 
   addCandidate(address: string): CandidateOutcome {
     const own = this.ownAddress();
+    // Table keys are canonical and never our own address: a peer list names mostly known peers,
+    // and this answers them without parsing the address.
+    if (this.peers.has(address)) return 'known';
     const now = this.clock.now();
     const peer = this.canonical(address);
     if (peer === undefined) return 'invalid';
@@ -389,7 +397,7 @@ export class PeerTable {
     this.dropPending(peer);
     if (entry !== undefined) {
       entry.lastPing = ping;
-      entry.window.record(true, now);
+      this.record(entry, true, now);
       this.recent.delete(peer);
       return false;
     }
@@ -404,6 +412,7 @@ export class PeerTable {
     added.lastPing = ping;
     added.window.record(true, now);
     this.peers.set(peer, added);
+    this.live = undefined;
     this.recent.delete(peer);
     this.emit({ type: 'add', peer, seed: false });
     return true;
@@ -424,7 +433,7 @@ export class PeerTable {
   recordCall(address: string, ok: boolean): boolean {
     const entry = this.find(address);
     if (entry === undefined) return false;
-    entry.window.record(ok, this.clock.now());
+    this.record(entry, ok, this.clock.now());
     return true;
   }
 
@@ -437,6 +446,7 @@ export class PeerTable {
   evictUnhealthy(now: number = this.clock.now()): PeerRemoval[] {
     this.ownAddress();
     const { minSamplesForEviction, minHealth, maxEvictionsPerRound, refusalMs } = this.limits;
+    if (this.livePeerList(now).length === this.peers.size) return []; // every peer is healthy
     const unhealthy: { address: string; health: number }[] = [];
     for (const entry of this.peers.values()) {
       if (entry.seed || entry.window.samples(now) < minSamplesForEviction) continue;
@@ -467,6 +477,7 @@ export class PeerTable {
     if (entry === undefined) return undefined;
     const now = this.clock.now();
     for (let i = 0; i < this.limits.penaltySamples; i++) entry.window.record(false, now);
+    this.live = undefined;
     const since = now - this.limits.healthWindowMs;
     entry.offences = entry.offences.filter((time) => time >= since);
     entry.offences.push(now);
@@ -534,6 +545,7 @@ export class PeerTable {
     if (raw !== this.selfRaw) {
       this.selfRaw = raw;
       this.self = raw === undefined ? undefined : (this.canonical(raw) ?? raw);
+      this.seedsMissing = true; // a seed that was our old address comes back
       if (settle && this.self !== undefined) {
         this.dropPending(this.self);
         if (this.peers.has(this.self)) this.removeEntry(this.self, 'self');
@@ -544,12 +556,41 @@ export class PeerTable {
   }
 
   private restoreSeeds(): void {
+    if (!this.seedsMissing) return;
     const now = this.clock.now();
+    let missing = false;
     for (const seed of this.seedList) {
-      if (seed === this.self || this.peers.has(seed) || this.blockedAt(seed, now)) continue;
+      if (seed === this.self || this.peers.has(seed)) continue;
+      if (this.blockedAt(seed, now)) {
+        missing = true; // back when the block expires
+        continue;
+      }
       this.peers.set(seed, this.entry(seed, true, now));
+      this.live = undefined;
       this.emit({ type: 'add', peer: seed, seed: true });
     }
+    this.seedsMissing = missing;
+  }
+
+  /** Records a sample; the live list is cleared only when the peer crosses minHealth. */
+  private record(entry: Entry, ok: boolean, now: number): void {
+    const { minHealth } = this.limits;
+    const wasLive = entry.window.health(now) >= minHealth;
+    entry.window.record(ok, now);
+    if (wasLive !== entry.window.health(now) >= minHealth) this.live = undefined;
+  }
+
+  /** Peers with health >= minHealth now, in table order (see `live`). */
+  private livePeerList(now: number): readonly string[] {
+    if (this.live !== undefined && now <= this.live.until) return this.live.peers;
+    const peers: string[] = [];
+    let until = Number.POSITIVE_INFINITY;
+    for (const entry of this.peers.values()) {
+      if (entry.window.health(now) >= this.limits.minHealth) peers.push(entry.address);
+      until = Math.min(until, entry.window.steadyUntil());
+    }
+    this.live = { peers, until };
+    return peers;
   }
 
   private entry(address: string, seed: boolean, now: number): Entry {
@@ -576,7 +617,9 @@ export class PeerTable {
   }
 
   private removeEntry(address: string, reason: PeerRemoveReason): PeerRemoval {
+    if (this.peers.get(address)?.seed === true) this.seedsMissing = true;
     this.peers.delete(address);
+    this.live = undefined;
     this.emit({ type: 'remove', peer: address, reason });
     return { peer: address, reason };
   }

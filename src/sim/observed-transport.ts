@@ -37,10 +37,14 @@ export class ObservedTransport implements Transport {
     });
   }
 
-  async call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown> {
-    const reply = await this.inner.call(peer, method, params, options);
-    if (method === 'getChunks') this.countFetched(reply);
-    return reply;
+  call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown> {
+    const call = this.inner.call(peer, method, params, options);
+    // Only getChunks replies are counted; other calls pass through without another promise.
+    if (method !== 'getChunks') return call;
+    return call.then((reply) => {
+      this.countFetched(reply);
+      return reply;
+    });
   }
 
   close(): Promise<void> {

@@ -26,7 +26,7 @@
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { callAbortedError } from './abort.js';
 import { seededRandom, systemClock, type Clock, type Random, type TimerHandle } from '../runtime.js';
-import { peerAddressNamed } from '../peer-address.js';
+import { peerAddressNamed, type PeerAddress } from '../peer-address.js';
 import { decodeBinary, encodeBinary, errorFromReply, errorReply } from './codec.js';
 import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from './types.js';
 
@@ -211,7 +211,7 @@ export class MemoryNetwork {
     if (!this.isUp(from)) return 'refused';
     const target = this.nodes.get(to);
     if (target === undefined || !target.up || target.transport?.service === undefined) return 'refused';
-    if (this.blocked.has(directedKey(from, to)) || this.partitioned(from, to)) {
+    if ((this.blocked.size > 0 && this.blocked.has(directedKey(from, to))) || this.partitioned(from, to)) {
       return this.cutLinks === 'drop' ? 'cut' : 'refused';
     }
     return 'ok';
@@ -225,14 +225,15 @@ export class MemoryNetwork {
 
   /** @internal */
   latency(from: string, to: string): number {
-    const spec = this.linkLatency.get(linkKey(from, to)) ?? this.defaultLatency;
+    // Per-link maps are usually empty: no key string is built for them then.
+    const spec = (this.linkLatency.size > 0 ? this.linkLatency.get(linkKey(from, to)) : undefined) ?? this.defaultLatency;
     const ms = typeof spec === 'number' ? spec : spec(from, to, this.random);
     return Number.isFinite(ms) && ms > 0 ? ms : 0;
   }
 
   /** Draws whether one message on this link is lost; draws nothing on a lossless link. @internal */
   drops(from: string, to: string): boolean {
-    const rate = this.linkDropRate.get(linkKey(from, to)) ?? this.defaultDropRate;
+    const rate = (this.linkDropRate.size > 0 ? this.linkDropRate.get(linkKey(from, to)) : undefined) ?? this.defaultDropRate;
     return rate > 0 && this.random() < rate;
   }
 
@@ -272,7 +273,7 @@ export class MemoryNetwork {
   }
 
   private partitioned(x: string, y: string): boolean {
-    return this.partitions.some(({ a, b }) => (a.has(x) && b.has(y)) || (b.has(x) && a.has(y)));
+    return this.partitions.length > 0 && this.partitions.some(({ a, b }) => (a.has(x) && b.has(y)) || (b.has(x) && a.has(y)));
   }
 
   private node(name: string): NodeState {
@@ -294,10 +295,13 @@ export class MemoryTransport implements Transport {
   private closed = false;
   private readonly outgoing = new Set<OutgoingCall>();
   private readonly handling = new Set<AbortController>();
+  /** This node as a caller, parsed once rather than on every request it makes. @internal */
+  readonly identity: PeerAddress;
 
   constructor(network: MemoryNetwork, name: string) {
     this.network = network;
     this.name = name;
+    this.identity = Object.freeze(peerAddressNamed(name));
   }
 
   get address(): string {
@@ -358,7 +362,7 @@ export class MemoryTransport implements Transport {
 
   /** Runs the service on a delivered request; resolves to the reply, or undefined if the handler was cut off. @internal */
   async serve(
-    from: string,
+    from: MemoryTransport,
     method: string,
     request: Uint8Array,
     controller: AbortController,
@@ -368,7 +372,7 @@ export class MemoryTransport implements Transport {
     this.handling.add(controller);
     try {
       const params = decodeBinary(request, { maxBytes: this.network.maxRequestBytes });
-      const context: RequestContext = { caller: peerAddressNamed(from), remote: from, signal: controller.signal };
+      const context: RequestContext = { remote: from.name, caller: from.identity, signal: controller.signal };
       const value = await service.handle(method, params, context);
       return { ok: true, value };
     } catch (error) {
@@ -382,7 +386,9 @@ export class MemoryTransport implements Transport {
 /** One call from `caller` to `peer`, from send to settlement. */
 class OutgoingCall {
   private settled = false;
-  private readonly timers = new Set<TimerHandle>();
+  /** The deadline, and the one step in flight (a message on its way, or a refusal coming back). */
+  private deadline: TimerHandle | undefined;
+  private step: TimerHandle | undefined;
   private readonly serverAbort = new AbortController();
   private readonly onAbort: () => void;
 
@@ -403,7 +409,10 @@ class OutgoingCall {
     if (Number.isFinite(timeoutMs)) {
       // The error is built only when the deadline passes: most calls settle first, and building
       // an Error (its stack trace) for each of them was a tenth of a simulation's time.
-      this.after(Math.min(timeoutMs, MAX_TIMER_MS), () => this.fail(new AtlasError(ErrorCodes.TIMEOUT, `${method} to ${peer} timed out after ${timeoutMs} ms`)));
+      this.deadline = network.clock.setTimeout(() => {
+        this.deadline = undefined;
+        this.fail(new AtlasError(ErrorCodes.TIMEOUT, `${method} to ${peer} timed out after ${timeoutMs} ms`));
+      }, Math.min(timeoutMs, MAX_TIMER_MS));
     }
   }
 
@@ -438,7 +447,7 @@ class OutgoingCall {
       return;
     }
     this.network.count(this.peer, this.method, 'in', request.byteLength, true);
-    void target.serve(from, this.method, request, this.serverAbort).then((reply) => this.reply(reply));
+    void target.serve(this.caller, this.method, request, this.serverAbort).then((reply) => this.reply(reply));
   }
 
   private reply(reply: { ok: boolean; value: unknown } | undefined): void {
@@ -490,20 +499,22 @@ class OutgoingCall {
     return new AtlasError(ErrorCodes.UNREACHABLE, `${this.peer} is unreachable from ${this.caller.name}`);
   }
 
+  /** Schedules the next step; the steps of a call are sequential, so one is in flight at most. */
   private after(ms: number, callback: () => void): void {
-    const handle = this.network.clock.setTimeout(() => {
-      this.timers.delete(handle);
+    this.step = this.network.clock.setTimeout(() => {
+      this.step = undefined;
       if (!this.settled) callback();
     }, ms);
-    this.timers.add(handle);
   }
 
   /** Marks the call settled and releases its timers and listeners; false if it already was. */
   private settle(): boolean {
     if (this.settled) return false;
     this.settled = true;
-    for (const handle of this.timers) this.network.clock.clearTimeout(handle);
-    this.timers.clear();
+    if (this.deadline !== undefined) this.network.clock.clearTimeout(this.deadline);
+    if (this.step !== undefined) this.network.clock.clearTimeout(this.step);
+    this.deadline = undefined;
+    this.step = undefined;
     this.options.signal?.removeEventListener('abort', this.onAbort);
     this.caller.forget(this);
     return true;

@@ -370,6 +370,26 @@ describe('PeerTable: live peers', () => {
     expect(table.livePeers(80, undefined, [pub(1), pub(3)])).toHaveLength(5);
   });
 
+  it('follows every change of health: calls, penalties, removals, and samples leaving the window', () => {
+    const { table, clock } = setup();
+    for (let i = 1; i <= 4; i++) admitWith(table, pub(i));
+    const live = () => new Set(table.livePeers(80));
+    expect(live()).toEqual(new Set([1, 2, 3, 4].map(pub)));
+    for (let i = 0; i < 4; i++) table.recordCall(pub(1), false); // 1 ok, 4 failed: below 0.5
+    expect(live()).toEqual(new Set([2, 3, 4].map(pub)));
+    table.penalise(pub(2), 'lied'); // counts as 5 failures
+    table.remove(pub(3));
+    expect(live()).toEqual(new Set([4].map(pub)));
+    // Half an hour later pub(1) and pub(2) answer twice (3/7 and 3/8): still below 0.5.
+    clock.advance(HOUR / 2);
+    for (const peer of [pub(1), pub(2)]) for (let i = 0; i < 2; i++) table.recordCall(peer, true);
+    expect(live()).toEqual(new Set([4].map(pub)));
+    // Once the first samples leave the one-hour window only the recent successes count.
+    clock.advance(HOUR / 2 + 1);
+    expect(live()).toEqual(new Set([1, 2].map(pub))); // pub(4)'s only sample left too: no samples, health 0
+    expect(table.evictUnhealthy()).toEqual([]);
+  });
+
   it('shuffles with the given random', () => {
     const { table } = setup();
     for (let i = 1; i <= 20; i++) admitWith(table, pub(i));

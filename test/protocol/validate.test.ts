@@ -102,6 +102,22 @@ describe('validateParams: ping and peers', () => {
     expect(isPeerAddressSyntax('abcdef:123', 10)).toBe(true);
     expect(codeOf(() => validateParams('peers', { from: 'abcdefg:123' }, limits))).toBe(ErrorCodes.BAD_REQUEST);
   });
+
+  it('gives the same verdicts for addresses seen before, whatever the length bound', () => {
+    // Valid addresses are remembered (a bounded set); a later, tighter bound still applies.
+    expect(isPeerAddressSyntax('abcdefg:123')).toBe(true);
+    expect(isPeerAddressSyntax('abcdefg:123', 10)).toBe(false);
+    expect(isPeerAddressSyntax('abcdefg:123', 11)).toBe(true);
+    for (let round = 0; round < 2; round++) {
+      expect(isPeerAddressSyntax('a b:1')).toBe(false);
+      expect(isPeerAddressSyntax('host:65536')).toBe(false);
+      expect(isPeerAddressSyntax('')).toBe(false);
+    }
+    // More distinct addresses than are remembered: every verdict stays right.
+    for (let i = 0; i < 10_000; i++) expect(isPeerAddressSyntax(`n${i}:${(i % 65_535) + 1}`)).toBe(true);
+    expect(isPeerAddressSyntax('n1:2', 3)).toBe(false);
+    expect(isPeerAddressSyntax('n1:2')).toBe(true);
+  });
 });
 
 describe('validateParams: inventory', () => {

@@ -40,6 +40,36 @@ describe('VirtualClock', () => {
     expect(clock.now()).toBe(10);
   });
 
+  it('runs every promise chain a timer starts, however long, before the next timer', async () => {
+    const clock = new VirtualClock();
+    const order: string[] = [];
+    clock.setTimeout(() => {
+      void (async () => {
+        for (let i = 0; i < 10_000; i++) await null;
+        await new Promise<void>((resolve) => queueMicrotask(resolve));
+        order.push('chain done');
+      })();
+    }, 5);
+    clock.setTimeout(() => order.push('next timer'), 5);
+    await clock.run({ deadline: 100 });
+    expect(order).toEqual(['chain done', 'next timer']);
+  });
+
+  it('lets the event loop turn during a long run', async () => {
+    const clock = new VirtualClock();
+    let realTimerFired = false;
+    setTimeout(() => (realTimerFired = true), 1);
+    let firedAfterRealTimer = 0;
+    const tick = () => {
+      if (realTimerFired) firedAfterRealTimer++;
+      if (firedAfterRealTimer < 10) clock.setTimeout(tick, 1);
+    };
+    clock.setTimeout(tick, 1);
+    // Without a yield this loop would never end: only the real timer stops it.
+    expect(await clock.run({ deadline: Number.MAX_SAFE_INTEGER, maxEvents: 50_000_000 })).toBe('idle');
+    expect(realTimerFired).toBe(true);
+  });
+
   it('stops at the deadline, on the condition, or after maxEvents, and keeps the rest for later', async () => {
     const clock = new VirtualClock();
     let fired = 0;
