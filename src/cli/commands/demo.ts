@@ -82,6 +82,7 @@ async function runDemo(options: DemoOptions): Promise<void> {
     else process.stdout.write('\n' + formatSummary(summary) + '\n');
     if (result.interrupted) {
       const signal = stopReason();
+      if (signal === 'EPIPE') return; // the reader went away: the normal end of `atlas demo | head`
       throw new CliError(`interrupted${signal === undefined ? '' : ` by ${signal}`}`, signal === undefined ? EXIT_INTERRUPTED : exitCodeForSignal(signal));
     }
     if (!summary.converged) throw new CliError(`the demo did not converge within ${options.timeout} s`);
