@@ -124,7 +124,7 @@ const suite: BenchSuite = async (options: BenchOptions): Promise<BenchReport> =>
         { label: `${label}: honest success`, value: successPercent(during), unit: '%', reference: { label: 'no attack', value: successPercent(baseline) }, target: { min: 99, of: 'value' } },
         { label: `${label}: honest p99`, value: p99(during.latenciesMs), unit: 'ms', reference: { label: 'no attack', value: p99(baseline.latenciesMs) }, target: { max: 200, of: 'value' } },
         { label: `${label}: honest success, 1 s after`, value: successPercent(after), unit: '%', reference: { label: 'no attack', value: successPercent(baseline) }, target: { min: 99, of: 'value' } },
-        { label: `${label}: victim RSS growth`, value: (rssPeak - rssBefore) / MIB, unit: 'MiB', target: { max: 64, of: 'value' } },
+        { label: `${label}: victim RSS growth`, value: (rssPeak - rssBefore) / MIB, unit: 'MiB', reference: { label: 'victim RSS before the attack', value: rssBefore / MIB }, target: { max: 64, of: 'value' } },
         { label: `${label}: bytes to attacker`, value: attack.bytesIn() / MIB, unit: 'MiB', reference: { label: 'its budget', value: budget / MIB }, target: { max: 1, of: 'ratio' } },
       );
       const statuses = [...attack.statuses].map(([status, n]) => `${status}: ${n}`).join(', ');
