@@ -40,6 +40,17 @@ export const systemClock: Clock = {
 /** The library is silent unless the host gives it a logger. */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** Murmur3's 32-bit finaliser: spreads every input bit over the whole output (for hashing, not for secrets). */
+export function mix32(value: number): number {
+  let h = value;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /** mulberry32: a small, fast, seedable PRNG; good enough for simulation and tie-breaking. */
 export function seededRandom(seed: number): Random {
   let state = seed >>> 0;

@@ -3,7 +3,7 @@
  * workload) gets its own stream derived from the seed and a label, so adding a node or drawing
  * one more number for the workload does not shift anybody else's draws.
  */
-import { seededRandom, type Random } from '../runtime.js';
+import { mix32, seededRandom, type Random } from '../runtime.js';
 
 /** A 32-bit seed for `label` under `seed` (FNV-1a over both, then a murmur3 finaliser). */
 export function deriveSeed(seed: number, label: string): number {
@@ -15,12 +15,7 @@ export function deriveSeed(seed: number, label: string): number {
     h ^= label.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return mix32(h);
 }
 
 /** The random stream named `label` under `seed`. */

@@ -17,6 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AtlasError, ErrorCodes } from '../errors.js';
+import { mix32 } from '../runtime.js';
 
 /** The 20-byte address at a position of the current sequence (undefined past its end). */
 export type PositionReader = (position: number) => Uint8Array | undefined;
@@ -195,13 +196,7 @@ export class AddressIndex {
 
 /** The slot hash: 32 bits from the address's leading 8 bytes keyed by the 8-byte seed (murmur3's finaliser). */
 export function addressHash(key: Uint8Array, seed: Uint32Array): number {
-  let h = Math.imul(readUint32(key, 0) ^ (seed[0] as number), 0xcc9e2d51) ^ Math.imul(readUint32(key, 4) ^ (seed[1] as number), 0x1b873593);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return mix32(Math.imul(readUint32(key, 0) ^ (seed[0] as number), 0xcc9e2d51) ^ Math.imul(readUint32(key, 4) ^ (seed[1] as number), 0x1b873593));
 }
 
 function readUint32(bytes: Uint8Array, offset: number): number {
