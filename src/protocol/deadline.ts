@@ -16,13 +16,18 @@ const MAX_TIMER_MS = 2_147_483_647;
 export interface DeadlineOptions {
   /** The caller's signal: when it aborts first, so does the deadline's. */
   signal?: AbortSignal | undefined;
+  /**
+   * A second signal followed like the caller's, typically the owner's lifetime (a node's, aborted
+   * when it closes): it ends every deadline following it at once, through one shared listener.
+   */
+  base?: AbortSignal | undefined;
   /** What the signal aborts with when time is up; default a TIMEOUT AtlasError. Built only then. */
   reason?: () => unknown;
 }
 
 /**
- * A signal that aborts when `ms` pass on `clock` or when the caller's signal aborts, whichever is
- * first, and which of the two it was. Infinity never expires. Call dispose() when the work ends:
+ * A signal that aborts when `ms` pass on `clock` or when the caller's (or the base) signal aborts,
+ * whichever is first, and which it was. Infinity never expires. Call dispose() when the work ends:
  * it clears the timer.
  */
 export class Deadline {
@@ -30,16 +35,19 @@ export class Deadline {
   readonly #clock: Clock;
   #timer: TimerHandle | undefined;
   #unfollow: (() => void) | undefined;
+  #unfollowBase: (() => void) | undefined;
   #expired = false;
 
   constructor(clock: Clock, ms: number, options: DeadlineOptions = {}) {
     this.#clock = clock;
-    const parent = options.signal;
-    if (parent?.aborted) {
-      this.#controller.abort(parent.reason);
+    const { signal: parent, base } = options;
+    const first = parent?.aborted ? parent : base?.aborted ? base : undefined;
+    if (first !== undefined) {
+      this.#controller.abort(first.reason);
       return;
     }
     if (parent !== undefined) this.#unfollow = followSignal(parent, () => this.#end(parent.reason));
+    if (base !== undefined && base !== parent) this.#unfollowBase = followSignal(base, () => this.#end(base.reason));
     if (Number.isFinite(ms)) {
       this.#timer = clock.setTimeout(() => {
         this.#timer = undefined;
@@ -50,19 +58,19 @@ export class Deadline {
     }
   }
 
-  /** Aborted when time runs out or the caller's signal aborts, with the reason of the first. */
+  /** Aborted when time runs out or the caller's or the base signal aborts, with the reason of the first. */
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
 
-  /** True when time ran out before the caller's signal aborted. */
+  /** True when time ran out before the caller's or the base signal aborted. */
   get expired(): boolean {
     return this.#expired;
   }
 
   /**
    * What a piece of work that failed under this deadline failed with: TIMEOUT when time ran out,
-   * ABORTED when the caller aborted, else `error` itself.
+   * ABORTED when the caller's or the base signal aborted (its reason as the cause), else `error` itself.
    */
   outcome(error: unknown): unknown {
     if (this.#expired) return this.signal.reason;
@@ -84,12 +92,14 @@ export class Deadline {
     });
   }
 
-  /** Clears the timer and stops following the caller's signal; the signal stays as it is. Idempotent. */
+  /** Clears the timer and stops following the caller's and the base signal; the signal stays as it is. Idempotent. */
   dispose(): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#unfollow?.();
     this.#unfollow = undefined;
+    this.#unfollowBase?.();
+    this.#unfollowBase = undefined;
   }
 
   #end(reason: unknown): void {

@@ -30,6 +30,35 @@ describe('Deadline', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('follows a base signal as it follows the caller\'s: aborted by either, one listener on each however many deadlines', async () => {
+    const clock = new VirtualClock();
+    const base = new AbortController();
+    const callers = [new AbortController(), new AbortController()];
+    const deadlines = Array.from({ length: 10 }, (_, i) => new Deadline(clock, 100, { signal: callers[i % 2]!.signal, base: base.signal }));
+    expect(getEventListeners(base.signal, 'abort')).toHaveLength(1);
+    callers[0]!.abort(new Error('caller gave up'));
+    expect(deadlines.map((d) => d.signal.aborted)).toEqual(Array.from({ length: 10 }, (_, i) => i % 2 === 0));
+    expect(getEventListeners(base.signal, 'abort')).toHaveLength(1); // the five still running
+    base.abort(new Error('closed'));
+    expect(deadlines.every((d) => d.signal.aborted && !d.expired)).toBe(true);
+    expect(deadlines[1]!.outcome(undefined)).toMatchObject({ code: ErrorCodes.ABORTED, cause: { message: 'closed' } });
+    expect(getEventListeners(callers[1]!.signal, 'abort')).toHaveLength(0);
+    expect(clock.pending).toBe(0);
+    const late = new Deadline(clock, 100, { base: base.signal });
+    expect(late.signal.reason).toMatchObject({ message: 'closed' });
+    expect(clock.pending).toBe(0);
+  });
+
+  it('leaves no listener on its base signal once disposed', () => {
+    const base = new AbortController();
+    const deadlines = Array.from({ length: 20 }, () => new Deadline(new VirtualClock(), 100, { base: base.signal }));
+    expect(getEventListeners(base.signal, 'abort')).toHaveLength(1);
+    for (const d of deadlines) d.dispose();
+    expect(getEventListeners(base.signal, 'abort')).toHaveLength(0);
+    base.abort();
+    expect(deadlines.some((d) => d.signal.aborted)).toBe(false);
+  });
+
   it('passes the work\'s own error through when neither time nor the caller ended it', async () => {
     const deadline = new Deadline(new VirtualClock(), Infinity);
     const error = new Error('refused');
