@@ -56,8 +56,8 @@ export interface ProtocolClientOptions {
   /**
    * The owner's lifetime (a node's, aborted when it closes): once it aborts, every call in flight
    * ends at once with ABORTED (its reason as the cause) and new calls fail with ABORTED. Every
-   * call follows it through one shared listener, so it carries one listener however many calls
-   * are in flight, and none when there are none. Default: none.
+   * call follows it through one shared listener, put on it by the first call and left there until
+   * it aborts: one listener however many calls, none added or removed per call. Default: none.
    */
   signal?: AbortSignal;
 }

@@ -9,6 +9,8 @@
 import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
 import type { Clock, TimerHandle } from '../runtime.js';
 
+const KEEP: FollowOptions = Object.freeze({ keep: true });
+
 /** The longest delay a timer holds (2^31 - 1 ms); a longer deadline is capped to it. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -18,7 +20,8 @@ export interface DeadlineOptions {
   signal?: AbortSignal | undefined;
   /**
    * A second signal followed like the caller's, typically the owner's lifetime (a node's, aborted
-   * when it closes): it ends every deadline following it at once, through one shared listener.
+   * when it closes): it ends every deadline following it at once, through one shared listener
+   * that stays on it until it aborts (`followSignal`'s `keep`), whether or not a call is running.
    */
   base?: AbortSignal | undefined;
   /** What the signal aborts with when time is up; default a TIMEOUT AtlasError. Built only then. */
@@ -37,6 +40,8 @@ export class Deadline {
   #unfollow: (() => void) | undefined;
   #unfollowBase: (() => void) | undefined;
   #expired = false;
+  /** The races still waiting on their work, told when the signal aborts. */
+  #racers: Set<() => void> | undefined;
 
   constructor(clock: Clock, ms: number, options: DeadlineOptions = {}) {
     this.#clock = clock;
@@ -47,7 +52,7 @@ export class Deadline {
       return;
     }
     if (parent !== undefined) this.#unfollow = followSignal(parent, () => this.#end(parent.reason));
-    if (base !== undefined && base !== parent) this.#unfollowBase = followSignal(base, () => this.#end(base.reason));
+    if (base !== undefined && base !== parent) this.#unfollowBase = followSignal(base, () => this.#end(base.reason), KEEP);
     if (Number.isFinite(ms)) {
       this.#timer = clock.setTimeout(() => {
         this.#timer = undefined;
@@ -83,12 +88,27 @@ export class Deadline {
    * notices; a later failure of the work is then ignored.
    */
   race<T>(work: Promise<T>): Promise<T> {
-    const signal = this.signal;
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => reject(this.outcome(undefined));
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-      work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      if (this.signal.aborted) {
+        onAbort();
+        work.catch(() => undefined);
+        return;
+      }
+      // Told by #end right after the signal's own listeners (the transport's) ran: no listener
+      // of its own to add and remove on every call.
+      const racers = (this.#racers ??= new Set());
+      racers.add(onAbort);
+      work.then(
+        (value) => {
+          racers.delete(onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          racers.delete(onAbort);
+          reject(error);
+        },
+      );
     });
   }
 
@@ -105,17 +125,30 @@ export class Deadline {
   #end(reason: unknown): void {
     this.dispose();
     this.#controller.abort(reason);
+    const racers = this.#racers;
+    this.#racers = undefined;
+    if (racers !== undefined) for (const racer of racers) racer();
   }
 }
 
 /** The callbacks following each signal, behind the one listener registered on it. */
-const followers = new WeakMap<AbortSignal, { listener: () => void; callbacks: Set<() => void> }>();
+const followers = new WeakMap<AbortSignal, { listener: () => void; callbacks: Set<() => void>; kept: boolean }>();
+
+/** Options of `followSignal`. */
+export interface FollowOptions {
+  /**
+   * Leave the listener on the signal when the last follower leaves, until the signal aborts: for
+   * a long-lived signal followed call after call (a node's lifetime), which then carries one
+   * listener for good instead of one added and removed for every call. Default false.
+   */
+  keep?: boolean;
+}
 
 /**
  * Calls `onAbort` when `signal` (not aborted yet) aborts; returns the function that stops it. However many follow
- * one signal at once, it carries one listener, removed when the last follower leaves.
+ * one signal at once, it carries one listener, removed when the last follower leaves (unless kept).
  */
-export function followSignal(signal: AbortSignal, onAbort: () => void): () => void {
+export function followSignal(signal: AbortSignal, onAbort: () => void, options?: FollowOptions): () => void {
   let entry = followers.get(signal);
   if (entry === undefined) {
     const callbacks = new Set<() => void>();
@@ -123,14 +156,16 @@ export function followSignal(signal: AbortSignal, onAbort: () => void): () => vo
       followers.delete(signal);
       for (const callback of [...callbacks]) callback();
     };
-    entry = { listener, callbacks };
+    entry = { listener, callbacks, kept: false };
     followers.set(signal, entry);
     signal.addEventListener('abort', listener, { once: true });
   }
-  const { listener, callbacks } = entry;
+  if (options?.keep === true) entry.kept = true;
+  const current = entry;
+  const { listener, callbacks } = current;
   callbacks.add(onAbort);
   return () => {
-    if (!callbacks.delete(onAbort) || callbacks.size > 0 || followers.get(signal) !== entry) return;
+    if (!callbacks.delete(onAbort) || callbacks.size > 0 || current.kept || followers.get(signal) !== current) return;
     followers.delete(signal);
     signal.removeEventListener('abort', listener);
   };

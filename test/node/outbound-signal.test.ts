@@ -42,7 +42,7 @@ describe('OutboundGuard and shared signals', () => {
     expect(outcomes.every((o) => o.method === 'offer' && o.error !== undefined && o.ms >= 0)).toBe(true);
   });
 
-  it('behind the node\'s client, 50 calls on one shared signal and the lifetime put one listener on each, none once they end; closing aborts every call at once', async () => {
+  it('behind the node\'s client, 50 calls on one shared signal put one listener on it and one on the lifetime, which stays one; closing aborts every call at once', async () => {
     const inner = new HoldingTransport();
     const outcomes: CallOutcome[] = [];
     const guard = new OutboundGuard(inner, { clock: systemClock, policy: LOCAL_ADDRESS_POLICY, blocklist: new Blocklist(), onCall: (o) => outcomes.push(o) });
@@ -59,7 +59,7 @@ describe('OutboundGuard and shared signals', () => {
     first.abort(new Error('round over'));
     expect((await Promise.all(ended)).every((e) => e?.code === ErrorCodes.ABORTED)).toBe(true);
     expect(getEventListeners(first.signal, 'abort')).toHaveLength(0);
-    expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(0);
+    expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(1); // kept for the next calls, not one per call
 
     const second = new AbortController();
     const closed = round(second.signal);
@@ -69,6 +69,7 @@ describe('OutboundGuard and shared signals', () => {
     const errors = await Promise.all(closed);
     expect(errors.every((e) => e?.code === ErrorCodes.ABORTED && (e.cause as AtlasError).code === ErrorCodes.CLOSED)).toBe(true);
     expect(getEventListeners(second.signal, 'abort')).toHaveLength(0);
+    expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(0);
     expect(outcomes).toHaveLength(100);
     await expect(client.peers('127.0.0.1:9', {})).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
     expect(inner.signals).toHaveLength(100); // a closed node sends nothing
