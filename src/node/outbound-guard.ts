@@ -11,9 +11,10 @@
  *    walk proposes peers straight from such lists, before any admission check.
  * Refused calls fail at once with BLOCKED or ADDRESS_REFUSED, as an unreachable peer would.
  *
- * Every call also gets a signal of its own, following the caller's: components share one signal
- * across many concurrent calls (a push round offers to every neighbour at once), and the transport
- * listens on the signal it is given, so sharing it would pile listeners on it.
+ * The caller's signal is passed through as it is. The node's ProtocolClient, the one caller,
+ * already gives every call a signal of its own (protocol/deadline.ts) that follows the component's
+ * signal and the node's lifetime through one shared listener each; wrapping it again here cost an
+ * AbortSignal.any per call.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { AddressPolicy, canonicalPeerAddress, parseDialAddress, type AddressPolicyOptions } from '../peers/address-policy.js';
@@ -88,9 +89,8 @@ export class OutboundGuard implements Transport {
       this.refusedPolicy++;
       return Promise.reject(new AtlasError(ErrorCodes.ADDRESS_REFUSED, `the address policy refuses to dial ${peer.slice(0, 100)}`));
     }
-    const own = options?.signal === undefined ? options : { ...options, signal: AbortSignal.any([options.signal]) };
     const started = this.clock.now();
-    const call = this.inner.call(peer, method, params, own);
+    const call = this.inner.call(peer, method, params, options);
     const onCall = this.onCall;
     if (onCall === undefined) return call;
     return call.then(

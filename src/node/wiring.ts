@@ -51,7 +51,7 @@ export interface NodeParts {
   clock: Clock;
   logger: Logger;
   timers: Readonly<NodeTimers>;
-  /** Aborted when the node closes; every call in flight listens on it. */
+  /** Aborted when the node closes; every call in flight follows it (one shared listener). */
   lifetime: AbortController;
   /** Every chunk that leaves the node is read through it: hash-checked, corrupt ones quarantined. */
   reader: VerifiedReader;
@@ -74,7 +74,8 @@ export interface NodeParts {
 
 export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: NodeHost): NodeParts {
   const lifetime = new AbortController();
-  // Every call in flight listens on the lifetime signal; the bound is the in-flight limits.
+  // The waits of sync-state and fetch-chunks listen on the lifetime signal (outgoing calls share
+  // one listener through the client); the bound is the in-flight limits.
   setMaxListeners(0, lifetime.signal);
   const { network, transport, clock, random, logger, metrics, timers, seeds, peerTable } = options;
   // A store the host gave keeps its own chunk size limit; one the node opened has options.maxChunkSize.
@@ -96,7 +97,8 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
       if (outcome.error === undefined) peerEvents.answered(outcome.peer);
     },
   });
-  const client = new ProtocolClient(outbound, { limits, clock });
+  /** Closing the node aborts every call in flight at once: each follows the lifetime signal. */
+  const client = new ProtocolClient(outbound, { limits, clock, signal: lifetime.signal });
   const self = () => transport.address;
 
   const emitProgress = (): void => {

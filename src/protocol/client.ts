@@ -4,8 +4,8 @@
  * (a peer may lie) with the same validation layer the server uses. Rejects only with AtlasError.
  *
  * Deadlines and aborts live here, for every transport: each call gets one signal, aborted by the
- * caller's signal or by the method's deadline on the injected clock (virtual time in the
- * simulator), and its outcome is named in one place: TIMEOUT for the deadline, ABORTED for the
+ * caller's signal, by the client's lifetime signal (a node's, when it closes) or by the method's
+ * deadline on the injected clock (virtual time in the simulator), and its outcome is named in one place: TIMEOUT for the deadline, ABORTED for the
  * caller. The transport only has to honour the signal.
  */
 import { AtlasError, ErrorCodes, abortedError, isAtlasError } from '../errors.js';
@@ -53,6 +53,13 @@ export interface ProtocolClientOptions {
   timeouts?: Partial<ProtocolTimeouts>;
   /** What deadlines are measured on; default the system clock (the simulator gives its virtual clock). */
   clock?: Clock;
+  /**
+   * The owner's lifetime (a node's, aborted when it closes): once it aborts, every call in flight
+   * ends at once with ABORTED (its reason as the cause) and new calls fail with ABORTED. Every
+   * call follows it through one shared listener, put on it by the first call and left there until
+   * it aborts: one listener however many calls, none added or removed per call. Default: none.
+   */
+  signal?: AbortSignal;
 }
 
 /** Options of one `ProtocolClient` call: timeout and abort signal. */
@@ -79,10 +86,12 @@ export class ProtocolClient {
   readonly timeouts: Readonly<ProtocolTimeouts>;
   private readonly transport: Transport;
   private readonly clock: Clock;
+  private readonly lifetime: AbortSignal | undefined;
 
   constructor(transport: Transport, options: ProtocolClientOptions = {}) {
     this.transport = transport;
     this.clock = options.clock ?? systemClock;
+    this.lifetime = options.signal;
     this.limits = resolveLimits(options.limits);
     this.timeouts = Object.freeze({ ...DEFAULT_TIMEOUTS, ...options.timeouts });
   }
@@ -119,16 +128,18 @@ export class ProtocolClient {
 
   /**
    * One validated call. Rejects with the request's own error (BAD_REQUEST, TOO_MANY...) before
-   * sending anything; with TIMEOUT once its deadline passes and ABORTED once `signal` aborts,
-   * whether or not the transport has noticed; with the transport's error (UNREACHABLE, CLOSED, or
+   * sending anything; with TIMEOUT once its deadline passes and ABORTED once `signal` (or the
+   * client's own lifetime signal) aborts, whether or not the transport has noticed; with the transport's error (UNREACHABLE, CLOSED, or
    * the peer's refusal); or with BAD_REPLY when the reply breaks the protocol.
    */
   async call<M extends Method>(peer: string, method: M, params: ParamsOf<M>, options: ClientCallOptions = {}): Promise<ResultOf<M>> {
     const request = validateParams(method, params, this.limits);
     if (options.signal?.aborted) throw abortedError('call', options.signal);
+    if (this.lifetime?.aborted) throw abortedError('call', this.lifetime);
     const timeoutMs = options.timeoutMs ?? this.timeouts[timeoutKind[method]];
     const deadline = new Deadline(this.clock, timeoutMs, {
       signal: options.signal,
+      base: this.lifetime,
       reason: () => new AtlasError(ErrorCodes.TIMEOUT, `${method} to ${peer.slice(0, 100)} timed out after ${timeoutMs} ms`),
     });
     let reply: unknown;

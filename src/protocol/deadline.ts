@@ -9,6 +9,8 @@
 import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
 import type { Clock, TimerHandle } from '../runtime.js';
 
+const KEEP: FollowOptions = Object.freeze({ keep: true });
+
 /** The longest delay a timer holds (2^31 - 1 ms); a longer deadline is capped to it. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -16,13 +18,19 @@ const MAX_TIMER_MS = 2_147_483_647;
 export interface DeadlineOptions {
   /** The caller's signal: when it aborts first, so does the deadline's. */
   signal?: AbortSignal | undefined;
+  /**
+   * A second signal followed like the caller's, typically the owner's lifetime (a node's, aborted
+   * when it closes): it ends every deadline following it at once, through one shared listener
+   * that stays on it until it aborts (`followSignal`'s `keep`), whether or not a call is running.
+   */
+  base?: AbortSignal | undefined;
   /** What the signal aborts with when time is up; default a TIMEOUT AtlasError. Built only then. */
   reason?: () => unknown;
 }
 
 /**
- * A signal that aborts when `ms` pass on `clock` or when the caller's signal aborts, whichever is
- * first, and which of the two it was. Infinity never expires. Call dispose() when the work ends:
+ * A signal that aborts when `ms` pass on `clock` or when the caller's (or the base) signal aborts,
+ * whichever is first, and which it was. Infinity never expires. Call dispose() when the work ends:
  * it clears the timer.
  */
 export class Deadline {
@@ -30,16 +38,21 @@ export class Deadline {
   readonly #clock: Clock;
   #timer: TimerHandle | undefined;
   #unfollow: (() => void) | undefined;
+  #unfollowBase: (() => void) | undefined;
   #expired = false;
+  /** The races still waiting on their work, told when the signal aborts. */
+  #racers: Set<() => void> | undefined;
 
   constructor(clock: Clock, ms: number, options: DeadlineOptions = {}) {
     this.#clock = clock;
-    const parent = options.signal;
-    if (parent?.aborted) {
-      this.#controller.abort(parent.reason);
+    const { signal: parent, base } = options;
+    const first = parent?.aborted ? parent : base?.aborted ? base : undefined;
+    if (first !== undefined) {
+      this.#controller.abort(first.reason);
       return;
     }
     if (parent !== undefined) this.#unfollow = followSignal(parent, () => this.#end(parent.reason));
+    if (base !== undefined && base !== parent) this.#unfollowBase = followSignal(base, () => this.#end(base.reason), KEEP);
     if (Number.isFinite(ms)) {
       this.#timer = clock.setTimeout(() => {
         this.#timer = undefined;
@@ -50,19 +63,19 @@ export class Deadline {
     }
   }
 
-  /** Aborted when time runs out or the caller's signal aborts, with the reason of the first. */
+  /** Aborted when time runs out or the caller's or the base signal aborts, with the reason of the first. */
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
 
-  /** True when time ran out before the caller's signal aborted. */
+  /** True when time ran out before the caller's or the base signal aborted. */
   get expired(): boolean {
     return this.#expired;
   }
 
   /**
    * What a piece of work that failed under this deadline failed with: TIMEOUT when time ran out,
-   * ABORTED when the caller aborted, else `error` itself.
+   * ABORTED when the caller's or the base signal aborted (its reason as the cause), else `error` itself.
    */
   outcome(error: unknown): unknown {
     if (this.#expired) return this.signal.reason;
@@ -75,37 +88,67 @@ export class Deadline {
    * notices; a later failure of the work is then ignored.
    */
   race<T>(work: Promise<T>): Promise<T> {
-    const signal = this.signal;
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => reject(this.outcome(undefined));
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-      work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      if (this.signal.aborted) {
+        onAbort();
+        work.catch(() => undefined);
+        return;
+      }
+      // Told by #end right after the signal's own listeners (the transport's) ran: no listener
+      // of its own to add and remove on every call.
+      const racers = (this.#racers ??= new Set());
+      racers.add(onAbort);
+      work.then(
+        (value) => {
+          racers.delete(onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          racers.delete(onAbort);
+          reject(error);
+        },
+      );
     });
   }
 
-  /** Clears the timer and stops following the caller's signal; the signal stays as it is. Idempotent. */
+  /** Clears the timer and stops following the caller's and the base signal; the signal stays as it is. Idempotent. */
   dispose(): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#unfollow?.();
     this.#unfollow = undefined;
+    this.#unfollowBase?.();
+    this.#unfollowBase = undefined;
   }
 
   #end(reason: unknown): void {
     this.dispose();
     this.#controller.abort(reason);
+    const racers = this.#racers;
+    this.#racers = undefined;
+    if (racers !== undefined) for (const racer of racers) racer();
   }
 }
 
 /** The callbacks following each signal, behind the one listener registered on it. */
-const followers = new WeakMap<AbortSignal, { listener: () => void; callbacks: Set<() => void> }>();
+const followers = new WeakMap<AbortSignal, { listener: () => void; callbacks: Set<() => void>; kept: boolean }>();
+
+/** Options of `followSignal`. */
+export interface FollowOptions {
+  /**
+   * Leave the listener on the signal when the last follower leaves, until the signal aborts: for
+   * a long-lived signal followed call after call (a node's lifetime), which then carries one
+   * listener for good instead of one added and removed for every call. Default false.
+   */
+  keep?: boolean;
+}
 
 /**
  * Calls `onAbort` when `signal` (not aborted yet) aborts; returns the function that stops it. However many follow
- * one signal at once, it carries one listener, removed when the last follower leaves.
+ * one signal at once, it carries one listener, removed when the last follower leaves (unless kept).
  */
-export function followSignal(signal: AbortSignal, onAbort: () => void): () => void {
+export function followSignal(signal: AbortSignal, onAbort: () => void, options?: FollowOptions): () => void {
   let entry = followers.get(signal);
   if (entry === undefined) {
     const callbacks = new Set<() => void>();
@@ -113,14 +156,16 @@ export function followSignal(signal: AbortSignal, onAbort: () => void): () => vo
       followers.delete(signal);
       for (const callback of [...callbacks]) callback();
     };
-    entry = { listener, callbacks };
+    entry = { listener, callbacks, kept: false };
     followers.set(signal, entry);
     signal.addEventListener('abort', listener, { once: true });
   }
-  const { listener, callbacks } = entry;
+  if (options?.keep === true) entry.kept = true;
+  const current = entry;
+  const { listener, callbacks } = current;
   callbacks.add(onAbort);
   return () => {
-    if (!callbacks.delete(onAbort) || callbacks.size > 0 || followers.get(signal) !== entry) return;
+    if (!callbacks.delete(onAbort) || callbacks.size > 0 || current.kept || followers.get(signal) !== current) return;
     followers.delete(signal);
     signal.removeEventListener('abort', listener);
   };

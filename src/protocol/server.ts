@@ -28,8 +28,10 @@ export function createProtocolService(service: AtlasService, options: ProtocolSe
 
   return async (method: string, params: unknown, context: RequestContext): Promise<unknown> => {
     const request = validateRequest(method, params, limits);
-    if (context.signal?.aborted) throw new AtlasError(ErrorCodes.ABORTED, 'request aborted');
-    const caller: CallerContext = { caller: context.caller, remote: context.remote, ...(context.signal === undefined ? {} : { signal: context.signal }) };
+    // The transport's context as it is: its signal is not read here, so a transport that makes
+    // one only when asked (MemoryTransport) makes none for a service that never looks. A request
+    // whose caller left before it was handled is the transport's to refuse (HttpTransport does).
+    const caller: CallerContext = context;
     try {
       return await dispatch(service, request, caller);
     } catch (error) {

@@ -278,6 +278,11 @@ export class HttpServer {
       this.sendError(res, error, replyCodec);
       return;
     }
+    if (context.signal.aborted) {
+      // The client went away while its body was read: no work for a reply nobody reads.
+      this.sendError(res, new AtlasError(ErrorCodes.ABORTED, 'request aborted'), replyCodec);
+      return;
+    }
     let reply: Uint8Array;
     try {
       const result = await context.service.handle(context.params.method as string, params, { remote: context.remote, caller: context.caller, signal: context.signal });

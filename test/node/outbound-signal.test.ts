@@ -4,6 +4,8 @@ import { OutboundGuard, type CallOutcome } from '../../src/node/outbound-guard.j
 import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { Blocklist } from '../../src/peers/blocklist.js';
 import { PeerTable } from '../../src/peers/table.js';
+import { AtlasError, ErrorCodes } from '../../src/errors.js';
+import { ProtocolClient } from '../../src/protocol/client.js';
 import { PROTOCOL_VERSION, type PingResult } from '../../src/protocol/messages.js';
 import { systemClock } from '../../src/runtime.js';
 import type { CallOptions, Transport } from '../../src/transport/types.js';
@@ -24,19 +26,53 @@ class HoldingTransport implements Transport {
 }
 
 describe('OutboundGuard and shared signals', () => {
-  it('gives every call a signal of its own: 50 calls on one shared signal add no listener to it', async () => {
+  it('passes each call\'s signal through as it is: no wrapper signal, no listener of its own', async () => {
     const inner = new HoldingTransport();
     const outcomes: CallOutcome[] = [];
     const guard = new OutboundGuard(inner, { clock: systemClock, policy: LOCAL_ADDRESS_POLICY, blocklist: new Blocklist(), onCall: (o) => outcomes.push(o) });
-    const shared = new AbortController();
-    const calls = Array.from({ length: 50 }, (_, i) => guard.call(`127.0.0.1:${1000 + i}`, 'offer', {}, { signal: shared.signal }).catch((e: unknown) => e));
-    expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
-    expect(new Set(inner.signals).size).toBe(50);
-    shared.abort(new Error('round over'));
+    const controllers = Array.from({ length: 5 }, () => new AbortController());
+    const calls = controllers.map((c, i) => guard.call(`127.0.0.1:${1000 + i}`, 'offer', {}, { signal: c.signal }).catch((e: unknown) => e));
+    expect(inner.signals).toEqual(controllers.map((c) => c.signal));
+    // The one listener on each is the holding transport's own.
+    expect(controllers.every((c) => getEventListeners(c.signal, 'abort').length === 1)).toBe(true);
+    for (const c of controllers) c.abort(new Error('round over'));
     const results = await Promise.all(calls);
     expect(results.every((r) => (r as Error).message === 'round over')).toBe(true);
-    expect(outcomes).toHaveLength(50);
+    expect(outcomes).toHaveLength(5);
     expect(outcomes.every((o) => o.method === 'offer' && o.error !== undefined && o.ms >= 0)).toBe(true);
+  });
+
+  it('behind the node\'s client, 50 calls on one shared signal put one listener on it and one on the lifetime, which stays one; closing aborts every call at once', async () => {
+    const inner = new HoldingTransport();
+    const outcomes: CallOutcome[] = [];
+    const guard = new OutboundGuard(inner, { clock: systemClock, policy: LOCAL_ADDRESS_POLICY, blocklist: new Blocklist(), onCall: (o) => outcomes.push(o) });
+    const lifetime = new AbortController();
+    const client = new ProtocolClient(guard, { clock: systemClock, signal: lifetime.signal });
+    const round = (shared: AbortSignal) =>
+      Array.from({ length: 50 }, (_, i) => client.peers(`127.0.0.1:${1000 + i}`, {}, { signal: shared }).then(() => undefined, (e: unknown) => e as AtlasError));
+
+    const first = new AbortController();
+    const ended = round(first.signal);
+    expect(new Set(inner.signals).size).toBe(50);
+    expect(getEventListeners(first.signal, 'abort')).toHaveLength(1);
+    expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(1);
+    first.abort(new Error('round over'));
+    expect((await Promise.all(ended)).every((e) => e?.code === ErrorCodes.ABORTED)).toBe(true);
+    expect(getEventListeners(first.signal, 'abort')).toHaveLength(0);
+    expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(1); // kept for the next calls, not one per call
+
+    const second = new AbortController();
+    const closed = round(second.signal);
+    expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(1);
+    lifetime.abort(new AtlasError(ErrorCodes.CLOSED, 'node closed'));
+    expect(inner.signals.slice(50).every((signal) => signal.aborted)).toBe(true); // at once, not at the next step
+    const errors = await Promise.all(closed);
+    expect(errors.every((e) => e?.code === ErrorCodes.ABORTED && (e.cause as AtlasError).code === ErrorCodes.CLOSED)).toBe(true);
+    expect(getEventListeners(second.signal, 'abort')).toHaveLength(0);
+    expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(0);
+    expect(outcomes).toHaveLength(100);
+    await expect(client.peers('127.0.0.1:9', {})).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    expect(inner.signals).toHaveLength(100); // a closed node sends nothing
   });
 
   it('parses a peer address once per call: the blocklist, the seeds and the policy all read that parse', async () => {

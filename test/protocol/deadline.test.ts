@@ -30,6 +30,52 @@ describe('Deadline', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('follows a base signal as it follows the caller\'s: aborted by either, one listener on each however many deadlines', async () => {
+    const clock = new VirtualClock();
+    const base = new AbortController();
+    const callers = [new AbortController(), new AbortController()];
+    const deadlines = Array.from({ length: 10 }, (_, i) => new Deadline(clock, 100, { signal: callers[i % 2]!.signal, base: base.signal }));
+    expect(getEventListeners(base.signal, 'abort')).toHaveLength(1);
+    callers[0]!.abort(new Error('caller gave up'));
+    expect(deadlines.map((d) => d.signal.aborted)).toEqual(Array.from({ length: 10 }, (_, i) => i % 2 === 0));
+    expect(getEventListeners(base.signal, 'abort')).toHaveLength(1); // the five still running
+    base.abort(new Error('closed'));
+    expect(deadlines.every((d) => d.signal.aborted && !d.expired)).toBe(true);
+    expect(deadlines[1]!.outcome(undefined)).toMatchObject({ code: ErrorCodes.ABORTED, cause: { message: 'closed' } });
+    expect(getEventListeners(callers[1]!.signal, 'abort')).toHaveLength(0);
+    expect(clock.pending).toBe(0);
+    const late = new Deadline(clock, 100, { base: base.signal });
+    expect(late.signal.reason).toMatchObject({ message: 'closed' });
+    expect(clock.pending).toBe(0);
+  });
+
+  it('keeps one listener on its base signal for good, not one per deadline, and forgets disposed deadlines', () => {
+    const base = new AbortController();
+    for (let round = 0; round < 3; round++) {
+      const deadlines = Array.from({ length: 20 }, () => new Deadline(new VirtualClock(), 100, { base: base.signal }));
+      for (const d of deadlines) d.dispose();
+      expect(getEventListeners(base.signal, 'abort')).toHaveLength(1);
+    }
+    const disposed = new Deadline(new VirtualClock(), 100, { base: base.signal });
+    disposed.dispose();
+    const running = new Deadline(new VirtualClock(), 100, { base: base.signal });
+    base.abort();
+    expect(disposed.signal.aborted).toBe(false);
+    expect(running.signal.aborted).toBe(true);
+    expect(getEventListeners(base.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('race() rejects at the abort without a listener of its own, and resolves with the work otherwise', async () => {
+    const caller = new AbortController();
+    const deadline = new Deadline(new VirtualClock(), 100, { signal: caller.signal });
+    expect(await deadline.race(Promise.resolve('answer'))).toBe('answer');
+    const raced = deadline.race(new Promise(() => undefined)).catch((e: unknown) => e);
+    expect(getEventListeners(deadline.signal, 'abort')).toHaveLength(0);
+    caller.abort();
+    expect(await raced).toMatchObject({ code: ErrorCodes.ABORTED });
+    await expect(deadline.race(Promise.reject(new Error('late')))).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+  });
+
   it('passes the work\'s own error through when neither time nor the caller ended it', async () => {
     const deadline = new Deadline(new VirtualClock(), Infinity);
     const error = new Error('refused');
@@ -55,6 +101,20 @@ describe('followSignal', () => {
     expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
     stops[0]!(); // idempotent
     expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('with keep, leaves the listener on the signal when the last follower leaves, until the signal aborts', () => {
+    const lifetime = new AbortController();
+    const called: number[] = [];
+    for (let i = 0; i < 5; i++) followSignal(lifetime.signal, () => called.push(i), { keep: true })();
+    expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(1);
+    const stop = followSignal(lifetime.signal, () => called.push(9)); // a follower without keep does not take it away
+    stop();
+    expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(1);
+    followSignal(lifetime.signal, () => called.push(5), { keep: true });
+    lifetime.abort();
+    expect(called).toEqual([5]);
+    expect(getEventListeners(lifetime.signal, 'abort')).toHaveLength(0);
   });
 
   it('calls every follower still there when the signal aborts, and no other', () => {

@@ -112,14 +112,20 @@ describe('createProtocolService', () => {
     expect(String(errors[0]?.fields?.error)).toContain('secret path');
   });
 
-  it('refuses an already aborted request with ABORTED and passes a live signal on', async () => {
+  it('passes the transport\'s signal on as it is, and does not read it for a service that never looks', async () => {
     const { service, calls } = fakeService();
     const handle = createProtocolService(service);
-    const aborted = AbortSignal.abort();
-    expect((await rejection(handle('peers', {}, contextFrom('r', aborted)))).code).toBe(ErrorCodes.ABORTED);
-    expect(calls).toHaveLength(0);
     const live = new AbortController().signal;
     await handle('peers', {}, contextFrom('r', live));
     expect(calls[0]?.context.signal).toBe(live);
+    let reads = 0;
+    const lazy = { ...contextFrom('r'), get signal() {
+      reads++;
+      return live;
+    } };
+    await handle('peers', {}, lazy);
+    expect(reads).toBe(0);
+    expect(calls[1]?.context.signal).toBe(live);
+    expect(reads).toBe(1);
   });
 });

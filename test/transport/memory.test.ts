@@ -378,6 +378,83 @@ describe('MemoryNetwork: deadlines, aborts and closing', () => {
   });
 });
 
+describe('MemoryNetwork: the handler\'s signal', () => {
+  /** Counts the AbortControllers made while `work` runs. */
+  async function controllersMade(work: () => Promise<void>): Promise<number> {
+    const Real = globalThis.AbortController;
+    let made = 0;
+    globalThis.AbortController = class extends Real {
+      constructor() {
+        super();
+        made++;
+      }
+    };
+    try {
+      await work();
+    } finally {
+      globalThis.AbortController = Real;
+    }
+    return made;
+  }
+
+  it('is made only when the handler reads it: 20 answered calls make none', async () => {
+    const { clock, node } = await setup(['a', 'b']);
+    const made = await controllersMade(async () => {
+      const outcomes = Array.from({ length: 20 }, () => track(node('a').call('b', 'echo', {}), clock));
+      await clock.advance(20);
+      expect(outcomes.every((o) => o.settled && o.code === undefined)).toBe(true);
+    });
+    expect(made).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('read after the caller left, it is already aborted with the caller\'s reason; read before, it aborts then', async () => {
+    const clock = new ManualClock();
+    const network = new MemoryNetwork({ clock, random: seededRandom(1), latencyMs: 10 });
+    networks.push(network);
+    const held: { context: RequestContext; release: () => void }[] = [];
+    const server = network.transport('b');
+    await server.listen({
+      handle: (_method, _params, context) => new Promise((resolve) => held.push({ context, release: () => resolve({}) })),
+    });
+    const caller = network.transport('a');
+    const late = new AbortController();
+    const early = new AbortController();
+    const lateCall = track(caller.call('b', 'hold', {}, { signal: late.signal }), clock);
+    const earlyCall = track(caller.call('b', 'hold', {}, { signal: early.signal }), clock);
+    await clock.advance(10);
+    expect(held).toHaveLength(2);
+    const earlySignal = held[1]!.context.signal!;
+    expect(earlySignal.aborted).toBe(false);
+    late.abort(new AtlasError(ErrorCodes.TIMEOUT, 'gave up'));
+    early.abort(new AtlasError(ErrorCodes.TIMEOUT, 'gave up too'));
+    await settle();
+    expect([lateCall.code, earlyCall.code]).toEqual([ErrorCodes.TIMEOUT, ErrorCodes.TIMEOUT]);
+    expect(earlySignal.reason).toMatchObject({ message: 'gave up too' });
+    const lateSignal = held[0]!.context.signal!;
+    expect(lateSignal.aborted).toBe(true);
+    expect(lateSignal.reason).toMatchObject({ message: 'gave up' });
+    expect(held[0]!.context.signal).toBe(lateSignal); // made once
+    for (const h of held) h.release();
+    await clock.advance(20);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('a node going down aborts its handlers\' signals, also one read only afterwards', async () => {
+    const { clock, network, node } = await setup(['a']);
+    const held: { context: RequestContext; release: () => void }[] = [];
+    const server = network.transport('b');
+    await server.listen({ handle: (_m, _p, context) => new Promise((resolve) => void held.push({ context, release: () => resolve({}) })) });
+    const outcome = track(node('a').call('b', 'hold', {}), clock);
+    await clock.advance(10);
+    network.down('b');
+    expect(held[0]!.context.signal).toMatchObject({ aborted: true, reason: { code: ErrorCodes.UNREACHABLE } });
+    held[0]!.release(); // its answer is not sent: the connection was reset
+    await clock.advance(10);
+    expect(outcome.code).toBe(ErrorCodes.UNREACHABLE);
+  });
+});
+
 describe('MemoryNetwork: statistics', () => {
   it('counts calls, messages and real encoded bytes per node and method', async () => {
     const { clock, network, node } = await setup(['a', 'b']);
