@@ -64,10 +64,11 @@ async function runDemo(options: DemoOptions): Promise<void> {
     generated: options.generated ?? false,
   });
   const dataBytes = workload.chunks.reduce((sum, c) => sum + c.data.byteLength, 0);
-  out(describeWorkload(workload, options.nodes, dataBytes));
-
   const root = await mkdtemp(join(tmpdir(), 'atlas-demo-'));
+  // Waiting for a signal before the first line: from then on a signal always ends the demo the
+  // same way (its summary, its temporary folder removed, the signal's exit code).
   const stopping = untilSignal();
+  out(describeWorkload(workload, options.nodes, dataBytes));
   let nodes: DemoNode[] = [];
   let chain: Awaited<ReturnType<typeof openDevChain>> | undefined;
   try {
