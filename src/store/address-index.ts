@@ -1,5 +1,5 @@
 /**
- * address -> positions for the current sequence, in about 8 to 16 bytes a distinct address (one
+ * address -> positions for the current sequence, in about 11 to 16 bytes a distinct address (one
  * LMDB record per address cost ~140 bytes a position of memory-mapped file).
  *
  * An open-addressing hash table in one Uint32Array of (first position + 1, hash) pairs, probed
@@ -21,8 +21,13 @@ import { AtlasError, ErrorCodes } from '../errors.js';
 /** The 20-byte address at a position of the current sequence (undefined past its end). */
 export type PositionReader = (position: number) => Uint8Array | undefined;
 
-/** Largest share of slots used (live entries and tombstones) before the table doubles. */
+/** Largest share of slots used (live entries and tombstones) before the table grows. */
 const MAX_LOAD = 0.75;
+/**
+ * Each growth multiplies the slots by this: the load stays between 0.5 and 0.75 (doubling would
+ * let it fall to 0.375, a table up to twice the size its entries need).
+ */
+const GROWTH = 1.5;
 const INITIAL_SLOTS = 1024;
 /** A slot is two uint32s: first position + 1 (0: free) and the address's hash. */
 const FREE = 0;
@@ -41,7 +46,8 @@ export class AddressIndex {
   readonly #read: PositionReader;
   readonly #seed: Uint32Array;
   #table: Uint32Array;
-  #mask: number;
+  /** Slots in the table (any count: a hash's home slot is scaled to it, not masked). */
+  #slots: number;
   #live = 0;
   #tombstones = 0;
   /** Bumped by every rehash: slots found before it are stale. */
@@ -54,10 +60,9 @@ export class AddressIndex {
     const seed = options.seed ?? randomBytes(8);
     this.#read = read;
     this.#seed = Uint32Array.of(readUint32(seed, 0), readUint32(seed, 4));
-    let slots = INITIAL_SLOTS;
-    while ((options.expected ?? 0) > MAX_LOAD * slots) slots *= 2;
+    const slots = Math.max(INITIAL_SLOTS, Math.ceil((options.expected ?? 0) / MAX_LOAD));
     this.#table = new Uint32Array(slots * 2);
-    this.#mask = slots - 1;
+    this.#slots = slots;
   }
 
   /** Distinct addresses indexed. */
@@ -110,12 +115,12 @@ export class AddressIndex {
    * store calls it before it commits an append, so running out of memory fails the append whole.
    */
   reserve(count: number): void {
-    const slots = this.#mask + 1;
+    const slots = this.#slots;
     if (this.#live + this.#tombstones + count <= MAX_LOAD * slots) return;
     let size = slots;
-    while (this.#live + count > MAX_LOAD * size) size *= 2;
-    // Tombstones alone (truncations) rebuild at the same size; growth at least doubles, so it stays rare.
-    if (size === slots && this.#live + count > (MAX_LOAD / 2) * slots) size *= 2;
+    while (this.#live + count > MAX_LOAD * size) size = Math.ceil(size * GROWTH);
+    // Tombstones alone (truncations) rebuild at the same size; growth is geometric, so it stays rare.
+    if (size === slots && this.#live + count > (MAX_LOAD / 2) * slots) size = Math.ceil(size * GROWTH);
     this.#rebuild(size);
   }
 
@@ -157,8 +162,8 @@ export class AddressIndex {
   /** The slot holding `key`, or -1. */
   #find(key: Uint8Array, hash: number): number {
     const table = this.#table;
-    const mask = this.#mask;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+    const slots = this.#slots;
+    for (let slot = homeSlot(hash, slots); ; slot = slot + 1 === slots ? 0 : slot + 1) {
       const stored = table[slot * 2] as number;
       if (stored === FREE) {
         if (table[slot * 2 + 1] === TOMBSTONE_MARK) continue;
@@ -171,9 +176,9 @@ export class AddressIndex {
   /** Puts a new entry in the first free slot of its run (tombstones included). */
   #insert(hash: number, first: number): void {
     const table = this.#table;
-    const mask = this.#mask;
-    let slot = hash & mask;
-    while (table[slot * 2] !== FREE) slot = (slot + 1) & mask;
+    const slots = this.#slots;
+    let slot = homeSlot(hash, slots);
+    while (table[slot * 2] !== FREE) slot = slot + 1 === slots ? 0 : slot + 1;
     if (table[slot * 2 + 1] === TOMBSTONE_MARK) this.#tombstones--;
     table[slot * 2] = first + 1;
     table[slot * 2 + 1] = hash;
@@ -183,7 +188,7 @@ export class AddressIndex {
   #rebuild(size: number): void {
     const old = this.#table;
     this.#table = new Uint32Array(size * 2);
-    this.#mask = size - 1;
+    this.#slots = size;
     this.#tombstones = 0;
     this.#generation++;
     for (let i = 0; i < old.length; i += 2) {
@@ -191,6 +196,11 @@ export class AddressIndex {
       if (stored !== FREE) this.#insert(old[i + 1] as number, stored - 1);
     }
   }
+}
+
+/** Where a hash's probe run starts in a table of `slots` slots: the hash scaled to [0, slots). */
+export function homeSlot(hash: number, slots: number): number {
+  return Math.min(slots - 1, Math.floor((hash / 4_294_967_296) * slots));
 }
 
 /** The slot hash: 32 bits from the address's leading 8 bytes keyed by the 8-byte seed (murmur3's finaliser). */
