@@ -1,10 +1,11 @@
 /**
- * address -> positions for the current sequence, in about 11 to 16 bytes a distinct address (one
+ * address -> positions for the current sequence, in about 12 to 18 bytes a distinct address (one
  * LMDB record per address cost ~140 bytes a position of memory-mapped file).
  *
  * An open-addressing hash table in one Uint32Array of (first position + 1, hash) pairs, probed
- * linearly. The table holds no address bytes: a candidate whose 32-bit hash matches is confirmed
- * by reading the address at its first position from the sequence itself (`read`). The rare
+ * linearly, with an 8-bit tag a slot beside it. The table holds no address bytes: a candidate
+ * whose 32-bit hash and tag match is confirmed by reading the address at its first position from
+ * the sequence itself (`read`). The rare
  * address announced more than once keeps its later positions in a side map keyed by its first
  * position.
  *
@@ -46,6 +47,12 @@ export class AddressIndex {
   readonly #read: PositionReader;
   readonly #seed: Uint32Array;
   #table: Uint32Array;
+  /**
+   * Per slot, 8 more bits of the address (from bytes other than the hash's): two addresses that
+   * share the 32-bit hash (about a hundred pairs in a million) are told apart here instead of by
+   * reading one back from the sequence, whose memory-mapped pages would then stay resident.
+   */
+  #tags: Uint8Array;
   /** Slots in the table (any count: a hash's home slot is scaled to it, not masked). */
   #slots: number;
   #live = 0;
@@ -62,6 +69,7 @@ export class AddressIndex {
     this.#seed = Uint32Array.of(readUint32(seed, 0), readUint32(seed, 4));
     const slots = Math.max(INITIAL_SLOTS, Math.ceil((options.expected ?? 0) / MAX_LOAD));
     this.#table = new Uint32Array(slots * 2);
+    this.#tags = new Uint8Array(slots);
     this.#slots = slots;
   }
 
@@ -74,16 +82,16 @@ export class AddressIndex {
   get byteSize(): number {
     let more = 0;
     for (const list of this.#more.values()) more += 48 + list.length * 8;
-    return this.#table.byteLength + more;
+    return this.#table.byteLength + this.#tags.byteLength + more;
   }
 
   has(key: Uint8Array): boolean {
-    return this.#find(key, addressHash(key, this.#seed)) >= 0;
+    return this.#find(key, addressHash(key, this.#seed), addressTag(key, this.#seed)) >= 0;
   }
 
   /** The positions of `key`, ascending; empty when it is not announced. */
   positionsOf(key: Uint8Array): number[] {
-    const slot = this.#find(key, addressHash(key, this.#seed));
+    const slot = this.#find(key, addressHash(key, this.#seed), addressTag(key, this.#seed));
     if (slot < 0) return [];
     const first = (this.#table[slot * 2] as number) - 1;
     const more = this.#more.get(first);
@@ -96,7 +104,8 @@ export class AddressIndex {
    */
   add(key: Uint8Array, position: number): boolean {
     const hash = addressHash(key, this.#seed);
-    const slot = this.#find(key, hash);
+    const tag = addressTag(key, this.#seed);
+    const slot = this.#find(key, hash, tag);
     if (slot >= 0) {
       const first = (this.#table[slot * 2] as number) - 1;
       const more = this.#more.get(first);
@@ -105,7 +114,7 @@ export class AddressIndex {
       return true;
     }
     this.reserve(1);
-    this.#insert(hash, position);
+    this.#insert(hash, tag, position);
     this.#live++;
     return false;
   }
@@ -130,7 +139,7 @@ export class AddressIndex {
    */
   planTruncate(length: number, keys: readonly Uint8Array[]): IndexTruncation {
     const entries = keys.map((key) => {
-      const slot = this.#find(key, addressHash(key, this.#seed));
+      const slot = this.#find(key, addressHash(key, this.#seed), addressTag(key, this.#seed));
       if (slot < 0) throw new AtlasError(ErrorCodes.INTERNAL, `address ${Buffer.from(key).toString('hex')} is in the sequence but not in its index`);
       return { slot, stays: (this.#table[slot * 2] as number) - 1 < length };
     });
@@ -160,7 +169,7 @@ export class AddressIndex {
   }
 
   /** The slot holding `key`, or -1. */
-  #find(key: Uint8Array, hash: number): number {
+  #find(key: Uint8Array, hash: number, tag: number): number {
     const table = this.#table;
     const slots = this.#slots;
     for (let slot = homeSlot(hash, slots); ; slot = slot + 1 === slots ? 0 : slot + 1) {
@@ -169,12 +178,12 @@ export class AddressIndex {
         if (table[slot * 2 + 1] === TOMBSTONE_MARK) continue;
         return -1;
       }
-      if (table[slot * 2 + 1] === hash && sameAddress(this.#read(stored - 1), key)) return slot;
+      if (table[slot * 2 + 1] === hash && this.#tags[slot] === tag && sameAddress(this.#read(stored - 1), key)) return slot;
     }
   }
 
   /** Puts a new entry in the first free slot of its run (tombstones included). */
-  #insert(hash: number, first: number): void {
+  #insert(hash: number, tag: number, first: number): void {
     const table = this.#table;
     const slots = this.#slots;
     let slot = homeSlot(hash, slots);
@@ -182,18 +191,21 @@ export class AddressIndex {
     if (table[slot * 2 + 1] === TOMBSTONE_MARK) this.#tombstones--;
     table[slot * 2] = first + 1;
     table[slot * 2 + 1] = hash;
+    this.#tags[slot] = tag;
   }
 
   /** Re-inserts every live entry into a table of `size` slots (dropping tombstones). */
   #rebuild(size: number): void {
     const old = this.#table;
+    const oldTags = this.#tags;
     this.#table = new Uint32Array(size * 2);
+    this.#tags = new Uint8Array(size);
     this.#slots = size;
     this.#tombstones = 0;
     this.#generation++;
     for (let i = 0; i < old.length; i += 2) {
       const stored = old[i] as number;
-      if (stored !== FREE) this.#insert(old[i + 1] as number, stored - 1);
+      if (stored !== FREE) this.#insert(old[i + 1] as number, oldTags[i / 2] as number, stored - 1);
     }
   }
 }
@@ -212,6 +224,15 @@ export function addressHash(key: Uint8Array, seed: Uint32Array): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/** The slot tag: 8 bits from the address's bytes 8 to 15, keyed by the seed (independent of addressHash). */
+export function addressTag(key: Uint8Array, seed: Uint32Array): number {
+  let h = Math.imul(readUint32(key, 8) ^ (seed[1] as number), 0x85ebca6b) ^ Math.imul(readUint32(key, 12) ^ (seed[0] as number), 0xc2b2ae35);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h >>> 24;
 }
 
 function readUint32(bytes: Uint8Array, offset: number): number {
