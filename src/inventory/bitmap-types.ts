@@ -24,6 +24,8 @@ export interface ReadonlyBitmap {
   select(rank: number): number | undefined;
   /** How many values lie in [start, end). */
   rangeCardinality(start: number, end: number): number;
+  /** How many values both sets hold (no intersection is built). */
+  andCardinality(other: ReadonlyBitmap): number;
   /** Every value, ascending. */
   toUint32Array(): Uint32Array;
   /** True when both hold the same values. */
@@ -67,8 +69,8 @@ export interface BitmapBackend {
   valuesInRange(bitmap: ReadonlyBitmap, start: number, end: number): Uint32Array;
   /**
    * Frees the memory a bitmap holds outside the JavaScript heap; the bitmap must not be used
-   * again. WebAssembly memory is invisible to the garbage collector, which would otherwise free
-   * it late, so temporaries are released as soon as they are done. No-op for the native backend.
+   * again. Native and WebAssembly memory are invisible to the garbage collector, which would
+   * otherwise free it late, so temporaries are released as soon as they are done.
    */
   release(bitmap: ReadonlyBitmap | undefined): void;
 }

@@ -168,6 +168,12 @@ export class Inventory implements ReadonlyInventory {
     if (start >= this.#length) return;
     if (mode === 'replace') this.#bits.removeRange(start, Math.min(start + bytes.length * 8, this.#length));
     const received = bitmapFromBytes(bytes, byteOffset, this.#length);
+    if (this.#bits.isEmpty) {
+      // The usual first read of a peer's vector: keep the decoded bitmap rather than copy it (the
+      // empty one is left to the collector, since a reader may still hold it).
+      this.#bits = received;
+      return;
+    }
     if (!received.isEmpty) this.#bits.orInPlace(received);
     bitmaps.release(received);
   }

@@ -1,10 +1,11 @@
 /**
- * address -> positions for the current sequence, in about 8 to 16 bytes a distinct address (one
+ * address -> positions for the current sequence, in about 12 to 18 bytes a distinct address (one
  * LMDB record per address cost ~140 bytes a position of memory-mapped file).
  *
  * An open-addressing hash table in one Uint32Array of (first position + 1, hash) pairs, probed
- * linearly. The table holds no address bytes: a candidate whose 32-bit hash matches is confirmed
- * by reading the address at its first position from the sequence itself (`read`). The rare
+ * linearly, with an 8-bit tag a slot beside it. The table holds no address bytes: a candidate
+ * whose 32-bit hash and tag match is confirmed by reading the address at its first position from
+ * the sequence itself (`read`). The rare
  * address announced more than once keeps its later positions in a side map keyed by its first
  * position.
  *
@@ -22,8 +23,13 @@ import { mix32 } from '../runtime.js';
 /** The 20-byte address at a position of the current sequence (undefined past its end). */
 export type PositionReader = (position: number) => Uint8Array | undefined;
 
-/** Largest share of slots used (live entries and tombstones) before the table doubles. */
+/** Largest share of slots used (live entries and tombstones) before the table grows. */
 const MAX_LOAD = 0.75;
+/**
+ * Each growth multiplies the slots by this: the load stays between 0.5 and 0.75 (doubling would
+ * let it fall to 0.375, a table up to twice the size its entries need).
+ */
+const GROWTH = 1.5;
 const INITIAL_SLOTS = 1024;
 /** A slot is two uint32s: first position + 1 (0: free) and the address's hash. */
 const FREE = 0;
@@ -42,7 +48,14 @@ export class AddressIndex {
   readonly #read: PositionReader;
   readonly #seed: Uint32Array;
   #table: Uint32Array;
-  #mask: number;
+  /**
+   * Per slot, 8 more bits of the address (from bytes other than the hash's): two addresses that
+   * share the 32-bit hash (about a hundred pairs in a million) are told apart here instead of by
+   * reading one back from the sequence, whose memory-mapped pages would then stay resident.
+   */
+  #tags: Uint8Array;
+  /** Slots in the table (any count: a hash's home slot is scaled to it, not masked). */
+  #slots: number;
   #live = 0;
   #tombstones = 0;
   /** Bumped by every rehash: slots found before it are stale. */
@@ -55,10 +68,10 @@ export class AddressIndex {
     const seed = options.seed ?? randomBytes(8);
     this.#read = read;
     this.#seed = Uint32Array.of(readUint32(seed, 0), readUint32(seed, 4));
-    let slots = INITIAL_SLOTS;
-    while ((options.expected ?? 0) > MAX_LOAD * slots) slots *= 2;
+    const slots = Math.max(INITIAL_SLOTS, Math.ceil((options.expected ?? 0) / MAX_LOAD));
     this.#table = new Uint32Array(slots * 2);
-    this.#mask = slots - 1;
+    this.#tags = new Uint8Array(slots);
+    this.#slots = slots;
   }
 
   /** Distinct addresses indexed. */
@@ -70,16 +83,16 @@ export class AddressIndex {
   get byteSize(): number {
     let more = 0;
     for (const list of this.#more.values()) more += 48 + list.length * 8;
-    return this.#table.byteLength + more;
+    return this.#table.byteLength + this.#tags.byteLength + more;
   }
 
   has(key: Uint8Array): boolean {
-    return this.#find(key, addressHash(key, this.#seed)) >= 0;
+    return this.#find(key, addressHash(key, this.#seed), addressTag(key, this.#seed)) >= 0;
   }
 
   /** The positions of `key`, ascending; empty when it is not announced. */
   positionsOf(key: Uint8Array): number[] {
-    const slot = this.#find(key, addressHash(key, this.#seed));
+    const slot = this.#find(key, addressHash(key, this.#seed), addressTag(key, this.#seed));
     if (slot < 0) return [];
     const first = (this.#table[slot * 2] as number) - 1;
     const more = this.#more.get(first);
@@ -92,7 +105,8 @@ export class AddressIndex {
    */
   add(key: Uint8Array, position: number): boolean {
     const hash = addressHash(key, this.#seed);
-    const slot = this.#find(key, hash);
+    const tag = addressTag(key, this.#seed);
+    const slot = this.#find(key, hash, tag);
     if (slot >= 0) {
       const first = (this.#table[slot * 2] as number) - 1;
       const more = this.#more.get(first);
@@ -101,7 +115,7 @@ export class AddressIndex {
       return true;
     }
     this.reserve(1);
-    this.#insert(hash, position);
+    this.#insert(hash, tag, position);
     this.#live++;
     return false;
   }
@@ -111,12 +125,12 @@ export class AddressIndex {
    * store calls it before it commits an append, so running out of memory fails the append whole.
    */
   reserve(count: number): void {
-    const slots = this.#mask + 1;
+    const slots = this.#slots;
     if (this.#live + this.#tombstones + count <= MAX_LOAD * slots) return;
     let size = slots;
-    while (this.#live + count > MAX_LOAD * size) size *= 2;
-    // Tombstones alone (truncations) rebuild at the same size; growth at least doubles, so it stays rare.
-    if (size === slots && this.#live + count > (MAX_LOAD / 2) * slots) size *= 2;
+    while (this.#live + count > MAX_LOAD * size) size = Math.ceil(size * GROWTH);
+    // Tombstones alone (truncations) rebuild at the same size; growth is geometric, so it stays rare.
+    if (size === slots && this.#live + count > (MAX_LOAD / 2) * slots) size = Math.ceil(size * GROWTH);
     this.#rebuild(size);
   }
 
@@ -126,7 +140,7 @@ export class AddressIndex {
    */
   planTruncate(length: number, keys: readonly Uint8Array[]): IndexTruncation {
     const entries = keys.map((key) => {
-      const slot = this.#find(key, addressHash(key, this.#seed));
+      const slot = this.#find(key, addressHash(key, this.#seed), addressTag(key, this.#seed));
       if (slot < 0) throw new AtlasError(ErrorCodes.INTERNAL, `address ${Buffer.from(key).toString('hex')} is in the sequence but not in its index`);
       return { slot, stays: (this.#table[slot * 2] as number) - 1 < length };
     });
@@ -156,47 +170,64 @@ export class AddressIndex {
   }
 
   /** The slot holding `key`, or -1. */
-  #find(key: Uint8Array, hash: number): number {
+  #find(key: Uint8Array, hash: number, tag: number): number {
     const table = this.#table;
-    const mask = this.#mask;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+    const slots = this.#slots;
+    for (let slot = homeSlot(hash, slots); ; slot = slot + 1 === slots ? 0 : slot + 1) {
       const stored = table[slot * 2] as number;
       if (stored === FREE) {
         if (table[slot * 2 + 1] === TOMBSTONE_MARK) continue;
         return -1;
       }
-      if (table[slot * 2 + 1] === hash && sameAddress(this.#read(stored - 1), key)) return slot;
+      if (table[slot * 2 + 1] === hash && this.#tags[slot] === tag && sameAddress(this.#read(stored - 1), key)) return slot;
     }
   }
 
   /** Puts a new entry in the first free slot of its run (tombstones included). */
-  #insert(hash: number, first: number): void {
+  #insert(hash: number, tag: number, first: number): void {
     const table = this.#table;
-    const mask = this.#mask;
-    let slot = hash & mask;
-    while (table[slot * 2] !== FREE) slot = (slot + 1) & mask;
+    const slots = this.#slots;
+    let slot = homeSlot(hash, slots);
+    while (table[slot * 2] !== FREE) slot = slot + 1 === slots ? 0 : slot + 1;
     if (table[slot * 2 + 1] === TOMBSTONE_MARK) this.#tombstones--;
     table[slot * 2] = first + 1;
     table[slot * 2 + 1] = hash;
+    this.#tags[slot] = tag;
   }
 
   /** Re-inserts every live entry into a table of `size` slots (dropping tombstones). */
   #rebuild(size: number): void {
     const old = this.#table;
+    const oldTags = this.#tags;
     this.#table = new Uint32Array(size * 2);
-    this.#mask = size - 1;
+    this.#tags = new Uint8Array(size);
+    this.#slots = size;
     this.#tombstones = 0;
     this.#generation++;
     for (let i = 0; i < old.length; i += 2) {
       const stored = old[i] as number;
-      if (stored !== FREE) this.#insert(old[i + 1] as number, stored - 1);
+      if (stored !== FREE) this.#insert(old[i + 1] as number, oldTags[i / 2] as number, stored - 1);
     }
   }
+}
+
+/** Where a hash's probe run starts in a table of `slots` slots: the hash scaled to [0, slots). */
+export function homeSlot(hash: number, slots: number): number {
+  return Math.min(slots - 1, Math.floor((hash / 4_294_967_296) * slots));
 }
 
 /** The slot hash: 32 bits from the address's leading 8 bytes keyed by the 8-byte seed (murmur3's finaliser). */
 export function addressHash(key: Uint8Array, seed: Uint32Array): number {
   return mix32(Math.imul(readUint32(key, 0) ^ (seed[0] as number), 0xcc9e2d51) ^ Math.imul(readUint32(key, 4) ^ (seed[1] as number), 0x1b873593));
+}
+
+/** The slot tag: 8 bits from the address's bytes 8 to 15, keyed by the seed (independent of addressHash). */
+export function addressTag(key: Uint8Array, seed: Uint32Array): number {
+  let h = Math.imul(readUint32(key, 8) ^ (seed[1] as number), 0x85ebca6b) ^ Math.imul(readUint32(key, 12) ^ (seed[0] as number), 0xc2b2ae35);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h >>> 24;
 }
 
 function readUint32(bytes: Uint8Array, offset: number): number {

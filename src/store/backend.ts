@@ -34,8 +34,8 @@ export interface StoreBackend {
   /** Stores checkpoints rebuilt at open. */
   writeCheckpoints(checkpoints: readonly DigestCheckpoint[]): void;
 
-  /** One transaction: `keys` at positions start .., and the new checkpoints. */
-  append(start: number, keys: readonly Buffer[], checkpoints: readonly DigestCheckpoint[]): Promise<void>;
+  /** One transaction: the 20-byte keys packed end to end in `keys` at positions start .., and the new checkpoints. */
+  append(start: number, keys: Buffer, checkpoints: readonly DigestCheckpoint[]): Promise<void>;
   /** One transaction: drops positions >= length (of `old`) and the checkpoints from index `firstDroppedCheckpoint` on. */
   truncate(length: number, old: number, firstDroppedCheckpoint: number): Promise<void>;
   /** One transaction: stores each chunk unless its address is already stored; answers which were added. */

@@ -17,13 +17,13 @@
  * its address is announced. A truncation keeps the bytes, so a chunk announced again is present
  * again at once, without being fetched.
  */
-import type { Address } from '../address.js';
+import { ADDRESS_BYTES, type Address } from '../address.js';
 import type { Announcement } from '../chain/types.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { Inventory } from '../inventory/inventory.js';
 import { SerialQueue, silentLogger, type Logger } from '../runtime.js';
 import { checkAnnounced, checkMaxChunkSize, hashChunks, lookupAddress, parseVerified, throwIfRefused, type AdmissionResult } from './admission.js';
-import { validateAppend, validateTruncate } from './announcements.js';
+import { checkAppendStart, packAppend, validateTruncate, type PackedAppend } from './announcements.js';
 import { AddressIndex } from './address-index.js';
 import type { StoreBackend } from './backend.js';
 import { discardChunk } from './quarantine.js';
@@ -114,8 +114,15 @@ export class BackedChunkStore implements ChunkStore {
     return this.#digest.digestHex(length);
   }
 
+  /** Checked and packed when called (a bad batch is refused at once); written in turn. */
   append(announcements: readonly Announcement[]): Promise<void> {
-    const batch = Array.isArray(announcements) ? announcements.slice() : announcements;
+    if (this.#closed) return Promise.reject(closedError());
+    let batch: PackedAppend;
+    try {
+      batch = packAppend(announcements);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#enqueue(() => this.#append(batch));
   }
 
@@ -191,20 +198,19 @@ export class BackedChunkStore implements ChunkStore {
     return this.#closing;
   }
 
-  async #append(announcements: readonly Announcement[]): Promise<void> {
+  async #append(batch: PackedAppend): Promise<void> {
     const start = this.#length;
-    const addresses = validateAppend(announcements, start);
-    if (addresses.length === 0) return;
-    const keys = addresses.map((address) => Buffer.from(address, 'hex'));
-    const plan = this.#digest.planAppend(keys);
-    this.#index.reserve(keys.length);
-    await this.#backend.append(start, keys, plan.checkpoints);
+    checkAppendStart(batch, start);
+    if (batch.count === 0) return;
+    const plan = this.#digest.planAppend(batch.keys);
+    this.#index.reserve(batch.count);
+    await this.#backend.append(start, batch.keys, plan.checkpoints);
     this.#length = plan.length;
     this.#digest.commitAppend(plan);
     this.inventory.setLength(plan.length);
     const held: number[] = [];
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i] as Buffer;
+    for (let i = 0; i < batch.count; i++) {
+      const key = batch.keys.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES);
       const wasAnnounced = this.#index.add(key, start + i);
       const size = this.#chunkSize(key);
       if (size === undefined) continue;

@@ -16,7 +16,7 @@ export {
   type IsAnnounced,
   type Refusal,
 } from './admission.js';
-export { MAX_SEQUENCE_LENGTH, validateAppend, validateTruncate } from './announcements.js';
+export { MAX_SEQUENCE_LENGTH, validateTruncate } from './announcements.js';
 export {
   DIGEST_BYTES,
   DIGEST_CHECKPOINT_INTERVAL,

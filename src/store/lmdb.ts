@@ -18,6 +18,7 @@
  */
 import { resolve } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { ADDRESS_BYTES } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import type { Logger } from '../runtime.js';
 import { checkMaxChunkSize } from './admission.js';
@@ -183,10 +184,10 @@ class LmdbBackend implements StoreBackend {
     });
   }
 
-  async append(start: number, keys: readonly Buffer[], checkpoints: readonly DigestCheckpoint[]): Promise<void> {
+  async append(start: number, keys: Buffer, checkpoints: readonly DigestCheckpoint[]): Promise<void> {
     await this.env.transaction(() => {
       // Positions only ever grow at the end: MDB_APPEND fills pages instead of splitting them half-full.
-      for (let i = 0; i < keys.length; i++) this.#sequence.putSync(start + i, keys[i] as Buffer, APPEND);
+      for (let i = 0; i * ADDRESS_BYTES < keys.length; i++) this.#sequence.putSync(start + i, keys.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES), APPEND);
       for (const checkpoint of checkpoints) this.#checkpoints.putSync(checkpoint.index, Buffer.from(checkpoint.digest));
     });
   }

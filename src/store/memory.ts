@@ -3,7 +3,7 @@
  * (fast, no I/O, nothing survives the process). It is the one ChunkStore (chunk-store.ts) over
  * plain maps, so its semantics are exactly those of LmdbChunkStore; the contract tests run both.
  */
-import type { Address } from '../address.js';
+import { ADDRESS_BYTES, type Address } from '../address.js';
 import { AddressArray } from './address-array.js';
 import type { StoreBackend } from './backend.js';
 import { BackedChunkStore } from './chunk-store.js';
@@ -74,8 +74,8 @@ class MemoryBackend implements StoreBackend {
     for (const checkpoint of checkpoints) this.checkpoints[checkpoint.index] = checkpoint.digest;
   }
 
-  async append(_start: number, keys: readonly Buffer[], checkpoints: readonly DigestCheckpoint[]): Promise<void> {
-    for (const key of keys) this.sequence.push(key);
+  async append(_start: number, keys: Buffer, checkpoints: readonly DigestCheckpoint[]): Promise<void> {
+    for (let at = 0; at < keys.length; at += ADDRESS_BYTES) this.sequence.push(keys.subarray(at, at + ADDRESS_BYTES));
     this.writeCheckpoints(checkpoints);
   }
 

@@ -120,11 +120,15 @@ export class SequenceDigest {
   }
 
   /** Computes the effect of appending `addresses` (20 bytes each) without changing anything. */
-  planAppend(addresses: readonly Uint8Array[]): DigestAppendPlan {
+  /** `addresses`: a list of 20-byte addresses, or their bytes end to end. */
+  planAppend(addresses: readonly Uint8Array[] | Uint8Array): DigestAppendPlan {
     let tip = this.#tip;
     let position = this.#length;
     const checkpoints: DigestCheckpoint[] = [];
-    for (const address of addresses) {
+    const packed = addresses instanceof Uint8Array;
+    const count = packed ? addresses.length / DIGEST_BYTES : addresses.length;
+    for (let i = 0; i < count; i++) {
+      const address = packed ? addresses.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES) : (addresses[i] as Uint8Array);
       tip = digestStep(tip, address);
       position++;
       if (position % DIGEST_CHECKPOINT_INTERVAL === 0) checkpoints.push({ index: position / DIGEST_CHECKPOINT_INTERVAL, digest: tip });

@@ -198,13 +198,16 @@ export class ChainFollower {
     const chainLength = await this.#chain.length({ signal });
     if (this.#store.sequenceLength() > chainLength) await this.#truncate(chainLength);
     await this.#truncateToCommonPrefix(signal);
-    for (;;) {
-      if (!this.#running) return;
-      const from = this.#store.sequenceLength();
-      const page = (await this.#chain.read(from, this.#pageSize, { signal })).slice(0, this.#pageSize);
-      if (page.length === 0 || !this.#running) return;
-      await this.#append(page);
-    }
+    while (this.#running && (await this.#appendNextPage(signal)) > 0);
+  }
+
+  /** Reads the chain's next page and appends it; answers how many were read (0: caught up). */
+  async #appendNextPage(signal: AbortSignal | undefined): Promise<number> {
+    const page = (await this.#chain.read(this.#store.sequenceLength(), this.#pageSize, { signal })).slice(0, this.#pageSize);
+    if (page.length === 0 || !this.#running) return 0;
+    // Returned, not awaited here: the page is not kept alive while the store writes it.
+    const count = page.length;
+    return this.#append(page).then(() => count);
   }
 
   /** Compares the store's tail with the chain and truncates the store where they part. */
@@ -243,10 +246,11 @@ export class ChainFollower {
     return out;
   }
 
-  async #append(announcements: readonly Announcement[]): Promise<void> {
+  /** Not async: the store packs the batch at once, and nothing here holds it while it is written. */
+  #append(announcements: readonly Announcement[]): Promise<void> {
     const from = this.#store.sequenceLength();
-    await this.#store.append(announcements);
-    this.#notify(() => this.#options.onAppend?.(from, announcements.length));
+    const count = announcements.length;
+    return this.#store.append(announcements).then(() => this.#notify(() => this.#options.onAppend?.(from, count)));
   }
 
   async #truncate(length: number): Promise<void> {

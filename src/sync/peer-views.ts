@@ -1,4 +1,3 @@
-import { bitmaps } from '../inventory/bitmap.js';
 import { Inventory } from '../inventory/inventory.js';
 import { decodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
@@ -290,9 +289,7 @@ export class PeerViews {
       if (this.views.get(view.peer) !== view) return { bytes, full: true, added: 0 };
       const heldMeanwhile = view.heldDuringFetch ?? [];
       fresh.addMany(heldMeanwhile.filter((p) => p < fresh.length));
-      const gained = bitmaps.andNot(fresh.bitmap, view.inventory.bitmap);
-      const added = gained.size;
-      bitmaps.release(gained);
+      const added = fresh.count - fresh.bitmap.andCardinality(view.inventory.bitmap);
       view.inventory = fresh; // in place: the same view object stays tracked
       view.version = first.inventory;
       view.covered = length;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AddressArray } from '../../src/store/address-array.js';
-import { AddressIndex, addressHash } from '../../src/store/address-index.js';
+import { AddressIndex, addressHash, addressTag, homeSlot } from '../../src/store/address-index.js';
 import { randomInt, seededRandom, type Random } from '../../src/runtime.js';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
@@ -14,9 +14,10 @@ function randomAddress(random: Random): Buffer {
 }
 
 /** Same leading 8 bytes (so the same slot hash under any seed), different tail. */
-function twinOf(address: Uint8Array, random: Random): Buffer {
+/** An address with the same slot hash and tag (same first 16 bytes): only reading it back tells them apart. */
+function twinOf(address: Uint8Array, random: Random, from = 16): Buffer {
   const twin = Buffer.from(address);
-  do for (let i = 8; i < 20; i++) twin[i] = randomInt(random, 256);
+  do for (let i = from; i < 20; i++) twin[i] = randomInt(random, 256);
   while (twin.equals(Buffer.from(address)));
   return twin;
 }
@@ -25,8 +26,16 @@ function twinOf(address: Uint8Array, random: Random): Buffer {
 class Harness {
   readonly sequence = new AddressArray();
   readonly index: AddressIndex;
+  /** Positions read back from the sequence to confirm a candidate. */
+  reads = 0;
   constructor(seed: Uint8Array) {
-    this.index = new AddressIndex((position) => this.sequence.at(position), { seed });
+    this.index = new AddressIndex(
+      (position) => {
+        this.reads++;
+        return this.sequence.at(position);
+      },
+      { seed },
+    );
   }
   readonly model = new Map<string, number[]>();
   readonly seen: Buffer[] = [];
@@ -135,20 +144,40 @@ describe('AddressIndex', () => {
     const seed = Buffer.from('0123456789abcdef', 'hex');
     const words = Uint32Array.of(seed.readUInt32LE(0), seed.readUInt32LE(4));
     let base = randomAddress(random);
-    while ((addressHash(base, words) & 1023) < 1021) base = randomAddress(random);
+    while (homeSlot(addressHash(base, words), 1024) < 1021) base = randomAddress(random);
     const family = [base, ...Array.from({ length: 5 }, () => twinOf(base, random))];
     const h = new Harness(seed);
     h.append(family);
-    h.append(Array.from({ length: 800 }, () => randomAddress(random))); // one growth, to 2,048 slots
+    h.append(Array.from({ length: 800 }, () => randomAddress(random))); // one growth, to 1,536 slots
     h.truncate(3);
     h.check(random);
     expect(h.index.positionsOf(family[0]!)).toEqual([0]);
   });
 
+  it('tells apart addresses that share the slot hash by their tag, without reading the sequence', () => {
+    const random = seededRandom(12);
+    const seed = randomAddress(random).subarray(0, 8);
+    const h = new Harness(seed);
+    const base = randomAddress(random);
+    const words = Uint32Array.of(seed.readUInt32LE(0), seed.readUInt32LE(4));
+    const tag = addressTag(base, words);
+    // Same leading 8 bytes (so the same 32-bit hash), other bytes differing and tags differing.
+    const family = [base];
+    while (family.length < 30) {
+      const twin = twinOf(base, random, 8);
+      if (addressTag(twin, words) !== tag && family.every((member) => addressTag(member, words) !== addressTag(twin, words))) family.push(twin);
+    }
+    h.append(family);
+    h.append(family.slice(0, 10)); // repeats, found by their own tags
+    const readsToConfirm = h.reads;
+    expect(readsToConfirm).toBe(10); // one read per repeat: its own entry; never a twin's
+    h.check(random);
+  });
+
   it('sizes its table up front: presized for a rebuild, and reserve() leaves nothing to allocate in the adds after it', () => {
     const random = seededRandom(10);
     const presized = new AddressIndex(() => undefined, { expected: 20_500 });
-    expect(presized.byteSize).toBe(32_768 * 8); // the smallest power of two holding 20,500 at <= 0.75 load
+    expect(presized.byteSize).toBe(Math.ceil(20_500 / 0.75) * 9); // the fewest slots holding 20,500 at <= 0.75 load, 9 bytes each
     const h = new Harness(randomAddress(random).subarray(0, 8));
     h.index.reserve(5_000);
     const reserved = h.index.byteSize;
