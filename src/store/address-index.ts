@@ -9,16 +9,17 @@
  * address announced more than once keeps its later positions in a side map keyed by its first
  * position.
  *
- * Addresses are hashes, so their bytes are uniform, but announcing is open to anyone: the slot
- * hash mixes the leading 8 bytes with a random per-index seed, so nobody can choose addresses
- * that pile into one probe run.
+ * Addresses are hashes, so their bytes are uniform, but announcing is open to anyone (a BNS update
+ * names any 20 bytes it likes): the slot hash and tag come from a keyed hash of all 20 bytes
+ * (HalfSipHash-1-3 with a random 64-bit key per index), so nobody can choose addresses that pile
+ * into one probe run. (Hashing only the leading 8 bytes let addresses sharing them form one run:
+ * 200,000 of them took minutes to index.)
  *
  * Positions only ever grow at the end (append) or are cut from the end (truncate), which keeps
  * every list ascending and an address's first position fixed while it stays announced.
  */
 import { randomBytes } from 'node:crypto';
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { mix32 } from '../runtime.js';
 
 /** The 20-byte address at a position of the current sequence (undefined past its end). */
 export type PositionReader = (position: number) => Uint8Array | undefined;
@@ -44,9 +45,15 @@ export interface IndexTruncation {
   readonly entries: readonly { slot: number; stays: boolean }[];
 }
 
+/** How the index places an address: a 32-bit slot hash and an 8-bit tag, both keyed. */
+export interface AddressHasher {
+  hash(key: Uint8Array): number;
+  tag(key: Uint8Array): number;
+}
+
 export class AddressIndex {
   readonly #read: PositionReader;
-  readonly #seed: Uint32Array;
+  readonly #hasher: AddressHasher;
   #table: Uint32Array;
   /**
    * Per slot, 8 more bits of the address (from bytes other than the hash's): two addresses that
@@ -63,11 +70,13 @@ export class AddressIndex {
   /** first position -> the address's later positions, ascending (only for repeated addresses). */
   readonly #more = new Map<number, number[]>();
 
-  /** `expected`: addresses about to be added (sizes the table once, e.g. when rebuilding at open). */
-  constructor(read: PositionReader, options: { seed?: Uint8Array; expected?: number } = {}) {
-    const seed = options.seed ?? randomBytes(8);
+  /**
+   * `expected`: addresses about to be added (sizes the table once, e.g. when rebuilding at open).
+   * `hasher`: default keyedAddressHasher() with a random key (tests give weaker ones to make collisions).
+   */
+  constructor(read: PositionReader, options: { hasher?: AddressHasher; expected?: number } = {}) {
     this.#read = read;
-    this.#seed = Uint32Array.of(readUint32(seed, 0), readUint32(seed, 4));
+    this.#hasher = options.hasher ?? keyedAddressHasher();
     const slots = Math.max(INITIAL_SLOTS, Math.ceil((options.expected ?? 0) / MAX_LOAD));
     this.#table = new Uint32Array(slots * 2);
     this.#tags = new Uint8Array(slots);
@@ -87,12 +96,12 @@ export class AddressIndex {
   }
 
   has(key: Uint8Array): boolean {
-    return this.#find(key, addressHash(key, this.#seed), addressTag(key, this.#seed)) >= 0;
+    return this.#find(key, this.#hasher.hash(key), this.#hasher.tag(key)) >= 0;
   }
 
   /** The positions of `key`, ascending; empty when it is not announced. */
   positionsOf(key: Uint8Array): number[] {
-    const slot = this.#find(key, addressHash(key, this.#seed), addressTag(key, this.#seed));
+    const slot = this.#find(key, this.#hasher.hash(key), this.#hasher.tag(key));
     if (slot < 0) return [];
     const first = (this.#table[slot * 2] as number) - 1;
     const more = this.#more.get(first);
@@ -104,8 +113,8 @@ export class AddressIndex {
    * `key` there. Answers whether the key was indexed before.
    */
   add(key: Uint8Array, position: number): boolean {
-    const hash = addressHash(key, this.#seed);
-    const tag = addressTag(key, this.#seed);
+    const hash = this.#hasher.hash(key);
+    const tag = this.#hasher.tag(key);
     const slot = this.#find(key, hash, tag);
     if (slot >= 0) {
       const first = (this.#table[slot * 2] as number) - 1;
@@ -140,7 +149,7 @@ export class AddressIndex {
    */
   planTruncate(length: number, keys: readonly Uint8Array[]): IndexTruncation {
     const entries = keys.map((key) => {
-      const slot = this.#find(key, addressHash(key, this.#seed), addressTag(key, this.#seed));
+      const slot = this.#find(key, this.#hasher.hash(key), this.#hasher.tag(key));
       if (slot < 0) throw new AtlasError(ErrorCodes.INTERNAL, `address ${Buffer.from(key).toString('hex')} is in the sequence but not in its index`);
       return { slot, stays: (this.#table[slot * 2] as number) - 1 < length };
     });
@@ -216,18 +225,69 @@ export function homeSlot(hash: number, slots: number): number {
   return Math.min(slots - 1, Math.floor((hash / 4_294_967_296) * slots));
 }
 
-/** The slot hash: 32 bits from the address's leading 8 bytes keyed by the 8-byte seed (murmur3's finaliser). */
-export function addressHash(key: Uint8Array, seed: Uint32Array): number {
-  return mix32(Math.imul(readUint32(key, 0) ^ (seed[0] as number), 0xcc9e2d51) ^ Math.imul(readUint32(key, 4) ^ (seed[1] as number), 0x1b873593));
-}
-
-/** The slot tag: 8 bits from the address's bytes 8 to 15, keyed by the seed (independent of addressHash). */
-export function addressTag(key: Uint8Array, seed: Uint32Array): number {
-  let h = Math.imul(readUint32(key, 8) ^ (seed[1] as number), 0x85ebca6b) ^ Math.imul(readUint32(key, 12) ^ (seed[0] as number), 0xc2b2ae35);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x2c1b3c6d);
-  h ^= h >>> 12;
-  return h >>> 24;
+/**
+ * The default hasher: HalfSipHash-1-3 (SipHash's 32-bit variant, one round per word, three to
+ * finish) of the 20 bytes under a 64-bit key, with its 64-bit output: the slot hash is the first
+ * word, the tag 8 bits of the second. Without the key, which never leaves the process, nobody can
+ * tell which addresses share a slot.
+ */
+export function keyedAddressHasher(key: Uint8Array = randomBytes(8)): AddressHasher {
+  const k0 = readUint32(key, 0);
+  const k1 = readUint32(key, 4);
+  let tag = 0;
+  let taggedKey: Uint8Array | undefined;
+  const digest = (bytes: Uint8Array): number => {
+    let v0 = k0;
+    let v1 = k1 ^ 0xee;
+    let v2 = 0x6c796765 ^ k0;
+    let v3 = 0x74656462 ^ k1;
+    const round = (): void => {
+      v0 = (v0 + v1) | 0;
+      v1 = (v1 << 5) | (v1 >>> 27);
+      v1 ^= v0;
+      v0 = (v0 << 16) | (v0 >>> 16);
+      v2 = (v2 + v3) | 0;
+      v3 = (v3 << 8) | (v3 >>> 24);
+      v3 ^= v2;
+      v0 = (v0 + v3) | 0;
+      v3 = (v3 << 7) | (v3 >>> 25);
+      v3 ^= v0;
+      v2 = (v2 + v1) | 0;
+      v1 = (v1 << 13) | (v1 >>> 19);
+      v1 ^= v2;
+      v2 = (v2 << 16) | (v2 >>> 16);
+    };
+    for (let offset = 0; offset < 20; offset += 4) {
+      const m = readUint32(bytes, offset);
+      v3 ^= m;
+      round();
+      v0 ^= m;
+    }
+    const last = 20 << 24;
+    v3 ^= last;
+    round();
+    v0 ^= last;
+    v2 ^= 0xee;
+    round();
+    round();
+    round();
+    const first = (v1 ^ v3) >>> 0;
+    v1 ^= 0xdd;
+    round();
+    round();
+    round();
+    tag = (v1 ^ v3) & 0xff;
+    taggedKey = bytes;
+    return first;
+  };
+  return {
+    hash: digest,
+    // The index asks for hash then tag of the same key: the tag comes from that one digest.
+    tag: (bytes) => {
+      if (taggedKey !== bytes) digest(bytes);
+      return tag;
+    },
+  };
 }
 
 function readUint32(bytes: Uint8Array, offset: number): number {

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AddressArray } from '../../src/store/address-array.js';
-import { AddressIndex, addressHash, addressTag, homeSlot } from '../../src/store/address-index.js';
-import { randomInt, seededRandom, type Random } from '../../src/runtime.js';
+import { AddressIndex, homeSlot, keyedAddressHasher, type AddressHasher } from '../../src/store/address-index.js';
+import { mix32, randomInt, seededRandom, type Random } from '../../src/runtime.js';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -13,8 +13,22 @@ function randomAddress(random: Random): Buffer {
   return Buffer.from(Array.from({ length: 20 }, () => randomInt(random, 256)));
 }
 
-/** Same leading 8 bytes (so the same slot hash under any seed), different tail. */
-/** An address with the same slot hash and tag (same first 16 bytes): only reading it back tells them apart. */
+/**
+ * A weak hasher, to make collisions on purpose: the slot hash from bytes 0-7 and the tag from
+ * bytes 8-15 (keyed by `seed`), so addresses sharing those bytes share the hash or the tag. The
+ * index's own hasher covers all 20 bytes (see the last test).
+ */
+function prefixHasher(seed: Uint8Array): AddressHasher {
+  const s0 = Buffer.from(seed).readUInt32LE(0);
+  const s1 = Buffer.from(seed).readUInt32LE(4);
+  const word = (key: Uint8Array, at: number) => Buffer.from(key.buffer, key.byteOffset, key.byteLength).readUInt32LE(at);
+  return {
+    hash: (key) => mix32(Math.imul(word(key, 0) ^ s0, 0xcc9e2d51) ^ Math.imul(word(key, 4) ^ s1, 0x1b873593)),
+    tag: (key) => mix32(Math.imul(word(key, 8) ^ s1, 0x85ebca6b) ^ Math.imul(word(key, 12) ^ s0, 0xc2b2ae35)) >>> 24,
+  };
+}
+
+/** An address with the same slot hash and tag under prefixHasher (same first 16 bytes): only reading it back tells them apart. */
 function twinOf(address: Uint8Array, random: Random, from = 16): Buffer {
   const twin = Buffer.from(address);
   do for (let i = from; i < 20; i++) twin[i] = randomInt(random, 256);
@@ -34,7 +48,7 @@ class Harness {
         this.reads++;
         return this.sequence.at(position);
       },
-      { seed },
+      { hasher: prefixHasher(seed) },
     );
   }
   readonly model = new Map<string, number[]>();
@@ -142,9 +156,9 @@ describe('AddressIndex', () => {
     // them leaves removed slots in the path to the survivors.
     const random = seededRandom(8);
     const seed = Buffer.from('0123456789abcdef', 'hex');
-    const words = Uint32Array.of(seed.readUInt32LE(0), seed.readUInt32LE(4));
+    const hasher = prefixHasher(seed);
     let base = randomAddress(random);
-    while (homeSlot(addressHash(base, words), 1024) < 1021) base = randomAddress(random);
+    while (homeSlot(hasher.hash(base), 1024) < 1021) base = randomAddress(random);
     const family = [base, ...Array.from({ length: 5 }, () => twinOf(base, random))];
     const h = new Harness(seed);
     h.append(family);
@@ -159,13 +173,13 @@ describe('AddressIndex', () => {
     const seed = randomAddress(random).subarray(0, 8);
     const h = new Harness(seed);
     const base = randomAddress(random);
-    const words = Uint32Array.of(seed.readUInt32LE(0), seed.readUInt32LE(4));
-    const tag = addressTag(base, words);
+    const hasher = prefixHasher(seed);
+    const tag = hasher.tag(base);
     // Same leading 8 bytes (so the same 32-bit hash), other bytes differing and tags differing.
     const family = [base];
     while (family.length < 30) {
       const twin = twinOf(base, random, 8);
-      if (addressTag(twin, words) !== tag && family.every((member) => addressTag(member, words) !== addressTag(twin, words))) family.push(twin);
+      if (hasher.tag(twin) !== tag && family.every((member) => hasher.tag(member) !== hasher.tag(twin))) family.push(twin);
     }
     h.append(family);
     h.append(family.slice(0, 10)); // repeats, found by their own tags
@@ -194,6 +208,48 @@ describe('AddressIndex', () => {
     const plan = h.index.planTruncate(0, [h.seen[0] as Buffer]);
     h.append(Array.from({ length: 2_000 }, () => randomAddress(random))); // forces growth
     expect(() => h.index.applyTruncate(plan)).toThrow(/stale/);
+  });
+});
+
+describe('keyedAddressHasher', () => {
+  // Anyone can announce any 20 bytes, e.g. 20,000 addresses that differ only in their last bytes.
+  const chosen = Array.from({ length: 20_000 }, (_, i) => Buffer.from(i.toString(16).padStart(40, '0'), 'hex'));
+
+  it('spreads addresses that share 16 leading bytes over the table, under any key', () => {
+    for (const key of [Buffer.alloc(8), Buffer.from('0123456789abcdef', 'hex')]) {
+      const hasher = keyedAddressHasher(key);
+      const perSlot = new Map<number, number>();
+      for (const address of chosen) {
+        const slot = homeSlot(hasher.hash(address), 32_768);
+        perSlot.set(slot, (perSlot.get(slot) ?? 0) + 1);
+      }
+      expect(perSlot.size).toBeGreaterThan(14_500); // random placement fills 14,972 of 32,768 slots on average (1 - e^-0.61)
+      expect(Math.max(...perSlot.values())).toBeLessThan(10);
+    }
+    // The weak prefix hasher puts them all in one slot: that is the run the keyed hash prevents.
+    expect(new Set(chosen.map((address) => prefixHasher(Buffer.alloc(8)).hash(address))).size).toBe(1);
+  });
+
+  it('places differently under another key, and gives a tag that depends on the whole address', () => {
+    const a = keyedAddressHasher(Buffer.from('0001020304050607', 'hex'));
+    const b = keyedAddressHasher(Buffer.from('0001020304050608', 'hex'));
+    const sameHash = chosen.slice(0, 1_000).filter((address) => a.hash(address) === b.hash(address)).length;
+    expect(sameHash).toBeLessThan(5);
+    const tags = new Set(chosen.slice(0, 1_000).map((address) => (a.hash(address), a.tag(address))));
+    expect(tags.size).toBeGreaterThan(200); // of 256
+  });
+
+  it('indexes them with the default hasher, each confirmed by one read at most', () => {
+    const sequence = new AddressArray();
+    let reads = 0;
+    const index = new AddressIndex((position) => (reads++, sequence.at(position)));
+    chosen.forEach((address, position) => {
+      sequence.push(address);
+      expect(index.add(address, position)).toBe(false);
+    });
+    reads = 0;
+    chosen.forEach((address, position) => expect(index.positionsOf(address)).toEqual([position]));
+    expect(reads).toBeLessThan(chosen.length * 1.01);
   });
 });
 
