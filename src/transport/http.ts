@@ -129,8 +129,9 @@ export class HttpTransport implements Transport {
       realPort = await server.listen(host, port);
     } catch (error) {
       this.server = undefined;
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new AtlasError(ErrorCodes.INTERNAL, `cannot listen on ${this.options.listen}: ${code ?? String(error)}`, undefined, { cause: error });
+      const errno = (error as NodeJS.ErrnoException).code;
+      const code = errno === 'EADDRINUSE' ? ErrorCodes.ADDRESS_IN_USE : errno === 'EACCES' || errno === 'EPERM' ? ErrorCodes.ADDRESS_REFUSED : ErrorCodes.INTERNAL;
+      throw new AtlasError(code, `cannot listen on ${this.options.listen}: ${errno ?? String(error)}`, errno === undefined ? undefined : { errno }, { cause: error });
     }
     this.advertised = this.options.advertise ?? joinHostPort(host, realPort);
     return this.advertised;

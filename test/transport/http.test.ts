@@ -120,6 +120,16 @@ describe('HttpTransport: calls', () => {
     expect(advertised.address).toBe('atlas.example.org:6264');
   });
 
+  it('says ADDRESS_IN_USE for a taken port (errno in details), and a transport on a free port still listens', async () => {
+    const { port } = await serve();
+    const second = new HttpTransport({ listen: `127.0.0.1:${port}` });
+    open.push(second);
+    await expect(second.listen(new FakeService())).rejects.toMatchObject({ code: ErrorCodes.ADDRESS_IN_USE, details: { errno: 'EADDRINUSE' } });
+    const elsewhere = new HttpTransport({ listen: '127.0.0.1:0' });
+    open.push(elsewhere);
+    await expect(elsewhere.listen(new FakeService())).resolves.toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+
   it('calls from its own listen IP, so a peer sees the host its from names', async () => {
     const { address, service } = await serve();
     const onSecondLoopback = client({ listen: '127.0.0.2:0' });
