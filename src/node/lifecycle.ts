@@ -7,7 +7,6 @@ import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import { LmdbChunkStore } from '../store/lmdb.js';
 import { MemoryChunkStore } from '../store/memory.js';
 import type { ChunkStore } from '../store/types.js';
-import { prepareNodeDataDir } from './data-dir.js';
 import type { NodeStorage } from './resolve-options.js';
 
 /** Where an AtlasNode is in its life: `open` (constructed, not started), `starting`, `running`, `closing`, `closed`. */
@@ -21,7 +20,7 @@ export async function openNodeStore(storage: NodeStorage, maxChunkSize: number):
     case 'memory':
       return new MemoryChunkStore({ maxChunkSize });
     case 'lmdb':
-      return LmdbChunkStore.open({ path: prepareNodeDataDir(storage.dataDir), maxChunkSize });
+      return LmdbChunkStore.open({ path: storage.dataDir, maxChunkSize });
   }
 }
 

@@ -16,7 +16,6 @@
  * One process per data directory: the in-memory derived state assumes no other writer, so the
  * directory is locked while the store is open (lock.ts).
  */
-import { resolve } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { ADDRESS_BYTES } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
@@ -24,6 +23,7 @@ import type { Logger } from '../runtime.js';
 import { checkMaxChunkSize } from './admission.js';
 import type { StoreBackend } from './backend.js';
 import { BackedChunkStore } from './chunk-store.js';
+import { ensureUsableDirectory } from './data-dir.js';
 import { prepareDataDir } from './lmdb-file.js';
 import { acquireStoreLock, type StoreLock } from './lock.js';
 import type { DigestCheckpoint } from './sequence-digest.js';
@@ -78,15 +78,16 @@ export class LmdbChunkStore extends BackedChunkStore {
   }
 
   /**
-   * Opens (or creates) the store in `path`. Throws STORE_CORRUPT for a directory that is not an
-   * atlasnet store, a damaged environment, or a store written by a newer format version.
+   * Opens (or creates) the store in `path`. Throws STORE_PERMISSION for a directory or store file
+   * that cannot be created, read or written, STORE_CORRUPT for a directory that is not an atlasnet
+   * store, a damaged environment, or a store written by a newer format version.
    */
   static async open(options: LmdbChunkStoreOptions): Promise<LmdbChunkStore> {
     if (typeof options?.path !== 'string' || options.path.length === 0) {
       throw new AtlasError(ErrorCodes.BAD_REQUEST, 'LmdbChunkStore.open needs a path');
     }
     const maxChunkSize = checkMaxChunkSize(options.maxChunkSize);
-    const path = resolve(options.path);
+    const path = ensureUsableDirectory(options.path);
     if (openPaths.has(path)) throw new AtlasError(ErrorCodes.BUSY, `the store in ${path} is already open in this process`, { path });
     const { existing } = prepareDataDir(path, { acceptEmptyDataFile: options.acceptEmptyDataFile === true });
     const lock = acquireStoreLock(path);

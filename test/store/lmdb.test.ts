@@ -170,6 +170,12 @@ describe('LmdbChunkStore persistence', () => {
 });
 
 describe('LmdbChunkStore refuses what is not an atlasnet store', () => {
+  it('says STORE_PERMISSION, at once, for a directory it cannot create (Node\'s recursive mkdir loops for ever on /proc/x)', async () => {
+    for (const path of ['/proc/atlas-x/y', '/sys/atlas-x']) {
+      await expect(LmdbChunkStore.open({ path })).rejects.toMatchObject({ code: 'STORE_PERMISSION', details: { path } });
+    }
+  });
+
   it('creates a missing directory, and opens an empty one (an empty data file: lock.test.ts)', async () => {
     const nested = join(freshPath(), 'a', 'b');
     const store = await LmdbChunkStore.open({ path: nested });

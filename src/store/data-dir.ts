@@ -1,8 +1,8 @@
 /**
- * Makes the node's data directory usable before the store opens it, with an answer for every
- * path: created (one level at a time: Node's recursive mkdir loops forever on paths such as
- * /proc/x), or a STORE_PERMISSION error saying which directory cannot be created, read or written.
- * Corruption of a store that does open stays the store's to report (STORE_CORRUPT).
+ * Makes a store's directory usable before LMDB opens it, with an answer for every path: created
+ * (one level at a time: Node's recursive mkdir loops forever on paths such as /proc/x), or a
+ * STORE_PERMISSION error saying which directory or file cannot be created, read or written.
+ * What the directory holds is judged next (lmdb-file.ts: STORE_CORRUPT).
  */
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -10,7 +10,7 @@ import { AtlasError, ErrorCodes } from '../errors.js';
 
 const STORE_FILES = ['data.mdb', 'lock.mdb'];
 
-export function prepareNodeDataDir(dataDir: string): string {
+export function ensureUsableDirectory(dataDir: string): string {
   const path = resolve(dataDir);
   const missing: string[] = [];
   let existing = path;
