@@ -25,13 +25,11 @@ const node = await AtlasNode.open({
 });
 const openMs = performance.now() - openedAt;
 
-let peakRss = process.memoryUsage.rss();
 const cpuBefore = process.cpuUsage();
 const startedAt = performance.now();
 await node.start();
 const done = await new Promise<boolean>((resolve) => {
   const timer = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage.rss());
     const { have, total } = node.stats();
     if (total > 0 && have === total) {
       clearInterval(timer);
@@ -53,7 +51,8 @@ process.stdout.write(
     openMs,
     elapsedMs,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    peakRssBytes: Math.max(peakRss, process.resourceUsage().maxRSS * 1024),
+    // The kernel's high-water mark, as for the reference client (polling RSS cost 2 % of the CPU measured).
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
     have: stats.have,
     total: stats.total,
     chunkBytes: stats.chunkBytes,
