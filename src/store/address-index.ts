@@ -45,11 +45,8 @@ export interface IndexTruncation {
   readonly entries: readonly { slot: number; stays: boolean }[];
 }
 
-/** How the index places an address: a 32-bit slot hash and an 8-bit tag, both keyed. */
-export interface AddressHasher {
-  hash(key: Uint8Array): number;
-  tag(key: Uint8Array): number;
-}
+/** How the index places an address: its 32-bit slot hash × 256 + an 8-bit tag, in one call (both keyed). */
+export type AddressHasher = (key: Uint8Array) => number;
 
 export class AddressIndex {
   readonly #read: PositionReader;
@@ -96,12 +93,12 @@ export class AddressIndex {
   }
 
   has(key: Uint8Array): boolean {
-    return this.#find(key, this.#hasher.hash(key), this.#hasher.tag(key)) >= 0;
+    return this.#find(key, this.#hasher(key)) >= 0;
   }
 
   /** The positions of `key`, ascending; empty when it is not announced. */
   positionsOf(key: Uint8Array): number[] {
-    const slot = this.#find(key, this.#hasher.hash(key), this.#hasher.tag(key));
+    const slot = this.#find(key, this.#hasher(key));
     if (slot < 0) return [];
     const first = (this.#table[slot * 2] as number) - 1;
     const more = this.#more.get(first);
@@ -113,9 +110,8 @@ export class AddressIndex {
    * `key` there. Answers whether the key was indexed before.
    */
   add(key: Uint8Array, position: number): boolean {
-    const hash = this.#hasher.hash(key);
-    const tag = this.#hasher.tag(key);
-    const slot = this.#find(key, hash, tag);
+    const placed = this.#hasher(key);
+    const slot = this.#find(key, placed);
     if (slot >= 0) {
       const first = (this.#table[slot * 2] as number) - 1;
       const more = this.#more.get(first);
@@ -124,7 +120,7 @@ export class AddressIndex {
       return true;
     }
     this.reserve(1);
-    this.#insert(hash, tag, position);
+    this.#insert(Math.floor(placed / 256), placed % 256, position);
     this.#live++;
     return false;
   }
@@ -149,7 +145,7 @@ export class AddressIndex {
    */
   planTruncate(length: number, keys: readonly Uint8Array[]): IndexTruncation {
     const entries = keys.map((key) => {
-      const slot = this.#find(key, this.#hasher.hash(key), this.#hasher.tag(key));
+      const slot = this.#find(key, this.#hasher(key));
       if (slot < 0) throw new AtlasError(ErrorCodes.INTERNAL, `address ${Buffer.from(key).toString('hex')} is in the sequence but not in its index`);
       return { slot, stays: (this.#table[slot * 2] as number) - 1 < length };
     });
@@ -179,7 +175,9 @@ export class AddressIndex {
   }
 
   /** The slot holding `key`, or -1. */
-  #find(key: Uint8Array, hash: number, tag: number): number {
+  #find(key: Uint8Array, placed: number): number {
+    const hash = Math.floor(placed / 256);
+    const tag = placed % 256;
     const table = this.#table;
     const slots = this.#slots;
     for (let slot = homeSlot(hash, slots); ; slot = slot + 1 === slots ? 0 : slot + 1) {
@@ -229,65 +227,61 @@ export function homeSlot(hash: number, slots: number): number {
  * The default hasher: HalfSipHash-1-3 (SipHash's 32-bit variant, one round per word, three to
  * finish) of the 20 bytes under a 64-bit key, with its 64-bit output: the slot hash is the first
  * word, the tag 8 bits of the second. Without the key, which never leaves the process, nobody can
- * tell which addresses share a slot.
+ * tell which addresses share a slot. Allocation-free: the state lives in one array per hasher.
  */
 export function keyedAddressHasher(key: Uint8Array = randomBytes(8)): AddressHasher {
-  const k0 = readUint32(key, 0);
-  const k1 = readUint32(key, 4);
-  let tag = 0;
-  let taggedKey: Uint8Array | undefined;
-  const digest = (bytes: Uint8Array): number => {
-    let v0 = k0;
-    let v1 = k1 ^ 0xee;
-    let v2 = 0x6c796765 ^ k0;
-    let v3 = 0x74656462 ^ k1;
-    const round = (): void => {
-      v0 = (v0 + v1) | 0;
-      v1 = (v1 << 5) | (v1 >>> 27);
-      v1 ^= v0;
-      v0 = (v0 << 16) | (v0 >>> 16);
-      v2 = (v2 + v3) | 0;
-      v3 = (v3 << 8) | (v3 >>> 24);
-      v3 ^= v2;
-      v0 = (v0 + v3) | 0;
-      v3 = (v3 << 7) | (v3 >>> 25);
-      v3 ^= v0;
-      v2 = (v2 + v1) | 0;
-      v1 = (v1 << 13) | (v1 >>> 19);
-      v1 ^= v2;
-      v2 = (v2 << 16) | (v2 >>> 16);
-    };
-    for (let offset = 0; offset < 20; offset += 4) {
-      const m = readUint32(bytes, offset);
-      v3 ^= m;
-      round();
-      v0 ^= m;
-    }
-    const last = 20 << 24;
-    v3 ^= last;
-    round();
-    v0 ^= last;
-    v2 ^= 0xee;
-    round();
-    round();
-    round();
-    const first = (v1 ^ v3) >>> 0;
-    v1 ^= 0xdd;
-    round();
-    round();
-    round();
-    tag = (v1 ^ v3) & 0xff;
-    taggedKey = bytes;
-    return first;
+  const k0 = readUint32(key, 0) | 0;
+  const k1 = readUint32(key, 4) | 0;
+  const v = new Int32Array(4);
+  return (bytes) => {
+    v[0] = k0;
+    v[1] = k1 ^ 0xee;
+    v[2] = 0x6c796765 ^ k0;
+    v[3] = 0x74656462 ^ k1;
+    for (let offset = 0; offset < 20; offset += 4) compress(v, readUint32(bytes, offset) | 0);
+    compress(v, 20 << 24);
+    v[2] = (v[2] as number) ^ 0xee;
+    sipRound(v);
+    sipRound(v);
+    sipRound(v);
+    const hash = ((v[1] as number) ^ (v[3] as number)) >>> 0;
+    v[1] = (v[1] as number) ^ 0xdd;
+    sipRound(v);
+    sipRound(v);
+    sipRound(v);
+    return hash * 256 + (((v[1] as number) ^ (v[3] as number)) & 0xff);
   };
-  return {
-    hash: digest,
-    // The index asks for hash then tag of the same key: the tag comes from that one digest.
-    tag: (bytes) => {
-      if (taggedKey !== bytes) digest(bytes);
-      return tag;
-    },
-  };
+}
+
+function compress(v: Int32Array, word: number): void {
+  v[3] = (v[3] as number) ^ word;
+  sipRound(v);
+  v[0] = (v[0] as number) ^ word;
+}
+
+function sipRound(v: Int32Array): void {
+  let v0 = v[0] as number;
+  let v1 = v[1] as number;
+  let v2 = v[2] as number;
+  let v3 = v[3] as number;
+  v0 = (v0 + v1) | 0;
+  v1 = (v1 << 5) | (v1 >>> 27);
+  v1 ^= v0;
+  v0 = (v0 << 16) | (v0 >>> 16);
+  v2 = (v2 + v3) | 0;
+  v3 = (v3 << 8) | (v3 >>> 24);
+  v3 ^= v2;
+  v0 = (v0 + v3) | 0;
+  v3 = (v3 << 7) | (v3 >>> 25);
+  v3 ^= v0;
+  v2 = (v2 + v1) | 0;
+  v1 = (v1 << 13) | (v1 >>> 19);
+  v1 ^= v2;
+  v2 = (v2 << 16) | (v2 >>> 16);
+  v[0] = v0;
+  v[1] = v1;
+  v[2] = v2;
+  v[3] = v3;
 }
 
 function readUint32(bytes: Uint8Array, offset: number): number {
