@@ -39,13 +39,18 @@ export class SubdomainIndex {
   lookup(name: string, parent: string, entries: readonly ParentEntry[]): SubdomainRecord | undefined {
     let state = this.#parents.get(parent);
     this.#parents.delete(parent);
-    if (state === undefined || state.replayed > entries.length || [...state.skipped].some((hash) => this.#chunk(hash) !== undefined)) {
+    if (state === undefined || state.replayed > entries.length || this.#anyArrived(state.skipped)) {
       state = { replayed: 0, skipped: new Set(), current: new Map() };
     }
     for (; state.replayed < entries.length; state.replayed++) this.#replay(state, parent, entries[state.replayed] as ParentEntry);
     this.#parents.set(parent, state);
     if (this.#parents.size > this.#maxParents) this.#parents.delete(this.#parents.keys().next().value as string);
     return state.current.get(name);
+  }
+
+  #anyArrived(skipped: ReadonlySet<string>): boolean {
+    for (const hash of skipped) if (this.#chunk(hash) !== undefined) return true;
+    return false;
   }
 
   /** Forgets every parent (the chain was reorganised). */
