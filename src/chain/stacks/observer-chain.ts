@@ -194,11 +194,16 @@ export class StacksObserverChain implements ChainAdapter {
    */
   releaseAttachments(heldElsewhere: (address: string) => boolean, options: { minBytes?: number } = {}): number {
     this.#checkOpen();
+    const released = new Set<string>();
     let releasable = 0;
-    for (const [address, length] of this.#journal.attachmentLengths()) if (heldElsewhere(address)) releasable += length;
+    for (const [address, length] of this.#journal.attachmentLengths()) {
+      if (!heldElsewhere(address)) continue;
+      released.add(address);
+      releasable += length;
+    }
     const minBytes = options.minBytes ?? MIN_RELEASE_BYTES;
     if (releasable === 0 || (releasable < minBytes && 2 * releasable < this.#journal.attachmentBytes)) return 0;
-    const dropped = this.#journal.compactAttachments((address) => !heldElsewhere(address));
+    const dropped = this.#journal.compactAttachments((address) => !released.has(address));
     this.#logger.info('stacks observer: attachments log compacted', { dropped, bytes: this.#journal.attachmentBytes });
     return dropped;
   }
