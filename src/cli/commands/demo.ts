@@ -14,7 +14,7 @@ import { announceAll, openDevChain } from '../chain.js';
 import { closeCluster, startCluster, type DemoNode } from '../demo/cluster.js';
 import { createProgressView, type NodeSnapshot } from '../demo/progress.js';
 import { formatSummary, summarise, type NodeOutcome } from '../demo/summary.js';
-import { CliError, EXIT_INTERRUPTED } from '../errors.js';
+import { CliError } from '../errors.js';
 import { createLogger, type CliLogLevel } from '../logger.js';
 import { formatBytes, formatCount, writeJson } from '../output.js';
 import { exitCodeForSignal, stopReason, untilSignal } from '../signals.js';
@@ -84,7 +84,8 @@ async function runDemo(options: DemoOptions): Promise<void> {
     if (result.interrupted) {
       const signal = stopReason();
       if (signal === 'EPIPE') return; // the reader went away: the normal end of `atlas demo | head`
-      throw new CliError(`interrupted${signal === undefined ? '' : ` by ${signal}`}`, signal === undefined ? EXIT_INTERRUPTED : exitCodeForSignal(signal));
+      // `interrupted` is set only by a stop request, so there is always a signal.
+      throw new CliError(`interrupted by ${signal ?? 'SIGINT'}`, exitCodeForSignal(signal ?? 'SIGINT'));
     }
     if (!summary.converged) throw new CliError(`the demo did not converge within ${options.timeout} s`);
   } finally {
