@@ -111,12 +111,17 @@ export class Pusher {
    */
   addPuller(peer: string, relay = true): void {
     if (!relay && !this.targets.has(peer) && this.targets.size >= this.options.maxTargets) return;
-    // A caller's port is its own word: one host keeps at most MAX_PULLERS_PER_HOST pullers (its
-    // oldest gives way), or it could take every slot by naming ports.
+    // A caller's port is its own word: one host keeps at most MAX_PULLERS_PER_HOST pullers, or it
+    // could take every slot by naming ports. Which of them gives way follows the same rule as when
+    // the pusher is full (see evictable): one asking for no offers first, then the least recently pulled.
     if (!this.targets.has(peer)) {
       const host = hostOf(peer);
       const sameHost = [...this.targets].filter(([other, t]) => !t.neighbor && hostOf(other) === host);
-      if (sameHost.length >= MAX_PULLERS_PER_HOST) this.targets.delete(sameHost[0]![0]);
+      if (sameHost.length >= MAX_PULLERS_PER_HOST) {
+        const victim = evictable(sameHost, relay);
+        if (victim === undefined) return;
+        this.targets.delete(victim);
+      }
     }
     const target = this.upsert(peer, false, relay);
     if (!target) return;
@@ -187,14 +192,7 @@ export class Pusher {
     const existing = this.targets.get(peer);
     if (existing) return existing;
     if (this.targets.size >= this.options.maxTargets) {
-      // Make room by dropping a puller, one that asked for no offers first, the one closest to
-      // expiry among them; neighbours are never displaced.
-      let victim: string | undefined;
-      let best = Infinity;
-      for (const [id, t] of this.targets) {
-        const rank = t.neighbor ? Infinity : t.pullerUntil + (t.relay ? 1e15 : 0);
-        if (rank < best) [victim, best] = [id, rank];
-      }
+      const victim = evictable(this.targets, true);
       if (victim === undefined) return undefined;
       this.targets.delete(victim);
     }
@@ -244,4 +242,20 @@ export class Pusher {
       if (!target.sending && (target.pushes.length > 0 || target.pending.size > 0)) this.flush(peer, target, self);
     }
   }
+}
+
+/**
+ * The target among `targets` that makes room for a new one: a puller, one that asked for no offers
+ * first, the one closest to expiry among them; neighbours are never displaced, and a relay puller
+ * only for a new target that hears offers (`forRelay`).
+ */
+function evictable(targets: Iterable<[string, Target]>, forRelay: boolean): string | undefined {
+  let victim: string | undefined;
+  let best = Infinity;
+  for (const [id, t] of targets) {
+    if (t.neighbor || (t.relay && !forRelay)) continue;
+    const rank = t.pullerUntil + (t.relay ? 1e15 : 0);
+    if (rank < best) [victim, best] = [id, rank];
+  }
+  return victim;
 }

@@ -142,4 +142,24 @@ describe('the pusher, further', () => {
     expect(pushedTo(peers)).toEqual(new Set(['n1', 'n2']));
     pusher.stop();
   });
+  it("one host's pullers give way by the pusher's own rule: the least recently pulled first, never a relay for a puller that asks for no offers", async () => {
+    const peers = new RecordingPeers(acceptAll);
+    const clock = steppedClock();
+    const pusher = new Pusher(parts(peers, clock));
+    for (let port = 1; port <= 4; port++) {
+      pusher.addPuller(`127.0.0.1:${port}`, true);
+      clock.advance(1_000);
+    }
+    pusher.addPuller('127.0.0.1:1', true); // pulls again: now the most recent
+    pusher.addPuller('127.0.0.1:5', true); // the host is full: 127.0.0.1:2 pulled least recently
+    pusher.addPuller('127.0.0.1:6', false); // asks for no offers: displaces no relay of its host
+    pusher.offer([3]);
+    await settle();
+    for (const port of [1, 3, 4, 5]) expect(offered(peers, `127.0.0.1:${port}`)).toEqual([3]);
+    expect(offered(peers, '127.0.0.1:2')).toEqual([]);
+    pusher.push([{ data: new Uint8Array(10), positions: [4] }]);
+    await settle();
+    expect(pushedTo(peers).has('127.0.0.1:6')).toBe(false);
+    pusher.stop();
+  });
 });
