@@ -84,6 +84,8 @@ describe('per-host caps', () => {
     const settle = () => new Promise((resolve) => setImmediate(resolve));
     let port = 1;
     let mostPending = 0;
+    let mostAttackerChecks = 0;
+    let leastAttackerChecks = Infinity;
     for (let round = 0; round < 50; round++) {
       pinged.length = 0;
       for (let i = 0; i < 100; i++) {
@@ -92,12 +94,19 @@ describe('per-host caps', () => {
         await settle();
       }
       mostPending = Math.max(mostPending, overlay.pendingCount());
-      expect(pinged.filter(fromAttacker).length).toBeLessThanOrEqual(MAX_ADDRESSES_PER_HOST); // first-contact checks
+      const checks = pinged.filter(fromAttacker).length;
+      mostAttackerChecks = Math.max(mostAttackerChecks, checks);
+      leastAttackerChecks = Math.min(leastAttackerChecks, checks);
+      expect(checks).toBeLessThanOrEqual(MAX_ADDRESSES_PER_HOST); // first-contact checks
       if (round === 25) expect(pinged).toContain('127.0.0.9:7000');
       await overlay.round(); // admissions: the host's few queued candidates
       clock.advance(5_000);
     }
     expect(mostPending).toBeLessThanOrEqual(MAX_ADDRESSES_PER_HOST + 1);
+    // The cap is what held the attacker back: it was reached, and the host was still checked every round.
+    expect(mostAttackerChecks).toBe(MAX_ADDRESSES_PER_HOST);
+    expect(leastAttackerChecks).toBeGreaterThan(0);
+    expect(mostPending).toBeGreaterThan(0);
     lifetime.abort();
   });
 

@@ -1,5 +1,6 @@
 /** An HTTP server that streams a long reply without a length, for tests of bounded readers. */
 import { createServer, type Server } from 'node:http';
+import { afterEach } from 'vitest';
 
 /** A server that streams up to `total` bytes without a length, 64 KiB at a time, as fast as the client reads. */
 export async function streamingServer(total: number): Promise<{ url: string; server: Server; sent: () => number; closed: Promise<void> }> {
@@ -25,4 +26,20 @@ export async function streamingServer(total: number): Promise<{ url: string; ser
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   return { url: `http://127.0.0.1:${port}/`, server, sent: () => sent, closed };
+}
+
+/**
+ * Registers an afterEach that cuts the connections of, and closes, the last server handed to the
+ * returned function, so a test that fails midway leaves no listener behind.
+ */
+export function closeServerAfterEach(): (server: Server) => Server {
+  let open: Server | undefined;
+  afterEach(async () => {
+    const server = open;
+    open = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return (server) => (open = server);
 }

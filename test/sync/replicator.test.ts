@@ -184,25 +184,18 @@ describe('Replicator', () => {
     expect(refreshFault(new AtlasError(ErrorCodes.UNREACHABLE, 'x'))).toBe('unresponsive');
   });
 
-  it('penalises a neighbour whose inventory is malformed, without counting an unanswered call', async () => {
+  it.each([
+    ['penalises a neighbour whose inventory is malformed, without counting an unanswered call', ErrorCodes.BAD_REPLY, [[NEIGHBOUR, ErrorCodes.BAD_REPLY]], []],
+    ['counts a neighbour that times out a refresh as an unanswered call, without penalising it', ErrorCodes.TIMEOUT, [], [[NEIGHBOUR, false]]],
+  ] as const)('%s', async (_title, code, penalised, calls) => {
     const { replicator, transport, peers } = await setup();
-    transport.inventoryError = new AtlasError(ErrorCodes.BAD_REPLY, 'bad inventory');
+    transport.inventoryError = new AtlasError(code, 'refresh failed');
     replicator.start();
     replicator.neighborAdded(NEIGHBOUR);
     await settle();
     expect(transport.sent('inventory', NEIGHBOUR).length).toBeGreaterThan(0);
-    expect(peers.penalised).toEqual([[NEIGHBOUR, ErrorCodes.BAD_REPLY]]);
-    expect(peers.calls).toEqual([]);
-  });
-
-  it('counts a neighbour that times out a refresh as an unanswered call, without penalising it', async () => {
-    const { replicator, transport, peers } = await setup();
-    transport.inventoryError = new AtlasError(ErrorCodes.TIMEOUT, 'slow');
-    replicator.start();
-    replicator.neighborAdded(NEIGHBOUR);
-    await settle();
-    expect(peers.penalised).toEqual([]);
-    expect(peers.calls).toEqual([[NEIGHBOUR, false]]);
+    expect(peers.penalised).toEqual(penalised);
+    expect(peers.calls).toEqual(calls);
   });
 
   it('refreshes nothing before start and after stop', async () => {

@@ -1,23 +1,18 @@
 /** readLimited: a fetch reply is read up to a byte bound, and a larger one is cut off, not buffered. */
-import { createServer, type Server } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
 import { readLimited } from '../../src/transport/http-io.js';
-import { streamingServer } from '../support/streaming-server.js';
+import { closeServerAfterEach, streamingServer } from '../support/streaming-server.js';
 
 const MIB = 1024 * 1024;
 
-let open: Server | undefined;
-afterEach(async () => {
-  open?.closeAllConnections();
-  await new Promise<void>((resolve) => (open ? open.close(() => resolve()) : resolve()));
-  open = undefined;
-});
+const track = closeServerAfterEach();
 
 describe('readLimited', () => {
   it('cuts off a reply streaming past the bound, without reading (or letting the server send) it whole', async () => {
     const stream = await streamingServer(256 * MIB);
-    open = stream.server;
+    track(stream.server);
     const response = await fetch(stream.url);
     await expect(readLimited(response, 1 * MIB)).rejects.toMatchObject({ code: ErrorCodes.TOO_LARGE, details: { limit: MIB } });
     await stream.closed;
@@ -30,7 +25,7 @@ describe('readLimited', () => {
       const body = req.url === '/big' ? Buffer.alloc(2_000, 0x61) : Buffer.from('{"ok":true}');
       res.writeHead(200, { 'content-length': body.length }).end(body);
     });
-    open = server;
+    track(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     await expect(readLimited(await fetch(`${base}/big`), 1_999)).rejects.toMatchObject({ code: ErrorCodes.TOO_LARGE });
