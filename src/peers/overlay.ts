@@ -28,8 +28,10 @@ export interface OverlayOptions {
   seeds: readonly string[];
   self: () => string | undefined;
   signal: AbortSignal;
-  /** refusalMs also benches a neighbour that stalled chunk requests. */
-  /** `blocklist`: shared with the outbound guard, so a peer the table blocks is never dialled. */
+  /**
+   * refusalMs also benches a neighbour that stalled chunk requests; `blocklist` is shared with the
+   * outbound guard, so a peer the table blocks is never dialled.
+   */
   table: { maxPeers: number; maxPending: number; addressPolicy: Partial<AddressPolicyOptions>; refusalMs: number; limits: Partial<PeerTableLimits>; blocklist: Blocklist };
   events: {
     peerAdded(peer: string): void;

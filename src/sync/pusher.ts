@@ -62,6 +62,8 @@ interface Target {
   pullerUntil: number;
   /** The puller asked for offers (it chose us as one of its few relays). */
   relay: boolean;
+  /** hostOf(peer), kept so the per-host cap does not parse every target per new puller. */
+  host: string;
 }
 
 /** Pullers (not neighbours) kept from one host: a few nodes may share a machine. */
@@ -116,7 +118,7 @@ export class Pusher {
     // the pusher is full (see evictable): one asking for no offers first, then the least recently pulled.
     if (!this.targets.has(peer)) {
       const host = hostOf(peer);
-      const sameHost = [...this.targets].filter(([other, t]) => !t.neighbor && hostOf(other) === host);
+      const sameHost = [...this.targets].filter(([, t]) => !t.neighbor && t.host === host);
       if (sameHost.length >= MAX_PULLERS_PER_HOST) {
         const victim = evictable(sameHost, relay);
         if (victim === undefined) return;
@@ -196,7 +198,7 @@ export class Pusher {
       if (victim === undefined) return undefined;
       this.targets.delete(victim);
     }
-    const target: Target = { pending: new Set(), pushes: [], pushBytes: 0, sending: false, neighbor, pullerUntil: -Infinity, relay: false };
+    const target: Target = { pending: new Set(), pushes: [], pushBytes: 0, sending: false, neighbor, pullerUntil: -Infinity, relay: false, host: hostOf(peer) };
     this.targets.set(peer, target);
     const self = this.self();
     if (self !== undefined && hearsOffers) {
