@@ -255,6 +255,9 @@ describe('StacksObserverChain listener bounds', () => {
       closed[i] = false;
       socket.on('error', () => undefined);
       socket.on('close', () => (closed[i] = true));
+      // Read what the server sends: when Node's own request timeout answers 408 before closing, an
+      // unread reply would keep this end from ever seeing the close.
+      socket.resume();
       socket.on('connect', () => socket.write('POST /new_block HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{')); // never finished
       return socket;
     });
