@@ -4,10 +4,10 @@
  * request finding too few tokens is refused at once: the caller sees BUSY and retries later,
  * while every other caller keeps its own bucket.
  *
- * The map of buckets is bounded by `maxKeys`. When it is full, a new key takes the place of the
- * least recently used key whose bucket is full (forgetting it loses nothing), else of the least
- * recently used key not in debt (a caller forgotten with a partly spent bucket comes back with at
- * most one fresh burst). A debt is never forgotten: when every remembered key is in debt (or in
+ * The map of buckets is bounded by `maxKeys`. When it is full, a new key takes the place of a
+ * key whose bucket is full (forgetting it loses nothing) among the least recently used ones, else
+ * of the least recently used key not in debt (a caller forgotten with a partly spent bucket comes
+ * back with at most one fresh burst); see `makeRoom` for why that search costs little. A debt is never forgotten: when every remembered key is in debt (or in
  * use, see `RateLimiterHooks`), the new key is refused, so an attacker owning many addresses (a
  * /48 holds 65,536 /64 keys) cannot cycle its indebted keys out to earn new bursts; the global
  * concurrency bound (protocol/request-guard.ts) still caps what all of them together get. IPv6
@@ -45,6 +45,11 @@ export const DEFAULT_RATE_LIMIT: Readonly<RateLimitOptions> = Object.freeze({
   maxKeys: 4_096,
 });
 
+/** Keys not in debt looked at, at most, for a full bucket before a partly spent one is forgotten. */
+const FULL_BUCKET_LOOKAHEAD = 16;
+/** When every remembered key is in debt or in use, how soon keys in use are looked at again. */
+const IN_USE_RECHECK_MS = 100;
+
 interface Bucket {
   tokens: number;
   /** Clock time of the last refill. */
@@ -59,6 +64,8 @@ export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
 
   private readonly inUse: (key: string) => boolean;
+  /** After a search found no room: new keys are refused without searching until then. */
+  private noRoomUntil = -Infinity;
 
   constructor(clock: Clock, options: Partial<RateLimitOptions> = {}, hooks: RateLimiterHooks = {}) {
     this.options = Object.freeze(checkOptions({ ...DEFAULT_RATE_LIMIT, ...definedOnly(options) }));
@@ -121,6 +128,7 @@ export class RateLimiter {
 
   clear(): void {
     this.buckets.clear();
+    this.noRoomUntil = -Infinity;
   }
 
   /** `key`'s bucket, refilled and made the most recent; undefined when it is new and there is no room. */
@@ -140,22 +148,51 @@ export class RateLimiter {
   }
 
   /**
-   * Forgets one key: the least recently used with a full bucket, else the least recently used not
-   * in debt; never one in debt or in use. One pass over the keys (at most maxKeys), in recency order.
+   * Forgets one key: of the least recently used keys neither in debt nor in use, the first with a
+   * full bucket among the next FULL_BUCKET_LOOKAHEAD, else the first of them; never one in debt or
+   * in use. The cost is bounded whatever the callers do: a key found in debt is moved to the recent
+   * end (it cannot be forgotten anyway), so the next search does not walk past it again; keys in
+   * use are at most the requests in progress; and once a whole search finds no room, new keys are
+   * refused without another search until the earliest debt is earned back (or IN_USE_RECHECK_MS,
+   * when keys in use may have been released).
    */
   private makeRoom(now: number): boolean {
-    let spent: string | undefined;
+    if (now < this.noRoomUntil) return false;
+    let first: string | undefined;
+    let seen = 0;
+    const debtors: string[] = [];
+    let earliestRepaid = Infinity;
+    let anyInUse = false;
+    let victim: string | undefined;
     for (const [key, bucket] of this.buckets) {
       const tokens = this.refilled(bucket, now);
-      if (tokens < 0 || this.inUse(key)) continue;
-      if (tokens >= this.options.burst) {
-        this.buckets.delete(key);
-        return true;
+      if (tokens < 0) {
+        debtors.push(key);
+        earliestRepaid = Math.min(earliestRepaid, now + (-tokens / this.options.ratePerSecond) * 1000);
+        continue;
       }
-      spent ??= key;
+      if (this.inUse(key)) {
+        anyInUse = true;
+        continue;
+      }
+      first ??= key;
+      if (tokens >= this.options.burst) {
+        victim = key;
+        break;
+      }
+      if (++seen >= FULL_BUCKET_LOOKAHEAD) break;
     }
-    if (spent === undefined) return false;
-    this.buckets.delete(spent);
+    for (const key of debtors) {
+      const bucket = this.buckets.get(key) as Bucket;
+      this.buckets.delete(key);
+      this.buckets.set(key, bucket);
+    }
+    victim ??= first;
+    if (victim === undefined) {
+      this.noRoomUntil = Math.min(earliestRepaid, anyInUse ? now + IN_USE_RECHECK_MS : Infinity);
+      return false;
+    }
+    this.buckets.delete(victim);
     return true;
   }
 

@@ -126,6 +126,44 @@ describe('RateLimiter', () => {
     expect(limiter.tokens('debtor')).toBe(-10);
   });
 
+  it('bounds the work a flood of new keys causes when the table is full of debts', () => {
+    const clock = manualClock();
+    const maxKeys = 4_096;
+    const busy = new Set<string>();
+    const limiter = new RateLimiter(clock, { ratePerSecond: 1_000, burst: 1_000, maxKeys }, { inUse: (key) => busy.has(key) });
+    // Count every bucket a search visits (the limiter's map is private; this reaches in on purpose).
+    let visits = 0;
+    const buckets = (limiter as unknown as { buckets: Map<string, unknown> }).buckets;
+    Object.defineProperty(buckets, Symbol.iterator, {
+      value: function* () {
+        for (const entry of Map.prototype.entries.call(buckets)) {
+          visits++;
+          yield entry;
+        }
+      },
+    });
+    // The oldest keys are in debt; the newest few carry nothing.
+    for (let i = 0; i < maxKeys - 64; i++) limiter.charge(`debtor-${i}`, 5_000);
+    for (let i = 0; i < 64; i++) limiter.hold(`idle-${i}`);
+    // New keys keep arriving: each takes an idle key's place. A search that walked past every
+    // debtor each time would visit ~4,000 buckets per arrival.
+    visits = 0;
+    for (let i = 0; i < 64; i++) expect(limiter.take(`new-${i}`)).toBe(true);
+    expect(visits).toBeLessThan(maxKeys + 64 * 20);
+    // Now every key is in debt or in use: 10,000 more arrivals at once cost one search, not 10,000.
+    for (let i = 0; i < 64; i++) busy.add(`new-${i}`);
+    visits = 0;
+    for (let i = 0; i < 10_000; i++) expect(limiter.take(`flood-${i}`)).toBe(false);
+    expect(visits).toBeLessThanOrEqual(maxKeys);
+    // Keys in use are looked at again a little later; once released, a newcomer gets in.
+    busy.clear();
+    expect(limiter.take('newcomer')).toBe(false);
+    clock.advance(100);
+    expect(limiter.take('newcomer')).toBe(true);
+    // No debt was forgotten meanwhile.
+    for (let i = 0; i < maxKeys - 64; i += 97) expect(limiter.tokens(`debtor-${i}`)).toBeLessThan(0);
+  });
+
   it('costs and the Infinity rate', () => {
     const limiter = new RateLimiter(manualClock(), { ratePerSecond: 1, burst: 10, maxKeys: 1 });
     expect(limiter.take('a', 7)).toBe(true);
