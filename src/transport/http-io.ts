@@ -1,10 +1,13 @@
 /**
  * HTTP plumbing shared by HttpTransport, the legacy routes, the CLI and HTTP chunk sources: bounded
- * body reading (of requests and of fetch replies), the error
- * code to status table, and host:port handling.
+ * reading of fetch replies, the error code to status table, and host:port handling. Request bodies
+ * are read by `../http-body.ts` (re-exported here), which the Stacks observer shares.
  */
 import type { IncomingMessage } from 'node:http';
 import { AtlasError, ErrorCodes, isAtlasError, type ErrorCode } from '../errors.js';
+import { tooLarge } from '../http-body.js';
+
+export { readBody, tooLarge, type ReadBodyOptions } from '../http-body.js';
 import { UNKNOWN_CALLER, formatPeerAddress, parsePeerAddress, peerAddressOf, type Caller, type PeerAddress } from '../peer-address.js';
 
 /**
@@ -50,73 +53,6 @@ export function httpStatusFor(error: unknown): number {
   return isAtlasError(error) ? HTTP_STATUS_BY_CODE[error.code] : 500;
 }
 
-export interface ReadBodyOptions {
-  /** Stops reading and rejects with the signal's reason when it aborts. */
-  signal?: AbortSignal;
-  /** Told the size of every piece as it arrives (deadline checks). */
-  onProgress?: (bytes: number) => void;
-}
-
-/** Reads a whole stream, rejecting with TOO_LARGE (and no longer reading) past `maxBytes`. */
-export function readBody(stream: IncomingMessage, maxBytes: number, options: ReadBodyOptions = {}): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const { signal, onProgress } = options;
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const declared = Number(stream.headers['content-length']);
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      reject(tooLarge(maxBytes));
-      return;
-    }
-    const parts: Buffer[] = [];
-    let total = 0;
-    const cleanup = () => {
-      stream.off('data', onData);
-      stream.off('end', onEnd);
-      stream.off('error', onError);
-      stream.off('close', onClose);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const onAbort = () => {
-      cleanup();
-      stream.pause();
-      reject(signal?.reason);
-    };
-    const onData = (part: Buffer) => {
-      total += part.byteLength;
-      onProgress?.(part.byteLength);
-      if (total > maxBytes) {
-        cleanup();
-        stream.pause();
-        reject(tooLarge(maxBytes));
-        return;
-      }
-      parts.push(part);
-    };
-    const onEnd = () => {
-      cleanup();
-      const whole = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
-      resolve(new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength));
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(new AtlasError(ErrorCodes.ABORTED, 'connection closed before the body was complete', undefined, { cause: error }));
-    };
-    const onClose = () => {
-      if (stream.complete) return;
-      cleanup();
-      reject(new AtlasError(ErrorCodes.ABORTED, 'connection closed before the body was complete'));
-    };
-    stream.on('data', onData);
-    stream.on('end', onEnd);
-    stream.on('error', onError);
-    stream.on('close', onClose);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /**
  * Reads a fetch reply's body, at most `maxBytes` of it: TOO_LARGE as soon as the declared length
  * or the bytes received pass the bound, and the rest of the stream is cancelled, never buffered.
@@ -145,9 +81,6 @@ export async function readLimited(response: Response, maxBytes: number): Promise
   return new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength);
 }
 
-export function tooLarge(maxBytes: number): AtlasError {
-  return new AtlasError(ErrorCodes.TOO_LARGE, `body larger than ${maxBytes} bytes`, { limit: maxBytes });
-}
 
 export function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];

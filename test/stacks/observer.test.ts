@@ -275,6 +275,28 @@ describe('StacksObserverChain listener bounds', () => {
     await chain.close();
   });
 
+  it('a sender leaving mid-body is logged as ABORTED and its only connection slot is freed', async () => {
+    const { connect } = await import('node:net');
+    const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push({ message, fields }) };
+    const chain = await StacksObserverChain.open({ dir: freshDir(), listen: '127.0.0.1:0', contracts: [BNS], logger, limits: { maxConnections: 1 } });
+    const [host, port] = chain.address!.split(':') as [string, string];
+    for (let round = 0; round < 3; round++) {
+      const socket = connect(Number(port), host);
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      await new Promise<void>((resolve) => socket.write('POST /new_block HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"block_hash":', () => resolve()));
+      socket.destroy();
+      await waitFor(() => warnings.length > round, 'the dropped body to be reported', 5_000);
+      expect(warnings[round]?.fields?.code).toBe('ABORTED');
+    }
+    // The only connection slot is free again: a whole delivery is applied.
+    const fake = new FakeChain();
+    expect(await deliver(chain.address!, '/new_block', fake.block([]))).toBe(200);
+    expect(warnings).toHaveLength(3);
+    await chain.close();
+  });
+
   it('closes connections that never send a byte, so silent sockets cannot keep a stacks-node out', async () => {
     const { connect } = await import('node:net');
     const chain = await StacksObserverChain.open({ dir: freshDir(), listen: '127.0.0.1:0', contracts: [BNS], limits: { maxConnections: 4, firstByteTimeoutMs: 300 } });

@@ -9,6 +9,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { AtlasError, ErrorCodes, isAtlasError } from '../../errors.js';
+import { readBody } from '../../http-body.js';
 import { isLoopbackIp, parsePeerAddress } from '../../peer-address.js';
 import { SerialQueue, type Logger } from '../../runtime.js';
 
@@ -144,7 +145,7 @@ export class ObserverServer {
         // One payload at a time, in arrival order: the journal's order is the chain's.
         void this.#queue.run(() => {
           try {
-            apply(JSON.parse(body.toString('utf8')) as unknown);
+            apply(JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')) as unknown);
             reply(res, 200, {});
           } catch (error) {
             this.#refuse(res, path, error instanceof SyntaxError ? new AtlasError(ErrorCodes.BAD_REQUEST, 'body is not JSON') : error);
@@ -170,32 +171,6 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...(unread ? { connection: 'close' } : {}) });
   res.end(text);
   if (unread) res.once('finish', () => res.req.socket.destroySoon());
-}
-
-function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    // Beyond the bound the connection is closed after the reply: nothing more is read.
-    if (declared > maxBytes) {
-      req.pause();
-      reject(new AtlasError(ErrorCodes.TOO_LARGE, `body larger than ${maxBytes} bytes`));
-      return;
-    }
-    const parts: Buffer[] = [];
-    let size = 0;
-    req.on('data', (part: Buffer) => {
-      size += part.length;
-      if (size > maxBytes) {
-        req.removeAllListeners('data');
-        req.pause();
-        reject(new AtlasError(ErrorCodes.TOO_LARGE, `body larger than ${maxBytes} bytes`));
-        return;
-      }
-      parts.push(part);
-    });
-    req.once('end', () => resolve(Buffer.concat(parts)));
-    req.once('error', reject);
-  });
 }
 
 /** "host:port", "[v6]:port" -> parts; BAD_REQUEST otherwise. */

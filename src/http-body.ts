@@ -1,0 +1,79 @@
+/**
+ * Bounded reading of an HTTP request or reply body, for every HTTP listener we run (the peer
+ * transport and the Stacks event observer): TOO_LARGE past the bound without reading further,
+ * ABORTED when the sender leaves mid-body, and every listener removed on every path.
+ */
+import type { IncomingMessage } from 'node:http';
+import { AtlasError, ErrorCodes } from './errors.js';
+
+export interface ReadBodyOptions {
+  /** Stops reading and rejects with the signal's reason when it aborts. */
+  signal?: AbortSignal;
+  /** Told the size of every piece as it arrives (deadline checks). */
+  onProgress?: (bytes: number) => void;
+}
+
+/** Reads a whole stream, rejecting with TOO_LARGE (and no longer reading) past `maxBytes`. */
+export function readBody(stream: IncomingMessage, maxBytes: number, options: ReadBodyOptions = {}): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const { signal, onProgress } = options;
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const declared = Number(stream.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      reject(tooLarge(maxBytes));
+      return;
+    }
+    const parts: Buffer[] = [];
+    let total = 0;
+    const cleanup = () => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      cleanup();
+      stream.pause();
+      reject(signal?.reason);
+    };
+    const onData = (part: Buffer) => {
+      total += part.byteLength;
+      onProgress?.(part.byteLength);
+      if (total > maxBytes) {
+        cleanup();
+        stream.pause();
+        reject(tooLarge(maxBytes));
+        return;
+      }
+      parts.push(part);
+    };
+    const onEnd = () => {
+      cleanup();
+      const whole = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
+      resolve(new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(new AtlasError(ErrorCodes.ABORTED, 'connection closed before the body was complete', undefined, { cause: error }));
+    };
+    const onClose = () => {
+      if (stream.complete) return;
+      cleanup();
+      reject(new AtlasError(ErrorCodes.ABORTED, 'connection closed before the body was complete'));
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** TOO_LARGE naming the bound. */
+export function tooLarge(maxBytes: number): AtlasError {
+  return new AtlasError(ErrorCodes.TOO_LARGE, `body larger than ${maxBytes} bytes`, { limit: maxBytes });
+}
