@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { NameResolver } from '../../src/bns/names.js';
 import { ATTACHMENTS_FILE, JOURNAL_FILE } from '../../src/chain/stacks/journal.js';
 import { StacksObserverChain } from '../../src/chain/stacks/observer-chain.js';
+import { allowedHostList } from '../../src/chain/stacks/observer-http.js';
 import type { ChainEvent } from '../../src/chain/types.js';
 import { hash160Hex } from '../../src/hash/index.js';
 import { corpus, CORPUS_SKIP_MESSAGE } from '../support/data.js';
@@ -295,6 +296,22 @@ describe('StacksObserverChain listener bounds', () => {
     expect(await deliver(chain.address!, '/new_block', fake.block([]))).toBe(200);
     expect(warnings).toHaveLength(3);
     await chain.close();
+  });
+
+  it('compares allowed hosts as addresses, takes CIDR ranges, and refuses entries that are neither', async () => {
+    const list = allowedHostList(['2001:db8::1', '192.0.2.7', '10.0.0.0/8', 'fd00::/8']);
+    if (list === 'any') throw new Error('expected a list');
+    expect(list.check('2001:0db8:0000:0000:0000:0000:0000:0001', 'ipv6')).toBe(true); // another spelling
+    expect(list.check('::ffff:192.0.2.7', 'ipv6')).toBe(true); // as a dual-stack socket reports it
+    expect(list.check('10.200.3.4', 'ipv4')).toBe(true);
+    expect(list.check('fd12::9', 'ipv6')).toBe(true);
+    expect(list.check('2001:db8::2', 'ipv6')).toBe(false);
+    expect(list.check('192.0.2.8', 'ipv4')).toBe(false);
+    expect(allowedHostList(['*'])).toBe('any');
+    for (const bad of ['stacks-node.local', '10.0.0.0/33', '10.0.0.1/8/1', '::1/', '']) {
+      expect(() => allowedHostList([bad]), bad).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    }
+    await expect(StacksObserverChain.open({ dir: freshDir(), listen: '127.0.0.1:0', contracts: [BNS], allowedHosts: ['not an ip'] })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
   });
 
   it('closes connections that never send a byte, so silent sockets cannot keep a stacks-node out', async () => {

@@ -95,14 +95,14 @@ export class StacksObserverChain implements ChainAdapter {
     if (blocks.length > 2 * retained.length + 1_000) journal.compact(retained);
     const chain = new StacksObserverChain(options, journal, tree);
     if (options.listen !== undefined) {
-      const server = new ObserverServer(chain, chain.limits, logger, options.allowedHosts ?? []);
       try {
+        const server = new ObserverServer(chain, chain.limits, logger, options.allowedHosts ?? []);
         await server.listen(options.listen);
+        chain.#server = server;
       } catch (error) {
         journal.close();
         throw error;
       }
-      chain.#server = server;
     }
     return chain;
   }

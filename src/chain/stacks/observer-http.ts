@@ -7,7 +7,7 @@
  * bytes, connections, time to the first byte and to the whole request.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { BlockList, isIP, isIPv6, type Socket } from 'node:net';
 import { AtlasError, ErrorCodes, isAtlasError } from '../../errors.js';
 import { readBody } from '../../http-body.js';
 import { isLoopbackIp, parsePeerAddress } from '../../peer-address.js';
@@ -54,15 +54,18 @@ export class ObserverServer {
   readonly #server: http.Server;
   readonly #sockets = new Set<Socket>();
   readonly #queue = new SerialQueue();
+  /** Who besides loopback may connect, compared as addresses (any IPv6 spelling, IPv4-mapped too). */
+  readonly #allowList: BlockList | 'any';
   #address: string | undefined;
 
   constructor(
     private readonly sink: ObserverSink,
     private readonly limits: Readonly<ObserverLimits>,
     private readonly logger: Logger,
-    /** IP addresses that may connect besides this machine's loopback; '*' for any. */
+    /** IP addresses or CIDR ranges that may connect besides this machine's loopback; '*' for any. */
     private readonly allowedHosts: readonly string[] = [],
   ) {
+    this.#allowList = allowedHostList(allowedHosts);
     this.#server = http.createServer(
       {
         requestTimeout: limits.requestTimeoutMs,
@@ -92,9 +95,8 @@ export class ObserverServer {
 
   #allowed(ip: string | undefined): boolean {
     if (ip === undefined) return false;
-    if (isLoopbackIp(ip) || this.allowedHosts.includes('*')) return true;
-    const plain = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-    return this.allowedHosts.includes(ip) || this.allowedHosts.includes(plain);
+    if (isLoopbackIp(ip) || this.#allowList === 'any') return true;
+    return this.#allowList.check(ip, isIPv6(ip) ? 'ipv6' : 'ipv4');
   }
 
   get address(): string | undefined {
@@ -171,6 +173,29 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...(unread ? { connection: 'close' } : {}) });
   res.end(text);
   if (unread) res.once('finish', () => res.req.socket.destroySoon());
+}
+
+/**
+ * The observer's allow-list as a BlockList (used as an allow-list): each entry an IPv4 or IPv6
+ * address or a CIDR range ("10.0.0.0/8", "2001:db8::/32"), or "*" for any host. INVALID_OPTION
+ * names an entry that is none of these (it would otherwise never match, silently).
+ */
+export function allowedHostList(entries: readonly string[]): BlockList | 'any' {
+  if (entries.includes('*')) return 'any';
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [ip, prefix, extra] = String(entry).split('/');
+    const family = isIP(ip ?? '');
+    const bits = prefix === undefined ? undefined : Number(prefix);
+    const maxBits = family === 6 ? 128 : 32;
+    if (family === 0 || extra !== undefined || (bits !== undefined && !(Number.isInteger(bits) && bits >= 0 && bits <= maxBits && /^\d+$/.test(prefix as string)))) {
+      throw new AtlasError(ErrorCodes.INVALID_OPTION, `allowedHosts: not an IP address or CIDR range: ${JSON.stringify(String(entry).slice(0, 100))}`, { field: 'allowedHosts' });
+    }
+    const type = family === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(ip as string, type);
+    else list.addSubnet(ip as string, bits, type);
+  }
+  return list;
 }
 
 /** "host:port", "[v6]:port" -> parts; BAD_REQUEST otherwise. */
