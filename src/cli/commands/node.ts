@@ -55,7 +55,7 @@ export function registerNodeCommand(program: Command): void {
     .option('--metrics', 'serve Prometheus metrics at GET /metrics (needs the optional package prom-client)')
     .option('--legacy', 'also answer the original Atlas XML-RPC (/RPC2), /v1 REST and Stacks /v2/attachments routes')
     .option('--stacks-observer <host:port>', 'follow a stacks-node: listen there for its [[events_observer]] (instead of a DevChain file)')
-    .option('--stacks-observer-allow <ip>', 'an address besides this machine that may post to the observer, e.g. a stacks-node on another host (repeatable)', collectString)
+    .option('--stacks-observer-allow <ip>', 'an IP address or CIDR range besides this machine that may post to the observer, e.g. a stacks-node on another host (repeatable)', collectString)
     .option('--stacks-node <url>', 'a Stacks node to fetch missing zone files from, GET /v2/attachments/<hash> (repeatable)', collectString)
     .option('--mirror <url-template>', 'a mirror serving zone files, e.g. https://host/v1/zonefiles/{hash} (repeatable)', collectString)
     .option('--log-level <level>', 'debug, info, warn, error or silent', parseLogLevel, 'info')
