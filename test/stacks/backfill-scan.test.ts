@@ -75,6 +75,7 @@ describe('Backfiller scans', () => {
     // a source that verifies and stores what it fetches, then hands the bytes back
     const storing: ChunkSource = {
       name: 'peers',
+      storesWhatItFetches: true,
       fetch: async () => {
         await store.put(chunk(0));
         // bytes that would be refused if they were hashed again: they are not, the store holds the chunk
@@ -87,6 +88,26 @@ describe('Backfiller scans', () => {
     await vi.waitFor(() => expect(backfill.stored).toBe(1));
     expect(putVerified).not.toHaveBeenCalled();
     expect(backfill.refused).toBe(0);
+    expect(backfill.missing()).toEqual([]);
+    backfill.stop();
+  });
+
+  it('does not count as its own a chunk another path stored while a source was answering', async () => {
+    const { clock, store } = await setup(2);
+    // an HTTP mirror that answers slowly; meanwhile the downloader stores the chunks
+    const slow: ChunkSource = {
+      name: 'mirror',
+      fetch: async (address) => {
+        const n = address === hash160Hex(chunk(0)) ? 0 : 1;
+        await store.put(chunk(n)); // stands for the downloader, racing the mirror
+        return chunk(n);
+      },
+    };
+    const backfill = new Backfiller({ store, sources: [slow], clock, options: { intervalMs: 1_000, graceMs: 0 } });
+    backfill.start();
+    await clock.advance(1_000);
+    await vi.waitFor(() => expect(backfill.heldMeanwhile).toBe(2));
+    expect(backfill.stored).toBe(0);
     expect(backfill.missing()).toEqual([]);
     backfill.stop();
   });

@@ -103,7 +103,11 @@ export class Backfiller {
   #scannedAt = { length: -1, digest: '' };
   #timer: unknown;
   #abort: AbortController | undefined;
+  /** Missing chunks stored by the backfiller (its own put, or a source that stores what it fetches). */
   stored = 0;
+  /** Missing chunks found held once a source answered, stored meanwhile by another path (the downloader, a push). */
+  heldMeanwhile = 0;
+  /** Replies whose bytes did not hash to the address. */
   refused = 0;
 
   constructor(init: BackfillerInit) {
@@ -282,14 +286,17 @@ export class Backfiller {
         if (data === undefined) continue;
         if (data === ALREADY_STORED) {
           this.#entries.delete(address);
-          this.stored++;
+          if (source.storesWhatItFetches === true) this.stored++;
+          else this.heldMeanwhile++;
           return;
         }
         const outcome = (await this.#init.store.putVerified([{ address, data }]))[0];
         if (outcome?.ok) {
           this.#entries.delete(address);
-          this.stored++;
-          if (outcome.added) this.#init.onStored?.([outcome], source.name);
+          if (outcome.added) {
+            this.stored++;
+            this.#init.onStored?.([outcome], source.name);
+          } else this.heldMeanwhile++;
           return;
         }
         errors.push(`${source.name}: ${outcome?.error.code ?? 'refused'}`);

@@ -25,6 +25,7 @@ export function attachmentSource(holder: AttachmentHolder, name = 'observer'): C
 export function peerSource(fetch: (addresses: readonly string[], options: { signal?: AbortSignal }) => Promise<Map<Address, Uint8Array>>): ChunkSource {
   return {
     name: 'peers',
+    storesWhatItFetches: true,
     async fetch(address, options) {
       return (await fetch([address], { signal: options.signal })).get(address);
     },

@@ -18,6 +18,8 @@ export interface ChunkSource {
   /** Short name for logs and `missing()` ("stacks:http://host:20443", "mirror:...", "peers"). */
   readonly name: string;
   fetch(address: Address, options: SourceFetchOptions): Promise<Uint8Array | undefined>;
+  /** True when `fetch` verifies and stores the chunk itself (the peers source): a chunk held once it answered is its doing. */
+  readonly storesWhatItFetches?: boolean;
   /** Optional: calls `listener` when the source newly holds an address (so retries need not wait). */
   onAvailable?(listener: (address: Address) => void): () => void;
 }
