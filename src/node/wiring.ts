@@ -158,7 +158,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     seeds,
     self,
     signal: lifetime.signal,
-    table: { maxPeers: peerTable.maxPeers, maxPending: peerTable.maxPending, addressPolicy: options.addressPolicy, refusalMs: peerTable.refusalMs, limits: peerTable, blocklist },
+    table: { limits: peerTable, addressPolicy: options.addressPolicy, blocklist },
     events: {
       peerAdded: (peer) => {
         replicator.peerAdmitted(peer);

@@ -32,7 +32,7 @@ export interface OverlayOptions {
    * refusalMs also benches a neighbour that stalled chunk requests; `blocklist` is shared with the
    * outbound guard, so a peer the table blocks is never dialled.
    */
-  table: { maxPeers: number; maxPending: number; addressPolicy: Partial<AddressPolicyOptions>; refusalMs: number; limits: Partial<PeerTableLimits>; blocklist: Blocklist };
+  table: { limits: Partial<PeerTableLimits> & Pick<PeerTableLimits, 'maxPeers' | 'maxPending' | 'refusalMs'>; addressPolicy: Partial<AddressPolicyOptions>; blocklist: Blocklist };
   events: {
     peerAdded(peer: string): void;
     peerRemoved(peer: string, reason: string): void;
@@ -88,10 +88,7 @@ export class Overlay {
       network: options.network,
       seeds: options.seeds,
       self: options.self,
-      maxPeers: options.table.maxPeers,
-      maxPending: options.table.maxPending,
       policy: options.table.addressPolicy,
-      refusalMs: options.table.refusalMs,
       blocklist: options.table.blocklist,
       onChange: (change) => {
         if (change.type === 'add') options.events.peerAdded(change.peer);
@@ -185,7 +182,7 @@ export class Overlay {
 
   /** A neighbour that stalls chunk requests leaves the set now, and is not chosen again for refusalMs. */
   dropStaller(peer: string): void {
-    this.benched.set(peer, this.options.clock.now() + this.options.table.refusalMs, true);
+    this.benched.set(peer, this.options.clock.now() + this.options.table.limits.refusalMs, true);
     this.dropNeighbor(peer);
   }
 

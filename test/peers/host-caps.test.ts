@@ -78,7 +78,7 @@ describe('per-host caps', () => {
       seeds: [],
       self: () => '127.0.0.1:1',
       signal: lifetime.signal,
-      table: { maxPeers: 100, maxPending: 800, addressPolicy: LOCAL_ADDRESS_POLICY, refusalMs: 600_000, limits: {}, blocklist: new Blocklist() },
+      table: { limits: { maxPeers: 100, maxPending: 800, refusalMs: 600_000 }, addressPolicy: LOCAL_ADDRESS_POLICY, blocklist: new Blocklist() },
       events: { peerAdded() {}, peerRemoved() {}, neighborAdded() {}, neighborRemoved() {} },
     });
     const settle = () => new Promise((resolve) => setImmediate(resolve));
