@@ -26,10 +26,10 @@
 import type { Address } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { bitmaps } from '../inventory/bitmap.js';
-import { randomInt, type Clock, type Random, type TimerHandle } from '../runtime.js';
+import { randomInt, type TimerHandle } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
-import type { ChunkCallComponents, PeerFault } from './downloader.js';
-import type { PeerViews } from './peer-views.js';
+import { ChunkCaller, type ChunkCallComponents } from './chunk-caller.js';
+import type { PeerFault } from './downloader.js';
 import { verifyReceived } from './verify.js';
 import { asAtlasError, classifyFailure } from '../protocol/faults.js';
 
@@ -78,21 +78,13 @@ interface PeerAudit {
 
 export type AuditorComponents = ChunkCallComponents<AuditHooks, Pick<ChunkStore, 'inventory' | 'addressAt'>>;
 
-export class Auditor {
-  private readonly options: AuditOptions;
-  private readonly store: AuditorComponents['store'];
-  private readonly views: PeerViews;
-  private readonly client: AuditorComponents['client'];
-  private readonly clock: Clock;
-  private readonly random: Random;
-  private readonly hooks: AuditHooks;
+export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'], AuditOptions> {
   private readonly peers = new Map<string, PeerAudit>();
   private signal: AbortSignal | undefined;
   readonly stats: AuditStats = { audits: 0, passed: 0, failed: 0 };
 
   constructor(components: AuditorComponents, options?: Partial<AuditOptions>) {
-    ({ store: this.store, views: this.views, client: this.client, clock: this.clock, random: this.random, hooks: this.hooks } = components);
-    this.options = { ...DEFAULT_AUDIT, ...options };
+    super(components, DEFAULT_AUDIT, options);
   }
 
   /** Starts the audits that are due; each tracked peer has at most one in flight. */

@@ -3,12 +3,11 @@ import type { Address } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import { asAtlasError, classifyFailure } from '../protocol/faults.js';
-import type { Clock, Random } from '../runtime.js';
 import type { ChunkStore, PutOutcome, VerifiedChunk } from '../store/types.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { DEFAULT_HEDGE, HedgeTimer, type HedgeOptions } from './hedge.js';
 import { DEFAULT_OMISSIONS, OmissionLedger, type OmissionOptions } from './omissions.js';
-import type { PeerViews } from './peer-views.js';
+import { ChunkCaller, type ChunkCallComponents } from './chunk-caller.js';
 import { verifyReceived } from './verify.js';
 import { WorkPlan } from './work-plan.js';
 
@@ -82,27 +81,11 @@ export interface DownloaderStats {
  * the most reliable holder, bounded in flight per peer and in total, failed addresses backing off
  * exponentially. Only an explicit "don't have" clears a peer's bit; a failed call lowers its health.
  */
-/** What a downloader or an auditor works with: the store it checks or fills, the peers' views, the one call it makes, and hooks back to its owner. */
-export interface ChunkCallComponents<Hooks, Store> {
-  /** Only the parts of the store used (see each component's type). */
-  store: Store;
-  views: PeerViews;
-  client: Pick<ProtocolClient, 'getChunks'>;
-  clock: Clock;
-  random: Random;
-  hooks: Hooks;
-}
+export type { ChunkCallComponents } from './chunk-caller.js';
 
 export type DownloaderComponents = ChunkCallComponents<DownloaderHooks, Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf' | 'putVerified'>>;
 
-export class Downloader {
-  private readonly options: DownloaderOptions;
-  private readonly store: DownloaderComponents['store'];
-  private readonly views: PeerViews;
-  private readonly client: DownloaderComponents['client'];
-  private readonly clock: Clock;
-  private readonly random: Random;
-  private readonly hooks: DownloaderHooks;
+export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponents['store'], DownloaderOptions> {
   private readonly plan: WorkPlan;
   private readonly inFlightPerPeer = new Map<string, number>();
   private readonly controller = new AbortController();
@@ -129,8 +112,7 @@ export class Downloader {
   private readonly hedge: HedgeTimer;
 
   constructor(components: DownloaderComponents, options?: Partial<DownloaderOptions>) {
-    ({ store: this.store, views: this.views, client: this.client, clock: this.clock, random: this.random, hooks: this.hooks } = components);
-    this.options = { ...DEFAULT_DOWNLOADER, ...options };
+    super(components, DEFAULT_DOWNLOADER, options);
     this.plan = new WorkPlan(this.store, this.views, this.random, this.options);
     this.omissions = new OmissionLedger(this.options.omissions);
     this.hedge = new HedgeTimer(this.options.hedge);

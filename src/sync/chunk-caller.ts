@@ -1,0 +1,30 @@
+import type { ProtocolClient } from '../protocol/client.js';
+import type { Clock, Random } from '../runtime.js';
+import type { PeerViews } from './peer-views.js';
+
+/** What a downloader or an auditor works with: the store it checks or fills, the peers' views, the one call it makes, and hooks back to its owner. */
+export interface ChunkCallComponents<Hooks, Store> {
+  /** Only the parts of the store used (see each component's type). */
+  store: Store;
+  views: PeerViews;
+  client: Pick<ProtocolClient, 'getChunks'>;
+  clock: Clock;
+  random: Random;
+  hooks: Hooks;
+}
+
+/** The `(components, options)` pair a downloader or an auditor is built from, unpacked once, options over their defaults. */
+export abstract class ChunkCaller<Hooks, Store, Options extends object> {
+  protected readonly options: Options;
+  protected readonly store: Store;
+  protected readonly views: PeerViews;
+  protected readonly client: Pick<ProtocolClient, 'getChunks'>;
+  protected readonly clock: Clock;
+  protected readonly random: Random;
+  protected readonly hooks: Hooks;
+
+  protected constructor(components: ChunkCallComponents<Hooks, Store>, defaults: Readonly<Options>, options: Partial<Options> | undefined) {
+    ({ store: this.store, views: this.views, client: this.client, clock: this.clock, random: this.random, hooks: this.hooks } = components);
+    this.options = { ...defaults, ...options };
+  }
+}
