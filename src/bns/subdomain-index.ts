@@ -10,6 +10,21 @@ import { parseZoneFile } from './zonefile.js';
 
 /** Parents whose subdomains are kept; past it the least recently asked one is dropped (and replayed when asked again). */
 export const MAX_INDEXED_PARENTS = 1_024;
+/**
+ * Bytes of subdomain records kept over all parents (zone files, names, hashes, ~200 bytes of
+ * overhead each); past it the least recently asked parents are dropped. A parent's subdomains are
+ * as many as its zone files name, so anyone asking for the largest parents one after another
+ * would otherwise make us keep all of them.
+ */
+export const MAX_INDEXED_BYTES = 64 * 1024 * 1024;
+/** What a kept record counts for besides its zone file and strings. */
+const RECORD_OVERHEAD_BYTES = 200;
+
+/** Bounds of the SubdomainIndex. */
+export interface SubdomainIndexLimits {
+  maxParents: number;
+  maxBytes: number;
+}
 
 /** One change of the parent name, as far as subdomains care: the zone file it bound, if any. */
 export interface ParentEntry {
@@ -23,29 +38,53 @@ interface ParentSubdomains {
   skipped: Set<string>;
   /** Each subdomain's current record. */
   current: Map<string, SubdomainRecord>;
+  /** What `current` holds, as counted by recordBytes. */
+  bytes: number;
+}
+
+function recordBytes(record: SubdomainRecord): number {
+  return RECORD_OVERHEAD_BYTES + record.zonefile.byteLength + 2 * (record.name.length + record.owner.length + record.zonefileHash.length + (record.signature?.length ?? 0));
 }
 
 export class SubdomainIndex {
   readonly #chunk: (address: string) => Uint8Array | undefined;
-  readonly #maxParents: number;
+  readonly #limits: Readonly<SubdomainIndexLimits>;
   readonly #parents = new Map<string, ParentSubdomains>();
+  /** Bytes over every kept parent. */
+  #bytes = 0;
 
-  constructor(chunk: (address: string) => Uint8Array | undefined, maxParents = MAX_INDEXED_PARENTS) {
+  constructor(chunk: (address: string) => Uint8Array | undefined, limits: Partial<SubdomainIndexLimits> = {}) {
     this.#chunk = chunk;
-    this.#maxParents = maxParents;
+    this.#limits = { maxParents: MAX_INDEXED_PARENTS, maxBytes: MAX_INDEXED_BYTES, ...limits };
+  }
+
+  /** Bytes of records kept now (at most maxBytes, or one parent's when that alone is larger). */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** The current record of `name` ("sub.parent"), given the parent's entries in chain order. */
   lookup(name: string, parent: string, entries: readonly ParentEntry[]): SubdomainRecord | undefined {
     let state = this.#parents.get(parent);
-    this.#parents.delete(parent);
+    if (state !== undefined) this.#drop(parent, state);
     if (state === undefined || state.replayed > entries.length || this.#anyArrived(state.skipped)) {
-      state = { replayed: 0, skipped: new Set(), current: new Map() };
+      state = { replayed: 0, skipped: new Set(), current: new Map(), bytes: 0 };
     }
     for (; state.replayed < entries.length; state.replayed++) this.#replay(state, parent, entries[state.replayed] as ParentEntry);
     this.#parents.set(parent, state);
-    if (this.#parents.size > this.#maxParents) this.#parents.delete(this.#parents.keys().next().value as string);
+    this.#bytes += state.bytes;
+    // The least recently asked go first; the parent just asked stays, even alone past maxBytes.
+    for (const [oldest, kept] of this.#parents) {
+      if (this.#parents.size <= this.#limits.maxParents && this.#bytes <= this.#limits.maxBytes) break;
+      if (oldest === parent) break;
+      this.#drop(oldest, kept);
+    }
     return state.current.get(name);
+  }
+
+  #drop(parent: string, state: ParentSubdomains): void {
+    this.#parents.delete(parent);
+    this.#bytes -= state.bytes;
   }
 
   #anyArrived(skipped: ReadonlySet<string>): boolean {
@@ -56,6 +95,7 @@ export class SubdomainIndex {
   /** Forgets every parent (the chain was reorganised). */
   clear(): void {
     this.#parents.clear();
+    this.#bytes = 0;
   }
 
   #replay(state: ParentSubdomains, parent: string, entry: ParentEntry): void {
@@ -71,6 +111,11 @@ export class SubdomainIndex {
     } catch {
       return; // a parent zone file that does not parse names no subdomains
     }
-    for (const record of records) if (extendsHistory(state.current.get(record.name), record)) state.current.set(record.name, record);
+    for (const record of records) {
+      const previous = state.current.get(record.name);
+      if (!extendsHistory(previous, record)) continue;
+      state.current.set(record.name, record);
+      state.bytes += recordBytes(record) - (previous === undefined ? 0 : recordBytes(previous));
+    }
   }
 }

@@ -87,7 +87,7 @@ describe('subdomains', () => {
     const files = ['a.id', 'b.id', 'c.id'].map((name) => [name, parent(txt('bob', '1Owner', 0, '$ORIGIN bob\n'))] as const);
     let reads = 0;
     const byHash = new Map(files.map(([, file]) => [hash160Hex(file), file]));
-    const index = new SubdomainIndex((address) => (reads++, byHash.get(address)), 2);
+    const index = new SubdomainIndex((address) => (reads++, byHash.get(address)), { maxParents: 2 });
     const entries = (file: Uint8Array) => [{ zonefileHash: hash160Hex(file) }];
     for (const [name, file] of files) expect(index.lookup(`bob.${name}`, name, entries(file))?.owner).toBe('1Owner');
     expect(reads).toBe(3);
@@ -96,6 +96,36 @@ describe('subdomains', () => {
     expect(reads).toBe(3); // b and c are kept
     index.lookup('bob.a.id', 'a.id', entries(files[0]![1]));
     expect(reads).toBe(4); // a was dropped, so it is replayed
+  });
+
+  it('keeps at most maxBytes of records, dropping the least recently asked parents, the one asked last always kept', () => {
+    // three parents of 40 subdomains each, ~10 KB of records apiece
+    const files = ['a.id', 'b.id', 'c.id'].map((name) => {
+      return [name, parent(...Array.from({ length: 40 }, (_, i) => txt(`s${i}`, '1Owner', 0, `$ORIGIN s${i}\n; ${'x'.repeat(100)}\n`)))] as const;
+    });
+    let reads = 0;
+    const byHash = new Map(files.map(([, file]) => [hash160Hex(file), file]));
+    const entries = (file: Uint8Array) => [{ zonefileHash: hash160Hex(file) }];
+    const probe = new SubdomainIndex((address) => byHash.get(address));
+    probe.lookup('s0.a.id', 'a.id', entries(files[0]![1]));
+    const perParent = probe.bytes;
+    expect(perParent).toBeGreaterThan(40 * 300);
+    const index = new SubdomainIndex((address) => (reads++, byHash.get(address)), { maxBytes: Math.floor(perParent * 2.5) });
+    for (const [name, file] of files) expect(index.lookup(`s1.${name}`, name, entries(file))?.owner).toBe('1Owner');
+    expect(index.bytes).toBeLessThanOrEqual(perParent * 2.5); // a was dropped to make room for c
+    expect(reads).toBe(3);
+    index.lookup('s2.c.id', 'c.id', entries(files[2]![1]));
+    index.lookup('s2.b.id', 'b.id', entries(files[1]![1]));
+    expect(reads).toBe(3); // b and c are kept
+    index.lookup('s2.a.id', 'a.id', entries(files[0]![1]));
+    expect(reads).toBe(4); // a is replayed
+    // one parent larger than the bound on its own is still answered (and kept until the next lookup)
+    const tiny = new SubdomainIndex((address) => byHash.get(address), { maxBytes: 1_000 });
+    expect(tiny.lookup('s3.a.id', 'a.id', entries(files[0]![1]))?.owner).toBe('1Owner');
+    tiny.lookup('s3.b.id', 'b.id', entries(files[1]![1]));
+    expect(tiny.bytes).toBe(perParent);
+    tiny.clear();
+    expect(tiny.bytes).toBe(0);
   });
 
   it.skipIf(!corpus)('decodes the 172 subdomains of the genesis zone files into zone files that parse', () => {
