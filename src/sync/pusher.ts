@@ -108,27 +108,32 @@ export class Pusher {
 
   /**
    * A peer that pulls our changes: pushed to until it stops pulling, and offered to if it asked
-   * (it chose us as one of its relays). A puller that asked for no offers takes a free slot only
-   * and is the first to give its slot up, so relays are never evicted for it.
+   * (it chose us as one of its relays). Returns whether it hears our offers from now on: a relay
+   * is refused, never let in by evicting another live relay, when the targets are full, so that
+   * it asks another of its neighbours (a popular node cannot offer to everyone who picks it, and
+   * relays displacing each other at every pull would leave each without offers half the time).
+   * A puller that asked for no offers takes a free slot only and is the first to give its slot up.
    */
-  addPuller(peer: string, relay = true): void {
-    if (!relay && !this.targets.has(peer) && this.targets.size >= this.options.maxTargets) return;
+  addPuller(peer: string, relay = true): boolean {
+    const now = this.clock.now();
+    if (!relay && !this.targets.has(peer) && this.targets.size >= this.options.maxTargets) return false;
     // A caller's port is its own word: one host keeps at most MAX_PULLERS_PER_HOST pullers, or it
-    // could take every slot by naming ports. Which of them gives way follows the same rule as when
-    // the pusher is full (see evictable): one asking for no offers first, then the least recently pulled.
+    // could take every slot by naming ports. Which of them gives way: one that stopped pulling or
+    // asked for no offers first, then the least recently pulled (the same host's relays included).
     if (!this.targets.has(peer)) {
       const host = hostOf(peer);
       const sameHost = [...this.targets].filter(([, t]) => !t.neighbor && t.host === host);
       if (sameHost.length >= MAX_PULLERS_PER_HOST) {
-        const victim = evictable(sameHost, relay);
-        if (victim === undefined) return;
+        const victim = evictable(sameHost, now, relay);
+        if (victim === undefined) return false;
         this.targets.delete(victim);
       }
     }
     const target = this.upsert(peer, false, relay);
-    if (!target) return;
-    target.pullerUntil = this.clock.now() + this.options.pullerTtlMs;
+    if (!target) return false;
+    target.pullerUntil = now + this.options.pullerTtlMs;
     target.relay = relay;
+    return relay;
   }
 
   /** The peer is no longer our neighbour; it stays a target while it pulls. */
@@ -194,7 +199,8 @@ export class Pusher {
     const existing = this.targets.get(peer);
     if (existing) return existing;
     if (this.targets.size >= this.options.maxTargets) {
-      const victim = evictable(this.targets, true);
+      // A neighbour of ours may displace a live relay (that relay hears so at its next pull); a relay may not.
+      const victim = evictable(this.targets, this.clock.now(), neighbor);
       if (victim === undefined) return undefined;
       this.targets.delete(victim);
     }
@@ -247,16 +253,18 @@ export class Pusher {
 }
 
 /**
- * The target among `targets` that makes room for a new one: a puller, one that asked for no offers
- * first, the one closest to expiry among them; neighbours are never displaced, and a relay puller
- * only for a new target that hears offers (`forRelay`).
+ * The target among `targets` that makes room for a new one: a puller that stopped pulling first,
+ * then one that asked for no offers, the one closest to expiry among them; neighbours are never
+ * displaced, and a live relay only when `mayEvictRelays`.
  */
-function evictable(targets: Iterable<[string, Target]>, forRelay: boolean): string | undefined {
+function evictable(targets: Iterable<[string, Target]>, now: number, mayEvictRelays: boolean): string | undefined {
   let victim: string | undefined;
   let best = Infinity;
   for (const [id, t] of targets) {
-    if (t.neighbor || (t.relay && !forRelay)) continue;
-    const rank = t.pullerUntil + (t.relay ? 1e15 : 0);
+    if (t.neighbor) continue;
+    const live = t.pullerUntil >= now;
+    if (live && t.relay && !mayEvictRelays) continue;
+    const rank = live ? t.pullerUntil + (t.relay ? 1e15 : 0) : t.pullerUntil - 1e15;
     if (rank < best) [victim, best] = [id, rank];
   }
   return victim;

@@ -66,6 +66,9 @@ class FakePeers implements ReplicatorPeers {
   isSeed(): boolean {
     return false;
   }
+  livePeers(max: number): string[] {
+    return [...this.known].slice(0, max);
+  }
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
