@@ -87,6 +87,8 @@ export const DEFAULT_PEER_VIEWS: Readonly<PeerViewsOptions> = Object.freeze({ ma
  */
 export class PeerViews {
   private readonly views = new Map<string, PeerView>();
+  /** Peers that refused to be extra relays, until when (at most maxPeers, oldest forgotten first). */
+  private readonly refusedExtras = new Map<string, number>();
   private readonly client: PeerViewsComponents['client'];
   private readonly limits: PeerViewsComponents['limits'];
   private readonly self: PeerViewsComponents['self'];
@@ -126,10 +128,12 @@ export class PeerViews {
     const lastResort = options.lastResort ?? false;
     let relay = this.relayCount() < this.relays;
     if (!relay && !lastResort) {
-      // Take the place of a last-resort relay; it says "no more offers" at its next pull.
+      // Take the place of an extra relay (no longer tracked: its slot at that peer expires) or of
+      // a last-resort one (it says "no more offers" at its next pull).
       for (const other of this.views.values()) {
-        if (other.relay && other.lastResort) {
-          other.relay = false;
+        if (other.relay && (other.extra || other.lastResort)) {
+          if (other.extra) this.views.delete(other.peer);
+          else other.relay = false;
           relay = true;
           break;
         }
@@ -179,11 +183,20 @@ export class PeerViews {
    * Tracks a peer that is not our neighbour as one more relay (see PeerView.extra), when fewer
    * than `relays` tracked peers offer to us and there is room; false otherwise.
    */
-  trackExtraRelay(peer: string): boolean {
-    if (this.views.has(peer) || this.relayCount() >= this.relays) return false;
+  trackExtraRelay(peer: string, now: number): boolean {
+    if (this.views.has(peer) || this.relayCount() >= this.relays || (this.refusedExtras.get(peer) ?? -Infinity) > now) return false;
     if (this.views.size >= this.maxPeers && !this.evictPassive()) return false;
     this.views.set(peer, { ...emptyView(peer), relay: true, extra: true });
     return true;
+  }
+
+  /** An extra relay that refused is no longer tracked, and not tried again for RELAY_REFUSED_MS. */
+  private dropExtra(view: PeerView, now: number): void {
+    this.views.delete(view.peer);
+    for (const [peer, until] of this.refusedExtras) if (until <= now) this.refusedExtras.delete(peer);
+    // Bounded like the views: past it, the oldest refusal is forgotten.
+    if (this.refusedExtras.size >= this.maxPeers) this.refusedExtras.delete(this.refusedExtras.keys().next().value as string);
+    this.refusedExtras.set(view.peer, view.refusedUntil);
   }
 
   /** Relays still wanted: fewer tracked peers than `relays` offer to us. */
@@ -298,6 +311,7 @@ export class PeerViews {
         if (relayRefused) {
           view.relay = false;
           view.refusedUntil = now + RELAY_REFUSED_MS;
+          if (view.extra) this.dropExtra(view, now);
         }
         // Our sequence grew past what we had read of the peer: its bits there predate `since`.
         const tail = length > view.covered ? await this.readTail(view, length, signal) : 0;

@@ -319,8 +319,8 @@ export class Replicator {
     if (this.views.relaysMissing() === 0 || !this.running) return promoted;
     const self = this.components.self();
     for (const peer of this.components.peers.livePeers(EXTRA_RELAY_SAMPLE)) {
-      if (peer === self || this.views.has(peer)) continue;
-      if (this.views.trackExtraRelay(peer)) promoted.push(peer);
+      if (peer === self || !this.views.trackExtraRelay(peer, now)) continue;
+      promoted.push(peer);
       break;
     }
     return promoted;
@@ -339,11 +339,9 @@ export class Replicator {
       logger.debug('inventory refreshed', { peer, bytes: outcome.bytes, added: outcome.added });
       peers.recordCall(peer, true);
       if (outcome.added > 0) this.downloader.inventoriesChanged();
-      if (outcome.relayRefused) {
-        // It has no room to offer to us: ask another neighbour (or, failing that, another peer) at once.
-        if (this.views.get(peer)?.extra) this.views.untrack(peer);
-        for (const promoted of this.topUpRelays(clock.now())) void this.refreshView(promoted);
-      }
+      // A neighbour with no room to offer to us: ask another (or, failing that, a peer of the
+      // table) at once. A refusing extra relay is dropped by the views; the next tick seeks another.
+      if (outcome.relayRefused && this.views.has(peer)) for (const promoted of this.topUpRelays(clock.now())) void this.refreshView(promoted);
     } catch (error) {
       if (!this.running || classifyFailure(error, this.lifetime.signal) === 'aborted') return;
       // An extra relay that does not answer is given up; another is sought at the next tick.

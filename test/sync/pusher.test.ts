@@ -142,6 +142,44 @@ describe('the pusher, further', () => {
     expect(pushedTo(peers)).toEqual(new Set(['n1', 'n2']));
     pusher.stop();
   });
+  it('refuses a relay when full rather than evict a live one, says so, and lets in one once a relay stopped pulling', async () => {
+    const peers = new RecordingPeers(acceptAll);
+    const clock = steppedClock();
+    const pusher = new Pusher(parts(peers, clock), { maxTargets: 4, pullerTtlMs: 1_000 });
+    expect([0, 1, 2, 3].map((i) => pusher.addPuller(`relay-${i}`, true))).toEqual([true, true, true, true]);
+    expect(pusher.addPuller('late', true)).toBe(false); // told: it asks another peer
+    expect(pusher.addPuller('quiet', false)).toBe(false); // asked for no offers: it never hears any
+    for (let round = 0; round < 10; round++) expect(pusher.addPuller('late', true)).toBe(false); // pulling again changes nothing
+    pusher.offer([1]);
+    await settle();
+    expect(new Set(peers.calls.filter((c) => c.method === 'offer').map((c) => c.peer))).toEqual(new Set(['relay-0', 'relay-1', 'relay-2', 'relay-3']));
+    expect(pusher.addPuller('relay-0', true)).toBe(true); // a relay that pulls again is still one
+
+    clock.advance(600);
+    for (const i of [0, 1, 2]) pusher.addPuller(`relay-${i}`, true);
+    clock.advance(600); // relay-3 has not pulled for 1,200 ms: its slot is free
+    expect(pusher.addPuller('late', true)).toBe(true);
+    pusher.offer([2]);
+    await settle();
+    expect(offered(peers, 'late')).toEqual([2]);
+    expect(offered(peers, 'relay-3')).toEqual([1]);
+    pusher.stop();
+  });
+
+  it('lets a neighbour of ours displace a relay, which hears of it at its next pull', async () => {
+    const peers = new RecordingPeers(acceptAll);
+    const pusher = new Pusher(parts(peers), { maxTargets: 2 });
+    pusher.addPuller('r1', true);
+    pusher.addPuller('r2', true);
+    pusher.addNeighbor('n');
+    const relaysLeft = ['r1', 'r2'].filter((r) => pusher.addPuller(r, true));
+    expect(relaysLeft).toHaveLength(1); // the displaced one is refused, the other still hears offers
+    pusher.push([{ data: new Uint8Array(4), positions: [1] }]);
+    await settle();
+    expect(pushedTo(peers)).toEqual(new Set(['n', ...relaysLeft]));
+    pusher.stop();
+  });
+
   it("one host's pullers give way by the pusher's own rule: the least recently pulled first, never a relay for a puller that asks for no offers", async () => {
     const peers = new RecordingPeers(acceptAll);
     const clock = steppedClock();
