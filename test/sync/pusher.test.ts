@@ -166,6 +166,27 @@ describe('the pusher, further', () => {
     pusher.stop();
   });
 
+  it('keeps offering to its relays while callers from many hosts keep pulling for offers', async () => {
+    const peers = new RecordingPeers(acceptAll);
+    const clock = steppedClock();
+    const pusher = new Pusher(parts(peers, clock), { maxTargets: 8, pullerTtlMs: 1_000 });
+    const relays = Array.from({ length: 6 }, (_, i) => `10.0.0.${i}:1`);
+    for (const relay of relays) expect(pusher.addPuller(relay, true)).toBe(true);
+    let refused = 0;
+    for (let round = 0; round < 200; round++) {
+      clock.advance(100);
+      if (round % 5 === 0) for (const relay of relays) expect(pusher.addPuller(relay, true)).toBe(true);
+      // 50 attacking hosts, a new port each round: they take the two free slots, nothing more.
+      for (let host = 0; host < 50; host++) if (!pusher.addPuller(`10.1.${host}.${round % 250}:${round}`, true)) refused++;
+    }
+    expect(refused).toBeGreaterThan(200 * 50 - 200 * 2);
+    pusher.offer([9]);
+    await settle();
+    for (const relay of relays) expect(offered(peers, relay)).toEqual([9]);
+    expect(peers.calls.filter((c) => c.method === 'offer').length).toBeLessThanOrEqual(8); // never more targets than maxTargets
+    pusher.stop();
+  });
+
   it('lets a neighbour of ours displace a relay, which hears of it at its next pull', async () => {
     const peers = new RecordingPeers(acceptAll);
     const pusher = new Pusher(parts(peers), { maxTargets: 2 });
