@@ -20,6 +20,12 @@ export interface PusherOptions {
   pushBatch: number;
   /** Most recent positions offered to a peer on first contact (so a new neighbour converges at once). */
   firstContactPositions: number;
+  /**
+   * Neighbours offered each batch of chunks stored from peers, besides the relay pullers, taken in
+   * turn among those not known to hold it. Relays carry a chunk from the well-connected nodes to
+   * those that pull them; this carries it the other way, toward the well-connected nodes.
+   */
+  neighborOffers: number;
 }
 
 /** Defaults of PusherOptions. */
@@ -31,6 +37,7 @@ export const DEFAULT_PUSHER: Readonly<PusherOptions> = Object.freeze({
   maxPushBytesPerTarget: 1 << 20,
   pushBatch: 5,
   firstContactPositions: 4_096,
+  neighborOffers: 1,
 });
 
 /** What a pusher works with: the two calls it makes, the clock, and what it reads of its owner. */
@@ -84,6 +91,8 @@ export class Pusher {
   private readonly controller = new AbortController();
   /** Calls under way to every target, evicted ones included: at most maxTargets. */
   private inFlight = 0;
+  /** Where the next offer starts among the neighbours (see PusherOptions.neighborOffers). */
+  private neighborTurn = 0;
   offersSent = 0;
   chunksPushed = 0;
 
@@ -149,11 +158,24 @@ export class Pusher {
     const self = this.self();
     if (self === undefined || positions.length === 0) return;
     const now = this.clock.now();
+    const neighbors: [string, Target][] = [];
     for (const [peer, target] of this.liveTargets()) {
-      if (!target.relay || target.pullerUntil < now) continue;
-      this.queueOffer(peer, target, positions);
-      this.flush(peer, target, self);
+      if (target.relay && target.pullerUntil >= now) this.send(peer, target, positions, self);
+      else if (target.neighbor) neighbors.push([peer, target]);
     }
+    let left = this.options.neighborOffers;
+    for (let i = 0; i < neighbors.length && left > 0; i++) {
+      const [peer, target] = neighbors[(this.neighborTurn + i) % neighbors.length] as [string, Target];
+      if (positions.every((p) => this.peerHolds(peer, p))) continue;
+      this.send(peer, target, positions, self);
+      left--;
+    }
+    this.neighborTurn++;
+  }
+
+  private send(peer: string, target: Target, positions: readonly number[], self: string): void {
+    this.queueOffer(peer, target, positions);
+    this.flush(peer, target, self);
   }
 
   push(chunks: readonly PushChunk[]): void {

@@ -34,9 +34,9 @@ function steppedClock(): Clock & { advance(ms: number): void } {
 }
 
 describe('the pusher', () => {
-  it('offers only to pullers that asked for offers, and pushes a client put to every target', async () => {
+  it('offers only to pullers that asked for offers (no neighbour offers), and pushes a client put to every target', async () => {
     const peers = new RecordingPeers(acceptAll);
-    const pusher = new Pusher(parts(peers));
+    const pusher = new Pusher(parts(peers), { neighborOffers: 0 });
     pusher.addNeighbor('neighbour');
     pusher.addPuller('relay', true);
     pusher.addPuller('quiet', false);
@@ -48,6 +48,28 @@ describe('the pusher', () => {
     pusher.push([{ data: new Uint8Array(10), positions: [8] }]);
     await settle();
     expect(new Set(peers.calls.filter((c) => c.method === 'putChunks').map((c) => c.peer))).toEqual(new Set(['neighbour', 'relay', 'quiet']));
+    pusher.stop();
+  });
+
+  it('offers each batch to neighborOffers neighbours in turn, besides the relays, skipping those known to hold it', async () => {
+    const peers = new RecordingPeers(acceptAll);
+    const holds = new Map<string, Set<number>>([['n2', new Set([1, 2, 3])]]);
+    const pusher = new Pusher({ ...parts(peers), peerHolds: (peer, p) => holds.get(peer)?.has(p) ?? false }, { neighborOffers: 1 });
+    for (const n of ['n1', 'n2', 'n3']) pusher.addNeighbor(n);
+    pusher.addPuller('relay', true);
+    for (const position of [1, 2, 3]) {
+      pusher.offer([position]);
+      await settle();
+    }
+    expect(offered(peers, 'relay')).toEqual([1, 2, 3]);
+    // One neighbour a batch, in turn; n2 already holds them all, so its turn passes to the next.
+    expect([offered(peers, 'n1'), offered(peers, 'n2'), offered(peers, 'n3')]).toEqual([[1], [], [2, 3]]);
+    holds.set('n1', new Set([4])).set('n3', new Set([4]));
+    holds.get('n2')!.add(4);
+    pusher.offer([4]); // every neighbour holds it: nobody but the relay hears of it
+    await settle();
+    expect(offered(peers, 'relay')).toEqual([1, 2, 3, 4]);
+    expect(peers.calls.filter((c) => c.method === 'offer')).toHaveLength(4 + 3); // 4 to the relay, 3 to neighbours
     pusher.stop();
   });
 
