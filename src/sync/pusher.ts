@@ -79,10 +79,10 @@ export const MAX_PULLERS_PER_HOST = MAX_ADDRESSES_PER_HOST;
 /**
  * Push and offer. Chunks a client put here are pushed as bytes to every neighbour and puller that
  * lacks them (a peer behind NAT can only spread its data this way). Chunks that arrived from a
- * peer are only offered, and only to the pullers that asked for offers: each node asks a few of
- * its neighbours (its relays), so a new chunk costs the network a few offers per node whatever
- * the degree; the receiver fetches what it lacks from one holder, so each chunk crosses a link
- * about once. A peer met for the first time is offered our recent changes at once. One call in
+ * peer are only offered: to the pullers that asked for offers (each node asks a few of its
+ * neighbours, its relays) and to `neighborOffers` of our neighbours in turn, so a new chunk costs
+ * the network a few offers per node whatever the degree; the receiver fetches what it lacks from
+ * one holder, so each chunk crosses a link about once. A peer met for the first time is offered our recent changes at once. One call in
  * flight per target; the rest queue (bounded) and coalesce.
  */
 export class Pusher {
