@@ -177,6 +177,19 @@ describe('PeerViews', () => {
     expect([views.has('z'), views.get('n')!.relay, views.relaysMissing()]).toEqual([false, true, 0]);
   });
 
+  it('drops an extra relay that refuses, and remembers at most maxPeers such refusals', async () => {
+    const peers = new RefusingPeers();
+    const views = new PeerViews(parts(peers), { maxPeers: 2, relays: 1 });
+    for (const peer of ['x0', 'x1', 'x2']) {
+      peers.full.add(peer);
+      expect(views.trackExtraRelay(peer, 0)).toBe(true);
+      expect((await views.refresh(peer, 0)).relayRefused).toBe(true);
+      expect(views.has(peer)).toBe(false);
+    }
+    expect(views.trackExtraRelay('x2', 1)).toBe(false); // refused a moment ago
+    expect(views.trackExtraRelay('x0', 1)).toBe(true); // the oldest refusal was forgotten: the bound is 2
+  });
+
   it('asks a seed for offers only while no other tracked peer can take its place', () => {
     const views = new PeerViews(parts(new RecordingPeers(eightEmpty)), { maxPeers: 16, relays: 2 });
     views.track('seed', { lastResort: true });
