@@ -34,8 +34,8 @@ export interface ServiceHost {
   readonly limits: Readonly<ProtocolLimits>;
   /** A caller told us its reachable address: a candidate peer. */
   candidate(address: string): void;
-  /** A caller pulls our inventory changes: push to it, and offer it new chunks if `relay`. */
-  puller(address: string, relay: boolean): void;
+  /** A caller pulls our inventory changes: push to it, and offer it new chunks if `relay`; returns whether it hears our offers. */
+  puller(address: string, relay: boolean): boolean;
   /** Up to `max` live peers, shuffled, never `exclude`. */
   livePeers(max: number, exclude: string | undefined): string[];
   /** Chunks stored through putChunks; `pushedBy` is the pushing peer, undefined for a client's put. */
@@ -80,16 +80,16 @@ export class NodeService implements AtlasService {
 
   async inventoryChanges(params: InventoryChangesParams): Promise<InventoryChangesResult> {
     const { store, log } = this.host;
-    if (params.from !== undefined) this.host.puller(params.from, params.offers !== false);
+    const offering = params.from === undefined ? {} : { offering: this.host.puller(params.from, params.offers !== false) };
     const sequenceLength = store.sequenceLength();
     const inventory = { epoch: log.epoch, version: log.version };
-    if (params.since.epoch !== log.epoch) return { complete: false, sequenceLength, inventory };
+    if (params.since.epoch !== log.epoch) return { complete: false, sequenceLength, inventory, ...offering };
     // maxCount first: a caller asking from version 0 must not make us sort the whole log.
     const added = log.since(params.since.version, { maxCount: this.host.limits.maxInventoryChanges });
     if (added === undefined) {
-      return { complete: false, sequenceLength, inventory };
+      return { complete: false, sequenceLength, inventory, ...offering };
     }
-    return { complete: true, sequenceLength, inventory, added: encodePositions(added) };
+    return { complete: true, sequenceLength, inventory, added: encodePositions(added), ...offering };
   }
 
   async getChunks(params: GetChunksParams): Promise<GetChunksResult> {

@@ -130,6 +130,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
       isKnownPeer: (peer) => overlay.isKnownPeer(peer),
       contact: (peer) => overlay.contact(peer),
       isSeed: (peer) => overlay.isSeed(peer),
+      livePeers: (max) => overlay.livePeers(max, undefined),
     },
     events: {
       stored: onStored,

@@ -63,7 +63,7 @@ export interface InventoryChangesParams {
   offers?: boolean;
 }
 /** Result of `inventoryChanges`: the positions added since, or a request to read the whole vector. */
-export type InventoryChangesResult =
+export type InventoryChangesResult = (
   | {
       complete: true;
       sequenceLength: number;
@@ -72,7 +72,15 @@ export type InventoryChangesResult =
       added: Uint8Array;
     }
   /** The log does not reach back to `since` (or another epoch): fetch the whole vector. */
-  | { complete: false; sequenceLength: number; inventory: InventoryVersion };
+  | { complete: false; sequenceLength: number; inventory: InventoryVersion }
+) & {
+  /**
+   * Sent when the caller named itself (`from`): whether it hears our offers from now on. false
+   * when it asked for none, or asked while our offer targets were full: it should ask another
+   * peer. Absent (an older peer): unknown.
+   */
+  offering?: boolean;
+};
 
 /** Parameters of `getChunks`: the addresses wanted. */
 export interface GetChunksParams {

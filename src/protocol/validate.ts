@@ -385,14 +385,16 @@ function inventoryChangesResult(
   const complete = boolean(own(fields, 'complete'), 'inventoryChanges.complete', fail);
   const sequenceLength = count(own(fields, 'sequenceLength'), 'inventoryChanges.sequenceLength', fail);
   const inventory = inventoryVersion(own(fields, 'inventory'), 'inventoryChanges.inventory', fail);
-  if (!complete) return { complete, sequenceLength, inventory };
+  const offeringField = own(fields, 'offering');
+  const offering = offeringField === undefined ? {} : { offering: boolean(offeringField, 'inventoryChanges.offering', fail) };
+  if (!complete) return { complete, sequenceLength, inventory, ...offering };
   if (request !== undefined) {
     // A complete answer continues the caller's log: same epoch, not older than asked.
     if (inventory.epoch !== request.since.epoch) fail(ErrorCodes.BAD_REPLY, 'inventoryChanges.inventory.epoch', 'complete reply from another epoch');
     if (inventory.version < request.since.version) fail(ErrorCodes.BAD_REPLY, 'inventoryChanges.inventory.version', 'older than asked');
   }
   const added = positionBytes(own(fields, 'added'), 'inventoryChanges.added', limits, fail);
-  return { complete, sequenceLength, inventory, added };
+  return { complete, sequenceLength, inventory, added, ...offering };
 }
 
 function getChunksResult(fields: Fields, limits: Readonly<ProtocolLimits>, request: GetChunksParams | undefined): GetChunksResult {

@@ -30,13 +30,23 @@ export interface PeerView {
    * offering. Lets us fetch from any admitted peer that tells us it holds something new.
    */
   passiveUntil: number | undefined;
+  /** It refused to offer to us (its offer targets were full): not asked again before then. */
+  refusedUntil: number;
+  /**
+   * Not our neighbour: tracked only to hear its offers, because every neighbour refused to offer
+   * to us (a node whose neighbours are all popular ones). Refreshed like a neighbour, never audited.
+   */
+  extra: boolean;
 }
 
 /** Tracked peers asked for offers by default: a new chunk costs about this many offers per node. */
 export const DEFAULT_RELAYS = 3;
 
+/** How long a peer that refused to offer to us is not asked again (four default refresh periods). */
+export const RELAY_REFUSED_MS = 60_000;
+
 function emptyView(peer: string): PeerView {
-  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined };
+  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false };
 }
 
 export interface RefreshOutcome {
@@ -45,6 +55,8 @@ export interface RefreshOutcome {
   full: boolean;
   /** Positions newly seen as held by the peer. */
   added: number;
+  /** We asked the peer for offers and it refused: it is no longer one of our relays. */
+  relayRefused?: boolean;
 }
 
 /** What peer views work with: the two inventory calls, the protocol's bounds on replies, and our own address and sequence. */
@@ -75,6 +87,8 @@ export const DEFAULT_PEER_VIEWS: Readonly<PeerViewsOptions> = Object.freeze({ ma
  */
 export class PeerViews {
   private readonly views = new Map<string, PeerView>();
+  /** Peers that refused to be extra relays, until when (at most maxPeers, oldest forgotten first). */
+  private readonly refusedExtras = new Map<string, number>();
   private readonly client: PeerViewsComponents['client'];
   private readonly limits: PeerViewsComponents['limits'];
   private readonly self: PeerViewsComponents['self'];
@@ -105,16 +119,21 @@ export class PeerViews {
    */
   track(peer: string, options: { lastResort?: boolean } = {}): boolean {
     const existing = this.views.get(peer);
-    if (existing && existing.passiveUntil === undefined) return true;
+    if (existing && existing.passiveUntil === undefined) {
+      existing.extra = false; // a relay we asked for offers has become our neighbour
+      return true;
+    }
     if (existing) this.views.delete(peer); // known from offers only: read it whole from now on
     else if (this.views.size >= this.maxPeers && !this.evictPassive()) return false;
     const lastResort = options.lastResort ?? false;
     let relay = this.relayCount() < this.relays;
     if (!relay && !lastResort) {
-      // Take the place of a last-resort relay; it says "no more offers" at its next pull.
+      // Take the place of an extra relay (no longer tracked: its slot at that peer expires) or of
+      // a last-resort one (it says "no more offers" at its next pull).
       for (const other of this.views.values()) {
-        if (other.relay && other.lastResort) {
-          other.relay = false;
+        if (other.relay && (other.extra || other.lastResort)) {
+          if (other.extra) this.views.delete(other.peer);
+          else other.relay = false;
           relay = true;
           break;
         }
@@ -128,17 +147,61 @@ export class PeerViews {
    * Stops tracking a peer. When it was a relay, another tracked peer becomes one and is returned:
    * it should be pulled at once, so that it learns to offer to us.
    */
-  untrack(peer: string): string | undefined {
+  untrack(peer: string, now = -Infinity): string | undefined {
     const view = this.views.get(peer);
     this.views.delete(peer);
     if (!view?.relay) return undefined;
+    return this.promoteRelay(now);
+  }
+
+  /**
+   * Asks more tracked peers for offers while fewer than `relays` are, skipping those that refused
+   * us until `now`; returns the peers promoted (each should be pulled at once to hear of it).
+   */
+  topUpRelays(now: number): string[] {
+    const promoted: string[] = [];
+    while (this.relayCount() < this.relays) {
+      const peer = this.promoteRelay(now);
+      if (peer === undefined) break;
+      promoted.push(peer);
+    }
+    return promoted;
+  }
+
+  /** One more tracked peer becomes a relay, a last-resort one only when no other can. */
+  private promoteRelay(now: number): string | undefined {
     let promoted: PeerView | undefined;
     for (const other of this.views.values()) {
-      if (other.relay || other.passiveUntil !== undefined) continue;
+      if (other.relay || other.passiveUntil !== undefined || other.refusedUntil > now) continue;
       if (promoted === undefined || (promoted.lastResort && !other.lastResort)) promoted = other;
     }
     if (promoted) promoted.relay = true;
     return promoted?.peer;
+  }
+
+  /**
+   * Tracks a peer that is not our neighbour as one more relay (see PeerView.extra), when fewer
+   * than `relays` tracked peers offer to us and there is room; false otherwise.
+   */
+  trackExtraRelay(peer: string, now: number): boolean {
+    if (this.views.has(peer) || this.relayCount() >= this.relays || (this.refusedExtras.get(peer) ?? -Infinity) > now) return false;
+    if (this.views.size >= this.maxPeers && !this.evictPassive()) return false;
+    this.views.set(peer, { ...emptyView(peer), relay: true, extra: true });
+    return true;
+  }
+
+  /** An extra relay that refused is no longer tracked, and not tried again for RELAY_REFUSED_MS. */
+  private dropExtra(view: PeerView, now: number): void {
+    this.views.delete(view.peer);
+    for (const [peer, until] of this.refusedExtras) if (until <= now) this.refusedExtras.delete(peer);
+    // Bounded like the views: past it, the oldest refusal is forgotten.
+    if (this.refusedExtras.size >= this.maxPeers) this.refusedExtras.delete(this.refusedExtras.keys().next().value as string);
+    this.refusedExtras.set(view.peer, view.refusedUntil);
+  }
+
+  /** Relays still wanted: fewer tracked peers than `relays` offer to us. */
+  relaysMissing(): number {
+    return Math.max(0, this.relays - this.relayCount());
   }
 
   /** A peer we do not track offered something: remember what it holds until `until`. */
@@ -178,10 +241,10 @@ export class PeerViews {
     return [...this.views.keys()];
   }
 
-  /** The neighbours tracked by refresh: every view but those known only from offers. */
+  /** The neighbours tracked by refresh: every view but those known only from offers and extra relays. */
   neighbors(): string[] {
     const out: string[] = [];
-    for (const [peer, view] of this.views) if (view.passiveUntil === undefined) out.push(peer);
+    for (const [peer, view] of this.views) if (view.passiveUntil === undefined && !view.extra) out.push(peer);
     return out;
   }
 
@@ -226,7 +289,7 @@ export class PeerViews {
     const whole = await this.refreshWhole(view, now, signal);
     if (this.views.get(peer) !== view || !view.version) return whole;
     const after = await this.refreshChanges(view, now, signal);
-    return after ? { bytes: whole.bytes + after.bytes, full: true, added: whole.added + after.added } : whole;
+    return after ? { ...after, bytes: whole.bytes + after.bytes, full: true, added: whole.added + after.added } : whole;
   }
 
   /** The changes since the view's version; undefined when the peer cannot answer incrementally. */
@@ -244,9 +307,15 @@ export class PeerViews {
         view.inventory.addMany(positions.filter((p) => p < view.inventory.length));
         view.version = changes.inventory;
         view.refreshedAt = now;
+        const relayRefused = params.offers === true && changes.offering === false && view.relay;
+        if (relayRefused) {
+          view.relay = false;
+          view.refusedUntil = now + RELAY_REFUSED_MS;
+          if (view.extra) this.dropExtra(view, now);
+        }
         // Our sequence grew past what we had read of the peer: its bits there predate `since`.
         const tail = length > view.covered ? await this.readTail(view, length, signal) : 0;
-        return { bytes: changes.added.byteLength + tail, full: false, added: view.inventory.count - before };
+        return { bytes: changes.added.byteLength + tail, full: false, added: view.inventory.count - before, ...(relayRefused ? { relayRefused } : {}) };
       }
     }
     return undefined;

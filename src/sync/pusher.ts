@@ -20,6 +20,12 @@ export interface PusherOptions {
   pushBatch: number;
   /** Most recent positions offered to a peer on first contact (so a new neighbour converges at once). */
   firstContactPositions: number;
+  /**
+   * Neighbours offered each batch of chunks stored from peers, besides the relay pullers, taken in
+   * turn among those not known to hold it. Relays carry a chunk from the well-connected nodes to
+   * those that pull them; this carries it the other way, toward the well-connected nodes.
+   */
+  neighborOffers: number;
 }
 
 /** Defaults of PusherOptions. */
@@ -31,6 +37,7 @@ export const DEFAULT_PUSHER: Readonly<PusherOptions> = Object.freeze({
   maxPushBytesPerTarget: 1 << 20,
   pushBatch: 5,
   firstContactPositions: 4_096,
+  neighborOffers: 1,
 });
 
 /** What a pusher works with: the two calls it makes, the clock, and what it reads of its owner. */
@@ -72,10 +79,10 @@ export const MAX_PULLERS_PER_HOST = MAX_ADDRESSES_PER_HOST;
 /**
  * Push and offer. Chunks a client put here are pushed as bytes to every neighbour and puller that
  * lacks them (a peer behind NAT can only spread its data this way). Chunks that arrived from a
- * peer are only offered, and only to the pullers that asked for offers: each node asks a few of
- * its neighbours (its relays), so a new chunk costs the network a few offers per node whatever
- * the degree; the receiver fetches what it lacks from one holder, so each chunk crosses a link
- * about once. A peer met for the first time is offered our recent changes at once. One call in
+ * peer are only offered: to the pullers that asked for offers (each node asks a few of its
+ * neighbours, its relays) and to `neighborOffers` of our neighbours in turn, so a new chunk costs
+ * the network a few offers per node whatever the degree; the receiver fetches what it lacks from
+ * one holder, so each chunk crosses a link about once. A peer met for the first time is offered our recent changes at once. One call in
  * flight per target; the rest queue (bounded) and coalesce.
  */
 export class Pusher {
@@ -84,6 +91,8 @@ export class Pusher {
   private readonly controller = new AbortController();
   /** Calls under way to every target, evicted ones included: at most maxTargets. */
   private inFlight = 0;
+  /** Where the next offer starts among the neighbours (see PusherOptions.neighborOffers). */
+  private neighborTurn = 0;
   offersSent = 0;
   chunksPushed = 0;
 
@@ -108,27 +117,32 @@ export class Pusher {
 
   /**
    * A peer that pulls our changes: pushed to until it stops pulling, and offered to if it asked
-   * (it chose us as one of its relays). A puller that asked for no offers takes a free slot only
-   * and is the first to give its slot up, so relays are never evicted for it.
+   * (it chose us as one of its relays). Returns whether it hears our offers from now on: a relay
+   * is refused, never let in by evicting another live relay, when the targets are full, so that
+   * it asks another of its neighbours (a popular node cannot offer to everyone who picks it, and
+   * relays displacing each other at every pull would leave each without offers half the time).
+   * A puller that asked for no offers takes a free slot only and is the first to give its slot up.
    */
-  addPuller(peer: string, relay = true): void {
-    if (!relay && !this.targets.has(peer) && this.targets.size >= this.options.maxTargets) return;
+  addPuller(peer: string, relay = true): boolean {
+    const now = this.clock.now();
+    if (!relay && !this.targets.has(peer) && this.targets.size >= this.options.maxTargets) return false;
     // A caller's port is its own word: one host keeps at most MAX_PULLERS_PER_HOST pullers, or it
-    // could take every slot by naming ports. Which of them gives way follows the same rule as when
-    // the pusher is full (see evictable): one asking for no offers first, then the least recently pulled.
+    // could take every slot by naming ports. Which of them gives way: one that stopped pulling or
+    // asked for no offers first, then the least recently pulled (the same host's relays included).
     if (!this.targets.has(peer)) {
       const host = hostOf(peer);
       const sameHost = [...this.targets].filter(([, t]) => !t.neighbor && t.host === host);
       if (sameHost.length >= MAX_PULLERS_PER_HOST) {
-        const victim = evictable(sameHost, relay);
-        if (victim === undefined) return;
+        const victim = evictable(sameHost, now, relay);
+        if (victim === undefined) return false;
         this.targets.delete(victim);
       }
     }
     const target = this.upsert(peer, false, relay);
-    if (!target) return;
-    target.pullerUntil = this.clock.now() + this.options.pullerTtlMs;
+    if (!target) return false;
+    target.pullerUntil = now + this.options.pullerTtlMs;
     target.relay = relay;
+    return relay;
   }
 
   /** The peer is no longer our neighbour; it stays a target while it pulls. */
@@ -144,11 +158,24 @@ export class Pusher {
     const self = this.self();
     if (self === undefined || positions.length === 0) return;
     const now = this.clock.now();
+    const neighbors: [string, Target][] = [];
     for (const [peer, target] of this.liveTargets()) {
-      if (!target.relay || target.pullerUntil < now) continue;
-      this.queueOffer(peer, target, positions);
-      this.flush(peer, target, self);
+      if (target.relay && target.pullerUntil >= now) this.send(peer, target, positions, self);
+      else if (target.neighbor) neighbors.push([peer, target]);
     }
+    let left = this.options.neighborOffers;
+    for (let i = 0; i < neighbors.length && left > 0; i++) {
+      const [peer, target] = neighbors[(this.neighborTurn + i) % neighbors.length] as [string, Target];
+      if (positions.every((p) => this.peerHolds(peer, p))) continue;
+      this.send(peer, target, positions, self);
+      left--;
+    }
+    this.neighborTurn++;
+  }
+
+  private send(peer: string, target: Target, positions: readonly number[], self: string): void {
+    this.queueOffer(peer, target, positions);
+    this.flush(peer, target, self);
   }
 
   push(chunks: readonly PushChunk[]): void {
@@ -194,7 +221,8 @@ export class Pusher {
     const existing = this.targets.get(peer);
     if (existing) return existing;
     if (this.targets.size >= this.options.maxTargets) {
-      const victim = evictable(this.targets, true);
+      // A neighbour of ours may displace a live relay (that relay hears so at its next pull); a relay may not.
+      const victim = evictable(this.targets, this.clock.now(), neighbor);
       if (victim === undefined) return undefined;
       this.targets.delete(victim);
     }
@@ -247,16 +275,18 @@ export class Pusher {
 }
 
 /**
- * The target among `targets` that makes room for a new one: a puller, one that asked for no offers
- * first, the one closest to expiry among them; neighbours are never displaced, and a relay puller
- * only for a new target that hears offers (`forRelay`).
+ * The target among `targets` that makes room for a new one: a puller that stopped pulling first,
+ * then one that asked for no offers, the one closest to expiry among them; neighbours are never
+ * displaced, and a live relay only when `mayEvictRelays`.
  */
-function evictable(targets: Iterable<[string, Target]>, forRelay: boolean): string | undefined {
+function evictable(targets: Iterable<[string, Target]>, now: number, mayEvictRelays: boolean): string | undefined {
   let victim: string | undefined;
   let best = Infinity;
   for (const [id, t] of targets) {
-    if (t.neighbor || (t.relay && !forRelay)) continue;
-    const rank = t.pullerUntil + (t.relay ? 1e15 : 0);
+    if (t.neighbor) continue;
+    const live = t.pullerUntil >= now;
+    if (live && t.relay && !mayEvictRelays) continue;
+    const rank = live ? t.pullerUntil + (t.relay ? 1e15 : 0) : t.pullerUntil - 1e15;
     if (rank < best) [victim, best] = [id, rank];
   }
   return victim;

@@ -25,6 +25,9 @@ export type StoredOutcome = PutOutcome & { ok: true };
 /** Positions remembered by the inventory log, for incremental refreshes. */
 const INVENTORY_LOG_ENTRIES = 1 << 20;
 
+/** Live peers sampled from the table when an extra relay is sought. */
+const EXTRA_RELAY_SAMPLE = 8;
+
 /** How long an offer from a peer we do not track keeps its positions fetchable from it. */
 export const OFFERED_VIEW_MS = 60_000;
 
@@ -43,6 +46,8 @@ export interface ReplicatorPeers {
   /** A caller we have not admitted: check it, and admit it if it qualifies. */
   contact(peer: string): void;
   isSeed(peer: string): boolean;
+  /** Up to `max` live peers of the table, shuffled: where an extra relay is sought. */
+  livePeers(max: number): string[];
 }
 
 /** What the replicator tells the node, which turns it into events and metrics. */
@@ -154,6 +159,11 @@ export class Replicator {
   tick(): void {
     const now = this.components.clock.now();
     this.views.expirePassive(now);
+    // Peers that refused to offer to us may have room again; the promoted ones are refreshed below.
+    for (const peer of this.topUpRelays(now)) {
+      const view = this.views.get(peer);
+      if (view) view.refreshedAt = -Infinity;
+    }
     for (const peer of this.views.peers()) {
       const view = this.views.get(peer);
       if (view && now - view.refreshedAt >= this.refreshMs) void this.refreshView(peer);
@@ -178,7 +188,7 @@ export class Replicator {
   }
 
   neighborRemoved(peer: string): void {
-    const promoted = this.views.untrack(peer);
+    const promoted = this.views.untrack(peer, this.components.clock.now());
     this.pusher.removeNeighbor(peer);
     // A new relay is pulled at once, so it starts offering to us now.
     if (promoted !== undefined) void this.refreshView(promoted);
@@ -186,14 +196,15 @@ export class Replicator {
 
   // --- what callers tell us -------------------------------------------------------------------
 
-  /** A caller pulls our changes (`relay`: and wants our offers). */
-  pulled(address: string, relay: boolean): void {
+  /** A caller pulls our changes (`relay`: and wants our offers); returns whether it hears our offers. */
+  pulled(address: string, relay: boolean): boolean {
     const peer = canonicalPeerAddress(address);
-    if (peer === undefined) return;
+    if (peer === undefined) return false;
     // The caller's own host (sender-bound): offering to it reflects nothing to a third party,
     // so it need not be in our table (which may be full) to hear our offers.
-    this.pusher.addPuller(peer, relay);
+    const offering = this.pusher.addPuller(peer, relay);
     if (!this.components.peers.isKnownPeer(peer)) this.components.peers.contact(peer);
+    return offering;
   }
 
   /** A caller offers positions it holds; returns how many of them we want. */
@@ -298,6 +309,23 @@ export class Replicator {
     return wanted;
   }
 
+  /**
+   * Asks more tracked peers for offers while fewer than the wanted relays offer to us; when no
+   * tracked peer can, one more peer of the table (not a neighbour) is tracked as an extra relay.
+   * Returns the peers to pull now. One extra per call: a tick tries at most one new peer.
+   */
+  private topUpRelays(now: number): string[] {
+    const promoted = this.views.topUpRelays(now);
+    if (this.views.relaysMissing() === 0 || !this.running) return promoted;
+    const self = this.components.self();
+    for (const peer of this.components.peers.livePeers(EXTRA_RELAY_SAMPLE)) {
+      if (peer === self || !this.views.trackExtraRelay(peer, now)) continue;
+      promoted.push(peer);
+      break;
+    }
+    return promoted;
+  }
+
   /** Brings one peer's view up to date; at most one refresh per peer at a time. */
   async refreshView(peer: string): Promise<void> {
     if (this.refreshing.has(peer) || !this.running) return;
@@ -311,8 +339,16 @@ export class Replicator {
       logger.debug('inventory refreshed', { peer, bytes: outcome.bytes, added: outcome.added });
       peers.recordCall(peer, true);
       if (outcome.added > 0) this.downloader.inventoriesChanged();
+      // A neighbour with no room to offer to us: ask another (or, failing that, a peer of the
+      // table) at once. A refusing extra relay is dropped by the views; the next tick seeks another.
+      if (outcome.relayRefused && this.views.has(peer)) for (const promoted of this.topUpRelays(clock.now())) void this.refreshView(promoted);
     } catch (error) {
       if (!this.running || classifyFailure(error, this.lifetime.signal) === 'aborted') return;
+      // An extra relay that does not answer is given up; another is sought at the next tick.
+      if (this.views.get(peer)?.extra) {
+        const promoted = this.views.untrack(peer, clock.now());
+        if (promoted !== undefined) void this.refreshView(promoted);
+      }
       const atlasError = asAtlasError(error);
       const fault = refreshFault(atlasError);
       this.peerFault(peer, fault, atlasError);

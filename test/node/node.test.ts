@@ -3,6 +3,7 @@ import { MemoryChain } from '../../src/chain/memory.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { hash160Hex } from '../../src/hash/index.js';
 import { AtlasNode } from '../../src/node/index.js';
+import { ProtocolClient } from '../../src/protocol/client.js';
 import { seededRandom } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
@@ -37,6 +38,25 @@ describe('AtlasNode on its own', () => {
     expect([...got.keys()]).toEqual([good!.address]);
     expect(Buffer.from(got.get(good!.address)!).equals(Buffer.from(good!.data))).toBe(true);
     expect(node.inventory(0, 1)).toEqual(new Uint8Array([0x80]));
+  });
+
+  it('tells a puller whether it hears our offers: not when it asked for none, nor when our offer targets are full', async () => {
+    const network = new MemoryNetwork();
+    const node = await AtlasNode.open({ chain: new MemoryChain(), transport: network.transport('a'), push: { maxTargets: 1 } });
+    open.push(node);
+    await node.start();
+    const pull = async (caller: string, extra: { from?: string; offers?: boolean }) => {
+      const transport = network.transport(caller);
+      await transport.listen({ call: async () => ({}) } as never);
+      const reply = await new ProtocolClient(transport).inventoryChanges('a', { since: { epoch: 'none', version: 0 }, ...extra });
+      await transport.close();
+      return reply.offering;
+    };
+    expect(await pull('x', { from: 'x' })).toBe(true); // offers asked for by default
+    expect(await pull('y', { from: 'y', offers: true })).toBe(false); // the one slot is x's
+    expect(await pull('x', { from: 'x', offers: true })).toBe(true);
+    expect(await pull('z', { from: 'z', offers: false })).toBe(false);
+    expect(await pull('w', {})).toBeUndefined(); // nameless: nothing to tell
   });
 
   it('sets every position of a chunk announced twice, and follows rollbacks', async () => {

@@ -428,6 +428,10 @@ describe('validateResult', () => {
     expect(codeOf(() => validateResult('inventoryChanges', { ...complete, inventory: { epoch: 'e1', version: 2 } }, DEFAULT_LIMITS, since))).toBe(ErrorCodes.BAD_REPLY);
     const incomplete = { complete: false, sequenceLength: 5, inventory: { epoch: 'e2', version: 0 }, added: 'ignored' };
     expect(validateResult('inventoryChanges', incomplete, DEFAULT_LIMITS, since)).toEqual({ complete: false, sequenceLength: 5, inventory: { epoch: 'e2', version: 0 } });
+    // offering: whether the caller hears the peer's offers, optional, a boolean when present
+    expect(validateResult('inventoryChanges', { ...complete, offering: false }, DEFAULT_LIMITS, since)).toEqual({ ...complete, offering: false });
+    expect(validateResult('inventoryChanges', { ...incomplete, offering: true }, DEFAULT_LIMITS, since).offering).toBe(true);
+    expect(codeOf(() => validateResult('inventoryChanges', { ...complete, offering: 1 }, DEFAULT_LIMITS, since))).toBe(ErrorCodes.BAD_REPLY);
   });
 
   it('checks getChunks replies: sizes, duplicates, overlap, and only addresses asked for', () => {

@@ -7,7 +7,7 @@ import { encodePositions } from '../../src/inventory/varint.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
 import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
-import { PeerViews, type PeerViewsComponents } from '../../src/sync/peer-views.js';
+import { PeerViews, RELAY_REFUSED_MS, type PeerViewsComponents } from '../../src/sync/peer-views.js';
 import type { Transport, TransportService } from '../../src/transport/types.js';
 import { RecordingPeers } from '../support/recording-peers.js';
 
@@ -37,6 +37,20 @@ class BoastingPeer implements Transport {
     return { protocol: PROTOCOL_VERSION };
   }
   async close(): Promise<void> {}
+}
+
+/** Peers of eight empty positions; those in `full` have no room to offer to us and say so. */
+class RefusingPeers extends RecordingPeers {
+  readonly full = new Set<string>();
+  constructor() {
+    super(eightEmpty);
+  }
+  override async call(peer: string, method: string, params: unknown): Promise<unknown> {
+    const reply = (await super.call(peer, method, params)) as Record<string, unknown>;
+    const asked = params as { from?: string; offers?: boolean };
+    if (method !== 'inventoryChanges' || asked.from === undefined) return reply;
+    return { ...reply, offering: asked.offers !== false && !this.full.has(peer) };
+  }
 }
 
 /** The views' parts over `peers`: we are "self" with a sequence of 8. */
@@ -120,6 +134,60 @@ describe('PeerViews', () => {
     await views.refresh('d', 1);
     expect(asked('d').at(-1)).toBe(true);
     expect(views.untrack('e')).toBeUndefined(); // not a relay: nobody is promoted
+  });
+
+  it('replaces a relay that refused to offer to us, and asks it again only RELAY_REFUSED_MS later', async () => {
+    const peers = new RefusingPeers();
+    peers.full.add('a');
+    const views = new PeerViews(parts(peers), { maxPeers: 16 });
+    for (const peer of ['a', 'b', 'c', 'd']) views.track(peer);
+    const first = await views.refresh('a', 0); // whole vector, then the changes that register us
+    expect(first.relayRefused).toBe(true);
+    expect(views.get('a')!.relay).toBe(false);
+    expect(views.topUpRelays(0)).toEqual(['d']);
+    expect(views.untrack('d', 10)).toBeUndefined(); // 'a' refused until RELAY_REFUSED_MS: nobody left to promote
+    expect(views.relaysMissing()).toBe(1);
+    await views.refresh('a', 20);
+    const asked = peers.calls.filter((c) => c.method === 'inventoryChanges' && c.peer === 'a').map((c) => c.params.offers);
+    expect(asked).toEqual([true, false]); // not asked for offers while it refuses
+    expect(views.topUpRelays(RELAY_REFUSED_MS - 1)).toEqual([]);
+    expect(views.topUpRelays(RELAY_REFUSED_MS + 1)).toEqual(['a']); // it may have room again
+    peers.full.clear();
+    expect((await views.refresh('a', RELAY_REFUSED_MS + 2)).relayRefused).toBeUndefined();
+    expect(views.get('a')!.relay).toBe(true);
+  });
+
+  it('tracks a non-neighbour as an extra relay only while relays are missing, never as a neighbour, until it becomes one', () => {
+    const views = new PeerViews(parts(new RecordingPeers(eightEmpty)), { maxPeers: 3, relays: 2 });
+    views.track('a');
+    views.trackPassive('p', 1_000);
+    views.trackPassive('q', 2_000);
+    expect(views.relaysMissing()).toBe(1);
+    expect(views.trackExtraRelay('a', 0)).toBe(false); // already tracked
+    expect(views.trackExtraRelay('x', 0)).toBe(true); // the passive view closest to expiry made room
+    expect([views.has('p'), views.has('q')]).toEqual([false, true]);
+    expect(views.trackExtraRelay('y', 0)).toBe(false); // two relays: enough
+    expect([views.get('x')!.relay, views.neighbors()]).toEqual([true, ['a']]); // not audited as a neighbour
+    views.track('x'); // chosen as a neighbour since
+    expect(views.neighbors()).toEqual(['a', 'x']);
+    expect(views.untrack('x')).toBeUndefined(); // a passive view is never promoted
+    expect(views.relaysMissing()).toBe(1);
+    expect(views.trackExtraRelay('z', 0)).toBe(true);
+    views.track('n'); // a new neighbour takes the extra relay's place
+    expect([views.has('z'), views.get('n')!.relay, views.relaysMissing()]).toEqual([false, true, 0]);
+  });
+
+  it('drops an extra relay that refuses, and remembers at most maxPeers such refusals', async () => {
+    const peers = new RefusingPeers();
+    const views = new PeerViews(parts(peers), { maxPeers: 2, relays: 1 });
+    for (const peer of ['x0', 'x1', 'x2']) {
+      peers.full.add(peer);
+      expect(views.trackExtraRelay(peer, 0)).toBe(true);
+      expect((await views.refresh(peer, 0)).relayRefused).toBe(true);
+      expect(views.has(peer)).toBe(false);
+    }
+    expect(views.trackExtraRelay('x2', 1)).toBe(false); // refused a moment ago
+    expect(views.trackExtraRelay('x0', 1)).toBe(true); // the oldest refusal was forgotten: the bound is 2
   });
 
   it('asks a seed for offers only while no other tracked peer can take its place', () => {

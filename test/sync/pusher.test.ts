@@ -34,9 +34,9 @@ function steppedClock(): Clock & { advance(ms: number): void } {
 }
 
 describe('the pusher', () => {
-  it('offers only to pullers that asked for offers, and pushes a client put to every target', async () => {
+  it('offers only to pullers that asked for offers (no neighbour offers), and pushes a client put to every target', async () => {
     const peers = new RecordingPeers(acceptAll);
-    const pusher = new Pusher(parts(peers));
+    const pusher = new Pusher(parts(peers), { neighborOffers: 0 });
     pusher.addNeighbor('neighbour');
     pusher.addPuller('relay', true);
     pusher.addPuller('quiet', false);
@@ -48,6 +48,28 @@ describe('the pusher', () => {
     pusher.push([{ data: new Uint8Array(10), positions: [8] }]);
     await settle();
     expect(new Set(peers.calls.filter((c) => c.method === 'putChunks').map((c) => c.peer))).toEqual(new Set(['neighbour', 'relay', 'quiet']));
+    pusher.stop();
+  });
+
+  it('offers each batch to neighborOffers neighbours in turn, besides the relays, skipping those known to hold it', async () => {
+    const peers = new RecordingPeers(acceptAll);
+    const holds = new Map<string, Set<number>>([['n2', new Set([1, 2, 3])]]);
+    const pusher = new Pusher({ ...parts(peers), peerHolds: (peer, p) => holds.get(peer)?.has(p) ?? false }, { neighborOffers: 1 });
+    for (const n of ['n1', 'n2', 'n3']) pusher.addNeighbor(n);
+    pusher.addPuller('relay', true);
+    for (const position of [1, 2, 3]) {
+      pusher.offer([position]);
+      await settle();
+    }
+    expect(offered(peers, 'relay')).toEqual([1, 2, 3]);
+    // One neighbour a batch, in turn; n2 already holds them all, so its turn passes to the next.
+    expect([offered(peers, 'n1'), offered(peers, 'n2'), offered(peers, 'n3')]).toEqual([[1], [], [2, 3]]);
+    holds.set('n1', new Set([4])).set('n3', new Set([4]));
+    holds.get('n2')!.add(4);
+    pusher.offer([4]); // every neighbour holds it: nobody but the relay hears of it
+    await settle();
+    expect(offered(peers, 'relay')).toEqual([1, 2, 3, 4]);
+    expect(peers.calls.filter((c) => c.method === 'offer')).toHaveLength(4 + 3); // 4 to the relay, 3 to neighbours
     pusher.stop();
   });
 
@@ -142,6 +164,65 @@ describe('the pusher, further', () => {
     expect(pushedTo(peers)).toEqual(new Set(['n1', 'n2']));
     pusher.stop();
   });
+  it('refuses a relay when full rather than evict a live one, says so, and lets in one once a relay stopped pulling', async () => {
+    const peers = new RecordingPeers(acceptAll);
+    const clock = steppedClock();
+    const pusher = new Pusher(parts(peers, clock), { maxTargets: 4, pullerTtlMs: 1_000 });
+    expect([0, 1, 2, 3].map((i) => pusher.addPuller(`relay-${i}`, true))).toEqual([true, true, true, true]);
+    expect(pusher.addPuller('late', true)).toBe(false); // told: it asks another peer
+    expect(pusher.addPuller('quiet', false)).toBe(false); // asked for no offers: it never hears any
+    for (let round = 0; round < 10; round++) expect(pusher.addPuller('late', true)).toBe(false); // pulling again changes nothing
+    pusher.offer([1]);
+    await settle();
+    expect(new Set(peers.calls.filter((c) => c.method === 'offer').map((c) => c.peer))).toEqual(new Set(['relay-0', 'relay-1', 'relay-2', 'relay-3']));
+    expect(pusher.addPuller('relay-0', true)).toBe(true); // a relay that pulls again is still one
+
+    clock.advance(600);
+    for (const i of [0, 1, 2]) pusher.addPuller(`relay-${i}`, true);
+    clock.advance(600); // relay-3 has not pulled for 1,200 ms: its slot is free
+    expect(pusher.addPuller('late', true)).toBe(true);
+    pusher.offer([2]);
+    await settle();
+    expect(offered(peers, 'late')).toEqual([2]);
+    expect(offered(peers, 'relay-3')).toEqual([1]);
+    pusher.stop();
+  });
+
+  it('keeps offering to its relays while callers from many hosts keep pulling for offers', async () => {
+    const peers = new RecordingPeers(acceptAll);
+    const clock = steppedClock();
+    const pusher = new Pusher(parts(peers, clock), { maxTargets: 8, pullerTtlMs: 1_000 });
+    const relays = Array.from({ length: 6 }, (_, i) => `10.0.0.${i}:1`);
+    for (const relay of relays) expect(pusher.addPuller(relay, true)).toBe(true);
+    let refused = 0;
+    for (let round = 0; round < 200; round++) {
+      clock.advance(100);
+      if (round % 5 === 0) for (const relay of relays) expect(pusher.addPuller(relay, true)).toBe(true);
+      // 50 attacking hosts, a new port each round: they take the two free slots, nothing more.
+      for (let host = 0; host < 50; host++) if (!pusher.addPuller(`10.1.${host}.${round % 250}:${round}`, true)) refused++;
+    }
+    expect(refused).toBeGreaterThan(200 * 50 - 200 * 2);
+    pusher.offer([9]);
+    await settle();
+    for (const relay of relays) expect(offered(peers, relay)).toEqual([9]);
+    expect(peers.calls.filter((c) => c.method === 'offer').length).toBeLessThanOrEqual(8); // never more targets than maxTargets
+    pusher.stop();
+  });
+
+  it('lets a neighbour of ours displace a relay, which hears of it at its next pull', async () => {
+    const peers = new RecordingPeers(acceptAll);
+    const pusher = new Pusher(parts(peers), { maxTargets: 2 });
+    pusher.addPuller('r1', true);
+    pusher.addPuller('r2', true);
+    pusher.addNeighbor('n');
+    const relaysLeft = ['r1', 'r2'].filter((r) => pusher.addPuller(r, true));
+    expect(relaysLeft).toHaveLength(1); // the displaced one is refused, the other still hears offers
+    pusher.push([{ data: new Uint8Array(4), positions: [1] }]);
+    await settle();
+    expect(pushedTo(peers)).toEqual(new Set(['n', ...relaysLeft]));
+    pusher.stop();
+  });
+
   it("one host's pullers give way by the pusher's own rule: the least recently pulled first, never a relay for a puller that asks for no offers", async () => {
     const peers = new RecordingPeers(acceptAll);
     const clock = steppedClock();

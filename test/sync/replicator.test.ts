@@ -23,11 +23,15 @@ class FakeTransport implements Transport {
   readonly address = '127.0.0.1:7000';
   readonly calls: { peer: string; method: string; params: Record<string, unknown> }[] = [];
   inventoryError: Error | undefined;
+  /** Answers a call where it returns something; the defaults below otherwise. */
+  answer: ((peer: string, method: string, params: Record<string, unknown>) => unknown) | undefined;
   async listen(): Promise<string> {
     return this.address;
   }
   async call(peer: string, method: string, params: unknown): Promise<unknown> {
     this.calls.push({ peer, method, params: params as Record<string, unknown> });
+    const answered = this.answer?.(peer, method, params as Record<string, unknown>);
+    if (answered !== undefined) return answered;
     if (method === 'offer') return { wanted: 0 };
     if (method === 'inventory' && this.inventoryError) throw this.inventoryError;
     return {};
@@ -65,6 +69,9 @@ class FakePeers implements ReplicatorPeers {
   }
   isSeed(): boolean {
     return false;
+  }
+  livePeers(max: number): string[] {
+    return [...this.known].slice(0, max);
   }
 }
 
@@ -120,6 +127,58 @@ describe('Replicator', () => {
     expect(transport.sent('putChunks', RELAY)).toHaveLength(1);
     expect(transport.offered(RELAY)).toEqual([1]);
     expect(seen.stored.map((s) => s.split('<-')[1])).toEqual(['127.0.0.9:1', '127.0.0.8:1']);
+  });
+
+  it('offers onward only a chunk it fetched, verified and stored, never what a peer merely offered', async () => {
+    const { replicator, transport, peers, chunks, store } = await setup();
+    const JUNK_SOURCE = '127.0.0.5:7000';
+    transport.answer = (peer, method, params) => {
+      if (method !== 'getChunks') return undefined;
+      const addresses = params.addresses as string[];
+      // The junk source sends other bytes under the asked address.
+      const bytesOf = (address: string) => chunks.find((c) => c.address === address)!.data;
+      const data = (address: string) => (peer === JUNK_SOURCE ? new Uint8Array(bytesOf(address).byteLength).fill(7) : bytesOf(address));
+      return { chunks: addresses.map((address) => ({ address, data: data(address) })), missing: [] };
+    };
+    replicator.start();
+    replicator.pulled(RELAY, true);
+    peers.known.add(JUNK_SOURCE);
+    expect(replicator.offered(JUNK_SOURCE, Uint32Array.of(0))).toBe(1);
+    await settle();
+    expect(transport.sent('getChunks', JUNK_SOURCE).length).toBeGreaterThan(0);
+    expect(store.inventory.has(0)).toBe(false);
+    expect(peers.penalised.map(([peer]) => peer)).toContain(JUNK_SOURCE);
+    expect(transport.offered(RELAY)).toEqual([]); // neither the offer nor the junk is relayed
+
+    peers.known.add(STRANGER);
+    replicator.offered(STRANGER, Uint32Array.of(1));
+    await settle();
+    expect(store.inventory.has(1)).toBe(true);
+    expect(transport.offered(RELAY)).toEqual([1]); // relayed once verified and stored
+  });
+
+  it('when every neighbour refuses to offer to it, asks a peer of its table instead, and drops one that refuses too', async () => {
+    const { replicator, transport, peers } = await setup();
+    const inventory = { epoch: 'e', version: 1 };
+    const full = new Set([NEIGHBOUR, STRANGER]);
+    transport.answer = (peer, method, params) => {
+      if (method === 'inventory') return { sequenceLength: 4, inventory, bytes: new Uint8Array(1) };
+      if (method !== 'inventoryChanges') return undefined;
+      return { complete: true, sequenceLength: 4, inventory, added: new Uint8Array(0), offering: params.offers !== false && !full.has(peer) };
+    };
+    const TABLE_PEER = '127.0.0.6:7000';
+    peers.known.add(NEIGHBOUR).add(STRANGER).add(TABLE_PEER); // livePeers: in this order
+    replicator.start();
+    replicator.neighborAdded(NEIGHBOUR);
+    await settle();
+    expect(replicator.views.get(NEIGHBOUR)?.relay).toBe(false); // it refused
+    expect(replicator.views.has(STRANGER)).toBe(false); // asked as an extra relay at once; it refused too: dropped
+    expect(transport.sent('inventoryChanges', STRANGER).map((c) => c.params.offers)).toEqual([true]);
+    replicator.tick(); // the next round tries another peer of the table, not the one that refused
+    await settle();
+    expect(replicator.views.get(TABLE_PEER)?.relay).toBe(true);
+    expect(transport.sent('inventoryChanges', STRANGER)).toHaveLength(1);
+    expect(replicator.views.neighbors()).toEqual([NEIGHBOUR]); // an extra relay is not a neighbour
   });
 
   it('keeps an offer from a caller not yet admitted, asks to admit it, and replays the offer once it is', async () => {
