@@ -72,6 +72,8 @@ const POSITIVE_INTEGERS = new Set([
   'push.pushBatch', 'backfill.concurrency',
   ...['maxPeers', 'maxPending', 'maxPendingPerHost', 'maxSamplesPerPeer', 'maxRecent', 'maxBlocked', 'maxOffences'].map((key) => `peerTable.${key}`),
 ]);
+/** Nested counts that must be whole and may be 0 (0 turns the behaviour off). */
+const WHOLE_NUMBERS = new Set(['downloads.maxInFlight', 'push.neighborOffers']);
 /** Nested numbers that are fractions in [0, 1]. */
 const FRACTIONS = new Set(['peerTable.minHealth', 'audit.stallHealth']);
 /** Nested strings with a fixed set of values. */
@@ -172,6 +174,7 @@ function checkValue(name: string, value: unknown, fallback: unknown): unknown {
   }
   if (typeof value !== 'number' || Number.isNaN(value) || value < 0) throw new InvalidOptionError(name, `expected a number >= 0, got ${describe(value)}`);
   if (POSITIVE_INTEGERS.has(name) && !(Number.isSafeInteger(value) && value > 0)) throw new InvalidOptionError(name, `expected a positive integer, got ${describe(value)}`);
+  if (WHOLE_NUMBERS.has(name) && !Number.isSafeInteger(value)) throw new InvalidOptionError(name, `expected a whole number, got ${describe(value)}`);
   if (FRACTIONS.has(name) && value > 1) throw new InvalidOptionError(name, `expected a fraction in [0, 1], got ${describe(value)}`);
   return value;
 }

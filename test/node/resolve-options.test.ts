@@ -135,6 +135,8 @@ describe('resolveNodeOptions', () => {
       [{ chain, transport, downloads: { hedge: { minMs: NaN } } }, 'downloads.hedge.minMs'],
       [{ chain, transport, downloads: { backoff: [] } }, 'downloads.backoff'],
       [{ chain, transport, push: { timeoutMs: -5 } }, 'push.timeoutMs'],
+      [{ chain, transport, push: { neighborOffers: 1.5 } }, 'push.neighborOffers'],
+      [{ chain, transport, downloads: { maxInFlight: 2.5 } }, 'downloads.maxInFlight'],
       [{ chain, transport, audit: { stallHealth: 1.5 } }, 'audit.stallHealth'],
       [{ chain, transport, backfill: { concurrency: 0 } }, 'backfill.concurrency'],
       [{ chain, transport, clock: { now: () => 0 } }, 'clock'],
