@@ -324,6 +324,7 @@ describe('StacksObserverChain listener bounds', () => {
       closed[i] = false;
       socket.on('error', () => undefined);
       socket.on('close', () => (closed[i] = true));
+      socket.resume(); // an unread reply would hide the close
       return socket;
     });
     // Node's own timeouts would hold these for 60 s; the first-byte deadline frees every slot.
