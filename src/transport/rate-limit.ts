@@ -47,6 +47,8 @@ export const DEFAULT_RATE_LIMIT: Readonly<RateLimitOptions> = Object.freeze({
 
 /** Keys not in debt looked at, at most, for a full bucket before a partly spent one is forgotten. */
 const FULL_BUCKET_LOOKAHEAD = 16;
+/** Keys one search looks at, at most. */
+const MAX_SEARCH = 256;
 /** When every remembered key is in debt or in use, how soon keys in use are looked at again. */
 const IN_USE_RECHECK_MS = 100;
 
@@ -64,8 +66,10 @@ export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
 
   private readonly inUse: (key: string) => boolean;
-  /** After a search found no room: new keys are refused without searching until then. */
+  /** Once fruitless searches have seen every key: new keys are refused without searching until then. */
   private noRoomUntil = -Infinity;
+  /** The searches since the last one that made room: keys looked at, the earliest debt repaid, any key in use. */
+  private fruitless = { visited: 0, earliestRepaid: Infinity, inUse: false };
 
   constructor(clock: Clock, options: Partial<RateLimitOptions> = {}, hooks: RateLimiterHooks = {}) {
     this.options = Object.freeze(checkOptions({ ...DEFAULT_RATE_LIMIT, ...definedOnly(options) }));
@@ -129,6 +133,7 @@ export class RateLimiter {
   clear(): void {
     this.buckets.clear();
     this.noRoomUntil = -Infinity;
+    this.fruitless = { visited: 0, earliestRepaid: Infinity, inUse: false };
   }
 
   /** `key`'s bucket, refilled and made the most recent; undefined when it is new and there is no room. */
@@ -150,29 +155,30 @@ export class RateLimiter {
   /**
    * Forgets one key: of the least recently used keys neither in debt nor in use, the first with a
    * full bucket among the next FULL_BUCKET_LOOKAHEAD, else the first of them; never one in debt or
-   * in use. The cost is bounded whatever the callers do: a key found in debt is moved to the recent
-   * end (it cannot be forgotten anyway), so the next search does not walk past it again; keys in
-   * use are at most the requests in progress; and once a whole search finds no room, new keys are
-   * refused without another search until the earliest debt is earned back (or IN_USE_RECHECK_MS,
-   * when keys in use may have been released).
+   * in use. Bounded work whatever the callers do: one search looks at MAX_SEARCH keys at most, and
+   * moves the ones in debt or in use it passes to the recent end (neither can be forgotten now), so
+   * the next search starts past them; a search that ends without room refuses its key. Once
+   * fruitless searches have together looked at every key, new keys are refused without searching
+   * until the earliest debt seen is earned back (or IN_USE_RECHECK_MS, for keys in use).
    */
   private makeRoom(now: number): boolean {
     if (now < this.noRoomUntil) return false;
     let first: string | undefined;
     let seen = 0;
-    const debtors: string[] = [];
-    let earliestRepaid = Infinity;
-    let anyInUse = false;
+    let visited = 0;
+    const passed: string[] = [];
     let victim: string | undefined;
     for (const [key, bucket] of this.buckets) {
+      if (++visited > MAX_SEARCH) break;
       const tokens = this.refilled(bucket, now);
       if (tokens < 0) {
-        debtors.push(key);
-        earliestRepaid = Math.min(earliestRepaid, now + (-tokens / this.options.ratePerSecond) * 1000);
+        passed.push(key);
+        this.fruitless.earliestRepaid = Math.min(this.fruitless.earliestRepaid, now + (-tokens / this.options.ratePerSecond) * 1000);
         continue;
       }
       if (this.inUse(key)) {
-        anyInUse = true;
+        passed.push(key);
+        this.fruitless.inUse = true;
         continue;
       }
       first ??= key;
@@ -182,18 +188,23 @@ export class RateLimiter {
       }
       if (++seen >= FULL_BUCKET_LOOKAHEAD) break;
     }
-    for (const key of debtors) {
+    for (const key of passed) {
       const bucket = this.buckets.get(key) as Bucket;
       this.buckets.delete(key);
       this.buckets.set(key, bucket);
     }
     victim ??= first;
-    if (victim === undefined) {
-      this.noRoomUntil = Math.min(earliestRepaid, anyInUse ? now + IN_USE_RECHECK_MS : Infinity);
-      return false;
+    if (victim !== undefined) {
+      this.buckets.delete(victim);
+      this.fruitless = { visited: 0, earliestRepaid: Infinity, inUse: false };
+      return true;
     }
-    this.buckets.delete(victim);
-    return true;
+    this.fruitless.visited += Math.min(visited, MAX_SEARCH);
+    if (this.fruitless.visited >= this.buckets.size) {
+      this.noRoomUntil = Math.min(this.fruitless.earliestRepaid, this.fruitless.inUse ? now + IN_USE_RECHECK_MS : Infinity);
+      this.fruitless = { visited: 0, earliestRepaid: Infinity, inUse: false };
+    }
+    return false;
   }
 
   private refilled(bucket: Bucket, now: number): number {
