@@ -50,6 +50,12 @@ export interface PusherComponents {
   peerHolds: (peer: string, position: number) => boolean;
   /** Our most recently gained positions, at most `max`: what a peer met for the first time hears of. */
   recent: (max: number) => ArrayLike<number>;
+  /**
+   * True for a peer admitted to our table. When the targets are full, such a relay may take the
+   * place of a live relay that is not: strangers that took every slot first cannot keep the peers
+   * we know out. Default: no peer is known (relays never displace each other).
+   */
+  isKnownPeer?: (peer: string) => boolean;
 }
 
 /** A chunk stored locally (put by a client), to push as bytes. */
@@ -101,9 +107,11 @@ export class Pusher {
   private readonly self: PusherComponents['self'];
   private readonly peerHolds: PusherComponents['peerHolds'];
   private readonly recent: PusherComponents['recent'];
+  private readonly isKnownPeer: (peer: string) => boolean;
 
   constructor(components: PusherComponents, options?: Partial<PusherOptions>) {
     ({ client: this.client, clock: this.clock, self: this.self, peerHolds: this.peerHolds, recent: this.recent } = components);
+    this.isKnownPeer = components.isKnownPeer ?? (() => false);
     this.options = { ...DEFAULT_PUSHER, ...options };
     // Every call listens here; inFlight keeps them to maxTargets.
     setMaxListeners(0, this.controller.signal);
@@ -133,7 +141,7 @@ export class Pusher {
       const host = hostOf(peer);
       const sameHost = [...this.targets].filter(([, t]) => !t.neighbor && t.host === host);
       if (sameHost.length >= MAX_PULLERS_PER_HOST) {
-        const victim = evictable(sameHost, now, relay);
+        const victim = evictable(sameHost, now, relay ? 'any' : 'none', this.isKnownPeer);
         if (victim === undefined) return false;
         this.targets.delete(victim);
       }
@@ -221,8 +229,10 @@ export class Pusher {
     const existing = this.targets.get(peer);
     if (existing) return existing;
     if (this.targets.size >= this.options.maxTargets) {
-      // A neighbour of ours may displace a live relay (that relay hears so at its next pull); a relay may not.
-      const victim = evictable(this.targets, this.clock.now(), neighbor);
+      // A neighbour of ours may displace any live relay (it hears so at its next pull), a relay we
+      // know one we do not, a relay we do not know none.
+      const mayEvict = neighbor ? 'any' : hearsOffers && this.isKnownPeer(peer) ? 'strangers' : 'none';
+      const victim = evictable(this.targets, this.clock.now(), mayEvict, this.isKnownPeer);
       if (victim === undefined) return undefined;
       this.targets.delete(victim);
     }
@@ -274,18 +284,21 @@ export class Pusher {
   }
 }
 
+/** Which live relays a new target may displace: any, only those not admitted to our table, or none. */
+type RelayEviction = 'any' | 'strangers' | 'none';
+
 /**
  * The target among `targets` that makes room for a new one: a puller that stopped pulling first,
  * then one that asked for no offers, the one closest to expiry among them; neighbours are never
- * displaced, and a live relay only when `mayEvictRelays`.
+ * displaced, and a live relay only as `mayEvictRelays` allows.
  */
-function evictable(targets: Iterable<[string, Target]>, now: number, mayEvictRelays: boolean): string | undefined {
+function evictable(targets: Iterable<[string, Target]>, now: number, mayEvictRelays: RelayEviction, isKnownPeer: (peer: string) => boolean): string | undefined {
   let victim: string | undefined;
   let best = Infinity;
   for (const [id, t] of targets) {
     if (t.neighbor) continue;
     const live = t.pullerUntil >= now;
-    if (live && t.relay && !mayEvictRelays) continue;
+    if (live && t.relay && (mayEvictRelays === 'none' || (mayEvictRelays === 'strangers' && isKnownPeer(id)))) continue;
     const rank = live ? t.pullerUntil + (t.relay ? 1e15 : 0) : t.pullerUntil - 1e15;
     if (rank < best) [victim, best] = [id, rank];
   }

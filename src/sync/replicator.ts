@@ -139,6 +139,7 @@ export class Replicator {
       self,
       peerHolds: (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false,
       recent: (max) => this.log.since(Math.max(this.log.oldestVersion, this.log.version - max)) ?? [],
+      isKnownPeer: (peer) => peers.isKnownPeer(peer),
     }, options.push);
   }
 

@@ -209,6 +209,32 @@ describe('the pusher, further', () => {
     pusher.stop();
   });
 
+  it('lets a peer of our table displace a stranger that took a relay slot first, never another known relay', async () => {
+    const peers = new RecordingPeers(acceptAll);
+    const clock = steppedClock();
+    const known = new Set(['10.9.0.1:1', '10.9.0.2:1', '10.9.0.3:1']);
+    const pusher = new Pusher({ ...parts(peers, clock), isKnownPeer: (peer) => known.has(peer) }, { maxTargets: 8, pullerTtlMs: 120_000 });
+    // Strangers from 8 hosts take every slot first, and keep pulling.
+    const squatters = Array.from({ length: 8 }, (_, i) => `10.2.${i}.1:1`);
+    for (const squatter of squatters) expect(pusher.addPuller(squatter, true)).toBe(true);
+    expect(pusher.addPuller('10.3.0.1:1', true)).toBe(false); // another stranger: refused, as before
+    // Peers we admitted get in, each in a stranger's place.
+    for (const peer of known) expect(pusher.addPuller(peer, true)).toBe(true);
+    clock.advance(1_000);
+    for (const squatter of squatters) pusher.addPuller(squatter, true); // pulling again does not win a slot back
+    for (const peer of known) expect(pusher.addPuller(peer, true)).toBe(true);
+    pusher.offer([5]);
+    await settle();
+    for (const peer of known) expect(offered(peers, peer)).toEqual([5]);
+    expect(squatters.filter((s) => offered(peers, s).length > 0)).toHaveLength(5);
+    // With every slot held by known relays, a known newcomer is refused like anyone.
+    for (let i = 4; i <= 8; i++) known.add(`10.9.0.${i}:1`);
+    for (let i = 4; i <= 8; i++) expect(pusher.addPuller(`10.9.0.${i}:1`, true)).toBe(true);
+    known.add('10.9.0.9:1');
+    expect(pusher.addPuller('10.9.0.9:1', true)).toBe(false);
+    pusher.stop();
+  });
+
   it('lets a neighbour of ours displace a relay, which hears of it at its next pull', async () => {
     const peers = new RecordingPeers(acceptAll);
     const pusher = new Pusher(parts(peers), { maxTargets: 2 });
