@@ -3,7 +3,7 @@
  * shapes: names registered, updated, transferred without a zone file and revoked; repeated
  * deliveries; a restart mid-stream; a reorg replacing a name's zone file; attachments verified.
  */
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -308,10 +308,14 @@ describe('StacksObserverChain listener bounds', () => {
     expect(list.check('2001:db8::2', 'ipv6')).toBe(false);
     expect(list.check('192.0.2.8', 'ipv4')).toBe(false);
     expect(allowedHostList(['*'])).toBe('any');
+    expect(() => allowedHostList(['*', 'not an ip'])).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' })); // '*' does not hide a bad entry
     for (const bad of ['stacks-node.local', '10.0.0.0/33', '10.0.0.1/8/1', '::1/', '']) {
       expect(() => allowedHostList([bad]), bad).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
     }
-    await expect(StacksObserverChain.open({ dir: freshDir(), listen: '127.0.0.1:0', contracts: [BNS], allowedHosts: ['not an ip'] })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    // refused before anything is opened: the folder is not even created
+    const dir = freshDir();
+    await expect(StacksObserverChain.open({ dir, listen: '127.0.0.1:0', contracts: [BNS], allowedHosts: ['not an ip'] })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('closes connections that never send a byte, so silent sockets cannot keep a stacks-node out', async () => {

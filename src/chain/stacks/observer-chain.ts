@@ -14,7 +14,7 @@ import { ChainListeners } from '../listeners.js';
 import type { ChainAdapter, ChainListener } from '../types.js';
 import { BlockTree, type StacksAnnouncement } from './block-tree.js';
 import { ObserverJournal } from './journal.js';
-import { ObserverServer, DEFAULT_OBSERVER_LIMITS, type ObserverLimits } from './observer-http.js';
+import { allowedHostList, ObserverServer, DEFAULT_OBSERVER_LIMITS, type ObserverLimits } from './observer-http.js';
 import { MAINNET_BNS_CONTRACT, parseAttachments, parseNewBlock, UNBOUND_ADDRESS } from './payloads.js';
 
 /** Options of `StacksObserverChain`. */
@@ -87,6 +87,8 @@ export class StacksObserverChain implements ChainAdapter {
   /** Replays the journal in `dir`, then listens when `listen` is given. */
   static async open(options: StacksObserverChainOptions): Promise<StacksObserverChain> {
     const logger = options.logger ?? silentLogger;
+    // Checked before anything is opened: a bad entry touches nothing.
+    const allowList = allowedHostList(options.allowedHosts ?? []);
     const { journal, blocks } = ObserverJournal.open(options.dir, logger);
     const tree = new BlockTree(options.reorgWindow ?? 1_000);
     for (const block of blocks) tree.add(block);
@@ -96,7 +98,7 @@ export class StacksObserverChain implements ChainAdapter {
     const chain = new StacksObserverChain(options, journal, tree);
     if (options.listen !== undefined) {
       try {
-        const server = new ObserverServer(chain, chain.limits, logger, options.allowedHosts ?? []);
+        const server = new ObserverServer(chain, chain.limits, logger, allowList);
         await server.listen(options.listen);
         chain.#server = server;
       } catch (error) {

@@ -62,10 +62,10 @@ export class ObserverServer {
     private readonly sink: ObserverSink,
     private readonly limits: Readonly<ObserverLimits>,
     private readonly logger: Logger,
-    /** IP addresses or CIDR ranges that may connect besides this machine's loopback; '*' for any. */
-    private readonly allowedHosts: readonly string[] = [],
+    /** Who may connect besides this machine's loopback (see allowedHostList). */
+    allowList: BlockList | 'any' = new BlockList(),
   ) {
-    this.#allowList = allowedHostList(allowedHosts);
+    this.#allowList = allowList;
     this.#server = http.createServer(
       {
         requestTimeout: limits.requestTimeoutMs,
@@ -181,9 +181,9 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
  * names an entry that is none of these (it would otherwise never match, silently).
  */
 export function allowedHostList(entries: readonly string[]): BlockList | 'any' {
-  if (entries.includes('*')) return 'any';
   const list = new BlockList();
   for (const entry of entries) {
+    if (entry === '*') continue;
     const [ip, prefix, extra] = String(entry).split('/');
     const family = isIP(ip ?? '');
     const bits = prefix === undefined ? undefined : Number(prefix);
@@ -195,7 +195,7 @@ export function allowedHostList(entries: readonly string[]): BlockList | 'any' {
     if (bits === undefined) list.addAddress(ip as string, type);
     else list.addSubnet(ip as string, bits, type);
   }
-  return list;
+  return entries.includes('*') ? 'any' : list;
 }
 
 /** "host:port", "[v6]:port" -> parts; BAD_REQUEST otherwise. */
