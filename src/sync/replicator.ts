@@ -103,6 +103,8 @@ export class Replicator {
   private readonly pusher: Pusher;
   private readonly early = new EarlyContacts();
   private readonly refreshing = new Set<string>();
+  /** Peers to refresh once more when their refresh under way ends (at most the tracked views). */
+  private readonly refreshAgain = new Set<string>();
   private readonly lifetime = new AbortController();
   private readonly refreshMs: number;
   private running = false;
@@ -160,11 +162,8 @@ export class Replicator {
   tick(): void {
     const now = this.components.clock.now();
     this.views.expirePassive(now);
-    // Peers that refused to offer to us may have room again; the promoted ones are refreshed below.
-    for (const peer of this.topUpRelays(now)) {
-      const view = this.views.get(peer);
-      if (view) view.refreshedAt = -Infinity;
-    }
+    // Peers that refused to offer to us may have room again: the promoted ones are pulled now.
+    for (const peer of this.topUpRelays(now)) void this.refreshView(peer, { again: true });
     for (const peer of this.views.peers()) {
       const view = this.views.get(peer);
       if (view && now - view.refreshedAt >= this.refreshMs) void this.refreshView(peer);
@@ -192,7 +191,7 @@ export class Replicator {
     const promoted = this.views.untrack(peer, this.components.clock.now());
     this.pusher.removeNeighbor(peer);
     // A new relay is pulled at once, so it starts offering to us now.
-    if (promoted !== undefined) void this.refreshView(promoted);
+    if (promoted !== undefined) void this.refreshView(promoted, { again: true });
   }
 
   // --- what callers tell us -------------------------------------------------------------------
@@ -327,9 +326,17 @@ export class Replicator {
     return promoted;
   }
 
-  /** Brings one peer's view up to date; at most one refresh per peer at a time. */
-  async refreshView(peer: string): Promise<void> {
-    if (this.refreshing.has(peer) || !this.running) return;
+  /**
+   * Brings one peer's view up to date; at most one refresh per peer at a time. `again`: when one
+   * is under way, run another once it ends (it was sent before what this one must say, e.g. that
+   * the peer is now our relay and should offer to us).
+   */
+  async refreshView(peer: string, options: { again?: boolean } = {}): Promise<void> {
+    if (!this.running) return;
+    if (this.refreshing.has(peer)) {
+      if (options.again === true) this.refreshAgain.add(peer);
+      return;
+    }
     this.refreshing.add(peer);
     const { peers, logger, clock } = this.components;
     try {
@@ -342,13 +349,13 @@ export class Replicator {
       if (outcome.added > 0) this.downloader.inventoriesChanged();
       // A neighbour with no room to offer to us: ask another (or, failing that, a peer of the
       // table) at once. A refusing extra relay is dropped by the views; the next tick seeks another.
-      if (outcome.relayRefused && this.views.has(peer)) for (const promoted of this.topUpRelays(clock.now())) void this.refreshView(promoted);
+      if (outcome.relayRefused && this.views.has(peer)) for (const promoted of this.topUpRelays(clock.now())) void this.refreshView(promoted, { again: true });
     } catch (error) {
       if (!this.running || classifyFailure(error, this.lifetime.signal) === 'aborted') return;
       // An extra relay that does not answer is given up; another is sought at the next tick.
       if (this.views.get(peer)?.extra) {
         const promoted = this.views.untrack(peer, clock.now());
-        if (promoted !== undefined) void this.refreshView(promoted);
+        if (promoted !== undefined) void this.refreshView(promoted, { again: true });
       }
       const atlasError = asAtlasError(error);
       const fault = refreshFault(atlasError);
@@ -357,6 +364,7 @@ export class Replicator {
       if (fault === 'unresponsive') peers.recordCall(peer, false);
     } finally {
       this.refreshing.delete(peer);
+      if (this.refreshAgain.delete(peer) && this.views.has(peer)) void this.refreshView(peer);
     }
   }
 

@@ -181,6 +181,34 @@ describe('Replicator', () => {
     expect(replicator.views.neighbors()).toEqual([NEIGHBOUR]); // an extra relay is not a neighbour
   });
 
+  it('asks a peer promoted to relay for offers at once, even when a refresh sent before the promotion was under way', async () => {
+    const { replicator, transport, peers } = await setup();
+    const inventory = { epoch: 'e', version: 1 };
+    const [first, second, third, fourth] = ['127.0.0.11:7000', '127.0.0.12:7000', '127.0.0.13:7000', '127.0.0.14:7000'] as const;
+    let releaseFourth: () => void = () => undefined;
+    const fourthHeld = new Promise<void>((resolve) => (releaseFourth = resolve));
+    transport.answer = (peer, method, params) => {
+      if (method === 'inventory') return { sequenceLength: 4, inventory, bytes: new Uint8Array(1) };
+      if (method !== 'inventoryChanges') return undefined;
+      const reply = { complete: true, sequenceLength: 4, inventory, added: new Uint8Array(0), offering: params.offers !== false && peer !== first };
+      // The fourth neighbour's first changes call is slow: it is still under way when the first refuses.
+      if (peer === fourth && transport.sent('inventoryChanges', fourth).length === 1) return fourthHeld.then(() => reply);
+      return reply;
+    };
+    peers.known.add(first).add(second).add(third).add(fourth);
+    replicator.start();
+    // Three relays (the first of them will refuse), then the fourth, tracked as no relay.
+    for (const peer of [second, third, first, fourth]) replicator.neighborAdded(peer);
+    await settle();
+    expect(replicator.views.get(first)?.relay).toBe(false); // it refused
+    expect(replicator.views.get(fourth)?.relay).toBe(true); // promoted in its place
+    const asked = () => transport.sent('inventoryChanges', fourth).map((c) => c.params.offers === true);
+    expect(asked()).toEqual([false]); // the call under way was sent before the promotion
+    releaseFourth();
+    await settle();
+    expect(asked()).toEqual([false, true]); // asked again at once, not at the next refresh 15 s later
+  });
+
   it('keeps an offer from a caller not yet admitted, asks to admit it, and replays the offer once it is', async () => {
     const { replicator, peers } = await setup();
     expect(replicator.offered(STRANGER, Uint32Array.of(0, 2))).toBe(0);
