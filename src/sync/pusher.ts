@@ -161,7 +161,7 @@ export class Pusher {
     if (target.pullerUntil < this.clock.now()) this.targets.delete(peer);
   }
 
-  /** Positions newly stored from peers: offered to the pullers that asked for offers. */
+  /** Positions newly stored from peers: offered to the pullers that asked for offers, and to neighborOffers neighbours in turn. */
   offer(positions: readonly number[]): void {
     const self = this.self();
     if (self === undefined || positions.length === 0) return;
@@ -172,13 +172,15 @@ export class Pusher {
       else if (target.neighbor) neighbors.push([peer, target]);
     }
     let left = this.options.neighborOffers;
+    let next = this.neighborTurn;
     for (let i = 0; i < neighbors.length && left > 0; i++) {
       const [peer, target] = neighbors[(this.neighborTurn + i) % neighbors.length] as [string, Target];
       if (positions.every((p) => this.peerHolds(peer, p))) continue;
       this.send(peer, target, positions, self);
       left--;
+      next = this.neighborTurn + i + 1; // the turn goes on from the one after the last offered
     }
-    this.neighborTurn++;
+    this.neighborTurn = neighbors.length > 0 ? next % neighbors.length : 0;
   }
 
   private send(peer: string, target: Target, positions: readonly number[], self: string): void {

@@ -62,8 +62,9 @@ describe('the pusher', () => {
       await settle();
     }
     expect(offered(peers, 'relay')).toEqual([1, 2, 3]);
-    // One neighbour a batch, in turn; n2 already holds them all, so its turn passes to the next.
-    expect([offered(peers, 'n1'), offered(peers, 'n2'), offered(peers, 'n3')]).toEqual([[1], [], [2, 3]]);
+    // One neighbour a batch, in turn; n2 already holds them all, so its turn passes to n3, and the
+    // turn after that is n1's again (not n3's twice).
+    expect([offered(peers, 'n1'), offered(peers, 'n2'), offered(peers, 'n3')]).toEqual([[1, 3], [], [2]]);
     holds.set('n1', new Set([4])).set('n3', new Set([4]));
     holds.get('n2')!.add(4);
     pusher.offer([4]); // every neighbour holds it: nobody but the relay hears of it
