@@ -111,4 +111,23 @@ describe('Backfiller scans', () => {
     expect(backfill.missing()).toEqual([]);
     backfill.stop();
   });
+
+  it('does not count as its own a chunk stored by another path between the check and its own put', async () => {
+    const { clock, store } = await setup(1);
+    const mirror: ChunkSource = { name: 'mirror', fetch: async () => chunk(0) };
+    // the downloader stores the same chunk just before the backfiller's put lands
+    const putVerified = store.putVerified.bind(store);
+    vi.spyOn(store, 'putVerified').mockImplementation(async (chunks) => {
+      await store.put(chunk(0));
+      return putVerified(chunks);
+    });
+    const stored: unknown[] = [];
+    const backfill = new Backfiller({ store, sources: [mirror], clock, options: { intervalMs: 1_000, graceMs: 0 }, onStored: (outcomes) => stored.push(...outcomes) });
+    backfill.start();
+    await clock.advance(1_000);
+    await vi.waitFor(() => expect(backfill.heldMeanwhile).toBe(1));
+    expect(backfill.stored).toBe(0);
+    expect(stored).toEqual([]); // not reported as stored from the mirror either
+    backfill.stop();
+  });
 });
