@@ -5,7 +5,7 @@
  * fsynced before the observer answers 200, so a stacks-node never drops a payload we lost. A torn
  * tail (a crash mid-append) is cut at open, in both files.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { AtlasError, ErrorCodes } from '../../errors.js';
 import type { Logger } from '../../runtime.js';
@@ -21,7 +21,7 @@ export class ObserverJournal {
   #fd: number;
   #attachmentsFd: number;
   /** hash -> [offset of the bytes, length]; one entry per attachment stored (all announced). */
-  readonly #attachments = new Map<string, [number, number]>();
+  #attachments = new Map<string, [number, number]>();
   #attachmentsEnd = 0;
 
   private constructor(dir: string, fd: number, attachmentsFd: number, logger: Logger) {
@@ -70,19 +70,10 @@ export class ObserverJournal {
 
   /** Rewrites the journal with only `blocks` (atomic: temporary file, fsync, rename). */
   compact(blocks: readonly ObservedBlock[]): void {
-    const path = join(this.#dir, JOURNAL_FILE);
-    const temporary = `${path}.compact`;
-    const fd = openSync(temporary, 'w');
-    try {
-      writeAll(fd, blocks.map((block) => `${JSON.stringify(block)}\n`).join(''));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    const fd = replaceFile(this.#dir, JOURNAL_FILE, 'a', (out) => writeAll(out, blocks.map((block) => `${JSON.stringify(block)}\n`).join('')));
     closeSync(this.#fd);
-    renameSync(temporary, path);
+    this.#fd = fd;
     fsyncDirectory(this.#dir);
-    this.#fd = openSync(path, 'a');
   }
 
   /** Appends verified attachments not stored yet, then fsyncs once. */
@@ -117,32 +108,24 @@ export class ObserverJournal {
    * file, fsync, rename, directory fsync). Returns how many were dropped.
    */
   compactAttachments(keep: (address: string) => boolean): number {
-    const path = join(this.#dir, ATTACHMENTS_FILE);
-    const temporary = `${path}.compact`;
     const kept = new Map<string, [number, number]>();
     let end = 0;
-    const fd = openSync(temporary, 'w');
-    try {
+    const fd = replaceFile(this.#dir, ATTACHMENTS_FILE, 'a+', (out) => {
       for (const [address, entry] of this.#attachments) {
         if (!keep(address)) continue;
         const record = Buffer.alloc(RECORD_HEAD + entry[1]);
         readSync(this.#attachmentsFd, record, 0, record.length, entry[0] - RECORD_HEAD);
-        writeAll(fd, record);
+        writeAll(out, record);
         kept.set(address, [end + RECORD_HEAD, entry[1]]);
         end += record.length;
       }
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    });
     const dropped = this.#attachments.size - kept.size;
     closeSync(this.#attachmentsFd);
-    renameSync(temporary, path);
-    fsyncDirectory(this.#dir);
-    this.#attachmentsFd = openSync(path, 'a+');
-    this.#attachments.clear();
-    for (const [address, entry] of kept) this.#attachments.set(address, entry);
+    this.#attachmentsFd = fd;
+    this.#attachments = kept;
     this.#attachmentsEnd = end;
+    fsyncDirectory(this.#dir);
     return dropped;
   }
 
@@ -185,6 +168,37 @@ export class ObserverJournal {
 }
 
 /** Makes a rename in `dir` durable (a crash right after would otherwise be free to undo it). */
+/**
+ * Replaces `dir/name` with what `write` puts in a new file (temporary file, fsync, rename) and
+ * returns the new file opened with `flags`. It is opened before the rename, so the caller never
+ * holds a descriptor of a replaced file: a failure before the rename changes nothing (the
+ * temporary file is removed); after it, the new file is in place. The caller swaps descriptors,
+ * then fsyncs the directory.
+ */
+function replaceFile(dir: string, name: string, flags: 'a' | 'a+', write: (fd: number) => void): number {
+  const path = join(dir, name);
+  const temporary = `${path}.compact`;
+  let fd: number | undefined;
+  let created = false;
+  try {
+    const out = openSync(temporary, 'w');
+    created = true;
+    try {
+      write(out);
+      fsyncSync(out);
+    } finally {
+      closeSync(out);
+    }
+    fd = openSync(temporary, flags);
+    renameSync(temporary, path);
+    return fd;
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    if (created) rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
 function fsyncDirectory(dir: string): void {
   const fd = openSync(dir, 'r');
   try {

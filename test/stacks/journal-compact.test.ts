@@ -1,0 +1,42 @@
+/**
+ * Rewriting the observer's attachments log: a rewrite that fails leaves the journal as it was
+ * (its open log, its index, no temporary file), and one that succeeds keeps appending to the new log.
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ATTACHMENTS_FILE, ObserverJournal } from '../../src/chain/stacks/journal.js';
+import { hash160Hex } from '../../src/hash/index.js';
+import { silentLogger } from '../../src/runtime.js';
+
+const root = mkdtempSync(join(tmpdir(), 'atlasnet-journal-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const file = (n: number) => new Uint8Array(Buffer.from(`$ORIGIN n${n}.id\n$TTL 3600\n`));
+const item = (n: number) => ({ address: hash160Hex(file(n)), content: file(n) });
+
+describe('ObserverJournal.compactAttachments', () => {
+  it('leaves the log, its index and nothing else behind when the rewrite fails, and appends to the new log after one that succeeds', () => {
+    const dir = join(root, 'a');
+    const { journal } = ObserverJournal.open(dir, silentLogger);
+    journal.putAttachments([0, 1, 2, 3].map(item));
+    let seen = 0;
+    expect(() =>
+      journal.compactAttachments(() => {
+        if (++seen === 3) throw new Error('disk gone');
+        return true;
+      }),
+    ).toThrow('disk gone');
+    expect(readdirSync(dir).filter((name) => name.endsWith('.compact'))).toEqual([]);
+    // Still the old log, whole: every attachment reads back, and appending works.
+    for (const n of [0, 1, 2, 3]) expect(Buffer.from(journal.getAttachment(item(n).address)!).equals(Buffer.from(file(n)))).toBe(true);
+    journal.putAttachments([item(4)]);
+    expect(journal.compactAttachments((address) => address !== item(0).address)).toBe(1);
+    journal.putAttachments([item(5)]);
+    journal.close();
+    const { journal: reopened } = ObserverJournal.open(dir, silentLogger);
+    expect([0, 1, 2, 3, 4, 5].map((n) => reopened.hasAttachment(item(n).address))).toEqual([false, true, true, true, true, true]);
+    expect(existsSync(join(dir, ATTACHMENTS_FILE))).toBe(true);
+    reopened.close();
+  });
+});
