@@ -1,3 +1,4 @@
+import { ExpiringMap } from '../runtime.js';
 import { Inventory } from '../inventory/inventory.js';
 import { decodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
@@ -87,8 +88,8 @@ export const DEFAULT_PEER_VIEWS: Readonly<PeerViewsOptions> = Object.freeze({ ma
  */
 export class PeerViews {
   private readonly views = new Map<string, PeerView>();
-  /** Peers that refused to be extra relays, until when (at most maxPeers, oldest forgotten first). */
-  private readonly refusedExtras = new Map<string, number>();
+  /** Peers that refused to be extra relays, until when (at most maxPeers, the oldest forgotten first). */
+  private readonly refusedExtras: ExpiringMap<string>;
   private readonly client: PeerViewsComponents['client'];
   private readonly limits: PeerViewsComponents['limits'];
   private readonly self: PeerViewsComponents['self'];
@@ -99,6 +100,7 @@ export class PeerViews {
   constructor(components: PeerViewsComponents, options?: Partial<PeerViewsOptions>) {
     ({ client: this.client, limits: this.limits, self: this.self, localLength: this.localLength } = components);
     ({ maxPeers: this.maxPeers, relays: this.relays } = { ...DEFAULT_PEER_VIEWS, ...options });
+    this.refusedExtras = new ExpiringMap(this.maxPeers);
   }
 
   get size(): number {
@@ -184,19 +186,16 @@ export class PeerViews {
    * than `relays` tracked peers offer to us and there is room; false otherwise.
    */
   trackExtraRelay(peer: string, now: number): boolean {
-    if (this.views.has(peer) || this.relayCount() >= this.relays || (this.refusedExtras.get(peer) ?? -Infinity) > now) return false;
+    if (this.views.has(peer) || this.relayCount() >= this.relays || this.refusedExtras.has(peer, now)) return false;
     if (this.views.size >= this.maxPeers && !this.evictPassive()) return false;
     this.views.set(peer, { ...emptyView(peer), relay: true, extra: true });
     return true;
   }
 
   /** An extra relay that refused is no longer tracked, and not tried again for RELAY_REFUSED_MS. */
-  private dropExtra(view: PeerView, now: number): void {
+  private dropExtra(view: PeerView): void {
     this.views.delete(view.peer);
-    for (const [peer, until] of this.refusedExtras) if (until <= now) this.refusedExtras.delete(peer);
-    // Bounded like the views: past it, the oldest refusal is forgotten.
-    if (this.refusedExtras.size >= this.maxPeers) this.refusedExtras.delete(this.refusedExtras.keys().next().value as string);
-    this.refusedExtras.set(view.peer, view.refusedUntil);
+    this.refusedExtras.set(view.peer, view.refusedUntil, true);
   }
 
   /** Relays still wanted: fewer tracked peers than `relays` offer to us. */
@@ -311,7 +310,7 @@ export class PeerViews {
         if (relayRefused) {
           view.relay = false;
           view.refusedUntil = now + RELAY_REFUSED_MS;
-          if (view.extra) this.dropExtra(view, now);
+          if (view.extra) this.dropExtra(view);
         }
         // Our sequence grew past what we had read of the peer: its bits there predate `since`.
         const tail = length > view.covered ? await this.readTail(view, length, signal) : 0;
