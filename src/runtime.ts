@@ -94,9 +94,13 @@ export class SerialQueue {
     return run;
   }
 
-  /** Resolves once every task queued so far has settled. */
+  /** Resolves once no task is queued or running, tasks queued while it waited included. */
   async idle(): Promise<void> {
-    await this.#tail;
+    let tail: Promise<unknown>;
+    do {
+      tail = this.#tail;
+      await tail;
+    } while (tail !== this.#tail);
   }
 }
 

@@ -37,6 +37,20 @@ describe('SerialQueue', () => {
     await queue.idle();
     expect(done).toBe(1);
   });
+
+  it('idle() also waits for tasks queued while it waited', async () => {
+    const queue = new SerialQueue();
+    const done: string[] = [];
+    const slow = (name: string) => async () => {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      done.push(name);
+    };
+    void queue.run(slow('first'));
+    const idle = queue.idle();
+    setTimeout(() => void queue.run(slow('queued meanwhile')), 5);
+    await idle;
+    expect(done).toEqual(['first', 'queued meanwhile']);
+  });
 });
 
 describe('definedOnly', () => {

@@ -47,11 +47,8 @@ export class ChainFollower {
   readonly #maxPending: number;
   readonly #options: ChainFollowerOptions;
   readonly #logger: Logger;
-  /** The serial worker: every store write runs in a task chained here. */
   /** Store writes, one at a time, in the order the chain's events arrived. */
   readonly #queue = new SerialQueue();
-  /** Tasks ever queued: idle() waits until no new one arrived while it waited. */
-  #enqueued = 0;
   /** Event tasks queued and not yet started. */
   #queued = 0;
   /** A reconcile task is queued and not yet started (events meanwhile are redundant). */
@@ -119,12 +116,8 @@ export class ChainFollower {
   }
 
   /** Resolves when every event received so far has been applied. */
-  async idle(): Promise<void> {
-    let seen: number;
-    do {
-      seen = this.#enqueued;
-      await this.#queue.idle();
-    } while (seen !== this.#enqueued);
+  idle(): Promise<void> {
+    return this.#queue.idle();
   }
 
   /** Reconciles with the chain now (e.g. when the host knows the chain changed while unsubscribed). */
@@ -161,7 +154,6 @@ export class ChainFollower {
   }
 
   #enqueue(task: () => Promise<void>): Promise<void> {
-    this.#enqueued++;
     return this.#queue.run(() => (this.#running ? task() : undefined));
   }
 
