@@ -17,6 +17,8 @@ export const MAX_INDEXED_PARENTS = 1_024;
  * would otherwise make us keep all of them.
  */
 export const MAX_INDEXED_BYTES = 64 * 1024 * 1024;
+/** What a skipped zone file's hash counts for (a 40-character string in a set). */
+const SKIPPED_BYTES = 120;
 /** What a kept record counts for besides its zone file and strings. */
 const RECORD_OVERHEAD_BYTES = 200;
 
@@ -38,7 +40,7 @@ interface ParentSubdomains {
   skipped: Set<string>;
   /** Each subdomain's current record. */
   current: Map<string, SubdomainRecord>;
-  /** What `current` holds, as counted by recordBytes. */
+  /** What `current` and `skipped` hold, as counted by recordBytes and SKIPPED_BYTES. */
   bytes: number;
 }
 
@@ -102,6 +104,7 @@ export class SubdomainIndex {
     if (entry.zonefileHash === undefined) return;
     const bytes = this.#chunk(entry.zonefileHash);
     if (bytes === undefined) {
+      if (!state.skipped.has(entry.zonefileHash)) state.bytes += SKIPPED_BYTES;
       state.skipped.add(entry.zonefileHash);
       return;
     }

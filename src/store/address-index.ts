@@ -53,7 +53,8 @@ export class AddressIndex {
   readonly #hasher: AddressHasher;
   #table: Uint32Array;
   /**
-   * Per slot, 8 more bits of the address (from bytes other than the hash's): two addresses that
+   * Per slot, 8 more bits of the address's keyed hash (from the hasher's second output word, not
+   * the 32 bits kept as the slot's hash): two addresses that
    * share the 32-bit hash (about a hundred pairs in a million) are told apart here instead of by
    * reading one back from the sequence, whose memory-mapped pages would then stay resident.
    */

@@ -241,7 +241,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     for (const address of addresses) this.plan.fail(address, now);
     const failure = classifyFailure(error);
     // A busy peer is alive and shedding load: the addresses back off, its health is untouched.
-    if (failure === 'busy' || failure === 'aborted') return;
+    // (Our own stop never gets here: the caller checks it first.)
+    if (failure === 'busy') return;
     if (failure !== 'fault') this.hooks.called(peer, false);
     this.hooks.fault(peer, failure === 'fault' ? 'bad-data' : 'unresponsive', asAtlasError(error));
   }

@@ -1,13 +1,11 @@
 /**
  * HTTP plumbing shared by HttpTransport, the legacy routes, the CLI and HTTP chunk sources: bounded
  * reading of fetch replies, the error code to status table, and host:port handling. Request bodies
- * are read by `../http-body.ts` (re-exported here), which the Stacks observer shares.
+ * are read by `../http-body.ts`, which the Stacks observer shares.
  */
 import type { IncomingMessage } from 'node:http';
 import { AtlasError, ErrorCodes, isAtlasError, type ErrorCode } from '../errors.js';
 import { tooLarge } from '../http-body.js';
-
-export { readBody, tooLarge, type ReadBodyOptions } from '../http-body.js';
 import { UNKNOWN_CALLER, formatPeerAddress, parsePeerAddress, peerAddressOf, type Caller, type PeerAddress } from '../peer-address.js';
 
 /**

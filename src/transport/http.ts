@@ -25,7 +25,8 @@ import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.j
 import { codecFor, codecForContentType, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
 import type { CallOptions, Transport, TransportService, TransportStats } from './types.js';
 import type { ConnectionStats } from './http-connections.js';
-import { joinHostPort, readBody, splitHostPort } from './http-io.js';
+import { readBody } from '../http-body.js';
+import { joinHostPort, splitHostPort } from './http-io.js';
 import { resolveHttpLimits, type HttpLimits } from './http-limits.js';
 import type { HttpRoute } from './http-route.js';
 import { HttpServer, MAX_TIMER_MS, METHOD_NAME } from './http-server.js';

@@ -128,6 +128,13 @@ describe('subdomains', () => {
     expect(tiny.bytes).toBe(0);
   });
 
+  it('counts the zone files it had to skip against maxBytes too', () => {
+    const index = new SubdomainIndex(() => undefined, { maxBytes: 1_000_000 });
+    const entries = Array.from({ length: 1_000 }, (_, i) => ({ zonefileHash: i.toString(16).padStart(40, '0') }));
+    expect(index.lookup('bob.a.id', 'a.id', entries)).toBeUndefined();
+    expect(index.bytes).toBeGreaterThanOrEqual(1_000 * 100); // held, none of them: only the skipped hashes
+  });
+
   it.skipIf(!corpus)('decodes the 172 subdomains of the genesis zone files into zone files that parse', () => {
     if (!corpus) return console.warn(CORPUS_SKIP_MESSAGE);
     let count = 0;
