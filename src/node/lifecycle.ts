@@ -24,26 +24,6 @@ export async function openNodeStore(storage: NodeStorage, maxChunkSize: number):
   }
 }
 
-/** A listen failure as the error a host can act on: ADDRESS_IN_USE for a taken port. */
-export function listenError(error: unknown, address: string | undefined): AtlasError {
-  const errno = findErrno(error);
-  if (errno === 'EADDRINUSE') {
-    return new AtlasError(ErrorCodes.ADDRESS_IN_USE, `cannot listen${address ? ` on ${address}` : ''}: the address is in use`, { errno }, { cause: error });
-  }
-  if (errno === 'EACCES' || errno === 'EPERM') {
-    return new AtlasError(ErrorCodes.ADDRESS_REFUSED, `cannot listen${address ? ` on ${address}` : ''}: not permitted (${errno})`, { errno }, { cause: error });
-  }
-  return isAtlasError(error) ? error : new AtlasError(ErrorCodes.INTERNAL, `cannot listen: ${String(error)}`, undefined, { cause: error });
-}
-
-function findErrno(error: unknown): string | undefined {
-  for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && code.startsWith('E') && !(code in ErrorCodes)) return code;
-  }
-  return undefined;
-}
-
 /** The error for an action the current state does not allow. */
 export function stateError(state: NodeState, action: string): AtlasError {
   if (state === 'closing' || state === 'closed') return new AtlasError(ErrorCodes.CLOSED, `cannot ${action}: node is ${state}`);

@@ -26,6 +26,7 @@ import { codecFor, codecForContentType, errorFromReply, isErrorReply, type Codec
 import type { CallOptions, Transport, TransportService, TransportStats } from './types.js';
 import type { ConnectionStats } from './http-connections.js';
 import { readBody } from '../http-body.js';
+import { listenError } from './listen-error.js';
 import { joinHostPort, splitHostPort } from './http-io.js';
 import { resolveHttpLimits, type HttpLimits } from './http-limits.js';
 import type { HttpRoute } from './http-route.js';
@@ -130,9 +131,7 @@ export class HttpTransport implements Transport {
       realPort = await server.listen(host, port);
     } catch (error) {
       this.server = undefined;
-      const errno = (error as NodeJS.ErrnoException).code;
-      const code = errno === 'EADDRINUSE' ? ErrorCodes.ADDRESS_IN_USE : errno === 'EACCES' || errno === 'EPERM' ? ErrorCodes.ADDRESS_REFUSED : ErrorCodes.INTERNAL;
-      throw new AtlasError(code, `cannot listen on ${this.options.listen}: ${errno ?? String(error)}`, errno === undefined ? undefined : { errno }, { cause: error });
+      throw listenError(error, this.options.listen);
     }
     this.advertised = this.options.advertise ?? joinHostPort(host, realPort);
     return this.advertised;
