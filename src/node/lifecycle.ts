@@ -3,7 +3,7 @@
  * data directory, and naming why listening failed. States: open -> starting -> running ->
  * closing -> closed; a failed start goes back to open, and may be retried.
  */
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
 import { LmdbChunkStore } from '../store/lmdb.js';
 import { MemoryChunkStore } from '../store/memory.js';
 import type { ChunkStore } from '../store/types.js';
