@@ -66,7 +66,7 @@ const SOURCE_METHODS = ['fetch'];
 /** Nested counts that must be whole and at least 1 (a zero would stall or refuse everything). */
 const POSITIVE_INTEGERS = new Set([
   ...Object.keys(DEFAULT_LIMITS).map((key) => `limits.${key}`),
-  'requests.maxConcurrent', 'requests.maxConcurrentPerHost', 'requests.maxKeys',
+  'requests.maxConcurrent', 'requests.maxConcurrentPerHost', 'requests.maxKeys', 'requests.addressesPerToken',
   // downloads.maxInFlight may be 0: the node then fetches only when asked (fetchChunks).
   'downloads.maxInFlightPerPeer', 'downloads.batchSize', 'downloads.maxPendingWrites', 'downloads.planWindow',
   'push.pushBatch', 'backfill.concurrency',

@@ -75,6 +75,7 @@ export class NodeService implements AtlasService {
       sequenceLength: store.sequenceLength(),
       inventory: { epoch: log.epoch, version: log.version },
       bytes: store.inventory.toBytes(params.offset, params.length),
+      maxGetAddresses: this.host.limits.maxGetAddresses,
     };
   }
 
@@ -93,7 +94,7 @@ export class NodeService implements AtlasService {
   }
 
   async getChunks(params: GetChunksParams): Promise<GetChunksResult> {
-    return this.host.reader.read(params.addresses);
+    return this.host.reader.read(params.addresses, this.host.limits.maxGetChunksBytes);
   }
 
   async putChunks(params: PutChunksParams, context: CallerContext): Promise<PutChunksResult> {

@@ -5,8 +5,19 @@
 export interface ProtocolLimits {
   /** Largest chunk admitted, in bytes. */
   maxChunkSize: number;
-  /** Addresses per getChunks call. */
+  /**
+   * Addresses per getChunks call. The original network allowed 100; we advertise ours in every
+   * inventory reply, and ask a peer that does not advertise one for at most
+   * GET_ADDRESSES_UNADVERTISED at once.
+   */
   maxGetAddresses: number;
+  /**
+   * Chunk bytes in one getChunks reply. The addresses past it are answered `later` (ask again),
+   * so a caller asking many addresses of large chunks cannot make us build a reply of
+   * maxGetAddresses x maxChunkSize bytes. The first chunk held is always sent, whatever its size,
+   * so every reply makes progress.
+   */
+  maxGetChunksBytes: number;
   /** Chunks per putChunks call. */
   maxPutChunks: number;
   /** Inventory bytes per inventory call. */
@@ -21,10 +32,18 @@ export interface ProtocolLimits {
   maxNetworkIdLength: number;
 }
 
+/**
+ * Addresses asked of a peer at once when it has not said how many it answers (an older peer's
+ * inventory reply has no maxGetAddresses): the original network's limit, and this protocol's
+ * first default.
+ */
+export const GET_ADDRESSES_UNADVERTISED = 100;
+
 /** Default protocol limits (per-call counts and sizes). */
 export const DEFAULT_LIMITS: Readonly<ProtocolLimits> = Object.freeze({
   maxChunkSize: 40_960,
-  maxGetAddresses: 100,
+  maxGetAddresses: 1_000,
+  maxGetChunksBytes: 4 * 1024 * 1024,
   maxPutChunks: 5,
   maxInventoryBytes: 524_288,
   maxInventoryChanges: 65_536,

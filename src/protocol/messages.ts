@@ -49,6 +49,11 @@ export interface InventoryResult {
   sequenceLength: number;
   inventory: InventoryVersion;
   bytes: Uint8Array;
+  /**
+   * The most addresses the peer answers in one getChunks call (its limits.maxGetAddresses).
+   * Absent (an older peer): ask it for at most GET_ADDRESSES_UNADVERTISED at once.
+   */
+  maxGetAddresses?: number;
 }
 
 /** Parameters of `inventoryChanges`: the inventory version the caller already has. */
@@ -91,6 +96,12 @@ export interface GetChunksResult {
   chunks: { address: Address; data: Uint8Array }[];
   /** Addresses asked for and not held: an explicit "don't have" (SPEC §6). */
   missing: Address[];
+  /**
+   * Addresses not answered because the reply reached the peer's byte bound
+   * (limits.maxGetChunksBytes): neither have nor don't have; ask again. Only in a reply that
+   * carries at least one chunk. Absent: none.
+   */
+  later?: Address[];
 }
 
 /** Parameters of `putChunks`: the chunks to store. */

@@ -23,6 +23,12 @@ export interface RequestLimits extends RateLimitOptions {
   maxConcurrentPerHost: number;
   /** Tokens a request of each method spends; a method not named spends 1. */
   methodCost: Readonly<Record<string, number>>;
+  /**
+   * A getChunks request spends its method cost once per this many addresses asked (rounded up):
+   * a caller asking many addresses at once pays for the lookups it causes, and one asking few
+   * pays no more than before.
+   */
+  addressesPerToken: number;
 }
 
 /** Default per-host and total bounds on requests being served. */
@@ -31,6 +37,7 @@ export const DEFAULT_REQUEST_LIMITS: Readonly<RequestLimits> = Object.freeze({
   maxConcurrent: 64,
   maxConcurrentPerHost: 16,
   methodCost: Object.freeze({}),
+  addressesPerToken: 250,
 });
 
 /** Counters of a `RequestGuard`: requests admitted and refused. */
@@ -56,21 +63,24 @@ export class RequestGuard {
 
   constructor(clock: Clock, limits: Partial<RequestLimits> = {}) {
     const merged = { ...DEFAULT_REQUEST_LIMITS, ...definedOnly(limits) };
-    for (const key of ['maxConcurrent', 'maxConcurrentPerHost'] as const) {
+    for (const key of ['maxConcurrent', 'maxConcurrentPerHost', 'addressesPerToken'] as const) {
       if (!Number.isSafeInteger(merged[key]) || merged[key] < 1) throw new RangeError(`request limits: ${key} must be a positive integer`);
     }
     this.rates = new RateLimiter(clock, merged);
     this.limits = Object.freeze({ ...merged, ...this.rates.options });
   }
 
-  /** Admits one request or throws BUSY; the caller must call the returned release() exactly once when it ends. */
-  enter(caller: string | Caller, method: string): () => void {
+  /**
+   * Admits one request or throws BUSY; the caller must call the returned release() exactly once
+   * when it ends. `params` (as received, unchecked) prices a getChunks by its addresses.
+   */
+  enter(caller: string | Caller, method: string, params?: unknown): () => void {
     const host = typeof caller === 'string' ? remoteHost(caller) : hostKey(caller);
     if (this.slots.total >= this.limits.maxConcurrent || this.slots.of(host) >= this.limits.maxConcurrentPerHost) {
       this.refusedConcurrency++;
       throw new AtlasError(ErrorCodes.BUSY, 'too many requests in progress; retry later', { retryAfterMs: 1_000 });
     }
-    const cost = this.costOf(method);
+    const cost = this.costOf(method, params);
     if (!this.rates.take(host, cost)) {
       this.refusedRate++;
       // A host refused because every remembered host is in debt has no wait of its own: 1 s.
@@ -83,7 +93,7 @@ export class RequestGuard {
   /** The same handler behind this guard. */
   wrap(handler: ProtocolHandler): ProtocolHandler {
     return async (method: string, params: unknown, context: RequestContext): Promise<unknown> => {
-      const release = this.enter(context.caller, method);
+      const release = this.enter(context.caller, method, params);
       try {
         return await handler(method, params, context);
       } finally {
@@ -102,9 +112,14 @@ export class RequestGuard {
     };
   }
 
-  private costOf(method: string): number {
-    const cost = Object.prototype.hasOwnProperty.call(this.limits.methodCost, method) ? this.limits.methodCost[method] : undefined;
-    return typeof cost === 'number' && cost >= 0 ? cost : 1;
+  private costOf(method: string, params: unknown): number {
+    const given = Object.prototype.hasOwnProperty.call(this.limits.methodCost, method) ? this.limits.methodCost[method] : undefined;
+    const cost = typeof given === 'number' && given >= 0 ? given : 1;
+    if (method !== 'getChunks') return cost;
+    // Unchecked params: only an array's length is read (validation refuses anything else later).
+    const addresses = typeof params === 'object' && params !== null ? (params as { addresses?: unknown }).addresses : undefined;
+    const asked = Array.isArray(addresses) ? addresses.length : 0;
+    return cost * Math.max(1, Math.ceil(asked / this.limits.addressesPerToken));
   }
 }
 

@@ -374,7 +374,11 @@ function inventoryResult(fields: Fields, limits: Readonly<ProtocolLimits>, reque
       if (((data[data.length - 1] as number) & padMask) !== 0) fail(ErrorCodes.BAD_REPLY, 'inventory.bytes', 'bits set past the sequence end');
     }
   }
-  return { sequenceLength, inventory, bytes: data };
+  const maxField = own(fields, 'maxGetAddresses');
+  if (maxField === undefined) return { sequenceLength, inventory, bytes: data };
+  const maxGetAddresses = count(maxField, 'inventory.maxGetAddresses', fail);
+  if (maxGetAddresses === 0) fail(ErrorCodes.BAD_REPLY, 'inventory.maxGetAddresses', 'a peer must answer at least one address per call');
+  return { sequenceLength, inventory, bytes: data, maxGetAddresses };
 }
 
 function inventoryChangesResult(
@@ -402,7 +406,11 @@ function getChunksResult(fields: Fields, limits: Readonly<ProtocolLimits>, reque
   const maxItems = asked === undefined ? limits.maxGetAddresses : asked.size;
   const rawChunks = list(own(fields, 'chunks'), 'getChunks.chunks', maxItems, fail);
   const rawMissing = list(own(fields, 'missing'), 'getChunks.missing', maxItems, fail);
-  if (rawChunks.length + rawMissing.length > maxItems) fail(ErrorCodes.BAD_REPLY, 'getChunks', `more than ${maxItems} addresses answered`);
+  const laterField = own(fields, 'later');
+  const rawLater = laterField === undefined ? [] : list(laterField, 'getChunks.later', maxItems, fail);
+  if (rawChunks.length + rawMissing.length + rawLater.length > maxItems) fail(ErrorCodes.BAD_REPLY, 'getChunks', `more than ${maxItems} addresses answered`);
+  // "Later" is for a reply full of bytes: one without a chunk would let a peer stall us for ever.
+  if (rawLater.length > 0 && rawChunks.length === 0) fail(ErrorCodes.BAD_REPLY, 'getChunks.later', 'addresses put off in a reply without any chunk');
   const seen = new Set<Address>();
   const answered = (value: unknown, field: string): Address => {
     const address = chunkAddress(value, field, fail);
@@ -422,7 +430,10 @@ function getChunksResult(fields: Fields, limits: Readonly<ProtocolLimits>, reque
   }
   const missing: Address[] = [];
   for (let i = 0; i < rawMissing.length; i++) missing.push(answered(rawMissing[i], `getChunks.missing[${i}]`));
-  return { chunks, missing };
+  if (laterField === undefined) return { chunks, missing };
+  const later: Address[] = [];
+  for (let i = 0; i < rawLater.length; i++) later.push(answered(rawLater[i], `getChunks.later[${i}]`));
+  return { chunks, missing, later };
 }
 
 function putChunksResult(fields: Fields, limits: Readonly<ProtocolLimits>, request: PutChunksParams | undefined): PutChunksResult {

@@ -31,6 +31,8 @@ export interface VerifiedRead {
   chunks: { address: Address; data: Uint8Array }[];
   /** Not held, or held but corrupt (quarantined). */
   missing: Address[];
+  /** Not looked at: the chunks before them reached the byte bound. Absent when none. */
+  later?: Address[];
 }
 
 export class VerifiedReader {
@@ -48,15 +50,41 @@ export class VerifiedReader {
     return this.#corruptFound;
   }
 
-  /** The chunks of `addresses` that are stored and intact; every other address is missing. */
-  read(addresses: readonly Address[]): VerifiedRead {
+  /**
+   * The chunks of `addresses` that are stored and intact; every other address is missing. With
+   * `maxBytes`, reading stops before the chunk that would take the chunks past it (the first chunk
+   * found is always read), and the addresses not read yet are `later`.
+   */
+  read(addresses: readonly Address[], maxBytes = Infinity): VerifiedRead {
     const chunks: VerifiedRead['chunks'] = [];
     const missing: Address[] = [];
-    for (const address of addresses) {
+    let bytes = 0;
+    let later: Address[] | undefined;
+    for (let i = 0; i < addresses.length; i++) {
+      const address = addresses[i] as Address;
       const data = this.#quarantining.has(address) ? undefined : this.store.get(address);
-      if (data === undefined) missing.push(address);
-      else chunks.push({ address, data });
+      if (data === undefined) {
+        missing.push(address);
+        continue;
+      }
+      if (chunks.length > 0 && bytes + data.length > maxBytes) {
+        later = addresses.slice(i);
+        break;
+      }
+      chunks.push({ address, data });
+      bytes += data.length;
     }
+    const verified = this.#verify(chunks, missing);
+    if (later === undefined) return verified;
+    // Every chunk read was corrupt: read on, so that a reply putting addresses off carries a chunk.
+    if (verified.chunks.length === 0) {
+      const rest = this.read(later, maxBytes);
+      return { ...rest, missing: [...verified.missing, ...rest.missing] };
+    }
+    return { ...verified, later };
+  }
+
+  #verify(chunks: VerifiedRead['chunks'], missing: Address[]): VerifiedRead {
     if (this.options.verify === false || chunks.length === 0) return { chunks, missing };
     const digests = hash160Batch(chunks.map((chunk) => chunk.data));
     const intact: VerifiedRead['chunks'] = [];

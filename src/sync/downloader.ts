@@ -2,6 +2,8 @@ import { setMaxListeners } from 'node:events';
 import type { Address } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import type { ProtocolClient } from '../protocol/client.js';
+import { GET_ADDRESSES_UNADVERTISED } from '../protocol/limits.js';
+import type { GetChunksResult } from '../protocol/messages.js';
 import { asAtlasError, classifyFailure } from '../protocol/faults.js';
 import type { ChunkStore, PutOutcome, VerifiedChunk } from '../store/types.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
@@ -17,7 +19,11 @@ export interface DownloaderOptions {
   maxInFlight: number;
   /** getChunks requests in flight to one peer. */
   maxInFlightPerPeer: number;
-  /** Addresses per getChunks request (at most the protocol's maxGetAddresses). */
+  /**
+   * Addresses per getChunks request, at most what the peer answers (its inventory replies say
+   * how many; GET_ADDRESSES_UNADVERTISED when they do not). Fewer, larger requests cost both
+   * sides less CPU per chunk; the peer bounds a reply's bytes (limits.maxGetChunksBytes).
+   */
   batchSize: number;
   /** Replies waiting to be stored; no new request starts beyond it (bounds memory). */
   maxPendingWrites: number;
@@ -36,7 +42,7 @@ export interface DownloaderOptions {
 export const DEFAULT_DOWNLOADER: Readonly<DownloaderOptions> = Object.freeze({
   maxInFlight: 6,
   maxInFlightPerPeer: 3,
-  batchSize: 100,
+  batchSize: 500,
   maxPendingWrites: 64,
   planWindow: 10_000,
   replanMs: 250,
@@ -71,6 +77,8 @@ export interface DownloaderStats {
   missingReplies: number;
   /** Asked addresses a reply left unanswered (neither chunk nor "don't have"). */
   unansweredAddresses: number;
+  /** Asked addresses a reply put off for its size (`later`): planned again, no fault. */
+  putOffAddresses: number;
   /** Requests whose addresses were asked of another holder because no reply came in time. */
   hedgedRequests: number;
   failedRequests: number;
@@ -105,6 +113,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     rejectedChunks: 0,
     missingReplies: 0,
     unansweredAddresses: 0,
+    putOffAddresses: 0,
     hedgedRequests: 0,
     failedRequests: 0,
   };
@@ -153,7 +162,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     // A peer whose request was hedged gets one request at a time until it answers again (it may be
     // the only holder: it is slowed, never shut out).
     const canOpen = (peer: string) => (this.inFlightPerPeer.get(peer) ?? 0) < (this.hedge.isSlow(peer, now) ? 1 : this.options.maxInFlightPerPeer);
-    const batches = this.plan.take(slots, this.options.batchSize, now, canOpen, (peer) => this.hooks.reliability(peer));
+    const batches = this.plan.take(slots, this.options.batchSize, now, canOpen, (peer) => this.hooks.reliability(peer), this.batchSizeOf);
     for (const [peer, addresses] of batches) void this.request(peer, addresses);
     if (batches.size === 0 && this.inFlight === 0) this.wakeAtNextRelease(now);
   }
@@ -208,7 +217,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     this.pendingWrites++;
     this.pump();
     try {
-      await this.accept(peer, addresses, reply.chunks, reply.missing);
+      await this.accept(peer, addresses, reply);
     } catch (error) {
       // A local store failure: not the peer's fault. Back the addresses off and say so.
       if (!this.stopped) {
@@ -222,6 +231,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
       this.pump();
     }
   }
+
+  private readonly batchSizeOf = (peer: string): number => Math.min(this.options.batchSize, this.views.get(peer)?.maxGetAddresses ?? GET_ADDRESSES_UNADVERTISED);
 
   private openSlot(peer: string): void {
     this.inFlight++;
@@ -247,10 +258,14 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     this.hooks.fault(peer, failure === 'fault' ? 'bad-data' : 'unresponsive', asAtlasError(error));
   }
 
-  private async accept(peer: string, asked: readonly Address[], chunks: readonly { address: Address; data: Uint8Array }[], missing: readonly Address[]): Promise<void> {
+  private async accept(peer: string, asked: readonly Address[], reply: GetChunksResult): Promise<void> {
+    const { chunks, missing } = reply;
     const { verified, corrupt } = verifyReceived(chunks);
-    const received = new Set<Address>(chunks.map((c) => c.address));
+    // Sent, or put off for the reply's size (neither have nor don't have: planned again later).
+    const notWithheld = new Set<Address>(reply.later);
+    for (const chunk of chunks) notWithheld.add(chunk.address);
     this.stats.chunksReceived += chunks.length;
+    this.stats.putOffAddresses += reply.later?.length ?? 0;
     for (const chunk of chunks) this.stats.chunkBytesReceived += chunk.data.byteLength;
 
     const now = this.clock.now();
@@ -283,7 +298,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     this.stats.missingReplies += missing.length;
     let withheld = 0;
     for (const address of asked) {
-      if (received.has(address)) continue;
+      if (notWithheld.has(address)) continue;
       withheld++;
       this.views.clear(peer, this.store.positionsOf(address));
     }

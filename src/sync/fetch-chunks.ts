@@ -1,5 +1,6 @@
 import { parseAddress, type Address } from '../address.js';
 import { abortedError, AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { GET_ADDRESSES_UNADVERTISED } from '../protocol/limits.js';
 import type { Clock } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import type { PeerViews } from './peer-views.js';
@@ -116,7 +117,8 @@ export function nodeFetcher(parts: NodeFetchParts): (addresses: readonly string[
         yield* holders;
         for (const peer of known) if (!holders.includes(peer)) yield peer;
       }
-      return fetchFromPeers({ wanted, candidates, client: parts.client, store, limits: parts.limits, signal, onStored: parts.onStored, onFault: parts.onFault, onCall: parts.onCall });
+      const batchSizeOf = (peer: string) => Math.min(parts.limits.maxGetAddresses, views.get(peer)?.maxGetAddresses ?? GET_ADDRESSES_UNADVERTISED);
+      return fetchFromPeers({ wanted, candidates, client: parts.client, store, limits: parts.limits, batchSizeOf, signal, onStored: parts.onStored, onFault: parts.onFault, onCall: parts.onCall });
     },
   };
   return (addresses, options) => fetchChunksFor(addresses, options, host);

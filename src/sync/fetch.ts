@@ -2,7 +2,7 @@ import type { Address } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import { asAtlasError, classifyFailure } from '../protocol/faults.js';
-import type { ProtocolLimits } from '../protocol/limits.js';
+import { GET_ADDRESSES_UNADVERTISED, type ProtocolLimits } from '../protocol/limits.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
 import { verifyReceived } from './verify.js';
 
@@ -40,6 +40,8 @@ export interface FetchRequest {
   client: Pick<ProtocolClient, 'getChunks'>;
   store: ChunkStore;
   limits: Readonly<ProtocolLimits>;
+  /** Addresses one call to `peer` may carry; default min(limits.maxGetAddresses, GET_ADDRESSES_UNADVERTISED). */
+  batchSizeOf?(peer: string): number;
   signal: AbortSignal;
   onStored(outcomes: readonly (PutOutcome & { ok: true })[], peer: string): void;
   onFault(peer: string, error: AtlasError): void;
@@ -52,7 +54,7 @@ export const MAX_PEERS_PER_ADDRESS = 8;
 
 /**
  * One on-demand pass for fetchChunks(): asks the likeliest holders, every address in batches of
- * at most maxGetAddresses per call, verifies every chunk against its address and stores it. An
+ * at most what the peer answers per call, verifies every chunk against its address and stores it. An
  * address is asked of up to MAX_PEERS_PER_ADDRESS peers; there is no cap on how many addresses.
  */
 export async function fetchFromPeers(request: FetchRequest): Promise<Map<Address, Uint8Array>> {
@@ -84,16 +86,23 @@ function firstUntried(candidates: Iterable<string>, tried: ReadonlySet<string>):
   return undefined;
 }
 
-/** All of `addresses` from one peer, maxGetAddresses per call, one call at a time (the peer's concurrency is bounded). */
+/**
+ * All of `addresses` from one peer, a batch per call, one call at a time (the peer's concurrency
+ * is bounded). Addresses a reply puts off for its size are asked again; every such reply carries
+ * a chunk, so this ends.
+ */
 async function fetchFromPeer(request: FetchRequest, peer: string, addresses: Address[], found: Map<Address, Uint8Array>): Promise<void> {
-  const size = request.limits.maxGetAddresses;
-  for (let i = 0; i < addresses.length && !request.signal.aborted; i += size) {
-    if (!(await fetchBatch(request, peer, addresses.slice(i, i + size), found))) return;
+  const size = request.batchSizeOf?.(peer) ?? Math.min(request.limits.maxGetAddresses, GET_ADDRESSES_UNADVERTISED);
+  const queue = [...addresses];
+  while (queue.length > 0 && !request.signal.aborted) {
+    const later = await fetchBatch(request, peer, queue.splice(0, size), found);
+    if (later === undefined) return;
+    queue.push(...later);
   }
 }
 
-/** False when the peer failed: the rest of its share goes to the next candidate. */
-async function fetchBatch(request: FetchRequest, peer: string, addresses: Address[], found: Map<Address, Uint8Array>): Promise<boolean> {
+/** The addresses put off for later, or undefined when the peer failed: the rest of its share goes to the next candidate. */
+async function fetchBatch(request: FetchRequest, peer: string, addresses: Address[], found: Map<Address, Uint8Array>): Promise<readonly Address[] | undefined> {
   try {
     const reply = await request.client.getChunks(peer, { addresses }, { signal: request.signal });
     request.onCall(peer, true);
@@ -110,11 +119,11 @@ async function fetchBatch(request: FetchRequest, peer: string, addresses: Addres
       if (outcome.added) added.push(outcome);
     });
     if (added.length > 0) request.onStored(added, peer);
-    return true;
+    return reply.later ?? [];
   } catch (error) {
     const failure = classifyFailure(error, request.signal);
     if (failure === 'fault') request.onFault(peer, asAtlasError(error));
     else if (failure === 'slow' || failure === 'unreachable') request.onCall(peer, false);
-    return false; // unreachable or slow: the next attempt asks another peer
+    return undefined; // unreachable or slow: the next attempt asks another peer
   }
 }

@@ -3,7 +3,7 @@ import { Inventory } from '../inventory/inventory.js';
 import { decodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { InventoryChangesParams, InventoryVersion } from '../protocol/messages.js';
-import type { ProtocolLimits } from '../protocol/limits.js';
+import { GET_ADDRESSES_UNADVERTISED, type ProtocolLimits } from '../protocol/limits.js';
 
 /** What we believe one neighbour holds, and how current that belief is. */
 export interface PeerView {
@@ -38,6 +38,8 @@ export interface PeerView {
    * to us (a node whose neighbours are all popular ones). Refreshed like a neighbour, never audited.
    */
   extra: boolean;
+  /** The most addresses the peer answers in one getChunks call, as its inventory replies say. */
+  maxGetAddresses: number;
 }
 
 /** Tracked peers asked for offers by default: a new chunk costs about this many offers per node. */
@@ -47,7 +49,7 @@ export const DEFAULT_RELAYS = 3;
 export const RELAY_REFUSED_MS = 60_000;
 
 function emptyView(peer: string): PeerView {
-  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false };
+  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED };
 }
 
 export interface RefreshOutcome {
@@ -326,6 +328,7 @@ export class PeerViews {
     const end = Math.ceil(length / 8);
     for (let offset = Math.floor(view.covered / 8); offset < end; ) {
       const page = await this.client.inventory(view.peer, { offset, length: Math.min(end - offset, this.limits.maxInventoryBytes) }, { signal });
+      view.maxGetAddresses = page.maxGetAddresses ?? GET_ADDRESSES_UNADVERTISED;
       if (page.bytes.byteLength === 0) break;
       view.inventory.applyBytes(offset, page.bytes, 'or');
       bytes += page.bytes.byteLength;
@@ -359,6 +362,7 @@ export class PeerViews {
       fresh.addMany(heldMeanwhile.filter((p) => p < fresh.length));
       const added = fresh.count - fresh.bitmap.andCardinality(view.inventory.bitmap);
       view.inventory = fresh; // in place: the same view object stays tracked
+      view.maxGetAddresses = first.maxGetAddresses ?? GET_ADDRESSES_UNADVERTISED;
       view.version = first.inventory;
       view.covered = length;
       view.refreshedAt = now;

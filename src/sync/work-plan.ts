@@ -26,8 +26,11 @@ export const HEALTHY_HOLDER = 0.5;
 /** Items looked at per take(); bounds the work when every holder is busy. */
 const SCAN_LIMIT = 4_096;
 
-/** A request to build: up to batchSize addresses for one peer. */
+/** A request to build: up to the peer's batch size of addresses for one peer. */
 export type Batches = Map<string, Address[]>;
+
+/** How many addresses one request to `peer` may carry (ours and the peer's bound together). */
+export type BatchSizeOf = (peer: string) => number;
 
 /**
  * What to fetch next, from whom. Plans rarest-first over a window of missing positions (bitmap
@@ -66,11 +69,12 @@ export class WorkPlan {
   }
 
   /**
-   * Up to `slots` new batches of at most `batchSize` addresses. `canOpen(peer)` says whether a new
-   * request to that peer is allowed; a holder is drawn at random among the healthy ones
-   * (reliability >= HEALTHY_HOLDER), else the most reliable wins.
+   * Up to `slots` new batches, each of at most `batchSizeOf(peer)` addresses (`batchSize` is the
+   * largest: it sizes the window's refill). `canOpen(peer)` says whether a new request to that
+   * peer is allowed; a holder is drawn at random among the healthy ones (reliability >=
+   * HEALTHY_HOLDER), else the most reliable wins.
    */
-  take(slots: number, batchSize: number, now: number, canOpen: (peer: string) => boolean, reliability: (peer: string) => number): Batches {
+  take(slots: number, batchSize: number, now: number, canOpen: (peer: string) => boolean, reliability: (peer: string) => number, batchSizeOf: BatchSizeOf = () => batchSize): Batches {
     const batches: Batches = new Map();
     if (slots <= 0) return batches;
     this.releaseExpired(now);
@@ -89,10 +93,10 @@ export class WorkPlan {
         queue[i] = undefined;
         continue;
       }
-      const holder = this.pickHolder(item.holders, batches, slots, batchSize, canOpen, reliability);
+      const holder = this.pickHolder(item.holders, batches, slots, batchSizeOf, canOpen, reliability);
       if (holder === undefined) {
         if (!item.holders.some((peer) => this.views.has(peer))) queue[i] = undefined;
-        else if (openable === 0 && allFull(batches, batchSize)) break; // every holder is busy
+        else if (openable === 0 && allFull(batches, batchSizeOf)) break; // every holder is busy
         continue;
       }
       queue[i] = undefined;
@@ -106,10 +110,10 @@ export class WorkPlan {
       batch.push(address);
       this.busyAddresses.set(address, position);
       this.busyPositions.add(position);
-      if (batches.size >= slots && allFull(batches, batchSize)) break;
+      if (batches.size >= slots && allFull(batches, batchSizeOf)) break;
     }
     while (this.head < this.queue.length && this.queue[this.head] === undefined) this.head++;
-    if (batches.size < slots && openable > 0) this.fillIdlePeers(batches, slots, batchSize, now, canOpen);
+    if (batches.size < slots && openable > 0) this.fillIdlePeers(batches, slots, batchSizeOf, now, canOpen);
     return batches;
   }
 
@@ -118,11 +122,12 @@ export class WorkPlan {
    * scan may never reach what an idle peer could serve. Each idle peer then gets a side plan of its
    * own (rarest first among what it holds), so no peer waits while another is saturated.
    */
-  private fillIdlePeers(batches: Batches, slots: number, batchSize: number, now: number, canOpen: (peer: string) => boolean): void {
+  private fillIdlePeers(batches: Batches, slots: number, batchSizeOf: BatchSizeOf, now: number, canOpen: (peer: string) => boolean): void {
     const own = this.store.inventory;
     for (const peer of this.views.peers()) {
       if (batches.size >= slots) return;
       if (batches.has(peer) || !canOpen(peer)) continue;
+      const batchSize = batchSizeOf(peer);
       let side = this.sideQueues.get(peer);
       if (side === undefined || side.length === 0) {
         const view = this.views.get(peer);
@@ -203,7 +208,7 @@ export class WorkPlan {
     holders: readonly string[],
     batches: Batches,
     slots: number,
-    batchSize: number,
+    batchSizeOf: BatchSizeOf,
     canOpen: (peer: string) => boolean,
     reliability: (peer: string) => number,
   ): string | undefined {
@@ -213,7 +218,7 @@ export class WorkPlan {
       if (!this.views.has(peer)) continue;
       const open = batches.get(peer);
       if (open) {
-        if (open.length < batchSize) return peer; // fill a started request first
+        if (open.length < batchSizeOf(peer)) return peer; // fill a started request first
         continue;
       }
       if (batches.size >= slots || !canOpen(peer)) continue;
@@ -229,7 +234,7 @@ export class WorkPlan {
   }
 }
 
-function allFull(batches: Batches, batchSize: number): boolean {
-  for (const batch of batches.values()) if (batch.length < batchSize) return false;
+function allFull(batches: Batches, batchSizeOf: BatchSizeOf): boolean {
+  for (const [peer, batch] of batches) if (batch.length < batchSizeOf(peer)) return false;
   return true;
 }

@@ -7,6 +7,7 @@ import { ProtocolClient } from '../../src/protocol/client.js';
 import { seededRandom } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
+import type { Transport } from '../../src/transport/types.js';
 import { FAST_TIMERS, allSynced, closeAll, startCluster } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
 
@@ -105,6 +106,36 @@ describe('AtlasNode replication over MemoryNetwork', () => {
       expect(node.stats().downloads.rejectedChunks).toBe(0);
     }
     expect(events.filter((e) => !e.startsWith('peer:')).length).toBe(300);
+  });
+
+  it('asks a peer for as many addresses at once as it advertises, and syncs through replies its byte bound cuts short', async () => {
+    const chunks = generateChunks(400, seededRandom(5), { size: 300 });
+    const chain = chainWith(chunks);
+    const network = new MemoryNetwork();
+    const asked: number[] = [];
+    const recording = (transport: Transport): Transport => ({
+      get address() {
+        return transport.address;
+      },
+      listen: (service) => transport.listen(service),
+      close: () => transport.close(),
+      call: (peer, method, params, options) => {
+        if (method === 'getChunks') asked.push((params as { addresses: string[] }).addresses.length);
+        return transport.call(peer, method, params, options);
+      },
+    });
+    // The server answers 40 addresses a call and at most 1,000 chunk bytes (3 chunks) a reply.
+    const nodes = await startCluster(2, chain, (i) => (i === 0 ? network.transport('s0') : recording(network.transport('s1'))), (i) =>
+      i === 0 ? { limits: { maxGetAddresses: 40, maxGetChunksBytes: 1_000 } } : {},
+    );
+    open.push(...nodes);
+    await nodes[0]!.putChunks(chunks.map((c) => c.data));
+    await waitFor(() => allSynced(nodes), 'the fetching node to hold every chunk');
+    expect(Math.max(...asked)).toBe(40);
+    const downloads = nodes[1]!.stats().downloads;
+    expect(downloads.putOffAddresses).toBeGreaterThan(0);
+    expect(downloads.unansweredAddresses).toBe(0);
+    expect(downloads.rejectedChunks).toBe(0);
   });
 
   it('pushes a newly put chunk to neighbours long before their next inventory refresh', async () => {

@@ -2,6 +2,7 @@ import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes, isAtlasError } from '../../src/errors.js';
 import { ProtocolClient, DEFAULT_TIMEOUTS } from '../../src/protocol/client.js';
+import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import type { AtlasService, CallerContext } from '../../src/protocol/messages.js';
 import { createProtocolService } from '../../src/protocol/server.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
@@ -175,7 +176,7 @@ describe('ProtocolClient: requests', () => {
     const client = new ProtocolClient(transport);
     await client.getChunks('p:1', { addresses: [A.toUpperCase(), A] });
     expect(transport.sent[0]?.params).toEqual({ addresses: [A] });
-    const many = Array.from({ length: 101 }, (_, i) => i.toString(16).padStart(40, '0'));
+    const many = Array.from({ length: DEFAULT_LIMITS.maxGetAddresses + 1 }, (_, i) => i.toString(16).padStart(40, '0'));
     expect((await rejection(client.getChunks('p:1', { addresses: many }))).code).toBe(ErrorCodes.TOO_MANY);
     expect(transport.sent).toHaveLength(1);
   });

@@ -143,10 +143,12 @@ describe('validateParams: inventory', () => {
 });
 
 describe('validateParams: getChunks', () => {
-  it('accepts 100 addresses and refuses 101 with TOO_MANY', () => {
-    const hundred = Array.from({ length: 100 }, (_, i) => hexAddress(i));
-    expect(validateParams('getChunks', { addresses: hundred }).addresses).toHaveLength(100);
-    expect(codeOf(() => validateParams('getChunks', { addresses: [...hundred, hexAddress(100)] }))).toBe(ErrorCodes.TOO_MANY);
+  it('accepts maxGetAddresses (default 1,000) addresses and refuses one more with TOO_MANY', () => {
+    const max = DEFAULT_LIMITS.maxGetAddresses;
+    expect(max).toBe(1_000);
+    const all = Array.from({ length: max }, (_, i) => hexAddress(i));
+    expect(validateParams('getChunks', { addresses: all }).addresses).toHaveLength(max);
+    expect(codeOf(() => validateParams('getChunks', { addresses: [...all, hexAddress(max)] }))).toBe(ErrorCodes.TOO_MANY);
   });
 
   it('normalises to lower case and drops duplicates', () => {
@@ -282,16 +284,17 @@ describe('validation never returns for invalid input', () => {
   const address = fc.stringMatching(/^[0-9a-fA-F]{40}$/);
   const notAddress = anything.filter((v) => !(typeof v === 'string' && /^[0-9a-fA-F]{40}$/.test(v)));
 
-  it('getChunks returns only when every entry is an address and there are at most 100', () => {
+  it('getChunks returns only when every entry is an address and there are at most maxGetAddresses', () => {
     const entries = fc.array(fc.oneof({ weight: 8, arbitrary: address }, { weight: 1, arbitrary: notAddress }), { maxLength: 110 });
+    const limits = resolveLimits({ maxGetAddresses: 100 });
     fc.assert(
       fc.property(entries, (addresses) => {
         const valid = addresses.length <= 100 && addresses.every((a) => typeof a === 'string' && /^[0-9a-fA-F]{40}$/.test(a));
-        const error = onlyAtlasErrors(() => validateParams('getChunks', { addresses }));
+        const error = onlyAtlasErrors(() => validateParams('getChunks', { addresses }, limits));
         expect(error === undefined).toBe(valid);
         if (!valid && addresses.length > 100) expect(error?.code).toBe(ErrorCodes.TOO_MANY);
         if (valid) {
-          const out = validateParams('getChunks', { addresses }).addresses;
+          const out = validateParams('getChunks', { addresses }, limits).addresses;
           expect(out).toEqual([...new Set(addresses.map((a) => (a as string).toLowerCase()))]);
         }
       }),
@@ -387,7 +390,7 @@ describe('validateResult', () => {
   });
 
   it('turns even request-kind violations into BAD_REPLY', () => {
-    const many = Array.from({ length: 101 }, (_, i) => hexAddress(i));
+    const many = Array.from({ length: DEFAULT_LIMITS.maxGetAddresses + 1 }, (_, i) => hexAddress(i));
     expect(codeOf(() => validateResult('getChunks', { chunks: [], missing: many }))).toBe(ErrorCodes.BAD_REPLY);
     expect(codeOf(() => validateResult('getChunks', { chunks: [], missing: ['nope'] }))).toBe(ErrorCodes.BAD_REPLY);
     expect(codeOf(() => validateResult('nope', {}))).toBe(ErrorCodes.UNKNOWN_METHOD);
@@ -449,6 +452,30 @@ describe('validateResult', () => {
     expect(bad({ chunks: [] })).toBe(ErrorCodes.BAD_REPLY);
     // an address left out of both lists is simply unanswered
     expect(bad({ chunks: [], missing: [] })).toBe('none');
+  });
+
+  it('checks getChunks `later`: asked addresses put off, only beside a chunk', () => {
+    const asked = { addresses: [A, B, hexAddress(7)] };
+    const chunk = { address: A, data: Uint8Array.of(1) };
+    const check = (reply: unknown) => codeOf(() => validateResult('getChunks', reply, DEFAULT_LIMITS, asked));
+    expect(validateResult('getChunks', { chunks: [chunk], missing: [], later: [B.toUpperCase(), hexAddress(7)] }, DEFAULT_LIMITS, asked)).toEqual({ chunks: [chunk], missing: [], later: [B, hexAddress(7)] });
+    expect(validateResult('getChunks', { chunks: [chunk], missing: [B] }, DEFAULT_LIMITS, asked)).not.toHaveProperty('later');
+    // a reply with nothing but "later" would let a peer stall us for ever
+    expect(check({ chunks: [], missing: [B], later: [A] })).toBe(ErrorCodes.BAD_REPLY);
+    expect(check({ chunks: [chunk], missing: [], later: [hexAddress(9)] })).toBe(ErrorCodes.BAD_REPLY); // not asked
+    expect(check({ chunks: [chunk], missing: [], later: [A] })).toBe(ErrorCodes.BAD_REPLY); // sent and put off
+    expect(check({ chunks: [chunk], missing: [B], later: [B] })).toBe(ErrorCodes.BAD_REPLY); // missing and put off
+    expect(check({ chunks: [chunk], missing: [], later: [B, B] })).toBe(ErrorCodes.BAD_REPLY);
+    expect(check({ chunks: [chunk], missing: [], later: 'B' })).toBe(ErrorCodes.BAD_REPLY);
+  });
+
+  it('checks the inventory reply\'s maxGetAddresses: optional, a whole number of at least 1', () => {
+    const reply = { sequenceLength: 8, inventory: version, bytes: Uint8Array.of(1) };
+    expect(validateResult('inventory', reply)).not.toHaveProperty('maxGetAddresses');
+    expect(validateResult('inventory', { ...reply, maxGetAddresses: 250 }).maxGetAddresses).toBe(250);
+    for (const bad of [0, -1, 1.5, '100', null]) {
+      expect(codeOf(() => validateResult('inventory', { ...reply, maxGetAddresses: bad }))).toBe(ErrorCodes.BAD_REPLY);
+    }
   });
 
   it('checks putChunks: one boolean per chunk put', () => {

@@ -241,6 +241,20 @@ describe('RequestGuard', () => {
     expect(guard.stats().refusedRate).toBe(2);
   });
 
+  it('prices a getChunks by the addresses it asks: one token per addressesPerToken, at least one', async () => {
+    const clock = manualClock();
+    const guard = new RequestGuard(clock, { ratePerSecond: 1, burst: 10, addressesPerToken: 250 });
+    const handler = guard.wrap(async (method) => method);
+    const ask = (count: number) => handler('getChunks', { addresses: new Array(count).fill('a'.repeat(40)) }, contextFrom('192.0.2.1:5'));
+    await expect(ask(1_000)).resolves.toBe('getChunks'); // 4 tokens
+    await expect(ask(1_000)).resolves.toBe('getChunks'); // 4 more: 2 left
+    await expect(ask(501)).rejects.toMatchObject({ code: ErrorCodes.BUSY }); // 3 tokens
+    await expect(ask(250)).resolves.toBe('getChunks'); // 1 token
+    await expect(handler('getChunks', { addresses: 'not a list' }, contextFrom('192.0.2.1:5'))).resolves.toBe('getChunks'); // 1: validation refuses it later
+    await expect(ask(1)).rejects.toMatchObject({ code: ErrorCodes.BUSY }); // the bucket is empty
+    expect(() => new RequestGuard(clock, { addressesPerToken: 0 })).toThrow(RangeError);
+  });
+
   it('releases its slot when the handler throws', async () => {
     const guard = new RequestGuard(manualClock(), { maxConcurrent: 1 });
     const handler = guard.wrap(async () => {

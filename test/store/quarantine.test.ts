@@ -49,6 +49,32 @@ describe('VerifiedReader', () => {
     expect(store.chunkCount()).toBe(2);
   });
 
+  it('stops reading at a byte bound: the first chunk always, the addresses not read put off', async () => {
+    const { store, chunks, addresses } = await storeOf(4);
+    const size = (i: number) => (chunks[i] as Uint8Array).length;
+    const reader = new VerifiedReader(store);
+    const unknown = 'ab'.repeat(20);
+    const asked = [unknown, ...addresses];
+    const bounded = reader.read(asked, size(0) + size(1));
+    expect(bounded.chunks.map((c) => c.address)).toEqual(addresses.slice(0, 2));
+    expect(bounded.missing).toEqual([unknown]);
+    expect(bounded.later).toEqual(addresses.slice(2));
+    const tiny = reader.read(addresses, 1); // below any chunk: the first one still goes
+    expect(tiny.chunks.map((c) => c.address)).toEqual(addresses.slice(0, 1));
+    expect(tiny.later).toEqual(addresses.slice(1));
+    expect(reader.read(addresses)).not.toHaveProperty('later');
+  });
+
+  it('reads on past a bound when every chunk read was corrupt, so a reply putting addresses off carries a chunk', async () => {
+    const { store, addresses } = await storeOf(3);
+    const reader = new VerifiedReader(store);
+    flip(store, addresses[0] as string, 1);
+    const read = reader.read(addresses, 1);
+    expect(read.chunks.map((c) => c.address)).toEqual([addresses[1]]);
+    expect(read.missing).toEqual([addresses[0]]);
+    expect(read.later).toEqual([addresses[2]]);
+  });
+
   it('serves without hashing when asked not to verify (for measuring the cost only)', async () => {
     const { store, addresses } = await storeOf(1);
     flip(store, addresses[0] as string, 0);

@@ -10,7 +10,7 @@ import { WorkPlan } from '../../src/sync/work-plan.js';
 import { PeerViews } from '../../src/sync/peer-views.js';
 import { waitFor } from '../support/wait.js';
 
-type Reply = (peer: string, addresses: string[]) => { chunks: { address: string; data: Uint8Array }[]; missing: string[] };
+type Reply = (peer: string, addresses: string[]) => { chunks: { address: string; data: Uint8Array }[]; missing: string[]; later?: string[] };
 
 async function setup(count: number, reply: Reply) {
   await hashReady();
@@ -18,9 +18,11 @@ async function setup(count: number, reply: Reply) {
   const store = new MemoryChunkStore();
   await store.append(chunks.map((c, i) => ({ position: i, address: c.address })));
   const requests: Record<string, number> = {};
+  const sizes: Record<string, number[]> = {};
   const client = {
     async getChunks(peer: string, params: { addresses: string[] }) {
       requests[peer] = (requests[peer] ?? 0) + 1;
+      (sizes[peer] ??= []).push(params.addresses.length);
       await new Promise((resolve) => setTimeout(resolve, peer === 'S' ? 40 : 5)); // S is the slow one
       return reply(peer, params.addresses);
     },
@@ -37,7 +39,7 @@ async function setup(count: number, reply: Reply) {
     storeFailed() {},
   };
   const downloader = new Downloader({ store, views, client, clock: systemClock, random: seededRandom(2), hooks });
-  return { chunks, store, views, downloader, requests, faults };
+  return { chunks, store, views, downloader, requests, sizes, faults };
 }
 
 const running: Downloader[] = [];
@@ -74,6 +76,43 @@ describe('Downloader', () => {
       expect(downloader.stats.unansweredAddresses).toBe(3 * round);
       expect(faults).toEqual(round < 3 ? [] : ['P:bad-data']);
     }
+  });
+
+  it('asks a peer for at most what its inventory replies say it answers, and 100 when they say nothing', async () => {
+    const byAddress = new Map<string, Uint8Array>();
+    const serve: Reply = (_peer, addresses) => ({ chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] });
+    const { chunks, store, views, downloader, sizes, faults } = await setup(3_000, serve);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    views.track('A');
+    views.track('B');
+    views.markHeld('A', Uint32Array.from({ length: 1_500 }, (_, i) => i));
+    views.markHeld('B', Uint32Array.from({ length: 1_500 }, (_, i) => 1_500 + i));
+    views.get('A')!.maxGetAddresses = 7; // as A's inventory reply would set it
+    running.push(downloader);
+    downloader.pump();
+    await waitFor(() => store.chunkCount() === 3_000, 'every chunk', 20_000);
+    expect(Math.max(...sizes.A!)).toBe(7);
+    expect(Math.max(...sizes.B!)).toBe(100); // B advertised nothing: the unadvertised bound, not batchSize
+    expect(DEFAULT_DOWNLOADER.batchSize).toBeGreaterThan(100);
+    expect(faults).toEqual([]);
+  });
+
+  it('asks again, without a fault, for the addresses a reply put off for its size', async () => {
+    const byAddress = new Map<string, Uint8Array>();
+    // A peer whose byte bound lets one chunk through per reply.
+    const serve: Reply = (_peer, addresses) => ({ chunks: [{ address: addresses[0]!, data: byAddress.get(addresses[0]!)! }], missing: [], later: addresses.slice(1) });
+    const { chunks, store, views, downloader, sizes, faults } = await setup(40, serve);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    views.track('P');
+    views.markHeld('P', Uint32Array.from({ length: 40 }, (_, i) => i));
+    running.push(downloader);
+    downloader.pump();
+    await waitFor(() => store.chunkCount() === 40, 'every chunk, one per reply', 20_000);
+    expect(sizes.P!.length).toBeGreaterThanOrEqual(40);
+    expect(downloader.stats.putOffAddresses).toBeGreaterThan(0);
+    expect(downloader.stats.unansweredAddresses).toBe(0);
+    expect(views.get('P')!.inventory.count).toBe(40); // nothing put off cleared P's claims
+    expect(faults).toEqual([]);
   });
 
   it('draws among healthy holders instead of pinning the healthiest', async () => {

@@ -16,7 +16,7 @@ import { MAX_PEERS_PER_ADDRESS } from '../../src/sync/fetch.js';
 import { nodeFetcher } from '../../src/sync/fetch-chunks.js';
 import { PeerViews } from '../../src/sync/peer-views.js';
 
-type Answer = (peer: string, addresses: Address[]) => { chunks: { address: Address; data: Uint8Array }[]; missing: Address[] };
+type Answer = (peer: string, addresses: Address[]) => { chunks: { address: Address; data: Uint8Array }[]; missing: Address[]; later?: Address[] };
 
 async function setup(count: number, answer: Answer, known: string[]) {
   await hashReady();
@@ -78,6 +78,25 @@ describe('fetchChunks over peers', () => {
     expect(result.get(chunks[1]!.address)).toEqual(chunks[1]!.data);
     expect(asked.filter((a) => a.addresses.includes(chunks[1]!.address)).map((a) => a.peer)).toEqual(['late']);
     expect(asked.filter((a) => a.addresses.includes(chunks[0]!.address)).map((a) => a.peer)).toEqual(['a', 'b', 'late']);
+  });
+
+  it('asks a peer as many addresses at once as it advertises (100 when it does not), and again for those a reply put off', async () => {
+    const byAddress = new Map<Address, Uint8Array>();
+    // Two chunks a reply; the rest put off for size.
+    const serve: Answer = (_peer, addresses) => ({ chunks: addresses.slice(0, 2).map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [], later: addresses.slice(2) });
+    const { chunks, views, fetch, asked, faults } = await setup(250, serve, ['big', 'old']);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    views.track('big');
+    views.markHeld('big', Uint32Array.from({ length: 150 }, (_, i) => i));
+    views.get('big')!.maxGetAddresses = 120;
+    views.track('old');
+    views.markHeld('old', Uint32Array.from({ length: 100 }, (_, i) => 150 + i));
+    const result = await fetch(chunks.map((c) => c.address), {});
+    expect(result.complete).toBe(true);
+    expect(result.size).toBe(250);
+    expect(Math.max(...asked.filter((a) => a.peer === 'big').map((a) => a.addresses.length))).toBe(120);
+    expect(Math.max(...asked.filter((a) => a.peer === 'old').map((a) => a.addresses.length))).toBe(100);
+    expect(faults).toEqual([]);
   });
 
   it('penalises a malformed reply, counts a timeout against the peer, and spares a busy one', async () => {

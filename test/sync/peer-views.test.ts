@@ -76,6 +76,24 @@ describe('PeerViews', () => {
     expect(views.markHeld('boaster', Uint32Array.of(5, 999, 4_000_000_000))).toBe(0);
   });
 
+  it('takes how many addresses a peer answers per getChunks call from its inventory replies (100 when they say nothing)', async () => {
+    let advertised: number | undefined = 250;
+    const peers = new RecordingPeers((method) => {
+      const reply = eightEmpty(method) as Record<string, unknown>;
+      return method === 'inventory' && advertised !== undefined ? { ...reply, maxGetAddresses: advertised } : reply;
+    });
+    const views = new PeerViews(parts(peers), { maxPeers: 4 });
+    views.track('p');
+    expect(views.get('p')!.maxGetAddresses).toBe(100); // nothing read yet
+    await views.refresh('p', 0);
+    expect(views.get('p')!.maxGetAddresses).toBe(250);
+    // A restarted peer (new epoch) is read whole again; this time it says nothing.
+    advertised = undefined;
+    views.get('p')!.version = undefined;
+    await views.refresh('p', 1);
+    expect(views.get('p')!.maxGetAddresses).toBe(100);
+  });
+
   it('tracks at most maxPeers, and counts peers known from offers against the bound until a tracked one needs the room', () => {
     const views = new PeerViews(parts(new RecordingPeers(eightEmpty)), { maxPeers: 3 });
     expect(['a', 'b', 'c', 'd'].map((p) => views.track(p))).toEqual([true, true, true, false]);
