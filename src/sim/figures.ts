@@ -44,6 +44,9 @@ export interface SimulationFigures {
   offers: number;
   /** Chunks honest nodes stored from peers, each chunk once per node. */
   deliveredChunks: number;
+  /** getChunks requests of the honest nodes' downloaders that failed (refused BUSY, timed out, unreachable) or were hedged. */
+  failedRequests: number;
+  hedgedRequests: number;
   peakHeapBytes: number;
   peakRssBytes: number;
   traceEvents: number;
@@ -87,11 +90,17 @@ export function collectFigures(sim: Simulation): SimulationFigures {
     timeToAll: { chunks: times.length, p50: quantile(times, 0.5), p90: quantile(times, 0.9), p99: quantile(times, 0.99), max: times[times.length - 1] ?? 0 },
     offers: sim.honest().reduce((sum, member) => sum + (member.node?.stats().pushes.offersSent ?? 0), 0),
     deliveredChunks: sim.replication.usefulChunks,
+    failedRequests: sumDownloads(sim, 'failedRequests'),
+    hedgedRequests: sumDownloads(sim, 'hedgedRequests'),
     peakHeapBytes: memory.heapBytes,
     peakRssBytes: memory.rssBytes,
     traceEvents: sim.trace.count,
     traceDigest: sim.trace.digest(),
   };
+}
+
+function sumDownloads(sim: Simulation, counter: 'failedRequests' | 'hedgedRequests'): number {
+  return sim.honest().reduce((sum, member) => sum + (member.node?.stats().downloads[counter] ?? 0), 0);
 }
 
 /** The q-quantile of ascending `sorted` (nearest rank); 0 when empty. */
@@ -116,6 +125,7 @@ export function formatFigures(name: string, figures: SimulationFigures): string 
     ['offers per chunk delivered', `${(figures.offers / Math.max(1, figures.deliveredChunks)).toFixed(2)} (${figures.offers} / ${figures.deliveredChunks})`],
     ['redundancy (received / useful chunk bytes)', `${figures.redundancy.toFixed(3)} (${mb(figures.chunkBytesReceived)} / ${mb(figures.usefulChunkBytes)})`],
     ['duplicate / rejected chunks', `${figures.duplicateChunks} / ${figures.rejectedChunks}`],
+    ['failed / hedged chunk requests', `${figures.failedRequests} / ${figures.hedgedRequests}`],
     ['audit and refused chunk bytes', mb(figures.otherChunkBytes)],
     ['messages / bytes sent', `${figures.totalTraffic.messages} / ${mb(figures.totalTraffic.bytes)}`],
     ...Object.entries(figures.traffic).map(([method, t]): [string, string] => [`  ${method}`, `${t.messages} msgs, ${mb(t.bytes)}`]),

@@ -1,11 +1,12 @@
 import { setMaxListeners } from 'node:events';
 import type { Address } from '../address.js';
-import { AtlasError, ErrorCodes } from '../errors.js';
+import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import { GET_ADDRESSES_UNADVERTISED } from '../protocol/limits.js';
 import type { GetChunksResult } from '../protocol/messages.js';
 import { asAtlasError, classifyFailure } from '../protocol/faults.js';
 import type { ChunkStore, PutOutcome, VerifiedChunk } from '../store/types.js';
+import { ExpiringMap } from '../runtime.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { DEFAULT_HEDGE, HedgeTimer, type HedgeOptions } from './hedge.js';
 import { DEFAULT_OMISSIONS, OmissionLedger, type OmissionOptions } from './omissions.js';
@@ -50,6 +51,16 @@ export const DEFAULT_DOWNLOADER: Readonly<DownloaderOptions> = Object.freeze({
   omissions: DEFAULT_OMISSIONS,
   hedge: DEFAULT_HEDGE,
 });
+
+/**
+ * How long a peer that answered BUSY gets no new request, when its refusal named no time (a
+ * node's Retry-After is 1 s by default). Its addresses go to other holders meanwhile.
+ */
+export const BUSY_PAUSE_MS = 1_000;
+/** Longest pause a BUSY refusal's own retryAfterMs may ask for. */
+export const MAX_BUSY_PAUSE_MS = 30_000;
+/** Busy peers remembered at most (the least recently refused forgotten first: asked again at once). */
+const MAX_BUSY_PEERS = 1_024;
 
 /** Why a peer is being reported: lost calls lower health; bad data is penalised. */
 export type PeerFault = 'unresponsive' | 'bad-data';
@@ -102,7 +113,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   private pendingWrites = 0;
   private pumpQueued = false;
   private wakeTimer: unknown;
-  private wakeAt = Infinity;
+  private wakeTime = Infinity;
   private stopped = false;
   readonly stats: DownloaderStats = {
     requests: 0,
@@ -119,6 +130,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   };
   private readonly omissions: OmissionLedger;
   private readonly hedge: HedgeTimer;
+  /** Peers that answered BUSY, until when they get no new request. */
+  private readonly busy = new ExpiringMap<string>(MAX_BUSY_PEERS);
 
   constructor(components: DownloaderComponents, options?: Partial<DownloaderOptions>) {
     super(components, DEFAULT_DOWNLOADER, options);
@@ -161,20 +174,21 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     const now = this.clock.now();
     // A peer whose request was hedged gets one request at a time until it answers again (it may be
     // the only holder: it is slowed, never shut out).
-    const canOpen = (peer: string) => (this.inFlightPerPeer.get(peer) ?? 0) < (this.hedge.isSlow(peer, now) ? 1 : this.options.maxInFlightPerPeer);
+    const canOpen = (peer: string) =>
+      !this.busy.has(peer, now) && (this.inFlightPerPeer.get(peer) ?? 0) < (this.hedge.isSlow(peer, now) ? 1 : this.options.maxInFlightPerPeer);
     const batches = this.plan.take(slots, this.options.batchSize, now, canOpen, (peer) => this.hooks.reliability(peer), this.batchSizeOf);
     for (const [peer, addresses] of batches) void this.request(peer, addresses);
-    if (batches.size === 0 && this.inFlight === 0) this.wakeAtNextRelease(now);
+    if (batches.size === 0 && this.inFlight === 0) this.wakeAt(this.plan.nextRelease(), now);
   }
 
-  private wakeAtNextRelease(now: number): void {
-    const at = this.plan.nextRelease();
-    if (at === undefined || at >= this.wakeAt) return;
+  /** Pumps again at `at` (the earliest of the times asked for wins). */
+  private wakeAt(at: number | undefined, now: number): void {
+    if (at === undefined || at >= this.wakeTime) return;
     if (this.wakeTimer !== undefined) this.clock.clearTimeout(this.wakeTimer);
-    this.wakeAt = at;
+    this.wakeTime = at;
     this.wakeTimer = this.clock.setTimeout(() => {
       this.wakeTimer = undefined;
-      this.wakeAt = Infinity;
+      this.wakeTime = Infinity;
       this.pump();
     }, Math.max(1, at - now));
   }
@@ -249,11 +263,17 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   private requestFailed(peer: string, addresses: readonly Address[], error: unknown): void {
     this.stats.failedRequests++;
     const now = this.clock.now();
-    for (const address of addresses) this.plan.fail(address, now);
     const failure = classifyFailure(error);
-    // A busy peer is alive and shedding load: the addresses back off, its health is untouched.
-    // (Our own stop never gets here: the caller checks it first.)
-    if (failure === 'busy') return;
+    // A busy peer is alive and shedding load: it is left alone for a while, its health untouched,
+    // and its addresses go to other holders at once (backing them off would make a chunk wait
+    // seconds whenever its first holder is popular). (Our own stop never gets here.)
+    if (failure === 'busy') {
+      const until = now + busyPause(error);
+      this.busy.set(peer, until, true);
+      this.wakeAt(until, now);
+      return;
+    }
+    for (const address of addresses) this.plan.fail(address, now);
     if (failure !== 'fault') this.hooks.called(peer, false);
     this.hooks.fault(peer, failure === 'fault' ? 'bad-data' : 'unresponsive', asAtlasError(error));
   }
@@ -309,4 +329,10 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     }
     if (stored.length > 0) this.hooks.stored(stored, peer);
   }
+}
+
+/** The pause a BUSY refusal asks for (its retryAfterMs), or BUSY_PAUSE_MS. */
+function busyPause(error: unknown): number {
+  const asked = isAtlasError(error) ? (error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs : undefined;
+  return typeof asked === 'number' && Number.isFinite(asked) && asked > 0 ? Math.min(asked, MAX_BUSY_PAUSE_MS) : BUSY_PAUSE_MS;
 }

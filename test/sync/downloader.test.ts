@@ -1,5 +1,6 @@
 /** Downloader behaviours found in review: idle peers are used, and only "don't have" clears bits. */
 import { afterEach, describe, expect, it } from 'vitest';
+import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { hashReady } from '../../src/hash/index.js';
 import { resolveLimits } from '../../src/protocol/limits.js';
 import { seededRandom, systemClock } from '../../src/runtime.js';
@@ -112,6 +113,33 @@ describe('Downloader', () => {
     expect(downloader.stats.putOffAddresses).toBeGreaterThan(0);
     expect(downloader.stats.unansweredAddresses).toBe(0);
     expect(views.get('P')!.inventory.count).toBe(40); // nothing put off cleared P's claims
+    expect(faults).toEqual([]);
+  });
+
+  it('sets a BUSY peer aside for its pause and asks another holder at once, without backing the addresses off', async () => {
+    const byAddress = new Map<string, Uint8Array>();
+    const times: Record<string, number[]> = {};
+    const serve: Reply = (peer, addresses) => {
+      (times[peer] ??= []).push(Date.now());
+      if (peer === 'B') throw new AtlasError(ErrorCodes.BUSY, 'too many requests in progress; retry later', { retryAfterMs: 400 });
+      return { chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] };
+    };
+    const { chunks, store, views, downloader, faults } = await setup(20, serve);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    views.track('B');
+    views.markHeld('B', Uint32Array.from({ length: 20 }, (_, i) => i));
+    running.push(downloader);
+    const started = Date.now();
+    downloader.pump();
+    await waitFor(() => (times.B?.length ?? 0) >= 1, 'the busy peer to be asked', 2_000);
+    views.track('C');
+    views.markHeld('C', Uint32Array.from({ length: 20 }, (_, i) => i));
+    downloader.inventoriesChanged();
+    // Backed off, the addresses would wait 1-2 s; set aside, B's share goes to C now.
+    await waitFor(() => store.chunkCount() === 20, 'every chunk, from the other holder', 2_000);
+    expect(Date.now() - started).toBeLessThan(900);
+    expect(times.B).toHaveLength(1); // no second request to B within its 400 ms pause
+    expect(downloader.stats.failedRequests).toBe(1);
     expect(faults).toEqual([]);
   });
 
