@@ -119,16 +119,14 @@ export class SequenceDigest {
     return this.#checkpoints.length;
   }
 
-  /** Computes the effect of appending `addresses` (20 bytes each) without changing anything. */
-  /** `addresses`: a list of 20-byte addresses, or their bytes end to end. */
-  planAppend(addresses: readonly Uint8Array[] | Uint8Array): DigestAppendPlan {
+  /** Computes the effect of appending `packed` (20-byte addresses end to end) without changing anything. */
+  planAppend(packed: Uint8Array): DigestAppendPlan {
     let tip = this.#tip;
     let position = this.#length;
     const checkpoints: DigestCheckpoint[] = [];
-    const packed = addresses instanceof Uint8Array;
-    const count = packed ? addresses.length / DIGEST_BYTES : addresses.length;
+    const count = packed.length / DIGEST_BYTES;
     for (let i = 0; i < count; i++) {
-      const address = packed ? addresses.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES) : (addresses[i] as Uint8Array);
+      const address = packed.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES);
       tip = digestStep(tip, address);
       position++;
       if (position % DIGEST_CHECKPOINT_INTERVAL === 0) checkpoints.push({ index: position / DIGEST_CHECKPOINT_INTERVAL, digest: tip });
