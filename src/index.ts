@@ -82,6 +82,8 @@ export {
   subdomainRecords,
   subdomainHistories,
   namesRoutes,
+  DEFAULT_SUBDOMAIN_INDEX,
+  type SubdomainIndexLimits,
   type NameStatus,
   type NameEntry,
   type Resolution,

@@ -7,7 +7,7 @@
  */
 import type { Announcement, ChainAdapter } from '../chain/types.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { SubdomainIndex } from './subdomain-index.js';
+import { SubdomainIndex, type SubdomainIndexLimits } from './subdomain-index.js';
 import { parseZoneFile, type ZoneFile } from './zonefile.js';
 
 const UNBOUND = '0'.repeat(40);
@@ -72,9 +72,10 @@ export class NameResolver {
   #syncing: Promise<void> | undefined;
   readonly #subdomains: SubdomainIndex;
 
-  constructor(sources: NameSources) {
+  /** `subdomains`: bounds of the subdomain index kept between lookups (DEFAULT_SUBDOMAIN_INDEX). */
+  constructor(sources: NameSources, options: { subdomains?: Partial<SubdomainIndexLimits> } = {}) {
     this.#sources = sources;
-    this.#subdomains = new SubdomainIndex((address) => sources.chunk(address));
+    this.#subdomains = new SubdomainIndex((address) => sources.chunk(address), options.subdomains);
   }
 
   /** The name's current zone file, owner and status. Subdomains resolve through their parent. */

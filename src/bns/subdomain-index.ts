@@ -22,11 +22,16 @@ const SKIPPED_BYTES = 120;
 /** What a kept record counts for besides its zone file and strings. */
 const RECORD_OVERHEAD_BYTES = 200;
 
-/** Bounds of the SubdomainIndex. */
+/** Bounds of the SubdomainIndex (AtlasNode option `names`). */
 export interface SubdomainIndexLimits {
+  /** Parents whose subdomains are kept (MAX_INDEXED_PARENTS). */
   maxParents: number;
+  /** Bytes of subdomain records kept over all parents (MAX_INDEXED_BYTES). */
   maxBytes: number;
 }
+
+/** Defaults of SubdomainIndexLimits. */
+export const DEFAULT_SUBDOMAIN_INDEX: Readonly<SubdomainIndexLimits> = Object.freeze({ maxParents: MAX_INDEXED_PARENTS, maxBytes: MAX_INDEXED_BYTES });
 
 /** One change of the parent name, as far as subdomains care: the zone file it bound, if any. */
 export interface ParentEntry {
@@ -57,7 +62,7 @@ export class SubdomainIndex {
 
   constructor(chunk: (address: string) => Uint8Array | undefined, limits: Partial<SubdomainIndexLimits> = {}) {
     this.#chunk = chunk;
-    this.#limits = { maxParents: MAX_INDEXED_PARENTS, maxBytes: MAX_INDEXED_BYTES, ...limits };
+    this.#limits = { ...DEFAULT_SUBDOMAIN_INDEX, ...limits };
   }
 
   /** Bytes of records kept now (at most maxBytes, or one parent's when that alone is larger). */

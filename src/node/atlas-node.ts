@@ -34,6 +34,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   private readonly parts: NodeParts;
   readonly #closeStore: boolean;
   private names: NameResolver | undefined;
+  readonly #nameLimits: ResolvedNodeOptions['names'];
   private roundTimer: unknown;
   private roundRunning: Promise<void> | undefined;
   #state: NodeState = 'open';
@@ -42,6 +43,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     super();
     this.store = store;
     this.#closeStore = options.closeStore;
+    this.#nameLimits = options.names;
     this.parts = wireNode(options, store, {
       emit: (event, payload) => this.emitSafe(event, payload),
       listens: (event) => this.listenerCount(event) > 0,
@@ -185,7 +187,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
 
   private nameResolver(): NameResolver {
     this.assertUsable('resolve names');
-    this.names ??= new NameResolver({ chain: this.parts.chain, chunk: (address) => this.parts.reader.readOne(address) });
+    this.names ??= new NameResolver({ chain: this.parts.chain, chunk: (address) => this.parts.reader.readOne(address) }, { subdomains: this.#nameLimits });
     return this.names;
   }
 

@@ -1,3 +1,4 @@
+import type { SubdomainIndexLimits } from '../bns/subdomain-index.js';
 import type { ChainAdapter } from '../chain/types.js';
 import type { AddressPolicyOptions } from '../peers/address-policy.js';
 import type { PeerTableLimits } from '../peers/table.js';
@@ -80,6 +81,11 @@ export interface AtlasNodeOptions {
    */
   sources?: readonly ChunkSource[];
   backfill?: Partial<BackfillOptions>;
+  /**
+   * Bounds of what name resolution (node.resolve(), the /v1/names routes) keeps between lookups:
+   * the subdomain index's parents and bytes (DEFAULT_SUBDOMAIN_INDEX).
+   */
+  names?: Partial<SubdomainIndexLimits>;
   clock?: Clock;
   random?: Random;
   logger?: Logger;

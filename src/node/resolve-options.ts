@@ -16,6 +16,7 @@ import { DEFAULT_AUDIT, type AuditOptions } from '../sync/audit.js';
 import { DEFAULT_DOWNLOADER, type DownloaderOptions } from '../sync/downloader.js';
 import { DEFAULT_PUSHER, type PusherOptions } from '../sync/pusher.js';
 import { DEFAULT_BACKFILL, type BackfillOptions } from '../sync/sources/backfill.js';
+import { DEFAULT_SUBDOMAIN_INDEX, type SubdomainIndexLimits } from '../bns/subdomain-index.js';
 import type { ChunkSource } from '../sync/sources/types.js';
 import type { ChainAdapter } from '../chain/types.js';
 import type { Transport } from '../transport/types.js';
@@ -52,6 +53,7 @@ export interface ResolvedNodeOptions {
   readonly audit: Readonly<AuditOptions>;
   readonly sources: readonly ChunkSource[];
   readonly backfill: Readonly<BackfillOptions>;
+  readonly names: Readonly<SubdomainIndexLimits>;
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: Logger;
@@ -69,7 +71,7 @@ const POSITIVE_INTEGERS = new Set([
   'requests.maxConcurrent', 'requests.maxConcurrentPerHost', 'requests.maxKeys', 'requests.addressesPerToken',
   // downloads.maxInFlight may be 0: the node then fetches only when asked (fetchChunks).
   'downloads.maxInFlightPerPeer', 'downloads.batchSize', 'downloads.maxPendingWrites', 'downloads.planWindow',
-  'push.pushBatch', 'backfill.concurrency',
+  'push.pushBatch', 'backfill.concurrency', 'names.maxParents', 'names.maxBytes',
   ...['maxPeers', 'maxPending', 'maxPendingPerHost', 'maxSamplesPerPeer', 'maxRecent', 'maxBlocked', 'maxOffences'].map((key) => `peerTable.${key}`),
 ]);
 /** Nested counts that must be whole and may be 0 (0 turns the behaviour off). */
@@ -128,6 +130,7 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
     audit: group('audit', options.audit, DEFAULT_AUDIT),
     sources,
     backfill: group('backfill', options.backfill, DEFAULT_BACKFILL),
+    names: group('names', options.names, DEFAULT_SUBDOMAIN_INDEX),
     clock: options.clock === undefined ? systemClock : component('clock', options.clock, ['now', 'setTimeout', 'clearTimeout'], 'a Clock'),
     random: optional('random', options.random, 'a function returning [0, 1)', (v): v is Random => typeof v === 'function') ?? Math.random,
     logger: options.logger === undefined ? silentLogger : component('logger', options.logger, ['debug', 'info', 'warn', 'error'], 'a Logger'),
@@ -139,7 +142,7 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
 const OPTION_NAMES: Record<keyof AtlasNodeOptions, true> = {
   chain: true, transport: true, dataDir: true, store: true, closeStore: true, seeds: true, network: true, neighbors: true,
   maxChunkSize: true, limits: true, addressPolicy: true, maxPeers: true, maxPendingPeers: true, peerTable: true, requests: true,
-  timers: true, downloads: true, push: true, audit: true, sources: true, backfill: true, clock: true, random: true, logger: true, metrics: true,
+  timers: true, downloads: true, push: true, audit: true, sources: true, backfill: true, names: true, clock: true, random: true, logger: true, metrics: true,
 };
 
 /**

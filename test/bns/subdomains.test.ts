@@ -83,6 +83,23 @@ describe('subdomains', () => {
     expect(await names.resolve('bob.dmails.id')).toMatchObject({ owner: '1Owner149' });
   });
 
+  it('takes the subdomain index bounds from its options (the node option `names`)', async () => {
+    const files = ['a.id', 'b.id'].map((name) => ({ name, file: new Uint8Array(Buffer.from(`$ORIGIN ${name}\n$TTL 3600\n${txt('x', '1O', 0, '$ORIGIN x\n')}\n`)) }));
+    const chain = new MemoryChain();
+    chain.announce(files.map(({ name, file }) => ({ address: hash160Hex(file), key: name })));
+    const held = new Map(files.map(({ file }) => [hash160Hex(file), file]));
+    const reads = { count: 0 };
+    const sources = { chain, chunk: (address: string) => (reads.count++, held.get(address)) };
+    const lookups = async (names: NameResolver) => {
+      for (const name of ['x.a.id', 'x.b.id', 'x.a.id', 'x.b.id']) expect((await names.resolve(name)).status).toBe('ok');
+      const count = reads.count;
+      reads.count = 0;
+      return count;
+    };
+    // One parent kept: every lookup of the other replays it; the default keeps both.
+    expect(await lookups(new NameResolver(sources, { subdomains: { maxParents: 1 } }))).toBeGreaterThan(await lookups(new NameResolver(sources)));
+  });
+
   it('keeps at most maxParents parents, dropping the least recently asked', () => {
     const files = ['a.id', 'b.id', 'c.id'].map((name) => [name, parent(txt('bob', '1Owner', 0, '$ORIGIN bob\n'))] as const);
     let reads = 0;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_SUBDOMAIN_INDEX } from '../../src/bns/subdomain-index.js';
 import { MemoryChain } from '../../src/chain/memory.js';
 import { ErrorCodes, InvalidOptionError } from '../../src/errors.js';
 import { DEFAULT_TIMERS, resolveNodeOptions, type AtlasNodeOptions } from '../../src/node/index.js';
@@ -51,6 +52,7 @@ describe('resolveNodeOptions', () => {
     expect(resolved.push).toEqual(DEFAULT_PUSHER);
     expect(resolved.audit).toEqual(DEFAULT_AUDIT);
     expect(resolved.backfill).toEqual(DEFAULT_BACKFILL);
+    expect(resolved.names).toEqual(DEFAULT_SUBDOMAIN_INDEX);
   });
 
   it('lays nested options over the defaults level by level; undefined keeps the default', () => {
@@ -139,6 +141,10 @@ describe('resolveNodeOptions', () => {
       [{ chain, transport, downloads: { maxInFlight: 2.5 } }, 'downloads.maxInFlight'],
       [{ chain, transport, audit: { stallHealth: 1.5 } }, 'audit.stallHealth'],
       [{ chain, transport, backfill: { concurrency: 0 } }, 'backfill.concurrency'],
+      [{ chain, transport, names: { maxParents: 0 } }, 'names.maxParents'],
+      [{ chain, transport, names: { maxBytes: 1.5 } }, 'names.maxBytes'],
+      [{ chain, transport, requests: { addressesPerToken: 0 } }, 'requests.addressesPerToken'],
+      [{ chain, transport, limits: { maxGetChunksBytes: -1 } }, 'limits.maxGetChunksBytes'],
       [{ chain, transport, clock: { now: () => 0 } }, 'clock'],
       [{ chain, transport, random: 0.5 }, 'random'],
       [{ chain, transport, logger: console.log }, 'logger'],
