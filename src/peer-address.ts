@@ -42,12 +42,12 @@ export function parsePeerAddress(text: string, maxLength: number = MAX_PEER_ADDR
 
 /**
  * The peer address of a socket's remote end (`ip` as Node reports it, IPv6 without brackets).
- * An unknown address stays a name, so it is never mistaken for an IP.
+ * Text that is no IP stays a name, so it is never mistaken for one. (A socket without an address
+ * is an UnknownCaller, not a peer address.)
  */
-export function peerAddressOf(ip: string | undefined, port: number | undefined): PeerAddress {
-  const host = ip ?? 'unknown';
-  const family: PeerAddressFamily = isIPv4(host) ? 4 : isIPv6(host) ? 6 : 'name';
-  return withPort({ host, family }, port);
+export function peerAddressOf(ip: string, port: number | undefined): PeerAddress {
+  const family: PeerAddressFamily = isIPv4(ip) ? 4 : isIPv6(ip) ? 6 : 'name';
+  return withPort({ host: ip, family }, port);
 }
 
 /**

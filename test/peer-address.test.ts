@@ -27,6 +27,6 @@ describe('parsePeerAddress', () => {
   it('reads a socket remote end, brackets IPv6 and keeps an unknown address a name', () => {
     expect(formatPeerAddress(peerAddressOf('::ffff:127.0.0.1', 5))).toBe('[::ffff:127.0.0.1]:5');
     expect(peerAddressOf('127.0.0.2', 7)).toEqual({ host: '127.0.0.2', port: 7, family: 4 });
-    expect(peerAddressOf(undefined, undefined)).toEqual({ host: 'unknown', family: 'name' });
+    expect(peerAddressOf('node-a', undefined)).toEqual({ host: 'node-a', family: 'name' });
   });
 });
