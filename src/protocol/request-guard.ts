@@ -11,7 +11,7 @@ import { AtlasError, ErrorCodes } from '../errors.js';
 import { definedOnly, type Clock } from '../runtime.js';
 import type { RequestContext } from '../transport/types.js';
 import { InFlightSlots } from '../transport/in-flight.js';
-import { DEFAULT_RATE_LIMIT, RateLimiter, hostKey, remoteHost, type RateLimitOptions } from '../transport/rate-limit.js';
+import { DEFAULT_RATE_LIMIT, RateLimiter, hostKey, type RateLimitOptions } from '../transport/rate-limit.js';
 import type { Caller } from '../peer-address.js';
 import type { ProtocolHandler } from './server.js';
 
@@ -74,8 +74,8 @@ export class RequestGuard {
    * Admits one request or throws BUSY; the caller must call the returned release() exactly once
    * when it ends. `params` (as received, unchecked) prices a getChunks by its addresses.
    */
-  enter(caller: string | Caller, method: string, params?: unknown): () => void {
-    const host = typeof caller === 'string' ? remoteHost(caller) : hostKey(caller);
+  enter(caller: Caller, method: string, params?: unknown): () => void {
+    const host = hostKey(caller);
     if (this.slots.total >= this.limits.maxConcurrent || this.slots.of(host) >= this.limits.maxConcurrentPerHost) {
       this.refusedConcurrency++;
       throw new AtlasError(ErrorCodes.BUSY, 'too many requests in progress; retry later', { retryAfterMs: 1_000 });

@@ -4,6 +4,7 @@ import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { RateLimiter, remoteHost } from '../../src/transport/rate-limit.js';
 import { RequestGuard } from '../../src/protocol/request-guard.js';
 import type { Clock } from '../../src/runtime.js';
+import { peerAddressNamed } from '../../src/peer-address.js';
 import { contextFrom } from '../support/caller.js';
 
 /** A clock that only moves when told. */
@@ -212,15 +213,15 @@ describe('RequestGuard', () => {
 
   it('refuses with BUSY beyond maxConcurrent and maxConcurrentPerHost, and recovers on release', () => {
     const guard = new RequestGuard(manualClock(), { maxConcurrent: 3, maxConcurrentPerHost: 2 });
-    const a1 = guard.enter('10.0.0.1:1', 'ping');
-    const a2 = guard.enter('10.0.0.1:2', 'ping');
-    expect(busyCode(() => guard.enter('10.0.0.1:3', 'ping'))).toBe(ErrorCodes.BUSY); // same host, other port
-    const b1 = guard.enter('10.0.0.2:1', 'ping');
-    expect(busyCode(() => guard.enter('10.0.0.3:1', 'ping'))).toBe(ErrorCodes.BUSY); // global bound
+    const a1 = guard.enter(peerAddressNamed('10.0.0.1:1'), 'ping');
+    const a2 = guard.enter(peerAddressNamed('10.0.0.1:2'), 'ping');
+    expect(busyCode(() => guard.enter(peerAddressNamed('10.0.0.1:3'), 'ping'))).toBe(ErrorCodes.BUSY); // same host, other port
+    const b1 = guard.enter(peerAddressNamed('10.0.0.2:1'), 'ping');
+    expect(busyCode(() => guard.enter(peerAddressNamed('10.0.0.3:1'), 'ping'))).toBe(ErrorCodes.BUSY); // global bound
     a1();
     a1(); // a second release changes nothing
     expect(guard.stats().inFlight).toBe(2);
-    guard.enter('10.0.0.3:1', 'ping');
+    guard.enter(peerAddressNamed('10.0.0.3:1'), 'ping');
     a2();
     b1();
     expect(guard.stats()).toMatchObject({ inFlight: 1, refusedConcurrency: 2, refusedRate: 0, admitted: 4 });
