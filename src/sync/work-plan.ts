@@ -23,12 +23,6 @@ const SIDE_PLAN_BATCHES = 4;
  */
 export const HEALTHY_HOLDER = 0.5;
 
-/**
- * Smallest batch the even split of a short window makes: below it, a request's fixed cost (a
- * round trip, its framing) outweighs the parallelism.
- */
-const MIN_SHARE = 100;
-
 /** Items looked at per take(); bounds the work when every holder is busy. */
 const SCAN_LIMIT = 4_096;
 
@@ -84,11 +78,8 @@ export class WorkPlan {
     const batches: Batches = new Map();
     if (slots <= 0) return batches;
     this.releaseExpired(now);
-    if (this.queue.length - this.head < slots * batchSize || (this.stale && now - this.lastPlan >= this.options.replanMs)) this.replan(now);
-    // Little left to fetch: an even share per free slot, so that it goes out as parallel requests
-    // rather than filling one large batch after another (but no smaller than MIN_SHARE).
-    const share = Math.max(MIN_SHARE, Math.ceil((this.queue.length - this.head) / slots));
-    const sizeOf: BatchSizeOf = (peer) => Math.min(batchSizeOf(peer), share);
+    const remaining = this.queue.length - this.head;
+    if (remaining < slots * batchSize || (this.stale && now - this.lastPlan >= this.options.replanMs)) this.replan(now);
 
     const own = this.store.inventory;
     const queue = this.queue;
@@ -102,10 +93,10 @@ export class WorkPlan {
         queue[i] = undefined;
         continue;
       }
-      const holder = this.pickHolder(item.holders, batches, slots, sizeOf, canOpen, reliability);
+      const holder = this.pickHolder(item.holders, batches, slots, batchSizeOf, canOpen, reliability);
       if (holder === undefined) {
         if (!item.holders.some((peer) => this.views.has(peer))) queue[i] = undefined;
-        else if (openable === 0 && allFull(batches, sizeOf)) break; // every holder is busy
+        else if (openable === 0 && allFull(batches, batchSizeOf)) break; // every holder is busy
         continue;
       }
       queue[i] = undefined;
@@ -119,7 +110,7 @@ export class WorkPlan {
       batch.push(address);
       this.busyAddresses.set(address, position);
       this.busyPositions.add(position);
-      if (batches.size >= slots && allFull(batches, sizeOf)) break;
+      if (batches.size >= slots && allFull(batches, batchSizeOf)) break;
     }
     while (this.head < this.queue.length && this.queue[this.head] === undefined) this.head++;
     if (batches.size < slots && openable > 0) this.fillIdlePeers(batches, slots, batchSizeOf, now, canOpen);

@@ -143,21 +143,6 @@ describe('Downloader', () => {
     expect(faults).toEqual([]);
   });
 
-  it('splits a short window evenly over the free request slots, and fills whole batches otherwise', async () => {
-    for (const [count, expected] of [
-      [1_000, 167], // ceil(1,000 / 6 slots)
-      [400, 100], // never below 100 a request
-      [5_000, 500], // enough for full batches
-    ] as const) {
-      const { store, views } = await setup(count, () => ({ chunks: [], missing: [] }));
-      views.track('P');
-      views.markHeld('P', Uint32Array.from({ length: count }, (_, i) => i));
-      const plan = new WorkPlan(store, views, seededRandom(4), DEFAULT_DOWNLOADER);
-      const batches = plan.take(6, 500, 0, () => true, () => 1);
-      expect(batches.get('P')).toHaveLength(expected);
-    }
-  });
-
   it('draws among healthy holders instead of pinning the healthiest', async () => {
     const { chunks, store, views } = await setup(2_000, () => ({ chunks: [], missing: [] }));
     for (const peer of ['A', 'B', 'C']) {
