@@ -88,12 +88,29 @@ export function isAtlasError(value: unknown, code?: ErrorCode): value is AtlasEr
 
 const knownCodes = new Set<string>(Object.values(ErrorCodes));
 
-/** Rebuilds an error received from a peer; unknown codes become BAD_REPLY so a peer cannot invent codes. */
+/** The longest pause a peer's BUSY may ask for that is taken as said (an hour); longer reads as this. */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/**
+ * The pause a BUSY refusal asks for, as sent on the wire (`retryAfterMs`, whole milliseconds,
+ * at most MAX_RETRY_AFTER_MS), or undefined when it names none or names nonsense.
+ */
+export function retryAfterOf(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.min(Math.ceil(value), MAX_RETRY_AFTER_MS) : undefined;
+}
+
+/**
+ * Rebuilds an error received from a peer; unknown codes become BAD_REPLY so a peer cannot invent
+ * codes. A BUSY keeps the pause it asks for (details.retryAfterMs), nothing else crosses.
+ */
 export function errorFromWire(value: unknown): AtlasError {
   if (typeof value === 'object' && value !== null) {
-    const { code, message } = value as { code?: unknown; message?: unknown };
+    const { code, message, retryAfterMs } = value as { code?: unknown; message?: unknown; retryAfterMs?: unknown };
     const text = typeof message === 'string' ? message.slice(0, 500) : 'remote error';
-    if (typeof code === 'string' && knownCodes.has(code)) return new AtlasError(code as ErrorCode, text);
+    if (typeof code === 'string' && knownCodes.has(code)) {
+      const pause = code === ErrorCodes.BUSY ? retryAfterOf(retryAfterMs) : undefined;
+      return new AtlasError(code as ErrorCode, text, pause === undefined ? undefined : { retryAfterMs: pause });
+    }
   }
   return new AtlasError(ErrorCodes.BAD_REPLY, 'peer sent a malformed error');
 }

@@ -125,7 +125,7 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
     peerTable: { ...given.peerTable, maxPeers, maxPending, refusalMs: given.timers.refusalMs },
     requests: group('requests', options.requests, DEFAULT_REQUEST_LIMITS),
     timers: given.timers,
-    downloads: group('downloads', options.downloads, DEFAULT_DOWNLOADER),
+    downloads: withinLimits(group('downloads', options.downloads, DEFAULT_DOWNLOADER), given.limits),
     push: group('push', options.push, DEFAULT_PUSHER),
     audit: group('audit', options.audit, DEFAULT_AUDIT),
     sources,
@@ -233,4 +233,9 @@ function deepFreeze<T extends object>(value: T, path = ''): T {
     if (typeof child === 'object' && child !== null) deepFreeze(child as object, key);
   }
   return Object.freeze(value);
+}
+
+/** Our own requests never ask more addresses than we would answer (the client checks them against our limits). */
+function withinLimits(downloads: DownloaderOptions, limits: Readonly<ProtocolLimits>): DownloaderOptions {
+  return { ...downloads, batchSize: Math.min(downloads.batchSize, limits.maxGetAddresses) };
 }

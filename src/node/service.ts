@@ -76,6 +76,7 @@ export class NodeService implements AtlasService {
       inventory: { epoch: log.epoch, version: log.version },
       bytes: store.inventory.toBytes(params.offset, params.length),
       maxGetAddresses: this.host.limits.maxGetAddresses,
+      maxGetChunksBytes: this.host.limits.maxGetChunksBytes,
     };
   }
 

@@ -206,6 +206,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     client,
     limits,
     views: replicator.views,
+    batchSize: options.downloads.batchSize,
     knownPeers: () => overlay.knownPeers(),
     canFetch: () => host.running(),
     onStored: (outcomes, peer) => replicator.stored(outcomes, peer, 'offer'),

@@ -54,6 +54,8 @@ export interface InventoryResult {
    * Absent (an older peer): ask it for at most GET_ADDRESSES_UNADVERTISED at once.
    */
   maxGetAddresses?: number;
+  /** The peer's bound on chunk bytes in one getChunks reply (its limits.maxGetChunksBytes). Absent: the default's. */
+  maxGetChunksBytes?: number;
 }
 
 /** Parameters of `inventoryChanges`: the inventory version the caller already has. */

@@ -37,7 +37,7 @@ export const DEFAULT_REQUEST_LIMITS: Readonly<RequestLimits> = Object.freeze({
   maxConcurrent: 64,
   maxConcurrentPerHost: 16,
   methodCost: Object.freeze({}),
-  addressesPerToken: 250,
+  addressesPerToken: 100,
 });
 
 /** Counters of a `RequestGuard`: requests admitted and refused. */

@@ -374,11 +374,16 @@ function inventoryResult(fields: Fields, limits: Readonly<ProtocolLimits>, reque
       if (((data[data.length - 1] as number) & padMask) !== 0) fail(ErrorCodes.BAD_REPLY, 'inventory.bytes', 'bits set past the sequence end');
     }
   }
-  const maxField = own(fields, 'maxGetAddresses');
-  if (maxField === undefined) return { sequenceLength, inventory, bytes: data };
-  const maxGetAddresses = count(maxField, 'inventory.maxGetAddresses', fail);
-  if (maxGetAddresses === 0) fail(ErrorCodes.BAD_REPLY, 'inventory.maxGetAddresses', 'a peer must answer at least one address per call');
-  return { sequenceLength, inventory, bytes: data, maxGetAddresses };
+  return { sequenceLength, inventory, bytes: data, ...positiveField(fields, 'maxGetAddresses'), ...positiveField(fields, 'maxGetChunksBytes') };
+}
+
+/** An optional whole number of at least 1, as `{ [key]: n }`, or `{}` when absent. */
+function positiveField<K extends string>(fields: Fields, key: K): { [P in K]?: number } {
+  const raw = own(fields, key);
+  if (raw === undefined) return {};
+  const value = count(raw, `inventory.${key}`, fail);
+  if (value === 0) fail(ErrorCodes.BAD_REPLY, `inventory.${key}`, 'must be at least 1');
+  return { [key]: value } as { [P in K]?: number };
 }
 
 function inventoryChangesResult(

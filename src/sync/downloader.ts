@@ -1,12 +1,10 @@
 import { setMaxListeners } from 'node:events';
 import type { Address } from '../address.js';
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes, isAtlasError, retryAfterOf } from '../errors.js';
 import type { ProtocolClient } from '../protocol/client.js';
-import { GET_ADDRESSES_UNADVERTISED } from '../protocol/limits.js';
 import type { GetChunksResult } from '../protocol/messages.js';
 import { asAtlasError, classifyFailure } from '../protocol/faults.js';
 import type { ChunkStore, PutOutcome, VerifiedChunk } from '../store/types.js';
-import { ExpiringMap } from '../runtime.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { DEFAULT_HEDGE, HedgeTimer, type HedgeOptions } from './hedge.js';
 import { DEFAULT_OMISSIONS, OmissionLedger, type OmissionOptions } from './omissions.js';
@@ -44,7 +42,7 @@ export const DEFAULT_DOWNLOADER: Readonly<DownloaderOptions> = Object.freeze({
   maxInFlight: 6,
   maxInFlightPerPeer: 3,
   batchSize: 500,
-  maxPendingWrites: 64,
+  maxPendingWrites: 32,
   planWindow: 10_000,
   replanMs: 250,
   backoff: DEFAULT_BACKOFF,
@@ -102,7 +100,7 @@ export interface DownloaderStats {
  */
 export type { ChunkCallComponents } from './chunk-caller.js';
 
-export type DownloaderComponents = ChunkCallComponents<DownloaderHooks, Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf' | 'putVerified'>>;
+export type DownloaderComponents = ChunkCallComponents<DownloaderHooks, Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf' | 'putVerified' | 'maxChunkSize'>>;
 
 export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponents['store'], DownloaderOptions> {
   private readonly plan: WorkPlan;
@@ -130,8 +128,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   };
   private readonly omissions: OmissionLedger;
   private readonly hedge: HedgeTimer;
-  /** Peers that answered BUSY, until when they get no new request. */
-  private readonly busy = new ExpiringMap<string>(MAX_BUSY_PEERS);
+  /** Peers that answered BUSY -> until when they get no new request (oldest first, at most MAX_BUSY_PEERS). */
+  private readonly busyUntil = new Map<string, number>();
 
   constructor(components: DownloaderComponents, options?: Partial<DownloaderOptions>) {
     super(components, DEFAULT_DOWNLOADER, options);
@@ -175,15 +173,36 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     // A peer whose request was hedged gets one request at a time until it answers again (it may be
     // the only holder: it is slowed, never shut out).
     const canOpen = (peer: string) =>
-      !this.busy.has(peer, now) && (this.inFlightPerPeer.get(peer) ?? 0) < (this.hedge.isSlow(peer, now) ? 1 : this.options.maxInFlightPerPeer);
+      !this.isBusy(peer, now) && (this.inFlightPerPeer.get(peer) ?? 0) < (this.hedge.isSlow(peer, now) ? 1 : this.options.maxInFlightPerPeer);
     const batches = this.plan.take(slots, this.options.batchSize, now, canOpen, (peer) => this.hooks.reliability(peer), this.batchSizeOf);
     for (const [peer, addresses] of batches) void this.request(peer, addresses);
-    if (batches.size === 0 && this.inFlight === 0) this.wakeAt(this.plan.nextRelease(), now);
+    if (batches.size === 0 && this.inFlight === 0) this.wakeAt(Math.min(this.plan.nextRelease() ?? Infinity, this.busyEnd(now)), now);
+  }
+
+  private isBusy(peer: string, now: number): boolean {
+    const until = this.busyUntil.get(peer);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.busyUntil.delete(peer);
+    return false;
+  }
+
+  /** When the first busy peer may be asked again (Infinity when none is busy). */
+  private busyEnd(now: number): number {
+    let end = Infinity;
+    for (const until of this.busyUntil.values()) if (until > now && until < end) end = until;
+    return end;
+  }
+
+  private setBusy(peer: string, until: number): void {
+    this.busyUntil.delete(peer); // re-inserted last: the map stays in refusal order
+    if (this.busyUntil.size >= MAX_BUSY_PEERS) this.busyUntil.delete(this.busyUntil.keys().next().value as string);
+    this.busyUntil.set(peer, until);
   }
 
   /** Pumps again at `at` (the earliest of the times asked for wins). */
-  private wakeAt(at: number | undefined, now: number): void {
-    if (at === undefined || at >= this.wakeTime) return;
+  private wakeAt(at: number, now: number): void {
+    if (!Number.isFinite(at) || at >= this.wakeTime) return;
     if (this.wakeTimer !== undefined) this.clock.clearTimeout(this.wakeTimer);
     this.wakeTime = at;
     this.wakeTimer = this.clock.setTimeout(() => {
@@ -246,7 +265,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     }
   }
 
-  private readonly batchSizeOf = (peer: string): number => Math.min(this.options.batchSize, this.views.get(peer)?.maxGetAddresses ?? GET_ADDRESSES_UNADVERTISED);
+  private readonly batchSizeOf = (peer: string): number => this.views.batchSize(peer, this.options.batchSize);
 
   private openSlot(peer: string): void {
     this.inFlight++;
@@ -269,10 +288,13 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     // seconds whenever its first holder is popular). (Our own stop never gets here.)
     if (failure === 'busy') {
       const until = now + busyPause(error);
-      this.busy.set(peer, until, true);
+      this.setBusy(peer, until);
+      this.plan.markStale(); // its addresses are planned again, for the other holders
       this.wakeAt(until, now);
       return;
     }
+    // It answers fewer addresses than its inventory said (it restarted with a lower limit).
+    if (isAtlasError(error) && error.code === ErrorCodes.TOO_MANY) this.views.lowerBatchSize(peer);
     for (const address of addresses) this.plan.fail(address, now);
     if (failure !== 'fault') this.hooks.called(peer, false);
     this.hooks.fault(peer, failure === 'fault' ? 'bad-data' : 'unresponsive', asAtlasError(error));
@@ -281,12 +303,17 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   private async accept(peer: string, asked: readonly Address[], reply: GetChunksResult): Promise<void> {
     const { chunks, missing } = reply;
     const { verified, corrupt } = verifyReceived(chunks);
-    // Sent, or put off for the reply's size (neither have nor don't have: planned again later).
-    const notWithheld = new Set<Address>(reply.later);
-    for (const chunk of chunks) notWithheld.add(chunk.address);
+    let chunkBytes = 0;
+    for (const chunk of chunks) chunkBytes += chunk.data.byteLength;
     this.stats.chunksReceived += chunks.length;
-    this.stats.putOffAddresses += reply.later?.length ?? 0;
-    for (const chunk of chunks) this.stats.chunkBytesReceived += chunk.data.byteLength;
+    this.stats.chunkBytesReceived += chunkBytes;
+    // Put off for the reply's size: neither have nor don't have, planned again. Only when the
+    // reply was near the peer's byte bound; otherwise the addresses were withheld.
+    const putOff = reply.later !== undefined && this.views.putOffHonest(peer, chunkBytes, this.store.maxChunkSize) ? reply.later : [];
+    this.stats.putOffAddresses += putOff.length;
+    if (putOff.length > 0) this.plan.markStale();
+    const notWithheld = new Set<Address>(putOff);
+    for (const chunk of chunks) notWithheld.add(chunk.address);
 
     const now = this.clock.now();
     if (corrupt.length > 0) {
@@ -333,6 +360,6 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
 
 /** The pause a BUSY refusal asks for (its retryAfterMs), or BUSY_PAUSE_MS. */
 function busyPause(error: unknown): number {
-  const asked = isAtlasError(error) ? (error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs : undefined;
-  return typeof asked === 'number' && Number.isFinite(asked) && asked > 0 ? Math.min(asked, MAX_BUSY_PAUSE_MS) : BUSY_PAUSE_MS;
+  const asked = isAtlasError(error) ? retryAfterOf((error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs) : undefined;
+  return asked === undefined ? BUSY_PAUSE_MS : Math.min(asked, MAX_BUSY_PAUSE_MS);
 }

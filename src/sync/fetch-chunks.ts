@@ -1,6 +1,5 @@
 import { parseAddress, type Address } from '../address.js';
 import { abortedError, AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
-import { GET_ADDRESSES_UNADVERTISED } from '../protocol/limits.js';
 import type { Clock } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import type { PeerViews } from './peer-views.js';
@@ -92,7 +91,9 @@ function throwIfStopped(signal: AbortSignal | undefined, lifetime: AbortSignal):
 /** What the node's fetchChunks() works with: a fetch host's parts but its pass, a pass's peers and hooks, and where holders are found. */
 export interface NodeFetchParts extends Omit<FetchHost, 'fetchPass'>, Omit<FetchRequest, 'wanted' | 'candidates' | 'signal'> {
   /** Neighbours' inventories: their holders of an address are asked first. */
-  views: Pick<PeerViews, 'peers' | 'get'>;
+  views: Pick<PeerViews, 'peers' | 'get' | 'batchSize' | 'putOffHonest'>;
+  /** Addresses asked of one peer at once, at most (downloads.batchSize; the peer's own bound applies too). */
+  batchSize: number;
   /** Every known peer, healthiest first: asked after the known holders. */
   knownPeers(): string[];
 }
@@ -117,8 +118,9 @@ export function nodeFetcher(parts: NodeFetchParts): (addresses: readonly string[
         yield* holders;
         for (const peer of known) if (!holders.includes(peer)) yield peer;
       }
-      const batchSizeOf = (peer: string) => Math.min(parts.limits.maxGetAddresses, views.get(peer)?.maxGetAddresses ?? GET_ADDRESSES_UNADVERTISED);
-      return fetchFromPeers({ wanted, candidates, client: parts.client, store, limits: parts.limits, batchSizeOf, signal, onStored: parts.onStored, onFault: parts.onFault, onCall: parts.onCall });
+      const batchSizeOf = (peer: string) => views.batchSize(peer, parts.batchSize);
+      const putOffHonest = (peer: string, chunkBytes: number) => views.putOffHonest(peer, chunkBytes, parts.limits.maxChunkSize);
+      return fetchFromPeers({ wanted, candidates, client: parts.client, store, limits: parts.limits, batchSizeOf, putOffHonest, signal, onStored: parts.onStored, onFault: parts.onFault, onCall: parts.onCall });
     },
   };
   return (addresses, options) => fetchChunksFor(addresses, options, host);

@@ -42,6 +42,8 @@ export interface FetchRequest {
   limits: Readonly<ProtocolLimits>;
   /** Addresses one call to `peer` may carry; default min(limits.maxGetAddresses, GET_ADDRESSES_UNADVERTISED). */
   batchSizeOf?(peer: string): number;
+  /** Whether `peer` could honestly put addresses off after `chunkBytes` of chunks (PeerViews.putOffHonest); default no. */
+  putOffHonest?(peer: string, chunkBytes: number): boolean;
   signal: AbortSignal;
   onStored(outcomes: readonly (PutOutcome & { ok: true })[], peer: string): void;
   onFault(peer: string, error: AtlasError): void;
@@ -88,8 +90,8 @@ function firstUntried(candidates: Iterable<string>, tried: ReadonlySet<string>):
 
 /**
  * All of `addresses` from one peer, a batch per call, one call at a time (the peer's concurrency
- * is bounded). Addresses a reply puts off for its size are asked again; every such reply carries
- * a chunk, so this ends.
+ * is bounded). Addresses a reply honestly puts off for its size are asked again; every such reply
+ * carries a chunk, so this ends. Addresses put off otherwise go to the next candidate.
  */
 async function fetchFromPeer(request: FetchRequest, peer: string, addresses: Address[], found: Map<Address, Uint8Array>): Promise<void> {
   const size = request.batchSizeOf?.(peer) ?? Math.min(request.limits.maxGetAddresses, GET_ADDRESSES_UNADVERTISED);
@@ -110,6 +112,9 @@ async function fetchBatch(request: FetchRequest, peer: string, addresses: Addres
     if (corrupt.length > 0) {
       request.onFault(peer, new AtlasError(ErrorCodes.HASH_MISMATCH, `${corrupt.length} chunk(s) from ${peer} do not hash to their address`));
     }
+    let chunkBytes = 0;
+    for (const chunk of reply.chunks) chunkBytes += chunk.data.byteLength;
+    const putOff = corrupt.length === 0 && reply.later !== undefined && request.putOffHonest?.(peer, chunkBytes) === true ? reply.later : [];
     const outcomes = await request.store.putVerified(verified);
     const added: (PutOutcome & { ok: true })[] = [];
     outcomes.forEach((outcome, i) => {
@@ -119,7 +124,7 @@ async function fetchBatch(request: FetchRequest, peer: string, addresses: Addres
       if (outcome.added) added.push(outcome);
     });
     if (added.length > 0) request.onStored(added, peer);
-    return reply.later ?? [];
+    return corrupt.length > 0 ? undefined : putOff; // a peer that sent bad bytes is not asked again in this pass
   } catch (error) {
     const failure = classifyFailure(error, request.signal);
     if (failure === 'fault') request.onFault(peer, asAtlasError(error));

@@ -2,8 +2,8 @@ import { ExpiringMap } from '../runtime.js';
 import { Inventory } from '../inventory/inventory.js';
 import { decodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
-import type { InventoryChangesParams, InventoryVersion } from '../protocol/messages.js';
-import { GET_ADDRESSES_UNADVERTISED, type ProtocolLimits } from '../protocol/limits.js';
+import type { InventoryChangesParams, InventoryResult, InventoryVersion } from '../protocol/messages.js';
+import { DEFAULT_LIMITS, GET_ADDRESSES_UNADVERTISED, type ProtocolLimits } from '../protocol/limits.js';
 
 /** What we believe one neighbour holds, and how current that belief is. */
 export interface PeerView {
@@ -40,6 +40,14 @@ export interface PeerView {
   extra: boolean;
   /** The most addresses the peer answers in one getChunks call, as its inventory replies say. */
   maxGetAddresses: number;
+  /** Its bound on a getChunks reply's chunk bytes, as its inventory replies say (the default when they do not). */
+  maxGetChunksBytes: number;
+}
+
+/** What a peer's inventory reply says of how much it serves per getChunks call. */
+function readServingBounds(view: PeerView, reply: InventoryResult): void {
+  view.maxGetAddresses = reply.maxGetAddresses ?? GET_ADDRESSES_UNADVERTISED;
+  view.maxGetChunksBytes = reply.maxGetChunksBytes ?? DEFAULT_LIMITS.maxGetChunksBytes;
 }
 
 /** Tracked peers asked for offers by default: a new chunk costs about this many offers per node. */
@@ -49,7 +57,7 @@ export const DEFAULT_RELAYS = 3;
 export const RELAY_REFUSED_MS = 60_000;
 
 function emptyView(peer: string): PeerView {
-  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED };
+  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes };
 }
 
 export interface RefreshOutcome {
@@ -115,6 +123,31 @@ export class PeerViews {
 
   get(peer: string): PeerView | undefined {
     return this.views.get(peer);
+  }
+
+  /**
+   * Addresses to ask `peer` for in one getChunks call: at most `ours`, and at most what its
+   * inventory replies say it answers (GET_ADDRESSES_UNADVERTISED for a peer not viewed, or
+   * whose replies say nothing).
+   */
+  batchSize(peer: string, ours: number): number {
+    return Math.min(ours, this.views.get(peer)?.maxGetAddresses ?? GET_ADDRESSES_UNADVERTISED);
+  }
+
+  /**
+   * Whether a reply of `chunkBytes` chunk bytes from `peer` could have reached its byte bound, so
+   * that putting addresses off (`later`) was honest: the next chunk, at most `maxChunkSize`,
+   * would have taken it past the bound its inventory replies gave.
+   */
+  putOffHonest(peer: string, chunkBytes: number, maxChunkSize: number): boolean {
+    const bound = this.views.get(peer)?.maxGetChunksBytes ?? DEFAULT_LIMITS.maxGetChunksBytes;
+    return chunkBytes + maxChunkSize > bound;
+  }
+
+  /** A peer refused a call for asking too many addresses (it restarted with a lower limit): ask it the unadvertised size until its next whole read. */
+  lowerBatchSize(peer: string): void {
+    const view = this.views.get(peer);
+    if (view) view.maxGetAddresses = GET_ADDRESSES_UNADVERTISED;
   }
 
   /**
@@ -328,7 +361,7 @@ export class PeerViews {
     const end = Math.ceil(length / 8);
     for (let offset = Math.floor(view.covered / 8); offset < end; ) {
       const page = await this.client.inventory(view.peer, { offset, length: Math.min(end - offset, this.limits.maxInventoryBytes) }, { signal });
-      view.maxGetAddresses = page.maxGetAddresses ?? GET_ADDRESSES_UNADVERTISED;
+      readServingBounds(view, page);
       if (page.bytes.byteLength === 0) break;
       view.inventory.applyBytes(offset, page.bytes, 'or');
       bytes += page.bytes.byteLength;
@@ -362,7 +395,7 @@ export class PeerViews {
       fresh.addMany(heldMeanwhile.filter((p) => p < fresh.length));
       const added = fresh.count - fresh.bitmap.andCardinality(view.inventory.bitmap);
       view.inventory = fresh; // in place: the same view object stays tracked
-      view.maxGetAddresses = first.maxGetAddresses ?? GET_ADDRESSES_UNADVERTISED;
+      readServingBounds(view, first);
       view.version = first.inventory;
       view.covered = length;
       view.refreshedAt = now;

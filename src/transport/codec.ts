@@ -10,7 +10,7 @@
  * headers make the decoder allocate gigabytes (measured: 10 KB of input exhausted a 4 GB heap).
  */
 import { Packr } from 'msgpackr';
-import { AtlasError, ErrorCodes, errorFromWire, isAtlasError, type ErrorCode } from '../errors.js';
+import { AtlasError, ErrorCodes, errorFromWire, isAtlasError, retryAfterOf, type ErrorCode } from '../errors.js';
 
 /** How protocol messages are encoded on the wire: MessagePack or JSON. */
 export type WireFormat = 'msgpack' | 'json';
@@ -269,7 +269,8 @@ export function codecForAccept(header: string | undefined): Codec | undefined {
 // Error replies
 
 export interface ErrorReply {
-  error: { code: string; message: string };
+  /** `retryAfterMs`: with BUSY, how long the caller should wait before asking again. */
+  error: { code: string; message: string; retryAfterMs?: number };
 }
 
 const GENERIC_INTERNAL_MESSAGE = 'internal error';
@@ -279,7 +280,8 @@ const PRIVATE_CODES = new Set<ErrorCode>([ErrorCodes.INTERNAL, ErrorCodes.STORE_
 /** The envelope sent for a failed call. Only AtlasError codes cross the wire; anything else is INTERNAL. */
 export function errorReply(error: unknown): ErrorReply {
   if (isAtlasError(error) && !PRIVATE_CODES.has(error.code)) {
-    return { error: { code: error.code, message: error.message.slice(0, 500) } };
+    const pause = error.code === ErrorCodes.BUSY ? retryAfterOf((error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs) : undefined;
+    return { error: { code: error.code, message: error.message.slice(0, 500), ...(pause === undefined ? {} : { retryAfterMs: pause }) } };
   }
   const code = isAtlasError(error) ? error.code : ErrorCodes.INTERNAL;
   return { error: { code, message: GENERIC_INTERNAL_MESSAGE } };

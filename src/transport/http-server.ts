@@ -11,7 +11,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { parseAddress } from '../address.js';
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes, isAtlasError, retryAfterOf } from '../errors.js';
 import type { Clock, Logger, TimerHandle } from '../runtime.js';
 import { codecForAccept, codecForContentType, errorReply, jsonCodec, type Codec } from './codec.js';
 import { ConnectionTable, type Connection, type ConnectionStats } from './http-connections.js';
@@ -334,7 +334,7 @@ export class HttpServer {
     const status = statusOverride ?? httpStatusFor(error);
     const body = codec.encode(errorReply(error));
     const headers: Record<string, string | number> = { 'content-type': codec.contentType, 'content-length': body.byteLength };
-    if (isAtlasError(error, ErrorCodes.BUSY)) headers['retry-after'] = String(this.limits.busyRetryAfterSeconds);
+    if (isAtlasError(error, ErrorCodes.BUSY)) headers['retry-after'] = String(retryAfterSeconds(error) ?? this.limits.busyRetryAfterSeconds);
     // A body left unread, or a handler past its deadline: nothing more is read on this connection.
     if ((hasBody(res.req) && !res.req.complete) || isAtlasError(error, ErrorCodes.TIMEOUT)) headers.connection = 'close';
     res.writeHead(status, headers);
@@ -364,4 +364,10 @@ export class HttpServer {
       if (connection.body === progress) connection.body = undefined;
     }
   }
+}
+
+/** The pause a BUSY refusal names (its retryAfterMs), in whole seconds for Retry-After. */
+function retryAfterSeconds(error: AtlasError): number | undefined {
+  const pause = retryAfterOf((error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs);
+  return pause === undefined ? undefined : Math.ceil(pause / 1000);
 }

@@ -19,7 +19,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { isLoopbackIp } from '../peer-address.js';
-import { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError, retryAfterOf } from '../errors.js';
 import { callAbortedError } from './abort.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
 import { codecFor, codecForContentType, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
@@ -290,7 +290,7 @@ export class HttpTransport implements Transport {
       return value;
     }
     if (decoded && isErrorReply(value)) throw errorFromReply(value);
-    throw errorForStatus(status);
+    throw errorForStatus(status, res.headers['retry-after']);
   }
 
   // --- lifecycle ------------------------------------------------------------------------------
@@ -318,13 +318,16 @@ class StaleSocket extends Error {
 
 // --- helpers ------------------------------------------------------------------------------------
 
-function errorForStatus(status: number): AtlasError {
+function errorForStatus(status: number, retryAfter: string | undefined): AtlasError {
   const message = `peer answered HTTP ${status}`;
   switch (status) {
     case 413:
       return new AtlasError(ErrorCodes.TOO_LARGE, message);
-    case 503:
-      return new AtlasError(ErrorCodes.BUSY, message);
+    case 503: {
+      // Retry-After in seconds (the HTTP-date form is not used between nodes).
+      const pause = retryAfter !== undefined && /^\d{1,7}$/.test(retryAfter) ? retryAfterOf(Number(retryAfter) * 1000) : undefined;
+      return new AtlasError(ErrorCodes.BUSY, message, pause === undefined ? undefined : { retryAfterMs: pause });
+    }
     case 408:
     case 504:
       return new AtlasError(ErrorCodes.TIMEOUT, message);

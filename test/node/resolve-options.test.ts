@@ -83,6 +83,9 @@ describe('resolveNodeOptions', () => {
     expect(resolved.limits.maxChunkSize).toBe(1_000);
     expect(resolved.peerTable).toMatchObject({ maxPeers: 50, maxPending: 30, refusalMs: 1_234 });
     expect(resolveNodeOptions({ chain, transport, store, closeStore: true }).closeStore).toBe(true);
+    // Our requests never ask more addresses than we answer (our client checks them against our limits).
+    expect(resolveNodeOptions({ chain, transport, limits: { maxGetAddresses: 100 } }).downloads.batchSize).toBe(100);
+    expect(resolveNodeOptions({ chain, transport, downloads: { batchSize: 50 } }).downloads.batchSize).toBe(50);
     expect(resolveNodeOptions({ chain, transport, dataDir: '/tmp/x', limits: { maxChunkSize: 2_000 } })).toMatchObject({
       storage: { kind: 'lmdb', dataDir: '/tmp/x' },
       closeStore: true,

@@ -106,6 +106,7 @@ describe('Downloader', () => {
     for (const c of chunks) byAddress.set(c.address, c.data);
     views.track('P');
     views.markHeld('P', Uint32Array.from({ length: 40 }, (_, i) => i));
+    views.get('P')!.maxGetChunksBytes = 1; // as P's inventory reply would say: one chunk fills a reply
     running.push(downloader);
     downloader.pump();
     await waitFor(() => store.chunkCount() === 40, 'every chunk, one per reply', 20_000);
@@ -114,6 +115,24 @@ describe('Downloader', () => {
     expect(downloader.stats.unansweredAddresses).toBe(0);
     expect(views.get('P')!.inventory.count).toBe(40); // nothing put off cleared P's claims
     expect(faults).toEqual([]);
+  });
+
+  it('counts addresses put off far below the peer\'s byte bound as withheld', async () => {
+    const byAddress = new Map<string, Uint8Array>();
+    // One small chunk a reply, the rest "later", from a peer whose bound is the default 4 MiB.
+    const serve: Reply = (_peer, addresses) => ({ chunks: [{ address: addresses[0]!, data: byAddress.get(addresses[0]!)! }], missing: [], later: addresses.slice(1) });
+    const { chunks, views, downloader, faults } = await setup(40, serve);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    views.track('P');
+    running.push(downloader);
+    for (let round = 1; round <= 3; round++) {
+      views.markHeld('P', Uint32Array.from({ length: 40 }, (_, i) => i));
+      downloader.inventoriesChanged();
+      await waitFor(() => downloader.stats.chunksReceived >= round, `reply ${round}`, 5_000);
+    }
+    await waitFor(() => faults.length > 0, 'the withholding fault', 5_000);
+    expect(faults[0]).toBe('P:bad-data');
+    expect(downloader.stats.putOffAddresses).toBe(0);
   });
 
   it('sets a BUSY peer aside for its pause and asks another holder at once, without backing the addresses off', async () => {
@@ -140,6 +159,28 @@ describe('Downloader', () => {
     expect(Date.now() - started).toBeLessThan(900);
     expect(times.B).toHaveLength(1); // no second request to B within its 400 ms pause
     expect(downloader.stats.failedRequests).toBe(1);
+    expect(faults).toEqual([]);
+  });
+
+  it('asks a busy sole holder again when its pause ends, with nothing else to wake it', async () => {
+    const byAddress = new Map<string, Uint8Array>();
+    const refusals: Record<string, number> = {};
+    const pause: Record<string, number> = { A: 300, B: 600 };
+    const serve: Reply = (peer, addresses) => {
+      refusals[peer] = (refusals[peer] ?? 0) + 1;
+      if (refusals[peer] === 1) throw new AtlasError(ErrorCodes.BUSY, 'busy', { retryAfterMs: pause[peer] });
+      return { chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] };
+    };
+    const { chunks, store, views, downloader, faults } = await setup(40, serve);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    views.track('A');
+    views.track('B');
+    views.markHeld('A', Uint32Array.from({ length: 20 }, (_, i) => i));
+    views.markHeld('B', Uint32Array.from({ length: 20 }, (_, i) => 20 + i));
+    running.push(downloader);
+    downloader.pump();
+    await waitFor(() => store.chunkCount() === 40, 'both holders asked again after their pauses', 3_000);
+    expect(refusals).toEqual({ A: 2, B: 2 });
     expect(faults).toEqual([]);
   });
 

@@ -43,6 +43,7 @@ async function setup(count: number, answer: Answer, known: string[]) {
     },
     limits: DEFAULT_LIMITS,
     views,
+    batchSize: 500,
     knownPeers: () => {
       knownReads++;
       return known;
@@ -89,14 +90,27 @@ describe('fetchChunks over peers', () => {
     views.track('big');
     views.markHeld('big', Uint32Array.from({ length: 150 }, (_, i) => i));
     views.get('big')!.maxGetAddresses = 120;
+    views.get('big')!.maxGetChunksBytes = 1; // as its inventory reply says: a couple of chunks fill a reply
     views.track('old');
     views.markHeld('old', Uint32Array.from({ length: 100 }, (_, i) => 150 + i));
+    views.get('old')!.maxGetChunksBytes = 1;
     const result = await fetch(chunks.map((c) => c.address), {});
     expect(result.complete).toBe(true);
     expect(result.size).toBe(250);
     expect(Math.max(...asked.filter((a) => a.peer === 'big').map((a) => a.addresses.length))).toBe(120);
     expect(Math.max(...asked.filter((a) => a.peer === 'old').map((a) => a.addresses.length))).toBe(100);
     expect(faults).toEqual([]);
+  });
+
+  it('asks the next peer, not the same one, for addresses put off far below the byte bound', async () => {
+    const byAddress = new Map<Address, Uint8Array>();
+    const serve: Answer = (_peer, addresses) => ({ chunks: [{ address: addresses[0]!, data: byAddress.get(addresses[0]!)! }], missing: [], later: addresses.slice(1) });
+    const { chunks, fetch, asked } = await setup(10, serve, ['stingy', 'other']);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    await fetch(chunks.map((c) => c.address), {});
+    // stingy (default 4 MiB bound) sent one small chunk and put nine off: asked once, not nine times.
+    expect(asked.filter((a) => a.peer === 'stingy')).toHaveLength(1);
+    expect(asked.find((a) => a.peer === 'other')?.addresses).toHaveLength(9);
   });
 
   it('penalises a malformed reply, counts a timeout against the peer, and spares a busy one', async () => {

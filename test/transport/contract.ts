@@ -58,6 +58,8 @@ export class ContractService implements TransportService {
         throw new AtlasError(ErrorCodes.NOT_ANNOUNCED, 'chunk is not announced');
       case 'busy':
         throw new AtlasError(ErrorCodes.BUSY, 'try later');
+      case 'busy-for':
+        throw new AtlasError(ErrorCodes.BUSY, 'try later', { retryAfterMs: (params as { ms: number }).ms });
       case 'crash':
         throw new Error('secret /var/lib/atlas detail');
       case 'big':
@@ -169,6 +171,16 @@ export function transportContract(name: string, harness: TransportHarness): void
       expect(await codeOf(client.call(address, 'busy', {}))).toBe(ErrorCodes.BUSY);
       await expect(client.call(address, 'refuse', {})).rejects.toThrow('chunk is not announced');
       await expect(client.call(address, 'crash', {})).rejects.toMatchObject({ code: ErrorCodes.INTERNAL, message: 'internal error' });
+    });
+
+    it('carries the pause a BUSY asks for, and nothing else of its details', async () => {
+      const { address, client } = await pair();
+      await expect(client.call(address, 'busy-for', { ms: 2_500 })).rejects.toMatchObject({ code: ErrorCodes.BUSY, details: { retryAfterMs: 2_500 } });
+      await expect(client.call(address, 'busy-for', { ms: 1e12 })).rejects.toMatchObject({ details: { retryAfterMs: 3_600_000 } });
+      const plain = await client.call(address, 'busy', {}).catch((error: unknown) => error as AtlasError);
+      expect((plain as AtlasError).details).toBeUndefined();
+      const refused = await client.call(address, 'refuse', {}).catch((error: unknown) => error as AtlasError);
+      expect((refused as AtlasError).details).toBeUndefined();
     });
 
     it('passes unknown methods to the service, whose UNKNOWN_METHOD reaches the caller', async () => {

@@ -106,6 +106,21 @@ describe('HttpTransport: calls', () => {
     }
   });
 
+  it('reads the pause of a bare 503 (no error body) from Retry-After seconds', async () => {
+    const { address } = await stubServer((res) => {
+      res.writeHead(503, { 'retry-after': '7', 'content-type': 'text/plain' });
+      res.end('overloaded');
+    });
+    await expect(client().call(address, 'echo', {})).rejects.toMatchObject({ code: ErrorCodes.BUSY, details: { retryAfterMs: 7_000 } });
+    const { address: dated } = await stubServer((res) => {
+      res.writeHead(503, { 'retry-after': 'Fri, 04 Dec 2026 23:00:00 GMT', 'content-type': 'text/plain' });
+      res.end('overloaded');
+    });
+    const error = await client().call(dated, 'echo', {}).catch((e: unknown) => e as AtlasError);
+    expect((error as AtlasError).code).toBe(ErrorCodes.BUSY);
+    expect((error as AtlasError).details).toBeUndefined(); // the date form names no pause we read
+  });
+
   it('refuses the removed legacy option with INVALID_OPTION naming it', () => {
     expect(() => new HttpTransport({ legacy: true } as HttpTransportOptions)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION, option: 'legacy' }));
   });
@@ -216,6 +231,9 @@ describe('HttpTransport: the HTTP API', () => {
     const busy = await post('busy');
     expect(busy.status).toBe(503);
     expect(busy.headers['retry-after']).toBe('1');
+    const busyFor = await post('busy-for', '{"ms":2500}');
+    expect(busyFor.headers['retry-after']).toBe('3'); // the pause it names, in whole seconds
+    expect(JSON.parse(busyFor.body.toString()).error.retryAfterMs).toBe(2500);
     const crash = await post('crash');
     expect(crash.status).toBe(500);
     expect(crash.body.toString()).not.toContain('secret');
