@@ -316,7 +316,18 @@ export class PeerTable {
   }
 
   addCandidate(address: string): CandidateOutcome {
+    return this.candidate(address, this.ownAddress());
+  }
+
+  /** Queues many; returns those actually queued, canonical. Our own address is settled once for them all. */
+  addCandidates(addresses: Iterable<string>): string[] {
     const own = this.ownAddress();
+    const queued: string[] = [];
+    for (const address of addresses) if (this.candidate(address, own) === 'queued') queued.push(this.canonical(address) as string);
+    return queued;
+  }
+
+  private candidate(address: string, own: string | undefined): CandidateOutcome {
     // Table keys are canonical and never our own address: a peer list names mostly known peers,
     // and this answers them without parsing the address.
     if (this.peers.has(address)) return 'known';
@@ -335,13 +346,6 @@ export class PeerTable {
     this.pending.set(peer, now);
     this.pendingPerHost.set(host, (this.pendingPerHost.get(host) ?? 0) + 1);
     return 'queued';
-  }
-
-  /** Queues many; returns those actually queued, canonical. */
-  addCandidates(addresses: Iterable<string>): string[] {
-    const queued: string[] = [];
-    for (const address of addresses) if (this.addCandidate(address) === 'queued') queued.push(this.canonical(address) as string);
-    return queued;
   }
 
   /**
