@@ -74,10 +74,13 @@ function steppedClock(): Clock & { advance(ms: number): void } {
   return { now: () => now, setTimeout: () => undefined, clearTimeout: () => undefined, advance: (ms) => void (now += ms) };
 }
 
-/** An overlay whose every peer answers: pings agree, and each peer lists all the others. */
-function overlayOver(peers: readonly string[], clock: Clock) {
+/**
+ * An overlay whose every peer answers: pings agree, and each peer lists all the others (with
+ * `listsAll`, itself and us too, as a careless or hostile peer might).
+ */
+function overlayOver(peers: readonly string[], clock: Clock, listsAll = false) {
   const self = '127.0.0.1:7000';
-  const calls = { peers: 0 };
+  const calls = { peers: 0, asked: new Set<string>() };
   const transport: Transport = {
     address: self,
     listen: async () => self,
@@ -85,7 +88,8 @@ function overlayOver(peers: readonly string[], clock: Clock) {
     async call(peer, method) {
       if (method === 'peers') {
         calls.peers++;
-        return { peers: peers.filter((p) => p !== peer) };
+        calls.asked.add(peer);
+        return { peers: listsAll ? [...peers, self] : peers.filter((p) => p !== peer) };
       }
       return { protocol: PROTOCOL_VERSION, network: 'main', sequenceLength: 0, chunkCount: 0, digestLength: 0, digest: 'ab', inventory: { epoch: 'e', version: 0 } };
     },
@@ -143,6 +147,21 @@ describe('Overlay walk pace', () => {
     overlay.dropStaller(overlay.neighbors()[0] as string);
     expect(overlay.walkSettled()).toBe(false);
     expect((await round()) + (await round())).toBeGreaterThanOrEqual(4);
+    stop();
+  });
+
+  it('a peer list naming us (and the peer itself) is cleaned before the walk uses it: the walk never asks us, nor takes us as a neighbour', async () => {
+    const clock = steppedClock();
+    const graph = peerGraph(4);
+    const { overlay, calls, stop } = overlayOver(graph, clock, true);
+    overlay.start();
+    for (let i = 0; i < 40; i++) {
+      await overlay.round();
+      clock.advance(ROUND_MS);
+    }
+    expect(calls.peers).toBeGreaterThan(20);
+    expect(calls.asked.has('127.0.0.1:7000')).toBe(false);
+    expect(overlay.neighbors()).not.toContain('127.0.0.1:7000');
     stop();
   });
 });
