@@ -30,6 +30,7 @@ export { Deadline, type DeadlineOptions } from './protocol/deadline.js';
 export { createProtocolService, type ProtocolServiceOptions, type ProtocolHandler } from './protocol/server.js';
 export { validateParams, validateResult, validateRequest } from './protocol/validate.js';
 export { PeerTable, PEER_TABLE_DEFAULTS, type PeerTableLimits, type PeerTableOptions, type PeerInfo, type PeerChange, type PeerRemoval, type PeerRemoveReason } from './peers/table.js';
+export { DEFAULT_WALK_PACE, type WalkPaceOptions } from './peers/walk-pace.js';
 export { AddressPolicy, DEFAULT_ADDRESS_POLICY, LOCAL_ADDRESS_POLICY, canonicalPeerAddress, type AddressPolicyOptions } from './peers/address-policy.js';
 export * from './node/index.js';
 export { Inventory, InventoryLog, planRarestFirst, encodePositions, decodePositions, type ReadonlyInventory, type PlannedPosition, type RarestFirstInput } from './inventory/index.js';

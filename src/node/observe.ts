@@ -2,7 +2,7 @@ import { isAtlasError } from '../errors.js';
 import { isMethod } from '../protocol/messages.js';
 import type { Clock, Logger } from '../runtime.js';
 import type { Transport, TransportService } from '../transport/types.js';
-import type { Metrics } from './metrics.js';
+import { noMetrics, type Metrics } from './metrics.js';
 import type { CallOutcome } from './outbound-guard.js';
 
 /**
@@ -56,6 +56,7 @@ export class RequestObserver {
 
   /** Counts the wire bytes the transport moved since the last call. */
   sampleWire(transport: Transport): void {
+    if (this.metrics === noMetrics) return; // nobody reads them: a transport's stats may cost a copy
     const stats = transport.stats?.();
     if (stats === undefined) return;
     if (stats.bytesIn > this.wireIn) this.metrics.count('wire_bytes_received_total', stats.bytesIn - this.wireIn);

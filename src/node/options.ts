@@ -2,6 +2,7 @@ import type { SubdomainIndexLimits } from '../bns/subdomain-index.js';
 import type { ChainAdapter } from '../chain/types.js';
 import type { AddressPolicyOptions } from '../peers/address-policy.js';
 import type { PeerTableLimits } from '../peers/table.js';
+import type { WalkPaceOptions } from '../peers/walk-pace.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import type { RequestLimits } from '../protocol/request-guard.js';
 import type { Clock, Logger, Random } from '../runtime.js';
@@ -20,6 +21,11 @@ export interface NodeTimers {
   roundMs: number;
   /** How often each neighbour's inventory is refreshed (incrementally). SPEC: 600 s, whole vector. */
   inventoryRefreshMs: number;
+  /**
+   * Longest wait between refreshes of a neighbour whose refreshes keep bringing nothing (the
+   * period doubles from inventoryRefreshMs); back to inventoryRefreshMs as soon as anything changes.
+   */
+  quietInventoryRefreshMs: number;
   /** How often one neighbour is replaced by a fresh random-walk sample. */
   neighborRenewMs: number;
   /** How long a refused candidate is not checked again. */
@@ -30,6 +36,7 @@ export interface NodeTimers {
 export const DEFAULT_TIMERS: Readonly<NodeTimers> = Object.freeze({
   roundMs: 2_000,
   inventoryRefreshMs: 15_000,
+  quietInventoryRefreshMs: 60_000,
   neighborRenewMs: 120_000,
   refusalMs: 600_000,
 });
@@ -70,6 +77,8 @@ export interface AtlasNodeOptions {
   /** Load shedding for requests served: per-host token buckets and concurrency bounds (DEFAULT_REQUEST_LIMITS). */
   requests?: Partial<RequestLimits>;
   timers?: Partial<NodeTimers>;
+  /** How fast the random walk goes before and after the overlay settles (DEFAULT_WALK_PACE). */
+  walk?: Partial<WalkPaceOptions>;
   downloads?: Partial<DownloaderOptions>;
   push?: Partial<PusherOptions>;
   /** Audits of neighbours' inventory claims (sync/audit.ts); everyMs 0 turns them off. */

@@ -8,6 +8,7 @@
 import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_ADDRESS_POLICY, type AddressPolicyOptions } from '../peers/address-policy.js';
 import { PEER_TABLE_DEFAULTS, type PeerTableLimits } from '../peers/table.js';
+import { DEFAULT_WALK_PACE, type WalkPaceOptions } from '../peers/walk-pace.js';
 import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/limits.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../protocol/request-guard.js';
 import { silentLogger, systemClock, type Clock, type Logger, type Random } from '../runtime.js';
@@ -48,6 +49,7 @@ export interface ResolvedNodeOptions {
   readonly peerTable: Readonly<PeerTableLimits>;
   readonly requests: Readonly<RequestLimits>;
   readonly timers: Readonly<NodeTimers>;
+  readonly walk: Readonly<WalkPaceOptions>;
   readonly downloads: Readonly<DownloaderOptions>;
   readonly push: Readonly<PusherOptions>;
   readonly audit: Readonly<AuditOptions>;
@@ -71,7 +73,7 @@ const POSITIVE_INTEGERS = new Set([
   'requests.maxConcurrent', 'requests.maxConcurrentPerHost', 'requests.maxKeys', 'requests.addressesPerToken',
   // downloads.maxInFlight may be 0: the node then fetches only when asked (fetchChunks).
   'downloads.maxInFlightPerPeer', 'downloads.batchSize', 'downloads.maxPendingWrites', 'downloads.planWindow',
-  'push.pushBatch', 'backfill.concurrency', 'names.maxParents', 'names.maxBytes',
+  'push.pushBatch', 'backfill.concurrency', 'names.maxParents', 'names.maxBytes', 'walk.stepsPerRound', 'walk.settledStepsPerRenewal',
   ...['maxPeers', 'maxPending', 'maxPendingPerHost', 'maxSamplesPerPeer', 'maxRecent', 'maxBlocked', 'maxOffences'].map((key) => `peerTable.${key}`),
 ]);
 /** Nested counts that must be whole and may be 0 (0 turns the behaviour off). */
@@ -125,6 +127,7 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
     peerTable: { ...given.peerTable, maxPeers, maxPending, refusalMs: given.timers.refusalMs },
     requests: group('requests', options.requests, DEFAULT_REQUEST_LIMITS),
     timers: given.timers,
+    walk: group('walk', options.walk, DEFAULT_WALK_PACE),
     downloads: withinLimits(group('downloads', options.downloads, DEFAULT_DOWNLOADER), given.limits),
     push: group('push', options.push, DEFAULT_PUSHER),
     audit: group('audit', options.audit, DEFAULT_AUDIT),
@@ -142,7 +145,7 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
 const OPTION_NAMES: Record<keyof AtlasNodeOptions, true> = {
   chain: true, transport: true, dataDir: true, store: true, closeStore: true, seeds: true, network: true, neighbors: true,
   maxChunkSize: true, limits: true, addressPolicy: true, maxPeers: true, maxPendingPeers: true, peerTable: true, requests: true,
-  timers: true, downloads: true, push: true, audit: true, sources: true, backfill: true, names: true, clock: true, random: true, logger: true, metrics: true,
+  timers: true, walk: true, downloads: true, push: true, audit: true, sources: true, backfill: true, names: true, clock: true, random: true, logger: true, metrics: true,
 };
 
 /**

@@ -8,6 +8,7 @@ import { hostOf, MAX_ADDRESSES_PER_HOST } from './host-key.js';
 import { MhdaSampler } from './mhda.js';
 import { NeighborSet } from './neighbors.js';
 import { PeerTable, type PeerTableLimits } from './table.js';
+import { WalkPace, type WalkPaceOptions } from './walk-pace.js';
 
 /** What admission reads of our announcement sequence, to compare it with a candidate's. */
 export interface OverlaySequence {
@@ -25,6 +26,8 @@ export interface OverlayOptions {
   neighbors: number;
   /** How often one neighbour is replaced by a fresh sample of the walk. */
   neighborRenewMs: number;
+  /** How fast the walk goes, unsettled and settled (DEFAULT_WALK_PACE). */
+  walk?: Partial<WalkPaceOptions>;
   seeds: readonly string[];
   self: () => string | undefined;
   signal: AbortSignal;
@@ -57,8 +60,6 @@ const CONTACT_CHECKS_PER_ROUND = 10;
 /** As many as one host may have candidates waiting: a few nodes may share a machine (or a NAT). */
 const CONTACT_CHECKS_PER_HOST = MAX_ADDRESSES_PER_HOST;
 
-/** Random-walk steps per round: each is one peer-exchange call. */
-const WALK_STEPS_PER_ROUND = 2;
 /** Stallers remembered at most (each stays out of the neighbour set for refusalMs). */
 const MAX_BENCHED = 1_024;
 
@@ -71,6 +72,7 @@ export class Overlay {
   private readonly table: PeerTable;
   private readonly sampler: MhdaSampler;
   private readonly active: NeighborSet;
+  private readonly pace: WalkPace;
   private lastRenewal: number;
   private contactChecks = 0;
   private contactBudget = CONTACT_CHECKS_PER_ROUND;
@@ -81,6 +83,7 @@ export class Overlay {
 
   constructor(private readonly options: OverlayOptions) {
     const { clock, random } = options;
+    this.pace = new WalkPace(options.neighborRenewMs, clock.now(), options.walk);
     this.table = new PeerTable({
       ...options.table.limits,
       clock,
@@ -91,6 +94,7 @@ export class Overlay {
       policy: options.table.addressPolicy,
       blocklist: options.table.blocklist,
       onChange: (change) => {
+        this.pace.changed(clock.now());
         if (change.type === 'add') options.events.peerAdded(change.peer);
         else {
           this.dropNeighbor(change.peer);
@@ -104,10 +108,16 @@ export class Overlay {
         const self = options.self();
         const reply = await options.client.peers(peer, self ? { from: self } : {}, { signal: opts?.signal ?? options.signal });
         this.table.recordCall(peer, true);
-        for (const candidate of reply.peers) this.candidate(candidate);
-        return reply.peers.filter((p) => p !== self);
+        // The client refuses a reply naming a peer twice; with us and the peer itself taken out,
+        // the list is what distinctLists promises, and the sampler need not check it again.
+        const list = reply.peers.filter((p) => p !== self && p !== peer);
+        this.table.addCandidates(list);
+        return list;
       },
       random,
+      distinctLists: true,
+      // A step then costs one peer-exchange call, not two or three (see WalkSamplerOptions).
+      reuseLists: true,
       start: () => this.randomLivePeer() ?? options.seeds[randomInt(random, Math.max(1, options.seeds.length))] ?? '',
     });
     this.lastRenewal = clock.now();
@@ -182,7 +192,9 @@ export class Overlay {
 
   /** A neighbour that stalls chunk requests leaves the set now, and is not chosen again for refusalMs. */
   dropStaller(peer: string): void {
-    this.benched.set(peer, this.options.clock.now() + this.options.table.limits.refusalMs, true);
+    const now = this.options.clock.now();
+    this.benched.set(peer, now + this.options.table.limits.refusalMs, true);
+    this.pace.changed(now);
     this.dropNeighbor(peer);
   }
 
@@ -198,7 +210,7 @@ export class Overlay {
     return this.table.livePeers(max, this.options.random, exclude);
   }
 
-  /** One maintenance round: admit, walk, keep K neighbours, renew one now and then, evict. */
+  /** One maintenance round: admit, walk (at the pace WalkPace sets), keep K neighbours, renew one now and then, evict. */
   async round(): Promise<void> {
     this.contactBudget = CONTACT_CHECKS_PER_ROUND;
     this.contactsByHost.clear();
@@ -239,8 +251,19 @@ export class Overlay {
     }
   }
 
+  /** Whether the walk has slowed down to what renewal needs (see WalkPace). */
+  walkSettled(): boolean {
+    return this.pace.settled(this.walkState());
+  }
+
+  private walkState(): { now: number; wantsNeighbors: boolean; burningIn: boolean } {
+    return { now: this.options.clock.now(), wantsNeighbors: this.active.wanted > 0, burningIn: this.sampler.burningIn };
+  }
+
   private async walk(): Promise<void> {
-    for (let i = 0; i < WALK_STEPS_PER_ROUND && !this.options.signal.aborted; i++) {
+    const steps = this.pace.stepsDue(this.walkState());
+    for (let i = 0; i < steps && !this.options.signal.aborted; i++) {
+      this.pace.stepped(1);
       try {
         await this.sampler.step({ signal: this.options.signal });
       } catch {
@@ -258,6 +281,7 @@ export class Overlay {
       const victim = this.active.pickForRenewal();
       if (victim !== undefined) this.dropNeighbor(victim);
       this.lastRenewal = now;
+      this.pace.renewed(now);
     }
     this.keepSeedNeighbor();
     // Prefer the walk's current node (an unbiased sample); fill the rest at random meanwhile.

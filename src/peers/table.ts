@@ -202,7 +202,7 @@ export class PeerTable {
    * window); cleared by any change that may alter it. A peer-exchange reply reads this instead of
    * every peer's health: a walk asks one for each step, and the table is up to maxPeers.
    */
-  private live: { peers: string[]; until: number } | undefined;
+  private live: { peers: string[]; until: number; unhealthyOthers: number } | undefined;
   /** Whether a seed may be out of the table (removed, or blocked for a while). */
   private seedsMissing = true;
   private selfOption: string | (() => string | undefined) | undefined;
@@ -252,12 +252,15 @@ export class PeerTable {
   }
 
   isSeed(address: string): boolean {
+    if (this.seedList.includes(address)) return true; // already canonical: no parse
     const peer = this.canonical(address);
     return peer !== undefined && this.seedList.includes(peer);
   }
 
   has(address: string): boolean {
     this.ownAddress();
+    // Table keys are canonical: the overlay asks with them every round, and they need no parse.
+    if (this.peers.has(address)) return true;
     const peer = this.canonical(address);
     return peer !== undefined && this.peers.has(peer);
   }
@@ -313,7 +316,18 @@ export class PeerTable {
   }
 
   addCandidate(address: string): CandidateOutcome {
+    return this.candidate(address, this.ownAddress());
+  }
+
+  /** Queues many; returns those actually queued, canonical. Our own address is settled once for them all. */
+  addCandidates(addresses: Iterable<string>): string[] {
     const own = this.ownAddress();
+    const queued: string[] = [];
+    for (const address of addresses) if (this.candidate(address, own) === 'queued') queued.push(this.canonical(address) as string);
+    return queued;
+  }
+
+  private candidate(address: string, own: string | undefined): CandidateOutcome {
     // Table keys are canonical and never our own address: a peer list names mostly known peers,
     // and this answers them without parsing the address.
     if (this.peers.has(address)) return 'known';
@@ -332,13 +346,6 @@ export class PeerTable {
     this.pending.set(peer, now);
     this.pendingPerHost.set(host, (this.pendingPerHost.get(host) ?? 0) + 1);
     return 'queued';
-  }
-
-  /** Queues many; returns those actually queued, canonical. */
-  addCandidates(addresses: Iterable<string>): string[] {
-    const queued: string[] = [];
-    for (const address of addresses) if (this.addCandidate(address) === 'queued') queued.push(this.canonical(address) as string);
-    return queued;
   }
 
   /**
@@ -446,7 +453,8 @@ export class PeerTable {
   evictUnhealthy(now: number = this.clock.now()): PeerRemoval[] {
     this.ownAddress();
     const { minSamplesForEviction, minHealth, maxEvictionsPerRound, refusalMs } = this.limits;
-    if (this.livePeerList(now).length === this.peers.size) return []; // every peer is healthy
+    this.livePeerList(now);
+    if (this.live?.unhealthyOthers === 0) return []; // every peer but seeds (never evicted) is healthy
     const unhealthy: { address: string; health: number }[] = [];
     for (const entry of this.peers.values()) {
       if (entry.seed || entry.window.samples(now) < minSamplesForEviction) continue;
@@ -531,6 +539,8 @@ export class PeerTable {
 
   private find(address: string): Entry | undefined {
     this.ownAddress();
+    const known = this.peers.get(address); // a canonical key needs no parse
+    if (known !== undefined) return known;
     const peer = this.canonical(address);
     return peer === undefined ? undefined : this.peers.get(peer);
   }
@@ -585,11 +595,13 @@ export class PeerTable {
     if (this.live !== undefined && now <= this.live.until) return this.live.peers;
     const peers: string[] = [];
     let until = Number.POSITIVE_INFINITY;
+    let unhealthyOthers = 0;
     for (const entry of this.peers.values()) {
       if (entry.window.health(now) >= this.limits.minHealth) peers.push(entry.address);
+      else if (!entry.seed) unhealthyOthers++;
       until = Math.min(until, entry.window.steadyUntil());
     }
-    this.live = { peers, until };
+    this.live = { peers, until, unhealthyOthers };
     return peers;
   }
 

@@ -14,6 +14,7 @@ import type { Address } from '../address.js';
 import { MemoryChain } from '../chain/memory.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { AtlasNode, type NodeTimers } from '../node/index.js';
+import type { WalkPaceOptions } from '../peers/walk-pace.js';
 import { LOCAL_ADDRESS_POLICY } from '../peers/address-policy.js';
 import { ProtocolClient } from '../protocol/client.js';
 import type { Random } from '../runtime.js';
@@ -33,6 +34,7 @@ import { VirtualClock } from './virtual-clock.js';
 /** Per-node settings a scenario may tune (everything else is the node's default). */
 export interface SimNodeTuning {
   timers?: Partial<NodeTimers>;
+  walk?: Partial<WalkPaceOptions>;
   neighbors?: number;
   downloads?: Partial<DownloaderOptions>;
   push?: Partial<PusherOptions>;
@@ -435,6 +437,7 @@ export class Simulation {
       addressPolicy: LOCAL_ADDRESS_POLICY,
       ...(tuning.neighbors !== undefined ? { neighbors: tuning.neighbors } : {}),
       ...(tuning.timers !== undefined ? { timers: tuning.timers } : {}),
+      ...(tuning.walk !== undefined ? { walk: tuning.walk } : {}),
       ...(tuning.downloads !== undefined ? { downloads: tuning.downloads } : {}),
       ...(tuning.push !== undefined ? { push: tuning.push } : {}),
       ...(tuning.audit !== undefined ? { audit: tuning.audit } : {}),

@@ -92,11 +92,11 @@ export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'],
     if (this.options.everyMs <= 0 || signal.aborted) return;
     this.signal = signal;
     const neighbors = this.views.neighbors();
-    const current = new Set(neighbors);
-    for (const [peer, state] of [...this.peers]) {
-      if (current.has(peer)) continue;
+    // At most the views kept (4 K): a scan of the list costs less than building a Set each round.
+    for (const [peer, state] of this.peers) {
+      if (neighbors.includes(peer)) continue;
       this.clearTimer(state);
-      this.peers.delete(peer);
+      this.peers.delete(peer); // deleting the entry being visited is safe in a Map iteration
     }
     // Neighbours only: a peer known from its offers alone is not ours to audit or bench.
     for (const peer of neighbors) {
@@ -218,7 +218,7 @@ export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'],
   /** A random position the peer claims (one we lack half the time, when there is one), with its address. */
   private pick(peer: string): { position: number; address: Address } | undefined {
     const view = this.views.get(peer);
-    if (!view) return undefined;
+    if (!view || view.inventory.count === 0) return undefined; // it claims nothing (yet)
     const common = bitmaps.and(view.inventory.bitmap, this.store.inventory.bitmap);
     const lacking = bitmaps.andNot(view.inventory.bitmap, this.store.inventory.bitmap);
     const pool = lacking.size > 0 && (common.size === 0 || this.random() < 0.5) ? lacking : common;

@@ -17,6 +17,11 @@ export interface PeerView {
    */
   covered: number;
   refreshedAt: number;
+  /**
+   * Incremental refreshes in a row that brought nothing new; each doubles the wait before the
+   * next one, up to a bound (see quietRefreshPeriod). Any sign of change sets it back to 0.
+   */
+  quietRefreshes: number;
   /** Offers that arrive while the whole vector is being fetched, applied after it. */
   heldDuringFetch: number[] | undefined;
   /** We ask this peer for offers (one of our few relays); others we only pull. */
@@ -50,6 +55,14 @@ function readServingBounds(view: PeerView, reply: InventoryResult): void {
   view.maxGetChunksBytes = reply.maxGetChunksBytes ?? DEFAULT_LIMITS.maxGetChunksBytes;
 }
 
+/**
+ * How long to wait between two refreshes of a view after `quiet` refreshes in a row brought
+ * nothing: `baseMs`, doubled per quiet refresh, at most `quietMaxMs` (never less than `baseMs`).
+ */
+export function quietRefreshPeriod(quiet: number, baseMs: number, quietMaxMs: number): number {
+  return Math.max(baseMs, Math.min(quietMaxMs, baseMs * 2 ** Math.min(quiet, 32)));
+}
+
 /** Tracked peers asked for offers by default: a new chunk costs about this many offers per node. */
 export const DEFAULT_RELAYS = 3;
 
@@ -57,7 +70,7 @@ export const DEFAULT_RELAYS = 3;
 export const RELAY_REFUSED_MS = 60_000;
 
 function emptyView(peer: string): PeerView {
-  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes };
+  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes };
 }
 
 export interface RefreshOutcome {
@@ -249,6 +262,15 @@ export class PeerViews {
     // refreshedAt +Infinity: the round never refreshes it; its bits come from its offers.
     this.views.set(peer, { ...emptyView(peer), refreshedAt: Infinity, passiveUntil: until });
     return true;
+  }
+
+  /** Something changed: the peer's view (or every view) is refreshed at the base period again. */
+  wake(peer?: string): void {
+    if (peer === undefined) for (const view of this.views.values()) view.quietRefreshes = 0;
+    else {
+      const view = this.views.get(peer);
+      if (view) view.quietRefreshes = 0;
+    }
   }
 
   /** Drops the views known from offers only that expired. */

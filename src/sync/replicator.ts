@@ -17,7 +17,7 @@ import type { CorruptChunk } from '../store/verified-read.js';
 import { Auditor, type AuditOptions, type AuditStats } from './audit.js';
 import { Downloader, type DownloaderOptions, type DownloaderStats, type PeerFault } from './downloader.js';
 import { EarlyContacts } from './early-contacts.js';
-import { PeerViews } from './peer-views.js';
+import { PeerViews, quietRefreshPeriod } from './peer-views.js';
 import { Pusher, type PusherOptions } from './pusher.js';
 
 export type StoredOutcome = PutOutcome & { ok: true };
@@ -81,6 +81,13 @@ export interface ReplicatorOptions {
   neighbors?: number;
   /** A view older than this is refreshed at the next tick. Default 15 s. */
   inventoryRefreshMs?: number;
+  /**
+   * A neighbour whose refreshes keep bringing nothing is refreshed less often, the period doubling
+   * up to this bound, and at inventoryRefreshMs again as soon as anything changes (see wake()).
+   * Keep it well below peers' push.pullerTtlMs: a refresh is also how a relay keeps offering to
+   * us. Default 60 s.
+   */
+  quietInventoryRefreshMs?: number;
   downloads?: Partial<DownloaderOptions>;
   audit?: Partial<AuditOptions>;
   push?: Partial<PusherOptions>;
@@ -107,6 +114,7 @@ export class Replicator {
   private readonly refreshAgain = new Set<string>();
   private readonly lifetime = new AbortController();
   private readonly refreshMs: number;
+  private readonly quietRefreshMs: number;
   private running = false;
   private inventoryBytesReceived = 0;
   private inventoryRefreshes = 0;
@@ -119,6 +127,7 @@ export class Replicator {
     // Every refresh and audit in flight listens here; they are bounded by the views kept.
     setMaxListeners(0, this.lifetime.signal);
     this.refreshMs = options.inventoryRefreshMs ?? 15_000;
+    this.quietRefreshMs = options.quietInventoryRefreshMs ?? 60_000;
     this.log = new InventoryLog({ maxEntries: INVENTORY_LOG_ENTRIES, epoch: this.newEpoch() });
     this.views = new PeerViews({ client, limits: client.limits, self, localLength: () => store.sequenceLength() }, { maxPeers: Math.max(options.neighbors ?? 8, 1) * 4 });
     const calls = { store, views: this.views, client, clock, random };
@@ -166,9 +175,11 @@ export class Replicator {
     for (const peer of this.topUpRelays(now)) void this.refreshView(peer, { again: true });
     for (const peer of this.views.peers()) {
       const view = this.views.get(peer);
-      if (view && now - view.refreshedAt >= this.refreshMs) void this.refreshView(peer);
+      if (view && now - view.refreshedAt >= quietRefreshPeriod(view.quietRefreshes, this.refreshMs, this.quietRefreshMs)) void this.refreshView(peer);
     }
-    this.downloader.pump();
+    // Holding every announced position leaves nothing to plan (a new one or a change wakes the downloader itself).
+    const { store } = this.components;
+    if (store.inventory.count < store.sequenceLength()) this.downloader.pump();
     this.auditor.run(this.lifetime.signal);
   }
 
@@ -238,6 +249,7 @@ export class Replicator {
     for (const outcome of outcomes) for (const position of outcome.positions) positions.push(position);
     positions.sort((a, b) => a - b);
     this.log.record(positions);
+    this.views.wake(); // the network is busy: every neighbour is refreshed at the base period again
     if (relay === 'push') this.pusher.push(outcomes.map((o) => ({ data: this.components.store.get(o.address) as Uint8Array, positions: o.positions })));
     else this.pusher.offer(positions);
     this.components.events.stored(outcomes, from);
@@ -249,6 +261,7 @@ export class Replicator {
   appended(from: number, count: number): void {
     const { store } = this.components;
     // Chunks already held may have just been announced: their bits are new to peers.
+    this.views.wake(); // new positions: every neighbour may soon hold them
     const held: number[] = [];
     for (let p = from; p < from + count; p++) if (store.inventory.has(p)) held.push(p);
     if (held.length > 0) {
@@ -262,6 +275,7 @@ export class Replicator {
   /** Bits were removed: peers holding an old version must fetch the whole vector again. */
   rolledBack(length: number): void {
     this.log.reset(this.newEpoch());
+    this.views.wake();
     this.components.logger.warn('chain rolled back', { length });
     this.components.events.sequenceChanged(length);
   }
@@ -274,6 +288,7 @@ export class Replicator {
   quarantined(chunk: CorruptChunk): void {
     this.components.logger.error('stored chunk failed its hash check: quarantined, fetching it again', { address: chunk.address, positions: chunk.positions.length });
     if (chunk.positions.length > 0) this.log.reset(this.newEpoch());
+    this.views.wake();
     this.components.events.quarantined(chunk);
     this.downloader.inventoriesChanged();
   }
@@ -301,6 +316,7 @@ export class Replicator {
   private acceptOffer(from: string, positions: Uint32Array): number {
     const { store, clock } = this.components;
     if (!this.views.has(from) && !this.views.trackPassive(from, clock.now() + OFFERED_VIEW_MS)) return 0;
+    this.views.wake(from);
     // Positions past our sequence name nothing we could fetch (and 2^32 - 1 would overflow the view).
     const known = positions.filter((p) => p < store.sequenceLength());
     const wanted = known.filter((p) => !store.inventory.has(p)).length;
@@ -345,6 +361,8 @@ export class Replicator {
       this.inventoryRefreshes++;
       this.components.events.inventoryRead(outcome.bytes);
       logger.debug('inventory refreshed', { peer, bytes: outcome.bytes, added: outcome.added });
+      const view = this.views.get(peer);
+      if (view) view.quietRefreshes = outcome.added > 0 || outcome.full || outcome.relayRefused === true ? 0 : view.quietRefreshes + 1;
       peers.recordCall(peer, true);
       if (outcome.added > 0) this.downloader.inventoriesChanged();
       // A neighbour with no room to offer to us: ask another (or, failing that, a peer of the

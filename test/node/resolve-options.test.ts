@@ -6,6 +6,7 @@ import { DEFAULT_TIMERS, resolveNodeOptions, type AtlasNodeOptions } from '../..
 import { noMetrics } from '../../src/node/metrics.js';
 import { DEFAULT_ADDRESS_POLICY, LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { PEER_TABLE_DEFAULTS } from '../../src/peers/table.js';
+import { DEFAULT_WALK_PACE } from '../../src/peers/walk-pace.js';
 import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import { DEFAULT_REQUEST_LIMITS } from '../../src/protocol/request-guard.js';
 import { silentLogger, systemClock } from '../../src/runtime.js';
@@ -53,6 +54,7 @@ describe('resolveNodeOptions', () => {
     expect(resolved.audit).toEqual(DEFAULT_AUDIT);
     expect(resolved.backfill).toEqual(DEFAULT_BACKFILL);
     expect(resolved.names).toEqual(DEFAULT_SUBDOMAIN_INDEX);
+    expect(resolved.walk).toEqual(DEFAULT_WALK_PACE);
   });
 
   it('lays nested options over the defaults level by level; undefined keeps the default', () => {
@@ -148,6 +150,10 @@ describe('resolveNodeOptions', () => {
       [{ chain, transport, names: { maxBytes: 1.5 } }, 'names.maxBytes'],
       [{ chain, transport, requests: { addressesPerToken: 0 } }, 'requests.addressesPerToken'],
       [{ chain, transport, limits: { maxGetChunksBytes: -1 } }, 'limits.maxGetChunksBytes'],
+      [{ chain, transport, walk: { stepsPerRound: 0 } }, 'walk.stepsPerRound'],
+      [{ chain, transport, walk: { settledStepsPerRenewal: 2.5 } }, 'walk.settledStepsPerRenewal'],
+      [{ chain, transport, walk: { settleMs: -1 } }, 'walk.settleMs'],
+      [{ chain, transport, timers: { quietInventoryRefreshMs: 0 } }, 'timers.quietInventoryRefreshMs'],
       [{ chain, transport, clock: { now: () => 0 } }, 'clock'],
       [{ chain, transport, random: 0.5 }, 'random'],
       [{ chain, transport, logger: console.log }, 'logger'],

@@ -36,6 +36,9 @@ interface EndNodeRun {
   /** The local table restarts draw from; every node by default. */
   table?: readonly string[];
   maxDegree?: number;
+  reuseLists?: boolean;
+  /** Counts neighbors() calls. */
+  calls?: { count: number };
 }
 
 /** Where WALKS independent walks of WALK_STEPS steps end, counted per node. */
@@ -45,12 +48,16 @@ async function endNodeCounts(run: EndNodeRun): Promise<Float64Array> {
   const random = seededRandom(run.seed);
   const Sampler = run.sampler ?? MhdaSampler;
   const options: WalkSamplerOptions = {
-    neighbors: (peer) => lists.get(peer) ?? [],
+    neighbors: (peer) => {
+      if (run.calls) run.calls.count++;
+      return lists.get(peer) ?? [];
+    },
     random,
     start: () => table[randomInt(random, table.length)] as string,
     // Generated graphs are simple; the duplicate check has its own test below.
     distinctLists: true,
     ...(run.maxDegree === undefined ? {} : { maxDegree: run.maxDegree }),
+    ...(run.reuseLists === undefined ? {} : { reuseLists: run.reuseLists }),
   };
   const counts = new Float64Array(run.adjacency.length);
   let discarded = 0;
@@ -92,6 +99,41 @@ describe('MHDA end nodes are uniform (chi-square, p > 1e-4)', () => {
     expect(leaves.length).toBeGreaterThanOrEqual(200);
     const result = chiSquareUniform(await endNodeCounts({ adjacency: graph, seed: 9, table: leaves }));
     expect(result.pValue).toBeGreaterThan(P_MIN);
+  });
+});
+
+describe('reuseLists: the previous step\'s lists reused', () => {
+  it.each(GRAPHS)('%s: end nodes still uniform, at about one call a step instead of two or more', async (_name, build) => {
+    const adjacency = build();
+    const reused = { count: 0 };
+    const result = chiSquareUniform(await endNodeCounts({ adjacency, seed: 7, reuseLists: true, calls: reused }));
+    expect(result.pValue).toBeGreaterThan(P_MIN);
+    const fresh = { count: 0 };
+    await endNodeCounts({ adjacency, seed: 7, calls: fresh });
+    expect(fresh.count / (WALKS * WALK_STEPS)).toBeGreaterThanOrEqual(2);
+    expect(reused.count / (WALKS * WALK_STEPS)).toBeLessThan(1.3);
+  });
+
+  it('uses a list at most one step after fetching it: a walk between two peers reads each list every other step', async () => {
+    let calls = 0;
+    const lists = new Map([['a', ['b']], ['b', ['a']]]);
+    const sampler = new MhdaSampler({ neighbors: (p) => (calls++, lists.get(p) ?? []), random: seededRandom(4), start: () => 'a', burnIn: 0, reuseLists: true });
+    for (let s = 0; s < 100; s++) await sampler.step();
+    expect(calls).toBeGreaterThanOrEqual(50);
+    expect(calls).toBeLessThanOrEqual(102);
+  });
+
+  it('a restart reads fresh lists: after a failure the walk asks start()\'s peer again', async () => {
+    const ring = faultyRing();
+    const sampler = new MhdaSampler({ neighbors: ring.neighbors, random: seededRandom(1), start: ring.start, reuseLists: true, burnIn: 0 });
+    for (let s = 0; s < 10; s++) await sampler.step();
+    const callsBefore = ring.state.calls;
+    ring.state.failAtCall = ring.state.calls + 1;
+    expect(await sampler.step()).toBeUndefined(); // restarted at '5'
+    expect(ring.state.calls).toBe(callsBefore + 1);
+    await sampler.step();
+    // Two calls: '5' (its list was not kept across the restart) and the proposal.
+    expect(ring.state.calls).toBe(callsBefore + 3);
   });
 });
 

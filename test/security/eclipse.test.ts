@@ -128,7 +128,10 @@ describe('eclipse resistance: one seed, attackers outnumbering honest peers 2:1'
     run = await simulate(74, 45 * MINUTE);
     console.info(`eclipse run: ${describeRun(run)}`);
     const { attackers, honest } = run.walkCalls;
-    expect(attackers + honest).toBeGreaterThan(500);
+    // A settled node walks only what neighbour renewal needs: a few hundred calls in 45 minutes.
+    // A uniform walk would send two thirds of them to attackers: at 200 calls, 90% is 7 standard
+    // deviations beyond that.
+    expect(attackers + honest).toBeGreaterThan(200);
     expect(attackers / (attackers + honest)).toBeGreaterThan(0.9);
   });
 

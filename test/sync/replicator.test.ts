@@ -6,11 +6,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { hashReady } from '../../src/hash/index.js';
-import { decodePositions } from '../../src/inventory/varint.js';
+import { decodePositions, encodePositions } from '../../src/inventory/varint.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
-import { seededRandom, silentLogger, systemClock, type Logger } from '../../src/runtime.js';
+import { seededRandom, silentLogger, systemClock, type Clock, type Logger } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
+import { quietRefreshPeriod } from '../../src/sync/peer-views.js';
 import { refreshFault, Replicator, type ReplicatorPeers, type StoredOutcome } from '../../src/sync/replicator.js';
 import type { Transport } from '../../src/transport/types.js';
 
@@ -80,7 +81,7 @@ const started: Replicator[] = [];
 afterEach(() => started.splice(0).forEach((r) => r.stop()));
 
 /** A replicator over a store that has 4 positions announced, none held. */
-async function setup(logger: Logger = silentLogger) {
+async function setup(logger: Logger = silentLogger, clock: Clock = systemClock) {
   await hashReady();
   const chunks = generateChunks(4, seededRandom(1));
   const store = new MemoryChunkStore();
@@ -92,7 +93,7 @@ async function setup(logger: Logger = silentLogger) {
     {
       store,
       client: new ProtocolClient(transport),
-      clock: systemClock,
+      clock,
       random: seededRandom(2),
       logger,
       peers,
@@ -296,5 +297,82 @@ describe('Replicator', () => {
     replicator.neighborAdded(NEIGHBOUR);
     await settle();
     expect(transport.sent('inventory', NEIGHBOUR)).toEqual([]);
+  });
+});
+
+describe('Replicator: quiet neighbours are refreshed less often', () => {
+  const BASE = 15_000;
+  const QUIET_MAX = 60_000;
+
+  /** A neighbour whose changes replies bring nothing unless `added` is set; the clock steps by hand. */
+  async function quietNeighbour() {
+    let now = 1_000_000;
+    const clock: Clock & { advance(ms: number): void } = { now: () => now, setTimeout: () => undefined, clearTimeout: () => undefined, advance: (ms) => void (now += ms) };
+    const context = await setup(silentLogger, clock);
+    const inventory = { epoch: 'e', version: 1 };
+    const next = { added: [] as number[] };
+    context.transport.answer = (_peer, method, params) => {
+      if (method === 'inventory') return { sequenceLength: 4, inventory, bytes: new Uint8Array(1) };
+      if (method !== 'inventoryChanges') return undefined;
+      const added = encodePositions(next.added.splice(0));
+      return { complete: true, sequenceLength: 4, inventory, added, offering: params.offers === true };
+    };
+    const flush = async () => {
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    /** Ticks once a second for `ms`; returns the times (from the start of the run) of the changes calls made. */
+    const run = async (ms: number): Promise<number[]> => {
+      const start = now;
+      const before = context.transport.sent('inventoryChanges', NEIGHBOUR).length;
+      const times: number[] = [];
+      for (let t = 0; t < ms; t += 1_000) {
+        clock.advance(1_000);
+        context.replicator.tick();
+        await flush();
+        while (context.transport.sent('inventoryChanges', NEIGHBOUR).length > before + times.length) times.push(now - start);
+      }
+      return times;
+    };
+    context.replicator.start();
+    context.replicator.neighborAdded(NEIGHBOUR); // whole vector, then changes: not quiet
+    await flush();
+    return { ...context, next, run };
+  }
+
+  it('doubles the period after each empty refresh, up to quietInventoryRefreshMs (60 s), and keeps asking its relay for offers', async () => {
+    const { run, transport } = await quietNeighbour();
+    const times = await run(300_000);
+    expect(times).toEqual([15_000, 45_000, 105_000, 165_000, 225_000, 285_000]);
+    // Every refresh still asks for offers: the relay slot (pullerTtlMs, 120 s) never lapses.
+    expect(transport.sent('inventoryChanges', NEIGHBOUR).every((c) => c.params.offers === true)).toBe(true);
+  });
+
+  it.each([
+    ['a non-empty reply', async (q: Awaited<ReturnType<typeof quietNeighbour>>) => void q.next.added.push(2)],
+    ['an offer from the neighbour', async (q: Awaited<ReturnType<typeof quietNeighbour>>) => void q.replicator.offered(NEIGHBOUR, Uint32Array.of(1))],
+    ['a chunk stored', async (q: Awaited<ReturnType<typeof quietNeighbour>>) => q.replicator.received(await q.put(0), undefined, '127.0.0.9:1')],
+    ['a new announcement on our chain', async (q: Awaited<ReturnType<typeof quietNeighbour>>) => {
+      await q.store.append([{ position: 4, address: q.chunks[0]!.address }]);
+      q.replicator.appended(4, 1);
+    }],
+  ])('goes back to the base period (15 s) after %s', async (what, change) => {
+    const q = await quietNeighbour();
+    q.peers.known.add(NEIGHBOUR);
+    expect(await q.run(165_000)).toEqual([15_000, 45_000, 105_000, 165_000]); // backed off to 60 s
+    await change(q);
+    const after = await q.run(60_000);
+    // A non-empty reply takes effect at the refresh that brings it (60 s on); the others at once.
+    if (what === 'a non-empty reply') {
+      expect(after).toEqual([60_000]);
+      expect(await q.run(30_000)).toEqual([15_000]);
+    } else {
+      expect(after).toEqual([15_000, 45_000]); // then it backs off again: 30 s
+    }
+  });
+
+  it('quietRefreshPeriod: doubles from the base period up to the bound, and never goes below the base period', () => {
+    expect([0, 1, 2, 3, 10, 100].map((quiet) => quietRefreshPeriod(quiet, BASE, QUIET_MAX))).toEqual([15_000, 30_000, 60_000, 60_000, 60_000, 60_000]);
+    expect([0, 5].map((quiet) => quietRefreshPeriod(quiet, BASE, BASE))).toEqual([15_000, 15_000]);
+    expect(quietRefreshPeriod(3, BASE, 1_000)).toBe(BASE); // never faster than the base period
   });
 });
