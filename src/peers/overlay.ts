@@ -120,7 +120,10 @@ export class Overlay {
       reuseLists: true,
       start: () => this.randomLivePeer() ?? options.seeds[randomInt(random, Math.max(1, options.seeds.length))] ?? '',
     });
-    this.lastRenewal = clock.now();
+    // The first renewal comes after a random part of the period: nodes started together (a
+    // cluster, a simulation, a restart after an outage) would otherwise all renew at once, and
+    // every relay the network has would change in the same round.
+    this.lastRenewal = clock.now() - random() * options.neighborRenewMs;
   }
 
   /** Seeds are in the table from the start; report them like any other addition. */

@@ -78,7 +78,7 @@ function steppedClock(): Clock & { advance(ms: number): void } {
  * An overlay whose every peer answers: pings agree, and each peer lists all the others (with
  * `listsAll`, itself and us too, as a careless or hostile peer might).
  */
-function overlayOver(peers: readonly string[], clock: Clock, listsAll = false) {
+function overlayOver(peers: readonly string[], clock: Clock, listsAll = false, seed = 11, neighborRemoved: (peer: string) => void = () => {}) {
   const self = '127.0.0.1:7000';
   const calls = { peers: 0, asked: new Set<string>() };
   const transport: Transport = {
@@ -100,7 +100,7 @@ function overlayOver(peers: readonly string[], clock: Clock, listsAll = false) {
     network: 'main',
     sequence: { sequenceLength: () => 0, sequenceDigest: () => 'ab' },
     clock,
-    random: seededRandom(11),
+    random: seededRandom(seed),
     logger: silentLogger,
     neighbors: 4,
     neighborRenewMs: RENEW_MS,
@@ -108,10 +108,35 @@ function overlayOver(peers: readonly string[], clock: Clock, listsAll = false) {
     self: () => self,
     signal: lifetime.signal,
     table: { limits: { maxPeers: 100, maxPending: 800, refusalMs: 600_000 }, addressPolicy: LOCAL_ADDRESS_POLICY, blocklist: new Blocklist() },
-    events: { peerAdded() {}, peerRemoved() {}, neighborAdded() {}, neighborRemoved() {} },
+    events: { peerAdded() {}, peerRemoved() {}, neighborAdded() {}, neighborRemoved },
   });
   return { overlay, calls, stop: () => lifetime.abort() };
 }
+
+describe('Overlay neighbour renewal', () => {
+  it('renews first after a random part of the period, so that nodes started together do not renew together', async () => {
+    const firsts: number[] = [];
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const clock = steppedClock();
+      const started = clock.now();
+      let first: number | undefined;
+      const { overlay, stop } = overlayOver(peerGraph(12), clock, false, seed, () => {
+        first ??= clock.now() - started;
+      });
+      overlay.start();
+      for (let i = 0; i < RENEW_MS / ROUND_MS + 2 && first === undefined; i++) {
+        await overlay.round();
+        clock.advance(ROUND_MS);
+      }
+      stop();
+      expect(first).toBeDefined();
+      expect(first!).toBeLessThanOrEqual(RENEW_MS + ROUND_MS);
+      firsts.push(first!);
+    }
+    // Without the stagger every node renews at the period: the same round for all five.
+    expect(new Set(firsts).size).toBeGreaterThan(2);
+  });
+});
 
 describe('Overlay walk pace', () => {
   it('walks two steps a round until settled, then only what renewal needs; a lost neighbour makes it walk fast again', async () => {
