@@ -181,6 +181,16 @@ export class ExpiringMap<K, V = true> {
     return this.get(key, now) !== undefined;
   }
 
+  /** The earliest deadline after `now` (Infinity when none); O(entries), forgetting the expired ones. */
+  earliestDeadline(now: number): number {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const [key, { until }] of [...this.#temporary]) {
+      if (until <= now) this.delete(key);
+      else if (until < earliest) earliest = until;
+    }
+    return earliest;
+  }
+
   delete(key: K): boolean {
     const deleted = this.#temporary.delete(key) || this.#permanent.delete(key);
     if (deleted && this.#cap !== undefined) {

@@ -73,6 +73,18 @@ describe('abortedError', () => {
 });
 
 describe('ExpiringMap', () => {
+  it('tells its earliest deadline still ahead, forgetting the passed ones and ignoring keys kept for good', () => {
+    const map = new ExpiringMap<string>(10);
+    expect(map.earliestDeadline(0)).toBe(Infinity);
+    map.set('late', 300, true);
+    map.set('early', 100, true);
+    map.set('kept', Infinity, true);
+    expect(map.earliestDeadline(0)).toBe(100);
+    expect(map.earliestDeadline(150)).toBe(300);
+    expect(map.size).toBe(2); // 'early' forgotten on the way
+    expect(map.earliestDeadline(300)).toBe(Infinity);
+  });
+
   it('remembers a key until its deadline, then forgets it on read', () => {
     const map = new ExpiringMap<string, string>(10);
     map.set('a', 100, 'refused');

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Address } from '../address.js';
 import { AtlasError, ErrorCodes, isAtlasError, retryAfterOf } from '../errors.js';
+import { ExpiringMap } from '../runtime.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { GetChunksResult } from '../protocol/messages.js';
 import { asAtlasError, classifyFailure } from '../protocol/faults.js';
@@ -128,8 +129,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   };
   private readonly omissions: OmissionLedger;
   private readonly hedge: HedgeTimer;
-  /** Peers that answered BUSY -> until when they get no new request (oldest first, at most MAX_BUSY_PEERS). */
-  private readonly busyUntil = new Map<string, number>();
+  /** Peers that answered BUSY, until when they get no new request. */
+  private readonly busy = new ExpiringMap<string>(MAX_BUSY_PEERS);
 
   constructor(components: DownloaderComponents, options?: Partial<DownloaderOptions>) {
     super(components, DEFAULT_DOWNLOADER, options);
@@ -173,31 +174,11 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     // A peer whose request was hedged gets one request at a time until it answers again (it may be
     // the only holder: it is slowed, never shut out).
     const canOpen = (peer: string) =>
-      !this.isBusy(peer, now) && (this.inFlightPerPeer.get(peer) ?? 0) < (this.hedge.isSlow(peer, now) ? 1 : this.options.maxInFlightPerPeer);
+      !this.busy.has(peer, now) && (this.inFlightPerPeer.get(peer) ?? 0) < (this.hedge.isSlow(peer, now) ? 1 : this.options.maxInFlightPerPeer);
     const batches = this.plan.take(slots, this.options.batchSize, now, canOpen, (peer) => this.hooks.reliability(peer), this.batchSizeOf);
     for (const [peer, addresses] of batches) void this.request(peer, addresses);
-    if (batches.size === 0 && this.inFlight === 0) this.wakeAt(Math.min(this.plan.nextRelease() ?? Infinity, this.busyEnd(now)), now);
-  }
-
-  private isBusy(peer: string, now: number): boolean {
-    const until = this.busyUntil.get(peer);
-    if (until === undefined) return false;
-    if (until > now) return true;
-    this.busyUntil.delete(peer);
-    return false;
-  }
-
-  /** When the first busy peer may be asked again (Infinity when none is busy). */
-  private busyEnd(now: number): number {
-    let end = Infinity;
-    for (const until of this.busyUntil.values()) if (until > now && until < end) end = until;
-    return end;
-  }
-
-  private setBusy(peer: string, until: number): void {
-    this.busyUntil.delete(peer); // re-inserted last: the map stays in refusal order
-    if (this.busyUntil.size >= MAX_BUSY_PEERS) this.busyUntil.delete(this.busyUntil.keys().next().value as string);
-    this.busyUntil.set(peer, until);
+    // Nothing to start: wake when a backed-off address or a busy peer is free again.
+    if (batches.size === 0 && this.inFlight === 0) this.wakeAt(Math.min(this.plan.nextRelease() ?? Infinity, this.busy.earliestDeadline(now)), now);
   }
 
   /** Pumps again at `at` (the earliest of the times asked for wins). */
@@ -288,7 +269,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     // seconds whenever its first holder is popular). (Our own stop never gets here.)
     if (failure === 'busy') {
       const until = now + busyPause(error);
-      this.setBusy(peer, until);
+      this.busy.set(peer, until, true);
       this.plan.markStale(); // its addresses are planned again, for the other holders
       this.wakeAt(until, now);
       return;
