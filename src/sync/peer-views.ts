@@ -340,6 +340,14 @@ export class PeerViews {
   async refresh(peer: string, now: number, signal?: AbortSignal): Promise<RefreshOutcome> {
     const view = this.views.get(peer);
     if (!view) return { bytes: 0, full: false, added: 0 };
+    const outcome = await this.read(view, now, signal);
+    // A refresh that brought nothing makes the next one wait longer (quietRefreshPeriod).
+    view.quietRefreshes = outcome.added > 0 || outcome.full || outcome.relayRefused === true ? 0 : view.quietRefreshes + 1;
+    return outcome;
+  }
+
+  private async read(view: PeerView, now: number, signal?: AbortSignal): Promise<RefreshOutcome> {
+    const peer = view.peer;
     const incremental = view.version ? await this.refreshChanges(view, now, signal) : undefined;
     if (incremental) return incremental;
     const whole = await this.refreshWhole(view, now, signal);

@@ -361,8 +361,6 @@ export class Replicator {
       this.inventoryRefreshes++;
       this.components.events.inventoryRead(outcome.bytes);
       logger.debug('inventory refreshed', { peer, bytes: outcome.bytes, added: outcome.added });
-      const view = this.views.get(peer);
-      if (view) view.quietRefreshes = outcome.added > 0 || outcome.full || outcome.relayRefused === true ? 0 : view.quietRefreshes + 1;
       peers.recordCall(peer, true);
       if (outcome.added > 0) this.downloader.inventoriesChanged();
       // A neighbour with no room to offer to us: ask another (or, failing that, a peer of the
