@@ -73,7 +73,6 @@ export class Overlay {
   private readonly sampler: MhdaSampler;
   private readonly active: NeighborSet;
   private readonly pace: WalkPace;
-  private lastRenewal: number;
   private contactChecks = 0;
   private contactBudget = CONTACT_CHECKS_PER_ROUND;
   /** Host -> first-contact checks it had since the last round (at most CONTACT_CHECKS_PER_ROUND hosts). */
@@ -123,7 +122,7 @@ export class Overlay {
     // The first renewal comes after a random part of the period: nodes started together (a
     // cluster, a simulation, a restart after an outage) would otherwise all renew at once, and
     // every relay the network has would change in the same round.
-    this.lastRenewal = clock.now() - random() * options.neighborRenewMs;
+    this.pace.renewed(clock.now() - random() * options.neighborRenewMs);
   }
 
   /** Seeds are in the table from the start; report them like any other addition. */
@@ -280,10 +279,9 @@ export class Overlay {
     for (const peer of this.active.list()) {
       if (!this.table.has(peer)) this.dropNeighbor(peer);
     }
-    if (this.active.wanted === 0 && now - this.lastRenewal >= this.options.neighborRenewMs) {
+    if (this.active.wanted === 0 && this.pace.sinceRenewal(now) >= this.options.neighborRenewMs) {
       const victim = this.active.pickForRenewal();
       if (victim !== undefined) this.dropNeighbor(victim);
-      this.lastRenewal = now;
       this.pace.renewed(now);
     }
     this.keepSeedNeighbor();

@@ -64,6 +64,11 @@ export class WalkPace {
     this.lastChange = Math.max(this.lastChange, now);
   }
 
+  /** Time since the renewal period began (the last renewal, or the start's staggered phase). */
+  sinceRenewal(now: number): number {
+    return now - this.periodStart;
+  }
+
   /** A neighbour was renewed: a new renewal period begins. */
   renewed(now: number): void {
     this.periodStart = now;
