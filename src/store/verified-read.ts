@@ -56,36 +56,41 @@ export class VerifiedReader {
    * found is always read), and the addresses not read yet are `later`.
    */
   read(addresses: readonly Address[], maxBytes = Infinity): VerifiedRead {
-    const chunks: VerifiedRead['chunks'] = [];
     const missing: Address[] = [];
-    let bytes = 0;
-    let later: Address[] | undefined;
-    for (let i = 0; i < addresses.length; i++) {
-      const address = addresses[i] as Address;
-      const data = this.#quarantining.has(address) ? undefined : this.store.get(address);
-      if (data === undefined) {
-        missing.push(address);
-        continue;
-      }
-      if (chunks.length > 0 && bytes + data.length > maxBytes) {
-        later = addresses.slice(i);
-        break;
-      }
-      chunks.push({ address, data });
-      bytes += data.length;
+    let next = 0;
+    for (;;) {
+      const { chunks, end } = this.#collect(addresses, next, maxBytes, missing);
+      const intact = this.#verify(chunks, missing);
+      if (end === addresses.length) return { chunks: intact, missing };
+      // Every chunk read was corrupt: read on, so that a reply putting addresses off carries a chunk.
+      if (intact.length > 0) return { chunks: intact, missing, later: addresses.slice(end) };
+      next = end;
     }
-    const verified = this.#verify(chunks, missing);
-    if (later === undefined) return verified;
-    // Every chunk read was corrupt: read on, so that a reply putting addresses off carries a chunk.
-    if (verified.chunks.length === 0) {
-      const rest = this.read(later, maxBytes);
-      return { ...rest, missing: [...verified.missing, ...rest.missing] };
-    }
-    return { ...verified, later };
   }
 
-  #verify(chunks: VerifiedRead['chunks'], missing: Address[]): VerifiedRead {
-    if (this.options.verify === false || chunks.length === 0) return { chunks, missing };
+  /**
+   * The held chunks of addresses[from..], up to the one that would take them past `maxBytes` (the
+   * first always taken); the addresses not held go to `missing`. `end`: the first address not looked at.
+   */
+  #collect(addresses: readonly Address[], from: number, maxBytes: number, missing: Address[]): { chunks: VerifiedRead['chunks']; end: number } {
+    const chunks: VerifiedRead['chunks'] = [];
+    let bytes = 0;
+    for (let i = from; i < addresses.length; i++) {
+      const address = addresses[i] as Address;
+      const data = this.#quarantining.has(address) ? undefined : this.store.get(address);
+      if (data === undefined) missing.push(address);
+      else if (chunks.length > 0 && bytes + data.length > maxBytes) return { chunks, end: i };
+      else {
+        chunks.push({ address, data });
+        bytes += data.length;
+      }
+    }
+    return { chunks, end: addresses.length };
+  }
+
+  /** The intact ones of `chunks`; each corrupt one is quarantined and added to `missing`. */
+  #verify(chunks: VerifiedRead['chunks'], missing: Address[]): VerifiedRead['chunks'] {
+    if (this.options.verify === false || chunks.length === 0) return chunks;
     const digests = hash160Batch(chunks.map((chunk) => chunk.data));
     const intact: VerifiedRead['chunks'] = [];
     for (let i = 0; i < chunks.length; i++) {
@@ -96,7 +101,7 @@ export class VerifiedReader {
         this.#quarantine(chunk.address);
       }
     }
-    return { chunks: intact, missing };
+    return intact;
   }
 
   /** One chunk, verified; undefined when not held or corrupt. */
