@@ -169,7 +169,9 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
 
   private launch(): void {
     const slots = Math.min(this.options.maxInFlight - this.inFlight, this.options.maxPendingWrites - this.pendingWrites);
-    if (slots <= 0 || this.views.size === 0) return;
+    // Holding every position leaves nothing to plan (a new announcement or a loss pumps again).
+    const own = this.store.inventory;
+    if (slots <= 0 || this.views.size === 0 || own.count >= own.length) return;
     const now = this.clock.now();
     // A peer whose request was hedged gets one request at a time until it answers again (it may be
     // the only holder: it is slowed, never shut out).

@@ -177,9 +177,7 @@ export class Replicator {
       const view = this.views.get(peer);
       if (view && now - view.refreshedAt >= quietRefreshPeriod(view.quietRefreshes, this.refreshMs, this.quietRefreshMs)) void this.refreshView(peer);
     }
-    // Holding every announced position leaves nothing to plan (a new one or a change wakes the downloader itself).
-    const { store } = this.components;
-    if (store.inventory.count < store.sequenceLength()) this.downloader.pump();
+    this.downloader.pump();
     this.auditor.run(this.lifetime.signal);
   }
 

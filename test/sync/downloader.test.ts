@@ -1,5 +1,5 @@
 /** Downloader behaviours found in review: idle peers are used, and only "don't have" clears bits. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { hashReady } from '../../src/hash/index.js';
 import { resolveLimits } from '../../src/protocol/limits.js';
@@ -182,6 +182,19 @@ describe('Downloader', () => {
     await waitFor(() => store.chunkCount() === 40, 'both holders asked again after their pauses', 3_000);
     expect(refusals).toEqual({ A: 2, B: 2 });
     expect(faults).toEqual([]);
+  });
+
+  it('plans nothing while every position is held', async () => {
+    const { chunks, store, views, downloader } = await setup(10, () => ({ chunks: [], missing: [] }));
+    await store.putMany(chunks.map((c) => c.data));
+    views.track('P');
+    views.markHeld('P', Uint32Array.from({ length: 10 }, (_, i) => i));
+    const take = vi.spyOn(WorkPlan.prototype, 'take');
+    running.push(downloader);
+    downloader.pump();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(take).not.toHaveBeenCalled();
+    take.mockRestore();
   });
 
   it('draws among healthy holders instead of pinning the healthiest', async () => {
