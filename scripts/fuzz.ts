@@ -20,7 +20,7 @@ import fc from 'fast-check';
 import { isAtlasError } from '../src/errors.js';
 import { decodePositions } from '../src/inventory/varint.js';
 import { decodeBinary, decodeJson, encodeBinary, encodeJson } from '../src/transport/codec.js';
-import { liveBytes } from '../test/security/hostile/heap.js';
+import { liveBytes } from '../test/support/heap.js';
 import { rawCaseArb, rawExchange, rawProblems, slowCaseArb, type RawCase } from '../test/security/hostile/raw-http.js';
 import { requestArb, wireValue } from '../test/security/hostile/requests.js';
 import { MAX_REPLY_BYTES, OutcomeTally, runServiceCase } from '../test/security/hostile/service-case.js';

@@ -2,9 +2,8 @@
 // frees promptly: every temporary the inventory code makes must be released at once. A
 // synchronous loop gives finalizers no chance to run, so without the releases the WebAssembly
 // memory (counted in process.memoryUsage().external) would grow by the temporaries' size.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { externalBytes } from '../support/heap.js';
 
 process.env.ATLAS_BITMAP = 'wasm';
 const { bitmapBackend } = await import('../../src/inventory/bitmap.js');
@@ -12,17 +11,6 @@ const { Inventory, planRarestFirst } = await import('../../src/inventory/index.j
 const { seededRandom } = await import('../../src/runtime.js');
 
 const MB = 1024 * 1024;
-
-// Garbage buffers (toBytes results) also count as external memory until collected, and a loaded
-// machine collects them late: collect them before each reading. WebAssembly memory never
-// shrinks, so a collection cannot hide an unreleased bitmap.
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-function externalAfterCollection(): number {
-  gc();
-  gc(); // the second pass frees the backing stores the first one found unreachable
-  return process.memoryUsage().external;
-}
 
 function randomInventory(length: number, density: number, seed: number): InstanceType<typeof Inventory> {
   const random = seededRandom(seed);
@@ -49,10 +37,12 @@ describe('WebAssembly bitmap memory', () => {
       planRarestFirst({ own, peers, random: seededRandom(3), limit: 100, exclude: [1, 2, 3] });
     };
     for (let i = 0; i < 10; i++) round(); // WebAssembly memory grows to its working size once
-    const before = externalAfterCollection();
+    // Garbage buffers (toBytes results) count as external memory too and a loaded machine collects
+    // them late: each reading collects them first. A collection cannot hide an unreleased bitmap.
+    const before = externalBytes();
     const rounds = 60;
     for (let i = 0; i < rounds; i++) round();
-    const grown = externalAfterCollection() - before;
+    const grown = externalBytes() - before;
     // Each round makes well over 1 MB of temporaries (40 KB bitset containers, dozens of them):
     // unreleased, 60 rounds would add well over 100 MB.
     expect(grown / MB).toBeLessThan(8);

@@ -20,7 +20,7 @@ import { PeerViews } from '../../src/sync/peer-views.js';
 import { MAX_PULLERS_PER_HOST, Pusher } from '../../src/sync/pusher.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
 import type { Transport } from '../../src/transport/types.js';
-import { liveBytes } from './hostile/heap.js';
+import { liveBytes } from '../support/heap.js';
 
 /** A peer that records calls and answers only when released (a stalled peer). */
 class StalledPeers implements Transport {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { liveBytes } from './hostile/heap.js';
+import { liveBytes } from '../support/heap.js';
 import { rawCaseArb, rawExchange, rawProblems, slowCaseArb, type RawCase } from './hostile/raw-http.js';
 import { requestArb } from './hostile/requests.js';
 import { openFuzzTarget, stateProblems, storedChunkKeys, type FuzzTarget, type StateSnapshot } from './hostile/target.js';

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AddressPolicy } from '../../src/peers/address-policy.js';
 import { requestArb } from './hostile/requests.js';
-import { liveBytes } from './hostile/heap.js';
+import { liveBytes } from '../support/heap.js';
 import { OutcomeTally, runServiceCase } from './hostile/service-case.js';
 import { openFuzzTarget, stateProblems, storedChunkKeys } from './hostile/target.js';
 import { contextFrom } from '../support/caller.js';

@@ -14,7 +14,7 @@ import type { Transport, TransportService } from '../../src/transport/types.js';
 import { FAST_TIMERS } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
 import { CaptureTransport } from './hostile/capture-transport.js';
-import { liveBytes } from './hostile/heap.js';
+import { liveBytes } from '../support/heap.js';
 import { LyingTransport } from './hostile/lying-transport.js';
 import { TestNodes } from './hostile/nodes.js';
 import { contextFrom } from '../support/caller.js';

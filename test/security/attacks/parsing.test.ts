@@ -14,7 +14,7 @@ import { decodeBinary, decodeJson, encodeBinary } from '../../../src/transport/c
 import { parsePeerAddress } from '../../../src/peer-address.js';
 import { parseDialAddress } from '../../../src/peers/address-policy.js';
 import { remoteHost } from '../../../src/transport/rate-limit.js';
-import { collectGarbage } from '../hostile/heap.js';
+import { collectGarbage } from '../../support/heap.js';
 
 const SIZE = 25_000;
 const GROWTH = 4;

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bandwidthHog, caseVariants, honestClient, pipelineNoRead, postRaw, sleep, type Attack } from '../hostile/attackers.js';
 import { encodeBinary } from '../../../src/transport/codec.js';
-import { liveBytes } from '../hostile/heap.js';
+import { liveBytes } from '../../support/heap.js';
 import { startVictim, type Victim } from '../hostile/victim.js';
 import { SMALL_LIMITS } from './limits.js';
 

@@ -17,3 +17,13 @@ export function liveBytes(): number {
   const usage = process.memoryUsage();
   return usage.heapUsed + usage.arrayBuffers;
 }
+
+/**
+ * Memory outside the JS heap (buffers, WebAssembly memory) after two full collections, in bytes.
+ * Garbage buffers count here until collected; WebAssembly memory never shrinks.
+ */
+export function externalBytes(): number {
+  gc();
+  gc();
+  return process.memoryUsage().external;
+}
