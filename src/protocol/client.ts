@@ -112,9 +112,13 @@ export class ProtocolClient {
     return this.call(peer, 'inventoryChanges', params, options);
   }
 
-  /** Addresses are sent lower-cased and de-duplicated; the reply may only name those. */
+  /**
+   * Addresses are sent lower-cased and de-duplicated; the reply may only name those. Asks for the
+   * in-order reply unless `params.inOrder` is false (get-chunks.ts); either form comes back as
+   * the listed one.
+   */
   getChunks(peer: string, params: GetChunksParams, options?: ClientCallOptions): Promise<GetChunksResult> {
-    return this.call(peer, 'getChunks', params, options);
+    return this.call(peer, 'getChunks', { ...params, inOrder: params.inOrder ?? true }, options);
   }
 
   putChunks(peer: string, params: PutChunksParams, options?: ClientCallOptions): Promise<PutChunksResult> {

@@ -92,6 +92,11 @@ export type InventoryChangesResult = (
 /** Parameters of `getChunks`: the addresses wanted. */
 export interface GetChunksParams {
   addresses: Address[];
+  /**
+   * Answer in order, without the addresses: { inOrder: [bytes | null, ...] } (get-chunks.ts).
+   * A peer that does not know it answers in the listed form. Absent means false.
+   */
+  inOrder?: boolean;
 }
 /** Result of `getChunks`: the chunks the peer holds among those asked for. */
 export interface GetChunksResult {

@@ -7,6 +7,7 @@
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import { silentLogger, type Logger } from '../runtime.js';
 import type { RequestContext, TransportService } from '../transport/types.js';
+import { getChunksReply } from './get-chunks.js';
 import { resolveLimits, type ProtocolLimits } from './limits.js';
 import type { AtlasService, CallerContext } from './messages.js';
 import { validateRequest, type ValidRequest } from './validate.js';
@@ -53,7 +54,7 @@ function dispatch(service: AtlasService, request: ValidRequest, caller: CallerCo
     case 'inventoryChanges':
       return service.inventoryChanges(request.params, caller);
     case 'getChunks':
-      return service.getChunks(request.params, caller);
+      return service.getChunks(request.params, caller).then((result) => getChunksReply(request.params, result));
     case 'putChunks':
       return service.putChunks(request.params, caller);
     case 'offer':

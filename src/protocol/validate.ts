@@ -13,17 +13,17 @@
  * call instead is its total size: at most maxPutChunks × maxChunkSize bytes (the largest call an
  * honest peer can make), else TOO_LARGE, whatever the transport's own body limit.
  *
- * Longer than 450 lines: one validator per method for requests and for replies, kept side by side
- * so that what a node accepts and what it sends are checked against the same reading of SPEC.
+ * One validator per method for requests and for replies, side by side, so that what a node
+ * accepts and what it sends are checked against the same reading of SPEC; getChunks, with its two
+ * reply forms, has its own module (get-chunks.ts), and the field readers are in fields.ts.
  */
-import { isAddress, type Address } from '../address.js';
 import { parsePeerAddress } from '../peer-address.js';
 import { AtlasError, ErrorCodes, isAtlasError, type ErrorCode } from '../errors.js';
+import { boolean, bytes, count, describe, failReply, failRequest, list, object, own, type Fail, type Fields } from './fields.js';
+import { getChunksParams, getChunksResult } from './get-chunks.js';
 import { DEFAULT_LIMITS, type ProtocolLimits } from './limits.js';
 import {
   isMethod,
-  type GetChunksParams,
-  type GetChunksResult,
   type InventoryChangesParams,
   type InventoryChangesResult,
   type InventoryParams,
@@ -51,64 +51,6 @@ export const MAX_VARINT_BYTES = 5;
 
 /** A request after validation, discriminated by method so a switch narrows the params. */
 export type ValidRequest = { [M in Method]: { method: M; params: ParamsOf<M> } }[Method];
-
-type Fail = (code: ErrorCode, field: string, problem: string) => never;
-
-const failRequest: Fail = (code, field, problem) => {
-  throw new AtlasError(code, `${field}: ${problem}`, { field });
-};
-const failReply: Fail = (_code, field, problem) => {
-  throw new AtlasError(ErrorCodes.BAD_REPLY, `bad reply, ${field}: ${problem}`, { field });
-};
-
-type Fields = Record<string, unknown>;
-
-/** Reads only own properties, so nothing inherited (or planted via __proto__) is ever seen. */
-function own(fields: Fields, key: string): unknown {
-  return Object.prototype.hasOwnProperty.call(fields, key) ? fields[key] : undefined;
-}
-
-function isPlainObject(value: unknown): value is Fields {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  if (value instanceof Uint8Array) return 'bytes';
-  return typeof value;
-}
-
-function object(value: unknown, field: string, fail: Fail): Fields {
-  if (!isPlainObject(value)) fail(ErrorCodes.BAD_REQUEST, field, `expected an object, got ${describe(value)}`);
-  return value;
-}
-
-function count(value: unknown, field: string, fail: Fail): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    fail(ErrorCodes.BAD_REQUEST, field, `expected a non-negative safe integer, got ${typeof value === 'number' ? String(value) : describe(value)}`);
-  }
-  return value + 0; // turns -0 into 0
-}
-
-function boolean(value: unknown, field: string, fail: Fail): boolean {
-  if (typeof value !== 'boolean') fail(ErrorCodes.BAD_REQUEST, field, `expected a boolean, got ${describe(value)}`);
-  return value;
-}
-
-function bytes(value: unknown, field: string, maxLength: number, fail: Fail): Uint8Array {
-  if (!(value instanceof Uint8Array)) fail(ErrorCodes.BAD_REQUEST, field, `expected bytes, got ${describe(value)}`);
-  if (value.length > maxLength) fail(ErrorCodes.TOO_LARGE, field, `${value.length} bytes, at most ${maxLength}`);
-  return value;
-}
-
-function list(value: unknown, field: string, maxItems: number, fail: Fail): readonly unknown[] {
-  if (!Array.isArray(value)) fail(ErrorCodes.BAD_REQUEST, field, `expected an array, got ${describe(value)}`);
-  if (value.length > maxItems) fail(ErrorCodes.TOO_MANY, field, `${value.length} items, at most ${maxItems}`);
-  return value;
-}
 
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
@@ -157,11 +99,6 @@ function peerAddress(value: unknown, field: string, limits: Readonly<ProtocolLim
     fail(ErrorCodes.BAD_REQUEST, field, `not a peer address (host:port or a name, at most ${limits.maxPeerAddressLength} characters)`);
   }
   return value;
-}
-
-function chunkAddress(value: unknown, field: string, fail: Fail): Address {
-  if (!isAddress(value)) fail(ErrorCodes.BAD_ADDRESS, field, 'not a chunk address (40 hex characters)');
-  return value.toLowerCase();
 }
 
 const EPOCH = /^[\x21-\x7e]+$/;
@@ -236,14 +173,6 @@ function offerParams(fields: Fields, limits: Readonly<ProtocolLimits>, fail: Fai
     from: peerAddress(own(fields, 'from'), 'offer.from', limits, fail),
     added: positionBytes(own(fields, 'added'), 'offer.added', limits, fail),
   };
-}
-
-/** Addresses are normalised to lower case; duplicates are dropped (first occurrence kept). */
-function getChunksParams(fields: Fields, limits: Readonly<ProtocolLimits>, fail: Fail): GetChunksParams {
-  const raw = list(own(fields, 'addresses'), 'getChunks.addresses', limits.maxGetAddresses, fail);
-  const seen = new Set<Address>();
-  for (let i = 0; i < raw.length; i++) seen.add(chunkAddress(raw[i], `getChunks.addresses[${i}]`, fail));
-  return { addresses: [...seen] };
 }
 
 function putChunksParams(fields: Fields, limits: Readonly<ProtocolLimits>, fail: Fail): PutChunksParams {
@@ -404,41 +333,6 @@ function inventoryChangesResult(
   }
   const added = positionBytes(own(fields, 'added'), 'inventoryChanges.added', limits, fail);
   return { complete, sequenceLength, inventory, added, ...offering };
-}
-
-function getChunksResult(fields: Fields, limits: Readonly<ProtocolLimits>, request: GetChunksParams | undefined): GetChunksResult {
-  const asked = request === undefined ? undefined : new Set(request.addresses);
-  const maxItems = asked === undefined ? limits.maxGetAddresses : asked.size;
-  const rawChunks = list(own(fields, 'chunks'), 'getChunks.chunks', maxItems, fail);
-  const rawMissing = list(own(fields, 'missing'), 'getChunks.missing', maxItems, fail);
-  const laterField = own(fields, 'later');
-  const rawLater = laterField === undefined ? [] : list(laterField, 'getChunks.later', maxItems, fail);
-  if (rawChunks.length + rawMissing.length + rawLater.length > maxItems) fail(ErrorCodes.BAD_REPLY, 'getChunks', `more than ${maxItems} addresses answered`);
-  // "Later" is for a reply full of bytes: one without a chunk would let a peer stall us for ever.
-  if (rawLater.length > 0 && rawChunks.length === 0) fail(ErrorCodes.BAD_REPLY, 'getChunks.later', 'addresses put off in a reply without any chunk');
-  const seen = new Set<Address>();
-  const answered = (value: unknown, field: string): Address => {
-    const address = chunkAddress(value, field, fail);
-    if (seen.has(address)) fail(ErrorCodes.BAD_REPLY, field, 'address answered twice');
-    if (asked !== undefined && !asked.has(address)) fail(ErrorCodes.BAD_REPLY, field, 'address not asked for');
-    seen.add(address);
-    return address;
-  };
-  const chunks: GetChunksResult['chunks'] = [];
-  for (let i = 0; i < rawChunks.length; i++) {
-    const field = `getChunks.chunks[${i}]`;
-    const entry = object(rawChunks[i], field, fail);
-    const address = answered(own(entry, 'address'), `${field}.address`);
-    const data = bytes(own(entry, 'data'), `${field}.data`, limits.maxChunkSize, fail);
-    if (data.length === 0) fail(ErrorCodes.BAD_REPLY, `${field}.data`, 'empty chunk');
-    chunks.push({ address, data });
-  }
-  const missing: Address[] = [];
-  for (let i = 0; i < rawMissing.length; i++) missing.push(answered(rawMissing[i], `getChunks.missing[${i}]`));
-  if (laterField === undefined) return { chunks, missing };
-  const later: Address[] = [];
-  for (let i = 0; i < rawLater.length; i++) later.push(answered(rawLater[i], `getChunks.later[${i}]`));
-  return { chunks, missing, later };
 }
 
 function putChunksResult(fields: Fields, limits: Readonly<ProtocolLimits>, request: PutChunksParams | undefined): PutChunksResult {

@@ -150,25 +150,19 @@ export class ByzantineTransport implements Transport {
     return value;
   }
 
-  /** Every asked address answered, none with its real bytes. */
-  private corrupt(reply: unknown, params: unknown): { chunks: { address: string; data: Uint8Array }[]; missing: string[] } {
-    const real = new Map<string, Uint8Array>();
-    const chunks = (reply as { chunks?: unknown } | null)?.chunks;
-    if (Array.isArray(chunks)) {
-      for (const chunk of chunks as { address?: unknown; data?: unknown }[]) {
-        if (typeof chunk.address === 'string' && chunk.data instanceof Uint8Array) real.set(chunk.address, chunk.data);
-      }
-    }
-    return {
-      chunks: askedAddresses(params).map((address) => {
-        const held = real.get(address);
-        const data = held ? Uint8Array.from(held) : this.randomBytes(80 + randomInt(this.random, 220));
-        const at = randomInt(this.random, data.length);
-        data[at] = (data[at] as number) ^ 0x5a; // one flipped byte: the hash no longer matches
-        return { address, data };
-      }),
-      missing: [],
-    };
+  /** Every asked address answered, none with its real bytes, in the form the caller asked for. */
+  private corrupt(reply: unknown, params: unknown): unknown {
+    const asked = askedAddresses(params);
+    const real = realChunks(reply, params);
+    const data = asked.map((address) => {
+      const held = real.get(address);
+      const bytes = held ? Uint8Array.from(held) : this.randomBytes(80 + randomInt(this.random, 220));
+      const at = randomInt(this.random, bytes.length);
+      bytes[at] = (bytes[at] as number) ^ 0x5a; // one flipped byte: the hash no longer matches
+      return bytes;
+    });
+    if ((params as { inOrder?: unknown } | null)?.inOrder === true) return { inOrder: data };
+    return { chunks: asked.map((address, i) => ({ address, data: data[i] as Uint8Array })), missing: [] };
   }
 
   private oversized(params: unknown): { chunks: { address: string; data: Uint8Array }[]; missing: string[] } {
@@ -233,6 +227,24 @@ export class ByzantineTransport implements Transport {
       this.scheduleFlood();
     }, this.options.floodEveryMs ?? 1_000);
   }
+}
+
+/** The chunks an honest getChunks reply carried, by address, whichever form it took. */
+function realChunks(reply: unknown, params: unknown): Map<string, Uint8Array> {
+  const real = new Map<string, Uint8Array>();
+  const { chunks, inOrder } = (reply ?? {}) as { chunks?: unknown; inOrder?: unknown };
+  if (Array.isArray(chunks)) {
+    for (const chunk of chunks as { address?: unknown; data?: unknown }[]) {
+      if (typeof chunk.address === 'string' && chunk.data instanceof Uint8Array) real.set(chunk.address, chunk.data);
+    }
+  }
+  if (Array.isArray(inOrder)) {
+    const addresses = (params as { addresses?: unknown[] }).addresses ?? [];
+    inOrder.forEach((data: unknown, i) => {
+      if (data instanceof Uint8Array && typeof addresses[i] === 'string') real.set(addresses[i] as string, data);
+    });
+  }
+  return real;
 }
 
 function askedAddresses(params: unknown): string[] {

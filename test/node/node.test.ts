@@ -138,6 +138,49 @@ describe('AtlasNode replication over MemoryNetwork', () => {
     expect(downloads.rejectedChunks).toBe(0);
   });
 
+  it('gets chunks in request order without their addresses, and in the listed form from a peer that ignores the flag', async () => {
+    const chunks = generateChunks(300, seededRandom(6), { size: 170 });
+    const chain = chainWith(chunks);
+    const network = new MemoryNetwork();
+    const recording = (transport: Transport, forms: string[]): Transport => ({
+      get address() {
+        return transport.address;
+      },
+      listen: (service) => transport.listen(service),
+      close: () => transport.close(),
+      call: async (peer, method, params, options) => {
+        const reply = await transport.call(peer, method, params, options);
+        if (method === 'getChunks') forms.push(Object.keys(reply as object).join());
+        return reply;
+      },
+    });
+    // A node that does not know `inOrder`: the flag never reaches its protocol layer.
+    const olderNode = (transport: Transport): Transport => ({
+      get address() {
+        return transport.address;
+      },
+      listen: (service) =>
+        transport.listen({ handle: (method, params, context) => service.handle(method, method === 'getChunks' ? { addresses: (params as { addresses: unknown }).addresses } : params, context) }),
+      close: () => transport.close(),
+      call: (peer, method, params, options) => transport.call(peer, method, params, options),
+    });
+    const syncFrom = async (server: 'current' | 'older'): Promise<string[]> => {
+      const forms: string[] = [];
+      const nodes = await startCluster(2, chain, (i) => (i === 0 ? (server === 'older' ? olderNode(network.transport(`${server}0`)) : network.transport(`${server}0`)) : recording(network.transport(`${server}1`), forms)));
+      open.push(...nodes);
+      await nodes[0]!.putChunks(chunks.map((c) => c.data));
+      await waitFor(() => allSynced(nodes), `the node fetching from the ${server} one to hold every chunk`);
+      expect(nodes[1]!.stats().downloads.rejectedChunks).toBe(0);
+      return forms;
+    };
+    const current = await syncFrom('current');
+    expect(current.length).toBeGreaterThan(0);
+    expect(new Set(current)).toEqual(new Set(['inOrder']));
+    const older = await syncFrom('older');
+    expect(older.length).toBeGreaterThan(0);
+    expect(new Set(older)).toEqual(new Set(['chunks,missing']));
+  });
+
   it('pushes a newly put chunk to neighbours long before their next inventory refresh', async () => {
     const chunks = generateChunks(2, seededRandom(4));
     const chain = chainWith(chunks);

@@ -175,7 +175,7 @@ describe('ProtocolClient: requests', () => {
     const transport = new FakeTransport(() => ({ chunks: [], missing: [A] }));
     const client = new ProtocolClient(transport);
     await client.getChunks('p:1', { addresses: [A.toUpperCase(), A] });
-    expect(transport.sent[0]?.params).toEqual({ addresses: [A] });
+    expect(transport.sent[0]?.params).toEqual({ addresses: [A], inOrder: true });
     const many = Array.from({ length: DEFAULT_LIMITS.maxGetAddresses + 1 }, (_, i) => i.toString(16).padStart(40, '0'));
     expect((await rejection(client.getChunks('p:1', { addresses: many }))).code).toBe(ErrorCodes.TOO_MANY);
     expect(transport.sent).toHaveLength(1);

@@ -19,7 +19,7 @@ import { MemoryNetwork } from '../../src/transport/memory.js';
 import type { Transport } from '../../src/transport/types.js';
 import { FAST_TIMERS } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
-import { LyingTransport } from './hostile/lying-transport.js';
+import { listedChunks, LyingTransport } from './hostile/lying-transport.js';
 import { storedChunkKeys } from './hostile/target.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'atlas-admission-'));
@@ -56,10 +56,10 @@ describe('no unrequested data is stored', () => {
     const network = new MemoryNetwork();
     const honest = await startNode(chain, network.transport('honest'));
     await honest.putChunks(wanted.map((c) => c.data));
-    const liar = new LyingTransport(network.transport('liar'), async (method, _params, answer) => {
+    const liar = new LyingTransport(network.transport('liar'), async (method, params, answer) => {
       const reply = await answer();
       if (method !== 'getChunks') return reply;
-      const { chunks, missing } = reply as { chunks: { address: string; data: Uint8Array }[]; missing: string[] };
+      const { chunks, missing } = listedChunks(reply, params);
       return { chunks: [...chunks, announcedExtra!, strangerExtra!], missing };
     });
     const liarNode = await startNode(chain, liar, { seeds: ['honest'] });

@@ -62,8 +62,9 @@ describe('a peer that sends bad data', () => {
     const { shared, liarOnly, liar, victim, removals } = await scenario(async (method, _params, answer) => {
       const reply = await answer();
       if (method !== 'getChunks') return reply;
-      const { chunks, missing } = reply as { chunks: { address: string; data: Uint8Array }[]; missing: string[] };
-      return { chunks: chunks.map((c) => ({ address: c.address, data: Buffer.concat([c.data, Buffer.from('!')]) })), missing };
+      // Spoilt in the form asked for (in order): bytes that are not the chunks asked at their index.
+      const { inOrder } = reply as { inOrder: (Uint8Array | null)[] };
+      return { inOrder: inOrder.map((data) => (data === null ? null : Buffer.concat([data, Buffer.from('!')]))) };
     });
     await waitFor(() => victim.stats().have === shared.length, 'the victim to sync the shared chunks from the honest peer');
     await expectBlockedForGood(victim, liar, removals);

@@ -34,6 +34,7 @@ export const SHAPES: Record<string, unknown> = {
   bytesInArrays: { chunks: [new Uint8Array([1, 2, 3]), new Uint8Array(0), [new Uint8Array([255, 0])]] },
   emptyBytes: new Uint8Array(0),
   getChunksReply: { chunks: [{ address: ADDRESS, data: new Uint8Array(40_960).fill(9) }], missing: [ADDRESS] },
+  getChunksInOrder: { inOrder: [new Uint8Array(40_960).fill(9), null, new Uint8Array([7])] },
   unicode: { s: 'z\u00e9\u4e2d\ud83d\ude00' },
 };
 

@@ -1,0 +1,97 @@
+/** getChunks' two reply forms: the server's in-order answer and the client's reading of both. */
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes, isAtlasError } from '../../src/errors.js';
+import { getChunksReply } from '../../src/protocol/get-chunks.js';
+import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
+import type { AtlasService, GetChunksParams } from '../../src/protocol/messages.js';
+import { createProtocolService } from '../../src/protocol/server.js';
+import { validateParams, validateResult } from '../../src/protocol/validate.js';
+import { encodeBinary } from '../../src/transport/codec.js';
+import { contextFrom } from '../support/caller.js';
+
+const [A, B, C, D] = ['a', 'b', 'c', 'd'].map((c) => c.repeat(40)) as [string, string, string, string];
+const bytesOf = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
+
+function replyError(raw: unknown, request?: GetChunksParams): string {
+  try {
+    validateResult('getChunks', raw, DEFAULT_LIMITS, request);
+  } catch (error) {
+    if (isAtlasError(error) && error.code === ErrorCodes.BAD_REPLY) return error.message;
+    throw error;
+  }
+  throw new Error('the reply was accepted');
+}
+
+describe('getChunks params', () => {
+  it('keeps inOrder only when true, and refuses a value that is not a boolean', () => {
+    expect(validateParams('getChunks', { addresses: [A], inOrder: true })).toEqual({ addresses: [A], inOrder: true });
+    expect(validateParams('getChunks', { addresses: [A], inOrder: false })).toEqual({ addresses: [A] });
+    expect(() => validateParams('getChunks', { addresses: [A], inOrder: 1 })).toThrow(/getChunks.inOrder: expected a boolean/);
+  });
+});
+
+describe('the server’s in-order reply', () => {
+  it('answers each asked address at its index, null when not held, and cuts the list where the rest was put off', async () => {
+    const service = {
+      getChunks: async () => ({ chunks: [{ address: C, data: bytesOf(3, 3) }, { address: A, data: bytesOf(1, 1) }], missing: [B], later: [D] }),
+    } as unknown as AtlasService;
+    const handle = createProtocolService(service);
+    const context = contextFrom('127.0.0.1:1');
+    expect(await handle('getChunks', { addresses: [A, B, C, D], inOrder: true }, context)).toEqual({ inOrder: [bytesOf(1, 1), null, bytesOf(3, 3)] });
+    // Not asked for: the listed form, as the service gave it.
+    expect(await handle('getChunks', { addresses: [A, B, C, D] }, context)).toEqual({ chunks: [{ address: C, data: bytesOf(3, 3) }, { address: A, data: bytesOf(1, 1) }], missing: [B], later: [D] });
+  });
+
+  it('carries 170-byte chunks in fewer bytes than the listed form: the addresses are not repeated', () => {
+    const addresses = Array.from({ length: 500 }, (_, i) => i.toString(16).padStart(40, '0'));
+    const result = { chunks: addresses.map((address) => ({ address, data: bytesOf(170) })), missing: [] };
+    const listed = encodeBinary(result).byteLength;
+    const inOrder = encodeBinary(getChunksReply({ addresses, inOrder: true }, result)).byteLength;
+    expect(listed / (500 * 170)).toBeGreaterThan(1.3);
+    expect(inOrder / (500 * 170)).toBeLessThan(1.02);
+  });
+});
+
+describe('the client’s reading of an in-order reply', () => {
+  const request: GetChunksParams = { addresses: [A, B, C], inOrder: true };
+
+  it('gives each answer the address asked at its index', () => {
+    expect(validateResult('getChunks', { inOrder: [bytesOf(2), null, bytesOf(5)] }, DEFAULT_LIMITS, request)).toEqual({
+      chunks: [{ address: A, data: bytesOf(2) }, { address: C, data: bytesOf(5) }],
+      missing: [B],
+    });
+  });
+
+  it('reads a short list as the rest put off, but only beside a chunk', () => {
+    expect(validateResult('getChunks', { inOrder: [null, bytesOf(2)] }, DEFAULT_LIMITS, request)).toEqual({
+      chunks: [{ address: B, data: bytesOf(2) }],
+      missing: [A],
+      later: [C],
+    });
+    expect(replyError({ inOrder: [null] }, request)).toMatch(/put off in a reply without any chunk/);
+    expect(replyError({ inOrder: [] }, request)).toMatch(/put off in a reply without any chunk/);
+  });
+
+  it('refuses more answers than addresses asked, an answer that is neither bytes nor null, an empty or oversized chunk', () => {
+    expect(replyError({ inOrder: [null, null, null, null] }, request)).toMatch(/4 items, at most 3/);
+    expect(replyError({ inOrder: [A, null, null] }, request)).toMatch(/inOrder\[0\]: expected bytes, got string/);
+    expect(replyError({ inOrder: [{ data: bytesOf(1) }] }, request)).toMatch(/expected bytes, got object/);
+    expect(replyError({ inOrder: [bytesOf(0), null, null] }, request)).toMatch(/inOrder\[0\]: empty chunk/);
+    expect(replyError({ inOrder: [bytesOf(DEFAULT_LIMITS.maxChunkSize + 1)] }, request)).toMatch(/inOrder\[0\]: \d+ bytes, at most/);
+    expect(replyError({ inOrder: 'abc' }, request)).toMatch(/expected an array/);
+  });
+
+  it('refuses both forms at once, and an in-order reply nobody asked for', () => {
+    expect(replyError({ inOrder: [bytesOf(1)], chunks: [], missing: [] }, request)).toMatch(/both reply forms/);
+    expect(replyError({ inOrder: [bytesOf(1)], later: [] }, request)).toMatch(/both reply forms/);
+    expect(replyError({ inOrder: [bytesOf(1), null, null] }, { addresses: [A, B, C] })).toMatch(/did not ask for one/);
+    expect(replyError({ inOrder: [bytesOf(1)] })).toMatch(/did not ask for one/);
+  });
+
+  it('still accepts the listed form from a peer that ignores the flag', () => {
+    expect(validateResult('getChunks', { chunks: [{ address: B, data: bytesOf(1) }], missing: [A, C] }, DEFAULT_LIMITS, request)).toEqual({
+      chunks: [{ address: B, data: bytesOf(1) }],
+      missing: [A, C],
+    });
+  });
+});
