@@ -74,7 +74,7 @@ const POSITIVE_INTEGERS = new Set([
   // downloads.maxInFlight may be 0: the node then fetches only when asked (fetchChunks).
   'downloads.maxInFlightPerPeer', 'downloads.batchSize', 'downloads.maxPendingWrites', 'downloads.planWindow',
   'push.pushBatch', 'backfill.concurrency', 'names.maxParents', 'names.maxBytes', 'walk.stepsPerRound', 'walk.settledStepsPerRenewal',
-  ...['maxPeers', 'maxPending', 'maxPendingPerHost', 'maxSamplesPerPeer', 'maxRecent', 'maxBlocked', 'maxOffences'].map((key) => `peerTable.${key}`),
+  ...['maxPeers', 'maxPending', 'maxPendingPerHost', 'maxSamplesPerPeer', 'maxRecent', 'maxRecentPerHost', 'maxBlocked', 'maxOffences'].map((key) => `peerTable.${key}`),
 ]);
 /** Nested counts that must be whole and may be 0 (0 turns the behaviour off). */
 const WHOLE_NUMBERS = new Set(['downloads.maxInFlight', 'push.neighborOffers']);

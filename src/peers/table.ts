@@ -117,6 +117,12 @@ export interface PeerTableLimits {
   checkMs: number;
   /** Most addresses remembered as recently refused or being checked. */
   maxRecent: number;
+  /**
+   * Most of those from one host: one naming thousands of its ports (or a victim's) in peer lists
+   * would otherwise push every other host's refusals out, and have those addresses dialled again.
+   * Its addresses past the cap are not remembered (its pending candidates stay capped apart).
+   */
+  maxRecentPerHost: number;
   /** Failed samples one offence counts as. */
   penaltySamples: number;
   /** Offences within healthWindowMs that get a peer removed and blocked. */
@@ -141,6 +147,7 @@ export const PEER_TABLE_DEFAULTS: Readonly<PeerTableLimits> = Object.freeze({
   refusalMs: 600_000,
   checkMs: 60_000,
   maxRecent: 2_000,
+  maxRecentPerHost: 64,
   penaltySamples: 5,
   maxOffences: 3,
   blockMs: 86_400_000,
@@ -213,7 +220,7 @@ export class PeerTable {
     const { clock, random, network, seeds, self, policy, blocklist, onChange, protocolVersion, isCompatibleVersion, ...limits } = options;
     this.limits = checkLimits({ ...PEER_TABLE_DEFAULTS, ...definedOnly(limits) });
     this.blocked = blocklist ?? new Blocklist(this.limits.maxBlocked);
-    this.recent = new ExpiringMap(this.limits.maxRecent);
+    this.recent = new ExpiringMap(this.limits.maxRecent, { groupOf: hostOf, maxPerGroup: this.limits.maxRecentPerHost });
     this.clock = clock;
     this.random = random;
     this.network = network;
@@ -678,7 +685,8 @@ export class PeerTable {
   }
 
   private remember(peer: string, reason: string, durationMs: number): void {
-    this.recent.set(peer, this.clock.now() + durationMs, reason);
+    const now = this.clock.now();
+    this.recent.set(peer, now + durationMs, reason, now);
   }
 
   private blockedAt(peer: string, now: number): boolean {
@@ -694,7 +702,7 @@ export class PeerTable {
 }
 
 function checkLimits(limits: PeerTableLimits): Readonly<PeerTableLimits> {
-  const atLeastOne: (keyof PeerTableLimits)[] = ['maxPeers', 'maxPending', 'maxPendingPerHost', 'maxSamplesPerPeer', 'maxRecent', 'maxBlocked', 'maxOffences', 'healthWindowMs'];
+  const atLeastOne: (keyof PeerTableLimits)[] = ['maxPeers', 'maxPending', 'maxPendingPerHost', 'maxSamplesPerPeer', 'maxRecent', 'maxRecentPerHost', 'maxBlocked', 'maxOffences', 'healthWindowMs'];
   for (const key of atLeastOne) {
     const value = limits[key];
     if (typeof value !== 'number' || !(value >= 1)) throw new RangeError(`PeerTable: ${key} must be at least 1`);

@@ -9,7 +9,7 @@ import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { Blocklist } from '../../src/peers/blocklist.js';
 import { hostOf, MAX_ADDRESSES_PER_HOST } from '../../src/peers/host-key.js';
 import { Overlay } from '../../src/peers/overlay.js';
-import { PeerTable } from '../../src/peers/table.js';
+import { PEER_TABLE_DEFAULTS, PeerTable } from '../../src/peers/table.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
 import { silentLogger, seededRandom, type Clock } from '../../src/runtime.js';
 import { EarlyContacts } from '../../src/sync/early-contacts.js';
@@ -49,6 +49,22 @@ describe('per-host caps', () => {
     expect(table.addCandidate(`${ATTACKER}:${port}`)).toBe('queued'); // its queue drained: one more may wait
     expect(checked.filter((peer) => !fromAttacker(peer))).toHaveLength(10); // every honest one, each in its round
     expect(checked.filter(fromAttacker).length).toBeLessThanOrEqual(100 * MAX_ADDRESSES_PER_HOST);
+  });
+
+  it('peer table: a host whose 5,000 ports are all refused keeps at most maxRecentPerHost refusals, and pushes out no other host’s', () => {
+    const clock = steppedClock();
+    const table = new PeerTable({ clock, random: seededRandom(4), network: 'main', policy: LOCAL_ADDRESS_POLICY });
+    const honest = '127.0.0.9:7000';
+    table.refuse(honest, 'NETWORK_MISMATCH');
+    for (let port = 1; port <= 5_000; port++) {
+      table.addCandidate(`${ATTACKER}:${port}`);
+      table.refuse(`${ATTACKER}:${port}`, 'UNREACHABLE'); // its check failed
+      if (port % 100 === 0) clock.advance(1_000); // 50 s in all, well within refusalMs
+    }
+    expect(table.addCandidate(honest)).toBe('recent');
+    let remembered = 0;
+    for (let port = 1; port <= 5_000; port++) if (table.addCandidate(`${ATTACKER}:${port}`) === 'recent') remembered++;
+    expect(remembered).toBe(PEER_TABLE_DEFAULTS.maxRecentPerHost);
   });
 
   it('overlay: first contacts from 5,000 ports of one host over 50 rounds get it at most 4 checks per round; an honest caller is checked at once', async () => {
