@@ -55,16 +55,17 @@ export class ObservedTransport implements Transport {
     return this.inner.stats?.() ?? { callsOut: 0, callsIn: 0, bytesOut: 0, bytesIn: 0 };
   }
 
+  /** Either form of a getChunks reply: listed ({ chunks: [{ data }] }) or in order ({ inOrder: [bytes | null] }). */
   private countFetched(reply: unknown): void {
-    const chunks = (reply as { chunks?: unknown } | null)?.chunks;
-    if (!Array.isArray(chunks)) return;
-    for (const chunk of chunks) {
-      const data = (chunk as { data?: unknown } | null)?.data;
-      if (data instanceof Uint8Array) {
-        this.received.fetchedBytes += data.byteLength;
-        this.received.fetchedChunks++;
-      }
-    }
+    const { chunks, inOrder } = (reply ?? {}) as { chunks?: unknown; inOrder?: unknown };
+    if (Array.isArray(chunks)) for (const chunk of chunks) this.countFetchedData((chunk as { data?: unknown } | null)?.data);
+    if (Array.isArray(inOrder)) for (const data of inOrder) this.countFetchedData(data);
+  }
+
+  private countFetchedData(data: unknown): void {
+    if (!(data instanceof Uint8Array)) return;
+    this.received.fetchedBytes += data.byteLength;
+    this.received.fetchedChunks++;
   }
 
   private countPushed(params: unknown): void {

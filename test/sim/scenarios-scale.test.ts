@@ -17,6 +17,10 @@ describe('scale in the simulator', () => {
       expect(result.figures.honestNodes).toBe(40);
       expect(result.report.positions).toBe(200);
       expect(result.facts.blocks).toBe(30);
+      // Every chunk a node stored from a peer crossed the wire at least once, and seldom twice.
+      expect(result.figures.usefulChunkBytes).toBeGreaterThan(0);
+      expect(result.figures.chunkBytesReceived).toBeGreaterThanOrEqual(result.figures.usefulChunkBytes);
+      expect(result.figures.redundancy).toBeLessThanOrEqual(1.1);
     },
     240_000,
   );
