@@ -36,16 +36,29 @@ export function getChunksParams(fields: Fields, limits: Readonly<ProtocolLimits>
 }
 
 /**
- * The reply to send for `params`: `result` itself, or its in-order form when asked. `result`
- * answers a prefix of the addresses (the rest `later`), as the store's verified reader does.
+ * The reply to send for `params`: `result` itself, or its in-order form when asked and `result`
+ * can take it: every address answered once, the ones put off (`later`) the request's tail, as
+ * the store's verified reader answers. Any other result (a service of the embedder's own) goes
+ * out listed, which the caller also accepts.
  */
 export function getChunksReply(params: GetChunksParams, result: GetChunksResult): GetChunksResult | InOrderReply {
   if (params.inOrder !== true) return result;
+  const { addresses } = params;
+  const later = result.later ?? [];
+  const answered = addresses.length - later.length;
+  if (result.chunks.length + result.missing.length !== answered) return result;
+  for (let i = 0; i < later.length; i++) if (later[i] !== addresses[answered + i]) return result;
   const found = new Map<Address, Uint8Array>();
   for (const chunk of result.chunks) found.set(chunk.address, chunk.data);
-  const answered = params.addresses.length - (result.later?.length ?? 0);
+  const missing = new Set(result.missing);
   const inOrder: (Uint8Array | null)[] = new Array(answered);
-  for (let i = 0; i < answered; i++) inOrder[i] = found.get(params.addresses[i] as Address) ?? null;
+  for (let i = 0; i < answered; i++) {
+    const address = addresses[i] as Address;
+    const data = found.get(address);
+    if (data !== undefined) inOrder[i] = data;
+    else if (missing.has(address)) inOrder[i] = null;
+    else return result; // unanswered, or answered twice while another went unanswered
+  }
   return { inOrder };
 }
 

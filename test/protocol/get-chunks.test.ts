@@ -42,6 +42,16 @@ describe('the server’s in-order reply', () => {
     expect(await handle('getChunks', { addresses: [A, B, C, D] }, context)).toEqual({ chunks: [{ address: C, data: bytesOf(3, 3) }, { address: A, data: bytesOf(1, 1) }], missing: [B], later: [D] });
   });
 
+  it('answers listed when the service’s result cannot be put in order: an address unanswered or twice, a put-off one not at the tail', () => {
+    const params = { addresses: [A, B, C], inOrder: true };
+    const chunk = (address: string) => ({ address, data: bytesOf(1) });
+    const unanswered = { chunks: [chunk(A)], missing: [C] };
+    const twice = { chunks: [chunk(A), chunk(A)], missing: [C] };
+    const laterInside = { chunks: [chunk(A), chunk(C)], missing: [], later: [B] };
+    for (const result of [unanswered, twice, laterInside]) expect(getChunksReply(params, result)).toBe(result);
+    expect(getChunksReply(params, { chunks: [chunk(A)], missing: [B], later: [C] })).toEqual({ inOrder: [bytesOf(1), null] });
+  });
+
   it('carries 170-byte chunks in fewer bytes than the listed form: the addresses are not repeated', () => {
     const addresses = Array.from({ length: 500 }, (_, i) => i.toString(16).padStart(40, '0'));
     const result = { chunks: addresses.map((address) => ({ address, data: bytesOf(170) })), missing: [] };
