@@ -28,7 +28,7 @@
  */
 import { AtlasError, ErrorCodes, type ErrorCode } from '../errors.js';
 import { PROTOCOL_VERSION, type PingResult } from '../protocol/messages.js';
-import { definedOnly, ExpiringMap, randomInt, shuffle, type Clock, type Random } from '../runtime.js';
+import { definedOnly, ExpiringMap, randomInt, type Clock, type Random } from '../runtime.js';
 import { AddressPolicy, canonicalPeerAddress, type AddressPolicyOptions } from './address-policy.js';
 import { Blocklist, DEFAULT_MAX_BLOCKED } from './blocklist.js';
 import { HealthWindow } from './health.js';
@@ -299,12 +299,11 @@ export class PeerTable {
    */
   livePeers(max: number, random: Random = this.random, exclude?: string | Iterable<string>): string[] {
     const own = this.ownAddress();
-    const now = this.clock.now();
     const excluded = new Set<string>();
     if (own !== undefined) excluded.add(own);
-    for (const address of typeof exclude === 'string' ? [exclude] : (exclude ?? [])) excluded.add(this.canonical(address) ?? address);
-    const live = this.livePeerList(now).filter((address) => !excluded.has(address));
-    return shuffle(live, random).slice(0, Math.max(0, max));
+    // A table key is canonical already: the caller of a peer exchange usually is one.
+    for (const address of typeof exclude === 'string' ? [exclude] : (exclude ?? [])) excluded.add(this.peers.has(address) ? address : (this.canonical(address) ?? address));
+    return sampleWithout(this.livePeerList(this.clock.now()), max, random, excluded);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -691,6 +690,23 @@ export class PeerTable {
     this.recent.delete(peer);
     return this.peers.has(peer) ? this.removeEntry(peer, reason) : undefined;
   }
+}
+
+/**
+ * Up to `max` items of `items` not in `excluded`, drawn uniformly at random, in random order: the
+ * first steps of a Fisher-Yates shuffle of a copy, so a draw of a few from many costs a few random
+ * numbers rather than a shuffle of them all.
+ */
+function sampleWithout(items: readonly string[], max: number, random: Random, excluded: ReadonlySet<string>): string[] {
+  const pool = items.slice();
+  const sample: string[] = [];
+  for (let left = pool.length; left > 0 && sample.length < max; ) {
+    const i = randomInt(random, left);
+    const item = pool[i] as string;
+    pool[i] = pool[--left] as string;
+    if (!excluded.has(item)) sample.push(item);
+  }
+  return sample;
 }
 
 function checkLimits(limits: PeerTableLimits): Readonly<PeerTableLimits> {
