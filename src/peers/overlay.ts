@@ -276,9 +276,7 @@ export class Overlay {
 
   private keepNeighbors(): void {
     const now = this.options.clock.now();
-    for (const peer of this.active.list()) {
-      if (!this.table.has(peer)) this.dropNeighbor(peer);
-    }
+    // Every neighbour is in the table: a removal from the table drops it at once (onChange).
     if (this.active.wanted === 0 && this.pace.sinceRenewal(now) >= this.options.neighborRenewMs) {
       const victim = this.active.pickForRenewal();
       if (victim !== undefined) this.dropNeighbor(victim);
