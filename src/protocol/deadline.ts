@@ -51,7 +51,9 @@ export class Deadline {
       this.#controller.abort(first.reason);
       return;
     }
-    if (parent !== undefined) this.#unfollow = followSignal(parent, () => this.#end(parent.reason));
+    // A caller passing the base itself as its signal (the node's lifetime, as most callers do)
+    // keeps it too: otherwise its one listener would come and go with every call.
+    if (parent !== undefined) this.#unfollow = followSignal(parent, () => this.#end(parent.reason), parent === base ? KEEP : undefined);
     if (base !== undefined && base !== parent) this.#unfollowBase = followSignal(base, () => this.#end(base.reason), KEEP);
     if (Number.isFinite(ms)) {
       this.#timer = clock.setTimeout(() => {
