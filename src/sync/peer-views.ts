@@ -111,6 +111,8 @@ export const DEFAULT_PEER_VIEWS: Readonly<PeerViewsOptions> = Object.freeze({ ma
  */
 export class PeerViews {
   private readonly views = new Map<string, PeerView>();
+  /** Changes whenever the list neighbors() returns may have changed (a peer tracked or untracked). */
+  neighborsVersion = 0;
   /** Peers that refused to be extra relays, until when (at most maxPeers, the oldest forgotten first). */
   private readonly refusedExtras: ExpiringMap<string>;
   private readonly client: PeerViewsComponents['client'];
@@ -168,6 +170,7 @@ export class PeerViews {
    * ask it for offers only while no other tracked peer can take its place (see PeerView).
    */
   track(peer: string, options: { lastResort?: boolean } = {}): boolean {
+    this.neighborsVersion++;
     const existing = this.views.get(peer);
     if (existing && existing.passiveUntil === undefined) {
       existing.extra = false; // a relay we asked for offers has become our neighbour
@@ -198,6 +201,7 @@ export class PeerViews {
    * it should be pulled at once, so that it learns to offer to us.
    */
   untrack(peer: string, now = -Infinity): string | undefined {
+    this.neighborsVersion++;
     const view = this.views.get(peer);
     this.views.delete(peer);
     if (!view?.relay) return undefined;
