@@ -216,9 +216,11 @@ export class Overlay {
   async round(): Promise<void> {
     this.contactBudget = CONTACT_CHECKS_PER_ROUND;
     this.contactsByHost.clear();
-    await this.admitCandidates();
+    // A settled node usually has no candidate to check and no step to take: it then awaits nothing.
+    if (this.table.pendingCount > 0) await this.admitCandidates();
     if (this.table.size === 0 || this.options.signal.aborted) return;
-    await this.walk();
+    const steps = this.pace.stepsDue(this.walkState());
+    if (steps > 0) await this.walk(steps);
     if (this.options.signal.aborted) return;
     this.keepNeighbors();
     this.table.evictUnhealthy(); // removals are reported through onChange
@@ -262,8 +264,7 @@ export class Overlay {
     return { now: this.options.clock.now(), wantsNeighbors: this.active.wanted > 0, burningIn: this.sampler.burningIn };
   }
 
-  private async walk(): Promise<void> {
-    const steps = this.pace.stepsDue(this.walkState());
+  private async walk(steps: number): Promise<void> {
     for (let i = 0; i < steps && !this.options.signal.aborted; i++) {
       this.pace.stepped(1);
       try {

@@ -28,7 +28,7 @@
  */
 import { AtlasError, ErrorCodes, type ErrorCode } from '../errors.js';
 import { PROTOCOL_VERSION, type PingResult } from '../protocol/messages.js';
-import { definedOnly, ExpiringMap, randomInt, type Clock, type Random } from '../runtime.js';
+import { definedOnly, ExpiringMap, randomInt, shuffle, type Clock, type Random } from '../runtime.js';
 import { AddressPolicy, canonicalPeerAddress, type AddressPolicyOptions } from './address-policy.js';
 import { Blocklist, DEFAULT_MAX_BLOCKED } from './blocklist.js';
 import { HealthWindow } from './health.js';
@@ -299,10 +299,9 @@ export class PeerTable {
    */
   livePeers(max: number, random: Random = this.random, exclude?: string | Iterable<string>): string[] {
     const own = this.ownAddress();
-    const excluded = new Set<string>();
-    if (own !== undefined) excluded.add(own);
+    const excluded: string[] = own === undefined ? [] : [own];
     // A table key is canonical already: the caller of a peer exchange usually is one.
-    for (const address of typeof exclude === 'string' ? [exclude] : (exclude ?? [])) excluded.add(this.peers.has(address) ? address : (this.canonical(address) ?? address));
+    for (const address of typeof exclude === 'string' ? [exclude] : (exclude ?? [])) excluded.push(this.peers.has(address) ? address : (this.canonical(address) ?? address));
     return sampleWithout(this.livePeerList(this.clock.now()), max, random, excluded);
   }
 
@@ -693,20 +692,15 @@ export class PeerTable {
 }
 
 /**
- * Up to `max` items of `items` not in `excluded`, drawn uniformly at random, in random order: the
- * first steps of a Fisher-Yates shuffle of a copy, so a draw of a few from many costs a few random
- * numbers rather than a shuffle of them all.
+ * Up to `max` items of `items` not in `excluded`, shuffled: a Fisher-Yates shuffle of them all,
+ * then the first `max` (so a seeded random gives the same sample, draw for draw, as it always has).
  */
-function sampleWithout(items: readonly string[], max: number, random: Random, excluded: ReadonlySet<string>): string[] {
-  const pool = items.slice();
-  const sample: string[] = [];
-  for (let left = pool.length; left > 0 && sample.length < max; ) {
-    const i = randomInt(random, left);
-    const item = pool[i] as string;
-    pool[i] = pool[--left] as string;
-    if (!excluded.has(item)) sample.push(item);
-  }
-  return sample;
+function sampleWithout(items: readonly string[], max: number, random: Random, excluded: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (const item of items) if (!excluded.includes(item)) kept.push(item);
+  shuffle(kept, random);
+  if (kept.length > max) kept.length = Math.max(0, max);
+  return kept;
 }
 
 function checkLimits(limits: PeerTableLimits): Readonly<PeerTableLimits> {
