@@ -146,6 +146,10 @@ export class Overlay {
     return this.active.list();
   }
 
+  neighborCount(): number {
+    return this.active.size;
+  }
+
   isSeed(peer: string): boolean {
     return this.table.isSeed(peer);
   }
