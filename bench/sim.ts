@@ -39,17 +39,10 @@ const OFFERS_PER_CHUNK_TARGET = 5;
 /** An idle 100-node network with default timers, in virtual time over wall time. */
 const IDLE_SPEED_TARGET = 500;
 
-/**
- * Young generation of the idle speed run, MB. The idle simulation allocates only short-lived
- * objects (messages, promises, timers), and a small young generation stays in the CPU caches: 8 MB
- * ran the idle network about 15% faster than 64 MB (measured alternately, same code).
- */
-const IDLE_SEMI_SPACE_MB = 8;
-
-function runWorker<R = WorkerResult>(request: WorkerRequest, heapMb: number, semiSpaceMb = 64): Promise<R> {
+function runWorker<R = WorkerResult>(request: WorkerRequest, heapMb: number): Promise<R> {
   return runJsonChild<R>(join(import.meta.dirname, 'sim', 'worker.ts'), [JSON.stringify(request)], {
     label: `sim worker (${request.scenario}, ${request.nodes} nodes)`,
-    nodeArgs: [`--max-old-space-size=${heapMb}`, `--max-semi-space-size=${semiSpaceMb}`],
+    nodeArgs: [`--max-old-space-size=${heapMb}`, '--max-semi-space-size=64'],
   });
 }
 
@@ -145,7 +138,7 @@ const suite: BenchSuite = async ({ quick }) => {
   const idleNodes = 100;
   const idleVirtualMs = quick ? 30_000 : 120_000;
   process.stderr.write(`sim bench: idle ${idleNodes}-node network, ${idleVirtualMs / 1000} s virtual\n`);
-  const idle = await runWorker<{ virtualMs: number; wallMs: number; cpuMs: number; timers: number; messages: number }>({ scenario: 'idle', seed: 1, nodes: idleNodes, chunks: 0, virtualMs: idleVirtualMs }, 2_000, IDLE_SEMI_SPACE_MB);
+  const idle = await runWorker<{ virtualMs: number; wallMs: number; cpuMs: number; timers: number; messages: number }>({ scenario: 'idle', seed: 1, nodes: idleNodes, chunks: 0, virtualMs: idleVirtualMs }, 2_000);
   rows.push({
     label: `idle ${idleNodes}-node network, default timers: simulator speed`,
     value: idle.virtualMs / idle.wallMs,
