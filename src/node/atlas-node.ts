@@ -222,15 +222,17 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     if (this.#state !== 'running') return;
     this.roundTimer = this.parts.clock.setTimeout(() => {
       this.roundTimer = undefined;
-      this.roundRunning = this.parts
-        .round()
-        .catch((error: unknown) => {
+      const next = (): void => {
+        this.roundRunning = undefined;
+        this.scheduleRound(this.parts.timers.roundMs);
+      };
+      this.roundRunning = this.parts.round().then(next, (error: unknown) => {
+        try {
           if (this.#state === 'running') this.fail(error);
-        })
-        .finally(() => {
-          this.roundRunning = undefined;
-          this.scheduleRound(this.parts.timers.roundMs);
-        });
+        } finally {
+          next();
+        }
+      });
     }, delayMs);
   }
 

@@ -1,6 +1,6 @@
 import { isAtlasError } from '../errors.js';
 import { isMethod } from '../protocol/messages.js';
-import type { Clock, Logger } from '../runtime.js';
+import { silentLogger, type Clock, type Logger } from '../runtime.js';
 import type { Transport, TransportService } from '../transport/types.js';
 import { noMetrics, type Metrics } from './metrics.js';
 import type { CallOutcome } from './outbound-guard.js';
@@ -13,15 +13,20 @@ import type { CallOutcome } from './outbound-guard.js';
 export class RequestObserver {
   private wireIn = 0;
   private wireOut = 0;
+  /** Nothing reads what this would record (no metrics, the silent logger): every request passes untouched. */
+  private readonly unobserved: boolean;
 
   constructor(
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.unobserved = metrics === noMetrics && logger === silentLogger;
+  }
 
   /** A call we made finished. */
   sent(outcome: CallOutcome): void {
+    if (this.unobserved) return;
     const { peer, method, ms, error } = outcome;
     this.metrics.count('requests_sent_total', 1, { method });
     this.metrics.observe?.('request_duration_seconds', ms / 1000, { method, side: 'sent' });
@@ -40,6 +45,7 @@ export class RequestObserver {
    * is a series a metrics backend keeps for good.
    */
   serve(handle: TransportService['handle']): TransportService['handle'] {
+    if (this.unobserved) return handle;
     return async (method, params, context) => {
       const started = this.clock.now();
       this.metrics.count('requests_served_total', 1, { method: methodLabel(method) });

@@ -17,7 +17,7 @@
  * AbortSignal.any per call.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { AddressPolicy, canonicalPeerAddress, parseDialAddress, type AddressPolicyOptions } from '../peers/address-policy.js';
+import { AddressPolicy, canonicalPeerAddress, parseDialAddress, type AddressPolicyOptions, type DialAddress } from '../peers/address-policy.js';
 import type { Blocklist } from '../peers/blocklist.js';
 import type { Clock } from '../runtime.js';
 import type { CallOptions, Transport, TransportService } from '../transport/types.js';
@@ -44,12 +44,28 @@ export interface CallOutcome {
 }
 
 /** A transport wrapper that checks every outgoing call against the address policy and the blocklist. */
+/** Addresses whose parse and verdict an OutboundGuard remembers (a few hundred bytes each at most). */
+const MAX_JUDGED = 4_096;
+
+/** An address as parsed for dialling: its canonical form (the blocklist's and the seeds' key) and, once judged, the policy's verdict. */
+interface Dialable {
+  key: string;
+  dial: DialAddress | undefined;
+  allowed: boolean | undefined;
+}
+
 export class OutboundGuard implements Transport {
   readonly policy: AddressPolicy;
   private readonly clock: Clock;
   private readonly seeds: ReadonlySet<string>;
   private readonly onCall: ((outcome: CallOutcome) => void) | undefined;
   private readonly blocked: Blocklist;
+  /**
+   * Address as given -> its canonical form and whether the policy lets us dial it (seeds always):
+   * both are fixed for an address, and a node dials the same few peers over and over. Bounded,
+   * forgotten all at once when full.
+   */
+  private readonly dialable = new Map<string, Dialable>();
   /** Calls refused, by reason. */
   refusedBlocked = 0;
   refusedPolicy = 0;
@@ -77,15 +93,27 @@ export class OutboundGuard implements Transport {
     return this.inner.close();
   }
 
+  /** `peer` parsed (remembered: see dialable). */
+  private parsed(peer: string): Dialable {
+    let known = this.dialable.get(peer);
+    if (known === undefined) {
+      const dial = parseDialAddress(peer, this.policy.options.maxLength);
+      known = { key: dial?.address ?? peer, dial, allowed: undefined };
+      if (this.dialable.size >= MAX_JUDGED) this.dialable.clear();
+      this.dialable.set(peer, known);
+    }
+    return known;
+  }
+
   call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown> {
     // Parsed once: the blocklist and the seeds are keyed by the canonical form the policy judges.
-    const dial = parseDialAddress(peer, this.policy.options.maxLength);
-    const key = dial?.address ?? peer;
-    if (this.blocked.isBlocked(key, this.clock.now())) {
+    const dialable = this.parsed(peer);
+    if (this.blocked.isBlocked(dialable.key, this.clock.now())) {
       this.refusedBlocked++;
       return Promise.reject(new AtlasError(ErrorCodes.BLOCKED, `${peer.slice(0, 100)} is blocked`));
     }
-    if (!this.seeds.has(key) && !(dial !== undefined && this.policy.judge(dial).ok)) {
+    dialable.allowed ??= this.seeds.has(dialable.key) || (dialable.dial !== undefined && this.policy.judge(dialable.dial).ok);
+    if (!dialable.allowed) {
       this.refusedPolicy++;
       return Promise.reject(new AtlasError(ErrorCodes.ADDRESS_REFUSED, `the address policy refuses to dial ${peer.slice(0, 100)}`));
     }

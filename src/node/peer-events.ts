@@ -40,6 +40,7 @@ export class PeerEvents {
 
   /** A call to `peer` got a valid answer. */
   answered(address: string): void {
+    if (this.reached.has(address)) return; // canonical already (as the table spells peers): no parse
     const peer = canonicalPeerAddress(address) ?? address;
     if (this.reached.has(peer)) return;
     this.reached.add(peer);

@@ -241,7 +241,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
       await overlay.round();
       replicator.tick();
       metrics.gauge('peers', overlay.peerCount());
-      metrics.gauge('neighbors', overlay.neighbors().length);
+      metrics.gauge('neighbors', overlay.neighborCount());
       observer.sampleWire(transport);
     },
     stats: (state) => ({

@@ -146,6 +146,10 @@ export class Overlay {
     return this.active.list();
   }
 
+  neighborCount(): number {
+    return this.active.size;
+  }
+
   isSeed(peer: string): boolean {
     return this.table.isSeed(peer);
   }
@@ -216,9 +220,11 @@ export class Overlay {
   async round(): Promise<void> {
     this.contactBudget = CONTACT_CHECKS_PER_ROUND;
     this.contactsByHost.clear();
-    await this.admitCandidates();
+    // A settled node usually has no candidate to check and no step to take: it then awaits nothing.
+    if (this.table.pendingCount > 0) await this.admitCandidates();
     if (this.table.size === 0 || this.options.signal.aborted) return;
-    await this.walk();
+    const steps = this.pace.stepsDue(this.walkState());
+    if (steps > 0) await this.walk(steps);
     if (this.options.signal.aborted) return;
     this.keepNeighbors();
     this.table.evictUnhealthy(); // removals are reported through onChange
@@ -262,8 +268,7 @@ export class Overlay {
     return { now: this.options.clock.now(), wantsNeighbors: this.active.wanted > 0, burningIn: this.sampler.burningIn };
   }
 
-  private async walk(): Promise<void> {
-    const steps = this.pace.stepsDue(this.walkState());
+  private async walk(steps: number): Promise<void> {
     for (let i = 0; i < steps && !this.options.signal.aborted; i++) {
       this.pace.stepped(1);
       try {
@@ -276,9 +281,7 @@ export class Overlay {
 
   private keepNeighbors(): void {
     const now = this.options.clock.now();
-    for (const peer of this.active.list()) {
-      if (!this.table.has(peer)) this.dropNeighbor(peer);
-    }
+    // Every neighbour is in the table: a removal from the table drops it at once (onChange).
     if (this.active.wanted === 0 && this.pace.sinceRenewal(now) >= this.options.neighborRenewMs) {
       const victim = this.active.pickForRenewal();
       if (victim !== undefined) this.dropNeighbor(victim);

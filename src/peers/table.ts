@@ -306,12 +306,10 @@ export class PeerTable {
    */
   livePeers(max: number, random: Random = this.random, exclude?: string | Iterable<string>): string[] {
     const own = this.ownAddress();
-    const now = this.clock.now();
-    const excluded = new Set<string>();
-    if (own !== undefined) excluded.add(own);
-    for (const address of typeof exclude === 'string' ? [exclude] : (exclude ?? [])) excluded.add(this.canonical(address) ?? address);
-    const live = this.livePeerList(now).filter((address) => !excluded.has(address));
-    return shuffle(live, random).slice(0, Math.max(0, max));
+    const excluded: string[] = own === undefined ? [] : [own];
+    // A table key is canonical already: the caller of a peer exchange usually is one.
+    for (const address of typeof exclude === 'string' ? [exclude] : (exclude ?? [])) excluded.push(this.peers.has(address) ? address : (this.canonical(address) ?? address));
+    return sampleWithout(this.livePeerList(this.clock.now()), max, random, excluded);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -699,6 +697,18 @@ export class PeerTable {
     this.recent.delete(peer);
     return this.peers.has(peer) ? this.removeEntry(peer, reason) : undefined;
   }
+}
+
+/**
+ * Up to `max` items of `items` not in `excluded`, shuffled: a Fisher-Yates shuffle of them all,
+ * then the first `max` (so a seeded random gives the same sample, draw for draw, as it always has).
+ */
+function sampleWithout(items: readonly string[], max: number, random: Random, excluded: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (const item of items) if (!excluded.includes(item)) kept.push(item);
+  shuffle(kept, random);
+  if (kept.length > max) kept.length = Math.max(0, max);
+  return kept;
 }
 
 function checkLimits(limits: PeerTableLimits): Readonly<PeerTableLimits> {

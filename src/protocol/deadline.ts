@@ -40,8 +40,9 @@ export class Deadline {
   #unfollow: (() => void) | undefined;
   #unfollowBase: (() => void) | undefined;
   #expired = false;
-  /** The races still waiting on their work, told when the signal aborts. */
-  #racers: Set<() => void> | undefined;
+  /** The races still waiting on their work, told when the signal aborts (almost always one: no Set for it). */
+  #racer: (() => void) | undefined;
+  #moreRacers: Set<() => void> | undefined;
 
   constructor(clock: Clock, ms: number, options: DeadlineOptions = {}) {
     this.#clock = clock;
@@ -51,7 +52,9 @@ export class Deadline {
       this.#controller.abort(first.reason);
       return;
     }
-    if (parent !== undefined) this.#unfollow = followSignal(parent, () => this.#end(parent.reason));
+    // A caller passing the base itself as its signal (the node's lifetime, as most callers do)
+    // keeps it too: otherwise its one listener would come and go with every call.
+    if (parent !== undefined) this.#unfollow = followSignal(parent, () => this.#end(parent.reason), parent === base ? KEEP : undefined);
     if (base !== undefined && base !== parent) this.#unfollowBase = followSignal(base, () => this.#end(base.reason), KEEP);
     if (Number.isFinite(ms)) {
       this.#timer = clock.setTimeout(() => {
@@ -97,15 +100,14 @@ export class Deadline {
       }
       // Told by #end right after the signal's own listeners (the transport's) ran: no listener
       // of its own to add and remove on every call.
-      const racers = (this.#racers ??= new Set());
-      racers.add(onAbort);
+      this.#addRacer(onAbort);
       work.then(
         (value) => {
-          racers.delete(onAbort);
+          this.#removeRacer(onAbort);
           resolve(value);
         },
         (error: unknown) => {
-          racers.delete(onAbort);
+          this.#removeRacer(onAbort);
           reject(error);
         },
       );
@@ -122,12 +124,25 @@ export class Deadline {
     this.#unfollowBase = undefined;
   }
 
+  #addRacer(racer: () => void): void {
+    if (this.#racer === undefined) this.#racer = racer;
+    else (this.#moreRacers ??= new Set()).add(racer);
+  }
+
+  #removeRacer(racer: () => void): void {
+    if (this.#racer === racer) this.#racer = undefined;
+    else this.#moreRacers?.delete(racer);
+  }
+
   #end(reason: unknown): void {
     this.dispose();
     this.#controller.abort(reason);
-    const racers = this.#racers;
-    this.#racers = undefined;
-    if (racers !== undefined) for (const racer of racers) racer();
+    const first = this.#racer;
+    const more = this.#moreRacers;
+    this.#racer = undefined;
+    this.#moreRacers = undefined;
+    first?.();
+    if (more !== undefined) for (const racer of more) racer();
   }
 }
 

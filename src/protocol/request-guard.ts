@@ -92,13 +92,31 @@ export class RequestGuard {
 
   /** The same handler behind this guard. */
   wrap(handler: ProtocolHandler): ProtocolHandler {
-    return async (method: string, params: unknown, context: RequestContext): Promise<unknown> => {
-      const release = this.enter(context.caller, method, params);
+    // Promise callbacks rather than an async function: one await less on every request served.
+    return (method: string, params: unknown, context: RequestContext): Promise<unknown> => {
+      let release: () => void;
       try {
-        return await handler(method, params, context);
-      } finally {
-        release();
+        release = this.enter(context.caller, method, params);
+      } catch (error) {
+        return Promise.reject(error);
       }
+      let work: Promise<unknown>;
+      try {
+        work = handler(method, params, context);
+      } catch (error) {
+        release();
+        return Promise.reject(error);
+      }
+      return work.then(
+        (reply) => {
+          release();
+          return reply;
+        },
+        (error: unknown) => {
+          release();
+          throw error;
+        },
+      );
     };
   }
 

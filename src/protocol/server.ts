@@ -27,19 +27,30 @@ export function createProtocolService(service: AtlasService, options: ProtocolSe
   const limits = resolveLimits(options.limits);
   const logger = options.logger ?? silentLogger;
 
-  return async (method: string, params: unknown, context: RequestContext): Promise<unknown> => {
-    const request = validateRequest(method, params, limits);
+  // Promise callbacks rather than an async function: one await less on every request served.
+  return (method: string, params: unknown, context: RequestContext): Promise<unknown> => {
+    let request: ValidRequest;
+    try {
+      request = validateRequest(method, params, limits);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // The transport's context as it is: its signal is not read here, so a transport that makes
     // one only when asked (MemoryTransport) makes none for a service that never looks. A request
     // whose caller left before it was handled is the transport's to refuse (HttpTransport does).
     const caller: CallerContext = context;
-    try {
-      return await dispatch(service, request, caller);
-    } catch (error) {
+    const failed = (error: unknown): never => {
       if (isAtlasError(error)) throw error;
       logger.error('protocol: service failed', { method: request.method, remote: context.remote, error: describeError(error) });
       throw new AtlasError(ErrorCodes.INTERNAL, 'internal error');
+    };
+    let work: Promise<unknown>;
+    try {
+      work = dispatch(service, request, caller);
+    } catch (error) {
+      work = Promise.reject(error);
     }
+    return work.then(undefined, failed);
   };
 }
 

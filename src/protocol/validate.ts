@@ -274,7 +274,10 @@ function peersResult(fields: Fields, limits: Readonly<ProtocolLimits>): PeersRes
   const peers: string[] = [];
   const seen = new Set<string>();
   for (let i = 0; i < raw.length; i++) {
-    const peer = peerAddress(raw[i], `peers.peers[${i}]`, limits, fail);
+    // The field is named only for an entry that fails: a reply holds up to maxPeersReply of them,
+    // and naming each was most of the cost of checking a valid one.
+    const value = raw[i];
+    const peer = isPeerAddressSyntax(value, limits.maxPeerAddressLength) ? value : peerAddress(value, `peers.peers[${i}]`, limits, fail);
     if (seen.has(peer)) fail(ErrorCodes.BAD_REPLY, `peers.peers[${i}]`, 'duplicate');
     seen.add(peer);
     peers.push(peer);

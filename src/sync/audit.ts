@@ -81,6 +81,13 @@ export type AuditorComponents = ChunkCallComponents<AuditHooks, Pick<ChunkStore,
 export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'], AuditOptions> {
   private readonly peers = new Map<string, PeerAudit>();
   private signal: AbortSignal | undefined;
+  /**
+   * No audit is due before this (a lower bound of every peer's dueAt), and the neighbours were
+   * these at views version `seenNeighbors`: until one of them changes, a run has nothing to do
+   * and reads nothing (most runs of an idle node).
+   */
+  private earliestDue = -Infinity;
+  private seenNeighbors = -1;
   readonly stats: AuditStats = { audits: 0, passed: 0, failed: 0 };
 
   constructor(components: AuditorComponents, options?: Partial<AuditOptions>) {
@@ -91,6 +98,9 @@ export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'],
   run(signal: AbortSignal): void {
     if (this.options.everyMs <= 0 || signal.aborted) return;
     this.signal = signal;
+    const version = this.views.neighborsVersion;
+    if (version === this.seenNeighbors && this.clock.now() < this.earliestDue) return;
+    this.seenNeighbors = version;
     const neighbors = this.views.neighbors();
     // At most the views kept (4 K): a scan of the list costs less than building a Set each round.
     for (const [peer, state] of this.peers) {
@@ -103,13 +113,17 @@ export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'],
       if (!this.peers.has(peer)) this.watch(peer, signal);
       else this.runDue(peer);
     }
+    let earliest = Infinity;
+    for (const state of this.peers.values()) earliest = Math.min(earliest, state.dueAt);
+    this.earliestDue = earliest;
   }
 
   /** Starts auditing a new neighbour: its first audit comes retryMs later, on its own timer. */
   watch(peer: string, signal: AbortSignal): void {
     if (this.options.everyMs <= 0 || signal.aborted || this.peers.has(peer)) return;
     this.signal = signal;
-    const state: PeerAudit = { dueAt: this.clock.now() + this.options.retryMs, stalls: 0, running: false, timer: undefined };
+    const state: PeerAudit = { dueAt: 0, stalls: 0, running: false, timer: undefined };
+    this.setDue(state, this.clock.now() + this.options.retryMs);
     this.peers.set(peer, state);
     this.followUp(peer, state);
   }
@@ -125,7 +139,7 @@ export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'],
     const signal = this.signal;
     if (!state || !signal || signal.aborted || state.running || this.clock.now() < state.dueAt || !this.views.has(peer)) return;
     this.clearTimer(state);
-    state.dueAt = this.clock.now() + this.options.everyMs;
+    this.setDue(state, this.clock.now() + this.options.everyMs);
     void this.audit(peer, state, signal);
   }
 
@@ -134,9 +148,15 @@ export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'],
     state.timer = this.clock.setTimeout(() => {
       state.timer = undefined;
       // Timers keep whole milliseconds and may fire a fraction before dueAt: it is due now.
-      state.dueAt = Math.min(state.dueAt, this.clock.now());
+      this.setDue(state, Math.min(state.dueAt, this.clock.now()));
       this.runDue(peer);
     }, Math.max(0, state.dueAt - this.clock.now()));
+  }
+
+  /** Sets when `state`'s next audit is due, keeping earliestDue a lower bound of every one. */
+  private setDue(state: PeerAudit, at: number): void {
+    state.dueAt = at;
+    if (at < this.earliestDue) this.earliestDue = at;
   }
 
   private clearTimer(state: PeerAudit): void {
@@ -198,7 +218,7 @@ export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'],
   suspect(peer: string): void {
     const state = this.peers.get(peer);
     if (!state || state.running || state.dueAt <= this.clock.now() + this.options.retryMs) return;
-    state.dueAt = this.clock.now();
+    this.setDue(state, this.clock.now());
     this.runDue(peer);
   }
 
@@ -211,7 +231,7 @@ export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'],
   private retrySoon(peer: string): void {
     const state = this.peers.get(peer);
     if (!state || this.signal?.aborted) return;
-    state.dueAt = Math.min(state.dueAt, this.clock.now() + this.options.retryMs);
+    this.setDue(state, Math.min(state.dueAt, this.clock.now() + this.options.retryMs));
     this.followUp(peer, state);
   }
 

@@ -111,6 +111,13 @@ export const DEFAULT_PEER_VIEWS: Readonly<PeerViewsOptions> = Object.freeze({ ma
  */
 export class PeerViews {
   private readonly views = new Map<string, PeerView>();
+  /** Changes whenever the list neighbors() returns may have changed (a peer tracked or untracked). */
+  neighborsVersion = 0;
+  /**
+   * Until when nothing in the views needs the periodic pass (Replicator.tick): no refresh due, no
+   * offer-only view expiring, every relay in place. Set by that pass; any change of a view resets it.
+   */
+  private idleUntil = -Infinity;
   /** Peers that refused to be extra relays, until when (at most maxPeers, the oldest forgotten first). */
   private readonly refusedExtras: ExpiringMap<string>;
   private readonly client: PeerViewsComponents['client'];
@@ -128,6 +135,20 @@ export class PeerViews {
 
   get size(): number {
     return this.views.size;
+  }
+
+  /** Before this time the periodic pass would find nothing to do in the views (see idleUntil). */
+  get quietUntil(): number {
+    return this.idleUntil;
+  }
+
+  /** The periodic pass found nothing due before `until`: it may skip the views until then, or until a view changes. */
+  quietTill(until: number): void {
+    this.idleUntil = until;
+  }
+
+  private changed(): void {
+    this.idleUntil = -Infinity;
   }
 
   has(peer: string): boolean {
@@ -168,6 +189,8 @@ export class PeerViews {
    * ask it for offers only while no other tracked peer can take its place (see PeerView).
    */
   track(peer: string, options: { lastResort?: boolean } = {}): boolean {
+    this.neighborsVersion++;
+    this.changed();
     const existing = this.views.get(peer);
     if (existing && existing.passiveUntil === undefined) {
       existing.extra = false; // a relay we asked for offers has become our neighbour
@@ -198,6 +221,8 @@ export class PeerViews {
    * it should be pulled at once, so that it learns to offer to us.
    */
   untrack(peer: string, now = -Infinity): string | undefined {
+    this.neighborsVersion++;
+    this.changed();
     const view = this.views.get(peer);
     this.views.delete(peer);
     if (!view?.relay) return undefined;
@@ -225,7 +250,10 @@ export class PeerViews {
       if (other.relay || other.passiveUntil !== undefined || other.refusedUntil > now) continue;
       if (promoted === undefined || (promoted.lastResort && !other.lastResort)) promoted = other;
     }
-    if (promoted) promoted.relay = true;
+    if (promoted) {
+      promoted.relay = true;
+      this.changed();
+    }
     return promoted?.peer;
   }
 
@@ -237,11 +265,13 @@ export class PeerViews {
     if (this.views.has(peer) || this.relayCount() >= this.relays || this.refusedExtras.has(peer, now)) return false;
     if (this.views.size >= this.maxPeers && !this.evictPassive()) return false;
     this.views.set(peer, { ...emptyView(peer), relay: true, extra: true });
+    this.changed();
     return true;
   }
 
   /** An extra relay that refused is no longer tracked, and not tried again for RELAY_REFUSED_MS. */
   private dropExtra(view: PeerView): void {
+    this.changed();
     this.views.delete(view.peer);
     this.refusedExtras.set(view.peer, view.refusedUntil, true);
   }
@@ -253,6 +283,7 @@ export class PeerViews {
 
   /** A peer we do not track offered something: remember what it holds until `until`. */
   trackPassive(peer: string, until: number): boolean {
+    this.changed();
     const existing = this.views.get(peer);
     if (existing) {
       if (existing.passiveUntil !== undefined) existing.passiveUntil = Math.max(existing.passiveUntil, until);
@@ -266,6 +297,7 @@ export class PeerViews {
 
   /** Something changed: the peer's view (or every view) is refreshed at the base period again. */
   wake(peer?: string): void {
+    this.changed();
     if (peer === undefined) for (const view of this.views.values()) view.quietRefreshes = 0;
     else {
       const view = this.views.get(peer);
@@ -275,7 +307,11 @@ export class PeerViews {
 
   /** Drops the views known from offers only that expired. */
   expirePassive(now: number): void {
-    for (const [peer, view] of this.views) if (view.passiveUntil !== undefined && view.passiveUntil < now) this.views.delete(peer);
+    for (const [peer, view] of this.views) {
+      if (view.passiveUntil === undefined || view.passiveUntil >= now) continue;
+      this.views.delete(peer);
+      this.changed();
+    }
   }
 
   private evictPassive(): boolean {
@@ -283,7 +319,10 @@ export class PeerViews {
     for (const view of this.views.values()) {
       if (view.passiveUntil !== undefined && (victim === undefined || view.passiveUntil < (victim.passiveUntil as number))) victim = view;
     }
-    if (victim) this.views.delete(victim.peer);
+    if (victim) {
+      this.views.delete(victim.peer);
+      this.changed();
+    }
     return victim !== undefined;
   }
 
@@ -340,10 +379,14 @@ export class PeerViews {
   async refresh(peer: string, now: number, signal?: AbortSignal): Promise<RefreshOutcome> {
     const view = this.views.get(peer);
     if (!view) return { bytes: 0, full: false, added: 0 };
-    const outcome = await this.read(view, now, signal);
-    // A refresh that brought nothing makes the next one wait longer (quietRefreshPeriod).
-    view.quietRefreshes = outcome.added > 0 || outcome.full || outcome.relayRefused === true ? 0 : view.quietRefreshes + 1;
-    return outcome;
+    try {
+      const outcome = await this.read(view, now, signal);
+      // A refresh that brought nothing makes the next one wait longer (quietRefreshPeriod).
+      view.quietRefreshes = outcome.added > 0 || outcome.full || outcome.relayRefused === true ? 0 : view.quietRefreshes + 1;
+      return outcome;
+    } finally {
+      this.changed(); // when it is next due moved, even if it failed halfway
+    }
   }
 
   private async read(view: PeerView, now: number, signal?: AbortSignal): Promise<RefreshOutcome> {

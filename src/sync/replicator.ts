@@ -170,15 +170,32 @@ export class Replicator {
   /** One periodic pass: drop expired offers, refresh stale views, plan downloads, run due audits. */
   tick(): void {
     const now = this.components.clock.now();
-    this.views.expirePassive(now);
-    // Peers that refused to offer to us may have room again: the promoted ones are pulled now.
-    for (const peer of this.topUpRelays(now)) void this.refreshView(peer, { again: true });
-    for (const peer of this.views.peers()) {
-      const view = this.views.get(peer);
-      if (view && now - view.refreshedAt >= quietRefreshPeriod(view.quietRefreshes, this.refreshMs, this.quietRefreshMs)) void this.refreshView(peer);
-    }
+    // A settled node's views rarely need anything: the pass below says until when, and any
+    // change of a view (a refresh ending, an offer, a neighbour change, a wake) calls it again.
+    if (now >= this.views.quietUntil) this.tickViews(now);
     this.downloader.pump();
     this.auditor.run(this.lifetime.signal);
+  }
+
+  private tickViews(now: number): void {
+    this.views.expirePassive(now);
+    // Peers that refused to offer to us may have room again: the promoted ones are pulled now.
+    const promoted = this.topUpRelays(now);
+    for (const peer of promoted) void this.refreshView(peer, { again: true });
+    let next = Infinity;
+    for (const peer of this.views.peers()) {
+      const view = this.views.get(peer);
+      if (!view) continue;
+      const period = quietRefreshPeriod(view.quietRefreshes, this.refreshMs, this.quietRefreshMs);
+      if (now - view.refreshedAt >= period) {
+        void this.refreshView(peer);
+        next = -Infinity; // due until its refresh ends (which resets the views' quiet time anyway)
+      } else next = Math.min(next, view.refreshedAt + period);
+      if (view.passiveUntil !== undefined) next = Math.min(next, view.passiveUntil);
+    }
+    // While relays are missing every pass looks for one in the peer table, which the views do not see.
+    // 1 ms short of the earliest due time: the sum may round where the difference above does not.
+    if (promoted.length === 0 && this.views.relaysMissing() === 0) this.views.quietTill(next - 1);
   }
 
   // --- the overlay's changes ------------------------------------------------------------------

@@ -48,7 +48,8 @@ export function encodeBinary(value: unknown): Uint8Array {
 }
 
 export function decodeBinary(bytes: Uint8Array, limits?: Partial<DecodeLimits>): unknown {
-  const { maxBytes, maxDepth } = { ...DEFAULT_DECODE_LIMITS, ...limits };
+  const maxBytes = limits?.maxBytes ?? DEFAULT_DECODE_LIMITS.maxBytes;
+  const maxDepth = limits?.maxDepth ?? DEFAULT_DECODE_LIMITS.maxDepth;
   checkSize(bytes.byteLength, maxBytes);
   checkMsgpackStructure(bytes, maxDepth);
   // A plain Uint8Array view (not a Buffer) so that bin fields decode as plain Uint8Array
@@ -61,6 +62,9 @@ export function decodeBinary(bytes: Uint8Array, limits?: Partial<DecodeLimits>):
   }
 }
 
+let scanRemaining = new Float64Array(0);
+let scanIsMap = new Uint8Array(0);
+
 /**
  * Walks the MessagePack items without building anything. Every container must declare no more
  * items than bytes remain (each item is at least one byte), so what msgpackr later allocates is
@@ -69,9 +73,16 @@ export function decodeBinary(bytes: Uint8Array, limits?: Partial<DecodeLimits>):
 function checkMsgpackStructure(bytes: Uint8Array, maxDepth: number): void {
   const end = bytes.length;
   let pos = 0;
-  // Items still to read in each open container; level 0 holds the single root value.
-  const remaining = new Float64Array(maxDepth + 1);
-  const isMap = new Uint8Array(maxDepth + 1);
+  // Items still to read in each open container; level 0 holds the single root value. The scan
+  // calls nothing that could re-enter it, so one pair of arrays, as deep as the deepest limit
+  // asked for so far, serves every scan.
+  if (scanRemaining.length <= maxDepth) {
+    scanRemaining = new Float64Array(maxDepth + 1);
+    scanIsMap = new Uint8Array(maxDepth + 1);
+  }
+  const remaining = scanRemaining;
+  const isMap = scanIsMap;
+  isMap[0] = 0;
   let level = 0;
   remaining[0] = 1;
 

@@ -417,12 +417,21 @@ class DeliveredRequest implements RequestContext {
   }
 }
 
+/** What happens when the message (or refusal) on its way arrives; a call has one at a time. */
+type Step = 'refused' | 'deliver' | 'reset' | 'receive';
+
+const ONCE = Object.freeze({ once: true });
+
 /** One call from `caller` to `peer`, from send to settlement. */
 class OutgoingCall {
   private settled = false;
-  /** The deadline, and the one step in flight (a message on its way, or a refusal coming back). */
   private deadline: TimerHandle | undefined;
+  /** The one step in flight (a message on its way, or a refusal coming back), and what it carries. */
   private step: TimerHandle | undefined;
+  private stepKind: Step = 'refused';
+  private stepBytes: Uint8Array | undefined;
+  private replyOk = false;
+  private readonly onStep = (): void => this.arrive();
   /** The request as its handler sees it, once delivered. */
   private delivered: DeliveredRequest | undefined;
   private readonly onAbort: () => void;
@@ -438,7 +447,7 @@ class OutgoingCall {
   ) {
     const signal = options.signal;
     this.onAbort = () => this.fail(callAbortedError(signal as AbortSignal));
-    signal?.addEventListener('abort', this.onAbort, { once: true });
+    signal?.addEventListener('abort', this.onAbort, ONCE);
     const timeoutMs = network.defaultTimeoutMs;
     // Infinity means no deadline; anything else is capped at what a timer can hold.
     if (Number.isFinite(timeoutMs)) {
@@ -457,12 +466,12 @@ class OutgoingCall {
     if (route === 'refused') {
       // A refused connection carries no payload; the refusal comes back after one link latency.
       this.network.count(from, this.method, 'out', 0, true, false);
-      this.after(this.network.latency(from, this.peer), () => this.fail(this.unreachable()));
+      this.after(this.network.latency(from, this.peer), 'refused');
       return;
     }
     this.network.count(from, this.method, 'out', request.byteLength, true);
     if (route === 'cut' || this.network.drops(from, this.peer)) return; // the deadline settles it
-    this.after(this.network.latency(from, this.peer), () => this.deliver(request));
+    this.after(this.network.latency(from, this.peer), 'deliver', request);
   }
 
   fail(error: AtlasError): void {
@@ -491,9 +500,7 @@ class OutgoingCall {
     const from = this.caller.name;
     if (reply === undefined || this.delivered?.isCutOff === true || this.network.transportOf(this.peer) === undefined) {
       // The peer went down or closed while handling: the connection is reset.
-      this.after(this.network.latency(this.peer, from), () =>
-        this.fail(new AtlasError(ErrorCodes.UNREACHABLE, `${this.peer} dropped the connection`)),
-      );
+      this.after(this.network.latency(this.peer, from), 'reset');
       return;
     }
     let ok = reply.ok;
@@ -506,7 +513,8 @@ class OutgoingCall {
     }
     this.network.count(this.peer, this.method, 'out', bytes.byteLength, false);
     if (this.network.replyRoute(this.peer, from) !== 'ok' || this.network.drops(this.peer, from)) return;
-    this.after(this.network.latency(this.peer, from), () => this.receive(ok, bytes));
+    this.replyOk = ok;
+    this.after(this.network.latency(this.peer, from), 'receive', bytes);
   }
 
   private receive(ok: boolean, bytes: Uint8Array): void {
@@ -536,11 +544,27 @@ class OutgoingCall {
   }
 
   /** Schedules the next step; the steps of a call are sequential, so one is in flight at most. */
-  private after(ms: number, callback: () => void): void {
-    this.step = this.network.clock.setTimeout(() => {
-      this.step = undefined;
-      if (!this.settled) callback();
-    }, ms);
+  private after(ms: number, kind: Step, bytes?: Uint8Array): void {
+    this.stepKind = kind;
+    this.stepBytes = bytes;
+    this.step = this.network.clock.setTimeout(this.onStep, ms);
+  }
+
+  private arrive(): void {
+    this.step = undefined;
+    const bytes = this.stepBytes as Uint8Array;
+    this.stepBytes = undefined;
+    if (this.settled) return;
+    switch (this.stepKind) {
+      case 'refused':
+        return this.fail(this.unreachable());
+      case 'deliver':
+        return this.deliver(bytes);
+      case 'reset':
+        return this.fail(new AtlasError(ErrorCodes.UNREACHABLE, `${this.peer} dropped the connection`));
+      case 'receive':
+        return this.receive(this.replyOk, bytes);
+    }
   }
 
   /** Marks the call settled and releases its timers and listeners; false if it already was. */
@@ -551,6 +575,7 @@ class OutgoingCall {
     if (this.step !== undefined) this.network.clock.clearTimeout(this.step);
     this.deadline = undefined;
     this.step = undefined;
+    this.stepBytes = undefined;
     this.options.signal?.removeEventListener('abort', this.onAbort);
     this.caller.forget(this);
     return true;

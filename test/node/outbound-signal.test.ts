@@ -94,6 +94,29 @@ describe('OutboundGuard and shared signals', () => {
   });
 });
 
+describe('the outbound guard remembers its verdicts', () => {
+  it('judges an address once however often it is dialled, while the blocklist still applies to every call', async () => {
+    const inner = new HoldingTransport();
+    const blocklist = new Blocklist();
+    const guard = new OutboundGuard(inner, { clock: systemClock, policy: LOCAL_ADDRESS_POLICY, blocklist });
+    const judge = vi.spyOn(guard.policy, 'judge');
+    const controller = new AbortController();
+    const calls = Array.from({ length: 3 }, () => guard.call('127.0.0.1:10', 'ping', {}, { signal: controller.signal }).catch(() => undefined));
+    expect(inner.signals).toHaveLength(3);
+    expect(judge).toHaveBeenCalledTimes(1);
+    blocklist.block('127.0.0.1:10', Number.POSITIVE_INFINITY);
+    await expect(guard.call('127.0.0.1:10', 'ping', {})).rejects.toMatchObject({ code: 'BLOCKED' });
+    blocklist.unblock('127.0.0.1:10');
+    calls.push(guard.call('127.0.0.1:10', 'ping', {}, { signal: controller.signal }).catch(() => undefined));
+    expect(inner.signals).toHaveLength(4);
+    await expect(guard.call('169.254.169.254:7', 'ping', {})).rejects.toMatchObject({ code: 'ADDRESS_REFUSED' }); // link-local: never dialled
+    await expect(guard.call('169.254.169.254:7', 'ping', {})).rejects.toMatchObject({ code: 'ADDRESS_REFUSED' });
+    expect(judge).toHaveBeenCalledTimes(2);
+    controller.abort();
+    await Promise.all(calls);
+  });
+});
+
 describe('one blocklist for the peer table and the outbound guard', () => {
   it('a peer the table blocks is never dialled, and dialled again the moment the block is lifted or ends', async () => {
     let now = 0;

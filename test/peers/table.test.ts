@@ -397,6 +397,23 @@ describe('PeerTable: live peers', () => {
     expect(orders.size).toBeGreaterThan(1);
     expect(table.livePeers(20, seededRandom(3))).toEqual(table.livePeers(20, seededRandom(3)));
   });
+
+  it('draws a few of many uniformly, distinct, never the excluded one', () => {
+    const { table } = setup();
+    for (let i = 1; i <= 20; i++) admitWith(table, pub(i));
+    const random = seededRandom(7);
+    const counts = new Map<string, number>();
+    const draws = 4_000;
+    for (let d = 0; d < draws; d++) {
+      const sample = table.livePeers(3, random, pub(5));
+      expect(new Set(sample).size).toBe(3);
+      for (const peer of sample) counts.set(peer, (counts.get(peer) ?? 0) + 1);
+    }
+    expect(counts.has(pub(5))).toBe(false);
+    expect(counts.size).toBe(19);
+    // Each of the 19 others is drawn 3/19 of the time: 632 expected, a standard deviation of 23.
+    for (const count of counts.values()) expect(Math.abs(count - (draws * 3) / 19)).toBeLessThan(110);
+  });
 });
 
 describe('PeerTable: own address', () => {

@@ -175,6 +175,24 @@ describe('Overlay walk pace', () => {
     stop();
   });
 
+  it('a neighbour that leaves the table (penalised, blocked) leaves the neighbour set at once, without waiting for a round', async () => {
+    const clock = steppedClock();
+    const removed: string[] = [];
+    const { overlay, stop } = overlayOver(peerGraph(12), clock, false, 11, (peer) => removed.push(peer));
+    overlay.start();
+    for (let i = 0; i < 20 && overlay.neighbors().length < 4; i++) {
+      await overlay.round();
+      clock.advance(ROUND_MS);
+    }
+    const [first, second] = overlay.neighbors().filter((peer) => !overlay.isSeed(peer));
+    expect(second).toBeDefined();
+    for (let i = 0; i < 3; i++) overlay.penalise(first as string, 'lied'); // the third offence removes and blocks it
+    expect(overlay.isKnownPeer(first as string)).toBe(false);
+    expect(overlay.neighbors()).not.toContain(first);
+    expect(removed).toEqual([first]);
+    stop();
+  });
+
   it('a peer list naming us (and the peer itself) is cleaned before the walk uses it: the walk never asks us, nor takes us as a neighbour', async () => {
     const clock = steppedClock();
     const graph = peerGraph(4);

@@ -49,6 +49,24 @@ describe('Deadline', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('keeps the listener for good too when the caller passes the base itself as its signal', () => {
+    const base = new AbortController();
+    const seen: unknown[] = [];
+    for (let i = 0; i < 5; i++) {
+      const deadline = new Deadline(new VirtualClock(), 100, { signal: base.signal, base: base.signal });
+      deadline.dispose();
+      const listeners = getEventListeners(base.signal, 'abort');
+      expect(listeners).toHaveLength(1);
+      seen.push(listeners[0]);
+    }
+    expect(new Set(seen).size).toBe(1); // the same listener throughout: none added and removed per deadline
+    const running = new Deadline(new VirtualClock(), 100, { signal: base.signal, base: base.signal });
+    base.abort(new Error('closed'));
+    expect(running.signal.aborted && !running.expired).toBe(true);
+    expect(running.outcome(undefined)).toMatchObject({ code: ErrorCodes.ABORTED, cause: { message: 'closed' } });
+    expect(getEventListeners(base.signal, 'abort')).toHaveLength(0);
+  });
+
   it('keeps one listener on its base signal for good, not one per deadline, and forgets disposed deadlines', () => {
     const base = new AbortController();
     for (let round = 0; round < 3; round++) {

@@ -84,7 +84,7 @@ describe('VirtualClock', () => {
     expect(clock.now()).toBe(1_070);
   });
 
-  it('compacts cancelled timers without changing the order of the others', async () => {
+  it('takes cancelled timers out of the heap without changing the order of the others', async () => {
     const clock = new VirtualClock();
     const fired: number[] = [];
     const handles = Array.from({ length: 5_000 }, (_, i) => clock.setTimeout(() => fired.push(i), 5_000 - i));
@@ -95,6 +95,38 @@ describe('VirtualClock', () => {
     await clock.run({ deadline: 10_000 });
     const expected = Array.from({ length: 5_000 }, (_, i) => i).filter((i) => i % 3 === 0).reverse();
     expect(fired).toEqual(expected);
+  });
+
+  it('fires in (time, creation) order whatever is cleared, from anywhere in the heap, while it runs', async () => {
+    const clock = new VirtualClock();
+    const random = seededRandom(11);
+    const fired: number[] = [];
+    const expected: { at: number; id: number }[] = [];
+    const live = new Map<number, ReturnType<VirtualClock['setTimeout']>>();
+    let id = 0;
+    const schedule = (): void => {
+      const at = clock.now() + Math.floor(random() * 50); // many equal times: creation order decides
+      const mine = id++;
+      live.set(mine, clock.setTimeout(() => {
+        live.delete(mine);
+        fired.push(mine);
+        // Each firing schedules up to two more and clears one pending timer picked at random.
+        for (let k = 0; k < 2 && id < 3_000; k++) schedule();
+        const pending = [...live.keys()];
+        if (pending.length > 0 && random() < 0.5) {
+          const victim = pending[Math.floor(random() * pending.length)] as number;
+          clock.clearTimeout(live.get(victim));
+          live.delete(victim);
+          expected.splice(expected.findIndex((e) => e.id === victim), 1);
+        }
+      }, at - clock.now()));
+      expected.push({ at, id: mine });
+    };
+    for (let i = 0; i < 20; i++) schedule();
+    expect(await clock.run({ deadline: Number.MAX_SAFE_INTEGER })).toBe('idle');
+    expect(clock.pending).toBe(0);
+    expect(fired).toEqual(expected.sort((a, b) => a.at - b.at || a.id - b.id).map((e) => e.id));
+    expect(fired.length).toBeGreaterThan(1_000);
   });
 
   it('ignores clearing a timer that has already fired', async () => {

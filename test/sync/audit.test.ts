@@ -11,6 +11,7 @@ const ADDRESS = 'ab'.repeat(20);
 /** A clock whose timers fire only when the test says, at the time the test says. */
 function manualClock() {
   let now = 1_000;
+  const setNow = (at: number) => void (now = at);
   const timers = new Map<number, { at: number; run: () => void }>();
   let next = 1;
   const clock: Clock = {
@@ -30,11 +31,11 @@ function manualClock() {
       timer.run();
     }
   };
-  return { clock, fire };
+  return { clock, fire, setNow };
 }
 
 function setUp() {
-  const { clock, fire } = manualClock();
+  const { clock, fire, setNow } = manualClock();
   const asked: string[] = [];
   const client = {
     getChunks: async (peer: string) => {
@@ -47,7 +48,7 @@ function setUp() {
   const store = { inventory: new Inventory(10), addressAt: () => ADDRESS };
   const hooks = { called() {}, fault() {}, health: () => 1, stalled() {} };
   const auditor = new Auditor({ store, views, client, clock, random: () => 0, hooks }, { retryMs: 7 });
-  return { auditor, views, asked, fire };
+  return { auditor, views, asked, fire, setNow };
 }
 
 describe('Auditor', () => {
@@ -59,6 +60,40 @@ describe('Auditor', () => {
     fire(1_007, 0.4);
     await Promise.resolve();
     expect(asked).toEqual([PEER]);
+    auditor.stop();
+  });
+
+  it('a run reads nothing while the neighbours are unchanged and no audit is due, and audits and forgets as they change', async () => {
+    const { auditor, views, asked, setNow } = setUp();
+    const signal = new AbortController().signal;
+    let reads = 0;
+    const neighbors = views.neighbors.bind(views);
+    views.neighbors = () => {
+      reads++;
+      return neighbors();
+    };
+    views.track(PEER);
+    views.markHeld(PEER, Uint32Array.of(3));
+    auditor.run(signal); // a new neighbour: watched, first audit due retryMs (7 ms) later
+    expect(reads).toBe(1);
+    for (let i = 0; i < 5; i++) auditor.run(signal);
+    expect(reads).toBe(1);
+    setNow(1_007); // due (its follow-up timer never fires in this test): the run audits it
+    auditor.run(signal);
+    await Promise.resolve();
+    expect([reads, asked]).toEqual([2, [PEER]]);
+    auditor.run(signal); // next due a minute later
+    expect(reads).toBe(2);
+    views.untrack(PEER); // the neighbours changed: the next run reads them and forgets the peer
+    auditor.run(signal);
+    expect(reads).toBe(3);
+    views.track(PEER);
+    views.markHeld(PEER, Uint32Array.of(3));
+    auditor.run(signal); // back: watched afresh, first audit retryMs later, not a minute
+    setNow(1_014);
+    auditor.run(signal);
+    await Promise.resolve();
+    expect(asked).toEqual([PEER, PEER]);
     auditor.stop();
   });
 

@@ -347,6 +347,29 @@ describe('Replicator: quiet neighbours are refreshed less often', () => {
     expect(transport.sent('inventoryChanges', NEIGHBOUR).every((c) => c.params.offers === true)).toBe(true);
   });
 
+  it('a tick reads no view while none is due: the views are passed over only when a refresh comes due or a view changes', async () => {
+    const q = await quietNeighbour();
+    // Relays complete (three neighbours): otherwise every tick looks for one in the peer table.
+    q.replicator.neighborAdded('127.0.0.5:7000');
+    q.replicator.neighborAdded('127.0.0.6:7000');
+    expect(await q.run(165_000)).toEqual([15_000, 45_000, 105_000, 165_000]); // backed off to 60 s
+    let passes = 0;
+    const expire = q.replicator.views.expirePassive.bind(q.replicator.views);
+    q.replicator.views.expirePassive = (now: number) => {
+      passes++;
+      expire(now);
+    };
+    expect(await q.run(120_000)).toEqual([60_000, 120_000]);
+    // 120 ticks: a pass when a refresh of one of the three comes due and one after it ends, not 120.
+    expect(passes).toBeGreaterThan(0);
+    expect(passes).toBeLessThanOrEqual(12);
+    q.peers.known.add(NEIGHBOUR);
+    q.replicator.offered(NEIGHBOUR, Uint32Array.of(1)); // a change: back to the base period at once
+    const before = passes;
+    expect(await q.run(15_000)).toEqual([15_000]);
+    expect(passes).toBeGreaterThan(before);
+  });
+
   it.each([
     ['a non-empty reply', async (q: Awaited<ReturnType<typeof quietNeighbour>>) => void q.next.added.push(2)],
     ['an offer from the neighbour', async (q: Awaited<ReturnType<typeof quietNeighbour>>) => void q.replicator.offered(NEIGHBOUR, Uint32Array.of(1))],
