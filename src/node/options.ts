@@ -26,6 +26,12 @@ export interface NodeTimers {
    * period doubles from inventoryRefreshMs); back to inventoryRefreshMs as soon as anything changes.
    */
   quietInventoryRefreshMs: number;
+  /**
+   * While fewer relays than wanted offer to us because neighbours refused (their offer targets
+   * were full), one neighbour, the least recently read, is pulled every this many ms instead (at
+   * most one a round).
+   */
+  relaylessRefreshMs: number;
   /** How often one neighbour is replaced by a fresh random-walk sample. */
   neighborRenewMs: number;
   /** How long a refused candidate is not checked again. */
@@ -37,6 +43,7 @@ export const DEFAULT_TIMERS: Readonly<NodeTimers> = Object.freeze({
   roundMs: 2_000,
   inventoryRefreshMs: 15_000,
   quietInventoryRefreshMs: 60_000,
+  relaylessRefreshMs: 2_000,
   neighborRenewMs: 120_000,
   refusalMs: 600_000,
 });

@@ -1,4 +1,4 @@
-import { ExpiringMap } from '../runtime.js';
+import { ExpiringMap, type Random } from '../runtime.js';
 import { Inventory } from '../inventory/inventory.js';
 import { decodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
@@ -91,6 +91,8 @@ export interface PeerViewsComponents {
   self: () => string | undefined;
   /** Our own sequence length: a view never covers more, whatever length a peer claims. */
   localLength: () => number;
+  /** Draws which tracked peer becomes a relay (default Math.random; the node passes its own). */
+  random?: Random;
 }
 
 /** How many peers are viewed and how many of them are asked for offers. */
@@ -124,11 +126,13 @@ export class PeerViews {
   private readonly limits: PeerViewsComponents['limits'];
   private readonly self: PeerViewsComponents['self'];
   private readonly localLength: PeerViewsComponents['localLength'];
+  private readonly random: Random;
   private readonly maxPeers: number;
   private readonly relays: number;
 
   constructor(components: PeerViewsComponents, options?: Partial<PeerViewsOptions>) {
     ({ client: this.client, limits: this.limits, self: this.self, localLength: this.localLength } = components);
+    this.random = components.random ?? Math.random;
     ({ maxPeers: this.maxPeers, relays: this.relays } = { ...DEFAULT_PEER_VIEWS, ...options });
     this.refusedExtras = new ExpiringMap(this.maxPeers);
   }
@@ -211,8 +215,30 @@ export class PeerViews {
           break;
         }
       }
+      if (!relay) relay = this.drawnAsRelay();
     }
     this.views.set(peer, { ...emptyView(peer), relay, lastResort });
+    return true;
+  }
+
+  /**
+   * Whether a neighbour being tracked takes a relay's place: with probability relays / (the
+   * neighbours that may relay, this one included), so that the relays stay a uniform draw among
+   * them whatever order they came in (reservoir sampling). Nodes that start together all meet the
+   * same few early nodes first; relays taken in arrival order made those everyone's relays, and
+   * groups of them relaying to each other heard of a chunk seconds late. The relay replaced says
+   * "no more offers" at our next pull of it.
+   */
+  private drawnAsRelay(): boolean {
+    let eligible = 1;
+    const relays: PeerView[] = [];
+    for (const other of this.views.values()) {
+      if (other.passiveUntil !== undefined || other.lastResort || other.extra) continue;
+      eligible++;
+      if (other.relay) relays.push(other);
+    }
+    if (relays.length === 0 || this.random() * eligible >= this.relays) return false;
+    (relays[Math.floor(this.random() * relays.length)] as PeerView).relay = false;
     return true;
   }
 
@@ -243,12 +269,22 @@ export class PeerViews {
     return promoted;
   }
 
-  /** One more tracked peer becomes a relay, a last-resort one only when no other can. */
+  /**
+   * One more tracked peer becomes a relay, drawn at random among those that may (a last-resort one
+   * only when no other can). Drawn, not the first tracked: every node taking its oldest neighbours
+   * made a few early, well-known nodes everyone's relays, and nodes relaying to each other formed
+   * closed groups that heard of a chunk only when one of them pulled it from outside (seconds
+   * later, at 3,000 simulated nodes).
+   */
   private promoteRelay(now: number): string | undefined {
     let promoted: PeerView | undefined;
+    let seen = 0;
     for (const other of this.views.values()) {
       if (other.relay || other.passiveUntil !== undefined || other.refusedUntil > now) continue;
-      if (promoted === undefined || (promoted.lastResort && !other.lastResort)) promoted = other;
+      if (promoted !== undefined && !promoted.lastResort && other.lastResort) continue;
+      if (promoted?.lastResort === true && !other.lastResort) seen = 0; // a better kind: the draw starts over
+      seen++;
+      if (this.random() * seen < 1) promoted = other; // reservoir draw: each candidate kept with 1/seen
     }
     if (promoted) {
       promoted.relay = true;
@@ -274,6 +310,16 @@ export class PeerViews {
     this.changed();
     this.views.delete(view.peer);
     this.refusedExtras.set(view.peer, view.refusedUntil, true);
+  }
+
+  /**
+   * Relays are missing because tracked peers refused to offer to us (their offer targets were
+   * full), not merely because fewer peers than `relays` are tracked.
+   */
+  relaysRefused(now: number): boolean {
+    if (this.relaysMissing() === 0) return false;
+    for (const view of this.views.values()) if (!view.relay && view.passiveUntil === undefined && view.refusedUntil > now) return true;
+    return false;
   }
 
   /** Relays still wanted: fewer tracked peers than `relays` offer to us. */

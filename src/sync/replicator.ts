@@ -88,6 +88,12 @@ export interface ReplicatorOptions {
    * us. Default 60 s.
    */
   quietInventoryRefreshMs?: number;
+  /**
+   * While fewer relays than wanted offer to us because tracked peers refused (their offer targets
+   * were full), few or none tell us of new chunks: one tracked peer, the least recently read, is
+   * pulled every this many ms instead (at most one a tick). Default 2 s.
+   */
+  relaylessRefreshMs?: number;
   downloads?: Partial<DownloaderOptions>;
   audit?: Partial<AuditOptions>;
   push?: Partial<PusherOptions>;
@@ -115,6 +121,8 @@ export class Replicator {
   private readonly lifetime = new AbortController();
   private readonly refreshMs: number;
   private readonly quietRefreshMs: number;
+  private readonly relaylessRefreshMs: number;
+  private lastRelaylessPull = -Infinity;
   private running = false;
   private inventoryBytesReceived = 0;
   private inventoryRefreshes = 0;
@@ -128,8 +136,9 @@ export class Replicator {
     setMaxListeners(0, this.lifetime.signal);
     this.refreshMs = options.inventoryRefreshMs ?? 15_000;
     this.quietRefreshMs = options.quietInventoryRefreshMs ?? 60_000;
+    this.relaylessRefreshMs = options.relaylessRefreshMs ?? 2_000;
     this.log = new InventoryLog({ maxEntries: INVENTORY_LOG_ENTRIES, epoch: this.newEpoch() });
-    this.views = new PeerViews({ client, limits: client.limits, self, localLength: () => store.sequenceLength() }, { maxPeers: Math.max(options.neighbors ?? 8, 1) * 4 });
+    this.views = new PeerViews({ client, limits: client.limits, self, localLength: () => store.sequenceLength(), random }, { maxPeers: Math.max(options.neighbors ?? 8, 1) * 4 });
     const calls = { store, views: this.views, client, clock, random };
     this.downloader = new Downloader({ ...calls, hooks: {
       stored: (outcomes, peer) => this.stored(outcomes, peer, 'offer'),
@@ -194,8 +203,29 @@ export class Replicator {
       if (view.passiveUntil !== undefined) next = Math.min(next, view.passiveUntil);
     }
     // While relays are missing every pass looks for one in the peer table, which the views do not see.
+    if (this.views.relaysMissing() > 0) {
+      if (this.views.relaysRefused(now)) this.pullWithoutRelays(now);
+      return;
+    }
     // 1 ms short of the earliest due time: the sum may round where the difference above does not.
-    if (promoted.length === 0 && this.views.relaysMissing() === 0) this.views.quietTill(next - 1);
+    if (promoted.length === 0) this.views.quietTill(next - 1);
+  }
+
+  /**
+   * Too few relays offer to us: we pull instead, one tracked peer (the least recently read) every
+   * relaylessRefreshMs. Any neighbour holds a new chunk moments after it appears, so one is
+   * enough: one call per period, not one per view.
+   */
+  private pullWithoutRelays(now: number): void {
+    let oldest: { peer: string; refreshedAt: number } | undefined;
+    for (const peer of this.views.peers()) {
+      const view = this.views.get(peer);
+      if (!view || view.passiveUntil !== undefined || this.refreshing.has(peer)) continue;
+      if (oldest === undefined || view.refreshedAt < oldest.refreshedAt) oldest = { peer, refreshedAt: view.refreshedAt };
+    }
+    if (oldest === undefined || now - this.lastRelaylessPull < this.relaylessRefreshMs) return;
+    this.lastRelaylessPull = now;
+    void this.refreshView(oldest.peer);
   }
 
   // --- the overlay's changes ------------------------------------------------------------------

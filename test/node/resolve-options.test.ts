@@ -154,6 +154,7 @@ describe('resolveNodeOptions', () => {
       [{ chain, transport, walk: { settledStepsPerRenewal: 2.5 } }, 'walk.settledStepsPerRenewal'],
       [{ chain, transport, walk: { settleMs: -1 } }, 'walk.settleMs'],
       [{ chain, transport, timers: { quietInventoryRefreshMs: 0 } }, 'timers.quietInventoryRefreshMs'],
+      [{ chain, transport, timers: { relaylessRefreshMs: 0 } }, 'timers.relaylessRefreshMs'],
       [{ chain, transport, clock: { now: () => 0 } }, 'clock'],
       [{ chain, transport, random: 0.5 }, 'random'],
       [{ chain, transport, logger: console.log }, 'logger'],

@@ -7,6 +7,7 @@ import { encodePositions } from '../../src/inventory/varint.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
 import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
+import { seededRandom } from '../../src/runtime.js';
 import { PeerViews, RELAY_REFUSED_MS, type PeerViewsComponents } from '../../src/sync/peer-views.js';
 import type { Transport, TransportService } from '../../src/transport/types.js';
 import { RecordingPeers } from '../support/recording-peers.js';
@@ -140,24 +141,42 @@ describe('PeerViews', () => {
     expect(calls).toEqual(['inventory@0', 'inventoryChanges', 'inventoryChanges', 'inventory@1']);
   });
 
-  it('asks the first three tracked peers for offers, the others only pull; a lost relay is replaced', async () => {
+  it('asks three tracked peers for offers, the others only pull; a lost relay is replaced by one of the others', async () => {
     const peers = new RecordingPeers(eightEmpty);
-    const views = new PeerViews(parts(peers), { maxPeers: 16 });
-    for (const peer of ['a', 'b', 'c', 'd', 'e']) views.track(peer);
-    for (const peer of ['a', 'b', 'c', 'd', 'e']) await views.refresh(peer, 0);
+    const views = new PeerViews({ ...parts(peers), random: seededRandom(3) }, { maxPeers: 16 });
+    const all = ['a', 'b', 'c', 'd', 'e'];
+    for (const peer of all) views.track(peer);
+    for (const peer of all) await views.refresh(peer, 0);
     const asked = (peer: string) => peers.calls.filter((c) => c.method === 'inventoryChanges' && c.peer === peer).map((c) => c.params.offers);
-    expect(['a', 'b', 'c', 'd', 'e'].map((p) => asked(p).at(-1))).toEqual([true, true, true, false, false]);
-    const promoted = views.untrack('b');
-    expect(promoted).toBe('d');
-    await views.refresh('d', 1);
-    expect(asked('d').at(-1)).toBe(true);
-    expect(views.untrack('e')).toBeUndefined(); // not a relay: nobody is promoted
+    const relays = all.filter((peer) => asked(peer).at(-1) === true);
+    expect(relays).toHaveLength(3);
+    expect(all.filter((peer) => asked(peer).at(-1) === false)).toHaveLength(2);
+    const promoted = views.untrack(relays[0]!);
+    expect(all.filter((peer) => !relays.includes(peer))).toContain(promoted);
+    await views.refresh(promoted!, 1);
+    expect(asked(promoted!).at(-1)).toBe(true);
+    const pullerOnly = all.find((peer) => !relays.includes(peer) && peer !== promoted)!;
+    expect(views.untrack(pullerOnly)).toBeUndefined(); // not a relay: nobody is promoted
+  });
+
+  it('keeps its relays a uniform draw among its neighbours, whatever order they were tracked in', () => {
+    const runs = 4_000;
+    const chosen = new Array<number>(8).fill(0);
+    for (let seed = 1; seed <= runs; seed++) {
+      const views = new PeerViews({ ...parts(new RecordingPeers(eightEmpty)), random: seededRandom(seed) }, { maxPeers: 16 });
+      for (let i = 0; i < 8; i++) views.track(`p${i}`);
+      for (let i = 0; i < 8; i++) if (views.get(`p${i}`)!.relay) chosen[i]!++;
+      expect(views.relaysMissing()).toBe(0);
+    }
+    // Each of the 8 is one of the 3 relays with probability 3/8 (standard deviation 0.008 here).
+    for (const count of chosen) expect(Math.abs(count / runs - 3 / 8)).toBeLessThan(0.04);
   });
 
   it('replaces a relay that refused to offer to us, and asks it again only RELAY_REFUSED_MS later', async () => {
     const peers = new RefusingPeers();
     peers.full.add('a');
-    const views = new PeerViews(parts(peers), { maxPeers: 16 });
+    // A draw that never picks a later neighbour: the first three tracked are the relays.
+    const views = new PeerViews({ ...parts(peers), random: () => 0.999 }, { maxPeers: 16 });
     for (const peer of ['a', 'b', 'c', 'd']) views.track(peer);
     const first = await views.refresh('a', 0); // whole vector, then the changes that register us
     expect(first.relayRefused).toBe(true);

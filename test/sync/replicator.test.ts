@@ -8,7 +8,8 @@ import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { hashReady } from '../../src/hash/index.js';
 import { decodePositions, encodePositions } from '../../src/inventory/varint.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
-import { seededRandom, silentLogger, systemClock, type Clock, type Logger } from '../../src/runtime.js';
+import { RELAY_REFUSED_MS } from '../../src/sync/peer-views.js';
+import { seededRandom, silentLogger, systemClock, type Clock, type Logger, type Random } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import { quietRefreshPeriod } from '../../src/sync/peer-views.js';
@@ -81,7 +82,7 @@ const started: Replicator[] = [];
 afterEach(() => started.splice(0).forEach((r) => r.stop()));
 
 /** A replicator over a store that has 4 positions announced, none held. */
-async function setup(logger: Logger = silentLogger, clock: Clock = systemClock) {
+async function setup(logger: Logger = silentLogger, clock: Clock = systemClock, random: Random = seededRandom(2)) {
   await hashReady();
   const chunks = generateChunks(4, seededRandom(1));
   const store = new MemoryChunkStore();
@@ -94,7 +95,7 @@ async function setup(logger: Logger = silentLogger, clock: Clock = systemClock) 
       store,
       client: new ProtocolClient(transport),
       clock,
-      random: seededRandom(2),
+      random,
       logger,
       peers,
       self: () => transport.address,
@@ -183,7 +184,8 @@ describe('Replicator', () => {
   });
 
   it('asks a peer promoted to relay for offers at once, even when a refresh sent before the promotion was under way', async () => {
-    const { replicator, transport, peers } = await setup();
+    // A draw that never picks a later neighbour as relay: the first three tracked are the relays.
+    const { replicator, transport, peers } = await setup(silentLogger, systemClock, () => 0.999);
     const inventory = { epoch: 'e', version: 1 };
     const [first, second, third, fourth] = ['127.0.0.11:7000', '127.0.0.12:7000', '127.0.0.13:7000', '127.0.0.14:7000'] as const;
     let releaseFourth: () => void = () => undefined;
@@ -338,6 +340,44 @@ describe('Replicator: quiet neighbours are refreshed less often', () => {
     await flush();
     return { ...context, next, run };
   }
+
+  it('pulls one neighbour every relaylessRefreshMs (2 s), the least recently read, while every neighbour refuses to offer to us', async () => {
+    let now = 1_000_000;
+    const clock: Clock = { now: () => now, setTimeout: () => undefined, clearTimeout: () => undefined };
+    const { replicator, transport, peers } = await setup(silentLogger, clock);
+    const inventory = { epoch: 'e', version: 1 };
+    let full = true; // every neighbour's offer targets are full
+    transport.answer = (_peer, method, params) => {
+      if (method === 'inventory') return { sequenceLength: 4, inventory, bytes: new Uint8Array(1) };
+      if (method !== 'inventoryChanges') return undefined;
+      return { complete: true, sequenceLength: 4, inventory, added: new Uint8Array(0), offering: params.offers === true && !full };
+    };
+    const neighbours = ['127.0.0.21:7000', '127.0.0.22:7000', '127.0.0.23:7000', '127.0.0.24:7000'];
+    for (const peer of neighbours) peers.known.add(peer);
+    replicator.start();
+    for (const peer of neighbours) replicator.neighborAdded(peer);
+    await settle();
+    const calls = () => neighbours.map((peer) => transport.sent('inventoryChanges', peer).length);
+    const tickFor = async (ms: number) => {
+      for (let t = 0; t < ms; t += 1_000) {
+        now += 1_000;
+        replicator.tick();
+        await settle();
+      }
+    };
+    await tickFor(3_000); // the refusals come in and relays are sought again
+    const before = calls();
+    await tickFor(12_000); // below the 15 s refresh period: only the relayless pulls
+    const pulled = calls().map((n, i) => n - before[i]!);
+    expect(pulled.reduce((a, b) => a + b, 0)).toBe(6); // one every 2 s
+    expect(Math.max(...pulled) - Math.min(...pulled)).toBeLessThanOrEqual(1); // in turn, the least recently read first
+    full = false; // room again: after RELAY_REFUSED_MS the neighbours are asked, and offer
+    await tickFor(RELAY_REFUSED_MS);
+    expect(replicator.views.relaysMissing()).toBe(0);
+    const offering = calls();
+    await tickFor(12_000);
+    expect(calls()).toEqual(offering); // relays offer: no pulls before the 15 s refresh
+  });
 
   it('doubles the period after each empty refresh, up to quietInventoryRefreshMs (60 s), and keeps asking its relay for offers', async () => {
     const { run, transport } = await quietNeighbour();
