@@ -1,87 +1,10 @@
 import { ExpiringMap, type Random } from '../runtime.js';
-import { Inventory } from '../inventory/inventory.js';
+import type { Inventory } from '../inventory/inventory.js';
 import { decodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
-import type { InventoryChangesParams, InventoryResult, InventoryVersion } from '../protocol/messages.js';
+import type { InventoryChangesParams } from '../protocol/messages.js';
 import { DEFAULT_LIMITS, GET_ADDRESSES_UNADVERTISED, type ProtocolLimits } from '../protocol/limits.js';
-
-/** What we believe one neighbour holds, and how current that belief is. */
-export interface PeerView {
-  readonly peer: string;
-  inventory: Inventory;
-  /** The peer's inventory version our view includes; undefined until the first full fetch. */
-  version: InventoryVersion | undefined;
-  /**
-   * Positions below this were read from the peer itself. A view stops at our own sequence
-   * length; when ours grows, the tail [covered, new length) is read before it is trusted.
-   */
-  covered: number;
-  refreshedAt: number;
-  /**
-   * Incremental refreshes in a row that brought nothing new; each doubles the wait before the
-   * next one, up to a bound (see quietRefreshPeriod). Any sign of change sets it back to 0.
-   */
-  quietRefreshes: number;
-  /** Offers that arrive while the whole vector is being fetched, applied after it. */
-  heldDuringFetch: number[] | undefined;
-  /** We ask this peer for offers (one of our few relays); others we only pull. */
-  relay: boolean;
-  /**
-   * A relay only when nothing better is tracked: a seed is a neighbour of a third of the network
-   * and could not offer to all of them, so other neighbours are preferred as relays.
-   */
-  lastResort: boolean;
-  /**
-   * Known only from its offers (it is not our neighbour): never refreshed, dropped when it stops
-   * offering. Lets us fetch from any admitted peer that tells us it holds something new.
-   */
-  passiveUntil: number | undefined;
-  /** It refused to offer to us (its offer targets were full): not asked again before then. */
-  refusedUntil: number;
-  /**
-   * Not our neighbour: tracked only to hear its offers, because every neighbour refused to offer
-   * to us (a node whose neighbours are all popular ones). Refreshed like a neighbour, never audited.
-   */
-  extra: boolean;
-  /** The most addresses the peer answers in one getChunks call, as its inventory replies say. */
-  maxGetAddresses: number;
-  /** Its bound on a getChunks reply's chunk bytes, as its inventory replies say (the default when they do not). */
-  maxGetChunksBytes: number;
-}
-
-/** What a peer's inventory reply says of how much it serves per getChunks call. */
-function readServingBounds(view: PeerView, reply: InventoryResult): void {
-  view.maxGetAddresses = reply.maxGetAddresses ?? GET_ADDRESSES_UNADVERTISED;
-  view.maxGetChunksBytes = reply.maxGetChunksBytes ?? DEFAULT_LIMITS.maxGetChunksBytes;
-}
-
-/**
- * How long to wait between two refreshes of a view after `quiet` refreshes in a row brought
- * nothing: `baseMs`, doubled per quiet refresh, at most `quietMaxMs` (never less than `baseMs`).
- */
-export function quietRefreshPeriod(quiet: number, baseMs: number, quietMaxMs: number): number {
-  return Math.max(baseMs, Math.min(quietMaxMs, baseMs * 2 ** Math.min(quiet, 32)));
-}
-
-/** Tracked peers asked for offers by default: a new chunk costs about this many offers per node. */
-export const DEFAULT_RELAYS = 3;
-
-/** How long a peer that refused to offer to us is not asked again (four default refresh periods). */
-export const RELAY_REFUSED_MS = 60_000;
-
-function emptyView(peer: string): PeerView {
-  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes };
-}
-
-export interface RefreshOutcome {
-  /** Inventory payload bytes received for this refresh. */
-  bytes: number;
-  full: boolean;
-  /** Positions newly seen as held by the peer. */
-  added: number;
-  /** We asked the peer for offers and it refused: it is no longer one of our relays. */
-  relayRefused?: boolean;
-}
+import { DEFAULT_RELAYS, newPeerView, readServingBounds, readTail, readWhole, RELAY_REFUSED_MS, type PeerView, type RefreshOutcome } from './peer-view.js';
 
 /** What peer views work with: the two inventory calls, the protocol's bounds on replies, and our own address and sequence. */
 export interface PeerViewsComponents {
@@ -217,7 +140,7 @@ export class PeerViews {
       }
       if (!relay) relay = this.drawnAsRelay();
     }
-    this.views.set(peer, { ...emptyView(peer), relay, lastResort });
+    this.views.set(peer, { ...newPeerView(peer), relay, lastResort });
     return true;
   }
 
@@ -300,7 +223,7 @@ export class PeerViews {
   trackExtraRelay(peer: string, now: number): boolean {
     if (this.views.has(peer) || this.relayCount() >= this.relays || this.refusedExtras.has(peer, now)) return false;
     if (this.views.size >= this.maxPeers && !this.evictPassive()) return false;
-    this.views.set(peer, { ...emptyView(peer), relay: true, extra: true });
+    this.views.set(peer, { ...newPeerView(peer), relay: true, extra: true });
     this.changed();
     return true;
   }
@@ -337,7 +260,7 @@ export class PeerViews {
     }
     if (this.views.size >= this.maxPeers && !this.evictPassive()) return false;
     // refreshedAt +Infinity: the round never refreshes it; its bits come from its offers.
-    this.views.set(peer, { ...emptyView(peer), refreshedAt: Infinity, passiveUntil: until });
+    this.views.set(peer, { ...newPeerView(peer), refreshedAt: Infinity, passiveUntil: until });
     return true;
   }
 
@@ -467,27 +390,11 @@ export class PeerViews {
           if (view.extra) this.dropExtra(view);
         }
         // Our sequence grew past what we had read of the peer: its bits there predate `since`.
-        const tail = length > view.covered ? await this.readTail(view, length, signal) : 0;
+        const tail = length > view.covered ? await readTail(this.client, this.limits.maxInventoryBytes, view, length, signal) : 0;
         return { bytes: changes.added.byteLength + tail, full: false, added: view.inventory.count - before, ...(relayRefused ? { relayRefused } : {}) };
       }
     }
     return undefined;
-  }
-
-  /** Reads [covered, length) of the peer's vector into the view (its bits only ever grow). */
-  private async readTail(view: PeerView, length: number, signal?: AbortSignal): Promise<number> {
-    let bytes = 0;
-    const end = Math.ceil(length / 8);
-    for (let offset = Math.floor(view.covered / 8); offset < end; ) {
-      const page = await this.client.inventory(view.peer, { offset, length: Math.min(end - offset, this.limits.maxInventoryBytes) }, { signal });
-      readServingBounds(view, page);
-      if (page.bytes.byteLength === 0) break;
-      view.inventory.applyBytes(offset, page.bytes, 'or');
-      bytes += page.bytes.byteLength;
-      offset += page.bytes.byteLength;
-    }
-    view.covered = Math.max(view.covered, length);
-    return bytes;
   }
 
   private async refreshWhole(view: PeerView, now: number, signal?: AbortSignal): Promise<RefreshOutcome> {
@@ -495,19 +402,7 @@ export class PeerViews {
     const wanted = Math.ceil(this.localLength() / 8);
     view.heldDuringFetch = [];
     try {
-      const first = await this.client.inventory(view.peer, { offset: 0, length: Math.min(wanted, this.limits.maxInventoryBytes) }, { signal });
-      const length = Math.min(first.sequenceLength, this.localLength());
-      const fresh = new Inventory(length);
-      fresh.applyBytes(0, first.bytes, 'replace');
-      let bytes = first.bytes.byteLength;
-      const totalBytes = Math.ceil(length / 8);
-      for (let offset = first.bytes.byteLength; offset < totalBytes && first.bytes.byteLength > 0; ) {
-        const page = await this.client.inventory(view.peer, { offset, length: Math.min(totalBytes - offset, this.limits.maxInventoryBytes) }, { signal });
-        if (page.bytes.byteLength === 0) break;
-        fresh.applyBytes(offset, page.bytes, 'replace');
-        bytes += page.bytes.byteLength;
-        offset += page.bytes.byteLength;
-      }
+      const { first, fresh, bytes, length } = await readWhole(this.client, this.limits.maxInventoryBytes, view.peer, wanted, this.localLength(), signal);
       // The view may have been dropped while we were fetching.
       if (this.views.get(view.peer) !== view) return { bytes, full: true, added: 0 };
       const heldMeanwhile = view.heldDuringFetch ?? [];

@@ -17,7 +17,8 @@ import type { CorruptChunk } from '../store/verified-read.js';
 import { Auditor, type AuditOptions, type AuditStats } from './audit.js';
 import { Downloader, type DownloaderOptions, type DownloaderStats, type PeerFault } from './downloader.js';
 import { EarlyContacts } from './early-contacts.js';
-import { PeerViews, quietRefreshPeriod } from './peer-views.js';
+import { quietRefreshPeriod } from './peer-view.js';
+import { PeerViews } from './peer-views.js';
 import { Pusher, type PusherOptions } from './pusher.js';
 
 export type StoredOutcome = PutOutcome & { ok: true };

@@ -8,7 +8,8 @@ import { ProtocolClient } from '../../src/protocol/client.js';
 import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { seededRandom } from '../../src/runtime.js';
-import { PeerViews, RELAY_REFUSED_MS, type PeerViewsComponents } from '../../src/sync/peer-views.js';
+import { RELAY_REFUSED_MS } from '../../src/sync/peer-view.js';
+import { PeerViews, type PeerViewsComponents } from '../../src/sync/peer-views.js';
 import type { Transport, TransportService } from '../../src/transport/types.js';
 import { RecordingPeers } from '../support/recording-peers.js';
 

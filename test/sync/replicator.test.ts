@@ -8,11 +8,11 @@ import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { hashReady } from '../../src/hash/index.js';
 import { decodePositions, encodePositions } from '../../src/inventory/varint.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
-import { RELAY_REFUSED_MS } from '../../src/sync/peer-views.js';
+import { RELAY_REFUSED_MS } from '../../src/sync/peer-view.js';
 import { seededRandom, silentLogger, systemClock, type Clock, type Logger, type Random } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
-import { quietRefreshPeriod } from '../../src/sync/peer-views.js';
+import { quietRefreshPeriod } from '../../src/sync/peer-view.js';
 import { refreshFault, Replicator, type ReplicatorPeers, type StoredOutcome } from '../../src/sync/replicator.js';
 import type { Transport } from '../../src/transport/types.js';
 

@@ -1,0 +1,134 @@
+/**
+ * One tracked peer's view (what we believe it holds, how current that is, whether it offers to us)
+ * and the reads of its inventory vector over the wire; `PeerViews` (peer-views.ts) keeps the
+ * views and decides which peers relay.
+ */
+import { Inventory } from '../inventory/inventory.js';
+import type { ProtocolClient } from '../protocol/client.js';
+import { DEFAULT_LIMITS, GET_ADDRESSES_UNADVERTISED } from '../protocol/limits.js';
+import type { InventoryResult, InventoryVersion } from '../protocol/messages.js';
+
+/** What we believe one neighbour holds, and how current that belief is. */
+export interface PeerView {
+  readonly peer: string;
+  inventory: Inventory;
+  /** The peer's inventory version our view includes; undefined until the first full fetch. */
+  version: InventoryVersion | undefined;
+  /**
+   * Positions below this were read from the peer itself. A view stops at our own sequence
+   * length; when ours grows, the tail [covered, new length) is read before it is trusted.
+   */
+  covered: number;
+  refreshedAt: number;
+  /**
+   * Incremental refreshes in a row that brought nothing new; each doubles the wait before the
+   * next one, up to a bound (see quietRefreshPeriod). Any sign of change sets it back to 0.
+   */
+  quietRefreshes: number;
+  /** Offers that arrive while the whole vector is being fetched, applied after it. */
+  heldDuringFetch: number[] | undefined;
+  /** We ask this peer for offers (one of our few relays); others we only pull. */
+  relay: boolean;
+  /**
+   * A relay only when nothing better is tracked: a seed is a neighbour of a third of the network
+   * and could not offer to all of them, so other neighbours are preferred as relays.
+   */
+  lastResort: boolean;
+  /**
+   * Known only from its offers (it is not our neighbour): never refreshed, dropped when it stops
+   * offering. Lets us fetch from any admitted peer that tells us it holds something new.
+   */
+  passiveUntil: number | undefined;
+  /** It refused to offer to us (its offer targets were full): not asked again before then. */
+  refusedUntil: number;
+  /**
+   * Not our neighbour: tracked only to hear its offers, because every neighbour refused to offer
+   * to us (a node whose neighbours are all popular ones). Refreshed like a neighbour, never audited.
+   */
+  extra: boolean;
+  /** The most addresses the peer answers in one getChunks call, as its inventory replies say. */
+  maxGetAddresses: number;
+  /** Its bound on a getChunks reply's chunk bytes, as its inventory replies say (the default when they do not). */
+  maxGetChunksBytes: number;
+}
+
+/** What a peer's inventory reply says of how much it serves per getChunks call. */
+export function readServingBounds(view: PeerView, reply: InventoryResult): void {
+  view.maxGetAddresses = reply.maxGetAddresses ?? GET_ADDRESSES_UNADVERTISED;
+  view.maxGetChunksBytes = reply.maxGetChunksBytes ?? DEFAULT_LIMITS.maxGetChunksBytes;
+}
+
+/**
+ * How long to wait between two refreshes of a view after `quiet` refreshes in a row brought
+ * nothing: `baseMs`, doubled per quiet refresh, at most `quietMaxMs` (never less than `baseMs`).
+ */
+export function quietRefreshPeriod(quiet: number, baseMs: number, quietMaxMs: number): number {
+  return Math.max(baseMs, Math.min(quietMaxMs, baseMs * 2 ** Math.min(quiet, 32)));
+}
+
+/** Tracked peers asked for offers by default: a new chunk costs about this many offers per node. */
+export const DEFAULT_RELAYS = 3;
+
+/** How long a peer that refused to offer to us is not asked again (four default refresh periods). */
+export const RELAY_REFUSED_MS = 60_000;
+
+/** A view of `peer` with nothing read yet. */
+export function newPeerView(peer: string): PeerView {
+  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes };
+}
+
+export interface RefreshOutcome {
+  /** Inventory payload bytes received for this refresh. */
+  bytes: number;
+  full: boolean;
+  /** Positions newly seen as held by the peer. */
+  added: number;
+  /** We asked the peer for offers and it refused: it is no longer one of our relays. */
+  relayRefused?: boolean;
+}
+
+type InventoryReader = Pick<ProtocolClient, 'inventory'>;
+
+/** Reads [covered, length) of the peer's vector into the view (its bits only ever grow); returns the bytes read. */
+export async function readTail(client: InventoryReader, maxInventoryBytes: number, view: PeerView, length: number, signal?: AbortSignal): Promise<number> {
+  let bytes = 0;
+  const end = Math.ceil(length / 8);
+  for (let offset = Math.floor(view.covered / 8); offset < end; ) {
+    const page = await client.inventory(view.peer, { offset, length: Math.min(end - offset, maxInventoryBytes) }, { signal });
+    readServingBounds(view, page);
+    if (page.bytes.byteLength === 0) break;
+    view.inventory.applyBytes(offset, page.bytes, 'or');
+    bytes += page.bytes.byteLength;
+    offset += page.bytes.byteLength;
+  }
+  view.covered = Math.max(view.covered, length);
+  return bytes;
+}
+
+/**
+ * The peer's whole vector, in pages of at most maxInventoryBytes, up to `wantedBytes` and our own
+ * `localLength` (a peer claiming a longer sequence costs us nothing more).
+ */
+export async function readWhole(
+  client: InventoryReader,
+  maxInventoryBytes: number,
+  peer: string,
+  wantedBytes: number,
+  localLength: number,
+  signal?: AbortSignal,
+): Promise<{ first: InventoryResult; fresh: Inventory; bytes: number; length: number }> {
+  const first = await client.inventory(peer, { offset: 0, length: Math.min(wantedBytes, maxInventoryBytes) }, { signal });
+  const length = Math.min(first.sequenceLength, localLength);
+  const fresh = new Inventory(length);
+  fresh.applyBytes(0, first.bytes, 'replace');
+  let bytes = first.bytes.byteLength;
+  const totalBytes = Math.ceil(length / 8);
+  for (let offset = first.bytes.byteLength; offset < totalBytes && first.bytes.byteLength > 0; ) {
+    const page = await client.inventory(peer, { offset, length: Math.min(totalBytes - offset, maxInventoryBytes) }, { signal });
+    if (page.bytes.byteLength === 0) break;
+    fresh.applyBytes(offset, page.bytes, 'replace');
+    bytes += page.bytes.byteLength;
+    offset += page.bytes.byteLength;
+  }
+  return { first, fresh, bytes, length };
+}
