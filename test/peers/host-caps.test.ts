@@ -11,17 +11,13 @@ import { hostOf, MAX_ADDRESSES_PER_HOST } from '../../src/peers/host-key.js';
 import { Overlay } from '../../src/peers/overlay.js';
 import { PEER_TABLE_DEFAULTS, PeerTable } from '../../src/peers/table.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
-import { silentLogger, seededRandom, type Clock } from '../../src/runtime.js';
+import { silentLogger, seededRandom } from '../../src/runtime.js';
 import { EarlyContacts } from '../../src/sync/early-contacts.js';
 import type { Transport } from '../../src/transport/types.js';
+import { steppedClock } from '../support/clock.js';
 
 const ATTACKER = '127.0.0.66';
 const fromAttacker = (address: string) => hostOf(address) === ATTACKER;
-
-function steppedClock(): Clock & { advance(ms: number): void } {
-  let now = 1_000_000;
-  return { now: () => now, setTimeout: () => undefined, clearTimeout: () => undefined, advance: (ms) => void (now += ms) };
-}
 
 describe('per-host caps', () => {
   it('reads the host of IPv4, IPv6 (its /64), host names and bare names', () => {

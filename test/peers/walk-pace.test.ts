@@ -13,6 +13,7 @@ import { ProtocolClient } from '../../src/protocol/client.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { silentLogger, seededRandom, type Clock } from '../../src/runtime.js';
 import type { Transport } from '../../src/transport/types.js';
+import { steppedClock } from '../support/clock.js';
 
 const ROUND_MS = 2_000;
 const RENEW_MS = 120_000;
@@ -67,11 +68,6 @@ describe('WalkPace', () => {
 /** Addresses of a small complete peer graph on 127.0.0.x. */
 function peerGraph(size: number): string[] {
   return Array.from({ length: size }, (_, i) => `127.0.0.${i + 2}:7000`);
-}
-
-function steppedClock(): Clock & { advance(ms: number): void } {
-  let now = 1_000_000;
-  return { now: () => now, setTimeout: () => undefined, clearTimeout: () => undefined, advance: (ms) => void (now += ms) };
 }
 
 /**

@@ -9,6 +9,7 @@ import { systemClock, type Clock } from '../../src/runtime.js';
 import { Pusher, type PusherComponents } from '../../src/sync/pusher.js';
 import type { Transport } from '../../src/transport/types.js';
 import { RecordingPeers } from '../support/recording-peers.js';
+import { steppedClock } from '../support/clock.js';
 
 /** Every peer takes nothing offered and saves every chunk pushed. */
 const acceptAll = (method: string, params: Record<string, unknown>): unknown => {
@@ -28,11 +29,6 @@ function parts(peers: Transport, clock: Clock = systemClock): PusherComponents {
 }
 
 /** A clock that moves only when the test moves it (timers are not used by the pusher). */
-function steppedClock(): Clock & { advance(ms: number): void } {
-  let now = 0;
-  return { now: () => now, setTimeout: () => undefined, clearTimeout: () => undefined, advance: (ms) => void (now += ms) };
-}
-
 describe('the pusher', () => {
   it('offers only to pullers that asked for offers (no neighbour offers), and pushes a client put to every target', async () => {
     const peers = new RecordingPeers(acceptAll);
@@ -137,7 +133,7 @@ describe('the pusher, further', () => {
 
   it('stops offering to a puller pullerTtlMs after its last pull, and keeps a removed neighbour while it pulls', async () => {
     const peers = new RecordingPeers(acceptAll);
-    const clock = steppedClock();
+    const clock = steppedClock(0);
     const pusher = new Pusher(parts(peers, clock), { pullerTtlMs: 1_000 });
     pusher.addPuller('p', true);
     pusher.addNeighbor('n');
@@ -167,7 +163,7 @@ describe('the pusher, further', () => {
   });
   it('refuses a relay when full rather than evict a live one, says so, and lets in one once a relay stopped pulling', async () => {
     const peers = new RecordingPeers(acceptAll);
-    const clock = steppedClock();
+    const clock = steppedClock(0);
     const pusher = new Pusher(parts(peers, clock), { maxTargets: 4, pullerTtlMs: 1_000 });
     expect([0, 1, 2, 3].map((i) => pusher.addPuller(`relay-${i}`, true))).toEqual([true, true, true, true]);
     expect(pusher.addPuller('late', true)).toBe(false); // told: it asks another peer
@@ -191,7 +187,7 @@ describe('the pusher, further', () => {
 
   it('keeps offering to its relays while callers from many hosts keep pulling for offers', async () => {
     const peers = new RecordingPeers(acceptAll);
-    const clock = steppedClock();
+    const clock = steppedClock(0);
     const pusher = new Pusher(parts(peers, clock), { maxTargets: 8, pullerTtlMs: 1_000 });
     const relays = Array.from({ length: 6 }, (_, i) => `10.0.0.${i}:1`);
     for (const relay of relays) expect(pusher.addPuller(relay, true)).toBe(true);
@@ -212,7 +208,7 @@ describe('the pusher, further', () => {
 
   it('lets a peer of our table displace a stranger that took a relay slot first, never another known relay', async () => {
     const peers = new RecordingPeers(acceptAll);
-    const clock = steppedClock();
+    const clock = steppedClock(0);
     const known = new Set(['10.9.0.1:1', '10.9.0.2:1', '10.9.0.3:1']);
     const pusher = new Pusher({ ...parts(peers, clock), isKnownPeer: (peer) => known.has(peer) }, { maxTargets: 8, pullerTtlMs: 120_000 });
     // Strangers from 8 hosts take every slot first, and keep pulling.
@@ -252,7 +248,7 @@ describe('the pusher, further', () => {
 
   it("one host's pullers give way by the pusher's own rule: the least recently pulled first, never a relay for a puller that asks for no offers", async () => {
     const peers = new RecordingPeers(acceptAll);
-    const clock = steppedClock();
+    const clock = steppedClock(0);
     const pusher = new Pusher(parts(peers, clock));
     for (let port = 1; port <= 4; port++) {
       pusher.addPuller(`127.0.0.1:${port}`, true);

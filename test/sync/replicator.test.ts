@@ -15,6 +15,7 @@ import { MemoryChunkStore } from '../../src/store/memory.js';
 import { quietRefreshPeriod } from '../../src/sync/peer-view.js';
 import { refreshFault, Replicator, type ReplicatorPeers, type StoredOutcome } from '../../src/sync/replicator.js';
 import type { Transport } from '../../src/transport/types.js';
+import { steppedClock } from '../support/clock.js';
 
 const RELAY = '127.0.0.2:7000';
 const STRANGER = '127.0.0.3:7000';
@@ -308,8 +309,7 @@ describe('Replicator: quiet neighbours are refreshed less often', () => {
 
   /** A neighbour whose changes replies bring nothing unless `added` is set; the clock steps by hand. */
   async function quietNeighbour() {
-    let now = 1_000_000;
-    const clock: Clock & { advance(ms: number): void } = { now: () => now, setTimeout: () => undefined, clearTimeout: () => undefined, advance: (ms) => void (now += ms) };
+    const clock = steppedClock();
     const context = await setup(silentLogger, clock);
     const inventory = { epoch: 'e', version: 1 };
     const next = { added: [] as number[] };
@@ -324,14 +324,14 @@ describe('Replicator: quiet neighbours are refreshed less often', () => {
     };
     /** Ticks once a second for `ms`; returns the times (from the start of the run) of the changes calls made. */
     const run = async (ms: number): Promise<number[]> => {
-      const start = now;
+      const start = clock.now();
       const before = context.transport.sent('inventoryChanges', NEIGHBOUR).length;
       const times: number[] = [];
       for (let t = 0; t < ms; t += 1_000) {
         clock.advance(1_000);
         context.replicator.tick();
         await flush();
-        while (context.transport.sent('inventoryChanges', NEIGHBOUR).length > before + times.length) times.push(now - start);
+        while (context.transport.sent('inventoryChanges', NEIGHBOUR).length > before + times.length) times.push(clock.now() - start);
       }
       return times;
     };
@@ -342,8 +342,7 @@ describe('Replicator: quiet neighbours are refreshed less often', () => {
   }
 
   it('pulls one neighbour every relaylessRefreshMs (2 s), the least recently read, while every neighbour refuses to offer to us', async () => {
-    let now = 1_000_000;
-    const clock: Clock = { now: () => now, setTimeout: () => undefined, clearTimeout: () => undefined };
+    const clock = steppedClock();
     const { replicator, transport, peers } = await setup(silentLogger, clock);
     const inventory = { epoch: 'e', version: 1 };
     let full = true; // every neighbour's offer targets are full
@@ -360,7 +359,7 @@ describe('Replicator: quiet neighbours are refreshed less often', () => {
     const calls = () => neighbours.map((peer) => transport.sent('inventoryChanges', peer).length);
     const tickFor = async (ms: number) => {
       for (let t = 0; t < ms; t += 1_000) {
-        now += 1_000;
+        clock.advance(1_000);
         replicator.tick();
         await settle();
       }
