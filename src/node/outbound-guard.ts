@@ -43,7 +43,6 @@ export interface CallOutcome {
   error: unknown;
 }
 
-/** A transport wrapper that checks every outgoing call against the address policy and the blocklist. */
 /** Addresses whose parse and verdict an OutboundGuard remembers (a few hundred bytes each at most). */
 const MAX_JUDGED = 4_096;
 
@@ -54,6 +53,7 @@ interface Dialable {
   allowed: boolean | undefined;
 }
 
+/** A transport wrapper that checks every outgoing call against the address policy and the blocklist. */
 export class OutboundGuard implements Transport {
   readonly policy: AddressPolicy;
   private readonly clock: Clock;

@@ -153,7 +153,7 @@ export class ByzantineTransport implements Transport {
   /** Every asked address answered, none with its real bytes, in the form the caller asked for. */
   private corrupt(reply: unknown, params: unknown): unknown {
     const asked = askedAddresses(params);
-    const real = realChunks(reply, params);
+    const real = new Map(listedChunks(reply, params).chunks.map((chunk) => [chunk.address, chunk.data]));
     const data = asked.map((address) => {
       const held = real.get(address);
       const bytes = held ? Uint8Array.from(held) : this.randomBytes(80 + randomInt(this.random, 220));
@@ -229,22 +229,29 @@ export class ByzantineTransport implements Transport {
   }
 }
 
-/** The chunks an honest getChunks reply carried, by address, whichever form it took. */
-function realChunks(reply: unknown, params: unknown): Map<string, Uint8Array> {
-  const real = new Map<string, Uint8Array>();
-  const { chunks, inOrder } = (reply ?? {}) as { chunks?: unknown; inOrder?: unknown };
+/**
+ * An honest getChunks reply, in the listed form whichever form it came in (an in-order reply names
+ * no addresses: they are the request's). Unchecked wire values: entries of the wrong type are left out.
+ */
+export function listedChunks(reply: unknown, params: unknown): { chunks: { address: string; data: Uint8Array }[]; missing: string[] } {
+  const listed = { chunks: [] as { address: string; data: Uint8Array }[], missing: [] as string[] };
+  const { chunks, missing, inOrder } = (reply ?? {}) as { chunks?: unknown; missing?: unknown; inOrder?: unknown };
   if (Array.isArray(chunks)) {
     for (const chunk of chunks as { address?: unknown; data?: unknown }[]) {
-      if (typeof chunk.address === 'string' && chunk.data instanceof Uint8Array) real.set(chunk.address, chunk.data);
+      if (typeof chunk?.address === 'string' && chunk.data instanceof Uint8Array) listed.chunks.push({ address: chunk.address, data: chunk.data });
     }
   }
+  if (Array.isArray(missing)) for (const address of missing) if (typeof address === 'string') listed.missing.push(address);
   if (Array.isArray(inOrder)) {
-    const addresses = (params as { addresses?: unknown[] }).addresses ?? [];
+    const addresses = (params as { addresses?: unknown[] } | null)?.addresses ?? [];
     inOrder.forEach((data: unknown, i) => {
-      if (data instanceof Uint8Array && typeof addresses[i] === 'string') real.set(addresses[i] as string, data);
+      const address = addresses[i];
+      if (typeof address !== 'string') return;
+      if (data instanceof Uint8Array) listed.chunks.push({ address, data });
+      else if (data === null) listed.missing.push(address);
     });
   }
-  return real;
+  return listed;
 }
 
 function askedAddresses(params: unknown): string[] {

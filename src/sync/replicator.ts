@@ -218,13 +218,14 @@ export class Replicator {
    * enough: one call per period, not one per view.
    */
   private pullWithoutRelays(now: number): void {
+    if (now - this.lastRelaylessPull < this.relaylessRefreshMs) return;
     let oldest: { peer: string; refreshedAt: number } | undefined;
     for (const peer of this.views.peers()) {
       const view = this.views.get(peer);
       if (!view || view.passiveUntil !== undefined || this.refreshing.has(peer)) continue;
       if (oldest === undefined || view.refreshedAt < oldest.refreshedAt) oldest = { peer, refreshedAt: view.refreshedAt };
     }
-    if (oldest === undefined || now - this.lastRelaylessPull < this.relaylessRefreshMs) return;
+    if (oldest === undefined) return;
     this.lastRelaylessPull = now;
     void this.refreshView(oldest.peer);
   }

@@ -14,12 +14,13 @@ import { AtlasNode, type AtlasNodeOptions } from '../../src/node/index.js';
 import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
 import { seededRandom } from '../../src/runtime.js';
+import { listedChunks } from '../../src/sim/byzantine.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
 import type { Transport } from '../../src/transport/types.js';
 import { FAST_TIMERS } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
-import { listedChunks, LyingTransport } from './hostile/lying-transport.js';
+import { LyingTransport } from './hostile/lying-transport.js';
 import { storedChunkKeys } from './hostile/target.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'atlas-admission-'));

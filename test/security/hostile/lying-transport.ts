@@ -50,16 +50,3 @@ export class LyingTransport implements Transport {
     return this.inner.close();
   }
 }
-
-/**
- * An honest getChunks reply in the listed form, whichever form it came in (an in-order reply
- * names no addresses: they are the request's), for lies that add, drop or spoil listed chunks.
- */
-export function listedChunks(reply: unknown, params: unknown): { chunks: { address: string; data: Uint8Array }[]; missing: string[] } {
-  const { chunks, missing, inOrder } = reply as { chunks?: { address: string; data: Uint8Array }[]; missing?: string[]; inOrder?: (Uint8Array | null)[] };
-  if (inOrder === undefined) return { chunks: chunks ?? [], missing: missing ?? [] };
-  const asked = (params as { addresses: string[] }).addresses;
-  const listed = { chunks: [] as { address: string; data: Uint8Array }[], missing: [] as string[] };
-  inOrder.forEach((data, i) => (data === null ? listed.missing.push(asked[i]!) : listed.chunks.push({ address: asked[i]!, data })));
-  return listed;
-}
