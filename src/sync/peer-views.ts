@@ -245,6 +245,16 @@ export class PeerViews {
     return false;
   }
 
+  /** The tracked peer (not one known from offers only) read longest ago among those `eligible` accepts. */
+  leastRecentlyRead(eligible: (peer: string) => boolean): string | undefined {
+    let oldest: PeerView | undefined;
+    for (const view of this.views.values()) {
+      if (view.passiveUntil !== undefined || !eligible(view.peer)) continue;
+      if (oldest === undefined || view.refreshedAt < oldest.refreshedAt) oldest = view;
+    }
+    return oldest?.peer;
+  }
+
   /** Relays still wanted: fewer tracked peers than `relays` offer to us. */
   relaysMissing(): number {
     return Math.max(0, this.relays - this.relayCount());

@@ -219,15 +219,10 @@ export class Replicator {
    */
   private pullWithoutRelays(now: number): void {
     if (now - this.lastRelaylessPull < this.relaylessRefreshMs) return;
-    let oldest: { peer: string; refreshedAt: number } | undefined;
-    for (const peer of this.views.peers()) {
-      const view = this.views.get(peer);
-      if (!view || view.passiveUntil !== undefined || this.refreshing.has(peer)) continue;
-      if (oldest === undefined || view.refreshedAt < oldest.refreshedAt) oldest = { peer, refreshedAt: view.refreshedAt };
-    }
+    const oldest = this.views.leastRecentlyRead((peer) => !this.refreshing.has(peer));
     if (oldest === undefined) return;
     this.lastRelaylessPull = now;
-    void this.refreshView(oldest.peer);
+    void this.refreshView(oldest);
   }
 
   // --- the overlay's changes ------------------------------------------------------------------
