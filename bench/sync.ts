@@ -9,6 +9,7 @@ import { quantile } from '../src/sim/figures.js';
 import type { BenchReport, BenchRow, BenchSuite } from './report.js';
 import { buildDataset, copySource, SCRATCH, type Dataset } from './sync/dataset.js';
 import { runToEnd, startService, stopAll } from './sync/processes.js';
+import type { StorageCeiling } from './sync/storage-ceiling.js';
 import { startupRun } from './sync-startup.js';
 
 interface FreshResult {
@@ -102,6 +103,20 @@ function rows(label: string, dataset: Dataset, result: FreshResult, ref: Referen
   return out;
 }
 
+/**
+ * What durable storage alone costs: raw lmdb-js puts of the same chunks (no atlasnet code), CPU a
+ * chunk beside the reference's. A ratio above the CPU target means the target cannot be met by
+ * any code above LMDB; the sequential-key figure shows how much of it is the hash keys' scatter.
+ */
+function storageFloorRows(plan: { count: number; size: number | undefined }, dataset: Dataset, ref: ReferenceResult, ceiling: StorageCeiling): BenchRow[] {
+  const label = `${plan.count.toLocaleString('en')} x ${plan.size ? `${plan.size} B` : 'corpus-like'}`;
+  const refCpu = { label: 'plain http stream + verify, client', value: (ref.cpuSeconds * 1e6) / dataset.count };
+  return [
+    { label: `${label}: CPU per chunk of raw lmdb durable puts alone (hash keys)`, value: (ceiling.cpuMs * 1000) / ceiling.count, unit: 'µs', reference: refCpu },
+    { label: `${label}: CPU per chunk of raw lmdb durable puts alone (sequential keys)`, value: (ceiling.sequential.cpuMs * 1000) / ceiling.count, unit: 'µs', reference: refCpu },
+  ];
+}
+
 /** Start-up convergence of 5 nodes on 127.0.0.1 (bench/sync-startup.ts), p50 and p99 over every chunk of every run. */
 async function startupRows(runs: number): Promise<{ rows: BenchRow[]; note: string }> {
   const times: number[] = [];
@@ -138,7 +153,8 @@ const suite: BenchSuite = async ({ quick }) => {
   for (const plan of plans) {
     const dataset = await buildDataset(plan.count, plan.size);
     const ref = await reference(dataset);
-    const ceiling = await runToEnd<{ elapsedMs: number; count: number }>('storage-ceiling.ts', [dataset.sourceDir, dataset.chainFile], 600_000);
+    const ceiling = await runToEnd<StorageCeiling>('storage-ceiling.ts', [dataset.sourceDir, dataset.chainFile], 600_000);
+    report.rows.push(...storageFloorRows(plan, dataset, ref, ceiling));
     for (const peers of plan.peers) {
       const result = await syncFrom(dataset, peers);
       const label = `${plan.count.toLocaleString('en')} x ${plan.size ? `${plan.size} B` : 'corpus-like'}, ${peers} peer${peers > 1 ? 's' : ''}`;
