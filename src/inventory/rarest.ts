@@ -185,19 +185,24 @@ function collectBySlices(set: Bitmap, slices: readonly Bitmap[], level: number, 
 }
 
 function attachHolders(chosen: readonly number[], peerIds: readonly string[], peerBitmaps: readonly ReadonlyBitmap[]): PlannedPosition[] {
-  const planned: PlannedPosition[] = [];
-  const byPosition = new Map<number, string[]>();
-  for (const position of chosen) {
-    const holders: string[] = [];
-    planned.push({ position, holders });
-    byPosition.set(position, holders);
-  }
+  const planned: PlannedPosition[] = new Array(chosen.length);
+  for (let i = 0; i < chosen.length; i++) planned[i] = { position: chosen[i] as number, holders: [] };
+  // The plan's indices in ascending order of position: a peer's held positions come out of its
+  // bitmap ascending too, so one merge walk pairs them, with no lookup per (peer, position).
+  const ascending = new Uint32Array(chosen.length);
+  for (let i = 0; i < ascending.length; i++) ascending[i] = i;
+  ascending.sort((a, b) => (chosen[a] as number) - (chosen[b] as number));
   const chosenSet = bitmaps.create(chosen);
   for (let p = 0; p < peerBitmaps.length; p++) {
+    const peer = peerIds[p] as string;
     const heldBitmap = bitmaps.and(peerBitmaps[p] as ReadonlyBitmap, chosenSet);
     const held = heldBitmap.toUint32Array();
     bitmaps.release(heldBitmap);
-    for (let k = 0; k < held.length; k++) byPosition.get(held[k] as number)?.push(peerIds[p] as string);
+    for (let k = 0, j = 0; k < held.length; k++, j++) {
+      // held is a subset of chosen: skip the chosen positions this peer does not hold.
+      while ((chosen[ascending[j] as number] as number) !== held[k]) j++;
+      (planned[ascending[j] as number] as PlannedPosition).holders.push(peer);
+    }
   }
   bitmaps.release(chosenSet);
   return planned;
