@@ -22,6 +22,7 @@ interface FreshResult {
   total: number;
   chunkBytes: number;
   wireBytesIn: number;
+  wireBytesOut: number;
   requests: number;
   duplicates: number;
 }
@@ -96,6 +97,7 @@ function rows(label: string, dataset: Dataset, result: FreshResult, ref: Referen
     },
     { label: `${label}: peak RSS (fresh node)`, value: result.peakRssBytes / MB, unit: 'MB', reference: { label: `${reference}, client`, value: ref.peakRssBytes / MB } },
     { label: `${label}: wire bytes in / chunk bytes`, value: result.wireBytesIn / dataset.bytes, unit: 'x' },
+    { label: `${label}: wire bytes out (requests) / chunk bytes`, value: result.wireBytesOut / dataset.bytes, unit: 'x' },
   ];
   if (absoluteTarget !== undefined) {
     out.push({ label: `${label}: chunks/s (absolute target)`, value: chunksPerSecond, unit: 'chunks/s', target: { min: absoluteTarget, of: 'value' } });

@@ -57,6 +57,7 @@ process.stdout.write(
     total: stats.total,
     chunkBytes: stats.chunkBytes,
     wireBytesIn: transportStats.bytesIn,
+    wireBytesOut: transportStats.bytesOut,
     requests: stats.downloads.requests,
     duplicates: stats.downloads.duplicateChunks,
   }) + '\n',

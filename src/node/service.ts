@@ -77,6 +77,7 @@ export class NodeService implements AtlasService {
       bytes: store.inventory.toBytes(params.offset, params.length),
       maxGetAddresses: this.host.limits.maxGetAddresses,
       maxGetChunksBytes: this.host.limits.maxGetChunksBytes,
+      packedAddresses: true,
     };
   }
 

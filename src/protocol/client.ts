@@ -32,6 +32,7 @@ import type {
   PutChunksResult,
   ResultOf,
 } from './messages.js';
+import { packAddresses } from './get-chunks.js';
 import { validateParams, validateResult } from './validate.js';
 
 /** Call deadlines in milliseconds, by kind of call. */
@@ -68,6 +69,15 @@ export interface ClientCallOptions {
   signal?: AbortSignal;
   /** Overrides the method's default timeout for this call; past it the call ends with TIMEOUT. */
   timeoutMs?: number;
+}
+
+/** Options of one getChunks call. */
+export interface GetChunksCallOptions extends ClientCallOptions {
+  /**
+   * Send the addresses packed (20 bytes each) instead of as hex strings: only to a peer whose
+   * inventory replies said `packedAddresses: true`, since an older peer refuses them. Default false.
+   */
+  packed?: boolean;
 }
 
 const timeoutKind: { [M in Method]: keyof ProtocolTimeouts } = {
@@ -117,8 +127,10 @@ export class ProtocolClient {
    * in-order reply unless `params.inOrder` is false (get-chunks.ts); either form comes back as
    * the listed one.
    */
-  getChunks(peer: string, params: GetChunksParams, options?: ClientCallOptions): Promise<GetChunksResult> {
-    return this.call(peer, 'getChunks', { ...params, inOrder: params.inOrder ?? true }, options);
+  getChunks(peer: string, params: GetChunksParams, options: GetChunksCallOptions = {}): Promise<GetChunksResult> {
+    const { packed, ...callOptions } = options;
+    const encode = packed === true ? (request: GetChunksParams) => ({ ...request, addresses: packAddresses(request.addresses) }) : undefined;
+    return this.#send(peer, 'getChunks', { ...params, inOrder: params.inOrder ?? true }, callOptions, encode);
   }
 
   putChunks(peer: string, params: PutChunksParams, options?: ClientCallOptions): Promise<PutChunksResult> {
@@ -136,7 +148,12 @@ export class ProtocolClient {
    * client's own lifetime signal) aborts, whether or not the transport has noticed; with the transport's error (UNREACHABLE, CLOSED, or
    * the peer's refusal); or with BAD_REPLY when the reply breaks the protocol.
    */
-  async call<M extends Method>(peer: string, method: M, params: ParamsOf<M>, options: ClientCallOptions = {}): Promise<ResultOf<M>> {
+  call<M extends Method>(peer: string, method: M, params: ParamsOf<M>, options: ClientCallOptions = {}): Promise<ResultOf<M>> {
+    return this.#send(peer, method, params, options);
+  }
+
+  /** `call`, with the validated request put in another wire form by `encode` (it means the same). */
+  async #send<M extends Method>(peer: string, method: M, params: ParamsOf<M>, options: ClientCallOptions, encode?: (request: ParamsOf<M>) => unknown): Promise<ResultOf<M>> {
     const request = validateParams(method, params, this.limits);
     if (options.signal?.aborted) throw abortedError('call', options.signal);
     if (this.lifetime?.aborted) throw abortedError('call', this.lifetime);
@@ -148,7 +165,7 @@ export class ProtocolClient {
     });
     let reply: unknown;
     try {
-      reply = await deadline.race(this.transport.call(peer, method, request, { signal: deadline.signal }));
+      reply = await deadline.race(this.transport.call(peer, method, encode === undefined ? request : encode(request), { signal: deadline.signal }));
     } catch (error) {
       const outcome = deadline.outcome(error);
       if (isAtlasError(outcome)) throw outcome;

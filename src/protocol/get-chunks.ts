@@ -12,8 +12,13 @@
  * repeating them only cost bytes and parsing: 40 hex characters beside a real zone file of under
  * 200 bytes. A peer that does not know the flag ignores it and answers in the listed form, which
  * is always accepted.
+ *
+ * The request's addresses are hex strings, or packed: one byte string of 20 bytes an address,
+ * half the bytes and nothing to parse. A peer says it reads the packed form in its inventory
+ * replies (`packedAddresses: true`); an older one would refuse it, so it is sent only to a peer
+ * that said so.
  */
-import type { Address } from '../address.js';
+import { ADDRESS_BYTES, type Address } from '../address.js';
 import { ErrorCodes } from '../errors.js';
 import { boolean, bytes, chunkAddress, failReply as fail, list, object, own, type Fail, type Fields } from './fields.js';
 import type { ProtocolLimits } from './limits.js';
@@ -24,15 +29,37 @@ export interface InOrderReply {
   inOrder: (Uint8Array | null)[];
 }
 
-/** Addresses are normalised to lower case; duplicates are dropped (first occurrence kept). */
+/** Addresses, hex or packed, are normalised to lower-case hex; duplicates are dropped (first occurrence kept). */
 export function getChunksParams(fields: Fields, limits: Readonly<ProtocolLimits>, failRequest: Fail): GetChunksParams {
-  const raw = list(own(fields, 'addresses'), 'getChunks.addresses', limits.maxGetAddresses, failRequest);
+  const value = own(fields, 'addresses');
   const seen = new Set<Address>();
-  for (let i = 0; i < raw.length; i++) seen.add(chunkAddress(raw[i], `getChunks.addresses[${i}]`, failRequest));
+  if (value instanceof Uint8Array) {
+    for (const address of unpackAddresses(value, limits.maxGetAddresses, failRequest)) seen.add(address);
+  } else {
+    const raw = list(value, 'getChunks.addresses', limits.maxGetAddresses, failRequest);
+    for (let i = 0; i < raw.length; i++) seen.add(chunkAddress(raw[i], `getChunks.addresses[${i}]`, failRequest));
+  }
   const inOrder = own(fields, 'inOrder');
   const params: GetChunksParams = { addresses: [...seen] };
   if (inOrder !== undefined && boolean(inOrder, 'getChunks.inOrder', failRequest)) params.inOrder = true;
   return params;
+}
+
+/** The packed form of a request's addresses: 20 bytes each, in order. */
+export function packAddresses(addresses: readonly Address[]): Uint8Array {
+  const packed = Buffer.allocUnsafe(addresses.length * ADDRESS_BYTES);
+  for (let i = 0; i < addresses.length; i++) packed.write(addresses[i] as Address, i * ADDRESS_BYTES, ADDRESS_BYTES, 'hex');
+  return packed;
+}
+
+function unpackAddresses(packed: Uint8Array, maxAddresses: number, failRequest: Fail): Address[] {
+  if (packed.length % ADDRESS_BYTES !== 0) failRequest(ErrorCodes.BAD_REQUEST, 'getChunks.addresses', `${packed.length} bytes, not a whole number of ${ADDRESS_BYTES}-byte addresses`);
+  const count = packed.length / ADDRESS_BYTES;
+  if (count > maxAddresses) failRequest(ErrorCodes.TOO_MANY, 'getChunks.addresses', `${count} items, at most ${maxAddresses}`);
+  const view = Buffer.from(packed.buffer, packed.byteOffset, packed.length);
+  const addresses: Address[] = new Array(count);
+  for (let i = 0; i < count; i++) addresses[i] = view.toString('hex', i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES);
+  return addresses;
 }
 
 /**

@@ -56,6 +56,11 @@ export interface InventoryResult {
   maxGetAddresses?: number;
   /** The peer's bound on chunk bytes in one getChunks reply (its limits.maxGetChunksBytes). Absent: the default's. */
   maxGetChunksBytes?: number;
+  /**
+   * true: the peer reads a getChunks request's addresses packed, as one byte string of 20 bytes an
+   * address (get-chunks.ts). Absent (an older peer): send them as hex strings.
+   */
+  packedAddresses?: boolean;
 }
 
 /** Parameters of `inventoryChanges`: the inventory version the caller already has. */

@@ -306,7 +306,15 @@ function inventoryResult(fields: Fields, limits: Readonly<ProtocolLimits>, reque
       if (((data[data.length - 1] as number) & padMask) !== 0) fail(ErrorCodes.BAD_REPLY, 'inventory.bytes', 'bits set past the sequence end');
     }
   }
-  return { sequenceLength, inventory, bytes: data, ...positiveField(fields, 'maxGetAddresses'), ...positiveField(fields, 'maxGetChunksBytes') };
+  const packed = own(fields, 'packedAddresses');
+  return {
+    sequenceLength,
+    inventory,
+    bytes: data,
+    ...positiveField(fields, 'maxGetAddresses'),
+    ...positiveField(fields, 'maxGetChunksBytes'),
+    ...(packed !== undefined && boolean(packed, 'inventory.packedAddresses', fail) ? { packedAddresses: true } : {}),
+  };
 }
 
 /** An optional whole number of at least 1, as `{ [key]: n }`, or `{}` when absent. */

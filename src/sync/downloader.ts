@@ -218,7 +218,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     };
     let reply: Awaited<ReturnType<ProtocolClient['getChunks']>>;
     try {
-      reply = await this.client.getChunks(peer, { addresses }, { signal: this.controller.signal });
+      reply = await this.client.getChunks(peer, { addresses }, { signal: this.controller.signal, packed: this.views.packsAddresses(peer) });
     } catch (error) {
       end();
       if (!this.stopped) this.requestFailed(peer, hedged ? [] : addresses, error); // backs off before release
@@ -278,6 +278,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     }
     // It answers fewer addresses than its inventory said (it restarted with a lower limit).
     if (isAtlasError(error) && error.code === ErrorCodes.TOO_MANY) this.views.lowerBatchSize(peer);
+    if (isAtlasError(error) && error.code === ErrorCodes.BAD_REQUEST) this.views.stopPacking(peer);
     for (const address of addresses) this.plan.fail(address, now);
     if (failure !== 'fault') this.hooks.called(peer, false);
     this.hooks.fault(peer, failure === 'fault' ? 'bad-data' : 'unresponsive', asAtlasError(error));

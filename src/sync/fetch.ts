@@ -42,6 +42,8 @@ export interface FetchRequest {
   limits: Readonly<ProtocolLimits>;
   /** Addresses one call to `peer` may carry; default min(limits.maxGetAddresses, GET_ADDRESSES_UNADVERTISED). */
   batchSizeOf?(peer: string): number;
+  /** Whether addresses go to `peer` packed (PeerViews.packsAddresses); default no. */
+  packsAddresses?(peer: string): boolean;
   /** Whether `peer` could honestly put addresses off after `chunkBytes` of chunks (PeerViews.putOffHonest); default no. */
   putOffHonest?(peer: string, chunkBytes: number): boolean;
   signal: AbortSignal;
@@ -106,7 +108,7 @@ async function fetchFromPeer(request: FetchRequest, peer: string, addresses: Add
 /** The addresses put off for later, or undefined when the peer failed: the rest of its share goes to the next candidate. */
 async function fetchBatch(request: FetchRequest, peer: string, addresses: Address[], found: Map<Address, Uint8Array>): Promise<readonly Address[] | undefined> {
   try {
-    const reply = await request.client.getChunks(peer, { addresses }, { signal: request.signal });
+    const reply = await request.client.getChunks(peer, { addresses }, { signal: request.signal, packed: request.packsAddresses?.(peer) === true });
     request.onCall(peer, true);
     const { verified, corrupt } = verifyReceived(reply.chunks);
     if (corrupt.length > 0) {

@@ -111,6 +111,17 @@ export class PeerViews {
     if (view) view.maxGetAddresses = GET_ADDRESSES_UNADVERTISED;
   }
 
+  /** Whether getChunks addresses go to `peer` packed: its inventory replies said it reads them. */
+  packsAddresses(peer: string): boolean {
+    return this.views.get(peer)?.packedAddresses === true;
+  }
+
+  /** A peer refused a packed request (it restarted as an older version): hex strings until its next whole read. */
+  stopPacking(peer: string): void {
+    const view = this.views.get(peer);
+    if (view) view.packedAddresses = false;
+  }
+
   /**
    * Starts tracking a peer (refreshed from now on); false when the bound is reached. `lastResort`:
    * ask it for offers only while no other tracked peer can take its place (see PeerView).

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryChain } from '../../src/chain/memory.js';
-import { ErrorCodes } from '../../src/errors.js';
+import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { hash160Hex } from '../../src/hash/index.js';
 import { AtlasNode } from '../../src/node/index.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
@@ -120,7 +120,8 @@ describe('AtlasNode replication over MemoryNetwork', () => {
       listen: (service) => transport.listen(service),
       close: () => transport.close(),
       call: (peer, method, params, options) => {
-        if (method === 'getChunks') asked.push((params as { addresses: string[] }).addresses.length);
+        // Packed: the server's inventory replies say it reads 20-byte addresses.
+        if (method === 'getChunks') asked.push(((params as { addresses: Uint8Array }).addresses as Uint8Array).length / 20);
         return transport.call(peer, method, params, options);
       },
     });
@@ -179,6 +180,61 @@ describe('AtlasNode replication over MemoryNetwork', () => {
     const older = await syncFrom('older');
     expect(older.length).toBeGreaterThan(0);
     expect(new Set(older)).toEqual(new Set(['chunks,missing']));
+  });
+
+  it('sends addresses packed to a peer that says it reads them, as hex to one that does not, and turns to hex when a peer refuses them', async () => {
+    const chunks = generateChunks(300, seededRandom(7), { size: 170 });
+    const chain = chainWith(chunks);
+    const network = new MemoryNetwork();
+    const recording = (transport: Transport, forms: string[]): Transport => ({
+      get address() {
+        return transport.address;
+      },
+      listen: (service) => transport.listen(service),
+      close: () => transport.close(),
+      call: (peer, method, params, options) => {
+        if (method === 'getChunks') forms.push((params as { addresses: unknown }).addresses instanceof Uint8Array ? 'packed' : 'hex');
+        return transport.call(peer, method, params, options);
+      },
+    });
+    // An older node refuses packed addresses as its validator did (not an array); `advertise` says
+    // whether its inventory replies still claim them (a node that lies, or restarted older).
+    const olderNode = (transport: Transport, advertise: boolean): Transport => ({
+      get address() {
+        return transport.address;
+      },
+      listen: (service) =>
+        transport.listen({
+          handle: async (method, params, context) => {
+            if (method === 'getChunks' && (params as { addresses: unknown }).addresses instanceof Uint8Array) {
+              throw new AtlasError(ErrorCodes.BAD_REQUEST, 'getChunks.addresses: expected an array, got bytes');
+            }
+            const result = await service.handle(method, params, context);
+            if (method === 'inventory' && !advertise) delete (result as { packedAddresses?: boolean }).packedAddresses;
+            return result;
+          },
+        }),
+      close: () => transport.close(),
+      call: (peer, method, params, options) => transport.call(peer, method, params, options),
+    });
+    const syncFrom = async (server: 'current' | 'older' | 'lying'): Promise<string[]> => {
+      const forms: string[] = [];
+      const serving = (name: string) => (server === 'current' ? network.transport(name) : olderNode(network.transport(name), server === 'lying'));
+      const nodes = await startCluster(2, chain, (i) => (i === 0 ? serving(`${server}0`) : recording(network.transport(`${server}1`), forms)));
+      open.push(...nodes);
+      await nodes[0]!.putChunks(chunks.map((c) => c.data));
+      await waitFor(() => allSynced(nodes), `the node fetching from the ${server} one to hold every chunk`);
+      return forms;
+    };
+    const current = await syncFrom('current');
+    expect(current.length).toBeGreaterThan(0);
+    expect(new Set(current)).toEqual(new Set(['packed']));
+    const older = await syncFrom('older');
+    expect(older.length).toBeGreaterThan(0);
+    expect(new Set(older)).toEqual(new Set(['hex']));
+    const lying = await syncFrom('lying');
+    expect(lying[0]).toBe('packed');
+    expect(lying.at(-1)).toBe('hex');
   });
 
   it('pushes a newly put chunk to neighbours long before their next inventory refresh', async () => {

@@ -181,6 +181,22 @@ describe('ProtocolClient: requests', () => {
     expect(transport.sent).toHaveLength(1);
   });
 
+  it('packs the addresses when asked (20 bytes each, validated and de-duplicated first), and reads the reply against them', async () => {
+    const asked = (params: unknown) => {
+      const { addresses } = params as { addresses: unknown[] | Uint8Array };
+      return addresses instanceof Uint8Array ? addresses.length / 20 : addresses.length;
+    };
+    const transport = new FakeTransport((_method, params) => ({ inOrder: [new Uint8Array([1]), null].slice(0, asked(params)) }));
+    const client = new ProtocolClient(transport);
+    const reply = await client.getChunks('p:1', { addresses: [B.toUpperCase(), C, B] }, { packed: true });
+    const sent = transport.sent[0]?.params as { addresses: Uint8Array; inOrder: boolean };
+    expect(sent.inOrder).toBe(true);
+    expect(Buffer.from(sent.addresses).toString('hex')).toBe(B + C);
+    expect(reply).toEqual({ chunks: [{ address: B, data: new Uint8Array([1]) }], missing: [C] });
+    await client.getChunks('p:1', { addresses: [B] }, { packed: false });
+    expect(transport.sent[1]?.params).toEqual({ addresses: [B], inOrder: true });
+  });
+
   it('passes transport errors through and wraps anything else as UNREACHABLE', async () => {
     const timeout = new FakeTransport(() => {
       throw new AtlasError(ErrorCodes.TIMEOUT, 'too slow');

@@ -1,7 +1,7 @@
 /** getChunks' two reply forms: the server's in-order answer and the client's reading of both. */
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, isAtlasError } from '../../src/errors.js';
-import { getChunksReply } from '../../src/protocol/get-chunks.js';
+import { getChunksReply, packAddresses } from '../../src/protocol/get-chunks.js';
 import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import type { AtlasService, GetChunksParams } from '../../src/protocol/messages.js';
 import { createProtocolService } from '../../src/protocol/server.js';
@@ -27,6 +27,51 @@ describe('getChunks params', () => {
     expect(validateParams('getChunks', { addresses: [A], inOrder: true })).toEqual({ addresses: [A], inOrder: true });
     expect(validateParams('getChunks', { addresses: [A], inOrder: false })).toEqual({ addresses: [A] });
     expect(() => validateParams('getChunks', { addresses: [A], inOrder: 1 })).toThrow(/getChunks.inOrder: expected a boolean/);
+  });
+});
+
+describe('packed addresses', () => {
+  const packed = (...addresses: string[]) => packAddresses(addresses);
+  const codeOfParams = (addresses: unknown, limits = DEFAULT_LIMITS): unknown => {
+    try {
+      validateParams('getChunks', { addresses }, limits);
+    } catch (error) {
+      return isAtlasError(error) ? error.code : error;
+    }
+    return 'accepted';
+  };
+
+  it('reads 20 bytes an address, in order, as lower-case hex without repeats, and asks the same as the hex form', () => {
+    const mixed = 'AbCdEf0123'.repeat(4);
+    expect(packed(A, mixed, B, A).length).toBe(80);
+    expect(validateParams('getChunks', { addresses: packed(A, mixed, B, A), inOrder: true })).toEqual({ addresses: [A, mixed.toLowerCase(), B], inOrder: true });
+    expect(validateParams('getChunks', { addresses: packed(A, mixed, B, A) })).toEqual(validateParams('getChunks', { addresses: [A, mixed, B, A] }));
+    expect(validateParams('getChunks', { addresses: new Uint8Array(0) })).toEqual({ addresses: [] });
+  });
+
+  it('refuses bytes that are not whole addresses, and more addresses than the limit, as the hex form does', () => {
+    expect(codeOfParams(new Uint8Array(21))).toBe(ErrorCodes.BAD_REQUEST);
+    expect(codeOfParams(new Uint8Array(19))).toBe(ErrorCodes.BAD_REQUEST);
+    const limits = { ...DEFAULT_LIMITS, maxGetAddresses: 2 };
+    expect(codeOfParams(packed(A, B), limits)).toBe('accepted');
+    expect(codeOfParams(packed(A, B, C), limits)).toBe(ErrorCodes.TOO_MANY);
+    expect(codeOfParams([A, B, C], limits)).toBe(ErrorCodes.TOO_MANY);
+  });
+
+  it('halves a 500-address request', () => {
+    const addresses = Array.from({ length: 500 }, (_, i) => i.toString(16).padStart(40, '0'));
+    const hex = encodeBinary({ addresses, inOrder: true }).byteLength;
+    const bytes = encodeBinary({ addresses: packAddresses(addresses), inOrder: true }).byteLength;
+    expect(hex).toBeGreaterThan(500 * 41);
+    expect(bytes).toBeLessThan(500 * 20 + 32);
+  });
+
+  it('is said in inventory replies: true or absent, anything else refused', () => {
+    const reply = { sequenceLength: 8, inventory: { epoch: 'e', version: 1 }, bytes: new Uint8Array(1) };
+    expect(validateResult('inventory', { ...reply, packedAddresses: true }, DEFAULT_LIMITS)).toMatchObject({ packedAddresses: true });
+    expect(validateResult('inventory', reply, DEFAULT_LIMITS)).not.toHaveProperty('packedAddresses');
+    expect(validateResult('inventory', { ...reply, packedAddresses: false }, DEFAULT_LIMITS)).not.toHaveProperty('packedAddresses');
+    expect(() => validateResult('inventory', { ...reply, packedAddresses: 1 }, DEFAULT_LIMITS)).toThrow(/inventory.packedAddresses: expected a boolean/);
   });
 });
 
