@@ -23,6 +23,8 @@ interface FreshResult {
   chunkBytes: number;
   wireBytesIn: number;
   wireBytesOut: number;
+  rssAnonBytes?: number;
+  rssFileBytes?: number;
   requests: number;
   duplicates: number;
 }
@@ -119,6 +121,12 @@ function storageFloorRows(plan: { count: number; size: number | undefined }, dat
   ];
 }
 
+/** The fresh node's resident memory once synced, anonymous and file-backed (Linux only). */
+function residentNote(result: FreshResult): string {
+  if (result.rssAnonBytes === undefined || result.rssFileBytes === undefined) return '';
+  return `; RSS once synced ${((result.rssAnonBytes + result.rssFileBytes) / MB).toFixed(0)} MB: ${(result.rssAnonBytes / MB).toFixed(0)} MB anonymous, ${(result.rssFileBytes / MB).toFixed(0)} MB file-backed (LMDB's mapped pages, which the kernel reclaims)`;
+}
+
 /** Start-up convergence of 5 nodes on 127.0.0.1 (bench/sync-startup.ts), p50 and p99 over every chunk of every run. */
 async function startupRows(runs: number): Promise<{ rows: BenchRow[]; note: string }> {
   const times: number[] = [];
@@ -167,7 +175,7 @@ const suite: BenchSuite = async ({ quick }) => {
         unit: 'chunks/s',
         reference: { label: 'raw lmdb durable puts, same chunks', value: ceiling.count / (ceiling.elapsedMs / 1000) },
       });
-      report.notes!.push(`${label}: open (chain catch-up) ${(result.openMs / 1000).toFixed(2)} s, ${result.requests} getChunks requests, ${result.duplicates} duplicate chunks`);
+      report.notes!.push(`${label}: open (chain catch-up) ${(result.openMs / 1000).toFixed(2)} s, ${result.requests} getChunks requests, ${result.duplicates} duplicate chunks${residentNote(result)}`);
     }
   }
   rmSync(join(SCRATCH, 'run'), { recursive: true, force: true });

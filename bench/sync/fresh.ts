@@ -3,6 +3,7 @@
  * node --import tsx bench/sync/fresh.ts <dataDir> <chainFile> <peer,peer,...> <timeoutMs>
  * Prints one JSON line: elapsed ms, CPU seconds, peak RSS, bytes received.
  */
+import { readFileSync } from 'node:fs';
 import { AtlasNode } from '../../src/node/index.js';
 import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { HttpTransport } from '../../src/transport/http.js';
@@ -42,6 +43,7 @@ const done = await new Promise<boolean>((resolve) => {
 });
 const elapsedMs = performance.now() - startedAt;
 const cpu = process.cpuUsage(cpuBefore);
+const residentAtEnd = residentSplit();
 const stats = node.stats();
 const transportStats = transport.stats();
 await node.close();
@@ -60,5 +62,22 @@ process.stdout.write(
     wireBytesOut: transportStats.bytesOut,
     requests: stats.downloads.requests,
     duplicates: stats.downloads.duplicateChunks,
+    ...residentAtEnd,
   }) + '\n',
 );
+
+/**
+ * The resident memory once synced, split as Linux counts it: anonymous (the process's own heap,
+ * V8's and native) and file-backed (mostly LMDB's memory-mapped pages: clean page cache the kernel
+ * drops under pressure). Empty where /proc is not there.
+ */
+function residentSplit(): { rssAnonBytes?: number; rssFileBytes?: number } {
+  let status: string;
+  try {
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    return {};
+  }
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rssAnonBytes: kib('RssAnon'), rssFileBytes: kib('RssFile') };
+}
