@@ -7,6 +7,7 @@
  * So an overloaded node answers "busy, retry later" instead of queueing without bound, and one
  * flooding host cannot take the capacity every other caller needs.
  */
+import { ADDRESS_BYTES } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { definedOnly, type Clock } from '../runtime.js';
 import type { RequestContext } from '../transport/types.js';
@@ -134,9 +135,10 @@ export class RequestGuard {
     const given = Object.prototype.hasOwnProperty.call(this.limits.methodCost, method) ? this.limits.methodCost[method] : undefined;
     const cost = typeof given === 'number' && given >= 0 ? given : 1;
     if (method !== 'getChunks') return cost;
-    // Unchecked params: only an array's length is read (validation refuses anything else later).
+    // Unchecked params: only the length of a list or of packed addresses is read (validation
+    // refuses anything else later); packed bytes count 20 an address, a partial one as a whole.
     const addresses = typeof params === 'object' && params !== null ? (params as { addresses?: unknown }).addresses : undefined;
-    const asked = Array.isArray(addresses) ? addresses.length : 0;
+    const asked = Array.isArray(addresses) ? addresses.length : addresses instanceof Uint8Array ? Math.ceil(addresses.length / ADDRESS_BYTES) : 0;
     return cost * Math.max(1, Math.ceil(asked / this.limits.addressesPerToken));
   }
 }

@@ -256,6 +256,19 @@ describe('RequestGuard', () => {
     expect(() => new RequestGuard(clock, { addressesPerToken: 0 })).toThrow(RangeError);
   });
 
+  it('prices packed addresses (20 bytes each) as the same addresses in a list', async () => {
+    const clock = manualClock();
+    const guard = new RequestGuard(clock, { ratePerSecond: 1, burst: 10, addressesPerToken: 250 });
+    const handler = guard.wrap(async (method) => method);
+    const ask = (bytes: number) => handler('getChunks', { addresses: new Uint8Array(bytes) }, contextFrom('192.0.2.1:5'));
+    await expect(ask(1_000 * 20)).resolves.toBe('getChunks'); // 4 tokens
+    await expect(ask(1_000 * 20)).resolves.toBe('getChunks'); // 4 more: 2 left
+    await expect(ask(500 * 20 + 1)).rejects.toMatchObject({ code: ErrorCodes.BUSY }); // 501 addresses, part of one counted whole: 3 tokens
+    await expect(ask(250 * 20)).resolves.toBe('getChunks'); // 1 token
+    await expect(ask(20)).resolves.toBe('getChunks'); // 1 token
+    await expect(ask(0)).rejects.toMatchObject({ code: ErrorCodes.BUSY }); // at least one: the bucket is empty
+  });
+
   it('releases its slot when the handler throws', async () => {
     const guard = new RequestGuard(manualClock(), { maxConcurrent: 1 });
     const handler = guard.wrap(async () => {
