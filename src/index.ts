@@ -43,6 +43,7 @@ export { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './transport/rate-limi
 export { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './protocol/request-guard.js';
 export { DEFAULT_DOWNLOADER, type DownloaderOptions } from './sync/downloader.js';
 export { DEFAULT_PUSHER, type PusherOptions } from './sync/pusher.js';
+export { DEFAULT_EARLY_CONTACTS, type EarlyContactsOptions } from './sync/early-contacts.js';
 export { DEFAULT_AUDIT, type AuditOptions } from './sync/audit.js';
 export {
   StacksObserverChain,

@@ -7,6 +7,7 @@ import type { ProtocolLimits } from '../protocol/limits.js';
 import type { RequestLimits } from '../protocol/request-guard.js';
 import type { Clock, Logger, Random } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
+import type { EarlyContactsOptions } from '../sync/early-contacts.js';
 import type { DownloaderOptions } from '../sync/downloader.js';
 import type { AuditOptions } from '../sync/audit.js';
 import type { BackfillOptions } from '../sync/sources/backfill.js';
@@ -88,6 +89,12 @@ export interface AtlasNodeOptions {
   walk?: Partial<WalkPaceOptions>;
   downloads?: Partial<DownloaderOptions>;
   push?: Partial<PusherOptions>;
+  /**
+   * Offers from callers not admitted yet, kept to be replayed once they are (DEFAULT_EARLY_CONTACTS):
+   * any caller can make us keep what it offers until its check ends, so how many callers, how many
+   * of one host, how many positions each and for how long are bounded.
+   */
+  earlyContacts?: Partial<EarlyContactsOptions>;
   /** Audits of neighbours' inventory claims (sync/audit.ts); everyMs 0 turns them off. */
   audit?: Partial<AuditOptions>;
   /**

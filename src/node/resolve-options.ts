@@ -15,6 +15,7 @@ import { silentLogger, systemClock, type Clock, type Logger, type Random } from 
 import type { ChunkStore } from '../store/types.js';
 import { DEFAULT_AUDIT, type AuditOptions } from '../sync/audit.js';
 import { DEFAULT_DOWNLOADER, type DownloaderOptions } from '../sync/downloader.js';
+import { DEFAULT_EARLY_CONTACTS, type EarlyContactsOptions } from '../sync/early-contacts.js';
 import { DEFAULT_PUSHER, type PusherOptions } from '../sync/pusher.js';
 import { DEFAULT_BACKFILL, type BackfillOptions } from '../sync/sources/backfill.js';
 import { DEFAULT_SUBDOMAIN_INDEX, type SubdomainIndexLimits } from '../bns/subdomain-index.js';
@@ -52,6 +53,7 @@ export interface ResolvedNodeOptions {
   readonly walk: Readonly<WalkPaceOptions>;
   readonly downloads: Readonly<DownloaderOptions>;
   readonly push: Readonly<PusherOptions>;
+  readonly earlyContacts: Readonly<EarlyContactsOptions>;
   readonly audit: Readonly<AuditOptions>;
   readonly sources: readonly ChunkSource[];
   readonly backfill: Readonly<BackfillOptions>;
@@ -73,7 +75,7 @@ const POSITIVE_INTEGERS = new Set([
   'requests.maxConcurrent', 'requests.maxConcurrentPerHost', 'requests.maxKeys', 'requests.addressesPerToken',
   // downloads.maxInFlight may be 0: the node then fetches only when asked (fetchChunks).
   'downloads.maxInFlightPerPeer', 'downloads.batchSize', 'downloads.maxPendingWrites', 'downloads.planWindow',
-  'push.pushBatch', 'backfill.concurrency', 'names.maxParents', 'names.maxBytes', 'walk.stepsPerRound', 'walk.settledStepsPerRenewal',
+  'push.pushBatch', 'earlyContacts.maxPeers', 'earlyContacts.maxPeersPerHost', 'earlyContacts.maxPositions', 'backfill.concurrency', 'names.maxParents', 'names.maxBytes', 'walk.stepsPerRound', 'walk.settledStepsPerRenewal',
   ...['maxPeers', 'maxPending', 'maxPendingPerHost', 'maxSamplesPerPeer', 'maxRecent', 'maxRecentPerHost', 'maxBlocked', 'maxOffences'].map((key) => `peerTable.${key}`),
 ]);
 /** Nested counts that must be whole and may be 0 (0 turns the behaviour off). */
@@ -109,6 +111,8 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
   for (const [name, value] of Object.entries(given.timers)) {
     if (!(value > 0 && Number.isFinite(value))) throw new InvalidOptionError(`timers.${name}`, `expected a positive number of milliseconds, got ${describe(value)}`);
   }
+  const earlyContacts = group('earlyContacts', options.earlyContacts, DEFAULT_EARLY_CONTACTS);
+  if (!(earlyContacts.ttlMs > 0 && Number.isFinite(earlyContacts.ttlMs))) throw new InvalidOptionError('earlyContacts.ttlMs', `expected a positive number of milliseconds, got ${describe(earlyContacts.ttlMs)}`);
   const maxChunkSize = positiveInteger('maxChunkSize', options.maxChunkSize) ?? given.limits.maxChunkSize;
   const maxPeers = positiveInteger('maxPeers', options.maxPeers) ?? given.peerTable.maxPeers;
   const maxPending = positiveInteger('maxPendingPeers', options.maxPendingPeers) ?? given.peerTable.maxPending;
@@ -130,6 +134,7 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
     walk: group('walk', options.walk, DEFAULT_WALK_PACE),
     downloads: withinLimits(group('downloads', options.downloads, DEFAULT_DOWNLOADER), given.limits),
     push: group('push', options.push, DEFAULT_PUSHER),
+    earlyContacts,
     audit: group('audit', options.audit, DEFAULT_AUDIT),
     sources,
     backfill: group('backfill', options.backfill, DEFAULT_BACKFILL),
@@ -145,7 +150,7 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
 const OPTION_NAMES: Record<keyof AtlasNodeOptions, true> = {
   chain: true, transport: true, dataDir: true, store: true, closeStore: true, seeds: true, network: true, neighbors: true,
   maxChunkSize: true, limits: true, addressPolicy: true, maxPeers: true, maxPendingPeers: true, peerTable: true, requests: true,
-  timers: true, walk: true, downloads: true, push: true, audit: true, sources: true, backfill: true, names: true, clock: true, random: true, logger: true, metrics: true,
+  timers: true, walk: true, downloads: true, push: true, earlyContacts: true, audit: true, sources: true, backfill: true, names: true, clock: true, random: true, logger: true, metrics: true,
 };
 
 /**

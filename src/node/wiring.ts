@@ -145,7 +145,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
       inventoryRead: (bytes) => metrics.count('inventory_bytes_received_total', bytes),
       failed: (error) => host.fail(error),
     },
-  }, { neighbors: options.neighbors, inventoryRefreshMs: timers.inventoryRefreshMs, quietInventoryRefreshMs: timers.quietInventoryRefreshMs, relaylessRefreshMs: timers.relaylessRefreshMs, downloads: options.downloads, audit: options.audit, push: options.push });
+  }, { neighbors: options.neighbors, inventoryRefreshMs: timers.inventoryRefreshMs, quietInventoryRefreshMs: timers.quietInventoryRefreshMs, relaylessRefreshMs: timers.relaylessRefreshMs, downloads: options.downloads, audit: options.audit, push: options.push, earlyContacts: options.earlyContacts });
 
   const overlay = new Overlay({
     client,

@@ -16,7 +16,7 @@ import type { ChunkStore, PutOutcome } from '../store/types.js';
 import type { CorruptChunk } from '../store/verified-read.js';
 import { Auditor, type AuditOptions, type AuditStats } from './audit.js';
 import { Downloader, type DownloaderOptions, type DownloaderStats, type PeerFault } from './downloader.js';
-import { EarlyContacts } from './early-contacts.js';
+import { EarlyContacts, type EarlyContactsOptions } from './early-contacts.js';
 import { quietRefreshPeriod } from './peer-view.js';
 import { PeerViews } from './peer-views.js';
 import { Pusher, type PusherOptions } from './pusher.js';
@@ -98,6 +98,8 @@ export interface ReplicatorOptions {
   downloads?: Partial<DownloaderOptions>;
   audit?: Partial<AuditOptions>;
   push?: Partial<PusherOptions>;
+  /** Bounds on offers kept from callers not admitted yet (DEFAULT_EARLY_CONTACTS). */
+  earlyContacts?: Partial<EarlyContactsOptions>;
 }
 
 export interface ReplicatorStats {
@@ -115,7 +117,7 @@ export class Replicator {
   private readonly downloader: Downloader;
   private readonly auditor: Auditor;
   private readonly pusher: Pusher;
-  private readonly early = new EarlyContacts();
+  private readonly early: EarlyContacts;
   private readonly refreshing = new Set<string>();
   /** Peers to refresh once more when their refresh under way ends (at most the tracked views). */
   private readonly refreshAgain = new Set<string>();
@@ -136,6 +138,7 @@ export class Replicator {
     // Every refresh and audit in flight listens here; they are bounded by the views kept.
     setMaxListeners(0, this.lifetime.signal);
     this.refreshMs = options.inventoryRefreshMs ?? 15_000;
+    this.early = new EarlyContacts(options.earlyContacts);
     this.quietRefreshMs = options.quietInventoryRefreshMs ?? 60_000;
     this.relaylessRefreshMs = options.relaylessRefreshMs ?? 2_000;
     this.log = new InventoryLog({ maxEntries: INVENTORY_LOG_ENTRIES, epoch: this.newEpoch() });

@@ -13,7 +13,7 @@ import { seededRandom, silentLogger, systemClock, type Clock, type Logger, type 
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import { quietRefreshPeriod } from '../../src/sync/peer-view.js';
-import { refreshFault, Replicator, type ReplicatorPeers, type StoredOutcome } from '../../src/sync/replicator.js';
+import { refreshFault, Replicator, type ReplicatorOptions, type ReplicatorPeers, type StoredOutcome } from '../../src/sync/replicator.js';
 import type { Transport } from '../../src/transport/types.js';
 import { steppedClock } from '../support/clock.js';
 
@@ -83,7 +83,7 @@ const started: Replicator[] = [];
 afterEach(() => started.splice(0).forEach((r) => r.stop()));
 
 /** A replicator over a store that has 4 positions announced, none held. */
-async function setup(logger: Logger = silentLogger, clock: Clock = systemClock, random: Random = seededRandom(2)) {
+async function setup(logger: Logger = silentLogger, clock: Clock = systemClock, random: Random = seededRandom(2), options: ReplicatorOptions = {}) {
   await hashReady();
   const chunks = generateChunks(4, seededRandom(1));
   const store = new MemoryChunkStore();
@@ -108,7 +108,7 @@ async function setup(logger: Logger = silentLogger, clock: Clock = systemClock, 
         failed() {},
       },
     },
-    { audit: { everyMs: 0 } },
+    { audit: { everyMs: 0 }, ...options },
   );
   started.push(replicator);
   const put = async (index: number): Promise<StoredOutcome[]> =>
@@ -225,6 +225,16 @@ describe('Replicator', () => {
     expect(view?.inventory.has(0)).toBe(true);
     expect(view?.inventory.has(2)).toBe(true);
     expect(view?.inventory.has(1)).toBe(false);
+  });
+
+  it('keeps no more of an early offer than its earlyContacts bound says', async () => {
+    const { replicator, peers } = await setup(silentLogger, systemClock, seededRandom(2), { earlyContacts: { maxPositions: 1 } });
+    replicator.offered(STRANGER, Uint32Array.of(0, 2));
+    peers.known.add(STRANGER);
+    replicator.peerAdmitted(STRANGER);
+    const view = replicator.views.get(STRANGER);
+    expect(view?.inventory.has(0)).toBe(true);
+    expect(view?.inventory.has(2)).toBe(false);
   });
 
   it('counts as wanted only offered positions that are announced and not held', async () => {
