@@ -19,7 +19,7 @@
  * Inventory lies are served through the whole-vector method: the incremental one always answers
  * "fetch the whole vector", so a liar's claim is refreshed on every round.
  */
-import { isAddress } from '../address.js';
+import { ADDRESS_BYTES, isAddress } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { randomInt, type Clock, type Random, type TimerHandle } from '../runtime.js';
 import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from '../transport/types.js';
@@ -243,7 +243,7 @@ export function listedChunks(reply: unknown, params: unknown): { chunks: { addre
   }
   if (Array.isArray(missing)) for (const address of missing) if (typeof address === 'string') listed.missing.push(address);
   if (Array.isArray(inOrder)) {
-    const addresses = (params as { addresses?: unknown[] } | null)?.addresses ?? [];
+    const addresses = requestAddresses(params, inOrder.length);
     inOrder.forEach((data: unknown, i) => {
       const address = addresses[i];
       if (typeof address !== 'string') return;
@@ -255,11 +255,22 @@ export function listedChunks(reply: unknown, params: unknown): { chunks: { addre
 }
 
 function askedAddresses(params: unknown): string[] {
-  const addresses = (params as { addresses?: unknown } | null)?.addresses;
-  if (!Array.isArray(addresses)) return [];
   const out = new Set<string>();
-  for (const address of addresses.slice(0, 100)) if (isAddress(address)) out.add(address.toLowerCase());
+  for (const address of requestAddresses(params, 100)) if (isAddress(address)) out.add(address.toLowerCase());
   return [...out];
+}
+
+/**
+ * The first `max` entries of a raw getChunks request's addresses, in either form: a list (entries
+ * as they are, checked by the caller) or packed bytes, 20 an address, as hex.
+ */
+export function requestAddresses(params: unknown, max: number): unknown[] {
+  const addresses = (params as { addresses?: unknown } | null)?.addresses;
+  if (Array.isArray(addresses)) return addresses.slice(0, max);
+  if (!(addresses instanceof Uint8Array)) return [];
+  const bytes = Buffer.from(addresses.buffer, addresses.byteOffset, addresses.byteLength);
+  const count = Math.min(max, Math.floor(bytes.length / ADDRESS_BYTES));
+  return Array.from({ length: count }, (_, i) => bytes.toString('hex', i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES));
 }
 
 /** The honest inventory reply with every bit of the asked range set (padding bits stay clear). */

@@ -24,8 +24,9 @@ describe('integrity scenarios', () => {
     expect(result.facts.controlConverged).toBe(true);
     expect(result.facts.controlCorrupt).toBe(0);
     expect(result.facts.attackers).toBe(4);
-    // The attack happened: honest nodes asked liars and got replies withholding what they claim.
-    expect(result.facts.unansweredAddresses as number).toBeGreaterThan(0);
+    // The attack happened: honest nodes asked liars and got replies withholding what they claim,
+    // thousands of addresses (8,704 at this seed; 120 when the liars could not read packed requests).
+    expect(result.facts.unansweredAddresses as number).toBeGreaterThan(1_000);
     expect(result.facts.ratioToControl as number).toBeLessThanOrEqual(1.5);
   }, 120_000);
 

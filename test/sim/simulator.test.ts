@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryChain } from '../../src/chain/memory.js';
+import { packAddresses } from '../../src/protocol/get-chunks.js';
 import { seededRandom } from '../../src/runtime.js';
 import { ByzantineTransport } from '../../src/sim/byzantine.js';
 import { runSimCommand } from '../../src/sim/cli.js';
@@ -266,7 +267,7 @@ describe('ByzantineTransport', () => {
       },
     };
     const caller = network.transport('c');
-    const reply = async (behaviour: 'corrupt' | 'liar' | 'flood', method: string, params: unknown): Promise<Record<string, unknown>> => {
+    const reply = async (behaviour: 'corrupt' | 'liar' | 'flood' | 'omit', method: string, params: unknown): Promise<Record<string, unknown>> => {
       const name = `x-${behaviour}-${method}`;
       const transport = new ByzantineTransport(network.transport(name), behaviour, { random: seededRandom(4), clock, bogusPrefix: 'bogus-' });
       await transport.listen(service);
@@ -283,6 +284,15 @@ describe('ByzantineTransport', () => {
     // 11 positions: every bit set, the 5 padding bits of the last byte clear.
     expect((await reply('corrupt', 'inventory', { offset: 0, length: 2 })).bytes).toEqual(Uint8Array.of(0xff, 0xe0));
     expect(await reply('liar', 'getChunks', { addresses: [chunk!.address] })).toEqual({ chunks: [], missing: [chunk!.address] });
+    // Packed requests (what current nodes send) are read as well as hex lists.
+    const packed = packAddresses([chunk!.address]);
+    expect(await reply('liar', 'getChunks', { addresses: packed })).toEqual({ chunks: [], missing: [chunk!.address] });
+    const [corruptPacked] = (await reply('corrupt', 'getChunks', { addresses: packed, inOrder: true })).inOrder as Uint8Array[];
+    expect(corruptPacked?.length).toBe(chunk!.data.length);
+    expect(Buffer.from(corruptPacked!).equals(Buffer.from(chunk!.data))).toBe(false);
+    const two = packAddresses([chunk!.address, 'f'.repeat(40)]);
+    expect(await reply('omit', 'getChunks', { addresses: two })).toEqual({ chunks: [], missing: [] });
+    expect(await reply('omit', 'getChunks', { addresses: [chunk!.address, 'f'.repeat(40)] })).toEqual({ chunks: [], missing: [] });
     const peers = (await reply('flood', 'peers', {})).peers as string[];
     expect(peers).toHaveLength(80);
     expect(peers.every((p) => p.startsWith('bogus-'))).toBe(true);
