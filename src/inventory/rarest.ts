@@ -193,17 +193,21 @@ function attachHolders(chosen: readonly number[], peerIds: readonly string[], pe
   for (let i = 0; i < ascending.length; i++) ascending[i] = i;
   ascending.sort((a, b) => (chosen[a] as number) - (chosen[b] as number));
   const chosenSet = bitmaps.create(chosen);
-  for (let p = 0; p < peerBitmaps.length; p++) {
-    const peer = peerIds[p] as string;
-    const heldBitmap = bitmaps.and(peerBitmaps[p] as ReadonlyBitmap, chosenSet);
-    const held = heldBitmap.toUint32Array();
-    bitmaps.release(heldBitmap);
-    for (let k = 0, j = 0; k < held.length; k++, j++) {
-      // held is a subset of chosen: skip the chosen positions this peer does not hold.
-      while ((chosen[ascending[j] as number] as number) !== held[k]) j++;
-      (planned[ascending[j] as number] as PlannedPosition).holders.push(peer);
+  try {
+    for (let p = 0; p < peerBitmaps.length; p++) {
+      const peer = peerIds[p] as string;
+      const heldBitmap = bitmaps.and(peerBitmaps[p] as ReadonlyBitmap, chosenSet);
+      const held = heldBitmap.toUint32Array();
+      bitmaps.release(heldBitmap);
+      for (let k = 0, j = 0; k < held.length; k++, j++) {
+        // held is a subset of chosen: skip the chosen positions this peer does not hold.
+        while (j < ascending.length && (chosen[ascending[j] as number] as number) !== held[k]) j++;
+        if (j === ascending.length) throw new Error(`rarest-first: position ${held[k]} held but not planned`);
+        (planned[ascending[j] as number] as PlannedPosition).holders.push(peer);
+      }
     }
+  } finally {
+    bitmaps.release(chosenSet);
   }
-  bitmaps.release(chosenSet);
   return planned;
 }

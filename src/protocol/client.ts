@@ -127,8 +127,8 @@ export class ProtocolClient {
    * in-order reply unless `params.inOrder` is false (get-chunks.ts); either form comes back as
    * the listed one.
    */
-  getChunks(peer: string, params: GetChunksParams, options: GetChunksCallOptions = {}): Promise<GetChunksResult> {
-    const { packed, ...callOptions } = options;
+  getChunks(peer: string, params: GetChunksParams, options?: GetChunksCallOptions): Promise<GetChunksResult> {
+    const { packed, ...callOptions } = options ?? {};
     const encode = packed === true ? (request: GetChunksParams) => ({ ...request, addresses: packAddresses(request.addresses) }) : undefined;
     return this.#send(peer, 'getChunks', { ...params, inOrder: params.inOrder ?? true }, callOptions, encode);
   }

@@ -19,7 +19,7 @@
  * that said so.
  */
 import { ADDRESS_BYTES, type Address } from '../address.js';
-import { ErrorCodes } from '../errors.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
 import { boolean, bytes, chunkAddress, failReply as fail, list, object, own, type Fail, type Fields } from './fields.js';
 import type { ProtocolLimits } from './limits.js';
 import type { GetChunksParams, GetChunksResult } from './messages.js';
@@ -45,17 +45,24 @@ export function getChunksParams(fields: Fields, limits: Readonly<ProtocolLimits>
   return params;
 }
 
-/** The packed form of a request's addresses: 20 bytes each, in order. */
+/** The packed form of a request's addresses (valid ones: validateParams first): 20 bytes each, in order. */
 export function packAddresses(addresses: readonly Address[]): Uint8Array {
-  const packed = Buffer.allocUnsafe(addresses.length * ADDRESS_BYTES);
-  for (let i = 0; i < addresses.length; i++) packed.write(addresses[i] as Address, i * ADDRESS_BYTES, ADDRESS_BYTES, 'hex');
+  // Zeroed, and its own memory (not a slice of Node's shared pool): nothing else can go out with it.
+  const packed = Buffer.alloc(addresses.length * ADDRESS_BYTES);
+  for (let i = 0; i < addresses.length; i++) {
+    const address = addresses[i] as Address;
+    if (address.length !== 2 * ADDRESS_BYTES || packed.write(address, i * ADDRESS_BYTES, ADDRESS_BYTES, 'hex') !== ADDRESS_BYTES) {
+      throw new AtlasError(ErrorCodes.BAD_ADDRESS, `not a chunk address (40 hex characters): ${JSON.stringify(String(address).slice(0, 64))}`);
+    }
+  }
   return packed;
 }
 
 function unpackAddresses(packed: Uint8Array, maxAddresses: number, failRequest: Fail): Address[] {
-  if (packed.length % ADDRESS_BYTES !== 0) failRequest(ErrorCodes.BAD_REQUEST, 'getChunks.addresses', `${packed.length} bytes, not a whole number of ${ADDRESS_BYTES}-byte addresses`);
-  const count = packed.length / ADDRESS_BYTES;
+  // Counted before the alignment is checked, so too many addresses is TOO_MANY in both forms.
+  const count = Math.ceil(packed.length / ADDRESS_BYTES);
   if (count > maxAddresses) failRequest(ErrorCodes.TOO_MANY, 'getChunks.addresses', `${count} items, at most ${maxAddresses}`);
+  if (packed.length % ADDRESS_BYTES !== 0) failRequest(ErrorCodes.BAD_REQUEST, 'getChunks.addresses', `${packed.length} bytes, not a whole number of ${ADDRESS_BYTES}-byte addresses`);
   const view = Buffer.from(packed.buffer, packed.byteOffset, packed.length);
   const addresses: Address[] = new Array(count);
   for (let i = 0; i < count; i++) addresses[i] = view.toString('hex', i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES);

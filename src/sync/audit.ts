@@ -30,6 +30,7 @@ import { randomInt, type TimerHandle } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import { ChunkCaller, type ChunkCallComponents } from './chunk-caller.js';
 import type { PeerFault } from './downloader.js';
+import { requestChunks } from './request-chunks.js';
 import { verifyReceived } from './verify.js';
 import { asAtlasError, classifyFailure } from '../protocol/faults.js';
 
@@ -171,7 +172,8 @@ export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'],
     state.running = true;
     this.stats.audits++;
     try {
-      const reply = await this.client.getChunks(peer, { addresses: [address] }, { signal, timeoutMs: this.options.timeoutMs });
+      // The same form as a download's, so that a peer cannot serve audits and stall downloads.
+      const reply = await requestChunks(this.client, this.views, peer, [address], { signal, timeoutMs: this.options.timeoutMs });
       state.stalls = 0;
       if (reply.chunks.length > 0) {
         const { corrupt } = verifyReceived(reply.chunks);

@@ -10,6 +10,7 @@ import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { DEFAULT_HEDGE, HedgeTimer, type HedgeOptions } from './hedge.js';
 import { DEFAULT_OMISSIONS, OmissionLedger, type OmissionOptions } from './omissions.js';
 import { ChunkCaller, type ChunkCallComponents } from './chunk-caller.js';
+import { requestChunks } from './request-chunks.js';
 import { verifyReceived } from './verify.js';
 import { WorkPlan } from './work-plan.js';
 
@@ -218,7 +219,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     };
     let reply: Awaited<ReturnType<ProtocolClient['getChunks']>>;
     try {
-      reply = await this.client.getChunks(peer, { addresses }, { signal: this.controller.signal, packed: this.views.packsAddresses(peer) });
+      reply = await requestChunks(this.client, this.views, peer, addresses, { signal: this.controller.signal });
     } catch (error) {
       end();
       if (!this.stopped) this.requestFailed(peer, hedged ? [] : addresses, error); // backs off before release
@@ -278,7 +279,6 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     }
     // It answers fewer addresses than its inventory said (it restarted with a lower limit).
     if (isAtlasError(error) && error.code === ErrorCodes.TOO_MANY) this.views.lowerBatchSize(peer);
-    if (isAtlasError(error) && error.code === ErrorCodes.BAD_REQUEST) this.views.stopPacking(peer);
     for (const address of addresses) this.plan.fail(address, now);
     if (failure !== 'fault') this.hooks.called(peer, false);
     this.hooks.fault(peer, failure === 'fault' ? 'bad-data' : 'unresponsive', asAtlasError(error));

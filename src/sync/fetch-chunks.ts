@@ -91,7 +91,7 @@ function throwIfStopped(signal: AbortSignal | undefined, lifetime: AbortSignal):
 /** What the node's fetchChunks() works with: a fetch host's parts but its pass, a pass's peers and hooks, and where holders are found. */
 export interface NodeFetchParts extends Omit<FetchHost, 'fetchPass'>, Omit<FetchRequest, 'wanted' | 'candidates' | 'signal'> {
   /** Neighbours' inventories: their holders of an address are asked first. */
-  views: Pick<PeerViews, 'peers' | 'get' | 'batchSize' | 'putOffHonest' | 'packsAddresses'>;
+  views: Pick<PeerViews, 'peers' | 'get' | 'batchSize' | 'putOffHonest' | 'packsAddresses' | 'stopPacking'>;
   /** Addresses asked of one peer at once, at most (downloads.batchSize; the peer's own bound applies too). */
   batchSize: number;
   /** Every known peer, healthiest first: asked after the known holders. */
@@ -120,8 +120,7 @@ export function nodeFetcher(parts: NodeFetchParts): (addresses: readonly string[
       }
       const batchSizeOf = (peer: string) => views.batchSize(peer, parts.batchSize);
       const putOffHonest = (peer: string, chunkBytes: number) => views.putOffHonest(peer, chunkBytes, parts.limits.maxChunkSize);
-      const packsAddresses = (peer: string) => views.packsAddresses(peer);
-      return fetchFromPeers({ wanted, candidates, client: parts.client, store, limits: parts.limits, batchSizeOf, packsAddresses, putOffHonest, signal, onStored: parts.onStored, onFault: parts.onFault, onCall: parts.onCall });
+      return fetchFromPeers({ wanted, candidates, client: parts.client, store, limits: parts.limits, batchSizeOf, views, putOffHonest, signal, onStored: parts.onStored, onFault: parts.onFault, onCall: parts.onCall });
     },
   };
   return (addresses, options) => fetchChunksFor(addresses, options, host);

@@ -4,7 +4,12 @@ import type { ProtocolClient } from '../protocol/client.js';
 import { asAtlasError, classifyFailure } from '../protocol/faults.js';
 import { GET_ADDRESSES_UNADVERTISED, type ProtocolLimits } from '../protocol/limits.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
+import type { PeerViews } from './peer-views.js';
+import { requestChunks } from './request-chunks.js';
 import { verifyReceived } from './verify.js';
+
+/** Views for a fetch that was given none: every peer is asked in hex. */
+const NEVER_PACKED: Pick<PeerViews, 'packsAddresses' | 'stopPacking'> = { packsAddresses: () => false, stopPacking: () => undefined };
 
 /** Options of `AtlasNode.fetchChunks`: a signal to abandon it and whether to wait for chunks no peer can give yet. */
 export interface FetchOptions {
@@ -42,8 +47,8 @@ export interface FetchRequest {
   limits: Readonly<ProtocolLimits>;
   /** Addresses one call to `peer` may carry; default min(limits.maxGetAddresses, GET_ADDRESSES_UNADVERTISED). */
   batchSizeOf?(peer: string): number;
-  /** Whether addresses go to `peer` packed (PeerViews.packsAddresses); default no. */
-  packsAddresses?(peer: string): boolean;
+  /** Whether addresses go to `peer` packed, and what to do when it refuses them (request-chunks.ts); default: never packed. */
+  views?: Pick<PeerViews, 'packsAddresses' | 'stopPacking'>;
   /** Whether `peer` could honestly put addresses off after `chunkBytes` of chunks (PeerViews.putOffHonest); default no. */
   putOffHonest?(peer: string, chunkBytes: number): boolean;
   signal: AbortSignal;
@@ -108,7 +113,7 @@ async function fetchFromPeer(request: FetchRequest, peer: string, addresses: Add
 /** The addresses put off for later, or undefined when the peer failed: the rest of its share goes to the next candidate. */
 async function fetchBatch(request: FetchRequest, peer: string, addresses: Address[], found: Map<Address, Uint8Array>): Promise<readonly Address[] | undefined> {
   try {
-    const reply = await request.client.getChunks(peer, { addresses }, { signal: request.signal, packed: request.packsAddresses?.(peer) === true });
+    const reply = await requestChunks(request.client, request.views ?? NEVER_PACKED, peer, addresses, { signal: request.signal });
     request.onCall(peer, true);
     const { verified, corrupt } = verifyReceived(reply.chunks);
     if (corrupt.length > 0) {

@@ -50,15 +50,17 @@ export interface PeerView {
   maxGetAddresses: number;
   /** Its bound on a getChunks reply's chunk bytes, as its inventory replies say (the default when they do not). */
   maxGetChunksBytes: number;
-  /** Its inventory replies say it reads packed getChunks addresses. */
+  /** Its inventory replies say it reads packed getChunks addresses, and it has not refused them. */
   packedAddresses: boolean;
+  /** It refused a packed request although its replies said it reads them: hex from then on, while it is tracked. */
+  packingRefused: boolean;
 }
 
 /** What a peer's inventory reply says of how much it serves per getChunks call. */
 export function readServingBounds(view: PeerView, reply: InventoryResult): void {
   view.maxGetAddresses = reply.maxGetAddresses ?? GET_ADDRESSES_UNADVERTISED;
   view.maxGetChunksBytes = reply.maxGetChunksBytes ?? DEFAULT_LIMITS.maxGetChunksBytes;
-  view.packedAddresses = reply.packedAddresses === true;
+  view.packedAddresses = reply.packedAddresses === true && !view.packingRefused;
 }
 
 /**
@@ -77,7 +79,7 @@ export const RELAY_REFUSED_MS = 60_000;
 
 /** A view of `peer` with nothing read yet. */
 export function newPeerView(peer: string): PeerView {
-  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes, packedAddresses: false };
+  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes, packedAddresses: false, packingRefused: false };
 }
 
 export interface RefreshOutcome {

@@ -105,7 +105,7 @@ export class PeerViews {
     return chunkBytes + maxChunkSize > bound;
   }
 
-  /** A peer refused a call for asking too many addresses (it restarted with a lower limit): ask it the unadvertised size until its next whole read. */
+  /** A peer refused a call for asking too many addresses (it restarted with a lower limit): ask it the unadvertised size until an inventory reply says otherwise. */
   lowerBatchSize(peer: string): void {
     const view = this.views.get(peer);
     if (view) view.maxGetAddresses = GET_ADDRESSES_UNADVERTISED;
@@ -116,10 +116,12 @@ export class PeerViews {
     return this.views.get(peer)?.packedAddresses === true;
   }
 
-  /** A peer refused a packed request (it restarted as an older version): hex strings until its next whole read. */
+  /** A peer refused a packed request (it restarted as an older version, or says what it does not do): hex strings for as long as it is tracked. */
   stopPacking(peer: string): void {
     const view = this.views.get(peer);
-    if (view) view.packedAddresses = false;
+    if (!view) return;
+    view.packedAddresses = false;
+    view.packingRefused = true;
   }
 
   /**

@@ -56,6 +56,17 @@ describe('packed addresses', () => {
     expect(codeOfParams(packed(A, B), limits)).toBe('accepted');
     expect(codeOfParams(packed(A, B, C), limits)).toBe(ErrorCodes.TOO_MANY);
     expect(codeOfParams([A, B, C], limits)).toBe(ErrorCodes.TOO_MANY);
+    // Too many and not whole: TOO_MANY, as a list of as many would be.
+    expect(codeOfParams(new Uint8Array(2 * 20 + 1), limits)).toBe(ErrorCodes.TOO_MANY);
+  });
+
+  it('packs only valid addresses, into zeroed memory of its own', () => {
+    expect(() => packAddresses(['z'.repeat(40)])).toThrow(/not a chunk address/);
+    expect(() => packAddresses(['ab'.repeat(19) + 'zz'])).toThrow(/not a chunk address/);
+    expect(() => packAddresses(['ab'])).toThrow(/not a chunk address/);
+    const one = packAddresses([A]);
+    expect(one.buffer.byteLength).toBe(20);
+    expect(Buffer.from(one).toString('hex')).toBe(A);
   });
 
   it('halves a 500-address request', () => {

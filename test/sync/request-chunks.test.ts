@@ -1,0 +1,71 @@
+/** One getChunks call in the form the peer reads: packed when it said so, hex again once it refuses. */
+import { describe, expect, it } from 'vitest';
+import { AtlasError, ErrorCodes } from '../../src/errors.js';
+import type { GetChunksCallOptions } from '../../src/protocol/client.js';
+import type { GetChunksParams, GetChunksResult, InventoryResult } from '../../src/protocol/messages.js';
+import { newPeerView, readServingBounds } from '../../src/sync/peer-view.js';
+import { requestChunks } from '../../src/sync/request-chunks.js';
+
+const A = 'a'.repeat(40);
+const reply: GetChunksResult = { chunks: [], missing: [A] };
+
+/** A client that records the form of every call and answers with `answer`. */
+function clientAnswering(answer: (packed: boolean) => GetChunksResult | Error) {
+  const forms: string[] = [];
+  return {
+    forms,
+    getChunks: async (_peer: string, _params: GetChunksParams, options: GetChunksCallOptions = {}) => {
+      const packed = options.packed === true;
+      forms.push(packed ? 'packed' : 'hex');
+      const outcome = answer(packed);
+      if (outcome instanceof Error) throw outcome;
+      return outcome;
+    },
+  };
+}
+
+function viewsSaying(packs: boolean) {
+  const state = { packs, stopped: 0 };
+  return { state, packsAddresses: () => state.packs, stopPacking: () => { state.packs = false; state.stopped++; } };
+}
+
+describe('requestChunks', () => {
+  it('packs the addresses for a peer that reads them, and sends hex to one that does not say so', async () => {
+    const client = clientAnswering(() => reply);
+    expect(await requestChunks(client, viewsSaying(true), 'p', [A], {})).toEqual(reply);
+    expect(await requestChunks(client, viewsSaying(false), 'p', [A], {})).toEqual(reply);
+    expect(client.forms).toEqual(['packed', 'hex']);
+  });
+
+  it('asks again at once in hex when a peer refuses the packed form, and stops packing for it', async () => {
+    const client = clientAnswering((packed) => (packed ? new AtlasError(ErrorCodes.BAD_REQUEST, 'getChunks.addresses: expected an array') : reply));
+    const views = viewsSaying(true);
+    expect(await requestChunks(client, views, 'p', [A], {})).toEqual(reply);
+    expect(await requestChunks(client, views, 'p', [A], {})).toEqual(reply);
+    expect(client.forms).toEqual(['packed', 'hex', 'hex']);
+    expect(views.state.stopped).toBe(1);
+  });
+
+  it('passes any other failure through, packed or not, and does not retry after an abort', async () => {
+    const busy = clientAnswering(() => new AtlasError(ErrorCodes.BUSY, 'busy'));
+    await expect(requestChunks(busy, viewsSaying(true), 'p', [A], {})).rejects.toMatchObject({ code: ErrorCodes.BUSY });
+    expect(busy.forms).toEqual(['packed']);
+    const refusing = clientAnswering(() => new AtlasError(ErrorCodes.BAD_REQUEST, 'no'));
+    const controller = new AbortController();
+    controller.abort();
+    const views = viewsSaying(true);
+    await expect(requestChunks(refusing, views, 'p', [A], { signal: controller.signal })).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
+    expect(refusing.forms).toEqual(['packed']);
+    expect(views.state.stopped).toBe(0);
+  });
+
+  it('keeps a peer that refused packing on hex through its later inventory replies', () => {
+    const view = newPeerView('p');
+    const advertised = { sequenceLength: 0, inventory: { epoch: 'e', version: 1 }, bytes: new Uint8Array(0), packedAddresses: true } as InventoryResult;
+    readServingBounds(view, advertised);
+    expect(view.packedAddresses).toBe(true);
+    view.packingRefused = true;
+    readServingBounds(view, advertised);
+    expect(view.packedAddresses).toBe(false);
+  });
+});
