@@ -37,9 +37,11 @@ function manualClock() {
 function setUp() {
   const { clock, fire, setNow } = manualClock();
   const asked: string[] = [];
+  const forms: string[] = [];
   const client = {
-    getChunks: async (peer: string) => {
+    getChunks: async (peer: string, _params: unknown, options?: { packed?: boolean }) => {
       asked.push(peer);
+      forms.push(options?.packed === true ? 'packed' : 'hex');
       return { chunks: [], missing: [] };
     },
   };
@@ -48,7 +50,7 @@ function setUp() {
   const store = { inventory: new Inventory(10), addressAt: () => ADDRESS };
   const hooks = { called() {}, fault() {}, health: () => 1, stalled() {} };
   const auditor = new Auditor({ store, views, client, clock, random: () => 0, hooks }, { retryMs: 7 });
-  return { auditor, views, asked, fire, setNow };
+  return { auditor, views, asked, forms, fire, setNow };
 }
 
 describe('Auditor', () => {
@@ -60,6 +62,18 @@ describe('Auditor', () => {
     fire(1_007, 0.4);
     await Promise.resolve();
     expect(asked).toEqual([PEER]);
+    auditor.stop();
+  });
+
+  it('asks in the form downloads use: packed to a peer that reads it, so it cannot tell an audit from a download', async () => {
+    const { auditor, views, forms, fire } = setUp();
+    views.track(PEER);
+    views.markHeld(PEER, Uint32Array.of(3));
+    (views.get(PEER) as { packedAddresses: boolean }).packedAddresses = true; // as its inventory replies said
+    auditor.watch(PEER, new AbortController().signal);
+    fire(1_007);
+    await Promise.resolve();
+    expect(forms).toEqual(['packed']);
     auditor.stop();
   });
 
