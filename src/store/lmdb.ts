@@ -237,17 +237,27 @@ function damagedRecords(kind: string, read: number, expected: number, path: stri
 /** 64 GiB of address space: room for about 300 million chunks of the real size distribution. */
 export const DEFAULT_MAP_SIZE = 2 ** 36;
 
+/** The lmdb-js environment options of a store in `path`. */
+export function environmentOptions(path: string, options: Pick<LmdbChunkStoreOptions, 'mapSize' | 'noSync'>): Parameters<typeof open>[0] & object {
+  return {
+    path,
+    maxDbs: DB_NAMES.length + 3,
+    // One map reserved up front: address space only, the file grows as written. Letting lmdb-js
+    // grow the map instead remaps the file and keeps the old maps alive, so the same pages are
+    // counted in RSS several times over (measured: 4 maps, 2.2x the file, at 1M positions).
+    mapSize: options.mapSize ?? DEFAULT_MAP_SIZE,
+    // lmdb-js's default on Linux (overlapping sync) resolves a write when it is committed and
+    // flushes it to disk afterwards, alongside the next transaction: a machine crash could then
+    // lose chunks the node had acknowledged and offered. Off, a write resolves once it is on disk;
+    // group commits keep the throughput (measured the same, 300,000 puts/s in merged commits).
+    overlappingSync: false,
+    ...(options.noSync ? { noSync: true } : {}),
+  };
+}
+
 function openEnvironment(path: string, options: LmdbChunkStoreOptions): RootDatabase {
   try {
-    return open({
-      path,
-      maxDbs: DB_NAMES.length + 3,
-      // One map reserved up front: address space only, the file grows as written. Letting lmdb-js
-      // grow the map instead remaps the file and keeps the old maps alive, so the same pages are
-      // counted in RSS several times over (measured: 4 maps, 2.2x the file, at 1M positions).
-      mapSize: options.mapSize ?? DEFAULT_MAP_SIZE,
-      ...(options.noSync ? { noSync: true } : {}),
-    });
+    return open(environmentOptions(path, options));
   } catch (error) {
     throw new AtlasError(ErrorCodes.STORE_CORRUPT, `cannot open the LMDB environment in ${path}: ${(error as Error).message}`, { path }, { cause: error });
   }

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { open as openLmdb } from 'lmdb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/runtime.js';
-import { LmdbChunkStore, STORE_FORMAT_VERSION } from '../../src/store/lmdb.js';
+import { LmdbChunkStore, STORE_FORMAT_VERSION, environmentOptions } from '../../src/store/lmdb.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import type { ChunkStore } from '../../src/store/types.js';
 import {
@@ -40,6 +40,14 @@ async function expectSameAfterReopen(store: LmdbChunkStore): Promise<LmdbChunkSt
   expect(snapshot(reopened, poolAddresses)).toEqual(before);
   return reopened;
 }
+
+describe('LmdbChunkStore durability settings', () => {
+  it('acknowledges a write only once it is on disk: no overlapping sync (lmdb-js resolves at commit with it), fsync unless noSync', () => {
+    expect(environmentOptions('/x', {})).toMatchObject({ path: '/x', overlappingSync: false });
+    expect(environmentOptions('/x', {})).not.toHaveProperty('noSync');
+    expect(environmentOptions('/x', { noSync: true })).toMatchObject({ overlappingSync: false, noSync: true });
+  });
+});
 
 describe('LmdbChunkStore persistence', () => {
   it('reopens with exactly the same sequence, chunks, inventory and digests', async () => {
