@@ -87,7 +87,7 @@ function rawAsyncPuts(): Contender {
   return {
     name: 'raw async',
     async setup(root) {
-      env = open({ path: tempDir(root, 'raw-async'), maxDbs: 8 });
+      env = open({ path: tempDir(root, 'raw-async'), maxDbs: 8, overlappingSync: false });
       db = env.openDB<Buffer, Buffer>('chunks', { keyEncoding: 'binary', encoding: 'binary' });
     },
     async batch(w, start, end) {
@@ -106,7 +106,7 @@ function rawTransaction(): Contender {
   return {
     name: 'raw txn',
     async setup(root) {
-      env = open({ path: tempDir(root, 'raw-txn'), maxDbs: 8 });
+      env = open({ path: tempDir(root, 'raw-txn'), maxDbs: 8, overlappingSync: false });
       db = env.openDB<Buffer, Buffer>('chunks', { keyEncoding: 'binary', encoding: 'binary' });
     },
     async batch(w, start, end) {
@@ -165,7 +165,7 @@ function median(values: readonly number[]): number {
 }
 
 async function rawSequence(root: string, w: Workload): Promise<number> {
-  const env = open({ path: tempDir(root, 'raw-seq'), maxDbs: 8 });
+  const env = open({ path: tempDir(root, 'raw-seq'), maxDbs: 8, overlappingSync: false });
   const db = env.openDB<Buffer, number>('sequence', { keyEncoding: 'uint32', encoding: 'binary' });
   const seconds = await time(async () => {
     for (let start = 0; start < w.keys.length; start += PAGE) {

@@ -25,6 +25,7 @@ interface FreshResult {
   wireBytesOut: number;
   rssAnonBytes?: number;
   rssFileBytes?: number;
+  rssFileBeforeOpenBytes?: number;
   requests: number;
   duplicates: number;
 }
@@ -99,7 +100,7 @@ function rows(label: string, dataset: Dataset, result: FreshResult, ref: Referen
     },
     { label: `${label}: peak RSS (fresh node)`, value: result.peakRssBytes / MB, unit: 'MB', reference: { label: `${reference}, client`, value: ref.peakRssBytes / MB } },
     { label: `${label}: wire bytes in / chunk bytes`, value: result.wireBytesIn / dataset.bytes, unit: 'x' },
-    { label: `${label}: wire bytes out (requests) / chunk bytes`, value: result.wireBytesOut / dataset.bytes, unit: 'x' },
+    { label: `${label}: HTTP body bytes out (getChunks requests, mostly) / chunk bytes`, value: result.wireBytesOut / dataset.bytes, unit: 'x' },
   ];
   if (absoluteTarget !== undefined) {
     out.push({ label: `${label}: chunks/s (absolute target)`, value: chunksPerSecond, unit: 'chunks/s', target: { min: absoluteTarget, of: 'value' } });
@@ -123,8 +124,10 @@ function storageFloorRows(plan: { count: number; size: number | undefined }, dat
 
 /** The fresh node's resident memory once synced, anonymous and file-backed (Linux only). */
 function residentNote(result: FreshResult): string {
-  if (result.rssAnonBytes === undefined || result.rssFileBytes === undefined) return '';
-  return `; RSS once synced ${((result.rssAnonBytes + result.rssFileBytes) / MB).toFixed(0)} MB: ${(result.rssAnonBytes / MB).toFixed(0)} MB anonymous, ${(result.rssFileBytes / MB).toFixed(0)} MB file-backed (LMDB's mapped pages, which the kernel reclaims)`;
+  const { rssAnonBytes: anon, rssFileBytes: file, rssFileBeforeOpenBytes: before } = result;
+  if (![anon, file, before].every((value) => typeof value === 'number' && Number.isFinite(value))) return '';
+  const mb = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
+  return `; RSS once synced ${mb(anon! + file!)}: ${mb(anon!)} anonymous, ${mb(file!)} file-backed, ${mb(file! - before!)} of it mapped since the node opened (LMDB's pages, which the kernel reclaims)`;
 }
 
 /** Start-up convergence of 5 nodes on 127.0.0.1 (bench/sync-startup.ts), p50 and p99 over every chunk of every run. */

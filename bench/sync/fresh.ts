@@ -13,6 +13,7 @@ const [dataDir, chainFile, peerList, timeoutArg] = process.argv.slice(2) as [str
 const seeds = peerList.split(',');
 const timeoutMs = Number(timeoutArg);
 
+const residentBeforeOpen = residentSplit();
 const openedAt = performance.now();
 const transport = new HttpTransport({ listen: '127.0.0.1:0' });
 const node = await AtlasNode.open({
@@ -63,6 +64,7 @@ process.stdout.write(
     requests: stats.downloads.requests,
     duplicates: stats.downloads.duplicateChunks,
     ...residentAtEnd,
+    ...(residentBeforeOpen.rssFileBytes !== undefined ? { rssFileBeforeOpenBytes: residentBeforeOpen.rssFileBytes } : {}),
   }) + '\n',
 );
 
@@ -79,5 +81,6 @@ function residentSplit(): { rssAnonBytes?: number; rssFileBytes?: number } {
     return {};
   }
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-  return { rssAnonBytes: kib('RssAnon'), rssFileBytes: kib('RssFile') };
+  const [anon, file] = [kib('RssAnon'), kib('RssFile')];
+  return Number.isFinite(anon) && Number.isFinite(file) ? { rssAnonBytes: anon, rssFileBytes: file } : {};
 }

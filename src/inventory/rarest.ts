@@ -202,7 +202,9 @@ function attachHolders(chosen: readonly number[], peerIds: readonly string[], pe
       for (let k = 0, j = 0; k < held.length; k++, j++) {
         // held is a subset of chosen: skip the chosen positions this peer does not hold.
         while (j < ascending.length && (chosen[ascending[j] as number] as number) !== held[k]) j++;
-        if (j === ascending.length) throw new Error(`rarest-first: position ${held[k]} held but not planned`);
+        // Unreachable with uint32 positions; were it ever reached, the walk ends (no hang, no throw
+        // in the downloader's pump) and this peer is simply not named for the rest.
+        if (j === ascending.length) break;
         (planned[ascending[j] as number] as PlannedPosition).holders.push(peer);
       }
     }

@@ -172,7 +172,7 @@ export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'],
     state.running = true;
     this.stats.audits++;
     try {
-      // The same form as a download's, so that a peer cannot serve audits and stall downloads.
+      // Encoded as a download is, so the encoding does not tell a peer which requests are audits.
       const reply = await requestChunks(this.client, this.views, peer, [address], { signal, timeoutMs: this.options.timeoutMs });
       state.stalls = 0;
       if (reply.chunks.length > 0) {

@@ -24,8 +24,8 @@ export const DEFAULT_EARLY_CONTACTS: Readonly<EarlyContactsOptions> = Object.fre
 
 export class EarlyContacts {
   private readonly options: EarlyContactsOptions;
-  /** Caller -> the positions it offered. */
-  private readonly contacts: ExpiringMap<string, Uint32Array>;
+  /** Caller -> the positions it offered, kept until the first offer's deadline. */
+  private readonly contacts: ExpiringMap<string, { until: number; positions: Uint32Array }>;
 
   constructor(options?: Partial<EarlyContactsOptions>) {
     this.options = { ...DEFAULT_EARLY_CONTACTS, ...options };
@@ -36,21 +36,27 @@ export class EarlyContacts {
     return this.contacts.size;
   }
 
-  /** Keeps what `peer` offered, unless maxPeersPerHost other callers of its host wait already. */
+  /**
+   * Keeps what `peer` offered, unless maxPeersPerHost other callers of its host wait already. A
+   * later offer joins the first one's positions and deadline: a caller never admitted cannot keep
+   * its place by offering again.
+   */
   offered(peer: string, positions: Uint32Array, now: number): void {
     const { maxPositions, ttlMs } = this.options;
-    const before = this.contacts.get(peer, now) ?? new Uint32Array(0);
-    const room = Math.max(0, maxPositions - before.length);
-    const merged = new Uint32Array(before.length + Math.min(room, positions.length));
-    merged.set(before);
-    merged.set(positions.subarray(0, merged.length - before.length), before.length);
-    this.contacts.set(peer, now + ttlMs, merged, now);
+    const before = this.contacts.get(peer, now);
+    const held = before?.positions ?? new Uint32Array(0);
+    const room = Math.max(0, maxPositions - held.length);
+    const merged = new Uint32Array(held.length + Math.min(room, positions.length));
+    merged.set(held);
+    merged.set(positions.subarray(0, merged.length - held.length), held.length);
+    const until = before?.until ?? now + ttlMs;
+    this.contacts.set(peer, until, { until, positions: merged }, now);
   }
 
   /** The positions `peer` offered before admission (unless it waited longer than ttlMs), forgotten once taken. */
   take(peer: string, now: number): Uint32Array | undefined {
     const entry = this.contacts.get(peer, now);
     this.contacts.delete(peer);
-    return entry;
+    return entry?.positions;
   }
 }

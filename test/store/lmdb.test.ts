@@ -47,6 +47,17 @@ describe('LmdbChunkStore durability settings', () => {
     expect(environmentOptions('/x', {})).not.toHaveProperty('noSync');
     expect(environmentOptions('/x', { noSync: true })).toMatchObject({ overlappingSync: false, noSync: true });
   });
+
+  it('opens the environment without overlapping sync (lmdb-js refuses to share it with a caller asking for it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'atlas-durable-'));
+    const store = await LmdbChunkStore.open({ path: dir });
+    try {
+      expect(() => openLmdb({ path: dir, overlappingSync: true })).toThrow(/opened without this flag/);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('LmdbChunkStore persistence', () => {

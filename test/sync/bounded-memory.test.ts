@@ -51,9 +51,12 @@ describe('bounded memories of the downloader', () => {
   it('early contacts: an offer waits ttlMs for its caller\'s admission; bounded in callers and positions', () => {
     const early = new EarlyContacts({ maxPeers: 2, maxPositions: 3, ttlMs: 1_000 });
     early.offered('a', Uint32Array.of(1, 2), 0);
-    early.offered('a', Uint32Array.of(3, 4), 500); // merged up to maxPositions; the wait restarts
-    expect([...(early.take('a', 1_400) ?? [])]).toEqual([1, 2, 3]);
-    expect(early.take('a', 1_400)).toBeUndefined(); // taken once
+    early.offered('a', Uint32Array.of(3, 4), 500); // merged up to maxPositions; the first offer's deadline stays
+    expect([...(early.take('a', 900) ?? [])]).toEqual([1, 2, 3]);
+    expect(early.take('a', 900)).toBeUndefined(); // taken once
+    early.offered('b', Uint32Array.of(1), 0);
+    for (let t = 100; t < 1_000; t += 100) early.offered('b', Uint32Array.of(t), t); // offering again keeps no place
+    expect(early.take('b', 1_000)).toBeUndefined();
     early.offered('late', Uint32Array.of(7), 0);
     expect(early.take('late', 1_000)).toBeUndefined(); // admitted after the wait: heard of at the next refresh
     for (let i = 0; i < 100; i++) early.offered(`caller-${i}`, Uint32Array.of(i), 2_000);
