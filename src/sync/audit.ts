@@ -173,7 +173,7 @@ export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'],
     this.stats.audits++;
     try {
       // Encoded as a download is, so the encoding does not tell a peer which requests are audits.
-      const reply = await requestChunks(this.client, this.views, peer, [address], { signal, timeoutMs: this.options.timeoutMs });
+      const reply = await requestChunks(this.requestParts, peer, [address], { signal, timeoutMs: this.options.timeoutMs });
       state.stalls = 0;
       if (reply.chunks.length > 0) {
         const { corrupt } = verifyReceived(reply.chunks);

@@ -1,6 +1,7 @@
 import type { ProtocolClient } from '../protocol/client.js';
 import type { Clock, Random } from '../runtime.js';
 import type { PeerViews } from './peer-views.js';
+import type { ChunkRequestParts } from './request-chunks.js';
 
 /** What a downloader or an auditor works with: the store it checks or fills, the peers' views, the one call it makes, and hooks back to its owner. */
 export interface ChunkCallComponents<Hooks, Store> {
@@ -22,9 +23,12 @@ export abstract class ChunkCaller<Hooks, Store, Options extends object> {
   protected readonly clock: Clock;
   protected readonly random: Random;
   protected readonly hooks: Hooks;
+  /** What every getChunks call of this caller goes through (request-chunks.ts). */
+  protected readonly requestParts: ChunkRequestParts;
 
   protected constructor(components: ChunkCallComponents<Hooks, Store>, defaults: Readonly<Options>, options: Partial<Options> | undefined) {
     ({ store: this.store, views: this.views, client: this.client, clock: this.clock, random: this.random, hooks: this.hooks } = components);
+    this.requestParts = { client: this.client, views: this.views, clock: this.clock };
     this.options = { ...defaults, ...options };
   }
 }

@@ -219,7 +219,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     };
     let reply: Awaited<ReturnType<ProtocolClient['getChunks']>>;
     try {
-      reply = await requestChunks(this.client, this.views, peer, addresses, { signal: this.controller.signal });
+      reply = await requestChunks(this.requestParts, peer, addresses, { signal: this.controller.signal, mayRetry: () => !hedged });
     } catch (error) {
       end();
       if (!this.stopped) this.requestFailed(peer, hedged ? [] : addresses, error); // backs off before release

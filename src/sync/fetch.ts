@@ -113,7 +113,7 @@ async function fetchFromPeer(request: FetchRequest, peer: string, addresses: Add
 /** The addresses put off for later, or undefined when the peer failed: the rest of its share goes to the next candidate. */
 async function fetchBatch(request: FetchRequest, peer: string, addresses: Address[], found: Map<Address, Uint8Array>): Promise<readonly Address[] | undefined> {
   try {
-    const reply = await requestChunks(request.client, request.views ?? NEVER_PACKED, peer, addresses, { signal: request.signal });
+    const reply = await requestChunks({ client: request.client, views: request.views ?? NEVER_PACKED }, peer, addresses, { signal: request.signal });
     request.onCall(peer, true);
     const { verified, corrupt } = verifyReceived(reply.chunks);
     if (corrupt.length > 0) {

@@ -8,27 +8,47 @@ import type { Address } from '../address.js';
 import { ErrorCodes, isAtlasError } from '../errors.js';
 import type { ClientCallOptions, ProtocolClient } from '../protocol/client.js';
 import type { GetChunksResult } from '../protocol/messages.js';
+import type { Clock } from '../runtime.js';
 import type { PeerViews } from './peer-views.js';
+
+/** What `requestChunks` calls with. `clock` lets a hex retry keep within the first call's `timeoutMs`. */
+export interface ChunkRequestParts {
+  client: Pick<ProtocolClient, 'getChunks'>;
+  views: Pick<PeerViews, 'packsAddresses' | 'stopPacking'>;
+  clock?: Clock;
+}
+
+/** Options of one `requestChunks` call. */
+export interface ChunkRequestOptions extends ClientCallOptions {
+  /**
+   * Asked before a refused packed call is retried in hex: false throws the refusal instead (a
+   * download whose addresses went to other holders meanwhile must not fetch them again).
+   */
+  mayRetry?: () => boolean;
+}
 
 /**
  * A peer that said it reads packed addresses and refuses them (BAD_REQUEST: it restarted as an
  * older version) is asked again at once in hex, with no failure counted against it, and is sent
  * hex for as long as it is tracked (PeerViews.stopPacking): one extra call for each request in
- * flight to it when it first refuses. The hex call has a timeout of its own.
+ * flight to it when it first refuses. With `timeoutMs` and a clock, both calls together keep
+ * within it, so a peer cannot stretch one request to two timeouts.
  */
-export async function requestChunks(
-  client: Pick<ProtocolClient, 'getChunks'>,
-  views: Pick<PeerViews, 'packsAddresses' | 'stopPacking'>,
-  peer: string,
-  addresses: Address[],
-  options: ClientCallOptions,
-): Promise<GetChunksResult> {
-  if (!views.packsAddresses(peer)) return client.getChunks(peer, { addresses }, options);
+export async function requestChunks(parts: ChunkRequestParts, peer: string, addresses: Address[], options: ChunkRequestOptions): Promise<GetChunksResult> {
+  const { client, views, clock } = parts;
+  const { mayRetry, ...callOptions } = options;
+  if (!views.packsAddresses(peer)) return client.getChunks(peer, { addresses }, callOptions);
+  const startedAt = clock?.now();
   try {
-    return await client.getChunks(peer, { addresses }, { ...options, packed: true });
+    return await client.getChunks(peer, { addresses }, { ...callOptions, packed: true });
   } catch (error) {
-    if (!isAtlasError(error) || error.code !== ErrorCodes.BAD_REQUEST || options.signal?.aborted === true) throw error;
+    if (!isAtlasError(error) || error.code !== ErrorCodes.BAD_REQUEST || callOptions.signal?.aborted === true) throw error;
     views.stopPacking(peer);
-    return client.getChunks(peer, { addresses }, options);
+    if (mayRetry?.() === false) throw error;
+    const { timeoutMs } = callOptions;
+    if (timeoutMs === undefined || clock === undefined || startedAt === undefined) return client.getChunks(peer, { addresses }, callOptions);
+    const left = timeoutMs - (clock.now() - startedAt);
+    if (left <= 0) throw error;
+    return client.getChunks(peer, { addresses }, { ...callOptions, timeoutMs: left });
   }
 }

@@ -32,31 +32,60 @@ function viewsSaying(packs: boolean) {
 describe('requestChunks', () => {
   it('packs the addresses for a peer that reads them, and sends hex to one that does not say so', async () => {
     const client = clientAnswering(() => reply);
-    expect(await requestChunks(client, viewsSaying(true), 'p', [A], {})).toEqual(reply);
-    expect(await requestChunks(client, viewsSaying(false), 'p', [A], {})).toEqual(reply);
+    expect(await requestChunks({ client, views: viewsSaying(true) }, 'p', [A], {})).toEqual(reply);
+    expect(await requestChunks({ client, views: viewsSaying(false) }, 'p', [A], {})).toEqual(reply);
     expect(client.forms).toEqual(['packed', 'hex']);
   });
 
   it('asks again at once in hex when a peer refuses the packed form, and stops packing for it', async () => {
     const client = clientAnswering((packed) => (packed ? new AtlasError(ErrorCodes.BAD_REQUEST, 'getChunks.addresses: expected an array') : reply));
     const views = viewsSaying(true);
-    expect(await requestChunks(client, views, 'p', [A], {})).toEqual(reply);
-    expect(await requestChunks(client, views, 'p', [A], {})).toEqual(reply);
+    expect(await requestChunks({ client, views }, 'p', [A], {})).toEqual(reply);
+    expect(await requestChunks({ client, views }, 'p', [A], {})).toEqual(reply);
     expect(client.forms).toEqual(['packed', 'hex', 'hex']);
     expect(views.state.stopped).toBe(1);
   });
 
   it('passes any other failure through, packed or not, and does not retry after an abort', async () => {
     const busy = clientAnswering(() => new AtlasError(ErrorCodes.BUSY, 'busy'));
-    await expect(requestChunks(busy, viewsSaying(true), 'p', [A], {})).rejects.toMatchObject({ code: ErrorCodes.BUSY });
+    await expect(requestChunks({ client: busy, views: viewsSaying(true) }, 'p', [A], {})).rejects.toMatchObject({ code: ErrorCodes.BUSY });
     expect(busy.forms).toEqual(['packed']);
     const refusing = clientAnswering(() => new AtlasError(ErrorCodes.BAD_REQUEST, 'no'));
     const controller = new AbortController();
     controller.abort();
     const views = viewsSaying(true);
-    await expect(requestChunks(refusing, views, 'p', [A], { signal: controller.signal })).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
+    await expect(requestChunks({ client: refusing, views }, 'p', [A], { signal: controller.signal })).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
     expect(refusing.forms).toEqual(['packed']);
     expect(views.state.stopped).toBe(0);
+  });
+
+  it('does not retry when the caller says not to (a download whose addresses went elsewhere), and still stops packing', async () => {
+    const client = clientAnswering((packed) => (packed ? new AtlasError(ErrorCodes.BAD_REQUEST, 'no') : reply));
+    const views = viewsSaying(true);
+    await expect(requestChunks({ client, views }, 'p', [A], { mayRetry: () => false })).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
+    expect(client.forms).toEqual(['packed']);
+    expect(views.state.stopped).toBe(1);
+  });
+
+  it('keeps both calls within the first one\'s timeout, so a peer cannot stretch a request to two', async () => {
+    let now = 0;
+    const clock = { now: () => now, setTimeout: () => 0 as never, clearTimeout: () => undefined };
+    const timeouts: (number | undefined)[] = [];
+    const refuseLate = (spent: number) => ({
+      getChunks: async (_peer: string, _params: GetChunksParams, options: GetChunksCallOptions = {}) => {
+        timeouts.push(options.timeoutMs);
+        if (options.packed === true) {
+          now += spent; // the refusal comes `spent` ms into the call
+          throw new AtlasError(ErrorCodes.BAD_REQUEST, 'no');
+        }
+        return reply;
+      },
+    });
+    expect(await requestChunks({ client: refuseLate(900), views: viewsSaying(true), clock }, 'p', [A], { timeoutMs: 1_000 })).toEqual(reply);
+    expect(timeouts).toEqual([1_000, 100]);
+    timeouts.length = 0;
+    await expect(requestChunks({ client: refuseLate(1_000), views: viewsSaying(true), clock }, 'p', [A], { timeoutMs: 1_000 })).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
+    expect(timeouts).toEqual([1_000]);
   });
 
   it('keeps a peer that refused packing on hex through its later inventory replies', () => {
