@@ -254,9 +254,12 @@ export function listedChunks(reply: unknown, params: unknown): { chunks: { addre
   return listed;
 }
 
+/** Addresses of one request a hostile peer acts on: every one a request may carry (it read only the first 100 of 500). */
+const MAX_ASKED = 10_000;
+
 function askedAddresses(params: unknown): string[] {
   const out = new Set<string>();
-  for (const address of requestAddresses(params, 100)) if (isAddress(address)) out.add(address.toLowerCase());
+  for (const address of requestAddresses(params, MAX_ASKED)) if (isAddress(address)) out.add(address.toLowerCase());
   return [...out];
 }
 
