@@ -10,6 +10,7 @@ import { MemoryNetwork } from '../../src/transport/memory.js';
 import type { Transport } from '../../src/transport/types.js';
 import { FAST_TIMERS, allSynced, closeAll, startCluster } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
+import { wrapTransport } from '../support/wrap-transport.js';
 
 const open: AtlasNode[] = [];
 afterEach(async () => {
@@ -113,18 +114,14 @@ describe('AtlasNode replication over MemoryNetwork', () => {
     const chain = chainWith(chunks);
     const network = new MemoryNetwork();
     const asked: number[] = [];
-    const recording = (transport: Transport): Transport => ({
-      get address() {
-        return transport.address;
-      },
-      listen: (service) => transport.listen(service),
-      close: () => transport.close(),
-      call: (peer, method, params, options) => {
-        // Packed: the server's inventory replies say it reads 20-byte addresses.
-        if (method === 'getChunks') asked.push(((params as { addresses: Uint8Array }).addresses as Uint8Array).length / 20);
-        return transport.call(peer, method, params, options);
-      },
-    });
+    const recording = (transport: Transport): Transport =>
+      wrapTransport(transport, {
+        call: (peer, method, params, options, next) => {
+          // Packed: the server's inventory replies say it reads 20-byte addresses.
+          if (method === 'getChunks') asked.push(((params as { addresses: Uint8Array }).addresses as Uint8Array).length / 20);
+          return next(peer, method, params, options);
+        },
+      });
     // The server answers 40 addresses a call and at most 1,000 chunk bytes (3 chunks) a reply.
     const nodes = await startCluster(2, chain, (i) => (i === 0 ? network.transport('s0') : recording(network.transport('s1'))), (i) =>
       i === 0 ? { limits: { maxGetAddresses: 40, maxGetChunksBytes: 1_000 } } : {},
@@ -143,28 +140,19 @@ describe('AtlasNode replication over MemoryNetwork', () => {
     const chunks = generateChunks(300, seededRandom(6), { size: 170 });
     const chain = chainWith(chunks);
     const network = new MemoryNetwork();
-    const recording = (transport: Transport, forms: string[]): Transport => ({
-      get address() {
-        return transport.address;
-      },
-      listen: (service) => transport.listen(service),
-      close: () => transport.close(),
-      call: async (peer, method, params, options) => {
-        const reply = await transport.call(peer, method, params, options);
-        if (method === 'getChunks') forms.push(Object.keys(reply as object).join());
-        return reply;
-      },
-    });
+    const recording = (transport: Transport, forms: string[]): Transport =>
+      wrapTransport(transport, {
+        call: async (peer, method, params, options, next) => {
+          const reply = await next(peer, method, params, options);
+          if (method === 'getChunks') forms.push(Object.keys(reply as object).join());
+          return reply;
+        },
+      });
     // A node that does not know `inOrder`: the flag never reaches its protocol layer.
-    const olderNode = (transport: Transport): Transport => ({
-      get address() {
-        return transport.address;
-      },
-      listen: (service) =>
-        transport.listen({ handle: (method, params, context) => service.handle(method, method === 'getChunks' ? { addresses: (params as { addresses: unknown }).addresses } : params, context) }),
-      close: () => transport.close(),
-      call: (peer, method, params, options) => transport.call(peer, method, params, options),
-    });
+    const olderNode = (transport: Transport): Transport =>
+      wrapTransport(transport, {
+        handle: (method, params, context, next) => next(method, method === 'getChunks' ? { addresses: (params as { addresses: unknown }).addresses } : params, context),
+      });
     const syncFrom = async (server: 'current' | 'older'): Promise<string[]> => {
       const forms: string[] = [];
       const nodes = await startCluster(2, chain, (i) => (i === 0 ? (server === 'older' ? olderNode(network.transport(`${server}0`)) : network.transport(`${server}0`)) : recording(network.transport(`${server}1`), forms)));
@@ -186,37 +174,26 @@ describe('AtlasNode replication over MemoryNetwork', () => {
     const chunks = generateChunks(300, seededRandom(7), { size: 170 });
     const chain = chainWith(chunks);
     const network = new MemoryNetwork();
-    const recording = (transport: Transport, forms: string[]): Transport => ({
-      get address() {
-        return transport.address;
-      },
-      listen: (service) => transport.listen(service),
-      close: () => transport.close(),
-      call: (peer, method, params, options) => {
-        if (method === 'getChunks') forms.push((params as { addresses: unknown }).addresses instanceof Uint8Array ? 'packed' : 'hex');
-        return transport.call(peer, method, params, options);
-      },
-    });
+    const recording = (transport: Transport, forms: string[]): Transport =>
+      wrapTransport(transport, {
+        call: (peer, method, params, options, next) => {
+          if (method === 'getChunks') forms.push((params as { addresses: unknown }).addresses instanceof Uint8Array ? 'packed' : 'hex');
+          return next(peer, method, params, options);
+        },
+      });
     // An older node refuses packed addresses as its validator did (not an array); `advertise` says
     // whether its inventory replies still claim them (a node that lies, or restarted older).
-    const olderNode = (transport: Transport, advertise: boolean): Transport => ({
-      get address() {
-        return transport.address;
-      },
-      listen: (service) =>
-        transport.listen({
-          handle: async (method, params, context) => {
-            if (method === 'getChunks' && (params as { addresses: unknown }).addresses instanceof Uint8Array) {
-              throw new AtlasError(ErrorCodes.BAD_REQUEST, 'getChunks.addresses: expected an array, got bytes');
-            }
-            const result = await service.handle(method, params, context);
-            if (method === 'inventory' && !advertise) delete (result as { packedAddresses?: boolean }).packedAddresses;
-            return result;
-          },
-        }),
-      close: () => transport.close(),
-      call: (peer, method, params, options) => transport.call(peer, method, params, options),
-    });
+    const olderNode = (transport: Transport, advertise: boolean): Transport =>
+      wrapTransport(transport, {
+        handle: async (method, params, context, next) => {
+          if (method === 'getChunks' && (params as { addresses: unknown }).addresses instanceof Uint8Array) {
+            throw new AtlasError(ErrorCodes.BAD_REQUEST, 'getChunks.addresses: expected an array, got bytes');
+          }
+          const result = await next(method, params, context);
+          if (method === 'inventory' && !advertise) delete (result as { packedAddresses?: boolean }).packedAddresses;
+          return result;
+        },
+      });
     const syncFrom = async (server: 'current' | 'older' | 'lying'): Promise<string[]> => {
       const forms: string[] = [];
       const serving = (name: string) => (server === 'current' ? network.transport(name) : olderNode(network.transport(name), server === 'lying'));
