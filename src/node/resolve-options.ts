@@ -111,7 +111,8 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
   for (const [name, value] of Object.entries(given.timers)) {
     if (!(value > 0 && Number.isFinite(value))) throw new InvalidOptionError(`timers.${name}`, `expected a positive number of milliseconds, got ${describe(value)}`);
   }
-  const earlyContacts = group('earlyContacts', options.earlyContacts, DEFAULT_EARLY_CONTACTS);
+  // An early offer waits as long as its caller's check may take, unless told otherwise.
+  const earlyContacts = group('earlyContacts', options.earlyContacts, { ...DEFAULT_EARLY_CONTACTS, ttlMs: given.peerTable.checkMs });
   if (!(earlyContacts.ttlMs > 0 && Number.isFinite(earlyContacts.ttlMs))) throw new InvalidOptionError('earlyContacts.ttlMs', `expected a positive number of milliseconds, got ${describe(earlyContacts.ttlMs)}`);
   const maxChunkSize = positiveInteger('maxChunkSize', options.maxChunkSize) ?? given.limits.maxChunkSize;
   const maxPeers = positiveInteger('maxPeers', options.maxPeers) ?? given.peerTable.maxPeers;

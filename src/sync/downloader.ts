@@ -199,7 +199,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   private async request(peer: string, addresses: Address[]): Promise<void> {
     this.openSlot(peer);
     this.stats.requests++;
-    const sentAt = this.clock.now();
+    let sentAt = this.clock.now();
     // No reply in time: the addresses (and the global slot) go to other holders; this request
     // keeps its per-peer slot until it ends, and its late reply is still used.
     let hedged = false;
@@ -219,7 +219,14 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     };
     let reply: Awaited<ReturnType<ProtocolClient['getChunks']>>;
     try {
-      reply = await requestChunks(this.requestParts, peer, addresses, { signal: this.controller.signal, mayRetry: () => !hedged });
+      // A hex retry of a refused packed call is skipped once the addresses went to other holders,
+      // and the round trip the hedge learns from is the retry's own.
+      const mayRetry = () => {
+        if (hedged) return false;
+        sentAt = this.clock.now();
+        return true;
+      };
+      reply = await requestChunks(this.requestParts, peer, addresses, { signal: this.controller.signal, mayRetry });
     } catch (error) {
       end();
       if (!this.stopped) this.requestFailed(peer, hedged ? [] : addresses, error); // backs off before release

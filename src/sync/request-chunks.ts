@@ -21,8 +21,8 @@ export interface ChunkRequestParts {
 /** Options of one `requestChunks` call. */
 export interface ChunkRequestOptions extends ClientCallOptions {
   /**
-   * Asked before a refused packed call is retried in hex: false throws the refusal instead (a
-   * download whose addresses went to other holders meanwhile must not fetch them again).
+   * Asked once, right before a refused packed call is retried in hex: false throws the refusal
+   * instead (a download whose addresses went to other holders meanwhile must not fetch them again).
    */
   mayRetry?: () => boolean;
 }

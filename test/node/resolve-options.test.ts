@@ -88,6 +88,10 @@ describe('resolveNodeOptions', () => {
     // Our requests never ask more addresses than we answer (our client checks them against our limits).
     expect(resolveNodeOptions({ chain, transport, limits: { maxGetAddresses: 100 } }).downloads.batchSize).toBe(100);
     expect(resolveNodeOptions({ chain, transport, downloads: { batchSize: 50 } }).downloads.batchSize).toBe(50);
+    // An early offer waits as long as its caller's check may take, unless told otherwise.
+    expect(resolveNodeOptions({ chain, transport }).earlyContacts.ttlMs).toBe(60_000);
+    expect(resolveNodeOptions({ chain, transport, peerTable: { checkMs: 90_000 } }).earlyContacts.ttlMs).toBe(90_000);
+    expect(resolveNodeOptions({ chain, transport, peerTable: { checkMs: 90_000 }, earlyContacts: { ttlMs: 5_000 } }).earlyContacts.ttlMs).toBe(5_000);
     expect(resolveNodeOptions({ chain, transport, dataDir: '/tmp/x', limits: { maxChunkSize: 2_000 } })).toMatchObject({
       storage: { kind: 'lmdb', dataDir: '/tmp/x' },
       closeStore: true,

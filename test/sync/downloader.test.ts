@@ -6,22 +6,26 @@ import { resolveLimits } from '../../src/protocol/limits.js';
 import { seededRandom, systemClock } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
-import { DEFAULT_DOWNLOADER, Downloader } from '../../src/sync/downloader.js';
+import { DEFAULT_DOWNLOADER, Downloader, type DownloaderOptions } from '../../src/sync/downloader.js';
 import { WorkPlan } from '../../src/sync/work-plan.js';
 import { PeerViews } from '../../src/sync/peer-views.js';
 import { waitFor } from '../support/wait.js';
 
 type Reply = (peer: string, addresses: string[]) => { chunks: { address: string; data: Uint8Array }[]; missing: string[]; later?: string[] };
 
-async function setup(count: number, reply: Reply) {
+async function setup(count: number, reply: Reply, options?: Partial<DownloaderOptions>, packedReply?: (peer: string) => Promise<never> | undefined) {
   await hashReady();
   const chunks = generateChunks(count, seededRandom(1));
   const store = new MemoryChunkStore();
   await store.append(chunks.map((c, i) => ({ position: i, address: c.address })));
   const requests: Record<string, number> = {};
   const sizes: Record<string, number[]> = {};
+  const forms: string[] = [];
   const client = {
-    async getChunks(peer: string, params: { addresses: string[] }) {
+    async getChunks(peer: string, params: { addresses: string[] }, callOptions?: { packed?: boolean }) {
+      forms.push(`${peer}:${callOptions?.packed === true ? 'packed' : 'hex'}`);
+      const refusal = callOptions?.packed === true ? packedReply?.(peer) : undefined;
+      if (refusal !== undefined) return refusal;
       requests[peer] = (requests[peer] ?? 0) + 1;
       (sizes[peer] ??= []).push(params.addresses.length);
       await new Promise((resolve) => setTimeout(resolve, peer === 'S' ? 40 : 5)); // S is the slow one
@@ -39,8 +43,8 @@ async function setup(count: number, reply: Reply) {
     reliability: () => 1,
     storeFailed() {},
   };
-  const downloader = new Downloader({ store, views, client, clock: systemClock, random: seededRandom(2), hooks });
-  return { chunks, store, views, downloader, requests, sizes, faults };
+  const downloader = new Downloader({ store, views, client, clock: systemClock, random: seededRandom(2), hooks }, options);
+  return { chunks, store, views, downloader, requests, sizes, faults, forms };
 }
 
 const running: Downloader[] = [];
@@ -160,6 +164,29 @@ describe('Downloader', () => {
     expect(times.B).toHaveLength(1); // no second request to B within its 400 ms pause
     expect(downloader.stats.failedRequests).toBe(1);
     expect(faults).toEqual([]);
+  });
+
+  it('does not ask again in hex for a refused packed request whose addresses were hedged to another holder', async () => {
+    const byAddress = new Map<string, Uint8Array>();
+    const serve: Reply = (_peer, addresses) => ({ chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] });
+    // P said it reads packed addresses, answers a packed request only after 80 ms, and refuses it.
+    const refuseLate = (peer: string) =>
+      peer === 'P' ? new Promise<never>((_resolve, reject) => setTimeout(() => reject(new AtlasError(ErrorCodes.BAD_REQUEST, 'expected an array')), 80)) : undefined;
+    const { chunks, store, views, downloader, forms } = await setup(20, serve, { hedge: { ...DEFAULT_DOWNLOADER.hedge, initialMs: 20, minMs: 10 } }, refuseLate);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    views.track('P');
+    views.markHeld('P', Uint32Array.from({ length: 20 }, (_, i) => i));
+    (views.get('P') as { packedAddresses: boolean }).packedAddresses = true;
+    running.push(downloader);
+    downloader.pump();
+    await waitFor(() => forms.length >= 1, 'the packed request to P', 2_000);
+    views.track('Q');
+    views.markHeld('Q', Uint32Array.from({ length: 20 }, (_, i) => i));
+    downloader.inventoriesChanged();
+    await waitFor(() => store.chunkCount() === 20, 'every chunk, from Q once the request to P was hedged', 2_000);
+    await new Promise((resolve) => setTimeout(resolve, 150)); // P's refusal has come by now
+    expect(forms.filter((form) => form.startsWith('P:'))).toEqual(['P:packed']);
+    expect(views.packsAddresses('P')).toBe(false);
   });
 
   it('asks a busy sole holder again when its pause ends, with nothing else to wake it', async () => {
