@@ -3,25 +3,21 @@
  * and inventory change log, and decides what to do when a chunk is stored (push or offer), a peer
  * offers or pulls, a neighbour comes or goes, the chain grows or rolls back, a stored chunk turns
  * out corrupt, or a peer misbehaves. It reaches the rest of the node only through the narrow
- * interfaces below, so tests drive it with in-memory fakes.
+ * interfaces of replicator-parts.ts, so tests drive it with in-memory fakes.
  */
 import { setMaxListeners } from 'node:events';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { InventoryLog } from '../inventory/change-log.js';
 import { canonicalPeerAddress } from '../peers/address-policy.js';
-import type { ProtocolClient } from '../protocol/client.js';
 import { asAtlasError, classifyFailure } from '../protocol/faults.js';
-import type { Clock, Logger, Random } from '../runtime.js';
-import type { ChunkStore, PutOutcome } from '../store/types.js';
 import type { CorruptChunk } from '../store/verified-read.js';
-import { Auditor, type AuditOptions, type AuditStats } from './audit.js';
-import { Downloader, type DownloaderOptions, type DownloaderStats, type PeerFault } from './downloader.js';
-import { EarlyContacts, type EarlyContactsOptions } from './early-contacts.js';
+import { Auditor } from './audit.js';
+import { Downloader, type PeerFault } from './downloader.js';
+import { EarlyContacts } from './early-contacts.js';
 import { quietRefreshPeriod } from './peer-view.js';
 import { PeerViews } from './peer-views.js';
-import { Pusher, type PusherOptions } from './pusher.js';
-
-export type StoredOutcome = PutOutcome & { ok: true };
+import { Pusher } from './pusher.js';
+import type { ReplicatorComponents, ReplicatorOptions, ReplicatorStats, StoredOutcome } from './replicator-parts.js';
 
 /** Positions remembered by the inventory log, for incremental refreshes. */
 const INVENTORY_LOG_ENTRIES = 1 << 20;
@@ -32,84 +28,7 @@ const EXTRA_RELAY_SAMPLE = 8;
 /** How long an offer from a peer we do not track keeps its positions fetchable from it. */
 export const OFFERED_VIEW_MS = 60_000;
 
-/** What the replicator needs from the peer overlay. */
-export interface ReplicatorPeers {
-  /** A call to `peer` succeeded or failed, for its health. */
-  recordCall(peer: string, ok: boolean): void;
-  /** The peer's health, 0..1 (higher is asked first). */
-  health(peer: string): number;
-  /** The peer stalled its audits: it should stop being a neighbour for a while. */
-  dropStaller(peer: string): void;
-  /** The peer sent bad data (`code` says what). */
-  penalise(peer: string, code: string): void;
-  /** Admitted into the peer table. */
-  isKnownPeer(peer: string): boolean;
-  /** A caller we have not admitted: check it, and admit it if it qualifies. */
-  contact(peer: string): void;
-  isSeed(peer: string): boolean;
-  /** Up to `max` live peers of the table, shuffled: where an extra relay is sought. */
-  livePeers(max: number): string[];
-}
-
-/** What the replicator tells the node, which turns it into events and metrics. */
-export interface ReplicatorEvents {
-  /** Chunks newly stored, already logged and relayed to neighbours. */
-  stored(outcomes: readonly StoredOutcome[], from: string): void;
-  /** The chain grew or rolled back to `length`: have and total changed. */
-  sequenceChanged(length: number): void;
-  /** A stored chunk failed its hash check and was removed. */
-  quarantined(chunk: CorruptChunk): void;
-  /** An inventory (whole or changes) of `bytes` bytes was read from a peer. */
-  inventoryRead(bytes: number): void;
-  /** Storing verified chunks failed locally: not a peer's fault. */
-  failed(error: unknown): void;
-}
-
-export interface ReplicatorComponents {
-  store: ChunkStore;
-  client: ProtocolClient;
-  clock: Clock;
-  random: Random;
-  logger: Logger;
-  peers: ReplicatorPeers;
-  /** Our own address, once listening. */
-  self: () => string | undefined;
-  events: ReplicatorEvents;
-}
-
-export interface ReplicatorOptions {
-  /** Active neighbours wanted; views are kept for four times as many peers. Default 8. */
-  neighbors?: number;
-  /** A view older than this is refreshed at the next tick. Default 15 s. */
-  inventoryRefreshMs?: number;
-  /**
-   * A neighbour whose refreshes keep bringing nothing is refreshed less often, the period doubling
-   * up to this bound, and at inventoryRefreshMs again as soon as anything changes (see wake()).
-   * Keep it well below peers' push.pullerTtlMs: a refresh is also how a relay keeps offering to
-   * us. Default 60 s.
-   */
-  quietInventoryRefreshMs?: number;
-  /**
-   * While fewer relays than wanted offer to us because tracked peers refused (their offer targets
-   * were full), few or none tell us of new chunks: one tracked peer, the least recently read, is
-   * pulled every this many ms instead (at most one a tick). Default 2 s.
-   */
-  relaylessRefreshMs?: number;
-  downloads?: Partial<DownloaderOptions>;
-  audit?: Partial<AuditOptions>;
-  push?: Partial<PusherOptions>;
-  /** Bounds on offers kept from callers not admitted yet (DEFAULT_EARLY_CONTACTS). */
-  earlyContacts?: Partial<EarlyContactsOptions>;
-}
-
-export interface ReplicatorStats {
-  downloads: DownloaderStats & { inFlight: number };
-  pushes: { offersSent: number; chunksPushed: number };
-  /** Audits of neighbours' claims: run, passed, failed. */
-  audits: AuditStats;
-  inventoryBytesReceived: number;
-  inventoryRefreshes: number;
-}
+export type { ReplicatorComponents, ReplicatorEvents, ReplicatorOptions, ReplicatorPeers, ReplicatorStats, StoredOutcome } from './replicator-parts.js';
 
 export class Replicator {
   readonly views: PeerViews;
