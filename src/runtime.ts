@@ -181,6 +181,12 @@ export class ExpiringMap<K, V = true> {
     return this.get(key, now) !== undefined;
   }
 
+  /** The deadline of `key` while it is after `now` (Infinity when kept for good); undefined otherwise. */
+  deadline(key: K, now: number): number | undefined {
+    if (this.#permanent.has(key)) return Number.POSITIVE_INFINITY;
+    return this.get(key, now) === undefined ? undefined : this.#temporary.get(key)?.until;
+  }
+
   /** The earliest deadline after `now` (Infinity when none); O(entries), forgetting the expired ones. */
   earliestDeadline(now: number): number {
     let earliest = Number.POSITIVE_INFINITY;

@@ -85,6 +85,16 @@ describe('ExpiringMap', () => {
     expect(map.earliestDeadline(300)).toBe(Infinity);
   });
 
+  it('tells a key\'s deadline while it is ahead', () => {
+    const map = new ExpiringMap<string>(10);
+    map.set('a', 100, true);
+    map.set('kept', Infinity, true);
+    expect(map.deadline('a', 99)).toBe(100);
+    expect(map.deadline('kept', 1e12)).toBe(Infinity);
+    expect(map.deadline('a', 100)).toBeUndefined();
+    expect(map.deadline('never', 0)).toBeUndefined();
+  });
+
   it('remembers a key until its deadline, then forgets it on read', () => {
     const map = new ExpiringMap<string, string>(10);
     map.set('a', 100, 'refused');

@@ -58,15 +58,30 @@ export function packAddresses(addresses: readonly Address[]): Uint8Array {
   return packed;
 }
 
-function unpackAddresses(packed: Uint8Array, maxAddresses: number, failRequest: Fail): Address[] {
-  // Counted before the alignment is checked, so too many addresses is TOO_MANY in both forms.
-  const count = Math.ceil(packed.length / ADDRESS_BYTES);
-  if (count > maxAddresses) failRequest(ErrorCodes.TOO_MANY, 'getChunks.addresses', `${count} items, at most ${maxAddresses}`);
-  if (packed.length % ADDRESS_BYTES !== 0) failRequest(ErrorCodes.BAD_REQUEST, 'getChunks.addresses', `${packed.length} bytes, not a whole number of ${ADDRESS_BYTES}-byte addresses`);
+/**
+ * How many addresses an unchecked request's `addresses` names: a list's length, or packed bytes
+ * 20 an address, a partial one counted whole; 0 for anything else (validation refuses it later).
+ */
+export function requestedAddressCount(addresses: unknown): number {
+  if (Array.isArray(addresses)) return addresses.length;
+  return addresses instanceof Uint8Array ? Math.ceil(addresses.length / ADDRESS_BYTES) : 0;
+}
+
+/** The whole 20-byte addresses at the start of `packed`, at most `max` of them, as lower-case hex. */
+export function unpackedAddresses(packed: Uint8Array, max: number): Address[] {
   const view = Buffer.from(packed.buffer, packed.byteOffset, packed.length);
+  const count = Math.min(max, Math.floor(packed.length / ADDRESS_BYTES));
   const addresses: Address[] = new Array(count);
   for (let i = 0; i < count; i++) addresses[i] = view.toString('hex', i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES);
   return addresses;
+}
+
+function unpackAddresses(packed: Uint8Array, maxAddresses: number, failRequest: Fail): Address[] {
+  // Counted before the alignment is checked, so too many addresses is TOO_MANY in both forms.
+  const count = requestedAddressCount(packed);
+  if (count > maxAddresses) failRequest(ErrorCodes.TOO_MANY, 'getChunks.addresses', `${count} items, at most ${maxAddresses}`);
+  if (packed.length % ADDRESS_BYTES !== 0) failRequest(ErrorCodes.BAD_REQUEST, 'getChunks.addresses', `${packed.length} bytes, not a whole number of ${ADDRESS_BYTES}-byte addresses`);
+  return unpackedAddresses(packed, count);
 }
 
 /**

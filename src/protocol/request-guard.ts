@@ -7,13 +7,13 @@
  * So an overloaded node answers "busy, retry later" instead of queueing without bound, and one
  * flooding host cannot take the capacity every other caller needs.
  */
-import { ADDRESS_BYTES } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { definedOnly, type Clock } from '../runtime.js';
 import type { RequestContext } from '../transport/types.js';
 import { InFlightSlots } from '../transport/in-flight.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, hostKey, type RateLimitOptions } from '../transport/rate-limit.js';
 import type { Caller } from '../peer-address.js';
+import { requestedAddressCount } from './get-chunks.js';
 import type { ProtocolHandler } from './server.js';
 
 /** The bounds a `RequestGuard` enforces. */
@@ -135,10 +135,9 @@ export class RequestGuard {
     const given = Object.prototype.hasOwnProperty.call(this.limits.methodCost, method) ? this.limits.methodCost[method] : undefined;
     const cost = typeof given === 'number' && given >= 0 ? given : 1;
     if (method !== 'getChunks') return cost;
-    // Unchecked params: only the length of a list or of packed addresses is read (validation
-    // refuses anything else later); packed bytes count 20 an address, a partial one as a whole.
+    // Unchecked params: only how many addresses they name is read (validation refuses the rest later).
     const addresses = typeof params === 'object' && params !== null ? (params as { addresses?: unknown }).addresses : undefined;
-    const asked = Array.isArray(addresses) ? addresses.length : addresses instanceof Uint8Array ? Math.ceil(addresses.length / ADDRESS_BYTES) : 0;
+    const asked = requestedAddressCount(addresses);
     return cost * Math.max(1, Math.ceil(asked / this.limits.addressesPerToken));
   }
 }

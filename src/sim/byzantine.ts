@@ -19,11 +19,12 @@
  * Inventory lies are served through the whole-vector method: the incremental one always answers
  * "fetch the whole vector", so a liar's claim is refreshed on every round.
  */
-import { ADDRESS_BYTES, isAddress } from '../address.js';
+import { isAddress } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { randomInt, type Clock, type Random, type TimerHandle } from '../runtime.js';
 import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from '../transport/types.js';
 import { Deadline } from '../protocol/deadline.js';
+import { unpackedAddresses } from '../protocol/get-chunks.js';
 
 export type ByzantineBehaviour = 'corrupt' | 'liar' | 'omit' | 'stall' | 'oversized' | 'garbage' | 'flood';
 
@@ -270,10 +271,7 @@ function askedAddresses(params: unknown): string[] {
 export function requestAddresses(params: unknown, max: number): unknown[] {
   const addresses = (params as { addresses?: unknown } | null)?.addresses;
   if (Array.isArray(addresses)) return addresses.slice(0, max);
-  if (!(addresses instanceof Uint8Array)) return [];
-  const bytes = Buffer.from(addresses.buffer, addresses.byteOffset, addresses.byteLength);
-  const count = Math.min(max, Math.floor(bytes.length / ADDRESS_BYTES));
-  return Array.from({ length: count }, (_, i) => bytes.toString('hex', i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES));
+  return addresses instanceof Uint8Array ? unpackedAddresses(addresses, max) : [];
 }
 
 /** The honest inventory reply with every bit of the asked range set (padding bits stay clear). */

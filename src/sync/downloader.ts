@@ -221,12 +221,12 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     try {
       // A hex retry of a refused packed call is skipped once the addresses went to other holders,
       // and the round trip the hedge learns from is the retry's own.
-      const mayRetry = () => {
+      const beforeRetry = () => {
         if (hedged) return false;
         sentAt = this.clock.now();
         return true;
       };
-      reply = await requestChunks(this.requestParts, peer, addresses, { signal: this.controller.signal, mayRetry });
+      reply = await requestChunks(this.requestParts, peer, addresses, { signal: this.controller.signal, beforeRetry });
     } catch (error) {
       end();
       if (!this.stopped) this.requestFailed(peer, hedged ? [] : addresses, error); // backs off before release

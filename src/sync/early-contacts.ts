@@ -25,7 +25,7 @@ export const DEFAULT_EARLY_CONTACTS: Readonly<EarlyContactsOptions> = Object.fre
 export class EarlyContacts {
   private readonly options: EarlyContactsOptions;
   /** Caller -> the positions it offered, kept until the first offer's deadline. */
-  private readonly contacts: ExpiringMap<string, { until: number; positions: Uint32Array }>;
+  private readonly contacts: ExpiringMap<string, Uint32Array>;
 
   constructor(options?: Partial<EarlyContactsOptions>) {
     this.options = { ...DEFAULT_EARLY_CONTACTS, ...options };
@@ -43,20 +43,18 @@ export class EarlyContacts {
    */
   offered(peer: string, positions: Uint32Array, now: number): void {
     const { maxPositions, ttlMs } = this.options;
-    const before = this.contacts.get(peer, now);
-    const held = before?.positions ?? new Uint32Array(0);
+    const held = this.contacts.get(peer, now) ?? new Uint32Array(0);
     const room = Math.max(0, maxPositions - held.length);
     const merged = new Uint32Array(held.length + Math.min(room, positions.length));
     merged.set(held);
     merged.set(positions.subarray(0, merged.length - held.length), held.length);
-    const until = before?.until ?? now + ttlMs;
-    this.contacts.set(peer, until, { until, positions: merged }, now);
+    this.contacts.set(peer, this.contacts.deadline(peer, now) ?? now + ttlMs, merged, now);
   }
 
   /** The positions `peer` offered before admission (unless it waited longer than ttlMs), forgotten once taken. */
   take(peer: string, now: number): Uint32Array | undefined {
     const entry = this.contacts.get(peer, now);
     this.contacts.delete(peer);
-    return entry?.positions;
+    return entry;
   }
 }

@@ -8,9 +8,6 @@ import type { PeerViews } from './peer-views.js';
 import { requestChunks } from './request-chunks.js';
 import { verifyReceived } from './verify.js';
 
-/** Views for a fetch that was given none: every peer is asked in hex. */
-const NEVER_PACKED: Pick<PeerViews, 'packsAddresses' | 'stopPacking'> = { packsAddresses: () => false, stopPacking: () => undefined };
-
 /** Options of `AtlasNode.fetchChunks`: a signal to abandon it and whether to wait for chunks no peer can give yet. */
 export interface FetchOptions {
   signal?: AbortSignal;
@@ -113,7 +110,7 @@ async function fetchFromPeer(request: FetchRequest, peer: string, addresses: Add
 /** The addresses put off for later, or undefined when the peer failed: the rest of its share goes to the next candidate. */
 async function fetchBatch(request: FetchRequest, peer: string, addresses: Address[], found: Map<Address, Uint8Array>): Promise<readonly Address[] | undefined> {
   try {
-    const reply = await requestChunks({ client: request.client, views: request.views ?? NEVER_PACKED }, peer, addresses, { signal: request.signal });
+    const reply = await requestChunks(request, peer, addresses, { signal: request.signal });
     request.onCall(peer, true);
     const { verified, corrupt } = verifyReceived(reply.chunks);
     if (corrupt.length > 0) {

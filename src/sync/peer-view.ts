@@ -94,18 +94,28 @@ export interface RefreshOutcome {
 
 type InventoryReader = Pick<ProtocolClient, 'inventory'>;
 
-/** Reads [covered, length) of the peer's vector into the view (its bits only ever grow); returns the bytes read. */
-export async function readTail(client: InventoryReader, maxInventoryBytes: number, view: PeerView, length: number, signal?: AbortSignal): Promise<number> {
-  let bytes = 0;
-  const end = Math.ceil(length / 8);
-  for (let offset = Math.floor(view.covered / 8); offset < end; ) {
-    const page = await client.inventory(view.peer, { offset, length: Math.min(end - offset, maxInventoryBytes) }, { signal });
-    readServingBounds(view, page);
+/**
+ * Reads the peer's vector bytes [offset, end) in pages of at most maxInventoryBytes, handing each
+ * page to `each` (an empty one, the peer's vector ending early, too, and it ends the read);
+ * returns the bytes read.
+ */
+async function readPages(client: InventoryReader, peer: string, offset: number, end: number, maxInventoryBytes: number, signal: AbortSignal | undefined, each: (offset: number, page: InventoryResult) => void): Promise<number> {
+  const from = offset;
+  while (offset < end) {
+    const page = await client.inventory(peer, { offset, length: Math.min(end - offset, maxInventoryBytes) }, { signal });
+    each(offset, page);
     if (page.bytes.byteLength === 0) break;
-    view.inventory.applyBytes(offset, page.bytes, 'or');
-    bytes += page.bytes.byteLength;
     offset += page.bytes.byteLength;
   }
+  return offset - from;
+}
+
+/** Reads [covered, length) of the peer's vector into the view (its bits only ever grow); returns the bytes read. */
+export async function readTail(client: InventoryReader, maxInventoryBytes: number, view: PeerView, length: number, signal?: AbortSignal): Promise<number> {
+  const bytes = await readPages(client, view.peer, Math.floor(view.covered / 8), Math.ceil(length / 8), maxInventoryBytes, signal, (offset, page) => {
+    readServingBounds(view, page);
+    if (page.bytes.byteLength > 0) view.inventory.applyBytes(offset, page.bytes, 'or');
+  });
   view.covered = Math.max(view.covered, length);
   return bytes;
 }
@@ -127,13 +137,10 @@ export async function readWhole(
   const fresh = new Inventory(length);
   fresh.applyBytes(0, first.bytes, 'replace');
   let bytes = first.bytes.byteLength;
-  const totalBytes = Math.ceil(length / 8);
-  for (let offset = first.bytes.byteLength; offset < totalBytes && first.bytes.byteLength > 0; ) {
-    const page = await client.inventory(peer, { offset, length: Math.min(totalBytes - offset, maxInventoryBytes) }, { signal });
-    if (page.bytes.byteLength === 0) break;
-    fresh.applyBytes(offset, page.bytes, 'replace');
-    bytes += page.bytes.byteLength;
-    offset += page.bytes.byteLength;
+  if (bytes > 0) {
+    bytes += await readPages(client, peer, bytes, Math.ceil(length / 8), maxInventoryBytes, signal, (offset, page) => {
+      if (page.bytes.byteLength > 0) fresh.applyBytes(offset, page.bytes, 'replace');
+    });
   }
   return { first, fresh, bytes, length };
 }

@@ -11,20 +11,23 @@ import type { GetChunksResult } from '../protocol/messages.js';
 import type { Clock } from '../runtime.js';
 import type { PeerViews } from './peer-views.js';
 
-/** What `requestChunks` calls with. `clock` lets a hex retry keep within the first call's `timeoutMs`. */
+/**
+ * What `requestChunks` calls with: without `views`, every peer is asked in hex; `clock` lets a hex
+ * retry keep within the first call's `timeoutMs`.
+ */
 export interface ChunkRequestParts {
   client: Pick<ProtocolClient, 'getChunks'>;
-  views: Pick<PeerViews, 'packsAddresses' | 'stopPacking'>;
+  views?: Pick<PeerViews, 'packsAddresses' | 'stopPacking'>;
   clock?: Clock;
 }
 
 /** Options of one `requestChunks` call. */
 export interface ChunkRequestOptions extends ClientCallOptions {
   /**
-   * Asked once, right before a refused packed call is retried in hex: false throws the refusal
+   * Called once, right before a refused packed call is retried in hex: false throws the refusal
    * instead (a download whose addresses went to other holders meanwhile must not fetch them again).
    */
-  mayRetry?: () => boolean;
+  beforeRetry?: () => boolean;
 }
 
 /**
@@ -36,15 +39,15 @@ export interface ChunkRequestOptions extends ClientCallOptions {
  */
 export async function requestChunks(parts: ChunkRequestParts, peer: string, addresses: Address[], options: ChunkRequestOptions): Promise<GetChunksResult> {
   const { client, views, clock } = parts;
-  const { mayRetry, ...callOptions } = options;
-  if (!views.packsAddresses(peer)) return client.getChunks(peer, { addresses }, callOptions);
+  const { beforeRetry, ...callOptions } = options;
+  if (views?.packsAddresses(peer) !== true) return client.getChunks(peer, { addresses }, callOptions);
   const startedAt = clock?.now();
   try {
     return await client.getChunks(peer, { addresses }, { ...callOptions, packed: true });
   } catch (error) {
     if (!isAtlasError(error) || error.code !== ErrorCodes.BAD_REQUEST || callOptions.signal?.aborted === true) throw error;
     views.stopPacking(peer);
-    if (mayRetry?.() === false) throw error;
+    if (beforeRetry?.() === false) throw error;
     const { timeoutMs } = callOptions;
     if (timeoutMs === undefined || clock === undefined || startedAt === undefined) return client.getChunks(peer, { addresses }, callOptions);
     const left = timeoutMs - (clock.now() - startedAt);

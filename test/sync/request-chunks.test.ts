@@ -62,7 +62,7 @@ describe('requestChunks', () => {
   it('does not retry when the caller says not to (a download whose addresses went elsewhere), and still stops packing', async () => {
     const client = clientAnswering((packed) => (packed ? new AtlasError(ErrorCodes.BAD_REQUEST, 'no') : reply));
     const views = viewsSaying(true);
-    await expect(requestChunks({ client, views }, 'p', [A], { mayRetry: () => false })).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
+    await expect(requestChunks({ client, views }, 'p', [A], { beforeRetry: () => false })).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
     expect(client.forms).toEqual(['packed']);
     expect(views.state.stopped).toBe(1);
   });
