@@ -127,7 +127,7 @@ function residentNote(result: FreshResult): string {
   const { rssAnonBytes: anon, rssFileBytes: file, rssFileBeforeOpenBytes: before } = result;
   if (![anon, file, before].every((value) => typeof value === 'number' && Number.isFinite(value))) return '';
   const mb = (bytes: number) => `${(bytes / MB).toFixed(0)} MB`;
-  return `; RSS once synced ${mb(anon! + file!)}: ${mb(anon!)} anonymous, ${mb(file!)} file-backed, ${mb(file! - before!)} of it mapped since the node opened (LMDB's pages, which the kernel reclaims)`;
+  return `; RSS once synced ${mb(anon! + file!)}: ${mb(anon!)} anonymous, ${mb(file!)} file-backed, ${mb(file! - before!)} of it mapped since the node opened (mostly LMDB's pages, which the kernel reclaims)`;
 }
 
 /** Start-up convergence of 5 nodes on 127.0.0.1 (bench/sync-startup.ts), p50 and p99 over every chunk of every run. */

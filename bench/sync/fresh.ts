@@ -1,7 +1,8 @@
 /**
  * The fresh node of the sync benchmark, in its own process so its CPU time and RSS are its own:
  * node --import tsx bench/sync/fresh.ts <dataDir> <chainFile> <peer,peer,...> <timeoutMs>
- * Prints one JSON line: elapsed ms, CPU seconds, peak RSS, bytes received.
+ * Prints one JSON line: elapsed ms, CPU seconds, peak RSS, the resident memory split once synced,
+ * bytes received and sent.
  */
 import { readFileSync } from 'node:fs';
 import { AtlasNode } from '../../src/node/index.js';

@@ -1,6 +1,7 @@
 /** getChunks' two reply forms: the server's in-order answer and the client's reading of both. */
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, isAtlasError } from '../../src/errors.js';
+import { ProtocolClient } from '../../src/protocol/client.js';
 import { getChunksReply, packAddresses } from '../../src/protocol/get-chunks.js';
 import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import type { AtlasService, GetChunksParams } from '../../src/protocol/messages.js';
@@ -69,10 +70,22 @@ describe('packed addresses', () => {
     expect(Buffer.from(one).toString('hex')).toBe(A);
   });
 
-  it('halves a 500-address request', () => {
+  it('halves a 500-address request as the client sends it', async () => {
     const addresses = Array.from({ length: 500 }, (_, i) => i.toString(16).padStart(40, '0'));
-    const hex = encodeBinary({ addresses, inOrder: true }).byteLength;
-    const bytes = encodeBinary({ addresses: packAddresses(addresses), inOrder: true }).byteLength;
+    const sent: number[] = [];
+    const transport = {
+      address: 'me:1',
+      listen: async () => 'me:1',
+      close: async () => undefined,
+      call: async (_peer: string, _method: string, params: unknown) => {
+        sent.push(encodeBinary(params).byteLength);
+        return { inOrder: addresses.map(() => null) };
+      },
+    };
+    const client = new ProtocolClient(transport);
+    await client.getChunks('p:1', { addresses });
+    await client.getChunks('p:1', { addresses }, { packed: true });
+    const [hex, bytes] = sent as [number, number];
     expect(hex).toBeGreaterThan(500 * 41);
     expect(bytes).toBeLessThan(500 * 20 + 32);
   });

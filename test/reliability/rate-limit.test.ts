@@ -3,14 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { RateLimiter, remoteHost } from '../../src/transport/rate-limit.js';
 import { RequestGuard } from '../../src/protocol/request-guard.js';
-import type { Clock } from '../../src/runtime.js';
+import { systemClock } from '../../src/runtime.js';
+import type { ProtocolHandler } from '../../src/protocol/server.js';
 import { peerAddressNamed } from '../../src/peer-address.js';
 import { contextFrom } from '../support/caller.js';
+import { steppedClock } from '../support/clock.js';
 
-/** A clock that only moves when told. */
-function manualClock(): Clock & { advance(ms: number): void } {
-  let now = 1_000_000;
-  return { now: () => now, setTimeout: () => 0, clearTimeout: () => {}, advance: (ms) => (now += ms) };
+
+/** A call's outcome as data: its value, or its error's code. */
+async function outcome(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then((value) => ({ value }), (error: unknown) => ({ error: (error as AtlasError).code ?? String(error) }));
 }
 
 function busyCode(fn: () => unknown): string | undefined {
@@ -53,7 +55,7 @@ describe('remoteHost', () => {
 
 describe('RateLimiter', () => {
   it('allows a burst, then refuses until tokens come back at the configured rate', () => {
-    const clock = manualClock();
+    const clock = steppedClock();
     const limiter = new RateLimiter(clock, { ratePerSecond: 10, burst: 5, maxKeys: 10 });
     expect(Array.from({ length: 8 }, () => limiter.take('a'))).toEqual([true, true, true, true, true, false, false, false]);
     expect(limiter.retryAfterMs('a')).toBe(100);
@@ -66,14 +68,14 @@ describe('RateLimiter', () => {
   });
 
   it('keeps one bucket per key: a flooding key does not spend another key\'s tokens', () => {
-    const limiter = new RateLimiter(manualClock(), { ratePerSecond: 1, burst: 3, maxKeys: 10 });
+    const limiter = new RateLimiter(steppedClock(), { ratePerSecond: 1, burst: 3, maxKeys: 10 });
     for (let i = 0; i < 100; i++) limiter.take('flooder');
     expect(limiter.take('flooder')).toBe(false);
     expect(limiter.take('honest')).toBe(true);
   });
 
   it('remembers at most maxKeys keys, forgetting the least recently seen', () => {
-    const limiter = new RateLimiter(manualClock(), { ratePerSecond: 1, burst: 2, maxKeys: 100 });
+    const limiter = new RateLimiter(steppedClock(), { ratePerSecond: 1, burst: 2, maxKeys: 100 });
     limiter.take('kept');
     limiter.take('kept');
     for (let i = 0; i < 100_000; i++) {
@@ -85,7 +87,7 @@ describe('RateLimiter', () => {
   });
 
   it('never forgets a debt: a new key cannot push an indebted key out, it is refused instead', () => {
-    const clock = manualClock();
+    const clock = steppedClock();
     const limiter = new RateLimiter(clock, { ratePerSecond: 1_000, burst: 1_000, maxKeys: 4 });
     // An attacker's /64 keys, every one in debt after one large reply each.
     const keys = ['2001:db8:0:0::/64', '2001:db8:0:1::/64', '2001:db8:0:2::/64', '2001:db8:0:3::/64'];
@@ -105,7 +107,7 @@ describe('RateLimiter', () => {
   });
 
   it('when full, forgets a full bucket first, then one partly spent, never one in debt or in use', () => {
-    const clock = manualClock();
+    const clock = steppedClock();
     const busy = new Set(['in-use']);
     const limiter = new RateLimiter(clock, { ratePerSecond: 1, burst: 10, maxKeys: 4 }, { inUse: (key) => busy.has(key) });
     limiter.charge('in-use', 1); // oldest, partly spent, but in use
@@ -128,7 +130,7 @@ describe('RateLimiter', () => {
   });
 
   it('bounds the work a flood of new keys causes when the table is full of debts', () => {
-    const clock = manualClock();
+    const clock = steppedClock();
     const maxKeys = 4_096;
     const busy = new Set<string>();
     const limiter = new RateLimiter(clock, { ratePerSecond: 1_000, burst: 1_000, maxKeys }, { inUse: (key) => busy.has(key) });
@@ -177,25 +179,25 @@ describe('RateLimiter', () => {
   });
 
   it('costs and the Infinity rate', () => {
-    const limiter = new RateLimiter(manualClock(), { ratePerSecond: 1, burst: 10, maxKeys: 1 });
+    const limiter = new RateLimiter(steppedClock(), { ratePerSecond: 1, burst: 10, maxKeys: 1 });
     expect(limiter.take('a', 7)).toBe(true);
     expect(limiter.take('a', 4)).toBe(false);
     expect(limiter.take('a', 3)).toBe(true);
-    const off = new RateLimiter(manualClock(), { ratePerSecond: Infinity });
+    const off = new RateLimiter(steppedClock(), { ratePerSecond: Infinity });
     for (let i = 0; i < 10_000; i++) expect(off.take('a')).toBe(true);
     expect(off.size).toBe(0);
   });
 
   it('refuses nonsense options', () => {
-    expect(() => new RateLimiter(manualClock(), { ratePerSecond: 0 })).toThrow(RangeError);
-    expect(() => new RateLimiter(manualClock(), { burst: 0 })).toThrow(RangeError);
-    expect(() => new RateLimiter(manualClock(), { maxKeys: 0.5 })).toThrow(RangeError);
+    expect(() => new RateLimiter(steppedClock(), { ratePerSecond: 0 })).toThrow(RangeError);
+    expect(() => new RateLimiter(steppedClock(), { burst: 0 })).toThrow(RangeError);
+    expect(() => new RateLimiter(steppedClock(), { maxKeys: 0.5 })).toThrow(RangeError);
   });
 });
 
 describe('RequestGuard', () => {
   it('keys a wrapped request on its structured caller, not on the remote text', async () => {
-    const guard = new RequestGuard(manualClock(), { maxConcurrent: 10, maxConcurrentPerHost: 1 });
+    const guard = new RequestGuard(steppedClock(), { maxConcurrent: 10, maxConcurrentPerHost: 1 });
     const waiting: (() => void)[] = [];
     const handler = guard.wrap(() => new Promise<unknown>((resolve) => waiting.push(() => resolve('done'))));
     const caller = { host: '10.0.0.1', port: 1, family: 4 } as const;
@@ -212,7 +214,7 @@ describe('RequestGuard', () => {
   });
 
   it('refuses with BUSY beyond maxConcurrent and maxConcurrentPerHost, and recovers on release', () => {
-    const guard = new RequestGuard(manualClock(), { maxConcurrent: 3, maxConcurrentPerHost: 2 });
+    const guard = new RequestGuard(steppedClock(), { maxConcurrent: 3, maxConcurrentPerHost: 2 });
     const a1 = guard.enter(peerAddressNamed('10.0.0.1:1'), 'ping');
     const a2 = guard.enter(peerAddressNamed('10.0.0.1:2'), 'ping');
     expect(busyCode(() => guard.enter(peerAddressNamed('10.0.0.1:3'), 'ping'))).toBe(ErrorCodes.BUSY); // same host, other port
@@ -228,7 +230,7 @@ describe('RequestGuard', () => {
   });
 
   it('refuses with BUSY and a retry hint once a host has spent its tokens; other hosts are served', async () => {
-    const clock = manualClock();
+    const clock = steppedClock();
     const guard = new RequestGuard(clock, { ratePerSecond: 2, burst: 4, methodCost: { getChunks: 2 } });
     const handler = guard.wrap(async (method) => method);
     const results = await Promise.allSettled(Array.from({ length: 4 }, () => handler('getChunks', {}, contextFrom('192.0.2.1:5'))));
@@ -243,7 +245,7 @@ describe('RequestGuard', () => {
   });
 
   it('prices a getChunks by the addresses it asks: one token per addressesPerToken, at least one', async () => {
-    const clock = manualClock();
+    const clock = steppedClock();
     const guard = new RequestGuard(clock, { ratePerSecond: 1, burst: 10, addressesPerToken: 250 });
     const handler = guard.wrap(async (method) => method);
     const ask = (count: number) => handler('getChunks', { addresses: new Array(count).fill('a'.repeat(40)) }, contextFrom('192.0.2.1:5'));
@@ -257,7 +259,7 @@ describe('RequestGuard', () => {
   });
 
   it('prices packed addresses (20 bytes each) as the same addresses in a list', async () => {
-    const clock = manualClock();
+    const clock = steppedClock();
     const guard = new RequestGuard(clock, { ratePerSecond: 1, burst: 10, addressesPerToken: 250 });
     const handler = guard.wrap(async (method) => method);
     const ask = (bytes: number) => handler('getChunks', { addresses: new Uint8Array(bytes) }, contextFrom('192.0.2.1:5'));
@@ -270,11 +272,45 @@ describe('RequestGuard', () => {
   });
 
   it('releases its slot when the handler throws', async () => {
-    const guard = new RequestGuard(manualClock(), { maxConcurrent: 1 });
+    const guard = new RequestGuard(steppedClock(), { maxConcurrent: 1 });
     const handler = guard.wrap(async () => {
       throw new AtlasError(ErrorCodes.BAD_REQUEST, 'no');
     });
     for (let i = 0; i < 5; i++) await expect(handler('x', {}, contextFrom('a'))).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
+    expect(guard.stats().inFlight).toBe(0);
+  });
+
+  it('wrap: releases the slot after a reply, a rejection and a synchronous throw, each a settled promise', async () => {
+    const guard = new RequestGuard(systemClock, { maxConcurrentPerHost: 1 });
+    const handlers: ProtocolHandler[] = [
+      async () => 'ok',
+      async () => {
+        throw new AtlasError(ErrorCodes.BAD_REQUEST, 'no');
+      },
+      () => {
+        throw new AtlasError(ErrorCodes.INTERNAL, 'thrown before any promise');
+      },
+    ];
+    const outcomes: unknown[] = [];
+    for (const handler of handlers) {
+      let result: Promise<unknown> | undefined;
+      expect(() => (result = guard.wrap(handler)('ping', {}, contextFrom('a')))).not.toThrow();
+      outcomes.push(await outcome(result as Promise<unknown>));
+      expect(guard.stats().inFlight).toBe(0);
+    }
+    expect(outcomes).toEqual([{ value: 'ok' }, { error: ErrorCodes.BAD_REQUEST }, { error: ErrorCodes.INTERNAL }]);
+  });
+
+  it('wrap: refuses with a rejected BUSY while the host holds its slots, and admits again once one is free', async () => {
+    const guard = new RequestGuard(systemClock, { maxConcurrentPerHost: 1 });
+    let finish: (value: unknown) => void = () => undefined;
+    const slow = guard.wrap(() => new Promise((resolve) => (finish = resolve)))('ping', {}, contextFrom('a'));
+    let refused: Promise<unknown> | undefined;
+    expect(() => (refused = guard.wrap(async () => 'never')('ping', {}, contextFrom('a')))).not.toThrow();
+    expect(await outcome(refused as Promise<unknown>)).toEqual({ error: ErrorCodes.BUSY });
+    finish('done');
+    expect(await slow).toBe('done');
+    expect(await guard.wrap(async () => 'again')('ping', {}, contextFrom('a'))).toBe('again');
     expect(guard.stats().inFlight).toBe(0);
   });
 });

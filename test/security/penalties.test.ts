@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AtlasNode } from '../../src/node/index.js';
 import { seededRandom } from '../../src/runtime.js';
+import { listedChunks } from '../../src/sim/byzantine.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
 import { waitFor } from '../support/wait.js';
@@ -59,12 +60,12 @@ async function expectBlockedForGood(victim: AtlasNode, liar: LyingTransport, rem
 
 describe('a peer that sends bad data', () => {
   it('is penalised, removed and blocked when its chunks do not hash to their address', async () => {
-    const { shared, liarOnly, liar, victim, removals } = await scenario(async (method, _params, answer) => {
+    const { shared, liarOnly, liar, victim, removals } = await scenario(async (method, params, answer) => {
       const reply = await answer();
       if (method !== 'getChunks') return reply;
-      // Spoilt in the form asked for (in order): bytes that are not the chunks asked at their index.
-      const { inOrder } = reply as { inOrder: (Uint8Array | null)[] };
-      return { inOrder: inOrder.map((data) => (data === null ? null : Buffer.concat([data, Buffer.from('!')]))) };
+      // Spoilt, in the listed form (always accepted): bytes that are not the chunks they are listed under.
+      const { chunks, missing } = listedChunks(reply, params);
+      return { chunks: chunks.map(({ address, data }) => ({ address, data: Buffer.concat([data, Buffer.from('!')]) })), missing };
     });
     await waitFor(() => victim.stats().have === shared.length, 'the victim to sync the shared chunks from the honest peer');
     await expectBlockedForGood(victim, liar, removals);

@@ -28,7 +28,6 @@ function parts(peers: Transport, clock: Clock = systemClock): PusherComponents {
   return { client: new ProtocolClient(peers), clock, self: () => 'self', peerHolds: () => false, recent: () => [] };
 }
 
-/** A clock that moves only when the test moves it (timers are not used by the pusher). */
 describe('the pusher', () => {
   it('offers only to pullers that asked for offers (no neighbour offers), and pushes a client put to every target', async () => {
     const peers = new RecordingPeers(acceptAll);

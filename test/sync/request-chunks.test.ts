@@ -3,8 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import type { GetChunksCallOptions } from '../../src/protocol/client.js';
 import type { GetChunksParams, GetChunksResult, InventoryResult } from '../../src/protocol/messages.js';
-import { newPeerView, readServingBounds } from '../../src/sync/peer-view.js';
+import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
+import { readServingBounds, type PeerView } from '../../src/sync/peer-view.js';
+import { PeerViews } from '../../src/sync/peer-views.js';
 import { requestChunks } from '../../src/sync/request-chunks.js';
+import { steppedClock } from '../support/clock.js';
 
 const A = 'a'.repeat(40);
 const reply: GetChunksResult = { chunks: [], missing: [A] };
@@ -68,14 +71,13 @@ describe('requestChunks', () => {
   });
 
   it('keeps both calls within the first one\'s timeout, so a peer cannot stretch a request to two', async () => {
-    let now = 0;
-    const clock = { now: () => now, setTimeout: () => 0 as never, clearTimeout: () => undefined };
+    const clock = steppedClock(0);
     const timeouts: (number | undefined)[] = [];
     const refuseLate = (spent: number) => ({
       getChunks: async (_peer: string, _params: GetChunksParams, options: GetChunksCallOptions = {}) => {
         timeouts.push(options.timeoutMs);
         if (options.packed === true) {
-          now += spent; // the refusal comes `spent` ms into the call
+          clock.advance(spent); // the refusal comes `spent` ms into the call
           throw new AtlasError(ErrorCodes.BAD_REQUEST, 'no');
         }
         return reply;
@@ -89,12 +91,16 @@ describe('requestChunks', () => {
   });
 
   it('keeps a peer that refused packing on hex through its later inventory replies', () => {
-    const view = newPeerView('p');
+    const noInventory = () => Promise.reject(new Error('no inventory is read here'));
+    const views = new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: DEFAULT_LIMITS, self: () => 'me', localLength: () => 0 });
+    views.track('p');
+    const view = views.get('p') as PeerView;
     const advertised = { sequenceLength: 0, inventory: { epoch: 'e', version: 1 }, bytes: new Uint8Array(0), packedAddresses: true } as InventoryResult;
     readServingBounds(view, advertised);
     expect(view.packedAddresses).toBe(true);
-    view.packingRefused = true;
+    views.stopPacking('p');
     readServingBounds(view, advertised);
     expect(view.packedAddresses).toBe(false);
+    expect(views.packsAddresses('p')).toBe(false);
   });
 });
