@@ -210,7 +210,7 @@ describe('AtlasNode replication over MemoryNetwork', () => {
     const older = await syncFrom('older');
     expect(older.length).toBeGreaterThan(0);
     expect(new Set(older)).toEqual(new Set(['hex']));
-    // Asked again in hex at once, and never packed again while tracked, whatever its replies say.
+    // Asked again in hex at once, and not packed again (that later inventory replies do not undo it: request-chunks.test).
     const lying = await syncFrom('lying');
     expect(lying.slice(0, 2)).toEqual(['packed', 'hex']);
     expect(lying.filter((form) => form === 'packed')).toHaveLength(1);
