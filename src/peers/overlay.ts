@@ -109,9 +109,7 @@ export class Overlay {
         this.table.recordCall(peer, true);
         // The client refuses a reply naming a peer twice; with us and the peer itself taken out,
         // the list is what distinctLists promises, and the sampler need not check it again.
-        const list = reply.peers.filter((p) => p !== self && p !== peer);
-        this.table.addCandidates(list);
-        return list;
+        return this.table.addPeerList(reply.peers.filter((p) => p !== self && p !== peer));
       },
       random,
       distinctLists: true,

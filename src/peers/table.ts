@@ -332,6 +332,28 @@ export class PeerTable {
     return queued;
   }
 
+  /**
+   * Queues the candidates of a peer's list, like addCandidates, and returns the list itself with
+   * every address the table holds replaced by the table's own string of it (same text). A walk
+   * keeps each list it fetched for a step or two: strings shared with the table cost nothing to
+   * keep, where the reply's own copies would each outlive the garbage collector's young
+   * generation and be copied out of it.
+   */
+  addPeerList(addresses: readonly string[]): string[] {
+    const own = this.ownAddress();
+    const kept: string[] = new Array<string>(addresses.length);
+    for (let i = 0; i < addresses.length; i++) {
+      const address = addresses[i] as string;
+      const entry = this.peers.get(address);
+      if (entry !== undefined) kept[i] = entry.address;
+      else {
+        this.candidate(address, own);
+        kept[i] = address;
+      }
+    }
+    return kept;
+  }
+
   private candidate(address: string, own: string | undefined): CandidateOutcome {
     // Table keys are canonical and never our own address: a peer list names mostly known peers,
     // and this answers them without parsing the address.

@@ -10,7 +10,7 @@
  */
 import { AtlasError, ErrorCodes, abortedError, isAtlasError } from '../errors.js';
 import { systemClock, type Clock } from '../runtime.js';
-import type { Transport } from '../transport/types.js';
+import type { CallOptions, Transport } from '../transport/types.js';
 import { Deadline } from './deadline.js';
 import { resolveLimits, type ProtocolLimits } from './limits.js';
 import type {
@@ -163,9 +163,13 @@ export class ProtocolClient {
       base: this.lifetime,
       reason: () => new AtlasError(ErrorCodes.TIMEOUT, `${method} to ${peer.slice(0, 100)} timed out after ${timeoutMs} ms`),
     });
+    // A call following only the lifetime (most calls) hands its transport that shared signal and
+    // the timeout: no signal made for it. A caller's own signal needs one that follows both.
+    const signal = options.signal === undefined || options.signal === this.lifetime ? this.lifetime : deadline.signal;
+    const callOptions: CallOptions = signal === undefined ? { timeoutMs } : { signal, timeoutMs };
     let reply: unknown;
     try {
-      reply = await deadline.race(this.transport.call(peer, method, encode === undefined ? request : encode(request), { signal: deadline.signal }));
+      reply = await deadline.race(this.transport.call(peer, method, encode === undefined ? request : encode(request), callOptions));
     } catch (error) {
       const outcome = deadline.outcome(error);
       if (isAtlasError(outcome)) throw outcome;

@@ -4,9 +4,11 @@
  * Calls following the same caller signal share one listener on it (`followSignal`), so many
  * calls may share a signal without piling listeners on it, and without AbortSignal.any, whose
  * cost (tens of microseconds a call, more as dependents pile up on a long-lived signal) was a
- * sixth of a simulation's time.
+ * sixth of a simulation's time. The signal itself is made only when read: a call that gives its
+ * transport the shared signal and a timeout (ProtocolClient does) makes no AbortController.
  */
 import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
+import { followSignal, type FollowOptions } from '../transport/abort.js';
 import type { Clock, TimerHandle } from '../runtime.js';
 
 const KEEP: FollowOptions = Object.freeze({ keep: true });
@@ -34,13 +36,16 @@ export interface DeadlineOptions {
  * it clears the timer.
  */
 export class Deadline {
-  readonly #controller = new AbortController();
   readonly #clock: Clock;
+  /** Made on the first read of `signal` (aborted at once if the deadline ended before). */
+  #controller: AbortController | undefined;
   #timer: TimerHandle | undefined;
   #unfollow: (() => void) | undefined;
   #unfollowBase: (() => void) | undefined;
+  #ended = false;
+  #reason: unknown;
   #expired = false;
-  /** The races still waiting on their work, told when the signal aborts (almost always one: no Set for it). */
+  /** The races still waiting on their work, told when the deadline ends (almost always one: no Set for it). */
   #racer: (() => void) | undefined;
   #moreRacers: Set<() => void> | undefined;
 
@@ -49,7 +54,8 @@ export class Deadline {
     const { signal: parent, base } = options;
     const first = parent?.aborted ? parent : base?.aborted ? base : undefined;
     if (first !== undefined) {
-      this.#controller.abort(first.reason);
+      this.#ended = true;
+      this.#reason = first.reason;
       return;
     }
     // A caller passing the base itself as its signal (the node's lifetime, as most callers do)
@@ -59,7 +65,7 @@ export class Deadline {
     if (Number.isFinite(ms)) {
       this.#timer = clock.setTimeout(() => {
         this.#timer = undefined;
-        if (this.signal.aborted) return;
+        if (this.#ended) return;
         this.#expired = true;
         this.#end(options.reason === undefined ? new AtlasError(ErrorCodes.TIMEOUT, `deadline of ${ms} ms passed`) : options.reason());
       }, Math.min(Math.max(ms, 0), MAX_TIMER_MS));
@@ -68,7 +74,16 @@ export class Deadline {
 
   /** Aborted when time runs out or the caller's or the base signal aborts, with the reason of the first. */
   get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#ended) this.#controller.abort(this.#reason);
+    }
     return this.#controller.signal;
+  }
+
+  /** True once time ran out or the caller's or the base signal aborted. */
+  get ended(): boolean {
+    return this.#ended;
   }
 
   /** True when time ran out before the caller's or the base signal aborted. */
@@ -81,33 +96,33 @@ export class Deadline {
    * ABORTED when the caller's or the base signal aborted (its reason as the cause), else `error` itself.
    */
   outcome(error: unknown): unknown {
-    if (this.#expired) return this.signal.reason;
-    if (this.signal.aborted) return abortedError('call', this.signal);
+    if (this.#expired) return this.#reason;
+    if (this.#ended) return abortedError('call', this.signal);
     return error;
   }
 
   /**
-   * `work`, or a rejection with `outcome()` as soon as the signal aborts, whether or not the work
+   * `work`, or a rejection with `outcome()` as soon as the deadline ends, whether or not the work
    * notices; a later failure of the work is then ignored.
    */
   race<T>(work: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(this.outcome(undefined));
-      if (this.signal.aborted) {
-        onAbort();
+      const onEnd = () => reject(this.outcome(undefined));
+      if (this.#ended) {
+        onEnd();
         work.catch(() => undefined);
         return;
       }
       // Told by #end right after the signal's own listeners (the transport's) ran: no listener
       // of its own to add and remove on every call.
-      this.#addRacer(onAbort);
+      this.#addRacer(onEnd);
       work.then(
         (value) => {
-          this.#removeRacer(onAbort);
+          this.#removeRacer(onEnd);
           resolve(value);
         },
         (error: unknown) => {
-          this.#removeRacer(onAbort);
+          this.#removeRacer(onEnd);
           reject(error);
         },
       );
@@ -136,7 +151,9 @@ export class Deadline {
 
   #end(reason: unknown): void {
     this.dispose();
-    this.#controller.abort(reason);
+    this.#ended = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
     const first = this.#racer;
     const more = this.#moreRacers;
     this.#racer = undefined;
@@ -144,44 +161,4 @@ export class Deadline {
     first?.();
     if (more !== undefined) for (const racer of more) racer();
   }
-}
-
-/** The callbacks following each signal, behind the one listener registered on it. */
-const followers = new WeakMap<AbortSignal, { listener: () => void; callbacks: Set<() => void>; kept: boolean }>();
-
-/** Options of `followSignal`. */
-export interface FollowOptions {
-  /**
-   * Leave the listener on the signal when the last follower leaves, until the signal aborts: for
-   * a long-lived signal followed call after call (a node's lifetime), which then carries one
-   * listener for good instead of one added and removed for every call. Default false.
-   */
-  keep?: boolean;
-}
-
-/**
- * Calls `onAbort` when `signal` (not aborted yet) aborts; returns the function that stops it. However many follow
- * one signal at once, it carries one listener, removed when the last follower leaves (unless kept).
- */
-export function followSignal(signal: AbortSignal, onAbort: () => void, options?: FollowOptions): () => void {
-  let entry = followers.get(signal);
-  if (entry === undefined) {
-    const callbacks = new Set<() => void>();
-    const listener = () => {
-      followers.delete(signal);
-      for (const callback of [...callbacks]) callback();
-    };
-    entry = { listener, callbacks, kept: false };
-    followers.set(signal, entry);
-    signal.addEventListener('abort', listener, { once: true });
-  }
-  if (options?.keep === true) entry.kept = true;
-  const current = entry;
-  const { listener, callbacks } = current;
-  callbacks.add(onAbort);
-  return () => {
-    if (!callbacks.delete(onAbort) || callbacks.size > 0 || current.kept || followers.get(signal) !== current) return;
-    followers.delete(signal);
-    signal.removeEventListener('abort', listener);
-  };
 }

@@ -7,3 +7,52 @@ import { AtlasError, abortedError } from '../errors.js';
 export function callAbortedError(signal: AbortSignal): AtlasError {
   return signal.reason instanceof AtlasError ? signal.reason : abortedError('call', signal);
 }
+
+/**
+ * How long a call may take: the transport's own backstop, or the call's `timeoutMs` when shorter
+ * (a negative one as 0; NaN or none as no limit of its own).
+ */
+export function callTimeout(backstopMs: number, timeoutMs: number | undefined): number {
+  if (timeoutMs === undefined || Number.isNaN(timeoutMs)) return backstopMs;
+  return Math.min(backstopMs, Math.max(0, timeoutMs));
+}
+
+/** The callbacks following each signal, behind the one listener registered on it. */
+const followers = new WeakMap<AbortSignal, { listener: () => void; callbacks: Set<() => void>; kept: boolean }>();
+
+/** Options of `followSignal`. */
+export interface FollowOptions {
+  /**
+   * Leave the listener on the signal when the last follower leaves, until the signal aborts: for
+   * a long-lived signal followed call after call (a node's lifetime), which then carries one
+   * listener for good instead of one added and removed for every call. Default false.
+   */
+  keep?: boolean;
+}
+
+/**
+ * Calls `onAbort` when `signal` (not aborted yet) aborts; returns the function that stops it. However many follow
+ * one signal at once, it carries one listener, removed when the last follower leaves (unless kept).
+ */
+export function followSignal(signal: AbortSignal, onAbort: () => void, options?: FollowOptions): () => void {
+  let entry = followers.get(signal);
+  if (entry === undefined) {
+    const callbacks = new Set<() => void>();
+    const listener = () => {
+      followers.delete(signal);
+      for (const callback of [...callbacks]) callback();
+    };
+    entry = { listener, callbacks, kept: false };
+    followers.set(signal, entry);
+    signal.addEventListener('abort', listener, { once: true });
+  }
+  if (options?.keep === true) entry.kept = true;
+  const current = entry;
+  const { listener, callbacks } = current;
+  callbacks.add(onAbort);
+  return () => {
+    if (!callbacks.delete(onAbort) || callbacks.size > 0 || current.kept || followers.get(signal) !== current) return;
+    followers.delete(signal);
+    signal.removeEventListener('abort', listener);
+  };
+}

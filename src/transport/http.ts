@@ -20,7 +20,7 @@ import http, { type IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { isLoopbackIp } from '../peer-address.js';
 import { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError, retryAfterOf } from '../errors.js';
-import { callAbortedError } from './abort.js';
+import { callAbortedError, callTimeout, followSignal } from './abort.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
 import { codecFor, codecForContentType, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
 import type { CallOptions, Transport, TransportService, TransportStats } from './types.js';
@@ -160,17 +160,18 @@ export class HttpTransport implements Transport {
     }
 
     const controller = new AbortController();
-    // The transport's own backstop; the caller's deadline (ProtocolClient's) arrives as the signal.
-    const limitMs = this.limits.callTimeoutMs;
+    // The call's own timeout (ProtocolClient's), or the transport's backstop when shorter.
+    const backstopMs = this.limits.callTimeoutMs;
+    const limitMs = callTimeout(backstopMs, options.timeoutMs);
     const timer = Number.isFinite(limitMs)
       ? this.clock.setTimeout(
-          () => controller.abort(new AtlasError(ErrorCodes.TIMEOUT, `${method} to ${peer} timed out after ${limitMs} ms (callTimeoutMs)`)),
+          () => controller.abort(new AtlasError(ErrorCodes.TIMEOUT, `${method} to ${peer} timed out after ${limitMs} ms${limitMs === backstopMs ? ' (callTimeoutMs)' : ''}`)),
           Math.min(Math.max(limitMs, 0), MAX_TIMER_MS),
         )
       : undefined;
     const signal = options.signal;
-    const onAbort = () => controller.abort(callAbortedError(signal as AbortSignal));
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // Followed rather than listened to: many calls share one signal (a node's lifetime).
+    const unfollow = signal === undefined ? undefined : followSignal(signal, () => controller.abort(callAbortedError(signal)));
     this.calls.add(controller);
     this.counters.callsOut++;
     try {
@@ -185,7 +186,7 @@ export class HttpTransport implements Transport {
       throw error instanceof StaleSocket ? error.atlasError : error;
     } finally {
       if (timer !== undefined) this.clock.clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
+      unfollow?.();
       this.calls.delete(controller);
     }
   }

@@ -24,7 +24,7 @@
  * that the fault rules above can be checked against one piece of code.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { callAbortedError } from './abort.js';
+import { callAbortedError, callTimeout, followSignal } from './abort.js';
 import { seededRandom, systemClock, type Clock, type Random, type TimerHandle } from '../runtime.js';
 import { peerAddressNamed, type PeerAddress } from '../peer-address.js';
 import { decodeBinary, encodeBinary, errorFromReply, errorReply } from './codec.js';
@@ -420,8 +420,6 @@ class DeliveredRequest implements RequestContext {
 /** What happens when the message (or refusal) on its way arrives; a call has one at a time. */
 type Step = 'refused' | 'deliver' | 'reset' | 'receive';
 
-const ONCE = Object.freeze({ once: true });
-
 /** One call from `caller` to `peer`, from send to settlement. */
 class OutgoingCall {
   private settled = false;
@@ -434,7 +432,7 @@ class OutgoingCall {
   private readonly onStep = (): void => this.arrive();
   /** The request as its handler sees it, once delivered. */
   private delivered: DeliveredRequest | undefined;
-  private readonly onAbort: () => void;
+  private readonly unfollow: (() => void) | undefined;
 
   constructor(
     private readonly network: MemoryNetwork,
@@ -446,9 +444,9 @@ class OutgoingCall {
     private readonly reject: (error: AtlasError) => void,
   ) {
     const signal = options.signal;
-    this.onAbort = () => this.fail(callAbortedError(signal as AbortSignal));
-    signal?.addEventListener('abort', this.onAbort, ONCE);
-    const timeoutMs = network.defaultTimeoutMs;
+    // Followed rather than listened to: many calls share one signal (a node's lifetime).
+    this.unfollow = signal === undefined ? undefined : followSignal(signal, () => this.fail(callAbortedError(signal)));
+    const timeoutMs = callTimeout(network.defaultTimeoutMs, options.timeoutMs);
     // Infinity means no deadline; anything else is capped at what a timer can hold.
     if (Number.isFinite(timeoutMs)) {
       // The error is built only when the deadline passes: most calls settle first, and building
@@ -576,7 +574,7 @@ class OutgoingCall {
     this.deadline = undefined;
     this.step = undefined;
     this.stepBytes = undefined;
-    this.options.signal?.removeEventListener('abort', this.onAbort);
+    this.unfollow?.();
     this.caller.forget(this);
     return true;
   }

@@ -14,6 +14,14 @@ export interface CallOptions {
    * else with ABORTED.
    */
   signal?: AbortSignal;
+  /**
+   * Longest this call may take, in ms: past it the transport ends the call as it would on an
+   * abort, and rejects with TIMEOUT. ProtocolClient passes each method's timeout here together
+   * with a signal shared by many calls (its lifetime), rather than a signal made for each call.
+   * A transport's own backstop (`callTimeoutMs`, `defaultTimeoutMs`) still applies when shorter.
+   * Default: the backstop alone.
+   */
+  timeoutMs?: number;
 }
 
 /** What a transport tells a service about a request: who called, and an abort signal. */

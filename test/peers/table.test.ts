@@ -128,6 +128,17 @@ describe('PeerTable: candidates', () => {
     expect(table.pendingCandidates()).toEqual([pub(3)]);
   });
 
+  it('takes a peer list: queues what addCandidate would and returns the whole list in its order', () => {
+    const { table } = setup({ seeds: [pub(0)], self: pub(9) });
+    admitWith(table, pub(1));
+    table.block(pub(2));
+    const list = [pub(4), pub(1), pub(0), pub(2), pub(9), 'bad address', pub(3)];
+    expect(table.addPeerList(list)).toEqual(list);
+    expect(table.pendingCandidates()).toEqual([pub(4), pub(3)]);
+    expect(table.addPeerList([pub(4)])).toEqual([pub(4)]);
+    expect(table.pendingCandidates()).toEqual([pub(4), pub(3)]);
+  });
+
   it('lets the host allow local addresses through the policy option', () => {
     const { table } = setup({ policy: LOCAL_ADDRESS_POLICY });
     expect(table.addCandidates(['127.0.0.1:7000', '10.0.0.1:7000', 'node-1', '224.0.0.1:7000'])).toEqual(['127.0.0.1:7000', '10.0.0.1:7000', 'node-1']);

@@ -6,6 +6,7 @@ import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import type { AtlasService, CallerContext } from '../../src/protocol/messages.js';
 import { createProtocolService } from '../../src/protocol/server.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
+import type { TimerHandle } from '../../src/runtime.js';
 import type { CallOptions, Transport, TransportService } from '../../src/transport/types.js';
 import { contextFrom } from '../support/caller.js';
 
@@ -48,19 +49,41 @@ async function rejection(promise: Promise<unknown>): Promise<AtlasError> {
 const version = { epoch: 'e1', version: 2 };
 const pingReply = { protocol: 1, network: 'main', sequenceLength: 10, chunkCount: 3, digestLength: 5, digest: 'ab'.repeat(20), inventory: version };
 
-/** A transport that never answers: a call ends only when its signal aborts (then, or never, as `honours` says). */
+/**
+ * Never answers. Honouring its options (the default), it ends a call with ABORTED when the call's
+ * signal aborts or its timeoutMs passes on `clock`, as a transport must.
+ */
 class SilentTransport implements Transport {
   readonly address = 'me:1';
-  readonly signals: AbortSignal[] = [];
-  constructor(private readonly honours = true) {}
+  /** What each call was given. */
+  readonly calls: CallOptions[] = [];
+  /** Calls this transport ended itself, on their signal or their timeout. */
+  ended = 0;
+  constructor(
+    private readonly clock?: VirtualClock,
+    private readonly honours = true,
+  ) {}
+  get signals(): (AbortSignal | undefined)[] {
+    return this.calls.map((options) => options.signal);
+  }
   async listen(): Promise<string> {
     return this.address;
   }
-  call(_peer: string, _method: string, _params: unknown, options?: CallOptions): Promise<unknown> {
-    const signal = options?.signal as AbortSignal;
-    this.signals.push(signal);
+  call(_peer: string, _method: string, _params: unknown, options: CallOptions = {}): Promise<unknown> {
+    this.calls.push(options);
     return new Promise((_, reject) => {
-      if (this.honours) signal.addEventListener('abort', () => reject(new AtlasError(ErrorCodes.ABORTED, 'transport saw the abort')), { once: true });
+      if (!this.honours) return;
+      let timer: TimerHandle | undefined;
+      let over = false;
+      const end = (why: string) => {
+        if (over) return;
+        over = true;
+        if (timer !== undefined) this.clock?.clearTimeout(timer);
+        this.ended++;
+        reject(new AtlasError(ErrorCodes.ABORTED, why));
+      };
+      options.signal?.addEventListener('abort', () => end('transport saw the abort'), { once: true });
+      if (options.timeoutMs !== undefined) timer = this.clock?.setTimeout(() => end('transport saw its timeout'), options.timeoutMs);
     });
   }
   async close(): Promise<void> {}
@@ -97,23 +120,26 @@ describe('ProtocolClient: deadlines and aborts', () => {
     const expected: Record<string, number> = { ping: 3_000, peers: 10_000, inventory: 10_000, inventoryChanges: 10_000, offer: 10_000, getChunks: 30_000, putChunks: 30_000 };
     for (const [method, call] of calls) {
       const clock = new VirtualClock();
-      const transport = new SilentTransport();
+      const transport = new SilentTransport(clock);
       expect(await endOf(clock, call(new ProtocolClient(transport, { clock })))).toEqual({ at: expected[method], code: ErrorCodes.TIMEOUT });
-      expect(transport.signals[0]?.aborted, method).toBe(true);
+      // The transport was given the same deadline, and ended its call there too.
+      await clock.advance(0);
+      expect(transport.calls[0]?.timeoutMs, method).toBe(expected[method]);
+      expect(transport.ended, method).toBe(1);
       expect(clock.pending, method).toBe(0);
     }
   });
 
   it('takes configured timeouts and a per-call override', async () => {
     const clock = new VirtualClock();
-    const client = new ProtocolClient(new SilentTransport(), { clock, timeouts: { peers: 1_234 } });
+    const client = new ProtocolClient(new SilentTransport(clock), { clock, timeouts: { peers: 1_234 } });
     expect(await endOf(clock, client.peers('p:1', {}))).toEqual({ at: 1_234, code: ErrorCodes.TIMEOUT });
     expect(await endOf(clock, client.peers('p:1', {}, { timeoutMs: 50 }))).toEqual({ at: 1_284, code: ErrorCodes.TIMEOUT });
   });
 
   it('says TIMEOUT at the deadline and ABORTED on the caller\'s abort, even from a transport that ignores its signal', async () => {
     const clock = new VirtualClock();
-    const client = new ProtocolClient(new SilentTransport(false), { clock });
+    const client = new ProtocolClient(new SilentTransport(clock, false), { clock });
     expect(await endOf(clock, client.peers('p:1', {}, { timeoutMs: 100 }))).toEqual({ at: 100, code: ErrorCodes.TIMEOUT });
     const caller = new AbortController();
     const pending = client.peers('p:1', {}, { signal: caller.signal });
@@ -124,7 +150,7 @@ describe('ProtocolClient: deadlines and aborts', () => {
 
   it('names the outcome by its cause, whatever error the transport gave when it saw the abort', async () => {
     const clock = new VirtualClock();
-    const transport = new SilentTransport(); // rejects with ABORTED on any abort
+    const transport = new SilentTransport(clock); // rejects with ABORTED on any abort or timeout
     const client = new ProtocolClient(transport, { clock });
     expect((await endOf(clock, client.getChunks('p:1', { addresses: [] }, { timeoutMs: 10 }))).code).toBe(ErrorCodes.TIMEOUT);
     const caller = new AbortController();
@@ -143,7 +169,7 @@ describe('ProtocolClient: deadlines and aborts', () => {
 
   it('gives every call a signal of its own: 50 calls on one shared signal add one listener to it, gone when they end', async () => {
     const clock = new VirtualClock();
-    const transport = new SilentTransport();
+    const transport = new SilentTransport(clock);
     const client = new ProtocolClient(transport, { clock });
     const shared = new AbortController();
     const pending = Array.from({ length: 50 }, () => client.peers('p:1', {}, { signal: shared.signal }).catch((e: unknown) => (e as AtlasError).code));
@@ -159,7 +185,28 @@ describe('ProtocolClient: deadlines and aborts', () => {
     await clock.advance(10);
     expect(await Promise.all(timedOut)).toEqual(Array.from({ length: 20 }, () => ErrorCodes.TIMEOUT));
     expect(getEventListeners(kept.signal, 'abort')).toHaveLength(0);
-    expect(transport.signals.slice(50).every((signal) => signal.aborted)).toBe(true);
+    expect(transport.signals.slice(50).every((signal) => signal?.aborted)).toBe(true);
+  });
+
+  it('hands the transport its lifetime signal and the timeout, no signal of the call\'s own, unless the caller brings another', async () => {
+    const clock = new VirtualClock();
+    const transport = new SilentTransport(clock);
+    const lifetime = new AbortController();
+    const client = new ProtocolClient(transport, { clock, signal: lifetime.signal });
+    const plain = client.peers('p:1', {}).catch((e: unknown) => (e as AtlasError).code);
+    const following = client.peers('p:1', {}, { signal: lifetime.signal, timeoutMs: 50 }).catch((e: unknown) => (e as AtlasError).code);
+    const own = new AbortController();
+    const separate = client.peers('p:1', {}, { signal: own.signal }).catch((e: unknown) => (e as AtlasError).code);
+    expect(transport.calls.map((c) => [c.signal === lifetime.signal, c.timeoutMs])).toEqual([
+      [true, 10_000],
+      [true, 50],
+      [false, 10_000],
+    ]);
+    expect(transport.calls[2]?.signal).toBeInstanceOf(AbortSignal);
+    lifetime.abort(new AtlasError(ErrorCodes.CLOSED, 'node closed'));
+    expect(await Promise.all([plain, following, separate])).toEqual([ErrorCodes.ABORTED, ErrorCodes.ABORTED, ErrorCodes.ABORTED]);
+    expect(transport.ended).toBe(3);
+    expect(clock.pending).toBe(0);
   });
 
   it('clears its deadline when the call settles first', async () => {

@@ -1,7 +1,8 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
-import { Deadline, followSignal } from '../../src/protocol/deadline.js';
+import { Deadline } from '../../src/protocol/deadline.js';
+import { followSignal } from '../../src/transport/abort.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 
 describe('Deadline', () => {

@@ -201,6 +201,30 @@ export function transportContract(name: string, harness: TransportHarness): void
       expect(await service.whenAborted(1)).toBe(true);
     });
 
+    it('ends a call at its timeoutMs with TIMEOUT, without any signal, and the handler sees the caller leave', async () => {
+      const { service, address, client } = await pair();
+      const started = Date.now();
+      expect(await codeOf(client.call(address, 'wait', {}, { timeoutMs: 100 }))).toBe(ErrorCodes.TIMEOUT);
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(90);
+      expect(took).toBeLessThan(100 + PROMPT_MS);
+      expect(await service.whenAborted(1)).toBe(true);
+      // A call given a timeout that answers in time answers as any other.
+      expect(await codeOf(client.call(address, 'echo', {}, { timeoutMs: 100 }))).toBe('resolved');
+    });
+
+    it('follows one signal shared by many calls through one listener, and ends them all when it aborts', async () => {
+      const { service, address, client } = await pair();
+      const shared = new AbortController();
+      const inside = service.whenInside(3);
+      const calls = [0, 1, 2].map(() => codeOf(client.call(address, 'wait', {}, { signal: shared.signal, timeoutMs: 60_000 })));
+      await inside;
+      expect(getEventListeners(shared.signal, 'abort')).toHaveLength(1);
+      shared.abort(new AtlasError(ErrorCodes.CLOSED, 'owner closed'));
+      expect(await Promise.all(calls)).toEqual([ErrorCodes.CLOSED, ErrorCodes.CLOSED, ErrorCodes.CLOSED]);
+      expect(await service.whenAborted(3)).toBe(true);
+    });
+
     it('aborts on the signal, before or during the call, promptly, and the handler sees it', async () => {
       const { service, address, client } = await pair();
       const before = new AbortController();
