@@ -7,6 +7,7 @@
  * peak memory is its own.
  */
 import { runJsonChild } from './child.js';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SimulationFigures } from '../src/sim/figures.js';
 import type { SimNodeTuning } from '../src/sim/simulation.js';
@@ -27,7 +28,16 @@ interface WorkerRequest {
   nodes: number;
   chunks: number;
   tuning?: SimNodeTuning;
-  virtualMs?: number;
+}
+
+/** What bench/sim/idle.mjs prints. */
+interface IdleResult {
+  virtualMs: number;
+  wallMs: number;
+  /** CPU time (user + system) of the process over the same stretch: less noisy than wall time on a shared machine. */
+  cpuMs: number;
+  timers: number;
+  messages: number;
 }
 
 /** Peer tables capped so that 10,000 nodes fit in one process (default 1,000 peers each). */
@@ -39,11 +49,32 @@ const OFFERS_PER_CHUNK_TARGET = 5;
 /** An idle 100-node network with default timers, in virtual time over wall time. */
 const IDLE_SPEED_TARGET = 500;
 
-function runWorker<R = WorkerResult>(request: WorkerRequest, heapMb: number): Promise<R> {
-  return runJsonChild<R>(join(import.meta.dirname, 'sim', 'worker.ts'), [JSON.stringify(request)], {
+function runWorker(request: WorkerRequest, heapMb: number): Promise<WorkerResult> {
+  return runJsonChild<WorkerResult>(join(import.meta.dirname, 'sim', 'worker.ts'), [JSON.stringify(request)], {
     label: `sim worker (${request.scenario}, ${request.nodes} nodes)`,
     nodeArgs: [`--max-old-space-size=${heapMb}`, '--max-semi-space-size=64'],
   });
+}
+
+/** Newest modification time of the .ts files under `dir`. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Whether dist/ holds a simulator at least as new as every source file (`npm install` builds it). */
+function buildIsCurrent(): boolean {
+  const root = join(import.meta.dirname, '..');
+  try {
+    return statSync(join(root, 'dist', 'sim', 'simulation.js')).mtimeMs >= newestSource(join(root, 'src'));
+  } catch {
+    return false;
+  }
 }
 
 /** Least squares y = intercept + slope * x, with R². */
@@ -138,13 +169,17 @@ const suite: BenchSuite = async ({ quick }) => {
   const idleNodes = 100;
   const idleVirtualMs = quick ? 30_000 : 120_000;
   process.stderr.write(`sim bench: idle ${idleNodes}-node network, ${idleVirtualMs / 1000} s virtual\n`);
-  const idle = await runWorker<{ virtualMs: number; wallMs: number; cpuMs: number; timers: number; messages: number }>({ scenario: 'idle', seed: 1, nodes: idleNodes, chunks: 0, virtualMs: idleVirtualMs }, 2_000);
+  const compiled = buildIsCurrent();
+  const idle = await runJsonChild<IdleResult>(join(import.meta.dirname, 'sim', 'idle.mjs'), [JSON.stringify({ source: compiled ? 'dist' : 'src', seed: 1, nodes: idleNodes, virtualMs: idleVirtualMs })], {
+    label: 'sim idle speed',
+    plainJs: compiled,
+  });
   rows.push({
     label: `idle ${idleNodes}-node network, default timers: simulator speed`,
     value: idle.virtualMs / idle.wallMs,
     unit: 'x real time',
     target: { min: IDLE_SPEED_TARGET, of: 'value' },
-    note: `${idle.timers} timers and ${idle.messages} messages in ${seconds(idle.wallMs)} wall (${seconds(idle.cpuMs)} CPU, ${(idle.virtualMs / idle.cpuMs).toFixed(0)}x on CPU time) for ${seconds(idle.virtualMs)} virtual`,
+    note: `${compiled ? 'compiled simulator (dist/), plain node' : 'TypeScript sources through tsx (dist/ missing or older than src/: `npm run build` for the compiled figure)'}; ${idle.timers} timers and ${idle.messages} messages in ${seconds(idle.wallMs)} wall (${seconds(idle.cpuMs)} CPU, ${(idle.virtualMs / idle.cpuMs).toFixed(0)}x on CPU time) for ${seconds(idle.virtualMs)} virtual`,
   });
 
   const scale = quick ? { nodes: 40, chunks: 200 } : { nodes: 200, chunks: 1_000 };

@@ -1,8 +1,8 @@
 /**
  * Runs one simulator scenario in its own process (so that each network size gets its own heap,
  * and its peak memory is its own) and prints the outcome as one JSON line on stdout.
- * Argument: JSON { scenario, seed, nodes?, chunks?, tuning?, virtualMs? }; scenario 'idle' measures
- * the simulator's speed on an idle network (bench/sim/idle.ts) instead.
+ * Argument: JSON { scenario, seed, nodes?, chunks?, tuning? }. (The simulator's speed on an idle
+ * network is measured by idle.mjs.)
  */
 import { findScenario } from '../../src/sim/scenarios/index.js';
 import type { SimNodeTuning } from '../../src/sim/simulation.js';
@@ -13,16 +13,9 @@ interface WorkerRequest {
   nodes?: number;
   chunks?: number;
   tuning?: SimNodeTuning;
-  /** For the 'idle' speed run: virtual ms measured after the network settled. */
-  virtualMs?: number;
 }
 
 const request = JSON.parse(process.argv[2] ?? '{}') as WorkerRequest;
-if (request.scenario === 'idle') {
-  const { idleSpeed } = await import('./idle.js');
-  process.stdout.write(`${JSON.stringify(await idleSpeed(request.nodes ?? 100, request.virtualMs ?? 60_000, request.seed))}\n`);
-  process.exit(0);
-}
 const scenario = findScenario(request.scenario);
 if (!scenario) throw new Error(`unknown scenario ${request.scenario}`);
 const started = performance.now();
