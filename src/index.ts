@@ -25,7 +25,7 @@ export {
   type HttpTransportOptions,
   type WireFormat,
 } from './transport/index.js';
-export { ProtocolClient, DEFAULT_TIMEOUTS, type ProtocolTimeouts, type ProtocolClientOptions, type ClientCallOptions, type GetChunksCallOptions } from './protocol/client.js';
+export { ProtocolClient, DEFAULT_TIMEOUTS, type ProtocolTimeouts, type ProtocolClientOptions, type ClientCallOptions, type GetChunksCallOptions, type ClientScope } from './protocol/client.js';
 export { Deadline, type DeadlineOptions } from './protocol/deadline.js';
 export { createProtocolService, type ProtocolServiceOptions, type ProtocolHandler } from './protocol/server.js';
 export { validateParams, validateResult, validateRequest } from './protocol/validate.js';

@@ -8,10 +8,12 @@
  * deadline on the injected clock (virtual time in the simulator), and its outcome is named in one place: TIMEOUT for the deadline, ABORTED for the
  * caller. The transport only has to honour the signal.
  */
+import { setMaxListeners } from 'node:events';
 import { AtlasError, ErrorCodes, abortedError, isAtlasError } from '../errors.js';
 import { systemClock, type Clock } from '../runtime.js';
 import type { CallOptions, Transport } from '../transport/types.js';
 import { Deadline } from './deadline.js';
+import { followSignal } from '../transport/abort.js';
 import { resolveLimits, type ProtocolLimits } from './limits.js';
 import type {
   GetChunksParams,
@@ -90,6 +92,16 @@ const timeoutKind: { [M in Method]: keyof ProtocolTimeouts } = {
   offer: 'inventory',
 };
 
+/** A client whose calls end when its part of the owner stops (see `ProtocolClient.scope`). */
+export interface ClientScope {
+  /** Calls the same peers through the same transport, limits and timeouts. */
+  readonly client: ProtocolClient;
+  /** The scope's lifetime: aborted by `abort()`, or when the parent client's lifetime aborts. */
+  readonly signal: AbortSignal;
+  /** Ends every call of the scope in flight at once (ABORTED, `reason` as the cause); later calls fail. Idempotent. */
+  abort(reason?: unknown): void;
+}
+
 /** Calls the protocol methods on remote peers through a transport, validating every answer. */
 export class ProtocolClient {
   readonly limits: Readonly<ProtocolLimits>;
@@ -104,6 +116,31 @@ export class ProtocolClient {
     this.lifetime = options.signal;
     this.limits = resolveLimits(options.limits);
     this.timeouts = Object.freeze({ ...DEFAULT_TIMEOUTS, ...options.timeouts });
+  }
+
+  /**
+   * A client for a part of the owner that stops before the owner does (a node's replicator):
+   * its calls end when the scope is aborted or when this client's lifetime aborts, and, made with
+   * the scope's signal or none, they share that signal in the transport like this client's calls
+   * share its lifetime (a call given a signal of its own gets one made for it, following both).
+   */
+  scope(): ClientScope {
+    const controller = new AbortController();
+    const parent = this.lifetime;
+    let unfollow: (() => void) | undefined;
+    if (parent?.aborted) controller.abort(parent.reason);
+    else if (parent !== undefined) unfollow = followSignal(parent, () => controller.abort(parent.reason));
+    // Every call of the scope listens through followSignal: one listener however many calls.
+    setMaxListeners(0, controller.signal);
+    const client = new ProtocolClient(this.transport, { limits: this.limits, timeouts: this.timeouts, clock: this.clock, signal: controller.signal });
+    return {
+      client,
+      signal: controller.signal,
+      abort: (reason?: unknown) => {
+        unfollow?.();
+        controller.abort(reason);
+      },
+    };
   }
 
   ping(peer: string, params: PingParams, options?: ClientCallOptions): Promise<PingResult> {

@@ -5,10 +5,10 @@
  * out corrupt, or a peer misbehaves. It reaches the rest of the node only through the narrow
  * interfaces of replicator-parts.ts, so tests drive it with in-memory fakes.
  */
-import { setMaxListeners } from 'node:events';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { InventoryLog } from '../inventory/change-log.js';
 import { canonicalPeerAddress } from '../peers/address-policy.js';
+import type { ClientScope } from '../protocol/client.js';
 import { asAtlasError, classifyFailure } from '../protocol/faults.js';
 import type { CorruptChunk } from '../store/verified-read.js';
 import { Auditor } from './audit.js';
@@ -40,7 +40,8 @@ export class Replicator {
   private readonly refreshing = new Set<string>();
   /** Peers to refresh once more when their refresh under way ends (at most the tracked views). */
   private readonly refreshAgain = new Set<string>();
-  private readonly lifetime = new AbortController();
+  /** The replicator's calls, which stop() ends: its refreshes, downloads, audits and pushes. */
+  private readonly lifetime: ClientScope;
   private readonly refreshMs: number;
   private readonly quietRefreshMs: number;
   private readonly relaylessRefreshMs: number;
@@ -53,9 +54,9 @@ export class Replicator {
     private readonly components: ReplicatorComponents,
     options: ReplicatorOptions = {},
   ) {
-    const { store, client, clock, random, peers, self, events } = components;
-    // Every refresh and audit in flight listens here; they are bounded by the views kept.
-    setMaxListeners(0, this.lifetime.signal);
+    const { store, clock, random, peers, self, events } = components;
+    this.lifetime = components.client.scope();
+    const client = this.lifetime.client;
     this.refreshMs = options.inventoryRefreshMs ?? 15_000;
     this.early = new EarlyContacts(options.earlyContacts);
     this.quietRefreshMs = options.quietInventoryRefreshMs ?? 60_000;

@@ -209,6 +209,35 @@ describe('ProtocolClient: deadlines and aborts', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('scopes calls to a part of the owner: they share the scope\'s signal, end with it or with the owner, and leave the owner\'s calls alone', async () => {
+    const clock = new VirtualClock();
+    const transport = new SilentTransport(clock);
+    const lifetime = new AbortController();
+    const client = new ProtocolClient(transport, { clock, signal: lifetime.signal });
+    const code = (promise: Promise<unknown>) => promise.then(() => 'resolved', (e: unknown) => (e as AtlasError).code);
+    const scope = client.scope();
+    const scoped = [code(scope.client.peers('p:1', {})), code(scope.client.peers('p:2', {}, { signal: scope.signal }))];
+    const owners = code(client.peers('p:1', {}));
+    expect(transport.calls.map((c) => [c.signal === scope.signal, c.timeoutMs])).toEqual([
+      [true, 10_000],
+      [true, 10_000],
+      [false, 10_000],
+    ]);
+    scope.abort(new AtlasError(ErrorCodes.CLOSED, 'part stopped'));
+    expect(await Promise.all(scoped)).toEqual([ErrorCodes.ABORTED, ErrorCodes.ABORTED]);
+    expect(await code(scope.client.peers('p:1', {}))).toBe(ErrorCodes.ABORTED);
+    expect(transport.calls).toHaveLength(3); // nothing sent once aborted
+    expect(transport.ended).toBe(2);
+    // The owner's call goes on until the owner closes; a second scope then ends with it.
+    const second = client.scope();
+    const late = code(second.client.peers('p:1', {}));
+    lifetime.abort(new AtlasError(ErrorCodes.CLOSED, 'node closed'));
+    expect(await Promise.all([owners, late])).toEqual([ErrorCodes.ABORTED, ErrorCodes.ABORTED]);
+    expect(second.signal.aborted).toBe(true);
+    expect(client.scope().signal.aborted).toBe(true); // made after the owner closed
+    expect(clock.pending).toBe(0);
+  });
+
   it('clears its deadline when the call settles first', async () => {
     const clock = new VirtualClock();
     const client = new ProtocolClient(new FakeTransport(() => ({ peers: [] })), { clock });

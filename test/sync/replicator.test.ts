@@ -14,7 +14,7 @@ import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import { quietRefreshPeriod } from '../../src/sync/peer-view.js';
 import { refreshFault, Replicator, type ReplicatorOptions, type ReplicatorPeers, type StoredOutcome } from '../../src/sync/replicator.js';
-import type { Transport } from '../../src/transport/types.js';
+import type { CallOptions, Transport } from '../../src/transport/types.js';
 import { steppedClock } from '../support/clock.js';
 
 const RELAY = '127.0.0.2:7000';
@@ -27,13 +27,13 @@ class FakeTransport implements Transport {
   readonly calls: { peer: string; method: string; params: Record<string, unknown> }[] = [];
   inventoryError: Error | undefined;
   /** Answers a call where it returns something; the defaults below otherwise. */
-  answer: ((peer: string, method: string, params: Record<string, unknown>) => unknown) | undefined;
+  answer: ((peer: string, method: string, params: Record<string, unknown>, options?: CallOptions) => unknown) | undefined;
   async listen(): Promise<string> {
     return this.address;
   }
-  async call(peer: string, method: string, params: unknown): Promise<unknown> {
+  async call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown> {
     this.calls.push({ peer, method, params: params as Record<string, unknown> });
-    const answered = this.answer?.(peer, method, params as Record<string, unknown>);
+    const answered = this.answer?.(peer, method, params as Record<string, unknown>, options);
     if (answered !== undefined) return answered;
     if (method === 'offer') return { wanted: 0 };
     if (method === 'inventory' && this.inventoryError) throw this.inventoryError;
@@ -91,10 +91,11 @@ async function setup(logger: Logger = silentLogger, clock: Clock = systemClock, 
   const transport = new FakeTransport();
   const peers = new FakePeers();
   const seen = { stored: [] as string[], lengths: [] as number[], quarantined: [] as string[] };
+  const client = new ProtocolClient(transport);
   const replicator = new Replicator(
     {
       store,
-      client: new ProtocolClient(transport),
+      client,
       clock,
       random,
       logger,
@@ -113,7 +114,7 @@ async function setup(logger: Logger = silentLogger, clock: Clock = systemClock, 
   started.push(replicator);
   const put = async (index: number): Promise<StoredOutcome[]> =>
     (await store.putMany([chunks[index]!.data])).filter((o): o is StoredOutcome => o.ok);
-  return { chunks, store, transport, peers, seen, replicator, put };
+  return { chunks, store, transport, peers, seen, replicator, put, client };
 }
 
 describe('Replicator', () => {
@@ -297,6 +298,29 @@ describe('Replicator', () => {
     expect(transport.sent('inventory', NEIGHBOUR).length).toBeGreaterThan(0);
     expect(peers.penalised).toEqual(penalised);
     expect(peers.calls).toEqual(calls);
+  });
+
+  it('ends its calls in flight when stopped, and only its own', async () => {
+    const { replicator, transport, client } = await setup();
+    const held: (CallOptions | undefined)[] = [];
+    transport.answer = (_peer, method, _params, options) => {
+      if (method !== 'inventory') return undefined;
+      held.push(options);
+      const signal = options?.signal;
+      return new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+    };
+    replicator.start();
+    replicator.neighborAdded(NEIGHBOUR);
+    await settle();
+    expect(held).toHaveLength(1);
+    const owners = client.inventory(RELAY, { offset: 0, length: 1 }, { timeoutMs: 50 }).then(() => 'resolved', (e: unknown) => (e as AtlasError).code);
+    await settle();
+    expect(held).toHaveLength(2);
+    replicator.stop();
+    expect(held[0]?.signal?.aborted).toBe(true);
+    expect(held[0]?.signal?.reason).toMatchObject({ code: ErrorCodes.CLOSED });
+    expect(held[1]).toEqual({ timeoutMs: 50 }); // the client's own call: no signal of the replicator's
+    expect(await owners).toBe(ErrorCodes.TIMEOUT); // the client's own call went on to its deadline
   });
 
   it('refreshes nothing before start and after stop', async () => {
