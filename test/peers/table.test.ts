@@ -137,6 +137,10 @@ describe('PeerTable: candidates', () => {
     expect(table.pendingCandidates()).toEqual([pub(4), pub(3)]);
     expect(table.addPeerList([pub(4)])).toEqual([pub(4)]);
     expect(table.pendingCandidates()).toEqual([pub(4), pub(3)]);
+    // A peer removed from the table is a candidate again, like any address it does not hold.
+    table.remove(pub(1));
+    expect(table.addPeerList([pub(1)])).toEqual([pub(1)]);
+    expect(table.pendingCandidates()).toEqual([pub(4), pub(3), pub(1)]);
   });
 
   it('lets the host allow local addresses through the policy option', () => {
