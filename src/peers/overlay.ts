@@ -217,7 +217,8 @@ export class Overlay {
   /** One maintenance round: admit, walk (at the pace WalkPace sets), keep K neighbours, renew one now and then, evict. */
   async round(): Promise<void> {
     this.contactBudget = CONTACT_CHECKS_PER_ROUND;
-    this.contactsByHost.clear();
+    // Cleared only when used: clearing a Map makes it a new table, even an empty one.
+    if (this.contactsByHost.size > 0) this.contactsByHost.clear();
     // A settled node usually has no candidate to check and no step to take: it then awaits nothing.
     if (this.table.pendingCount > 0) await this.admitCandidates();
     if (this.table.size === 0 || this.options.signal.aborted) return;
