@@ -123,6 +123,8 @@ export class ProtocolClient {
    * its calls end when the scope is aborted or when this client's lifetime aborts, and, made with
    * the scope's signal or none, they share that signal in the transport like this client's calls
    * share its lifetime (a call given a signal of its own gets one made for it, following both).
+   * Until it is aborted a scope is one callback on this client's lifetime: abort it when its
+   * part stops (the owner's abort releases every scope too).
    */
   scope(): ClientScope {
     const controller = new AbortController();
