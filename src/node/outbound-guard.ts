@@ -11,10 +11,10 @@
  *    walk proposes peers straight from such lists, before any admission check.
  * Refused calls fail at once with BLOCKED or ADDRESS_REFUSED, as an unreachable peer would.
  *
- * The caller's signal is passed through as it is. The node's ProtocolClient, the one caller,
- * already gives every call a signal of its own (protocol/deadline.ts) that follows the component's
- * signal and the node's lifetime through one shared listener each; wrapping it again here cost an
- * AbortSignal.any per call.
+ * The caller's options are passed through as they are, and the guard says what the transport it
+ * wraps says of `honoursTimeout`. The node's ProtocolClient, the one caller, already ends every
+ * call at its deadline and on the node's lifetime (protocol/client.ts); wrapping its signal again
+ * here cost an AbortSignal.any per call.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { AddressPolicy, canonicalPeerAddress, parseDialAddress, type AddressPolicyOptions, type DialAddress } from '../peers/address-policy.js';
@@ -83,6 +83,10 @@ export class OutboundGuard implements Transport {
 
   get address(): string | undefined {
     return this.inner.address;
+  }
+
+  get honoursTimeout(): boolean {
+    return this.inner.honoursTimeout === true;
   }
 
   listen(service: TransportService): Promise<string> {

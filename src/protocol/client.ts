@@ -3,10 +3,12 @@
  * timeout, each checking what it sends (so a bug here never reaches a peer) and what comes back
  * (a peer may lie) with the same validation layer the server uses. Rejects only with AtlasError.
  *
- * Deadlines and aborts live here, for every transport: each call gets one signal, aborted by the
- * caller's signal, by the client's lifetime signal (a node's, when it closes) or by the method's
- * deadline on the injected clock (virtual time in the simulator), and its outcome is named in one place: TIMEOUT for the deadline, ABORTED for the
- * caller. The transport only has to honour the signal.
+ * Deadlines and aborts live here, for every transport: each call ends with the caller's signal,
+ * the client's lifetime signal (a node's, when it closes) or the method's deadline on the injected
+ * clock (virtual time in the simulator), whichever comes first, and its outcome is named in one
+ * place: TIMEOUT for the deadline, ABORTED for the caller. A transport that honours `timeoutMs`
+ * is handed the lifetime and the timeout for a call that follows nothing else; any other call,
+ * or any other transport, gets one signal made for it that aborts on all three.
  */
 import { setMaxListeners } from 'node:events';
 import { AtlasError, ErrorCodes, abortedError, isAtlasError } from '../errors.js';
@@ -109,11 +111,14 @@ export class ProtocolClient {
   private readonly transport: Transport;
   private readonly clock: Clock;
   private readonly lifetime: AbortSignal | undefined;
+  /** The transport ends calls at their `timeoutMs`: a call following only the lifetime needs no signal of its own. */
+  private readonly sharesSignals: boolean;
 
   constructor(transport: Transport, options: ProtocolClientOptions = {}) {
     this.transport = transport;
     this.clock = options.clock ?? systemClock;
     this.lifetime = options.signal;
+    this.sharesSignals = transport.honoursTimeout === true;
     this.limits = resolveLimits(options.limits);
     this.timeouts = Object.freeze({ ...DEFAULT_TIMEOUTS, ...options.timeouts });
   }
@@ -202,9 +207,11 @@ export class ProtocolClient {
       base: this.lifetime,
       reason: () => new AtlasError(ErrorCodes.TIMEOUT, `${method} to ${peer.slice(0, 100)} timed out after ${timeoutMs} ms`),
     });
-    // A call following only the lifetime (most calls) hands its transport that shared signal and
-    // the timeout: no signal made for it. A caller's own signal needs one that follows both.
-    const signal = options.signal === undefined || options.signal === this.lifetime ? this.lifetime : deadline.signal;
+    // A call following only the lifetime (most calls) hands a transport that honours timeoutMs
+    // that shared signal and the timeout: no signal made for it. A caller's own signal needs one
+    // that follows both, and a transport that only honours signals needs one that aborts in time.
+    const shared = this.sharesSignals && (options.signal === undefined || options.signal === this.lifetime);
+    const signal = shared ? this.lifetime : deadline.signal;
     const callOptions: CallOptions = signal === undefined ? { timeoutMs } : { signal, timeoutMs };
     let reply: unknown;
     try {

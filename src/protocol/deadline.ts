@@ -150,6 +150,8 @@ export class Deadline {
   }
 
   #end(reason: unknown): void {
+    // The first end wins: a signal followed here may abort while another one's abort runs.
+    if (this.#ended) return;
     this.dispose();
     this.#ended = true;
     this.#reason = reason;

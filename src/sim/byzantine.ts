@@ -84,6 +84,10 @@ export class ByzantineTransport implements Transport {
     return this.inner.address;
   }
 
+  get honoursTimeout(): boolean {
+    return this.inner.honoursTimeout === true;
+  }
+
   async listen(service: TransportService): Promise<string> {
     const honest = service.handle.bind(service);
     const address = await this.inner.listen({

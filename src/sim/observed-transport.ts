@@ -26,6 +26,10 @@ export class ObservedTransport implements Transport {
     return this.inner.address;
   }
 
+  get honoursTimeout(): boolean {
+    return this.inner.honoursTimeout === true;
+  }
+
   listen(service: TransportService): Promise<string> {
     const handle = service.handle.bind(service);
     return this.inner.listen({

@@ -10,10 +10,10 @@ export function callAbortedError(signal: AbortSignal): AtlasError {
 
 /**
  * How long a call may take: the transport's own backstop, or the call's `timeoutMs` when shorter
- * (a negative one as 0; NaN or none as no limit of its own).
+ * (a negative one as 0; NaN, an infinity or none as no limit of its own, as a Deadline reads them).
  */
 export function callTimeout(backstopMs: number, timeoutMs: number | undefined): number {
-  if (timeoutMs === undefined || Number.isNaN(timeoutMs)) return backstopMs;
+  if (timeoutMs === undefined || !Number.isFinite(timeoutMs)) return backstopMs;
   return Math.min(backstopMs, Math.max(0, timeoutMs));
 }
 
@@ -55,4 +55,9 @@ export function followSignal(signal: AbortSignal, onAbort: () => void, options?:
     followers.delete(signal);
     signal.removeEventListener('abort', listener);
   };
+}
+
+/** How many callbacks follow `signal` now (through followSignal): for monitoring and tests. */
+export function followerCount(signal: AbortSignal): number {
+  return followers.get(signal)?.callbacks.size ?? 0;
 }

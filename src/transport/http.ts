@@ -115,6 +115,9 @@ export class HttpTransport implements Transport {
     return this.advertised;
   }
 
+  /** Calls end at their `timeoutMs` (or `callTimeoutMs`, when shorter). */
+  readonly honoursTimeout = true;
+
   stats(): TransportStats {
     return { ...this.counters };
   }

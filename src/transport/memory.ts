@@ -308,6 +308,9 @@ export class MemoryTransport implements Transport {
     return this.name;
   }
 
+  /** Calls end at their `timeoutMs` (or the network's defaultTimeoutMs, when shorter). */
+  readonly honoursTimeout = true;
+
   async listen(service: TransportService): Promise<string> {
     if (this.closed) throw new AtlasError(ErrorCodes.CLOSED, 'transport is closed');
     if (this.service !== undefined) throw new AtlasError(ErrorCodes.BAD_REQUEST, 'transport is already listening');

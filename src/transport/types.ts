@@ -4,7 +4,8 @@ import type { Caller } from '../peer-address.js';
  * How a node reaches other peers. A transport moves plain objects (with Uint8Array for bytes)
  * and chooses its own encoding; validation happens above it, in protocol/, for every transport.
  * Deadlines are the caller's: ProtocolClient gives every call a signal that aborts at the
- * method's deadline (a `Deadline`); a transport only honours the signal, and keeps its own
+ * method's deadline (a `Deadline`), or, to a transport that says it `honoursTimeout`, a signal
+ * shared by many calls (its lifetime) and the deadline as `timeoutMs`. A transport keeps its own
  * limits (HttpTransport's callTimeoutMs, MemoryNetwork's defaultTimeoutMs) as a backstop.
  */
 export interface CallOptions {
@@ -15,11 +16,10 @@ export interface CallOptions {
    */
   signal?: AbortSignal;
   /**
-   * Longest this call may take, in ms: past it the transport ends the call as it would on an
-   * abort, and rejects with TIMEOUT. ProtocolClient passes each method's timeout here together
-   * with a signal shared by many calls (its lifetime), rather than a signal made for each call.
-   * A transport's own backstop (`callTimeoutMs`, `defaultTimeoutMs`) still applies when shorter.
-   * Default: the backstop alone.
+   * Longest this call may take, in ms, on the transport's clock: past it a transport that
+   * `honoursTimeout` ends the call as it would on an abort, and rejects with TIMEOUT. Its own
+   * backstop (`callTimeoutMs`, `defaultTimeoutMs`) still applies when shorter. Negative counts as
+   * 0; NaN or an infinity as no limit of the call's own. Default: the backstop alone.
    */
   timeoutMs?: number;
 }
@@ -54,6 +54,13 @@ export interface Transport {
   readonly address: string | undefined;
   listen(service: TransportService): Promise<string>;
   call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown>;
+  /**
+   * True when `call` ends a call at its `timeoutMs` (both transports here; a wrapper says what
+   * the transport it wraps says). ProtocolClient then hands a call made with its lifetime, or
+   * with no signal, that shared signal and the timeout, and makes no signal for the call; any
+   * other transport gets a signal made for the call, which aborts at the deadline. Default false.
+   */
+  readonly honoursTimeout?: boolean;
   close(): Promise<void>;
   /** Counters since the transport was created (both built-in transports have them). */
   stats?(): TransportStats;

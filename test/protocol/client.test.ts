@@ -7,6 +7,7 @@ import type { AtlasService, CallerContext } from '../../src/protocol/messages.js
 import { createProtocolService } from '../../src/protocol/server.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import type { TimerHandle } from '../../src/runtime.js';
+import { followerCount } from '../../src/transport/abort.js';
 import type { CallOptions, Transport, TransportService } from '../../src/transport/types.js';
 import { contextFrom } from '../support/caller.js';
 
@@ -50,8 +51,9 @@ const version = { epoch: 'e1', version: 2 };
 const pingReply = { protocol: 1, network: 'main', sequenceLength: 10, chunkCount: 3, digestLength: 5, digest: 'ab'.repeat(20), inventory: version };
 
 /**
- * Never answers. Honouring its options (the default), it ends a call with ABORTED when the call's
- * signal aborts or its timeoutMs passes on `clock`, as a transport must.
+ * Never answers. It ends a call with ABORTED when the call's signal aborts and, when it says it
+ * `honoursTimeout` (the default), when its timeoutMs passes on `clock`; 'signal' honours only the
+ * signal (a transport written before timeoutMs), 'nothing' neither.
  */
 class SilentTransport implements Transport {
   readonly address = 'me:1';
@@ -59,10 +61,15 @@ class SilentTransport implements Transport {
   readonly calls: CallOptions[] = [];
   /** Calls this transport ended itself, on their signal or their timeout. */
   ended = 0;
+  readonly honoursTimeout: boolean;
+  private readonly honours: boolean;
   constructor(
     private readonly clock?: VirtualClock,
-    private readonly honours = true,
-  ) {}
+    honours: 'all' | 'signal' | 'nothing' = 'all',
+  ) {
+    this.honoursTimeout = honours === 'all';
+    this.honours = honours !== 'nothing';
+  }
   get signals(): (AbortSignal | undefined)[] {
     return this.calls.map((options) => options.signal);
   }
@@ -83,7 +90,7 @@ class SilentTransport implements Transport {
         reject(new AtlasError(ErrorCodes.ABORTED, why));
       };
       options.signal?.addEventListener('abort', () => end('transport saw the abort'), { once: true });
-      if (options.timeoutMs !== undefined) timer = this.clock?.setTimeout(() => end('transport saw its timeout'), options.timeoutMs);
+      if (this.honoursTimeout && options.timeoutMs !== undefined) timer = this.clock?.setTimeout(() => end('transport saw its timeout'), options.timeoutMs);
     });
   }
   async close(): Promise<void> {}
@@ -139,7 +146,7 @@ describe('ProtocolClient: deadlines and aborts', () => {
 
   it('says TIMEOUT at the deadline and ABORTED on the caller\'s abort, even from a transport that ignores its signal', async () => {
     const clock = new VirtualClock();
-    const client = new ProtocolClient(new SilentTransport(clock, false), { clock });
+    const client = new ProtocolClient(new SilentTransport(clock, 'nothing'), { clock });
     expect(await endOf(clock, client.peers('p:1', {}, { timeoutMs: 100 }))).toEqual({ at: 100, code: ErrorCodes.TIMEOUT });
     const caller = new AbortController();
     const pending = client.peers('p:1', {}, { signal: caller.signal });
@@ -209,6 +216,21 @@ describe('ProtocolClient: deadlines and aborts', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('gives a transport that does not say it honours timeoutMs a signal of each call\'s own, which ends the call at its deadline', async () => {
+    const clock = new VirtualClock();
+    const transport = new SilentTransport(clock, 'signal');
+    const lifetime = new AbortController();
+    const client = new ProtocolClient(transport, { clock, signal: lifetime.signal });
+    const calls = [client.peers('p:1', {}), client.peers('p:2', {}, { signal: lifetime.signal })].map((call) => call.catch((e: unknown) => (e as AtlasError).code));
+    expect(transport.signals.every((signal) => signal !== undefined && signal !== lifetime.signal)).toBe(true);
+    await clock.advance(10_000);
+    expect(await Promise.all(calls)).toEqual([ErrorCodes.TIMEOUT, ErrorCodes.TIMEOUT]);
+    // The transport let go of both at the deadline: nothing held until the owner closes.
+    expect(transport.ended).toBe(2);
+    expect(transport.signals.every((signal) => signal?.aborted)).toBe(true);
+    expect(clock.pending).toBe(0);
+  });
+
   it('scopes calls to a part of the owner: they share the scope\'s signal, end with it or with the owner, and leave the owner\'s calls alone', async () => {
     const clock = new VirtualClock();
     const transport = new SilentTransport(clock);
@@ -236,6 +258,16 @@ describe('ProtocolClient: deadlines and aborts', () => {
     expect(second.signal.aborted).toBe(true);
     expect(client.scope().signal.aborted).toBe(true); // made after the owner closed
     expect(clock.pending).toBe(0);
+  });
+
+  it('lets go of the owner\'s lifetime when a scope is aborted', () => {
+    const lifetime = new AbortController();
+    const client = new ProtocolClient(new SilentTransport(), { signal: lifetime.signal });
+    const before = followerCount(lifetime.signal);
+    const scopes = [client.scope(), client.scope(), client.scope()];
+    expect(followerCount(lifetime.signal)).toBe(before + 3);
+    for (const scope of scopes) scope.abort();
+    expect(followerCount(lifetime.signal)).toBe(before);
   });
 
   it('clears its deadline when the call settles first', async () => {

@@ -84,6 +84,31 @@ describe('Deadline', () => {
     expect(getEventListeners(base.signal, 'abort')).toHaveLength(0);
   });
 
+  it('keeps the first reason when a followed signal aborts while another one\'s abort runs', async () => {
+    const clock = new VirtualClock();
+    const base = new AbortController();
+    // A child of the base, following it ahead of the deadline (what a client scope is).
+    const child = new AbortController();
+    const childReason = new Error('the part stopped');
+    followSignal(base.signal, () => child.abort(childReason));
+    const deadline = new Deadline(clock, 100, { signal: child.signal, base: base.signal });
+    base.abort(new Error('the owner closed'));
+    // Read only now: nothing made the signal while the aborts ran.
+    expect(deadline.signal.reason).toBe(childReason);
+    expect((deadline.outcome(undefined) as Error).cause).toBe(childReason);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('makes no signal until one is asked for, and then one already aborted if it ended before', async () => {
+    const clock = new VirtualClock();
+    const caller = new AbortController();
+    const deadline = new Deadline(clock, 100, { signal: caller.signal });
+    caller.abort(new Error('gave up'));
+    expect(deadline.ended).toBe(true);
+    expect(deadline.signal.aborted).toBe(true);
+    expect(deadline.signal.reason).toBe(caller.signal.reason);
+  });
+
   it('race() rejects at the abort without a listener of its own, and resolves with the work otherwise', async () => {
     const caller = new AbortController();
     const deadline = new Deadline(new VirtualClock(), 100, { signal: caller.signal });

@@ -14,6 +14,9 @@ export function wrapTransport(inner: Transport, wrap: TransportWrap): Transport 
     get address() {
       return inner.address;
     },
+    get honoursTimeout() {
+      return inner.honoursTimeout === true;
+    },
     listen: (service) => {
       const { handle } = wrap;
       if (handle === undefined) return inner.listen(service);

@@ -24,6 +24,8 @@ const NEIGHBOUR = '127.0.0.4:7000';
 /** Records every call; `inventory` fails with `inventoryError` when set, other calls answer at once. */
 class FakeTransport implements Transport {
   readonly address = '127.0.0.1:7000';
+  /** Its calls end at once unless `answer` holds one (which then ends on its signal). */
+  readonly honoursTimeout = true;
   readonly calls: { peer: string; method: string; params: Record<string, unknown> }[] = [];
   inventoryError: Error | undefined;
   /** Answers a call where it returns something; the defaults below otherwise. */
@@ -300,7 +302,7 @@ describe('Replicator', () => {
     expect(peers.calls).toEqual(calls);
   });
 
-  it('ends its calls in flight when stopped, and only its own', async () => {
+  it('runs its calls under one signal of its own, shared in the transport, which stop() aborts; the client\'s other calls go on', async () => {
     const { replicator, transport, client } = await setup();
     const held: (CallOptions | undefined)[] = [];
     transport.answer = (_peer, method, _params, options) => {
@@ -311,15 +313,21 @@ describe('Replicator', () => {
     };
     replicator.start();
     replicator.neighborAdded(NEIGHBOUR);
-    await settle();
-    expect(held).toHaveLength(1);
-    const owners = client.inventory(RELAY, { offset: 0, length: 1 }, { timeoutMs: 50 }).then(() => 'resolved', (e: unknown) => (e as AtlasError).code);
+    replicator.neighborAdded(RELAY);
     await settle();
     expect(held).toHaveLength(2);
+    // One signal for both refreshes, the replicator's: no signal made for each call.
+    const shared = held[0]?.signal;
+    expect(shared).toBeInstanceOf(AbortSignal);
+    expect(held[1]?.signal).toBe(shared);
+    expect(held[0]?.timeoutMs).toBe(10_000);
+    const owners = client.inventory(STRANGER, { offset: 0, length: 1 }, { timeoutMs: 50 }).then(() => 'resolved', (e: unknown) => (e as AtlasError).code);
+    await settle();
+    expect(held).toHaveLength(3);
+    expect(held[2]).toEqual({ timeoutMs: 50 }); // the client's own call: not the replicator's signal
     replicator.stop();
-    expect(held[0]?.signal?.aborted).toBe(true);
-    expect(held[0]?.signal?.reason).toMatchObject({ code: ErrorCodes.CLOSED });
-    expect(held[1]).toEqual({ timeoutMs: 50 }); // the client's own call: no signal of the replicator's
+    expect(shared?.aborted).toBe(true);
+    expect(shared?.reason).toMatchObject({ code: ErrorCodes.CLOSED });
     expect(await owners).toBe(ErrorCodes.TIMEOUT); // the client's own call went on to its deadline
   });
 
