@@ -67,7 +67,10 @@ function newestSource(dir: string): number {
   return newest;
 }
 
-/** Whether dist/ holds a simulator at least as new as every source file (`npm install` builds it). */
+/**
+ * Whether dist/ holds a simulator at least as new as every source file (`npm install` builds it).
+ * By modification time only: a dist/ built later from other sources would pass.
+ */
 function buildIsCurrent(): boolean {
   const root = join(import.meta.dirname, '..');
   try {
