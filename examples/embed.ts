@@ -51,6 +51,11 @@ class CountingTransport implements Transport {
     return this.inner.address;
   }
 
+  /** It passes every call's options on unchanged, so it honours timeoutMs when the inner transport does. */
+  get honoursTimeout(): boolean {
+    return this.inner.honoursTimeout === true;
+  }
+
   listen(service: TransportService): Promise<string> {
     return this.inner.listen(service);
   }
