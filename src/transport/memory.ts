@@ -442,7 +442,7 @@ class OutgoingCall {
     private readonly caller: MemoryTransport,
     private readonly peer: string,
     private readonly method: string,
-    private readonly options: CallOptions,
+    options: CallOptions,
     private readonly resolve: (value: unknown) => void,
     private readonly reject: (error: AtlasError) => void,
   ) {
