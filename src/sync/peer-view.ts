@@ -50,17 +50,19 @@ export interface PeerView {
   maxGetAddresses: number;
   /** Its bound on a getChunks reply's chunk bytes, as its inventory replies say (the default when they do not). */
   maxGetChunksBytes: number;
-  /** Its inventory replies say it reads packed getChunks addresses, and it has not refused them. */
-  packedAddresses: boolean;
-  /** It refused a packed request although its replies said it reads them: hex from then on, while it is tracked. */
-  packingRefused: boolean;
+  /**
+   * How its getChunks addresses are sent: 'packed' when its inventory replies say it reads them
+   * so, 'hex' when they do not, 'refused' once it refused a packed request although they said so
+   * (hex from then on, while it is tracked, whatever its replies say).
+   */
+  addressForm: 'hex' | 'packed' | 'refused';
 }
 
 /** What a peer's inventory reply says of how much it serves per getChunks call. */
 export function readServingBounds(view: PeerView, reply: InventoryResult): void {
   view.maxGetAddresses = reply.maxGetAddresses ?? GET_ADDRESSES_UNADVERTISED;
   view.maxGetChunksBytes = reply.maxGetChunksBytes ?? DEFAULT_LIMITS.maxGetChunksBytes;
-  view.packedAddresses = reply.packedAddresses === true && !view.packingRefused;
+  if (view.addressForm !== 'refused') view.addressForm = reply.packedAddresses === true ? 'packed' : 'hex';
 }
 
 /**
@@ -79,7 +81,7 @@ export const RELAY_REFUSED_MS = 60_000;
 
 /** A view of `peer` with nothing read yet. */
 export function newPeerView(peer: string): PeerView {
-  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes, packedAddresses: false, packingRefused: false };
+  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes, addressForm: 'hex' };
 }
 
 export interface RefreshOutcome {

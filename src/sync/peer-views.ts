@@ -113,15 +113,13 @@ export class PeerViews {
 
   /** Whether getChunks addresses go to `peer` packed: its inventory replies said it reads them. */
   packsAddresses(peer: string): boolean {
-    return this.views.get(peer)?.packedAddresses === true;
+    return this.views.get(peer)?.addressForm === 'packed';
   }
 
   /** A peer refused a packed request (it restarted as an older version, or says what it does not do): hex strings for as long as it is tracked. */
   stopPacking(peer: string): void {
     const view = this.views.get(peer);
-    if (!view) return;
-    view.packedAddresses = false;
-    view.packingRefused = true;
+    if (view) view.addressForm = 'refused';
   }
 
   /**

@@ -4,6 +4,7 @@ import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import type { Clock, TimerHandle } from '../../src/runtime.js';
 import { Auditor } from '../../src/sync/audit.js';
 import { PeerViews } from '../../src/sync/peer-views.js';
+import type { PeerView } from '../../src/sync/peer-view.js';
 
 const PEER = '127.0.0.9:7000';
 const ADDRESS = 'ab'.repeat(20);
@@ -69,7 +70,7 @@ describe('Auditor', () => {
     const { auditor, views, forms, fire } = setUp();
     views.track(PEER);
     views.markHeld(PEER, Uint32Array.of(3));
-    (views.get(PEER) as { packedAddresses: boolean }).packedAddresses = true; // as its inventory replies said
+    (views.get(PEER) as PeerView).addressForm = 'packed'; // as its inventory replies said
     auditor.watch(PEER, new AbortController().signal);
     fire(1_007);
     await Promise.resolve();

@@ -10,6 +10,7 @@ import { DEFAULT_DOWNLOADER, Downloader, type DownloaderOptions } from '../../sr
 import { WorkPlan } from '../../src/sync/work-plan.js';
 import { PeerViews } from '../../src/sync/peer-views.js';
 import { waitFor } from '../support/wait.js';
+import type { PeerView } from '../../src/sync/peer-view.js';
 
 type Reply = (peer: string, addresses: string[]) => { chunks: { address: string; data: Uint8Array }[]; missing: string[]; later?: string[] };
 
@@ -176,7 +177,7 @@ describe('Downloader', () => {
     for (const c of chunks) byAddress.set(c.address, c.data);
     views.track('P');
     views.markHeld('P', Uint32Array.from({ length: 20 }, (_, i) => i));
-    (views.get('P') as { packedAddresses: boolean }).packedAddresses = true;
+    (views.get('P') as PeerView).addressForm = 'packed';
     running.push(downloader);
     downloader.pump();
     await waitFor(() => forms.length >= 1, 'the packed request to P', 2_000);

@@ -97,10 +97,10 @@ describe('requestChunks', () => {
     const view = views.get('p') as PeerView;
     const advertised = { sequenceLength: 0, inventory: { epoch: 'e', version: 1 }, bytes: new Uint8Array(0), packedAddresses: true } as InventoryResult;
     readServingBounds(view, advertised);
-    expect(view.packedAddresses).toBe(true);
+    expect(view.addressForm).toBe('packed');
     views.stopPacking('p');
     readServingBounds(view, advertised);
-    expect(view.packedAddresses).toBe(false);
+    expect(view.addressForm).toBe('refused');
     expect(views.packsAddresses('p')).toBe(false);
   });
 });
