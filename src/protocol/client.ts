@@ -10,7 +10,6 @@
  * is handed the lifetime and the timeout for a call that follows nothing else; any other call,
  * or any other transport, gets one signal made for it that aborts on all three.
  */
-import { setMaxListeners } from 'node:events';
 import { AtlasError, ErrorCodes, abortedError, isAtlasError } from '../errors.js';
 import { systemClock, type Clock } from '../runtime.js';
 import type { CallOptions, Transport } from '../transport/types.js';
@@ -137,8 +136,6 @@ export class ProtocolClient {
     let unfollow: (() => void) | undefined;
     if (parent?.aborted) controller.abort(parent.reason);
     else if (parent !== undefined) unfollow = followSignal(parent, () => controller.abort(parent.reason));
-    // Every call of the scope listens through followSignal: one listener however many calls.
-    setMaxListeners(0, controller.signal);
     const client = new ProtocolClient(this.transport, { limits: this.limits, timeouts: this.timeouts, clock: this.clock, signal: controller.signal });
     return {
       client,
