@@ -26,6 +26,9 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** The longest delay a timer holds (2^31 - 1 ms): a longer one fires at once, so delays are capped to it. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** The real clock: `Date.now()` and the global timers. */
 export const systemClock: Clock = {
   now: () => performance.timeOrigin + performance.now(),

@@ -9,12 +9,10 @@
  */
 import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
 import { followSignal, type FollowOptions } from '../transport/abort.js';
-import type { Clock, TimerHandle } from '../runtime.js';
+import { MAX_TIMER_MS, type Clock, type TimerHandle } from '../runtime.js';
 
 const KEEP: FollowOptions = Object.freeze({ keep: true });
 
-/** The longest delay a timer holds (2^31 - 1 ms); a longer deadline is capped to it. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** Options of a `Deadline`. */
 export interface DeadlineOptions {

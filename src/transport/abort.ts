@@ -1,4 +1,5 @@
 import { AtlasError, abortedError } from '../errors.js';
+import { MAX_TIMER_MS } from '../runtime.js';
 
 /**
  * What a call whose signal aborted rejects with: the signal's reason when it is an AtlasError (a
@@ -10,11 +11,12 @@ export function callAbortedError(signal: AbortSignal): AtlasError {
 
 /**
  * How long a call may take: the transport's own backstop, or the call's `timeoutMs` when shorter
- * (a negative one as 0; NaN, an infinity or none as no limit of its own, as a Deadline reads them).
+ * (a negative one as 0; NaN, an infinity or none as no limit of its own, as a Deadline reads them),
+ * capped at what a timer holds; Infinity when neither limits it.
  */
 export function callTimeout(backstopMs: number, timeoutMs: number | undefined): number {
-  if (timeoutMs === undefined || !Number.isFinite(timeoutMs)) return backstopMs;
-  return Math.min(backstopMs, Math.max(0, timeoutMs));
+  const ms = timeoutMs === undefined || !Number.isFinite(timeoutMs) ? backstopMs : Math.min(backstopMs, Math.max(0, timeoutMs));
+  return Number.isFinite(ms) ? Math.min(ms, MAX_TIMER_MS) : ms;
 }
 
 /** The callbacks following each signal, behind the one listener registered on it. */

@@ -15,10 +15,9 @@ import { InFlightSlots } from './in-flight.js';
 import { RateLimiter, hostKey } from './rate-limit.js';
 import { isLoopbackIp } from '../peer-address.js';
 import { callerOf } from './http-io.js';
-import type { Clock, TimerHandle } from '../runtime.js';
+import { MAX_TIMER_MS, type Clock, type TimerHandle } from '../runtime.js';
 import type { HttpLimits } from './http-limits.js';
 
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** One accepted connection. */
 export interface Connection {

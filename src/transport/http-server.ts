@@ -12,7 +12,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { parseAddress } from '../address.js';
 import { AtlasError, ErrorCodes, isAtlasError, retryAfterOf } from '../errors.js';
-import type { Clock, Logger, TimerHandle } from '../runtime.js';
+import { MAX_TIMER_MS, type Clock, type Logger, type TimerHandle } from '../runtime.js';
 import { codecForAccept, codecForContentType, errorReply, jsonCodec, type Codec } from './codec.js';
 import { ConnectionTable, type Connection, type ConnectionStats } from './http-connections.js';
 import { readBody } from '../http-body.js';
@@ -25,7 +25,6 @@ import type { TransportService, TransportStats } from './types.js';
 const RPC_PREFIX = '/atlas/v1/';
 const CHUNK_PREFIX = '/chunks/';
 export const METHOD_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
-export const MAX_TIMER_MS = 2_147_483_647;
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 type Handler = (context: HttpRouteContext, req: IncomingMessage, res: ServerResponse) => Promise<void>;

@@ -30,7 +30,7 @@ import { listenError } from './listen-error.js';
 import { joinHostPort, splitHostPort } from './http-io.js';
 import { resolveHttpLimits, type HttpLimits } from './http-limits.js';
 import type { HttpRoute } from './http-route.js';
-import { HttpServer, MAX_TIMER_MS, METHOD_NAME } from './http-server.js';
+import { HttpServer, METHOD_NAME } from './http-server.js';
 
 export { HTTP_STATUS_BY_CODE, httpStatusFor, joinHostPort, splitHostPort } from './http-io.js';
 export { DEFAULT_HTTP_LIMITS, resolveHttpLimits, type HttpLimits } from './http-limits.js';
@@ -169,7 +169,7 @@ export class HttpTransport implements Transport {
     const timer = Number.isFinite(limitMs)
       ? this.clock.setTimeout(
           () => controller.abort(new AtlasError(ErrorCodes.TIMEOUT, `${method} to ${peer} timed out after ${limitMs} ms${limitMs === backstopMs ? ' (callTimeoutMs)' : ''}`)),
-          Math.min(Math.max(limitMs, 0), MAX_TIMER_MS),
+          limitMs,
         )
       : undefined;
     const signal = options.signal;

@@ -70,7 +70,6 @@ export interface MemoryNodeStats extends TransportStats {
   byMethod: Record<string, MethodStats>;
 }
 
-const MAX_TIMER_MS = 2_147_483_647;
 const OTHER_METHOD = '(other)';
 const MAX_NAME_LENGTH = 300;
 
@@ -457,7 +456,7 @@ class OutgoingCall {
       this.deadline = network.clock.setTimeout(() => {
         this.deadline = undefined;
         this.fail(new AtlasError(ErrorCodes.TIMEOUT, `${method} to ${peer} timed out after ${timeoutMs} ms`));
-      }, Math.min(timeoutMs, MAX_TIMER_MS));
+      }, timeoutMs);
     }
   }
 
