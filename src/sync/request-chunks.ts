@@ -6,17 +6,17 @@
  */
 import type { Address } from '../address.js';
 import { ErrorCodes, isAtlasError } from '../errors.js';
-import type { ClientCallOptions, ProtocolClient } from '../protocol/client.js';
+import type { ClientCallOptions, ProtocolClient, ProtocolTimeouts } from '../protocol/client.js';
 import type { GetChunksResult } from '../protocol/messages.js';
 import type { Clock } from '../runtime.js';
 import type { PeerViews } from './peer-views.js';
 
 /**
  * What `requestChunks` calls with: without `views`, every peer is asked in hex; `clock` lets a hex
- * retry keep within the first call's `timeoutMs`.
+ * retry keep within the first call's timeout (its `timeoutMs`, else the client's `timeouts.chunks`).
  */
 export interface ChunkRequestParts {
-  client: Pick<ProtocolClient, 'getChunks'>;
+  client: Pick<ProtocolClient, 'getChunks'> & { readonly timeouts?: Pick<ProtocolTimeouts, 'chunks'> };
   views?: Pick<PeerViews, 'packsAddresses' | 'stopPacking'>;
   clock?: Clock;
 }
@@ -34,8 +34,8 @@ export interface ChunkRequestOptions extends ClientCallOptions {
  * A peer that said it reads packed addresses and refuses them (BAD_REQUEST: it restarted as an
  * older version) is asked again at once in hex, with no failure counted against it, and is sent
  * hex for as long as it is tracked (PeerViews.stopPacking): one extra call for each request in
- * flight to it when it first refuses. With `timeoutMs` and a clock, both calls together keep
- * within it, so a peer cannot stretch one request to two timeouts.
+ * flight to it when it first refuses. With a clock, both calls together keep within the first
+ * one's timeout, so a peer cannot stretch one request to two timeouts.
  */
 export async function requestChunks(parts: ChunkRequestParts, peer: string, addresses: Address[], options: ChunkRequestOptions): Promise<GetChunksResult> {
   const { client, views, clock } = parts;
@@ -48,7 +48,7 @@ export async function requestChunks(parts: ChunkRequestParts, peer: string, addr
     if (!isAtlasError(error) || error.code !== ErrorCodes.BAD_REQUEST || callOptions.signal?.aborted === true) throw error;
     views.stopPacking(peer);
     if (beforeRetry?.() === false) throw error;
-    const { timeoutMs } = callOptions;
+    const timeoutMs = callOptions.timeoutMs ?? client.timeouts?.chunks;
     if (timeoutMs === undefined || clock === undefined || startedAt === undefined) return client.getChunks(peer, { addresses }, callOptions);
     const left = timeoutMs - (clock.now() - startedAt);
     if (left <= 0) throw error;

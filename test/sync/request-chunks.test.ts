@@ -90,6 +90,24 @@ describe('requestChunks', () => {
     expect(timeouts).toEqual([1_000]);
   });
 
+  it('keeps the retry within the client\'s own chunk timeout when the call names none (a download\'s)', async () => {
+    const clock = steppedClock(0);
+    const timeouts: (number | undefined)[] = [];
+    const client = {
+      timeouts: { chunks: 1_000 },
+      getChunks: async (_peer: string, _params: GetChunksParams, options: GetChunksCallOptions = {}) => {
+        timeouts.push(options.timeoutMs);
+        if (options.packed === true) {
+          clock.advance(900);
+          throw new AtlasError(ErrorCodes.BAD_REQUEST, 'no');
+        }
+        return reply;
+      },
+    };
+    expect(await requestChunks({ client, views: viewsSaying(true), clock }, 'p', [A], {})).toEqual(reply);
+    expect(timeouts).toEqual([undefined, 100]);
+  });
+
   it('keeps a peer that refused packing on hex through its later inventory replies', () => {
     const noInventory = () => Promise.reject(new Error('no inventory is read here'));
     const views = new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: DEFAULT_LIMITS, self: () => 'me', localLength: () => 0 });
