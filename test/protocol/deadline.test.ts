@@ -99,7 +99,7 @@ describe('Deadline', () => {
     expect(clock.pending).toBe(0);
   });
 
-  it('makes no signal until one is asked for, and then one already aborted if it ended before', async () => {
+  it('says it ended before its signal is read, and a signal read afterwards is already aborted, with the caller\'s reason', async () => {
     const clock = new VirtualClock();
     const caller = new AbortController();
     const deadline = new Deadline(clock, 100, { signal: caller.signal });
