@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryChain } from '../../src/chain/memory.js';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { hash160Hex } from '../../src/hash/index.js';
-import { AtlasNode } from '../../src/node/index.js';
+import { AtlasNode, type AtlasNodeOptions } from '../../src/node/index.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
 import { seededRandom } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
@@ -21,6 +21,18 @@ function chainWith(chunks: { address: string }[]): MemoryChain {
   const chain = new MemoryChain();
   chain.announce(chunks.map((c) => c.address));
   return chain;
+}
+
+/**
+ * Two nodes on `chain`, the first serving through `serving` (with `servingOptions`), the second
+ * fetching through `fetching`, until the second holds every chunk put at the first.
+ */
+async function syncPair(chain: MemoryChain, chunks: { data: Uint8Array }[], serving: Transport, fetching: Transport, label: string, servingOptions: Partial<AtlasNodeOptions> = {}): Promise<AtlasNode[]> {
+  const nodes = await startCluster(2, chain, (i) => (i === 0 ? serving : fetching), (i) => (i === 0 ? servingOptions : {}));
+  open.push(...nodes);
+  await nodes[0]!.putChunks(chunks.map((c) => c.data));
+  await waitFor(() => allSynced(nodes), `the node fetching from the ${label} one to hold every chunk`);
+  return nodes;
 }
 
 describe('AtlasNode on its own', () => {
@@ -123,12 +135,7 @@ describe('AtlasNode replication over MemoryNetwork', () => {
         },
       });
     // The server answers 40 addresses a call and at most 1,000 chunk bytes (3 chunks) a reply.
-    const nodes = await startCluster(2, chain, (i) => (i === 0 ? network.transport('s0') : recording(network.transport('s1'))), (i) =>
-      i === 0 ? { limits: { maxGetAddresses: 40, maxGetChunksBytes: 1_000 } } : {},
-    );
-    open.push(...nodes);
-    await nodes[0]!.putChunks(chunks.map((c) => c.data));
-    await waitFor(() => allSynced(nodes), 'the fetching node to hold every chunk');
+    const nodes = await syncPair(chain, chunks, network.transport('s0'), recording(network.transport('s1')), 'bounded', { limits: { maxGetAddresses: 40, maxGetChunksBytes: 1_000 } });
     expect(Math.max(...asked)).toBe(40);
     const downloads = nodes[1]!.stats().downloads;
     expect(downloads.putOffAddresses).toBeGreaterThan(0);
@@ -155,10 +162,8 @@ describe('AtlasNode replication over MemoryNetwork', () => {
       });
     const syncFrom = async (server: 'current' | 'older'): Promise<string[]> => {
       const forms: string[] = [];
-      const nodes = await startCluster(2, chain, (i) => (i === 0 ? (server === 'older' ? olderNode(network.transport(`${server}0`)) : network.transport(`${server}0`)) : recording(network.transport(`${server}1`), forms)));
-      open.push(...nodes);
-      await nodes[0]!.putChunks(chunks.map((c) => c.data));
-      await waitFor(() => allSynced(nodes), `the node fetching from the ${server} one to hold every chunk`);
+      const serving = server === 'older' ? olderNode(network.transport(`${server}0`)) : network.transport(`${server}0`);
+      const nodes = await syncPair(chain, chunks, serving, recording(network.transport(`${server}1`), forms), server);
       expect(nodes[1]!.stats().downloads.rejectedChunks).toBe(0);
       return forms;
     };
@@ -196,11 +201,8 @@ describe('AtlasNode replication over MemoryNetwork', () => {
       });
     const syncFrom = async (server: 'current' | 'older' | 'lying'): Promise<string[]> => {
       const forms: string[] = [];
-      const serving = (name: string) => (server === 'current' ? network.transport(name) : olderNode(network.transport(name), server === 'lying'));
-      const nodes = await startCluster(2, chain, (i) => (i === 0 ? serving(`${server}0`) : recording(network.transport(`${server}1`), forms)));
-      open.push(...nodes);
-      await nodes[0]!.putChunks(chunks.map((c) => c.data));
-      await waitFor(() => allSynced(nodes), `the node fetching from the ${server} one to hold every chunk`);
+      const serving = server === 'current' ? network.transport(`${server}0`) : olderNode(network.transport(`${server}0`), server === 'lying');
+      const nodes = await syncPair(chain, chunks, serving, recording(network.transport(`${server}1`), forms), server);
       expect(nodes[1]!.stats().downloads.failedRequests, 'a refused packed request is asked again in hex, not failed').toBe(0);
       return forms;
     };
