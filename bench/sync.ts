@@ -6,6 +6,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { quantile } from '../src/sim/figures.js';
+import type { ChunkStorage } from '../src/store/lmdb.js';
 import type { BenchReport, BenchRow, BenchSuite } from './report.js';
 import { buildDataset, copySource, SCRATCH, type Dataset } from './sync/dataset.js';
 import { runToEnd, startService, stopAll } from './sync/processes.js';
@@ -53,7 +54,7 @@ async function reference(dataset: Dataset): Promise<ReferenceResult> {
   }
 }
 
-async function syncFrom(dataset: Dataset, peers: number): Promise<FreshResult> {
+async function syncFrom(dataset: Dataset, peers: number, chunkStorage: ChunkStorage): Promise<FreshResult> {
   const servers = [];
   try {
     for (let i = 0; i < peers; i++) {
@@ -62,7 +63,7 @@ async function syncFrom(dataset: Dataset, peers: number): Promise<FreshResult> {
     const freshDir = join(SCRATCH, 'run', 'fresh');
     rmSync(freshDir, { recursive: true, force: true });
     const addresses = servers.map((s) => s.info.address).join(',');
-    return await runToEnd<FreshResult>('fresh.ts', [freshDir, dataset.chainFile, addresses, String(600_000)], 660_000);
+    return await runToEnd<FreshResult>('fresh.ts', [freshDir, dataset.chainFile, addresses, String(600_000), chunkStorage], 660_000);
   } finally {
     await stopAll(servers.map((s) => s.child));
   }
@@ -168,9 +169,11 @@ const suite: BenchSuite = async ({ quick }) => {
     const ref = await reference(dataset);
     const ceiling = await runToEnd<StorageCeiling>('storage-ceiling.ts', [dataset.sourceDir, dataset.chainFile], 600_000);
     report.rows.push(...storageFloorRows(plan, dataset, ref, ceiling));
-    for (const peers of plan.peers) {
-      const result = await syncFrom(dataset, peers);
-      const label = `${plan.count.toLocaleString('en')} x ${plan.size ? `${plan.size} B` : 'corpus-like'}, ${peers} peer${peers > 1 ? 's' : ''}`;
+    // From one peer, both chunk layouts: the default (chunks in LMDB) and the append-only chunk log.
+    const runs = plan.peers.flatMap((peers) => (peers === 1 ? (['lmdb', 'log'] as const) : (['lmdb'] as const)).map((storage) => ({ peers, storage })));
+    for (const { peers, storage } of runs) {
+      const result = await syncFrom(dataset, peers, storage);
+      const label = `${plan.count.toLocaleString('en')} x ${plan.size ? `${plan.size} B` : 'corpus-like'}, ${peers} peer${peers > 1 ? 's' : ''}${storage === 'log' ? ', chunk log' : ''}`;
       report.rows.push(...rows(label, dataset, result, ref, peers === 1 ? plan.target : undefined));
       report.rows.push({
         label: `${label}: chunks/s vs storage ceiling`,

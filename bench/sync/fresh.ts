@@ -1,6 +1,6 @@
 /**
  * The fresh node of the sync benchmark, in its own process so its CPU time and RSS are its own:
- * node --import tsx bench/sync/fresh.ts <dataDir> <chainFile> <peer,peer,...> <timeoutMs>
+ * node --import tsx bench/sync/fresh.ts <dataDir> <chainFile> <peer,peer,...> <timeoutMs> [lmdb|log]
  * Prints one JSON line: elapsed ms, CPU seconds, peak RSS, the resident memory split once synced,
  * bytes received and sent.
  */
@@ -10,7 +10,8 @@ import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { HttpTransport } from '../../src/transport/http.js';
 import { AddressFileChain } from './file-chain.js';
 
-const [dataDir, chainFile, peerList, timeoutArg] = process.argv.slice(2) as [string, string, string, string];
+const [dataDir, chainFile, peerList, timeoutArg, chunkStorageArg] = process.argv.slice(2) as [string, string, string, string, string | undefined];
+const chunkStorage = chunkStorageArg === 'log' ? 'log' : 'lmdb';
 const seeds = peerList.split(',');
 const timeoutMs = Number(timeoutArg);
 
@@ -19,6 +20,7 @@ const openedAt = performance.now();
 const transport = new HttpTransport({ listen: '127.0.0.1:0' });
 const node = await AtlasNode.open({
   dataDir,
+  chunkStorage,
   chain: new AddressFileChain(chainFile),
   transport,
   seeds,

@@ -20,7 +20,7 @@ export async function openNodeStore(storage: NodeStorage, maxChunkSize: number):
     case 'memory':
       return new MemoryChunkStore({ maxChunkSize });
     case 'lmdb':
-      return LmdbChunkStore.open({ path: storage.dataDir, maxChunkSize });
+      return LmdbChunkStore.open({ path: storage.dataDir, maxChunkSize, chunkStorage: storage.chunkStorage });
   }
 }
 

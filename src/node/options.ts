@@ -6,6 +6,7 @@ import type { WalkPaceOptions } from '../peers/walk-pace.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import type { RequestLimits } from '../protocol/request-guard.js';
 import type { Clock, Logger, Random } from '../runtime.js';
+import type { ChunkStorage } from '../store/lmdb.js';
 import type { ChunkStore } from '../store/types.js';
 import type { EarlyContactsOptions } from '../sync/early-contacts.js';
 import type { DownloaderOptions } from '../sync/downloader.js';
@@ -57,6 +58,11 @@ export interface AtlasNodeOptions {
   transport: Transport;
   /** LMDB environment folder; omit (and omit `store`) for an in-memory store. */
   dataDir?: string;
+  /**
+   * Where a new store in `dataDir` keeps chunk bytes (default 'lmdb'): 'log' appends them to one
+   * file beside the LMDB environment (README, "Chunk storage"). An existing store keeps its layout.
+   */
+  chunkStorage?: ChunkStorage;
   /** A store of your own; overrides dataDir. It stays yours: the node closes it only with `closeStore: true`. */
   store?: ChunkStore;
   /**

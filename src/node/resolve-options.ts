@@ -12,6 +12,7 @@ import { DEFAULT_WALK_PACE, type WalkPaceOptions } from '../peers/walk-pace.js';
 import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/limits.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../protocol/request-guard.js';
 import { silentLogger, systemClock, type Clock, type Logger, type Random } from '../runtime.js';
+import type { ChunkStorage } from '../store/lmdb.js';
 import type { ChunkStore } from '../store/types.js';
 import { DEFAULT_AUDIT, type AuditOptions } from '../sync/audit.js';
 import { DEFAULT_DOWNLOADER, type DownloaderOptions } from '../sync/downloader.js';
@@ -28,7 +29,7 @@ import { DEFAULT_TIMERS, type AtlasNodeOptions, type NodeTimers } from './option
 /** Where the node's chunks live: a store the host gave, an LMDB environment, or memory. */
 export type NodeStorage =
   | { readonly kind: 'given'; readonly store: ChunkStore }
-  | { readonly kind: 'lmdb'; readonly dataDir: string }
+  | { readonly kind: 'lmdb'; readonly dataDir: string; readonly chunkStorage: ChunkStorage }
   | { readonly kind: 'memory' };
 
 /** AtlasNodeOptions checked, with every default filled in; its data is frozen (the components it names are not). */
@@ -96,7 +97,8 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
   const store = options.store === undefined ? undefined : component('store', options.store, STORE_METHODS, 'a ChunkStore');
   const closeStore = optional('closeStore', options.closeStore, 'a boolean', (v): v is boolean => typeof v === 'boolean');
   const dataDir = optional('dataDir', options.dataDir, 'a non-empty path', nonEmptyString);
-  const storage: NodeStorage = store !== undefined ? { kind: 'given', store } : dataDir !== undefined ? { kind: 'lmdb', dataDir } : { kind: 'memory' };
+  const chunkStorage = optional('chunkStorage', options.chunkStorage, "'lmdb' or 'log'", (v): v is ChunkStorage => v === 'lmdb' || v === 'log') ?? 'lmdb';
+  const storage: NodeStorage = store !== undefined ? { kind: 'given', store } : dataDir !== undefined ? { kind: 'lmdb', dataDir, chunkStorage } : { kind: 'memory' };
 
   const network = optional('network', options.network, 'a non-empty string', nonEmptyString) ?? 'mainnet';
   const seeds = list('seeds', options.seeds, 'a "host:port" string', nonEmptyString);
@@ -149,7 +151,7 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
 
 /** Every option AtlasNodeOptions has; a key not here is a typo and is refused. */
 const OPTION_NAMES: Record<keyof AtlasNodeOptions, true> = {
-  chain: true, transport: true, dataDir: true, store: true, closeStore: true, seeds: true, network: true, neighbors: true,
+  chain: true, transport: true, dataDir: true, chunkStorage: true, store: true, closeStore: true, seeds: true, network: true, neighbors: true,
   maxChunkSize: true, limits: true, addressPolicy: true, maxPeers: true, maxPendingPeers: true, peerTable: true, requests: true,
   timers: true, walk: true, downloads: true, push: true, earlyContacts: true, audit: true, sources: true, backfill: true, names: true, clock: true, random: true, logger: true, metrics: true,
 };

@@ -14,20 +14,27 @@
  */
 import type { DigestCheckpoint } from './sequence-digest.js';
 
-export interface StoreBackend {
+/** The chunk record set: 20-byte address -> the chunk's bytes, every chunk ever stored. */
+export interface ChunkRecords {
+  /** The stored bytes of `key` (the caller may keep them), announced or not. */
+  chunk(key: Buffer): Uint8Array | undefined;
+  hasChunk(key: Buffer): boolean;
+  chunkSize(key: Buffer): number | undefined;
+  /** Every stored chunk's address and size, for deriving the inventory at open (read once). */
+  chunkSizes(): Iterable<{ key: Buffer; size: number }>;
+  /** One transaction: stores each chunk unless its address is already stored; answers which were added. */
+  storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]>;
+  removeChunk(key: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StoreBackend extends ChunkRecords {
   /** The sequence length at open; the store keeps it from then on. */
   readLength(): number;
   /** The 20-byte address at `position`, or undefined past the end. */
   addressAt(position: number): Uint8Array | undefined;
   /** The addresses at positions from .. to - 1, in order. */
   addressRange(from: number, to: number): Iterable<Uint8Array>;
-
-  /** The stored bytes of `key` (the caller may keep them), announced or not. */
-  chunk(key: Buffer): Uint8Array | undefined;
-  hasChunk(key: Buffer): boolean;
-  chunkSize(key: Buffer): number | undefined;
-  /** Every stored chunk's address and size, for deriving the inventory at open. */
-  chunkSizes(): Iterable<{ key: Buffer; size: number }>;
 
   /** The stored checkpoints, indexed by k (holes where one is missing). */
   readCheckpoints(): (Uint8Array | undefined)[];
@@ -38,9 +45,4 @@ export interface StoreBackend {
   append(start: number, keys: Buffer, checkpoints: readonly DigestCheckpoint[]): Promise<void>;
   /** One transaction: drops positions >= length (of `old`) and the checkpoints from index `firstDroppedCheckpoint` on. */
   truncate(length: number, old: number, firstDroppedCheckpoint: number): Promise<void>;
-  /** One transaction: stores each chunk unless its address is already stored; answers which were added. */
-  storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]>;
-  removeChunk(key: Buffer): Promise<void>;
-
-  close(): Promise<void>;
 }

@@ -29,6 +29,7 @@ export {
   type DigestCheckpoint,
 } from './sequence-digest.js';
 export { BackedChunkStore, type ChunkStoreOptions } from './chunk-store.js';
-export type { StoreBackend } from './backend.js';
+export type { ChunkRecords, StoreBackend } from './backend.js';
 export { MemoryChunkStore, type MemoryChunkStoreOptions } from './memory.js';
-export { LmdbChunkStore, STORE_FORMAT_MAGIC, STORE_FORMAT_VERSION, type LmdbChunkStoreOptions } from './lmdb.js';
+export { LmdbChunkStore, STORE_FORMAT_MAGIC, STORE_FORMAT_VERSION, type ChunkStorage, type LmdbChunkStoreOptions } from './lmdb.js';
+export { CHUNK_LOG_FILE, type ChunkLogScan } from './chunk-log.js';

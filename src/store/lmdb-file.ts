@@ -11,6 +11,7 @@
 import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AtlasError, ErrorCodes } from '../errors.js';
+import { CHUNK_LOG_FILE } from './chunk-log.js';
 import { STORE_LOCK_FILE, STORE_LOCK_TEMP } from './lock.js';
 
 export const LMDB_DATA_FILE = 'data.mdb';
@@ -50,7 +51,7 @@ export interface PrepareOptions {
 
 /**
  * Makes sure `path` is a directory that is empty or holds only an LMDB environment (and our lock
- * file), creating it when absent. Returns whether data.mdb already holds an environment (false: a
+ * file and chunk log), creating it when absent. Returns whether data.mdb already holds an environment (false: a
  * new store).
  */
 export function prepareDataDir(path: string, options: PrepareOptions = {}): { existing: boolean } {
@@ -71,7 +72,7 @@ export function prepareDataDir(path: string, options: PrepareOptions = {}): { ex
   if (!stat.isDirectory()) throw corrupt(path, 'it is not a directory');
   checkAccess(path, 'the directory');
   const entries = readdirSync(path);
-  const foreign = entries.filter((name) => name !== LMDB_DATA_FILE && name !== LMDB_LOCK_FILE && name !== STORE_LOCK_FILE && !STORE_LOCK_TEMP.test(name));
+  const foreign = entries.filter((name) => name !== LMDB_DATA_FILE && name !== LMDB_LOCK_FILE && name !== CHUNK_LOG_FILE && name !== STORE_LOCK_FILE && !STORE_LOCK_TEMP.test(name));
   if (foreign.length > 0) {
     throw corrupt(path, `the directory holds files that are not part of an atlasnet store (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', ...' : ''})`);
   }

@@ -2,10 +2,15 @@
  * The durable ChunkStore: the one ChunkStore (chunk-store.ts) over one LMDB environment (lmdb-js)
  * per node, with sub-databases
  *
- *   chunks       20-byte address -> the chunk's bytes (every chunk ever stored; never evicted)
+ *   chunks       20-byte address -> the chunk's bytes (every chunk ever stored; never evicted),
+ *                unless the store keeps its chunks in an append-only file (chunk-log.ts)
  *   sequence     uint32 position -> 20-byte address (the current sequence, no holes)
  *   checkpoints  uint32 k -> d_{1024k}, the sequence-digest checkpoints (sequence-digest.ts)
- *   meta         'format' -> { magic, version }
+ *   meta         'format' -> { magic, version, chunks? }
+ *
+ * Format 2 keeps chunks in the `chunks` sub-database; format 3 (`chunks: 'log'`) in chunks.log.
+ * A new store is written in the layout its options ask for (`chunkStorage`); an existing one keeps
+ * the layout it was created with.
  *
  * Each backend write is one LMDB transaction, which commits entirely or not at all: that is what
  * makes the derived inventory crash-safe (chunk-store.ts). Reads go to LMDB (memory-mapped); the
@@ -21,19 +26,27 @@ import { ADDRESS_BYTES } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import type { Logger } from '../runtime.js';
 import { checkMaxChunkSize } from './admission.js';
-import type { StoreBackend } from './backend.js';
+import { hashReady } from '../hash/index.js';
+import type { ChunkRecords, StoreBackend } from './backend.js';
+import { ChunkLog } from './chunk-log.js';
 import { BackedChunkStore } from './chunk-store.js';
 import { ensureUsableDirectory } from './data-dir.js';
+import { LmdbChunkRecords, damagedRecords, entryCount } from './lmdb-chunks.js';
 import { prepareDataDir } from './lmdb-file.js';
 import { acquireStoreLock, type StoreLock } from './lock.js';
 import type { DigestCheckpoint } from './sequence-digest.js';
 
 export const STORE_FORMAT_MAGIC = 'atlasnet-store';
-export const STORE_FORMAT_VERSION = 2;
+/** The newest store format this version reads (and writes, for a store whose chunks are in a log). */
+export const STORE_FORMAT_VERSION = 3;
+/** The format of a store whose chunks are in LMDB (older versions read it too). */
+const LMDB_CHUNKS_FORMAT = 2;
+
+/** Where a store keeps chunk bytes: an LMDB sub-database, or an append-only file beside it. */
+export type ChunkStorage = 'lmdb' | 'log';
 /** The sub-database format 1 kept: address -> packed positions. */
 const LEGACY_BY_ADDRESS = 'byAddress';
 
-const NO_OVERWRITE = { noOverwrite: true } as const;
 const APPEND = { append: true } as const;
 const DB_NAMES = ['meta', 'chunks', 'sequence', 'checkpoints'] as const;
 
@@ -47,6 +60,12 @@ export interface LmdbChunkStoreOptions {
   mapSize?: number;
   /** Skips fsync: faster, but a machine crash can lose or corrupt data. For tests and benchmarks only. */
   noSync?: boolean;
+  /**
+   * Where a new store keeps chunk bytes (default 'lmdb'): 'log' appends them to chunks.log, a
+   * sequential write where LMDB writes a random page per chunk once its tree outgrows a commit
+   * (README, "Chunk storage"). An existing store keeps the layout it was created with.
+   */
+  chunkStorage?: ChunkStorage;
   /** Open a 0-byte data.mdb as a new store (default false: refused with STORE_CORRUPT). */
   acceptEmptyDataFile?: boolean;
   logger?: Logger;
@@ -55,6 +74,7 @@ export interface LmdbChunkStoreOptions {
 interface FormatRecord {
   magic: string;
   version: number;
+  chunks?: ChunkStorage;
 }
 
 type Bytes = Database<Buffer, Buffer>;
@@ -63,6 +83,8 @@ interface Databases {
   chunks: Bytes;
   sequence: Positional;
   checkpoints: Positional;
+  /** Where this store's chunk bytes are. */
+  storage: ChunkStorage;
 }
 
 /** Data directories open in this process: lmdb-js would share one environment between two stores. */
@@ -71,10 +93,13 @@ const openPaths = new Set<string>();
 /** The durable `ChunkStore`: one LMDB environment per node, crash-safe, with memory-mapped reads. */
 export class LmdbChunkStore extends BackedChunkStore {
   readonly path: string;
+  /** Where this store keeps chunk bytes. */
+  readonly chunkStorage: ChunkStorage;
 
   private constructor(backend: LmdbBackend, maxChunkSize: number, logger: Logger | undefined) {
     super(backend, { maxChunkSize, details: { path: backend.path }, ...(logger !== undefined ? { logger } : {}) });
     this.path = backend.path;
+    this.chunkStorage = backend.chunkStorage;
   }
 
   /**
@@ -86,19 +111,31 @@ export class LmdbChunkStore extends BackedChunkStore {
     if (typeof options?.path !== 'string' || options.path.length === 0) {
       throw new AtlasError(ErrorCodes.BAD_REQUEST, 'LmdbChunkStore.open needs a path');
     }
+    if (options.chunkStorage !== undefined && options.chunkStorage !== 'lmdb' && options.chunkStorage !== 'log') {
+      throw new AtlasError(ErrorCodes.INVALID_OPTION, `chunkStorage must be 'lmdb' or 'log', got ${String(options.chunkStorage)}`, { option: 'chunkStorage' });
+    }
     const maxChunkSize = checkMaxChunkSize(options.maxChunkSize);
     const path = ensureUsableDirectory(options.path);
     if (openPaths.has(path)) throw new AtlasError(ErrorCodes.BUSY, `the store in ${path} is already open in this process`, { path });
     const { existing } = prepareDataDir(path, { acceptEmptyDataFile: options.acceptEmptyDataFile === true });
     const lock = acquireStoreLock(path);
     let env: RootDatabase | undefined;
+    let records: ChunkRecords | undefined;
     openPaths.add(path);
     try {
       env = openEnvironment(path, options);
-      const backend = new LmdbBackend(path, lock, env, openDatabases(env, path, existing));
+      const dbs = openDatabases(env, path, existing, options.chunkStorage ?? 'lmdb');
+      if (dbs.storage === 'log') {
+        await hashReady();
+        records = await ChunkLog.open(path, { ...(options.noSync ? { noSync: true } : {}), ...(options.logger ? { logger: options.logger } : {}) });
+      } else {
+        records = new LmdbChunkRecords(env, dbs.chunks, path);
+      }
+      const backend = new LmdbBackend(path, lock, env, dbs, records);
       return new LmdbChunkStore(backend, maxChunkSize, options.logger);
     } catch (error) {
       openPaths.delete(path);
+      await records?.close().catch(() => {});
       await env?.close().catch(() => {});
       lock.release();
       throw error;
@@ -106,21 +143,24 @@ export class LmdbChunkStore extends BackedChunkStore {
   }
 }
 
-/** The records in LMDB sub-databases; each write is one LMDB transaction. */
+/** The sequence and checkpoints in LMDB sub-databases (each write one LMDB transaction); chunks in `records`. */
 class LmdbBackend implements StoreBackend {
-  readonly #chunks: Bytes;
   readonly #sequence: Positional;
   readonly #checkpoints: Positional;
+  readonly #records: ChunkRecords;
+  readonly chunkStorage: ChunkStorage;
 
   constructor(
     readonly path: string,
     private readonly lock: StoreLock,
     private readonly env: RootDatabase,
     dbs: Databases,
+    records: ChunkRecords,
   ) {
-    this.#chunks = dbs.chunks;
     this.#sequence = dbs.sequence;
     this.#checkpoints = dbs.checkpoints;
+    this.#records = records;
+    this.chunkStorage = dbs.storage;
   }
 
   /** The sequence length: its positions must be exactly 0 .. count - 1. */
@@ -146,31 +186,19 @@ class LmdbBackend implements StoreBackend {
   }
 
   chunk(key: Buffer): Uint8Array | undefined {
-    const data = this.#chunks.getBinary(key);
-    return data === undefined ? undefined : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    return this.#records.chunk(key);
   }
 
   hasChunk(key: Buffer): boolean {
-    return this.#chunks.doesExist(key);
+    return this.#records.hasChunk(key);
   }
 
   chunkSize(key: Buffer): number | undefined {
-    return this.#chunks.getBinaryFast(key)?.length;
+    return this.#records.chunkSize(key);
   }
 
-  /**
-   * Damaged pages can hide records from a cursor without an error: the count LMDB keeps for the
-   * database must match what the walk read. (Format 1's LMDB address index also caught this, by
-   * disagreeing with the sequence.)
-   */
-  *chunkSizes(): Iterable<{ key: Buffer; size: number }> {
-    const expected = entryCount(this.#chunks);
-    let read = 0;
-    for (const { key, value } of this.#chunks.getRange({})) {
-      read++;
-      yield { key, size: value.length };
-    }
-    if (read !== expected) throw damagedRecords('chunk', read, expected, this.path);
+  chunkSizes(): Iterable<{ key: Buffer; size: number }> {
+    return this.#records.chunkSizes();
   }
 
   readCheckpoints(): (Uint8Array | undefined)[] {
@@ -201,37 +229,23 @@ class LmdbBackend implements StoreBackend {
     });
   }
 
-  /** MDB_NOOVERWRITE decides "already stored" (a repeat within the batch too) inside the transaction. */
-  async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
-    const added: boolean[] = new Array(chunks.length).fill(false);
-    await this.env.transaction(() => {
-      chunks.forEach(({ key, data }, i) => {
-        added[i] = this.#chunks.putSync(key, data as Buffer, NO_OVERWRITE) as unknown as boolean;
-      });
-    });
-    return added;
+  storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
+    return this.#records.storeChunks(chunks);
   }
 
-  async removeChunk(key: Buffer): Promise<void> {
-    await this.#chunks.remove(key);
+  removeChunk(key: Buffer): Promise<void> {
+    return this.#records.removeChunk(key);
   }
 
   async close(): Promise<void> {
     try {
+      await this.#records.close();
       await this.env.close();
     } finally {
       openPaths.delete(this.path);
       this.lock.release();
     }
   }
-}
-
-function entryCount(db: { getStats(): unknown }): number {
-  return (db.getStats() as { entryCount: number }).entryCount;
-}
-
-function damagedRecords(kind: string, read: number, expected: number, path: string): AtlasError {
-  return new AtlasError(ErrorCodes.STORE_CORRUPT, `the ${kind} records in ${path} are damaged: ${read} readable of the ${expected} LMDB counts`, { path, read, expected });
 }
 
 /** 64 GiB of address space: room for about 300 million chunks of the real size distribution. */
@@ -263,7 +277,7 @@ function openEnvironment(path: string, options: LmdbChunkStoreOptions): RootData
   }
 }
 
-function openDatabases(env: RootDatabase, path: string, existing: boolean): Databases {
+function openDatabases(env: RootDatabase, path: string, existing: boolean, wanted: ChunkStorage): Databases {
   const names = existing ? [...env.getKeys()].map(String) : [];
   const foreign = names.filter((name) => !(DB_NAMES as readonly string[]).includes(name) && name !== LEGACY_BY_ADDRESS);
   if (foreign.length > 0) {
@@ -277,24 +291,32 @@ function openDatabases(env: RootDatabase, path: string, existing: boolean): Data
   };
   const legacy = names.includes(LEGACY_BY_ADDRESS) ? env.openDB<Buffer, Buffer>(LEGACY_BY_ADDRESS, { keyEncoding: 'binary', encoding: 'binary' }) : undefined;
   const format = meta.get('format');
+  const hasLog = ChunkLog.exists(path);
+  let storage: ChunkStorage;
   if (format === undefined) {
-    // A store killed while it was being created has no format record yet, and nothing else.
+    // A store killed while it was being created has no format record yet, and nothing else (a
+    // log store may have its empty chunks.log, created first; it is then a log store).
     const populated = [...Object.values(dbs), ...(legacy ? [legacy] : [])].some((db) => db.getCount() > 0);
     if (populated) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} holds data but no atlasnet format record`, { path });
+    storage = hasLog ? 'log' : wanted;
+    if (storage === 'log' && !hasLog) ChunkLog.create(path);
   } else {
-    checkFormat(format, path);
+    storage = checkFormat(format, path);
+    if (storage === 'lmdb' && hasLog) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} keeps its chunks in LMDB but also holds a chunk log`, { path });
   }
-  if (format === undefined || legacy !== undefined || (format as FormatRecord).version < STORE_FORMAT_VERSION) {
+  if (format === undefined || legacy !== undefined || (format as FormatRecord).version < LMDB_CHUNKS_FORMAT) {
     // Format 1 -> 2 only drops the index now kept in memory; one transaction, so a kill leaves either format whole.
+    const record: FormatRecord = storage === 'log' ? { magic: STORE_FORMAT_MAGIC, version: STORE_FORMAT_VERSION, chunks: 'log' } : { magic: STORE_FORMAT_MAGIC, version: LMDB_CHUNKS_FORMAT };
     env.transactionSync(() => {
       legacy?.dropSync();
-      meta.putSync('format', { magic: STORE_FORMAT_MAGIC, version: STORE_FORMAT_VERSION });
+      meta.putSync('format', record);
     });
   }
-  return dbs;
+  return { ...dbs, storage };
 }
 
-function checkFormat(format: unknown, path: string): void {
+/** Checks a store's format record; answers where its chunks are. */
+function checkFormat(format: unknown, path: string): ChunkStorage {
   const record = format as Partial<FormatRecord> | null;
   if (typeof record !== 'object' || record === null || record.magic !== STORE_FORMAT_MAGIC || typeof record.version !== 'number') {
     throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} is not an atlasnet store (bad format record)`, { path });
@@ -309,4 +331,7 @@ function checkFormat(format: unknown, path: string): void {
   if (record.version < 1 || !Number.isInteger(record.version)) {
     throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} has an invalid store format version ${record.version}`, { path });
   }
+  if (record.version < STORE_FORMAT_VERSION) return 'lmdb';
+  if (record.chunks !== 'log') throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} has a format ${record.version} record without its chunk layout`, { path });
+  return 'log';
 }

@@ -1,0 +1,316 @@
+/**
+ * The chunk records of a store kept in one append-only file, `chunks.log`, instead of an LMDB
+ * sub-database: every put is a sequential write, where a hash-keyed B-tree writes a random page
+ * per chunk once it outgrows a commit (README, "Chunk storage").
+ *
+ *   file    = header record*
+ *   header  = "atlasnet-chunks" 0x01                        (16 bytes)
+ *   record  = length (uint32 LE, >= 1) address (20 bytes) data (length bytes)
+ *
+ * A write appends its records in one positional write, then fdatasync (unless noSync), then
+ * indexes them: reads see only records on disk. The index (chunk-log-index.ts) lives in memory and
+ * is rebuilt at open by reading the file once, hashing every record again:
+ *
+ * - a record whose bytes do not hash to its address is damaged: skipped (its chunk is missing and
+ *   is fetched again), counted in `damaged`;
+ * - a record cut by the end of the file, or with length 0 (the zeros a crash can leave where a
+ *   write had extended the file), ends the readable log: the file is truncated there (`cut` bytes)
+ *   so that new records follow the last whole one. Records after a damaged length field are lost
+ *   the same way; every chunk is announced and held by every peer, so they are fetched again;
+ * - a second record for an address already read (possible only after a damaged first copy) is
+ *   skipped.
+ *
+ * Removing a chunk (the store discards damaged bytes) only drops it from the index: its record
+ * fails the same hash check at the next open.
+ */
+import { closeSync, existsSync, fdatasyncSync, ftruncateSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { open as openFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ADDRESS_BYTES } from '../address.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
+import { hash160Batch } from '../hash/index.js';
+import type { Logger } from '../runtime.js';
+import type { ChunkRecords } from './backend.js';
+import { ChunkLogIndex } from './chunk-log-index.js';
+
+export const CHUNK_LOG_FILE = 'chunks.log';
+const HEADER = Buffer.from('atlasnet-chunks\x01', 'latin1');
+const RECORD_HEADER = 4 + ADDRESS_BYTES;
+/** Bytes read at a time while rebuilding the index. */
+const SCAN_BLOCK = 4 * 1024 * 1024;
+
+/** What opening the log found. */
+export interface ChunkLogScan {
+  /** Whole, intact records indexed. */
+  records: number;
+  /** Records whose bytes do not hash to their address (skipped). */
+  damaged: number;
+  /** Bytes cut from the end of the file (a torn or unreadable tail). */
+  cut: number;
+}
+
+export interface ChunkLogOptions {
+  /** Skips fdatasync: a machine crash can lose acknowledged chunks (tests and benchmarks only). */
+  noSync?: boolean;
+  logger?: Logger;
+}
+
+export class ChunkLog implements ChunkRecords {
+  readonly path: string;
+  readonly scan: ChunkLogScan;
+  readonly #handle: FileHandle;
+  readonly #fd: number;
+  readonly #index: ChunkLogIndex;
+  readonly #noSync: boolean;
+  /** Where the next record goes: the end of the last whole record. */
+  #end: number;
+  /** Keys and sizes read at open, for `chunkSizes` (released once read). */
+  #opened: { keys: Buffer; sizes: Uint32Array } | undefined;
+
+  private constructor(path: string, handle: FileHandle, noSync: boolean, index: ChunkLogIndex, found: ScanResult) {
+    this.path = path;
+    this.#handle = handle;
+    this.#fd = handle.fd;
+    this.#noSync = noSync;
+    this.#index = index;
+    this.#end = found.end;
+    this.scan = { records: found.count, damaged: found.damaged, cut: found.cut };
+    this.#opened = { keys: found.keys, sizes: found.sizes };
+  }
+
+  /** Whether `dir` holds a chunk log. */
+  static exists(dir: string): boolean {
+    return existsSync(join(dir, CHUNK_LOG_FILE));
+  }
+
+  /**
+   * Creates an empty log in `dir` (refused when one exists: a log is never overwritten), durably,
+   * before the store records that its chunks live there.
+   */
+  static create(dir: string): void {
+    const path = join(dir, CHUNK_LOG_FILE);
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx');
+    } catch (error) {
+      throw new AtlasError(ErrorCodes.STORE_CORRUPT, `cannot create ${path}: ${(error as Error).message}`, { path }, { cause: error });
+    }
+    try {
+      writeSync(fd, HEADER);
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Opens the log in `dir`, rebuilding its index (see the file comment for what a damaged file does). */
+  static async open(dir: string, options: ChunkLogOptions = {}): Promise<ChunkLog> {
+    const path = join(dir, CHUNK_LOG_FILE);
+    let handle: FileHandle;
+    try {
+      handle = await openFile(path, 'r+');
+    } catch (error) {
+      const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+      throw new AtlasError(
+        ErrorCodes.STORE_CORRUPT,
+        missing ? `${dir} records its chunks in ${CHUNK_LOG_FILE}, which is missing` : `cannot open ${path}: ${(error as Error).message}`,
+        { path },
+        { cause: error },
+      );
+    }
+    try {
+      const scratch = Buffer.allocUnsafe(ADDRESS_BYTES);
+      const index = new ChunkLogIndex((offset, key) => recordHolds(handle.fd, path, offset, key, scratch));
+      const found = scanLog(handle.fd, path, index);
+      if (found.cut > 0) {
+        ftruncateSync(handle.fd, found.end);
+        if (!options.noSync) fdatasyncSync(handle.fd);
+      }
+      if (found.cut > 0 || found.damaged > 0) {
+        options.logger?.warn('chunk log: unreadable records dropped; their chunks will be fetched again', { path, damaged: found.damaged, cutBytes: found.cut });
+      }
+      return new ChunkLog(path, handle, options.noSync === true, index, found);
+    } catch (error) {
+      await handle.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  chunk(key: Buffer): Uint8Array | undefined {
+    const record = this.#index.find(key);
+    if (record === undefined) return undefined;
+    const bytes = Buffer.allocUnsafe(record.length);
+    const read = readSync(this.#fd, bytes, 0, record.length, record.offset + RECORD_HEADER);
+    if (read !== record.length) throw this.#shortRead(record.offset);
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  hasChunk(key: Buffer): boolean {
+    return this.#index.find(key) !== undefined;
+  }
+
+  chunkSize(key: Buffer): number | undefined {
+    return this.#index.lengthOf(key);
+  }
+
+  *chunkSizes(): Iterable<{ key: Buffer; size: number }> {
+    const opened = this.#opened;
+    this.#opened = undefined;
+    if (opened === undefined) throw new AtlasError(ErrorCodes.INTERNAL, 'chunk log sizes are read once, at open');
+    for (let i = 0; i < opened.sizes.length; i++) {
+      yield { key: opened.keys.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES), size: opened.sizes[i] as number };
+    }
+  }
+
+  async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
+    const added = chunks.map(({ key }) => this.#index.find(key) === undefined);
+    const inBatch = new Set<string>();
+    let bytes = 0;
+    chunks.forEach(({ key, data }, i) => {
+      if (!added[i]) return;
+      const id = key.toString('latin1');
+      if (inBatch.has(id)) added[i] = false;
+      else {
+        inBatch.add(id);
+        bytes += RECORD_HEADER + data.length;
+      }
+    });
+    if (bytes === 0) return added;
+    const records = Buffer.allocUnsafe(bytes);
+    const placed: number[] = [];
+    let at = 0;
+    chunks.forEach(({ key, data }, i) => {
+      if (!added[i]) return;
+      placed.push(i, at);
+      records.writeUInt32LE(data.length, at);
+      key.copy(records, at + 4);
+      records.set(data, at + RECORD_HEADER);
+      at += RECORD_HEADER + data.length;
+    });
+    const start = this.#end;
+    let written = 0;
+    while (written < bytes) {
+      const { bytesWritten } = await this.#handle.write(records, written, bytes - written, start + written);
+      written += bytesWritten;
+    }
+    if (!this.#noSync) await this.#handle.datasync();
+    this.#end = start + bytes;
+    for (let p = 0; p < placed.length; p += 2) {
+      const { key, data } = chunks[placed[p] as number] as { key: Buffer; data: Uint8Array };
+      this.#index.add(key, start + (placed[p + 1] as number), data.length);
+    }
+    return added;
+  }
+
+  async removeChunk(key: Buffer): Promise<void> {
+    this.#index.remove(key);
+  }
+
+  async close(): Promise<void> {
+    await this.#handle.close();
+  }
+
+  #shortRead(offset: number): AtlasError {
+    return shortRead(this.path, offset);
+  }
+}
+
+/** Whether the record at `offset` stores `key` (reads its address into `scratch`). */
+function recordHolds(fd: number, path: string, offset: number, key: Uint8Array, scratch: Buffer): boolean {
+  if (readSync(fd, scratch, 0, ADDRESS_BYTES, offset + 4) !== ADDRESS_BYTES) throw shortRead(path, offset);
+  return scratch.equals(key);
+}
+
+function shortRead(path: string, offset: number): AtlasError {
+  return new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} ends inside the record at byte ${offset}: the file was cut while the store was open`, { path, offset });
+}
+
+interface ScanResult {
+  end: number;
+  count: number;
+  damaged: number;
+  cut: number;
+  keys: Buffer;
+  sizes: Uint32Array;
+}
+
+/** Reads every record once, checking each hash, and indexes the intact ones (see the file comment). */
+function scanLog(fd: number, path: string, index: ChunkLogIndex): ScanResult {
+  let size = fstatSync(fd).size;
+  const header = Buffer.alloc(HEADER.length);
+  readSync(fd, header, 0, HEADER.length, 0);
+  if (size < HEADER.length || !header.equals(HEADER)) {
+    throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} is not an atlasnet chunk log (bad header)`, { path });
+  }
+  const found = new ScanCollector(index);
+  let block = Buffer.allocUnsafe(SCAN_BLOCK);
+  let offset = HEADER.length;
+  let torn = false;
+  while (offset < size && !torn) {
+    const want = Math.min(block.length, size - offset);
+    const got = readSync(fd, block, 0, want, offset);
+    if (got < want) size = offset + got; // the file shrank under us: its end is here
+    const views: Uint8Array[] = [];
+    let at = 0;
+    for (;;) {
+      if (at + RECORD_HEADER > got) {
+        torn = offset + at + RECORD_HEADER > size && offset + at < size; // a header cut by the end
+        break;
+      }
+      const length = block.readUInt32LE(at);
+      if (length === 0 || offset + at + RECORD_HEADER + length > size) {
+        torn = true;
+        break;
+      }
+      if (at + RECORD_HEADER + length > got) {
+        if (at === 0) block = Buffer.allocUnsafe(RECORD_HEADER + length); // one record larger than a block
+        break;
+      }
+      views.push(block.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length));
+      at += RECORD_HEADER + length;
+    }
+    const digests = hash160Batch(views);
+    for (let i = 0; i < views.length; i++) {
+      const data = views[i] as Uint8Array;
+      const start = data.byteOffset - block.byteOffset - RECORD_HEADER;
+      const key = block.subarray(start + 4, start + RECORD_HEADER);
+      if (key.equals(digests[i] as Uint8Array)) found.add(key, offset + start, data.length);
+      else found.damaged++;
+    }
+    offset += at;
+  }
+  return found.finish(offset, size - offset);
+}
+
+/** Keys and sizes of intact records, in growing packed arrays, indexed as read; the first copy of an address wins. */
+class ScanCollector {
+  count = 0;
+  damaged = 0;
+  #keys = Buffer.allocUnsafe(ADDRESS_BYTES * 1024);
+  #sizes = new Uint32Array(1024);
+  constructor(private readonly index: ChunkLogIndex) {}
+
+  add(key: Buffer, offset: number, size: number): void {
+    if (this.index.find(key) !== undefined) return;
+    this.index.add(key, offset, size);
+    if (this.count === this.#sizes.length) this.#grow();
+    key.copy(this.#keys, this.count * ADDRESS_BYTES);
+    this.#sizes[this.count] = size;
+    this.count++;
+  }
+
+  finish(end: number, cut: number): ScanResult {
+    const n = this.count;
+    return { end, count: n, damaged: this.damaged, cut, keys: this.#keys.subarray(0, n * ADDRESS_BYTES), sizes: this.#sizes.subarray(0, n) };
+  }
+
+  #grow(): void {
+    const capacity = this.#sizes.length * 2;
+    const keys = Buffer.allocUnsafe(ADDRESS_BYTES * capacity);
+    this.#keys.copy(keys);
+    this.#keys = keys;
+    const sizes = new Uint32Array(capacity);
+    sizes.set(this.#sizes);
+    this.#sizes = sizes;
+  }
+}
