@@ -1,13 +1,14 @@
 /**
  * Child process of the kill test in lmdb.test.ts: writes to a store in rounds (appends with
  * repeated addresses, puts, truncations) and prints "round" after each, until it is killed.
+ * argv: <path> [lmdb|log] (where a new store keeps its chunks).
  */
 import { hash160Hex } from '../../src/hash/index.js';
 import { LmdbChunkStore } from '../../src/store/lmdb.js';
 
 const path = process.argv[2];
 if (!path) throw new Error('usage: crash-writer <path>');
-const store = await LmdbChunkStore.open({ path });
+const store = await LmdbChunkStore.open({ path, chunkStorage: process.argv[3] === 'log' ? 'log' : 'lmdb' });
 const chunk = (i: number) => new TextEncoder().encode(`crash chunk ${i % 700} ${'z'.repeat(i % 50)}`);
 let next = 0;
 for (let round = 0; round < 10_000; round++) {

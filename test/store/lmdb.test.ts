@@ -145,9 +145,9 @@ describe('LmdbChunkStore persistence', () => {
     await again.close();
   });
 
-  it('never leaves a chunk without its bits, or bits without their chunk, when the process is killed mid-write', async () => {
+  it.each(['lmdb', 'log'])('never leaves a chunk without its bits, or bits without their chunk, when the process is killed mid-write (chunks in %s)', async (chunkStorage) => {
     const path = freshPath();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'crash-writer.ts'), path], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'crash-writer.ts'), path, chunkStorage], {
       cwd: join(import.meta.dirname, '..', '..'),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -165,6 +165,7 @@ describe('LmdbChunkStore persistence', () => {
     });
     await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.on('exit', resolve)));
     const store = await LmdbChunkStore.open({ path });
+    expect(store.chunkStorage).toBe(chunkStorage);
     const length = store.sequenceLength();
     expect(length).toBeGreaterThan(0);
     const addresses = new Set<string>();
@@ -288,7 +289,7 @@ describe('LmdbChunkStore refuses what is not an atlasnet store', () => {
     await store.close();
     const after = openLmdb({ path, maxDbs: 8 });
     expect([...after.getKeys()].map(String).sort()).toEqual(['checkpoints', 'chunks', 'meta', 'sequence']);
-    expect(after.openDB('meta', { encoding: 'msgpack' }).get('format')).toEqual({ magic: 'atlasnet-store', version: 2 }) // chunks stay in LMDB: format 2, which older versions read too;
+    expect(after.openDB('meta', { encoding: 'msgpack' }).get('format')).toEqual({ magic: 'atlasnet-store', version: 2 }); // chunks stay in LMDB: format 2, which older versions read too
     await after.close();
     const again = await LmdbChunkStore.open({ path });
     expect(again.positionsOf(poolAddresses[3]!)).toEqual([3, 6]);

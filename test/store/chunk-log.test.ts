@@ -1,0 +1,268 @@
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open as openLmdb } from 'lmdb';
+import { afterAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../src/runtime.js';
+import { keyedAddressHasher } from '../../src/store/address-index.js';
+import { ChunkLogIndex } from '../../src/store/chunk-log-index.js';
+import { CHUNK_LOG_FILE } from '../../src/store/chunk-log.js';
+import { LmdbChunkStore } from '../../src/store/lmdb.js';
+import { MemoryChunkStore } from '../../src/store/memory.js';
+import type { ChunkStore } from '../../src/store/types.js';
+import { addressOf, announcementsFor, chunkOf, describeChunkStoreContract, expectCode, expectMatchesModel, randomWalk, snapshot } from './contract.js';
+
+const root = mkdtempSync(join(tmpdir(), 'atlasnet-chunk-log-test-'));
+let counter = 0;
+const freshPath = () => join(root, `store-${counter++}`);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const HEADER_BYTES = 16;
+const RECORD_HEADER = 24;
+
+describeChunkStoreContract('LmdbChunkStore with a chunk log', {
+  create: (options) => LmdbChunkStore.open({ path: freshPath(), noSync: true, chunkStorage: 'log', ...options }),
+});
+
+const pool = Array.from({ length: 16 }, (_, i) => chunkOf(`log chunk ${i} ${'q'.repeat(i * 5)}`));
+const poolAddresses = pool.map(addressOf);
+
+function warningsLogger() {
+  const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
+  return { warnings, logger: { debug() {}, info() {}, error() {}, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push({ message, fields }) } };
+}
+
+/** A log store holding pool[0..count) announced at positions 0..count-1, closed. */
+async function closedStore(count: number): Promise<string> {
+  const path = freshPath();
+  const store = await LmdbChunkStore.open({ path, chunkStorage: 'log' });
+  await store.append(announcementsFor(poolAddresses.slice(0, count), 0));
+  for (const data of pool.slice(0, count)) await store.put(data); // one record per write, in pool order
+  await store.close();
+  return path;
+}
+
+/** Byte offset of pool[i]'s record in a log written by closedStore. */
+function recordOffset(i: number): number {
+  let offset = HEADER_BYTES;
+  for (let j = 0; j < i; j++) offset += RECORD_HEADER + (pool[j] as Uint8Array).length;
+  return offset;
+}
+
+describe('chunk log layout', () => {
+  it('records the layout once: a log store reopens as one without the option, an LMDB store stays LMDB when asked for a log', async () => {
+    const logPath = await closedStore(3);
+    const env = openLmdb({ path: logPath, maxDbs: 8 });
+    expect(env.openDB('meta', { encoding: 'msgpack' }).get('format')).toEqual({ magic: 'atlasnet-store', version: 3, chunks: 'log' });
+    expect(env.openDB('chunks', { keyEncoding: 'binary', encoding: 'binary' }).getCount()).toBe(0);
+    await env.close();
+    const reopened = await LmdbChunkStore.open({ path: logPath });
+    expect(reopened.chunkStorage).toBe('log');
+    expect(reopened.chunkCount()).toBe(3);
+    await reopened.close();
+
+    const lmdbPath = freshPath();
+    await (await LmdbChunkStore.open({ path: lmdbPath })).close();
+    const asked = await LmdbChunkStore.open({ path: lmdbPath, chunkStorage: 'log' });
+    expect(asked.chunkStorage).toBe('lmdb');
+    await asked.close();
+    expect(() => statSync(join(lmdbPath, CHUNK_LOG_FILE))).toThrow();
+  });
+
+  it('refuses an unknown layout with INVALID_OPTION', async () => {
+    await expectCode(LmdbChunkStore.open({ path: freshPath(), chunkStorage: 'sqlite' as 'log' }), 'INVALID_OPTION');
+  });
+
+  it('reopens with exactly the same sequence, chunks, inventory and digests, and agrees with MemoryChunkStore', async () => {
+    const path = freshPath();
+    let store = await LmdbChunkStore.open({ path, chunkStorage: 'log' });
+    const memory = new MemoryChunkStore();
+    const model = await randomWalk(store, seededRandom(21), 40, pool);
+    await randomWalk(memory, seededRandom(21), 40, pool);
+    expect(snapshot(store, poolAddresses)).toEqual(snapshot(memory, poolAddresses));
+    const before = snapshot(store, poolAddresses);
+    await store.close();
+    store = await LmdbChunkStore.open({ path });
+    expect(snapshot(store, poolAddresses)).toEqual(before);
+    await randomWalk(store, seededRandom(22), 20, pool, model);
+    expectMatchesModel(store, model, pool);
+    const again = snapshot(store, poolAddresses);
+    await store.close();
+    store = await LmdbChunkStore.open({ path });
+    expect(snapshot(store, poolAddresses)).toEqual(again);
+    await store.close();
+  });
+
+  it('writes each chunk once, however often it is put', async () => {
+    const path = freshPath();
+    const store = await LmdbChunkStore.open({ path, chunkStorage: 'log' });
+    await store.append(announcementsFor(poolAddresses.slice(0, 2), 0));
+    const twice = [pool[0], pool[1], pool[0]] as Uint8Array[];
+    const outcomes = await store.putMany(twice);
+    expect(outcomes.map((o) => o.ok && o.added)).toEqual([true, true, false]);
+    expect((await store.putMany(twice)).map((o) => o.ok && o.added)).toEqual([false, false, false]);
+    await store.close();
+    const size = statSync(join(path, CHUNK_LOG_FILE)).size;
+    expect(size).toBe(HEADER_BYTES + 2 * RECORD_HEADER + (pool[0] as Uint8Array).length + (pool[1] as Uint8Array).length);
+  });
+});
+
+describe('chunk log after a crash or damage', () => {
+  it('cuts a record torn by a crash, keeps every whole one, and appends after them', async () => {
+    const path = await closedStore(4);
+    const file = join(path, CHUNK_LOG_FILE);
+    const whole = statSync(file).size;
+    // What a kill in the middle of a write leaves: a header and part of the bytes.
+    const torn = Buffer.alloc(RECORD_HEADER + 10);
+    torn.writeUInt32LE(500, 0);
+    appendFileSync(file, torn);
+    const { warnings, logger } = warningsLogger();
+    let store = await LmdbChunkStore.open({ path, logger });
+    expect(statSync(file).size).toBe(whole);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.fields).toMatchObject({ damaged: 0, cutBytes: torn.length });
+    expect(store.chunkCount()).toBe(4);
+    for (const address of poolAddresses.slice(0, 4)) expect(Buffer.from(store.get(address) as Uint8Array).toString('hex')).toBe(Buffer.from(pool[poolAddresses.indexOf(address)] as Uint8Array).toString('hex'));
+    await store.append(announcementsFor(poolAddresses.slice(4, 6), 4));
+    await store.putMany(pool.slice(4, 6));
+    await store.close();
+    store = await LmdbChunkStore.open({ path, logger });
+    expect(store.chunkCount()).toBe(6);
+    expect(Array.from(store.inventory.positions())).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(warnings).toHaveLength(1);
+    await store.close();
+  });
+
+  it.each([
+    ['zeros where a write had extended the file', Buffer.alloc(4096)],
+    ['a header cut by the end of the file', Buffer.from([7, 0])],
+  ])('cuts %s', async (_what, tail) => {
+    const path = await closedStore(3);
+    const file = join(path, CHUNK_LOG_FILE);
+    const whole = statSync(file).size;
+    appendFileSync(file, tail);
+    const store = await LmdbChunkStore.open({ path });
+    expect(statSync(file).size).toBe(whole);
+    expect(store.chunkCount()).toBe(3);
+    await store.close();
+  });
+
+  it('skips a damaged record (its chunk is missing and can be stored again), keeping the records after it', async () => {
+    const path = await closedStore(5);
+    const file = join(path, CHUNK_LOG_FILE);
+    const bytes = readFileSync(file);
+    bytes[recordOffset(2) + RECORD_HEADER + 3] ^= 0x40; // one bit of pool[2]'s data
+    writeFileSync(file, bytes);
+    const { warnings, logger } = warningsLogger();
+    let store = await LmdbChunkStore.open({ path, logger });
+    expect(warnings[0]?.fields).toMatchObject({ damaged: 1, cutBytes: 0 });
+    expect(store.has(poolAddresses[2] as string)).toBe(false);
+    expect(store.get(poolAddresses[2] as string)).toBeUndefined();
+    expect(Array.from(store.inventory.positions())).toEqual([0, 1, 3, 4]);
+    expect(store.chunkCount()).toBe(4);
+    const [outcome] = await store.putMany([pool[2] as Uint8Array]);
+    expect(outcome).toMatchObject({ ok: true, added: true });
+    await store.close();
+    store = await LmdbChunkStore.open({ path });
+    expect(Array.from(store.inventory.positions())).toEqual([0, 1, 2, 3, 4]);
+    expect(Buffer.from(store.get(poolAddresses[2] as string) as Uint8Array).equals(Buffer.from(pool[2] as Uint8Array))).toBe(true);
+    await store.close();
+  });
+
+  it('discards a record damaged while the store is open, and it stays gone after a reopen', async () => {
+    const path = await closedStore(3);
+    const file = join(path, CHUNK_LOG_FILE);
+    let store = await LmdbChunkStore.open({ path });
+    const bytes = readFileSync(file);
+    bytes[recordOffset(1) + RECORD_HEADER] ^= 0x01;
+    writeFileSync(file, bytes);
+    expect(await store.discard(poolAddresses[1] as string)).toEqual({ discarded: true, positions: [1] });
+    expect(await store.discard(poolAddresses[0] as string)).toEqual({ discarded: false, positions: [] });
+    expect(store.has(poolAddresses[1] as string)).toBe(false);
+    await store.close();
+    store = await LmdbChunkStore.open({ path });
+    expect(Array.from(store.inventory.positions())).toEqual([0, 2]);
+    await store.close();
+  });
+
+  it('refuses a store whose chunk log is missing or is not one, and an LMDB store holding a stray log, touching neither file', async () => {
+    const missing = await closedStore(2);
+    unlinkSync(join(missing, CHUNK_LOG_FILE));
+    await expectCode(LmdbChunkStore.open({ path: missing }), 'STORE_CORRUPT');
+
+    const foreign = await closedStore(2);
+    writeFileSync(join(foreign, CHUNK_LOG_FILE), 'not a chunk log, but somebody\'s file');
+    await expectCode(LmdbChunkStore.open({ path: foreign }), 'STORE_CORRUPT');
+    expect(readFileSync(join(foreign, CHUNK_LOG_FILE), 'utf8')).toBe('not a chunk log, but somebody\'s file');
+
+    const lmdbPath = freshPath();
+    await (await LmdbChunkStore.open({ path: lmdbPath })).close();
+    writeFileSync(join(lmdbPath, CHUNK_LOG_FILE), 'stray');
+    await expectCode(LmdbChunkStore.open({ path: lmdbPath }), 'STORE_CORRUPT');
+    expect(readFileSync(join(lmdbPath, CHUNK_LOG_FILE), 'utf8')).toBe('stray');
+  });
+
+  it('opens a chunk log found without its LMDB environment: its verified chunks are held, and count once the chain announces them', async () => {
+    const path = freshPath();
+    mkdirSync(path);
+    const records = await closedStore(2);
+    writeFileSync(join(path, CHUNK_LOG_FILE), readFileSync(join(records, CHUNK_LOG_FILE)));
+    // No data.mdb: the log's chunks are held, none announced.
+    const store = await LmdbChunkStore.open({ path });
+    expect(store.chunkStorage).toBe('log');
+    expect(store.has(poolAddresses[0] as string)).toBe(false);
+    await store.append(announcementsFor(poolAddresses.slice(0, 2), 0));
+    expect(Array.from(store.inventory.positions())).toEqual([0, 1]);
+    await store.close();
+  });
+});
+
+describe('ChunkLogIndex', () => {
+  it('matches a Map through adds and removes, with a weak hasher that piles keys into shared runs', () => {
+    const random = seededRandom(5);
+    const keys = Array.from({ length: 3_000 }, (_, i) => Buffer.from(addressOf(chunkOf(`index key ${i}`)), 'hex'));
+    const stored = new Map<number, Buffer>(); // offset -> key, the "file"
+    const weak = keyedAddressHasher(Buffer.alloc(8));
+    const index = new ChunkLogIndex((offset, key) => stored.get(offset)?.equals(key) === true, { hasher: (key) => weak(key) % 4096 });
+    const model = new Map<string, { offset: number; length: number }>();
+    for (let step = 0; step < 20_000; step++) {
+      const i = Math.floor(random() * keys.length);
+      const key = keys[i] as Buffer;
+      const id = key.toString('hex');
+      if (random() < 0.3) {
+        expect(index.remove(key)).toBe(model.delete(id));
+      } else if (!model.has(id)) {
+        const record = { offset: step * 100, length: (i % 97) + 1 };
+        stored.set(record.offset, key);
+        index.add(key, record.offset, record.length);
+        model.set(id, record);
+      }
+      if (step % 1_000 === 0) {
+        expect(index.size).toBe(model.size);
+        for (const k of keys) expect(index.find(k)).toEqual(model.get(k.toString('hex')));
+      }
+    }
+    for (const k of keys) expect(index.lengthOf(k)).toBe(model.get(k.toString('hex'))?.length);
+  });
+});
+
+describe('chunk log stores chunks for an AtlasNode', () => {
+  it('opens a node whose dataDir keeps chunks in a log, and refuses a wrong chunkStorage', async () => {
+    const { AtlasNode } = await import('../../src/node/index.js');
+    const { MemoryChain } = await import('../../src/chain/memory.js');
+    const { MemoryNetwork } = await import('../../src/transport/memory.js');
+    const network = new MemoryNetwork();
+    const chain = new MemoryChain();
+    chain.announce(poolAddresses.slice(0, 3));
+    const dataDir = freshPath();
+    const node = await AtlasNode.open({ dataDir, chunkStorage: 'log', chain, transport: network.transport('127.0.0.1:7001') });
+    expect(await node.putChunks([pool[0] as Uint8Array])).toEqual([true]);
+    expect(node.stats().have).toBe(1);
+    await node.close();
+    const store = await LmdbChunkStore.open({ path: dataDir });
+    expect(store.chunkStorage).toBe('log');
+    expect(store.has(poolAddresses[0] as string)).toBe(true);
+    await store.close();
+    await expectCode(AtlasNode.open({ dataDir: freshPath(), chunkStorage: 'rocks' as 'log', chain, transport: network.transport('127.0.0.1:7002') }), 'INVALID_OPTION');
+  });
+});
