@@ -49,6 +49,10 @@ function recordOffset(i: number): number {
   return offset;
 }
 
+function flipBit(bytes: Buffer, at: number): void {
+  bytes.writeUInt8(bytes.readUInt8(at) ^ 0x40, at);
+}
+
 describe('chunk log layout', () => {
   it('records the layout once: a log store reopens as one without the option, an LMDB store stays LMDB when asked for a log', async () => {
     const logPath = await closedStore(3);
@@ -151,7 +155,7 @@ describe('chunk log after a crash or damage', () => {
     const path = await closedStore(5);
     const file = join(path, CHUNK_LOG_FILE);
     const bytes = readFileSync(file);
-    bytes[recordOffset(2) + RECORD_HEADER + 3] ^= 0x40; // one bit of pool[2]'s data
+    flipBit(bytes, recordOffset(2) + RECORD_HEADER + 3); // one bit of pool[2]'s data
     writeFileSync(file, bytes);
     const { warnings, logger } = warningsLogger();
     let store = await LmdbChunkStore.open({ path, logger });
@@ -174,7 +178,7 @@ describe('chunk log after a crash or damage', () => {
     const file = join(path, CHUNK_LOG_FILE);
     let store = await LmdbChunkStore.open({ path });
     const bytes = readFileSync(file);
-    bytes[recordOffset(1) + RECORD_HEADER] ^= 0x01;
+    flipBit(bytes, recordOffset(1) + RECORD_HEADER);
     writeFileSync(file, bytes);
     expect(await store.discard(poolAddresses[1] as string)).toEqual({ discarded: true, positions: [1] });
     expect(await store.discard(poolAddresses[0] as string)).toEqual({ discarded: false, positions: [] });
