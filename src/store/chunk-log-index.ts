@@ -51,6 +51,24 @@ export class ChunkLogIndex {
     return slot < 0 ? undefined : { offset: this.#offsets[slot] as number, length: this.#lengths[slot] as number };
   }
 
+  /**
+   * What `read` returns for the first record of `key` it confirms (undefined: not this key),
+   * instead of the index's own confirmation: a reader that needs the record's bytes anyway
+   * confirms with the same read.
+   */
+  readFirst<T>(key: Uint8Array, read: (offset: number, length: number) => T | undefined): T | undefined {
+    const hash = this.#hasher(key) + 1;
+    const hashes = this.#hashes;
+    const slots = this.#slots;
+    for (let slot = homeOf(hash, slots); ; slot = slot + 1 === slots ? 0 : slot + 1) {
+      const stored = hashes[slot] as number;
+      if (stored === 0) return undefined;
+      if (stored !== hash) continue;
+      const found = read(this.#offsets[slot] as number, this.#lengths[slot] as number);
+      if (found !== undefined) return found;
+    }
+  }
+
   /** The data length of `key`'s record, or undefined. */
   lengthOf(key: Uint8Array): number | undefined {
     const slot = this.#find(key, this.#hasher(key) + 1);

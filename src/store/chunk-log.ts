@@ -136,13 +136,14 @@ export class ChunkLog implements ChunkRecords {
     }
   }
 
+  /** One read of the whole record, which also confirms its address. */
   chunk(key: Buffer): Uint8Array | undefined {
-    const record = this.#index.find(key);
-    if (record === undefined) return undefined;
-    const bytes = Buffer.allocUnsafe(record.length);
-    const read = readSync(this.#fd, bytes, 0, record.length, record.offset + RECORD_HEADER);
-    if (read !== record.length) throw this.#shortRead(record.offset);
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return this.#index.readFirst(key, (offset, length) => {
+      const record = Buffer.allocUnsafe(RECORD_HEADER + length);
+      if (readSync(this.#fd, record, 0, record.length, offset) !== record.length) throw this.#shortRead(offset);
+      if (!key.equals(record.subarray(4, RECORD_HEADER))) return undefined;
+      return new Uint8Array(record.buffer, record.byteOffset + RECORD_HEADER, length);
+    });
   }
 
   hasChunk(key: Buffer): boolean {
