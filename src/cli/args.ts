@@ -6,6 +6,7 @@ import { InvalidArgumentError } from 'commander';
 import { parseAddress } from '../address.js';
 import { isAtlasError } from '../errors.js';
 import { classifyIp, parseDialAddress } from '../peers/address-policy.js';
+import type { ChunkStorage } from '../store/lmdb.js';
 import { isCliLogLevel, CLI_LOG_LEVELS, type CliLogLevel } from './logger.js';
 
 /** "host:port" with a port from 1 to 65535 (a peer to dial). */
@@ -53,6 +54,11 @@ export function secondsParser(max: number): (value: string) => number {
 
 export function parseLogLevel(value: string): CliLogLevel {
   if (!isCliLogLevel(value)) throw new InvalidArgumentError(`expected one of ${CLI_LOG_LEVELS.join(', ')}`);
+  return value;
+}
+
+export function parseChunkStorage(value: string): ChunkStorage {
+  if (value !== 'log' && value !== 'lmdb') throw new InvalidArgumentError('expected log or lmdb');
   return value;
 }
 

@@ -59,8 +59,9 @@ export interface AtlasNodeOptions {
   /** LMDB environment folder; omit (and omit `store`) for an in-memory store. */
   dataDir?: string;
   /**
-   * Where a new store in `dataDir` keeps chunk bytes (default 'lmdb'): 'log' appends them to one
-   * file beside the LMDB environment (README, "Chunk storage"). An existing store keeps its layout.
+   * Where a new store in `dataDir` keeps chunk bytes (default 'log'): 'log' appends them to one
+   * file beside the LMDB environment, 'lmdb' keeps them in it (README, "Chunk storage"). An
+   * existing store keeps its layout.
    */
   chunkStorage?: ChunkStorage;
   /** A store of your own; overrides dataDir. It stays yours: the node closes it only with `closeStore: true`. */

@@ -12,7 +12,7 @@ import { DEFAULT_WALK_PACE, type WalkPaceOptions } from '../peers/walk-pace.js';
 import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/limits.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../protocol/request-guard.js';
 import { silentLogger, systemClock, type Clock, type Logger, type Random } from '../runtime.js';
-import type { ChunkStorage } from '../store/lmdb.js';
+import { DEFAULT_CHUNK_STORAGE, type ChunkStorage } from '../store/lmdb.js';
 import type { ChunkStore } from '../store/types.js';
 import { DEFAULT_AUDIT, type AuditOptions } from '../sync/audit.js';
 import { DEFAULT_DOWNLOADER, type DownloaderOptions } from '../sync/downloader.js';
@@ -97,7 +97,7 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
   const store = options.store === undefined ? undefined : component('store', options.store, STORE_METHODS, 'a ChunkStore');
   const closeStore = optional('closeStore', options.closeStore, 'a boolean', (v): v is boolean => typeof v === 'boolean');
   const dataDir = optional('dataDir', options.dataDir, 'a non-empty path', nonEmptyString);
-  const chunkStorage = optional('chunkStorage', options.chunkStorage, "'lmdb' or 'log'", (v): v is ChunkStorage => v === 'lmdb' || v === 'log') ?? 'lmdb';
+  const chunkStorage = optional('chunkStorage', options.chunkStorage, "'lmdb' or 'log'", (v): v is ChunkStorage => v === 'lmdb' || v === 'log') ?? DEFAULT_CHUNK_STORAGE;
   const storage: NodeStorage = store !== undefined ? { kind: 'given', store } : dataDir !== undefined ? { kind: 'lmdb', dataDir, chunkStorage } : { kind: 'memory' };
 
   const network = optional('network', options.network, 'a non-empty string', nonEmptyString) ?? 'mainnet';

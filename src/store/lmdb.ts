@@ -44,6 +44,8 @@ const LMDB_CHUNKS_FORMAT = 2;
 
 /** Where a store keeps chunk bytes: an LMDB sub-database, or an append-only file beside it. */
 export type ChunkStorage = 'lmdb' | 'log';
+/** Where a new store keeps chunk bytes unless told. */
+export const DEFAULT_CHUNK_STORAGE: ChunkStorage = 'log';
 /** The sub-database format 1 kept: address -> packed positions. */
 const LEGACY_BY_ADDRESS = 'byAddress';
 
@@ -61,9 +63,10 @@ export interface LmdbChunkStoreOptions {
   /** Skips fsync: faster, but a machine crash can lose or corrupt data. For tests and benchmarks only. */
   noSync?: boolean;
   /**
-   * Where a new store keeps chunk bytes (default 'lmdb'): 'log' appends them to chunks.log, a
-   * sequential write where LMDB writes a random page per chunk once its tree outgrows a commit
-   * (README, "Chunk storage"). An existing store keeps the layout it was created with.
+   * Where a new store keeps chunk bytes (default 'log'): 'log' appends them to chunks.log, a
+   * sequential write where LMDB writes a random page per chunk once its tree outgrows a commit;
+   * 'lmdb' keeps them in the environment, whose reads cost no system call (README, "Chunk
+   * storage"). An existing store keeps the layout it was created with.
    */
   chunkStorage?: ChunkStorage;
   /** Open a 0-byte data.mdb as a new store (default false: refused with STORE_CORRUPT). */
@@ -124,7 +127,7 @@ export class LmdbChunkStore extends BackedChunkStore {
     openPaths.add(path);
     try {
       env = openEnvironment(path, options);
-      const dbs = openDatabases(env, path, existing, options.chunkStorage ?? 'lmdb');
+      const dbs = openDatabases(env, path, existing, options.chunkStorage ?? DEFAULT_CHUNK_STORAGE);
       if (dbs.storage === 'log') {
         await hashReady();
         records = await ChunkLog.open(path, { ...(options.noSync ? { noSync: true } : {}), ...(options.logger ? { logger: options.logger } : {}) });

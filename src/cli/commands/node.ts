@@ -3,10 +3,11 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AtlasNode } from '../../node/atlas-node.js';
 import type { Metrics } from '../../node/metrics.js';
+import type { ChunkStorage } from '../../store/lmdb.js';
 import { prometheusMetrics } from '../../node/metrics-prometheus.js';
 import { systemClock } from '../../runtime.js';
 import { splitHostPort, HttpTransport } from '../../transport/http.js';
-import { collectPeer, intParser, isLocalHost, parseListen, parseLogLevel, parseNetwork, parsePeer, secondsParser } from '../args.js';
+import { collectPeer, intParser, isLocalHost, parseChunkStorage, parseListen, parseLogLevel, parseNetwork, parsePeer, secondsParser } from '../args.js';
 import { DevChain } from '../../chain/dev.js';
 import { legacyRoutes } from '../../legacy/index.js';
 import { followFile, openDevChain } from '../chain.js';
@@ -36,6 +37,7 @@ interface NodeCommandOptions extends StacksCliOptions {
   refresh?: number;
   logLevel: CliLogLevel;
   json?: boolean;
+  chunkStorage?: ChunkStorage;
 }
 
 export function registerNodeCommand(program: Command): void {
@@ -43,6 +45,7 @@ export function registerNodeCommand(program: Command): void {
     .command('node')
     .description('run one node until interrupted (SIGINT/SIGTERM close it cleanly)')
     .option('-d, --data-dir <dir>', 'node folder: the LMDB store goes in <dir>/store', DEFAULT_DATA_DIR)
+    .option('--chunk-storage <layout>', "where a new store keeps chunk bytes: log (an append-only file, the default) or lmdb", parseChunkStorage)
     .option('-l, --listen <host:port>', 'address to listen on (port 0 picks a free one)', parseListen, DEFAULT_LISTEN)
     .option('--advertise <host:port>', 'address other peers should use (default: the listen address)', parsePeer)
     .option('-s, --seed <host:port>', 'a peer to start from (repeatable)', collectPeer)
@@ -85,6 +88,7 @@ async function runNode(options: NodeCommandOptions): Promise<void> {
       chain,
       transport,
       dataDir: join(dataDir, 'store'),
+      ...(options.chunkStorage ? { chunkStorage: options.chunkStorage } : {}),
       seeds: options.seed ?? [],
       network: options.network,
       logger,
