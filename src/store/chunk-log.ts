@@ -14,8 +14,8 @@
  * - a record whose bytes do not hash to its address is damaged: skipped (its chunk is missing and
  *   is fetched again), counted in `damaged`;
  * - a record cut by the end of the file, or with length 0 (the zeros a crash can leave where a
- *   write had extended the file), ends the readable log: the file is truncated there (`cut` bytes)
- *   so that new records follow the last whole one. Records after a damaged length field are lost
+ *   write had extended the file), ends the readable log: the `cut` bytes from there on are cut off
+ *   before the next write (opening writes nothing), so that new records follow the last whole one. Records after a damaged length field are lost
  *   the same way; every chunk is announced and held by every peer, so they are fetched again;
  * - a second record for an address already read (possible only after a damaged first copy) is
  *   skipped.
@@ -23,7 +23,7 @@
  * Removing a chunk (the store discards damaged bytes) only drops it from the index: its record
  * fails the same hash check at the next open.
  */
-import { closeSync, existsSync, fdatasyncSync, ftruncateSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ADDRESS_BYTES } from '../address.js';
@@ -64,6 +64,8 @@ export class ChunkLog implements ChunkRecords {
   readonly #noSync: boolean;
   /** Where the next record goes: the end of the last whole record. */
   #end: number;
+  /** Unreadable bytes after #end, cut before the next write. */
+  #tail: number;
   /** Keys and sizes read at open, for `chunkSizes` (released once read). */
   #opened: { keys: Buffer; sizes: Uint32Array } | undefined;
 
@@ -74,6 +76,7 @@ export class ChunkLog implements ChunkRecords {
     this.#noSync = noSync;
     this.#index = index;
     this.#end = found.end;
+    this.#tail = found.cut;
     this.scan = { records: found.count, damaged: found.damaged, cut: found.cut };
     this.#opened = { keys: found.keys, sizes: found.sizes };
   }
@@ -122,10 +125,6 @@ export class ChunkLog implements ChunkRecords {
       const scratch = Buffer.allocUnsafe(ADDRESS_BYTES);
       const index = new ChunkLogIndex((offset, key) => recordHolds(handle.fd, path, offset, key, scratch));
       const found = scanLog(handle.fd, path, index);
-      if (found.cut > 0) {
-        ftruncateSync(handle.fd, found.end);
-        if (!options.noSync) fdatasyncSync(handle.fd);
-      }
       if (found.cut > 0 || found.damaged > 0) {
         options.logger?.warn('chunk log: unreadable records dropped; their chunks will be fetched again', { path, damaged: found.damaged, cutBytes: found.cut });
       }
@@ -189,6 +188,10 @@ export class ChunkLog implements ChunkRecords {
       at += RECORD_HEADER + data.length;
     });
     const start = this.#end;
+    if (this.#tail > 0) {
+      await this.#handle.truncate(start);
+      this.#tail = 0;
+    }
     let written = 0;
     while (written < bytes) {
       const { bytesWritten } = await this.#handle.write(records, written, bytes - written, start + written);

@@ -28,7 +28,7 @@ import type { Logger } from '../runtime.js';
 import { checkMaxChunkSize } from './admission.js';
 import { hashReady } from '../hash/index.js';
 import type { ChunkRecords, StoreBackend } from './backend.js';
-import { ChunkLog } from './chunk-log.js';
+import { ChunkLog, type ChunkLogScan } from './chunk-log.js';
 import { BackedChunkStore } from './chunk-store.js';
 import { ensureUsableDirectory } from './data-dir.js';
 import { LmdbChunkRecords, damagedRecords, entryCount } from './lmdb-chunks.js';
@@ -98,11 +98,14 @@ export class LmdbChunkStore extends BackedChunkStore {
   readonly path: string;
   /** Where this store keeps chunk bytes. */
   readonly chunkStorage: ChunkStorage;
+  /** What opening the chunk log found (undefined when chunks are in LMDB). */
+  readonly chunkLog: ChunkLogScan | undefined;
 
   private constructor(backend: LmdbBackend, maxChunkSize: number, logger: Logger | undefined) {
     super(backend, { maxChunkSize, details: { path: backend.path }, ...(logger !== undefined ? { logger } : {}) });
     this.path = backend.path;
     this.chunkStorage = backend.chunkStorage;
+    this.chunkLog = backend.chunkLog;
   }
 
   /**
@@ -152,6 +155,7 @@ class LmdbBackend implements StoreBackend {
   readonly #checkpoints: Positional;
   readonly #records: ChunkRecords;
   readonly chunkStorage: ChunkStorage;
+  readonly chunkLog: ChunkLogScan | undefined;
 
   constructor(
     readonly path: string,
@@ -164,6 +168,7 @@ class LmdbBackend implements StoreBackend {
     this.#checkpoints = dbs.checkpoints;
     this.#records = records;
     this.chunkStorage = dbs.storage;
+    this.chunkLog = records instanceof ChunkLog ? records.scan : undefined;
   }
 
   /** The sequence length: its positions must be exactly 0 .. count - 1. */

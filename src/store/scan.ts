@@ -9,6 +9,7 @@
  */
 import type { Address } from '../address.js';
 import { hash160Batch } from '../hash/index.js';
+import type { ChunkLogScan } from './chunk-log.js';
 import { digestOf } from './sequence-digest.js';
 import type { ChunkStore } from './types.js';
 
@@ -39,6 +40,22 @@ export interface ScanReport {
   digestMatches: boolean;
   /** Up to 20 problems, one line each. */
   problems: string[];
+  /** For a store whose chunks are in a log: what reading it found (its damaged records count in `corrupt`). */
+  chunkLog?: { records: number; damaged: number; cutBytes: number };
+}
+
+/** `report` with what opening a chunk log found: records that failed their hash, and a torn end. */
+export function withChunkLog(report: ScanReport, scan: ChunkLogScan): ScanReport {
+  const problems = [...report.problems];
+  if (scan.damaged > 0) problems.unshift(`chunk log: ${scan.damaged} record(s) whose bytes do not hash to their address (skipped; their chunks are fetched again)`);
+  if (scan.cut > 0) problems.unshift(`chunk log: ${scan.cut} byte(s) at its end are not a whole record (a write cut short); they are cut off before the next write`);
+  return {
+    ...report,
+    ok: report.ok && scan.damaged === 0 && scan.cut === 0,
+    corrupt: report.corrupt + scan.damaged,
+    problems: problems.slice(0, MAX_LISTED),
+    chunkLog: { records: scan.records, damaged: scan.damaged, cutBytes: scan.cut },
+  };
 }
 
 export function scanStore(store: ChunkStore): ScanReport {

@@ -2,6 +2,8 @@
  * `atlas check <dir>`: a clean store passes; a flipped byte inside a chunk is found and named;
  * random pages overwritten in data.mdb are reported as damage, however LMDB takes them (a clear
  * error, a failed hash, or a crash of the scanning child), and the command itself never crashes.
+ * A store whose chunks are in a log: a damaged record and a torn end are reported, and the check
+ * changes no byte of the file.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +24,7 @@ let clean: Buffer;
 beforeAll(async () => {
   await hashReady();
   const path = join(root, 'clean');
-  const store = await LmdbChunkStore.open({ path });
+  const store = await LmdbChunkStore.open({ path, chunkStorage: 'lmdb' });
   await store.append(chunks.map((chunk, position) => ({ position, address: hash160Hex(chunk) })));
   await store.putMany(chunks);
   await store.close();
@@ -75,4 +77,29 @@ describe('atlas check', () => {
       expect(report.crashed !== undefined || report.error !== undefined || report.report !== undefined).toBe(true);
     }
   }, 120_000);
+
+  it('reports a chunk log record that fails its hash and a torn end, changing nothing in the file', async () => {
+    const path = join(root, 'log');
+    const store = await LmdbChunkStore.open({ path: join(path, 'store'), chunkStorage: 'log' });
+    await store.append(chunks.map((chunk, position) => ({ position, address: hash160Hex(chunk) })));
+    await store.putMany(chunks);
+    await store.close();
+    const ok = await runAtlas(['check', path, '--json']);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, report: { chunks: 300, corrupt: 0, chunkLog: { records: 300, damaged: 0, cutBytes: 0 } } });
+
+    const file = join(path, 'store', 'chunks.log');
+    const bytes = readFileSync(file);
+    const at = bytes.indexOf(chunks[77] as Buffer);
+    bytes.writeUInt8(bytes.readUInt8(at + 9) ^ 0x08, at + 9);
+    const damaged = Buffer.concat([bytes, Buffer.from([200, 0, 0, 0, 1, 2, 3])]);
+    writeFileSync(file, damaged);
+    const bad = await runAtlas(['check', path]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('DAMAGED');
+    expect(bad.stdout).toMatch(/corrupt chunks 1;/);
+    expect(bad.stdout).toContain('chunk log: 1 record(s) whose bytes do not hash to their address');
+    expect(bad.stdout).toContain('chunk log: 7 byte(s) at its end are not a whole record');
+    expect(readFileSync(file).equals(damaged)).toBe(true);
+  }, 60_000);
 });

@@ -1,7 +1,9 @@
 /**
  * A flipped byte inside a stored chunk. LMDB keeps no checksums, so the damage is invisible to
  * the store: the node must find it when the chunk is about to leave (verify-on-serve), on every
- * path a chunk leaves by, quarantine it and fetch it again from a peer.
+ * path a chunk leaves by, quarantine it and fetch it again from a peer. A chunk log re-hashes
+ * every record when it opens, so there the byte is flipped while the node runs (damage the open
+ * could not see), with the same outcome.
  *
  * Each serving path is tested as the FIRST reader of a freshly corrupted copy of the store: once
  * any path has quarantined the chunk, every other path would answer "absent" whether it checks
@@ -17,6 +19,7 @@ import { AtlasNode } from '../../src/node/index.js';
 import { legacyRoutes } from '../../src/legacy/index.js';
 import type { CorruptChunkEvent } from '../../src/node/events.js';
 import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
+import type { ChunkStorage } from '../../src/store/lmdb.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
 import { HttpTransport } from '../../src/transport/http.js';
 import { FAST_TIMERS } from '../support/cluster.js';
@@ -30,9 +33,10 @@ function chunks(count: number): Uint8Array[] {
   return Array.from({ length: count }, (_, i) => Buffer.from(`integrity chunk #${i} ${'abcdefghij'.repeat(30 + i)} end of ${i}`));
 }
 
-function open(dataDir: string, chain: MemoryChain, seeds: string[] = []): Promise<AtlasNode> {
+function open(dataDir: string, chain: MemoryChain, seeds: string[] = [], chunkStorage: ChunkStorage = 'lmdb'): Promise<AtlasNode> {
   return AtlasNode.open({
     dataDir,
+    chunkStorage,
     chain,
     seeds,
     network: 'testnet',
@@ -47,29 +51,42 @@ const chain = new MemoryChain();
 chain.announce(data.map((chunk) => hash160Hex(chunk)));
 const target = data[5] as Uint8Array;
 const address = hash160Hex(target);
-/** A closed data directory holding every chunk, `target` with one byte flipped. */
-const corruptDir = join(root, 'corrupt');
+/**
+ * Closed data directories holding every chunk: with chunks in LMDB, `target` already has one byte
+ * flipped in data.mdb; with a chunk log, `damage` flips it once the node is open.
+ */
+const baseDirs: Record<ChunkStorage, string> = { lmdb: join(root, 'base-lmdb'), log: join(root, 'base-log') };
 let copies = 0;
 
-beforeAll(async () => {
-  const first = await open(corruptDir, chain);
-  await first.putChunks(data);
-  await first.close();
-  // Flip one byte inside the chunk, found in data.mdb by its content.
-  const file = join(corruptDir, 'data.mdb');
+/** Flips one byte inside `target`, found in `file` by its content. */
+function flipInside(file: string): void {
   const bytes = readFileSync(file);
   const at = bytes.indexOf(target);
   expect(at).toBeGreaterThan(0);
   expect(bytes.indexOf(target, at + 1)).toBe(-1);
-  bytes[at + 40] = (bytes[at + 40] as number) ^ 0x01;
+  bytes.writeUInt8(bytes.readUInt8(at + 40) ^ 0x01, at + 40);
   writeFileSync(file, bytes);
+}
+
+beforeAll(async () => {
+  for (const layout of ['lmdb', 'log'] as const) {
+    const first = await open(baseDirs[layout], chain, [], layout);
+    await first.putChunks(data);
+    await first.close();
+  }
+  flipInside(join(baseDirs.lmdb, 'data.mdb'));
 });
 
-/** A fresh copy of the corrupted data directory, never opened. */
-function corruptCopy(): string {
+/** A fresh copy of a base directory, never opened. */
+function corruptCopy(layout: ChunkStorage): string {
   const dir = join(root, `copy-${copies++}`);
-  cpSync(corruptDir, dir, { recursive: true });
+  cpSync(baseDirs[layout], dir, { recursive: true });
   return dir;
+}
+
+/** The damage a node with this layout cannot see at open: nothing more for LMDB, a flipped byte in chunks.log for a log. */
+function damage(layout: ChunkStorage, dir: string): void {
+  if (layout === 'log') flipInside(join(dir, 'chunks.log'));
 }
 
 /** Reads the chunk at `wanted` by one serving path: its bytes, or undefined when answered absent. */
@@ -102,9 +119,11 @@ const SERVING_PATHS: [string, ServingPath][] = [
   ],
 ];
 
-describe('a byte flipped inside a stored chunk', () => {
+describe.each(['lmdb', 'log'] as const)('a byte flipped inside a stored chunk (chunks in %s)', (layout) => {
   it.each(SERVING_PATHS)('is not served by %s when it is the first to read it; quarantined with one chunk:corrupt event', async (_name, read) => {
-    const victim = await open(corruptCopy(), chain);
+    const dir = corruptCopy(layout);
+    const victim = await open(dir, chain);
+    damage(layout, dir);
     const events: CorruptChunkEvent[] = [];
     victim.on('chunk:corrupt', (event) => events.push(event));
     const clientTransport = new HttpTransport({});
@@ -133,13 +152,14 @@ describe('a byte flipped inside a stored chunk', () => {
   }, 20_000);
 
   it('is fetched again from a peer; while it is repaired every path answers absent or the right bytes', async () => {
-    const dir = corruptCopy();
+    const dir = corruptCopy(layout);
     // A peer holding every chunk.
-    const peer = await open(join(root, 'peer'), chain);
+    const peer = await open(join(root, `peer-${layout}`), chain);
     await peer.putChunks(data);
     await peer.start();
 
     const victim = await open(dir, chain, [peer.address as string]);
+    damage(layout, dir);
     const events: CorruptChunkEvent[] = [];
     victim.on('chunk:corrupt', (event) => events.push(event));
     const clientTransport = new HttpTransport({});

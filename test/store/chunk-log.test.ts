@@ -66,7 +66,7 @@ describe('chunk log layout', () => {
     await reopened.close();
 
     const lmdbPath = freshPath();
-    await (await LmdbChunkStore.open({ path: lmdbPath })).close();
+    await (await LmdbChunkStore.open({ path: lmdbPath, chunkStorage: 'lmdb' })).close();
     const asked = await LmdbChunkStore.open({ path: lmdbPath, chunkStorage: 'log' });
     expect(asked.chunkStorage).toBe('lmdb');
     await asked.close();
@@ -112,7 +112,7 @@ describe('chunk log layout', () => {
 });
 
 describe('chunk log after a crash or damage', () => {
-  it('cuts a record torn by a crash, keeps every whole one, and appends after them', async () => {
+  it('cuts a record torn by a crash before its next write (opening writes nothing), keeps every whole one, and appends after them', async () => {
     const path = await closedStore(4);
     const file = join(path, CHUNK_LOG_FILE);
     const whole = statSync(file).size;
@@ -122,13 +122,15 @@ describe('chunk log after a crash or damage', () => {
     appendFileSync(file, torn);
     const { warnings, logger } = warningsLogger();
     let store = await LmdbChunkStore.open({ path, logger });
-    expect(statSync(file).size).toBe(whole);
+    expect(statSync(file).size).toBe(whole + torn.length);
+    expect(store.chunkLog).toEqual({ records: 4, damaged: 0, cut: torn.length });
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.fields).toMatchObject({ damaged: 0, cutBytes: torn.length });
     expect(store.chunkCount()).toBe(4);
     for (const address of poolAddresses.slice(0, 4)) expect(Buffer.from(store.get(address) as Uint8Array).toString('hex')).toBe(Buffer.from(pool[poolAddresses.indexOf(address)] as Uint8Array).toString('hex'));
     await store.append(announcementsFor(poolAddresses.slice(4, 6), 4));
     await store.putMany(pool.slice(4, 6));
+    expect(statSync(file).size).toBe(whole + 2 * RECORD_HEADER + (pool[4] as Uint8Array).length + (pool[5] as Uint8Array).length);
     await store.close();
     store = await LmdbChunkStore.open({ path, logger });
     expect(store.chunkCount()).toBe(6);
@@ -146,8 +148,11 @@ describe('chunk log after a crash or damage', () => {
     const whole = statSync(file).size;
     appendFileSync(file, tail);
     const store = await LmdbChunkStore.open({ path });
-    expect(statSync(file).size).toBe(whole);
     expect(store.chunkCount()).toBe(3);
+    expect(store.chunkLog?.cut).toBe(tail.length);
+    await store.append(announcementsFor([poolAddresses[3] as string], 3));
+    await store.put(pool[3] as Uint8Array);
+    expect(statSync(file).size).toBe(whole + RECORD_HEADER + (pool[3] as Uint8Array).length);
     await store.close();
   });
 
@@ -200,7 +205,7 @@ describe('chunk log after a crash or damage', () => {
     expect(readFileSync(join(foreign, CHUNK_LOG_FILE), 'utf8')).toBe('not a chunk log, but somebody\'s file');
 
     const lmdbPath = freshPath();
-    await (await LmdbChunkStore.open({ path: lmdbPath })).close();
+    await (await LmdbChunkStore.open({ path: lmdbPath, chunkStorage: 'lmdb' })).close();
     writeFileSync(join(lmdbPath, CHUNK_LOG_FILE), 'stray');
     await expectCode(LmdbChunkStore.open({ path: lmdbPath }), 'STORE_CORRUPT');
     expect(readFileSync(join(lmdbPath, CHUNK_LOG_FILE), 'utf8')).toBe('stray');

@@ -26,7 +26,7 @@ const freshPath = () => join(root, `store-${counter++}`);
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describeChunkStoreContract('LmdbChunkStore', {
-  create: (options) => LmdbChunkStore.open({ path: freshPath(), noSync: true, ...options }),
+  create: (options) => LmdbChunkStore.open({ chunkStorage: 'lmdb', path: freshPath(), noSync: true, ...options }),
 });
 
 const pool = Array.from({ length: 16 }, (_, i) => chunkOf(`reopen chunk ${i} ${'y'.repeat(i * 3)}`));
@@ -36,7 +36,7 @@ async function expectSameAfterReopen(store: LmdbChunkStore): Promise<LmdbChunkSt
   const before = snapshot(store, poolAddresses);
   const path = store.path;
   await store.close();
-  const reopened = await LmdbChunkStore.open({ path });
+  const reopened = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path });
   expect(snapshot(reopened, poolAddresses)).toEqual(before);
   return reopened;
 }
@@ -50,7 +50,7 @@ describe('LmdbChunkStore durability settings', () => {
 
   it('opens the environment without overlapping sync (lmdb-js refuses to share it with a caller asking for it)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'atlas-durable-'));
-    const store = await LmdbChunkStore.open({ path: dir });
+    const store = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path: dir });
     try {
       expect(() => openLmdb({ path: dir, overlappingSync: true })).toThrow(/opened without this flag/);
     } finally {
@@ -62,7 +62,7 @@ describe('LmdbChunkStore durability settings', () => {
 
 describe('LmdbChunkStore persistence', () => {
   it('reopens with exactly the same sequence, chunks, inventory and digests', async () => {
-    let store = await LmdbChunkStore.open({ path: freshPath() });
+    let store = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path: freshPath() });
     const model = await randomWalk(store, seededRandom(11), 30, pool);
     // Make sure the state has an address announced twice with its chunk stored, one announced
     // without its chunk, and a stored chunk that is no longer announced.
@@ -86,7 +86,7 @@ describe('LmdbChunkStore persistence', () => {
 
   it('keeps digests across reopen without rehashing the sequence (checkpoints are persisted)', async () => {
     const path = freshPath();
-    let store = await LmdbChunkStore.open({ path });
+    let store = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path });
     const addresses = Array.from({ length: 3_000 }, (_, i) => addressOf(chunkOf(`seq ${i}`)));
     await store.append(announcementsFor(addresses, 0));
     await store.truncate(2_100);
@@ -94,7 +94,7 @@ describe('LmdbChunkStore persistence', () => {
     await store.close();
     const warnings: string[] = [];
     const logger = { debug() {}, info() {}, error() {}, warn: (message: string) => void warnings.push(message) };
-    store = await LmdbChunkStore.open({ path, logger });
+    store = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path, logger });
     expect(warnings).toEqual([]);
     expect([0, 1_024, 2_048, 2_099, 2_100].map((l) => store.sequenceDigest(l))).toEqual(digests);
     await store.close();
@@ -104,18 +104,18 @@ describe('LmdbChunkStore persistence', () => {
     const checkpoints = env.openDB('checkpoints', { keyEncoding: 'uint32', encoding: 'binary' });
     await checkpoints.clearAsync();
     await env.close();
-    store = await LmdbChunkStore.open({ path, logger });
+    store = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path, logger });
     expect(warnings.length).toBe(1);
     expect([0, 1_024, 2_048, 2_099, 2_100].map((l) => store.sequenceDigest(l))).toEqual(digests);
     await store.close();
     warnings.length = 0;
-    store = await LmdbChunkStore.open({ path, logger });
+    store = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path, logger });
     expect(warnings).toEqual([]);
     await store.close();
   });
 
   it('agrees with MemoryChunkStore on every observable after the same operations', async () => {
-    const lmdb = await LmdbChunkStore.open({ path: freshPath(), noSync: true });
+    const lmdb = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path: freshPath(), noSync: true });
     const memory = new MemoryChunkStore();
     for (const store of [lmdb, memory] as ChunkStore[]) await randomWalk(store, seededRandom(99), 40, pool);
     expect(snapshot(lmdb, poolAddresses)).toEqual(snapshot(memory, poolAddresses));
@@ -124,13 +124,13 @@ describe('LmdbChunkStore persistence', () => {
 
   it('close waits for writes still queued', async () => {
     const path = freshPath();
-    const store = await LmdbChunkStore.open({ path });
+    const store = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path });
     void store.append(announcementsFor(poolAddresses, 0));
     const put = store.putMany(pool);
     await store.close();
     expect((await put).every((o) => o.ok && o.added)).toBe(true);
     await expectCode(store.putMany(pool), 'CLOSED');
-    const reopened = await LmdbChunkStore.open({ path });
+    const reopened = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path });
     expect(reopened.chunkCount()).toBe(pool.length);
     expect(reopened.inventory.count).toBe(pool.length);
     await reopened.close();
@@ -138,10 +138,10 @@ describe('LmdbChunkStore persistence', () => {
 
   it('refuses to open the same directory twice in one process', async () => {
     const path = freshPath();
-    const store = await LmdbChunkStore.open({ path });
-    await expectCode(LmdbChunkStore.open({ path }), 'BUSY');
+    const store = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path });
+    await expectCode(LmdbChunkStore.open({ chunkStorage: 'lmdb', path }), 'BUSY');
     await store.close();
-    const again = await LmdbChunkStore.open({ path });
+    const again = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path });
     await again.close();
   });
 
@@ -164,7 +164,7 @@ describe('LmdbChunkStore persistence', () => {
       child.on('exit', (code) => (code === 0 ? resolve() : !child.killed && reject(new Error(`writer exited with ${code}`))));
     });
     await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.on('exit', resolve)));
-    const store = await LmdbChunkStore.open({ path });
+    const store = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path });
     expect(store.chunkStorage).toBe(chunkStorage);
     const length = store.sequenceLength();
     expect(length).toBeGreaterThan(0);
@@ -192,17 +192,17 @@ describe('LmdbChunkStore persistence', () => {
 describe('LmdbChunkStore refuses what is not an atlasnet store', () => {
   it('says STORE_PERMISSION, at once, for a directory it cannot create (Node\'s recursive mkdir loops for ever on /proc/x)', async () => {
     for (const path of ['/proc/atlas-x/y', '/sys/atlas-x']) {
-      await expect(LmdbChunkStore.open({ path })).rejects.toMatchObject({ code: 'STORE_PERMISSION', details: { path } });
+      await expect(LmdbChunkStore.open({ chunkStorage: 'lmdb', path })).rejects.toMatchObject({ code: 'STORE_PERMISSION', details: { path } });
     }
   });
 
   it('creates a missing directory, and opens an empty one (an empty data file: lock.test.ts)', async () => {
     const nested = join(freshPath(), 'a', 'b');
-    const store = await LmdbChunkStore.open({ path: nested });
+    const store = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path: nested });
     await store.close();
     const empty = freshPath();
     mkdirSync(empty);
-    const store2 = await LmdbChunkStore.open({ path: empty });
+    const store2 = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path: empty });
     expect(store2.sequenceLength()).toBe(0);
     await store2.close();
   });
@@ -212,13 +212,13 @@ describe('LmdbChunkStore refuses what is not an atlasnet store', () => {
       const path = freshPath();
       mkdirSync(path);
       writeFileSync(join(path, 'data.mdb'), garbage);
-      await expectCode(LmdbChunkStore.open({ path }), 'STORE_CORRUPT');
+      await expectCode(LmdbChunkStore.open({ chunkStorage: 'lmdb', path }), 'STORE_CORRUPT');
     }
   });
 
   it('refuses a valid meta page followed by garbage, and a truncated store', async () => {
     const source = freshPath();
-    const store = await LmdbChunkStore.open({ path: source });
+    const store = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path: source });
     await store.append(announcementsFor(poolAddresses, 0));
     await store.putMany(pool);
     await store.close();
@@ -230,13 +230,13 @@ describe('LmdbChunkStore refuses what is not an atlasnet store', () => {
       const path = freshPath();
       mkdirSync(path);
       writeFileSync(join(path, 'data.mdb'), content);
-      await expectCode(LmdbChunkStore.open({ path }), 'STORE_CORRUPT');
+      await expectCode(LmdbChunkStore.open({ chunkStorage: 'lmdb', path }), 'STORE_CORRUPT');
     }
     // the untouched copy still opens
     const copy = freshPath();
     mkdirSync(copy);
     copyFileSync(join(source, 'data.mdb'), join(copy, 'data.mdb'));
-    const reopened = await LmdbChunkStore.open({ path: copy });
+    const reopened = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path: copy });
     expect(reopened.chunkCount()).toBe(pool.length);
     await reopened.close();
   });
@@ -245,10 +245,10 @@ describe('LmdbChunkStore refuses what is not an atlasnet store', () => {
     const path = freshPath();
     mkdirSync(path);
     writeFileSync(join(path, 'notes.txt'), 'my files');
-    await expectCode(LmdbChunkStore.open({ path }), 'STORE_CORRUPT');
+    await expectCode(LmdbChunkStore.open({ chunkStorage: 'lmdb', path }), 'STORE_CORRUPT');
     const file = join(freshPath() + '.bin');
     writeFileSync(file, 'x');
-    await expectCode(LmdbChunkStore.open({ path: file }), 'STORE_CORRUPT');
+    await expectCode(LmdbChunkStore.open({ chunkStorage: 'lmdb', path: file }), 'STORE_CORRUPT');
   });
 
   it('refuses an LMDB environment written by another program', async () => {
@@ -256,7 +256,7 @@ describe('LmdbChunkStore refuses what is not an atlasnet store', () => {
     const env = openLmdb({ path, maxDbs: 4 });
     await env.openDB('users', {}).put('alice', { age: 3 });
     await env.close();
-    await expectCode(LmdbChunkStore.open({ path }), 'STORE_CORRUPT');
+    await expectCode(LmdbChunkStore.open({ chunkStorage: 'lmdb', path }), 'STORE_CORRUPT');
   });
 
   it('opens a format-1 store (address index kept in LMDB): same sequence and positions, the old index dropped', async () => {
@@ -279,7 +279,7 @@ describe('LmdbChunkStore refuses what is not an atlasnet store', () => {
     });
     await env.close();
 
-    const store = await LmdbChunkStore.open({ path });
+    const store = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path });
     expect(store.sequenceLength()).toBe(7);
     expect(store.positionsOf(poolAddresses[1]!)).toEqual([1, 5]);
     expect(store.positionsOf(poolAddresses[0]!)).toEqual([0]);
@@ -291,18 +291,18 @@ describe('LmdbChunkStore refuses what is not an atlasnet store', () => {
     expect([...after.getKeys()].map(String).sort()).toEqual(['checkpoints', 'chunks', 'meta', 'sequence']);
     expect(after.openDB('meta', { encoding: 'msgpack' }).get('format')).toEqual({ magic: 'atlasnet-store', version: 2 }); // chunks stay in LMDB: format 2, which older versions read too
     await after.close();
-    const again = await LmdbChunkStore.open({ path });
+    const again = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path });
     expect(again.positionsOf(poolAddresses[3]!)).toEqual([3, 6]);
     await again.close();
   });
 
   it('refuses a store of a newer format version with a clear message', async () => {
     const path = freshPath();
-    await (await LmdbChunkStore.open({ path })).close();
+    await (await LmdbChunkStore.open({ chunkStorage: 'lmdb', path })).close();
     const env = openLmdb({ path, maxDbs: 8 });
     await env.openDB('meta', { encoding: 'msgpack' }).put('format', { magic: 'atlasnet-store', version: STORE_FORMAT_VERSION + 1 });
     await env.close();
-    const error = await LmdbChunkStore.open({ path }).catch((e: unknown) => e);
+    const error = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path }).catch((e: unknown) => e);
     expect((error as { code: string }).code).toBe('STORE_CORRUPT');
     expect((error as Error).message).toMatch(/newer atlasnet/);
     expect(statSync(join(path, 'data.mdb')).size).toBeGreaterThan(0);

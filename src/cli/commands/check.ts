@@ -14,7 +14,7 @@ import { AtlasError } from '../../errors.js';
 import { hashReady } from '../../hash/index.js';
 import { LmdbChunkStore } from '../../store/lmdb.js';
 import { LMDB_DATA_FILE } from '../../store/lmdb-file.js';
-import { scanStore, type ScanReport } from '../../store/scan.js';
+import { scanStore, withChunkLog, type ScanReport } from '../../store/scan.js';
 import { CliError, EXIT_FAILURE, ReportedExit } from '../errors.js';
 import { formatBytes, formatCount, writeJson, writeLine } from '../output.js';
 
@@ -96,7 +96,8 @@ async function runWorker(path: string): Promise<void> {
     await hashReady();
     const store = await LmdbChunkStore.open({ path });
     try {
-      answer = { report: scanStore(store) };
+      const report = scanStore(store);
+      answer = { report: store.chunkLog ? withChunkLog(report, store.chunkLog) : report };
     } finally {
       await store.close();
     }

@@ -3,6 +3,7 @@
  * only announced), the default address policy, and a transport that never dials out. Snapshots of
  * its state let a fuzz run prove that hostile input changed nothing but what valid puts may change.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open as openLmdb } from 'lmdb';
 import { MemoryChain } from '../../../src/chain/memory.js';
@@ -157,10 +158,25 @@ export function stateProblems(before: StateSnapshot, after: StateSnapshot, pool:
 /** Every key of the store's raw `chunks` database (open it only once the node is closed). */
 export async function storedChunkKeys(dataDir: string): Promise<string[]> {
   const env = openLmdb({ path: dataDir, maxDbs: 8, readOnly: true });
+  const keys: string[] = [];
   try {
     const chunks = env.openDB<Buffer, Buffer>('chunks', { keyEncoding: 'binary', encoding: 'binary' });
-    return [...chunks.getKeys()].map((key) => Buffer.from(key as Buffer).toString('hex'));
+    for (const key of chunks.getKeys()) keys.push(Buffer.from(key as Buffer).toString('hex'));
   } finally {
     await env.close();
   }
+  return [...keys, ...chunkLogRecordKeys(join(dataDir, 'chunks.log'))];
+}
+
+/**
+ * The address of every record in a chunk log, read straight from the file (16-byte header, then
+ * records of uint32 LE length, 20-byte address, data), whole or not: what is on disk, not what the
+ * store would accept.
+ */
+function chunkLogRecordKeys(file: string): string[] {
+  if (!existsSync(file)) return [];
+  const bytes = readFileSync(file);
+  const keys: string[] = [];
+  for (let at = 16; at + 24 <= bytes.length; at += 24 + bytes.readUInt32LE(at)) keys.push(bytes.subarray(at + 4, at + 24).toString('hex'));
+  return keys;
 }
