@@ -192,12 +192,17 @@ export class ChunkLog implements ChunkRecords {
       await this.#handle.truncate(start);
       this.#tail = 0;
     }
-    let written = 0;
-    while (written < bytes) {
-      const { bytesWritten } = await this.#handle.write(records, written, bytes - written, start + written);
-      written += bytesWritten;
+    try {
+      let written = 0;
+      while (written < bytes) {
+        const { bytesWritten } = await this.#handle.write(records, written, bytes - written, start + written);
+        written += bytesWritten;
+      }
+      if (!this.#noSync) await this.#handle.datasync();
+    } catch (error) {
+      this.#tail = Math.max(this.#tail, 1); // part of it may be on disk: cut before the next write
+      throw error;
     }
-    if (!this.#noSync) await this.#handle.datasync();
     this.#end = start + bytes;
     for (let p = 0; p < placed.length; p += 2) {
       const { key, data } = chunks[placed[p] as number] as { key: Buffer; data: Uint8Array };
