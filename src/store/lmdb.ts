@@ -33,6 +33,7 @@ import { BackedChunkStore } from './chunk-store.js';
 import { ensureUsableDirectory } from './data-dir.js';
 import { LmdbChunkRecords, damagedRecords, entryCount } from './lmdb-chunks.js';
 import { prepareDataDir } from './lmdb-file.js';
+import { RecentAddresses } from './recent-addresses.js';
 import { acquireStoreLock, type StoreLock } from './lock.js';
 import type { DigestCheckpoint } from './sequence-digest.js';
 
@@ -154,6 +155,7 @@ class LmdbBackend implements StoreBackend {
   readonly #sequence: Positional;
   readonly #checkpoints: Positional;
   readonly #records: ChunkRecords;
+  readonly #recent = new RecentAddresses();
   readonly chunkStorage: ChunkStorage;
   readonly chunkLog: ChunkLogScan | undefined;
 
@@ -186,7 +188,11 @@ class LmdbBackend implements StoreBackend {
   }
 
   addressAt(position: number): Uint8Array | undefined {
-    return this.#sequence.getBinaryFast(position);
+    const recent = this.#recent.get(position);
+    if (recent !== undefined) return recent;
+    const address = this.#sequence.getBinaryFast(position);
+    if (address !== undefined) this.#recent.set(position, address);
+    return address;
   }
 
   *addressRange(from: number, to: number): Iterable<Uint8Array> {
@@ -235,6 +241,7 @@ class LmdbBackend implements StoreBackend {
       for (let position = length; position < old; position++) this.#sequence.removeSync(position);
       for (const index of droppedCheckpoints) this.#checkpoints.removeSync(index);
     });
+    this.#recent.dropFrom(length);
   }
 
   storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
