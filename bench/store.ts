@@ -2,14 +2,16 @@
  * Chunk-store throughput, each figure beside raw lmdb-js doing the same writes in the same run.
  *
  * - putVerified: already-verified 170-byte chunks in batches of 1,000 (the sync layer's path after
- *   it has hashed a peer's reply). Reference: raw lmdb-js puts of the same keys and values, one
+ *   it has hashed a peer's reply), into a store keeping chunks in LMDB and into one keeping them
+ *   in a chunk log (the default layout of a new store). Reference: raw lmdb-js puts of the same keys and values, one
  *   transaction per batch, written both ways lmdb-js offers (async puts issued in one event turn;
  *   putSync inside transaction()): the faster of the two is the reference. Target >= 0.7x.
  * - ingest: putMany of raw chunks (size check + hash160 in one batch call + announcement check +
  *   store), against the same raw reference.
  * - append: announcements in pages of 10,000 (the chain follower's path), against raw puts of
  *   the same position -> address records.
- * - reopen: deriving the inventory at open, against a raw scan of the same chunks.
+ * - reopen: deriving the inventory at open (both layouts), against a raw scan of the same chunks
+ *   in LMDB.
  *
  * The chunk writers run in lockstep, batch by batch with the order rotating, so every ratio's two
  * sides see the same disk and CPU weather, and each figure is the median over every batch of
@@ -26,7 +28,7 @@ import { runInNewContext } from 'node:vm';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { hash160Batch } from '../src/hash/index.js';
 import { seededRandom } from '../src/runtime.js';
-import { LmdbChunkStore } from '../src/store/lmdb.js';
+import { LmdbChunkStore, type ChunkStorage } from '../src/store/lmdb.js';
 import type { Announcement } from '../src/chain/types.js';
 import type { PutOutcome, VerifiedChunk } from '../src/store/types.js';
 import type { BenchOptions, BenchReport, BenchRow, BenchSuite } from './report.js';
@@ -118,12 +120,12 @@ function rawTransaction(): Contender {
   };
 }
 
-function storeContender(name: string, write: (store: LmdbChunkStore, w: Workload, start: number, end: number) => Promise<PutOutcome[]>): Contender {
+function storeContender(name: string, chunkStorage: ChunkStorage, write: (store: LmdbChunkStore, w: Workload, start: number, end: number) => Promise<PutOutcome[]>): Contender {
   let store: LmdbChunkStore | undefined;
   return {
     name,
     async setup(root, w) {
-      store = await announcedStore(root, name, w);
+      store = await announcedStore(root, name, w, chunkStorage);
     },
     async batch(w, start, end) {
       const outcomes = await write(store as LmdbChunkStore, w, start, end);
@@ -133,8 +135,9 @@ function storeContender(name: string, write: (store: LmdbChunkStore, w: Workload
   };
 }
 
-const putVerified = () => storeContender('putVerified', (store, w, start, end) => store.putVerified(w.verified.slice(start, end)));
-const ingest = () => storeContender('ingest', (store, w, start, end) => store.putMany(w.chunks.slice(start, end)));
+const putVerified = () => storeContender('putVerified', 'lmdb', (store, w, start, end) => store.putVerified(w.verified.slice(start, end)));
+const putVerifiedLog = () => storeContender('putVerified log', 'log', (store, w, start, end) => store.putVerified(w.verified.slice(start, end)));
+const ingest = () => storeContender('ingest', 'lmdb', (store, w, start, end) => store.putMany(w.chunks.slice(start, end)));
 
 /**
  * Runs the contenders in lockstep, batch by batch, rotating which goes first, and records every
@@ -178,8 +181,8 @@ async function rawSequence(root: string, w: Workload): Promise<number> {
   return w.keys.length / seconds;
 }
 
-async function announcedStore(root: string, name: string, w: Workload): Promise<LmdbChunkStore> {
-  const store = await LmdbChunkStore.open({ path: tempDir(root, name) });
+async function announcedStore(root: string, name: string, w: Workload, chunkStorage: ChunkStorage): Promise<LmdbChunkStore> {
+  const store = await LmdbChunkStore.open({ path: tempDir(root, name), chunkStorage });
   for (let start = 0; start < w.announcements.length; start += PAGE) await store.append(w.announcements.slice(start, start + PAGE));
   return store;
 }
@@ -193,9 +196,19 @@ async function storeAppend(root: string, w: Workload): Promise<number> {
   return w.announcements.length / seconds;
 }
 
-/** Opens a full store (every chunk stored and announced), timing the open and a raw scan. */
-async function reopen(root: string, w: Workload): Promise<{ store: number; raw: number }> {
-  const store = await announcedStore(root, 'reopen', w);
+/** Opens a full store (every chunk stored and announced), timing the open and a raw scan of the same chunks in LMDB. */
+async function reopen(root: string, w: Workload): Promise<{ store: number; log: number; raw: number }> {
+  const logStore = await announcedStore(root, 'reopen-log', w, 'log');
+  for (let start = 0; start < w.verified.length; start += BATCH) await logStore.putVerified(w.verified.slice(start, start + BATCH));
+  const logPath = logStore.path;
+  await logStore.close();
+  let reopenedLog: LmdbChunkStore | undefined;
+  const logSeconds = await time(async () => {
+    reopenedLog = await LmdbChunkStore.open({ path: logPath });
+  });
+  if (reopenedLog?.inventory.count !== w.keys.length) throw new Error('store bench: reopened chunk log inventory is wrong');
+  await reopenedLog.close();
+  const store = await announcedStore(root, 'reopen', w, 'lmdb');
   for (let start = 0; start < w.verified.length; start += BATCH) await store.putVerified(w.verified.slice(start, start + BATCH));
   const path = store.path;
   await store.close();
@@ -213,7 +226,7 @@ async function reopen(root: string, w: Workload): Promise<{ store: number; raw: 
     if (bytes === 0) throw new Error('store bench: raw scan read nothing');
   });
   await env.close();
-  return { store: w.keys.length / storeSeconds, raw: w.keys.length / rawSeconds };
+  return { store: w.keys.length / storeSeconds, log: w.keys.length / logSeconds, raw: w.keys.length / rawSeconds };
 }
 
 /** Forces a full GC when possible, so heap figures measure what is retained. */
@@ -262,11 +275,12 @@ const suite: BenchSuite = async (options: BenchOptions): Promise<BenchReport> =>
     for (let round = 0; round < rounds; round++) {
       // a fresh directory per round, deleted after it, so earlier rounds' files weigh on nothing
       const root = tempDir(base, `round${round}`);
-      await lockstep(root, w, [rawAsyncPuts(), putVerified(), rawTransaction(), ingest()], batchRates);
+      await lockstep(root, w, [rawAsyncPuts(), putVerified(), rawTransaction(), ingest(), putVerifiedLog()], batchRates);
       keep('raw sequence', await rawSequence(root, w));
       keep('append', await storeAppend(root, w));
       const opened = await reopen(root, w);
       keep('reopen', opened.store);
+      keep('reopen log', opened.log);
       keep('raw scan', opened.raw);
       rmSync(root, { recursive: true, force: true });
     }
@@ -288,8 +302,15 @@ const suite: BenchSuite = async (options: BenchOptions): Promise<BenchReport> =>
   const raw = rawAsync >= rawTxn ? { label: 'raw lmdb async puts', value: rawAsync } : { label: 'raw lmdb putSync in transaction', value: rawTxn };
   const rows: BenchRow[] = [
     {
-      label: `putVerified, ${CHUNK_SIZE} B, batches of ${BATCH}`,
+      label: `putVerified, ${CHUNK_SIZE} B, batches of ${BATCH}, chunks in LMDB`,
       value: get('putVerified'),
+      unit: 'chunks/s',
+      reference: raw,
+      target: { min: 0.7, of: 'ratio' },
+    },
+    {
+      label: `putVerified, ${CHUNK_SIZE} B, batches of ${BATCH}, chunk log`,
+      value: get('putVerified log'),
       unit: 'chunks/s',
       reference: raw,
       target: { min: 0.7, of: 'ratio' },
@@ -307,8 +328,14 @@ const suite: BenchSuite = async (options: BenchOptions): Promise<BenchReport> =>
       reference: { label: 'raw lmdb sequence puts', value: get('raw sequence') },
     },
     {
-      label: 'reopen: derive inventory from chunks + sequence',
+      label: 'reopen: derive inventory from chunks + sequence, chunks in LMDB',
       value: get('reopen'),
+      unit: 'chunks/s',
+      reference: { label: 'raw lmdb scan of the chunks', value: get('raw scan') },
+    },
+    {
+      label: 'reopen: derive inventory from chunks + sequence, chunk log (every record hashed again)',
+      value: get('reopen log'),
       unit: 'chunks/s',
       reference: { label: 'raw lmdb scan of the chunks', value: get('raw scan') },
     },
