@@ -196,28 +196,25 @@ async function storeAppend(root: string, w: Workload): Promise<number> {
   return w.announcements.length / seconds;
 }
 
-/** Opens a full store (every chunk stored and announced), timing the open and a raw scan of the same chunks in LMDB. */
-async function reopen(root: string, w: Workload): Promise<{ store: number; log: number; raw: number }> {
-  const logStore = await announcedStore(root, 'reopen-log', w, 'log');
-  for (let start = 0; start < w.verified.length; start += BATCH) await logStore.putVerified(w.verified.slice(start, start + BATCH));
-  const logPath = logStore.path;
-  await logStore.close();
-  let reopenedLog: LmdbChunkStore | undefined;
-  const logSeconds = await time(async () => {
-    reopenedLog = await LmdbChunkStore.open({ path: logPath });
-  });
-  if (reopenedLog?.inventory.count !== w.keys.length) throw new Error('store bench: reopened chunk log inventory is wrong');
-  await reopenedLog.close();
-  const store = await announcedStore(root, 'reopen', w, 'lmdb');
+/** Fills a store of this layout with every chunk, closes it and times opening it again; answers its path and the seconds. */
+async function timedReopen(root: string, w: Workload, chunkStorage: ChunkStorage): Promise<{ path: string; seconds: number }> {
+  const store = await announcedStore(root, `reopen-${chunkStorage}`, w, chunkStorage);
   for (let start = 0; start < w.verified.length; start += BATCH) await store.putVerified(w.verified.slice(start, start + BATCH));
   const path = store.path;
   await store.close();
   let reopened: LmdbChunkStore | undefined;
-  const storeSeconds = await time(async () => {
+  const seconds = await time(async () => {
     reopened = await LmdbChunkStore.open({ path });
   });
-  if (reopened?.inventory.count !== w.keys.length) throw new Error('store bench: reopened inventory is wrong');
+  if (reopened?.inventory.count !== w.keys.length) throw new Error(`store bench: the reopened ${chunkStorage} store's inventory is wrong`);
   await reopened.close();
+  return { path, seconds };
+}
+
+/** Opens full stores of both layouts (every chunk stored and announced), timing each open and a raw scan of the same chunks in LMDB. */
+async function reopen(root: string, w: Workload): Promise<{ store: number; log: number; raw: number }> {
+  const log = await timedReopen(root, w, 'log');
+  const { path, seconds: storeSeconds } = await timedReopen(root, w, 'lmdb');
   const env = open({ path, maxDbs: 8 });
   const chunks = env.openDB<Buffer, Buffer>('chunks', { keyEncoding: 'binary', encoding: 'binary' });
   const rawSeconds = await time(async () => {
@@ -226,7 +223,7 @@ async function reopen(root: string, w: Workload): Promise<{ store: number; log: 
     if (bytes === 0) throw new Error('store bench: raw scan read nothing');
   });
   await env.close();
-  return { store: w.keys.length / storeSeconds, log: w.keys.length / logSeconds, raw: w.keys.length / rawSeconds };
+  return { store: w.keys.length / storeSeconds, log: w.keys.length / log.seconds, raw: w.keys.length / rawSeconds };
 }
 
 /** Forces a full GC when possible, so heap figures measure what is retained. */
