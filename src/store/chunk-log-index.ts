@@ -2,15 +2,21 @@
  * address -> (offset, length) of the chunk records in the chunk log (chunk-log.ts), in memory:
  * an open-addressing table probed linearly, 20 bytes a slot (the address's keyed 40-bit hash, the
  * record's offset and its length), no address bytes. A slot whose hash matches is confirmed by
- * reading the address back from the record (`confirm`), so answers are exact; with a 40-bit hash
- * the read is almost always for the key itself.
+ * reading the address back from the record (`readAddress`):
+ *
+ * - the same address: the key's record;
+ * - another address with the same 40-bit hash: another key's (a true collision): probing goes on;
+ * - another address with another hash: the record's address field was damaged since it was
+ *   indexed (the slot's hash was computed from the key it was written for). It is taken as this
+ *   key's record, so the store still finds it, reads its bytes, and can discard it when they do
+ *   not hash right. Wrong only if two keys share 40 hash bits and one of them is damaged.
  *
  * Removal (a damaged record) shifts the rest of the run back, so there are no tombstones.
  */
 import { keyedAddressHasher, homeSlot, type AddressHasher } from './address-index.js';
 
-/** Whether the record at `offset` holds `key` (reads its stored address). */
-export type RecordConfirm = (offset: number, key: Uint8Array) => boolean;
+/** The 20-byte address stored in the record at `offset` (a view, read before the next call). */
+export type RecordAddress = (offset: number) => Uint8Array;
 
 const MAX_LOAD = 0.75;
 const GROWTH = 1.5;
@@ -18,7 +24,7 @@ const INITIAL_SLOTS = 1024;
 
 export class ChunkLogIndex {
   readonly #hasher: AddressHasher;
-  readonly #confirm: RecordConfirm;
+  readonly #readAddress: RecordAddress;
   /** The hasher's 40-bit output + 1 per slot; 0: free. */
   #hashes: Float64Array;
   #offsets: Float64Array;
@@ -26,8 +32,8 @@ export class ChunkLogIndex {
   #slots: number;
   #live = 0;
 
-  constructor(confirm: RecordConfirm, options: { hasher?: AddressHasher; expected?: number } = {}) {
-    this.#confirm = confirm;
+  constructor(readAddress: RecordAddress, options: { hasher?: AddressHasher; expected?: number } = {}) {
+    this.#readAddress = readAddress;
     this.#hasher = options.hasher ?? keyedAddressHasher();
     this.#slots = Math.max(INITIAL_SLOTS, Math.ceil((options.expected ?? 0) / MAX_LOAD));
     this.#hashes = new Float64Array(this.#slots);
@@ -52,11 +58,11 @@ export class ChunkLogIndex {
   }
 
   /**
-   * What `read` returns for the first record of `key` it confirms (undefined: not this key),
-   * instead of the index's own confirmation: a reader that needs the record's bytes anyway
-   * confirms with the same read.
+   * The record of `key` read by `read` (which returns the record's stored address with what it
+   * read), confirmed as `find` confirms: a reader that needs the record's bytes anyway confirms
+   * with the same read.
    */
-  readFirst<T>(key: Uint8Array, read: (offset: number, length: number) => T | undefined): T | undefined {
+  readRecord<T>(key: Uint8Array, read: (offset: number, length: number) => { address: Uint8Array; value: T }): T | undefined {
     const hash = this.#hasher(key) + 1;
     const hashes = this.#hashes;
     const slots = this.#slots;
@@ -64,8 +70,8 @@ export class ChunkLogIndex {
       const stored = hashes[slot] as number;
       if (stored === 0) return undefined;
       if (stored !== hash) continue;
-      const found = read(this.#offsets[slot] as number, this.#lengths[slot] as number);
-      if (found !== undefined) return found;
+      const record = read(this.#offsets[slot] as number, this.#lengths[slot] as number);
+      if (this.#isKeys(record.address, key, hash)) return record.value;
     }
   }
 
@@ -108,8 +114,14 @@ export class ChunkLogIndex {
     for (let slot = homeOf(hash, slots); ; slot = slot + 1 === slots ? 0 : slot + 1) {
       const stored = hashes[slot] as number;
       if (stored === 0) return -1;
-      if (stored === hash && this.#confirm(this.#offsets[slot] as number, key)) return slot;
+      if (stored === hash && this.#isKeys(this.#readAddress(this.#offsets[slot] as number), key, hash)) return slot;
     }
+  }
+
+  /** Whether a record storing `address`, in a slot of `hash`, is `key`'s (see the file comment). */
+  #isKeys(address: Uint8Array, key: Uint8Array, hash: number): boolean {
+    if (sameBytes(address, key)) return true;
+    return this.#hasher(address) + 1 !== hash; // damaged since indexed; else a true collision
   }
 
   #insert(hash: number, offset: number, length: number): void {
@@ -136,4 +148,10 @@ export class ChunkLogIndex {
 /** The home slot of a stored hash (40 bits + 1): its upper 32 bits scaled to the table. */
 function homeOf(hash: number, slots: number): number {
   return homeSlot(Math.floor((hash - 1) / 256), slots);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

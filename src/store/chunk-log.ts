@@ -123,7 +123,7 @@ export class ChunkLog implements ChunkRecords {
     }
     try {
       const scratch = Buffer.allocUnsafe(ADDRESS_BYTES);
-      const index = new ChunkLogIndex((offset, key) => recordHolds(handle.fd, path, offset, key, scratch));
+      const index = new ChunkLogIndex((offset) => storedAddress(handle.fd, path, offset, scratch));
       const found = scanLog(handle.fd, path, index);
       if (found.cut > 0 || found.damaged > 0) {
         options.logger?.warn('chunk log: unreadable records dropped; their chunks will be fetched again', { path, damaged: found.damaged, cutBytes: found.cut });
@@ -137,11 +137,10 @@ export class ChunkLog implements ChunkRecords {
 
   /** One read of the whole record, which also confirms its address. */
   chunk(key: Buffer): Uint8Array | undefined {
-    return this.#index.readFirst(key, (offset, length) => {
+    return this.#index.readRecord(key, (offset, length) => {
       const record = Buffer.allocUnsafe(RECORD_HEADER + length);
       if (readSync(this.#fd, record, 0, record.length, offset) !== record.length) throw this.#shortRead(offset);
-      if (!key.equals(record.subarray(4, RECORD_HEADER))) return undefined;
-      return new Uint8Array(record.buffer, record.byteOffset + RECORD_HEADER, length);
+      return { address: record.subarray(4, RECORD_HEADER), value: new Uint8Array(record.buffer, record.byteOffset + RECORD_HEADER, length) };
     });
   }
 
@@ -224,10 +223,10 @@ export class ChunkLog implements ChunkRecords {
   }
 }
 
-/** Whether the record at `offset` stores `key` (reads its address into `scratch`). */
-function recordHolds(fd: number, path: string, offset: number, key: Uint8Array, scratch: Buffer): boolean {
+/** The address stored in the record at `offset`, read into `scratch`. */
+function storedAddress(fd: number, path: string, offset: number, scratch: Buffer): Buffer {
   if (readSync(fd, scratch, 0, ADDRESS_BYTES, offset + 4) !== ADDRESS_BYTES) throw shortRead(path, offset);
-  return scratch.equals(key);
+  return scratch;
 }
 
 function shortRead(path: string, offset: number): AtlasError {

@@ -194,6 +194,27 @@ describe('chunk log after a crash or damage', () => {
     await store.close();
   });
 
+  it('still finds a record whose stored address was damaged while open, serves its intact bytes, counts it once, and drops it at the next open', async () => {
+    const path = await closedStore(3);
+    const file = join(path, CHUNK_LOG_FILE);
+    let store = await LmdbChunkStore.open({ path });
+    const bytes = readFileSync(file);
+    flipBit(bytes, recordOffset(1) + 4 + 7); // inside pool[1]'s stored address
+    writeFileSync(file, bytes);
+    const address = poolAddresses[1] as string;
+    expect(store.has(address)).toBe(true);
+    expect(Buffer.from(store.get(address) as Uint8Array).equals(Buffer.from(pool[1] as Uint8Array))).toBe(true);
+    expect((await store.putMany([pool[1] as Uint8Array]))[0]).toMatchObject({ ok: true, added: false });
+    expect([store.chunkCount(), store.chunkBytes()]).toEqual([3, pool.slice(0, 3).reduce((n, c) => n + c.length, 0)]);
+    expect(await store.discard(address)).toEqual({ discarded: false, positions: [] }); // the bytes are intact
+    await store.truncate(0);
+    expect([store.chunkCount(), store.chunkBytes()]).toEqual([0, 0]);
+    await store.close();
+    store = await LmdbChunkStore.open({ path });
+    expect(store.chunkLog).toMatchObject({ records: 2, damaged: 1 });
+    await store.close();
+  });
+
   it('refuses a store whose chunk log is missing or is not one, and an LMDB store holding a stray log, touching neither file', async () => {
     const missing = await closedStore(2);
     unlinkSync(join(missing, CHUNK_LOG_FILE));
@@ -232,7 +253,7 @@ describe('ChunkLogIndex', () => {
     const keys = Array.from({ length: 3_000 }, (_, i) => Buffer.from(addressOf(chunkOf(`index key ${i}`)), 'hex'));
     const stored = new Map<number, Buffer>(); // offset -> key, the "file"
     const weak = keyedAddressHasher(Buffer.alloc(8));
-    const index = new ChunkLogIndex((offset, key) => stored.get(offset)?.equals(key) === true, { hasher: (key) => weak(key) % 4096 });
+    const index = new ChunkLogIndex((offset) => stored.get(offset) as Buffer, { hasher: (key) => weak(key) % 4096 });
     const model = new Map<string, { offset: number; length: number }>();
     for (let step = 0; step < 20_000; step++) {
       const i = Math.floor(random() * keys.length);
