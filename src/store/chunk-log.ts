@@ -23,7 +23,7 @@
  * Removing a chunk (the store discards damaged bytes) only drops it from the index: its record
  * fails the same hash check at the next open.
  */
-import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ADDRESS_BYTES } from '../address.js';
@@ -87,11 +87,16 @@ export class ChunkLog implements ChunkRecords {
   }
 
   /**
-   * Creates an empty log in `dir` (refused when one exists: a log is never overwritten), durably,
-   * before the store records that its chunks live there.
+   * Makes sure a new store's log exists, before the store records that its chunks live there: an
+   * empty log is created (durably, directory entry included), and one left shorter than its header
+   * by a kill during that creation is created again. A log with anything else in it is left as it
+   * is, for `open` to read or refuse.
    */
-  static create(dir: string): void {
+  static prepareNew(dir: string): void {
     const path = join(dir, CHUNK_LOG_FILE);
+    const existing = existsSync(path) ? readFileSync(path) : undefined;
+    if (existing !== undefined && !(existing.length < HEADER.length && HEADER.subarray(0, existing.length).equals(existing))) return;
+    if (existing !== undefined) unlinkSync(path);
     let fd: number;
     try {
       fd = openSync(path, 'wx');
@@ -104,6 +109,7 @@ export class ChunkLog implements ChunkRecords {
     } finally {
       closeSync(fd);
     }
+    syncDirectory(dir);
   }
 
   /** Opens the log in `dir`, rebuilding its index (see the file comment for what a damaged file does). */
@@ -227,6 +233,16 @@ export class ChunkLog implements ChunkRecords {
 function storedAddress(fd: number, path: string, offset: number, scratch: Buffer): Buffer {
   if (readSync(fd, scratch, 0, ADDRESS_BYTES, offset + 4) !== ADDRESS_BYTES) throw shortRead(path, offset);
   return scratch;
+}
+
+/** Makes a new directory entry durable (a power loss could otherwise keep the file's data but not its name). */
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function shortRead(path: string, offset: number): AtlasError {

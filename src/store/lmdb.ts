@@ -89,6 +89,8 @@ interface Databases {
   checkpoints: Positional;
   /** Where this store's chunk bytes are. */
   storage: ChunkStorage;
+  /** Writes the format record when it is missing or old: called once the chunk records opened. */
+  commitFormat(): void;
 }
 
 /** Data directories open in this process: lmdb-js would share one environment between two stores. */
@@ -138,6 +140,7 @@ export class LmdbChunkStore extends BackedChunkStore {
       } else {
         records = new LmdbChunkRecords(env, dbs.chunks, path);
       }
+      dbs.commitFormat();
       const backend = new LmdbBackend(path, lock, env, dbs, records);
       return new LmdbChunkStore(backend, maxChunkSize, options.logger);
     } catch (error) {
@@ -314,20 +317,22 @@ function openDatabases(env: RootDatabase, path: string, existing: boolean, wante
     const populated = [...Object.values(dbs), ...(legacy ? [legacy] : [])].some((db) => db.getCount() > 0);
     if (populated) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} holds data but no atlasnet format record`, { path });
     storage = hasLog ? 'log' : wanted;
-    if (storage === 'log' && !hasLog) ChunkLog.create(path);
+    if (storage === 'log') ChunkLog.prepareNew(path);
   } else {
     storage = checkFormat(format, path);
     if (storage === 'lmdb' && hasLog) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} keeps its chunks in LMDB but also holds a chunk log`, { path });
   }
-  if (format === undefined || legacy !== undefined || (format as FormatRecord).version < LMDB_CHUNKS_FORMAT) {
-    // Format 1 -> 2 only drops the index now kept in memory; one transaction, so a kill leaves either format whole.
-    const record: FormatRecord = storage === 'log' ? { magic: STORE_FORMAT_MAGIC, version: STORE_FORMAT_VERSION, chunks: 'log' } : { magic: STORE_FORMAT_MAGIC, version: LMDB_CHUNKS_FORMAT };
+  const record: FormatRecord = storage === 'log' ? { magic: STORE_FORMAT_MAGIC, version: STORE_FORMAT_VERSION, chunks: 'log' } : { magic: STORE_FORMAT_MAGIC, version: LMDB_CHUNKS_FORMAT };
+  const rewrite = format === undefined || legacy !== undefined || (format as FormatRecord).version < LMDB_CHUNKS_FORMAT;
+  // Format 1 -> 2 only drops the index now kept in memory; one transaction, so a kill leaves either format whole.
+  const commitFormat = () => {
+    if (!rewrite) return;
     env.transactionSync(() => {
       legacy?.dropSync();
       meta.putSync('format', record);
     });
-  }
-  return { ...dbs, storage };
+  };
+  return { ...dbs, storage, commitFormat };
 }
 
 /** Checks a store's format record; answers where its chunks are. */

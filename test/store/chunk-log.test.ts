@@ -232,6 +232,32 @@ describe('chunk log after a crash or damage', () => {
     expect(readFileSync(join(lmdbPath, CHUNK_LOG_FILE), 'utf8')).toBe('stray');
   });
 
+  it.each([
+    ['empty', ''],
+    ['part of its header', 'atlasnet'],
+  ])('opens a store killed while its chunk log was created (the log %s), and records its format only once the log opens', async (_what, partial) => {
+    const path = freshPath();
+    await openLmdb({ path, maxDbs: 8 }).close(); // the environment exists, no format record yet
+    writeFileSync(join(path, CHUNK_LOG_FILE), partial);
+    const store = await LmdbChunkStore.open({ path });
+    expect(store.chunkStorage).toBe('log');
+    await store.append(announcementsFor(poolAddresses.slice(0, 1), 0));
+    await store.put(pool[0] as Uint8Array);
+    await store.close();
+    const reopened = await LmdbChunkStore.open({ path });
+    expect(reopened.chunkCount()).toBe(1);
+    await reopened.close();
+
+    const foreign = freshPath();
+    await openLmdb({ path: foreign, maxDbs: 8 }).close();
+    writeFileSync(join(foreign, CHUNK_LOG_FILE), 'somebody else\'s file');
+    await expectCode(LmdbChunkStore.open({ path: foreign }), 'STORE_CORRUPT');
+    const env = openLmdb({ path: foreign, maxDbs: 8 });
+    expect(env.openDB('meta', { encoding: 'msgpack' }).get('format')).toBeUndefined();
+    await env.close();
+    expect(readFileSync(join(foreign, CHUNK_LOG_FILE), 'utf8')).toBe("somebody else's file");
+  });
+
   it('opens a chunk log found without its LMDB environment: its verified chunks are held, and count once the chain announces them', async () => {
     const path = freshPath();
     mkdirSync(path);
