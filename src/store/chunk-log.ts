@@ -15,8 +15,11 @@
  *   is fetched again), counted in `damaged`;
  * - a record cut by the end of the file, or with length 0 (the zeros a crash can leave where a
  *   write had extended the file), ends the readable log: the `cut` bytes from there on are cut off
- *   before the next write (opening writes nothing), so that new records follow the last whole one. Records after a damaged length field are lost
- *   the same way; every chunk is announced and held by every peer, so they are fetched again;
+ *   before the next write (opening writes nothing), so that new records follow the last whole one;
+ * - a length field that makes no sense where intact records follow (within 1 MiB) is damage, not a
+ *   tear: the scan goes on from the next intact record (the bytes between count as one damaged
+ *   record). Further than that, the rest of the file is cut as a tear would be; every chunk is
+ *   announced and held by every peer, so what was there is fetched again;
  * - a second record for an address already read (possible only after a damaged first copy) is
  *   skipped.
  *
@@ -28,7 +31,7 @@ import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ADDRESS_BYTES } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { hash160Batch } from '../hash/index.js';
+import { hash160, hash160Batch } from '../hash/index.js';
 import type { Logger } from '../runtime.js';
 import type { ChunkRecords } from './backend.js';
 import { ChunkLogIndex } from './chunk-log-index.js';
@@ -38,6 +41,15 @@ const HEADER = Buffer.from('atlasnet-chunks\x01', 'latin1');
 const RECORD_HEADER = 4 + ADDRESS_BYTES;
 /** Bytes read at a time while rebuilding the index. */
 const SCAN_BLOCK = 4 * 1024 * 1024;
+/**
+ * The largest record the log holds (its data): a longer length field is damage. Chunks are 40 KiB
+ * by default; a store whose maxChunkSize is above this cannot keep its chunks in a log.
+ */
+export const MAX_RECORD_DATA = 64 * 1024 * 1024;
+/** How far past a damaged length field the scan looks for the next intact record. */
+const RESYNC_WINDOW = 1024 * 1024;
+/** Records longer than this are not looked for there (real chunks are far smaller). */
+const RESYNC_RECORD = 1024 * 1024;
 
 /** What opening the log found. */
 export interface ChunkLogScan {
@@ -168,6 +180,9 @@ export class ChunkLog implements ChunkRecords {
   }
 
   async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
+    for (const { data } of chunks) {
+      if (data.length > MAX_RECORD_DATA) throw new AtlasError(ErrorCodes.CHUNK_TOO_LARGE, `a chunk log holds chunks of at most ${MAX_RECORD_DATA} bytes, got ${data.length}`, { size: data.length });
+    }
     const added = chunks.map(({ key }) => this.#index.find(key) === undefined);
     const inBatch = new Set<string>();
     let bytes = 0;
@@ -276,14 +291,15 @@ function scanLog(fd: number, path: string, index: ChunkLogIndex): ScanResult {
     if (got < want) size = offset + got; // the file shrank under us: its end is here
     const views: Uint8Array[] = [];
     let at = 0;
+    let broken = false;
     for (;;) {
       if (at + RECORD_HEADER > got) {
         torn = offset + at + RECORD_HEADER > size && offset + at < size; // a header cut by the end
         break;
       }
       const length = block.readUInt32LE(at);
-      if (length === 0 || offset + at + RECORD_HEADER + length > size) {
-        torn = true;
+      if (length === 0 || length > MAX_RECORD_DATA || offset + at + RECORD_HEADER + length > size) {
+        broken = true;
         break;
       }
       if (at + RECORD_HEADER + length > got) {
@@ -302,8 +318,37 @@ function scanLog(fd: number, path: string, index: ChunkLogIndex): ScanResult {
       else found.damaged++;
     }
     offset += at;
+    if (broken) {
+      // A tear ends the file; a damaged length field has whole records after it.
+      const next = nextIntactRecord(fd, offset, size);
+      if (next === undefined) torn = true;
+      else {
+        found.damaged++;
+        offset = next;
+      }
+    }
   }
   return found.finish(offset, size - offset);
+}
+
+/**
+ * Where the first intact record (a plausible length, and bytes that hash to the address beside
+ * them) starts within RESYNC_WINDOW bytes after `from`, where the records stopped making sense;
+ * undefined when there is none (what a crash leaves: a torn write, zeros). Bounded work: one read
+ * of at most RESYNC_WINDOW + RESYNC_RECORD + a header, and a hash only where the length is at most
+ * RESYNC_RECORD (1 offset in 4,096 of random bytes).
+ */
+function nextIntactRecord(fd: number, from: number, size: number): number | undefined {
+  const span = Math.min(size - from, RESYNC_WINDOW + RECORD_HEADER + RESYNC_RECORD);
+  const bytes = Buffer.allocUnsafe(span);
+  const got = readSync(fd, bytes, 0, span, from);
+  for (let at = 1; at + RECORD_HEADER <= got && at < RESYNC_WINDOW; at++) {
+    const length = bytes.readUInt32LE(at);
+    if (length === 0 || length > RESYNC_RECORD || at + RECORD_HEADER + length > got) continue;
+    const digest = hash160(bytes.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length));
+    if (bytes.subarray(at + 4, at + RECORD_HEADER).equals(digest)) return from + at;
+  }
+  return undefined;
 }
 
 /** Keys and sizes of intact records, in growing packed arrays, indexed as read; the first copy of an address wins. */

@@ -28,7 +28,7 @@ import type { Logger } from '../runtime.js';
 import { checkMaxChunkSize } from './admission.js';
 import { hashReady } from '../hash/index.js';
 import type { ChunkRecords, StoreBackend } from './backend.js';
-import { ChunkLog, type ChunkLogScan } from './chunk-log.js';
+import { ChunkLog, MAX_RECORD_DATA, type ChunkLogScan } from './chunk-log.js';
 import { BackedChunkStore } from './chunk-store.js';
 import { ensureUsableDirectory } from './data-dir.js';
 import { LmdbChunkRecords, damagedRecords, entryCount } from './lmdb-chunks.js';
@@ -135,6 +135,9 @@ export class LmdbChunkStore extends BackedChunkStore {
       env = openEnvironment(path, options);
       const dbs = openDatabases(env, path, existing, options.chunkStorage ?? DEFAULT_CHUNK_STORAGE);
       if (dbs.storage === 'log') {
+        if (maxChunkSize > MAX_RECORD_DATA) {
+          throw new AtlasError(ErrorCodes.INVALID_OPTION, `a store keeping chunks in a log admits chunks of at most ${MAX_RECORD_DATA} bytes (maxChunkSize ${maxChunkSize}); keep them in LMDB (chunkStorage: 'lmdb')`, { option: 'maxChunkSize' });
+        }
         await hashReady();
         records = await ChunkLog.open(path, { ...(options.noSync ? { noSync: true } : {}), ...(options.logger ? { logger: options.logger } : {}) });
       } else {

@@ -178,6 +178,44 @@ describe('chunk log after a crash or damage', () => {
     await store.close();
   });
 
+  it('reads on past a damaged length field to the next intact record, losing only that record, and cuts nothing', async () => {
+    const path = await closedStore(6);
+    const file = join(path, CHUNK_LOG_FILE);
+    const bytes = readFileSync(file);
+    bytes.writeUInt32LE(bytes.readUInt32LE(recordOffset(2)) | (1 << 20), recordOffset(2)); // pool[2]'s length: +1 MiB
+    writeFileSync(file, bytes);
+    let store = await LmdbChunkStore.open({ path });
+    expect(store.chunkLog).toEqual({ records: 5, damaged: 1, cut: 0 });
+    expect(Array.from(store.inventory.positions())).toEqual([0, 1, 3, 4, 5]);
+    await store.putMany([pool[2] as Uint8Array]);
+    await store.close();
+    store = await LmdbChunkStore.open({ path });
+    expect(Array.from(store.inventory.positions())).toEqual([0, 1, 2, 3, 4, 5]);
+    await store.close();
+  });
+
+  it.each([
+    ['bit 31', 1 << 31],
+    ['bit 30', 1 << 30],
+  ])('takes a length field with %s flipped for damage, with a typed answer and bounded memory', async (_bit, mask) => {
+    const path = await closedStore(4);
+    const file = join(path, CHUNK_LOG_FILE);
+    const bytes = readFileSync(file);
+    bytes.writeUInt32LE((bytes.readUInt32LE(recordOffset(3)) | mask) >>> 0, recordOffset(3)); // the last record
+    writeFileSync(file, bytes);
+    const rss = process.memoryUsage().rss;
+    const store = await LmdbChunkStore.open({ path });
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 2 ** 20);
+    expect(store.chunkLog).toEqual({ records: 3, damaged: 0, cut: RECORD_HEADER + (pool[3] as Uint8Array).length });
+    await store.close();
+  });
+
+  it('refuses a maxChunkSize a log cannot hold, naming the option', async () => {
+    await expectCode(LmdbChunkStore.open({ path: freshPath(), chunkStorage: 'log', maxChunkSize: 2 ** 27 }), 'INVALID_OPTION');
+    const store = await LmdbChunkStore.open({ path: freshPath(), chunkStorage: 'lmdb', maxChunkSize: 2 ** 27 });
+    await store.close();
+  });
+
   it('discards a record damaged while the store is open, and it stays gone after a reopen', async () => {
     const path = await closedStore(3);
     const file = join(path, CHUNK_LOG_FILE);
