@@ -27,6 +27,7 @@
  * fails the same hash check at the next open.
  */
 import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { constants as bufferConstants } from 'node:buffer';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ADDRESS_BYTES } from '../address.js';
@@ -374,7 +375,11 @@ class ScanCollector {
   }
 
   #grow(): void {
-    const capacity = this.#sizes.length * 2;
+    // Doubling, up to the largest Buffer this Node.js makes (4 GiB on Node 20: 214 million keys).
+    const capacity = Math.min(this.#sizes.length * 2, Math.floor(bufferConstants.MAX_LENGTH / ADDRESS_BYTES));
+    if (capacity === this.#sizes.length) {
+      throw new AtlasError(ErrorCodes.INTERNAL, `a chunk log of more than ${capacity} records cannot be opened by this Node.js`, { records: capacity });
+    }
     const keys = Buffer.allocUnsafe(ADDRESS_BYTES * capacity);
     this.#keys.copy(keys);
     this.#keys = keys;
