@@ -26,7 +26,7 @@
  * Removing a chunk (the store discards damaged bytes) only drops it from the index: its record
  * fails the same hash check at the next open.
  */
-import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -100,16 +100,34 @@ export class ChunkLog implements ChunkRecords {
   }
 
   /**
-   * Makes sure a new store's log exists, before the store records that its chunks live there: an
-   * empty log is created (durably, directory entry included), and one left shorter than its header
-   * by a kill during that creation is created again. A log with anything else in it is left as it
-   * is, for `open` to read or refuse.
+   * What `dir` holds as a chunk log before its store has a format record: none; `partial`, ours
+   * without records (at most the header, as a kill during its creation leaves it); or `records`,
+   * anything longer (for `open` to read or refuse). Reads at most the header.
+   */
+  static findBeforeFormat(dir: string): 'none' | 'partial' | 'records' {
+    const path = join(dir, CHUNK_LOG_FILE);
+    if (!existsSync(path)) return 'none';
+    const fd = openSync(path, 'r');
+    try {
+      if (fstatSync(fd).size > HEADER.length) return 'records';
+      const start = Buffer.alloc(HEADER.length);
+      const read = readSync(fd, start, 0, HEADER.length, 0);
+      return HEADER.subarray(0, read).equals(start.subarray(0, read)) ? 'partial' : 'records';
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Makes sure a new store's log exists, before the store records that its chunks live there: a
+   * partial one (findBeforeFormat) is written again whole, durably, directory entry included. A
+   * log holding records is left as it is.
    */
   static prepareNew(dir: string): void {
+    const found = ChunkLog.findBeforeFormat(dir);
+    if (found === 'records') return;
     const path = join(dir, CHUNK_LOG_FILE);
-    const existing = existsSync(path) ? readFileSync(path) : undefined;
-    if (existing !== undefined && !(existing.length < HEADER.length && HEADER.subarray(0, existing.length).equals(existing))) return;
-    if (existing !== undefined) unlinkSync(path);
+    if (found === 'partial') unlinkSync(path);
     let fd: number;
     try {
       fd = openSync(path, 'wx');
@@ -122,6 +140,13 @@ export class ChunkLog implements ChunkRecords {
     } finally {
       closeSync(fd);
     }
+    syncDirectory(dir);
+  }
+
+  /** Removes a partial log (findBeforeFormat) of a new store that keeps its chunks in LMDB after all. */
+  static removePartial(dir: string): void {
+    if (ChunkLog.findBeforeFormat(dir) !== 'partial') return;
+    unlinkSync(join(dir, CHUNK_LOG_FILE));
     syncDirectory(dir);
   }
 

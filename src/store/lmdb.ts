@@ -23,7 +23,7 @@
  */
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { ADDRESS_BYTES } from '../address.js';
-import { AtlasError, ErrorCodes } from '../errors.js';
+import { AtlasError, ErrorCodes, InvalidOptionError } from '../errors.js';
 import type { Logger } from '../runtime.js';
 import { checkMaxChunkSize } from './admission.js';
 import { hashReady } from '../hash/index.js';
@@ -121,7 +121,7 @@ export class LmdbChunkStore extends BackedChunkStore {
       throw new AtlasError(ErrorCodes.BAD_REQUEST, 'LmdbChunkStore.open needs a path');
     }
     if (options.chunkStorage !== undefined && options.chunkStorage !== 'lmdb' && options.chunkStorage !== 'log') {
-      throw new AtlasError(ErrorCodes.INVALID_OPTION, `chunkStorage must be 'lmdb' or 'log', got ${String(options.chunkStorage)}`, { option: 'chunkStorage' });
+      throw new InvalidOptionError('chunkStorage', `'lmdb' or 'log', got ${String(options.chunkStorage)}`);
     }
     const maxChunkSize = checkMaxChunkSize(options.maxChunkSize);
     const path = ensureUsableDirectory(options.path);
@@ -133,11 +133,8 @@ export class LmdbChunkStore extends BackedChunkStore {
     openPaths.add(path);
     try {
       env = openEnvironment(path, options);
-      const dbs = openDatabases(env, path, existing, options.chunkStorage ?? DEFAULT_CHUNK_STORAGE);
+      const dbs = openDatabases(env, path, existing, options.chunkStorage ?? DEFAULT_CHUNK_STORAGE, maxChunkSize);
       if (dbs.storage === 'log') {
-        if (maxChunkSize > MAX_RECORD_DATA) {
-          throw new AtlasError(ErrorCodes.INVALID_OPTION, `a store keeping chunks in a log admits chunks of at most ${MAX_RECORD_DATA} bytes (maxChunkSize ${maxChunkSize}); keep them in LMDB (chunkStorage: 'lmdb')`, { option: 'maxChunkSize' });
-        }
         await hashReady();
         records = await ChunkLog.open(path, { ...(options.noSync ? { noSync: true } : {}), ...(options.logger ? { logger: options.logger } : {}) });
       } else {
@@ -298,7 +295,7 @@ function openEnvironment(path: string, options: LmdbChunkStoreOptions): RootData
   }
 }
 
-function openDatabases(env: RootDatabase, path: string, existing: boolean, wanted: ChunkStorage): Databases {
+function openDatabases(env: RootDatabase, path: string, existing: boolean, wanted: ChunkStorage, maxChunkSize: number): Databases {
   const names = existing ? [...env.getKeys()].map(String) : [];
   const foreign = names.filter((name) => !(DB_NAMES as readonly string[]).includes(name) && name !== LEGACY_BY_ADDRESS);
   if (foreign.length > 0) {
@@ -312,18 +309,24 @@ function openDatabases(env: RootDatabase, path: string, existing: boolean, wante
   };
   const legacy = names.includes(LEGACY_BY_ADDRESS) ? env.openDB<Buffer, Buffer>(LEGACY_BY_ADDRESS, { keyEncoding: 'binary', encoding: 'binary' }) : undefined;
   const format = meta.get('format');
-  const hasLog = ChunkLog.exists(path);
   let storage: ChunkStorage;
   if (format === undefined) {
     // A store killed while it was being created has no format record yet, and nothing else (a
-    // log store may have its empty chunks.log, created first; it is then a log store).
+    // log store may have its chunks.log, created first: without records, the options decide; a
+    // log with records found alone, say beside a lost data.mdb, makes it a log store).
     const populated = [...Object.values(dbs), ...(legacy ? [legacy] : [])].some((db) => db.getCount() > 0);
     if (populated) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} holds data but no atlasnet format record`, { path });
-    storage = hasLog ? 'log' : wanted;
-    if (storage === 'log') ChunkLog.prepareNew(path);
+    storage = ChunkLog.findBeforeFormat(path) === 'records' ? 'log' : wanted;
+    if (storage === 'log') {
+      checkLogChunkSize(maxChunkSize);
+      ChunkLog.prepareNew(path);
+    } else {
+      ChunkLog.removePartial(path);
+    }
   } else {
     storage = checkFormat(format, path);
-    if (storage === 'lmdb' && hasLog) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} keeps its chunks in LMDB but also holds a chunk log`, { path });
+    if (storage === 'lmdb' && ChunkLog.exists(path)) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} keeps its chunks in LMDB but also holds a chunk log`, { path });
+    if (storage === 'log') checkLogChunkSize(maxChunkSize);
   }
   const record: FormatRecord = storage === 'log' ? { magic: STORE_FORMAT_MAGIC, version: STORE_FORMAT_VERSION, chunks: 'log' } : { magic: STORE_FORMAT_MAGIC, version: LMDB_CHUNKS_FORMAT };
   const rewrite = format === undefined || legacy !== undefined || (format as FormatRecord).version < LMDB_CHUNKS_FORMAT;
@@ -336,6 +339,11 @@ function openDatabases(env: RootDatabase, path: string, existing: boolean, wante
     });
   };
   return { ...dbs, storage, commitFormat };
+}
+
+function checkLogChunkSize(maxChunkSize: number): void {
+  if (maxChunkSize <= MAX_RECORD_DATA) return;
+  throw new InvalidOptionError('maxChunkSize', `a store keeping chunks in a log admits chunks of at most ${MAX_RECORD_DATA} bytes, got ${maxChunkSize}; keep them in LMDB (chunkStorage: 'lmdb')`);
 }
 
 /** Checks a store's format record; answers where its chunks are. */

@@ -210,10 +210,24 @@ describe('chunk log after a crash or damage', () => {
     await store.close();
   });
 
-  it('refuses a maxChunkSize a log cannot hold, naming the option', async () => {
-    await expectCode(LmdbChunkStore.open({ path: freshPath(), chunkStorage: 'log', maxChunkSize: 2 ** 27 }), 'INVALID_OPTION');
-    const store = await LmdbChunkStore.open({ path: freshPath(), chunkStorage: 'lmdb', maxChunkSize: 2 ** 27 });
+  it('refuses a maxChunkSize a log cannot hold, naming the option, and leaves the new store free to keep its chunks in LMDB', async () => {
+    const path = freshPath();
+    const refused = await LmdbChunkStore.open({ path, maxChunkSize: 2 ** 27 }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: 'INVALID_OPTION', option: 'maxChunkSize' });
+    expect(() => statSync(join(path, CHUNK_LOG_FILE))).toThrow();
+    const store = await LmdbChunkStore.open({ path, chunkStorage: 'lmdb', maxChunkSize: 2 ** 27 });
+    expect(store.chunkStorage).toBe('lmdb');
     await store.close();
+  });
+
+  it('drops a partial log of a new store that is then opened to keep its chunks in LMDB', async () => {
+    const path = freshPath();
+    await openLmdb({ path, maxDbs: 8 }).close();
+    writeFileSync(join(path, CHUNK_LOG_FILE), 'atlasnet-chunks\x01', 'latin1'); // the header alone
+    const store = await LmdbChunkStore.open({ path, chunkStorage: 'lmdb' });
+    expect(store.chunkStorage).toBe('lmdb');
+    await store.close();
+    expect(() => statSync(join(path, CHUNK_LOG_FILE))).toThrow();
   });
 
   it('discards a record damaged while the store is open, and it stays gone after a reopen', async () => {
