@@ -6,10 +6,11 @@
  * client's success rate and p99 latency during the attack, its success rate in the second after
  * the attack ends, the victim's RSS growth, and the bytes the attacking host received against its
  * outbound byte budget. Targets: success >= 99 %, p99 <= 200 ms, full service within 1 s after,
- * RSS growth <= 64 MiB, bytes within the budget.
+ * RSS growth <= 64 MiB, bytes within the budget plus the replies in flight when it ran out.
  */
 import { join } from 'node:path';
 import { quantile } from '../src/sim/figures.js';
+import { DEFAULT_LIMITS } from '../src/protocol/limits.js';
 import { DEFAULT_HTTP_LIMITS } from '../src/transport/http.js';
 import {
   bandwidthHog,
@@ -118,14 +119,16 @@ const suite: BenchSuite = async (options: BenchOptions): Promise<BenchReport> =>
       const seconds = (performance.now() - started) / 1000;
       const after = await honestRun(victim.port, honestAddress, 1_000);
       rssPeak = Math.max(rssPeak, (await victim.sample()).rss);
-      const budget = limits.replyBurstBytesPerHost + limits.replyBytesPerSecondPerHost * seconds;
+      // Reply bytes are charged as they are written, so a host may overshoot by the replies it has
+      // in flight when its budget runs out (README, "Serving under attack"): that is the bound.
+      const budget = limits.replyBurstBytesPerHost + limits.replyBytesPerSecondPerHost * seconds + limits.maxInFlightPerHost * DEFAULT_LIMITS.maxGetChunksBytes;
       const label = attackCase.label;
       rows.push(
         { label: `${label}: honest success`, value: successPercent(during), unit: '%', reference: { label: 'no attack', value: successPercent(baseline) }, target: { min: 99, of: 'value' } },
         { label: `${label}: honest p99`, value: p99(during.latenciesMs), unit: 'ms', reference: { label: 'no attack', value: p99(baseline.latenciesMs) }, target: { max: 200, of: 'value' } },
         { label: `${label}: honest success, 1 s after`, value: successPercent(after), unit: '%', reference: { label: 'no attack', value: successPercent(baseline) }, target: { min: 99, of: 'value' } },
         { label: `${label}: victim RSS growth`, value: (rssPeak - rssBefore) / MIB, unit: 'MiB', reference: { label: 'victim RSS before the attack', value: rssBefore / MIB }, target: { max: 64, of: 'value' } },
-        { label: `${label}: bytes to attacker`, value: attack.bytesIn() / MIB, unit: 'MiB', reference: { label: 'its budget', value: budget / MIB }, target: { max: 1, of: 'ratio' } },
+        { label: `${label}: bytes to attacker`, value: attack.bytesIn() / MIB, unit: 'MiB', reference: { label: 'its budget, plus the replies it may have in flight', value: budget / MIB }, target: { max: 1, of: 'ratio' } },
       );
       const statuses = [...attack.statuses].map(([status, n]) => `${status}: ${n}`).join(', ');
       if (statuses) notes.push(`${label}: attacker replies ${statuses}`);
