@@ -7,8 +7,9 @@
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { AtlasError, ErrorCodes } from '../errors.js';
+import { CHUNK_LOG_FILE } from './chunk-log.js';
 
-const STORE_FILES = ['data.mdb', 'lock.mdb'];
+const STORE_FILES = ['data.mdb', 'lock.mdb', CHUNK_LOG_FILE];
 
 export function ensureUsableDirectory(dataDir: string): string {
   const path = resolve(dataDir);
