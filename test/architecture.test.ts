@@ -20,10 +20,12 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   'peer-address': [],
   // bounded HTTP body reading: the peer transport and the Stacks observer both listen over HTTP
   'http-body': ['errors'],
+  // a new file's name made durable: the Stacks observer's journal and the chunk log
+  'durable-file': [],
   hash: [...BASE],
   inventory: [...BASE, 'hash'],
-  chain: [...BASE, 'hash', 'http-body'],
-  store: [...BASE, 'hash', 'inventory', 'chain'],
+  chain: [...BASE, 'hash', 'http-body', 'durable-file'],
+  store: [...BASE, 'hash', 'inventory', 'chain', 'durable-file'],
   transport: [...BASE, 'hash', 'http-body'],
   protocol: [...BASE, 'hash', 'inventory', 'chain', 'transport'],
   peers: [...BASE, 'hash', 'protocol', 'transport'],

@@ -26,11 +26,12 @@
  * Removing a chunk (the store discards damaged bytes) only drops it from the index: its record
  * fails the same hash check at the next open.
  */
-import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ADDRESS_BYTES } from '../address.js';
+import { fsyncDirectory } from '../durable-file.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { hash160, hash160Batch } from '../hash/index.js';
 import type { Logger } from '../runtime.js';
@@ -140,14 +141,14 @@ export class ChunkLog implements ChunkRecords {
     } finally {
       closeSync(fd);
     }
-    syncDirectory(dir);
+    fsyncDirectory(dir);
   }
 
   /** Removes a partial log (findBeforeFormat) of a new store that keeps its chunks in LMDB after all. */
   static removePartial(dir: string): void {
     if (ChunkLog.findBeforeFormat(dir) !== 'partial') return;
     unlinkSync(join(dir, CHUNK_LOG_FILE));
-    syncDirectory(dir);
+    fsyncDirectory(dir);
   }
 
   /** Opens the log in `dir`, rebuilding its index (see the file comment for what a damaged file does). */
@@ -274,16 +275,6 @@ export class ChunkLog implements ChunkRecords {
 function storedAddress(fd: number, path: string, offset: number, scratch: Buffer): Buffer {
   if (readSync(fd, scratch, 0, ADDRESS_BYTES, offset + 4) !== ADDRESS_BYTES) throw shortRead(path, offset);
   return scratch;
-}
-
-/** Makes a new directory entry durable (a power loss could otherwise keep the file's data but not its name). */
-function syncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function shortRead(path: string, offset: number): AtlasError {

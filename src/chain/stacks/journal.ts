@@ -7,6 +7,7 @@
  */
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsyncDirectory } from '../../durable-file.js';
 import { AtlasError, ErrorCodes } from '../../errors.js';
 import type { Logger } from '../../runtime.js';
 import type { ObservedBlock } from './payloads.js';
@@ -199,14 +200,6 @@ function replaceFile(dir: string, name: string, flags: 'a' | 'a+', write: (fd: n
   }
 }
 
-function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function writeAll(fd: number, data: string | Uint8Array): void {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
