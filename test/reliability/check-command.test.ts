@@ -100,6 +100,7 @@ describe('atlas check', () => {
     expect(bad.stdout).toMatch(/corrupt chunks 1;/);
     expect(bad.stdout).toContain('chunk log: 1 record(s) whose bytes do not hash to their address');
     expect(bad.stdout).toContain('chunk log: 7 byte(s) at its end are not a whole record');
+    expect(bad.stdout).toMatch(/chunk log: 299 intact records, 1 damaged, 7 B unreadable at its end/);
     expect(readFileSync(file).equals(damaged)).toBe(true);
   }, 60_000);
 });

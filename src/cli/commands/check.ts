@@ -85,6 +85,7 @@ function writeHuman(path: string, outcome: Outcome): void {
   const r = outcome.report;
   writeLine(`${path}: ${r.ok ? 'OK' : 'DAMAGED'}`);
   writeLine(`  sequence ${formatCount(r.sequenceLength)} positions, ${formatCount(r.addresses)} addresses; ${formatCount(r.chunks)} chunks stored (${formatBytes(r.bytes)}), ${formatCount(r.held)} positions held`);
+  if (r.chunkLog) writeLine(`  chunk log: ${formatCount(r.chunkLog.records)} intact records, ${formatCount(r.chunkLog.damaged)} damaged, ${formatBytes(r.chunkLog.cutBytes)} unreadable at its end`);
   writeLine(`  corrupt chunks ${formatCount(r.corrupt)}; index mismatches ${formatCount(r.indexMismatches)}; inventory mismatches ${formatCount(r.inventoryMismatches)}; sequence digest ${r.digestMatches ? 'matches' : 'DIFFERS'}`);
   for (const line of r.problems) writeLine(`  - ${line}`);
 }
