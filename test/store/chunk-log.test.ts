@@ -1,4 +1,5 @@
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open as openLmdb } from 'lmdb';
@@ -228,6 +229,30 @@ describe('chunk log after a crash or damage', () => {
     expect(store.chunkStorage).toBe('lmdb');
     await store.close();
     expect(() => statSync(join(path, CHUNK_LOG_FILE))).toThrow();
+  });
+
+  it('cuts what a failed write left before the next one: a put refused by the disk leaves no record, and the puts after it are whole', async () => {
+    const path = freshPath();
+    const small = ['first chunk, written whole', 'third chunk, after the failure'];
+    const large = 'x'.repeat(4096); // past the 2 KiB file size limit the child runs under
+    const texts = [small[0] as string, large, small[1] as string];
+    const store = await LmdbChunkStore.open({ path, chunkStorage: 'log' });
+    await store.append(announcementsFor(texts.map((text) => addressOf(Buffer.from(text))), 0));
+    await store.close();
+    const script = join(import.meta.dirname, 'log-writer.ts');
+    const quoted = [path, ...texts].map((arg) => `'${arg}'`).join(' ');
+    const run = spawnSync('bash', ['-c', `trap '' XFSZ; ulimit -f 2; exec "${process.execPath}" --import tsx "${script}" ${quoted}`], {
+      cwd: join(import.meta.dirname, '..', '..'),
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([{ ok: true }, { error: 'EFBIG' }, { ok: true }]);
+    const reopened = await LmdbChunkStore.open({ path });
+    expect(reopened.chunkLog).toEqual({ records: 2, damaged: 0, cut: 0 });
+    expect(Array.from(reopened.inventory.positions())).toEqual([0, 2]);
+    expect(Buffer.from(reopened.get(addressOf(Buffer.from(small[1] as string))) as Uint8Array).toString()).toBe(small[1]);
+    await reopened.close();
+    expect(statSync(join(path, CHUNK_LOG_FILE)).size).toBe(HEADER_BYTES + 2 * RECORD_HEADER + Buffer.byteLength(small[0] as string) + Buffer.byteLength(small[1] as string));
   });
 
   it('discards a record damaged while the store is open, and it stays gone after a reopen', async () => {
