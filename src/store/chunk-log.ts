@@ -1,57 +1,39 @@
 /**
- * The chunk records of a store kept in one append-only file, `chunks.log`, instead of an LMDB
- * sub-database: every put is a sequential write, where a hash-keyed B-tree writes a random page
- * per chunk once it outgrows a commit (README, "Chunk storage").
- *
- *   file    = header record*
- *   header  = "atlasnet-chunks" 0x01                        (16 bytes)
- *   record  = length (uint32 LE, >= 1) address (20 bytes) data (length bytes)
+ * The chunk records of a store kept in one append-only file, `chunks.log` (chunk-log-format.ts),
+ * instead of an LMDB sub-database: every put is a sequential write, where a hash-keyed B-tree
+ * writes a random page per chunk once it outgrows a commit (README, "Chunk storage").
  *
  * A write appends its records in one positional write, then fdatasync (unless noSync), then
  * indexes them: reads see only records on disk. The index (chunk-log-index.ts) lives in memory and
- * is rebuilt at open by reading the file once, hashing every record again:
+ * is rebuilt at open (chunk-log-scan.ts) by reading the file once, hashing every record again:
  *
  * - a record whose bytes do not hash to its address is damaged: skipped (its chunk is missing and
  *   is fetched again), counted in `damaged`;
- * - a record cut by the end of the file, or with length 0 (the zeros a crash can leave where a
- *   write had extended the file), ends the readable log: the `cut` bytes from there on are cut off
- *   before the next write (opening writes nothing), so that new records follow the last whole one;
- * - a length field that makes no sense where intact records follow (within 1 MiB) is damage, not a
- *   tear: the scan goes on from the next intact record (the bytes between count as one damaged
- *   record). Further than that, the rest of the file is cut as a tear would be; every chunk is
- *   announced and held by every peer, so what was there is fetched again;
+ * - a record cut by the end of the file, or a length field that makes no sense (0, as in the zeros
+ *   a crash can leave where a write had extended the file; above MAX_RECORD_DATA; past the end)
+ *   with no intact record within 1 MiB after it, is a torn end: the `cut` bytes from there on are
+ *   cut off before the next write (opening writes nothing), so new records follow the last whole
+ *   one;
+ * - such a length field with an intact record within 1 MiB after it is damage, not a tear: the
+ *   scan goes on from that record (the bytes between count as one damaged record);
  * - a second record for an address already read (possible only after a damaged first copy) is
  *   skipped.
  *
+ * Every chunk is announced and held by every peer, so what a damaged log lost is fetched again.
  * Removing a chunk (the store discards damaged bytes) only drops it from the index: its record
  * fails the same hash check at the next open.
  */
 import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import { constants as bufferConstants } from 'node:buffer';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ADDRESS_BYTES } from '../address.js';
 import { fsyncDirectory } from '../durable-file.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { hash160, hash160Batch } from '../hash/index.js';
 import type { Logger } from '../runtime.js';
 import type { ChunkRecords } from './backend.js';
 import { ChunkLogIndex } from './chunk-log-index.js';
-
-export const CHUNK_LOG_FILE = 'chunks.log';
-const HEADER = Buffer.from('atlasnet-chunks\x01', 'latin1');
-const RECORD_HEADER = 4 + ADDRESS_BYTES;
-/** Bytes read at a time while rebuilding the index. */
-const SCAN_BLOCK = 4 * 1024 * 1024;
-/**
- * The largest record the log holds (its data): a longer length field is damage. Chunks are 40 KiB
- * by default; a store whose maxChunkSize is above this cannot keep its chunks in a log.
- */
-export const MAX_RECORD_DATA = 64 * 1024 * 1024;
-/** How far past a damaged length field the scan looks for the next intact record. */
-const RESYNC_WINDOW = 1024 * 1024;
-/** Records longer than this are not looked for there (real chunks are far smaller). */
-const RESYNC_RECORD = 1024 * 1024;
+import { CHUNK_LOG_FILE, LOG_HEADER, MAX_RECORD_DATA, RECORD_HEADER } from './chunk-log-format.js';
+import { scanLog, type ScanResult } from './chunk-log-scan.js';
 
 /** What opening the log found. */
 export interface ChunkLogScan {
@@ -110,10 +92,10 @@ export class ChunkLog implements ChunkRecords {
     if (!existsSync(path)) return 'none';
     const fd = openSync(path, 'r');
     try {
-      if (fstatSync(fd).size > HEADER.length) return 'records';
-      const start = Buffer.alloc(HEADER.length);
-      const read = readSync(fd, start, 0, HEADER.length, 0);
-      return HEADER.subarray(0, read).equals(start.subarray(0, read)) ? 'partial' : 'records';
+      if (fstatSync(fd).size > LOG_HEADER.length) return 'records';
+      const start = Buffer.alloc(LOG_HEADER.length);
+      const read = readSync(fd, start, 0, LOG_HEADER.length, 0);
+      return LOG_HEADER.subarray(0, read).equals(start.subarray(0, read)) ? 'partial' : 'records';
     } finally {
       closeSync(fd);
     }
@@ -136,7 +118,7 @@ export class ChunkLog implements ChunkRecords {
       throw new AtlasError(ErrorCodes.STORE_CORRUPT, `cannot create ${path}: ${(error as Error).message}`, { path }, { cause: error });
     }
     try {
-      writeSync(fd, HEADER);
+      writeSync(fd, LOG_HEADER);
       fdatasyncSync(fd);
     } finally {
       closeSync(fd);
@@ -281,126 +263,3 @@ function shortRead(path: string, offset: number): AtlasError {
   return new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} ends inside the record at byte ${offset}: the file was cut while the store was open`, { path, offset });
 }
 
-interface ScanResult {
-  end: number;
-  count: number;
-  damaged: number;
-  cut: number;
-  keys: Buffer;
-  sizes: Uint32Array;
-}
-
-/** Reads every record once, checking each hash, and indexes the intact ones (see the file comment). */
-function scanLog(fd: number, path: string, index: ChunkLogIndex): ScanResult {
-  let size = fstatSync(fd).size;
-  const header = Buffer.alloc(HEADER.length);
-  readSync(fd, header, 0, HEADER.length, 0);
-  if (size < HEADER.length || !header.equals(HEADER)) {
-    throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} is not an atlasnet chunk log (bad header)`, { path });
-  }
-  const found = new ScanCollector(index);
-  let block = Buffer.allocUnsafe(SCAN_BLOCK);
-  let offset = HEADER.length;
-  let torn = false;
-  while (offset < size && !torn) {
-    const want = Math.min(block.length, size - offset);
-    const got = readSync(fd, block, 0, want, offset);
-    if (got < want) size = offset + got; // the file shrank under us: its end is here
-    const views: Uint8Array[] = [];
-    let at = 0;
-    let broken = false;
-    for (;;) {
-      if (at + RECORD_HEADER > got) {
-        torn = offset + at + RECORD_HEADER > size && offset + at < size; // a header cut by the end
-        break;
-      }
-      const length = block.readUInt32LE(at);
-      if (length === 0 || length > MAX_RECORD_DATA || offset + at + RECORD_HEADER + length > size) {
-        broken = true;
-        break;
-      }
-      if (at + RECORD_HEADER + length > got) {
-        if (at === 0) block = Buffer.allocUnsafe(RECORD_HEADER + length); // one record larger than a block
-        break;
-      }
-      views.push(block.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length));
-      at += RECORD_HEADER + length;
-    }
-    const digests = hash160Batch(views);
-    for (let i = 0; i < views.length; i++) {
-      const data = views[i] as Uint8Array;
-      const start = data.byteOffset - block.byteOffset - RECORD_HEADER;
-      const key = block.subarray(start + 4, start + RECORD_HEADER);
-      if (key.equals(digests[i] as Uint8Array)) found.add(key, offset + start, data.length);
-      else found.damaged++;
-    }
-    offset += at;
-    if (broken) {
-      // A tear ends the file; a damaged length field has whole records after it.
-      const next = nextIntactRecord(fd, offset, size);
-      if (next === undefined) torn = true;
-      else {
-        found.damaged++;
-        offset = next;
-      }
-    }
-  }
-  return found.finish(offset, size - offset);
-}
-
-/**
- * Where the first intact record (a plausible length, and bytes that hash to the address beside
- * them) starts within RESYNC_WINDOW bytes after `from`, where the records stopped making sense;
- * undefined when there is none (what a crash leaves: a torn write, zeros). Bounded work: one read
- * of at most RESYNC_WINDOW + RESYNC_RECORD + a header, and a hash only where the length is at most
- * RESYNC_RECORD (1 offset in 4,096 of random bytes).
- */
-function nextIntactRecord(fd: number, from: number, size: number): number | undefined {
-  const span = Math.min(size - from, RESYNC_WINDOW + RECORD_HEADER + RESYNC_RECORD);
-  const bytes = Buffer.allocUnsafe(span);
-  const got = readSync(fd, bytes, 0, span, from);
-  for (let at = 1; at + RECORD_HEADER <= got && at < RESYNC_WINDOW; at++) {
-    const length = bytes.readUInt32LE(at);
-    if (length === 0 || length > RESYNC_RECORD || at + RECORD_HEADER + length > got) continue;
-    const digest = hash160(bytes.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length));
-    if (bytes.subarray(at + 4, at + RECORD_HEADER).equals(digest)) return from + at;
-  }
-  return undefined;
-}
-
-/** Keys and sizes of intact records, in growing packed arrays, indexed as read; the first copy of an address wins. */
-class ScanCollector {
-  count = 0;
-  damaged = 0;
-  #keys = Buffer.allocUnsafe(ADDRESS_BYTES * 1024);
-  #sizes = new Uint32Array(1024);
-  constructor(private readonly index: ChunkLogIndex) {}
-
-  add(key: Buffer, offset: number, size: number): void {
-    if (this.index.find(key) !== undefined) return;
-    this.index.add(key, offset, size);
-    if (this.count === this.#sizes.length) this.#grow();
-    key.copy(this.#keys, this.count * ADDRESS_BYTES);
-    this.#sizes[this.count] = size;
-    this.count++;
-  }
-
-  finish(end: number, cut: number): ScanResult {
-    const n = this.count;
-    return { end, count: n, damaged: this.damaged, cut, keys: this.#keys.subarray(0, n * ADDRESS_BYTES), sizes: this.#sizes.subarray(0, n) };
-  }
-
-  #grow(): void {
-    // Doubling, up to the largest Buffer this Node.js makes (4 GiB on Node 20: 214 million keys).
-    const capacity = Math.min(this.#sizes.length * 2, Math.floor(bufferConstants.MAX_LENGTH / ADDRESS_BYTES));
-    if (capacity === this.#sizes.length) {
-      throw new AtlasError(ErrorCodes.INTERNAL, `a chunk log of more than ${capacity} records cannot be opened by this Node.js`, { records: capacity });
-    }
-    const keys = Buffer.allocUnsafe(ADDRESS_BYTES * capacity);
-    this.#keys.copy(keys);
-    this.#keys = keys;
-    const sizes = new Uint32Array(capacity);
-    sizes.set(this.#sizes);
-    this.#sizes = sizes;
-  }
-}

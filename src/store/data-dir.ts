@@ -7,7 +7,7 @@
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { CHUNK_LOG_FILE } from './chunk-log.js';
+import { CHUNK_LOG_FILE } from './chunk-log-format.js';
 
 const STORE_FILES = ['data.mdb', 'lock.mdb', CHUNK_LOG_FILE];
 

@@ -32,4 +32,5 @@ export { BackedChunkStore, type ChunkStoreOptions } from './chunk-store.js';
 export type { ChunkRecords, StoreBackend } from './backend.js';
 export { MemoryChunkStore, type MemoryChunkStoreOptions } from './memory.js';
 export { LmdbChunkStore, STORE_FORMAT_MAGIC, STORE_FORMAT_VERSION, type ChunkStorage, type LmdbChunkStoreOptions } from './lmdb.js';
-export { CHUNK_LOG_FILE, type ChunkLogScan } from './chunk-log.js';
+export { CHUNK_LOG_FILE } from './chunk-log-format.js';
+export type { ChunkLogScan } from './chunk-log.js';

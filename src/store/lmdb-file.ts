@@ -11,7 +11,7 @@
 import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { CHUNK_LOG_FILE } from './chunk-log.js';
+import { CHUNK_LOG_FILE } from './chunk-log-format.js';
 import { STORE_LOCK_FILE, STORE_LOCK_TEMP } from './lock.js';
 
 export const LMDB_DATA_FILE = 'data.mdb';

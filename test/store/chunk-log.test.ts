@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/runtime.js';
 import { keyedAddressHasher } from '../../src/store/address-index.js';
 import { ChunkLogIndex } from '../../src/store/chunk-log-index.js';
-import { CHUNK_LOG_FILE } from '../../src/store/chunk-log.js';
+import { CHUNK_LOG_FILE } from '../../src/store/chunk-log-format.js';
 import { LmdbChunkStore } from '../../src/store/lmdb.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import type { ChunkStore } from '../../src/store/types.js';

@@ -1,0 +1,144 @@
+/**
+ * Reading a chunk log at open (chunk-log.ts says what each kind of damage does): every record read
+ * once and hashed again, the intact ones indexed, a damaged length field passed over when intact
+ * records follow it, a torn end measured.
+ */
+import { constants as bufferConstants } from 'node:buffer';
+import { fstatSync, readSync } from 'node:fs';
+import { ADDRESS_BYTES } from '../address.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
+import { hash160, hash160Batch } from '../hash/index.js';
+import type { ChunkLogIndex } from './chunk-log-index.js';
+import { LOG_HEADER, MAX_RECORD_DATA, RECORD_HEADER } from './chunk-log-format.js';
+
+/** Bytes read at a time while rebuilding the index. */
+const SCAN_BLOCK = 4 * 1024 * 1024;
+/** How far past a damaged length field the scan looks for the next intact record. */
+const RESYNC_WINDOW = 1024 * 1024;
+/** Records longer than this are not looked for there (real chunks are far smaller). */
+const RESYNC_RECORD = 1024 * 1024;
+
+/** What reading the log found, and the keys and sizes of its intact records in file order. */
+export interface ScanResult {
+  end: number;
+  count: number;
+  damaged: number;
+  cut: number;
+  keys: Buffer;
+  sizes: Uint32Array;
+}
+
+/** Reads every record once, checking each hash, and indexes the intact ones (see the file comment). */
+export function scanLog(fd: number, path: string, index: ChunkLogIndex): ScanResult {
+  let size = fstatSync(fd).size;
+  const header = Buffer.alloc(LOG_HEADER.length);
+  readSync(fd, header, 0, LOG_HEADER.length, 0);
+  if (size < LOG_HEADER.length || !header.equals(LOG_HEADER)) {
+    throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} is not an atlasnet chunk log (bad header)`, { path });
+  }
+  const found = new ScanCollector(index);
+  let block = Buffer.allocUnsafe(SCAN_BLOCK);
+  let offset = LOG_HEADER.length;
+  let torn = false;
+  while (offset < size && !torn) {
+    const want = Math.min(block.length, size - offset);
+    const got = readSync(fd, block, 0, want, offset);
+    if (got < want) size = offset + got; // the file shrank under us: its end is here
+    const views: Uint8Array[] = [];
+    let at = 0;
+    let broken = false;
+    for (;;) {
+      if (at + RECORD_HEADER > got) {
+        torn = offset + at + RECORD_HEADER > size && offset + at < size; // a header cut by the end
+        break;
+      }
+      const length = block.readUInt32LE(at);
+      if (length === 0 || length > MAX_RECORD_DATA || offset + at + RECORD_HEADER + length > size) {
+        broken = true;
+        break;
+      }
+      if (at + RECORD_HEADER + length > got) {
+        if (at === 0) block = Buffer.allocUnsafe(RECORD_HEADER + length); // one record larger than a block
+        break;
+      }
+      views.push(block.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length));
+      at += RECORD_HEADER + length;
+    }
+    const digests = hash160Batch(views);
+    for (let i = 0; i < views.length; i++) {
+      const data = views[i] as Uint8Array;
+      const start = data.byteOffset - block.byteOffset - RECORD_HEADER;
+      const key = block.subarray(start + 4, start + RECORD_HEADER);
+      if (key.equals(digests[i] as Uint8Array)) found.add(key, offset + start, data.length);
+      else found.damaged++;
+    }
+    offset += at;
+    if (broken) {
+      // A tear ends the file; a damaged length field has whole records after it.
+      const next = nextIntactRecord(fd, offset, size);
+      if (next === undefined) torn = true;
+      else {
+        found.damaged++;
+        offset = next;
+      }
+    }
+  }
+  return found.finish(offset, size - offset);
+}
+
+/**
+ * Where the first intact record (a plausible length, and bytes that hash to the address beside
+ * them) starts within RESYNC_WINDOW bytes after `from`, where the records stopped making sense;
+ * undefined when there is none (what a crash leaves: a torn write, zeros). Bounded work: one read
+ * of at most RESYNC_WINDOW + RESYNC_RECORD + a header, and a hash only where the length is at most
+ * RESYNC_RECORD (1 offset in 4,096 of random bytes).
+ */
+function nextIntactRecord(fd: number, from: number, size: number): number | undefined {
+  const span = Math.min(size - from, RESYNC_WINDOW + RECORD_HEADER + RESYNC_RECORD);
+  const bytes = Buffer.allocUnsafe(span);
+  const got = readSync(fd, bytes, 0, span, from);
+  for (let at = 1; at + RECORD_HEADER <= got && at < RESYNC_WINDOW; at++) {
+    const length = bytes.readUInt32LE(at);
+    if (length === 0 || length > RESYNC_RECORD || at + RECORD_HEADER + length > got) continue;
+    const digest = hash160(bytes.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length));
+    if (bytes.subarray(at + 4, at + RECORD_HEADER).equals(digest)) return from + at;
+  }
+  return undefined;
+}
+
+/** Keys and sizes of intact records, in growing packed arrays, indexed as read; the first copy of an address wins. */
+class ScanCollector {
+  count = 0;
+  damaged = 0;
+  #keys = Buffer.allocUnsafe(ADDRESS_BYTES * 1024);
+  #sizes = new Uint32Array(1024);
+  constructor(private readonly index: ChunkLogIndex) {}
+
+  add(key: Buffer, offset: number, size: number): void {
+    if (this.index.find(key) !== undefined) return;
+    this.index.add(key, offset, size);
+    if (this.count === this.#sizes.length) this.#grow();
+    key.copy(this.#keys, this.count * ADDRESS_BYTES);
+    this.#sizes[this.count] = size;
+    this.count++;
+  }
+
+  finish(end: number, cut: number): ScanResult {
+    const n = this.count;
+    return { end, count: n, damaged: this.damaged, cut, keys: this.#keys.subarray(0, n * ADDRESS_BYTES), sizes: this.#sizes.subarray(0, n) };
+  }
+
+  #grow(): void {
+    // Doubling, up to the largest Buffer this Node.js makes (4 GiB on Node 20: 214 million keys).
+    const capacity = Math.min(this.#sizes.length * 2, Math.floor(bufferConstants.MAX_LENGTH / ADDRESS_BYTES));
+    if (capacity === this.#sizes.length) {
+      throw new AtlasError(ErrorCodes.INTERNAL, `a chunk log of more than ${capacity} records cannot be opened by this Node.js`, { records: capacity });
+    }
+    const keys = Buffer.allocUnsafe(ADDRESS_BYTES * capacity);
+    this.#keys.copy(keys);
+    this.#keys = keys;
+    const sizes = new Uint32Array(capacity);
+    sizes.set(this.#sizes);
+    this.#sizes = sizes;
+  }
+}
