@@ -13,7 +13,6 @@ import { MAX_TIMER_MS, type Clock, type TimerHandle } from '../runtime.js';
 
 const KEEP: FollowOptions = Object.freeze({ keep: true });
 
-
 /** Options of a `Deadline`. */
 export interface DeadlineOptions {
   /** The caller's signal: when it aborts first, so does the deadline's. */

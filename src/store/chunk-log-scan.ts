@@ -21,7 +21,6 @@ const RESYNC_RECORD = 1024 * 1024;
 /** What reading the log found, and the keys and sizes of its intact records in file order. */
 export interface ScanResult {
   end: number;
-  count: number;
   damaged: number;
   cut: number;
   keys: Buffer;
@@ -125,7 +124,7 @@ class ScanCollector {
 
   finish(end: number, cut: number): ScanResult {
     const n = this.count;
-    return { end, count: n, damaged: this.damaged, cut, keys: this.#keys.subarray(0, n * ADDRESS_BYTES), sizes: this.#sizes.subarray(0, n) };
+    return { end, damaged: this.damaged, cut, keys: this.#keys.subarray(0, n * ADDRESS_BYTES), sizes: this.#sizes.subarray(0, n) };
   }
 
   #grow(): void {

@@ -45,6 +45,9 @@ export interface ChunkLogScan {
   cut: number;
 }
 
+/** What a new store's directory holds as a chunk log (ChunkLog.findBeforeFormat). */
+export type LogBeforeFormat = 'none' | 'partial' | 'records';
+
 export interface ChunkLogOptions {
   /** Skips fdatasync: a machine crash can lose acknowledged chunks (tests and benchmarks only). */
   noSync?: boolean;
@@ -73,7 +76,7 @@ export class ChunkLog implements ChunkRecords {
     this.#index = index;
     this.#end = found.end;
     this.#tail = found.cut;
-    this.scan = { records: found.count, damaged: found.damaged, cut: found.cut };
+    this.scan = { records: found.sizes.length, damaged: found.damaged, cut: found.cut };
     this.#opened = { keys: found.keys, sizes: found.sizes };
   }
 
@@ -87,7 +90,7 @@ export class ChunkLog implements ChunkRecords {
    * without records (at most the header, as a kill during its creation leaves it); or `records`,
    * anything longer (for `open` to read or refuse). Reads at most the header.
    */
-  static findBeforeFormat(dir: string): 'none' | 'partial' | 'records' {
+  static findBeforeFormat(dir: string): LogBeforeFormat {
     const path = join(dir, CHUNK_LOG_FILE);
     if (!existsSync(path)) return 'none';
     const fd = openSync(path, 'r');
@@ -106,8 +109,7 @@ export class ChunkLog implements ChunkRecords {
    * partial one (findBeforeFormat) is written again whole, durably, directory entry included. A
    * log holding records is left as it is.
    */
-  static prepareNew(dir: string): void {
-    const found = ChunkLog.findBeforeFormat(dir);
+  static prepareNew(dir: string, found: LogBeforeFormat): void {
     if (found === 'records') return;
     const path = join(dir, CHUNK_LOG_FILE);
     if (found === 'partial') unlinkSync(path);
@@ -127,8 +129,8 @@ export class ChunkLog implements ChunkRecords {
   }
 
   /** Removes a partial log (findBeforeFormat) of a new store that keeps its chunks in LMDB after all. */
-  static removePartial(dir: string): void {
-    if (ChunkLog.findBeforeFormat(dir) !== 'partial') return;
+  static removePartial(dir: string, found: LogBeforeFormat): void {
+    if (found !== 'partial') return;
     unlinkSync(join(dir, CHUNK_LOG_FILE));
     fsyncDirectory(dir);
   }
@@ -193,16 +195,21 @@ export class ChunkLog implements ChunkRecords {
       if (data.length > MAX_RECORD_DATA) throw new AtlasError(ErrorCodes.CHUNK_TOO_LARGE, `a chunk log holds chunks of at most ${MAX_RECORD_DATA} bytes, got ${data.length}`, { size: data.length });
     }
     const added = chunks.map(({ key }) => this.#index.find(key) === undefined);
-    const inBatch = new Set<string>();
+    // A repeat within the batch is written once. Keyed by the address's leading 6 bytes (a
+    // number: no string made a chunk); the few keys sharing them are compared whole.
+    const inBatch = new Map<number, Buffer[]>();
     let bytes = 0;
     chunks.forEach(({ key, data }, i) => {
       if (!added[i]) return;
-      const id = key.toString('latin1');
-      if (inBatch.has(id)) added[i] = false;
-      else {
-        inBatch.add(id);
-        bytes += RECORD_HEADER + data.length;
+      const lead = key.readUIntLE(0, 6);
+      const same = inBatch.get(lead);
+      if (same?.some((other) => other.equals(key))) {
+        added[i] = false;
+        return;
       }
+      if (same === undefined) inBatch.set(lead, [key]);
+      else same.push(key);
+      bytes += RECORD_HEADER + data.length;
     });
     if (bytes === 0) return added;
     const records = Buffer.allocUnsafe(bytes);

@@ -317,12 +317,13 @@ function openDatabases(env: RootDatabase, path: string, existing: boolean, wante
     // log with records found alone, say beside a lost data.mdb, makes it a log store).
     const populated = [...Object.values(dbs), ...(legacy ? [legacy] : [])].some((db) => db.getCount() > 0);
     if (populated) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} holds data but no atlasnet format record`, { path });
-    storage = ChunkLog.findBeforeFormat(path) === 'records' ? 'log' : wanted;
+    const log = ChunkLog.findBeforeFormat(path);
+    storage = log === 'records' ? 'log' : wanted;
     if (storage === 'log') {
       checkLogChunkSize(maxChunkSize);
-      ChunkLog.prepareNew(path);
+      ChunkLog.prepareNew(path, log);
     } else {
-      ChunkLog.removePartial(path);
+      ChunkLog.removePartial(path, log);
     }
   } else {
     storage = checkFormat(format, path);

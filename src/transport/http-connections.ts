@@ -18,7 +18,6 @@ import { callerOf } from './http-io.js';
 import { MAX_TIMER_MS, type Clock, type TimerHandle } from '../runtime.js';
 import type { HttpLimits } from './http-limits.js';
 
-
 /** One accepted connection. */
 export interface Connection {
   readonly socket: Socket;

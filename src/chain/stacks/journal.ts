@@ -200,7 +200,6 @@ function replaceFile(dir: string, name: string, flags: 'a' | 'a+', write: (fd: n
   }
 }
 
-
 function writeAll(fd: number, data: string | Uint8Array): void {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let offset = 0;
