@@ -289,7 +289,8 @@ function readUint32(bytes: Uint8Array, offset: number): number {
   return ((bytes[offset] as number) | ((bytes[offset + 1] as number) << 8) | ((bytes[offset + 2] as number) << 16) | ((bytes[offset + 3] as number) << 24)) >>> 0;
 }
 
-function sameAddress(stored: Uint8Array | undefined, key: Uint8Array): boolean {
+/** Whether `stored` holds the 20 bytes of `key` (false when there is none). */
+export function sameAddress(stored: Uint8Array | undefined, key: Uint8Array): boolean {
   if (stored === undefined) return false;
   for (let i = 0; i < 20; i++) if (stored[i] !== key[i]) return false;
   return true;

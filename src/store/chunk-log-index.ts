@@ -13,7 +13,7 @@
  *
  * Removal (a damaged record) shifts the rest of the run back, so there are no tombstones.
  */
-import { keyedAddressHasher, homeSlot, type AddressHasher } from './address-index.js';
+import { keyedAddressHasher, homeSlot, sameAddress, type AddressHasher } from './address-index.js';
 
 /** The 20-byte address stored in the record at `offset` (a view, read before the next call). */
 export type RecordAddress = (offset: number) => Uint8Array;
@@ -120,7 +120,7 @@ export class ChunkLogIndex {
 
   /** Whether a record storing `address`, in a slot of `hash`, is `key`'s (see the file comment). */
   #isKeys(address: Uint8Array, key: Uint8Array, hash: number): boolean {
-    if (sameBytes(address, key)) return true;
+    if (sameAddress(address, key)) return true;
     return this.#hasher(address) + 1 !== hash; // damaged since indexed; else a true collision
   }
 
@@ -148,10 +148,4 @@ export class ChunkLogIndex {
 /** The home slot of a stored hash (40 bits + 1): its upper 32 bits scaled to the table. */
 function homeOf(hash: number, slots: number): number {
   return homeSlot(Math.floor((hash - 1) / 256), slots);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

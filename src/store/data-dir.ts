@@ -8,8 +8,9 @@ import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { CHUNK_LOG_FILE } from './chunk-log-format.js';
+import { LMDB_DATA_FILE, LMDB_LOCK_FILE } from './lmdb-file.js';
 
-const STORE_FILES = ['data.mdb', 'lock.mdb', CHUNK_LOG_FILE];
+const STORE_FILES = [LMDB_DATA_FILE, LMDB_LOCK_FILE, CHUNK_LOG_FILE];
 
 export function ensureUsableDirectory(dataDir: string): string {
   const path = resolve(dataDir);
