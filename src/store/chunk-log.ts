@@ -32,7 +32,7 @@ import { AtlasError, ErrorCodes } from '../errors.js';
 import type { Logger } from '../runtime.js';
 import type { ChunkRecords } from './backend.js';
 import { ChunkLogIndex } from './chunk-log-index.js';
-import { CHUNK_LOG_FILE, LOG_HEADER, MAX_RECORD_DATA, RECORD_HEADER } from './chunk-log-format.js';
+import { CHUNK_LOG_FILE, LOG_HEADER, RECORD_HEADER } from './chunk-log-format.js';
 import { scanLog, type ScanResult } from './chunk-log-scan.js';
 
 /** What opening the log found. */
@@ -190,10 +190,8 @@ export class ChunkLog implements ChunkRecords {
     }
   }
 
+  /** Chunks are at most MAX_RECORD_DATA bytes: the store admits no larger (LmdbChunkStore.open checks maxChunkSize). */
   async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
-    for (const { data } of chunks) {
-      if (data.length > MAX_RECORD_DATA) throw new AtlasError(ErrorCodes.CHUNK_TOO_LARGE, `a chunk log holds chunks of at most ${MAX_RECORD_DATA} bytes, got ${data.length}`, { size: data.length });
-    }
     const added = chunks.map(({ key }) => this.#index.find(key) === undefined);
     // A repeat within the batch is written once. Keyed by the address's leading 6 bytes (a
     // number: no string made a chunk); the few keys sharing them are compared whole.
