@@ -20,7 +20,12 @@ export async function openNodeStore(storage: NodeStorage, maxChunkSize: number):
     case 'memory':
       return new MemoryChunkStore({ maxChunkSize });
     case 'lmdb':
-      return LmdbChunkStore.open({ path: storage.dataDir, maxChunkSize, chunkStorage: storage.chunkStorage });
+      return LmdbChunkStore.open({
+        path: storage.dataDir,
+        maxChunkSize,
+        chunkStorage: storage.chunkStorage,
+        ...(storage.sequenceCacheBytes !== undefined ? { sequenceCacheBytes: storage.sequenceCacheBytes } : {}),
+      });
   }
 }
 

@@ -64,6 +64,12 @@ export interface AtlasNodeOptions {
    * existing store keeps its layout.
    */
   chunkStorage?: ChunkStorage;
+  /**
+   * Most memory, in bytes, the store in `dataDir` holds the sequence's addresses in, in 1.25 MiB
+   * pages read whole on first use (default 32 MiB, every position of a sequence of up to
+   * 1,638,400); 0 reads each position from LMDB (README, "Chunk storage").
+   */
+  sequenceCacheBytes?: number;
   /** A store of your own; overrides dataDir. It stays yours: the node closes it only with `closeStore: true`. */
   store?: ChunkStore;
   /**

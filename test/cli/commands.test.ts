@@ -54,13 +54,14 @@ describe('atlas --help', () => {
 
 describe('bad usage and bad files', () => {
   it('gives one line and exit code 2 for bad arguments', async () => {
-    const [unknownCommand, unknownOption, badNumber, badAddress, missingPeer, badPeer] = await Promise.all([
+    const [unknownCommand, unknownOption, badNumber, badAddress, missingPeer, badPeer, badCache] = await Promise.all([
       runAtlas(['frobnicate']),
       runAtlas(['demo', '--nodez', '3']),
       runAtlas(['demo', '--nodes', '1']),
       runAtlas(['get', 'not-an-address', '--peer', '127.0.0.1:1']),
       runAtlas(['get', 'a'.repeat(40), '--peer']),
       runAtlas(['peers', 'localhost']),
+      runAtlas(['node', '--sequence-cache-mb', 'lots']),
     ]);
     expectOneLineFailure(unknownCommand as RunResult, 2, /unknown command 'frobnicate'/);
     expectOneLineFailure(unknownOption as RunResult, 2, /unknown option '--nodez'.*--nodes/);
@@ -68,6 +69,7 @@ describe('bad usage and bad files', () => {
     expectOneLineFailure(badAddress as RunResult, 2, /40 hex characters/);
     expectOneLineFailure(missingPeer as RunResult, 2, /--peer/);
     expectOneLineFailure(badPeer as RunResult, 2, /host:port/);
+    expectOneLineFailure(badCache as RunResult, 2, /--sequence-cache-mb.*whole number/);
   });
 
   it('gives one line and exit code 1 for missing, empty, oversized and corrupt files', async () => {

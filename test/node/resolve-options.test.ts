@@ -92,6 +92,7 @@ describe('resolveNodeOptions', () => {
     expect(resolveNodeOptions({ chain, transport }).earlyContacts.ttlMs).toBe(60_000);
     expect(resolveNodeOptions({ chain, transport, peerTable: { checkMs: 90_000 } }).earlyContacts.ttlMs).toBe(90_000);
     expect(resolveNodeOptions({ chain, transport, peerTable: { checkMs: 90_000 }, earlyContacts: { ttlMs: 5_000 } }).earlyContacts.ttlMs).toBe(5_000);
+    expect(resolveNodeOptions({ chain, transport, dataDir: '/tmp/x', sequenceCacheBytes: 0 }).storage).toMatchObject({ kind: 'lmdb', sequenceCacheBytes: 0 });
     expect(resolveNodeOptions({ chain, transport, dataDir: '/tmp/x', limits: { maxChunkSize: 2_000 } })).toMatchObject({
       storage: { kind: 'lmdb', dataDir: '/tmp/x' },
       closeStore: true,
@@ -123,6 +124,8 @@ describe('resolveNodeOptions', () => {
       [{ chain, transport, store: { get: () => undefined } }, 'store'],
       [{ chain, transport, closeStore: 'yes' }, 'closeStore'],
       [{ chain, transport, dataDir: '' }, 'dataDir'],
+      [{ chain, transport, dataDir: '/tmp/x', sequenceCacheBytes: -1 }, 'sequenceCacheBytes'],
+      [{ chain, transport, dataDir: '/tmp/x', sequenceCacheBytes: 1.5 }, 'sequenceCacheBytes'],
       [{ chain, transport, network: 3 }, 'network'],
       [{ chain, transport, seeds: 'a:1' }, 'seeds'],
       [{ chain, transport, seeds: ['a:1', 3] }, 'seeds[1]'],

@@ -1,0 +1,85 @@
+/**
+ * The sequence's addresses in memory, in pages of 65,536 positions (1.25 MiB each), each read
+ * from LMDB in one range scan on its first use and kept until the sequence is cut below it.
+ *
+ * A node catching up asks for positions in random order (rarest first, ties at random), and so
+ * does a node serving them (the address index confirms every match by reading its position
+ * back). At a million positions each LMDB read is then a random walk down the tree: about 1.2 µs
+ * on its own, twice that between the writes of a sync, where a range scan reads a position for
+ * 0.25 µs. Paging the sequence in cut a 1,000,000 × 170 B catch-up's CPU by about a tenth.
+ *
+ * Bounded: at most `maxBytes` of pages (LmdbChunkStoreOptions.sequenceCacheBytes). A page is
+ * never evicted to make room for another, so reads cannot thrash: past the bound a position is
+ * read from LMDB as before (through the recent-addresses cache). The sequence comes from the
+ * chain, not from peers, and only positions the store holds are ever read: a remote party cannot
+ * make a node page in more than its own sequence.
+ */
+import { ADDRESS_BYTES } from '../address.js';
+
+/** Positions in one page. */
+export const SEQUENCE_PAGE_POSITIONS = 65_536;
+/** Bytes of one page: 1.25 MiB. */
+export const SEQUENCE_PAGE_BYTES = SEQUENCE_PAGE_POSITIONS * ADDRESS_BYTES;
+/** Default bound of the pages held: 32 MiB, every position of a sequence of up to 1,638,400. */
+export const DEFAULT_SEQUENCE_CACHE_BYTES = 32 * 1024 * 1024;
+
+/** Reads the stored addresses at positions from .. to - 1, in order (fewer past the sequence's end). */
+export type AddressRangeReader = (from: number, to: number) => Iterable<Uint8Array>;
+
+export class SequencePages {
+  readonly #read: AddressRangeReader;
+  readonly #maxPages: number;
+  /** Page index -> its addresses, 20 bytes a position from the page's first. */
+  readonly #pages = new Map<number, { addresses: Uint8Array; filled: number }>();
+
+  /** `maxBytes`: the most memory held in pages (0 holds none: every read goes to LMDB). */
+  constructor(read: AddressRangeReader, maxBytes: number) {
+    this.#read = read;
+    this.#maxPages = Math.floor(maxBytes / SEQUENCE_PAGE_BYTES);
+  }
+
+  /** Bytes held in pages. */
+  get bytes(): number {
+    return this.#pages.size * SEQUENCE_PAGE_BYTES;
+  }
+
+  /**
+   * The address at `position` (a view into the page: the caller copies what it keeps), or
+   * undefined when its page is not held and there is no room for it, or the position is past
+   * the stored sequence.
+   */
+  get(position: number): Uint8Array | undefined {
+    const index = Math.floor(position / SEQUENCE_PAGE_POSITIONS);
+    const offset = position - index * SEQUENCE_PAGE_POSITIONS;
+    let page = this.#pages.get(index);
+    if (page === undefined) {
+      if (this.#pages.size >= this.#maxPages) return undefined;
+      page = { addresses: new Uint8Array(SEQUENCE_PAGE_BYTES), filled: 0 };
+      this.#pages.set(index, page);
+    }
+    // The sequence grew into this page since it was read: read the rest.
+    if (offset >= page.filled) this.#fill(index, page);
+    if (offset >= page.filled) return undefined;
+    return page.addresses.subarray(offset * ADDRESS_BYTES, (offset + 1) * ADDRESS_BYTES);
+  }
+
+  /** Forgets every position >= length (the sequence was cut there). */
+  dropFrom(length: number): void {
+    for (const [index, page] of this.#pages) {
+      const first = index * SEQUENCE_PAGE_POSITIONS;
+      if (first >= length) this.#pages.delete(index);
+      else page.filled = Math.min(page.filled, length - first);
+    }
+  }
+
+  #fill(index: number, page: { addresses: Uint8Array; filled: number }): void {
+    const first = index * SEQUENCE_PAGE_POSITIONS;
+    let at = page.filled * ADDRESS_BYTES;
+    for (const address of this.#read(first + page.filled, first + SEQUENCE_PAGE_POSITIONS)) {
+      if (address.length !== ADDRESS_BYTES) break; // a damaged record: read (and refused) on its own
+      page.addresses.set(address, at);
+      at += ADDRESS_BYTES;
+    }
+    page.filled = at / ADDRESS_BYTES;
+  }
+}

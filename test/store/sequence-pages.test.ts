@@ -1,0 +1,137 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InvalidOptionError } from '../../src/errors.js';
+import { LmdbChunkStore } from '../../src/store/lmdb.js';
+import { SEQUENCE_PAGE_BYTES, SEQUENCE_PAGE_POSITIONS, SequencePages } from '../../src/store/sequence-pages.js';
+
+const root = mkdtempSync(join(tmpdir(), 'atlasnet-pages-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A distinct 20-byte address per (position, generation): a cut and re-announced position gets another. */
+function addressBytes(position: number, generation = 0): Buffer {
+  const bytes = Buffer.alloc(20, generation + 1);
+  bytes.writeUInt32BE(position, 0);
+  return bytes;
+}
+
+/** A sequence in an array, read the way LMDB's range scan reads it, counting the scans and positions read. */
+function fakeSequence(length: number) {
+  const addresses = Array.from({ length }, (_, i) => addressBytes(i));
+  const reads = { scans: 0, positions: 0 };
+  const read = function* (from: number, to: number): Iterable<Uint8Array> {
+    reads.scans++;
+    for (let p = from; p < Math.min(to, addresses.length); p++) {
+      reads.positions++;
+      yield addresses[p] as Buffer;
+    }
+  };
+  return { addresses, reads, read };
+}
+
+const same = (a: Uint8Array | undefined, b: Uint8Array) => a !== undefined && Buffer.from(a).equals(b);
+
+describe('SequencePages', () => {
+  it('reads a page in one scan on its first use and answers every position of it from memory', () => {
+    const sequence = fakeSequence(SEQUENCE_PAGE_POSITIONS + 100);
+    const pages = new SequencePages(sequence.read, 4 * SEQUENCE_PAGE_BYTES);
+    expect(same(pages.get(70), sequence.addresses[70] as Buffer)).toBe(true);
+    expect(sequence.reads).toEqual({ scans: 1, positions: SEQUENCE_PAGE_POSITIONS });
+    for (const p of [0, 1, 65_535, 12_345]) expect(same(pages.get(p), sequence.addresses[p] as Buffer)).toBe(true);
+    expect(sequence.reads.scans).toBe(1);
+    // The second page holds only the sequence's last 100 positions.
+    expect(same(pages.get(SEQUENCE_PAGE_POSITIONS + 99), sequence.addresses[SEQUENCE_PAGE_POSITIONS + 99] as Buffer)).toBe(true);
+    expect(sequence.reads).toEqual({ scans: 2, positions: SEQUENCE_PAGE_POSITIONS + 100 });
+    expect(pages.bytes).toBe(2 * SEQUENCE_PAGE_BYTES);
+  });
+
+  it('holds no more pages than its bound, and never evicts one: past it, a position is not answered (read from LMDB instead)', () => {
+    const sequence = fakeSequence(3 * SEQUENCE_PAGE_POSITIONS);
+    const pages = new SequencePages(sequence.read, 2 * SEQUENCE_PAGE_BYTES + SEQUENCE_PAGE_BYTES / 2);
+    expect(pages.get(0)).toBeDefined();
+    expect(pages.get(SEQUENCE_PAGE_POSITIONS)).toBeDefined();
+    const scans = sequence.reads.scans;
+    expect(pages.get(2 * SEQUENCE_PAGE_POSITIONS)).toBeUndefined();
+    expect(sequence.reads.scans).toBe(scans); // nothing read for a page it has no room for
+    expect(same(pages.get(5), sequence.addresses[5] as Buffer)).toBe(true); // the first page stays
+    expect(pages.bytes).toBe(2 * SEQUENCE_PAGE_BYTES);
+
+    const none = new SequencePages(sequence.read, SEQUENCE_PAGE_BYTES - 1);
+    expect(none.get(0)).toBeUndefined();
+    expect(none.bytes).toBe(0);
+  });
+
+  it('reads only the positions the sequence grew by into a page it holds, and answers none past the end', () => {
+    const sequence = fakeSequence(10);
+    const pages = new SequencePages(sequence.read, SEQUENCE_PAGE_BYTES);
+    expect(pages.get(10)).toBeUndefined();
+    expect(same(pages.get(9), sequence.addresses[9] as Buffer)).toBe(true);
+    expect(sequence.reads.positions).toBe(10);
+    sequence.addresses.push(addressBytes(10), addressBytes(11));
+    expect(same(pages.get(11), sequence.addresses[11] as Buffer)).toBe(true);
+    expect(sequence.reads.positions).toBe(12);
+  });
+
+  it('forgets the positions a cut drops, so a re-announced position is read again', () => {
+    const sequence = fakeSequence(SEQUENCE_PAGE_POSITIONS + 10);
+    const pages = new SequencePages(sequence.read, 2 * SEQUENCE_PAGE_BYTES);
+    expect(pages.get(100)).toBeDefined();
+    expect(pages.get(SEQUENCE_PAGE_POSITIONS + 5)).toBeDefined();
+    // Cut to 50 and announce other addresses from there on.
+    sequence.addresses.length = 50;
+    pages.dropFrom(50);
+    expect(pages.bytes).toBe(SEQUENCE_PAGE_BYTES);
+    expect(pages.get(50)).toBeUndefined();
+    for (let p = 50; p < 200; p++) sequence.addresses.push(addressBytes(p, 1));
+    expect(same(pages.get(100), addressBytes(100, 1))).toBe(true);
+    expect(same(pages.get(49), addressBytes(49))).toBe(true);
+  });
+
+  it('stops a page at a record that is not 20 bytes (a damaged store), leaving it to be read on its own', () => {
+    const sequence = fakeSequence(10);
+    sequence.addresses[4] = Buffer.alloc(7);
+    const pages = new SequencePages(sequence.read, SEQUENCE_PAGE_BYTES);
+    expect(same(pages.get(3), sequence.addresses[3] as Buffer)).toBe(true);
+    expect(pages.get(4)).toBeUndefined();
+    expect(pages.get(6)).toBeUndefined();
+  });
+});
+
+describe('LmdbChunkStore with sequence pages', () => {
+  it('answers every position as LMDB holds it across pages, cuts and reopening, with pages on and off', async () => {
+    const length = SEQUENCE_PAGE_POSITIONS + 3_000;
+    const hex = (bytes: Buffer) => bytes.toString('hex');
+    const announce = (from: number, to: number, generation: number) =>
+      Array.from({ length: to - from }, (_, i) => ({ position: from + i, address: hex(addressBytes(from + i, generation)) }));
+    for (const sequenceCacheBytes of [undefined, 0]) {
+      const path = join(root, `store-${sequenceCacheBytes ?? 'default'}`);
+      let store = await LmdbChunkStore.open({ path, noSync: true, ...(sequenceCacheBytes !== undefined ? { sequenceCacheBytes } : {}) });
+      await store.append(announce(0, length, 0));
+      const probes = [0, 1, 4_000, SEQUENCE_PAGE_POSITIONS - 1, SEQUENCE_PAGE_POSITIONS, length - 1];
+      for (const p of probes) expect(store.addressAt(p)).toBe(hex(addressBytes(p)));
+      expect(store.positionsOf(hex(addressBytes(SEQUENCE_PAGE_POSITIONS + 7)))).toEqual([SEQUENCE_PAGE_POSITIONS + 7]);
+      // A reorganisation back into the first page, then other announcements from there on.
+      await store.truncate(60_000);
+      expect(store.addressAt(SEQUENCE_PAGE_POSITIONS)).toBeUndefined();
+      expect(store.positionsOf(hex(addressBytes(60_001)))).toEqual([]);
+      await store.append(announce(60_000, length, 1));
+      for (const p of probes) expect(store.addressAt(p)).toBe(hex(addressBytes(p, p >= 60_000 ? 1 : 0)));
+      expect(store.positionsOf(hex(addressBytes(60_001, 1)))).toEqual([60_001]);
+      await store.close();
+      store = await LmdbChunkStore.open({ path, noSync: true });
+      for (const p of probes) expect(store.addressAt(p)).toBe(hex(addressBytes(p, p >= 60_000 ? 1 : 0)));
+      await store.close();
+    }
+  });
+
+  it('refuses a sequenceCacheBytes that is not a whole number of bytes >= 0, creating nothing', async () => {
+    for (const sequenceCacheBytes of [-1, 1.5, Number.NaN]) {
+      const path = join(root, `refused-${String(sequenceCacheBytes)}`);
+      const error = await LmdbChunkStore.open({ path, sequenceCacheBytes }).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect((error as InvalidOptionError).option).toBe('sequenceCacheBytes');
+      expect(existsSync(path)).toBe(false);
+    }
+  });
+});
