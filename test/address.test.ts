@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { addressFromBytes, isAddress, parseAddress } from '../src/address.js';
+import { AtlasError, ErrorCodes } from '../src/errors.js';
+
+const valid = '0123456789abcdefABCDEF0123456789abcdefAB';
+
+describe('isAddress', () => {
+  it('accepts 40 hex digits in either case', () => {
+    expect(isAddress(valid)).toBe(true);
+    expect(isAddress('f'.repeat(40))).toBe(true);
+    expect(isAddress('0'.repeat(40))).toBe(true);
+  });
+
+  it('refuses any other length, and a non-hex character at any place', () => {
+    expect(isAddress(valid.slice(1))).toBe(false);
+    expect(isAddress(`${valid}0`)).toBe(false);
+    expect(isAddress('')).toBe(false);
+    // Neighbours of the hex ranges, whitespace, and characters past ASCII (an Arabic-Indic and a
+    // full-width digit, a letter whose code ends like a hex one's).
+    const strangers = ['/', ':', '@', 'G', '`', 'g', ' ', '\n', '\u0000', '\u0663', '\uff10', '\u0161', '\u0130'];
+    for (let at = 0; at < 40; at++) {
+      for (const stranger of strangers) expect(isAddress(valid.slice(0, at) + stranger + valid.slice(at + 1))).toBe(false);
+    }
+  });
+
+  it('refuses what is not a string', () => {
+    for (const value of [undefined, null, 40, Buffer.from(valid, 'hex'), [valid], { toString: () => valid }]) expect(isAddress(value)).toBe(false);
+  });
+});
+
+describe('parseAddress', () => {
+  it('returns the lower-case form, and throws BAD_ADDRESS for anything else', () => {
+    expect(parseAddress(valid)).toBe(valid.toLowerCase());
+    for (const value of [valid.slice(2), `${valid.slice(0, 39)}x`, 7]) {
+      let error: unknown;
+      try {
+        parseAddress(value);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(AtlasError);
+      expect((error as AtlasError).code).toBe(ErrorCodes.BAD_ADDRESS);
+    }
+  });
+
+  it('round-trips through bytes', () => {
+    expect(addressFromBytes(Buffer.from(valid, 'hex'))).toBe(valid.toLowerCase());
+  });
+});
