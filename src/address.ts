@@ -36,6 +36,11 @@ export function addressToBytes(address: Address): Uint8Array {
   return Buffer.from(address, 'hex');
 }
 
+/** The hex of the address in `bytes` (its first 20 bytes), or undefined for none: a store's reads, which never throw. */
+export function hexOfAddress(bytes: Uint8Array | undefined): Address | undefined {
+  return bytes === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, ADDRESS_BYTES).toString('hex');
+}
+
 export function addressFromBytes(bytes: Uint8Array): Address {
   if (bytes.length !== ADDRESS_BYTES) {
     throw new AtlasError(ErrorCodes.BAD_ADDRESS, `an address is ${ADDRESS_BYTES} bytes, got ${bytes.length}`);

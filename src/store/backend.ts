@@ -33,6 +33,8 @@ export interface StoreBackend extends ChunkRecords {
   readLength(): number;
   /** The 20-byte address at `position`, or undefined past the end. */
   addressAt(position: number): Uint8Array | undefined;
+  /** The same address as lower-case hex (what the store hands out), or undefined past the end. */
+  addressHexAt(position: number): string | undefined;
   /** The addresses at positions from .. to - 1, in order. */
   addressRange(from: number, to: number): Iterable<Uint8Array>;
 

@@ -17,7 +17,7 @@
  * its address is announced. A truncation keeps the bytes, so a chunk announced again is present
  * again at once, without being fetched.
  */
-import { ADDRESS_BYTES, type Address } from '../address.js';
+import { ADDRESS_BYTES, hexOfAddress, type Address } from '../address.js';
 import type { Announcement } from '../chain/types.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { Inventory } from '../inventory/inventory.js';
@@ -100,7 +100,7 @@ export class BackedChunkStore implements ChunkStore {
   addressAt(position: number): Address | undefined {
     this.#checkOpen();
     if (!Number.isInteger(position) || position < 0 || position >= this.#length) return undefined;
-    return hexOf(this.#backend.addressAt(position));
+    return this.#backend.addressHexAt(position);
   }
 
   positionsOf(address: Address): readonly number[] {
@@ -229,7 +229,7 @@ export class BackedChunkStore implements ChunkStore {
     if (length >= old) return;
     const dropped = new Map<Address, Buffer>();
     for (const bytes of this.#backend.addressRange(length, old)) {
-      const address = hexOf(bytes) as Address;
+      const address = hexOfAddress(bytes) as Address;
       if (!dropped.has(address)) dropped.set(address, Buffer.from(address, 'hex'));
     }
     const keys = [...dropped.values()];
@@ -373,10 +373,6 @@ function copyAdmitted(results: AdmissionResult[]): AdmissionResult[] {
     offset += result.data.length;
     return { ok: true, address: result.address, data };
   });
-}
-
-function hexOf(bytes: Uint8Array | undefined): string | undefined {
-  return bytes === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, 20).toString('hex');
 }
 
 function closedError(): AtlasError {

@@ -22,7 +22,7 @@
  * directory is locked while the store is open (lock.ts).
  */
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { ADDRESS_BYTES } from '../address.js';
+import { ADDRESS_BYTES, hexOfAddress } from '../address.js';
 import { AtlasError, ErrorCodes, InvalidOptionError } from '../errors.js';
 import type { Logger } from '../runtime.js';
 import { checkMaxChunkSize } from './admission.js';
@@ -214,6 +214,10 @@ class LmdbBackend implements StoreBackend {
     const address = this.#sequence.getBinaryFast(position);
     if (address !== undefined) this.#recent.set(position, address);
     return address;
+  }
+
+  addressHexAt(position: number): string | undefined {
+    return this.#pages.hexAt(position) ?? hexOfAddress(this.addressAt(position));
   }
 
   *addressRange(from: number, to: number): Iterable<Uint8Array> {

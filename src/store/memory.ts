@@ -3,7 +3,7 @@
  * (fast, no I/O, nothing survives the process). It is the one ChunkStore (chunk-store.ts) over
  * plain maps, so its semantics are exactly those of LmdbChunkStore; the contract tests run both.
  */
-import { ADDRESS_BYTES, type Address } from '../address.js';
+import { ADDRESS_BYTES, hexOfAddress, type Address } from '../address.js';
 import { AddressArray } from './address-array.js';
 import type { StoreBackend } from './backend.js';
 import { BackedChunkStore } from './chunk-store.js';
@@ -43,6 +43,10 @@ class MemoryBackend implements StoreBackend {
 
   addressAt(position: number): Uint8Array | undefined {
     return this.sequence.at(position);
+  }
+
+  addressHexAt(position: number): string | undefined {
+    return hexOfAddress(this.sequence.at(position));
   }
 
   addressRange(from: number, to: number): Iterable<Uint8Array> {

@@ -26,11 +26,17 @@ export const DEFAULT_SEQUENCE_CACHE_BYTES = 32 * 1024 * 1024;
 /** Reads the stored addresses at positions from .. to - 1, in order (fewer past the sequence's end). */
 export type AddressRangeReader = (from: number, to: number) => Iterable<Uint8Array>;
 
+interface Page {
+  addresses: Buffer;
+  /** Positions read into it, from its first. */
+  filled: number;
+}
+
 export class SequencePages {
   readonly #read: AddressRangeReader;
   readonly #maxPages: number;
   /** Page index -> its addresses, 20 bytes a position from the page's first. */
-  readonly #pages = new Map<number, { addresses: Uint8Array; filled: number }>();
+  readonly #pages = new Map<number, Page>();
 
   /** `maxBytes`: the most memory held in pages (0 holds none: every read goes to LMDB). */
   constructor(read: AddressRangeReader, maxBytes: number) {
@@ -49,19 +55,36 @@ export class SequencePages {
    * the stored sequence.
    */
   get(position: number): Uint8Array | undefined {
+    const at = this.#locate(position);
+    return at === undefined ? undefined : at.addresses.subarray(at.offset, at.offset + ADDRESS_BYTES);
+  }
+
+  /** The address at `position` as lower-case hex, or undefined as for get(). Makes no view on the way. */
+  hexAt(position: number): string | undefined {
+    const at = this.#locate(position);
+    return at === undefined ? undefined : at.addresses.toString('hex', at.offset, at.offset + ADDRESS_BYTES);
+  }
+
+  /** The page holding `position` and the byte offset of its address there. */
+  #locate(position: number): { addresses: Buffer; offset: number } | undefined {
     const index = Math.floor(position / SEQUENCE_PAGE_POSITIONS);
     const offset = position - index * SEQUENCE_PAGE_POSITIONS;
     let page = this.#pages.get(index);
     if (page === undefined) {
       if (this.#pages.size >= this.#maxPages) return undefined;
-      page = { addresses: new Uint8Array(SEQUENCE_PAGE_BYTES), filled: 0 };
+      page = { addresses: Buffer.alloc(SEQUENCE_PAGE_BYTES), filled: 0 };
       this.#pages.set(index, page);
     }
     // The sequence grew into this page since it was read: read the rest.
     if (offset >= page.filled) this.#fill(index, page);
     if (offset >= page.filled) return undefined;
-    return page.addresses.subarray(offset * ADDRESS_BYTES, (offset + 1) * ADDRESS_BYTES);
+    this.#located.addresses = page.addresses;
+    this.#located.offset = offset * ADDRESS_BYTES;
+    return this.#located;
   }
+
+  /** What #locate answers, reused: a read makes no object. */
+  readonly #located: { addresses: Buffer; offset: number } = { addresses: Buffer.alloc(0), offset: 0 };
 
   /** Forgets every position >= length (the sequence was cut there). */
   dropFrom(length: number): void {
@@ -72,7 +95,7 @@ export class SequencePages {
     }
   }
 
-  #fill(index: number, page: { addresses: Uint8Array; filled: number }): void {
+  #fill(index: number, page: Page): void {
     const first = index * SEQUENCE_PAGE_POSITIONS;
     let at = page.filled * ADDRESS_BYTES;
     for (const address of this.#read(first + page.filled, first + SEQUENCE_PAGE_POSITIONS)) {
