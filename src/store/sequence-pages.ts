@@ -15,6 +15,7 @@
  * make a node page in more than its own sequence.
  */
 import { ADDRESS_BYTES } from '../address.js';
+import type { AddressRangeReader } from './sequence-digest.js';
 
 /** Positions in one page. */
 export const SEQUENCE_PAGE_POSITIONS = 65_536;
@@ -22,9 +23,6 @@ export const SEQUENCE_PAGE_POSITIONS = 65_536;
 export const SEQUENCE_PAGE_BYTES = SEQUENCE_PAGE_POSITIONS * ADDRESS_BYTES;
 /** Default bound of the pages held: 32 MiB, every position of a sequence of up to 1,638,400. */
 export const DEFAULT_SEQUENCE_CACHE_BYTES = 32 * 1024 * 1024;
-
-/** Reads the stored addresses at positions from .. to - 1, in order (fewer past the sequence's end). */
-export type AddressRangeReader = (from: number, to: number) => Iterable<Uint8Array>;
 
 interface Page {
   addresses: Buffer;
