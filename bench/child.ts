@@ -40,11 +40,12 @@ export function runJsonChild<T>(script: string, args: readonly string[], options
 /**
  * Starts a TypeScript bench script as a long-running service in its own process and resolves
  * with the first line it prints, parsed as JSON (its address, say), once it is ready. With `ipc`
- * the child also gets an IPC channel (process.send / 'message').
+ * the child also gets an IPC channel (process.send / 'message'); `plainJs` as for runJsonChild.
  */
-export function startJsonService<T>(script: string, args: readonly string[], options: { ipc?: boolean } = {}): Promise<{ child: ChildProcess; info: T }> {
+export function startJsonService<T>(script: string, args: readonly string[], options: { ipc?: boolean; plainJs?: boolean } = {}): Promise<{ child: ChildProcess; info: T }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: options.ipc ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'] });
+    const loader = options.plainJs ? [] : ['--import', 'tsx'];
+    const child = spawn(process.execPath, [...loader, script, ...args], { stdio: options.ipc ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'] });
     let out = '';
     const onData = (data: Buffer) => {
       out += data.toString();

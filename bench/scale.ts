@@ -3,7 +3,7 @@
  * peers, and the bytes an inventory refresh moves when little changed, against the original
  * design's whole-vector refresh measured in the same run.
  */
-import { build } from 'esbuild';
+import { bundleScript } from './bundle.js';
 import { runJsonChild } from './child.js';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,16 +43,9 @@ interface MemoryResult {
   peakRss: number;
 }
 
-/**
- * The measured process runs plain JavaScript, as an application on the built package does: the
- * script and the sources it imports are bundled (dependencies stay packages), so the TypeScript
- * loader's own ~30 MB (a worker thread and its transpile cache) is not counted as the node's.
- * The bundle sits two levels under the checkout, as dist/ files do, so the native addon is found.
- */
-async function memoryScript(): Promise<string> {
-  const outfile = join(here, 'results', 'memory-node.mjs');
-  await build({ entryPoints: [join(here, 'scale', 'memory-node.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile, logLevel: 'warning' });
-  return outfile;
+/** The measured process runs bundled plain JavaScript (bundle.ts), so the TypeScript loader is not counted as the node's memory. */
+function memoryScript(): Promise<string> {
+  return bundleScript(join(here, 'scale', 'memory-node.ts'));
 }
 
 async function measureMemory(script: string, positions: number, peers: number): Promise<MemoryResult> {

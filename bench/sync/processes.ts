@@ -1,18 +1,21 @@
 import type { ChildProcess } from 'node:child_process';
+import { bundleScript } from '../bundle.js';
 import { runJsonChild, startJsonService } from '../child.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Starts `bench/sync/<script>` under tsx; resolves with the first JSON line it prints. */
-export function startService<T>(script: string, args: string[]): Promise<{ child: ChildProcess; info: T }> {
-  return startJsonService<T>(join(here, script), args);
+// Every process of the sync benchmark, the references' too, runs bundled plain JavaScript (bundle.ts).
+
+/** Starts `bench/sync/<script>`; resolves with the first JSON line it prints. */
+export async function startService<T>(script: string, args: string[]): Promise<{ child: ChildProcess; info: T }> {
+  return startJsonService<T>(await bundleScript(join(here, script), 'sync-'), args, { plainJs: true });
 }
 
 /** Runs `bench/sync/<script>` to completion; resolves with the last JSON line it printed. */
-export function runToEnd<T>(script: string, args: string[], timeoutMs: number): Promise<T> {
-  return runJsonChild<T>(join(here, script), args, { label: script, timeoutMs });
+export async function runToEnd<T>(script: string, args: string[], timeoutMs: number): Promise<T> {
+  return runJsonChild<T>(await bundleScript(join(here, script), 'sync-'), args, { label: script, timeoutMs, plainJs: true });
 }
 
 export async function stopAll(children: ChildProcess[]): Promise<void> {
