@@ -303,8 +303,6 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     const putOff = reply.later !== undefined && this.views.putOffHonest(peer, chunkBytes, this.store.maxChunkSize) ? reply.later : [];
     this.stats.putOffAddresses += putOff.length;
     if (putOff.length > 0) this.plan.markStale();
-    const notWithheld = new Set<Address>(putOff);
-    for (const chunk of chunks) notWithheld.add(chunk.address);
 
     const now = this.clock.now();
     if (corrupt.length > 0) {
@@ -334,19 +332,28 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     // Every asked address was claimed: one withheld (said missing, or left unanswered) clears the
     // claim, so the next plan turns to another holder, and counts against the peer (omissions.ts).
     this.stats.missingReplies += missing.length;
-    let withheld = 0;
-    for (const address of asked) {
-      if (notWithheld.has(address)) continue;
-      withheld++;
-      this.views.clear(peer, this.store.positionsOf(address));
-    }
-    this.stats.unansweredAddresses += withheld - missing.length;
-    this.hooks.called(peer, withheld === 0);
-    if (withheld > 0 && this.omissions.record(peer, now)) {
+    const withheldAddresses = withheld(asked, reply, putOff);
+    for (const address of withheldAddresses) this.views.clear(peer, this.store.positionsOf(address));
+    const withheldCount = withheldAddresses.length;
+    this.stats.unansweredAddresses += withheldCount - missing.length;
+    this.hooks.called(peer, withheldCount === 0);
+    if (withheldCount > 0 && this.omissions.record(peer, now)) {
       this.hooks.fault(peer, 'bad-data', new AtlasError(ErrorCodes.BAD_REPLY, `${peer} keeps withholding chunks its inventory claims`, { peer }));
     }
     if (stored.length > 0) this.hooks.stored(stored, peer);
   }
+}
+
+/**
+ * The asked addresses a reply withheld: said missing, or left unanswered (neither a chunk nor put
+ * off). The reply parsers refuse an address answered twice or not asked, so when the answers add
+ * up to the request every address was answered once, and the withheld ones are those said missing.
+ */
+function withheld(asked: readonly Address[], reply: GetChunksResult, putOff: readonly Address[]): readonly Address[] {
+  if (reply.chunks.length + reply.missing.length + putOff.length === asked.length) return reply.missing;
+  const answered = new Set<Address>(putOff);
+  for (const chunk of reply.chunks) answered.add(chunk.address);
+  return asked.filter((address) => !answered.has(address));
 }
 
 /** The pause a BUSY refusal asks for (its retryAfterMs), or BUSY_PAUSE_MS. */

@@ -84,6 +84,32 @@ describe('Downloader', () => {
     }
   });
 
+  it('a reply answering every address, some with "don’t have", clears exactly those claims and counts them as withheld', async () => {
+    const byAddress = new Map<string, Uint8Array>();
+    // Holds positions 0 and 1 only; answers every address it is asked (in the order asked).
+    const held = new Set<string>();
+    const serve: Reply = (_peer, addresses) => ({
+      chunks: addresses.filter((a) => held.has(a)).map((a) => ({ address: a, data: byAddress.get(a)! })),
+      missing: addresses.filter((a) => !held.has(a)),
+    });
+    const { chunks, store, views, downloader, faults } = await setup(4, serve);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    held.add(chunks[0]!.address);
+    held.add(chunks[1]!.address);
+    views.track('P');
+    running.push(downloader);
+    for (let round = 1; round <= 3; round++) {
+      views.markHeld('P', Uint32Array.of(0, 1, 2, 3));
+      downloader.inventoriesChanged();
+      await waitFor(() => downloader.stats.missingReplies >= 2 * round, `reply ${round} to be handled`, 5_000);
+      const view = views.get('P')!.inventory;
+      expect([0, 1, 2, 3].filter((p) => view.has(p))).toEqual([0, 1]); // only the "don't have" claims are cleared
+      expect(faults).toEqual(round < 3 ? [] : ['P:bad-data']);
+    }
+    expect(store.chunkCount()).toBe(2);
+    expect(downloader.stats.unansweredAddresses).toBe(0);
+  });
+
   it('asks a peer for at most what its inventory replies say it answers, and 100 when they say nothing', async () => {
     const byAddress = new Map<string, Uint8Array>();
     const serve: Reply = (_peer, addresses) => ({ chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] });
