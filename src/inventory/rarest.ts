@@ -185,31 +185,64 @@ function collectBySlices(set: Bitmap, slices: readonly Bitmap[], level: number, 
 }
 
 function attachHolders(chosen: readonly number[], peerIds: readonly string[], peerBitmaps: readonly ReadonlyBitmap[]): PlannedPosition[] {
-  const planned: PlannedPosition[] = new Array(chosen.length);
-  for (let i = 0; i < chosen.length; i++) planned[i] = { position: chosen[i] as number, holders: [] };
   // The plan's indices in ascending order of position: a peer's held positions come out of its
   // bitmap ascending too, so one merge walk pairs them, with no lookup per (peer, position).
-  const ascending = new Uint32Array(chosen.length);
-  for (let i = 0; i < ascending.length; i++) ascending[i] = i;
-  ascending.sort((a, b) => (chosen[a] as number) - (chosen[b] as number));
+  const ascending = ascendingIndices(chosen);
+  // Per peer, the plan indices it holds; then each holder list is made at its exact size (grown
+  // push by push, a list of one held room for 17).
+  const heldBy: Uint32Array[] = new Array(peerBitmaps.length);
+  const counts = new Uint32Array(chosen.length);
   const chosenSet = bitmaps.create(chosen);
   try {
     for (let p = 0; p < peerBitmaps.length; p++) {
-      const peer = peerIds[p] as string;
       const heldBitmap = bitmaps.and(peerBitmaps[p] as ReadonlyBitmap, chosenSet);
       const held = heldBitmap.toUint32Array();
       bitmaps.release(heldBitmap);
+      const indices = new Uint32Array(held.length);
+      let found = 0;
       for (let k = 0, j = 0; k < held.length; k++, j++) {
         // held is a subset of chosen: skip the chosen positions this peer does not hold.
         while (j < ascending.length && (chosen[ascending[j] as number] as number) !== held[k]) j++;
         // Unreachable with uint32 positions; were it ever reached, the walk ends (no hang, no throw
         // in the downloader's pump) and this peer is simply not named for the rest.
         if (j === ascending.length) break;
-        (planned[ascending[j] as number] as PlannedPosition).holders.push(peer);
+        const index = ascending[j] as number;
+        indices[found++] = index;
+        counts[index] = (counts[index] as number) + 1;
       }
+      heldBy[p] = indices.subarray(0, found);
     }
   } finally {
     bitmaps.release(chosenSet);
   }
+  const planned: PlannedPosition[] = new Array(chosen.length);
+  for (let i = 0; i < chosen.length; i++) planned[i] = { position: chosen[i] as number, holders: new Array<string>(counts[i] as number) };
+  const filled = new Uint32Array(chosen.length);
+  for (let p = 0; p < heldBy.length; p++) {
+    const peer = peerIds[p] as string;
+    for (const index of heldBy[p] as Uint32Array) {
+      (planned[index] as PlannedPosition).holders[filled[index] as number] = peer;
+      filled[index] = (filled[index] as number) + 1;
+    }
+  }
   return planned;
+}
+
+/** Plan indices within this bound sort as one number with their position (exact below 2^53). */
+const INDEX_SPAN = 2 ** 21;
+
+/** The indices of `chosen` (distinct uint32 positions) in ascending order of position. */
+function ascendingIndices(chosen: readonly number[]): Uint32Array {
+  const ascending = new Uint32Array(chosen.length);
+  if (chosen.length > INDEX_SPAN) {
+    for (let i = 0; i < ascending.length; i++) ascending[i] = i;
+    return ascending.sort((a, b) => (chosen[a] as number) - (chosen[b] as number));
+  }
+  // A native numeric sort of position * 2^21 + index: a comparator called from the sort cost
+  // more than the rest of the pairing.
+  const keys = new Float64Array(chosen.length);
+  for (let i = 0; i < keys.length; i++) keys[i] = (chosen[i] as number) * INDEX_SPAN + i;
+  keys.sort();
+  for (let i = 0; i < keys.length; i++) ascending[i] = (keys[i] as number) % INDEX_SPAN;
+  return ascending;
 }

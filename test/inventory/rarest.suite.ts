@@ -69,6 +69,19 @@ describe('planRarestFirst', () => {
     expect(() => planRarestFirst({ own, peers, random, limit: -1 })).toThrow(RangeError);
   });
 
+  it('pairs holders with positions in a plan longer than 2^21 positions too (sorted another way)', () => {
+    const length = 2 ** 21 + 3;
+    const all = Inventory.fromPositions(Uint32Array.from({ length }, (_, i) => i), length);
+    const odd = Inventory.fromPositions(Uint32Array.from({ length: Math.ceil(length / 2) }, (_, i) => 2 * i + 1).filter((p) => p < length), length);
+    const plan = planRarestFirst({ own: new Inventory(length), peers: new Map([['all', all], ['odd', odd]]), random: seededRandom(5), limit: length });
+    expect(plan).toHaveLength(length);
+    let wrong = 0;
+    for (const { position, holders } of plan) if (holders.join() !== (position % 2 === 1 ? 'all,odd' : 'all')) wrong++;
+    expect(wrong).toBe(0);
+    // Rarest first: every even position (one holder) before any odd one (two).
+    expect(plan.findIndex((item) => item.position % 2 === 1)).toBe(Math.ceil(length / 2));
+  });
+
   it('is reproducible from the seed', () => {
     const own = new Inventory(1000);
     const peers = new Map(['a', 'b', 'c'].map((peer, i) => [peer, Inventory.fromPositions(Array.from({ length: 300 }, (_, k) => (k * (i + 3)) % 1000), 1000)]));
