@@ -36,6 +36,27 @@ export function addressToBytes(address: Address): Uint8Array {
   return Buffer.from(address, 'hex');
 }
 
+/** Per byte value, its two lower-case hex digits' char codes (high digit << 8 | low digit). */
+const HEX_PAIR = new Uint16Array(256);
+for (let byte = 0; byte < 256; byte++) {
+  const text = byte.toString(16).padStart(2, '0');
+  HEX_PAIR[byte] = (text.charCodeAt(0) << 8) | text.charCodeAt(1);
+}
+
+/**
+ * Whether `digest` (20 bytes) is the address `address` (canonical lower-case hex), compared in
+ * place: a received chunk's hash is checked against the address it was asked under without
+ * making a string of the hash.
+ */
+export function digestIs(digest: Uint8Array, address: Address): boolean {
+  if (digest.length !== ADDRESS_BYTES || address.length !== ADDRESS_HEX_LENGTH) return false;
+  for (let i = 0; i < ADDRESS_BYTES; i++) {
+    const pair = HEX_PAIR[digest[i] as number] as number;
+    if (address.charCodeAt(2 * i) !== pair >> 8 || address.charCodeAt(2 * i + 1) !== (pair & 0xff)) return false;
+  }
+  return true;
+}
+
 /** The hex of the address in `bytes` (its first 20 bytes), or undefined for none: a store's reads, which never throw. */
 export function hexOfAddress(bytes: Uint8Array | undefined): Address | undefined {
   return bytes === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, ADDRESS_BYTES).toString('hex');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addressFromBytes, isAddress, parseAddress } from '../src/address.js';
+import { randomBytes } from 'node:crypto';
+import { addressFromBytes, digestIs, isAddress, parseAddress } from '../src/address.js';
 import { AtlasError, ErrorCodes } from '../src/errors.js';
 
 const valid = '0123456789abcdefABCDEF0123456789abcdefAB';
@@ -45,5 +46,25 @@ describe('parseAddress', () => {
 
   it('round-trips through bytes', () => {
     expect(addressFromBytes(Buffer.from(valid, 'hex'))).toBe(valid.toLowerCase());
+  });
+});
+
+describe('digestIs', () => {
+  it('is true only for the digest the canonical address spells, byte for byte', () => {
+    for (let round = 0; round < 50; round++) {
+      const digest = randomBytes(20);
+      const address = digest.toString('hex');
+      expect(digestIs(digest, address)).toBe(true);
+      for (let i = 0; i < 20; i++) {
+        const other = Buffer.from(digest);
+        other[i] = (other[i] as number) ^ (1 << (round % 8));
+        expect(digestIs(other, address)).toBe(false);
+      }
+    }
+    const digest = Buffer.from('00ff10a0'.repeat(5), 'hex');
+    expect(digestIs(digest, '00ff10a0'.repeat(5))).toBe(true);
+    expect(digestIs(digest, '00FF10A0'.repeat(5))).toBe(false); // addresses here are canonical: lower case
+    expect(digestIs(digest.subarray(1), '00ff10a0'.repeat(5))).toBe(false);
+    expect(digestIs(digest, '00ff10a0'.repeat(5).slice(2))).toBe(false);
   });
 });

@@ -6,7 +6,7 @@
  * for the whole list), then announcement. Rule 3 (we asked that peer for that address) belongs to
  * the sync layer, which knows what it asked for: see `verifyClaimed`.
  */
-import { isAddress, parseAddress, type Address } from '../address.js';
+import { digestIs, isAddress, parseAddress, type Address } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { hash160Batch } from '../hash/index.js';
 import { DEFAULT_MAX_CHUNK_SIZE, type PutOutcome, type VerifiedChunk } from './types.js';
@@ -127,8 +127,8 @@ export function verifyClaimed(chunks: readonly VerifiedChunk[], maxChunkSize: nu
   accepted.forEach((i, j) => {
     const { address } = results[i] as AdmittedChunk;
     const digest = digests[j] as Uint8Array;
-    const actual = Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('hex');
-    if (actual !== address) {
+    if (!digestIs(digest, address)) {
+      const actual = Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('hex');
       results[i] = { ok: false, address, error: new AtlasError(ErrorCodes.HASH_MISMATCH, `chunk hashes to ${actual}, not ${address}`, { address, actual }) };
     }
   });

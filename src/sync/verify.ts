@@ -1,4 +1,4 @@
-import type { Address } from '../address.js';
+import { digestIs, type Address } from '../address.js';
 import { hash160Batch } from '../hash/index.js';
 
 export interface ReceivedChunk {
@@ -12,9 +12,7 @@ export function verifyReceived<T extends ReceivedChunk>(chunks: readonly T[]): {
   const verified: T[] = [];
   const corrupt: T[] = [];
   chunks.forEach((chunk, i) => {
-    const hash = hashes[i] as Uint8Array;
-    const actual = Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString('hex');
-    (actual === chunk.address ? verified : corrupt).push(chunk);
+    (digestIs(hashes[i] as Uint8Array, chunk.address) ? verified : corrupt).push(chunk);
   });
   return { verified, corrupt };
 }
