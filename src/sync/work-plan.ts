@@ -89,7 +89,7 @@ export class WorkPlan {
       const item = queue[i];
       if (item === undefined) continue;
       const { position } = item;
-      if (own.has(position) || this.busyPositions.has(position) || this.deferredPositions.has(position)) {
+      if (own.has(position) || this.busyPositions.has(position) || this.isDeferred(position)) {
         queue[i] = undefined;
         continue;
       }
@@ -142,7 +142,7 @@ export class WorkPlan {
       const batch: Address[] = [];
       while (batch.length < batchSize && side.length > 0) {
         const position = side.pop() as number;
-        if (own.has(position) || this.busyPositions.has(position) || this.deferredPositions.has(position)) continue;
+        if (own.has(position) || this.busyPositions.has(position) || this.isDeferred(position)) continue;
         const address = this.store.addressAt(position);
         if (address === undefined || this.busyAddresses.has(address) || this.backoff.blocked(address, now)) continue;
         batch.push(address);
@@ -179,6 +179,11 @@ export class WorkPlan {
   /** When the earliest backed-off address may be tried again; undefined when none waits. */
   nextRelease(): number | undefined {
     return this.deferred.size === 0 ? undefined : this.nextDue;
+  }
+
+  /** Whether the position waits out a back-off (no bitmap is asked while nothing backs off). */
+  private isDeferred(position: number): boolean {
+    return this.deferred.size > 0 && this.deferredPositions.has(position);
   }
 
   private releaseExpired(now: number): void {
