@@ -311,8 +311,9 @@ export class PeerTable {
    * Never this node itself nor anything in `exclude` (the caller).
    */
   livePeers(max: number, random: Random = this.random, exclude?: string | Iterable<string>): string[] {
-    const own = this.ownAddress();
-    const excluded: string[] = own === undefined ? [] : [own];
+    // Settling our own address takes it out of the table: it needs no excluding here.
+    this.ownAddress();
+    const excluded: string[] = [];
     // A table key is canonical already: the caller of a peer exchange usually is one.
     for (const address of typeof exclude === 'string' ? [exclude] : (exclude ?? [])) excluded.push(this.peers.has(address) ? address : (this.canonical(address) ?? address));
     return sampleWithout(this.livePeerList(this.clock.now()), max, random, excluded);
@@ -738,11 +739,11 @@ export class PeerTable {
  * then the first `max` (so a seeded random gives the same sample, draw for draw, as it always has).
  */
 function sampleWithout(items: readonly string[], max: number, random: Random, excluded: readonly string[]): string[] {
-  const kept: string[] = [];
-  // A plain loop over the one or two excluded: Array.prototype.includes, per item, cost more.
-  outer: for (const item of items) {
-    for (let i = 0; i < excluded.length; i++) if (item === excluded[i]) continue outer;
-    kept.push(item);
+  // Table keys are distinct: each excluded one is found (natively) and cut once, order kept.
+  const kept = items.slice();
+  for (const item of excluded) {
+    const at = kept.indexOf(item);
+    if (at >= 0) kept.splice(at, 1);
   }
   shuffle(kept, random);
   if (kept.length > max) kept.length = Math.max(0, max);

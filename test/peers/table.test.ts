@@ -385,6 +385,15 @@ describe('PeerTable: live peers', () => {
     expect(table.livePeers(80, undefined, [pub(1), pub(3)])).toHaveLength(5);
   });
 
+  it('never lists the address it learns is its own, even one it had admitted as a peer', () => {
+    let self: string | undefined;
+    const { table } = setup({ self: () => self });
+    for (let i = 1; i <= 4; i++) admitWith(table, pub(i));
+    expect(new Set(table.livePeers(80))).toEqual(new Set([1, 2, 3, 4].map(pub)));
+    self = '8.8.0.3:06264'; // pub(2), spelt differently: we were told our own address late
+    expect(new Set(table.livePeers(80))).toEqual(new Set([1, 3, 4].map(pub)));
+  });
+
   it('follows every change of health: calls, penalties, removals, and samples leaving the window', () => {
     const { table, clock } = setup();
     for (let i = 1; i <= 4; i++) admitWith(table, pub(i));
