@@ -65,9 +65,9 @@ export interface AtlasNodeOptions {
    */
   chunkStorage?: ChunkStorage;
   /**
-   * Most memory, in bytes, the store in `dataDir` holds the sequence's addresses in, in 1.25 MiB
-   * pages read whole on first use (default 32 MiB, every position of a sequence of up to
-   * 1,638,400); 0 reads each position from LMDB (README, "Chunk storage").
+   * Most memory, in bytes, the store in `dataDir` holds the sequence's addresses in, in 80 KiB
+   * pages of 4,096 positions read whole on first use (default 32 MiB, every position of a
+   * sequence of up to 1,675,264); 0 reads each position from LMDB (README, "Sequence pages").
    */
   sequenceCacheBytes?: number;
   /** A store of your own; overrides dataDir. It stays yours: the node closes it only with `closeStore: true`. */

@@ -73,10 +73,10 @@ export interface LmdbChunkStoreOptions {
    */
   chunkStorage?: ChunkStorage;
   /**
-   * Most memory, in bytes, holding the sequence's addresses in 1.25 MiB pages, each read whole on
-   * its first use (default 32 MiB: every position of a sequence of up to 1,638,400). Random reads
-   * of a large sequence cost a tenth of a catch-up's CPU without them; 0 reads every position
-   * from LMDB (README, "Chunk storage").
+   * Most memory, in bytes, holding the sequence's addresses in 80 KiB pages of 4,096 positions,
+   * each read whole on its first use (default 32 MiB: every position of a sequence of up to
+   * 1,675,264; a bound below one page holds none). Random reads of a large sequence cost a fifth
+   * of a catch-up's CPU without them; 0 reads every position from LMDB (README, "Sequence pages").
    */
   sequenceCacheBytes?: number;
   /** Open a 0-byte data.mdb as a new store (default false: refused with STORE_CORRUPT). */
@@ -112,12 +112,19 @@ export class LmdbChunkStore extends BackedChunkStore {
   readonly chunkStorage: ChunkStorage;
   /** What opening the chunk log found (undefined when chunks are in LMDB). */
   readonly chunkLog: ChunkLogScan | undefined;
+  readonly #backend: LmdbBackend;
 
   private constructor(backend: LmdbBackend, maxChunkSize: number, logger: Logger | undefined) {
     super(backend, { maxChunkSize, details: { path: backend.path }, ...(logger !== undefined ? { logger } : {}) });
     this.path = backend.path;
     this.chunkStorage = backend.chunkStorage;
     this.chunkLog = backend.chunkLog;
+    this.#backend = backend;
+  }
+
+  /** The sequence pages: bytes held now, and the most they may hold (README, "Sequence pages"). */
+  get sequenceCache(): { bytes: number; maxBytes: number } {
+    return this.#backend.sequenceCache;
   }
 
   /**
@@ -214,6 +221,10 @@ class LmdbBackend implements StoreBackend {
     const address = this.#sequence.getBinaryFast(position);
     if (address !== undefined) this.#recent.set(position, address);
     return address;
+  }
+
+  get sequenceCache(): { bytes: number; maxBytes: number } {
+    return { bytes: this.#pages.bytes, maxBytes: this.#pages.maxBytes };
   }
 
   addressHexAt(position: number): string | undefined {

@@ -2,9 +2,14 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryChain } from '../../src/chain/memory.js';
 import { InvalidOptionError } from '../../src/errors.js';
+import { AtlasNode } from '../../src/node/index.js';
+import { MemoryNetwork } from '../../src/transport/memory.js';
 import { LmdbChunkStore } from '../../src/store/lmdb.js';
-import { SEQUENCE_PAGE_BYTES, SEQUENCE_PAGE_POSITIONS, SequencePages } from '../../src/store/sequence-pages.js';
+import { DEFAULT_SEQUENCE_CACHE_BYTES, SEQUENCE_PAGE_BYTES, SEQUENCE_PAGE_POSITIONS, SequencePages } from '../../src/store/sequence-pages.js';
+
+const PAGE = SEQUENCE_PAGE_POSITIONS;
 
 const root = mkdtempSync(join(tmpdir(), 'atlasnet-pages-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -38,7 +43,10 @@ describe('SequencePages', () => {
     const pages = new SequencePages(sequence.read, 4 * SEQUENCE_PAGE_BYTES);
     expect(same(pages.get(70), sequence.addresses[70] as Buffer)).toBe(true);
     expect(sequence.reads).toEqual({ scans: 1, positions: SEQUENCE_PAGE_POSITIONS });
-    for (const p of [0, 1, 65_535, 12_345]) expect(same(pages.get(p), sequence.addresses[p] as Buffer)).toBe(true);
+    for (const p of [0, 1, PAGE - 1, PAGE >> 1]) {
+      expect(same(pages.get(p), sequence.addresses[p] as Buffer)).toBe(true);
+      expect(pages.hexAt(p)).toBe((sequence.addresses[p] as Buffer).toString('hex'));
+    }
     expect(sequence.reads.scans).toBe(1);
     // The second page holds only the sequence's last 100 positions.
     expect(same(pages.get(SEQUENCE_PAGE_POSITIONS + 99), sequence.addresses[SEQUENCE_PAGE_POSITIONS + 99] as Buffer)).toBe(true);
@@ -53,6 +61,7 @@ describe('SequencePages', () => {
     expect(pages.get(SEQUENCE_PAGE_POSITIONS)).toBeDefined();
     const scans = sequence.reads.scans;
     expect(pages.get(2 * SEQUENCE_PAGE_POSITIONS)).toBeUndefined();
+    expect(pages.hexAt(2 * SEQUENCE_PAGE_POSITIONS + 1)).toBeUndefined();
     expect(sequence.reads.scans).toBe(scans); // nothing read for a page it has no room for
     expect(same(pages.get(5), sequence.addresses[5] as Buffer)).toBe(true); // the first page stays
     expect(pages.bytes).toBe(2 * SEQUENCE_PAGE_BYTES);
@@ -60,6 +69,16 @@ describe('SequencePages', () => {
     const none = new SequencePages(sequence.read, SEQUENCE_PAGE_BYTES - 1);
     expect(none.get(0)).toBeUndefined();
     expect(none.bytes).toBe(0);
+  });
+
+  it('keeps no page where nothing is stored (a position past the end)', () => {
+    const sequence = fakeSequence(10);
+    const pages = new SequencePages(sequence.read, SEQUENCE_PAGE_BYTES);
+    expect(pages.get(PAGE + 3)).toBeUndefined();
+    expect(pages.bytes).toBe(0);
+    // Its one page of room is still there for the positions that exist.
+    expect(same(pages.get(3), sequence.addresses[3] as Buffer)).toBe(true);
+    expect(pages.bytes).toBe(SEQUENCE_PAGE_BYTES);
   });
 
   it('reads only the positions the sequence grew by into a page it holds, and answers none past the end', () => {
@@ -100,28 +119,61 @@ describe('SequencePages', () => {
 
 describe('LmdbChunkStore with sequence pages', () => {
   it('answers every position as LMDB holds it across pages, cuts and reopening, with pages on and off', async () => {
-    const length = SEQUENCE_PAGE_POSITIONS + 3_000;
+    const length = 3 * PAGE + 3_000;
+    const cut = PAGE + 1_000; // back into the second page
     const hex = (bytes: Buffer) => bytes.toString('hex');
     const announce = (from: number, to: number, generation: number) =>
       Array.from({ length: to - from }, (_, i) => ({ position: from + i, address: hex(addressBytes(from + i, generation)) }));
+    const probes = [0, 1, PAGE - 1, PAGE, cut - 1, cut, cut + 1, 2 * PAGE + 5, length - 1];
+    const generationAt = (p: number) => (p >= cut ? 1 : 0);
     for (const sequenceCacheBytes of [undefined, 0]) {
       const path = join(root, `store-${sequenceCacheBytes ?? 'default'}`);
       let store = await LmdbChunkStore.open({ path, noSync: true, ...(sequenceCacheBytes !== undefined ? { sequenceCacheBytes } : {}) });
       await store.append(announce(0, length, 0));
-      const probes = [0, 1, 4_000, SEQUENCE_PAGE_POSITIONS - 1, SEQUENCE_PAGE_POSITIONS, length - 1];
       for (const p of probes) expect(store.addressAt(p)).toBe(hex(addressBytes(p)));
-      expect(store.positionsOf(hex(addressBytes(SEQUENCE_PAGE_POSITIONS + 7)))).toEqual([SEQUENCE_PAGE_POSITIONS + 7]);
-      // A reorganisation back into the first page, then other announcements from there on.
-      await store.truncate(60_000);
-      expect(store.addressAt(SEQUENCE_PAGE_POSITIONS)).toBeUndefined();
-      expect(store.positionsOf(hex(addressBytes(60_001)))).toEqual([]);
-      await store.append(announce(60_000, length, 1));
-      for (const p of probes) expect(store.addressAt(p)).toBe(hex(addressBytes(p, p >= 60_000 ? 1 : 0)));
-      expect(store.positionsOf(hex(addressBytes(60_001, 1)))).toEqual([60_001]);
+      expect(store.positionsOf(hex(addressBytes(2 * PAGE + 7)))).toEqual([2 * PAGE + 7]);
+      // A reorganisation back into the second page, then other announcements from there on.
+      await store.truncate(cut);
+      expect(store.addressAt(cut)).toBeUndefined();
+      expect(store.positionsOf(hex(addressBytes(cut + 1)))).toEqual([]);
+      await store.append(announce(cut, length, 1));
+      for (const p of probes) expect(store.addressAt(p)).toBe(hex(addressBytes(p, generationAt(p))));
+      expect(store.positionsOf(hex(addressBytes(cut + 1, 1)))).toEqual([cut + 1]);
       await store.close();
       store = await LmdbChunkStore.open({ path, noSync: true });
-      for (const p of probes) expect(store.addressAt(p)).toBe(hex(addressBytes(p, p >= 60_000 ? 1 : 0)));
+      for (const p of probes) expect(store.addressAt(p)).toBe(hex(addressBytes(p, generationAt(p))));
       await store.close();
+    }
+  });
+
+  it('holds the bound a node is opened with, in whole pages (AtlasNode.open; default 32 MiB)', async () => {
+    const network = new MemoryNetwork();
+    try {
+      const cases: [number | undefined, number][] = [
+        [undefined, DEFAULT_SEQUENCE_CACHE_BYTES - (DEFAULT_SEQUENCE_CACHE_BYTES % SEQUENCE_PAGE_BYTES)],
+        [0, 0],
+        [3 * SEQUENCE_PAGE_BYTES + 5, 3 * SEQUENCE_PAGE_BYTES],
+      ];
+      for (const [sequenceCacheBytes, maxBytes] of cases) {
+        const chain = new MemoryChain();
+        chain.announce('ab'.repeat(20));
+        const node = await AtlasNode.open({
+          chain,
+          transport: network.transport(`n${String(sequenceCacheBytes)}`),
+          dataDir: join(root, `node-${String(sequenceCacheBytes)}`),
+          ...(sequenceCacheBytes !== undefined ? { sequenceCacheBytes } : {}),
+        });
+        try {
+          const store = node.store as LmdbChunkStore;
+          expect(store.sequenceCache).toEqual({ bytes: 0, maxBytes });
+          expect(store.addressAt(0)).toBe('ab'.repeat(20));
+          expect(store.sequenceCache.bytes).toBe(maxBytes === 0 ? 0 : SEQUENCE_PAGE_BYTES);
+        } finally {
+          await node.close();
+        }
+      }
+    } finally {
+      await network.close();
     }
   });
 

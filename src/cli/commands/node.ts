@@ -47,7 +47,7 @@ export function registerNodeCommand(program: Command): void {
     .description('run one node until interrupted (SIGINT/SIGTERM close it cleanly)')
     .option('-d, --data-dir <dir>', 'node folder: the LMDB store goes in <dir>/store', DEFAULT_DATA_DIR)
     .option('--chunk-storage <layout>', "where a new store keeps chunk bytes: log (an append-only file, the default) or lmdb", parseChunkStorage)
-    .option('--sequence-cache-mb <mb>', "memory (MiB) holding the sequence's addresses in pages read whole on first use (default 32; 0: read each from LMDB)", intParser(0, 1_048_576))
+    .option('--sequence-cache-mb <mb>', "memory (MiB) holding the sequence's addresses in 80 KiB pages read whole on first use (default 32; 0: read each from LMDB)", intParser(0, 1_048_576))
     .option('-l, --listen <host:port>', 'address to listen on (port 0 picks a free one)', parseListen, DEFAULT_LISTEN)
     .option('--advertise <host:port>', 'address other peers should use (default: the listen address)', parsePeer)
     .option('-s, --seed <host:port>', 'a peer to start from (repeatable)', collectPeer)
