@@ -37,6 +37,8 @@ export class SequencePages {
   readonly #maxPages: number;
   /** Page index -> its addresses, 20 bytes a position from the page's first. */
   readonly #pages = new Map<number, Page>();
+  /** What #locate answers, reused: a read makes no object. */
+  readonly #located: { addresses: Buffer; offset: number } = { addresses: Buffer.alloc(0), offset: 0 };
 
   /** `maxBytes`: the most memory held in pages (0 holds none: every read goes to LMDB). */
   constructor(read: AddressRangeReader, maxBytes: number) {
@@ -91,9 +93,6 @@ export class SequencePages {
     this.#located.offset = offset * ADDRESS_BYTES;
     return this.#located;
   }
-
-  /** What #locate answers, reused: a read makes no object. */
-  readonly #located: { addresses: Buffer; offset: number } = { addresses: Buffer.alloc(0), offset: 0 };
 
   /** Forgets every position >= length (the sequence was cut there). */
   dropFrom(length: number): void {
