@@ -38,8 +38,7 @@ export class Backoff<K> {
   }
 
   succeed(key: K): void {
-    // Most keys never failed: a catch-up stores hundreds of thousands with nothing backing off.
-    if (this.entries.size > 0) this.entries.delete(key);
+    this.entries.delete(key);
   }
 
   blocked(key: K, now: number): boolean {
@@ -61,6 +60,6 @@ export class Backoff<K> {
 
   /** Entries are kept for good, so any time reads them. */
   private entry(key: K): { failures: number; until: number } | undefined {
-    return this.entries.size === 0 ? undefined : this.entries.get(key, Number.POSITIVE_INFINITY);
+    return this.entries.get(key, Number.POSITIVE_INFINITY);
   }
 }
