@@ -214,13 +214,7 @@ class LmdbBackend implements StoreBackend {
   }
 
   addressAt(position: number): Uint8Array | undefined {
-    const paged = this.#pages.get(position);
-    if (paged !== undefined) return paged;
-    const recent = this.#recent.get(position);
-    if (recent !== undefined) return recent;
-    const address = this.#sequence.getBinaryFast(position);
-    if (address !== undefined) this.#recent.set(position, address);
-    return address;
+    return this.#pages.get(position) ?? this.#unpaged(position);
   }
 
   get sequenceCache(): { bytes: number; maxBytes: number } {
@@ -228,7 +222,16 @@ class LmdbBackend implements StoreBackend {
   }
 
   addressHexAt(position: number): string | undefined {
-    return this.#pages.hexAt(position) ?? hexOfAddress(this.addressAt(position));
+    return this.#pages.hexAt(position) ?? hexOfAddress(this.#unpaged(position));
+  }
+
+  /** A position the pages do not hold (past their bound): from the recent reads, else from LMDB. */
+  #unpaged(position: number): Uint8Array | undefined {
+    const recent = this.#recent.get(position);
+    if (recent !== undefined) return recent;
+    const address = this.#sequence.getBinaryFast(position);
+    if (address !== undefined) this.#recent.set(position, address);
+    return address;
   }
 
   *addressRange(from: number, to: number): Iterable<Uint8Array> {

@@ -6,6 +6,8 @@
  * page of the sequence, so the second one is worth keeping.
  *
  * 2^17 slots, 3 MB, allocated at the first read, so a node that never reads positions holds none.
+ * It serves only the positions the sequence pages do not hold (sequence-pages.ts: past their
+ * bound, or with them turned off); while the pages hold the whole sequence it is never allocated.
  */
 import { ADDRESS_BYTES } from '../address.js';
 
