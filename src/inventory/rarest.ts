@@ -217,12 +217,14 @@ function attachHolders(chosen: readonly number[], peerIds: readonly string[], pe
   }
   const planned: PlannedPosition[] = new Array(chosen.length);
   for (let i = 0; i < chosen.length; i++) planned[i] = { position: chosen[i] as number, holders: new Array<string>(counts[i] as number) };
-  const filled = new Uint32Array(chosen.length);
-  for (let p = 0; p < heldBy.length; p++) {
+  // Filled from the last peer back, each into its list's last empty slot: the lists come out in
+  // the order of `peers`, and the counts, counted down, are all the bookkeeping needed.
+  for (let p = heldBy.length - 1; p >= 0; p--) {
     const peer = peerIds[p] as string;
     for (const index of heldBy[p] as Uint32Array) {
-      (planned[index] as PlannedPosition).holders[filled[index] as number] = peer;
-      filled[index] = (filled[index] as number) + 1;
+      const slot = (counts[index] as number) - 1;
+      counts[index] = slot;
+      (planned[index] as PlannedPosition).holders[slot] = peer;
     }
   }
   return planned;
