@@ -6,7 +6,7 @@
  * for the whole list), then announcement. Rule 3 (we asked that peer for that address) belongs to
  * the sync layer, which knows what it asked for: see `verifyClaimed`.
  */
-import { digestIs, isAddress, parseAddress, type Address } from '../address.js';
+import { addressFromBytes, digestIs, isAddress, parseAddress, type Address } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { hash160Batch } from '../hash/index.js';
 import { DEFAULT_MAX_CHUNK_SIZE, type PutOutcome, type VerifiedChunk } from './types.js';
@@ -80,7 +80,7 @@ export function hashChunks(chunks: readonly Uint8Array[], maxChunkSize: number):
   const digests = toHash.length > 0 ? hash160Batch(toHash) : [];
   for (let j = 0; j < toHashIndex.length; j++) {
     const digest = digests[j] as Uint8Array;
-    const address = Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('hex');
+    const address = addressFromBytes(digest);
     results[toHashIndex[j] as number] = { ok: true, address, data: toHash[j] as Uint8Array };
   }
   return results as AdmissionResult[];
@@ -128,7 +128,7 @@ export function verifyClaimed(chunks: readonly VerifiedChunk[], maxChunkSize: nu
     const { address } = results[i] as AdmittedChunk;
     const digest = digests[j] as Uint8Array;
     if (!digestIs(digest, address)) {
-      const actual = Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('hex');
+      const actual = addressFromBytes(digest);
       results[i] = { ok: false, address, error: new AtlasError(ErrorCodes.HASH_MISMATCH, `chunk hashes to ${actual}, not ${address}`, { address, actual }) };
     }
   });
