@@ -9,7 +9,7 @@ import { quantile } from '../src/sim/figures.js';
 import type { ChunkStorage } from '../src/store/lmdb.js';
 import type { BenchReport, BenchRow, BenchSuite } from './report.js';
 import { buildDataset, copySource, SCRATCH, type Dataset } from './sync/dataset.js';
-import { runToEnd, startService, stopAll } from './sync/processes.js';
+import { laterLines, runToEnd, startService, stopAll } from './sync/processes.js';
 import type { StorageCeiling } from './sync/storage-ceiling.js';
 import { startupRun } from './sync-startup.js';
 
@@ -54,16 +54,28 @@ async function reference(dataset: Dataset): Promise<ReferenceResult> {
   }
 }
 
-async function syncFrom(dataset: Dataset, peers: number, chunkStorage: ChunkStorage): Promise<FreshResult> {
+/** What a serving peer reports when stopped (peer.ts). */
+interface ServeReport {
+  serveCpuSeconds: number;
+}
+
+async function syncFrom(dataset: Dataset, peers: number, chunkStorage: ChunkStorage): Promise<{ fresh: FreshResult; serveCpuSeconds: number }> {
   const servers = [];
+  const reports = [];
   try {
     for (let i = 0; i < peers; i++) {
-      servers.push(await startService<{ address: string }>('peer.ts', [copySource(dataset, `peer-${i}`), dataset.chainFile]));
+      const server = await startService<{ address: string }>('peer.ts', [copySource(dataset, `peer-${i}`), dataset.chainFile]);
+      servers.push(server);
+      reports.push(laterLines<ServeReport>(server.child));
     }
     const freshDir = join(SCRATCH, 'run', 'fresh');
     rmSync(freshDir, { recursive: true, force: true });
     const addresses = servers.map((s) => s.info.address).join(',');
-    return await runToEnd<FreshResult>('fresh.ts', [freshDir, dataset.chainFile, addresses, String(600_000), chunkStorage], 660_000);
+    const fresh = await runToEnd<FreshResult>('fresh.ts', [freshDir, dataset.chainFile, addresses, String(600_000), chunkStorage], 660_000);
+    await stopAll(servers.map((s) => s.child));
+    let serveCpuSeconds = 0;
+    for (const report of reports) serveCpuSeconds += report.last()?.serveCpuSeconds ?? Number.NaN;
+    return { fresh, serveCpuSeconds };
   } finally {
     await stopAll(servers.map((s) => s.child));
   }
@@ -72,7 +84,7 @@ async function syncFrom(dataset: Dataset, peers: number, chunkStorage: ChunkStor
 /** Targets of a catching-up node against the plain stream + verify reference of the same run. */
 const TARGETS = { chunksPerSecondRatio: 0.7, cpuPerChunkRatio: 1.3 };
 
-function rows(label: string, dataset: Dataset, result: FreshResult, ref: ReferenceResult, absoluteTarget?: number): BenchRow[] {
+function rows(label: string, dataset: Dataset, result: FreshResult, serveCpuSeconds: number, ref: ReferenceResult, absoluteTarget?: number): BenchRow[] {
   const seconds = result.elapsedMs / 1000;
   const chunksPerSecond = result.done ? dataset.count / seconds : result.have / seconds;
   const refChunksPerSecond = dataset.count / (ref.elapsedMs / 1000);
@@ -98,6 +110,12 @@ function rows(label: string, dataset: Dataset, result: FreshResult, ref: Referen
       unit: 'µs',
       reference: { label: `${reference}, client`, value: (ref.cpuSeconds * 1e6) / dataset.count },
       target: { max: TARGETS.cpuPerChunkRatio, of: 'ratio' },
+    },
+    {
+      // Both sides share the machine's cores: on 2 cores, serving and catching up together bound chunks/s.
+      label: `${label}: CPU per chunk (serving peers, from a source keeping chunks in ${dataset.storage === 'log' ? 'the chunk log' : 'LMDB'})`,
+      value: (serveCpuSeconds * 1e6) / Math.max(1, result.have),
+      unit: 'µs',
     },
     { label: `${label}: peak RSS (fresh node)`, value: result.peakRssBytes / MB, unit: 'MB', reference: { label: `${reference}, client`, value: ref.peakRssBytes / MB } },
     { label: `${label}: wire bytes in / chunk bytes`, value: result.wireBytesIn / dataset.bytes, unit: 'x' },
@@ -169,12 +187,12 @@ const suite: BenchSuite = async ({ quick }) => {
     const ref = await reference(dataset);
     const ceiling = await runToEnd<StorageCeiling>('storage-ceiling.ts', [dataset.sourceDir, dataset.chainFile], 600_000);
     report.rows.push(...storageFloorRows(plan, dataset, ref, ceiling));
-    // From one peer, both chunk layouts: the default (chunks in LMDB) and the append-only chunk log.
+    // From one peer, both chunk layouts of the fresh node: chunks in LMDB, and the append-only chunk log (the default).
     const runs = plan.peers.flatMap((peers) => (peers === 1 ? (['lmdb', 'log'] as const) : (['lmdb'] as const)).map((storage) => ({ peers, storage })));
     for (const { peers, storage } of runs) {
-      const result = await syncFrom(dataset, peers, storage);
+      const { fresh: result, serveCpuSeconds } = await syncFrom(dataset, peers, storage);
       const label = `${plan.count.toLocaleString('en')} x ${plan.size ? `${plan.size} B` : 'corpus-like'}, ${peers} peer${peers > 1 ? 's' : ''}${storage === 'log' ? ', chunk log' : ''}`;
-      report.rows.push(...rows(label, dataset, result, ref, peers === 1 ? plan.target : undefined));
+      report.rows.push(...rows(label, dataset, result, serveCpuSeconds, ref, peers === 1 ? plan.target : undefined));
       report.rows.push({
         label: `${label}: chunks/s vs storage ceiling`,
         value: result.have / (result.elapsedMs / 1000),

@@ -1,13 +1,16 @@
 /**
  * Builds (once, cached under the OS temp folder) a sync benchmark dataset: an address file for
- * AddressFileChain and an LMDB store holding every chunk, which serving peers copy.
+ * AddressFileChain and a store holding every chunk, which serving peers copy. The store keeps its
+ * chunks as a node's does by default (DEFAULT_CHUNK_STORAGE), and says so in its folder's name:
+ * serving from the chunk log (one read call a chunk) and from LMDB (memory-mapped) cost a serving
+ * peer different CPU, so two runs compare only when their sources match.
  */
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seededRandom } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
-import { LmdbChunkStore } from '../../src/store/lmdb.js';
+import { DEFAULT_CHUNK_STORAGE, LmdbChunkStore, type ChunkStorage } from '../../src/store/lmdb.js';
 
 export interface Dataset {
   dir: string;
@@ -15,24 +18,26 @@ export interface Dataset {
   sourceDir: string;
   count: number;
   bytes: number;
+  /** Where the source store keeps its chunks. */
+  storage: ChunkStorage;
 }
 
 export const SCRATCH = join(tmpdir(), 'atlasnet-bench-sync');
 
 /** `size` fixed (e.g. 170) or undefined for the corpus-like distribution. */
-export async function buildDataset(count: number, size: number | undefined, seed = 7): Promise<Dataset> {
-  const dir = join(SCRATCH, `set-${count}-${size ?? 'mixed'}-${seed}`);
+export async function buildDataset(count: number, size: number | undefined, seed = 7, storage: ChunkStorage = DEFAULT_CHUNK_STORAGE): Promise<Dataset> {
+  const dir = join(SCRATCH, `set-${count}-${size ?? 'mixed'}-${seed}-${storage}`);
   const chainFile = join(dir, 'addresses.bin');
   const sourceDir = join(dir, 'source');
   const marker = join(dir, 'complete.json');
   if (existsSync(marker)) {
     const { bytes } = (await import(marker, { with: { type: 'json' } })).default as { bytes: number };
-    return { dir, chainFile, sourceDir, count, bytes };
+    return { dir, chainFile, sourceDir, count, bytes, storage };
   }
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const random = seededRandom(seed);
-  const store = await LmdbChunkStore.open({ path: sourceDir, noSync: true });
+  const store = await LmdbChunkStore.open({ path: sourceDir, noSync: true, chunkStorage: storage });
   const addresses = Buffer.alloc(count * 20);
   let bytes = 0;
   const batch = 50_000;
@@ -46,7 +51,7 @@ export async function buildDataset(count: number, size: number | undefined, seed
   await store.close();
   writeFileSync(chainFile, addresses);
   writeFileSync(marker, JSON.stringify({ count, size, seed, bytes }));
-  return { dir, chainFile, sourceDir, count, bytes };
+  return { dir, chainFile, sourceDir, count, bytes, storage };
 }
 
 /** A private copy of the source store for one serving peer. */

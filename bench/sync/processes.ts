@@ -18,6 +18,22 @@ export async function runToEnd<T>(script: string, args: string[], timeoutMs: num
   return runJsonChild<T>(await bundleScript(join(here, script), 'sync-'), args, { label: script, timeoutMs, plainJs: true });
 }
 
+/**
+ * Keeps every line `child` prints from now on; `last()` parses the last one as JSON (what a
+ * service reports when it is stopped), or undefined when it printed none.
+ */
+export function laterLines<T>(child: ChildProcess): { last(): T | undefined } {
+  let out = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (text: string) => (out += text));
+  return {
+    last() {
+      const lines = out.trim().split('\n').filter((line) => line.length > 0);
+      return lines.length === 0 ? undefined : (JSON.parse(lines[lines.length - 1] as string) as T);
+    },
+  };
+}
+
 export async function stopAll(children: ChildProcess[]): Promise<void> {
   await Promise.all(
     children.map(
