@@ -97,6 +97,34 @@ export function getChunksReply(params: GetChunksParams, result: GetChunksResult)
   const answered = addresses.length - later.length;
   if (result.chunks.length + result.missing.length !== answered) return result;
   for (let i = 0; i < later.length; i++) if (later[i] !== addresses[answered + i]) return result;
+  return inRequestOrder(addresses, answered, result) ?? inAnyOrder(addresses, answered, result);
+}
+
+/**
+ * The in-order answers when the result lists its chunks and its missing addresses each in request
+ * order, as the store's verified reader does (it appends a chunk found corrupt to `missing` out of
+ * order): one walk, no map. Undefined when they are not in that order.
+ */
+function inRequestOrder(addresses: readonly Address[], answered: number, result: GetChunksResult): InOrderReply | undefined {
+  const { chunks, missing } = result;
+  const inOrder: (Uint8Array | null)[] = new Array(answered);
+  let chunk = 0;
+  let gone = 0;
+  for (let i = 0; i < answered; i++) {
+    const address = addresses[i];
+    const next = chunks[chunk];
+    if (next !== undefined && next.address === address) {
+      inOrder[i] = next.data;
+      chunk++;
+    } else if (gone < missing.length && missing[gone] === address) {
+      inOrder[i] = null;
+      gone++;
+    } else return undefined;
+  }
+  return { inOrder };
+}
+
+function inAnyOrder(addresses: readonly Address[], answered: number, result: GetChunksResult): GetChunksResult | InOrderReply {
   const found = new Map<Address, Uint8Array>();
   for (const chunk of result.chunks) found.set(chunk.address, chunk.data);
   const missing = new Set(result.missing);

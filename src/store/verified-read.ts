@@ -8,7 +8,7 @@
  * A chunk that fails is quarantined: it is answered as missing at once, removed from the store
  * (its bits cleared, so the downloader fetches it again), and reported through `corrupt`.
  */
-import type { Address } from '../address.js';
+import { digestIs, type Address } from '../address.js';
 import { hash160Batch } from '../hash/index.js';
 import type { ChunkStore, DiscardOutcome } from './types.js';
 
@@ -95,7 +95,7 @@ export class VerifiedReader {
     const intact: VerifiedRead['chunks'] = [];
     for (let i = 0; i < chunks.length; i++) {
       const chunk = chunks[i] as VerifiedRead['chunks'][number];
-      if (sameDigest(digests[i] as Uint8Array, chunk.address)) intact.push(chunk);
+      if (hashesTo(digests[i] as Uint8Array, chunk.address)) intact.push(chunk);
       else {
         missing.push(chunk.address);
         this.#quarantine(chunk.address);
@@ -126,6 +126,11 @@ export class VerifiedReader {
   }
 }
 
-function sameDigest(digest: Uint8Array, address: Address): boolean {
-  return Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('hex') === address;
+/**
+ * Whether the chunk read for `address` hashes to it, compared in place (no string made a chunk).
+ * The store answers an address in either case, so one that is not lower-case is compared in its
+ * canonical form before a good chunk is taken for a corrupt one.
+ */
+function hashesTo(digest: Uint8Array, address: Address): boolean {
+  return digestIs(digest, address) || digestIs(digest, address.toLowerCase());
 }

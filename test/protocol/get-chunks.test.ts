@@ -117,8 +117,11 @@ describe('the server’s in-order reply', () => {
     const unanswered = { chunks: [chunk(A)], missing: [C] };
     const twice = { chunks: [chunk(A), chunk(A)], missing: [C] };
     const laterInside = { chunks: [chunk(A), chunk(C)], missing: [], later: [B] };
-    for (const result of [unanswered, twice, laterInside]) expect(getChunksReply(params, result)).toBe(result);
+    const chunkAndMissing = { chunks: [chunk(A)], missing: [A, C] };
+    for (const result of [unanswered, twice, laterInside, chunkAndMissing]) expect(getChunksReply(params, result)).toBe(result);
     expect(getChunksReply(params, { chunks: [chunk(A)], missing: [B], later: [C] })).toEqual({ inOrder: [bytesOf(1), null] });
+    // Missing out of request order (the verified reader appends a corrupt chunk's address last).
+    expect(getChunksReply(params, { chunks: [chunk(B)], missing: [C, A] })).toEqual({ inOrder: [null, bytesOf(1), null] });
   });
 
   it('carries 170-byte chunks in fewer bytes than the listed form: the addresses are not repeated', () => {

@@ -42,6 +42,18 @@ describe('VerifiedReader', () => {
     expect(Buffer.from(reader.readOne(addresses[0] as string) as Uint8Array).equals(Buffer.from(chunks[0] as Uint8Array))).toBe(true);
   });
 
+  it('serves an intact chunk asked under its upper-case address and quarantines nothing', async () => {
+    const { store, chunks, addresses } = await storeOf(2);
+    const reports: CorruptChunk[] = [];
+    const reader = new VerifiedReader(store, { corrupt: (chunk) => reports.push(chunk) });
+    const upper = (addresses[1] as string).toUpperCase();
+    expect(Buffer.from(reader.readOne(upper) as Uint8Array).equals(Buffer.from(chunks[1] as Uint8Array))).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(reports).toEqual([]);
+    expect(reader.corruptFound).toBe(0);
+    expect(store.has(addresses[1] as string)).toBe(true);
+  });
+
   it('never removes an intact chunk, whoever asks', async () => {
     const { store, addresses } = await storeOf(2);
     expect(await store.discard(addresses[1] as string)).toEqual({ discarded: false, positions: [] });
