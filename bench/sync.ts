@@ -3,6 +3,7 @@
  * HttpTransport on 127.0.0.1, every node in its own process. Reference, same run and dataset: the
  * same bytes streamed over one plain node:http connection and verified (transfer + verify).
  */
+import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { quantile } from '../src/sim/figures.js';
@@ -54,28 +55,33 @@ async function reference(dataset: Dataset): Promise<ReferenceResult> {
   }
 }
 
-/** What a serving peer reports when stopped (peer.ts). */
-interface ServeReport {
-  serveCpuSeconds: number;
+/** The CPU every serving peer spent serving (peer.ts reports it when stopped); `silent`: the peers that did not report it. */
+interface Serving {
+  cpuSeconds: number;
+  silent: string[];
 }
 
-async function syncFrom(dataset: Dataset, peers: number, chunkStorage: ChunkStorage): Promise<{ fresh: FreshResult; serveCpuSeconds: number }> {
-  const servers = [];
-  const reports = [];
+async function syncFrom(dataset: Dataset, peers: number, chunkStorage: ChunkStorage): Promise<{ fresh: FreshResult; serving: Serving }> {
+  const servers: { child: ChildProcess; info: { address: string } }[] = [];
+  const reports: ReturnType<typeof laterLines>[] = [];
   try {
     for (let i = 0; i < peers; i++) {
       const server = await startService<{ address: string }>('peer.ts', [copySource(dataset, `peer-${i}`), dataset.chainFile]);
       servers.push(server);
-      reports.push(laterLines<ServeReport>(server.child));
+      reports.push(laterLines(server.child));
     }
     const freshDir = join(SCRATCH, 'run', 'fresh');
     rmSync(freshDir, { recursive: true, force: true });
     const addresses = servers.map((s) => s.info.address).join(',');
     const fresh = await runToEnd<FreshResult>('fresh.ts', [freshDir, dataset.chainFile, addresses, String(600_000), chunkStorage], 660_000);
     await stopAll(servers.map((s) => s.child));
-    let serveCpuSeconds = 0;
-    for (const report of reports) serveCpuSeconds += report.last()?.serveCpuSeconds ?? Number.NaN;
-    return { fresh, serveCpuSeconds };
+    const serving: Serving = { cpuSeconds: 0, silent: [] };
+    reports.forEach((report, i) => {
+      const seconds = (report.last() as { serveCpuSeconds?: unknown } | undefined)?.serveCpuSeconds;
+      if (typeof seconds === 'number' && Number.isFinite(seconds)) serving.cpuSeconds += seconds;
+      else serving.silent.push(servers[i]?.info.address ?? `peer ${i}`);
+    });
+    return { fresh, serving };
   } finally {
     await stopAll(servers.map((s) => s.child));
   }
@@ -84,7 +90,7 @@ async function syncFrom(dataset: Dataset, peers: number, chunkStorage: ChunkStor
 /** Targets of a catching-up node against the plain stream + verify reference of the same run. */
 const TARGETS = { chunksPerSecondRatio: 0.7, cpuPerChunkRatio: 1.3 };
 
-function rows(label: string, dataset: Dataset, result: FreshResult, serveCpuSeconds: number, ref: ReferenceResult, absoluteTarget?: number): BenchRow[] {
+function rows(label: string, dataset: Dataset, result: FreshResult, serving: Serving, ref: ReferenceResult, absoluteTarget?: number): BenchRow[] {
   const seconds = result.elapsedMs / 1000;
   const chunksPerSecond = result.done ? dataset.count / seconds : result.have / seconds;
   const refChunksPerSecond = dataset.count / (ref.elapsedMs / 1000);
@@ -111,16 +117,18 @@ function rows(label: string, dataset: Dataset, result: FreshResult, serveCpuSeco
       reference: { label: `${reference}, client`, value: (ref.cpuSeconds * 1e6) / dataset.count },
       target: { max: TARGETS.cpuPerChunkRatio, of: 'ratio' },
     },
-    {
-      // Both sides share the machine's cores: on 2 cores, serving and catching up together bound chunks/s.
-      label: `${label}: CPU per chunk (serving peers, from a source keeping chunks in ${dataset.storage === 'log' ? 'the chunk log' : 'LMDB'})`,
-      value: (serveCpuSeconds * 1e6) / Math.max(1, result.have),
-      unit: 'µs',
-    },
     { label: `${label}: peak RSS (fresh node)`, value: result.peakRssBytes / MB, unit: 'MB', reference: { label: `${reference}, client`, value: ref.peakRssBytes / MB } },
     { label: `${label}: wire bytes in / chunk bytes`, value: result.wireBytesIn / dataset.bytes, unit: 'x' },
     { label: `${label}: HTTP body bytes out (getChunks requests, mostly) / chunk bytes`, value: result.wireBytesOut / dataset.bytes, unit: 'x' },
   ];
+  // Both sides share the machine's cores: on 2 cores, serving and catching up together bound chunks/s.
+  if (serving.silent.length === 0) {
+    out.push({
+      label: `${label}: CPU per chunk (serving peers, from a source keeping chunks in ${dataset.storage === 'log' ? 'the chunk log' : 'LMDB'})`,
+      value: (serving.cpuSeconds * 1e6) / Math.max(1, result.have),
+      unit: 'µs',
+    });
+  }
   if (absoluteTarget !== undefined) {
     out.push({ label: `${label}: chunks/s (absolute target)`, value: chunksPerSecond, unit: 'chunks/s', target: { min: absoluteTarget, of: 'value' } });
   }
@@ -190,9 +198,10 @@ const suite: BenchSuite = async ({ quick }) => {
     // From one peer, both chunk layouts of the fresh node: chunks in LMDB, and the append-only chunk log (the default).
     const runs = plan.peers.flatMap((peers) => (peers === 1 ? (['lmdb', 'log'] as const) : (['lmdb'] as const)).map((storage) => ({ peers, storage })));
     for (const { peers, storage } of runs) {
-      const { fresh: result, serveCpuSeconds } = await syncFrom(dataset, peers, storage);
+      const { fresh: result, serving } = await syncFrom(dataset, peers, storage);
       const label = `${plan.count.toLocaleString('en')} x ${plan.size ? `${plan.size} B` : 'corpus-like'}, ${peers} peer${peers > 1 ? 's' : ''}${storage === 'log' ? ', chunk log' : ''}`;
-      report.rows.push(...rows(label, dataset, result, serveCpuSeconds, ref, peers === 1 ? plan.target : undefined));
+      report.rows.push(...rows(label, dataset, result, serving, ref, peers === 1 ? plan.target : undefined));
+      if (serving.silent.length > 0) report.notes!.push(`${label}: no serving CPU figure: ${serving.silent.join(', ')} did not report what it spent`);
       report.rows.push({
         label: `${label}: chunks/s vs storage ceiling`,
         value: result.have / (result.elapsedMs / 1000),

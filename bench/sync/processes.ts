@@ -19,17 +19,25 @@ export async function runToEnd<T>(script: string, args: string[], timeoutMs: num
 }
 
 /**
- * Keeps every line `child` prints from now on; `last()` parses the last one as JSON (what a
- * service reports when it is stopped), or undefined when it printed none.
+ * Keeps every line `child` prints from now on; `last()` is the last one that parses as JSON (what
+ * a service reports when it is stopped), or undefined when none does (a service killed before it
+ * reported, or cut off mid-line).
  */
-export function laterLines<T>(child: ChildProcess): { last(): T | undefined } {
+export function laterLines(child: ChildProcess): { last(): unknown } {
   let out = '';
   child.stdout?.setEncoding('utf8');
   child.stdout?.on('data', (text: string) => (out += text));
   return {
     last() {
-      const lines = out.trim().split('\n').filter((line) => line.length > 0);
-      return lines.length === 0 ? undefined : (JSON.parse(lines[lines.length - 1] as string) as T);
+      const lines = out.split('\n');
+      for (let i = lines.length - 1; i >= 0; i--) {
+        try {
+          return JSON.parse(lines[i] as string) as unknown;
+        } catch {
+          // not a whole JSON line: look at the one before
+        }
+      }
+      return undefined;
     },
   };
 }
@@ -39,8 +47,9 @@ export async function stopAll(children: ChildProcess[]): Promise<void> {
     children.map(
       (child) =>
         new Promise<void>((resolve) => {
-          if (child.exitCode !== null) return resolve();
-          child.once('exit', () => resolve());
+          // Ended already (by a signal, exitCode stays null), or once its output is closed too.
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('close', () => resolve());
           child.kill('SIGTERM');
           setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
         }),

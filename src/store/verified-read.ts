@@ -77,7 +77,7 @@ export class VerifiedReader {
     let bytes = 0;
     for (let i = from; i < addresses.length; i++) {
       const address = addresses[i] as Address;
-      const data = this.#quarantining.has(address) ? undefined : this.store.get(address);
+      const data = this.#isQuarantining(address) ? undefined : this.store.get(address);
       if (data === undefined) missing.push(address);
       else if (chunks.length > 0 && bytes + data.length > maxBytes) return { chunks, end: i };
       else {
@@ -109,7 +109,14 @@ export class VerifiedReader {
     return this.read([address]).chunks[0]?.data;
   }
 
-  #quarantine(address: Address): void {
+  /** Whether `address` (either case) is being quarantined; nothing is lower-cased while none is. */
+  #isQuarantining(address: Address): boolean {
+    return this.#quarantining.size > 0 && this.#quarantining.has(address.toLowerCase());
+  }
+
+  /** Quarantines under the canonical (lower-case) address, whatever case the read was asked in. */
+  #quarantine(asked: Address): void {
+    const address = asked.toLowerCase();
     if (this.#quarantining.has(address)) return;
     this.#quarantining.add(address);
     this.#corruptFound++;

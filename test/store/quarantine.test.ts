@@ -54,6 +54,20 @@ describe('VerifiedReader', () => {
     expect(store.has(addresses[1] as string)).toBe(true);
   });
 
+  it('quarantines a corrupt chunk once, under its lower-case address, when it is asked in both cases', async () => {
+    const { store, addresses } = await storeOf(2);
+    const reports: CorruptChunk[] = [];
+    const reader = new VerifiedReader(store, { corrupt: (chunk) => reports.push(chunk) });
+    const address = addresses[1] as string;
+    flip(store, address, 0);
+    expect(reader.read([address.toUpperCase(), address]).missing).toEqual([address.toUpperCase(), address]);
+    expect(reader.readOne(address.toUpperCase())).toBeUndefined();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(reader.corruptFound).toBe(1);
+    expect(reports).toEqual([{ address, positions: [1] }]);
+    expect(store.has(address)).toBe(false);
+  });
+
   it('never removes an intact chunk, whoever asks', async () => {
     const { store, addresses } = await storeOf(2);
     expect(await store.discard(addresses[1] as string)).toEqual({ discarded: false, positions: [] });
