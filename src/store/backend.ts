@@ -25,6 +25,8 @@ export interface ChunkRecords {
   /** One transaction: stores each chunk unless its address is already stored; answers which were added. */
   storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]>;
   removeChunk(key: Buffer): Promise<void>;
+  /** The most chunks the store expects to hold (its sequence length), for a backend that sizes its index ahead. */
+  expectChunks?(count: number): void;
   close(): Promise<void>;
 }
 

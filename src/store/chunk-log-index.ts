@@ -31,6 +31,8 @@ export class ChunkLogIndex {
   #lengths: Uint32Array;
   #slots: number;
   #live = 0;
+  /** What expect() said: the size the next growth goes to at least. */
+  #expected = 0;
 
   constructor(readAddress: RecordAddress, options: { hasher?: AddressHasher; expected?: number } = {}) {
     this.#readAddress = readAddress;
@@ -81,9 +83,19 @@ export class ChunkLogIndex {
     return slot < 0 ? undefined : (this.#lengths[slot] as number);
   }
 
+  /**
+   * Records the most records the table is expected to hold (the store's sequence length: a node
+   * keeps every announced chunk). The next growth goes straight to that size, instead of rehashing
+   * every record at each step of 1.5x on the way (and holding the old table beside the new one
+   * each time). Nothing is allocated now: a node that stores nothing holds nothing more.
+   */
+  expect(records: number): void {
+    this.#expected = records;
+  }
+
   /** Indexes a record; `key` must not be indexed yet (callers ask `find` first). */
   add(key: Uint8Array, offset: number, length: number): void {
-    if (this.#live + 1 > MAX_LOAD * this.#slots) this.#rebuild(Math.ceil(this.#slots * GROWTH));
+    if (this.#live + 1 > MAX_LOAD * this.#slots) this.#rebuild(Math.max(Math.ceil(this.#slots * GROWTH), Math.ceil(this.#expected / MAX_LOAD)));
     this.#insert(this.#hasher(key) + 1, offset, length);
     this.#live++;
   }

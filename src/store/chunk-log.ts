@@ -245,6 +245,10 @@ export class ChunkLog implements ChunkRecords {
     return added;
   }
 
+  expectChunks(count: number): void {
+    this.#index.expect(count);
+  }
+
   async removeChunk(key: Buffer): Promise<void> {
     this.#index.remove(key);
   }

@@ -302,6 +302,7 @@ export class BackedChunkStore implements ChunkStore {
       const result = results[i] as AdmissionResult;
       if (result.ok) writes.push({ key: keys[i] as Buffer, data: result.data });
     }
+    this.#backend.expectChunks?.(this.#length);
     const written = writes.length > 0 ? await this.#backend.storeChunks(writes) : [];
     let next = 0;
     const bits: number[] = [];

@@ -292,6 +292,10 @@ class LmdbBackend implements StoreBackend {
     return this.#records.removeChunk(key);
   }
 
+  expectChunks(count: number): void {
+    this.#records.expectChunks?.(count);
+  }
+
   async close(): Promise<void> {
     try {
       await this.#records.close();

@@ -381,6 +381,24 @@ describe('ChunkLogIndex', () => {
     }
     for (const k of keys) expect(index.lengthOf(k)).toBe(model.get(k.toString('hex'))?.length);
   });
+
+  it('grows straight to the size it was told to expect, allocating nothing before it must grow, and finds every record after', () => {
+    const keys = Array.from({ length: 2_000 }, (_, i) => Buffer.from(addressOf(chunkOf(`expected key ${i}`)), 'hex'));
+    const stored = new Map<number, Buffer>();
+    const told = new ChunkLogIndex((offset) => stored.get(offset) as Buffer);
+    const untold = new ChunkLogIndex((offset) => stored.get(offset) as Buffer);
+    const slotBytes = 20;
+    told.expect(100_000);
+    expect(told.byteSize).toBe(1_024 * slotBytes); // nothing allocated for the expectation itself
+    keys.forEach((key, i) => {
+      stored.set(i * 64, key);
+      told.add(key, i * 64, 10);
+      untold.add(key, i * 64, 10);
+    });
+    expect(told.byteSize).toBe(Math.ceil(100_000 / 0.75) * slotBytes); // one growth, to the expected size
+    expect(untold.byteSize).toBe(3_456 * slotBytes); // 1,024 -> 1,536 -> 2,304 -> 3,456 slots, every record rehashed at each step
+    keys.forEach((key, i) => expect(told.find(key)).toEqual({ offset: i * 64, length: 10 }));
+  });
 });
 
 describe('chunk log stores chunks for an AtlasNode', () => {
