@@ -20,6 +20,8 @@ export type RecordAddress = (offset: number) => Uint8Array;
 
 const MAX_LOAD = 0.75;
 const GROWTH = 1.5;
+/** The largest step of a growth towards the expected size (expect()). */
+const EXPECTED_GROWTH = 8;
 const INITIAL_SLOTS = 1024;
 
 export class ChunkLogIndex {
@@ -85,9 +87,10 @@ export class ChunkLogIndex {
 
   /**
    * Records the most records the table is expected to hold (the store's sequence length: a node
-   * keeps every announced chunk). The next growth goes straight to that size, instead of rehashing
-   * every record at each step of 1.5x on the way (and holding the old table beside the new one
-   * each time). Nothing is allocated now: a node that stores nothing holds nothing more.
+   * keeps every announced chunk). A growth then goes towards that size in steps of up to
+   * EXPECTED_GROWTH, instead of 1.5x steps that each rehash every record and hold the old table
+   * beside the new one. Each step is bounded by what the table holds, not by the announcements,
+   * whose chunks may never come. Nothing is allocated now.
    */
   expect(records: number): void {
     this.#expected = records;
@@ -95,7 +98,7 @@ export class ChunkLogIndex {
 
   /** Indexes a record; `key` must not be indexed yet (callers ask `find` first). */
   add(key: Uint8Array, offset: number, length: number): void {
-    if (this.#live + 1 > MAX_LOAD * this.#slots) this.#rebuild(Math.max(Math.ceil(this.#slots * GROWTH), Math.ceil(this.#expected / MAX_LOAD)));
+    if (this.#live + 1 > MAX_LOAD * this.#slots) this.#rebuild(this.#grown());
     this.#insert(this.#hasher(key) + 1, offset, length);
     this.#live++;
   }
@@ -143,6 +146,13 @@ export class ChunkLogIndex {
     this.#hashes[slot] = hash;
     this.#offsets[slot] = offset;
     this.#lengths[slot] = length;
+  }
+
+  /** The next size: 1.5x, or towards the expected size in steps of up to EXPECTED_GROWTH. */
+  #grown(): number {
+    const step = Math.ceil(this.#slots * GROWTH);
+    const towards = Math.min(Math.ceil(this.#expected / MAX_LOAD), this.#slots * EXPECTED_GROWTH);
+    return Math.max(step, towards);
   }
 
   #rebuild(size: number): void {

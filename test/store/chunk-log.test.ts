@@ -382,21 +382,25 @@ describe('ChunkLogIndex', () => {
     for (const k of keys) expect(index.lengthOf(k)).toBe(model.get(k.toString('hex'))?.length);
   });
 
-  it('grows straight to the size it was told to expect, allocating nothing before it must grow, and finds every record after', () => {
-    const keys = Array.from({ length: 2_000 }, (_, i) => Buffer.from(addressOf(chunkOf(`expected key ${i}`)), 'hex'));
+  it('grows towards the size it was told to expect in steps of up to 8x, allocating nothing ahead, and finds every record after', () => {
+    const keys = Array.from({ length: 7_000 }, (_, i) => Buffer.from(addressOf(chunkOf(`expected key ${i}`)), 'hex'));
     const stored = new Map<number, Buffer>();
-    const told = new ChunkLogIndex((offset) => stored.get(offset) as Buffer);
-    const untold = new ChunkLogIndex((offset) => stored.get(offset) as Buffer);
+    const read = (offset: number) => stored.get(offset) as Buffer;
+    const told = new ChunkLogIndex(read);
+    const untold = new ChunkLogIndex(read);
+    const farAhead = new ChunkLogIndex(read);
     const slotBytes = 20;
-    told.expect(100_000);
+    told.expect(10_000);
+    farAhead.expect(1_000_000);
     expect(told.byteSize).toBe(1_024 * slotBytes); // nothing allocated for the expectation itself
     keys.forEach((key, i) => {
       stored.set(i * 64, key);
-      told.add(key, i * 64, 10);
-      untold.add(key, i * 64, 10);
+      for (const index of [told, untold]) index.add(key, i * 64, 10);
+      if (i < 2_000) farAhead.add(key, i * 64, 10);
     });
-    expect(told.byteSize).toBe(Math.ceil(100_000 / 0.75) * slotBytes); // one growth, to the expected size
-    expect(untold.byteSize).toBe(3_456 * slotBytes); // 1,024 -> 1,536 -> 2,304 -> 3,456 slots, every record rehashed at each step
+    expect(told.byteSize).toBe(Math.ceil(10_000 / 0.75) * slotBytes); // 1,024 -> 8,192 -> 13,334 slots: two growths
+    expect(untold.byteSize).toBe(11_664 * slotBytes); // 1,024 -> 1,536 -> ... -> 11,664 slots: six growths, every record rehashed at each
+    expect(farAhead.byteSize).toBe(8_192 * slotBytes); // a step is bounded by what the table holds, not by the announcements
     keys.forEach((key, i) => expect(told.find(key)).toEqual({ offset: i * 64, length: 10 }));
   });
 });
