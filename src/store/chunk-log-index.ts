@@ -33,7 +33,7 @@ export class ChunkLogIndex {
   #lengths: Uint32Array;
   #slots: number;
   #live = 0;
-  /** What expect() said: the size the next growth goes to at least. */
+  /** What expect() said: the records a growth heads towards. */
   #expected = 0;
 
   constructor(readAddress: RecordAddress, options: { hasher?: AddressHasher; expected?: number } = {}) {
