@@ -33,7 +33,7 @@ export { PeerTable, PEER_TABLE_DEFAULTS, type PeerTableLimits, type PeerTableOpt
 export { DEFAULT_WALK_PACE, type WalkPaceOptions } from './peers/walk-pace.js';
 export { AddressPolicy, DEFAULT_ADDRESS_POLICY, LOCAL_ADDRESS_POLICY, canonicalPeerAddress, type AddressPolicyOptions } from './peers/address-policy.js';
 export * from './node/index.js';
-export { Inventory, InventoryLog, planRarestFirst, encodePositions, decodePositions, type ReadonlyInventory, type PlannedPosition, type RarestFirstInput } from './inventory/index.js';
+export { Inventory, InventoryLog, planRarestFirst, TIE_RUN, encodePositions, decodePositions, type ReadonlyInventory, type PlannedPosition, type RarestFirstInput } from './inventory/index.js';
 export { bitmapBackend, bitmapBackendInfo, type BitmapBackendName, type BitmapBackendInfo, type ReadonlyBitmap } from './inventory/index.js';
 export { MemoryChunkStore, LmdbChunkStore, verifyClaimed, DEFAULT_MAX_CHUNK_SIZE, DEFAULT_SEQUENCE_CACHE_BYTES, type MemoryChunkStoreOptions, type LmdbChunkStoreOptions, type ChunkStorage } from './store/index.js';
 export { MemoryChain, DevChain, type AnnounceInput, type MemoryChainOptions, type DevChainOptions } from './chain/index.js';

@@ -83,17 +83,51 @@ function removeExcluded(missing: Bitmap, exclude: ReadonlyBitmap | Iterable<numb
 }
 
 /**
- * Moves `take` positions drawn uniformly from tied[start, end) to the front of that range (a
- * partial Fisher-Yates) and appends them to `chosen`. Both counting methods call this on each
- * count's positions in ascending order, so they make the same draws.
+ * Tied positions are drawn in runs of up to this many neighbours (in ascending position order
+ * within a tie), not one by one. A serving node whose chunk log was written in sequence order (as
+ * a node following the chain writes it, and as a node that caught up in runs writes it) then finds
+ * a request's chunks side by side and reads each run with one read call.
+ */
+export const TIE_RUN = 8;
+
+/**
+ * Appends `take` positions of tied[start, end) to `chosen`, drawn at random in runs: the range is
+ * cut, circularly from a uniformly random offset, into blocks of TIE_RUN neighbours (the last one
+ * shorter), and whole blocks are drawn in uniformly random order, each in ascending order (the
+ * one wrapping past the end in array order). Every rotation of the cuts is equally likely, so
+ * every position has the same chance of being drawn, and of being drawn first. Both counting
+ * methods call this on each count's positions in ascending order, so they make the same draws.
  */
 function drawTies(tied: Uint32Array, start: number, end: number, take: number, random: Random, chosen: number[]): void {
-  for (let i = start; i < start + take; i++) {
-    const j = i + Math.floor(random() * (end - i));
-    const picked = tied[j] as number;
-    tied[j] = tied[i] as number;
-    tied[i] = picked;
-    chosen.push(picked);
+  const size = end - start;
+  if (take <= 0 || size <= 0) return;
+  const offset = Math.floor(random() * size);
+  const blocks = Math.ceil(size / TIE_RUN);
+  let left = take;
+  const emit = (block: number): void => {
+    const last = Math.min((block + 1) * TIE_RUN, size);
+    for (let k = block * TIE_RUN; k < last && left > 0; k++, left--) chosen.push(tied[start + ((offset + k) % size)] as number);
+  };
+  if (Math.ceil(take / TIE_RUN) * 4 <= blocks) {
+    // Few blocks of many (a fresh node's window of a million ties): drawn again when already
+    // taken, so no array of every block is made per plan.
+    const taken = new Set<number>();
+    while (left > 0) {
+      const block = Math.floor(random() * blocks);
+      if (taken.has(block)) continue;
+      taken.add(block);
+      emit(block);
+    }
+    return;
+  }
+  const order = new Uint32Array(blocks);
+  for (let b = 0; b < blocks; b++) order[b] = b;
+  for (let i = 0; i < blocks && left > 0; i++) {
+    const j = i + Math.floor(random() * (blocks - i));
+    const block = order[j] as number;
+    order[j] = order[i] as number;
+    order[i] = block;
+    emit(block);
   }
 }
 

@@ -33,6 +33,7 @@ import type { Logger } from '../runtime.js';
 import type { ChunkRecords } from './backend.js';
 import { ChunkLogIndex } from './chunk-log-index.js';
 import { CHUNK_LOG_FILE, LOG_HEADER, RECORD_HEADER } from './chunk-log-format.js';
+import { RecordReader } from './chunk-log-reader.js';
 import { scanLog, type ScanResult } from './chunk-log-scan.js';
 
 /** What opening the log found. */
@@ -61,6 +62,7 @@ export class ChunkLog implements ChunkRecords {
   readonly #fd: number;
   readonly #index: ChunkLogIndex;
   readonly #noSync: boolean;
+  readonly #reader: RecordReader;
   /** Where the next record goes: the end of the last whole record. */
   #end: number;
   /** Unreadable bytes after #end, cut before the next write. */
@@ -74,6 +76,7 @@ export class ChunkLog implements ChunkRecords {
     this.#fd = handle.fd;
     this.#noSync = noSync;
     this.#index = index;
+    this.#reader = RecordReader.of(handle.fd);
     this.#end = found.end;
     this.#tail = found.cut;
     this.scan = { records: found.sizes.length, damaged: found.damaged, cut: found.cut };
@@ -164,11 +167,11 @@ export class ChunkLog implements ChunkRecords {
     }
   }
 
-  /** One read of the whole record, which also confirms its address. */
+  /** One read of the whole record (or none, along a run: chunk-log-reader.ts), which also confirms its address. */
   chunk(key: Buffer): Uint8Array | undefined {
     return this.#index.readRecord(key, (offset, length) => {
-      const record = Buffer.allocUnsafe(RECORD_HEADER + length);
-      if (readSync(this.#fd, record, 0, record.length, offset) !== record.length) throw this.#shortRead(offset);
+      const record = this.#reader.read(offset, RECORD_HEADER + length, this.#end);
+      if (record.length !== RECORD_HEADER + length) throw this.#shortRead(offset);
       return { address: record.subarray(4, RECORD_HEADER), value: new Uint8Array(record.buffer, record.byteOffset + RECORD_HEADER, length) };
     });
   }

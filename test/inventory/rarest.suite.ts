@@ -160,6 +160,19 @@ describe('planRarestFirst', () => {
     expect(chi).toBeLessThan(31.26); // p = 1e-4, 7 degrees of freedom
   });
 
+  it.each(['counters', 'slices'] as const)('draws ties in runs of neighbours, so a serving log written in order reads them side by side (%s)', (counting) => {
+    const own = new Inventory(1_000);
+    const peers = new Map([['a', Inventory.fromPositions(Array.from({ length: 1_000 }, (_, i) => i), 1_000)]]);
+    for (let seed = 0; seed < 50; seed++) {
+      const plan = planRarestFirst({ own, peers, random: seededRandom(seed), limit: 64, counting }).map((item) => item.position);
+      expect(new Set(plan).size).toBe(64);
+      // Eight runs of TIE_RUN neighbours; the one run that wraps past the last tie splits in two.
+      let breaks = 0;
+      for (let i = 1; i < plan.length; i++) if (plan[i] !== (plan[i - 1] as number) + 1) breaks++;
+      expect(breaks).toBeLessThanOrEqual(8);
+    }
+  });
+
   describe('a million positions and 80 peers', () => {
     const length = 1_000_000;
     const peerIds = Array.from({ length: 80 }, (_, i) => `peer-${i}`);
