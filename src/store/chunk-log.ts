@@ -169,11 +169,18 @@ export class ChunkLog implements ChunkRecords {
 
   /** One read of the whole record (or none, along a run: chunk-log-reader.ts), which also confirms its address. */
   chunk(key: Buffer): Uint8Array | undefined {
-    return this.#index.readRecord(key, (offset, length) => {
-      const record = this.#reader.read(offset, RECORD_HEADER + length, this.#end);
-      if (record.length !== RECORD_HEADER + length) throw this.#shortRead(offset);
-      return { address: record.subarray(4, RECORD_HEADER), value: new Uint8Array(record.buffer, record.byteOffset + RECORD_HEADER, length) };
-    });
+    return this.#index.readRecord(key, (offset, length) => this.#record(this.#reader.read(offset, RECORD_HEADER + length, this.#end), offset, length));
+  }
+
+  /** A record read whole: its stored address and its chunk bytes (a short read throws). */
+  #record(record: Buffer, offset: number, length: number): { address: Uint8Array; value: Uint8Array } {
+    if (record.length !== RECORD_HEADER + length) throw this.#shortRead(offset);
+    return { address: record.subarray(4, RECORD_HEADER), value: new Uint8Array(record.buffer, record.byteOffset + RECORD_HEADER, length) };
+  }
+
+  /** As chunk(), read from the file itself, past the read-ahead window (what a discard hashes). */
+  rereadChunk(key: Buffer): Uint8Array | undefined {
+    return this.#index.readRecord(key, (offset, length) => this.#record(this.#reader.readExact(offset, RECORD_HEADER + length), offset, length));
   }
 
   hasChunk(key: Buffer): boolean {

@@ -292,6 +292,10 @@ class LmdbBackend implements StoreBackend {
     return this.#records.removeChunk(key);
   }
 
+  rereadChunk(key: Buffer): Uint8Array | undefined {
+    return this.#records.rereadChunk ? this.#records.rereadChunk(key) : this.#records.chunk(key);
+  }
+
   expectChunks(count: number): void {
     this.#records.expectChunks?.(count);
   }

@@ -49,6 +49,30 @@ describe('RecordReader', () => {
     expect(calls[2]).toEqual({ position: 90_000, length: 194 });
   });
 
+  it('answers every record in memory of its own: changing one answer changes no other, nor a later read', () => {
+    const { file, reader } = fileOf(20_000);
+    const first = reader.read(1_000, 100, file.length);
+    const second = reader.read(1_100, 100, file.length); // reads the window
+    const third = reader.read(1_200, 100, file.length); // served from the window
+    second.fill(0xee);
+    third.fill(0xdd);
+    expect(first.equals(file.subarray(1_000, 1_100))).toBe(true);
+    expect(reader.read(1_200, 100, file.length).equals(file.subarray(1_200, 1_300))).toBe(true);
+    expect(reader.read(1_100, 100, file.length).equals(file.subarray(1_100, 1_200))).toBe(true);
+  });
+
+  it('re-reads the file itself when asked, past the window', () => {
+    const { file, calls, reader } = fileOf(20_000);
+    reader.read(1_000, 100, file.length);
+    reader.read(1_100, 100, file.length); // the window now holds 1,100 .. 9,292
+    const original = Buffer.from(file.subarray(1_200, 1_300));
+    file.fill(7, 1_200, 1_300); // (a record never changes on disk: this only shows where the bytes come from)
+    expect(reader.read(1_200, 100, file.length).equals(original)).toBe(true);
+    const before = calls.length;
+    expect(reader.readExact(1_200, 100).equals(Buffer.alloc(100, 7))).toBe(true);
+    expect(calls.slice(before)).toEqual([{ position: 1_200, length: 100 }]);
+  });
+
   it('never reads ahead past the log’s end, and returns a short read as short', () => {
     const { file, calls, reader } = fileOf(10_000);
     reader.read(9_000, 100, 9_800);
