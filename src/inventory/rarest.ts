@@ -108,25 +108,13 @@ function drawTies(tied: Uint32Array, start: number, end: number, take: number, r
     const last = Math.min((block + 1) * TIE_RUN, size);
     for (let k = block * TIE_RUN; k < last && left > 0; k++, left--) chosen.push(tied[start + ((offset + k) % size)] as number);
   };
-  if (Math.ceil(take / TIE_RUN) * 4 <= blocks) {
-    // Few blocks of many (a fresh node's window of a million ties): drawn again when already
-    // taken, so no array of every block is made per plan.
-    const taken = new Set<number>();
-    while (left > 0) {
-      const block = Math.floor(random() * blocks);
-      if (taken.has(block)) continue;
-      taken.add(block);
-      emit(block);
-    }
-    return;
-  }
-  const order = new Uint32Array(blocks);
-  for (let b = 0; b < blocks; b++) order[b] = b;
+  // A partial Fisher-Yates over the block numbers, the swapped ones kept in a map: as many entries
+  // as blocks drawn (a fresh node draws a window of 10,000 out of a million ties), none per block.
+  const swapped = new Map<number, number>();
   for (let i = 0; i < blocks && left > 0; i++) {
     const j = i + Math.floor(random() * (blocks - i));
-    const block = order[j] as number;
-    order[j] = order[i] as number;
-    order[i] = block;
+    const block = swapped.get(j) ?? j;
+    swapped.set(j, swapped.get(i) ?? i);
     emit(block);
   }
 }
