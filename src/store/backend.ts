@@ -18,8 +18,8 @@ import type { DigestCheckpoint } from './sequence-digest.js';
 export interface ChunkRecords {
   /** The stored bytes of `key` (the caller may keep them), announced or not. */
   chunk(key: Buffer): Uint8Array | undefined;
-  /** As chunk(), read from the medium again, past any read cache: what a discard hashes before it removes. */
-  rereadChunk?(key: Buffer): Uint8Array | undefined;
+  /** As chunk(), read from the medium again, past any read cache of the backend's: what a discard hashes before it removes. */
+  rereadChunk(key: Buffer): Uint8Array | undefined;
   hasChunk(key: Buffer): boolean;
   chunkSize(key: Buffer): number | undefined;
   /** Every stored chunk's address and size, for deriving the inventory at open (read once). */

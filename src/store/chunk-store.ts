@@ -175,7 +175,7 @@ export class BackedChunkStore implements ChunkStore {
       const key = lookupAddress(address);
       if (key === undefined) return { discarded: false, positions: [] };
       const keyBytes = Buffer.from(key, 'hex');
-      const removed = await discardChunk(keyBytes, { read: () => (this.#backend.rereadChunk ? this.#backend.rereadChunk(keyBytes) : this.#backend.chunk(keyBytes)), remove: () => this.#backend.removeChunk(keyBytes) });
+      const removed = await discardChunk(keyBytes, { read: () => this.#backend.rereadChunk(keyBytes), remove: () => this.#backend.removeChunk(keyBytes) });
       if (removed === undefined) return { discarded: false, positions: [] };
       this.#stored--;
       const positions = this.#index.positionsOf(keyBytes);

@@ -20,6 +20,11 @@ export class LmdbChunkRecords implements ChunkRecords {
     return data === undefined ? undefined : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   }
 
+  /** LMDB's own pages are the medium: there is no cache of ours to read past. */
+  rereadChunk(key: Buffer): Uint8Array | undefined {
+    return this.chunk(key);
+  }
+
   hasChunk(key: Buffer): boolean {
     return this.db.doesExist(key);
   }

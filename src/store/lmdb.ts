@@ -293,7 +293,7 @@ class LmdbBackend implements StoreBackend {
   }
 
   rereadChunk(key: Buffer): Uint8Array | undefined {
-    return this.#records.rereadChunk ? this.#records.rereadChunk(key) : this.#records.chunk(key);
+    return this.#records.rereadChunk(key);
   }
 
   expectChunks(count: number): void {
