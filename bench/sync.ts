@@ -39,6 +39,8 @@ interface ReferenceResult {
   bytes: number;
   cpuSeconds: number;
   peakRssBytes: number;
+  /** The reference server's CPU while streaming, when it reported it. */
+  serveCpuSeconds?: number | undefined;
 }
 
 const MB = 1_000_000;
@@ -46,13 +48,21 @@ const MB = 1_000_000;
 async function reference(dataset: Dataset): Promise<ReferenceResult> {
   const dir = copySource(dataset, 'reference');
   const server = await startService<{ address: string }>('reference-server.ts', [dir, dataset.chainFile]);
+  const report = laterLines(server.child);
   try {
     const result = await runToEnd<ReferenceResult>('reference-client.ts', [server.info.address, dataset.chainFile], 600_000);
     if (result.mismatched !== 0 || result.verified !== dataset.count) throw new Error(`reference verified ${result.verified}/${dataset.count}`);
-    return result;
+    await stopAll([server.child]);
+    return { ...result, serveCpuSeconds: serveCpuOf(report) };
   } finally {
     await stopAll([server.child]);
   }
+}
+
+/** The CPU a stopped server reported spending (undefined when it reported none). */
+function serveCpuOf(report: ReturnType<typeof laterLines>): number | undefined {
+  const seconds = (report.last() as { serveCpuSeconds?: unknown } | undefined)?.serveCpuSeconds;
+  return typeof seconds === 'number' && Number.isFinite(seconds) ? seconds : undefined;
 }
 
 /** The CPU every serving peer spent serving (peer.ts reports it when stopped); `silent`: the peers that did not report it. */
@@ -77,8 +87,8 @@ async function syncFrom(dataset: Dataset, peers: number, chunkStorage: ChunkStor
     await stopAll(servers.map((s) => s.child));
     const serving: Serving = { cpuSeconds: 0, silent: [] };
     reports.forEach((report, i) => {
-      const seconds = (report.last() as { serveCpuSeconds?: unknown } | undefined)?.serveCpuSeconds;
-      if (typeof seconds === 'number' && Number.isFinite(seconds)) serving.cpuSeconds += seconds;
+      const seconds = serveCpuOf(report);
+      if (seconds !== undefined) serving.cpuSeconds += seconds;
       else serving.silent.push(servers[i]?.info.address ?? `peer ${i}`);
     });
     return { fresh, serving };
@@ -127,6 +137,7 @@ function rows(label: string, dataset: Dataset, result: FreshResult, serving: Ser
       label: `${label}: CPU per chunk (serving peers, from a source keeping chunks in ${dataset.storage === 'log' ? 'the chunk log' : 'LMDB'})`,
       value: (serving.cpuSeconds * 1e6) / Math.max(1, result.have),
       unit: 'µs',
+      ...(ref.serveCpuSeconds !== undefined ? { reference: { label: `${reference}, server (frames built before)`, value: (ref.serveCpuSeconds * 1e6) / dataset.count } } : {}),
     });
   }
   if (absoluteTarget !== undefined) {

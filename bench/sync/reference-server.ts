@@ -1,7 +1,8 @@
 /**
  * The reference of the sync benchmark, server side: every chunk in sequence order as
  * [u32 length][bytes] frames over one plain node:http response. Frames are built before the
- * clock starts, so the reference measures only the wire and the client's verification.
+ * clock starts, so the reference measures only the wire and the client's verification. When
+ * stopped it prints the CPU it spent serving, from the moment it listened.
  * node --import tsx bench/sync/reference-server.ts <dataDir> <chainFile>
  */
 import { createServer } from 'node:http';
@@ -36,8 +37,14 @@ const server = createServer((_req, res) => {
   };
   pump();
 });
+// What serving costs is measured from here, as for the serving peers (peer.ts): building the frames is not.
+let cpuAtReady: NodeJS.CpuUsage;
 server.listen(0, '127.0.0.1', () => {
   const address = server.address() as { port: number };
+  cpuAtReady = process.cpuUsage();
   process.stdout.write(JSON.stringify({ address: `127.0.0.1:${address.port}` }) + '\n');
 });
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+process.on('SIGTERM', () => {
+  const served = process.cpuUsage(cpuAtReady);
+  server.close(() => process.stdout.write(JSON.stringify({ serveCpuSeconds: (served.user + served.system) / 1e6 }) + '\n', () => process.exit(0)));
+});
