@@ -1,7 +1,7 @@
 /**
  * Reading a chunk log at open (chunk-log.ts says what each kind of damage does): every record read
  * once and hashed again, the intact ones indexed, a damaged length field passed over when intact
- * records follow it, a torn end measured.
+ * records follow it (whether it makes no sense or is plausible but wrong), a torn end measured.
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { fstatSync, readSync } from 'node:fs';
@@ -15,6 +15,8 @@ import { LOG_HEADER, MAX_RECORD_DATA, RECORD_HEADER } from './chunk-log-format.j
 const SCAN_BLOCK = 4 * 1024 * 1024;
 /** How far past a damaged length field the scan looks for the next intact record. */
 const RESYNC_WINDOW = 1024 * 1024;
+/** The first, short read of that search. */
+const RESYNC_FIRST_READ = 64 * 1024;
 /** Records longer than this are not looked for there (real chunks are far smaller). */
 const RESYNC_RECORD = 1024 * 1024;
 
@@ -64,12 +66,22 @@ export function scanLog(fd: number, path: string, index: ChunkLogIndex): ScanRes
       at += RECORD_HEADER + length;
     }
     const digests = hash160Batch(views);
+    let resumeAt: number | undefined;
     for (let i = 0; i < views.length; i++) {
       const data = views[i] as Uint8Array;
       const start = data.byteOffset - block.byteOffset - RECORD_HEADER;
       const key = block.subarray(start + 4, start + RECORD_HEADER);
-      if (key.equals(digests[i] as Uint8Array)) found.add(key, offset + start, data.length);
-      else found.damaged++;
+      if (key.equals(digests[i] as Uint8Array)) {
+        found.add(key, offset + start, data.length);
+        continue;
+      }
+      found.damaged++;
+      resumeAt = resumeAfterDamage(fd, offset + start, offset + start + RECORD_HEADER + data.length, i + 1 < views.length, size);
+      if (resumeAt !== undefined) break;
+    }
+    if (resumeAt !== undefined) {
+      offset = resumeAt;
+      continue;
     }
     offset += at;
     if (broken) {
@@ -86,6 +98,24 @@ export function scanLog(fd: number, path: string, index: ChunkLogIndex): ScanRes
 }
 
 /**
+ * Where the scan goes on after the record at `start` failed its hash, or undefined to go on as its
+ * length field says (at `claimedEnd`). The length field is as likely to be the damaged part as the
+ * data, and a plausible wrong length would take the scan into the middle of the records after it,
+ * losing them; so the first intact record after `start` decides:
+ * - at `claimedEnd`: the length was right (the data was damaged); go on as parsed;
+ * - before it: the length was wrong; go on from that record;
+ * - after it: the record at `claimedEnd` is damaged too; when it parsed as a record
+ *   (`claimedIsRecord`), it is checked (and counted) on its own, else the scan goes on from the
+ *   intact one;
+ * - none within reach: as parsed (what follows is checked as before: a tear or more damage).
+ */
+function resumeAfterDamage(fd: number, start: number, claimedEnd: number, claimedIsRecord: boolean, size: number): number | undefined {
+  const next = nextIntactRecord(fd, start, size);
+  if (next === undefined || next === claimedEnd || (next > claimedEnd && claimedIsRecord)) return undefined;
+  return next;
+}
+
+/**
  * Where the first intact record (a plausible length, and bytes that hash to the address beside
  * them) starts within RESYNC_WINDOW bytes after `from`, where the records stopped making sense;
  * undefined when there is none (what a crash leaves: a torn write, zeros). Bounded work: one read
@@ -93,14 +123,25 @@ export function scanLog(fd: number, path: string, index: ChunkLogIndex): ScanRes
  * RESYNC_RECORD (1 offset in 4,096 of random bytes).
  */
 function nextIntactRecord(fd: number, from: number, size: number): number | undefined {
-  const span = Math.min(size - from, RESYNC_WINDOW + RECORD_HEADER + RESYNC_RECORD);
-  const bytes = Buffer.allocUnsafe(span);
-  const got = readSync(fd, bytes, 0, span, from);
-  for (let at = 1; at + RECORD_HEADER <= got && at < RESYNC_WINDOW; at++) {
-    const length = bytes.readUInt32LE(at);
-    if (length === 0 || length > RESYNC_RECORD || at + RECORD_HEADER + length > got) continue;
-    const digest = hash160(bytes.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length));
-    if (bytes.subarray(at + 4, at + RECORD_HEADER).equals(digest)) return from + at;
+  const whole = Math.min(size - from, RESYNC_WINDOW + RECORD_HEADER + RESYNC_RECORD);
+  // The next record is usually a few hundred bytes on: a short read first, the whole span only
+  // when the short one ends before a candidate does (so no earlier candidate is left unchecked).
+  let at = 1;
+  for (const span of [Math.min(whole, RESYNC_FIRST_READ), whole]) {
+    const bytes = Buffer.allocUnsafe(span);
+    const got = readSync(fd, bytes, 0, span, from);
+    const last = got === whole;
+    for (; at + RECORD_HEADER <= got && at < RESYNC_WINDOW; at++) {
+      const length = bytes.readUInt32LE(at);
+      if (length === 0 || length > RESYNC_RECORD) continue;
+      if (at + RECORD_HEADER + length > got) {
+        if (last) continue;
+        break; // this candidate needs the longer read
+      }
+      const digest = hash160(bytes.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length));
+      if (bytes.subarray(at + 4, at + RECORD_HEADER).equals(digest)) return from + at;
+    }
+    if (last || at >= RESYNC_WINDOW) return undefined;
   }
   return undefined;
 }

@@ -16,6 +16,9 @@
  *   one;
  * - such a length field with an intact record within 1 MiB after it is damage, not a tear: the
  *   scan goes on from that record (the bytes between count as one damaged record);
+ * - a length field damaged into a plausible wrong length shows as a record failing its hash: the
+ *   scan then goes on from the first intact record after that record's start when it comes before
+ *   where the length points, so the records the wrong length jumps over are not lost;
  * - a second record for an address already read (possible only after a damaged first copy) is
  *   skipped.
  *

@@ -196,6 +196,76 @@ describe('chunk log after a crash or damage', () => {
   });
 
   it.each([
+    ['longer, ending inside a later record', (length: number) => length + RECORD_HEADER + 9],
+    ['longer, ending exactly where a later record starts', (length: number) => length + RECORD_HEADER + (pool[3] as Uint8Array).length],
+    ['shorter, ending inside its own data', (length: number) => length - 5],
+  ])('reads on past a length field made plausible but wrong (%s), losing only that record', async (_case, damage) => {
+    const path = await closedStore(8);
+    const file = join(path, CHUNK_LOG_FILE);
+    const bytes = readFileSync(file);
+    bytes.writeUInt32LE(damage(bytes.readUInt32LE(recordOffset(2))), recordOffset(2)); // pool[2]'s length, still inside the file
+    writeFileSync(file, bytes);
+    const { warnings, logger } = warningsLogger();
+    const store = await LmdbChunkStore.open({ path, logger });
+    expect(store.chunkLog).toEqual({ records: 7, damaged: 1, cut: 0 });
+    expect(warnings[0]?.fields).toMatchObject({ damaged: 1, cutBytes: 0 });
+    expect(Array.from(store.inventory.positions())).toEqual([0, 1, 3, 4, 5, 6, 7]);
+    for (const i of [3, 4, 7]) expect(Buffer.from(store.get(poolAddresses[i] as string) as Uint8Array).equals(Buffer.from(pool[i] as Uint8Array))).toBe(true);
+    await store.close();
+  });
+
+  it('loses only the damaged record whatever plausible length its field is given (40 seeded draws)', async () => {
+    const count = 12;
+    const path = await closedStore(count);
+    const file = join(path, CHUNK_LOG_FILE);
+    const intact = readFileSync(file);
+    const random = seededRandom(15);
+    for (let draw = 0; draw < 40; draw++) {
+      const damagedAt = Math.floor(random() * count);
+      const offset = recordOffset(damagedAt);
+      const trueLength = intact.readUInt32LE(offset);
+      let length = trueLength;
+      while (length === trueLength) length = 1 + Math.floor(random() * (intact.length - offset - RECORD_HEADER));
+      const bytes = Buffer.from(intact);
+      bytes.writeUInt32LE(length, offset);
+      writeFileSync(file, bytes);
+      const store = await LmdbChunkStore.open({ path });
+      const expected = Array.from({ length: count }, (_, i) => i).filter((i) => i !== damagedAt);
+      expect(Array.from(store.inventory.positions()), `record ${damagedAt} given length ${length} (was ${trueLength})`).toEqual(expected);
+      expect(store.chunkLog.records).toBe(count - 1);
+      // Only the damaged record's own bytes may be cut, when it is the last one (its tail then reads as a tear).
+      expect(store.chunkLog.cut).toBeLessThanOrEqual(damagedAt === count - 1 ? RECORD_HEADER + trueLength : 0);
+      await store.close();
+    }
+  });
+
+  it('skips a damaged last record and cuts nothing', async () => {
+    const path = await closedStore(4);
+    const file = join(path, CHUNK_LOG_FILE);
+    const bytes = readFileSync(file);
+    flipBit(bytes, recordOffset(3) + RECORD_HEADER + 2);
+    writeFileSync(file, bytes);
+    const store = await LmdbChunkStore.open({ path });
+    expect(store.chunkLog).toEqual({ records: 3, damaged: 1, cut: 0 });
+    await store.putMany([pool[3] as Uint8Array]);
+    expect(statSync(file).size).toBe(bytes.length + RECORD_HEADER + (pool[3] as Uint8Array).length);
+    await store.close();
+  });
+
+  it('counts each of two damaged records in a row, keeping every record after them', async () => {
+    const path = await closedStore(6);
+    const file = join(path, CHUNK_LOG_FILE);
+    const bytes = readFileSync(file);
+    flipBit(bytes, recordOffset(2) + RECORD_HEADER + 1);
+    flipBit(bytes, recordOffset(3) + RECORD_HEADER + 1);
+    writeFileSync(file, bytes);
+    const store = await LmdbChunkStore.open({ path });
+    expect(store.chunkLog).toEqual({ records: 4, damaged: 2, cut: 0 });
+    expect(Array.from(store.inventory.positions())).toEqual([0, 1, 4, 5]);
+    await store.close();
+  });
+
+  it.each([
     ['bit 31', 1 << 31],
     ['bit 30', 1 << 30],
   ])('takes a length field with %s flipped for damage, with a typed answer and bounded memory', async (_bit, mask) => {
