@@ -158,10 +158,32 @@ Napi::Value Hash160Packed(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// hash160Chain(previous: Uint8Array (20 bytes), addresses: Uint8Array (20 * n)): Buffer (20 bytes)
+// The digest chain d = hash160(d || address) over every 20-byte address in turn, from previous.
+Napi::Value Hash160Chain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes previous{};
+  Bytes addresses{};
+  if (info.Length() < 2 || !ReadUint8Array(env, info[0], &previous) || !ReadUint8Array(env, info[1], &addresses)) {
+    return Napi::Value(env, Throw(env, false, "hash160Chain: expected (previous: Uint8Array, addresses: Uint8Array)"));
+  }
+  if (previous.length != kHashBytes || addresses.length % kHashBytes != 0) {
+    return Napi::Value(env, Throw(env, true, "hash160Chain: previous must be 20 bytes and addresses a multiple of 20 bytes"));
+  }
+  uint8_t step[2 * kHashBytes];
+  for (size_t i = 0; i < kHashBytes; i++) step[i] = previous.data[i];
+  for (size_t at = 0; at < addresses.length; at += kHashBytes) {
+    for (size_t i = 0; i < kHashBytes; i++) step[kHashBytes + i] = addresses.data[at + i];
+    Hash160(step, sizeof step, step);  // the digest becomes the first half of the next step
+  }
+  return Napi::Buffer<uint8_t>::Copy(env, step, kHashBytes);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("hash160", Napi::Function::New(env, Hash160One, "hash160"));
   exports.Set("hash160Batch", Napi::Function::New(env, Hash160Batch, "hash160Batch"));
   exports.Set("hash160Packed", Napi::Function::New(env, Hash160Packed, "hash160Packed"));
+  exports.Set("hash160Chain", Napi::Function::New(env, Hash160Chain, "hash160Chain"));
   exports.Set("openssl", Napi::String::New(env, OpenSSL_version(OPENSSL_VERSION)));
   return exports;
 }

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { NATIVE_ADDON_PATH } from '../src/hash/index.js';
 import { loadNativeHash } from '../src/hash/native.js';
@@ -12,6 +13,7 @@ interface Addon {
   hash160(data: unknown): Buffer;
   hash160Batch(chunks: unknown): Buffer;
   hash160Packed(data: unknown, offsets: unknown): Buffer;
+  hash160Chain(previous: unknown, addresses: unknown): Buffer;
   openssl: string;
 }
 
@@ -46,6 +48,29 @@ describe('loading the addon', () => {
       const load = loadNativeHash(path);
       expect(load.impl).toBeUndefined();
       expect(load.impl === undefined && load.reason).toMatch(/^cannot load /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('chains in JavaScript with an addon built before hash160Chain existed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'atlas-hash-'));
+    try {
+      // A stand-in for a stale build: the older exports, hashing with node:crypto.
+      const path = join(dir, 'atlas_native.cjs');
+      writeFileSync(
+        path,
+        `const c = require('node:crypto');
+         const h = (d) => c.createHash('ripemd160').update(c.createHash('sha256').update(d).digest()).digest();
+         module.exports = { hash160: h, hash160Batch: (l) => Buffer.concat(l.map(h)), hash160Packed: () => Buffer.alloc(0), openssl: 'stale' };`,
+      );
+      const load = loadNativeHash(path);
+      expect(load.impl).toBeDefined();
+      const previous = new Uint8Array(20).fill(7);
+      const addresses = new Uint8Array(60).map((_, i) => i);
+      const expected = createHash('ripemd160').update(createHash('sha256').update(Buffer.concat([previous, addresses.subarray(0, 20)])).digest()).digest();
+      expect(Buffer.from(load.impl!.hash160Chain(previous, addresses.subarray(0, 20))).equals(expected)).toBe(true);
+      expect(load.impl!.hash160Chain(previous, addresses).length).toBe(20);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -115,6 +140,21 @@ describe.skipIf(!addon)('native addon', () => {
     expect(out.length).toBe(20_000);
     expect(out.subarray(999 * 20).toString('hex')).toBe(a.hash160(Buffer.from('999')).toString('hex'));
     expect(out.subarray(256 * 20, 257 * 20).toString('hex')).toBe(a.hash160(Buffer.from('256')).toString('hex'));
+  });
+
+  it('chains the sequence digest, and refuses a previous digest or addresses of the wrong size', () => {
+    const previous = Buffer.alloc(20, 1);
+    const address = Buffer.alloc(20, 2);
+    expect(a.hash160Chain(previous, address).toString('hex')).toBe(a.hash160(Buffer.concat([previous, address])).toString('hex'));
+    expect(a.hash160Chain(previous, Buffer.concat([address, address])).toString('hex')).toBe(
+      a.hash160(Buffer.concat([a.hash160(Buffer.concat([previous, address])), address])).toString('hex'),
+    );
+    expect(a.hash160Chain(previous, new Uint8Array(0)).equals(previous)).toBe(true);
+    expect(thrown(() => a.hash160Chain(Buffer.alloc(19), address))?.type).toBe('RangeError');
+    expect(thrown(() => a.hash160Chain(previous, Buffer.alloc(30)))?.type).toBe('RangeError');
+    expect(thrown(() => a.hash160Chain(previous, 'abc'))?.type).toBe('TypeError');
+    expect(thrown(() => a.hash160Chain(previous, new Uint32Array(5)))?.type).toBe('TypeError');
+    expect(thrown(() => (a.hash160Chain as (p: unknown) => Buffer)(previous))?.type).toBe('TypeError');
   });
 
   it('validates packed offsets before hashing anything', () => {

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isAtlasError } from '../src/errors.js';
@@ -5,6 +6,7 @@ import {
   HASH_BACKEND_NAMES,
   hash160,
   hash160Batch,
+  hash160Chain,
   hash160Hex,
   hash160Packed,
   hashBackend,
@@ -16,6 +18,7 @@ import {
 import { seededRandom } from '../src/runtime.js';
 import { CORPUS_SKIP_MESSAGE, corpus } from './support/data.js';
 
+const require = createRequire(import.meta.url);
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 const ascii = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'latin1'));
 const fromHex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'hex'));
@@ -197,6 +200,46 @@ describe('inputs and outputs', () => {
           caught = error;
         }
         expect(isAtlasError(caught, 'BAD_REQUEST'), `${impl.name} packed ${String(offsets)}`).toBe(true);
+      }
+    }
+  });
+
+  it('chains the sequence digest, hash160(previous || address) per address, the same in every backend', () => {
+    const { createHash } = require('node:crypto') as typeof import('node:crypto');
+    const step = (previous: Uint8Array, address: Uint8Array) => createHash('ripemd160').update(createHash('sha256').update(previous).update(address).digest()).digest();
+    const start = pseudoRandomBytes(20, 3);
+    const whole = pseudoRandomBytes(7 + 20 * 1500, 4);
+    const addresses = whole.subarray(7); // a view into a larger buffer
+    const expected: string[] = [hex(start)];
+    for (let i = 0; i < 1500; i++) expected.push(hex(step(fromHex(expected[i] as string), addresses.subarray(i * 20, i * 20 + 20))));
+    for (const impl of available) {
+      for (const steps of [0, 1, 2, 1024, 1500]) {
+        expect(hex(impl.hash160Chain(start, addresses.subarray(0, steps * 20))), `${impl.name}, ${steps} steps`).toBe(expected[steps]);
+      }
+      const none = impl.hash160Chain(start, new Uint8Array(0));
+      none[0] = (none[0] as number) ^ 1; // a copy: changing it leaves previous alone
+      expect(hex(start)).toBe(expected[0]);
+    }
+    expect(hex(hash160Chain(start, addresses))).toBe(expected[1500]);
+  });
+
+  it('refuses a chain whose previous digest is not 20 bytes or whose addresses are not 20-byte multiples, in every backend', () => {
+    const cases: [unknown, unknown][] = [
+      [new Uint8Array(19), new Uint8Array(20)],
+      [new Uint8Array(20), new Uint8Array(21)],
+      [new Uint8Array(20), 'abc'],
+      [undefined, new Uint8Array(20)],
+      [new Uint8Array(20), new Uint16Array(10)],
+    ];
+    for (const impl of available) {
+      for (const [previous, addresses] of cases) {
+        let caught: unknown;
+        try {
+          impl.hash160Chain(previous as Uint8Array, addresses as Uint8Array);
+        } catch (error) {
+          caught = error;
+        }
+        expect(isAtlasError(caught, 'BAD_REQUEST'), `${impl.name} chain ${String(previous)}, ${String(addresses)}`).toBe(true);
       }
     }
   });

@@ -53,6 +53,7 @@ const wasmLoading: Hash160Impl = {
   hash160: notReady,
   hash160Batch: notReady,
   hash160Packed: notReady,
+  hash160Chain: notReady,
 };
 
 function notReady(): never {
@@ -122,6 +123,11 @@ export function hash160Batch(chunks: readonly Uint8Array[]): Uint8Array[] {
 /** Chunks laid end to end: chunk i is data[offsets[i], offsets[i + 1]). Returns 20 * n bytes. */
 export function hash160Packed(data: Uint8Array, offsets: Uint32Array): Uint8Array {
   return active.hash160Packed(data, offsets);
+}
+
+/** The sequence digest chain: d = hash160(d || address) over 20-byte addresses end to end, from `previous`. */
+export function hash160Chain(previous: Uint8Array, addresses: Uint8Array): Uint8Array {
+  return active.hash160Chain(previous, addresses);
 }
 
 /** The backend in use, picked once at load. */

@@ -8,13 +8,15 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { badInput, requireBytes, requireChunkArray, splitDigests } from './validate.js';
+import { badInput, chainOf, requireBytes, requireChain, requireChunkArray, splitDigests } from './validate.js';
 import { EMPTY_HASH160, HASH160_BYTES, type Hash160Impl } from './types.js';
 
 interface NativeAddon {
   hash160(data: Uint8Array): Buffer;
   hash160Batch(chunks: readonly Uint8Array[]): Buffer;
   hash160Packed(data: Uint8Array, offsets: Uint32Array): Buffer;
+  /** Absent from an addon built before it was added (a stale build/Release): chained in JS then. */
+  hash160Chain?(previous: Uint8Array, addresses: Uint8Array): Buffer;
   openssl: string;
 }
 
@@ -87,6 +89,10 @@ function nativeImpl(addon: NativeAddon): Hash160Impl {
       } catch (error) {
         return translate(error);
       }
+    },
+    hash160Chain(previous, addresses) {
+      requireChain(previous, addresses, 'hash160Chain');
+      return addon.hash160Chain === undefined ? chainOf(addon.hash160, previous, addresses) : addon.hash160Chain(previous, addresses);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { requireBytes, requireChunkArray, requirePacked } from './validate.js';
+import { chainOf, requireBytes, requireChain, requireChunkArray, requirePacked } from './validate.js';
 import { HASH160_BYTES, type Hash160Impl } from './types.js';
 
 /**
@@ -27,6 +27,10 @@ export function perItemImpl(name: Hash160Impl['name'], one: (data: Uint8Array) =
       const out = new Uint8Array((offsets.length - 1) * HASH160_BYTES);
       for (let i = 0; i + 1 < offsets.length; i++) out.set(one(data.subarray(offsets[i], offsets[i + 1])), i * HASH160_BYTES);
       return out;
+    },
+    hash160Chain(previous, addresses) {
+      requireChain(previous, addresses, 'hash160Chain');
+      return chainOf(one, previous, addresses);
     },
   };
 }

@@ -25,4 +25,9 @@ export interface Hash160Impl {
    * end (20 * n bytes).
    */
   hash160Packed(data: Uint8Array, offsets: Uint32Array): Uint8Array;
+  /**
+   * The digest chain `d = hash160(d || address)` over the 20-byte addresses laid end to end in
+   * `addresses`, from `previous` (20 bytes): the sequence digest of SPEC §6. Returns the last d.
+   */
+  hash160Chain(previous: Uint8Array, addresses: Uint8Array): Uint8Array;
 }

@@ -28,6 +28,28 @@ export function requirePacked(data: unknown, offsets: unknown, what: string): as
   }
 }
 
+/** The checks of hash160Chain's arguments (the addon makes the same). */
+export function requireChain(previous: unknown, addresses: unknown, what: string): asserts addresses is Uint8Array {
+  requireBytes(previous, what);
+  requireBytes(addresses, what);
+  if (previous.length !== HASH160_BYTES || addresses.length % HASH160_BYTES !== 0) {
+    throw badInput(`${what}: previous must be 20 bytes and addresses a multiple of 20 bytes (got ${previous.length} and ${addresses.length})`);
+  }
+}
+
+/** hash160Chain from a one-digest function: each step hashes previous || address in one scratch buffer. */
+export function chainOf(one: (data: Uint8Array) => Uint8Array, previous: Uint8Array, addresses: Uint8Array): Uint8Array {
+  const step = new Uint8Array(2 * HASH160_BYTES);
+  step.set(previous, 0);
+  let digest = previous;
+  for (let at = 0; at < addresses.length; at += HASH160_BYTES) {
+    step.set(digest, 0);
+    step.set(addresses.subarray(at, at + HASH160_BYTES), HASH160_BYTES);
+    digest = one(step);
+  }
+  return digest === previous ? Uint8Array.from(previous) : digest;
+}
+
 /** Splits 20 * n bytes into n views, without copying. */
 export function splitDigests(packed: Uint8Array, count: number): Uint8Array[] {
   const views = new Array<Uint8Array>(count);

@@ -8,9 +8,13 @@
  * hashing forward from the nearest one: at most interval - 1 hashes of 40 bytes per query.
  * The LMDB store persists the checkpoints in the same transaction as the positions they cover,
  * so reopening a store never rehashes the sequence.
+ *
+ * Runs of steps go to the hash backend in one call each (hash160Chain: one native call for up to
+ * an interval of positions), so neither an append nor a digest query makes a call and a buffer
+ * per position.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { hash160 } from '../hash/index.js';
+import { hash160, hash160Chain } from '../hash/index.js';
 
 export const DIGEST_BYTES = 20;
 export const DIGEST_CHECKPOINT_INTERVAL = 1024;
@@ -36,7 +40,7 @@ export interface DigestAppendPlan {
 
 const scratch = new Uint8Array(2 * DIGEST_BYTES);
 
-/** One step of the digest chain: hash160(previous || address). */
+/** One step of the digest chain: hash160(previous || address). For tests and tools (the class chains runs of steps). */
 export function digestStep(previous: Uint8Array, address: Uint8Array): Uint8Array {
   if (address.length !== DIGEST_BYTES) throw new AtlasError(ErrorCodes.INTERNAL, `digest step needs a 20-byte address, got ${address.length}`);
   scratch.set(previous, 0);
@@ -90,16 +94,11 @@ export class SequenceDigest {
       checkpoints.push(known);
     }
     const rebuilt: DigestCheckpoint[] = [];
-    let digest = checkpoints[checkpoints.length - 1] as Uint8Array;
-    let position = (checkpoints.length - 1) * DIGEST_CHECKPOINT_INTERVAL;
-    for (const address of read(position, length)) {
-      digest = digestStep(digest, address);
-      position++;
-      if (position % DIGEST_CHECKPOINT_INTERVAL === 0) {
-        checkpoints.push(digest);
-        rebuilt.push({ index: position / DIGEST_CHECKPOINT_INTERVAL, digest });
-      }
-    }
+    const from = (checkpoints.length - 1) * DIGEST_CHECKPOINT_INTERVAL;
+    const { digest, position } = chainRead(read, checkpoints[checkpoints.length - 1] as Uint8Array, from, length, (index, checkpoint) => {
+      checkpoints.push(checkpoint);
+      rebuilt.push({ index, digest: checkpoint });
+    });
     if (position !== length) {
       throw new AtlasError(ErrorCodes.STORE_CORRUPT, `the sequence has a hole: expected ${length} positions, read ${position}`);
     }
@@ -124,11 +123,13 @@ export class SequenceDigest {
     let tip = this.#tip;
     let position = this.#length;
     const checkpoints: DigestCheckpoint[] = [];
+    if (packed.length % DIGEST_BYTES !== 0) throw new AtlasError(ErrorCodes.INTERNAL, `a packed append must be 20-byte addresses, got ${packed.length} bytes`);
     const count = packed.length / DIGEST_BYTES;
-    for (let i = 0; i < count; i++) {
-      const address = packed.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES);
-      tip = digestStep(tip, address);
-      position++;
+    for (let i = 0; i < count; ) {
+      const run = Math.min(count - i, DIGEST_CHECKPOINT_INTERVAL - (position % DIGEST_CHECKPOINT_INTERVAL));
+      tip = hash160Chain(tip, packed.subarray(i * DIGEST_BYTES, (i + run) * DIGEST_BYTES));
+      i += run;
+      position += run;
       if (position % DIGEST_CHECKPOINT_INTERVAL === 0) checkpoints.push({ index: position / DIGEST_CHECKPOINT_INTERVAL, digest: tip });
     }
     return { fromLength: this.#length, length: position, tip, checkpoints };
@@ -178,18 +179,43 @@ export class SequenceDigest {
   #forward(length: number): Uint8Array {
     const index = Math.floor(length / DIGEST_CHECKPOINT_INTERVAL);
     const start = index * DIGEST_CHECKPOINT_INTERVAL;
-    let digest = this.#checkpoints[index] as Uint8Array;
-    if (start === length) return digest;
-    let position = start;
-    for (const address of this.#read(start, length)) {
-      digest = digestStep(digest, address);
-      position++;
-    }
+    const checkpoint = this.#checkpoints[index] as Uint8Array;
+    if (start === length) return checkpoint;
+    const { digest, position } = chainRead(this.#read, checkpoint, start, length);
     if (position !== length) {
       throw new AtlasError(ErrorCodes.STORE_CORRUPT, `the sequence has a hole: expected positions up to ${length}, read up to ${position}`);
     }
     return digest;
   }
+}
+
+/**
+ * The digest chain over the addresses `read` yields for [from, to), from `digest`, in runs that end
+ * at checkpoint boundaries (each reported to `onCheckpoint`); stops early where the read does.
+ */
+function chainRead(
+  read: AddressRangeReader,
+  digest: Uint8Array,
+  from: number,
+  to: number,
+  onCheckpoint?: (index: number, digest: Uint8Array) => void,
+): { digest: Uint8Array; position: number } {
+  const run = Buffer.allocUnsafe(Math.max(0, Math.min(to - from, DIGEST_CHECKPOINT_INTERVAL)) * DIGEST_BYTES);
+  let filled = 0;
+  let position = from;
+  for (const address of read(from, to)) {
+    if (address.length !== DIGEST_BYTES) throw new AtlasError(ErrorCodes.INTERNAL, `digest step needs a 20-byte address, got ${address.length}`);
+    run.set(address, filled);
+    filled += DIGEST_BYTES;
+    position++;
+    if (position % DIGEST_CHECKPOINT_INTERVAL === 0 || filled === run.length) {
+      digest = hash160Chain(digest, run.subarray(0, filled));
+      filled = 0;
+      if (position % DIGEST_CHECKPOINT_INTERVAL === 0) onCheckpoint?.(position / DIGEST_CHECKPOINT_INTERVAL, digest);
+    }
+  }
+  if (filled > 0) digest = hash160Chain(digest, run.subarray(0, filled));
+  return { digest, position };
 }
 
 function checkDigestLength(length: number, sequenceLength: number): void {
