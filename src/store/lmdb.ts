@@ -272,6 +272,7 @@ class LmdbBackend implements StoreBackend {
       for (let i = 0; i * ADDRESS_BYTES < keys.length; i++) this.#sequence.putSync(start + i, keys.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES), APPEND);
       for (const checkpoint of checkpoints) this.#checkpoints.putSync(checkpoint.index, Buffer.from(checkpoint.digest));
     });
+    this.#pages.appended(start, keys); // once committed: the pages only ever hold what LMDB does
   }
 
   async truncate(length: number, old: number, firstDroppedCheckpoint: number): Promise<void> {

@@ -94,6 +94,32 @@ export class SequencePages {
     return this.#located;
   }
 
+  /**
+   * Addresses just committed at `start` (20 bytes each, end to end): copied into the page they
+   * continue, or into a new page they begin while there is room, so a node planning over what it
+   * has just appended (a fresh node plans over every position) does not read it back from LMDB.
+   * A run that starts inside a page not held, or after a part of it not yet read, is left to the
+   * first read, as before.
+   */
+  appended(start: number, keys: Uint8Array): void {
+    const count = Math.floor(keys.length / ADDRESS_BYTES);
+    for (let done = 0; done < count; ) {
+      const index = Math.floor((start + done) / SEQUENCE_PAGE_POSITIONS);
+      const offset = start + done - index * SEQUENCE_PAGE_POSITIONS;
+      const run = Math.min(count - done, SEQUENCE_PAGE_POSITIONS - offset);
+      let page = this.#pages.get(index);
+      if (page === undefined && offset === 0 && this.#pages.size < this.#maxPages) {
+        page = { addresses: Buffer.alloc(SEQUENCE_PAGE_BYTES), filled: 0 };
+        this.#pages.set(index, page);
+      }
+      if (page !== undefined && page.filled === offset) {
+        page.addresses.set(keys.subarray(done * ADDRESS_BYTES, (done + run) * ADDRESS_BYTES), offset * ADDRESS_BYTES);
+        page.filled += run;
+      }
+      done += run;
+    }
+  }
+
   /** Forgets every position >= length (the sequence was cut there). */
   dropFrom(length: number): void {
     for (const [index, page] of this.#pages) {

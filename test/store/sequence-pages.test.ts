@@ -107,6 +107,37 @@ describe('SequencePages', () => {
     expect(same(pages.get(49), addressBytes(49))).toBe(true);
   });
 
+  it('takes appended addresses into the pages they continue or begin, within the bound, so none is read back', () => {
+    const sequence = fakeSequence(0);
+    const pages = new SequencePages(sequence.read, 2 * SEQUENCE_PAGE_BYTES);
+    const append = (from: number, to: number) => {
+      for (let p = from; p < to; p++) sequence.addresses.push(addressBytes(p));
+      pages.appended(from, Buffer.concat(sequence.addresses.slice(from, to)));
+    };
+    append(0, 100); // begins page 0
+    append(100, PAGE + 50); // continues page 0, begins page 1
+    append(PAGE + 50, 2 * PAGE + 10); // continues page 1; page 2 would be past the bound
+    expect(pages.bytes).toBe(2 * SEQUENCE_PAGE_BYTES);
+    for (const p of [0, 99, 100, PAGE - 1, PAGE, PAGE + 50, 2 * PAGE - 1]) expect(same(pages.get(p), sequence.addresses[p] as Buffer), `position ${p}`).toBe(true);
+    expect(sequence.reads.scans).toBe(0);
+    expect(pages.get(2 * PAGE + 3)).toBeUndefined(); // no room: read from LMDB instead
+  });
+
+  it('leaves to the first read an append that starts inside a page not held or after a part not yet read', () => {
+    const sequence = fakeSequence(PAGE + 10);
+    const pages = new SequencePages(sequence.read, 4 * SEQUENCE_PAGE_BYTES);
+    for (let p = PAGE + 10; p < PAGE + 20; p++) sequence.addresses.push(addressBytes(p));
+    pages.appended(PAGE + 10, Buffer.concat(sequence.addresses.slice(PAGE + 10, PAGE + 20)));
+    expect(pages.bytes).toBe(0); // page 1 begins before the append: nothing to continue
+    expect(same(pages.get(PAGE + 15), sequence.addresses[PAGE + 15] as Buffer)).toBe(true);
+    expect(sequence.reads).toEqual({ scans: 1, positions: 20 });
+    // Page 1 now holds 20 positions; positions 20-29 are appended while 30-39 arrive apart (a gap).
+    for (let p = PAGE + 20; p < PAGE + 40; p++) sequence.addresses.push(addressBytes(p));
+    pages.appended(PAGE + 30, Buffer.concat(sequence.addresses.slice(PAGE + 30, PAGE + 40)));
+    expect(same(pages.get(PAGE + 35), sequence.addresses[PAGE + 35] as Buffer)).toBe(true);
+    expect(sequence.reads.positions).toBe(40); // read from the gap on, as before
+  });
+
   it('stops a page at a record that is not 20 bytes (a damaged store), leaving it to be read on its own', () => {
     const sequence = fakeSequence(10);
     sequence.addresses[4] = Buffer.alloc(7);
@@ -165,7 +196,8 @@ describe('LmdbChunkStore with sequence pages', () => {
         });
         try {
           const store = node.store as LmdbChunkStore;
-          expect(store.sequenceCache).toEqual({ bytes: 0, maxBytes });
+          // The announcement appended at open began the first page (none when the bound is 0).
+          expect(store.sequenceCache).toEqual({ bytes: maxBytes === 0 ? 0 : SEQUENCE_PAGE_BYTES, maxBytes });
           expect(store.addressAt(0)).toBe('ab'.repeat(20));
           expect(store.sequenceCache.bytes).toBe(maxBytes === 0 ? 0 : SEQUENCE_PAGE_BYTES);
         } finally {
