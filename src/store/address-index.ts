@@ -67,6 +67,8 @@ export class AddressIndex {
   #generation = 0;
   /** first position -> the address's later positions, ascending (only for repeated addresses). */
   readonly #more = new Map<number, number[]>();
+  /** The later positions of repeated addresses (their first ones are #more's keys). */
+  readonly #later = new Set<number>();
 
   /**
    * `expected`: addresses about to be added (sizes the table once, e.g. when rebuilding at open).
@@ -107,6 +109,16 @@ export class AddressIndex {
   }
 
   /**
+   * The positions of `key`, for a caller that expects it at `hint` (a downloader knows the position
+   * it asked for): [hint] when the sequence holds `key` there and at no other position, which takes
+   * one read of the sequence instead of the keyed hash and the probe; else as positionsOf.
+   */
+  positionsNear(key: Uint8Array, hint: number | undefined): number[] {
+    if (hint !== undefined && !this.#more.has(hint) && !this.#later.has(hint) && sameAddress(this.#read(hint), key)) return [hint];
+    return this.positionsOf(key);
+  }
+
+  /**
    * Records `position` (past every indexed position) for `key`; the sequence must already hold
    * `key` there. Answers whether the key was indexed before.
    */
@@ -118,6 +130,7 @@ export class AddressIndex {
       const more = this.#more.get(first);
       if (more === undefined) this.#more.set(first, [position]);
       else more.push(position);
+      this.#later.add(position);
       return true;
     }
     this.reserve(1);
@@ -162,6 +175,7 @@ export class AddressIndex {
       if (!stays) {
         this.#table[slot * 2] = FREE;
         this.#table[slot * 2 + 1] = TOMBSTONE_MARK;
+        if (more !== undefined) for (const position of more) this.#later.delete(position);
         this.#more.delete(first);
         this.#live--;
         this.#tombstones++;
@@ -169,7 +183,7 @@ export class AddressIndex {
       }
       if (more === undefined) continue;
       let kept = more.length;
-      while (kept > 0 && (more[kept - 1] as number) >= plan.length) kept--;
+      while (kept > 0 && (more[kept - 1] as number) >= plan.length) this.#later.delete(more[--kept] as number);
       if (kept === 0) this.#more.delete(first);
       else more.length = kept;
     }

@@ -16,6 +16,8 @@ export interface AdmittedChunk {
   ok: true;
   address: Address;
   data: Uint8Array;
+  /** The caller's position hint (VerifiedChunk.position) when it was a whole number >= 0; checked by the store. */
+  position?: number | undefined;
 }
 
 export type Refusal = PutOutcome & { ok: false };
@@ -81,7 +83,7 @@ export function hashChunks(chunks: readonly Uint8Array[], maxChunkSize: number):
   for (let j = 0; j < toHashIndex.length; j++) {
     const digest = digests[j] as Uint8Array;
     const address = addressFromBytes(digest);
-    results[toHashIndex[j] as number] = { ok: true, address, data: toHash[j] as Uint8Array };
+    results[toHashIndex[j] as number] = { ok: true, address, data: toHash[j] as Uint8Array, position: undefined };
   }
   return results as AdmissionResult[];
 }
@@ -100,9 +102,14 @@ export function parseVerified(chunks: readonly VerifiedChunk[], maxChunkSize: nu
       continue;
     }
     const error = sizeError(chunk?.data, maxChunkSize);
-    results[i] = error ? { ok: false, address, error } : { ok: true, address, data: (chunk as VerifiedChunk).data };
+    results[i] = error ? { ok: false, address, error } : { ok: true, address, data: (chunk as VerifiedChunk).data, position: positionHint((chunk as VerifiedChunk).position) };
   }
   return results;
+}
+
+/** A usable position hint, or undefined: anything but a whole number >= 0 is no hint at all. */
+function positionHint(position: unknown): number | undefined {
+  return typeof position === 'number' && Number.isSafeInteger(position) && position >= 0 ? position : undefined;
 }
 
 /** Rule 2: refuses (NOT_ANNOUNCED) every admitted chunk whose address is not in the sequence. */

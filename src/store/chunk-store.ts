@@ -22,7 +22,7 @@ import type { Announcement } from '../chain/types.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { Inventory } from '../inventory/inventory.js';
 import { SerialQueue, silentLogger, type Logger } from '../runtime.js';
-import { checkAnnounced, checkMaxChunkSize, hashChunks, lookupAddress, parseVerified, throwIfRefused, type AdmissionResult } from './admission.js';
+import { checkAnnounced, checkMaxChunkSize, hashChunks, lookupAddress, parseVerified, throwIfRefused, type AdmissionResult, type AdmittedChunk } from './admission.js';
 import { checkAppendStart, packAppend, validateTruncate, type PackedAppend } from './announcements.js';
 import { AddressIndex } from './address-index.js';
 import type { StoreBackend } from './backend.js';
@@ -291,7 +291,7 @@ export class BackedChunkStore implements ChunkStore {
     const positions: number[][] = new Array(prepared.length);
     const results = checkAnnounced(prepared, (address, index) => {
       const key = Buffer.from(address, 'hex');
-      const at = this.#index.positionsOf(key);
+      const at = this.#index.positionsNear(key, (prepared[index] as AdmittedChunk).position);
       if (at.length === 0) return false;
       keys[index] = key;
       positions[index] = at;
@@ -372,7 +372,7 @@ function copyAdmitted(results: AdmissionResult[]): AdmissionResult[] {
     slab.set(result.data, offset);
     const data = slab.subarray(offset, offset + result.data.length);
     offset += result.data.length;
-    return { ok: true, address: result.address, data };
+    return { ok: true, address: result.address, data, position: result.position };
   });
 }
 

@@ -22,6 +22,12 @@ export interface DiscardOutcome {
 export interface VerifiedChunk {
   address: Address;
   data: Uint8Array;
+  /**
+   * A position where the caller expects the address (a downloader knows the one it asked for).
+   * Only a hint: the store checks it against its sequence, and finds every position of the
+   * address when the hint is wrong or the address is announced more than once.
+   */
+  position?: number;
 }
 
 /**

@@ -313,7 +313,9 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
 
     const stored: (PutOutcome & { ok: true })[] = [];
     if (verified.length > 0) {
-      const outcomes = await this.store.putVerified(verified);
+      // Each with the position it was asked at: the store then checks one position instead of
+      // looking the address up in its index.
+      const outcomes = await this.store.putVerified(verified.map((chunk) => ({ address: chunk.address, data: chunk.data, position: this.plan.requestedAt(chunk.address) })));
       outcomes.forEach((outcome, i) => {
         const chunk = verified[i] as VerifiedChunk;
         if (outcome.ok) {

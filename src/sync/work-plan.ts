@@ -153,6 +153,11 @@ export class WorkPlan {
     }
   }
 
+  /** The position `address` was planned at, while a request for it is open (a hint for the store). */
+  requestedAt(address: Address): number | undefined {
+    return this.busyAddresses.get(address);
+  }
+
   /** The request for these addresses ended (stored, refused or failed). */
   release(addresses: readonly Address[]): void {
     for (const address of addresses) {

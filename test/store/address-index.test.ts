@@ -91,6 +91,9 @@ class Harness {
       const expected = this.model.get(hex(key)) ?? [];
       expect(this.index.positionsOf(key), hex(key)).toEqual(expected);
       expect(this.index.has(key)).toBe(expected.length > 0);
+      // A position hint, right or wrong, never changes the answer.
+      const hints = [...expected, randomInt(random, this.sequence.length + 2), undefined];
+      for (const hint of hints) expect(this.index.positionsNear(key, hint), `${hex(key)} near ${hint}`).toEqual(expected);
     }
   }
 }
@@ -125,6 +128,37 @@ describe('AddressIndex', () => {
       expect(h.sequence.length).toBeGreaterThan(0);
     });
   }
+
+  it('answers a hinted address held only at its hint from one read of the sequence, without hashing it', () => {
+    const random = seededRandom(12);
+    let hashed = 0;
+    const hasher = keyedAddressHasher();
+    const sequence = new AddressArray();
+    const index = new AddressIndex((position) => sequence.at(position), { hasher: (key) => (hashed++, hasher(key)) });
+    const keys = Array.from({ length: 50 }, () => randomAddress(random));
+    const append = (key: Buffer) => {
+      sequence.push(key);
+      index.add(key, sequence.length - 1);
+    };
+    keys.forEach(append);
+    append(keys[7] as Buffer); // keys[7] is now at 7 and 50
+    hashed = 0;
+    expect(index.positionsNear(keys[3] as Buffer, 3)).toEqual([3]);
+    expect(hashed).toBe(0);
+    expect(index.positionsNear(keys[7] as Buffer, 7)).toEqual([7, 50]); // repeated: looked up
+    expect(index.positionsNear(keys[7] as Buffer, 50)).toEqual([7, 50]);
+    expect(index.positionsNear(keys[3] as Buffer, 4)).toEqual([3]); // a wrong hint: looked up
+    expect(hashed).toBe(3);
+    // The repeat is cut off: keys[7] is held once again, and position 50 now holds another address.
+    const plan = index.planTruncate(50, [keys[7] as Buffer]);
+    sequence.truncate(50);
+    index.applyTruncate(plan);
+    append(randomAddress(random));
+    hashed = 0;
+    expect(index.positionsNear(keys[7] as Buffer, 7)).toEqual([7]);
+    expect(index.positionsNear(sequence.at(50) as Buffer, 50)).toEqual([50]);
+    expect(hashed).toBe(0);
+  });
 
   it('grows past many table sizes and still finds every address, then empties completely', () => {
     const random = seededRandom(9);

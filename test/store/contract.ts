@@ -220,6 +220,31 @@ export function describeChunkStoreContract(name: string, factory: StoreFactory):
       expect(store.chunkBytes()).toBe(a.length);
     });
 
+    it('takes a putVerified position only as a hint: a wrong, foreign or malformed one stores at the positions the sequence says', async () => {
+      const store = await create();
+      const c = chunkOf('announced twice');
+      // a at 0 and 3, b at 1, c at 2.
+      await store.append(announcementsFor([addressOf(a), addressOf(b), addressOf(c), addressOf(a)], 0));
+      const outcomes = await store.putVerified([
+        { address: addressOf(b), data: b, position: 2 }, // c's position
+        { address: addressOf(a), data: a, position: 3 }, // one of two
+        { address: addressOf(c), data: c, position: Number.NaN },
+      ]);
+      expect(outcomes).toEqual([
+        { ok: true, address: addressOf(b), added: true, positions: [1] },
+        { ok: true, address: addressOf(a), added: true, positions: [0, 3] },
+        { ok: true, address: addressOf(c), added: true, positions: [2] },
+      ]);
+      expect(Array.from(store.inventory.positions())).toEqual([0, 1, 2, 3]);
+      const odd = await create();
+      await odd.append(announcementsFor([addressOf(c)], 0));
+      for (const position of [-1, 1.5, 1e300, 7, '0' as unknown as number]) {
+        expect(await odd.putVerified([{ address: addressOf(c), data: c, position }])).toEqual([{ ok: true, address: addressOf(c), added: position === -1, positions: [0] }]);
+      }
+      // A hint at a position holding another address admits nothing.
+      expect((await odd.putVerified([{ address: addressOf(a), data: a, position: 0 }]))[0]).toMatchObject({ ok: false, error: { code: 'NOT_ANNOUNCED' } });
+    });
+
     it('keeps its own copy of stored bytes', async () => {
       const store = await create();
       const data = chunkOf('mutable buffer');
