@@ -114,8 +114,13 @@ export class AddressIndex {
    * one read of the sequence instead of the keyed hash and the probe; else as positionsOf.
    */
   positionsNear(key: Uint8Array, hint: number | undefined): number[] {
-    if (hint !== undefined && !this.#more.has(hint) && !this.#later.has(hint) && sameAddress(this.#read(hint), key)) return [hint];
+    if (hint !== undefined && !this.isRepeatedAt(hint) && sameAddress(this.#read(hint), key)) return [hint];
     return this.positionsOf(key);
+  }
+
+  /** Whether the address at `position` is indexed at another position too (no hash, no probe). */
+  isRepeatedAt(position: number): boolean {
+    return this.#more.size > 0 && (this.#more.has(position) || this.#later.has(position));
   }
 
   /**

@@ -103,6 +103,10 @@ export class BackedChunkStore implements ChunkStore {
     return this.#backend.addressHexAt(position);
   }
 
+  isRepeatedAt(position: number): boolean {
+    return this.#index.isRepeatedAt(position);
+  }
+
   positionsOf(address: Address): readonly number[] {
     this.#checkOpen();
     const key = lookupAddress(address);

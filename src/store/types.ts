@@ -42,6 +42,12 @@ export interface ChunkStore {
   addressAt(position: number): Address | undefined;
   /** Every position at which `address` is announced, ascending; empty when not announced. */
   positionsOf(address: Address): readonly number[];
+  /**
+   * Whether the address at `position` is announced at another position too. Answered without
+   * looking the address up: a downloader asks it of every position it plans, to know which few
+   * need their address tracked as in flight.
+   */
+  isRepeatedAt(position: number): boolean;
   /** Digest of the first `length` announcements (SPEC §6 consensus check); 40 hex chars. */
   sequenceDigest(length?: number): string;
 

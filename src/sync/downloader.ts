@@ -12,7 +12,7 @@ import { DEFAULT_OMISSIONS, OmissionLedger, type OmissionOptions } from './omiss
 import { ChunkCaller, type ChunkCallComponents } from './chunk-caller.js';
 import { requestChunks } from './request-chunks.js';
 import { verifyReceived } from './verify.js';
-import { WorkPlan } from './work-plan.js';
+import { WorkPlan, type PlannedRequest } from './work-plan.js';
 
 /** How chunks are fetched from neighbours: in-flight caps, batch size, planning, backoff, omissions and hedging (AtlasNode option `downloads`). */
 export interface DownloaderOptions {
@@ -102,7 +102,7 @@ export interface DownloaderStats {
  */
 export type { ChunkCallComponents } from './chunk-caller.js';
 
-export type DownloaderComponents = ChunkCallComponents<DownloaderHooks, Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf' | 'putVerified' | 'maxChunkSize'>>;
+export type DownloaderComponents = ChunkCallComponents<DownloaderHooks, Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf' | 'isRepeatedAt' | 'putVerified' | 'maxChunkSize'>>;
 
 export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponents['store'], DownloaderOptions> {
   private readonly plan: WorkPlan;
@@ -179,7 +179,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     const canOpen = (peer: string) =>
       !this.busy.has(peer, now) && (this.inFlightPerPeer.get(peer) ?? 0) < (this.hedge.isSlow(peer, now) ? 1 : this.options.maxInFlightPerPeer);
     const batches = this.plan.take(slots, this.options.batchSize, now, canOpen, (peer) => this.hooks.reliability(peer), this.batchSizeOf);
-    for (const [peer, addresses] of batches) void this.request(peer, addresses);
+    for (const [peer, planned] of batches) void this.request(peer, planned);
     // Nothing to start: wake when a backed-off address or a busy peer is free again.
     if (batches.size === 0 && this.inFlight === 0) this.wakeAt(Math.min(this.plan.nextRelease() ?? Infinity, this.busy.earliestDeadline(now)), now);
   }
@@ -196,7 +196,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     }, Math.max(1, at - now));
   }
 
-  private async request(peer: string, addresses: Address[]): Promise<void> {
+  private async request(peer: string, planned: PlannedRequest): Promise<void> {
+    const { addresses } = planned;
     this.openSlot(peer);
     this.stats.requests++;
     let sentAt = this.clock.now();
@@ -209,7 +210,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
       this.stats.hedgedRequests++;
       this.inFlight--;
       this.hedge.hedged(peer, this.clock.now());
-      this.plan.release(addresses);
+      this.plan.release(planned);
       this.pump();
     }, this.hedge.delay());
     const end = () => {
@@ -229,8 +230,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
       reply = await requestChunks(this.requestParts, peer, addresses, { signal: this.controller.signal, beforeRetry });
     } catch (error) {
       end();
-      if (!this.stopped) this.requestFailed(peer, hedged ? [] : addresses, error); // backs off before release
-      if (!hedged) this.plan.release(addresses);
+      if (!this.stopped) this.requestFailed(peer, hedged ? undefined : planned, error); // backs off before release
+      if (!hedged) this.plan.release(planned);
       this.pump();
       return;
     }
@@ -241,17 +242,17 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     this.pendingWrites++;
     this.pump();
     try {
-      await this.accept(peer, addresses, reply);
+      await this.accept(peer, planned, reply);
     } catch (error) {
       // A local store failure: not the peer's fault. Back the addresses off and say so.
       if (!this.stopped) {
         const now = this.clock.now();
-        for (const address of addresses) this.plan.fail(address, now);
+        addresses.forEach((address, i) => this.plan.fail(address, now, planned.positions[i]));
         this.hooks.storeFailed(asAtlasError(error));
       }
     } finally {
       this.pendingWrites--;
-      if (!hedged) this.plan.release(addresses); // a hedged request's addresses may belong to another request now
+      if (!hedged) this.plan.release(planned); // a hedged request's addresses may belong to another request now
       this.pump();
     }
   }
@@ -270,7 +271,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     else this.inFlightPerPeer.set(peer, left);
   }
 
-  private requestFailed(peer: string, addresses: readonly Address[], error: unknown): void {
+  /** `planned`: the request's work to back off, undefined when it already went to other holders (hedged). */
+  private requestFailed(peer: string, planned: PlannedRequest | undefined, error: unknown): void {
     this.stats.failedRequests++;
     const now = this.clock.now();
     const failure = classifyFailure(error);
@@ -286,12 +288,13 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     }
     // It answers fewer addresses than its inventory said (it restarted with a lower limit).
     if (isAtlasError(error) && error.code === ErrorCodes.TOO_MANY) this.views.lowerBatchSize(peer);
-    for (const address of addresses) this.plan.fail(address, now);
+    planned?.addresses.forEach((address, i) => this.plan.fail(address, now, planned.positions[i]));
     if (failure !== 'fault') this.hooks.called(peer, false);
     this.hooks.fault(peer, failure === 'fault' ? 'bad-data' : 'unresponsive', asAtlasError(error));
   }
 
-  private async accept(peer: string, asked: readonly Address[], reply: GetChunksResult): Promise<void> {
+  private async accept(peer: string, planned: PlannedRequest, reply: GetChunksResult): Promise<void> {
+    const asked = planned.addresses;
     const { chunks, missing } = reply;
     const { verified, corrupt } = verifyReceived(chunks);
     let chunkBytes = 0;
@@ -307,7 +310,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     const now = this.clock.now();
     if (corrupt.length > 0) {
       this.stats.rejectedChunks += corrupt.length;
-      for (const chunk of corrupt) this.plan.fail(chunk.address, now);
+      const at = plannedPositions(planned, corrupt);
+      corrupt.forEach((chunk, i) => this.plan.fail(chunk.address, now, at[i]));
       this.hooks.fault(peer, 'bad-data', new AtlasError(ErrorCodes.HASH_MISMATCH, `${corrupt.length} chunk(s) from ${peer} do not hash to their address`));
     }
 
@@ -315,7 +319,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     if (verified.length > 0) {
       // Each with the position it was asked at: the store then checks one position instead of
       // looking the address up in its index.
-      const outcomes = await this.store.putVerified(verified.map((chunk) => ({ address: chunk.address, data: chunk.data, position: this.plan.requestedAt(chunk.address) })));
+      const positions = plannedPositions(planned, verified);
+      const outcomes = await this.store.putVerified(verified.map((chunk, i) => ({ address: chunk.address, data: chunk.data, position: positions[i] })));
       outcomes.forEach((outcome, i) => {
         const chunk = verified[i] as VerifiedChunk;
         if (outcome.ok) {
@@ -326,7 +331,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
             this.stats.duplicateBytes += chunk.data.byteLength;
           }
         } else {
-          this.plan.fail(chunk.address, now); // e.g. rolled back meanwhile
+          this.plan.fail(chunk.address, now, positions[i]); // e.g. rolled back meanwhile
         }
       });
     }
@@ -344,6 +349,35 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     }
     if (stored.length > 0) this.hooks.stored(stored, peer);
   }
+}
+
+/**
+ * The position each chunk's address was planned at. Replies answer in request order, so one walk
+ * forward finds them; from the first chunk out of that order (any order is valid) on, they are
+ * found through a map of the request, built once: linear whatever order a peer chooses.
+ */
+function plannedPositions(planned: PlannedRequest, chunks: readonly { address: Address }[]): (number | undefined)[] {
+  const { addresses, positions } = planned;
+  const out = new Array<number | undefined>(chunks.length);
+  let next = 0;
+  let byAddress: Map<Address, number> | undefined;
+  for (let i = 0; i < chunks.length; i++) {
+    const address = (chunks[i] as { address: Address }).address;
+    if (byAddress !== undefined) {
+      out[i] = byAddress.get(address);
+      continue;
+    }
+    let at = next;
+    while (at < addresses.length && addresses[at] !== address) at++;
+    if (at < addresses.length) {
+      out[i] = positions[at];
+      next = at + 1;
+      continue;
+    }
+    byAddress ??= new Map(addresses.map((a, j) => [a, positions[j] as number]));
+    out[i] = byAddress.get(address);
+  }
+  return out;
 }
 
 /**

@@ -26,8 +26,14 @@ export const HEALTHY_HOLDER = 0.5;
 /** Items looked at per take(); bounds the work when every holder is busy. */
 const SCAN_LIMIT = 4_096;
 
-/** A request to build: up to the peer's batch size of addresses for one peer. */
-export type Batches = Map<string, Address[]>;
+/** One request's work: the addresses to ask, and the position each was planned at (same index). */
+export interface PlannedRequest {
+  readonly addresses: Address[];
+  readonly positions: number[];
+}
+
+/** Requests to build: up to the peer's batch size of addresses for each peer. */
+export type Batches = Map<string, PlannedRequest>;
 
 /** How many addresses one request to `peer` may carry (ours and the peer's bound together). */
 export type BatchSizeOf = (peer: string) => number;
@@ -47,7 +53,12 @@ export class WorkPlan {
   /** Per-peer side plans for peers the main window leaves idle (reversed: taken from the end). */
   private readonly sideQueues = new Map<string, number[]>();
   private readonly busyPositions = bitmaps.create();
-  private readonly busyAddresses = new Map<Address, number>(); // address -> position requested
+  /**
+   * In flight, for addresses announced at more than one position: address -> the position asked,
+   * so its other positions are not asked too. Every other address is in flight exactly when its
+   * one position is in busyPositions, and needs no entry (nor its hex hashed) here.
+   */
+  private readonly busyAddresses = new Map<Address, number>();
   private readonly deferred = new Map<Address, number>(); // address -> position, while backing off
   private readonly deferredPositions = bitmaps.create();
   private readonly backoff: Backoff<Address>;
@@ -55,7 +66,7 @@ export class WorkPlan {
   private nextDue = Infinity;
 
   constructor(
-    private readonly store: Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf'>,
+    private readonly store: Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf' | 'isRepeatedAt'>,
     private readonly views: PeerViews,
     private readonly random: Random,
     private readonly options: WorkPlanOptions,
@@ -100,16 +111,14 @@ export class WorkPlan {
         continue;
       }
       queue[i] = undefined;
-      const address = this.store.addressAt(position);
-      if (address === undefined || this.busyAddresses.has(address) || this.backoff.blocked(address, now)) continue;
+      const address = this.claimable(position, now);
+      if (address === undefined) continue;
       let batch = batches.get(holder);
       if (!batch) {
-        batches.set(holder, (batch = []));
+        batches.set(holder, (batch = { addresses: [], positions: [] }));
         openable--;
       }
-      batch.push(address);
-      this.busyAddresses.set(address, position);
-      this.busyPositions.add(position);
+      this.claim(batch, address, position);
       if (batches.size >= slots && allFull(batches, batchSizeOf)) break;
     }
     while (this.head < this.queue.length && this.queue[this.head] === undefined) this.head++;
@@ -139,32 +148,38 @@ export class WorkPlan {
         bitmaps.release(exclude);
         this.sideQueues.set(peer, side);
       }
-      const batch: Address[] = [];
-      while (batch.length < batchSize && side.length > 0) {
+      const batch: PlannedRequest = { addresses: [], positions: [] };
+      while (batch.addresses.length < batchSize && side.length > 0) {
         const position = side.pop() as number;
         if (own.has(position) || this.busyPositions.has(position) || this.isDeferred(position)) continue;
-        const address = this.store.addressAt(position);
-        if (address === undefined || this.busyAddresses.has(address) || this.backoff.blocked(address, now)) continue;
-        batch.push(address);
-        this.busyAddresses.set(address, position);
-        this.busyPositions.add(position);
+        const address = this.claimable(position, now);
+        if (address !== undefined) this.claim(batch, address, position);
       }
-      if (batch.length > 0) batches.set(peer, batch);
+      if (batch.addresses.length > 0) batches.set(peer, batch);
     }
   }
 
-  /** The position `address` was planned at, while a request for it is open (a hint for the store). */
-  requestedAt(address: Address): number | undefined {
-    return this.busyAddresses.get(address);
+  /** The address at a free position, unless that address is in flight at another position or backs off. */
+  private claimable(position: number, now: number): Address | undefined {
+    const address = this.store.addressAt(position);
+    if (address === undefined || (this.store.isRepeatedAt(position) && this.busyAddresses.has(address)) || this.backoff.blocked(address, now)) return undefined;
+    return address;
   }
 
-  /** The request for these addresses ended (stored, refused or failed). */
-  release(addresses: readonly Address[]): void {
-    for (const address of addresses) {
-      const position = this.busyAddresses.get(address);
-      if (position === undefined) continue;
-      this.busyAddresses.delete(address);
+  private claim(request: PlannedRequest, address: Address, position: number): void {
+    request.addresses.push(address);
+    request.positions.push(position);
+    if (this.store.isRepeatedAt(position)) this.busyAddresses.set(address, position);
+    this.busyPositions.add(position);
+  }
+
+  /** The request ended (stored, refused or failed): its positions are free to plan again. */
+  release(request: PlannedRequest): void {
+    const { addresses, positions } = request;
+    for (let i = 0; i < positions.length; i++) {
+      const position = positions[i] as number;
       this.busyPositions.remove(position);
+      if (this.busyAddresses.size > 0 && this.busyAddresses.get(addresses[i] as Address) === position) this.busyAddresses.delete(addresses[i] as Address);
     }
   }
 
@@ -172,10 +187,10 @@ export class WorkPlan {
     this.backoff.succeed(address);
   }
 
-  /** Backs the address off: min(max, base * 2^n + jitter) before it is planned again. */
-  fail(address: Address, now: number): void {
+  /** Backs the address off: min(max, base * 2^n + jitter) before it is planned again. `position`: where it was planned, when known. */
+  fail(address: Address, now: number, position?: number): void {
     this.nextDue = Math.min(this.nextDue, this.backoff.fail(address, now));
-    const position = this.busyAddresses.get(address) ?? this.store.positionsOf(address)[0];
+    position ??= this.busyAddresses.get(address) ?? this.store.positionsOf(address)[0];
     if (position === undefined) return;
     this.deferred.set(address, position);
     this.deferredPositions.add(position);
@@ -228,7 +243,7 @@ export class WorkPlan {
       if (!this.views.has(peer)) continue;
       const open = batches.get(peer);
       if (open) {
-        if (open.length < batchSizeOf(peer)) return peer; // fill a started request first
+        if (open.addresses.length < batchSizeOf(peer)) return peer; // fill a started request first
         continue;
       }
       if (batches.size >= slots || !canOpen(peer)) continue;
@@ -245,6 +260,6 @@ export class WorkPlan {
 }
 
 function allFull(batches: Batches, batchSizeOf: BatchSizeOf): boolean {
-  for (const [peer, batch] of batches) if (batch.length < batchSizeOf(peer)) return false;
+  for (const [peer, batch] of batches) if (batch.addresses.length < batchSizeOf(peer)) return false;
   return true;
 }

@@ -69,6 +69,57 @@ describe('Downloader', () => {
     expect(requests.S).toBeLessThan(100);
   });
 
+  it('hands the store the position each chunk was asked at, whatever order the peer answers in', async () => {
+    const byAddress = new Map<string, Uint8Array>();
+    // Every other reply comes back reversed: a walk in request order must not be assumed.
+    let replies = 0;
+    const serve: Reply = (_peer, addresses) => {
+      const chunks = addresses.map((a) => ({ address: a, data: byAddress.get(a)! }));
+      return { chunks: replies++ % 2 === 0 ? chunks : chunks.reverse(), missing: [] };
+    };
+    const { chunks, store, views, downloader } = await setup(600, serve);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    const hints: [string, number | undefined][] = [];
+    const putVerified = store.putVerified.bind(store);
+    store.putVerified = (batch) => {
+      for (const chunk of batch) hints.push([chunk.address, chunk.position]);
+      return putVerified(batch);
+    };
+    views.track('P');
+    views.markHeld('P', Uint32Array.from({ length: 600 }, (_, i) => i));
+    running.push(downloader);
+    downloader.pump();
+    await waitFor(() => store.inventory.count === 600, 'every chunk to be stored', 10_000);
+    expect(replies).toBeGreaterThan(1);
+    expect(hints).toHaveLength(600);
+    for (const [address, position] of hints) expect(store.addressAt(position as number), address).toBe(address);
+  });
+
+  it('never has an address announced at several positions in flight twice, and stores it at all of them', async () => {
+    await hashReady();
+    const [a, b, c] = generateChunks(3, seededRandom(5));
+    const store = new MemoryChunkStore();
+    await store.append([a, b, a, c, a].map((chunk, position) => ({ position, address: chunk!.address })));
+    const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
+    const views = new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: resolveLimits({}), self: () => 'me', localLength: () => store.sequenceLength() }, { maxPeers: 8 });
+    for (const peer of ['P', 'Q']) {
+      views.track(peer);
+      views.markHeld(peer, Uint32Array.from({ length: 5 }, (_, i) => i));
+    }
+    const plan = new WorkPlan(store, views, seededRandom(6), DEFAULT_DOWNLOADER);
+    const taken = [...plan.take(2, 2, 0, () => true, () => 1).values()];
+    const asked = taken.flatMap((request) => request.addresses);
+    expect(asked.filter((address) => address === a!.address)).toHaveLength(1);
+    expect(new Set(asked).size).toBe(asked.length);
+    // Once the request ends, another position of a may be asked again (nothing was stored).
+    for (const request of taken) plan.release(request);
+    const again = [...plan.take(2, 5, 0, () => true, () => 1).values()].flatMap((request) => request.positions);
+    expect(again.filter((position) => [0, 2, 4].includes(position))).toHaveLength(1);
+    // Stored once, it holds all three positions.
+    await store.putVerified([{ address: a!.address, data: a!.data, position: 2 }]);
+    expect(Array.from(store.inventory.positions())).toEqual([0, 2, 4]);
+  });
+
   it('a withheld chunk (unanswered or "don’t have") clears the claim; three withholding replies in a minute are a fault', async () => {
     const { views, downloader, faults } = await setup(4, (_peer, addresses) => ({ chunks: [], missing: addresses.slice(0, 1) }));
     views.track('P');
@@ -262,10 +313,10 @@ describe('Downloader', () => {
     const won: Record<string, number> = {};
     for (let i = 0; i < 200; i++) {
       // One request slot at a time, every peer free: the draw alone decides.
-      for (const [peer, addresses] of plan.take(1, 10, 0, () => true, (p) => health[p] ?? 0)) {
+      for (const [peer, planned] of plan.take(1, 10, 0, () => true, (p) => health[p] ?? 0)) {
         won[peer] = (won[peer] ?? 0) + 1;
-        plan.release(addresses);
-        for (const address of addresses) plan.succeed(address);
+        plan.release(planned);
+        for (const address of planned.addresses) plan.succeed(address);
       }
     }
     // A (health 1) and B (0.9) are both healthy: a fair draw between them; C (0.2) loses to both.
