@@ -20,6 +20,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AtlasError, ErrorCodes } from '../errors.js';
+import { bitmaps } from '../inventory/bitmap.js';
 
 /** The 20-byte address at a position of the current sequence (undefined past its end). */
 export type PositionReader = (position: number) => Uint8Array | undefined;
@@ -67,8 +68,11 @@ export class AddressIndex {
   #generation = 0;
   /** first position -> the address's later positions, ascending (only for repeated addresses). */
   readonly #more = new Map<number, number[]>();
-  /** The later positions of repeated addresses (their first ones are #more's keys). */
-  readonly #later = new Set<number>();
+  /**
+   * The later positions of repeated addresses (their first ones are #more's keys). A bitmap, not
+   * a Set: anyone may announce one address millions of times, past what a Set can hold.
+   */
+  readonly #later = bitmaps.create();
 
   /**
    * `expected`: addresses about to be added (sizes the table once, e.g. when rebuilding at open).
@@ -92,7 +96,8 @@ export class AddressIndex {
   get byteSize(): number {
     let more = 0;
     for (const list of this.#more.values()) more += 48 + list.length * 8;
-    return this.#table.byteLength + this.#tags.byteLength + more;
+    // The bitmap of later positions: at most 4 bytes a position in roaring's array containers.
+    return this.#table.byteLength + this.#tags.byteLength + more + this.#later.size * 4;
   }
 
   has(key: Uint8Array): boolean {

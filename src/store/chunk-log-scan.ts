@@ -7,18 +7,13 @@ import { constants as bufferConstants } from 'node:buffer';
 import { fstatSync, readSync } from 'node:fs';
 import { ADDRESS_BYTES } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { hash160, hash160Batch } from '../hash/index.js';
+import { hash160Batch } from '../hash/index.js';
 import type { ChunkLogIndex } from './chunk-log-index.js';
 import { LOG_HEADER, MAX_RECORD_DATA, RECORD_HEADER } from './chunk-log-format.js';
+import { IntactRecordFinder } from './chunk-log-resync.js';
 
 /** Bytes read at a time while rebuilding the index. */
 const SCAN_BLOCK = 4 * 1024 * 1024;
-/** How far past a damaged length field the scan looks for the next intact record. */
-const RESYNC_WINDOW = 1024 * 1024;
-/** The first, short read of that search. */
-const RESYNC_FIRST_READ = 64 * 1024;
-/** Records longer than this are not looked for there (real chunks are far smaller). */
-const RESYNC_RECORD = 1024 * 1024;
 
 /** What reading the log found, and the keys and sizes of its intact records in file order. */
 export interface ScanResult {
@@ -30,7 +25,7 @@ export interface ScanResult {
 }
 
 /** Reads every record once, checking each hash, and indexes the intact ones (see the file comment). */
-export function scanLog(fd: number, path: string, index: ChunkLogIndex): ScanResult {
+export function scanLog(fd: number, path: string, index: ChunkLogIndex, maxChunkSize?: number): ScanResult {
   let size = fstatSync(fd).size;
   const header = Buffer.alloc(LOG_HEADER.length);
   readSync(fd, header, 0, LOG_HEADER.length, 0);
@@ -38,6 +33,7 @@ export function scanLog(fd: number, path: string, index: ChunkLogIndex): ScanRes
     throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} is not an atlasnet chunk log (bad header)`, { path });
   }
   const found = new ScanCollector(index);
+  const intact = new IntactRecordFinder(fd, maxChunkSize);
   let block = Buffer.allocUnsafe(SCAN_BLOCK);
   let offset = LOG_HEADER.length;
   let torn = false;
@@ -76,7 +72,7 @@ export function scanLog(fd: number, path: string, index: ChunkLogIndex): ScanRes
         continue;
       }
       found.damaged++;
-      resumeAt = resumeAfterDamage(fd, offset + start, offset + start + RECORD_HEADER + data.length, i + 1 < views.length, size);
+      resumeAt = resumeAfterDamage(intact.after(offset + start, size), offset + start + RECORD_HEADER + data.length, i + 1 < views.length);
       if (resumeAt !== undefined) break;
     }
     if (resumeAt !== undefined) {
@@ -86,7 +82,7 @@ export function scanLog(fd: number, path: string, index: ChunkLogIndex): ScanRes
     offset += at;
     if (broken) {
       // A tear ends the file; a damaged length field has whole records after it.
-      const next = nextIntactRecord(fd, offset, size);
+      const next = intact.after(offset, size);
       if (next === undefined) torn = true;
       else {
         found.damaged++;
@@ -98,10 +94,10 @@ export function scanLog(fd: number, path: string, index: ChunkLogIndex): ScanRes
 }
 
 /**
- * Where the scan goes on after the record at `start` failed its hash, or undefined to go on as its
- * length field says (at `claimedEnd`). The length field is as likely to be the damaged part as the
- * data, and a plausible wrong length would take the scan into the middle of the records after it,
- * losing them; so the first intact record after `start` decides:
+ * Where the scan goes on after a record failed its hash, or undefined to go on as its length field
+ * says (at `claimedEnd`). The length field is as likely to be the damaged part as the data, and a
+ * plausible wrong length would take the scan into the middle of the records after it, losing
+ * them; so `next`, the first intact record after the damaged one's start, decides:
  * - at `claimedEnd`: the length was right (the data was damaged); go on as parsed;
  * - before it: the length was wrong; go on from that record;
  * - after it: the record at `claimedEnd` is damaged too; when it parsed as a record
@@ -109,41 +105,9 @@ export function scanLog(fd: number, path: string, index: ChunkLogIndex): ScanRes
  *   intact one;
  * - none within reach: as parsed (what follows is checked as before: a tear or more damage).
  */
-function resumeAfterDamage(fd: number, start: number, claimedEnd: number, claimedIsRecord: boolean, size: number): number | undefined {
-  const next = nextIntactRecord(fd, start, size);
+function resumeAfterDamage(next: number | undefined, claimedEnd: number, claimedIsRecord: boolean): number | undefined {
   if (next === undefined || next === claimedEnd || (next > claimedEnd && claimedIsRecord)) return undefined;
   return next;
-}
-
-/**
- * Where the first intact record (a plausible length, and bytes that hash to the address beside
- * them) starts within RESYNC_WINDOW bytes after `from`, where the records stopped making sense;
- * undefined when there is none (what a crash leaves: a torn write, zeros). Bounded work: one read
- * of at most RESYNC_WINDOW + RESYNC_RECORD + a header, and a hash only where the length is at most
- * RESYNC_RECORD (1 offset in 4,096 of random bytes).
- */
-function nextIntactRecord(fd: number, from: number, size: number): number | undefined {
-  const whole = Math.min(size - from, RESYNC_WINDOW + RECORD_HEADER + RESYNC_RECORD);
-  // The next record is usually a few hundred bytes on: a short read first, the whole span only
-  // when the short one ends before a candidate does (so no earlier candidate is left unchecked).
-  let at = 1;
-  for (const span of [Math.min(whole, RESYNC_FIRST_READ), whole]) {
-    const bytes = Buffer.allocUnsafe(span);
-    const got = readSync(fd, bytes, 0, span, from);
-    const last = got === whole;
-    for (; at + RECORD_HEADER <= got && at < RESYNC_WINDOW; at++) {
-      const length = bytes.readUInt32LE(at);
-      if (length === 0 || length > RESYNC_RECORD) continue;
-      if (at + RECORD_HEADER + length > got) {
-        if (last) continue;
-        break; // this candidate needs the longer read
-      }
-      const digest = hash160(bytes.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length));
-      if (bytes.subarray(at + 4, at + RECORD_HEADER).equals(digest)) return from + at;
-    }
-    if (last || at >= RESYNC_WINDOW) return undefined;
-  }
-  return undefined;
 }
 
 /** Keys and sizes of intact records, in growing packed arrays, indexed as read; the first copy of an address wins. */

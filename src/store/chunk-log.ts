@@ -53,6 +53,12 @@ export interface ChunkLogScan {
 export type LogBeforeFormat = 'none' | 'partial' | 'records';
 
 export interface ChunkLogOptions {
+  /**
+   * The largest chunk the store admits: after damage, the scan looks for intact records of at
+   * most this size (default and ceiling: 1 MiB). Records larger than it that follow damage are
+   * not looked for, and are dropped with the damaged span; the store would refuse them now anyway.
+   */
+  maxChunkSize?: number;
   /** Skips fdatasync: a machine crash can lose acknowledged chunks (tests and benchmarks only). */
   noSync?: boolean;
   logger?: Logger;
@@ -159,7 +165,7 @@ export class ChunkLog implements ChunkRecords {
     try {
       const scratch = Buffer.allocUnsafe(ADDRESS_BYTES);
       const index = new ChunkLogIndex((offset) => storedAddress(handle.fd, path, offset, scratch));
-      const found = scanLog(handle.fd, path, index);
+      const found = scanLog(handle.fd, path, index, options.maxChunkSize);
       if (found.cut > 0 || found.damaged > 0) {
         options.logger?.warn('chunk log: unreadable records dropped; their chunks will be fetched again', { path, damaged: found.damaged, cutBytes: found.cut });
       }

@@ -104,6 +104,7 @@ export class BackedChunkStore implements ChunkStore {
   }
 
   isRepeatedAt(position: number): boolean {
+    this.#checkOpen();
     return this.#index.isRepeatedAt(position);
   }
 
@@ -295,7 +296,9 @@ export class BackedChunkStore implements ChunkStore {
     const positions: number[][] = new Array(prepared.length);
     const results = checkAnnounced(prepared, (address, index) => {
       const key = Buffer.from(address, 'hex');
-      const at = this.#index.positionsNear(key, (prepared[index] as AdmittedChunk).position);
+      const hint = (prepared[index] as AdmittedChunk).position;
+      // A hint past the sequence (it was cut since the chunk was asked) is no hint: nothing is read for it.
+      const at = this.#index.positionsNear(key, hint !== undefined && hint < this.#length ? hint : undefined);
       if (at.length === 0) return false;
       keys[index] = key;
       positions[index] = at;

@@ -156,7 +156,7 @@ export class LmdbChunkStore extends BackedChunkStore {
       const dbs = openDatabases(env, path, existing, options.chunkStorage ?? DEFAULT_CHUNK_STORAGE, maxChunkSize);
       if (dbs.storage === 'log') {
         await hashReady();
-        records = await ChunkLog.open(path, { ...(options.noSync ? { noSync: true } : {}), ...(options.logger ? { logger: options.logger } : {}) });
+        records = await ChunkLog.open(path, { maxChunkSize, ...(options.noSync ? { noSync: true } : {}), ...(options.logger ? { logger: options.logger } : {}) });
       } else {
         records = new LmdbChunkRecords(env, dbs.chunks, path);
       }

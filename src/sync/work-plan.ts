@@ -53,12 +53,6 @@ export class WorkPlan {
   /** Per-peer side plans for peers the main window leaves idle (reversed: taken from the end). */
   private readonly sideQueues = new Map<string, number[]>();
   private readonly busyPositions = bitmaps.create();
-  /**
-   * In flight, for addresses announced at more than one position: address -> the position asked,
-   * so its other positions are not asked too. Every other address is in flight exactly when its
-   * one position is in busyPositions, and needs no entry (nor its hex hashed) here.
-   */
-  private readonly busyAddresses = new Map<Address, number>();
   private readonly deferred = new Map<Address, number>(); // address -> position, while backing off
   private readonly deferredPositions = bitmaps.create();
   private readonly backoff: Backoff<Address>;
@@ -159,28 +153,28 @@ export class WorkPlan {
     }
   }
 
-  /** The address at a free position, unless that address is in flight at another position or backs off. */
+  /**
+   * The address at a free position, unless it backs off or is in flight at another position. In
+   * flight is tracked by position alone: only an address announced more than once (rare, and
+   * known without a lookup) has its other positions looked up, so no address is hashed into a
+   * map per chunk, and an address announced again while in flight is still asked once.
+   */
   private claimable(position: number, now: number): Address | undefined {
     const address = this.store.addressAt(position);
-    if (address === undefined || (this.store.isRepeatedAt(position) && this.busyAddresses.has(address)) || this.backoff.blocked(address, now)) return undefined;
+    if (address === undefined || this.backoff.blocked(address, now)) return undefined;
+    if (this.store.isRepeatedAt(position) && this.store.positionsOf(address).some((other) => this.busyPositions.has(other))) return undefined;
     return address;
   }
 
   private claim(request: PlannedRequest, address: Address, position: number): void {
     request.addresses.push(address);
     request.positions.push(position);
-    if (this.store.isRepeatedAt(position)) this.busyAddresses.set(address, position);
     this.busyPositions.add(position);
   }
 
   /** The request ended (stored, refused or failed): its positions are free to plan again. */
   release(request: PlannedRequest): void {
-    const { addresses, positions } = request;
-    for (let i = 0; i < positions.length; i++) {
-      const position = positions[i] as number;
-      this.busyPositions.remove(position);
-      if (this.busyAddresses.size > 0 && this.busyAddresses.get(addresses[i] as Address) === position) this.busyAddresses.delete(addresses[i] as Address);
-    }
+    for (const position of request.positions) this.busyPositions.remove(position);
   }
 
   succeed(address: Address): void {
@@ -190,7 +184,7 @@ export class WorkPlan {
   /** Backs the address off: min(max, base * 2^n + jitter) before it is planned again. `position`: where it was planned, when known. */
   fail(address: Address, now: number, position?: number): void {
     this.nextDue = Math.min(this.nextDue, this.backoff.fail(address, now));
-    position ??= this.busyAddresses.get(address) ?? this.store.positionsOf(address)[0];
+    position ??= this.store.positionsOf(address)[0];
     if (position === undefined) return;
     this.deferred.set(address, position);
     this.deferredPositions.add(position);

@@ -120,6 +120,30 @@ describe('Downloader', () => {
     expect(Array.from(store.inventory.positions())).toEqual([0, 2, 4]);
   });
 
+  it('does not ask an address again at a position announced while it is in flight', async () => {
+    await hashReady();
+    const [a, b] = generateChunks(2, seededRandom(7));
+    const store = new MemoryChunkStore();
+    await store.append([a, b].map((chunk, position) => ({ position, address: chunk!.address })));
+    const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
+    const views = new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: resolveLimits({}), self: () => 'me', localLength: () => store.sequenceLength() }, { maxPeers: 8 });
+    views.track('P');
+    views.markHeld('P', Uint32Array.of(0, 1));
+    const plan = new WorkPlan(store, views, seededRandom(8), DEFAULT_DOWNLOADER);
+    const first = [...plan.take(1, 1, 0, () => true, () => 1).values()];
+    expect(first.flatMap((request) => request.addresses)).toHaveLength(1);
+    const inFlight = first[0]!.addresses[0]!;
+    // The address asked is announced again, at position 2, while its request is open.
+    await store.append([{ position: 2, address: inFlight }]);
+    views.markHeld('P', Uint32Array.of(0, 1, 2));
+    plan.markStale();
+    const second = [...plan.take(3, 5, 1_000_000, () => true, () => 1).values()].flatMap((request) => request.addresses);
+    expect(second).not.toContain(inFlight);
+    for (const request of first) plan.release(request);
+    const third = [...plan.take(3, 5, 2_000_000, () => true, () => 1).values()].flatMap((request) => request.addresses);
+    expect(third).toContain(inFlight);
+  });
+
   it('a withheld chunk (unanswered or "don’t have") clears the claim; three withholding replies in a minute are a fault', async () => {
     const { views, downloader, faults } = await setup(4, (_peer, addresses) => ({ chunks: [], missing: addresses.slice(0, 1) }));
     views.track('P');

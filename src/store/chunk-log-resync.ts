@@ -1,0 +1,98 @@
+/**
+ * Finding the chunk log's next intact record after damage, for the open-time scan
+ * (chunk-log-scan.ts): a plausible length (1 byte to the store's maxChunkSize, at most
+ * RESYNC_RECORD) and bytes that hash to the address beside them, starting within RESYNC_WINDOW
+ * bytes after where the records stopped making sense.
+ *
+ * Bounded work, whatever the damage and whatever bytes the chunks hold (their publishers choose
+ * them):
+ * - every offset of the log is searched at most once per open: a search remembers the range it
+ *   covered and what it found, and a search that starts inside that range reuses it. A run of
+ *   damaged records then costs one search, not one each (which made a run of k records cost k
+ *   times its length);
+ * - a search hashes at most RESYNC_HASH_BUDGET bytes (data crafted to look like long records at
+ *   every offset would otherwise cost a hash of up to a record's size per offset), then gives up:
+ *   the scan goes on as the length fields say, as before any search. Lengths are bounded by the
+ *   store's maxChunkSize, so random bytes (addresses are hashes) look like a record about once
+ *   in 100,000 offsets at the default 40 KiB, and an honest search rarely hashes more than its
+ *   window;
+ * - it reads from its first offset, 64 KiB first and the whole reach (1 MiB + a record) only when
+ *   a candidate needs it.
+ */
+import { readSync } from 'node:fs';
+import { hash160 } from '../hash/index.js';
+import { RECORD_HEADER } from './chunk-log-format.js';
+
+/** How far past damage the scan looks for the next intact record. */
+export const RESYNC_WINDOW = 1024 * 1024;
+/** Records longer than this are not looked for there (real chunks are far smaller); a store's maxChunkSize lowers it. */
+export const RESYNC_RECORD = 1024 * 1024;
+/** The most bytes one search hashes before it gives up. */
+export const RESYNC_HASH_BUDGET = 16 * 1024 * 1024;
+/** The first, short read of a search. */
+const FIRST_READ = 64 * 1024;
+
+export class IntactRecordFinder {
+  readonly #fd: number;
+  /** The longest record looked for. */
+  readonly #maxRecord: number;
+  /** The offsets [first, last) searched last, and the intact record found there (undefined: none). */
+  #searched: { first: number; last: number; found: number | undefined } | undefined;
+  /** Offsets looked at as a record's start, over every search (for tests and diagnostics). */
+  examined = 0;
+
+  /** `maxRecord`: the longest record to look for (at most RESYNC_RECORD; the store's maxChunkSize). */
+  constructor(fd: number, maxRecord: number = RESYNC_RECORD) {
+    this.#fd = fd;
+    this.#maxRecord = Math.max(1, Math.min(RESYNC_RECORD, maxRecord));
+  }
+
+  /** Where the first intact record starting in (from, from + RESYNC_WINDOW) is, or undefined. */
+  after(from: number, size: number): number | undefined {
+    const first = from + 1;
+    const last = Math.min(from + RESYNC_WINDOW, size);
+    const searched = this.#searched;
+    if (searched !== undefined && searched.first <= first && first <= searched.last) {
+      // Nothing intact lies in [searched.first, found) or, when nothing was found, in [first, last).
+      if (searched.found !== undefined) {
+        if (searched.found >= first) return searched.found;
+      } else {
+        if (searched.last >= last) return undefined;
+        searched.found = this.#search(searched.last, last, size);
+        searched.last = last;
+        return searched.found;
+      }
+    }
+    const found = this.#search(first, last, size);
+    this.#searched = { first, last, found };
+    return found;
+  }
+
+  /** The first intact record starting at an offset in [first, last). */
+  #search(first: number, last: number, size: number): number | undefined {
+    const whole = Math.min(size - first, last - first + RECORD_HEADER + this.#maxRecord);
+    if (whole <= 0) return undefined;
+    let budget = RESYNC_HASH_BUDGET;
+    let at = 0;
+    for (const span of [Math.min(whole, FIRST_READ), whole]) {
+      const bytes = Buffer.allocUnsafe(span);
+      const got = readSync(this.#fd, bytes, 0, span, first);
+      const complete = got === whole;
+      for (; at + RECORD_HEADER <= got && first + at < last; at++) {
+        this.examined++;
+        const length = bytes.readUInt32LE(at);
+        if (length === 0 || length > this.#maxRecord) continue;
+        if (at + RECORD_HEADER + length > got) {
+          if (complete) continue;
+          break; // this candidate needs the longer read
+        }
+        budget -= length;
+        if (budget < 0) return undefined;
+        const digest = hash160(bytes.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length));
+        if (bytes.subarray(at + 4, at + RECORD_HEADER).equals(digest)) return first + at;
+      }
+      if (complete || first + at >= last) return undefined;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,78 @@
+/** Finding the next intact chunk-log record after damage (store/chunk-log-resync.ts). */
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hash160 } from '../../src/hash/index.js';
+import { IntactRecordFinder, RESYNC_HASH_BUDGET, RESYNC_WINDOW } from '../../src/store/chunk-log-resync.js';
+
+const root = mkdtempSync(join(tmpdir(), 'atlasnet-resync-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A record as the log writes it: length (u32 LE), hash160 of the data, the data. */
+function record(data: Buffer, intact = true): Buffer {
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(data.length, 0);
+  Buffer.from(hash160(data)).copy(header, 4);
+  if (!intact) header[10] = (header[10] as number) ^ 1; // its address no longer matches
+  return Buffer.concat([header, data]);
+}
+
+function fileOf(parts: Buffer[]): { fd: number; size: number; close: () => void } {
+  const path = join(root, `log-${Math.random().toString(36).slice(2)}`);
+  const bytes = Buffer.concat(parts);
+  writeFileSync(path, bytes);
+  const fd = openSync(path, 'r');
+  return { fd, size: bytes.length, close: () => closeSync(fd) };
+}
+
+describe('IntactRecordFinder', () => {
+  it('searches a run of damaged records once, not once per record', () => {
+    const damaged = Array.from({ length: 2_000 }, (_, i) => record(Buffer.from(`damaged record ${i} `.padEnd(170, 'x')), false));
+    const starts: number[] = [];
+    let at = 0;
+    for (const part of damaged) {
+      starts.push(at);
+      at += part.length;
+    }
+    const file = fileOf([...damaged, record(Buffer.from('the intact record after them'))]);
+    try {
+      const finder = new IntactRecordFinder(file.fd, 40_960);
+      for (const start of starts) expect(finder.after(start, file.size)).toBe(at);
+      // One pass over the run (about 390 KB), where a search per record would look at ~400 million offsets.
+      expect(finder.examined).toBeLessThanOrEqual(at + 1);
+    } finally {
+      file.close();
+    }
+  });
+
+  it('extends a search that found nothing instead of repeating it, and finds what lies past its reach', () => {
+    const filler = Buffer.alloc(RESYNC_WINDOW + 5_000, 0x7e); // no plausible length anywhere in it
+    const intact = record(Buffer.from('far away'));
+    const file = fileOf([filler, intact]);
+    try {
+      const finder = new IntactRecordFinder(file.fd);
+      expect(finder.after(0, file.size)).toBeUndefined(); // beyond one window
+      const examined = finder.examined;
+      expect(finder.after(10_000, file.size)).toBe(filler.length); // within the next one
+      expect(finder.examined - examined).toBeLessThanOrEqual(10_000 + 10);
+    } finally {
+      file.close();
+    }
+  });
+
+  it('gives up once a search has hashed its budget (data made of plausible lengths at every offset)', () => {
+    // Every 4 bytes read as a length of 1,000,000: each offset is a candidate needing a 1 MB hash
+    // (a store admitting chunks of 1 MiB).
+    const crafted = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i + 4 <= crafted.length; i += 4) crafted.writeUInt32LE(1_000_000, i);
+    const file = fileOf([crafted, record(Buffer.from('after the crafted bytes'))]);
+    try {
+      const finder = new IntactRecordFinder(file.fd);
+      expect(finder.after(0, file.size)).toBeUndefined();
+      expect(finder.examined).toBeLessThanOrEqual(Math.ceil(RESYNC_HASH_BUDGET / 1_000_000) * 4 + 4);
+    } finally {
+      file.close();
+    }
+  });
+});
