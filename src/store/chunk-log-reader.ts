@@ -1,13 +1,15 @@
 /**
- * Reads chunk-log records, one `pread` each, except along a run: when a record starts where the
- * one read before it ended (or a little after), the reader reads ahead a window and serves the
- * next records of the run from memory.
+ * Reads chunk-log records with one `pread` of at least a page each, and serves the records that
+ * follow from what was read: a read that misses the window reads 4 KiB from its record on, and
+ * one that continues a run (its record starts where the one read before it ended, or a little
+ * after) reads 8 KiB.
  *
  * Why: a read call costs far more than the bytes of a small chunk (2-7 µs against 170 bytes on a
  * virtual machine whose system calls are dear), and it was half of what serving a catch-up cost.
  * Peers ask for tied positions in runs of neighbours (rarest.ts, TIE_RUN), and a log written in
- * sequence order holds a run's records side by side, so a run costs two reads instead of eight.
- * Reads that jump about never trigger the window, so random access reads exactly what it did.
+ * sequence order holds a run's records side by side, so a run of eight small chunks costs one
+ * read. A read that jumps about costs one call, as a read of exactly its record would: the kernel
+ * copies a page instead of a record.
  *
  * Only bytes below the log's end (every record there whole and on disk) are ever held: records
  * are never rewritten in place, so a window cannot go stale. Each answer is copied out of the
@@ -16,13 +18,15 @@
  *
  * What a peer can make it do: choose addresses whose records are each a little after the one
  * before, so that every read call reads 8 KiB instead of one record. That is at most 8 KiB a
- * requested address (8 MiB for a request of 1,000), copied once by the kernel, with the same
- * number of read calls as before and nothing of it held past the next window.
+ * requested address (8 MiB for a request of 1,000), copied once by the kernel, with no more read
+ * calls than one a record and nothing of it held past the next window.
  */
 import { readSync } from 'node:fs';
 
 /** Bytes read ahead along a run: a run of 8 chunks of up to about 1 KiB each. */
 export const READ_AHEAD_BYTES = 8 * 1024;
+/** Bytes read from a record that starts no run: one page, a run of 8 chunks of up to about 500 bytes. */
+export const FIRST_READ_BYTES = 4 * 1024;
 /** A record starting at most this far past the end of the previous read continues its run. */
 const RUN_GAP_BYTES = 1024;
 
@@ -58,8 +62,7 @@ export class RecordReader {
       const at = offset - window.start;
       return Buffer.from(window.bytes.subarray(at, at + size));
     }
-    if (!onRun) return this.readExact(offset, size);
-    const bytes = Buffer.allocUnsafe(Math.max(size, Math.min(READ_AHEAD_BYTES, end - offset)));
+    const bytes = Buffer.allocUnsafe(Math.max(size, Math.min(onRun ? READ_AHEAD_BYTES : FIRST_READ_BYTES, end - offset)));
     const read = this.#pread(bytes, offset);
     this.#window = { start: offset, bytes: bytes.subarray(0, read) };
     return Buffer.from(bytes.subarray(0, Math.min(read, size)));

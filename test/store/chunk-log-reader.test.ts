@@ -1,7 +1,7 @@
 /** Record reads of the chunk log, with read-ahead along runs (store/chunk-log-reader.ts). */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { READ_AHEAD_BYTES, RecordReader } from '../../src/store/chunk-log-reader.js';
+import { FIRST_READ_BYTES, READ_AHEAD_BYTES, RecordReader } from '../../src/store/chunk-log-reader.js';
 import { seededRandom } from '../../src/runtime.js';
 
 /** A "file" of `size` random bytes, and a reader over it that records every read call's position and length. */
@@ -17,36 +17,42 @@ function fileOf(size: number, visible = size) {
 }
 
 describe('RecordReader', () => {
-  it('reads exactly each record when the reads jump about, and answers the file’s bytes', () => {
+  it('reads one page from each record when the reads jump about (one call each, a larger record whole), and answers the file’s bytes', () => {
     const { file, calls, reader } = fileOf(1_000_000);
     const random = seededRandom(3);
     const asked: { position: number; length: number }[] = [];
     for (let i = 0; i < 200; i++) {
       const offset = Math.floor(random() * 990_000);
-      const size = 24 + Math.floor(random() * 500);
-      asked.push({ position: offset, length: size });
+      const size = i % 10 === 0 ? 5_000 : 24 + Math.floor(random() * 500);
+      asked.push({ position: offset, length: Math.max(size, FIRST_READ_BYTES) });
       expect(reader.read(offset, size, file.length).equals(file.subarray(offset, offset + size))).toBe(true);
     }
     expect(calls).toEqual(asked);
   });
 
-  it('reads a run of neighbouring records with two calls: the first record, then a window ahead', () => {
+  it('reads a run of eight small neighbouring records with one call, and a longer run with a window ahead', () => {
     const { file, calls, reader } = fileOf(100_000);
-    const sizes = [194, 194, 194, 194, 194, 194, 194, 194];
     let offset = 50_000;
-    for (const size of sizes) {
-      expect(reader.read(offset, size, file.length).equals(file.subarray(offset, offset + size))).toBe(true);
-      offset += size;
+    for (let i = 0; i < 8; i++) {
+      expect(reader.read(offset, 194, file.length).equals(file.subarray(offset, offset + 194))).toBe(true);
+      offset += 194;
     }
-    expect(calls).toEqual([
-      { position: 50_000, length: 194 },
-      { position: 50_194, length: READ_AHEAD_BYTES },
-    ]);
-    // A record a little past the last one still continues the run; one far away does not.
+    expect(calls).toEqual([{ position: 50_000, length: FIRST_READ_BYTES }]);
+    // A record a little past the last one is still in the page; one far away is not.
     reader.read(offset + 100, 194, file.length);
-    expect(calls).toHaveLength(2);
+    expect(calls).toHaveLength(1);
     reader.read(90_000, 194, file.length);
-    expect(calls[2]).toEqual({ position: 90_000, length: 194 });
+    expect(calls[1]).toEqual({ position: 90_000, length: FIRST_READ_BYTES });
+    // Records of 900 bytes: the page holds four whole; the fifth continues the run, and reads 8 KiB.
+    offset = 10_000;
+    for (let i = 0; i < 8; i++) {
+      expect(reader.read(offset, 900, file.length).equals(file.subarray(offset, offset + 900))).toBe(true);
+      offset += 900;
+    }
+    expect(calls.slice(2)).toEqual([
+      { position: 10_000, length: FIRST_READ_BYTES },
+      { position: 13_600, length: READ_AHEAD_BYTES },
+    ]);
   });
 
   it('answers every record in memory of its own: changing one answer changes no other, nor a later read', () => {
@@ -75,13 +81,14 @@ describe('RecordReader', () => {
 
   it('never reads ahead past the log’s end, and returns a short read as short', () => {
     const { file, calls, reader } = fileOf(10_000);
-    reader.read(9_000, 100, 9_800);
-    const run = reader.read(9_100, 100, 9_800); // on a run: a window, but only up to the end
+    const first = reader.read(9_000, 100, 9_800); // a page, but only up to the end
+    expect(first.equals(file.subarray(9_000, 9_100))).toBe(true);
+    expect(calls).toEqual([{ position: 9_000, length: 800 }]);
+    const run = reader.read(9_100, 100, 9_800); // from what was read
     expect(run.equals(file.subarray(9_100, 9_200))).toBe(true);
-    expect(calls[1]).toEqual({ position: 9_100, length: 700 });
+    expect(calls).toHaveLength(1);
     // The file is shorter than the log says (cut while open): the caller sees fewer bytes.
     const cut = fileOf(10_000, 9_150);
-    cut.reader.read(9_000, 100, 10_000);
     expect(cut.reader.read(9_100, 100, 10_000).length).toBe(50);
   });
 });
