@@ -98,8 +98,26 @@ export class ChunkLogIndex {
 
   /** Indexes a record; `key` must not be indexed yet (callers ask `find` first). */
   add(key: Uint8Array, offset: number, length: number): void {
+    this.addPlaced(this.placementOf(key), offset, length);
+  }
+
+  /**
+   * Where `key` goes in the table (its keyed hash): a writer that asks `hasPlaced` before its write
+   * and `addPlaced` after it hashes each key once.
+   */
+  placementOf(key: Uint8Array): number {
+    return this.#hasher(key) + 1;
+  }
+
+  /** Whether `key`, of placement `placed` (placementOf), is indexed. */
+  hasPlaced(key: Uint8Array, placed: number): boolean {
+    return this.#find(key, placed) >= 0;
+  }
+
+  /** add(), for a key whose placement the caller has (placementOf). */
+  addPlaced(placed: number, offset: number, length: number): void {
     if (this.#live + 1 > MAX_LOAD * this.#slots) this.#rebuild(this.#grown());
-    this.#insert(this.#hasher(key) + 1, offset, length);
+    this.#insert(placed, offset, length);
     this.#live++;
   }
 

@@ -211,21 +211,23 @@ export class ChunkLog implements ChunkRecords {
 
   /** Chunks are at most MAX_RECORD_DATA bytes: the store admits no larger (LmdbChunkStore.open checks maxChunkSize). */
   async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
-    const added = chunks.map(({ key }) => this.#index.find(key) === undefined);
-    // A repeat within the batch is written once. Keyed by the address's leading 6 bytes (a
-    // number: no string made a chunk); the few keys sharing them are compared whole.
-    const inBatch = new Map<number, Buffer[]>();
+    // Each key is hashed once, for the lookup now and the insert after the write.
+    const placements = chunks.map(({ key }) => this.#index.placementOf(key));
+    const added = chunks.map(({ key }, i) => !this.#index.hasPlaced(key, placements[i] as number));
+    // A repeat within the batch is written once. Keyed by the placement (a number: no string made
+    // a chunk); the rare keys sharing one are compared whole.
+    const inBatch = new Map<number, Buffer | Buffer[]>();
     let bytes = 0;
     chunks.forEach(({ key, data }, i) => {
       if (!added[i]) return;
-      const lead = key.readUIntLE(0, 6);
-      const same = inBatch.get(lead);
-      if (same?.some((other) => other.equals(key))) {
+      const placed = placements[i] as number;
+      const same = inBatch.get(placed);
+      if (same !== undefined && (Array.isArray(same) ? same.some((other) => other.equals(key)) : same.equals(key))) {
         added[i] = false;
         return;
       }
-      if (same === undefined) inBatch.set(lead, [key]);
-      else same.push(key);
+      if (same === undefined) inBatch.set(placed, key);
+      else inBatch.set(placed, Array.isArray(same) ? [...same, key] : [same, key]);
       bytes += RECORD_HEADER + data.length;
     });
     if (bytes === 0) return added;
@@ -258,8 +260,8 @@ export class ChunkLog implements ChunkRecords {
     }
     this.#end = start + bytes;
     for (let p = 0; p < placed.length; p += 2) {
-      const { key, data } = chunks[placed[p] as number] as { key: Buffer; data: Uint8Array };
-      this.#index.add(key, start + (placed[p + 1] as number), data.length);
+      const i = placed[p] as number;
+      this.#index.addPlaced(placements[i] as number, start + (placed[p + 1] as number), (chunks[i] as { data: Uint8Array }).data.length);
     }
     return added;
   }
