@@ -45,9 +45,10 @@ export interface ChunkStore {
   /**
    * Whether the address at `position` is announced at another position too. Answered without
    * looking the address up: a downloader asks it of every position it plans, to know which few
-   * need their address tracked as in flight.
+   * need their other positions checked for a request in flight. Optional: without it every
+   * planned address has its positions looked up (`positionsOf`), which costs more.
    */
-  isRepeatedAt(position: number): boolean;
+  isRepeatedAt?(position: number): boolean;
   /** Digest of the first `length` announcements (SPEC §6 consensus check); 40 hex chars. */
   sequenceDigest(length?: number): string;
 

@@ -162,7 +162,8 @@ export class WorkPlan {
   private claimable(position: number, now: number): Address | undefined {
     const address = this.store.addressAt(position);
     if (address === undefined || this.backoff.blocked(address, now)) return undefined;
-    if (this.store.isRepeatedAt(position) && this.store.positionsOf(address).some((other) => this.busyPositions.has(other))) return undefined;
+    const repeated = this.store.isRepeatedAt?.(position) ?? true;
+    if (repeated && this.store.positionsOf(address).some((other) => other !== position && this.busyPositions.has(other))) return undefined;
     return address;
   }
 

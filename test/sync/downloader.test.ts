@@ -95,18 +95,20 @@ describe('Downloader', () => {
     for (const [address, position] of hints) expect(store.addressAt(position as number), address).toBe(address);
   });
 
-  it('never has an address announced at several positions in flight twice, and stores it at all of them', async () => {
+  it.each([true, false])('never has an address announced at several positions in flight twice, and stores it at all of them (store says which repeat: %s)', async (saysWhichRepeat) => {
     await hashReady();
     const [a, b, c] = generateChunks(3, seededRandom(5));
     const store = new MemoryChunkStore();
     await store.append([a, b, a, c, a].map((chunk, position) => ({ position, address: chunk!.address })));
+    // A store of the embedder's own need not say which addresses repeat (isRepeatedAt is optional).
+    const planned = saysWhichRepeat ? store : { inventory: store.inventory, addressAt: (p: number) => store.addressAt(p), positionsOf: (address: string) => store.positionsOf(address) };
     const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
     const views = new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: resolveLimits({}), self: () => 'me', localLength: () => store.sequenceLength() }, { maxPeers: 8 });
     for (const peer of ['P', 'Q']) {
       views.track(peer);
       views.markHeld(peer, Uint32Array.from({ length: 5 }, (_, i) => i));
     }
-    const plan = new WorkPlan(store, views, seededRandom(6), DEFAULT_DOWNLOADER);
+    const plan = new WorkPlan(planned, views, seededRandom(6), DEFAULT_DOWNLOADER);
     const taken = [...plan.take(2, 2, 0, () => true, () => 1).values()];
     const asked = taken.flatMap((request) => request.addresses);
     expect(asked.filter((address) => address === a!.address)).toHaveLength(1);
