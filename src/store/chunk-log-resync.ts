@@ -55,7 +55,8 @@ export class IntactRecordFinder {
     if (searched !== undefined && searched.first <= first && first <= searched.last) {
       // Nothing intact lies in [searched.first, found) or, when nothing was found, in [first, last).
       if (searched.found !== undefined) {
-        if (searched.found >= first) return searched.found;
+        // A file that shrank under the scan no longer holds what was found past its new end.
+        if (searched.found >= first) return searched.found < size ? searched.found : undefined;
       } else {
         if (searched.last >= last) return undefined;
         searched.found = this.#search(searched.last, last, size);

@@ -61,6 +61,18 @@ describe('IntactRecordFinder', () => {
     }
   });
 
+  it('does not answer a record found before the file shrank below it', () => {
+    const damaged = record(Buffer.from('damaged'), false);
+    const file = fileOf([damaged, record(Buffer.from('intact'))]);
+    try {
+      const finder = new IntactRecordFinder(file.fd);
+      expect(finder.after(0, file.size)).toBe(damaged.length);
+      expect(finder.after(1, damaged.length)).toBeUndefined(); // the scan saw the file end there
+    } finally {
+      file.close();
+    }
+  });
+
   it('gives up once a search has hashed its budget (data made of plausible lengths at every offset)', () => {
     // Every 4 bytes read as a length of 1,000,000: each offset is a candidate needing a 1 MB hash
     // (a store admitting chunks of 1 MiB).
