@@ -38,7 +38,7 @@ export class Backoff<K> {
   }
 
   succeed(key: K): void {
-    if (this.entries.size > 0) this.entries.delete(key);
+    this.entries.delete(key);
   }
 
   blocked(key: K, now: number): boolean {
@@ -60,7 +60,6 @@ export class Backoff<K> {
 
   /** Entries are kept for good, so any time reads them. */
   private entry(key: K): { failures: number; until: number } | undefined {
-    // Nothing failed (the usual case): no key is hashed at all.
-    return this.entries.size === 0 ? undefined : this.entries.get(key, Number.POSITIVE_INFINITY);
+    return this.entries.get(key, Number.POSITIVE_INFINITY);
   }
 }
