@@ -69,10 +69,11 @@ export class AddressIndex {
   /** first position -> the address's later positions, ascending (only for repeated addresses). */
   readonly #more = new Map<number, number[]>();
   /**
-   * The later positions of repeated addresses (their first ones are #more's keys). A bitmap, not
-   * a Set: anyone may announce one address millions of times, past what a Set can hold.
+   * Every position of every repeated address (first and later ones), so that isRepeatedAt is one
+   * lookup. A bitmap, not a Set: anyone may announce one address millions of times, past what a
+   * Set can hold.
    */
-  readonly #later = bitmaps.create();
+  readonly #repeated = bitmaps.create();
 
   /**
    * `expected`: addresses about to be added (sizes the table once, e.g. when rebuilding at open).
@@ -96,8 +97,8 @@ export class AddressIndex {
   get byteSize(): number {
     let more = 0;
     for (const list of this.#more.values()) more += 48 + list.length * 8;
-    // The bitmap of later positions: at most 4 bytes a position in roaring's array containers.
-    return this.#table.byteLength + this.#tags.byteLength + more + this.#later.size * 4;
+    // The bitmap of repeated positions: at most 4 bytes a position in roaring's array containers.
+    return this.#table.byteLength + this.#tags.byteLength + more + this.#repeated.size * 4;
   }
 
   has(key: Uint8Array): boolean {
@@ -125,7 +126,7 @@ export class AddressIndex {
 
   /** Whether the address at `position` is indexed at another position too (no hash, no probe). */
   isRepeatedAt(position: number): boolean {
-    return this.#more.size > 0 && (this.#more.has(position) || this.#later.has(position));
+    return this.#more.size > 0 && this.#repeated.has(position);
   }
 
   /**
@@ -140,7 +141,8 @@ export class AddressIndex {
       const more = this.#more.get(first);
       if (more === undefined) this.#more.set(first, [position]);
       else more.push(position);
-      this.#later.add(position);
+      this.#repeated.add(first);
+      this.#repeated.add(position);
       return true;
     }
     this.reserve(1);
@@ -185,7 +187,10 @@ export class AddressIndex {
       if (!stays) {
         this.#table[slot * 2] = FREE;
         this.#table[slot * 2 + 1] = TOMBSTONE_MARK;
-        if (more !== undefined) for (const position of more) this.#later.delete(position);
+        if (more !== undefined) {
+          this.#repeated.delete(first);
+          for (const position of more) this.#repeated.delete(position);
+        }
         this.#more.delete(first);
         this.#live--;
         this.#tombstones++;
@@ -193,9 +198,12 @@ export class AddressIndex {
       }
       if (more === undefined) continue;
       let kept = more.length;
-      while (kept > 0 && (more[kept - 1] as number) >= plan.length) this.#later.delete(more[--kept] as number);
-      if (kept === 0) this.#more.delete(first);
-      else more.length = kept;
+      while (kept > 0 && (more[kept - 1] as number) >= plan.length) this.#repeated.delete(more[--kept] as number);
+      if (kept > 0) more.length = kept;
+      else {
+        this.#more.delete(first); // held once again
+        this.#repeated.delete(first);
+      }
     }
   }
 
