@@ -120,19 +120,10 @@ export class SequenceDigest {
 
   /** Computes the effect of appending `packed` (20-byte addresses end to end) without changing anything. */
   planAppend(packed: Uint8Array): DigestAppendPlan {
-    let tip = this.#tip;
-    let position = this.#length;
     const checkpoints: DigestCheckpoint[] = [];
     if (packed.length % DIGEST_BYTES !== 0) throw new AtlasError(ErrorCodes.INTERNAL, `a packed append must be 20-byte addresses, got ${packed.length} bytes`);
-    const count = packed.length / DIGEST_BYTES;
-    for (let i = 0; i < count; ) {
-      const run = Math.min(count - i, DIGEST_CHECKPOINT_INTERVAL - (position % DIGEST_CHECKPOINT_INTERVAL));
-      tip = hash160Chain(tip, packed.subarray(i * DIGEST_BYTES, (i + run) * DIGEST_BYTES));
-      i += run;
-      position += run;
-      if (position % DIGEST_CHECKPOINT_INTERVAL === 0) checkpoints.push({ index: position / DIGEST_CHECKPOINT_INTERVAL, digest: tip });
-    }
-    return { fromLength: this.#length, length: position, tip, checkpoints };
+    const tip = chainPacked(this.#tip, this.#length, packed, (index, digest) => checkpoints.push({ index, digest }));
+    return { fromLength: this.#length, length: this.#length + packed.length / DIGEST_BYTES, tip, checkpoints };
   }
 
   /** Applies a plan made by planAppend on this very state. */
@@ -189,32 +180,46 @@ export class SequenceDigest {
   }
 }
 
+/** Reports the checkpoint a chain reaches: checkpoint `index` is d_{index * DIGEST_CHECKPOINT_INTERVAL}. */
+type OnCheckpoint = (index: number, digest: Uint8Array) => void;
+
 /**
- * The digest chain over the addresses `read` yields for [from, to), from `digest`, in runs that end
- * at checkpoint boundaries (each reported to `onCheckpoint`); stops early where the read does.
+ * The digest chain over `packed` (20-byte addresses end to end, the first at `position`), from
+ * `digest`: one backend call a run, each run ending at a checkpoint boundary, reported to
+ * `onCheckpoint`.
  */
-function chainRead(
-  read: AddressRangeReader,
-  digest: Uint8Array,
-  from: number,
-  to: number,
-  onCheckpoint?: (index: number, digest: Uint8Array) => void,
-): { digest: Uint8Array; position: number } {
+function chainPacked(digest: Uint8Array, position: number, packed: Uint8Array, onCheckpoint?: OnCheckpoint): Uint8Array {
+  const count = packed.length / DIGEST_BYTES;
+  for (let i = 0; i < count; ) {
+    const run = Math.min(count - i, DIGEST_CHECKPOINT_INTERVAL - (position % DIGEST_CHECKPOINT_INTERVAL));
+    digest = hash160Chain(digest, packed.subarray(i * DIGEST_BYTES, (i + run) * DIGEST_BYTES));
+    i += run;
+    position += run;
+    if (position % DIGEST_CHECKPOINT_INTERVAL === 0) onCheckpoint?.(position / DIGEST_CHECKPOINT_INTERVAL, digest);
+  }
+  return digest;
+}
+
+/**
+ * chainPacked over the addresses `read` yields for [from, to), gathered an interval at a time;
+ * stops early where the read does (`position` says where).
+ */
+function chainRead(read: AddressRangeReader, digest: Uint8Array, from: number, to: number, onCheckpoint?: OnCheckpoint): { digest: Uint8Array; position: number } {
   const run = Buffer.allocUnsafe(Math.max(0, Math.min(to - from, DIGEST_CHECKPOINT_INTERVAL)) * DIGEST_BYTES);
   let filled = 0;
   let position = from;
+  const flush = (): void => {
+    digest = chainPacked(digest, position - filled / DIGEST_BYTES, run.subarray(0, filled), onCheckpoint);
+    filled = 0;
+  };
   for (const address of read(from, to)) {
     if (address.length !== DIGEST_BYTES) throw new AtlasError(ErrorCodes.INTERNAL, `digest step needs a 20-byte address, got ${address.length}`);
     run.set(address, filled);
     filled += DIGEST_BYTES;
     position++;
-    if (position % DIGEST_CHECKPOINT_INTERVAL === 0 || filled === run.length) {
-      digest = hash160Chain(digest, run.subarray(0, filled));
-      filled = 0;
-      if (position % DIGEST_CHECKPOINT_INTERVAL === 0) onCheckpoint?.(position / DIGEST_CHECKPOINT_INTERVAL, digest);
-    }
+    if (filled === run.length) flush();
   }
-  if (filled > 0) digest = hash160Chain(digest, run.subarray(0, filled));
+  if (filled > 0) flush();
   return { digest, position };
 }
 

@@ -104,6 +104,13 @@ describe('sequence digest', () => {
     const { digest: restored, rebuilt } = SequenceDigest.restore(read, addresses.length, persisted);
     expect(rebuilt.map((c) => c.index)).toEqual([3]);
     expect(restored.digestHex()).toBe(digest.digestHex());
+    // Nothing persisted: every checkpoint is rebuilt, each the digest of its prefix.
+    const fromScratch = SequenceDigest.restore(read, addresses.length, []);
+    expect(fromScratch.rebuilt.map((c) => c.index)).toEqual([1, 2, 3]);
+    for (const { index, digest: checkpoint } of fromScratch.rebuilt) {
+      expect(Buffer.from(checkpoint).equals(Buffer.from(digestOf(addresses.slice(0, index * DIGEST_CHECKPOINT_INTERVAL))))).toBe(true);
+    }
+    expect(fromScratch.digest.digestHex()).toBe(digest.digestHex());
     restored.truncate(DIGEST_CHECKPOINT_INTERVAL + 1);
     expect(restored.checkpointCount).toBe(2);
     expect(restored.digestHex()).toBe(Buffer.from(digestOf(addresses.slice(0, DIGEST_CHECKPOINT_INTERVAL + 1))).toString('hex'));
