@@ -8,7 +8,8 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { badInput, chainOf, requireBytes, requireChain, requireChunkArray, splitDigests } from './validate.js';
+import { chainOf } from './per-item.js';
+import { badInput, requireBytes, requireChain, requireChunkArray, splitDigests } from './validate.js';
 import { EMPTY_HASH160, HASH160_BYTES, type Hash160Impl } from './types.js';
 
 interface NativeAddon {

@@ -1,4 +1,4 @@
-import { chainOf, requireBytes, requireChain, requireChunkArray, requirePacked } from './validate.js';
+import { requireBytes, requireChain, requireChunkArray, requirePacked } from './validate.js';
 import { HASH160_BYTES, type Hash160Impl } from './types.js';
 
 /**
@@ -33,4 +33,19 @@ export function perItemImpl(name: Hash160Impl['name'], one: (data: Uint8Array) =
       return chainOf(one, previous, addresses);
     },
   };
+}
+
+/**
+ * hash160Chain from a one-digest function (these backends, and an addon built before it had its
+ * own): each step hashes previous || address in one scratch buffer.
+ */
+export function chainOf(one: (data: Uint8Array) => Uint8Array, previous: Uint8Array, addresses: Uint8Array): Uint8Array {
+  const step = new Uint8Array(2 * HASH160_BYTES);
+  let digest = previous;
+  for (let at = 0; at < addresses.length; at += HASH160_BYTES) {
+    step.set(digest, 0);
+    step.set(addresses.subarray(at, at + HASH160_BYTES), HASH160_BYTES);
+    digest = one(step);
+  }
+  return digest === previous ? Uint8Array.from(previous) : digest;
 }

@@ -37,19 +37,6 @@ export function requireChain(previous: unknown, addresses: unknown, what: string
   }
 }
 
-/** hash160Chain from a one-digest function: each step hashes previous || address in one scratch buffer. */
-export function chainOf(one: (data: Uint8Array) => Uint8Array, previous: Uint8Array, addresses: Uint8Array): Uint8Array {
-  const step = new Uint8Array(2 * HASH160_BYTES);
-  step.set(previous, 0);
-  let digest = previous;
-  for (let at = 0; at < addresses.length; at += HASH160_BYTES) {
-    step.set(digest, 0);
-    step.set(addresses.subarray(at, at + HASH160_BYTES), HASH160_BYTES);
-    digest = one(step);
-  }
-  return digest === previous ? Uint8Array.from(previous) : digest;
-}
-
 /** Splits 20 * n bytes into n views, without copying. */
 export function splitDigests(packed: Uint8Array, count: number): Uint8Array[] {
   const views = new Array<Uint8Array>(count);

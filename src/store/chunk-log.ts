@@ -216,18 +216,18 @@ export class ChunkLog implements ChunkRecords {
     const added = chunks.map(({ key }, i) => !this.#index.hasPlaced(key, placements[i] as number));
     // A repeat within the batch is written once. Keyed by the placement (a number: no string made
     // a chunk); the rare keys sharing one are compared whole.
-    const inBatch = new Map<number, Buffer | Buffer[]>();
+    const inBatch = new Map<number, Buffer[]>();
     let bytes = 0;
     chunks.forEach(({ key, data }, i) => {
       if (!added[i]) return;
       const placed = placements[i] as number;
       const same = inBatch.get(placed);
-      if (same !== undefined && (Array.isArray(same) ? same.some((other) => other.equals(key)) : same.equals(key))) {
+      if (same?.some((other) => other.equals(key))) {
         added[i] = false;
         return;
       }
-      if (same === undefined) inBatch.set(placed, key);
-      else inBatch.set(placed, Array.isArray(same) ? [...same, key] : [same, key]);
+      if (same === undefined) inBatch.set(placed, [key]);
+      else same.push(key);
       bytes += RECORD_HEADER + data.length;
     });
     if (bytes === 0) return added;
