@@ -68,9 +68,11 @@ describe('loading the addon', () => {
       expect(load.impl).toBeDefined();
       const previous = new Uint8Array(20).fill(7);
       const addresses = new Uint8Array(60).map((_, i) => i);
-      const expected = createHash('ripemd160').update(createHash('sha256').update(Buffer.concat([previous, addresses.subarray(0, 20)])).digest()).digest();
+      const step = (digest: Uint8Array, at: number) => createHash('ripemd160').update(createHash('sha256').update(Buffer.concat([digest, addresses.subarray(at, at + 20)])).digest()).digest();
+      const expected = step(previous, 0);
       expect(Buffer.from(load.impl!.hash160Chain(previous, addresses.subarray(0, 20))).equals(expected)).toBe(true);
       expect(load.impl!.hash160Chain(previous, addresses).length).toBe(20);
+      expect(Buffer.from(load.impl!.hash160Chain(previous, addresses)).equals(step(step(expected, 20), 40))).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bitmaps } from '../../src/inventory/bitmap.js';
-import { Inventory, planRarestFirst, type PlannedPosition } from '../../src/inventory/index.js';
+import { Inventory, planRarestFirst, TIE_RUN, type PlannedPosition } from '../../src/inventory/index.js';
 import { seededRandom } from '../../src/runtime.js';
 import type { TestBitmap } from './backend.js';
 
@@ -170,6 +170,11 @@ describe('planRarestFirst', () => {
       let breaks = 0;
       for (let i = 1; i < plan.length; i++) if (plan[i] !== (plan[i - 1] as number) + 1) breaks++;
       expect(breaks).toBeLessThanOrEqual(8);
+      // Each run is whole: TIE_RUN ties in a row, counted circularly past the last one.
+      for (let k = 0; k < plan.length; k += TIE_RUN) {
+        const run = plan.slice(k, k + TIE_RUN);
+        expect(run.map((position) => (position - (run[0] as number) + 1_000) % 1_000)).toEqual(Array.from({ length: TIE_RUN }, (_, j) => j));
+      }
     }
   });
 

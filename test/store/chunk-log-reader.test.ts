@@ -39,7 +39,7 @@ describe('RecordReader', () => {
     }
     expect(calls).toEqual([{ position: 50_000, length: FIRST_READ_BYTES }]);
     // A record a little past the last one is still in the page; one far away is not.
-    reader.read(offset + 100, 194, file.length);
+    expect(reader.read(offset + 100, 194, file.length).equals(file.subarray(offset + 100, offset + 294))).toBe(true);
     expect(calls).toHaveLength(1);
     reader.read(90_000, 194, file.length);
     expect(calls[1]).toEqual({ position: 90_000, length: FIRST_READ_BYTES });
@@ -89,6 +89,18 @@ describe('RecordReader', () => {
     expect(calls).toHaveLength(1);
     // The file is shorter than the log says (cut while open): the caller sees fewer bytes.
     const cut = fileOf(10_000, 9_150);
-    expect(cut.reader.read(9_100, 100, 10_000).length).toBe(50);
+    const short = cut.reader.read(9_100, 100, 10_000);
+    expect(short.length).toBe(50);
+    expect(short.equals(cut.file.subarray(9_100, 9_150))).toBe(true);
+  });
+
+  it.each([
+    [1_024, READ_AHEAD_BYTES],
+    [1_025, FIRST_READ_BYTES],
+  ])('continues a run for a record starting up to 1 KiB past the last read (%i bytes past: a read of %i)', (gap, length) => {
+    const { file, calls, reader } = fileOf(100_000);
+    reader.read(10_000, 3_500, file.length); // past the first page: the next record is not in it
+    expect(reader.read(13_500 + gap, 700, file.length).equals(file.subarray(13_500 + gap, 14_200 + gap))).toBe(true);
+    expect(calls.at(-1)).toEqual({ position: 13_500 + gap, length });
   });
 });

@@ -81,6 +81,8 @@ describe('IntactRecordFinder', () => {
     const file = fileOf([crafted, record(Buffer.from('after the crafted bytes'))]);
     try {
       const finder = new IntactRecordFinder(file.fd);
+      // The intact record lies past the window anyway: what shows the budget is how few offsets
+      // were looked at before the search gave up (about 2.6 million without it).
       expect(finder.after(0, file.size)).toBeUndefined();
       expect(finder.examined).toBeLessThanOrEqual(Math.ceil(RESYNC_HASH_BUDGET / 1_000_000) * 4 + 4);
     } finally {

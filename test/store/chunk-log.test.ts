@@ -43,6 +43,16 @@ async function closedStore(count: number): Promise<string> {
   return path;
 }
 
+/** A closed log store of pool[0..count) (closedStore) whose log file `damage` has changed in place. */
+async function damagedStore(count: number, damage: (bytes: Buffer) => void): Promise<{ path: string; file: string; bytes: Buffer }> {
+  const path = await closedStore(count);
+  const file = join(path, CHUNK_LOG_FILE);
+  const bytes = readFileSync(file);
+  damage(bytes);
+  writeFileSync(file, bytes);
+  return { path, file, bytes };
+}
+
 /** Byte offset of pool[i]'s record in a log written by closedStore. */
 function recordOffset(i: number): number {
   let offset = HEADER_BYTES;
@@ -158,11 +168,9 @@ describe('chunk log after a crash or damage', () => {
   });
 
   it('skips a damaged record (its chunk is missing and can be stored again), keeping the records after it', async () => {
-    const path = await closedStore(5);
-    const file = join(path, CHUNK_LOG_FILE);
-    const bytes = readFileSync(file);
-    flipBit(bytes, recordOffset(2) + RECORD_HEADER + 3); // one bit of pool[2]'s data
-    writeFileSync(file, bytes);
+    const { path } = await damagedStore(5, (bytes) => {
+      flipBit(bytes, recordOffset(2) + RECORD_HEADER + 3); // one bit of pool[2]'s data
+    });
     const { warnings, logger } = warningsLogger();
     let store = await LmdbChunkStore.open({ path, logger });
     expect(warnings[0]?.fields).toMatchObject({ damaged: 1, cutBytes: 0 });
@@ -180,11 +188,9 @@ describe('chunk log after a crash or damage', () => {
   });
 
   it('reads on past a damaged length field to the next intact record, losing only that record, and cuts nothing', async () => {
-    const path = await closedStore(6);
-    const file = join(path, CHUNK_LOG_FILE);
-    const bytes = readFileSync(file);
-    bytes.writeUInt32LE(bytes.readUInt32LE(recordOffset(2)) | (1 << 20), recordOffset(2)); // pool[2]'s length: +1 MiB
-    writeFileSync(file, bytes);
+    const { path } = await damagedStore(6, (bytes) => {
+      bytes.writeUInt32LE(bytes.readUInt32LE(recordOffset(2)) | (1 << 20), recordOffset(2)); // pool[2]'s length: +1 MiB
+    });
     let store = await LmdbChunkStore.open({ path });
     expect(store.chunkLog).toEqual({ records: 5, damaged: 1, cut: 0 });
     expect(Array.from(store.inventory.positions())).toEqual([0, 1, 3, 4, 5]);
@@ -200,11 +206,9 @@ describe('chunk log after a crash or damage', () => {
     ['longer, ending exactly where a later record starts', (length: number) => length + RECORD_HEADER + (pool[3] as Uint8Array).length],
     ['shorter, ending inside its own data', (length: number) => length - 5],
   ])('reads on past a length field made plausible but wrong (%s), losing only that record', async (_case, damage) => {
-    const path = await closedStore(8);
-    const file = join(path, CHUNK_LOG_FILE);
-    const bytes = readFileSync(file);
-    bytes.writeUInt32LE(damage(bytes.readUInt32LE(recordOffset(2))), recordOffset(2)); // pool[2]'s length, still inside the file
-    writeFileSync(file, bytes);
+    const { path } = await damagedStore(8, (bytes) => {
+      bytes.writeUInt32LE(damage(bytes.readUInt32LE(recordOffset(2))), recordOffset(2)); // pool[2]'s length, still inside the file
+    });
     const { warnings, logger } = warningsLogger();
     const store = await LmdbChunkStore.open({ path, logger });
     expect(store.chunkLog).toEqual({ records: 7, damaged: 1, cut: 0 });
@@ -240,11 +244,9 @@ describe('chunk log after a crash or damage', () => {
   });
 
   it('skips a damaged last record and cuts nothing', async () => {
-    const path = await closedStore(4);
-    const file = join(path, CHUNK_LOG_FILE);
-    const bytes = readFileSync(file);
-    flipBit(bytes, recordOffset(3) + RECORD_HEADER + 2);
-    writeFileSync(file, bytes);
+    const { path, file, bytes } = await damagedStore(4, (bytes) => {
+      flipBit(bytes, recordOffset(3) + RECORD_HEADER + 2);
+    });
     const store = await LmdbChunkStore.open({ path });
     expect(store.chunkLog).toEqual({ records: 3, damaged: 1, cut: 0 });
     await store.putMany([pool[3] as Uint8Array]);
@@ -253,12 +255,10 @@ describe('chunk log after a crash or damage', () => {
   });
 
   it('counts each of two damaged records in a row, keeping every record after them', async () => {
-    const path = await closedStore(6);
-    const file = join(path, CHUNK_LOG_FILE);
-    const bytes = readFileSync(file);
-    flipBit(bytes, recordOffset(2) + RECORD_HEADER + 1);
-    flipBit(bytes, recordOffset(3) + RECORD_HEADER + 1);
-    writeFileSync(file, bytes);
+    const { path } = await damagedStore(6, (bytes) => {
+      flipBit(bytes, recordOffset(2) + RECORD_HEADER + 1);
+      flipBit(bytes, recordOffset(3) + RECORD_HEADER + 1);
+    });
     const store = await LmdbChunkStore.open({ path });
     expect(store.chunkLog).toEqual({ records: 4, damaged: 2, cut: 0 });
     expect(Array.from(store.inventory.positions())).toEqual([0, 1, 4, 5]);
@@ -269,11 +269,9 @@ describe('chunk log after a crash or damage', () => {
     ['bit 31', 1 << 31],
     ['bit 30', 1 << 30],
   ])('takes a length field with %s flipped for damage, with a typed answer and bounded memory', async (_bit, mask) => {
-    const path = await closedStore(4);
-    const file = join(path, CHUNK_LOG_FILE);
-    const bytes = readFileSync(file);
-    bytes.writeUInt32LE((bytes.readUInt32LE(recordOffset(3)) | mask) >>> 0, recordOffset(3)); // the last record
-    writeFileSync(file, bytes);
+    const { path, file } = await damagedStore(4, (bytes) => {
+      bytes.writeUInt32LE((bytes.readUInt32LE(recordOffset(3)) | mask) >>> 0, recordOffset(3)); // the last record
+    });
     // Zeros to 3 GiB (a sparse file, no disk used): the damaged length now fits inside the file,
     // as it would in a large log, so only its bound keeps the scan from reading 1-2 GiB at once.
     const size = 3 * 2 ** 30;

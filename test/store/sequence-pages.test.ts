@@ -199,6 +199,7 @@ describe('LmdbChunkStore with sequence pages', () => {
           // The announcement appended at open began the first page (none when the bound is 0).
           expect(store.sequenceCache).toEqual({ bytes: maxBytes === 0 ? 0 : SEQUENCE_PAGE_BYTES, maxBytes });
           expect(store.addressAt(0)).toBe('ab'.repeat(20));
+          // Reading it takes no page more (and, with a bound of 0, none at all).
           expect(store.sequenceCache.bytes).toBe(maxBytes === 0 ? 0 : SEQUENCE_PAGE_BYTES);
         } finally {
           await node.close();

@@ -7,7 +7,7 @@ import { seededRandom, systemClock } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import { DEFAULT_DOWNLOADER, Downloader, type DownloaderOptions } from '../../src/sync/downloader.js';
-import { WorkPlan } from '../../src/sync/work-plan.js';
+import { WorkPlan, type PlannedRequest } from '../../src/sync/work-plan.js';
 import { PeerViews } from '../../src/sync/peer-views.js';
 import { waitFor } from '../support/wait.js';
 import type { PeerView } from '../../src/sync/peer-view.js';
@@ -33,9 +33,7 @@ async function setup(count: number, reply: Reply, options?: Partial<DownloaderOp
       return reply(peer, params.addresses);
     },
   };
-  // The views here are marked by hand: no inventory is pulled.
-  const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
-  const views = new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: resolveLimits({}), self: () => 'me', localLength: () => store.sequenceLength() }, { maxPeers: 8 });
+  const views = handMarkedViews(() => store.sequenceLength());
   const faults: string[] = [];
   const hooks = {
     stored() {},
@@ -46,6 +44,17 @@ async function setup(count: number, reply: Reply, options?: Partial<DownloaderOp
   };
   const downloader = new Downloader({ store, views, client, clock: systemClock, random: seededRandom(2), hooks }, options);
   return { chunks, store, views, downloader, requests, sizes, faults, forms };
+}
+
+/** Peer views marked by hand (`views.markHeld`): no inventory is ever pulled. */
+function handMarkedViews(localLength: () => number): PeerViews {
+  const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
+  return new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: resolveLimits({}), self: () => 'me', localLength }, { maxPeers: 8 });
+}
+
+/** What one take() plans, every request's addresses (or positions) together. */
+function planned(batches: Map<string, PlannedRequest>, field: 'addresses' | 'positions' = 'addresses'): (string | number)[] {
+  return [...batches.values()].flatMap((request): (string | number)[] => request[field]);
 }
 
 const running: Downloader[] = [];
@@ -101,23 +110,24 @@ describe('Downloader', () => {
     const store = new MemoryChunkStore();
     await store.append([a, b, a, c, a].map((chunk, position) => ({ position, address: chunk!.address })));
     // A store of the embedder's own need not say which addresses repeat (isRepeatedAt is optional).
-    const planned = saysWhichRepeat ? store : { inventory: store.inventory, addressAt: (p: number) => store.addressAt(p), positionsOf: (address: string) => store.positionsOf(address) };
-    const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
-    const views = new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: resolveLimits({}), self: () => 'me', localLength: () => store.sequenceLength() }, { maxPeers: 8 });
+    const source = saysWhichRepeat ? store : { inventory: store.inventory, addressAt: (p: number) => store.addressAt(p), positionsOf: (address: string) => store.positionsOf(address) };
+    const views = handMarkedViews(() => store.sequenceLength());
     for (const peer of ['P', 'Q']) {
       views.track(peer);
       views.markHeld(peer, Uint32Array.from({ length: 5 }, (_, i) => i));
     }
-    const plan = new WorkPlan(planned, views, seededRandom(6), DEFAULT_DOWNLOADER);
-    const taken = [...plan.take(2, 2, 0, () => true, () => 1).values()];
-    const asked = taken.flatMap((request) => request.addresses);
+    const plan = new WorkPlan(source, views, seededRandom(6), DEFAULT_DOWNLOADER);
+    const taken = plan.take(2, 2, 0, () => true, () => 1);
+    const asked = planned(taken);
     expect(asked.filter((address) => address === a!.address)).toHaveLength(1);
     expect(new Set(asked).size).toBe(asked.length);
+    // Every address is asked once: a at one of its three positions, b and c at theirs.
+    expect([...asked].sort()).toEqual([a, b, c].map((chunk) => chunk!.address).sort());
     // Once the request ends, another position of a may be asked again (nothing was stored).
-    for (const request of taken) plan.release(request);
-    const again = [...plan.take(2, 5, 0, () => true, () => 1).values()].flatMap((request) => request.positions);
-    expect(again.filter((position) => [0, 2, 4].includes(position))).toHaveLength(1);
-    // Stored once, it holds all three positions.
+    for (const request of taken.values()) plan.release(request);
+    const again = planned(plan.take(2, 5, 0, () => true, () => 1), 'positions');
+    expect(again.filter((position) => [0, 2, 4].includes(position as number))).toHaveLength(1);
+    // The position hint a downloader passes stores it once, at all three positions.
     await store.putVerified([{ address: a!.address, data: a!.data, position: 2 }]);
     expect(Array.from(store.inventory.positions())).toEqual([0, 2, 4]);
   });
@@ -127,23 +137,21 @@ describe('Downloader', () => {
     const [a, b] = generateChunks(2, seededRandom(7));
     const store = new MemoryChunkStore();
     await store.append([a, b].map((chunk, position) => ({ position, address: chunk!.address })));
-    const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
-    const views = new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: resolveLimits({}), self: () => 'me', localLength: () => store.sequenceLength() }, { maxPeers: 8 });
+    const views = handMarkedViews(() => store.sequenceLength());
     views.track('P');
     views.markHeld('P', Uint32Array.of(0, 1));
     const plan = new WorkPlan(store, views, seededRandom(8), DEFAULT_DOWNLOADER);
-    const first = [...plan.take(1, 1, 0, () => true, () => 1).values()];
-    expect(first.flatMap((request) => request.addresses)).toHaveLength(1);
-    const inFlight = first[0]!.addresses[0]!;
+    const first = plan.take(1, 1, 0, () => true, () => 1);
+    expect(planned(first)).toHaveLength(1);
+    const inFlight = planned(first)[0] as string;
+    const other = [a, b].find((chunk) => chunk!.address !== inFlight)!.address;
     // The address asked is announced again, at position 2, while its request is open.
     await store.append([{ position: 2, address: inFlight }]);
     views.markHeld('P', Uint32Array.of(0, 1, 2));
     plan.markStale();
-    const second = [...plan.take(3, 5, 1_000_000, () => true, () => 1).values()].flatMap((request) => request.addresses);
-    expect(second).not.toContain(inFlight);
-    for (const request of first) plan.release(request);
-    const third = [...plan.take(3, 5, 2_000_000, () => true, () => 1).values()].flatMap((request) => request.addresses);
-    expect(third).toContain(inFlight);
+    expect(planned(plan.take(3, 5, 1_000_000, () => true, () => 1))).toEqual([other]);
+    for (const request of first.values()) plan.release(request);
+    expect(planned(plan.take(3, 5, 2_000_000, () => true, () => 1))).toContain(inFlight);
   });
 
   it('a withheld chunk (unanswered or "don’t have") clears the claim; three withholding replies in a minute are a fault', async () => {
