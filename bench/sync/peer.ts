@@ -25,10 +25,11 @@ await node.start();
 const cpuAtReady = process.cpuUsage();
 process.stdout.write(JSON.stringify({ address: node.address, have: node.stats().have }) + '\n');
 const stop = () => {
-  // Read before closing: shutting the store down is not serving.
+  // Read, and reported, before closing: shutting the store down is not serving, and a close slower
+  // than the benchmark waits for must not lose the figure.
   const served = process.cpuUsage(cpuAtReady);
-  void node.close().then(() => {
-    process.stdout.write(JSON.stringify({ serveCpuSeconds: (served.user + served.system) / 1e6 }) + '\n', () => process.exit(0));
+  process.stdout.write(JSON.stringify({ serveCpuSeconds: (served.user + served.system) / 1e6 }) + '\n', () => {
+    void node.close().then(() => process.exit(0));
   });
 };
 process.on('SIGTERM', stop);
