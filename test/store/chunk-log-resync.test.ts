@@ -18,12 +18,17 @@ function record(data: Buffer, intact = true): Buffer {
   return Buffer.concat([header, data]);
 }
 
-function fileOf(parts: Buffer[]): { fd: number; size: number; close: () => void } {
+/** Runs `body` on a file holding `parts` end to end, open for reading, and closes it after. */
+function withLog(parts: Buffer[], body: (fd: number, size: number) => void): void {
   const path = join(root, `log-${Math.random().toString(36).slice(2)}`);
   const bytes = Buffer.concat(parts);
   writeFileSync(path, bytes);
   const fd = openSync(path, 'r');
-  return { fd, size: bytes.length, close: () => closeSync(fd) };
+  try {
+    body(fd, bytes.length);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 describe('IntactRecordFinder', () => {
@@ -35,42 +40,33 @@ describe('IntactRecordFinder', () => {
       starts.push(at);
       at += part.length;
     }
-    const file = fileOf([...damaged, record(Buffer.from('the intact record after them'))]);
-    try {
-      const finder = new IntactRecordFinder(file.fd, 40_960);
-      for (const start of starts) expect(finder.after(start, file.size)).toBe(at);
+    withLog([...damaged, record(Buffer.from('the intact record after them'))], (fd, size) => {
+      const finder = new IntactRecordFinder(fd, 40_960);
+      for (const start of starts) expect(finder.after(start, size)).toBe(at);
       // One pass over the run (about 390 KB), where a search per record would look at ~400 million offsets.
       expect(finder.examined).toBeLessThanOrEqual(at + 1);
-    } finally {
-      file.close();
-    }
+    });
   });
 
   it('extends a search that found nothing instead of repeating it, and finds what lies past its reach', () => {
     const filler = Buffer.alloc(RESYNC_WINDOW + 5_000, 0x7e); // no plausible length anywhere in it
     const intact = record(Buffer.from('far away'));
-    const file = fileOf([filler, intact]);
-    try {
-      const finder = new IntactRecordFinder(file.fd);
-      expect(finder.after(0, file.size)).toBeUndefined(); // beyond one window
+    withLog([filler, intact], (fd, size) => {
+      const finder = new IntactRecordFinder(fd);
+      expect(finder.after(0, size)).toBeUndefined(); // beyond one window
       const examined = finder.examined;
-      expect(finder.after(10_000, file.size)).toBe(filler.length); // within the next one
+      expect(finder.after(10_000, size)).toBe(filler.length); // within the next one
       expect(finder.examined - examined).toBeLessThanOrEqual(10_000 + 10);
-    } finally {
-      file.close();
-    }
+    });
   });
 
   it('does not answer a record found before the file shrank below it', () => {
     const damaged = record(Buffer.from('damaged'), false);
-    const file = fileOf([damaged, record(Buffer.from('intact'))]);
-    try {
-      const finder = new IntactRecordFinder(file.fd);
-      expect(finder.after(0, file.size)).toBe(damaged.length);
+    withLog([damaged, record(Buffer.from('intact'))], (fd, size) => {
+      const finder = new IntactRecordFinder(fd);
+      expect(finder.after(0, size)).toBe(damaged.length);
       expect(finder.after(1, damaged.length)).toBeUndefined(); // the scan saw the file end there
-    } finally {
-      file.close();
-    }
+    });
   });
 
   it('gives up once a search has hashed its budget (data made of plausible lengths at every offset)', () => {
@@ -78,15 +74,12 @@ describe('IntactRecordFinder', () => {
     // (a store admitting chunks of 1 MiB).
     const crafted = Buffer.alloc(3 * 1024 * 1024);
     for (let i = 0; i + 4 <= crafted.length; i += 4) crafted.writeUInt32LE(1_000_000, i);
-    const file = fileOf([crafted, record(Buffer.from('after the crafted bytes'))]);
-    try {
-      const finder = new IntactRecordFinder(file.fd);
+    withLog([crafted, record(Buffer.from('after the crafted bytes'))], (fd, size) => {
+      const finder = new IntactRecordFinder(fd);
       // The intact record lies past the window anyway: what shows the budget is how few offsets
       // were looked at before the search gave up (about 2.6 million without it).
-      expect(finder.after(0, file.size)).toBeUndefined();
+      expect(finder.after(0, size)).toBeUndefined();
       expect(finder.examined).toBeLessThanOrEqual(Math.ceil(RESYNC_HASH_BUDGET / 1_000_000) * 4 + 4);
-    } finally {
-      file.close();
-    }
+    });
   });
 });
