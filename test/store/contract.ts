@@ -308,6 +308,26 @@ export function describeChunkStoreContract(name: string, factory: StoreFactory):
       expect(store.sequenceDigest()).toBe('00'.repeat(20));
     });
 
+    it('serves a stored chunk only while announced, whichever other stored chunks a truncation left unannounced', async () => {
+      const store = await create();
+      const [aa, bb, cc] = addresses as [string, string, string];
+      const served = () => addresses.map((address) => store.get(address) !== undefined && store.has(address));
+      await store.append(announcementsFor([aa, bb, cc, bb], 0));
+      await store.putMany([a, b, c]);
+      expect(served()).toEqual([true, true, true]);
+      await store.truncate(3); // bb is still announced at 1
+      expect(served()).toEqual([true, true, true]);
+      await store.truncate(2); // cc is stored and no longer announced
+      expect(served()).toEqual([true, true, false]);
+      await store.truncate(1); // so is bb
+      expect(served()).toEqual([true, false, false]);
+      await store.append(announcementsFor([cc], 1));
+      expect(served()).toEqual([true, false, true]);
+      await store.append(announcementsFor([bb], 2));
+      expect(served()).toEqual([true, true, true]);
+      expect(Buffer.from(store.get(bb) as Uint8Array).equals(Buffer.from(b))).toBe(true);
+    });
+
     it('refuses appends that do not continue the sequence exactly, changing nothing', async () => {
       const store = await create();
       const [aa, bb] = addresses as [string, string];
