@@ -3,8 +3,8 @@
  * LMDB in one range scan on its first use and kept until the sequence is cut below it.
  *
  * A node catching up asks for positions in random order (rarest first, ties at random), and so
- * does a node serving them (the address index confirms every match by reading its position
- * back). At a million positions each LMDB read is then a random walk down the tree: about 1.2 µs
+ * does a node serving them while a rollback has left some stored chunk unannounced (the address
+ * index then confirms every match by reading its position back). At a million positions each LMDB read is then a random walk down the tree: about 1.2 µs
  * on its own, twice that between the writes of a sync, where a range scan reads a position for
  * 0.25-0.7 µs. Paging the sequence in cut a 1,000,000 × 170 B catch-up's CPU by about a fifth.
  *
