@@ -64,6 +64,12 @@ export class BackedChunkStore implements ChunkStore {
    * it equals #count no stored chunk is unannounced (#isAnnouncedIfStored).
    */
   #stored: number;
+  /**
+   * True while a truncation is committed and its counters not yet updated (the backend may
+   * already hold the cut sequence), and for good if anything failed between the two: reads then
+   * always ask the address index.
+   */
+  #countsInDoubt = false;
   readonly #queue = new SerialQueue();
   /** The store batch waiting at the tail of the queue: later puts join it (group commit). */
   #storeBatch: StoreBatch | undefined;
@@ -170,13 +176,14 @@ export class BackedChunkStore implements ChunkStore {
 
   /**
    * False when `key` is not announced, for a key whose chunk may be stored. Every stored chunk is
-   * announced unless a truncation dropped its address (or the store opened with such chunks):
-   * while no stored chunk is left unannounced, the answer is true without probing the address
+   * announced unless a truncation dropped its address or the store opened with such chunks (a
+   * chunk log kept when its LMDB environment was lost): while the counters say no stored chunk is
+   * unannounced, and no cut is being committed, the answer is true without probing the address
    * index. That probe was a tenth of a serving peer's CPU (a keyed hash and two cache misses a
    * requested chunk, where the backend's own lookup confirms the chunk anyway).
    */
   #isAnnouncedIfStored(key: Buffer): boolean {
-    return this.#stored === this.#count || this.#index.has(key);
+    return (this.#stored === this.#count && !this.#countsInDoubt) || this.#index.has(key);
   }
 
   chunkCount(): number {
@@ -224,6 +231,9 @@ export class BackedChunkStore implements ChunkStore {
     if (batch.count === 0) return;
     const plan = this.#digest.planAppend(batch.keys);
     this.#index.reserve(batch.count);
+    // Read before the commit: a read that fails (a damaged log) then fails the append whole,
+    // where after it, it would leave the sequence longer than the index and counters know.
+    const sizes = this.#chunkSizes(batch.count, (i) => batch.keys.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES));
     await this.#backend.append(start, batch.keys, plan.checkpoints);
     this.#length = plan.length;
     this.#digest.commitAppend(plan);
@@ -232,7 +242,7 @@ export class BackedChunkStore implements ChunkStore {
     for (let i = 0; i < batch.count; i++) {
       const key = batch.keys.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES);
       const wasAnnounced = this.#index.add(key, start + i);
-      const size = this.#chunkSize(key);
+      const size = sizes?.[i];
       if (size === undefined) continue;
       held.push(start + i);
       if (!wasAnnounced) {
@@ -254,11 +264,19 @@ export class BackedChunkStore implements ChunkStore {
     }
     const keys = [...dropped.values()];
     const plan = this.#index.planTruncate(length, keys);
-    await this.#backend.truncate(length, old, SequenceDigest.firstDroppedCheckpoint(length));
+    // The sizes of the chunks the cut leaves unannounced are read before the commit, so nothing
+    // that can fail runs between it and the counters (#isAnnouncedIfStored trusts them).
+    const sizes = this.#chunkSizes(keys.length, (i) => keys[i] as Buffer, (i) => plan.entries[i]?.stays === true);
+    this.#countsInDoubt = true; // the backend may hold the cut sequence before the counters follow
+    try {
+      await this.#backend.truncate(length, old, SequenceDigest.firstDroppedCheckpoint(length));
+    } catch (error) {
+      this.#countsInDoubt = false; // nothing was cut
+      throw error;
+    }
     this.#index.applyTruncate(plan);
     for (let i = 0; i < keys.length; i++) {
-      if (plan.entries[i]?.stays) continue;
-      const size = this.#chunkSize(keys[i] as Buffer);
+      const size = sizes?.[i];
       if (size === undefined) continue;
       this.#count--;
       this.#bytes -= size;
@@ -266,6 +284,15 @@ export class BackedChunkStore implements ChunkStore {
     this.#length = length;
     this.inventory.setLength(length);
     this.#digest.truncate(length);
+    this.#countsInDoubt = false; // left true, for good, if anything above threw after the commit
+  }
+
+  /** The stored size of each of `count` keys (undefined: not stored, or skipped); undefined while nothing is stored. */
+  #chunkSizes(count: number, keyAt: (i: number) => Buffer, skip?: (i: number) => boolean): (number | undefined)[] | undefined {
+    if (this.#stored === 0) return undefined;
+    const sizes = new Array<number | undefined>(count);
+    for (let i = 0; i < count; i++) sizes[i] = skip?.(i) === true ? undefined : this.#backend.chunkSize(keyAt(i));
+    return sizes;
   }
 
   #enqueueStore(precheck: () => AdmissionResult[]): Promise<PutOutcome[]> {
@@ -353,10 +380,6 @@ export class BackedChunkStore implements ChunkStore {
 
   #checkOpen(): void {
     if (this.#closed) throw closedError();
-  }
-
-  #chunkSize(key: Buffer): number | undefined {
-    return this.#stored === 0 ? undefined : this.#backend.chunkSize(key);
   }
 
   /** The inventory, chunk count and byte count, from the stored chunks and the positions index. */

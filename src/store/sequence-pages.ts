@@ -2,11 +2,12 @@
  * The sequence's addresses in memory, in pages of 4,096 positions (80 KiB each), each read from
  * LMDB in one range scan on its first use and kept until the sequence is cut below it.
  *
- * A node catching up asks for positions in random order (rarest first, ties at random), and so
- * does a node serving them while a rollback has left some stored chunk unannounced (the address
- * index then confirms every match by reading its position back). At a million positions each LMDB read is then a random walk down the tree: about 1.2 µs
- * on its own, twice that between the writes of a sync, where a range scan reads a position for
- * 0.25-0.7 µs. Paging the sequence in cut a 1,000,000 × 170 B catch-up's CPU by about a fifth.
+ * A node catching up reads positions in random order (rarest first, ties at random): the store
+ * confirms each chunk it stores against its position's address, and the address index confirms
+ * each match by reading its position back (for every chunk served too, while some stored chunk is
+ * unannounced). At a million positions each LMDB read is then a random walk down the tree: about
+ * 1.2 µs on its own, twice that between the writes of a sync, where a range scan reads a position
+ * for 0.25-0.7 µs. Paging the sequence in cut a 1,000,000 × 170 B catch-up's CPU by about a fifth.
  *
  * Bounded: at most `maxBytes` of pages (LmdbChunkStoreOptions.sequenceCacheBytes). A page is
  * never evicted to make room for another, so reads cannot thrash: past the bound a position is

@@ -327,6 +327,28 @@ describe('chunk log after a crash or damage', () => {
     expect(statSync(join(path, CHUNK_LOG_FILE)).size).toBe(HEADER_BYTES + 2 * RECORD_HEADER + Buffer.byteLength(small[0] as string) + Buffer.byteLength(small[1] as string));
   });
 
+  it('refuses, whole, a cut or an append that cannot read a chunk it changes, and never serves an unannounced chunk after', async () => {
+    const path = await closedStore(3);
+    const store = await LmdbChunkStore.open({ path });
+    // The log loses pool[2]'s record while open (cut inside its header; a failing read would do the same).
+    truncateSync(join(path, CHUNK_LOG_FILE), recordOffset(2) + 10);
+    const unchanged = () => {
+      expect(store.sequenceLength()).toBe(3);
+      expect([0, 1, 2, 3].map((position) => store.addressAt(position))).toEqual([...poolAddresses.slice(0, 3), undefined]);
+      expect(store.chunkCount()).toBe(3);
+      for (const address of poolAddresses.slice(0, 2)) expect(store.positionsOf(address)).toHaveLength(1);
+      expect(store.has(poolAddresses[1] as string)).toBe(true);
+    };
+    await expectCode(store.truncate(1), 'STORE_CORRUPT');
+    unchanged();
+    await expectCode(store.append(announcementsFor([poolAddresses[2] as string], 3)), 'STORE_CORRUPT');
+    unchanged();
+    for (const address of poolAddresses) {
+      if (store.positionsOf(address).length === 0) expect(store.get(address)).toBeUndefined();
+    }
+    await store.close();
+  });
+
   it('discards a record damaged while the store is open, and it stays gone after a reopen', async () => {
     const path = await closedStore(3);
     const file = join(path, CHUNK_LOG_FILE);

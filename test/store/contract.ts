@@ -328,6 +328,33 @@ export function describeChunkStoreContract(name: string, factory: StoreFactory):
       expect(Buffer.from(store.get(bb) as Uint8Array).equals(Buffer.from(b))).toBe(true);
     });
 
+    it('serves no chunk whose address a truncation has cut, even while the cut is being committed', async () => {
+      const store = await create();
+      const [aa, bb] = addresses as [string, string];
+      await store.append(announcementsFor([aa, bb], 0));
+      await store.putMany([a, b]);
+      let settled = false;
+      const cut = store.truncate(1).then(() => (settled = true));
+      const seen: string[] = [];
+      // Reads on every microtask and every event-loop turn until the truncation settles.
+      const ticks = async () => {
+        for (let i = 0; i < 200 && !settled; i++) {
+          if (store.positionsOf(bb).length === 0) seen.push(`tick: ${store.get(bb) !== undefined} ${store.has(bb)}`);
+          await null;
+        }
+      };
+      const turns = async () => {
+        while (!settled) {
+          if (store.positionsOf(bb).length === 0) seen.push(`turn: ${store.get(bb) !== undefined} ${store.has(bb)}`);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      };
+      await Promise.all([cut, ticks(), turns()]);
+      expect(seen.filter((entry) => entry.includes('true'))).toEqual([]);
+      expect(store.get(bb)).toBeUndefined();
+      expect(store.get(aa)).toBeDefined();
+    });
+
     it('refuses appends that do not continue the sequence exactly, changing nothing', async () => {
       const store = await create();
       const [aa, bb] = addresses as [string, string];
