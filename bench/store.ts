@@ -233,9 +233,9 @@ function collectGarbage(): void {
 }
 
 /**
- * Collects garbage until what is freed behind it has been freed too: memory outside the heap (a
- * closed store's buffers) is released by finalisers that run after a collection, so one collection
- * alone left it counted and the store's figure could come out below zero.
+ * Three full collections, each followed by an event-loop turn: memory outside the heap (a closed
+ * store's buffers) is released by finalisers that run after a collection, so one collection alone
+ * left it counted, and the store's figure could come out below zero.
  */
 async function settleGarbage(): Promise<void> {
   for (let i = 0; i < 3; i++) {
@@ -244,11 +244,6 @@ async function settleGarbage(): Promise<void> {
   }
 }
 
-/**
- * A long sequence: appends `positions` announcements, reopens the store, and reports the time
- * to reopen and the memory the open store retains: JS heap plus array buffers (its address index
- * is typed arrays, outside the heap).
- */
 /** Appends `positions` announcements to a new store in `path` and closes it; answers the seconds the appends took. */
 async function appendLongSequence(path: string, positions: number): Promise<number> {
   const store = await LmdbChunkStore.open({ path });
@@ -264,6 +259,12 @@ async function appendLongSequence(path: string, positions: number): Promise<numb
   }
 }
 
+/**
+ * A long sequence: appends `positions` announcements, reopens the store, and reports the time
+ * to reopen and the memory the open store retains: JS heap plus array buffers (its address index
+ * is typed arrays, outside the heap). Whatever else the process frees meanwhile counts against
+ * it, so the figure can read a little low.
+ */
 async function longSequence(root: string, positions: number): Promise<{ reopenSeconds: number; heapMiB: number; appendRate: number }> {
   const path = tempDir(root, 'long');
   const appendSeconds = await appendLongSequence(path, positions);

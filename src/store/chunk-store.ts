@@ -66,8 +66,8 @@ export class BackedChunkStore implements ChunkStore {
   #stored: number;
   /**
    * True while a truncation is committed and its counters not yet updated (the backend may
-   * already hold the cut sequence), and for good if anything failed between the two: reads then
-   * always ask the address index.
+   * already hold the cut sequence), and for good if the truncation threw: reads then always ask
+   * the address index.
    */
   #countsInDoubt = false;
   readonly #queue = new SerialQueue();
@@ -267,13 +267,10 @@ export class BackedChunkStore implements ChunkStore {
     // The sizes of the chunks the cut leaves unannounced are read before the commit, so nothing
     // that can fail runs between it and the counters (#isAnnouncedIfStored trusts them).
     const sizes = this.#chunkSizes(keys.length, (i) => keys[i] as Buffer, (i) => plan.entries[i]?.stays === true);
-    this.#countsInDoubt = true; // the backend may hold the cut sequence before the counters follow
-    try {
-      await this.#backend.truncate(length, old, SequenceDigest.firstDroppedCheckpoint(length));
-    } catch (error) {
-      this.#countsInDoubt = false; // nothing was cut
-      throw error;
-    }
+    // The backend may hold the cut sequence before the counters follow. Cleared only once they
+    // have: if the commit or anything after it throws, reads ask the index until the store reopens.
+    this.#countsInDoubt = true;
+    await this.#backend.truncate(length, old, SequenceDigest.firstDroppedCheckpoint(length));
     this.#index.applyTruncate(plan);
     for (let i = 0; i < keys.length; i++) {
       const size = sizes?.[i];
@@ -284,7 +281,7 @@ export class BackedChunkStore implements ChunkStore {
     this.#length = length;
     this.inventory.setLength(length);
     this.#digest.truncate(length);
-    this.#countsInDoubt = false; // left true, for good, if anything above threw after the commit
+    this.#countsInDoubt = false;
   }
 
   /** The stored size of each of `count` keys (undefined: not stored, or skipped); undefined while nothing is stored. */

@@ -347,6 +347,10 @@ describe('chunk log after a crash or damage', () => {
       if (store.positionsOf(address).length === 0) expect(store.get(address)).toBeUndefined();
     }
     await store.close();
+    // Nothing of either reached the disk: the sequence reopens as it was.
+    const reopened = await LmdbChunkStore.open({ path });
+    expect([0, 1, 2, 3].map((position) => reopened.addressAt(position))).toEqual([...poolAddresses.slice(0, 3), undefined]);
+    await reopened.close();
   });
 
   it('discards a record damaged while the store is open, and it stays gone after a reopen', async () => {

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomInt, seededRandom, type Random } from '../../src/runtime.js';
-import { CHUNK_LOG_FILE } from '../../src/store/chunk-log-format.js';
+import { ADDRESS_BYTES } from '../../src/address.js';
+import { CHUNK_LOG_FILE, LOG_HEADER } from '../../src/store/chunk-log-format.js';
 import { LmdbChunkStore } from '../../src/store/lmdb.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import type { ChunkStore } from '../../src/store/types.js';
@@ -70,8 +71,9 @@ function damageLogRecords(path: string, address: string): boolean {
   let damaged = false;
   const fd = openSync(file, 'r+');
   try {
-    for (let at = bytes.indexOf(key, 16); at >= 0; at = bytes.indexOf(key, at + 20 + bytes.readUInt32LE(at - 4))) {
-      writeSync(fd, Buffer.from([first ^ 0xff]), 0, 1, at + 20);
+    // A record is its length (4 bytes), its address, its data: `at` is where an address starts.
+    for (let at = bytes.indexOf(key, LOG_HEADER.length); at >= 0; at = bytes.indexOf(key, at + ADDRESS_BYTES + bytes.readUInt32LE(at - 4))) {
+      writeSync(fd, Buffer.from([first ^ 0xff]), 0, 1, at + ADDRESS_BYTES);
       damaged = true;
     }
   } finally {
