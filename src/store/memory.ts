@@ -31,8 +31,11 @@ export class MemoryChunkStore extends BackedChunkStore {
   }
 }
 
-/** The sequence in one buffer, chunks in a map keyed by hex address; every write is synchronous, hence atomic. */
-class MemoryBackend implements StoreBackend {
+/**
+ * The sequence in one buffer, chunks in a map keyed by hex address; every write is synchronous,
+ * hence atomic. Exported for tests that put a backend of their own under a BackedChunkStore.
+ */
+export class MemoryBackend implements StoreBackend {
   readonly sequence = new AddressArray();
   readonly chunks = new Map<Address, Uint8Array>();
   readonly checkpoints: Uint8Array[] = [];

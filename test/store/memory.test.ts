@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryChunkStore } from '../../src/store/memory.js';
+import { BackedChunkStore } from '../../src/store/chunk-store.js';
+import { MemoryBackend, MemoryChunkStore } from '../../src/store/memory.js';
 import { isAtlasError } from '../../src/errors.js';
-import { describeChunkStoreContract } from './contract.js';
+import { announcementsFor, chunkOf, addressOf, describeChunkStoreContract } from './contract.js';
 
 describeChunkStoreContract('MemoryChunkStore', {
   create: async (options) => new MemoryChunkStore(options),
@@ -18,5 +19,28 @@ describe('MemoryChunkStore options', () => {
       }
       expect(isAtlasError(error, 'BAD_REQUEST')).toBe(true);
     }
+  });
+});
+
+describe('a cut whose backend fails after committing', () => {
+  it('leaves reads asking the address index, so no chunk it cut is served, until the store reopens', async () => {
+    /** Commits the cut, then fails, as a backend whose work after its commit throws would. */
+    class FailingAfterCut extends MemoryBackend {
+      override async truncate(length: number, old: number, firstDroppedCheckpoint: number): Promise<void> {
+        await super.truncate(length, old, firstDroppedCheckpoint);
+        throw new Error('failed after the commit');
+      }
+    }
+    const store = new BackedChunkStore(new FailingAfterCut());
+    const [a, b] = [chunkOf('cut then fail a'), chunkOf('cut then fail b')];
+    await store.append(announcementsFor([addressOf(a), addressOf(b)], 0));
+    await store.putMany([a, b]);
+    await expect(store.truncate(1)).rejects.toThrow('failed after the commit');
+    // The store's counters still say both are announced; the sequence the backend holds does not.
+    expect(store.chunkCount()).toBe(2);
+    expect(store.get(addressOf(b))).toBeUndefined();
+    expect(store.has(addressOf(b))).toBe(false);
+    expect(store.get(addressOf(a))).toBeDefined();
+    await store.close();
   });
 });
