@@ -179,8 +179,9 @@ export class BackedChunkStore implements ChunkStore {
    * announced unless a truncation dropped its address or the store opened with such chunks (a
    * chunk log kept when its LMDB environment was lost): while the counters say no stored chunk is
    * unannounced, and no cut is being committed, the answer is true without probing the address
-   * index. That probe was a tenth of a serving peer's CPU (a keyed hash and two cache misses a
-   * requested chunk, where the backend's own lookup confirms the chunk anyway).
+   * index. That probe was a tenth of a serving peer's CPU (a keyed hash, the table's probe and
+   * the address read back from the sequence for each chunk asked, where the backend's own lookup
+   * confirms the chunk anyway).
    */
   #isAnnouncedIfStored(key: Buffer): boolean {
     return (this.#stored === this.#count && !this.#countsInDoubt) || this.#index.has(key);
