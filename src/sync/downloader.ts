@@ -197,7 +197,6 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   }
 
   private async request(peer: string, planned: PlannedRequest): Promise<void> {
-    const { addresses } = planned;
     this.openSlot(peer);
     this.stats.requests++;
     let sentAt = this.clock.now();
@@ -227,7 +226,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
         sentAt = this.clock.now();
         return true;
       };
-      reply = await requestChunks(this.requestParts, peer, addresses, { signal: this.controller.signal, beforeRetry });
+      reply = await requestChunks(this.requestParts, peer, planned.addresses, { signal: this.controller.signal, beforeRetry });
     } catch (error) {
       end();
       if (!this.stopped) this.requestFailed(peer, hedged ? undefined : planned, error); // backs off before release
@@ -247,7 +246,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
       // A local store failure: not the peer's fault. Back the addresses off and say so.
       if (!this.stopped) {
         const now = this.clock.now();
-        addresses.forEach((address, i) => this.plan.fail(address, now, planned.positions[i]));
+        this.plan.failRequest(planned, now);
         this.hooks.storeFailed(asAtlasError(error));
       }
     } finally {
@@ -288,7 +287,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     }
     // It answers fewer addresses than its inventory said (it restarted with a lower limit).
     if (isAtlasError(error) && error.code === ErrorCodes.TOO_MANY) this.views.lowerBatchSize(peer);
-    planned?.addresses.forEach((address, i) => this.plan.fail(address, now, planned.positions[i]));
+    if (planned !== undefined) this.plan.failRequest(planned, now);
     if (failure !== 'fault') this.hooks.called(peer, false);
     this.hooks.fault(peer, failure === 'fault' ? 'bad-data' : 'unresponsive', asAtlasError(error));
   }
@@ -296,7 +295,10 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   private async accept(peer: string, planned: PlannedRequest, reply: GetChunksResult): Promise<void> {
     const asked = planned.addresses;
     const { chunks, missing } = reply;
-    const { verified, corrupt } = verifyReceived(chunks);
+    // Each chunk with the position it was asked at: the store then checks one position instead of
+    // looking the address up in its index, and a back-off is placed where the address was planned.
+    const positions = plannedPositions(planned, chunks);
+    const { verified, corrupt } = verifyReceived(chunks.map((chunk, i): VerifiedChunk => ({ address: chunk.address, data: chunk.data, position: positions[i] })));
     let chunkBytes = 0;
     for (const chunk of chunks) chunkBytes += chunk.data.byteLength;
     this.stats.chunksReceived += chunks.length;
@@ -310,17 +312,13 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     const now = this.clock.now();
     if (corrupt.length > 0) {
       this.stats.rejectedChunks += corrupt.length;
-      const at = plannedPositions(planned, corrupt);
-      corrupt.forEach((chunk, i) => this.plan.fail(chunk.address, now, at[i]));
+      for (const chunk of corrupt) this.plan.fail(chunk.address, now, chunk.position);
       this.hooks.fault(peer, 'bad-data', new AtlasError(ErrorCodes.HASH_MISMATCH, `${corrupt.length} chunk(s) from ${peer} do not hash to their address`));
     }
 
     const stored: (PutOutcome & { ok: true })[] = [];
     if (verified.length > 0) {
-      // Each with the position it was asked at: the store then checks one position instead of
-      // looking the address up in its index.
-      const positions = plannedPositions(planned, verified);
-      const outcomes = await this.store.putVerified(verified.map((chunk, i) => ({ address: chunk.address, data: chunk.data, position: positions[i] })));
+      const outcomes = await this.store.putVerified(verified);
       outcomes.forEach((outcome, i) => {
         const chunk = verified[i] as VerifiedChunk;
         if (outcome.ok) {
@@ -331,7 +329,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
             this.stats.duplicateBytes += chunk.data.byteLength;
           }
         } else {
-          this.plan.fail(chunk.address, now, positions[i]); // e.g. rolled back meanwhile
+          this.plan.fail(chunk.address, now, chunk.position); // e.g. rolled back meanwhile
         }
       });
     }

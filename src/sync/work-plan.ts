@@ -182,6 +182,11 @@ export class WorkPlan {
     this.backoff.succeed(address);
   }
 
+  /** Backs off every address of a request that failed as a whole, each where it was planned. */
+  failRequest(request: PlannedRequest, now: number): void {
+    request.addresses.forEach((address, i) => this.fail(address, now, request.positions[i]));
+  }
+
   /** Backs the address off: min(max, base * 2^n + jitter) before it is planned again. `position`: where it was planned, when known. */
   fail(address: Address, now: number, position?: number): void {
     this.nextDue = Math.min(this.nextDue, this.backoff.fail(address, now));
