@@ -141,22 +141,38 @@ describe('AddressIndex', () => {
       index.add(key, sequence.length - 1);
     };
     keys.forEach(append);
-    append(keys[7] as Buffer); // keys[7] is now at 7 and 50
+    append(keys[9] as Buffer); // keys[9] at 9 and 50: repeated throughout, so the bitmap of repeated positions is always asked
+    append(keys[7] as Buffer); // keys[7] at 7 and 51
     hashed = 0;
     expect(index.positionsNear(keys[3] as Buffer, 3)).toEqual([3]);
     expect(hashed).toBe(0);
-    expect(index.positionsNear(keys[7] as Buffer, 7)).toEqual([7, 50]); // repeated: looked up
-    expect(index.positionsNear(keys[7] as Buffer, 50)).toEqual([7, 50]);
+    expect(index.positionsNear(keys[7] as Buffer, 7)).toEqual([7, 51]); // repeated: looked up
+    expect(index.positionsNear(keys[7] as Buffer, 51)).toEqual([7, 51]);
     expect(index.positionsNear(keys[3] as Buffer, 4)).toEqual([3]); // a wrong hint: looked up
     expect(hashed).toBe(3);
-    // The repeat is cut off: keys[7] is held once again, and position 50 now holds another address.
-    const plan = index.planTruncate(50, [keys[7] as Buffer]);
-    sequence.truncate(50);
-    index.applyTruncate(plan);
+    // The repeat is cut off: keys[7] is held once again, and position 51 now holds another address.
+    const cut = (length: number, dropped: Buffer[]) => {
+      const plan = index.planTruncate(length, dropped);
+      sequence.truncate(length);
+      index.applyTruncate(plan);
+    };
+    cut(51, [keys[7] as Buffer]);
     append(randomAddress(random));
     hashed = 0;
     expect(index.positionsNear(keys[7] as Buffer, 7)).toEqual([7]);
-    expect(index.positionsNear(sequence.at(50) as Buffer, 50)).toEqual([50]);
+    expect(index.positionsNear(sequence.at(51) as Buffer, 51)).toEqual([51]);
+    expect(hashed).toBe(0);
+    expect(index.isRepeatedAt(9)).toBe(true);
+    // A repeated address cut off entirely leaves none of its positions marked for the addresses after it.
+    const gone = randomAddress(random);
+    append(gone);
+    append(gone); // at 52 and 53
+    cut(52, [gone]);
+    append(randomAddress(random));
+    append(randomAddress(random));
+    hashed = 0;
+    expect(index.positionsNear(sequence.at(52) as Buffer, 52)).toEqual([52]);
+    expect(index.positionsNear(sequence.at(53) as Buffer, 53)).toEqual([53]);
     expect(hashed).toBe(0);
   });
 

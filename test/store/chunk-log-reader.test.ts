@@ -87,6 +87,14 @@ describe('RecordReader', () => {
     const run = reader.read(9_100, 100, 9_800); // from what was read
     expect(run.equals(file.subarray(9_100, 9_200))).toBe(true);
     expect(calls).toHaveLength(1);
+    // Along a run too: the read ahead stops at the log's end.
+    const along = fileOf(10_000);
+    along.reader.read(5_000, 4_000, 9_500); // reads a page: [5,000, 9,096)
+    expect(along.reader.read(9_050, 200, 9_500).equals(along.file.subarray(9_050, 9_250))).toBe(true);
+    expect(along.calls).toEqual([
+      { position: 5_000, length: FIRST_READ_BYTES },
+      { position: 9_050, length: 450 },
+    ]);
     // The file is shorter than the log says (cut while open): the caller sees fewer bytes.
     const cut = fileOf(10_000, 9_150);
     const short = cut.reader.read(9_100, 100, 10_000);

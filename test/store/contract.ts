@@ -328,7 +328,7 @@ export function describeChunkStoreContract(name: string, factory: StoreFactory):
       expect(Buffer.from(store.get(bb) as Uint8Array).equals(Buffer.from(b))).toBe(true);
     });
 
-    it('serves no chunk whose address a truncation has cut, even while the cut is being committed', async () => {
+    it('serves no chunk whose address a truncation has cut, even while the cut is being committed (a moment only the memory store shows)', async () => {
       const store = await create();
       const [aa, bb] = addresses as [string, string];
       await store.append(announcementsFor([aa, bb], 0));

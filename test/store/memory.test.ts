@@ -36,7 +36,9 @@ describe('a cut whose backend fails after committing', () => {
     await store.append(announcementsFor([addressOf(a), addressOf(b)], 0));
     await store.putMany([a, b]);
     await expect(store.truncate(1)).rejects.toThrow('failed after the commit');
-    // The store's counters still say both are announced; the sequence the backend holds does not.
+    // The state this test is about: the store's counters were not updated (they still say both
+    // chunks are announced, so they alone would let reads skip the index), while the sequence the
+    // backend holds no longer announces b.
     expect(store.chunkCount()).toBe(2);
     expect(store.get(addressOf(b))).toBeUndefined();
     expect(store.has(addressOf(b))).toBe(false);
