@@ -35,6 +35,7 @@ import type {
   PutChunksResult,
   ResultOf,
 } from './messages.js';
+import { isCheckedAddresses } from './checked-addresses.js';
 import { packAddresses } from './get-chunks.js';
 import { validateParams, validateResult } from './validate.js';
 
@@ -171,7 +172,10 @@ export class ProtocolClient {
   getChunks(peer: string, params: GetChunksParams, options?: GetChunksCallOptions): Promise<GetChunksResult> {
     const { packed, ...callOptions } = options ?? {};
     const encode = packed === true ? (request: GetChunksParams) => ({ ...request, addresses: packAddresses(request.addresses) }) : undefined;
-    return this.#send(peer, 'getChunks', { ...params, inOrder: params.inOrder ?? true }, callOptions, encode);
+    const request: GetChunksParams = params.inOrder === false ? { addresses: params.addresses } : { addresses: params.addresses, inOrder: true };
+    // The library's own downloads vouch for their addresses (checked-addresses.ts): only their number is checked.
+    const checked = isCheckedAddresses(params.addresses) && params.addresses.length <= this.limits.maxGetAddresses;
+    return this.#send(peer, 'getChunks', request, callOptions, encode, checked);
   }
 
   putChunks(peer: string, params: PutChunksParams, options?: ClientCallOptions): Promise<PutChunksResult> {
@@ -193,9 +197,16 @@ export class ProtocolClient {
     return this.#send(peer, method, params, options);
   }
 
-  /** `call`, with the validated request put in another wire form by `encode` (it means the same). */
-  async #send<M extends Method>(peer: string, method: M, params: ParamsOf<M>, options: ClientCallOptions, encode?: (request: ParamsOf<M>) => unknown): Promise<ResultOf<M>> {
-    const request = validateParams(method, params, this.limits);
+  /** `call`, with the validated request put in another wire form by `encode` (it means the same); `checked`: `params` needs no validation. */
+  async #send<M extends Method>(
+    peer: string,
+    method: M,
+    params: ParamsOf<M>,
+    options: ClientCallOptions,
+    encode?: (request: ParamsOf<M>) => unknown,
+    checked = false,
+  ): Promise<ResultOf<M>> {
+    const request = checked ? params : validateParams(method, params, this.limits);
     if (options.signal?.aborted) throw abortedError('call', options.signal);
     if (this.lifetime?.aborted) throw abortedError('call', this.lifetime);
     const timeoutMs = options.timeoutMs ?? this.timeouts[timeoutKind[method]];

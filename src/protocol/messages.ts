@@ -96,7 +96,7 @@ export type InventoryChangesResult = (
 
 /** Parameters of `getChunks`: the addresses wanted. */
 export interface GetChunksParams {
-  addresses: Address[];
+  addresses: readonly Address[];
   /**
    * Answer in order, without the addresses: { inOrder: [bytes | null, ...] } (get-chunks.ts).
    * A peer that does not know it answers in the listed form. Absent means false.

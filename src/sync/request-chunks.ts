@@ -37,7 +37,7 @@ export interface ChunkRequestOptions extends ClientCallOptions {
  * flight to it when it first refuses. With a clock, both calls together keep within the first
  * one's timeout, so a peer cannot stretch one request to two timeouts.
  */
-export async function requestChunks(parts: ChunkRequestParts, peer: string, addresses: Address[], options: ChunkRequestOptions): Promise<GetChunksResult> {
+export async function requestChunks(parts: ChunkRequestParts, peer: string, addresses: readonly Address[], options: ChunkRequestOptions): Promise<GetChunksResult> {
   const { client, views, clock } = parts;
   const { beforeRetry, ...callOptions } = options;
   if (views?.packsAddresses(peer) !== true) return client.getChunks(peer, { addresses }, callOptions);

@@ -1,4 +1,5 @@
 import type { Address } from '../address.js';
+import { vouchForAddresses, type CheckedAddresses } from '../protocol/checked-addresses.js';
 import { bitmaps } from '../inventory/bitmap.js';
 import { planRarestFirst, type PlannedPosition } from '../inventory/rarest.js';
 import type { Random } from '../runtime.js';
@@ -26,14 +27,25 @@ export const HEALTHY_HOLDER = 0.5;
 /** Items looked at per take(); bounds the work when every holder is busy. */
 const SCAN_LIMIT = 4_096;
 
-/** One request's work: the addresses to ask, and the position each was planned at (same index). */
+/**
+ * One request's work: the addresses to ask, and the position each was planned at (same index).
+ * The addresses come from the store's sequence and are never planned twice in one request, so
+ * the request goes out without being checked again (checked-addresses.ts).
+ */
 export interface PlannedRequest {
-  readonly addresses: Address[];
-  readonly positions: number[];
+  readonly addresses: CheckedAddresses;
+  readonly positions: readonly number[];
 }
 
 /** Requests to build: up to the peer's batch size of addresses for each peer. */
 export type Batches = Map<string, PlannedRequest>;
+
+/** A request being filled by take(). */
+interface RequestDraft {
+  addresses: Address[];
+  positions: number[];
+}
+type Drafts = Map<string, RequestDraft>;
 
 /** How many addresses one request to `peer` may carry (ours and the peer's bound together). */
 export type BatchSizeOf = (peer: string) => number;
@@ -80,8 +92,8 @@ export class WorkPlan {
    * HEALTHY_HOLDER), else the most reliable wins.
    */
   take(slots: number, batchSize: number, now: number, canOpen: (peer: string) => boolean, reliability: (peer: string) => number, batchSizeOf: BatchSizeOf = () => batchSize): Batches {
-    const batches: Batches = new Map();
-    if (slots <= 0) return batches;
+    const batches: Drafts = new Map();
+    if (slots <= 0) return new Map();
     this.releaseExpired(now);
     const remaining = this.queue.length - this.head;
     if (remaining < slots * batchSize || (this.stale && now - this.lastPlan >= this.options.replanMs)) this.replan(now);
@@ -117,7 +129,9 @@ export class WorkPlan {
     }
     while (this.head < this.queue.length && this.queue[this.head] === undefined) this.head++;
     if (batches.size < slots && openable > 0) this.fillIdlePeers(batches, slots, batchSizeOf, now, canOpen);
-    return batches;
+    const planned: Batches = new Map();
+    for (const [peer, { addresses, positions }] of batches) planned.set(peer, { addresses: vouchForAddresses(addresses), positions });
+    return planned;
   }
 
   /**
@@ -125,7 +139,7 @@ export class WorkPlan {
    * scan may never reach what an idle peer could serve. Each idle peer then gets a side plan of its
    * own (rarest first among what it holds), so no peer waits while another is saturated.
    */
-  private fillIdlePeers(batches: Batches, slots: number, batchSizeOf: BatchSizeOf, now: number, canOpen: (peer: string) => boolean): void {
+  private fillIdlePeers(batches: Drafts, slots: number, batchSizeOf: BatchSizeOf, now: number, canOpen: (peer: string) => boolean): void {
     const own = this.store.inventory;
     for (const peer of this.views.peers()) {
       if (batches.size >= slots) return;
@@ -142,7 +156,7 @@ export class WorkPlan {
         bitmaps.release(exclude);
         this.sideQueues.set(peer, side);
       }
-      const batch: PlannedRequest = { addresses: [], positions: [] };
+      const batch: RequestDraft = { addresses: [], positions: [] };
       while (batch.addresses.length < batchSize && side.length > 0) {
         const position = side.pop() as number;
         if (own.has(position) || this.busyPositions.has(position) || this.isDeferred(position)) continue;
@@ -167,7 +181,7 @@ export class WorkPlan {
     return address;
   }
 
-  private claim(request: PlannedRequest, address: Address, position: number): void {
+  private claim(request: RequestDraft, address: Address, position: number): void {
     request.addresses.push(address);
     request.positions.push(position);
     this.busyPositions.add(position);
@@ -231,7 +245,7 @@ export class WorkPlan {
 
   private pickHolder(
     holders: readonly string[],
-    batches: Batches,
+    batches: Drafts,
     slots: number,
     batchSizeOf: BatchSizeOf,
     canOpen: (peer: string) => boolean,
@@ -259,7 +273,7 @@ export class WorkPlan {
   }
 }
 
-function allFull(batches: Batches, batchSizeOf: BatchSizeOf): boolean {
+function allFull(batches: Drafts, batchSizeOf: BatchSizeOf): boolean {
   for (const [peer, batch] of batches) if (batch.addresses.length < batchSizeOf(peer)) return false;
   return true;
 }

@@ -1,6 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes, isAtlasError } from '../../src/errors.js';
+import { vouchForAddresses } from '../../src/protocol/checked-addresses.js';
 import { ProtocolClient, DEFAULT_TIMEOUTS } from '../../src/protocol/client.js';
 import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import type { AtlasService, CallerContext } from '../../src/protocol/messages.js';
@@ -303,6 +304,25 @@ describe('ProtocolClient: requests', () => {
     expect(reply).toEqual({ chunks: [{ address: B, data: new Uint8Array([1]) }], missing: [C] });
     await client.getChunks('p:1', { addresses: [B] }, { packed: false });
     expect(transport.sent[1]?.params).toEqual({ addresses: [B], inOrder: true });
+  });
+
+  it('sends a list the library vouched for as it is, still bounded, and reads the reply against it; a vouched list cannot change', async () => {
+    const transport = new FakeTransport(() => ({ inOrder: [new Uint8Array([1]), null] }));
+    const client = new ProtocolClient(transport);
+    const vouched = vouchForAddresses([B, C]);
+    expect(() => (vouched as unknown as string[]).push(A)).toThrow(TypeError);
+    const reply = await client.getChunks('p:1', { addresses: vouched });
+    expect(transport.sent[0]?.params).toEqual({ addresses: [B, C], inOrder: true });
+    // The same list is sent as it is, not as a copy the client made while checking it.
+    expect((transport.sent[0]?.params as { addresses: unknown }).addresses).toBe(vouched);
+    expect(reply).toEqual({ chunks: [{ address: B, data: new Uint8Array([1]) }], missing: [C] });
+    // An unvouched list with the same addresses is checked and copied.
+    await client.getChunks('p:1', { addresses: [B, C] });
+    expect((transport.sent[1]?.params as { addresses: unknown }).addresses).not.toBe(vouched);
+    // A vouched list longer than maxGetAddresses is refused like any other, before anything is sent.
+    const many = vouchForAddresses(Array.from({ length: DEFAULT_LIMITS.maxGetAddresses + 1 }, (_, i) => i.toString(16).padStart(40, '0')));
+    expect((await rejection(client.getChunks('p:1', { addresses: many }))).code).toBe(ErrorCodes.TOO_MANY);
+    expect(transport.sent).toHaveLength(2);
   });
 
   it('passes transport errors through and wraps anything else as UNREACHABLE', async () => {

@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { hashReady } from '../../src/hash/index.js';
+import { isCheckedAddresses } from '../../src/protocol/checked-addresses.js';
 import { resolveLimits } from '../../src/protocol/limits.js';
 import { seededRandom, systemClock } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
@@ -54,7 +55,7 @@ function handMarkedViews(localLength: () => number): PeerViews {
 
 /** What one take() plans, every request's addresses (or positions) together. */
 function planned(batches: Map<string, PlannedRequest>, field: 'addresses' | 'positions' = 'addresses'): (string | number)[] {
-  return [...batches.values()].flatMap((request): (string | number)[] => request[field]);
+  return [...batches.values()].flatMap((request): (string | number)[] => [...request[field]]);
 }
 
 const running: Downloader[] = [];
@@ -152,6 +153,44 @@ describe('Downloader', () => {
     expect(planned(plan.take(3, 5, 1_000_000, () => true, () => 1))).toEqual([other]);
     for (const request of first.values()) plan.release(request);
     expect(planned(plan.take(3, 5, 2_000_000, () => true, () => 1))).toContain(inFlight);
+  });
+
+  it('plans requests the client may send unchecked: canonical addresses read at their positions, none twice at once, frozen', async () => {
+    await hashReady();
+    const random = seededRandom(11);
+    const distinct = generateChunks(60, seededRandom(12)).map((chunk) => chunk.address);
+    // 240 positions, each address announced about four times, in random order.
+    const sequence = Array.from({ length: 240 }, (_, position) => ({ position, address: distinct[Math.floor(random() * distinct.length)] as string }));
+    const store = new MemoryChunkStore();
+    await store.append(sequence);
+    const views = handMarkedViews(() => store.sequenceLength());
+    for (const peer of ['P', 'Q', 'R']) {
+      views.track(peer);
+      views.markHeld(peer, Uint32Array.from(sequence.filter(() => random() < 0.7).map((entry) => entry.position)));
+    }
+    const plan = new WorkPlan(store, views, seededRandom(13), { ...DEFAULT_DOWNLOADER, planWindow: 64 });
+    let open: PlannedRequest[] = [];
+    let checkedBatches = 0;
+    for (let round = 0; round < 200; round++) {
+      const batches = plan.take(1 + Math.floor(random() * 3), 1 + Math.floor(random() * 12), round, () => true, () => 1);
+      for (const request of batches.values()) {
+        checkedBatches++;
+        expect(isCheckedAddresses(request.addresses)).toBe(true);
+        expect(Object.isFrozen(request.addresses)).toBe(true);
+        request.addresses.forEach((address, i) => expect(address).toBe(store.addressAt(request.positions[i] as number)));
+        open.push(request);
+      }
+      const inFlight = open.flatMap((request) => [...request.addresses]);
+      expect(new Set(inFlight).size).toBe(inFlight.length);
+      // Some requests end; the rest stay in flight into the next rounds.
+      open = open.filter((request) => {
+        if (random() < 0.5) return true;
+        plan.release(request);
+        return false;
+      });
+      if (round % 10 === 0) plan.markStale();
+    }
+    expect(checkedBatches).toBeGreaterThan(100);
   });
 
   it('a withheld chunk (unanswered or "don’t have") clears the claim; three withholding replies in a minute are a fault', async () => {

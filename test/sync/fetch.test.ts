@@ -37,8 +37,8 @@ async function setup(count: number, answer: Answer, known: string[]) {
     lifetime: new AbortController().signal,
     client: {
       async getChunks(peer, params) {
-        asked.push({ peer, addresses: params.addresses });
-        return answer(peer, params.addresses);
+        asked.push({ peer, addresses: [...params.addresses] });
+        return answer(peer, [...params.addresses]);
       },
     },
     limits: DEFAULT_LIMITS,
