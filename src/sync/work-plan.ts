@@ -1,6 +1,7 @@
 import type { Address } from '../address.js';
 import { vouchForAddresses, type CheckedAddresses } from '../protocol/checked-addresses.js';
-import { bitmaps } from '../inventory/bitmap.js';
+import { bitmaps, type Bitmap } from '../inventory/bitmap.js';
+import { PositionBits } from '../inventory/position-bits.js';
 import { planRarestFirst, type PlannedPosition } from '../inventory/rarest.js';
 import type { Random } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
@@ -64,7 +65,8 @@ export class WorkPlan {
   private lastPlan = -Infinity;
   /** Per-peer side plans for peers the main window leaves idle (reversed: taken from the end). */
   private readonly sideQueues = new Map<string, number[]>();
-  private readonly busyPositions = bitmaps.create();
+  /** Positions in flight: asked for, not yet stored or given up. Checked and changed for every chunk, so not a roaring bitmap. */
+  private readonly busyPositions = new PositionBits();
   private readonly deferred = new Map<Address, number>(); // address -> position, while backing off
   private readonly deferredPositions = bitmaps.create();
   private readonly backoff: Backoff<Address>;
@@ -149,7 +151,7 @@ export class WorkPlan {
       if (side === undefined || side.length === 0) {
         const view = this.views.get(peer);
         if (!view) continue;
-        const exclude = bitmaps.or(this.busyPositions, this.deferredPositions);
+        const exclude = this.excluded();
         side = planRarestFirst({ own, peers: new Map([[peer, view.inventory]]), exclude, random: this.random, limit: batchSize * SIDE_PLAN_BATCHES })
           .map((item) => item.position)
           .reverse();
@@ -237,10 +239,17 @@ export class WorkPlan {
     this.stale = false;
     this.sideQueues.clear();
     this.lastPlan = now;
-    const exclude = bitmaps.or(this.busyPositions, this.deferredPositions);
+    const exclude = this.excluded();
     this.queue = planRarestFirst({ own: this.store.inventory, peers: this.views.inventories(), exclude, random: this.random, limit: this.options.planWindow });
     bitmaps.release(exclude);
     this.head = 0;
+  }
+
+  /** What a plan leaves out: positions in flight or backing off (a new bitmap: release it). */
+  private excluded(): Bitmap {
+    const exclude = this.busyPositions.toBitmap();
+    exclude.orInPlace(this.deferredPositions);
+    return exclude;
   }
 
   private pickHolder(
