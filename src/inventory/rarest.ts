@@ -38,9 +38,9 @@ export interface RarestFirstInput {
 
 /** One position chosen by `planRarestFirst`, with the peers believed to hold it. */
 export interface PlannedPosition {
-  position: number;
+  readonly position: number;
   /** Peers believed to hold the position, in the iteration order of `peers`. */
-  holders: string[];
+  readonly holders: readonly string[];
 }
 
 /**
@@ -237,8 +237,8 @@ function attachHolders(chosen: readonly number[], peerIds: readonly string[], pe
   } finally {
     bitmaps.release(chosenSet);
   }
-  const planned: PlannedPosition[] = new Array(chosen.length);
-  for (let i = 0; i < chosen.length; i++) planned[i] = { position: chosen[i] as number, holders: new Array<string>(counts[i] as number) };
+  const holderLists: string[][] = new Array(chosen.length);
+  for (let i = 0; i < chosen.length; i++) holderLists[i] = new Array<string>(counts[i] as number);
   // Filled from the last peer back, each into its list's last empty slot: the lists come out in
   // the order of `peers`, and the counts, counted down, are all the bookkeeping needed.
   for (let p = heldBy.length - 1; p >= 0; p--) {
@@ -246,9 +246,11 @@ function attachHolders(chosen: readonly number[], peerIds: readonly string[], pe
     for (const index of heldBy[p] as Uint32Array) {
       const slot = (counts[index] as number) - 1;
       counts[index] = slot;
-      (planned[index] as PlannedPosition).holders[slot] = peer;
+      (holderLists[index] as string[])[slot] = peer;
     }
   }
+  const planned: PlannedPosition[] = new Array(chosen.length);
+  for (let i = 0; i < chosen.length; i++) planned[i] = { position: chosen[i] as number, holders: holderLists[i] as string[] };
   return planned;
 }
 

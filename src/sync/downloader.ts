@@ -4,7 +4,7 @@ import { AtlasError, ErrorCodes, isAtlasError, retryAfterOf } from '../errors.js
 import { ExpiringMap } from '../runtime.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { GetChunksResult } from '../protocol/messages.js';
-import { asAtlasError, classifyFailure } from '../protocol/faults.js';
+import { asAtlasError, classifyFailure, type CallFailure } from '../protocol/faults.js';
 import type { ChunkStore, PutOutcome, VerifiedChunk } from '../store/types.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { DEFAULT_HEDGE, HedgeTimer, type HedgeOptions } from './hedge.js';
@@ -209,7 +209,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
       this.stats.hedgedRequests++;
       this.inFlight--;
       this.hedge.hedged(peer, this.clock.now());
-      this.plan.release(planned);
+      this.plan.release(planned, 'all');
       this.pump();
     }, this.hedge.delay());
     const end = () => {
@@ -229,8 +229,9 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
       reply = await requestChunks(this.requestParts, peer, planned.addresses, { signal: this.controller.signal, beforeRetry });
     } catch (error) {
       end();
-      if (!this.stopped) this.requestFailed(peer, hedged ? undefined : planned, error); // backs off before release
-      if (!hedged) this.plan.release(planned);
+      const failure = this.stopped ? undefined : this.requestFailed(peer, hedged ? undefined : planned, error); // backs off before release
+      // A busy peer's addresses go to the other holders at once; failed ones wait out their back-off.
+      if (!hedged) this.plan.release(planned, failure === 'busy' ? 'all' : undefined);
       this.pump();
       return;
     }
@@ -240,8 +241,9 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     this.hedge.replied(peer, this.clock.now() - sentAt);
     this.pendingWrites++;
     this.pump();
+    let putOff: readonly number[] | undefined;
     try {
-      await this.accept(peer, planned, reply);
+      putOff = await this.accept(peer, planned, reply);
     } catch (error) {
       // A local store failure: not the peer's fault. Back the addresses off and say so.
       if (!this.stopped) {
@@ -251,7 +253,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
       }
     } finally {
       this.pendingWrites--;
-      if (!hedged) this.plan.release(planned); // a hedged request's addresses may belong to another request now
+      // A hedged request's addresses may belong to another request now; those a reply put off are planned again at once.
+      if (!hedged) this.plan.release(planned, putOff);
       this.pump();
     }
   }
@@ -270,8 +273,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     else this.inFlightPerPeer.set(peer, left);
   }
 
-  /** `planned`: the request's work to back off, undefined when it already went to other holders (hedged). */
-  private requestFailed(peer: string, planned: PlannedRequest | undefined, error: unknown): void {
+  /** `planned`: the request's work to back off, undefined when it already went to other holders (hedged). Answers how it failed. */
+  private requestFailed(peer: string, planned: PlannedRequest | undefined, error: unknown): CallFailure {
     this.stats.failedRequests++;
     const now = this.clock.now();
     const failure = classifyFailure(error);
@@ -281,18 +284,19 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     if (failure === 'busy') {
       const until = now + busyPause(error);
       this.busy.set(peer, until, true);
-      this.plan.markStale(); // its addresses are planned again, for the other holders
       this.wakeAt(until, now);
-      return;
+      return failure;
     }
     // It answers fewer addresses than its inventory said (it restarted with a lower limit).
     if (isAtlasError(error) && error.code === ErrorCodes.TOO_MANY) this.views.lowerBatchSize(peer);
     if (planned !== undefined) this.plan.failRequest(planned, now);
     if (failure !== 'fault') this.hooks.called(peer, false);
     this.hooks.fault(peer, failure === 'fault' ? 'bad-data' : 'unresponsive', asAtlasError(error));
+    return failure;
   }
 
-  private async accept(peer: string, planned: PlannedRequest, reply: GetChunksResult): Promise<void> {
+  /** Verifies and stores a reply; answers the indices (in `planned`) of the addresses it put off, to plan again. */
+  private async accept(peer: string, planned: PlannedRequest, reply: GetChunksResult): Promise<readonly number[] | undefined> {
     const asked = planned.addresses;
     const { chunks, missing } = reply;
     // Each chunk with the position it was asked at: the store then checks one position instead of
@@ -307,7 +311,6 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     // reply was near the peer's byte bound; otherwise the addresses were withheld.
     const putOff = reply.later !== undefined && this.views.putOffHonest(peer, chunkBytes, this.store.maxChunkSize) ? reply.later : [];
     this.stats.putOffAddresses += putOff.length;
-    if (putOff.length > 0) this.plan.markStale();
 
     const now = this.clock.now();
     if (corrupt.length > 0) {
@@ -346,7 +349,19 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
       this.hooks.fault(peer, 'bad-data', new AtlasError(ErrorCodes.BAD_REPLY, `${peer} keeps withholding chunks its inventory claims`, { peer }));
     }
     if (stored.length > 0) this.hooks.stored(stored, peer);
+    return putOff.length > 0 ? indicesIn(asked, putOff) : undefined;
   }
+}
+
+/** Where each of `some` (addresses of `asked`) sits in `asked`: a reply puts off the request's tail, so that is tried first. */
+function indicesIn(asked: readonly Address[], some: readonly Address[]): number[] {
+  const tail = asked.length - some.length;
+  if (tail >= 0 && some.every((address, i) => asked[tail + i] === address)) return some.map((_, i) => tail + i);
+  const at = new Map(asked.map((address, i) => [address, i]));
+  return some.flatMap((address) => {
+    const i = at.get(address);
+    return i === undefined ? [] : [i];
+  });
 }
 
 /**

@@ -36,6 +36,8 @@ const SCAN_LIMIT = 4_096;
 export interface PlannedRequest {
   readonly addresses: CheckedAddresses;
   readonly positions: readonly number[];
+  /** The holders each position was planned with (same index); undefined for a side plan's (one peer's own). */
+  readonly holders: readonly (readonly string[] | undefined)[];
 }
 
 /** Requests to build: up to the peer's batch size of addresses for each peer. */
@@ -45,6 +47,7 @@ export type Batches = Map<string, PlannedRequest>;
 interface RequestDraft {
   addresses: Address[];
   positions: number[];
+  holders: (readonly string[] | undefined)[];
 }
 type Drafts = Map<string, RequestDraft>;
 
@@ -123,16 +126,16 @@ export class WorkPlan {
       if (address === undefined) continue;
       let batch = batches.get(holder);
       if (!batch) {
-        batches.set(holder, (batch = { addresses: [], positions: [] }));
+        batches.set(holder, (batch = { addresses: [], positions: [], holders: [] }));
         openable--;
       }
-      this.claim(batch, address, position);
+      this.claim(batch, address, position, item.holders);
       if (batches.size >= slots && allFull(batches, batchSizeOf)) break;
     }
     while (this.head < this.queue.length && this.queue[this.head] === undefined) this.head++;
     if (batches.size < slots && openable > 0) this.fillIdlePeers(batches, slots, batchSizeOf, now, canOpen);
     const planned: Batches = new Map();
-    for (const [peer, { addresses, positions }] of batches) planned.set(peer, { addresses: vouchForAddresses(addresses), positions });
+    for (const [peer, { addresses, positions, holders }] of batches) planned.set(peer, { addresses: vouchForAddresses(addresses), positions, holders });
     return planned;
   }
 
@@ -158,12 +161,12 @@ export class WorkPlan {
         bitmaps.release(exclude);
         this.sideQueues.set(peer, side);
       }
-      const batch: RequestDraft = { addresses: [], positions: [] };
+      const batch: RequestDraft = { addresses: [], positions: [], holders: [] };
       while (batch.addresses.length < batchSize && side.length > 0) {
         const position = side.pop() as number;
         if (own.has(position) || this.busyPositions.has(position) || this.isDeferred(position)) continue;
         const address = this.claimable(position, now);
-        if (address !== undefined) this.claim(batch, address, position);
+        if (address !== undefined) this.claim(batch, address, position, undefined);
       }
       if (batch.addresses.length > 0) batches.set(peer, batch);
     }
@@ -183,15 +186,30 @@ export class WorkPlan {
     return address;
   }
 
-  private claim(request: RequestDraft, address: Address, position: number): void {
+  private claim(request: RequestDraft, address: Address, position: number, holders: readonly string[] | undefined): void {
     request.addresses.push(address);
     request.positions.push(position);
+    request.holders.push(holders);
     this.busyPositions.add(position);
   }
 
-  /** The request ended (stored, refused or failed): its positions are free to plan again. */
-  release(request: PlannedRequest): void {
+  /**
+   * The request ended (stored, refused or failed), or its addresses go to other holders (hedged):
+   * its positions are free to plan again. `requeue`: the indices of those to plan again at once,
+   * ahead of the window, instead of at the next plan (a busy or slow peer's, or those a reply put
+   * off). Only positions planned with their holders are; a side plan's wait for the next plan.
+   */
+  release(request: PlannedRequest, requeue?: 'all' | readonly number[]): void {
     for (const position of request.positions) this.busyPositions.remove(position);
+    if (requeue === undefined) return;
+    const again: PlannedPosition[] = [];
+    const add = (i: number) => {
+      const holders = request.holders[i];
+      if (holders !== undefined) again.push({ position: request.positions[i] as number, holders });
+    };
+    if (requeue === 'all') for (let i = 0; i < request.positions.length; i++) add(i);
+    else for (const i of requeue) add(i);
+    if (again.length > 0) this.queue.splice(this.head, 0, ...again);
   }
 
   succeed(address: Address): void {

@@ -7,6 +7,7 @@ import { resolveLimits } from '../../src/protocol/limits.js';
 import { seededRandom, systemClock } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
+import type { GetChunksResult } from '../../src/protocol/messages.js';
 import { DEFAULT_DOWNLOADER, Downloader, type DownloaderOptions } from '../../src/sync/downloader.js';
 import { WorkPlan, type PlannedRequest } from '../../src/sync/work-plan.js';
 import { PeerViews } from '../../src/sync/peer-views.js';
@@ -270,6 +271,82 @@ describe('Downloader', () => {
     expect(downloader.stats.unansweredAddresses).toBe(0);
     expect(views.get('P')!.inventory.count).toBe(40); // nothing put off cleared P's claims
     expect(faults).toEqual([]);
+  });
+
+  describe('plans again at once, ahead of a long window, the addresses a request gave back', () => {
+    // A window far longer than what is in flight, and no re-plan for a minute: before, addresses a
+    // request gave back waited for the window to run short (here, its very end).
+    const options: Partial<DownloaderOptions> = {
+      batchSize: 10,
+      maxInFlight: 2,
+      maxInFlightPerPeer: 1,
+      planWindow: 400,
+      replanMs: 60_000,
+      hedge: { minMs: 10, maxMs: 50, initialMs: 20, slowPeerMs: 60_000 },
+    };
+    type Answer = (addresses: readonly string[], signal: AbortSignal | undefined) => Promise<GetChunksResult>;
+
+    async function giveBack(first: string, answerFirst: Answer): Promise<{ givenBack: string[]; heldWhenStored: number }> {
+      await hashReady();
+      const chunks = generateChunks(400, seededRandom(21));
+      const byAddress = new Map(chunks.map((chunk) => [chunk.address, chunk.data]));
+      const store = new MemoryChunkStore();
+      await store.append(chunks.map((chunk, position) => ({ position, address: chunk.address })));
+      const views = handMarkedViews(() => store.sequenceLength());
+      const serve = async (addresses: readonly string[]) => {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        return { chunks: addresses.map((address) => ({ address, data: byAddress.get(address)! })), missing: [] };
+      };
+      let givenBack: string[] | undefined;
+      const client = {
+        async getChunks(peer: string, params: { addresses: readonly string[] }, callOptions?: { signal?: AbortSignal }) {
+          if (peer !== first || givenBack !== undefined) return serve(params.addresses);
+          givenBack = [...params.addresses];
+          return answerFirst(params.addresses, callOptions?.signal);
+        },
+      };
+      // The first peer is the most reliable holder, so it gets the first request; the other is a holder too.
+      const hooks = { stored() {}, called() {}, fault() {}, reliability: (peer: string) => (peer === first ? 1 : 0.4), storeFailed() {} };
+      const downloader = new Downloader({ store, views, client, clock: systemClock, random: seededRandom(22), hooks }, options);
+      running.push(downloader);
+      for (const peer of first === 'P' ? ['P'] : [first, 'F']) {
+        views.track(peer);
+        views.markHeld(peer, Uint32Array.from({ length: 400 }, (_, i) => i));
+      }
+      // P's byte bound lets one chunk through per reply (its inventory replies would say so).
+      if (first === 'P') views.get('P')!.maxGetChunksBytes = 1;
+      downloader.pump();
+      await waitFor(() => givenBack !== undefined, 'the first request', 2_000);
+      const back = givenBack as unknown as string[];
+      await waitFor(() => back.every((address) => store.has(address)), 'the addresses given back', 10_000);
+      return { givenBack: back, heldWhenStored: store.chunkCount() };
+    }
+
+    it('a hedged request\'s (its peer stalls): asked of another holder next', async () => {
+      const stall: Answer = (_addresses, signal) => new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
+      const { givenBack, heldWhenStored } = await giveBack('S', stall);
+      expect(givenBack).toHaveLength(10);
+      expect(heldWhenStored).toBeLessThan(300); // 400: at the window's end
+    });
+
+    it('a BUSY peer\'s: asked of another holder next', async () => {
+      const busy: Answer = async () => {
+        throw new AtlasError(ErrorCodes.BUSY, 'too many requests in progress; retry later', { retryAfterMs: 60_000 });
+      };
+      const { givenBack, heldWhenStored } = await giveBack('B', busy);
+      expect(givenBack).toHaveLength(10);
+      expect(heldWhenStored).toBeLessThan(300); // 400: at the window's end
+    });
+
+    it('those a reply put off for its size: asked again next', async () => {
+      const firstOnly: Answer = async (addresses) => {
+        const chunk = generateChunks(400, seededRandom(21)).find((c) => c.address === addresses[0])!;
+        return { chunks: [{ address: chunk.address, data: chunk.data }], missing: [], later: addresses.slice(1) };
+      };
+      const { givenBack, heldWhenStored } = await giveBack('P', firstOnly);
+      expect(givenBack).toHaveLength(10);
+      expect(heldWhenStored).toBeLessThan(300); // 400: at the window's end
+    });
   });
 
   it('counts addresses put off far below the peer\'s byte bound as withheld', async () => {
