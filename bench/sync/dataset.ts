@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seededRandom } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
-import { DEFAULT_CHUNK_STORAGE, LmdbChunkStore, type ChunkStorage } from '../../src/store/lmdb.js';
+import { DEFAULT_CHUNK_STORAGE, LmdbChunkStore, STORE_FORMAT_VERSION, type ChunkStorage } from '../../src/store/lmdb.js';
 
 export interface Dataset {
   dir: string;
@@ -31,8 +31,9 @@ export async function buildDataset(count: number, size: number | undefined, seed
   const sourceDir = join(dir, 'source');
   const marker = join(dir, 'complete.json');
   if (existsSync(marker)) {
-    const { bytes } = (await import(marker, { with: { type: 'json' } })).default as { bytes: number };
-    return { dir, chainFile, sourceDir, count, bytes, storage };
+    const { bytes, format } = (await import(marker, { with: { type: 'json' } })).default as { bytes: number; format?: number };
+    // A source written in an older store format would be rewritten by every serving peer's open.
+    if (format === STORE_FORMAT_VERSION) return { dir, chainFile, sourceDir, count, bytes, storage };
   }
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -50,7 +51,7 @@ export async function buildDataset(count: number, size: number | undefined, seed
   }
   await store.close();
   writeFileSync(chainFile, addresses);
-  writeFileSync(marker, JSON.stringify({ count, size, seed, bytes }));
+  writeFileSync(marker, JSON.stringify({ count, size, seed, bytes, format: STORE_FORMAT_VERSION }));
   return { dir, chainFile, sourceDir, count, bytes, storage };
 }
 

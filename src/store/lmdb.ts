@@ -4,13 +4,16 @@
  *
  *   chunks       20-byte address -> the chunk's bytes (every chunk ever stored; never evicted),
  *                unless the store keeps its chunks in an append-only file (chunk-log.ts)
- *   sequence     uint32 position -> 20-byte address (the current sequence, no holes)
+ *   sequenceRuns uint32 k -> the addresses of positions 1024k .. 1024k + 1023, end to end
+ *                (the current sequence, no holes; lmdb-sequence.ts)
  *   checkpoints  uint32 k -> d_{1024k}, the sequence-digest checkpoints (sequence-digest.ts)
  *   meta         'format' -> { magic, version, chunks? }
  *
- * Format 2 keeps chunks in the `chunks` sub-database; format 3 (`chunks: 'log'`) in chunks.log.
- * A new store is written in the layout its options ask for (`chunkStorage`); an existing one keeps
- * the layout it was created with.
+ * Format 4 says where the chunks are (`chunks: 'lmdb' | 'log'`) and keeps the sequence in runs.
+ * Formats 2 and 3 (chunks in LMDB, in chunks.log) kept it one entry a position (`sequence`):
+ * opening one rewrites it into runs and writes format 4 (lmdb-sequence.ts). A new store is written
+ * in the layout its options ask for (`chunkStorage`); an existing one keeps the layout it was
+ * created with.
  *
  * Each backend write is one LMDB transaction, which commits entirely or not at all: that is what
  * makes the derived inventory crash-safe (chunk-store.ts). Reads go to LMDB (memory-mapped); the
@@ -22,7 +25,7 @@
  * directory is locked while the store is open (lock.ts).
  */
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { ADDRESS_BYTES, hexOfAddress } from '../address.js';
+import { hexOfAddress } from '../address.js';
 import { AtlasError, ErrorCodes, InvalidOptionError } from '../errors.js';
 import type { Logger } from '../runtime.js';
 import { checkMaxChunkSize } from './admission.js';
@@ -32,18 +35,19 @@ import { MAX_RECORD_DATA } from './chunk-log-format.js';
 import { ChunkLog, type ChunkLogScan } from './chunk-log.js';
 import { BackedChunkStore } from './chunk-store.js';
 import { ensureUsableDirectory } from './data-dir.js';
-import { LmdbChunkRecords, damagedRecords, entryCount } from './lmdb-chunks.js';
+import { LmdbChunkRecords } from './lmdb-chunks.js';
 import { prepareDataDir } from './lmdb-file.js';
 import { DEFAULT_SEQUENCE_CACHE_BYTES, SequencePages } from './sequence-pages.js';
+import { LmdbSequence, SEQUENCE_RUNS_DB, migrateToRuns, type RunDatabase } from './lmdb-sequence.js';
 import { RecentAddresses } from './recent-addresses.js';
 import { acquireStoreLock, type StoreLock } from './lock.js';
 import type { DigestCheckpoint } from './sequence-digest.js';
 
 export const STORE_FORMAT_MAGIC = 'atlasnet-store';
-/** The newest store format this version reads (and writes, for a store whose chunks are in a log). */
-export const STORE_FORMAT_VERSION = 3;
-/** The format of a store whose chunks are in LMDB (older versions read it too). */
-const LMDB_CHUNKS_FORMAT = 2;
+/** The store format this version writes, and the newest it reads. */
+export const STORE_FORMAT_VERSION = 4;
+/** The last format that kept the sequence one entry a position. */
+const POSITION_ENTRIES_FORMAT = 3;
 
 /** Where a store keeps chunk bytes: an LMDB sub-database, or an append-only file beside it. */
 export type ChunkStorage = 'lmdb' | 'log';
@@ -51,9 +55,10 @@ export type ChunkStorage = 'lmdb' | 'log';
 export const DEFAULT_CHUNK_STORAGE: ChunkStorage = 'log';
 /** The sub-database format 1 kept: address -> packed positions. */
 const LEGACY_BY_ADDRESS = 'byAddress';
+/** The sub-database formats 1 to 3 kept: uint32 position -> 20-byte address. */
+const LEGACY_SEQUENCE = 'sequence';
 
-const APPEND = { append: true } as const;
-const DB_NAMES = ['meta', 'chunks', 'sequence', 'checkpoints'] as const;
+const DB_NAMES = ['meta', 'chunks', SEQUENCE_RUNS_DB, 'checkpoints'] as const;
 
 /** Options of `LmdbChunkStore`: data directory, chunk size limit, map size and durability. */
 export interface LmdbChunkStoreOptions {
@@ -94,11 +99,11 @@ type Bytes = Database<Buffer, Buffer>;
 type Positional = Database<Buffer, number>;
 interface Databases {
   chunks: Bytes;
-  sequence: Positional;
+  sequence: RunDatabase;
   checkpoints: Positional;
   /** Where this store's chunk bytes are. */
   storage: ChunkStorage;
-  /** Writes the format record when it is missing or old: called once the chunk records opened. */
+  /** Writes the format record when it is missing or old (rewriting an older store's sequence): called once the chunk records opened. */
   commitFormat(): void;
 }
 
@@ -175,7 +180,7 @@ export class LmdbChunkStore extends BackedChunkStore {
 
 /** The sequence and checkpoints in LMDB sub-databases (each write one LMDB transaction); chunks in `records`. */
 class LmdbBackend implements StoreBackend {
-  readonly #sequence: Positional;
+  readonly #sequence: LmdbSequence;
   readonly #checkpoints: Positional;
   readonly #records: ChunkRecords;
   readonly #recent = new RecentAddresses();
@@ -191,7 +196,7 @@ class LmdbBackend implements StoreBackend {
     records: ChunkRecords,
     sequenceCacheBytes: number,
   ) {
-    this.#sequence = dbs.sequence;
+    this.#sequence = new LmdbSequence(dbs.sequence, path);
     this.#pages = new SequencePages((from, to) => this.addressRange(from, to), sequenceCacheBytes);
     this.#checkpoints = dbs.checkpoints;
     this.#records = records;
@@ -199,18 +204,9 @@ class LmdbBackend implements StoreBackend {
     this.chunkLog = records instanceof ChunkLog ? records.scan : undefined;
   }
 
-  /** The sequence length: its positions must be exactly 0 .. count - 1. */
+  /** The sequence length: its positions must be exactly 0 .. length - 1. */
   readLength(): number {
-    const count = this.#sequence.getCount();
-    const expected = entryCount(this.#sequence);
-    if (count !== expected) throw damagedRecords('sequence', count, expected, this.path);
-    if (count === 0) return 0;
-    // With `count` keys and no hole, the only key >= count - 1 is count - 1 itself.
-    const tail = [...this.#sequence.getKeys({ start: count - 1, limit: 2 })];
-    if (tail.length !== 1 || tail[0] !== count - 1) {
-      throw new AtlasError(ErrorCodes.STORE_CORRUPT, `the stored sequence has holes: ${count} positions, not numbered 0 to ${count - 1}`, { path: this.path });
-    }
-    return count;
+    return this.#sequence.readLength();
   }
 
   addressAt(position: number): Uint8Array | undefined {
@@ -229,13 +225,13 @@ class LmdbBackend implements StoreBackend {
   #unpaged(position: number): Uint8Array | undefined {
     const recent = this.#recent.get(position);
     if (recent !== undefined) return recent;
-    const address = this.#sequence.getBinaryFast(position);
+    const address = this.#sequence.address(position);
     if (address !== undefined) this.#recent.set(position, address);
     return address;
   }
 
-  *addressRange(from: number, to: number): Iterable<Uint8Array> {
-    for (const { value } of this.#sequence.getRange({ start: from, end: to })) yield value;
+  addressRange(from: number, to: number): Iterable<Uint8Array> {
+    return this.#sequence.range(from, to);
   }
 
   chunk(key: Buffer): Uint8Array | undefined {
@@ -268,8 +264,7 @@ class LmdbBackend implements StoreBackend {
 
   async append(start: number, keys: Buffer, checkpoints: readonly DigestCheckpoint[]): Promise<void> {
     await this.env.transaction(() => {
-      // Positions only ever grow at the end: MDB_APPEND fills pages instead of splitting them half-full.
-      for (let i = 0; i * ADDRESS_BYTES < keys.length; i++) this.#sequence.putSync(start + i, keys.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES), APPEND);
+      this.#sequence.appendInTransaction(start, keys);
       for (const checkpoint of checkpoints) this.#checkpoints.putSync(checkpoint.index, Buffer.from(checkpoint.digest));
     });
     this.#pages.appended(start, keys); // once committed: the pages only ever hold what LMDB does
@@ -278,7 +273,7 @@ class LmdbBackend implements StoreBackend {
   async truncate(length: number, old: number, firstDroppedCheckpoint: number): Promise<void> {
     const droppedCheckpoints = [...this.#checkpoints.getKeys({ start: firstDroppedCheckpoint })];
     await this.env.transaction(() => {
-      for (let position = length; position < old; position++) this.#sequence.removeSync(position);
+      this.#sequence.truncateInTransaction(length, old);
       for (const index of droppedCheckpoints) this.#checkpoints.removeSync(index);
     });
     this.#recent.dropFrom(length);
@@ -343,24 +338,26 @@ function openEnvironment(path: string, options: LmdbChunkStoreOptions): RootData
 
 function openDatabases(env: RootDatabase, path: string, existing: boolean, wanted: ChunkStorage, maxChunkSize: number): Databases {
   const names = existing ? [...env.getKeys()].map(String) : [];
-  const foreign = names.filter((name) => !(DB_NAMES as readonly string[]).includes(name) && name !== LEGACY_BY_ADDRESS);
+  const foreign = names.filter((name) => !(DB_NAMES as readonly string[]).includes(name) && name !== LEGACY_BY_ADDRESS && name !== LEGACY_SEQUENCE);
   if (foreign.length > 0) {
     throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} holds an LMDB environment that is not an atlasnet store (it has ${foreign.slice(0, 5).join(', ')})`, { path });
   }
   const meta = env.openDB<FormatRecord, string>('meta', { encoding: 'msgpack' });
   const dbs = {
     chunks: env.openDB<Buffer, Buffer>('chunks', { keyEncoding: 'binary', encoding: 'binary' }),
-    sequence: env.openDB<Buffer, number>('sequence', { keyEncoding: 'uint32', encoding: 'binary' }),
+    sequence: env.openDB<Buffer, number>(SEQUENCE_RUNS_DB, { keyEncoding: 'uint32', encoding: 'binary' }),
     checkpoints: env.openDB<Buffer, number>('checkpoints', { keyEncoding: 'uint32', encoding: 'binary' }),
   };
   const legacy = names.includes(LEGACY_BY_ADDRESS) ? env.openDB<Buffer, Buffer>(LEGACY_BY_ADDRESS, { keyEncoding: 'binary', encoding: 'binary' }) : undefined;
+  const positions = names.includes(LEGACY_SEQUENCE) ? env.openDB<Buffer, number>(LEGACY_SEQUENCE, { keyEncoding: 'uint32', encoding: 'binary' }) : undefined;
   const format = meta.get('format');
   let storage: ChunkStorage;
+  let version: number = STORE_FORMAT_VERSION;
   if (format === undefined) {
     // A store killed while it was being created has no format record yet, and nothing else (a
     // log store may have its chunks.log, created first: without records, the options decide; a
     // log with records found alone, say beside a lost data.mdb, makes it a log store).
-    const populated = [...Object.values(dbs), ...(legacy ? [legacy] : [])].some((db) => db.getCount() > 0);
+    const populated = [dbs.chunks, dbs.sequence, dbs.checkpoints, legacy, positions].some((db) => db !== undefined && db.getCount() > 0);
     if (populated) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} holds data but no atlasnet format record`, { path });
     const log = ChunkLog.findBeforeFormat(path);
     storage = log === 'records' ? 'log' : wanted;
@@ -371,17 +368,20 @@ function openDatabases(env: RootDatabase, path: string, existing: boolean, wante
       ChunkLog.removePartial(path, log);
     }
   } else {
-    storage = checkFormat(format, path);
+    ({ storage, version } = checkFormat(format, path));
     if (storage === 'lmdb' && ChunkLog.exists(path)) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} keeps its chunks in LMDB but also holds a chunk log`, { path });
     if (storage === 'log') checkLogChunkSize(maxChunkSize);
   }
-  const record: FormatRecord = storage === 'log' ? { magic: STORE_FORMAT_MAGIC, version: STORE_FORMAT_VERSION, chunks: 'log' } : { magic: STORE_FORMAT_MAGIC, version: LMDB_CHUNKS_FORMAT };
-  const rewrite = format === undefined || legacy !== undefined || (format as FormatRecord).version < LMDB_CHUNKS_FORMAT;
-  // Format 1 -> 2 only drops the index now kept in memory; one transaction, so a kill leaves either format whole.
+  const record: FormatRecord = { magic: STORE_FORMAT_MAGIC, version: STORE_FORMAT_VERSION, chunks: storage };
+  const rewrite = format === undefined || legacy !== undefined || positions !== undefined || version < STORE_FORMAT_VERSION;
+  // The old entries go, and the new record is written, in one last transaction: a kill before it
+  // leaves the older format whole (the runs written so far are cleared and written again).
   const commitFormat = () => {
     if (!rewrite) return;
+    if (version <= POSITION_ENTRIES_FORMAT && positions !== undefined) migrateToRuns(positions, dbs.sequence, path);
     env.transactionSync(() => {
       legacy?.dropSync();
+      positions?.dropSync();
       meta.putSync('format', record);
     });
   };
@@ -393,23 +393,26 @@ function checkLogChunkSize(maxChunkSize: number): void {
   throw new InvalidOptionError('maxChunkSize', `a store keeping chunks in a log admits chunks of at most ${MAX_RECORD_DATA} bytes, got ${maxChunkSize}; keep them in LMDB (chunkStorage: 'lmdb')`);
 }
 
-/** Checks a store's format record; answers where its chunks are. */
-function checkFormat(format: unknown, path: string): ChunkStorage {
+/** Checks a store's format record; answers where its chunks are, and its version. */
+function checkFormat(format: unknown, path: string): { storage: ChunkStorage; version: number } {
   const record = format as Partial<FormatRecord> | null;
   if (typeof record !== 'object' || record === null || record.magic !== STORE_FORMAT_MAGIC || typeof record.version !== 'number') {
     throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} is not an atlasnet store (bad format record)`, { path });
   }
-  if (record.version > STORE_FORMAT_VERSION) {
+  const { version } = record;
+  if (version > STORE_FORMAT_VERSION) {
     throw new AtlasError(
       ErrorCodes.STORE_CORRUPT,
-      `${path} was written by a newer atlasnet (store format ${record.version}; this version reads up to ${STORE_FORMAT_VERSION}): upgrade atlasnet`,
-      { path, version: record.version, supported: STORE_FORMAT_VERSION },
+      `${path} was written by a newer atlasnet (store format ${version}; this version reads up to ${STORE_FORMAT_VERSION}): upgrade atlasnet`,
+      { path, version, supported: STORE_FORMAT_VERSION },
     );
   }
-  if (record.version < 1 || !Number.isInteger(record.version)) {
-    throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} has an invalid store format version ${record.version}`, { path });
+  if (version < 1 || !Number.isInteger(version)) {
+    throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} has an invalid store format version ${version}`, { path });
   }
-  if (record.version < STORE_FORMAT_VERSION) return 'lmdb';
-  if (record.chunks !== 'log') throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} has a format ${record.version} record without its chunk layout`, { path });
-  return 'log';
+  // Formats 1 and 2 kept chunks in LMDB and said nothing of it; format 3 was the chunk log's.
+  if (version <= 2) return { storage: 'lmdb', version };
+  if (version === 3 && record.chunks === 'log') return { storage: 'log', version };
+  if (version === STORE_FORMAT_VERSION && (record.chunks === 'lmdb' || record.chunks === 'log')) return { storage: record.chunks, version };
+  throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} has a format ${version} record without its chunk layout`, { path });
 }

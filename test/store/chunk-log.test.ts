@@ -68,7 +68,7 @@ describe('chunk log layout', () => {
   it('records the layout once: a log store reopens as one without the option, an LMDB store stays LMDB when asked for a log', async () => {
     const logPath = await closedStore(3);
     const env = openLmdb({ path: logPath, maxDbs: 8 });
-    expect(env.openDB('meta', { encoding: 'msgpack' }).get('format')).toEqual({ magic: 'atlasnet-store', version: 3, chunks: 'log' });
+    expect(env.openDB('meta', { encoding: 'msgpack' }).get('format')).toEqual({ magic: 'atlasnet-store', version: 4, chunks: 'log' });
     expect(env.openDB('chunks', { keyEncoding: 'binary', encoding: 'binary' }).getCount()).toBe(0);
     await env.close();
     const reopened = await LmdbChunkStore.open({ path: logPath });

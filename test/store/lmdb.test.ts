@@ -259,7 +259,7 @@ describe('LmdbChunkStore refuses what is not an atlasnet store', () => {
     await expectCode(LmdbChunkStore.open({ chunkStorage: 'lmdb', path }), 'STORE_CORRUPT');
   });
 
-  it('opens a format-1 store (address index kept in LMDB): same sequence and positions, the old index dropped', async () => {
+  it('opens a format-1 store (address index kept in LMDB): same sequence and positions, the old index dropped, format 4 written', async () => {
     const path = freshPath();
     const addresses = [...poolAddresses.slice(0, 5), poolAddresses[1]!, poolAddresses[3]!];
     const env = openLmdb({ path, maxDbs: 8 });
@@ -288,8 +288,8 @@ describe('LmdbChunkStore refuses what is not an atlasnet store', () => {
     expect(store.chunkCount()).toBe(1);
     await store.close();
     const after = openLmdb({ path, maxDbs: 8 });
-    expect([...after.getKeys()].map(String).sort()).toEqual(['checkpoints', 'chunks', 'meta', 'sequence']);
-    expect(after.openDB('meta', { encoding: 'msgpack' }).get('format')).toEqual({ magic: 'atlasnet-store', version: 2 }); // chunks stay in LMDB: format 2, which older versions read too
+    expect([...after.getKeys()].map(String).sort()).toEqual(['checkpoints', 'chunks', 'meta', 'sequenceRuns']);
+    expect(after.openDB('meta', { encoding: 'msgpack' }).get('format')).toEqual({ magic: 'atlasnet-store', version: 4, chunks: 'lmdb' });
     await after.close();
     const again = await LmdbChunkStore.open({ chunkStorage: 'lmdb', path });
     expect(again.positionsOf(poolAddresses[3]!)).toEqual([3, 6]);
