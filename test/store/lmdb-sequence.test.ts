@@ -3,6 +3,7 @@
  * across runs, stores of formats 2 and 3 (one entry a position) rewritten at open, a rewrite cut
  * short, and damaged runs.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +147,43 @@ describe('the sequence in runs', () => {
     await reopened.close();
     expect(await databaseNames(path)).toEqual(['checkpoints', 'chunks', 'meta', SEQUENCE_RUNS_DB]);
   });
+
+  it('a process killed while it rewrites an old store leaves it whole: every later open reads the same sequence', async () => {
+    await hashReady();
+    const path = freshPath();
+    // 600,000 positions: three of the rewrite's transactions.
+    const addresses = Array.from({ length: 600_000 }, (_, i) => i.toString(16).padStart(40, '0'));
+    const store = await storeOf(path, 'log', addresses, []);
+    const before = { length: store.sequenceLength(), digest: store.sequenceDigest(), last: store.addressAt(599_999) };
+    await store.close();
+    await downgrade(path, 'log');
+    // Killed as soon as the rewrite's first transaction is seen committed, until one kill lands
+    // before the last (runs written, the old format still in place).
+    const watcher = openLmdb({ path, maxDbs: 8 });
+    const runs = watcher.openDB<Buffer, number>(SEQUENCE_RUNS_DB, { keyEncoding: 'uint32', encoding: 'binary' });
+    const meta = watcher.openDB('meta', { encoding: 'msgpack' });
+    let cutShort = 0;
+    for (let attempt = 0; attempt < 5 && cutShort === 0; attempt++) {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'open-child.ts'), path], { cwd: join(import.meta.dirname, '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (runs.getCount() > 0) child.kill('SIGKILL');
+        }, 1);
+        child.on('exit', () => {
+          clearInterval(poll);
+          resolve();
+        });
+      });
+      if ((meta.get('format') as { version: number }).version === 3 && runs.getCount() > 0) cutShort++;
+    }
+    await watcher.close();
+    expect(cutShort).toBe(1);
+    const reopened = await LmdbChunkStore.open({ path });
+    expect({ length: reopened.sequenceLength(), digest: reopened.sequenceDigest(), last: reopened.addressAt(599_999) }).toEqual(before);
+    expect(reopened.addressAt(262_144)).toBe(addresses[262_144]);
+    await reopened.close();
+    expect(await databaseNames(path)).toEqual(['checkpoints', 'chunks', 'meta', SEQUENCE_RUNS_DB]);
+  }, 60_000);
 
   it('refuses, as STORE_CORRUPT and changing nothing, an old store whose positions have a hole', async () => {
     const path = freshPath();
