@@ -56,7 +56,8 @@ export class LmdbSequence {
 
   /** The address at `position` (its own copy), or undefined past the end. */
   address(position: number): Uint8Array | undefined {
-    const run = this.#db.getBinary(Math.floor(position / SEQUENCE_RUN_POSITIONS));
+    // The run is not copied (20 KiB): lmdb-js lends its bytes until the next read, with `length` the value's size.
+    const run = this.#db.getBinaryFast(Math.floor(position / SEQUENCE_RUN_POSITIONS));
     if (run === undefined) return undefined;
     const offset = (position % SEQUENCE_RUN_POSITIONS) * ADDRESS_BYTES;
     if (offset + ADDRESS_BYTES > run.length) return undefined;
