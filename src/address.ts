@@ -36,6 +36,38 @@ export function addressToBytes(address: Address): Uint8Array {
   return Buffer.from(address, 'hex');
 }
 
+/** Per char code below 128, the value of that hex digit (either case); 255 for any other character. */
+const HEX_VALUE = new Uint8Array(128).fill(255);
+for (let digit = 0; digit < 16; digit++) {
+  HEX_VALUE['0123456789abcdef'.charCodeAt(digit)] = digit;
+  HEX_VALUE['0123456789ABCDEF'.charCodeAt(digit)] = digit;
+}
+
+/**
+ * Writes the 20 bytes of `address` (40 hex digits, either case) at `offset` of `into`, checking
+ * it in the same pass. False when it is not an address, with `into` partly written: the caller
+ * drops it. About 65 ns where isAddress and Buffer#write(hex) together took about 190: every
+ * announcement appended, and every chunk stored or read, turns an address into bytes once.
+ */
+export function writeAddressBytes(address: unknown, into: Uint8Array, offset: number): boolean {
+  if (typeof address !== 'string' || address.length !== ADDRESS_HEX_LENGTH) return false;
+  for (let i = 0; i < ADDRESS_BYTES; i++) {
+    const highCode = address.charCodeAt(2 * i);
+    const lowCode = address.charCodeAt(2 * i + 1);
+    const high = highCode < 128 ? (HEX_VALUE[highCode] as number) : 255;
+    const low = lowCode < 128 ? (HEX_VALUE[lowCode] as number) : 255;
+    if ((high | low) > 15) return false;
+    into[offset + i] = (high << 4) | low;
+  }
+  return true;
+}
+
+/** The 20 bytes of `address` (40 hex digits, either case) in a Buffer of their own, or undefined when it is not an address. */
+export function addressKey(address: unknown): Buffer | undefined {
+  const key = Buffer.allocUnsafe(ADDRESS_BYTES);
+  return writeAddressBytes(address, key, 0) ? key : undefined;
+}
+
 /** Per byte value, its two lower-case hex digits' char codes (high digit << 8 | low digit). */
 const HEX_PAIR = new Uint16Array(256);
 for (let byte = 0; byte < 256; byte++) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { addressFromBytes, digestIs, isAddress, parseAddress } from '../src/address.js';
+import { addressFromBytes, addressKey, digestIs, isAddress, parseAddress, writeAddressBytes } from '../src/address.js';
 import { AtlasError, ErrorCodes } from '../src/errors.js';
 
 const valid = '0123456789abcdefABCDEF0123456789abcdefAB';
@@ -26,6 +26,34 @@ describe('isAddress', () => {
 
   it('refuses what is not a string', () => {
     for (const value of [undefined, null, 40, Buffer.from(valid, 'hex'), [valid], { toString: () => valid }]) expect(isAddress(value)).toBe(false);
+  });
+});
+
+describe('addressKey and writeAddressBytes', () => {
+  it('decode what Buffer.from(hex) decodes, for addresses in either case', () => {
+    for (let i = 0; i < 200; i++) {
+      const bytes = randomBytes(20);
+      const hex = bytes.toString('hex');
+      expect(addressKey(hex)).toEqual(bytes);
+      expect(addressKey(hex.toUpperCase())).toEqual(bytes);
+      const into = Buffer.alloc(50);
+      expect(writeAddressBytes(hex, into, 17)).toBe(true);
+      expect(into.subarray(17, 37)).toEqual(bytes);
+      expect(into.subarray(0, 17).every((b) => b === 0) && into.subarray(37).every((b) => b === 0)).toBe(true);
+    }
+    expect(addressKey(valid)).toEqual(Buffer.from(valid, 'hex'));
+  });
+
+  it('refuse exactly what isAddress refuses: a non-hex character in either digit of any byte, any other length, a non-string', () => {
+    const strangers = ['/', ':', '@', 'G', '`', 'g', ' ', '\n', '\u0000', '\u0663', '\uff10', '\u0161', '\u0130'];
+    for (let at = 0; at < 40; at++) {
+      for (const stranger of strangers) {
+        const value = valid.slice(0, at) + stranger + valid.slice(at + 1);
+        expect(addressKey(value)).toBeUndefined();
+        expect(writeAddressBytes(value, Buffer.alloc(20), 0)).toBe(false);
+      }
+    }
+    for (const value of [valid.slice(1), `${valid}0`, '', undefined, null, 40, Buffer.from(valid, 'hex'), [valid]]) expect(addressKey(value)).toBeUndefined();
   });
 });
 

@@ -18,7 +18,7 @@
  * replies (`packedAddresses: true`); an older one would refuse it, so it is sent only to a peer
  * that said so.
  */
-import { ADDRESS_BYTES, type Address } from '../address.js';
+import { ADDRESS_BYTES, writeAddressBytes, type Address } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { boolean, bytes, chunkAddress, failReply as fail, list, object, own, type Fail, type Fields } from './fields.js';
 import type { ProtocolLimits } from './limits.js';
@@ -51,7 +51,7 @@ export function packAddresses(addresses: readonly Address[]): Uint8Array {
   const packed = Buffer.alloc(addresses.length * ADDRESS_BYTES);
   for (let i = 0; i < addresses.length; i++) {
     const address = addresses[i] as Address;
-    if (address.length !== 2 * ADDRESS_BYTES || packed.write(address, i * ADDRESS_BYTES, ADDRESS_BYTES, 'hex') !== ADDRESS_BYTES) {
+    if (!writeAddressBytes(address, packed, i * ADDRESS_BYTES)) {
       throw new AtlasError(ErrorCodes.BAD_ADDRESS, `not a chunk address (40 hex characters): ${JSON.stringify(String(address).slice(0, 64))}`);
     }
   }

@@ -3,7 +3,7 @@
  * must continue the sequence exactly and every address must parse. A refused batch changes
  * nothing, so validation runs entirely before any write.
  */
-import { ADDRESS_BYTES, isAddress, parseAddress } from '../address.js';
+import { ADDRESS_BYTES, parseAddress, writeAddressBytes } from '../address.js';
 import type { Announcement } from '../chain/types.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { MAX_INVENTORY_LENGTH } from '../inventory/codec.js';
@@ -45,10 +45,9 @@ export function packAppend(announcements: readonly Announcement[]): PackedAppend
       throw positionError(position, first + i);
     }
     const address = announcement.address;
-    if (!isAddress(address)) {
+    if (!writeAddressBytes(address, keys, i * ADDRESS_BYTES)) {
       throw new AtlasError(ErrorCodes.BAD_ANNOUNCEMENT, `announcement at position ${first + i} has a malformed address`, { position: first + i }, { cause: addressError(address) });
     }
-    keys.write(address, i * ADDRESS_BYTES, ADDRESS_BYTES, 'hex');
   }
   return { first, count, keys };
 }

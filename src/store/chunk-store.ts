@@ -17,12 +17,12 @@
  * its address is announced. A truncation keeps the bytes, so a chunk announced again is present
  * again at once, without being fetched.
  */
-import { ADDRESS_BYTES, hexOfAddress, type Address } from '../address.js';
+import { ADDRESS_BYTES, addressKey, hexOfAddress, type Address } from '../address.js';
 import type { Announcement } from '../chain/types.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { Inventory } from '../inventory/inventory.js';
 import { SerialQueue, silentLogger, type Logger } from '../runtime.js';
-import { checkAnnounced, checkMaxChunkSize, hashChunks, lookupAddress, parseVerified, throwIfRefused, type AdmissionResult, type AdmittedChunk } from './admission.js';
+import { checkAnnounced, checkMaxChunkSize, hashChunks, parseVerified, throwIfRefused, type AdmissionResult, type AdmittedChunk } from './admission.js';
 import { checkAppendStart, packAppend, validateTruncate, type PackedAppend } from './announcements.js';
 import { AddressIndex } from './address-index.js';
 import type { StoreBackend } from './backend.js';
@@ -120,8 +120,8 @@ export class BackedChunkStore implements ChunkStore {
 
   positionsOf(address: Address): readonly number[] {
     this.#checkOpen();
-    const key = lookupAddress(address);
-    return key === undefined ? [] : this.#index.positionsOf(Buffer.from(key, 'hex'));
+    const key = addressKey(address);
+    return key === undefined ? [] : this.#index.positionsOf(key);
   }
 
   sequenceDigest(length?: number): string {
@@ -160,18 +160,14 @@ export class BackedChunkStore implements ChunkStore {
 
   get(address: Address): Uint8Array | undefined {
     this.#checkOpen();
-    const key = lookupAddress(address);
-    if (key === undefined) return undefined;
-    const keyBytes = Buffer.from(key, 'hex');
-    return this.#isAnnouncedIfStored(keyBytes) ? this.#backend.chunk(keyBytes) : undefined;
+    const key = addressKey(address);
+    return key !== undefined && this.#isAnnouncedIfStored(key) ? this.#backend.chunk(key) : undefined;
   }
 
   has(address: Address): boolean {
     this.#checkOpen();
-    const key = lookupAddress(address);
-    if (key === undefined) return false;
-    const keyBytes = Buffer.from(key, 'hex');
-    return this.#isAnnouncedIfStored(keyBytes) && this.#backend.hasChunk(keyBytes);
+    const key = addressKey(address);
+    return key !== undefined && this.#isAnnouncedIfStored(key) && this.#backend.hasChunk(key);
   }
 
   /**
@@ -200,9 +196,8 @@ export class BackedChunkStore implements ChunkStore {
   /** The bytes are read and hashed again inside the write queue: an intact chunk is never removed. */
   discard(address: Address): Promise<DiscardOutcome> {
     return this.#enqueue(async () => {
-      const key = lookupAddress(address);
-      if (key === undefined) return { discarded: false, positions: [] };
-      const keyBytes = Buffer.from(key, 'hex');
+      const keyBytes = addressKey(address);
+      if (keyBytes === undefined) return { discarded: false, positions: [] };
       const removed = await discardChunk(keyBytes, { read: () => this.#backend.rereadChunk(keyBytes), remove: () => this.#backend.removeChunk(keyBytes) });
       if (removed === undefined) return { discarded: false, positions: [] };
       this.#stored--;
@@ -335,7 +330,8 @@ export class BackedChunkStore implements ChunkStore {
     const keys: Buffer[] = new Array(prepared.length);
     const positions: number[][] = new Array(prepared.length);
     const results = checkAnnounced(prepared, (address, index) => {
-      const key = Buffer.from(address, 'hex');
+      const key = addressKey(address);
+      if (key === undefined) return false;
       const hint = (prepared[index] as AdmittedChunk).position;
       // A hint past the sequence (it was cut since the chunk was asked) is no hint: nothing is read for it.
       const at = this.#index.positionsNear(key, hint !== undefined && hint < this.#length ? hint : undefined);
