@@ -227,11 +227,11 @@ export class Replicator {
     const { store } = this.components;
     // Chunks already held may have just been announced: their bits are new to peers.
     this.views.wake(); // new positions: every neighbour may soon hold them
-    const held: number[] = [];
-    for (let p = from; p < from + count; p++) if (store.inventory.has(p)) held.push(p);
+    // One bitmap range read, not a lookup per position: a chain read whole appends a million.
+    const held = store.inventory.positions(from, from + count);
     if (held.length > 0) {
       this.log.record(held);
-      this.pusher.offer(held);
+      this.pusher.offer(Array.from(held));
     }
     this.components.events.sequenceChanged(store.sequenceLength());
     this.downloader.inventoriesChanged(); // new positions to plan

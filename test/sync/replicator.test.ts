@@ -254,12 +254,13 @@ describe('Replicator', () => {
     await put(0);
     replicator.pulled(RELAY, true);
     const version = replicator.log.version;
-    await store.append([{ position: 4, address: chunks[0]!.address }]);
-    replicator.appended(4, 1);
+    // Announced again at 4 and 6, with a chunk not held between them.
+    await store.append([chunks[0]!, chunks[2]!, chunks[0]!].map((chunk, i) => ({ position: 4 + i, address: chunk.address })));
+    replicator.appended(4, 3);
     await settle();
-    expect([...(replicator.log.since(version) ?? [])]).toEqual([4]);
-    expect(transport.offered(RELAY)).toEqual([4]);
-    expect(seen.lengths).toEqual([5]);
+    expect([...(replicator.log.since(version) ?? [])]).toEqual([4, 6]);
+    expect(transport.offered(RELAY)).toEqual([4, 6]);
+    expect(seen.lengths).toEqual([7]);
   });
 
   it('starts a new log epoch on a rollback, so peers read our whole vector again', async () => {
