@@ -46,7 +46,9 @@ export interface ChunkStore {
    * Whether the address at `position` is announced at another position too. Answered without
    * looking the address up: a downloader asks it of every position it plans, to know which few
    * need their other positions checked for a request in flight. Optional: without it every
-   * planned address has its positions looked up (`positionsOf`), which costs more.
+   * planned address has its positions looked up (`positionsOf`), which costs more. It must never
+   * answer false for an address announced twice: the downloader relies on it to put no address in
+   * a request twice, and sends its requests unchecked.
    */
   isRepeatedAt?(position: number): boolean;
   /** Digest of the first `length` announcements (SPEC §6 consensus check); 40 hex chars. */
