@@ -7,8 +7,8 @@
  * Why: a read call costs far more than the bytes of a small chunk (2-7 µs against 170 bytes on a
  * virtual machine whose system calls are dear), and it was half of what serving a catch-up cost.
  * Peers ask for tied positions in runs of neighbours (rarest.ts, TIE_RUN), and a log written in
- * sequence order holds a run's records side by side, so a run of eight small chunks costs one
- * read. A read that jumps about costs one call, as a read of exactly its record would: the kernel
+ * sequence order holds a run's records side by side, so a run of small chunks costs one read
+ * per 8 KiB. A read that jumps about costs one call, as a read of exactly its record would: the kernel
  * copies a page instead of a record.
  *
  * Only bytes below the log's end (every record there whole and on disk) are ever held: records
