@@ -3,17 +3,20 @@
  * random pages overwritten in data.mdb are reported as damage, however LMDB takes them (a clear
  * error, a failed hash, or a crash of the scanning child), and the command itself never crashes.
  * A store whose chunks are in a log: a damaged record and a torn end are reported, and the check
- * changes no byte of the file.
+ * changes no byte of the file. A store of an older format is checked after the upgrade a node's
+ * open makes.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { open as openLmdb } from 'lmdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hash160Hex, hashReady } from '../../src/hash/index.js';
 import { randomInt, seededRandom } from '../../src/runtime.js';
 import { LmdbChunkStore } from '../../src/store/lmdb.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { runAtlas } from '../cli/helpers.js';
+import { downgrade } from '../store/old-format.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atlasnet-check-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -102,5 +105,20 @@ describe('atlas check', () => {
     expect(bad.stdout).toContain('chunk log: 7 byte(s) at its end are not a whole record');
     expect(bad.stdout).toMatch(/chunk log: 299 intact records, 1 damaged, 7 B unreadable at its end/);
     expect(readFileSync(file).equals(damaged)).toBe(true);
+  }, 60_000);
+
+  it('checks a store an older atlasnet wrote (one sequence entry a position), upgrading it as a node opening it would', async () => {
+    const path = join(root, 'older');
+    const store = await LmdbChunkStore.open({ path: join(path, 'store'), chunkStorage: 'log' });
+    await store.append(chunks.map((chunk, position) => ({ position, address: hash160Hex(chunk) })));
+    await store.putMany(chunks.slice(0, 200));
+    await store.close();
+    await downgrade(join(path, 'store'), 'log');
+    const ok = await runAtlas(['check', path, '--json']);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, report: { chunks: 200, corrupt: 0, held: 200 } });
+    const env = openLmdb({ path: join(path, 'store'), maxDbs: 8 });
+    expect(env.openDB('meta', { encoding: 'msgpack' }).get('format')).toEqual({ magic: 'atlasnet-store', version: 4, chunks: 'log' });
+    await env.close();
   }, 60_000);
 });

@@ -17,6 +17,7 @@ import { LmdbChunkStore, type ChunkStorage } from '../../src/store/lmdb.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import type { ChunkStore } from '../../src/store/types.js';
 import { addressOf, announcementsFor, chunkOf, expectCode } from './contract.js';
+import { downgrade } from './old-format.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atlasnet-sequence-test-'));
 let counter = 0;
@@ -37,22 +38,6 @@ function reading(store: ChunkStore, chunkAddresses: readonly string[] = []) {
     chunks: chunkAddresses.map((address) => store.has(address)),
     inventory: Array.from(store.inventory.positions()),
   };
-}
-
-/** Turns a closed format-4 store back into the layout formats 2 and 3 wrote: one `sequence` entry a position. */
-async function downgrade(path: string, storage: ChunkStorage): Promise<void> {
-  const env = openLmdb({ path, maxDbs: 8 });
-  const runs = env.openDB<Buffer, number>(SEQUENCE_RUNS_DB, { keyEncoding: 'uint32', encoding: 'binary' });
-  const positions = env.openDB<Buffer, number>('sequence', { keyEncoding: 'uint32', encoding: 'binary' });
-  env.transactionSync(() => {
-    let position = 0;
-    for (const { value } of runs.getRange({ start: 0 })) {
-      for (let offset = 0; offset < value.length; offset += 20) positions.putSync(position++, Buffer.from(value.subarray(offset, offset + 20)));
-    }
-    runs.dropSync();
-    env.openDB('meta', { encoding: 'msgpack' }).putSync('format', storage === 'log' ? { magic: 'atlasnet-store', version: 3, chunks: 'log' } : { magic: 'atlasnet-store', version: 2 });
-  });
-  await env.close();
 }
 
 async function databaseNames(path: string): Promise<string[]> {

@@ -3,7 +3,8 @@
  * against the sequence. The scan runs in a child process (this same module, started with
  * `--scan-worker`): LMDB can abort the process that reads a badly damaged file, and that must be
  * a report here, not the end of the command. The store is opened like a node opens it (the folder
- * lock included), so a store in use by a running node is refused, and nothing is written.
+ * lock included), so a store in use by a running node is refused, and nothing is written but what
+ * a node's open writes: a store of an older format is upgraded (lmdb.ts).
  */
 import { fork } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
