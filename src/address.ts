@@ -32,10 +32,6 @@ export function parseAddress(value: unknown): Address {
   return value.toLowerCase();
 }
 
-export function addressToBytes(address: Address): Uint8Array {
-  return Buffer.from(address, 'hex');
-}
-
 /** Per char code below 128, the value of that hex digit (either case); 255 for any other character. */
 const HEX_VALUE = new Uint8Array(128).fill(255);
 for (let digit = 0; digit < 16; digit++) {

@@ -6,7 +6,7 @@
  * for the whole list), then announcement. Rule 3 (we asked that peer for that address) belongs to
  * the sync layer, which knows what it asked for: see `verifyClaimed`.
  */
-import { addressFromBytes, digestIs, isAddress, parseAddress, type Address } from '../address.js';
+import { addressFromBytes, digestIs, parseAddress, type Address } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { hash160Batch } from '../hash/index.js';
 import { DEFAULT_MAX_CHUNK_SIZE, type PutOutcome, type VerifiedChunk } from './types.js';
@@ -155,11 +155,6 @@ export function checkMaxChunkSize(value: number | undefined): number {
     throw new AtlasError(ErrorCodes.BAD_REQUEST, `maxChunkSize must be a positive integer, got ${value}`);
   }
   return value;
-}
-
-/** The canonical form of an address used for a lookup, or undefined when it is not one (lookups never throw). */
-export function lookupAddress(value: unknown): Address | undefined {
-  return isAddress(value) ? value.toLowerCase() : undefined;
 }
 
 function describe(value: unknown): string {

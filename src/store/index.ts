@@ -6,7 +6,6 @@ export {
   checkMaxChunkSize,
   hashChunks,
   parseVerified,
-  lookupAddress,
   notAnnouncedError,
   sizeError,
   throwIfRefused,
