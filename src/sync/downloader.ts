@@ -301,8 +301,10 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     const { chunks, missing } = reply;
     // Each chunk with the position it was asked at: the store then checks one position instead of
     // looking the address up in its index, and a back-off is placed where the address was planned.
-    const positions = plannedPositions(planned, chunks);
-    const { verified, corrupt } = verifyReceived(chunks.map((chunk, i): VerifiedChunk => ({ address: chunk.address, data: chunk.data, position: positions[i] })));
+    const at = requestIndices(asked, chunks.map((chunk) => chunk.address));
+    const { verified, corrupt } = verifyReceived(
+      chunks.map((chunk, i): VerifiedChunk => ({ address: chunk.address, data: chunk.data, position: at[i] === undefined ? undefined : planned.positions[at[i] as number] })),
+    );
     let chunkBytes = 0;
     for (const chunk of chunks) chunkBytes += chunk.data.byteLength;
     this.stats.chunksReceived += chunks.length;
@@ -349,45 +351,34 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
       this.hooks.fault(peer, 'bad-data', new AtlasError(ErrorCodes.BAD_REPLY, `${peer} keeps withholding chunks its inventory claims`, { peer }));
     }
     if (stored.length > 0) this.hooks.stored(stored, peer);
-    return putOff.length > 0 ? indicesIn(asked, putOff) : undefined;
+    return putOff.length > 0 ? requestIndices(asked, putOff).filter((at) => at !== undefined) : undefined;
   }
 }
 
-/** Where each of `some` (addresses of `asked`) sits in `asked`: a reply puts off the request's tail, so that is tried first. */
-function indicesIn(asked: readonly Address[], some: readonly Address[]): number[] {
-  const tail = asked.length - some.length;
-  if (tail >= 0 && some.every((address, i) => asked[tail + i] === address)) return some.map((_, i) => tail + i);
-  const at = new Map(asked.map((address, i) => [address, i]));
-  return some.flatMap((address) => {
-    const i = at.get(address);
-    return i === undefined ? [] : [i];
-  });
-}
-
 /**
- * The position each chunk's address was planned at. Replies answer in request order, so one walk
- * forward finds them; from the first chunk out of that order (any order is valid) on, they are
- * found through a map of the request, built once: linear whatever order a peer chooses.
+ * Where each of `found` (addresses of the request `asked`, as a reply names them) sits in
+ * `asked`. Replies answer in request order, so one walk forward finds them; from the first one out
+ * of that order (any order is valid) on, they are found through a map of the request, built once:
+ * linear whatever order a peer chooses.
  */
-function plannedPositions(planned: PlannedRequest, chunks: readonly { address: Address }[]): (number | undefined)[] {
-  const { addresses, positions } = planned;
-  const out = new Array<number | undefined>(chunks.length);
+function requestIndices(asked: readonly Address[], found: readonly Address[]): (number | undefined)[] {
+  const out = new Array<number | undefined>(found.length);
   let next = 0;
   let byAddress: Map<Address, number> | undefined;
-  for (let i = 0; i < chunks.length; i++) {
-    const address = (chunks[i] as { address: Address }).address;
+  for (let i = 0; i < found.length; i++) {
+    const address = found[i] as Address;
     if (byAddress !== undefined) {
       out[i] = byAddress.get(address);
       continue;
     }
     let at = next;
-    while (at < addresses.length && addresses[at] !== address) at++;
-    if (at < addresses.length) {
-      out[i] = positions[at];
+    while (at < asked.length && asked[at] !== address) at++;
+    if (at < asked.length) {
+      out[i] = at;
       next = at + 1;
       continue;
     }
-    byAddress ??= new Map(addresses.map((a, j) => [a, positions[j] as number]));
+    byAddress ??= new Map(asked.map((a, j) => [a, j]));
     out[i] = byAddress.get(address);
   }
   return out;
