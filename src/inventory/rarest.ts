@@ -239,8 +239,9 @@ function attachHolders(chosen: readonly number[], peerIds: readonly string[], pe
   } finally {
     bitmaps.release(chosenSet);
   }
-  const holderLists: string[][] = new Array(chosen.length);
-  for (let i = 0; i < chosen.length; i++) holderLists[i] = new Array<string>(counts[i] as number);
+  // Filled here, handed out read-only.
+  const planned: { position: number; holders: string[] }[] = new Array(chosen.length);
+  for (let i = 0; i < chosen.length; i++) planned[i] = { position: chosen[i] as number, holders: new Array<string>(counts[i] as number) };
   // Filled from the last peer back, each into its list's last empty slot: the lists come out in
   // the order of `peers`, and the counts, counted down, are all the bookkeeping needed.
   for (let p = heldBy.length - 1; p >= 0; p--) {
@@ -248,11 +249,9 @@ function attachHolders(chosen: readonly number[], peerIds: readonly string[], pe
     for (const index of heldBy[p] as Uint32Array) {
       const slot = (counts[index] as number) - 1;
       counts[index] = slot;
-      (holderLists[index] as string[])[slot] = peer;
+      (planned[index] as { holders: string[] }).holders[slot] = peer;
     }
   }
-  const planned: PlannedPosition[] = new Array(chosen.length);
-  for (let i = 0; i < chosen.length; i++) planned[i] = { position: chosen[i] as number, holders: holderLists[i] as string[] };
   return planned;
 }
 
