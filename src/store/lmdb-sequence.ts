@@ -132,31 +132,22 @@ export class LmdbSequence {
  */
 export function migrateToRuns(positions: RunDatabase, runs: RunDatabase, path: string): void {
   runs.clearSync();
+  const sequence = new LmdbSequence(runs, path);
   const count = positions.getCount();
-  let run = 0;
-  let next = 0;
-  const buffer = Buffer.alloc(RUN_BYTES);
-  let filled = 0;
-  const flush = () => {
-    if (filled === 0) return;
-    runs.putSync(run++, Buffer.from(buffer.subarray(0, filled)));
-    filled = 0;
-  };
-  while (next < count) {
-    const end = Math.min(count, next + RUNS_PER_MIGRATION_STEP * SEQUENCE_RUN_POSITIONS);
-    runs.transactionSync(() => {
-      for (const { key, value } of positions.getRange({ start: next, end })) {
-        if (key !== next || value.length !== ADDRESS_BYTES) {
-          throw new AtlasError(ErrorCodes.STORE_CORRUPT, `the stored sequence is damaged at position ${next} (${path})`, { path, position: next });
-        }
-        value.copy(buffer, filled);
-        filled += ADDRESS_BYTES;
-        next++;
-        if (filled === RUN_BYTES) flush();
+  const step = RUNS_PER_MIGRATION_STEP * SEQUENCE_RUN_POSITIONS;
+  for (let from = 0; from < count; from += step) {
+    const end = Math.min(count, from + step);
+    const keys = Buffer.allocUnsafe((end - from) * ADDRESS_BYTES);
+    let next = from;
+    for (const { key, value } of positions.getRange({ start: from, end })) {
+      if (key !== next || value.length !== ADDRESS_BYTES) {
+        throw new AtlasError(ErrorCodes.STORE_CORRUPT, `the stored sequence is damaged at position ${next} (${path})`, { path, position: next });
       }
-      if (next === count) flush();
-    });
+      value.copy(keys, (next - from) * ADDRESS_BYTES);
+      next++;
+    }
     if (next < end) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `the stored sequence has holes: ${count} positions, not numbered 0 to ${count - 1} (${path})`, { path });
+    runs.transactionSync(() => sequence.appendInTransaction(from, keys));
   }
 }
 
