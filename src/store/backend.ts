@@ -24,7 +24,11 @@ export interface ChunkRecords {
   chunkSize(key: Buffer): number | undefined;
   /** Every stored chunk's address and size, for deriving the inventory at open (read once). */
   chunkSizes(): Iterable<{ key: Buffer; size: number }>;
-  /** One transaction: stores each chunk unless its address is already stored; answers which were added. */
+  /**
+   * One transaction: stores each chunk unless its address is already stored; answers which were
+   * added. The bytes may be views of a larger buffer (a reply handed over: handed-over.ts): a
+   * backend that keeps them past the call keeps a copy of its own.
+   */
   storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]>;
   removeChunk(key: Buffer): Promise<void>;
   /** The most chunks the store expects to hold (its sequence length), for a backend that sizes its index ahead. */

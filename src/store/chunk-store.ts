@@ -26,6 +26,7 @@ import { checkAnnounced, checkMaxChunkSize, hashChunks, parseVerified, throwIfRe
 import { checkAppendStart, packAppend, validateTruncate, type PackedAppend } from './announcements.js';
 import { AddressIndex } from './address-index.js';
 import type { StoreBackend } from './backend.js';
+import { isHandedOver } from './handed-over.js';
 import { discardChunk } from './quarantine.js';
 import { SequenceDigest } from './sequence-digest.js';
 import type { ChunkStore, DiscardOutcome, PutOutcome, VerifiedChunk } from './types.js';
@@ -154,8 +155,9 @@ export class BackedChunkStore implements ChunkStore {
     return this.#enqueueStore(() => hashChunks(chunks, this.maxChunkSize));
   }
 
+  /** As putMany, without the hashing; a list handed over by the library (handed-over.ts) is not copied. */
   putVerified(chunks: readonly VerifiedChunk[]): Promise<PutOutcome[]> {
-    return this.#enqueueStore(() => parseVerified(chunks, this.maxChunkSize));
+    return this.#enqueueStore(() => parseVerified(chunks, this.maxChunkSize), isHandedOver(chunks));
   }
 
   get(address: Address): Uint8Array | undefined {
@@ -288,11 +290,11 @@ export class BackedChunkStore implements ChunkStore {
     return sizes;
   }
 
-  #enqueueStore(precheck: () => AdmissionResult[]): Promise<PutOutcome[]> {
+  #enqueueStore(precheck: () => AdmissionResult[], handedOver = false): Promise<PutOutcome[]> {
     if (this.#closed) return Promise.reject(closedError());
     let prepared: AdmissionResult[];
     try {
-      prepared = copyAdmitted(precheck());
+      prepared = handedOver ? precheck() : copyAdmitted(precheck());
     } catch (error) {
       return Promise.reject(error);
     }

@@ -5,6 +5,7 @@ import { ExpiringMap } from '../runtime.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { GetChunksResult } from '../protocol/messages.js';
 import { asAtlasError, classifyFailure, type CallFailure } from '../protocol/faults.js';
+import { handOverChunks } from '../store/handed-over.js';
 import type { ChunkStore, PutOutcome, VerifiedChunk } from '../store/types.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { DEFAULT_HEDGE, HedgeTimer, type HedgeOptions } from './hedge.js';
@@ -323,7 +324,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
 
     const stored: (PutOutcome & { ok: true })[] = [];
     if (verified.length > 0) {
-      const outcomes = await this.store.putVerified(verified);
+      const outcomes = await this.store.putVerified(handOverChunks(verified));
       outcomes.forEach((outcome, i) => {
         const chunk = verified[i] as VerifiedChunk;
         if (outcome.ok) {

@@ -53,6 +53,11 @@ export interface Transport {
   /** The address other peers reach this node at; known once listen() resolved. */
   readonly address: string | undefined;
   listen(service: TransportService): Promise<string>;
+  /**
+   * Calls `method` on `peer`. The result is the caller's once the promise resolves: the transport
+   * must not change or reuse the memory of its byte fields afterwards (the node stores a reply's
+   * chunks without copying them).
+   */
   call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown>;
   /**
    * True when `call` ends a call at its `timeoutMs` (both transports here; a wrapper says what

@@ -259,6 +259,19 @@ export function describeChunkStoreContract(name: string, factory: StoreFactory):
       expect(Buffer.from(store.get(address) as Uint8Array).toString()).toBe('mutable buffer');
     });
 
+    it('keeps its own copy of bytes put as verified, each chunk apart from the buffer it was a view of', async () => {
+      const store = await create();
+      const texts = ['first view of a shared buffer', 'second view of a shared buffer'];
+      const shared = Buffer.from(texts.join(''));
+      const views = [shared.subarray(0, texts[0]!.length), shared.subarray(texts[0]!.length)];
+      await store.append(announcementsFor(views.map(addressOf), 0));
+      const pending = store.putVerified(views.map((data) => ({ address: addressOf(data), data })));
+      shared.fill(0);
+      expect((await pending).map((outcome) => outcome.ok)).toEqual([true, true]);
+      texts.forEach((text, i) => expect(Buffer.from(store.get(addressOf(Buffer.from(text))) as Uint8Array).toString()).toBe(text));
+      expect(views.every((view) => view.every((byte) => byte === 0))).toBe(true);
+    });
+
     it('sets every position of an address announced twice, before and after the chunk is stored', async () => {
       const store = await create();
       const [aa, bb] = addresses as [string, string];

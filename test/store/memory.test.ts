@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BackedChunkStore } from '../../src/store/chunk-store.js';
 import { MemoryBackend, MemoryChunkStore } from '../../src/store/memory.js';
 import { isAtlasError } from '../../src/errors.js';
+import { handOverChunks, isHandedOver } from '../../src/store/handed-over.js';
 import { announcementsFor, chunkOf, addressOf, describeChunkStoreContract } from './contract.js';
 
 describeChunkStoreContract('MemoryChunkStore', {
@@ -44,5 +45,38 @@ describe('a cut whose backend fails after committing', () => {
     expect(store.has(addressOf(b))).toBe(false);
     expect(store.get(addressOf(a))).toBeDefined();
     await store.close();
+  });
+});
+
+describe('chunks handed over by the library', () => {
+  /** Records the bytes each storeChunks call is given. */
+  class RecordingBackend extends MemoryBackend {
+    readonly given: Uint8Array[] = [];
+    override async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
+      for (const { data } of chunks) this.given.push(data);
+      return super.storeChunks(chunks);
+    }
+  }
+
+  it('reach the backend as they are, where any other list reaches it copied; the memory backend keeps its own copy either way', async () => {
+    const backend = new RecordingBackend();
+    const store = new BackedChunkStore(backend);
+    const [a, b] = [chunkOf('handed over by the downloader'), chunkOf('put by an embedder')];
+    await store.append(announcementsFor([addressOf(a), addressOf(b)], 0));
+
+    const handedOver = handOverChunks([{ address: addressOf(a), data: a }]);
+    expect(isHandedOver(handedOver)).toBe(true);
+    expect(await store.putVerified(handedOver)).toMatchObject([{ ok: true, added: true }]);
+    expect(backend.given[0]).toBe(a);
+
+    const plain = [{ address: addressOf(b), data: b }];
+    expect(isHandedOver(plain)).toBe(false);
+    expect(await store.putVerified(plain)).toMatchObject([{ ok: true, added: true }]);
+    expect(backend.given[1]).not.toBe(b);
+    expect(Buffer.from(backend.given[1] as Uint8Array).equals(b)).toBe(true);
+
+    // The memory backend holds chunks past the call: its own bytes, not views of the caller's.
+    a.fill(0);
+    expect(Buffer.from(store.get(addressOf(Buffer.from('handed over by the downloader'))) as Uint8Array).toString()).toBe('handed over by the downloader');
   });
 });

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { hashReady } from '../../src/hash/index.js';
 import { isCheckedAddresses } from '../../src/protocol/checked-addresses.js';
+import { isHandedOver } from '../../src/store/handed-over.js';
 import { resolveLimits } from '../../src/protocol/limits.js';
 import { seededRandom, systemClock } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
@@ -91,9 +92,11 @@ describe('Downloader', () => {
     const { chunks, store, views, downloader } = await setup(600, serve);
     for (const c of chunks) byAddress.set(c.address, c.data);
     const hints: [string, number | undefined][] = [];
+    const handedOver: boolean[] = [];
     const putVerified = store.putVerified.bind(store);
     store.putVerified = (batch) => {
       for (const chunk of batch) hints.push([chunk.address, chunk.position]);
+      handedOver.push(isHandedOver(batch));
       return putVerified(batch);
     };
     views.track('P');
@@ -104,6 +107,9 @@ describe('Downloader', () => {
     expect(replies).toBeGreaterThan(1);
     expect(hints).toHaveLength(600);
     for (const [address, position] of hints) expect(store.addressAt(position as number), address).toBe(address);
+    // A reply's bytes are the downloader's alone: the store keeps them without a copy.
+    expect(handedOver.length).toBeGreaterThan(1);
+    expect(handedOver.every(Boolean)).toBe(true);
   });
 
   it.each([true, false])('never has an address announced at several positions in flight twice, and stores it at all of them (store says which repeat: %s)', async (saysWhichRepeat) => {

@@ -1,0 +1,26 @@
+/**
+ * Chunk lists whose bytes the caller hands over to the store with `putVerified`.
+ *
+ * The store copies the bytes of every put when the call is made: a caller may reuse its buffers
+ * as soon as the call returns, and the bytes checked must be the bytes written. A downloader's
+ * chunks are views of a reply just decoded, which nothing else holds or will change (a transport
+ * hands a reply's bytes over to its caller: `Transport.call`); copying them cost a catch-up a
+ * memory copy and two objects a chunk. A list handed over is kept as it is until written.
+ *
+ * Only code inside the library can hand a list over: the functions are not part of the package's
+ * exports, so a store's callers keep the copy they rely on.
+ */
+import type { VerifiedChunk } from './types.js';
+
+const handedOver = new WeakSet<readonly VerifiedChunk[]>();
+
+/** Marks `chunks` as handed over: the caller will neither change nor reuse their bytes. */
+export function handOverChunks<T extends readonly VerifiedChunk[]>(chunks: T): T {
+  handedOver.add(chunks);
+  return chunks;
+}
+
+/** Whether `chunks` was handed over (handOverChunks). */
+export function isHandedOver(chunks: readonly VerifiedChunk[]): boolean {
+  return handedOver.has(chunks);
+}
