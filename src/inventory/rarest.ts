@@ -39,7 +39,10 @@ export interface RarestFirstInput {
 /** One position chosen by `planRarestFirst`, with the peers believed to hold it. */
 export interface PlannedPosition {
   readonly position: number;
-  /** Peers believed to hold the position, in the iteration order of `peers`. */
+  /**
+   * Peers believed to hold the position, in the iteration order of `peers`. Positions every peer
+   * holds share one frozen list.
+   */
   readonly holders: readonly string[];
 }
 
@@ -239,17 +242,24 @@ function attachHolders(chosen: readonly number[], peerIds: readonly string[], pe
   } finally {
     bitmaps.release(chosenSet);
   }
-  // Filled here, handed out read-only.
+  // Filled here, handed out read-only. A position every peer holds (each one of a catch-up from a
+  // single peer, most of them among synced peers) shares one list of them all, in their order.
+  const everyPeer: readonly string[] = Object.freeze([...peerIds]);
   const planned: { position: number; holders: string[] }[] = new Array(chosen.length);
-  for (let i = 0; i < chosen.length; i++) planned[i] = { position: chosen[i] as number, holders: new Array<string>(counts[i] as number) };
+  for (let i = 0; i < chosen.length; i++) {
+    const count = counts[i] as number;
+    planned[i] = { position: chosen[i] as number, holders: count === peerIds.length ? (everyPeer as string[]) : new Array<string>(count) };
+  }
   // Filled from the last peer back, each into its list's last empty slot: the lists come out in
   // the order of `peers`, and the counts, counted down, are all the bookkeeping needed.
   for (let p = heldBy.length - 1; p >= 0; p--) {
     const peer = peerIds[p] as string;
     for (const index of heldBy[p] as Uint32Array) {
+      const entry = planned[index] as { holders: string[] };
+      if (entry.holders === everyPeer) continue;
       const slot = (counts[index] as number) - 1;
       counts[index] = slot;
-      (planned[index] as { holders: string[] }).holders[slot] = peer;
+      entry.holders[slot] = peer;
     }
   }
   return planned;

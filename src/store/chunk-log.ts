@@ -34,6 +34,7 @@ import { fsyncDirectory } from '../durable-file.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import type { Logger } from '../runtime.js';
 import type { ChunkRecords } from './backend.js';
+import type { AddressHasher } from './address-index.js';
 import { ChunkLogIndex } from './chunk-log-index.js';
 import { CHUNK_LOG_FILE, LOG_HEADER, RECORD_HEADER } from './chunk-log-format.js';
 import { RecordReader } from './chunk-log-reader.js';
@@ -62,6 +63,8 @@ export interface ChunkLogOptions {
   /** Skips fdatasync: a machine crash can lose acknowledged chunks (tests and benchmarks only). */
   noSync?: boolean;
   logger?: Logger;
+  /** The index's address hasher (tests give a weak one, so that keys share placements); default keyed. */
+  hasher?: AddressHasher;
 }
 
 export class ChunkLog implements ChunkRecords {
@@ -164,7 +167,7 @@ export class ChunkLog implements ChunkRecords {
     }
     try {
       const scratch = Buffer.allocUnsafe(ADDRESS_BYTES);
-      const index = new ChunkLogIndex((offset) => storedAddress(handle.fd, path, offset, scratch));
+      const index = new ChunkLogIndex((offset) => storedAddress(handle.fd, path, offset, scratch), options.hasher ? { hasher: options.hasher } : {});
       const found = scanLog(handle.fd, path, index, options.maxChunkSize);
       if (found.cut > 0 || found.damaged > 0) {
         options.logger?.warn('chunk log: unreadable records dropped; their chunks will be fetched again', { path, damaged: found.damaged, cutBytes: found.cut });
@@ -215,21 +218,26 @@ export class ChunkLog implements ChunkRecords {
     const placements = chunks.map(({ key }) => this.#index.placementOf(key));
     const added = chunks.map(({ key }, i) => !this.#index.hasPlaced(key, placements[i] as number));
     // A repeat within the batch is written once. Keyed by the placement (a number: no string made
-    // a chunk); the rare keys sharing one are compared whole.
-    const inBatch = new Map<number, Buffer[]>();
+    // a chunk); each chunk links to the one before it of the same placement, and the rare keys
+    // sharing one are compared whole along those links (no list made a chunk).
+    const lastPlaced = new Map<number, number>();
+    const samePlacementBefore = new Int32Array(chunks.length);
     let bytes = 0;
-    chunks.forEach(({ key, data }, i) => {
-      if (!added[i]) return;
+    for (let i = 0; i < chunks.length; i++) {
+      if (!added[i]) continue;
+      const { key, data } = chunks[i] as { key: Buffer; data: Uint8Array };
       const placed = placements[i] as number;
-      const same = inBatch.get(placed);
-      if (same?.some((other) => other.equals(key))) {
+      const last = lastPlaced.get(placed) ?? -1;
+      let j = last;
+      while (j >= 0 && !(chunks[j] as { key: Buffer }).key.equals(key)) j = samePlacementBefore[j] as number;
+      if (j >= 0) {
         added[i] = false;
-        return;
+        continue;
       }
-      if (same === undefined) inBatch.set(placed, [key]);
-      else same.push(key);
+      samePlacementBefore[i] = last;
+      lastPlaced.set(placed, i);
       bytes += RECORD_HEADER + data.length;
-    });
+    }
     if (bytes === 0) return added;
     const records = Buffer.allocUnsafe(bytes);
     const placed: number[] = [];

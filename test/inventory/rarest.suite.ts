@@ -53,6 +53,26 @@ describe('planRarestFirst', () => {
     expect(plan).toHaveLength(5);
   });
 
+  it('gives the positions every peer holds one frozen list of them all, in their order, and every other position a list of its own', () => {
+    const own = new Inventory(64);
+    const all = Array.from({ length: 40 }, (_, i) => i);
+    const peers = new Map([
+      ['c', Inventory.fromPositions(all, 64)],
+      ['a', Inventory.fromPositions(all.filter((p) => p % 3 !== 0), 64)],
+      ['b', Inventory.fromPositions(all.filter((p) => p % 2 === 0), 64)],
+    ]);
+    const plan = planRarestFirst({ own, peers, random: seededRandom(5), limit: 64 });
+    expectValidPlan(plan, naiveHolders(own, peers, new Set(), all), 64);
+    const everyPeer = plan.filter((item) => item.holders.length === 3);
+    const others = plan.filter((item) => item.holders.length < 3);
+    expect(everyPeer.length).toBeGreaterThan(1);
+    expect(others.length).toBeGreaterThan(1);
+    for (const item of everyPeer) expect(item.holders).toBe(everyPeer[0]?.holders);
+    expect(everyPeer[0]?.holders).toEqual(['c', 'a', 'b']);
+    expect(Object.isFrozen(everyPeer[0]?.holders)).toBe(true);
+    expect(new Set(others.map((item) => item.holders)).size).toBe(others.length);
+  });
+
   it('honours limit, exclusion in every form, and empty inputs', () => {
     const own = new Inventory(100);
     const peers = new Map([['a', Inventory.fromPositions([1, 2, 3, 4, 5], 100)]]);

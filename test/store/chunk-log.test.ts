@@ -6,6 +6,7 @@ import { open as openLmdb } from 'lmdb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/runtime.js';
 import { keyedAddressHasher } from '../../src/store/address-index.js';
+import { ChunkLog } from '../../src/store/chunk-log.js';
 import { ChunkLogIndex } from '../../src/store/chunk-log-index.js';
 import { CHUNK_LOG_FILE } from '../../src/store/chunk-log-format.js';
 import { LmdbChunkStore } from '../../src/store/lmdb.js';
@@ -445,6 +446,29 @@ describe('chunk log after a crash or damage', () => {
     await store.append(announcementsFor(poolAddresses.slice(0, 2), 0));
     expect(Array.from(store.inventory.positions())).toEqual([0, 1]);
     await store.close();
+  });
+});
+
+describe('ChunkLog writes', () => {
+  it('writes each distinct key of a batch once when keys share placements, and reads every one back after a reopen', async () => {
+    const dir = freshPath();
+    mkdirSync(dir);
+    ChunkLog.prepareNew(dir, 'none');
+    const weak = keyedAddressHasher(Buffer.alloc(8));
+    const hasher = (key: Uint8Array) => weak(key) % 3; // 40 keys on 3 placements
+    const chunks = Array.from({ length: 40 }, (_, i) => chunkOf(`shared placement ${i}`));
+    const entries = chunks.map((data) => ({ key: Buffer.from(addressOf(data), 'hex'), data }));
+    const log = await ChunkLog.open(dir, { noSync: true, hasher });
+    // Each key twice in the first batch, the repeats after every other key (so a repeat's latest
+    // placement-mate is another key), and the first half again in a second batch.
+    expect(await log.storeChunks([...entries, ...entries])).toEqual([...entries.map(() => true), ...entries.map(() => false)]);
+    expect(await log.storeChunks(entries.slice(0, 20))).toEqual(entries.slice(0, 20).map(() => false));
+    for (const { key, data } of entries) expect(Buffer.from(log.chunk(key) as Uint8Array).equals(data)).toBe(true);
+    await log.close();
+    const reopened = await ChunkLog.open(dir, { noSync: true, hasher });
+    expect(reopened.scan).toEqual({ records: 40, damaged: 0, cut: 0 });
+    for (const { key, data } of entries) expect(Buffer.from(reopened.chunk(key) as Uint8Array).equals(data)).toBe(true);
+    await reopened.close();
   });
 });
 
