@@ -56,6 +56,11 @@ class CountingTransport implements Transport {
     return this.inner.honoursTimeout === true;
   }
 
+  /** It hands on the inner transport's replies as they are, so they are the caller's when the inner's are. */
+  get handsOverReplies(): boolean {
+    return this.inner.handsOverReplies === true;
+  }
+
   listen(service: TransportService): Promise<string> {
     return this.inner.listen(service);
   }

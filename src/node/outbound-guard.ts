@@ -89,6 +89,10 @@ export class OutboundGuard implements Transport {
     return this.inner.honoursTimeout === true;
   }
 
+  get handsOverReplies(): boolean {
+    return this.inner.handsOverReplies === true;
+  }
+
   listen(service: TransportService): Promise<string> {
     return this.inner.listen(service);
   }

@@ -113,12 +113,15 @@ export class ProtocolClient {
   private readonly lifetime: AbortSignal | undefined;
   /** The transport ends calls at their `timeoutMs`: a call following only the lifetime needs no signal of its own. */
   private readonly sharesSignals: boolean;
+  /** The transport hands each reply over (Transport.handsOverReplies): its bytes are the caller's alone. */
+  readonly handsOverReplies: boolean;
 
   constructor(transport: Transport, options: ProtocolClientOptions = {}) {
     this.transport = transport;
     this.clock = options.clock ?? systemClock;
     this.lifetime = options.signal;
     this.sharesSignals = transport.honoursTimeout === true;
+    this.handsOverReplies = transport.handsOverReplies === true;
     this.limits = resolveLimits(options.limits);
     this.timeouts = Object.freeze({ ...DEFAULT_TIMEOUTS, ...options.timeouts });
   }

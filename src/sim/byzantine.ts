@@ -88,6 +88,10 @@ export class ByzantineTransport implements Transport {
     return this.inner.honoursTimeout === true;
   }
 
+  get handsOverReplies(): boolean {
+    return this.inner.handsOverReplies === true;
+  }
+
   async listen(service: TransportService): Promise<string> {
     const honest = service.handle.bind(service);
     const address = await this.inner.listen({

@@ -30,6 +30,10 @@ export class ObservedTransport implements Transport {
     return this.inner.honoursTimeout === true;
   }
 
+  get handsOverReplies(): boolean {
+    return this.inner.handsOverReplies === true;
+  }
+
   listen(service: TransportService): Promise<string> {
     const handle = service.handle.bind(service);
     return this.inner.listen({

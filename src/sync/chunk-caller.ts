@@ -3,12 +3,18 @@ import type { Clock, Random } from '../runtime.js';
 import type { PeerViews } from './peer-views.js';
 import type { ChunkRequestParts } from './request-chunks.js';
 
+/**
+ * The client a downloader or an auditor calls: getChunks, and whether its transport hands replies
+ * over (absent: it does not, and received bytes are copied when stored).
+ */
+export type ChunkClient = Pick<ProtocolClient, 'getChunks'> & Partial<Pick<ProtocolClient, 'handsOverReplies'>>;
+
 /** What a downloader or an auditor works with: the store it checks or fills, the peers' views, the one call it makes, and hooks back to its owner. */
 export interface ChunkCallComponents<Hooks, Store> {
   /** Only the parts of the store used (see each component's type). */
   store: Store;
   views: PeerViews;
-  client: Pick<ProtocolClient, 'getChunks'>;
+  client: ChunkClient;
   clock: Clock;
   random: Random;
   hooks: Hooks;
@@ -19,7 +25,7 @@ export abstract class ChunkCaller<Hooks, Store, Options extends object> {
   protected readonly options: Options;
   protected readonly store: Store;
   protected readonly views: PeerViews;
-  protected readonly client: Pick<ProtocolClient, 'getChunks'>;
+  protected readonly client: ChunkClient;
   protected readonly clock: Clock;
   protected readonly random: Random;
   protected readonly hooks: Hooks;

@@ -324,7 +324,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
 
     const stored: (PutOutcome & { ok: true })[] = [];
     if (verified.length > 0) {
-      const outcomes = await this.store.putVerified(handOverChunks(verified));
+      // A reply the transport handed over is ours alone: its chunks are stored without a copy.
+      const outcomes = await this.store.putVerified(this.client.handsOverReplies === true ? handOverChunks(verified) : verified);
       outcomes.forEach((outcome, i) => {
         const chunk = verified[i] as VerifiedChunk;
         if (outcome.ok) {

@@ -41,6 +41,9 @@ export interface Codec {
 // ---------------------------------------------------------------------------------------------
 // MessagePack
 
+// One packer for every message. Its output may share a buffer with earlier output, but never
+// writes over bytes it has returned (no RESET_BUFFER_MODE or REUSE_BUFFER_MODE): MemoryTransport
+// hands the replies it decodes from that output over to its callers (Transport.handsOverReplies).
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 export function encodeBinary(value: unknown): Uint8Array {

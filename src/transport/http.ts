@@ -118,6 +118,9 @@ export class HttpTransport implements Transport {
   /** Calls end at their `timeoutMs` (or `callTimeoutMs`, when shorter). */
   readonly honoursTimeout = true;
 
+  /** Each reply is decoded from the body read for it (http-body.ts), which nothing reuses. */
+  readonly handsOverReplies = true;
+
   stats(): TransportStats {
     return { ...this.counters };
   }

@@ -310,6 +310,9 @@ export class MemoryTransport implements Transport {
   /** Calls end at their `timeoutMs` (or the network's defaultTimeoutMs, when shorter). */
   readonly honoursTimeout = true;
 
+  /** Each reply is decoded from its own encoding (codec.ts: msgpack output is never written over). */
+  readonly handsOverReplies = true;
+
   async listen(service: TransportService): Promise<string> {
     if (this.closed) throw new AtlasError(ErrorCodes.CLOSED, 'transport is closed');
     if (this.service !== undefined) throw new AtlasError(ErrorCodes.BAD_REQUEST, 'transport is already listening');

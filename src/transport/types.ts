@@ -53,11 +53,6 @@ export interface Transport {
   /** The address other peers reach this node at; known once listen() resolved. */
   readonly address: string | undefined;
   listen(service: TransportService): Promise<string>;
-  /**
-   * Calls `method` on `peer`. The result is the caller's once the promise resolves: the transport
-   * must not change or reuse the memory of its byte fields afterwards (the node stores a reply's
-   * chunks without copying them).
-   */
   call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown>;
   /**
    * True when `call` ends a call at its `timeoutMs` (both transports here; a wrapper says what
@@ -66,6 +61,14 @@ export interface Transport {
    * other transport gets a signal made for the call, which aborts at the deadline. Default false.
    */
   readonly honoursTimeout?: boolean;
+  /**
+   * True when a reply is the caller's alone once `call` resolves: nothing the transport does
+   * afterwards changes the memory of its byte fields (both transports here: each reply is decoded
+   * from memory of its own, or from msgpack output that is never written over). The node then
+   * stores the chunks of a getChunks reply without copying them; any other transport's are
+   * copied when stored. A wrapper says what the transport it wraps says. Default false.
+   */
+  readonly handsOverReplies?: boolean;
   close(): Promise<void>;
   /** Counters since the transport was created (both built-in transports have them). */
   stats?(): TransportStats;

@@ -459,10 +459,14 @@ describe('ChunkLog writes', () => {
     const chunks = Array.from({ length: 40 }, (_, i) => chunkOf(`shared placement ${i}`));
     const entries = chunks.map((data) => ({ key: Buffer.from(addressOf(data), 'hex'), data }));
     const log = await ChunkLog.open(dir, { noSync: true, hasher });
-    // Each key twice in the first batch, the repeats after every other key (so a repeat's latest
-    // placement-mate is another key), and the first half again in a second batch.
-    expect(await log.storeChunks([...entries, ...entries])).toEqual([...entries.map(() => true), ...entries.map(() => false)]);
-    expect(await log.storeChunks(entries.slice(0, 20))).toEqual(entries.slice(0, 20).map(() => false));
+    // The first 30 keys twice in the first batch, the repeats after every other key (so a repeat's
+    // latest placement-mate is another key); then a batch mixing stored keys with the last ten,
+    // one of them three times.
+    const [first, rest] = [entries.slice(0, 30), entries.slice(30)];
+    expect(await log.storeChunks([...first, ...first])).toEqual([...first.map(() => true), ...first.map(() => false)]);
+    const thrice = rest[4] as (typeof rest)[number];
+    const mixed = [first[0], rest[0], thrice, first[1], ...rest.slice(1, 4), thrice, first[2], ...rest.slice(5), thrice] as typeof entries;
+    expect(await log.storeChunks(mixed)).toEqual(mixed.map((entry, i) => !first.includes(entry) && mixed.indexOf(entry) === i));
     for (const { key, data } of entries) expect(Buffer.from(log.chunk(key) as Uint8Array).equals(data)).toBe(true);
     await log.close();
     const reopened = await ChunkLog.open(dir, { noSync: true, hasher });

@@ -17,6 +17,9 @@ export function wrapTransport(inner: Transport, wrap: TransportWrap): Transport 
     get honoursTimeout() {
       return inner.honoursTimeout === true;
     },
+    get handsOverReplies() {
+      return inner.handsOverReplies === true;
+    },
     listen: (service) => {
       const { handle } = wrap;
       if (handle === undefined) return inner.listen(service);

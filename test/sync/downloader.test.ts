@@ -25,7 +25,7 @@ async function setup(count: number, reply: Reply, options?: Partial<DownloaderOp
   const requests: Record<string, number> = {};
   const sizes: Record<string, number[]> = {};
   const forms: string[] = [];
-  const client = {
+  const client: { handsOverReplies?: boolean; getChunks(peer: string, params: { addresses: string[] }, callOptions?: { packed?: boolean }): Promise<ReturnType<Reply>> } = {
     async getChunks(peer: string, params: { addresses: string[] }, callOptions?: { packed?: boolean }) {
       forms.push(`${peer}:${callOptions?.packed === true ? 'packed' : 'hex'}`);
       const refusal = callOptions?.packed === true ? packedReply?.(peer) : undefined;
@@ -46,7 +46,7 @@ async function setup(count: number, reply: Reply, options?: Partial<DownloaderOp
     storeFailed() {},
   };
   const downloader = new Downloader({ store, views, client, clock: systemClock, random: seededRandom(2), hooks }, options);
-  return { chunks, store, views, downloader, requests, sizes, faults, forms };
+  return { chunks, store, views, downloader, requests, sizes, faults, forms, client };
 }
 
 /** Peer views marked by hand (`views.markHeld`): no inventory is ever pulled. */
@@ -92,11 +92,9 @@ describe('Downloader', () => {
     const { chunks, store, views, downloader } = await setup(600, serve);
     for (const c of chunks) byAddress.set(c.address, c.data);
     const hints: [string, number | undefined][] = [];
-    const handedOver: boolean[] = [];
     const putVerified = store.putVerified.bind(store);
     store.putVerified = (batch) => {
       for (const chunk of batch) hints.push([chunk.address, chunk.position]);
-      handedOver.push(isHandedOver(batch));
       return putVerified(batch);
     };
     views.track('P');
@@ -107,9 +105,30 @@ describe('Downloader', () => {
     expect(replies).toBeGreaterThan(1);
     expect(hints).toHaveLength(600);
     for (const [address, position] of hints) expect(store.addressAt(position as number), address).toBe(address);
-    // A reply's bytes are the downloader's alone: the store keeps them without a copy.
-    expect(handedOver.length).toBeGreaterThan(1);
-    expect(handedOver.every(Boolean)).toBe(true);
+  });
+
+  it('hands a reply\'s chunks over to the store when its transport hands replies over, and only then', async () => {
+    for (const handsOverReplies of [true, false, undefined]) {
+      const byAddress = new Map<string, Uint8Array>();
+      const serve: Reply = (_peer, addresses) => ({ chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] });
+      const { chunks, store, views, downloader, client } = await setup(300, serve);
+      for (const c of chunks) byAddress.set(c.address, c.data);
+      if (handsOverReplies !== undefined) client.handsOverReplies = handsOverReplies;
+      const handedOver: boolean[] = [];
+      const putVerified = store.putVerified.bind(store);
+      store.putVerified = (batch) => {
+        handedOver.push(isHandedOver(batch));
+        return putVerified(batch);
+      };
+      views.track('P');
+      views.markHeld('P', Uint32Array.from({ length: 300 }, (_, i) => i));
+      running.push(downloader);
+      downloader.pump();
+      await waitFor(() => store.inventory.count === 300, 'every chunk to be stored', 10_000);
+      downloader.stop();
+      expect(handedOver.length, String(handsOverReplies)).toBeGreaterThan(1);
+      expect(new Set(handedOver), String(handsOverReplies)).toEqual(new Set([handsOverReplies === true]));
+    }
   });
 
   it.each([true, false])('never has an address announced at several positions in flight twice, and stores it at all of them (store says which repeat: %s)', async (saysWhichRepeat) => {

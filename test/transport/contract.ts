@@ -143,6 +143,15 @@ export function transportContract(name: string, harness: TransportHarness): void
       }
     });
 
+    it('hands its replies over when it says so: a reply\'s bytes stay as they were through many calls after it', async () => {
+      const { address, client } = await pair();
+      if (client.handsOverReplies !== true) return; // a transport that does not say so gets its replies copied
+      const first = (await client.call(address, 'echo', { chunks: [new Uint8Array(40).fill(1), new Uint8Array(300).fill(2)] })) as { chunks: Uint8Array[] };
+      for (let i = 0; i < 300; i++) await client.call(address, 'echo', { chunks: [new Uint8Array(40 + (i % 7)).fill(200 + (i % 50)), new Uint8Array(300).fill(i % 256)] });
+      expect(first.chunks[0]!.every((byte) => byte === 1)).toBe(true);
+      expect(first.chunks[1]!.every((byte) => byte === 2)).toBe(true);
+    });
+
     it('tells the handler the method and who called', async () => {
       const { service, address, client } = await pair();
       await client.call(address, 'echo', {});
