@@ -30,6 +30,8 @@ interface FreshResult {
   rssFileBeforeOpenBytes?: number;
   requests: number;
   duplicates: number;
+  /** CPU seconds on the main thread and on the others (bench/sync/thread-cpu.ts), where /proc is there. */
+  threads?: ThreadCpu;
 }
 
 interface ReferenceResult {
@@ -38,12 +40,29 @@ interface ReferenceResult {
   mismatched: number;
   bytes: number;
   cpuSeconds: number;
+  threads?: ThreadCpu;
   peakRssBytes: number;
   /** The reference server's CPU while streaming, when it reported it. */
   serveCpuSeconds?: number | undefined;
 }
 
 const MB = 1_000_000;
+
+interface ThreadCpu {
+  mainSeconds: number;
+  otherSeconds: number;
+}
+
+/**
+ * The fresh node's CPU a chunk split by thread, beside the reference client's: the main thread
+ * (JavaScript and the event loop) and the others (V8's compiler and collector, libuv's file writes).
+ */
+function threadNote(result: FreshResult, ref: ReferenceResult, count: number): string {
+  const { threads } = result;
+  if (threads === undefined || ref.threads === undefined) return '';
+  const us = (seconds: number, chunks: number) => `${((seconds * 1e6) / Math.max(1, chunks)).toFixed(2)} µs`;
+  return `; CPU a chunk on the main thread ${us(threads.mainSeconds, result.have)}, on other threads (V8 compiler and GC, libuv file writes) ${us(threads.otherSeconds, result.have)}, against the reference client's ${us(ref.threads.mainSeconds, count)} and ${us(ref.threads.otherSeconds, count)}`;
+}
 
 async function reference(dataset: Dataset): Promise<ReferenceResult> {
   const dir = copySource(dataset, 'reference');
@@ -227,7 +246,7 @@ const suite: BenchSuite = async ({ quick }) => {
         unit: 'chunks/s',
         reference: { label: 'raw lmdb durable puts, same chunks', value: ceiling.count / (ceiling.elapsedMs / 1000) },
       });
-      report.notes!.push(`${label}: open (chain catch-up) ${(result.openMs / 1000).toFixed(2)} s, ${result.requests} getChunks requests, ${result.duplicates} duplicate chunks${residentNote(result)}`);
+      report.notes!.push(`${label}: open (chain catch-up) ${(result.openMs / 1000).toFixed(2)} s, ${result.requests} getChunks requests, ${result.duplicates} duplicate chunks${residentNote(result)}${threadNote(result, ref, dataset.count)}`);
     }
   }
   rmSync(join(SCRATCH, 'run'), { recursive: true, force: true });

@@ -9,6 +9,7 @@ import { AtlasNode } from '../../src/node/index.js';
 import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { HttpTransport } from '../../src/transport/http.js';
 import { AddressFileChain } from './file-chain.js';
+import { threadCpuSince, threadTimes } from './thread-cpu.js';
 
 const [dataDir, chainFile, peerList, timeoutArg, chunkStorageArg] = process.argv.slice(2) as [string, string, string, string, string | undefined];
 const chunkStorage = chunkStorageArg === 'log' ? 'log' : 'lmdb';
@@ -31,6 +32,7 @@ const node = await AtlasNode.open({
 const openMs = performance.now() - openedAt;
 
 const cpuBefore = process.cpuUsage();
+const threadsBefore = threadTimes();
 const startedAt = performance.now();
 await node.start();
 const done = await new Promise<boolean>((resolve) => {
@@ -47,6 +49,7 @@ const done = await new Promise<boolean>((resolve) => {
 });
 const elapsedMs = performance.now() - startedAt;
 const cpu = process.cpuUsage(cpuBefore);
+const threads = threadCpuSince(threadsBefore);
 const residentAtEnd = residentSplit();
 const stats = node.stats();
 const transportStats = transport.stats();
@@ -57,6 +60,7 @@ process.stdout.write(
     openMs,
     elapsedMs,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    ...(threads ? { threads } : {}),
     // The kernel's high-water mark, as for the reference client (polling RSS cost 2 % of the CPU measured).
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     have: stats.have,

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { hash160Batch } from '../../src/hash/index.js';
+import { threadCpuSince, threadTimes } from './thread-cpu.js';
 
 const [server, chainFile] = process.argv.slice(2) as [string, string];
 const addresses = readFileSync(chainFile);
@@ -13,6 +14,7 @@ const [host, port] = server.split(':') as [string, string];
 const BATCH = 1_000;
 
 const cpuBefore = process.cpuUsage();
+const threadsBefore = threadTimes();
 const started = performance.now();
 let verified = 0;
 let mismatched = 0;
@@ -56,4 +58,5 @@ await new Promise<void>((resolve, reject) => {
 });
 const elapsedMs = performance.now() - started;
 const cpu = process.cpuUsage(cpuBefore);
-process.stdout.write(JSON.stringify({ elapsedMs, verified, mismatched, bytes, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');
+const threads = threadCpuSince(threadsBefore);
+process.stdout.write(JSON.stringify({ elapsedMs, verified, mismatched, bytes, cpuSeconds: (cpu.user + cpu.system) / 1e6, ...(threads ? { threads } : {}), peakRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');
