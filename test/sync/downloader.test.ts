@@ -8,6 +8,7 @@ import { resolveLimits } from '../../src/protocol/limits.js';
 import { seededRandom, systemClock } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
+import type { VerifiedChunk } from '../../src/store/types.js';
 import type { GetChunksResult } from '../../src/protocol/messages.js';
 import { DEFAULT_DOWNLOADER, Downloader, type DownloaderOptions } from '../../src/sync/downloader.js';
 import { WorkPlan, type PlannedRequest } from '../../src/sync/work-plan.js';
@@ -60,6 +61,25 @@ function planned(batches: Map<string, PlannedRequest>, field: 'addresses' | 'pos
   return [...batches.values()].flatMap((request): (string | number)[] => [...request[field]]);
 }
 
+/** Peer P holds all `count` positions; the downloader runs until the store holds them, `seen` told of every batch it puts. */
+async function downloadAllFromOnePeer(
+  parts: { store: MemoryChunkStore; views: PeerViews; downloader: Downloader },
+  count: number,
+  seen: (batch: readonly VerifiedChunk[]) => void,
+): Promise<void> {
+  const { store, views, downloader } = parts;
+  const putVerified = store.putVerified.bind(store);
+  store.putVerified = (batch) => {
+    seen(batch);
+    return putVerified(batch);
+  };
+  views.track('P');
+  views.markHeld('P', Uint32Array.from({ length: count }, (_, i) => i));
+  running.push(downloader);
+  downloader.pump();
+  await waitFor(() => store.inventory.count === count, 'every chunk to be stored', 10_000);
+}
+
 const running: Downloader[] = [];
 afterEach(() => running.splice(0).forEach((d) => d.stop()));
 
@@ -92,16 +112,9 @@ describe('Downloader', () => {
     const { chunks, store, views, downloader } = await setup(600, serve);
     for (const c of chunks) byAddress.set(c.address, c.data);
     const hints: [string, number | undefined][] = [];
-    const putVerified = store.putVerified.bind(store);
-    store.putVerified = (batch) => {
+    await downloadAllFromOnePeer({ store, views, downloader }, 600, (batch) => {
       for (const chunk of batch) hints.push([chunk.address, chunk.position]);
-      return putVerified(batch);
-    };
-    views.track('P');
-    views.markHeld('P', Uint32Array.from({ length: 600 }, (_, i) => i));
-    running.push(downloader);
-    downloader.pump();
-    await waitFor(() => store.inventory.count === 600, 'every chunk to be stored', 10_000);
+    });
     expect(replies).toBeGreaterThan(1);
     expect(hints).toHaveLength(600);
     for (const [address, position] of hints) expect(store.addressAt(position as number), address).toBe(address);
@@ -115,16 +128,7 @@ describe('Downloader', () => {
       for (const c of chunks) byAddress.set(c.address, c.data);
       if (handsOverReplies !== undefined) client.handsOverReplies = handsOverReplies;
       const handedOver: boolean[] = [];
-      const putVerified = store.putVerified.bind(store);
-      store.putVerified = (batch) => {
-        handedOver.push(isHandedOver(batch));
-        return putVerified(batch);
-      };
-      views.track('P');
-      views.markHeld('P', Uint32Array.from({ length: 300 }, (_, i) => i));
-      running.push(downloader);
-      downloader.pump();
-      await waitFor(() => store.inventory.count === 300, 'every chunk to be stored', 10_000);
+      await downloadAllFromOnePeer({ store, views, downloader }, 300, (batch) => void handedOver.push(isHandedOver(batch)));
       downloader.stop();
       expect(handedOver.length, String(handsOverReplies)).toBeGreaterThan(1);
       expect(new Set(handedOver), String(handsOverReplies)).toEqual(new Set([handsOverReplies === true]));
