@@ -37,7 +37,7 @@ export interface ServiceHost {
   readonly store: ChunkStore;
   /** Every chunk served is read through it (hash-checked; corrupt ones quarantined). */
   readonly reader: VerifiedReader;
-  /** Lets the event loop run between the slices of a large getChunks reply, one waiting slice a turn (slice-queue.ts). */
+  /** Lets the event loop run between the slices of a large getChunks reply (a timer of 0 ms on the node's clock). */
   pause(): Promise<void>;
   readonly log: InventoryLog;
   readonly limits: Readonly<ProtocolLimits>;

@@ -10,7 +10,7 @@ import { ProtocolClient } from '../protocol/client.js';
 import { RequestGuard } from '../protocol/request-guard.js';
 import { Blocklist } from '../peers/blocklist.js';
 import { Overlay } from '../peers/overlay.js';
-import { systemClock, type Clock, type Logger } from '../runtime.js';
+import type { Clock, Logger } from '../runtime.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
 import { VerifiedReader } from '../store/verified-read.js';
 import { Replicator } from '../sync/replicator.js';
@@ -29,7 +29,6 @@ import type { ResolvedNodeOptions } from './resolve-options.js';
 import { OutboundGuard } from './outbound-guard.js';
 import { PeerEvents } from './peer-events.js';
 import { NodeService, type ServiceHost } from './service.js';
-import { SliceQueue } from './slice-queue.js';
 import { RateMeter, type NodeStats } from './stats.js';
 import type { NodeState } from './lifecycle.js';
 import { SyncState } from './sync-state.js';
@@ -221,7 +220,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     network,
     store,
     reader,
-    pause: new SliceQueue(clock === systemClock ? (run) => setImmediate(run) : (run) => clock.setTimeout(run, 0)).pause,
+    pause: () => new Promise<void>((resolve) => clock.setTimeout(resolve, 0)),
     log: replicator.log,
     limits,
     candidate: (address) => overlay.candidate(address),
