@@ -24,21 +24,12 @@ import type { ProtocolLimits } from '../protocol/limits.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
 import type { VerifiedReader } from '../store/verified-read.js';
 
-/**
- * Bytes of chunks a getChunks reply reads and hashes before it lets the event loop run (about
- * 5 ms of a 2-core machine's time): what bounds how long one request for megabytes of large chunks
- * delays every other caller. A reply of small chunks (a catch-up's 500 of 170 B) fits in one slice.
- */
-export const SERVE_SLICE_BYTES = 1024 * 1024;
-
 /** What the service needs from the node around it. */
 export interface ServiceHost {
   readonly network: string;
   readonly store: ChunkStore;
   /** Every chunk served is read through it (hash-checked; corrupt ones quarantined). */
   readonly reader: VerifiedReader;
-  /** Lets the event loop run between the slices of a large getChunks reply (a timer of 0 ms on the node's clock). */
-  pause(): Promise<void>;
   readonly log: InventoryLog;
   readonly limits: Readonly<ProtocolLimits>;
   /** A caller told us its reachable address: a candidate peer. */
@@ -104,17 +95,8 @@ export class NodeService implements AtlasService {
     return { complete: true, sequenceLength, inventory, added: encodePositions(added), ...offering };
   }
 
-  /**
-   * Read and hashed SERVE_SLICE_BYTES of chunks at a time, the event loop free between slices:
-   * a peer asking for megabytes holds every other caller back for one slice at a time, and a
-   * caller that left stops the reading at the next slice.
-   */
-  async getChunks(params: GetChunksParams, context: CallerContext): Promise<GetChunksResult> {
-    return this.host.reader.readInSlices(params.addresses, this.host.limits.maxGetChunksBytes, {
-      sliceBytes: SERVE_SLICE_BYTES,
-      pause: this.host.pause,
-      signal: () => context.signal,
-    });
+  async getChunks(params: GetChunksParams): Promise<GetChunksResult> {
+    return this.host.reader.read(params.addresses, this.host.limits.maxGetChunksBytes);
   }
 
   async putChunks(params: PutChunksParams, context: CallerContext): Promise<PutChunksResult> {

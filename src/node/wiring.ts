@@ -220,7 +220,6 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     network,
     store,
     reader,
-    pause: () => new Promise<void>((resolve) => clock.setTimeout(resolve, 0)),
     log: replicator.log,
     limits,
     candidate: (address) => overlay.candidate(address),

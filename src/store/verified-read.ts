@@ -9,7 +9,6 @@
  * (its bits cleared, so the downloader fetches it again), and reported through `corrupt`.
  */
 import { digestIs, type Address } from '../address.js';
-import { AtlasError, ErrorCodes } from '../errors.js';
 import { hash160Batch } from '../hash/index.js';
 import type { ChunkStore, DiscardOutcome } from './types.js';
 
@@ -26,16 +25,6 @@ export interface VerifiedReaderOptions {
   discardFailed?: (address: Address, error: unknown) => void;
   /** Hash every chunk before it is served (default true). false exists to measure the cost. */
   verify?: boolean;
-}
-
-/** How readInSlices paces a large read. */
-export interface SliceOptions {
-  /** A slice ends once it holds at least this many bytes of chunks. */
-  sliceBytes: number;
-  /** Awaited between slices: the caller's way to let the event loop run (a timer of 0 ms). */
-  pause: () => Promise<void>;
-  /** Read only after a pause (a transport may make a signal only when asked): the read stops with ABORTED once it has aborted. */
-  signal?: () => AbortSignal | undefined;
 }
 
 export interface VerifiedRead {
@@ -67,85 +56,36 @@ export class VerifiedReader {
    * found is always read), and the addresses not read yet are `later`.
    */
   read(addresses: readonly Address[], maxBytes = Infinity): VerifiedRead {
-    const reading = this.#reading(addresses, maxBytes, Infinity);
-    for (;;) {
-      const step = reading.next();
-      if (step.done === true) return step.value;
-    }
-  }
-
-  /**
-   * What read() answers, read and hashed a slice at a time with `pause()` awaited between slices,
-   * so that a request for megabytes of chunks holds the event loop for a slice at a time instead
-   * of its whole reply (every other caller waits behind a synchronous read). A read that fits in
-   * one slice never pauses. Rejects with ABORTED, reading no further, when `signal` has aborted at
-   * a pause.
-   */
-  async readInSlices(addresses: readonly Address[], maxBytes: number, options: SliceOptions): Promise<VerifiedRead> {
-    const reading = this.#reading(addresses, maxBytes, options.sliceBytes);
-    for (;;) {
-      const step = reading.next();
-      if (step.done === true) return step.value;
-      await options.pause();
-      const signal = options.signal?.();
-      if (signal?.aborted === true) throw new AtlasError(ErrorCodes.ABORTED, 'the caller left while its chunks were read');
-    }
-  }
-
-  /**
-   * read(), yielding after each slice of at least `sliceBytes` of chunks read and hashed. A round
-   * takes chunks up to the one that would take them past `maxBytes` (its first always taken); a
-   * round whose every chunk was corrupt is followed by another, so that a reply putting addresses
-   * off carries a chunk.
-   */
-  *#reading(addresses: readonly Address[], maxBytes: number, sliceBytes: number): Generator<void, VerifiedRead> {
     const missing: Address[] = [];
-    const intact: VerifiedRead['chunks'] = [];
-    const round = { taken: 0, bytes: 0 };
     let next = 0;
     for (;;) {
-      const { chunks, end, bounded } = this.#collect(addresses, next, maxBytes, sliceBytes, round, missing);
-      intact.push(...this.#verify(chunks, missing));
-      next = end;
+      const { chunks, end } = this.#collect(addresses, next, maxBytes, missing);
+      const intact = this.#verify(chunks, missing);
       if (end === addresses.length) return { chunks: intact, missing };
-      if (bounded) {
-        if (intact.length > 0) return { chunks: intact, missing, later: addresses.slice(end) };
-        round.taken = 0; // every chunk read was corrupt: a new round
-        round.bytes = 0;
-      }
-      yield;
+      // Every chunk read was corrupt: read on, so that a reply putting addresses off carries a chunk.
+      if (intact.length > 0) return { chunks: intact, missing, later: addresses.slice(end) };
+      next = end;
     }
   }
 
   /**
-   * The held chunks of addresses[from..] for one slice: until the slice holds `sliceBytes`, or up
-   * to the chunk that would take the round past `maxBytes` (`bounded`; the round's first chunk is
-   * always taken). The addresses not held go to `missing`; `end` is the first address not looked at.
+   * The held chunks of addresses[from..], up to the one that would take them past `maxBytes` (the
+   * first always taken); the addresses not held go to `missing`. `end`: the first address not looked at.
    */
-  #collect(
-    addresses: readonly Address[],
-    from: number,
-    maxBytes: number,
-    sliceBytes: number,
-    round: { taken: number; bytes: number },
-    missing: Address[],
-  ): { chunks: VerifiedRead['chunks']; end: number; bounded: boolean } {
+  #collect(addresses: readonly Address[], from: number, maxBytes: number, missing: Address[]): { chunks: VerifiedRead['chunks']; end: number } {
     const chunks: VerifiedRead['chunks'] = [];
-    let sliced = 0;
+    let bytes = 0;
     for (let i = from; i < addresses.length; i++) {
       const address = addresses[i] as Address;
       const data = this.#isQuarantining(address) ? undefined : this.store.get(address);
       if (data === undefined) missing.push(address);
-      else if (round.taken > 0 && round.bytes + data.length > maxBytes) return { chunks, end: i, bounded: true };
+      else if (chunks.length > 0 && bytes + data.length > maxBytes) return { chunks, end: i };
       else {
         chunks.push({ address, data });
-        round.taken++;
-        round.bytes += data.length;
-        sliced += data.length;
-        if (sliced >= sliceBytes) return { chunks, end: i + 1, bounded: false };
+        bytes += data.length;
       }
     }
-    return { chunks, end: addresses.length, bounded: false };
+    return { chunks, end: addresses.length };
   }
 
   /** The intact ones of `chunks`; each corrupt one is quarantined and added to `missing`. */

@@ -1,7 +1,6 @@
 /** Verified reads and quarantine (store/verified-read.ts, store/quarantine.ts). */
 import { describe, expect, it } from 'vitest';
 import { hashReady } from '../../src/hash/index.js';
-import { seededRandom } from '../../src/runtime.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import { VerifiedReader, type CorruptChunk } from '../../src/store/verified-read.js';
 import { addressOf, announcementsFor, chunkOf } from './contract.js';
@@ -107,75 +106,5 @@ describe('VerifiedReader', () => {
     flip(store, addresses[0] as string, 0);
     expect(new VerifiedReader(store, { verify: false }).read(addresses).chunks).toHaveLength(1);
     expect(new VerifiedReader(store).read(addresses).chunks).toHaveLength(0);
-  });
-
-  it('reads in slices exactly what read() answers, over random stores, corruption, bounds and slice sizes', async () => {
-    const random = seededRandom(31);
-    for (let round = 0; round < 60; round++) {
-      await hashReady();
-      const count = 1 + Math.floor(random() * 12);
-      const chunks = Array.from({ length: count }, (_, i) => chunkOf(`sliced ${round} ${i} ${'x'.repeat(Math.floor(random() * 300))}`));
-      const addresses = chunks.map(addressOf);
-      const store = new MemoryChunkStore();
-      await store.append(announcementsFor(addresses, 0));
-      await store.putMany(chunks.filter(() => random() < 0.8));
-      const asked = addresses.filter(() => random() < 0.9);
-      const maxBytes = random() < 0.2 ? Infinity : 1 + Math.floor(random() * 1500);
-      const sliceBytes = 1 + Math.floor(random() * 700);
-      // The same corruption seen by both reads (each in a store of its own: a read quarantines).
-      const corrupt = asked.filter((address) => store.rawChunk(address) !== undefined && random() < 0.2);
-      const twin = new MemoryChunkStore();
-      await twin.append(announcementsFor(addresses, 0));
-      await twin.putMany(chunks.filter((chunk) => store.rawChunk(addressOf(chunk)) !== undefined));
-      for (const address of corrupt) {
-        flip(store, address, 0);
-        flip(twin, address, 0);
-      }
-      let pauses = 0;
-      const sliced = await new VerifiedReader(store).readInSlices(asked, maxBytes, { sliceBytes, pause: async () => void pauses++ });
-      const whole = new VerifiedReader(twin).read(asked, maxBytes);
-      // The same chunks and the same addresses put off; the missing ones in any order (a slice
-      // adds its corrupt ones when it is hashed).
-      expect({ ...sliced, missing: [...sliced.missing].sort() }, `round ${round}`).toEqual({ ...whole, missing: [...whole.missing].sort() });
-      const readBytes = sliced.chunks.reduce((sum, chunk) => sum + chunk.data.length, 0);
-      if (readBytes < sliceBytes && corrupt.length === 0) expect(pauses, `round ${round}: one slice`).toBe(0);
-    }
-  });
-
-  it('lets other work run between slices, and never pauses a read that fits in one', async () => {
-    const { store, addresses } = await storeOf(4);
-    const reader = new VerifiedReader(store);
-    const order: string[] = [];
-    const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
-    const reading = reader.readInSlices(addresses, Infinity, { sliceBytes: 1, pause }).then(() => order.push('read'));
-    setImmediate(() => order.push('other work'));
-    await reading;
-    expect(order).toEqual(['other work', 'read']);
-    let paused = 0;
-    await reader.readInSlices(addresses, Infinity, { sliceBytes: 1_000_000, pause: async () => void paused++ });
-    expect(paused).toBe(0);
-  });
-
-  it('stops reading with ABORTED once the caller has left, asking for its signal only at a pause', async () => {
-    const { store, addresses } = await storeOf(4);
-    const reads: string[] = [];
-    const get = store.get.bind(store);
-    store.get = (address) => {
-      reads.push(address);
-      return get(address);
-    };
-    const controller = new AbortController();
-    let asked = 0;
-    const signal = () => {
-      asked++;
-      return controller.signal;
-    };
-    const small = await new VerifiedReader(store).readInSlices(addresses, Infinity, { sliceBytes: 1_000_000, pause: async () => {}, signal });
-    expect(small.chunks).toHaveLength(4);
-    expect(asked).toBe(0);
-    reads.length = 0;
-    const reading = new VerifiedReader(store).readInSlices(addresses, Infinity, { sliceBytes: 1, pause: async () => controller.abort(), signal });
-    await expect(reading).rejects.toMatchObject({ code: 'ABORTED' });
-    expect(reads).toEqual(addresses.slice(0, 1));
   });
 });
