@@ -16,6 +16,12 @@ import type { DigestCheckpoint } from './sequence-digest.js';
 
 /** The chunk record set: 20-byte address -> the chunk's bytes, every chunk ever stored. */
 export interface ChunkRecords {
+  /**
+   * True when storeChunks keeps the bytes it is given past the call, as they are (the memory
+   * backend): the store then copies every put's bytes for it, handed over or not. Default false:
+   * the bytes are written (copied) during the call.
+   */
+  readonly keepsChunkBytes?: boolean;
   /** The stored bytes of `key` (the caller may keep them), announced or not. */
   chunk(key: Buffer): Uint8Array | undefined;
   /** As chunk(), read from the medium again, past any read cache of the backend's: what a discard hashes before it removes. */
@@ -26,8 +32,8 @@ export interface ChunkRecords {
   chunkSizes(): Iterable<{ key: Buffer; size: number }>;
   /**
    * One transaction: stores each chunk unless its address is already stored; answers which were
-   * added. The bytes may be views of a larger buffer (a reply handed over: handed-over.ts): a
-   * backend that keeps them past the call keeps a copy of its own.
+   * added. The bytes may be views of a reply the caller handed over (handed-over.ts): a backend
+   * writes them during the call, or says it keeps them (`keepsChunkBytes`).
    */
   storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]>;
   removeChunk(key: Buffer): Promise<void>;

@@ -155,9 +155,13 @@ export class BackedChunkStore implements ChunkStore {
     return this.#enqueueStore(() => hashChunks(chunks, this.maxChunkSize));
   }
 
-  /** As putMany, without the hashing; a list handed over by the library (handed-over.ts) is not copied. */
+  /**
+   * As putMany, without the hashing. A list handed over by the library (handed-over.ts) is not
+   * copied, unless the backend keeps what it is given (`keepsChunkBytes`).
+   */
   putVerified(chunks: readonly VerifiedChunk[]): Promise<PutOutcome[]> {
-    return this.#enqueueStore(() => parseVerified(chunks, this.maxChunkSize), isHandedOver(chunks));
+    const copy = !isHandedOver(chunks) || this.#backend.keepsChunkBytes === true;
+    return this.#enqueueStore(() => parseVerified(chunks, this.maxChunkSize), copy);
   }
 
   get(address: Address): Uint8Array | undefined {
@@ -290,11 +294,11 @@ export class BackedChunkStore implements ChunkStore {
     return sizes;
   }
 
-  #enqueueStore(precheck: () => AdmissionResult[], handedOver = false): Promise<PutOutcome[]> {
+  #enqueueStore(precheck: () => AdmissionResult[], copy = true): Promise<PutOutcome[]> {
     if (this.#closed) return Promise.reject(closedError());
     let prepared: AdmissionResult[];
     try {
-      prepared = handedOver ? precheck() : copyAdmitted(precheck());
+      prepared = copy ? copyAdmitted(precheck()) : precheck();
     } catch (error) {
       return Promise.reject(error);
     }

@@ -3,9 +3,10 @@
  *
  * The store copies the bytes of every put when the call is made: a caller may reuse its buffers
  * as soon as the call returns, and the bytes checked must be the bytes written. A downloader's
- * chunks are views of a reply just decoded, which nothing else holds or will change (a transport
- * hands a reply's bytes over to its caller: `Transport.call`); copying them cost a catch-up a
- * memory copy and two objects a chunk. A list handed over is kept as it is until written.
+ * chunks are views of a reply just decoded, which nothing else holds or will change when the
+ * transport says so (`Transport.handsOverReplies`); copying them cost a catch-up a memory copy and
+ * two objects a chunk. A list handed over is kept as it is until written (and copied all the same
+ * for a backend that keeps what it is given: `keepsChunkBytes`).
  *
  * Only code inside the library can hand a list over: the functions are not part of the package's
  * exports, so a store's callers keep the copy they rely on.

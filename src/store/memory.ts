@@ -36,6 +36,8 @@ export class MemoryChunkStore extends BackedChunkStore {
  * hence atomic. Exported for tests that put a backend of their own under a BackedChunkStore.
  */
 export class MemoryBackend implements StoreBackend {
+  /** Chunks are kept as given: the store copies what it puts here. */
+  readonly keepsChunkBytes: boolean = true;
   readonly sequence = new AddressArray();
   readonly chunks = new Map<Address, Uint8Array>();
   readonly checkpoints: Uint8Array[] = [];
@@ -96,26 +98,13 @@ export class MemoryBackend implements StoreBackend {
     if (this.checkpoints.length > firstDroppedCheckpoint) this.checkpoints.length = firstDroppedCheckpoint;
   }
 
-  /** Keeps the chunks it adds in one slab of its own, not as views of the caller's buffers. */
   async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
-    const addresses = chunks.map(({ key }) => key.toString('hex'));
-    const inBatch = new Set<string>();
-    let bytes = 0;
-    const added = addresses.map((address, i) => {
-      if (this.chunks.has(address) || inBatch.has(address)) return false;
-      inBatch.add(address);
-      bytes += (chunks[i] as { data: Uint8Array }).data.length;
+    return chunks.map(({ key, data }) => {
+      const address = key.toString('hex');
+      if (this.chunks.has(address)) return false;
+      this.chunks.set(address, data);
       return true;
     });
-    const slab = Buffer.allocUnsafe(bytes);
-    let at = 0;
-    chunks.forEach(({ data }, i) => {
-      if (!added[i]) return;
-      slab.set(data, at);
-      this.chunks.set(addresses[i] as string, slab.subarray(at, at + data.length));
-      at += data.length;
-    });
-    return added;
   }
 
   async removeChunk(key: Buffer): Promise<void> {

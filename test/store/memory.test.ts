@@ -49,17 +49,23 @@ describe('a cut whose backend fails after committing', () => {
 });
 
 describe('chunks handed over by the library', () => {
-  /** Records the bytes each storeChunks call is given. */
+  /** Records the bytes each storeChunks call is given; `keeps`: whether it says it keeps them as given. */
   class RecordingBackend extends MemoryBackend {
     readonly given: Uint8Array[] = [];
+    override readonly keepsChunkBytes: boolean;
+    constructor(keeps: boolean) {
+      super();
+      this.keepsChunkBytes = keeps;
+    }
     override async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
       for (const { data } of chunks) this.given.push(data);
-      return super.storeChunks(chunks);
+      // A backend that says it does not keep them writes them during the call: a copy.
+      return super.storeChunks(this.keepsChunkBytes ? chunks : chunks.map(({ key, data }) => ({ key, data: Uint8Array.prototype.slice.call(data) })));
     }
   }
 
-  it('reach the backend as they are, where any other list reaches it copied; the memory backend keeps its own copy either way', async () => {
-    const backend = new RecordingBackend();
+  it('reach a backend that writes them during the call as they are, where any other list reaches it copied', async () => {
+    const backend = new RecordingBackend(false);
     const store = new BackedChunkStore(backend);
     const [a, b] = [chunkOf('handed over by the downloader'), chunkOf('put by an embedder')];
     await store.append(announcementsFor([addressOf(a), addressOf(b)], 0));
@@ -74,9 +80,18 @@ describe('chunks handed over by the library', () => {
     expect(await store.putVerified(plain)).toMatchObject([{ ok: true, added: true }]);
     expect(backend.given[1]).not.toBe(b);
     expect(Buffer.from(backend.given[1] as Uint8Array).equals(b)).toBe(true);
+  });
 
-    // The memory backend holds chunks past the call: its own bytes, not views of the caller's.
+  it('are copied all the same for a backend that keeps what it is given (the memory backend)', async () => {
+    const backend = new RecordingBackend(true);
+    const store = new BackedChunkStore(backend);
+    const a = chunkOf('handed over to a keeping backend');
+    await store.append(announcementsFor([addressOf(a)], 0));
+    expect(await store.putVerified(handOverChunks([{ address: addressOf(a), data: a }]))).toMatchObject([{ ok: true, added: true }]);
+    expect(backend.given[0]).not.toBe(a);
+    // It holds chunks past the call: bytes of the store's own, not views of the caller's.
     a.fill(0);
-    expect(Buffer.from(store.get(addressOf(Buffer.from('handed over by the downloader'))) as Uint8Array).toString()).toBe('handed over by the downloader');
+    expect(Buffer.from(store.get(addressOf(Buffer.from('handed over to a keeping backend'))) as Uint8Array).toString()).toBe('handed over to a keeping backend');
+    expect(new MemoryBackend().keepsChunkBytes).toBe(true);
   });
 });
