@@ -165,7 +165,7 @@ const suite: BenchSuite = async (options) => {
 
   const info = hashBackendInfo();
   notes.push(
-    `backend in use: ${info.backend}; native addon: ${info.openssl ?? `unavailable (${info.nativeUnavailable})`}; node ${process.version}, OpenSSL ${process.versions.openssl}`,
+    `backend in use: ${info.backend}; native addon: ${info.openssl === undefined ? `unavailable (${info.nativeUnavailable})` : `SHA-256 by ${info.openssl}, RIPEMD-160 ${info.ripemd160}`}; node ${process.version}, OpenSSL ${process.versions.openssl}`,
     `reference "${REFERENCE}" is the node backend: crypto.hash (one-shot) when node has it, else createHash; each figure is the median of ${options.quick ? 9 : 15} short interleaved rounds`,
     `workloads: 1,000 x 170 B, 500 x 1 KiB, 24 x 40 KiB${corpus ? `, ${corpus.length} real zone files` : ''}; [MB/s] = input bytes hashed per second`,
     'packed = hash160Packed on chunks already laid end to end (packing not counted); batch = hash160Batch on an array, results as 20-byte views',

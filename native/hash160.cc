@@ -1,7 +1,8 @@
-// hash160 = RIPEMD160(SHA256(data)), computed by the OpenSSL that the running `node` binary
-// exports (the headers ship with Node). No crypto is implemented here: this file only moves bytes
-// between JavaScript and OpenSSL, and validates its arguments (TypeError/RangeError, never a
-// crash). C++ exceptions are disabled, so errors are raised with ThrowAsJavaScriptException.
+// hash160 = RIPEMD160(SHA256(data)). SHA-256 is the OpenSSL that the running `node` binary
+// exports (the headers ship with Node); RIPEMD-160 of the 32-byte digest is ours (ripemd160.h:
+// one block, and 8 digests at once with AVX2), checked against OpenSSL's at load and replaced by
+// it if it ever disagrees. Arguments are validated (TypeError/RangeError, never a crash). C++
+// exceptions are disabled, so errors are raised with ThrowAsJavaScriptException.
 //
 // The low-level SHA256_Init/RIPEMD160_Init API is used on purpose: in OpenSSL 3 the one-shot
 // SHA256()/RIPEMD160() helpers go through EVP_Q_digest, which fetches the algorithm from a
@@ -14,6 +15,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "ripemd160.h"
 
 namespace {
 
@@ -22,16 +27,120 @@ constexpr size_t kHashBytes = 20;
 // one JS handle per item until the call returns.
 constexpr uint32_t kItemsPerHandleScope = 256;
 
-void Hash160(const uint8_t* data, size_t length, uint8_t* out) {
+namespace rmd = atlas::ripemd160;
+
+enum class Ripemd { kOpenSsl, kPortable, kAvx2 };
+Ripemd ChooseRipemd();
+
+// The RIPEMD-160 of a SHA-256 digest in use: chosen once a process, by the first load.
+const Ripemd ripemd = ChooseRipemd();
+
+void Sha256(const uint8_t* data, size_t length, uint8_t* digest) {
   SHA256_CTX sha;
-  uint8_t digest[SHA256_DIGEST_LENGTH];
   SHA256_Init(&sha);
   SHA256_Update(&sha, data, length);
   SHA256_Final(digest, &sha);
-  RIPEMD160_CTX ripemd;
-  RIPEMD160_Init(&ripemd);
-  RIPEMD160_Update(&ripemd, digest, sizeof digest);
-  RIPEMD160_Final(out, &ripemd);
+}
+
+void RipemdOpenSsl(const uint8_t* digest, uint8_t* out) {
+  RIPEMD160_CTX context;
+  RIPEMD160_Init(&context);
+  RIPEMD160_Update(&context, digest, rmd::kInputBytes);
+  RIPEMD160_Final(out, &context);
+}
+
+void RipemdOne(const uint8_t* digest, uint8_t* out) {
+  if (ripemd == Ripemd::kOpenSsl) {
+    RipemdOpenSsl(digest, out);
+  } else {
+    rmd::Of32(digest, out);
+  }
+}
+
+// `out` may overlap `data` (hash160Chain hashes a step into its own first half).
+void Hash160(const uint8_t* data, size_t length, uint8_t* out) {
+  uint8_t digest[SHA256_DIGEST_LENGTH];
+  Sha256(data, length, digest);
+  RipemdOne(digest, out);
+}
+
+// hash160 of many items: SHA-256 one by one, RIPEMD-160 eight digests at a time when the AVX2
+// lanes are in use. Finish() hashes what is left; each `out` is written by then.
+class BatchHasher {
+ public:
+  void Add(const uint8_t* data, size_t length, uint8_t* out) {
+    if (ripemd != Ripemd::kAvx2) {
+      Hash160(data, length, out);
+      return;
+    }
+    Sha256(data, length, digests_[pending_]);
+    outs_[pending_] = out;
+    if (++pending_ == rmd::kLanes) Flush();
+  }
+
+  void Finish() {
+    for (size_t i = 0; i < pending_; i++) rmd::Of32(digests_[i], outs_[i]);
+    pending_ = 0;
+  }
+
+ private:
+  void Flush() {
+#ifdef ATLAS_RIPEMD160_AVX2
+    const uint8_t* in[rmd::kLanes];
+    for (size_t i = 0; i < rmd::kLanes; i++) in[i] = digests_[i];
+    rmd::Of32x8Avx2(in, outs_);
+    pending_ = 0;
+#else
+    Finish();
+#endif
+  }
+
+  uint8_t digests_[rmd::kLanes][SHA256_DIGEST_LENGTH];
+  uint8_t* outs_[rmd::kLanes] = {};
+  size_t pending_ = 0;
+};
+
+// Which RIPEMD-160 to use: the AVX2 lanes when the CPU has AVX2, else the portable one block, and
+// OpenSSL's whenever ours disagrees with it on the check below (or ATLAS_RIPEMD160 asks for
+// one: "openssl", "portable", "avx2", to compare them).
+Ripemd ChooseRipemd() {
+  uint8_t digests[rmd::kLanes][rmd::kInputBytes];
+  uint8_t expected[rmd::kLanes][rmd::kDigestBytes];
+  uint8_t got[rmd::kLanes][rmd::kDigestBytes];
+  for (size_t lane = 0; lane < rmd::kLanes; lane++) {
+    for (size_t i = 0; i < rmd::kInputBytes; i++) digests[lane][i] = static_cast<uint8_t>(lane * 97 + i * 31 + (lane == 7 ? 0xff : 0));
+    RipemdOpenSsl(digests[lane], expected[lane]);
+  }
+  const char* asked = std::getenv("ATLAS_RIPEMD160");
+  const bool any = asked == nullptr || asked[0] == '\0';
+  if (!any && std::strcmp(asked, "openssl") == 0) return Ripemd::kOpenSsl;
+  for (size_t lane = 0; lane < rmd::kLanes; lane++) {
+    rmd::Of32(digests[lane], got[lane]);
+    if (std::memcmp(got[lane], expected[lane], rmd::kDigestBytes) != 0) return Ripemd::kOpenSsl;
+  }
+  if (!any && std::strcmp(asked, "portable") == 0) return Ripemd::kPortable;
+#ifdef ATLAS_RIPEMD160_AVX2
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) {
+    const uint8_t* in[rmd::kLanes];
+    uint8_t* out[rmd::kLanes];
+    for (size_t lane = 0; lane < rmd::kLanes; lane++) {
+      in[lane] = digests[lane];
+      out[lane] = got[lane];
+    }
+    rmd::Of32x8Avx2(in, out);
+    if (std::memcmp(got, expected, sizeof expected) == 0) return Ripemd::kAvx2;
+  }
+#endif
+  return Ripemd::kPortable;
+}
+
+const char* RipemdName(Ripemd chosen) {
+  switch (chosen) {
+    case Ripemd::kAvx2: return "avx2";
+    case Ripemd::kPortable: return "portable";
+    default: return "openssl";
+  }
 }
 
 napi_value Throw(napi_env env, bool range, const char* message) {
@@ -99,6 +208,7 @@ Napi::Value Hash160Batch(const Napi::CallbackInfo& info) {
   if (env.IsExceptionPending()) return env.Undefined();
   uint8_t* out = result.Data();
 
+  BatchHasher hasher;
   for (uint32_t start = 0; start < count; start += kItemsPerHandleScope) {
     napi_handle_scope scope;
     if (napi_open_handle_scope(env, &scope) != napi_ok) {
@@ -120,11 +230,12 @@ Napi::Value Hash160Batch(const Napi::CallbackInfo& info) {
         Throw(env, false, "hash160Batch: every item must be a Uint8Array");
         break;
       }
-      Hash160(bytes.data, bytes.length, out + static_cast<size_t>(i) * kHashBytes);
+      hasher.Add(bytes.data, bytes.length, out + static_cast<size_t>(i) * kHashBytes);
     }
     napi_close_handle_scope(env, scope);
     if (!ok) return env.Undefined();
   }
+  hasher.Finish();
   return result;
 }
 
@@ -152,9 +263,11 @@ Napi::Value Hash160Packed(const Napi::CallbackInfo& info) {
   Napi::Buffer<uint8_t> result = Napi::Buffer<uint8_t>::New(env, count * kHashBytes);
   if (env.IsExceptionPending()) return env.Undefined();
   uint8_t* out = result.Data();
+  BatchHasher hasher;
   for (size_t i = 0; i < count; i++) {
-    Hash160(data.data + offsets[i], offsets[i + 1] - offsets[i], out + i * kHashBytes);
+    hasher.Add(data.data + offsets[i], offsets[i + 1] - offsets[i], out + i * kHashBytes);
   }
+  hasher.Finish();
   return result;
 }
 
@@ -185,6 +298,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("hash160Packed", Napi::Function::New(env, Hash160Packed, "hash160Packed"));
   exports.Set("hash160Chain", Napi::Function::New(env, Hash160Chain, "hash160Chain"));
   exports.Set("openssl", Napi::String::New(env, OpenSSL_version(OPENSSL_VERSION)));
+  exports.Set("ripemd160", Napi::String::New(env, RipemdName(ripemd)));
   return exports;
 }
 

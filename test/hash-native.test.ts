@@ -1,10 +1,11 @@
 // The addon itself, called directly: bad arguments must throw TypeError/RangeError, never crash
 // the process (a crash here would fail the whole test file, not one assertion).
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { NATIVE_ADDON_PATH } from '../src/hash/index.js';
 import { loadNativeHash } from '../src/hash/native.js';
@@ -15,6 +16,7 @@ interface Addon {
   hash160Packed(data: unknown, offsets: unknown): Buffer;
   hash160Chain(previous: unknown, addresses: unknown): Buffer;
   openssl: string;
+  ripemd160: string;
 }
 
 const built = existsSync(NATIVE_ADDON_PATH);
@@ -171,3 +173,76 @@ describe.skipIf(!addon)('native addon', () => {
     expect(thrown(() => (a.hash160Packed as (d: unknown) => Buffer)(data))?.type).toBe('TypeError');
   });
 });
+
+/**
+ * Every RIPEMD-160 the addon can run (ATLAS_RIPEMD160, read once a process: so a child process
+ * each), against node:crypto: single items, batches around the 8-lane groups (a partial group
+ * at the end, and one of many items of varied lengths), packed chunks and a digest chain.
+ */
+const CHECK_IMPLEMENTATION = `
+const { createHash } = require('node:crypto');
+const addon = require(process.argv[1]);
+const reference = (d) => createHash('ripemd160').update(createHash('sha256').update(d).digest()).digest('hex');
+let seed = 7;
+const bytes = (n) => { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) { seed = (seed * 1103515245 + 12345) >>> 0; b[i] = seed >>> 24; } return b; };
+const wrong = [];
+let checked = 0;
+for (const count of [1, 7, 8, 9, 16, 23, 300]) {
+  const chunks = Array.from({ length: count }, (_, i) => bytes(i === 5 ? 40960 : (i * 37) % 300));
+  const offsets = new Uint32Array(count + 1);
+  for (let i = 0; i < count; i++) offsets[i + 1] = offsets[i] + chunks[i].length;
+  const batch = addon.hash160Batch(chunks);
+  const packed = addon.hash160Packed(Buffer.concat(chunks), offsets);
+  chunks.forEach((chunk, i) => {
+    const expected = reference(chunk);
+    checked++;
+    if (batch.toString('hex', 20 * i, 20 * i + 20) !== expected) wrong.push('batch ' + count + '#' + i);
+    if (packed.toString('hex', 20 * i, 20 * i + 20) !== expected) wrong.push('packed ' + count + '#' + i);
+    if (addon.hash160(chunk).toString('hex') !== expected) wrong.push('one ' + count + '#' + i);
+  });
+}
+const addresses = bytes(20 * 100);
+let digest = bytes(20);
+const chained = addon.hash160Chain(digest, addresses).toString('hex');
+for (let i = 0; i < 100; i++) digest = Buffer.from(reference(Buffer.concat([digest, addresses.subarray(20 * i, 20 * i + 20)])), 'hex');
+if (chained !== digest.toString('hex')) wrong.push('chain');
+console.log(JSON.stringify({ ripemd160: addon.ripemd160, checked, wrong }));
+`;
+
+/** Whether this is a Linux x86-64 CPU with AVX2 (gcc and clang builds there have the lanes); undefined elsewhere. */
+function linuxCpuHasAvx2(): boolean | undefined {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return undefined;
+  try {
+    return /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+describe.skipIf(!addon)('native addon: RIPEMD-160 implementations', () => {
+  const cpuHasAvx2 = linuxCpuHasAvx2();
+
+  function runWith(asked: string): { ripemd160: string; checked: number; wrong: string[] } {
+    const run = spawnSync(process.execPath, ['-e', CHECK_IMPLEMENTATION, NATIVE_ADDON_PATH], { env: { ...process.env, ATLAS_RIPEMD160: asked }, encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    return JSON.parse(run.stdout) as { ripemd160: string; checked: number; wrong: string[] };
+  }
+
+  it.each(['openssl', 'portable', 'avx2', ''])('hashes like node:crypto with ATLAS_RIPEMD160=%s', (asked) => {
+    const result = runWith(asked);
+    expect(result.wrong).toEqual([]);
+    expect(result.checked).toBe(364);
+    if (asked === 'openssl' || asked === 'portable') expect(result.ripemd160).toBe(asked);
+    // AVX2 where the build and the CPU have it (a lane that failed the load's check would fall
+    // back to the portable one), else the portable one; never OpenSSL's unasked.
+    else if (cpuHasAvx2 === undefined) expect(['avx2', 'portable']).toContain(result.ripemd160);
+    else expect(result.ripemd160).toBe(cpuHasAvx2 ? 'avx2' : 'portable');
+  });
+
+  it('reports the one this process uses', () => {
+    expect(['avx2', 'portable', 'openssl']).toContain(addon!.ripemd160);
+    const info = loadNativeHash(NATIVE_ADDON_PATH);
+    expect(info.impl !== undefined && info.ripemd160).toBe(addon!.ripemd160);
+  });
+});
+

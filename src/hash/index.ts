@@ -12,13 +12,13 @@
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { backendChosenBy, nativeSkipped, noticeOnFirstCall, recordFallback } from '../native-fallback.js';
-import { loadNativeHash } from './native.js';
+import { loadNativeHash, type NativeRipemd160 } from './native.js';
 import { loadNodeHash } from './node-crypto.js';
 import { HASH_BACKEND_NAMES, type Hash160Impl, type HashBackendName } from './types.js';
 import { createWasmHash } from './wasm.js';
 
 export { HASH160_BYTES, HASH_BACKEND_NAMES, type Hash160Impl, type HashBackendName } from './types.js';
-export { NATIVE_ADDON_PATH } from './native.js';
+export { NATIVE_ADDON_PATH, type NativeRipemd160 } from './native.js';
 
 export const HASH_BACKEND_ENV = 'ATLAS_HASH';
 export { SKIP_NATIVE_ENV } from '../native-fallback.js';
@@ -30,8 +30,10 @@ export interface HashBackendInfo {
   forced: boolean;
   /** Why the native addon is not in use, when it is not available. */
   nativeUnavailable?: string;
-  /** The OpenSSL version the native addon links against, when it loaded. */
+  /** The OpenSSL version the native addon links against (its SHA-256), when it loaded. */
   openssl?: string;
+  /** The native addon's RIPEMD-160 (native.ts), when it loaded. */
+  ripemd160?: NativeRipemd160;
 }
 
 const native = loadNativeHash();
@@ -138,7 +140,10 @@ export function hashBackend(): HashBackendName {
 /** The backend in use, whether ATLAS_HASH chose it, why the addon is not in use, its OpenSSL. */
 export function hashBackendInfo(): HashBackendInfo {
   const info: HashBackendInfo = { backend: active.name, forced: picked.forced };
-  if (native.impl) info.openssl = native.openssl;
+  if (native.impl) {
+    info.openssl = native.openssl;
+    info.ripemd160 = native.ripemd160;
+  }
   else info.nativeUnavailable = native.reason;
   return info;
 }

@@ -19,9 +19,17 @@ interface NativeAddon {
   /** Absent from an addon built before it was added (a stale build/Release): chained in JS then. */
   hash160Chain?(previous: Uint8Array, addresses: Uint8Array): Buffer;
   openssl: string;
+  /** Absent from an addon built before it hashed RIPEMD-160 itself (all of it was OpenSSL's then). */
+  ripemd160?: string;
 }
 
-export type NativeLoad = { impl: Hash160Impl; openssl: string } | { impl: undefined; reason: string };
+/**
+ * The RIPEMD-160 the addon runs over each SHA-256 digest: its 8-lane AVX2 one, its portable one,
+ * or OpenSSL's (chosen at load, see native/hash160.cc; ATLAS_RIPEMD160 picks one to compare).
+ */
+export type NativeRipemd160 = 'avx2' | 'portable' | 'openssl';
+
+export type NativeLoad = { impl: Hash160Impl; openssl: string; ripemd160: NativeRipemd160 } | { impl: undefined; reason: string };
 
 // Same relative path from src/hash/ (vitest, tsx) and from dist/hash/ (compiled).
 const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -58,7 +66,8 @@ export function loadNativeHash(path?: string): NativeLoad {
   if (typeof addon.hash160 !== 'function' || addon.hash160(new Uint8Array(0)).toString('hex') !== EMPTY_HASH160) {
     return { impl: undefined, reason: `${path} failed its self-test` };
   }
-  return { impl: nativeImpl(addon), openssl: addon.openssl };
+  const ripemd160 = addon.ripemd160 === 'avx2' || addon.ripemd160 === 'portable' ? addon.ripemd160 : 'openssl';
+  return { impl: nativeImpl(addon), openssl: addon.openssl, ripemd160 };
 }
 
 function nativeImpl(addon: NativeAddon): Hash160Impl {
