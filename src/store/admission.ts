@@ -128,7 +128,8 @@ export function checkAnnounced(results: AdmissionResult[], isAnnounced: IsAnnoun
  */
 export function verifyClaimed(chunks: readonly VerifiedChunk[], maxChunkSize: number): AdmissionResult[] {
   const results = parseVerified(chunks, maxChunkSize);
-  const accepted = results.flatMap((result, i) => (result.ok ? [i] : []));
+  const accepted: number[] = [];
+  for (let i = 0; i < results.length; i++) if ((results[i] as AdmissionResult).ok) accepted.push(i);
   if (accepted.length === 0) return results;
   const digests = hash160Batch(accepted.map((i) => (results[i] as AdmittedChunk).data));
   accepted.forEach((i, j) => {
