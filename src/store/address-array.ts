@@ -19,6 +19,15 @@ export class AddressArray {
     return this.#bytes.subarray(position * ADDRESS_BYTES, (position + 1) * ADDRESS_BYTES);
   }
 
+  /** Whether the address at `position` is the 20 bytes of `key` (false past the end), compared in place. */
+  isAt(position: number, key: Uint8Array): boolean {
+    if (!Number.isInteger(position) || position < 0 || position >= this.#length) return false;
+    const bytes = this.#bytes;
+    const offset = position * ADDRESS_BYTES;
+    for (let i = 0; i < ADDRESS_BYTES; i++) if (bytes[offset + i] !== key[i]) return false;
+    return true;
+  }
+
   *range(from: number, to: number): Iterable<Uint8Array> {
     const end = Math.min(to, this.#length);
     for (let position = Math.max(0, from); position < end; position++) yield this.at(position) as Uint8Array;

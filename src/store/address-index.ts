@@ -22,8 +22,11 @@ import { randomBytes } from 'node:crypto';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { bitmaps } from '../inventory/bitmap.js';
 
-/** The 20-byte address at a position of the current sequence (undefined past its end). */
-export type PositionReader = (position: number) => Uint8Array | undefined;
+/**
+ * Whether the current sequence holds the 20-byte `key` at `position` (false past its end): the
+ * index confirms each match this way, comparing in place rather than reading an address out.
+ */
+export type AddressMatcher = (position: number, key: Uint8Array) => boolean;
 
 /** Largest share of slots used (live entries and tombstones) before the table grows. */
 const MAX_LOAD = 0.75;
@@ -50,7 +53,7 @@ export interface IndexTruncation {
 export type AddressHasher = (key: Uint8Array) => number;
 
 export class AddressIndex {
-  readonly #read: PositionReader;
+  readonly #isAt: AddressMatcher;
   readonly #hasher: AddressHasher;
   #table: Uint32Array;
   /**
@@ -79,8 +82,8 @@ export class AddressIndex {
    * `expected`: addresses about to be added (sizes the table once, e.g. when rebuilding at open).
    * `hasher`: default keyedAddressHasher() with a random key (tests give weaker ones to make collisions).
    */
-  constructor(read: PositionReader, options: { hasher?: AddressHasher; expected?: number } = {}) {
-    this.#read = read;
+  constructor(isAt: AddressMatcher, options: { hasher?: AddressHasher; expected?: number } = {}) {
+    this.#isAt = isAt;
     this.#hasher = options.hasher ?? keyedAddressHasher();
     const slots = Math.max(INITIAL_SLOTS, Math.ceil((options.expected ?? 0) / MAX_LOAD));
     this.#table = new Uint32Array(slots * 2);
@@ -120,7 +123,7 @@ export class AddressIndex {
    * one read of the sequence instead of the keyed hash and the probe; else as positionsOf.
    */
   positionsNear(key: Uint8Array, hint: number | undefined): number[] {
-    if (hint !== undefined && !this.isRepeatedAt(hint) && sameAddress(this.#read(hint), key)) return [hint];
+    if (hint !== undefined && !this.isRepeatedAt(hint) && this.#isAt(hint, key)) return [hint];
     return this.positionsOf(key);
   }
 
@@ -219,7 +222,7 @@ export class AddressIndex {
         if (table[slot * 2 + 1] === TOMBSTONE_MARK) continue;
         return -1;
       }
-      if (table[slot * 2 + 1] === hash && this.#tags[slot] === tag && sameAddress(this.#read(stored - 1), key)) return slot;
+      if (table[slot * 2 + 1] === hash && this.#tags[slot] === tag && this.#isAt(stored - 1, key)) return slot;
     }
   }
 

@@ -47,6 +47,8 @@ export interface StoreBackend extends ChunkRecords {
   readLength(): number;
   /** The 20-byte address at `position`, or undefined past the end. */
   addressAt(position: number): Uint8Array | undefined;
+  /** Whether the address at `position` is the 20 bytes of `key` (false past the end), compared where it is kept. */
+  isAddressAt(position: number, key: Uint8Array): boolean;
   /** The same address as lower-case hex (what the store hands out), or undefined past the end. */
   addressHexAt(position: number): string | undefined;
   /** The addresses at positions from .. to - 1, in order. */

@@ -84,7 +84,7 @@ export class BackedChunkStore implements ChunkStore {
     this.#backend = backend;
     this.#details = options.details ?? {};
     this.#length = backend.readLength();
-    this.#index = new AddressIndex((position) => backend.addressAt(position), { expected: this.#length });
+    this.#index = new AddressIndex((position, key) => backend.isAddressAt(position, key), { expected: this.#length });
     let position = 0;
     for (const key of backend.addressRange(0, this.#length)) this.#index.add(key, position++);
     if (position !== this.#length) {

@@ -34,6 +34,7 @@ import type { ChunkRecords, StoreBackend } from './backend.js';
 import { MAX_RECORD_DATA } from './chunk-log-format.js';
 import { ChunkLog, type ChunkLogScan } from './chunk-log.js';
 import { BackedChunkStore } from './chunk-store.js';
+import { sameAddress } from './address-index.js';
 import { ensureUsableDirectory } from './data-dir.js';
 import { LmdbChunkRecords } from './lmdb-chunks.js';
 import { prepareDataDir } from './lmdb-file.js';
@@ -211,6 +212,10 @@ class LmdbBackend implements StoreBackend {
 
   addressAt(position: number): Uint8Array | undefined {
     return this.#pages.get(position) ?? this.#unpaged(position);
+  }
+
+  isAddressAt(position: number, key: Uint8Array): boolean {
+    return this.#pages.matches(position, key) ?? sameAddress(this.#unpaged(position), key);
   }
 
   get sequenceCache(): { bytes: number; maxBytes: number } {

@@ -50,6 +50,10 @@ export class MemoryBackend implements StoreBackend {
     return this.sequence.at(position);
   }
 
+  isAddressAt(position: number, key: Uint8Array): boolean {
+    return this.sequence.isAt(position, key);
+  }
+
   addressHexAt(position: number): string | undefined {
     return hexOfAddress(this.sequence.at(position));
   }

@@ -67,6 +67,15 @@ export class SequencePages {
     return at === undefined ? undefined : at.addresses.subarray(at.offset, at.offset + ADDRESS_BYTES);
   }
 
+  /** Whether the address at `position` is the 20 bytes of `key`, or undefined as for get(). Makes no view on the way. */
+  matches(position: number, key: Uint8Array): boolean | undefined {
+    const at = this.#locate(position);
+    if (at === undefined) return undefined;
+    const { addresses, offset } = at;
+    for (let i = 0; i < ADDRESS_BYTES; i++) if (addresses[offset + i] !== key[i]) return false;
+    return true;
+  }
+
   /** The address at `position` as lower-case hex, or undefined as for get(). Makes no view on the way. */
   hexAt(position: number): string | undefined {
     const at = this.#locate(position);

@@ -47,9 +47,9 @@ class Harness {
   reads = 0;
   constructor(seed: Uint8Array) {
     this.index = new AddressIndex(
-      (position) => {
+      (position, key) => {
         this.reads++;
-        return this.sequence.at(position);
+        return this.sequence.isAt(position, key);
       },
       { hasher: prefixHasher(seed) },
     );
@@ -102,6 +102,21 @@ function pick(random: Random, keys: readonly Buffer[]): Buffer {
   return keys[randomInt(random, keys.length)] as Buffer;
 }
 
+describe('AddressArray', () => {
+  it('compares an address in place, false past its end, at a cut position or a position that is no index', () => {
+    const sequence = new AddressArray();
+    const a = Buffer.alloc(20, 1);
+    const b = Buffer.alloc(20, 1);
+    b[19] = 2;
+    sequence.push(a);
+    sequence.push(b);
+    expect([sequence.isAt(0, a), sequence.isAt(0, b), sequence.isAt(1, b), sequence.isAt(1, a)]).toEqual([true, false, true, false]);
+    expect([sequence.isAt(2, a), sequence.isAt(-1, a), sequence.isAt(0.5, a)]).toEqual([false, false, false]);
+    sequence.truncate(1);
+    expect(sequence.isAt(1, b)).toBe(false);
+  });
+});
+
 describe('AddressIndex', () => {
   for (const seed of [1, 2, 3, 4]) {
     it(`matches a Map through random appends, repeats, hash twins and truncations (seed ${seed})`, () => {
@@ -134,7 +149,7 @@ describe('AddressIndex', () => {
     let hashed = 0;
     const hasher = keyedAddressHasher();
     const sequence = new AddressArray();
-    const index = new AddressIndex((position) => sequence.at(position), { hasher: (key) => (hashed++, hasher(key)) });
+    const index = new AddressIndex((position, key) => sequence.isAt(position, key), { hasher: (key) => (hashed++, hasher(key)) });
     const keys = Array.from({ length: 50 }, () => randomAddress(random));
     const append = (key: Buffer) => {
       sequence.push(key);
@@ -243,7 +258,7 @@ describe('AddressIndex', () => {
 
   it('sizes its table up front: presized for a rebuild, and reserve() leaves nothing to allocate in the adds after it', () => {
     const random = seededRandom(10);
-    const presized = new AddressIndex(() => undefined, { expected: 20_500 });
+    const presized = new AddressIndex(() => false, { expected: 20_500 });
     expect(presized.byteSize).toBe(Math.ceil(20_500 / 0.75) * 9); // the fewest slots holding 20,500 at <= 0.75 load, 9 bytes each
     const h = new Harness(randomAddress(random).subarray(0, 8));
     h.index.reserve(5_000);
@@ -295,7 +310,7 @@ describe('keyedAddressHasher', () => {
   it('indexes them with the default hasher, each confirmed by one read at most', () => {
     const sequence = new AddressArray();
     let reads = 0;
-    const index = new AddressIndex((position) => (reads++, sequence.at(position)));
+    const index = new AddressIndex((position, key) => (reads++, sequence.isAt(position, key)));
     chosen.forEach((address, position) => {
       sequence.push(address);
       expect(index.add(address, position)).toBe(false);

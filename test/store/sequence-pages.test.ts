@@ -46,6 +46,12 @@ describe('SequencePages', () => {
     for (const p of [0, 1, PAGE - 1, PAGE >> 1]) {
       expect(same(pages.get(p), sequence.addresses[p] as Buffer)).toBe(true);
       expect(pages.hexAt(p)).toBe((sequence.addresses[p] as Buffer).toString('hex'));
+      expect(pages.matches(p, sequence.addresses[p] as Buffer)).toBe(true);
+      // Another position's address, and one differing in its last byte only, are not this one.
+      expect(pages.matches(p, sequence.addresses[p + 1] as Buffer)).toBe(false);
+      const lastByteOff = Buffer.from(sequence.addresses[p] as Buffer);
+      lastByteOff[19] ^= 1;
+      expect(pages.matches(p, lastByteOff)).toBe(false);
     }
     expect(sequence.reads.scans).toBe(1);
     // The second page holds only the sequence's last 100 positions.
@@ -62,6 +68,7 @@ describe('SequencePages', () => {
     const scans = sequence.reads.scans;
     expect(pages.get(2 * SEQUENCE_PAGE_POSITIONS)).toBeUndefined();
     expect(pages.hexAt(2 * SEQUENCE_PAGE_POSITIONS + 1)).toBeUndefined();
+    expect(pages.matches(2 * SEQUENCE_PAGE_POSITIONS + 1, sequence.addresses[2 * SEQUENCE_PAGE_POSITIONS + 1] as Buffer)).toBeUndefined();
     expect(sequence.reads.scans).toBe(scans); // nothing read for a page it has no room for
     expect(same(pages.get(5), sequence.addresses[5] as Buffer)).toBe(true); // the first page stays
     expect(pages.bytes).toBe(2 * SEQUENCE_PAGE_BYTES);
