@@ -65,7 +65,11 @@ inline void Compress(const V* x, V* h) {
   V al = Ops::Set(kInitial[0]), bl = Ops::Set(kInitial[1]), cl = Ops::Set(kInitial[2]), dl = Ops::Set(kInitial[3]),
     el = Ops::Set(kInitial[4]);
   V ar = al, br = bl, cr = cl, dr = dl, er = el;
+#if defined(__clang__)
+#pragma unroll 80
+#elif defined(__GNUC__)
 #pragma GCC unroll 80
+#endif
   for (int i = 0; i < 80; i++) {
     const int j = i >> 4;
     V t = Ops::Add(al, RoundFunction<Ops>(j, bl, cl, dl));
