@@ -212,16 +212,28 @@ function collectBySlices(set: Bitmap, slices: readonly Bitmap[], level: number, 
 }
 
 function attachHolders(chosen: readonly number[], peerIds: readonly string[], peerBitmaps: readonly ReadonlyBitmap[]): PlannedPosition[] {
-  // The plan's indices in ascending order of position: a peer's held positions come out of its
-  // bitmap ascending too, so one merge walk pairs them, with no lookup per (peer, position).
-  const ascending = ascendingIndices(chosen);
-  // Per peer, the plan indices it holds; then each holder list is made at its exact size (grown
-  // push by push, a list of one held room for 17).
-  const heldBy: Uint32Array[] = new Array(peerBitmaps.length);
-  const counts = new Uint32Array(chosen.length);
+  // A position every peer holds (each one of a catch-up from a single peer, most of them among
+  // synced peers) shares one list of them all, in their order, handed out read-only.
+  const everyPeer: readonly string[] = Object.freeze([...peerIds]);
   const chosenSet = bitmaps.create(chosen);
+  // Per peer, the plan indices it holds; a peer holding the whole plan (one native count says so:
+  // the plan's positions are distinct) is walked by none of it.
+  const heldBy: (Uint32Array | 'all')[] = new Array(peerBitmaps.length);
+  const counts = new Uint32Array(chosen.length);
   try {
+    let holdingAll = 0;
     for (let p = 0; p < peerBitmaps.length; p++) {
+      const whole = (peerBitmaps[p] as ReadonlyBitmap).andCardinality(chosenSet) === chosen.length;
+      heldBy[p] = whole ? 'all' : new Uint32Array(0);
+      if (whole) holdingAll++;
+    }
+    if (holdingAll === peerBitmaps.length) return chosen.map((position) => ({ position, holders: everyPeer as string[] }));
+    counts.fill(holdingAll);
+    // The plan's indices in ascending order of position: a peer's held positions come out of its
+    // bitmap ascending too, so one merge walk pairs them, with no lookup per (peer, position).
+    const ascending = ascendingIndices(chosen);
+    for (let p = 0; p < peerBitmaps.length; p++) {
+      if (heldBy[p] === 'all') continue;
       const heldBitmap = bitmaps.and(peerBitmaps[p] as ReadonlyBitmap, chosenSet);
       const held = heldBitmap.toUint32Array();
       bitmaps.release(heldBitmap);
@@ -242,9 +254,7 @@ function attachHolders(chosen: readonly number[], peerIds: readonly string[], pe
   } finally {
     bitmaps.release(chosenSet);
   }
-  // Filled here, handed out read-only. A position every peer holds (each one of a catch-up from a
-  // single peer, most of them among synced peers) shares one list of them all, in their order.
-  const everyPeer: readonly string[] = Object.freeze([...peerIds]);
+  // Each holder list is made at its exact size (grown push by push, a list of one held room for 17).
   const planned: { position: number; holders: string[] }[] = new Array(chosen.length);
   for (let i = 0; i < chosen.length; i++) {
     const count = counts[i] as number;
@@ -254,7 +264,10 @@ function attachHolders(chosen: readonly number[], peerIds: readonly string[], pe
   // the order of `peers`, and the counts, counted down, are all the bookkeeping needed.
   for (let p = heldBy.length - 1; p >= 0; p--) {
     const peer = peerIds[p] as string;
-    for (const index of heldBy[p] as Uint32Array) {
+    const held = heldBy[p] as Uint32Array | 'all';
+    const count = held === 'all' ? chosen.length : held.length;
+    for (let k = 0; k < count; k++) {
+      const index = held === 'all' ? k : (held[k] as number);
       const entry = planned[index] as { holders: string[] };
       if (entry.holders === everyPeer) continue;
       const slot = (counts[index] as number) - 1;

@@ -73,6 +73,32 @@ describe('planRarestFirst', () => {
     expect(new Set(others.map((item) => item.holders)).size).toBe(others.length);
   });
 
+  it('names a peer holding the whole plan in its place among the others, and gives a plan every peer holds whole one shared list', () => {
+    const own = new Inventory(64);
+    const all = Array.from({ length: 40 }, (_, i) => i);
+    const peers = new Map([
+      ['a', Inventory.fromPositions(all.filter((p) => p % 3 !== 0), 64)],
+      ['whole', Inventory.fromPositions(all, 64)],
+      ['b', Inventory.fromPositions(all.filter((p) => p % 2 === 0), 64)],
+    ]);
+    const plan = planRarestFirst({ own, peers, random: seededRandom(6), limit: 64 });
+    expectValidPlan(plan, naiveHolders(own, peers, new Set(), all), 64);
+    const holdersOf = (position: number) => plan.find((item) => item.position === position)?.holders;
+    expect([holdersOf(3), holdersOf(6), holdersOf(1), holdersOf(4)]).toEqual([['whole'], ['whole', 'b'], ['a', 'whole'], ['a', 'whole', 'b']]);
+
+    const everyone = new Map([
+      ['x', Inventory.fromPositions(all, 64)],
+      ['y', Inventory.fromPositions([...all, 50], 64)],
+    ]);
+    const shared = planRarestFirst({ own, peers: everyone, random: seededRandom(7), limit: 64 });
+    expectValidPlan(shared, naiveHolders(own, everyone, new Set(), [...all, 50]), 64);
+    const byAll = shared.filter((item) => item.position !== 50);
+    expect(byAll).toHaveLength(40);
+    for (const item of byAll) expect(item.holders).toBe(byAll[0]?.holders);
+    expect(byAll[0]?.holders).toEqual(['x', 'y']);
+    expect(shared.find((item) => item.position === 50)?.holders).toEqual(['y']);
+  });
+
   it('honours limit, exclusion in every form, and empty inputs', () => {
     const own = new Inventory(100);
     const peers = new Map([['a', Inventory.fromPositions([1, 2, 3, 4, 5], 100)]]);

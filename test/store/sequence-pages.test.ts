@@ -50,7 +50,7 @@ describe('SequencePages', () => {
       // Another position's address, and one differing in its last byte only, are not this one.
       expect(pages.matches(p, sequence.addresses[p + 1] as Buffer)).toBe(false);
       const lastByteOff = Buffer.from(sequence.addresses[p] as Buffer);
-      lastByteOff[19] ^= 1;
+      lastByteOff.writeUInt8(lastByteOff.readUInt8(19) ^ 1, 19);
       expect(pages.matches(p, lastByteOff)).toBe(false);
     }
     expect(sequence.reads.scans).toBe(1);
