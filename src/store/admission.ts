@@ -18,6 +18,8 @@ export interface AdmittedChunk {
   data: Uint8Array;
   /** The caller's position hint (VerifiedChunk.position) when it was a whole number >= 0; checked by the store. */
   position?: number | undefined;
+  /** The address's 20 bytes, when the library had them (a digest found equal to it: parseVerified). */
+  key?: Buffer | undefined;
 }
 
 export type Refusal = PutOutcome & { ok: false };
@@ -88,21 +90,26 @@ export function hashChunks(chunks: readonly Uint8Array[], maxChunkSize: number):
   return results as AdmissionResult[];
 }
 
-/** The part of admitVerified that does not depend on the sequence (address, then size). */
-export function parseVerified(chunks: readonly VerifiedChunk[], maxChunkSize: number): AdmissionResult[] {
+/**
+ * The part of admitVerified that does not depend on the sequence (address, then size).
+ * `digests`: from the library only (handed-over.ts), digests[i] the hash160 of chunks[i], found
+ * equal to its address, which is then canonical and needs no parsing: the digest is its bytes.
+ */
+export function parseVerified(chunks: readonly VerifiedChunk[], maxChunkSize: number, digests?: readonly Buffer[]): AdmissionResult[] {
   if (!Array.isArray(chunks)) throw new AtlasError(ErrorCodes.BAD_REQUEST, 'chunks must be an array');
   const results: AdmissionResult[] = new Array(chunks.length);
   for (let i = 0; i < chunks.length; i++) {
     const chunk = chunks[i] as VerifiedChunk | undefined;
+    const key = digests?.[i];
     let address: Address;
     try {
-      address = parseAddress(chunk?.address);
+      address = key === undefined ? parseAddress(chunk?.address) : (chunk as VerifiedChunk).address;
     } catch (error) {
       results[i] = { ok: false, address: undefined, error: error as AtlasError };
       continue;
     }
     const error = sizeError(chunk?.data, maxChunkSize);
-    results[i] = error ? { ok: false, address, error } : { ok: true, address, data: (chunk as VerifiedChunk).data, position: positionHint((chunk as VerifiedChunk).position) };
+    results[i] = error ? { ok: false, address, error } : { ok: true, address, data: (chunk as VerifiedChunk).data, position: positionHint((chunk as VerifiedChunk).position), key };
   }
   return results;
 }

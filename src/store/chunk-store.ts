@@ -26,7 +26,7 @@ import { checkAnnounced, checkMaxChunkSize, hashChunks, parseVerified, throwIfRe
 import { checkAppendStart, packAppend, validateTruncate, type PackedAppend } from './announcements.js';
 import { AddressIndex } from './address-index.js';
 import type { StoreBackend } from './backend.js';
-import { isHandedOver } from './handed-over.js';
+import { handedOverDigests, isHandedOver } from './handed-over.js';
 import { discardChunk } from './quarantine.js';
 import { SequenceDigest } from './sequence-digest.js';
 import type { ChunkStore, DiscardOutcome, PutOutcome, VerifiedChunk } from './types.js';
@@ -161,7 +161,8 @@ export class BackedChunkStore implements ChunkStore {
    */
   putVerified(chunks: readonly VerifiedChunk[]): Promise<PutOutcome[]> {
     const copy = !isHandedOver(chunks) || this.#backend.keepsChunkBytes === true;
-    return this.#enqueueStore(() => parseVerified(chunks, this.maxChunkSize), copy);
+    const digests = handedOverDigests(chunks);
+    return this.#enqueueStore(() => parseVerified(chunks, this.maxChunkSize, digests), copy);
   }
 
   get(address: Address): Uint8Array | undefined {
@@ -336,9 +337,10 @@ export class BackedChunkStore implements ChunkStore {
     const keys: Buffer[] = new Array(prepared.length);
     const positions: number[][] = new Array(prepared.length);
     const results = checkAnnounced(prepared, (address, index) => {
-      const key = addressKey(address);
+      const admitted = prepared[index] as AdmittedChunk;
+      const key = admitted.key ?? addressKey(address);
       if (key === undefined) return false;
-      const hint = (prepared[index] as AdmittedChunk).position;
+      const hint = admitted.position;
       // A hint past the sequence (it was cut since the chunk was asked) is no hint: nothing is read for it.
       const at = this.#index.positionsNear(key, hint !== undefined && hint < this.#length ? hint : undefined);
       if (at.length === 0) return false;
@@ -417,7 +419,7 @@ function copyAdmitted(results: AdmissionResult[]): AdmissionResult[] {
     slab.set(result.data, offset);
     const data = slab.subarray(offset, offset + result.data.length);
     offset += result.data.length;
-    return { ok: true, address: result.address, data, position: result.position };
+    return { ok: true, address: result.address, data, position: result.position, key: result.key };
   });
 }
 

@@ -13,15 +13,25 @@
  */
 import type { VerifiedChunk } from './types.js';
 
-const handedOver = new WeakSet<readonly VerifiedChunk[]>();
+/** Each list handed over, with the digests it came with (undefined: none). */
+const handedOver = new WeakMap<readonly VerifiedChunk[], readonly Buffer[] | undefined>();
 
-/** Marks `chunks` as handed over: the caller will neither change nor reuse their bytes. */
-export function handOverChunks<T extends readonly VerifiedChunk[]>(chunks: T): T {
-  handedOver.add(chunks);
+/**
+ * Marks `chunks` as handed over: the caller will neither change nor reuse their bytes. With
+ * `digests`: digests[i] is chunks[i]'s hash160, which the caller found to be exactly its address
+ * (verifyReceived); the store then takes it as the address's bytes instead of parsing the hex.
+ */
+export function handOverChunks<T extends readonly VerifiedChunk[]>(chunks: T, digests?: readonly Buffer[]): T {
+  handedOver.set(chunks, digests);
   return chunks;
 }
 
 /** Whether `chunks` was handed over (handOverChunks). */
 export function isHandedOver(chunks: readonly VerifiedChunk[]): boolean {
   return handedOver.has(chunks);
+}
+
+/** The digests `chunks` was handed over with, if any. */
+export function handedOverDigests(chunks: readonly VerifiedChunk[]): readonly Buffer[] | undefined {
+  return handedOver.get(chunks);
 }

@@ -303,7 +303,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     // Each chunk with the position it was asked at: the store then checks one position instead of
     // looking the address up in its index, and a back-off is placed where the address was planned.
     const at = requestIndices(asked, chunks.map((chunk) => chunk.address));
-    const { verified, corrupt } = verifyReceived(
+    const { verified, corrupt, digests } = verifyReceived(
       chunks.map((chunk, i): VerifiedChunk => ({ address: chunk.address, data: chunk.data, position: at[i] === undefined ? undefined : planned.positions[at[i] as number] })),
     );
     let chunkBytes = 0;
@@ -325,7 +325,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     const stored: (PutOutcome & { ok: true })[] = [];
     if (verified.length > 0) {
       // A reply the transport handed over is ours alone: its chunks are stored without a copy.
-      const outcomes = await this.store.putVerified(this.client.handsOverReplies === true ? handOverChunks(verified) : verified);
+      const outcomes = await this.store.putVerified(this.client.handsOverReplies === true ? handOverChunks(verified, digests) : verified);
       outcomes.forEach((outcome, i) => {
         const chunk = verified[i] as VerifiedChunk;
         if (outcome.ok) {

@@ -10,6 +10,7 @@ import { seededRandom, randomInt, type Random } from '../../src/runtime.js';
 import type { Announcement } from '../../src/chain/types.js';
 import { handOverChunks } from '../../src/store/handed-over.js';
 import { digestOf } from '../../src/store/sequence-digest.js';
+import { verifyReceived } from '../../src/sync/verify.js';
 import type { ChunkStore, PutOutcome } from '../../src/store/types.js';
 import { corpus, CORPUS_SKIP_MESSAGE } from '../support/data.js';
 
@@ -283,6 +284,32 @@ export function describeChunkStoreContract(name: string, factory: StoreFactory):
       expect(outcomes.map((outcome) => outcome.ok && outcome.added)).toEqual([true, true, true]);
       reply.fill(0);
       texts.forEach((text) => expect(Buffer.from(store.get(addressOf(Buffer.from(text))) as Uint8Array).toString()).toBe(text));
+    });
+
+    it('stores a list handed over with its digests (verifyReceived) as it stores the same list parsed: positions, repeats, refusals', async () => {
+      const keyed = await create();
+      const parsed = await create();
+      const texts = ['announced twice', 'announced once', 'announced twice', 'never announced'];
+      const reply = Buffer.from(texts.join(''));
+      let at = 0;
+      const chunks = texts.map((text, position) => ({ address: addressOf(Buffer.from(text)), data: reply.subarray(at, (at += text.length)), position }));
+      const [twice, once, , never] = chunks.map((chunk) => chunk.address) as [string, string, string, string];
+      for (const store of [keyed, parsed]) await store.append(announcementsFor([twice, once, twice], 0));
+      const { verified, corrupt, digests } = verifyReceived(chunks);
+      expect(corrupt).toEqual([]);
+      expect(digests.map((digest) => digest.toString('hex'))).toEqual(verified.map((chunk) => chunk.address));
+      const withDigests = await keyed.putVerified(handOverChunks(verified, digests));
+      const withoutDigests = await parsed.putVerified(chunks.map((chunk) => ({ ...chunk })));
+      const summary = (outcomes: PutOutcome[]) => outcomes.map((outcome) => (outcome.ok ? { added: outcome.added, positions: outcome.positions } : outcome.error.code));
+      expect(summary(withDigests)).toEqual(summary(withoutDigests));
+      expect(summary(withDigests)).toEqual([{ added: true, positions: [0, 2] }, { added: true, positions: [1] }, { added: false, positions: [0, 2] }, 'NOT_ANNOUNCED']);
+      reply.fill(0);
+      for (const store of [keyed, parsed]) {
+        expect(Array.from(store.inventory.positions())).toEqual([0, 1, 2]);
+        expect(Buffer.from(store.get(twice) as Uint8Array).toString()).toBe('announced twice');
+        expect(Buffer.from(store.get(once) as Uint8Array).toString()).toBe('announced once');
+        expect(store.has(never)).toBe(false);
+      }
     });
 
     it('sets every position of an address announced twice, before and after the chunk is stored', async () => {
