@@ -11,24 +11,32 @@
  * client still bounds its length (maxGetAddresses). Only code inside the library can vouch: the
  * functions are not part of the package's exports.
  */
-import type { Address } from '../address.js';
+import { ADDRESS_BYTES, type Address } from '../address.js';
 
 /** Distinct, canonical (lower-case hex) addresses, fixed for good. */
 export type CheckedAddresses = readonly Address[] & { readonly __checkedAddresses: true };
 
-const vouched = new WeakSet<readonly Address[]>();
+/** Each list vouched for, with its packed form when the voucher had it (undefined: none). */
+const vouched = new WeakMap<readonly Address[], Uint8Array | undefined>();
 
 /**
  * Freezes `addresses` and marks them as needing no check. The caller answers for them: every one
- * canonical (as the store's sequence gives them) and none twice.
+ * canonical (as the store's sequence gives them) and none twice; and, with `packed`, for those
+ * bytes being the same addresses, 20 bytes each, end to end, in memory nothing else writes: a
+ * packed request then sends them as they are instead of turning the hex back into bytes.
  */
-export function vouchForAddresses(addresses: Address[]): CheckedAddresses {
+export function vouchForAddresses(addresses: Address[], packed?: Uint8Array): CheckedAddresses {
   Object.freeze(addresses);
-  vouched.add(addresses);
+  vouched.set(addresses, packed !== undefined && packed.length === addresses.length * ADDRESS_BYTES ? packed : undefined);
   return addresses as readonly Address[] as CheckedAddresses;
 }
 
 /** Whether `addresses` was vouched for (vouchForAddresses). */
 export function isCheckedAddresses(addresses: readonly Address[]): addresses is CheckedAddresses {
   return vouched.has(addresses);
+}
+
+/** The packed form `addresses` was vouched for with, if any. */
+export function packedFormOf(addresses: readonly Address[]): Uint8Array | undefined {
+  return vouched.get(addresses);
 }

@@ -35,7 +35,7 @@ import type {
   PutChunksResult,
   ResultOf,
 } from './messages.js';
-import { isCheckedAddresses } from './checked-addresses.js';
+import { isCheckedAddresses, packedFormOf } from './checked-addresses.js';
 import { packAddresses } from './get-chunks.js';
 import { validateParams, validateResult } from './validate.js';
 
@@ -174,7 +174,7 @@ export class ProtocolClient {
    */
   getChunks(peer: string, params: GetChunksParams, options?: GetChunksCallOptions): Promise<GetChunksResult> {
     const { packed, ...callOptions } = options ?? {};
-    const encode = packed === true ? (request: GetChunksParams) => ({ ...request, addresses: packAddresses(request.addresses) }) : undefined;
+    const encode = packed === true ? (request: GetChunksParams) => ({ ...request, addresses: packedFormOf(request.addresses) ?? packAddresses(request.addresses) }) : undefined;
     const request: GetChunksParams = params.inOrder === false ? { addresses: params.addresses } : { addresses: params.addresses, inOrder: true };
     // The library's own downloads vouch for their addresses (checked-addresses.ts): only their number is checked.
     const checked = isCheckedAddresses(params.addresses) && params.addresses.length <= this.limits.maxGetAddresses;

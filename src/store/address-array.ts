@@ -28,6 +28,15 @@ export class AddressArray {
     return true;
   }
 
+  /** Copies the address at `position` to `into` at `offset`; false past the end. */
+  copyTo(position: number, into: Uint8Array, offset: number): boolean {
+    if (!Number.isInteger(position) || position < 0 || position >= this.#length) return false;
+    const bytes = this.#bytes;
+    const from = position * ADDRESS_BYTES;
+    for (let i = 0; i < ADDRESS_BYTES; i++) into[offset + i] = bytes[from + i] as number;
+    return true;
+  }
+
   *range(from: number, to: number): Iterable<Uint8Array> {
     const end = Math.min(to, this.#length);
     for (let position = Math.max(0, from); position < end; position++) yield this.at(position) as Uint8Array;

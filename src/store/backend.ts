@@ -49,6 +49,8 @@ export interface StoreBackend extends ChunkRecords {
   addressAt(position: number): Uint8Array | undefined;
   /** Whether the address at `position` is the 20 bytes of `key` (false past the end), compared where it is kept. */
   isAddressAt(position: number, key: Uint8Array): boolean;
+  /** Copies the 20 bytes of the address at `position` to `into` at `offset`; false past the end. */
+  copyAddressTo(position: number, into: Uint8Array, offset: number): boolean;
   /** The same address as lower-case hex (what the store hands out), or undefined past the end. */
   addressHexAt(position: number): string | undefined;
   /** The addresses at positions from .. to - 1, in order. */

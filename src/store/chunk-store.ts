@@ -114,6 +114,17 @@ export class BackedChunkStore implements ChunkStore {
     return this.#backend.addressHexAt(position);
   }
 
+  packedAddressesAt(positions: readonly number[]): Uint8Array | undefined {
+    this.#checkOpen();
+    const packed = Buffer.alloc(positions.length * ADDRESS_BYTES);
+    for (let i = 0; i < positions.length; i++) {
+      const position = positions[i] as number;
+      if (!Number.isInteger(position) || position < 0 || position >= this.#length) return undefined;
+      if (!this.#backend.copyAddressTo(position, packed, i * ADDRESS_BYTES)) return undefined;
+    }
+    return packed;
+  }
+
   isRepeatedAt(position: number): boolean {
     this.#checkOpen();
     return this.#index.isRepeatedAt(position);

@@ -218,6 +218,14 @@ class LmdbBackend implements StoreBackend {
     return this.#pages.matches(position, key) ?? sameAddress(this.#unpaged(position), key);
   }
 
+  copyAddressTo(position: number, into: Uint8Array, offset: number): boolean {
+    if (this.#pages.copyTo(position, into, offset) === true) return true;
+    const address = this.#unpaged(position);
+    if (address === undefined) return false;
+    into.set(address, offset);
+    return true;
+  }
+
   get sequenceCache(): { bytes: number; maxBytes: number } {
     return { bytes: this.#pages.bytes, maxBytes: this.#pages.maxBytes };
   }

@@ -54,6 +54,10 @@ export class MemoryBackend implements StoreBackend {
     return this.sequence.isAt(position, key);
   }
 
+  copyAddressTo(position: number, into: Uint8Array, offset: number): boolean {
+    return this.sequence.copyTo(position, into, offset);
+  }
+
   addressHexAt(position: number): string | undefined {
     return hexOfAddress(this.sequence.at(position));
   }

@@ -76,6 +76,16 @@ export class SequencePages {
     return true;
   }
 
+  /** Copies the address at `position` to `into` at `offset`: true, or undefined as for get(). Makes no view on the way. */
+  copyTo(position: number, into: Uint8Array, offset: number): true | undefined {
+    const at = this.#locate(position);
+    if (at === undefined) return undefined;
+    // Byte by byte: for 20 bytes, Buffer#copy's call costs more than the copy.
+    const { addresses, offset: from } = at;
+    for (let i = 0; i < ADDRESS_BYTES; i++) into[offset + i] = addresses[from + i] as number;
+    return true;
+  }
+
   /** The address at `position` as lower-case hex, or undefined as for get(). Makes no view on the way. */
   hexAt(position: number): string | undefined {
     const at = this.#locate(position);

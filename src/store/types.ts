@@ -67,6 +67,12 @@ export interface ChunkStore {
   putVerified(chunks: readonly VerifiedChunk[]): Promise<PutOutcome[]>;
 
   get(address: Address): Uint8Array | undefined;
+  /**
+   * The 20-byte addresses at `positions`, end to end, in memory of their own (zeroed first), or
+   * undefined when one is past the sequence. Optional: atlasnet's stores have it, and a download
+   * then sends these bytes as its request instead of turning the hex back into them.
+   */
+  packedAddressesAt?(positions: readonly number[]): Uint8Array | undefined;
   has(address: Address): boolean;
   /** Number of distinct chunks stored that are announced in the current sequence. */
   chunkCount(): number;

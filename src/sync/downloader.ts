@@ -103,7 +103,7 @@ export interface DownloaderStats {
  */
 export type { ChunkCallComponents } from './chunk-caller.js';
 
-export type DownloaderComponents = ChunkCallComponents<DownloaderHooks, Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf' | 'isRepeatedAt' | 'putVerified' | 'maxChunkSize'>>;
+export type DownloaderComponents = ChunkCallComponents<DownloaderHooks, Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf' | 'isRepeatedAt' | 'packedAddressesAt' | 'putVerified' | 'maxChunkSize'>>;
 
 export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponents['store'], DownloaderOptions> {
   private readonly plan: WorkPlan;

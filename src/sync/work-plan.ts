@@ -77,7 +77,7 @@ export class WorkPlan {
   private nextDue = Infinity;
 
   constructor(
-    private readonly store: Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf' | 'isRepeatedAt'>,
+    private readonly store: Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf' | 'isRepeatedAt' | 'packedAddressesAt'>,
     private readonly views: PeerViews,
     private readonly random: Random,
     private readonly options: WorkPlanOptions,
@@ -135,7 +135,9 @@ export class WorkPlan {
     while (this.head < this.queue.length && this.queue[this.head] === undefined) this.head++;
     if (batches.size < slots && openable > 0) this.fillIdlePeers(batches, slots, batchSizeOf, now, canOpen);
     const planned: Batches = new Map();
-    for (const [peer, { addresses, positions, holders }] of batches) planned.set(peer, { addresses: vouchForAddresses(addresses), positions, holders });
+    for (const [peer, { addresses, positions, holders }] of batches) {
+      planned.set(peer, { addresses: vouchForAddresses(addresses, this.store.packedAddressesAt?.(positions)), positions, holders });
+    }
     return planned;
   }
 

@@ -325,6 +325,24 @@ describe('ProtocolClient: requests', () => {
     expect(transport.sent).toHaveLength(2);
   });
 
+  it('sends the packed form a list was vouched for with as it is, and packs the hex itself when it has none or one of the wrong size', async () => {
+    const transport = new FakeTransport(() => ({ inOrder: [new Uint8Array([1]), null] }));
+    const client = new ProtocolClient(transport);
+    const packed = Buffer.from(B + C, 'hex');
+    const withPacked = vouchForAddresses([B, C], packed);
+    const reply = await client.getChunks('p:1', { addresses: withPacked }, { packed: true });
+    expect((transport.sent[0]?.params as { addresses: unknown }).addresses).toBe(packed);
+    expect(reply).toEqual({ chunks: [{ address: B, data: new Uint8Array([1]) }], missing: [C] });
+    // A packed form of another length than the list is not taken: the hex is packed.
+    const wrongSize = vouchForAddresses([B, C], Buffer.from(B, 'hex'));
+    await client.getChunks('p:1', { addresses: wrongSize }, { packed: true });
+    const sent = (transport.sent[1]?.params as { addresses: Uint8Array }).addresses;
+    expect(Buffer.from(sent).toString('hex')).toBe(B + C);
+    // Asked for the hex form, the list goes as hex whatever it was vouched with.
+    await client.getChunks('p:1', { addresses: withPacked });
+    expect((transport.sent[2]?.params as { addresses: unknown }).addresses).toBe(withPacked);
+  });
+
   it('passes transport errors through and wraps anything else as UNREACHABLE', async () => {
     const timeout = new FakeTransport(() => {
       throw new AtlasError(ErrorCodes.TIMEOUT, 'too slow');

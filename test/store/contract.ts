@@ -312,6 +312,20 @@ export function describeChunkStoreContract(name: string, factory: StoreFactory):
       }
     });
 
+    it('gives the addresses at positions as bytes end to end, in memory of its own, and none when a position is not in the sequence', async () => {
+      const store = await create();
+      const [aa, bb, cc] = addresses as [string, string, string];
+      await store.append(announcementsFor([aa, bb, cc], 0));
+      const packed = store.packedAddressesAt?.([2, 0, 0]) as Uint8Array;
+      expect(Buffer.from(packed).toString('hex')).toBe(cc + aa + aa);
+      expect(packed.byteOffset).toBe(0);
+      expect(packed.buffer.byteLength).toBe(60);
+      expect(store.packedAddressesAt?.([])?.length).toBe(0);
+      for (const outside of [[3], [0, -1], [1.5]]) expect(store.packedAddressesAt?.(outside)).toBeUndefined();
+      await store.truncate(2);
+      expect(store.packedAddressesAt?.([2])).toBeUndefined();
+    });
+
     it('sets every position of an address announced twice, before and after the chunk is stored', async () => {
       const store = await create();
       const [aa, bb] = addresses as [string, string];

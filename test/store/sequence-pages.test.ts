@@ -177,6 +177,9 @@ describe('LmdbChunkStore with sequence pages', () => {
       await store.append(announce(cut, length, 1));
       for (const p of probes) expect(store.addressAt(p)).toBe(hex(addressBytes(p, generationAt(p))));
       expect(store.positionsOf(hex(addressBytes(cut + 1, 1)))).toEqual([cut + 1]);
+      // The same addresses as bytes end to end, from the pages or from LMDB alike; none past the end.
+      expect(hex(Buffer.from(store.packedAddressesAt(probes) as Uint8Array))).toBe(probes.map((p) => hex(addressBytes(p, generationAt(p)))).join(''));
+      expect(store.packedAddressesAt([0, length])).toBeUndefined();
       await store.close();
       store = await LmdbChunkStore.open({ path, noSync: true });
       for (const p of probes) expect(store.addressAt(p)).toBe(hex(addressBytes(p, generationAt(p))));
