@@ -85,6 +85,16 @@ export function digestIs(digest: Uint8Array, address: Address): boolean {
   return true;
 }
 
+/** digestIs for the digest at `offset` of `digests` (digests laid end to end): no view made of it. */
+export function digestAtIs(digests: Uint8Array, offset: number, address: Address): boolean {
+  if (offset < 0 || offset + ADDRESS_BYTES > digests.length || address.length !== ADDRESS_HEX_LENGTH) return false;
+  for (let i = 0; i < ADDRESS_BYTES; i++) {
+    const pair = HEX_PAIR[digests[offset + i] as number] as number;
+    if (address.charCodeAt(2 * i) !== pair >> 8 || address.charCodeAt(2 * i + 1) !== (pair & 0xff)) return false;
+  }
+  return true;
+}
+
 /** The hex of the address in `bytes` (its first 20 bytes), or undefined for none: a store's reads, which never throw. */
 export function hexOfAddress(bytes: Uint8Array | undefined): Address | undefined {
   return bytes === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, ADDRESS_BYTES).toString('hex');

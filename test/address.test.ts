@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { addressFromBytes, addressKey, digestIs, isAddress, parseAddress, writeAddressBytes } from '../src/address.js';
+import { addressFromBytes, addressKey, digestAtIs, digestIs, isAddress, parseAddress, writeAddressBytes } from '../src/address.js';
 import { AtlasError, ErrorCodes } from '../src/errors.js';
 
 const valid = '0123456789abcdefABCDEF0123456789abcdefAB';
@@ -94,5 +94,21 @@ describe('digestIs', () => {
     expect(digestIs(digest, '00FF10A0'.repeat(5))).toBe(false); // addresses here are canonical: lower case
     expect(digestIs(digest.subarray(1), '00ff10a0'.repeat(5))).toBe(false);
     expect(digestIs(digest, '00ff10a0'.repeat(5).slice(2))).toBe(false);
+  });
+});
+
+describe('digestAtIs', () => {
+  it('reads the digest at its offset among digests laid end to end, as digestIs reads one alone', () => {
+    const digests = randomBytes(20 * 4);
+    const addresses = [0, 1, 2, 3].map((i) => digests.toString('hex', 20 * i, 20 * i + 20));
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < 4; j++) expect(digestAtIs(digests, 20 * j, addresses[i] as string)).toBe(i === j);
+      expect(digestAtIs(digests, 20 * i + 1, addresses[i] as string)).toBe(false);
+    }
+    expect(digestAtIs(digests, 20 * 3, (addresses[3] as string).toUpperCase())).toBe(false);
+    // Past the end or before the start, nothing is read.
+    expect(digestAtIs(digests, 20 * 4, addresses[0] as string)).toBe(false);
+    expect(digestAtIs(digests.subarray(0, 79), 60, addresses[3] as string)).toBe(false);
+    expect(digestAtIs(digests, -1, addresses[0] as string)).toBe(false);
   });
 });

@@ -73,13 +73,16 @@ function pack(chunks: readonly Uint8Array[]): { data: Uint8Array; offsets: Uint3
   return { data: new Uint8Array(Buffer.concat(chunks)), offsets };
 }
 
-/** Every path of one backend, as hex: single calls, one batch, one packed call. */
-function allPaths(impl: Hash160Impl, chunks: readonly Uint8Array[]): { single: string[]; batch: string[]; packed: string[] } {
+/** Every path of one backend, as hex: single calls, one batch (as views and end to end), one packed call. */
+function allPaths(impl: Hash160Impl, chunks: readonly Uint8Array[]): { single: string[]; batch: string[]; digests: string[]; packed: string[] } {
   const { data, offsets } = pack(chunks);
   const packed = impl.hash160Packed(data, offsets);
+  const digests = impl.hash160Digests(chunks);
+  expect(digests.length).toBe(20 * chunks.length);
   return {
     single: chunks.map((chunk) => hex(impl.hash160(chunk))),
     batch: impl.hash160Batch(chunks).map(hex),
+    digests: Array.from({ length: chunks.length }, (_, i) => hex(digests.subarray(i * 20, i * 20 + 20))),
     packed: Array.from({ length: chunks.length }, (_, i) => hex(packed.subarray(i * 20, i * 20 + 20))),
   };
 }
@@ -110,6 +113,7 @@ describe('published vectors', () => {
           backend: impl.name,
           single: [vector.hash160],
           batch: [vector.hash160],
+          digests: [vector.hash160],
           packed: [vector.hash160],
         });
       }
@@ -174,6 +178,7 @@ describe('inputs and outputs', () => {
       const paths = allPaths(impl, chunks);
       expect(paths.single).toEqual(reference);
       expect(paths.batch).toEqual(reference);
+      expect(paths.digests).toEqual(reference);
       expect(paths.packed).toEqual(reference);
     }
   });
@@ -259,10 +264,11 @@ describe.skipIf(!corpus)('real zone files (SPEC §9)', () => {
       const paths = allPaths(impl, chunks);
       // Compare as a count first so a failure prints a number, not 1,631 lines.
       const wrong = (list: string[]) => list.filter((address, i) => address !== addresses[i]).length;
-      expect({ backend: impl.name, single: wrong(paths.single), batch: wrong(paths.batch), packed: wrong(paths.packed) }).toEqual({
+      expect({ backend: impl.name, single: wrong(paths.single), batch: wrong(paths.batch), digests: wrong(paths.digests), packed: wrong(paths.packed) }).toEqual({
         backend: impl.name,
         single: 0,
         batch: 0,
+        digests: 0,
         packed: 0,
       });
     }
@@ -296,6 +302,7 @@ describe('random inputs (fast-check)', () => {
         for (const impl of available) {
           const paths = allPaths(impl, chunks);
           expect(paths.batch).toEqual(expected);
+          expect(paths.digests).toEqual(expected);
           expect(paths.packed).toEqual(expected);
         }
       }),

@@ -54,6 +54,7 @@ const wasmLoading: Hash160Impl = {
   name: 'wasm',
   hash160: notReady,
   hash160Batch: notReady,
+  hash160Digests: notReady,
   hash160Packed: notReady,
   hash160Chain: notReady,
 };
@@ -120,6 +121,14 @@ export function hash160Hex(data: Uint8Array): string {
 /** One digest per chunk, in order, in one call (one native call with the addon). */
 export function hash160Batch(chunks: readonly Uint8Array[]): Uint8Array[] {
   return active.hash160Batch(chunks);
+}
+
+/**
+ * One digest per chunk, end to end: digest i is bytes [20i, 20i + 20). For a caller that reads
+ * them in place (no view a digest); not part of the package's exports.
+ */
+export function hash160Digests(chunks: readonly Uint8Array[]): Uint8Array {
+  return active.hash160Digests(chunks);
 }
 
 /** Chunks laid end to end: chunk i is data[offsets[i], offsets[i + 1]). Returns 20 * n bytes. */

@@ -84,14 +84,16 @@ function nativeImpl(addon: NativeAddon): Hash160Impl {
       return addon.hash160(data);
     },
     hash160Batch(chunks) {
+      const packed = this.hash160Digests(chunks);
+      return splitDigests(packed, packed.length / HASH160_BYTES);
+    },
+    hash160Digests(chunks) {
       requireChunkArray(chunks, 'hash160Batch');
-      let packed: Buffer;
       try {
-        packed = addon.hash160Batch(chunks);
+        return addon.hash160Batch(chunks);
       } catch (error) {
         return translate(error);
       }
-      return splitDigests(packed, packed.length / HASH160_BYTES);
     },
     hash160Packed(data, offsets) {
       try {

@@ -22,6 +22,12 @@ export function perItemImpl(name: Hash160Impl['name'], one: (data: Uint8Array) =
       }
       return results;
     },
+    hash160Digests(chunks) {
+      const digests = this.hash160Batch(chunks);
+      const out = new Uint8Array(digests.length * HASH160_BYTES);
+      for (let i = 0; i < digests.length; i++) out.set(digests[i] as Uint8Array, i * HASH160_BYTES);
+      return out;
+    },
     hash160Packed(data, offsets) {
       requirePacked(data, offsets, 'hash160Packed');
       const out = new Uint8Array((offsets.length - 1) * HASH160_BYTES);

@@ -19,6 +19,8 @@ export interface Hash160Impl {
   hash160(data: Uint8Array): Uint8Array;
   /** One result per chunk, in order. */
   hash160Batch(chunks: readonly Uint8Array[]): Uint8Array[];
+  /** hash160Batch's digests end to end (20 * n bytes): no view a digest. */
+  hash160Digests(chunks: readonly Uint8Array[]): Uint8Array;
   /**
    * Chunks laid end to end in `data`: chunk i is `data[offsets[i], offsets[i + 1])`, so n chunks
    * take n + 1 offsets, non-decreasing and at most `data.length`. Returns the n digests end to

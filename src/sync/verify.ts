@@ -1,5 +1,5 @@
-import { digestIs, type Address } from '../address.js';
-import { hash160Batch } from '../hash/index.js';
+import { digestAtIs, type Address } from '../address.js';
+import { hash160Digests } from '../hash/index.js';
 
 export interface ReceivedChunk {
   address: Address;
@@ -16,16 +16,16 @@ export interface ReceivedCheck<T> {
 
 /** Splits chunks from a peer into those that hash to their address and those that do not (one batch hash). */
 export function verifyReceived<T extends ReceivedChunk>(chunks: readonly T[]): ReceivedCheck<T> {
-  const hashes = hash160Batch(chunks.map((c) => c.data));
+  const hashes = hash160Digests(chunks.map((c) => c.data));
+  const bytes = Buffer.from(hashes.buffer, hashes.byteOffset, hashes.byteLength);
   const verified: T[] = [];
   const corrupt: T[] = [];
   const digests: Buffer[] = [];
-  for (let i = 0; i < chunks.length; i++) {
+  for (let i = 0, at = 0; i < chunks.length; i++, at += 20) {
     const chunk = chunks[i] as T;
-    const digest = hashes[i] as Uint8Array;
-    if (digestIs(digest, chunk.address)) {
+    if (digestAtIs(hashes, at, chunk.address)) {
       verified.push(chunk);
-      digests.push(Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength));
+      digests.push(bytes.subarray(at, at + 20));
     } else corrupt.push(chunk);
   }
   return { verified, corrupt, digests };
