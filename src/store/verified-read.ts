@@ -8,8 +8,8 @@
  * A chunk that fails is quarantined: it is answered as missing at once, removed from the store
  * (its bits cleared, so the downloader fetches it again), and reported through `corrupt`.
  */
-import { digestIs, type Address } from '../address.js';
-import { hash160Batch } from '../hash/index.js';
+import { digestAtIs, type Address } from '../address.js';
+import { hash160Digests } from '../hash/index.js';
 import type { ChunkStore, DiscardOutcome } from './types.js';
 
 export interface CorruptChunk {
@@ -91,11 +91,11 @@ export class VerifiedReader {
   /** The intact ones of `chunks`; each corrupt one is quarantined and added to `missing`. */
   #verify(chunks: VerifiedRead['chunks'], missing: Address[]): VerifiedRead['chunks'] {
     if (this.options.verify === false || chunks.length === 0) return chunks;
-    const digests = hash160Batch(chunks.map((chunk) => chunk.data));
+    const digests = hash160Digests(chunks.map((chunk) => chunk.data));
     const intact: VerifiedRead['chunks'] = [];
     for (let i = 0; i < chunks.length; i++) {
       const chunk = chunks[i] as VerifiedRead['chunks'][number];
-      if (hashesTo(digests[i] as Uint8Array, chunk.address)) intact.push(chunk);
+      if (hashesTo(digests, 20 * i, chunk.address)) intact.push(chunk);
       else {
         missing.push(chunk.address);
         this.#quarantine(chunk.address);
@@ -138,6 +138,6 @@ export class VerifiedReader {
  * The store answers an address in either case, so one that is not lower-case is compared in its
  * canonical form before a good chunk is taken for a corrupt one.
  */
-function hashesTo(digest: Uint8Array, address: Address): boolean {
-  return digestIs(digest, address) || digestIs(digest, address.toLowerCase());
+function hashesTo(digests: Uint8Array, offset: number, address: Address): boolean {
+  return digestAtIs(digests, offset, address) || digestAtIs(digests, offset, address.toLowerCase());
 }
