@@ -95,23 +95,63 @@ function removeExcluded(missing: Bitmap, exclude: ReadonlyBitmap | Iterable<numb
  */
 export const TIE_RUN = 128;
 
+/** Appends to `chosen` the tied positions of ranks [from, from + count) (0 the smallest), ascending. */
+type TieRun = (from: number, count: number, chosen: number[]) => void;
+
+/** A TieRun over tied[start, end) (ascending). */
+function arrayRun(tied: Uint32Array, start: number): TieRun {
+  return (from, count, chosen) => {
+    for (let k = 0; k < count; k++) chosen.push(tied[start + from + k] as number);
+  };
+}
+
 /**
- * Appends `take` positions of tied[start, end) to `chosen`, drawn at random in runs: the range is
+ * A TieRun over a bitmap, read where the run lies instead of turning the whole set into an array
+ * (a fresh node draws 10,000 out of a million ties at each plan): a run whose first and last
+ * values are `count - 1` apart is every value between them, else it is the set's values between
+ * them.
+ */
+function bitmapRun(tied: ReadonlyBitmap): TieRun {
+  return (from, count, chosen) => {
+    if (count <= 0) return;
+    const first = tied.select(from) as number;
+    const last = tied.select(from + count - 1) as number;
+    if (last - first === count - 1) {
+      for (let k = 0; k < count; k++) chosen.push(first + k);
+      return;
+    }
+    const range = bitmaps.fromRange(first, last + 1);
+    const within = bitmaps.and(tied, range);
+    for (const value of within.toUint32Array()) chosen.push(value);
+    bitmaps.release(within);
+    bitmaps.release(range);
+  };
+}
+
+/** A tie set this many times larger than the draw is read by runs (bitmapRun), not as a whole array. */
+const DRAW_BY_RUNS = 4;
+
+/**
+ * Appends `take` of the `size` tied positions (read by `run`) to `chosen`, drawn at random in runs: the range is
  * cut, circularly from a uniformly random offset, into blocks of TIE_RUN neighbours (the last one
  * shorter), and whole blocks are drawn in uniformly random order, each in ascending order (the
  * one wrapping past the end in array order). Every rotation of the cuts is equally likely, so
  * every position has the same chance of being drawn, and of being drawn first. Both counting
  * methods call this on each count's positions in ascending order, so they make the same draws.
  */
-function drawTies(tied: Uint32Array, start: number, end: number, take: number, random: Random, chosen: number[]): void {
-  const size = end - start;
+function drawTies(size: number, run: TieRun, take: number, random: Random, chosen: number[]): void {
   if (take <= 0 || size <= 0) return;
   const offset = Math.floor(random() * size);
   const blocks = Math.ceil(size / TIE_RUN);
   let left = take;
   const emit = (block: number): void => {
-    const last = Math.min((block + 1) * TIE_RUN, size);
-    for (let k = block * TIE_RUN; k < last && left > 0; k++, left--) chosen.push(tied[start + ((offset + k) % size)] as number);
+    const count = Math.min(Math.min((block + 1) * TIE_RUN, size) - block * TIE_RUN, left);
+    const from = (offset + block * TIE_RUN) % size;
+    // The block wrapping past the end of the ranks goes on from rank 0.
+    const before = Math.min(count, size - from);
+    run(from, before, chosen);
+    if (count > before) run(0, count - before, chosen);
+    left -= count;
   };
   // A partial Fisher-Yates over the block numbers, the swapped ones kept in a map: as many entries
   // as blocks drawn (a fresh node draws a window of 10,000 out of a million ties), none per block.
@@ -157,7 +197,7 @@ function rarestByCounters(missing: Bitmap, peerBitmaps: readonly ReadonlyBitmap[
   for (let count = 1; count <= peerBitmaps.length && chosen.length < wanted; count++) {
     const start = bucketStart[count] as number;
     const end = bucketStart[count + 1] as number;
-    drawTies(sorted, start, end, Math.min(end - start, wanted - chosen.length), random, chosen);
+    drawTies(end - start, arrayRun(sorted, start), Math.min(end - start, wanted - chosen.length), random, chosen);
   }
   return chosen;
 }
@@ -197,8 +237,9 @@ function rarestBySlices(missing: Bitmap, peerBitmaps: readonly ReadonlyBitmap[],
 function collectBySlices(set: Bitmap, slices: readonly Bitmap[], level: number, wanted: number, chosen: number[], random: Random): void {
   if (chosen.length >= wanted || set.isEmpty) return;
   if (level < 0) {
-    const tied = set.toUint32Array();
-    drawTies(tied, 0, tied.length, Math.min(tied.length, wanted - chosen.length), random, chosen);
+    const size = set.size;
+    const take = Math.min(size, wanted - chosen.length);
+    drawTies(size, size > DRAW_BY_RUNS * take ? bitmapRun(set) : arrayRun(set.toUint32Array(), 0), take, random, chosen);
     return;
   }
   const slice = slices[level] as Bitmap;

@@ -138,6 +138,23 @@ describe('planRarestFirst', () => {
     expect(other).not.toEqual(first);
   });
 
+  it('draws from a large tie set by runs exactly as from its whole array: dense and gapped runs, both counting methods', () => {
+    // 300,000 positions, every one held by the one peer; we hold every seventh and a block, so the
+    // ties have runs without gaps and runs with them.
+    const length = 300_000;
+    const held = Uint32Array.from({ length }, (_, i) => i).filter((p) => p % 7 === 0 || (p >= 100_000 && p < 100_500));
+    const own = Inventory.fromPositions(held, length);
+    const peers = new Map([['p', Inventory.fromPositions(Uint32Array.from({ length }, (_, i) => i), length)]]);
+    for (const seed of [1, 2, 3]) {
+      const bySlices = planRarestFirst({ own, peers, random: seededRandom(seed), limit: 10_000, counting: 'slices' });
+      const byCounters = planRarestFirst({ own, peers, random: seededRandom(seed), limit: 10_000, counting: 'counters' });
+      expect(bySlices).toEqual(byCounters);
+      expect(bySlices).toHaveLength(10_000);
+      expect(new Set(bySlices.map((item) => item.position)).size).toBe(10_000);
+      for (const { position } of bySlices) expect(own.has(position)).toBe(false);
+    }
+  });
+
   it('matches a naive count on random small cases (property)', () => {
     const caseArb = fc.record({
       length: fc.integer({ min: 1, max: 300 }),
