@@ -10,6 +10,7 @@
  * headers make the decoder allocate gigabytes (measured: 10 KB of input exhausted a 4 GB heap).
  */
 import { Packr } from 'msgpackr';
+import { encodeByteList } from './byte-list.js';
 import { AtlasError, ErrorCodes, errorFromWire, isAtlasError, retryAfterOf, type ErrorCode } from '../errors.js';
 
 /** How protocol messages are encoded on the wire: MessagePack or JSON. */
@@ -47,7 +48,7 @@ export interface Codec {
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 export function encodeBinary(value: unknown): Uint8Array {
-  return packr.pack(value);
+  return encodeByteList(value) ?? packr.pack(value);
 }
 
 export function decodeBinary(bytes: Uint8Array, limits?: Partial<DecodeLimits>): unknown {
