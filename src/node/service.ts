@@ -96,7 +96,7 @@ export class NodeService implements AtlasService {
   }
 
   async getChunks(params: GetChunksParams): Promise<GetChunksResult> {
-    return this.host.reader.read(params.addresses, this.host.limits.maxGetChunksBytes);
+    return this.host.reader.serve(params.addresses, this.host.limits.maxGetChunksBytes);
   }
 
   async putChunks(params: PutChunksParams, context: CallerContext): Promise<PutChunksResult> {

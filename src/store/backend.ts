@@ -24,6 +24,12 @@ export interface ChunkRecords {
   readonly keepsChunkBytes?: boolean;
   /** The stored bytes of `key` (the caller may keep them), announced or not. */
   chunk(key: Buffer): Uint8Array | undefined;
+  /**
+   * As chunk(), for a caller that only reads the bytes (serving: hashed, then sent): they may be
+   * shared with other answers and the backend's read cache, so they must not be changed. Absent:
+   * chunk() is used.
+   */
+  sharedChunk?(key: Buffer): Uint8Array | undefined;
   /** As chunk(), read from the medium again, past any read cache of the backend's: what a discard hashes before it removes. */
   rereadChunk(key: Buffer): Uint8Array | undefined;
   hasChunk(key: Buffer): boolean;

@@ -55,17 +55,26 @@ export class RecordReader {
    * log's end says (the caller refuses a short read).
    */
   read(offset: number, size: number, end: number): Buffer {
+    return Buffer.from(this.view(offset, size, end));
+  }
+
+  /**
+   * As read(), without the copy: a view of the window it was read into, which nothing writes to
+   * again (a window is read once and replaced, never refilled). Other answers may share its
+   * memory, so the caller must not change it: a reader that only hashes and sends what it reads.
+   */
+  view(offset: number, size: number, end: number): Buffer {
     const window = this.#window;
     const onRun = this.#lastEnd >= 0 && offset >= this.#lastEnd && offset - this.#lastEnd <= RUN_GAP_BYTES;
     this.#lastEnd = offset + size;
     if (window !== undefined && offset >= window.start && offset + size <= window.start + window.bytes.length) {
       const at = offset - window.start;
-      return Buffer.from(window.bytes.subarray(at, at + size));
+      return window.bytes.subarray(at, at + size);
     }
     const bytes = Buffer.allocUnsafe(Math.max(size, Math.min(onRun ? READ_AHEAD_BYTES : FIRST_READ_BYTES, end - offset)));
     const read = this.#pread(bytes, offset);
     this.#window = { start: offset, bytes: bytes.subarray(0, read) };
-    return Buffer.from(bytes.subarray(0, Math.min(read, size)));
+    return bytes.subarray(0, Math.min(read, size));
   }
 
   /** The `size` bytes at `offset` read from the file now, past the window (fewer on a short read). */

@@ -184,6 +184,11 @@ export class ChunkLog implements ChunkRecords {
     return this.#index.readRecord(key, (offset, length) => this.#record(this.#reader.read(offset, RECORD_HEADER + length, this.#end), offset, length));
   }
 
+  /** As chunk(), without a copy: a view of what was read ahead, which the caller must not change (RecordReader.view). */
+  sharedChunk(key: Buffer): Uint8Array | undefined {
+    return this.#index.readRecord(key, (offset, length) => this.#record(this.#reader.view(offset, RECORD_HEADER + length, this.#end), offset, length));
+  }
+
   /** A record read whole: its stored address and its chunk bytes (a short read throws). */
   #record(record: Buffer, offset: number, length: number): { address: Uint8Array; value: Uint8Array } {
     if (record.length !== RECORD_HEADER + length) throw this.#shortRead(offset);

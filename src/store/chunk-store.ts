@@ -182,6 +182,14 @@ export class BackedChunkStore implements ChunkStore {
     return key !== undefined && this.#isAnnouncedIfStored(key) ? this.#backend.chunk(key) : undefined;
   }
 
+  getShared(address: Address): Uint8Array | undefined {
+    this.#checkOpen();
+    const key = addressKey(address);
+    if (key === undefined || !this.#isAnnouncedIfStored(key)) return undefined;
+    const backend = this.#backend;
+    return backend.sharedChunk === undefined ? backend.chunk(key) : backend.sharedChunk(key);
+  }
+
   has(address: Address): boolean {
     this.#checkOpen();
     const key = addressKey(address);

@@ -251,6 +251,11 @@ class LmdbBackend implements StoreBackend {
     return this.#records.chunk(key);
   }
 
+  sharedChunk(key: Buffer): Uint8Array | undefined {
+    const records = this.#records;
+    return records.sharedChunk === undefined ? records.chunk(key) : records.sharedChunk(key);
+  }
+
   hasChunk(key: Buffer): boolean {
     return this.#records.hasChunk(key);
   }

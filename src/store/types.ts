@@ -68,6 +68,12 @@ export interface ChunkStore {
 
   get(address: Address): Uint8Array | undefined;
   /**
+   * get(), without a copy where the store reads through a cache (the chunk log): the bytes may be
+   * shared with other answers, so the caller must not change them. For a reader that only hashes
+   * and sends them (serving). Optional: get() serves otherwise.
+   */
+  getShared?(address: Address): Uint8Array | undefined;
+  /**
    * The 20-byte addresses at `positions`, end to end, in memory of their own (zeroed first), or
    * undefined when one is past the sequence. Optional: atlasnet's stores have it, and a download
    * then sends these bytes as its request instead of turning the hex back into them.

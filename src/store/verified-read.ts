@@ -45,6 +45,9 @@ export class VerifiedReader {
     private readonly options: VerifiedReaderOptions = {},
   ) {}
 
+  readonly #get = (address: Address): Uint8Array | undefined => this.store.get(address);
+  readonly #getShared = (address: Address): Uint8Array | undefined => (this.store.getShared === undefined ? this.store.get(address) : this.store.getShared(address));
+
   /** Corrupt chunks found since this reader was made. */
   get corruptFound(): number {
     return this.#corruptFound;
@@ -56,10 +59,23 @@ export class VerifiedReader {
    * found is always read), and the addresses not read yet are `later`.
    */
   read(addresses: readonly Address[], maxBytes = Infinity): VerifiedRead {
+    return this.#read(addresses, maxBytes, this.#get);
+  }
+
+  /**
+   * read(), for a reply: its bytes may be shared with the store's read cache (ChunkStore.getShared)
+   * and other answers, so they are only hashed and sent, never changed, and never handed to an
+   * embedder (every other reader gets memory of its own).
+   */
+  serve(addresses: readonly Address[], maxBytes = Infinity): VerifiedRead {
+    return this.#read(addresses, maxBytes, this.#getShared);
+  }
+
+  #read(addresses: readonly Address[], maxBytes: number, get: (address: Address) => Uint8Array | undefined): VerifiedRead {
     const missing: Address[] = [];
     let next = 0;
     for (;;) {
-      const { chunks, end } = this.#collect(addresses, next, maxBytes, missing);
+      const { chunks, end } = this.#collect(addresses, next, maxBytes, missing, get);
       const intact = this.#verify(chunks, missing);
       if (end === addresses.length) return { chunks: intact, missing };
       // Every chunk read was corrupt: read on, so that a reply putting addresses off carries a chunk.
@@ -72,12 +88,18 @@ export class VerifiedReader {
    * The held chunks of addresses[from..], up to the one that would take them past `maxBytes` (the
    * first always taken); the addresses not held go to `missing`. `end`: the first address not looked at.
    */
-  #collect(addresses: readonly Address[], from: number, maxBytes: number, missing: Address[]): { chunks: VerifiedRead['chunks']; end: number } {
+  #collect(
+    addresses: readonly Address[],
+    from: number,
+    maxBytes: number,
+    missing: Address[],
+    get: (address: Address) => Uint8Array | undefined,
+  ): { chunks: VerifiedRead['chunks']; end: number } {
     const chunks: VerifiedRead['chunks'] = [];
     let bytes = 0;
     for (let i = from; i < addresses.length; i++) {
       const address = addresses[i] as Address;
-      const data = this.#isQuarantining(address) ? undefined : this.store.get(address);
+      const data = this.#isQuarantining(address) ? undefined : get(address);
       if (data === undefined) missing.push(address);
       else if (chunks.length > 0 && bytes + data.length > maxBytes) return { chunks, end: i };
       else {

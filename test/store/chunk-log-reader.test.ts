@@ -67,6 +67,20 @@ describe('RecordReader', () => {
     expect(reader.read(1_100, 100, file.length).equals(file.subarray(1_100, 1_200))).toBe(true);
   });
 
+  it('answers views of the window when asked for them: the file’s bytes, read as read() reads them, sharing the window’s memory', () => {
+    const { file, calls, reader } = fileOf(20_000);
+    const first = reader.view(1_000, 100, file.length);
+    const second = reader.view(1_100, 100, file.length);
+    expect(first.equals(file.subarray(1_000, 1_100)) && second.equals(file.subarray(1_100, 1_200))).toBe(true);
+    expect(calls).toEqual([{ position: 1_000, length: FIRST_READ_BYTES }]);
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.byteOffset).toBe(first.byteOffset + 100);
+    // read() of the same record still answers memory of its own.
+    const copy = reader.read(1_100, 100, file.length);
+    expect(copy.equals(second)).toBe(true);
+    expect(copy.buffer === second.buffer && copy.byteOffset === second.byteOffset).toBe(false);
+  });
+
   it('re-reads the file itself when asked, past the window', () => {
     const { file, calls, reader } = fileOf(20_000);
     reader.read(1_000, 100, file.length);

@@ -12,6 +12,7 @@ import { CHUNK_LOG_FILE } from '../../src/store/chunk-log-format.js';
 import { LmdbChunkStore } from '../../src/store/lmdb.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import type { ChunkStore } from '../../src/store/types.js';
+import { VerifiedReader } from '../../src/store/verified-read.js';
 import { addressOf, announcementsFor, chunkOf, describeChunkStoreContract, expectCode, expectMatchesModel, randomWalk, snapshot } from './contract.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atlasnet-chunk-log-test-'));
@@ -352,6 +353,28 @@ describe('chunk log after a crash or damage', () => {
     const reopened = await LmdbChunkStore.open({ path });
     expect([0, 1, 2, 3].map((position) => reopened.addressAt(position))).toEqual([...poolAddresses.slice(0, 3), undefined]);
     await reopened.close();
+  });
+
+  it('serves a reply from shared views of what it read (VerifiedReader.serve), and gives every other reader memory of its own', async () => {
+    const path = await closedStore(3);
+    const store = await LmdbChunkStore.open({ path });
+    try {
+      const asked = poolAddresses.slice(0, 3) as string[];
+      const served = new VerifiedReader(store).serve(asked);
+      expect(served.chunks.map((chunk) => Buffer.from(chunk.data).equals(Buffer.from(pool[asked.indexOf(chunk.address)] as Uint8Array)))).toEqual([true, true, true]);
+      // Served twice while its read is held, a record is answered from the same memory.
+      const reader = new VerifiedReader(store);
+      const [once, twice] = [reader.serve([asked[1] as string]).chunks[0]?.data, reader.serve([asked[1] as string]).chunks[0]?.data] as [Uint8Array, Uint8Array];
+      expect(twice.buffer === once.buffer && twice.byteOffset === once.byteOffset).toBe(true);
+      // Read twice, it is answered in memory of its own each time: changing one answer changes
+      // neither the other nor anything served after.
+      const [mine, yours] = [reader.read([asked[1] as string]).chunks[0]?.data, reader.read([asked[1] as string]).chunks[0]?.data] as [Uint8Array, Uint8Array];
+      mine.fill(0);
+      expect(Buffer.from(yours).equals(Buffer.from(pool[1] as Uint8Array))).toBe(true);
+      expect(Buffer.from(reader.serve([asked[1] as string]).chunks[0]?.data as Uint8Array).equals(Buffer.from(pool[1] as Uint8Array))).toBe(true);
+    } finally {
+      await store.close();
+    }
   });
 
   it('discards a record damaged while the store is open, and it stays gone after a reopen', async () => {

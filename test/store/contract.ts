@@ -312,6 +312,19 @@ export function describeChunkStoreContract(name: string, factory: StoreFactory):
       }
     });
 
+    it('answers getShared with the bytes get answers, and nothing where get answers nothing', async () => {
+      const store = await create();
+      const [aa, bb] = addresses as [string, string];
+      await store.append(announcementsFor([aa, bb], 0));
+      await store.put(a);
+      expect(Buffer.from(store.getShared?.(aa) as Uint8Array).equals(Buffer.from(store.get(aa) as Uint8Array))).toBe(true);
+      expect(Buffer.from(store.getShared?.(aa.toUpperCase()) as Uint8Array).equals(Buffer.from(a))).toBe(true);
+      expect(store.getShared?.(bb)).toBeUndefined();
+      expect(store.getShared?.('not an address')).toBeUndefined();
+      await store.truncate(0);
+      expect(store.getShared?.(aa)).toBeUndefined();
+    });
+
     it('gives the addresses at positions as bytes end to end, in memory of its own, and none when a position is not in the sequence', async () => {
       const store = await create();
       const [aa, bb, cc] = addresses as [string, string, string];
