@@ -1,7 +1,7 @@
 // hash160 = RIPEMD160(SHA256(data)). SHA-256 is the OpenSSL that the running `node` binary
 // exports (the headers ship with Node); RIPEMD-160 of the 32-byte digest is ours (ripemd160.h:
-// one block, and 8 digests at once with AVX2), checked against OpenSSL's at load and replaced by
-// it if it ever disagrees. Arguments are validated (TypeError/RangeError, never a crash). C++
+// one block, and 8 digests at once with AVX2), checked against OpenSSL's at load: AVX2 lanes that
+// disagree leave the portable version, and a portable version that disagrees leaves OpenSSL's. Arguments are validated (TypeError/RangeError, never a crash). C++
 // exceptions are disabled, so errors are raised with ThrowAsJavaScriptException.
 //
 // The low-level SHA256_Init/RIPEMD160_Init API is used on purpose: in OpenSSL 3 the one-shot
@@ -100,9 +100,10 @@ class BatchHasher {
   size_t pending_ = 0;
 };
 
-// Which RIPEMD-160 to use: the AVX2 lanes when the CPU has AVX2, else the portable one block, and
-// OpenSSL's whenever ours disagrees with it on the check below (or ATLAS_RIPEMD160 asks for
-// one: "openssl", "portable", "avx2", to compare them).
+// Which RIPEMD-160 to use: the AVX2 lanes when the CPU has AVX2 and they agree with OpenSSL's on
+// the check below, else the portable one block when it agrees, else OpenSSL's. ATLAS_RIPEMD160
+// asks for one ("openssl", "portable", "avx2": the best the CPU allows), to compare them; any
+// other value is the default.
 Ripemd ChooseRipemd() {
   uint8_t digests[rmd::kLanes][rmd::kInputBytes];
   uint8_t expected[rmd::kLanes][rmd::kDigestBytes];
@@ -128,6 +129,7 @@ Ripemd ChooseRipemd() {
       in[lane] = digests[lane];
       out[lane] = got[lane];
     }
+    std::memset(got, 0, sizeof got);  // so that a lane the AVX2 code does not write fails the check
     rmd::Of32x8Avx2(in, out);
     if (std::memcmp(got, expected, sizeof expected) == 0) return Ripemd::kAvx2;
   }

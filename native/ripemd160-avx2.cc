@@ -1,7 +1,7 @@
 // The 8-lane RIPEMD-160 compression of ripemd160.h over AVX2 registers: eight 32-byte messages
 // hashed in the time of about two. Everything in this file is compiled for AVX2 (the pragma
 // below), and only called when the CPU has it (hash160.cc asks at load).
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_MSC_VER)
 
 #include <immintrin.h>
 

@@ -5,9 +5,9 @@
 // compression written over SIMD lanes hashes 8 digests at once (ripemd160-avx2.cc).
 //
 // The algorithm is RIPEMD-160 as published by Dobbertin, Bosselaers and Preneel (1996): two
-// lines of five 16-step rounds over the message words, recombined with the initial value. Every
-// implementation is checked against OpenSSL's when the addon loads (hash160.cc), so a wrong
-// table or a miscompiled lane is never used.
+// lines of five 16-step rounds over the message words, recombined with the initial value. Each
+// implementation is checked against OpenSSL's on eight digests when the addon loads (hash160.cc),
+// and not used if it disagrees; the tests compare every path with node:crypto.
 #ifndef ATLAS_RIPEMD160_H
 #define ATLAS_RIPEMD160_H
 
@@ -142,7 +142,7 @@ constexpr size_t kLanes = 8;
 
 // Whether this build has the 8-lane AVX2 compression (x86-64 with GCC or Clang). Whether the CPU
 // running it has AVX2 is asked at run time (hash160.cc).
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(_MSC_VER)
 #define ATLAS_RIPEMD160_AVX2 1
 // RIPEMD160 of in[k] (32 bytes each) into out[k] (20 bytes each) for the 8 lanes k. AVX2 only.
 void Of32x8Avx2(const uint8_t* const* in, uint8_t* const* out);

@@ -25,8 +25,8 @@ function loadableAddon() {
   try {
     const path = require('node-gyp-build').path(root);
     const addon = require(path);
-    // An addon built before hash160Chain (or its own RIPEMD-160) existed loads, but is rebuilt so it has every function.
-    const current = typeof addon.hash160Chain === 'function' && typeof addon.ripemd160 === 'string';
+    // An addon built before hash160Chain existed loads, but is rebuilt so it has every function.
+    const current = typeof addon.hash160Chain === 'function';
     return current && addon.hash160(new Uint8Array(0)).toString('hex') === 'b472a266d0bd89c13706a4132ccfb16f7c3b9fcb' ? path : undefined;
   } catch {
     return undefined;

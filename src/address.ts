@@ -77,12 +77,7 @@ for (let byte = 0; byte < 256; byte++) {
  * making a string of the hash.
  */
 export function digestIs(digest: Uint8Array, address: Address): boolean {
-  if (digest.length !== ADDRESS_BYTES || address.length !== ADDRESS_HEX_LENGTH) return false;
-  for (let i = 0; i < ADDRESS_BYTES; i++) {
-    const pair = HEX_PAIR[digest[i] as number] as number;
-    if (address.charCodeAt(2 * i) !== pair >> 8 || address.charCodeAt(2 * i + 1) !== (pair & 0xff)) return false;
-  }
-  return true;
+  return digest.length === ADDRESS_BYTES && digestAtIs(digest, 0, address);
 }
 
 /** digestIs for the digest at `offset` of `digests` (digests laid end to end): no view made of it. */

@@ -77,6 +77,14 @@ function nativeImpl(addon: NativeAddon): Hash160Impl {
     if (error instanceof TypeError || error instanceof RangeError) throw badInput(error.message, error);
     throw error;
   };
+  const hash160Digests = (chunks: readonly Uint8Array[]): Buffer => {
+    requireChunkArray(chunks, 'hash160Batch');
+    try {
+      return addon.hash160Batch(chunks);
+    } catch (error) {
+      return translate(error);
+    }
+  };
   return {
     name: 'native',
     hash160(data) {
@@ -84,17 +92,10 @@ function nativeImpl(addon: NativeAddon): Hash160Impl {
       return addon.hash160(data);
     },
     hash160Batch(chunks) {
-      const packed = this.hash160Digests(chunks);
+      const packed = hash160Digests(chunks);
       return splitDigests(packed, packed.length / HASH160_BYTES);
     },
-    hash160Digests(chunks) {
-      requireChunkArray(chunks, 'hash160Batch');
-      try {
-        return addon.hash160Batch(chunks);
-      } catch (error) {
-        return translate(error);
-      }
-    },
+    hash160Digests,
     hash160Packed(data, offsets) {
       try {
         return addon.hash160Packed(data, offsets);

@@ -6,24 +6,25 @@ import { HASH160_BYTES, type Hash160Impl } from './types.js';
  * batch entry point of their own, so batch and packed calls loop over `one`.
  */
 export function perItemImpl(name: Hash160Impl['name'], one: (data: Uint8Array) => Uint8Array): Hash160Impl {
+  const hash160Batch = (chunks: readonly Uint8Array[]): Uint8Array[] => {
+    requireChunkArray(chunks, 'hash160Batch');
+    const results = new Array<Uint8Array>(chunks.length);
+    for (let i = 0; i < chunks.length; i++) {
+      const chunk = chunks[i];
+      requireBytes(chunk, 'hash160Batch item');
+      results[i] = one(chunk);
+    }
+    return results;
+  };
   return {
     name,
     hash160(data) {
       requireBytes(data, 'hash160');
       return one(data);
     },
-    hash160Batch(chunks) {
-      requireChunkArray(chunks, 'hash160Batch');
-      const results = new Array<Uint8Array>(chunks.length);
-      for (let i = 0; i < chunks.length; i++) {
-        const chunk = chunks[i];
-        requireBytes(chunk, 'hash160Batch item');
-        results[i] = one(chunk);
-      }
-      return results;
-    },
+    hash160Batch,
     hash160Digests(chunks) {
-      const digests = this.hash160Batch(chunks);
+      const digests = hash160Batch(chunks);
       const out = new Uint8Array(digests.length * HASH160_BYTES);
       for (let i = 0; i < digests.length; i++) out.set(digests[i] as Uint8Array, i * HASH160_BYTES);
       return out;

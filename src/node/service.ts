@@ -30,6 +30,8 @@ export interface ServiceHost {
   readonly store: ChunkStore;
   /** Every chunk served is read through it (hash-checked; corrupt ones quarantined). */
   readonly reader: VerifiedReader;
+  /** The transport reads each answer once and keeps none of its bytes (Transport.readsRepliesOnce): getChunks serves shared bytes. */
+  readonly sharesReplyBytes: boolean;
   readonly log: InventoryLog;
   readonly limits: Readonly<ProtocolLimits>;
   /** A caller told us its reachable address: a candidate peer. */
@@ -96,7 +98,8 @@ export class NodeService implements AtlasService {
   }
 
   async getChunks(params: GetChunksParams): Promise<GetChunksResult> {
-    return this.host.reader.serve(params.addresses, this.host.limits.maxGetChunksBytes);
+    const { reader, limits, sharesReplyBytes } = this.host;
+    return sharesReplyBytes ? reader.serve(params.addresses, limits.maxGetChunksBytes) : reader.read(params.addresses, limits.maxGetChunksBytes);
   }
 
   async putChunks(params: PutChunksParams, context: CallerContext): Promise<PutChunksResult> {

@@ -220,6 +220,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     network,
     store,
     reader,
+    sharesReplyBytes: transport.readsRepliesOnce === true,
     log: replicator.log,
     limits,
     candidate: (address) => overlay.candidate(address),

@@ -12,14 +12,19 @@
  * copies a page instead of a record.
  *
  * Only bytes below the log's end (every record there whole and on disk) are ever held: records
- * are never rewritten in place, so a window cannot go stale. Each answer is copied out of the
- * window: a caller that changes a chunk's bytes changes no other answer, and a discard re-reads
- * the file itself (`readExact`), so bytes gone bad in memory never remove a chunk intact on disk.
+ * are never rewritten in place, so a window cannot go stale. `read` copies each answer out of the
+ * window: a caller that changes a chunk's bytes changes no other answer. `view` answers the
+ * window itself, for a getChunks reply over a transport that reads each answer once
+ * (`Transport.readsRepliesOnce`): it is hashed and encoded, never changed. A discard re-reads the
+ * file itself (`readExact`), so bytes gone bad in memory never remove a chunk intact on disk.
  *
  * What a peer can make it do: choose addresses whose records are each a little after the one
  * before, so that every read call reads 8 KiB instead of one record. That is at most 8 KiB a
  * requested address (8 MiB for a request of 1,000), copied once by the kernel, with no more read
- * calls than one a record and nothing of it held past the next window.
+ * calls than one a record. Through `read` nothing of it is held past the next window; through
+ * `view` a reply holds the windows its chunks lie in until it is encoded, in the same turn of the
+ * event loop (at most those 8 MiB for a request of 1,000, released before the next request is
+ * read).
  */
 import { readSync } from 'node:fs';
 

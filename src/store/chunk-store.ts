@@ -178,17 +178,19 @@ export class BackedChunkStore implements ChunkStore {
   }
 
   get(address: Address): Uint8Array | undefined {
-    this.#checkOpen();
-    const key = addressKey(address);
-    return key !== undefined && this.#isAnnouncedIfStored(key) ? this.#backend.chunk(key) : undefined;
+    return this.#chunk(address, false);
   }
 
   getShared(address: Address): Uint8Array | undefined {
+    return this.#chunk(address, true);
+  }
+
+  #chunk(address: Address, shared: boolean): Uint8Array | undefined {
     this.#checkOpen();
     const key = addressKey(address);
     if (key === undefined || !this.#isAnnouncedIfStored(key)) return undefined;
     const backend = this.#backend;
-    return backend.sharedChunk === undefined ? backend.chunk(key) : backend.sharedChunk(key);
+    return shared && backend.sharedChunk !== undefined ? backend.sharedChunk(key) : backend.chunk(key);
   }
 
   has(address: Address): boolean {

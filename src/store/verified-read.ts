@@ -8,7 +8,7 @@
  * A chunk that fails is quarantined: it is answered as missing at once, removed from the store
  * (its bits cleared, so the downloader fetches it again), and reported through `corrupt`.
  */
-import { digestAtIs, type Address } from '../address.js';
+import { ADDRESS_BYTES, digestAtIs, type Address } from '../address.js';
 import { hash160Digests } from '../hash/index.js';
 import type { ChunkStore, DiscardOutcome } from './types.js';
 
@@ -117,7 +117,7 @@ export class VerifiedReader {
     const intact: VerifiedRead['chunks'] = [];
     for (let i = 0; i < chunks.length; i++) {
       const chunk = chunks[i] as VerifiedRead['chunks'][number];
-      if (hashesTo(digests, 20 * i, chunk.address)) intact.push(chunk);
+      if (hashesTo(digests, ADDRESS_BYTES * i, chunk.address)) intact.push(chunk);
       else {
         missing.push(chunk.address);
         this.#quarantine(chunk.address);

@@ -1,4 +1,4 @@
-import { digestAtIs, type Address } from '../address.js';
+import { ADDRESS_BYTES, digestAtIs, type Address } from '../address.js';
 import { hash160Digests } from '../hash/index.js';
 
 export interface ReceivedChunk {
@@ -21,11 +21,11 @@ export function verifyReceived<T extends ReceivedChunk>(chunks: readonly T[]): R
   const verified: T[] = [];
   const corrupt: T[] = [];
   const digests: Buffer[] = [];
-  for (let i = 0, at = 0; i < chunks.length; i++, at += 20) {
+  for (let i = 0, at = 0; i < chunks.length; i++, at += ADDRESS_BYTES) {
     const chunk = chunks[i] as T;
     if (digestAtIs(hashes, at, chunk.address)) {
       verified.push(chunk);
-      digests.push(bytes.subarray(at, at + 20));
+      digests.push(bytes.subarray(at, at + ADDRESS_BYTES));
     } else corrupt.push(chunk);
   }
   return { verified, corrupt, digests };

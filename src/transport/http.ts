@@ -120,6 +120,7 @@ export class HttpTransport implements Transport {
 
   /** Each reply is decoded from the body read for it (http-body.ts), which nothing reuses. */
   readonly handsOverReplies = true;
+  readonly readsRepliesOnce = true;
 
   stats(): TransportStats {
     return { ...this.counters };

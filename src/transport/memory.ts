@@ -312,6 +312,7 @@ export class MemoryTransport implements Transport {
 
   /** Each reply is decoded from its own encoding (codec.ts: msgpack output is never written over). */
   readonly handsOverReplies = true;
+  readonly readsRepliesOnce = true;
 
   async listen(service: TransportService): Promise<string> {
     if (this.closed) throw new AtlasError(ErrorCodes.CLOSED, 'transport is closed');

@@ -69,6 +69,14 @@ export interface Transport {
    * copied when stored. A wrapper says what the transport it wraps says. Default false.
    */
   readonly handsOverReplies?: boolean;
+  /**
+   * True when the transport only reads the byte fields of what its service answers, and is done
+   * with them once it has encoded the answer (both transports here encode it at once): the node
+   * then answers getChunks with bytes it shares with its chunk log's read-ahead, uncopied. They
+   * must not be changed or kept: a transport that encrypts in place, or queues answers unencoded,
+   * leaves this unset, and the node copies every chunk it serves. Default false.
+   */
+  readonly readsRepliesOnce?: boolean;
   close(): Promise<void>;
   /** Counters since the transport was created (both built-in transports have them). */
   stats?(): TransportStats;

@@ -303,6 +303,12 @@ export function describeChunkStoreContract(name: string, factory: StoreFactory):
       const summary = (outcomes: PutOutcome[]) => outcomes.map((outcome) => (outcome.ok ? { added: outcome.added, positions: outcome.positions } : outcome.error.code));
       expect(summary(withDigests)).toEqual(summary(withoutDigests));
       expect(summary(withDigests)).toEqual([{ added: true, positions: [0, 2] }, { added: true, positions: [1] }, { added: false, positions: [0, 2] }, 'NOT_ANNOUNCED']);
+      // The list handed over is frozen; digests that do not line up with it are not taken.
+      expect(Object.isFrozen(verified)).toBe(true);
+      const misaligned = await create();
+      await misaligned.append(announcementsFor([twice, once, twice], 0));
+      const again = verifyReceived(chunks);
+      expect(summary(await misaligned.putVerified(handOverChunks(again.verified, again.digests.slice(1))))).toEqual(summary(withoutDigests));
       reply.fill(0);
       for (const store of [keyed, parsed]) {
         expect(Array.from(store.inventory.positions())).toEqual([0, 1, 2]);

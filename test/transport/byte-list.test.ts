@@ -44,7 +44,15 @@ describe('encodeByteList', () => {
       { ['clé']: [bytes] },
       { inOrder: Object.assign(Object.create({ inherited: 1 }) as object, { length: 0 }) },
     ];
+    // Objects msgpackr encodes its own way, however plain their one field looks.
+    class Reply {
+      inOrder = [bytes];
+    }
+    others.push(new Reply(), Object.assign(new Date(0), { inOrder: [bytes] }), Object.assign(new Map(), { inOrder: [bytes] }));
     for (const value of others) expect(encodeByteList(value)).toBeUndefined();
+    // A map without a prototype is a plain one.
+    const bare = Object.assign(Object.create(null) as object, { inOrder: [bytes, null] });
+    expect(Buffer.from(encodeByteList(bare) as Uint8Array).equals(Buffer.from(packr.pack(bare)))).toBe(true);
     class Listish extends Array<Uint8Array> {}
     expect(encodeByteList({ inOrder: Listish.from([bytes]) })).toBeUndefined();
   });
