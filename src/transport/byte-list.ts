@@ -58,18 +58,9 @@ function arrayHeaderBytes(length: number): number {
 }
 
 function writeArrayHeader(out: Buffer, at: number, length: number): number {
-  if (length < 16) {
-    out[at] = 0x90 | length;
-    return at + 1;
-  }
-  if (length < 0x10000) {
-    out[at] = 0xdc;
-    out.writeUInt16BE(length, at + 1);
-    return at + 3;
-  }
-  out[at] = 0xdd;
-  out.writeUInt32BE(length, at + 1);
-  return at + 5;
+  if (length >= 16) return writeLongHeader(out, at, length, 0xdc, 0xdd);
+  out[at] = 0x90 | length;
+  return at + 1;
 }
 
 function binHeaderBytes(length: number): number {
@@ -77,17 +68,20 @@ function binHeaderBytes(length: number): number {
 }
 
 function writeBinHeader(out: Buffer, at: number, length: number): number {
-  if (length < 0x100) {
-    out[at] = 0xc4;
-    out[at + 1] = length;
-    return at + 2;
-  }
+  if (length >= 0x100) return writeLongHeader(out, at, length, 0xc5, 0xc6);
+  out[at] = 0xc4;
+  out[at + 1] = length;
+  return at + 2;
+}
+
+/** A header with a 16-bit length (`code16`) or, past 65,535, a 32-bit one (`code32`). */
+function writeLongHeader(out: Buffer, at: number, length: number, code16: number, code32: number): number {
   if (length < 0x10000) {
-    out[at] = 0xc5;
+    out[at] = code16;
     out.writeUInt16BE(length, at + 1);
     return at + 3;
   }
-  out[at] = 0xc6;
+  out[at] = code32;
   out.writeUInt32BE(length, at + 1);
   return at + 5;
 }
