@@ -76,7 +76,9 @@ export interface ChunkStore {
   /**
    * The 20-byte addresses at `positions`, end to end, in memory of their own (zeroed first), or
    * undefined when one is past the sequence. Optional: atlasnet's stores have it, and a download
-   * then sends these bytes as its request instead of turning the hex back into them.
+   * then sends these bytes as its request instead of turning the hex back into them. A store that
+   * has it must answer exactly what `addressAt` answers: the replies are checked against the hex,
+   * so any other bytes would have honest peers blamed for chunks that do not match.
    */
   packedAddressesAt?(positions: readonly number[]): Uint8Array | undefined;
   has(address: Address): boolean;
