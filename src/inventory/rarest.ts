@@ -120,11 +120,8 @@ function bitmapRun(tied: ReadonlyBitmap): TieRun {
       for (let k = 0; k < count; k++) chosen.push(first + k);
       return;
     }
-    const range = bitmaps.fromRange(first, last + 1);
-    const within = bitmaps.and(tied, range);
-    for (const value of within.toUint32Array()) chosen.push(value);
-    bitmaps.release(within);
-    bitmaps.release(range);
+    const within = bitmaps.valuesInRange(tied, first, last + 1);
+    for (let k = 0; k < within.length; k++) chosen.push(within[k] as number);
   };
 }
 
