@@ -64,6 +64,20 @@ export function addressKey(address: unknown): Buffer | undefined {
   return writeAddressBytes(address, key, 0) ? key : undefined;
 }
 
+/** Whether the 20 bytes of `bytes` at `offset` are `key`'s first 20, compared in place (no view made). */
+export function addressBytesAre(bytes: Uint8Array, offset: number, key: Uint8Array): boolean {
+  for (let i = 0; i < ADDRESS_BYTES; i++) if (bytes[offset + i] !== key[i]) return false;
+  return true;
+}
+
+/**
+ * Copies the 20 bytes of `from` at `fromOffset` to `into` at `intoOffset`, byte by byte: for 20
+ * bytes, Buffer#copy's and TypedArray#set's call costs more than the copy.
+ */
+export function copyAddressBytes(from: Uint8Array, fromOffset: number, into: Uint8Array, intoOffset: number): void {
+  for (let i = 0; i < ADDRESS_BYTES; i++) into[intoOffset + i] = from[fromOffset + i] as number;
+}
+
 /** Per byte value, its two lower-case hex digits' char codes (high digit << 8 | low digit). */
 const HEX_PAIR = new Uint16Array(256);
 for (let byte = 0; byte < 256; byte++) {

@@ -3,7 +3,7 @@
  * 20 bytes a position instead of a Buffer object each (~100 bytes); the in-memory store's
  * sequence.
  */
-const ADDRESS_BYTES = 20;
+import { ADDRESS_BYTES, addressBytesAre, copyAddressBytes } from '../address.js';
 
 export class AddressArray {
   #bytes = Buffer.alloc(ADDRESS_BYTES * 1024);
@@ -22,18 +22,13 @@ export class AddressArray {
   /** Whether the address at `position` is the 20 bytes of `key` (false past the end), compared in place. */
   isAt(position: number, key: Uint8Array): boolean {
     if (!Number.isInteger(position) || position < 0 || position >= this.#length) return false;
-    const bytes = this.#bytes;
-    const offset = position * ADDRESS_BYTES;
-    for (let i = 0; i < ADDRESS_BYTES; i++) if (bytes[offset + i] !== key[i]) return false;
-    return true;
+    return addressBytesAre(this.#bytes, position * ADDRESS_BYTES, key);
   }
 
   /** Copies the address at `position` to `into` at `offset`; false past the end. */
   copyTo(position: number, into: Uint8Array, offset: number): boolean {
     if (!Number.isInteger(position) || position < 0 || position >= this.#length) return false;
-    const bytes = this.#bytes;
-    const from = position * ADDRESS_BYTES;
-    for (let i = 0; i < ADDRESS_BYTES; i++) into[offset + i] = bytes[from + i] as number;
+    copyAddressBytes(this.#bytes, position * ADDRESS_BYTES, into, offset);
     return true;
   }
 

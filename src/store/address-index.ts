@@ -19,6 +19,7 @@
  * every list ascending and an address's first position fixed while it stays announced.
  */
 import { randomBytes } from 'node:crypto';
+import { addressBytesAre } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { bitmaps } from '../inventory/bitmap.js';
 
@@ -327,6 +328,5 @@ function readUint32(bytes: Uint8Array, offset: number): number {
 /** Whether `stored` holds the 20 bytes of `key` (false when there is none). */
 export function sameAddress(stored: Uint8Array | undefined, key: Uint8Array): boolean {
   if (stored === undefined) return false;
-  for (let i = 0; i < 20; i++) if (stored[i] !== key[i]) return false;
-  return true;
+  return addressBytesAre(stored, 0, key);
 }

@@ -51,8 +51,6 @@ export interface ChunkRecords {
 export interface StoreBackend extends ChunkRecords {
   /** The sequence length at open; the store keeps it from then on. */
   readLength(): number;
-  /** The 20-byte address at `position`, or undefined past the end. */
-  addressAt(position: number): Uint8Array | undefined;
   /** Whether the address at `position` is the 20 bytes of `key` (false past the end), compared where it is kept. */
   isAddressAt(position: number, key: Uint8Array): boolean;
   /** Copies the 20 bytes of the address at `position` to `into` at `offset`; false past the end. */

@@ -22,9 +22,10 @@ const handedOver = new WeakMap<readonly VerifiedChunk[], readonly Buffer[] | und
  * (verifyReceived); the store then takes it as the address's bytes instead of parsing the hex.
  */
 export function handOverChunks<T extends readonly VerifiedChunk[]>(chunks: T, digests?: readonly Buffer[]): T {
-  // Frozen, so that a store wrapping ours cannot reorder the list away from its digests.
+  // Both frozen (the library made them for this call), so that a store wrapping ours cannot
+  // reorder the list away from its digests.
   Object.freeze(chunks);
-  handedOver.set(chunks, digests !== undefined && digests.length === chunks.length ? Object.freeze([...digests]) : undefined);
+  handedOver.set(chunks, digests !== undefined && digests.length === chunks.length ? Object.freeze(digests) : undefined);
   return chunks;
 }
 

@@ -210,10 +210,6 @@ class LmdbBackend implements StoreBackend {
     return this.#sequence.readLength();
   }
 
-  addressAt(position: number): Uint8Array | undefined {
-    return this.#pages.get(position) ?? this.#unpaged(position);
-  }
-
   isAddressAt(position: number, key: Uint8Array): boolean {
     return this.#pages.matches(position, key) ?? sameAddress(this.#unpaged(position), key);
   }

@@ -46,10 +46,6 @@ export class MemoryBackend implements StoreBackend {
     return this.sequence.length;
   }
 
-  addressAt(position: number): Uint8Array | undefined {
-    return this.sequence.at(position);
-  }
-
   isAddressAt(position: number, key: Uint8Array): boolean {
     return this.sequence.isAt(position, key);
   }

@@ -9,7 +9,7 @@
  * It serves only the positions the sequence pages do not hold (sequence-pages.ts: past their
  * bound, or with them turned off); while the pages hold the whole sequence it is never allocated.
  */
-import { ADDRESS_BYTES } from '../address.js';
+import { ADDRESS_BYTES, copyAddressBytes } from '../address.js';
 
 const SLOTS = 1 << 17;
 const EMPTY = -1;
@@ -33,9 +33,7 @@ export class RecentAddresses {
     const slot = position & (SLOTS - 1);
     this.#positions[slot] = position;
     // Byte by byte: lmdb-js hands out views of a buffer that TypedArray#set refuses as a source.
-    const addresses = this.#addresses as Uint8Array;
-    const at = slot * ADDRESS_BYTES;
-    for (let i = 0; i < ADDRESS_BYTES; i++) addresses[at + i] = address[i] as number;
+    copyAddressBytes(address, 0, this.#addresses as Uint8Array, slot * ADDRESS_BYTES);
   }
 
   /** Forgets every position >= length (the sequence was cut there). */

@@ -17,7 +17,7 @@
  * sequence can make the node read its pages sooner, never more than once each: a page costs
  * about 1-3 ms, and the whole default bound (32 MiB, 1.6 million positions) under a second once.
  */
-import { ADDRESS_BYTES } from '../address.js';
+import { ADDRESS_BYTES, addressBytesAre, copyAddressBytes } from '../address.js';
 import type { AddressRangeReader } from './sequence-digest.js';
 
 /** Positions in one page: small enough that reading one is a short pause (1-3 ms), large enough that a scan's setup is nothing beside it. */
@@ -58,35 +58,25 @@ export class SequencePages {
   }
 
   /**
-   * The address at `position` (a view into the page: the caller copies what it keeps), or
-   * undefined when its page is not held and there is no room for it, or the position is past
-   * the stored sequence.
+   * Whether the address at `position` is the 20 bytes of `key`, compared in the page; undefined
+   * when its page is not held and there is no room for it, or the position is past the stored
+   * sequence (the caller reads LMDB then).
    */
-  get(position: number): Uint8Array | undefined {
-    const at = this.#locate(position);
-    return at === undefined ? undefined : at.addresses.subarray(at.offset, at.offset + ADDRESS_BYTES);
-  }
-
-  /** Whether the address at `position` is the 20 bytes of `key`, or undefined as for get(). Makes no view on the way. */
   matches(position: number, key: Uint8Array): boolean | undefined {
     const at = this.#locate(position);
     if (at === undefined) return undefined;
-    const { addresses, offset } = at;
-    for (let i = 0; i < ADDRESS_BYTES; i++) if (addresses[offset + i] !== key[i]) return false;
-    return true;
+    return addressBytesAre(at.addresses, at.offset, key);
   }
 
-  /** Copies the address at `position` to `into` at `offset`: true, or undefined as for get(). Makes no view on the way. */
+  /** Copies the address at `position` to `into` at `offset`: true, or undefined as for matches(). */
   copyTo(position: number, into: Uint8Array, offset: number): true | undefined {
     const at = this.#locate(position);
     if (at === undefined) return undefined;
-    // Byte by byte: for 20 bytes, Buffer#copy's call costs more than the copy.
-    const { addresses, offset: from } = at;
-    for (let i = 0; i < ADDRESS_BYTES; i++) into[offset + i] = addresses[from + i] as number;
+    copyAddressBytes(at.addresses, at.offset, into, offset);
     return true;
   }
 
-  /** The address at `position` as lower-case hex, or undefined as for get(). Makes no view on the way. */
+  /** The address at `position` as lower-case hex, or undefined as for matches(). */
   hexAt(position: number): string | undefined {
     const at = this.#locate(position);
     return at === undefined ? undefined : at.addresses.toString('hex', at.offset, at.offset + ADDRESS_BYTES);
