@@ -162,14 +162,20 @@ function inOrderResult(value: unknown, limits: Readonly<ProtocolLimits>, asked: 
       missing.push(address);
       continue;
     }
-    const data = bytes(entry, `getChunks.inOrder[${i}]`, limits.maxChunkSize, fail);
-    if (data.length === 0) fail(ErrorCodes.BAD_REPLY, `getChunks.inOrder[${i}]`, 'empty chunk');
-    chunks.push({ address, data });
+    if (!(entry instanceof Uint8Array) || entry.length === 0 || entry.length > limits.maxChunkSize) refuseInOrderEntry(entry, i, limits.maxChunkSize);
+    chunks.push({ address, data: entry });
   }
   if (raw.length === asked.length) return { chunks, missing };
   // "Later" is for a reply full of bytes: one without a chunk would let a peer stall us for ever.
   if (chunks.length === 0) fail(ErrorCodes.BAD_REPLY, 'getChunks.inOrder', 'addresses put off in a reply without any chunk');
   return { chunks, missing, later: asked.slice(raw.length) };
+}
+
+/** Refuses the bad in-order entry `i`; its field is named only here, not for every good chunk (a string a chunk). */
+function refuseInOrderEntry(entry: unknown, i: number, maxChunkSize: number): never {
+  const field = `getChunks.inOrder[${i}]`;
+  bytes(entry, field, maxChunkSize, fail);
+  return fail(ErrorCodes.BAD_REPLY, field, 'empty chunk');
 }
 
 function listedResult(fields: Fields, limits: Readonly<ProtocolLimits>, request: GetChunksParams | undefined): GetChunksResult {

@@ -219,16 +219,25 @@ export class ChunkLog implements ChunkRecords {
 
   /** Chunks are at most MAX_RECORD_DATA bytes: the store admits no larger (LmdbChunkStore.open checks maxChunkSize). */
   async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
-    // Each key is hashed once, for the lookup now and the insert after the write.
-    const placements = chunks.map(({ key }) => this.#index.placementOf(key));
-    const added = chunks.map(({ key }, i) => !this.#index.hasPlaced(key, placements[i] as number));
+    // Each key is hashed once, for the lookup now and the insert after the write. The per-chunk
+    // arrays are built by plain loops (Array#map's result changes elements kind between its
+    // baseline and optimised paths, and each change deoptimised the loops reading it).
+    const count = chunks.length;
+    const placements = new Float64Array(count); // a placement is up to 2^40: not a 32-bit integer
+    const added: boolean[] = new Array<boolean>(count);
+    for (let i = 0; i < count; i++) {
+      const { key } = chunks[i] as { key: Buffer };
+      const placed = this.#index.placementOf(key);
+      placements[i] = placed;
+      added[i] = !this.#index.hasPlaced(key, placed);
+    }
     // A repeat within the batch is written once. Keyed by the placement (a number: no string made
     // a chunk); each chunk links to the one before it of the same placement, and the rare keys
     // sharing one are compared whole along those links (no list made a chunk).
     const lastPlaced = new Map<number, number>();
-    const samePlacementBefore = new Int32Array(chunks.length);
+    const samePlacementBefore = new Int32Array(count);
     let bytes = 0;
-    for (let i = 0; i < chunks.length; i++) {
+    for (let i = 0; i < count; i++) {
       if (!added[i]) continue;
       const { key, data } = chunks[i] as { key: Buffer; data: Uint8Array };
       const placed = placements[i] as number;
@@ -244,17 +253,24 @@ export class ChunkLog implements ChunkRecords {
       bytes += RECORD_HEADER + data.length;
     }
     if (bytes === 0) return added;
+    // Records written with typed-array builtins only: Buffer#writeUInt32LE and Buffer#copy are
+    // layers of JavaScript that cost a catch-up's first thousands of chunks several times more.
     const records = Buffer.allocUnsafe(bytes);
-    const placed: number[] = [];
+    const offsets = new Float64Array(count);
     let at = 0;
-    chunks.forEach(({ key, data }, i) => {
-      if (!added[i]) return;
-      placed.push(i, at);
-      records.writeUInt32LE(data.length, at);
-      key.copy(records, at + 4);
+    for (let i = 0; i < count; i++) {
+      if (!added[i]) continue;
+      const { key, data } = chunks[i] as { key: Buffer; data: Uint8Array };
+      const length = data.length;
+      offsets[i] = at;
+      records[at] = length;
+      records[at + 1] = length >>> 8;
+      records[at + 2] = length >>> 16;
+      records[at + 3] = length >>> 24;
+      records.set(key, at + 4);
       records.set(data, at + RECORD_HEADER);
-      at += RECORD_HEADER + data.length;
-    });
+      at += RECORD_HEADER + length;
+    }
     const start = this.#end;
     if (this.#tail > 0) {
       await this.#handle.truncate(start);
@@ -272,9 +288,8 @@ export class ChunkLog implements ChunkRecords {
       throw error;
     }
     this.#end = start + bytes;
-    for (let p = 0; p < placed.length; p += 2) {
-      const i = placed[p] as number;
-      this.#index.addPlaced(placements[i] as number, start + (placed[p + 1] as number), (chunks[i] as { data: Uint8Array }).data.length);
+    for (let i = 0; i < count; i++) {
+      if (added[i]) this.#index.addPlaced(placements[i] as number, start + (offsets[i] as number), (chunks[i] as { data: Uint8Array }).data.length);
     }
     return added;
   }

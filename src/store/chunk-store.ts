@@ -379,8 +379,14 @@ export class BackedChunkStore implements ChunkStore {
     const written = writes.length > 0 ? await this.#backend.storeChunks(writes) : [];
     let next = 0;
     const bits: number[] = [];
-    const outcomes: PutOutcome[] = results.map((result, i) => {
-      if (!result.ok) return result;
+    // A loop, not Array#map: map's result changes elements kind as it warms up, deoptimising its readers.
+    const outcomes: PutOutcome[] = new Array<PutOutcome>(results.length);
+    for (let i = 0; i < results.length; i++) {
+      const result = results[i] as AdmissionResult;
+      if (!result.ok) {
+        outcomes[i] = result;
+        continue;
+      }
       const at = positions[i] as number[];
       const added = written[next++] === true;
       if (added) {
@@ -389,8 +395,8 @@ export class BackedChunkStore implements ChunkStore {
         this.#count++;
         this.#bytes += result.data.length;
       }
-      return { ok: true, address: result.address, added, positions: at };
-    });
+      outcomes[i] = { ok: true, address: result.address, added, positions: at };
+    }
     if (bits.length > 0) this.inventory.addMany(bits);
     return outcomes;
   }

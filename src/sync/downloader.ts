@@ -302,12 +302,16 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     const { chunks, missing } = reply;
     // Each chunk with the position it was asked at: the store then checks one position instead of
     // looking the address up in its index, and a back-off is placed where the address was planned.
-    const at = requestIndices(asked, chunks.map((chunk) => chunk.address));
-    const { verified, corrupt, digests } = verifyReceived(
-      chunks.map((chunk, i): VerifiedChunk => ({ address: chunk.address, data: chunk.data, position: at[i] === undefined ? undefined : planned.positions[at[i] as number] })),
-    );
+    const at = requestIndices(asked, chunks);
+    const received: VerifiedChunk[] = new Array<VerifiedChunk>(chunks.length);
     let chunkBytes = 0;
-    for (const chunk of chunks) chunkBytes += chunk.data.byteLength;
+    for (let i = 0; i < chunks.length; i++) {
+      const { address, data } = chunks[i] as GetChunksResult['chunks'][number];
+      const index = at[i];
+      received[i] = { address, data, position: index === undefined ? undefined : planned.positions[index] };
+      chunkBytes += data.byteLength;
+    }
+    const { verified, corrupt, digests } = verifyReceived(received);
     this.stats.chunksReceived += chunks.length;
     this.stats.chunkBytesReceived += chunkBytes;
     // Put off for the reply's size: neither have nor don't have, planned again. Only when the
@@ -353,7 +357,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
       this.hooks.fault(peer, 'bad-data', new AtlasError(ErrorCodes.BAD_REPLY, `${peer} keeps withholding chunks its inventory claims`, { peer }));
     }
     if (stored.length > 0) this.hooks.stored(stored, peer);
-    return putOff.length > 0 ? requestIndices(asked, putOff).filter((at) => at !== undefined) : undefined;
+    return putOff.length > 0 ? requestIndices(asked, putOff.map((address) => ({ address }))).filter((at) => at !== undefined) : undefined;
   }
 }
 
@@ -363,12 +367,12 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
  * of that order (any order is valid) on, they are found through a map of the request, built once:
  * linear whatever order a peer chooses.
  */
-function requestIndices(asked: readonly Address[], found: readonly Address[]): (number | undefined)[] {
+function requestIndices(asked: readonly Address[], found: readonly { address: Address }[]): (number | undefined)[] {
   const out = new Array<number | undefined>(found.length);
   let next = 0;
   let byAddress: Map<Address, number> | undefined;
   for (let i = 0; i < found.length; i++) {
-    const address = found[i] as Address;
+    const { address } = found[i] as { address: Address };
     if (byAddress !== undefined) {
       out[i] = byAddress.get(address);
       continue;

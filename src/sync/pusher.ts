@@ -162,7 +162,7 @@ export class Pusher {
   }
 
   /** Positions newly stored from peers: offered to the pullers that asked for offers, and to neighborOffers neighbours in turn. */
-  offer(positions: readonly number[]): void {
+  offer(positions: readonly number[] | Uint32Array): void {
     const self = this.self();
     if (self === undefined || positions.length === 0) return;
     const now = this.clock.now();
@@ -175,7 +175,7 @@ export class Pusher {
     let next = this.neighborTurn;
     for (let i = 0; i < neighbors.length && left > 0; i++) {
       const [peer, target] = neighbors[(this.neighborTurn + i) % neighbors.length] as [string, Target];
-      if (positions.every((p) => this.peerHolds(peer, p))) continue;
+      if (this.holdsAll(peer, positions)) continue;
       this.send(peer, target, positions, self);
       left--;
       next = this.neighborTurn + i + 1; // the turn goes on from the one after the last offered
@@ -183,7 +183,12 @@ export class Pusher {
     this.neighborTurn = neighbors.length > 0 ? next % neighbors.length : 0;
   }
 
-  private send(peer: string, target: Target, positions: readonly number[], self: string): void {
+  private holdsAll(peer: string, positions: ArrayLike<number>): boolean {
+    for (let k = 0; k < positions.length; k++) if (!this.peerHolds(peer, positions[k] as number)) return false;
+    return true;
+  }
+
+  private send(peer: string, target: Target, positions: ArrayLike<number>, self: string): void {
     this.queueOffer(peer, target, positions);
     this.flush(peer, target, self);
   }
@@ -193,7 +198,7 @@ export class Pusher {
     if (self === undefined || chunks.length === 0) return;
     for (const [peer, target] of this.liveTargets()) {
       for (const chunk of chunks) {
-        if (chunk.positions.every((p) => this.peerHolds(peer, p))) continue;
+        if (this.holdsAll(peer, chunk.positions)) continue;
         if (target.pushBytes + chunk.data.byteLength <= this.options.maxPushBytesPerTarget) {
           target.pushes.push(chunk);
           target.pushBytes += chunk.data.byteLength;

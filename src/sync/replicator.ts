@@ -210,9 +210,13 @@ export class Replicator {
    * put is pushed as bytes (we may be its only holder); a chunk from a peer is only offered.
    */
   stored(outcomes: readonly StoredOutcome[], from: string, relay: 'push' | 'offer'): void {
-    const positions: number[] = [];
-    for (const outcome of outcomes) for (const position of outcome.positions) positions.push(position);
-    positions.sort((a, b) => a - b);
+    let count = 0;
+    for (const outcome of outcomes) count += outcome.positions.length;
+    // Sorted as a typed array: a native numeric sort, about a fifth of Array#sort's with a comparator.
+    const positions = new Uint32Array(count);
+    let at = 0;
+    for (const outcome of outcomes) for (const position of outcome.positions) positions[at++] = position;
+    positions.sort();
     this.log.record(positions);
     this.views.wake(); // the network is busy: every neighbour is refreshed at the base period again
     if (relay === 'push') this.pusher.push(outcomes.map((o) => ({ data: this.components.store.get(o.address) as Uint8Array, positions: o.positions })));
@@ -231,7 +235,7 @@ export class Replicator {
     const held = store.inventory.positions(from, from + count);
     if (held.length > 0) {
       this.log.record(held);
-      this.pusher.offer(Array.from(held));
+      this.pusher.offer(held);
     }
     this.components.events.sequenceChanged(store.sequenceLength());
     this.downloader.inventoriesChanged(); // new positions to plan

@@ -159,6 +159,8 @@ describe('the client’s reading of an in-order reply', () => {
     expect(replyError({ inOrder: [A, null, null] }, request)).toMatch(/inOrder\[0\]: expected bytes, got string/);
     expect(replyError({ inOrder: [{ data: bytesOf(1) }] }, request)).toMatch(/expected bytes, got object/);
     expect(replyError({ inOrder: [bytesOf(0), null, null] }, request)).toMatch(/inOrder\[0\]: empty chunk/);
+    expect(replyError({ inOrder: [bytesOf(1), null, bytesOf(0)] }, request)).toMatch(/inOrder\[2\]: empty chunk/);
+    expect(replyError({ inOrder: [bytesOf(1), 7] }, request)).toMatch(/inOrder\[1\]: expected bytes, got number/);
     expect(replyError({ inOrder: [bytesOf(DEFAULT_LIMITS.maxChunkSize + 1)] }, request)).toMatch(/inOrder\[0\]: \d+ bytes, at most/);
     expect(replyError({ inOrder: 'abc' }, request)).toMatch(/expected an array/);
   });
