@@ -179,10 +179,20 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     // the only holder: it is slowed, never shut out).
     const canOpen = (peer: string) =>
       !this.busy.has(peer, now) && (this.inFlightPerPeer.get(peer) ?? 0) < (this.hedge.isSlow(peer, now) ? 1 : this.options.maxInFlightPerPeer);
-    const batches = this.plan.take(slots, this.options.batchSize, now, canOpen, (peer) => this.hooks.reliability(peer), this.batchSizeOf);
-    for (const [peer, planned] of batches) void this.request(peer, planned);
+    const reliability = (peer: string) => this.hooks.reliability(peer);
+    // A plan hands out one batch a peer at a time: taken again while slots are left, so a peer is
+    // sent as many requests as it may have in flight at once (a catch-up's first ones too), not
+    // one more per reply.
+    let started = 0;
+    for (let left = slots; left > 0; ) {
+      const batches = this.plan.take(left, this.options.batchSize, now, canOpen, reliability, this.batchSizeOf);
+      if (batches.size === 0) break;
+      for (const [peer, planned] of batches) void this.request(peer, planned); // each takes its slot at once
+      started += batches.size;
+      left -= batches.size;
+    }
     // Nothing to start: wake when a backed-off address or a busy peer is free again.
-    if (batches.size === 0 && this.inFlight === 0) this.wakeAt(Math.min(this.plan.nextRelease() ?? Infinity, this.busy.earliestDeadline(now)), now);
+    if (started === 0 && this.inFlight === 0) this.wakeAt(Math.min(this.plan.nextRelease() ?? Infinity, this.busy.earliestDeadline(now)), now);
   }
 
   /** Pumps again at `at` (the earliest of the times asked for wins). */

@@ -364,13 +364,14 @@ export class PeerViews {
   /**
    * Brings the view up to date: the changes since the version we hold, or the whole vector, then
    * (after a whole read) the changes made meanwhile, which also registers us for the peer's
-   * offers at first contact rather than at the next refresh.
+   * offers at first contact rather than at the next refresh. `wholeRead(added)` is told as soon
+   * as a whole vector is in, before that last round trip: what it holds can be planned from.
    */
-  async refresh(peer: string, now: number, signal?: AbortSignal): Promise<RefreshOutcome> {
+  async refresh(peer: string, now: number, signal?: AbortSignal, wholeRead?: (added: number) => void): Promise<RefreshOutcome> {
     const view = this.views.get(peer);
     if (!view) return { bytes: 0, full: false, added: 0 };
     try {
-      const outcome = await this.read(view, now, signal);
+      const outcome = await this.read(view, now, signal, wholeRead);
       // A refresh that brought nothing makes the next one wait longer (quietRefreshPeriod).
       view.quietRefreshes = outcome.added > 0 || outcome.full || outcome.relayRefused === true ? 0 : view.quietRefreshes + 1;
       return outcome;
@@ -379,12 +380,14 @@ export class PeerViews {
     }
   }
 
-  private async read(view: PeerView, now: number, signal?: AbortSignal): Promise<RefreshOutcome> {
+  private async read(view: PeerView, now: number, signal?: AbortSignal, wholeRead?: (added: number) => void): Promise<RefreshOutcome> {
     const peer = view.peer;
     const incremental = view.version ? await this.refreshChanges(view, now, signal) : undefined;
     if (incremental) return incremental;
     const whole = await this.refreshWhole(view, now, signal);
-    if (this.views.get(peer) !== view || !view.version) return whole;
+    if (this.views.get(peer) !== view) return whole;
+    wholeRead?.(whole.added);
+    if (!view.version) return whole;
     const after = await this.refreshChanges(view, now, signal);
     return after ? { ...after, bytes: whole.bytes + after.bytes, full: true, added: whole.added + after.added } : whole;
   }

@@ -325,7 +325,11 @@ export class Replicator {
     this.refreshing.add(peer);
     const { peers, logger, clock } = this.components;
     try {
-      const outcome = await this.views.refresh(peer, clock.now(), this.lifetime.signal);
+      // A whole vector is planned from as soon as it is in (a new neighbour's, mostly: a catch-up's
+      // first requests), not after the round trip for the changes made while it was read.
+      const outcome = await this.views.refresh(peer, clock.now(), this.lifetime.signal, (added) => {
+        if (added > 0) this.downloader.inventoriesChanged();
+      });
       this.inventoryBytesReceived += outcome.bytes;
       this.inventoryRefreshes++;
       this.components.events.inventoryRead(outcome.bytes);

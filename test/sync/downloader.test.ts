@@ -264,6 +264,31 @@ describe('Downloader', () => {
     expect(downloader.stats.unansweredAddresses).toBe(0);
   });
 
+  it('sends a peer as many requests as it may have in flight at once, from the first pump on', async () => {
+    const replies: (() => void)[] = [];
+    const byAddress = new Map<string, Uint8Array>();
+    const { chunks, store, views, downloader, client } = await setup(2_000, () => ({ chunks: [], missing: [] }), { maxInFlightPerPeer: 3, maxInFlight: 6, batchSize: 100 });
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    const asked: number[] = [];
+    // Replies wait until released: what the first pump starts is all that is in flight.
+    client.getChunks = (_peer, params) => {
+      asked.push(params.addresses.length);
+      return new Promise((resolve) => replies.push(() => resolve({ chunks: params.addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] })));
+    };
+    views.track('P');
+    views.markHeld('P', Uint32Array.from({ length: 2_000 }, (_, i) => i));
+    views.get('P')!.maxGetAddresses = 100;
+    running.push(downloader);
+    downloader.pump();
+    await waitFor(() => asked.length >= 3, 'the first requests', 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(asked).toEqual([100, 100, 100]); // three at once, to the one peer, and no more
+    expect(downloader.requestsInFlight).toBe(3);
+    for (const release of replies.splice(0)) release();
+    await waitFor(() => store.chunkCount() === 300 && asked.length === 6, 'the next three requests', 5_000);
+    expect(downloader.requestsInFlight).toBe(3);
+  });
+
   it('asks a peer for at most what its inventory replies say it answers, and 100 when they say nothing', async () => {
     const byAddress = new Map<string, Uint8Array>();
     const serve: Reply = (_peer, addresses) => ({ chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] });

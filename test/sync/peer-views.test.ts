@@ -142,6 +142,42 @@ describe('PeerViews', () => {
     expect(calls).toEqual(['inventory@0', 'inventoryChanges', 'inventoryChanges', 'inventory@1']);
   });
 
+  it('says what a whole read brought before asking for the changes made meanwhile, so it can be planned from at once', async () => {
+    let releaseChanges: () => void = () => {};
+    const changesGate = new Promise<void>((resolve) => (releaseChanges = resolve));
+    const calls: string[] = [];
+    const peer: Transport = {
+      address: 'self',
+      listen: async () => 'self',
+      close: async () => {},
+      async call(_peer, method) {
+        calls.push(method);
+        if (method === 'inventory') return { sequenceLength: 8, inventory: { epoch: 'e', version: 1 }, bytes: Uint8Array.of(0xe0) }; // positions 0, 1, 2
+        await changesGate;
+        return { complete: true, sequenceLength: 8, inventory: { epoch: 'e', version: 2 }, added: encodePositions(Uint32Array.of(5)) };
+      },
+    };
+    const views = new PeerViews(parts(peer));
+    views.track('p');
+    const told: { added: number; held: number[]; calls: string[] }[] = [];
+    const refresh = views.refresh('p', 0, undefined, (added) => {
+      const inventory = views.get('p')!.inventory;
+      told.push({ added, held: [0, 1, 2, 5].filter((p) => inventory.has(p)), calls: [...calls] });
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // Told once the whole vector was in (its three positions in the view), and the changes asked
+    // for after that are still unanswered.
+    expect(told).toEqual([{ added: 3, held: [0, 1, 2], calls: ['inventory'] }]);
+    expect(calls).toEqual(['inventory', 'inventoryChanges']);
+    releaseChanges();
+    const outcome = await refresh;
+    expect([outcome.full, outcome.added]).toEqual([true, 4]);
+    expect(views.get('p')!.inventory.has(5)).toBe(true);
+    // An incremental refresh reads no whole vector, and says nothing early.
+    await views.refresh('p', 1, undefined, () => told.push({ added: -1, held: [], calls: [] }));
+    expect(told).toHaveLength(1);
+  });
+
   it('asks three tracked peers for offers, the others only pull; a lost relay is replaced by one of the others', async () => {
     const peers = new RecordingPeers(eightEmpty);
     const views = new PeerViews({ ...parts(peers), random: seededRandom(3) }, { maxPeers: 16 });
