@@ -326,8 +326,11 @@ export class Replicator {
     const { peers, logger, clock } = this.components;
     try {
       // A whole vector is planned from as soon as it is in (a new neighbour's, mostly: a catch-up's
-      // first requests), not after the round trip for the changes made while it was read.
+      // first requests), not after the round trip for the changes made while it was read; the
+      // plan is then made stale again only if those changes brought more.
+      let plannedAdded = 0;
       const outcome = await this.views.refresh(peer, clock.now(), this.lifetime.signal, (added) => {
+        plannedAdded = added;
         if (added > 0) this.downloader.inventoriesChanged();
       });
       this.inventoryBytesReceived += outcome.bytes;
@@ -335,7 +338,7 @@ export class Replicator {
       this.components.events.inventoryRead(outcome.bytes);
       logger.debug('inventory refreshed', { peer, bytes: outcome.bytes, added: outcome.added });
       peers.recordCall(peer, true);
-      if (outcome.added > 0) this.downloader.inventoriesChanged();
+      if (outcome.added > plannedAdded) this.downloader.inventoriesChanged();
       // A neighbour with no room to offer to us: ask another (or, failing that, a peer of the
       // table) at once. A refusing extra relay is dropped by the views; the next tick seeks another.
       if (outcome.relayRefused && this.views.has(peer)) for (const promoted of this.topUpRelays(clock.now())) void this.refreshView(promoted, { again: true });

@@ -216,6 +216,38 @@ describe('Replicator', () => {
     expect(asked()).toEqual([false, true]); // asked again at once, not at the next refresh 15 s later
   });
 
+  it('plans from a new neighbour\'s whole vector before asking for the changes made meanwhile, and not again when they bring nothing', async () => {
+    const { replicator, transport, peers } = await setup();
+    const inventory = { epoch: 'e', version: 1 };
+    let releaseChanges: () => void = () => undefined;
+    const changesHeld = new Promise<void>((resolve) => (releaseChanges = resolve));
+    transport.answer = (_peer, method, _params, options) => {
+      if (method === 'inventory') return { sequenceLength: 4, inventory, bytes: Uint8Array.of(0xf0) }; // holds positions 0-3
+      if (method === 'inventoryChanges') return changesHeld.then(() => ({ complete: true, sequenceLength: 4, inventory, added: new Uint8Array(0) }));
+      // Chunk requests are only watched: each ends when the replicator stops.
+      if (method === 'getChunks') return new Promise((_resolve, reject) => options?.signal?.addEventListener('abort', () => reject(options.signal?.reason)));
+      return undefined;
+    };
+    const downloader = (replicator as unknown as { downloader: { inventoriesChanged(): void } }).downloader;
+    const inventoriesChanged = downloader.inventoriesChanged.bind(downloader);
+    let told = 0;
+    downloader.inventoriesChanged = () => {
+      told++;
+      inventoriesChanged();
+    };
+    peers.known.add(NEIGHBOUR);
+    replicator.start();
+    replicator.neighborAdded(NEIGHBOUR);
+    await settle();
+    // The chunks were asked for while the changes call was still unanswered.
+    expect(transport.sent('inventoryChanges', NEIGHBOUR)).toHaveLength(1);
+    expect(transport.sent('getChunks', NEIGHBOUR).length).toBeGreaterThan(0);
+    expect(told).toBe(1);
+    releaseChanges();
+    await settle();
+    expect(told).toBe(1); // the changes brought nothing new: the plan stands
+  });
+
   it('keeps an offer from a caller not yet admitted, asks to admit it, and replays the offer once it is', async () => {
     const { replicator, peers } = await setup();
     expect(replicator.offered(STRANGER, Uint32Array.of(0, 2))).toBe(0);
