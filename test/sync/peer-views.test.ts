@@ -55,6 +55,11 @@ class RefusingPeers extends RecordingPeers {
   }
 }
 
+/** A peer whose every call `call` answers. */
+function answering(call: Transport['call']): Transport {
+  return { address: 'self', listen: async () => 'self', close: async () => {}, call };
+}
+
 /** The views' parts over `peers`: we are "self" with a sequence of 8. */
 function parts(peers: Transport): PeerViewsComponents {
   return { client: new ProtocolClient(peers), limits: DEFAULT_LIMITS, self: () => 'self', localLength: () => 8 };
@@ -112,21 +117,16 @@ describe('PeerViews', () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
     const calls: string[] = [];
-    const peer: Transport = {
-      address: 'self',
-      listen: async () => 'self',
-      close: async () => {},
-      async call(_peer, method, params) {
-        const { offset } = params as { offset?: number };
-        calls.push(method === 'inventory' ? `inventory@${offset}` : method);
-        if (method === 'inventory' && offset === 0) {
-          await gate;
-          return { sequenceLength: 16, inventory: { epoch: 'e', version: 1 }, bytes: Uint8Array.of(0x80) }; // position 0 (bits are MSB first)
-        }
-        if (method === 'inventory') return { sequenceLength: 16, inventory: { epoch: 'e', version: 2 }, bytes: Uint8Array.of(0x01) }; // position 15
-        return { complete: true, sequenceLength: 16, inventory: { epoch: 'e', version: 2 }, added: encodePositions(Uint32Array.of()) };
-      },
-    };
+    const peer = answering(async (_peer, method, params) => {
+      const { offset } = params as { offset?: number };
+      calls.push(method === 'inventory' ? `inventory@${offset}` : method);
+      if (method === 'inventory' && offset === 0) {
+        await gate;
+        return { sequenceLength: 16, inventory: { epoch: 'e', version: 1 }, bytes: Uint8Array.of(0x80) }; // position 0 (bits are MSB first)
+      }
+      if (method === 'inventory') return { sequenceLength: 16, inventory: { epoch: 'e', version: 2 }, bytes: Uint8Array.of(0x01) }; // position 15
+      return { complete: true, sequenceLength: 16, inventory: { epoch: 'e', version: 2 }, added: encodePositions(Uint32Array.of()) };
+    });
     const views = new PeerViews({ ...parts(peer), localLength: () => length });
     views.track('p');
     const whole = views.refresh('p', 0);
@@ -146,17 +146,12 @@ describe('PeerViews', () => {
     let releaseChanges: () => void = () => {};
     const changesGate = new Promise<void>((resolve) => (releaseChanges = resolve));
     const calls: string[] = [];
-    const peer: Transport = {
-      address: 'self',
-      listen: async () => 'self',
-      close: async () => {},
-      async call(_peer, method) {
-        calls.push(method);
-        if (method === 'inventory') return { sequenceLength: 8, inventory: { epoch: 'e', version: 1 }, bytes: Uint8Array.of(0xe0) }; // positions 0, 1, 2
-        await changesGate;
-        return { complete: true, sequenceLength: 8, inventory: { epoch: 'e', version: 2 }, added: encodePositions(Uint32Array.of(5)) };
-      },
-    };
+    const peer = answering(async (_peer, method) => {
+      calls.push(method);
+      if (method === 'inventory') return { sequenceLength: 8, inventory: { epoch: 'e', version: 1 }, bytes: Uint8Array.of(0xe0) }; // positions 0, 1, 2
+      await changesGate;
+      return { complete: true, sequenceLength: 8, inventory: { epoch: 'e', version: 2 }, added: encodePositions(Uint32Array.of(5)) };
+    });
     const views = new PeerViews(parts(peer));
     views.track('p');
     const told: { added: number; held: number[]; calls: string[] }[] = [];
