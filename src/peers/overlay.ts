@@ -275,6 +275,9 @@ export class Overlay {
       } catch {
         return; // the sampler restarts by itself on the next step
       }
+      // A node without neighbours (just started) takes its seed neighbour as soon as a step has
+      // shown the seed live, so what it holds is read while the walk goes on, not after it.
+      if (this.active.size === 0) this.keepSeedNeighbor();
     }
   }
 

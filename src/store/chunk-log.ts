@@ -220,8 +220,8 @@ export class ChunkLog implements ChunkRecords {
   /** Chunks are at most MAX_RECORD_DATA bytes: the store admits no larger (LmdbChunkStore.open checks maxChunkSize). */
   async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
     // Each key is hashed once, for the lookup now and the insert after the write. The per-chunk
-    // arrays are built by plain loops (Array#map's result changes elements kind between its
-    // baseline and optimised paths, and each change deoptimised the loops reading it).
+    // arrays are built by plain loops: those Array#map made came in more than one elements kind
+    // while V8 warmed up, and each new kind deoptimised the loops reading them.
     const count = chunks.length;
     const placements = new Float64Array(count); // a placement is up to 2^40: not a 32-bit integer
     const added: boolean[] = new Array<boolean>(count);

@@ -379,7 +379,7 @@ export class BackedChunkStore implements ChunkStore {
     const written = writes.length > 0 ? await this.#backend.storeChunks(writes) : [];
     let next = 0;
     const bits: number[] = [];
-    // A loop, not Array#map: map's result changes elements kind as it warms up, deoptimising its readers.
+    // A loop, not Array#map: map's results came in more than one elements kind as V8 warmed up, deoptimising their readers.
     const outcomes: PutOutcome[] = new Array<PutOutcome>(results.length);
     for (let i = 0; i < results.length; i++) {
       const result = results[i] as AdmissionResult;

@@ -74,7 +74,14 @@ function peerGraph(size: number): string[] {
  * An overlay whose every peer answers: pings agree, and each peer lists all the others (with
  * `listsAll`, itself and us too, as a careless or hostile peer might).
  */
-function overlayOver(peers: readonly string[], clock: Clock, listsAll = false, seed = 11, neighborRemoved: (peer: string) => void = () => {}) {
+function overlayOver(
+  peers: readonly string[],
+  clock: Clock,
+  listsAll = false,
+  seed = 11,
+  neighborRemoved: (peer: string) => void = () => {},
+  hooks: { neighborAdded?: (peer: string) => void } = {},
+) {
   const self = '127.0.0.1:7000';
   const calls = { peers: 0, asked: new Set<string>() };
   const transport: Transport = {
@@ -104,7 +111,7 @@ function overlayOver(peers: readonly string[], clock: Clock, listsAll = false, s
     self: () => self,
     signal: lifetime.signal,
     table: { limits: { maxPeers: 100, maxPending: 800, refusalMs: 600_000 }, addressPolicy: LOCAL_ADDRESS_POLICY, blocklist: new Blocklist() },
-    events: { peerAdded() {}, peerRemoved() {}, neighborAdded() {}, neighborRemoved },
+    events: { peerAdded() {}, peerRemoved() {}, neighborAdded: (peer) => hooks.neighborAdded?.(peer), neighborRemoved },
   });
   return { overlay, calls, stop: () => lifetime.abort() };
 }
@@ -131,6 +138,24 @@ describe('Overlay neighbour renewal', () => {
     }
     // Without the stagger every node renews at the period: the same round for all five.
     expect(new Set(firsts).size).toBeGreaterThan(2);
+  });
+});
+
+describe('Overlay start', () => {
+  it('takes its seed as neighbour once a walk step has shown it live, before the round\'s other steps', async () => {
+    const peers = peerGraph(6);
+    const added: { peer: string; peerCalls: number }[] = [];
+    const { overlay, calls, stop } = overlayOver(peers, steppedClock(), false, 11, () => {}, {
+      neighborAdded: (peer) => added.push({ peer, peerCalls: calls.peers }),
+    });
+    overlay.start();
+    await overlay.round();
+    stop();
+    // The seed's answer to the first step made it live, and it became a neighbour then (so its
+    // inventory is read meanwhile), not after the round's last peer-exchange call.
+    expect(added[0]?.peer).toBe(peers[0]);
+    expect(added[0]!.peerCalls).toBeLessThan(calls.peers);
+    expect(overlay.neighbors()).toContain(peers[0]);
   });
 });
 
