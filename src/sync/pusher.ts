@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { bitmaps, type ReadonlyBitmap } from '../inventory/bitmap.js';
 import { encodePositions } from '../inventory/varint.js';
 import { hostOf, MAX_ADDRESSES_PER_HOST } from '../peers/host-key.js';
 import type { ProtocolClient } from '../protocol/client.js';
@@ -48,6 +49,12 @@ export interface PusherComponents {
   self: () => string | undefined;
   /** True when we know the peer already holds the position (it needs no offer). */
   peerHolds: (peer: string, position: number) => boolean;
+  /**
+   * What we know the peer holds, as a bitmap, when at hand: whether it holds a whole batch is then
+   * one bitmap operation, not a `peerHolds` a position (after every stored batch, for every
+   * neighbour). Must agree with `peerHolds`. Default: none (a test a position).
+   */
+  peerInventory?: (peer: string) => ReadonlyBitmap | undefined;
   /** Our most recently gained positions, at most `max`: what a peer met for the first time hears of. */
   recent: (max: number) => ArrayLike<number>;
   /**
@@ -57,6 +64,13 @@ export interface PusherComponents {
    */
   isKnownPeer?: (peer: string) => boolean;
 }
+
+/**
+ * Batches from this many positions are checked against a neighbour with one bitmap operation
+ * (`peerInventory`): 16-27 against 255-269 ns a position with 8 neighbours holding every one of
+ * 500 (one process); below it the bitmap costs more than the tests.
+ */
+const BITMAP_CHECK_FROM = 16;
 
 /** A chunk stored locally (put by a client), to push as bytes. */
 export interface PushChunk {
@@ -106,12 +120,14 @@ export class Pusher {
   private readonly clock: Clock;
   private readonly self: PusherComponents['self'];
   private readonly peerHolds: PusherComponents['peerHolds'];
+  private readonly peerInventory: PusherComponents['peerInventory'];
   private readonly recent: PusherComponents['recent'];
   private readonly isKnownPeer: (peer: string) => boolean;
 
   constructor(components: PusherComponents, options?: Partial<PusherOptions>) {
     ({ client: this.client, clock: this.clock, self: this.self, peerHolds: this.peerHolds, recent: this.recent } = components);
     this.isKnownPeer = components.isKnownPeer ?? (() => false);
+    this.peerInventory = components.peerInventory;
     this.options = { ...DEFAULT_PUSHER, ...options };
     // Every call listens here; inFlight keeps them to maxTargets.
     setMaxListeners(0, this.controller.signal);
@@ -173,17 +189,25 @@ export class Pusher {
     }
     let left = this.options.neighborOffers;
     let next = this.neighborTurn;
-    for (let i = 0; i < neighbors.length && left > 0; i++) {
-      const [peer, target] = neighbors[(this.neighborTurn + i) % neighbors.length] as [string, Target];
-      if (this.holdsAll(peer, positions)) continue;
-      this.send(peer, target, positions, self);
-      left--;
-      next = this.neighborTurn + i + 1; // the turn goes on from the one after the last offered
+    const batch = neighbors.length > 0 && this.peerInventory !== undefined && positions.length >= BITMAP_CHECK_FROM ? bitmaps.create(positions) : undefined;
+    try {
+      for (let i = 0; i < neighbors.length && left > 0; i++) {
+        const [peer, target] = neighbors[(this.neighborTurn + i) % neighbors.length] as [string, Target];
+        if (this.holdsAll(peer, positions, batch)) continue;
+        this.send(peer, target, positions, self);
+        left--;
+        next = this.neighborTurn + i + 1; // the turn goes on from the one after the last offered
+      }
+    } finally {
+      bitmaps.release(batch);
     }
     this.neighborTurn = neighbors.length > 0 ? next % neighbors.length : 0;
   }
 
-  private holdsAll(peer: string, positions: ArrayLike<number>): boolean {
+  /** Whether `peer` holds every one of `positions` (`batch`: the same as a bitmap, when made). */
+  private holdsAll(peer: string, positions: ArrayLike<number>, batch?: ReadonlyBitmap): boolean {
+    const inventory = batch === undefined ? undefined : this.peerInventory?.(peer);
+    if (inventory !== undefined && batch !== undefined) return inventory.andCardinality(batch) === batch.size;
     for (let k = 0; k < positions.length; k++) if (!this.peerHolds(peer, positions[k] as number)) return false;
     return true;
   }

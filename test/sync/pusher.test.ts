@@ -3,6 +3,7 @@
  * offers, bounded per target, and what a peer met for the first time is told.
  */
 import { describe, expect, it } from 'vitest';
+import { bitmaps } from '../../src/inventory/bitmap.js';
 import { decodePositions } from '../../src/inventory/varint.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
 import { systemClock, type Clock } from '../../src/runtime.js';
@@ -67,6 +68,45 @@ describe('the pusher', () => {
     expect(offered(peers, 'relay')).toEqual([1, 2, 3, 4]);
     expect(peers.calls.filter((c) => c.method === 'offer')).toHaveLength(4 + 3); // 4 to the relay, 3 to neighbours
     pusher.stop();
+  });
+
+  it('checks a large batch against a neighbour\'s inventory with one bitmap operation, with the answers a test a position gives', async () => {
+    const batch = Array.from({ length: 40 }, (_, i) => 100 + i * 3);
+    const holdings = new Map<string, number[]>([
+      ['full', [...batch, 7]],
+      ['partial', batch.slice(0, 39)], // lacks the last one
+    ]);
+    const run = async (withInventories: boolean) => {
+      const peers = new RecordingPeers(acceptAll);
+      const tested: string[] = [];
+      const inventories = new Map([...holdings].map(([peer, held]) => [peer, bitmaps.create(held)]));
+      const pusher = new Pusher(
+        {
+          ...parts(peers),
+          peerHolds: (peer, p) => {
+            tested.push(peer);
+            return holdings.get(peer)?.includes(p) ?? false;
+          },
+          ...(withInventories ? { peerInventory: (peer: string) => inventories.get(peer) } : {}),
+        },
+        { neighborOffers: 2 },
+      );
+      for (const n of ['full', 'partial', 'unknown']) pusher.addNeighbor(n);
+      await settle(); // the first-contact offers (nothing recent) are done
+      tested.length = 0;
+      pusher.offer(Uint32Array.from(batch));
+      await settle();
+      pusher.stop();
+      for (const bitmap of inventories.values()) bitmaps.release(bitmap);
+      return { offered: ['full', 'partial', 'unknown'].map((peer) => offered(peers, peer)), fullTested: tested.filter((peer) => peer === 'full').length };
+    };
+    const byPosition = await run(false);
+    const byBitmap = await run(true);
+    // The same offers either way: the neighbour holding all is skipped, the others hear of what they lack.
+    expect(byBitmap.offered).toEqual(byPosition.offered);
+    expect(byBitmap.offered).toEqual([[], [batch[39]], batch]);
+    // The neighbour holding all took 40 tests a position without its inventory, none with it.
+    expect([byPosition.fullTested, byBitmap.fullTested]).toEqual([40, 0]);
   });
 
   it('never evicts a relay puller for one that asked for no offers', async () => {
