@@ -25,7 +25,7 @@
  * directory is locked while the store is open (lock.ts).
  */
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { hexOfAddress } from '../address.js';
+import { copyAddressBytes, hexOfAddress } from '../address.js';
 import { AtlasError, ErrorCodes, InvalidOptionError } from '../errors.js';
 import type { Logger } from '../runtime.js';
 import { checkMaxChunkSize } from './admission.js';
@@ -218,7 +218,7 @@ class LmdbBackend implements StoreBackend {
     if (this.#pages.copyTo(position, into, offset) === true) return true;
     const address = this.#unpaged(position);
     if (address === undefined) return false;
-    into.set(address, offset);
+    copyAddressBytes(address, 0, into, offset);
     return true;
   }
 
