@@ -34,19 +34,23 @@ const openMs = performance.now() - openedAt;
 const cpuBefore = process.cpuUsage();
 const threadsBefore = threadTimes();
 const startedAt = performance.now();
-await node.start();
-const done = await new Promise<boolean>((resolve) => {
-  const timer = setInterval(() => {
-    const { have, total } = node.stats();
-    if (total > 0 && have === total) {
-      clearInterval(timer);
-      resolve(true);
-    } else if (performance.now() - startedAt > timeoutMs) {
-      clearInterval(timer);
-      resolve(false);
-    }
-  }, 20);
+// The window ends at the progress event that shows every announced chunk held, as the reference's
+// ends at its response's end (a poll would add up to its period to the window).
+const caughtUp = new Promise<boolean>((resolve) => {
+  const finish = (synced: boolean): void => {
+    node.off('progress', onProgress);
+    clearTimeout(timer);
+    resolve(synced);
+  };
+  const onProgress = ({ have, total }: { have: number; total: number }): void => {
+    if (total > 0 && have === total) finish(true);
+  };
+  const timer = setTimeout(() => finish(false), timeoutMs);
+  node.on('progress', onProgress);
+  onProgress(node.stats());
 });
+await node.start();
+const done = await caughtUp;
 const elapsedMs = performance.now() - startedAt;
 const cpu = process.cpuUsage(cpuBefore);
 const threads = threadCpuSince(threadsBefore);
