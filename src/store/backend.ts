@@ -43,7 +43,10 @@ export interface ChunkRecords {
    */
   storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]>;
   removeChunk(key: Buffer): Promise<void>;
-  /** The most chunks the store expects to hold (its sequence length), for a backend that sizes its index ahead. */
+  /**
+   * The most chunks the store expects to hold (its sequence length), for a backend that sizes its
+   * index ahead: told at open and whenever the sequence grows or is cut, never on a write.
+   */
   expectChunks?(count: number): void;
   close(): Promise<void>;
 }

@@ -258,8 +258,10 @@ export class ChunkLog implements ChunkRecords {
     const records = Buffer.allocUnsafe(bytes);
     const offsets = new Float64Array(count);
     let at = 0;
+    let adding = 0;
     for (let i = 0; i < count; i++) {
       if (!added[i]) continue;
+      adding++;
       const { key, data } = chunks[i] as { key: Buffer; data: Uint8Array };
       const length = data.length;
       offsets[i] = at;
@@ -288,6 +290,7 @@ export class ChunkLog implements ChunkRecords {
       throw error;
     }
     this.#end = start + bytes;
+    this.#index.reserve(adding);
     for (let i = 0; i < count; i++) {
       if (added[i]) this.#index.addPlaced(placements[i] as number, start + (offsets[i] as number), (chunks[i] as { data: Uint8Array }).data.length);
     }

@@ -85,6 +85,9 @@ export class BackedChunkStore implements ChunkStore {
     this.#backend = backend;
     this.#details = options.details ?? {};
     this.#length = backend.readLength();
+    // Told when the length changes, not on every write: V8 inlined that call into the write path
+    // without type feedback (it had run too few times), and reaching it threw the optimised code away.
+    backend.expectChunks?.(this.#length);
     this.#index = new AddressIndex((position, key) => backend.isAddressAt(position, key), { expected: this.#length });
     let position = 0;
     for (const key of backend.addressRange(0, this.#length)) this.#index.add(key, position++);
@@ -261,6 +264,7 @@ export class BackedChunkStore implements ChunkStore {
     const sizes = this.#chunkSizes(batch.count, (i) => batch.keys.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES));
     await this.#backend.append(start, batch.keys, plan.checkpoints);
     this.#length = plan.length;
+    this.#backend.expectChunks?.(plan.length);
     this.#digest.commitAppend(plan);
     this.inventory.setLength(plan.length);
     const held: number[] = [];
@@ -304,6 +308,7 @@ export class BackedChunkStore implements ChunkStore {
       this.#bytes -= size;
     }
     this.#length = length;
+    this.#backend.expectChunks?.(length);
     this.inventory.setLength(length);
     this.#digest.truncate(length);
     this.#countsInDoubt = false;
@@ -375,7 +380,6 @@ export class BackedChunkStore implements ChunkStore {
       const result = results[i] as AdmissionResult;
       if (result.ok) writes.push({ key: keys[i] as Buffer, data: result.data });
     }
-    this.#backend.expectChunks?.(this.#length);
     const written = writes.length > 0 ? await this.#backend.storeChunks(writes) : [];
     let next = 0;
     const bits: number[] = [];

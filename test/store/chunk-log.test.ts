@@ -548,6 +548,25 @@ describe('ChunkLogIndex', () => {
     expect(farAhead.byteSize).toBe(8_192 * slotBytes); // a step is bounded by what the table holds, not by the announcements
     keys.forEach((key, i) => expect(told.find(key)).toEqual({ offset: i * 64, length: 10 }));
   });
+
+  it('makes room for a whole batch at once: the records added after it grow nothing', () => {
+    const keys = Array.from({ length: 7_000 }, (_, i) => Buffer.from(addressOf(chunkOf(`reserved key ${i}`)), 'hex'));
+    const stored = new Map<number, Buffer>();
+    const index = new ChunkLogIndex((offset) => stored.get(offset) as Buffer);
+    index.expect(10_000);
+    index.reserve(7_000);
+    // 1,024 -> 8,192 -> 13,334 slots, the growths add() would make, made before any record.
+    expect(index.byteSize).toBe(Math.ceil(10_000 / 0.75) * 20);
+    keys.forEach((key, i) => {
+      stored.set(i * 64, key);
+      index.addPlaced(index.placementOf(key), i * 64, 10);
+    });
+    expect(index.byteSize).toBe(Math.ceil(10_000 / 0.75) * 20);
+    expect(index.size).toBe(7_000);
+    keys.forEach((key, i) => expect(index.find(key)).toEqual({ offset: i * 64, length: 10 }));
+    index.reserve(0);
+    expect(index.byteSize).toBe(Math.ceil(10_000 / 0.75) * 20);
+  });
 });
 
 describe('chunk log stores chunks for an AtlasNode', () => {

@@ -95,3 +95,30 @@ describe('chunks handed over by the library', () => {
     expect(new MemoryBackend().keepsChunkBytes).toBe(true);
   });
 });
+
+describe('the length a backend is told to expect', () => {
+  /** Records every expectChunks call, and the storeChunks calls between them. */
+  class ExpectingBackend extends MemoryBackend {
+    readonly calls: string[] = [];
+    expectChunks(count: number): void {
+      this.calls.push(`expect ${count}`);
+    }
+    override async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
+      this.calls.push(`store ${chunks.length}`);
+      return super.storeChunks(chunks);
+    }
+  }
+
+  it('is told at open and whenever the sequence grows or is cut, and not with each write', async () => {
+    const backend = new ExpectingBackend();
+    const store = new BackedChunkStore(backend);
+    const chunks = ['expected a', 'expected b', 'expected c'].map((text) => chunkOf(text));
+    await store.append(announcementsFor(chunks.slice(0, 2).map(addressOf), 0));
+    await store.putMany(chunks.slice(0, 1));
+    await store.putMany(chunks.slice(1, 2));
+    await store.append(announcementsFor([addressOf(chunks[2] as Uint8Array)], 2));
+    await store.truncate(1);
+    expect(backend.calls).toEqual(['expect 0', 'expect 2', 'store 1', 'store 1', 'expect 3', 'expect 1']);
+    await store.close();
+  });
+});
