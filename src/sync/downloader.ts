@@ -332,19 +332,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     if (verified.length > 0) {
       // A reply the transport handed over is ours alone: its chunks are stored without a copy.
       const outcomes = await this.store.putVerified(this.client.handsOverReplies === true ? handOverChunks(verified, digests) : verified);
-      outcomes.forEach((outcome, i) => {
-        const chunk = verified[i] as VerifiedChunk;
-        if (outcome.ok) {
-          this.plan.succeed(chunk.address);
-          if (outcome.added) stored.push(outcome);
-          else {
-            this.stats.duplicateChunks++;
-            this.stats.duplicateBytes += chunk.data.byteLength;
-          }
-        } else {
-          this.plan.fail(chunk.address, now, chunk.position); // e.g. rolled back meanwhile
-        }
-      });
+      this.settle(outcomes, verified, stored, now);
     }
 
     // Every asked address was claimed: one withheld (said missing, or left unanswered) clears the
@@ -360,6 +348,28 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     }
     if (stored.length > 0) this.hooks.stored(stored, peer);
     return putOff.length > 0 ? requestIndices(asked, putOff.map((address) => ({ address }))).filter((at) => at !== undefined) : undefined;
+  }
+
+  /**
+   * The store's outcome for each verified chunk: the added ones go to `stored`, a duplicate is
+   * counted, a refusal backs the address off. A method, not a callback made per reply: one
+   * function for V8 to compile, with type feedback of its own.
+   */
+  private settle(outcomes: readonly PutOutcome[], verified: readonly VerifiedChunk[], stored: (PutOutcome & { ok: true })[], now: number): void {
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i] as PutOutcome;
+      const chunk = verified[i] as VerifiedChunk;
+      if (outcome.ok) {
+        this.plan.succeed(chunk.address);
+        if (outcome.added) stored.push(outcome);
+        else {
+          this.stats.duplicateChunks++;
+          this.stats.duplicateBytes += chunk.data.byteLength;
+        }
+      } else {
+        this.plan.fail(chunk.address, now, chunk.position); // e.g. rolled back meanwhile
+      }
+    }
   }
 }
 

@@ -97,12 +97,25 @@ export class WorkPlan {
    * HEALTHY_HOLDER), else the most reliable wins.
    */
   take(slots: number, batchSize: number, now: number, canOpen: (peer: string) => boolean, reliability: (peer: string) => number, batchSizeOf: BatchSizeOf = () => batchSize): Batches {
-    const batches: Drafts = new Map();
     if (slots <= 0) return new Map();
     this.releaseExpired(now);
     const remaining = this.queue.length - this.head;
     if (remaining < slots * batchSize || (this.stale && now - this.lastPlan >= this.options.replanMs)) this.replan(now);
+    // The window's scan is a method of its own: take() re-plans rarely (every few dozen batches),
+    // and optimised code reaching that branch for the first time is thrown away and compiled
+    // again; here only this small function is, not the scan with all it inlines.
+    const batches: Drafts = new Map();
+    const openable = this.takeFromWindow(batches, slots, now, canOpen, reliability, batchSizeOf);
+    if (batches.size < slots && openable > 0) this.fillIdlePeers(batches, slots, batchSizeOf, now, canOpen);
+    const planned: Batches = new Map();
+    for (const [peer, { addresses, positions, holders }] of batches) {
+      planned.set(peer, { addresses: vouchForAddresses(addresses, this.store.packedAddressesAt?.(positions)), positions, holders });
+    }
+    return planned;
+  }
 
+  /** Fills `batches` from the window, rarest first; answers how many peers could still take a new request. */
+  private takeFromWindow(batches: Drafts, slots: number, now: number, canOpen: (peer: string) => boolean, reliability: (peer: string) => number, batchSizeOf: BatchSizeOf): number {
     const own = this.store.inventory;
     const queue = this.queue;
     let openable = this.views.peers().filter(canOpen).length;
@@ -132,13 +145,8 @@ export class WorkPlan {
       this.claim(batch, address, position, item.holders);
       if (batches.size >= slots && allFull(batches, batchSizeOf)) break;
     }
-    while (this.head < this.queue.length && this.queue[this.head] === undefined) this.head++;
-    if (batches.size < slots && openable > 0) this.fillIdlePeers(batches, slots, batchSizeOf, now, canOpen);
-    const planned: Batches = new Map();
-    for (const [peer, { addresses, positions, holders }] of batches) {
-      planned.set(peer, { addresses: vouchForAddresses(addresses, this.store.packedAddressesAt?.(positions)), positions, holders });
-    }
-    return planned;
+    while (this.head < queue.length && queue[this.head] === undefined) this.head++;
+    return openable;
   }
 
   /**
@@ -260,8 +268,12 @@ export class WorkPlan {
     this.sideQueues.clear();
     this.lastPlan = now;
     const exclude = this.excluded();
-    this.queue = planRarestFirst({ own: this.store.inventory, peers: this.views.inventories(), exclude, random: this.random, limit: this.options.planWindow });
+    const planned = planRarestFirst({ own: this.store.inventory, peers: this.views.inventories(), exclude, random: this.random, limit: this.options.planWindow });
     bitmaps.release(exclude);
+    // An empty plan empties the window in place: a new empty array is of another elements kind
+    // than a plan's, and the scan compiled for plans would be thrown away at the end of a catch-up.
+    if (planned.length > 0) this.queue = planned;
+    else this.queue.length = 0;
     this.head = 0;
   }
 
