@@ -273,6 +273,9 @@ export class ChunkLog implements ChunkRecords {
       records.set(data, at + RECORD_HEADER);
       at += RECORD_HEADER + length;
     }
+    // Room in the index before the write: a growth that cannot be allocated then fails the batch
+    // with nothing written, and the records are added after it without a growth check each.
+    this.#index.reserve(adding);
     const start = this.#end;
     if (this.#tail > 0) {
       await this.#handle.truncate(start);
@@ -290,7 +293,6 @@ export class ChunkLog implements ChunkRecords {
       throw error;
     }
     this.#end = start + bytes;
-    this.#index.reserve(adding);
     for (let i = 0; i < count; i++) {
       if (added[i]) this.#index.addPlaced(placements[i] as number, start + (offsets[i] as number), (chunks[i] as { data: Uint8Array }).data.length);
     }
