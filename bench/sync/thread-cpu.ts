@@ -35,7 +35,8 @@ export function threadTimes(): ThreadTimes | undefined {
 function threadSeconds(task: string): number {
   try {
     const onCpu = Number(readFileSync(`${task}/schedstat`, 'utf8').split(' ')[0]);
-    if (Number.isFinite(onCpu)) return onCpu / 1e9;
+    // 0 (or an empty file) where the kernel keeps no figures: every thread that exists has run.
+    if (Number.isFinite(onCpu) && onCpu > 0) return onCpu / 1e9;
   } catch {
     // No schedstat (a kernel without it): the tick counts below.
   }

@@ -243,8 +243,10 @@ export class AddressIndex {
   #rebuild(size: number): void {
     const old = this.#table;
     const oldTags = this.#tags;
-    this.#table = new Uint32Array(size * 2);
-    this.#tags = new Uint8Array(size);
+    // Allocated before anything is replaced: a table that cannot be allocated leaves the old one whole.
+    const [table, tags] = [new Uint32Array(size * 2), new Uint8Array(size)];
+    this.#table = table;
+    this.#tags = tags;
     this.#slots = size;
     this.#tombstones = 0;
     this.#generation++;

@@ -185,10 +185,12 @@ export class ChunkLogIndex {
 
   #rebuild(size: number): void {
     const [hashes, offsets, lengths] = [this.#hashes, this.#offsets, this.#lengths];
+    // Allocated before anything is replaced: a table that cannot be allocated leaves the old one whole.
+    const [newHashes, newOffsets, newLengths] = [new Float64Array(size), new Float64Array(size), new Uint32Array(size)];
     this.#slots = size;
-    this.#hashes = new Float64Array(size);
-    this.#offsets = new Float64Array(size);
-    this.#lengths = new Uint32Array(size);
+    this.#hashes = newHashes;
+    this.#offsets = newOffsets;
+    this.#lengths = newLengths;
     for (let i = 0; i < hashes.length; i++) {
       if (hashes[i] !== 0) this.#insert(hashes[i] as number, offsets[i] as number, lengths[i] as number);
     }

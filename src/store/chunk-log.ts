@@ -274,7 +274,9 @@ export class ChunkLog implements ChunkRecords {
       at += RECORD_HEADER + length;
     }
     // Room in the index before the write: a growth that cannot be allocated then fails the batch
-    // with nothing written, and the records are added after it without a growth check each.
+    // with nothing written (and the old table whole), and adding the records after the write
+    // finds room without growing (a growth inside that loop, reached after V8 optimised it,
+    // threw the optimised code away).
     this.#index.reserve(adding);
     const start = this.#end;
     if (this.#tail > 0) {

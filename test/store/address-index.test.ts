@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { AddressArray } from '../../src/store/address-array.js';
 import { AddressIndex, homeSlot, keyedAddressHasher, type AddressHasher } from '../../src/store/address-index.js';
 import { mix32, randomInt, seededRandom, type Random } from '../../src/runtime.js';
+import { withTypedArrayRefused } from '../support/refused-allocation.js';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -276,6 +277,28 @@ describe('AddressIndex', () => {
     const plan = h.index.planTruncate(0, [h.seen[0] as Buffer]);
     h.append(Array.from({ length: 2_000 }, () => randomAddress(random))); // forces growth
     expect(() => h.index.applyTruncate(plan)).toThrow(/stale/);
+  });
+});
+
+describe('AddressIndex growth', () => {
+  it('keeps its table whole when a growth cannot be allocated, so an append that reserved fails whole', () => {
+    const random = seededRandom(21);
+    const sequence = new AddressArray();
+    const index = new AddressIndex((position, key) => sequence.isAt(position, key));
+    const keys = Array.from({ length: 700 }, () => randomAddress(random));
+    for (const key of keys) {
+      sequence.push(key);
+      index.add(key, sequence.length - 1);
+    }
+    const before = index.byteSize;
+    // The new table is allocated, then its tags fail as an allocation past what the process may hold would.
+    expect(() => withTypedArrayRefused(Uint8Array, 1_500, () => index.reserve(300))).toThrow(RangeError);
+    expect(index.byteSize).toBe(before);
+    expect(index.size).toBe(700);
+    keys.forEach((key, position) => expect(index.positionsOf(key)).toEqual([position]));
+    index.reserve(300);
+    expect(index.byteSize).toBeGreaterThan(before);
+    keys.forEach((key, position) => expect(index.positionsOf(key)).toEqual([position]));
   });
 });
 

@@ -14,6 +14,7 @@ import { MemoryChunkStore } from '../../src/store/memory.js';
 import type { ChunkStore } from '../../src/store/types.js';
 import { VerifiedReader } from '../../src/store/verified-read.js';
 import { addressOf, announcementsFor, chunkOf, describeChunkStoreContract, expectCode, expectMatchesModel, randomWalk, snapshot } from './contract.js';
+import { withTypedArrayRefused, withTypedArrayRefusedAsync } from '../support/refused-allocation.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atlasnet-chunk-log-test-'));
 let counter = 0;
@@ -566,6 +567,47 @@ describe('ChunkLogIndex', () => {
     keys.forEach((key, i) => expect(index.find(key)).toEqual({ offset: i * 64, length: 10 }));
     index.reserve(0);
     expect(index.byteSize).toBe(Math.ceil(10_000 / 0.75) * 20);
+  });
+
+  it('keeps its table whole when a growth cannot be allocated, and grows at the next try', () => {
+    const keys = Array.from({ length: 800 }, (_, i) => Buffer.from(addressOf(chunkOf(`unallocated key ${i}`)), 'hex'));
+    const stored = new Map<number, Buffer>();
+    const index = new ChunkLogIndex((offset) => stored.get(offset) as Buffer);
+    const add = (key: Buffer, i: number) => {
+      stored.set(i * 64, key);
+      index.add(key, i * 64, 10);
+    };
+    keys.slice(0, 700).forEach(add);
+    const before = index.byteSize;
+    // The growth's first table fails as an allocation past what the process may hold would.
+    expect(() => withTypedArrayRefused(Float64Array, 1_500, () => index.reserve(100))).toThrow(RangeError);
+    expect(index.byteSize).toBe(before);
+    expect(index.size).toBe(700);
+    keys.slice(0, 700).forEach((key, i) => expect(index.find(key)).toEqual({ offset: i * 64, length: 10 }));
+    keys.slice(700).forEach((key, i) => add(key, 700 + i));
+    expect(index.byteSize).toBeGreaterThan(before);
+    keys.forEach((key, i) => expect(index.find(key)).toEqual({ offset: i * 64, length: 10 }));
+  });
+});
+
+describe('chunk log writes', () => {
+  it('fail before writing anything when the index cannot grow for the batch, and take the same chunks after', async () => {
+    const path = freshPath();
+    const store = await LmdbChunkStore.open({ path, chunkStorage: 'log', noSync: true });
+    const chunks = Array.from({ length: 800 }, (_, i) => chunkOf(`growth refused ${i}`));
+    await store.append(announcementsFor(chunks.map(addressOf), 0));
+    const logBytes = () => statSync(join(path, CHUNK_LOG_FILE)).size;
+    const before = logBytes();
+    // The index holds 1,024 slots: 800 records need its growth to 1,536, which is refused.
+    await expect(withTypedArrayRefusedAsync(Float64Array, 1_500, () => store.putMany(chunks))).rejects.toThrow(RangeError);
+    expect(logBytes()).toBe(before);
+    expect(store.chunkCount()).toBe(0);
+    expect((await store.putMany(chunks)).every((outcome) => outcome.ok && outcome.added)).toBe(true);
+    for (const chunk of chunks) expect(Buffer.from(store.get(addressOf(chunk)) as Uint8Array).equals(chunk)).toBe(true);
+    await store.close();
+    const reopened = await LmdbChunkStore.open({ path });
+    expect(reopened.chunkCount()).toBe(800);
+    await reopened.close();
   });
 });
 
