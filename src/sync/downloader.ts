@@ -328,12 +328,9 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
       this.hooks.fault(peer, 'bad-data', new AtlasError(ErrorCodes.HASH_MISMATCH, `${corrupt.length} chunk(s) from ${peer} do not hash to their address`));
     }
 
-    const stored: (PutOutcome & { ok: true })[] = [];
-    if (verified.length > 0) {
-      // A reply the transport handed over is ours alone: its chunks are stored without a copy.
-      const outcomes = await this.store.putVerified(this.client.handsOverReplies === true ? handOverChunks(verified, digests) : verified);
-      this.settle(outcomes, verified, stored, now);
-    }
+    // A reply the transport handed over is ours alone: its chunks are stored without a copy.
+    const stored =
+      verified.length > 0 ? this.settle(await this.store.putVerified(this.client.handsOverReplies === true ? handOverChunks(verified, digests) : verified), verified, now) : [];
 
     // Every asked address was claimed: one withheld (said missing, or left unanswered) clears the
     // claim, so the next plan turns to another holder, and counts against the peer (omissions.ts).
@@ -351,11 +348,12 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   }
 
   /**
-   * The store's outcome for each verified chunk: the added ones go to `stored`, a duplicate is
-   * counted, a refusal backs the address off. A method, not a callback made per reply: one
-   * function for V8 to compile, with type feedback of its own.
+   * The store's outcome for each verified chunk: answers the added ones; a duplicate is counted, a
+   * refusal backs the address off. A method, not a callback made per reply: one function for V8
+   * to compile, with type feedback of its own.
    */
-  private settle(outcomes: readonly PutOutcome[], verified: readonly VerifiedChunk[], stored: (PutOutcome & { ok: true })[], now: number): void {
+  private settle(outcomes: readonly PutOutcome[], verified: readonly VerifiedChunk[], now: number): (PutOutcome & { ok: true })[] {
+    const stored: (PutOutcome & { ok: true })[] = [];
     for (let i = 0; i < outcomes.length; i++) {
       const outcome = outcomes[i] as PutOutcome;
       const chunk = verified[i] as VerifiedChunk;
@@ -370,6 +368,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
         this.plan.fail(chunk.address, now, chunk.position); // e.g. rolled back meanwhile
       }
     }
+    return stored;
   }
 }
 

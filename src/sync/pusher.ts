@@ -47,14 +47,11 @@ export interface PusherComponents {
   clock: Clock;
   /** Our own address, once listening; nothing is sent before. */
   self: () => string | undefined;
-  /** True when we know the peer already holds the position (it needs no offer). */
-  peerHolds: (peer: string, position: number) => boolean;
   /**
-   * What we know the peer holds, as a bitmap, when at hand: whether it holds a whole batch is then
-   * one bitmap operation, not a `peerHolds` a position (after every stored batch, for every
-   * neighbour). Must agree with `peerHolds`. Default: none (a test a position).
+   * What we know the peer holds (its inventory as we last read it; undefined: nothing). A
+   * position it holds needs no offer; whether it holds a whole batch is one bitmap operation.
    */
-  peerInventory?: (peer: string) => ReadonlyBitmap | undefined;
+  peerInventory: (peer: string) => ReadonlyBitmap | undefined;
   /** Our most recently gained positions, at most `max`: what a peer met for the first time hears of. */
   recent: (max: number) => ArrayLike<number>;
   /**
@@ -65,13 +62,18 @@ export interface PusherComponents {
   isKnownPeer?: (peer: string) => boolean;
 }
 
-/**
- * From this many (position, neighbour) tests, the neighbours are checked with one bitmap
- * operation each (`peerInventory`). Measured in one process, 8 neighbours holding every position:
- * 2.3-2.5 µs a batch against 2.8 for the tests at 8 positions (64 tests), 2.1-2.4 against 1.4 at 4,
- * 9.5-9.8 against 122 at 500.
- */
-const BITMAP_CHECK_FROM = 64;
+/** Tuning of the pusher's own work, not of what it sends (not part of PusherOptions). */
+export interface PusherTuning {
+  /**
+   * From this many (position, neighbour) tests after a stored batch, each neighbour's inventory is
+   * checked with one bitmap operation instead of a test a position. Measured in one process, 8
+   * neighbours holding every position: 2.3-2.5 µs a batch against 2.8 for the tests at 8 positions
+   * (64 tests), 2.1-2.4 against 1.4 at 4, 9.5-9.8 against 122 at 500.
+   */
+  bitmapCheckFrom: number;
+}
+
+const DEFAULT_TUNING: Readonly<PusherTuning> = Object.freeze({ bitmapCheckFrom: 64 });
 
 /** A chunk stored locally (put by a client), to push as bytes. */
 export interface PushChunk {
@@ -107,7 +109,7 @@ export const MAX_PULLERS_PER_HOST = MAX_ADDRESSES_PER_HOST;
  * flight per target; the rest queue (bounded) and coalesce.
  */
 export class Pusher {
-  private readonly options: PusherOptions;
+  private readonly options: PusherOptions & PusherTuning;
   private readonly targets = new Map<string, Target>();
   private readonly controller = new AbortController();
   /** Calls under way to every target, evicted ones included: at most maxTargets. */
@@ -120,16 +122,14 @@ export class Pusher {
   private readonly client: PusherComponents['client'];
   private readonly clock: Clock;
   private readonly self: PusherComponents['self'];
-  private readonly peerHolds: PusherComponents['peerHolds'];
   private readonly peerInventory: PusherComponents['peerInventory'];
   private readonly recent: PusherComponents['recent'];
   private readonly isKnownPeer: (peer: string) => boolean;
 
-  constructor(components: PusherComponents, options?: Partial<PusherOptions>) {
-    ({ client: this.client, clock: this.clock, self: this.self, peerHolds: this.peerHolds, recent: this.recent } = components);
+  constructor(components: PusherComponents, options?: Partial<PusherOptions & PusherTuning>) {
+    ({ client: this.client, clock: this.clock, self: this.self, peerInventory: this.peerInventory, recent: this.recent } = components);
     this.isKnownPeer = components.isKnownPeer ?? (() => false);
-    this.peerInventory = components.peerInventory;
-    this.options = { ...DEFAULT_PUSHER, ...options };
+    this.options = { ...DEFAULT_PUSHER, ...DEFAULT_TUNING, ...options };
     // Every call listens here; inFlight keeps them to maxTargets.
     setMaxListeners(0, this.controller.signal);
   }
@@ -192,7 +192,7 @@ export class Pusher {
     let next = this.neighborTurn;
     // Every neighbour may be tested (one holding all is passed over without using up an offer).
     const tests = left > 0 ? neighbors.length * positions.length : 0;
-    const batch = this.peerInventory !== undefined && tests >= BITMAP_CHECK_FROM ? bitmaps.create(positions) : undefined;
+    const batch = tests >= this.options.bitmapCheckFrom ? bitmaps.create(positions) : undefined;
     try {
       for (let i = 0; i < neighbors.length && left > 0; i++) {
         const [peer, target] = neighbors[(this.neighborTurn + i) % neighbors.length] as [string, Target];
@@ -209,9 +209,10 @@ export class Pusher {
 
   /** Whether `peer` holds every one of `positions` (`batch`: the same as a bitmap, when made). */
   private holdsAll(peer: string, positions: ArrayLike<number>, batch?: ReadonlyBitmap): boolean {
-    const inventory = batch === undefined ? undefined : this.peerInventory?.(peer);
-    if (inventory !== undefined && batch !== undefined) return inventory.andCardinality(batch) === batch.size;
-    for (let k = 0; k < positions.length; k++) if (!this.peerHolds(peer, positions[k] as number)) return false;
+    const inventory = this.peerInventory(peer);
+    if (inventory === undefined) return positions.length === 0;
+    if (batch !== undefined) return inventory.andCardinality(batch) === batch.size;
+    for (let k = 0; k < positions.length; k++) if (!inventory.has(positions[k] as number)) return false;
     return true;
   }
 
@@ -246,10 +247,11 @@ export class Pusher {
   }
 
   private queueOffer(peer: string, target: Target, positions: ArrayLike<number>): void {
+    const inventory = this.peerInventory(peer);
     for (let k = 0; k < positions.length; k++) {
       const position = positions[k] as number;
       if (target.pending.size >= this.options.maxPendingPerTarget) break;
-      if (!this.peerHolds(peer, position)) target.pending.add(position);
+      if (inventory?.has(position) !== true) target.pending.add(position);
     }
   }
 

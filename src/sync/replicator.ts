@@ -81,7 +81,6 @@ export class Replicator {
       client,
       clock,
       self,
-      peerHolds: (peer, position) => this.views.get(peer)?.inventory.has(position) ?? false,
       peerInventory: (peer) => this.views.get(peer)?.inventory.bitmap,
       recent: (max) => this.log.since(Math.max(this.log.oldestVersion, this.log.version - max)) ?? [],
       isKnownPeer: (peer) => peers.isKnownPeer(peer),

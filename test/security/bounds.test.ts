@@ -44,7 +44,7 @@ class StalledPeers implements Transport {
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
 /** A pusher's parts over `peers`: it knows of no holdings and has no recent changes. */
-const pusherParts = (peers: Transport) => ({ client: new ProtocolClient(peers), clock: systemClock, self: () => 'self', peerHolds: () => false, recent: () => [] });
+const pusherParts = (peers: Transport) => ({ client: new ProtocolClient(peers), clock: systemClock, self: () => 'self', peerInventory: () => undefined, recent: () => [] });
 
 describe('the pusher', () => {
   it('keeps at most maxPendingPerTarget positions for a stalled puller, and one call in flight', async () => {

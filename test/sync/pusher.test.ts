@@ -3,7 +3,7 @@
  * offers, bounded per target, and what a peer met for the first time is told.
  */
 import { describe, expect, it } from 'vitest';
-import { bitmaps } from '../../src/inventory/bitmap.js';
+import { bitmaps, type Bitmap, type ReadonlyBitmap } from '../../src/inventory/bitmap.js';
 import { decodePositions } from '../../src/inventory/varint.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
 import { systemClock, type Clock } from '../../src/runtime.js';
@@ -26,7 +26,7 @@ const pushedTo = (peers: RecordingPeers) => new Set(peers.calls.filter((c) => c.
 
 /** A pusher's parts over `peers`: it knows of no holdings and has no recent changes to greet with. */
 function parts(peers: Transport, clock: Clock = systemClock): PusherComponents {
-  return { client: new ProtocolClient(peers), clock, self: () => 'self', peerHolds: () => false, recent: () => [] };
+  return { client: new ProtocolClient(peers), clock, self: () => 'self', peerInventory: () => undefined, recent: () => [] };
 }
 
 describe('the pusher', () => {
@@ -49,8 +49,8 @@ describe('the pusher', () => {
 
   it('offers each batch to neighborOffers neighbours in turn, besides the relays, skipping those known to hold it', async () => {
     const peers = new RecordingPeers(acceptAll);
-    const holds = new Map<string, Set<number>>([['n2', new Set([1, 2, 3])]]);
-    const pusher = new Pusher({ ...parts(peers), peerHolds: (peer, p) => holds.get(peer)?.has(p) ?? false }, { neighborOffers: 1 });
+    const holds = new Map<string, Bitmap>([['n2', bitmaps.create([1, 2, 3])]]);
+    const pusher = new Pusher({ ...parts(peers), peerInventory: (peer) => holds.get(peer) }, { neighborOffers: 1 });
     for (const n of ['n1', 'n2', 'n3']) pusher.addNeighbor(n);
     pusher.addPuller('relay', true);
     for (const position of [1, 2, 3]) {
@@ -61,13 +61,14 @@ describe('the pusher', () => {
     // One neighbour a batch, in turn; n2 already holds them all, so its turn passes to n3, and the
     // turn after that is n1's again (not n3's twice).
     expect([offered(peers, 'n1'), offered(peers, 'n2'), offered(peers, 'n3')]).toEqual([[1, 3], [], [2]]);
-    holds.set('n1', new Set([4])).set('n3', new Set([4]));
+    holds.set('n1', bitmaps.create([4])).set('n3', bitmaps.create([4]));
     holds.get('n2')!.add(4);
     pusher.offer([4]); // every neighbour holds it: nobody but the relay hears of it
     await settle();
     expect(offered(peers, 'relay')).toEqual([1, 2, 3, 4]);
     expect(peers.calls.filter((c) => c.method === 'offer')).toHaveLength(4 + 3); // 4 to the relay, 3 to neighbours
     pusher.stop();
+    for (const bitmap of holds.values()) bitmaps.release(bitmap);
   });
 
   it('checks a large batch against a neighbour\'s inventory with one bitmap operation, with the answers a test a position gives', async () => {
@@ -76,21 +77,21 @@ describe('the pusher', () => {
       ['full', [...batch, 7]],
       ['partial', batch.slice(0, 39)], // lacks the last one
     ]);
-    const run = async (withInventories: boolean) => {
+    const run = async (withBitmapCheck: boolean) => {
       const peers = new RecordingPeers(acceptAll);
       const tested: string[] = [];
       const inventories = new Map([...holdings].map(([peer, held]) => [peer, bitmaps.create(held)]));
-      const pusher = new Pusher(
-        {
-          ...parts(peers),
-          peerHolds: (peer, p) => {
-            tested.push(peer);
-            return holdings.get(peer)?.includes(p) ?? false;
-          },
-          ...(withInventories ? { peerInventory: (peer: string) => inventories.get(peer) } : {}),
-        },
-        { neighborOffers: 2 },
+      // Each inventory as the pusher sees it, counting its tests a position.
+      const seen = new Map(
+        [...inventories].map(([peer, inventory]) => [
+          peer,
+          {
+            has: (p: number) => (tested.push(peer), inventory.has(p)),
+            andCardinality: (other: ReadonlyBitmap) => inventory.andCardinality(other),
+          } as unknown as ReadonlyBitmap,
+        ]),
       );
+      const pusher = new Pusher({ ...parts(peers), peerInventory: (peer) => seen.get(peer) }, { neighborOffers: 2, bitmapCheckFrom: withBitmapCheck ? 64 : Infinity });
       for (const n of ['full', 'partial', 'unknown']) pusher.addNeighbor(n);
       await settle(); // the first-contact offers (nothing recent) are done
       tested.length = 0;
@@ -123,7 +124,8 @@ describe('the pusher', () => {
   it('offers our most recent changes to a peer met for the first time, once, bounded', async () => {
     const peers = new RecordingPeers(acceptAll);
     const recent = Array.from({ length: 10_000 }, (_, i) => i);
-    const pusher = new Pusher({ ...parts(peers), peerHolds: (_peer, p) => p === 3, recent: (max) => recent.slice(-max) }, { firstContactPositions: 100 });
+    const holdsThree = bitmaps.create([3]);
+    const pusher = new Pusher({ ...parts(peers), peerInventory: () => holdsThree, recent: (max) => recent.slice(-max) }, { firstContactPositions: 100 });
     pusher.addNeighbor('new');
     pusher.addPuller('new', true); // the same peer again: no second greeting
     await settle();
@@ -135,6 +137,7 @@ describe('the pusher', () => {
     expect(offered(peers, 'other')).toHaveLength(100);
     expect(peers.calls.filter((c) => c.method === 'offer')).toHaveLength(2);
     pusher.stop();
+    bitmaps.release(holdsThree);
   });
 });
 
@@ -158,7 +161,9 @@ describe('the pusher, further', () => {
 
   it('neither pushes nor offers what a target is known to hold', async () => {
     const peers = new RecordingPeers(acceptAll);
-    const pusher = new Pusher({ ...parts(peers), peerHolds: (peer, p) => peer === 'full' || p === 5 });
+    // 'full' holds every position the test offers or pushes; every other peer holds 5.
+    const [full, fiveOnly] = [bitmaps.create([4, 5, 6]), bitmaps.create([5])];
+    const pusher = new Pusher({ ...parts(peers), peerInventory: (peer) => (peer === 'full' ? full : fiveOnly) });
     pusher.addPuller('full', true);
     pusher.addPuller('partial', true);
     pusher.offer([4, 5, 6]);
@@ -168,6 +173,8 @@ describe('the pusher, further', () => {
     expect(offered(peers, 'partial')).toEqual([4, 6]);
     expect(pushedTo(peers).size).toBe(0);
     pusher.stop();
+    bitmaps.release(full);
+    bitmaps.release(fiveOnly);
   });
 
   it('stops offering to a puller pullerTtlMs after its last pull, and keeps a removed neighbour while it pulls', async () => {
