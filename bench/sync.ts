@@ -10,7 +10,8 @@ import { quantile } from '../src/sim/figures.js';
 import type { ChunkStorage } from '../src/store/lmdb.js';
 import type { BenchReport, BenchRow, BenchSuite } from './report.js';
 import { buildDataset, copySource, SCRATCH, type Dataset } from './sync/dataset.js';
-import { laterLines, runToEnd, startService, stopAll } from './sync/processes.js';
+import { hypercoreRows, hypercoreSync, installHypercore, type AtlasFigures } from './sync/hypercore.js';
+import { laterLines, runToEnd, serveCpuOf, startService, stopAll } from './sync/processes.js';
 import type { StorageCeiling } from './sync/storage-ceiling.js';
 import { startupRun } from './sync-startup.js';
 
@@ -76,12 +77,6 @@ async function reference(dataset: Dataset): Promise<ReferenceResult> {
   } finally {
     await stopAll([server.child]);
   }
-}
-
-/** The CPU a stopped server reported spending (undefined when it reported none). */
-function serveCpuOf(report: ReturnType<typeof laterLines>): number | undefined {
-  const seconds = (report.last() as { serveCpuSeconds?: unknown } | undefined)?.serveCpuSeconds;
-  return typeof seconds === 'number' && Number.isFinite(seconds) ? seconds : undefined;
 }
 
 /** The CPU every serving peer spent serving (peer.ts reports it when stopped); `silent`: the peers that did not report it. */
@@ -210,6 +205,29 @@ async function startupRows(runs: number): Promise<{ rows: BenchRow[]; note: stri
   };
 }
 
+function ownFiguresOf(result: FreshResult, serving: Serving): AtlasFigures {
+  return {
+    label: 'atlasnet (chunk log)',
+    chunksPerSecond: result.have / (result.elapsedMs / 1000),
+    cpuUsPerChunk: (result.cpuSeconds * 1e6) / Math.max(1, result.have),
+    peakRssBytes: result.peakRssBytes,
+    serveCpuUsPerChunk: serving.silent.length === 0 ? (serving.cpuSeconds * 1e6) / Math.max(1, result.have) : undefined,
+  };
+}
+
+async function compareWithHypercore(report: BenchReport, dataset: Dataset, own: AtlasFigures): Promise<void> {
+  const installed = await installHypercore();
+  if ('skipped' in installed) {
+    report.notes!.push(`comparison with Hypercore skipped: ${installed.skipped}`);
+    return;
+  }
+  const label = `${dataset.count.toLocaleString('en')} x corpus-like, 1 peer`;
+  report.rows.push(...hypercoreRows(label, dataset, installed.version, await hypercoreSync(dataset, installed.dir), own));
+  report.notes!.push(
+    `${label}, against Hypercore ${installed.version}: each side in its own process, over TCP on 127.0.0.1 (Hypercore's replication stream is encrypted, Noise; atlasnet's HTTP is not); Hypercore checks every block against its writer's signed tree and keeps it in its own storage (RocksDB, written as Hypercore decides; atlasnet acknowledges a chunk once it is on disk); Helia with bitswap is not run (its current version needs Node 22 or later)`,
+  );
+}
+
 const suite: BenchSuite = async ({ quick }) => {
   const report: BenchReport = { name: 'sync: a fresh node catches up over HttpTransport on 127.0.0.1', rows: [], notes: [] };
   const startup = await startupRows(quick ? 5 : 20);
@@ -235,9 +253,11 @@ const suite: BenchSuite = async ({ quick }) => {
     report.rows.push(...storageFloorRows(plan, dataset, ref, ceiling));
     // From one peer, both chunk layouts of the fresh node: chunks in LMDB, and the append-only chunk log (the default).
     const runs = plan.peers.flatMap((peers) => (peers === 1 ? (['lmdb', 'log'] as const) : (['lmdb'] as const)).map((storage) => ({ peers, storage })));
+    let ownFigures: AtlasFigures | undefined;
     for (const { peers, storage } of runs) {
       const { fresh: result, serving } = await syncFrom(dataset, peers, storage);
       const label = `${plan.count.toLocaleString('en')} x ${plan.size ? `${plan.size} B` : 'corpus-like'}, ${peers} peer${peers > 1 ? 's' : ''}${storage === 'log' ? ', chunk log' : ''}`;
+      if (peers === 1 && storage === 'log') ownFigures = ownFiguresOf(result, serving);
       report.rows.push(...rows(label, dataset, result, serving, ref, peers === 1 ? plan.target : undefined));
       if (serving.silent.length > 0) report.notes!.push(`${label}: no serving CPU figure: ${serving.silent.join(', ')} did not report what it spent`);
       report.rows.push({
@@ -248,6 +268,8 @@ const suite: BenchSuite = async ({ quick }) => {
       });
       report.notes!.push(`${label}: open (chain catch-up) ${(result.openMs / 1000).toFixed(2)} s, ${result.requests} getChunks requests, ${result.duplicates} duplicate chunks${residentNote(result)}${threadNote(result, ref, dataset.count)}`);
     }
+    // The library a user would pick instead, on the mixed workload (full runs: it is installed from the network).
+    if (!quick && plan.size === undefined && plan.count === 20_000 && ownFigures !== undefined) await compareWithHypercore(report, dataset, ownFigures);
   }
   rmSync(join(SCRATCH, 'run'), { recursive: true, force: true });
   return report;

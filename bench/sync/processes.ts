@@ -56,3 +56,9 @@ export async function stopAll(children: ChildProcess[]): Promise<void> {
     ),
   );
 }
+
+/** The CPU a stopped server reported spending (its last JSON line's serveCpuSeconds), or undefined when it reported none. */
+export function serveCpuOf(report: { last(): unknown }): number | undefined {
+  const seconds = (report.last() as { serveCpuSeconds?: unknown } | undefined)?.serveCpuSeconds;
+  return typeof seconds === 'number' && Number.isFinite(seconds) ? seconds : undefined;
+}

@@ -1,0 +1,42 @@
+/**
+ * The sync benchmark's comparison with Hypercore, serving side: the dataset's chunks, in sequence
+ * order, appended to a Hypercore (before the clock), replicated to whoever connects over plain TCP.
+ * Prints its address and the core's key once it listens, and when stopped the CPU it spent
+ * serving from then on (as the serving peers do).
+ * node bench/sync/hypercore-peer.js <modulesDir> <dataDir> <chainFile> <coreDir>
+ */
+import { createServer } from 'node:net';
+import { LmdbChunkStore } from '../../src/store/lmdb.js';
+import { AddressFileChain } from './file-chain.js';
+import { loadHypercore } from './hypercore-module.js';
+
+const [modulesDir, dataDir, chainFile, coreDir] = process.argv.slice(2) as [string, string, string, string];
+const Hypercore = loadHypercore(modulesDir);
+const chain = new AddressFileChain(chainFile);
+const store = await LmdbChunkStore.open({ path: dataDir });
+const core = new Hypercore(coreDir);
+await core.ready();
+const BATCH = 1_000;
+for (let position = 0; position < chain.size; position += BATCH) {
+  const announcements = await chain.read(position, Math.min(BATCH, chain.size - position));
+  await core.append(announcements.map(({ address }) => Buffer.from(store.get(address) as Uint8Array)));
+}
+await store.close();
+
+const server = createServer((socket) => {
+  socket.on('error', () => socket.destroy());
+  socket.pipe(core.replicate(false)).pipe(socket);
+});
+let cpuAtReady: NodeJS.CpuUsage;
+server.listen(0, '127.0.0.1', () => {
+  const { port } = server.address() as { port: number };
+  cpuAtReady = process.cpuUsage();
+  process.stdout.write(JSON.stringify({ address: `127.0.0.1:${port}`, key: core.key.toString('hex'), length: core.length }) + '\n');
+});
+process.on('SIGTERM', () => {
+  const served = process.cpuUsage(cpuAtReady);
+  process.stdout.write(JSON.stringify({ serveCpuSeconds: (served.user + served.system) / 1e6 }) + '\n', () => {
+    server.close();
+    void core.close().then(() => process.exit(0));
+  });
+});
