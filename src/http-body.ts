@@ -13,8 +13,28 @@ export interface ReadBodyOptions {
   onProgress?: (bytes: number) => void;
 }
 
+/** A body as it arrived: its pieces in order, and their bytes in all. */
+export interface BodyParts {
+  parts: Buffer[];
+  total: number;
+}
+
 /** Reads a whole stream, rejecting with TOO_LARGE (and no longer reading) past `maxBytes`. */
-export function readBody(stream: IncomingMessage, maxBytes: number, options: ReadBodyOptions = {}): Promise<Uint8Array> {
+export async function readBody(stream: IncomingMessage, maxBytes: number, options: ReadBodyOptions = {}): Promise<Uint8Array> {
+  return joinedBody(await readBodyParts(stream, maxBytes, options));
+}
+
+/** The pieces of `body` in one run of bytes (the only piece itself, without a copy). */
+export function joinedBody({ parts, total }: BodyParts): Uint8Array {
+  const whole = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
+  return new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength);
+}
+
+/**
+ * readBody(), without joining the pieces the body arrived in: a reader that can take it piece by
+ * piece (byte-list.ts) is spared a copy of the whole body into new memory.
+ */
+export function readBodyParts(stream: IncomingMessage, maxBytes: number, options: ReadBodyOptions = {}): Promise<BodyParts> {
   return new Promise((resolve, reject) => {
     const { signal, onProgress } = options;
     if (signal?.aborted) {
@@ -53,8 +73,7 @@ export function readBody(stream: IncomingMessage, maxBytes: number, options: Rea
     };
     const onEnd = () => {
       cleanup();
-      const whole = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
-      resolve(new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength));
+      resolve({ parts, total });
     };
     const onError = (error: Error) => {
       cleanup();

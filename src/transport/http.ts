@@ -22,10 +22,11 @@ import { isLoopbackIp } from '../peer-address.js';
 import { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError, retryAfterOf } from '../errors.js';
 import { callAbortedError, callTimeout, followSignal } from './abort.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
+import { decodeByteList } from './byte-list.js';
 import { codecFor, codecForContentType, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
 import type { CallOptions, Transport, TransportService, TransportStats } from './types.js';
 import type { ConnectionStats } from './http-connections.js';
-import { readBody } from '../http-body.js';
+import { joinedBody, readBodyParts, type BodyParts } from '../http-body.js';
 import { listenError } from './listen-error.js';
 import { joinHostPort, splitHostPort } from './http-io.js';
 import { resolveHttpLimits, type HttpLimits } from './http-limits.js';
@@ -256,11 +257,11 @@ export class HttpTransport implements Transport {
       });
       req.on('response', (res) => {
         responded = true;
-        readBody(res, this.limits.maxReplyBytes).then(
-          (bytes) => {
-            this.counters.bytesIn += bytes.byteLength;
+        readBodyParts(res, this.limits.maxReplyBytes).then(
+          (body) => {
+            this.counters.bytesIn += body.total;
             try {
-              finish(undefined, this.interpret(res, bytes));
+              finish(undefined, this.interpret(res, body));
             } catch (error) {
               finish(error);
             }
@@ -280,9 +281,16 @@ export class HttpTransport implements Transport {
   }
 
   /** Turns a complete reply into the result, or throws the AtlasError it stands for. */
-  private interpret(res: IncomingMessage, bytes: Uint8Array): unknown {
+  private interpret(res: IncomingMessage, body: BodyParts): unknown {
     const status = res.statusCode ?? 0;
     const codec = codecForContentType(res.headers['content-type']);
+    // A list of byte strings (a getChunks reply in order) is read from the pieces it came in, not joined first.
+    // (Its list is nested two deep: a bound below that is the general decoder's to apply.)
+    if (status >= 200 && status < 300 && codec?.format === 'msgpack' && this.limits.maxDepth >= 2) {
+      const list = decodeByteList(body.parts);
+      if (list !== undefined) return list;
+    }
+    const bytes = joinedBody(body);
     let value: unknown;
     let decoded = false;
     if (codec !== undefined) {

@@ -1,8 +1,10 @@
 // The one-pass MessagePack writer of byte lists must write exactly what msgpackr writes, and
-// leave every other shape to it.
+// leave every other shape to it; its reader, over the pieces a body came in, must read exactly
+// what the general decoder reads, and leave every other input to it.
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { encodeByteList } from '../../src/transport/byte-list.js';
+import { seededRandom, type Random } from '../../src/runtime.js';
+import { decodeByteList, encodeByteList } from '../../src/transport/byte-list.js';
 import { decodeBinary, encodeBinary } from '../../src/transport/codec.js';
 
 // The codec's own options (codec.ts).
@@ -63,5 +65,83 @@ describe('encodeByteList', () => {
     expect(Buffer.from(wire).equals(Buffer.from(packr.pack({ inOrder })))).toBe(true);
     const decoded = decodeBinary(wire) as { inOrder: (Uint8Array | null)[] };
     expect(decoded.inOrder.map((item) => (item === null ? null : Buffer.from(item).toString('hex')))).toEqual(inOrder.map((item) => (item === null ? null : Buffer.from(item).toString('hex'))));
+  });
+});
+
+/** `bytes` cut at `cuts` random places (pieces of 0 bytes included, as a stream may deliver). */
+function cutAt(bytes: Uint8Array, cuts: number, random: Random): Uint8Array[] {
+  const points = Array.from({ length: cuts }, () => Math.floor(random() * (bytes.length + 1))).sort((a, b) => a - b);
+  const pieces: Uint8Array[] = [];
+  let from = 0;
+  for (const point of [...points, bytes.length]) {
+    // Each piece in memory of its own, as socket reads are.
+    pieces.push(Uint8Array.from(bytes.subarray(from, point)));
+    from = point;
+  }
+  return pieces;
+}
+
+function hexes(list: readonly (Uint8Array | null)[]): (string | null)[] {
+  return list.map((item) => (item === null ? null : Buffer.from(item).toString('hex')));
+}
+
+describe('decodeByteList', () => {
+  it('reads, from any cut of the body into pieces, exactly what the general decoder reads from the whole', () => {
+    const random = seededRandom(36);
+    for (const [count, size] of [[0, 0], [1, 0], [1, 1], [15, 3], [16, 255], [17, 256], [500, 170], [40, 20_000], [3, 65_536]] as const) {
+      for (const key of ['inOrder', 'x', 'k'.repeat(31)]) {
+        const wire = encodeBinary({ [key]: listOf(count, size) });
+        const whole = decodeBinary(wire) as Record<string, (Uint8Array | null)[]>;
+        for (const cuts of [0, 1, 2, 7, 60]) {
+          const read = decodeByteList(cutAt(wire, cuts, random));
+          expect(read, `${count} × ${size} B, ${cuts} cuts`).toBeDefined();
+          expect(Object.keys(read!)).toEqual([key]);
+          expect(Object.getPrototypeOf(read)).toBe(Object.prototype);
+          expect(hexes(read![key]!)).toEqual(hexes(whole[key]!));
+          for (const item of read![key]!) if (item !== null) expect(item.constructor).toBe(Uint8Array);
+        }
+      }
+    }
+  });
+
+  it('reads a fixmap header, as another encoder may write it, as the general decoder does', () => {
+    // { inOrder: [bin 0102, nil] } with a one-byte map header.
+    const wire = Uint8Array.from([0x81, 0xa7, ...Buffer.from('inOrder'), 0x92, 0xc4, 2, 1, 2, 0xc0]);
+    expect(hexes(decodeByteList([wire])!.inOrder!)).toEqual(hexes((decodeBinary(wire) as { inOrder: (Uint8Array | null)[] }).inOrder));
+  });
+
+  it('answers a byte string lying in one piece with a view of that piece, and one straddling two with a copy', () => {
+    const wire = encodeBinary({ inOrder: [Buffer.alloc(100, 1), Buffer.alloc(100, 2)] });
+    // The first chunk ends at byte 3 + 8 + 1 + 2 + 100 = 114; cut inside the second.
+    const pieces = [wire.slice(0, 150), wire.slice(150)];
+    const [first, second] = decodeByteList(pieces)!.inOrder as [Uint8Array, Uint8Array];
+    expect(first.buffer).toBe(pieces[0]!.buffer);
+    expect(second.buffer).not.toBe(pieces[0]!.buffer);
+    expect(second.buffer).not.toBe(pieces[1]!.buffer);
+    expect(Buffer.from(second).equals(Buffer.alloc(100, 2))).toBe(true);
+  });
+
+  it('leaves every other input to the general decoder', () => {
+    const good = encodeBinary({ inOrder: [Buffer.alloc(3, 7), null] });
+    const others: Uint8Array[] = [
+      new Uint8Array(0),
+      good.subarray(0, good.length - 1), // cut short
+      Uint8Array.from([...good, 0xc0]), // trailing bytes
+      packr.pack({ inOrder: [Buffer.alloc(3), 'text'] }),
+      packr.pack({ inOrder: [[Buffer.alloc(3)]] }),
+      packr.pack({ inOrder: [Buffer.alloc(3)], more: null }),
+      packr.pack({ inOrder: Buffer.alloc(3) }),
+      packr.pack([Buffer.alloc(3)]),
+      packr.pack({ ['k'.repeat(32)]: [null] }), // a key longer than a fixstr
+      packr.pack({ ['cl\u00e9']: [null] }), // a key beyond printable ASCII
+      Uint8Array.from([0x81, 0xa9, ...Buffer.from('__proto__'), 0x91, 0xc0]),
+      Uint8Array.from([0x81, 0xa7, ...Buffer.from('inOrder'), 0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0]), // more items than bytes
+      Uint8Array.from([0x81, 0xa7, ...Buffer.from('inOrder'), 0x91, 0xc6, 0x7f, 0xff, 0xff, 0xff, 1]), // a bin longer than the input
+      Uint8Array.from([0x82, 0xa7, ...Buffer.from('inOrder'), 0x90, 0xa1, 0x78, 0x90]), // two fields
+      Uint8Array.from([0xde, 0x00, 0x02, 0xa7, ...Buffer.from('inOrder'), 0x90]),
+    ];
+    for (const wire of others) {
+      for (const cuts of [0, 3]) expect(decodeByteList(cutAt(wire, cuts, seededRandom(wire.length))), Buffer.from(wire).toString('hex')).toBeUndefined();
+    }
   });
 });

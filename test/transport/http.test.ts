@@ -622,6 +622,37 @@ describe('HttpTransport: client failures', () => {
     });
     expect(await codeOf(peer.call(overloaded.address, 'echo', {}))).toBe(ErrorCodes.BUSY);
   });
+
+  it('reads a list of byte strings written in many pieces as the whole body reads, and leaves anything else to the general decoder', async () => {
+    const inOrder = Array.from({ length: 300 }, (_, i) => (i % 9 === 4 ? null : Buffer.alloc(50 + ((i * 131) % 3_000), i)));
+    const wire = Buffer.from(encodeBinary({ inOrder }));
+    // Written 1,000 bytes at a time, each after the one before left: the reply arrives in many pieces.
+    const inPieces = (body: Buffer) => (res: http.ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'application/msgpack', 'content-length': body.length });
+      let at = 0;
+      const next = () => {
+        if (at >= body.length) return void res.end();
+        res.write(body.subarray(at, (at += 1_000)));
+        setImmediate(next);
+      };
+      next();
+    };
+    const peer = client();
+    const list = await stubServer(inPieces(wire));
+    const read = (await peer.call(list.address, 'getChunks', {})) as { inOrder: (Uint8Array | null)[] };
+    expect(read.inOrder.map((item) => (item === null ? null : Buffer.from(item).toString('hex')))).toEqual(inOrder.map((item) => (item === null ? null : item.toString('hex'))));
+    // Views of the pieces as they came (and copies of those straddling two), not of one joined body.
+    expect(new Set(read.inOrder.map((item) => item?.buffer)).size).toBeGreaterThan(10);
+    // One byte more than the list: not the shape; the general decoder refuses it as before.
+    const trailing = await stubServer(inPieces(Buffer.concat([wire, Buffer.from([0xc0])])));
+    expect(await codeOf(peer.call(trailing.address, 'getChunks', {}))).toBe(ErrorCodes.BAD_REPLY);
+    // Another shape in pieces is joined and decoded whole.
+    const other = { peers: ['127.0.0.1:1', '127.0.0.1:2'], note: Buffer.alloc(2_500, 3) };
+    const shaped = await stubServer(inPieces(Buffer.from(encodeBinary(other))));
+    const echoed = (await peer.call(shaped.address, 'peers', {})) as { peers: string[]; note: Uint8Array };
+    expect(echoed.peers).toEqual(other.peers);
+    expect(Buffer.from(echoed.note).equals(other.note)).toBe(true);
+  });
 });
 
 describe('HttpTransport: close()', () => {
