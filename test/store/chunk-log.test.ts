@@ -123,6 +123,28 @@ describe('chunk log layout', () => {
     const size = statSync(join(path, CHUNK_LOG_FILE)).size;
     expect(size).toBe(HEADER_BYTES + 2 * RECORD_HEADER + (pool[0] as Uint8Array).length + (pool[1] as Uint8Array).length);
   });
+
+  it('writes exactly each batch\'s records, whatever the batches before it were: the memory a write reuses leaks nothing into the file', async () => {
+    const path = freshPath();
+    const store = await LmdbChunkStore.open({ path, chunkStorage: 'log' });
+    const random = seededRandom(36);
+    const batches = [40, 1, 7, 60, 2].map((count, b) => Array.from({ length: count }, (_, i) => chunkOf(`batch ${b} chunk ${i} ${'z'.repeat(Math.floor(random() * 3_000))}`)));
+    const all = batches.flat();
+    await store.append(announcementsFor(all.map(addressOf), 0));
+    let expected = HEADER_BYTES;
+    for (const batch of batches) {
+      expect((await store.putMany(batch)).every((o) => o.ok && o.added)).toBe(true);
+      for (const data of batch) expected += RECORD_HEADER + data.length;
+      // A small batch after a large one: the file grows by its records alone.
+      expect(statSync(join(path, CHUNK_LOG_FILE)).size).toBe(expected);
+    }
+    await store.close();
+    const reopened = await LmdbChunkStore.open({ path });
+    expect(reopened.chunkStorage).toBe('log');
+    for (const data of all) expect(Buffer.from(reopened.get(addressOf(data)) as Uint8Array).equals(Buffer.from(data))).toBe(true);
+    expect(reopened.chunkCount()).toBe(all.length);
+    await reopened.close();
+  });
 });
 
 describe('chunk log after a crash or damage', () => {
