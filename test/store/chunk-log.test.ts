@@ -124,7 +124,7 @@ describe('chunk log layout', () => {
     expect(size).toBe(HEADER_BYTES + 2 * RECORD_HEADER + (pool[0] as Uint8Array).length + (pool[1] as Uint8Array).length);
   });
 
-  it('writes exactly each batch\'s records, whatever the batches before it were: the memory a write reuses leaks nothing into the file', async () => {
+  it('writes exactly each batch\'s records, whatever the batches before it were: a small batch after a large one adds its records alone', async () => {
     const path = freshPath();
     const store = await LmdbChunkStore.open({ path, chunkStorage: 'log' });
     const random = seededRandom(36);
