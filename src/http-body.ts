@@ -13,10 +13,56 @@ export interface ReadBodyOptions {
   onProgress?: (bytes: number) => void;
 }
 
-/** A body as it arrived: its pieces in order, and their bytes in all. */
+/** A body as it arrived: its pieces in order, each in memory nothing else holds, and their bytes in all. */
 export interface BodyParts {
   parts: Buffer[];
   total: number;
+}
+
+/**
+ * A piece at least this large, in memory of its own, is kept as it came; a smaller one, or one
+ * sharing its memory with anything else, is copied into memory of ours (PieceCollector). A sender
+ * that split its body into tiny pieces (chunked encoding of 1-byte chunks) otherwise made us hold
+ * about 200 bytes of bookkeeping per body byte: gigabytes for one 8 MiB reply.
+ */
+export const SMALL_PIECE_BYTES = 16 * 1024;
+/** The first block small pieces are copied into; each next one twice the size, up to MAX_COPY_BLOCK_BYTES. */
+const FIRST_COPY_BLOCK_BYTES = 4 * 1024;
+const MAX_COPY_BLOCK_BYTES = 64 * 1024;
+
+/** Collects a body's pieces in order (see SMALL_PIECE_BYTES). */
+class PieceCollector {
+  readonly #parts: Buffer[] = [];
+  #block: Buffer | undefined;
+  #filled = 0;
+  #nextBlockBytes = FIRST_COPY_BLOCK_BYTES;
+
+  add(part: Buffer): void {
+    if (part.length >= SMALL_PIECE_BYTES && part.byteOffset === 0 && part.buffer.byteLength === part.length) {
+      this.#closeBlock();
+      this.#parts.push(part);
+      return;
+    }
+    if (this.#block === undefined || this.#filled + part.length > this.#block.length) {
+      this.#closeBlock();
+      this.#block = Buffer.allocUnsafeSlow(Math.max(this.#nextBlockBytes, part.length));
+      this.#nextBlockBytes = Math.min(2 * this.#nextBlockBytes, MAX_COPY_BLOCK_BYTES);
+    }
+    this.#block.set(part, this.#filled);
+    this.#filled += part.length;
+  }
+
+  /** Every piece, in order. */
+  parts(): Buffer[] {
+    this.#closeBlock();
+    return this.#parts;
+  }
+
+  #closeBlock(): void {
+    if (this.#block !== undefined && this.#filled > 0) this.#parts.push(this.#block.subarray(0, this.#filled));
+    this.#block = undefined;
+    this.#filled = 0;
+  }
 }
 
 /** Reads a whole stream, rejecting with TOO_LARGE (and no longer reading) past `maxBytes`. */
@@ -32,7 +78,9 @@ export function joinedBody({ parts, total }: BodyParts): Uint8Array {
 
 /**
  * readBody(), without joining the pieces the body arrived in: a reader that can take it piece by
- * piece (byte-list.ts) is spared a copy of the whole body into new memory.
+ * piece (byte-list.ts) is spared a copy of the whole body into new memory. Small pieces are copied
+ * together (SMALL_PIECE_BYTES), so there are at most about total / 16 KiB of them, and every piece
+ * is memory nothing else holds or writes: views of it can be handed over (Transport.handsOverReplies).
  */
 export function readBodyParts(stream: IncomingMessage, maxBytes: number, options: ReadBodyOptions = {}): Promise<BodyParts> {
   return new Promise((resolve, reject) => {
@@ -46,7 +94,7 @@ export function readBodyParts(stream: IncomingMessage, maxBytes: number, options
       reject(tooLarge(maxBytes));
       return;
     }
-    const parts: Buffer[] = [];
+    const pieces = new PieceCollector();
     let total = 0;
     const cleanup = () => {
       stream.off('data', onData);
@@ -69,11 +117,11 @@ export function readBodyParts(stream: IncomingMessage, maxBytes: number, options
         reject(tooLarge(maxBytes));
         return;
       }
-      parts.push(part);
+      pieces.add(part);
     };
     const onEnd = () => {
       cleanup();
-      resolve({ parts, total });
+      resolve({ parts: pieces.parts(), total });
     };
     const onError = (error: Error) => {
       cleanup();

@@ -10,7 +10,8 @@
  * another shape is left to msgpackr. Reading, each byte string is a view of the piece of the body
  * that holds it (a copy only when it straddles two pieces), so a reply is never joined into new
  * memory: that copy, into memory touched for the first time, was the largest single cost of a
- * transport's client side (a page fault costs 13-15 µs on a small virtual machine). Anything the
+ * transport's client side (a page fault costs 13-15 µs on a small virtual machine). The pieces
+ * are memory nothing else holds (readBodyParts), so views of them can be handed over. Anything the
  * reader does not take exactly (another shape, trailing bytes, a cut) is left to the general
  * decoder, which then accepts or refuses it as it always did.
  */

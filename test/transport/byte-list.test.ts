@@ -112,13 +112,39 @@ describe('decodeByteList', () => {
 
   it('answers a byte string lying in one piece with a view of that piece, and one straddling two with a copy', () => {
     const wire = encodeBinary({ inOrder: [Buffer.alloc(100, 1), Buffer.alloc(100, 2)] });
-    // The first chunk ends at byte 3 + 8 + 1 + 2 + 100 = 114; cut inside the second.
-    const pieces = [wire.slice(0, 150), wire.slice(150)];
+    // The first chunk ends at byte 3 + 8 + 1 + 2 + 100 = 114; cut inside the second. Each piece in memory of its own.
+    const pieces = [Uint8Array.from(wire.subarray(0, 150)), Uint8Array.from(wire.subarray(150))];
     const [first, second] = decodeByteList(pieces)!.inOrder as [Uint8Array, Uint8Array];
     expect(first.buffer).toBe(pieces[0]!.buffer);
+    expect(first.byteOffset).toBe(14);
     expect(second.buffer).not.toBe(pieces[0]!.buffer);
     expect(second.buffer).not.toBe(pieces[1]!.buffer);
     expect(Buffer.from(second).equals(Buffer.alloc(100, 2))).toBe(true);
+  });
+
+  it('reads headers larger than they need be, and unusual keys, exactly as the general decoder does', () => {
+    const key = (text: string) => [0xa0 | text.length, ...Buffer.from(text, 'latin1')];
+    const bin = (bytes: number[], form: 8 | 16 | 32) =>
+      form === 8 ? [0xc4, bytes.length, ...bytes] : form === 16 ? [0xc5, 0, bytes.length, ...bytes] : [0xc6, 0, 0, 0, bytes.length, ...bytes];
+    const list = (items: number[][], form: 'fix' | 16 | 32) =>
+      [...(form === 'fix' ? [0x90 | items.length] : form === 16 ? [0xdc, 0, items.length] : [0xdd, 0, 0, 0, items.length]), ...items.flat()];
+    const items = [bin([1, 2, 3], 16), [0xc0], bin([], 32), bin([9], 8)];
+    const random = seededRandom(7);
+    for (const name of ['inOrder', '', 'constructor', 'toString', '0', ' ~', 'x'.repeat(31)]) {
+      for (const map of [[0x81], [0xde, 0, 1]]) {
+        for (const form of ['fix', 16, 32] as const) {
+          const wire = Uint8Array.from([...map, ...key(name), ...list(items, form)]);
+          const whole = decodeBinary(wire) as Record<string, (Uint8Array | null)[]>;
+          const read = decodeByteList(cutAt(wire, 3, random));
+          expect(read, `${JSON.stringify(name)} ${form}`).toBeDefined();
+          expect(Object.keys(read!)).toEqual(Object.keys(whole));
+          expect(Object.getOwnPropertyDescriptor(read, name)?.enumerable).toBe(true);
+          expect(hexes(read![name]!)).toEqual(hexes(whole[name]!));
+        }
+      }
+    }
+    // Keys just outside printable ASCII are the general decoder's.
+    for (const edge of ['\x1f', '\x7f']) expect(decodeByteList([Uint8Array.from([0x81, ...key(edge), 0x90])])).toBeUndefined();
   });
 
   it('leaves every other input to the general decoder', () => {
