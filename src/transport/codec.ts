@@ -10,7 +10,8 @@
  * headers make the decoder allocate gigabytes (measured: 10 KB of input exhausted a 4 GB heap).
  */
 import { Packr } from 'msgpackr';
-import { encodeByteList } from './byte-list.js';
+import { joinedBody, type BodyParts } from '../http-body.js';
+import { decodeByteList, encodeByteList } from './byte-list.js';
 import { AtlasError, ErrorCodes, errorFromWire, isAtlasError, retryAfterOf, type ErrorCode } from '../errors.js';
 
 /** How protocol messages are encoded on the wire: MessagePack or JSON. */
@@ -254,6 +255,23 @@ export const jsonCodec: Codec = Object.freeze({
   encode: encodeJson,
   decode: decodeJson,
 });
+
+/**
+ * codec.decode() of a body read as the pieces it came in (readBodyParts), joined only when it must
+ * be: a MessagePack list of byte strings under one key (a getChunks reply in order) is read from
+ * the pieces themselves (byte-list.ts), each item a view of its piece, within a nesting bound that
+ * allows its two levels. Anything else, or any input that reader does not take exactly, is joined
+ * and decoded by `codec.decode`, which accepts and refuses what it always did.
+ */
+export function decodePieces(codec: Codec, body: BodyParts, limits?: Partial<DecodeLimits>): unknown {
+  if (codec === binaryCodec) {
+    const { maxBytes, maxDepth } = { ...DEFAULT_DECODE_LIMITS, ...limits };
+    checkSize(body.total, maxBytes);
+    const list = maxDepth >= 2 ? decodeByteList(body.parts) : undefined;
+    if (list !== undefined) return list;
+  }
+  return codec.decode(joinedBody(body), limits);
+}
 
 export function codecFor(format: WireFormat): Codec {
   return format === 'msgpack' ? binaryCodec : jsonCodec;

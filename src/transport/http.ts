@@ -22,11 +22,10 @@ import { isLoopbackIp } from '../peer-address.js';
 import { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError, retryAfterOf } from '../errors.js';
 import { callAbortedError, callTimeout, followSignal } from './abort.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
-import { decodeByteList } from './byte-list.js';
-import { codecFor, codecForContentType, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
+import { codecFor, codecForContentType, decodePieces, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
 import type { CallOptions, Transport, TransportService, TransportStats } from './types.js';
 import type { ConnectionStats } from './http-connections.js';
-import { joinedBody, readBodyParts, type BodyParts } from '../http-body.js';
+import { readBodyParts, type BodyParts } from '../http-body.js';
 import { listenError } from './listen-error.js';
 import { joinHostPort, splitHostPort } from './http-io.js';
 import { resolveHttpLimits, type HttpLimits } from './http-limits.js';
@@ -284,18 +283,11 @@ export class HttpTransport implements Transport {
   private interpret(res: IncomingMessage, body: BodyParts): unknown {
     const status = res.statusCode ?? 0;
     const codec = codecForContentType(res.headers['content-type']);
-    // A list of byte strings (a getChunks reply in order) is read from the pieces it came in, not joined first.
-    // (Its list is nested two deep: a bound below that is the general decoder's to apply.)
-    if (status >= 200 && status < 300 && codec?.format === 'msgpack' && this.limits.maxDepth >= 2) {
-      const list = decodeByteList(body.parts);
-      if (list !== undefined) return list;
-    }
-    const bytes = joinedBody(body);
     let value: unknown;
     let decoded = false;
     if (codec !== undefined) {
       try {
-        value = codec.decode(bytes, { maxBytes: this.limits.maxReplyBytes, maxDepth: this.limits.maxDepth });
+        value = decodePieces(codec, body, { maxBytes: this.limits.maxReplyBytes, maxDepth: this.limits.maxDepth });
         decoded = true;
       } catch (error) {
         if (status >= 200 && status < 300) throw new AtlasError(ErrorCodes.BAD_REPLY, 'malformed reply body', undefined, { cause: error });

@@ -5,7 +5,7 @@ import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { seededRandom, type Random } from '../../src/runtime.js';
 import { decodeByteList, encodeByteList } from '../../src/transport/byte-list.js';
-import { decodeBinary, encodeBinary } from '../../src/transport/codec.js';
+import { binaryCodec, decodeBinary, decodePieces, encodeBinary, jsonCodec } from '../../src/transport/codec.js';
 
 // The codec's own options (codec.ts).
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
@@ -169,5 +169,24 @@ describe('decodeByteList', () => {
     for (const wire of others) {
       for (const cuts of [0, 3]) expect(decodeByteList(cutAt(wire, cuts, seededRandom(wire.length))), Buffer.from(wire).toString('hex')).toBeUndefined();
     }
+  });
+});
+
+describe('decodePieces', () => {
+  it('decodes a body from its pieces as the codec decodes the whole, within the same bounds', () => {
+    const random = seededRandom(11);
+    const list = encodeBinary({ inOrder: [Buffer.alloc(40, 1), null] });
+    const other = encodeBinary({ peers: ['127.0.0.1:1'], n: 3 });
+    for (const wire of [list, other]) {
+      const body = { parts: cutAt(wire, 4, random).map((piece) => Buffer.from(piece.buffer, piece.byteOffset, piece.length)), total: wire.length };
+      expect(JSON.stringify(decodePieces(binaryCodec, body))).toBe(JSON.stringify(decodeBinary(wire)));
+      // The size and nesting bounds are the codec's, whichever way the body is read.
+      expect(() => decodePieces(binaryCodec, body, { maxBytes: wire.length - 1 })).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }));
+      expect(() => decodePieces(binaryCodec, body, { maxDepth: 1 })).toThrow(/nested deeper/);
+    }
+    // A JSON body is joined and parsed: nothing in it is read as MessagePack.
+    const json = Buffer.from('{"inOrder":[]}');
+    expect(decodePieces(jsonCodec, { parts: [json.subarray(0, 5), json.subarray(5)], total: json.length })).toEqual({ inOrder: [] });
+    expect(() => decodePieces(jsonCodec, { parts: [Buffer.from(list)], total: list.length })).toThrow();
   });
 });
