@@ -116,9 +116,20 @@ async function syncFrom(dataset: Dataset, peers: number, chunkStorage: ChunkStor
 /** Targets of a catching-up node against the plain stream + verify reference of the same run. */
 const TARGETS = { chunksPerSecondRatio: 0.7, cpuPerChunkRatio: 1.3 };
 
+/** A catch-up's headline figures: what the rows below print and the comparison with Hypercore takes. */
+function figuresOf(result: FreshResult, serving: Serving): AtlasFigures {
+  return {
+    chunksPerSecond: result.have / (result.elapsedMs / 1000),
+    cpuUsPerChunk: (result.cpuSeconds * 1e6) / Math.max(1, result.have),
+    peakRssBytes: result.peakRssBytes,
+    serveCpuUsPerChunk: serving.silent.length === 0 ? (serving.cpuSeconds * 1e6) / Math.max(1, result.have) : undefined,
+  };
+}
+
 function rows(label: string, dataset: Dataset, result: FreshResult, serving: Serving, ref: ReferenceResult, absoluteTarget?: number): BenchRow[] {
   const seconds = result.elapsedMs / 1000;
-  const chunksPerSecond = result.done ? dataset.count / seconds : result.have / seconds;
+  const figures = figuresOf(result, serving);
+  const { chunksPerSecond } = figures;
   const refChunksPerSecond = dataset.count / (ref.elapsedMs / 1000);
   const reference = 'plain http stream + verify';
   const out: BenchRow[] = [
@@ -138,7 +149,7 @@ function rows(label: string, dataset: Dataset, result: FreshResult, serving: Ser
     },
     {
       label: `${label}: CPU per chunk (fresh node)`,
-      value: (result.cpuSeconds * 1e6) / Math.max(1, result.have),
+      value: figures.cpuUsPerChunk,
       unit: 'µs',
       reference: { label: `${reference}, client`, value: (ref.cpuSeconds * 1e6) / dataset.count },
       target: { max: TARGETS.cpuPerChunkRatio, of: 'ratio' },
@@ -148,10 +159,10 @@ function rows(label: string, dataset: Dataset, result: FreshResult, serving: Ser
     { label: `${label}: HTTP body bytes out (getChunks requests, mostly) / chunk bytes`, value: result.wireBytesOut / dataset.bytes, unit: 'x' },
   ];
   // Both sides share the machine's cores: on 2 cores, serving and catching up together bound chunks/s.
-  if (serving.silent.length === 0) {
+  if (figures.serveCpuUsPerChunk !== undefined) {
     out.push({
       label: `${label}: CPU per chunk (serving peers, from a source keeping chunks in ${dataset.storage === 'log' ? 'the chunk log' : 'LMDB'})`,
-      value: (serving.cpuSeconds * 1e6) / Math.max(1, result.have),
+      value: figures.serveCpuUsPerChunk,
       unit: 'µs',
       ...(ref.serveCpuSeconds !== undefined
         ? { reference: { label: `${reference}, server (frames built before)`, value: (ref.serveCpuSeconds * 1e6) / dataset.count } }
@@ -207,16 +218,6 @@ async function startupRows(runs: number): Promise<{ rows: BenchRow[]; note: stri
   };
 }
 
-function ownFiguresOf(result: FreshResult, serving: Serving): AtlasFigures {
-  return {
-    label: 'atlasnet (chunk log)',
-    chunksPerSecond: result.have / (result.elapsedMs / 1000),
-    cpuUsPerChunk: (result.cpuSeconds * 1e6) / Math.max(1, result.have),
-    peakRssBytes: result.peakRssBytes,
-    serveCpuUsPerChunk: serving.silent.length === 0 ? (serving.cpuSeconds * 1e6) / Math.max(1, result.have) : undefined,
-  };
-}
-
 async function compareWithHypercore(report: BenchReport, dataset: Dataset, own: AtlasFigures): Promise<void> {
   const installed = await installHypercore();
   if ('skipped' in installed) {
@@ -265,7 +266,7 @@ const suite: BenchSuite = async ({ quick }) => {
     for (const { peers, storage } of runs) {
       const { fresh: result, serving } = await syncFrom(dataset, peers, storage);
       const label = `${plan.count.toLocaleString('en')} x ${plan.size ? `${plan.size} B` : 'corpus-like'}, ${peers} peer${peers > 1 ? 's' : ''}${storage === 'log' ? ', chunk log' : ''}`;
-      if (peers === 1 && storage === 'log') ownFigures = ownFiguresOf(result, serving);
+      if (peers === 1 && storage === 'log') ownFigures = figuresOf(result, serving);
       report.rows.push(...rows(label, dataset, result, serving, ref, peers === 1 ? plan.target : undefined));
       if (serving.silent.length > 0) report.notes!.push(`${label}: no serving CPU figure: ${serving.silent.join(', ')} did not report what it spent`);
       report.rows.push({

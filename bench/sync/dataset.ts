@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seededRandom } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
+import { AddressFileChain } from './file-chain.js';
 import { DEFAULT_CHUNK_STORAGE, LmdbChunkStore, STORE_FORMAT_VERSION, type ChunkStorage } from '../../src/store/lmdb.js';
 
 export interface Dataset {
@@ -62,4 +63,22 @@ export function copySource(dataset: Dataset, name: string): string {
   mkdirSync(join(SCRATCH, 'run'), { recursive: true });
   cpSync(dataset.sourceDir, target, { recursive: true });
   return target;
+}
+
+/**
+ * Every chunk of the store in `dataDir`, in the order `chainFile` announces them, each a Buffer of
+ * its own: what the references and the other libraries serve, read before any clock starts.
+ */
+export async function chunksInSequence(dataDir: string, chainFile: string): Promise<Buffer[]> {
+  const chain = new AddressFileChain(chainFile);
+  const store = await LmdbChunkStore.open({ path: dataDir });
+  try {
+    const chunks: Buffer[] = [];
+    for (let from = 0; from < chain.size; from += 50_000) {
+      for (const { address } of await chain.read(from, 50_000)) chunks.push(Buffer.from(store.get(address) as Uint8Array));
+    }
+    return chunks;
+  } finally {
+    await store.close();
+  }
 }

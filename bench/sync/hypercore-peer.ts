@@ -6,22 +6,16 @@
  * node bench/sync/hypercore-peer.js <modulesDir> <dataDir> <chainFile> <coreDir>
  */
 import { createServer } from 'node:net';
-import { LmdbChunkStore } from '../../src/store/lmdb.js';
-import { AddressFileChain } from './file-chain.js';
+import { chunksInSequence } from './dataset.js';
 import { loadHypercore } from './hypercore-module.js';
 
 const [modulesDir, dataDir, chainFile, coreDir] = process.argv.slice(2) as [string, string, string, string];
 const Hypercore = loadHypercore(modulesDir);
-const chain = new AddressFileChain(chainFile);
-const store = await LmdbChunkStore.open({ path: dataDir });
+const chunks = await chunksInSequence(dataDir, chainFile);
 const core = new Hypercore(coreDir);
 await core.ready();
 const BATCH = 1_000;
-for (let position = 0; position < chain.size; position += BATCH) {
-  const announcements = await chain.read(position, Math.min(BATCH, chain.size - position));
-  await core.append(announcements.map(({ address }) => Buffer.from(store.get(address) as Uint8Array)));
-}
-await store.close();
+for (let from = 0; from < chunks.length; from += BATCH) await core.append(chunks.slice(from, from + BATCH));
 
 const server = createServer((socket) => {
   socket.on('error', () => socket.destroy());

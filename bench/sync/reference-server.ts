@@ -6,21 +6,15 @@
  * node --import tsx bench/sync/reference-server.ts <dataDir> <chainFile>
  */
 import { createServer } from 'node:http';
-import { LmdbChunkStore } from '../../src/store/lmdb.js';
-import { AddressFileChain } from './file-chain.js';
+import { chunksInSequence } from './dataset.js';
 
 const [dataDir, chainFile] = process.argv.slice(2) as [string, string];
-const chain = new AddressFileChain(chainFile);
-const store = await LmdbChunkStore.open({ path: dataDir });
 const parts: Buffer[] = [];
-for (let position = 0; position < chain.size; position++) {
-  const [announcement] = await chain.read(position, 1);
-  const data = store.get(announcement!.address)!;
+for (const data of await chunksInSequence(dataDir, chainFile)) {
   const header = Buffer.allocUnsafe(4);
   header.writeUInt32BE(data.byteLength);
-  parts.push(header, Buffer.from(data));
+  parts.push(header, data);
 }
-await store.close();
 const body = Buffer.concat(parts);
 
 const server = createServer((_req, res) => {
