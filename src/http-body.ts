@@ -20,8 +20,8 @@ export interface BodyParts {
 }
 
 /**
- * A piece at least this large, in memory of its own, is kept as it came; a smaller one, or one
- * sharing its memory with anything else, is copied into memory of ours (PieceCollector). A sender
+ * A piece at least this large (or the first), in memory of its own, is kept as it came; a smaller
+ * one, or one sharing its memory with anything else, is copied into memory of ours (PieceCollector). A sender
  * that split its body into tiny pieces (chunked encoding of 1-byte chunks) otherwise made us hold
  * about 200 bytes of bookkeeping per body byte: gigabytes for one 8 MiB reply.
  */
@@ -38,7 +38,10 @@ class PieceCollector {
   #nextBlockBytes = FIRST_COPY_BLOCK_BYTES;
 
   add(part: Buffer): void {
-    if (part.length >= SMALL_PIECE_BYTES && part.byteOffset === 0 && part.buffer.byteLength === part.length) {
+    const ownsItsMemory = part.byteOffset === 0 && part.buffer.byteLength === part.length;
+    // The first piece is kept whatever its size: a body that comes whole (most requests, small replies) is not copied.
+    const first = this.#parts.length === 0 && this.#block === undefined;
+    if (ownsItsMemory && (part.length >= SMALL_PIECE_BYTES || first)) {
       this.#closeBlock();
       this.#parts.push(part);
       return;

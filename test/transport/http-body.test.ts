@@ -70,6 +70,15 @@ describe('readBodyParts', () => {
     }
   });
 
+  it('keeps a small body that comes whole as it came, without a copy', async () => {
+    const port = await serving((res) => res.writeHead(200, { 'content-length': 1_000 }).end(Buffer.alloc(1_000, 7)));
+    const body = await readBodyParts(await get(port), 10_000);
+    expect(body.parts).toHaveLength(1);
+    // A copy would sit in a block of 4 KiB; Node's own piece is exactly the body.
+    expect(body.parts[0]!.buffer.byteLength).toBe(1_000);
+    expect(body.parts[0]!.every((byte) => byte === 7)).toBe(true);
+  });
+
   it('refuses a body past the bound with TOO_LARGE, however small its pieces', async () => {
     const port = await serving(chunked(5_000, 1, 100));
     await expect(readBodyParts(await get(port), 4_000)).rejects.toMatchObject({ code: 'TOO_LARGE' });
