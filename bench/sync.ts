@@ -3,58 +3,22 @@
  * HttpTransport on 127.0.0.1, every node in its own process. Reference, same run and dataset: the
  * same bytes streamed over one plain node:http connection and verified (transfer + verify). A full
  * run also catches up the mixed workload with Hypercore, the library a user would weigh instead
- * (sync/hypercore.ts).
+ * (sync/hypercore.ts). Catch-ups of the mixed workload at three sizes split its cost into a part
+ * paid once and a part per chunk (sync/cost-model.ts).
  */
-import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { quantile } from '../src/sim/figures.js';
-import type { ChunkStorage } from '../src/store/lmdb.js';
 import type { BenchReport, BenchRow, BenchSuite } from './report.js';
-import { buildDataset, copySource, SCRATCH, type Dataset } from './sync/dataset.js';
+import { buildDataset, SCRATCH, type Dataset } from './sync/dataset.js';
+import { costModelRows } from './sync/cost-model.js';
 import { hypercoreRows, hypercoreSync, installHypercore, type AtlasFigures } from './sync/hypercore.js';
-import { laterLines, runToEnd, serveCpuOf, startService, stopAll } from './sync/processes.js';
+import { runToEnd } from './sync/processes.js';
+import { reference, syncFrom, type FreshResult, type ReferenceResult, type Serving } from './sync/runs.js';
 import type { StorageCeiling } from './sync/storage-ceiling.js';
 import { startupRun } from './sync-startup.js';
 
-interface FreshResult {
-  done: boolean;
-  openMs: number;
-  elapsedMs: number;
-  cpuSeconds: number;
-  peakRssBytes: number;
-  have: number;
-  total: number;
-  chunkBytes: number;
-  wireBytesIn: number;
-  wireBytesOut: number;
-  rssAnonBytes?: number;
-  rssFileBytes?: number;
-  rssFileBeforeOpenBytes?: number;
-  requests: number;
-  duplicates: number;
-  /** CPU seconds on the main thread and on the others (bench/sync/thread-cpu.ts), where /proc is there. */
-  threads?: ThreadCpu;
-}
-
-interface ReferenceResult {
-  elapsedMs: number;
-  verified: number;
-  mismatched: number;
-  bytes: number;
-  cpuSeconds: number;
-  threads?: ThreadCpu;
-  peakRssBytes: number;
-  /** The reference server's CPU while streaming, when it reported it. */
-  serveCpuSeconds?: number | undefined;
-}
-
 const MB = 1_000_000;
-
-interface ThreadCpu {
-  mainSeconds: number;
-  otherSeconds: number;
-}
 
 /**
  * The fresh node's CPU a chunk split by thread, beside the reference client's: the main thread
@@ -65,52 +29,6 @@ function threadNote(result: FreshResult, ref: ReferenceResult, count: number): s
   if (threads === undefined || ref.threads === undefined) return '';
   const us = (seconds: number, chunks: number) => `${((seconds * 1e6) / Math.max(1, chunks)).toFixed(2)} µs`;
   return `; CPU a chunk on the main thread ${us(threads.mainSeconds, result.have)}, on other threads (V8 compiler and GC, libuv file writes) ${us(threads.otherSeconds, result.have)}, against the reference client's ${us(ref.threads.mainSeconds, count)} and ${us(ref.threads.otherSeconds, count)}`;
-}
-
-async function reference(dataset: Dataset): Promise<ReferenceResult> {
-  const dir = copySource(dataset, 'reference');
-  const server = await startService<{ address: string }>('reference-server.ts', [dir, dataset.chainFile]);
-  const report = laterLines(server.child);
-  try {
-    const result = await runToEnd<ReferenceResult>('reference-client.ts', [server.info.address, dataset.chainFile], 600_000);
-    if (result.mismatched !== 0 || result.verified !== dataset.count) throw new Error(`reference verified ${result.verified}/${dataset.count}`);
-    await stopAll([server.child]);
-    return { ...result, serveCpuSeconds: serveCpuOf(report) };
-  } finally {
-    await stopAll([server.child]);
-  }
-}
-
-/** The CPU every serving peer spent serving (peer.ts reports it when stopped); `silent`: the peers that did not report it. */
-interface Serving {
-  cpuSeconds: number;
-  silent: string[];
-}
-
-async function syncFrom(dataset: Dataset, peers: number, chunkStorage: ChunkStorage): Promise<{ fresh: FreshResult; serving: Serving }> {
-  const servers: { child: ChildProcess; info: { address: string } }[] = [];
-  const reports: ReturnType<typeof laterLines>[] = [];
-  try {
-    for (let i = 0; i < peers; i++) {
-      const server = await startService<{ address: string }>('peer.ts', [copySource(dataset, `peer-${i}`), dataset.chainFile]);
-      servers.push(server);
-      reports.push(laterLines(server.child));
-    }
-    const freshDir = join(SCRATCH, 'run', 'fresh');
-    rmSync(freshDir, { recursive: true, force: true });
-    const addresses = servers.map((s) => s.info.address).join(',');
-    const fresh = await runToEnd<FreshResult>('fresh.ts', [freshDir, dataset.chainFile, addresses, String(600_000), chunkStorage], 660_000);
-    await stopAll(servers.map((s) => s.child));
-    const serving: Serving = { cpuSeconds: 0, silent: [] };
-    reports.forEach((report, i) => {
-      const seconds = serveCpuOf(report);
-      if (seconds !== undefined) serving.cpuSeconds += seconds;
-      else serving.silent.push(servers[i]?.info.address ?? `peer ${i}`);
-    });
-    return { fresh, serving };
-  } finally {
-    await stopAll(servers.map((s) => s.child));
-  }
 }
 
 /** Targets of a catching-up node against the plain stream + verify reference of the same run. */
@@ -280,6 +198,10 @@ const suite: BenchSuite = async ({ quick }) => {
     // The library a user would pick instead, on the mixed workload (full runs: it is installed from the network).
     if (!quick && plan.size === undefined && plan.count === 20_000 && ownFigures !== undefined) await compareWithHypercore(report, dataset, ownFigures);
   }
+  // The mixed workload at 5,000, 20,000 and 80,000 chunks: what a catch-up pays once and what each chunk adds.
+  const model = await costModelRows(quick ? 1 : 3);
+  report.rows.push(...model.rows);
+  report.notes!.push(...model.notes);
   rmSync(join(SCRATCH, 'run'), { recursive: true, force: true });
   return report;
 };
