@@ -35,7 +35,7 @@ export { AddressPolicy, DEFAULT_ADDRESS_POLICY, LOCAL_ADDRESS_POLICY, canonicalP
 export * from './node/index.js';
 export { Inventory, InventoryLog, planRarestFirst, TIE_RUN, encodePositions, decodePositions, type ReadonlyInventory, type PlannedPosition, type RarestFirstInput } from './inventory/index.js';
 export { bitmapBackend, bitmapBackendInfo, type BitmapBackendName, type BitmapBackendInfo, type ReadonlyBitmap } from './inventory/index.js';
-export { MemoryChunkStore, LmdbChunkStore, verifyClaimed, DEFAULT_MAX_CHUNK_SIZE, DEFAULT_SEQUENCE_CACHE_BYTES, type MemoryChunkStoreOptions, type LmdbChunkStoreOptions, type ChunkStorage } from './store/index.js';
+export { MemoryChunkStore, LmdbChunkStore, verifyClaimed, DEFAULT_MAX_CHUNK_SIZE, DEFAULT_SEQUENCE_CACHE_BYTES, DEFAULT_CHUNK_CACHE_BYTES, type MemoryChunkStoreOptions, type LmdbChunkStoreOptions, type ChunkStorage } from './store/index.js';
 export { MemoryChain, DevChain, type AnnounceInput, type MemoryChainOptions, type DevChainOptions } from './chain/index.js';
 export { ChainFollower, type ChainFollowerOptions } from './sync/chain-follow.js';
 export { prometheusMetrics, loadPromClient, type PrometheusMetrics, type PrometheusMetricsOptions, type PromClientModule, type PromRegistry } from './node/metrics-prometheus.js';

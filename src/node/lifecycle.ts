@@ -25,6 +25,7 @@ export async function openNodeStore(storage: NodeStorage, maxChunkSize: number):
         maxChunkSize,
         chunkStorage: storage.chunkStorage,
         ...(storage.sequenceCacheBytes !== undefined ? { sequenceCacheBytes: storage.sequenceCacheBytes } : {}),
+        ...(storage.chunkCacheBytes !== undefined ? { chunkCacheBytes: storage.chunkCacheBytes } : {}),
       });
   }
 }

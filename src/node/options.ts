@@ -70,6 +70,12 @@ export interface AtlasNodeOptions {
    * sequence of up to 1,675,264); 0 reads each position from LMDB (README, "Sequence pages").
    */
   sequenceCacheBytes?: number;
+  /**
+   * With chunks in the chunk log: the most memory, in bytes, chunks read at random places are
+   * kept in, so that a chunk asked for again (a popular name) costs no read call (default 8 MiB;
+   * chunks of up to 4 KiB; 0 keeps none) (README, "Chunk storage").
+   */
+  chunkCacheBytes?: number;
   /** A store of your own; overrides dataDir. It stays yours: the node closes it only with `closeStore: true`. */
   store?: ChunkStore;
   /**

@@ -29,7 +29,7 @@ import { DEFAULT_TIMERS, type AtlasNodeOptions, type NodeTimers } from './option
 /** Where the node's chunks live: a store the host gave, an LMDB environment, or memory. */
 export type NodeStorage =
   | { readonly kind: 'given'; readonly store: ChunkStore }
-  | { readonly kind: 'lmdb'; readonly dataDir: string; readonly chunkStorage: ChunkStorage; readonly sequenceCacheBytes: number | undefined }
+  | { readonly kind: 'lmdb'; readonly dataDir: string; readonly chunkStorage: ChunkStorage; readonly sequenceCacheBytes: number | undefined; readonly chunkCacheBytes: number | undefined }
   | { readonly kind: 'memory' };
 
 /** AtlasNodeOptions checked, with every default filled in; its data is frozen (the components it names are not). */
@@ -99,7 +99,8 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
   const dataDir = optional('dataDir', options.dataDir, 'a non-empty path', nonEmptyString);
   const chunkStorage = optional('chunkStorage', options.chunkStorage, "'lmdb' or 'log'", (v): v is ChunkStorage => v === 'lmdb' || v === 'log') ?? DEFAULT_CHUNK_STORAGE;
   const sequenceCacheBytes = optional('sequenceCacheBytes', options.sequenceCacheBytes, 'a whole number of bytes >= 0', (v): v is number => Number.isSafeInteger(v) && (v as number) >= 0);
-  const storage: NodeStorage = store !== undefined ? { kind: 'given', store } : dataDir !== undefined ? { kind: 'lmdb', dataDir, chunkStorage, sequenceCacheBytes } : { kind: 'memory' };
+  const chunkCacheBytes = optional('chunkCacheBytes', options.chunkCacheBytes, 'a whole number of bytes >= 0', (v): v is number => Number.isSafeInteger(v) && (v as number) >= 0);
+  const storage: NodeStorage = store !== undefined ? { kind: 'given', store } : dataDir !== undefined ? { kind: 'lmdb', dataDir, chunkStorage, sequenceCacheBytes, chunkCacheBytes } : { kind: 'memory' };
 
   const network = optional('network', options.network, 'a non-empty string', nonEmptyString) ?? 'mainnet';
   const seeds = list('seeds', options.seeds, 'a "host:port" string', nonEmptyString);
@@ -152,7 +153,7 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
 
 /** Every option AtlasNodeOptions has; a key not here is a typo and is refused. */
 const OPTION_NAMES: Record<keyof AtlasNodeOptions, true> = {
-  chain: true, transport: true, dataDir: true, chunkStorage: true, sequenceCacheBytes: true, store: true, closeStore: true, seeds: true, network: true, neighbors: true,
+  chain: true, transport: true, dataDir: true, chunkStorage: true, sequenceCacheBytes: true, chunkCacheBytes: true, store: true, closeStore: true, seeds: true, network: true, neighbors: true,
   maxChunkSize: true, limits: true, addressPolicy: true, maxPeers: true, maxPendingPeers: true, peerTable: true, requests: true,
   timers: true, walk: true, downloads: true, push: true, earlyContacts: true, audit: true, sources: true, backfill: true, names: true, clock: true, random: true, logger: true, metrics: true,
 };

@@ -25,8 +25,13 @@
  * `view` a reply holds the windows its chunks lie in until it is encoded, in the same turn of the
  * event loop (at most those 8 MiB for a request of 1,000, released before the next request is
  * read).
+ *
+ * A record read at a random place (not along a run) may also be kept (recent-records.ts), so that
+ * reading it again costs no call; along a run the window already answers, and a catch-up's records
+ * would only push the others out.
  */
 import { readSync } from 'node:fs';
+import { RecentRecords } from './recent-records.js';
 
 /** Bytes read ahead along a run: a run of 8 chunks of up to about 1 KiB each. */
 export const READ_AHEAD_BYTES = 8 * 1024;
@@ -44,14 +49,18 @@ export class RecordReader {
   #window: { start: number; bytes: Buffer } | undefined;
   /** Where the last record read ended (-1: none yet). */
   #lastEnd = -1;
+  /** Records read at random places, kept (undefined: none are). */
+  readonly recent: RecentRecords | undefined;
 
-  constructor(pread: PositionalRead) {
+  /** `cacheBytes`: the most memory records read at random places are kept in (default 0: none). */
+  constructor(pread: PositionalRead, options: { cacheBytes?: number } = {}) {
     this.#pread = pread;
+    this.recent = options.cacheBytes ? new RecentRecords(options.cacheBytes) : undefined;
   }
 
   /** A reader of the open file `fd`. */
-  static of(fd: number): RecordReader {
-    return new RecordReader((buffer, position) => readSync(fd, buffer, 0, buffer.length, position));
+  static of(fd: number, options: { cacheBytes?: number } = {}): RecordReader {
+    return new RecordReader((buffer, position) => readSync(fd, buffer, 0, buffer.length, position), options);
   }
 
   /**
@@ -76,14 +85,19 @@ export class RecordReader {
       const at = offset - window.start;
       return window.bytes.subarray(at, at + size);
     }
+    const recent = onRun ? undefined : this.recent;
+    const kept = recent?.get(offset, size);
+    if (kept !== undefined) return kept;
     const bytes = Buffer.allocUnsafe(Math.max(size, Math.min(onRun ? READ_AHEAD_BYTES : FIRST_READ_BYTES, end - offset)));
     const read = this.#pread(bytes, offset);
     this.#window = { start: offset, bytes: bytes.subarray(0, read) };
+    if (recent !== undefined && read >= size) recent.keep(offset, bytes.subarray(0, size));
     return bytes.subarray(0, Math.min(read, size));
   }
 
-  /** The `size` bytes at `offset` read from the file now, past the window (fewer on a short read). */
+  /** The `size` bytes at `offset` read from the file now, past the window and what is kept (which forgets the record: it is in doubt). */
   readExact(offset: number, size: number): Buffer {
+    this.recent?.forget(offset);
     const bytes = Buffer.allocUnsafe(size);
     return bytes.subarray(0, this.#pread(bytes, offset));
   }

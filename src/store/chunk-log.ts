@@ -65,6 +65,12 @@ export interface ChunkLogOptions {
   logger?: Logger;
   /** The index's address hasher (tests give a weak one, so that keys share placements); default keyed. */
   hasher?: AddressHasher;
+  /**
+   * The most memory, in bytes, records read at random places are kept in, so that reading one
+   * again costs no read call (recent-records.ts; default 0: none kept; a store opens its log with
+   * DEFAULT_CHUNK_CACHE_BYTES).
+   */
+  cacheBytes?: number;
 }
 
 export class ChunkLog implements ChunkRecords {
@@ -82,13 +88,13 @@ export class ChunkLog implements ChunkRecords {
   /** Keys and sizes read at open, for `chunkSizes` (released once read). */
   #opened: { keys: Buffer; sizes: Uint32Array } | undefined;
 
-  private constructor(path: string, handle: FileHandle, noSync: boolean, index: ChunkLogIndex, found: ScanResult) {
+  private constructor(path: string, handle: FileHandle, noSync: boolean, index: ChunkLogIndex, found: ScanResult, cacheBytes: number) {
     this.path = path;
     this.#handle = handle;
     this.#fd = handle.fd;
     this.#noSync = noSync;
     this.#index = index;
-    this.#reader = RecordReader.of(handle.fd);
+    this.#reader = RecordReader.of(handle.fd, { cacheBytes });
     this.#end = found.end;
     this.#tail = found.cut;
     this.scan = { records: found.sizes.length, damaged: found.damaged, cut: found.cut };
@@ -172,7 +178,7 @@ export class ChunkLog implements ChunkRecords {
       if (found.cut > 0 || found.damaged > 0) {
         options.logger?.warn('chunk log: unreadable records dropped; their chunks will be fetched again', { path, damaged: found.damaged, cutBytes: found.cut });
       }
-      return new ChunkLog(path, handle, options.noSync === true, index, found);
+      return new ChunkLog(path, handle, options.noSync === true, index, found, options.cacheBytes ?? 0);
     } catch (error) {
       await handle.close().catch(() => {});
       throw error;
@@ -306,7 +312,15 @@ export class ChunkLog implements ChunkRecords {
   }
 
   async removeChunk(key: Buffer): Promise<void> {
+    const record = this.#index.find(key);
     this.#index.remove(key);
+    if (record !== undefined) this.#reader.recent?.forget(record.offset);
+  }
+
+  /** The memory records read at random places are kept in: held now and the bound (undefined: none are kept). */
+  get cache(): { bytes: number; maxBytes: number; records: number } | undefined {
+    const recent = this.#reader.recent;
+    return recent === undefined ? undefined : { bytes: recent.bytes, maxBytes: recent.maxBytes, records: recent.size };
   }
 
   async close(): Promise<void> {

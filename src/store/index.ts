@@ -33,4 +33,5 @@ export { MemoryChunkStore, type MemoryChunkStoreOptions } from './memory.js';
 export { LmdbChunkStore, STORE_FORMAT_MAGIC, STORE_FORMAT_VERSION, type ChunkStorage, type LmdbChunkStoreOptions } from './lmdb.js';
 export { CHUNK_LOG_FILE } from './chunk-log-format.js';
 export { DEFAULT_SEQUENCE_CACHE_BYTES } from './sequence-pages.js';
+export { DEFAULT_CHUNK_CACHE_BYTES } from './recent-records.js';
 export type { ChunkLogScan } from './chunk-log.js';

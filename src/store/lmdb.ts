@@ -1,6 +1,6 @@
 /**
  * The durable ChunkStore: the one ChunkStore (chunk-store.ts) over one LMDB environment (lmdb-js)
- * per node, with sub-databases
+ * per node, read and written by its backend (lmdb-backend.ts), with sub-databases
  *
  *   chunks       20-byte address -> the chunk's bytes (every chunk ever stored; never evicted),
  *                unless the store keeps its chunks in an append-only file (chunk-log.ts)
@@ -24,25 +24,23 @@
  * One process per data directory: the in-memory derived state assumes no other writer, so the
  * directory is locked while the store is open (lock.ts).
  */
-import { open, type Database, type RootDatabase } from 'lmdb';
-import { copyAddressBytes, hexOfAddress } from '../address.js';
+import { open, type RootDatabase } from 'lmdb';
 import { AtlasError, ErrorCodes, InvalidOptionError } from '../errors.js';
 import type { Logger } from '../runtime.js';
 import { checkMaxChunkSize } from './admission.js';
 import { hashReady } from '../hash/index.js';
-import type { ChunkRecords, StoreBackend } from './backend.js';
+import type { ChunkRecords } from './backend.js';
 import { MAX_RECORD_DATA } from './chunk-log-format.js';
 import { ChunkLog, type ChunkLogScan } from './chunk-log.js';
 import { BackedChunkStore } from './chunk-store.js';
-import { sameAddress } from './address-index.js';
 import { ensureUsableDirectory } from './data-dir.js';
+import { LmdbBackend, type ChunkStorage, type Databases } from './lmdb-backend.js';
 import { LmdbChunkRecords } from './lmdb-chunks.js';
 import { prepareDataDir } from './lmdb-file.js';
-import { DEFAULT_SEQUENCE_CACHE_BYTES, SequencePages } from './sequence-pages.js';
-import { LmdbSequence, SEQUENCE_RUNS_DB, migrateToRuns, type RunDatabase } from './lmdb-sequence.js';
-import { RecentAddresses } from './recent-addresses.js';
-import { acquireStoreLock, type StoreLock } from './lock.js';
-import type { DigestCheckpoint } from './sequence-digest.js';
+import { DEFAULT_CHUNK_CACHE_BYTES } from './recent-records.js';
+import { DEFAULT_SEQUENCE_CACHE_BYTES } from './sequence-pages.js';
+import { SEQUENCE_RUNS_DB, migrateToRuns } from './lmdb-sequence.js';
+import { acquireStoreLock } from './lock.js';
 
 export const STORE_FORMAT_MAGIC = 'atlasnet-store';
 /** The store format this version writes, and the newest it reads. */
@@ -50,8 +48,8 @@ export const STORE_FORMAT_VERSION = 4;
 /** The last format that kept the sequence one entry a position. */
 const POSITION_ENTRIES_FORMAT = 3;
 
-/** Where a store keeps chunk bytes: an LMDB sub-database, or an append-only file beside it. */
-export type ChunkStorage = 'lmdb' | 'log';
+export type { ChunkStorage };
+
 /** Where a new store keeps chunk bytes unless told. */
 export const DEFAULT_CHUNK_STORAGE: ChunkStorage = 'log';
 /** The sub-database format 1 kept: address -> packed positions. */
@@ -85,6 +83,13 @@ export interface LmdbChunkStoreOptions {
    * of a catch-up's CPU without them; 0 reads every position from LMDB (README, "Sequence pages").
    */
   sequenceCacheBytes?: number;
+  /**
+   * With chunks in the chunk log: the most memory, in bytes, chunks read at random places are
+   * kept in, so that a chunk asked for again costs no read call (default 8 MiB,
+   * DEFAULT_CHUNK_CACHE_BYTES; chunks of up to 4 KiB; 0 keeps none). Chunks in LMDB are read
+   * from its memory map and need none (README, "Chunk storage").
+   */
+  chunkCacheBytes?: number;
   /** Open a 0-byte data.mdb as a new store (default false: refused with STORE_CORRUPT). */
   acceptEmptyDataFile?: boolean;
   logger?: Logger;
@@ -94,18 +99,6 @@ interface FormatRecord {
   magic: string;
   version: number;
   chunks?: ChunkStorage;
-}
-
-type Bytes = Database<Buffer, Buffer>;
-type Positional = Database<Buffer, number>;
-interface Databases {
-  chunks: Bytes;
-  sequence: RunDatabase;
-  checkpoints: Positional;
-  /** Where this store's chunk bytes are. */
-  storage: ChunkStorage;
-  /** Writes the format record when it is missing or old (rewriting an older store's sequence): called once the chunk records opened. */
-  commitFormat(): void;
 }
 
 /** Data directories open in this process: lmdb-js would share one environment between two stores. */
@@ -133,6 +126,11 @@ export class LmdbChunkStore extends BackedChunkStore {
     return this.#backend.sequenceCache;
   }
 
+  /** Chunks read at random places and kept (chunkCacheBytes): memory held now, its bound, and how many; undefined with chunks in LMDB. */
+  get chunkCache(): { bytes: number; maxBytes: number; records: number } | undefined {
+    return this.#backend.chunkCache;
+  }
+
   /**
    * Opens (or creates) the store in `path`. Throws STORE_PERMISSION for a directory or store file
    * that cannot be created, read or written, STORE_CORRUPT for a directory that is not an atlasnet
@@ -150,6 +148,10 @@ export class LmdbChunkStore extends BackedChunkStore {
     if (!Number.isSafeInteger(sequenceCacheBytes) || sequenceCacheBytes < 0) {
       throw new InvalidOptionError('sequenceCacheBytes', `a whole number of bytes >= 0, got ${String(options.sequenceCacheBytes)}`);
     }
+    const chunkCacheBytes = options.chunkCacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES;
+    if (!Number.isSafeInteger(chunkCacheBytes) || chunkCacheBytes < 0) {
+      throw new InvalidOptionError('chunkCacheBytes', `a whole number of bytes >= 0, got ${String(options.chunkCacheBytes)}`);
+    }
     const path = ensureUsableDirectory(options.path);
     if (openPaths.has(path)) throw new AtlasError(ErrorCodes.BUSY, `the store in ${path} is already open in this process`, { path });
     const { existing } = prepareDataDir(path, { acceptEmptyDataFile: options.acceptEmptyDataFile === true });
@@ -162,12 +164,16 @@ export class LmdbChunkStore extends BackedChunkStore {
       const dbs = openDatabases(env, path, existing, options.chunkStorage ?? DEFAULT_CHUNK_STORAGE, maxChunkSize);
       if (dbs.storage === 'log') {
         await hashReady();
-        records = await ChunkLog.open(path, { maxChunkSize, ...(options.noSync ? { noSync: true } : {}), ...(options.logger ? { logger: options.logger } : {}) });
+        records = await ChunkLog.open(path, { maxChunkSize, cacheBytes: chunkCacheBytes, ...(options.noSync ? { noSync: true } : {}), ...(options.logger ? { logger: options.logger } : {}) });
       } else {
         records = new LmdbChunkRecords(env, dbs.chunks, path);
       }
       dbs.commitFormat();
-      const backend = new LmdbBackend(path, lock, env, dbs, records, sequenceCacheBytes);
+      const release = () => {
+        openPaths.delete(path);
+        lock.release();
+      };
+      const backend = new LmdbBackend(path, release, env, dbs, records, sequenceCacheBytes);
       return new LmdbChunkStore(backend, maxChunkSize, options.logger);
     } catch (error) {
       openPaths.delete(path);
@@ -175,148 +181,6 @@ export class LmdbChunkStore extends BackedChunkStore {
       await env?.close().catch(() => {});
       lock.release();
       throw error;
-    }
-  }
-}
-
-/** The sequence and checkpoints in LMDB sub-databases (each write one LMDB transaction); chunks in `records`. */
-class LmdbBackend implements StoreBackend {
-  readonly #sequence: LmdbSequence;
-  readonly #checkpoints: Positional;
-  readonly #records: ChunkRecords;
-  readonly #recent = new RecentAddresses();
-  readonly #pages: SequencePages;
-  readonly chunkStorage: ChunkStorage;
-  readonly chunkLog: ChunkLogScan | undefined;
-
-  constructor(
-    readonly path: string,
-    private readonly lock: StoreLock,
-    private readonly env: RootDatabase,
-    dbs: Databases,
-    records: ChunkRecords,
-    sequenceCacheBytes: number,
-  ) {
-    this.#sequence = new LmdbSequence(dbs.sequence, path);
-    this.#pages = new SequencePages((from, to) => this.addressRange(from, to), sequenceCacheBytes);
-    this.#checkpoints = dbs.checkpoints;
-    this.#records = records;
-    this.chunkStorage = dbs.storage;
-    this.chunkLog = records instanceof ChunkLog ? records.scan : undefined;
-  }
-
-  /** The sequence length: its positions must be exactly 0 .. length - 1. */
-  readLength(): number {
-    return this.#sequence.readLength();
-  }
-
-  isAddressAt(position: number, key: Uint8Array): boolean {
-    return this.#pages.matches(position, key) ?? sameAddress(this.#unpaged(position), key);
-  }
-
-  copyAddressTo(position: number, into: Uint8Array, offset: number): boolean {
-    if (this.#pages.copyTo(position, into, offset) === true) return true;
-    const address = this.#unpaged(position);
-    if (address === undefined) return false;
-    copyAddressBytes(address, 0, into, offset);
-    return true;
-  }
-
-  get sequenceCache(): { bytes: number; maxBytes: number } {
-    return { bytes: this.#pages.bytes, maxBytes: this.#pages.maxBytes };
-  }
-
-  addressHexAt(position: number): string | undefined {
-    return this.#pages.hexAt(position) ?? hexOfAddress(this.#unpaged(position));
-  }
-
-  /** A position the pages do not hold (past their bound): from the recent reads, else from LMDB. */
-  #unpaged(position: number): Uint8Array | undefined {
-    const recent = this.#recent.get(position);
-    if (recent !== undefined) return recent;
-    const address = this.#sequence.address(position);
-    if (address !== undefined) this.#recent.set(position, address);
-    return address;
-  }
-
-  addressRange(from: number, to: number): Iterable<Uint8Array> {
-    return this.#sequence.range(from, to);
-  }
-
-  chunk(key: Buffer): Uint8Array | undefined {
-    return this.#records.chunk(key);
-  }
-
-  sharedChunk(key: Buffer): Uint8Array | undefined {
-    const records = this.#records;
-    return records.sharedChunk === undefined ? records.chunk(key) : records.sharedChunk(key);
-  }
-
-  hasChunk(key: Buffer): boolean {
-    return this.#records.hasChunk(key);
-  }
-
-  chunkSize(key: Buffer): number | undefined {
-    return this.#records.chunkSize(key);
-  }
-
-  chunkSizes(): Iterable<{ key: Buffer; size: number }> {
-    return this.#records.chunkSizes();
-  }
-
-  readCheckpoints(): (Uint8Array | undefined)[] {
-    const checkpoints: (Uint8Array | undefined)[] = [];
-    for (const { key, value } of this.#checkpoints.getRange({ start: 0 })) checkpoints[key] = Buffer.from(value);
-    return checkpoints;
-  }
-
-  writeCheckpoints(checkpoints: readonly DigestCheckpoint[]): void {
-    this.#checkpoints.transactionSync(() => {
-      for (const checkpoint of checkpoints) this.#checkpoints.putSync(checkpoint.index, Buffer.from(checkpoint.digest));
-    });
-  }
-
-  async append(start: number, keys: Buffer, checkpoints: readonly DigestCheckpoint[]): Promise<void> {
-    await this.env.transaction(() => {
-      this.#sequence.appendInTransaction(start, keys);
-      for (const checkpoint of checkpoints) this.#checkpoints.putSync(checkpoint.index, Buffer.from(checkpoint.digest));
-    });
-    this.#pages.appended(start, keys); // once committed: the pages only ever hold what LMDB does
-  }
-
-  async truncate(length: number, old: number, firstDroppedCheckpoint: number): Promise<void> {
-    const droppedCheckpoints = [...this.#checkpoints.getKeys({ start: firstDroppedCheckpoint })];
-    await this.env.transaction(() => {
-      this.#sequence.truncateInTransaction(length, old);
-      for (const index of droppedCheckpoints) this.#checkpoints.removeSync(index);
-    });
-    this.#recent.dropFrom(length);
-    this.#pages.dropFrom(length);
-  }
-
-  storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
-    return this.#records.storeChunks(chunks);
-  }
-
-  removeChunk(key: Buffer): Promise<void> {
-    return this.#records.removeChunk(key);
-  }
-
-  rereadChunk(key: Buffer): Uint8Array | undefined {
-    return this.#records.rereadChunk(key);
-  }
-
-  expectChunks(count: number): void {
-    this.#records.expectChunks?.(count);
-  }
-
-  async close(): Promise<void> {
-    try {
-      await this.#records.close();
-      await this.env.close();
-    } finally {
-      openPaths.delete(this.path);
-      this.lock.release();
     }
   }
 }

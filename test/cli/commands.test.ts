@@ -54,7 +54,7 @@ describe('atlas --help', () => {
 
 describe('bad usage and bad files', () => {
   it('gives one line and exit code 2 for bad arguments', async () => {
-    const [unknownCommand, unknownOption, badNumber, badAddress, missingPeer, badPeer, badCache] = await Promise.all([
+    const [unknownCommand, unknownOption, badNumber, badAddress, missingPeer, badPeer, badCache, badChunkCache] = await Promise.all([
       runAtlas(['frobnicate']),
       runAtlas(['demo', '--nodez', '3']),
       runAtlas(['demo', '--nodes', '1']),
@@ -62,6 +62,7 @@ describe('bad usage and bad files', () => {
       runAtlas(['get', 'a'.repeat(40), '--peer']),
       runAtlas(['peers', 'localhost']),
       runAtlas(['node', '--sequence-cache-mb', 'lots']),
+      runAtlas(['node', '--chunk-cache-mb', '-1']),
     ]);
     expectOneLineFailure(unknownCommand as RunResult, 2, /unknown command 'frobnicate'/);
     expectOneLineFailure(unknownOption as RunResult, 2, /unknown option '--nodez'.*--nodes/);
@@ -70,6 +71,7 @@ describe('bad usage and bad files', () => {
     expectOneLineFailure(missingPeer as RunResult, 2, /--peer/);
     expectOneLineFailure(badPeer as RunResult, 2, /host:port/);
     expectOneLineFailure(badCache as RunResult, 2, /--sequence-cache-mb.*whole number/);
+    expectOneLineFailure(badChunkCache as RunResult, 2, /--chunk-cache-mb.*whole number/);
   });
 
   it('gives one line and exit code 1 for missing, empty, oversized and corrupt files', async () => {

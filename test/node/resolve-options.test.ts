@@ -93,6 +93,7 @@ describe('resolveNodeOptions', () => {
     expect(resolveNodeOptions({ chain, transport, peerTable: { checkMs: 90_000 } }).earlyContacts.ttlMs).toBe(90_000);
     expect(resolveNodeOptions({ chain, transport, peerTable: { checkMs: 90_000 }, earlyContacts: { ttlMs: 5_000 } }).earlyContacts.ttlMs).toBe(5_000);
     expect(resolveNodeOptions({ chain, transport, dataDir: '/tmp/x', sequenceCacheBytes: 0 }).storage).toMatchObject({ kind: 'lmdb', sequenceCacheBytes: 0 });
+    expect(resolveNodeOptions({ chain, transport, dataDir: '/tmp/x', chunkCacheBytes: 0 }).storage).toMatchObject({ kind: 'lmdb', chunkCacheBytes: 0 });
     expect(resolveNodeOptions({ chain, transport, dataDir: '/tmp/x', limits: { maxChunkSize: 2_000 } })).toMatchObject({
       storage: { kind: 'lmdb', dataDir: '/tmp/x' },
       closeStore: true,
@@ -126,6 +127,8 @@ describe('resolveNodeOptions', () => {
       [{ chain, transport, dataDir: '' }, 'dataDir'],
       [{ chain, transport, dataDir: '/tmp/x', sequenceCacheBytes: -1 }, 'sequenceCacheBytes'],
       [{ chain, transport, dataDir: '/tmp/x', sequenceCacheBytes: 1.5 }, 'sequenceCacheBytes'],
+      [{ chain, transport, dataDir: '/tmp/x', chunkCacheBytes: -1 }, 'chunkCacheBytes'],
+      [{ chain, transport, dataDir: '/tmp/x', chunkCacheBytes: 2.5 }, 'chunkCacheBytes'],
       [{ chain, transport, network: 3 }, 'network'],
       [{ chain, transport, seeds: 'a:1' }, 'seeds'],
       [{ chain, transport, seeds: ['a:1', 3] }, 'seeds[1]'],

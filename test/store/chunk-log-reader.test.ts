@@ -2,17 +2,18 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FIRST_READ_BYTES, READ_AHEAD_BYTES, RecordReader } from '../../src/store/chunk-log-reader.js';
+import { ENTRY_OVERHEAD_BYTES, MAX_KEPT_RECORD_BYTES } from '../../src/store/recent-records.js';
 import { seededRandom } from '../../src/runtime.js';
 
 /** A "file" of `size` random bytes, and a reader over it that records every read call's position and length. */
-function fileOf(size: number, visible = size) {
+function fileOf(size: number, visible = size, options: { cacheBytes?: number } = {}) {
   const file = randomBytes(size);
   const calls: { position: number; length: number }[] = [];
   const reader = new RecordReader((buffer, position) => {
     calls.push({ position, length: buffer.length });
     const end = Math.min(visible, position + buffer.length);
     return end <= position ? 0 : file.copy(buffer, 0, position, end);
-  });
+  }, options);
   return { file, calls, reader };
 }
 
@@ -124,5 +125,93 @@ describe('RecordReader', () => {
     reader.read(10_000, 3_500, file.length); // past the first page: the next record is not in it
     expect(reader.read(13_500 + gap, 700, file.length).equals(file.subarray(13_500 + gap, 14_200 + gap))).toBe(true);
     expect(calls.at(-1)).toEqual({ position: 13_500 + gap, length });
+  });
+});
+
+describe('RecordReader keeping records read at random places', () => {
+  const far = [10_000, 30_000, 50_000, 70_000, 90_000];
+
+  it('answers a record read again from memory, with no read call, and the same bytes each time', () => {
+    const { file, calls, reader } = fileOf(100_000, 100_000, { cacheBytes: 1 << 20 });
+    for (const offset of far) reader.read(offset, 200, file.length);
+    expect(calls).toHaveLength(5);
+    for (let round = 0; round < 3; round++) {
+      for (const offset of far) expect(reader.read(offset, 200, file.length).equals(file.subarray(offset, offset + 200))).toBe(true);
+    }
+    expect(calls).toHaveLength(5);
+    expect(reader.recent?.size).toBe(5);
+    expect(reader.recent?.bytes).toBe(5 * (200 + ENTRY_OVERHEAD_BYTES));
+  });
+
+  it('answers read() in memory of its own: changing an answer changes neither what is kept nor a later answer', () => {
+    const { file, reader } = fileOf(100_000, 100_000, { cacheBytes: 1 << 20 });
+    reader.read(far[0]!, 200, file.length);
+    reader.read(far[1]!, 200, file.length);
+    const answer = reader.read(far[0]!, 200, file.length);
+    answer.fill(0xee);
+    expect(reader.read(far[0]!, 200, file.length).equals(file.subarray(far[0]!, far[0]! + 200))).toBe(true);
+  });
+
+  it('keeps nothing by default', () => {
+    const { file, calls, reader } = fileOf(100_000);
+    for (const offset of [...far, ...far]) reader.read(offset, 200, file.length);
+    expect(calls).toHaveLength(10);
+    expect(reader.recent).toBeUndefined();
+  });
+
+  it('keeps within its bound, dropping the least recently used first', () => {
+    const cost = 200 + ENTRY_OVERHEAD_BYTES;
+    const { file, calls, reader } = fileOf(100_000, 100_000, { cacheBytes: 3 * cost });
+    const [a, b, c, d] = far as [number, number, number, number];
+    for (const offset of [a, b, c]) reader.read(offset, 200, file.length);
+    reader.read(a, 200, file.length); // a is now the most recently used: b goes next
+    reader.read(d, 200, file.length);
+    expect(reader.recent?.bytes).toBe(3 * cost);
+    const before = calls.length;
+    for (const offset of [a, c, d]) reader.read(offset, 200, file.length);
+    expect(calls.length).toBe(before);
+    reader.read(b, 200, file.length);
+    expect(calls.length).toBe(before + 1);
+    expect(reader.recent?.bytes).toBeLessThanOrEqual(3 * cost);
+  });
+
+  it('does not keep the records of a run (the window answers them) nor records over the size kept', () => {
+    const { file, calls, reader } = fileOf(200_000, 200_000, { cacheBytes: 1 << 20 });
+    let offset = 50_000;
+    for (let i = 0; i < 8; i++, offset += 194) reader.read(offset, 194, file.length);
+    reader.read(150_000, MAX_KEPT_RECORD_BYTES + 1, file.length);
+    expect(reader.recent?.size).toBe(1); // the run's first record, read at a random place
+    const before = calls.length;
+    reader.read(50_000, 194, file.length); // kept
+    expect(calls.length).toBe(before);
+    reader.read(100_000, 10, file.length); // elsewhere
+    reader.read(50_000 + 3 * 194, 194, file.length); // inside the run: read again
+    reader.read(150_000, MAX_KEPT_RECORD_BYTES + 1, file.length); // too large: read again
+    expect(calls.length).toBe(before + 3);
+  });
+
+  it('forgets a record re-read from the file itself (the store re-reads a record it doubts)', () => {
+    const { file, calls, reader } = fileOf(100_000, 100_000, { cacheBytes: 1 << 20 });
+    reader.read(far[0]!, 200, file.length);
+    reader.read(far[1]!, 200, file.length); // the window moves away
+    reader.readExact(far[0]!, 200);
+    expect(reader.recent?.size).toBe(1);
+    const before = calls.length;
+    reader.read(far[0]!, 200, file.length);
+    expect(calls.length).toBe(before + 1);
+  });
+
+  it('stays within its bound under a long run of random reads of records of every size, answering the file’s bytes', () => {
+    const bound = 64 * 1024;
+    const { file, reader } = fileOf(2_000_000, 2_000_000, { cacheBytes: bound });
+    const random = seededRandom(11);
+    // A few hundred records read again and again, among many read once: both kinds, bounded.
+    const hot = Array.from({ length: 300 }, () => ({ offset: Math.floor(random() * 1_900_000), size: 24 + Math.floor(random() * 600) }));
+    for (let i = 0; i < 20_000; i++) {
+      const record = random() < 0.5 ? hot[Math.floor(random() * hot.length)]! : { offset: Math.floor(random() * 1_900_000), size: 24 + Math.floor(random() * 8_000) };
+      expect(reader.read(record.offset, record.size, file.length).equals(file.subarray(record.offset, record.offset + record.size))).toBe(true);
+      expect(reader.recent!.bytes).toBeLessThanOrEqual(bound);
+    }
+    expect(reader.recent!.size).toBeGreaterThan(0);
   });
 });
