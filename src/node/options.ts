@@ -71,9 +71,9 @@ export interface AtlasNodeOptions {
    */
   sequenceCacheBytes?: number;
   /**
-   * With chunks in the chunk log: the most memory, in bytes, chunks read at random places are
-   * kept in, so that a chunk asked for again (a popular name) costs no read call (default 8 MiB;
-   * chunks of up to 4 KiB; 0 keeps none) (README, "Chunk storage").
+   * With chunks in the chunk log: the most memory, in bytes, chunks read again and again at
+   * random places are kept in, so that such a chunk (a popular name's) costs no read call (default 8 MiB;
+   * records of up to 4 KiB; 0 keeps none) (README, "Chunk storage").
    */
   chunkCacheBytes?: number;
   /** A store of your own; overrides dataDir. It stays yours: the node closes it only with `closeStore: true`. */

@@ -26,9 +26,10 @@
  * event loop (at most those 8 MiB for a request of 1,000, released before the next request is
  * read).
  *
- * A record read at a random place (not along a run) may also be kept (recent-records.ts), so that
- * reading it again costs no call; along a run the window already answers, and a catch-up's records
- * would only push the others out.
+ * A record read at random places (not along a run) again and again may also be kept
+ * (recent-records.ts: the second read keeps it), so that reading it costs no call; along a run the window already answers, and a catch-up's records
+ * would only push the others out: a record kept and then continued by the next read (it began a
+ * run) is forgotten again.
  */
 import { readSync } from 'node:fs';
 import { RecentRecords } from './recent-records.js';
@@ -51,8 +52,10 @@ export class RecordReader {
   #lastEnd = -1;
   /** Records read at random places, kept (undefined: none are). */
   readonly recent: RecentRecords | undefined;
+  /** The offset of the record the last read kept, while no other read came after it (-1: none). */
+  #lastKept = -1;
 
-  /** `cacheBytes`: the most memory records read at random places are kept in (default 0: none). */
+  /** `cacheBytes`: the most memory records read again at random places are kept in (default 0: none). */
   constructor(pread: PositionalRead, options: { cacheBytes?: number } = {}) {
     this.#pread = pread;
     this.recent = options.cacheBytes ? new RecentRecords(options.cacheBytes) : undefined;
@@ -81,6 +84,9 @@ export class RecordReader {
     const window = this.#window;
     const onRun = this.#lastEnd >= 0 && offset >= this.#lastEnd && offset - this.#lastEnd <= RUN_GAP_BYTES;
     this.#lastEnd = offset + size;
+    // The record kept last began this run: it was read in order, not at a random place.
+    if (onRun && this.#lastKept >= 0) this.recent?.forget(this.#lastKept);
+    this.#lastKept = -1;
     if (window !== undefined && offset >= window.start && offset + size <= window.start + window.bytes.length) {
       const at = offset - window.start;
       return window.bytes.subarray(at, at + size);
@@ -91,7 +97,10 @@ export class RecordReader {
     const bytes = Buffer.allocUnsafe(Math.max(size, Math.min(onRun ? READ_AHEAD_BYTES : FIRST_READ_BYTES, end - offset)));
     const read = this.#pread(bytes, offset);
     this.#window = { start: offset, bytes: bytes.subarray(0, read) };
-    if (recent !== undefined && read >= size) recent.keep(offset, bytes.subarray(0, size));
+    if (recent !== undefined && read >= size) {
+      recent.keep(offset, bytes.subarray(0, size));
+      this.#lastKept = offset;
+    }
     return bytes.subarray(0, Math.min(read, size));
   }
 

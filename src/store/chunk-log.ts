@@ -66,7 +66,7 @@ export interface ChunkLogOptions {
   /** The index's address hasher (tests give a weak one, so that keys share placements); default keyed. */
   hasher?: AddressHasher;
   /**
-   * The most memory, in bytes, records read at random places are kept in, so that reading one
+   * The most memory, in bytes, records read again at random places are kept in, so that reading one
    * again costs no read call (recent-records.ts; default 0: none kept; a store opens its log with
    * DEFAULT_CHUNK_CACHE_BYTES).
    */
@@ -317,13 +317,14 @@ export class ChunkLog implements ChunkRecords {
     if (record !== undefined) this.#reader.recent?.forget(record.offset);
   }
 
-  /** The memory records read at random places are kept in: held now and the bound (undefined: none are kept). */
+  /** The memory records read again at random places are kept in: held now and the bound (undefined: none are kept). */
   get cache(): { bytes: number; maxBytes: number; records: number } | undefined {
     const recent = this.#reader.recent;
     return recent === undefined ? undefined : { bytes: recent.bytes, maxBytes: recent.maxBytes, records: recent.size };
   }
 
   async close(): Promise<void> {
+    this.#reader.recent?.clear();
     await this.#handle.close();
   }
 

@@ -84,9 +84,9 @@ export interface LmdbChunkStoreOptions {
    */
   sequenceCacheBytes?: number;
   /**
-   * With chunks in the chunk log: the most memory, in bytes, chunks read at random places are
-   * kept in, so that a chunk asked for again costs no read call (default 8 MiB,
-   * DEFAULT_CHUNK_CACHE_BYTES; chunks of up to 4 KiB; 0 keeps none). Chunks in LMDB are read
+   * With chunks in the chunk log: the most memory, in bytes, chunks read again and again at
+   * random places are kept in, so that such a chunk costs no read call (default 8 MiB,
+   * DEFAULT_CHUNK_CACHE_BYTES; records of up to 4 KiB; 0 keeps none). Chunks in LMDB are read
    * from its memory map and need none (README, "Chunk storage").
    */
   chunkCacheBytes?: number;

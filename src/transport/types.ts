@@ -72,9 +72,11 @@ export interface Transport {
   /**
    * True when the transport only reads the byte fields of what its service answers, and is done
    * with them once it has encoded the answer (both transports here encode it at once): the node
-   * then answers getChunks with bytes it shares with its chunk log's read-ahead, uncopied. They
-   * must not be changed or kept: a transport that encrypts in place, or queues answers unencoded,
-   * leaves this unset, and the node copies every chunk it serves. Default false.
+   * then answers getChunks with bytes it shares with its chunk log's read-ahead and with the
+   * chunks it keeps of recent reads, uncopied. They must not be changed or kept (a change would
+   * outlive the request, in every later answer of that chunk): a transport that encrypts in place,
+   * or queues answers unencoded, leaves this unset, and the node copies every chunk it serves.
+   * Default false.
    */
   readonly readsRepliesOnce?: boolean;
   close(): Promise<void>;

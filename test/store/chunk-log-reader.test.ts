@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FIRST_READ_BYTES, READ_AHEAD_BYTES, RecordReader } from '../../src/store/chunk-log-reader.js';
-import { ENTRY_OVERHEAD_BYTES, MAX_KEPT_RECORD_BYTES } from '../../src/store/recent-records.js';
+import { ENTRY_OVERHEAD_BYTES, MAX_KEPT_RECORD_BYTES, firstReadSlots } from '../../src/store/recent-records.js';
 import { seededRandom } from '../../src/runtime.js';
 
 /** A "file" of `size` random bytes, and a reader over it that records every read call's position and length. */
@@ -128,25 +128,27 @@ describe('RecordReader', () => {
   });
 });
 
-describe('RecordReader keeping records read at random places', () => {
+describe('RecordReader keeping records read again at random places', () => {
   const far = [10_000, 30_000, 50_000, 70_000, 90_000];
+  const table = (bound: number) => firstReadSlots(bound) * 8;
 
-  it('answers a record read again from memory, with no read call, and the same bytes each time', () => {
+  it('keeps a record the second time it is read at a random place: later reads cost no call and answer the same bytes', () => {
     const { file, calls, reader } = fileOf(100_000, 100_000, { cacheBytes: 1 << 20 });
     for (const offset of far) reader.read(offset, 200, file.length);
-    expect(calls).toHaveLength(5);
+    expect(reader.recent?.size).toBe(0); // read once: remembered, not kept
+    for (const offset of far) reader.read(offset, 200, file.length);
+    expect(calls).toHaveLength(10);
     for (let round = 0; round < 3; round++) {
       for (const offset of far) expect(reader.read(offset, 200, file.length).equals(file.subarray(offset, offset + 200))).toBe(true);
     }
-    expect(calls).toHaveLength(5);
+    expect(calls).toHaveLength(10);
     expect(reader.recent?.size).toBe(5);
-    expect(reader.recent?.bytes).toBe(5 * (200 + ENTRY_OVERHEAD_BYTES));
+    expect(reader.recent?.bytes).toBe(table(1 << 20) + 5 * (200 + ENTRY_OVERHEAD_BYTES));
   });
 
   it('answers read() in memory of its own: changing an answer changes neither what is kept nor a later answer', () => {
     const { file, reader } = fileOf(100_000, 100_000, { cacheBytes: 1 << 20 });
-    reader.read(far[0]!, 200, file.length);
-    reader.read(far[1]!, 200, file.length);
+    for (const offset of [far[0]!, far[1]!, far[0]!, far[1]!]) reader.read(offset, 200, file.length);
     const answer = reader.read(far[0]!, 200, file.length);
     answer.fill(0xee);
     expect(reader.read(far[0]!, 200, file.length).equals(file.subarray(far[0]!, far[0]! + 200))).toBe(true);
@@ -154,46 +156,74 @@ describe('RecordReader keeping records read at random places', () => {
 
   it('keeps nothing by default', () => {
     const { file, calls, reader } = fileOf(100_000);
-    for (const offset of [...far, ...far]) reader.read(offset, 200, file.length);
-    expect(calls).toHaveLength(10);
+    for (const offset of [...far, ...far, ...far]) reader.read(offset, 200, file.length);
+    expect(calls).toHaveLength(15);
     expect(reader.recent).toBeUndefined();
   });
 
   it('keeps within its bound, dropping the least recently used first', () => {
     const cost = 200 + ENTRY_OVERHEAD_BYTES;
-    const { file, calls, reader } = fileOf(100_000, 100_000, { cacheBytes: 3 * cost });
-    const [a, b, c, d] = far as [number, number, number, number];
-    for (const offset of [a, b, c]) reader.read(offset, 200, file.length);
+    const bound = table(3 * cost) + 3 * cost;
+    const { file, calls, reader } = fileOf(100_000, 100_000, { cacheBytes: bound });
+    const [a, b, c, d, e] = far as [number, number, number, number, number];
+    for (const offset of [a, b, c, a, b, c]) reader.read(offset, 200, file.length);
     reader.read(a, 200, file.length); // a is now the most recently used: b goes next
     reader.read(d, 200, file.length);
-    expect(reader.recent?.bytes).toBe(3 * cost);
+    reader.read(e, 200, file.length); // (moves the window off d)
+    reader.read(d, 200, file.length); // kept: b is dropped
+    expect(reader.recent?.bytes).toBe(bound);
     const before = calls.length;
     for (const offset of [a, c, d]) reader.read(offset, 200, file.length);
     expect(calls.length).toBe(before);
     reader.read(b, 200, file.length);
     expect(calls.length).toBe(before + 1);
-    expect(reader.recent?.bytes).toBeLessThanOrEqual(3 * cost);
+    expect(reader.recent?.bytes).toBeLessThanOrEqual(bound);
   });
 
-  it('does not keep the records of a run (the window answers them) nor records over the size kept', () => {
+  it('does not keep the records of a run, the one that began it included, nor records over the size kept', () => {
     const { file, calls, reader } = fileOf(200_000, 200_000, { cacheBytes: 1 << 20 });
-    let offset = 50_000;
-    for (let i = 0; i < 8; i++, offset += 194) reader.read(offset, 194, file.length);
-    reader.read(150_000, MAX_KEPT_RECORD_BYTES + 1, file.length);
-    expect(reader.recent?.size).toBe(1); // the run's first record, read at a random place
+    for (const offset of [50_000, 100_000, 50_000]) reader.read(offset, 194, file.length);
+    expect(reader.recent?.size).toBe(1); // 50,000, read twice at random places: kept, for now
+    for (let i = 1, at = 50_194; i < 8; i++, at += 194) reader.read(at, 194, file.length);
+    expect(reader.recent?.size).toBe(0); // the run went on: its first record was not a random read
+    for (let round = 0; round < 2; round++) {
+      reader.read(150_000, MAX_KEPT_RECORD_BYTES + 1, file.length);
+      reader.read(50_000 + 3 * 194, 194, file.length);
+    }
+    expect(reader.recent?.size).toBe(1); // the run's fourth record, read twice at random places; not the large one
     const before = calls.length;
-    reader.read(50_000, 194, file.length); // kept
-    expect(calls.length).toBe(before);
-    reader.read(100_000, 10, file.length); // elsewhere
-    reader.read(50_000 + 3 * 194, 194, file.length); // inside the run: read again
+    reader.read(50_000 + 3 * 194, 194, file.length); // kept
     reader.read(150_000, MAX_KEPT_RECORD_BYTES + 1, file.length); // too large: read again
-    expect(calls.length).toBe(before + 3);
+    reader.read(50_000, 194, file.length); // the run's first record: read again
+    expect(calls.length).toBe(before + 2);
+  });
+
+  it('keeps no record read short (the file is shorter than the log says)', () => {
+    const { file, calls, reader } = fileOf(100_000, 60_000, { cacheBytes: 1 << 20 });
+    for (let round = 0; round < 3; round++) {
+      expect(reader.read(59_950, 200, file.length).length).toBe(50);
+      reader.read(10_000, 200, file.length);
+    }
+    expect(calls.filter((call) => call.position === 59_950)).toHaveLength(3);
+  });
+
+  it('answers a kept record to view() as the kept memory itself, and to read() as a copy', () => {
+    const { file, reader } = fileOf(100_000, 100_000, { cacheBytes: 1 << 20 });
+    for (const offset of [far[0]!, far[1]!, far[0]!, far[1]!]) reader.view(offset, 200, file.length);
+    const first = reader.view(far[0]!, 200, file.length);
+    reader.view(far[1]!, 200, file.length);
+    const second = reader.view(far[0]!, 200, file.length);
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.equals(file.subarray(far[0]!, far[0]! + 200))).toBe(true);
+    const copy = reader.read(far[0]!, 200, file.length);
+    expect(copy.buffer).not.toBe(first.buffer);
+    expect(copy.equals(first)).toBe(true);
   });
 
   it('forgets a record re-read from the file itself (the store re-reads a record it doubts)', () => {
     const { file, calls, reader } = fileOf(100_000, 100_000, { cacheBytes: 1 << 20 });
-    reader.read(far[0]!, 200, file.length);
-    reader.read(far[1]!, 200, file.length); // the window moves away
+    for (const offset of [far[0]!, far[1]!, far[0]!, far[1]!]) reader.read(offset, 200, file.length);
+    expect(reader.recent?.size).toBe(2);
     reader.readExact(far[0]!, 200);
     expect(reader.recent?.size).toBe(1);
     const before = calls.length;

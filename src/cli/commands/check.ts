@@ -96,7 +96,7 @@ async function runWorker(path: string): Promise<void> {
   let answer: WorkerAnswer;
   try {
     await hashReady();
-    const store = await LmdbChunkStore.open({ path });
+    const store = await LmdbChunkStore.open({ path, chunkCacheBytes: 0 });
     try {
       const report = scanStore(store);
       answer = { report: store.chunkLog ? withChunkLog(report, store.chunkLog) : report };

@@ -49,7 +49,7 @@ export function registerNodeCommand(program: Command): void {
     .option('-d, --data-dir <dir>', 'node folder: the LMDB store goes in <dir>/store', DEFAULT_DATA_DIR)
     .option('--chunk-storage <layout>', "where a new store keeps chunk bytes: log (an append-only file, the default) or lmdb", parseChunkStorage)
     .option('--sequence-cache-mb <mb>', "memory (MiB) holding the sequence's addresses in 80 KiB pages read whole on first use (default 32; 0: read each from LMDB)", intParser(0, 1_048_576))
-    .option('--chunk-cache-mb <mb>', 'memory (MiB) keeping chunks read at random places from the chunk log, so a chunk asked for again costs no read call (default 8; 0: none)', intParser(0, 1_048_576))
+    .option('--chunk-cache-mb <mb>', 'memory (MiB) keeping chunks read again and again at random places from the chunk log, so they cost no read call (default 8; 0: none)', intParser(0, 1_048_576))
     .option('-l, --listen <host:port>', 'address to listen on (port 0 picks a free one)', parseListen, DEFAULT_LISTEN)
     .option('--advertise <host:port>', 'address other peers should use (default: the listen address)', parsePeer)
     .option('-s, --seed <host:port>', 'a peer to start from (repeatable)', collectPeer)
