@@ -59,3 +59,19 @@ export function startJsonService<T>(script: string, args: readonly string[], opt
     child.once('exit', (code) => reject(new Error(`${script} exited ${code} before it was ready`)));
   });
 }
+
+/** Stops each child still running (SIGTERM, SIGKILL 5 s later) and resolves once all are gone. */
+export async function stopAll(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          // Ended already (by a signal, exitCode stays null), or once its output is closed too.
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('close', () => resolve());
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+        }),
+    ),
+  );
+}

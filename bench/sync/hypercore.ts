@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BenchRow } from '../report.js';
 import { copySource, SCRATCH, type Dataset } from './dataset.js';
-import { laterLines, runToEnd, serveCpuOf, startService, stopAll } from './processes.js';
+import { stopAll } from '../child.js';
+import { laterLines, runToEnd, serveCpuOf, startService } from './processes.js';
 
 /** The major version compared. */
 export const HYPERCORE_MAJOR = 11;

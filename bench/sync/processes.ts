@@ -42,21 +42,6 @@ export function laterLines(child: ChildProcess): { last(): unknown } {
   };
 }
 
-export async function stopAll(children: ChildProcess[]): Promise<void> {
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          // Ended already (by a signal, exitCode stays null), or once its output is closed too.
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('close', () => resolve());
-          child.kill('SIGTERM');
-          setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
-        }),
-    ),
-  );
-}
-
 /** The CPU a stopped server reported spending (its last JSON line's serveCpuSeconds), or undefined when it reported none. */
 export function serveCpuOf(report: { last(): unknown }): number | undefined {
   const seconds = (report.last() as { serveCpuSeconds?: unknown } | undefined)?.serveCpuSeconds;

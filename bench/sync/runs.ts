@@ -8,7 +8,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChunkStorage } from '../../src/store/lmdb.js';
 import { copySource, SCRATCH, type Dataset } from './dataset.js';
-import { laterLines, runToEnd, serveCpuOf, startService, stopAll } from './processes.js';
+import { stopAll } from '../child.js';
+import { laterLines, runToEnd, serveCpuOf, startService } from './processes.js';
 
 export interface FreshResult {
   done: boolean;
