@@ -69,6 +69,7 @@ export function formatReport(report: BenchReport): string {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const row = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ') + ' |';
   const out = [`## ${report.name}`, row(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...lines.map(row)];
+  for (const row of report.rows) if (row.note) out.push(`- ${row.label}: ${row.note}`);
   for (const note of report.notes ?? []) out.push(`- ${note}`);
   return out.join('\n');
 }

@@ -6,6 +6,7 @@
  * time. Each run is a deterministic simulation (virtual time, seed 1) in its own process, so its
  * peak memory is its own.
  */
+import { fitLine } from './fit.js';
 import { runJsonChild } from './child.js';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,25 +83,6 @@ function buildIsCurrent(): boolean {
   }
 }
 
-/** Least squares y = intercept + slope * x, with R². */
-export function fitLine(xs: readonly number[], ys: readonly number[]): { slope: number; intercept: number; r2: number } {
-  const n = xs.length;
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = (xs[i] as number) - mx;
-    const dy = (ys[i] as number) - my;
-    sxy += dx * dy;
-    sxx += dx * dx;
-    syy += dy * dy;
-  }
-  const slope = sxx === 0 ? 0 : sxy / sxx;
-  const r2 = sxx === 0 || syy === 0 ? 1 : (sxy * sxy) / (sxx * syy);
-  return { slope, intercept: my - slope * mx, r2 };
-}
 
 const mib = (bytes: number) => `${(bytes / 1_048_576).toFixed(0)} MiB`;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;

@@ -14,7 +14,7 @@ import { buildDataset, SCRATCH, type Dataset } from './sync/dataset.js';
 import { costModelRows } from './sync/cost-model.js';
 import { hypercoreRows, hypercoreSync, installHypercore, type AtlasFigures } from './sync/hypercore.js';
 import { runToEnd } from './sync/processes.js';
-import { reference, syncFrom, type FreshResult, type ReferenceResult, type Serving } from './sync/runs.js';
+import { REFERENCE, REFERENCE_CLIENT, reference, syncFrom, type FreshResult, type ReferenceResult, type Serving } from './sync/runs.js';
 import type { StorageCeiling } from './sync/storage-ceiling.js';
 import { startupRun } from './sync-startup.js';
 
@@ -49,7 +49,7 @@ function rows(label: string, dataset: Dataset, result: FreshResult, serving: Ser
   const figures = figuresOf(result, serving);
   const { chunksPerSecond } = figures;
   const refChunksPerSecond = dataset.count / (ref.elapsedMs / 1000);
-  const reference = 'plain http stream + verify';
+  const reference = REFERENCE;
   const out: BenchRow[] = [
     {
       label: `${label}: chunks/s`,
@@ -69,10 +69,10 @@ function rows(label: string, dataset: Dataset, result: FreshResult, serving: Ser
       label: `${label}: CPU per chunk (fresh node)`,
       value: figures.cpuUsPerChunk,
       unit: 'µs',
-      reference: { label: `${reference}, client`, value: (ref.cpuSeconds * 1e6) / dataset.count },
+      reference: { label: REFERENCE_CLIENT, value: (ref.cpuSeconds * 1e6) / dataset.count },
       target: { max: TARGETS.cpuPerChunkRatio, of: 'ratio' },
     },
-    { label: `${label}: peak RSS (fresh node)`, value: result.peakRssBytes / MB, unit: 'MB', reference: { label: `${reference}, client`, value: ref.peakRssBytes / MB } },
+    { label: `${label}: peak RSS (fresh node)`, value: result.peakRssBytes / MB, unit: 'MB', reference: { label: REFERENCE_CLIENT, value: ref.peakRssBytes / MB } },
     { label: `${label}: wire bytes in / chunk bytes`, value: result.wireBytesIn / dataset.bytes, unit: 'x' },
     { label: `${label}: HTTP body bytes out (getChunks requests, mostly) / chunk bytes`, value: result.wireBytesOut / dataset.bytes, unit: 'x' },
   ];
@@ -106,7 +106,7 @@ function rows(label: string, dataset: Dataset, result: FreshResult, serving: Ser
  */
 function storageFloorRows(plan: { count: number; size: number | undefined }, dataset: Dataset, ref: ReferenceResult, ceiling: StorageCeiling): BenchRow[] {
   const label = `${plan.count.toLocaleString('en')} x ${plan.size ? `${plan.size} B` : 'corpus-like'}`;
-  const refCpu = { label: 'plain http stream + verify, client', value: (ref.cpuSeconds * 1e6) / dataset.count };
+  const refCpu = { label: REFERENCE_CLIENT, value: (ref.cpuSeconds * 1e6) / dataset.count };
   return [
     { label: `${label}: CPU per chunk of raw lmdb durable puts alone (hash keys)`, value: (ceiling.cpuMs * 1000) / ceiling.count, unit: 'µs', reference: refCpu },
     { label: `${label}: CPU per chunk of raw lmdb durable puts alone (sequential keys)`, value: (ceiling.sequential.cpuMs * 1000) / ceiling.count, unit: 'µs', reference: refCpu },

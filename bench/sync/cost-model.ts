@@ -8,34 +8,21 @@
  * is the work per chunk. The two call for different remedies, and their ratios to the
  * reference's say which one a figure at one size is about.
  */
+import { fitLine } from '../fit.js';
 import type { BenchRow } from '../report.js';
 import { buildDataset } from './dataset.js';
-import { reference, syncFrom, type FreshResult, type ReferenceResult } from './runs.js';
+import { REFERENCE_CLIENT, reference, syncFrom, type FreshResult, type ReferenceResult } from './runs.js';
 
 /** Catch-up sizes fitted: small, the mixed-workload size of the targets, and large. */
 export const COST_MODEL_SIZES = [5_000, 20_000, 80_000] as const;
+/** Below this R², a fit is said to be poor beside its rows. */
+const POOR_FIT_R2 = 0.9;
 
-export interface Line {
-  /** The cost at zero chunks. */
-  fixed: number;
-  /** The cost of each further chunk. */
-  perChunk: number;
-}
-
-/** The least-squares line through `points` (at least two distinct x). */
-export function fitLine(points: readonly { x: number; y: number }[]): Line {
-  const n = points.length;
-  const meanX = points.reduce((sum, p) => sum + p.x, 0) / n;
-  const meanY = points.reduce((sum, p) => sum + p.y, 0) / n;
-  let covariance = 0;
-  let variance = 0;
-  for (const { x, y } of points) {
-    covariance += (x - meanX) * (y - meanY);
-    variance += (x - meanX) ** 2;
-  }
-  if (variance === 0) throw new RangeError('a line needs points at two sizes at least');
-  const perChunk = covariance / variance;
-  return { fixed: meanY - perChunk * meanX, perChunk };
+/** A cost fitted to `fixedMs + chunks × perChunkUs / 1000`. */
+export interface CostLine {
+  fixedMs: number;
+  perChunkUs: number;
+  r2: number;
 }
 
 interface Sample {
@@ -51,16 +38,26 @@ function sampleOf(chunks: number, result: FreshResult | ReferenceResult): Sample
   return { chunks, cpu: result.cpuSeconds, main: result.threads?.mainSeconds, other: result.threads?.otherSeconds, elapsedMs: result.elapsedMs };
 }
 
-/** The line of one figure over the samples, in ms fixed and µs a chunk; undefined when a sample lacks it. */
-function lineOf(samples: readonly Sample[], figure: (sample: Sample) => number | undefined, toMs: number): Line | undefined {
-  const points: { x: number; y: number }[] = [];
+/** The cost line of one figure over the samples, `toMs` converting it to ms; undefined when a sample lacks the figure. */
+export function costLine(samples: readonly Sample[], figure: (sample: Sample) => number | undefined, toMs: number): CostLine | undefined {
+  const ys: number[] = [];
   for (const sample of samples) {
     const value = figure(sample);
     if (value === undefined) return undefined;
-    points.push({ x: sample.chunks, y: value * toMs });
+    ys.push(value * toMs);
   }
-  const line = fitLine(points);
-  return { fixed: line.fixed, perChunk: line.perChunk * 1000 };
+  const line = fitLine(
+    samples.map((s) => s.chunks),
+    ys,
+  );
+  return { fixedMs: line.intercept, perChunkUs: line.slope * 1000, r2: line.r2 };
+}
+
+/** What the fitted samples were: "5,000 (3), 20,000 (3), 80,000 (2)". */
+function sizesOf(samples: readonly Sample[]): string {
+  const counts = new Map<number, number>();
+  for (const { chunks } of samples) counts.set(chunks, (counts.get(chunks) ?? 0) + 1);
+  return [...counts].map(([chunks, runs]) => `${chunks.toLocaleString('en')} (${runs})`).join(', ');
 }
 
 /** Catch-ups from one peer into the chunk log (the default), `runs` at each size, each beside a reference run. */
@@ -71,28 +68,39 @@ export async function costModelRows(runs: number): Promise<{ rows: BenchRow[]; n
   for (const count of COST_MODEL_SIZES) {
     const dataset = await buildDataset(count, undefined);
     for (let run = 0; run < runs; run++) {
-      ref.push(sampleOf(count, await reference(dataset)));
+      const referenceRun = await reference(dataset);
       const { fresh } = await syncFrom(dataset, 1, 'log');
-      if (!fresh.done) notes.push(`cost model: a catch-up of ${count} chunks did not finish (${fresh.have}/${fresh.total}) and is left out`);
-      else own.push(sampleOf(count, fresh));
+      // A pair is fitted whole or not at all: both sides then rest on the same sizes and runs.
+      if (!fresh.done) {
+        notes.push(`cost model: a catch-up of ${count} chunks did not finish (${fresh.have}/${fresh.total}); it and its reference run are left out`);
+        continue;
+      }
+      ref.push(sampleOf(count, referenceRun));
+      own.push(sampleOf(count, fresh));
     }
   }
-  const sizes = COST_MODEL_SIZES.map((n) => n.toLocaleString('en')).join(', ');
-  const label = `catch-ups of ${sizes} x corpus-like, 1 peer, chunk log (${runs} each), fitted to fixed + chunks x per chunk`;
-  const referenceLabel = 'plain http stream + verify, client';
   if (new Set(own.map((s) => s.chunks)).size < 2) return { rows: [], notes: [...notes, 'cost model: fewer than two sizes finished, nothing fitted'] };
-  const cpu = { own: lineOf(own, (s) => s.cpu, 1000)!, ref: lineOf(ref, (s) => s.cpu, 1000)! };
-  const elapsed = { own: lineOf(own, (s) => s.elapsedMs, 1)!, ref: lineOf(ref, (s) => s.elapsedMs, 1)! };
+  const label = `catch-ups of ${sizesOf(own)} x corpus-like (runs), 1 peer, chunk log, fitted to fixed + chunks x per chunk`;
+  const cpu = { own: costLine(own, (s) => s.cpu, 1000)!, ref: costLine(ref, (s) => s.cpu, 1000)! };
+  const time = { own: costLine(own, (s) => s.elapsedMs, 1)!, ref: costLine(ref, (s) => s.elapsedMs, 1)! };
   const rows: BenchRow[] = [
-    { label: `${label}: CPU paid once`, value: cpu.own.fixed, unit: 'ms', reference: { label: referenceLabel, value: cpu.ref.fixed } },
-    { label: `${label}: CPU a further chunk`, value: cpu.own.perChunk, unit: 'µs', reference: { label: referenceLabel, value: cpu.ref.perChunk } },
-    { label: `${label}: time paid once`, value: elapsed.own.fixed, unit: 'ms', reference: { label: referenceLabel, value: elapsed.ref.fixed } },
-    { label: `${label}: time a further chunk`, value: elapsed.own.perChunk, unit: 'µs', reference: { label: referenceLabel, value: elapsed.ref.perChunk } },
+    { label: `${label}: CPU paid once`, value: cpu.own.fixedMs, unit: 'ms', reference: { label: REFERENCE_CLIENT, value: cpu.ref.fixedMs } },
+    { label: `${label}: CPU a further chunk`, value: cpu.own.perChunkUs, unit: 'µs', reference: { label: REFERENCE_CLIENT, value: cpu.ref.perChunkUs } },
+    { label: `${label}: time paid once`, value: time.own.fixedMs, unit: 'ms', reference: { label: REFERENCE_CLIENT, value: time.ref.fixedMs } },
+    { label: `${label}: time a further chunk`, value: time.own.perChunkUs, unit: 'µs', reference: { label: REFERENCE_CLIENT, value: time.ref.perChunkUs } },
   ];
+  const lines = { 'atlasnet CPU': cpu.own, 'reference CPU': cpu.ref, 'atlasnet time': time.own, 'reference time': time.ref };
+  const doubtful = Object.entries(lines).filter(([, line]) => line.r2 < POOR_FIT_R2 || line.fixedMs < 0 || line.perChunkUs < 0);
+  notes.push(
+    `${label}: R² ${Object.entries(lines)
+      .map(([name, line]) => `${name} ${line.r2.toFixed(3)}`)
+      .join(', ')}` +
+      (doubtful.length > 0 ? `; a poor fit (R² below ${POOR_FIT_R2}, or a part below 0) for ${doubtful.map(([name]) => name).join(', ')}: the machine's load moved the runs more than their sizes did` : ''),
+  );
   const split = (samples: Sample[]) => {
-    const main = lineOf(samples, (s) => s.main, 1000);
-    const other = lineOf(samples, (s) => s.other, 1000);
-    return main && other ? `main thread ${main.fixed.toFixed(0)} ms + ${main.perChunk.toFixed(2)} µs a chunk, other threads ${other.fixed.toFixed(0)} ms + ${other.perChunk.toFixed(2)} µs` : undefined;
+    const main = costLine(samples, (s) => s.main, 1000);
+    const other = costLine(samples, (s) => s.other, 1000);
+    return main && other ? `main thread ${main.fixedMs.toFixed(0)} ms + ${main.perChunkUs.toFixed(2)} µs a chunk, other threads ${other.fixedMs.toFixed(0)} ms + ${other.perChunkUs.toFixed(2)} µs` : undefined;
   };
   const [ownSplit, refSplit] = [split(own), split(ref)];
   if (ownSplit && refSplit) notes.push(`${label}, CPU by thread: atlasnet ${ownSplit}; reference client ${refSplit} (other threads: V8's compiler and collector, libuv's file writes)`);

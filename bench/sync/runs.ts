@@ -11,6 +11,10 @@ import { copySource, SCRATCH, type Dataset } from './dataset.js';
 import { stopAll } from '../child.js';
 import { laterLines, runToEnd, serveCpuOf, startService } from './processes.js';
 
+/** What the reference is called beside a figure: the whole run, and its client's share. */
+export const REFERENCE = 'plain http stream + verify';
+export const REFERENCE_CLIENT = `${REFERENCE}, client`;
+
 export interface FreshResult {
   done: boolean;
   openMs: number;
