@@ -131,10 +131,11 @@ export class ChunkLogIndex {
     this.#live++;
   }
 
-  /** Drops `key`'s entry; answers whether there was one. */
-  remove(key: Uint8Array): boolean {
+  /** Drops `key`'s entry; answers the record it pointed to, or undefined when there was none. */
+  remove(key: Uint8Array): { offset: number; length: number } | undefined {
     let slot = this.#find(key, this.#hasher(key) + 1);
-    if (slot < 0) return false;
+    if (slot < 0) return undefined;
+    const removed = { offset: this.#offsets[slot] as number, length: this.#lengths[slot] as number };
     const slots = this.#slots;
     // Backward-shift deletion: move later members of the run into the hole when their home allows.
     for (let next = slot + 1 === slots ? 0 : slot + 1; this.#hashes[next] !== 0; next = next + 1 === slots ? 0 : next + 1) {
@@ -148,7 +149,7 @@ export class ChunkLogIndex {
     }
     this.#hashes[slot] = 0;
     this.#live--;
-    return true;
+    return removed;
   }
 
   #find(key: Uint8Array, hash: number): number {

@@ -312,9 +312,8 @@ export class ChunkLog implements ChunkRecords {
   }
 
   async removeChunk(key: Buffer): Promise<void> {
-    const record = this.#index.find(key);
-    this.#index.remove(key);
-    if (record !== undefined) this.#reader.recent?.forget(record.offset);
+    const removed = this.#index.remove(key);
+    if (removed !== undefined) this.#reader.recent?.forget(removed.offset);
   }
 
   /** The memory records read again at random places are kept in: held now and the bound (undefined: none are kept). */
