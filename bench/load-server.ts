@@ -7,8 +7,9 @@
  *
  * Usage: load-server '<json LoadServerConfig>'. Prints {"port", "rssBeforeBytes"} once it
  * listens; answers each IPC message: "peak" with { peakRssBytes } since the previous "peak"
- * (sampled every 25 ms), "stats" with { chunks } (a node's), { verify: { quick, batch } } with the
- * verify-on-serve figures of its store (verify-serve.ts); exits on SIGTERM once closed.
+ * (sampled every 25 ms), "stats" with { chunks }, { verify: { quick, batch } } with the
+ * verify-on-serve figures of a node's store (verify-serve.ts; the reference answers with an
+ * error); exits on SIGTERM once closed.
  */
 import http from 'node:http';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import type { RequestLimits } from '../src/protocol/request-guard.js';
 /** Request limits lifted: no rate limit, and room for every client at once. */
 const LIFTED: Partial<RequestLimits> = { ratePerSecond: Infinity, maxConcurrent: 1_024, maxConcurrentPerHost: 1_024 };
 import { seededRandom } from '../src/runtime.js';
-import { generateChunks } from '../src/sim/workload.js';
+import { generateChunks, type GeneratedChunk } from '../src/sim/workload.js';
 import { decodeBinary, encodeBinary } from '../src/transport/codec.js';
 import { HttpTransport, splitHostPort } from '../src/transport/http.js';
 import { measureVerifyOnServe } from './verify-serve.js';
@@ -101,8 +102,7 @@ async function startReference(held: Map<string, Uint8Array>): Promise<Server> {
   };
 }
 
-async function startNode(config: LoadServerConfig): Promise<Server> {
-  const held = generateChunks(config.heldCount, seededRandom(config.heldSeed));
+async function startNode(config: LoadServerConfig, held: readonly GeneratedChunk[]): Promise<Server> {
   const puts = generateChunks(config.putCount, seededRandom(config.putSeed), { prefix: 'put' });
   const chain = new MemoryChain();
   chain.announce([...held, ...puts].map((c) => c.address));
@@ -121,7 +121,7 @@ async function startNode(config: LoadServerConfig): Promise<Server> {
 const config = JSON.parse(process.argv[2] as string) as LoadServerConfig;
 const rssBeforeBytes = process.memoryUsage.rss();
 const held = generateChunks(config.heldCount, seededRandom(config.heldSeed));
-const server = config.kind === 'node' ? await startNode(config) : await startReference(new Map(held.map((c) => [c.address, c.data])));
+const server = config.kind === 'node' ? await startNode(config, held) : await startReference(new Map(held.map((c) => [c.address, c.data])));
 
 let peak = process.memoryUsage.rss();
 const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 25);
@@ -131,8 +131,9 @@ process.on('message', (message: LoadServerMessage) => {
     peak = process.memoryUsage.rss();
   } else if (message === 'stats') {
     process.send?.({ chunks: server.chunks() });
-  } else if (typeof message === 'object' && message.verify && server.store) {
-    process.send?.(measureVerifyOnServe(server.store, held.map((c) => c.address), message.verify));
+  } else if (typeof message === 'object' && message.verify) {
+    // Every message is answered: the benchmark waits for it.
+    process.send?.(server.store ? measureVerifyOnServe(server.store, held.map((c) => c.address), message.verify) : { error: 'the reference has no store' });
   }
 });
 process.on('SIGTERM', () => {

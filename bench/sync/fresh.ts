@@ -9,7 +9,7 @@ import { AtlasNode } from '../../src/node/index.js';
 import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { HttpTransport } from '../../src/transport/http.js';
 import { AddressFileChain } from './file-chain.js';
-import { threadCpuSince, threadTimes } from './thread-cpu.js';
+import { startWindow } from './window.js';
 
 const [dataDir, chainFile, peerList, timeoutArg, chunkStorageArg] = process.argv.slice(2) as [string, string, string, string, string | undefined];
 const chunkStorage = chunkStorageArg === 'log' ? 'log' : 'lmdb';
@@ -31,9 +31,7 @@ const node = await AtlasNode.open({
 });
 const openMs = performance.now() - openedAt;
 
-const cpuBefore = process.cpuUsage();
-const threadsBefore = threadTimes();
-const startedAt = performance.now();
+const endWindow = startWindow();
 // The window ends at the progress event that shows every announced chunk held, as the reference's
 // ends at its response's end (a poll would add up to its period to the window).
 const caughtUp = new Promise<boolean>((resolve) => {
@@ -51,9 +49,7 @@ const caughtUp = new Promise<boolean>((resolve) => {
 });
 await node.start();
 const done = await caughtUp;
-const elapsedMs = performance.now() - startedAt;
-const cpu = process.cpuUsage(cpuBefore);
-const threads = threadCpuSince(threadsBefore);
+const measured = endWindow();
 const residentAtEnd = residentSplit();
 const stats = node.stats();
 const transportStats = transport.stats();
@@ -62,11 +58,7 @@ process.stdout.write(
   JSON.stringify({
     done,
     openMs,
-    elapsedMs,
-    cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    ...(threads ? { threads } : {}),
-    // The kernel's high-water mark, as for the reference client (polling RSS cost 2 % of the CPU measured).
-    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    ...measured,
     have: stats.have,
     total: stats.total,
     chunkBytes: stats.chunkBytes,

@@ -8,6 +8,7 @@
 import { createServer } from 'node:net';
 import { chunksInSequence } from './dataset.js';
 import { loadHypercore } from './hypercore-module.js';
+import { reportServingOnStop } from './window.js';
 
 const [modulesDir, dataDir, chainFile, coreDir] = process.argv.slice(2) as [string, string, string, string];
 const Hypercore = loadHypercore(modulesDir);
@@ -21,16 +22,11 @@ const server = createServer((socket) => {
   socket.on('error', () => socket.destroy());
   socket.pipe(core.replicate(false)).pipe(socket);
 });
-let cpuAtReady: NodeJS.CpuUsage;
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as { port: number };
-  cpuAtReady = process.cpuUsage();
-  process.stdout.write(JSON.stringify({ address: `127.0.0.1:${port}`, key: core.key.toString('hex'), length: core.length }) + '\n');
-});
-process.on('SIGTERM', () => {
-  const served = process.cpuUsage(cpuAtReady);
-  process.stdout.write(JSON.stringify({ serveCpuSeconds: (served.user + served.system) / 1e6 }) + '\n', () => {
+  reportServingOnStop(() => {
     server.close();
-    void core.close().then(() => process.exit(0));
+    return core.close();
   });
+  process.stdout.write(JSON.stringify({ address: `127.0.0.1:${port}`, key: core.key.toString('hex'), length: core.length }) + '\n');
 });

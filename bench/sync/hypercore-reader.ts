@@ -7,7 +7,7 @@
  */
 import { connect } from 'node:net';
 import { loadHypercore } from './hypercore-module.js';
-import { threadCpuSince, threadTimes } from './thread-cpu.js';
+import { startWindow } from './window.js';
 
 const [modulesDir, peer, keyHex, countArg, coreDir] = process.argv.slice(2) as [string, string, string, string, string];
 const count = Number(countArg);
@@ -15,19 +15,13 @@ const Hypercore = loadHypercore(modulesDir);
 const core = new Hypercore(coreDir, Buffer.from(keyHex, 'hex'));
 await core.ready();
 
-const cpuBefore = process.cpuUsage();
-const threadsBefore = threadTimes();
-const started = performance.now();
+const endWindow = startWindow();
 const [host, port] = peer.split(':') as [string, string];
 const socket = connect(Number(port), host);
 socket.pipe(core.replicate(true)).pipe(socket);
 await core.download({ start: 0, end: count }).done();
-const elapsedMs = performance.now() - started;
-const cpu = process.cpuUsage(cpuBefore);
-const threads = threadCpuSince(threadsBefore);
+const measured = endWindow();
 const have = core.contiguousLength;
 socket.destroy();
 await core.close();
-process.stdout.write(
-  JSON.stringify({ elapsedMs, have, cpuSeconds: (cpu.user + cpu.system) / 1e6, ...(threads ? { threads } : {}), peakRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n',
-);
+process.stdout.write(JSON.stringify({ ...measured, have }) + '\n');

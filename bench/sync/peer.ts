@@ -6,6 +6,7 @@ import { AtlasNode } from '../../src/node/index.js';
 import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { HttpTransport } from '../../src/transport/http.js';
 import { AddressFileChain } from './file-chain.js';
+import { reportServingOnStop } from './window.js';
 
 const [dataDir, chainFile] = process.argv.slice(2) as [string, string];
 const node = await AtlasNode.open({
@@ -22,15 +23,5 @@ const node = await AtlasNode.open({
 });
 await node.start();
 // What serving costs is measured from here: opening the store and deriving its inventory are not.
-const cpuAtReady = process.cpuUsage();
+reportServingOnStop(() => node.close());
 process.stdout.write(JSON.stringify({ address: node.address, have: node.stats().have }) + '\n');
-const stop = () => {
-  // Read, and reported, before closing: shutting the store down is not serving, and a close slower
-  // than the benchmark waits for must not lose the figure.
-  const served = process.cpuUsage(cpuAtReady);
-  process.stdout.write(JSON.stringify({ serveCpuSeconds: (served.user + served.system) / 1e6 }) + '\n', () => {
-    void node.close().then(() => process.exit(0));
-  });
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);

@@ -6,16 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { hash160Batch } from '../../src/hash/index.js';
-import { threadCpuSince, threadTimes } from './thread-cpu.js';
+import { startWindow } from './window.js';
 
 const [server, chainFile] = process.argv.slice(2) as [string, string];
 const addresses = readFileSync(chainFile);
 const [host, port] = server.split(':') as [string, string];
 const BATCH = 1_000;
 
-const cpuBefore = process.cpuUsage();
-const threadsBefore = threadTimes();
-const started = performance.now();
+const endWindow = startWindow();
 let verified = 0;
 let mismatched = 0;
 let bytes = 0;
@@ -56,7 +54,4 @@ await new Promise<void>((resolve, reject) => {
   req.on('error', reject);
   req.end();
 });
-const elapsedMs = performance.now() - started;
-const cpu = process.cpuUsage(cpuBefore);
-const threads = threadCpuSince(threadsBefore);
-process.stdout.write(JSON.stringify({ elapsedMs, verified, mismatched, bytes, cpuSeconds: (cpu.user + cpu.system) / 1e6, ...(threads ? { threads } : {}), peakRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n');
+process.stdout.write(JSON.stringify({ ...endWindow(), verified, mismatched, bytes }) + '\n');

@@ -7,6 +7,7 @@
  */
 import { createServer } from 'node:http';
 import { chunksInSequence } from './dataset.js';
+import { reportServingOnStop } from './window.js';
 
 const [dataDir, chainFile] = process.argv.slice(2) as [string, string];
 const parts: Buffer[] = [];
@@ -32,14 +33,8 @@ const server = createServer((_req, res) => {
   pump();
 });
 // What serving costs is measured from here, as for the serving peers (peer.ts): building the frames is not.
-let cpuAtReady: NodeJS.CpuUsage;
 server.listen(0, '127.0.0.1', () => {
   const address = server.address() as { port: number };
-  cpuAtReady = process.cpuUsage();
+  reportServingOnStop(() => new Promise((resolve) => server.close(resolve)));
   process.stdout.write(JSON.stringify({ address: `127.0.0.1:${address.port}` }) + '\n');
-});
-process.on('SIGTERM', () => {
-  const served = process.cpuUsage(cpuAtReady);
-  // Reported before closing, as the serving peers do: a slow close must not lose the figure.
-  process.stdout.write(JSON.stringify({ serveCpuSeconds: (served.user + served.system) / 1e6 }) + '\n', () => server.close(() => process.exit(0)));
 });
