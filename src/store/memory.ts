@@ -67,6 +67,11 @@ export class MemoryBackend implements StoreBackend {
     return data === undefined ? undefined : new Uint8Array(data); // a copy (Buffer#slice would be a view)
   }
 
+  /** The kept bytes themselves, for a reader that only hashes and sends them (StoreBackend.sharedChunk). */
+  sharedChunk(key: Buffer): Uint8Array | undefined {
+    return this.chunks.get(key.toString('hex'));
+  }
+
   /** The map is the medium: nothing to read past. */
   rereadChunk(key: Buffer): Uint8Array | undefined {
     return this.chunk(key);

@@ -18,6 +18,15 @@
 
 /** The encoding of `value` when it has the shape above, else undefined. */
 export function encodeByteList(value: unknown): Uint8Array | undefined {
+  return byteListPieces(value, Infinity)?.[0];
+}
+
+/**
+ * encodeByteList(), as pieces to send end to end: each item of at least `shareFrom` bytes is a
+ * piece of its own (its own memory, not copied), the rest is written into one buffer between them
+ * (reply-pieces.ts says why). With `shareFrom` Infinity, one piece.
+ */
+export function byteListPieces(value: unknown, shareFrom: number): Uint8Array[] | undefined {
   // Plain objects only: msgpackr gives others (a Date, a Map, a class with toJSON) encodings of their own.
   if (value === null || typeof value !== 'object') return undefined;
   const prototype: unknown = Object.getPrototypeOf(value);
@@ -33,11 +42,13 @@ export function encodeByteList(value: unknown): Uint8Array | undefined {
   for (let i = 0; i < list.length; i++) {
     const item: unknown = list[i];
     if (item === null) size += 1;
-    else if (item instanceof Uint8Array && (item.constructor === Uint8Array || Buffer.isBuffer(item))) size += binHeaderBytes(item.length) + item.length;
+    else if (item instanceof Uint8Array && (item.constructor === Uint8Array || Buffer.isBuffer(item))) size += binHeaderBytes(item.length) + (item.length >= shareFrom ? 0 : item.length);
     else return undefined;
   }
   const out = Buffer.allocUnsafe(size);
+  const pieces: Uint8Array[] = [];
   let at = 0;
+  let cut = 0;
   // A map of one entry, with the 16-bit count msgpackr gives every object.
   out[at++] = 0xde;
   out[at++] = 0;
@@ -47,17 +58,25 @@ export function encodeByteList(value: unknown): Uint8Array | undefined {
   at = writeArrayHeader(out, at, list.length);
   for (let i = 0; i < list.length; i++) {
     const item = list[i] as Uint8Array | null;
+    // The list read twice (a getter, a Proxy) could have changed between the passes: never send
+    // bytes the second pass did not write.
+    if (at + (item === null ? 1 : binHeaderBytes(item.length) + (item.length >= shareFrom ? 0 : item.length)) > size) return undefined;
     if (item === null) {
       out[at++] = 0xc0;
       continue;
     }
     at = writeBinHeader(out, at, item.length);
+    if (item.length >= shareFrom) {
+      pieces.push(out.subarray(cut, at), item);
+      cut = at;
+      continue;
+    }
     out.set(item, at);
     at += item.length;
   }
-  // The list read twice (a getter, a Proxy) could have changed between the passes: never send
-  // bytes the second pass did not write.
-  return at === size ? out : undefined;
+  if (at !== size) return undefined;
+  if (at > cut || pieces.length === 0) pieces.push(out.subarray(cut, at));
+  return pieces;
 }
 
 function arrayHeaderBytes(length: number): number {

@@ -12,6 +12,7 @@
 import { Packr } from 'msgpackr';
 import { joinedBody, type BodyParts } from '../http-body.js';
 import { decodeByteList, encodeByteList } from './byte-list.js';
+import { encodePieces } from './reply-pieces.js';
 import { AtlasError, ErrorCodes, errorFromWire, isAtlasError, retryAfterOf, type ErrorCode } from '../errors.js';
 
 /** How protocol messages are encoded on the wire: MessagePack or JSON. */
@@ -36,6 +37,11 @@ export interface Codec {
   readonly format: WireFormat;
   readonly contentType: string;
   encode(value: unknown): Uint8Array;
+  /**
+   * encode(), as pieces to send end to end: large byte strings stay in their own memory
+   * (reply-pieces.ts), which must not change until the pieces are written.
+   */
+  encodePieces(value: unknown): readonly Uint8Array[];
   /** Throws AtlasError: TOO_LARGE over `maxBytes`, BAD_REQUEST when malformed. */
   decode(bytes: Uint8Array, limits?: Partial<DecodeLimits>): unknown;
 }
@@ -246,6 +252,7 @@ export const binaryCodec: Codec = Object.freeze({
   format: 'msgpack',
   contentType: MSGPACK_CONTENT_TYPE,
   encode: encodeBinary,
+  encodePieces: (value: unknown) => encodePieces(value) ?? [encodeBinary(value)],
   decode: decodeBinary,
 });
 
@@ -253,6 +260,7 @@ export const jsonCodec: Codec = Object.freeze({
   format: 'json',
   contentType: JSON_CONTENT_TYPE,
   encode: encodeJson,
+  encodePieces: (value: unknown) => [encodeJson(value)],
   decode: decodeJson,
 });
 

@@ -283,10 +283,10 @@ export class HttpServer {
       this.sendError(res, new AtlasError(ErrorCodes.ABORTED, 'request aborted'), replyCodec);
       return;
     }
-    let reply: Uint8Array;
+    let reply: readonly Uint8Array[];
     try {
       const result = await context.service.handle(context.params.method as string, params, { remote: context.remote, caller: context.caller, signal: context.signal });
-      reply = replyCodec.encode(result);
+      reply = replyCodec.encodePieces(result);
     } catch (error) {
       if (!isAtlasError(error)) this.parts.logger.warn('request handler failed', { error: String(error), method: context.params.method });
       this.sendError(res, error, replyCodec);
@@ -340,11 +340,21 @@ export class HttpServer {
     res.end(body);
   }
 
-  private send(res: ServerResponse, status: number, contentType: string, body: Uint8Array): void {
+  /** Sends `body`, or the pieces of one end to end in one gathered write. */
+  private send(res: ServerResponse, status: number, contentType: string, body: Uint8Array | readonly Uint8Array[]): void {
     if (res.headersSent || res.destroyed) return;
-    this.parts.counters.bytesOut += body.byteLength;
-    res.writeHead(status, { 'content-type': contentType, 'content-length': body.byteLength });
-    res.end(body);
+    const pieces = body instanceof Uint8Array ? [body] : body;
+    let length = 0;
+    for (const piece of pieces) length += piece.byteLength;
+    this.parts.counters.bytesOut += length;
+    res.writeHead(status, { 'content-type': contentType, 'content-length': length });
+    if (pieces.length === 1) {
+      res.end(pieces[0]);
+      return;
+    }
+    res.cork();
+    for (const piece of pieces) res.write(piece);
+    res.end();
   }
 
   private async readRequestBody(connection: Connection, req: IncomingMessage, signal: AbortSignal, maxBytes = this.limits.maxRequestBytes): Promise<Uint8Array> {

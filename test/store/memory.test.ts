@@ -23,6 +23,22 @@ describe('MemoryChunkStore options', () => {
   });
 });
 
+describe('MemoryChunkStore reads', () => {
+  it('serves its kept bytes without a copy (getShared), and gives every other reader a copy of its own (get)', async () => {
+    const store = new MemoryChunkStore();
+    const chunk = chunkOf('kept once');
+    const address = addressOf(chunk);
+    await store.append(announcementsFor([address], 0));
+    await store.put(chunk);
+    const shared = store.getShared(address) as Uint8Array;
+    expect(store.getShared(address)).toBe(shared);
+    const own = store.get(address) as Uint8Array;
+    expect(own).not.toBe(shared);
+    own[0] = (own[0] as number) ^ 0xff;
+    expect(Buffer.from(store.getShared(address) as Uint8Array).equals(Buffer.from(chunk))).toBe(true);
+  });
+});
+
 describe('a cut whose backend fails after committing', () => {
   it('leaves reads asking the address index, so no chunk it cut is served, until the store reopens', async () => {
     /** Commits the cut, then fails, as a backend whose work after its commit throws would. */

@@ -4,7 +4,7 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { seededRandom, type Random } from '../../src/runtime.js';
-import { decodeByteList, encodeByteList } from '../../src/transport/byte-list.js';
+import { byteListPieces, decodeByteList, encodeByteList } from '../../src/transport/byte-list.js';
 import { binaryCodec, decodeBinary, decodePieces, encodeBinary, jsonCodec } from '../../src/transport/codec.js';
 
 // The codec's own options (codec.ts).
@@ -65,6 +65,33 @@ describe('encodeByteList', () => {
     expect(Buffer.from(wire).equals(Buffer.from(packr.pack({ inOrder })))).toBe(true);
     const decoded = decodeBinary(wire) as { inOrder: (Uint8Array | null)[] };
     expect(decoded.inOrder.map((item) => (item === null ? null : Buffer.from(item).toString('hex')))).toEqual(inOrder.map((item) => (item === null ? null : Buffer.from(item).toString('hex'))));
+  });
+});
+
+describe('byteListPieces', () => {
+  it('writes what encodeByteList writes, each item from the given size on as a piece of its own memory', () => {
+    const big = Buffer.alloc(70_000, 9);
+    const value = { inOrder: [Buffer.alloc(10, 1), big, null, new Uint8Array(300).fill(2), big.subarray(0, 5_000), Buffer.alloc(0)] };
+    for (const shareFrom of [0, 1, 256, 5_000, 70_000, 70_001, Infinity]) {
+      const pieces = byteListPieces(value, shareFrom) as Uint8Array[];
+      expect(Buffer.concat(pieces).equals(Buffer.from(packr.pack(value))), `shared from ${shareFrom}`).toBe(true);
+      const shared = value.inOrder.filter((item) => item !== null && item.length >= shareFrom);
+      // Every shared item is sent as it is, never copied.
+      for (const item of shared) expect(pieces.some((piece) => piece === item), `shared from ${shareFrom}`).toBe(true);
+      expect(pieces.length).toBeLessThanOrEqual(2 * shared.length + 1);
+    }
+    expect(byteListPieces(value, Infinity)).toHaveLength(1);
+    expect(byteListPieces({ inOrder: [big] }, 1)?.filter((piece) => piece.length > 0)).toHaveLength(2);
+  });
+
+  it('leaves other shapes alone, and writes nothing for a list that changes between its two passes', () => {
+    expect(byteListPieces({ inOrder: ['text'] }, 1)).toBeUndefined();
+    let reads = 0;
+    const growing = new Proxy([Buffer.alloc(10)], {
+      get: (target, key, receiver) => (key === '0' && ++reads > 1 ? Buffer.alloc(20) : Reflect.get(target, key, receiver)),
+    });
+    // A Proxy of an array passes Array.isArray and has Array.prototype: only the size check stops it.
+    expect(byteListPieces({ inOrder: growing }, Infinity)).toBeUndefined();
   });
 });
 

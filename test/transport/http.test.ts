@@ -3,8 +3,9 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { systemClock, type Clock, type TimerHandle } from '../../src/runtime.js';
-import { decodeBinary, encodeBinary, encodeJsonText } from '../../src/transport/codec.js';
+import { binaryCodec, decodeBinary, encodeBinary, encodeJsonText } from '../../src/transport/codec.js';
 import { HttpTransport, splitHostPort, type HttpRoute, type HttpTransportOptions } from '../../src/transport/http.js';
+import { SHARED_PIECE_BYTES } from '../../src/transport/reply-pieces.js';
 import { codeOf, ContractService, SHAPES } from './contract.js';
 
 const ADDRESS = '0123456789abcdef0123456789abcdef01234567';
@@ -202,6 +203,31 @@ describe('HttpTransport: calls', () => {
     const size = encodeBinary(params).byteLength;
     expect(peer.stats()).toEqual({ callsOut: 1, callsIn: 0, bytesOut: size, bytesIn: size });
     expect(server.stats()).toEqual({ callsOut: 0, callsIn: 1, bytesOut: size, bytesIn: size });
+  });
+});
+
+describe('HttpTransport: replies as pieces', () => {
+  it('sends a reply holding large byte strings as one body, byte for byte, with their length and counted once', async () => {
+    const { address, port, server } = await serve();
+    const large = (size: number, fill: number) => new Uint8Array(size).fill(fill);
+    const params = {
+      chunks: [
+        { address: ADDRESS, data: large(SHARED_PIECE_BYTES, 1) },
+        { address: ADDRESS, data: large(10, 2) },
+        { address: ADDRESS, data: large(200_000, 3) },
+      ],
+      missing: [ADDRESS],
+    };
+    expect(binaryCodec.encodePieces(params).length).toBeGreaterThan(1);
+    const reply = await client().call(address, 'echo', params);
+    expect(reply).toStrictEqual(params);
+    const size = encodeBinary(params).byteLength;
+    expect(server.stats().bytesOut).toBe(size);
+    // Over plain HTTP: the declared length is the body's.
+    const plain = await raw(port, 'POST', '/atlas/v1/echo', { 'content-type': 'application/msgpack' }, encodeBinary(params));
+    expect(plain.status).toBe(200);
+    expect(Number(plain.headers['content-length'])).toBe(size);
+    expect(plain.body.equals(Buffer.from(encodeBinary(params)))).toBe(true);
   });
 });
 

@@ -31,6 +31,8 @@ export interface VictimOptions {
   addressPolicy?: AtlasNodeOptions['addressPolicy'];
   /** The node's timers (default: the node's defaults). */
   timers?: AtlasNodeOptions['timers'];
+  /** A folder for the node's store, as a deployed node has (default: none, chunks in memory). */
+  dataDir?: string;
 }
 
 export async function startVictim(options: VictimOptions = {}): Promise<Victim> {
@@ -42,6 +44,7 @@ export async function startVictim(options: VictimOptions = {}): Promise<Victim> 
     chain,
     transport,
     network: 'testnet',
+    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     ...(options.requests ? { requests: options.requests } : {}),
     ...(options.addressPolicy ? { addressPolicy: options.addressPolicy } : {}),
     ...(options.timers ? { timers: options.timers } : {}),

@@ -1,0 +1,180 @@
+/**
+ * MessagePack for a reply, written as pieces that leave large byte strings where they are.
+ *
+ * A getChunks reply is mostly chunk bytes the store already holds. Encoded into one buffer, they
+ * are copied into memory the process touches for the first time: on a small virtual machine a
+ * page fault costs 8-15 µs, so a 1 MiB reply cost 1.8-3 ms to encode against 0.1 ms into memory
+ * already mapped, and a peer asking for 4 MiB replies in a loop held the event loop for tens of
+ * milliseconds a reply. Here every byte string of at least SHARED_PIECE_BYTES is a piece of its
+ * own (the caller's memory, sent as it is by one gathered write); the rest (headers, addresses,
+ * small chunks) is copied into one buffer between them.
+ *
+ * The bytes are exactly msgpackr's for the same value (the codec's options: every object with
+ * its 16-bit map header, the smallest header for each string, array and byte string), so a peer
+ * cannot tell the two apart. Only a subset is written here: plain objects, arrays, strings of up
+ * to 255 ASCII characters, byte strings and null, nested at most MAX_DEPTH deep; anything else is
+ * undefined, left to msgpackr. The caller must not change a shared byte string until the reply
+ * has been written (serving reads never do: VerifiedReader.serve).
+ */
+import { byteListPieces } from './byte-list.js';
+
+/** Byte strings of at least this many bytes are sent from their own memory, not copied. */
+export const SHARED_PIECE_BYTES = 16 * 1024;
+
+const MAX_DEPTH = 4;
+const MAX_STRING = 255;
+
+/**
+ * The encoding of `value` as pieces to send end to end, or undefined when the value is not of
+ * the subset written here (see the module comment).
+ */
+export function encodePieces(value: unknown): Uint8Array[] | undefined {
+  // A getChunks reply in order, a node's busiest reply, has a writer of its own (byte-list.ts).
+  const byteList = byteListPieces(value, SHARED_PIECE_BYTES);
+  if (byteList !== undefined) return byteList;
+  const copied = copiedSize(value, 0);
+  if (copied < 0) return undefined;
+  const writer = new PieceWriter(copied);
+  write(writer, value);
+  // Read twice (a getter, a Proxy), the value could have changed between the passes: never send
+  // bytes the second pass did not write.
+  return writer.finish();
+}
+
+/** The bytes of `value` that are copied (all but its shared byte strings), or -1 outside the subset. */
+function copiedSize(value: unknown, depth: number): number {
+  if (value === null) return 1;
+  if (typeof value === 'string') return isShortAscii(value) ? (value.length < 32 ? 1 : 2) + value.length : -1;
+  if (isPlainBytes(value)) return binHeaderBytes(value.length) + (value.length >= SHARED_PIECE_BYTES ? 0 : value.length);
+  if (depth >= MAX_DEPTH || typeof value !== 'object') return -1;
+  let size: number;
+  let items: unknown[];
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return -1;
+    size = value.length < 16 ? 1 : value.length < 0x10000 ? 3 : 5;
+    items = value;
+  } else {
+    const prototype: unknown = Object.getPrototypeOf(value);
+    if (prototype !== Object.prototype && prototype !== null) return -1;
+    const keys = Object.keys(value);
+    if (keys.length >= 0x10000) return -1;
+    size = 3;
+    items = [];
+    for (const key of keys) {
+      const keySize = copiedSize(key, depth + 1);
+      if (keySize < 0) return -1;
+      size += keySize;
+      items.push((value as Record<string, unknown>)[key]);
+    }
+  }
+  for (let i = 0; i < items.length; i++) {
+    const itemSize = copiedSize(items[i], depth + 1);
+    if (itemSize < 0) return -1;
+    size += itemSize;
+  }
+  return size;
+}
+
+function write(writer: PieceWriter, value: unknown): void {
+  if (value === null) writer.byte(0xc0);
+  else if (typeof value === 'string') writer.string(value);
+  else if (isPlainBytes(value)) writer.bytes(value);
+  else if (Array.isArray(value)) {
+    writer.header(value.length, 0x90, 0xdc, 0xdd);
+    for (let i = 0; i < value.length; i++) write(writer, value[i]);
+  } else {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record);
+    writer.byte(0xde);
+    writer.uint16(keys.length);
+    for (const key of keys) {
+      writer.string(key);
+      write(writer, record[key]);
+    }
+  }
+}
+
+function isShortAscii(text: string): boolean {
+  if (text.length > MAX_STRING) return false;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** A Uint8Array or Buffer (msgpackr writes other views its own way). */
+function isPlainBytes(value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array && (value.constructor === Uint8Array || Buffer.isBuffer(value));
+}
+
+function binHeaderBytes(length: number): number {
+  return length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
+}
+
+/** Writes the copied bytes into one buffer, cut where a shared byte string goes between them. */
+class PieceWriter {
+  readonly #out: Buffer;
+  #at = 0;
+  #cut = 0;
+  readonly #pieces: Uint8Array[] = [];
+  #fits = true;
+
+  constructor(size: number) {
+    this.#out = Buffer.allocUnsafe(size);
+  }
+
+  #room(bytes: number): boolean {
+    if (this.#at + bytes > this.#out.length) this.#fits = false;
+    return this.#fits;
+  }
+
+  byte(value: number): void {
+    if (this.#room(1)) this.#out[this.#at++] = value;
+  }
+
+  uint16(value: number): void {
+    if (this.#room(2)) this.#at = this.#out.writeUInt16BE(value, this.#at);
+  }
+
+  /** A count: `small | n` below 16 (when `small` is given), else a 16- or 32-bit header. */
+  header(count: number, small: number | undefined, code16: number, code32: number): void {
+    if (small !== undefined && count < 16) this.byte(small | count);
+    else if (count < 0x10000) {
+      this.byte(code16);
+      this.uint16(count);
+    } else if (this.#room(5)) {
+      this.#out[this.#at] = code32;
+      this.#at = this.#out.writeUInt32BE(count, this.#at + 1);
+    }
+  }
+
+  string(text: string): void {
+    if (!isShortAscii(text)) this.#fits = false;
+    else if (text.length < 32) this.byte(0xa0 | text.length);
+    else {
+      this.byte(0xd9);
+      this.byte(text.length);
+    }
+    if (this.#room(text.length)) this.#at += this.#out.write(text, this.#at, 'latin1');
+  }
+
+  bytes(data: Uint8Array): void {
+    if (data.length < 0x100) {
+      this.byte(0xc4);
+      this.byte(data.length);
+    } else this.header(data.length, undefined, 0xc5, 0xc6);
+    if (data.length >= SHARED_PIECE_BYTES) {
+      if (this.#at > this.#cut) this.#pieces.push(this.#out.subarray(this.#cut, this.#at));
+      this.#pieces.push(data);
+      this.#cut = this.#at;
+    } else if (this.#room(data.length)) {
+      this.#out.set(data, this.#at);
+      this.#at += data.length;
+    }
+  }
+
+  /** The pieces, or undefined when what was written is not what was measured. */
+  finish(): Uint8Array[] | undefined {
+    if (!this.#fits || this.#at !== this.#out.length) return undefined;
+    if (this.#at > this.#cut) this.#pieces.push(this.#out.subarray(this.#cut, this.#at));
+    return this.#pieces;
+  }
+}
