@@ -89,7 +89,8 @@ function writeArrayHeader(out: Buffer, at: number, length: number): number {
   return at + 1;
 }
 
-function binHeaderBytes(length: number): number {
+/** The bytes of a byte string's MessagePack header (bin 8, 16 or 32). */
+export function binHeaderBytes(length: number): number {
   return length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
 }
 

@@ -16,7 +16,7 @@
  * undefined, left to msgpackr. The caller must not change a shared byte string until the reply
  * has been written (serving reads never do: VerifiedReader.serve).
  */
-import { byteListPieces } from './byte-list.js';
+import { binHeaderBytes, byteListPieces } from './byte-list.js';
 
 /** Byte strings of at least this many bytes are sent from their own memory, not copied. */
 export const SHARED_PIECE_BYTES = 16 * 1024;
@@ -103,10 +103,6 @@ function isShortAscii(text: string): boolean {
 /** A Uint8Array or Buffer (msgpackr writes other views its own way). */
 function isPlainBytes(value: unknown): value is Uint8Array {
   return value instanceof Uint8Array && (value.constructor === Uint8Array || Buffer.isBuffer(value));
-}
-
-function binHeaderBytes(length: number): number {
-  return length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
 }
 
 /** Writes the copied bytes into one buffer, cut where a shared byte string goes between them. */
