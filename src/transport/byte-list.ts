@@ -57,22 +57,26 @@ export function byteListPieces(value: unknown, shareFrom: number): Uint8Array[] 
   at += out.write(key, at, 'latin1');
   at = writeArrayHeader(out, at, list.length);
   for (let i = 0; i < list.length; i++) {
-    const item = list[i] as Uint8Array | null;
+    const item: unknown = list[i];
     // The list read twice (a getter, a Proxy) could have changed between the passes: never send
-    // bytes the second pass did not write.
-    if (at + (item === null ? 1 : binHeaderBytes(item.length) + (item.length >= shareFrom ? 0 : item.length)) > size) return undefined;
+    // bytes the second pass did not write, nor an item the first pass would have refused.
     if (item === null) {
+      if (at >= size) return undefined;
       out[at++] = 0xc0;
       continue;
     }
-    at = writeBinHeader(out, at, item.length);
-    if (item.length >= shareFrom) {
+    if (!(item instanceof Uint8Array)) return undefined;
+    const length = item.length;
+    const shared = length >= shareFrom;
+    if (at + binHeaderBytes(length) + (shared ? 0 : length) > size) return undefined;
+    at = writeBinHeader(out, at, length);
+    if (shared) {
       pieces.push(out.subarray(cut, at), item);
       cut = at;
-      continue;
+    } else {
+      out.set(item, at);
+      at += length;
     }
-    out.set(item, at);
-    at += item.length;
   }
   if (at !== size) return undefined;
   if (at > cut || pieces.length === 0) pieces.push(out.subarray(cut, at));

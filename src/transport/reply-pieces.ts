@@ -35,7 +35,7 @@ export function encodePieces(value: unknown): Uint8Array[] | undefined {
   const copied = copiedSize(value, 0);
   if (copied < 0) return undefined;
   const writer = new PieceWriter(copied);
-  write(writer, value);
+  write(writer, value, 0);
   // Read twice (a getter, a Proxy), the value could have changed between the passes: never send
   // bytes the second pass did not write.
   return writer.finish();
@@ -46,16 +46,13 @@ function copiedSize(value: unknown, depth: number): number {
   if (value === null) return 1;
   if (typeof value === 'string') return isShortAscii(value) ? (value.length < 32 ? 1 : 2) + value.length : -1;
   if (isPlainBytes(value)) return binHeaderBytes(value.length) + (value.length >= SHARED_PIECE_BYTES ? 0 : value.length);
-  if (depth >= MAX_DEPTH || typeof value !== 'object') return -1;
+  if (depth >= MAX_DEPTH) return -1;
   let size: number;
   let items: unknown[];
-  if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) return -1;
+  if (isPlainArray(value)) {
     size = value.length < 16 ? 1 : value.length < 0x10000 ? 3 : 5;
     items = value;
-  } else {
-    const prototype: unknown = Object.getPrototypeOf(value);
-    if (prototype !== Object.prototype && prototype !== null) return -1;
+  } else if (isPlainRecord(value)) {
     const keys = Object.keys(value);
     if (keys.length >= 0x10000) return -1;
     size = 3;
@@ -64,9 +61,9 @@ function copiedSize(value: unknown, depth: number): number {
       const keySize = copiedSize(key, depth + 1);
       if (keySize < 0) return -1;
       size += keySize;
-      items.push((value as Record<string, unknown>)[key]);
+      items.push(value[key]);
     }
-  }
+  } else return -1;
   for (let i = 0; i < items.length; i++) {
     const itemSize = copiedSize(items[i], depth + 1);
     if (itemSize < 0) return -1;
@@ -75,23 +72,37 @@ function copiedSize(value: unknown, depth: number): number {
   return size;
 }
 
-function write(writer: PieceWriter, value: unknown): void {
+function write(writer: PieceWriter, value: unknown, depth: number): void {
   if (value === null) writer.byte(0xc0);
   else if (typeof value === 'string') writer.string(value);
   else if (isPlainBytes(value)) writer.bytes(value);
-  else if (Array.isArray(value)) {
+  else if (depth >= MAX_DEPTH) writer.refuse();
+  else if (isPlainArray(value)) {
     writer.header(value.length, 0x90, 0xdc, 0xdd);
-    for (let i = 0; i < value.length; i++) write(writer, value[i]);
-  } else {
-    const record = value as Record<string, unknown>;
-    const keys = Object.keys(record);
+    for (let i = 0; i < value.length; i++) write(writer, value[i], depth + 1);
+  } else if (isPlainRecord(value)) {
+    const keys = Object.keys(value);
     writer.byte(0xde);
     writer.uint16(keys.length);
     for (const key of keys) {
       writer.string(key);
-      write(writer, record[key]);
+      write(writer, value[key], depth + 1);
     }
+  } else {
+    // Changed between the passes (a getter, a Proxy) into what the first pass refuses: refuse.
+    writer.refuse();
   }
+}
+
+function isPlainArray(value: unknown): value is unknown[] {
+  return Array.isArray(value) && Object.getPrototypeOf(value) === Array.prototype;
+}
+
+/** An object msgpackr writes as a map of its own keys (others, a Date or a Map, have encodings of their own). */
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }
 
 function isShortAscii(text: string): boolean {
@@ -115,6 +126,11 @@ class PieceWriter {
 
   constructor(size: number) {
     this.#out = Buffer.allocUnsafe(size);
+  }
+
+  /** What was written is not to be sent. */
+  refuse(): void {
+    this.#fits = false;
   }
 
   #room(bytes: number): boolean {

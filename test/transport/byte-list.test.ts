@@ -92,6 +92,12 @@ describe('byteListPieces', () => {
     });
     // A Proxy of an array passes Array.isArray and has Array.prototype: only the size check stops it.
     expect(byteListPieces({ inOrder: growing }, Infinity)).toBeUndefined();
+    // Nor an item the first pass would have refused, of the same length.
+    let turns = 0;
+    const turning = new Proxy([Buffer.from('abc')], {
+      get: (target, key, receiver) => (key === '0' && ++turns > 1 ? 'abc' : Reflect.get(target, key, receiver)),
+    });
+    expect(byteListPieces({ inOrder: turning }, Infinity)).toBeUndefined();
   });
 });
 

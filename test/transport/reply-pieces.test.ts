@@ -93,6 +93,23 @@ describe('encodePieces', () => {
       };
       expect(encodePieces(shifty)).toBeUndefined();
     }
+    // A string of two characters (3 bytes), then a number (which the general writer would take
+    // for an empty map, 3 bytes too): refused, not sent as another value.
+    let turns = 0;
+    const turning = {
+      get value() {
+        return ++turns > 2 ? 5 : 'ab';
+      },
+    };
+    expect(encodePieces(turning)).toBeUndefined();
+    // Nor followed deeper than the first pass would go.
+    let reads = 0;
+    const deepening: Record<string, unknown> = {
+      get next() {
+        return ++reads > 2 ? deepening : null;
+      },
+    };
+    expect(encodePieces(deepening)).toBeUndefined();
   });
 
   it('is what each codec sends: MessagePack as pieces, JSON as one piece', () => {
