@@ -17,4 +17,6 @@ process.on('message', (message) => {
     process.send?.({ bytesIn: attack.bytesIn(), statuses: [...attack.statuses] }, () => process.exit(0));
   });
 });
+// A benchmark that went away leaves no attack running.
+process.on('disconnect', () => process.exit(0));
 process.stdout.write(`${JSON.stringify({ started: true })}\n`);

@@ -14,8 +14,9 @@ import { startVictim } from '../test/security/hostile/victim.js';
 
 // Default limits, but per-host ones on loopback too: the attacker and the honest client play two
 // hosts, 127.0.0.1 and 127.0.0.2.
-const dataDir = process.argv[2] === 'memory' ? undefined : mkdtempSync(join(tmpdir(), 'atlasnet-attack-victim-'));
-const victim = await startVictim({ chunkCount: 100, limits: { perHostLimitsOnLoopback: true }, ...(dataDir !== undefined ? { dataDir } : {}) });
+// Its store in a folder of its own (LMDB and the chunk log), as a deployed node keeps it.
+const dataDir = mkdtempSync(join(tmpdir(), 'atlasnet-attack-victim-'));
+const victim = await startVictim({ chunkCount: 100, limits: { perHostLimitsOnLoopback: true }, dataDir });
 let loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
 const ms = (nanoseconds: number) => nanoseconds / 1e6;
@@ -34,12 +35,19 @@ process.on('message', (message) => {
       loopDelayP99Ms: ms(loopDelay.percentile(99)),
     });
   }
-  if (message === 'stop') {
-    loopDelay.disable();
-    void victim.close().then(() => {
-      if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
-      process.exit(0);
-    });
-  }
+  if (message === 'stop') stop();
 });
+// A benchmark that went away leaves no node running and no store behind.
+process.on('disconnect', stop);
+
+let stopping = false;
+function stop(): void {
+  if (stopping) return;
+  stopping = true;
+  loopDelay.disable();
+  void victim.close().then(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(0);
+  });
+}
 process.stdout.write(`${JSON.stringify({ port: victim.port, addresses: victim.chunks.map((c) => c.address) })}\n`);

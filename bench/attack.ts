@@ -17,7 +17,7 @@ import { DEFAULT_HTTP_LIMITS } from '../src/transport/http.js';
 import { honestClient, sleep, type ProbeResult } from '../test/security/hostile/attackers.js';
 import { ATTACKS } from './attack-cases.js';
 import { bundleScript } from './bundle.js';
-import { startJsonService } from './child.js';
+import { startJsonService, stopAll } from './child.js';
 import type { BenchOptions, BenchReport, BenchRow, BenchSuite } from './report.js';
 
 const MIB = 1024 * 1024;
@@ -38,7 +38,10 @@ interface VictimProcess {
 }
 
 interface AttackerProcess {
+  /** Stops the attack and answers what it received. */
   stop(): Promise<{ bytesIn: number; statuses: [number, number][] }>;
+  /** Ends the process, stopped or not (every path). */
+  kill(): Promise<void>;
 }
 
 /** Asks `child` one IPC question and resolves with its answer. */
@@ -71,7 +74,7 @@ async function startVictimProcess(): Promise<VictimProcess> {
 async function startAttackerProcess(caseIndex: number, port: number, addresses: readonly string[]): Promise<AttackerProcess> {
   const script = await bundleScript(join(import.meta.dirname, 'attack-attacker.ts'), 'attack-');
   const { child } = await startJsonService(script, [String(caseIndex), String(port), JSON.stringify(addresses)], { ipc: true, plainJs: true });
-  return { stop: () => ask(child, 'stop') };
+  return { stop: () => ask(child, 'stop'), kill: () => stopAll([child]) };
 }
 
 /** The 99th percentile of latencies, nearest rank. */
@@ -97,6 +100,7 @@ const suite: BenchSuite = async (options: BenchOptions): Promise<BenchReport> =>
   const limits = DEFAULT_HTTP_LIMITS;
   for (const [caseIndex, attackCase] of ATTACKS.entries()) {
     const victim = await startVictimProcess();
+    let attacker: AttackerProcess | undefined;
     try {
       const honestAddress = victim.addresses[1] as string;
       await victim.mark();
@@ -105,7 +109,7 @@ const suite: BenchSuite = async (options: BenchOptions): Promise<BenchReport> =>
       let rssPeak = rssBefore;
       await victim.mark();
       const started = performance.now();
-      const attacker = await startAttackerProcess(caseIndex, victim.port, victim.addresses);
+      attacker = await startAttackerProcess(caseIndex, victim.port, victim.addresses);
       let loopDelayMs = 0;
       const during = await honestRun(victim.port, honestAddress, attackMs, async () => {
         const sample = await victim.sample();
@@ -132,6 +136,7 @@ const suite: BenchSuite = async (options: BenchOptions): Promise<BenchReport> =>
       if (statuses) notes.push(`${label}: attacker replies ${statuses}`);
       if (during.failures.length > 0) notes.push(`${label}: honest failures ${during.failures.join('; ')}`);
     } finally {
+      await attacker?.kill();
       await victim.stop();
     }
   }
