@@ -44,12 +44,38 @@ interface AttackerProcess {
   kill(): Promise<void>;
 }
 
-/** Asks `child` one IPC question and resolves with its answer. */
+/** How long a child process may take to answer one IPC question. */
+const ANSWER_TIMEOUT_MS = 30_000;
+
+/**
+ * Asks `child` one IPC question and resolves with its answer; rejects when the child has gone,
+ * goes before answering, or does not answer within ANSWER_TIMEOUT_MS.
+ */
 function ask<T>(child: ChildProcess, message: string): Promise<T> {
-  return new Promise((done) => {
-    child.once('message', (answer) => done(answer as T));
-    child.send(message);
+  return new Promise((resolve, reject) => {
+    const settle = (error?: Error, answer?: unknown) => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (error) reject(error);
+      else resolve(answer as T);
+    };
+    const onMessage = (answer: unknown) => settle(undefined, answer);
+    const onExit = () => settle(new Error(`bench process ${child.pid} exited before answering "${message}"`));
+    const timer = setTimeout(() => settle(new Error(`bench process ${child.pid} did not answer "${message}" within ${ANSWER_TIMEOUT_MS} ms`)), ANSWER_TIMEOUT_MS);
+    if (child.exitCode !== null || child.signalCode !== null || !child.connected) return onExit();
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+    child.send(message, (error) => {
+      if (error) settle(error);
+    });
   });
+}
+
+/** A bench child whose IPC channel fails is stopped, not left to crash the benchmark. */
+function watched(child: ChildProcess): ChildProcess {
+  child.on('error', () => void stopAll([child]));
+  return child;
 }
 
 // The victim and the attacker run bundled plain JavaScript, as a node on the built package does
@@ -57,23 +83,28 @@ function ask<T>(child: ChildProcess, message: string): Promise<T> {
 async function startVictimProcess(): Promise<VictimProcess> {
   const script = await bundleScript(join(import.meta.dirname, 'attack-victim.ts'), 'attack-');
   const { child, info } = await startJsonService<{ port: number; addresses: string[] }>(script, [], { ipc: true, plainJs: true });
+  watched(child);
   return {
     ...info,
     mark: async () => {
       await ask(child, 'mark');
     },
     sample: () => ask<VictimSample>(child, 'sample'),
-    stop: () =>
-      new Promise((done) => {
-        child.once('exit', () => done());
-        child.send('stop');
-      }),
+    // It exits once its node is closed and its folder removed; past the timeout it is killed.
+    stop: async () => {
+      const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+      if (child.connected) child.send('stop', () => {});
+      const timer = setTimeout(() => void stopAll([child]), ANSWER_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    },
   };
 }
 
 async function startAttackerProcess(caseIndex: number, port: number, addresses: readonly string[]): Promise<AttackerProcess> {
   const script = await bundleScript(join(import.meta.dirname, 'attack-attacker.ts'), 'attack-');
   const { child } = await startJsonService(script, [String(caseIndex), String(port), JSON.stringify(addresses)], { ipc: true, plainJs: true });
+  watched(child);
   return { stop: () => ask(child, 'stop'), kill: () => stopAll([child]) };
 }
 

@@ -23,8 +23,9 @@
  * requested address (8 MiB for a request of 1,000), copied once by the kernel, with no more read
  * calls than one a record. Through `read` nothing of it is held past the next window; through
  * `view` a reply holds the windows its chunks lie in until it is encoded, in the same turn of the
- * event loop (at most those 8 MiB for a request of 1,000, released before the next request is
- * read).
+ * event loop (at most those 8 MiB for a request of 1,000), except those of records of 16 KiB or
+ * more, which HTTP writes from the window itself: held until the socket has taken them, within the
+ * server's bounds on unsent reply bytes.
  *
  * A record read at random places (not along a run) again and again may also be kept
  * (recent-records.ts: the second read keeps it), so that reading it costs no call; along a run the window already answers, and a catch-up's records

@@ -38,11 +38,13 @@ export function byteListPieces(value: unknown, shareFrom: number): Uint8Array[] 
   if (key.length > 31 || !/^[\x20-\x7e]*$/.test(key)) return undefined;
   const list = (value as Record<string, unknown>)[key];
   if (!Array.isArray(list) || Object.getPrototypeOf(list) !== Array.prototype) return undefined;
-  let size = 3 + 1 + key.length + arrayHeaderBytes(list.length);
-  for (let i = 0; i < list.length; i++) {
+  // Each pass reads the length once, so that the header it writes counts the items it writes.
+  const count = list.length;
+  let size = 3 + 1 + key.length + arrayHeaderBytes(count);
+  for (let i = 0; i < count; i++) {
     const item: unknown = list[i];
     if (item === null) size += 1;
-    else if (item instanceof Uint8Array && (item.constructor === Uint8Array || Buffer.isBuffer(item))) size += binHeaderBytes(item.length) + (item.length >= shareFrom ? 0 : item.length);
+    else if (isPlainBytes(item)) size += binHeaderBytes(item.length) + (item.length >= shareFrom ? 0 : item.length);
     else return undefined;
   }
   const out = Buffer.allocUnsafe(size);
@@ -55,8 +57,9 @@ export function byteListPieces(value: unknown, shareFrom: number): Uint8Array[] 
   out[at++] = 1;
   out[at++] = 0xa0 | key.length; // fixstr
   at += out.write(key, at, 'latin1');
-  at = writeArrayHeader(out, at, list.length);
-  for (let i = 0; i < list.length; i++) {
+  if (list.length !== count) return undefined;
+  at = writeArrayHeader(out, at, count);
+  for (let i = 0; i < count; i++) {
     const item: unknown = list[i];
     // The list read twice (a getter, a Proxy) could have changed between the passes: never send
     // bytes the second pass did not write, nor an item the first pass would have refused.
@@ -65,7 +68,7 @@ export function byteListPieces(value: unknown, shareFrom: number): Uint8Array[] 
       out[at++] = 0xc0;
       continue;
     }
-    if (!(item instanceof Uint8Array)) return undefined;
+    if (!isPlainBytes(item)) return undefined;
     const length = item.length;
     const shared = length >= shareFrom;
     if (at + binHeaderBytes(length) + (shared ? 0 : length) > size) return undefined;
@@ -81,6 +84,11 @@ export function byteListPieces(value: unknown, shareFrom: number): Uint8Array[] 
   if (at !== size) return undefined;
   if (at > cut || pieces.length === 0) pieces.push(out.subarray(cut, at));
   return pieces;
+}
+
+/** A Uint8Array or Buffer: what msgpackr writes as a byte string (other views it writes its own way). */
+export function isPlainBytes(value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array && (value.constructor === Uint8Array || Buffer.isBuffer(value));
 }
 
 function arrayHeaderBytes(length: number): number {

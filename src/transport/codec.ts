@@ -252,7 +252,8 @@ export const binaryCodec: Codec = Object.freeze({
   format: 'msgpack',
   contentType: MSGPACK_CONTENT_TYPE,
   encode: encodeBinary,
-  encodePieces: (value: unknown) => encodePieces(value) ?? [encodeBinary(value)],
+  // Not a shape reply-pieces.ts writes, the byte list included: msgpackr's.
+  encodePieces: (value: unknown) => encodePieces(value) ?? [packr.pack(value)],
   decode: decodeBinary,
 });
 

@@ -16,7 +16,7 @@
  * undefined, left to msgpackr. The caller must not change a shared byte string until the reply
  * has been written (serving reads never do: VerifiedReader.serve).
  */
-import { binHeaderBytes, byteListPieces } from './byte-list.js';
+import { binHeaderBytes, byteListPieces, isPlainBytes } from './byte-list.js';
 
 /** Byte strings of at least this many bytes are sent from their own memory, not copied. */
 export const SHARED_PIECE_BYTES = 16 * 1024;
@@ -50,8 +50,11 @@ function copiedSize(value: unknown, depth: number): number {
   let size: number;
   let items: unknown[];
   if (isPlainArray(value)) {
-    size = value.length < 16 ? 1 : value.length < 0x10000 ? 3 : 5;
-    items = value;
+    // Read once, so that the header measured counts the items measured.
+    const count = value.length;
+    size = count < 16 ? 1 : count < 0x10000 ? 3 : 5;
+    items = [];
+    for (let i = 0; i < count; i++) items.push(value[i]);
   } else if (isPlainRecord(value)) {
     const keys = Object.keys(value);
     if (keys.length >= 0x10000) return -1;
@@ -78,8 +81,10 @@ function write(writer: PieceWriter, value: unknown, depth: number): void {
   else if (isPlainBytes(value)) writer.bytes(value);
   else if (depth >= MAX_DEPTH) writer.refuse();
   else if (isPlainArray(value)) {
-    writer.header(value.length, 0x90, 0xdc, 0xdd);
-    for (let i = 0; i < value.length; i++) write(writer, value[i], depth + 1);
+    // Read once, so that the header written counts the items written.
+    const count = value.length;
+    writer.header(count, 0x90, 0xdc, 0xdd);
+    for (let i = 0; i < count; i++) write(writer, value[i], depth + 1);
   } else if (isPlainRecord(value)) {
     const keys = Object.keys(value);
     writer.byte(0xde);
@@ -109,11 +114,6 @@ function isShortAscii(text: string): boolean {
   if (text.length > MAX_STRING) return false;
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
   return true;
-}
-
-/** A Uint8Array or Buffer (msgpackr writes other views its own way). */
-function isPlainBytes(value: unknown): value is Uint8Array {
-  return value instanceof Uint8Array && (value.constructor === Uint8Array || Buffer.isBuffer(value));
 }
 
 /** Writes the copied bytes into one buffer, cut where a shared byte string goes between them. */

@@ -39,8 +39,13 @@ export interface RequestContext {
 
 /** What a transport serves. `handle` throws AtlasError for refusals; the transport encodes them. */
 export interface TransportService {
+  /**
+   * The answer to one call. Its byte strings may be sent from their own memory after `handle`
+   * has returned (HttpTransport writes those of 16 KiB or more without a copy, `SHARED_PIECE_BYTES`):
+   * they must not change until the reply has been written.
+   */
   handle(method: string, params: unknown, context: RequestContext): Promise<unknown>;
-  /** One chunk's raw bytes, for plain GET routes; undefined when absent. */
+  /** One chunk's raw bytes, for plain GET routes (sent as they are: not to be changed); undefined when absent. */
   getChunk?(address: string): Uint8Array | undefined;
   /** A JSON-able summary for a status route. */
   status?(): unknown;
@@ -70,13 +75,14 @@ export interface Transport {
    */
   readonly handsOverReplies?: boolean;
   /**
-   * True when the transport only reads the byte fields of what its service answers, and is done
-   * with them once it has encoded the answer (both transports here encode it at once): the node
-   * then answers getChunks with bytes it shares with its chunk log's read-ahead and with the
-   * chunks it keeps of recent reads, uncopied. They must not be changed or kept (a change would
-   * outlive the request, in every later answer of that chunk): a transport that encrypts in place,
-   * or queues answers unencoded, leaves this unset, and the node copies every chunk it serves.
-   * Default false.
+   * True when the transport only reads the byte fields of what its service answers, and lets go
+   * of them once the answer is written (MemoryTransport encodes it at once; HttpTransport writes
+   * byte strings of 16 KiB or more from their own memory, held until its socket has taken them,
+   * within its unsent-bytes bounds): the node then answers getChunks with bytes it shares with its
+   * chunk log's read-ahead and with the chunks it keeps of recent reads, uncopied. They must not
+   * be changed or kept (a change would outlive the request, in every later answer of that chunk):
+   * a transport that encrypts in place, or keeps answers, leaves this unset, and the node copies
+   * every chunk it serves. Default false.
    */
   readonly readsRepliesOnce?: boolean;
   close(): Promise<void>;

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { systemClock, type Clock, type TimerHandle } from '../../src/runtime.js';
 import { binaryCodec, decodeBinary, encodeBinary, encodeJsonText } from '../../src/transport/codec.js';
@@ -219,8 +219,21 @@ describe('HttpTransport: replies as pieces', () => {
       missing: [ADDRESS],
     };
     expect(binaryCodec.encodePieces(params).length).toBeGreaterThan(1);
-    const reply = await client().call(address, 'echo', params);
+    // The large chunks are written as they are, not joined into a new body first.
+    const written: unknown[] = [];
+    const original = http.ServerResponse.prototype.write;
+    const write = vi.spyOn(http.ServerResponse.prototype, 'write').mockImplementation(function (this: http.ServerResponse, ...args: unknown[]) {
+      written.push(args[0]);
+      return (original as (...a: unknown[]) => boolean).apply(this, args);
+    });
+    let reply: unknown;
+    try {
+      reply = await client().call(address, 'echo', params);
+    } finally {
+      write.mockRestore();
+    }
     expect(reply).toStrictEqual(params);
+    expect(written.some((piece) => piece instanceof Uint8Array && piece.length === 200_000)).toBe(true);
     const size = encodeBinary(params).byteLength;
     expect(server.stats().bytesOut).toBe(size);
     // Over plain HTTP: the declared length is the body's.

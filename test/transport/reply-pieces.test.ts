@@ -24,7 +24,6 @@ describe('encodePieces', () => {
       const pieces = encodePieces(reply) as Uint8Array[];
       expect(join(pieces).equals(Buffer.from(packr.pack(reply))), `round ${round}`).toBe(true);
       for (const chunk of chunks) if (chunk.data.length >= SHARED_PIECE_BYTES) expect(pieces.includes(chunk.data)).toBe(true);
-      expect(pieces.filter((piece) => piece.length >= SHARED_PIECE_BYTES && !chunks.some((chunk) => chunk.data === piece)).length).toBeLessThanOrEqual(1 + chunks.length);
     }
   });
 
@@ -110,6 +109,23 @@ describe('encodePieces', () => {
       },
     };
     expect(encodePieces(deepening)).toBeUndefined();
+  });
+
+  it('never writes a list whose header counts other items than it holds, whatever its length says from read to read', () => {
+    for (const first of [1, 2]) {
+      let reads = 0;
+      // A list whose length reads 2 and 3 in turn (or 3 and 2), under either writer's key.
+      const shifting = new Proxy([Buffer.alloc(3, 1), Buffer.alloc(3, 2), Buffer.alloc(3, 3)], {
+        get: (target, key, receiver) => (key === 'length' ? (++reads % 2 === first % 2 ? 2 : 3) : Reflect.get(target, key, receiver)),
+      });
+      for (const value of [{ inOrder: shifting }, { chunks: shifting, missing: [] }]) {
+        const pieces = encodePieces(value);
+        if (pieces === undefined) continue;
+        // Whatever was written decodes whole: its header counts the items that follow.
+        const decoded = decodeBinary(join(pieces)) as Record<string, Uint8Array[]>;
+        expect([2, 3]).toContain(Object.values(decoded)[0]?.length);
+      }
+    }
   });
 
   it('is what each codec sends: MessagePack as pieces, JSON as one piece', () => {
