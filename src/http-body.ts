@@ -37,8 +37,37 @@ class PieceCollector {
   #filled = 0;
   #nextBlockBytes = FIRST_COPY_BLOCK_BYTES;
 
+  /** The declared length of a body to be joined that fits one block (see the constructor). */
+  #whole: number | undefined;
+
+  /**
+   * `whole`: the body's declared length, when it is to be joined: a body of up to one block that
+   * does not come in one piece is then copied straight into one buffer of that length, each byte
+   * once, instead of into blocks that are joined afterwards (most bytes twice).
+   */
+  constructor(whole?: number) {
+    if (whole !== undefined && whole > 0 && whole <= MAX_COPY_BLOCK_BYTES) this.#whole = whole;
+  }
+
   add(part: Buffer): void {
     const ownsItsMemory = part.byteOffset === 0 && part.buffer.byteLength === part.length;
+    const whole = this.#whole;
+    if (whole !== undefined) {
+      // A body that comes in one piece is kept as it is.
+      if (this.#block === undefined && part.length === whole && ownsItsMemory) {
+        this.#parts.push(part);
+        return;
+      }
+      if (this.#filled + part.length <= whole) {
+        this.#block ??= Buffer.allocUnsafeSlow(whole);
+        this.#block.set(part, this.#filled);
+        this.#filled += part.length;
+        return;
+      }
+      // More than declared (not from Node's parser, which holds a body to its length): collected
+      // as any other body from here on.
+      this.#whole = undefined;
+    }
     // The first piece is kept whatever its size: a body that comes whole (most requests, small replies) is not copied.
     const first = this.#parts.length === 0 && this.#block === undefined;
     if (ownsItsMemory && (part.length >= SMALL_PIECE_BYTES || first)) {
@@ -70,7 +99,7 @@ class PieceCollector {
 
 /** Reads a whole stream, rejecting with TOO_LARGE (and no longer reading) past `maxBytes`. */
 export async function readBody(stream: IncomingMessage, maxBytes: number, options: ReadBodyOptions = {}): Promise<Uint8Array> {
-  return joinedBody(await readBodyParts(stream, maxBytes, options));
+  return joinedBody(await collectBody(stream, maxBytes, options, true));
 }
 
 /** The pieces of `body` in one run of bytes (the only piece itself, without a copy). */
@@ -86,6 +115,11 @@ export function joinedBody({ parts, total }: BodyParts): Uint8Array {
  * is memory nothing else holds or writes: views of it can be handed over (Transport.handsOverReplies).
  */
 export function readBodyParts(stream: IncomingMessage, maxBytes: number, options: ReadBodyOptions = {}): Promise<BodyParts> {
+  return collectBody(stream, maxBytes, options, false);
+}
+
+/** readBodyParts(); with `toJoin`, a body of a declared length within one block is collected whole (PieceCollector). */
+function collectBody(stream: IncomingMessage, maxBytes: number, options: ReadBodyOptions, toJoin: boolean): Promise<BodyParts> {
   return new Promise((resolve, reject) => {
     const { signal, onProgress } = options;
     if (signal?.aborted) {
@@ -97,7 +131,7 @@ export function readBodyParts(stream: IncomingMessage, maxBytes: number, options
       reject(tooLarge(maxBytes));
       return;
     }
-    const pieces = new PieceCollector();
+    const pieces = new PieceCollector(toJoin && Number.isFinite(declared) ? declared : undefined);
     let total = 0;
     const cleanup = () => {
       stream.off('data', onData);

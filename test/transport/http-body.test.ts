@@ -1,10 +1,11 @@
 /**
  * readBodyParts: a body is kept as the pieces it came in, without joining them, and however a
- * sender splits it the pieces stay few and in memory nothing else holds.
+ * sender splits it the pieces stay few and in memory nothing else holds. readBody: a body joined
+ * copies each byte once.
  */
 import http, { type IncomingMessage } from 'node:http';
-import { describe, expect, it } from 'vitest';
-import { joinedBody, readBodyParts, SMALL_PIECE_BYTES } from '../../src/http-body.js';
+import { describe, expect, it, vi } from 'vitest';
+import { joinedBody, readBody, readBodyParts, SMALL_PIECE_BYTES } from '../../src/http-body.js';
 import { closeServerAfterEach } from '../support/streaming-server.js';
 
 const track = closeServerAfterEach();
@@ -82,5 +83,72 @@ describe('readBodyParts', () => {
   it('refuses a body past the bound with TOO_LARGE, however small its pieces', async () => {
     const port = await serving(chunked(5_000, 1, 100));
     await expect(readBodyParts(await get(port), 4_000)).rejects.toMatchObject({ code: 'TOO_LARGE' });
+  });
+});
+
+/** A server that reads each request's body with readBody, and what it read; Buffer.concat calls counted while it reads. */
+async function reading(maxBytes: number): Promise<{ port: number; bodies: Promise<{ body: Uint8Array; concats: number }>[] }> {
+  const bodies: Promise<{ body: Uint8Array; concats: number }>[] = [];
+  const server = http.createServer((req, res) => {
+    const concat = vi.spyOn(Buffer, 'concat');
+    const read = readBody(req, maxBytes).then((body) => ({ body, concats: concat.mock.calls.length }));
+    read.finally(() => concat.mockRestore()).then(
+      () => res.end('ok'),
+      () => res.destroy(),
+    );
+    bodies.push(read);
+  });
+  track(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as { port: number }).port, bodies };
+}
+
+/** POSTs `pieces` with their total as content-length, each written `gapMs` after the one before. */
+async function postInPieces(port: number, pieces: Buffer[], gapMs: number): Promise<void> {
+  const total = pieces.reduce((sum, piece) => sum + piece.length, 0);
+  await new Promise<void>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', agent: false, headers: { 'content-length': total } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve());
+    });
+    req.on('error', reject);
+    let next = 0;
+    const write = (): void => {
+      req.write(pieces[next++]);
+      if (next < pieces.length) setTimeout(write, gapMs);
+      else req.end();
+    };
+    write();
+  });
+}
+
+describe('readBody', () => {
+  it('joins a body of a declared length that comes in several pieces by copying each byte once, into one buffer', async () => {
+    const { port, bodies } = await reading(100_000);
+    const pieces = [Buffer.alloc(3_000, 1), Buffer.alloc(10, 2), Buffer.alloc(7_000, 3)];
+    await postInPieces(port, pieces, 30);
+    const { body, concats } = await (bodies[0] as Promise<{ body: Uint8Array; concats: number }>);
+    expect(Buffer.from(body).equals(Buffer.concat(pieces))).toBe(true);
+    // One buffer of the body's length, filled piece by piece: nothing joined afterwards.
+    expect(concats).toBe(0);
+    expect(body.byteOffset).toBe(0);
+    expect(body.buffer.byteLength).toBe(10_010);
+  });
+
+  it('reads a body larger than one block, in pieces, byte for byte', async () => {
+    const { port, bodies } = await reading(1_000_000);
+    const pieces = Array.from({ length: 12 }, (_, i) => Buffer.alloc(9_000, i));
+    await postInPieces(port, pieces, 5);
+    const { body } = await (bodies[0] as Promise<{ body: Uint8Array; concats: number }>);
+    expect(Buffer.from(body).equals(Buffer.concat(pieces))).toBe(true);
+  });
+
+  it('keeps a body that comes in one piece as it came', async () => {
+    const { port, bodies } = await reading(100_000);
+    await postInPieces(port, [Buffer.alloc(2_000, 9)], 0);
+    const { body, concats } = await (bodies[0] as Promise<{ body: Uint8Array; concats: number }>);
+    expect(concats).toBe(0);
+    expect(body.length).toBe(2_000);
+    expect(body.every((byte) => byte === 9)).toBe(true);
   });
 });
