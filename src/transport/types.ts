@@ -41,7 +41,7 @@ export interface RequestContext {
 export interface TransportService {
   /**
    * The answer to one call. Its byte strings may be sent from their own memory after `handle`
-   * has returned (HttpTransport writes those of 16 KiB or more without a copy, `SHARED_PIECE_BYTES`):
+   * has returned (HttpTransport writes those of 16 KiB or more without a copy):
    * they must not change until the reply has been written.
    */
   handle(method: string, params: unknown, context: RequestContext): Promise<unknown>;
