@@ -14,7 +14,7 @@ import { buildDataset, SCRATCH, type Dataset } from './sync/dataset.js';
 import { costModelRows } from './sync/cost-model.js';
 import { hypercoreRows, hypercoreSync, installHypercore, type AtlasFigures } from './sync/hypercore.js';
 import { runToEnd } from './sync/processes.js';
-import { REFERENCE, REFERENCE_CLIENT, reference, syncFrom, type FreshResult, type ReferenceResult, type Serving } from './sync/runs.js';
+import { DURABLE_REFERENCE, REFERENCE, REFERENCE_CLIENT, reference, syncFrom, type FreshResult, type ReferenceResult, type Serving } from './sync/runs.js';
 import type { StorageCeiling } from './sync/storage-ceiling.js';
 import { startupRun } from './sync-startup.js';
 
@@ -103,13 +103,22 @@ function rows(label: string, dataset: Dataset, result: FreshResult, serving: Ser
  * What durable storage alone costs: raw lmdb-js puts of the same chunks (no atlasnet code), CPU a
  * chunk beside the reference's. A ratio above the CPU target means the target cannot be met by
  * any code above LMDB; the sequential-key figure shows how much of it is the hash keys' scatter.
+ * And the reference itself made durable (each verified batch appended to a file and synced, no
+ * protocol, index or inventory): the least any durable catch-up costs, beside the reference.
  */
-function storageFloorRows(plan: { count: number; size: number | undefined }, dataset: Dataset, ref: ReferenceResult, ceiling: StorageCeiling): BenchRow[] {
+function storageFloorRows(plan: { count: number; size: number | undefined }, dataset: Dataset, ref: ReferenceResult, ceiling: StorageCeiling, durable: ReferenceResult): BenchRow[] {
   const label = `${plan.count.toLocaleString('en')} x ${plan.size ? `${plan.size} B` : 'corpus-like'}`;
   const refCpu = { label: REFERENCE_CLIENT, value: (ref.cpuSeconds * 1e6) / dataset.count };
   return [
     { label: `${label}: CPU per chunk of raw lmdb durable puts alone (hash keys)`, value: (ceiling.cpuMs * 1000) / ceiling.count, unit: 'µs', reference: refCpu },
     { label: `${label}: CPU per chunk of raw lmdb durable puts alone (sequential keys)`, value: (ceiling.sequential.cpuMs * 1000) / ceiling.count, unit: 'µs', reference: refCpu },
+    { label: `${label}: CPU per chunk of the ${DURABLE_REFERENCE} (client)`, value: (durable.cpuSeconds * 1e6) / dataset.count, unit: 'µs', reference: refCpu },
+    {
+      label: `${label}: chunks/s of the ${DURABLE_REFERENCE}`,
+      value: dataset.count / (durable.elapsedMs / 1000),
+      unit: 'chunks/s',
+      reference: { label: REFERENCE, value: dataset.count / (ref.elapsedMs / 1000) },
+    },
   ];
 }
 
@@ -176,8 +185,9 @@ const suite: BenchSuite = async ({ quick }) => {
   for (const plan of plans) {
     const dataset = await buildDataset(plan.count, plan.size);
     const ref = await reference(dataset);
+    const durable = await reference(dataset, { durable: true });
     const ceiling = await runToEnd<StorageCeiling>('storage-ceiling.ts', [dataset.sourceDir, dataset.chainFile], 600_000);
-    report.rows.push(...storageFloorRows(plan, dataset, ref, ceiling));
+    report.rows.push(...storageFloorRows(plan, dataset, ref, ceiling, durable));
     // From one peer, both chunk layouts of the fresh node: chunks in LMDB, and the append-only chunk log (the default).
     const runs = plan.peers.flatMap((peers) => (peers === 1 ? (['lmdb', 'log'] as const) : (['lmdb'] as const)).map((storage) => ({ peers, storage })));
     let ownFigures: AtlasFigures | undefined;

@@ -4,7 +4,7 @@
  * serving peers (peer.ts and fresh.ts), with what each process reported.
  */
 import type { ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChunkStorage } from '../../src/store/lmdb.js';
 import { copySource, SCRATCH, type Dataset } from './dataset.js';
@@ -14,6 +14,8 @@ import { laterLines, runToEnd, serveCpuOf, startService } from './processes.js';
 /** What the reference is called beside a figure: the whole run, and its client's share. */
 export const REFERENCE = 'plain http stream + verify';
 export const REFERENCE_CLIENT = `${REFERENCE}, client`;
+/** The reference that also appends what it verified to a file, durably (reference-client.ts). */
+export const DURABLE_REFERENCE = `${REFERENCE} + durable append`;
 
 export interface FreshResult {
   done: boolean;
@@ -52,17 +54,21 @@ export interface ThreadCpu {
   otherSeconds: number;
 }
 
-export async function reference(dataset: Dataset): Promise<ReferenceResult> {
+/** The reference's run; `durable`: its client also appends every verified batch to a file and syncs it. */
+export async function reference(dataset: Dataset, options: { durable?: boolean } = {}): Promise<ReferenceResult> {
   const dir = copySource(dataset, 'reference');
   const server = await startService<{ address: string }>('reference-server.ts', [dir, dataset.chainFile]);
   const report = laterLines(server.child);
+  const log = options.durable === true ? [join(SCRATCH, 'run', 'reference.log')] : [];
+  if (log.length > 0) mkdirSync(join(SCRATCH, 'run'), { recursive: true });
   try {
-    const result = await runToEnd<ReferenceResult>('reference-client.ts', [server.info.address, dataset.chainFile], 600_000);
+    const result = await runToEnd<ReferenceResult>('reference-client.ts', [server.info.address, dataset.chainFile, ...log], 600_000);
     if (result.mismatched !== 0 || result.verified !== dataset.count) throw new Error(`reference verified ${result.verified}/${dataset.count}`);
     await stopAll([server.child]);
     return { ...result, serveCpuSeconds: serveCpuOf(report) };
   } finally {
     await stopAll([server.child]);
+    for (const file of log) rmSync(file, { force: true });
   }
 }
 
