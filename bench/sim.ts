@@ -83,7 +83,6 @@ function buildIsCurrent(): boolean {
   }
 }
 
-
 const mib = (bytes: number) => `${(bytes / 1_048_576).toFixed(0)} MiB`;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 

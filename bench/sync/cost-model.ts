@@ -14,7 +14,7 @@ import { buildDataset } from './dataset.js';
 import { REFERENCE_CLIENT, reference, syncFrom, type FreshResult, type ReferenceResult } from './runs.js';
 
 /** Catch-up sizes fitted: small, the mixed-workload size of the targets, and large. */
-export const COST_MODEL_SIZES = [5_000, 20_000, 80_000] as const;
+const COST_MODEL_SIZES = [5_000, 20_000, 80_000] as const;
 /** Below this R², a fit is said to be poor beside its rows. */
 const POOR_FIT_R2 = 0.9;
 
@@ -39,7 +39,7 @@ function sampleOf(chunks: number, result: FreshResult | ReferenceResult): Sample
 }
 
 /** The cost line of one figure over the samples, `toMs` converting it to ms; undefined when a sample lacks the figure. */
-export function costLine(samples: readonly Sample[], figure: (sample: Sample) => number | undefined, toMs: number): CostLine | undefined {
+function costLine(samples: readonly Sample[], figure: (sample: Sample) => number | undefined, toMs: number): CostLine | undefined {
   const ys: number[] = [];
   for (const sample of samples) {
     const value = figure(sample);

@@ -98,8 +98,8 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
   const closeStore = optional('closeStore', options.closeStore, 'a boolean', (v): v is boolean => typeof v === 'boolean');
   const dataDir = optional('dataDir', options.dataDir, 'a non-empty path', nonEmptyString);
   const chunkStorage = optional('chunkStorage', options.chunkStorage, "'lmdb' or 'log'", (v): v is ChunkStorage => v === 'lmdb' || v === 'log') ?? DEFAULT_CHUNK_STORAGE;
-  const sequenceCacheBytes = optional('sequenceCacheBytes', options.sequenceCacheBytes, 'a whole number of bytes >= 0', (v): v is number => Number.isSafeInteger(v) && (v as number) >= 0);
-  const chunkCacheBytes = optional('chunkCacheBytes', options.chunkCacheBytes, 'a whole number of bytes >= 0', (v): v is number => Number.isSafeInteger(v) && (v as number) >= 0);
+  const sequenceCacheBytes = byteCount('sequenceCacheBytes', options.sequenceCacheBytes);
+  const chunkCacheBytes = byteCount('chunkCacheBytes', options.chunkCacheBytes);
   const storage: NodeStorage = store !== undefined ? { kind: 'given', store } : dataDir !== undefined ? { kind: 'lmdb', dataDir, chunkStorage, sequenceCacheBytes, chunkCacheBytes } : { kind: 'memory' };
 
   const network = optional('network', options.network, 'a non-empty string', nonEmptyString) ?? 'mainnet';
@@ -221,6 +221,10 @@ function list<T>(option: string, value: unknown, what: string, ok: (value: unkno
     if (!ok(item)) throw new InvalidOptionError(`${option}[${i}]`, `expected ${what}, got ${describe(item)}`);
   });
   return [...(value as T[])];
+}
+
+function byteCount(option: string, value: unknown): number | undefined {
+  return optional(option, value, 'a whole number of bytes >= 0', (v): v is number => Number.isSafeInteger(v) && (v as number) >= 0);
 }
 
 function positiveInteger(option: string, value: unknown): number | undefined {

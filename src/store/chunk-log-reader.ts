@@ -28,9 +28,9 @@
  * server's bounds on unsent reply bytes.
  *
  * A record read at random places (not along a run) again and again may also be kept
- * (recent-records.ts: the second read keeps it), so that reading it costs no call; along a run the window already answers, and a catch-up's records
- * would only push the others out: a record kept and then continued by the next read (it began a
- * run) is forgotten again.
+ * (recent-records.ts: the second read keeps it), so that reading it costs no call. Along a run
+ * the window already answers, and a catch-up's records would only push the others out: a record
+ * kept and then continued by the next read (it began a run) is forgotten again.
  */
 import { readSync } from 'node:fs';
 import { RecentRecords } from './recent-records.js';

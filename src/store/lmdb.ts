@@ -144,14 +144,8 @@ export class LmdbChunkStore extends BackedChunkStore {
       throw new InvalidOptionError('chunkStorage', `'lmdb' or 'log', got ${String(options.chunkStorage)}`);
     }
     const maxChunkSize = checkMaxChunkSize(options.maxChunkSize);
-    const sequenceCacheBytes = options.sequenceCacheBytes ?? DEFAULT_SEQUENCE_CACHE_BYTES;
-    if (!Number.isSafeInteger(sequenceCacheBytes) || sequenceCacheBytes < 0) {
-      throw new InvalidOptionError('sequenceCacheBytes', `a whole number of bytes >= 0, got ${String(options.sequenceCacheBytes)}`);
-    }
-    const chunkCacheBytes = options.chunkCacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES;
-    if (!Number.isSafeInteger(chunkCacheBytes) || chunkCacheBytes < 0) {
-      throw new InvalidOptionError('chunkCacheBytes', `a whole number of bytes >= 0, got ${String(options.chunkCacheBytes)}`);
-    }
+    const sequenceCacheBytes = byteBound('sequenceCacheBytes', options.sequenceCacheBytes, DEFAULT_SEQUENCE_CACHE_BYTES);
+    const chunkCacheBytes = byteBound('chunkCacheBytes', options.chunkCacheBytes, DEFAULT_CHUNK_CACHE_BYTES);
     const path = ensureUsableDirectory(options.path);
     if (openPaths.has(path)) throw new AtlasError(ErrorCodes.BUSY, `the store in ${path} is already open in this process`, { path });
     const { existing } = prepareDataDir(path, { acceptEmptyDataFile: options.acceptEmptyDataFile === true });
@@ -264,6 +258,13 @@ function openDatabases(env: RootDatabase, path: string, existing: boolean, wante
     });
   };
   return { ...dbs, storage, commitFormat };
+}
+
+/** A memory bound option: `value`, or `fallback` when undefined; INVALID_OPTION unless a whole number of bytes >= 0. */
+function byteBound(option: string, value: number | undefined, fallback: number): number {
+  const bytes = value ?? fallback;
+  if (!Number.isSafeInteger(bytes) || bytes < 0) throw new InvalidOptionError(option, `a whole number of bytes >= 0, got ${String(value)}`);
+  return bytes;
 }
 
 function checkLogChunkSize(maxChunkSize: number): void {

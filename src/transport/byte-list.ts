@@ -91,11 +91,13 @@ export function isPlainBytes(value: unknown): value is Uint8Array {
   return value instanceof Uint8Array && (value.constructor === Uint8Array || Buffer.isBuffer(value));
 }
 
-function arrayHeaderBytes(length: number): number {
+/** The bytes of a list's MessagePack header (fixarray, array 16 or 32). */
+export function arrayHeaderBytes(length: number): number {
   return length < 16 ? 1 : length < 0x10000 ? 3 : 5;
 }
 
-function writeArrayHeader(out: Buffer, at: number, length: number): number {
+/** Writes a list's header at `at`; answers where it ends. */
+export function writeArrayHeader(out: Buffer, at: number, length: number): number {
   if (length >= 16) return writeLongHeader(out, at, length, 0xdc, 0xdd);
   out[at] = 0x90 | length;
   return at + 1;
@@ -106,7 +108,8 @@ export function binHeaderBytes(length: number): number {
   return length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
 }
 
-function writeBinHeader(out: Buffer, at: number, length: number): number {
+/** Writes a byte string's header at `at`; answers where it ends. */
+export function writeBinHeader(out: Buffer, at: number, length: number): number {
   if (length >= 0x100) return writeLongHeader(out, at, length, 0xc5, 0xc6);
   out[at] = 0xc4;
   out[at + 1] = length;

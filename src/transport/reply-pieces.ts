@@ -16,7 +16,7 @@
  * undefined, left to msgpackr. The caller must not change a shared byte string until the reply
  * has been written (serving reads never do: VerifiedReader.serve).
  */
-import { binHeaderBytes, byteListPieces, isPlainBytes } from './byte-list.js';
+import { arrayHeaderBytes, binHeaderBytes, byteListPieces, isPlainBytes, writeArrayHeader, writeBinHeader } from './byte-list.js';
 
 /** Byte strings of at least this many bytes are sent from their own memory, not copied. */
 export const SHARED_PIECE_BYTES = 16 * 1024;
@@ -47,32 +47,30 @@ function copiedSize(value: unknown, depth: number): number {
   if (typeof value === 'string') return isShortAscii(value) ? (value.length < 32 ? 1 : 2) + value.length : -1;
   if (isPlainBytes(value)) return binHeaderBytes(value.length) + (value.length >= SHARED_PIECE_BYTES ? 0 : value.length);
   if (depth >= MAX_DEPTH) return -1;
-  let size: number;
-  let items: unknown[];
   if (isPlainArray(value)) {
     // Read once, so that the header measured counts the items measured.
     const count = value.length;
-    size = count < 16 ? 1 : count < 0x10000 ? 3 : 5;
-    items = [];
-    for (let i = 0; i < count; i++) items.push(value[i]);
-  } else if (isPlainRecord(value)) {
+    let size = arrayHeaderBytes(count);
+    for (let i = 0; i < count; i++) {
+      const item = copiedSize(value[i], depth + 1);
+      if (item < 0) return -1;
+      size += item;
+    }
+    return size;
+  }
+  if (isPlainRecord(value)) {
     const keys = Object.keys(value);
     if (keys.length >= 0x10000) return -1;
-    size = 3;
-    items = [];
+    let size = 3;
     for (const key of keys) {
       const keySize = copiedSize(key, depth + 1);
-      if (keySize < 0) return -1;
-      size += keySize;
-      items.push(value[key]);
+      const entry = copiedSize(value[key], depth + 1);
+      if (keySize < 0 || entry < 0) return -1;
+      size += keySize + entry;
     }
-  } else return -1;
-  for (let i = 0; i < items.length; i++) {
-    const itemSize = copiedSize(items[i], depth + 1);
-    if (itemSize < 0) return -1;
-    size += itemSize;
+    return size;
   }
-  return size;
+  return -1;
 }
 
 function write(writer: PieceWriter, value: unknown, depth: number): void {
@@ -83,10 +81,12 @@ function write(writer: PieceWriter, value: unknown, depth: number): void {
   else if (isPlainArray(value)) {
     // Read once, so that the header written counts the items written.
     const count = value.length;
-    writer.header(count, 0x90, 0xdc, 0xdd);
+    writer.arrayHeader(count);
     for (let i = 0; i < count; i++) write(writer, value[i], depth + 1);
   } else if (isPlainRecord(value)) {
     const keys = Object.keys(value);
+    // A map grown past a 16-bit count since the first pass: refused, as that pass would have.
+    if (keys.length >= 0x10000) return writer.refuse();
     writer.byte(0xde);
     writer.uint16(keys.length);
     for (const key of keys) {
@@ -146,16 +146,8 @@ class PieceWriter {
     if (this.#room(2)) this.#at = this.#out.writeUInt16BE(value, this.#at);
   }
 
-  /** A count: `small | n` below 16 (when `small` is given), else a 16- or 32-bit header. */
-  header(count: number, small: number | undefined, code16: number, code32: number): void {
-    if (small !== undefined && count < 16) this.byte(small | count);
-    else if (count < 0x10000) {
-      this.byte(code16);
-      this.uint16(count);
-    } else if (this.#room(5)) {
-      this.#out[this.#at] = code32;
-      this.#at = this.#out.writeUInt32BE(count, this.#at + 1);
-    }
+  arrayHeader(count: number): void {
+    if (this.#room(arrayHeaderBytes(count))) this.#at = writeArrayHeader(this.#out, this.#at, count);
   }
 
   string(text: string): void {
@@ -169,10 +161,7 @@ class PieceWriter {
   }
 
   bytes(data: Uint8Array): void {
-    if (data.length < 0x100) {
-      this.byte(0xc4);
-      this.byte(data.length);
-    } else this.header(data.length, undefined, 0xc5, 0xc6);
+    if (this.#room(binHeaderBytes(data.length))) this.#at = writeBinHeader(this.#out, this.#at, data.length);
     if (data.length >= SHARED_PIECE_BYTES) {
       if (this.#at > this.#cut) this.#pieces.push(this.#out.subarray(this.#cut, this.#at));
       this.#pieces.push(data);
