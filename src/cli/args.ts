@@ -32,6 +32,11 @@ export function collectPeer(value: string, previous: string[] | undefined): stri
   return [...(previous ?? []), parsePeer(value)];
 }
 
+/** Commander's collector for repeatable options taken as written, such as --mirror. */
+export function collectString(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 export function intParser(min: number, max: number): (value: string) => number {
   return (value) => {
     if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected a whole number, got ${JSON.stringify(value.slice(0, 40))}`);

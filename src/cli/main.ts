@@ -20,7 +20,7 @@ import { registerMissingCommand } from './commands/missing.js';
 import { registerResolveCommand } from './commands/resolve.js';
 import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeOf, oneLine, ReportedExit } from './errors.js';
 import { installStopHandlers, stopReason } from './signals.js';
-import { packageRoot } from './zonefiles.js';
+import { packageRoot } from './package-root.js';
 
 /** Builds the program; commands added later (e.g. `atlas sim`) register on the returned Command. */
 export function buildProgram(): Command {

@@ -4,8 +4,7 @@
  */
 import { Option } from 'commander';
 import { isAtlasError } from '../errors.js';
-import { ProtocolClient } from '../protocol/client.js';
-import { HttpTransport } from '../transport/http.js';
+import type { ProtocolClient } from '../protocol/client.js';
 import { collectPeer, parsePeer } from './args.js';
 import { CliError } from './errors.js';
 
@@ -29,7 +28,9 @@ export interface Remote {
   timeoutMs: number;
 }
 
+/** Runs `action` with a client of its own; the transport and protocol modules load on the first call, not with the CLI. */
 export async function withRemote<T>(timeoutSeconds: number, action: (remote: Remote) => Promise<T>): Promise<T> {
+  const [{ HttpTransport }, { ProtocolClient }] = await Promise.all([import('../transport/http.js'), import('../protocol/client.js')]);
   const transport = new HttpTransport();
   const timeoutMs = Math.round(timeoutSeconds * 1000);
   const client = new ProtocolClient(transport, { timeouts: { ping: timeoutMs, inventory: timeoutMs, peers: timeoutMs, chunks: timeoutMs } });

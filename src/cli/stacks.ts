@@ -21,10 +21,6 @@ export interface StacksCliOptions {
   stacksObserverAllow?: string[];
 }
 
-export function collectString(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
 /** The observer chain when --stacks-observer is given (its journal in <data-dir>/stacks). */
 export async function openObserver(options: StacksCliOptions, dataDir: string, network: string, logger: Logger): Promise<StacksObserverChain | undefined> {
   if (options.stacksObserver === undefined) return undefined;

@@ -3,12 +3,12 @@
  * (or given with --data), else generated zone files of the same size distribution.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { hash160Batch, hashReady } from '../hash/index.js';
 import { seededRandom } from '../runtime.js';
 import { generateChunks } from '../sim/workload.js';
 import { CliError } from './errors.js';
+import { packageRoot } from './package-root.js';
 
 export const CORPUS_FILE = 'bns-genesis-zonefiles.txt';
 /** Same count as the real corpus, so both workloads are comparable. */
@@ -29,18 +29,6 @@ export interface Workload {
   /** Generated because the real corpus was absent from this path (undefined with --generated). */
   realPathTried?: string;
   chunks: ZoneFile[];
-}
-
-/** The package root: the nearest folder above this module holding package.json (src/ or dist/ alike). */
-export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from;
-  for (let i = 0; i < 10; i++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  return resolve(from, '..', '..');
 }
 
 /** ../shared/data/bns-genesis-zonefiles.txt relative to the package root. */

@@ -7,9 +7,12 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorLines, ROOT, runProcess } from './helpers.js';
+
+const RECORD_IMPORTS = join(ROOT, 'test', 'support', 'record-imports.mjs');
 
 const pkg = mkdtempSync(join(tmpdir(), 'atlas-dist-test-'));
 const bare = mkdtempSync(join(tmpdir(), 'atlas-bare-test-'));
@@ -55,6 +58,26 @@ describe('bin/atlas.js', () => {
     expect(help.stdout).toContain('Usage: atlas put [options] <file...>');
     expect(bad.code).toBe(2);
     expect(errorLines(bad.stderr)).toHaveLength(1);
+  });
+
+  it('loads only what a command uses: --version and status --help load no node, store, hash or transport module', async () => {
+    const loaded = async (args: string[]): Promise<string[]> => {
+      const log = join(pkg, `imports-${args.join('-')}.log`);
+      const result = await runProcess(process.execPath, ['--import', RECORD_IMPORTS, join(pkg, 'bin', 'atlas.js'), ...args], { cwd: pkg, env: { RECORD_IMPORTS_TO: log }, timeoutMs: 30_000 });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toBe('');
+      return readFileSync(log, 'utf8').split('\n').filter((url) => url.startsWith('file:')).map((url) => relative(pkg, fileURLToPath(url)));
+    };
+    const heavy = (path: string) =>
+      /^dist\/(node|sim|hash|sync\/(?!sources\/missing-route)|bns|chain|legacy|inventory)\//.test(path) ||
+      /^dist\/(store\/(lmdb|chunk-store|chunk-log)|transport\/http|protocol\/client)\.js$/.test(path) ||
+      (path.startsWith('node_modules/') && !path.startsWith('node_modules/commander/'));
+    const [version, statusHelp, simList] = await Promise.all([loaded(['--version']), loaded(['status', '--help']), loaded(['sim', '--list'])]);
+    expect(version).toContain('dist/cli/main.js');
+    expect(version.filter(heavy)).toEqual([]);
+    expect(statusHelp.filter(heavy)).toEqual([]);
+    // the recorder sees the modules a command loads when it runs
+    expect(simList.filter(heavy).some((path) => path.startsWith('dist/sim/'))).toBe(true);
   });
 
   it('runs the demo (what npm start runs) to convergence and exits 0', async () => {

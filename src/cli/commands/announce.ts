@@ -1,9 +1,8 @@
 /** `atlas announce <file>... --chain <devchain>`: hashes each file and appends its address to a DevChain. */
 import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { hash160Hex, hashReady } from '../../hash/index.js';
-import { announceAll, openDevChain } from '../chain.js';
 import { readChunkFiles } from '../files.js';
+import { readyHash } from '../hash-on-demand.js';
 import { formatTable, writeJson, writeLine } from '../output.js';
 import { DEFAULT_DATA_DIR } from './node.js';
 
@@ -21,7 +20,7 @@ export function registerAnnounceCommand(program: Command): void {
     .option('--json', 'print JSON: [{ file, address, position }]')
     .action(async (files: string[], options: AnnounceOptions) => {
       const chunks = await readChunkFiles(files);
-      await hashReady();
+      const [{ hash160Hex }, { announceAll, openDevChain }] = await Promise.all([readyHash(), import('../chain.js')]);
       const items = chunks.map((c) => ({ file: c.file, address: hash160Hex(c.data), key: basename(c.file) }));
       const chain = await openDevChain(resolve(options.chain));
       let positions: number[];

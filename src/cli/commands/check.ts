@@ -12,10 +12,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { AtlasError } from '../../errors.js';
-import { hashReady } from '../../hash/index.js';
-import { LmdbChunkStore } from '../../store/lmdb.js';
 import { LMDB_DATA_FILE } from '../../store/lmdb-file.js';
-import { scanStore, withChunkLog, type ScanReport } from '../../store/scan.js';
+import type { ScanReport } from '../../store/scan.js';
 import { CliError, EXIT_FAILURE, ReportedExit } from '../errors.js';
 import { formatBytes, formatCount, writeJson, writeLine } from '../output.js';
 
@@ -91,10 +89,15 @@ function writeHuman(path: string, outcome: Outcome): void {
   for (const line of r.problems) writeLine(`  - ${line}`);
 }
 
-/** The child: open, scan, answer through IPC, close. */
+/** The child: open, scan, answer through IPC, close. The store's modules load here only, not in the command. */
 async function runWorker(path: string): Promise<void> {
   let answer: WorkerAnswer;
   try {
+    const [{ hashReady }, { LmdbChunkStore }, { scanStore, withChunkLog }] = await Promise.all([
+      import('../../hash/index.js'),
+      import('../../store/lmdb.js'),
+      import('../../store/scan.js'),
+    ]);
     await hashReady();
     const store = await LmdbChunkStore.open({ path, chunkCacheBytes: 0 });
     try {

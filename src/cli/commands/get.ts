@@ -5,10 +5,10 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { hash160Hex, hashReady } from '../../hash/index.js';
 import type { ProtocolClient } from '../../protocol/client.js';
 import { parseChunkAddress, secondsParser } from '../args.js';
 import { CliError } from '../errors.js';
+import { readyHash } from '../hash-on-demand.js';
 import { DEFAULT_REMOTE_TIMEOUT_S, peerError, peerOption, withRemote } from '../remote.js';
 
 /** Most of the node's peers asked for a chunk the node lacks. */
@@ -29,18 +29,19 @@ export function registerGetCommand(program: Command): void {
     .option('-o, --output <file>', 'write the chunk to this file instead of stdout')
     .option('-t, --timeout <seconds>', 'deadline of each call', secondsParser(3600), DEFAULT_REMOTE_TIMEOUT_S)
     .action(async (address: string, options: GetOptions) => {
-      await hashReady();
+      const { hash160Hex } = await readyHash();
+      const askOne = (client: ProtocolClient, peer: string) => askFor(client, peer, address, hash160Hex);
       const found = await withRemote(options.timeout, async ({ client }) => {
         let data: Uint8Array | undefined;
         try {
-          data = await askOne(client, options.peer, address);
+          data = await askOne(client, options.peer);
         } catch (error) {
           throw peerError(options.peer, error);
         }
         if (data !== undefined) return { data, from: options.peer };
         const peers = await client.peers(options.peer, {}).then((r) => r.peers, () => [] as string[]);
         for (const peer of peers.slice(0, GET_PEERS_ASKED)) {
-          const fromPeer = await askOne(client, peer, address).catch(() => undefined);
+          const fromPeer = await askOne(client, peer).catch(() => undefined);
           if (fromPeer !== undefined) return { data: fromPeer, from: peer };
         }
         throw new CliError(`neither ${options.peer} nor the ${Math.min(peers.length, GET_PEERS_ASKED)} peer(s) it knows hold ${address}`);
@@ -58,7 +59,7 @@ export function registerGetCommand(program: Command): void {
 }
 
 /** The chunk from `peer`, undefined when it does not hold it; throws when its bytes do not hash to the address. */
-async function askOne(client: ProtocolClient, peer: string, address: string): Promise<Uint8Array | undefined> {
+async function askFor(client: ProtocolClient, peer: string, address: string, hash160Hex: (data: Uint8Array) => string): Promise<Uint8Array | undefined> {
   const reply = await client.getChunks(peer, { addresses: [address] });
   const chunk = reply.chunks.find((c) => c.address === address);
   if (chunk === undefined) return undefined;

@@ -4,11 +4,11 @@
  * it may not have re-read the chain, so refused chunks are offered again for up to --wait seconds.
  */
 import type { Command } from 'commander';
-import { hash160Hex, hashReady } from '../../hash/index.js';
 import { DEFAULT_LIMITS } from '../../protocol/limits.js';
 import { secondsParser } from '../args.js';
 import { CliError } from '../errors.js';
 import { readChunkFiles } from '../files.js';
+import { readyHash } from '../hash-on-demand.js';
 import { formatTable, writeJson, writeLine } from '../output.js';
 import type { ProtocolClient } from '../../protocol/client.js';
 import { DEFAULT_REMOTE_TIMEOUT_S, peerError, peerOption, withRemote } from '../remote.js';
@@ -42,7 +42,7 @@ export function registerPutCommand(program: Command): void {
     .option('-w, --wait <seconds>', 'offer refused chunks again for this long: the node may not have applied their announcement yet (0: no wait)', nonNegativeSeconds, DEFAULT_PUT_WAIT_S)
     .action(async (files: string[], options: PutOptions) => {
       const chunks = await readChunkFiles(files);
-      await hashReady();
+      const { hash160Hex } = await readyHash();
       const reports: PutReport[] = chunks.map((c) => ({ file: c.file, address: hash160Hex(c.data), bytes: c.data.byteLength, saved: false }));
       await withRemote(options.timeout, async ({ client }) => {
         const deadline = Date.now() + options.wait * 1000;

@@ -1,6 +1,5 @@
 /** `atlas sim <scenario> ...`: the simulator's own command line (src/sim/cli.ts), under atlas. */
 import type { Command } from 'commander';
-import { runSimCommand } from '../../sim/cli.js';
 import { ReportedExit } from '../errors.js';
 
 export function registerSimCommand(program: Command): void {
@@ -12,6 +11,7 @@ export function registerSimCommand(program: Command): void {
     .allowExcessArguments()
     .argument('[args...]', 'scenario and options, as `atlas sim --help` describes')
     .action(async (args: string[]) => {
+      const { runSimCommand } = await import('../../sim/cli.js');
       const code = await runSimCommand(args);
       if (code !== 0) throw new ReportedExit(code);
     });
