@@ -15,6 +15,7 @@ import { AtlasNode } from '../../src/node/index.js';
 import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
+import { peakResidentBytes } from '../peak-rss.js';
 import { AddressFileChain } from '../sync/file-chain.js';
 
 const [positions, peers] = process.argv.slice(2, 4).map(Number) as [number, number];
@@ -101,4 +102,4 @@ const dataFileMb = mb(statSync(join(dir, 'store', 'data.mdb')).size);
 await node.close();
 await network.close();
 rmSync(dir, { recursive: true, force: true });
-process.stdout.write(JSON.stringify({ positions, peers, dataFileMb, neighbors: stats.neighbors.length, refreshes: stats.inventoryRefreshes, baseline, opened, tracking, peakRss: mb(process.resourceUsage().maxRSS * 1024) }) + '\n');
+process.stdout.write(JSON.stringify({ positions, peers, dataFileMb, neighbors: stats.neighbors.length, refreshes: stats.inventoryRefreshes, baseline, opened, tracking, peakRss: mb(peakResidentBytes()) }) + '\n');

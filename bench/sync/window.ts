@@ -4,6 +4,7 @@
  * served until it was stopped (`reportServingOnStop`). One definition for atlasnet's processes,
  * the references' and the other libraries', so that their figures mean the same.
  */
+import { peakResidentBytes } from '../peak-rss.js';
 import { threadCpuSince, threadTimes } from './thread-cpu.js';
 
 export interface WindowFigures {
@@ -12,7 +13,7 @@ export interface WindowFigures {
   cpuSeconds: number;
   /** The same, main thread and others apart (where /proc is there). */
   threads?: { mainSeconds: number; otherSeconds: number };
-  /** The process's high-water mark of resident memory (the kernel's: polling it cost CPU the window would count). */
+  /** The process's high-water mark of resident memory (the kernel's, bench/peak-rss.ts: polling it cost CPU the window would count). */
   peakRssBytes: number;
 }
 
@@ -25,7 +26,7 @@ export function startWindow(): () => WindowFigures {
     const elapsedMs = performance.now() - startedAt;
     const cpu = process.cpuUsage(cpuBefore);
     const threads = threadCpuSince(threadsBefore);
-    return { elapsedMs, cpuSeconds: (cpu.user + cpu.system) / 1e6, ...(threads ? { threads } : {}), peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+    return { elapsedMs, cpuSeconds: (cpu.user + cpu.system) / 1e6, ...(threads ? { threads } : {}), peakRssBytes: peakResidentBytes() };
   };
 }
 
