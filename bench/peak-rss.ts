@@ -1,7 +1,7 @@
 /**
  * A benchmark process's peak resident memory: Linux's VmHWM (/proc/self/status), the high-water
- * mark of this process's own memory since it started. Not `process.resourceUsage().maxRSS`
- * alone: Linux carries that figure across fork and exec, so a child of a larger process (the
+ * mark of this process's own memory since it started. Not `process.resourceUsage().maxRSS`:
+ * Linux carries that figure across fork and exec, so a child of a larger process (the
  * benchmark runner) reads its parent's size at the fork until it grows past it. Where /proc is
  * not there, maxRSS, with that flaw.
  */

@@ -1,3 +1,4 @@
+/** Where the package is installed: `--version` reads its package.json, the demo looks beside it for the real zone files. */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

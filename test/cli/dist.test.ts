@@ -13,6 +13,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorLines, ROOT, runProcess } from './helpers.js';
 
 const RECORD_IMPORTS = join(ROOT, 'test', 'support', 'record-imports.mjs');
+/** Modules outside dist/cli/ that the command declarations import (parsers, limits, file names). */
+const LIGHT_MODULES = [
+  'dist/errors.js',
+  'dist/address.js',
+  'dist/peer-address.js',
+  'dist/http-body.js',
+  'dist/peers/address-policy.js',
+  'dist/protocol/limits.js',
+  'dist/store/lmdb-file.js',
+  'dist/store/lock.js',
+  'dist/store/types.js',
+  'dist/store/chunk-log-format.js',
+  'dist/transport/http-io.js',
+  'dist/sync/sources/missing-route.js',
+];
 
 const pkg = mkdtempSync(join(tmpdir(), 'atlas-dist-test-'));
 const bare = mkdtempSync(join(tmpdir(), 'atlas-bare-test-'));
@@ -60,24 +75,43 @@ describe('bin/atlas.js', () => {
     expect(errorLines(bad.stderr)).toHaveLength(1);
   });
 
-  it('loads only what a command uses: --version and status --help load no node, store, hash or transport module', async () => {
-    const loaded = async (args: string[]): Promise<string[]> => {
-      const log = join(pkg, `imports-${args.join('-')}.log`);
+  it('loads only what a command uses: the CLI itself, a command that reads /status, one that calls the protocol', async () => {
+    const loaded = async (args: string[], exitCode: number): Promise<string[]> => {
+      const log = join(pkg, `imports-${args.join('-').replace(/[^\w.-]/g, '_')}.log`);
       const result = await runProcess(process.execPath, ['--import', RECORD_IMPORTS, join(pkg, 'bin', 'atlas.js'), ...args], { cwd: pkg, env: { RECORD_IMPORTS_TO: log }, timeoutMs: 30_000 });
-      expect(result.code, result.stderr).toBe(0);
-      expect(result.stderr).toBe('');
+      expect(result.code, result.stderr).toBe(exitCode);
+      if (exitCode !== 0) expect(errorLines(result.stderr)).toHaveLength(1);
       return readFileSync(log, 'utf8').split('\n').filter((url) => url.startsWith('file:')).map((url) => relative(pkg, fileURLToPath(url)));
     };
-    const heavy = (path: string) =>
-      /^dist\/(node|sim|hash|sync\/(?!sources\/missing-route)|bns|chain|legacy|inventory)\//.test(path) ||
-      /^dist\/(store\/(lmdb|chunk-store|chunk-log)|transport\/http|protocol\/client)\.js$/.test(path) ||
-      (path.startsWith('node_modules/') && !path.startsWith('node_modules/commander/'));
-    const [version, statusHelp, simList] = await Promise.all([loaded(['--version']), loaded(['status', '--help']), loaded(['sim', '--list'])]);
+    // The CLI's own modules, commander, and the few small ones the command declarations use.
+    const light = (path: string) =>
+      path.startsWith('dist/cli/') || path === 'bin/atlas.js' || /(^|\/)node_modules\/commander\//.test(path) || LIGHT_MODULES.includes(path);
+    // What only a command that calls a node's protocol needs on top.
+    const client = (path: string) => /^dist\/(transport|protocol)\//.test(path) || path === 'dist/runtime.js' || /(^|\/)node_modules\/msgpackr\//.test(path);
+    const [version, status, peers, simList] = await Promise.all([
+      loaded(['--version'], 0),
+      loaded(['status', '-p', '127.0.0.1:1', '-t', '2'], 1),
+      loaded(['peers', '-p', '127.0.0.1:1', '-t', '2'], 1),
+      loaded(['sim', '--list'], 0),
+    ]);
     expect(version).toContain('dist/cli/main.js');
-    expect(version.filter(heavy)).toEqual([]);
-    expect(statusHelp.filter(heavy)).toEqual([]);
+    expect(version.filter((path) => !light(path))).toEqual([]);
+    expect(status.filter((path) => !light(path))).toEqual([]);
+    expect(peers).toContain('dist/protocol/client.js');
+    expect(peers.filter((path) => !light(path) && !client(path))).toEqual([]);
     // the recorder sees the modules a command loads when it runs
-    expect(simList.filter(heavy).some((path) => path.startsWith('dist/sim/'))).toBe(true);
+    expect(simList.some((path) => path.startsWith('dist/sim/'))).toBe(true);
+  });
+
+  it('runs a command that needs no hash when the hash backend cannot load; one that hashes fails in one line', async () => {
+    const env = { ATLAS_HASH: 'no-such-backend' };
+    const [version, put] = await Promise.all([
+      runProcess(process.execPath, [join(pkg, 'bin', 'atlas.js'), '--version'], { cwd: pkg, env, timeoutMs: 30_000 }),
+      runProcess(process.execPath, [join(pkg, 'bin', 'atlas.js'), 'put', join(pkg, 'package.json'), '-p', '127.0.0.1:1', '-w', '0'], { cwd: pkg, env, timeoutMs: 30_000 }),
+    ]);
+    expect(version.code, version.stderr).toBe(0);
+    expect(put.code).toBe(1);
+    expect(errorLines(put.stderr)).toEqual([expect.stringMatching(/^atlas: ATLAS_HASH="no-such-backend" is not one of/)]);
   });
 
   it('runs the demo (what npm start runs) to convergence and exits 0', async () => {
