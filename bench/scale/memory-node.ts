@@ -15,7 +15,7 @@ import { AtlasNode } from '../../src/node/index.js';
 import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
-import { peakResidentBytes } from '../peak-rss.js';
+import { peakResidentBytes } from '../resident-memory.js';
 import { AddressFileChain } from '../sync/file-chain.js';
 
 const [positions, peers] = process.argv.slice(2, 4).map(Number) as [number, number];

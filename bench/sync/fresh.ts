@@ -4,7 +4,7 @@
  * Prints one JSON line: elapsed ms, CPU seconds, peak RSS, the resident memory split once synced,
  * bytes received and sent.
  */
-import { readFileSync } from 'node:fs';
+import { residentSplit } from '../resident-memory.js';
 import { AtlasNode } from '../../src/node/index.js';
 import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { HttpTransport } from '../../src/transport/http.js';
@@ -70,20 +70,3 @@ process.stdout.write(
     ...(residentBeforeOpen.rssFileBytes !== undefined ? { rssFileBeforeOpenBytes: residentBeforeOpen.rssFileBytes } : {}),
   }) + '\n',
 );
-
-/**
- * The resident memory once synced, split as Linux counts it: anonymous (the process's own heap,
- * V8's and native) and file-backed (mostly LMDB's memory-mapped pages: clean page cache the kernel
- * drops under pressure). Empty where /proc is not there.
- */
-function residentSplit(): { rssAnonBytes?: number; rssFileBytes?: number } {
-  let status: string;
-  try {
-    status = readFileSync('/proc/self/status', 'utf8');
-  } catch {
-    return {};
-  }
-  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-  const [anon, file] = [kib('RssAnon'), kib('RssFile')];
-  return Number.isFinite(anon) && Number.isFinite(file) ? { rssAnonBytes: anon, rssFileBytes: file } : {};
-}

@@ -4,7 +4,7 @@
  * served until it was stopped (`reportServingOnStop`). One definition for atlasnet's processes,
  * the references' and the other libraries', so that their figures mean the same.
  */
-import { peakResidentBytes } from '../peak-rss.js';
+import { peakResidentBytes } from '../resident-memory.js';
 import { threadCpuSince, threadTimes } from './thread-cpu.js';
 
 export interface WindowFigures {
@@ -13,7 +13,7 @@ export interface WindowFigures {
   cpuSeconds: number;
   /** The same, main thread and others apart (where /proc is there). */
   threads?: { mainSeconds: number; otherSeconds: number };
-  /** The process's high-water mark of resident memory (the kernel's, bench/peak-rss.ts: polling it cost CPU the window would count). */
+  /** The process's high-water mark of resident memory (the kernel's, bench/resident-memory.ts: polling it cost CPU the window would count). */
   peakRssBytes: number;
 }
 

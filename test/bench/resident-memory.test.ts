@@ -1,5 +1,5 @@
 /**
- * bench/peak-rss.ts: a benchmark child's peak resident memory is its own, not its parent's. The
+ * bench/resident-memory.ts: a benchmark child's peak resident memory is its own, not its parent's. The
  * parent here holds 256 MiB of touched memory when it starts the child; the kernel's maxRSS would
  * have the child at least that large.
  */
@@ -14,7 +14,7 @@ const PARENT_MIB = 256;
 describe.runIf(process.platform === 'linux')('peakResidentBytes', () => {
   it("reads a child's own peak, below the size of the larger parent that started it", () => {
     const child = [
-      `import { peakResidentBytes } from ${JSON.stringify(join(ROOT, 'bench', 'peak-rss.ts'))};`,
+      `import { peakResidentBytes } from ${JSON.stringify(join(ROOT, 'bench', 'resident-memory.ts'))};`,
       'console.log(JSON.stringify({ peak: peakResidentBytes(), maxRss: process.resourceUsage().maxRSS * 1024, rss: process.memoryUsage.rss() }));',
     ].join('\n');
     const parent = [
