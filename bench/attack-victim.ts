@@ -3,8 +3,8 @@
  * HttpTransport on 127.0.0.1 at default limits, per-host ones applied to loopback callers
  * (test/security/hostile/victim.ts). Prints {"port": n, "addresses": [...]} once listening, then
  * answers each IPC message "sample" with its RSS, the server's counters and the longest and
- * 99th-percentile delay of its event loop since the last "mark" (which answers {}), and exits on
- * "stop".
+ * 99th-percentile delay of its event loop since the last "mark" (which answers {}); on SIGTERM
+ * (or when the benchmark goes away) it closes its node, removes its store and exits.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,8 +35,8 @@ process.on('message', (message) => {
       loopDelayP99Ms: ms(loopDelay.percentile(99)),
     });
   }
-  if (message === 'stop') stop();
 });
+process.once('SIGTERM', stop);
 // A benchmark that went away leaves no node running and no store behind.
 process.on('disconnect', stop);
 

@@ -17,7 +17,7 @@ import { DEFAULT_HTTP_LIMITS } from '../src/transport/http.js';
 import { honestClient, sleep, type ProbeResult } from '../test/security/hostile/attackers.js';
 import { ATTACKS } from './attack-cases.js';
 import { bundleScript } from './bundle.js';
-import { startJsonService, stopAll } from './child.js';
+import { askChild, startJsonService, stopAll } from './child.js';
 import type { BenchOptions, BenchReport, BenchRow, BenchSuite } from './report.js';
 
 const MIB = 1024 * 1024;
@@ -44,34 +44,6 @@ interface AttackerProcess {
   kill(): Promise<void>;
 }
 
-/** How long a child process may take to answer one IPC question. */
-const ANSWER_TIMEOUT_MS = 30_000;
-
-/**
- * Asks `child` one IPC question and resolves with its answer; rejects when the child has gone,
- * goes before answering, or does not answer within ANSWER_TIMEOUT_MS.
- */
-function ask<T>(child: ChildProcess, message: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const settle = (error?: Error, answer?: unknown) => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      if (error) reject(error);
-      else resolve(answer as T);
-    };
-    const onMessage = (answer: unknown) => settle(undefined, answer);
-    const onExit = () => settle(new Error(`bench process ${child.pid} exited before answering "${message}"`));
-    const timer = setTimeout(() => settle(new Error(`bench process ${child.pid} did not answer "${message}" within ${ANSWER_TIMEOUT_MS} ms`)), ANSWER_TIMEOUT_MS);
-    if (child.exitCode !== null || child.signalCode !== null || !child.connected) return onExit();
-    child.on('message', onMessage);
-    child.on('exit', onExit);
-    child.send(message, (error) => {
-      if (error) settle(error);
-    });
-  });
-}
-
 /** A bench child whose IPC channel fails is stopped, not left to crash the benchmark. */
 function watched(child: ChildProcess): ChildProcess {
   child.on('error', () => void stopAll([child]));
@@ -87,17 +59,11 @@ async function startVictimProcess(): Promise<VictimProcess> {
   return {
     ...info,
     mark: async () => {
-      await ask(child, 'mark');
+      await askChild(child, 'mark');
     },
-    sample: () => ask<VictimSample>(child, 'sample'),
-    // It exits once its node is closed and its folder removed; past the timeout it is killed.
-    stop: async () => {
-      const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
-      if (child.connected) child.send('stop', () => {});
-      const timer = setTimeout(() => void stopAll([child]), ANSWER_TIMEOUT_MS);
-      await exited;
-      clearTimeout(timer);
-    },
+    sample: () => askChild<VictimSample>(child, 'sample'),
+    // On SIGTERM it closes its node and removes its folder (killed if that takes over 5 s).
+    stop: () => stopAll([child]),
   };
 }
 
@@ -105,7 +71,7 @@ async function startAttackerProcess(caseIndex: number, port: number, addresses: 
   const script = await bundleScript(join(import.meta.dirname, 'attack-attacker.ts'), 'attack-');
   const { child } = await startJsonService(script, [String(caseIndex), String(port), JSON.stringify(addresses)], { ipc: true, plainJs: true });
   watched(child);
-  return { stop: () => ask(child, 'stop'), kill: () => stopAll([child]) };
+  return { stop: () => askChild(child, 'stop'), kill: () => stopAll([child]) };
 }
 
 /** The 99th percentile of latencies, nearest rank. */

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type Serializable } from 'node:child_process';
 
 export interface JsonChildOptions {
   /** Named in errors, e.g. "sim worker (mesh, 100 nodes)". */
@@ -74,4 +74,32 @@ export async function stopAll(children: ChildProcess[]): Promise<void> {
         }),
     ),
   );
+}
+
+/** How long a bench child may take to answer one IPC question (askChild). */
+const ANSWER_TIMEOUT_MS = 30_000;
+
+/**
+ * Asks a child started with `ipc` one question and resolves with its next message; rejects when
+ * the child has gone, goes before answering, or does not answer within `timeoutMs`.
+ */
+export function askChild<T>(child: ChildProcess, message: Serializable, timeoutMs = ANSWER_TIMEOUT_MS): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const settle = (error?: Error, answer?: unknown) => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (error) reject(error);
+      else resolve(answer as T);
+    };
+    const onMessage = (answer: unknown) => settle(undefined, answer);
+    const onExit = () => settle(new Error(`bench process ${child.pid} exited before answering ${JSON.stringify(message)}`));
+    const timer = setTimeout(() => settle(new Error(`bench process ${child.pid} did not answer ${JSON.stringify(message)} within ${timeoutMs} ms`)), timeoutMs);
+    if (child.exitCode !== null || child.signalCode !== null || !child.connected) return onExit();
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+    child.send(message, (error) => {
+      if (error) settle(error);
+    });
+  });
 }

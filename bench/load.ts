@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleScript } from './bundle.js';
-import { runJsonChild, startJsonService, stopAll } from './child.js';
+import { askChild, runJsonChild, startJsonService, stopAll } from './child.js';
 import type { LoadClientConfig, LoadClientResult, LoadKind } from './load-client.js';
 import type { LoadServerConfig, LoadServerMessage } from './load-server.js';
 import type { BenchOptions, BenchReport, BenchRow, BenchSuite } from './report.js';
@@ -57,16 +57,7 @@ async function startServer(config: LoadServerConfig): Promise<LoadServer> {
   const { child, info } = await startJsonService<{ port: number; rssBeforeBytes: number }>(script, [JSON.stringify(config)], { ipc: true, plainJs: true });
   return {
     ...info,
-    ask: <T>(message: LoadServerMessage) =>
-      new Promise<T>((resolve, reject) => {
-        const onExit = () => reject(new Error(`load server (${config.kind}) exited before it answered`));
-        child.once('exit', onExit);
-        child.once('message', (answer) => {
-          child.off('exit', onExit);
-          resolve(answer as T);
-        });
-        child.send(message);
-      }),
+    ask: <T>(message: LoadServerMessage) => askChild<T>(child, message),
     stop: () => stopAll([child]),
   };
 }

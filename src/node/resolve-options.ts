@@ -12,7 +12,7 @@ import { DEFAULT_WALK_PACE, type WalkPaceOptions } from '../peers/walk-pace.js';
 import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/limits.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../protocol/request-guard.js';
 import { silentLogger, systemClock, type Clock, type Logger, type Random } from '../runtime.js';
-import { DEFAULT_CHUNK_STORAGE, type ChunkStorage } from '../store/lmdb.js';
+import { DEFAULT_CHUNK_STORAGE, isByteCount, type ChunkStorage } from '../store/lmdb.js';
 import type { ChunkStore } from '../store/types.js';
 import { DEFAULT_AUDIT, type AuditOptions } from '../sync/audit.js';
 import { DEFAULT_DOWNLOADER, type DownloaderOptions } from '../sync/downloader.js';
@@ -224,7 +224,7 @@ function list<T>(option: string, value: unknown, what: string, ok: (value: unkno
 }
 
 function byteCount(option: string, value: unknown): number | undefined {
-  return optional(option, value, 'a whole number of bytes >= 0', (v): v is number => Number.isSafeInteger(v) && (v as number) >= 0);
+  return optional(option, value, 'a whole number of bytes >= 0', isByteCount);
 }
 
 function positiveInteger(option: string, value: unknown): number | undefined {

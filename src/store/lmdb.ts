@@ -260,10 +260,15 @@ function openDatabases(env: RootDatabase, path: string, existing: boolean, wante
   return { ...dbs, storage, commitFormat };
 }
 
-/** A memory bound option: `value`, or `fallback` when undefined; INVALID_OPTION unless a whole number of bytes >= 0. */
+/** What a memory bound option takes (sequenceCacheBytes, chunkCacheBytes): a whole number of bytes >= 0. */
+export function isByteCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+/** A memory bound option: `value`, or `fallback` when undefined; INVALID_OPTION unless isByteCount. */
 function byteBound(option: string, value: number | undefined, fallback: number): number {
   const bytes = value ?? fallback;
-  if (!Number.isSafeInteger(bytes) || bytes < 0) throw new InvalidOptionError(option, `a whole number of bytes >= 0, got ${String(value)}`);
+  if (!isByteCount(bytes)) throw new InvalidOptionError(option, `a whole number of bytes >= 0, got ${String(value)}`);
   return bytes;
 }
 

@@ -143,7 +143,7 @@ describe('readBody', () => {
     expect(Buffer.from(body).equals(Buffer.concat(pieces))).toBe(true);
   });
 
-  it('keeps a body that comes in one piece as it came', async () => {
+  it('reads a body that comes in one piece whole, with nothing joined', async () => {
     const { port, bodies } = await reading(100_000);
     await postInPieces(port, [Buffer.alloc(2_000, 9)], 0);
     const { body, concats } = await (bodies[0] as Promise<{ body: Uint8Array; concats: number }>);
