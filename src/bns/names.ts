@@ -116,8 +116,9 @@ export class NameResolver {
 
   /** Catches up with the chain (a rollback, or a tail that changed, rebuilds the index). */
   sync(options: { signal?: AbortSignal } = {}): Promise<void> {
-    this.#syncing ??= this.#sync(options.signal).finally(() => (this.#syncing = undefined));
-    return this.#syncing;
+    // One catch-up serves every caller, so it runs under no caller's signal: each leaves on its own.
+    this.#syncing ??= this.#sync(undefined).finally(() => (this.#syncing = undefined));
+    return untilAborted(this.#syncing, options.signal);
   }
 
   close(): void {
@@ -177,6 +178,18 @@ export class NameResolver {
     if (last === undefined) return { name: key, status: 'name-not-found' };
     return withZonefile({ name: key, status: 'ok', zonefileHash: last.zonefileHash, owner: last.owner }, last.zonefile);
   }
+}
+
+/** `promise`, or ABORTED as soon as `signal` aborts (the promise itself goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  const aborted = () => new AtlasError(ErrorCodes.ABORTED, 'aborted', undefined, { cause: signal.reason });
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function withZonefile(out: Resolution, bytes: Uint8Array): Resolution {

@@ -118,7 +118,8 @@ async function serveByHash(res: ServerResponse, names: NameService, resolution: 
     return;
   }
   const bound = (await names.history(resolution.name, { signal })).some((entry) => entry.zonefileHash === hash) || resolution.zonefileHash === hash;
-  const bytes = bound ? names.zonefile(hash) : undefined;
+  // A subdomain's zone file is held inside its parent's, not as a chunk of its own.
+  const bytes = resolution.zonefileHash === hash && resolution.zonefile !== undefined ? resolution.zonefile : bound ? names.zonefile(hash) : undefined;
   if (bytes === undefined) {
     sendJson(res, 404, { error: bound ? 'zone file not held yet' : `${hash} was never the zone file of ${resolution.name}`, code: bound ? 'ZONEFILE_MISSING' : 'NAME_NOT_FOUND', zonefile_hash: hash });
     return;

@@ -106,9 +106,14 @@ export class BlockTree {
     return undefined;
   }
 
-  add(block: ObservedBlock): TreeChange | undefined {
+  /**
+   * `replayed`: the block comes from the journal, so it was placed once already; it is not checked
+   * again (a compacted journal links each canonical block kept to the one before it, across the
+   * heights of the nameless blocks dropped between them).
+   */
+  add(block: ObservedBlock, replayed = false): TreeChange | undefined {
     if (this.#blocks.has(block.indexBlockHash) || this.#canonicalIndex.has(block.indexBlockHash)) return undefined;
-    if (this.rejects(block) !== undefined) return { appended: [] };
+    if (!replayed && this.rejects(block) !== undefined) return { appended: [] };
     this.#blocks.set(block.indexBlockHash, { parent: block.parentIndexBlockHash, height: block.height, names: block.names });
     for (const name of block.names) this.#announced.set(name.address, (this.#announced.get(name.address) ?? 0) + 1);
     let change: TreeChange | undefined;

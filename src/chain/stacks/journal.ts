@@ -6,7 +6,7 @@
  * tail (a crash mid-append) is cut at open, in both files.
  */
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fsyncDirectory } from '../../durable-file.js';
 import { AtlasError, ErrorCodes } from '../../errors.js';
 import type { Logger } from '../../runtime.js';
@@ -24,30 +24,47 @@ export class ObserverJournal {
   /** hash -> [offset of the bytes, length]; one entry per attachment stored (all announced). */
   #attachments = new Map<string, [number, number]>();
   #attachmentsEnd = 0;
+  /** Bytes of whole block records in the journal: a write that fails is cut back to here. */
+  #end: number;
+  /** A failed write may have left part of a record past the end of a file (cut before the next write). */
+  #torn = false;
+  #attachmentsTorn = false;
 
   private constructor(dir: string, fd: number, attachmentsFd: number, logger: Logger) {
     this.#dir = dir;
     this.#fd = fd;
+    this.#end = fstatSync(fd).size;
     this.#attachmentsFd = attachmentsFd;
     this.#loadAttachments(logger);
   }
 
   /** Opens (creating) the journal in `dir`; returns it and the blocks it holds, in order. */
   static open(dir: string, logger: Logger): { journal: ObserverJournal; blocks: ObservedBlock[] } {
-    mkdirSync(dir, { recursive: true });
+    const createdDir = mkdirSync(dir, { recursive: true });
     const path = join(dir, JOURNAL_FILE);
+    const attachmentsPath = join(dir, ATTACHMENTS_FILE);
+    const created = !existsSync(path) || !existsSync(attachmentsPath);
     const blocks: ObservedBlock[] = [];
     if (existsSync(path)) {
       const text = readFileSync(path, 'utf8');
       const complete = text.slice(0, text.lastIndexOf('\n') + 1);
       complete.split('\n').forEach((line, i) => {
         if (line === '') return;
+        let block: unknown;
         try {
-          blocks.push(JSON.parse(line) as ObservedBlock);
+          block = JSON.parse(line);
         } catch (error) {
           throw new AtlasError(ErrorCodes.STORE_CORRUPT, `observer journal ${path}: line ${i + 1} is not a block record`, { line: i + 1 }, { cause: error });
         }
+        if (!isBlockRecord(block)) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `observer journal ${path}: line ${i + 1} is not a block record`, { line: i + 1 });
+        blocks.push(block);
       });
+      // Only the start of a record as append() writes it is a torn line, with or without the zeros
+      // a crash can leave where an append had extended the file; anything else is somebody's data.
+      const tail = text.slice(complete.length).replace(/\u0000+$/, '');
+      if (tail.length > 0 && (/[\u0000-\u001f]/.test(tail) || !(RECORD_START.startsWith(tail) || tail.startsWith(RECORD_START)))) {
+        throw new AtlasError(ErrorCodes.STORE_CORRUPT, `observer journal ${path}: it ends with something other than a block record`, { path });
+      }
       if (complete.length < text.length) {
         // A crash mid-append leaves a line without its newline: that delivery was never answered.
         logger.warn('observer journal: dropping a torn last line', { path, bytes: Buffer.byteLength(text) - Buffer.byteLength(complete) });
@@ -60,38 +77,91 @@ export class ObserverJournal {
         }
       }
     }
-    return { journal: new ObserverJournal(dir, openSync(path, 'a'), openSync(join(dir, ATTACHMENTS_FILE), 'a+'), logger), blocks };
+    const journal = new ObserverJournal(dir, openSync(path, 'a'), openSync(attachmentsPath, 'a+'), logger);
+    try {
+      // A new file's name is durable only once its directory is flushed (and a new directory's, its parent):
+      // without it, a block fsynced and answered 200 could vanish with the file at a power loss.
+      if (created) fsyncDirectory(dir);
+      if (createdDir !== undefined) {
+        const top = resolve(createdDir);
+        for (let at = resolve(dir); dirname(at) !== at; at = dirname(at)) {
+          fsyncDirectory(dirname(at));
+          if (at === top) break;
+        }
+      }
+    } catch (error) {
+      journal.close();
+      throw error;
+    }
+    return { journal, blocks };
   }
 
   /** Appends one block record and fsyncs. */
   append(block: ObservedBlock): void {
-    writeAll(this.#fd, `${JSON.stringify(block)}\n`);
-    fsyncSync(this.#fd);
+    const line = Buffer.from(`${JSON.stringify(block)}\n`, 'utf8');
+    if (this.#torn) cutTo(this.#fd, this.#end);
+    this.#torn = false;
+    try {
+      writeAll(this.#fd, line);
+      fsyncSync(this.#fd);
+    } catch (error) {
+      // Part of the line may be written (a full disk): cut it, or the next line would be glued to it.
+      this.#torn = true;
+      try {
+        cutTo(this.#fd, this.#end);
+        this.#torn = false;
+      } catch {
+        // cut before the next append
+      }
+      throw error;
+    }
+    this.#end += line.length;
   }
 
   /** Rewrites the journal with only `blocks` (atomic: temporary file, fsync, rename). */
   compact(blocks: readonly ObservedBlock[]): void {
-    const fd = replaceFile(this.#dir, JOURNAL_FILE, 'a', (out) => writeAll(out, blocks.map((block) => `${JSON.stringify(block)}\n`).join('')));
+    const text = blocks.map((block) => `${JSON.stringify(block)}\n`).join('');
+    const fd = replaceFile(this.#dir, JOURNAL_FILE, 'a', (out) => writeAll(out, text));
     closeSync(this.#fd);
     this.#fd = fd;
+    this.#end = Buffer.byteLength(text);
+    this.#torn = false;
     fsyncDirectory(this.#dir);
   }
 
   /** Appends verified attachments not stored yet, then fsyncs once. */
   putAttachments(items: readonly { address: string; content: Uint8Array }[]): void {
-    let wrote = false;
-    for (const { address, content } of items) {
-      if (!ADDRESS.test(address)) throw new AtlasError(ErrorCodes.BAD_ADDRESS, 'attachment address must be 40 lower-case hex');
-      if (this.#attachments.has(address)) continue;
-      const head = Buffer.alloc(RECORD_HEAD);
-      head.write(address, 'hex');
-      head.writeUInt32BE(content.length, 20);
-      writeAll(this.#attachmentsFd, Buffer.concat([head, content]));
-      this.#attachments.set(address, [this.#attachmentsEnd + RECORD_HEAD, content.length]);
-      this.#attachmentsEnd += RECORD_HEAD + content.length;
-      wrote = true;
+    for (const { address } of items) if (!ADDRESS.test(address)) throw new AtlasError(ErrorCodes.BAD_ADDRESS, 'attachment address must be 40 lower-case hex');
+    const start = this.#attachmentsEnd;
+    const added: string[] = [];
+    if (this.#attachmentsTorn) cutTo(this.#attachmentsFd, start);
+    this.#attachmentsTorn = false;
+    try {
+      for (const { address, content } of items) {
+        if (this.#attachments.has(address)) continue;
+        const head = Buffer.alloc(RECORD_HEAD);
+        head.write(address, 'hex');
+        head.writeUInt32BE(content.length, 20);
+        writeAll(this.#attachmentsFd, Buffer.concat([head, content]));
+        this.#attachments.set(address, [this.#attachmentsEnd + RECORD_HEAD, content.length]);
+        this.#attachmentsEnd += RECORD_HEAD + content.length;
+        added.push(address);
+      }
+      if (added.length > 0) fsyncSync(this.#attachmentsFd);
+    } catch (error) {
+      // Part of a record may be written (a full disk): forget this call's records and cut them, or
+      // the offsets of the next ones would point into the torn one.
+      for (const address of added) this.#attachments.delete(address);
+      this.#attachmentsEnd = start;
+      this.#attachmentsTorn = true;
+      try {
+        cutTo(this.#attachmentsFd, start);
+        this.#attachmentsTorn = false;
+      } catch {
+        // cut before the next write
+      }
+      throw error;
     }
-    if (wrote) fsyncSync(this.#attachmentsFd);
   }
 
   /** Bytes the attachments log holds, records and heads. */
@@ -126,6 +196,7 @@ export class ObserverJournal {
     this.#attachmentsFd = fd;
     this.#attachments = kept;
     this.#attachmentsEnd = end;
+    this.#attachmentsTorn = false;
     fsyncDirectory(this.#dir);
     return dropped;
   }
@@ -198,6 +269,28 @@ function replaceFile(dir: string, name: string, flags: 'a' | 'a+', write: (fd: n
     if (created) rmSync(temporary, { force: true });
     throw error;
   }
+}
+
+/** How every record append() writes starts (ObservedBlock's first field). */
+const RECORD_START = '{"indexBlockHash":"';
+
+/** A journal line's shape: what ObserverJournal wrote, as far as replaying it needs. */
+function isBlockRecord(value: unknown): value is ObservedBlock {
+  if (typeof value !== 'object' || value === null) return false;
+  const block = value as Partial<Record<keyof ObservedBlock, unknown>>;
+  return (
+    typeof block.indexBlockHash === 'string' &&
+    typeof block.parentIndexBlockHash === 'string' &&
+    Number.isSafeInteger(block.height) &&
+    Array.isArray(block.names) &&
+    block.names.every((name: unknown) => typeof name === 'object' && name !== null && typeof (name as { address?: unknown }).address === 'string' && typeof (name as { key?: unknown }).key === 'string')
+  );
+}
+
+/** Truncates an open file to `end` bytes, durably. */
+function cutTo(fd: number, end: number): void {
+  ftruncateSync(fd, end);
+  fsyncSync(fd);
 }
 
 function writeAll(fd: number, data: string | Uint8Array): void {

@@ -91,7 +91,7 @@ export class StacksObserverChain implements ChainAdapter {
     const allowList = allowedHostList(options.allowedHosts ?? []);
     const { journal, blocks } = ObserverJournal.open(options.dir, logger);
     const tree = new BlockTree(options.reorgWindow ?? 1_000);
-    for (const block of blocks) tree.add(block);
+    for (const block of blocks) tree.add(block, true);
     // A journal much longer than what the tree still needs (old, nameless blocks) is rewritten.
     const retained = tree.retained();
     if (blocks.length > 2 * retained.length + 1_000) journal.compact(retained);
@@ -167,6 +167,11 @@ export class StacksObserverChain implements ChainAdapter {
     const records = parseAttachments(payload, this.limits.maxAttachmentsPerDelivery, this.limits.maxAttachmentBytes);
     const stored: { address: string; content: Uint8Array }[] = [];
     for (const record of records) {
+      if (record.oversized === true && record.contentHash !== UNBOUND_ADDRESS && !this.#journal.hasAttachment(record.contentHash)) {
+        this.stats.attachmentsRefused++;
+        this.#logger.warn('stacks observer: refusing an attachment', { contentHash: record.contentHash, reason: `larger than ${this.limits.maxAttachmentBytes} bytes` });
+        continue;
+      }
       if (record.contentHash === UNBOUND_ADDRESS || record.content.length === 0) continue;
       if (this.#journal.hasAttachment(record.contentHash)) continue;
       const actual = hash160Hex(record.content);

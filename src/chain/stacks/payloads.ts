@@ -51,6 +51,8 @@ export interface AttachmentRecord {
   attachmentIndex: number;
   indexBlockHash: string;
   txid: string;
+  /** True when the content is longer than the bound: it is not decoded (`content` is empty), to be refused on its own. */
+  oversized?: true;
 }
 
 function bad(message: string): AtlasError {
@@ -188,19 +190,26 @@ export function parseNewBlock(payload: unknown, options: ParseBlockOptions): Obs
   return block;
 }
 
-/** Reads an `/attachments/new` payload (a JSON array). Contents are hex-decoded, not yet verified. */
+/**
+ * Reads an `/attachments/new` payload (a JSON array). Contents are hex-decoded, not yet verified;
+ * one longer than `maxContentBytes` is not decoded but marked `oversized` (a stacks-node accepts
+ * larger attachments: refusing the whole delivery would have it redelivered for ever).
+ */
 export function parseAttachments(payload: unknown, maxItems: number, maxContentBytes: number): AttachmentRecord[] {
   if (!Array.isArray(payload)) throw bad('/attachments/new payload must be a JSON array');
   if (payload.length > maxItems) throw new AtlasError(ErrorCodes.TOO_MANY, `more than ${maxItems} attachments in one delivery`);
   return payload.map((item) => {
     const record = object(item, 'an attachment');
-    if (typeof record.content !== 'string' || record.content.length > 2 + maxContentBytes * 2) throw bad(`attachment content must be hex of at most ${maxContentBytes} bytes`);
-    return {
+    if (typeof record.content !== 'string') throw bad('attachment content must be a hex string');
+    const oversized = record.content.length > (record.content.startsWith('0x') ? 2 : 0) + maxContentBytes * 2;
+    const parsed: AttachmentRecord = {
       contentHash: matching(record.content_hash, CONTENT_HASH, 'content_hash').slice(2),
-      content: hexToBytes(record.content),
+      content: oversized ? new Uint8Array(0) : hexToBytes(record.content),
       attachmentIndex: height(record.attachment_index, 'attachment_index'),
       indexBlockHash: matching(record.index_block_hash, BLOCK_HASH, 'index_block_hash'),
       txid: matching(record.tx_id, TXID, 'tx_id'),
     };
+    if (oversized) parsed.oversized = true;
+    return parsed;
   });
 }

@@ -1,0 +1,47 @@
+/** One caller's abort ends its own wait only: a lookup running alongside is not failed by it. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { NameResolver } from '../../src/bns/names.js';
+import { MemoryChain } from '../../src/chain/memory.js';
+import type { Announcement, ChainAdapter, ChainListener } from '../../src/chain/types.js';
+import { AtlasError, ErrorCodes } from '../../src/errors.js';
+import { hash160Hex } from '../../src/hash/index.js';
+
+async function pause(signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await sleep(30, undefined, { signal });
+  } catch {
+    throw new AtlasError(ErrorCodes.ABORTED, 'aborted');
+  }
+}
+
+/** A chain whose reads take a while (a remote adapter), and which honours each call's signal. */
+class SlowChain implements ChainAdapter {
+  constructor(private readonly inner: MemoryChain) {}
+  async length(options?: { signal?: AbortSignal }): Promise<number> {
+    await pause(options?.signal);
+    return this.inner.length();
+  }
+  async read(from: number, limit: number, options?: { signal?: AbortSignal }): Promise<Announcement[]> {
+    await pause(options?.signal);
+    return this.inner.read(from, limit);
+  }
+  subscribe(listener: ChainListener): () => void {
+    return this.inner.subscribe(listener);
+  }
+}
+
+describe('NameResolver and signals', () => {
+  it('resolves for one caller while another caller of the same sync aborts', async () => {
+    const file = new Uint8Array(Buffer.from('$ORIGIN alice.id\n$TTL 3600\n'));
+    const memory = new MemoryChain();
+    memory.announce([{ address: hash160Hex(file), key: 'alice.id' }]);
+    const names = new NameResolver({ chain: new SlowChain(memory), chunk: (address) => (address === hash160Hex(file) ? file : undefined) });
+    const leaving = new AbortController();
+    const first = names.resolve('alice.id', { signal: leaving.signal });
+    const second = names.resolve('alice.id', { signal: AbortSignal.timeout(5_000) });
+    setTimeout(() => leaving.abort(), 5);
+    await expect(first).rejects.toMatchObject({ code: 'ABORTED' });
+    expect((await second).status).toBe('ok');
+  });
+});

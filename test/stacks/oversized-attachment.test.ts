@@ -1,0 +1,40 @@
+/**
+ * A zone file larger than maxAttachmentBytes (a stacks-node accepts attachments up to 1 MiB) is
+ * refused alone: the delivery is answered 200 and the other zone files in it are kept. A 400 would
+ * have the stacks-node redeliver it for ever, and stop sending blocks meanwhile.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { StacksObserverChain } from '../../src/chain/stacks/observer-chain.js';
+import { hash160Hex } from '../../src/hash/index.js';
+import { BNS, deliver, FakeChain } from './fake-stacks-node.js';
+
+const root = mkdtempSync(join(tmpdir(), 'atlasnet-oversized-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const zone = (name: string, pad = 0) => new Uint8Array(Buffer.from(`$ORIGIN ${name}\n$TTL 3600\n${'; padding\n'.repeat(pad)}`));
+
+describe('/attachments/new with a zone file over maxAttachmentBytes', () => {
+  it('answers 200, keeps the others and counts the large one as refused', async () => {
+    const chain = await StacksObserverChain.open({ dir: join(root, 'a'), listen: '127.0.0.1:0', contracts: [BNS] });
+    try {
+      const fake = new FakeChain();
+      const small = zone('small.id');
+      const large = zone('large.id', 5_000); // 50 kB
+      expect(large.length).toBeGreaterThan(chain.limits.maxAttachmentBytes);
+      expect(await deliver(chain.address!, '/new_block', fake.block([
+        { name: 'small.id', op: 'name-register', zonefile: small },
+        { name: 'large.id', op: 'name-register', zonefile: large },
+      ]))).toBe(200);
+      expect(await deliver(chain.address!, '/attachments/new', fake.takeAttachments(), 1)).toBe(200);
+      expect(Buffer.from(chain.attachment(hash160Hex(small)) ?? []).equals(Buffer.from(small))).toBe(true);
+      expect(chain.attachment(hash160Hex(large))).toBeUndefined();
+      expect(chain.stats).toMatchObject({ attachmentsStored: 1, attachmentsRefused: 1 });
+      // the stream goes on
+      expect(await deliver(chain.address!, '/new_block', fake.block([]), 1)).toBe(200);
+    } finally {
+      await chain.close();
+    }
+  });
+});
