@@ -14,7 +14,7 @@ import { buildDataset, SCRATCH, type Dataset } from './sync/dataset.js';
 import { costModelRows } from './sync/cost-model.js';
 import { hypercoreRows, hypercoreSync, installHypercore, type AtlasFigures } from './sync/hypercore.js';
 import { runToEnd } from './sync/processes.js';
-import { DURABLE_REFERENCE, REFERENCE, REFERENCE_CLIENT, reference, syncFrom, type FreshResult, type ReferenceResult, type Serving } from './sync/runs.js';
+import { DURABLE_REFERENCE, REFERENCE, REFERENCE_CLIENT, STORE_REFERENCE, reference, syncFrom, type FreshResult, type ReferenceResult, type Serving } from './sync/runs.js';
 import type { StorageCeiling } from './sync/storage-ceiling.js';
 import { startupRun } from './sync-startup.js';
 
@@ -29,6 +29,11 @@ function threadNote(result: FreshResult, ref: ReferenceResult, count: number): s
   if (threads === undefined || ref.threads === undefined) return '';
   const us = (seconds: number, chunks: number) => `${((seconds * 1e6) / Math.max(1, chunks)).toFixed(2)} µs`;
   return `; CPU a chunk on the main thread ${us(threads.mainSeconds, result.have)}, on other threads (V8 compiler and GC, libuv file writes) ${us(threads.otherSeconds, result.have)}, against the reference client's ${us(ref.threads.mainSeconds, count)} and ${us(ref.threads.otherSeconds, count)}`;
+}
+
+/** What a plan's rows are labelled with: "20,000 x corpus-like", "100,000 x 170 B". */
+function workloadLabel(plan: { count: number; size: number | undefined }): string {
+  return `${plan.count.toLocaleString('en')} x ${plan.size ? `${plan.size} B` : 'corpus-like'}`;
 }
 
 /** Targets of a catching-up node against the plain stream + verify reference of the same run. */
@@ -104,21 +109,30 @@ function rows(label: string, dataset: Dataset, result: FreshResult, serving: Ser
  * chunk beside the reference's. A ratio above the CPU target means the target cannot be met by
  * any code above LMDB; the sequential-key figure shows how much of it is the hash keys' scatter.
  * And the reference itself made durable (each verified batch appended to a file and synced, no
- * protocol, index or inventory): the least any durable catch-up costs, beside the reference.
+ * protocol, index or inventory): the least any durable catch-up costs, beside the reference. And
+ * the reference putting what it verifies into atlasnet's chunk store: what the store's put path
+ * costs with nothing of a node above it (no protocol, planner or request), so that the fresh
+ * node's figures split into the store's part and the rest.
  */
-function storageFloorRows(plan: { count: number; size: number | undefined }, dataset: Dataset, ref: ReferenceResult, ceiling: StorageCeiling, durable: ReferenceResult): BenchRow[] {
-  const label = `${plan.count.toLocaleString('en')} x ${plan.size ? `${plan.size} B` : 'corpus-like'}`;
+function storageFloorRows(
+  plan: { count: number; size: number | undefined },
+  dataset: Dataset,
+  ref: ReferenceResult,
+  ceiling: StorageCeiling,
+  kept: { durable: ReferenceResult; store: ReferenceResult },
+): BenchRow[] {
+  const label = workloadLabel(plan);
   const refCpu = { label: REFERENCE_CLIENT, value: (ref.cpuSeconds * 1e6) / dataset.count };
   return [
     { label: `${label}: CPU per chunk of raw lmdb durable puts alone (hash keys)`, value: (ceiling.cpuMs * 1000) / ceiling.count, unit: 'µs', reference: refCpu },
     { label: `${label}: CPU per chunk of raw lmdb durable puts alone (sequential keys)`, value: (ceiling.sequential.cpuMs * 1000) / ceiling.count, unit: 'µs', reference: refCpu },
-    { label: `${label}: CPU per chunk of the ${DURABLE_REFERENCE} (client)`, value: (durable.cpuSeconds * 1e6) / dataset.count, unit: 'µs', reference: refCpu },
-    {
-      label: `${label}: chunks/s of the ${DURABLE_REFERENCE}`,
-      value: dataset.count / (durable.elapsedMs / 1000),
-      unit: 'chunks/s',
-      reference: { label: REFERENCE, value: dataset.count / (ref.elapsedMs / 1000) },
-    },
+    ...([
+      [DURABLE_REFERENCE, kept.durable],
+      [STORE_REFERENCE, kept.store],
+    ] as const).flatMap(([name, run]) => [
+      { label: `${label}: CPU per chunk of the ${name} (client)`, value: (run.cpuSeconds * 1e6) / dataset.count, unit: 'µs', reference: refCpu },
+      { label: `${label}: chunks/s of the ${name}`, value: dataset.count / (run.elapsedMs / 1000), unit: 'chunks/s', reference: { label: REFERENCE, value: dataset.count / (ref.elapsedMs / 1000) } },
+    ]),
   ];
 }
 
@@ -185,15 +199,20 @@ const suite: BenchSuite = async ({ quick }) => {
   for (const plan of plans) {
     const dataset = await buildDataset(plan.count, plan.size);
     const ref = await reference(dataset);
-    const durable = await reference(dataset, { durable: true });
+    const durable = await reference(dataset, { client: 'durable' });
+    const store = await reference(dataset, { client: 'store' });
     const ceiling = await runToEnd<StorageCeiling>('storage-ceiling.ts', [dataset.sourceDir, dataset.chainFile], 600_000);
-    report.rows.push(...storageFloorRows(plan, dataset, ref, ceiling, durable));
+    report.rows.push(...storageFloorRows(plan, dataset, ref, ceiling, { durable, store }));
+    if (store.threads !== undefined) {
+      const us = (seconds: number) => `${((seconds * 1e6) / dataset.count).toFixed(2)} µs`;
+      report.notes!.push(`${workloadLabel(plan)}: the ${STORE_REFERENCE}: CPU a chunk on the main thread ${us(store.threads.mainSeconds)}, on other threads ${us(store.threads.otherSeconds)}`);
+    }
     // From one peer, both chunk layouts of the fresh node: chunks in LMDB, and the append-only chunk log (the default).
     const runs = plan.peers.flatMap((peers) => (peers === 1 ? (['lmdb', 'log'] as const) : (['lmdb'] as const)).map((storage) => ({ peers, storage })));
     let ownFigures: AtlasFigures | undefined;
     for (const { peers, storage } of runs) {
       const { fresh: result, serving } = await syncFrom(dataset, peers, storage);
-      const label = `${plan.count.toLocaleString('en')} x ${plan.size ? `${plan.size} B` : 'corpus-like'}, ${peers} peer${peers > 1 ? 's' : ''}${storage === 'log' ? ', chunk log' : ''}`;
+      const label = `${workloadLabel(plan)}, ${peers} peer${peers > 1 ? 's' : ''}${storage === 'log' ? ', chunk log' : ''}`;
       if (peers === 1 && storage === 'log') ownFigures = figuresOf(result, serving);
       report.rows.push(...rows(label, dataset, result, serving, ref, peers === 1 ? plan.target : undefined));
       if (serving.silent.length > 0) report.notes!.push(`${label}: no serving CPU figure: ${serving.silent.join(', ')} did not report what it spent`);

@@ -16,6 +16,8 @@ export const REFERENCE = 'plain http stream + verify';
 export const REFERENCE_CLIENT = `${REFERENCE}, client`;
 /** The reference that also appends what it verified to a file, durably (reference-client.ts). */
 export const DURABLE_REFERENCE = `${REFERENCE} + durable append`;
+/** The reference that puts what it verified into atlasnet's chunk store (reference-store-client.ts). */
+export const STORE_REFERENCE = `${REFERENCE} + atlasnet's chunk store`;
 
 export interface FreshResult {
   done: boolean;
@@ -41,6 +43,8 @@ export interface ReferenceResult {
   elapsedMs: number;
   verified: number;
   mismatched: number;
+  /** Chunks the store added (the store reference only). */
+  stored?: number;
   bytes: number;
   cpuSeconds: number;
   threads?: ThreadCpu;
@@ -54,21 +58,34 @@ export interface ThreadCpu {
   otherSeconds: number;
 }
 
-/** The reference's run; `durable`: its client also appends every verified batch to a file and syncs it. */
-export async function reference(dataset: Dataset, options: { durable?: boolean } = {}): Promise<ReferenceResult> {
+/**
+ * How the reference's client keeps what it verified: not at all (the reference), appended to a
+ * file and synced (reference-client.ts with a log file), or put into atlasnet's chunk store
+ * (reference-store-client.ts).
+ */
+export type ReferenceClient = 'plain' | 'durable' | 'store';
+
+/** The reference's run, its client keeping the chunks as `client` says (default 'plain'). */
+export async function reference(dataset: Dataset, options: { client?: ReferenceClient } = {}): Promise<ReferenceResult> {
+  const client = options.client ?? 'plain';
   const dir = copySource(dataset, 'reference');
   const server = await startService<{ address: string }>('reference-server.ts', [dir, dataset.chainFile]);
   const report = laterLines(server.child);
-  const log = options.durable === true ? [join(SCRATCH, 'run', 'reference.log')] : [];
-  if (log.length > 0) mkdirSync(join(SCRATCH, 'run'), { recursive: true });
+  const kept = client === 'plain' ? undefined : join(SCRATCH, 'run', client === 'durable' ? 'reference.log' : 'reference-store');
+  if (kept !== undefined) {
+    mkdirSync(join(SCRATCH, 'run'), { recursive: true });
+    rmSync(kept, { recursive: true, force: true });
+  }
   try {
-    const result = await runToEnd<ReferenceResult>('reference-client.ts', [server.info.address, dataset.chainFile, ...log], 600_000);
+    const script = client === 'store' ? 'reference-store-client.ts' : 'reference-client.ts';
+    const result = await runToEnd<ReferenceResult>(script, [server.info.address, dataset.chainFile, ...(kept === undefined ? [] : [kept])], 600_000);
     if (result.mismatched !== 0 || result.verified !== dataset.count) throw new Error(`reference verified ${result.verified}/${dataset.count}`);
+    if (result.stored !== undefined && result.stored !== dataset.count) throw new Error(`reference stored ${result.stored}/${dataset.count}`);
     await stopAll([server.child]);
     return { ...result, serveCpuSeconds: serveCpuOf(report) };
   } finally {
     await stopAll([server.child]);
-    for (const file of log) rmSync(file, { force: true });
+    if (kept !== undefined) rmSync(kept, { recursive: true, force: true });
   }
 }
 

@@ -1,0 +1,94 @@
+/**
+ * The reference of the sync benchmark with atlasnet's store underneath: the same stream as
+ * reference-client.ts (one plain node:http response of every chunk in sequence order), each batch
+ * verified by the library's check (verifyReceived) and put into a chunk store as the downloader
+ * puts a reply (putVerified, bytes handed over, positions as hints, at most MAX_PENDING_WRITES
+ * batches waiting for their commit, which group commit merges). No protocol, planner, peer or
+ * HTTP request per batch: what is left of a catch-up's cost when everything above the store is a
+ * stream, so its ratio to the plain reference says how much of atlasnet's cost the store is.
+ * The sequence is appended before the clock starts, as a node's open catches up with its chain,
+ * and each chunk's address is read from the store's sequence, as the downloader plans it.
+ * node --import tsx bench/sync/reference-store-client.ts <server> <chainFile> <dataDir>
+ */
+import { request } from 'node:http';
+import { LmdbChunkStore } from '../../src/store/lmdb.js';
+import { handOverChunks } from '../../src/store/handed-over.js';
+import type { VerifiedChunk } from '../../src/store/types.js';
+import { verifyReceived } from '../../src/sync/verify.js';
+import { AddressFileChain } from './file-chain.js';
+import { startWindow } from './window.js';
+
+const [server, chainFile, dataDir] = process.argv.slice(2) as [string, string, string];
+const [host, port] = server.split(':') as [string, string];
+/** The downloader's request size (DEFAULT_LIMITS.maxGetAddresses) and its bound on replies waiting to be stored. */
+const BATCH = 500;
+const MAX_PENDING_WRITES = 32;
+const APPEND_PAGE = 10_000;
+
+const chain = new AddressFileChain(chainFile);
+const store = await LmdbChunkStore.open({ path: dataDir, chunkStorage: 'log' });
+for (let from = 0; from < chain.size; from += APPEND_PAGE) await store.append(await chain.read(from, APPEND_PAGE));
+
+const endWindow = startWindow();
+let position = 0;
+let verified = 0;
+let mismatched = 0;
+let stored = 0;
+let bytes = 0;
+let pending: Buffer = Buffer.alloc(0);
+let batch: VerifiedChunk[] = [];
+const writes = new Set<Promise<void>>();
+let failure: unknown;
+
+function flush(): void {
+  if (batch.length === 0) return;
+  const check = verifyReceived(batch);
+  verified += check.verified.length;
+  mismatched += check.corrupt.length;
+  batch = [];
+  const write = store.putVerified(handOverChunks(check.verified, check.digests)).then(
+    (outcomes) => {
+      for (const outcome of outcomes) if (outcome.ok && outcome.added) stored++;
+    },
+    (error: unknown) => {
+      failure ??= error;
+    },
+  );
+  writes.add(write);
+  void write.finally(() => writes.delete(write));
+}
+
+await new Promise<void>((resolve, reject) => {
+  const req = request({ host, port: Number(port), path: '/', method: 'GET' }, (res) => {
+    res.on('data', (data: Buffer) => {
+      bytes += data.length;
+      pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
+      let offset = 0;
+      while (pending.length - offset >= 4) {
+        const size = pending.readUInt32BE(offset);
+        if (pending.length - offset - 4 < size) break;
+        const at = position++;
+        batch.push({ address: store.addressAt(at)!, data: pending.subarray(offset + 4, offset + 4 + size), position: at });
+        offset += 4 + size;
+        if (batch.length === BATCH) flush();
+      }
+      pending = pending.subarray(offset);
+      if (writes.size >= MAX_PENDING_WRITES) {
+        res.pause();
+        void Promise.race(writes).then(() => res.resume());
+      }
+    });
+    res.on('end', () => {
+      flush();
+      resolve();
+    });
+    res.on('error', reject);
+  });
+  req.on('error', reject);
+  req.end();
+});
+await Promise.all(writes);
+const measured = endWindow();
+await store.close();
+if (failure !== undefined) throw failure;
+process.stdout.write(JSON.stringify({ ...measured, verified, mismatched, stored, bytes }) + '\n');
