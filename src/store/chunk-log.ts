@@ -35,6 +35,7 @@ import { AtlasError, ErrorCodes } from '../errors.js';
 import type { Logger } from '../runtime.js';
 import type { ChunkRecords } from './backend.js';
 import type { AddressHasher } from './address-index.js';
+import { indexBatch, recordBatch } from './chunk-log-batch.js';
 import { ChunkLogIndex } from './chunk-log-index.js';
 import { CHUNK_LOG_FILE, LOG_HEADER, RECORD_HEADER } from './chunk-log-format.js';
 import { RecordReader } from './chunk-log-reader.js';
@@ -225,65 +226,14 @@ export class ChunkLog implements ChunkRecords {
 
   /** Chunks are at most MAX_RECORD_DATA bytes: the store admits no larger (LmdbChunkStore.open checks maxChunkSize). */
   async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
-    // Each key is hashed once, for the lookup now and the insert after the write. The per-chunk
-    // arrays are built by plain loops: those Array#map made came in more than one elements kind
-    // while V8 warmed up, and each new kind deoptimised the loops reading them.
-    const count = chunks.length;
-    const placements = new Float64Array(count); // a placement is up to 2^40: not a 32-bit integer
-    const added: boolean[] = new Array<boolean>(count);
-    for (let i = 0; i < count; i++) {
-      const { key } = chunks[i] as { key: Buffer };
-      const placed = this.#index.placementOf(key);
-      placements[i] = placed;
-      added[i] = !this.#index.hasPlaced(key, placed);
-    }
-    // A repeat within the batch is written once. Keyed by the placement (a number: no string made
-    // a chunk); each chunk links to the one before it of the same placement, and the rare keys
-    // sharing one are compared whole along those links (no list made a chunk).
-    const lastPlaced = new Map<number, number>();
-    const samePlacementBefore = new Int32Array(count);
-    let bytes = 0;
-    for (let i = 0; i < count; i++) {
-      if (!added[i]) continue;
-      const { key, data } = chunks[i] as { key: Buffer; data: Uint8Array };
-      const placed = placements[i] as number;
-      const last = lastPlaced.get(placed) ?? -1;
-      let j = last;
-      while (j >= 0 && !(chunks[j] as { key: Buffer }).key.equals(key)) j = samePlacementBefore[j] as number;
-      if (j >= 0) {
-        added[i] = false;
-        continue;
-      }
-      samePlacementBefore[i] = last;
-      lastPlaced.set(placed, i);
-      bytes += RECORD_HEADER + data.length;
-    }
-    if (bytes === 0) return added;
-    // Records written with typed-array builtins only: Buffer#writeUInt32LE and Buffer#copy are
-    // layers of JavaScript that cost a catch-up's first thousands of chunks several times more.
-    const records = Buffer.allocUnsafe(bytes);
-    const offsets = new Float64Array(count);
-    let at = 0;
-    let adding = 0;
-    for (let i = 0; i < count; i++) {
-      if (!added[i]) continue;
-      adding++;
-      const { key, data } = chunks[i] as { key: Buffer; data: Uint8Array };
-      const length = data.length;
-      offsets[i] = at;
-      records[at] = length;
-      records[at + 1] = length >>> 8;
-      records[at + 2] = length >>> 16;
-      records[at + 3] = length >>> 24;
-      records.set(key, at + 4);
-      records.set(data, at + RECORD_HEADER);
-      at += RECORD_HEADER + length;
-    }
+    const batch = recordBatch(chunks, this.#index);
+    const { records } = batch;
+    if (records === undefined) return batch.added;
     // Room in the index before the write: a growth that cannot be allocated then fails the batch
     // with nothing written (and the old table whole), and adding the records after the write
     // finds room without growing (a growth inside that loop, reached after V8 optimised it,
     // threw the optimised code away).
-    this.#index.reserve(adding);
+    this.#index.reserve(batch.adding);
     const start = this.#end;
     if (this.#tail > 0) {
       await this.#handle.truncate(start);
@@ -291,8 +241,8 @@ export class ChunkLog implements ChunkRecords {
     }
     try {
       let written = 0;
-      while (written < bytes) {
-        const { bytesWritten } = await this.#handle.write(records, written, bytes - written, start + written);
+      while (written < records.length) {
+        const { bytesWritten } = await this.#handle.write(records, written, records.length - written, start + written);
         written += bytesWritten;
       }
       if (!this.#noSync) await this.#handle.datasync();
@@ -300,11 +250,9 @@ export class ChunkLog implements ChunkRecords {
       this.#tail = Math.max(this.#tail, 1); // part of it may be on disk: cut before the next write
       throw error;
     }
-    this.#end = start + bytes;
-    for (let i = 0; i < count; i++) {
-      if (added[i]) this.#index.addPlaced(placements[i] as number, start + (offsets[i] as number), (chunks[i] as { data: Uint8Array }).data.length);
-    }
-    return added;
+    this.#end = start + records.length;
+    indexBatch(chunks, batch, this.#index, start);
+    return batch.added;
   }
 
   expectChunks(count: number): void {

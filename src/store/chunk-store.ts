@@ -22,12 +22,13 @@ import type { Announcement } from '../chain/types.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { Inventory } from '../inventory/inventory.js';
 import { SerialQueue, silentLogger, type Logger } from '../runtime.js';
-import { checkAnnounced, checkMaxChunkSize, hashChunks, parseVerified, throwIfRefused, type AdmissionResult, type AdmittedChunk } from './admission.js';
+import { checkMaxChunkSize, hashChunks, parseVerified, throwIfRefused, type AdmissionResult } from './admission.js';
 import { checkAppendStart, packAppend, validateTruncate, type PackedAppend } from './announcements.js';
 import { AddressIndex } from './address-index.js';
 import { copyAdmitted, joined } from './admitted.js';
 import type { StoreBackend } from './backend.js';
 import { handedOverDigests, isHandedOver } from './handed-over.js';
+import { admitBatch, settleBatch, type PositionsNear } from './put-batch.js';
 import { discardChunk } from './quarantine.js';
 import { SequenceDigest } from './sequence-digest.js';
 import type { ChunkStore, DiscardOutcome, PutOutcome, VerifiedChunk } from './types.js';
@@ -361,49 +362,18 @@ export class BackedChunkStore implements ChunkStore {
 
   /** Stores the admitted chunks in one backend transaction; "already stored" (a repeat within the batch too) is the backend's answer. */
   async #store(prepared: AdmissionResult[]): Promise<PutOutcome[]> {
-    const keys: Buffer[] = new Array(prepared.length);
-    const positions: number[][] = new Array(prepared.length);
-    const results = checkAnnounced(prepared, (address, index) => {
-      const admitted = prepared[index] as AdmittedChunk;
-      const key = admitted.key ?? addressKey(address);
-      if (key === undefined) return false;
-      const hint = admitted.position;
-      // A hint past the sequence (it was cut since the chunk was asked) is no hint: nothing is read for it.
-      const at = this.#index.positionsNear(key, hint !== undefined && hint < this.#length ? hint : undefined);
-      if (at.length === 0) return false;
-      keys[index] = key;
-      positions[index] = at;
-      return true;
-    });
-    const writes: { key: Buffer; data: Uint8Array }[] = [];
-    for (let i = 0; i < results.length; i++) {
-      const result = results[i] as AdmissionResult;
-      if (result.ok) writes.push({ key: keys[i] as Buffer, data: result.data });
-    }
-    const written = writes.length > 0 ? await this.#backend.storeChunks(writes) : [];
-    let next = 0;
-    const bits: number[] = [];
-    // A loop, not Array#map: map's results came in more than one elements kind as V8 warmed up, deoptimising their readers.
-    const outcomes: PutOutcome[] = new Array<PutOutcome>(results.length);
-    for (let i = 0; i < results.length; i++) {
-      const result = results[i] as AdmissionResult;
-      if (!result.ok) {
-        outcomes[i] = result;
-        continue;
-      }
-      const at = positions[i] as number[];
-      const added = written[next++] === true;
-      if (added) {
-        for (const position of at) bits.push(position);
-        this.#stored++;
-        this.#count++;
-        this.#bytes += result.data.length;
-      }
-      outcomes[i] = { ok: true, address: result.address, added, positions: at };
-    }
-    if (bits.length > 0) this.inventory.addMany(bits);
-    return outcomes;
+    const batch = admitBatch(prepared, this.#positionsNear);
+    const written = batch.writes.length > 0 ? await this.#backend.storeChunks(batch.writes) : [];
+    const settled = settleBatch(batch, written);
+    this.#stored += settled.added;
+    this.#count += settled.added;
+    this.#bytes += settled.addedBytes;
+    if (settled.bits.length > 0) this.inventory.addMany(settled.bits);
+    return settled.outcomes;
   }
+
+  /** A hint past the sequence (it was cut since the chunk was asked) is no hint: nothing is read for it. */
+  readonly #positionsNear: PositionsNear = (key, hint) => this.#index.positionsNear(key, hint !== undefined && hint < this.#length ? hint : undefined);
 
   /** Runs write tasks one at a time, in call order. */
   #enqueue<T>(task: () => Promise<T>): Promise<T> {
