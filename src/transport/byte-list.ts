@@ -40,17 +40,11 @@ export function byteListPieces(value: unknown, shareFrom: number): Uint8Array[] 
   if (!Array.isArray(list) || Object.getPrototypeOf(list) !== Array.prototype) return undefined;
   // Each pass reads the length once, so that the header it writes counts the items it writes.
   const count = list.length;
-  let size = 3 + 1 + key.length + arrayHeaderBytes(count);
-  for (let i = 0; i < count; i++) {
-    const item: unknown = list[i];
-    if (item === null) size += 1;
-    else if (isPlainBytes(item)) size += binHeaderBytes(item.length) + (item.length >= shareFrom ? 0 : item.length);
-    else return undefined;
-  }
+  const items = itemsSize(list, count, shareFrom);
+  if (items < 0) return undefined;
+  const size = 3 + 1 + key.length + arrayHeaderBytes(count) + items;
   const out = Buffer.allocUnsafe(size);
-  const pieces: Uint8Array[] = [];
   let at = 0;
-  let cut = 0;
   // A map of one entry, with the 16-bit count msgpackr gives every object.
   out[at++] = 0xde;
   out[at++] = 0;
@@ -59,19 +53,45 @@ export function byteListPieces(value: unknown, shareFrom: number): Uint8Array[] 
   at += out.write(key, at, 'latin1');
   if (list.length !== count) return undefined;
   at = writeArrayHeader(out, at, count);
+  const pieces: Uint8Array[] = [];
+  return writeItems(list, count, shareFrom, out, at, pieces) ? pieces : undefined;
+}
+
+// The two passes over the items are functions of their own, one loop each, so that V8 compiles
+// each small loop, not the whole encoder once more for each loop that runs long before it is
+// optimised (43 ms of a serving node's compiler time in a 20,000-chunk catch-up, traced).
+
+/** The bytes the items take in the encoding (a shared one, its header only); -1 when one is neither null nor plain bytes. */
+function itemsSize(list: readonly unknown[], count: number, shareFrom: number): number {
+  let size = 0;
   for (let i = 0; i < count; i++) {
     const item: unknown = list[i];
-    // The list read twice (a getter, a Proxy) could have changed between the passes: never send
-    // bytes the second pass did not write, nor an item the first pass would have refused.
+    if (item === null) size += 1;
+    else if (isPlainBytes(item)) size += binHeaderBytes(item.length) + (item.length >= shareFrom ? 0 : item.length);
+    else return -1;
+  }
+  return size;
+}
+
+/**
+ * Writes the items into `out` from `at` to its end, and the pieces to send into `pieces`; false
+ * when they do not fill `out` exactly. The list read twice (a getter, a Proxy) could have changed
+ * between the passes: never send bytes this pass did not write, nor an item the first would have refused.
+ */
+function writeItems(list: readonly unknown[], count: number, shareFrom: number, out: Buffer, at: number, pieces: Uint8Array[]): boolean {
+  const size = out.length;
+  let cut = 0;
+  for (let i = 0; i < count; i++) {
+    const item: unknown = list[i];
     if (item === null) {
-      if (at >= size) return undefined;
+      if (at >= size) return false;
       out[at++] = 0xc0;
       continue;
     }
-    if (!isPlainBytes(item)) return undefined;
+    if (!isPlainBytes(item)) return false;
     const length = item.length;
     const shared = length >= shareFrom;
-    if (at + binHeaderBytes(length) + (shared ? 0 : length) > size) return undefined;
+    if (at + binHeaderBytes(length) + (shared ? 0 : length) > size) return false;
     at = writeBinHeader(out, at, length);
     if (shared) {
       pieces.push(out.subarray(cut, at), item);
@@ -81,9 +101,9 @@ export function byteListPieces(value: unknown, shareFrom: number): Uint8Array[] 
       at += length;
     }
   }
-  if (at !== size) return undefined;
+  if (at !== size) return false;
   if (at > cut || pieces.length === 0) pieces.push(out.subarray(cut, at));
-  return pieces;
+  return true;
 }
 
 /** A Uint8Array or Buffer: what msgpackr writes as a byte string (other views it writes its own way). */
@@ -152,6 +172,13 @@ export function decodeByteList(pieces: readonly Uint8Array[]): Record<string, (U
   const count = listLength(reader);
   // Every entry takes a byte at least: a count past the bytes left is the general decoder's to refuse.
   if (count === undefined || count > reader.left) return undefined;
+  const list = readItems(reader, count);
+  if (list === undefined || reader.left !== 0) return undefined;
+  return { [key]: list };
+}
+
+/** `count` byte strings or nulls (a loop of its own, as the encoder's passes); undefined at anything else. */
+function readItems(reader: PieceReader, count: number): (Uint8Array | null)[] | undefined {
   const list: (Uint8Array | null)[] = [];
   for (let i = 0; i < count; i++) {
     const header = reader.byte();
@@ -165,8 +192,7 @@ export function decodeByteList(pieces: readonly Uint8Array[]): Record<string, (U
     if (bytes === undefined) return undefined;
     list.push(bytes);
   }
-  if (reader.left !== 0) return undefined;
-  return { [key]: list };
+  return list;
 }
 
 function listLength(reader: PieceReader): number | undefined {
