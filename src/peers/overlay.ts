@@ -290,9 +290,13 @@ export class Overlay {
       this.pace.renewed(now);
     }
     this.keepSeedNeighbor();
-    // Prefer the walk's current node (an unbiased sample); fill the rest at random meanwhile.
-    const sample = this.sampler.current;
-    if (sample !== undefined && !this.sampler.burningIn && this.table.has(sample) && !this.active.has(sample) && !this.benched.has(sample, now)) this.addNeighbor(sample);
+    // Prefer the walk's current node (an unbiased sample); fill the rest at random meanwhile. The
+    // walk stands at an address as a peer list spelt it ("a:080" for the table's "a:80"): the
+    // neighbour is the table's peer, under the table's name, so it holds one slot and leaves the
+    // set when the table removes it.
+    const current = this.sampler.current;
+    const sample = current === undefined || this.sampler.burningIn ? undefined : this.table.tableKey(current);
+    if (sample !== undefined && !this.active.has(sample) && !this.benched.has(sample, now)) this.addNeighbor(sample);
     for (let tries = 0; this.active.wanted > 0 && tries < this.active.k * 2; tries++) {
       const peer = this.randomLivePeer();
       if (peer === undefined) break;

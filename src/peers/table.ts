@@ -278,6 +278,11 @@ export class PeerTable {
     return peer !== undefined && this.peers.has(peer);
   }
 
+  /** The table's own (canonical) string for a peer in the table, however `address` spells it; undefined when it is not in the table. */
+  tableKey(address: string): string | undefined {
+    return this.find(address)?.address;
+  }
+
   /** 0 for an unknown peer. */
   health(address: string): number {
     const entry = this.find(address);

@@ -163,6 +163,12 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     this.pump();
   }
 
+  /** Our sequence was rolled back to `length`: nothing planned before is asked of its holders. */
+  rolledBack(length: number): void {
+    this.plan.truncate(length);
+    this.pump();
+  }
+
   stop(): void {
     this.stopped = true;
     this.controller.abort(new AtlasError(ErrorCodes.CLOSED, 'node closed'));

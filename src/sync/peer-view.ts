@@ -66,6 +66,17 @@ export function readServingBounds(view: PeerView, reply: InventoryResult): void 
 }
 
 /**
+ * Our sequence was rolled back to `length`: what the view says past it was read against
+ * announcements that are gone (the same positions may soon announce other chunks), so it is
+ * dropped, and read from the peer again once our sequence grows (readTail, or a whole read).
+ */
+export function truncateView(view: PeerView, length: number): void {
+  if (view.inventory.length > length) view.inventory.setLength(length);
+  view.covered = Math.min(view.covered, length);
+  if (view.heldDuringFetch) view.heldDuringFetch = view.heldDuringFetch.filter((p) => p < length);
+}
+
+/**
  * How long to wait between two refreshes of a view after `quiet` refreshes in a row brought
  * nothing: `baseMs`, doubled per quiet refresh, at most `quietMaxMs` (never less than `baseMs`).
  */

@@ -4,7 +4,7 @@ import { decodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { InventoryChangesParams } from '../protocol/messages.js';
 import { DEFAULT_LIMITS, GET_ADDRESSES_UNADVERTISED, type ProtocolLimits } from '../protocol/limits.js';
-import { DEFAULT_RELAYS, newPeerView, readServingBounds, readTail, readWhole, RELAY_REFUSED_MS, type PeerView, type RefreshOutcome } from './peer-view.js';
+import { DEFAULT_RELAYS, newPeerView, readServingBounds, readTail, readWhole, RELAY_REFUSED_MS, truncateView, type PeerView, type RefreshOutcome } from './peer-view.js';
 
 /** What peer views work with: the two inventory calls, the protocol's bounds on replies, and our own address and sequence. */
 export interface PeerViewsComponents {
@@ -437,6 +437,7 @@ export class PeerViews {
       view.version = first.inventory;
       view.covered = length;
       view.refreshedAt = now;
+      truncateView(view, this.localLength()); // our sequence may have been rolled back meanwhile
       return { bytes, full: true, added };
     } finally {
       view.heldDuringFetch = undefined;

@@ -222,6 +222,22 @@ export class WorkPlan {
     if (again.length > 0) this.queue.splice(this.head, 0, ...again);
   }
 
+  /**
+   * Our sequence was rolled back to `length`: the window's holders were read against announcements
+   * that are gone, so it is planned afresh, and positions past `length` no longer wait out the
+   * back-off of the address that was announced there.
+   */
+  truncate(length: number): void {
+    this.queue.length = 0;
+    this.head = 0;
+    this.sideQueues.clear();
+    for (const [address, position] of this.deferred) {
+      if (position < length) continue;
+      this.deferred.delete(address);
+      this.deferredPositions.remove(position);
+    }
+  }
+
   succeed(address: Address): void {
     this.backoff.succeed(address);
   }

@@ -305,6 +305,39 @@ describe('Replicator', () => {
     expect(warnings).toEqual(['chain rolled back']);
   });
 
+  it('forgets what a view claimed past a rollback: an honest peer is not asked for the new announcements there, nor counted as withholding them', async () => {
+    const { replicator, transport, peers, chunks, store } = await setup();
+    const reannounced = generateChunks(2, seededRandom(99));
+    // The neighbour holds positions 2 and 3 (chunks 2 and 3), and answers honestly.
+    const held = new Map([chunks[2]!, chunks[3]!].map((c) => [c.address, c.data]));
+    const asked: string[] = [];
+    let inventory = { epoch: 'e', version: 1 };
+    transport.answer = (_peer, method, params) => {
+      if (method === 'inventory') return { sequenceLength: 4, inventory, bytes: Uint8Array.of(0x30) };
+      if (method === 'inventoryChanges') return { complete: (params.since as { epoch: string }).epoch === inventory.epoch, sequenceLength: 4, inventory, added: new Uint8Array(0) };
+      if (method !== 'getChunks') return undefined;
+      const addresses = params.addresses as string[];
+      asked.push(...addresses);
+      return { chunks: addresses.filter((a) => held.has(a)).map((address) => ({ address, data: held.get(address)! })), missing: addresses.filter((a) => !held.has(a)) };
+    };
+    peers.known.add(NEIGHBOUR);
+    replicator.start();
+    replicator.neighborAdded(NEIGHBOUR);
+    await settle();
+    expect(store.inventory.has(2) && store.inventory.has(3)).toBe(true);
+    // The chain rolls positions 2 and 3 back, at both nodes, and announces two other chunks there.
+    await store.truncate(2);
+    replicator.rolledBack(2);
+    held.clear();
+    inventory = { epoch: 'f', version: 1 };
+    await store.append(reannounced.map((c, i) => ({ position: 2 + i, address: c.address })));
+    replicator.appended(2, 2);
+    await settle();
+    expect(asked.filter((a) => reannounced.some((c) => c.address === a))).toEqual([]);
+    expect(peers.calls.filter(([peer, ok]) => peer === NEIGHBOUR && !ok)).toEqual([]);
+    expect(replicator.views.get(NEIGHBOUR)?.inventory.has(2)).toBe(false);
+  });
+
   it('starts a new log epoch when a quarantine cleared bits, and not when it cleared none', async () => {
     const { replicator, chunks, seen } = await setup();
     const epoch = replicator.log.epoch;
