@@ -51,10 +51,11 @@ export interface PrepareOptions {
 
 /**
  * Makes sure `path` is a directory that is empty or holds only an LMDB environment (and our lock
- * file and chunk log), creating it when absent. Returns whether data.mdb already holds an environment (false: a
- * new store).
+ * file and chunk log), creating it when absent: what must be known before the store's lock is
+ * written into it. What data.mdb holds is judged under the lock (inspectEnvironment): a process
+ * creating the store leaves it empty, then partly written, for a moment.
  */
-export function prepareDataDir(path: string, options: PrepareOptions = {}): { existing: boolean } {
+export function checkDirectory(path: string): void {
   let stat;
   try {
     stat = statSync(path, { throwIfNoEntry: false });
@@ -67,7 +68,7 @@ export function prepareDataDir(path: string, options: PrepareOptions = {}): { ex
     } catch (error) {
       throw corrupt(path, `cannot create it (${(error as Error).message})`);
     }
-    return { existing: false };
+    return;
   }
   if (!stat.isDirectory()) throw corrupt(path, 'it is not a directory');
   checkAccess(path, 'the directory');
@@ -76,6 +77,14 @@ export function prepareDataDir(path: string, options: PrepareOptions = {}): { ex
   if (foreign.length > 0) {
     throw corrupt(path, `the directory holds files that are not part of an atlasnet store (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', ...' : ''})`);
   }
+}
+
+/**
+ * Whether data.mdb in the store directory `path` (checkDirectory) already holds an environment
+ * (false: a new store); STORE_CORRUPT when it is not a usable one. Called under the store's lock.
+ */
+export function inspectEnvironment(path: string, options: PrepareOptions = {}): { existing: boolean } {
+  const entries = readdirSync(path);
   const lockPath = join(path, LMDB_LOCK_FILE);
   if (entries.includes(LMDB_LOCK_FILE)) checkAccess(lockPath, LMDB_LOCK_FILE);
   if (!entries.includes(LMDB_DATA_FILE)) return { existing: false };

@@ -36,7 +36,7 @@ import { BackedChunkStore } from './chunk-store.js';
 import { ensureUsableDirectory } from './data-dir.js';
 import { LmdbBackend, type ChunkStorage, type Databases } from './lmdb-backend.js';
 import { LmdbChunkRecords } from './lmdb-chunks.js';
-import { prepareDataDir } from './lmdb-file.js';
+import { checkDirectory, inspectEnvironment } from './lmdb-file.js';
 import { DEFAULT_CHUNK_CACHE_BYTES } from './recent-records.js';
 import { DEFAULT_SEQUENCE_CACHE_BYTES } from './sequence-pages.js';
 import { SEQUENCE_RUNS_DB, migrateToRuns } from './lmdb-sequence.js';
@@ -148,12 +148,14 @@ export class LmdbChunkStore extends BackedChunkStore {
     const chunkCacheBytes = byteBound('chunkCacheBytes', options.chunkCacheBytes, DEFAULT_CHUNK_CACHE_BYTES);
     const path = ensureUsableDirectory(options.path);
     if (openPaths.has(path)) throw new AtlasError(ErrorCodes.BUSY, `the store in ${path} is already open in this process`, { path });
-    const { existing } = prepareDataDir(path, { acceptEmptyDataFile: options.acceptEmptyDataFile === true });
+    checkDirectory(path);
     const lock = acquireStoreLock(path);
     let env: RootDatabase | undefined;
     let records: ChunkRecords | undefined;
     openPaths.add(path);
     try {
+      // Judged under the lock: a process creating the store holds it while data.mdb is still empty.
+      const { existing } = inspectEnvironment(path, { acceptEmptyDataFile: options.acceptEmptyDataFile === true });
       env = openEnvironment(path, options);
       const dbs = openDatabases(env, path, existing, options.chunkStorage ?? DEFAULT_CHUNK_STORAGE, maxChunkSize);
       if (dbs.storage === 'log') {

@@ -97,3 +97,31 @@ describe('LmdbChunkStore: a 0-byte data file', () => {
     await store.close();
   });
 });
+
+describe('LmdbChunkStore: a store another process is creating', () => {
+  it('answers BUSY naming the holder, not STORE_CORRUPT, while the holder has not yet written its data file, and touches nothing', async () => {
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    try {
+      const pid = holder.pid as number;
+      // What the holder's directory holds between taking the lock and LMDB writing its meta pages:
+      // the lock, and data.mdb created but still empty (or only partly written).
+      for (const data of [Buffer.alloc(0), Buffer.alloc(100, 0xde)]) {
+        const path = freshPath();
+        mkdirSync(path);
+        const lock = `${JSON.stringify({ pid, host: hostname() })}\n`;
+        writeFileSync(join(path, STORE_LOCK_FILE), lock);
+        writeFileSync(join(path, 'data.mdb'), data);
+        const error = await LmdbChunkStore.open({ path }).then(
+          () => undefined,
+          (caught: unknown) => caught as { code?: string; details?: { holderPid?: number } },
+        );
+        expect(error?.code).toBe('BUSY');
+        expect(error?.details?.holderPid).toBe(pid);
+        expect(readFileSync(join(path, STORE_LOCK_FILE), 'utf8')).toBe(lock);
+        expect(readFileSync(join(path, 'data.mdb')).equals(data)).toBe(true);
+      }
+    } finally {
+      holder.kill();
+    }
+  });
+});

@@ -66,6 +66,15 @@ describe('RecentRecords', () => {
     expect(tiny.size).toBe(1);
   });
 
+  it('stays within a bound smaller than its smallest table: it then holds no table, and keeps nothing (no record fits)', () => {
+    for (const bound of [1, 100, firstReadSlots(0) * 8 - 1]) {
+      const recent = new RecentRecords(bound);
+      readTwice(recent, 1, record(1, 1));
+      expect([recent.size, recent.bytes <= bound]).toEqual([0, true]);
+    }
+    expect(new RecentRecords(firstReadSlots(0) * 8).bytes).toBe(firstReadSlots(0) * 8);
+  });
+
   it('sizes its table with its bound: a power of two of slots, at least 16, one per KiB', () => {
     expect([0, 16 * 1024, 32 * 1024 - 1, 32 * 1024, 8 * 1024 * 1024].map(firstReadSlots)).toEqual([16, 16, 16, 32, 8_192]);
   });
