@@ -117,6 +117,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
   // Built before the overlay, whose events it receives; its constructor does not call the overlay.
   const replicator = new Replicator({
     store,
+    readVerified: (address) => reader.readOne(address),
     client,
     clock,
     random,

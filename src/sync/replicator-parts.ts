@@ -3,6 +3,7 @@
  * (the store, the client and the narrow views of the peer overlay and of the node it reaches),
  * its options and its stats.
  */
+import type { Address } from '../address.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { Clock, Logger, Random } from '../runtime.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
@@ -49,6 +50,12 @@ export interface ReplicatorEvents {
 
 export interface ReplicatorComponents {
   store: ChunkStore;
+  /**
+   * A stored chunk's bytes as they may leave the node: hashed again and found intact (the node's
+   * VerifiedReader, which quarantines a chunk that fails); undefined when not held or not intact.
+   * What a push sends.
+   */
+  readVerified: (address: Address) => Uint8Array | undefined;
   client: ProtocolClient;
   clock: Clock;
   random: Random;

@@ -219,9 +219,19 @@ export class Replicator {
     positions.sort();
     this.log.record(positions);
     this.views.wake(); // the network is busy: every neighbour is refreshed at the base period again
-    if (relay === 'push') this.pusher.push(outcomes.map((o) => ({ data: this.components.store.get(o.address) as Uint8Array, positions: o.positions })));
+    if (relay === 'push') this.pusher.push(this.verifiedPushes(outcomes));
     else this.pusher.offer(positions);
     this.components.events.stored(outcomes, from);
+  }
+
+  /** The chunks of a client's put, read back through the verified reader: every byte that leaves the node is checked, a push's too. */
+  private verifiedPushes(outcomes: readonly StoredOutcome[]): { data: Uint8Array; positions: readonly number[] }[] {
+    const chunks: { data: Uint8Array; positions: readonly number[] }[] = [];
+    for (const outcome of outcomes) {
+      const data = this.components.readVerified(outcome.address);
+      if (data !== undefined) chunks.push({ data, positions: outcome.positions });
+    }
+    return chunks;
   }
 
   // --- the chain's and the store's changes ----------------------------------------------------

@@ -12,6 +12,7 @@ import { RELAY_REFUSED_MS } from '../../src/sync/peer-view.js';
 import { seededRandom, silentLogger, systemClock, type Clock, type Logger, type Random } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
+import { VerifiedReader } from '../../src/store/verified-read.js';
 import { quietRefreshPeriod } from '../../src/sync/peer-view.js';
 import { refreshFault, Replicator, type ReplicatorOptions, type ReplicatorPeers, type StoredOutcome } from '../../src/sync/replicator.js';
 import type { CallOptions, Transport } from '../../src/transport/types.js';
@@ -94,9 +95,12 @@ async function setup(logger: Logger = silentLogger, clock: Clock = systemClock, 
   const peers = new FakePeers();
   const seen = { stored: [] as string[], lengths: [] as number[], quarantined: [] as string[] };
   const client = new ProtocolClient(transport);
-  const replicator = new Replicator(
+  // As the node wires it: what leaves the node is read through the verified reader, which reports a corrupt chunk to the replicator.
+  const reader = new VerifiedReader(store, { corrupt: (chunk) => replicator.quarantined(chunk) });
+  const replicator: Replicator = new Replicator(
     {
       store,
+      readVerified: (address) => reader.readOne(address),
       client,
       clock,
       random,
@@ -133,6 +137,19 @@ describe('Replicator', () => {
     expect(transport.sent('putChunks', RELAY)).toHaveLength(1);
     expect(transport.offered(RELAY)).toEqual([1]);
     expect(seen.stored.map((s) => s.split('<-')[1])).toEqual(['127.0.0.9:1', '127.0.0.8:1']);
+  });
+
+  it('pushes only bytes that hash to their address: a chunk damaged in the store after its put is quarantined, not pushed', async () => {
+    const { transport, replicator, put, store, chunks, seen } = await setup();
+    replicator.pulled(RELAY, true);
+    const outcomes = await put(0);
+    const raw = store.rawChunk(chunks[0]!.address) as Uint8Array;
+    raw[0] = (raw[0] as number) ^ 0x10; // damaged between the write and the push
+    replicator.received(outcomes, undefined, '127.0.0.9:1');
+    await settle();
+    expect(transport.sent('putChunks', RELAY)).toHaveLength(0);
+    expect(seen.quarantined).toEqual([chunks[0]!.address]);
+    expect(store.has(chunks[0]!.address)).toBe(false);
   });
 
   it('offers onward only a chunk it fetched, verified and stored, never what a peer merely offered', async () => {
