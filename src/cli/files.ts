@@ -1,5 +1,6 @@
-/** Reading chunk files named on the command line, bounded and checked before anything is sent. */
-import { open } from 'node:fs/promises';
+/** Reading chunk files named on the command line, bounded and checked before anything is sent; writing a fetched one. */
+import { open, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { DEFAULT_MAX_CHUNK_SIZE } from '../store/types.js';
 import { CliError } from './errors.js';
 
@@ -50,5 +51,32 @@ function describeFsError(error: unknown): string {
       return 'is a directory';
     default:
       return code ?? (error as Error).message;
+  }
+}
+
+/**
+ * Writes `data` to `file` whole or not at all: into a new file beside it, renamed over it once
+ * written, so a write that fails part-way (disk full, file size limit) leaves `file` as it was,
+ * never cut short (a kill at that moment may leave the temporary file beside it, never a cut
+ * `file`). A path that is not a regular file (/dev/stdout, a pipe) is written as is.
+ */
+export async function writeWholeFile(file: string, data: Uint8Array): Promise<void> {
+  const existing = await stat(file).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (existing !== undefined && !existing.isFile()) {
+    await writeFile(file, data);
+    return;
+  }
+  // Through a symbolic link, the file it points to is replaced, not the link.
+  const target = existing === undefined ? file : await realpath(file);
+  const temporary = join(dirname(target), `.${basename(target)}.${process.pid}.atlas-tmp`);
+  try {
+    await writeFile(temporary, data, { flag: 'wx', ...(existing !== undefined ? { mode: existing.mode & 0o777 } : {}) });
+    await rename(temporary, target);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw error;
   }
 }

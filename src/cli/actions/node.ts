@@ -12,7 +12,7 @@ import { isLocalHost } from '../args.js';
 import { followFile, openDevChain } from '../chain.js';
 import { createLogger, type CliLogLevel } from '../logger.js';
 import { throttledLog } from '../progress-log.js';
-import { untilSignal } from '../signals.js';
+import { untilSignal, type StopSignal } from '../signals.js';
 import { chunkSources, nodeRoutes, openObserver, type StacksCliOptions } from '../stacks.js';
 
 export interface NodeCommandOptions extends StacksCliOptions {
@@ -43,6 +43,25 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
   const dataDir = resolve(options.dataDir);
   const chainPath = resolve(options.chain ?? join(dataDir, 'chain.jsonl'));
   const allowLocal = options.allowLocal ?? isLocalHost(splitHostPort(options.listen).host);
+  // Waiting for a signal from before anything is opened: a signal during the start lets what is
+  // being opened finish opening, then closes it (within STOP_GRACE_MS), instead of exiting with
+  // the store open and its lock left behind.
+  const stopping = untilSignal();
+  try {
+    await runUntilStopped(options, logger, dataDir, chainPath, allowLocal, stopping.promise);
+  } finally {
+    stopping.dispose();
+  }
+}
+
+async function runUntilStopped(
+  options: NodeCommandOptions,
+  logger: ReturnType<typeof createLogger>,
+  dataDir: string,
+  chainPath: string,
+  allowLocal: boolean,
+  stopped: Promise<StopSignal>,
+): Promise<void> {
   const metrics: Metrics | undefined = options.metrics ? await prometheusMetrics({ defaultMetrics: true }) : undefined;
 
   const observer = await openObserver(options, dataDir, options.network, logger);
@@ -88,11 +107,9 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
   node.on('progress', ({ have, total, missing }) => progressLog.update({ have, total, missing, rate: Number(node.stats().chunksPerSecond.toFixed(1)) }));
   node.on('synced', ({ have }) => logger.info('synced', { have }));
 
-  const stopping = untilSignal();
   try {
     await node.start();
   } catch (error) {
-    stopping.dispose();
     await node.close().catch(() => undefined);
     throw error;
   }
@@ -121,16 +138,12 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
   }
 
   const stopFollowing = chain instanceof DevChain ? followFile(chain, options.chainPoll * 1000, logger) : () => undefined;
-  const signal = await stopping.promise;
+  const signal = await stopped;
   logger.info('shutting down', { signal });
   stopFollowing();
   progressLog.flush();
   node.removeAllListeners();
-  try {
-    await node.close();
-    await observer?.close();
-  } finally {
-    stopping.dispose();
-  }
+  await node.close();
+  await observer?.close();
   logger.info('stopped');
 }

@@ -16,6 +16,7 @@ import { LMDB_DATA_FILE } from '../../store/lmdb-file.js';
 import type { ScanReport } from '../../store/scan.js';
 import { CliError, EXIT_FAILURE, ReportedExit } from '../errors.js';
 import { formatBytes, formatCount, writeJson, writeLine } from '../output.js';
+import { exitCodeForSignal, untilSignal, type StopSignal } from '../signals.js';
 
 const WORKER_FLAG = '--scan-worker';
 
@@ -34,7 +35,15 @@ export function registerCheckCommand(program: Command): void {
     .option('--json', 'print JSON: { ok, report } or { ok: false, crashed | error }')
     .action(async (dir: string, options: CheckOptions) => {
       const path = storeFolder(dir);
-      const outcome = await scanInChild(path);
+      // A signal ends the scan too: the child, which holds the store's lock, is not left running.
+      const stopping = untilSignal();
+      let outcome: Outcome | { stopped: StopSignal };
+      try {
+        outcome = await scanInChild(path, stopping.promise);
+      } finally {
+        stopping.dispose();
+      }
+      if ('stopped' in outcome) throw new CliError(`interrupted by ${outcome.stopped}: the scan of ${path} was stopped`, exitCodeForSignal(outcome.stopped));
       if (options.json) writeJson({ ok: 'report' in outcome && outcome.report.ok, path, ...outcome });
       else writeHuman(path, outcome);
       if (!('report' in outcome) || !outcome.report.ok) throw new ReportedExit(EXIT_FAILURE);
@@ -51,10 +60,16 @@ function storeFolder(dir: string): string {
   throw new CliError(`${path} holds no store (no ${LMDB_DATA_FILE} in it or in ${join(path, 'store')})`);
 }
 
-function scanInChild(path: string): Promise<Outcome> {
+function scanInChild(path: string, stop: Promise<StopSignal>): Promise<Outcome | { stopped: StopSignal }> {
   return new Promise((resolvePromise, reject) => {
     const child = fork(fileURLToPath(import.meta.url), [WORKER_FLAG, path], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     let answer: WorkerAnswer | undefined;
+    let stopped: StopSignal | undefined;
+    void stop.then((signal) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      stopped = signal;
+      child.kill('SIGTERM');
+    });
     let stderr = '';
     child.on('message', (message) => (answer = message as WorkerAnswer));
     child.stderr?.on('data', (text: Buffer) => {
@@ -63,6 +78,7 @@ function scanInChild(path: string): Promise<Outcome> {
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       if (answer !== undefined) resolvePromise(answer);
+      else if (stopped !== undefined) resolvePromise({ stopped });
       else {
         const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
         const last = stderr.trim().split('\n').pop();

@@ -3,11 +3,11 @@
  * when it does not hold the chunk, of the live peers it names (one hop, at most GET_PEERS_ASKED),
  * so a chunk anywhere near the node is found without running a node of one's own.
  */
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ProtocolClient } from '../../protocol/client.js';
 import { parseChunkAddress, secondsParser } from '../args.js';
 import { CliError } from '../errors.js';
+import { writeWholeFile } from '../files.js';
 import { readyHash } from '../hash-on-demand.js';
 import { DEFAULT_REMOTE_TIMEOUT_S, peerError, peerOption, withRemote } from '../remote.js';
 
@@ -48,7 +48,7 @@ export function registerGetCommand(program: Command): void {
       });
       if (found.from !== options.peer) process.stderr.write(`${address}: from ${found.from}, a peer of ${options.peer}\n`);
       if (options.output !== undefined) {
-        await writeFile(options.output, found.data).catch((error: NodeJS.ErrnoException) => {
+        await writeWholeFile(options.output, found.data).catch((error: NodeJS.ErrnoException) => {
           throw new CliError(`cannot write ${options.output}: ${error.code ?? error.message}`);
         });
         process.stderr.write(`${address}: ${found.data.byteLength} bytes written to ${options.output}\n`);
