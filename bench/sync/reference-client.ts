@@ -7,21 +7,18 @@
  * node --import tsx bench/sync/reference-client.ts <server> <chainFile> [logFile]
  */
 import { closeSync, fdatasyncSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { request } from 'node:http';
 import { hash160Batch } from '../../src/hash/index.js';
+import { streamFrames } from './frame-stream.js';
 import { startWindow } from './window.js';
 
 const [server, chainFile, logFile] = process.argv.slice(2) as [string, string, string | undefined];
 const addresses = readFileSync(chainFile);
-const [host, port] = server.split(':') as [string, string];
 const BATCH = 1_000;
 const log = logFile === undefined ? undefined : openSync(logFile, 'w');
 
 const endWindow = startWindow();
 let verified = 0;
 let mismatched = 0;
-let bytes = 0;
-let pending: Buffer = Buffer.alloc(0);
 let batch: Buffer[] = [];
 
 function flush(): void {
@@ -49,30 +46,11 @@ function flush(): void {
   batch = [];
 }
 
-await new Promise<void>((resolve, reject) => {
-  const req = request({ host, port: Number(port), path: '/', method: 'GET' }, (res) => {
-    res.on('data', (data: Buffer) => {
-      bytes += data.length;
-      pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
-      let offset = 0;
-      while (pending.length - offset >= 4) {
-        const size = pending.readUInt32BE(offset);
-        if (pending.length - offset - 4 < size) break;
-        batch.push(pending.subarray(offset + 4, offset + 4 + size));
-        offset += 4 + size;
-        if (batch.length === BATCH) flush();
-      }
-      pending = pending.subarray(offset);
-    });
-    res.on('end', () => {
-      flush();
-      resolve();
-    });
-    res.on('error', reject);
-  });
-  req.on('error', reject);
-  req.end();
+const bytes = await streamFrames(server, (chunk) => {
+  batch.push(chunk);
+  if (batch.length === BATCH) flush();
 });
+flush();
 const measured = endWindow();
 if (log !== undefined) closeSync(log);
 process.stdout.write(JSON.stringify({ ...measured, verified, mismatched, bytes }) + '\n');

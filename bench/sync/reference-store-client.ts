@@ -10,16 +10,15 @@
  * and each chunk's address is read from the store's sequence, as the downloader plans it.
  * node --import tsx bench/sync/reference-store-client.ts <server> <chainFile> <dataDir>
  */
-import { request } from 'node:http';
 import { LmdbChunkStore } from '../../src/store/lmdb.js';
 import { handOverChunks } from '../../src/store/handed-over.js';
 import type { VerifiedChunk } from '../../src/store/types.js';
 import { verifyReceived } from '../../src/sync/verify.js';
 import { AddressFileChain } from './file-chain.js';
+import { streamFrames } from './frame-stream.js';
 import { startWindow } from './window.js';
 
 const [server, chainFile, dataDir] = process.argv.slice(2) as [string, string, string];
-const [host, port] = server.split(':') as [string, string];
 /** The downloader's request size (DEFAULT_LIMITS.maxGetAddresses) and its bound on replies waiting to be stored. */
 const BATCH = 500;
 const MAX_PENDING_WRITES = 32;
@@ -34,8 +33,6 @@ let position = 0;
 let verified = 0;
 let mismatched = 0;
 let stored = 0;
-let bytes = 0;
-let pending: Buffer = Buffer.alloc(0);
 let batch: VerifiedChunk[] = [];
 const writes = new Set<Promise<void>>();
 let failure: unknown;
@@ -58,35 +55,20 @@ function flush(): void {
   void write.finally(() => writes.delete(write));
 }
 
-await new Promise<void>((resolve, reject) => {
-  const req = request({ host, port: Number(port), path: '/', method: 'GET' }, (res) => {
-    res.on('data', (data: Buffer) => {
-      bytes += data.length;
-      pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
-      let offset = 0;
-      while (pending.length - offset >= 4) {
-        const size = pending.readUInt32BE(offset);
-        if (pending.length - offset - 4 < size) break;
-        const at = position++;
-        batch.push({ address: store.addressAt(at)!, data: pending.subarray(offset + 4, offset + 4 + size), position: at });
-        offset += 4 + size;
-        if (batch.length === BATCH) flush();
-      }
-      pending = pending.subarray(offset);
-      if (writes.size >= MAX_PENDING_WRITES) {
-        res.pause();
-        void Promise.race(writes).then(() => res.resume());
-      }
-    });
-    res.on('end', () => {
-      flush();
-      resolve();
-    });
-    res.on('error', reject);
-  });
-  req.on('error', reject);
-  req.end();
-});
+const bytes = await streamFrames(
+  server,
+  (chunk) => {
+    const at = position++;
+    batch.push({ address: store.addressAt(at)!, data: chunk, position: at });
+    if (batch.length === BATCH) flush();
+  },
+  (response) => {
+    if (writes.size < MAX_PENDING_WRITES) return;
+    response.pause();
+    void Promise.race(writes).then(() => response.resume());
+  },
+);
+flush();
 await Promise.all(writes);
 const measured = endWindow();
 await store.close();
