@@ -6,7 +6,7 @@
  * - `atlas check` stopped while its child scans ends that child too, instead of leaving it running
  *   on its own with the store's lock.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,18 +54,7 @@ function signalDuringOpen(chain: string, dataDir: string, signal: NodeJS.Signals
     listeningAtSignal = stderr.includes('"msg":"listening"');
     child.kill(signal);
   }, 5);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      clearInterval(poll);
-      child.kill('SIGKILL');
-      reject(new Error(`atlas node did not exit\n${stderr}`));
-    }, 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      clearInterval(poll);
-      resolve({ code, stderr, listeningAtSignal, lockLeft: existsSync(lock) });
-    });
-  });
+  return whenClosed(child, poll, () => `atlas node did not exit\n${stderr}`, (code) => ({ code, stderr, listeningAtSignal, lockLeft: existsSync(lock) }));
 }
 
 describe('atlas node stopped while starting', () => {
@@ -121,18 +110,7 @@ function signalDuringCheck(store: string): Promise<CheckAttempt> {
     clearInterval(poll);
     child.kill('SIGTERM');
   }, 5);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      clearInterval(poll);
-      child.kill('SIGKILL');
-      reject(new Error(`atlas check did not exit\n${stderr}`));
-    }, 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      clearInterval(poll);
-      resolve({ code, stderr, worker, workerAliveAfterExit: worker !== undefined && isAlive(worker) });
-    });
-  });
+  return whenClosed(child, poll, () => `atlas check did not exit\n${stderr}`, (code) => ({ code, stderr, worker, workerAliveAfterExit: worker !== undefined && isAlive(worker) }));
 }
 
 describe('atlas check stopped while it scans', () => {
@@ -158,3 +136,19 @@ describe('atlas check stopped while it scans', () => {
     }
   }, 120_000);
 });
+
+/** What `child` ended with, once it has closed (its poll stopped); it is killed and the wait fails after 60 s. */
+function whenClosed<T>(child: ChildProcess, poll: NodeJS.Timeout, stuck: () => string, result: (code: number | null) => T): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      clearInterval(poll);
+      child.kill('SIGKILL');
+      reject(new Error(stuck()));
+    }, 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      resolve(result(code));
+    });
+  });
+}
