@@ -14,7 +14,7 @@ import { buildDataset, SCRATCH, type Dataset } from './sync/dataset.js';
 import { costModelRows } from './sync/cost-model.js';
 import { hypercoreRows, hypercoreSync, installHypercore, type AtlasFigures } from './sync/hypercore.js';
 import { runToEnd } from './sync/processes.js';
-import { DURABLE_REFERENCE, REFERENCE, REFERENCE_CLIENT, STORE_REFERENCE, reference, syncFrom, type FreshResult, type ReferenceResult, type Serving } from './sync/runs.js';
+import { DURABLE_REFERENCE, LOG_REFERENCE, REFERENCE, REFERENCE_CLIENT, STORE_REFERENCE, reference, syncFrom, type FreshResult, type ReferenceResult, type Serving } from './sync/runs.js';
 import type { StorageCeiling } from './sync/storage-ceiling.js';
 import { startupRun } from './sync-startup.js';
 
@@ -112,14 +112,15 @@ function rows(label: string, dataset: Dataset, result: FreshResult, serving: Ser
  * protocol, index or inventory): the least any durable catch-up costs, beside the reference. And
  * the reference putting what it verifies into atlasnet's chunk store: what the store's put path
  * costs with nothing of a node above it (no protocol, planner or request), so that the fresh
- * node's figures split into the store's part and the rest.
+ * node's figures split into the store's part and the rest; and, below the store, the reference
+ * appending to atlasnet's chunk log with an inventory (the storage primitives alone).
  */
 function storageFloorRows(
   plan: { count: number; size: number | undefined },
   dataset: Dataset,
   ref: ReferenceResult,
   ceiling: StorageCeiling,
-  kept: { durable: ReferenceResult; store: ReferenceResult },
+  kept: { durable: ReferenceResult; log: ReferenceResult; store: ReferenceResult },
 ): BenchRow[] {
   const label = workloadLabel(plan);
   const refCpu = { label: REFERENCE_CLIENT, value: (ref.cpuSeconds * 1e6) / dataset.count };
@@ -128,6 +129,7 @@ function storageFloorRows(
     { label: `${label}: CPU per chunk of raw lmdb durable puts alone (sequential keys)`, value: (ceiling.sequential.cpuMs * 1000) / ceiling.count, unit: 'µs', reference: refCpu },
     ...([
       [DURABLE_REFERENCE, kept.durable],
+      [LOG_REFERENCE, kept.log],
       [STORE_REFERENCE, kept.store],
     ] as const).flatMap(([name, run]) => [
       { label: `${label}: CPU per chunk of the ${name} (client)`, value: (run.cpuSeconds * 1e6) / dataset.count, unit: 'µs', reference: refCpu },
@@ -200,12 +202,17 @@ const suite: BenchSuite = async ({ quick }) => {
     const dataset = await buildDataset(plan.count, plan.size);
     const ref = await reference(dataset);
     const durable = await reference(dataset, { client: 'durable' });
+    const log = await reference(dataset, { client: 'log' });
     const store = await reference(dataset, { client: 'store' });
     const ceiling = await runToEnd<StorageCeiling>('storage-ceiling.ts', [dataset.sourceDir, dataset.chainFile], 600_000);
-    report.rows.push(...storageFloorRows(plan, dataset, ref, ceiling, { durable, store }));
-    if (store.threads !== undefined) {
+    report.rows.push(...storageFloorRows(plan, dataset, ref, ceiling, { durable, log, store }));
+    for (const [name, run] of [
+      [LOG_REFERENCE, log],
+      [STORE_REFERENCE, store],
+    ] as const) {
+      if (run.threads === undefined) continue;
       const us = (seconds: number) => `${((seconds * 1e6) / dataset.count).toFixed(2)} µs`;
-      report.notes!.push(`${workloadLabel(plan)}: the ${STORE_REFERENCE}: CPU a chunk on the main thread ${us(store.threads.mainSeconds)}, on other threads ${us(store.threads.otherSeconds)}`);
+      report.notes!.push(`${workloadLabel(plan)}: the ${name}: CPU a chunk on the main thread ${us(run.threads.mainSeconds)}, on other threads ${us(run.threads.otherSeconds)}`);
     }
     // From one peer, both chunk layouts of the fresh node: chunks in LMDB, and the append-only chunk log (the default).
     const runs = plan.peers.flatMap((peers) => (peers === 1 ? (['lmdb', 'log'] as const) : (['lmdb'] as const)).map((storage) => ({ peers, storage })));

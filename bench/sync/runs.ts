@@ -16,6 +16,8 @@ export const REFERENCE = 'plain http stream + verify';
 export const REFERENCE_CLIENT = `${REFERENCE}, client`;
 /** The reference that also appends what it verified to a file, durably (reference-client.ts). */
 export const DURABLE_REFERENCE = `${REFERENCE} + durable append`;
+/** The reference that appends what it verified to atlasnet's chunk log, with an inventory (reference-log-client.ts). */
+export const LOG_REFERENCE = `${REFERENCE} + atlasnet's chunk log`;
 /** The reference that puts what it verified into atlasnet's chunk store (reference-store-client.ts). */
 export const STORE_REFERENCE = `${REFERENCE} + atlasnet's chunk store`;
 
@@ -60,10 +62,18 @@ export interface ThreadCpu {
 
 /**
  * How the reference's client keeps what it verified: not at all (the reference), appended to a
- * file and synced (reference-client.ts with a log file), or put into atlasnet's chunk store
+ * file and synced (reference-client.ts with a log file), appended to atlasnet's chunk log with an
+ * inventory and no store above them (reference-log-client.ts), or put into atlasnet's chunk store
  * (reference-store-client.ts).
  */
-export type ReferenceClient = 'plain' | 'durable' | 'store';
+export type ReferenceClient = 'plain' | 'durable' | 'log' | 'store';
+
+const CLIENT_SCRIPTS: Record<ReferenceClient, string> = {
+  plain: 'reference-client.ts',
+  durable: 'reference-client.ts',
+  log: 'reference-log-client.ts',
+  store: 'reference-store-client.ts',
+};
 
 /** The reference's run, its client keeping the chunks as `client` says (default 'plain'). */
 export async function reference(dataset: Dataset, options: { client?: ReferenceClient } = {}): Promise<ReferenceResult> {
@@ -71,14 +81,13 @@ export async function reference(dataset: Dataset, options: { client?: ReferenceC
   const dir = copySource(dataset, 'reference');
   const server = await startService<{ address: string }>('reference-server.ts', [dir, dataset.chainFile]);
   const report = laterLines(server.child);
-  const kept = client === 'plain' ? undefined : join(SCRATCH, 'run', client === 'durable' ? 'reference.log' : 'reference-store');
+  const kept = client === 'plain' ? undefined : join(SCRATCH, 'run', client === 'durable' ? 'reference.log' : `reference-${client}`);
   if (kept !== undefined) {
     mkdirSync(join(SCRATCH, 'run'), { recursive: true });
     rmSync(kept, { recursive: true, force: true });
   }
   try {
-    const script = client === 'store' ? 'reference-store-client.ts' : 'reference-client.ts';
-    const result = await runToEnd<ReferenceResult>(script, [server.info.address, dataset.chainFile, ...(kept === undefined ? [] : [kept])], 600_000);
+    const result = await runToEnd<ReferenceResult>(CLIENT_SCRIPTS[client], [server.info.address, dataset.chainFile, ...(kept === undefined ? [] : [kept])], 600_000);
     if (result.mismatched !== 0 || result.verified !== dataset.count) throw new Error(`reference verified ${result.verified}/${dataset.count}`);
     if (result.stored !== undefined && result.stored !== dataset.count) throw new Error(`reference stored ${result.stored}/${dataset.count}`);
     await stopAll([server.child]);

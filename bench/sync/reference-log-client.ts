@@ -1,0 +1,91 @@
+/**
+ * The reference of the sync benchmark over atlasnet's storage primitives alone: the same stream as
+ * reference-client.ts, each batch of 500 hashed in one call and compared with the sequence's
+ * bytes at its positions, then appended to a chunk log (ChunkLog.storeChunks: records, one write,
+ * fdatasync, the in-memory index) with the positions set in an inventory (Inventory.addMany); at
+ * most 32 batches waiting for their write. No store above them (admission, group commit,
+ * outcomes), no protocol: beside the store reference (reference-store-client.ts) and the durable
+ * one (a plain file), it says what the chunk log costs and what the store's layers add.
+ * node --import tsx bench/sync/reference-log-client.ts <server> <chainFile> <dataDir>
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { hash160Digests, hashReady } from '../../src/hash/index.js';
+import { Inventory } from '../../src/inventory/inventory.js';
+import { ChunkLog } from '../../src/store/chunk-log.js';
+import { streamFrames } from './frame-stream.js';
+import { startWindow } from './window.js';
+
+const [server, chainFile, dataDir] = process.argv.slice(2) as [string, string, string];
+/** As the store reference: the downloader's request size and its bound on replies waiting to be stored. */
+const BATCH = 500;
+const MAX_PENDING_WRITES = 32;
+
+await hashReady();
+mkdirSync(dataDir, { recursive: true });
+ChunkLog.prepareNew(dataDir, 'none');
+const log = await ChunkLog.open(dataDir);
+const sequence = readFileSync(chainFile);
+const count = sequence.length / 20;
+log.expectChunks(count);
+const inventory = new Inventory(count);
+
+const endWindow = startWindow();
+let position = 0;
+let batch: Uint8Array[] = [];
+let batchStart = 0;
+let verified = 0;
+let mismatched = 0;
+const writes = new Set<Promise<void>>();
+let failure: unknown;
+
+function flush(): void {
+  if (batch.length === 0) return;
+  const hashes = hash160Digests(batch);
+  const digests = Buffer.from(hashes.buffer, hashes.byteOffset, hashes.byteLength);
+  const chunks: { key: Buffer; data: Uint8Array }[] = [];
+  const positions: number[] = [];
+  for (let i = 0; i < batch.length; i++) {
+    const at = batchStart + i;
+    if (digests.compare(sequence, at * 20, at * 20 + 20, i * 20, i * 20 + 20) !== 0) {
+      mismatched++;
+      continue;
+    }
+    verified++;
+    chunks.push({ key: digests.subarray(i * 20, i * 20 + 20), data: batch[i] as Uint8Array });
+    positions.push(at);
+  }
+  batch = [];
+  const write = log.storeChunks(chunks).then(
+    (added) => {
+      const bits: number[] = [];
+      for (let i = 0; i < added.length; i++) if (added[i]) bits.push(positions[i] as number);
+      inventory.addMany(bits);
+    },
+    (error: unknown) => {
+      failure ??= error;
+    },
+  );
+  writes.add(write);
+  void write.finally(() => writes.delete(write));
+}
+
+const bytes = await streamFrames(
+  server,
+  (chunk) => {
+    if (batch.length === 0) batchStart = position;
+    position++;
+    batch.push(chunk);
+    if (batch.length === BATCH) flush();
+  },
+  (response) => {
+    if (writes.size < MAX_PENDING_WRITES) return;
+    response.pause();
+    void Promise.race(writes).then(() => response.resume());
+  },
+);
+flush();
+await Promise.all(writes);
+const measured = endWindow();
+await log.close();
+if (failure !== undefined) throw failure;
+process.stdout.write(JSON.stringify({ ...measured, verified, mismatched, stored: inventory.count, bytes }) + '\n');
