@@ -50,8 +50,9 @@ export function intParser(min: number, max: number): (value: string) => number {
 export function secondsParser(max: number): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > max) {
-      throw new InvalidArgumentError(`expected seconds between 0 and ${max}, got ${JSON.stringify(value.slice(0, 40))}`);
+    // Whole milliseconds are what the node's timers take: less than one would round to none.
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0.001 || n > max) {
+      throw new InvalidArgumentError(`expected seconds between 0.001 and ${max}, got ${JSON.stringify(value.slice(0, 40))}`);
     }
     return n;
   };

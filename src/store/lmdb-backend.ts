@@ -166,6 +166,8 @@ export class LmdbBackend implements StoreBackend {
   }
 
   async close(): Promise<void> {
+    // The pages go with the store, as the chunk log's cache does: a closed store still referenced holds none.
+    this.#pages.dropFrom(0);
     try {
       await this.#records.close();
       await this.env.close();

@@ -118,6 +118,9 @@ describe('output and argument parsers', () => {
     expect(() => intParser(1, 10)('2x')).toThrow(/whole number/);
     expect(secondsParser(60)('0.5')).toBe(0.5);
     expect(() => secondsParser(60)('0')).toThrow(InvalidArgumentError);
+    // Below a millisecond rounds to no time at all: refused as bad usage, not later as a failure.
+    expect(secondsParser(60)('0.001')).toBe(0.001);
+    expect(() => secondsParser(60)('0.0001')).toThrow(/between 0.001 and 60/);
   });
 
   it('describes any error in one line, with the AtlasError code', () => {

@@ -180,7 +180,9 @@ describe('LmdbChunkStore with sequence pages', () => {
       // The same addresses as bytes end to end, from the pages or from LMDB alike; none past the end.
       expect(hex(Buffer.from(store.packedAddressesAt(probes) as Uint8Array))).toBe(probes.map((p) => hex(addressBytes(p, generationAt(p)))).join(''));
       expect(store.packedAddressesAt([0, length])).toBeUndefined();
+      if (sequenceCacheBytes === undefined) expect(store.sequenceCache.bytes).toBeGreaterThan(0);
       await store.close();
+      expect(store.sequenceCache.bytes).toBe(0); // a closed store still referenced holds no pages
       store = await LmdbChunkStore.open({ path, noSync: true });
       for (const p of probes) expect(store.addressAt(p)).toBe(hex(addressBytes(p, generationAt(p))));
       await store.close();
