@@ -5,8 +5,8 @@
  *    reply is done or the socket closed, whichever comes first;
  *  - reply bytes written but not yet taken by the network, per host and in total;
  *  - reply bytes sent, against each host's outbound byte budget (a token bucket in bytes);
- *  - deadlines: first byte, body rate, and progress of an unsent reply (a client that does not
- *    read is dropped).
+ *  - deadlines: first byte, body rate, and progress and rate of an unsent reply (a client that
+ *    does not read, or reads a few bytes now and then, is dropped).
  * A host is the remote IP (an IPv6 host is its /64, an IPv4-mapped address its IPv4).
  */
 import type { Socket } from 'node:net';
@@ -35,6 +35,9 @@ export interface Connection {
   /** Unsent bytes at the last check, and when they last went down. */
   unsentSeen: number;
   progressAt: number;
+  /** Since when reply bytes have been waiting (undefined: none waits), and how many the network had taken then. */
+  waitingSince: number | undefined;
+  takenAtWait: number;
   silence: TimerHandle | undefined;
 }
 
@@ -51,6 +54,8 @@ export interface ConnectionStats {
   slowBodies: number;
   /** Connections closed because their unsent reply made no progress for replyStallTimeoutMs. */
   stalledReplies: number;
+  /** Connections closed because their unsent reply was taken slower than minReplyBytesPerSecond. */
+  slowReplies: number;
 }
 
 export class ConnectionTable {
@@ -58,7 +63,7 @@ export class ConnectionTable {
   private readonly bySocket = new Map<Socket, Connection>();
   private readonly slots = new InFlightSlots();
   private readonly budgets: RateLimiter;
-  private readonly counts = { refusedConnections: 0, busy: 0, slowBodies: 0, stalledReplies: 0 };
+  private readonly counts = { refusedConnections: 0, busy: 0, slowBodies: 0, stalledReplies: 0, slowReplies: 0 };
   private sweeper: TimerHandle | undefined;
   private closed = false;
 
@@ -85,7 +90,7 @@ export class ConnectionTable {
       socket.destroy();
       return undefined;
     }
-    const connection: Connection = { socket, host, limited, serving: false, waiting: [], body: undefined, charged: 0, unsentSeen: 0, progressAt: this.clock.now(), silence: undefined };
+    const connection: Connection = { socket, host, limited, serving: false, waiting: [], body: undefined, charged: 0, unsentSeen: 0, progressAt: this.clock.now(), waitingSince: undefined, takenAtWait: 0, silence: undefined };
     this.bySocket.set(socket, connection);
     if (open === undefined) this.byHost.set(host, new Set([connection]));
     else open.add(connection);
@@ -192,10 +197,10 @@ export class ConnectionTable {
     }, this.limits.timeoutCheckIntervalMs);
   }
 
-  /** Closes connections whose body is too slow or whose unsent reply makes no progress. */
+  /** Closes connections whose body is too slow or whose unsent reply makes no progress, or too little. */
   private sweep(): void {
     const now = this.clock.now();
-    const { minBodyBytesPerSecond, bodyGraceMs, replyStallTimeoutMs } = this.limits;
+    const { minBodyBytesPerSecond, bodyGraceMs, replyStallTimeoutMs, minReplyBytesPerSecond, replyGraceMs } = this.limits;
     for (const connection of [...this.bySocket.values()]) {
       const { socket, body } = connection;
       if (body !== undefined) {
@@ -212,6 +217,20 @@ export class ConnectionTable {
       if (unsent > 0 && now - connection.progressAt > replyStallTimeoutMs) {
         this.counts.stalledReplies++;
         socket.destroy();
+        continue;
+      }
+      // The rate is measured from when bytes began to wait, in bytes the network took since.
+      const taken = socket.bytesWritten - unsent;
+      if (unsent === 0) connection.waitingSince = undefined;
+      else if (connection.waitingSince === undefined) {
+        connection.waitingSince = now;
+        connection.takenAtWait = taken;
+      } else {
+        const late = now - connection.waitingSince - replyGraceMs;
+        if (late > 0 && taken - connection.takenAtWait < (minReplyBytesPerSecond * late) / 1000) {
+          this.counts.slowReplies++;
+          socket.destroy();
+        }
       }
     }
   }

@@ -39,6 +39,14 @@ export interface HttpLimits {
   maxUnsentBytesPerHost: number;
   /** A connection whose unsent reply makes no progress for this long is closed (a client that does not read). */
   replyStallTimeoutMs: number;
+  /**
+   * A reply waiting to be sent must be taken by the network at this rate at least, once
+   * replyGraceMs have passed since it began to wait (the socket is closed otherwise): a client
+   * that reads a few bytes now and then would hold its request slot and unsent bytes for good.
+   */
+  minReplyBytesPerSecond: number;
+  /** Time a waiting reply may take before minReplyBytesPerSecond applies. */
+  replyGraceMs: number;
   /** Outbound byte budget of one host: reply bytes it earns per second. Infinity turns the budget off. */
   replyBytesPerSecondPerHost: number;
   /** Outbound byte budget of one host: reply bytes it may save up. A host in debt gets 503 BUSY. */
@@ -91,6 +99,8 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   maxUnsentBytes: 64 * MIB,
   maxUnsentBytesPerHost: 8 * MIB,
   replyStallTimeoutMs: 10_000,
+  minReplyBytesPerSecond: 16 * 1024,
+  replyGraceMs: 5_000,
   replyBytesPerSecondPerHost: 8 * MIB,
   replyBurstBytesPerHost: 16 * MIB,
   maxBudgetHosts: 4_096,
@@ -106,7 +116,7 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
 });
 
 /** May be 0 (no grace); every other numeric limit must be a positive finite number. */
-const MAY_BE_ZERO: ReadonlySet<keyof HttpLimits> = new Set(['bodyGraceMs']);
+const MAY_BE_ZERO: ReadonlySet<keyof HttpLimits> = new Set(['bodyGraceMs', 'replyGraceMs']);
 
 /**
  * The defaults overridden by `overrides`; RangeError on a limit that is not a positive finite

@@ -6,7 +6,7 @@
  * budget.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bandwidthHog, caseVariants, honestClient, pipelineNoRead, postRaw, sleep, type Attack } from '../hostile/attackers.js';
+import { bandwidthHog, caseVariants, honestClient, pipelineNoRead, pipelineReader, postRaw, sleep, slowReaders, type Attack } from '../hostile/attackers.js';
 import { encodeBinary } from '../../../src/transport/codec.js';
 import { liveBytes } from '../../support/heap.js';
 import { startVictim, type Victim } from '../hostile/victim.js';
@@ -113,6 +113,72 @@ describe('a reader that stops reading', () => {
       expect(stats.busy).toBe(0);
       await sleep(200);
       expect(roomy.transport.serverStats()!.unsentBytes).toBe(0);
+    } finally {
+      await attack.stop();
+    }
+  });
+});
+
+describe('a reader that reads a few bytes now and then', () => {
+  let victim: Victim;
+  // Budgets and unsent caps far above what the readers pull, and a stall deadline they never meet
+  // (they always take something): only the reply rate can act.
+  const limits = {
+    ...SMALL_LIMITS,
+    maxInFlight: 4,
+    replyBurstBytesPerHost: 1_024 * MIB,
+    replyBytesPerSecondPerHost: 1_024 * MIB,
+    maxUnsentBytesPerHost: 256 * MIB,
+    maxUnsentBytes: 256 * MIB,
+    replyStallTimeoutMs: 60_000,
+    minReplyBytesPerSecond: 256 * 1024,
+    replyGraceMs: 500,
+  };
+  beforeAll(async () => {
+    victim = await startVictim({ limits, chunkCount: 100 });
+  });
+  afterAll(async () => {
+    await victim?.close();
+  });
+
+  it('cannot hold every request slot: 4 connections reading 16 KiB/s hold all 4 slots until the rate deadline drops them, and an honest client is served again', async () => {
+    const addresses = victim.chunks.map((c) => c.address);
+    const attack = slowReaders(victim.port, 4, 4, addresses, 16 * 1024);
+    try {
+      // Held: every slot taken by a reply the readers take slowly.
+      const heldBy = performance.now() + 5_000;
+      while (victim.transport.serverStats()!.inFlight < limits.maxInFlight && performance.now() < heldBy) await sleep(20);
+      expect(victim.transport.serverStats()!.inFlight).toBe(limits.maxInFlight);
+      const deadline = performance.now() + 10_000;
+      while (victim.transport.serverStats()!.slowReplies < 4 && performance.now() < deadline) await sleep(50);
+      const stats = victim.transport.serverStats()!;
+      expect(stats.slowReplies).toBe(4);
+      expect(stats.stalledReplies).toBe(0);
+      expect(attack.bytesIn()).toBeGreaterThan(0); // they did read: a stall deadline alone would never have dropped them
+      await sleep(300);
+      expect(victim.transport.serverStats()!.unsentBytes).toBe(0);
+      const honest = honestClient(victim.port, [victim.chunks[0]!.address], { timeoutMs: 5_000 });
+      await sleep(500);
+      const served = await honest.stop();
+      expect(served.failures).toEqual([]);
+      expect(served.ok).toBeGreaterThanOrEqual(1);
+    } finally {
+      await attack.stop();
+    }
+  });
+
+  it('leaves a client that reads its replies alone', async () => {
+    const before = victim.transport.serverStats()!.slowReplies;
+    const addresses = victim.chunks.map((c) => c.address);
+    // Two replies of 100 chunks of 40,000 bytes, read as they come (the rate counts bytes the kernel takes: a
+    // reader behind a full kernel buffer shows none until it drains it, which a reader at a few
+    // times the minimum on loopback's large buffers would not do within the test's short grace).
+    const attack = pipelineReader(victim.port, 2, addresses);
+    try {
+      const deadline = performance.now() + 20_000;
+      while (attack.bytesIn() < 8_000_000 && performance.now() < deadline) await sleep(50);
+      expect(attack.bytesIn()).toBeGreaterThanOrEqual(8_000_000);
+      expect(victim.transport.serverStats()!.slowReplies).toBe(before);
     } finally {
       await attack.stop();
     }

@@ -97,6 +97,55 @@ export function pipelineNoRead(port: number, connections: number, perConnection:
   );
 }
 
+/** One socket pipelining `count` getChunks of `addresses` and reading every reply as it comes. */
+export function pipelineReader(port: number, count: number, addresses: readonly string[]): Attack {
+  const request = getChunksRequest(addresses);
+  return socketAttack(port, 1, (socket) => {
+    for (let i = 0; i < count; i++) socket.write(request);
+  });
+}
+
+/**
+ * `connections` sockets each pipelining `perConnection` getChunks of `addresses`, then reading
+ * their replies at about `bytesPerSecond` each (a little every 20 ms): slow enough to keep bytes
+ * waiting at the victim, never so slow that it stalls.
+ */
+export function slowReaders(port: number, connections: number, perConnection: number, addresses: readonly string[], bytesPerSecond: number): Attack {
+  const request = getChunksRequest(addresses);
+  const timers: NodeJS.Timeout[] = [];
+  let taken = 0;
+  const attack = socketAttack(
+    port,
+    connections,
+    (socket) => {
+      socket.pause();
+      for (let i = 0; i < perConnection; i++) socket.write(request);
+      const timer = setInterval(() => {
+        if (socket.destroyed) return clearInterval(timer);
+        // What came since the last tick, up to the rate (what is buffered is all a tick can take).
+        let budget = Math.max(1, Math.round(bytesPerSecond / 50));
+        while (budget > 0 && socket.readableLength > 0) {
+          const part = socket.read(Math.min(budget, socket.readableLength)) as Buffer | null;
+          if (part === null) break;
+          taken += part.byteLength;
+          budget -= part.byteLength;
+        }
+        if (socket.readableLength === 0) socket.read(0); // asks the socket for more
+      }, 20);
+      timers.push(timer);
+    },
+    false,
+  );
+  return {
+    bytesIn: () => taken,
+    statuses: attack.statuses,
+    async stop() {
+      for (const timer of timers) clearInterval(timer);
+      await attack.stop();
+    },
+  };
+}
+
 /** `parallel` loops of getChunks(`addresses`) that read every reply, as fast as the victim answers. */
 export function bandwidthHog(port: number, parallel: number, addresses: readonly string[]): Attack {
   return postLoop(port, parallel, '/atlas/v1/getChunks', encodeBinary({ addresses }), { 'content-type': 'application/msgpack' });
