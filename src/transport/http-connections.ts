@@ -38,6 +38,8 @@ export interface Connection {
   /** Since when reply bytes have been waiting (undefined: none waits), and how many the network had taken then. */
   waitingSince: number | undefined;
   takenAtWait: number;
+  /** Gives back the slot of the request being served (undefined: none holds one). */
+  release: (() => void) | undefined;
   silence: TimerHandle | undefined;
 }
 
@@ -56,6 +58,8 @@ export interface ConnectionStats {
   stalledReplies: number;
   /** Connections closed because their unsent reply was taken slower than minReplyBytesPerSecond. */
   slowReplies: number;
+  /** Connections closed to give their slot to a new request (shedRepliesWaitingMs). */
+  shedReplies: number;
 }
 
 export class ConnectionTable {
@@ -63,7 +67,7 @@ export class ConnectionTable {
   private readonly bySocket = new Map<Socket, Connection>();
   private readonly slots = new InFlightSlots();
   private readonly budgets: RateLimiter;
-  private readonly counts = { refusedConnections: 0, busy: 0, slowBodies: 0, stalledReplies: 0, slowReplies: 0 };
+  private readonly counts = { refusedConnections: 0, busy: 0, slowBodies: 0, stalledReplies: 0, slowReplies: 0, shedReplies: 0 };
   private sweeper: TimerHandle | undefined;
   private closed = false;
 
@@ -90,7 +94,7 @@ export class ConnectionTable {
       socket.destroy();
       return undefined;
     }
-    const connection: Connection = { socket, host, limited, serving: false, waiting: [], body: undefined, charged: 0, unsentSeen: 0, progressAt: this.clock.now(), waitingSince: undefined, takenAtWait: 0, silence: undefined };
+    const connection: Connection = { socket, host, limited, serving: false, waiting: [], body: undefined, charged: 0, unsentSeen: 0, progressAt: this.clock.now(), waitingSince: undefined, takenAtWait: 0, release: undefined, silence: undefined };
     this.bySocket.set(socket, connection);
     if (open === undefined) this.byHost.set(host, new Set([connection]));
     else open.add(connection);
@@ -125,6 +129,9 @@ export class ConnectionTable {
       this.counts.busy++;
       throw new AtlasError(ErrorCodes.BUSY, message);
     };
+    // A total reached sheds a reply waiting on a slow reader, unless this host is at its own limit.
+    const full = () => this.slots.total >= this.limits.maxInFlight || this.unsentBytes() > this.limits.maxUnsentBytes;
+    if (full() && !(limited && this.slots.of(host) >= this.limits.maxInFlightPerHost)) this.shedWaitingReply();
     if (this.slots.total >= this.limits.maxInFlight) refuse('too many requests in flight');
     if (this.unsentBytes() > this.limits.maxUnsentBytes) refuse('too many reply bytes waiting to be sent');
     if (limited) {
@@ -135,15 +142,43 @@ export class ConnectionTable {
       if (this.budgets.tokens(host) < 0) refuse('outbound byte budget of your host spent; retry later');
     }
     const release = this.slots.take(host);
-    return () => {
+    const done = () => {
+      if (connection.release === done) connection.release = undefined;
       if (release()) this.settle(host);
     };
+    connection.release = done;
+    return done;
+  }
+
+  /**
+   * Frees the slot of the reply that has waited longest on the network (shedRepliesWaitingMs at
+   * least), from the host holding the most slots, and closes its connection; answers whether
+   * there was one. Replies are only known to wait from the last sweep on.
+   */
+  private shedWaitingReply(): boolean {
+    const now = this.clock.now();
+    let victim: Connection | undefined;
+    let victimSlots = 0;
+    for (const connection of this.bySocket.values()) {
+      const { waitingSince, release, socket } = connection;
+      if (release === undefined || waitingSince === undefined || socket.destroyed || now - waitingSince < this.limits.shedRepliesWaitingMs) continue;
+      const held = this.slots.of(connection.host);
+      if (victim === undefined || held > victimSlots || (held === victimSlots && waitingSince < (victim.waitingSince as number))) {
+        victim = connection;
+        victimSlots = held;
+      }
+    }
+    if (victim === undefined) return false;
+    this.counts.shedReplies++;
+    victim.release?.();
+    victim.socket.destroy();
+    return true;
   }
 
   /** Reply bytes written to `connection` and not yet taken by the network. */
   unsentOf(host: string): number {
     let total = 0;
-    for (const connection of this.byHost.get(host) ?? []) total += connection.socket.writableLength;
+    for (const connection of this.byHost.get(host) ?? []) if (!connection.socket.destroyed) total += connection.socket.writableLength;
     return total;
   }
 
@@ -161,7 +196,7 @@ export class ConnectionTable {
 
   private unsentBytes(): number {
     let total = 0;
-    for (const socket of this.bySocket.keys()) total += socket.writableLength;
+    for (const socket of this.bySocket.keys()) if (!socket.destroyed) total += socket.writableLength;
     return total;
   }
 

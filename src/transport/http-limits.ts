@@ -47,6 +47,14 @@ export interface HttpLimits {
   minReplyBytesPerSecond: number;
   /** Time a waiting reply may take before minReplyBytesPerSecond applies. */
   replyGraceMs: number;
+  /**
+   * When every request slot is taken, or the unsent bytes reach maxUnsentBytes, a new request
+   * takes the slot of the reply that has waited longest on the network (this long at least),
+   * from the host holding the most slots, whose connection is closed; only without such a reply
+   * is the new request refused with 503 BUSY. Readers slow enough to hold every slot, but not
+   * slow enough for minReplyBytesPerSecond, cannot keep other callers out.
+   */
+  shedRepliesWaitingMs: number;
   /** Outbound byte budget of one host: reply bytes it earns per second. Infinity turns the budget off. */
   replyBytesPerSecondPerHost: number;
   /** Outbound byte budget of one host: reply bytes it may save up. A host in debt gets 503 BUSY. */
@@ -101,6 +109,7 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   replyStallTimeoutMs: 10_000,
   minReplyBytesPerSecond: 16 * 1024,
   replyGraceMs: 5_000,
+  shedRepliesWaitingMs: 1_000,
   replyBytesPerSecondPerHost: 8 * MIB,
   replyBurstBytesPerHost: 16 * MIB,
   maxBudgetHosts: 4_096,

@@ -184,3 +184,46 @@ describe('a reader that reads a few bytes now and then', () => {
     }
   });
 });
+
+describe('slow readers holding every slot, above the minimum rate', () => {
+  let victim: Victim;
+  // The rate deadline out of reach (a grace of a minute): only shedding can let others in.
+  const limits = {
+    ...SMALL_LIMITS,
+    maxInFlight: 4,
+    replyBurstBytesPerHost: 1_024 * MIB,
+    replyBytesPerSecondPerHost: 1_024 * MIB,
+    maxUnsentBytesPerHost: 256 * MIB,
+    maxUnsentBytes: 256 * MIB,
+    replyStallTimeoutMs: 60_000,
+    replyGraceMs: 60_000,
+    shedRepliesWaitingMs: 200,
+  };
+  beforeAll(async () => {
+    victim = await startVictim({ limits, chunkCount: 100 });
+  });
+  afterAll(async () => {
+    await victim?.close();
+  });
+
+  it('cannot keep an honest client out: its requests take the slots of the replies waiting longest', async () => {
+    const addresses = victim.chunks.map((c) => c.address);
+    const attack = slowReaders(victim.port, 4, 4, addresses, 16 * 1024);
+    try {
+      const heldBy = performance.now() + 5_000;
+      while (victim.transport.serverStats()!.inFlight < limits.maxInFlight && performance.now() < heldBy) await sleep(20);
+      expect(victim.transport.serverStats()!.inFlight).toBe(limits.maxInFlight);
+      await sleep(500); // the replies have waited past shedRepliesWaitingMs
+      const honest = honestClient(victim.port, [victim.chunks[0]!.address], { timeoutMs: 5_000 });
+      await sleep(1_000);
+      const served = await honest.stop();
+      expect(served.failures).toEqual([]);
+      expect(served.ok).toBeGreaterThanOrEqual(1);
+      const stats = victim.transport.serverStats()!;
+      expect(stats.shedReplies).toBeGreaterThanOrEqual(1);
+      expect(stats.slowReplies + stats.stalledReplies).toBe(0);
+    } finally {
+      await attack.stop();
+    }
+  });
+});
