@@ -35,3 +35,47 @@ export function streamFrames(server: string, onFrame: (chunk: Buffer) => void, a
     req.end();
   });
 }
+
+/**
+ * Reads the whole stream as streamFrames does, handing the chunks over in batches of
+ * `batchSize` (the last one shorter) to `write`, with the position of each batch's first chunk;
+ * at most `maxPending` writes wait at once (the response is paused meanwhile), as a downloader's
+ * replies wait for the store. Resolves with the bytes received once every write has; rejects
+ * with the first write's failure.
+ */
+export async function streamIntoWrites(
+  server: string,
+  options: { batchSize: number; maxPending: number },
+  write: (chunks: Buffer[], firstPosition: number) => Promise<void>,
+): Promise<number> {
+  const writes = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  let batch: Buffer[] = [];
+  let position = 0;
+  const flush = (): void => {
+    if (batch.length === 0) return;
+    const pending = write(batch, position - batch.length).catch((error: unknown) => {
+      failure ??= { error };
+    });
+    batch = [];
+    writes.add(pending);
+    void pending.finally(() => writes.delete(pending));
+  };
+  const bytes = await streamFrames(
+    server,
+    (chunk) => {
+      position++;
+      batch.push(chunk);
+      if (batch.length === options.batchSize) flush();
+    },
+    (response) => {
+      if (writes.size < options.maxPending) return;
+      response.pause();
+      void Promise.race(writes).then(() => response.resume());
+    },
+  );
+  flush();
+  await Promise.all(writes);
+  if (failure !== undefined) throw failure.error;
+  return bytes;
+}

@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { hash160Digests, hashReady } from '../../src/hash/index.js';
 import { Inventory } from '../../src/inventory/inventory.js';
 import { ChunkLog } from '../../src/store/chunk-log.js';
-import { streamFrames } from './frame-stream.js';
+import { streamIntoWrites } from './frame-stream.js';
 import { startWindow } from './window.js';
 
 const [server, chainFile, dataDir] = process.argv.slice(2) as [string, string, string];
@@ -30,22 +30,15 @@ log.expectChunks(count);
 const inventory = new Inventory(count);
 
 const endWindow = startWindow();
-let position = 0;
-let batch: Uint8Array[] = [];
-let batchStart = 0;
 let verified = 0;
 let mismatched = 0;
-const writes = new Set<Promise<void>>();
-let failure: unknown;
-
-function flush(): void {
-  if (batch.length === 0) return;
+const bytes = await streamIntoWrites(server, { batchSize: BATCH, maxPending: MAX_PENDING_WRITES }, async (batch, first) => {
   const hashes = hash160Digests(batch);
   const digests = Buffer.from(hashes.buffer, hashes.byteOffset, hashes.byteLength);
   const chunks: { key: Buffer; data: Uint8Array }[] = [];
   const positions: number[] = [];
   for (let i = 0; i < batch.length; i++) {
-    const at = batchStart + i;
+    const at = first + i;
     if (digests.compare(sequence, at * 20, at * 20 + 20, i * 20, i * 20 + 20) !== 0) {
       mismatched++;
       continue;
@@ -54,38 +47,11 @@ function flush(): void {
     chunks.push({ key: digests.subarray(i * 20, i * 20 + 20), data: batch[i] as Uint8Array });
     positions.push(at);
   }
-  batch = [];
-  const write = log.storeChunks(chunks).then(
-    (added) => {
-      const bits: number[] = [];
-      for (let i = 0; i < added.length; i++) if (added[i]) bits.push(positions[i] as number);
-      inventory.addMany(bits);
-    },
-    (error: unknown) => {
-      failure ??= error;
-    },
-  );
-  writes.add(write);
-  void write.finally(() => writes.delete(write));
-}
-
-const bytes = await streamFrames(
-  server,
-  (chunk) => {
-    if (batch.length === 0) batchStart = position;
-    position++;
-    batch.push(chunk);
-    if (batch.length === BATCH) flush();
-  },
-  (response) => {
-    if (writes.size < MAX_PENDING_WRITES) return;
-    response.pause();
-    void Promise.race(writes).then(() => response.resume());
-  },
-);
-flush();
-await Promise.all(writes);
+  const added = await log.storeChunks(chunks);
+  const bits: number[] = [];
+  for (let i = 0; i < added.length; i++) if (added[i]) bits.push(positions[i] as number);
+  inventory.addMany(bits);
+});
 const measured = endWindow();
 await log.close();
-if (failure !== undefined) throw failure;
 process.stdout.write(JSON.stringify({ ...measured, verified, mismatched, stored: inventory.count, bytes }) + '\n');

@@ -15,7 +15,7 @@ import { handOverChunks } from '../../src/store/handed-over.js';
 import type { VerifiedChunk } from '../../src/store/types.js';
 import { verifyReceived } from '../../src/sync/verify.js';
 import { AddressFileChain } from './file-chain.js';
-import { streamFrames } from './frame-stream.js';
+import { streamIntoWrites } from './frame-stream.js';
 import { startWindow } from './window.js';
 
 const [server, chainFile, dataDir] = process.argv.slice(2) as [string, string, string];
@@ -29,48 +29,17 @@ const store = await LmdbChunkStore.open({ path: dataDir, chunkStorage: 'log' });
 for (let from = 0; from < chain.size; from += APPEND_PAGE) await store.append(await chain.read(from, APPEND_PAGE));
 
 const endWindow = startWindow();
-let position = 0;
 let verified = 0;
 let mismatched = 0;
 let stored = 0;
-let batch: VerifiedChunk[] = [];
-const writes = new Set<Promise<void>>();
-let failure: unknown;
-
-function flush(): void {
-  if (batch.length === 0) return;
+const bytes = await streamIntoWrites(server, { batchSize: BATCH, maxPending: MAX_PENDING_WRITES }, async (chunks, first) => {
+  const batch: VerifiedChunk[] = chunks.map((data, i) => ({ address: store.addressAt(first + i)!, data, position: first + i }));
   const check = verifyReceived(batch);
   verified += check.verified.length;
   mismatched += check.corrupt.length;
-  batch = [];
-  const write = store.putVerified(handOverChunks(check.verified, check.digests)).then(
-    (outcomes) => {
-      for (const outcome of outcomes) if (outcome.ok && outcome.added) stored++;
-    },
-    (error: unknown) => {
-      failure ??= error;
-    },
-  );
-  writes.add(write);
-  void write.finally(() => writes.delete(write));
-}
-
-const bytes = await streamFrames(
-  server,
-  (chunk) => {
-    const at = position++;
-    batch.push({ address: store.addressAt(at)!, data: chunk, position: at });
-    if (batch.length === BATCH) flush();
-  },
-  (response) => {
-    if (writes.size < MAX_PENDING_WRITES) return;
-    response.pause();
-    void Promise.race(writes).then(() => response.resume());
-  },
-);
-flush();
-await Promise.all(writes);
+  const outcomes = await store.putVerified(handOverChunks(check.verified, check.digests));
+  for (const outcome of outcomes) if (outcome.ok && outcome.added) stored++;
+});
 const measured = endWindow();
 await store.close();
-if (failure !== undefined) throw failure;
 process.stdout.write(JSON.stringify({ ...measured, verified, mismatched, stored, bytes }) + '\n');

@@ -10,6 +10,7 @@ import { bandwidthHog, caseVariants, honestClient, pipelineNoRead, pipelineReade
 import { encodeBinary } from '../../../src/transport/codec.js';
 import { liveBytes } from '../../support/heap.js';
 import { startVictim, type Victim } from '../hostile/victim.js';
+import type { HttpLimits } from '../../../src/transport/http.js';
 import { SMALL_LIMITS } from './limits.js';
 
 const MIB = 1024 * 1024;
@@ -119,11 +120,13 @@ describe('a reader that stops reading', () => {
   });
 });
 
-describe('a reader that reads a few bytes now and then', () => {
-  let victim: Victim;
-  // Budgets and unsent caps far above what the readers pull, and a stall deadline they never meet
-  // (they always take something): only the reply rate can act.
-  const limits = {
+/**
+ * A server of 4 request slots whose byte budgets and unsent caps are far above what slow readers
+ * pull, and whose stall deadline they never meet (they always take something): only the reply
+ * rate and shedding, as `overrides` set them, can act.
+ */
+function slotsOnlyLimits(overrides: Partial<HttpLimits>) {
+  return {
     ...SMALL_LIMITS,
     maxInFlight: 4,
     replyBurstBytesPerHost: 1_024 * MIB,
@@ -131,9 +134,22 @@ describe('a reader that reads a few bytes now and then', () => {
     maxUnsentBytesPerHost: 256 * MIB,
     maxUnsentBytes: 256 * MIB,
     replyStallTimeoutMs: 60_000,
-    minReplyBytesPerSecond: 256 * 1024,
-    replyGraceMs: 500,
+    ...overrides,
   };
+}
+
+/** 4 connections reading their 4 pipelined replies at 16 KiB/s, once they hold all `slots` of the victim. */
+async function holdEverySlot(victim: Victim, slots: number): Promise<Attack> {
+  const attack = slowReaders(victim.port, 4, 4, victim.chunks.map((c) => c.address), 16 * 1024);
+  const heldBy = performance.now() + 5_000;
+  while (victim.transport.serverStats()!.inFlight < slots && performance.now() < heldBy) await sleep(20);
+  expect(victim.transport.serverStats()!.inFlight).toBe(slots);
+  return attack;
+}
+
+describe('a reader that reads a few bytes now and then', () => {
+  let victim: Victim;
+  const limits = slotsOnlyLimits({ minReplyBytesPerSecond: 256 * 1024, replyGraceMs: 500 });
   beforeAll(async () => {
     victim = await startVictim({ limits, chunkCount: 100 });
   });
@@ -142,13 +158,8 @@ describe('a reader that reads a few bytes now and then', () => {
   });
 
   it('cannot hold every request slot: 4 connections reading 16 KiB/s hold all 4 slots until the rate deadline drops them, and an honest client is served again', async () => {
-    const addresses = victim.chunks.map((c) => c.address);
-    const attack = slowReaders(victim.port, 4, 4, addresses, 16 * 1024);
+    const attack = await holdEverySlot(victim, limits.maxInFlight);
     try {
-      // Held: every slot taken by a reply the readers take slowly.
-      const heldBy = performance.now() + 5_000;
-      while (victim.transport.serverStats()!.inFlight < limits.maxInFlight && performance.now() < heldBy) await sleep(20);
-      expect(victim.transport.serverStats()!.inFlight).toBe(limits.maxInFlight);
       const deadline = performance.now() + 10_000;
       while (victim.transport.serverStats()!.slowReplies < 4 && performance.now() < deadline) await sleep(50);
       const stats = victim.transport.serverStats()!;
@@ -188,17 +199,7 @@ describe('a reader that reads a few bytes now and then', () => {
 describe('slow readers holding every slot, above the minimum rate', () => {
   let victim: Victim;
   // The rate deadline out of reach (a grace of a minute): only shedding can let others in.
-  const limits = {
-    ...SMALL_LIMITS,
-    maxInFlight: 4,
-    replyBurstBytesPerHost: 1_024 * MIB,
-    replyBytesPerSecondPerHost: 1_024 * MIB,
-    maxUnsentBytesPerHost: 256 * MIB,
-    maxUnsentBytes: 256 * MIB,
-    replyStallTimeoutMs: 60_000,
-    replyGraceMs: 60_000,
-    shedRepliesWaitingMs: 200,
-  };
+  const limits = slotsOnlyLimits({ replyGraceMs: 60_000, shedRepliesWaitingMs: 200 });
   beforeAll(async () => {
     victim = await startVictim({ limits, chunkCount: 100 });
   });
@@ -207,12 +208,8 @@ describe('slow readers holding every slot, above the minimum rate', () => {
   });
 
   it('cannot keep an honest client out: its requests take the slots of the replies waiting longest', async () => {
-    const addresses = victim.chunks.map((c) => c.address);
-    const attack = slowReaders(victim.port, 4, 4, addresses, 16 * 1024);
+    const attack = await holdEverySlot(victim, limits.maxInFlight);
     try {
-      const heldBy = performance.now() + 5_000;
-      while (victim.transport.serverStats()!.inFlight < limits.maxInFlight && performance.now() < heldBy) await sleep(20);
-      expect(victim.transport.serverStats()!.inFlight).toBe(limits.maxInFlight);
       await sleep(500); // the replies have waited past shedRepliesWaitingMs
       const honest = honestClient(victim.port, [victim.chunks[0]!.address], { timeoutMs: 5_000 });
       await sleep(1_000);
