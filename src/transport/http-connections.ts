@@ -130,10 +130,11 @@ export class ConnectionTable {
       throw new AtlasError(ErrorCodes.BUSY, message);
     };
     // A total reached sheds a reply waiting on a slow reader, unless this host is at its own limit.
-    const full = () => this.slots.total >= this.limits.maxInFlight || this.unsentBytes() > this.limits.maxUnsentBytes;
-    if (full() && !(limited && this.slots.of(host) >= this.limits.maxInFlightPerHost)) this.shedWaitingReply();
+    let unsent = this.unsentBytes();
+    const full = this.slots.total >= this.limits.maxInFlight || unsent > this.limits.maxUnsentBytes;
+    if (full && !(limited && this.slots.of(host) >= this.limits.maxInFlightPerHost) && this.shedWaitingReply()) unsent = this.unsentBytes();
     if (this.slots.total >= this.limits.maxInFlight) refuse('too many requests in flight');
-    if (this.unsentBytes() > this.limits.maxUnsentBytes) refuse('too many reply bytes waiting to be sent');
+    if (unsent > this.limits.maxUnsentBytes) refuse('too many reply bytes waiting to be sent');
     if (limited) {
       if (this.slots.of(host) >= this.limits.maxInFlightPerHost) refuse('too many requests in flight from your host');
       if (this.unsentOf(host) > this.limits.maxUnsentBytesPerHost) refuse('your host has too many reply bytes unread');
