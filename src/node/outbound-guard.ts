@@ -17,7 +17,7 @@
  * here cost an AbortSignal.any per call.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { AddressPolicy, canonicalPeerAddress, mappedIPv4, parseDialAddress, type AddressPolicyOptions, type DialAddress } from '../peers/address-policy.js';
+import { AddressPolicy, canonicalPeerAddress, parseDialAddress, type AddressPolicyOptions, type DialAddress } from '../peers/address-policy.js';
 import type { Blocklist } from '../peers/blocklist.js';
 import type { Clock } from '../runtime.js';
 import type { CallOptions, Transport, TransportService } from '../transport/types.js';
@@ -49,11 +49,6 @@ const MAX_JUDGED = 4_096;
 /** An address as parsed for dialling: its canonical form (the blocklist's and the seeds' key) and, once judged, the policy's verdict. */
 interface Dialable {
   key: string;
-  /**
-   * The same host and port in the other form of an IPv4 address (IPv4-mapped IPv6 for an IPv4
-   * address, the IPv4 address a mapped one carries): one peer, so a block under either form holds.
-   */
-  alias: string | undefined;
   dial: DialAddress | undefined;
   allowed: boolean | undefined;
 }
@@ -111,7 +106,7 @@ export class OutboundGuard implements Transport {
     let known = this.dialable.get(peer);
     if (known === undefined) {
       const dial = parseDialAddress(peer, this.policy.options.maxLength);
-      known = { key: dial?.address ?? peer, alias: dial === undefined ? undefined : ipv4Alias(dial), dial, allowed: undefined };
+      known = { key: dial?.address ?? peer, dial, allowed: undefined };
       if (this.dialable.size >= MAX_JUDGED) this.dialable.clear();
       this.dialable.set(peer, known);
     }
@@ -121,8 +116,7 @@ export class OutboundGuard implements Transport {
   call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown> {
     // Parsed once: the blocklist and the seeds are keyed by the canonical form the policy judges.
     const dialable = this.parsed(peer);
-    const now = this.clock.now();
-    if (this.blocked.isBlocked(dialable.key, now) || (dialable.alias !== undefined && this.blocked.isBlocked(dialable.alias, now))) {
+    if (this.blocked.isBlocked(dialable.key, this.clock.now())) {
       this.refusedBlocked++;
       return Promise.reject(new AtlasError(ErrorCodes.BLOCKED, `${peer.slice(0, 100)} is blocked`));
     }
@@ -148,11 +142,3 @@ export class OutboundGuard implements Transport {
   }
 }
 
-/** The other canonical form of an IPv4 peer address (see Dialable.alias); undefined for any other address. */
-function ipv4Alias(dial: DialAddress): string | undefined {
-  if (dial.port === undefined) return undefined;
-  if (dial.kind === 'ipv4') return `[::ffff:${dial.host}]:${dial.port}`;
-  if (dial.kind !== 'ipv6') return undefined;
-  const carried = mappedIPv4(dial.host);
-  return carried === undefined ? undefined : `${carried}:${dial.port}`;
-}

@@ -110,6 +110,10 @@ export function parseDialAddress(input: string, maxLength: number = DEFAULT_ADDR
   if (peer.family === 6) {
     if (peer.host.includes('%')) return undefined;
     const host = canonicalIPv6(peer.host);
+    // An IPv4-mapped address is the IPv4 host it carries (a dual-stack socket reaches that host):
+    // one peer, one canonical form, for the blocklist, the peer table and the seeds alike.
+    const carried = mappedIPv4(host);
+    if (carried !== undefined) return { address: `${carried}:${port}`, host: carried, port, kind: 'ipv4' };
     return { address: `[${host}]:${port}`, host, port, kind: 'ipv6' };
   }
   if (peer.family === 4) return { address: `${peer.host}:${port}`, host: peer.host, port, kind: 'ipv4' };
