@@ -1,5 +1,7 @@
 /** A bounded JSON GET to a running node's HTTP listener, for `atlas status`, `atlas resolve` and `atlas missing`. */
 import { get, type IncomingMessage } from 'node:http';
+import { ErrorCodes, isAtlasError } from '../errors.js';
+import { readBody } from '../http-body.js';
 import { CliError } from './errors.js';
 
 /** Largest reply read by default (the missing list is capped at 1,000 items; a zone file at 40 KB). */
@@ -17,54 +19,36 @@ export async function getNodeJson(
   timeoutSeconds: number,
   maxBytes = MAX_REPLY_BYTES,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const { status, bytes } = await getBounded(peer, path, Math.round(timeoutSeconds * 1000), maxBytes, timeoutSeconds);
+  let url: URL;
   try {
-    const body = JSON.parse(bytes.toString('utf8')) as unknown;
+    url = new URL(`http://${peer}${path}`);
+  } catch {
+    throw new CliError(`cannot reach ${peer}: not a host:port address`);
+  }
+  const signal = AbortSignal.timeout(Math.round(timeoutSeconds * 1000));
+  const timeout = () => new CliError(`${peer} did not answer in time (${timeoutSeconds} s)`);
+  let response: IncomingMessage;
+  try {
+    response = await new Promise<IncomingMessage>((resolve, reject) => get(url, { agent: false, headers: { accept: 'application/json' }, signal }, resolve).on('error', reject));
+  } catch (error) {
+    if (signal.aborted) throw timeout();
+    throw new CliError(`cannot reach ${peer}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, undefined, { cause: error });
+  }
+  const status = response.statusCode ?? 0;
+  let bytes: Uint8Array;
+  try {
+    bytes = await readBody(response, maxBytes, { signal });
+  } catch (error) {
+    response.destroy();
+    if (isAtlasError(error) && error.code === ErrorCodes.TOO_LARGE) throw new CliError(`${peer} sent a reply larger than ${maxBytes} bytes`);
+    if (signal.aborted) throw timeout();
+    throw new CliError(`${peer} broke off its reply`, undefined, { cause: error });
+  }
+  try {
+    const body = JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not an object');
     return { status, body: body as Record<string, unknown> };
   } catch {
     throw new CliError(`${peer} sent a reply that is not a JSON object (HTTP ${status})`);
   }
-}
-
-function getBounded(peer: string, path: string, timeoutMs: number, maxBytes: number, timeoutSeconds: number): Promise<{ status: number; bytes: Buffer }> {
-  return new Promise((resolve, reject) => {
-    let url: URL;
-    try {
-      url = new URL(`http://${peer}${path}`);
-    } catch {
-      reject(new CliError(`cannot reach ${peer}: not a host:port address`));
-      return;
-    }
-    let settled = false;
-    const finish = (error: CliError | undefined, value?: { status: number; bytes: Buffer }) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (error !== undefined) {
-        request.destroy();
-        reject(error);
-      } else resolve(value as { status: number; bytes: Buffer });
-    };
-    const timer = setTimeout(() => finish(new CliError(`${peer} did not answer in time (${timeoutSeconds} s)`)), timeoutMs);
-    const request = get(url, { agent: false, headers: { accept: 'application/json' } }, (response: IncomingMessage) => {
-      const status = response.statusCode ?? 0;
-      const tooLarge = () => new CliError(`${peer} sent a reply larger than ${maxBytes} bytes`);
-      if (Number(response.headers['content-length'] ?? 0) > maxBytes) {
-        finish(tooLarge());
-        return;
-      }
-      const parts: Buffer[] = [];
-      let size = 0;
-      response.on('data', (piece: Buffer) => {
-        size += piece.byteLength;
-        if (size > maxBytes) finish(tooLarge());
-        else parts.push(piece);
-      });
-      response.on('end', () => finish(undefined, { status, bytes: Buffer.concat(parts) }));
-      response.on('close', () => finish(new CliError(`${peer} broke off its reply`)));
-      response.on('error', (error: NodeJS.ErrnoException) => finish(new CliError(`${peer} broke off its reply: ${error.code ?? error.message}`)));
-    });
-    request.on('error', (error: NodeJS.ErrnoException) => finish(new CliError(`cannot reach ${peer}: ${error.code ?? error.message}`, undefined, { cause: error })));
-  });
 }
