@@ -54,7 +54,8 @@ export class RecentRecords {
   constructor(maxBytes: number) {
     this.maxBytes = maxBytes;
     // A bound smaller than the table could keep no record beside it (each costs more): no table then.
-    const slots = firstReadSlots(maxBytes) * 8 <= maxBytes ? firstReadSlots(maxBytes) : 0;
+    const fitting = firstReadSlots(maxBytes);
+    const slots = fitting * 8 <= maxBytes ? fitting : 0;
     this.#firstReads = new Float64Array(slots);
     this.#slotShift = 32 - Math.log2(Math.max(1, slots));
     this.#bytes = this.#firstReads.byteLength;

@@ -106,13 +106,7 @@ export class ObserverJournal {
       fsyncSync(this.#fd);
     } catch (error) {
       // Part of the line may be written (a full disk): cut it, or the next line would be glued to it.
-      this.#torn = true;
-      try {
-        cutTo(this.#fd, this.#end);
-        this.#torn = false;
-      } catch {
-        // cut before the next append
-      }
+      this.#torn = !cutBack(this.#fd, this.#end);
       throw error;
     }
     this.#end += line.length;
@@ -153,13 +147,7 @@ export class ObserverJournal {
       // the offsets of the next ones would point into the torn one.
       for (const address of added) this.#attachments.delete(address);
       this.#attachmentsEnd = start;
-      this.#attachmentsTorn = true;
-      try {
-        cutTo(this.#attachmentsFd, start);
-        this.#attachmentsTorn = false;
-      } catch {
-        // cut before the next write
-      }
+      this.#attachmentsTorn = !cutBack(this.#attachmentsFd, start);
       throw error;
     }
   }
@@ -285,6 +273,16 @@ function isBlockRecord(value: unknown): value is ObservedBlock {
     Array.isArray(block.names) &&
     block.names.every((name: unknown) => typeof name === 'object' && name !== null && typeof (name as { address?: unknown }).address === 'string' && typeof (name as { key?: unknown }).key === 'string')
   );
+}
+
+/** After a failed write: cutTo(), answering false (instead of throwing) when the cut fails too, to be done before the next write. */
+function cutBack(fd: number, end: number): boolean {
+  try {
+    cutTo(fd, end);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Truncates an open file to `end` bytes, durably. */
