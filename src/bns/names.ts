@@ -6,7 +6,7 @@
  * bns/ does not know the node: it sees a chain and a way to read chunks (NameSources).
  */
 import type { Announcement, ChainAdapter } from '../chain/types.js';
-import { AtlasError, ErrorCodes } from '../errors.js';
+import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
 import { SubdomainIndex, type SubdomainIndexLimits } from './subdomain-index.js';
 import { parseZoneFile, type ZoneFile } from './zonefile.js';
 
@@ -183,7 +183,7 @@ export class NameResolver {
 /** `promise`, or ABORTED as soon as `signal` aborts (the promise itself goes on). */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise;
-  const aborted = () => new AtlasError(ErrorCodes.ABORTED, 'aborted', undefined, { cause: signal.reason });
+  const aborted = () => abortedError('name lookup', signal);
   if (signal.aborted) return Promise.reject(aborted());
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(aborted());
