@@ -13,7 +13,9 @@
  *
  * Removal (a damaged record) shifts the rest of the run back, so there are no tombstones.
  */
+import { ADDRESS_BYTES, addressBytesAre } from '../address.js';
 import { keyedAddressHasher, homeSlot, sameAddress, type AddressHasher } from './address-index.js';
+import { RECORD_ADDRESS_AT } from './chunk-log-format.js';
 
 /** The 20-byte address stored in the record at `offset` (a view, read before the next call). */
 export type RecordAddress = (offset: number) => Uint8Array;
@@ -62,11 +64,11 @@ export class ChunkLogIndex {
   }
 
   /**
-   * The record of `key` read by `read` (which returns the record's stored address with what it
-   * read), confirmed as `find` confirms: a reader that needs the record's bytes anyway confirms
-   * with the same read.
+   * The record of `key` read whole by `read` (its 4-byte length, its stored address, its bytes),
+   * confirmed as `find` confirms, with the address compared where it lies in the record: a reader
+   * that needs the record's bytes anyway confirms with the same read, and makes no view of it.
    */
-  readRecord<T>(key: Uint8Array, read: (offset: number, length: number) => { address: Uint8Array; value: T }): T | undefined {
+  readRecord(key: Uint8Array, read: (offset: number, length: number) => Uint8Array): Uint8Array | undefined {
     const hash = this.#hasher(key) + 1;
     const hashes = this.#hashes;
     const slots = this.#slots;
@@ -75,7 +77,7 @@ export class ChunkLogIndex {
       if (stored === 0) return undefined;
       if (stored !== hash) continue;
       const record = read(this.#offsets[slot] as number, this.#lengths[slot] as number);
-      if (this.#isKeys(record.address, key, hash)) return record.value;
+      if (addressBytesAre(record, RECORD_ADDRESS_AT, key) || this.#isKeys(record.subarray(RECORD_ADDRESS_AT, RECORD_ADDRESS_AT + ADDRESS_BYTES), key, hash)) return record;
     }
   }
 

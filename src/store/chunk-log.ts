@@ -188,23 +188,28 @@ export class ChunkLog implements ChunkRecords {
 
   /** One read of the whole record (or none, along a run: chunk-log-reader.ts), which also confirms its address. */
   chunk(key: Buffer): Uint8Array | undefined {
-    return this.#index.readRecord(key, (offset, length) => this.#record(this.#reader.read(offset, RECORD_HEADER + length, this.#end), offset, length));
+    return dataOf(this.#index.readRecord(key, this.#readRecord));
   }
 
   /** As chunk(), without a copy: a view of what was read ahead, which the caller must not change (RecordReader.view). */
   sharedChunk(key: Buffer): Uint8Array | undefined {
-    return this.#index.readRecord(key, (offset, length) => this.#record(this.#reader.view(offset, RECORD_HEADER + length, this.#end), offset, length));
-  }
-
-  /** A record read whole: its stored address and its chunk bytes (a short read throws). */
-  #record(record: Buffer, offset: number, length: number): { address: Uint8Array; value: Uint8Array } {
-    if (record.length !== RECORD_HEADER + length) throw this.#shortRead(offset);
-    return { address: record.subarray(4, RECORD_HEADER), value: new Uint8Array(record.buffer, record.byteOffset + RECORD_HEADER, length) };
+    return dataOf(this.#index.readRecord(key, this.#viewRecord));
   }
 
   /** As chunk(), read from the file itself, past the read-ahead window (what a discard hashes). */
   rereadChunk(key: Buffer): Uint8Array | undefined {
-    return this.#index.readRecord(key, (offset, length) => this.#record(this.#reader.readExact(offset, RECORD_HEADER + length), offset, length));
+    return dataOf(this.#index.readRecord(key, this.#rereadRecord));
+  }
+
+  // The record readers the index calls, made once (not a closure a read).
+  readonly #readRecord = (offset: number, length: number): Uint8Array => this.#whole(this.#reader.read(offset, RECORD_HEADER + length, this.#end), offset, length);
+  readonly #viewRecord = (offset: number, length: number): Uint8Array => this.#whole(this.#reader.view(offset, RECORD_HEADER + length, this.#end), offset, length);
+  readonly #rereadRecord = (offset: number, length: number): Uint8Array => this.#whole(this.#reader.readExact(offset, RECORD_HEADER + length), offset, length);
+
+  /** A record read whole (a short read throws). */
+  #whole(record: Buffer, offset: number, length: number): Buffer {
+    if (record.length !== RECORD_HEADER + length) throw this.#shortRead(offset);
+    return record;
   }
 
   hasChunk(key: Buffer): boolean {
@@ -290,3 +295,7 @@ function shortRead(path: string, offset: number): AtlasError {
   return new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} ends inside the record at byte ${offset}: the file was cut while the store was open`, { path, offset });
 }
 
+/** A whole record's chunk bytes (a view of it), or undefined. */
+function dataOf(record: Uint8Array | undefined): Uint8Array | undefined {
+  return record === undefined ? undefined : new Uint8Array(record.buffer, record.byteOffset + RECORD_HEADER, record.length - RECORD_HEADER);
+}
