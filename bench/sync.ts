@@ -231,6 +231,15 @@ const suite: BenchSuite = async ({ quick }) => {
       });
       report.notes!.push(`${label}: open (chain catch-up) ${(result.openMs / 1000).toFixed(2)} s, ${result.requests} getChunks requests, ${result.duplicates} duplicate chunks${residentNote(result)}${threadNote(result, ref, dataset.count)}`);
     }
+    // The same catch-up from a peer that has served one before: what a long-running peer costs and
+    // lets through, where the runs above start each peer for the run (V8 compiles its serving path
+    // while it serves, on the same two cores).
+    if (plan.size === undefined && plan.count === 20_000 && process.platform !== 'win32') {
+      const { fresh: result, serving } = await syncFrom(dataset, 1, 'log', { warm: true });
+      const label = `${workloadLabel(plan)}, 1 peer, chunk log, from a warm peer`;
+      report.rows.push(...rows(label, dataset, result, serving, ref));
+      report.notes!.push(`${label}: the serving peer first served the same catch-up to another fresh node (not measured), and counts its serving CPU from after it${threadNote(result, ref, dataset.count)}`);
+    }
     // The library a user would pick instead, on the mixed workload (full runs: it is installed from the network).
     if (!quick && plan.size === undefined && plan.count === 20_000 && ownFigures !== undefined) await compareWithHypercore(report, dataset, ownFigures);
   }

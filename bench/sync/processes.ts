@@ -23,11 +23,18 @@ export async function runToEnd<T>(script: string, args: string[], timeoutMs: num
  * a service reports when it is stopped), or undefined when none does (a service killed before it
  * reported, or cut off mid-line).
  */
-export function laterLines(child: ChildProcess): { last(): unknown } {
+export function laterLines(child: ChildProcess): { last(): unknown; printed(text: string, timeoutMs: number): Promise<void> } {
   let out = '';
   child.stdout?.setEncoding('utf8');
   child.stdout?.on('data', (text: string) => (out += text));
   return {
+    /** Resolves once `text` was printed; rejects after `timeoutMs` without it. */
+    async printed(text, timeoutMs) {
+      for (const deadline = Date.now() + timeoutMs; !out.includes(text); ) {
+        if (Date.now() > deadline) throw new Error(`the service did not print ${JSON.stringify(text)} within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
     last() {
       const lines = out.split('\n');
       for (let i = lines.length - 1; i >= 0; i--) {

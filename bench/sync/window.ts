@@ -30,13 +30,22 @@ export function startWindow(): () => WindowFigures {
   };
 }
 
+/** The line a serving process prints when it counts its serving CPU afresh (SIGUSR2). */
+export const RECOUNTING = 'recountingServeCpu';
+
 /**
  * Counts serving CPU from now; on SIGTERM or SIGINT prints `{"serveCpuSeconds": …}` (what
  * processes.ts's serveCpuOf reads), then `close`s and exits. The line is written before closing:
  * shutting down is not serving, and a close slower than the benchmark waits for must not lose it.
+ * On SIGUSR2 it counts from then on instead, and prints `{"recountingServeCpu": true}`: a peer
+ * that served a warm-up catch-up reports only what it spent after it.
  */
 export function reportServingOnStop(close: () => Promise<unknown>): void {
-  const cpuAtReady = process.cpuUsage();
+  let cpuAtReady = process.cpuUsage();
+  process.on('SIGUSR2', () => {
+    cpuAtReady = process.cpuUsage();
+    process.stdout.write(JSON.stringify({ [RECOUNTING]: true }) + '\n');
+  });
   const stop = () => {
     const served = process.cpuUsage(cpuAtReady);
     process.stdout.write(JSON.stringify({ serveCpuSeconds: (served.user + served.system) / 1e6 }) + '\n', () => {
