@@ -38,3 +38,23 @@ describe('/attachments/new with a zone file over maxAttachmentBytes', () => {
     }
   });
 });
+
+describe('/attachments/new with thousands of zone files', () => {
+  it('takes every one, whatever their count (its body bounds it): a refusal would be redelivered for ever', async () => {
+    const chain = await StacksObserverChain.open({ dir: join(root, 'b'), listen: '127.0.0.1:0', contracts: [BNS] });
+    try {
+      const fake = new FakeChain();
+      const names = Array.from({ length: 3_000 }, (_, i) => `name${i}.id`);
+      expect(await deliver(chain.address!, '/new_block', fake.block(names.map((name) => ({ name, op: 'name-register' as const, zonefile: zone(name) }))))).toBe(200);
+      const attachments = fake.takeAttachments();
+      expect(attachments.length).toBe(3_000);
+      expect(await deliver(chain.address!, '/attachments/new', attachments, 1)).toBe(200);
+      expect(chain.stats).toMatchObject({ attachmentsStored: 3_000, attachmentsRefused: 0 });
+      for (const name of [names[0]!, names[1_500]!, names[2_999]!]) {
+        expect(Buffer.from(chain.attachment(hash160Hex(zone(name))) ?? []).equals(Buffer.from(zone(name)))).toBe(true);
+      }
+    } finally {
+      await chain.close();
+    }
+  });
+});

@@ -164,7 +164,7 @@ export class StacksObserverChain implements ChainAdapter {
    */
   ingestAttachments(payload: unknown): string[] {
     this.#checkOpen();
-    const records = parseAttachments(payload, this.limits.maxAttachmentsPerDelivery, this.limits.maxAttachmentBytes);
+    const records = parseAttachments(payload, this.limits.maxAttachmentBytes);
     const stored: { address: string; content: Uint8Array }[] = [];
     for (const record of records) {
       if (record.oversized === true && record.contentHash !== UNBOUND_ADDRESS && !this.#journal.hasAttachment(record.contentHash)) {

@@ -19,9 +19,12 @@ export interface ObserverLimits {
   maxBodyBytes: number;
   /** Most BNS prints taken from one block (400 beyond; default 10,000). */
   maxNameEventsPerBlock: number;
-  /** Most records in one /attachments/new delivery (default 1,024). */
-  maxAttachmentsPerDelivery: number;
-  /** Largest zone file kept (default 40,960, the chunk limit). */
+  /**
+   * Largest zone file kept (default 40,960, the chunk limit); a larger one is refused alone. An
+   * /attachments/new delivery is bounded by maxBodyBytes, not by its count of records: every
+   * record in it is taken (refusing a delivery would have the stacks-node redeliver it for ever,
+   * sending no block meanwhile).
+   */
   maxAttachmentBytes: number;
   /** Most open connections (default 16: one stacks-node needs one). */
   maxConnections: number;
@@ -35,7 +38,6 @@ export interface ObserverLimits {
 export const DEFAULT_OBSERVER_LIMITS: Readonly<ObserverLimits> = Object.freeze({
   maxBodyBytes: 64 * 1024 * 1024,
   maxNameEventsPerBlock: 10_000,
-  maxAttachmentsPerDelivery: 1_024,
   maxAttachmentBytes: 40_960,
   maxConnections: 16,
   requestTimeoutMs: 120_000,

@@ -191,13 +191,13 @@ export function parseNewBlock(payload: unknown, options: ParseBlockOptions): Obs
 }
 
 /**
- * Reads an `/attachments/new` payload (a JSON array). Contents are hex-decoded, not yet verified;
- * one longer than `maxContentBytes` is not decoded but marked `oversized` (a stacks-node accepts
- * larger attachments: refusing the whole delivery would have it redelivered for ever).
+ * Reads an `/attachments/new` payload (a JSON array, of any length: its body's bytes are its
+ * bound). Contents are hex-decoded, not yet verified; one longer than `maxContentBytes` is not
+ * decoded but marked `oversized` (a stacks-node accepts larger attachments: refusing the whole
+ * delivery would have it redelivered for ever).
  */
-export function parseAttachments(payload: unknown, maxItems: number, maxContentBytes: number): AttachmentRecord[] {
+export function parseAttachments(payload: unknown, maxContentBytes: number): AttachmentRecord[] {
   if (!Array.isArray(payload)) throw bad('/attachments/new payload must be a JSON array');
-  if (payload.length > maxItems) throw new AtlasError(ErrorCodes.TOO_MANY, `more than ${maxItems} attachments in one delivery`);
   return payload.map((item) => {
     const record = object(item, 'an attachment');
     if (typeof record.content !== 'string') throw bad('attachment content must be a hex string');
