@@ -1,8 +1,8 @@
 /**
  * The reference of the sync benchmark with atlasnet's store underneath: the same stream as
  * reference-client.ts (one plain node:http response of every chunk in sequence order), each batch
- * verified by the library's check (verifyReceived) and put into a chunk store as the downloader
- * puts a reply (putVerified, bytes handed over, positions as hints, at most MAX_PENDING_WRITES
+ * verified by the library's check (checkReply) and put into a chunk store as the downloader
+ * puts a reply (putReceived: columns, bytes handed over, positions as hints, at most MAX_PENDING_WRITES
  * batches waiting for their commit, which group commit merges). No protocol, planner, peer or
  * HTTP request per batch: what is left of a catch-up's cost when everything above the store is a
  * stream, so its ratio to the plain reference says how much of atlasnet's cost the store is.
@@ -11,9 +11,8 @@
  * node --import tsx bench/sync/reference-store-client.ts <server> <chainFile> <dataDir>
  */
 import { LmdbChunkStore } from '../../src/store/lmdb.js';
-import { handOverChunks } from '../../src/store/handed-over.js';
-import type { VerifiedChunk } from '../../src/store/types.js';
-import { verifyReceived } from '../../src/sync/verify.js';
+import { putReceived, Received } from '../../src/store/received.js';
+import { checkReply } from '../../src/sync/verify.js';
 import { AddressFileChain } from './file-chain.js';
 import { streamIntoWrites } from './frame-stream.js';
 import { startWindow } from './window.js';
@@ -33,12 +32,12 @@ let verified = 0;
 let mismatched = 0;
 let stored = 0;
 const bytes = await streamIntoWrites(server, { batchSize: BATCH, maxPending: MAX_PENDING_WRITES }, async (chunks, first) => {
-  const batch: VerifiedChunk[] = chunks.map((data, i) => ({ address: store.addressAt(first + i)!, data, position: first + i }));
-  const check = verifyReceived(batch);
-  verified += check.verified.length;
+  const asked = chunks.map((data, i) => ({ address: store.addressAt(first + i)!, data }));
+  const check = checkReply(asked, asked.map((_, i) => i), asked.map((_, i) => first + i));
+  verified += check.batch.count;
   mismatched += check.corrupt.length;
-  const outcomes = await store.putVerified(handOverChunks(check.verified, check.digests));
-  for (const outcome of outcomes) if (outcome.ok && outcome.added) stored++;
+  const { status } = await putReceived(store, { ...check.batch, handedOver: true }, check.addresses);
+  for (let i = 0; i < status.length; i++) if (status[i] === Received.ADDED) stored++;
 });
 const measured = endWindow();
 await store.close();

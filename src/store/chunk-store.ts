@@ -30,6 +30,8 @@ import type { StoreBackend } from './backend.js';
 import { handedOverDigests, isHandedOver } from './handed-over.js';
 import { admitBatch, settleBatch, type PositionsNear } from './put-batch.js';
 import { discardChunk } from './quarantine.js';
+import { storeReceived, type ReceivedBatch, type ReceivedOutcome } from './received.js';
+import { admitReceived, copyReceived, pendingOutcome, settleReceived, type ReceivedPart } from './received-batch.js';
 import { SequenceDigest } from './sequence-digest.js';
 import type { ChunkStore, DiscardOutcome, PutOutcome, VerifiedChunk } from './types.js';
 
@@ -47,6 +49,11 @@ export interface ChunkStoreOptions {
 
 interface StoreBatch {
   parts: { prepared: AdmissionResult[]; resolve: (outcomes: PutOutcome[]) => void; reject: (error: unknown) => void }[];
+}
+
+/** Received batches (received.ts) waiting for one write: later ones join it (group commit). */
+interface ReceivedWrite {
+  parts: (ReceivedPart & { resolve: (outcome: ReceivedOutcome) => void; reject: (error: unknown) => void })[];
 }
 
 /** A `ChunkStore` over any `StoreBackend`. */
@@ -76,6 +83,8 @@ export class BackedChunkStore implements ChunkStore {
   readonly #queue = new SerialQueue();
   /** The store batch waiting at the tail of the queue: later puts join it (group commit). */
   #storeBatch: StoreBatch | undefined;
+  /** The same for received batches. */
+  #receivedWrite: ReceivedWrite | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #details: Readonly<Record<string, unknown>>;
@@ -179,6 +188,25 @@ export class BackedChunkStore implements ChunkStore {
     const copy = !isHandedOver(chunks) || this.#backend.keepsChunkBytes === true;
     const digests = handedOverDigests(chunks);
     return this.#enqueueStore(() => parseVerified(chunks, this.maxChunkSize, digests), copy);
+  }
+
+  /**
+   * A downloader's verified reply, as columns (received.ts): putVerified's rules, outcomes as one
+   * status a chunk. Batches not handed over are copied when the call is made.
+   */
+  [storeReceived](batch: ReceivedBatch): Promise<ReceivedOutcome> {
+    if (this.#closed) return Promise.reject(closedError());
+    const own = !batch.handedOver || this.#backend.keepsChunkBytes === true ? copyReceived(batch) : batch;
+    let write = this.#receivedWrite;
+    if (write === undefined) {
+      const fresh: ReceivedWrite = { parts: [] };
+      void this.#enqueue(() => {
+        if (this.#receivedWrite === fresh) this.#receivedWrite = undefined;
+        return this.#storeReceivedParts(fresh.parts);
+      }).catch(() => {}); // each part's promise carries the failure
+      this.#receivedWrite = write = fresh;
+    }
+    return new Promise((resolve, reject) => write.parts.push({ batch: own, outcome: pendingOutcome(own), resolve, reject }));
   }
 
   get(address: Address): Uint8Array | undefined {
@@ -372,13 +400,38 @@ export class BackedChunkStore implements ChunkStore {
     return settled.outcomes;
   }
 
+  /** Stores every part's admitted chunks in one backend transaction. */
+  async #storeReceivedParts(parts: ReceivedWrite['parts']): Promise<void> {
+    try {
+      const writes: { key: Buffer; data: Uint8Array }[] = [];
+      for (const part of parts) admitReceived(part, this.maxChunkSize, this.#positionsNear, writes);
+      const written = writes.length > 0 ? await this.#backend.storeChunks(writes) : [];
+      const bits: number[] = [];
+      let next = 0;
+      for (const part of parts) {
+        const settled = settleReceived(part, written, next, bits);
+        next = settled.next;
+        this.#stored += settled.added;
+        this.#count += settled.added;
+        this.#bytes += settled.addedBytes;
+      }
+      if (bits.length > 0) this.inventory.addMany(bits);
+    } catch (error) {
+      for (const part of parts) part.reject(error);
+      return;
+    }
+    for (const part of parts) part.resolve(part.outcome);
+  }
+
   /** A hint past the sequence (it was cut since the chunk was asked) is no hint: nothing is read for it. */
   readonly #positionsNear: PositionsNear = (key, hint) => this.#index.positionsNear(key, hint !== undefined && hint < this.#length ? hint : undefined);
 
   /** Runs write tasks one at a time, in call order. */
   #enqueue<T>(task: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(closedError());
-    this.#storeBatch = undefined; // puts made after this task must not overtake it
+    // puts made after this task must not overtake it
+    this.#storeBatch = undefined;
+    this.#receivedWrite = undefined;
     return this.#queue.run(task);
   }
 

@@ -5,14 +5,14 @@ import { ExpiringMap } from '../runtime.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { GetChunksResult } from '../protocol/messages.js';
 import { asAtlasError, classifyFailure, type CallFailure } from '../protocol/faults.js';
-import { handOverChunks } from '../store/handed-over.js';
-import type { ChunkStore, PutOutcome, VerifiedChunk } from '../store/types.js';
+import { putReceived, Received, type ReceivedBatch, type ReceivedOutcome } from '../store/received.js';
+import type { ChunkStore, PutOutcome } from '../store/types.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { DEFAULT_HEDGE, HedgeTimer, type HedgeOptions } from './hedge.js';
 import { DEFAULT_OMISSIONS, OmissionLedger, type OmissionOptions } from './omissions.js';
 import { ChunkCaller, type ChunkCallComponents } from './chunk-caller.js';
 import { requestChunks } from './request-chunks.js';
-import { verifyReceived } from './verify.js';
+import { checkReply } from './verify.js';
 import { WorkPlan, type PlannedRequest } from './work-plan.js';
 
 /** How chunks are fetched from neighbours: in-flight caps, batch size, planning, backoff, omissions and hedging (AtlasNode option `downloads`). */
@@ -318,8 +318,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     const { chunks, missing } = reply;
     // Each chunk with the position it was asked at: the store then checks one position instead of
     // looking the address up in its index, and a back-off is placed where the address was planned.
-    const { received, chunkBytes } = receivedChunks(chunks, requestIndices(asked, chunks), planned.positions);
-    const { verified, corrupt, digests } = verifyReceived(received);
+    const check = checkReply(chunks, requestIndices(asked, chunks), planned.positions);
+    const { chunkBytes, corrupt } = check;
     this.stats.chunksReceived += chunks.length;
     this.stats.chunkBytesReceived += chunkBytes;
     // Put off for the reply's size: neither have nor don't have, planned again. Only when the
@@ -335,8 +335,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     }
 
     // A reply the transport handed over is ours alone: its chunks are stored without a copy.
-    const stored =
-      verified.length > 0 ? this.settle(await this.store.putVerified(this.client.handsOverReplies === true ? handOverChunks(verified, digests) : verified), verified, now) : [];
+    const batch: ReceivedBatch = { ...check.batch, handedOver: this.client.handsOverReplies === true };
+    const stored = batch.count > 0 ? this.settle(await putReceived(this.store, batch, check.addresses), batch, check.addresses, now) : [];
 
     // Every asked address was claimed: one withheld (said missing, or left unanswered) clears the
     // claim, so the next plan turns to another holder, and counts against the peer (omissions.ts).
@@ -354,45 +354,30 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   }
 
   /**
-   * The store's outcome for each verified chunk: answers the added ones; a duplicate is counted, a
+   * The store's status for each verified chunk: answers the added ones; a duplicate is counted, a
    * refusal backs the address off. A method, not a callback made per reply: one function for V8
    * to compile, with type feedback of its own.
    */
-  private settle(outcomes: readonly PutOutcome[], verified: readonly VerifiedChunk[], now: number): (PutOutcome & { ok: true })[] {
+  private settle(outcome: ReceivedOutcome, batch: ReceivedBatch, addresses: readonly Address[], now: number): (PutOutcome & { ok: true })[] {
     const stored: (PutOutcome & { ok: true })[] = [];
-    for (let i = 0; i < outcomes.length; i++) {
-      const outcome = outcomes[i] as PutOutcome;
-      const chunk = verified[i] as VerifiedChunk;
-      if (outcome.ok) {
-        this.plan.succeed(chunk.address);
-        if (outcome.added) stored.push(outcome);
-        else {
-          this.stats.duplicateChunks++;
-          this.stats.duplicateBytes += chunk.data.byteLength;
-        }
+    const { status, positions } = outcome;
+    for (let i = 0; i < batch.count; i++) {
+      const address = addresses[i] as Address;
+      const state = status[i];
+      if (state === Received.ADDED) {
+        this.plan.succeed(address);
+        stored.push({ ok: true, address, added: true, positions: positions[i] as readonly number[] });
+      } else if (state === Received.HELD) {
+        this.plan.succeed(address);
+        this.stats.duplicateChunks++;
+        this.stats.duplicateBytes += (batch.data[i] as Uint8Array).byteLength;
       } else {
-        this.plan.fail(chunk.address, now, chunk.position); // e.g. rolled back meanwhile
+        const hint = batch.hints[i] as number;
+        this.plan.fail(address, now, hint < 0 ? undefined : hint); // e.g. rolled back meanwhile
       }
     }
     return stored;
   }
-}
-
-/**
- * A reply's chunks, each with the position it was asked at (`at`: its index in the request, whose
- * positions are `positions`), and their bytes in all. A loop of its own, outside the async
- * accept(): V8 optimises a hot loop by compiling its whole function, awaits and all.
- */
-function receivedChunks(chunks: GetChunksResult['chunks'], at: readonly (number | undefined)[], positions: readonly number[]): { received: VerifiedChunk[]; chunkBytes: number } {
-  const received: VerifiedChunk[] = new Array<VerifiedChunk>(chunks.length);
-  let chunkBytes = 0;
-  for (let i = 0; i < chunks.length; i++) {
-    const { address, data } = chunks[i] as GetChunksResult['chunks'][number];
-    const index = at[i];
-    received[i] = { address, data, position: index === undefined ? undefined : positions[index] };
-    chunkBytes += data.byteLength;
-  }
-  return { received, chunkBytes };
 }
 
 /**

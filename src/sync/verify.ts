@@ -1,5 +1,6 @@
 import { ADDRESS_BYTES, digestAtIs, type Address } from '../address.js';
 import { hash160Digests } from '../hash/index.js';
+import type { ReceivedBatch } from '../store/received.js';
 
 export interface ReceivedChunk {
   address: Address;
@@ -29,4 +30,58 @@ export function verifyReceived<T extends ReceivedChunk>(chunks: readonly T[]): R
     } else corrupt.push(chunk);
   }
   return { verified, corrupt, digests };
+}
+
+/** A reply's chunks checked against the addresses they were asked for, as the store takes them (store/received.ts). */
+export interface ReplyCheck {
+  /** The chunks that hash to their address, as columns (without `handedOver`: the caller knows). */
+  batch: Omit<ReceivedBatch, 'handedOver'>;
+  /** Each of those chunks' address (the hex of its key). */
+  addresses: Address[];
+  /** The chunks that do not, with the position each was asked at. */
+  corrupt: { address: Address; position: number | undefined }[];
+  /** The bytes of every chunk of the reply. */
+  chunkBytes: number;
+}
+
+/**
+ * Hashes a reply's chunks (one batch call) and keeps those whose hash is their address. `at[i]`:
+ * chunk i's index in the request, whose positions are `positions` (the position hint given to the
+ * store); undefined for a chunk not found in it.
+ */
+export function checkReply(chunks: readonly ReceivedChunk[], at: readonly (number | undefined)[], positions: readonly number[]): ReplyCheck {
+  const count = chunks.length;
+  const data = new Array<Uint8Array>(count);
+  let chunkBytes = 0;
+  for (let i = 0; i < count; i++) {
+    const bytes = (chunks[i] as ReceivedChunk).data;
+    data[i] = bytes;
+    chunkBytes += bytes.byteLength;
+  }
+  const keys = hash160Digests(data);
+  const addresses = new Array<Address>(count);
+  const hints = new Array<number>(count);
+  let corrupt: ReplyCheck['corrupt'] | undefined;
+  for (let i = 0; i < count; i++) {
+    const { address } = chunks[i] as ReceivedChunk;
+    const index = at[i];
+    const hint = index === undefined ? -1 : (positions[index] as number);
+    addresses[i] = address;
+    hints[i] = hint;
+    if (!digestAtIs(keys, i * ADDRESS_BYTES, address)) (corrupt ??= []).push({ address, position: hint < 0 ? undefined : hint });
+  }
+  if (corrupt === undefined) return { batch: { count, data, keys, hints }, addresses, corrupt: [], chunkBytes };
+  return { ...withoutCorrupt(keys, data, addresses, hints), corrupt, chunkBytes };
+}
+
+/** The columns of the chunks that hash to their address (a reply with corrupt chunks: rare). */
+function withoutCorrupt(keys: Uint8Array, data: Uint8Array[], addresses: Address[], hints: number[]): Pick<ReplyCheck, 'batch' | 'addresses'> {
+  const kept: number[] = [];
+  for (let i = 0; i < data.length; i++) if (digestAtIs(keys, i * ADDRESS_BYTES, addresses[i] as Address)) kept.push(i);
+  const keptKeys = new Uint8Array(kept.length * ADDRESS_BYTES);
+  kept.forEach((i, j) => keptKeys.set(keys.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES), j * ADDRESS_BYTES));
+  return {
+    batch: { count: kept.length, data: kept.map((i) => data[i] as Uint8Array), keys: keptKeys, hints: kept.map((i) => hints[i] as number) },
+    addresses: kept.map((i) => addresses[i] as Address),
+  };
 }

@@ -10,7 +10,8 @@ import { seededRandom, randomInt, type Random } from '../../src/runtime.js';
 import type { Announcement } from '../../src/chain/types.js';
 import { handOverChunks } from '../../src/store/handed-over.js';
 import { digestOf } from '../../src/store/sequence-digest.js';
-import { verifyReceived } from '../../src/sync/verify.js';
+import { putReceived, Received } from '../../src/store/received.js';
+import { checkReply, verifyReceived } from '../../src/sync/verify.js';
 import type { ChunkStore, PutOutcome } from '../../src/store/types.js';
 import { corpus, CORPUS_SKIP_MESSAGE } from '../support/data.js';
 
@@ -316,6 +317,54 @@ export function describeChunkStoreContract(name: string, factory: StoreFactory):
         expect(Buffer.from(store.get(once) as Uint8Array).toString()).toBe('announced once');
         expect(store.has(never)).toBe(false);
       }
+    });
+
+    it('stores a received reply as columns (the downloader\'s entry) as putVerified stores the same chunks: positions, repeats, wrong hints, refusals', async () => {
+      const columns = await create({ maxChunkSize: 20 });
+      const objects = await create({ maxChunkSize: 20 });
+      const texts = ['announced twice', 'announced once', 'announced twice', 'never announced', 'hinted wrongly', 'announced, too large!'];
+      const reply = Buffer.from(texts.join(''));
+      let at = 0;
+      const chunks = texts.map((text) => ({ address: addressOf(Buffer.from(text)), data: reply.subarray(at, (at += text.length)) }));
+      const [twice, once, , never, wrong, large] = chunks.map((chunk) => chunk.address) as [string, string, string, string, string, string];
+      for (const store of [columns, objects]) await store.append(announcementsFor([twice, once, twice, wrong, large], 0));
+      // Request indices 0..5, asked at positions 0, 1, 2, 9 (not announced: no hint helps), 0 (a wrong hint), 4.
+      const check = checkReply(chunks, [0, 1, 2, 3, 4, 5], [0, 1, 2, 9, 0, 4]);
+      expect(check.corrupt).toEqual([]);
+      const pending = putReceived(columns, { ...check.batch, handedOver: false }, check.addresses);
+      reply.fill(0); // not handed over: copied when the call was made
+      const outcome = await pending;
+      const statuses = Array.from(outcome.status, (status) => ({ [Received.ADDED]: 'added', [Received.HELD]: 'held', [Received.REFUSED]: 'refused' })[status]);
+      expect(statuses).toEqual(['added', 'added', 'held', 'refused', 'added', 'refused']);
+      expect(outcome.positions).toEqual([[0, 2], [1], undefined, undefined, [3], undefined]);
+      const viaObjects = await objects.putVerified(texts.map((text, i) => ({ address: chunks[i]!.address, data: Buffer.from(text), position: [0, 1, 2, 9, 0, 4][i] })));
+      expect(viaObjects.map((o) => (o.ok ? (o.added ? 'added' : 'held') : 'refused'))).toEqual(statuses);
+      for (const store of [columns, objects]) {
+        expect(Array.from(store.inventory.positions())).toEqual([0, 1, 2, 3]);
+        expect(store.chunkCount()).toBe(3);
+        expect(Buffer.from(store.get(twice) as Uint8Array).toString()).toBe('announced twice');
+        expect(Buffer.from(store.get(wrong) as Uint8Array).toString()).toBe('hinted wrongly');
+        expect(store.has(never) || store.has(large)).toBe(false);
+      }
+      expect(once).toBe(check.addresses[1]);
+    });
+
+    it('joins received replies waiting for the same write, answers each its own outcome, and refuses them once closed', async () => {
+      const store = await create();
+      const data = Array.from({ length: 40 }, (_, i) => chunkOf(`received ${i}`));
+      await store.append(announcementsFor(data.map(addressOf), 0));
+      const replies = [data.slice(0, 20), data.slice(20)].map((part, r) =>
+        checkReply(part.map((bytes) => ({ address: addressOf(bytes), data: bytes })), part.map((_, i) => i), part.map((_, i) => r * 20 + i)),
+      );
+      const outcomes = await Promise.all(replies.map((check) => putReceived(store, { ...check.batch, handedOver: true }, check.addresses)));
+      outcomes.forEach((outcome, r) => {
+        expect(Array.from(outcome.status)).toEqual(new Array(20).fill(Received.ADDED));
+        expect(outcome.positions).toEqual(Array.from({ length: 20 }, (_, i) => [r * 20 + i]));
+      });
+      expect(store.chunkCount()).toBe(40);
+      await store.close();
+      const late = replies[0]!;
+      await expectCode(putReceived(store, { ...late.batch, handedOver: true }, late.addresses), 'CLOSED');
     });
 
     it('answers getShared with the bytes get answers, and nothing where get answers nothing', async () => {

@@ -8,7 +8,7 @@ import { resolveLimits } from '../../src/protocol/limits.js';
 import { seededRandom, systemClock } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
-import type { VerifiedChunk } from '../../src/store/types.js';
+import { storeReceived, type ReceivedBatch, type ReceivedOutcome } from '../../src/store/received.js';
 import type { GetChunksResult } from '../../src/protocol/messages.js';
 import { DEFAULT_DOWNLOADER, Downloader, type DownloaderOptions } from '../../src/sync/downloader.js';
 import { WorkPlan, type PlannedRequest } from '../../src/sync/work-plan.js';
@@ -62,17 +62,41 @@ function planned(batches: Map<string, PlannedRequest>, field: 'addresses' | 'pos
 }
 
 /** Peer P holds all `count` positions; the downloader runs until the store holds them, `seen` told of every batch it puts. */
+/** What the store was handed for one reply: each chunk's address and position hint, and whether the bytes were handed over. */
+interface HandedToStore {
+  chunks: { address: string; position: number | undefined }[];
+  handedOver: boolean;
+}
+
+/**
+ * Downloads `count` chunks from one peer, showing `seen` each reply as the store gets it: as
+ * columns (the library's stores), or as objects through putVerified (a store without the columns'
+ * entry, as an embedder's own store is).
+ */
 async function downloadAllFromOnePeer(
   parts: { store: MemoryChunkStore; views: PeerViews; downloader: Downloader },
   count: number,
-  seen: (batch: readonly VerifiedChunk[]) => void,
+  seen: (batch: HandedToStore) => void,
+  via: 'columns' | 'objects' = 'columns',
 ): Promise<void> {
   const { store, views, downloader } = parts;
-  const putVerified = store.putVerified.bind(store);
-  store.putVerified = (batch) => {
-    seen(batch);
-    return putVerified(batch);
-  };
+  const receiving = store as unknown as Record<typeof storeReceived, ((batch: ReceivedBatch) => Promise<ReceivedOutcome>) | undefined>;
+  if (via === 'columns') {
+    const receive = store[storeReceived].bind(store);
+    receiving[storeReceived] = (batch) => {
+      const keys = Buffer.from(batch.keys.buffer, batch.keys.byteOffset, batch.keys.byteLength);
+      const chunks = batch.hints.map((hint, i) => ({ address: keys.toString('hex', i * 20, (i + 1) * 20), position: hint < 0 ? undefined : hint }));
+      seen({ chunks, handedOver: batch.handedOver });
+      return receive(batch);
+    };
+  } else {
+    receiving[storeReceived] = undefined;
+    const putVerified = store.putVerified.bind(store);
+    store.putVerified = (batch) => {
+      seen({ chunks: batch.map((chunk) => ({ address: chunk.address, position: chunk.position })), handedOver: isHandedOver(batch) });
+      return putVerified(batch);
+    };
+  }
   views.track('P');
   views.markHeld('P', Uint32Array.from({ length: count }, (_, i) => i));
   running.push(downloader);
@@ -101,7 +125,7 @@ describe('Downloader', () => {
     expect(requests.S).toBeLessThan(100);
   });
 
-  it('hands the store the position each chunk was asked at, whatever order the peer answers in', async () => {
+  it.each(['columns', 'objects'] as const)('hands the store (%s) the position each chunk was asked at, whatever order the peer answers in', async (via) => {
     const byAddress = new Map<string, Uint8Array>();
     // Every other reply comes back reversed: a walk in request order must not be assumed.
     let replies = 0;
@@ -113,14 +137,14 @@ describe('Downloader', () => {
     for (const c of chunks) byAddress.set(c.address, c.data);
     const hints: [string, number | undefined][] = [];
     await downloadAllFromOnePeer({ store, views, downloader }, 600, (batch) => {
-      for (const chunk of batch) hints.push([chunk.address, chunk.position]);
-    });
+      for (const chunk of batch.chunks) hints.push([chunk.address, chunk.position]);
+    }, via);
     expect(replies).toBeGreaterThan(1);
     expect(hints).toHaveLength(600);
     for (const [address, position] of hints) expect(store.addressAt(position as number), address).toBe(address);
   });
 
-  it('hands a reply\'s chunks over to the store when its transport hands replies over, and only then', async () => {
+  it.each(['columns', 'objects'] as const)('hands a reply\'s chunks over to the store (%s) when its transport hands replies over, and only then', async (via) => {
     for (const handsOverReplies of [true, false, undefined]) {
       const byAddress = new Map<string, Uint8Array>();
       const serve: Reply = (_peer, addresses) => ({ chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] });
@@ -128,7 +152,7 @@ describe('Downloader', () => {
       for (const c of chunks) byAddress.set(c.address, c.data);
       if (handsOverReplies !== undefined) client.handsOverReplies = handsOverReplies;
       const handedOver: boolean[] = [];
-      await downloadAllFromOnePeer({ store, views, downloader }, 300, (batch) => void handedOver.push(isHandedOver(batch)));
+      await downloadAllFromOnePeer({ store, views, downloader }, 300, (batch) => void handedOver.push(batch.handedOver), via);
       downloader.stop();
       expect(handedOver.length, String(handsOverReplies)).toBeGreaterThan(1);
       expect(new Set(handedOver), String(handsOverReplies)).toEqual(new Set([handsOverReplies === true]));

@@ -1,0 +1,99 @@
+/**
+ * One write of received batches (received.ts) around the store's one await, in plain functions of
+ * one loop each, outside the async write (see put-batch.ts for why): the batches checked against
+ * the sequence and turned into the backend's writes (`admitReceived`), then, once the backend has
+ * written them, each chunk's status and the inventory bits it sets (`settleReceived`).
+ */
+import { ADDRESS_BYTES } from '../address.js';
+import type { PositionsNear } from './put-batch.js';
+import { Received, type ReceivedBatch, type ReceivedOutcome } from './received.js';
+
+/** Not settled yet: admitted, waiting for the backend's answer. */
+const PENDING = 0;
+
+/** One received batch of a write, and the outcome being filled for it. */
+export interface ReceivedPart {
+  batch: ReceivedBatch;
+  outcome: ReceivedOutcome;
+}
+
+/** A fresh outcome for `batch`: every chunk pending. */
+export function pendingOutcome(batch: ReceivedBatch): ReceivedOutcome {
+  return { status: new Uint8Array(batch.count), positions: new Array<readonly number[] | undefined>(batch.count) };
+}
+
+/**
+ * Rules 1 and 2 for a received batch (its hashes were checked by the caller): a chunk of no bytes
+ * or more than `maxChunkSize`, or whose address is not in the sequence, is refused; the others are
+ * added to `writes`, their positions noted.
+ */
+export function admitReceived(part: ReceivedPart, maxChunkSize: number, positionsNear: PositionsNear, writes: { key: Buffer; data: Uint8Array }[]): void {
+  const { batch, outcome } = part;
+  const { data, hints } = batch;
+  const keys = Buffer.from(batch.keys.buffer, batch.keys.byteOffset, batch.count * ADDRESS_BYTES);
+  for (let i = 0; i < batch.count; i++) {
+    const bytes = data[i] as Uint8Array;
+    if (bytes.length === 0 || bytes.length > maxChunkSize) {
+      outcome.status[i] = Received.REFUSED;
+      continue;
+    }
+    const key = keys.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES);
+    const hint = hints[i] as number;
+    const at = positionsNear(key, hint < 0 ? undefined : hint);
+    if (at.length === 0) {
+      outcome.status[i] = Received.REFUSED;
+      continue;
+    }
+    outcome.positions[i] = at;
+    writes.push({ key, data: bytes });
+  }
+}
+
+/** What a write of received batches changed. */
+export interface SettledReceived {
+  /** The next answer of `written` to read (the parts after this one read on from it). */
+  next: number;
+  /** Chunks added, and their bytes. */
+  added: number;
+  addedBytes: number;
+}
+
+/**
+ * Each pending chunk of `part` ADDED or HELD, as the backend answered `written` (per write, from
+ * `next`: whether it added the chunk); the positions of those added pushed to `bits`.
+ */
+export function settleReceived(part: ReceivedPart, written: readonly boolean[], next: number, bits: number[]): SettledReceived {
+  const { batch, outcome } = part;
+  const { status, positions } = outcome;
+  let added = 0;
+  let addedBytes = 0;
+  for (let i = 0; i < batch.count; i++) {
+    if (status[i] !== PENDING) continue;
+    if (written[next++] === true) {
+      status[i] = Received.ADDED;
+      const at = positions[i] as readonly number[];
+      for (let j = 0; j < at.length; j++) bits.push(at[j] as number);
+      added++;
+      addedBytes += (batch.data[i] as Uint8Array).length;
+    } else {
+      status[i] = Received.HELD;
+      positions[i] = undefined;
+    }
+  }
+  return { next, added, addedBytes };
+}
+
+/** `batch` with its bytes copied into one buffer of its own (for a batch not handed over, or a backend keeping what it is given). */
+export function copyReceived(batch: ReceivedBatch): ReceivedBatch {
+  let total = 0;
+  for (let i = 0; i < batch.count; i++) total += (batch.data[i] as Uint8Array).length;
+  const slab = Buffer.allocUnsafe(total);
+  const data = new Array<Uint8Array>(batch.count);
+  for (let i = 0, offset = 0; i < batch.count; i++) {
+    const bytes = batch.data[i] as Uint8Array;
+    slab.set(bytes, offset);
+    data[i] = slab.subarray(offset, offset + bytes.length);
+    offset += bytes.length;
+  }
+  return { ...batch, data, keys: Uint8Array.from(batch.keys), hints: batch.hints.slice() };
+}
