@@ -31,7 +31,8 @@ import { handedOverDigests, isHandedOver } from './handed-over.js';
 import { admitBatch, settleBatch, type PositionsNear } from './put-batch.js';
 import { discardChunk } from './quarantine.js';
 import { storeReceived, type ReceivedBatch, type ReceivedOutcome } from './received.js';
-import { admitReceived, copyReceived, pendingOutcome, settleReceived, type ReceivedPart } from './received-batch.js';
+import { copyReceived, pendingOutcome, writeReceived, type ReceiptPart } from './received-batch.js';
+import { WriteGroup } from './write-group.js';
 import { SequenceDigest } from './sequence-digest.js';
 import type { ChunkStore, DiscardOutcome, PutOutcome, VerifiedChunk } from './types.js';
 
@@ -47,13 +48,11 @@ export interface ChunkStoreOptions {
   details?: Readonly<Record<string, unknown>>;
 }
 
-interface StoreBatch {
-  parts: { prepared: AdmissionResult[]; resolve: (outcomes: PutOutcome[]) => void; reject: (error: unknown) => void }[];
-}
-
-/** Received batches (received.ts) waiting for one write: later ones join it (group commit). */
-interface ReceivedWrite {
-  parts: (ReceivedPart & { resolve: (outcome: ReceivedOutcome) => void; reject: (error: unknown) => void })[];
+/** A put waiting for its write. */
+interface PutPart {
+  prepared: AdmissionResult[];
+  resolve: (outcomes: PutOutcome[]) => void;
+  reject: (error: unknown) => void;
 }
 
 /** A `ChunkStore` over any `StoreBackend`. */
@@ -81,10 +80,14 @@ export class BackedChunkStore implements ChunkStore {
    */
   #countsInDoubt = false;
   readonly #queue = new SerialQueue();
-  /** The store batch waiting at the tail of the queue: later puts join it (group commit). */
-  #storeBatch: StoreBatch | undefined;
-  /** The same for received batches. */
-  #receivedWrite: ReceivedWrite | undefined;
+  readonly #puts = new WriteGroup<PutPart>(
+    (task) => this.#enqueue(task),
+    (parts) => this.#storeParts(parts),
+  );
+  readonly #receipts = new WriteGroup<ReceiptPart>(
+    (task) => this.#enqueue(task),
+    (parts) => this.#storeReceipts(parts),
+  );
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #details: Readonly<Record<string, unknown>>;
@@ -197,16 +200,7 @@ export class BackedChunkStore implements ChunkStore {
   [storeReceived](batch: ReceivedBatch): Promise<ReceivedOutcome> {
     if (this.#closed) return Promise.reject(closedError());
     const own = !batch.handedOver || this.#backend.keepsChunkBytes === true ? copyReceived(batch) : batch;
-    let write = this.#receivedWrite;
-    if (write === undefined) {
-      const fresh: ReceivedWrite = { parts: [] };
-      void this.#enqueue(() => {
-        if (this.#receivedWrite === fresh) this.#receivedWrite = undefined;
-        return this.#storeReceivedParts(fresh.parts);
-      }).catch(() => {}); // each part's promise carries the failure
-      this.#receivedWrite = write = fresh;
-    }
-    return new Promise((resolve, reject) => write.parts.push({ batch: own, outcome: pendingOutcome(own), resolve, reject }));
+    return new Promise((resolve, reject) => this.#receipts.join({ batch: own, outcome: pendingOutcome(own), resolve, reject }));
   }
 
   get(address: Address): Uint8Array | undefined {
@@ -359,23 +353,11 @@ export class BackedChunkStore implements ChunkStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    let batch = this.#storeBatch;
-    if (batch === undefined) {
-      const fresh: StoreBatch = { parts: [] };
-      void this.#enqueue(() => {
-        if (this.#storeBatch === fresh) this.#storeBatch = undefined;
-        return this.#storeParts(fresh.parts);
-      }).catch(() => {}); // each part's promise carries the failure
-      this.#storeBatch = batch = fresh;
-    }
-    return new Promise((resolve, reject) => batch.parts.push({ prepared, resolve, reject }));
+    return new Promise((resolve, reject) => this.#puts.join({ prepared, resolve, reject }));
   }
 
-  /**
-   * Group commit: every put queued behind the same write shares one transaction (one fsync), so
-   * throughput grows with load instead of being capped at one batch per commit.
-   */
-  async #storeParts(parts: StoreBatch['parts']): Promise<void> {
+  /** Stores every part's admitted chunks in one backend transaction (write-group.ts). */
+  async #storeParts(parts: PutPart[]): Promise<void> {
     try {
       const outcomes = await this.#store(joined(parts.map((part) => part.prepared)));
       let offset = 0;
@@ -400,22 +382,14 @@ export class BackedChunkStore implements ChunkStore {
     return settled.outcomes;
   }
 
-  /** Stores every part's admitted chunks in one backend transaction. */
-  async #storeReceivedParts(parts: ReceivedWrite['parts']): Promise<void> {
+  /** Stores every received batch's admitted chunks in one backend transaction (write-group.ts). */
+  async #storeReceipts(parts: ReceiptPart[]): Promise<void> {
     try {
-      const writes: { key: Buffer; data: Uint8Array }[] = [];
-      for (const part of parts) admitReceived(part, this.maxChunkSize, this.#positionsNear, writes);
-      const written = writes.length > 0 ? await this.#backend.storeChunks(writes) : [];
-      const bits: number[] = [];
-      let next = 0;
-      for (const part of parts) {
-        const settled = settleReceived(part, written, next, bits);
-        next = settled.next;
-        this.#stored += settled.added;
-        this.#count += settled.added;
-        this.#bytes += settled.addedBytes;
-      }
-      if (bits.length > 0) this.inventory.addMany(bits);
+      const written = await writeReceived(parts, this.maxChunkSize, this.#positionsNear, (writes) => this.#backend.storeChunks(writes));
+      this.#stored += written.added;
+      this.#count += written.added;
+      this.#bytes += written.addedBytes;
+      if (written.bits.length > 0) this.inventory.addMany(written.bits);
     } catch (error) {
       for (const part of parts) part.reject(error);
       return;
@@ -430,8 +404,8 @@ export class BackedChunkStore implements ChunkStore {
   #enqueue<T>(task: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(closedError());
     // puts made after this task must not overtake it
-    this.#storeBatch = undefined;
-    this.#receivedWrite = undefined;
+    this.#puts.close();
+    this.#receipts.close();
     return this.#queue.run(task);
   }
 

@@ -17,6 +17,39 @@ export interface ReceivedPart {
   outcome: ReceivedOutcome;
 }
 
+/** A received batch waiting for its write (the store's group commit: write-group.ts). */
+export interface ReceiptPart extends ReceivedPart {
+  resolve: (outcome: ReceivedOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * One write of received batches: each admitted (`admitReceived`), the chunks admitted written by
+ * `store` in one transaction, then each settled. Answers what the store's counters and inventory
+ * gain; the outcomes are filled in the parts.
+ */
+export async function writeReceived(
+  parts: readonly ReceivedPart[],
+  maxChunkSize: number,
+  positionsNear: PositionsNear,
+  store: (writes: { key: Buffer; data: Uint8Array }[]) => Promise<readonly boolean[]>,
+): Promise<{ added: number; addedBytes: number; bits: number[] }> {
+  const writes: { key: Buffer; data: Uint8Array }[] = [];
+  for (const part of parts) admitReceived(part, maxChunkSize, positionsNear, writes);
+  const written = writes.length > 0 ? await store(writes) : [];
+  const bits: number[] = [];
+  let next = 0;
+  let added = 0;
+  let addedBytes = 0;
+  for (const part of parts) {
+    const settled = settleReceived(part, written, next, bits);
+    next = settled.next;
+    added += settled.added;
+    addedBytes += settled.addedBytes;
+  }
+  return { added, addedBytes, bits };
+}
+
 /** A fresh outcome for `batch`: every chunk pending. */
 export function pendingOutcome(batch: ReceivedBatch): ReceivedOutcome {
   return { status: new Uint8Array(batch.count), positions: new Array<readonly number[] | undefined>(batch.count) };
