@@ -122,7 +122,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     this.assertUsable('putChunks');
     const outcomes = await this.store.putMany(chunks);
     const added = outcomes.filter((o): o is PutOutcome & { ok: true } => o.ok && o.added);
-    if (added.length > 0) this.parts.replicator.stored(added, 'local', 'push');
+    if (added.length > 0) this.parts.replicator.received(added, undefined, 'local'); // our caller's: pushed
     return outcomes;
   }
 

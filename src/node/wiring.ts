@@ -11,9 +11,9 @@ import { RequestGuard } from '../protocol/request-guard.js';
 import { Blocklist } from '../peers/blocklist.js';
 import { Overlay } from '../peers/overlay.js';
 import type { Clock, Logger } from '../runtime.js';
-import type { ChunkStore, PutOutcome } from '../store/types.js';
+import type { ChunkStore } from '../store/types.js';
 import { VerifiedReader } from '../store/verified-read.js';
-import { Replicator } from '../sync/replicator.js';
+import { Replicator, storedOutcomes, type StoredChunks } from '../sync/replicator.js';
 import { Backfiller } from '../sync/sources/backfill.js';
 import { peerSource } from '../sync/sources/local-sources.js';
 import type { Transport, TransportService } from '../transport/types.js';
@@ -107,10 +107,10 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     host.emit('progress', progress);
     if (caughtUp) host.emit('synced', progress);
   };
-  const onStored = (outcomes: readonly (PutOutcome & { ok: true })[], from: string): void => {
-    if (host.listens('chunk')) for (const { address, positions } of outcomes) host.emit('chunk', { address, positions, from });
-    rates.add(outcomes.length);
-    metrics.count('chunks_stored_total', outcomes.length);
+  const onStored = (chunks: StoredChunks, from: string): void => {
+    if (host.listens('chunk')) for (const { address, positions } of chunks.outcomes()) host.emit('chunk', { address, positions, from });
+    rates.add(chunks.count);
+    metrics.count('chunks_stored_total', chunks.count);
     emitProgress();
   };
 
@@ -188,7 +188,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     clock,
     random,
     logger,
-    onStored: (outcomes, source) => replicator.stored(outcomes, source, 'offer'),
+    onStored: (outcomes, source) => replicator.stored(storedOutcomes(outcomes), source, 'offer'),
     options: options.backfill,
   });
   const follower = new ChainFollower(store, options.chain, {
@@ -211,7 +211,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     batchSize: options.downloads.batchSize,
     knownPeers: () => overlay.knownPeers(),
     canFetch: () => host.running(),
-    onStored: (outcomes, peer) => replicator.stored(outcomes, peer, 'offer'),
+    onStored: (outcomes, peer) => replicator.stored(storedOutcomes(outcomes), peer, 'offer'),
     onFault: (peer, error) => replicator.peerFault(peer, 'bad-data', error),
     onCall: (peer, ok) => overlay.recordCall(peer, ok),
   });

@@ -38,7 +38,7 @@ export class Backoff<K> {
   }
 
   succeed(key: K): void {
-    this.entries.delete(key);
+    if (this.entries.size > 0) this.entries.delete(key); // a catch-up succeeds a chunk at a time, mostly with nothing backing off
   }
 
   blocked(key: K, now: number): boolean {

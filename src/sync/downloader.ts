@@ -6,12 +6,13 @@ import type { ProtocolClient } from '../protocol/client.js';
 import type { GetChunksResult } from '../protocol/messages.js';
 import { asAtlasError, classifyFailure, type CallFailure } from '../protocol/faults.js';
 import { putReceived, Received, type ReceivedBatch, type ReceivedOutcome } from '../store/received.js';
-import type { ChunkStore, PutOutcome } from '../store/types.js';
+import type { ChunkStore } from '../store/types.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { DEFAULT_HEDGE, HedgeTimer, type HedgeOptions } from './hedge.js';
 import { DEFAULT_OMISSIONS, OmissionLedger, type OmissionOptions } from './omissions.js';
 import { ChunkCaller, type ChunkCallComponents } from './chunk-caller.js';
 import { requestChunks } from './request-chunks.js';
+import { storedColumns, type StoredChunks } from './stored-chunks.js';
 import { checkReply } from './verify.js';
 import { WorkPlan, type PlannedRequest } from './work-plan.js';
 
@@ -68,7 +69,7 @@ export type PeerFault = 'unresponsive' | 'bad-data';
 
 export interface DownloaderHooks {
   /** Chunks newly stored from `peer`. */
-  stored(outcomes: readonly (PutOutcome & { ok: true })[], peer: string): void;
+  stored(chunks: StoredChunks, peer: string): void;
   /** A call to `peer` succeeded (true) or failed (false), for its health. */
   called(peer: string, ok: boolean): void;
   fault(peer: string, fault: PeerFault, error: AtlasError): void;
@@ -336,7 +337,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
 
     // A reply the transport handed over is ours alone: its chunks are stored without a copy.
     const batch: ReceivedBatch = { ...check.batch, handedOver: this.client.handsOverReplies === true };
-    const stored = batch.count > 0 ? this.settle(await putReceived(this.store, batch, check.addresses), batch, check.addresses, now) : [];
+    const stored = batch.count > 0 ? this.settle(await putReceived(this.store, batch, check.addresses), batch, check.addresses, now) : undefined;
 
     // Every asked address was claimed: one withheld (said missing, or left unanswered) clears the
     // claim, so the next plan turns to another holder, and counts against the peer (omissions.ts).
@@ -349,7 +350,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     if (withheldCount > 0 && this.omissions.record(peer, now)) {
       this.hooks.fault(peer, 'bad-data', new AtlasError(ErrorCodes.BAD_REPLY, `${peer} keeps withholding chunks its inventory claims`, { peer }));
     }
-    if (stored.length > 0) this.hooks.stored(stored, peer);
+    if (stored !== undefined && stored.count > 0) this.hooks.stored(stored, peer);
     return putOff.length > 0 ? requestIndices(asked, putOff.map((address) => ({ address }))).filter((at) => at !== undefined) : undefined;
   }
 
@@ -358,15 +359,17 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
    * refusal backs the address off. A method, not a callback made per reply: one function for V8
    * to compile, with type feedback of its own.
    */
-  private settle(outcome: ReceivedOutcome, batch: ReceivedBatch, addresses: readonly Address[], now: number): (PutOutcome & { ok: true })[] {
-    const stored: (PutOutcome & { ok: true })[] = [];
+  private settle(outcome: ReceivedOutcome, batch: ReceivedBatch, addresses: readonly Address[], now: number): StoredChunks {
+    const added: Address[] = [];
+    const addedPositions: (readonly number[])[] = [];
     const { status, positions } = outcome;
     for (let i = 0; i < batch.count; i++) {
       const address = addresses[i] as Address;
       const state = status[i];
       if (state === Received.ADDED) {
         this.plan.succeed(address);
-        stored.push({ ok: true, address, added: true, positions: positions[i] as readonly number[] });
+        added.push(address);
+        addedPositions.push(positions[i] as readonly number[]);
       } else if (state === Received.HELD) {
         this.plan.succeed(address);
         this.stats.duplicateChunks++;
@@ -376,7 +379,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
         this.plan.fail(address, now, hint < 0 ? undefined : hint); // e.g. rolled back meanwhile
       }
     }
-    return stored;
+    return storedColumns(added, addedPositions);
   }
 }
 

@@ -6,14 +6,15 @@
 import type { Address } from '../address.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { Clock, Logger, Random } from '../runtime.js';
-import type { ChunkStore, PutOutcome } from '../store/types.js';
+import type { ChunkStore } from '../store/types.js';
 import type { CorruptChunk } from '../store/verified-read.js';
 import type { AuditOptions, AuditStats } from './audit.js';
 import type { DownloaderOptions, DownloaderStats } from './downloader.js';
 import type { EarlyContactsOptions } from './early-contacts.js';
 import type { PusherOptions } from './pusher.js';
+import type { StoredChunks } from './stored-chunks.js';
 
-export type StoredOutcome = PutOutcome & { ok: true };
+export type { StoredChunks, StoredOutcome } from './stored-chunks.js';
 
 /** What the replicator needs from the peer overlay. */
 export interface ReplicatorPeers {
@@ -37,7 +38,7 @@ export interface ReplicatorPeers {
 /** What the replicator tells the node, which turns it into events and metrics. */
 export interface ReplicatorEvents {
   /** Chunks newly stored, already logged and relayed to neighbours. */
-  stored(outcomes: readonly StoredOutcome[], from: string): void;
+  stored(chunks: StoredChunks, from: string): void;
   /** The chain grew or rolled back to `length`: have and total changed. */
   sequenceChanged(length: number): void;
   /** A stored chunk failed its hash check and was removed. */

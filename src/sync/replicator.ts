@@ -17,7 +17,8 @@ import { EarlyContacts } from './early-contacts.js';
 import { quietRefreshPeriod, truncateView, type PeerView } from './peer-view.js';
 import { PeerViews } from './peer-views.js';
 import { Pusher } from './pusher.js';
-import type { ReplicatorComponents, ReplicatorOptions, ReplicatorStats, StoredOutcome } from './replicator-parts.js';
+import type { ReplicatorComponents, ReplicatorOptions, ReplicatorStats } from './replicator-parts.js';
+import { storedOutcomes, type StoredChunks, type StoredOutcome } from './stored-chunks.js';
 
 /** Positions remembered by the inventory log, for incremental refreshes. */
 const INVENTORY_LOG_ENTRIES = 1 << 20;
@@ -28,7 +29,8 @@ const EXTRA_RELAY_SAMPLE = 8;
 /** How long an offer from a peer we do not track keeps its positions fetchable from it. */
 export const OFFERED_VIEW_MS = 60_000;
 
-export type { ReplicatorComponents, ReplicatorEvents, ReplicatorOptions, ReplicatorPeers, ReplicatorStats, StoredOutcome } from './replicator-parts.js';
+export type { ReplicatorComponents, ReplicatorEvents, ReplicatorOptions, ReplicatorPeers, ReplicatorStats, StoredChunks, StoredOutcome } from './replicator-parts.js';
+export { storedOutcomes } from './stored-chunks.js';
 
 export class Replicator {
   readonly views: PeerViews;
@@ -202,26 +204,20 @@ export class Replicator {
    * the first holder), so they are pushed on as bytes.
    */
   received(outcomes: readonly StoredOutcome[], pushedBy: string | undefined, remote: string): void {
-    this.stored(outcomes, pushedBy ?? remote, pushedBy === undefined ? 'push' : 'offer');
+    this.stored(storedOutcomes(outcomes), pushedBy ?? remote, pushedBy === undefined ? 'push' : 'offer');
   }
 
   /**
    * Every newly stored chunk passes here once. `relay` says how neighbours hear of it: a client's
    * put is pushed as bytes (we may be its only holder); a chunk from a peer is only offered.
    */
-  stored(outcomes: readonly StoredOutcome[], from: string, relay: 'push' | 'offer'): void {
-    let count = 0;
-    for (const outcome of outcomes) count += outcome.positions.length;
-    // Sorted as a typed array: a native numeric sort, about a fifth of Array#sort's with a comparator.
-    const positions = new Uint32Array(count);
-    let at = 0;
-    for (const outcome of outcomes) for (const position of outcome.positions) positions[at++] = position;
-    positions.sort();
+  stored(chunks: StoredChunks, from: string, relay: 'push' | 'offer'): void {
+    const { positions } = chunks;
     this.log.record(positions);
     this.views.wake(); // the network is busy: every neighbour is refreshed at the base period again
-    if (relay === 'push') this.pusher.push(this.verifiedPushes(outcomes));
+    if (relay === 'push') this.pusher.push(this.verifiedPushes(chunks.outcomes()));
     else this.pusher.offer(positions);
-    this.components.events.stored(outcomes, from);
+    this.components.events.stored(chunks, from);
   }
 
   /** The chunks of a client's put, read back through the verified reader: every byte that leaves the node is checked, a push's too. */

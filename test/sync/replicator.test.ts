@@ -108,7 +108,7 @@ async function setup(logger: Logger = silentLogger, clock: Clock = systemClock, 
       peers,
       self: () => transport.address,
       events: {
-        stored: (outcomes, from) => seen.stored.push(...outcomes.map((o) => `${o.address}<-${from}`)),
+        stored: (chunks, from) => seen.stored.push(...chunks.outcomes().map((o) => `${o.address}<-${from}`)),
         sequenceChanged: (length) => seen.lengths.push(length),
         quarantined: (chunk) => seen.quarantined.push(chunk.address),
         inventoryRead() {},
