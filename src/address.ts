@@ -64,9 +64,9 @@ export function addressKey(address: unknown): Buffer | undefined {
   return writeAddressBytes(address, key, 0) ? key : undefined;
 }
 
-/** Whether the 20 bytes of `bytes` at `offset` are `key`'s first 20, compared in place (no view made). */
-export function addressBytesAre(bytes: Uint8Array, offset: number, key: Uint8Array): boolean {
-  for (let i = 0; i < ADDRESS_BYTES; i++) if (bytes[offset + i] !== key[i]) return false;
+/** Whether the 20 bytes of `bytes` at `offset` are the 20 of `key` at `keyAt`, compared in place (no view made). */
+export function addressBytesAre(bytes: Uint8Array, offset: number, key: Uint8Array, keyAt = 0): boolean {
+  for (let i = 0; i < ADDRESS_BYTES; i++) if (bytes[offset + i] !== key[keyAt + i]) return false;
   return true;
 }
 

@@ -35,7 +35,8 @@ let mismatched = 0;
 const bytes = await streamIntoWrites(server, { batchSize: BATCH, maxPending: MAX_PENDING_WRITES }, async (batch, first) => {
   const hashes = hash160Digests(batch);
   const digests = Buffer.from(hashes.buffer, hashes.byteOffset, hashes.byteLength);
-  const chunks: { key: Buffer; data: Uint8Array }[] = [];
+  const keys = Buffer.allocUnsafe(hashes.byteLength);
+  const data: Uint8Array[] = [];
   const positions: number[] = [];
   for (let i = 0; i < batch.length; i++) {
     const at = first + i;
@@ -44,10 +45,11 @@ const bytes = await streamIntoWrites(server, { batchSize: BATCH, maxPending: MAX
       continue;
     }
     verified++;
-    chunks.push({ key: digests.subarray(i * 20, i * 20 + 20), data: batch[i] as Uint8Array });
+    digests.copy(keys, data.length * 20, i * 20, i * 20 + 20);
+    data.push(batch[i] as Uint8Array);
     positions.push(at);
   }
-  const added = await log.storeChunks(chunks);
+  const added = await log.storeChunks({ count: data.length, keys, data });
   const bits: number[] = [];
   for (let i = 0; i < added.length; i++) if (added[i]) bits.push(positions[i] as number);
   inventory.addMany(bits);

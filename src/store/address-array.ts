@@ -19,10 +19,10 @@ export class AddressArray {
     return this.#bytes.subarray(position * ADDRESS_BYTES, (position + 1) * ADDRESS_BYTES);
   }
 
-  /** Whether the address at `position` is the 20 bytes of `key` (false past the end), compared in place. */
-  isAt(position: number, key: Uint8Array): boolean {
+  /** Whether the address at `position` is the 20 bytes of `key` at `keyAt` (false past the end), compared in place. */
+  isAt(position: number, key: Uint8Array, keyAt = 0): boolean {
     if (!Number.isInteger(position) || position < 0 || position >= this.#length) return false;
-    return addressBytesAre(this.#bytes, position * ADDRESS_BYTES, key);
+    return addressBytesAre(this.#bytes, position * ADDRESS_BYTES, key, keyAt);
   }
 
   /** Copies the address at `position` to `into` at `offset`; false past the end. */

@@ -19,7 +19,7 @@
  * every list ascending and an address's first position fixed while it stays announced.
  */
 import { randomBytes } from 'node:crypto';
-import { addressBytesAre } from '../address.js';
+import { ADDRESS_BYTES, addressBytesAre } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { bitmaps } from '../inventory/bitmap.js';
 
@@ -27,7 +27,7 @@ import { bitmaps } from '../inventory/bitmap.js';
  * Whether the current sequence holds the 20-byte `key` at `position` (false past its end): the
  * index confirms each match this way, comparing in place rather than reading an address out.
  */
-export type AddressMatcher = (position: number, key: Uint8Array) => boolean;
+export type AddressMatcher = (position: number, key: Uint8Array, keyAt?: number) => boolean;
 
 /** Largest share of slots used (live entries and tombstones) before the table grows. */
 const MAX_LOAD = 0.75;
@@ -51,7 +51,8 @@ export interface IndexTruncation {
 }
 
 /** How the index places an address: its 32-bit slot hash × 256 + an 8-bit tag, in one call (both keyed). */
-export type AddressHasher = (key: Uint8Array) => number;
+/** The keyed hash of the 20 bytes of `key` at `at` (default 0). */
+export type AddressHasher = (key: Uint8Array, at?: number) => number;
 
 export class AddressIndex {
   readonly #isAt: AddressMatcher;
@@ -123,9 +124,9 @@ export class AddressIndex {
    * it asked for): [hint] when the sequence holds `key` there and at no other position, which takes
    * one read of the sequence instead of the keyed hash and the probe; else as positionsOf.
    */
-  positionsNear(key: Uint8Array, hint: number | undefined): number[] {
-    if (hint !== undefined && !this.isRepeatedAt(hint) && this.#isAt(hint, key)) return [hint];
-    return this.positionsOf(key);
+  positionsNear(key: Uint8Array, hint: number | undefined, keyAt = 0): number[] {
+    if (hint !== undefined && !this.isRepeatedAt(hint) && this.#isAt(hint, key, keyAt)) return [hint];
+    return this.positionsOf(keyAt === 0 ? key : key.subarray(keyAt, keyAt + ADDRESS_BYTES));
   }
 
   /** Whether the address at `position` is indexed at another position too (no hash, no probe). */
@@ -272,12 +273,12 @@ export function keyedAddressHasher(key: Uint8Array = randomBytes(8)): AddressHas
   const k0 = readUint32(key, 0) | 0;
   const k1 = readUint32(key, 4) | 0;
   const v = new Int32Array(4);
-  return (bytes) => {
+  return (bytes, at = 0) => {
     v[0] = k0;
     v[1] = k1 ^ 0xee;
     v[2] = 0x6c796765 ^ k0;
     v[3] = 0x74656462 ^ k1;
-    for (let offset = 0; offset < 20; offset += 4) compress(v, readUint32(bytes, offset) | 0);
+    for (let offset = 0; offset < 20; offset += 4) compress(v, readUint32(bytes, at + offset) | 0);
     compress(v, 20 << 24);
     v[2] = (v[2] as number) ^ 0xee;
     sipRound(v);
@@ -328,7 +329,7 @@ function readUint32(bytes: Uint8Array, offset: number): number {
 }
 
 /** Whether `stored` holds the 20 bytes of `key` (false when there is none). */
-export function sameAddress(stored: Uint8Array | undefined, key: Uint8Array): boolean {
+export function sameAddress(stored: Uint8Array | undefined, key: Uint8Array, keyAt = 0): boolean {
   if (stored === undefined) return false;
-  return addressBytesAre(stored, 0, key);
+  return addressBytesAre(stored, 0, key, keyAt);
 }

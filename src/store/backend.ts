@@ -14,6 +14,17 @@
  */
 import type { DigestCheckpoint } from './sequence-digest.js';
 
+/**
+ * The chunks of one write, as columns: chunk i's bytes are `data[i]`, its address the 20 bytes of
+ * `keys` from i × 20. (An object and a key view a chunk were a measurable share of what a catch-up
+ * allocated, and collected.)
+ */
+export interface ChunkWrites {
+  count: number;
+  keys: Uint8Array;
+  data: readonly Uint8Array[];
+}
+
 /** The chunk record set: 20-byte address -> the chunk's bytes, every chunk ever stored. */
 export interface ChunkRecords {
   /**
@@ -41,7 +52,7 @@ export interface ChunkRecords {
    * added. The bytes may be views of a reply the caller handed over (handed-over.ts): a backend
    * writes them during the call, or says it keeps them (`keepsChunkBytes`).
    */
-  storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]>;
+  storeChunks(writes: ChunkWrites): Promise<boolean[]>;
   removeChunk(key: Buffer): Promise<void>;
   /**
    * The most chunks the store expects to hold (its sequence length), for a backend that sizes its
@@ -54,8 +65,8 @@ export interface ChunkRecords {
 export interface StoreBackend extends ChunkRecords {
   /** The sequence length at open; the store keeps it from then on. */
   readLength(): number;
-  /** Whether the address at `position` is the 20 bytes of `key` (false past the end), compared where it is kept. */
-  isAddressAt(position: number, key: Uint8Array): boolean;
+  /** Whether the address at `position` is the 20 bytes of `key` at `keyAt` (default 0; false past the end), compared where it is kept. */
+  isAddressAt(position: number, key: Uint8Array, keyAt?: number): boolean;
   /** Copies the 20 bytes of the address at `position` to `into` at `offset`; false past the end. */
   copyAddressTo(position: number, into: Uint8Array, offset: number): boolean;
   /** The same address as lower-case hex (what the store hands out), or undefined past the end. */

@@ -9,8 +9,10 @@
  * compiler time. Here each loop is a small function compiled on its own, and the async write,
  * with no loop left, is cheap to compile.
  */
+import { ADDRESS_BYTES, addressBytesAre, copyAddressBytes } from '../address.js';
+import type { ChunkWrites } from './backend.js';
 import type { ChunkLogIndex } from './chunk-log-index.js';
-import { RECORD_HEADER } from './chunk-log-format.js';
+import { RECORD_ADDRESS_AT, RECORD_HEADER } from './chunk-log-format.js';
 
 /** What one write appends: the records and where each chunk's record starts in them. */
 export interface RecordBatch {
@@ -26,33 +28,32 @@ export interface RecordBatch {
   adding: number;
 }
 
-type Chunk = { key: Buffer; data: Uint8Array };
-
 /**
  * The records of the chunks not stored yet, each key hashed once. A repeat within the batch is
  * written once. The per-chunk arrays are built by plain loops: those Array#map made came in more
  * than one elements kind while V8 warmed up, and each new kind deoptimised the loops reading them.
  */
-export function recordBatch(chunks: readonly Chunk[], index: ChunkLogIndex): RecordBatch {
-  const count = chunks.length;
+export function recordBatch(writes: ChunkWrites, index: ChunkLogIndex): RecordBatch {
+  const count = writes.count;
   const placements = new Float64Array(count);
   const added = new Array<boolean>(count);
-  placeAll(chunks, index, placements, added);
-  const bytes = dropRepeats(chunks, placements, added);
+  placeAll(writes, index, placements, added);
+  const bytes = dropRepeats(writes, placements, added);
   const offsets = new Float64Array(count);
   if (bytes === 0) return { placements, added, offsets, records: undefined, adding: 0 };
   const records = Buffer.allocUnsafe(bytes);
-  const adding = writeRecords(chunks, added, records, offsets);
+  const adding = writeRecords(writes, added, records, offsets);
   return { placements, added, offsets, records, adding };
 }
 
 /** Each key's placement, and whether the index lacks it. */
-function placeAll(chunks: readonly Chunk[], index: ChunkLogIndex, placements: Float64Array, added: boolean[]): void {
-  for (let i = 0; i < chunks.length; i++) {
-    const { key } = chunks[i] as Chunk;
-    const placed = index.placementOf(key);
+function placeAll(writes: ChunkWrites, index: ChunkLogIndex, placements: Float64Array, added: boolean[]): void {
+  const { keys } = writes;
+  for (let i = 0; i < writes.count; i++) {
+    const at = i * ADDRESS_BYTES;
+    const placed = index.placementOf(keys, at);
     placements[i] = placed;
-    added[i] = !index.hasPlaced(key, placed);
+    added[i] = !index.hasPlaced(keys, placed, at);
   }
 }
 
@@ -62,25 +63,25 @@ function placeAll(chunks: readonly Chunk[], index: ChunkLogIndex, placements: Fl
  * placements (doubles up to 2^40) boxed a number a chunk and was a tenth of a 1,000,000-chunk
  * write's CPU. Keys of the same placement (rare) are compared whole.
  */
-function dropRepeats(chunks: readonly Chunk[], placements: Float64Array, added: boolean[]): number {
+function dropRepeats(writes: ChunkWrites, placements: Float64Array, added: boolean[]): number {
+  const { keys, data } = writes;
   let size = 16;
-  while (size < chunks.length * 2) size *= 2;
+  while (size < writes.count * 2) size *= 2;
   const mask = size - 1;
   const table = new Int32Array(size).fill(-1);
   let bytes = 0;
-  for (let i = 0; i < chunks.length; i++) {
+  for (let i = 0; i < writes.count; i++) {
     if (!added[i]) continue;
     const placed = placements[i] as number;
-    const { key, data } = chunks[i] as Chunk;
     // The placement is a keyed hash: its low bits spread as well as any.
     for (let slot = (placed >>> 0) & mask; ; slot = (slot + 1) & mask) {
       const j = table[slot] as number;
       if (j === -1) {
         table[slot] = i;
-        bytes += RECORD_HEADER + data.length;
+        bytes += RECORD_HEADER + (data[i] as Uint8Array).length;
         break;
       }
-      if (placements[j] === placed && (chunks[j] as Chunk).key.equals(key)) {
+      if (placements[j] === placed && addressBytesAre(keys, j * ADDRESS_BYTES, keys, i * ADDRESS_BYTES)) {
         added[i] = false;
         break;
       }
@@ -94,30 +95,31 @@ function dropRepeats(chunks: readonly Chunk[], placements: Float64Array, added: 
  * (Buffer#writeUInt32LE and Buffer#copy are layers of JavaScript that cost a catch-up's first
  * thousands of chunks several times more); answers how many it wrote.
  */
-function writeRecords(chunks: readonly Chunk[], added: readonly boolean[], records: Buffer, offsets: Float64Array): number {
+function writeRecords(writes: ChunkWrites, added: readonly boolean[], records: Buffer, offsets: Float64Array): number {
+  const { keys, data } = writes;
   let at = 0;
   let adding = 0;
-  for (let i = 0; i < chunks.length; i++) {
+  for (let i = 0; i < writes.count; i++) {
     if (!added[i]) continue;
     adding++;
-    const { key, data } = chunks[i] as Chunk;
-    const length = data.length;
+    const bytes = data[i] as Uint8Array;
+    const length = bytes.length;
     offsets[i] = at;
     records[at] = length;
     records[at + 1] = length >>> 8;
     records[at + 2] = length >>> 16;
     records[at + 3] = length >>> 24;
-    records.set(key, at + 4);
-    records.set(data, at + RECORD_HEADER);
+    copyAddressBytes(keys, i * ADDRESS_BYTES, records, at + RECORD_ADDRESS_AT);
+    records.set(bytes, at + RECORD_HEADER);
     at += RECORD_HEADER + length;
   }
   return adding;
 }
 
 /** Indexes the batch's records, written from file offset `start` on (room reserved before the write). */
-export function indexBatch(chunks: readonly Chunk[], batch: RecordBatch, index: ChunkLogIndex, start: number): void {
+export function indexBatch(writes: ChunkWrites, batch: RecordBatch, index: ChunkLogIndex, start: number): void {
   const { added, placements, offsets } = batch;
-  for (let i = 0; i < chunks.length; i++) {
-    if (added[i]) index.addPlaced(placements[i] as number, start + (offsets[i] as number), (chunks[i] as Chunk).data.length);
+  for (let i = 0; i < writes.count; i++) {
+    if (added[i]) index.addPlaced(placements[i] as number, start + (offsets[i] as number), (writes.data[i] as Uint8Array).length);
   }
 }

@@ -14,7 +14,7 @@
  * Removal (a damaged record) shifts the rest of the run back, so there are no tombstones.
  */
 import { ADDRESS_BYTES, addressBytesAre } from '../address.js';
-import { keyedAddressHasher, homeSlot, sameAddress, type AddressHasher } from './address-index.js';
+import { keyedAddressHasher, homeSlot, type AddressHasher } from './address-index.js';
 import { RECORD_ADDRESS_AT } from './chunk-log-format.js';
 
 /** The 20-byte address stored in the record at `offset` (a view, read before the next call). */
@@ -107,13 +107,13 @@ export class ChunkLogIndex {
    * Where `key` goes in the table (its keyed hash): a writer that asks `hasPlaced` before its write
    * and `addPlaced` after it hashes each key once.
    */
-  placementOf(key: Uint8Array): number {
-    return this.#hasher(key) + 1;
+  placementOf(key: Uint8Array, at = 0): number {
+    return this.#hasher(key, at) + 1;
   }
 
-  /** Whether `key`, of placement `placed` (placementOf), is indexed. */
-  hasPlaced(key: Uint8Array, placed: number): boolean {
-    return this.#find(key, placed) >= 0;
+  /** Whether the key (the 20 bytes of `key` at `at`), of placement `placed` (placementOf), is indexed. */
+  hasPlaced(key: Uint8Array, placed: number, at = 0): boolean {
+    return this.#find(key, placed, at) >= 0;
   }
 
   /**
@@ -154,19 +154,20 @@ export class ChunkLogIndex {
     return removed;
   }
 
-  #find(key: Uint8Array, hash: number): number {
+  /** The slot of the key (the 20 bytes of `key` at `at`) of keyed hash `hash`, or -1. */
+  #find(key: Uint8Array, hash: number, at = 0): number {
     const hashes = this.#hashes;
     const slots = this.#slots;
     for (let slot = homeOf(hash, slots); ; slot = slot + 1 === slots ? 0 : slot + 1) {
       const stored = hashes[slot] as number;
       if (stored === 0) return -1;
-      if (stored === hash && this.#isKeys(this.#readAddress(this.#offsets[slot] as number), key, hash)) return slot;
+      if (stored === hash && this.#isKeys(this.#readAddress(this.#offsets[slot] as number), key, hash, at)) return slot;
     }
   }
 
-  /** Whether a record storing `address`, in a slot of `hash`, is `key`'s (see the file comment). */
-  #isKeys(address: Uint8Array, key: Uint8Array, hash: number): boolean {
-    if (sameAddress(address, key)) return true;
+  /** Whether a record storing `address`, in a slot of `hash`, is the key's (the 20 bytes of `key` at `at`; see the file comment). */
+  #isKeys(address: Uint8Array, key: Uint8Array, hash: number, at = 0): boolean {
+    if (addressBytesAre(address, 0, key, at)) return true;
     return this.#hasher(address) + 1 !== hash; // damaged since indexed; else a true collision
   }
 

@@ -33,7 +33,7 @@ import { ADDRESS_BYTES } from '../address.js';
 import { fsyncDirectory } from '../durable-file.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import type { Logger } from '../runtime.js';
-import type { ChunkRecords } from './backend.js';
+import type { ChunkRecords, ChunkWrites } from './backend.js';
 import type { AddressHasher } from './address-index.js';
 import { indexBatch, recordBatch } from './chunk-log-batch.js';
 import { ChunkLogIndex } from './chunk-log-index.js';
@@ -230,8 +230,8 @@ export class ChunkLog implements ChunkRecords {
   }
 
   /** Chunks are at most MAX_RECORD_DATA bytes: the store admits no larger (LmdbChunkStore.open checks maxChunkSize). */
-  async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
-    const batch = recordBatch(chunks, this.#index);
+  async storeChunks(writes: ChunkWrites): Promise<boolean[]> {
+    const batch = recordBatch(writes, this.#index);
     const { records } = batch;
     if (records === undefined) return batch.added;
     // Room in the index before the write: a growth that cannot be allocated then fails the batch
@@ -256,7 +256,7 @@ export class ChunkLog implements ChunkRecords {
       throw error;
     }
     this.#end = start + records.length;
-    indexBatch(chunks, batch, this.#index, start);
+    indexBatch(writes, batch, this.#index, start);
     return batch.added;
   }
 

@@ -101,7 +101,7 @@ export class BackedChunkStore implements ChunkStore {
     // Told when the length changes, not on every write: V8 inlined that call into the write path
     // without type feedback (it had run too few times), and reaching it threw the optimised code away.
     backend.expectChunks?.(this.#length);
-    this.#index = new AddressIndex((position, key) => backend.isAddressAt(position, key), { expected: this.#length });
+    this.#index = new AddressIndex((position, key, keyAt) => backend.isAddressAt(position, key, keyAt), { expected: this.#length });
     let position = 0;
     for (const key of backend.addressRange(0, this.#length)) this.#index.add(key, position++);
     if (position !== this.#length) {
@@ -373,7 +373,7 @@ export class BackedChunkStore implements ChunkStore {
   /** Stores the admitted chunks in one backend transaction; "already stored" (a repeat within the batch too) is the backend's answer. */
   async #store(prepared: AdmissionResult[]): Promise<PutOutcome[]> {
     const batch = admitBatch(prepared, this.#positionsNear);
-    const written = batch.writes.length > 0 ? await this.#backend.storeChunks(batch.writes) : [];
+    const written = batch.writes.count > 0 ? await this.#backend.storeChunks(batch.writes) : [];
     const settled = settleBatch(batch, written);
     this.#stored += settled.added;
     this.#count += settled.added;
@@ -398,7 +398,7 @@ export class BackedChunkStore implements ChunkStore {
   }
 
   /** A hint past the sequence (it was cut since the chunk was asked) is no hint: nothing is read for it. */
-  readonly #positionsNear: PositionsNear = (key, hint) => this.#index.positionsNear(key, hint !== undefined && hint < this.#length ? hint : undefined);
+  readonly #positionsNear: PositionsNear = (key, hint, keyAt) => this.#index.positionsNear(key, hint !== undefined && hint < this.#length ? hint : undefined, keyAt);
 
   /** Runs write tasks one at a time, in call order. */
   #enqueue<T>(task: () => Promise<T>): Promise<T> {

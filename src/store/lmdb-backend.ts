@@ -6,7 +6,7 @@
 import type { Database, RootDatabase } from 'lmdb';
 import { copyAddressBytes, hexOfAddress } from '../address.js';
 import { sameAddress } from './address-index.js';
-import type { ChunkRecords, StoreBackend } from './backend.js';
+import type { ChunkRecords, ChunkWrites, StoreBackend } from './backend.js';
 import { ChunkLog, type ChunkLogScan } from './chunk-log.js';
 import { LmdbSequence, type RunDatabase } from './lmdb-sequence.js';
 import { RecentAddresses } from './recent-addresses.js';
@@ -61,8 +61,8 @@ export class LmdbBackend implements StoreBackend {
     return this.#sequence.readLength();
   }
 
-  isAddressAt(position: number, key: Uint8Array): boolean {
-    return this.#pages.matches(position, key) ?? sameAddress(this.#unpaged(position), key);
+  isAddressAt(position: number, key: Uint8Array, keyAt = 0): boolean {
+    return this.#pages.matches(position, key, keyAt) ?? sameAddress(this.#unpaged(position), key, keyAt);
   }
 
   copyAddressTo(position: number, into: Uint8Array, offset: number): boolean {
@@ -149,8 +149,8 @@ export class LmdbBackend implements StoreBackend {
     this.#pages.dropFrom(length);
   }
 
-  storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
-    return this.#records.storeChunks(chunks);
+  storeChunks(writes: ChunkWrites): Promise<boolean[]> {
+    return this.#records.storeChunks(writes);
   }
 
   removeChunk(key: Buffer): Promise<void> {

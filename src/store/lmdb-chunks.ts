@@ -4,7 +4,8 @@
  */
 import type { Database, RootDatabase } from 'lmdb';
 import { AtlasError, ErrorCodes } from '../errors.js';
-import type { ChunkRecords } from './backend.js';
+import { ADDRESS_BYTES } from '../address.js';
+import type { ChunkRecords, ChunkWrites } from './backend.js';
 
 const NO_OVERWRITE = { noOverwrite: true } as const;
 
@@ -48,12 +49,14 @@ export class LmdbChunkRecords implements ChunkRecords {
   }
 
   /** MDB_NOOVERWRITE decides "already stored" (a repeat within the batch too) inside the transaction. */
-  async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
-    const added: boolean[] = new Array(chunks.length).fill(false);
+  async storeChunks(writes: ChunkWrites): Promise<boolean[]> {
+    const added: boolean[] = new Array(writes.count).fill(false);
+    const keys = Buffer.from(writes.keys.buffer, writes.keys.byteOffset, writes.count * ADDRESS_BYTES);
     await this.env.transaction(() => {
-      chunks.forEach(({ key, data }, i) => {
-        added[i] = this.db.putSync(key, data as Buffer, NO_OVERWRITE) as unknown as boolean;
-      });
+      for (let i = 0; i < writes.count; i++) {
+        const key = keys.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES);
+        added[i] = this.db.putSync(key, writes.data[i] as Buffer, NO_OVERWRITE) as unknown as boolean;
+      }
     });
     return added;
   }

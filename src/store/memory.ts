@@ -5,7 +5,7 @@
  */
 import { ADDRESS_BYTES, hexOfAddress, type Address } from '../address.js';
 import { AddressArray } from './address-array.js';
-import type { StoreBackend } from './backend.js';
+import type { ChunkWrites, StoreBackend } from './backend.js';
 import { BackedChunkStore } from './chunk-store.js';
 import type { DigestCheckpoint } from './sequence-digest.js';
 
@@ -46,8 +46,8 @@ export class MemoryBackend implements StoreBackend {
     return this.sequence.length;
   }
 
-  isAddressAt(position: number, key: Uint8Array): boolean {
-    return this.sequence.isAt(position, key);
+  isAddressAt(position: number, key: Uint8Array, keyAt = 0): boolean {
+    return this.sequence.isAt(position, key, keyAt);
   }
 
   copyAddressTo(position: number, into: Uint8Array, offset: number): boolean {
@@ -107,13 +107,15 @@ export class MemoryBackend implements StoreBackend {
     if (this.checkpoints.length > firstDroppedCheckpoint) this.checkpoints.length = firstDroppedCheckpoint;
   }
 
-  async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
-    return chunks.map(({ key, data }) => {
-      const address = key.toString('hex');
-      if (this.chunks.has(address)) return false;
-      this.chunks.set(address, data);
-      return true;
-    });
+  async storeChunks(writes: ChunkWrites): Promise<boolean[]> {
+    const keys = Buffer.from(writes.keys.buffer, writes.keys.byteOffset, writes.count * ADDRESS_BYTES);
+    const added = new Array<boolean>(writes.count);
+    for (let i = 0; i < writes.count; i++) {
+      const address = keys.toString('hex', i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES);
+      added[i] = !this.chunks.has(address);
+      if (added[i]) this.chunks.set(address, writes.data[i] as Uint8Array);
+    }
+    return added;
   }
 
   async removeChunk(key: Buffer): Promise<void> {

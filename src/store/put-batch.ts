@@ -6,12 +6,13 @@
  * reason as chunk-log-batch.ts: V8 compiles a long loop inside a function not yet optimised once
  * more for that loop, and compiled the store's async write four times in a 20,000-chunk catch-up.
  */
-import { addressKey } from '../address.js';
+import { ADDRESS_BYTES, addressKey, copyAddressBytes } from '../address.js';
+import type { ChunkWrites } from './backend.js';
 import { notAnnouncedError, type AdmissionResult, type AdmittedChunk } from './admission.js';
 import type { PutOutcome } from './types.js';
 
-/** The positions of an address (by its 20 bytes) in the sequence near `hint`; empty when it is not announced. */
-export type PositionsNear = (key: Buffer, hint: number | undefined) => number[];
+/** The positions of an address (the 20 bytes of `key` at `keyAt`, default 0) in the sequence near `hint`; empty when it is not announced. */
+export type PositionsNear = (key: Uint8Array, hint: number | undefined, keyAt?: number) => number[];
 
 /** What one write asks of the backend, and what its outcomes are built from. */
 export interface PutBatch {
@@ -20,13 +21,14 @@ export interface PutBatch {
   /** Per admitted chunk: the positions it is announced at. */
   positions: number[][];
   /** The admitted chunks, in order, as the backend writes them. */
-  writes: { key: Buffer; data: Uint8Array }[];
+  writes: ChunkWrites;
 }
 
 /** Rule 2 for a batch: every admitted chunk whose address is not in the sequence is refused (NOT_ANNOUNCED); the others are written. */
 export function admitBatch(results: AdmissionResult[], positionsNear: PositionsNear): PutBatch {
   const positions: number[][] = new Array(results.length);
-  const writes: { key: Buffer; data: Uint8Array }[] = [];
+  const keys = Buffer.allocUnsafe(results.length * ADDRESS_BYTES);
+  const data: Uint8Array[] = [];
   for (let i = 0; i < results.length; i++) {
     const result = results[i] as AdmissionResult;
     if (!result.ok) continue;
@@ -38,9 +40,10 @@ export function admitBatch(results: AdmissionResult[], positionsNear: PositionsN
       continue;
     }
     positions[i] = at;
-    writes.push({ key: key as Buffer, data: admitted.data });
+    copyAddressBytes(key as Buffer, 0, keys, data.length * ADDRESS_BYTES);
+    data.push(admitted.data);
   }
-  return { results, positions, writes };
+  return { results, positions, writes: { count: data.length, keys, data } };
 }
 
 /** What a written batch changed. */

@@ -4,7 +4,8 @@
  * the sequence and turned into the backend's writes (`admitReceived`), then, once the backend has
  * written them, each chunk's status and the inventory bits it sets (`settleReceived`).
  */
-import { ADDRESS_BYTES } from '../address.js';
+import { ADDRESS_BYTES, copyAddressBytes } from '../address.js';
+import type { ChunkWrites } from './backend.js';
 import type { PositionsNear } from './put-batch.js';
 import { Received, type ReceivedBatch, type ReceivedOutcome } from './received.js';
 
@@ -32,11 +33,14 @@ export async function writeReceived(
   parts: readonly ReceivedPart[],
   maxChunkSize: number,
   positionsNear: PositionsNear,
-  store: (writes: { key: Buffer; data: Uint8Array }[]) => Promise<readonly boolean[]>,
+  store: (writes: ChunkWrites) => Promise<readonly boolean[]>,
 ): Promise<{ added: number; addedBytes: number; bits: number[] }> {
-  const writes: { key: Buffer; data: Uint8Array }[] = [];
+  let count = 0;
+  for (const part of parts) count += part.batch.count;
+  const writes = { count: 0, keys: new Uint8Array(count * ADDRESS_BYTES), data: [] as Uint8Array[] };
   for (const part of parts) admitReceived(part, maxChunkSize, positionsNear, writes);
-  const written = writes.length > 0 ? await store(writes) : [];
+  writes.count = writes.data.length;
+  const written = writes.count > 0 ? await store(writes) : [];
   const bits: number[] = [];
   let next = 0;
   let added = 0;
@@ -58,27 +62,26 @@ export function pendingOutcome(batch: ReceivedBatch): ReceivedOutcome {
 /**
  * Rules 1 and 2 for a received batch (its hashes were checked by the caller): a chunk of no bytes
  * or more than `maxChunkSize`, or whose address is not in the sequence, is refused; the others are
- * added to `writes`, their positions noted.
+ * added to `writes` (whose `keys` has room for them), their positions noted.
  */
-export function admitReceived(part: ReceivedPart, maxChunkSize: number, positionsNear: PositionsNear, writes: { key: Buffer; data: Uint8Array }[]): void {
+export function admitReceived(part: ReceivedPart, maxChunkSize: number, positionsNear: PositionsNear, writes: { keys: Uint8Array; data: Uint8Array[] }): void {
   const { batch, outcome } = part;
-  const { data, hints } = batch;
-  const keys = Buffer.from(batch.keys.buffer, batch.keys.byteOffset, batch.count * ADDRESS_BYTES);
+  const { data, hints, keys } = batch;
   for (let i = 0; i < batch.count; i++) {
     const bytes = data[i] as Uint8Array;
     if (bytes.length === 0 || bytes.length > maxChunkSize) {
       outcome.status[i] = Received.REFUSED;
       continue;
     }
-    const key = keys.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES);
     const hint = hints[i] as number;
-    const at = positionsNear(key, hint < 0 ? undefined : hint);
+    const at = positionsNear(keys, hint < 0 ? undefined : hint, i * ADDRESS_BYTES);
     if (at.length === 0) {
       outcome.status[i] = Received.REFUSED;
       continue;
     }
     outcome.positions[i] = at;
-    writes.push({ key, data: bytes });
+    copyAddressBytes(keys, i * ADDRESS_BYTES, writes.keys, writes.data.length * ADDRESS_BYTES);
+    writes.data.push(bytes);
   }
 }
 

@@ -62,10 +62,10 @@ export class SequencePages {
    * when its page is not held and there is no room for it, or the position is past the stored
    * sequence (the caller reads LMDB then).
    */
-  matches(position: number, key: Uint8Array): boolean | undefined {
+  matches(position: number, key: Uint8Array, keyAt = 0): boolean | undefined {
     const at = this.#locate(position);
     if (at === undefined) return undefined;
-    return addressBytesAre(at.addresses, at.offset, key);
+    return addressBytesAre(at.addresses, at.offset, key, keyAt);
   }
 
   /** Copies the address at `position` to `into` at `offset`: true, or undefined as for matches(). */

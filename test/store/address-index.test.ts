@@ -23,9 +23,9 @@ function prefixHasher(seed: Uint8Array): AddressHasher {
   const s0 = Buffer.from(seed).readUInt32LE(0);
   const s1 = Buffer.from(seed).readUInt32LE(4);
   const word = (key: Uint8Array, at: number) => Buffer.from(key.buffer, key.byteOffset, key.byteLength).readUInt32LE(at);
-  return (key) =>
-    mix32(Math.imul(word(key, 0) ^ s0, 0xcc9e2d51) ^ Math.imul(word(key, 4) ^ s1, 0x1b873593)) * 256 +
-    (mix32(Math.imul(word(key, 8) ^ s1, 0x85ebca6b) ^ Math.imul(word(key, 12) ^ s0, 0xc2b2ae35)) >>> 24);
+  return (key, at = 0) =>
+    mix32(Math.imul(word(key, at) ^ s0, 0xcc9e2d51) ^ Math.imul(word(key, at + 4) ^ s1, 0x1b873593)) * 256 +
+    (mix32(Math.imul(word(key, at + 8) ^ s1, 0x85ebca6b) ^ Math.imul(word(key, at + 12) ^ s0, 0xc2b2ae35)) >>> 24);
 }
 
 /** The slot hash and the tag an AddressHasher gives `key`. */

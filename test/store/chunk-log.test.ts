@@ -13,7 +13,7 @@ import { LmdbChunkStore } from '../../src/store/lmdb.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import type { ChunkStore } from '../../src/store/types.js';
 import { VerifiedReader } from '../../src/store/verified-read.js';
-import { addressOf, announcementsFor, chunkOf, describeChunkStoreContract, expectCode, expectMatchesModel, randomWalk, snapshot } from './contract.js';
+import { addressOf, announcementsFor, chunkOf, chunkWrites, describeChunkStoreContract, expectCode, expectMatchesModel, randomWalk, snapshot } from './contract.js';
 import { withTypedArrayRefused, withTypedArrayRefusedAsync } from '../support/refused-allocation.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atlasnet-chunk-log-test-'));
@@ -501,7 +501,7 @@ describe('ChunkLog writes', () => {
     mkdirSync(dir);
     ChunkLog.prepareNew(dir, 'none');
     const weak = keyedAddressHasher(Buffer.alloc(8));
-    const hasher = (key: Uint8Array) => weak(key) % 3; // 40 keys on 3 placements
+    const hasher = (key: Uint8Array, at?: number) => weak(key, at) % 3; // 40 keys on 3 placements
     const chunks = Array.from({ length: 40 }, (_, i) => chunkOf(`shared placement ${i}`));
     const entries = chunks.map((data) => ({ key: Buffer.from(addressOf(data), 'hex'), data }));
     const log = await ChunkLog.open(dir, { noSync: true, hasher });
@@ -509,10 +509,10 @@ describe('ChunkLog writes', () => {
     // latest placement-mate is another key); then a batch mixing stored keys with the last ten,
     // one of them three times.
     const [first, rest] = [entries.slice(0, 30), entries.slice(30)];
-    expect(await log.storeChunks([...first, ...first])).toEqual([...first.map(() => true), ...first.map(() => false)]);
+    expect(await log.storeChunks(chunkWrites([...first, ...first]))).toEqual([...first.map(() => true), ...first.map(() => false)]);
     const thrice = rest[4] as (typeof rest)[number];
     const mixed = [first[0], rest[0], thrice, first[1], ...rest.slice(1, 4), thrice, first[2], ...rest.slice(5), thrice] as typeof entries;
-    expect(await log.storeChunks(mixed)).toEqual(mixed.map((entry, i) => !first.includes(entry) && mixed.indexOf(entry) === i));
+    expect(await log.storeChunks(chunkWrites(mixed))).toEqual(mixed.map((entry, i) => !first.includes(entry) && mixed.indexOf(entry) === i));
     for (const { key, data } of entries) expect(Buffer.from(log.chunk(key) as Uint8Array).equals(data)).toBe(true);
     await log.close();
     const reopened = await ChunkLog.open(dir, { noSync: true, hasher });
@@ -528,7 +528,7 @@ describe('ChunkLogIndex', () => {
     const keys = Array.from({ length: 3_000 }, (_, i) => Buffer.from(addressOf(chunkOf(`index key ${i}`)), 'hex'));
     const stored = new Map<number, Buffer>(); // offset -> key, the "file"
     const weak = keyedAddressHasher(Buffer.alloc(8));
-    const index = new ChunkLogIndex((offset) => stored.get(offset) as Buffer, { hasher: (key) => weak(key) % 4096 });
+    const index = new ChunkLogIndex((offset) => stored.get(offset) as Buffer, { hasher: (key, at) => weak(key, at) % 4096 });
     const model = new Map<string, { offset: number; length: number }>();
     for (let step = 0; step < 20_000; step++) {
       const i = Math.floor(random() * keys.length);

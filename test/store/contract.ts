@@ -8,6 +8,7 @@ import { hash160Hex } from '../../src/hash/index.js';
 import { isAtlasError, type ErrorCode } from '../../src/errors.js';
 import { seededRandom, randomInt, type Random } from '../../src/runtime.js';
 import type { Announcement } from '../../src/chain/types.js';
+import type { ChunkWrites } from '../../src/store/backend.js';
 import { handOverChunks } from '../../src/store/handed-over.js';
 import { digestOf } from '../../src/store/sequence-digest.js';
 import { putReceived, Received } from '../../src/store/received.js';
@@ -25,6 +26,13 @@ export function chunkOf(text: string): Uint8Array {
 
 export function addressOf(data: Uint8Array): string {
   return hash160Hex(data);
+}
+
+/** `entries` as one backend write (columns). */
+export function chunkWrites(entries: readonly { key: Uint8Array; data: Uint8Array }[]): ChunkWrites {
+  const keys = new Uint8Array(entries.length * 20);
+  entries.forEach(({ key }, i) => keys.set(key, i * 20));
+  return { count: entries.length, keys, data: entries.map(({ data }) => data) };
 }
 
 export function announcementsFor(addresses: readonly string[], start: number): Announcement[] {

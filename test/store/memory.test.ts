@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { BackedChunkStore } from '../../src/store/chunk-store.js';
 import { MemoryBackend, MemoryChunkStore } from '../../src/store/memory.js';
 import { isAtlasError } from '../../src/errors.js';
+import type { ChunkWrites } from '../../src/store/backend.js';
 import { handOverChunks, isHandedOver } from '../../src/store/handed-over.js';
+import { putReceived, Received } from '../../src/store/received.js';
+import { checkReply } from '../../src/sync/verify.js';
 import { announcementsFor, chunkOf, addressOf, describeChunkStoreContract } from './contract.js';
 
 describeChunkStoreContract('MemoryChunkStore', {
@@ -73,10 +76,10 @@ describe('chunks handed over by the library', () => {
       super();
       this.keepsChunkBytes = keeps;
     }
-    override async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
-      for (const { data } of chunks) this.given.push(data);
+    override async storeChunks(writes: ChunkWrites): Promise<boolean[]> {
+      this.given.push(...writes.data);
       // A backend that says it does not keep them writes them during the call: a copy.
-      return super.storeChunks(this.keepsChunkBytes ? chunks : chunks.map(({ key, data }) => ({ key, data: Uint8Array.prototype.slice.call(data) })));
+      return super.storeChunks(this.keepsChunkBytes ? writes : { ...writes, data: writes.data.map((data) => Uint8Array.prototype.slice.call(data)) });
     }
   }
 
@@ -94,6 +97,21 @@ describe('chunks handed over by the library', () => {
     const plain = [{ address: addressOf(b), data: b }];
     expect(isHandedOver(plain)).toBe(false);
     expect(await store.putVerified(plain)).toMatchObject([{ ok: true, added: true }]);
+    expect(backend.given[1]).not.toBe(b);
+    expect(Buffer.from(backend.given[1] as Uint8Array).equals(b)).toBe(true);
+  });
+
+  it('reach it so as received batches (the downloader\'s columns) too: as they are when handed over, copied when not', async () => {
+    const backend = new RecordingBackend(false);
+    const store = new BackedChunkStore(backend);
+    const [a, b] = [chunkOf('received and handed over'), chunkOf('received, not handed over')];
+    await store.append(announcementsFor([addressOf(a), addressOf(b)], 0));
+    for (const [data, handedOver] of [[a, true], [b, false]] as const) {
+      const check = checkReply([{ address: addressOf(data), data }], [0], [handedOver ? 0 : 1]);
+      const outcome = await putReceived(store, { ...check.batch, handedOver }, check.addresses);
+      expect(Array.from(outcome.status)).toEqual([Received.ADDED]);
+    }
+    expect(backend.given[0]).toBe(a);
     expect(backend.given[1]).not.toBe(b);
     expect(Buffer.from(backend.given[1] as Uint8Array).equals(b)).toBe(true);
   });
@@ -119,9 +137,9 @@ describe('the length a backend is told to expect', () => {
     expectChunks(count: number): void {
       this.calls.push(`expect ${count}`);
     }
-    override async storeChunks(chunks: readonly { key: Buffer; data: Uint8Array }[]): Promise<boolean[]> {
-      this.calls.push(`store ${chunks.length}`);
-      return super.storeChunks(chunks);
+    override async storeChunks(writes: ChunkWrites): Promise<boolean[]> {
+      this.calls.push(`store ${writes.count}`);
+      return super.storeChunks(writes);
     }
   }
 
