@@ -111,7 +111,9 @@ export class Inventory implements ReadonlyInventory {
       for (const position of positions) this.#checkPosition(position);
     }
     const before = this.#bits.size;
-    this.#bits.addMany(positions);
+    // As a typed array: roaring's native addMany copies anything else through Uint32Array.from,
+    // the iterator protocol (an object an element).
+    this.#bits.addMany(positions instanceof Uint32Array ? positions : new Uint32Array(positions));
     return this.#bits.size - before;
   }
 

@@ -210,7 +210,9 @@ export class WorkPlan {
    * off). Only positions planned with their holders are; a side plan's wait for the next plan.
    */
   release(request: PlannedRequest, requeue?: 'all' | readonly number[]): void {
-    for (const position of request.positions) this.busyPositions.remove(position);
+    // Indexed loops on the per-chunk paths: until V8 has compiled them, for-of makes an iterator result a position.
+    const { positions } = request;
+    for (let i = 0; i < positions.length; i++) this.busyPositions.remove(positions[i] as number);
     if (requeue === undefined) return;
     const again: PlannedPosition[] = [];
     const add = (i: number) => {
@@ -310,7 +312,8 @@ export class WorkPlan {
   ): string | undefined {
     let best: string | undefined;
     let bestScore = -Infinity;
-    for (const peer of holders) {
+    for (let i = 0; i < holders.length; i++) {
+      const peer = holders[i] as string;
       if (!this.views.has(peer)) continue;
       const open = batches.get(peer);
       if (open) {
