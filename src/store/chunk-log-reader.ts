@@ -2,14 +2,15 @@
  * Reads chunk-log records with one `pread` of at least a page each, and serves the records that
  * follow from what was read: a read that misses the window reads 4 KiB from its record on, and
  * one that continues a run (its record starts where the one read before it ended, or a little
- * after) reads 8 KiB.
+ * after) reads twice what the run's last read did when the run walked through at least half of
+ * it, up to 64 KiB (8 KiB, 16, 32, 64).
  *
  * Why: a read call costs far more than the bytes of a small chunk (2-7 µs against 170 bytes on a
  * virtual machine whose system calls are dear), and it was half of what serving a catch-up cost.
  * Peers ask for tied positions in runs of neighbours (rarest.ts, TIE_RUN), and a log written in
  * sequence order holds a run's records side by side, so a run of small chunks costs one read
- * per 8 KiB. A read that jumps about costs one call, as a read of exactly its record would: the kernel
- * copies a page instead of a record.
+ * per 64 KiB once it is under way. A read that jumps about costs one call, as a read of exactly
+ * its record would: the kernel copies a page instead of a record.
  *
  * Only bytes below the log's end (every record there whole and on disk) are ever held: records
  * are never rewritten in place, so a window cannot go stale. `read` copies each answer out of the
@@ -18,13 +19,15 @@
  * (`Transport.readsRepliesOnce`): it is hashed and encoded, never changed. A discard re-reads the
  * file itself (`readExact`), so bytes gone bad in memory never remove a chunk intact on disk.
  *
- * What a peer can make it do: choose addresses whose records are each a little after the one
- * before, so that every read call reads 8 KiB instead of one record. That is at most 8 KiB a
- * requested address (8 MiB for a request of 1,000), copied once by the kernel, with no more read
- * calls than one a record. Through `read` nothing of it is held past the next window; through
- * `view` a reply holds the windows its chunks lie in until it is encoded, in the same turn of the
- * event loop (at most those 8 MiB for a request of 1,000), except those of records of 16 KiB or
- * more, which HTTP writes from the window itself: held until the socket has taken them, within the
+ * What a peer can make it do: no more read calls than one a requested address, and a read grows
+ * only after the run it continues walked through half of the read before it, through records the
+ * peer asked for and gaps of at most 1 KiB between them (a read that does not grow reads 8 KiB, or
+ * its record whole, and follows a record of more than 1 KiB). So the bytes read along a run are at
+ * most eight times the span the peer's own addresses walk (their records and those gaps) plus the
+ * run's first page, and a read that starts no run is one page. Through `read` nothing of it is
+ * held past the next window; through `view` a reply holds the windows its chunks lie in until it
+ * is encoded, in the same turn of the event loop, except those of records of 16 KiB or more,
+ * which HTTP writes from the window itself: held until the socket has taken them, within the
  * server's bounds on unsent reply bytes.
  *
  * A record read at random places (not along a run) again and again may also be kept
@@ -35,10 +38,12 @@
 import { readSync } from 'node:fs';
 import { RecentRecords } from './recent-records.js';
 
-/** Bytes read ahead along a run: a run of 8 chunks of up to about 1 KiB each. */
-export const READ_AHEAD_BYTES = 8 * 1024;
 /** Bytes read from a record that starts no run: one page, a run of 8 chunks of up to about 500 bytes. */
 export const FIRST_READ_BYTES = 4 * 1024;
+/** Bytes read by the first read continuing a run (twice the first); each later one may double. */
+export const READ_AHEAD_BYTES = 2 * FIRST_READ_BYTES;
+/** The largest read along a run. */
+export const MAX_READ_AHEAD_BYTES = 64 * 1024;
 /** A record starting at most this far past the end of the previous read continues its run. */
 const RUN_GAP_BYTES = 1024;
 
@@ -51,6 +56,8 @@ export class RecordReader {
   #window: { start: number; bytes: Buffer } | undefined;
   /** Where the last record read ended (-1: none yet). */
   #lastEnd = -1;
+  /** What the last read asked for (it grows along a run). */
+  #lastReadBytes = FIRST_READ_BYTES;
   /** Records read at random places, kept (undefined: none are). */
   readonly recent: RecentRecords | undefined;
   /** The offset of the record the last read kept, while no other read came after it (-1: none). */
@@ -83,7 +90,8 @@ export class RecordReader {
    */
   view(offset: number, size: number, end: number): Buffer {
     const window = this.#window;
-    const onRun = this.#lastEnd >= 0 && offset >= this.#lastEnd && offset - this.#lastEnd <= RUN_GAP_BYTES;
+    const lastEnd = this.#lastEnd;
+    const onRun = lastEnd >= 0 && offset >= lastEnd && offset - lastEnd <= RUN_GAP_BYTES;
     this.#lastEnd = offset + size;
     // The record kept last began this run: it was read in order, not at a random place.
     if (onRun && this.#lastKept >= 0) this.recent?.forget(this.#lastKept);
@@ -95,7 +103,9 @@ export class RecordReader {
     const recent = onRun ? undefined : this.recent;
     const kept = recent?.get(offset, size);
     if (kept !== undefined) return kept;
-    const bytes = Buffer.allocUnsafe(Math.max(size, Math.min(onRun ? READ_AHEAD_BYTES : FIRST_READ_BYTES, end - offset)));
+    const ahead = onRun ? runReadBytes(this.#lastReadBytes, window, lastEnd) : FIRST_READ_BYTES;
+    this.#lastReadBytes = ahead;
+    const bytes = Buffer.allocUnsafe(Math.max(size, Math.min(ahead, end - offset)));
     const read = this.#pread(bytes, offset);
     this.#window = { start: offset, bytes: bytes.subarray(0, read) };
     if (recent !== undefined && read >= size) {
@@ -111,4 +121,13 @@ export class RecordReader {
     const bytes = Buffer.allocUnsafe(size);
     return bytes.subarray(0, this.#pread(bytes, offset));
   }
+}
+
+/**
+ * What a read continuing a run asks for: twice the run's last read when the run walked through at
+ * least half of the window it leaves (up to MAX_READ_AHEAD_BYTES), else READ_AHEAD_BYTES.
+ */
+function runReadBytes(last: number, window: { start: number; bytes: Buffer } | undefined, lastEnd: number): number {
+  const walked = window !== undefined && lastEnd - window.start >= window.bytes.length / 2;
+  return walked ? Math.min(MAX_READ_AHEAD_BYTES, Math.max(READ_AHEAD_BYTES, last * 2)) : READ_AHEAD_BYTES;
 }

@@ -1,7 +1,7 @@
 /** Record reads of the chunk log, with read-ahead along runs (store/chunk-log-reader.ts). */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { FIRST_READ_BYTES, READ_AHEAD_BYTES, RecordReader } from '../../src/store/chunk-log-reader.js';
+import { FIRST_READ_BYTES, MAX_READ_AHEAD_BYTES, READ_AHEAD_BYTES, RecordReader } from '../../src/store/chunk-log-reader.js';
 import { ENTRY_OVERHEAD_BYTES, MAX_KEPT_RECORD_BYTES, firstReadSlots } from '../../src/store/recent-records.js';
 import { seededRandom } from '../../src/runtime.js';
 
@@ -243,5 +243,44 @@ describe('RecordReader keeping records read again at random places', () => {
       expect(reader.recent!.bytes).toBeLessThanOrEqual(bound);
     }
     expect(reader.recent!.size).toBeGreaterThan(0);
+  });
+});
+
+describe('RecordReader growing its reads along a run', () => {
+  it('doubles each read that continues a run up to 64 KiB, answering the file’s bytes, and starts again at a page when the run breaks', () => {
+    const { file, calls, reader } = fileOf(2_000_000);
+    let offset = 100_000;
+    for (let i = 0; i < 2_000; i++) {
+      expect(reader.view(offset, 200, file.length).equals(file.subarray(offset, offset + 200))).toBe(true);
+      offset += 200;
+    }
+    const lengths = calls.map((call) => call.length);
+    expect(lengths.slice(0, 6)).toEqual([FIRST_READ_BYTES, READ_AHEAD_BYTES, 16 * 1024, 32 * 1024, MAX_READ_AHEAD_BYTES, MAX_READ_AHEAD_BYTES]);
+    expect(Math.max(...lengths)).toBe(MAX_READ_AHEAD_BYTES);
+    // 400,000 bytes of records: 4 + 8 + 16 + 32 KiB, then 64 KiB a read.
+    expect(calls.length).toBe(4 + Math.ceil((400_000 - 60 * 1024) / MAX_READ_AHEAD_BYTES));
+    reader.read(1_500_000, 3_900, file.length);
+    reader.read(1_504_000, 200, file.length); // past the page: continues the run, which walked most of it
+    reader.read(1_800_000, 200, file.length);
+    expect(calls.slice(-3).map((call) => call.length)).toEqual([FIRST_READ_BYTES, READ_AHEAD_BYTES, FIRST_READ_BYTES]);
+  });
+
+  it('reads at most eight times the span a run of requested records walks, whatever their sizes and gaps', () => {
+    const random = seededRandom(5);
+    for (let trial = 0; trial < 20; trial++) {
+      const { file, calls, reader } = fileOf(4_000_000);
+      const start = 1_000;
+      let offset = start;
+      let asked = 0;
+      while (offset < 3_000_000 && asked < 2_000) {
+        const size = 25 + Math.floor(random() * (random() < 0.1 ? 40_000 : 600));
+        expect(reader.view(offset, size, file.length).equals(file.subarray(offset, offset + size))).toBe(true);
+        asked++;
+        offset += size + Math.floor(random() * 1_025);
+      }
+      const read = calls.reduce((sum, call) => sum + call.length, 0);
+      expect(calls.length).toBeLessThanOrEqual(asked);
+      expect(read).toBeLessThanOrEqual(8 * (offset - start) + FIRST_READ_BYTES);
+    }
   });
 });
