@@ -2,6 +2,7 @@
  * Small HTTP helpers for the legacy routes: a body reader with its own (lower) bound, and replies.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 
 export function send(res: ServerResponse, status: number, contentType: string, body: string | Uint8Array, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
@@ -32,16 +33,26 @@ export function isXmlContentType(header: string | undefined): boolean {
 }
 
 /**
- * True when the request carries an Origin (a browser page) other than the node's own
- * (http(s)://<Host>) and not in `allowed` ('*' allows any). Requests without Origin are not
- * from a page and pass.
+ * True when the request carries an Origin (a browser page) other than the node's own and not in
+ * `allowed` ('*' allows any). Requests without Origin are not from a page and pass. The node's
+ * own origin is http(s)://<Host> for a Host that names it by address (an IP literal or
+ * `localhost`): under a DNS name, a page and its Host agree whatever machine the name points to
+ * (DNS rebinding: a page re-resolves its own name to 127.0.0.1, and its Origin is then its Host),
+ * so a page under a name passes only when `allowed` lists it.
  */
 export function foreignOrigin(req: IncomingMessage, allowed: readonly string[]): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return false;
   if (allowed.includes('*') || allowed.includes(origin)) return false;
   const host = req.headers.host;
-  return host === undefined || (origin !== `http://${host}` && origin !== `https://${host}`);
+  if (host === undefined || !namesByAddress(host)) return true;
+  return origin !== `http://${host}` && origin !== `https://${host}`;
+}
+
+/** Whether a Host header names its server by address: an IP literal (IPv6 in brackets) or localhost, with or without a port. */
+function namesByAddress(host: string): boolean {
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '');
+  return name.toLowerCase() === 'localhost' || isIP(name) !== 0;
 }
 
 /** CORS headers of the read-only routes and POST /v1/zonefile, as the original API sent them. */

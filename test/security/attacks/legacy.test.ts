@@ -67,7 +67,7 @@ describe('legacy API under attack', () => {
     expect(result.ok).toBeGreaterThanOrEqual(1);
   });
 
-  it('a cross-site POST /RPC2 is refused: text/plain (415), a foreign Origin (403); the node dials nothing', async () => {
+  it('a cross-site POST /RPC2 is refused: text/plain (415), a foreign Origin (403), a page under a name rebound to the node (403); the node dials nothing', async () => {
     const offered = await countingListener('127.0.0.3');
     try {
       // Sent from the offered host itself, so the node's sender check keeps the offer: only the
@@ -79,6 +79,12 @@ describe('legacy API under attack', () => {
       expect(foreign.status).toBe(403);
       const none = await postRaw(victim.port, '/RPC2', exchange, { 'content-type': 'text/plain' }, '127.0.0.3');
       expect(none.status).toBe(415);
+      // DNS rebinding: a page whose own name now points here posts to it; its Origin is its Host, a name.
+      const rebound = `rebound.example:${victim.port}`;
+      const rebinding = await postRaw(victim.port, '/RPC2', exchange, { ...XML, host: rebound, origin: `http://${rebound}` }, '127.0.0.3');
+      expect(rebinding.status).toBe(403);
+      const localhost = await postRaw(victim.port, '/RPC2', call('ping', ''), { ...XML, host: `localhost:${victim.port}`, origin: `http://localhost:${victim.port}` });
+      expect(localhost.status).toBe(200);
       // The node's own origin and calls without an Origin (not from a page) pass.
       const own = await postRaw(victim.port, '/RPC2', call('ping', ''), { ...XML, origin: `http://127.0.0.1:${victim.port}` });
       expect(own.status).toBe(200);
