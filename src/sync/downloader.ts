@@ -331,7 +331,10 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     const now = this.clock.now();
     if (corrupt.length > 0) {
       this.stats.rejectedChunks += corrupt.length;
-      for (const chunk of corrupt) this.plan.fail(chunk.address, now, chunk.position);
+      // The peer lied about these, not the chunks: its claims go (until its inventory says them
+      // again) and other holders are asked at once. Backing the addresses off would let liars
+      // delay an honest chunk for every holder, up to the back-off's bound.
+      for (const chunk of corrupt) this.views.clear(peer, this.store.positionsOf(chunk.address));
       this.hooks.fault(peer, 'bad-data', new AtlasError(ErrorCodes.HASH_MISMATCH, `${corrupt.length} chunk(s) from ${peer} do not hash to their address`));
     }
 

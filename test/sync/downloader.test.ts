@@ -5,7 +5,7 @@ import { hashReady } from '../../src/hash/index.js';
 import { isCheckedAddresses } from '../../src/protocol/checked-addresses.js';
 import { isHandedOver } from '../../src/store/handed-over.js';
 import { resolveLimits } from '../../src/protocol/limits.js';
-import { seededRandom, systemClock } from '../../src/runtime.js';
+import { seededRandom, systemClock, type Clock } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import { storeReceived, type ReceivedBatch, type ReceivedOutcome } from '../../src/store/received.js';
@@ -18,7 +18,7 @@ import type { PeerView } from '../../src/sync/peer-view.js';
 
 type Reply = (peer: string, addresses: string[]) => { chunks: { address: string; data: Uint8Array }[]; missing: string[]; later?: string[] };
 
-async function setup(count: number, reply: Reply, options?: Partial<DownloaderOptions>, packedReply?: (peer: string) => Promise<never> | undefined) {
+async function setup(count: number, reply: Reply, options?: Partial<DownloaderOptions>, packedReply?: (peer: string) => Promise<never> | undefined, clock: Clock = systemClock) {
   await hashReady();
   const chunks = generateChunks(count, seededRandom(1));
   const store = new MemoryChunkStore();
@@ -46,7 +46,7 @@ async function setup(count: number, reply: Reply, options?: Partial<DownloaderOp
     reliability: () => 1,
     storeFailed() {},
   };
-  const downloader = new Downloader({ store, views, client, clock: systemClock, random: seededRandom(2), hooks }, options);
+  const downloader = new Downloader({ store, views, client, clock, random: seededRandom(2), hooks }, options);
   return { chunks, store, views, downloader, requests, sizes, faults, forms, client };
 }
 
@@ -443,6 +443,31 @@ describe('Downloader', () => {
     await waitFor(() => faults.length > 0, 'the withholding fault', 5_000);
     expect(faults[0]).toBe('P:bad-data');
     expect(downloader.stats.putOffAddresses).toBe(0);
+  });
+
+  it('asks another holder at once for chunks a peer sent corrupt, without backing their addresses off, and not the liar again until it claims them again', async () => {
+    const byAddress = new Map<string, Uint8Array>();
+    const asked: Record<string, number> = {};
+    const serve: Reply = (peer, addresses) => {
+      asked[peer] = (asked[peer] ?? 0) + addresses.length;
+      return { chunks: addresses.map((a) => ({ address: a, data: peer === 'L' ? new Uint8Array([1, 2, 3]) : byAddress.get(a)! })), missing: [] };
+    };
+    // Time stands still: an address backed off would never be planned again.
+    const frozen: Clock = { now: () => 1_000_000, setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout };
+    const { chunks, store, views, downloader, faults } = await setup(20, serve, undefined, undefined, frozen);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    const all = Uint32Array.from({ length: 20 }, (_, i) => i);
+    views.track('L');
+    views.markHeld('L', all);
+    running.push(downloader);
+    downloader.pump();
+    await waitFor(() => downloader.stats.rejectedChunks === 20, 'the liar\'s reply', 2_000);
+    expect(faults).toEqual(['L:bad-data']);
+    views.track('H');
+    views.markHeld('H', all);
+    downloader.inventoriesChanged();
+    await waitFor(() => store.chunkCount() === 20, 'every chunk, from the honest holder', 2_000);
+    expect(asked).toEqual({ L: 20, H: 20 });
   });
 
   it('sets a BUSY peer aside for its pause and asks another holder at once, without backing the addresses off', async () => {
