@@ -2,8 +2,8 @@
  * Reads chunk-log records with one `pread` of at least a page each, and serves the records that
  * follow from what was read: a read that misses the window reads 4 KiB from its record on, and
  * one that continues a run (its record starts where the one read before it ended, or a little
- * after) reads twice what the run's last read did when the run walked through at least half of
- * it, up to 64 KiB (8 KiB, 16, 32, 64).
+ * after) reads 8 KiB, or twice what the last read did when this run walked through at least half
+ * of it, up to 64 KiB (16, 32, 64).
  *
  * Why: a read call costs far more than the bytes of a small chunk (2-7 µs against 170 bytes on a
  * virtual machine whose system calls are dear), and it was half of what serving a catch-up cost.
@@ -19,16 +19,17 @@
  * (`Transport.readsRepliesOnce`): it is hashed and encoded, never changed. A discard re-reads the
  * file itself (`readExact`), so bytes gone bad in memory never remove a chunk intact on disk.
  *
- * What a peer can make it do: no more read calls than one a requested address, and a read grows
- * only after the run it continues walked through half of the read before it, through records the
- * peer asked for and gaps of at most 1 KiB between them (a read that does not grow reads 8 KiB, or
- * its record whole, and follows a record of more than 1 KiB). So the bytes read along a run are at
- * most eight times the span the peer's own addresses walk (their records and those gaps) plus the
- * run's first page, and a read that starts no run is one page. Through `read` nothing of it is
- * held past the next window; through `view` a reply holds the windows its chunks lie in until it
- * is encoded, in the same turn of the event loop, except those of records of 16 KiB or more,
- * which HTTP writes from the window itself: held until the socket has taken them, within the
- * server's bounds on unsent reply bytes.
+ * What a peer can make it do: no more read calls than one a requested address; a read that does
+ * not grow reads at most 8 KiB (or its record whole); and a read grows only after the run it
+ * continues, from where that run began, walked through half of the read before it, through
+ * records the peer asked for and gaps of at most 1 KiB between them (a record served from memory
+ * at a random place begins a run of its own: it walks nothing of the window it lies in). So a
+ * request reads at most 8 KiB an address (or the record) plus four times the span its runs walk,
+ * which is at most its records' bytes and 1 KiB an address. Through `read` nothing of it is held
+ * past the next window; through `view` a reply holds the windows its chunks lie in until it is
+ * encoded, in the same turn of the event loop, except those of records of 16 KiB or more, which
+ * HTTP writes from the window itself: held until the socket has taken them, within the server's
+ * bounds on unsent reply bytes.
  *
  * A record read at random places (not along a run) again and again may also be kept
  * (recent-records.ts: the second read keeps it), so that reading it costs no call. Along a run
@@ -58,6 +59,8 @@ export class RecordReader {
   #lastEnd = -1;
   /** What the last read asked for (it grows along a run). */
   #lastReadBytes = FIRST_READ_BYTES;
+  /** Where the current run began: the last record asked that continued no run. */
+  #runFrom = 0;
   /** Records read at random places, kept (undefined: none are). */
   readonly recent: RecentRecords | undefined;
   /** The offset of the record the last read kept, while no other read came after it (-1: none). */
@@ -93,6 +96,7 @@ export class RecordReader {
     const lastEnd = this.#lastEnd;
     const onRun = lastEnd >= 0 && offset >= lastEnd && offset - lastEnd <= RUN_GAP_BYTES;
     this.#lastEnd = offset + size;
+    if (!onRun) this.#runFrom = offset;
     // The record kept last began this run: it was read in order, not at a random place.
     if (onRun && this.#lastKept >= 0) this.recent?.forget(this.#lastKept);
     this.#lastKept = -1;
@@ -103,7 +107,7 @@ export class RecordReader {
     const recent = onRun ? undefined : this.recent;
     const kept = recent?.get(offset, size);
     if (kept !== undefined) return kept;
-    const ahead = onRun ? runReadBytes(this.#lastReadBytes, window, lastEnd) : FIRST_READ_BYTES;
+    const ahead = onRun ? runReadBytes(this.#lastReadBytes, window, this.#runFrom, lastEnd) : FIRST_READ_BYTES;
     this.#lastReadBytes = ahead;
     const bytes = Buffer.allocUnsafe(Math.max(size, Math.min(ahead, end - offset)));
     const read = this.#pread(bytes, offset);
@@ -124,10 +128,10 @@ export class RecordReader {
 }
 
 /**
- * What a read continuing a run asks for: twice the run's last read when the run walked through at
- * least half of the window it leaves (up to MAX_READ_AHEAD_BYTES), else READ_AHEAD_BYTES.
+ * What a read continuing a run asks for: twice the last read when the run (from `runFrom`) walked
+ * through at least half of the window it leaves (up to MAX_READ_AHEAD_BYTES), else READ_AHEAD_BYTES.
  */
-function runReadBytes(last: number, window: { start: number; bytes: Buffer } | undefined, lastEnd: number): number {
-  const walked = window !== undefined && lastEnd - window.start >= window.bytes.length / 2;
+function runReadBytes(last: number, window: { start: number; bytes: Buffer } | undefined, runFrom: number, lastEnd: number): number {
+  const walked = window !== undefined && lastEnd - Math.max(window.start, runFrom) >= window.bytes.length / 2;
   return walked ? Math.min(MAX_READ_AHEAD_BYTES, Math.max(READ_AHEAD_BYTES, last * 2)) : READ_AHEAD_BYTES;
 }
