@@ -49,10 +49,15 @@ export function foreignOrigin(req: IncomingMessage, allowed: readonly string[]):
   return origin !== `http://${host}` && origin !== `https://${host}`;
 }
 
+/** `host[:port]` or `[ipv6][:port]`, the name captured. */
+const HOST_HEADER = /^(?:\[([^\]]*)\]|([^:[\]]*))(?::\d{1,5})?$/;
+
 /** Whether a Host header names its server by address: an IP literal (IPv6 in brackets) or localhost, with or without a port. */
 function namesByAddress(host: string): boolean {
-  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '');
-  return name.toLowerCase() === 'localhost' || isIP(name) !== 0;
+  const match = HOST_HEADER.exec(host);
+  if (match === null) return false;
+  const [, ipv6, name] = match;
+  return ipv6 !== undefined ? isIP(ipv6) === 6 : name?.toLowerCase() === 'localhost' || isIP(name ?? '') === 4;
 }
 
 /** CORS headers of the read-only routes and POST /v1/zonefile, as the original API sent them. */

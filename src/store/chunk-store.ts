@@ -30,7 +30,7 @@ import type { StoreBackend } from './backend.js';
 import { handedOverDigests, isHandedOver } from './handed-over.js';
 import { admitBatch, settleBatch, type PositionsNear } from './put-batch.js';
 import { discardChunk } from './quarantine.js';
-import { storeReceived, type ReceivedBatch, type ReceivedOutcome } from './received.js';
+import { receivedAsPutVerified, storeReceived, type ReceivedBatch, type ReceivedOutcome } from './received.js';
 import { copyReceived, pendingOutcome, writeReceived, type ReceiptPart } from './received-batch.js';
 import { WriteGroup } from './write-group.js';
 import { SequenceDigest } from './sequence-digest.js';
@@ -197,6 +197,10 @@ export class BackedChunkStore implements ChunkStore {
    * A downloader's verified reply, as columns (received.ts): putVerified's rules, outcomes as one
    * status a chunk. Batches not handed over are copied when the call is made.
    */
+  get [receivedAsPutVerified](): ChunkStore['putVerified'] {
+    return BackedChunkStore.prototype.putVerified;
+  }
+
   [storeReceived](batch: ReceivedBatch): Promise<ReceivedOutcome> {
     if (this.#closed) return Promise.reject(closedError());
     const own = !batch.handedOver || this.#backend.keepsChunkBytes === true ? copyReceived(batch) : batch;

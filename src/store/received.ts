@@ -38,20 +38,25 @@ export interface ReceivedOutcome {
 
 /** The method a store of the library's own answers a received batch with. */
 export const storeReceived: unique symbol = Symbol('atlasnet.storeReceived');
+/** The `putVerified` that method stands for: a subclass overriding `putVerified` is given its own. */
+export const receivedAsPutVerified: unique symbol = Symbol('atlasnet.receivedAsPutVerified');
 
 interface ReceivingStore {
   [storeReceived](batch: ReceivedBatch): Promise<ReceivedOutcome>;
+  readonly [receivedAsPutVerified]: ChunkStore['putVerified'];
 }
 
 type Store = Pick<ChunkStore, 'putVerified'>;
 
 /**
- * Stores a verified reply's chunks: through the columns when `store` is one of the library's,
- * else as objects through `putVerified`. `addresses[i]` is chunk i's address (the hex of keys[i]).
+ * Stores a verified reply's chunks: through the columns when `store` is one of the library's and
+ * its `putVerified` is the library's own, else as objects through `putVerified`. `addresses[i]`
+ * is chunk i's address (the hex of keys[i]).
  */
 export function putReceived(store: Store, batch: ReceivedBatch, addresses: readonly Address[]): Promise<ReceivedOutcome> {
-  const receiving = (store as Partial<ReceivingStore>)[storeReceived];
-  if (typeof receiving === 'function') return receiving.call(store, batch);
+  const receiving = store as Partial<ReceivingStore>;
+  const columns = receiving[storeReceived];
+  if (typeof columns === 'function' && store.putVerified === receiving[receivedAsPutVerified]) return columns.call(store, batch);
   return putAsObjects(store, batch, addresses);
 }
 

@@ -313,7 +313,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     return failure;
   }
 
-  /** Verifies and stores a reply; answers the indices (in `planned`) of the addresses it put off, to plan again. */
+  /** Verifies and stores a reply; answers the indices (in `planned`) of the addresses to plan again at once: put off, or sent corrupt. */
   private async accept(peer: string, planned: PlannedRequest, reply: GetChunksResult): Promise<readonly number[] | undefined> {
     const asked = planned.addresses;
     const { chunks, missing } = reply;
@@ -332,8 +332,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     if (corrupt.length > 0) {
       this.stats.rejectedChunks += corrupt.length;
       // The peer lied about these, not the chunks: its claims go (until its inventory says them
-      // again) and other holders are asked at once. Backing the addresses off would let liars
-      // delay an honest chunk for every holder, up to the back-off's bound.
+      // again) and other holders are asked at once (planned again below). Backing the addresses
+      // off would let liars delay an honest chunk for every holder, up to the back-off's bound.
       for (const chunk of corrupt) this.views.clear(peer, this.store.positionsOf(chunk.address));
       this.hooks.fault(peer, 'bad-data', new AtlasError(ErrorCodes.HASH_MISMATCH, `${corrupt.length} chunk(s) from ${peer} do not hash to their address`));
     }
@@ -354,7 +354,9 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
       this.hooks.fault(peer, 'bad-data', new AtlasError(ErrorCodes.BAD_REPLY, `${peer} keeps withholding chunks its inventory claims`, { peer }));
     }
     if (stored !== undefined && stored.count > 0) this.hooks.stored(stored, peer);
-    return putOff.length > 0 ? requestIndices(asked, putOff.map((address) => ({ address }))).filter((at) => at !== undefined) : undefined;
+    const again = putOff.length > 0 ? requestIndices(asked, putOff.map((address) => ({ address }))).filter((at) => at !== undefined) : [];
+    for (const chunk of corrupt) if (chunk.index !== undefined) again.push(chunk.index);
+    return again.length > 0 ? again : undefined;
   }
 
   /**

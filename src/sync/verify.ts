@@ -38,8 +38,8 @@ export interface ReplyCheck {
   batch: Omit<ReceivedBatch, 'handedOver'>;
   /** Each of those chunks' address (the hex of its key). */
   addresses: Address[];
-  /** The chunks that do not, with the position each was asked at. */
-  corrupt: { address: Address; position: number | undefined }[];
+  /** The chunks that do not, with the index each was asked at in the request and its position there. */
+  corrupt: { address: Address; index: number | undefined; position: number | undefined }[];
   /** The bytes of every chunk of the reply. */
   chunkBytes: number;
 }
@@ -68,7 +68,7 @@ export function checkReply(chunks: readonly ReceivedChunk[], at: readonly (numbe
     const hint = index === undefined ? -1 : (positions[index] as number);
     addresses[i] = address;
     hints[i] = hint;
-    if (!digestAtIs(keys, i * ADDRESS_BYTES, address)) (corrupt ??= []).push({ address, position: hint < 0 ? undefined : hint });
+    if (!digestAtIs(keys, i * ADDRESS_BYTES, address)) (corrupt ??= []).push({ address, index, position: hint < 0 ? undefined : hint });
   }
   if (corrupt === undefined) return { batch: { count, data, keys, hints }, addresses, corrupt: [], chunkBytes };
   return { ...withoutCorrupt(keys, data, addresses, hints), corrupt, chunkBytes };

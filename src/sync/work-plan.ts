@@ -206,8 +206,9 @@ export class WorkPlan {
   /**
    * The request ended (stored, refused or failed), or its addresses go to other holders (hedged):
    * its positions are free to plan again. `requeue`: the indices of those to plan again at once,
-   * ahead of the window, instead of at the next plan (a busy or slow peer's, or those a reply put
-   * off). Only positions planned with their holders are; a side plan's wait for the next plan.
+   * ahead of the window, instead of at the next plan (a busy or slow peer's, those a reply put off,
+   * those a peer sent corrupt), with the holders that still claim them. Only positions planned
+   * with their holders are; a side plan's wait for the next plan.
    */
   release(request: PlannedRequest, requeue?: 'all' | readonly number[]): void {
     // Indexed loops on the per-chunk paths: until V8 has compiled them, for-of makes an iterator result a position.
@@ -217,7 +218,10 @@ export class WorkPlan {
     const again: PlannedPosition[] = [];
     const add = (i: number) => {
       const holders = request.holders[i];
-      if (holders !== undefined) again.push({ position: request.positions[i] as number, holders });
+      const position = request.positions[i] as number;
+      if (holders === undefined) return;
+      const claiming = holders.filter((peer) => this.views.get(peer)?.inventory.has(position) === true);
+      if (claiming.length > 0) again.push({ position, holders: claiming });
     };
     if (requeue === 'all') for (let i = 0; i < request.positions.length; i++) add(i);
     else for (const i of requeue) add(i);

@@ -3,6 +3,7 @@ import { BackedChunkStore } from '../../src/store/chunk-store.js';
 import { MemoryBackend, MemoryChunkStore } from '../../src/store/memory.js';
 import { isAtlasError } from '../../src/errors.js';
 import type { ChunkWrites } from '../../src/store/backend.js';
+import type { PutOutcome, VerifiedChunk } from '../../src/store/types.js';
 import { handOverChunks, isHandedOver } from '../../src/store/handed-over.js';
 import { putReceived, Received } from '../../src/store/received.js';
 import { checkReply } from '../../src/sync/verify.js';
@@ -99,6 +100,24 @@ describe('chunks handed over by the library', () => {
     expect(await store.putVerified(plain)).toMatchObject([{ ok: true, added: true }]);
     expect(backend.given[1]).not.toBe(b);
     expect(Buffer.from(backend.given[1] as Uint8Array).equals(b)).toBe(true);
+  });
+
+  it('go through putVerified when a store overrides it: a subclass of the library\'s store sees the downloader\'s chunks', async () => {
+    const seen: string[] = [];
+    class Watching extends MemoryChunkStore {
+      override putVerified(chunks: readonly VerifiedChunk[]): Promise<PutOutcome[]> {
+        for (const chunk of chunks) seen.push(chunk.address);
+        return super.putVerified(chunks);
+      }
+    }
+    const store = new Watching();
+    const a = chunkOf('seen by an override');
+    await store.append(announcementsFor([addressOf(a)], 0));
+    const check = checkReply([{ address: addressOf(a), data: a }], [0], [0]);
+    const outcome = await putReceived(store, { ...check.batch, handedOver: true }, check.addresses);
+    expect(Array.from(outcome.status)).toEqual([Received.ADDED]);
+    expect(outcome.positions).toEqual([[0]]);
+    expect(seen).toEqual([addressOf(a)]);
   });
 
   it('reach it so as received batches (the downloader\'s columns) too: as they are when handed over, copied when not', async () => {

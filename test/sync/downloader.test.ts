@@ -470,6 +470,50 @@ describe('Downloader', () => {
     expect(asked).toEqual({ L: 20, H: 20 });
   });
 
+  it('plans a chunk a peer sent corrupt again at once, ahead of the window, and only with the holders still claiming it', async () => {
+    const byAddress = new Map<string, Uint8Array>();
+    const lies: string[] = [];
+    const serve: Reply = (peer, addresses) => ({
+      chunks: addresses.map((a) => {
+        if (peer !== 'L') return { address: a, data: byAddress.get(a)! };
+        lies.push(a);
+        return { address: a, data: new Uint8Array([1, 2, 3]) };
+      }),
+      missing: [],
+    });
+    const { chunks, store, views, downloader } = await setup(3_000, serve, { batchSize: 50 });
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    // How many chunks the store held when each lied-about address was lied about, and when stored.
+    const liedAt = new Map<string, number>();
+    const storedAt = new Map<string, number>();
+    const receive = store[storeReceived].bind(store);
+    (store as unknown as Record<typeof storeReceived, (batch: ReceivedBatch) => Promise<ReceivedOutcome>>)[storeReceived] = async (batch) => {
+      const outcome = await receive(batch);
+      const keys = Buffer.from(batch.keys.buffer, batch.keys.byteOffset, batch.keys.byteLength);
+      for (let i = 0; i < batch.count; i++) storedAt.set(keys.toString('hex', i * 20, (i + 1) * 20), store.chunkCount());
+      return outcome;
+    };
+    const all = Uint32Array.from({ length: 3_000 }, (_, i) => i);
+    for (const peer of ['L', 'H']) {
+      views.track(peer);
+      views.markHeld(peer, all);
+    }
+    running.push(downloader);
+    const pump = setInterval(() => {
+      for (const address of lies) if (!liedAt.has(address)) liedAt.set(address, store.chunkCount());
+    }, 1);
+    try {
+      downloader.pump();
+      await waitFor(() => store.chunkCount() === 3_000, 'every chunk', 10_000);
+    } finally {
+      clearInterval(pump);
+    }
+    expect(lies.length).toBeGreaterThan(0);
+    // Every chunk L lied about came from H soon after, not at the window's end (3,000 chunks later).
+    const lags = [...new Set(lies)].map((address) => (storedAt.get(address) ?? Infinity) - (liedAt.get(address) ?? 0));
+    expect(Math.max(...lags)).toBeLessThan(600);
+  });
+
   it('sets a BUSY peer aside for its pause and asks another holder at once, without backing the addresses off', async () => {
     const byAddress = new Map<string, Uint8Array>();
     const times: Record<string, number[]> = {};
