@@ -40,7 +40,7 @@ describe('/attachments/new with a zone file over maxAttachmentBytes', () => {
 });
 
 describe('/attachments/new with thousands of zone files', () => {
-  it('takes every one, whatever their count (its body bounds it): a refusal would be redelivered for ever', async () => {
+  it('takes every one, whatever their count (its body bounds it): a refusal would be redelivered for ever; one named twice is taken once', async () => {
     const chain = await StacksObserverChain.open({ dir: join(root, 'b'), listen: '127.0.0.1:0', contracts: [BNS] });
     try {
       const fake = new FakeChain();
@@ -50,6 +50,15 @@ describe('/attachments/new with thousands of zone files', () => {
       expect(attachments.length).toBe(3_000);
       expect(await deliver(chain.address!, '/attachments/new', attachments, 1)).toBe(200);
       expect(chain.stats).toMatchObject({ attachmentsStored: 3_000, attachmentsRefused: 0 });
+      // Delivered again, and a new zone file twice in one delivery: nothing stored, counted or told twice.
+      const heard: string[] = [];
+      chain.onAttachment((address) => heard.push(address));
+      expect(await deliver(chain.address!, '/attachments/new', attachments.slice(0, 2), 1)).toBe(200);
+      expect(await deliver(chain.address!, '/new_block', fake.block([{ name: 'twice.id', op: 'name-register', zonefile: zone('twice.id') }]), 1)).toBe(200);
+      const [twice] = fake.takeAttachments();
+      expect(await deliver(chain.address!, '/attachments/new', [twice, twice], 1)).toBe(200);
+      expect(chain.stats).toMatchObject({ attachmentsStored: 3_001 });
+      expect(heard).toEqual([hash160Hex(zone('twice.id'))]);
       for (const name of [names[0]!, names[1_500]!, names[2_999]!]) {
         expect(Buffer.from(chain.attachment(hash160Hex(zone(name))) ?? []).equals(Buffer.from(zone(name)))).toBe(true);
       }

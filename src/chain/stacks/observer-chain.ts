@@ -166,6 +166,7 @@ export class StacksObserverChain implements ChainAdapter {
     this.#checkOpen();
     const records = parseAttachments(payload, this.limits.maxAttachmentBytes);
     const stored: { address: string; content: Uint8Array }[] = [];
+    const taken = new Set<string>(); // a delivery may name one zone file twice: stored and counted once
     for (const record of records) {
       if (record.oversized === true && record.contentHash !== UNBOUND_ADDRESS && !this.#journal.hasAttachment(record.contentHash)) {
         this.stats.attachmentsRefused++;
@@ -173,13 +174,14 @@ export class StacksObserverChain implements ChainAdapter {
         continue;
       }
       if (record.contentHash === UNBOUND_ADDRESS || record.content.length === 0) continue;
-      if (this.#journal.hasAttachment(record.contentHash)) continue;
+      if (this.#journal.hasAttachment(record.contentHash) || taken.has(record.contentHash)) continue;
       const actual = hash160Hex(record.content);
       if (actual !== record.contentHash || !this.#tree.announces(actual)) {
         this.stats.attachmentsRefused++;
         this.#logger.warn('stacks observer: refusing an attachment', { contentHash: record.contentHash, reason: actual !== record.contentHash ? 'hash mismatch' : 'not announced' });
         continue;
       }
+      taken.add(actual);
       stored.push({ address: actual, content: record.content });
     }
     this.#journal.putAttachments(stored);
