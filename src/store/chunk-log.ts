@@ -84,6 +84,8 @@ export class ChunkLog implements ChunkRecords {
   readonly #reader: RecordReader;
   /** Where the next record goes: the end of the last whole record. */
   #end: number;
+  /** A storeChunks call is writing. */
+  #writing = false;
   /** Unreadable bytes after #end, cut before the next write. */
   #tail: number;
   /** Keys and sizes read at open, for `chunkSizes` (released once read). */
@@ -229,8 +231,22 @@ export class ChunkLog implements ChunkRecords {
     }
   }
 
-  /** Chunks are at most MAX_RECORD_DATA bytes: the store admits no larger (LmdbChunkStore.open checks maxChunkSize). */
+  /**
+   * Chunks are at most MAX_RECORD_DATA bytes: the store admits no larger (LmdbChunkStore.open
+   * checks maxChunkSize). One call at a time (the store's write queue): a second call while one
+   * is writing would place its records at the same end of the file, so it throws.
+   */
   async storeChunks(writes: ChunkWrites): Promise<boolean[]> {
+    if (this.#writing) throw new Error('ChunkLog.storeChunks: one write at a time');
+    this.#writing = true;
+    try {
+      return await this.#storeChunks(writes);
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  async #storeChunks(writes: ChunkWrites): Promise<boolean[]> {
     const batch = recordBatch(writes, this.#index);
     const { records } = batch;
     if (records === undefined) return batch.added;

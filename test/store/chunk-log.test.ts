@@ -496,6 +496,20 @@ describe('chunk log after a crash or damage', () => {
 });
 
 describe('ChunkLog writes', () => {
+  it('takes one write at a time: a second storeChunks while one writes is refused, and the first loses nothing', async () => {
+    const dir = freshPath();
+    mkdirSync(dir);
+    ChunkLog.prepareNew(dir, 'none');
+    const log = await ChunkLog.open(dir, { noSync: true });
+    const entries = Array.from({ length: 20 }, (_, i) => chunkOf(`one write at a time ${i}`)).map((data) => ({ key: Buffer.from(addressOf(data), 'hex'), data }));
+    const first = log.storeChunks(chunkWrites(entries.slice(0, 10)));
+    await expect(log.storeChunks(chunkWrites(entries.slice(10)))).rejects.toThrow('one write at a time');
+    expect(await first).toEqual(new Array(10).fill(true));
+    expect(await log.storeChunks(chunkWrites(entries.slice(10)))).toEqual(new Array(10).fill(true));
+    for (const { key, data } of entries) expect(Buffer.from(log.chunk(key) as Uint8Array).equals(data)).toBe(true);
+    await log.close();
+  });
+
   it('writes each distinct key of a batch once when keys share placements, and reads every one back after a reopen', async () => {
     const dir = freshPath();
     mkdirSync(dir);
