@@ -5,6 +5,8 @@
  * written them, each chunk's status and the inventory bits it sets (`settleReceived`).
  */
 import { ADDRESS_BYTES, copyAddressBytes } from '../address.js';
+import { sizeError } from './admission.js';
+import { copiedIntoSlab } from './admitted.js';
 import type { ChunkWrites } from './backend.js';
 import type { PositionsNear } from './put-batch.js';
 import { Received, type ReceivedBatch, type ReceivedOutcome } from './received.js';
@@ -69,7 +71,7 @@ export function admitReceived(part: ReceivedPart, maxChunkSize: number, position
   const { data, hints, keys } = batch;
   for (let i = 0; i < batch.count; i++) {
     const bytes = data[i] as Uint8Array;
-    if (bytes.length === 0 || bytes.length > maxChunkSize) {
+    if (sizeError(bytes, maxChunkSize) !== undefined) {
       outcome.status[i] = Received.REFUSED;
       continue;
     }
@@ -121,15 +123,5 @@ export function settleReceived(part: ReceivedPart, written: readonly boolean[], 
 
 /** `batch` with its bytes copied into one buffer of its own (for a batch not handed over, or a backend keeping what it is given). */
 export function copyReceived(batch: ReceivedBatch): ReceivedBatch {
-  let total = 0;
-  for (let i = 0; i < batch.count; i++) total += (batch.data[i] as Uint8Array).length;
-  const slab = Buffer.allocUnsafe(total);
-  const data = new Array<Uint8Array>(batch.count);
-  for (let i = 0, offset = 0; i < batch.count; i++) {
-    const bytes = batch.data[i] as Uint8Array;
-    slab.set(bytes, offset);
-    data[i] = slab.subarray(offset, offset + bytes.length);
-    offset += bytes.length;
-  }
-  return { ...batch, data, keys: Uint8Array.from(batch.keys), hints: batch.hints.slice() };
+  return { ...batch, data: copiedIntoSlab(batch.data), keys: Uint8Array.from(batch.keys), hints: batch.hints.slice() };
 }

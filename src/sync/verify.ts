@@ -62,22 +62,25 @@ export function checkReply(chunks: readonly ReceivedChunk[], at: readonly (numbe
   const addresses = new Array<Address>(count);
   const hints = new Array<number>(count);
   let corrupt: ReplyCheck['corrupt'] | undefined;
+  let kept: number[] | undefined; // the chunks that hash right, once one does not
   for (let i = 0; i < count; i++) {
     const { address } = chunks[i] as ReceivedChunk;
     const index = at[i];
     const hint = index === undefined ? -1 : (positions[index] as number);
     addresses[i] = address;
     hints[i] = hint;
-    if (!digestAtIs(keys, i * ADDRESS_BYTES, address)) (corrupt ??= []).push({ address, index, position: hint < 0 ? undefined : hint });
+    if (digestAtIs(keys, i * ADDRESS_BYTES, address)) kept?.push(i);
+    else {
+      kept ??= Array.from({ length: i }, (_, j) => j);
+      (corrupt ??= []).push({ address, index, position: hint < 0 ? undefined : hint });
+    }
   }
-  if (corrupt === undefined) return { batch: { count, data, keys, hints }, addresses, corrupt: [], chunkBytes };
-  return { ...withoutCorrupt(keys, data, addresses, hints), corrupt, chunkBytes };
+  if (corrupt === undefined || kept === undefined) return { batch: { count, data, keys, hints }, addresses, corrupt: [], chunkBytes };
+  return { ...onlyKept(kept, keys, data, addresses, hints), corrupt, chunkBytes };
 }
 
-/** The columns of the chunks that hash to their address (a reply with corrupt chunks: rare). */
-function withoutCorrupt(keys: Uint8Array, data: Uint8Array[], addresses: Address[], hints: number[]): Pick<ReplyCheck, 'batch' | 'addresses'> {
-  const kept: number[] = [];
-  for (let i = 0; i < data.length; i++) if (digestAtIs(keys, i * ADDRESS_BYTES, addresses[i] as Address)) kept.push(i);
+/** The columns of the chunks at `kept` (a reply with corrupt chunks: rare). */
+function onlyKept(kept: readonly number[], keys: Uint8Array, data: Uint8Array[], addresses: Address[], hints: number[]): Pick<ReplyCheck, 'batch' | 'addresses'> {
   const keptKeys = new Uint8Array(kept.length * ADDRESS_BYTES);
   kept.forEach((i, j) => keptKeys.set(keys.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES), j * ADDRESS_BYTES));
   return {
