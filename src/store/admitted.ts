@@ -7,7 +7,9 @@ import type { AdmissionResult } from './admission.js';
 
 /** The admitted chunks with their bytes copied into one buffer (Buffer views), so callers may reuse theirs. */
 export function copyAdmitted(results: AdmissionResult[]): AdmissionResult[] {
-  const copies = copiedIntoSlab(results.flatMap((result) => (result.ok ? [result.data] : [])));
+  const admitted: Uint8Array[] = [];
+  for (const result of results) if (result.ok) admitted.push(result.data);
+  const copies = copiedIntoSlab(admitted);
   let next = 0;
   return results.map((result) => (result.ok ? { ok: true, address: result.address, data: copies[next++] as Uint8Array, position: result.position, key: result.key } : result));
 }
