@@ -379,22 +379,24 @@ export class BackedChunkStore implements ChunkStore {
     const batch = admitBatch(prepared, this.#positionsNear);
     const written = batch.writes.count > 0 ? await this.#backend.storeChunks(batch.writes) : [];
     const settled = settleBatch(batch, written);
-    this.#gained(settled);
+    this.#stored += settled.added;
+    this.#count += settled.added;
+    this.#bytes += settled.addedBytes;
+    if (settled.bits.length > 0) this.inventory.addMany(settled.bits);
     return settled.outcomes;
   }
 
-  /** What a committed write added: counters, and the bits of the positions it filled. */
-  #gained({ added, addedBytes, bits }: { added: number; addedBytes: number; bits: number[] }): void {
-    this.#stored += added;
-    this.#count += added;
-    this.#bytes += addedBytes;
-    if (bits.length > 0) this.inventory.addMany(bits);
-  }
 
   /** Stores every received batch's admitted chunks in one backend transaction (write-group.ts). */
   async #storeReceipts(parts: ReceiptPart[]): Promise<void> {
     try {
-      this.#gained(await writeReceived(parts, this.maxChunkSize, this.#positionsNear, (writes) => this.#backend.storeChunks(writes)));
+      // Counted here as #store counts its own: one method for both (given two shapes of result)
+      // made putVerified into LMDB about a tenth slower (170 B chunks, lower in ten of ten alternated runs).
+      const written = await writeReceived(parts, this.maxChunkSize, this.#positionsNear, (writes) => this.#backend.storeChunks(writes));
+      this.#stored += written.added;
+      this.#count += written.added;
+      this.#bytes += written.addedBytes;
+      if (written.bits.length > 0) this.inventory.addMany(written.bits);
     } catch (error) {
       for (const part of parts) part.reject(error);
       return;
