@@ -94,6 +94,18 @@ describe('StacksObserverChain over HTTP', () => {
     await chain.close();
   });
 
+  it('still takes the retired maxAttachmentsPerDelivery limit, and ignores it', async () => {
+    const chain = await StacksObserverChain.open({ dir: freshDir(), listen: '127.0.0.1:0', contracts: [BNS], limits: { maxAttachmentsPerDelivery: 2, maxConnections: 4 } });
+    expect(chain.limits).not.toHaveProperty('maxAttachmentsPerDelivery');
+    expect(chain.limits.maxConnections).toBe(4);
+    const fake = new FakeChain();
+    const ops = [1, 2, 3, 4].map((n) => ({ name: `n${n}.id`, op: 'name-register' as const, zonefile: zone(`n${n}.id`, n) }));
+    expect(await deliver(chain.address!, '/new_block', fake.block(ops))).toBe(200);
+    expect(await deliver(chain.address!, '/attachments/new', fake.takeAttachments())).toBe(200);
+    expect(chain.stats.attachmentsStored).toBe(4);
+    await chain.close();
+  });
+
   it('refuses malformed and oversized payloads with 4xx and changes nothing', async () => {
     const chain = await StacksObserverChain.open({ dir: freshDir(), listen: '127.0.0.1:0', contracts: [BNS], limits: { maxBodyBytes: 4_096 } });
     const post = (body: string) => fetch(`http://${chain.address}/new_block`, { method: 'POST', body }).then(async (r) => [r.status, await r.json()] as const);

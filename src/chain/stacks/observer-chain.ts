@@ -27,7 +27,13 @@ export interface StacksObserverChainOptions {
   contracts?: readonly string[];
   /** Blocks below tip height - reorgWindow are final: forks from there are ignored (default 1,000). */
   reorgWindow?: number;
-  limits?: Partial<ObserverLimits>;
+  limits?: Partial<ObserverLimits> & {
+    /**
+     * @deprecated Ignored: every record of an /attachments/new delivery is taken, the delivery
+     * bounded by `maxBodyBytes` (refusing one had the stacks-node redeliver it for ever).
+     */
+    maxAttachmentsPerDelivery?: number;
+  };
   /**
    * IP addresses besides this machine's loopback that may connect to the listener (the stacks-node
    * on another host); '*' for any. Default none: the listener authenticates nobody.
@@ -76,7 +82,8 @@ export class StacksObserverChain implements ChainAdapter {
 
   private constructor(options: StacksObserverChainOptions, journal: ObserverJournal, tree: BlockTree) {
     this.maxReadLimit = checkMaxReadLimit(options.maxReadLimit);
-    this.limits = Object.freeze({ ...DEFAULT_OBSERVER_LIMITS, ...options.limits });
+    const { maxAttachmentsPerDelivery: _ignored, ...limits } = options.limits ?? {};
+    this.limits = Object.freeze({ ...DEFAULT_OBSERVER_LIMITS, ...limits });
     this.#contracts = new Set(options.contracts ?? [MAINNET_BNS_CONTRACT]);
     this.#journal = journal;
     this.#tree = tree;
