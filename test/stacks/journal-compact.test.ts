@@ -19,23 +19,23 @@ describe('ObserverJournal.compactAttachments', () => {
   it('leaves the log, its index and nothing else behind when the rewrite fails, and appends to the new log after one that succeeds', () => {
     const dir = join(root, 'a');
     const { journal } = ObserverJournal.open(dir, silentLogger);
-    journal.putAttachments([0, 1, 2, 3].map(item));
+    journal.attachments.put([0, 1, 2, 3].map(item));
     let seen = 0;
     expect(() =>
-      journal.compactAttachments(() => {
+      journal.attachments.compact(() => {
         if (++seen === 3) throw new Error('disk gone');
         return true;
       }),
     ).toThrow('disk gone');
     expect(readdirSync(dir).filter((name) => name.endsWith('.compact'))).toEqual([]);
     // Still the old log, whole: every attachment reads back, and appending works.
-    for (const n of [0, 1, 2, 3]) expect(Buffer.from(journal.getAttachment(item(n).address)!).equals(Buffer.from(file(n)))).toBe(true);
-    journal.putAttachments([item(4)]);
-    expect(journal.compactAttachments((address) => address !== item(0).address)).toBe(1);
-    journal.putAttachments([item(5)]);
+    for (const n of [0, 1, 2, 3]) expect(Buffer.from(journal.attachments.get(item(n).address)!).equals(Buffer.from(file(n)))).toBe(true);
+    journal.attachments.put([item(4)]);
+    expect(journal.attachments.compact((address) => address !== item(0).address)).toBe(1);
+    journal.attachments.put([item(5)]);
     journal.close();
     const { journal: reopened } = ObserverJournal.open(dir, silentLogger);
-    expect([0, 1, 2, 3, 4, 5].map((n) => reopened.hasAttachment(item(n).address))).toEqual([false, true, true, true, true, true]);
+    expect([0, 1, 2, 3, 4, 5].map((n) => reopened.attachments.has(item(n).address))).toEqual([false, true, true, true, true, true]);
     expect(existsSync(join(dir, ATTACHMENTS_FILE))).toBe(true);
     reopened.close();
   });

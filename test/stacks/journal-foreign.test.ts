@@ -1,14 +1,16 @@
 /**
- * A file named like the observer journal that the observer did not write (another program's JSON
- * lines) is refused with STORE_CORRUPT and left byte for byte as it was: only a torn block record
- * is ever cut from its end.
+ * A file named like the observer journal or its attachments log that the observer did not write
+ * (another program's lines or bytes) is refused with STORE_CORRUPT and left byte for byte as it
+ * was: only a torn record of ours is ever cut from its end.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ATTACHMENTS_FILE, ATTACHMENTS_MAGIC } from '../../src/chain/stacks/attachments-log.js';
 import { JOURNAL_FILE, ObserverJournal } from '../../src/chain/stacks/journal.js';
 import { StacksObserverChain } from '../../src/chain/stacks/observer-chain.js';
+import { hash160, hash160Hex } from '../../src/hash/index.js';
 import { silentLogger } from '../../src/runtime.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atlasnet-journal-foreign-'));
@@ -55,6 +57,72 @@ describe('ObserverJournal.open on a file it did not write', () => {
       journal.close();
       expect(blocks).toHaveLength(1);
       expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8')).toBe(`${record}\n`);
+    }
+  });
+});
+
+describe('ObserverJournal.open on an attachments log it did not write', () => {
+  const zoneFile = (n: number) => Buffer.from(`$ORIGIN n${n}.id\n$TTL 3600\n`);
+  /** A record as every version writes it: hash160, u32 big-endian length, bytes. */
+  const record = (content: Buffer, address = Buffer.from(hash160(content))) => {
+    const head = Buffer.alloc(24);
+    address.copy(head);
+    head.writeUInt32BE(content.length, 20);
+    return Buffer.concat([head, content]);
+  };
+  const refused = (name: string, bytes: Buffer) => {
+    const dir = join(root, name);
+    mkdirSync(dir);
+    writeFileSync(join(dir, ATTACHMENTS_FILE), bytes);
+    expect(() => ObserverJournal.open(dir, silentLogger)).toThrow(expect.objectContaining({ code: 'STORE_CORRUPT' }));
+    expect(readFileSync(join(dir, ATTACHMENTS_FILE)).equals(bytes)).toBe(true);
+    expect(existsSync(join(dir, JOURNAL_FILE))).toBe(false);
+  };
+
+  it('refuses somebody else\'s file, text or binary, long or short, and changes nothing', () => {
+    refused('f-text', Buffer.from('2026-12-06 started\n2026-12-06 listening on 127.0.0.1:8080\n'.repeat(4)));
+    refused('f-short', Buffer.from('hello\n'));
+    // A head whose length fits the file: a whole record, whose bytes do not hash to its address.
+    refused('f-binary', record(Buffer.from('not a zone file at all'), Buffer.alloc(20, 7)));
+  });
+
+  it('refuses a log of ours damaged in the middle, and changes nothing', () => {
+    const good = Buffer.concat([ATTACHMENTS_MAGIC, record(zoneFile(1)), record(zoneFile(2)), record(zoneFile(3))]);
+    const damaged = Buffer.from(good);
+    const at = ATTACHMENTS_MAGIC.length + 24 + zoneFile(1).length + 30;
+    damaged.writeUInt8(damaged.readUInt8(at) ^ 1, at);
+    refused('f-damaged', damaged);
+  });
+
+  it('rewrites a log of records only (the format before its first bytes) with them, keeping every attachment and dropping a torn last one', () => {
+    const dir = join(root, 'f-old');
+    mkdirSync(dir);
+    const whole = Buffer.concat([record(zoneFile(1)), record(zoneFile(2))]);
+    writeFileSync(join(dir, ATTACHMENTS_FILE), Buffer.concat([whole, record(zoneFile(3)).subarray(0, 30)]));
+    for (let open = 0; open < 2; open++) {
+      const { journal } = ObserverJournal.open(dir, silentLogger);
+      for (const n of [1, 2]) expect(Buffer.from(journal.attachments.get(hash160Hex(zoneFile(n)))!).equals(zoneFile(n))).toBe(true);
+      expect(journal.attachments.has(hash160Hex(zoneFile(3)))).toBe(false);
+      journal.close();
+      expect(readFileSync(join(dir, ATTACHMENTS_FILE)).equals(Buffer.concat([ATTACHMENTS_MAGIC, whole]))).toBe(true);
+    }
+  });
+
+  it('cuts a torn record or a tail of zeros from a log of ours, and takes over one whose first bytes were torn', () => {
+    const whole = Buffer.concat([ATTACHMENTS_MAGIC, record(zoneFile(1))]);
+    const cases: [string, Buffer, Buffer][] = [
+      ['f-torn', Buffer.concat([whole, record(zoneFile(2)).subarray(0, 40)]), whole],
+      ['f-zeros', Buffer.concat([whole, Buffer.alloc(500)]), whole],
+      ['f-head', Buffer.from(ATTACHMENTS_MAGIC.subarray(0, 9)), Buffer.from(ATTACHMENTS_MAGIC)],
+      ['f-head-zeros', Buffer.alloc(4096), Buffer.from(ATTACHMENTS_MAGIC)],
+    ];
+    for (const [name, bytes, after] of cases) {
+      const dir = join(root, name);
+      mkdirSync(dir);
+      writeFileSync(join(dir, ATTACHMENTS_FILE), bytes);
+      const { journal } = ObserverJournal.open(dir, silentLogger);
+      journal.close();
+      expect(readFileSync(join(dir, ATTACHMENTS_FILE)).equals(after)).toBe(true);
     }
   });
 });

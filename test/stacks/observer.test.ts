@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NameResolver } from '../../src/bns/names.js';
+import { ATTACHMENTS_MAGIC } from '../../src/chain/stacks/attachments-log.js';
 import { ATTACHMENTS_FILE, JOURNAL_FILE } from '../../src/chain/stacks/journal.js';
 import { StacksObserverChain } from '../../src/chain/stacks/observer-chain.js';
 import { allowedHostList } from '../../src/chain/stacks/observer-http.js';
@@ -223,7 +224,7 @@ describe('StacksObserverChain over HTTP', () => {
     expect(logSize()).toBe(before);
 
     expect(chain.releaseAttachments((address) => stored.has(address))).toBe(8);
-    expect(logSize()).toBe(files.slice(8).reduce((sum, f) => sum + 24 + f.length, 0));
+    expect(logSize()).toBe(files.slice(8).reduce((sum, f) => sum + 24 + f.length, ATTACHMENTS_MAGIC.length));
     expect(chain.attachment(addresses[0]!)).toBeUndefined();
     expect(Buffer.from(chain.attachment(addresses[9]!)!).equals(Buffer.from(files[9]!))).toBe(true);
     await chain.close();

@@ -175,13 +175,13 @@ export class StacksObserverChain implements ChainAdapter {
     const stored: { address: string; content: Uint8Array }[] = [];
     const taken = new Set<string>(); // a delivery may name one zone file twice: stored and counted once
     for (const record of records) {
-      if (record.oversized === true && record.contentHash !== UNBOUND_ADDRESS && !this.#journal.hasAttachment(record.contentHash)) {
+      if (record.oversized === true && record.contentHash !== UNBOUND_ADDRESS && !this.#journal.attachments.has(record.contentHash)) {
         this.stats.attachmentsRefused++;
         this.#logger.warn('stacks observer: refusing an attachment', { contentHash: record.contentHash, reason: `larger than ${this.limits.maxAttachmentBytes} bytes` });
         continue;
       }
       if (record.contentHash === UNBOUND_ADDRESS || record.content.length === 0) continue;
-      if (this.#journal.hasAttachment(record.contentHash) || taken.has(record.contentHash)) continue;
+      if (this.#journal.attachments.has(record.contentHash) || taken.has(record.contentHash)) continue;
       const actual = hash160Hex(record.content);
       if (actual !== record.contentHash || !this.#tree.announces(actual)) {
         this.stats.attachmentsRefused++;
@@ -191,7 +191,7 @@ export class StacksObserverChain implements ChainAdapter {
       taken.add(actual);
       stored.push({ address: actual, content: record.content });
     }
-    this.#journal.putAttachments(stored);
+    this.#journal.attachments.put(stored);
     this.stats.attachmentsStored += stored.length;
     for (const { address } of stored) for (const listener of this.#attachmentListeners) this.#safely(() => listener(address));
     return stored.map((item) => item.address);
@@ -199,7 +199,7 @@ export class StacksObserverChain implements ChainAdapter {
 
   /** Verified zone file bytes received by `/attachments/new`, or undefined. */
   attachment(address: string): Uint8Array | undefined {
-    return this.#journal.getAttachment(address);
+    return this.#journal.attachments.get(address);
   }
 
   /**
@@ -212,15 +212,15 @@ export class StacksObserverChain implements ChainAdapter {
     this.#checkOpen();
     const released = new Set<string>();
     let releasable = 0;
-    for (const [address, length] of this.#journal.attachmentLengths()) {
+    for (const [address, length] of this.#journal.attachments.lengths()) {
       if (!heldElsewhere(address)) continue;
       released.add(address);
       releasable += length;
     }
     const minBytes = options.minBytes ?? MIN_RELEASE_BYTES;
-    if (releasable === 0 || (releasable < minBytes && 2 * releasable < this.#journal.attachmentBytes)) return 0;
-    const dropped = this.#journal.compactAttachments((address) => !released.has(address));
-    this.#logger.info('stacks observer: attachments log compacted', { dropped, bytes: this.#journal.attachmentBytes });
+    if (releasable === 0 || (releasable < minBytes && 2 * releasable < this.#journal.attachments.bytes)) return 0;
+    const dropped = this.#journal.attachments.compact((address) => !released.has(address));
+    this.#logger.info('stacks observer: attachments log compacted', { dropped, bytes: this.#journal.attachments.bytes });
     return dropped;
   }
 

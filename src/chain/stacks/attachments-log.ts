@@ -1,0 +1,246 @@
+/**
+ * The observer's log of verified attachments (zone files), indexed in memory by hash:
+ *
+ *   file   = MAGIC record*
+ *   record = hash160 (20 bytes) | length (u32 big-endian) | the attachment's bytes
+ *
+ * Every record is checked at open (its bytes must hash to its address), which is also how a file
+ * of ours is told from somebody else's: only a file that starts with MAGIC, or whose records all
+ * check, is ours, and only a file of ours is ever cut (a torn last record, from a crash
+ * mid-append) or rewritten. Anything else is refused with STORE_CORRUPT and left as it was.
+ * A log written before MAGIC existed (records only) is rewritten once, with it, at open.
+ */
+import { closeSync, fstatSync, fsyncSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { fsyncDirectory } from '../../durable-file.js';
+import { AtlasError, ErrorCodes } from '../../errors.js';
+import { hash160 } from '../../hash/index.js';
+import type { Logger } from '../../runtime.js';
+import { cutBack, cutTo, replaceFile, writeAll } from './journal-files.js';
+
+export const ATTACHMENTS_FILE = 'attachments.log';
+/** The first bytes of every attachments log written since the format had them. */
+export const ATTACHMENTS_MAGIC: Readonly<Uint8Array> = Buffer.from('atlasnet-attachments-v1\n', 'latin1');
+const RECORD_HEAD = 24;
+/** Bytes copied at a time when a log is rewritten in the current format. */
+const COPY_BLOCK = 1024 * 1024;
+const ADDRESS = /^[0-9a-f]{40}$/;
+
+/** hash -> [offset of the bytes, length]. */
+type AttachmentIndex = Map<string, [number, number]>;
+
+interface Scan {
+  index: AttachmentIndex;
+  /** Where the last whole, checked record ends. */
+  end: number;
+}
+
+export class AttachmentsLog {
+  readonly #dir: string;
+  #fd: number;
+  #index: AttachmentIndex;
+  #end: number;
+  /** A failed write may have left part of a record past the end (cut before the next write). */
+  #torn = false;
+
+  private constructor(dir: string, fd: number, scan: Scan) {
+    this.#dir = dir;
+    this.#fd = fd;
+    this.#index = scan.index;
+    this.#end = scan.end;
+  }
+
+  /** Opens (creating) the log in `dir`; see the module comment for what it refuses and what it cuts. */
+  static open(dir: string, logger: Logger): AttachmentsLog {
+    const path = join(dir, ATTACHMENTS_FILE);
+    let fd = openSync(path, 'a+');
+    try {
+      const size = fstatSync(fd).size;
+      const start = readAt(fd, 0, Math.min(size, ATTACHMENTS_MAGIC.length));
+      if ((size < ATTACHMENTS_MAGIC.length && isStartOfMagic(start)) || zerosFrom(fd, 0, size)) {
+        // New, or a crash while its first bytes were written: nothing in it yet.
+        if (size > 0) cutTo(fd, 0);
+        writeAll(fd, ATTACHMENTS_MAGIC);
+        fsyncSync(fd);
+        return new AttachmentsLog(dir, fd, { index: new Map(), end: ATTACHMENTS_MAGIC.length });
+      }
+      if (hasMagic(start)) {
+        const scan = scanRecords(fd, path, ATTACHMENTS_MAGIC.length, size);
+        if (scan.end < size) {
+          logger.warn('observer journal: dropping a torn attachment record', { bytes: size - scan.end });
+          cutTo(fd, scan.end);
+        }
+        return new AttachmentsLog(dir, fd, scan);
+      }
+      const scan = scanRecords(fd, path, 0, size);
+      if (scan.index.size === 0) {
+        throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} is not an attachments log (no whole attachment record); move it away to start a new one`, { path });
+      }
+      const old = fd;
+      fd = upgrade(dir, old, scan);
+      closeSync(old);
+      logger.info('observer journal: attachments log rewritten in the current format', { attachments: scan.index.size, droppedBytes: size - scan.end });
+      return new AttachmentsLog(dir, fd, shifted(scan, ATTACHMENTS_MAGIC.length));
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+
+  /** Appends verified attachments not stored yet, then fsyncs once. */
+  put(items: readonly { address: string; content: Uint8Array }[]): void {
+    for (const { address } of items) if (!ADDRESS.test(address)) throw new AtlasError(ErrorCodes.BAD_ADDRESS, 'attachment address must be 40 lower-case hex');
+    const start = this.#end;
+    const added: string[] = [];
+    if (this.#torn) cutTo(this.#fd, start);
+    this.#torn = false;
+    try {
+      for (const { address, content } of items) {
+        if (this.#index.has(address)) continue;
+        const head = Buffer.alloc(RECORD_HEAD);
+        head.write(address, 'hex');
+        head.writeUInt32BE(content.length, 20);
+        writeAll(this.#fd, Buffer.concat([head, content]));
+        this.#index.set(address, [this.#end + RECORD_HEAD, content.length]);
+        this.#end += RECORD_HEAD + content.length;
+        added.push(address);
+      }
+      if (added.length > 0) fsyncSync(this.#fd);
+    } catch (error) {
+      // Part of a record may be written (a full disk): forget this call's records and cut them, or
+      // the offsets of the next ones would point into the torn one.
+      for (const address of added) this.#index.delete(address);
+      this.#end = start;
+      this.#torn = !cutBack(this.#fd, start);
+      throw error;
+    }
+  }
+
+  /** Bytes the log holds: its first bytes, records and heads. */
+  get bytes(): number {
+    return this.#end;
+  }
+
+  /** Each attachment held, as [address, byte length], in no particular order. */
+  *lengths(): IterableIterator<[string, number]> {
+    for (const [address, [, length]] of this.#index) yield [address, length];
+  }
+
+  has(address: string): boolean {
+    return this.#index.has(address);
+  }
+
+  get(address: string): Uint8Array | undefined {
+    const entry = this.#index.get(address);
+    if (entry === undefined) return undefined;
+    const out = readAt(this.#fd, entry[0], entry[1]);
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  }
+
+  /**
+   * Rewrites the log with only the attachments `keep` accepts (atomic: temporary file, fsync,
+   * rename, directory fsync). Returns how many were dropped.
+   */
+  compact(keep: (address: string) => boolean): number {
+    const kept: AttachmentIndex = new Map();
+    let end = ATTACHMENTS_MAGIC.length;
+    const fd = replaceFile(this.#dir, ATTACHMENTS_FILE, 'a+', (out) => {
+      writeAll(out, ATTACHMENTS_MAGIC);
+      for (const [address, entry] of this.#index) {
+        if (!keep(address)) continue;
+        writeAll(out, readAt(this.#fd, entry[0] - RECORD_HEAD, RECORD_HEAD + entry[1]));
+        kept.set(address, [end + RECORD_HEAD, entry[1]]);
+        end += RECORD_HEAD + entry[1];
+      }
+    });
+    const dropped = this.#index.size - kept.size;
+    this.#swap(fd, { index: kept, end });
+    return dropped;
+  }
+
+  close(): void {
+    closeSync(this.#fd);
+  }
+
+  #swap(fd: number, scan: Scan): void {
+    closeSync(this.#fd);
+    this.#fd = fd;
+    this.#index = scan.index;
+    this.#end = scan.end;
+    this.#torn = false;
+    fsyncDirectory(this.#dir);
+  }
+}
+
+/**
+ * The whole records from `from` on, each checked against its address. The first that is not
+ * whole (a torn append), or not anything an append writes but is followed by zeros only (a crash
+ * left the file extended), ends the scan; a whole record whose bytes do not hash to its address,
+ * with anything but zeros after it, is not ours: STORE_CORRUPT.
+ */
+function scanRecords(fd: number, path: string, from: number, size: number): Scan {
+  const index: AttachmentIndex = new Map();
+  const head = Buffer.alloc(RECORD_HEAD);
+  let offset = from;
+  while (offset + RECORD_HEAD <= size) {
+    readSync(fd, head, 0, RECORD_HEAD, offset);
+    const length = head.readUInt32BE(20);
+    if (offset + RECORD_HEAD + length > size) break;
+    const content = readAt(fd, offset + RECORD_HEAD, length);
+    if (length === 0 || !Buffer.from(hash160(content)).equals(head.subarray(0, 20))) {
+      if (zerosFrom(fd, offset, size)) break;
+      throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path}: the record at byte ${offset} does not hash to its address (damaged, or not an attachments log); nothing was changed`, { path, offset });
+    }
+    index.set(head.toString('hex', 0, 20), [offset + RECORD_HEAD, length]);
+    offset += RECORD_HEAD + length;
+  }
+  return { index, end: offset };
+}
+
+/** Rewrites a log of records only (the format before ATTACHMENTS_MAGIC) with it, whole records only; answers the new file, open. */
+function upgrade(dir: string, old: number, scan: Scan): number {
+  const fd = replaceFile(dir, ATTACHMENTS_FILE, 'a+', (out) => {
+    writeAll(out, ATTACHMENTS_MAGIC);
+    for (let at = 0; at < scan.end; at += COPY_BLOCK) writeAll(out, readAt(old, at, Math.min(COPY_BLOCK, scan.end - at)));
+  });
+  fsyncDirectory(dir);
+  return fd;
+}
+
+function shifted(scan: Scan, by: number): Scan {
+  const index: AttachmentIndex = new Map();
+  for (const [address, [offset, length]] of scan.index) index.set(address, [offset + by, length]);
+  return { index, end: scan.end + by };
+}
+
+function readAt(fd: number, position: number, length: number): Buffer {
+  const out = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const read = readSync(fd, out, done, length - done, position + done);
+    if (read === 0) break;
+    done += read;
+  }
+  return done === length ? out : out.subarray(0, done);
+}
+
+function hasMagic(start: Uint8Array): boolean {
+  return start.length === ATTACHMENTS_MAGIC.length && Buffer.from(start).equals(ATTACHMENTS_MAGIC);
+}
+
+/** The start of MAGIC, possibly followed by zeros: the first write of a log of ours was torn. */
+function isStartOfMagic(start: Uint8Array): boolean {
+  let i = 0;
+  while (i < start.length && start[i] === ATTACHMENTS_MAGIC[i]) i++;
+  while (i < start.length && start[i] === 0) i++;
+  return i === start.length;
+}
+
+function zerosFrom(fd: number, from: number, size: number): boolean {
+  const block = Buffer.alloc(64 * 1024);
+  for (let at = from; at < size; at += block.length) {
+    const read = readSync(fd, block, 0, Math.min(block.length, size - at), at);
+    for (let i = 0; i < read; i++) if (block[i] !== 0) return false;
+  }
+  return true;
+}
