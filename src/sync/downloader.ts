@@ -99,8 +99,9 @@ export interface DownloaderStats {
 
 /**
  * Fetches what the neighbours hold and we lack: rarest first (ties at random), each request to
- * the most reliable holder, bounded in flight per peer and in total, failed addresses backing off
- * exponentially. Only an explicit "don't have" clears a peer's bit; a failed call lowers its health.
+ * the most reliable holder, bounded in flight per peer and in total. A failed request's addresses
+ * go to the other holders at once; those no other holder claims back off exponentially. Only an
+ * explicit "don't have" clears a peer's bit; a failed call lowers its health.
  */
 export type { ChunkCallComponents } from './chunk-caller.js';
 
@@ -248,8 +249,9 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     } catch (error) {
       end();
       const failure = this.stopped ? undefined : this.requestFailed(peer, hedged ? undefined : planned, error); // backs off before release
-      // A busy peer's addresses go to the other holders at once; failed ones wait out their back-off.
-      if (!hedged) this.plan.release(planned, failure === 'busy' ? 'all' : undefined);
+      // The addresses another holder claims go to it at once (a busy peer's all of them); those
+      // only the failed peer claims wait out their back-off.
+      if (!hedged) this.plan.release(planned, failure === undefined ? undefined : 'all', peer);
       this.pump();
       return;
     }
@@ -307,7 +309,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     }
     // It answers fewer addresses than its inventory said (it restarted with a lower limit).
     if (isAtlasError(error) && error.code === ErrorCodes.TOO_MANY) this.views.lowerBatchSize(peer);
-    if (planned !== undefined) this.plan.failRequest(planned, now);
+    if (planned !== undefined) this.plan.failRequest(planned, now, peer);
     if (failure !== 'fault') this.hooks.called(peer, false);
     this.hooks.fault(peer, failure === 'fault' ? 'bad-data' : 'unresponsive', asAtlasError(error));
     return failure;

@@ -207,10 +207,11 @@ export class WorkPlan {
    * The request ended (stored, refused or failed), or its addresses go to other holders (hedged):
    * its positions are free to plan again. `requeue`: the indices of those to plan again at once,
    * ahead of the window, instead of at the next plan (a busy or slow peer's, those a reply put off,
-   * those a peer sent corrupt), with the holders that still claim them. Only positions planned
-   * with their holders are; a side plan's wait for the next plan.
+   * those a peer sent corrupt, a failed request's that others hold), with the holders that still
+   * claim them, `without` one (the peer that failed them). Only positions planned with their
+   * holders are; a side plan's wait for the next plan.
    */
-  release(request: PlannedRequest, requeue?: 'all' | readonly number[]): void {
+  release(request: PlannedRequest, requeue?: 'all' | readonly number[], without?: string): void {
     // Indexed loops on the per-chunk paths: until V8 has compiled them, for-of makes an iterator result a position.
     const { positions } = request;
     for (let i = 0; i < positions.length; i++) this.busyPositions.remove(positions[i] as number);
@@ -220,7 +221,7 @@ export class WorkPlan {
       const holders = request.holders[i];
       const position = request.positions[i] as number;
       if (holders === undefined) return;
-      const claiming = holders.filter((peer) => this.views.get(peer)?.inventory.has(position) === true);
+      const claiming = holders.filter((peer) => peer !== without && this.views.get(peer)?.inventory.has(position) === true);
       if (claiming.length > 0) again.push({ position, holders: claiming });
     };
     if (requeue === 'all') for (let i = 0; i < request.positions.length; i++) add(i);
@@ -248,9 +249,20 @@ export class WorkPlan {
     this.backoff.succeed(address);
   }
 
-  /** Backs off every address of a request that failed as a whole, each where it was planned. */
-  failRequest(request: PlannedRequest, now: number): void {
-    request.addresses.forEach((address, i) => this.fail(address, now, request.positions[i]));
+  /**
+   * Backs off the addresses of a request that failed as a whole, each where it was planned: every
+   * one when the failure was ours (`failing` undefined: the store refused the batch), else only
+   * those no holder but `failing` claims. The others are not held up by one peer's failure: the
+   * caller releases them to the holders still claiming them (`release(request, 'all', failing)`).
+   */
+  failRequest(request: PlannedRequest, now: number, failing?: string): void {
+    const { addresses, positions, holders } = request;
+    for (let i = 0; i < addresses.length; i++) {
+      const position = positions[i] as number;
+      const others = failing === undefined ? undefined : holders[i];
+      if (others !== undefined && others.some((peer) => peer !== failing && this.views.get(peer)?.inventory.has(position) === true)) continue;
+      this.fail(addresses[i] as Address, now, position);
+    }
   }
 
   /** Backs the address off: min(max, base * 2^n + jitter) before it is planned again. `position`: where it was planned, when known. */

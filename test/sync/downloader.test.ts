@@ -470,6 +470,35 @@ describe('Downloader', () => {
     expect(asked).toEqual({ L: 20, H: 20 });
   });
 
+  it('asks the other holder at once for the addresses of a request that failed as a whole, backing off only what no one else claims', async () => {
+    const byAddress = new Map<string, Uint8Array>();
+    const asked: Record<string, number> = {};
+    const serve: Reply = (peer, addresses) => {
+      asked[peer] = (asked[peer] ?? 0) + 1;
+      if (peer === 'F') throw new AtlasError(ErrorCodes.BAD_REPLY, 'getChunks: not a reply');
+      return { chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] };
+    };
+    // Time stands still: an address backed off would never be planned again.
+    const frozen: Clock = { now: () => 1_000_000, setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout };
+    const { chunks, store, views, downloader } = await setup(40, serve, { batchSize: 5 }, undefined, frozen);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    // F and H both claim positions 0-29; only F claims 30-39.
+    views.track('F');
+    views.markHeld('F', Uint32Array.from({ length: 40 }, (_, i) => i));
+    views.track('H');
+    views.markHeld('H', Uint32Array.from({ length: 30 }, (_, i) => i));
+    running.push(downloader);
+    downloader.pump();
+    await waitFor(() => store.chunkCount() === 30, 'every chunk H holds, F\'s failed share included', 2_000);
+    expect(asked.F).toBeGreaterThan(0);
+    // What only F claims waits out its back-off instead of being asked of F in a loop.
+    const failedSoFar = asked.F;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(asked.F).toBe(failedSoFar);
+    expect(asked.F).toBeLessThanOrEqual(8);
+    expect(store.chunkCount()).toBe(30);
+  });
+
   it('plans a chunk a peer sent corrupt again at once, ahead of the window, and only with the holders still claiming it', async () => {
     const byAddress = new Map<string, Uint8Array>();
     const lies: string[] = [];
