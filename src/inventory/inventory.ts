@@ -123,6 +123,13 @@ export class Inventory implements ReadonlyInventory {
     return this.#bits.delete(position);
   }
 
+  /** Clears every bit `bits` sets; returns how many were set. */
+  removeAll(bits: ReadonlyBitmap): number {
+    const before = this.#bits.size;
+    this.#bits.andNotInPlace(bits);
+    return before - this.#bits.size;
+  }
+
   /** Clears every bit; the length stays. */
   clear(): void {
     this.#bits.clear();

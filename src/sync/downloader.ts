@@ -39,6 +39,12 @@ export interface DownloaderOptions {
   omissions: OmissionOptions;
   /** When a slow request's addresses go to another holder (hedge.ts). */
   hedge: HedgeOptions;
+  /**
+   * How long a peer's claim to a position it sent corrupt bytes for is not believed again,
+   * whatever its inventory or offers say (default 600 s). Peers we never block (seeds) would
+   * otherwise be asked again, and could waste a transfer again, after each inventory refresh.
+   */
+  refutedClaimMs: number;
 }
 
 /** Defaults of DownloaderOptions. */
@@ -52,6 +58,7 @@ export const DEFAULT_DOWNLOADER: Readonly<DownloaderOptions> = Object.freeze({
   backoff: DEFAULT_BACKOFF,
   omissions: DEFAULT_OMISSIONS,
   hedge: DEFAULT_HEDGE,
+  refutedClaimMs: 600_000,
 });
 
 /**
@@ -333,10 +340,10 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     const now = this.clock.now();
     if (corrupt.length > 0) {
       this.stats.rejectedChunks += corrupt.length;
-      // The peer lied about these, not the chunks: its claims go (until its inventory says them
-      // again) and other holders are asked at once (planned again below). Backing the addresses
-      // off would let liars delay an honest chunk for every holder, up to the back-off's bound.
-      for (const chunk of corrupt) this.views.clear(peer, this.store.positionsOf(chunk.address));
+      // The peer lied about these, not the chunks: its claims go (not believed again for
+      // refutedClaimMs) and other holders are asked at once (planned again below). Backing the
+      // addresses off would let liars delay an honest chunk for every holder, up to the back-off's bound.
+      for (const chunk of corrupt) this.views.refute(peer, this.store.positionsOf(chunk.address), now, this.options.refutedClaimMs);
       this.hooks.fault(peer, 'bad-data', new AtlasError(ErrorCodes.HASH_MISMATCH, `${corrupt.length} chunk(s) from ${peer} do not hash to their address`));
     }
 

@@ -3,6 +3,7 @@
  * and the reads of its inventory vector over the wire; `PeerViews` (peer-views.ts) keeps the
  * views and decides which peers relay.
  */
+import type { Bitmap } from '../inventory/bitmap.js';
 import { Inventory } from '../inventory/inventory.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import { DEFAULT_LIMITS, GET_ADDRESSES_UNADVERTISED } from '../protocol/limits.js';
@@ -56,6 +57,11 @@ export interface PeerView {
    * (hex from then on, while it is tracked, whatever its replies say).
    */
   addressForm: 'hex' | 'packed' | 'refused';
+  /**
+   * Positions the peer sent bytes for that did not hash to their address: its claims to them are
+   * not believed again before `until`, whatever its inventory or offers say (refute()).
+   */
+  refuted: { positions: Bitmap; until: number } | undefined;
 }
 
 /** What a peer's inventory reply says of how much it serves per getChunks call. */
@@ -77,6 +83,20 @@ export function truncateView(view: PeerView, length: number): void {
 }
 
 /**
+ * Drops from `inventory` (the view's, or a whole read about to become it) the claims the peer
+ * lost by sending corrupt bytes, until their time is up; then forgets them.
+ */
+export function withoutRefuted(view: PeerView, inventory: Inventory, now: number): void {
+  const { refuted } = view;
+  if (refuted === undefined) return;
+  if (now >= refuted.until) {
+    view.refuted = undefined;
+    return;
+  }
+  inventory.removeAll(refuted.positions);
+}
+
+/**
  * How long to wait between two refreshes of a view after `quiet` refreshes in a row brought
  * nothing: `baseMs`, doubled per quiet refresh, at most `quietMaxMs` (never less than `baseMs`).
  */
@@ -92,7 +112,7 @@ export const RELAY_REFUSED_MS = 60_000;
 
 /** A view of `peer` with nothing read yet. */
 export function newPeerView(peer: string): PeerView {
-  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes, addressForm: 'hex' };
+  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes, addressForm: 'hex', refuted: undefined };
 }
 
 export interface RefreshOutcome {

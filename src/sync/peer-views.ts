@@ -1,10 +1,11 @@
 import { ExpiringMap, type Random } from '../runtime.js';
+import { bitmaps } from '../inventory/bitmap.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { decodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { InventoryChangesParams } from '../protocol/messages.js';
 import { DEFAULT_LIMITS, GET_ADDRESSES_UNADVERTISED, type ProtocolLimits } from '../protocol/limits.js';
-import { DEFAULT_RELAYS, newPeerView, readServingBounds, readTail, readWhole, RELAY_REFUSED_MS, truncateView, type PeerView, type RefreshOutcome } from './peer-view.js';
+import { DEFAULT_RELAYS, newPeerView, readServingBounds, readTail, readWhole, RELAY_REFUSED_MS, truncateView, withoutRefuted, type PeerView, type RefreshOutcome } from './peer-view.js';
 
 /** What peer views work with: the two inventory calls, the protocol's bounds on replies, and our own address and sequence. */
 export interface PeerViewsComponents {
@@ -346,15 +347,35 @@ export class PeerViews {
     if (view) for (const position of positions) view.inventory.remove(position);
   }
 
-  /** The peer told us (offer) it now holds these positions. Returns how many were new. */
-  markHeld(peer: string, positions: Uint32Array): number {
+  /**
+   * The peer sent bytes for these positions that do not hash to their address: its claims to
+   * them go, and are not believed again for `forMs` from `now`, whatever its inventory or offers
+   * say. A peer that is never blocked (a seed) would otherwise be asked again, and send corrupt
+   * bytes again, after each refresh.
+   */
+  refute(peer: string, positions: readonly number[], now: number, forMs: number): void {
+    const view = this.views.get(peer);
+    if (!view || positions.length === 0) return;
+    for (const position of positions) view.inventory.remove(position);
+    if (view.refuted === undefined || now >= view.refuted.until) view.refuted = { positions: bitmaps.create(), until: 0 };
+    view.refuted.positions.addMany(Uint32Array.from(positions));
+    view.refuted.until = now + forMs;
+  }
+
+  /**
+   * The peer told us (offer) it now holds these positions. Returns how many were new. Claims it
+   * lost by sending corrupt bytes are not taken back before their time (`now`; omitted: not yet).
+   */
+  markHeld(peer: string, positions: Uint32Array, now = -Infinity): number {
     const view = this.views.get(peer);
     if (!view) return 0;
+    if (view.refuted !== undefined && now >= view.refuted.until) view.refuted = undefined;
     const limit = this.localLength();
     if (view.inventory.length < limit) view.inventory.setLength(limit);
     let added = 0;
+    const refuted = view.refuted?.positions;
     for (const position of positions) {
-      if (position >= limit) continue;
+      if (position >= limit || refuted?.has(position) === true) continue;
       if (view.inventory.add(position)) added++;
       if (view.heldDuringFetch && view.heldDuringFetch.length < this.limits.maxInventoryChanges) view.heldDuringFetch.push(position);
     }
@@ -415,6 +436,7 @@ export class PeerViews {
         }
         // Our sequence grew past what we had read of the peer: its bits there predate `since`.
         const tail = length > view.covered ? await readTail(this.client, this.limits.maxInventoryBytes, view, length, signal) : 0;
+        withoutRefuted(view, view.inventory, now);
         return { bytes: changes.added.byteLength + tail, full: false, added: view.inventory.count - before, ...(relayRefused ? { relayRefused } : {}) };
       }
     }
@@ -431,6 +453,7 @@ export class PeerViews {
       if (this.views.get(view.peer) !== view) return { bytes, full: true, added: 0 };
       const heldMeanwhile = view.heldDuringFetch ?? [];
       fresh.addMany(heldMeanwhile.filter((p) => p < fresh.length));
+      withoutRefuted(view, fresh, now);
       const added = fresh.count - fresh.bitmap.andCardinality(view.inventory.bitmap);
       view.inventory = fresh; // in place: the same view object stays tracked
       readServingBounds(view, first);

@@ -298,7 +298,7 @@ export class Replicator {
     // Positions past our sequence name nothing we could fetch (and 2^32 - 1 would overflow the view).
     const known = positions.filter((p) => p < store.sequenceLength());
     const wanted = known.filter((p) => !store.inventory.has(p)).length;
-    this.views.markHeld(from, known);
+    this.views.markHeld(from, known, clock.now());
     if (wanted > 0) this.downloader.inventoriesChanged();
     return wanted;
   }

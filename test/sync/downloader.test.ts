@@ -499,6 +499,38 @@ describe('Downloader', () => {
     expect(store.chunkCount()).toBe(30);
   });
 
+  it('does not believe a liar\'s claims to the chunks it sent corrupt again before refutedClaimMs, whatever it offers', async () => {
+    const byAddress = new Map<string, Uint8Array>();
+    const asked: Record<string, number> = {};
+    const serve: Reply = (peer, addresses) => {
+      asked[peer] = (asked[peer] ?? 0) + addresses.length;
+      return { chunks: addresses.map((a) => ({ address: a, data: peer === 'L' ? new Uint8Array([1, 2, 3]) : byAddress.get(a)! })), missing: [] };
+    };
+    let now = 1_000_000;
+    const clock: Clock = { now: () => now, setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout };
+    const { chunks, store, views, downloader } = await setup(20, serve, { refutedClaimMs: 60_000 }, undefined, clock);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    const all = Uint32Array.from({ length: 20 }, (_, i) => i);
+    views.track('L');
+    views.markHeld('L', all, now);
+    running.push(downloader);
+    downloader.pump();
+    await waitFor(() => downloader.stats.rejectedChunks === 20, 'the liar\'s reply', 2_000);
+    // It offers them all again (a seed is never blocked): not believed, not asked.
+    now += 59_000;
+    expect(views.markHeld('L', all, now)).toBe(0);
+    expect(views.get('L')!.inventory.count).toBe(0);
+    downloader.inventoriesChanged();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(asked).toEqual({ L: 20 });
+    // Its time is up: its claims count again, and it is asked again.
+    now += 2_000;
+    expect(views.markHeld('L', all, now)).toBe(20);
+    downloader.inventoriesChanged();
+    await waitFor(() => downloader.stats.rejectedChunks === 40, 'the liar asked again', 2_000);
+    expect(store.chunkCount()).toBe(0);
+  });
+
   it('plans a chunk a peer sent corrupt again at once, ahead of the window, and only with the holders still claiming it', async () => {
     const byAddress = new Map<string, Uint8Array>();
     const lies: string[] = [];

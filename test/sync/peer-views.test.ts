@@ -142,6 +142,30 @@ describe('PeerViews', () => {
     expect(calls).toEqual(['inventory@0', 'inventoryChanges', 'inventoryChanges', 'inventory@1']);
   });
 
+  it('keeps the claims a peer lost by sending corrupt bytes out of its view, through whole and incremental reads, until their time is up', async () => {
+    let version = 1;
+    // A peer claiming all 8 positions, in whole reads and in every change list.
+    const peer = answering(async (_peer, method) => {
+      if (method === 'inventory') return { sequenceLength: 8, inventory: { epoch: 'e', version }, bytes: Uint8Array.of(0xff) };
+      return { complete: true, sequenceLength: 8, inventory: { epoch: 'e', version: ++version }, added: encodePositions(Uint32Array.of(0, 1, 2, 3, 4, 5, 6, 7)) };
+    });
+    const views = new PeerViews(parts(peer));
+    views.track('p');
+    await views.refresh('p', 0);
+    expect(views.get('p')!.inventory.count).toBe(8);
+    views.refute('p', [2, 5], 10, 1_000);
+    const held = () => [...views.get('p')!.inventory.positions()];
+    expect(held()).toEqual([0, 1, 3, 4, 6, 7]);
+    await views.refresh('p', 500); // incremental
+    expect(held()).toEqual([0, 1, 3, 4, 6, 7]);
+    views.get('p')!.version = undefined; // as after the peer restarted: read whole
+    await views.refresh('p', 900);
+    expect(held()).toEqual([0, 1, 3, 4, 6, 7]);
+    await views.refresh('p', 1_010);
+    expect(held()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(views.get('p')!.refuted).toBeUndefined();
+  });
+
   it('says what a whole read brought before asking for the changes made meanwhile, so it can be planned from at once', async () => {
     let releaseChanges: () => void = () => {};
     const changesGate = new Promise<void>((resolve) => (releaseChanges = resolve));
