@@ -3,7 +3,7 @@
  * and the reads of its inventory vector over the wire; `PeerViews` (peer-views.ts) keeps the
  * views and decides which peers relay.
  */
-import type { Bitmap } from '../inventory/bitmap.js';
+import { bitmaps, type Bitmap } from '../inventory/bitmap.js';
 import { Inventory } from '../inventory/inventory.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import { DEFAULT_LIMITS, GET_ADDRESSES_UNADVERTISED } from '../protocol/limits.js';
@@ -80,6 +80,38 @@ export function truncateView(view: PeerView, length: number): void {
   if (view.inventory.length > length) view.inventory.setLength(length);
   view.covered = Math.min(view.covered, length);
   if (view.heldDuringFetch) view.heldDuringFetch = view.heldDuringFetch.filter((p) => p < length);
+}
+
+/**
+ * The peer sent bytes for these positions that do not hash to their address: its claims to them
+ * go, and are not believed again for `forMs` from `now`, whatever its inventory or offers say. A
+ * peer that is never blocked (a seed) would otherwise be asked again, and send corrupt bytes
+ * again, after each refresh.
+ */
+export function refuteClaims(view: PeerView, positions: readonly number[], now: number, forMs: number): void {
+  if (positions.length === 0) return;
+  for (const position of positions) view.inventory.remove(position);
+  if (view.refuted === undefined || now >= view.refuted.until) view.refuted = { positions: bitmaps.create(), until: 0 };
+  view.refuted.positions.addMany(Uint32Array.from(positions));
+  view.refuted.until = now + forMs;
+}
+
+/**
+ * Adds the positions the peer offered (below `limit`, our own length) to its view; answers how
+ * many were new. Claims it lost by sending corrupt bytes are not taken back before their time.
+ * While a whole read is under way they are also kept for it (at most `maxHeldDuringFetch`).
+ */
+export function markHeldBy(view: PeerView, positions: Uint32Array, limit: number, maxHeldDuringFetch: number, now: number): number {
+  if (view.refuted !== undefined && now >= view.refuted.until) view.refuted = undefined;
+  if (view.inventory.length < limit) view.inventory.setLength(limit);
+  const refuted = view.refuted?.positions;
+  let added = 0;
+  for (const position of positions) {
+    if (position >= limit || refuted?.has(position) === true) continue;
+    if (view.inventory.add(position)) added++;
+    if (view.heldDuringFetch && view.heldDuringFetch.length < maxHeldDuringFetch) view.heldDuringFetch.push(position);
+  }
+  return added;
 }
 
 /**

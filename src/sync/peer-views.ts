@@ -1,11 +1,10 @@
 import { ExpiringMap, type Random } from '../runtime.js';
-import { bitmaps } from '../inventory/bitmap.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { decodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { InventoryChangesParams } from '../protocol/messages.js';
 import { DEFAULT_LIMITS, GET_ADDRESSES_UNADVERTISED, type ProtocolLimits } from '../protocol/limits.js';
-import { DEFAULT_RELAYS, newPeerView, readServingBounds, readTail, readWhole, RELAY_REFUSED_MS, truncateView, withoutRefuted, type PeerView, type RefreshOutcome } from './peer-view.js';
+import { DEFAULT_RELAYS, markHeldBy, newPeerView, readServingBounds, readTail, readWhole, refuteClaims, RELAY_REFUSED_MS, truncateView, withoutRefuted, type PeerView, type RefreshOutcome } from './peer-view.js';
 
 /** What peer views work with: the two inventory calls, the protocol's bounds on replies, and our own address and sequence. */
 export interface PeerViewsComponents {
@@ -349,37 +348,17 @@ export class PeerViews {
 
   /**
    * The peer sent bytes for these positions that do not hash to their address: its claims to
-   * them go, and are not believed again for `forMs` from `now`, whatever its inventory or offers
-   * say. A peer that is never blocked (a seed) would otherwise be asked again, and send corrupt
-   * bytes again, after each refresh.
+   * them go, and are not believed again for `forMs` from `now` (refuteClaims).
    */
   refute(peer: string, positions: readonly number[], now: number, forMs: number): void {
     const view = this.views.get(peer);
-    if (!view || positions.length === 0) return;
-    for (const position of positions) view.inventory.remove(position);
-    if (view.refuted === undefined || now >= view.refuted.until) view.refuted = { positions: bitmaps.create(), until: 0 };
-    view.refuted.positions.addMany(Uint32Array.from(positions));
-    view.refuted.until = now + forMs;
+    if (view) refuteClaims(view, positions, now, forMs);
   }
 
-  /**
-   * The peer told us (offer) it now holds these positions. Returns how many were new. Claims it
-   * lost by sending corrupt bytes are not taken back before their time (`now`; omitted: not yet).
-   */
+  /** The peer told us (offer) it now holds these positions. Returns how many were new (see markHeldBy; `now` omitted: refuted claims stay out). */
   markHeld(peer: string, positions: Uint32Array, now = -Infinity): number {
     const view = this.views.get(peer);
-    if (!view) return 0;
-    if (view.refuted !== undefined && now >= view.refuted.until) view.refuted = undefined;
-    const limit = this.localLength();
-    if (view.inventory.length < limit) view.inventory.setLength(limit);
-    let added = 0;
-    const refuted = view.refuted?.positions;
-    for (const position of positions) {
-      if (position >= limit || refuted?.has(position) === true) continue;
-      if (view.inventory.add(position)) added++;
-      if (view.heldDuringFetch && view.heldDuringFetch.length < this.limits.maxInventoryChanges) view.heldDuringFetch.push(position);
-    }
-    return added;
+    return view ? markHeldBy(view, positions, this.localLength(), this.limits.maxInventoryChanges, now) : 0;
   }
 
   /**
