@@ -27,6 +27,8 @@ export const HEALTHY_HOLDER = 0.5;
 
 /** Items looked at per take(); bounds the work when every holder is busy. */
 const SCAN_LIMIT = 4_096;
+/** Most positions spared the back-off after a failed request at once (WorkPlan.sparedFrom): a plan window's worth and more. */
+const MAX_SPARED = 100_000;
 
 /**
  * One request's work: the addresses to ask, and the position each was planned at (same index).
@@ -75,6 +77,13 @@ export class WorkPlan {
   private readonly backoff: Backoff<Address>;
   /** Earliest time a deferred address may be due; nothing is scanned before it. */
   private nextDue = Infinity;
+  /**
+   * Positions a request failed as a whole, spared the back-off because other peers claim them,
+   * with the peer that failed them: planned with the others only, and backed off if they fail
+   * too, so two failing holders cannot hand a position to each other for ever. Until stored or
+   * backed off; at most MAX_SPARED (beyond it, failed positions back off).
+   */
+  private readonly sparedFrom = new Map<number, string>();
 
   constructor(
     private readonly store: Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf' | 'isRepeatedAt' | 'packedAddressesAt'>,
@@ -128,9 +137,10 @@ export class WorkPlan {
         queue[i] = undefined;
         continue;
       }
-      const holder = this.pickHolder(item.holders, batches, slots, batchSizeOf, canOpen, reliability);
+      const failedBy = this.sparedFrom.size > 0 ? this.sparedFrom.get(position) : undefined;
+      const holder = this.pickHolder(item.holders, failedBy, batches, slots, batchSizeOf, canOpen, reliability);
       if (holder === undefined) {
-        if (!item.holders.some((peer) => this.views.has(peer))) queue[i] = undefined;
+        if (!item.holders.some((peer) => peer !== failedBy && this.views.has(peer))) queue[i] = undefined;
         else if (openable === 0 && allFull(batches, batchSizeOf)) break; // every holder is busy
         continue;
       }
@@ -175,6 +185,7 @@ export class WorkPlan {
       while (batch.addresses.length < batchSize && side.length > 0) {
         const position = side.pop() as number;
         if (own.has(position) || this.busyPositions.has(position) || this.isDeferred(position)) continue;
+        if (this.sparedFrom.size > 0 && this.sparedFrom.get(position) === peer) continue;
         const address = this.claimable(position, now);
         if (address !== undefined) this.claim(batch, address, position, undefined);
       }
@@ -215,6 +226,7 @@ export class WorkPlan {
     // Indexed loops on the per-chunk paths: until V8 has compiled them, for-of makes an iterator result a position.
     const { positions } = request;
     for (let i = 0; i < positions.length; i++) this.busyPositions.remove(positions[i] as number);
+    if (this.sparedFrom.size > 0) for (let i = 0; i < positions.length; i++) if (this.store.inventory.has(positions[i] as number)) this.sparedFrom.delete(positions[i] as number);
     if (requeue === undefined) return;
     const again: PlannedPosition[] = [];
     const add = (i: number) => {
@@ -235,6 +247,7 @@ export class WorkPlan {
    * back-off of the address that was announced there.
    */
   truncate(length: number): void {
+    this.sparedFrom.clear();
     this.queue.length = 0;
     this.head = 0;
     this.sideQueues.clear();
@@ -251,17 +264,25 @@ export class WorkPlan {
 
   /**
    * Backs off the addresses of a request that failed as a whole, each where it was planned: every
-   * one when the failure was ours (`failing` undefined: the store refused the batch), else only
-   * those no holder but `failing` claims. The others are not held up by one peer's failure: the
-   * caller releases them to the holders still claiming them (`release(request, 'all', failing)`).
+   * one when the failure was ours (`failing` undefined: the store refused the batch); else those
+   * no other peer claims, and those failed before by another peer (sparedFrom). The rest are
+   * spared: the caller releases them to the other holders (`release(request, 'all', failing)`;
+   * a side plan's, to the next plan), and they are not planned with `failing` again.
    */
   failRequest(request: PlannedRequest, now: number, failing?: string): void {
     const { addresses, positions, holders } = request;
+    let everyPeer: readonly string[] | undefined;
     for (let i = 0; i < addresses.length; i++) {
+      const address = addresses[i] as Address;
       const position = positions[i] as number;
-      const others = failing === undefined ? undefined : holders[i];
-      if (others !== undefined && others.some((peer) => peer !== failing && this.views.get(peer)?.inventory.has(position) === true)) continue;
-      this.fail(addresses[i] as Address, now, position);
+      if (failing !== undefined && !this.sparedFrom.has(position) && this.sparedFrom.size < MAX_SPARED) {
+        const others = holders[i] ?? (everyPeer ??= this.views.peers());
+        if (others.some((peer) => peer !== failing && this.views.get(peer)?.inventory.has(position) === true)) {
+          this.sparedFrom.set(position, failing);
+          continue;
+        }
+      }
+      this.fail(address, now, position);
     }
   }
 
@@ -272,6 +293,7 @@ export class WorkPlan {
     if (position === undefined) return;
     this.deferred.set(address, position);
     this.deferredPositions.add(position);
+    if (this.sparedFrom.size > 0) this.sparedFrom.delete(position);
   }
 
   /** When the earliest backed-off address may be tried again; undefined when none waits. */
@@ -318,8 +340,10 @@ export class WorkPlan {
     return exclude;
   }
 
+  /** The holder to ask for a position: a started request's first, else a healthy one at random, else the most reliable; never `failedBy`. */
   private pickHolder(
     holders: readonly string[],
+    failedBy: string | undefined,
     batches: Drafts,
     slots: number,
     batchSizeOf: BatchSizeOf,
@@ -330,7 +354,7 @@ export class WorkPlan {
     let bestScore = -Infinity;
     for (let i = 0; i < holders.length; i++) {
       const peer = holders[i] as string;
-      if (!this.views.has(peer)) continue;
+      if (peer === failedBy || !this.views.has(peer)) continue;
       const open = batches.get(peer);
       if (open) {
         if (open.addresses.length < batchSizeOf(peer)) return peer; // fill a started request first

@@ -499,6 +499,29 @@ describe('Downloader', () => {
     expect(store.chunkCount()).toBe(30);
   });
 
+  it('asks each address of two holders that both fail at most twice, then backs it off (no hand-over back and forth)', async () => {
+    const askedAddresses: Record<string, number> = {};
+    const serve: Reply = (peer, addresses) => {
+      for (const address of addresses) askedAddresses[address] = (askedAddresses[address] ?? 0) + 1;
+      throw new AtlasError(ErrorCodes.UNREACHABLE, `${peer} is unreachable`);
+    };
+    const frozen: Clock = { now: () => 1_000_000, setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout };
+    const { views, downloader } = await setup(40, serve, { batchSize: 5 }, undefined, frozen);
+    for (const peer of ['A', 'B']) {
+      views.track(peer);
+      views.markHeld(peer, Uint32Array.from({ length: 40 }, (_, i) => i));
+    }
+    running.push(downloader);
+    downloader.pump();
+    await waitFor(() => downloader.stats.failedRequests >= 8, 'the first failures', 2_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const failed = downloader.stats.failedRequests;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(downloader.stats.failedRequests).toBe(failed);
+    expect(Object.keys(askedAddresses)).toHaveLength(40);
+    expect(Math.max(...Object.values(askedAddresses))).toBeLessThanOrEqual(2);
+  });
+
   it('does not believe a liar\'s claims to the chunks it sent corrupt again before refutedClaimMs, whatever it offers', async () => {
     const byAddress = new Map<string, Uint8Array>();
     const asked: Record<string, number> = {};
