@@ -10,6 +10,9 @@ import { ATTACHMENTS_FILE, ObserverJournal } from '../../src/chain/stacks/journa
 import { hash160Hex } from '../../src/hash/index.js';
 import { silentLogger } from '../../src/runtime.js';
 
+/** The observer's default maxAttachmentBytes. */
+const MAX_ATTACHMENT = 40_960;
+
 const root = mkdtempSync(join(tmpdir(), 'atlasnet-journal-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const file = (n: number) => new Uint8Array(Buffer.from(`$ORIGIN n${n}.id\n$TTL 3600\n`));
@@ -18,7 +21,7 @@ const item = (n: number) => ({ address: hash160Hex(file(n)), content: file(n) })
 describe('ObserverJournal.compactAttachments', () => {
   it('leaves the log, its index and nothing else behind when the rewrite fails, and appends to the new log after one that succeeds', () => {
     const dir = join(root, 'a');
-    const { journal } = ObserverJournal.open(dir, silentLogger);
+    const { journal } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
     journal.attachments.put([0, 1, 2, 3].map(item));
     let seen = 0;
     expect(() =>
@@ -34,7 +37,7 @@ describe('ObserverJournal.compactAttachments', () => {
     expect(journal.attachments.compact((address) => address !== item(0).address)).toBe(1);
     journal.attachments.put([item(5)]);
     journal.close();
-    const { journal: reopened } = ObserverJournal.open(dir, silentLogger);
+    const { journal: reopened } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
     expect([0, 1, 2, 3, 4, 5].map((n) => reopened.attachments.has(item(n).address))).toEqual([false, true, true, true, true, true]);
     expect(existsSync(join(dir, ATTACHMENTS_FILE))).toBe(true);
     reopened.close();

@@ -9,6 +9,9 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ObserverJournal } from '../../src/chain/stacks/journal.js';
 import { silentLogger } from '../../src/runtime.js';
 
+/** The observer's default maxAttachmentBytes. */
+const MAX_ATTACHMENT = 40_960;
+
 const flushed: string[] = [];
 vi.mock('../../src/durable-file.js', async (importOriginal) => {
   const actual = await importOriginal<typeof import('../../src/durable-file.js')>();
@@ -27,11 +30,11 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('ObserverJournal.open', () => {
   it('flushes the directories of the files and folders it creates, and nothing when they exist', () => {
     const dir = join(root, 'data', 'stacks');
-    const { journal } = ObserverJournal.open(dir, silentLogger);
+    const { journal } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
     journal.close();
     expect(flushed).toEqual(expect.arrayContaining([resolve(dir), resolve(root, 'data'), resolve(root)]));
     flushed.length = 0;
-    const { journal: again } = ObserverJournal.open(dir, silentLogger);
+    const { journal: again } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
     again.close();
     expect(flushed).toEqual([]);
   });

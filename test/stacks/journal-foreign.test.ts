@@ -13,6 +13,9 @@ import { StacksObserverChain } from '../../src/chain/stacks/observer-chain.js';
 import { hash160, hash160Hex } from '../../src/hash/index.js';
 import { silentLogger } from '../../src/runtime.js';
 
+/** The observer's default maxAttachmentBytes. */
+const MAX_ATTACHMENT = 40_960;
+
 const root = mkdtempSync(join(tmpdir(), 'atlasnet-journal-foreign-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -32,7 +35,7 @@ describe('ObserverJournal.open on a file it did not write', () => {
     const record = JSON.stringify({ indexBlockHash: `0x${'1'.repeat(64)}`, parentIndexBlockHash: `0x${'0'.repeat(64)}`, height: 1, names: [] });
     const text = `${record}\nsomebody's notes, no newline`;
     writeFileSync(join(dir, JOURNAL_FILE), text);
-    expect(() => ObserverJournal.open(dir, silentLogger)).toThrow(expect.objectContaining({ code: 'STORE_CORRUPT' }));
+    expect(() => ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT)).toThrow(expect.objectContaining({ code: 'STORE_CORRUPT' }));
     expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8')).toBe(text);
   });
 
@@ -41,7 +44,7 @@ describe('ObserverJournal.open on a file it did not write', () => {
     mkdirSync(dir);
     const record = JSON.stringify({ indexBlockHash: `0x${'1'.repeat(64)}`, parentIndexBlockHash: `0x${'0'.repeat(64)}`, height: 1, names: [] });
     writeFileSync(join(dir, JOURNAL_FILE), `${record}\n${record.slice(0, 40)}`);
-    const { journal, blocks } = ObserverJournal.open(dir, silentLogger);
+    const { journal, blocks } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
     journal.close();
     expect(blocks).toHaveLength(1);
     expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8')).toBe(`${record}\n`);
@@ -53,7 +56,7 @@ describe('ObserverJournal.open on a file it did not write', () => {
       const dir = join(root, name);
       mkdirSync(dir);
       writeFileSync(join(dir, JOURNAL_FILE), `${record}\n${tail}`);
-      const { journal, blocks } = ObserverJournal.open(dir, silentLogger);
+      const { journal, blocks } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
       journal.close();
       expect(blocks).toHaveLength(1);
       expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8')).toBe(`${record}\n`);
@@ -74,7 +77,7 @@ describe('ObserverJournal.open on an attachments log it did not write', () => {
     const dir = join(root, name);
     mkdirSync(dir);
     writeFileSync(join(dir, ATTACHMENTS_FILE), bytes);
-    expect(() => ObserverJournal.open(dir, silentLogger)).toThrow(expect.objectContaining({ code: 'STORE_CORRUPT' }));
+    expect(() => ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT)).toThrow(expect.objectContaining({ code: 'STORE_CORRUPT' }));
     expect(readFileSync(join(dir, ATTACHMENTS_FILE)).equals(bytes)).toBe(true);
     expect(existsSync(join(dir, JOURNAL_FILE))).toBe(false);
   };
@@ -84,6 +87,7 @@ describe('ObserverJournal.open on an attachments log it did not write', () => {
     refused('f-short', Buffer.from('hello\n'));
     // A head whose length fits the file: a whole record, whose bytes do not hash to its address.
     refused('f-binary', record(Buffer.from('not a zone file at all'), Buffer.alloc(20, 7)));
+    refused('f-all-zeros', Buffer.alloc(4096));
   });
 
   it('refuses a log of ours damaged in the middle, and changes nothing', () => {
@@ -92,6 +96,12 @@ describe('ObserverJournal.open on an attachments log it did not write', () => {
     const at = ATTACHMENTS_MAGIC.length + 24 + zoneFile(1).length + 30;
     damaged.writeUInt8(damaged.readUInt8(at) ^ 1, at);
     refused('f-damaged', damaged);
+    // A length bit flipped: the second record now runs past the end of the file, further than any
+    // attachment an append could write. Cutting there would lose the third.
+    const longer = Buffer.from(good);
+    const lengthAt = ATTACHMENTS_MAGIC.length + 24 + zoneFile(1).length + 20;
+    longer.writeUInt8(longer.readUInt8(lengthAt) ^ 0x80, lengthAt);
+    refused('f-long', longer);
   });
 
   it('rewrites a log of records only (the format before its first bytes) with them, keeping every attachment and dropping a torn last one', () => {
@@ -100,7 +110,7 @@ describe('ObserverJournal.open on an attachments log it did not write', () => {
     const whole = Buffer.concat([record(zoneFile(1)), record(zoneFile(2))]);
     writeFileSync(join(dir, ATTACHMENTS_FILE), Buffer.concat([whole, record(zoneFile(3)).subarray(0, 30)]));
     for (let open = 0; open < 2; open++) {
-      const { journal } = ObserverJournal.open(dir, silentLogger);
+      const { journal } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
       for (const n of [1, 2]) expect(Buffer.from(journal.attachments.get(hash160Hex(zoneFile(n)))!).equals(zoneFile(n))).toBe(true);
       expect(journal.attachments.has(hash160Hex(zoneFile(3)))).toBe(false);
       journal.close();
@@ -108,19 +118,21 @@ describe('ObserverJournal.open on an attachments log it did not write', () => {
     }
   });
 
-  it('cuts a torn record or a tail of zeros from a log of ours, and takes over one whose first bytes were torn', () => {
+  it('cuts a torn record, a record whose bytes never landed or a tail of zeros from a log of ours, and takes over one whose first bytes were torn', () => {
     const whole = Buffer.concat([ATTACHMENTS_MAGIC, record(zoneFile(1))]);
     const cases: [string, Buffer, Buffer][] = [
       ['f-torn', Buffer.concat([whole, record(zoneFile(2)).subarray(0, 40)]), whole],
       ['f-zeros', Buffer.concat([whole, Buffer.alloc(500)]), whole],
+      // The head landed, its bytes did not (zeros where the file was extended).
+      ['f-landed-head', Buffer.concat([whole, record(zoneFile(2)).subarray(0, 24), Buffer.alloc(zoneFile(2).length)]), whole],
       ['f-head', Buffer.from(ATTACHMENTS_MAGIC.subarray(0, 9)), Buffer.from(ATTACHMENTS_MAGIC)],
-      ['f-head-zeros', Buffer.alloc(4096), Buffer.from(ATTACHMENTS_MAGIC)],
+      ['f-head-zeros', Buffer.concat([ATTACHMENTS_MAGIC.subarray(0, 5), Buffer.alloc(19)]), Buffer.from(ATTACHMENTS_MAGIC)],
     ];
     for (const [name, bytes, after] of cases) {
       const dir = join(root, name);
       mkdirSync(dir);
       writeFileSync(join(dir, ATTACHMENTS_FILE), bytes);
-      const { journal } = ObserverJournal.open(dir, silentLogger);
+      const { journal } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
       journal.close();
       expect(readFileSync(join(dir, ATTACHMENTS_FILE)).equals(after)).toBe(true);
     }

@@ -13,7 +13,7 @@ import { ATTACHMENTS_FILE, JOURNAL_FILE } from '../../src/chain/stacks/journal.j
 import { StacksObserverChain } from '../../src/chain/stacks/observer-chain.js';
 import { allowedHostList } from '../../src/chain/stacks/observer-http.js';
 import type { ChainEvent } from '../../src/chain/types.js';
-import { hash160Hex } from '../../src/hash/index.js';
+import { hash160, hash160Hex } from '../../src/hash/index.js';
 import { corpus, CORPUS_SKIP_MESSAGE } from '../support/data.js';
 import { waitFor } from '../support/wait.js';
 import { BNS, deliver, FakeChain } from './fake-stacks-node.js';
@@ -152,7 +152,12 @@ describe('StacksObserverChain over HTTP', () => {
     const before = await chain.read(0, 10);
     await chain.close();
     appendFileSync(join(dir, JOURNAL_FILE), '{"indexBlockHash":"0x12'); // a crash mid-append
-    appendFileSync(join(dir, ATTACHMENTS_FILE), Buffer.alloc(30, 1));
+    // A crash mid-append of a zone file: its head and the first bytes of it.
+    const torn = Buffer.alloc(24 + 10);
+    Buffer.from(hash160(files[5]!)).copy(torn);
+    torn.writeUInt32BE(files[5]!.length, 20);
+    Buffer.from(files[5]!).copy(torn, 24, 0, 10);
+    appendFileSync(join(dir, ATTACHMENTS_FILE), torn);
     chain = await open(dir);
     expect(await chain.read(0, 10)).toEqual(before);
     for (let i = 0; i < 3; i++) expect(Buffer.from(chain.attachment(hash160Hex(files[i]!))!).equals(Buffer.from(files[i]!))).toBe(true);

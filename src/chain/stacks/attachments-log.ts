@@ -6,9 +6,12 @@
  *
  * Every record is checked at open (its bytes must hash to its address), which is also how a file
  * of ours is told from somebody else's: only a file that starts with MAGIC, or whose records all
- * check, is ours, and only a file of ours is ever cut (a torn last record, from a crash
- * mid-append) or rewritten. Anything else is refused with STORE_CORRUPT and left as it was.
- * A log written before MAGIC existed (records only) is rewritten once, with it, at open.
+ * check, is ours, and only a file of ours is ever cut or rewritten. What a crash mid-append
+ * leaves is cut: a last record that ends past the end of the file (with a length an append could
+ * have written: at most maxRecordBytes), or one that does not check and is followed by nothing
+ * but zeros (the file was extended, the bytes never landed). Anything else (a record that does
+ * not check in the middle, somebody else's file) is refused with STORE_CORRUPT and left as it
+ * was. A log written before MAGIC existed (records only) is rewritten once, with it, at open.
  */
 import { closeSync, fstatSync, fsyncSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,8 +22,12 @@ import type { Logger } from '../../runtime.js';
 import { cutBack, cutTo, replaceFile, writeAll } from './journal-files.js';
 
 export const ATTACHMENTS_FILE = 'attachments.log';
-/** The first bytes of every attachments log written since the format had them. */
-export const ATTACHMENTS_MAGIC: Readonly<Uint8Array> = Buffer.from('atlasnet-attachments-v1\n', 'latin1');
+/**
+ * The first bytes of every attachments log written since the format had them: 20 bytes of name
+ * and version, then a zero length, so that a version of atlasnet from before them reads a record
+ * of nothing (not a torn one, which it would cut, with every record after it).
+ */
+export const ATTACHMENTS_MAGIC: Readonly<Uint8Array> = Buffer.concat([Buffer.from('atlasnet-attlog-v01\n', 'latin1'), Buffer.alloc(4)]);
 const RECORD_HEAD = 24;
 /** Bytes copied at a time when a log is rewritten in the current format. */
 const COPY_BLOCK = 1024 * 1024;
@@ -50,14 +57,18 @@ export class AttachmentsLog {
     this.#end = scan.end;
   }
 
-  /** Opens (creating) the log in `dir`; see the module comment for what it refuses and what it cuts. */
-  static open(dir: string, logger: Logger): AttachmentsLog {
+  /**
+   * Opens (creating) the log in `dir`; see the module comment for what it refuses and what it
+   * cuts. `maxRecordBytes`: the largest attachment an append may have written (the observer's
+   * maxAttachmentBytes).
+   */
+  static open(dir: string, logger: Logger, maxRecordBytes: number): AttachmentsLog {
     const path = join(dir, ATTACHMENTS_FILE);
     let fd = openSync(path, 'a+');
     try {
       const size = fstatSync(fd).size;
       const start = readAt(fd, 0, Math.min(size, ATTACHMENTS_MAGIC.length));
-      if ((size < ATTACHMENTS_MAGIC.length && isStartOfMagic(start)) || zerosFrom(fd, 0, size)) {
+      if (size <= ATTACHMENTS_MAGIC.length && isStartOfMagic(start)) {
         // New, or a crash while its first bytes were written: nothing in it yet.
         if (size > 0) cutTo(fd, 0);
         writeAll(fd, ATTACHMENTS_MAGIC);
@@ -65,14 +76,14 @@ export class AttachmentsLog {
         return new AttachmentsLog(dir, fd, { index: new Map(), end: ATTACHMENTS_MAGIC.length });
       }
       if (hasMagic(start)) {
-        const scan = scanRecords(fd, path, ATTACHMENTS_MAGIC.length, size);
+        const scan = scanRecords(fd, path, ATTACHMENTS_MAGIC.length, size, maxRecordBytes);
         if (scan.end < size) {
           logger.warn('observer journal: dropping a torn attachment record', { bytes: size - scan.end });
           cutTo(fd, scan.end);
         }
         return new AttachmentsLog(dir, fd, scan);
       }
-      const scan = scanRecords(fd, path, 0, size);
+      const scan = scanRecords(fd, path, 0, size, maxRecordBytes);
       if (scan.index.size === 0) {
         throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} is not an attachments log (no whole attachment record); move it away to start a new one`, { path });
       }
@@ -173,26 +184,29 @@ export class AttachmentsLog {
 }
 
 /**
- * The whole records from `from` on, each checked against its address. The first that is not
- * whole (a torn append), or not anything an append writes but is followed by zeros only (a crash
- * left the file extended), ends the scan; a whole record whose bytes do not hash to its address,
- * with anything but zeros after it, is not ours: STORE_CORRUPT.
+ * The whole records from `from` on, each checked against its address, up to what a crash
+ * mid-append left (not counted in `end`: cut by the caller); see the module comment. Throws
+ * STORE_CORRUPT for anything an append cannot leave.
  */
-function scanRecords(fd: number, path: string, from: number, size: number): Scan {
+function scanRecords(fd: number, path: string, from: number, size: number, maxRecordBytes: number): Scan {
   const index: AttachmentIndex = new Map();
   const head = Buffer.alloc(RECORD_HEAD);
   let offset = from;
   while (offset + RECORD_HEAD <= size) {
     readSync(fd, head, 0, RECORD_HEAD, offset);
     const length = head.readUInt32BE(20);
-    if (offset + RECORD_HEAD + length > size) break;
+    const end = offset + RECORD_HEAD + length;
+    if (end > size) {
+      if (length <= maxRecordBytes) break;
+      throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path}: the record at byte ${offset} says ${length} bytes, more than maxAttachmentBytes (${maxRecordBytes}) and than the file holds (damaged, or not an attachments log; a larger maxAttachmentBytes opens it if it was written under one); nothing was changed`, { path, offset });
+    }
     const content = readAt(fd, offset + RECORD_HEAD, length);
     if (length === 0 || !Buffer.from(hash160(content)).equals(head.subarray(0, 20))) {
-      if (zerosFrom(fd, offset, size)) break;
+      if (zerosFrom(fd, end, size)) break;
       throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path}: the record at byte ${offset} does not hash to its address (damaged, or not an attachments log); nothing was changed`, { path, offset });
     }
     index.set(head.toString('hex', 0, 20), [offset + RECORD_HEAD, length]);
-    offset += RECORD_HEAD + length;
+    offset = end;
   }
   return { index, end: offset };
 }
@@ -203,7 +217,12 @@ function upgrade(dir: string, old: number, scan: Scan): number {
     writeAll(out, ATTACHMENTS_MAGIC);
     for (let at = 0; at < scan.end; at += COPY_BLOCK) writeAll(out, readAt(old, at, Math.min(COPY_BLOCK, scan.end - at)));
   });
-  fsyncDirectory(dir);
+  try {
+    fsyncDirectory(dir);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
   return fd;
 }
 
@@ -228,7 +247,7 @@ function hasMagic(start: Uint8Array): boolean {
   return start.length === ATTACHMENTS_MAGIC.length && Buffer.from(start).equals(ATTACHMENTS_MAGIC);
 }
 
-/** The start of MAGIC, possibly followed by zeros: the first write of a log of ours was torn. */
+/** Empty, or the start of MAGIC followed by zeros (at most MAGIC's length in all): a new log, or its first write was torn. */
 function isStartOfMagic(start: Uint8Array): boolean {
   let i = 0;
   while (i < start.length && start[i] === ATTACHMENTS_MAGIC[i]) i++;

@@ -33,8 +33,8 @@ export class ObserverJournal {
     this.#attachments = attachments;
   }
 
-  /** Opens (creating) the journal in `dir`; returns it and the blocks it holds, in order. */
-  static open(dir: string, logger: Logger): { journal: ObserverJournal; blocks: ObservedBlock[] } {
+  /** Opens (creating) the journal in `dir`; returns it and the blocks it holds, in order. `maxAttachmentBytes`: the observer's (AttachmentsLog.open). */
+  static open(dir: string, logger: Logger, maxAttachmentBytes: number): { journal: ObserverJournal; blocks: ObservedBlock[] } {
     const createdDir = mkdirSync(dir, { recursive: true });
     const path = join(dir, JOURNAL_FILE);
     const attachmentsPath = join(dir, ATTACHMENTS_FILE);
@@ -72,8 +72,9 @@ export class ObserverJournal {
         }
       }
     }
-    // The attachments log first: one that is not ours stops the open before any file is created.
-    const attachments = AttachmentsLog.open(dir, logger);
+    // The attachments log before the journal is opened for appending: one that is not ours stops
+    // the open before a new journal file is created.
+    const attachments = AttachmentsLog.open(dir, logger, maxAttachmentBytes);
     let fd: number;
     try {
       fd = openSync(path, 'a');

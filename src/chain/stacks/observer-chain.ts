@@ -96,7 +96,7 @@ export class StacksObserverChain implements ChainAdapter {
     const logger = options.logger ?? silentLogger;
     // Checked before anything is opened: a bad entry touches nothing.
     const allowList = allowedHostList(options.allowedHosts ?? []);
-    const { journal, blocks } = ObserverJournal.open(options.dir, logger);
+    const { journal, blocks } = ObserverJournal.open(options.dir, logger, options.limits?.maxAttachmentBytes ?? DEFAULT_OBSERVER_LIMITS.maxAttachmentBytes);
     const tree = new BlockTree(options.reorgWindow ?? 1_000);
     for (const block of blocks) tree.add(block, true);
     // A journal much longer than what the tree still needs (old, nameless blocks) is rewritten.
