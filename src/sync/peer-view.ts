@@ -3,7 +3,7 @@
  * and the reads of its inventory vector over the wire; `PeerViews` (peer-views.ts) keeps the
  * views and decides which peers relay.
  */
-import { bitmaps, type Bitmap } from '../inventory/bitmap.js';
+import type { ReadonlyBitmap } from '../inventory/bitmap.js';
 import { Inventory } from '../inventory/inventory.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import { DEFAULT_LIMITS, GET_ADDRESSES_UNADVERTISED } from '../protocol/limits.js';
@@ -57,11 +57,6 @@ export interface PeerView {
    * (hex from then on, while it is tracked, whatever its replies say).
    */
   addressForm: 'hex' | 'packed' | 'refused';
-  /**
-   * Positions the peer sent bytes for that did not hash to their address: its claims to them are
-   * not believed again before `until`, whatever its inventory or offers say (refute()).
-   */
-  refuted: { positions: Bitmap; until: number } | undefined;
 }
 
 /** What a peer's inventory reply says of how much it serves per getChunks call. */
@@ -83,28 +78,12 @@ export function truncateView(view: PeerView, length: number): void {
 }
 
 /**
- * The peer sent bytes for these positions that do not hash to their address: its claims to them
- * go, and are not believed again for `forMs` from `now`, whatever its inventory or offers say. A
- * peer that is never blocked (a seed) would otherwise be asked again, and send corrupt bytes
- * again, after each refresh.
- */
-export function refuteClaims(view: PeerView, positions: readonly number[], now: number, forMs: number): void {
-  if (positions.length === 0) return;
-  for (const position of positions) view.inventory.remove(position);
-  if (view.refuted === undefined || now >= view.refuted.until) view.refuted = { positions: bitmaps.create(), until: 0 };
-  view.refuted.positions.addMany(Uint32Array.from(positions));
-  view.refuted.until = now + forMs;
-}
-
-/**
  * Adds the positions the peer offered (below `limit`, our own length) to its view; answers how
- * many were new. Claims it lost by sending corrupt bytes are not taken back before their time.
+ * many were new, except those `refuted` (claims it lost by sending corrupt bytes, refuted-claims.ts).
  * While a whole read is under way they are also kept for it (at most `maxHeldDuringFetch`).
  */
-export function markHeldBy(view: PeerView, positions: Uint32Array, limit: number, maxHeldDuringFetch: number, now: number): number {
-  if (view.refuted !== undefined && now >= view.refuted.until) view.refuted = undefined;
+export function markHeldBy(view: PeerView, positions: Uint32Array, limit: number, maxHeldDuringFetch: number, refuted: ReadonlyBitmap | undefined): number {
   if (view.inventory.length < limit) view.inventory.setLength(limit);
-  const refuted = view.refuted?.positions;
   let added = 0;
   for (const position of positions) {
     if (position >= limit || refuted?.has(position) === true) continue;
@@ -112,20 +91,6 @@ export function markHeldBy(view: PeerView, positions: Uint32Array, limit: number
     if (view.heldDuringFetch && view.heldDuringFetch.length < maxHeldDuringFetch) view.heldDuringFetch.push(position);
   }
   return added;
-}
-
-/**
- * Drops from `inventory` (the view's, or a whole read about to become it) the claims the peer
- * lost by sending corrupt bytes, until their time is up; then forgets them.
- */
-export function withoutRefuted(view: PeerView, inventory: Inventory, now: number): void {
-  const { refuted } = view;
-  if (refuted === undefined) return;
-  if (now >= refuted.until) {
-    view.refuted = undefined;
-    return;
-  }
-  inventory.removeAll(refuted.positions);
 }
 
 /**
@@ -144,7 +109,7 @@ export const RELAY_REFUSED_MS = 60_000;
 
 /** A view of `peer` with nothing read yet. */
 export function newPeerView(peer: string): PeerView {
-  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes, addressForm: 'hex', refuted: undefined };
+  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes, addressForm: 'hex' };
 }
 
 export interface RefreshOutcome {

@@ -1,10 +1,10 @@
 import { ExpiringMap, type Random } from '../runtime.js';
 import type { Inventory } from '../inventory/inventory.js';
-import { decodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
-import type { InventoryChangesParams } from '../protocol/messages.js';
 import { DEFAULT_LIMITS, GET_ADDRESSES_UNADVERTISED, type ProtocolLimits } from '../protocol/limits.js';
-import { DEFAULT_RELAYS, markHeldBy, newPeerView, readServingBounds, readTail, readWhole, refuteClaims, RELAY_REFUSED_MS, truncateView, withoutRefuted, type PeerView, type RefreshOutcome } from './peer-view.js';
+import { DEFAULT_RELAYS, markHeldBy, newPeerView, truncateView, type PeerView, type RefreshOutcome } from './peer-view.js';
+import { RefutedClaims } from './refuted-claims.js';
+import { readView, type ViewReadContext } from './view-refresh.js';
 
 /** What peer views work with: the two inventory calls, the protocol's bounds on replies, and our own address and sequence. */
 export interface PeerViewsComponents {
@@ -45,6 +45,9 @@ export class PeerViews {
   private idleUntil = -Infinity;
   /** Peers that refused to be extra relays, until when (at most maxPeers, the oldest forgotten first). */
   private readonly refusedExtras: ExpiringMap<string>;
+  /** Claims peers lost by sending corrupt bytes (refute). */
+  private readonly refuted = new RefutedClaims();
+  private readonly readContext: ViewReadContext;
   private readonly client: PeerViewsComponents['client'];
   private readonly limits: PeerViewsComponents['limits'];
   private readonly self: PeerViewsComponents['self'];
@@ -58,6 +61,12 @@ export class PeerViews {
     this.random = components.random ?? Math.random;
     ({ maxPeers: this.maxPeers, relays: this.relays } = { ...DEFAULT_PEER_VIEWS, ...options });
     this.refusedExtras = new ExpiringMap(this.maxPeers);
+    this.readContext = {
+      ...components,
+      isCurrent: (view) => this.views.get(view.peer) === view,
+      dropExtra: (view) => this.dropExtra(view),
+      refuted: (peer, now) => this.refuted.of(peer, now),
+    };
   }
 
   get size(): number {
@@ -348,17 +357,25 @@ export class PeerViews {
 
   /**
    * The peer sent bytes for these positions that do not hash to their address: its claims to
-   * them go, and are not believed again for `forMs` from `now` (refuteClaims).
+   * them go, and are not believed again for `forMs` from `now` (refuted-claims.ts), even if its
+   * view is dropped and made again meanwhile.
    */
   refute(peer: string, positions: readonly number[], now: number, forMs: number): void {
+    this.refuted.refute(peer, positions, now, now + forMs);
     const view = this.views.get(peer);
-    if (view) refuteClaims(view, positions, now, forMs);
+    if (view) for (const position of positions) view.inventory.remove(position);
+  }
+
+  /** Our sequence was rolled back to `length`: what views and refutations say past it is dropped. */
+  truncate(length: number): void {
+    for (const view of this.views.values()) truncateView(view, length);
+    this.refuted.truncate(length);
   }
 
   /** The peer told us (offer) it now holds these positions. Returns how many were new (see markHeldBy; `now` omitted: refuted claims stay out). */
   markHeld(peer: string, positions: Uint32Array, now = -Infinity): number {
     const view = this.views.get(peer);
-    return view ? markHeldBy(view, positions, this.localLength(), this.limits.maxInventoryChanges, now) : 0;
+    return view ? markHeldBy(view, positions, this.localLength(), this.limits.maxInventoryChanges, this.refuted.of(peer, now)) : 0;
   }
 
   /**
@@ -371,78 +388,12 @@ export class PeerViews {
     const view = this.views.get(peer);
     if (!view) return { bytes: 0, full: false, added: 0 };
     try {
-      const outcome = await this.read(view, now, signal, wholeRead);
+      const outcome = await readView(this.readContext, view, now, signal, wholeRead);
       // A refresh that brought nothing makes the next one wait longer (quietRefreshPeriod).
       view.quietRefreshes = outcome.added > 0 || outcome.full || outcome.relayRefused === true ? 0 : view.quietRefreshes + 1;
       return outcome;
     } finally {
       this.changed(); // when it is next due moved, even if it failed halfway
-    }
-  }
-
-  private async read(view: PeerView, now: number, signal?: AbortSignal, wholeRead?: (added: number) => void): Promise<RefreshOutcome> {
-    const peer = view.peer;
-    const incremental = view.version ? await this.refreshChanges(view, now, signal) : undefined;
-    if (incremental) return incremental;
-    const whole = await this.refreshWhole(view, now, signal);
-    if (this.views.get(peer) !== view) return whole;
-    wholeRead?.(whole.added);
-    if (!view.version) return whole;
-    const after = await this.refreshChanges(view, now, signal);
-    return after ? { ...after, bytes: whole.bytes + after.bytes, full: true, added: whole.added + after.added } : whole;
-  }
-
-  /** The changes since the view's version; undefined when the peer cannot answer incrementally. */
-  private async refreshChanges(view: PeerView, now: number, signal?: AbortSignal): Promise<RefreshOutcome | undefined> {
-    const peer = view.peer;
-    if (view.version) {
-      const from = this.self();
-      const params: InventoryChangesParams = from ? { since: view.version, from, offers: view.relay } : { since: view.version };
-      const changes = await this.client.inventoryChanges(peer, params, { signal });
-      if (changes.complete && this.views.get(peer) === view) {
-        const positions = decodePositions(changes.added, { maxCount: this.limits.maxInventoryChanges });
-        const length = Math.min(changes.sequenceLength, this.localLength());
-        if (length > view.inventory.length) view.inventory.setLength(length);
-        const before = view.inventory.count;
-        view.inventory.addMany(positions.filter((p) => p < view.inventory.length));
-        view.version = changes.inventory;
-        view.refreshedAt = now;
-        const relayRefused = params.offers === true && changes.offering === false && view.relay;
-        if (relayRefused) {
-          view.relay = false;
-          view.refusedUntil = now + RELAY_REFUSED_MS;
-          if (view.extra) this.dropExtra(view);
-        }
-        // Our sequence grew past what we had read of the peer: its bits there predate `since`.
-        const tail = length > view.covered ? await readTail(this.client, this.limits.maxInventoryBytes, view, length, signal) : 0;
-        withoutRefuted(view, view.inventory, now);
-        return { bytes: changes.added.byteLength + tail, full: false, added: view.inventory.count - before, ...(relayRefused ? { relayRefused } : {}) };
-      }
-    }
-    return undefined;
-  }
-
-  private async refreshWhole(view: PeerView, now: number, signal?: AbortSignal): Promise<RefreshOutcome> {
-    // Only the positions we know matter: a peer claiming a longer sequence costs us nothing more.
-    const wanted = Math.ceil(this.localLength() / 8);
-    view.heldDuringFetch = [];
-    try {
-      const { first, fresh, bytes, length } = await readWhole(this.client, this.limits.maxInventoryBytes, view.peer, wanted, this.localLength(), signal);
-      // The view may have been dropped while we were fetching.
-      if (this.views.get(view.peer) !== view) return { bytes, full: true, added: 0 };
-      const heldMeanwhile = view.heldDuringFetch ?? [];
-      fresh.addMany(heldMeanwhile.filter((p) => p < fresh.length));
-      withoutRefuted(view, fresh, now);
-      const added = fresh.count - fresh.bitmap.andCardinality(view.inventory.bitmap);
-      view.inventory = fresh; // in place: the same view object stays tracked
-      readServingBounds(view, first);
-      view.version = first.inventory;
-      view.covered = length;
-      view.refreshedAt = now;
-      truncateView(view, this.localLength()); // our sequence may have been rolled back meanwhile
-      return { bytes, full: true, added };
-    } finally {
-      view.heldDuringFetch = undefined;
     }
   }
 }

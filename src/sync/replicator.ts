@@ -14,7 +14,7 @@ import type { CorruptChunk } from '../store/verified-read.js';
 import { Auditor } from './audit.js';
 import { Downloader, type PeerFault } from './downloader.js';
 import { EarlyContacts } from './early-contacts.js';
-import { quietRefreshPeriod, truncateView, type PeerView } from './peer-view.js';
+import { quietRefreshPeriod } from './peer-view.js';
 import { PeerViews } from './peer-views.js';
 import { Pusher } from './pusher.js';
 import type { ReplicatorComponents, ReplicatorOptions, ReplicatorStats } from './replicator-parts.js';
@@ -251,7 +251,7 @@ export class Replicator {
   rolledBack(length: number): void {
     this.log.reset(this.newEpoch());
     // What peers' views said past `length` was read against announcements that are gone.
-    for (const peer of this.views.peers()) truncateView(this.views.get(peer) as PeerView, length);
+    this.views.truncate(length);
     this.downloader.rolledBack(length);
     this.views.wake();
     this.components.logger.warn('chain rolled back', { length });

@@ -163,7 +163,31 @@ describe('PeerViews', () => {
     expect(held()).toEqual([0, 1, 3, 4, 6, 7]);
     await views.refresh('p', 1_010);
     expect(held()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    expect(views.get('p')!.refuted).toBeUndefined();
+  });
+
+  it('keeps a refutation for its full time when the peer\'s view is dropped and made again, and forgets what a rollback takes away', async () => {
+    let length = 8;
+    const views = new PeerViews({ ...parts(answering(async (_peer, method) => eightEmpty(method))), localLength: () => length }, { maxPeers: 4 });
+    const all = Uint32Array.of(0, 1, 2, 3, 4, 5, 6, 7);
+    // Known only from its offers: such a view expires, and the next offer makes a new one.
+    expect(views.trackPassive('o', 60_000)).toBe(true);
+    views.markHeld('o', all, 0);
+    views.refute('o', [6, 7], 1_000, 600_000);
+    views.expirePassive(61_000);
+    expect(views.has('o')).toBe(false);
+    expect(views.trackPassive('o', 121_000)).toBe(true);
+    expect(views.markHeld('o', all, 61_000)).toBe(6);
+    // Tracked as a neighbour (a new view, read whole from now on): still not believed.
+    views.track('o');
+    expect(views.markHeld('o', all, 62_000)).toBe(6);
+    // Our sequence rolled back to 7 positions; when it grows again, position 7 names another
+    // chunk, which the peer may well hold: believed. Position 6 is still refuted.
+    length = 7;
+    views.truncate(7);
+    expect(views.get('o')!.inventory.length).toBe(7);
+    length = 8;
+    expect(views.markHeld('o', all, 63_000)).toBe(1);
+    expect([...views.get('o')!.inventory.positions()]).toEqual([0, 1, 2, 3, 4, 5, 7]);
   });
 
   it('says what a whole read brought before asking for the changes made meanwhile, so it can be planned from at once', async () => {
