@@ -308,18 +308,30 @@ export class Overlay {
    * Eclipse resistance: while a seed is live, one neighbour is a seed. Colluding peers whose lists
    * name only each other trap a random walk that enters their region, and renewal would then hand
    * them every neighbour slot in turn; a seed neighbour keeps a path to the network the host
-   * trusts. The seed is drawn at random, so the load spreads over the seeds.
+   * trusts. The seed is drawn at random, so the load spreads over the seeds; one that stops
+   * answering is replaced by another.
    */
   private keepSeedNeighbor(): void {
-    if (this.active.list().some((peer) => this.table.isSeed(peer))) return;
-    const live = this.table.seeds().filter((seed) => this.table.has(seed) && this.table.health(seed) >= this.table.limits.minHealth);
-    if (live.length === 0) return;
-    const seed = live[randomInt(this.options.random, live.length)] as string;
-    if (this.active.wanted === 0) {
+    const seedNeighbors = this.active.list().filter((peer) => this.table.isSeed(peer));
+    if (seedNeighbors.some((seed) => this.seedUsable(seed))) return;
+    const usable = this.table.seeds().filter((seed) => this.seedUsable(seed));
+    if (usable.length === 0) return;
+    const seed = usable[randomInt(this.options.random, usable.length)] as string;
+    // A seed neighbour that stopped answering gives its slot to a live seed: kept, it would hold
+    // the place the guarantee needs (seeds are never evicted for health).
+    const failing = seedNeighbors[0];
+    if (failing !== undefined) this.dropNeighbor(failing);
+    else if (this.active.wanted === 0) {
       const victim = this.active.pickForRenewal();
       if (victim !== undefined) this.dropNeighbor(victim);
     }
     this.addNeighbor(seed);
+  }
+
+  /** A seed may be the seed neighbour: in the table and healthy, or not called lately (no samples: nothing says it is down). */
+  private seedUsable(seed: string): boolean {
+    const info = this.table.get(seed);
+    return info !== undefined && (info.samples === 0 || info.health >= this.table.limits.minHealth);
   }
 
   private addNeighbor(peer: string): void {
