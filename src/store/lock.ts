@@ -8,17 +8,17 @@
  *   `atlas.lock` (link fails if the name exists), so no reader ever sees a half-written lock;
  * - a lock whose pid is alive on this host is respected: BUSY, naming the holder;
  * - a lock whose pid is dead (or that is unreadable garbage) is stale: it is removed, only if it
- *   still holds what we judged stale, and taken over.
+ *   still holds what we judged stale (moved aside, then checked: removeIfStill), and taken over.
  * A lock written on another host (a shared file system) is respected: its pid cannot be checked.
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { AtlasError, ErrorCodes } from '../errors.js';
 
 export const STORE_LOCK_FILE = 'atlas.lock';
-/** Private names a lock is written under before it is linked into place. */
-export const STORE_LOCK_TEMP = /^atlas\.lock\.\d+\.tmp$/;
+/** Private names a lock is written under before it is linked into place, or moved to when judged stale. */
+export const STORE_LOCK_TEMP = /^atlas\.lock\.\d+(\.stale)?\.tmp$/;
 
 const TAKEOVER_ATTEMPTS = 3;
 
@@ -39,6 +39,7 @@ export function acquireStoreLock(dir: string): StoreLock {
   const mine: StoreLockHolder = { pid: process.pid, host: hostname() };
   const text = `${JSON.stringify(mine)}\n`;
   const temp = join(dir, `${STORE_LOCK_FILE}.${process.pid}.tmp`);
+  const aside = join(dir, `${STORE_LOCK_FILE}.${process.pid}.stale.tmp`);
   writeFileSync(temp, text, { mode: 0o644 });
   try {
     for (let attempt = 0; attempt < TAKEOVER_ATTEMPTS; attempt++) {
@@ -58,19 +59,37 @@ export function acquireStoreLock(dir: string): StoreLock {
           holderHost: holder.host,
         });
       }
-      // Stale: remove it only if it is still the lock we judged.
-      if (readHolderText(path) === found) {
-        try {
-          unlinkSync(path);
-        } catch {
-          // another process took it over first; the next attempt sees its lock
-        }
-      }
+      removeIfStill(path, found, aside);
     }
     throw new AtlasError(ErrorCodes.BUSY, `the store in ${dir} is being locked by another process`, { path: dir });
   } finally {
     try {
       unlinkSync(temp);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * Removes the lock at `path` if it still holds `stale`. Checking, then unlinking, would leave a
+ * gap in which another process could take the stale lock over, and the unlink remove that
+ * process's new lock: both would run. So the lock is moved aside under our own name (atomic)
+ * and checked there; a lock that turns out to be another's is linked back into place.
+ */
+function removeIfStill(path: string, stale: string, aside: string): void {
+  try {
+    renameSync(path, aside);
+  } catch {
+    return; // removed meanwhile: the next attempt sees what is there
+  }
+  try {
+    if (readHolderText(aside) !== stale) linkSync(aside, path);
+  } catch {
+    // A third process locked in the gap (EEXIST): its lock stands, and the next attempt sees it.
+  } finally {
+    try {
+      unlinkSync(aside);
     } catch {
       // already gone
     }
