@@ -140,8 +140,11 @@ export class WorkPlan {
       const failedBy = this.sparedFrom.size > 0 ? this.sparedFrom.get(position) : undefined;
       const holder = this.pickHolder(item.holders, failedBy, batches, slots, batchSizeOf, canOpen, reliability);
       if (holder === undefined) {
-        if (!item.holders.some((peer) => peer !== failedBy && this.views.has(peer))) queue[i] = undefined;
-        else if (openable === 0 && allFull(batches, batchSizeOf)) break; // every holder is busy
+        if (!item.holders.some((peer) => peer !== failedBy && this.views.has(peer))) {
+          queue[i] = undefined;
+          // Only the peer that failed it still claims it: it waits out a back-off, then goes to that peer again.
+          if (failedBy !== undefined) this.backOffSpared(position, now);
+        } else if (openable === 0 && allFull(batches, batchSizeOf)) break; // every holder is busy
         continue;
       }
       queue[i] = undefined;
@@ -284,6 +287,13 @@ export class WorkPlan {
       }
       this.fail(address, now, position);
     }
+  }
+
+  /** A spared position no other holder claims any more backs off after all (see sparedFrom). */
+  private backOffSpared(position: number, now: number): void {
+    const address = this.store.addressAt(position);
+    if (address === undefined) this.sparedFrom.delete(position);
+    else this.fail(address, now, position);
   }
 
   /** Backs the address off: min(max, base * 2^n + jitter) before it is planned again. `position`: where it was planned, when known. */

@@ -522,6 +522,33 @@ describe('Downloader', () => {
     expect(Math.max(...Object.values(askedAddresses))).toBeLessThanOrEqual(2);
   });
 
+  it('backs a spared address off, then asks the peer that failed it again, once no other holder claims it', async () => {
+    const byAddress = new Map<string, Uint8Array>();
+    let failures = 0;
+    const serve: Reply = (peer, addresses) => {
+      if (peer === 'F' && failures++ === 0) throw new AtlasError(ErrorCodes.UNREACHABLE, 'F is unreachable');
+      // M claims them all but has none: each "don't have" clears its claim.
+      if (peer === 'M') return { chunks: [], missing: addresses };
+      return { chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] };
+    };
+    let now = 1_000_000;
+    const clock: Clock = { now: () => now, setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout };
+    const { chunks, store, views, downloader } = await setup(10, serve, { batchSize: 5 }, undefined, clock);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    for (const peer of ['F', 'M']) {
+      views.track(peer);
+      views.markHeld(peer, Uint32Array.from({ length: 10 }, (_, i) => i));
+    }
+    running.push(downloader);
+    downloader.pump();
+    await waitFor(() => failures >= 1 && downloader.stats.missingReplies >= 5, 'F\'s failure and M\'s "don\'t have"', 2_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // What F failed went to M, which has none of it: F alone claims it now. After a back-off it is F's again.
+    now += 60_000;
+    downloader.inventoriesChanged();
+    await waitFor(() => store.chunkCount() === 10, 'every chunk, from F', 2_000);
+  });
+
   it('does not believe a liar\'s claims to the chunks it sent corrupt again before refutedClaimMs, whatever it offers', async () => {
     const byAddress = new Map<string, Uint8Array>();
     const asked: Record<string, number> = {};
