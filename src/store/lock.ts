@@ -8,17 +8,19 @@
  *   `atlas.lock` (link fails if the name exists), so no reader ever sees a half-written lock;
  * - a lock whose pid is alive on this host is respected: BUSY, naming the holder;
  * - a lock whose pid is dead (or that is unreadable garbage) is stale: it is removed, only if it
- *   still holds what we judged stale (moved aside, then checked: removeIfStill), and taken over.
+ *   still holds what we judged stale, by one process at a time (removeStale), and taken over.
  * A lock written on another host (a shared file system) is respected: its pid cannot be checked.
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { AtlasError, ErrorCodes } from '../errors.js';
 
 export const STORE_LOCK_FILE = 'atlas.lock';
-/** Private names a lock is written under before it is linked into place, or moved to when judged stale. */
-export const STORE_LOCK_TEMP = /^atlas\.lock\.\d+(\.stale)?\.tmp$/;
+/** Held by the one process removing a stale lock at a time (see removeStale). */
+export const STORE_LOCK_TAKEOVER = 'atlas.lock.takeover';
+/** Private names a lock is written under before it is linked into place, and the takeover file. */
+export const STORE_LOCK_TEMP = /^atlas\.lock\.(\d+\.tmp|takeover)$/;
 
 const TAKEOVER_ATTEMPTS = 3;
 
@@ -39,7 +41,6 @@ export function acquireStoreLock(dir: string): StoreLock {
   const mine: StoreLockHolder = { pid: process.pid, host: hostname() };
   const text = `${JSON.stringify(mine)}\n`;
   const temp = join(dir, `${STORE_LOCK_FILE}.${process.pid}.tmp`);
-  const aside = join(dir, `${STORE_LOCK_FILE}.${process.pid}.stale.tmp`);
   writeFileSync(temp, text, { mode: 0o644 });
   try {
     for (let attempt = 0; attempt < TAKEOVER_ATTEMPTS; attempt++) {
@@ -59,7 +60,7 @@ export function acquireStoreLock(dir: string): StoreLock {
           holderHost: holder.host,
         });
       }
-      removeIfStill(path, found, aside);
+      removeStale(dir, path, found, temp, text);
     }
     throw new AtlasError(ErrorCodes.BUSY, `the store in ${dir} is being locked by another process`, { path: dir });
   } finally {
@@ -72,27 +73,37 @@ export function acquireStoreLock(dir: string): StoreLock {
 }
 
 /**
- * Removes the lock at `path` if it still holds `stale`. Checking, then unlinking, would leave a
- * gap in which another process could take the stale lock over, and the unlink remove that
- * process's new lock: both would run. So the lock is moved aside under our own name (atomic)
- * and checked there; a lock that turns out to be another's is linked back into place.
+ * Removes the lock at `path` if it still holds `stale`, holding the takeover file while it
+ * checks and unlinks: only its holder removes a lock judged stale, and a newcomer only links a
+ * lock where there is none, so between the check and the unlink no other lock can take its
+ * place (checked, then unlinked, without it, a process taking the stale lock over at the same
+ * moment could have its new lock removed, and both would run). A takeover file left by a process
+ * that died holding it is removed the same way as a stale lock; the next attempt goes on.
  */
-function removeIfStill(path: string, stale: string, aside: string): void {
+function removeStale(dir: string, path: string, stale: string, temp: string, mine: string): void {
+  const takeover = join(dir, STORE_LOCK_TAKEOVER);
   try {
-    renameSync(path, aside);
+    linkSync(temp, takeover);
   } catch {
-    return; // removed meanwhile: the next attempt sees what is there
+    const other = readHolderText(takeover);
+    const holder = other === undefined ? undefined : parseHolder(other);
+    if (other !== undefined && !(holder !== undefined && isAlive(holder))) unlinkIfStill(takeover, other);
+    return; // another process is taking over (the next attempt sees its lock), or died doing so
   }
   try {
-    if (readHolderText(aside) !== stale) linkSync(aside, path);
-  } catch {
-    // A third process locked in the gap (EEXIST): its lock stands, and the next attempt sees it.
+    unlinkIfStill(path, stale);
   } finally {
-    try {
-      unlinkSync(aside);
-    } catch {
-      // already gone
-    }
+    unlinkIfStill(takeover, mine);
+  }
+}
+
+/** Unlinks `path` if it still holds `text` (not atomic: see removeStale for when that is enough). */
+function unlinkIfStill(path: string, text: string): void {
+  if (readHolderText(path) !== text) return;
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
   }
 }
 
@@ -109,12 +120,7 @@ function ownedLock(path: string, text: string): StoreLock {
     release() {
       if (!held) return;
       held = false;
-      if (readHolderText(path) !== text) return; // taken over (we were judged dead): not ours to remove
-      try {
-        unlinkSync(path);
-      } catch {
-        // already gone
-      }
+      unlinkIfStill(path, text); // not when taken over (we were judged dead): not ours to remove
     },
   };
 }

@@ -1,9 +1,10 @@
 /**
- * Taking over a stale store lock while another process does the same: whatever the interleaving,
- * at most one of them holds the lock. The other process is played by a hook that, at the worst
- * moment (just before we remove what we judged stale), takes the stale lock over itself.
+ * Taking over a stale store lock while other processes may do the same: only the holder of the
+ * takeover file removes a stale lock, so no process removes a lock another has just taken over.
+ * The other process is played by a hook at the worst moment (just before we remove the stale
+ * lock) and by takeover files left in place.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -26,28 +27,59 @@ vi.mock('node:fs', async (importOriginal) => {
   return { ...actual, unlinkSync, renameSync, default: { ...actual, unlinkSync, renameSync } };
 });
 
-const { acquireStoreLock, STORE_LOCK_FILE } = await import('../../src/store/lock.js');
+const { acquireStoreLock, STORE_LOCK_FILE, STORE_LOCK_TAKEOVER } = await import('../../src/store/lock.js');
 
 const root = mkdtempSync(join(tmpdir(), 'atlasnet-lock-race-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-describe('acquireStoreLock against a concurrent takeover', () => {
-  it('never removes the lock another process took over between our check and our removal', () => {
-    const dir = join(root, 'a');
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir);
-    const path = join(dir, STORE_LOCK_FILE);
-    // A lock left by a process that is gone (pid 2^31 - 2 is not running).
-    writeFileSync(path, `${JSON.stringify({ pid: 2_147_483_646, host: hostname() })}\n`);
-    // The other process: alive (our parent), it takes the stale lock over at the worst moment.
-    const theirs = `${JSON.stringify({ pid: process.ppid, host: hostname() })}\n`;
-    race.before = (lockPath) => {
+/** A lock of a process that is gone (pid 2^31 - 2 is never running) and one of a live process (our parent). */
+const dead = `${JSON.stringify({ pid: 2_147_483_646, host: hostname() })}\n`;
+const live = `${JSON.stringify({ pid: process.ppid, host: hostname() })}\n`;
+
+function storeDir(name: string, takeover?: string): string {
+  const dir = join(root, name);
+  mkdirSync(dir);
+  writeFileSync(join(dir, STORE_LOCK_FILE), dead);
+  if (takeover !== undefined) writeFileSync(join(dir, STORE_LOCK_TAKEOVER), takeover);
+  return dir;
+}
+
+describe('acquireStoreLock against concurrent takeovers', () => {
+  it('holds the takeover file while it removes the stale lock: another process cannot start removing it then', () => {
+    const dir = storeDir('a');
+    const outcomes: string[] = [];
+    race.before = () => {
       race.before = undefined;
-      rmSync(lockPath);
-      writeFileSync(lockPath, theirs);
+      const theirs = join(dir, 'their-temp');
+      writeFileSync(theirs, live);
+      try {
+        linkSync(theirs, join(dir, STORE_LOCK_TAKEOVER));
+        outcomes.push('took the takeover file');
+      } catch (error) {
+        outcomes.push((error as NodeJS.ErrnoException).code ?? 'error');
+      }
+      rmSync(theirs);
     };
+    const lock = acquireStoreLock(dir);
+    expect(outcomes).toEqual(['EEXIST']);
+    expect(readFileSync(join(dir, STORE_LOCK_FILE), 'utf8')).toContain(`"pid":${process.pid}`);
+    expect(existsSync(join(dir, STORE_LOCK_TAKEOVER))).toBe(false);
+    lock.release();
+  });
+
+  it('leaves a stale lock alone while a live process holds the takeover file, and answers BUSY', () => {
+    const dir = storeDir('b', live);
     expect(() => acquireStoreLock(dir)).toThrow(expect.objectContaining({ code: 'BUSY' }));
-    expect(readFileSync(path, 'utf8')).toBe(theirs);
-    expect(existsSync(join(dir, `${STORE_LOCK_FILE}.${process.pid}.stale.tmp`))).toBe(false);
+    expect(readFileSync(join(dir, STORE_LOCK_FILE), 'utf8')).toBe(dead);
+    expect(readFileSync(join(dir, STORE_LOCK_TAKEOVER), 'utf8')).toBe(live);
+  });
+
+  it('removes a takeover file left by a process that died holding it, then takes the stale lock over', () => {
+    const dir = storeDir('c', dead);
+    const lock = acquireStoreLock(dir);
+    expect(readFileSync(join(dir, STORE_LOCK_FILE), 'utf8')).toContain(`"pid":${process.pid}`);
+    expect(existsSync(join(dir, STORE_LOCK_TAKEOVER))).toBe(false);
+    lock.release();
+    expect(existsSync(join(dir, STORE_LOCK_FILE))).toBe(false);
   });
 });
