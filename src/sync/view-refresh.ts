@@ -51,6 +51,8 @@ async function readChanges(context: ViewReadContext, view: PeerView, now: number
   if (length > view.inventory.length) view.inventory.setLength(length);
   const before = view.inventory.count;
   view.inventory.addMany(positions.filter((p) => p < view.inventory.length));
+  // Before the tail's round trip too: a plan made meanwhile must not see refuted claims.
+  withoutRefuted(context, view, now);
   view.version = changes.inventory;
   view.refreshedAt = now;
   const relayRefused = params.offers === true && changes.offering === false && view.relay;
@@ -61,8 +63,7 @@ async function readChanges(context: ViewReadContext, view: PeerView, now: number
   }
   // Our sequence grew past what we had read of the peer: its bits there predate `since`.
   const tail = length > view.covered ? await readTail(context.client, context.limits.maxInventoryBytes, view, length, signal) : 0;
-  const refuted = context.refuted(peer, now);
-  if (refuted !== undefined) view.inventory.removeAll(refuted);
+  if (tail > 0) withoutRefuted(context, view, now);
   return { bytes: changes.added.byteLength + tail, full: false, added: view.inventory.count - before, ...(relayRefused ? { relayRefused } : {}) };
 }
 
@@ -89,4 +90,9 @@ async function readWholeView(context: ViewReadContext, view: PeerView, now: numb
   } finally {
     view.heldDuringFetch = undefined;
   }
+}
+
+function withoutRefuted(context: ViewReadContext, view: PeerView, now: number): void {
+  const refuted = context.refuted(view.peer, now);
+  if (refuted !== undefined) view.inventory.removeAll(refuted);
 }

@@ -94,6 +94,11 @@ export class WorkPlan {
     this.backoff = new Backoff(options.backoff, random);
   }
 
+  /** Positions spared the back-off after a failed request and not yet stored or backed off (at most MAX_SPARED). */
+  get sparedCount(): number {
+    return this.sparedFrom.size;
+  }
+
   /** Peers' inventories changed: the next take() may re-plan. */
   markStale(): void {
     this.stale = true;
@@ -135,6 +140,7 @@ export class WorkPlan {
       const { position } = item;
       if (own.has(position) || this.busyPositions.has(position) || this.isDeferred(position)) {
         queue[i] = undefined;
+        if (this.sparedFrom.size > 0 && own.has(position)) this.sparedFrom.delete(position);
         continue;
       }
       const failedBy = this.sparedFrom.size > 0 ? this.sparedFrom.get(position) : undefined;
@@ -333,6 +339,9 @@ export class WorkPlan {
     this.stale = false;
     this.sideQueues.clear();
     this.lastPlan = now;
+    // Stored by a way that does not release it here (a source's backfill, a hedged request's late
+    // reply, fetchChunks): no longer spared from anyone.
+    if (this.sparedFrom.size > 0) for (const position of this.sparedFrom.keys()) if (this.store.inventory.has(position)) this.sparedFrom.delete(position);
     const exclude = this.excluded();
     const planned = planRarestFirst({ own: this.store.inventory, peers: this.views.inventories(), exclude, random: this.random, limit: this.options.planWindow });
     bitmaps.release(exclude);

@@ -549,6 +549,29 @@ describe('Downloader', () => {
     await waitFor(() => store.chunkCount() === 10, 'every chunk, from F', 2_000);
   });
 
+  it('forgets a spared position once it is stored, by whatever way it came', async () => {
+    await hashReady();
+    const chunks = generateChunks(10, seededRandom(3));
+    const store = new MemoryChunkStore();
+    await store.append(chunks.map((c, i) => ({ position: i, address: c.address })));
+    const views = handMarkedViews(() => store.sequenceLength());
+    for (const peer of ['F', 'G']) {
+      views.track(peer);
+      views.markHeld(peer, Uint32Array.from({ length: 10 }, (_, i) => i));
+    }
+    const plan = new WorkPlan(store, views, seededRandom(4), DEFAULT_DOWNLOADER);
+    const taken = plan.take(1, 10, 0, (peer) => peer === 'F', () => 1);
+    const request = taken.get('F')!;
+    plan.failRequest(request, 0, 'F');
+    plan.release(request, 'all', 'F');
+    expect(plan.sparedCount).toBe(10);
+    // Stored by another way (a source's backfill, a hedged request's late reply), not through this plan's requests.
+    await store.putVerified(chunks.slice(0, 6).map((c) => ({ address: c.address, data: c.data })));
+    plan.markStale();
+    plan.take(1, 10, 1_000, () => false, () => 1);
+    expect(plan.sparedCount).toBe(4);
+  });
+
   it('does not believe a liar\'s claims to the chunks it sent corrupt again before refutedClaimMs, whatever it offers', async () => {
     const byAddress = new Map<string, Uint8Array>();
     const asked: Record<string, number> = {};
