@@ -275,8 +275,8 @@ export class Overlay {
       } catch {
         return; // the sampler restarts by itself on the next step
       }
-      // A node without neighbours (just started) takes its seed neighbour as soon as a step has
-      // shown the seed live, so what it holds is read while the walk goes on, not after it.
+      // A node without neighbours (just started) takes its seed neighbour after its first step
+      // (a seed not called yet counts as live), so what it holds is read while the walk goes on.
       if (this.active.size === 0) this.keepSeedNeighbor();
     }
   }
