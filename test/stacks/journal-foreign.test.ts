@@ -90,16 +90,18 @@ describe('ObserverJournal.open on an attachments log it did not write', () => {
     refused('f-all-zeros', Buffer.alloc(4096));
   });
 
-  it('refuses a log of ours damaged in the middle, and changes nothing', () => {
-    const good = Buffer.concat([ATTACHMENTS_MAGIC, record(zoneFile(1)), record(zoneFile(2)), record(zoneFile(3))]);
+  it('refuses a log of ours damaged before its last mark (acknowledged bytes), and changes nothing', () => {
+    // Two writes: the second's records, then its mark.
+    const good = Buffer.concat([ATTACHMENTS_MAGIC, record(zoneFile(1)), ATTACHMENTS_MAGIC, record(zoneFile(2)), record(zoneFile(3)), ATTACHMENTS_MAGIC]);
     const damaged = Buffer.from(good);
-    const at = ATTACHMENTS_MAGIC.length + 24 + zoneFile(1).length + 30;
+    const second = 2 * ATTACHMENTS_MAGIC.length + 24 + zoneFile(1).length;
+    const at = second + 30;
     damaged.writeUInt8(damaged.readUInt8(at) ^ 1, at);
     refused('f-damaged', damaged);
-    // A length bit flipped: the second record now runs past the end of the file, further than any
-    // attachment an append could write. Cutting there would lose the third.
+    // A length bit flipped: the second record now runs past the end of the file. Cutting there
+    // would lose the third, acknowledged with it.
     const longer = Buffer.from(good);
-    const lengthAt = ATTACHMENTS_MAGIC.length + 24 + zoneFile(1).length + 20;
+    const lengthAt = second + 20;
     longer.writeUInt8(longer.readUInt8(lengthAt) ^ 0x80, lengthAt);
     refused('f-long', longer);
   });
@@ -114,17 +116,21 @@ describe('ObserverJournal.open on an attachments log it did not write', () => {
       for (const n of [1, 2]) expect(Buffer.from(journal.attachments.get(hash160Hex(zoneFile(n)))!).equals(zoneFile(n))).toBe(true);
       expect(journal.attachments.has(hash160Hex(zoneFile(3)))).toBe(false);
       journal.close();
-      expect(readFileSync(join(dir, ATTACHMENTS_FILE)).equals(Buffer.concat([ATTACHMENTS_MAGIC, whole]))).toBe(true);
+      expect(readFileSync(join(dir, ATTACHMENTS_FILE)).equals(Buffer.concat([ATTACHMENTS_MAGIC, whole, ATTACHMENTS_MAGIC]))).toBe(true);
     }
   });
 
-  it('cuts a torn record, a record whose bytes never landed or a tail of zeros from a log of ours, and takes over one whose first bytes were torn', () => {
-    const whole = Buffer.concat([ATTACHMENTS_MAGIC, record(zoneFile(1))]);
+  it('cuts what a crash left of a write never acknowledged from a log of ours, and takes over one whose first bytes were torn', () => {
+    const whole = Buffer.concat([ATTACHMENTS_MAGIC, record(zoneFile(1)), ATTACHMENTS_MAGIC]);
     const cases: [string, Buffer, Buffer][] = [
       ['f-torn', Buffer.concat([whole, record(zoneFile(2)).subarray(0, 40)]), whole],
       ['f-zeros', Buffer.concat([whole, Buffer.alloc(500)]), whole],
       // The head landed, its bytes did not (zeros where the file was extended).
       ['f-landed-head', Buffer.concat([whole, record(zoneFile(2)).subarray(0, 24), Buffer.alloc(zoneFile(2).length)]), whole],
+      // A write of three: the first record's bytes never landed, the next two did (pages land in any order).
+      ['f-out-of-order', Buffer.concat([whole, Buffer.alloc(24 + zoneFile(2).length), record(zoneFile(3)), record(zoneFile(4))]), whole],
+      // Its records landed whole, its mark did not: they check, and are kept.
+      ['f-no-mark', Buffer.concat([whole, record(zoneFile(2))]), Buffer.concat([whole, record(zoneFile(2))])],
       ['f-head', Buffer.from(ATTACHMENTS_MAGIC.subarray(0, 9)), Buffer.from(ATTACHMENTS_MAGIC)],
       ['f-head-zeros', Buffer.concat([ATTACHMENTS_MAGIC.subarray(0, 5), Buffer.alloc(19)]), Buffer.from(ATTACHMENTS_MAGIC)],
     ];

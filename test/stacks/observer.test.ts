@@ -229,7 +229,7 @@ describe('StacksObserverChain over HTTP', () => {
     expect(logSize()).toBe(before);
 
     expect(chain.releaseAttachments((address) => stored.has(address))).toBe(8);
-    expect(logSize()).toBe(files.slice(8).reduce((sum, f) => sum + 24 + f.length, ATTACHMENTS_MAGIC.length));
+    expect(logSize()).toBe(files.slice(8).reduce((sum, f) => sum + 24 + f.length, 2 * ATTACHMENTS_MAGIC.length));
     expect(chain.attachment(addresses[0]!)).toBeUndefined();
     expect(Buffer.from(chain.attachment(addresses[9]!)!).equals(Buffer.from(files[9]!))).toBe(true);
     await chain.close();

@@ -1,17 +1,18 @@
 /**
  * The observer's log of verified attachments (zone files), indexed in memory by hash:
  *
- *   file   = MAGIC record*
- *   record = hash160 (20 bytes) | length (u32 big-endian) | the attachment's bytes
+ *   file   = MARK (record* MARK)*
+ *   record = hash160 (20 bytes) | length (u32 big-endian, not 0) | the attachment's bytes
+ *   MARK   = ATTACHMENTS_MAGIC: 20 bytes of name and version, then a length of 0
  *
- * Every record is checked at open (its bytes must hash to its address), which is also how a file
- * of ours is told from somebody else's: only a file that starts with MAGIC, or whose records all
- * check, is ours, and only a file of ours is ever cut or rewritten. What a crash mid-append
- * leaves is cut: a last record that ends past the end of the file (with a length an append could
- * have written: at most maxRecordBytes), or one that does not check and is followed by nothing
- * but zeros (the file was extended, the bytes never landed). Anything else (a record that does
- * not check in the middle, somebody else's file) is refused with STORE_CORRUPT and left as it
- * was. A log written before MAGIC existed (records only) is rewritten once, with it, at open.
+ * Each write appends its records, fsyncs, then appends a MARK and fsyncs again: the records
+ * before a MARK were acknowledged, the ones after the last MARK may be what a crash left of a
+ * write never acknowledged (a record cut short, or zeros where the file grew and the bytes never
+ * landed, in any order). Every record is checked at open (its bytes must hash to its address).
+ * The first record that does not check is where such a crash cut the log when no MARK follows it:
+ * the log is cut there. With a MARK after it, acknowledged bytes are damaged: STORE_CORRUPT, and
+ * the file is left as it was. So is anything that is not ours: only a file that starts with MARK,
+ * or whose records all check (a log written before MARK existed: rewritten once, with it), is.
  */
 import { closeSync, fstatSync, fsyncSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,9 +24,10 @@ import { cutBack, cutTo, replaceFile, writeAll } from './journal-files.js';
 
 export const ATTACHMENTS_FILE = 'attachments.log';
 /**
- * The first bytes of every attachments log written since the format had them: 20 bytes of name
- * and version, then a zero length, so that a version of atlasnet from before them reads a record
- * of nothing (not a torn one, which it would cut, with every record after it).
+ * The first bytes of every attachments log written since the format had them, and the mark after
+ * each write's records: 20 bytes of name and version, then a zero length, so that a version of
+ * atlasnet from before them reads a record of nothing (not a torn one, which it would cut, with
+ * every record after it).
  */
 export const ATTACHMENTS_MAGIC: Readonly<Uint8Array> = Buffer.concat([Buffer.from('atlasnet-attlog-v01\n', 'latin1'), Buffer.alloc(4)]);
 const RECORD_HEAD = 24;
@@ -76,14 +78,14 @@ export class AttachmentsLog {
         return new AttachmentsLog(dir, fd, { index: new Map(), end: ATTACHMENTS_MAGIC.length });
       }
       if (hasMagic(start)) {
-        const scan = scanRecords(fd, path, ATTACHMENTS_MAGIC.length, size, maxRecordBytes);
+        const scan = scanRecords(fd, path, ATTACHMENTS_MAGIC.length, size, maxRecordBytes, true);
         if (scan.end < size) {
           logger.warn('observer journal: dropping a torn attachment record', { bytes: size - scan.end });
           cutTo(fd, scan.end);
         }
         return new AttachmentsLog(dir, fd, scan);
       }
-      const scan = scanRecords(fd, path, 0, size, maxRecordBytes);
+      const scan = scanRecords(fd, path, 0, size, maxRecordBytes, false);
       if (scan.index.size === 0) {
         throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} is not an attachments log (no whole attachment record); move it away to start a new one`, { path });
       }
@@ -91,14 +93,14 @@ export class AttachmentsLog {
       fd = upgrade(dir, old, scan);
       closeSync(old);
       logger.info('observer journal: attachments log rewritten in the current format', { attachments: scan.index.size, droppedBytes: size - scan.end });
-      return new AttachmentsLog(dir, fd, shifted(scan, ATTACHMENTS_MAGIC.length));
+      return new AttachmentsLog(dir, fd, shifted(scan, ATTACHMENTS_MAGIC.length, 2 * ATTACHMENTS_MAGIC.length));
     } catch (error) {
       closeSync(fd);
       throw error;
     }
   }
 
-  /** Appends verified attachments not stored yet, then fsyncs once. */
+  /** Appends verified attachments not stored yet: their records, fsync, a MARK, fsync. */
   put(items: readonly { address: string; content: Uint8Array }[]): void {
     for (const { address } of items) if (!ADDRESS.test(address)) throw new AtlasError(ErrorCodes.BAD_ADDRESS, 'attachment address must be 40 lower-case hex');
     const start = this.#end;
@@ -116,7 +118,13 @@ export class AttachmentsLog {
         this.#end += RECORD_HEAD + content.length;
         added.push(address);
       }
-      if (added.length > 0) fsyncSync(this.#fd);
+      if (added.length > 0) {
+        fsyncSync(this.#fd);
+        // Acknowledged from here on: a crash can no longer leave these records torn.
+        writeAll(this.#fd, ATTACHMENTS_MAGIC);
+        fsyncSync(this.#fd);
+        this.#end += ATTACHMENTS_MAGIC.length;
+      }
     } catch (error) {
       // Part of a record may be written (a full disk): forget this call's records and cut them, or
       // the offsets of the next ones would point into the torn one.
@@ -163,6 +171,10 @@ export class AttachmentsLog {
         kept.set(address, [end + RECORD_HEAD, entry[1]]);
         end += RECORD_HEAD + entry[1];
       }
+      if (kept.size > 0) {
+        writeAll(out, ATTACHMENTS_MAGIC);
+        end += ATTACHMENTS_MAGIC.length;
+      }
     });
     const dropped = this.#index.size - kept.size;
     this.#swap(fd, { index: kept, end });
@@ -184,31 +196,44 @@ export class AttachmentsLog {
 }
 
 /**
- * The whole records from `from` on, each checked against its address, up to what a crash
- * mid-append left (not counted in `end`: cut by the caller); see the module comment. Throws
- * STORE_CORRUPT for anything an append cannot leave.
+ * The whole records from `from` on, each checked against its address, up to where a crash cut
+ * the last write (not counted in `end`: cut by the caller); see the module comment. `marked`: a
+ * log with MARKs. One without (the format before them) is only cut where a crash can leave an
+ * append: a last record running past the end with a length an append could write (at most
+ * maxRecordBytes), or one that does not check followed by nothing but zeros. Throws
+ * STORE_CORRUPT for anything else.
  */
-function scanRecords(fd: number, path: string, from: number, size: number, maxRecordBytes: number): Scan {
+function scanRecords(fd: number, path: string, from: number, size: number, maxRecordBytes: number, marked: boolean): Scan {
   const index: AttachmentIndex = new Map();
   const head = Buffer.alloc(RECORD_HEAD);
   let offset = from;
   while (offset + RECORD_HEAD <= size) {
     readSync(fd, head, 0, RECORD_HEAD, offset);
     const length = head.readUInt32BE(20);
+    if (marked && length === 0 && head.equals(ATTACHMENTS_MAGIC)) {
+      offset += RECORD_HEAD;
+      continue;
+    }
     const end = offset + RECORD_HEAD + length;
-    if (end > size) {
-      if (length <= maxRecordBytes) break;
-      throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path}: the record at byte ${offset} says ${length} bytes, more than maxAttachmentBytes (${maxRecordBytes}) and than the file holds (damaged, or not an attachments log; a larger maxAttachmentBytes opens it if it was written under one); nothing was changed`, { path, offset });
+    if (length > 0 && end <= size && Buffer.from(hash160(readAt(fd, offset + RECORD_HEAD, length))).equals(head.subarray(0, 20))) {
+      index.set(head.toString('hex', 0, 20), [offset + RECORD_HEAD, length]);
+      offset = end;
+      continue;
     }
-    const content = readAt(fd, offset + RECORD_HEAD, length);
-    if (length === 0 || !Buffer.from(hash160(content)).equals(head.subarray(0, 20))) {
-      if (zerosFrom(fd, end, size)) break;
-      throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path}: the record at byte ${offset} does not hash to its address (damaged, or not an attachments log); nothing was changed`, { path, offset });
-    }
-    index.set(head.toString('hex', 0, 20), [offset + RECORD_HEAD, length]);
-    offset = end;
+    const cutHere = marked ? !markFrom(fd, offset + 1, size) : end > size ? length <= maxRecordBytes : zerosFrom(fd, end, size);
+    if (cutHere) break;
+    throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path}: the record at byte ${offset} is damaged (it does not hash to its address, or its length is wrong), or this is not an attachments log; nothing was changed`, { path, offset });
   }
   return { index, end: offset };
+}
+
+/** Whether a MARK lies anywhere in the file from `from` on. */
+function markFrom(fd: number, from: number, size: number): boolean {
+  const overlap = ATTACHMENTS_MAGIC.length - 1;
+  for (let at = from; at + ATTACHMENTS_MAGIC.length <= size; at += COPY_BLOCK - overlap) {
+    if (readAt(fd, at, Math.min(COPY_BLOCK, size - at)).indexOf(ATTACHMENTS_MAGIC) >= 0) return true;
+  }
+  return false;
 }
 
 /** Rewrites a log of records only (the format before ATTACHMENTS_MAGIC) with it, whole records only; answers the new file, open. */
@@ -216,6 +241,7 @@ function upgrade(dir: string, old: number, scan: Scan): number {
   const fd = replaceFile(dir, ATTACHMENTS_FILE, 'a+', (out) => {
     writeAll(out, ATTACHMENTS_MAGIC);
     for (let at = 0; at < scan.end; at += COPY_BLOCK) writeAll(out, readAt(old, at, Math.min(COPY_BLOCK, scan.end - at)));
+    writeAll(out, ATTACHMENTS_MAGIC);
   });
   try {
     fsyncDirectory(dir);
@@ -226,10 +252,11 @@ function upgrade(dir: string, old: number, scan: Scan): number {
   return fd;
 }
 
-function shifted(scan: Scan, by: number): Scan {
+/** `scan`'s index moved `by` bytes on, its end `grown` bytes on. */
+function shifted(scan: Scan, by: number, grown: number): Scan {
   const index: AttachmentIndex = new Map();
   for (const [address, [offset, length]] of scan.index) index.set(address, [offset + by, length]);
-  return { index, end: scan.end + by };
+  return { index, end: scan.end + grown };
 }
 
 function readAt(fd: number, position: number, length: number): Buffer {
