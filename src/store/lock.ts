@@ -60,9 +60,9 @@ export function acquireStoreLock(dir: string): StoreLock {
           holderHost: holder.host,
         });
       }
-      removeStale(dir, path, found, temp, text);
+      removeStale(dir, path, found, temp);
     }
-    throw new AtlasError(ErrorCodes.BUSY, `the store in ${dir} is being locked by another process`, { path: dir });
+    throw new AtlasError(ErrorCodes.BUSY, `the store in ${dir} is being locked by another process (try again; ${STORE_LOCK_TAKEOVER}, if there, names it)`, { path: dir });
   } finally {
     try {
       unlinkSync(temp);
@@ -77,23 +77,34 @@ export function acquireStoreLock(dir: string): StoreLock {
  * checks and unlinks: only its holder removes a lock judged stale, and a newcomer only links a
  * lock where there is none, so between the check and the unlink no other lock can take its
  * place (checked, then unlinked, without it, a process taking the stale lock over at the same
- * moment could have its new lock removed, and both would run). A takeover file left by a process
- * that died holding it is removed the same way as a stale lock; the next attempt goes on.
+ * moment could have its new lock removed, and both would run). Nothing else removes the takeover
+ * file: one left by a process that died holding it (killed in those microseconds) is reported
+ * (BUSY naming it) for an operator to remove, since removing it here would open the same gap
+ * again, one file up.
  */
-function removeStale(dir: string, path: string, stale: string, temp: string, mine: string): void {
+function removeStale(dir: string, path: string, stale: string, temp: string): void {
   const takeover = join(dir, STORE_LOCK_TAKEOVER);
   try {
     linkSync(temp, takeover);
-  } catch {
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw lockError(dir, error);
     const other = readHolderText(takeover);
     const holder = other === undefined ? undefined : parseHolder(other);
-    if (other !== undefined && !(holder !== undefined && isAlive(holder))) unlinkIfStill(takeover, other);
-    return; // another process is taking over (the next attempt sees its lock), or died doing so
+    if (other === undefined || (holder !== undefined && isAlive(holder))) return; // another process is taking over: the next attempt sees its lock
+    throw new AtlasError(
+      ErrorCodes.BUSY,
+      `the store in ${dir} was being locked by ${holder === undefined ? 'a process' : `process ${holder.pid}`}, which stopped before it finished: remove ${takeover} once no process uses the store`,
+      { path: dir, takeoverFile: takeover },
+    );
   }
   try {
     unlinkIfStill(path, stale);
   } finally {
-    unlinkIfStill(takeover, mine);
+    try {
+      unlinkSync(takeover); // ours: nothing else removes it
+    } catch {
+      // already gone
+    }
   }
 }
 

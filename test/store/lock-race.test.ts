@@ -74,11 +74,18 @@ describe('acquireStoreLock against concurrent takeovers', () => {
     expect(readFileSync(join(dir, STORE_LOCK_TAKEOVER), 'utf8')).toBe(live);
   });
 
-  it('removes a takeover file left by a process that died holding it, then takes the stale lock over', () => {
+  it('reports a takeover file left by a process that died holding it, naming it, and removes nothing', () => {
+    // Removing it here would reopen the gap one file up: two processes finding it could both remove
+    // it, the second removing the first's new one, and both then remove the stale lock in turn.
     const dir = storeDir('c', dead);
+    const takeover = join(dir, STORE_LOCK_TAKEOVER);
+    expect(() => acquireStoreLock(dir)).toThrow(expect.objectContaining({ code: 'BUSY', message: expect.stringContaining(takeover) }));
+    expect(readFileSync(join(dir, STORE_LOCK_FILE), 'utf8')).toBe(dead);
+    expect(readFileSync(takeover, 'utf8')).toBe(dead);
+    // Once an operator removed it, the stale lock is taken over.
+    rmSync(takeover);
     const lock = acquireStoreLock(dir);
     expect(readFileSync(join(dir, STORE_LOCK_FILE), 'utf8')).toContain(`"pid":${process.pid}`);
-    expect(existsSync(join(dir, STORE_LOCK_TAKEOVER))).toBe(false);
     lock.release();
     expect(existsSync(join(dir, STORE_LOCK_FILE))).toBe(false);
   });
