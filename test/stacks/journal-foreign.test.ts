@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ATTACHMENTS_FILE, ATTACHMENTS_MAGIC } from '../../src/chain/stacks/attachments-log.js';
+import { ATTACHMENTS_FILE, ATTACHMENTS_MAGIC, attachmentsMark } from '../../src/chain/stacks/attachments-log.js';
 import { JOURNAL_FILE, ObserverJournal } from '../../src/chain/stacks/journal.js';
 import { StacksObserverChain } from '../../src/chain/stacks/observer-chain.js';
 import { hash160, hash160Hex } from '../../src/hash/index.js';
@@ -73,6 +73,12 @@ describe('ObserverJournal.open on an attachments log it did not write', () => {
     head.writeUInt32BE(content.length, 20);
     return Buffer.concat([head, content]);
   };
+  /** A log: the parts end to end, each 'mark' the mark of where it lies. */
+  const logOf = (...parts: (Buffer | 'mark')[]) => {
+    let log = Buffer.alloc(0);
+    for (const part of parts) log = Buffer.concat([log, part === 'mark' ? attachmentsMark(log.length) : part]);
+    return log;
+  };
   const refused = (name: string, bytes: Buffer) => {
     const dir = join(root, name);
     mkdirSync(dir);
@@ -92,7 +98,7 @@ describe('ObserverJournal.open on an attachments log it did not write', () => {
 
   it('refuses a log of ours damaged before its last mark (acknowledged bytes), and changes nothing', () => {
     // Two writes: the second's records, then its mark.
-    const good = Buffer.concat([ATTACHMENTS_MAGIC, record(zoneFile(1)), ATTACHMENTS_MAGIC, record(zoneFile(2)), record(zoneFile(3)), ATTACHMENTS_MAGIC]);
+    const good = logOf('mark', record(zoneFile(1)), 'mark', record(zoneFile(2)), record(zoneFile(3)), 'mark');
     const damaged = Buffer.from(good);
     const second = 2 * ATTACHMENTS_MAGIC.length + 24 + zoneFile(1).length;
     const at = second + 30;
@@ -116,12 +122,12 @@ describe('ObserverJournal.open on an attachments log it did not write', () => {
       for (const n of [1, 2]) expect(Buffer.from(journal.attachments.get(hash160Hex(zoneFile(n)))!).equals(zoneFile(n))).toBe(true);
       expect(journal.attachments.has(hash160Hex(zoneFile(3)))).toBe(false);
       journal.close();
-      expect(readFileSync(join(dir, ATTACHMENTS_FILE)).equals(Buffer.concat([ATTACHMENTS_MAGIC, whole, ATTACHMENTS_MAGIC]))).toBe(true);
+      expect(readFileSync(join(dir, ATTACHMENTS_FILE)).equals(logOf('mark', whole, 'mark'))).toBe(true);
     }
   });
 
   it('cuts what a crash left of a write never acknowledged from a log of ours, and takes over one whose first bytes were torn', () => {
-    const whole = Buffer.concat([ATTACHMENTS_MAGIC, record(zoneFile(1)), ATTACHMENTS_MAGIC]);
+    const whole = logOf('mark', record(zoneFile(1)), 'mark');
     const cases: [string, Buffer, Buffer][] = [
       ['f-torn', Buffer.concat([whole, record(zoneFile(2)).subarray(0, 40)]), whole],
       ['f-zeros', Buffer.concat([whole, Buffer.alloc(500)]), whole],
@@ -129,6 +135,9 @@ describe('ObserverJournal.open on an attachments log it did not write', () => {
       ['f-landed-head', Buffer.concat([whole, record(zoneFile(2)).subarray(0, 24), Buffer.alloc(zoneFile(2).length)]), whole],
       // A write of three: the first record's bytes never landed, the next two did (pages land in any order).
       ['f-out-of-order', Buffer.concat([whole, Buffer.alloc(24 + zoneFile(2).length), record(zoneFile(3)), record(zoneFile(4))]), whole],
+      // As above, a later record holding a mark's bytes (anyone registering a name picks them): not
+      // where that mark says it lies, so it is not taken for one.
+      ['f-embedded-mark', Buffer.concat([whole, Buffer.alloc(24 + zoneFile(2).length), record(Buffer.concat([Buffer.from('$ORIGIN x.id\n'), attachmentsMark(4096)]))]), whole],
       // Its records landed whole, its mark did not: they check, and are kept.
       ['f-no-mark', Buffer.concat([whole, record(zoneFile(2))]), Buffer.concat([whole, record(zoneFile(2))])],
       ['f-head', Buffer.from(ATTACHMENTS_MAGIC.subarray(0, 9)), Buffer.from(ATTACHMENTS_MAGIC)],

@@ -3,7 +3,7 @@
  *
  *   file   = MARK (record* MARK)*
  *   record = hash160 (20 bytes) | length (u32 big-endian, not 0) | the attachment's bytes
- *   MARK   = ATTACHMENTS_MAGIC: 20 bytes of name and version, then a length of 0
+ *   MARK   = name and version (12 bytes) | its own offset in the file (u64 big-endian) | length 0
  *
  * Each write appends its records, fsyncs, then appends a MARK and fsyncs again: the records
  * before a MARK were acknowledged, the ones after the last MARK may be what a crash left of a
@@ -23,14 +23,26 @@ import type { Logger } from '../../runtime.js';
 import { cutBack, cutTo, replaceFile, writeAll } from './journal-files.js';
 
 export const ATTACHMENTS_FILE = 'attachments.log';
-/**
- * The first bytes of every attachments log written since the format had them, and the mark after
- * each write's records: 20 bytes of name and version, then a zero length, so that a version of
- * atlasnet from before them reads a record of nothing (not a torn one, which it would cut, with
- * every record after it).
- */
-export const ATTACHMENTS_MAGIC: Readonly<Uint8Array> = Buffer.concat([Buffer.from('atlasnet-attlog-v01\n', 'latin1'), Buffer.alloc(4)]);
 const RECORD_HEAD = 24;
+/** What every mark starts with: the format's name and version. */
+const MARK_NAME = Buffer.from('atlasnet-al1', 'latin1');
+
+/**
+ * The mark at file offset `offset`. A zero length, so that a version of atlasnet from before
+ * marks reads a record of nothing (not a torn one, which it would cut, with every record after
+ * it); its own offset, so that the same bytes inside a zone file (whose bytes anyone who
+ * registers a name chooses) are not taken for a mark where they lie.
+ */
+export function attachmentsMark(offset: number): Buffer {
+  const mark = Buffer.alloc(RECORD_HEAD);
+  MARK_NAME.copy(mark);
+  mark.writeUInt32BE(Math.floor(offset / 2 ** 32), 12);
+  mark.writeUInt32BE(offset % 2 ** 32, 16);
+  return mark;
+}
+
+/** The first bytes of every attachments log written since the format had marks: the mark at 0. */
+export const ATTACHMENTS_MAGIC: Readonly<Uint8Array> = attachmentsMark(0);
 /** Bytes copied at a time when a log is rewritten in the current format. */
 const COPY_BLOCK = 1024 * 1024;
 const ADDRESS = /^[0-9a-f]{40}$/;
@@ -121,7 +133,7 @@ export class AttachmentsLog {
       if (added.length > 0) {
         fsyncSync(this.#fd);
         // Acknowledged from here on: a crash can no longer leave these records torn.
-        writeAll(this.#fd, ATTACHMENTS_MAGIC);
+        writeAll(this.#fd, attachmentsMark(this.#end));
         fsyncSync(this.#fd);
         this.#end += ATTACHMENTS_MAGIC.length;
       }
@@ -172,7 +184,7 @@ export class AttachmentsLog {
         end += RECORD_HEAD + entry[1];
       }
       if (kept.size > 0) {
-        writeAll(out, ATTACHMENTS_MAGIC);
+        writeAll(out, attachmentsMark(end));
         end += ATTACHMENTS_MAGIC.length;
       }
     });
@@ -210,7 +222,7 @@ function scanRecords(fd: number, path: string, from: number, size: number, maxRe
   while (offset + RECORD_HEAD <= size) {
     readSync(fd, head, 0, RECORD_HEAD, offset);
     const length = head.readUInt32BE(20);
-    if (marked && length === 0 && head.equals(ATTACHMENTS_MAGIC)) {
+    if (marked && isMarkAt(head, offset)) {
       offset += RECORD_HEAD;
       continue;
     }
@@ -227,21 +239,29 @@ function scanRecords(fd: number, path: string, from: number, size: number, maxRe
   return { index, end: offset };
 }
 
-/** Whether a MARK lies anywhere in the file from `from` on. */
+/** Whether a mark lies anywhere in the file from `from` on, where it says it lies. */
 function markFrom(fd: number, from: number, size: number): boolean {
-  const overlap = ATTACHMENTS_MAGIC.length - 1;
-  for (let at = from; at + ATTACHMENTS_MAGIC.length <= size; at += COPY_BLOCK - overlap) {
-    if (readAt(fd, at, Math.min(COPY_BLOCK, size - at)).indexOf(ATTACHMENTS_MAGIC) >= 0) return true;
+  const overlap = RECORD_HEAD - 1;
+  for (let at = from; at + RECORD_HEAD <= size; at += COPY_BLOCK - overlap) {
+    const block = readAt(fd, at, Math.min(COPY_BLOCK, size - at));
+    for (let hit = block.indexOf(MARK_NAME); hit >= 0 && hit + RECORD_HEAD <= block.length; hit = block.indexOf(MARK_NAME, hit + 1)) {
+      if (isMarkAt(block.subarray(hit, hit + RECORD_HEAD), at + hit)) return true;
+    }
   }
   return false;
 }
 
-/** Rewrites a log of records only (the format before ATTACHMENTS_MAGIC) with it, whole records only; answers the new file, open. */
+/** Whether `head` (24 bytes) is the mark of file offset `offset`. */
+function isMarkAt(head: Buffer, offset: number): boolean {
+  return head.readUInt32BE(20) === 0 && head.subarray(0, MARK_NAME.length).equals(MARK_NAME) && head.readUInt32BE(12) * 2 ** 32 + head.readUInt32BE(16) === offset;
+}
+
+/** Rewrites a log of records only (the format before marks) as the first mark, its whole records, a mark; answers the new file, open. */
 function upgrade(dir: string, old: number, scan: Scan): number {
   const fd = replaceFile(dir, ATTACHMENTS_FILE, 'a+', (out) => {
     writeAll(out, ATTACHMENTS_MAGIC);
     for (let at = 0; at < scan.end; at += COPY_BLOCK) writeAll(out, readAt(old, at, Math.min(COPY_BLOCK, scan.end - at)));
-    writeAll(out, ATTACHMENTS_MAGIC);
+    writeAll(out, attachmentsMark(ATTACHMENTS_MAGIC.length + scan.end));
   });
   try {
     fsyncDirectory(dir);
