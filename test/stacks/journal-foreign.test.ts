@@ -152,4 +152,15 @@ describe('ObserverJournal.open on an attachments log it did not write', () => {
       expect(readFileSync(join(dir, ATTACHMENTS_FILE)).equals(after)).toBe(true);
     }
   });
+
+  it('skips marks an older atlasnet moved when it compacted the log (it reads them as empty records), keeping every record', () => {
+    const dir = join(root, 'f-moved-marks');
+    mkdirSync(dir);
+    const moved = logOf('mark', record(zoneFile(1)), attachmentsMark(4096), record(zoneFile(2)), attachmentsMark(9000));
+    writeFileSync(join(dir, ATTACHMENTS_FILE), moved);
+    const { journal } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
+    for (const n of [1, 2]) expect(Buffer.from(journal.attachments.get(hash160Hex(zoneFile(n)))!).equals(zoneFile(n))).toBe(true);
+    journal.close();
+    expect(readFileSync(join(dir, ATTACHMENTS_FILE)).equals(moved)).toBe(true);
+  });
 });

@@ -226,6 +226,12 @@ function scanRecords(fd: number, path: string, from: number, size: number, maxRe
       offset += RECORD_HEAD;
       continue;
     }
+    // A mark away from where it says it lies: an older atlasnet, which reads marks as empty
+    // records, compacted the log and moved it. Nothing to keep, nothing damaged.
+    if (marked && length === 0 && head.subarray(0, MARK_NAME.length).equals(MARK_NAME)) {
+      offset += RECORD_HEAD;
+      continue;
+    }
     const end = offset + RECORD_HEAD + length;
     if (length > 0 && end <= size && Buffer.from(hash160(readAt(fd, offset + RECORD_HEAD, length))).equals(head.subarray(0, 20))) {
       index.set(head.toString('hex', 0, 20), [offset + RECORD_HEAD, length]);
