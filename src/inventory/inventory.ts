@@ -123,11 +123,9 @@ export class Inventory implements ReadonlyInventory {
     return this.#bits.delete(position);
   }
 
-  /** Clears every bit `bits` sets; returns how many were set. */
-  removeAll(bits: ReadonlyBitmap): number {
-    const before = this.#bits.size;
+  /** Clears every bit `bits` sets. */
+  removeAll(bits: ReadonlyBitmap): void {
     this.#bits.andNotInPlace(bits);
-    return before - this.#bits.size;
   }
 
   /** Clears every bit; the length stays. */

@@ -193,14 +193,15 @@ export class BackedChunkStore implements ChunkStore {
     return this.#enqueueStore(() => parseVerified(chunks, this.maxChunkSize, digests), copy);
   }
 
-  /**
-   * A downloader's verified reply, as columns (received.ts): putVerified's rules, outcomes as one
-   * status a chunk. Batches not handed over are copied when the call is made.
-   */
+  /** The putVerified that [storeReceived] stands for: a subclass overriding putVerified gets received batches through its own (received.ts). */
   get [receivedAsPutVerified](): ChunkStore['putVerified'] {
     return BackedChunkStore.prototype.putVerified;
   }
 
+  /**
+   * A downloader's verified reply, as columns (received.ts): putVerified's rules, outcomes as one
+   * status a chunk. Batches not handed over are copied when the call is made.
+   */
   [storeReceived](batch: ReceivedBatch): Promise<ReceivedOutcome> {
     if (this.#closed) return Promise.reject(closedError());
     const own = !batch.handedOver || this.#backend.keepsChunkBytes === true ? copyReceived(batch) : batch;
@@ -385,7 +386,6 @@ export class BackedChunkStore implements ChunkStore {
     if (settled.bits.length > 0) this.inventory.addMany(settled.bits);
     return settled.outcomes;
   }
-
 
   /** Stores every received batch's admitted chunks in one backend transaction (write-group.ts). */
   async #storeReceipts(parts: ReceiptPart[]): Promise<void> {

@@ -1,19 +1,12 @@
 import { ExpiringMap, type Random } from '../runtime.js';
 import type { Inventory } from '../inventory/inventory.js';
-import type { ProtocolClient } from '../protocol/client.js';
-import { DEFAULT_LIMITS, GET_ADDRESSES_UNADVERTISED, type ProtocolLimits } from '../protocol/limits.js';
+import { DEFAULT_LIMITS, GET_ADDRESSES_UNADVERTISED } from '../protocol/limits.js';
 import { DEFAULT_RELAYS, markHeldBy, newPeerView, truncateView, type PeerView, type RefreshOutcome } from './peer-view.js';
 import { RefutedClaims } from './refuted-claims.js';
-import { readView, type ViewReadContext } from './view-refresh.js';
+import { readView, type ViewReadContext, type ViewWire } from './view-refresh.js';
 
 /** What peer views work with: the two inventory calls, the protocol's bounds on replies, and our own address and sequence. */
-export interface PeerViewsComponents {
-  client: Pick<ProtocolClient, 'inventory' | 'inventoryChanges'>;
-  limits: Pick<ProtocolLimits, 'maxInventoryBytes' | 'maxInventoryChanges'>;
-  /** Our own address, once listening: sent with each changes request so the peer offers to us. */
-  self: () => string | undefined;
-  /** Our own sequence length: a view never covers more, whatever length a peer claims. */
-  localLength: () => number;
+export interface PeerViewsComponents extends ViewWire {
   /** Draws which tracked peer becomes a relay (default Math.random; the node passes its own). */
   random?: Random;
 }
@@ -48,16 +41,14 @@ export class PeerViews {
   /** Claims peers lost by sending corrupt bytes (refute). */
   private readonly refuted = new RefutedClaims();
   private readonly readContext: ViewReadContext;
-  private readonly client: PeerViewsComponents['client'];
   private readonly limits: PeerViewsComponents['limits'];
-  private readonly self: PeerViewsComponents['self'];
   private readonly localLength: PeerViewsComponents['localLength'];
   private readonly random: Random;
   private readonly maxPeers: number;
   private readonly relays: number;
 
   constructor(components: PeerViewsComponents, options?: Partial<PeerViewsOptions>) {
-    ({ client: this.client, limits: this.limits, self: this.self, localLength: this.localLength } = components);
+    ({ limits: this.limits, localLength: this.localLength } = components);
     this.random = components.random ?? Math.random;
     ({ maxPeers: this.maxPeers, relays: this.relays } = { ...DEFAULT_PEER_VIEWS, ...options });
     this.refusedExtras = new ExpiringMap(this.maxPeers);
@@ -362,8 +353,7 @@ export class PeerViews {
    */
   refute(peer: string, positions: readonly number[], now: number, forMs: number): void {
     this.refuted.refute(peer, positions, now, now + forMs);
-    const view = this.views.get(peer);
-    if (view) for (const position of positions) view.inventory.remove(position);
+    this.clear(peer, positions);
   }
 
   /** Our sequence was rolled back to `length`: what views and refutations say past it is dropped. */

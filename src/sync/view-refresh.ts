@@ -4,20 +4,25 @@
  * decides when, and owns the views; this module only reads.
  */
 import type { ReadonlyBitmap } from '../inventory/bitmap.js';
+import type { Inventory } from '../inventory/inventory.js';
 import { decodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import type { InventoryChangesParams } from '../protocol/messages.js';
 import { readServingBounds, readTail, readWhole, RELAY_REFUSED_MS, truncateView, type PeerView, type RefreshOutcome } from './peer-view.js';
 
-/** What a read needs: the two inventory calls, the bounds on replies, our address and length, and the views around it. */
-export interface ViewReadContext {
+/** The two inventory calls, the protocol's bounds on replies, and our own address and sequence. */
+export interface ViewWire {
   client: Pick<ProtocolClient, 'inventory' | 'inventoryChanges'>;
   limits: Pick<ProtocolLimits, 'maxInventoryBytes' | 'maxInventoryChanges'>;
   /** Our own address, once listening: sent with each changes request so the peer offers to us. */
-  self(): string | undefined;
-  /** Our own sequence length: a view never covers more. */
-  localLength(): number;
+  self: () => string | undefined;
+  /** Our own sequence length: a view never covers more, whatever length a peer claims. */
+  localLength: () => number;
+}
+
+/** What a read needs: the wire, and the views around it. */
+export interface ViewReadContext extends ViewWire {
   /** Whether `view` is still the one tracked for its peer (it may be dropped during a read). */
   isCurrent(view: PeerView): boolean;
   /** The peer, an extra relay, refused to offer to us: it is dropped. */
@@ -52,7 +57,7 @@ async function readChanges(context: ViewReadContext, view: PeerView, now: number
   const before = view.inventory.count;
   view.inventory.addMany(positions.filter((p) => p < view.inventory.length));
   // Before the tail's round trip too: a plan made meanwhile must not see refuted claims.
-  withoutRefuted(context, view, now);
+  withoutRefuted(context, peer, view.inventory, now);
   view.version = changes.inventory;
   view.refreshedAt = now;
   const relayRefused = params.offers === true && changes.offering === false && view.relay;
@@ -63,7 +68,7 @@ async function readChanges(context: ViewReadContext, view: PeerView, now: number
   }
   // Our sequence grew past what we had read of the peer: its bits there predate `since`.
   const tail = length > view.covered ? await readTail(context.client, context.limits.maxInventoryBytes, view, length, signal) : 0;
-  if (tail > 0) withoutRefuted(context, view, now);
+  if (tail > 0) withoutRefuted(context, peer, view.inventory, now);
   return { bytes: changes.added.byteLength + tail, full: false, added: view.inventory.count - before, ...(relayRefused ? { relayRefused } : {}) };
 }
 
@@ -77,8 +82,7 @@ async function readWholeView(context: ViewReadContext, view: PeerView, now: numb
     if (!context.isCurrent(view)) return { bytes, full: true, added: 0 };
     const heldMeanwhile = view.heldDuringFetch ?? [];
     fresh.addMany(heldMeanwhile.filter((p) => p < fresh.length));
-    const refuted = context.refuted(view.peer, now);
-    if (refuted !== undefined) fresh.removeAll(refuted);
+    withoutRefuted(context, view.peer, fresh, now);
     const added = fresh.count - fresh.bitmap.andCardinality(view.inventory.bitmap);
     view.inventory = fresh; // in place: the same view object stays tracked
     readServingBounds(view, first);
@@ -92,7 +96,8 @@ async function readWholeView(context: ViewReadContext, view: PeerView, now: numb
   }
 }
 
-function withoutRefuted(context: ViewReadContext, view: PeerView, now: number): void {
-  const refuted = context.refuted(view.peer, now);
-  if (refuted !== undefined) view.inventory.removeAll(refuted);
+/** `inventory` (`peer`'s) without the claims it lost by sending corrupt bytes. */
+function withoutRefuted(context: ViewReadContext, peer: string, inventory: Inventory, now: number): void {
+  const refuted = context.refuted(peer, now);
+  if (refuted !== undefined) inventory.removeAll(refuted);
 }

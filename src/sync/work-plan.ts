@@ -80,8 +80,8 @@ export class WorkPlan {
   /**
    * Positions a request failed as a whole, spared the back-off because other peers claim them,
    * with the peer that failed them: planned with the others only, and backed off if they fail
-   * too, so two failing holders cannot hand a position to each other for ever. Until stored or
-   * backed off; at most MAX_SPARED (beyond it, failed positions back off).
+   * too, so two failing holders cannot hand a position to each other for ever. Until stored (seen
+   * at the next plan) or backed off; at most MAX_SPARED (beyond it, failed positions back off).
    */
   private readonly sparedFrom = new Map<number, string>();
 
@@ -140,7 +140,6 @@ export class WorkPlan {
       const { position } = item;
       if (own.has(position) || this.busyPositions.has(position) || this.isDeferred(position)) {
         queue[i] = undefined;
-        if (this.sparedFrom.size > 0 && own.has(position)) this.sparedFrom.delete(position);
         continue;
       }
       const failedBy = this.sparedFrom.size > 0 ? this.sparedFrom.get(position) : undefined;
@@ -235,7 +234,6 @@ export class WorkPlan {
     // Indexed loops on the per-chunk paths: until V8 has compiled them, for-of makes an iterator result a position.
     const { positions } = request;
     for (let i = 0; i < positions.length; i++) this.busyPositions.remove(positions[i] as number);
-    if (this.sparedFrom.size > 0) for (let i = 0; i < positions.length; i++) if (this.store.inventory.has(positions[i] as number)) this.sparedFrom.delete(positions[i] as number);
     if (requeue === undefined) return;
     const again: PlannedPosition[] = [];
     const add = (i: number) => {
@@ -339,8 +337,8 @@ export class WorkPlan {
     this.stale = false;
     this.sideQueues.clear();
     this.lastPlan = now;
-    // Stored by a way that does not release it here (a source's backfill, a hedged request's late
-    // reply, fetchChunks): no longer spared from anyone.
+    // Stored meanwhile, by whatever way (a request, a source's backfill, a hedged request's late
+    // reply, fetchChunks): no longer spared from anyone. A plan is the one place this is checked.
     if (this.sparedFrom.size > 0) for (const position of this.sparedFrom.keys()) if (this.store.inventory.has(position)) this.sparedFrom.delete(position);
     const exclude = this.excluded();
     const planned = planRarestFirst({ own: this.store.inventory, peers: this.views.inventories(), exclude, random: this.random, limit: this.options.planWindow });

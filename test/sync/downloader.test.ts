@@ -50,6 +50,11 @@ async function setup(count: number, reply: Reply, options?: Partial<DownloaderOp
   return { chunks, store, views, downloader, requests, sizes, faults, forms, client };
 }
 
+/** Real timers, with the time `now` says (standing still, or moved by hand). */
+function clockAt(now: () => number): Clock {
+  return { now, setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout };
+}
+
 /** Peer views marked by hand (`views.markHeld`): no inventory is ever pulled. */
 function handMarkedViews(localLength: () => number): PeerViews {
   const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
@@ -453,7 +458,7 @@ describe('Downloader', () => {
       return { chunks: addresses.map((a) => ({ address: a, data: peer === 'L' ? new Uint8Array([1, 2, 3]) : byAddress.get(a)! })), missing: [] };
     };
     // Time stands still: an address backed off would never be planned again.
-    const frozen: Clock = { now: () => 1_000_000, setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout };
+    const frozen = clockAt(() => 1_000_000);
     const { chunks, store, views, downloader, faults } = await setup(20, serve, undefined, undefined, frozen);
     for (const c of chunks) byAddress.set(c.address, c.data);
     const all = Uint32Array.from({ length: 20 }, (_, i) => i);
@@ -479,7 +484,7 @@ describe('Downloader', () => {
       return { chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] };
     };
     // Time stands still: an address backed off would never be planned again.
-    const frozen: Clock = { now: () => 1_000_000, setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout };
+    const frozen = clockAt(() => 1_000_000);
     const { chunks, store, views, downloader } = await setup(40, serve, { batchSize: 5 }, undefined, frozen);
     for (const c of chunks) byAddress.set(c.address, c.data);
     // F and H both claim positions 0-29; only F claims 30-39.
@@ -505,7 +510,7 @@ describe('Downloader', () => {
       for (const address of addresses) askedAddresses[address] = (askedAddresses[address] ?? 0) + 1;
       throw new AtlasError(ErrorCodes.UNREACHABLE, `${peer} is unreachable`);
     };
-    const frozen: Clock = { now: () => 1_000_000, setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout };
+    const frozen = clockAt(() => 1_000_000);
     const { views, downloader } = await setup(40, serve, { batchSize: 5 }, undefined, frozen);
     for (const peer of ['A', 'B']) {
       views.track(peer);
@@ -532,7 +537,7 @@ describe('Downloader', () => {
       return { chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] };
     };
     let now = 1_000_000;
-    const clock: Clock = { now: () => now, setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout };
+    const clock = clockAt(() => now);
     const { chunks, store, views, downloader } = await setup(10, serve, { batchSize: 5 }, undefined, clock);
     for (const c of chunks) byAddress.set(c.address, c.data);
     for (const peer of ['F', 'M']) {
@@ -580,7 +585,7 @@ describe('Downloader', () => {
       return { chunks: addresses.map((a) => ({ address: a, data: peer === 'L' ? new Uint8Array([1, 2, 3]) : byAddress.get(a)! })), missing: [] };
     };
     let now = 1_000_000;
-    const clock: Clock = { now: () => now, setTimeout: systemClock.setTimeout, clearTimeout: systemClock.clearTimeout };
+    const clock = clockAt(() => now);
     const { chunks, store, views, downloader } = await setup(20, serve, { refutedClaimMs: 60_000 }, undefined, clock);
     for (const c of chunks) byAddress.set(c.address, c.data);
     const all = Uint32Array.from({ length: 20 }, (_, i) => i);

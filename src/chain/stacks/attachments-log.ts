@@ -89,7 +89,7 @@ export class AttachmentsLog {
         fsyncSync(fd);
         return new AttachmentsLog(dir, fd, { index: new Map(), end: ATTACHMENTS_MAGIC.length });
       }
-      if (hasMagic(start)) {
+      if (start.length === RECORD_HEAD && isMarkAt(start, 0)) {
         const scan = scanRecords(fd, path, ATTACHMENTS_MAGIC.length, size, maxRecordBytes, true);
         if (scan.end < size) {
           logger.warn('observer journal: dropping a torn attachment record', { bytes: size - scan.end });
@@ -222,13 +222,9 @@ function scanRecords(fd: number, path: string, from: number, size: number, maxRe
   while (offset + RECORD_HEAD <= size) {
     readSync(fd, head, 0, RECORD_HEAD, offset);
     const length = head.readUInt32BE(20);
-    if (marked && isMarkAt(head, offset)) {
-      offset += RECORD_HEAD;
-      continue;
-    }
-    // A mark away from where it says it lies: an older atlasnet, which reads marks as empty
-    // records, compacted the log and moved it. Nothing to keep, nothing damaged.
-    if (marked && length === 0 && head.subarray(0, MARK_NAME.length).equals(MARK_NAME)) {
+    // A mark; or one away from where it says it lies, when an older atlasnet (which reads marks
+    // as empty records) compacted the log: nothing to keep either way, nothing damaged.
+    if (marked && isMark(head)) {
       offset += RECORD_HEAD;
       continue;
     }
@@ -257,9 +253,14 @@ function markFrom(fd: number, from: number, size: number): boolean {
   return false;
 }
 
+/** Whether `head` (24 bytes) is a mark, wherever it says it lies. */
+function isMark(head: Buffer): boolean {
+  return head.readUInt32BE(20) === 0 && head.subarray(0, MARK_NAME.length).equals(MARK_NAME);
+}
+
 /** Whether `head` (24 bytes) is the mark of file offset `offset`. */
 function isMarkAt(head: Buffer, offset: number): boolean {
-  return head.readUInt32BE(20) === 0 && head.subarray(0, MARK_NAME.length).equals(MARK_NAME) && head.readUInt32BE(12) * 2 ** 32 + head.readUInt32BE(16) === offset;
+  return isMark(head) && head.readUInt32BE(12) * 2 ** 32 + head.readUInt32BE(16) === offset;
 }
 
 /** Rewrites a log of records only (the format before marks) as the first mark, its whole records, a mark; answers the new file, open. */
@@ -294,10 +295,6 @@ function readAt(fd: number, position: number, length: number): Buffer {
     done += read;
   }
   return done === length ? out : out.subarray(0, done);
-}
-
-function hasMagic(start: Uint8Array): boolean {
-  return start.length === ATTACHMENTS_MAGIC.length && Buffer.from(start).equals(ATTACHMENTS_MAGIC);
 }
 
 /** Empty, or the start of MAGIC followed by zeros (at most MAGIC's length in all): a new log, or its first write was torn. */

@@ -80,10 +80,9 @@ export class StacksObserverChain implements ChainAdapter {
   #server: ObserverServer | undefined;
   #closed = false;
 
-  private constructor(options: StacksObserverChainOptions, journal: ObserverJournal, tree: BlockTree) {
+  private constructor(options: StacksObserverChainOptions, limits: Readonly<ObserverLimits>, journal: ObserverJournal, tree: BlockTree) {
     this.maxReadLimit = checkMaxReadLimit(options.maxReadLimit);
-    const { maxAttachmentsPerDelivery: _ignored, ...limits } = options.limits ?? {};
-    this.limits = Object.freeze({ ...DEFAULT_OBSERVER_LIMITS, ...limits });
+    this.limits = limits;
     this.#contracts = new Set(options.contracts ?? [MAINNET_BNS_CONTRACT]);
     this.#journal = journal;
     this.#tree = tree;
@@ -96,13 +95,15 @@ export class StacksObserverChain implements ChainAdapter {
     const logger = options.logger ?? silentLogger;
     // Checked before anything is opened: a bad entry touches nothing.
     const allowList = allowedHostList(options.allowedHosts ?? []);
-    const { journal, blocks } = ObserverJournal.open(options.dir, logger, options.limits?.maxAttachmentBytes ?? DEFAULT_OBSERVER_LIMITS.maxAttachmentBytes);
+    const { maxAttachmentsPerDelivery: _ignored, ...given } = options.limits ?? {};
+    const limits: Readonly<ObserverLimits> = Object.freeze({ ...DEFAULT_OBSERVER_LIMITS, ...given });
+    const { journal, blocks } = ObserverJournal.open(options.dir, logger, limits.maxAttachmentBytes);
     const tree = new BlockTree(options.reorgWindow ?? 1_000);
     for (const block of blocks) tree.add(block, true);
     // A journal much longer than what the tree still needs (old, nameless blocks) is rewritten.
     const retained = tree.retained();
     if (blocks.length > 2 * retained.length + 1_000) journal.compact(retained);
-    const chain = new StacksObserverChain(options, journal, tree);
+    const chain = new StacksObserverChain(options, limits, journal, tree);
     if (options.listen !== undefined) {
       try {
         const server = new ObserverServer(chain, chain.limits, logger, allowList);
