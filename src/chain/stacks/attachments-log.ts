@@ -217,10 +217,10 @@ export class AttachmentsLog {
  */
 function scanRecords(fd: number, path: string, from: number, size: number, maxRecordBytes: number, marked: boolean): Scan {
   const index: AttachmentIndex = new Map();
-  const head = Buffer.alloc(RECORD_HEAD);
+  const file = new WindowReader(fd, size);
   let offset = from;
   while (offset + RECORD_HEAD <= size) {
-    readSync(fd, head, 0, RECORD_HEAD, offset);
+    const head = file.at(offset, RECORD_HEAD);
     const length = head.readUInt32BE(20);
     // A mark; or one away from where it says it lies, when an older atlasnet (which reads marks
     // as empty records) compacted the log: nothing to keep either way, nothing damaged.
@@ -229,8 +229,9 @@ function scanRecords(fd: number, path: string, from: number, size: number, maxRe
       continue;
     }
     const end = offset + RECORD_HEAD + length;
-    if (length > 0 && end <= size && Buffer.from(hash160(readAt(fd, offset + RECORD_HEAD, length))).equals(head.subarray(0, 20))) {
-      index.set(head.toString('hex', 0, 20), [offset + RECORD_HEAD, length]);
+    const address = head.toString('hex', 0, 20); // before the next read moves the window
+    if (length > 0 && end <= size && Buffer.from(hash160(file.at(offset + RECORD_HEAD, length))).toString('hex') === address) {
+      index.set(address, [offset + RECORD_HEAD, length]);
       offset = end;
       continue;
     }
@@ -239,6 +240,31 @@ function scanRecords(fd: number, path: string, from: number, size: number, maxRe
     throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path}: the record at byte ${offset} is damaged (it does not hash to its address, or its length is wrong), or this is not an attachments log; nothing was changed`, { path, offset });
   }
   return { index, end: offset };
+}
+
+/**
+ * Reads a file front to back through a window of COPY_BLOCK bytes: one read call a window, not
+ * two a record (a log of 1,631 real zone files opened in 16-33 ms that way, against 1-2 ms to
+ * read it whole and 2-3 ms to hash its records, in one run). A view it answers is valid until
+ * the next call.
+ */
+class WindowReader {
+  #start = 0;
+  #bytes: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly fd: number,
+    private readonly size: number,
+  ) {}
+
+  at(position: number, length: number): Buffer {
+    const from = position - this.#start;
+    if (from >= 0 && from + length <= this.#bytes.length) return this.#bytes.subarray(from, from + length);
+    if (length > COPY_BLOCK) return readAt(this.fd, position, length);
+    this.#start = position;
+    this.#bytes = readAt(this.fd, position, Math.min(COPY_BLOCK, this.size - position));
+    return this.#bytes.subarray(0, length);
+  }
 }
 
 /** Whether a mark lies anywhere in the file from `from` on, where it says it lies. */
