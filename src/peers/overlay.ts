@@ -330,8 +330,7 @@ export class Overlay {
 
   /** A seed may be the seed neighbour: in the table and healthy, or not called lately (no samples: nothing says it is down). */
   private seedUsable(seed: string): boolean {
-    const info = this.table.get(seed);
-    return info !== undefined && (info.samples === 0 || info.health >= this.table.limits.minHealth);
+    return this.table.healthyOrUnsampled(seed);
   }
 
   private addNeighbor(peer: string): void {

@@ -289,6 +289,14 @@ export class PeerTable {
     return entry === undefined ? 0 : entry.window.health(this.clock.now());
   }
 
+  /** In the table, and healthy or not called within the health window (no samples: nothing says it is down). */
+  healthyOrUnsampled(address: string): boolean {
+    const entry = this.find(address);
+    if (entry === undefined) return false;
+    const now = this.clock.now();
+    return entry.window.samples(now) === 0 || entry.window.health(now) >= this.limits.minHealth;
+  }
+
   get(address: string): PeerInfo | undefined {
     const entry = this.find(address);
     return entry === undefined ? undefined : this.info(entry, this.clock.now());
