@@ -296,7 +296,11 @@ export class Overlay {
     // set when the table removes it.
     const current = this.sampler.current;
     const sample = current === undefined || this.sampler.burningIn ? undefined : this.table.tableKey(current);
-    if (sample !== undefined && !this.active.has(sample) && !this.benched.has(sample, now)) this.addNeighbor(sample);
+    // A seed the walk stands at is taken only when usable: the table never evicts a seed, so a
+    // dead one would otherwise come back as an ordinary neighbour.
+    if (sample !== undefined && !this.active.has(sample) && !this.benched.has(sample, now) && (!this.table.isSeed(sample) || this.seedUsable(sample, now))) {
+      this.addNeighbor(sample);
+    }
     for (let tries = 0; this.active.wanted > 0 && tries < this.active.k * 2; tries++) {
       const peer = this.randomLivePeer();
       if (peer === undefined) break;
@@ -305,32 +309,35 @@ export class Overlay {
   }
 
   /**
-   * Eclipse resistance: while a seed is live, one neighbour is a seed. Colluding peers whose lists
-   * name only each other trap a random walk that enters their region, and renewal would then hand
-   * them every neighbour slot in turn; a seed neighbour keeps a path to the network the host
-   * trusts. The seed is drawn at random, so the load spreads over the seeds; one that stops
-   * answering is replaced by another.
+   * Eclipse resistance: while a seed is usable, one neighbour is a seed. Colluding peers whose
+   * lists name only each other trap a random walk that enters their region, and renewal would
+   * then hand them every neighbour slot in turn; a seed neighbour keeps a path to the network the
+   * host trusts. The seed is drawn at random, so the load spreads over the seeds. A seed
+   * neighbour that stops answering, or stalls chunk requests (benched), gives its slot up at
+   * once, to another usable seed if there is one: kept, it would hold the place the guarantee
+   * needs (seeds are never evicted for health).
    */
   private keepSeedNeighbor(): void {
+    const now = this.options.clock.now();
     const seedNeighbors = this.active.list().filter((peer) => this.table.isSeed(peer));
-    if (seedNeighbors.some((seed) => this.seedUsable(seed))) return;
-    const usable = this.table.seeds().filter((seed) => this.seedUsable(seed));
+    if (seedNeighbors.some((seed) => this.seedUsable(seed, now))) return;
+    for (const failing of seedNeighbors) this.dropNeighbor(failing);
+    const usable = this.table.seeds().filter((seed) => this.seedUsable(seed, now));
     if (usable.length === 0) return;
     const seed = usable[randomInt(this.options.random, usable.length)] as string;
-    // A seed neighbour that stopped answering gives its slot to a live seed: kept, it would hold
-    // the place the guarantee needs (seeds are never evicted for health).
-    const failing = seedNeighbors[0];
-    if (failing !== undefined) this.dropNeighbor(failing);
-    else if (this.active.wanted === 0) {
+    if (this.active.wanted === 0) {
       const victim = this.active.pickForRenewal();
       if (victim !== undefined) this.dropNeighbor(victim);
     }
     this.addNeighbor(seed);
   }
 
-  /** A seed may be the seed neighbour: in the table and healthy, or not called lately (no samples: nothing says it is down). */
-  private seedUsable(seed: string): boolean {
-    return this.table.healthyOrUnsampled(seed);
+  /**
+   * A seed may be a neighbour: in the table, not benched as a staller, and healthy or not called
+   * lately (no samples: nothing says it is down).
+   */
+  private seedUsable(seed: string, now: number): boolean {
+    return !this.benched.has(seed, now) && this.table.healthyOrUnsampled(seed);
   }
 
   private addNeighbor(peer: string): void {

@@ -128,3 +128,76 @@ describe('overlay: the seed neighbour', () => {
     lifetime.abort();
   });
 });
+
+describe('overlay: a seed that cannot serve gives its neighbour slot up', () => {
+  /** A transport where each peer lists `lists`' entry and peers in `down` refuse every call. */
+  function listingTransport(lists: Map<string, string[]>, down: Set<string>): Transport {
+    return {
+      address: SELF,
+      listen: async () => SELF,
+      close: async () => {},
+      async call(peer, method) {
+        const who = canonicalPeerAddress(peer) as string;
+        if (down.has(who)) throw new Error('connection refused');
+        if (method === 'ping') return pong();
+        if (method === 'peers') return { peers: lists.get(who) ?? [] };
+        throw new Error(`unexpected ${method}`);
+      },
+    };
+  }
+
+  it('a seed benched as a staller is not taken back as the seed neighbour: another seed takes the slot', async () => {
+    const seeds = ['127.0.0.2:80', '127.0.0.4:80'];
+    const lists = new Map(seeds.map((seed) => [seed, seeds.filter((other) => other !== seed)]));
+    const neighbors = new Set<string>();
+    const { overlay, clock, lifetime } = overlayOver(listingTransport(lists, new Set()), neighbors, { seeds, count: 1, renewMs: 3_600_000, stepsPerRound: 2, seed: 5 });
+    overlay.start();
+    for (let round = 0; round < 5 && neighbors.size === 0; round++) {
+      await overlay.round();
+      clock.advance(2_000);
+    }
+    const staller = [...neighbors][0]!;
+    const other = seeds.find((seed) => seed !== staller)!;
+    overlay.dropStaller(staller); // it answers every ping and peer list, but stalls chunk requests
+    for (let round = 0; round < 20; round++) {
+      await overlay.round();
+      expect(neighbors.has(staller)).toBe(false); // not at the next round, nor as the walk's sample
+      clock.advance(2_000);
+    }
+    expect([...neighbors]).toEqual([other]);
+    lifetime.abort();
+  });
+
+  it('the only seed, down, leaves its slot to a live peer, and is taken back once it answers again', async () => {
+    const peer = '127.0.0.5:80';
+    const lists = new Map([
+      [SEED, [peer]],
+      [peer, [SEED]],
+    ]);
+    const down = new Set<string>();
+    const neighbors = new Set<string>();
+    const { overlay, clock, lifetime } = overlayOver(listingTransport(lists, down), neighbors, { seeds: [SEED], count: 1, renewMs: 3_600_000, stepsPerRound: 2, seed: 3 });
+    overlay.start();
+    for (let round = 0; round < 10 && !(neighbors.has(SEED) && overlay.isKnownPeer(peer)); round++) {
+      await overlay.round();
+      clock.advance(2_000);
+    }
+    expect([...neighbors]).toEqual([SEED]);
+    expect(overlay.isKnownPeer(peer)).toBe(true);
+    down.add(SEED);
+    for (let i = 0; i < 10; i++) overlay.recordCall(SEED, false);
+    for (let round = 0; round < 3; round++) {
+      await overlay.round();
+      clock.advance(2_000);
+    }
+    expect([...neighbors]).toEqual([peer]);
+    // Back up: once its failures leave the health window it counts as live again and is the seed neighbour.
+    down.delete(SEED);
+    for (let round = 0; round < 400 && !neighbors.has(SEED); round++) {
+      await overlay.round();
+      clock.advance(2_000);
+    }
+    expect(neighbors.has(SEED)).toBe(true);
+    lifetime.abort();
+  });
+});
