@@ -362,8 +362,8 @@ export class PeerViews {
     this.refuted.truncate(length);
   }
 
-  /** The peer told us (offer) it now holds these positions. Returns how many were new (see markHeldBy; `now` omitted: refuted claims stay out). */
-  markHeld(peer: string, positions: Uint32Array, now = -Infinity): number {
+  /** The peer told us (offer) it now holds these positions. Returns how many were new (see markHeldBy); its claims refuted before `now` for less than refutedClaimMs stay out. */
+  markHeld(peer: string, positions: Uint32Array, now: number): number {
     const view = this.views.get(peer);
     return view ? markHeldBy(view, positions, this.localLength(), this.limits.maxInventoryChanges, this.refuted.of(peer, now)) : 0;
   }

@@ -58,7 +58,7 @@ describe('Auditor', () => {
   it('runs a follow-up audit even when its timer fires a fraction of a millisecond early', async () => {
     const { auditor, views, asked, fire } = setUp();
     views.track(PEER);
-    views.markHeld(PEER, Uint32Array.of(3));
+    views.markHeld(PEER, Uint32Array.of(3), 0);
     auditor.watch(PEER, new AbortController().signal);
     fire(1_007, 0.4);
     await Promise.resolve();
@@ -69,7 +69,7 @@ describe('Auditor', () => {
   it('asks in the form downloads use: packed to a peer that reads it, so it cannot tell an audit from a download', async () => {
     const { auditor, views, forms, fire } = setUp();
     views.track(PEER);
-    views.markHeld(PEER, Uint32Array.of(3));
+    views.markHeld(PEER, Uint32Array.of(3), 0);
     (views.get(PEER) as PeerView).addressForm = 'packed'; // as its inventory replies said
     auditor.watch(PEER, new AbortController().signal);
     fire(1_007);
@@ -88,7 +88,7 @@ describe('Auditor', () => {
       return neighbors();
     };
     views.track(PEER);
-    views.markHeld(PEER, Uint32Array.of(3));
+    views.markHeld(PEER, Uint32Array.of(3), 0);
     auditor.run(signal); // a new neighbour: watched, first audit due retryMs (7 ms) later
     expect(reads).toBe(1);
     for (let i = 0; i < 5; i++) auditor.run(signal);
@@ -103,7 +103,7 @@ describe('Auditor', () => {
     auditor.run(signal);
     expect(reads).toBe(3);
     views.track(PEER);
-    views.markHeld(PEER, Uint32Array.of(3));
+    views.markHeld(PEER, Uint32Array.of(3), 0);
     auditor.run(signal); // back: watched afresh, first audit retryMs later, not a minute
     setNow(1_014);
     auditor.run(signal);
@@ -115,7 +115,7 @@ describe('Auditor', () => {
   it('audits neighbours only, not peers known from their offers alone', async () => {
     const { auditor, views, asked, fire } = setUp();
     views.trackPassive(PEER, 60_000);
-    views.markHeld(PEER, Uint32Array.of(3));
+    views.markHeld(PEER, Uint32Array.of(3), 0);
     auditor.run(new AbortController().signal);
     fire(10_000);
     await Promise.resolve();

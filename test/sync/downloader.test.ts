@@ -103,7 +103,7 @@ async function downloadAllFromOnePeer(
     };
   }
   views.track('P');
-  views.markHeld('P', Uint32Array.from({ length: count }, (_, i) => i));
+  views.markHeld('P', Uint32Array.from({ length: count }, (_, i) => i), 0);
   running.push(downloader);
   downloader.pump();
   await waitFor(() => store.inventory.count === count, 'every chunk to be stored', 10_000);
@@ -120,8 +120,8 @@ describe('Downloader', () => {
     for (const c of chunks) byAddress.set(c.address, c.data);
     views.track('S');
     views.track('T');
-    views.markHeld('S', Uint32Array.from({ length: 30_000 }, (_, i) => i)); // S alone holds 0..19,999
-    views.markHeld('T', Uint32Array.from({ length: 10_000 }, (_, i) => 20_000 + i));
+    views.markHeld('S', Uint32Array.from({ length: 30_000 }, (_, i) => i), 0); // S alone holds 0..19,999
+    views.markHeld('T', Uint32Array.from({ length: 10_000 }, (_, i) => 20_000 + i), 0);
     running.push(downloader);
     downloader.pump();
     // S's 200 sole-holder batches take seconds at 3 in flight; T must not wait for them.
@@ -174,7 +174,7 @@ describe('Downloader', () => {
     const views = handMarkedViews(() => store.sequenceLength());
     for (const peer of ['P', 'Q']) {
       views.track(peer);
-      views.markHeld(peer, Uint32Array.from({ length: 5 }, (_, i) => i));
+      views.markHeld(peer, Uint32Array.from({ length: 5 }, (_, i) => i), 0);
     }
     const plan = new WorkPlan(source, views, seededRandom(6), DEFAULT_DOWNLOADER);
     const taken = plan.take(2, 2, 0, () => true, () => 1);
@@ -199,7 +199,7 @@ describe('Downloader', () => {
     await store.append([a, b].map((chunk, position) => ({ position, address: chunk!.address })));
     const views = handMarkedViews(() => store.sequenceLength());
     views.track('P');
-    views.markHeld('P', Uint32Array.of(0, 1));
+    views.markHeld('P', Uint32Array.of(0, 1), 0);
     const plan = new WorkPlan(store, views, seededRandom(8), DEFAULT_DOWNLOADER);
     const first = plan.take(1, 1, 0, () => true, () => 1);
     expect(planned(first)).toHaveLength(1);
@@ -207,7 +207,7 @@ describe('Downloader', () => {
     const other = [a, b].find((chunk) => chunk!.address !== inFlight)!.address;
     // The address asked is announced again, at position 2, while its request is open.
     await store.append([{ position: 2, address: inFlight }]);
-    views.markHeld('P', Uint32Array.of(0, 1, 2));
+    views.markHeld('P', Uint32Array.of(0, 1, 2), 0);
     plan.markStale();
     expect(planned(plan.take(3, 5, 1_000_000, () => true, () => 1))).toEqual([other]);
     for (const request of first.values()) plan.release(request);
@@ -225,7 +225,7 @@ describe('Downloader', () => {
     const views = handMarkedViews(() => store.sequenceLength());
     for (const peer of ['P', 'Q', 'R']) {
       views.track(peer);
-      views.markHeld(peer, Uint32Array.from(sequence.filter(() => random() < 0.7).map((entry) => entry.position)));
+      views.markHeld(peer, Uint32Array.from(sequence.filter(() => random() < 0.7).map((entry) => entry.position)), 0);
     }
     const plan = new WorkPlan(store, views, seededRandom(13), { ...DEFAULT_DOWNLOADER, planWindow: 64 });
     let open: PlannedRequest[] = [];
@@ -257,7 +257,7 @@ describe('Downloader', () => {
     views.track('P');
     running.push(downloader);
     for (let round = 1; round <= 3; round++) {
-      views.markHeld('P', Uint32Array.of(0, 1, 2, 3)); // the liar claims them all again
+      views.markHeld('P', Uint32Array.of(0, 1, 2, 3), 0); // the liar claims them all again
       downloader.inventoriesChanged();
       await waitFor(() => downloader.stats.missingReplies >= round, `reply ${round} to be handled`, 5_000);
       const view = views.get('P')!.inventory;
@@ -282,7 +282,7 @@ describe('Downloader', () => {
     views.track('P');
     running.push(downloader);
     for (let round = 1; round <= 3; round++) {
-      views.markHeld('P', Uint32Array.of(0, 1, 2, 3));
+      views.markHeld('P', Uint32Array.of(0, 1, 2, 3), 0);
       downloader.inventoriesChanged();
       await waitFor(() => downloader.stats.missingReplies >= 2 * round, `reply ${round} to be handled`, 5_000);
       const view = views.get('P')!.inventory;
@@ -305,7 +305,7 @@ describe('Downloader', () => {
       return new Promise((resolve) => replies.push(() => resolve({ chunks: params.addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] })));
     };
     views.track('P');
-    views.markHeld('P', Uint32Array.from({ length: 2_000 }, (_, i) => i));
+    views.markHeld('P', Uint32Array.from({ length: 2_000 }, (_, i) => i), 0);
     views.get('P')!.maxGetAddresses = 100;
     running.push(downloader);
     downloader.pump();
@@ -325,8 +325,8 @@ describe('Downloader', () => {
     for (const c of chunks) byAddress.set(c.address, c.data);
     views.track('A');
     views.track('B');
-    views.markHeld('A', Uint32Array.from({ length: 1_500 }, (_, i) => i));
-    views.markHeld('B', Uint32Array.from({ length: 1_500 }, (_, i) => 1_500 + i));
+    views.markHeld('A', Uint32Array.from({ length: 1_500 }, (_, i) => i), 0);
+    views.markHeld('B', Uint32Array.from({ length: 1_500 }, (_, i) => 1_500 + i), 0);
     views.get('A')!.maxGetAddresses = 7; // as A's inventory reply would set it
     running.push(downloader);
     downloader.pump();
@@ -344,7 +344,7 @@ describe('Downloader', () => {
     const { chunks, store, views, downloader, sizes, faults } = await setup(40, serve);
     for (const c of chunks) byAddress.set(c.address, c.data);
     views.track('P');
-    views.markHeld('P', Uint32Array.from({ length: 40 }, (_, i) => i));
+    views.markHeld('P', Uint32Array.from({ length: 40 }, (_, i) => i), 0);
     views.get('P')!.maxGetChunksBytes = 1; // as P's inventory reply would say: one chunk fills a reply
     running.push(downloader);
     downloader.pump();
@@ -394,7 +394,7 @@ describe('Downloader', () => {
       running.push(downloader);
       for (const peer of first === 'P' ? ['P'] : [first, 'F']) {
         views.track(peer);
-        views.markHeld(peer, Uint32Array.from({ length: 400 }, (_, i) => i));
+        views.markHeld(peer, Uint32Array.from({ length: 400 }, (_, i) => i), 0);
       }
       // P's byte bound lets one chunk through per reply (its inventory replies would say so).
       if (first === 'P') views.get('P')!.maxGetChunksBytes = 1;
@@ -441,7 +441,7 @@ describe('Downloader', () => {
     views.track('P');
     running.push(downloader);
     for (let round = 1; round <= 3; round++) {
-      views.markHeld('P', Uint32Array.from({ length: 40 }, (_, i) => i));
+      views.markHeld('P', Uint32Array.from({ length: 40 }, (_, i) => i), 0);
       downloader.inventoriesChanged();
       await waitFor(() => downloader.stats.chunksReceived >= round, `reply ${round}`, 5_000);
     }
@@ -463,13 +463,13 @@ describe('Downloader', () => {
     for (const c of chunks) byAddress.set(c.address, c.data);
     const all = Uint32Array.from({ length: 20 }, (_, i) => i);
     views.track('L');
-    views.markHeld('L', all);
+    views.markHeld('L', all, 0);
     running.push(downloader);
     downloader.pump();
     await waitFor(() => downloader.stats.rejectedChunks === 20, 'the liar\'s reply', 2_000);
     expect(faults).toEqual(['L:bad-data']);
     views.track('H');
-    views.markHeld('H', all);
+    views.markHeld('H', all, 0);
     downloader.inventoriesChanged();
     await waitFor(() => store.chunkCount() === 20, 'every chunk, from the honest holder', 2_000);
     expect(asked).toEqual({ L: 20, H: 20 });
@@ -489,9 +489,9 @@ describe('Downloader', () => {
     for (const c of chunks) byAddress.set(c.address, c.data);
     // F and H both claim positions 0-29; only F claims 30-39.
     views.track('F');
-    views.markHeld('F', Uint32Array.from({ length: 40 }, (_, i) => i));
+    views.markHeld('F', Uint32Array.from({ length: 40 }, (_, i) => i), 0);
     views.track('H');
-    views.markHeld('H', Uint32Array.from({ length: 30 }, (_, i) => i));
+    views.markHeld('H', Uint32Array.from({ length: 30 }, (_, i) => i), 0);
     running.push(downloader);
     downloader.pump();
     await waitFor(() => store.chunkCount() === 30, 'every chunk H holds, F\'s failed share included', 2_000);
@@ -514,7 +514,7 @@ describe('Downloader', () => {
     const { views, downloader } = await setup(40, serve, { batchSize: 5 }, undefined, frozen);
     for (const peer of ['A', 'B']) {
       views.track(peer);
-      views.markHeld(peer, Uint32Array.from({ length: 40 }, (_, i) => i));
+      views.markHeld(peer, Uint32Array.from({ length: 40 }, (_, i) => i), 0);
     }
     running.push(downloader);
     downloader.pump();
@@ -542,7 +542,7 @@ describe('Downloader', () => {
     for (const c of chunks) byAddress.set(c.address, c.data);
     for (const peer of ['F', 'M']) {
       views.track(peer);
-      views.markHeld(peer, Uint32Array.from({ length: 10 }, (_, i) => i));
+      views.markHeld(peer, Uint32Array.from({ length: 10 }, (_, i) => i), 0);
     }
     running.push(downloader);
     downloader.pump();
@@ -562,7 +562,7 @@ describe('Downloader', () => {
     const views = handMarkedViews(() => store.sequenceLength());
     for (const peer of ['F', 'G']) {
       views.track(peer);
-      views.markHeld(peer, Uint32Array.from({ length: 10 }, (_, i) => i));
+      views.markHeld(peer, Uint32Array.from({ length: 10 }, (_, i) => i), 0);
     }
     const plan = new WorkPlan(store, views, seededRandom(4), DEFAULT_DOWNLOADER);
     const taken = plan.take(1, 10, 0, (peer) => peer === 'F', () => 1);
@@ -635,7 +635,7 @@ describe('Downloader', () => {
     const all = Uint32Array.from({ length: 3_000 }, (_, i) => i);
     for (const peer of ['L', 'H']) {
       views.track(peer);
-      views.markHeld(peer, all);
+      views.markHeld(peer, all, 0);
     }
     running.push(downloader);
     const pump = setInterval(() => {
@@ -664,13 +664,13 @@ describe('Downloader', () => {
     const { chunks, store, views, downloader, faults } = await setup(20, serve);
     for (const c of chunks) byAddress.set(c.address, c.data);
     views.track('B');
-    views.markHeld('B', Uint32Array.from({ length: 20 }, (_, i) => i));
+    views.markHeld('B', Uint32Array.from({ length: 20 }, (_, i) => i), 0);
     running.push(downloader);
     const started = Date.now();
     downloader.pump();
     await waitFor(() => (times.B?.length ?? 0) >= 1, 'the busy peer to be asked', 2_000);
     views.track('C');
-    views.markHeld('C', Uint32Array.from({ length: 20 }, (_, i) => i));
+    views.markHeld('C', Uint32Array.from({ length: 20 }, (_, i) => i), 0);
     downloader.inventoriesChanged();
     // Backed off, the addresses would wait 1-2 s; set aside, B's share goes to C now.
     await waitFor(() => store.chunkCount() === 20, 'every chunk, from the other holder', 2_000);
@@ -689,13 +689,13 @@ describe('Downloader', () => {
     const { chunks, store, views, downloader, forms } = await setup(20, serve, { hedge: { ...DEFAULT_DOWNLOADER.hedge, initialMs: 20, minMs: 10 } }, refuseLate);
     for (const c of chunks) byAddress.set(c.address, c.data);
     views.track('P');
-    views.markHeld('P', Uint32Array.from({ length: 20 }, (_, i) => i));
+    views.markHeld('P', Uint32Array.from({ length: 20 }, (_, i) => i), 0);
     (views.get('P') as PeerView).addressForm = 'packed';
     running.push(downloader);
     downloader.pump();
     await waitFor(() => forms.length >= 1, 'the packed request to P', 2_000);
     views.track('Q');
-    views.markHeld('Q', Uint32Array.from({ length: 20 }, (_, i) => i));
+    views.markHeld('Q', Uint32Array.from({ length: 20 }, (_, i) => i), 0);
     downloader.inventoriesChanged();
     await waitFor(() => store.chunkCount() === 20, 'every chunk, from Q once the request to P was hedged', 2_000);
     await new Promise((resolve) => setTimeout(resolve, 150)); // P's refusal has come by now
@@ -716,8 +716,8 @@ describe('Downloader', () => {
     for (const c of chunks) byAddress.set(c.address, c.data);
     views.track('A');
     views.track('B');
-    views.markHeld('A', Uint32Array.from({ length: 20 }, (_, i) => i));
-    views.markHeld('B', Uint32Array.from({ length: 20 }, (_, i) => 20 + i));
+    views.markHeld('A', Uint32Array.from({ length: 20 }, (_, i) => i), 0);
+    views.markHeld('B', Uint32Array.from({ length: 20 }, (_, i) => 20 + i), 0);
     running.push(downloader);
     downloader.pump();
     await waitFor(() => store.chunkCount() === 40, 'both holders asked again after their pauses', 3_000);
@@ -729,7 +729,7 @@ describe('Downloader', () => {
     const { chunks, store, views, downloader } = await setup(10, () => ({ chunks: [], missing: [] }));
     await store.putMany(chunks.map((c) => c.data));
     views.track('P');
-    views.markHeld('P', Uint32Array.from({ length: 10 }, (_, i) => i));
+    views.markHeld('P', Uint32Array.from({ length: 10 }, (_, i) => i), 0);
     const take = vi.spyOn(WorkPlan.prototype, 'take');
     running.push(downloader);
     downloader.pump();
@@ -742,7 +742,7 @@ describe('Downloader', () => {
     const { chunks, store, views } = await setup(2_000, () => ({ chunks: [], missing: [] }));
     for (const peer of ['A', 'B', 'C']) {
       views.track(peer);
-      views.markHeld(peer, Uint32Array.from({ length: chunks.length }, (_, i) => i));
+      views.markHeld(peer, Uint32Array.from({ length: chunks.length }, (_, i) => i), 0);
     }
     const plan = new WorkPlan(store, views, seededRandom(4), DEFAULT_DOWNLOADER);
     const health: Record<string, number> = { A: 1, B: 0.9, C: 0.2 };

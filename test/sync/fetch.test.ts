@@ -74,7 +74,7 @@ describe('fetchChunks over peers', () => {
     const { chunks, views, fetch, asked } = await setup(2, serve, ['a', 'b', 'late']);
     for (const c of chunks) byAddress.set(c.address, c.data);
     views.track('late');
-    views.markHeld('late', Uint32Array.of(1));
+    views.markHeld('late', Uint32Array.of(1), 0);
     const result = await fetch(chunks.map((c) => c.address), {});
     expect(result.get(chunks[1]!.address)).toEqual(chunks[1]!.data);
     expect(asked.filter((a) => a.addresses.includes(chunks[1]!.address)).map((a) => a.peer)).toEqual(['late']);
@@ -88,11 +88,11 @@ describe('fetchChunks over peers', () => {
     const { chunks, views, fetch, asked, faults } = await setup(250, serve, ['big', 'old']);
     for (const c of chunks) byAddress.set(c.address, c.data);
     views.track('big');
-    views.markHeld('big', Uint32Array.from({ length: 150 }, (_, i) => i));
+    views.markHeld('big', Uint32Array.from({ length: 150 }, (_, i) => i), 0);
     views.get('big')!.maxGetAddresses = 120;
     views.get('big')!.maxGetChunksBytes = 1; // as its inventory reply says: a couple of chunks fill a reply
     views.track('old');
-    views.markHeld('old', Uint32Array.from({ length: 100 }, (_, i) => 150 + i));
+    views.markHeld('old', Uint32Array.from({ length: 100 }, (_, i) => 150 + i), 0);
     views.get('old')!.maxGetChunksBytes = 1;
     const result = await fetch(chunks.map((c) => c.address), {});
     expect(result.complete).toBe(true);

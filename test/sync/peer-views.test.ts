@@ -80,7 +80,7 @@ describe('PeerViews', () => {
 
     await views.refresh('boaster', 1); // incremental: a position far beyond our sequence
     expect(views.get('boaster')!.inventory.length).toBe(1_000);
-    expect(views.markHeld('boaster', Uint32Array.of(5, 999, 4_000_000_000))).toBe(0);
+    expect(views.markHeld('boaster', Uint32Array.of(5, 999, 4_000_000_000), 0)).toBe(0);
   });
 
   it('takes how many addresses a peer answers per getChunks call from its inventory replies (100 when they say nothing)', async () => {
@@ -131,7 +131,7 @@ describe('PeerViews', () => {
     views.track('p');
     const whole = views.refresh('p', 0);
     await new Promise((resolve) => setTimeout(resolve, 1));
-    expect(views.markHeld('p', Uint32Array.of(3))).toBe(1); // offered while the read is under way
+    expect(views.markHeld('p', Uint32Array.of(3), 0)).toBe(1); // offered while the read is under way
     release();
     await whole;
     const view = views.get('p')!;
@@ -320,7 +320,7 @@ describe('PeerViews', () => {
   it('remembers what an untracked peer offered until it expires, never refreshes it, and gives way to tracked peers', () => {
     const views = new PeerViews(parts(new RecordingPeers(eightEmpty)), { maxPeers: 2 });
     expect(views.trackPassive('x', 1_000)).toBe(true);
-    expect(views.markHeld('x', Uint32Array.of(2, 5))).toBe(2);
+    expect(views.markHeld('x', Uint32Array.of(2, 5), 0)).toBe(2);
     expect(views.get('x')!.refreshedAt).toBe(Infinity);
     expect(views.get('x')!.relay).toBe(false);
     views.track('a');
