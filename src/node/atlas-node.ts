@@ -4,7 +4,7 @@
  * wiring.ts; the replication policy lives in sync/replicator.ts (README "Embedding", "Design").
  */
 import { isAddress, parseAddress, type Address } from '../address.js';
-import { AtlasError, ErrorCodes } from '../errors.js';
+import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
 import type { InventoryLog } from '../inventory/change-log.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import { hashReady } from '../hash/index.js';
@@ -38,6 +38,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   private roundTimer: unknown;
   private roundRunning: Promise<void> | undefined;
   #state: NodeState = 'open';
+  #closing: Promise<void> | undefined;
 
   private constructor(options: ResolvedNodeOptions, store: ChunkStore) {
     super();
@@ -59,18 +60,30 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
    * Opens the store and catches up with the chain; the node serves nothing until start().
    * Wrong options throw INVALID_OPTION (the error's `option` names which); a data directory that
    * cannot be created or written throws STORE_PERMISSION, one that is not a store STORE_CORRUPT.
+   * `signal` aborts the chain catch-up (ABORTED); it has no say once open has resolved. A failed
+   * open closes the store it opened (a given store is closed only with `closeStore: true`).
    */
-  static async open(options: AtlasNodeOptions): Promise<AtlasNode> {
+  static async open(options: AtlasNodeOptions, init: { signal?: AbortSignal } = {}): Promise<AtlasNode> {
     const resolved = resolveNodeOptions(options);
+    const { signal } = init;
+    if (signal?.aborted) throw abortedError('open', signal);
     await hashReady();
     const store = await openNodeStore(resolved.storage, resolved.maxChunkSize);
+    // The follower keeps the signal it starts with for its whole run: it gets one of the open's own.
+    const catchUp = new AbortController();
+    const onAbort = (): void => catchUp.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      if (signal?.aborted) throw abortedError('open', signal);
       const node = new AtlasNode(resolved, store);
-      await node.parts.follower.start();
+      await node.parts.follower.start({ signal: catchUp.signal });
       return node;
     } catch (error) {
-      if (resolved.closeStore) await store.close();
-      throw error;
+      // A store the node opened has no other owner: an open that fails closes it, whatever closeStore says.
+      if (resolved.closeStore || resolved.storage.kind !== 'given') await store.close().catch(() => undefined);
+      throw signal?.aborted ? abortedError('open', signal) : error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -102,7 +115,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
       if (this.#state === 'starting') this.#state = 'open';
       throw listenError(error, this.parts.transport.address);
     }
-    if (this.#state !== 'starting') return; // closed meanwhile
+    if (this.#state !== 'starting') throw stateError(this.#state, 'start'); // closed meanwhile
     this.#state = 'running';
     this.parts.replicator.start();
     this.parts.overlay.start();
@@ -121,6 +134,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   async putChunksDetailed(chunks: readonly Uint8Array[]): Promise<PutOutcome[]> {
     this.assertUsable('putChunks');
     const outcomes = await this.store.putMany(chunks);
+    // Stored, and so acknowledged, even when the node began closing meanwhile: only the push is left out.
+    if (this.#state === 'closing' || this.#state === 'closed') return outcomes;
     const added = outcomes.filter((o): o is PutOutcome & { ok: true } => o.ok && o.added);
     if (added.length > 0) this.parts.replicator.received(added, undefined, 'local'); // our caller's: pushed
     return outcomes;
@@ -200,22 +215,45 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     return this.parts.stats(this.#state);
   }
 
-  /** Stops everything; leaves no timer, socket or open transaction behind. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#state === 'closing' || this.#state === 'closed') return;
+  /**
+   * Stops everything; leaves no timer, socket or open transaction behind. Every call answers the
+   * same promise, which settles once all is released: each step runs even when one before it
+   * failed, the store is closed last whatever happened, and the first step's error (if any) is
+   * the rejection. The node is 'closed' either way.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#state = 'closing';
-    this.parts.lifetime.abort(new AtlasError(ErrorCodes.CLOSED, 'node closed'));
-    this.parts.sync.changes.notify();
-    if (this.roundTimer !== undefined) this.parts.clock.clearTimeout(this.roundTimer);
-    this.parts.replicator.stop();
-    this.parts.backfiller.stop();
-    this.names?.close();
-    await this.roundRunning?.catch(() => undefined); // before overlay.stop: a round re-adds neighbours
-    this.parts.overlay.stop();
-    await this.parts.follower.stop();
-    await this.parts.transport.close(); // the chain adapter is the host's: we only unsubscribed from it
-    if (this.#closeStore) await this.store.close();
+    const failures: unknown[] = [];
+    const step = async (run: () => unknown): Promise<void> => {
+      try {
+        await run();
+      } catch (error) {
+        failures.push(error);
+      }
+    };
+    await step(() => {
+      this.parts.lifetime.abort(new AtlasError(ErrorCodes.CLOSED, 'node closed'));
+      this.parts.sync.changes.notify();
+      if (this.roundTimer !== undefined) this.parts.clock.clearTimeout(this.roundTimer);
+    });
+    await step(() => this.parts.replicator.stop());
+    await step(() => this.parts.backfiller.stop());
+    await step(() => this.names?.close());
+    await step(() => this.roundRunning?.catch(() => undefined)); // before overlay.stop: a round re-adds neighbours
+    await step(() => this.parts.overlay.stop());
+    await step(() => this.parts.follower.stop());
+    await step(() => this.parts.transport.close()); // the chain adapter is the host's: we only unsubscribed from it
+    if (this.#closeStore) await step(() => this.store.close());
     this.#state = 'closed';
+    if (failures.length > 0) {
+      for (const failure of failures.slice(1)) this.parts.logger.error('close: a further step failed', { error: String(failure) });
+      throw failures[0];
+    }
   }
 
   private scheduleRound(delayMs: number): void {

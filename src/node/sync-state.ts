@@ -45,12 +45,14 @@ export class SyncState {
 
   /** Resolves once nothing announced is missing; ABORTED when `signal` aborts, CLOSED when the node closes. */
   async whenSynced(options: { signal?: AbortSignal }): Promise<ProgressEvent> {
-    const signal = AbortSignal.any([this.lifetime, ...(options.signal ? [options.signal] : [])]);
+    let signal: AbortSignal | undefined;
     for (;;) {
-      const progress = this.progress();
-      if (progress.missing === 0) return progress;
+      // Checked before the progress: an aborted signal rejects even when nothing is missing.
       if (this.lifetime.aborted) throw new AtlasError(ErrorCodes.CLOSED, 'whenSynced: the node closed');
       if (options.signal?.aborted) throw abortedError('whenSynced', options.signal);
+      const progress = this.progress();
+      if (progress.missing === 0) return progress;
+      signal ??= options.signal ? AbortSignal.any([this.lifetime, options.signal]) : this.lifetime;
       await this.changes.next(signal, SYNC_CHECK_MS);
     }
   }

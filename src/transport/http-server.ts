@@ -68,13 +68,35 @@ export class HttpServer {
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
   }
 
-  /** Listens; resolves with the bound port. */
+  /**
+   * Listens; resolves with the bound port. Rejects with CLOSED when close() comes first, even
+   * halfway: a server that binds after close() is closed again at once, never left listening.
+   */
   listen(host: string, port: number): Promise<number> {
     const server = this.server;
+    if (this.closed) return Promise.reject(new AtlasError(ErrorCodes.CLOSED, 'transport is closed'));
     return new Promise<number>((resolve, reject) => {
-      server.once('error', reject);
+      const settle = (): void => {
+        server.off('error', onError);
+        server.off('close', onClose);
+      };
+      const onError = (error: Error): void => {
+        settle();
+        reject(error);
+      };
+      const onClose = (): void => {
+        settle();
+        reject(new AtlasError(ErrorCodes.CLOSED, 'transport closed while it was starting to listen'));
+      };
+      server.once('error', onError);
+      server.once('close', onClose);
       server.listen({ host, port }, () => {
-        server.off('error', reject);
+        settle();
+        if (this.closed) {
+          server.close();
+          reject(new AtlasError(ErrorCodes.CLOSED, 'transport closed while it was starting to listen'));
+          return;
+        }
         server.on('error', (error) => this.parts.logger.error('http server error', { error: String(error) }));
         const bound = server.address();
         resolve(typeof bound === 'object' && bound !== null ? bound.port : port);

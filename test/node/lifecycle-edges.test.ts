@@ -1,0 +1,131 @@
+/**
+ * The node's lifecycle at its edges: close() called twice at once or failing halfway, start()
+ * overtaken by close(), an open that fails or is aborted, a put answered while the node closes,
+ * whenSynced with a signal already aborted. Each leaves the store free to open again.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryChain } from '../../src/chain/memory.js';
+import { ErrorCodes } from '../../src/errors.js';
+import { hash160Hex } from '../../src/hash/index.js';
+import { AtlasNode } from '../../src/node/atlas-node.js';
+import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
+import { LmdbChunkStore } from '../../src/store/lmdb.js';
+import { HttpTransport } from '../../src/transport/http.js';
+import { MemoryNetwork } from '../../src/transport/memory.js';
+
+const folders: string[] = [];
+afterEach(() => {
+  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+});
+
+function dataDir(): string {
+  const folder = mkdtempSync(join(tmpdir(), 'atlas-lifecycle-'));
+  folders.push(folder);
+  return join(folder, 'store');
+}
+
+/** Opens the store at `dir` and closes it again: throws BUSY while a node still holds it. */
+async function storeIsFree(dir: string): Promise<void> {
+  const store = await LmdbChunkStore.open({ path: dir });
+  await store.close();
+}
+
+describe('AtlasNode lifecycle edges', () => {
+  it('two close() calls at once share one promise, and both settle once the store is released', async () => {
+    const dir = dataDir();
+    const node = await AtlasNode.open({ chain: new MemoryChain(), transport: new MemoryNetwork().transport('a'), dataDir: dir, network: 'x' });
+    await node.start();
+    const first = node.close();
+    const second = node.close();
+    expect(second).toBe(first);
+    await second;
+    expect(node.state).toBe('closed');
+    await storeIsFree(dir);
+  });
+
+  it('a close() whose transport fails still closes the store, rejects with that error, and leaves the node closed', async () => {
+    const dir = dataDir();
+    const transport = new MemoryNetwork().transport('a');
+    const closeTransport = transport.close.bind(transport);
+    transport.close = async () => {
+      await closeTransport();
+      throw new Error('transport close failed');
+    };
+    const node = await AtlasNode.open({ chain: new MemoryChain(), transport, dataDir: dir, network: 'x' });
+    await node.start();
+    await expect(node.close()).rejects.toThrow('transport close failed');
+    expect(node.state).toBe('closed');
+    await expect(node.close()).rejects.toThrow('transport close failed'); // the same answer again
+    await storeIsFree(dir);
+  });
+
+  it('start() overtaken by close() while the HTTP server starts to listen rejects with CLOSED and leaves nothing listening', async () => {
+    const transport = new HttpTransport({ listen: '127.0.0.1:0' });
+    const node = await AtlasNode.open({ chain: new MemoryChain(), transport, network: 'x', addressPolicy: LOCAL_ADDRESS_POLICY });
+    const started = node.start().then(
+      () => 'resolved',
+      (error: { code?: string }) => error.code,
+    );
+    await node.close();
+    await expect(started).resolves.toBe(ErrorCodes.CLOSED);
+    expect(transport.serverStats()).toBeUndefined();
+  });
+
+  it('an open whose chain catch-up fails closes the store it opened, even with closeStore: false', async () => {
+    const dir = dataDir();
+    const chain = new MemoryChain();
+    chain.length = async () => {
+      throw new Error('chain unreachable');
+    };
+    await expect(AtlasNode.open({ chain, transport: new MemoryNetwork().transport('a'), dataDir: dir, network: 'x', closeStore: false })).rejects.toThrow('chain unreachable');
+    await storeIsFree(dir);
+  });
+
+  it('open({ signal }) rejects with ABORTED when the signal aborts during the chain catch-up, and frees the store', async () => {
+    const dir = dataDir();
+    const chain = new MemoryChain();
+    let asked: () => void = () => {};
+    const lengthAsked = new Promise<void>((resolve) => (asked = resolve));
+    // A chain that never answers, and gives up when the call's signal aborts (as adapters do).
+    chain.length = (options) => {
+      asked();
+      return new Promise<number>((_, reject) => options?.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true }));
+    };
+    const controller = new AbortController();
+    const opened = AtlasNode.open({ chain, transport: new MemoryNetwork().transport('a'), dataDir: dir, network: 'x' }, { signal: controller.signal });
+    await lengthAsked;
+    controller.abort();
+    await expect(opened).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    await storeIsFree(dir);
+    await expect(AtlasNode.open({ chain: new MemoryChain(), transport: new MemoryNetwork().transport('b'), network: 'x' }, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: ErrorCodes.ABORTED,
+    });
+  });
+
+  it('a put answered while the node closes resolves with its outcomes: the chunks are stored', async () => {
+    const dir = dataDir();
+    const chain = new MemoryChain();
+    const chunks = Array.from({ length: 5 }, (_, i) => new TextEncoder().encode(`chunk ${i}`));
+    for (const chunk of chunks) chain.announce(hash160Hex(chunk));
+    const node = await AtlasNode.open({ chain, transport: new MemoryNetwork().transport('a'), dataDir: dir, network: 'x' });
+    await node.start();
+    const put = node.putChunks(chunks);
+    const closed = node.close();
+    await expect(put).resolves.toEqual([true, true, true, true, true]);
+    await closed;
+    const store = await LmdbChunkStore.open({ path: dir });
+    expect(store.chunkCount()).toBe(5);
+    await store.close();
+  });
+
+  it('whenSynced with a signal already aborted rejects with ABORTED, even when nothing is missing', async () => {
+    const node = await AtlasNode.open({ chain: new MemoryChain(), transport: new MemoryNetwork().transport('a'), network: 'x' });
+    expect(node.progress().missing).toBe(0);
+    await expect(node.whenSynced({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    await expect(node.whenSynced()).resolves.toMatchObject({ missing: 0 });
+    await node.close();
+  });
+});
