@@ -235,6 +235,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     backfiller, backfillSources: options.sources.length, sync, fetcher,
     service: (status) => ({
       handle: observer.serve(guard.wrap(checkSender(createProtocolService(new NodeService(serviceHost), { limits, logger })))),
+      admit: (request) => guard.admit(request),
       getChunk: (address) => reader.readOne(address),
       status,
       ...(metrics.expose ? { metrics: () => (metrics.expose as () => Promise<string>)() } : {}),

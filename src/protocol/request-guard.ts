@@ -30,6 +30,21 @@ export interface RequestLimits extends RateLimitOptions {
    * pays no more than before.
    */
   addressesPerToken: number;
+  /**
+   * A request body spends one token per this many bytes of its declared length (rounded down),
+   * charged before it is read: decoding a body costs CPU in its size, and a body that fails to
+   * decode never reaches the method's own charge. A body under this size spends nothing more.
+   */
+  bodyBytesPerToken: number;
+}
+
+/** What the transport says of one request before any of its work (TransportService.admit). */
+export interface AdmittedRequest {
+  caller: Caller;
+  /** True for a protocol call, which spends its method's cost again when handled; false for every other route. */
+  call: boolean;
+  /** The body's declared length (0 without a body). */
+  bodyBytes: number;
 }
 
 /** Default per-host and total bounds on requests being served. */
@@ -39,6 +54,7 @@ export const DEFAULT_REQUEST_LIMITS: Readonly<RequestLimits> = Object.freeze({
   maxConcurrentPerHost: 16,
   methodCost: Object.freeze({}),
   addressesPerToken: 100,
+  bodyBytesPerToken: 65_536,
 });
 
 /** Counters of a `RequestGuard`: requests admitted and refused. */
@@ -53,6 +69,8 @@ export interface RequestGuardStats {
   hosts: number;
 }
 
+const noRelease = (): void => {};
+
 /** Bounds requests being served, per host and in total, and refuses the excess with BUSY. */
 export class RequestGuard {
   readonly limits: Readonly<RequestLimits>;
@@ -64,7 +82,7 @@ export class RequestGuard {
 
   constructor(clock: Clock, limits: Partial<RequestLimits> = {}) {
     const merged = { ...DEFAULT_REQUEST_LIMITS, ...definedOnly(limits) };
-    for (const key of ['maxConcurrent', 'maxConcurrentPerHost', 'addressesPerToken'] as const) {
+    for (const key of ['maxConcurrent', 'maxConcurrentPerHost', 'addressesPerToken', 'bodyBytesPerToken'] as const) {
       if (!Number.isSafeInteger(merged[key]) || merged[key] < 1) throw new RangeError(`request limits: ${key} must be a positive integer`);
     }
     this.rates = new RateLimiter(clock, merged);
@@ -76,17 +94,33 @@ export class RequestGuard {
    * when it ends. `params` (as received, unchecked) prices a getChunks by its addresses.
    */
   enter(caller: Caller, method: string, params?: unknown): () => void {
-    const host = hostKey(caller);
-    if (this.slots.total >= this.limits.maxConcurrent || this.slots.of(host) >= this.limits.maxConcurrentPerHost) {
+    return this.#admit(hostKey(caller), this.costOf(method, params), true);
+  }
+
+  /**
+   * Admits a request as the transport sees it, before its body is read: a route that is not a
+   * protocol call (a chunk, zone file or name read over plain GET, the status, the legacy API)
+   * takes a slot and one token, and any body spends its size (bodyBytesPerToken). A protocol call
+   * takes no slot here and pays only for its body: its handler enters the guard with its method.
+   * Throws BUSY; the release must be called exactly once when the request ends.
+   */
+  admit(request: AdmittedRequest): () => void {
+    const bodyCost = Math.floor(Math.max(0, request.bodyBytes) / this.limits.bodyBytesPerToken);
+    if (request.call && bodyCost === 0) return noRelease;
+    return this.#admit(hostKey(request.caller), (request.call ? 0 : 1) + bodyCost, !request.call);
+  }
+
+  #admit(host: string, cost: number, takesSlot: boolean): () => void {
+    if (takesSlot && (this.slots.total >= this.limits.maxConcurrent || this.slots.of(host) >= this.limits.maxConcurrentPerHost)) {
       this.refusedConcurrency++;
       throw new AtlasError(ErrorCodes.BUSY, 'too many requests in progress; retry later', { retryAfterMs: 1_000 });
     }
-    const cost = this.costOf(method, params);
     if (!this.rates.take(host, cost)) {
       this.refusedRate++;
       // A host refused because every remembered host is in debt has no wait of its own: 1 s.
       throw new AtlasError(ErrorCodes.BUSY, 'request rate limit reached; retry later', { retryAfterMs: this.rates.retryAfterMs(host, cost) || 1_000 });
     }
+    if (!takesSlot) return noRelease;
     this.admitted++;
     return this.slots.take(host);
   }

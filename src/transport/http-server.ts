@@ -31,6 +31,8 @@ type Handler = (context: HttpRouteContext, req: IncomingMessage, res: ServerResp
 interface Resolved {
   handler: Handler;
   params: Readonly<Record<string, string>>;
+  /** A protocol call (the service's `handle` admits it again by its method). */
+  call: boolean;
 }
 
 export interface HttpServerParts {
@@ -205,6 +207,19 @@ export class HttpServer {
       this.sendError(res, error, jsonCodec);
       return;
     }
+    try {
+      const leave = this.service.admit?.({ caller: callerOf(req.socket), call: resolved.call, bodyBytes: declaredBodyBytes(req, this.limits.maxRequestBytes) });
+      if (leave !== undefined) {
+        const leaveConnection = release;
+        release = () => {
+          leave();
+          leaveConnection();
+        };
+      }
+    } catch (error) {
+      this.sendError(res, error, jsonCodec);
+      return;
+    }
     this.parts.counters.callsIn++;
     this.serve(connection, resolved, url, req, res);
   }
@@ -264,17 +279,17 @@ export class HttpServer {
         continue;
       }
       const params = match === true ? {} : match;
-      return { params, handler: (context, req, res) => route.handle(req, res, context) };
+      return { params, handler: (context, req, res) => route.handle(req, res, context), call: false };
     }
-    const builtin = (only: string, handler: Handler, params: Record<string, string> = {}): Resolved | undefined => {
-      if (only === method) return { handler, params };
+    const builtin = (only: string, handler: Handler, params: Record<string, string> = {}, call = false): Resolved | undefined => {
+      if (only === method) return { handler, params, call };
       allowed.add(only);
       return undefined;
     };
     if (pathname.startsWith(RPC_PREFIX)) {
       const name = pathname.slice(RPC_PREFIX.length);
       if (!METHOD_NAME.test(name)) return undefined;
-      return builtin('POST', (context, req, res) => this.serveCall(context, req, res), { method: name });
+      return builtin('POST', (context, req, res) => this.serveCall(context, req, res), { method: name }, true);
     }
     if (pathname.startsWith(CHUNK_PREFIX)) {
       return builtin('GET', (context, req, res) => this.serveChunk(context, req, res), { address: pathname.slice(CHUNK_PREFIX.length) });
@@ -395,6 +410,13 @@ export class HttpServer {
       if (connection.body === progress) connection.body = undefined;
     }
   }
+}
+
+/** The body length a request declares; one sent without a length counts as the largest it may send. */
+function declaredBodyBytes(req: IncomingMessage, maxBytes: number): number {
+  if (!hasBody(req)) return 0;
+  const declared = Number(req.headers['content-length']);
+  return Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, maxBytes) : maxBytes;
 }
 
 /** The pause a BUSY refusal names (its retryAfterMs), in whole seconds for Retry-After. */

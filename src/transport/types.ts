@@ -45,6 +45,15 @@ export interface TransportService {
    * they must not change until the reply has been written.
    */
   handle(method: string, params: unknown, context: RequestContext): Promise<unknown>;
+  /**
+   * Admits one request before any of its work, its body included (HttpTransport calls it for
+   * every routed request): throws BUSY (an AtlasError) when its caller may not be served now,
+   * else answers the release, called exactly once when the request ends. `call` is true for a
+   * protocol call, which `handle` admits again by its method. A node answers it with its request
+   * guard (RequestGuard.admit), so plain GET routes and the legacy API spend the same per-host
+   * budget as protocol calls. Default: every request admitted.
+   */
+  admit?(request: { caller: Caller; call: boolean; bodyBytes: number }): () => void;
   /** One chunk's raw bytes, for plain GET routes (sent as they are: not to be changed); undefined when absent. */
   getChunk?(address: string): Uint8Array | undefined;
   /** A JSON-able summary for a status route. */

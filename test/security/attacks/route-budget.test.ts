@@ -1,0 +1,65 @@
+/**
+ * Every route spends the caller's request budget, not only protocol calls: a host flooding plain
+ * GET routes (chunks, status, the legacy zone file and attachment reads) or sending large bodies
+ * that never decode (a malformed XML-RPC call) is refused with 503 once its tokens are spent,
+ * before any work, while another host is still served.
+ */
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ATTACKER_HOST, HONEST_HOST, postRaw } from '../hostile/attackers.js';
+import { startVictim, type Victim } from '../hostile/victim.js';
+
+let victim: Victim;
+/** A budget small enough to spend in a few requests: 5 tokens, 1 more a second. */
+const BURST = 5;
+
+beforeAll(async () => {
+  victim = await startVictim({ chunkCount: 2, requests: { ratePerSecond: 1, burst: BURST } });
+});
+afterAll(async () => {
+  await victim?.close();
+});
+
+function getRaw(path: string, localAddress: string): Promise<{ status: number; retryAfter: string | undefined }> {
+  return new Promise((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port: victim.port, localAddress, path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }));
+      res.on('error', () => resolve({ status: 0, retryAfter: undefined }));
+    });
+    req.on('error', () => resolve({ status: 0, retryAfter: undefined }));
+    req.end();
+  });
+}
+
+describe('the request budget covers every route', () => {
+  it('a host flooding GET routes is refused with 503 once its tokens are spent; another host is still served', async () => {
+    const held = victim.chunks[0]!.address;
+    const missing = 'ab'.repeat(20);
+    const paths = [`/chunks/${held}`, '/status', `/v1/zonefiles/${missing}`, `/v2/attachments/${missing}`];
+    const startedAt = performance.now();
+    const statuses = new Map<string, number[]>();
+    for (let i = 0; i < 40; i++) {
+      const path = paths[i % paths.length]!;
+      const { status, retryAfter } = await getRaw(path, ATTACKER_HOST);
+      if (status === 503) expect(retryAfter).toMatch(/^\d+$/);
+      statuses.set(path, [...(statuses.get(path) ?? []), status]);
+    }
+    const seconds = (performance.now() - startedAt) / 1000;
+    const served = [...statuses.values()].flat().filter((status) => status !== 503).length;
+    expect(served).toBeLessThanOrEqual(BURST + Math.ceil(seconds) + 1);
+    for (const path of paths) expect(statuses.get(path), path).toContain(503);
+    expect(statuses.get(`/chunks/${held}`)).toContain(200); // served while the budget lasted
+    // The flooding host's debt is its own.
+    expect((await getRaw(`/chunks/${held}`, HONEST_HOST)).status).toBe(200);
+  });
+
+  it('a large body that never decodes spends its size before it is read: malformed 300 KB XML-RPC calls are refused after the first', async () => {
+    const malformed = '<methodCall>' + '<a>'.repeat(100_000) + '</methodCall>';
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await postRaw(victim.port, '/RPC2', malformed, { 'content-type': 'text/xml' }, '127.0.0.3')).status);
+    // 1 token and 4 for the body's 300 KB (one per 64 KiB): the burst pays for one such call.
+    expect(statuses[0]).toBe(200); // answered with an XML-RPC fault
+    expect(statuses.slice(1).filter((status) => status === 503).length).toBeGreaterThanOrEqual(2);
+  });
+});
