@@ -1,8 +1,9 @@
 /**
  * Finding the chunk log's next intact record after damage, for the open-time scan
- * (chunk-log-scan.ts): a plausible length (1 byte to the store's maxChunkSize, at most
- * RESYNC_RECORD) and bytes that hash to the address beside them, starting within RESYNC_WINDOW
- * bytes after where the records stopped making sense.
+ * (chunk-log-scan.ts): a plausible length (1 byte to the store's maxChunkSize) and bytes that
+ * hash to the address beside them, starting within RESYNC_WINDOW bytes after where the records
+ * stopped making sense (`after`), or anywhere up to the end of the file (`beforeEnd`: what tells
+ * a torn end, which holds no intact record, from damage in the middle, which must not be cut).
  *
  * Bounded work, whatever the damage and whatever bytes the chunks hold (their publishers choose
  * them):
@@ -10,9 +11,10 @@
  *   covered and what it found, and a search that starts inside that range reuses it. A run of
  *   damaged records then costs one search, not one each (which made a run of k records cost k
  *   times its length);
- * - a search hashes at most RESYNC_HASH_BUDGET bytes (data crafted to look like long records at
- *   every offset would otherwise cost a hash of up to a record's size per offset), then gives up:
- *   the scan goes on as the length fields say, as before any search. Lengths are bounded by the
+ * - a search hashes at most RESYNC_HASH_BUDGET bytes, or twice the longest record when that is
+ *   more (data crafted to look like long records at every offset would otherwise cost a hash of up
+ *   to a record's size per offset), then gives up: the scan goes on as the length fields say, as
+ *   before any search. Lengths are bounded by the
  *   store's maxChunkSize, so random bytes (addresses are hashes) look like a record about once
  *   in 100,000 offsets at the default 40 KiB, and an honest search rarely hashes more than its
  *   window;
@@ -21,14 +23,14 @@
  */
 import { readSync } from 'node:fs';
 import { hash160 } from '../hash/index.js';
-import { RECORD_HEADER } from './chunk-log-format.js';
+import { MAX_RECORD_DATA, RECORD_HEADER } from './chunk-log-format.js';
 
-/** How far past damage the scan looks for the next intact record. */
+/** How far past damage `after` looks for the next intact record. */
 export const RESYNC_WINDOW = 1024 * 1024;
-/** Records longer than this are not looked for there (real chunks are far smaller); a store's maxChunkSize lowers it. */
-export const RESYNC_RECORD = 1024 * 1024;
-/** The most bytes one search hashes before it gives up. */
+/** The most bytes one search hashes before it gives up (twice the longest record, when that is more). */
 export const RESYNC_HASH_BUDGET = 16 * 1024 * 1024;
+/** The longest record looked for when the store names no maxChunkSize. */
+const DEFAULT_MAX_RECORD = 1024 * 1024;
 /** The first, short read of a search. */
 const FIRST_READ = 64 * 1024;
 
@@ -36,15 +38,33 @@ export class IntactRecordFinder {
   readonly #fd: number;
   /** The longest record looked for. */
   readonly #maxRecord: number;
+  readonly #hashBudget: number;
   /** The offsets [first, last) searched last, and the intact record found there (undefined: none). */
   #searched: { first: number; last: number; found: number | undefined } | undefined;
   /** Offsets looked at as a record's start, over every search (for tests and diagnostics). */
   examined = 0;
 
-  /** `maxRecord`: the longest record to look for (at most RESYNC_RECORD; the store's maxChunkSize). */
-  constructor(fd: number, maxRecord: number = RESYNC_RECORD) {
+  /**
+   * `maxRecord`: the longest record to look for, the store's maxChunkSize (a log admits records
+   * up to MAX_RECORD_DATA; a store admitting chunks of several MiB must find them after damage too).
+   */
+  constructor(fd: number, maxRecord: number = DEFAULT_MAX_RECORD) {
     this.#fd = fd;
-    this.#maxRecord = Math.max(1, Math.min(RESYNC_RECORD, maxRecord));
+    this.#maxRecord = Math.max(1, Math.min(MAX_RECORD_DATA, maxRecord));
+    this.#hashBudget = Math.max(RESYNC_HASH_BUDGET, 2 * this.#maxRecord);
+  }
+
+  /**
+   * Where the first intact record starting after `from` and before `size` is, or undefined: the
+   * windows of `after`, one after another, to the end of the file. Each offset is still looked at
+   * once, and each window's search has its own hash budget.
+   */
+  beforeEnd(from: number, size: number): number | undefined {
+    for (let start = from; start + 1 < size; start += RESYNC_WINDOW - 1) {
+      const found = this.after(start, size);
+      if (found !== undefined) return found;
+    }
+    return undefined;
   }
 
   /** Where the first intact record starting in (from, from + RESYNC_WINDOW) is, or undefined. */
@@ -73,7 +93,7 @@ export class IntactRecordFinder {
   #search(first: number, last: number, size: number): number | undefined {
     const whole = Math.min(size - first, last - first + RECORD_HEADER + this.#maxRecord);
     if (whole <= 0) return undefined;
-    let budget = RESYNC_HASH_BUDGET;
+    let budget = this.#hashBudget;
     let at = 0;
     for (const span of [Math.min(whole, FIRST_READ), whole]) {
       const bytes = Buffer.allocUnsafe(span);

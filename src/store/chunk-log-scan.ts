@@ -81,8 +81,9 @@ export function scanLog(fd: number, path: string, index: ChunkLogIndex, maxChunk
     }
     offset += at;
     if (broken) {
-      // A tear ends the file; a damaged length field has whole records after it.
-      const next = intact.after(offset, size);
+      // A tear ends the file; a damaged length field has whole records after it, however far:
+      // what follows it is cut only when nothing intact does.
+      const next = intact.beforeEnd(offset, size);
       if (next === undefined) torn = true;
       else {
         found.damaged++;

@@ -11,11 +11,12 @@
  *   is fetched again), counted in `damaged`;
  * - a record cut by the end of the file, or a length field that makes no sense (0, as in the zeros
  *   a crash can leave where a write had extended the file; above MAX_RECORD_DATA; past the end)
- *   with no intact record within 1 MiB after it, is a torn end: the `cut` bytes from there on are
+ *   with no intact record anywhere after it, is a torn end: the `cut` bytes from there on are
  *   cut off before the next write (opening writes nothing), so new records follow the last whole
  *   one;
- * - such a length field with an intact record within 1 MiB after it is damage, not a tear: the
- *   scan goes on from that record (the bytes between count as one damaged record);
+ * - such a length field with an intact record after it, however far, is damage, not a tear: the
+ *   scan goes on from that record (the bytes between count as one damaged record), and nothing
+ *   intact is ever cut;
  * - a length field damaged into a plausible wrong length shows as a record failing its hash: the
  *   scan then goes on from the first intact record after that record's start when it comes before
  *   where the length points, so the records the wrong length jumps over are not lost;
@@ -57,8 +58,8 @@ export type LogBeforeFormat = 'none' | 'partial' | 'records';
 export interface ChunkLogOptions {
   /**
    * The largest chunk the store admits: after damage, the scan looks for intact records of at
-   * most this size (default and ceiling: 1 MiB). Records larger than it that follow damage are
-   * not looked for, and are dropped with the damaged span; the store would refuse them now anyway.
+   * most this size (default 1 MiB). Records larger than it that follow damage are not looked for,
+   * and are dropped with the damaged span; the store would refuse them now anyway.
    */
   maxChunkSize?: number;
   /** Skips fdatasync: a machine crash can lose acknowledged chunks (tests and benchmarks only). */

@@ -75,7 +75,7 @@ describe('IntactRecordFinder', () => {
     const crafted = Buffer.alloc(3 * 1024 * 1024);
     for (let i = 0; i + 4 <= crafted.length; i += 4) crafted.writeUInt32LE(1_000_000, i);
     withLog([crafted, record(Buffer.from('after the crafted bytes'))], (fd, size) => {
-      const finder = new IntactRecordFinder(fd);
+      const finder = new IntactRecordFinder(fd, 1024 * 1024);
       // The intact record lies past the window anyway: what shows the budget is how few offsets
       // were looked at before the search gave up (about 2.6 million without it).
       expect(finder.after(0, size)).toBeUndefined();

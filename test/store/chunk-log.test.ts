@@ -226,6 +226,43 @@ describe('chunk log after a crash or damage', () => {
     await store.close();
   });
 
+  it('cuts nothing intact however far past a broken length field it lies: a 2 MiB record broken, or 3 MiB of zeros in the middle', async () => {
+    const dir = freshPath();
+    mkdirSync(dir);
+    ChunkLog.prepareNew(dir, 'none');
+    const maxChunkSize = 2 * 1024 * 1024;
+    const big = Buffer.alloc(maxChunkSize, 7);
+    const small = Array.from({ length: 50 }, (_, i) => chunkOf(`after the big one ${i}`));
+    const entries = [big, ...small].map((data) => ({ key: Buffer.from(addressOf(data), 'hex'), data }));
+    let log = await ChunkLog.open(dir, { noSync: true, maxChunkSize });
+    await log.storeChunks(chunkWrites(entries));
+    await log.close();
+    const file = join(dir, CHUNK_LOG_FILE);
+    const bytes = readFileSync(file);
+    bytes[HEADER_BYTES + 3] = 0x80; // one bit of the big record's length: past the end of the file
+    writeFileSync(file, bytes);
+    log = await ChunkLog.open(dir, { noSync: true, maxChunkSize });
+    expect(log.scan).toEqual({ records: 50, damaged: 1, cut: 0 });
+    await log.storeChunks(chunkWrites([{ key: Buffer.from(addressOf(chunkOf('one more')), 'hex'), data: chunkOf('one more') }]));
+    await log.close();
+    expect(statSync(file).size).toBeGreaterThan(bytes.length); // appended, nothing cut
+    log = await ChunkLog.open(dir, { noSync: true, maxChunkSize });
+    expect(log.scan).toEqual({ records: 51, damaged: 1, cut: 0 });
+    for (const { key, data } of entries.slice(1)) expect(Buffer.from(log.chunk(key) as Uint8Array).equals(data)).toBe(true);
+    await log.close();
+
+    // Zeros over 3 MiB in the middle (a length of 0 makes no sense), whole records after them.
+    const path = await closedStore(4);
+    const logFile = join(path, CHUNK_LOG_FILE);
+    const head = readFileSync(logFile);
+    const zeroed = Buffer.concat([head.subarray(0, recordOffset(2)), Buffer.alloc(3 * 1024 * 1024), head.subarray(recordOffset(2))]);
+    writeFileSync(logFile, zeroed);
+    const store = await LmdbChunkStore.open({ path });
+    expect(store.chunkLog).toEqual({ records: 4, damaged: 1, cut: 0 });
+    expect(Array.from(store.inventory.positions())).toEqual([0, 1, 2, 3]);
+    await store.close();
+  });
+
   it.each([
     ['longer, ending inside a later record', (length: number) => length + RECORD_HEADER + 9],
     ['longer, ending exactly where a later record starts', (length: number) => length + RECORD_HEADER + (pool[3] as Uint8Array).length],
