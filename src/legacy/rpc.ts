@@ -13,10 +13,13 @@ import { parseMethodCall } from './xmlrpc-decode.js';
 import { serializeFault, serializeMethodResponse } from './xmlrpc-encode.js';
 import { FAULT_INTERNAL, FAULT_INVALID_PARAMS, FAULT_INVALID_XMLRPC, FAULT_METHOD_NOT_FOUND } from './xmlrpc-value.js';
 
+/** Longest fault string sent, as the wire's error messages are cut (a message may quote the request). */
+const MAX_FAULT_STRING = 500;
+
 function faultFor(error: unknown): string {
   if (isAtlasError(error)) {
     const code = error.details?.faultCode;
-    return serializeFault(typeof code === 'number' ? code : FAULT_INVALID_XMLRPC, error.message);
+    return serializeFault(typeof code === 'number' ? code : FAULT_INVALID_XMLRPC, error.message.slice(0, MAX_FAULT_STRING));
   }
   return serializeFault(FAULT_INTERNAL, 'internal error');
 }

@@ -63,13 +63,13 @@ export function escapeXmlText(text: string): string {
 }
 
 /**
- * Deepest element nesting of a document, read in one linear pass without building anything
- * (comments, CDATA sections, processing instructions and declarations skipped), stopping as soon
- * as it exceeds `limit`: true when it does. Lets a reader refuse a deeply nested document before a
- * full parser spends time on it. XML-RPC has no attributes, so a '>' inside a quoted attribute
- * value may be misread here; that can only make a document look deeper, never shallower.
+ * What a linear pass over a document's tags finds wrong before a full parser spends time on it
+ * (comments, CDATA sections, processing instructions and declarations skipped; nothing built),
+ * stopping at the first: an element nested deeper than `limit` ('too-deep'), or a tag holding an
+ * attribute ('attributes': XML-RPC has none, and a quoted value could hide a '>' from this very
+ * scan, making a deep document look shallow). Undefined when neither.
  */
-export function nestsDeeperThan(text: string, limit: number): boolean {
+export function tagProblem(text: string, limit: number): 'too-deep' | 'attributes' | undefined {
   let depth = 0;
   let at = text.indexOf('<');
   while (at !== -1) {
@@ -80,15 +80,24 @@ export function nestsDeeperThan(text: string, limit: number): boolean {
     else if (next === '?') end = closeOf(text, '?>', at + 2);
     else {
       end = closeOf(text, '>', at + 1);
+      const tagEnd = end === -1 ? text.length : end - 1;
+      for (let i = at + 1; i < tagEnd; i++) {
+        const c = text.charCodeAt(i);
+        if (c === EQUALS || c === QUOTE || c === APOSTROPHE) return 'attributes';
+      }
       if (next === '/') depth--;
       else if (next !== '!' && text[end - 2] !== '/') depth++;
-      if (depth > limit) return true;
+      if (depth > limit) return 'too-deep';
     }
-    if (end === -1) return false;
+    if (end === -1) return undefined;
     at = text.indexOf('<', end);
   }
-  return false;
+  return undefined;
 }
+
+const EQUALS = 0x3d;
+const QUOTE = 0x22;
+const APOSTROPHE = 0x27;
 
 /** The index just past the next `close` from `from`, or -1. */
 function closeOf(text: string, close: string, from: number): number {

@@ -17,7 +17,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { decodeCharacterData, hasInvalidXmlChar, nestsDeeperThan, normalizeNewlines, notWellFormed } from './xml-text.js';
+import { decodeCharacterData, hasInvalidXmlChar, normalizeNewlines, notWellFormed, tagProblem } from './xml-text.js';
 import {
   DEFAULT_XMLRPC_LIMITS,
   FAULT_INVALID_XMLRPC,
@@ -77,6 +77,9 @@ function toText(input: Uint8Array | string, limits: Readonly<XmlRpcLimits>): str
   }
 }
 
+/** Longest part of the XML validator's message a fault repeats. */
+const MAX_VALIDATOR_MESSAGE = 200;
+
 /** Parses a whole document and returns its single root element, checked to be `rootName`. */
 function parseRoot(input: Uint8Array | string, limits: Readonly<XmlRpcLimits>, rootName: string): Element {
   const text = toText(input, limits);
@@ -89,10 +92,14 @@ function parseRoot(input: Uint8Array | string, limits: Readonly<XmlRpcLimits>, r
   if (/<!(?!--|\[CDATA\[)/.test(text)) throw notWellFormed('DOCTYPE and other markup declarations are not accepted');
   if (hasInvalidXmlChar(text)) throw notWellFormed('document holds a character XML 1.0 does not allow');
   const maxNestedTags = ENVELOPE_DEPTH + ELEMENTS_PER_LEVEL * (limits.maxDepth + 1);
-  // Before the validator, whose work grows faster than the input with the depth of open tags.
-  if (nestsDeeperThan(text, maxNestedTags)) throw invalid(`nested deeper than ${limits.maxDepth} arrays or structs`);
+  // Before the validator, whose work grows faster than the input with the depth of open tags, and
+  // which spends far more on attributes than on text.
+  const problem = tagProblem(text, maxNestedTags);
+  if (problem === 'too-deep') throw invalid(`nested deeper than ${limits.maxDepth} arrays or structs`);
+  if (problem === 'attributes') throw notWellFormed('XML-RPC elements have no attributes');
   const verdict = XMLValidator.validate(text);
-  if (verdict !== true) throw notWellFormed(`malformed XML: ${verdict.err.msg} (line ${verdict.err.line})`);
+  // Its message can quote the document (every open tag's name): cut, like every message we send.
+  if (verdict !== true) throw notWellFormed(`malformed XML: ${verdict.err.msg.slice(0, MAX_VALIDATOR_MESSAGE)} (line ${verdict.err.line})`);
 
   let tree: unknown;
   try {

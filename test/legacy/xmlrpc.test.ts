@@ -176,6 +176,24 @@ describe('hostile and malformed documents', () => {
     expect(parseMethodCall(sixteen).params).toHaveLength(1);
   });
 
+  it('refuses attributes before the validator runs: a quoted ">" cannot make a deep document look shallow', () => {
+    // Each tag reads as self-closing to a scan that ignores quotes, and as open to the validator.
+    const disguised = call(param(`<string>${'<a x="/>">'.repeat(50_000)}</string>`));
+    const startedAt = performance.now();
+    expect(faultFrom(() => parseMethodCall(disguised))).toEqual({ code: FAULT_NOT_WELL_FORMED, message: expect.stringMatching(/no attributes/) });
+    expect(faultOf(() => parseMethodCall(`<methodCall ${'b '.repeat(100_000)}><methodName>ping</methodName></methodCall>`))).toBe(FAULT_NOT_WELL_FORMED);
+    expect(faultOf(() => parseMethodCall('<methodCall><methodName>m</methodName><params><param><value><string a=\'1\'>x</string></value></param></params></methodCall>'))).toBe(FAULT_NOT_WELL_FORMED);
+    expect(performance.now() - startedAt).toBeLessThan(2_000); // linear: a quadratic pass would take minutes
+    // Quotes and equals signs in text are text.
+    expect(parseMethodCall(call(param('<string>a="b" \'c\' &lt;d e="/&gt;"&gt;</string>'))).params).toEqual(['a="b" \'c\' <d e="/>">']);
+  });
+
+  it('cuts a malformed document\'s fault to a bounded length, however much of the document the validator quotes', () => {
+    const unclosed = `<methodCall>${Array.from({ length: 20 }, (_, i) => `<${'t'.repeat(10_000)}${i}>`).join('')}`;
+    const fault = faultFrom(() => parseMethodCall(unclosed, { maxBytes: 1_000_000 }));
+    expect(fault.message.length).toBeLessThanOrEqual(500);
+  });
+
   it('refuses integers that do not fit their type', () => {
     for (const value of ['<int>2147483648</int>', '<i4>-2147483649</i4>', '<i8>9007199254740992</i8>', '<int>99999999999999999999999</int>', '<int>1e5</int>', '<int>0x10</int>', '<int></int>']) {
       expect(faultOf(() => parseMethodCall(call(param(value))))).toBe(FAULT_INVALID_XMLRPC);
