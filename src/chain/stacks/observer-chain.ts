@@ -15,7 +15,7 @@ import type { ChainAdapter, ChainListener } from '../types.js';
 import { BlockTree, type StacksAnnouncement } from './block-tree.js';
 import { ObserverJournal } from './journal.js';
 import { allowedHostList, ObserverServer, DEFAULT_OBSERVER_LIMITS, type ObserverLimits } from './observer-http.js';
-import { MAINNET_BNS_CONTRACT, parseAttachments, parseNewBlock, UNBOUND_ADDRESS } from './payloads.js';
+import { MAINNET_BNS_CONTRACT, parseAttachments, parseNewBlock, UNBOUND_ADDRESS, type ObservedBlock } from './payloads.js';
 
 /** Options of `StacksObserverChain`. */
 export interface StacksObserverChainOptions {
@@ -79,6 +79,7 @@ export class StacksObserverChain implements ChainAdapter {
   readonly #logger: Logger;
   #server: ObserverServer | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   private constructor(options: StacksObserverChainOptions, limits: Readonly<ObserverLimits>, journal: ObserverJournal, tree: BlockTree) {
     this.maxReadLimit = checkMaxReadLimit(options.maxReadLimit);
@@ -98,23 +99,21 @@ export class StacksObserverChain implements ChainAdapter {
     const { maxAttachmentsPerDelivery: _ignored, ...given } = options.limits ?? {};
     const limits: Readonly<ObserverLimits> = Object.freeze({ ...DEFAULT_OBSERVER_LIMITS, ...given });
     const { journal, blocks } = ObserverJournal.open(options.dir, logger, limits.maxAttachmentBytes);
-    const tree = new BlockTree(options.reorgWindow ?? 1_000);
-    for (const block of blocks) tree.add(block, true);
-    // A journal much longer than what the tree still needs (old, nameless blocks) is rewritten.
-    const retained = tree.retained();
-    if (blocks.length > 2 * retained.length + 1_000) journal.compact(retained);
-    const chain = new StacksObserverChain(options, limits, journal, tree);
-    if (options.listen !== undefined) {
-      try {
+    try {
+      const tree = new BlockTree(options.reorgWindow ?? 1_000);
+      for (const block of blocks) tree.add(block, true);
+      compactIfLong(journal, blocks.length, tree.retained(), logger);
+      const chain = new StacksObserverChain(options, limits, journal, tree);
+      if (options.listen !== undefined) {
         const server = new ObserverServer(chain, chain.limits, logger, allowList);
         await server.listen(options.listen);
         chain.#server = server;
-      } catch (error) {
-        journal.close();
-        throw error;
       }
+      return chain;
+    } catch (error) {
+      journal.close();
+      throw error;
     }
-    return chain;
   }
 
   /** "host:port" the observer listens on, once listening. */
@@ -252,14 +251,21 @@ export class StacksObserverChain implements ChainAdapter {
     return this.#listeners.add(listener);
   }
 
-  /** Stops listening and closes the journal. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /** Stops listening and closes the journal. Every call answers the same promise; the journal is closed even when the server's close fails. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
-    await this.#server?.close();
-    this.#listeners.clear();
-    this.#attachmentListeners.clear();
-    this.#journal.close();
+    try {
+      await this.#server?.close();
+    } finally {
+      this.#listeners.clear();
+      this.#attachmentListeners.clear();
+      this.#journal.close();
+    }
   }
 
   #safely(callback: () => void): void {
@@ -272,5 +278,18 @@ export class StacksObserverChain implements ChainAdapter {
 
   #checkOpen(): void {
     if (this.#closed) throw new AtlasError(ErrorCodes.CLOSED, 'the observer chain is closed');
+  }
+}
+
+/**
+ * A journal much longer than what the tree still needs (old, nameless blocks) is rewritten. A
+ * rewrite that fails (a full disk) changes nothing: the observer opens on the journal as it is.
+ */
+function compactIfLong(journal: ObserverJournal, blocks: number, retained: readonly ObservedBlock[], logger: Logger): void {
+  if (blocks <= 2 * retained.length + 1_000) return;
+  try {
+    journal.compact(retained);
+  } catch (error) {
+    logger.warn('stacks observer: the journal could not be compacted; it is used as it is', { error: String(error) });
   }
 }

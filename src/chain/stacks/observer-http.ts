@@ -28,6 +28,12 @@ export interface ObserverLimits {
   maxAttachmentBytes: number;
   /** Most open connections (default 16: one stacks-node needs one). */
   maxConnections: number;
+  /**
+   * Bodies read or waiting to be applied at once (503 beyond; default 2: a stacks-node sends one
+   * delivery at a time and waits for its answer): what the observer holds is at most this many
+   * times maxBodyBytes, however many connections send at once.
+   */
+  maxBodiesAtOnce: number;
   /** Time to receive one whole request (default 120 s). */
   requestTimeoutMs: number;
   /** Time a new connection has to send its first byte, or it is closed (default 10 s). */
@@ -40,6 +46,7 @@ export const DEFAULT_OBSERVER_LIMITS: Readonly<ObserverLimits> = Object.freeze({
   maxNameEventsPerBlock: 10_000,
   maxAttachmentBytes: 40_960,
   maxConnections: 16,
+  maxBodiesAtOnce: 2,
   requestTimeoutMs: 120_000,
   firstByteTimeoutMs: 10_000,
 });
@@ -50,12 +57,14 @@ export interface ObserverSink {
   ingestAttachments(payload: unknown): unknown;
 }
 
-const STATUS: Partial<Record<string, number>> = { BAD_REQUEST: 400, TOO_MANY: 400, BAD_ADDRESS: 400, TOO_LARGE: 413, CLOSED: 503 };
+const STATUS: Partial<Record<string, number>> = { BAD_REQUEST: 400, TOO_MANY: 400, BAD_ADDRESS: 400, TOO_LARGE: 413, CLOSED: 503, BUSY: 503 };
 
 export class ObserverServer {
   readonly #server: http.Server;
   readonly #sockets = new Set<Socket>();
   readonly #queue = new SerialQueue();
+  /** Bodies being read or waiting in #queue (at most limits.maxBodiesAtOnce). */
+  #bodies = 0;
   /** Who besides loopback may connect, compared as addresses (any IPv6 spelling, IPv4-mapped too). */
   readonly #allowList: BlockList | 'any';
   #address: string | undefined;
@@ -140,6 +149,14 @@ export class ObserverServer {
       req.once('end', () => reply(res, 200, {}));
       return;
     }
+    if (this.#bodies >= this.limits.maxBodiesAtOnce) {
+      this.#refuse(res, path, new AtlasError(ErrorCodes.BUSY, `${this.#bodies} deliveries are being read or applied; retry`));
+      return;
+    }
+    this.#bodies++;
+    const done = (): void => {
+      this.#bodies--;
+    };
     // The whole body within requestTimeoutMs, or the connection is closed (a slow sender holds nothing).
     const timer = setTimeout(() => req.socket.destroy(), this.limits.requestTimeoutMs);
     req.once('close', () => clearTimeout(timer));
@@ -147,24 +164,30 @@ export class ObserverServer {
       (body) => {
         clearTimeout(timer);
         // One payload at a time, in arrival order: the journal's order is the chain's.
-        void this.#queue.run(() => {
-          try {
-            apply(JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')) as unknown);
-            reply(res, 200, {});
-          } catch (error) {
-            this.#refuse(res, path, error instanceof SyntaxError ? new AtlasError(ErrorCodes.BAD_REQUEST, 'body is not JSON') : error);
-          }
-        });
+        void this.#queue
+          .run(() => {
+            try {
+              apply(JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')) as unknown);
+              reply(res, 200, {});
+            } catch (error) {
+              this.#refuse(res, path, error instanceof SyntaxError ? new AtlasError(ErrorCodes.BAD_REQUEST, 'body is not JSON') : error);
+            }
+          })
+          .then(done, done);
       },
-      (error: unknown) => this.#refuse(res, path, error),
+      (error: unknown) => {
+        done();
+        this.#refuse(res, path, error);
+      },
     );
   }
 
+  /** Answers a refusal; an error not of ours (a file system's, naming our paths) is logged whole and sent as "internal error". */
   #refuse(res: ServerResponse, path: string, error: unknown): void {
     const code = isAtlasError(error) ? error.code : ErrorCodes.INTERNAL;
     const message = error instanceof Error ? error.message : String(error);
     this.logger.warn('stacks observer: payload refused', { path, code, error: message });
-    reply(res, STATUS[code] ?? 500, { error: message, code });
+    reply(res, STATUS[code] ?? 500, { error: isAtlasError(error) && code !== ErrorCodes.INTERNAL ? message : 'internal error', code });
   }
 }
 
