@@ -40,6 +40,8 @@ export const ErrorCodes = {
   INVALID_OPTION: 'INVALID_OPTION',
   /** The data directory cannot be created, read or written (permissions, a read-only or virtual file system). */
   STORE_PERMISSION: 'STORE_PERMISSION',
+  /** The store's disk failed a write or a read: full, over a size limit, an I/O error (`details.errno` says which); nothing was acknowledged. */
+  STORE_IO: 'STORE_IO',
   STORE_CORRUPT: 'STORE_CORRUPT',
   INTERNAL: 'INTERNAL',
 } as const;

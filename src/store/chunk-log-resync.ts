@@ -31,6 +31,9 @@ export const RESYNC_WINDOW = 1024 * 1024;
 export const RESYNC_HASH_BUDGET = 16 * 1024 * 1024;
 /** The longest record looked for when the store names no maxChunkSize. */
 const DEFAULT_MAX_RECORD = 1024 * 1024;
+/** Zeros passed at once by a search. */
+const ZERO_BLOCK = 4096;
+const ZEROS = Buffer.alloc(ZERO_BLOCK);
 /** The first, short read of a search. */
 const FIRST_READ = 64 * 1024;
 
@@ -41,6 +44,8 @@ export class IntactRecordFinder {
   readonly #hashBudget: number;
   /** The offsets [first, last) searched last, and the intact record found there (undefined: none). */
   #searched: { first: number; last: number; found: number | undefined } | undefined;
+  /** The memory searches read into, kept between them: fresh memory for each would cost a page fault every 4 KiB. */
+  #buffer: Buffer | undefined;
   /** Offsets looked at as a record's start, over every search (for tests and diagnostics). */
   examined = 0;
 
@@ -89,6 +94,12 @@ export class IntactRecordFinder {
     return found;
   }
 
+  /** `bytes` bytes of the kept memory (grown when too small). */
+  #room(bytes: number): Buffer {
+    if (this.#buffer === undefined || this.#buffer.length < bytes) this.#buffer = Buffer.allocUnsafe(bytes);
+    return this.#buffer.subarray(0, bytes);
+  }
+
   /** The first intact record starting at an offset in [first, last). */
   #search(first: number, last: number, size: number): number | undefined {
     const whole = Math.min(size - first, last - first + RECORD_HEADER + this.#maxRecord);
@@ -96,13 +107,19 @@ export class IntactRecordFinder {
     let budget = this.#hashBudget;
     let at = 0;
     for (const span of [Math.min(whole, FIRST_READ), whole]) {
-      const bytes = Buffer.allocUnsafe(span);
+      const bytes = this.#room(span);
       const got = readSync(this.#fd, bytes, 0, span, first);
       const complete = got === whole;
       for (; at + RECORD_HEADER <= got && first + at < last; at++) {
         this.examined++;
         const length = bytes.readUInt32LE(at);
-        if (length === 0 || length > this.#maxRecord) continue;
+        if (length === 0) {
+          // Zeros (what a crash leaves where a write had extended the file) are passed a block at
+          // a time: no record's length field lies wholly inside a block of zeros.
+          if (at + ZERO_BLOCK <= got && bytes.compare(ZEROS, 0, ZERO_BLOCK, at, at + ZERO_BLOCK) === 0) at += ZERO_BLOCK - 4;
+          continue;
+        }
+        if (length > this.#maxRecord) continue;
         if (at + RECORD_HEADER + length > got) {
           if (complete) continue;
           break; // this candidate needs the longer read

@@ -33,6 +33,7 @@ import { join } from 'node:path';
 import { ADDRESS_BYTES } from '../address.js';
 import { fsyncDirectory } from '../durable-file.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
+import { storeFileError } from './file-error.js';
 import type { Logger } from '../runtime.js';
 import type { ChunkRecords, ChunkWrites } from './backend.js';
 import type { AddressHasher } from './address-index.js';
@@ -147,6 +148,9 @@ export class ChunkLog implements ChunkRecords {
     try {
       writeSync(fd, LOG_HEADER);
       fdatasyncSync(fd);
+    } catch (error) {
+      // A header cut short is a partial log: the next open creates it again.
+      throw storeFileError(dir, `cannot write ${path}`, error);
     } finally {
       closeSync(fd);
     }
@@ -257,11 +261,11 @@ export class ChunkLog implements ChunkRecords {
     // threw the optimised code away).
     this.#index.reserve(batch.adding);
     const start = this.#end;
-    if (this.#tail > 0) {
-      await this.#handle.truncate(start);
-      this.#tail = 0;
-    }
     try {
+      if (this.#tail > 0) {
+        await this.#handle.truncate(start);
+        this.#tail = 0;
+      }
       let written = 0;
       while (written < records.length) {
         const { bytesWritten } = await this.#handle.write(records, written, records.length - written, start + written);
@@ -270,7 +274,7 @@ export class ChunkLog implements ChunkRecords {
       if (!this.#noSync) await this.#handle.datasync();
     } catch (error) {
       this.#tail = Math.max(this.#tail, 1); // part of it may be on disk: cut before the next write
-      throw error;
+      throw storeFileError(this.path, `cannot write ${this.path}`, error);
     }
     this.#end = start + records.length;
     indexBatch(writes, batch, this.#index, start);

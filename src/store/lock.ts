@@ -15,6 +15,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { AtlasError, ErrorCodes } from '../errors.js';
+import { storeFileError } from './file-error.js';
 
 export const STORE_LOCK_FILE = 'atlas.lock';
 /** Held by the one process removing a stale lock at a time (see removeStale). */
@@ -41,8 +42,12 @@ export function acquireStoreLock(dir: string): StoreLock {
   const mine: StoreLockHolder = { pid: process.pid, host: hostname() };
   const text = `${JSON.stringify(mine)}\n`;
   const temp = join(dir, `${STORE_LOCK_FILE}.${process.pid}.tmp`);
-  writeFileSync(temp, text, { mode: 0o644 });
   try {
+    try {
+      writeFileSync(temp, text, { mode: 0o644 });
+    } catch (error) {
+      throw lockError(dir, error);
+    }
     for (let attempt = 0; attempt < TAKEOVER_ATTEMPTS; attempt++) {
       try {
         linkSync(temp, path);
@@ -165,6 +170,7 @@ function isAlive(holder: StoreLockHolder): boolean {
   }
 }
 
+/** A lock file that cannot be written or linked: the file system's refusal (a full disk, no hard links, no access). */
 function lockError(dir: string, error: unknown): AtlasError {
-  return new AtlasError(ErrorCodes.STORE_CORRUPT, `cannot lock the store in ${dir}: ${(error as Error).message}`, { path: dir }, { cause: error });
+  return storeFileError(dir, `cannot lock the store in ${dir}`, error);
 }

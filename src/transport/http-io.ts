@@ -41,6 +41,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.f
   STORE_CORRUPT: 500,
   // host-side errors that never describe a request; 500 should one ever reach a reply
   STORE_PERMISSION: 500,
+  STORE_IO: 500,
   ADDRESS_IN_USE: 500,
   INVALID_OPTION: 500,
   INTERNAL: 500,

@@ -380,7 +380,7 @@ describe('chunk log after a crash or damage', () => {
       encoding: 'utf8',
     });
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([{ ok: true }, { error: 'EFBIG' }, { ok: true }]);
+    expect(run.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([{ ok: true }, { error: 'STORE_IO', errno: 'EFBIG' }, { ok: true }]);
     const reopened = await LmdbChunkStore.open({ path });
     expect(reopened.chunkLog).toEqual({ records: 2, damaged: 0, cut: 0 });
     expect(Array.from(reopened.inventory.positions())).toEqual([0, 2]);

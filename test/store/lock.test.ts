@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -123,5 +123,24 @@ describe('LmdbChunkStore: a store another process is creating', () => {
     } finally {
       holder.kill();
     }
+  });
+});
+
+describe('LmdbChunkStore: a lock that cannot be written', () => {
+  it.skipIf(!existsSync('/dev/full'))('answers STORE_IO naming the errno when the disk is full, leaves no lock and no temporary file, and opens once there is room', async () => {
+    const path = freshPath();
+    mkdirSync(path);
+    // The lock's private name points at /dev/full: every write there fails with ENOSPC.
+    const temp = join(path, `${STORE_LOCK_FILE}.${process.pid}.tmp`);
+    symlinkSync('/dev/full', temp);
+    const error = await LmdbChunkStore.open({ path }).then(
+      () => undefined,
+      (failure: unknown) => failure as { code?: string; details?: { errno?: string } },
+    );
+    expect(error?.code).toBe('STORE_IO');
+    expect(error?.details?.errno).toBe('ENOSPC');
+    expect(readdirSync(path).filter((name) => name.startsWith(STORE_LOCK_FILE))).toEqual([]);
+    const store = await LmdbChunkStore.open({ path });
+    await store.close();
   });
 });

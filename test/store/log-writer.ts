@@ -13,7 +13,8 @@ for (const text of texts) {
     const [outcome] = await store.putMany([Buffer.from(text)]);
     process.stdout.write(`${JSON.stringify({ ok: outcome?.ok === true && outcome.added })}\n`);
   } catch (error) {
-    process.stdout.write(`${JSON.stringify({ error: (error as NodeJS.ErrnoException).code ?? String(error) })}\n`);
+    const { code, details } = error as { code?: string; details?: { errno?: string } };
+    process.stdout.write(`${JSON.stringify({ error: code ?? String(error), errno: details?.errno })}\n`);
   }
 }
 await store.close();
