@@ -6,6 +6,7 @@
  */
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { fsyncDirectory } from '../durable-file.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { CHUNK_LOG_FILE } from './chunk-log-format.js';
 import { LMDB_DATA_FILE, LMDB_LOCK_FILE } from './lmdb-file.js';
@@ -25,6 +26,8 @@ export function ensureUsableDirectory(dataDir: string): string {
   for (const dir of missing) {
     try {
       mkdirSync(dir);
+      // Its name is an entry of its parent: durable only once the parent is flushed.
+      fsyncDirectory(dirname(dir));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST' && statOrUndefined(dir)?.isDirectory()) continue;
       throw unusable(path, `cannot create ${dir}`, error);

@@ -25,6 +25,7 @@
  * directory is locked while the store is open (lock.ts).
  */
 import { open, type RootDatabase } from 'lmdb';
+import { fsyncDirectory } from '../durable-file.js';
 import { AtlasError, ErrorCodes, InvalidOptionError } from '../errors.js';
 import type { Logger } from '../runtime.js';
 import { checkMaxChunkSize } from './admission.js';
@@ -165,6 +166,8 @@ export class LmdbChunkStore extends BackedChunkStore {
         records = new LmdbChunkRecords(env, dbs.chunks, path);
       }
       dbs.commitFormat();
+      // A new store's files (data.mdb, lock.mdb) are entries of its directory: durable with it.
+      if (!existing) fsyncDirectory(path);
       const release = () => {
         openPaths.delete(path);
         lock.release();
