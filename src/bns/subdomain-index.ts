@@ -8,7 +8,7 @@
 import { extendsHistory, subdomainRecords, type SubdomainRecord } from './subdomains.js';
 import { parseZoneFile } from './zonefile.js';
 
-/** Parents whose subdomains are kept; past it the least recently asked one is dropped (and replayed when asked again). */
+/** Parents whose subdomains are kept; past it the least recently asked one is dropped (and replayed when asked again), never for a cheaper one. */
 export const MAX_INDEXED_PARENTS = 1_024;
 /**
  * Bytes of subdomain records kept over all parents (zone files, names, hashes, ~200 bytes of
@@ -80,13 +80,24 @@ export class SubdomainIndex {
     for (; state.replayed < entries.length; state.replayed++) this.#replay(state, parent, entries[state.replayed] as ParentEntry);
     this.#parents.set(parent, state);
     this.#bytes += state.bytes;
-    // The least recently asked go first; the parent just asked stays, even alone past maxBytes.
-    for (const [oldest, kept] of this.#parents) {
-      if (this.#parents.size <= this.#limits.maxParents && this.#bytes <= this.#limits.maxBytes) break;
-      if (oldest === parent) break;
-      this.#drop(oldest, kept);
-    }
+    this.#makeRoom(parent, state);
     return state.current.get(name);
+  }
+
+  /**
+   * Back within the bounds after `asked` was kept: the least recently asked parents go first, but
+   * never one that costs more to replay (more zone files) than `asked` does; when that is not
+   * enough, `asked` itself is not kept (it is the cheaper one to replay). Otherwise a parent too
+   * large to share the bounds would be replayed whole at every other lookup, by anyone asking for
+   * it and for any other parent in turn. A parent alone is kept, even past maxBytes.
+   */
+  #makeRoom(asked: string, state: ParentSubdomains): void {
+    const within = () => this.#parents.size <= this.#limits.maxParents && this.#bytes <= this.#limits.maxBytes;
+    for (const [oldest, kept] of this.#parents) {
+      if (within()) return;
+      if (oldest !== asked && kept.replayed <= state.replayed) this.#drop(oldest, kept);
+    }
+    if (!within() && this.#parents.size > 1) this.#drop(asked, state);
   }
 
   #drop(parent: string, state: ParentSubdomains): void {

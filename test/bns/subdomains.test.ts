@@ -145,6 +145,29 @@ describe('subdomains', () => {
     expect(tiny.bytes).toBe(0);
   });
 
+  it('never drops a parent costlier to replay than the one asked: alternating lookups of a large parent and small ones replay only the small ones', () => {
+    // big.id: 200 zone files of 30 subdomains each (about 240 KB of records); four small parents of one zone file each.
+    const bigFiles = Array.from({ length: 200 }, (_, f) => parent(...Array.from({ length: 30 }, (_, i) => txt(`s${f}x${i}`, '1Owner', 0, `$ORIGIN s${f}x${i}\n; ${'x'.repeat(80)}\n`))));
+    const small = ['a.id', 'b.id', 'c.id', 'd.id'].map((name) => [name, parent(txt('bob', '1Owner', 0, '$ORIGIN bob\n'))] as const);
+    const byHash = new Map([...bigFiles, ...small.map(([, file]) => file)].map((file) => [hash160Hex(file), file]));
+    let reads = 0;
+    const bigEntries = bigFiles.map((file) => ({ zonefileHash: hash160Hex(file) }));
+    const probe = new SubdomainIndex((address) => byHash.get(address));
+    probe.lookup('s0x0.big.id', 'big.id', bigEntries);
+    // Room for the large parent and barely one small one: a small one asked pushes the bound.
+    const index = new SubdomainIndex((address) => (reads++, byHash.get(address)), { maxBytes: probe.bytes + 100 });
+    expect(index.lookup('s0x0.big.id', 'big.id', bigEntries)?.owner).toBe('1Owner');
+    expect(reads).toBe(200);
+    for (let round = 0; round < 5; round++) {
+      for (const [name, file] of small) {
+        expect(index.lookup(`bob.${name}`, name, [{ zonefileHash: hash160Hex(file) }])?.owner).toBe('1Owner');
+        expect(index.lookup(`s1x1.big.id`, 'big.id', bigEntries)?.owner).toBe('1Owner');
+      }
+    }
+    expect(reads).toBe(200 + 5 * small.length); // the large parent was replayed once; each small lookup read its one zone file
+    expect(index.bytes).toBeLessThanOrEqual(probe.bytes + 100);
+  });
+
   it('counts the zone files it had to skip against maxBytes too', () => {
     const index = new SubdomainIndex(() => undefined, { maxBytes: 1_000_000 });
     const entries = Array.from({ length: 1_000 }, (_, i) => ({ zonefileHash: i.toString(16).padStart(40, '0') }));
