@@ -24,8 +24,8 @@ export async function openNodeStore(storage: NodeStorage, maxChunkSize: number):
         path: storage.dataDir,
         maxChunkSize,
         chunkStorage: storage.chunkStorage,
-        ...(storage.sequenceCacheBytes !== undefined ? { sequenceCacheBytes: storage.sequenceCacheBytes } : {}),
-        ...(storage.chunkCacheBytes !== undefined ? { chunkCacheBytes: storage.chunkCacheBytes } : {}),
+        sequenceCacheBytes: storage.sequenceCacheBytes,
+        chunkCacheBytes: storage.chunkCacheBytes,
       });
   }
 }

@@ -5,6 +5,8 @@
  * result has every default filled in and its data frozen, so the wiring reads values, never
  * `?? default`, and nothing can change them after the node is built.
  */
+import { DEFAULT_CHUNK_CACHE_BYTES } from '../store/recent-records.js';
+import { DEFAULT_SEQUENCE_CACHE_BYTES } from '../store/sequence-pages.js';
 import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_ADDRESS_POLICY, type AddressPolicyOptions } from '../peers/address-policy.js';
 import { PEER_TABLE_DEFAULTS, type PeerTableLimits } from '../peers/table.js';
@@ -29,7 +31,7 @@ import { DEFAULT_TIMERS, type AtlasNodeOptions, type NodeTimers } from './option
 /** Where the node's chunks live: a store the host gave, an LMDB environment, or memory. */
 export type NodeStorage =
   | { readonly kind: 'given'; readonly store: ChunkStore }
-  | { readonly kind: 'lmdb'; readonly dataDir: string; readonly chunkStorage: ChunkStorage; readonly sequenceCacheBytes: number | undefined; readonly chunkCacheBytes: number | undefined }
+  | { readonly kind: 'lmdb'; readonly dataDir: string; readonly chunkStorage: ChunkStorage; readonly sequenceCacheBytes: number; readonly chunkCacheBytes: number }
   | { readonly kind: 'memory' };
 
 /** AtlasNodeOptions checked, with every default filled in; its data is frozen (the components it names are not). */
@@ -98,8 +100,8 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
   const closeStore = optional('closeStore', options.closeStore, 'a boolean', (v): v is boolean => typeof v === 'boolean');
   const dataDir = optional('dataDir', options.dataDir, 'a non-empty path', nonEmptyString);
   const chunkStorage = optional('chunkStorage', options.chunkStorage, "'lmdb' or 'log'", (v): v is ChunkStorage => v === 'lmdb' || v === 'log') ?? DEFAULT_CHUNK_STORAGE;
-  const sequenceCacheBytes = byteCount('sequenceCacheBytes', options.sequenceCacheBytes);
-  const chunkCacheBytes = byteCount('chunkCacheBytes', options.chunkCacheBytes);
+  const sequenceCacheBytes = byteCount('sequenceCacheBytes', options.sequenceCacheBytes) ?? DEFAULT_SEQUENCE_CACHE_BYTES;
+  const chunkCacheBytes = byteCount('chunkCacheBytes', options.chunkCacheBytes) ?? DEFAULT_CHUNK_CACHE_BYTES;
   const storage: NodeStorage = store !== undefined ? { kind: 'given', store } : dataDir !== undefined ? { kind: 'lmdb', dataDir, chunkStorage, sequenceCacheBytes, chunkCacheBytes } : { kind: 'memory' };
 
   const network = optional('network', options.network, 'a non-empty string', nonEmptyString) ?? 'mainnet';

@@ -92,6 +92,7 @@ describe('resolveNodeOptions', () => {
     expect(resolveNodeOptions({ chain, transport }).earlyContacts.ttlMs).toBe(60_000);
     expect(resolveNodeOptions({ chain, transport, peerTable: { checkMs: 90_000 } }).earlyContacts.ttlMs).toBe(90_000);
     expect(resolveNodeOptions({ chain, transport, peerTable: { checkMs: 90_000 }, earlyContacts: { ttlMs: 5_000 } }).earlyContacts.ttlMs).toBe(5_000);
+    expect(resolveNodeOptions({ chain, transport, dataDir: '/tmp/x' }).storage).toEqual({ kind: 'lmdb', dataDir: '/tmp/x', chunkStorage: 'log', sequenceCacheBytes: 32 * 1024 * 1024, chunkCacheBytes: 8 * 1024 * 1024 });
     expect(resolveNodeOptions({ chain, transport, dataDir: '/tmp/x', sequenceCacheBytes: 0 }).storage).toMatchObject({ kind: 'lmdb', sequenceCacheBytes: 0 });
     expect(resolveNodeOptions({ chain, transport, dataDir: '/tmp/x', chunkCacheBytes: 0 }).storage).toMatchObject({ kind: 'lmdb', chunkCacheBytes: 0 });
     expect(resolveNodeOptions({ chain, transport, dataDir: '/tmp/x', limits: { maxChunkSize: 2_000 } })).toMatchObject({
