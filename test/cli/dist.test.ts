@@ -23,6 +23,7 @@ const LIGHT_MODULES = [
   'dist/protocol/limits.js',
   'dist/store/lmdb-file.js',
   'dist/store/lock.js',
+  'dist/store/file-error.js',
   'dist/store/types.js',
   'dist/store/chunk-log-format.js',
   'dist/transport/http-io.js',
