@@ -29,6 +29,8 @@ import { MAX_RECORD_DATA, RECORD_HEADER } from './chunk-log-format.js';
 export const RESYNC_WINDOW = 1024 * 1024;
 /** The most bytes one search hashes before it gives up (twice the longest record, when that is more). */
 export const RESYNC_HASH_BUDGET = 16 * 1024 * 1024;
+/** The most bytes `beforeEnd` hashes in all before it answers 'unknown' (seconds of hashing). */
+export const TEAR_SEARCH_HASH_BUDGET = 1024 * 1024 * 1024;
 /** The longest record looked for when the store names no maxChunkSize. */
 const DEFAULT_MAX_RECORD = 1024 * 1024;
 /** Zeros passed at once by a search. */
@@ -42,10 +44,13 @@ export class IntactRecordFinder {
   /** The longest record looked for. */
   readonly #maxRecord: number;
   readonly #hashBudget: number;
+  readonly #tearSearchBudget: number;
   /** The offsets [first, last) searched last, and the intact record found there (undefined: none). */
   #searched: { first: number; last: number; found: number | undefined } | undefined;
   /** The memory searches read into, kept between them: fresh memory for each would cost a page fault every 4 KiB. */
   #buffer: Buffer | undefined;
+  /** Bytes hashed, over every search (for tests and diagnostics). */
+  hashedBytes = 0;
   /** Offsets looked at as a record's start, over every search (for tests and diagnostics). */
   examined = 0;
 
@@ -53,44 +58,57 @@ export class IntactRecordFinder {
    * `maxRecord`: the longest record to look for, the store's maxChunkSize (a log admits records
    * up to MAX_RECORD_DATA; a store admitting chunks of several MiB must find them after damage too).
    */
-  constructor(fd: number, maxRecord: number = DEFAULT_MAX_RECORD) {
+  constructor(fd: number, maxRecord: number = DEFAULT_MAX_RECORD, tearSearchBudget = TEAR_SEARCH_HASH_BUDGET) {
     this.#fd = fd;
+    this.#tearSearchBudget = tearSearchBudget;
     this.#maxRecord = Math.max(1, Math.min(MAX_RECORD_DATA, maxRecord));
     this.#hashBudget = Math.max(RESYNC_HASH_BUDGET, 2 * this.#maxRecord);
   }
 
   /**
-   * Where the first intact record starting after `from` and before `size` is, or undefined: the
-   * windows of `after`, one after another, to the end of the file. Each offset is still looked at
-   * once, and each window's search has its own hash budget.
+   * Whether an intact record starts after `from` and before `size`, and where: the windows of
+   * `after`, one after another, to the end of the file, each offset looked at once; a window whose
+   * hash budget ran out goes on from where it stopped with a new one. 'unknown' once the whole
+   * search has hashed `tearSearchBudget` bytes (TEAR_SEARCH_HASH_BUDGET; incompressible chunks of several MiB look like
+   * records about once every thousand offsets, each a hash of up to a record): the caller must
+   * then neither cut nor skip what follows.
    */
-  beforeEnd(from: number, size: number): number | undefined {
-    for (let start = from; start + 1 < size; start += RESYNC_WINDOW - 1) {
+  beforeEnd(from: number, size: number): number | 'none' | 'unknown' {
+    const hashedBefore = this.hashedBytes;
+    for (let start = from; start + 1 < size; ) {
       const found = this.after(start, size);
       if (found !== undefined) return found;
+      if (this.hashedBytes - hashedBefore > this.#tearSearchBudget) return 'unknown';
+      // Nothing intact before the first offset the search did not look at: on from there.
+      start = Math.max(start + 1, (this.#searched?.last ?? 0) - 1);
     }
-    return undefined;
+    return 'none';
   }
 
-  /** Where the first intact record starting in (from, from + RESYNC_WINDOW) is, or undefined. */
+  /**
+   * Where the first intact record starting in (from, from + RESYNC_WINDOW) is, or undefined (none
+   * there, or the search's hash budget ran out first: a later search from inside goes on from
+   * where it stopped).
+   */
   after(from: number, size: number): number | undefined {
     const first = from + 1;
     const last = Math.min(from + RESYNC_WINDOW, size);
     const searched = this.#searched;
     if (searched !== undefined && searched.first <= first && first <= searched.last) {
-      // Nothing intact lies in [searched.first, found) or, when nothing was found, in [first, last).
+      // Nothing intact lies in [searched.first, found) or, when nothing was found, in [first, searched.last).
       if (searched.found !== undefined) {
         // A file that shrank under the scan no longer holds what was found past its new end.
         if (searched.found >= first) return searched.found < size ? searched.found : undefined;
       } else {
         if (searched.last >= last) return undefined;
-        searched.found = this.#search(searched.last, last, size);
-        searched.last = last;
-        return searched.found;
+        const { found, end } = this.#search(searched.last, last, size);
+        searched.found = found;
+        searched.last = end;
+        return found;
       }
     }
-    const found = this.#search(first, last, size);
-    this.#searched = { first, last, found };
+    const { found, end } = this.#search(first, last, size);
+    this.#searched = { first, last: end, found };
     return found;
   }
 
@@ -100,10 +118,13 @@ export class IntactRecordFinder {
     return this.#buffer.subarray(0, bytes);
   }
 
-  /** The first intact record starting at an offset in [first, last). */
-  #search(first: number, last: number, size: number): number | undefined {
+  /**
+   * The first intact record starting at an offset in [first, last), and `end`, the first offset
+   * not looked at: `last` when every one was, earlier when the hash budget ran out.
+   */
+  #search(first: number, last: number, size: number): { found: number | undefined; end: number } {
     const whole = Math.min(size - first, last - first + RECORD_HEADER + this.#maxRecord);
-    if (whole <= 0) return undefined;
+    if (whole <= 0) return { found: undefined, end: last };
     let budget = this.#hashBudget;
     let at = 0;
     for (const span of [Math.min(whole, FIRST_READ), whole]) {
@@ -125,12 +146,13 @@ export class IntactRecordFinder {
           break; // this candidate needs the longer read
         }
         budget -= length;
-        if (budget < 0) return undefined;
+        if (budget < 0) return { found: undefined, end: first + at };
+        this.hashedBytes += length;
         const digest = hash160(bytes.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length));
-        if (bytes.subarray(at + 4, at + RECORD_HEADER).equals(digest)) return first + at;
+        if (bytes.subarray(at + 4, at + RECORD_HEADER).equals(digest)) return { found: first + at, end: first + at };
       }
-      if (complete || first + at >= last) return undefined;
+      if (complete || first + at >= last) return { found: undefined, end: last };
     }
-    return undefined;
+    return { found: undefined, end: last };
   }
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hash160 } from '../../src/hash/index.js';
+import { seededRandom } from '../../src/runtime.js';
 import { IntactRecordFinder, RESYNC_HASH_BUDGET, RESYNC_WINDOW } from '../../src/store/chunk-log-resync.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atlasnet-resync-'));
@@ -80,6 +81,43 @@ describe('IntactRecordFinder', () => {
       // were looked at before the search gave up (about 2.6 million without it).
       expect(finder.after(0, size)).toBeUndefined();
       expect(finder.examined).toBeLessThanOrEqual(Math.ceil(RESYNC_HASH_BUDGET / 1_000_000) * 4 + 4);
+    });
+  });
+});
+
+describe('IntactRecordFinder.beforeEnd', () => {
+  /** `count` records of `bytes` random bytes each (incompressible: about one offset in 8,000 reads as a plausible length of up to 512 KiB). */
+  function randomRecords(count: number, bytes: number, seed: number): Buffer[] {
+    const random = seededRandom(seed);
+    return Array.from({ length: count }, () => record(Buffer.from(Array.from({ length: bytes }, () => Math.floor(random() * 256)))));
+  }
+
+  it('finds the first intact record however far past damage, going on with a new budget where one ran out', () => {
+    const damaged = randomRecords(1, 300_000, 1)[0]!;
+    damaged.writeUInt32LE(0xffff_fff0, 0); // a length that makes no sense
+    const intact = randomRecords(8, 300_000, 2);
+    withLog([damaged, ...intact], (fd, size) => {
+      const finder = new IntactRecordFinder(fd, 512 * 1024);
+      expect(finder.beforeEnd(0, size)).toBe(damaged.length);
+      // From inside each intact one, the next: each is found, none skipped.
+      let at = damaged.length;
+      for (const part of intact.slice(0, -1)) {
+        expect(finder.beforeEnd(at + 1, size)).toBe(at + part.length);
+        at += part.length;
+      }
+    });
+  });
+
+  it("answers 'none' when nothing intact follows, and 'unknown' once its whole budget is hashed without an answer", () => {
+    const garbage = randomRecords(6, 300_000, 3).map((part) => {
+      part[10] = (part[10] as number) ^ 1; // no record hashes to its address
+      return part;
+    });
+    withLog(garbage, (fd, size) => {
+      expect(new IntactRecordFinder(fd, 512 * 1024).beforeEnd(0, size)).toBe('none');
+      const tight = new IntactRecordFinder(fd, 512 * 1024, 2 * 1024 * 1024);
+      expect(tight.beforeEnd(0, size)).toBe('unknown');
+      expect(tight.hashedBytes).toBeLessThan(2 * 1024 * 1024 + RESYNC_HASH_BUDGET + 512 * 1024); // checked between windows
     });
   });
 });
