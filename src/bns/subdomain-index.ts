@@ -8,7 +8,7 @@
 import { extendsHistory, subdomainRecords, type SubdomainRecord } from './subdomains.js';
 import { parseZoneFile } from './zonefile.js';
 
-/** Parents whose subdomains are kept; past it the least recently asked one is dropped (and replayed when asked again), never for a cheaper one. */
+/** Parents whose subdomains are kept; past it one is dropped (and replayed when asked again), by replay cost and recency (SubdomainIndex.#makeRoom). */
 export const MAX_INDEXED_PARENTS = 1_024;
 /**
  * Bytes of subdomain records kept over all parents (zone files, names, hashes, ~200 bytes of
@@ -47,6 +47,8 @@ interface ParentSubdomains {
   current: Map<string, SubdomainRecord>;
   /** What `current` and `skipped` hold, as counted by recordBytes and SKIPPED_BYTES. */
   bytes: number;
+  /** Its place in the eviction order (see SubdomainIndex.#makeRoom): the lowest goes first. */
+  priority: number;
 }
 
 function recordBytes(record: SubdomainRecord): number {
@@ -59,6 +61,8 @@ export class SubdomainIndex {
   readonly #parents = new Map<string, ParentSubdomains>();
   /** Bytes over every kept parent. */
   #bytes = 0;
+  /** The priority of the last parent dropped (see #makeRoom). */
+  #inflation = 0;
 
   constructor(chunk: (address: string) => Uint8Array | undefined, limits: Partial<SubdomainIndexLimits> = {}) {
     this.#chunk = chunk;
@@ -75,29 +79,35 @@ export class SubdomainIndex {
     let state = this.#parents.get(parent);
     if (state !== undefined) this.#drop(parent, state);
     if (state === undefined || state.replayed > entries.length || this.#anyArrived(state.skipped)) {
-      state = { replayed: 0, skipped: new Set(), current: new Map(), bytes: 0 };
+      state = { replayed: 0, skipped: new Set(), current: new Map(), bytes: 0, priority: 0 };
     }
     for (; state.replayed < entries.length; state.replayed++) this.#replay(state, parent, entries[state.replayed] as ParentEntry);
+    state.priority = this.#inflation + Math.max(1, state.replayed);
     this.#parents.set(parent, state);
     this.#bytes += state.bytes;
-    this.#makeRoom(parent, state);
+    this.#makeRoom(parent);
     return state.current.get(name);
   }
 
   /**
-   * Back within the bounds after `asked` was kept: the least recently asked parents go first, but
-   * never one that costs more to replay (more zone files) than `asked` does; when that is not
-   * enough, `asked` itself is not kept (it is the cheaper one to replay). Otherwise a parent too
-   * large to share the bounds would be replayed whole at every other lookup, by anyone asking for
-   * it and for any other parent in turn. A parent alone is kept, even past maxBytes.
+   * Back within the bounds after `asked` was kept, by cost and recency together (GreedyDual): a
+   * parent's priority is its replay cost (zone files) plus the inflation at its last lookup, the
+   * lowest is dropped first (the least recently asked among equals), `asked` included, and the
+   * inflation rises to what was dropped. A parent costly to replay then outlives cheap ones asked
+   * after it, but not for ever: once the cheap ones' replays have cost as much as its own, it goes.
+   * Alternating lookups of a large parent and small ones replay the small ones; one lookup of a
+   * large parent cannot make every later lookup of a slightly cheaper one replay it whole. A parent
+   * alone is kept, even past maxBytes.
    */
-  #makeRoom(asked: string, state: ParentSubdomains): void {
-    const within = () => this.#parents.size <= this.#limits.maxParents && this.#bytes <= this.#limits.maxBytes;
-    for (const [oldest, kept] of this.#parents) {
-      if (within()) return;
-      if (oldest !== asked && kept.replayed <= state.replayed) this.#drop(oldest, kept);
+  #makeRoom(asked: string): void {
+    while (this.#parents.size > 1 && (this.#parents.size > this.#limits.maxParents || this.#bytes > this.#limits.maxBytes)) {
+      let lowest: [string, ParentSubdomains] | undefined;
+      for (const entry of this.#parents) if (lowest === undefined || entry[1].priority < lowest[1].priority) lowest = entry;
+      const [parent, state] = lowest as [string, ParentSubdomains];
+      this.#inflation = state.priority;
+      this.#drop(parent, state);
+      if (parent === asked) return; // the others were within the bounds before it came
     }
-    if (!within() && this.#parents.size > 1) this.#drop(asked, state);
   }
 
   #drop(parent: string, state: ParentSubdomains): void {
@@ -114,6 +124,7 @@ export class SubdomainIndex {
   clear(): void {
     this.#parents.clear();
     this.#bytes = 0;
+    this.#inflation = 0;
   }
 
   #replay(state: ParentSubdomains, parent: string, entry: ParentEntry): void {

@@ -145,7 +145,7 @@ describe('subdomains', () => {
     expect(tiny.bytes).toBe(0);
   });
 
-  it('never drops a parent costlier to replay than the one asked: alternating lookups of a large parent and small ones replay only the small ones', () => {
+  it('drops parents by replay cost and recency together: a large parent asked in turn with small ones is kept, one asked once is not kept for ever', () => {
     // big.id: 200 zone files of 30 subdomains each (about 240 KB of records); four small parents of one zone file each.
     const bigFiles = Array.from({ length: 200 }, (_, f) => parent(...Array.from({ length: 30 }, (_, i) => txt(`s${f}x${i}`, '1Owner', 0, `$ORIGIN s${f}x${i}\n; ${'x'.repeat(80)}\n`))));
     const small = ['a.id', 'b.id', 'c.id', 'd.id'].map((name) => [name, parent(txt('bob', '1Owner', 0, '$ORIGIN bob\n'))] as const);
@@ -166,6 +166,13 @@ describe('subdomains', () => {
     }
     expect(reads).toBe(200 + 5 * small.length); // the large parent was replayed once; each small lookup read its one zone file
     expect(index.bytes).toBeLessThanOrEqual(probe.bytes + 100);
+
+    // A large parent asked once does not stay for ever: a slightly cheaper one asked again and
+    // again is replayed twice, then kept in its place.
+    const medium = bigFiles.slice(0, 150).map((file) => ({ zonefileHash: hash160Hex(file) }));
+    reads = 0;
+    for (let i = 0; i < 20; i++) expect(index.lookup('s1x1.medium.id', 'medium.id', medium)?.owner).toBe('1Owner');
+    expect(reads).toBe(2 * 150);
   });
 
   it('counts the zone files it had to skip against maxBytes too', () => {
