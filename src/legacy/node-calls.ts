@@ -14,11 +14,14 @@ export interface NodeAccess {
   /** The caller as text, for logs: `formatCaller(caller)`. */
   remote: string;
   signal?: AbortSignal;
+  /** The request was admitted by the transport already (RequestContext.admitted). */
+  admitted?: boolean;
 }
 
 export async function callNode<M extends Method>(access: NodeAccess, method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
   const context: RequestContext = { caller: access.caller, remote: access.remote };
   if (access.signal !== undefined) context.signal = access.signal;
+  if (access.admitted === true) context.admitted = true;
   return (await access.service.handle(method, params, context)) as ResultOf<M>;
 }
 

@@ -64,7 +64,7 @@ export function xmlRpcRoute(config: Readonly<LegacyConfig>): HttpRoute {
         return;
       }
       const body = await context.readBody(config.maxRequestBytes);
-      const reply = await answerXmlRpc(body, { service: context.service, remote: context.remote, caller: context.caller, signal: context.signal }, config);
+      const reply = await answerXmlRpc(body, { service: context.service, remote: context.remote, caller: context.caller, signal: context.signal, ...(context.admitted === true ? { admitted: true } : {}) }, config);
       send(res, 200, 'text/xml; charset=utf-8', reply, { 'cache-control': 'no-store' });
     },
   };

@@ -125,13 +125,16 @@ export class RequestGuard {
     return this.slots.take(host);
   }
 
-  /** The same handler behind this guard. */
+  /**
+   * The same handler behind this guard. A call the transport admitted already (context.admitted:
+   * a legacy route's call to the node) spends its method's tokens but takes no second place.
+   */
   wrap(handler: ProtocolHandler): ProtocolHandler {
     // Promise callbacks rather than an async function: one await less on every request served.
     return (method: string, params: unknown, context: RequestContext): Promise<unknown> => {
       let release: () => void;
       try {
-        release = this.enter(context.caller, method, params);
+        release = context.admitted === true ? this.#admit(hostKey(context.caller), this.costOf(method, params), false) : this.enter(context.caller, method, params);
       } catch (error) {
         return Promise.reject(error);
       }

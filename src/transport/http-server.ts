@@ -207,9 +207,12 @@ export class HttpServer {
       this.sendError(res, error, jsonCodec);
       return;
     }
+    let admitted = false;
     try {
-      const leave = this.service.admit?.({ caller: callerOf(req.socket), call: resolved.call, bodyBytes: declaredBodyBytes(req, this.limits.maxRequestBytes) });
+      // A CORS preflight is answered from configuration alone: it costs nothing.
+      const leave = method === 'OPTIONS' ? undefined : this.service.admit?.({ caller: callerOf(req.socket), call: resolved.call, bodyBytes: declaredBodyBytes(req, this.limits.maxRequestBytes) });
       if (leave !== undefined) {
+        admitted = !resolved.call;
         const leaveConnection = release;
         release = () => {
           leave();
@@ -221,10 +224,10 @@ export class HttpServer {
       return;
     }
     this.parts.counters.callsIn++;
-    this.serve(connection, resolved, url, req, res);
+    this.serve(connection, resolved, url, req, res, admitted);
   }
 
-  private serve(connection: Connection, resolved: Resolved, url: URL, req: IncomingMessage, res: ServerResponse): void {
+  private serve(connection: Connection, resolved: Resolved, url: URL, req: IncomingMessage, res: ServerResponse, admitted: boolean): void {
     const clock = this.parts.clock;
     const controller = new AbortController();
     const timer = clock.setTimeout(() => {
@@ -247,6 +250,7 @@ export class HttpServer {
       signal: controller.signal,
       params: resolved.params,
       url,
+      ...(admitted ? { admitted } : {}),
       service: this.service,
       limits: this.limits,
       readBody: (maxBytes?: number) => this.readRequestBody(connection, req, controller.signal, maxBytes),

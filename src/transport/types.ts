@@ -35,6 +35,12 @@ export interface RequestContext {
   /** The caller as text, for logs and events: `formatCaller(caller)`, e.g. "127.0.0.1:51234" or a node name. */
   remote: string;
   signal?: AbortSignal;
+  /**
+   * True when the transport admitted the request this call serves through TransportService.admit
+   * (a route that is not a protocol call: its place among the requests in progress is taken): the
+   * service charges the method but takes no second place. A legacy route passes it on.
+   */
+  admitted?: boolean;
 }
 
 /** What a transport serves. `handle` throws AtlasError for refusals; the transport encodes them. */

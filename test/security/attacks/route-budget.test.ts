@@ -62,4 +62,29 @@ describe('the request budget covers every route', () => {
     expect(statuses[0]).toBe(200); // answered with an XML-RPC fault
     expect(statuses.slice(1).filter((status) => status === 503).length).toBeGreaterThanOrEqual(2);
   });
+
+  it('a legacy call takes one place among the host\'s requests in progress, not two: 16 XML-RPC calls at once, bodies late, are all answered', async () => {
+    const local = await startVictim({ chunkCount: 1 }); // default budget: 16 requests in progress per host
+    try {
+      const call = '<?xml version="1.0"?><methodCall><methodName>getinfo</methodName><params></params></methodCall>';
+      const answers = await Promise.all(
+        Array.from({ length: 16 }, () =>
+          new Promise<{ status: number; text: string }>((resolve) => {
+            const req = http.request({ host: '127.0.0.1', port: local.port, method: 'POST', path: '/RPC2', agent: false, headers: { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(call) } }, (res) => {
+              const parts: Buffer[] = [];
+              res.on('data', (part: Buffer) => parts.push(part));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') }));
+            });
+            req.on('error', () => resolve({ status: 0, text: '' }));
+            req.flushHeaders();
+            setTimeout(() => req.end(call), 200); // every head is in before any body
+          }),
+        ),
+      );
+      expect(answers.map((answer) => answer.status)).toEqual(new Array(16).fill(200));
+      for (const answer of answers) expect(answer.text).not.toMatch(/in progress|rate limit/);
+    } finally {
+      await local.close();
+    }
+  });
 });
