@@ -65,12 +65,15 @@ export function escapeXmlText(text: string): string {
 /**
  * What a linear pass over a document's tags finds wrong before a full parser spends time on it
  * (comments, CDATA sections, processing instructions and declarations skipped; nothing built),
- * stopping at the first: an element nested deeper than `limit` ('too-deep'), or a tag holding an
- * attribute ('attributes': XML-RPC has none, and a quoted value could hide a '>' from this very
- * scan, making a deep document look shallow). Undefined when neither.
+ * stopping at the first: an element nested deeper than `limit` ('too-deep'), or an attribute
+ * other than a namespace declaration, or more than MAX_NAMESPACE_DECLARATIONS of those
+ * ('attributes': XML-RPC has none; some clients declare a namespace on the root, which is
+ * harmless). Quoted values are read as such, so a '>' or '/>' inside one ends no tag. Undefined
+ * when neither.
  */
 export function tagProblem(text: string, limit: number): 'too-deep' | 'attributes' | undefined {
   let depth = 0;
+  let declarations = 0;
   let at = text.indexOf('<');
   while (at !== -1) {
     const next = text[at + 1];
@@ -79,14 +82,11 @@ export function tagProblem(text: string, limit: number): 'too-deep' | 'attribute
     else if (text.startsWith('<![CDATA[', at)) end = closeOf(text, ']]>', at + 9);
     else if (next === '?') end = closeOf(text, '?>', at + 2);
     else {
-      end = closeOf(text, '>', at + 1);
-      const tagEnd = end === -1 ? text.length : end - 1;
-      for (let i = at + 1; i < tagEnd; i++) {
-        const c = text.charCodeAt(i);
-        if (c === EQUALS || c === QUOTE || c === APOSTROPHE) return 'attributes';
-      }
+      const tag = readTag(text, at + 1);
+      if (tag.otherAttribute || (declarations += tag.declarations) > MAX_NAMESPACE_DECLARATIONS) return 'attributes';
+      end = tag.end;
       if (next === '/') depth--;
-      else if (next !== '!' && text[end - 2] !== '/') depth++;
+      else if (next !== '!' && !tag.selfClosing) depth++;
       if (depth > limit) return 'too-deep';
     }
     if (end === -1) return undefined;
@@ -95,9 +95,61 @@ export function tagProblem(text: string, limit: number): 'too-deep' | 'attribute
   return undefined;
 }
 
+/** Namespace declarations (xmlns, xmlns:prefix) taken in one document. */
+const MAX_NAMESPACE_DECLARATIONS = 16;
+
+interface TagScan {
+  /** Just past its closing '>', or -1 when the text ends first. */
+  end: number;
+  selfClosing: boolean;
+  declarations: number;
+  otherAttribute: boolean;
+}
+
+/** One tag from just after its '<': where it ends, outside quoted values, and what attributes it has. */
+function readTag(text: string, from: number): TagScan {
+  let quote = 0;
+  let lastOutside = 0;
+  let declarations = 0;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (quote !== 0) {
+      if (c === quote) quote = 0;
+      continue;
+    }
+    if (c === QUOTE || c === APOSTROPHE) quote = c;
+    else if (c === GREATER) return { end: i + 1, selfClosing: lastOutside === SLASH, declarations, otherAttribute: false };
+    else if (c === EQUALS) {
+      if (!isNamespaceDeclaration(attributeNameBefore(text, i, from))) return { end: -1, selfClosing: false, declarations, otherAttribute: true };
+      declarations++;
+    }
+    if (c !== SPACE && c !== TAB && c !== LF && c !== CR) lastOutside = c;
+  }
+  return { end: -1, selfClosing: false, declarations, otherAttribute: false };
+}
+
+/** The attribute name that ends before the '=' at `equals` (whitespace between them allowed). */
+function attributeNameBefore(text: string, equals: number, from: number): string {
+  let end = equals;
+  while (end > from && /\s/.test(text[end - 1] as string)) end--;
+  let start = end;
+  while (start > from && !/[\s"']/.test(text[start - 1] as string)) start--;
+  return text.slice(start, end);
+}
+
+function isNamespaceDeclaration(name: string): boolean {
+  return name === 'xmlns' || name.startsWith('xmlns:');
+}
+
 const EQUALS = 0x3d;
 const QUOTE = 0x22;
 const APOSTROPHE = 0x27;
+const GREATER = 0x3e;
+const SLASH = 0x2f;
+const SPACE = 0x20;
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
 
 /** The index just past the next `close` from `from`, or -1. */
 function closeOf(text: string, close: string, from: number): number {

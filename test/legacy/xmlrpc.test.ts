@@ -184,6 +184,13 @@ describe('hostile and malformed documents', () => {
     expect(faultOf(() => parseMethodCall(`<methodCall ${'b '.repeat(100_000)}><methodName>ping</methodName></methodCall>`))).toBe(FAULT_NOT_WELL_FORMED);
     expect(faultOf(() => parseMethodCall('<methodCall><methodName>m</methodName><params><param><value><string a=\'1\'>x</string></value></param></params></methodCall>'))).toBe(FAULT_NOT_WELL_FORMED);
     expect(performance.now() - startedAt).toBeLessThan(2_000); // linear: a quadratic pass would take minutes
+    // Namespace declarations are taken (some clients put one on the root), a '>' in their value ends no tag,
+    // and a deep document cannot hide behind them.
+    const declared = call(param('<string>ns</string>')).replace('<methodCall>', '<methodCall xmlns="http://example.com/ns" xmlns:ex = \'http://ws.apache.org/xmlrpc/namespaces/extensions\'>');
+    expect(parseMethodCall(declared).params).toEqual(['ns']);
+    const hidden = call(param(`<string>${'<a xmlns="/>">'.repeat(50_000)}</string>`));
+    expect(faultOf(() => parseMethodCall(hidden))).toBe(FAULT_NOT_WELL_FORMED);
+    expect(faultOf(() => parseMethodCall(call(param(`<string>${'<a xmlns:p="x"/>'.repeat(17)}</string>`))))).toBe(FAULT_NOT_WELL_FORMED); // more than 16 declarations
     // Quotes and equals signs in text are text.
     expect(parseMethodCall(call(param('<string>a="b" \'c\' &lt;d e="/&gt;"&gt;</string>'))).params).toEqual(['a="b" \'c\' <d e="/>">']);
   });
