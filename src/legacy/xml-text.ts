@@ -82,7 +82,7 @@ export function tagProblem(text: string, limit: number): 'too-deep' | 'attribute
     else if (text.startsWith('<![CDATA[', at)) end = closeOf(text, ']]>', at + 9);
     else if (next === '?') end = closeOf(text, '?>', at + 2);
     else {
-      const tag = readTag(text, at + 1);
+      const tag = readTag(text, next === '/' ? at + 2 : at + 1);
       if (tag.otherAttribute || (declarations += tag.declarations) > MAX_NAMESPACE_DECLARATIONS) return 'attributes';
       end = tag.end;
       if (next === '/') depth--;
@@ -106,35 +106,55 @@ interface TagScan {
   otherAttribute: boolean;
 }
 
-/** One tag from just after its '<': where it ends, outside quoted values, and what attributes it has. */
+/**
+ * One tag from just after its '<': its name, then attributes (name, '=', a quoted value) up to its
+ * '>' or '/>'. Anything else there (a bare name, as in `<a b c>`, a value without quotes) counts
+ * as an attribute that is not a namespace declaration: the document is refused, as the validator
+ * would, but before it spends time on it.
+ */
 function readTag(text: string, from: number): TagScan {
-  let quote = 0;
-  let lastOutside = 0;
+  const refused = (declarations: number): TagScan => ({ end: -1, selfClosing: false, declarations, otherAttribute: true });
+  let i = skipName(text, from);
   let declarations = 0;
-  for (let i = from; i < text.length; i++) {
+  for (;;) {
+    i = skipSpace(text, i);
+    if (i >= text.length) return { end: -1, selfClosing: false, declarations, otherAttribute: false };
     const c = text.charCodeAt(i);
-    if (quote !== 0) {
-      if (c === quote) quote = 0;
-      continue;
-    }
-    if (c === QUOTE || c === APOSTROPHE) quote = c;
-    else if (c === GREATER) return { end: i + 1, selfClosing: lastOutside === SLASH, declarations, otherAttribute: false };
-    else if (c === EQUALS) {
-      if (!isNamespaceDeclaration(attributeNameBefore(text, i, from))) return { end: -1, selfClosing: false, declarations, otherAttribute: true };
-      declarations++;
-    }
-    if (c !== SPACE && c !== TAB && c !== LF && c !== CR) lastOutside = c;
+    if (c === GREATER) return { end: i + 1, selfClosing: false, declarations, otherAttribute: false };
+    if (c === SLASH && text.charCodeAt(i + 1) === GREATER) return { end: i + 2, selfClosing: true, declarations, otherAttribute: false };
+    const nameEnd = skipName(text, i);
+    if (nameEnd === i || !isNamespaceDeclaration(text.slice(i, nameEnd))) return refused(declarations);
+    i = skipSpace(text, nameEnd);
+    if (text.charCodeAt(i) !== EQUALS) return refused(declarations);
+    i = skipSpace(text, i + 1);
+    const quote = text.charCodeAt(i);
+    if (quote !== QUOTE && quote !== APOSTROPHE) return refused(declarations);
+    const close = text.indexOf(text[i] as string, i + 1);
+    if (close === -1) return { end: -1, selfClosing: false, declarations, otherAttribute: false };
+    declarations++;
+    i = close + 1;
   }
-  return { end: -1, selfClosing: false, declarations, otherAttribute: false };
 }
 
-/** The attribute name that ends before the '=' at `equals` (whitespace between them allowed). */
-function attributeNameBefore(text: string, equals: number, from: number): string {
-  let end = equals;
-  while (end > from && /\s/.test(text[end - 1] as string)) end--;
-  let start = end;
-  while (start > from && !/[\s"']/.test(text[start - 1] as string)) start--;
-  return text.slice(start, end);
+/** Just past the name (of an element or attribute) starting at `from`: up to whitespace, '=', '>', '/' or a quote. */
+function skipName(text: string, from: number): number {
+  let i = from;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === SPACE || c === TAB || c === LF || c === CR || c === EQUALS || c === GREATER || c === SLASH || c === QUOTE || c === APOSTROPHE) break;
+    i++;
+  }
+  return i;
+}
+
+function skipSpace(text: string, from: number): number {
+  let i = from;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c !== SPACE && c !== TAB && c !== LF && c !== CR) break;
+    i++;
+  }
+  return i;
 }
 
 function isNamespaceDeclaration(name: string): boolean {
