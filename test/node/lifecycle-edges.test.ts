@@ -4,6 +4,7 @@
  * whenSynced with a signal already aborted. Each leaves the store free to open again.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -25,6 +26,15 @@ function dataDir(): string {
   const folder = mkdtempSync(join(tmpdir(), 'atlas-lifecycle-'));
   folders.push(folder);
   return join(folder, 'store');
+}
+
+/** A port nothing listens on now (bound, then released). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /** Opens the store at `dir` and closes it again: throws BUSY while a node still holds it. */
@@ -63,7 +73,8 @@ describe('AtlasNode lifecycle edges', () => {
   });
 
   it('start() overtaken by close() while the HTTP server starts to listen rejects with CLOSED and leaves nothing listening', async () => {
-    const transport = new HttpTransport({ listen: '127.0.0.1:0' });
+    const port = await freePort();
+    const transport = new HttpTransport({ listen: `127.0.0.1:${port}` });
     const node = await AtlasNode.open({ chain: new MemoryChain(), transport, network: 'x', addressPolicy: LOCAL_ADDRESS_POLICY });
     const started = node.start().then(
       () => 'resolved',
@@ -71,7 +82,14 @@ describe('AtlasNode lifecycle edges', () => {
     );
     await node.close();
     await expect(started).resolves.toBe(ErrorCodes.CLOSED);
-    expect(transport.serverStats()).toBeUndefined();
+    // Nothing holds the port: a server of our own binds it (EADDRINUSE if the node's were left listening).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const probe = createServer();
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(port, '127.0.0.1', () => resolve());
+    });
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
   });
 
   it('an open whose chain catch-up fails closes the store it opened, even with closeStore: false', async () => {
