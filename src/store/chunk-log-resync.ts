@@ -7,17 +7,21 @@
  *
  * Bounded work, whatever the damage and whatever bytes the chunks hold (their publishers choose
  * them):
- * - every offset of the log is searched at most once per open: a search remembers the range it
- *   covered and what it found, and a search that starts inside that range reuses it. A run of
- *   damaged records then costs one search, not one each (which made a run of k records cost k
- *   times its length);
+ * - `after`: every offset of the log is searched at most once per open: a search remembers the
+ *   range it covered and what it found, and a search that starts inside that range reuses it. A
+ *   run of damaged records then costs one search, not one each (which made a run of k records
+ *   cost k times its length);
  * - a search hashes at most RESYNC_HASH_BUDGET bytes, or twice the longest record when that is
  *   more (data crafted to look like long records at every offset would otherwise cost a hash of up
  *   to a record's size per offset), then gives up: the scan goes on as the length fields say, as
- *   before any search. Lengths are bounded by the
- *   store's maxChunkSize, so random bytes (addresses are hashes) look like a record about once
- *   in 100,000 offsets at the default 40 KiB, and an honest search rarely hashes more than its
- *   window;
+ *   before any search. Lengths are bounded by the store's maxChunkSize, so random bytes
+ *   (addresses are hashes) look like a record about once in 100,000 offsets at the default
+ *   40 KiB, and an honest search rarely hashes more than its window;
+ * - `beforeEnd` first hashes only candidates followed by the end of the file or by another
+ *   plausible length, as an intact record in a log is: incompressible chunks of several MiB look
+ *   like records about once every thousand offsets, and hashing each (up to a record) made a
+ *   crash-torn tail of a few MiB cost more than a GiB of hashing. Only when none is found does it
+ *   hash every candidate, within TEAR_SEARCH_HASH_BUDGET;
  * - it reads from its first offset, 64 KiB first and the whole reach (1 MiB + a record) only when
  *   a candidate needs it.
  */
@@ -29,8 +33,12 @@ import { MAX_RECORD_DATA, RECORD_HEADER } from './chunk-log-format.js';
 export const RESYNC_WINDOW = 1024 * 1024;
 /** The most bytes one search hashes before it gives up (twice the longest record, when that is more). */
 export const RESYNC_HASH_BUDGET = 16 * 1024 * 1024;
-/** The most bytes `beforeEnd` hashes in all before it answers 'unknown' (seconds of hashing). */
-export const TEAR_SEARCH_HASH_BUDGET = 1024 * 1024 * 1024;
+/**
+ * The most bytes `beforeEnd` hashes in each of its two passes; past it the pass ends with what it
+ * found. Reached only by data made to look like records (the first pass) or by intact records
+ * each followed by more damage (the second), whose chunks are then fetched again.
+ */
+export const TEAR_SEARCH_HASH_BUDGET = 64 * 1024 * 1024;
 /** The longest record looked for when the store names no maxChunkSize. */
 const DEFAULT_MAX_RECORD = 1024 * 1024;
 /** Zeros passed at once by a search. */
@@ -44,7 +52,6 @@ export class IntactRecordFinder {
   /** The longest record looked for. */
   readonly #maxRecord: number;
   readonly #hashBudget: number;
-  readonly #tearSearchBudget: number;
   /** The offsets [first, last) searched last, and the intact record found there (undefined: none). */
   #searched: { first: number; last: number; found: number | undefined } | undefined;
   /** The memory searches read into, kept between them: fresh memory for each would cost a page fault every 4 KiB. */
@@ -58,31 +65,34 @@ export class IntactRecordFinder {
    * `maxRecord`: the longest record to look for, the store's maxChunkSize (a log admits records
    * up to MAX_RECORD_DATA; a store admitting chunks of several MiB must find them after damage too).
    */
-  constructor(fd: number, maxRecord: number = DEFAULT_MAX_RECORD, tearSearchBudget = TEAR_SEARCH_HASH_BUDGET) {
+  constructor(fd: number, maxRecord: number = DEFAULT_MAX_RECORD) {
     this.#fd = fd;
-    this.#tearSearchBudget = tearSearchBudget;
     this.#maxRecord = Math.max(1, Math.min(MAX_RECORD_DATA, maxRecord));
     this.#hashBudget = Math.max(RESYNC_HASH_BUDGET, 2 * this.#maxRecord);
   }
 
   /**
-   * Whether an intact record starts after `from` and before `size`, and where: the windows of
-   * `after`, one after another, to the end of the file, each offset looked at once; a window whose
-   * hash budget ran out goes on from where it stopped with a new one. 'unknown' once the whole
-   * search has hashed `tearSearchBudget` bytes (TEAR_SEARCH_HASH_BUDGET; incompressible chunks of several MiB look like
-   * records about once every thousand offsets, each a hash of up to a record): the caller must
-   * then neither cut nor skip what follows.
+   * Where the first intact record after `from` and before `size` is, or 'none': the windows from
+   * `from` to the end of the file, each offset looked at once a pass, a window whose hash budget
+   * ran out going on where it stopped with a new one. The first pass hashes only candidates that
+   * lead to the end of the file or to another plausible length; the second, run when the first
+   * found nothing, every candidate (an intact record followed by more damage). Each pass ends
+   * once it has hashed TEAR_SEARCH_HASH_BUDGET bytes.
    */
-  beforeEnd(from: number, size: number): number | 'none' | 'unknown' {
+  beforeEnd(from: number, size: number): number | 'none' {
+    return this.#walk(from, size, true) ?? this.#walk(from, size, false) ?? 'none';
+  }
+
+  #walk(from: number, size: number, leading: boolean): number | undefined {
     const hashedBefore = this.hashedBytes;
-    for (let start = from; start + 1 < size; ) {
-      const found = this.after(start, size);
+    for (let first = from + 1; first < size; ) {
+      const last = Math.min(first + RESYNC_WINDOW - 1, size);
+      const { found, end } = this.#search(first, last, size, leading);
       if (found !== undefined) return found;
-      if (this.hashedBytes - hashedBefore > this.#tearSearchBudget) return 'unknown';
-      // Nothing intact before the first offset the search did not look at: on from there.
-      start = Math.max(start + 1, (this.#searched?.last ?? 0) - 1);
+      if (this.hashedBytes - hashedBefore > TEAR_SEARCH_HASH_BUDGET) return undefined;
+      first = Math.max(first + 1, end);
     }
-    return 'none';
+    return undefined;
   }
 
   /**
@@ -112,6 +122,18 @@ export class IntactRecordFinder {
     return found;
   }
 
+  /**
+   * Whether what follows a candidate ending at `next` (an index into `bytes`, read from `first`)
+   * is what follows an intact record in a log: the end of the file, a length field the file ends
+   * inside (a torn next record), or a plausible length.
+   */
+  #leadsOn(bytes: Buffer, got: number, first: number, next: number, size: number): boolean {
+    if (first + next > size - 4) return first + next <= size;
+    if (next + 4 > got) return true; // past what was read: not judged
+    const length = bytes.readUInt32LE(next);
+    return length !== 0 && length <= this.#maxRecord;
+  }
+
   /** `bytes` bytes of the kept memory (grown when too small). */
   #room(bytes: number): Buffer {
     if (this.#buffer === undefined || this.#buffer.length < bytes) this.#buffer = Buffer.allocUnsafe(bytes);
@@ -122,8 +144,9 @@ export class IntactRecordFinder {
    * The first intact record starting at an offset in [first, last), and `end`, the first offset
    * not looked at: `last` when every one was, earlier when the hash budget ran out.
    */
-  #search(first: number, last: number, size: number): { found: number | undefined; end: number } {
-    const whole = Math.min(size - first, last - first + RECORD_HEADER + this.#maxRecord);
+  #search(first: number, last: number, size: number, leading = false): { found: number | undefined; end: number } {
+    // A candidate's reach, and the length field after it (for `leading`).
+    const whole = Math.min(size - first, last - first + RECORD_HEADER + this.#maxRecord + 4);
     if (whole <= 0) return { found: undefined, end: last };
     let budget = this.#hashBudget;
     let at = 0;
@@ -145,6 +168,7 @@ export class IntactRecordFinder {
           if (complete) continue;
           break; // this candidate needs the longer read
         }
+        if (leading && !this.#leadsOn(bytes, got, first, at + RECORD_HEADER + length, size)) continue;
         budget -= length;
         if (budget < 0) return { found: undefined, end: first + at };
         this.hashedBytes += length;

@@ -10,7 +10,7 @@ import { AtlasError, ErrorCodes } from '../errors.js';
 import { hash160Batch } from '../hash/index.js';
 import type { ChunkLogIndex } from './chunk-log-index.js';
 import { LOG_HEADER, MAX_RECORD_DATA, RECORD_HEADER } from './chunk-log-format.js';
-import { IntactRecordFinder, TEAR_SEARCH_HASH_BUDGET } from './chunk-log-resync.js';
+import { IntactRecordFinder } from './chunk-log-resync.js';
 
 /** Bytes read at a time while rebuilding the index. */
 const SCAN_BLOCK = 4 * 1024 * 1024;
@@ -84,13 +84,6 @@ export function scanLog(fd: number, path: string, index: ChunkLogIndex, maxChunk
       // A tear ends the file; a damaged length field has whole records after it, however far:
       // what follows it is cut only when nothing intact does.
       const next = intact.beforeEnd(offset, size);
-      if (next === 'unknown') {
-        throw new AtlasError(
-          ErrorCodes.STORE_CORRUPT,
-          `${path} is damaged at byte ${offset}, and whether intact records follow could not be told within ${TEAR_SEARCH_HASH_BUDGET / 2 ** 30} GiB of hashing: the file is left as it is`,
-          { path, offset },
-        );
-      }
       if (next === 'none') torn = true;
       else {
         found.damaged++;

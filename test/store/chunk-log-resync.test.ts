@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hash160 } from '../../src/hash/index.js';
 import { seededRandom } from '../../src/runtime.js';
-import { IntactRecordFinder, RESYNC_HASH_BUDGET, RESYNC_WINDOW } from '../../src/store/chunk-log-resync.js';
+import { IntactRecordFinder, RESYNC_HASH_BUDGET, RESYNC_WINDOW, TEAR_SEARCH_HASH_BUDGET } from '../../src/store/chunk-log-resync.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atlasnet-resync-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -108,16 +108,31 @@ describe('IntactRecordFinder.beforeEnd', () => {
     });
   });
 
-  it("answers 'none' when nothing intact follows, and 'unknown' once its whole budget is hashed without an answer", () => {
+  it("answers 'none' when nothing intact follows, and hashes little when what follows only looks like records: a crash-torn tail of incompressible MiBs", () => {
     const garbage = randomRecords(6, 300_000, 3).map((part) => {
       part[10] = (part[10] as number) ^ 1; // no record hashes to its address
       return part;
     });
     withLog(garbage, (fd, size) => {
       expect(new IntactRecordFinder(fd, 512 * 1024).beforeEnd(0, size)).toBe('none');
-      const tight = new IntactRecordFinder(fd, 512 * 1024, 2 * 1024 * 1024);
-      expect(tight.beforeEnd(0, size)).toBe('unknown');
-      expect(tight.hashedBytes).toBeLessThan(2 * 1024 * 1024 + RESYNC_HASH_BUDGET + 512 * 1024); // checked between windows
+    });
+    // 5 MiB of random bytes where a store of 8 MiB chunks was writing one when it crashed:
+    // hashing every candidate would cost about 5 GiB; each pass stops at its budget.
+    const random = seededRandom(4);
+    const tail = Buffer.from(Array.from({ length: 5 * 1024 * 1024 }, () => Math.floor(random() * 256)));
+    withLog([tail], (fd, size) => {
+      const finder = new IntactRecordFinder(fd, 8 * 1024 * 1024);
+      expect(finder.beforeEnd(0, size)).toBe('none');
+      expect(finder.hashedBytes).toBeLessThanOrEqual(2 * (TEAR_SEARCH_HASH_BUDGET + RESYNC_HASH_BUDGET));
+    });
+  });
+
+  it('finds an intact record that more damage follows, in its second pass', () => {
+    const [before, alone] = randomRecords(2, 1_000, 5) as [Buffer, Buffer];
+    before.writeUInt32LE(0, 0); // zeros where a length was
+    const after = Buffer.alloc(50_000, 0xff); // no plausible length: damage again
+    withLog([before, alone, after], (fd, size) => {
+      expect(new IntactRecordFinder(fd, 40_960).beforeEnd(0, size)).toBe(before.length);
     });
   });
 });
