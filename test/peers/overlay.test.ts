@@ -48,6 +48,15 @@ function overlayOver(transport: Transport, neighbors: Set<string>, options: { se
   return { overlay, clock, lifetime };
 }
 
+/** Runs up to `count` maintenance rounds 2 s apart, fewer when `done` says so before one; `after` runs after each. */
+async function rounds(overlay: Overlay, clock: { advance(ms: number): void }, count: number, done: () => boolean = () => false, after: () => void = () => {}): Promise<void> {
+  for (let round = 0; round < count && !done(); round++) {
+    await overlay.round();
+    after();
+    clock.advance(2_000);
+  }
+}
+
 /** A ping reply of an empty node. */
 const pong = () => ({ protocol: PROTOCOL_VERSION, network: 'main', sequenceLength: 0, chunkCount: 0, digestLength: 0, digest: DIGEST, inventory: { epoch: 'e', version: 0 } });
 
@@ -110,20 +119,14 @@ describe('overlay: the seed neighbour', () => {
     const neighbors = new Set<string>();
     const { overlay, clock, lifetime } = overlayOver(transport, neighbors, { seeds, count: 1, renewMs: 3_600_000, stepsPerRound: 2, seed: 5 });
     overlay.start();
-    for (let round = 0; round < 5 && neighbors.size === 0; round++) {
-      await overlay.round();
-      clock.advance(2_000);
-    }
+    await rounds(overlay, clock, 5, () => neighbors.size > 0);
     expect(neighbors.size).toBe(1);
     const first = [...neighbors][0]!;
     const other = seeds.find((seed) => seed !== first)!;
     // The first stops answering; the node's calls to its neighbour fail (as its refreshes would).
     down.add(first);
     for (let i = 0; i < 10; i++) overlay.recordCall(first, false);
-    for (let round = 0; round < 3; round++) {
-      await overlay.round();
-      clock.advance(2_000);
-    }
+    await rounds(overlay, clock, 3);
     expect([...neighbors]).toEqual([other]);
     lifetime.abort();
   });
@@ -152,18 +155,12 @@ describe('overlay: a seed that cannot serve gives its neighbour slot up', () => 
     const neighbors = new Set<string>();
     const { overlay, clock, lifetime } = overlayOver(listingTransport(lists, new Set()), neighbors, { seeds, count: 1, renewMs: 3_600_000, stepsPerRound: 2, seed: 5 });
     overlay.start();
-    for (let round = 0; round < 5 && neighbors.size === 0; round++) {
-      await overlay.round();
-      clock.advance(2_000);
-    }
+    await rounds(overlay, clock, 5, () => neighbors.size > 0);
     const staller = [...neighbors][0]!;
     const other = seeds.find((seed) => seed !== staller)!;
     overlay.dropStaller(staller); // it answers every ping and peer list, but stalls chunk requests
-    for (let round = 0; round < 20; round++) {
-      await overlay.round();
-      expect(neighbors.has(staller)).toBe(false); // not at the next round, nor as the walk's sample
-      clock.advance(2_000);
-    }
+    // Not at the next round, nor as the walk's sample.
+    await rounds(overlay, clock, 20, undefined, () => expect(neighbors.has(staller)).toBe(false));
     expect([...neighbors]).toEqual([other]);
     lifetime.abort();
   });
@@ -178,25 +175,16 @@ describe('overlay: a seed that cannot serve gives its neighbour slot up', () => 
     const neighbors = new Set<string>();
     const { overlay, clock, lifetime } = overlayOver(listingTransport(lists, down), neighbors, { seeds: [SEED], count: 1, renewMs: 3_600_000, stepsPerRound: 2, seed: 3 });
     overlay.start();
-    for (let round = 0; round < 10 && !(neighbors.has(SEED) && overlay.isKnownPeer(peer)); round++) {
-      await overlay.round();
-      clock.advance(2_000);
-    }
+    await rounds(overlay, clock, 10, () => neighbors.has(SEED) && overlay.isKnownPeer(peer));
     expect([...neighbors]).toEqual([SEED]);
     expect(overlay.isKnownPeer(peer)).toBe(true);
     down.add(SEED);
     for (let i = 0; i < 10; i++) overlay.recordCall(SEED, false);
-    for (let round = 0; round < 3; round++) {
-      await overlay.round();
-      clock.advance(2_000);
-    }
+    await rounds(overlay, clock, 3);
     expect([...neighbors]).toEqual([peer]);
     // Back up: once its failures leave the health window it counts as live again and is the seed neighbour.
     down.delete(SEED);
-    for (let round = 0; round < 400 && !neighbors.has(SEED); round++) {
-      await overlay.round();
-      clock.advance(2_000);
-    }
+    await rounds(overlay, clock, 400, () => neighbors.has(SEED));
     expect(neighbors.has(SEED)).toBe(true);
     lifetime.abort();
   });
