@@ -3,6 +3,7 @@
  * checkpoints in LMDB sub-databases, each write one LMDB transaction, read through memory pages
  * (sequence-pages.ts); chunk bytes in a `ChunkRecords`, the chunk log or a sub-database.
  */
+import { storeWrite } from './file-error.js';
 import type { Database, RootDatabase } from 'lmdb';
 import { copyAddressBytes, hexOfAddress } from '../address.js';
 import { sameAddress } from './address-index.js';
@@ -132,19 +133,23 @@ export class LmdbBackend implements StoreBackend {
   }
 
   async append(start: number, keys: Buffer, checkpoints: readonly DigestCheckpoint[]): Promise<void> {
-    await this.env.transaction(() => {
-      this.#sequence.appendInTransaction(start, keys);
-      for (const checkpoint of checkpoints) this.#checkpoints.putSync(checkpoint.index, Buffer.from(checkpoint.digest));
-    });
+    await storeWrite(this.path, `cannot write the sequence in ${this.path}`, async () =>
+      this.env.transactionSync(() => {
+        this.#sequence.appendInTransaction(start, keys);
+        for (const checkpoint of checkpoints) this.#checkpoints.putSync(checkpoint.index, Buffer.from(checkpoint.digest));
+      }),
+    );
     this.#pages.appended(start, keys); // once committed: the pages only ever hold what LMDB does
   }
 
   async truncate(length: number, old: number, firstDroppedCheckpoint: number): Promise<void> {
     const droppedCheckpoints = [...this.#checkpoints.getKeys({ start: firstDroppedCheckpoint })];
-    await this.env.transaction(() => {
-      this.#sequence.truncateInTransaction(length, old);
-      for (const index of droppedCheckpoints) this.#checkpoints.removeSync(index);
-    });
+    await storeWrite(this.path, `cannot write the sequence in ${this.path}`, async () =>
+      this.env.transactionSync(() => {
+        this.#sequence.truncateInTransaction(length, old);
+        for (const index of droppedCheckpoints) this.#checkpoints.removeSync(index);
+      }),
+    );
     this.#recent.dropFrom(length);
     this.#pages.dropFrom(length);
   }

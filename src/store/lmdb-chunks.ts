@@ -2,6 +2,7 @@
  * Chunk records in the store's LMDB environment (the `chunks` sub-database, store format 2): every
  * put is a B-tree insert under the chunk's hash, in the same environment as the sequence.
  */
+import { storeWrite } from './file-error.js';
 import type { Database, RootDatabase } from 'lmdb';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { ADDRESS_BYTES } from '../address.js';
@@ -52,12 +53,14 @@ export class LmdbChunkRecords implements ChunkRecords {
   async storeChunks(writes: ChunkWrites): Promise<boolean[]> {
     const added: boolean[] = new Array(writes.count).fill(false);
     const keys = Buffer.from(writes.keys.buffer, writes.keys.byteOffset, writes.count * ADDRESS_BYTES);
-    await this.env.transaction(() => {
-      for (let i = 0; i < writes.count; i++) {
-        const key = keys.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES);
-        added[i] = this.db.putSync(key, writes.data[i] as Buffer, NO_OVERWRITE) as unknown as boolean;
-      }
-    });
+    await storeWrite(this.path, `cannot write chunks in ${this.path}`, () =>
+      this.env.transaction(() => {
+        for (let i = 0; i < writes.count; i++) {
+          const key = keys.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES);
+          added[i] = this.db.putSync(key, writes.data[i] as Buffer, NO_OVERWRITE) as unknown as boolean;
+        }
+      }),
+    );
     return added;
   }
 

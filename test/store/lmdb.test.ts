@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { open as openLmdb } from 'lmdb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/runtime.js';
@@ -185,6 +185,27 @@ describe('LmdbChunkStore persistence', () => {
     expect(store.chunkCount()).toBe(count);
     expect(store.chunkBytes()).toBe(bytes);
     expect(store.inventory.length).toBe(length);
+    await store.close();
+  });
+});
+
+describe('LmdbChunkStore on a full disk', () => {
+  it('rejects an append the disk refuses with STORE_IO, keeps serving, and loses nothing acknowledged', async () => {
+    const path = freshPath();
+    const script = join(import.meta.dirname, 'sequence-writer.ts');
+    // A file size limit of 100 KiB: the second batch of 2,000 announcements no longer fits.
+    const run = spawnSync('bash', ['-c', `trap '' XFSZ; ulimit -f 100; exec "${process.execPath}" --import tsx "${script}" '${path}' 3`], {
+      cwd: join(import.meta.dirname, '..', '..'),
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(0); // lmdb-js's own async commit would end the process here (its issue #368)
+    const lines = run.stdout.trim().split('\n');
+    expect(lines.at(-1)).toBe('closed');
+    const outcomes = lines.slice(0, -1).map((line) => JSON.parse(line) as { length?: number; error?: string });
+    expect(outcomes[0]).toEqual({ length: 2_000 });
+    expect(outcomes.slice(1).map((outcome) => outcome.error)).toEqual(['STORE_IO', 'STORE_IO']);
+    const store = await LmdbChunkStore.open({ path });
+    expect(store.sequenceLength()).toBe(2_000);
     await store.close();
   });
 });
