@@ -83,7 +83,8 @@ export class NameResolver {
     const key = checkName(name);
     await this.sync(options);
     const history = this.#byName.get(key);
-    if (history === undefined && key.split('.').length === 3) return this.#resolveSubdomain(key);
+    // A first replay of a large parent takes time: the caller may leave meanwhile (it goes on for the next).
+    if (history === undefined && key.split('.').length === 3) return untilAborted(this.#resolveSubdomain(key), options.signal);
     const last = history?.[history.length - 1];
     if (last === undefined) return { name: key, status: 'name-not-found' };
     const out: Resolution = { name: key, status: 'zonefile-missing' };
@@ -172,9 +173,9 @@ export class NameResolver {
   }
 
   /** A subdomain's current record, from its parent's zone files (those held) under the seqn rules. */
-  #resolveSubdomain(key: string): Resolution {
+  async #resolveSubdomain(key: string): Promise<Resolution> {
     const parent = key.slice(key.indexOf('.') + 1);
-    const last = this.#subdomains.lookup(key, parent, this.#byName.get(parent) ?? []);
+    const last = await this.#subdomains.lookup(key, parent, () => this.#byName.get(parent) ?? []);
     if (last === undefined) return { name: key, status: 'name-not-found' };
     return withZonefile({ name: key, status: 'ok', zonefileHash: last.zonefileHash, owner: last.owner }, last.zonefile);
   }

@@ -17,6 +17,8 @@ export const MAX_INDEXED_PARENTS = 1_024;
  * would otherwise make us keep all of them.
  */
 export const MAX_INDEXED_BYTES = 64 * 1024 * 1024;
+/** Zone files a replay reads between two turns of the event loop (about 35 ms of work). */
+const REPLAY_SLICE = 50;
 /** What a skipped zone file's hash counts for (a 40-character string in a set). */
 const SKIPPED_BYTES = 120;
 /** What a kept record counts for besides its zone file and strings. */
@@ -63,6 +65,10 @@ export class SubdomainIndex {
   #bytes = 0;
   /** The priority of the last parent dropped (see #makeRoom). */
   #inflation = 0;
+  /** Replays under way, one a parent: lookups of it meanwhile share it. */
+  readonly #replays = new Map<string, Promise<ParentSubdomains>>();
+  /** Counts clear(): a replay that saw it change starts over. */
+  #epoch = 0;
 
   constructor(chunk: (address: string) => Uint8Array | undefined, limits: Partial<SubdomainIndexLimits> = {}) {
     this.#chunk = chunk;
@@ -74,19 +80,44 @@ export class SubdomainIndex {
     return this.#bytes;
   }
 
-  /** The current record of `name` ("sub.parent"), given the parent's entries in chain order. */
-  lookup(name: string, parent: string, entries: readonly ParentEntry[]): SubdomainRecord | undefined {
-    let state = this.#parents.get(parent);
-    if (state !== undefined) this.#drop(parent, state);
-    if (state === undefined || state.replayed > entries.length || this.#anyArrived(state.skipped)) {
-      state = { replayed: 0, skipped: new Set(), current: new Map(), bytes: 0, priority: 0 };
+  /**
+   * The current record of `name` ("sub.parent"), given the parent's entries in chain order
+   * (`entriesOf`, read again should the index be cleared meanwhile). A replay yields to the event
+   * loop every REPLAY_SLICE zone files, so a parent with thousands of them does not stop the node
+   * for seconds; lookups of a parent being replayed wait for that one replay.
+   */
+  lookup(name: string, parent: string, entriesOf: () => readonly ParentEntry[]): Promise<SubdomainRecord | undefined> {
+    let replay = this.#replays.get(parent);
+    if (replay === undefined) {
+      replay = this.#bringUpToDate(parent, entriesOf).finally(() => this.#replays.delete(parent));
+      this.#replays.set(parent, replay);
     }
-    for (; state.replayed < entries.length; state.replayed++) this.#replay(state, parent, entries[state.replayed] as ParentEntry);
-    state.priority = this.#inflation + Math.max(1, state.replayed);
-    this.#parents.set(parent, state);
-    this.#bytes += state.bytes;
-    this.#makeRoom(parent);
-    return state.current.get(name);
+    return replay.then((state) => state.current.get(name));
+  }
+
+  async #bringUpToDate(parent: string, entriesOf: () => readonly ParentEntry[]): Promise<ParentSubdomains> {
+    for (;;) {
+      const epoch = this.#epoch;
+      const entries = entriesOf();
+      let state = this.#parents.get(parent);
+      if (state !== undefined) this.#drop(parent, state);
+      if (state === undefined || state.replayed > entries.length || this.#anyArrived(state.skipped)) {
+        state = { replayed: 0, skipped: new Set(), current: new Map(), bytes: 0, priority: 0 };
+      }
+      for (let slice = 0; state.replayed < entries.length && this.#epoch === epoch; state.replayed++) {
+        this.#replay(state, parent, entries[state.replayed] as ParentEntry);
+        if (++slice === REPLAY_SLICE && state.replayed + 1 < entries.length) {
+          slice = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      }
+      if (this.#epoch !== epoch) continue; // cleared (a reorganisation) meanwhile: start over
+      state.priority = this.#inflation + Math.max(1, state.replayed);
+      this.#parents.set(parent, state);
+      this.#bytes += state.bytes;
+      this.#makeRoom(parent);
+      return state;
+    }
   }
 
   /**
@@ -125,6 +156,7 @@ export class SubdomainIndex {
     this.#parents.clear();
     this.#bytes = 0;
     this.#inflation = 0;
+    this.#epoch++;
   }
 
   #replay(state: ParentSubdomains, parent: string, entry: ParentEntry): void {
