@@ -133,8 +133,8 @@ export class LmdbBackend implements StoreBackend {
   }
 
   async append(start: number, keys: Buffer, checkpoints: readonly DigestCheckpoint[]): Promise<void> {
-    await storeWrite(this.path, `cannot write the sequence in ${this.path}`, async () =>
-      this.env.transactionSync(() => {
+    await storeWrite(this.path, `cannot write the sequence in ${this.path}`, () =>
+      this.env.transaction(() => {
         this.#sequence.appendInTransaction(start, keys);
         for (const checkpoint of checkpoints) this.#checkpoints.putSync(checkpoint.index, Buffer.from(checkpoint.digest));
       }),
@@ -144,8 +144,8 @@ export class LmdbBackend implements StoreBackend {
 
   async truncate(length: number, old: number, firstDroppedCheckpoint: number): Promise<void> {
     const droppedCheckpoints = [...this.#checkpoints.getKeys({ start: firstDroppedCheckpoint })];
-    await storeWrite(this.path, `cannot write the sequence in ${this.path}`, async () =>
-      this.env.transactionSync(() => {
+    await storeWrite(this.path, `cannot write the sequence in ${this.path}`, () =>
+      this.env.transaction(() => {
         this.#sequence.truncateInTransaction(length, old);
         for (const index of droppedCheckpoints) this.#checkpoints.removeSync(index);
       }),
