@@ -7,6 +7,7 @@
  */
 import { extendsHistory, subdomainRecords, type SubdomainRecord } from './subdomains.js';
 import { parseZoneFile } from './zonefile.js';
+import { SerialQueue } from '../runtime.js';
 
 /** Parents whose subdomains are kept; past it one is dropped (and replayed when asked again), by replay cost and recency (SubdomainIndex.#makeRoom). */
 export const MAX_INDEXED_PARENTS = 1_024;
@@ -65,8 +66,10 @@ export class SubdomainIndex {
   #bytes = 0;
   /** The priority of the last parent dropped (see #makeRoom). */
   #inflation = 0;
-  /** Replays under way, one a parent: lookups of it meanwhile share it. */
+  /** Replays asked for, one a parent: lookups of it meanwhile share it. */
   readonly #replays = new Map<string, Promise<ParentSubdomains>>();
+  /** Runs the replays one at a time. */
+  readonly #queue = new SerialQueue();
   /** Counts clear(): a replay that saw it change starts over. */
   #epoch = 0;
 
@@ -82,17 +85,31 @@ export class SubdomainIndex {
 
   /**
    * The current record of `name` ("sub.parent"), given the parent's entries in chain order
-   * (`entriesOf`, read again should the index be cleared meanwhile). A replay yields to the event
-   * loop every REPLAY_SLICE zone files, so a parent with thousands of them does not stop the node
-   * for seconds; lookups of a parent being replayed wait for that one replay.
+   * (`entriesOf`, read again should the index be cleared meanwhile). A kept parent with nothing
+   * new answers at once. Otherwise its zone files are replayed, one parent at a time (what replays
+   * hold in memory is then one parent's records, however many lookups ask for others meanwhile),
+   * yielding to the event loop every REPLAY_SLICE zone files, so a parent with thousands of them
+   * does not stop the node for seconds; lookups of a parent being replayed wait for that replay.
    */
   lookup(name: string, parent: string, entriesOf: () => readonly ParentEntry[]): Promise<SubdomainRecord | undefined> {
     let replay = this.#replays.get(parent);
     if (replay === undefined) {
-      replay = this.#bringUpToDate(parent, entriesOf).finally(() => this.#replays.delete(parent));
+      const kept = this.#parents.get(parent);
+      if (kept !== undefined && kept.replayed === entriesOf().length && !this.#anyArrived(kept.skipped)) {
+        this.#keep(parent, kept);
+        return Promise.resolve(kept.current.get(name));
+      }
+      replay = this.#queue.run(() => this.#bringUpToDate(parent, entriesOf)).finally(() => this.#replays.delete(parent));
       this.#replays.set(parent, replay);
     }
     return replay.then((state) => state.current.get(name));
+  }
+
+  /** `state` as the parent's kept subdomains, asked just now: last in the order, its priority renewed (see #makeRoom). */
+  #keep(parent: string, state: ParentSubdomains): void {
+    this.#parents.delete(parent);
+    state.priority = this.#inflation + Math.max(1, state.replayed);
+    this.#parents.set(parent, state);
   }
 
   async #bringUpToDate(parent: string, entriesOf: () => readonly ParentEntry[]): Promise<ParentSubdomains> {
@@ -112,8 +129,7 @@ export class SubdomainIndex {
         }
       }
       if (this.#epoch !== epoch) continue; // cleared (a reorganisation) meanwhile: start over
-      state.priority = this.#inflation + Math.max(1, state.replayed);
-      this.#parents.set(parent, state);
+      this.#keep(parent, state);
       this.#bytes += state.bytes;
       this.#makeRoom(parent);
       return state;

@@ -98,6 +98,9 @@ export function tagProblem(text: string, limit: number): 'too-deep' | 'attribute
 /** Namespace declarations (xmlns, xmlns:prefix) taken in one document. */
 const MAX_NAMESPACE_DECLARATIONS = 16;
 
+/** A tag with an attribute that is not a namespace declaration: the document is refused at it. */
+const REFUSED: TagScan = Object.freeze({ end: -1, selfClosing: false, declarations: 0, otherAttribute: true });
+
 interface TagScan {
   /** Just past its closing '>', or -1 when the text ends first. */
   end: number;
@@ -113,7 +116,6 @@ interface TagScan {
  * would, but before it spends time on it.
  */
 function readTag(text: string, from: number): TagScan {
-  const refused = (declarations: number): TagScan => ({ end: -1, selfClosing: false, declarations, otherAttribute: true });
   let i = skipName(text, from);
   let declarations = 0;
   for (;;) {
@@ -123,12 +125,12 @@ function readTag(text: string, from: number): TagScan {
     if (c === GREATER) return { end: i + 1, selfClosing: false, declarations, otherAttribute: false };
     if (c === SLASH && text.charCodeAt(i + 1) === GREATER) return { end: i + 2, selfClosing: true, declarations, otherAttribute: false };
     const nameEnd = skipName(text, i);
-    if (nameEnd === i || !isNamespaceDeclaration(text.slice(i, nameEnd))) return refused(declarations);
+    if (nameEnd === i || !isNamespaceDeclaration(text.slice(i, nameEnd))) return REFUSED;
     i = skipSpace(text, nameEnd);
-    if (text.charCodeAt(i) !== EQUALS) return refused(declarations);
+    if (text.charCodeAt(i) !== EQUALS) return REFUSED;
     i = skipSpace(text, i + 1);
     const quote = text.charCodeAt(i);
-    if (quote !== QUOTE && quote !== APOSTROPHE) return refused(declarations);
+    if (quote !== QUOTE && quote !== APOSTROPHE) return REFUSED;
     const close = text.indexOf(text[i] as string, i + 1);
     if (close === -1) return { end: -1, selfClosing: false, declarations, otherAttribute: false };
     declarations++;

@@ -298,7 +298,7 @@ export class Overlay {
     const sample = current === undefined || this.sampler.burningIn ? undefined : this.table.tableKey(current);
     // A seed the walk stands at is taken only when usable: the table never evicts a seed, so a
     // dead one would otherwise come back as an ordinary neighbour.
-    if (sample !== undefined && !this.active.has(sample) && !this.benched.has(sample, now) && (!this.table.isSeed(sample) || this.seedUsable(sample, now))) {
+    if (sample !== undefined && !this.active.has(sample) && (this.table.isSeed(sample) ? this.seedUsable(sample, now) : !this.benched.has(sample, now))) {
       this.addNeighbor(sample);
     }
     for (let tries = 0; this.active.wanted > 0 && tries < this.active.k * 2; tries++) {

@@ -9,7 +9,7 @@
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { definedOnly, type Clock } from '../runtime.js';
-import type { RequestContext } from '../transport/types.js';
+import type { AdmittedRequest, RequestContext } from '../transport/types.js';
 import { InFlightSlots } from '../transport/in-flight.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, hostKey, type RateLimitOptions } from '../transport/rate-limit.js';
 import type { Caller } from '../peer-address.js';
@@ -36,15 +36,6 @@ export interface RequestLimits extends RateLimitOptions {
    * decode never reaches the method's own charge. A body under this size spends nothing more.
    */
   bodyBytesPerToken: number;
-}
-
-/** What the transport says of one request before any of its work (TransportService.admit). */
-export interface AdmittedRequest {
-  caller: Caller;
-  /** True for a protocol call, which spends its method's cost again when handled; false for every other route. */
-  call: boolean;
-  /** The body's declared length (0 without a body). */
-  bodyBytes: number;
 }
 
 /** Default per-host and total bounds on requests being served. */

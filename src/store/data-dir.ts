@@ -6,9 +6,8 @@
  */
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fsyncDirectory } from '../durable-file.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { storeFileError } from './file-error.js';
+import { flushDirectory } from './file-error.js';
 import { CHUNK_LOG_FILE } from './chunk-log-format.js';
 import { LMDB_DATA_FILE, LMDB_LOCK_FILE } from './lmdb-file.js';
 
@@ -31,7 +30,7 @@ export function ensureUsableDirectory(dataDir: string): string {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST' && statOrUndefined(dir)?.isDirectory()) continue;
       throw unusable(path, `cannot create ${dir}`, error);
     }
-    flushEntry(path, dir);
+    flushDirectory(path, dirname(dir), `cannot flush the new directory ${dir} into its parent`);
   }
   const stat = statOrUndefined(path);
   if (stat === undefined || !stat.isDirectory()) return path; // not a directory: the store says why
@@ -41,21 +40,6 @@ export function ensureUsableDirectory(dataDir: string): string {
     if (statOrUndefined(filePath)?.isFile()) checkReadWrite(path, filePath);
   }
   return path;
-}
-
-/**
- * Makes the new directory `dir`'s name durable: an entry of its parent, flushed with it. A parent
- * this process may not open for reading (write and search only) cannot be flushed: the name is
- * then as durable as the file system makes it by itself.
- */
-function flushEntry(dataDir: string, dir: string): void {
-  try {
-    fsyncDirectory(dirname(dir));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EISDIR' || code === 'EINVAL') return;
-    throw storeFileError(dataDir, `cannot flush the new directory ${dir} into its parent`, error);
-  }
 }
 
 function checkReadWrite(dataDir: string, path: string): void {

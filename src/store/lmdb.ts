@@ -25,8 +25,7 @@
  * directory is locked while the store is open (lock.ts).
  */
 import { open, type RootDatabase } from 'lmdb';
-import { fsyncDirectory } from '../durable-file.js';
-import { storeFileError } from './file-error.js';
+import { flushDirectory } from './file-error.js';
 import { AtlasError, ErrorCodes, InvalidOptionError } from '../errors.js';
 import type { Logger } from '../runtime.js';
 import { checkMaxChunkSize } from './admission.js';
@@ -168,7 +167,7 @@ export class LmdbChunkStore extends BackedChunkStore {
       }
       dbs.commitFormat();
       // A new store's files (data.mdb, lock.mdb) are entries of its directory: durable with it.
-      if (!existing) flushNewStore(path);
+      if (!existing) flushDirectory(path, path, `cannot flush the new store's directory ${path}`);
       const release = () => {
         openPaths.delete(path);
         lock.release();
@@ -182,15 +181,6 @@ export class LmdbChunkStore extends BackedChunkStore {
       lock.release();
       throw error;
     }
-  }
-}
-
-/** Flushes a new store's directory, so that its files' names are as durable as their bytes. */
-function flushNewStore(path: string): void {
-  try {
-    fsyncDirectory(path);
-  } catch (error) {
-    throw storeFileError(path, `cannot flush the new store's directory ${path}`, error);
   }
 }
 

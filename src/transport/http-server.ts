@@ -17,7 +17,7 @@ import { codecForAccept, codecForContentType, errorReply, jsonCodec, type Codec 
 import { ConnectionTable, type Connection, type ConnectionStats } from './http-connections.js';
 import { readBody } from '../http-body.js';
 import { callerOf, etagMatches, hasBody, httpStatusFor } from './http-io.js';
-import { formatCaller } from '../peer-address.js';
+import { formatCaller, type Caller } from '../peer-address.js';
 import type { HttpLimits } from './http-limits.js';
 import type { HttpRoute, HttpRouteContext } from './http-route.js';
 import type { TransportService, TransportStats } from './types.js';
@@ -207,10 +207,11 @@ export class HttpServer {
       this.sendError(res, error, jsonCodec);
       return;
     }
+    const caller = callerOf(req.socket);
     let admitted = false;
     try {
       // A CORS preflight is answered from configuration alone: it costs nothing.
-      const leave = method === 'OPTIONS' ? undefined : this.service.admit?.({ caller: callerOf(req.socket), call: resolved.call, bodyBytes: declaredBodyBytes(req, this.limits.maxRequestBytes) });
+      const leave = method === 'OPTIONS' ? undefined : this.service.admit?.({ caller, call: resolved.call, bodyBytes: declaredBodyBytes(req, this.limits.maxRequestBytes) });
       if (leave !== undefined) {
         admitted = !resolved.call;
         const leaveConnection = release;
@@ -224,10 +225,10 @@ export class HttpServer {
       return;
     }
     this.parts.counters.callsIn++;
-    this.serve(connection, resolved, url, req, res, admitted);
+    this.serve(connection, resolved, url, req, res, caller, admitted);
   }
 
-  private serve(connection: Connection, resolved: Resolved, url: URL, req: IncomingMessage, res: ServerResponse, admitted: boolean): void {
+  private serve(connection: Connection, resolved: Resolved, url: URL, req: IncomingMessage, res: ServerResponse, caller: Caller, admitted: boolean): void {
     const clock = this.parts.clock;
     const controller = new AbortController();
     const timer = clock.setTimeout(() => {
@@ -243,7 +244,6 @@ export class HttpServer {
       this.handlers.delete(controller);
       if (!res.writableFinished) controller.abort(new AtlasError(ErrorCodes.ABORTED, 'client went away'));
     });
-    const caller = callerOf(req.socket);
     const context: HttpRouteContext = {
       remote: formatCaller(caller),
       caller,

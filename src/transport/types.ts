@@ -43,6 +43,15 @@ export interface RequestContext {
   admitted?: boolean;
 }
 
+/** What a transport says of one request before any of its work (TransportService.admit). */
+export interface AdmittedRequest {
+  caller: Caller;
+  /** True for a protocol call, which `handle` admits again by its method; false for every other route. */
+  call: boolean;
+  /** The body's declared length (0 without a body). */
+  bodyBytes: number;
+}
+
 /** What a transport serves. `handle` throws AtlasError for refusals; the transport encodes them. */
 export interface TransportService {
   /**
@@ -59,7 +68,7 @@ export interface TransportService {
    * guard (RequestGuard.admit), so plain GET routes and the legacy API spend the same per-host
    * budget as protocol calls. Default: every request admitted.
    */
-  admit?(request: { caller: Caller; call: boolean; bodyBytes: number }): () => void;
+  admit?(request: AdmittedRequest): () => void;
   /** One chunk's raw bytes, for plain GET routes (sent as they are: not to be changed); undefined when absent. */
   getChunk?(address: string): Uint8Array | undefined;
   /** A JSON-able summary for a status route. */

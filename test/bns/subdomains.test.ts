@@ -205,6 +205,24 @@ describe('subdomains', () => {
     }
   });
 
+  it('replays one parent at a time: lookups of two large parents at once read one parent\'s zone files, then the other\'s', async () => {
+    const filesOf = (tag: string) => Array.from({ length: 120 }, (_, f) => parent(txt(`${tag}${f}`, '1Owner', 0, `$ORIGIN ${tag}${f}\n`)));
+    const byParent = new Map([['a.id', filesOf('a')], ['b.id', filesOf('b')]]);
+    const owner = new Map<string, string>();
+    for (const [name, files] of byParent) for (const file of files) owner.set(hash160Hex(file), name);
+    const byHash = new Map([...byParent.values()].flat().map((file) => [hash160Hex(file), file]));
+    const order: string[] = [];
+    const index = new SubdomainIndex((address) => (order.push(owner.get(address) as string), byHash.get(address)));
+    const entriesOf = (name: string) => () => (byParent.get(name) as Uint8Array[]).map((file) => ({ zonefileHash: hash160Hex(file) }));
+    const [a, b] = await Promise.all([index.lookup('a0.a.id', 'a.id', entriesOf('a.id')), index.lookup('b0.b.id', 'b.id', entriesOf('b.id'))]);
+    expect([a?.owner, b?.owner]).toEqual(['1Owner', '1Owner']);
+    expect(order).toEqual([...new Array(120).fill('a.id'), ...new Array(120).fill('b.id')]);
+    // Kept, with nothing new: answered at once, nothing read.
+    order.length = 0;
+    expect((await index.lookup('a5.a.id', 'a.id', entriesOf('a.id')))?.owner).toBe('1Owner');
+    expect(order).toEqual([]);
+  });
+
   it('counts the zone files it had to skip against maxBytes too', async () => {
     const index = new SubdomainIndex(() => undefined, { maxBytes: 1_000_000 });
     const entries = Array.from({ length: 1_000 }, (_, i) => ({ zonefileHash: i.toString(16).padStart(40, '0') }));
