@@ -24,6 +24,7 @@ const LIGHT_MODULES = [
   'dist/store/lmdb-file.js',
   'dist/store/lock.js',
   'dist/store/file-error.js',
+  'dist/durable-file.js',
   'dist/store/types.js',
   'dist/store/chunk-log-format.js',
   'dist/transport/http-io.js',
