@@ -21,7 +21,7 @@ export async function storeWrite<T>(path: string, what: string, write: () => Pro
     return await write();
   } catch (error) {
     // lmdb-js hands the commit's own failure over as a promise, rejected and unhandled: handled
-    // here. (It leaves one more, of an internal batch, that no caller can reach: lmdb-js #368.)
+    // here. (The one no caller could reach, of its event-turn batch, is off: lmdb.ts.)
     const commitError = (error as { commitError?: unknown } | undefined)?.commitError;
     if (commitError instanceof Promise) commitError.catch(() => undefined);
     throw storeFileError(path, what, error);

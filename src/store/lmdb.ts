@@ -201,6 +201,11 @@ export function environmentOptions(path: string, options: Pick<LmdbChunkStoreOpt
     // lose chunks the node had acknowledged and offered. Off, a write resolves once it is on disk;
     // group commits keep the throughput (measured the same, 300,000 puts/s in merged commits).
     overlappingSync: false,
+    // lmdb-js's event-turn batching opens each turn's batch with a write whose promise nobody can
+    // reach; when the disk refuses that commit, the promise rejects unhandled and Node's default
+    // ends the process (lmdb-js issue #368). Off, writes of a turn still merge into one commit
+    // (lmdb-js starts it on the next setImmediate) and every rejection reaches its caller.
+    eventTurnBatching: false,
     ...(options.noSync ? { noSync: true } : {}),
   };
 }

@@ -190,24 +190,44 @@ describe('LmdbChunkStore persistence', () => {
 });
 
 describe('LmdbChunkStore on a full disk', () => {
-  it('rejects an append the disk refuses with STORE_IO, and loses nothing acknowledged', async () => {
-    const path = freshPath();
+  /**
+   * Runs sequence-writer.ts under a file size limit of 100 KiB, with Node's default for unhandled
+   * rejections: a promise lmdb-js left rejected and unhandled after a failed commit (its event-turn
+   * batch's, lmdb-js issue #368) would end the child with status 1.
+   */
+  function writeUntilFull(path: string, mode: 'sequence' | 'chunks'): Array<{ length?: number; chunks?: number; error?: string }> {
     const script = join(import.meta.dirname, 'sequence-writer.ts');
-    // A file size limit of 100 KiB: the second batch of 2,000 announcements no longer fits.
-    // lmdb-js leaves a promise of its own rejected unhandled when a commit fails (its issue #368),
-    // which would end the child under Node's default: the child runs with that rejection a warning.
-    const run = spawnSync('bash', ['-c', `trap '' XFSZ; ulimit -f 100; exec "${process.execPath}" --unhandled-rejections=warn --import tsx "${script}" '${path}' 3`], {
+    const run = spawnSync('bash', ['-c', `trap '' XFSZ; ulimit -f 100; exec "${process.execPath}" --import tsx "${script}" '${path}' 3 ${mode}`], {
       cwd: join(import.meta.dirname, '..', '..'),
       encoding: 'utf8',
     });
     expect(run.status, run.stderr).toBe(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines.at(-1)).toBe('closed');
-    const outcomes = lines.slice(0, -1).map((line) => JSON.parse(line) as { length?: number; error?: string });
+    return lines.slice(0, -1).map((line) => JSON.parse(line) as { length?: number; chunks?: number; error?: string });
+  }
+
+  it('rejects an append the disk refuses with STORE_IO, goes on, and loses nothing acknowledged', async () => {
+    const path = freshPath();
+    // The second batch of 2,000 announcements no longer fits.
+    const outcomes = writeUntilFull(path, 'sequence');
     expect(outcomes[0]).toEqual({ length: 2_000 });
     expect(outcomes.slice(1).map((outcome) => outcome.error)).toEqual(['STORE_IO', 'STORE_IO']);
     const store = await LmdbChunkStore.open({ path });
     expect(store.sequenceLength()).toBe(2_000);
+    await store.close();
+  });
+
+  it('rejects chunk puts the disk refuses with STORE_IO (chunks in LMDB), goes on, and loses nothing acknowledged', async () => {
+    const path = freshPath();
+    // 20 chunks of 2,000 bytes fit; the next 20 do not.
+    const outcomes = writeUntilFull(path, 'chunks');
+    expect(outcomes[0]).toEqual({ chunks: 20 });
+    expect(outcomes.slice(1).map((outcome) => outcome.error)).toEqual(['STORE_IO', 'STORE_IO']);
+    const store = await LmdbChunkStore.open({ path, chunkStorage: 'lmdb' });
+    expect(store.sequenceLength()).toBe(60);
+    expect(store.chunkCount()).toBe(20);
+    for (let i = 0; i < 20; i++) expect(store.get(addressOf(new Uint8Array(2_000).fill(i + 1)))).toEqual(new Uint8Array(2_000).fill(i + 1));
     await store.close();
   });
 });
