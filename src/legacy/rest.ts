@@ -76,9 +76,10 @@ export function postZonefileRoute(config: Readonly<LegacyConfig>): HttpRoute {
   return {
     method: 'POST',
     match: isPostZonefilePath,
+    maxBodyBytes: config.maxRequestBytes,
     async handle(req, res, context) {
       allowAnyOrigin(res);
-      const body = await context.readBody(config.maxRequestBytes);
+      const body = await context.readBody();
       const zonefile = zonefileFromBody(body, config);
       if (zonefile === undefined) {
         sendJson(res, 400, { error: 'Invalid request' });

@@ -46,6 +46,7 @@ export function xmlRpcRoute(config: Readonly<LegacyConfig>): HttpRoute {
   return {
     method: 'POST',
     match: (pathname) => paths.has(pathname),
+    maxBodyBytes: config.maxRequestBytes,
     async handle(req, res, context) {
       if (hasContentCoding(req)) {
         // A compressed body would defeat the size bound; the original refused it too.
@@ -63,7 +64,7 @@ export function xmlRpcRoute(config: Readonly<LegacyConfig>): HttpRoute {
         sendText(res, 403, 'XML-RPC calls from this origin are not accepted\n');
         return;
       }
-      const body = await context.readBody(config.maxRequestBytes);
+      const body = await context.readBody();
       const reply = await answerXmlRpc(body, { service: context.service, remote: context.remote, caller: context.caller, signal: context.signal, ...(context.admitted === true ? { admitted: true } : {}) }, config);
       send(res, 200, 'text/xml; charset=utf-8', reply, { 'cache-control': 'no-store' });
     },

@@ -14,6 +14,13 @@ export interface HttpRoute {
   method: 'GET' | 'POST' | 'OPTIONS';
   match(pathname: string): boolean | Readonly<Record<string, string>> | undefined;
   handle(req: IncomingMessage, res: ServerResponse, context: HttpRouteContext): Promise<void>;
+  /**
+   * The most body the route reads: `readBody`'s default and ceiling, itself at most
+   * limits.maxRequestBytes (the default). A request that sends a body without declaring its
+   * length is charged this much of its caller's request budget, so a route that reads little
+   * should say so.
+   */
+  maxBodyBytes?: number;
 }
 
 /** What an extra HttpRoute's handler gets for one request: the parsed URL, captured params, the service, limits and a bounded body reader. */
@@ -24,8 +31,8 @@ export interface HttpRouteContext extends RequestContext {
   service: TransportService;
   limits: Readonly<HttpLimits>;
   /**
-   * The request body, bounded by `maxBytes` (default and ceiling limits.maxRequestBytes; TOO_LARGE
-   * beyond), read at limits.minBodyBytesPerSecond at least, abandoned when `signal` aborts.
+   * The request body, bounded by `maxBytes` (default and ceiling the route's maxBodyBytes, else
+   * limits.maxRequestBytes; TOO_LARGE beyond), read at limits.minBodyBytesPerSecond at least, abandoned when `signal` aborts.
    */
   readBody(maxBytes?: number): Promise<Uint8Array>;
 }

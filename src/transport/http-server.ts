@@ -33,6 +33,8 @@ interface Resolved {
   params: Readonly<Record<string, string>>;
   /** A protocol call (the service's `handle` admits it again by its method). */
   call: boolean;
+  /** The most body the route reads (at most limits.maxRequestBytes). */
+  maxBodyBytes: number;
 }
 
 export interface HttpServerParts {
@@ -211,7 +213,7 @@ export class HttpServer {
     let admitted = false;
     try {
       // A CORS preflight is answered from configuration alone: it costs nothing.
-      const leave = method === 'OPTIONS' ? undefined : this.service.admit?.({ caller, call: resolved.call, bodyBytes: declaredBodyBytes(req, this.limits.maxRequestBytes) });
+      const leave = method === 'OPTIONS' ? undefined : this.service.admit?.({ caller, call: resolved.call, bodyBytes: declaredBodyBytes(req, resolved.maxBodyBytes) });
       if (leave !== undefined) {
         admitted = !resolved.call;
         const leaveConnection = release;
@@ -253,7 +255,7 @@ export class HttpServer {
       ...(admitted ? { admitted } : {}),
       service: this.service,
       limits: this.limits,
-      readBody: (maxBytes?: number) => this.readRequestBody(connection, req, controller.signal, maxBytes),
+      readBody: (maxBytes = resolved.maxBodyBytes) => this.readRequestBody(connection, req, controller.signal, Math.min(maxBytes, resolved.maxBodyBytes)),
     };
     resolved
       .handler(context, req, res)
@@ -283,10 +285,11 @@ export class HttpServer {
         continue;
       }
       const params = match === true ? {} : match;
-      return { params, handler: (context, req, res) => route.handle(req, res, context), call: false };
+      const maxBodyBytes = Math.min(route.maxBodyBytes ?? this.limits.maxRequestBytes, this.limits.maxRequestBytes);
+      return { params, handler: (context, req, res) => route.handle(req, res, context), call: false, maxBodyBytes };
     }
     const builtin = (only: string, handler: Handler, params: Record<string, string> = {}, call = false): Resolved | undefined => {
-      if (only === method) return { handler, params, call };
+      if (only === method) return { handler, params, call, maxBodyBytes: this.limits.maxRequestBytes };
       allowed.add(only);
       return undefined;
     };

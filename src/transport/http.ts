@@ -91,6 +91,11 @@ export class HttpTransport implements Transport {
     }
     this.options = options;
     this.routes = [...(options.routes ?? [])];
+    this.routes.forEach(({ maxBodyBytes }, i) => {
+      if (maxBodyBytes !== undefined && !(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 0)) {
+        throw new InvalidOptionError(`routes[${i}].maxBodyBytes`, `a whole number of bytes, got ${String(maxBodyBytes)}`);
+      }
+    });
     this.limits = resolveHttpLimits(options.limits);
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;

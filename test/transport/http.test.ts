@@ -124,6 +124,10 @@ describe('HttpTransport: calls', () => {
 
   it('refuses the removed legacy option with INVALID_OPTION naming it', () => {
     expect(() => new HttpTransport({ legacy: true } as HttpTransportOptions)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION, option: 'legacy' }));
+    const route = { method: 'POST' as const, match: () => true, handle: async () => {} };
+    for (const maxBodyBytes of [-1, 1.5, Number.NaN]) {
+      expect(() => new HttpTransport({ routes: [route, { ...route, maxBodyBytes }] })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION, option: 'routes[1].maxBodyBytes' }));
+    }
   });
 
   it('listens on a real port and advertises it', async () => {

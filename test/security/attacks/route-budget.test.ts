@@ -63,6 +63,28 @@ describe('the request budget covers every route', () => {
     expect(statuses.slice(1).filter((status) => status === 503).length).toBeGreaterThanOrEqual(2);
   });
 
+  it('a body sent without a declared length is charged the most its route reads: 512 KiB for XML-RPC, not the transport\'s 1 MiB', async () => {
+    // 1 token and 8 for 512 KiB (one per 64 KiB): a burst of 9 pays for one such call, not two.
+    // Charged the transport's 1 MiB (1 + 16 tokens), the first would be refused too.
+    const local = await startVictim({ chunkCount: 1, requests: { ratePerSecond: 1, burst: 9 } });
+    try {
+      const call = '<?xml version="1.0"?><methodCall><methodName>getinfo</methodName><params></params></methodCall>';
+      const postChunked = () =>
+        new Promise<number>((resolve) => {
+          const req = http.request({ host: '127.0.0.1', port: local.port, localAddress: ATTACKER_HOST, method: 'POST', path: '/RPC2', agent: false, headers: { 'content-type': 'text/xml', 'transfer-encoding': 'chunked' } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', () => resolve(0));
+          req.end(call);
+        });
+      expect(await postChunked()).toBe(200);
+      expect(await postChunked()).toBe(503);
+    } finally {
+      await local.close();
+    }
+  });
+
   it('a legacy call takes one place among the host\'s requests in progress, not two: 16 XML-RPC calls at once, bodies late, are all answered', async () => {
     const local = await startVictim({ chunkCount: 1 }); // default budget: 16 requests in progress per host
     try {
