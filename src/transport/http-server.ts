@@ -174,16 +174,29 @@ export class HttpServer {
     res.once('finish', () => {
       if (hasBody(req) && !req.complete) req.socket.destroySoon();
     });
+    const caller = callerOf(req.socket);
+    // An answer without a route spends a token too: a flood of 404s costs CPU like any request.
+    // Its body is never read (see above), and its slot is freed with its reply.
+    const answerUnrouted = (error: AtlasError, status?: number, allow?: string): void => {
+      try {
+        release = this.service.admit?.({ caller, call: false, bodyBytes: 0 });
+      } catch (refusal) {
+        this.sendError(res, refusal, jsonCodec);
+        return;
+      }
+      if (allow !== undefined) res.setHeader('allow', allow);
+      this.sendError(res, error, jsonCodec, status);
+    };
     const raw = req.url ?? '/';
     if (!raw.startsWith('/') || raw.startsWith('//') || raw.includes('\\')) {
-      this.sendError(res, new AtlasError(ErrorCodes.BAD_REQUEST, 'request target must be a path'), jsonCodec);
+      answerUnrouted(new AtlasError(ErrorCodes.BAD_REQUEST, 'request target must be a path'));
       return;
     }
     let url: URL;
     try {
       url = new URL(raw, 'http://localhost');
     } catch {
-      this.sendError(res, new AtlasError(ErrorCodes.BAD_REQUEST, 'malformed request target'), jsonCodec);
+      answerUnrouted(new AtlasError(ErrorCodes.BAD_REQUEST, 'malformed request target'));
       return;
     }
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '');
@@ -192,10 +205,9 @@ export class HttpServer {
     if (resolved === undefined) {
       if (allowed.size > 0) {
         if (allowed.has('GET')) allowed.add('HEAD');
-        res.setHeader('allow', [...allowed].join(', '));
-        this.sendError(res, new AtlasError(ErrorCodes.BAD_REQUEST, `method ${req.method} not allowed`), jsonCodec, 405);
+        answerUnrouted(new AtlasError(ErrorCodes.BAD_REQUEST, `method ${req.method} not allowed`), 405, [...allowed].join(', '));
       } else {
-        this.sendError(res, new AtlasError(ErrorCodes.UNKNOWN_METHOD, `no route for ${url.pathname.slice(0, 100)}`), jsonCodec);
+        answerUnrouted(new AtlasError(ErrorCodes.UNKNOWN_METHOD, `no route for ${url.pathname.slice(0, 100)}`));
       }
       return;
     }
@@ -209,7 +221,6 @@ export class HttpServer {
       this.sendError(res, error, jsonCodec);
       return;
     }
-    const caller = callerOf(req.socket);
     let admitted = false;
     try {
       // A CORS preflight is answered from configuration alone: it costs nothing.

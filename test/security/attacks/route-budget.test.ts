@@ -1,6 +1,6 @@
 /**
- * Every route spends the caller's request budget, not only protocol calls: a host flooding plain
- * GET routes (chunks, status, the legacy zone file and attachment reads) or sending large bodies
+ * Every request spends the caller's request budget, not only protocol calls: a host flooding plain
+ * GET routes (chunks, status, the legacy zone file and attachment reads), paths with no route, or sending large bodies
  * that never decode (a malformed XML-RPC call) is refused with 503 once its tokens are spent,
  * before any work, while another host is still served.
  */
@@ -52,6 +52,20 @@ describe('the request budget covers every route', () => {
     expect(statuses.get(`/chunks/${held}`)).toContain(200); // served while the budget lasted
     // The flooding host's debt is its own.
     expect((await getRaw(`/chunks/${held}`, HONEST_HOST)).status).toBe(200);
+  });
+
+  it('a host flooding paths with no route (404, 405, a bad target) is refused with 503 once its tokens are spent; another host is still answered', async () => {
+    const flooder = '127.0.0.4';
+    const paths = ['/no-such-route', '/RPC2', '//double-slash'];
+    const startedAt = performance.now();
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) statuses.push((await getRaw(paths[i % paths.length]!, flooder)).status);
+    const seconds = (performance.now() - startedAt) / 1000;
+    const answered = statuses.filter((status) => status !== 503);
+    expect(answered.length).toBeLessThanOrEqual(BURST + Math.ceil(seconds) + 1);
+    expect(new Set(answered)).toEqual(new Set([404, 405, 400]));
+    expect(statuses.slice(-10)).toContain(503);
+    expect((await getRaw('/no-such-route', HONEST_HOST)).status).toBe(404);
   });
 
   it('a large body that never decodes spends its size before it is read: malformed 300 KB XML-RPC calls are refused after the first', async () => {
