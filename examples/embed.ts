@@ -61,6 +61,11 @@ class CountingTransport implements Transport {
     return this.inner.handsOverReplies === true;
   }
 
+  /** Its service's answers go to the inner transport as they are, so they are read once when the inner's are. */
+  get readsRepliesOnce(): boolean {
+    return this.inner.readsRepliesOnce === true;
+  }
+
   listen(service: TransportService): Promise<string> {
     return this.inner.listen(service);
   }

@@ -42,6 +42,9 @@ export { prometheusMetrics, loadPromClient, type PrometheusMetrics, type Prometh
 export { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './transport/rate-limit.js';
 export { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './protocol/request-guard.js';
 export { DEFAULT_DOWNLOADER, type DownloaderOptions } from './sync/downloader.js';
+export type { BackoffOptions } from './sync/backoff.js';
+export type { HedgeOptions } from './sync/hedge.js';
+export type { OmissionOptions } from './sync/omissions.js';
 export { DEFAULT_PUSHER, type PusherOptions } from './sync/pusher.js';
 export { DEFAULT_EARLY_CONTACTS, type EarlyContactsOptions } from './sync/early-contacts.js';
 export { DEFAULT_AUDIT, type AuditOptions } from './sync/audit.js';

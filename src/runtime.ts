@@ -33,7 +33,7 @@ export const MAX_TIMER_MS = 2_147_483_647;
 export const systemClock: Clock = {
   now: () => performance.timeOrigin + performance.now(),
   setTimeout: (callback, ms) => {
-    const handle = setTimeout(callback, ms);
+    const handle = setTimeout(callback, Math.min(ms, MAX_TIMER_MS));
     handle.unref?.();
     return handle;
   },

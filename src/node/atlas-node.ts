@@ -175,8 +175,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   }
 
   /** Announced chunks not held, oldest first, at most `limit`, with their age and last attempt (sync/sources). */
-  missing(limit?: number): MissingChunk[] {
-    return this.parts.backfiller.missing(limit);
+  missing(limit = Infinity): MissingChunk[] {
+    return this.parts.backfiller.missing(limit === Infinity ? limit : countArgument('missing: limit', limit));
   }
 
   /** How many announced chunks are not held (as `missing()` would list them without a limit). */
@@ -185,13 +185,13 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   }
 
   /** A BNS name's current zone file, owner and status (bns/names.ts). */
-  resolve(name: string, options: { signal?: AbortSignal } = {}): Promise<Resolution> {
-    return this.nameResolver().resolve(name, options);
+  async resolve(name: string, options: { signal?: AbortSignal } = {}): Promise<Resolution> {
+    return await this.nameResolver().resolve(name, options);
   }
 
   /** Every change of a BNS name, oldest first. */
-  history(name: string, options: { signal?: AbortSignal } = {}): Promise<NameEntry[]> {
-    return this.nameResolver().history(name, options);
+  async history(name: string, options: { signal?: AbortSignal } = {}): Promise<NameEntry[]> {
+    return await this.nameResolver().history(name, options);
   }
 
   /** The bytes of a held chunk (e.g. a zone file), or undefined. */
@@ -208,6 +208,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
 
   /** The inventory bytes [offset, offset + length) of SPEC §4, clamped. */
   inventory(offset = 0, length?: number): Uint8Array {
+    countArgument('inventory: offset', offset);
+    if (length !== undefined) countArgument('inventory: length', length);
     return this.store.inventory.toBytes(offset, length ?? Math.max(0, this.store.inventory.byteLength() - offset));
   }
 
@@ -295,4 +297,10 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   private assertUsable(action: string): void {
     if (this.#state === 'closing' || this.#state === 'closed') throw new AtlasError(ErrorCodes.CLOSED, `cannot ${action}: node is ${this.#state}`);
   }
+}
+
+/** A count or offset a caller passes: BAD_REQUEST unless a whole number >= 0. */
+function countArgument(what: string, value: unknown): number {
+  if (!(Number.isSafeInteger(value) && (value as number) >= 0)) throw new AtlasError(ErrorCodes.BAD_REQUEST, `${what} must be a whole number >= 0, got ${String(value).slice(0, 40)}`);
+  return value as number;
 }

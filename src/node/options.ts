@@ -50,6 +50,9 @@ export const DEFAULT_TIMERS: Readonly<NodeTimers> = Object.freeze({
   refusalMs: 600_000,
 });
 
+/** An options group as given: every field optional, and nested groups field by field (their other fields keep the defaults). */
+export type NestedPartial<T> = { [K in keyof T]?: T[K] extends object ? NestedPartial<T[K]> : T[K] };
+
 /** Options of `AtlasNode.open`; every default is in the README's "Defaults and limits". */
 export interface AtlasNodeOptions {
   /** Where announcements come from. */
@@ -102,11 +105,12 @@ export interface AtlasNodeOptions {
   /** The rest of the peer table's limits: health window, eviction, penalties (PEER_TABLE_DEFAULTS). */
   peerTable?: Partial<PeerTableLimits>;
   /** Load shedding for requests served: per-host token buckets and concurrency bounds (DEFAULT_REQUEST_LIMITS). */
-  requests?: Partial<RequestLimits>;
+  requests?: NestedPartial<RequestLimits>;
   timers?: Partial<NodeTimers>;
   /** How fast the random walk goes before and after the overlay settles (DEFAULT_WALK_PACE). */
   walk?: Partial<WalkPaceOptions>;
-  downloads?: Partial<DownloaderOptions>;
+  /** The downloader's pace and bounds (DEFAULT_DOWNLOADER); nested groups level by level, e.g. `{ backoff: { baseMs: 500 } }`. */
+  downloads?: NestedPartial<DownloaderOptions>;
   push?: Partial<PusherOptions>;
   /**
    * Offers from callers not admitted yet, kept to be replayed once they are (DEFAULT_EARLY_CONTACTS):

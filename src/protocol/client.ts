@@ -12,6 +12,7 @@
  */
 import { AtlasError, ErrorCodes, abortedError, isAtlasError } from '../errors.js';
 import { systemClock, type Clock } from '../runtime.js';
+import { overlayChecked, POSITIVE_FINITE } from '../options-overlay.js';
 import type { CallOptions, Transport } from '../transport/types.js';
 import { Deadline } from './deadline.js';
 import { followSignal } from '../transport/abort.js';
@@ -123,7 +124,7 @@ export class ProtocolClient {
     this.sharesSignals = transport.honoursTimeout === true;
     this.handsOverReplies = transport.handsOverReplies === true;
     this.limits = resolveLimits(options.limits);
-    this.timeouts = Object.freeze({ ...DEFAULT_TIMEOUTS, ...options.timeouts });
+    this.timeouts = overlayChecked('timeouts', DEFAULT_TIMEOUTS, options.timeouts, POSITIVE_FINITE);
   }
 
   /**

@@ -2,6 +2,8 @@
  * Every limit a peer's request can run into, named and configurable. Defaults are the original
  * network's numbers (SPEC §7) where it had one.
  */
+import { overlayChecked, POSITIVE_INTEGER } from '../options-overlay.js';
+
 export interface ProtocolLimits {
   /** Largest chunk admitted, in bytes. */
   maxChunkSize: number;
@@ -52,7 +54,7 @@ export const DEFAULT_LIMITS: Readonly<ProtocolLimits> = Object.freeze({
   maxNetworkIdLength: 64,
 });
 
-/** The default protocol limits with `overrides` applied, checked. */
+/** The default protocol limits with `overrides` applied; INVALID_OPTION (`limits.<name>`) unless each is a positive integer of ProtocolLimits. */
 export function resolveLimits(overrides?: Partial<ProtocolLimits>): Readonly<ProtocolLimits> {
-  return Object.freeze({ ...DEFAULT_LIMITS, ...overrides });
+  return overlayChecked('limits', DEFAULT_LIMITS, overrides, POSITIVE_INTEGER);
 }

@@ -1,5 +1,5 @@
 import { parseAddress, type Address } from '../address.js';
-import { abortedError, AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { abortedError, AtlasError, ErrorCodes, InvalidOptionError, isAtlasError } from '../errors.js';
 import type { Clock } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import type { PeerViews } from './peer-views.js';
@@ -42,7 +42,7 @@ export async function fetchChunksFor(inputs: readonly string[], options: FetchOp
       result.refused.set(String(input), isAtlasError(error) ? error : new AtlasError(ErrorCodes.BAD_ADDRESS, String(error)));
     }
   }
-  const waitMs = options.wait === true ? Infinity : typeof options.wait === 'number' ? Math.max(0, options.wait) : 0;
+  const waitMs = waitOf(options.wait);
   const deadline = host.clock.now() + waitMs;
   const stop = new AbortController();
   const signal = AbortSignal.any([stop.signal, host.lifetime, ...(options.signal ? [options.signal] : [])]);
@@ -74,6 +74,14 @@ export async function fetchChunksFor(inputs: readonly string[], options: FetchOp
     else result.refused.set(input, new AtlasError(ErrorCodes.NOT_ANNOUNCED, `${address} is not announced on the chain`, { address }));
   }
   return result;
+}
+
+/** How long `wait` says to wait: true (or Infinity) until the signal aborts, a number of ms >= 0, else none. */
+function waitOf(wait: unknown): number {
+  if (wait === undefined || wait === false) return 0;
+  if (wait === true) return Infinity;
+  if (typeof wait === 'number' && wait >= 0) return wait; // NaN fails the comparison
+  throw new InvalidOptionError('wait', `expected true, false or a number of milliseconds >= 0, got ${String(wait).slice(0, 40)}`);
 }
 
 function takeLocal(readLocal: LocalReader, pending: Map<Address, string>, result: FetchResult): void {

@@ -1,4 +1,4 @@
-import { definedOnly } from '../runtime.js';
+import { overlayChecked, POSITIVE_FINITE } from '../options-overlay.js';
 
 /**
  * Every bound HttpTransport puts on what a remote party can make it hold, named, with defaults.
@@ -55,7 +55,7 @@ export interface HttpLimits {
    * slow enough for minReplyBytesPerSecond, cannot keep other callers out.
    */
   shedRepliesWaitingMs: number;
-  /** Outbound byte budget of one host: reply bytes it earns per second. Infinity turns the budget off. */
+  /** Outbound byte budget of one host: reply bytes it earns per second. */
   replyBytesPerSecondPerHost: number;
   /** Outbound byte budget of one host: reply bytes it may save up. A host in debt gets 503 BUSY. */
   replyBurstBytesPerHost: number;
@@ -128,15 +128,12 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
 const MAY_BE_ZERO: ReadonlySet<keyof HttpLimits> = new Set(['bodyGraceMs', 'replyGraceMs']);
 
 /**
- * The defaults overridden by `overrides`; RangeError on a limit that is not a positive finite
- * number (0 or NaN would silently turn a guard off: a request timeout of 0 is no timeout).
+ * The defaults overridden by `overrides`; INVALID_OPTION (`limits.<name>`) on a name HttpLimits
+ * does not have, a switch that is not a boolean, or a limit that is not a positive finite number
+ * (0 or NaN would silently turn a guard off: a request timeout of 0 is no timeout).
  */
 export function resolveHttpLimits(overrides: Partial<HttpLimits> = {}): Readonly<HttpLimits> {
-  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...definedOnly(overrides) };
-  for (const [key, value] of Object.entries(limits) as [keyof HttpLimits, unknown][]) {
-    if (typeof value === 'boolean') continue;
-    const floorOk = MAY_BE_ZERO.has(key) ? (value as number) >= 0 : (value as number) > 0;
-    if (typeof value !== 'number' || !Number.isFinite(value) || !floorOk) throw new RangeError(`http limits: ${key} must be a ${MAY_BE_ZERO.has(key) ? 'non-negative' : 'positive'} number, got ${String(value)}`);
-  }
-  return Object.freeze(limits);
+  return overlayChecked('limits', DEFAULT_HTTP_LIMITS, overrides, (name, value) =>
+    MAY_BE_ZERO.has(name as keyof HttpLimits) ? (Number.isFinite(value) && value >= 0 ? undefined : 'a finite number >= 0') : POSITIVE_FINITE(name, value),
+  );
 }

@@ -21,6 +21,7 @@ const LIGHT_MODULES = [
   'dist/http-body.js',
   'dist/peers/address-policy.js',
   'dist/protocol/limits.js',
+  'dist/options-overlay.js',
   'dist/store/lmdb-file.js',
   'dist/store/lock.js',
   'dist/store/file-error.js',

@@ -8,7 +8,7 @@
 import type { Address } from '../../address.js';
 import { AtlasError, ErrorCodes, isAtlasError } from '../../errors.js';
 import { hash160Hex } from '../../hash/index.js';
-import { silentLogger, type Clock, type Logger, type Random } from '../../runtime.js';
+import { MAX_TIMER_MS, silentLogger, type Clock, type Logger, type Random } from '../../runtime.js';
 import type { ChunkStore, PutOutcome } from '../../store/types.js';
 import type { ChunkSource } from './types.js';
 
@@ -320,7 +320,7 @@ export class Backfiller {
    * fetches): then nothing is hashed or stored a second time.
    */
   async #ask(source: ChunkSource, address: Address, lifetime: AbortSignal, errors: string[]): Promise<Uint8Array | typeof ALREADY_STORED | undefined> {
-    const signal = AbortSignal.any([lifetime, AbortSignal.timeout(this.options.sourceTimeoutMs)]);
+    const signal = AbortSignal.any([lifetime, AbortSignal.timeout(Math.min(this.options.sourceTimeoutMs, MAX_TIMER_MS))]);
     try {
       const data = await source.fetch(address, { signal, maxBytes: this.#init.store.maxChunkSize });
       if (data === undefined) return undefined;
