@@ -103,12 +103,14 @@ export function retryAfterOf(value: unknown): number | undefined {
 
 /**
  * Rebuilds an error received from a peer; unknown codes become BAD_REPLY so a peer cannot invent
- * codes. A BUSY keeps the pause it asks for (details.retryAfterMs), nothing else crosses.
+ * codes. A BUSY keeps the pause it asks for (details.retryAfterMs), nothing else crosses; the
+ * message is cut to 500 characters, its control characters each replaced by '?'.
  */
 export function errorFromWire(value: unknown): AtlasError {
   if (typeof value === 'object' && value !== null) {
     const { code, message, retryAfterMs } = value as { code?: unknown; message?: unknown; retryAfterMs?: unknown };
-    const text = typeof message === 'string' ? message.slice(0, 500) : 'remote error';
+    // A peer's words reach logs and terminals: no control characters (escape sequences) cross.
+    const text = typeof message === 'string' ? message.slice(0, 500).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?') : 'remote error';
     if (typeof code === 'string' && knownCodes.has(code)) {
       const pause = code === ErrorCodes.BUSY ? retryAfterOf(retryAfterMs) : undefined;
       return new AtlasError(code as ErrorCode, text, pause === undefined ? undefined : { retryAfterMs: pause });

@@ -6,7 +6,7 @@
 import type { ReadonlyBitmap } from '../inventory/bitmap.js';
 import { Inventory } from '../inventory/inventory.js';
 import type { ProtocolClient } from '../protocol/client.js';
-import { DEFAULT_LIMITS, GET_ADDRESSES_UNADVERTISED } from '../protocol/limits.js';
+import { DEFAULT_LIMITS, GET_ADDRESSES_UNADVERTISED, MIN_BELIEVED_GET_CHUNKS_BYTES } from '../protocol/limits.js';
 import type { InventoryResult, InventoryVersion } from '../protocol/messages.js';
 
 /** What we believe one neighbour holds, and how current that belief is. */
@@ -62,7 +62,7 @@ export interface PeerView {
 /** What a peer's inventory reply says of how much it serves per getChunks call. */
 export function readServingBounds(view: PeerView, reply: InventoryResult): void {
   view.maxGetAddresses = reply.maxGetAddresses ?? GET_ADDRESSES_UNADVERTISED;
-  view.maxGetChunksBytes = reply.maxGetChunksBytes ?? DEFAULT_LIMITS.maxGetChunksBytes;
+  view.maxGetChunksBytes = Math.max(reply.maxGetChunksBytes ?? DEFAULT_LIMITS.maxGetChunksBytes, MIN_BELIEVED_GET_CHUNKS_BYTES);
   if (view.addressForm !== 'refused') view.addressForm = reply.packedAddresses === true ? 'packed' : 'hex';
 }
 
@@ -126,16 +126,19 @@ type InventoryReader = Pick<ProtocolClient, 'inventory'>;
 
 /**
  * Reads the peer's vector bytes [offset, end) in pages of at most maxInventoryBytes, handing each
- * page to `each` (an empty one, the peer's vector ending early, too, and it ends the read);
- * returns the bytes read.
+ * page to `each`; returns the bytes read. A page shorter than asked (empty too) is the end of the
+ * peer's vector (a reply is exactly the range asked, clamped to the vector its sequenceLength
+ * says: protocol/validate.ts), and ends the read: a peer whose every page claimed a vector one
+ * byte longer would otherwise cost one call a byte.
  */
 async function readPages(client: InventoryReader, peer: string, offset: number, end: number, maxInventoryBytes: number, signal: AbortSignal | undefined, each: (offset: number, page: InventoryResult) => void): Promise<number> {
   const from = offset;
   while (offset < end) {
-    const page = await client.inventory(peer, { offset, length: Math.min(end - offset, maxInventoryBytes) }, { signal });
+    const asked = Math.min(end - offset, maxInventoryBytes);
+    const page = await client.inventory(peer, { offset, length: asked }, { signal });
     each(offset, page);
-    if (page.bytes.byteLength === 0) break;
     offset += page.bytes.byteLength;
+    if (page.bytes.byteLength < asked) break;
   }
   return offset - from;
 }
