@@ -19,6 +19,10 @@
  *   on their own timers (a round can be slowed by the very peers that stall), so a neighbour that
  *   stalls every chunk request leaves the set within maxStalls x (retryMs + timeoutMs) of being
  *   tracked: 60 s with the defaults.
+ * - a BUSY: one failed call. `maxStalls` of them in a row, with no chunk request to the peer
+ *   answered meanwhile (downloads included: `served`), make it a staller too, though not a liar:
+ *   a neighbour that sheds every chunk request, however politely, serves nobody. A peer busy
+ *   because we are catching up from it still serves our downloads, which ends the streak.
  * After any failure the next audit comes after `retryMs` rather than `everyMs`.
  *   A peer that is simply unreachable fails everything, its health falls and it is evicted by the
  *   ordinary rule instead.
@@ -72,6 +76,8 @@ interface PeerAudit {
   /** When the next audit is due. */
   dueAt: number;
   stalls: number;
+  /** BUSY answers in a row, with no chunk request answered since the first. */
+  busy: number;
   running: boolean;
   /** A follow-up audit on its own timer (after a failure, or for a new neighbour), not waiting for a round. */
   timer: TimerHandle | undefined;
@@ -123,7 +129,7 @@ export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'],
   watch(peer: string, signal: AbortSignal): void {
     if (this.options.everyMs <= 0 || signal.aborted || this.peers.has(peer)) return;
     this.signal = signal;
-    const state: PeerAudit = { dueAt: 0, stalls: 0, running: false, timer: undefined };
+    const state: PeerAudit = { dueAt: 0, stalls: 0, busy: 0, running: false, timer: undefined };
     this.setDue(state, this.clock.now() + this.options.retryMs);
     this.peers.set(peer, state);
     this.followUp(peer, state);
@@ -175,6 +181,7 @@ export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'],
       // Encoded as a download is, so the encoding does not tell a peer which requests are audits.
       const reply = await requestChunks(this.requestParts, peer, [address], { signal, timeoutMs: this.options.timeoutMs });
       state.stalls = 0;
+      state.busy = 0;
       if (reply.chunks.length > 0) {
         const { corrupt } = verifyReceived(reply.chunks);
         if (corrupt.length > 0) return this.fail(peer, new AtlasError(ErrorCodes.HASH_MISMATCH, `audit: ${peer} served bytes that do not hash to ${address}`));
@@ -197,6 +204,7 @@ export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'],
       // Busy counts as a failed audit: a neighbour always too busy for one small call is of no use.
       this.stats.failed++;
       this.hooks.called(peer, false);
+      if (failure === 'busy') return this.busyAudit(peer, state, atlasError);
       if (failure !== 'slow') return;
       this.retrySoon(peer);
       state.stalls++;
@@ -214,6 +222,22 @@ export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'],
     } finally {
       state.running = false;
     }
+  }
+
+  /** A BUSY audit: `maxStalls` in a row, no chunk request answered meanwhile, make the peer a staller. */
+  private busyAudit(peer: string, state: PeerAudit, error: AtlasError): void {
+    this.retrySoon(peer);
+    state.busy++;
+    if (state.busy < this.options.maxStalls) return;
+    state.busy = 0;
+    this.hooks.fault(peer, 'unresponsive', error);
+    this.hooks.stalled(peer);
+  }
+
+  /** A chunk request to `peer` was answered (a download): it serves, so a streak of BUSY audits ends. */
+  served(peer: string): void {
+    const state = this.peers.get(peer);
+    if (state) state.busy = 0;
   }
 
   /** Chunk requests to `peer` failed elsewhere (downloads): audit it at the next run. */

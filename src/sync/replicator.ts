@@ -68,7 +68,10 @@ export class Replicator {
     const calls = { store, views: this.views, client, clock, random };
     this.downloader = new Downloader({ ...calls, hooks: {
       stored: (outcomes, peer) => this.stored(outcomes, peer, 'offer'),
-      called: (peer, ok) => peers.recordCall(peer, ok),
+      called: (peer, ok) => {
+        peers.recordCall(peer, ok);
+        if (ok) this.auditor.served(peer);
+      },
       fault: (peer, fault, error) => this.peerFault(peer, fault, error),
       reliability: (peer) => peers.health(peer),
       storeFailed: (error) => events.failed(error),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { Inventory } from '../../src/inventory/inventory.js';
 import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import type { Clock, TimerHandle } from '../../src/runtime.js';
@@ -121,5 +122,47 @@ describe('Auditor', () => {
     await Promise.resolve();
     expect(asked).toEqual([]);
     auditor.stop();
+  });
+});
+
+describe('Auditor and a neighbour that sheds every chunk request', () => {
+  /** A neighbour answering every getChunks BUSY (asking a 30 s pause); `servedEvery` ms a download from it succeeds meanwhile, when set. */
+  async function busyNeighbour(servedEvery: number | undefined, forMs: number): Promise<{ stalled: number; faults: string[] }> {
+    const { clock, fire } = manualClock();
+    const client = {
+      getChunks: async (): Promise<never> => {
+        throw new AtlasError(ErrorCodes.BUSY, 'busy', { retryAfterMs: 30_000 });
+      },
+    };
+    const viewsClient = { inventory: () => Promise.reject(new Error('unused')), inventoryChanges: () => Promise.reject(new Error('unused')) };
+    const views = new PeerViews({ client: viewsClient, limits: DEFAULT_LIMITS, self: () => 'self', localLength: () => 10 }, { maxPeers: 8 });
+    const store = { inventory: new Inventory(10), addressAt: () => ADDRESS };
+    const seen = { stalled: 0, faults: [] as string[] };
+    // Its other calls succeed: health 1.
+    const hooks = { called() {}, fault: (_peer: string, fault: string) => void seen.faults.push(fault), health: () => 1, stalled: () => void seen.stalled++ };
+    const auditor = new Auditor({ store, views, client, clock, random: () => 0, hooks }, {});
+    views.track(PEER);
+    views.markHeld(PEER, Uint32Array.of(3), 0);
+    const signal = new AbortController().signal;
+    auditor.watch(PEER, signal);
+    for (let at = 1_000; at <= 1_000 + forMs; at += 1_000) {
+      fire(at);
+      if (servedEvery !== undefined && at % servedEvery === 0) auditor.served(PEER);
+      auditor.run(signal);
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+    }
+    auditor.stop();
+    return seen;
+  }
+
+  it('benches it as a staller after maxStalls BUSY audits in a row, within a minute, without calling it a liar', async () => {
+    const seen = await busyNeighbour(undefined, 60_000);
+    expect(seen.stalled).toBeGreaterThanOrEqual(1);
+    expect(seen.faults).not.toContain('bad-data');
+  });
+
+  it('leaves it alone while downloads from it are answered (busy because we catch up from it)', async () => {
+    const seen = await busyNeighbour(5_000, 5 * 60_000);
+    expect(seen.stalled).toBe(0);
   });
 });
