@@ -119,6 +119,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   private readonly inFlightPerPeer = new Map<string, number>();
   private readonly controller = new AbortController();
   private inFlight = 0;
+  /** Requests not ended yet: those in flight and hedged ones still waiting for a late reply. */
+  private open = 0;
   /** Replies received and being verified and stored. */
   private pendingWrites = 0;
   private pumpQueued = false;
@@ -148,7 +150,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     this.plan = new WorkPlan(this.store, this.views, this.random, this.options);
     this.omissions = new OmissionLedger(this.options.omissions);
     this.hedge = new HedgeTimer(this.options.hedge);
-    // Hedged requests linger past maxInFlight (each still holds its per-peer slot), each with a listener here.
+    // Hedged requests linger past maxInFlight (each still holds its per-peer slot; at most maxInFlight of them), each with a listener here.
     setMaxListeners(0, this.controller.signal);
   }
 
@@ -185,7 +187,11 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   }
 
   private launch(): void {
-    const slots = Math.min(this.options.maxInFlight - this.inFlight, this.options.maxPendingWrites - this.pendingWrites);
+    // Every open request's reply may land: counted against the replies waiting to be stored, so
+    // those two together stay within maxPendingWrites (the bound on reply memory), and hedged
+    // requests, which give their slot back but may still bring a reply, are at most maxInFlight more.
+    const { maxInFlight, maxPendingWrites } = this.options;
+    const slots = Math.min(maxInFlight - this.inFlight, maxPendingWrites - this.pendingWrites - this.open, 2 * maxInFlight - this.open);
     // Holding every position leaves nothing to plan (a new announcement or a loss pumps again).
     const own = this.store.inventory;
     if (slots <= 0 || this.views.size === 0 || own.count >= own.length) return;
@@ -290,11 +296,13 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
 
   private openSlot(peer: string): void {
     this.inFlight++;
+    this.open++;
     this.inFlightPerPeer.set(peer, (this.inFlightPerPeer.get(peer) ?? 0) + 1);
   }
 
   private closeSlot(peer: string): void {
     this.inFlight--;
+    this.open--;
     const left = (this.inFlightPerPeer.get(peer) ?? 1) - 1;
     if (left <= 0) this.inFlightPerPeer.delete(peer);
     else this.inFlightPerPeer.set(peer, left);

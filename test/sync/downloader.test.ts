@@ -725,6 +725,47 @@ describe('Downloader', () => {
     expect(faults).toEqual([]);
   });
 
+  it('keeps hedged requests still open within maxInFlight more, and open requests within maxPendingWrites: 32 stalling holders cannot make it hold more replies', async () => {
+    await hashReady();
+    const count = 20_000;
+    const chunks = generateChunks(count, seededRandom(1));
+    const store = new MemoryChunkStore();
+    await store.append(chunks.map((c, i) => ({ position: i, address: c.address })));
+    let open = 0;
+    let mostOpen = 0;
+    const stalled: (() => void)[] = [];
+    const client = {
+      async getChunks(): Promise<{ chunks: never[]; missing: string[] }> {
+        open++;
+        mostOpen = Math.max(mostOpen, open);
+        await new Promise<void>((resolve) => stalled.push(resolve)); // a reply just before the deadline, in the end
+        open--;
+        return { chunks: [], missing: [] };
+      },
+    };
+    const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
+    const views = new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: resolveLimits({}), self: () => 'me', localLength: () => count }, { maxPeers: 32 });
+    const all = Uint32Array.from({ length: count }, (_, i) => i);
+    for (let i = 0; i < 8; i++) views.track(`n${i}`);
+    for (let i = 0; i < 24; i++) views.trackPassive(`p${i}`, Date.now() + 600_000); // admitted peers known from their offers
+    const hooks = { stored() {}, called() {}, fault() {}, reliability: () => 1, storeFailed() {} };
+    const hedge = { minMs: 10, maxMs: 10, initialMs: 10, slowPeerMs: 60_000 };
+    for (const options of [{ hedge }, { hedge, maxPendingWrites: 8 }]) {
+      open = 0;
+      mostOpen = 0;
+      for (const peer of [...Array.from({ length: 8 }, (_, i) => `n${i}`), ...Array.from({ length: 24 }, (_, i) => `p${i}`)]) views.markHeld(peer, all, 0);
+      const downloader = new Downloader({ store, views, client, clock: systemClock, random: seededRandom(2), hooks }, options);
+      running.push(downloader);
+      downloader.pump();
+      await new Promise((resolve) => setTimeout(resolve, 400)); // 40 hedge delays
+      expect(mostOpen).toBeLessThanOrEqual(Math.min(2 * DEFAULT_DOWNLOADER.maxInFlight, options.maxPendingWrites ?? Infinity));
+      expect(mostOpen).toBeGreaterThan(DEFAULT_DOWNLOADER.maxInFlight - 1); // hedging goes on, within the bound
+      downloader.stop();
+      stalled.splice(0).forEach((release) => release());
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the late replies settle (and clear the claims they withheld)
+    }
+  });
+
   it('plans nothing while every position is held', async () => {
     const { chunks, store, views, downloader } = await setup(10, () => ({ chunks: [], missing: [] }));
     await store.putMany(chunks.map((c) => c.data));
