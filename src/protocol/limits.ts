@@ -41,13 +41,6 @@ export interface ProtocolLimits {
  */
 export const GET_ADDRESSES_UNADVERTISED = 100;
 
-/**
- * The least byte bound of a getChunks reply we believe a peer's inventory replies about: a peer
- * advertising less (1 byte) could otherwise put off every address but one in each reply and
- * still look honest.
- */
-export const MIN_BELIEVED_GET_CHUNKS_BYTES = 256 * 1024;
-
 /** Default protocol limits (per-call counts and sizes). */
 export const DEFAULT_LIMITS: Readonly<ProtocolLimits> = Object.freeze({
   maxChunkSize: 40_960,

@@ -1,5 +1,6 @@
 import { parseAddress, type Address } from '../address.js';
 import { abortedError, AtlasError, ErrorCodes, InvalidOptionError, isAtlasError } from '../errors.js';
+import { Deadline } from '../protocol/deadline.js';
 import type { Clock } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import type { PeerViews } from './peer-views.js';
@@ -45,7 +46,11 @@ export async function fetchChunksFor(inputs: readonly string[], options: FetchOp
   const waitMs = waitOf(options.wait);
   const deadline = host.clock.now() + waitMs;
   const stop = new AbortController();
-  const signal = AbortSignal.any([stop.signal, host.lifetime, ...(options.signal ? [options.signal] : [])]);
+  // A wait of some milliseconds holds for the passes too: a pass in flight then is cut short (its
+  // holders may stall each call until the chunks timeout, one after another). Without a wait, one
+  // whole pass runs.
+  const waitEnds = waitMs > 0 && Number.isFinite(waitMs) ? new Deadline(host.clock, waitMs) : undefined;
+  const signal = AbortSignal.any([stop.signal, host.lifetime, ...(options.signal ? [options.signal] : []), ...(waitEnds ? [waitEnds.signal] : [])]);
   try {
     for (;;) {
       throwIfStopped(options.signal, host.lifetime);
@@ -59,15 +64,16 @@ export async function fetchChunksFor(inputs: readonly string[], options: FetchOp
           }
         } catch (error) {
           throwIfStopped(options.signal, host.lifetime);
-          throw error;
+          if (waitEnds?.expired !== true) throw error;
         }
       }
       const left = deadline - host.clock.now();
-      if (pending.size === 0 || left <= 0) break;
+      if (pending.size === 0 || left <= 0 || waitEnds?.expired === true) break;
       await host.changes.next(signal, Math.min(left, FETCH_RETRY_MS));
     }
   } finally {
     stop.abort();
+    waitEnds?.dispose();
   }
   for (const [address, input] of pending) {
     if (host.store.positionsOf(address).length > 0) result.missing.push(address);

@@ -6,7 +6,7 @@
 import type { ReadonlyBitmap } from '../inventory/bitmap.js';
 import { Inventory } from '../inventory/inventory.js';
 import type { ProtocolClient } from '../protocol/client.js';
-import { DEFAULT_LIMITS, GET_ADDRESSES_UNADVERTISED, MIN_BELIEVED_GET_CHUNKS_BYTES } from '../protocol/limits.js';
+import { DEFAULT_LIMITS, GET_ADDRESSES_UNADVERTISED } from '../protocol/limits.js';
 import type { InventoryResult, InventoryVersion } from '../protocol/messages.js';
 
 /** What we believe one neighbour holds, and how current that belief is. */
@@ -62,7 +62,7 @@ export interface PeerView {
 /** What a peer's inventory reply says of how much it serves per getChunks call. */
 export function readServingBounds(view: PeerView, reply: InventoryResult): void {
   view.maxGetAddresses = reply.maxGetAddresses ?? GET_ADDRESSES_UNADVERTISED;
-  view.maxGetChunksBytes = Math.max(reply.maxGetChunksBytes ?? DEFAULT_LIMITS.maxGetChunksBytes, MIN_BELIEVED_GET_CHUNKS_BYTES);
+  view.maxGetChunksBytes = reply.maxGetChunksBytes ?? DEFAULT_LIMITS.maxGetChunksBytes;
   if (view.addressForm !== 'refused') view.addressForm = reply.packedAddresses === true ? 'packed' : 'hex';
 }
 

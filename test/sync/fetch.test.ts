@@ -124,3 +124,49 @@ describe('fetchChunks over peers', () => {
     expect(calls).toEqual(['slow:false']);
   });
 });
+
+describe('fetchChunks with a wait of some milliseconds', () => {
+  it('ends by its wait when every holder stalls each call until the chunks timeout (a pass asks up to 8 in turn)', async () => {
+    await hashReady();
+    const [chunk] = generateChunks(1, seededRandom(3));
+    const store = new MemoryChunkStore();
+    await store.append([{ position: 0, address: chunk!.address }]);
+    const STALL_MS = 2_000; // stands for the 30 s chunks timeout
+    let calls = 0;
+    const known = Array.from({ length: 10 }, (_, i) => `stall${i}`);
+    const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
+    const fetch = nodeFetcher({
+      store,
+      readLocal: () => [],
+      clock: systemClock,
+      changes: new Changes(systemClock),
+      lifetime: new AbortController().signal,
+      client: {
+        getChunks(_peer, _params, options) {
+          calls++;
+          return new Promise((_resolve, reject) => {
+            const timer = setTimeout(() => reject(new AtlasError(ErrorCodes.TIMEOUT, 'stalled')), STALL_MS);
+            options?.signal?.addEventListener('abort', () => {
+              clearTimeout(timer);
+              reject(new AtlasError(ErrorCodes.ABORTED, 'aborted'));
+            }, { once: true });
+          });
+        },
+      },
+      limits: DEFAULT_LIMITS,
+      views: new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: DEFAULT_LIMITS, self: () => 'me', localLength: () => 1 }),
+      batchSize: 500,
+      knownPeers: () => known,
+      canFetch: () => true,
+      onStored() {},
+      onFault() {},
+      onCall() {},
+    });
+    const startedAt = performance.now();
+    const result = await fetch([chunk!.address], { wait: 150 });
+    const tookMs = performance.now() - startedAt;
+    expect(result.missing).toEqual([chunk!.address]);
+    expect(tookMs).toBeLessThan(STALL_MS); // not held by the stalled call, let alone eight in turn
+    expect(calls).toBe(1);
+  });
+});

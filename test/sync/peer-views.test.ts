@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodePositions } from '../../src/inventory/varint.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
-import { DEFAULT_LIMITS, MIN_BELIEVED_GET_CHUNKS_BYTES } from '../../src/protocol/limits.js';
+import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { seededRandom } from '../../src/runtime.js';
 import { RELAY_REFUSED_MS } from '../../src/sync/peer-view.js';
@@ -102,25 +102,6 @@ describe('PeerViews', () => {
     await views.refresh('dripper', 1); // incremental: reads the tail the changes claimed
     expect(methods.filter((method) => method === 'inventory').length).toBeLessThanOrEqual(3);
     expect(views.get('dripper')!.inventory.count).toBeLessThanOrEqual(16);
-  });
-
-  it('judges put-offs against the byte bound a peer tells, but never one below MIN_BELIEVED_GET_CHUNKS_BYTES', async () => {
-    let told = 1;
-    const peers = new RecordingPeers((method) => {
-      const reply = eightEmpty(method) as Record<string, unknown>;
-      return method === 'inventory' ? { ...reply, maxGetChunksBytes: told } : reply;
-    });
-    const views = new PeerViews(parts(peers), { maxPeers: 4 });
-    views.track('p');
-    await views.refresh('p', 0);
-    // One chunk of 100 bytes and the rest put off: honest only if the next chunk could have passed the bound.
-    expect(views.putOffHonest('p', 100, 40_960)).toBe(false);
-    expect(views.putOffHonest('p', MIN_BELIEVED_GET_CHUNKS_BYTES - 40_000, 40_960)).toBe(true);
-    told = 4 * 1024 * 1024;
-    views.get('p')!.version = undefined; // read whole again
-    await views.refresh('p', 1);
-    expect(views.putOffHonest('p', MIN_BELIEVED_GET_CHUNKS_BYTES, 40_960)).toBe(false);
-    expect(views.putOffHonest('p', told - 40_000, 40_960)).toBe(true);
   });
 
   it('takes how many addresses a peer answers per getChunks call from its inventory replies (100 when they say nothing)', async () => {
