@@ -258,21 +258,30 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     }
   }
 
+  /**
+   * Every roundMs: the replicator's tick, and the overlay's round unless the last one is still
+   * running. The overlay's round waits on peers (admission pings, walk steps); the tick does not
+   * wait for it, so peers slow to answer there cannot slow refreshes, audits and downloads.
+   */
   private scheduleRound(delayMs: number): void {
     if (this.#state !== 'running') return;
     this.roundTimer = this.parts.clock.setTimeout(() => {
       this.roundTimer = undefined;
-      const next = (): void => {
-        this.roundRunning = undefined;
-        this.scheduleRound(this.parts.timers.roundMs);
-      };
-      this.roundRunning = this.parts.round().then(next, (error: unknown) => {
-        try {
+      this.roundRunning ??= this.parts.overlayRound().then(
+        () => {
+          this.roundRunning = undefined;
+        },
+        (error: unknown) => {
+          this.roundRunning = undefined;
           if (this.#state === 'running') this.fail(error);
-        } finally {
-          next();
-        }
-      });
+        },
+      );
+      try {
+        this.parts.tick();
+      } catch (error) {
+        this.fail(error);
+      }
+      this.scheduleRound(this.parts.timers.roundMs);
     }, delayMs);
   }
 

@@ -19,7 +19,11 @@ import type { Metrics } from './metrics.js';
 
 /** Periods of the node's background work, in milliseconds. */
 export interface NodeTimers {
-  /** One maintenance round: admit candidates, walk, keep neighbours, evict. */
+  /**
+   * Period of the replication pass (refreshes due, downloads, audits) and of the maintenance round
+   * (admit candidates, walk, keep neighbours, evict); a round still waiting on peers is not
+   * started again, and the pass does not wait for it.
+   */
   roundMs: number;
   /** How often each neighbour's inventory is refreshed (incrementally). SPEC: 600 s, whole vector. */
   inventoryRefreshMs: number;

@@ -83,6 +83,8 @@ const POSITIVE_INTEGERS = new Set([
 ]);
 /** Nested counts that must be whole and may be 0 (0 turns the behaviour off). */
 const WHOLE_NUMBERS = new Set(['downloads.maxInFlight', 'push.neighborOffers']);
+/** Nested numbers for which Infinity means "no bound" (a host's request rate); every other number is finite. */
+const MAY_BE_INFINITE = new Set(['requests.ratePerSecond']);
 /** Nested periods and timeouts that 0 would turn into a busy loop or an instant failure. */
 const POSITIVE_DURATIONS = new Set(['backfill.intervalMs', 'backfill.retryBaseMs', 'backfill.sourceTimeoutMs', 'peerTable.healthWindowMs', 'push.timeoutMs', 'audit.timeoutMs', 'audit.retryMs']);
 /** Nested numbers that are fractions in [0, 1]. */
@@ -192,7 +194,9 @@ function checkValue(name: string, value: unknown, fallback: unknown): unknown {
     if (typeof value !== 'boolean') throw new InvalidOptionError(name, `expected a boolean, got ${describe(value)}`);
     return value;
   }
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InvalidOptionError(name, `expected a finite number >= 0, got ${describe(value)}`);
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (value === Infinity && !MAY_BE_INFINITE.has(name))) {
+    throw new InvalidOptionError(name, `expected a finite number >= 0, got ${describe(value)}`);
+  }
   if (POSITIVE_DURATIONS.has(name) && value === 0) throw new InvalidOptionError(name, 'expected a positive number of milliseconds, got 0');
   if (POSITIVE_INTEGERS.has(name) && !(Number.isSafeInteger(value) && value > 0)) throw new InvalidOptionError(name, `expected a positive integer, got ${describe(value)}`);
   if (WHOLE_NUMBERS.has(name) && !Number.isSafeInteger(value)) throw new InvalidOptionError(name, `expected a whole number, got ${describe(value)}`);

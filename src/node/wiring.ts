@@ -67,8 +67,10 @@ export interface NodeParts {
   fetcher: ReturnType<typeof nodeFetcher>;
   /** What the transport serves: the protocol behind its guards, chunk and status routes. */
   service(status: () => unknown): TransportService;
-  /** One periodic pass of the overlay and the replicator, and the gauges sampled after it. */
-  round(): Promise<void>;
+  /** The overlay's periodic round: admissions, walk steps, neighbours, evictions (it waits on peers). */
+  overlayRound(): Promise<void>;
+  /** The replicator's periodic pass (refreshes, downloads, audits) and the gauges: never waits on a peer. */
+  tick(): void;
   stats(state: NodeState): NodeStats;
 }
 
@@ -240,8 +242,8 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
       status,
       ...(metrics.expose ? { metrics: () => (metrics.expose as () => Promise<string>)() } : {}),
     }),
-    round: async () => {
-      await overlay.round();
+    overlayRound: () => overlay.round(),
+    tick: () => {
       replicator.tick();
       metrics.gauge('peers', overlay.peerCount());
       metrics.gauge('neighbors', overlay.neighborCount());

@@ -526,6 +526,9 @@ export class PeerTable {
    * A peer sent bad data (a lying reply, a chunk that does not hash to its address...): counts as
    * penaltySamples failed calls. At maxOffences offences within healthWindowMs a non-seed peer is
    * removed and blocked for blockMs; the removal is returned. `reason` is kept as lastOffence.
+   * Chunks that do not hash to their address (HASH_MISMATCH) are maxOffences offences at once:
+   * every honest peer checks what it serves, so they are proof, and once its claims to them are
+   * refuted such a peer leaves nothing for audits to check, and would keep its place unblocked.
    */
   penalise(address: string, reason: string): PeerRemoval | undefined {
     const entry = this.find(address);
@@ -536,6 +539,7 @@ export class PeerTable {
     const since = now - this.limits.healthWindowMs;
     entry.offences = entry.offences.filter((time) => time >= since);
     entry.offences.push(now);
+    if (reason === ErrorCodes.HASH_MISMATCH) while (entry.offences.length < this.limits.maxOffences) entry.offences.push(now);
     entry.lastOffence = reason;
     if (entry.offences.length > this.limits.maxOffences) entry.offences.shift();
     if (entry.seed || entry.offences.length < this.limits.maxOffences) return undefined;

@@ -329,6 +329,17 @@ describe('PeerTable: penalties and the blocklist', () => {
     expect(table.addCandidate(pub(1))).toBe('queued');
   });
 
+  it('removes and blocks a peer at its first chunk that does not hash to its address (proof), a seed excepted', () => {
+    const { table, changes } = setup({ penaltySamples: 5, maxOffences: 3, blockMs: 10_000 });
+    admitWith(table, pub(1), 0, 9);
+    expect(table.penalise(pub(1), 'HASH_MISMATCH')).toEqual({ peer: pub(1), reason: 'penalised' });
+    expect(changes.at(-1)).toEqual({ type: 'remove', peer: pub(1), reason: 'penalised' });
+    expect(table.isBlocked(pub(1))).toBe(true);
+    const seeded = setup({ maxOffences: 3, seeds: [pub(2)] });
+    expect(seeded.table.penalise(pub(2), 'HASH_MISMATCH')).toBeUndefined();
+    expect(seeded.table.get(pub(2))).toBeDefined();
+  });
+
   it('counts only offences within the window', () => {
     const { table, clock } = setup({ maxOffences: 2, penaltySamples: 1 });
     admitWith(table, pub(1), 0, 50);

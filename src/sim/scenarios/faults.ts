@@ -109,6 +109,15 @@ export const byzantine: Scenario = {
         const behaviour = roles.get(name);
         await sim.addNode(name, behaviour === undefined ? { seeds: [seed] } : { seeds: [seed], behaviour });
       }
+      // Every removal of a liar from an honest node's table for what it did (penalties, or the
+      // health they cost), however short its stint: many end between two polls.
+      const removedForOffences: Record<string, number> = {};
+      for (const member of sim.honest()) {
+        member.node?.on('peer:remove', ({ peer, reason }) => {
+          const behaviour = roles.get(peer);
+          if (behaviour !== undefined && (reason === 'penalised' || reason === 'unhealthy')) removedForOffences[behaviour] = (removedForOffences[behaviour] ?? 0) + 1;
+        });
+      }
       await sim.runFor(WARM_UP_MS);
       for (const chunk of chunks) await sim.put(pick(sim.random, honest), [chunk]);
       // Every stint of a Byzantine peer among an honest node's neighbours (polled), and how it
@@ -159,6 +168,7 @@ export const byzantine: Scenario = {
         facts[`longestNeighbourMs.${behaviour}`] = longest[behaviour] ?? 0;
         facts[`droppedAsNeighbour.${behaviour}`] = endedDropped[behaviour] ?? 0;
         facts[`replacedAsNeighbour.${behaviour}`] = endedReplaced[behaviour] ?? 0;
+        facts[`removedForOffences.${behaviour}`] = removedForOffences[behaviour] ?? 0;
       }
       return { converged: outcome.reached, facts };
     }),
