@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 
 /** Each unit of src/ (a folder, or a file at the top) and the units it may import. */
-const BASE = ['errors', 'runtime', 'address', 'peer-address', 'native-fallback'];
+const BASE = ['errors', 'runtime', 'address', 'peer-address', 'native-fallback', 'options-overlay'];
 export const MAY_IMPORT: Record<string, readonly string[]> = {
   errors: [],
   'native-fallback': [],
@@ -18,6 +18,8 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   address: ['errors'],
   // the one peer-address parser: transport, protocol and peers all read `host:port` through it
   'peer-address': [],
+  // flat limits and timeouts checked against their defaults (protocol, transport)
+  'options-overlay': ['errors'],
   // bounded HTTP body reading: the peer transport and the Stacks observer both listen over HTTP
   'http-body': ['errors'],
   // a new file's name made durable: the Stacks observer's journal and the chunk log

@@ -1,9 +1,9 @@
+import { overlayChecked, POSITIVE_INTEGER } from '../options-overlay.js';
+
 /**
  * Every limit a peer's request can run into, named and configurable. Defaults are the original
  * network's numbers (SPEC §7) where it had one.
  */
-import { overlayChecked, POSITIVE_INTEGER } from '../options-overlay.js';
-
 export interface ProtocolLimits {
   /** Largest chunk admitted, in bytes. */
   maxChunkSize: number;

@@ -1,5 +1,6 @@
 import { ExpiringMap, type Random } from '../runtime.js';
 
+/** How failed addresses back off: exponential delays from baseMs to maxMs, for at most maxEntries addresses (AtlasNode option `downloads.backoff`). */
 export interface BackoffOptions {
   /** First retry delay, ms; doubles on each failure. */
   baseMs: number;

@@ -104,22 +104,21 @@ export interface DownloaderStats {
   failedRequests: number;
 }
 
+export type { ChunkCallComponents } from './chunk-caller.js';
+export type DownloaderComponents = ChunkCallComponents<DownloaderHooks, Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf' | 'isRepeatedAt' | 'packedAddressesAt' | 'putVerified' | 'maxChunkSize'>>;
+
 /**
  * Fetches what the neighbours hold and we lack: rarest first (ties at random), each request to
  * the most reliable holder, bounded in flight per peer and in total. A failed request's addresses
  * go to the other holders at once; those no other holder claims back off exponentially. Only an
  * explicit "don't have" clears a peer's bit; a failed call lowers its health.
  */
-export type { ChunkCallComponents } from './chunk-caller.js';
-
-export type DownloaderComponents = ChunkCallComponents<DownloaderHooks, Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf' | 'isRepeatedAt' | 'packedAddressesAt' | 'putVerified' | 'maxChunkSize'>>;
-
 export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponents['store'], DownloaderOptions> {
   private readonly plan: WorkPlan;
   private readonly inFlightPerPeer = new Map<string, number>();
   private readonly controller = new AbortController();
   private inFlight = 0;
-  /** Requests not ended yet: those in flight and hedged ones still waiting for a late reply. */
+  /** Requests not ended yet: in flight, and hedged ones waiting for a late reply (at most maxInFlight more). */
   private open = 0;
   /** Replies received and being verified and stored. */
   private pendingWrites = 0;
@@ -187,9 +186,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   }
 
   private launch(): void {
-    // Every open request's reply may land: counted against the replies waiting to be stored, so
-    // those two together stay within maxPendingWrites (the bound on reply memory), and hedged
-    // requests, which give their slot back but may still bring a reply, are at most maxInFlight more.
+    // Open requests (hedged ones too) and replies waiting to be stored stay within maxPendingWrites, the bound on reply memory.
     const { maxInFlight, maxPendingWrites } = this.options;
     const slots = Math.min(maxInFlight - this.inFlight, maxPendingWrites - this.pendingWrites - this.open, 2 * maxInFlight - this.open);
     // Holding every position leaves nothing to plan (a new announcement or a loss pumps again).

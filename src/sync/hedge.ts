@@ -7,6 +7,7 @@
  */
 import { ExpiringMap } from '../runtime.js';
 
+/** When a request with no reply yet has its addresses asked of another holder (AtlasNode option `downloads.hedge`). */
 export interface HedgeOptions {
   /** Never hedge sooner than this, ms. */
   minMs: number;

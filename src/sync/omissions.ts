@@ -8,6 +8,7 @@
  */
 import { ExpiringMap } from '../runtime.js';
 
+/** When a peer withholding chunks its inventory claims becomes a fault (AtlasNode option `downloads.omissions`). */
 export interface OmissionOptions {
   /** Replies withholding claimed chunks, within windowMs, that make a fault. */
   maxOmissions: number;
