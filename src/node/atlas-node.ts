@@ -209,8 +209,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   /** The inventory bytes [offset, offset + length) of SPEC §4, clamped. */
   inventory(offset = 0, length?: number): Uint8Array {
     countArgument('inventory: offset', offset);
-    if (length !== undefined) countArgument('inventory: length', length);
-    return this.store.inventory.toBytes(offset, length ?? Math.max(0, this.store.inventory.byteLength() - offset));
+    const rest = Math.max(0, this.store.inventory.byteLength() - offset);
+    return this.store.inventory.toBytes(offset, length === undefined || length === Infinity ? rest : Math.min(countArgument('inventory: length', length), rest));
   }
 
   stats(): NodeStats {

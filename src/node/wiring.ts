@@ -213,6 +213,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     batchSize: options.downloads.batchSize,
     knownPeers: () => overlay.knownPeers(),
     canFetch: () => host.running(),
+    passBudgetMs: client.timeouts.chunks,
     onStored: (outcomes, peer) => replicator.stored(storedOutcomes(outcomes), peer, 'offer'),
     onFault: (peer, error) => replicator.peerFault(peer, 'bad-data', error),
     onCall: (peer, ok) => overlay.recordCall(peer, ok),

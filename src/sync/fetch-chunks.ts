@@ -10,6 +10,9 @@ import { fetchFromPeers, FetchResult, type FetchOptions, type FetchRequest } fro
 /** While waiting, peers are asked again at least this often (a neighbour may have got it meanwhile). */
 export const FETCH_RETRY_MS = 1_000;
 
+/** FetchHost.passBudgetMs's default: one call's chunks timeout (DEFAULT_TIMEOUTS.chunks). */
+export const PASS_BUDGET_MS = 30_000;
+
 /** Reads held chunks, hash-checked (store/verified-read.ts): a corrupt chunk is not returned. */
 export type LocalReader = (addresses: readonly Address[]) => readonly { address: Address; data: Uint8Array }[];
 
@@ -22,6 +25,12 @@ export interface FetchHost {
   lifetime: AbortSignal;
   /** Whether peers can be asked (the node is running). */
   canFetch(): boolean;
+  /**
+   * The longest the passes may run before a call gives up on peers, unless its wait is longer
+   * (default PASS_BUDGET_MS): a pass asks up to MAX_PEERS_PER_ADDRESS holders in turn, each of
+   * which may stall a call until the chunks timeout.
+   */
+  passBudgetMs?: number;
   /** One pass over the likeliest holders of `wanted` (fetch.ts). */
   fetchPass(wanted: readonly Address[], signal: AbortSignal): Promise<Map<Address, Uint8Array>>;
 }
@@ -46,10 +55,10 @@ export async function fetchChunksFor(inputs: readonly string[], options: FetchOp
   const waitMs = waitOf(options.wait);
   const deadline = host.clock.now() + waitMs;
   const stop = new AbortController();
-  // A wait of some milliseconds holds for the passes too: a pass in flight then is cut short (its
-  // holders may stall each call until the chunks timeout, one after another). Without a wait, one
-  // whole pass runs.
-  const waitEnds = waitMs > 0 && Number.isFinite(waitMs) ? new Deadline(host.clock, waitMs) : undefined;
+  // Passes end by the wait, or by passBudgetMs when the wait is shorter (without a wait too): a
+  // pass's holders may each stall a call until the chunks timeout, one after another.
+  const passesMs = Math.max(waitMs, host.passBudgetMs ?? PASS_BUDGET_MS);
+  const waitEnds = Number.isFinite(passesMs) ? new Deadline(host.clock, passesMs) : undefined;
   const signal = AbortSignal.any([stop.signal, host.lifetime, ...(options.signal ? [options.signal] : []), ...(waitEnds ? [waitEnds.signal] : [])]);
   try {
     for (;;) {
@@ -65,6 +74,7 @@ export async function fetchChunksFor(inputs: readonly string[], options: FetchOp
         } catch (error) {
           throwIfStopped(options.signal, host.lifetime);
           if (waitEnds?.expired !== true) throw error;
+          takeLocal(host.readLocal, pending, result); // what the pass cut short had stored
         }
       }
       const left = deadline - host.clock.now();
@@ -122,6 +132,7 @@ export function nodeFetcher(parts: NodeFetchParts): (addresses: readonly string[
     changes: parts.changes,
     lifetime: parts.lifetime,
     canFetch: parts.canFetch,
+    ...(parts.passBudgetMs !== undefined ? { passBudgetMs: parts.passBudgetMs } : {}),
     fetchPass: (wanted, signal) => {
       // Read once per pass: the known peers are the whole table, sorted by health.
       const viewed = views.peers();

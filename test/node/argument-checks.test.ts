@@ -124,6 +124,7 @@ describe('node methods', () => {
     expect(node.missing().map((chunk) => chunk.address)).toEqual(['11'.repeat(20)]);
     expect(node.missing(0)).toEqual([]);
     expect(node.inventory(0, 1)).toEqual(new Uint8Array([0]));
+    expect(node.inventory(0, Infinity)).toEqual(new Uint8Array([0])); // clamped
   });
 
   it('resolve() and history() on a closed node reject their promise with CLOSED (a .catch() sees it)', async () => {

@@ -47,7 +47,9 @@ describe('faults in the simulator', () => {
           expect(result.facts['droppedAsNeighbour.stall'] as number).toBeGreaterThan(0);
           expect(result.facts['longestNeighbourMs.stall'] as number).toBeLessThanOrEqual(60_000 + 5_000); // polled every 5 s
         } else {
-          expect(result.facts[`droppedAsNeighbour.${behaviour}`] as number, behaviour).toBeGreaterThanOrEqual(result.facts[`replacedAsNeighbour.${behaviour}`] as number);
+          const dropped = result.facts[`droppedAsNeighbour.${behaviour}`] as number;
+          const replaced = result.facts[`replacedAsNeighbour.${behaviour}`] as number;
+          if (dropped + replaced > 0) expect(dropped, behaviour).toBeGreaterThan(replaced);
         }
         // ...and no liar lasted more than five minutes as anyone's neighbour.
         expect(result.facts[`longestNeighbourMs.${behaviour}`] as number, behaviour).toBeLessThanOrEqual(5 * 60_000);

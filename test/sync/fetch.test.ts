@@ -158,15 +158,58 @@ describe('fetchChunks with a wait of some milliseconds', () => {
       batchSize: 500,
       knownPeers: () => known,
       canFetch: () => true,
+      passBudgetMs: 300, // stands for the chunks timeout too
       onStored() {},
       onFault() {},
       onCall() {},
     });
-    const startedAt = performance.now();
-    const result = await fetch([chunk!.address], { wait: 150 });
-    const tookMs = performance.now() - startedAt;
-    expect(result.missing).toEqual([chunk!.address]);
-    expect(tookMs).toBeLessThan(STALL_MS); // not held by the stalled call, let alone eight in turn
-    expect(calls).toBe(1);
+    for (const wait of [1_000, false] as const) {
+      calls = 0;
+      const startedAt = performance.now();
+      const result = await fetch([chunk!.address], { wait });
+      const tookMs = performance.now() - startedAt;
+      expect(result.missing).toEqual([chunk!.address]);
+      expect(tookMs, String(wait)).toBeLessThan(STALL_MS); // not held by the stalled call, let alone eight in turn
+      expect(calls).toBe(1);
+    }
+  });
+
+  it('returns what a pass cut short had fetched, and a short wait gets at least what no wait gets', async () => {
+    await hashReady();
+    const [fast, slow] = generateChunks(2, seededRandom(4));
+    const store = new MemoryChunkStore();
+    await store.append([fast!, slow!].map((c, i) => ({ position: i, address: c.address })));
+    const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
+    const fetch = nodeFetcher({
+      store,
+      readLocal: (addresses) => addresses.flatMap((address) => (store.get(address) ? [{ address, data: store.get(address)! }] : [])),
+      clock: systemClock,
+      changes: new Changes(systemClock),
+      lifetime: new AbortController().signal,
+      client: {
+        // 'good' answers in 100 ms with the fast chunk, and says it lacks the other; the rest stall.
+        getChunks(peer, params, options) {
+          return new Promise((resolve, reject) => {
+            if (peer === 'good') {
+              setTimeout(() => resolve({ chunks: params.addresses.includes(fast!.address) ? [{ address: fast!.address, data: fast!.data }] : [], missing: params.addresses.filter((a) => a !== fast!.address) }), 100);
+              return;
+            }
+            options?.signal?.addEventListener('abort', () => reject(new AtlasError(ErrorCodes.ABORTED, 'aborted')), { once: true });
+          });
+        },
+      },
+      limits: DEFAULT_LIMITS,
+      views: new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: DEFAULT_LIMITS, self: () => 'me', localLength: () => 2 }),
+      batchSize: 500,
+      knownPeers: () => ['good', 'stall1', 'stall2'],
+      canFetch: () => true,
+      passBudgetMs: 400,
+      onStored() {},
+      onFault() {},
+      onCall() {},
+    });
+    const result = await fetch([fast!.address, slow!.address], { wait: 50 });
+    expect([...result.keys()]).toEqual([fast!.address]); // fetched in the pass's first round, before the budget cut it
+    expect(result.missing).toEqual([slow!.address]);
   });
 });
