@@ -13,7 +13,7 @@ import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import { Changes } from '../../src/sync/changes.js';
 import { MAX_PEERS_PER_ADDRESS } from '../../src/sync/fetch.js';
-import { nodeFetcher } from '../../src/sync/fetch-chunks.js';
+import { nodeFetcher, type NodeFetchParts } from '../../src/sync/fetch-chunks.js';
 import { PeerViews } from '../../src/sync/peer-views.js';
 
 type Answer = (peer: string, addresses: Address[]) => { chunks: { address: Address; data: Uint8Array }[]; missing: Address[]; later?: Address[] };
@@ -125,6 +125,28 @@ describe('fetchChunks over peers', () => {
   });
 });
 
+/** A fetcher over `store` asking `known` peers through `client`, with no inventories read; stored chunks are read back when `readsStore`. */
+function fetcherOver(store: MemoryChunkStore, client: NodeFetchParts['client'], known: string[], passBudgetMs: number, readsStore = false) {
+  const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
+  return nodeFetcher({
+    store,
+    readLocal: (addresses) => (readsStore ? addresses.flatMap((address) => { const data = store.get(address); return data ? [{ address, data }] : []; }) : []),
+    clock: systemClock,
+    changes: new Changes(systemClock),
+    lifetime: new AbortController().signal,
+    client,
+    limits: DEFAULT_LIMITS,
+    views: new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: DEFAULT_LIMITS, self: () => 'me', localLength: () => store.sequenceLength() }),
+    batchSize: 500,
+    knownPeers: () => known,
+    canFetch: () => true,
+    passBudgetMs,
+    onStored() {},
+    onFault() {},
+    onCall() {},
+  });
+}
+
 describe('fetchChunks with a wait of some milliseconds', () => {
   it('ends by its wait when every holder stalls each call until the chunks timeout (a pass asks up to 8 in turn)', async () => {
     await hashReady();
@@ -134,14 +156,9 @@ describe('fetchChunks with a wait of some milliseconds', () => {
     const STALL_MS = 2_000; // stands for the 30 s chunks timeout
     let calls = 0;
     const known = Array.from({ length: 10 }, (_, i) => `stall${i}`);
-    const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
-    const fetch = nodeFetcher({
+    const fetch = fetcherOver(
       store,
-      readLocal: () => [],
-      clock: systemClock,
-      changes: new Changes(systemClock),
-      lifetime: new AbortController().signal,
-      client: {
+      {
         getChunks(_peer, _params, options) {
           calls++;
           return new Promise((_resolve, reject) => {
@@ -153,16 +170,9 @@ describe('fetchChunks with a wait of some milliseconds', () => {
           });
         },
       },
-      limits: DEFAULT_LIMITS,
-      views: new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: DEFAULT_LIMITS, self: () => 'me', localLength: () => 1 }),
-      batchSize: 500,
-      knownPeers: () => known,
-      canFetch: () => true,
-      passBudgetMs: 300, // stands for the chunks timeout too
-      onStored() {},
-      onFault() {},
-      onCall() {},
-    });
+      known,
+      300, // stands for the chunks timeout too
+    );
     for (const wait of [1_000, false] as const) {
       calls = 0;
       const startedAt = performance.now();
@@ -179,14 +189,9 @@ describe('fetchChunks with a wait of some milliseconds', () => {
     const [fast, slow] = generateChunks(2, seededRandom(4));
     const store = new MemoryChunkStore();
     await store.append([fast!, slow!].map((c, i) => ({ position: i, address: c.address })));
-    const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
-    const fetch = nodeFetcher({
+    const fetch = fetcherOver(
       store,
-      readLocal: (addresses) => addresses.flatMap((address) => (store.get(address) ? [{ address, data: store.get(address)! }] : [])),
-      clock: systemClock,
-      changes: new Changes(systemClock),
-      lifetime: new AbortController().signal,
-      client: {
+      {
         // 'good' answers in 100 ms with the fast chunk, and says it lacks the other; the rest stall.
         getChunks(peer, params, options) {
           return new Promise((resolve, reject) => {
@@ -198,16 +203,10 @@ describe('fetchChunks with a wait of some milliseconds', () => {
           });
         },
       },
-      limits: DEFAULT_LIMITS,
-      views: new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: DEFAULT_LIMITS, self: () => 'me', localLength: () => 2 }),
-      batchSize: 500,
-      knownPeers: () => ['good', 'stall1', 'stall2'],
-      canFetch: () => true,
-      passBudgetMs: 400,
-      onStored() {},
-      onFault() {},
-      onCall() {},
-    });
+      ['good', 'stall1', 'stall2'],
+      400,
+      true,
+    );
     const result = await fetch([fast!.address, slow!.address], { wait: 50 });
     expect([...result.keys()]).toEqual([fast!.address]); // fetched in the pass's first round, before the budget cut it
     expect(result.missing).toEqual([slow!.address]);
