@@ -105,6 +105,23 @@ describe('backfill from Stacks nodes and mirrors', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
+  it('gives up on a source that never answers and ignores its signal at sourceTimeoutMs, on the node\'s clock, and asks the next', async () => {
+    const clock = new VirtualClock();
+    const chain = new MemoryChain();
+    const store = new MemoryChunkStore();
+    const data = zone('late.id');
+    await store.append(chain.announce([hash160Hex(data)]));
+    const hanging: ChunkSource = { name: 'hanging', fetch: () => new Promise(() => {}) };
+    const good: ChunkSource = { name: 'good', fetch: async () => data };
+    const backfill = new Backfiller({ store, sources: [hanging, good], clock, random: () => 0.5, options: { ...FAST, sourceTimeoutMs: 5_000 } });
+    backfill.start();
+    await clock.advance(4_000);
+    expect(store.has(hash160Hex(data))).toBe(false); // still waiting on the first source
+    await clock.advance(2_000);
+    await waitFor(() => store.has(hash160Hex(data)), 'the chunk, from the second source');
+    backfill.stop();
+  });
+
   it('never stops retrying: the delay grows to the cap and stays there', async () => {
     const clock = new VirtualClock();
     const chain = new MemoryChain();

@@ -8,7 +8,8 @@
 import type { Address } from '../../address.js';
 import { AtlasError, ErrorCodes, isAtlasError } from '../../errors.js';
 import { hash160Hex } from '../../hash/index.js';
-import { MAX_TIMER_MS, silentLogger, type Clock, type Logger, type Random } from '../../runtime.js';
+import { silentLogger, type Clock, type Logger, type Random } from '../../runtime.js';
+import { Deadline } from '../../protocol/deadline.js';
 import type { ChunkStore, PutOutcome } from '../../store/types.js';
 import type { ChunkSource } from './types.js';
 
@@ -320,9 +321,10 @@ export class Backfiller {
    * fetches): then nothing is hashed or stored a second time.
    */
   async #ask(source: ChunkSource, address: Address, lifetime: AbortSignal, errors: string[]): Promise<Uint8Array | typeof ALREADY_STORED | undefined> {
-    const signal = AbortSignal.any([lifetime, AbortSignal.timeout(Math.min(this.options.sourceTimeoutMs, MAX_TIMER_MS))]);
+    // On the node's clock; raced, so a source that ignores its signal cannot hold a slot past it.
+    const deadline = new Deadline(this.#init.clock, this.options.sourceTimeoutMs, { signal: lifetime });
     try {
-      const data = await source.fetch(address, { signal, maxBytes: this.#init.store.maxChunkSize });
+      const data = await deadline.race(source.fetch(address, { signal: deadline.signal, maxBytes: this.#init.store.maxChunkSize }));
       if (data === undefined) return undefined;
       if (this.#init.store.has(address)) return ALREADY_STORED;
       if (data.length === 0 || data.length > this.#init.store.maxChunkSize || hash160Hex(data) !== address) {
@@ -334,9 +336,11 @@ export class Backfiller {
       return data;
     } catch (error) {
       if (lifetime.aborted) return undefined;
-      const code = isAtlasError(error) ? error.code : signal.aborted ? ErrorCodes.TIMEOUT : ErrorCodes.UNREACHABLE;
+      const code = deadline.expired ? ErrorCodes.TIMEOUT : isAtlasError(error) ? error.code : ErrorCodes.UNREACHABLE;
       errors.push(`${source.name}: ${code}`);
       return undefined;
+    } finally {
+      deadline.dispose();
     }
   }
 }
