@@ -102,6 +102,13 @@ describe('backfill from Stacks nodes and mirrors', () => {
     await expect(mirror.fetch('1'.repeat(40), { signal, maxBytes: 40_960 })).rejects.toMatchObject({ code: 'TOO_LARGE' });
     expect(() => mirrorSource('http://host/no-placeholder')).toThrow(/\{hash\}/);
     expect(() => stacksNodeSource('ftp://host')).toThrow(/http/);
+    // Named by origin alone: the name reaches logs and the public missing route, and a path or
+    // query may hold a provider's key.
+    expect(mirrorSource('https://mirror.example/key-SECRET/{hash}?api_key=SECRET').name).toBe('mirror:https://mirror.example');
+    expect(stacksNodeSource('http://127.0.0.1:20443/rpc-token-SECRET').name).toBe('stacks:http://127.0.0.1:20443');
+    // What fetch would refuse at every attempt is refused when made.
+    expect(() => stacksNodeSource('http://user:pass@127.0.0.1:20443')).toThrow(/credentials/);
+    expect(() => mirrorSource('http://127.0.0.1:6000/{hash}')).toThrow(/port 6000/);
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
