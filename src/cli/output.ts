@@ -50,6 +50,15 @@ export function writeJson(value: unknown, write: (text: string) => void = (t) =>
   write(JSON.stringify(value, null, 2) + '\n');
 }
 
+/** Control characters other than tab and line ends, each shown as '?': what a remote node said cannot drive the terminal (escape sequences). */
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
+
+/** `text` safe to show on a terminal: its control characters (but tab and line ends) replaced by '?'. */
+export function printable(text: string): string {
+  return text.replace(CONTROL, '?');
+}
+
+/** One line of human output; whatever a remote node put in it is shown, never obeyed, by the terminal. */
 export function writeLine(text: string, write: (text: string) => void = (t) => process.stdout.write(t)): void {
-  write(text + '\n');
+  write(printable(text) + '\n');
 }

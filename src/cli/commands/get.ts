@@ -10,6 +10,7 @@ import { CliError } from '../errors.js';
 import { writeWholeFile } from '../files.js';
 import { readyHash } from '../hash-on-demand.js';
 import { DEFAULT_REMOTE_TIMEOUT_S, peerError, peerOption, withRemote } from '../remote.js';
+import { printable } from '../output.js';
 
 /** Most of the node's peers asked for a chunk the node lacks. */
 export const GET_PEERS_ASKED = 16;
@@ -46,7 +47,7 @@ export function registerGetCommand(program: Command): void {
         }
         throw new CliError(`neither ${options.peer} nor the ${Math.min(peers.length, GET_PEERS_ASKED)} peer(s) it knows hold ${address}`);
       });
-      if (found.from !== options.peer) process.stderr.write(`${address}: from ${found.from}, a peer of ${options.peer}\n`);
+      if (found.from !== options.peer) process.stderr.write(printable(`${address}: from ${found.from}, a peer of ${options.peer}\n`));
       if (options.output !== undefined) {
         await writeWholeFile(options.output, found.data).catch((error: NodeJS.ErrnoException) => {
           throw new CliError(`cannot write ${options.output}: ${error.code ?? error.message}`);

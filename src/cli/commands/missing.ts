@@ -24,6 +24,13 @@ interface MissingItem {
   lastError?: string;
 }
 
+/** A listed chunk with the fields a row shows, of their types (a remote node may send anything). */
+function isMissingItem(value: unknown): value is MissingItem {
+  if (typeof value !== 'object' || value === null) return false;
+  const item = value as Record<string, unknown>;
+  return typeof item.address === 'string' && Array.isArray(item.positions) && typeof item.ageMs === 'number' && typeof item.attempts === 'number' && typeof item.nextAttemptAt === 'number' && (item.lastAttemptAt === undefined || typeof item.lastAttemptAt === 'number') && (item.lastError === undefined || typeof item.lastError === 'string');
+}
+
 export function registerMissingCommand(program: Command): void {
   program
     .command('missing')
@@ -35,7 +42,7 @@ export function registerMissingCommand(program: Command): void {
     .action(async (options: MissingOptions) => {
       const { status, body } = await getNodeJson(options.peer, `${MISSING_PATH}?limit=${options.limit}`, options.timeout);
       if (status !== 200 || !Array.isArray(body.missing)) throw new CliError(`${options.peer} answered HTTP ${status}: ${String(body.error ?? 'no missing list')}`);
-      const items = body.missing as MissingItem[];
+      const items = (body.missing as unknown[]).filter(isMissingItem);
       if (options.json) {
         writeJson(body);
         return;

@@ -47,7 +47,7 @@ export function registerStatusCommand(program: Command): void {
         ['node', `${options.peer} (${status.state ?? '?'}, network ${status.network ?? '?'})`],
         ['chunks', `${formatCount(have)} of ${formatCount(total)} announced positions held${total > have ? `, ${formatCount(total - have)} missing` : ''}`],
         ['peers', formatCount(status.peers ?? 0)],
-        ['neighbours', (status.neighbors ?? []).join(', ') || '-'],
+        ['neighbours', (Array.isArray(status.neighbors) ? status.neighbors.map(String) : []).join(', ') || '-'],
         ['rate', `${(status.chunksPerSecond ?? 0).toFixed(1)} chunks/s`],
       ];
       writeLine(formatTable([{ header: 'status' }, { header: '' }], rows));

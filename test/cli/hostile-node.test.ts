@@ -1,0 +1,65 @@
+/**
+ * The CLI reading a node that answers hostile JSON: strings holding terminal escape sequences are
+ * shown, never obeyed (every control character but tab and line ends becomes '?'), and fields of
+ * the wrong type are skipped rather than crashing the command.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAtlas } from './helpers.js';
+
+const ESCAPES = '\x1b]0;owned\x07\x1b[2J\x1b[31mred\u009b';
+let server: http.Server;
+let peer: string;
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.url?.startsWith('/v1/atlas/missing')) {
+      send(200, {
+        missing: [null, 7, { address: 'ab'.repeat(20), positions: [1], ageMs: 1_000, attempts: 2, lastAttemptAt: 0, nextAttemptAt: 5_000, lastError: `src: ${ESCAPES}` }],
+      });
+    } else if (req.url === '/status') send(200, { state: `running${ESCAPES}`, network: ESCAPES, have: 1, total: 2, peers: 3, neighbors: 'not-a-list', chunksPerSecond: 0 });
+    else if (req.url?.startsWith('/v1/names/nobody')) send(404, { error: `no such name ${ESCAPES}` });
+    else if (req.url?.startsWith('/v1/names/')) send(200, { status: 'ok', address: ESCAPES, zonefile_hash: 'ab'.repeat(20), zonefile: `$ORIGIN evil.id\n${ESCAPES}\n` });
+    else send(404, { error: ESCAPES });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  peer = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+function expectNoControlCharacters(text: string): void {
+  expect(text).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/);
+}
+
+describe('the CLI against a node answering hostile JSON', () => {
+  it('shows remote strings without their control characters, and skips fields of the wrong type', async () => {
+    const [missing, status, resolve] = await Promise.all([
+      runAtlas(['missing', '-p', peer]),
+      runAtlas(['status', '-p', peer]),
+      runAtlas(['resolve', 'evil.id', '-p', peer]),
+    ]);
+    for (const run of [missing, status, resolve]) {
+      expect(run.code, run.stderr).toBe(0);
+      expectNoControlCharacters(run.stdout);
+      expectNoControlCharacters(run.stderr);
+    }
+    expect(missing.stdout).toContain('ab'.repeat(20)); // the one well-formed item
+    expect(missing.stdout).toContain('?]0;owned??[2J?[31mred?');
+    expect(status.stdout).toMatch(/neighbours\s+-/);
+    expect(resolve.stdout).toContain('$ORIGIN evil.id\n');
+  });
+
+  it('shows a remote error without its control characters', async () => {
+    const run = await runAtlas(['resolve', 'nobody.id', '-p', peer]);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('no such name ?]0;owned');
+    expectNoControlCharacters(run.stderr);
+  });
+});
