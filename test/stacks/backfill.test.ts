@@ -129,6 +129,48 @@ describe('backfill from Stacks nodes and mirrors', () => {
     backfill.stop();
   });
 
+  it('rests a source that stalls, so it holds up neither the other addresses nor the sources after it', async () => {
+    const clock = new VirtualClock();
+    const chain = new MemoryChain();
+    const store = new MemoryChunkStore();
+    const files = Array.from({ length: 32 }, (_, i) => zone(`n${i}.id`));
+    const byAddress = new Map(files.map((data) => [hash160Hex(data), data]));
+    await store.append(chain.announce([...byAddress.keys()]));
+    let stalled = 0;
+    const stalling: ChunkSource = { name: 'stalling', fetch: () => (stalled++, new Promise(() => {})) };
+    const honest: ChunkSource = { name: 'honest', fetch: async (address) => byAddress.get(address) };
+    const backfill = new Backfiller({ store, sources: [stalling, honest], clock, random: () => 0.5, options: { ...FAST, sourceTimeoutMs: 1_000 } });
+    backfill.start();
+    // The first 8 (concurrency) wait out the stall; then it rests and the other 24 go to the honest source.
+    await clock.advance(1_100);
+    await waitFor(() => files.every((data) => store.has(hash160Hex(data))), 'every zone file, a second after the first stall');
+    expect(stalled).toBe(8);
+    backfill.stop();
+  });
+
+  it('starts an address a source says it now holds before the round\'s queue', async () => {
+    const clock = new VirtualClock();
+    const chain = new MemoryChain();
+    const store = new MemoryChunkStore();
+    const urgent = zone('urgent.id');
+    const unobtainable = Array.from({ length: 10 }, (_, i) => String(i + 1).padStart(40, '0'));
+    await store.append(chain.announce([...unobtainable, hash160Hex(urgent)]));
+    let held = false;
+    // Answers "not held" after 1 s (it answers: it never rests), except the urgent one once it holds it.
+    const slow: ChunkSource = {
+      name: 'slow',
+      fetch: (address) => (address === hash160Hex(urgent) && held ? Promise.resolve(urgent) : new Promise((resolve) => clock.setTimeout(() => resolve(undefined), 1_000))),
+    };
+    const backfill = new Backfiller({ store, sources: [slow], clock, random: () => 0.5, options: { ...FAST, concurrency: 1, intervalMs: 60_000 } });
+    backfill.start();
+    await clock.advance(100); // the first address is in flight
+    held = true;
+    backfill.wake(hash160Hex(urgent));
+    await clock.advance(1_000); // the one in flight ends; the woken one goes next, not after the other nine
+    await waitFor(() => store.has(hash160Hex(urgent)), 'the woken zone file');
+    backfill.stop();
+  });
+
   it('never stops retrying: the delay grows to the cap and stays there', async () => {
     const clock = new VirtualClock();
     const chain = new MemoryChain();

@@ -96,6 +96,14 @@ export class Backfiller {
   /** Addresses due, in the order they are started; rebuilt every round. */
   #queue: Address[] = [];
   #queueAt = 0;
+  /** Addresses a source said it now holds: started before the round's queue. */
+  #urgent: Address[] = [];
+  /**
+   * Sources resting after a timeout or an unreachable call, until when, and their failures in a
+   * row: one that stalls would otherwise cost every address its full timeout, holding the other
+   * addresses (and the sources after it) to `concurrency` per `sourceTimeoutMs`.
+   */
+  readonly #resting = new Map<ChunkSource, { until: number; failures: number }>();
   #rescanQueued = false;
   readonly #unsubscribes: (() => void)[] = [];
   /** Addresses a source said it holds, made due when the scan finds them missing. */
@@ -149,7 +157,7 @@ export class Backfiller {
       const entry = this.#entries.get(address);
       if (entry) {
         entry.nextAttemptAt = now;
-        this.#queue.push(address);
+        if (this.#urgent.length < MAX_WOKEN) this.#urgent.push(address);
         this.#pump();
       } else {
         if (this.#woken.size >= MAX_WOKEN) this.#woken.clear();
@@ -220,8 +228,8 @@ export class Backfiller {
   /** Starts queued fetches while slots are free; each one that ends starts the next. */
   #pump(): void {
     const now = this.#init.clock.now();
-    while (this.#abort && this.#inFlight.size < this.options.concurrency && this.#queueAt < this.#queue.length) {
-      const address = this.#queue[this.#queueAt++] as Address;
+    while (this.#abort && this.#inFlight.size < this.options.concurrency && (this.#urgent.length > 0 || this.#queueAt < this.#queue.length)) {
+      const address = (this.#urgent.length > 0 ? this.#urgent.shift() : this.#queue[this.#queueAt++]) as Address;
       const entry = this.#entries.get(address);
       if (entry === undefined || entry.nextAttemptAt > now || this.#inFlight.has(address) || this.#dropIfHeld(address)) continue;
       void this.#attempt(address)
@@ -280,9 +288,18 @@ export class Backfiller {
     if (entry === undefined || lifetime === undefined) return;
     this.#inFlight.add(address);
     const errors: string[] = [];
+    let asked = 0;
+    let restingUntil = Infinity;
     try {
       for (const source of this.#init.sources) {
         if (lifetime.aborted || this.#dropIfHeld(address)) return;
+        const rest = this.#resting.get(source);
+        if (rest !== undefined && rest.until > this.#init.clock.now()) {
+          restingUntil = Math.min(restingUntil, rest.until);
+          errors.push(`${source.name}: resting`);
+          continue;
+        }
+        asked++;
         const data = await this.#ask(source, address, lifetime, errors);
         if (data === undefined) continue;
         if (data === ALREADY_STORED) {
@@ -304,6 +321,11 @@ export class Backfiller {
       }
       if (lifetime.aborted) return;
       const now = this.#init.clock.now();
+      if (asked === 0) {
+        // Every source resting: not an attempt; due again when the first of them wakes.
+        entry.nextAttemptAt = Math.max(restingUntil, now);
+        return;
+      }
       entry.attempts++;
       entry.lastAttemptAt = now;
       const delay = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** Math.min(entry.attempts - 1, 30));
@@ -313,6 +335,16 @@ export class Backfiller {
     } finally {
       this.#inFlight.delete(address);
     }
+  }
+
+  /** `source` timed out or could not be reached: it rests sourceTimeoutMs, doubling with each rest in a row up to retryMaxMs. */
+  #rest(source: ChunkSource): void {
+    const now = this.#init.clock.now();
+    const current = this.#resting.get(source);
+    if (current !== undefined && current.until > now) return; // calls made before it rested, failing together: one failure
+    const failures = (current?.failures ?? 0) + 1;
+    const restMs = Math.min(this.options.retryMaxMs, this.options.sourceTimeoutMs * 2 ** Math.min(failures - 1, 30));
+    this.#resting.set(source, { until: now + restMs, failures });
   }
 
   /**
@@ -325,6 +357,7 @@ export class Backfiller {
     const deadline = new Deadline(this.#init.clock, this.options.sourceTimeoutMs, { signal: lifetime });
     try {
       const data = await deadline.race(source.fetch(address, { signal: deadline.signal, maxBytes: this.#init.store.maxChunkSize }));
+      this.#resting.delete(source); // it answers
       if (data === undefined) return undefined;
       if (this.#init.store.has(address)) return ALREADY_STORED;
       if (data.length === 0 || data.length > this.#init.store.maxChunkSize || hash160Hex(data) !== address) {
@@ -338,6 +371,8 @@ export class Backfiller {
       if (lifetime.aborted) return undefined;
       const code = deadline.expired ? ErrorCodes.TIMEOUT : isAtlasError(error) ? error.code : ErrorCodes.UNREACHABLE;
       errors.push(`${source.name}: ${code}`);
+      if (code === ErrorCodes.TIMEOUT || code === ErrorCodes.UNREACHABLE) this.#rest(source);
+      else this.#resting.delete(source); // it answers, with an error
       return undefined;
     } finally {
       deadline.dispose();
