@@ -4,7 +4,7 @@
  * silent unless given a logger; only the CLI creates one.
  */
 import type { Logger, LogLevel } from '../runtime.js';
-import { printable } from './output.js';
+import { printable, terminalSafeJson } from './output.js';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -38,7 +38,7 @@ export function createLogger(options: CliLoggerOptions): Logger & { child(fields
   const emit = (level: LogLevel, message: string, fields?: Record<string, unknown>): void => {
     if (LOG_LEVELS.indexOf(level) < threshold) return;
     const all = { ...base, ...fields };
-    write(options.format === 'json' ? jsonLine(now(), level, message, all) : printable(prettyLine(now(), level, message, all)));
+    write(options.format === 'json' ? terminalSafeJson(jsonLine(now(), level, message, all)) : printable(prettyLine(now(), level, message, all)));
   };
 
   return {

@@ -46,8 +46,13 @@ export function formatRatio(value: number | undefined): string {
   return value === undefined || !Number.isFinite(value) ? '-' : `${value.toFixed(2)}x`;
 }
 
+/** JSON.stringify's output with DEL and the C1 controls escaped too (it escapes only U+0000-U+001F): still valid JSON, never obeyed by a terminal. */
+export function terminalSafeJson(json: string): string {
+  return json.replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function writeJson(value: unknown, write: (text: string) => void = (t) => process.stdout.write(t)): void {
-  write(JSON.stringify(value, null, 2) + '\n');
+  write(terminalSafeJson(JSON.stringify(value, null, 2)) + '\n');
 }
 
 /** Control characters other than tab and line ends, each shown as '?': what a remote node said cannot drive the terminal (escape sequences). */

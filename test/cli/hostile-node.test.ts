@@ -1,7 +1,8 @@
 /**
  * The CLI reading a node that answers hostile JSON: strings holding terminal escape sequences are
- * shown, never obeyed (every control character but tab and line ends becomes '?'), and fields of
- * the wrong type are skipped rather than crashing the command.
+ * shown, never obeyed (every control character but tab and line ends becomes '?'; JSON output
+ * escapes them), and fields of the wrong type are skipped rather than crashing the command. A zone
+ * file piped out stays exact.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -40,20 +41,26 @@ function expectNoControlCharacters(text: string): void {
 
 describe('the CLI against a node answering hostile JSON', () => {
   it('shows remote strings without their control characters, and skips fields of the wrong type', async () => {
-    const [missing, status, resolve] = await Promise.all([
+    const [missing, status, resolve, missingJson] = await Promise.all([
       runAtlas(['missing', '-p', peer]),
       runAtlas(['status', '-p', peer]),
       runAtlas(['resolve', 'evil.id', '-p', peer]),
+      runAtlas(['missing', '-p', peer, '--json']),
     ]);
-    for (const run of [missing, status, resolve]) {
+    for (const run of [missing, status, resolve, missingJson]) {
       expect(run.code, run.stderr).toBe(0);
-      expectNoControlCharacters(run.stdout);
       expectNoControlCharacters(run.stderr);
     }
+    for (const run of [missing, status, missingJson]) expectNoControlCharacters(run.stdout);
     expect(missing.stdout).toContain('ab'.repeat(20)); // the one well-formed item
     expect(missing.stdout).toContain('?]0;owned??[2J?[31mred?');
+    expect(missing.stderr).toContain('2 malformed item(s)');
     expect(status.stdout).toMatch(/neighbours\s+-/);
-    expect(resolve.stdout).toContain('$ORIGIN evil.id\n');
+    // JSON escapes what JSON.stringify leaves raw (DEL, C1), and stays the same JSON.
+    expect(missingJson.stdout).toContain('\\u009b');
+    expect((JSON.parse(missingJson.stdout) as { missing: { lastError?: string }[] }).missing[2]!.lastError).toBe(`src: ${ESCAPES}`);
+    // A zone file piped out stays exact (it may be saved and hashed); on a terminal it is shown as '?'.
+    expect(resolve.stdout).toBe(`$ORIGIN evil.id\n${ESCAPES}\n`);
   });
 
   it('shows a remote error without its control characters', async () => {

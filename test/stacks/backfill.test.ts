@@ -171,6 +171,28 @@ describe('backfill from Stacks nodes and mirrors', () => {
     backfill.stop();
   });
 
+  it('starts first an address a source said it holds before the chain announced it', async () => {
+    const clock = new VirtualClock();
+    const chain = new MemoryChain();
+    const store = new MemoryChunkStore();
+    const early = zone('early.id');
+    const unobtainable = Array.from({ length: 10 }, (_, i) => String(i + 1).padStart(40, '0'));
+    await store.append(chain.announce(unobtainable));
+    const slow: ChunkSource = {
+      name: 'slow',
+      fetch: (address) => (address === hash160Hex(early) ? Promise.resolve(early) : new Promise((resolve) => clock.setTimeout(() => resolve(undefined), 1_000))),
+    };
+    const backfill = new Backfiller({ store, sources: [slow], clock, random: () => 0.5, options: { ...FAST, concurrency: 1, intervalMs: 60_000 } });
+    backfill.start();
+    await clock.advance(100);
+    backfill.wake(hash160Hex(early)); // not announced yet: remembered
+    await store.append(chain.announce([hash160Hex(early)]));
+    backfill.sequenceChanged();
+    await clock.advance(1_000);
+    await waitFor(() => store.has(hash160Hex(early)), 'the zone file the source announced first');
+    backfill.stop();
+  });
+
   it('never stops retrying: the delay grows to the cap and stays there', async () => {
     const clock = new VirtualClock();
     const chain = new MemoryChain();

@@ -47,8 +47,10 @@ export function registerMissingCommand(program: Command): void {
         writeJson(body);
         return;
       }
+      const skipped = (body.missing as unknown[]).length - items.length;
+      if (skipped > 0) process.stderr.write(`atlas: ${skipped} malformed item(s) of ${options.peer}'s list skipped\n`);
       if (items.length === 0) {
-        writeLine('every announced chunk is held');
+        if (skipped === 0) writeLine('every announced chunk is held');
         return;
       }
       // Attempt times are the node's clock: shown relative to the first-seen age.

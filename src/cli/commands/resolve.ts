@@ -34,6 +34,8 @@ export function registerResolveCommand(program: Command): void {
         throw new CliError(`${name}: ${String(body.status)}${hash}`);
       }
       process.stderr.write(printable(`${name}: owner ${String(body.address)}, zone file ${String(body.zonefile_hash)}\n`));
-      process.stdout.write(printable(body.zonefile.endsWith('\n') ? body.zonefile : `${body.zonefile}\n`));
+      // Exact when piped (it may be saved and hashed); on a terminal, shown, never obeyed.
+      const text = body.zonefile.endsWith('\n') ? body.zonefile : `${body.zonefile}\n`;
+      process.stdout.write(process.stdout.isTTY ? printable(text) : text);
     });
 }

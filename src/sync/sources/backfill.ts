@@ -276,8 +276,9 @@ export class Backfiller {
       if (address === undefined || address === UNBOUND) continue;
       seen?.add(address);
       if (!this.#entries.has(address)) {
-        const due = this.#woken.delete(address) ? now : now + this.options.graceMs;
-        this.#entries.set(address, { firstSeen: now, attempts: 0, nextAttemptAt: due });
+        const woken = this.#woken.delete(address);
+        this.#entries.set(address, { firstSeen: now, attempts: 0, nextAttemptAt: woken ? now : now + this.options.graceMs });
+        if (woken && this.#urgent.length < MAX_WOKEN) this.#urgent.push(address); // a source holds it: first
       }
     }
   }
