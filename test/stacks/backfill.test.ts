@@ -28,6 +28,15 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const zone = (name: string) => new Uint8Array(Buffer.from(`$ORIGIN ${name}\n$TTL 3600\n_http._tcp IN URI 10 1 "https://gaia.example/${name}.json"\n`));
 const FAST = { intervalMs: 20, retryBaseMs: 40, retryMaxMs: 200, sourceTimeoutMs: 2_000, graceMs: 0 };
 
+/** A virtual clock, a chain announcing `addresses`, and a store that follows it. */
+async function announcing(addresses: string[]): Promise<{ clock: VirtualClock; chain: MemoryChain; store: MemoryChunkStore }> {
+  const clock = new VirtualClock();
+  const chain = new MemoryChain();
+  const store = new MemoryChunkStore();
+  await store.append(chain.announce(addresses));
+  return { clock, chain, store };
+}
+
 describe('backfill from Stacks nodes and mirrors', () => {
   it('fetches a zone file /attachments/new never delivered from a Stacks node, refusing a lying one', async () => {
     const chain = await StacksObserverChain.open({ dir: join(root, 'a'), contracts: [BNS] });
@@ -113,11 +122,8 @@ describe('backfill from Stacks nodes and mirrors', () => {
   });
 
   it('gives up on a source that never answers and ignores its signal at sourceTimeoutMs, on the node\'s clock, and asks the next', async () => {
-    const clock = new VirtualClock();
-    const chain = new MemoryChain();
-    const store = new MemoryChunkStore();
     const data = zone('late.id');
-    await store.append(chain.announce([hash160Hex(data)]));
+    const { clock, store } = await announcing([hash160Hex(data)]);
     const hanging: ChunkSource = { name: 'hanging', fetch: () => new Promise(() => {}) };
     const good: ChunkSource = { name: 'good', fetch: async () => data };
     const backfill = new Backfiller({ store, sources: [hanging, good], clock, random: () => 0.5, options: { ...FAST, sourceTimeoutMs: 5_000 } });
@@ -130,12 +136,9 @@ describe('backfill from Stacks nodes and mirrors', () => {
   });
 
   it('rests a source that stalls, so it holds up neither the other addresses nor the sources after it', async () => {
-    const clock = new VirtualClock();
-    const chain = new MemoryChain();
-    const store = new MemoryChunkStore();
     const files = Array.from({ length: 32 }, (_, i) => zone(`n${i}.id`));
     const byAddress = new Map(files.map((data) => [hash160Hex(data), data]));
-    await store.append(chain.announce([...byAddress.keys()]));
+    const { clock, store } = await announcing([...byAddress.keys()]);
     let stalled = 0;
     const stalling: ChunkSource = { name: 'stalling', fetch: () => (stalled++, new Promise(() => {})) };
     const honest: ChunkSource = { name: 'honest', fetch: async (address) => byAddress.get(address) };
@@ -149,12 +152,9 @@ describe('backfill from Stacks nodes and mirrors', () => {
   });
 
   it('starts an address a source says it now holds before the round\'s queue', async () => {
-    const clock = new VirtualClock();
-    const chain = new MemoryChain();
-    const store = new MemoryChunkStore();
     const urgent = zone('urgent.id');
     const unobtainable = Array.from({ length: 10 }, (_, i) => String(i + 1).padStart(40, '0'));
-    await store.append(chain.announce([...unobtainable, hash160Hex(urgent)]));
+    const { clock, store } = await announcing([...unobtainable, hash160Hex(urgent)]);
     let held = false;
     // Answers "not held" after 1 s (it answers: it never rests), except the urgent one once it holds it.
     const slow: ChunkSource = {
@@ -172,12 +172,9 @@ describe('backfill from Stacks nodes and mirrors', () => {
   });
 
   it('starts first an address a source said it holds before the chain announced it', async () => {
-    const clock = new VirtualClock();
-    const chain = new MemoryChain();
-    const store = new MemoryChunkStore();
     const early = zone('early.id');
     const unobtainable = Array.from({ length: 10 }, (_, i) => String(i + 1).padStart(40, '0'));
-    await store.append(chain.announce(unobtainable));
+    const { clock, chain, store } = await announcing(unobtainable);
     const slow: ChunkSource = {
       name: 'slow',
       fetch: (address) => (address === hash160Hex(early) ? Promise.resolve(early) : new Promise((resolve) => clock.setTimeout(() => resolve(undefined), 1_000))),
@@ -194,10 +191,7 @@ describe('backfill from Stacks nodes and mirrors', () => {
   });
 
   it('never stops retrying: the delay grows to the cap and stays there', async () => {
-    const clock = new VirtualClock();
-    const chain = new MemoryChain();
-    const store = new MemoryChunkStore();
-    await store.append(chain.announce(['ab'.repeat(20), 'cd'.repeat(20), '0'.repeat(40)]));
+    const { clock, store } = await announcing(['ab'.repeat(20), 'cd'.repeat(20), '0'.repeat(40)]);
     let asked = 0;
     const never: ChunkSource = { name: 'never', fetch: async () => void asked++ };
     const backfill = new Backfiller({ store, sources: [never], clock, random: () => 0.5, options: { intervalMs: 1_000, retryBaseMs: 1_000, retryMaxMs: 60_000 } });
