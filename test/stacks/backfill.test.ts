@@ -151,6 +151,20 @@ describe('backfill from Stacks nodes and mirrors', () => {
     backfill.stop();
   });
 
+  it('after a rest, lets one address probe a source that still stalls, not every free slot', async () => {
+    const unobtainable = Array.from({ length: 16 }, (_, i) => String(i + 1).padStart(40, '0'));
+    const { clock, store } = await announcing(unobtainable);
+    let stalled = 0;
+    const stalling: ChunkSource = { name: 'stalling', fetch: () => (stalled++, new Promise(() => {})) };
+    const backfill = new Backfiller({ store, sources: [stalling], clock, random: () => 0.5, options: { ...FAST, sourceTimeoutMs: 1_000, retryBaseMs: 100, retryMaxMs: 100 } });
+    backfill.start();
+    await clock.advance(1_050); // 8 slots stalled once: the source rests (100 ms here: retryMaxMs)
+    expect(stalled).toBe(8);
+    await clock.advance(1_000); // the rest is over: one probe, which stalls until its own timeout
+    expect(stalled).toBe(9);
+    backfill.stop();
+  });
+
   it('starts an address a source says it now holds before the round\'s queue', async () => {
     const urgent = zone('urgent.id');
     const unobtainable = Array.from({ length: 10 }, (_, i) => String(i + 1).padStart(40, '0'));

@@ -103,7 +103,7 @@ export class Backfiller {
    * row: one that stalls would otherwise cost every address its full timeout, holding the other
    * addresses (and the sources after it) to `concurrency` per `sourceTimeoutMs`.
    */
-  readonly #resting = new Map<ChunkSource, { until: number; failures: number }>();
+  readonly #resting = new Map<ChunkSource, { until: number; failures: number; probing: boolean }>();
   #rescanQueued = false;
   readonly #unsubscribes: (() => void)[] = [];
   /** Addresses a source said it holds, made due when the scan finds them missing. */
@@ -295,10 +295,15 @@ export class Backfiller {
       for (const source of this.#init.sources) {
         if (lifetime.aborted || this.#dropIfHeld(address)) return;
         const rest = this.#resting.get(source);
-        if (rest !== undefined && rest.until > this.#init.clock.now()) {
-          restingUntil = Math.min(restingUntil, rest.until);
-          errors.push(`${source.name}: resting`);
-          continue;
+        if (rest !== undefined) {
+          // Once its rest is over one address probes the source; the others pass it by until it answers.
+          const now = this.#init.clock.now();
+          if (rest.until > now || rest.probing) {
+            restingUntil = Math.min(restingUntil, rest.until > now ? rest.until : now + this.options.sourceTimeoutMs);
+            errors.push(`${source.name}: resting`);
+            continue;
+          }
+          rest.probing = true;
         }
         asked++;
         const data = await this.#ask(source, address, lifetime, errors);
@@ -345,7 +350,7 @@ export class Backfiller {
     if (current !== undefined && current.until > now) return; // calls made before it rested, failing together: one failure
     const failures = (current?.failures ?? 0) + 1;
     const restMs = Math.min(this.options.retryMaxMs, this.options.sourceTimeoutMs * 2 ** Math.min(failures - 1, 30));
-    this.#resting.set(source, { until: now + restMs, failures });
+    this.#resting.set(source, { until: now + restMs, failures, probing: false });
   }
 
   /**
@@ -377,6 +382,8 @@ export class Backfiller {
       return undefined;
     } finally {
       deadline.dispose();
+      const rest = this.#resting.get(source);
+      if (rest?.probing === true) rest.probing = false; // a probe that ended neither way (the backfiller stopped)
     }
   }
 }
