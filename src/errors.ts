@@ -101,6 +101,19 @@ export function retryAfterOf(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.min(Math.ceil(value), MAX_RETRY_AFTER_MS) : undefined;
 }
 
+/** C0 and C1 control characters and DEL: what a remote party sends must not drive a terminal. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL_CHARACTERS = new RegExp(CONTROL_CHARACTER.source, 'g');
+
+export function hasControlCharacters(text: string): boolean {
+  return CONTROL_CHARACTER.test(text);
+}
+
+/** `text` with each control character replaced by '?', but those in `keep` (e.g. '\t\n\r'). */
+export function replaceControlCharacters(text: string, keep = ''): string {
+  return text.replace(CONTROL_CHARACTERS, (c) => (keep.includes(c) ? c : '?'));
+}
+
 /**
  * Rebuilds an error received from a peer; unknown codes become BAD_REPLY so a peer cannot invent
  * codes. A BUSY keeps the pause it asks for (details.retryAfterMs), nothing else crosses; the
@@ -110,7 +123,7 @@ export function errorFromWire(value: unknown): AtlasError {
   if (typeof value === 'object' && value !== null) {
     const { code, message, retryAfterMs } = value as { code?: unknown; message?: unknown; retryAfterMs?: unknown };
     // A peer's words reach logs and terminals: no control characters (escape sequences) cross.
-    const text = typeof message === 'string' ? message.slice(0, 500).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?') : 'remote error';
+    const text = typeof message === 'string' ? replaceControlCharacters(message.slice(0, 500)) : 'remote error';
     if (typeof code === 'string' && knownCodes.has(code)) {
       const pause = code === ErrorCodes.BUSY ? retryAfterOf(retryAfterMs) : undefined;
       return new AtlasError(code as ErrorCode, text, pause === undefined ? undefined : { retryAfterMs: pause });

@@ -8,6 +8,7 @@
 import { extendsHistory, subdomainRecords, type SubdomainRecord } from './subdomains.js';
 import { parseZoneFile } from './zonefile.js';
 import { SerialQueue } from '../runtime.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
 
 /** Parents whose subdomains are kept; past it one is dropped (and replayed when asked again), by replay cost and recency (SubdomainIndex.#makeRoom). */
 export const MAX_INDEXED_PARENTS = 1_024;
@@ -20,6 +21,12 @@ export const MAX_INDEXED_PARENTS = 1_024;
 export const MAX_INDEXED_BYTES = 64 * 1024 * 1024;
 /** Zone files a replay reads between two turns of the event loop (about 35 ms of work). */
 const REPLAY_SLICE = 50;
+/**
+ * Parents whose replay may wait or run at once. A replay outlives the lookup that asked for it (a
+ * caller may leave), so lookups of yet other parents beyond it are refused (BUSY) rather than
+ * queued without end: as many as the request guard lets run at once by default.
+ */
+export const MAX_REPLAYS = 64;
 /** What a skipped zone file's hash counts for (a 40-character string in a set). */
 const SKIPPED_BYTES = 120;
 /** What a kept record counts for besides its zone file and strings. */
@@ -99,6 +106,7 @@ export class SubdomainIndex {
         this.#keep(parent, kept);
         return Promise.resolve(kept.current.get(name));
       }
+      if (this.#replays.size >= MAX_REPLAYS) return Promise.reject(new AtlasError(ErrorCodes.BUSY, `${MAX_REPLAYS} subdomain replays are waiting; ask again later`));
       replay = this.#queue.run(() => this.#bringUpToDate(parent, entriesOf)).finally(() => this.#replays.delete(parent));
       this.#replays.set(parent, replay);
     }

@@ -3,7 +3,7 @@
  * Exit codes: 1 an operation failed (unreachable peer, refused chunk, bad file, timeout),
  * 2 bad usage (unknown option, malformed argument), 130 interrupted.
  */
-import { isAtlasError } from '../errors.js';
+import { isAtlasError, replaceControlCharacters } from '../errors.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -52,7 +52,8 @@ export function describeError(error: unknown): string {
     text = known !== undefined && error.path !== undefined ? `${error.path}: ${known}` : error.message;
   } else if (error instanceof Error) text = error.message;
   else text = String(error);
-  return oneLine(text);
+  // One line, shown and never obeyed by the terminal: the message may quote a remote node.
+  return replaceControlCharacters(oneLine(text));
 }
 
 export function exitCodeOf(error: unknown): number {

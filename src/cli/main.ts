@@ -21,7 +21,6 @@ import { registerResolveCommand } from './commands/resolve.js';
 import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeOf, oneLine, ReportedExit } from './errors.js';
 import { installStopHandlers, stopReason } from './signals.js';
 import { packageRoot } from './package-root.js';
-import { printable } from './output.js';
 
 /** Builds the program; commands added later (e.g. `atlas sim`) register on the returned Command. */
 export function buildProgram(): Command {
@@ -69,7 +68,7 @@ export async function runCli(argv: readonly string[], program: Command = buildPr
       return EXIT_USAGE;
     }
     if (error instanceof ReportedExit) return error.exitCode;
-    process.stderr.write(`atlas: ${printable(describeError(error))}\n`);
+    process.stderr.write(`atlas: ${describeError(error)}\n`);
     if (process.env.ATLAS_DEBUG) process.stderr.write(`${(error as Error | undefined)?.stack ?? ''}\n`);
     return exitCodeOf(error);
   }

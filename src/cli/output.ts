@@ -1,4 +1,5 @@
 /** Plain-text tables and number formats for the CLI's human output; `--json` bypasses them. */
+import { replaceControlCharacters } from '../errors.js';
 
 export type Align = 'left' | 'right';
 
@@ -55,12 +56,9 @@ export function writeJson(value: unknown, write: (text: string) => void = (t) =>
   write(terminalSafeJson(JSON.stringify(value, null, 2)) + '\n');
 }
 
-/** Control characters other than tab and line ends, each shown as '?': what a remote node said cannot drive the terminal (escape sequences). */
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
-
 /** `text` safe to show on a terminal: its control characters (but tab and line ends) replaced by '?'. */
 export function printable(text: string): string {
-  return text.replace(CONTROL, '?');
+  return replaceControlCharacters(text, '\t\n\r');
 }
 
 /** One line of human output; whatever a remote node put in it is shown, never obeyed, by the terminal. */

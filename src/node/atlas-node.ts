@@ -209,8 +209,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   /** The inventory bytes [offset, offset + length) of SPEC §4, clamped. */
   inventory(offset = 0, length?: number): Uint8Array {
     countArgument('inventory: offset', offset);
-    const rest = Math.max(0, this.store.inventory.byteLength() - offset);
-    return this.store.inventory.toBytes(offset, length === undefined || length === Infinity ? rest : Math.min(countArgument('inventory: length', length), rest));
+    return this.store.inventory.toBytes(offset, length === undefined || length === Infinity ? undefined : countArgument('inventory: length', length));
   }
 
   stats(): NodeStats {

@@ -539,10 +539,10 @@ export class PeerTable {
     const since = now - this.limits.healthWindowMs;
     entry.offences = entry.offences.filter((time) => time >= since);
     entry.offences.push(now);
-    if (reason === ErrorCodes.HASH_MISMATCH) while (entry.offences.length < this.limits.maxOffences) entry.offences.push(now);
     entry.lastOffence = reason;
     if (entry.offences.length > this.limits.maxOffences) entry.offences.shift();
-    if (entry.seed || entry.offences.length < this.limits.maxOffences) return undefined;
+    const proof = reason === ErrorCodes.HASH_MISMATCH;
+    if (entry.seed || (!proof && entry.offences.length < this.limits.maxOffences)) return undefined;
     return this.blockCanonical(entry.address, now + this.limits.blockMs, 'penalised');
   }
 

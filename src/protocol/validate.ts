@@ -18,7 +18,7 @@
  * reply forms, has its own module (get-chunks.ts), and the field readers are in fields.ts.
  */
 import { parsePeerAddress } from '../peer-address.js';
-import { AtlasError, ErrorCodes, isAtlasError, type ErrorCode } from '../errors.js';
+import { AtlasError, ErrorCodes, hasControlCharacters, isAtlasError, type ErrorCode } from '../errors.js';
 import { boolean, bytes, count, describe, failReply, failRequest, list, object, own, type Fail, type Fields } from './fields.js';
 import { getChunksParams, getChunksResult } from './get-chunks.js';
 import { DEFAULT_LIMITS, type ProtocolLimits } from './limits.js';
@@ -52,14 +52,13 @@ export const MAX_VARINT_BYTES = 5;
 /** A request after validation, discriminated by method so a switch narrows the params. */
 export type ValidRequest = { [M in Method]: { method: M; params: ParamsOf<M> } }[Method];
 
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 function networkId(value: unknown, field: string, limits: Readonly<ProtocolLimits>, fail: Fail): string {
   if (typeof value !== 'string') fail(ErrorCodes.BAD_REQUEST, field, `expected a string, got ${describe(value)}`);
   if (value.length === 0 || value.length > limits.maxNetworkIdLength) {
     fail(ErrorCodes.BAD_REQUEST, field, `length ${value.length}, expected 1 to ${limits.maxNetworkIdLength}`);
   }
-  if (CONTROL_CHARACTERS.test(value)) fail(ErrorCodes.BAD_REQUEST, field, 'contains control characters');
+  if (hasControlCharacters(value)) fail(ErrorCodes.BAD_REQUEST, field, 'contains control characters');
   return value;
 }
 

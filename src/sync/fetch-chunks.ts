@@ -10,9 +10,6 @@ import { fetchFromPeers, FetchResult, type FetchOptions, type FetchRequest } fro
 /** While waiting, peers are asked again at least this often (a neighbour may have got it meanwhile). */
 export const FETCH_RETRY_MS = 1_000;
 
-/** FetchHost.passBudgetMs's default: one call's chunks timeout (DEFAULT_TIMEOUTS.chunks). */
-export const PASS_BUDGET_MS = 30_000;
-
 /** Reads held chunks, hash-checked (store/verified-read.ts): a corrupt chunk is not returned. */
 export type LocalReader = (addresses: readonly Address[]) => readonly { address: Address; data: Uint8Array }[];
 
@@ -27,10 +24,10 @@ export interface FetchHost {
   canFetch(): boolean;
   /**
    * The longest the passes may run before a call gives up on peers, unless its wait is longer
-   * (default PASS_BUDGET_MS): a pass asks up to MAX_PEERS_PER_ADDRESS holders in turn, each of
-   * which may stall a call until the chunks timeout.
+   * (the node gives its chunks timeout): a pass asks up to MAX_PEERS_PER_ADDRESS holders in turn,
+   * each of which may stall a call until that timeout.
    */
-  passBudgetMs?: number;
+  passBudgetMs: number;
   /** One pass over the likeliest holders of `wanted` (fetch.ts). */
   fetchPass(wanted: readonly Address[], signal: AbortSignal): Promise<Map<Address, Uint8Array>>;
 }
@@ -54,12 +51,11 @@ export async function fetchChunksFor(inputs: readonly string[], options: FetchOp
   }
   const waitMs = waitOf(options.wait);
   const deadline = host.clock.now() + waitMs;
-  const stop = new AbortController();
   // Passes end by the wait, or by passBudgetMs when the wait is shorter (without a wait too): a
-  // pass's holders may each stall a call until the chunks timeout, one after another.
-  const passesMs = Math.max(waitMs, host.passBudgetMs ?? PASS_BUDGET_MS);
-  const waitEnds = Number.isFinite(passesMs) ? new Deadline(host.clock, passesMs) : undefined;
-  const signal = AbortSignal.any([stop.signal, host.lifetime, ...(options.signal ? [options.signal] : []), ...(waitEnds ? [waitEnds.signal] : [])]);
+  // pass's holders may each stall a call until the chunks timeout, one after another. The same
+  // signal ends them when the caller's signal aborts or the node closes.
+  const passes = new Deadline(host.clock, Math.max(waitMs, host.passBudgetMs), { signal: options.signal, base: host.lifetime });
+  const { signal } = passes;
   try {
     for (;;) {
       throwIfStopped(options.signal, host.lifetime);
@@ -73,17 +69,16 @@ export async function fetchChunksFor(inputs: readonly string[], options: FetchOp
           }
         } catch (error) {
           throwIfStopped(options.signal, host.lifetime);
-          if (waitEnds?.expired !== true) throw error;
+          if (!passes.expired) throw error;
           takeLocal(host.readLocal, pending, result); // what the pass cut short had stored
         }
       }
       const left = deadline - host.clock.now();
-      if (pending.size === 0 || left <= 0 || waitEnds?.expired === true) break;
+      if (pending.size === 0 || left <= 0 || passes.expired) break;
       await host.changes.next(signal, Math.min(left, FETCH_RETRY_MS));
     }
   } finally {
-    stop.abort();
-    waitEnds?.dispose();
+    passes.dispose();
   }
   for (const [address, input] of pending) {
     if (host.store.positionsOf(address).length > 0) result.missing.push(address);
@@ -132,7 +127,7 @@ export function nodeFetcher(parts: NodeFetchParts): (addresses: readonly string[
     changes: parts.changes,
     lifetime: parts.lifetime,
     canFetch: parts.canFetch,
-    ...(parts.passBudgetMs !== undefined ? { passBudgetMs: parts.passBudgetMs } : {}),
+    passBudgetMs: parts.passBudgetMs,
     fetchPass: (wanted, signal) => {
       // Read once per pass: the known peers are the whole table, sorted by health.
       const viewed = views.peers();

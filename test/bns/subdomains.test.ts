@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NameResolver } from '../../src/bns/names.js';
-import { SubdomainIndex } from '../../src/bns/subdomain-index.js';
+import { MAX_REPLAYS, SubdomainIndex } from '../../src/bns/subdomain-index.js';
+import { ErrorCodes } from '../../src/errors.js';
 import { subdomainHistories, subdomainRecords, type SubdomainRecord } from '../../src/bns/subdomains.js';
 import { parseZoneFile } from '../../src/bns/zonefile.js';
 import { MemoryChain } from '../../src/chain/memory.js';
@@ -221,6 +222,15 @@ describe('subdomains', () => {
     order.length = 0;
     expect((await index.lookup('a5.a.id', 'a.id', entriesOf('a.id')))?.owner).toBe('1Owner');
     expect(order).toEqual([]);
+  });
+
+  it('refuses (BUSY) a lookup that would queue a replay beyond MAX_REPLAYS, and takes new ones once they ran', async () => {
+    const index = new SubdomainIndex(() => undefined);
+    const entries = Array.from({ length: 100 }, (_, i) => ({ zonefileHash: i.toString(16).padStart(40, '0') }));
+    const waiting = Array.from({ length: MAX_REPLAYS }, (_, i) => index.lookup(`bob.p${i}.id`, `p${i}.id`, () => entries));
+    await expect(index.lookup('bob.extra.id', 'extra.id', () => entries)).rejects.toMatchObject({ code: ErrorCodes.BUSY });
+    await Promise.all(waiting);
+    expect(await index.lookup('bob.extra.id', 'extra.id', () => entries)).toBeUndefined();
   });
 
   it('counts the zone files it had to skip against maxBytes too', async () => {

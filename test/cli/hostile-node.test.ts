@@ -23,7 +23,7 @@ beforeAll(async () => {
       send(200, {
         missing: [null, 7, { address: 'ab'.repeat(20), positions: [1], ageMs: 1_000, attempts: 2, lastAttemptAt: 0, nextAttemptAt: 5_000, lastError: `src: ${ESCAPES}` }],
       });
-    } else if (req.url === '/status') send(200, { state: `running${ESCAPES}`, network: ESCAPES, have: 1, total: 2, peers: 3, neighbors: 'not-a-list', chunksPerSecond: 0 });
+    } else if (req.url === '/status') send(200, { state: `running${ESCAPES}`, network: ESCAPES, have: 1, total: 2, peers: 3, neighbors: 'not-a-list', chunksPerSecond: 'fast' });
     else if (req.url?.startsWith('/v1/names/nobody')) send(404, { error: `no such name ${ESCAPES}` });
     else if (req.url?.startsWith('/v1/names/')) send(200, { status: 'ok', address: ESCAPES, zonefile_hash: 'ab'.repeat(20), zonefile: `$ORIGIN evil.id\n${ESCAPES}\n` });
     else send(404, { error: ESCAPES });

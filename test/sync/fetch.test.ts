@@ -49,6 +49,7 @@ async function setup(count: number, answer: Answer, known: string[]) {
       return known;
     },
     canFetch: () => true,
+    passBudgetMs: 30_000,
     onStored() {},
     onFault: (peer, error) => faults.push(`${peer}:${error.code}`),
     onCall: (peer, ok) => calls.push(`${peer}:${ok}`),
@@ -179,7 +180,7 @@ describe('fetchChunks with a wait of some milliseconds', () => {
       const result = await fetch([chunk!.address], { wait });
       const tookMs = performance.now() - startedAt;
       expect(result.missing).toEqual([chunk!.address]);
-      expect(tookMs, String(wait)).toBeLessThan(STALL_MS); // not held by the stalled call, let alone eight in turn
+      expect(tookMs, String(wait)).toBeLessThan((wait || 300) + 500); // by the wait, or the pass budget: not held by the stalled call
       expect(calls).toBe(1);
     }
   });

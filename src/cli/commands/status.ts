@@ -41,14 +41,15 @@ export function registerStatusCommand(program: Command): void {
         writeJson(status);
         return;
       }
-      const have = status.have ?? 0;
-      const total = status.total ?? 0;
+      const shown = shownFields(status);
+      const have = shown.have ?? 0;
+      const total = shown.total ?? 0;
       const rows: [string, string][] = [
-        ['node', `${options.peer} (${status.state ?? '?'}, network ${status.network ?? '?'})`],
+        ['node', `${options.peer} (${shown.state ?? '?'}, network ${shown.network ?? '?'})`],
         ['chunks', `${formatCount(have)} of ${formatCount(total)} announced positions held${total > have ? `, ${formatCount(total - have)} missing` : ''}`],
-        ['peers', formatCount(status.peers ?? 0)],
-        ['neighbours', (Array.isArray(status.neighbors) ? status.neighbors.map(String) : []).join(', ') || '-'],
-        ['rate', `${(status.chunksPerSecond ?? 0).toFixed(1)} chunks/s`],
+        ['peers', formatCount(shown.peers ?? 0)],
+        ['neighbours', (shown.neighbors ?? []).join(', ') || '-'],
+        ['rate', `${(shown.chunksPerSecond ?? 0).toFixed(1)} chunks/s`],
       ];
       writeLine(formatTable([{ header: 'status' }, { header: '' }], rows));
     });
@@ -59,3 +60,14 @@ async function readStatus(peer: string, timeoutSeconds: number): Promise<StatusR
   if (status !== 200) throw new CliError(`${peer} refused the status request (HTTP ${status})`);
   return body as StatusReply;
 }
+
+/** The fields a human status shows, each of its type or left out (a remote node may send anything). */
+function shownFields(reply: StatusReply): StatusReply {
+  const typed: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(reply)) {
+    const wanted = key === 'neighbors' ? Array.isArray(value) : typeof value === (STRING_FIELDS.has(key) ? 'string' : 'number');
+    if (wanted) typed[key] = key === 'neighbors' ? (value as unknown[]).map(String) : value;
+  }
+  return typed as StatusReply;
+}
+const STRING_FIELDS = new Set(['state', 'address', 'network']);

@@ -96,14 +96,14 @@ export class Backfiller {
   /** Addresses due, in the order they are started; rebuilt every round. */
   #queue: Address[] = [];
   #queueAt = 0;
-  /** Addresses a source said it now holds: started before the round's queue. */
-  #urgent: Address[] = [];
+  /** Addresses a source said it now holds: started before the round's queue, in that order. */
+  readonly #urgent = new Set<Address>();
   /**
    * Sources resting after a timeout or an unreachable call, until when, and their failures in a
    * row: one that stalls would otherwise cost every address its full timeout, holding the other
    * addresses (and the sources after it) to `concurrency` per `sourceTimeoutMs`.
    */
-  readonly #resting = new Map<ChunkSource, { until: number; failures: number; probing: boolean }>();
+  readonly #resting = new Map<ChunkSource, { until: number; failures: number }>();
   #rescanQueued = false;
   readonly #unsubscribes: (() => void)[] = [];
   /** Addresses a source said it holds, made due when the scan finds them missing. */
@@ -145,6 +145,7 @@ export class Backfiller {
     this.#abort = undefined;
     if (this.#timer !== undefined) this.#init.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#urgent.clear();
     for (const unsubscribe of this.#unsubscribes.splice(0)) unsubscribe();
   }
 
@@ -157,7 +158,7 @@ export class Backfiller {
       const entry = this.#entries.get(address);
       if (entry) {
         entry.nextAttemptAt = now;
-        if (this.#urgent.length < MAX_WOKEN) this.#urgent.push(address);
+        if (this.#urgent.size < MAX_WOKEN) this.#urgent.add(address);
         this.#pump();
       } else {
         if (this.#woken.size >= MAX_WOKEN) this.#woken.clear();
@@ -228,14 +229,20 @@ export class Backfiller {
   /** Starts queued fetches while slots are free; each one that ends starts the next. */
   #pump(): void {
     const now = this.#init.clock.now();
-    while (this.#abort && this.#inFlight.size < this.options.concurrency && (this.#urgent.length > 0 || this.#queueAt < this.#queue.length)) {
-      const address = (this.#urgent.length > 0 ? this.#urgent.shift() : this.#queue[this.#queueAt++]) as Address;
+    while (this.#abort && this.#inFlight.size < this.options.concurrency && (this.#urgent.size > 0 || this.#queueAt < this.#queue.length)) {
+      const address = this.#urgent.size > 0 ? this.#takeUrgent() : (this.#queue[this.#queueAt++] as Address);
       const entry = this.#entries.get(address);
       if (entry === undefined || entry.nextAttemptAt > now || this.#inFlight.has(address) || this.#dropIfHeld(address)) continue;
       void this.#attempt(address)
         .catch((error: unknown) => this.#logger.error('backfill attempt failed', { address, error: String(error) }))
         .finally(() => this.#pump());
     }
+  }
+
+  #takeUrgent(): Address {
+    const [address] = this.#urgent as Iterable<Address>;
+    this.#urgent.delete(address as Address);
+    return address as Address;
   }
 
   #schedule(delayMs: number): void {
@@ -278,7 +285,7 @@ export class Backfiller {
       if (!this.#entries.has(address)) {
         const woken = this.#woken.delete(address);
         this.#entries.set(address, { firstSeen: now, attempts: 0, nextAttemptAt: woken ? now : now + this.options.graceMs });
-        if (woken && this.#urgent.length < MAX_WOKEN) this.#urgent.push(address); // a source holds it: first
+        if (woken && this.#urgent.size < MAX_WOKEN) this.#urgent.add(address); // a source holds it: first
       }
     }
   }
@@ -296,14 +303,14 @@ export class Backfiller {
         if (lifetime.aborted || this.#dropIfHeld(address)) return;
         const rest = this.#resting.get(source);
         if (rest !== undefined) {
-          // Once its rest is over one address probes the source; the others pass it by until it answers.
           const now = this.#init.clock.now();
-          if (rest.until > now || rest.probing) {
-            restingUntil = Math.min(restingUntil, rest.until > now ? rest.until : now + this.options.sourceTimeoutMs);
+          if (rest.until > now) {
+            restingUntil = Math.min(restingUntil, rest.until);
             errors.push(`${source.name}: resting`);
             continue;
           }
-          rest.probing = true;
+          // Its rest is over: this address probes it, the others pass it by for the probe's time.
+          rest.until = now + this.options.sourceTimeoutMs;
         }
         asked++;
         const data = await this.#ask(source, address, lifetime, errors);
@@ -347,10 +354,12 @@ export class Backfiller {
   #rest(source: ChunkSource): void {
     const now = this.#init.clock.now();
     const current = this.#resting.get(source);
-    if (current !== undefined && current.until > now) return; // calls made before it rested, failing together: one failure
+    // Calls made before it rested, failing together, are one failure. (A probe fails at the very
+    // end of its window, `until`; whole-millisecond timers may fire a fraction early: 1 ms of slack.)
+    if (current !== undefined && current.until - 1 > now) return;
     const failures = (current?.failures ?? 0) + 1;
     const restMs = Math.min(this.options.retryMaxMs, this.options.sourceTimeoutMs * 2 ** Math.min(failures - 1, 30));
-    this.#resting.set(source, { until: now + restMs, failures, probing: false });
+    this.#resting.set(source, { until: now + restMs, failures });
   }
 
   /**
@@ -360,7 +369,7 @@ export class Backfiller {
    */
   async #ask(source: ChunkSource, address: Address, lifetime: AbortSignal, errors: string[]): Promise<Uint8Array | typeof ALREADY_STORED | undefined> {
     // On the node's clock; raced, so a source that ignores its signal cannot hold a slot past it.
-    const deadline = new Deadline(this.#init.clock, this.options.sourceTimeoutMs, { signal: lifetime });
+    const deadline = new Deadline(this.#init.clock, this.options.sourceTimeoutMs, { base: lifetime });
     try {
       const data = await deadline.race(source.fetch(address, { signal: deadline.signal, maxBytes: this.#init.store.maxChunkSize }));
       this.#resting.delete(source); // it answers
@@ -382,8 +391,6 @@ export class Backfiller {
       return undefined;
     } finally {
       deadline.dispose();
-      const rest = this.#resting.get(source);
-      if (rest?.probing === true) rest.probing = false; // a probe that ended neither way (the backfiller stopped)
     }
   }
 }
