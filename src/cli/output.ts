@@ -8,8 +8,12 @@ export interface Column {
   align?: Align;
 }
 
-/** A table with one header line, a rule, and the rows; cells are padded to the widest. */
-export function formatTable(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
+/**
+ * A table with one header line, a rule, and the rows; cells are padded to the widest. A cell is
+ * one line (`oneLine`): a remote field holding a line end cannot add a row of its own.
+ */
+export function formatTable(columns: readonly Column[], givenRows: readonly (readonly string[])[]): string {
+  const rows = givenRows.map((row) => row.map(oneLine));
   const widths = columns.map((column, i) => Math.max(column.header.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     columns
@@ -59,6 +63,11 @@ export function writeJson(value: unknown, write: (text: string) => void = (t) =>
 /** `text` safe to show on a terminal: its control characters (but tab and line ends) replaced by '?'. */
 export function printable(text: string): string {
   return replaceControlCharacters(text, '\t\n\r');
+}
+
+/** `text` as one line safe to show: every control character, line ends and tabs included, replaced by '?' (a remote field inside a line). */
+export function oneLine(text: string): string {
+  return replaceControlCharacters(text);
 }
 
 /** One line of human output; whatever a remote node put in it is shown, never obeyed, by the terminal. */

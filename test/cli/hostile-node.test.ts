@@ -1,6 +1,7 @@
 /**
  * The CLI reading a node that answers hostile JSON: strings holding terminal escape sequences are
- * shown, never obeyed (every control character but tab and line ends becomes '?'; JSON output
+ * shown, never obeyed (every control character but tab and line ends becomes '?', and those too inside
+ * a field; JSON output
  * escapes them), and fields of the wrong type are skipped rather than crashing the command. A zone
  * file piped out stays exact.
  */
@@ -10,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAtlas } from './helpers.js';
 
 const ESCAPES = '\x1b]0;owned\x07\x1b[2J\x1b[31mred\u009b';
+/** A remote field holding line ends, trying to add a line of its own to the output. */
+const FORGED = 'x\r\nchunks  999 of 999 announced positions held\n';
 let server: http.Server;
 let peer: string;
 
@@ -19,7 +22,12 @@ beforeAll(async () => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    if (req.url?.startsWith('/v1/atlas/missing')) {
+    if (req.headers.host?.startsWith('127.0.0.2') === true) {
+      if (req.url?.startsWith('/v1/atlas/missing')) {
+        send(200, { total: FORGED, missing: [{ address: 'cd'.repeat(20), positions: [1], ageMs: 1_000, attempts: 1, nextAttemptAt: 0, lastError: FORGED }] });
+      } else if (req.url === '/status') send(200, { state: FORGED, network: FORGED, have: 1, total: 2, peers: 3, neighbors: [FORGED], chunksPerSecond: 1 });
+      else send(200, { status: 'ok', address: FORGED, zonefile_hash: FORGED, zonefile: '$ORIGIN a.id\n' });
+    } else if (req.url?.startsWith('/v1/atlas/missing')) {
       send(200, {
         missing: [null, 7, { address: 'ab'.repeat(20), positions: [1], ageMs: 1_000, attempts: 2, lastAttemptAt: 0, nextAttemptAt: 5_000, lastError: `src: ${ESCAPES}` }],
       });
@@ -28,6 +36,7 @@ beforeAll(async () => {
     else if (req.url?.startsWith('/v1/names/')) send(200, { status: 'ok', address: ESCAPES, zonefile_hash: 'ab'.repeat(20), zonefile: `$ORIGIN evil.id\n${ESCAPES}\n` });
     else send(404, { error: ESCAPES });
   });
+  // On every address: 127.0.0.2 is the node whose fields hold line ends (FORGED).
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   peer = `127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -68,5 +77,27 @@ describe('the CLI against a node answering hostile JSON', () => {
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain('no such name ?]0;owned');
     expectNoControlCharacters(run.stderr);
+  });
+
+  it('keeps a remote field holding line ends on its own line: it cannot add a line to the output', async () => {
+    const forger = http.createServer((req, res) => {
+      req.headers.host = `127.0.0.2:${(forger.address() as AddressInfo).port}`;
+      server.emit('request', req, res);
+    });
+    await new Promise<void>((resolve) => forger.listen(0, '127.0.0.2', () => resolve()));
+    try {
+      const at = `127.0.0.2:${(forger.address() as AddressInfo).port}`;
+      const [missing, status, resolve] = await Promise.all([runAtlas(['missing', '-p', at]), runAtlas(['status', '-p', at]), runAtlas(['resolve', 'a.id', '-p', at])]);
+      for (const run of [missing, status, resolve]) expect(run.code, run.stderr).toBe(0);
+      // The header, the rule, one row and the total; the status table's five rows; one line on stderr.
+      expect(missing.stdout.trimEnd().split('\n')).toHaveLength(4);
+      expect(missing.stdout).toContain('x??chunks  999 of 999');
+      expect(status.stdout.trimEnd().split('\n')).toHaveLength(7);
+      expect(status.stdout.match(/^chunks/gm)).toHaveLength(1);
+      expect(resolve.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(resolve.stdout).toBe('$ORIGIN a.id\n');
+    } finally {
+      await new Promise<void>((resolve) => forger.close(() => resolve()));
+    }
   });
 });

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { parsePeer, secondsParser } from '../args.js';
 import { CliError } from '../errors.js';
 import { getNodeJson } from '../node-http.js';
-import { printable, writeJson } from '../output.js';
+import { oneLine, printable, writeJson } from '../output.js';
 import { DEFAULT_REMOTE_TIMEOUT_S } from '../remote.js';
 
 interface ResolveOptions {
@@ -33,7 +33,7 @@ export function registerResolveCommand(program: Command): void {
         const hash = typeof body.zonefile_hash === 'string' ? ` (zone file ${body.zonefile_hash})` : '';
         throw new CliError(`${name}: ${String(body.status)}${hash}`);
       }
-      process.stderr.write(printable(`${name}: owner ${String(body.address)}, zone file ${String(body.zonefile_hash)}\n`));
+      process.stderr.write(`${oneLine(name)}: owner ${oneLine(String(body.address))}, zone file ${oneLine(String(body.zonefile_hash))}\n`);
       // Exact when piped (it may be saved and hashed); on a terminal, shown, never obeyed.
       const text = body.zonefile.endsWith('\n') ? body.zonefile : `${body.zonefile}\n`;
       process.stdout.write(process.stdout.isTTY ? printable(text) : text);
