@@ -1,8 +1,8 @@
 /**
  * The CLI reading a node that answers hostile JSON: strings holding terminal escape sequences are
  * shown, never obeyed (every control character but tab and line ends becomes '?', and those too
- * inside a field; JSON output escapes them), and fields of the wrong type are skipped rather than crashing the command. A zone
- * file piped out stays exact.
+ * inside a field; JSON output escapes them), and fields of the wrong type are skipped rather than
+ * crashing the command. A zone file piped out stays exact.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
