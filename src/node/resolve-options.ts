@@ -8,11 +8,12 @@
 import { DEFAULT_CHUNK_CACHE_BYTES } from '../store/recent-records.js';
 import { DEFAULT_SEQUENCE_CACHE_BYTES } from '../store/sequence-pages.js';
 import { InvalidOptionError } from '../errors.js';
+import { describe, numberRule, overlayChecked, POSITIVE_FINITE, type NumberRule } from '../options-overlay.js';
 import { DEFAULT_ADDRESS_POLICY, type AddressPolicyOptions } from '../peers/address-policy.js';
-import { PEER_TABLE_DEFAULTS, type PeerTableLimits } from '../peers/table.js';
+import { PEER_TABLE_DEFAULTS, PEER_TABLE_RULES, type PeerTableLimits } from '../peers/table.js';
 import { DEFAULT_WALK_PACE, type WalkPaceOptions } from '../peers/walk-pace.js';
-import { DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/limits.js';
-import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../protocol/request-guard.js';
+import { resolveLimits, type ProtocolLimits } from '../protocol/limits.js';
+import { DEFAULT_REQUEST_LIMITS, REQUEST_LIMIT_RULES, type RequestLimits } from '../protocol/request-guard.js';
 import { silentLogger, systemClock, type Clock, type Logger, type Random } from '../runtime.js';
 import { DEFAULT_CHUNK_STORAGE, isByteCount, type ChunkStorage } from '../store/lmdb.js';
 import type { ChunkStore } from '../store/types.js';
@@ -20,7 +21,7 @@ import { DEFAULT_AUDIT, type AuditOptions } from '../sync/audit.js';
 import { DEFAULT_DOWNLOADER, type DownloaderOptions } from '../sync/downloader.js';
 import { DEFAULT_EARLY_CONTACTS, type EarlyContactsOptions } from '../sync/early-contacts.js';
 import { DEFAULT_PUSHER, type PusherOptions } from '../sync/pusher.js';
-import { DEFAULT_BACKFILL, type BackfillOptions } from '../sync/sources/backfill.js';
+import { BACKFILL_RULES, DEFAULT_BACKFILL, type BackfillOptions } from '../sync/sources/backfill.js';
 import { DEFAULT_SUBDOMAIN_INDEX, type SubdomainIndexLimits } from '../bns/subdomain-index.js';
 import type { ChunkSource } from '../sync/sources/types.js';
 import type { ChainAdapter } from '../chain/types.js';
@@ -72,25 +73,22 @@ const TRANSPORT_METHODS = ['listen', 'call', 'close'];
 const STORE_METHODS = ['putMany', 'get', 'close', 'sequenceLength'];
 const SOURCE_METHODS = ['fetch'];
 
-/** Nested counts that must be whole and at least 1 (a zero would stall or refuse everything). */
-const POSITIVE_INTEGERS = new Set([
-  ...Object.keys(DEFAULT_LIMITS).map((key) => `limits.${key}`),
-  'requests.maxConcurrent', 'requests.maxConcurrentPerHost', 'requests.maxKeys', 'requests.addressesPerToken',
+/**
+ * The kinds of number of the option groups only the node builds from. The components an embedder
+ * may build alone (PeerTable, Backfiller, RequestGuard) own theirs, and the protocol limits are
+ * positive integers wherever they are given (resolveLimits).
+ */
+const NODE_GROUP_RULES = {
+  timers: POSITIVE_FINITE,
+  addressPolicy: numberRule({ positiveIntegers: ['maxLength'] }),
+  walk: numberRule({ positiveIntegers: ['stepsPerRound', 'settledStepsPerRenewal'] }),
   // downloads.maxInFlight may be 0: the node then fetches only when asked (fetchChunks).
-  'downloads.maxInFlightPerPeer', 'downloads.batchSize', 'downloads.maxPendingWrites', 'downloads.planWindow',
-  'push.pushBatch', 'earlyContacts.maxPeers', 'earlyContacts.maxPeersPerHost', 'earlyContacts.maxPositions', 'backfill.concurrency', 'names.maxParents', 'names.maxBytes', 'walk.stepsPerRound', 'walk.settledStepsPerRenewal',
-  ...['maxPeers', 'maxPending', 'maxPendingPerHost', 'maxSamplesPerPeer', 'maxRecent', 'maxRecentPerHost', 'maxBlocked', 'maxOffences'].map((key) => `peerTable.${key}`),
-]);
-/** Nested counts that must be whole and may be 0 (0 turns the behaviour off). */
-const WHOLE_NUMBERS = new Set(['downloads.maxInFlight', 'push.neighborOffers']);
-/** Nested numbers for which Infinity means "no bound" (a host's request rate); every other number is finite. */
-const MAY_BE_INFINITE = new Set(['requests.ratePerSecond']);
-/** Nested periods and timeouts that 0 would turn into a busy loop or an instant failure. */
-const POSITIVE_DURATIONS = new Set(['backfill.intervalMs', 'backfill.retryBaseMs', 'backfill.sourceTimeoutMs', 'peerTable.healthWindowMs', 'push.timeoutMs', 'audit.timeoutMs', 'audit.retryMs']);
-/** Nested numbers that are fractions in [0, 1]. */
-const FRACTIONS = new Set(['peerTable.minHealth', 'audit.stallHealth']);
-/** Nested strings with a fixed set of values. */
-const CHOICES: Record<string, readonly string[]> = { 'peerTable.pendingEviction': ['oldest', 'random'] };
+  downloads: numberRule({ positiveIntegers: ['maxInFlightPerPeer', 'batchSize', 'maxPendingWrites', 'planWindow'], wholeNumbers: ['maxInFlight'] }),
+  push: numberRule({ positiveIntegers: ['pushBatch'], wholeNumbers: ['neighborOffers'], positive: ['timeoutMs'] }),
+  earlyContacts: numberRule({ positiveIntegers: ['maxPeers', 'maxPeersPerHost', 'maxPositions'], positive: ['ttlMs'] }),
+  audit: numberRule({ positive: ['timeoutMs', 'retryMs'], fractions: ['stallHealth'] }),
+  names: numberRule({ positiveIntegers: ['maxParents', 'maxBytes'] }),
+} satisfies Record<string, NumberRule>;
 
 /** Checks `options` and returns them resolved: every default filled in, the data deeply frozen. */
 export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptions {
@@ -114,16 +112,12 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
   const neighbors = positiveInteger('neighbors', options.neighbors) ?? 8;
 
   const given = {
-    limits: group('limits', options.limits, DEFAULT_LIMITS),
-    peerTable: group('peerTable', options.peerTable, PEER_TABLE_DEFAULTS),
-    timers: group('timers', options.timers, DEFAULT_TIMERS),
+    limits: resolveLimits(options.limits),
+    peerTable: overlayChecked('peerTable', PEER_TABLE_DEFAULTS, options.peerTable, PEER_TABLE_RULES),
+    timers: overlayChecked('timers', DEFAULT_TIMERS, options.timers, NODE_GROUP_RULES.timers),
   };
-  for (const [name, value] of Object.entries(given.timers)) {
-    if (!(value > 0 && Number.isFinite(value))) throw new InvalidOptionError(`timers.${name}`, `expected a positive number of milliseconds, got ${describe(value)}`);
-  }
   // An early offer waits as long as its caller's check may take, unless told otherwise.
-  const earlyContacts = group('earlyContacts', options.earlyContacts, { ...DEFAULT_EARLY_CONTACTS, ttlMs: given.peerTable.checkMs });
-  if (!(earlyContacts.ttlMs > 0 && Number.isFinite(earlyContacts.ttlMs))) throw new InvalidOptionError('earlyContacts.ttlMs', `expected a positive number of milliseconds, got ${describe(earlyContacts.ttlMs)}`);
+  const earlyContacts = overlayChecked('earlyContacts', { ...DEFAULT_EARLY_CONTACTS, ttlMs: given.peerTable.checkMs }, options.earlyContacts, NODE_GROUP_RULES.earlyContacts);
   const maxChunkSize = positiveInteger('maxChunkSize', options.maxChunkSize) ?? given.limits.maxChunkSize;
   const maxPeers = positiveInteger('maxPeers', options.maxPeers) ?? given.peerTable.maxPeers;
   const maxPending = positiveInteger('maxPendingPeers', options.maxPendingPeers) ?? given.peerTable.maxPending;
@@ -138,18 +132,18 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
     neighbors,
     maxChunkSize,
     limits: { ...given.limits, maxChunkSize },
-    addressPolicy: group('addressPolicy', options.addressPolicy, DEFAULT_ADDRESS_POLICY),
+    addressPolicy: overlayChecked('addressPolicy', DEFAULT_ADDRESS_POLICY, options.addressPolicy, NODE_GROUP_RULES.addressPolicy),
     peerTable: { ...given.peerTable, maxPeers, maxPending, refusalMs: given.timers.refusalMs },
-    requests: group('requests', options.requests, DEFAULT_REQUEST_LIMITS),
+    requests: overlayChecked('requests', DEFAULT_REQUEST_LIMITS, options.requests, REQUEST_LIMIT_RULES),
     timers: given.timers,
-    walk: group('walk', options.walk, DEFAULT_WALK_PACE),
-    downloads: withinLimits(group('downloads', options.downloads, DEFAULT_DOWNLOADER), given.limits),
-    push: group('push', options.push, DEFAULT_PUSHER),
+    walk: overlayChecked('walk', DEFAULT_WALK_PACE, options.walk, NODE_GROUP_RULES.walk),
+    downloads: withinLimits(overlayChecked('downloads', DEFAULT_DOWNLOADER, options.downloads, NODE_GROUP_RULES.downloads), given.limits),
+    push: overlayChecked('push', DEFAULT_PUSHER, options.push, NODE_GROUP_RULES.push),
     earlyContacts,
-    audit: group('audit', options.audit, DEFAULT_AUDIT),
+    audit: overlayChecked('audit', DEFAULT_AUDIT, options.audit, NODE_GROUP_RULES.audit),
     sources,
-    backfill: group('backfill', options.backfill, DEFAULT_BACKFILL),
-    names: group('names', options.names, DEFAULT_SUBDOMAIN_INDEX),
+    backfill: overlayChecked('backfill', DEFAULT_BACKFILL, options.backfill, BACKFILL_RULES),
+    names: overlayChecked('names', DEFAULT_SUBDOMAIN_INDEX, options.names, NODE_GROUP_RULES.names),
     clock: options.clock === undefined ? systemClock : component('clock', options.clock, ['now', 'setTimeout', 'clearTimeout'], 'a Clock'),
     random: optional('random', options.random, 'a function returning [0, 1)', (v): v is Random => typeof v === 'function') ?? Math.random,
     logger: options.logger === undefined ? silentLogger : component('logger', options.logger, ['debug', 'info', 'warn', 'error'], 'a Logger'),
@@ -163,46 +157,6 @@ const OPTION_NAMES: Record<keyof AtlasNodeOptions, true> = {
   maxChunkSize: true, limits: true, addressPolicy: true, maxPeers: true, maxPendingPeers: true, peerTable: true, requests: true,
   timers: true, walk: true, downloads: true, push: true, earlyContacts: true, audit: true, sources: true, backfill: true, names: true, clock: true, random: true, logger: true, metrics: true,
 };
-
-/**
- * `given` laid over `defaults`, key by key and level by level, each value checked against the
- * default's type; an undefined value keeps the default. An empty default object is an open record
- * of numbers (e.g. requests.methodCost).
- */
-function group<T extends object>(path: string, given: unknown, defaults: Readonly<T>): T {
-  if (given === undefined) return structuredClone(defaults) as T;
-  if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new InvalidOptionError(path, `expected an object, got ${describe(given)}`);
-  const open = Object.keys(defaults).length === 0;
-  const result: Record<string, unknown> = structuredClone(defaults) as Record<string, unknown>;
-  for (const [key, value] of Object.entries(given)) {
-    const name = `${path}.${key}`;
-    if (value === undefined) continue;
-    const fallback = open ? 0 : (defaults as Record<string, unknown>)[key];
-    if (fallback === undefined) throw new InvalidOptionError(name, 'unknown option');
-    result[key] = typeof fallback === 'object' && fallback !== null ? group(name, value, fallback) : checkValue(name, value, fallback);
-  }
-  return result as T;
-}
-
-function checkValue(name: string, value: unknown, fallback: unknown): unknown {
-  const choices = CHOICES[name];
-  if (choices !== undefined) {
-    if (!choices.includes(value as string)) throw new InvalidOptionError(name, `expected one of ${choices.join(', ')}, got ${describe(value)}`);
-    return value;
-  }
-  if (typeof fallback === 'boolean') {
-    if (typeof value !== 'boolean') throw new InvalidOptionError(name, `expected a boolean, got ${describe(value)}`);
-    return value;
-  }
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (value === Infinity && !MAY_BE_INFINITE.has(name))) {
-    throw new InvalidOptionError(name, `expected a finite number >= 0, got ${describe(value)}`);
-  }
-  if (POSITIVE_DURATIONS.has(name) && value === 0) throw new InvalidOptionError(name, 'expected a positive number of milliseconds, got 0');
-  if (POSITIVE_INTEGERS.has(name) && !(Number.isSafeInteger(value) && value > 0)) throw new InvalidOptionError(name, `expected a positive integer, got ${describe(value)}`);
-  if (WHOLE_NUMBERS.has(name) && !Number.isSafeInteger(value)) throw new InvalidOptionError(name, `expected a whole number, got ${describe(value)}`);
-  if (FRACTIONS.has(name) && value > 1) throw new InvalidOptionError(name, `expected a fraction in [0, 1], got ${describe(value)}`);
-  return value;
-}
 
 function component<T>(option: string, value: T | undefined, methods: readonly string[], what: string): T {
   if (typeof value !== 'object' || value === null) {
@@ -244,11 +198,6 @@ function nonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0;
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));
-  if (value === null || typeof value !== 'object') return String(value);
-  return Array.isArray(value) ? 'an array' : 'an object';
-}
 
 /** Components the node is given (chain, transport, store, clock, ...) stay as they are: only the data is frozen. */
 const COMPONENTS = new Set<string>(['chain', 'transport', 'store', 'clock', 'random', 'logger', 'metrics']);

@@ -28,7 +28,8 @@
  */
 import { AtlasError, ErrorCodes, type ErrorCode } from '../errors.js';
 import { PROTOCOL_VERSION, type PingResult } from '../protocol/messages.js';
-import { definedOnly, ExpiringMap, randomInt, shuffle, type Clock, type Random } from '../runtime.js';
+import { numberRule, overlayChecked, type OverlayRules } from '../options-overlay.js';
+import { ExpiringMap, randomInt, shuffle, type Clock, type Random } from '../runtime.js';
 import { AddressPolicy, canonicalPeerAddress, type AddressPolicyOptions } from './address-policy.js';
 import { Blocklist, DEFAULT_MAX_BLOCKED } from './blocklist.js';
 import { HealthWindow } from './health.js';
@@ -154,6 +155,16 @@ export const PEER_TABLE_DEFAULTS: Readonly<PeerTableLimits> = Object.freeze({
   maxBlocked: DEFAULT_MAX_BLOCKED,
 });
 
+/** What each of a PeerTable's limits must be (the node checks its `peerTable` option by them too). */
+export const PEER_TABLE_RULES: OverlayRules = {
+  numbers: numberRule({
+    positiveIntegers: ['maxPeers', 'maxPending', 'maxPendingPerHost', 'maxSamplesPerPeer', 'maxRecent', 'maxRecentPerHost', 'maxBlocked', 'maxOffences'],
+    positive: ['healthWindowMs'],
+    fractions: ['minHealth'],
+  }),
+  choices: { pendingEviction: ['oldest', 'random'] },
+};
+
 /** Candidates checked per round (SPEC §5.2). */
 export const DEFAULT_CANDIDATES_PER_ROUND = 10;
 
@@ -224,7 +235,7 @@ export class PeerTable {
 
   constructor(options: PeerTableOptions) {
     const { clock, random, network, seeds, self, policy, blocklist, onChange, protocolVersion, isCompatibleVersion, ...limits } = options;
-    this.limits = checkLimits({ ...PEER_TABLE_DEFAULTS, ...definedOnly(limits) });
+    this.limits = overlayChecked('peerTable', PEER_TABLE_DEFAULTS, limits, PEER_TABLE_RULES);
     this.blocked = blocklist ?? new Blocklist(this.limits.maxBlocked);
     this.recent = new ExpiringMap(this.limits.maxRecent, { groupOf: hostOf, maxPerGroup: this.limits.maxRecentPerHost });
     this.clock = clock;
@@ -767,12 +778,3 @@ function sampleWithout(items: readonly string[], max: number, random: Random, ex
   return kept;
 }
 
-function checkLimits(limits: PeerTableLimits): Readonly<PeerTableLimits> {
-  const atLeastOne: (keyof PeerTableLimits)[] = ['maxPeers', 'maxPending', 'maxPendingPerHost', 'maxSamplesPerPeer', 'maxRecent', 'maxRecentPerHost', 'maxBlocked', 'maxOffences', 'healthWindowMs'];
-  for (const key of atLeastOne) {
-    const value = limits[key];
-    if (typeof value !== 'number' || !(value >= 1)) throw new RangeError(`PeerTable: ${key} must be at least 1`);
-  }
-  if (limits.pendingEviction !== 'oldest' && limits.pendingEviction !== 'random') throw new RangeError('PeerTable: pendingEviction must be "oldest" or "random"');
-  return Object.freeze(limits);
-}

@@ -8,7 +8,8 @@
  * flooding host cannot take the capacity every other caller needs.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { definedOnly, type Clock } from '../runtime.js';
+import { numberRule, overlayChecked, type OverlayRules } from '../options-overlay.js';
+import type { Clock } from '../runtime.js';
 import type { AdmittedRequest, RequestContext } from '../transport/types.js';
 import { InFlightSlots } from '../transport/in-flight.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, hostKey, type RateLimitOptions } from '../transport/rate-limit.js';
@@ -48,6 +49,15 @@ export const DEFAULT_REQUEST_LIMITS: Readonly<RequestLimits> = Object.freeze({
   bodyBytesPerToken: 65_536,
 });
 
+/** What each request limit must be (the node checks its `requests` option by them too): Infinity requests a second is no bound. */
+export const REQUEST_LIMIT_RULES: OverlayRules = {
+  numbers: numberRule({
+    positiveIntegers: ['maxConcurrent', 'maxConcurrentPerHost', 'maxKeys', 'burst', 'addressesPerToken', 'bodyBytesPerToken'],
+    positive: ['ratePerSecond'],
+    mayBeInfinite: ['ratePerSecond'],
+  }),
+};
+
 /** Counters of a `RequestGuard`: requests admitted and refused. */
 export interface RequestGuardStats {
   admitted: number;
@@ -71,11 +81,9 @@ export class RequestGuard {
   private refusedRate = 0;
   private refusedConcurrency = 0;
 
+  /** INVALID_OPTION (`requests.<name>`) for a limit REQUEST_LIMIT_RULES refuses. */
   constructor(clock: Clock, limits: Partial<RequestLimits> = {}) {
-    const merged = { ...DEFAULT_REQUEST_LIMITS, ...definedOnly(limits) };
-    for (const key of ['maxConcurrent', 'maxConcurrentPerHost', 'addressesPerToken', 'bodyBytesPerToken'] as const) {
-      if (!Number.isSafeInteger(merged[key]) || merged[key] < 1) throw new RangeError(`request limits: ${key} must be a positive integer`);
-    }
+    const merged = overlayChecked('requests', DEFAULT_REQUEST_LIMITS, limits, REQUEST_LIMIT_RULES);
     this.rates = new RateLimiter(clock, merged);
     this.limits = Object.freeze({ ...merged, ...this.rates.options });
   }

@@ -255,7 +255,7 @@ describe('RequestGuard', () => {
     await expect(ask(250)).resolves.toBe('getChunks'); // 1 token
     await expect(handler('getChunks', { addresses: 'not a list' }, contextFrom('192.0.2.1:5'))).resolves.toBe('getChunks'); // 1: validation refuses it later
     await expect(ask(1)).rejects.toMatchObject({ code: ErrorCodes.BUSY }); // the bucket is empty
-    expect(() => new RequestGuard(clock, { addressesPerToken: 0 })).toThrow(RangeError);
+    expect(() => new RequestGuard(clock, { addressesPerToken: 0 })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION, option: 'requests.addressesPerToken' }));
   });
 
   it('prices packed addresses (20 bytes each) as the same addresses in a list', async () => {

@@ -6,10 +6,11 @@
  * A source that says it newly holds an address makes that address due at once.
  */
 import type { Address } from '../../address.js';
-import { AtlasError, ErrorCodes, isAtlasError } from '../../errors.js';
+import { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError } from '../../errors.js';
 import { hash160Hex } from '../../hash/index.js';
 import { silentLogger, type Clock, type Logger, type Random } from '../../runtime.js';
 import { Deadline } from '../../protocol/deadline.js';
+import { numberRule, overlayChecked, type OverlayRules } from '../../options-overlay.js';
 import type { ChunkStore, PutOutcome } from '../../store/types.js';
 import type { ChunkSource } from './types.js';
 
@@ -38,6 +39,11 @@ export interface BackfillOptions {
 
 /** Defaults of BackfillOptions. */
 export const DEFAULT_BACKFILL: Readonly<BackfillOptions> = Object.freeze({ intervalMs: 1_000, concurrency: 8, retryBaseMs: 2_000, retryMaxMs: 600_000, sourceTimeoutMs: 15_000, graceMs: 10_000 });
+
+/** What each backfill option must be (the node checks its `backfill` option by them too). */
+export const BACKFILL_RULES: OverlayRules = {
+  numbers: numberRule({ positiveIntegers: ['concurrency'], positive: ['intervalMs', 'retryBaseMs', 'sourceTimeoutMs'] }),
+};
 
 /** What #ask returns when the chunk was stored while the source answered (by the source itself, or the downloader). */
 const ALREADY_STORED = Symbol('already stored');
@@ -119,10 +125,12 @@ export class Backfiller {
   /** Replies whose bytes did not hash to the address. */
   refused = 0;
 
+  /** INVALID_OPTION for an option BACKFILL_RULES refuses, or no sources to ask. */
   constructor(init: BackfillerInit) {
+    this.options = overlayChecked('backfill', DEFAULT_BACKFILL, init.options, BACKFILL_RULES);
+    if (!Array.isArray(init.sources) || init.sources.length === 0) throw new InvalidOptionError('sources', 'expected at least one chunk source to ask');
     this.#init = init;
     this.#logger = init.logger ?? silentLogger;
-    this.options = Object.freeze({ ...DEFAULT_BACKFILL, ...init.options });
   }
 
   get running(): boolean {

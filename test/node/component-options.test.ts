@@ -1,0 +1,81 @@
+/**
+ * The components an embedder may build without a node (PeerTable, Backfiller) check their options
+ * as the node checks the groups of the same names: a wrong value is INVALID_OPTION naming it, with
+ * the same rules, never a RangeError or a value that silently turns a guard off.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryChain } from '../../src/chain/memory.js';
+import { ErrorCodes, InvalidOptionError } from '../../src/errors.js';
+import { resolveNodeOptions, type AtlasNodeOptions } from '../../src/node/index.js';
+import { PeerTable, type PeerTableOptions } from '../../src/peers/table.js';
+import { seededRandom } from '../../src/runtime.js';
+import { VirtualClock } from '../../src/sim/virtual-clock.js';
+import { MemoryChunkStore } from '../../src/store/memory.js';
+import { Backfiller, type BackfillerInit } from '../../src/sync/sources/backfill.js';
+import type { ChunkSource } from '../../src/sync/sources/types.js';
+import { MemoryNetwork } from '../../src/transport/memory.js';
+
+const clock = new VirtualClock();
+const source: ChunkSource = { name: 'nothing', fetch: async () => undefined };
+
+function refusal(build: () => unknown): unknown {
+  try {
+    build();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+function peerTable(limits: Record<string, unknown>): PeerTable {
+  return new PeerTable({ clock, random: seededRandom(1), network: 'main', ...limits } as PeerTableOptions);
+}
+
+function backfiller(init: Partial<BackfillerInit>): Backfiller {
+  return new Backfiller({ store: new MemoryChunkStore(), sources: [source], clock, ...init });
+}
+
+const node = (options: Partial<AtlasNodeOptions>) => resolveNodeOptions({ chain: new MemoryChain(), transport: new MemoryNetwork().transport('n'), ...options });
+
+describe('options of components built alone', () => {
+  it('PeerTable refuses a bad limit with INVALID_OPTION naming it, as the node refuses its peerTable option', () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ maxPeers: 0 }, 'peerTable.maxPeers'],
+      [{ maxPending: 2.5 }, 'peerTable.maxPending'],
+      [{ minHealth: 2 }, 'peerTable.minHealth'],
+      [{ healthWindowMs: 0 }, 'peerTable.healthWindowMs'],
+      [{ blockMs: Number.NaN }, 'peerTable.blockMs'],
+      [{ checkMs: Infinity }, 'peerTable.checkMs'],
+      [{ pendingEviction: 'newest' }, 'peerTable.pendingEviction'],
+      [{ maxPeer: 10 }, 'peerTable.maxPeer'],
+    ];
+    for (const [limits, option] of cases) {
+      const alone = refusal(() => peerTable(limits));
+      expect(alone, option).toBeInstanceOf(InvalidOptionError);
+      expect(alone, option).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option });
+      // The node says the same of its option, word for word.
+      expect((refusal(() => node({ peerTable: limits })) as Error).message, option).toBe((alone as Error).message);
+    }
+    expect(peerTable({ maxPeers: 5, maxPending: undefined }).limits).toMatchObject({ maxPeers: 5, maxPending: 800 });
+  });
+
+  it('Backfiller refuses a bad option, as the node refuses its backfill option, and a list of no sources', () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ intervalMs: Infinity }, 'backfill.intervalMs'],
+      [{ sourceTimeoutMs: 0 }, 'backfill.sourceTimeoutMs'],
+      [{ concurrency: 1.5 }, 'backfill.concurrency'],
+      [{ retryMaxMs: -1 }, 'backfill.retryMaxMs'],
+      [{ graceMs: '10s' }, 'backfill.graceMs'],
+      [{ interval: 5 }, 'backfill.interval'],
+    ];
+    for (const [options, option] of cases) {
+      const alone = refusal(() => backfiller({ options: options as BackfillerInit['options'] }));
+      expect(alone, option).toBeInstanceOf(InvalidOptionError);
+      expect(alone, option).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option });
+      expect((refusal(() => node({ backfill: options })) as Error).message, option).toBe((alone as Error).message);
+    }
+    // With no source, every address would be due at no time at all (nextAttemptAt Infinity).
+    expect(refusal(() => backfiller({ sources: [] }))).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'sources' });
+    expect(backfiller({ options: { concurrency: 2, graceMs: undefined } }).options).toMatchObject({ concurrency: 2, graceMs: 10_000 });
+  });
+});
