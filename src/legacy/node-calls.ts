@@ -2,7 +2,7 @@
  * How the legacy layer talks to the node: only through the transport's service, i.e. the same
  * protocol methods (and the same validation) any peer gets. No node logic lives here.
  */
-import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
+import { AtlasError, ErrorCodes } from '../errors.js';
 import type { Method, ParamsOf, PingResult, ResultOf } from '../protocol/messages.js';
 import type { Caller } from '../peer-address.js';
 import type { RequestContext, TransportService } from '../transport/types.js';
@@ -18,9 +18,8 @@ export interface NodeAccess {
   admitted?: boolean;
 }
 
+/** One protocol call to the node; an admitted one is refused once its request's signal aborted (RequestGuard.wrap). */
 export async function callNode<M extends Method>(access: NodeAccess, method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
-  // An admitted request's place is given back when its client leaves: no call may run after that.
-  if (access.signal?.aborted) throw abortedError(`legacy ${method}`, access.signal);
   const context: RequestContext = { caller: access.caller, remote: access.remote };
   if (access.signal !== undefined) context.signal = access.signal;
   if (access.admitted === true) context.admitted = true;

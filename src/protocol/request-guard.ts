@@ -7,7 +7,7 @@
  * So an overloaded node answers "busy, retry later" instead of queueing without bound, and one
  * flooding host cannot take the capacity every other caller needs.
  */
-import { AtlasError, ErrorCodes } from '../errors.js';
+import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
 import { numberRule, overlayChecked, type OverlayRules } from '../options-overlay.js';
 import type { Clock } from '../runtime.js';
 import type { AdmittedRequest, RequestContext } from '../transport/types.js';
@@ -126,14 +126,18 @@ export class RequestGuard {
 
   /**
    * The same handler behind this guard. A call the transport admitted already (context.admitted:
-   * a legacy route's call to the node) spends its method's tokens but takes no second place.
+   * a legacy route's call to the node) spends its method's tokens but takes no second place: it
+   * runs within its request's place, so none runs once the request's signal has aborted (the
+   * place was given back when its client left).
    */
   wrap(handler: ProtocolHandler): ProtocolHandler {
     // Promise callbacks rather than an async function: one await less on every request served.
     return (method: string, params: unknown, context: RequestContext): Promise<unknown> => {
       let release: () => void;
       try {
-        release = context.admitted === true ? this.#admit(hostKey(context.caller), this.costOf(method, params), false) : this.enter(context.caller, method, params);
+        if (context.admitted !== true) release = this.enter(context.caller, method, params);
+        else if (context.signal?.aborted === true) return Promise.reject(abortedError(method, context.signal));
+        else release = this.#admit(hostKey(context.caller), this.costOf(method, params), false);
       } catch (error) {
         return Promise.reject(error);
       }

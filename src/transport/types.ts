@@ -38,7 +38,9 @@ export interface RequestContext {
   /**
    * True when the transport admitted the request this call serves through TransportService.admit
    * (a route that is not a protocol call: its place among the requests in progress is taken): the
-   * service charges the method but takes no second place. A legacy route passes it on.
+   * service charges the method but takes no second place. A legacy route passes it on. Such a
+   * call runs within its request's place, so it is refused (ABORTED, nothing run) once `signal`
+   * has aborted: the place was given back when the request's client left.
    */
   admitted?: boolean;
 }

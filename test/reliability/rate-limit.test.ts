@@ -213,6 +213,24 @@ describe('RequestGuard', () => {
     await expect(other).resolves.toBe('done');
   });
 
+  it('runs an admitted call within its request\'s place: none once that request\'s signal has aborted, and no token spent', async () => {
+    const guard = new RequestGuard(steppedClock(), { ratePerSecond: 1, burst: 2 });
+    const ran: string[] = [];
+    const handler = guard.wrap(async (method) => (ran.push(method), method));
+    const caller = { host: '10.0.0.1', port: 1, family: 4 } as const;
+    const gone = new AbortController();
+    gone.abort();
+    for (let i = 0; i < 5; i++) {
+      await expect(handler('inventory', {}, { remote: 'a', caller, admitted: true, signal: gone.signal })).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    }
+    expect(ran).toEqual([]);
+    // The two tokens of the burst are still there for calls whose client is still waiting.
+    await expect(handler('inventory', {}, { remote: 'a', caller, admitted: true, signal: new AbortController().signal })).resolves.toBe('inventory');
+    await expect(handler('ping', {}, { remote: 'a', caller, admitted: true })).resolves.toBe('ping');
+    await expect(handler('ping', {}, { remote: 'a', caller, admitted: true })).rejects.toMatchObject({ code: ErrorCodes.BUSY });
+    expect(guard.stats()).toMatchObject({ inFlight: 0, admitted: 0, refusedRate: 1 });
+  });
+
   it('refuses with BUSY beyond maxConcurrent and maxConcurrentPerHost, and recovers on release', () => {
     const guard = new RequestGuard(steppedClock(), { maxConcurrent: 3, maxConcurrentPerHost: 2 });
     const a1 = guard.enter(peerAddressNamed('10.0.0.1:1'), 'ping');
