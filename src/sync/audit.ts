@@ -206,13 +206,10 @@ export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'],
       this.hooks.called(peer, false);
       if (failure === 'busy') return this.busyAudit(peer, state, atlasError);
       if (failure !== 'slow') return;
-      this.retrySoon(peer);
-      state.stalls++;
-      if (state.stalls < this.options.maxStalls) {
+      if (!this.failedInARow(peer, state, 'stalls')) {
         this.hooks.fault(peer, 'unresponsive', atlasError);
         return;
       }
-      state.stalls = 0;
       if (this.hooks.health(peer) >= this.options.stallHealth) {
         this.hooks.fault(peer, 'bad-data', new AtlasError(ErrorCodes.TIMEOUT, `audit: ${peer} answers other calls but stalls on chunks it claims`));
       } else {
@@ -226,12 +223,20 @@ export class Auditor extends ChunkCaller<AuditHooks, AuditorComponents['store'],
 
   /** A BUSY audit: `maxStalls` in a row, no chunk request answered meanwhile, make the peer a staller. */
   private busyAudit(peer: string, state: PeerAudit, error: AtlasError): void {
-    this.retrySoon(peer);
-    state.busy++;
-    if (state.busy < this.options.maxStalls) return;
-    state.busy = 0;
+    if (!this.failedInARow(peer, state, 'busy')) return;
     this.hooks.fault(peer, 'unresponsive', error);
     this.hooks.stalled(peer);
+  }
+
+  /**
+   * One more failed audit of a kind (timed out, BUSY): audited again soon, and true once
+   * `maxStalls` of them came in a row (the streak then starts again).
+   */
+  private failedInARow(peer: string, state: PeerAudit, streak: 'stalls' | 'busy'): boolean {
+    this.retrySoon(peer);
+    if (++state[streak] < this.options.maxStalls) return false;
+    state[streak] = 0;
+    return true;
   }
 
   /** A chunk request to `peer` was answered (a download): it serves, so a streak of BUSY audits ends. */
