@@ -117,9 +117,10 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   private readonly plan: WorkPlan;
   private readonly inFlightPerPeer = new Map<string, number>();
   private readonly controller = new AbortController();
-  private inFlight = 0;
   /** Requests not ended yet: in flight, and hedged ones waiting for a late reply (at most maxInFlight more). */
   private open = 0;
+  /** Open requests whose addresses went to other holders (hedged): they hold no slot of maxInFlight. */
+  private hedgedOpen = 0;
   /** Replies received and being verified and stored. */
   private pendingWrites = 0;
   private pumpQueued = false;
@@ -236,14 +237,14 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
       if (this.stopped) return;
       hedged = true;
       this.stats.hedgedRequests++;
-      this.inFlight--;
+      this.hedgedOpen++;
       this.hedge.hedged(peer, this.clock.now());
       this.plan.release(planned, 'all');
       this.pump();
     }, this.hedge.delay());
     const end = () => {
       this.clock.clearTimeout(hedgeTimer);
-      if (hedged) this.inFlight++; // closeSlot below takes it back once
+      if (hedged) this.hedgedOpen--;
       this.closeSlot(peer);
     };
     let reply: Awaited<ReturnType<ProtocolClient['getChunks']>>;
@@ -289,16 +290,19 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     }
   }
 
+  /** Requests holding a slot of maxInFlight: the open ones not hedged. */
+  private get inFlight(): number {
+    return this.open - this.hedgedOpen;
+  }
+
   private readonly batchSizeOf = (peer: string): number => this.views.batchSize(peer, this.options.batchSize);
 
   private openSlot(peer: string): void {
-    this.inFlight++;
     this.open++;
     this.inFlightPerPeer.set(peer, (this.inFlightPerPeer.get(peer) ?? 0) + 1);
   }
 
   private closeSlot(peer: string): void {
-    this.inFlight--;
     this.open--;
     const left = (this.inFlightPerPeer.get(peer) ?? 1) - 1;
     if (left <= 0) this.inFlightPerPeer.delete(peer);
