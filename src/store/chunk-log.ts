@@ -31,9 +31,8 @@ import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readSync, un
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ADDRESS_BYTES } from '../address.js';
-import { fsyncDirectory } from '../durable-file.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { storeFileError } from './file-error.js';
+import { flushDirectory, storeFileError } from './file-error.js';
 import type { Logger } from '../runtime.js';
 import type { ChunkRecords, ChunkWrites } from './backend.js';
 import type { AddressHasher } from './address-index.js';
@@ -154,14 +153,15 @@ export class ChunkLog implements ChunkRecords {
     } finally {
       closeSync(fd);
     }
-    fsyncDirectory(dir);
+    flushDirectory(path, dir, `cannot flush ${dir} after creating ${CHUNK_LOG_FILE}`);
   }
 
   /** Removes a partial log (findBeforeFormat) of a new store that keeps its chunks in LMDB after all. */
   static removePartial(dir: string, found: LogBeforeFormat): void {
     if (found !== 'partial') return;
-    unlinkSync(join(dir, CHUNK_LOG_FILE));
-    fsyncDirectory(dir);
+    const path = join(dir, CHUNK_LOG_FILE);
+    unlinkSync(path);
+    flushDirectory(path, dir, `cannot flush ${dir} after removing ${CHUNK_LOG_FILE}`);
   }
 
   /** Opens the log in `dir`, rebuilding its index (see the file comment for what a damaged file does). */
