@@ -2,12 +2,13 @@
 import { createServer, type Server } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { getNodeJson } from '../../src/cli/node-http.js';
+import { FETCH_BLOCKED_PORTS } from '../../src/sync/sources/http-sources.js';
 import { closeServerAfterEach, streamingServer } from '../support/streaming-server.js';
 
 const track = closeServerAfterEach();
 
 /** Ports fetch() refuses to dial (the browsers' "bad ports"), at or above 1024: a node may listen on any of them. */
-const FETCH_BLOCKED_PORTS = [6000, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080, 5060, 5061, 6566, 4190, 3659, 1719, 1720, 1723, 2049, 4045];
+const UNPRIVILEGED_FETCH_BLOCKED_PORTS = [...FETCH_BLOCKED_PORTS].filter((port) => port >= 1024);
 
 /** A JSON server on the first free port of `ports` (each tried once), or undefined when every one is taken. */
 async function listenOnOneOf(ports: readonly number[], body: unknown): Promise<{ server: Server; port: number } | undefined> {
@@ -36,7 +37,7 @@ describe('getNodeJson', () => {
   });
 
   it('reaches a node on a port fetch() refuses (6000, 6665-6669...)', async () => {
-    const listening = await listenOnOneOf(FETCH_BLOCKED_PORTS, { state: 'running' });
+    const listening = await listenOnOneOf(UNPRIVILEGED_FETCH_BLOCKED_PORTS, { state: 'running' });
     if (listening === undefined) return; // every such port taken on this machine: nothing to show
     track(listening.server);
     await expect(getNodeJson(`127.0.0.1:${listening.port}`, '/status', 10)).resolves.toEqual({ status: 200, body: { state: 'running' } });
