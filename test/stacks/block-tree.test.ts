@@ -1,4 +1,4 @@
-/** Fork choice and bounded memory: old blocks are forgotten, the journal is compacted at open. */
+/** Fork choice and bounded memory: old blocks are forgotten, the journal is compacted as blocks come. */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,22 +12,46 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const zone = (n: number) => new Uint8Array(Buffer.from(`$ORIGIN n${n}.id\n`));
 
 describe('StacksObserverChain block tree', () => {
-  it('forgets blocks past the reorg window, compacts its journal at open and keeps the sequence', async () => {
+  it('forgets blocks past the reorg window, compacts its journal as blocks come and keeps the sequence', async () => {
     const dir = join(root, 'a');
     let chain = await StacksObserverChain.open({ dir, contracts: [BNS], reorgWindow: 10 });
     const fake = new FakeChain();
-    for (let i = 0; i < 3_000; i++) chain.ingestBlock(fake.block(i % 100 === 0 ? [{ name: `n${i}.id`, op: 'name-register', zonefile: zone(i) }] : []));
+    const journalLines = () => readFileSync(join(dir, JOURNAL_FILE), 'utf8').trim().split('\n').length;
+    let longest = 0;
+    for (let i = 0; i < 3_000; i++) {
+      chain.ingestBlock(fake.block(i % 100 === 0 ? [{ name: `n${i}.id`, op: 'name-register', zonefile: zone(i) }] : []));
+      if (i % 500 === 499) longest = Math.max(longest, journalLines());
+    }
     const sequence = await chain.read(0, 100);
     expect(sequence).toHaveLength(30);
+    // Named blocks and the recent window, and at most 2,000 records more (twice what is retained
+    // plus 1,000, checked every 1,000 blocks): the journal was rewritten at 2,000 blocks.
+    expect(longest).toBeLessThanOrEqual(2_000);
+    expect(journalLines()).toBeLessThan(1_500);
     await chain.close();
-    expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8').trim().split('\n')).toHaveLength(3_000);
     chain = await StacksObserverChain.open({ dir, contracts: [BNS], reorgWindow: 10 });
     expect(await chain.read(0, 100)).toEqual(sequence);
-    const lines = readFileSync(join(dir, JOURNAL_FILE), 'utf8').trim().split('\n').length;
-    expect(lines).toBeLessThan(300); // named blocks and the recent window
     // it goes on from the same tip after the compaction
     chain.ingestBlock(fake.block([{ name: 'late.id', op: 'name-register', zonefile: zone(9_999) }]));
     expect((await chain.read(30, 1))[0]).toMatchObject({ key: 'late.id', position: 30 });
+    await chain.close();
+  });
+
+  it('takes a redelivered block older than the reorg window as the duplicate it is: journaled once', async () => {
+    const dir = join(root, 'redelivered');
+    const chain = await StacksObserverChain.open({ dir, contracts: [BNS], reorgWindow: 100 });
+    const fake = new FakeChain();
+    chain.ingestBlock(fake.block([{ name: 'a.id', op: 'name-register', zonefile: zone(1) }]));
+    const named = fake.block([{ name: 'b.id', op: 'name-register', zonefile: zone(2) }]);
+    chain.ingestBlock(named);
+    for (let i = 0; i < 700; i++) chain.ingestBlock(fake.block([])); // past the window: the named block is pruned to the canonical index
+    const journalLines = () => readFileSync(join(dir, JOURNAL_FILE), 'utf8').trim().split('\n').length;
+    const before = { lines: journalLines(), blocks: chain.stats.blocks };
+    // A stacks-node retrying or replaying old payloads.
+    for (let i = 0; i < 5; i++) chain.ingestBlock(named);
+    expect(journalLines()).toBe(before.lines);
+    expect(chain.stats).toMatchObject({ blocks: before.blocks, duplicateBlocks: 5 });
+    expect((await chain.read(0, 10)).map((a) => a.key)).toEqual(['a.id', 'b.id']);
     await chain.close();
   });
 

@@ -6,12 +6,11 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ATTACHMENTS_FILE, ObserverJournal } from '../../src/chain/stacks/journal.js';
+import { ATTACHMENTS_FILE } from '../../src/chain/stacks/journal.js';
 import { hash160Hex } from '../../src/hash/index.js';
-import { silentLogger } from '../../src/runtime.js';
+import { openJournal } from './open-journal.js';
 
 /** The observer's default maxAttachmentBytes. */
-const MAX_ATTACHMENT = 40_960;
 
 const root = mkdtempSync(join(tmpdir(), 'atlasnet-journal-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -21,7 +20,7 @@ const item = (n: number) => ({ address: hash160Hex(file(n)), content: file(n) })
 describe('ObserverJournal.compactAttachments', () => {
   it('leaves the log, its index and nothing else behind when the rewrite fails, and appends to the new log after one that succeeds', () => {
     const dir = join(root, 'a');
-    const { journal } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
+    const { journal } = openJournal(dir);
     journal.attachments.put([0, 1, 2, 3].map(item));
     let seen = 0;
     expect(() =>
@@ -37,7 +36,7 @@ describe('ObserverJournal.compactAttachments', () => {
     expect(journal.attachments.compact((address) => address !== item(0).address)).toBe(1);
     journal.attachments.put([item(5)]);
     journal.close();
-    const { journal: reopened } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
+    const { journal: reopened } = openJournal(dir);
     expect([0, 1, 2, 3, 4, 5].map((n) => reopened.attachments.has(item(n).address))).toEqual([false, true, true, true, true, true]);
     expect(existsSync(join(dir, ATTACHMENTS_FILE))).toBe(true);
     reopened.close();

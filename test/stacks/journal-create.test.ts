@@ -6,11 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { ObserverJournal } from '../../src/chain/stacks/journal.js';
-import { silentLogger } from '../../src/runtime.js';
+import { openJournal } from './open-journal.js';
 
 /** The observer's default maxAttachmentBytes. */
-const MAX_ATTACHMENT = 40_960;
 
 const flushed: string[] = [];
 vi.mock('../../src/durable-file.js', async (importOriginal) => {
@@ -30,11 +28,11 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('ObserverJournal.open', () => {
   it('flushes the directories of the files and folders it creates, and nothing when they exist', () => {
     const dir = join(root, 'data', 'stacks');
-    const { journal } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
+    const { journal } = openJournal(dir);
     journal.close();
     expect(flushed).toEqual(expect.arrayContaining([resolve(dir), resolve(root, 'data'), resolve(root)]));
     flushed.length = 0;
-    const { journal: again } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
+    const { journal: again } = openJournal(dir);
     again.close();
     expect(flushed).toEqual([]);
   });

@@ -8,13 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ATTACHMENTS_FILE, ATTACHMENTS_MAGIC, attachmentsMark } from '../../src/chain/stacks/attachments-log.js';
-import { JOURNAL_FILE, ObserverJournal } from '../../src/chain/stacks/journal.js';
+import { JOURNAL_FILE } from '../../src/chain/stacks/journal.js';
 import { StacksObserverChain } from '../../src/chain/stacks/observer-chain.js';
 import { hash160, hash160Hex } from '../../src/hash/index.js';
-import { silentLogger } from '../../src/runtime.js';
+import { openJournal } from './open-journal.js';
 
 /** The observer's default maxAttachmentBytes. */
-const MAX_ATTACHMENT = 40_960;
 
 const root = mkdtempSync(join(tmpdir(), 'atlasnet-journal-foreign-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -35,7 +34,7 @@ describe('ObserverJournal.open on a file it did not write', () => {
     const record = JSON.stringify({ indexBlockHash: `0x${'1'.repeat(64)}`, parentIndexBlockHash: `0x${'0'.repeat(64)}`, height: 1, names: [] });
     const text = `${record}\nsomebody's notes, no newline`;
     writeFileSync(join(dir, JOURNAL_FILE), text);
-    expect(() => ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT)).toThrow(expect.objectContaining({ code: 'STORE_CORRUPT' }));
+    expect(() => openJournal(dir)).toThrow(expect.objectContaining({ code: 'STORE_CORRUPT' }));
     expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8')).toBe(text);
   });
 
@@ -44,7 +43,7 @@ describe('ObserverJournal.open on a file it did not write', () => {
     mkdirSync(dir);
     const record = JSON.stringify({ indexBlockHash: `0x${'1'.repeat(64)}`, parentIndexBlockHash: `0x${'0'.repeat(64)}`, height: 1, names: [] });
     writeFileSync(join(dir, JOURNAL_FILE), `${record}\n${record.slice(0, 40)}`);
-    const { journal, blocks } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
+    const { journal, blocks } = openJournal(dir);
     journal.close();
     expect(blocks).toHaveLength(1);
     expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8')).toBe(`${record}\n`);
@@ -56,7 +55,7 @@ describe('ObserverJournal.open on a file it did not write', () => {
       const dir = join(root, name);
       mkdirSync(dir);
       writeFileSync(join(dir, JOURNAL_FILE), `${record}\n${tail}`);
-      const { journal, blocks } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
+      const { journal, blocks } = openJournal(dir);
       journal.close();
       expect(blocks).toHaveLength(1);
       expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8')).toBe(`${record}\n`);
@@ -83,7 +82,7 @@ describe('ObserverJournal.open on an attachments log it did not write', () => {
     const dir = join(root, name);
     mkdirSync(dir);
     writeFileSync(join(dir, ATTACHMENTS_FILE), bytes);
-    expect(() => ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT)).toThrow(expect.objectContaining({ code: 'STORE_CORRUPT' }));
+    expect(() => openJournal(dir)).toThrow(expect.objectContaining({ code: 'STORE_CORRUPT' }));
     expect(readFileSync(join(dir, ATTACHMENTS_FILE)).equals(bytes)).toBe(true);
     expect(existsSync(join(dir, JOURNAL_FILE))).toBe(false);
   };
@@ -118,7 +117,7 @@ describe('ObserverJournal.open on an attachments log it did not write', () => {
     const whole = Buffer.concat([record(zoneFile(1)), record(zoneFile(2))]);
     writeFileSync(join(dir, ATTACHMENTS_FILE), Buffer.concat([whole, record(zoneFile(3)).subarray(0, 30)]));
     for (let open = 0; open < 2; open++) {
-      const { journal } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
+      const { journal } = openJournal(dir);
       for (const n of [1, 2]) expect(Buffer.from(journal.attachments.get(hash160Hex(zoneFile(n)))!).equals(zoneFile(n))).toBe(true);
       expect(journal.attachments.has(hash160Hex(zoneFile(3)))).toBe(false);
       journal.close();
@@ -147,7 +146,7 @@ describe('ObserverJournal.open on an attachments log it did not write', () => {
       const dir = join(root, name);
       mkdirSync(dir);
       writeFileSync(join(dir, ATTACHMENTS_FILE), bytes);
-      const { journal } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
+      const { journal } = openJournal(dir);
       journal.close();
       expect(readFileSync(join(dir, ATTACHMENTS_FILE)).equals(after)).toBe(true);
     }
@@ -158,7 +157,7 @@ describe('ObserverJournal.open on an attachments log it did not write', () => {
     mkdirSync(dir);
     const moved = logOf('mark', record(zoneFile(1)), attachmentsMark(4096), record(zoneFile(2)), attachmentsMark(9000));
     writeFileSync(join(dir, ATTACHMENTS_FILE), moved);
-    const { journal } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
+    const { journal } = openJournal(dir);
     for (const n of [1, 2]) expect(Buffer.from(journal.attachments.get(hash160Hex(zoneFile(n)))!).equals(zoneFile(n))).toBe(true);
     journal.close();
     expect(readFileSync(join(dir, ATTACHMENTS_FILE)).equals(moved)).toBe(true);

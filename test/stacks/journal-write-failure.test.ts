@@ -8,12 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ATTACHMENTS_MAGIC } from '../../src/chain/stacks/attachments-log.js';
-import { ObserverJournal } from '../../src/chain/stacks/journal.js';
 import { hash160Hex } from '../../src/hash/index.js';
-import { silentLogger } from '../../src/runtime.js';
+import { openJournal } from './open-journal.js';
 
 /** The observer's default maxAttachmentBytes. */
-const MAX_ATTACHMENT = 40_960;
 
 /** When set, the next writeSync writes half of what it is given, and the one after throws ENOSPC. */
 const failing = { armed: false, short: false };
@@ -45,28 +43,28 @@ const block = (n: number) => ({ indexBlockHash: `0x${String(n).padStart(64, '0')
 describe('ObserverJournal after a failed write', () => {
   it('keeps the block journal readable', () => {
     const dir = join(root, 'blocks');
-    const { journal } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
+    const { journal } = openJournal(dir);
     journal.append(block(1));
     failing.armed = true;
     expect(() => journal.append(block(2))).toThrow('ENOSPC');
     journal.append(block(2)); // the stacks-node retries; this time the disk has room
     journal.append(block(3));
     journal.close();
-    const { journal: reopened, blocks } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
+    const { journal: reopened, blocks } = openJournal(dir);
     expect(blocks.map((b) => b.height)).toEqual([1, 2, 3]);
     reopened.close();
   });
 
   it('keeps every stored attachment readable, now and after reopening', () => {
     const dir = join(root, 'attachments');
-    const { journal } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
+    const { journal } = openJournal(dir);
     journal.attachments.put([item(0)]);
     failing.armed = true;
     expect(() => journal.attachments.put([item(1)])).toThrow('ENOSPC');
     journal.attachments.put([item(1), item(2)]);
     for (const n of [0, 1, 2]) expect(Buffer.from(journal.attachments.get(item(n).address) ?? []).toString()).toBe(Buffer.from(file(n)).toString());
     journal.close();
-    const { journal: reopened } = ObserverJournal.open(dir, silentLogger, MAX_ATTACHMENT);
+    const { journal: reopened } = openJournal(dir);
     for (const n of [0, 1, 2]) expect(Buffer.from(reopened.attachments.get(item(n).address) ?? []).toString()).toBe(Buffer.from(file(n)).toString());
     // The first bytes, the records, and a mark after each of the two writes that succeeded.
     expect(reopened.attachments.bytes).toBe([0, 1, 2].reduce((sum, n) => sum + 24 + file(n).length, 3 * ATTACHMENTS_MAGIC.length));

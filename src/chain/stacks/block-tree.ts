@@ -62,8 +62,9 @@ export class BlockTree {
     return this.#blocks.size;
   }
 
+  /** Whether `hash` is a block known: a recent one, or an older canonical one still remembered (it announces names). */
   has(hash: string): boolean {
-    return this.#blocks.has(hash);
+    return this.#blocks.has(hash) || this.#canonicalIndex.has(hash);
   }
 
   /** True when some known block (on any fork) announces `address`. */

@@ -5,13 +5,14 @@
  * never drops a payload we lost. A torn tail (a crash mid-append) is cut at open, in both files;
  * a file that is not ours is refused and left as it was.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fsyncDirectory } from '../../durable-file.js';
 import { AtlasError, ErrorCodes } from '../../errors.js';
 import type { Logger } from '../../runtime.js';
 import { ATTACHMENTS_FILE, AttachmentsLog } from './attachments-log.js';
 import { cutBack, cutTo, replaceFile, writeAll } from './journal-files.js';
+import { readJournalLines } from './journal-lines.js';
 import type { ObservedBlock } from './payloads.js';
 
 export { ATTACHMENTS_FILE } from './attachments-log.js';
@@ -25,47 +26,50 @@ export class ObserverJournal {
   #end: number;
   /** A failed write may have left part of a record past the end of the file (cut before the next write). */
   #torn = false;
+  #records: number;
 
-  private constructor(dir: string, fd: number, attachments: AttachmentsLog) {
+  private constructor(dir: string, fd: number, attachments: AttachmentsLog, records: number) {
     this.#dir = dir;
     this.#fd = fd;
     this.#end = fstatSync(fd).size;
     this.#attachments = attachments;
+    this.#records = records;
   }
 
-  /** Opens (creating) the journal in `dir`; returns it and the blocks it holds, in order. `maxAttachmentBytes`: the observer's (AttachmentsLog.open). */
-  static open(dir: string, logger: Logger, maxAttachmentBytes: number): { journal: ObserverJournal; blocks: ObservedBlock[] } {
+  /** Block records in the journal (what a compaction would drop is judged against it). */
+  get records(): number {
+    return this.#records;
+  }
+
+  /**
+   * Opens (creating) the journal in `dir`, handing each block it holds to `onBlock`, in order, as
+   * it is read (the journal is never held whole); returns it. `maxAttachmentBytes`: the
+   * observer's (AttachmentsLog.open).
+   */
+  static open(dir: string, logger: Logger, maxAttachmentBytes: number, onBlock: (block: ObservedBlock) => void): ObserverJournal {
     const createdDir = mkdirSync(dir, { recursive: true });
     const path = join(dir, JOURNAL_FILE);
     const attachmentsPath = join(dir, ATTACHMENTS_FILE);
     const created = !existsSync(path) || !existsSync(attachmentsPath);
-    const blocks: ObservedBlock[] = [];
+    let records = 0;
     if (existsSync(path)) {
-      const text = readFileSync(path, 'utf8');
-      const complete = text.slice(0, text.lastIndexOf('\n') + 1);
-      complete.split('\n').forEach((line, i) => {
+      const tail = readJournalLines(path, (line, number) => {
         if (line === '') return;
-        let block: unknown;
-        try {
-          block = JSON.parse(line);
-        } catch (error) {
-          throw new AtlasError(ErrorCodes.STORE_CORRUPT, `observer journal ${path}: line ${i + 1} is not a block record`, { line: i + 1 }, { cause: error });
-        }
-        if (!isBlockRecord(block)) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `observer journal ${path}: line ${i + 1} is not a block record`, { line: i + 1 });
-        blocks.push(block);
+        onBlock(blockRecord(line, number, path));
+        records++;
       });
       // Only the start of a record as append() writes it is a torn line, with or without the zeros
       // a crash can leave where an append had extended the file; anything else is somebody's data.
-      const tail = text.slice(complete.length).replace(/\u0000+$/, '');
-      if (tail.length > 0 && (/[\u0000-\u001f]/.test(tail) || !(RECORD_START.startsWith(tail) || tail.startsWith(RECORD_START)))) {
+      const torn = tail.bytes.toString('utf8').replace(/\u0000+$/, '');
+      if (torn.length > 0 && (/[\u0000-\u001f]/.test(torn) || !(RECORD_START.startsWith(torn) || torn.startsWith(RECORD_START)))) {
         throw new AtlasError(ErrorCodes.STORE_CORRUPT, `observer journal ${path}: it ends with something other than a block record`, { path });
       }
-      if (complete.length < text.length) {
+      if (tail.bytes.length > 0) {
         // A crash mid-append leaves a line without its newline: that delivery was never answered.
-        logger.warn('observer journal: dropping a torn last line', { path, bytes: Buffer.byteLength(text) - Buffer.byteLength(complete) });
+        logger.warn('observer journal: dropping a torn last line', { path, bytes: tail.bytes.length });
         const fd = openSync(path, 'r+');
         try {
-          ftruncateSync(fd, Buffer.byteLength(complete));
+          ftruncateSync(fd, tail.offset);
           fsyncSync(fd);
         } finally {
           closeSync(fd);
@@ -82,7 +86,7 @@ export class ObserverJournal {
       attachments.close();
       throw error;
     }
-    const journal = new ObserverJournal(dir, fd, attachments);
+    const journal = new ObserverJournal(dir, fd, attachments, records);
     try {
       // A new file's name is durable only once its directory is flushed (and a new directory's, its parent):
       // without it, a block fsynced and answered 200 could vanish with the file at a power loss.
@@ -98,7 +102,7 @@ export class ObserverJournal {
       journal.close();
       throw error;
     }
-    return { journal, blocks };
+    return journal;
   }
 
   /** Appends one block record and fsyncs. */
@@ -115,6 +119,7 @@ export class ObserverJournal {
       throw error;
     }
     this.#end += line.length;
+    this.#records++;
   }
 
   /** Rewrites the journal with only `blocks` (atomic: temporary file, fsync, rename). */
@@ -124,6 +129,7 @@ export class ObserverJournal {
     closeSync(this.#fd);
     this.#fd = fd;
     this.#end = Buffer.byteLength(text);
+    this.#records = blocks.length;
     this.#torn = false;
     fsyncDirectory(this.#dir);
   }
@@ -141,6 +147,18 @@ export class ObserverJournal {
 
 /** How every record append() writes starts (ObservedBlock's first field). */
 const RECORD_START = '{"indexBlockHash":"';
+
+/** Line `number` of the journal at `path`, read as a block record; STORE_CORRUPT when it is not one. */
+function blockRecord(line: string, number: number, path: string): ObservedBlock {
+  let block: unknown;
+  try {
+    block = JSON.parse(line);
+  } catch (error) {
+    throw new AtlasError(ErrorCodes.STORE_CORRUPT, `observer journal ${path}: line ${number} is not a block record`, { line: number }, { cause: error });
+  }
+  if (!isBlockRecord(block)) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `observer journal ${path}: line ${number} is not a block record`, { line: number });
+  return block;
+}
 
 /** A journal line's shape: what ObserverJournal wrote, as far as replaying it needs. */
 function isBlockRecord(value: unknown): value is ObservedBlock {

@@ -74,6 +74,8 @@ export class StacksObserverChain implements ChainAdapter {
   readonly #contracts: ReadonlySet<string>;
   readonly #tree: BlockTree;
   readonly #journal: ObserverJournal;
+  /** Blocks journaled since the journal's length was last checked against what the tree retains. */
+  #journaledSinceCheck = 0;
   readonly #listeners: ChainListeners;
   readonly #attachmentListeners = new Set<AttachmentListener>();
   readonly #logger: Logger;
@@ -98,11 +100,10 @@ export class StacksObserverChain implements ChainAdapter {
     const allowList = allowedHostList(options.allowedHosts ?? []);
     const { maxAttachmentsPerDelivery: _ignored, ...given } = options.limits ?? {};
     const limits: Readonly<ObserverLimits> = Object.freeze({ ...DEFAULT_OBSERVER_LIMITS, ...given });
-    const { journal, blocks } = ObserverJournal.open(options.dir, logger, limits.maxAttachmentBytes);
+    const tree = new BlockTree(options.reorgWindow ?? 1_000);
+    const journal = ObserverJournal.open(options.dir, logger, limits.maxAttachmentBytes, (block) => tree.add(block, true));
     try {
-      const tree = new BlockTree(options.reorgWindow ?? 1_000);
-      for (const block of blocks) tree.add(block, true);
-      compactIfLong(journal, blocks.length, tree.retained(), logger);
+      compactIfLong(journal, tree, logger);
       const chain = new StacksObserverChain(options, limits, journal, tree);
       if (options.listen !== undefined) {
         const server = new ObserverServer(chain, chain.limits, logger, allowList);
@@ -153,6 +154,10 @@ export class StacksObserverChain implements ChainAdapter {
     this.#journal.append(block);
     const change = this.#tree.add(block);
     this.stats.blocks++;
+    if (++this.#journaledSinceCheck >= COMPACT_SLACK) {
+      this.#journaledSinceCheck = 0;
+      compactIfLong(this.#journal, this.#tree, this.#logger);
+    }
     if (change === undefined) return;
     if (change.rollbackTo !== undefined) {
       this.#logger.warn('stacks observer: chain reorganised', { tip: block.indexBlockHash, length: change.rollbackTo });
@@ -281,12 +286,19 @@ export class StacksObserverChain implements ChainAdapter {
   }
 }
 
+/** Records beyond twice what the tree retains before the journal is rewritten; also how many blocks journaled between two checks. */
+const COMPACT_SLACK = 1_000;
+
 /**
- * A journal much longer than what the tree still needs (old, nameless blocks) is rewritten. A
- * rewrite that fails (a full disk) changes nothing: the observer opens on the journal as it is.
+ * A journal much longer than what the tree still needs (old, nameless blocks) is rewritten: at
+ * open, and every COMPACT_SLACK blocks journaled (it would otherwise grow by every block for as
+ * long as the observer runs). A check costs what the tree retains, and a rewrite comes after at
+ * least as many new records, so each block pays its share once. A rewrite that fails (a full
+ * disk) changes nothing: the journal is used as it is.
  */
-function compactIfLong(journal: ObserverJournal, blocks: number, retained: readonly ObservedBlock[], logger: Logger): void {
-  if (blocks <= 2 * retained.length + 1_000) return;
+function compactIfLong(journal: ObserverJournal, tree: BlockTree, logger: Logger): void {
+  const retained = tree.retained();
+  if (journal.records <= 2 * retained.length + COMPACT_SLACK) return;
   try {
     journal.compact(retained);
   } catch (error) {
