@@ -12,11 +12,13 @@ import { InvalidOptionError } from './errors.js';
  */
 export type NumberRule = (name: string, value: number) => string | undefined;
 
-/** How a group's values are checked: numbers by `numbers`, switches as booleans, strings against `choices`. */
+/** How a group's values are checked: numbers by `numbers`, switches as booleans, strings against `choices`, the rest by `checks`. */
 export interface OverlayRules {
   numbers: NumberRule;
   /** The values a string option may take, by its path below the group. */
   choices?: Readonly<Record<string, readonly string[]>>;
+  /** Options of other kinds (lists, free text), by path below the group: what the value should have been, or undefined when it is fine. */
+  checks?: Readonly<Record<string, (value: unknown) => string | undefined>>;
 }
 
 /** A whole number > 0 (counts, sizes). */
@@ -79,7 +81,7 @@ function overlay(path: string, below: string, defaults: object, overrides: unkno
     if (value === undefined) continue;
     const fallback = open ? 0 : (defaults as Record<string, unknown>)[key];
     result[key] =
-      typeof fallback === 'object' && fallback !== null && !Array.isArray(fallback)
+      typeof fallback === 'object' && fallback !== null && !Array.isArray(fallback) && rules.checks?.[name] === undefined
         ? overlay(`${path}.${key}`, name, fallback, value, rules)
         : checked(`${path}.${key}`, name, value, fallback, rules);
   }
@@ -94,6 +96,8 @@ function checked(option: string, name: string, value: unknown, fallback: unknown
 
 /** What `value` should have been, or undefined when it is fine (its kind is its default's). */
 function refusalOf(name: string, value: unknown, fallback: unknown, rules: OverlayRules): string | undefined {
+  const check = rules.checks?.[name];
+  if (check !== undefined) return check(value);
   const choices = rules.choices?.[name];
   if (choices !== undefined) return choices.includes(value as string) ? undefined : `one of ${choices.join(', ')}`;
   if (typeof fallback === 'boolean') return typeof value === 'boolean' ? undefined : 'a boolean';

@@ -4,7 +4,7 @@
  * Every field is bounded, since a dev chain file can be written by any process.
  */
 import { parseAddress, type Address } from '../address.js';
-import { AtlasError, ErrorCodes } from '../errors.js';
+import { AtlasError, ErrorCodes, InvalidOptionError } from '../errors.js';
 import type { Announcement } from './types.js';
 
 export const MAX_KEY_LENGTH = 1_024;
@@ -78,7 +78,7 @@ export function checkSignal(signal: AbortSignal | undefined): void {
 
 export function checkMaxReadLimit(value: number | undefined): number {
   if (value === undefined) return DEFAULT_MAX_READ_LIMIT;
-  if (!Number.isSafeInteger(value) || value < 1) throw new AtlasError(ErrorCodes.BAD_REQUEST, `maxReadLimit must be a positive integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidOptionError('maxReadLimit', `expected a positive integer, got ${String(value)}`);
   return value;
 }
 

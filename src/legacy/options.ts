@@ -2,7 +2,7 @@
  * Options of the legacy wire API (`legacyRoutes(true | LegacyOptions)`, mounted into HttpTransport). Every limit a
  * remote caller can reach is here, named; defaults are the original network's numbers.
  */
-import { AtlasError, ErrorCodes } from '../errors.js';
+import { numberRule, overlayChecked, type OverlayRules } from '../options-overlay.js';
 import { DEFAULT_XMLRPC_LIMITS, type XmlRpcLimits } from './xmlrpc-value.js';
 
 /** The legacy API's settings, resolved (see LegacyOptions for what a host passes). */
@@ -70,27 +70,19 @@ export const DEFAULT_LEGACY_CONFIG: Readonly<LegacyConfig> = Object.freeze({
 /** Slots per page of GET /v2/attachments/inv: a Stacks wire constant, not a setting. */
 export const ATTACHMENT_PAGE_SLOTS = 64;
 
-const POSITIVE_LIMITS = ['maxRequestBytes', 'maxGetZonefiles', 'maxPutZonefiles', 'maxZonefileBytes', 'maxInventoryBytes', 'maxAttachmentInvPages'] as const;
+/** What each legacy option must be: the limits positive integers, the lists and text of their kinds. */
+const LEGACY_RULES: OverlayRules = {
+  numbers: numberRule({ positiveIntegers: ['maxRequestBytes', 'maxGetZonefiles', 'maxPutZonefiles', 'maxZonefileBytes', 'maxInventoryBytes', 'maxAttachmentInvPages', 'xmlrpc.maxDepth', 'xmlrpc.maxValues', 'xmlrpc.maxMethodNameLength', 'xmlrpc.maxNumberLength'] }),
+  checks: {
+    rpcPaths: (value) => (Array.isArray(value) && value.every((path) => typeof path === 'string' && /^\/[A-Za-z0-9._~/-]*$/.test(path)) ? undefined : 'a list of paths ("/RPC2")'),
+    rpcAllowedOrigins: (value) => (Array.isArray(value) && value.every((origin) => typeof origin === 'string') ? undefined : 'a list of origins ("https://host" or "*")'),
+    serverVersion: (value) => (typeof value === 'string' ? undefined : 'a string'),
+    network: (value) => (value === undefined || (typeof value === 'string' && value.length > 0) ? undefined : 'a network id'),
+  },
+};
 
-/** undefined when the legacy API is off (false or absent); throws BAD_REQUEST on a bad setting. */
+/** undefined when the legacy API is off (false or absent); INVALID_OPTION (`legacy.<name>`) for a bad or unknown setting. */
 export function resolveLegacyConfig(input: boolean | LegacyOptions | undefined): Readonly<LegacyConfig> | undefined {
   if (input === undefined || input === false) return undefined;
-  const given = input === true ? {} : input;
-  const options: LegacyConfig = {
-    ...DEFAULT_LEGACY_CONFIG,
-    ...given,
-    xmlrpc: { ...DEFAULT_LEGACY_CONFIG.xmlrpc, ...given.xmlrpc },
-  };
-  for (const name of POSITIVE_LIMITS) {
-    if (!Number.isSafeInteger(options[name]) || options[name] < 1) {
-      throw new AtlasError(ErrorCodes.BAD_REQUEST, `legacy.${name} must be a positive integer, got ${String(options[name])}`);
-    }
-  }
-  if (!Array.isArray(options.rpcAllowedOrigins) || !options.rpcAllowedOrigins.every((origin) => typeof origin === 'string')) {
-    throw new AtlasError(ErrorCodes.BAD_REQUEST, 'legacy.rpcAllowedOrigins must be a list of origins ("https://host" or "*")');
-  }
-  for (const path of options.rpcPaths) {
-    if (!/^\/[A-Za-z0-9._~/-]*$/.test(path)) throw new AtlasError(ErrorCodes.BAD_REQUEST, `legacy.rpcPaths: not a path: ${JSON.stringify(path)}`);
-  }
-  return Object.freeze(options);
+  return overlayChecked('legacy', DEFAULT_LEGACY_CONFIG, input === true ? {} : input, LEGACY_RULES);
 }

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import {
   answerXmlRpc,
+  DEFAULT_LEGACY_CONFIG,
   legacyRoutes,
   FAULT_INVALID_PARAMS,
   FAULT_METHOD_NOT_FOUND,
@@ -15,6 +16,7 @@ import {
   resolveLegacyConfig,
   serializeMethodCall,
   type LegacyConfig,
+  type LegacyOptions,
   type XmlRpcValue,
 } from '../../src/legacy/index.js';
 import type { ProtocolLimits } from '../../src/protocol/limits.js';
@@ -163,8 +165,26 @@ describe('legacy options and route wiring', () => {
   });
 
   it('refuses nonsensical settings', () => {
-    expect(() => resolveLegacyConfig({ maxGetZonefiles: 0 })).toThrow(/maxGetZonefiles/);
-    expect(() => resolveLegacyConfig({ rpcPaths: ['RPC2'] })).toThrow(/rpcPaths/);
+    const refused = (options: unknown) => {
+      try {
+        resolveLegacyConfig(options as LegacyOptions);
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    const cases: [unknown, string][] = [
+      [{ maxGetZonefiles: 0 }, 'legacy.maxGetZonefiles'],
+      [{ rpcPaths: ['RPC2'] }, 'legacy.rpcPaths'],
+      [{ rpcAllowedOrigins: 'https://a.example' }, 'legacy.rpcAllowedOrigins'],
+      // NaN would turn the XML-RPC reader's nesting checks off on a public endpoint.
+      [{ xmlrpc: { maxDepth: Number.NaN } }, 'legacy.xmlrpc.maxDepth'],
+      [{ maxGetZonefile: 5 }, 'legacy.maxGetZonefile'],
+      [{ network: '' }, 'legacy.network'],
+      ['yes', 'legacy'],
+    ];
+    for (const [options, option] of cases) expect(refused(options), option).toMatchObject({ code: 'INVALID_OPTION', option });
+    expect(resolveLegacyConfig({ xmlrpc: { maxDepth: 8 } })?.xmlrpc).toEqual({ ...DEFAULT_LEGACY_CONFIG.xmlrpc, maxDepth: 8 });
     expect(resolveLegacyConfig(false)).toBeUndefined();
   });
 

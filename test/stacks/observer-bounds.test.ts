@@ -4,7 +4,7 @@
  * compacted (a full disk) still opens, and close() is one promise for every caller.
  */
 import { connect, type Socket } from 'node:net';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -95,6 +95,26 @@ describe('StacksObserverChain bounds', () => {
     rmSync(join(dir, `${JOURNAL_FILE}.compact`), { recursive: true });
     chain = await StacksObserverChain.open({ dir, contracts: [BNS] });
     expect(statSync(join(dir, JOURNAL_FILE)).size).toBeLessThan(before);
+    await chain.close();
+  });
+
+  it('refuses a bad limit or window with INVALID_OPTION naming it, before it creates or opens anything', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ limits: { maxBodyBytes: Number.NaN } }, 'limits.maxBodyBytes'],
+      [{ limits: { maxBodiesAtOnce: 0 } }, 'limits.maxBodiesAtOnce'],
+      [{ limits: { firstByteTimeoutMs: Infinity } }, 'limits.firstByteTimeoutMs'],
+      [{ limits: { maxBodyByte: 1_000 } }, 'limits.maxBodyByte'],
+      [{ reorgWindow: -1 }, 'reorgWindow'],
+      [{ reorgWindow: 2.5 }, 'reorgWindow'],
+      [{ maxReadLimit: 0 }, 'maxReadLimit'],
+    ];
+    for (const [options, option] of cases) {
+      const dir = freshDir();
+      await expect(StacksObserverChain.open({ dir, contracts: [BNS], ...options }), option).rejects.toMatchObject({ code: 'INVALID_OPTION', option });
+      expect(existsSync(dir), option).toBe(false);
+    }
+    // The deprecated maxAttachmentsPerDelivery is still taken (and ignored).
+    const chain = await StacksObserverChain.open({ dir: freshDir(), contracts: [BNS], limits: { maxAttachmentsPerDelivery: 5 } });
     await chain.close();
   });
 

@@ -6,7 +6,8 @@
  * node to pick up (it is a ChunkSource too: see attachment()). Everything it answers 200 for is
  * fsynced first; every delivery may repeat and is applied once.
  */
-import { AtlasError, ErrorCodes } from '../../errors.js';
+import { AtlasError, ErrorCodes, InvalidOptionError } from '../../errors.js';
+import { describe, numberRule, overlayChecked, type OverlayRules } from '../../options-overlay.js';
 import { hash160Hex } from '../../hash/index.js';
 import { silentLogger, type Logger } from '../../runtime.js';
 import { checkMaxReadLimit, readPage } from '../announcement.js';
@@ -59,6 +60,17 @@ export interface StacksObserverStats {
 
 export type AttachmentListener = (address: string) => void;
 
+/** Blocks below the tip's height minus this many are final (StacksObserverChainOptions.reorgWindow). */
+const DEFAULT_REORG_WINDOW = 1_000;
+
+/** What each observer limit must be: sizes and counts positive integers, timeouts positive. */
+const OBSERVER_LIMIT_RULES: OverlayRules = {
+  numbers: numberRule({
+    positiveIntegers: ['maxBodyBytes', 'maxNameEventsPerBlock', 'maxAttachmentBytes', 'maxConnections', 'maxBodiesAtOnce'],
+    positive: ['requestTimeoutMs', 'firstByteTimeoutMs'],
+  }),
+};
+
 /** Fewest bytes releaseAttachments frees before it rewrites the attachments log (a rewrite copies what is kept). */
 export const MIN_RELEASE_BYTES = 1024 * 1024;
 
@@ -99,8 +111,11 @@ export class StacksObserverChain implements ChainAdapter {
     // Checked before anything is opened: a bad entry touches nothing.
     const allowList = allowedHostList(options.allowedHosts ?? []);
     const { maxAttachmentsPerDelivery: _ignored, ...given } = options.limits ?? {};
-    const limits: Readonly<ObserverLimits> = Object.freeze({ ...DEFAULT_OBSERVER_LIMITS, ...given });
-    const tree = new BlockTree(options.reorgWindow ?? 1_000);
+    const limits = overlayChecked('limits', DEFAULT_OBSERVER_LIMITS, given, OBSERVER_LIMIT_RULES);
+    const reorgWindow = options.reorgWindow ?? DEFAULT_REORG_WINDOW;
+    if (!Number.isSafeInteger(reorgWindow) || reorgWindow < 1) throw new InvalidOptionError('reorgWindow', `expected a positive integer, got ${describe(reorgWindow)}`);
+    checkMaxReadLimit(options.maxReadLimit);
+    const tree = new BlockTree(reorgWindow);
     const journal = ObserverJournal.open(options.dir, logger, limits.maxAttachmentBytes, (block) => tree.add(block, true));
     try {
       compactIfLong(journal, tree, logger);
