@@ -9,7 +9,7 @@ import { DEFAULT_CHUNK_CACHE_BYTES } from '../store/recent-records.js';
 import { DEFAULT_SEQUENCE_CACHE_BYTES } from '../store/sequence-pages.js';
 import { InvalidOptionError } from '../errors.js';
 import { describe, numberRule, overlayChecked, POSITIVE_FINITE, type NumberRule } from '../options-overlay.js';
-import { DEFAULT_ADDRESS_POLICY, type AddressPolicyOptions } from '../peers/address-policy.js';
+import { ADDRESS_POLICY_RULES, DEFAULT_ADDRESS_POLICY, type AddressPolicyOptions } from '../peers/address-policy.js';
 import { PEER_TABLE_DEFAULTS, PEER_TABLE_RULES, type PeerTableLimits } from '../peers/table.js';
 import { DEFAULT_WALK_PACE, type WalkPaceOptions } from '../peers/walk-pace.js';
 import { resolveLimits, type ProtocolLimits } from '../protocol/limits.js';
@@ -75,12 +75,11 @@ const SOURCE_METHODS = ['fetch'];
 
 /**
  * The kinds of number of the option groups only the node builds from. The components an embedder
- * may build alone (PeerTable, Backfiller, RequestGuard) own theirs, and the protocol limits are
- * positive integers wherever they are given (resolveLimits).
+ * may build alone (PeerTable, Backfiller, RequestGuard, AddressPolicy) own theirs, and the
+ * protocol limits are positive integers wherever they are given (resolveLimits).
  */
 const NODE_GROUP_RULES = {
   timers: POSITIVE_FINITE,
-  addressPolicy: numberRule({ positiveIntegers: ['maxLength'] }),
   walk: numberRule({ positiveIntegers: ['stepsPerRound', 'settledStepsPerRenewal'] }),
   // downloads.maxInFlight may be 0: the node then fetches only when asked (fetchChunks).
   downloads: numberRule({ positiveIntegers: ['maxInFlightPerPeer', 'batchSize', 'maxPendingWrites', 'planWindow'], wholeNumbers: ['maxInFlight'] }),
@@ -132,7 +131,7 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
     neighbors,
     maxChunkSize,
     limits: { ...given.limits, maxChunkSize },
-    addressPolicy: overlayChecked('addressPolicy', DEFAULT_ADDRESS_POLICY, options.addressPolicy, NODE_GROUP_RULES.addressPolicy),
+    addressPolicy: overlayChecked('addressPolicy', DEFAULT_ADDRESS_POLICY, options.addressPolicy, ADDRESS_POLICY_RULES),
     peerTable: { ...given.peerTable, maxPeers, maxPending, refusalMs: given.timers.refusalMs },
     requests: overlayChecked('requests', DEFAULT_REQUEST_LIMITS, options.requests, REQUEST_LIMIT_RULES),
     timers: given.timers,

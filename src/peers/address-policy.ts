@@ -20,6 +20,7 @@ import { BlockList, SocketAddress, isIPv4, isIPv6 } from 'node:net';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { parsePeerAddress } from '../peer-address.js';
 import { DEFAULT_LIMITS } from '../protocol/limits.js';
+import { numberRule, overlayChecked, type OverlayRules } from '../options-overlay.js';
 
 export type HostKind = 'ipv4' | 'ipv6' | 'hostname' | 'bare';
 
@@ -64,6 +65,9 @@ export const DEFAULT_ADDRESS_POLICY: Readonly<AddressPolicyOptions> = Object.fre
   allowBareNames: false,
   maxLength: DEFAULT_LIMITS.maxPeerAddressLength,
 });
+
+/** What each address policy setting must be (the node checks its `addressPolicy` option by them too): switches, and a positive length. */
+export const ADDRESS_POLICY_RULES: OverlayRules = { numbers: numberRule({ positiveIntegers: ['maxLength'] }) };
 
 /** Everything a local test network may use: loopback, private ranges, names. */
 export const LOCAL_ADDRESS_POLICY: Readonly<AddressPolicyOptions> = Object.freeze({
@@ -206,8 +210,9 @@ function classifyHost(peer: DialAddress): AddressClass | 'hostname' | 'bare-name
 export class AddressPolicy {
   readonly options: Readonly<AddressPolicyOptions>;
 
+  /** INVALID_OPTION (`addressPolicy.<name>`) for a setting ADDRESS_POLICY_RULES refuses. */
   constructor(options: Partial<AddressPolicyOptions> = {}) {
-    this.options = Object.freeze({ ...DEFAULT_ADDRESS_POLICY, ...options });
+    this.options = overlayChecked('addressPolicy', DEFAULT_ADDRESS_POLICY, options, ADDRESS_POLICY_RULES);
   }
 
   /** Parses and judges an address; never throws. */

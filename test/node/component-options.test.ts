@@ -1,5 +1,6 @@
 /**
- * The components an embedder may build without a node (PeerTable, Backfiller) check their options
+ * The components an embedder may build without a node (PeerTable, Backfiller, AddressPolicy, the
+ * Clarity decoder) check their options
  * as the node checks the groups of the same names: a wrong value is INVALID_OPTION naming it, with
  * the same rules, never a RangeError or a value that silently turns a guard off.
  */
@@ -7,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { MemoryChain } from '../../src/chain/memory.js';
 import { ErrorCodes, InvalidOptionError } from '../../src/errors.js';
 import { resolveNodeOptions, type AtlasNodeOptions } from '../../src/node/index.js';
+import { AddressPolicy } from '../../src/peers/address-policy.js';
 import { PeerTable, type PeerTableOptions } from '../../src/peers/table.js';
+import { decodeClarity } from '../../src/chain/stacks/clarity.js';
 import { seededRandom } from '../../src/runtime.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
@@ -77,5 +80,20 @@ describe('options of components built alone', () => {
     // With no source, every address would be due at no time at all (nextAttemptAt Infinity).
     expect(refusal(() => backfiller({ sources: [] }))).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'sources' });
     expect(backfiller({ options: { concurrency: 2, graceMs: undefined } }).options).toMatchObject({ concurrency: 2, graceMs: 10_000 });
+  });
+
+  it('AddressPolicy and decodeClarity refuse a bad setting with INVALID_OPTION naming it', () => {
+    for (const [options, option] of [
+      [{ maxLength: 0 }, 'addressPolicy.maxLength'],
+      [{ allowLoopback: 'yes' }, 'addressPolicy.allowLoopback'],
+      [{ allowLoopbacks: true }, 'addressPolicy.allowLoopbacks'],
+    ] as const) {
+      const alone = refusal(() => new AddressPolicy(options as never));
+      expect(alone, option).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option });
+      expect((refusal(() => node({ addressPolicy: options as never })) as Error).message, option).toBe((alone as Error).message);
+    }
+    // NaN would turn the decoder's depth bound off.
+    expect(refusal(() => decodeClarity('0x03', { maxDepth: Number.NaN }))).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'limits.maxDepth' });
+    expect(decodeClarity('0x03', { maxDepth: 1 })).toEqual({ type: 'bool', value: true });
   });
 });

@@ -5,6 +5,7 @@
  * memory and fails with BAD_REQUEST.
  */
 import { AtlasError, ErrorCodes } from '../../errors.js';
+import { overlayChecked, POSITIVE_INTEGER } from '../../options-overlay.js';
 
 /** One strict decoder, reused (it keeps no state between whole-buffer decodes). */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -67,10 +68,10 @@ function bad(message: string, offset: number): AtlasError {
   return new AtlasError(ErrorCodes.BAD_REQUEST, `clarity value: ${message} at byte ${offset}`, { offset });
 }
 
-/** Decodes one whole value from bytes, or "0x"-prefixed hex. Throws BAD_REQUEST. */
-export function decodeClarity(input: Uint8Array | string, limits: Partial<ClarityLimits> = {}): ClarityValue {
+/** Decodes one whole value from bytes, or "0x"-prefixed hex. Throws BAD_REQUEST; INVALID_OPTION (`limits.<name>`) for a limit that is not a positive integer. */
+export function decodeClarity(input: Uint8Array | string, limits?: Partial<ClarityLimits>): ClarityValue {
   const bytes = typeof input === 'string' ? hexToBytes(input) : input;
-  const reader = new Reader(bytes, { ...DEFAULT_CLARITY_LIMITS, ...limits });
+  const reader = new Reader(bytes, overlayChecked('limits', DEFAULT_CLARITY_LIMITS, limits, POSITIVE_INTEGER));
   const value = reader.value(0);
   if (reader.offset !== bytes.length) throw bad(`${bytes.length - reader.offset} trailing bytes`, reader.offset);
   return value;
