@@ -7,6 +7,7 @@
  */
 import type { Announcement, ChainAdapter } from '../chain/types.js';
 import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
+import type { Clock } from '../runtime.js';
 import { SubdomainIndex, type SubdomainIndexLimits } from './subdomain-index.js';
 import { parseZoneFile, type ZoneFile } from './zonefile.js';
 
@@ -72,10 +73,13 @@ export class NameResolver {
   #syncing: Promise<void> | undefined;
   readonly #subdomains: SubdomainIndex;
 
-  /** `subdomains`: bounds of the subdomain index kept between lookups (DEFAULT_SUBDOMAIN_INDEX). */
-  constructor(sources: NameSources, options: { subdomains?: Partial<SubdomainIndexLimits> } = {}) {
+  /**
+   * `subdomains`: bounds of the subdomain index kept between lookups (DEFAULT_SUBDOMAIN_INDEX);
+   * `clock`: what times its replays (the system clock by default).
+   */
+  constructor(sources: NameSources, options: { subdomains?: Partial<SubdomainIndexLimits>; clock?: Pick<Clock, 'now'> } = {}) {
     this.#sources = sources;
-    this.#subdomains = new SubdomainIndex((address) => sources.chunk(address), options.subdomains);
+    this.#subdomains = new SubdomainIndex((address) => sources.chunk(address), options.subdomains, options.clock);
   }
 
   /** The name's current zone file, owner and status. Subdomains resolve through their parent. */

@@ -4,7 +4,9 @@
  *   GET /v1/names/<name>/zonefile         {zonefile} 200, or 404 {error, code, zonefile_hash?}
  *   GET /v1/names/<name>/zonefile/<hash>  {zonefile} 200 when that hash was bound to the name
  * A missing zone file is a 404 ZONEFILE_MISSING (with the hash, so a client knows what to look
- * for), never a 200 with an empty zone file. Mounted through HttpTransport's `routes` option.
+ * for), never a 200 with an empty zone file. A subdomain whose parent has more subdomain records
+ * than the node indexes (names.maxParentBytes) is a 503 TOO_LARGE. Mounted through HttpTransport's
+ * `routes` option.
  */
 import type { ServerResponse } from 'node:http';
 import type { HttpRoute } from '../transport/http.js';
@@ -79,6 +81,11 @@ export function namesRoutes(service: () => NameService | undefined): HttpRoute[]
         } catch (error) {
           if (isAtlasError(error) && error.code === 'BAD_REQUEST') {
             sendJson(res, 400, { error: error.message, code: error.code });
+            return;
+          }
+          // A subdomain whose parent's records pass names.maxParentBytes: this node cannot serve it (not the request's size, so not 413).
+          if (isAtlasError(error) && error.code === 'TOO_LARGE') {
+            sendJson(res, 503, { error: error.message, code: error.code });
             return;
           }
           throw error instanceof Error ? error : new AtlasError('INTERNAL', String(error));

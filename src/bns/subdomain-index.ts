@@ -3,12 +3,15 @@
  * base64, hash160 of every subdomain zone file) costs about 0.7 ms per zone file, so a public GET
  * of a subdomain of a name with 1,000 updates used to cost most of a second. The index replays a
  * parent once, then only the zone files announced since, and starts over only when a zone file it
- * had to skip (not held then) has arrived since, or after a reorganisation (`clear`).
+ * had to skip (not held then) has arrived since (no sooner than lateReplayFactor times the last
+ * such replay's duration), or after a reorganisation (`clear`). A parent whose records pass
+ * maxParentBytes is not kept: its lookups are refused (TOO_LARGE) until its zone files change.
  */
-import { extendsHistory, subdomainRecords, type SubdomainRecord } from './subdomains.js';
-import { parseZoneFile } from './zonefile.js';
-import { SerialQueue } from '../runtime.js';
+import { extendsHistory, subdomainRecord, type SubdomainRecord } from './subdomains.js';
+import { parseZoneFile, type ZoneRecord } from './zonefile.js';
+import { SerialQueue, systemClock, type Clock } from '../runtime.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
+import { numberRule, overlayChecked, type OverlayRules } from '../options-overlay.js';
 
 /** Parents whose subdomains are kept; past it one is dropped (and replayed when asked again), by replay cost and recency (SubdomainIndex.#makeRoom). */
 export const MAX_INDEXED_PARENTS = 1_024;
@@ -19,8 +22,29 @@ export const MAX_INDEXED_PARENTS = 1_024;
  * would otherwise make us keep all of them.
  */
 export const MAX_INDEXED_BYTES = 64 * 1024 * 1024;
-/** Zone files a replay reads between two turns of the event loop (about 35 ms of work). */
-const REPLAY_SLICE = 50;
+/**
+ * Bytes of subdomain records one parent may have (counted as for MAX_INDEXED_BYTES, and never more
+ * than maxBytes): its replay stops there. Anyone owning a name can fill its zone files with
+ * minimal subdomain records (~870 in 40 KB, ~320 bytes each once decoded), so one parent's
+ * records would otherwise grow without bound.
+ */
+export const MAX_PARENT_BYTES = 64 * 1024 * 1024;
+/**
+ * A replay from a parent's first zone file that took d ms is not started again for zone files
+ * that arrived late (announced earlier, not held then) until LATE_REPLAY_FACTOR * d ms after it
+ * ended: an owner releasing held-back zone files one at a time gets at most about 1/11 of the
+ * node's time for each of its parents, not a full replay per lookup.
+ */
+export const LATE_REPLAY_FACTOR = 10;
+/**
+ * The work a replay does between two turns of the event loop, counted in bytes of zone files
+ * parsed plus RECORD_WORK a record and ENTRY_WORK an entry: about 1 ms, whatever the zone files
+ * hold (a record's decoding and hash160 cost about as much as parsing RECORD_WORK bytes; one zone
+ * file's parse, at most 40 KB, is not cut).
+ */
+const SLICE_WORK = 32 * 1024;
+const RECORD_WORK = 128;
+const ENTRY_WORK = 64;
 /**
  * Parents whose replay may wait or run at once. A replay outlives the lookup that asked for it (a
  * caller may leave), so lookups of yet other parents beyond it are refused (BUSY) rather than
@@ -38,10 +62,24 @@ export interface SubdomainIndexLimits {
   maxParents: number;
   /** Bytes of subdomain records kept over all parents (MAX_INDEXED_BYTES). */
   maxBytes: number;
+  /** Bytes of subdomain records of one parent, at most maxBytes; a larger parent's lookups are refused, TOO_LARGE (MAX_PARENT_BYTES). */
+  maxParentBytes: number;
+  /** How long after a replay from a parent's first zone file, in times its duration, late zone files may start another (LATE_REPLAY_FACTOR). */
+  lateReplayFactor: number;
 }
 
+/** What each subdomain index limit must be (the node checks its `names` option by them too). */
+export const SUBDOMAIN_INDEX_RULES: OverlayRules = {
+  numbers: numberRule({ positiveIntegers: ['maxParents', 'maxBytes', 'maxParentBytes'], positive: ['lateReplayFactor'] }),
+};
+
 /** Defaults of SubdomainIndexLimits. */
-export const DEFAULT_SUBDOMAIN_INDEX: Readonly<SubdomainIndexLimits> = Object.freeze({ maxParents: MAX_INDEXED_PARENTS, maxBytes: MAX_INDEXED_BYTES });
+export const DEFAULT_SUBDOMAIN_INDEX: Readonly<SubdomainIndexLimits> = Object.freeze({
+  maxParents: MAX_INDEXED_PARENTS,
+  maxBytes: MAX_INDEXED_BYTES,
+  maxParentBytes: MAX_PARENT_BYTES,
+  lateReplayFactor: LATE_REPLAY_FACTOR,
+});
 
 /** One change of the parent name, as far as subdomains care: the zone file it bound, if any. */
 export interface ParentEntry {
@@ -59,16 +97,35 @@ interface ParentSubdomains {
   bytes: number;
   /** Its place in the eviction order (see SubdomainIndex.#makeRoom): the lowest goes first. */
   priority: number;
+  /** Before it (clock time), skipped zone files that arrived do not start the replay over. */
+  restartAt: number;
+}
+
+/** A parent refused for its size: refused again while it has as many entries, and until `retryAt`. */
+interface Refusal {
+  entries: number;
+  retryAt: number;
 }
 
 function recordBytes(record: SubdomainRecord): number {
   return RECORD_OVERHEAD_BYTES + record.zonefile.byteLength + 2 * (record.name.length + record.owner.length + record.zonefileHash.length + (record.signature?.length ?? 0));
 }
 
+function zoneRecords(bytes: Uint8Array): readonly ZoneRecord[] {
+  try {
+    return parseZoneFile(bytes).records;
+  } catch {
+    return []; // a parent zone file that does not parse names no subdomains
+  }
+}
+
 export class SubdomainIndex {
   readonly #chunk: (address: string) => Uint8Array | undefined;
   readonly #limits: Readonly<SubdomainIndexLimits>;
+  readonly #clock: Pick<Clock, 'now'>;
   readonly #parents = new Map<string, ParentSubdomains>();
+  /** Parents refused for their size, at most maxParents (the oldest refusal is forgotten first). */
+  readonly #refused = new Map<string, Refusal>();
   /** Bytes over every kept parent. */
   #bytes = 0;
   /** The priority of the last parent dropped (see #makeRoom). */
@@ -80,12 +137,13 @@ export class SubdomainIndex {
   /** Counts clear(): a replay that saw it change starts over. */
   #epoch = 0;
 
-  constructor(chunk: (address: string) => Uint8Array | undefined, limits: Partial<SubdomainIndexLimits> = {}) {
+  constructor(chunk: (address: string) => Uint8Array | undefined, limits: Partial<SubdomainIndexLimits> = {}, clock: Pick<Clock, 'now'> = systemClock) {
     this.#chunk = chunk;
-    this.#limits = { ...DEFAULT_SUBDOMAIN_INDEX, ...limits };
+    this.#limits = overlayChecked('names', DEFAULT_SUBDOMAIN_INDEX, limits, SUBDOMAIN_INDEX_RULES);
+    this.#clock = clock;
   }
 
-  /** Bytes of records kept now (at most maxBytes, or one parent's when that alone is larger). */
+  /** Bytes of records kept now, at most maxBytes (a replay under way holds at most maxParentBytes more). */
   get bytes(): number {
     return this.#bytes;
   }
@@ -95,14 +153,18 @@ export class SubdomainIndex {
    * (`entriesOf`, read again should the index be cleared meanwhile). A kept parent with nothing
    * new answers at once. Otherwise its zone files are replayed, one parent at a time (what replays
    * hold in memory is then one parent's records, however many lookups ask for others meanwhile),
-   * yielding to the event loop every REPLAY_SLICE zone files, so a parent with thousands of them
-   * does not stop the node for seconds; lookups of a parent being replayed wait for that replay.
+   * yielding to the event loop every SLICE_WORK, so a parent with thousands of zone files does not
+   * stop the node for seconds; lookups of a parent being replayed wait for that replay. TOO_LARGE
+   * when the parent's records pass maxParentBytes.
    */
   lookup(name: string, parent: string, entriesOf: () => readonly ParentEntry[]): Promise<SubdomainRecord | undefined> {
     let replay = this.#replays.get(parent);
     if (replay === undefined) {
+      const entries = entriesOf().length;
+      const refusal = this.#refused.get(parent);
+      if (refusal !== undefined && (refusal.entries === entries || this.#clock.now() < refusal.retryAt)) return Promise.reject(this.#tooLarge(parent));
       const kept = this.#parents.get(parent);
-      if (kept !== undefined && kept.replayed === entriesOf().length && !this.#anyArrived(kept.skipped)) {
+      if (kept !== undefined && kept.replayed === entries && !this.#restartDue(kept)) {
         this.#keep(parent, kept);
         return Promise.resolve(kept.current.get(name));
       }
@@ -126,22 +188,84 @@ export class SubdomainIndex {
       const entries = entriesOf();
       let state = this.#parents.get(parent);
       if (state !== undefined) this.#drop(parent, state);
-      if (state === undefined || state.replayed > entries.length || this.#anyArrived(state.skipped)) {
-        state = { replayed: 0, skipped: new Set(), current: new Map(), bytes: 0, priority: 0 };
+      const fromStart = state === undefined || state.replayed > entries.length || this.#restartDue(state);
+      if (fromStart || state === undefined) state = { replayed: 0, skipped: new Set(), current: new Map(), bytes: 0, priority: 0, restartAt: 0 };
+      const started = this.#clock.now();
+      const outcome = await this.#replayEntries(state, parent, entries, epoch);
+      if (outcome === 'cleared') continue; // a reorganisation meanwhile: start over
+      const ended = this.#clock.now();
+      const restartAt = ended + this.#limits.lateReplayFactor * (ended - started);
+      if (outcome === 'too-large') {
+        // What it built goes with it; the refusal stands until the parent's zone files change.
+        this.#refused.delete(parent);
+        this.#refused.set(parent, { entries: entries.length, retryAt: restartAt });
+        if (this.#refused.size > this.#limits.maxParents) this.#refused.delete(this.#refused.keys().next().value as string);
+        throw this.#tooLarge(parent);
       }
-      for (let slice = 0; state.replayed < entries.length && this.#epoch === epoch; state.replayed++) {
-        this.#replay(state, parent, entries[state.replayed] as ParentEntry);
-        if (++slice === REPLAY_SLICE && state.replayed + 1 < entries.length) {
-          slice = 0;
-          await new Promise<void>((resolve) => setImmediate(resolve));
-        }
-      }
-      if (this.#epoch !== epoch) continue; // cleared (a reorganisation) meanwhile: start over
+      this.#refused.delete(parent);
+      if (fromStart) state.restartAt = restartAt;
       this.#keep(parent, state);
       this.#bytes += state.bytes;
       this.#makeRoom(parent);
       return state;
     }
+  }
+
+  /**
+   * Replays `entries` from `state.replayed` into `state`, yielding to the event loop after each
+   * SLICE_WORK of work: 'too-large' as soon as its records pass the parent bound, 'cleared' when
+   * the index was cleared during a yield.
+   */
+  async #replayEntries(state: ParentSubdomains, parent: string, entries: readonly ParentEntry[], epoch: number): Promise<'done' | 'cleared' | 'too-large'> {
+    const bound = Math.min(this.#limits.maxParentBytes, this.#limits.maxBytes);
+    let records: readonly ZoneRecord[] = [];
+    let next = 0;
+    let work = 0;
+    for (;;) {
+      if (next < records.length) {
+        this.#apply(state, parent, records[next++] as ZoneRecord);
+        work += RECORD_WORK;
+      } else if (state.replayed < entries.length) {
+        const hash = (entries[state.replayed++] as ParentEntry).zonefileHash;
+        const bytes = hash === undefined ? undefined : this.#chunk(hash);
+        work += ENTRY_WORK + (bytes?.byteLength ?? 0);
+        records = bytes === undefined ? [] : zoneRecords(bytes);
+        next = 0;
+        if (hash !== undefined && bytes === undefined && !state.skipped.has(hash)) {
+          state.skipped.add(hash);
+          state.bytes += SKIPPED_BYTES;
+        }
+      } else {
+        return 'done';
+      }
+      if (state.bytes > bound) return 'too-large';
+      if (work >= SLICE_WORK) {
+        work = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.#epoch !== epoch) return 'cleared';
+      }
+    }
+  }
+
+  #apply(state: ParentSubdomains, parent: string, zoneRecord: ZoneRecord): void {
+    const record = subdomainRecord(zoneRecord, parent);
+    if (record === undefined) return;
+    const previous = state.current.get(record.name);
+    if (!extendsHistory(previous, record)) return;
+    state.current.set(record.name, record);
+    state.bytes += recordBytes(record) - (previous === undefined ? 0 : recordBytes(previous));
+  }
+
+  /** True when a zone file the parent's replay skipped has arrived and the pause after its last replay from the start is over. */
+  #restartDue(state: ParentSubdomains): boolean {
+    if (this.#clock.now() < state.restartAt) return false;
+    for (const hash of state.skipped) if (this.#chunk(hash) !== undefined) return true;
+    return false;
+  }
+
+  #tooLarge(parent: string): AtlasError {
+    const bound = Math.min(this.#limits.maxParentBytes, this.#limits.maxBytes);
+    return new AtlasError(ErrorCodes.TOO_LARGE, `the subdomains of ${parent} take more than ${bound} bytes (names.maxParentBytes); this node does not index them`, { parent, maxParentBytes: bound });
   }
 
   /**
@@ -151,11 +275,11 @@ export class SubdomainIndex {
    * inflation rises to what was dropped. A parent costly to replay then outlives cheap ones asked
    * after it, but not for ever: once the cheap ones' replays have cost as much as its own, it goes.
    * Alternating lookups of a large parent and small ones replay the small ones; one lookup of a
-   * large parent cannot make every later lookup of a slightly cheaper one replay it whole. A parent
-   * alone is kept, even past maxBytes.
+   * large parent cannot make every later lookup of a slightly cheaper one replay it whole. (No
+   * parent alone passes maxBytes: its replay stops at maxParentBytes, at most maxBytes.)
    */
   #makeRoom(asked: string): void {
-    while (this.#parents.size > 1 && (this.#parents.size > this.#limits.maxParents || this.#bytes > this.#limits.maxBytes)) {
+    while (this.#parents.size > this.#limits.maxParents || this.#bytes > this.#limits.maxBytes) {
       let lowest: [string, ParentSubdomains] | undefined;
       for (const entry of this.#parents) if (lowest === undefined || entry[1].priority < lowest[1].priority) lowest = entry;
       const [parent, state] = lowest as [string, ParentSubdomains];
@@ -170,38 +294,12 @@ export class SubdomainIndex {
     this.#bytes -= state.bytes;
   }
 
-  #anyArrived(skipped: ReadonlySet<string>): boolean {
-    for (const hash of skipped) if (this.#chunk(hash) !== undefined) return true;
-    return false;
-  }
-
-  /** Forgets every parent (the chain was reorganised). */
+  /** Forgets every parent and refusal (the chain was reorganised). */
   clear(): void {
     this.#parents.clear();
+    this.#refused.clear();
     this.#bytes = 0;
     this.#inflation = 0;
     this.#epoch++;
-  }
-
-  #replay(state: ParentSubdomains, parent: string, entry: ParentEntry): void {
-    if (entry.zonefileHash === undefined) return;
-    const bytes = this.#chunk(entry.zonefileHash);
-    if (bytes === undefined) {
-      if (!state.skipped.has(entry.zonefileHash)) state.bytes += SKIPPED_BYTES;
-      state.skipped.add(entry.zonefileHash);
-      return;
-    }
-    let records: SubdomainRecord[];
-    try {
-      records = subdomainRecords(parseZoneFile(bytes), parent);
-    } catch {
-      return; // a parent zone file that does not parse names no subdomains
-    }
-    for (const record of records) {
-      const previous = state.current.get(record.name);
-      if (!extendsHistory(previous, record)) continue;
-      state.current.set(record.name, record);
-      state.bytes += recordBytes(record) - (previous === undefined ? 0 : recordBytes(previous));
-    }
   }
 }

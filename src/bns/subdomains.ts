@@ -7,12 +7,14 @@
  * change). Signatures are kept but not verified (see README "Stacks and BNS names").
  */
 import { hash160Hex } from '../hash/index.js';
-import type { ZoneFile } from './zonefile.js';
+import type { ZoneFile, ZoneRecord } from './zonefile.js';
 
 /** Most zone-file pieces one subdomain record may have (and so about 255 x 255 bytes). */
 export const MAX_SUBDOMAIN_PARTS = 255;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const LABEL = /^[a-z0-9_-]{1,37}$/i;
+/** Decimal digits only, few enough to be a safe integer. */
+const DECIMAL = /^\d{1,15}$/;
 
 /** One subdomain's state as a parent's zone file records it: full name, owner, sequence number and the subdomain's own zone file. */
 export interface SubdomainRecord {
@@ -30,28 +32,43 @@ export interface SubdomainRecord {
 export function subdomainRecords(zone: ZoneFile, parent: string): SubdomainRecord[] {
   const out: SubdomainRecord[] = [];
   for (const record of zone.records) {
-    if (record.type !== 'TXT' || !LABEL.test(record.name)) continue;
-    const fields = new Map<string, string>();
-    for (const text of record.strings) {
-      const eq = text.indexOf('=');
-      if (eq > 0 && !fields.has(text.slice(0, eq))) fields.set(text.slice(0, eq), text.slice(eq + 1));
-    }
-    const owner = fields.get('owner');
-    const seqn = Number(fields.get('seqn'));
-    const parts = Number(fields.get('parts'));
-    if (owner === undefined || owner.length === 0 || owner.length > 128) continue;
-    if (!Number.isSafeInteger(seqn) || seqn < 0 || !Number.isSafeInteger(parts) || parts < 1 || parts > MAX_SUBDOMAIN_PARTS) continue;
-    const pieces: string[] = [];
-    for (let i = 0; i < parts; i++) pieces.push(fields.get(`zf${i}`) ?? '\0');
-    const encoded = pieces.join('');
-    if (!BASE64.test(encoded)) continue;
-    const zonefile = new Uint8Array(Buffer.from(encoded, 'base64'));
-    const item: SubdomainRecord = { name: `${record.name.toLowerCase()}.${parent}`, owner, seqn, zonefile, zonefileHash: hash160Hex(zonefile) };
-    const signature = fields.get('sig');
-    if (signature !== undefined) item.signature = signature;
-    out.push(item);
+    const item = subdomainRecord(record, parent);
+    if (item !== undefined) out.push(item);
   }
   return out;
+}
+
+/** The subdomain one record of a parent zone file names, or undefined when it names none (not a TXT record of a label, or malformed). */
+export function subdomainRecord(record: ZoneRecord, parent: string): SubdomainRecord | undefined {
+  if (record.type !== 'TXT' || !LABEL.test(record.name)) return undefined;
+  const fields = new Map<string, string>();
+  for (const text of record.strings) {
+    const eq = text.indexOf('=');
+    if (eq > 0 && !fields.has(text.slice(0, eq))) fields.set(text.slice(0, eq), text.slice(eq + 1));
+  }
+  const owner = fields.get('owner');
+  const seqn = decimal(fields.get('seqn'));
+  const parts = decimal(fields.get('parts'));
+  if (owner === undefined || owner.length === 0 || owner.length > 128) return undefined;
+  if (seqn === undefined || parts === undefined || parts < 1 || parts > MAX_SUBDOMAIN_PARTS) return undefined;
+  const pieces: string[] = [];
+  for (let i = 0; i < parts; i++) pieces.push(fields.get(`zf${i}`) ?? '\0');
+  const encoded = pieces.join('');
+  if (!BASE64.test(encoded)) return undefined;
+  const zonefile = new Uint8Array(Buffer.from(encoded, 'base64'));
+  const item: SubdomainRecord = { name: `${record.name.toLowerCase()}.${parent}`, owner, seqn, zonefile, zonefileHash: hash160Hex(zonefile) };
+  const signature = fields.get('sig');
+  if (signature !== undefined) item.signature = signature;
+  return item;
+}
+
+/**
+ * A field that must be a decimal number; undefined otherwise. Number() read "", "0x0", "0e5" and
+ * " 0 " as 0, which the original resolver's int() refuses (it takes surrounding spaces and a sign,
+ * which we refuse too).
+ */
+function decimal(text: string | undefined): number | undefined {
+  return text !== undefined && DECIMAL.test(text) ? Number(text) : undefined;
 }
 
 /** The seqn rule: a subdomain's first record has seqn 0, and each change the last one's seqn + 1. */

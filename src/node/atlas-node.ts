@@ -202,7 +202,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
 
   private nameResolver(): NameResolver {
     this.assertUsable('resolve names');
-    this.names ??= new NameResolver({ chain: this.parts.chain, chunk: (address) => this.parts.reader.readOne(address) }, { subdomains: this.#nameLimits });
+    this.names ??= new NameResolver({ chain: this.parts.chain, chunk: (address) => this.parts.reader.readOne(address) }, { subdomains: this.#nameLimits, clock: this.parts.clock });
     return this.names;
   }
 

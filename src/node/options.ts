@@ -133,7 +133,9 @@ export interface AtlasNodeOptions {
   backfill?: Partial<BackfillOptions>;
   /**
    * Bounds of what name resolution (node.resolve(), the /v1/names routes) keeps between lookups:
-   * the subdomain index's parents and bytes (DEFAULT_SUBDOMAIN_INDEX).
+   * the subdomain index's parents and bytes, one parent's bytes (past them its subdomains are
+   * refused, TOO_LARGE), and the pause before late zone files replay a parent again
+   * (DEFAULT_SUBDOMAIN_INDEX).
    */
   names?: Partial<SubdomainIndexLimits>;
   clock?: Clock;

@@ -22,7 +22,7 @@ import { DEFAULT_DOWNLOADER, type DownloaderOptions } from '../sync/downloader.j
 import { DEFAULT_EARLY_CONTACTS, type EarlyContactsOptions } from '../sync/early-contacts.js';
 import { DEFAULT_PUSHER, type PusherOptions } from '../sync/pusher.js';
 import { BACKFILL_RULES, DEFAULT_BACKFILL, type BackfillOptions } from '../sync/sources/backfill.js';
-import { DEFAULT_SUBDOMAIN_INDEX, type SubdomainIndexLimits } from '../bns/subdomain-index.js';
+import { DEFAULT_SUBDOMAIN_INDEX, SUBDOMAIN_INDEX_RULES, type SubdomainIndexLimits } from '../bns/subdomain-index.js';
 import type { ChunkSource } from '../sync/sources/types.js';
 import type { ChainAdapter } from '../chain/types.js';
 import type { Transport } from '../transport/types.js';
@@ -75,7 +75,7 @@ const SOURCE_METHODS = ['fetch'];
 
 /**
  * The kinds of number of the option groups only the node builds from. The components an embedder
- * may build alone (PeerTable, Backfiller, RequestGuard, AddressPolicy) own theirs, and the
+ * may build alone (PeerTable, Backfiller, RequestGuard, AddressPolicy, the subdomain index) own theirs, and the
  * protocol limits are positive integers wherever they are given (resolveLimits).
  */
 const NODE_GROUP_RULES = {
@@ -86,7 +86,6 @@ const NODE_GROUP_RULES = {
   push: numberRule({ positiveIntegers: ['pushBatch'], wholeNumbers: ['neighborOffers'], positive: ['timeoutMs'] }),
   earlyContacts: numberRule({ positiveIntegers: ['maxPeers', 'maxPeersPerHost', 'maxPositions'], positive: ['ttlMs'] }),
   audit: numberRule({ positive: ['timeoutMs', 'retryMs'], fractions: ['stallHealth'] }),
-  names: numberRule({ positiveIntegers: ['maxParents', 'maxBytes'] }),
 } satisfies Record<string, NumberRule>;
 
 /** Checks `options` and returns them resolved: every default filled in, the data deeply frozen. */
@@ -142,7 +141,7 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
     audit: overlayChecked('audit', DEFAULT_AUDIT, options.audit, NODE_GROUP_RULES.audit),
     sources,
     backfill: overlayChecked('backfill', DEFAULT_BACKFILL, options.backfill, BACKFILL_RULES),
-    names: overlayChecked('names', DEFAULT_SUBDOMAIN_INDEX, options.names, NODE_GROUP_RULES.names),
+    names: overlayChecked('names', DEFAULT_SUBDOMAIN_INDEX, options.names, SUBDOMAIN_INDEX_RULES),
     clock: options.clock === undefined ? systemClock : component('clock', options.clock, ['now', 'setTimeout', 'clearTimeout'], 'a Clock'),
     random: optional('random', options.random, 'a function returning [0, 1)', (v): v is Random => typeof v === 'function') ?? Math.random,
     logger: options.logger === undefined ? silentLogger : component('logger', options.logger, ['debug', 'info', 'warn', 'error'], 'a Logger'),

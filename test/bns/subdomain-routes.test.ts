@@ -35,4 +35,33 @@ describe('/v1/names/<subdomain>/zonefile/<hash>', () => {
       await new Promise((resolve) => server.close(resolve));
     }
   });
+
+  it('answers 503 TOO_LARGE for a subdomain of a parent with more records than names.maxParentBytes', async () => {
+    const records = Array.from({ length: 200 }, (_, i) => `s${i} IN TXT "owner=1Alice" "seqn=0" "parts=1" "zf0="`);
+    const file = new Uint8Array(Buffer.from(`$ORIGIN big.id\n${records.join('\n')}\n`));
+    const chain = new MemoryChain();
+    chain.announce([{ address: hash160Hex(file), key: 'big.id' }]);
+    const chunks = new Map([[hash160Hex(file), file]]);
+    const resolver = new NameResolver({ chain, chunk: (address) => chunks.get(address) }, { subdomains: { maxParentBytes: 10_000 } });
+    const service = { resolve: resolver.resolve.bind(resolver), history: resolver.history.bind(resolver), zonefile: (hash: string) => chunks.get(hash) };
+    const [route] = namesRoutes(() => service);
+    const server = http.createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const params = route!.match(url.pathname);
+      const context = { signal: AbortSignal.timeout(5_000), params: typeof params === 'object' ? params : {}, url } as unknown as HttpRouteContext;
+      void route!.handle(req, res, context);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      for (const path of ['s1.big.id', 's1.big.id/zonefile']) {
+        const reply = await fetch(`${base}/v1/names/${path}`);
+        expect(reply.status).toBe(503);
+        expect(await reply.json()).toMatchObject({ code: 'TOO_LARGE' });
+      }
+      expect((await fetch(`${base}/v1/names/big.id`)).status).toBe(200); // the parent itself resolves
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });

@@ -163,6 +163,8 @@ describe('resolveNodeOptions', () => {
       [{ chain, transport, backfill: { concurrency: 0 } }, 'backfill.concurrency'],
       [{ chain, transport, names: { maxParents: 0 } }, 'names.maxParents'],
       [{ chain, transport, names: { maxBytes: 1.5 } }, 'names.maxBytes'],
+      [{ chain, transport, names: { maxParentBytes: 0 } }, 'names.maxParentBytes'],
+      [{ chain, transport, names: { lateReplayFactor: 0 } }, 'names.lateReplayFactor'],
       [{ chain, transport, requests: { addressesPerToken: 0 } }, 'requests.addressesPerToken'],
       [{ chain, transport, requests: { ratePerSecond: 0 } }, 'requests.ratePerSecond'],
       [{ chain, transport, requests: { burst: 0.5 } }, 'requests.burst'],
