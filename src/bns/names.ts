@@ -68,7 +68,8 @@ export class NameResolver {
   #tail: { address: string; txid: string | undefined } | undefined;
   #length = 0;
   readonly #byName = new Map<string, NameEntry[]>();
-  #dirty = false;
+  /** The shortest length the chain was rolled back to since the last catch-up (its entries from there on are cut). */
+  #rolledBackTo: number | undefined;
   #unsubscribe: (() => void) | undefined;
   #syncing: Promise<void> | undefined;
   readonly #subdomains: SubdomainIndex;
@@ -134,18 +135,44 @@ export class NameResolver {
   async #sync(signal: AbortSignal | undefined): Promise<void> {
     const chain = this.#sources.chain;
     this.#unsubscribe ??= chain.subscribe((event) => {
-      if (event.type === 'rollback') this.#dirty = true;
+      if (event.type === 'rollback') this.#rolledBackTo = Math.min(this.#rolledBackTo ?? Infinity, event.length);
     });
+    if (this.#rolledBackTo !== undefined) await this.#cut(this.#rolledBackTo, signal);
     const length = await chain.length({ signal });
-    if (this.#dirty || length < this.#length || !(await this.#tailMatches(signal))) this.#reset();
+    if (length < this.#length || !(await this.#tailMatches(signal))) this.#reset();
     while (this.#length < length) {
       const page = (await chain.read(this.#length, Math.min(PAGE, length - this.#length), { signal })) as Keyed[];
       if (page.length === 0) break;
       for (const announcement of page) this.#add(announcement);
       this.#length += page.length;
-      const last = page[page.length - 1] as Keyed;
-      this.#tail = { address: last.address, txid: last.txid };
+      this.#tail = tailOf(page[page.length - 1] as Keyed);
+      // A chain that answers at once (one in memory) would otherwise hold the event loop for the
+      // whole catch-up: over a second for a million announcements.
+      if (this.#length < length) await new Promise<void>((resolve) => setImmediate(resolve));
     }
+  }
+
+  /**
+   * The chain was rolled back to `length`: the entries from there on are cut, and only the parents
+   * that had some forget their subdomains (a reorganisation of one block kept the whole index
+   * before, and every parent's replay after it).
+   */
+  async #cut(length: number, signal: AbortSignal | undefined): Promise<void> {
+    this.#rolledBackTo = undefined;
+    if (length >= this.#length) return;
+    const cut: string[] = [];
+    for (const [key, history] of this.#byName) {
+      let kept = history.length;
+      while (kept > 0 && (history[kept - 1] as NameEntry).position >= length) kept--;
+      if (kept === history.length) continue;
+      cut.push(key);
+      if (kept === 0) this.#byName.delete(key);
+      else history.length = kept;
+    }
+    this.#subdomains.forget(cut);
+    this.#length = length;
+    const [last] = length === 0 ? [] : await this.#sources.chain.read(length - 1, 1, { signal });
+    this.#tail = last === undefined ? undefined : tailOf(last as Keyed);
   }
 
   async #tailMatches(signal: AbortSignal | undefined): Promise<boolean> {
@@ -155,7 +182,6 @@ export class NameResolver {
   }
 
   #reset(): void {
-    this.#dirty = false;
     this.#length = 0;
     this.#tail = undefined;
     this.#byName.clear();
@@ -183,6 +209,10 @@ export class NameResolver {
     if (last === undefined) return { name: key, status: 'name-not-found' };
     return withZonefile({ name: key, status: 'ok', zonefileHash: last.zonefileHash, owner: last.owner }, last.zonefile);
   }
+}
+
+function tailOf(announcement: Keyed): { address: string; txid: string | undefined } {
+  return { address: announcement.address, txid: announcement.txid };
 }
 
 /** `promise`, or ABORTED as soon as `signal` aborts (the promise itself goes on). */

@@ -294,6 +294,21 @@ export class SubdomainIndex {
     this.#bytes -= state.bytes;
   }
 
+  /**
+   * Forgets what `parents` had (their entries were cut by a reorganisation): kept records and
+   * refusals. A replay under way for one of them starts over.
+   */
+  forget(parents: Iterable<string>): void {
+    let replaying = false;
+    for (const parent of parents) {
+      const state = this.#parents.get(parent);
+      if (state !== undefined) this.#drop(parent, state);
+      this.#refused.delete(parent);
+      replaying ||= this.#replays.has(parent);
+    }
+    if (replaying) this.#epoch++;
+  }
+
   /** Forgets every parent and refusal (the chain was reorganised). */
   clear(): void {
     this.#parents.clear();

@@ -93,6 +93,47 @@ describe('subdomains', () => {
     expect(await names.resolve('bob.dmails.id')).toMatchObject({ owner: '1Owner149' });
   });
 
+  it('a reorganisation forgets only the parents it cut: the others keep their subdomains, and the history is cut, not rebuilt', async () => {
+    const other = (name: string) => new Uint8Array(Buffer.from(`$ORIGIN ${name}\n$TTL 3600\n${txt('x', `1${name}`, 0, '$ORIGIN x\n')}\n`));
+    const files = ['a.id', 'b.id', 'c.id'].map((name) => ({ name, file: other(name) }));
+    const chain = new MemoryChain();
+    chain.announce(Array.from({ length: 5_000 }, (_, i) => ({ address: i.toString(16).padStart(40, '0'), key: `n${i}.id` })));
+    chain.announce(files.map(({ name, file }) => ({ address: hash160Hex(file), key: name })));
+    const late = parent(txt('bob', '1Late', 0, '$ORIGIN bob\n'));
+    chain.announce([{ address: hash160Hex(late), key: 'dmails.id' }]);
+    const held = new Map([...files.map(({ file }) => [hash160Hex(file), file] as const), [hash160Hex(late), late]]);
+    let reads = 0;
+    let lengthAsked = 0;
+    const sources = {
+      chain: { length: (o?: { signal?: AbortSignal }) => chain.length(o), read: (from: number, limit: number, o?: { signal?: AbortSignal }) => ((lengthAsked += limit), chain.read(from, limit, o)), subscribe: chain.subscribe.bind(chain) },
+      chunk: (address: string) => (reads++, held.get(address)),
+    };
+    const names = new NameResolver(sources);
+    for (const name of ['x.a.id', 'x.b.id', 'x.c.id', 'bob.dmails.id']) expect((await names.resolve(name)).status).toBe('ok');
+    chain.rollback(5_003); // the block of dmails.id's zone file is gone
+    reads = 0;
+    lengthAsked = 0;
+    for (const name of ['x.a.id', 'x.b.id', 'x.c.id']) expect((await names.resolve(name)).status).toBe('ok');
+    expect(reads).toBe(0); // their subdomains were kept: nothing replayed
+    expect(lengthAsked).toBeLessThan(10); // the history was cut, not read again from the start (5,003 announcements)
+    expect((await names.resolve('bob.dmails.id')).status).toBe('name-not-found');
+    expect(await names.history('dmails.id')).toEqual([]);
+  });
+
+  it('catches up with a long chain a page at a time, giving the event loop a turn between pages', async () => {
+    const chain = new MemoryChain();
+    chain.announce(Array.from({ length: 50_000 }, (_, i) => ({ address: i.toString(16).padStart(40, '0'), key: `n${i}.id` })));
+    const names = new NameResolver({ chain, chunk: () => undefined });
+    let turns = 0;
+    const ticking = setInterval(() => turns++, 0);
+    try {
+      expect(await names.history('n49999.id')).toHaveLength(1);
+    } finally {
+      clearInterval(ticking);
+    }
+    expect(turns).toBeGreaterThanOrEqual(3); // five pages of 10,000: a turn between each
+  });
+
   it('takes the subdomain index bounds from its options (the node option `names`)', async () => {
     const files = ['a.id', 'b.id'].map((name) => ({ name, file: new Uint8Array(Buffer.from(`$ORIGIN ${name}\n$TTL 3600\n${txt('x', '1O', 0, '$ORIGIN x\n')}\n`)) }));
     const chain = new MemoryChain();
