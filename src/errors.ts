@@ -27,6 +27,9 @@ export const ErrorCodes = {
   SEQUENCE_MISMATCH: 'SEQUENCE_MISMATCH',
   ADDRESS_REFUSED: 'ADDRESS_REFUSED',
   BLOCKED: 'BLOCKED',
+  // the chain adapter
+  /** The chain adapter failed a call (threw, or answered what no chain can: a length that is not a whole number, a read that is not a list); its error is the cause. */
+  CHAIN_FAILED: 'CHAIN_FAILED',
   // lifecycle and internals
   /** The node (or one of its parts) is closing or closed; a closed node cannot be started again. */
   CLOSED: 'CLOSED',

@@ -256,7 +256,12 @@ export class DevChain implements ChainAdapter {
 
   /** The file was replaced or shrank: re-read it, roll back to the common prefix, append the rest. */
   async #reload(): Promise<number> {
-    const bytes = await readFile(this.path).catch(() => Buffer.alloc(0));
+    // Only a file that is gone is an empty chain: one that cannot be read now (EACCES, EMFILE, EIO,
+    // a directory in its place) fails this refresh and leaves the chain as it was.
+    const bytes = await readFile(this.path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return Buffer.alloc(0);
+      throw new AtlasError(ErrorCodes.CHAIN_FAILED, `cannot read the dev chain ${this.path}: ${error.code ?? error.message}`, { path: this.path }, { cause: error });
+    });
     const parsed = parseLines(bytes, 0, 0, this.#maxLineBytes);
     if (parsed.badLine) throw parsed.badLine.error;
     this.#inode = (await stat(this.path).catch(() => ({ ino: -1 }))).ino;

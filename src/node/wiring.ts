@@ -194,6 +194,8 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     options: options.backfill,
   });
   const follower = new ChainFollower(store, options.chain, {
+    clock,
+    logger,
     onAppend: (from, count) => {
       replicator.appended(from, count);
       backfiller.sequenceChanged();

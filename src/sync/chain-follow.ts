@@ -9,15 +9,26 @@
  * through one worker, so no two ever overlap. An event that does not fit the store (a gap, or an
  * overlap that disagrees with it) and an overflow of the bounded event queue trigger a new
  * reconcile, which reads the chain's current state instead.
+ *
+ * The adapter is called through GuardedChain (chain-calls.ts): bounded, typed, checked. Only a
+ * well-formed announcement at the right position with another address is a reorganisation: a read
+ * that answers less than the chain's length, or a length that drops while the chain still holds
+ * announcements past it, is the adapter failing (CHAIN_FAILED), and cuts nothing. A failure while
+ * following live is retried after retryMs, doubling up to 64 times that, until a reconcile succeeds.
  */
-import { abortedError, AtlasError, ErrorCodes } from '../errors.js';
-import { SerialQueue, silentLogger, type Logger } from '../runtime.js';
+import { abortedError, AtlasError, ErrorCodes, InvalidOptionError } from '../errors.js';
+import { SerialQueue, silentLogger, systemClock, type Clock, type Logger, type TimerHandle } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import type { Announcement, ChainAdapter, ChainEvent } from '../chain/types.js';
+import { DEFAULT_CHAIN_CALL_TIMEOUT_MS, GuardedChain } from './chain-calls.js';
 
 export const DEFAULT_FOLLOW_PAGE_SIZE = 10_000;
 export const DEFAULT_FOLLOW_CHECK_DEPTH = 16;
 export const DEFAULT_FOLLOW_MAX_PENDING_EVENTS = 1_000;
+export const DEFAULT_FOLLOW_RETRY_MS = 1_000;
+/** The longest wait between two retries after a failure, in times retryMs. */
+const MAX_RETRY_FACTOR = 64;
+export { DEFAULT_CHAIN_CALL_TIMEOUT_MS };
 
 /** Options of `ChainFollower`. */
 export interface ChainFollowerOptions {
@@ -29,6 +40,12 @@ export interface ChainFollowerOptions {
   checkDepth?: number;
   /** Chain events queued before the follower gives up on them and reconciles instead (default 1,000). */
   maxPendingEvents?: number;
+  /** How long one call to the chain adapter may take before it fails with TIMEOUT (default 60,000 ms). */
+  callTimeoutMs?: number;
+  /** First wait before a reconcile is tried again after a failure while following (default 1,000 ms; doubles, up to 64 times). */
+  retryMs?: number;
+  /** Times the calls and the retries (default the system clock). */
+  clock?: Clock;
   /** Called after announcements [from, from + count) were appended to the store. */
   onAppend?: (from: number, count: number) => void;
   /** Called after the store was truncated to `length` announcements. */
@@ -41,7 +58,9 @@ export interface ChainFollowerOptions {
 /** Keeps a chunk store in step with a chain adapter: applies announcements and rollbacks in order. */
 export class ChainFollower {
   readonly #store: ChunkStore;
-  readonly #chain: ChainAdapter;
+  readonly #chain: GuardedChain;
+  readonly #clock: Clock;
+  readonly #retryMs: number;
   readonly #pageSize: number;
   readonly #checkDepth: number;
   readonly #maxPending: number;
@@ -55,6 +74,9 @@ export class ChainFollower {
   #reconcileQueued = false;
   /** Set after a live error: the next event reconciles instead of applying an increment. */
   #afterError = false;
+  /** Failures in a row while following live (the retry's wait doubles with each). */
+  #failures = 0;
+  #retryTimer: TimerHandle | undefined;
   #unsubscribe: (() => void) | undefined;
   #abort: AbortController | undefined;
   #detachSignal: (() => void) | undefined;
@@ -65,7 +87,9 @@ export class ChainFollower {
   constructor(first: ChainFollowerOptions | ChunkStore, chain?: ChainAdapter, rest: Omit<ChainFollowerOptions, 'store' | 'chain'> = {}) {
     const options: ChainFollowerOptions = chain === undefined ? (first as ChainFollowerOptions) : { ...rest, store: first as ChunkStore, chain };
     this.#store = options.store;
-    this.#chain = options.chain;
+    this.#clock = options.clock ?? systemClock;
+    this.#chain = new GuardedChain(options.chain, this.#clock, positive(options.callTimeoutMs, DEFAULT_CHAIN_CALL_TIMEOUT_MS, 'callTimeoutMs'));
+    this.#retryMs = positive(options.retryMs, DEFAULT_FOLLOW_RETRY_MS, 'retryMs');
     this.#pageSize = positive(options.pageSize, DEFAULT_FOLLOW_PAGE_SIZE, 'pageSize');
     this.#checkDepth = positive(options.checkDepth, DEFAULT_FOLLOW_CHECK_DEPTH, 'checkDepth');
     this.#maxPending = positive(options.maxPendingEvents, DEFAULT_FOLLOW_MAX_PENDING_EVENTS, 'maxPendingEvents');
@@ -88,14 +112,20 @@ export class ChainFollower {
     if (signal?.aborted) throw abortedError('chain following', signal);
     this.#running = true;
     this.#afterError = false;
+    this.#failures = 0;
+    this.#queued = 0;
     this.#abort = new AbortController();
     if (signal) {
       const onAbort = () => void this.stop();
       signal.addEventListener('abort', onAbort, { once: true });
       this.#detachSignal = () => signal.removeEventListener('abort', onAbort);
     }
-    this.#unsubscribe = this.#chain.subscribe((event) => this.#onEvent(event));
     try {
+      this.#unsubscribe = this.#chain.subscribe(
+        (event) => this.#onEvent(event),
+        (error) => this.#failed(error),
+        (error) => this.#logger.warn('chain follower: the chain adapter\'s unsubscribe threw', { error: String(error) }),
+      );
       await this.#enqueueReconcile();
       if (!this.#running) throw signal?.aborted ? abortedError('chain following', signal) : new AtlasError(ErrorCodes.ABORTED, 'the chain follower was stopped');
     } catch (error) {
@@ -107,11 +137,14 @@ export class ChainFollower {
   /** Stops following: unsubscribes, drops queued events and waits for the store write in flight. */
   async stop(): Promise<void> {
     this.#running = false;
+    // Aborted first: the chain call in flight ends now, whatever the adapter does.
+    this.#abort?.abort(new AtlasError(ErrorCodes.ABORTED, 'the chain follower was stopped'));
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
-    this.#abort?.abort();
     this.#detachSignal?.();
     this.#detachSignal = undefined;
+    if (this.#retryTimer !== undefined) this.#clock.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
     await this.#queue.idle();
   }
 
@@ -134,14 +167,23 @@ export class ChainFollower {
       return;
     }
     this.#queued++;
-    void this.#enqueue(async () => {
-      this.#queued--;
-      if (this.#afterError) {
-        this.#afterError = false;
-        return this.#reconcile();
-      }
-      return this.#apply(event);
-    }).catch((error: unknown) => this.#failed(error));
+    void this.#queue
+      .run(() => {
+        this.#queued--;
+        if (!this.#running) return undefined;
+        if (this.#afterError) return this.#reconcileAfterError();
+        return this.#apply(event);
+      })
+      .catch((error: unknown) => this.#failed(error));
+  }
+
+  /** A reconcile after a live failure: when it succeeds, following is back in step and the retries stop. */
+  async #reconcileAfterError(): Promise<void> {
+    this.#afterError = false;
+    await this.#reconcile();
+    this.#failures = 0;
+    if (this.#retryTimer !== undefined) this.#clock.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
   }
 
   #enqueueReconcile(): Promise<void> {
@@ -157,11 +199,20 @@ export class ChainFollower {
     return this.#queue.run(() => (this.#running ? task() : undefined));
   }
 
+  /** A live failure: reported, and a reconcile is tried again after a wait that doubles with each failure in a row. */
   #failed(error: unknown): void {
     if (!this.#running) return;
     this.#afterError = true;
+    this.#failures++;
     this.#logger.error('chain follower: failed to apply chain changes', { error: String(error) });
     this.#notify(() => this.#options.onError?.(error));
+    if (this.#retryTimer !== undefined) return;
+    const wait = this.#retryMs * Math.min(MAX_RETRY_FACTOR, 2 ** (this.#failures - 1));
+    this.#retryTimer = this.#clock.setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (!this.#running || !this.#afterError) return;
+      void this.#enqueue(() => (this.#afterError ? this.#reconcileAfterError() : Promise.resolve())).catch((failure: unknown) => this.#failed(failure));
+    }, wait);
   }
 
   async #apply(event: ChainEvent): Promise<void> {
@@ -186,33 +237,53 @@ export class ChainFollower {
   }
 
   async #reconcile(): Promise<void> {
-    const signal = this.#abort?.signal;
-    const chainLength = await this.#chain.length({ signal });
-    if (this.#store.sequenceLength() > chainLength) await this.#truncate(chainLength);
+    const signal = (this.#abort as AbortController).signal;
+    const chainLength = await this.#chain.length(signal);
+    if (this.#store.sequenceLength() > chainLength) {
+      // A length that drops while the chain still holds what is past it is the adapter's mistake, not a rollback.
+      const beyond = await this.#chain.read(chainLength, 1, signal);
+      if (beyond.length > 0) throw new AtlasError(ErrorCodes.CHAIN_FAILED, `chain adapter: length() answered ${chainLength}, but read() still answers position ${chainLength}`, { length: chainLength });
+      await this.#truncate(chainLength);
+    }
     await this.#truncateToCommonPrefix(signal);
     while (this.#running && (await this.#appendNextPage(signal)) > 0);
+    if (this.#running && this.#store.sequenceLength() < chainLength) {
+      throw new AtlasError(ErrorCodes.CHAIN_FAILED, `chain adapter: length() answered ${chainLength}, but read() answers nothing from ${this.#store.sequenceLength()}`, {
+        length: chainLength,
+        from: this.#store.sequenceLength(),
+      });
+    }
   }
 
   /** Reads the chain's next page and appends it; answers how many were read (0: caught up). */
-  async #appendNextPage(signal: AbortSignal | undefined): Promise<number> {
-    const page = (await this.#chain.read(this.#store.sequenceLength(), this.#pageSize, { signal })).slice(0, this.#pageSize);
+  async #appendNextPage(signal: AbortSignal): Promise<number> {
+    const page = await this.#chain.read(this.#store.sequenceLength(), this.#pageSize, signal);
     if (page.length === 0 || !this.#running) return 0;
     // Returned, not awaited here: the page is not kept alive while the store writes it.
     const count = page.length;
     return this.#append(page).then(() => count);
   }
 
-  /** Compares the store's tail with the chain and truncates the store where they part. */
-  async #truncateToCommonPrefix(signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Compares the store's tail with the chain and truncates the store where they part: where the
+   * chain holds another address at a position, never where it answers nothing (the reads were
+   * checked: each announcement is at its position and well formed).
+   */
+  async #truncateToCommonPrefix(signal: AbortSignal): Promise<void> {
     const length = this.#store.sequenceLength();
     let window = this.#checkDepth;
     for (;;) {
       const from = Math.max(0, length - window);
       const chainPart = await this.#readRange(from, length, signal);
+      if (chainPart.length < length - from) {
+        throw new AtlasError(ErrorCodes.CHAIN_FAILED, `chain adapter: read() answers nothing from ${from + chainPart.length}, below the ${length} announcements the store holds`, {
+          from: from + chainPart.length,
+          length,
+        });
+      }
       let mismatch = -1;
       for (let position = from; position < length; position++) {
-        const announcement = chainPart[position - from];
-        if (announcement?.position !== position || String(announcement.address).toLowerCase() !== this.#store.addressAt(position)) {
+        if ((chainPart[position - from] as Announcement).address !== this.#store.addressAt(position)) {
           mismatch = position;
           break;
         }
@@ -228,12 +299,12 @@ export class ChainFollower {
     }
   }
 
-  async #readRange(from: number, to: number, signal: AbortSignal | undefined): Promise<Announcement[]> {
+  async #readRange(from: number, to: number, signal: AbortSignal): Promise<Announcement[]> {
     const out: Announcement[] = [];
     while (from + out.length < to) {
-      const page = await this.#chain.read(from + out.length, Math.min(this.#pageSize, to - from - out.length), { signal });
+      const page = await this.#chain.read(from + out.length, Math.min(this.#pageSize, to - from - out.length), signal);
       if (page.length === 0) break;
-      out.push(...page.slice(0, to - from - out.length));
+      for (const announcement of page) out.push(announcement);
     }
     return out;
   }
@@ -261,6 +332,6 @@ export class ChainFollower {
 
 function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new AtlasError(ErrorCodes.BAD_REQUEST, `${name} must be a positive integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidOptionError(name, `expected a positive integer, got ${String(value)}`);
   return value;
 }

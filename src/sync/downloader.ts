@@ -154,8 +154,9 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     setMaxListeners(0, this.controller.signal);
   }
 
+  /** Requests holding a slot of maxInFlight: the open ones not hedged. */
   get requestsInFlight(): number {
-    return this.inFlight;
+    return this.open - this.hedgedOpen;
   }
 
   /** Plans and starts requests while there is capacity; cheap to call often. */
@@ -189,7 +190,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   private launch(): void {
     // Open requests (hedged ones too) and replies waiting to be stored stay within maxPendingWrites, the bound on reply memory.
     const { maxInFlight, maxPendingWrites } = this.options;
-    const slots = Math.min(maxInFlight - this.inFlight, maxPendingWrites - this.pendingWrites - this.open, 2 * maxInFlight - this.open);
+    const slots = Math.min(maxInFlight - this.requestsInFlight, maxPendingWrites - this.pendingWrites - this.open, 2 * maxInFlight - this.open);
     // Holding every position leaves nothing to plan (a new announcement or a loss pumps again).
     const own = this.store.inventory;
     if (slots <= 0 || this.views.size === 0 || own.count >= own.length) return;
@@ -211,7 +212,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
       left -= batches.size;
     }
     // Nothing to start: wake when a backed-off address or a busy peer is free again.
-    if (started === 0 && this.inFlight === 0) this.wakeAt(Math.min(this.plan.nextRelease() ?? Infinity, this.busy.earliestDeadline(now)), now);
+    if (started === 0 && this.requestsInFlight === 0) this.wakeAt(Math.min(this.plan.nextRelease() ?? Infinity, this.busy.earliestDeadline(now)), now);
   }
 
   /** Pumps again at `at` (the earliest of the times asked for wins). */
@@ -288,11 +289,6 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
       if (!hedged) this.plan.release(planned, putOff);
       this.pump();
     }
-  }
-
-  /** Requests holding a slot of maxInFlight: the open ones not hedged. */
-  private get inFlight(): number {
-    return this.open - this.hedgedOpen;
   }
 
   private readonly batchSizeOf = (peer: string): number => this.views.batchSize(peer, this.options.batchSize);

@@ -44,6 +44,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = Object.f
   STORE_IO: 500,
   ADDRESS_IN_USE: 500,
   INVALID_OPTION: 500,
+  CHAIN_FAILED: 500,
   INTERNAL: 500,
 });
 

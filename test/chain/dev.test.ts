@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -175,6 +175,26 @@ describe('DevChain', () => {
     await mine.announce(addr(9));
     expect(readFileSync(path, 'utf8').split('\n').filter(Boolean).length).toBe(4);
     await mine.close();
+  });
+
+  it('refresh() of a file it cannot read for a moment fails (CHAIN_FAILED) and keeps the chain: no rollback', async () => {
+    const path = freshFile();
+    const writer = await DevChain.open(path);
+    await writer.announce([addr(1), addr(2), addr(3)]);
+    const reader = await DevChain.open(path);
+    const events: ChainEvent[] = [];
+    reader.subscribe((e) => events.push(e));
+    // In life EACCES, EMFILE or EIO; here a directory stands where the file was.
+    renameSync(path, `${path}.moved`);
+    mkdirSync(path);
+    await expect(reader.refresh()).rejects.toMatchObject({ code: 'CHAIN_FAILED' });
+    expect([events, await reader.length()]).toEqual([[], 3]);
+    rmSync(path, { recursive: true });
+    renameSync(`${path}.moved`, path);
+    expect(await reader.refresh()).toBe(0);
+    expect(events).toEqual([]);
+    await reader.close();
+    await writer.close();
   });
 
   it('announce() picks up other writers first, so positions continue the file', async () => {

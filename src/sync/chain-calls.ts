@@ -1,0 +1,138 @@
+/**
+ * The chain adapter as the follower calls it. The adapter is the embedder's code, often a client
+ * of a remote chain node, so nothing it does may stall, corrupt or crash the node:
+ *
+ * - every call ends when the follower stops, whatever the adapter does with the signal it is
+ *   given, or after `callTimeoutMs` (TIMEOUT);
+ * - a call that throws is CHAIN_FAILED, its error the cause (an AtlasError it throws stays as it is);
+ * - what it answers is checked before anything is written or cut: a length that is not a whole
+ *   number, a read that is not a list of announcements at the positions asked (BAD_ANNOUNCEMENT);
+ * - an event is checked and its list copied when it arrives, so an adapter that reuses its array
+ *   loses nothing.
+ */
+import { checkAnnouncement } from '../chain/announcement.js';
+import type { Announcement, ChainAdapter, ChainEvent, ChainListener } from '../chain/types.js';
+import { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError } from '../errors.js';
+import { Deadline } from '../protocol/deadline.js';
+import type { Clock } from '../runtime.js';
+
+/** How long one chain adapter call may take before it fails with TIMEOUT. */
+export const DEFAULT_CHAIN_CALL_TIMEOUT_MS = 60_000;
+
+export class GuardedChain {
+  readonly #chain: ChainAdapter;
+  readonly #clock: Clock;
+  readonly #timeoutMs: number;
+
+  constructor(chain: ChainAdapter, clock: Clock, timeoutMs: number) {
+    this.#chain = chain;
+    this.#clock = clock;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** The chain's length: a whole number, or CHAIN_FAILED. */
+  async length(signal: AbortSignal): Promise<number> {
+    const length = await this.#call('length()', (callSignal) => this.#chain.length({ signal: callSignal }), signal);
+    if (!Number.isSafeInteger(length) || length < 0) throw failed(`length() answered ${describe(length)}, not a whole number`);
+    return length;
+  }
+
+  /**
+   * Up to `limit` announcements from `from`, each checked to be the announcement of its position
+   * (BAD_ANNOUNCEMENT, BAD_ADDRESS); more than asked are cut. A shorter list is the chain's
+   * end as the adapter sees it: callers decide what that means.
+   */
+  async read(from: number, limit: number, signal: AbortSignal): Promise<Announcement[]> {
+    const page: unknown = await this.#call('read()', (callSignal) => this.#chain.read(from, limit, { signal: callSignal }), signal);
+    if (!Array.isArray(page)) throw failed(`read(${from}, ${limit}) answered ${describe(page)}, not a list`);
+    const count = Math.min(page.length, limit);
+    const out = new Array<Announcement>(count);
+    for (let i = 0; i < count; i++) out[i] = checkAnnouncement(page[i], from + i);
+    return out;
+  }
+
+  /** Subscribes `listener` to checked events; returns the unsubscribe function, which never throws. */
+  subscribe(listener: (event: ChainEvent) => void, onBadEvent: (error: AtlasError) => void, onUnsubscribeError: (error: unknown) => void): () => void {
+    let unsubscribe: unknown;
+    try {
+      unsubscribe = this.#chain.subscribe(((event: unknown) => {
+        let checked: ChainEvent;
+        try {
+          checked = checkedEvent(event);
+        } catch (error) {
+          onBadEvent(error as AtlasError);
+          return;
+        }
+        listener(checked);
+      }) as ChainListener);
+    } catch (error) {
+      throw isAtlasError(error) ? error : failed(`subscribe() threw: ${(error as Error)?.message ?? String(error)}`, error);
+    }
+    const stop = unsubscribeOf(unsubscribe);
+    return () => {
+      try {
+        stop();
+      } catch (error) {
+        onUnsubscribeError(error);
+      }
+    };
+  }
+
+  async #call<T>(what: string, call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+    const deadline = new Deadline(this.#clock, this.#timeoutMs, {
+      signal,
+      reason: () => new AtlasError(ErrorCodes.TIMEOUT, `the chain adapter's ${what} took longer than ${this.#timeoutMs} ms`),
+    });
+    try {
+      let work: Promise<T>;
+      try {
+        work = Promise.resolve(call(deadline.signal));
+      } catch (error) {
+        work = Promise.reject(error);
+      }
+      return await deadline.race(work);
+    } catch (error) {
+      if (deadline.ended) throw deadline.outcome(error);
+      throw isAtlasError(error) ? error : failed(`${what} failed: ${(error as Error)?.message ?? String(error)}`, error);
+    } finally {
+      deadline.dispose();
+    }
+  }
+}
+
+/** A chain event as the adapter sent it, checked; an append's list is copied (the adapter may reuse its array). */
+function checkedEvent(event: unknown): ChainEvent {
+  const type = typeof event === 'object' && event !== null ? (event as { type?: unknown }).type : undefined;
+  if (type === 'append') {
+    const announcements = (event as { announcements?: unknown }).announcements;
+    if (!Array.isArray(announcements)) throw badEvent(`an append event's announcements are ${describe(announcements)}, not a list`);
+    return { type, announcements: announcements.slice() as Announcement[] };
+  }
+  if (type === 'rollback') {
+    const length = (event as { length?: unknown }).length;
+    if (!Number.isSafeInteger(length) || (length as number) < 0) throw badEvent(`a rollback event's length is ${describe(length)}, not a whole number`);
+    return { type, length: length as number };
+  }
+  throw badEvent(`a chain event is { type: 'append', announcements } or { type: 'rollback', length }, got ${describe(event)}`);
+}
+
+/** The unsubscribe function subscribe() returned: a function, or an object with unsubscribe() (as some emitters answer). */
+function unsubscribeOf(value: unknown): () => void {
+  if (typeof value === 'function') return value as () => void;
+  const method = typeof value === 'object' && value !== null ? (value as { unsubscribe?: unknown }).unsubscribe : undefined;
+  if (typeof method === 'function') return () => (method as () => void).call(value);
+  throw new InvalidOptionError('chain', `subscribe() must return its unsubscribe function, got ${describe(value)}`);
+}
+
+function failed(message: string, cause?: unknown): AtlasError {
+  return new AtlasError(ErrorCodes.CHAIN_FAILED, `chain adapter: ${message}`, undefined, cause === undefined ? undefined : { cause });
+}
+
+function badEvent(message: string): AtlasError {
+  return new AtlasError(ErrorCodes.BAD_ANNOUNCEMENT, `chain adapter: ${message}`);
+}
+
+function describe(value: unknown): string {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
+  return Array.isArray(value) ? 'a list' : typeof value === 'function' ? 'a function' : 'an object';
+}

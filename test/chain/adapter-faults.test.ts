@@ -1,0 +1,199 @@
+/**
+ * A chain adapter that misbehaves (it is the embedder's code, often the client of a remote chain
+ * node): calls that never answer, short or malformed reads, a length that drops without a
+ * rollback, malformed or reused events, a subscribe() of another shape, failures while following.
+ * Each gets a typed error or is handled; none cuts the store, stalls the node or keeps close()
+ * waiting.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Announcement, ChainAdapter, ChainListener } from '../../src/chain/types.js';
+import { hash160Hex } from '../../src/hash/index.js';
+import { AtlasNode } from '../../src/node/index.js';
+import { MemoryChunkStore } from '../../src/store/memory.js';
+import { ChainFollower } from '../../src/sync/chain-follow.js';
+import { MemoryNetwork } from '../../src/transport/memory.js';
+import { waitFor } from '../support/wait.js';
+
+const address = (i: number) => i.toString(16).padStart(40, '0');
+const announcements = (count: number): Announcement[] => Array.from({ length: count }, (_, position) => ({ position, address: address(position + 1) }));
+const never = new Promise<never>(() => {});
+
+/** An adapter over `list` whose calls the test may replace; its listener is kept for the test to call. */
+function adapter(list: Announcement[], overrides: Partial<ChainAdapter> = {}): ChainAdapter & { emit: ChainListener; subscribers: number } {
+  const listeners = new Set<ChainListener>();
+  const chain = {
+    length: async () => list.length,
+    read: async (from: number, limit: number) => list.slice(from, from + limit),
+    subscribe: (listener: ChainListener) => {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    emit: (event: Parameters<ChainListener>[0]) => {
+      for (const listener of listeners) listener(event);
+    },
+    get subscribers() {
+      return listeners.size;
+    },
+    ...overrides,
+  };
+  return chain;
+}
+
+function openNode(chain: ChainAdapter, store?: MemoryChunkStore, signal?: AbortSignal): Promise<AtlasNode> {
+  return AtlasNode.open({ chain, transport: new MemoryNetwork().transport('a'), network: 'x', ...(store ? { store, closeStore: false } : {}) }, signal ? { signal } : {});
+}
+
+describe('a chain adapter that misbehaves', () => {
+  it('one that never answers: open gives way to its signal, and close() completes while a re-read hangs', async () => {
+    const controller = new AbortController();
+    const opening = openNode(adapter([], { length: () => never }), undefined, controller.signal);
+    setTimeout(() => controller.abort(), 20);
+    await expect(opening).rejects.toMatchObject({ code: 'ABORTED' });
+
+    let hang = false;
+    const list = announcements(1);
+    const chain = adapter(list, { length: async () => (hang ? never : list.length), read: async (from, limit) => (hang ? never : list.slice(from, from + limit)) });
+    const node = await openNode(chain);
+    await node.start();
+    hang = true;
+    chain.emit({ type: 'append', announcements: [{ position: 2, address: address(3) }] }); // a gap: the follower reads the chain again
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const closed = await Promise.race([node.close().then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('still closing'), 2_000))]);
+    expect(closed).toBe('closed');
+    expect(chain.subscribers).toBe(0);
+  });
+
+  it('a read that answers less than the chain holds, or malformed announcements, is refused and cuts nothing', async () => {
+    const data = new TextEncoder().encode('zonefile');
+    const list = [...announcements(99), { position: 99, address: hash160Hex(data) }];
+    const cases: [string, ChainAdapter['read'], string][] = [
+      ['nothing', async () => [], 'CHAIN_FAILED'],
+      ['positions off by one', async (from, limit) => list.slice(from, from + limit).map((a) => ({ ...a, position: a.position + 1 })), 'BAD_ANNOUNCEMENT'],
+      ['"0x" addresses', async (from, limit) => list.slice(from, from + limit).map((a) => ({ ...a, address: `0x${a.address}` })), 'BAD_ADDRESS'],
+      ['not a list', async () => ({ length: 0 }) as unknown as Announcement[], 'CHAIN_FAILED'],
+    ];
+    for (const [what, read, code] of cases) {
+      const store = new MemoryChunkStore();
+      await store.append(list);
+      await store.put(data);
+      const digest = store.sequenceDigest();
+      await expect(openNode(adapter(list, { read }), store), what).rejects.toMatchObject({ code });
+      expect([store.sequenceLength(), store.chunkCount(), store.inventory.count, store.sequenceDigest()], what).toEqual([100, 1, 1, digest]);
+    }
+  });
+
+  it('a length that drops while the chain still answers past it is not a rollback', async () => {
+    const list = announcements(50);
+    const store = new MemoryChunkStore();
+    await store.append(list);
+    const rollbacks: number[] = [];
+    const follower = new ChainFollower(store, adapter(list, { length: async () => 0 }), { onRollback: (length) => rollbacks.push(length) });
+    await expect(follower.start()).rejects.toMatchObject({ code: 'CHAIN_FAILED' });
+    expect([store.sequenceLength(), rollbacks]).toEqual([50, []]);
+  });
+
+  it('events: a malformed one is BAD_ANNOUNCEMENT and changes nothing; a list the adapter reuses is read when it arrives', async () => {
+    const list = announcements(5);
+    const chain = adapter(list);
+    const store = new MemoryChunkStore();
+    const errors: unknown[] = [];
+    const follower = new ChainFollower(store, chain, { onError: (error) => errors.push(error), retryMs: 60_000 });
+    await follower.start();
+    for (const event of [null, { type: 'append' }, { type: 'append', announcements: list[0] }, { type: 'reorg' }, { type: 'rollback', length: Number.NaN }, { type: 'rollback', length: '2' }]) {
+      chain.emit(event as never);
+    }
+    await follower.idle();
+    expect(errors).toHaveLength(6);
+    expect(errors.every((error) => (error as { code?: string }).code === 'BAD_ANNOUNCEMENT')).toBe(true);
+    expect(store.sequenceLength()).toBe(5);
+    await follower.stop();
+
+    // A batching adapter that clears its array once it has emitted it.
+    const batching = adapter(list);
+    const batchStore = new MemoryChunkStore();
+    const follows = new ChainFollower(batchStore, batching);
+    await follows.start();
+    const pending = [{ position: 5, address: address(6) }, { position: 6, address: address(7) }];
+    list.push(...pending);
+    batching.emit({ type: 'append', announcements: pending });
+    pending.length = 0;
+    await follows.idle();
+    expect(batchStore.sequenceLength()).toBe(7);
+    await follows.stop();
+    expect(batching.subscribers).toBe(0);
+  });
+
+  it('events dropped by a stop are not counted against the queue bound of the next start', async () => {
+    const list = announcements(2);
+    const chain = adapter(list);
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (message: string) => void warnings.push(message) };
+    const follower = new ChainFollower(new MemoryChunkStore(), chain, { maxPendingEvents: 3, logger });
+    for (let cycle = 0; cycle < 2; cycle++) {
+      await follower.start();
+      // Held behind a store write, then dropped by the stop.
+      for (let i = 0; i < 3; i++) chain.emit({ type: 'append', announcements: [list[1] as Announcement] });
+      await follower.stop();
+    }
+    await follower.start();
+    chain.emit({ type: 'append', announcements: [list[1] as Announcement] });
+    await follower.idle();
+    expect(warnings).toEqual([]);
+    await follower.stop();
+  });
+
+  it('a failure while following is retried until the chain is read again, without waiting for another event', async () => {
+    const list = announcements(3);
+    let failNext = false;
+    const chain = adapter(list, {
+      read: async (from, limit) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('503 from the chain node');
+        }
+        return list.slice(from, from + limit);
+      },
+    });
+    const store = new MemoryChunkStore();
+    const errors: unknown[] = [];
+    const follower = new ChainFollower(store, chain, { onError: (error) => errors.push(error), retryMs: 20 });
+    await follower.start();
+    list.push({ position: 3, address: address(4) }, { position: 4, address: address(5) });
+    failNext = true;
+    chain.emit({ type: 'append', announcements: [{ position: 4, address: address(5) }] }); // a gap: a re-read, which fails once
+    await waitFor(() => store.sequenceLength() === 5, 'the retry to catch up', 2_000);
+    expect(errors).toEqual([expect.objectContaining({ code: 'CHAIN_FAILED', message: expect.stringContaining('503 from the chain node') })]);
+    await follower.stop();
+  });
+
+  it('subscribe(): one that throws fails the start with a typed error and can be started again; other shapes are taken or refused', async () => {
+    let refuse = true;
+    const chain = adapter(announcements(2));
+    const subscribe = chain.subscribe;
+    chain.subscribe = (listener) => {
+      if (refuse) throw new Error('ECONNREFUSED ws://chain');
+      return subscribe(listener);
+    };
+    const follower = new ChainFollower(new MemoryChunkStore(), chain);
+    await expect(follower.start()).rejects.toMatchObject({ code: 'CHAIN_FAILED' });
+    expect(follower.running).toBe(false);
+    refuse = false;
+    await follower.start();
+    await follower.stop();
+
+    // An object with unsubscribe() (as some emitters answer): taken, and called at close.
+    const objectShaped = adapter(announcements(2));
+    const subscribeObject = objectShaped.subscribe;
+    objectShaped.subscribe = ((listener: ChainListener) => ({ unsubscribe: subscribeObject(listener) })) as never;
+    const node = await openNode(objectShaped);
+    await node.close();
+    expect(objectShaped.subscribers).toBe(0);
+
+    // An unsubscribe that throws does not keep close() from completing.
+    const throwing = adapter(announcements(2), { subscribe: () => () => { throw new Error('already gone'); } });
+    const other = await openNode(throwing);
+    await expect(other.close()).resolves.toBeUndefined();
+
+    await expect(openNode(adapter([], { subscribe: () => 42 as never }))).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'chain' });
+  });
+});
