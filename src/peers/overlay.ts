@@ -293,9 +293,9 @@ export class Overlay {
     // Prefer the walk's current node (an unbiased sample); fill the rest at random meanwhile. The
     // walk stands at an address as a peer list spelt it ("a:080" for the table's "a:80"): the
     // neighbour is the table's peer, under the table's name, so it holds one slot and leaves the
-    // set when the table removes it.
+    // set when the table removes it. A full set takes no sample: nothing to look up.
     const current = this.sampler.current;
-    const sample = current === undefined || this.sampler.burningIn ? undefined : this.table.tableKey(current);
+    const sample = current === undefined || this.sampler.burningIn || this.active.wanted === 0 ? undefined : this.table.tableKey(current);
     // A seed the walk stands at is taken only when usable: the table never evicts a seed, so a
     // dead one would otherwise come back as an ordinary neighbour.
     if (sample !== undefined && !this.active.has(sample) && (this.table.isSeed(sample) ? this.seedUsable(sample, now) : !this.benched.has(sample, now))) {
@@ -319,10 +319,12 @@ export class Overlay {
    */
   private keepSeedNeighbor(): void {
     const now = this.options.clock.now();
-    const seedNeighbors = this.active.list().filter((peer) => this.table.isSeed(peer));
-    if (seedNeighbors.some((seed) => this.seedUsable(seed, now))) return;
-    for (const failing of seedNeighbors) this.dropNeighbor(failing);
-    const usable = this.table.seeds().filter((seed) => this.seedUsable(seed, now));
+    const seeds = this.table.seeds();
+    // Most rounds end here, having asked the few seeds rather than every neighbour (isSeed parses
+    // an address that is no seed): neighbours are table keys, canonical like the seeds.
+    if (seeds.some((seed) => this.active.has(seed) && this.seedUsable(seed, now))) return;
+    for (const failing of this.active.list().filter((peer) => this.table.isSeed(peer))) this.dropNeighbor(failing);
+    const usable = seeds.filter((seed) => this.seedUsable(seed, now));
     if (usable.length === 0) return;
     const seed = usable[randomInt(this.options.random, usable.length)] as string;
     if (this.active.wanted === 0) {
