@@ -7,7 +7,8 @@
  */
 import type { Announcement, ChainAdapter } from '../chain/types.js';
 import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
-import type { Clock } from '../runtime.js';
+import { DEFAULT_CHAIN_CALL_TIMEOUT_MS, GuardedChain } from '../chain/guarded.js';
+import { systemClock, type Clock } from '../runtime.js';
 import { SubdomainIndex, type SubdomainIndexLimits } from './subdomain-index.js';
 import { parseZoneFile, type ZoneFile } from './zonefile.js';
 
@@ -73,14 +74,23 @@ export class NameResolver {
   #unsubscribe: (() => void) | undefined;
   #syncing: Promise<void> | undefined;
   readonly #subdomains: SubdomainIndex;
+  /** The chain as read here: every call bounded (callTimeoutMs, close()) and typed (chain/guarded.ts). */
+  readonly #chain: GuardedChain;
+  /** Aborted by close(): a catch-up under way ends at once, whatever the adapter does. */
+  readonly #lifetime = new AbortController();
 
   /**
    * `subdomains`: bounds of the subdomain index kept between lookups (DEFAULT_SUBDOMAIN_INDEX);
-   * `clock`: what times its replays (the system clock by default).
+   * `clock`: what times its replays and its chain calls (the system clock by default);
+   * `callTimeoutMs`: how long one chain call may take (DEFAULT_CHAIN_CALL_TIMEOUT_MS, 60 s): a
+   * catch-up that fails (TIMEOUT, CHAIN_FAILED) fails the lookups waiting for it, and the next
+   * lookup tries again.
    */
-  constructor(sources: NameSources, options: { subdomains?: Partial<SubdomainIndexLimits>; clock?: Pick<Clock, 'now'> } = {}) {
+  constructor(sources: NameSources, options: { subdomains?: Partial<SubdomainIndexLimits>; clock?: Clock; callTimeoutMs?: number } = {}) {
     this.#sources = sources;
-    this.#subdomains = new SubdomainIndex((address) => sources.chunk(address), options.subdomains, options.clock);
+    const clock = options.clock ?? systemClock;
+    this.#chain = new GuardedChain(sources.chain, clock, options.callTimeoutMs ?? DEFAULT_CHAIN_CALL_TIMEOUT_MS);
+    this.#subdomains = new SubdomainIndex((address) => sources.chunk(address), options.subdomains, clock);
   }
 
   /** The name's current zone file, owner and status. Subdomains resolve through their parent. */
@@ -123,33 +133,45 @@ export class NameResolver {
   /** Catches up with the chain (a rollback, or a tail that changed, rebuilds the index). */
   sync(options: { signal?: AbortSignal } = {}): Promise<void> {
     // One catch-up serves every caller, so it runs under no caller's signal: each leaves on its own.
-    this.#syncing ??= this.#sync(undefined).finally(() => (this.#syncing = undefined));
+    this.#syncing ??= this.#sync(this.#lifetime.signal).finally(() => (this.#syncing = undefined));
     return untilAborted(this.#syncing, options.signal);
   }
 
   close(): void {
+    this.#lifetime.abort(new AtlasError(ErrorCodes.CLOSED, 'name resolution is closed'));
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
   }
 
-  async #sync(signal: AbortSignal | undefined): Promise<void> {
-    const chain = this.#sources.chain;
-    this.#unsubscribe ??= chain.subscribe((event) => {
-      if (event.type === 'rollback') this.#rolledBackTo = Math.min(this.#rolledBackTo ?? Infinity, event.length);
-    });
-    if (this.#rolledBackTo !== undefined) await this.#cut(this.#rolledBackTo, signal);
-    const length = await chain.length({ signal });
-    if (length < this.#length || !(await this.#tailMatches(signal))) this.#reset();
+  async #sync(signal: AbortSignal): Promise<void> {
+    this.#unsubscribe ??= this.#chain.subscribe(
+      (event) => {
+        if (event.type === 'rollback') this.#rolledBackTo = Math.min(this.#rolledBackTo ?? Infinity, event.length);
+      },
+      () => {}, // a malformed event: the next catch-up compares the tail anyway
+      () => {},
+    );
+    let length = await this.#catchUpLength(signal);
     while (this.#length < length) {
-      const page = (await chain.read(this.#length, Math.min(PAGE, length - this.#length), { signal })) as Keyed[];
+      const page = (await this.#chain.read(this.#length, Math.min(PAGE, length - this.#length), signal)) as Keyed[];
       if (page.length === 0) break;
       for (const announcement of page) this.#add(announcement);
       this.#length += page.length;
       this.#tail = tailOf(page[page.length - 1] as Keyed);
+      if (this.#length >= length) break;
       // A chain that answers at once (one in memory) would otherwise hold the event loop for the
-      // whole catch-up: over a second for a million announcements.
-      if (this.#length < length) await new Promise<void>((resolve) => setImmediate(resolve));
+      // whole catch-up: over a second for a million announcements. The chain may move meanwhile.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.#rolledBackTo !== undefined) length = await this.#catchUpLength(signal);
     }
+  }
+
+  /** The chain's length, once the index is cut back to a rollback seen, or rebuilt when its tail no longer matches the chain. */
+  async #catchUpLength(signal: AbortSignal): Promise<number> {
+    if (this.#rolledBackTo !== undefined) await this.#cut(this.#rolledBackTo, signal);
+    const length = await this.#chain.length(signal);
+    if (length < this.#length || !(await this.#tailMatches(signal))) this.#reset();
+    return length;
   }
 
   /**
@@ -157,7 +179,7 @@ export class NameResolver {
    * that had some forget their subdomains (a reorganisation of one block kept the whole index
    * before, and every parent's replay after it).
    */
-  async #cut(length: number, signal: AbortSignal | undefined): Promise<void> {
+  async #cut(length: number, signal: AbortSignal): Promise<void> {
     this.#rolledBackTo = undefined;
     if (length >= this.#length) return;
     const cut: string[] = [];
@@ -171,13 +193,13 @@ export class NameResolver {
     }
     this.#subdomains.forget(cut);
     this.#length = length;
-    const [last] = length === 0 ? [] : await this.#sources.chain.read(length - 1, 1, { signal });
+    const [last] = length === 0 ? [] : await this.#chain.read(length - 1, 1, signal);
     this.#tail = last === undefined ? undefined : tailOf(last as Keyed);
   }
 
-  async #tailMatches(signal: AbortSignal | undefined): Promise<boolean> {
+  async #tailMatches(signal: AbortSignal): Promise<boolean> {
     if (this.#length === 0) return true;
-    const [last] = await this.#sources.chain.read(this.#length - 1, 1, { signal });
+    const [last] = await this.#chain.read(this.#length - 1, 1, signal);
     return last !== undefined && last.address === this.#tail?.address && last.txid === this.#tail.txid;
   }
 

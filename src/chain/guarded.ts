@@ -1,20 +1,21 @@
 /**
- * The chain adapter as the follower calls it. The adapter is the embedder's code, often a client
- * of a remote chain node, so nothing it does may stall, corrupt or crash the node:
+ * A chain adapter as the node calls it (the follower, name resolution). The adapter is the
+ * embedder's code, often a client of a remote chain node, so nothing it does may stall, corrupt or
+ * crash the node:
  *
- * - every call ends when the follower stops, whatever the adapter does with the signal it is
- *   given, or after `callTimeoutMs` (TIMEOUT);
+ * - every call ends when the caller's signal aborts, whatever the adapter does with the signal it
+ *   is given, or after the timeout (TIMEOUT);
  * - a call that throws is CHAIN_FAILED, its error the cause (an AtlasError it throws stays as it is);
  * - what it answers is checked before anything is written or cut: a length that is not a whole
- *   number, a read that is not a list of announcements at the positions asked (BAD_ANNOUNCEMENT);
+ *   number, a read that is not a list (CHAIN_FAILED); the announcements read are checked by the
+ *   store that appends them, or by the caller that compares them;
  * - an event is checked and its list copied when it arrives, so an adapter that reuses its array
  *   loses nothing.
  */
-import { checkAnnouncement } from '../chain/announcement.js';
-import type { Announcement, ChainAdapter, ChainEvent, ChainListener } from '../chain/types.js';
-import { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError } from '../errors.js';
-import { Deadline } from '../protocol/deadline.js';
+import { abortedError, AtlasError, ErrorCodes, InvalidOptionError, isAtlasError } from '../errors.js';
 import type { Clock } from '../runtime.js';
+import { checkAnnouncement } from './announcement.js';
+import type { Announcement, ChainAdapter, ChainEvent, ChainListener } from './types.js';
 
 /** How long one chain adapter call may take before it fails with TIMEOUT. */
 export const DEFAULT_CHAIN_CALL_TIMEOUT_MS = 60_000;
@@ -38,17 +39,16 @@ export class GuardedChain {
   }
 
   /**
-   * Up to `limit` announcements from `from`, each checked to be the announcement of its position
-   * (BAD_ANNOUNCEMENT, BAD_ADDRESS); more than asked are cut. A shorter list is the chain's
-   * end as the adapter sees it: callers decide what that means.
+   * Up to `limit` announcements from `from`, as the adapter answered them (more than asked are
+   * cut): a list, or CHAIN_FAILED. Each is not checked here: a store checks what it appends, and a
+   * caller comparing them checks them first (`checkAnnouncement`), so a catch-up of millions is
+   * not checked twice. A shorter list is the chain's end as the adapter sees it: callers decide
+   * what that means.
    */
   async read(from: number, limit: number, signal: AbortSignal): Promise<Announcement[]> {
     const page: unknown = await this.#call('read()', (callSignal) => this.#chain.read(from, limit, { signal: callSignal }), signal);
     if (!Array.isArray(page)) throw failed(`read(${from}, ${limit}) answered ${describe(page)}, not a list`);
-    const count = Math.min(page.length, limit);
-    const out = new Array<Announcement>(count);
-    for (let i = 0; i < count; i++) out[i] = checkAnnouncement(page[i], from + i);
-    return out;
+    return (page.length > limit ? page.slice(0, limit) : page) as Announcement[];
   }
 
   /** Subscribes `listener` to checked events; returns the unsubscribe function, which never throws. */
@@ -78,25 +78,40 @@ export class GuardedChain {
     };
   }
 
-  async #call<T>(what: string, call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
-    const deadline = new Deadline(this.#clock, this.#timeoutMs, {
-      signal,
-      reason: () => new AtlasError(ErrorCodes.TIMEOUT, `the chain adapter's ${what} took longer than ${this.#timeoutMs} ms`),
-    });
-    try {
+  /** `call`, ended by `signal` (ABORTED) or the timeout (TIMEOUT) whether or not the adapter heeds the signal it is given. */
+  #call<T>(what: string, call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+    if (signal.aborted) return Promise.reject(abortedError(`the chain adapter's ${what}`, signal));
+    const controller = new AbortController();
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const settle = (outcome: () => void): void => {
+        if (settled) return;
+        settled = true;
+        this.#clock.clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        outcome();
+      };
+      const onAbort = (): void => {
+        controller.abort(signal.reason);
+        settle(() => reject(abortedError(`the chain adapter's ${what}`, signal)));
+      };
+      const timer = this.#clock.setTimeout(() => {
+        const error = new AtlasError(ErrorCodes.TIMEOUT, `the chain adapter's ${what} took longer than ${this.#timeoutMs} ms`);
+        controller.abort(error);
+        settle(() => reject(error));
+      }, this.#timeoutMs);
+      signal.addEventListener('abort', onAbort, { once: true });
       let work: Promise<T>;
       try {
-        work = Promise.resolve(call(deadline.signal));
+        work = Promise.resolve(call(controller.signal));
       } catch (error) {
         work = Promise.reject(error);
       }
-      return await deadline.race(work);
-    } catch (error) {
-      if (deadline.ended) throw deadline.outcome(error);
-      throw isAtlasError(error) ? error : failed(`${what} failed: ${(error as Error)?.message ?? String(error)}`, error);
-    } finally {
-      deadline.dispose();
-    }
+      work.then(
+        (value) => settle(() => resolve(value)),
+        (error: unknown) => settle(() => reject(isAtlasError(error) ? error : failed(`${what} failed: ${(error as Error)?.message ?? String(error)}`, error))),
+      );
+    });
   }
 }
 
@@ -106,7 +121,10 @@ function checkedEvent(event: unknown): ChainEvent {
   if (type === 'append') {
     const announcements = (event as { announcements?: unknown }).announcements;
     if (!Array.isArray(announcements)) throw badEvent(`an append event's announcements are ${describe(announcements)}, not a list`);
-    return { type, announcements: announcements.slice() as Announcement[] };
+    const first = (announcements[0] as { position?: unknown } | undefined)?.position;
+    if (announcements.length > 0 && (!Number.isSafeInteger(first) || (first as number) < 0)) throw badEvent(`an append event's first position is ${describe(first)}, not a whole number`);
+    // Checked one by one (in order from the first), which copies them: the adapter may reuse its array and objects.
+    return { type, announcements: announcements.map((announcement, i) => checkAnnouncement(announcement, (first as number) + i)) };
   }
   if (type === 'rollback') {
     const length = (event as { length?: unknown }).length;

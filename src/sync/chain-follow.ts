@@ -10,7 +10,7 @@
  * overlap that disagrees with it) and an overflow of the bounded event queue trigger a new
  * reconcile, which reads the chain's current state instead.
  *
- * The adapter is called through GuardedChain (chain-calls.ts): bounded, typed, checked. Only a
+ * The adapter is called through GuardedChain (chain/guarded.ts): bounded, typed, checked. Only a
  * well-formed announcement at the right position with another address is a reorganisation: a read
  * that answers less than the chain's length, or a length that drops while the chain still holds
  * announcements past it, is the adapter failing (CHAIN_FAILED), and cuts nothing. A failure while
@@ -20,7 +20,8 @@ import { abortedError, AtlasError, ErrorCodes, InvalidOptionError } from '../err
 import { SerialQueue, silentLogger, systemClock, type Clock, type Logger, type TimerHandle } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import type { Announcement, ChainAdapter, ChainEvent } from '../chain/types.js';
-import { DEFAULT_CHAIN_CALL_TIMEOUT_MS, GuardedChain } from './chain-calls.js';
+import { checkAnnouncement } from '../chain/announcement.js';
+import { DEFAULT_CHAIN_CALL_TIMEOUT_MS, GuardedChain } from '../chain/guarded.js';
 
 export const DEFAULT_FOLLOW_PAGE_SIZE = 10_000;
 export const DEFAULT_FOLLOW_CHECK_DEPTH = 16;
@@ -28,6 +29,8 @@ export const DEFAULT_FOLLOW_MAX_PENDING_EVENTS = 1_000;
 export const DEFAULT_FOLLOW_RETRY_MS = 1_000;
 /** The longest wait between two retries after a failure, in times retryMs. */
 const MAX_RETRY_FACTOR = 64;
+/** Reconciles started over within one, for a chain whose length dropped while it was read (a rollback under way). */
+const MAX_RECONCILE_RESTARTS = 3;
 export { DEFAULT_CHAIN_CALL_TIMEOUT_MS };
 
 /** Options of `ChainFollower`. */
@@ -81,6 +84,8 @@ export class ChainFollower {
   #abort: AbortController | undefined;
   #detachSignal: (() => void) | undefined;
   #running = false;
+  /** Counts start(): work queued by an earlier run (a start that did not wait for its stop) is dropped, its failures not reported. */
+  #run = 0;
 
   constructor(options: ChainFollowerOptions);
   constructor(store: ChunkStore, chain: ChainAdapter, options?: Omit<ChainFollowerOptions, 'store' | 'chain'>);
@@ -111,6 +116,7 @@ export class ChainFollower {
     const { signal } = options;
     if (signal?.aborted) throw abortedError('chain following', signal);
     this.#running = true;
+    const run = ++this.#run;
     this.#afterError = false;
     this.#failures = 0;
     this.#queued = 0;
@@ -129,7 +135,7 @@ export class ChainFollower {
       await this.#enqueueReconcile();
       if (!this.#running) throw signal?.aborted ? abortedError('chain following', signal) : new AtlasError(ErrorCodes.ABORTED, 'the chain follower was stopped');
     } catch (error) {
-      await this.stop();
+      if (run === this.#run) await this.stop();
       throw signal?.aborted ? abortedError('chain following', signal) : error;
     }
   }
@@ -161,20 +167,22 @@ export class ChainFollower {
 
   #onEvent(event: ChainEvent): void {
     if (!this.#running || this.#reconcileQueued) return;
+    const run = this.#run;
     if (this.#queued >= this.#maxPending) {
       this.#logger.warn('chain follower: too many chain events queued; reconciling with the chain instead', { queued: this.#queued });
-      void this.#enqueueReconcile().catch((error: unknown) => this.#failed(error));
+      void this.#enqueueReconcile().catch((error: unknown) => this.#failed(error, run));
       return;
     }
     this.#queued++;
     void this.#queue
       .run(() => {
+        if (run !== this.#run) return undefined;
         this.#queued--;
         if (!this.#running) return undefined;
         if (this.#afterError) return this.#reconcileAfterError();
         return this.#apply(event);
       })
-      .catch((error: unknown) => this.#failed(error));
+      .catch((error: unknown) => this.#failed(error, run));
   }
 
   /** A reconcile after a live failure: when it succeeds, following is back in step and the retries stop. */
@@ -196,12 +204,13 @@ export class ChainFollower {
   }
 
   #enqueue(task: () => Promise<void>): Promise<void> {
-    return this.#queue.run(() => (this.#running ? task() : undefined));
+    const run = this.#run;
+    return this.#queue.run(() => (this.#running && run === this.#run ? task() : undefined));
   }
 
-  /** A live failure: reported, and a reconcile is tried again after a wait that doubles with each failure in a row. */
-  #failed(error: unknown): void {
-    if (!this.#running) return;
+  /** A live failure of run `run`: reported, and a reconcile is tried again after a wait that doubles with each failure in a row. */
+  #failed(error: unknown, run = this.#run): void {
+    if (!this.#running || run !== this.#run) return;
     this.#afterError = true;
     this.#failures++;
     this.#logger.error('chain follower: failed to apply chain changes', { error: String(error) });
@@ -211,7 +220,7 @@ export class ChainFollower {
     this.#retryTimer = this.#clock.setTimeout(() => {
       this.#retryTimer = undefined;
       if (!this.#running || !this.#afterError) return;
-      void this.#enqueue(() => (this.#afterError ? this.#reconcileAfterError() : Promise.resolve())).catch((failure: unknown) => this.#failed(failure));
+      void this.#enqueue(() => (this.#afterError ? this.#reconcileAfterError() : Promise.resolve())).catch((failure: unknown) => this.#failed(failure, run));
     }, wait);
   }
 
@@ -236,22 +245,28 @@ export class ChainFollower {
     if (fresh.length > 0) await this.#append(fresh);
   }
 
+  /**
+   * Brings the store in step with the chain's current state. A read that answers less than the
+   * length the chain gave is a rollback under way when the chain's length has dropped since: the
+   * reconcile starts over (at most MAX_RECONCILE_RESTARTS times); otherwise it is the adapter
+   * failing (CHAIN_FAILED), and nothing is cut.
+   */
   async #reconcile(): Promise<void> {
     const signal = (this.#abort as AbortController).signal;
-    const chainLength = await this.#chain.length(signal);
-    if (this.#store.sequenceLength() > chainLength) {
-      // A length that drops while the chain still holds what is past it is the adapter's mistake, not a rollback.
-      const beyond = await this.#chain.read(chainLength, 1, signal);
-      if (beyond.length > 0) throw new AtlasError(ErrorCodes.CHAIN_FAILED, `chain adapter: length() answered ${chainLength}, but read() still answers position ${chainLength}`, { length: chainLength });
-      await this.#truncate(chainLength);
-    }
-    await this.#truncateToCommonPrefix(signal);
-    while (this.#running && (await this.#appendNextPage(signal)) > 0);
-    if (this.#running && this.#store.sequenceLength() < chainLength) {
-      throw new AtlasError(ErrorCodes.CHAIN_FAILED, `chain adapter: length() answered ${chainLength}, but read() answers nothing from ${this.#store.sequenceLength()}`, {
-        length: chainLength,
-        from: this.#store.sequenceLength(),
-      });
+    for (let restarts = 0; ; restarts++) {
+      const chainLength = await this.#chain.length(signal);
+      if (this.#store.sequenceLength() > chainLength) {
+        // A length that drops while the chain still holds what is past it is the adapter's mistake, not a rollback.
+        const beyond = await this.#chain.read(chainLength, 1, signal);
+        if (beyond.length > 0) throw new AtlasError(ErrorCodes.CHAIN_FAILED, `chain adapter: length() answered ${chainLength}, but read() still answers position ${chainLength}`, { length: chainLength });
+        await this.#truncate(chainLength);
+      }
+      const short = await this.#truncateToCommonPrefix(signal);
+      if (short === undefined) while (this.#running && (await this.#appendNextPage(signal)) > 0);
+      const from = short ?? this.#store.sequenceLength();
+      if (!this.#running || from >= chainLength) return;
+      if (restarts < MAX_RECONCILE_RESTARTS && (await this.#chain.length(signal)) < chainLength) continue;
+      throw new AtlasError(ErrorCodes.CHAIN_FAILED, `chain adapter: length() answered ${chainLength}, but read() answers nothing from ${from}`, { length: chainLength, from });
     }
   }
 
@@ -267,33 +282,29 @@ export class ChainFollower {
   /**
    * Compares the store's tail with the chain and truncates the store where they part: where the
    * chain holds another address at a position, never where it answers nothing (the reads were
-   * checked: each announcement is at its position and well formed).
+   * checked: each announcement is at its position and well formed). Answers the position from which
+   * the chain answered nothing, when it did (the store is then left as it is), else undefined.
    */
-  async #truncateToCommonPrefix(signal: AbortSignal): Promise<void> {
+  async #truncateToCommonPrefix(signal: AbortSignal): Promise<number | undefined> {
     const length = this.#store.sequenceLength();
     let window = this.#checkDepth;
     for (;;) {
       const from = Math.max(0, length - window);
       const chainPart = await this.#readRange(from, length, signal);
-      if (chainPart.length < length - from) {
-        throw new AtlasError(ErrorCodes.CHAIN_FAILED, `chain adapter: read() answers nothing from ${from + chainPart.length}, below the ${length} announcements the store holds`, {
-          from: from + chainPart.length,
-          length,
-        });
-      }
+      if (chainPart.length < length - from) return from + chainPart.length;
       let mismatch = -1;
       for (let position = from; position < length; position++) {
-        if ((chainPart[position - from] as Announcement).address !== this.#store.addressAt(position)) {
+        if (checkAnnouncement(chainPart[position - from], position).address !== this.#store.addressAt(position)) {
           mismatch = position;
           break;
         }
       }
-      if (mismatch === -1) return;
+      if (mismatch === -1) return undefined;
       // [from, mismatch) agree; when nothing in the window agrees, look further back.
       if (mismatch > from || from === 0) {
         this.#logger.info('chain follower: the chain was reorganised; truncating the store', { length: mismatch, was: length });
         await this.#truncate(mismatch);
-        return;
+        return undefined;
       }
       window *= 2;
     }

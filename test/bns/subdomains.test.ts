@@ -6,6 +6,7 @@ import { subdomainHistories, subdomainRecords, type SubdomainRecord } from '../.
 import { parseZoneFile } from '../../src/bns/zonefile.js';
 import { MemoryChain } from '../../src/chain/memory.js';
 import { hash160Hex } from '../../src/hash/index.js';
+import { systemClock } from '../../src/runtime.js';
 import { corpus, CORPUS_SKIP_MESSAGE } from '../support/data.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -70,7 +71,7 @@ describe('subdomains', () => {
     held.delete(late); // not held yet: the history stops at seqn 149
     let reads = 0;
     // A clock that stands still: a replay takes no time, so the late zone file may start it over at once.
-    const names = new NameResolver({ chain, chunk: (address) => (reads++, held.get(address)) }, { clock: { now: () => 0 } });
+    const names = new NameResolver({ chain, chunk: (address) => (reads++, held.get(address)) }, { clock: { ...systemClock, now: () => 0 } });
     expect(await names.resolve('bob.dmails.id')).toMatchObject({ status: 'ok', owner: '1Owner149' });
     expect(reads).toBe(200);
 
@@ -132,6 +133,32 @@ describe('subdomains', () => {
       clearInterval(ticking);
     }
     expect(turns).toBeGreaterThanOrEqual(3); // five pages of 10,000: a turn between each
+  });
+
+  it('a rollback while it catches up is applied before the lookup answers', async () => {
+    const chain = new MemoryChain({ announcements: Array.from({ length: 25_000 }, (_, i) => ({ address: (i + 1).toString(16).padStart(40, '0'), key: `n${i}.id` })) });
+    const names = new NameResolver({ chain, chunk: () => undefined });
+    const during = names.resolve('n7000.id');
+    setImmediate(() => {
+      chain.rollback(5_000); // n5000.id to n24999.id are gone
+      chain.announce(Array.from({ length: 30_000 }, (_, i) => ({ address: (900_000 + i).toString(16).padStart(40, '0'), key: `m${i}.id` })));
+    });
+    expect((await during).status).toBe('name-not-found');
+    expect((await names.resolve('m29999.id')).status).toBe('zonefile-missing');
+  });
+
+  it('a chain call that never answers fails the lookups waiting for it (TIMEOUT), and the next lookup tries again', async () => {
+    const chain = new MemoryChain({ announcements: [{ address: '1'.repeat(40), key: 'a.id' }] });
+    let hang = true;
+    const sources = {
+      chain: { length: (o?: { signal?: AbortSignal }) => (hang ? new Promise<number>(() => {}) : chain.length(o)), read: chain.read.bind(chain), subscribe: chain.subscribe.bind(chain) },
+      chunk: () => undefined,
+    };
+    const names = new NameResolver(sources, { callTimeoutMs: 50 });
+    await expect(names.resolve('a.id')).rejects.toMatchObject({ code: 'TIMEOUT' });
+    hang = false;
+    expect((await names.resolve('a.id')).status).toBe('zonefile-missing');
+    names.close();
   });
 
   it('takes the subdomain index bounds from its options (the node option `names`)', async () => {

@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Announcement, ChainAdapter, ChainListener } from '../../src/chain/types.js';
+import { MemoryChain } from '../../src/chain/memory.js';
 import { hash160Hex } from '../../src/hash/index.js';
 import { AtlasNode } from '../../src/node/index.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
@@ -195,5 +196,79 @@ describe('a chain adapter that misbehaves', () => {
     await expect(other.close()).resolves.toBeUndefined();
 
     await expect(openNode(adapter([], { subscribe: () => 42 as never }))).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'chain' });
+  });
+
+  it('a rollback while the chain is read (during a reconcile or a catch-up) is a rollback, not a failure', async () => {
+    // Between length() and the reads of the check.
+    const chain = new MemoryChain({ announcements: Array.from({ length: 20 }, (_, i) => address(i + 1)) });
+    const store = new MemoryChunkStore();
+    await store.append(await chain.read(0, 20));
+    let once = true;
+    const rollingBack: ChainAdapter = {
+      length: async (options) => {
+        const length = await chain.length(options);
+        if (once) chain.rollback(15);
+        once = false;
+        return length;
+      },
+      read: (from, limit, options) => chain.read(from, limit, options),
+      subscribe: (listener) => chain.subscribe(listener),
+    };
+    const follower = new ChainFollower(store, rollingBack);
+    await follower.start();
+    expect(store.sequenceLength()).toBe(15);
+    await follower.stop();
+
+    // After the first page of a catch-up.
+    const longer = new MemoryChain({ announcements: Array.from({ length: 30 }, (_, i) => address(i + 1)) });
+    let reads = 0;
+    const catchingUp: ChainAdapter = {
+      length: (options) => longer.length(options),
+      read: async (from, limit, options) => {
+        const page = await longer.read(from, limit, options);
+        if (++reads === 1) longer.rollback(12);
+        return page;
+      },
+      subscribe: (listener) => longer.subscribe(listener),
+    };
+    const fresh = new MemoryChunkStore();
+    const follows = new ChainFollower(fresh, catchingUp, { pageSize: 10 });
+    await follows.start();
+    expect(fresh.sequenceLength()).toBe(12);
+    await follows.stop();
+  });
+
+  it('an append event holding a malformed announcement changes nothing and is reported typed', async () => {
+    const list = announcements(3);
+    const chain = adapter(list);
+    const store = new MemoryChunkStore();
+    const errors: unknown[] = [];
+    const follower = new ChainFollower(store, chain, { onError: (error) => errors.push(error), retryMs: 60_000 });
+    await follower.start();
+    chain.emit({ type: 'append', announcements: [null as never] });
+    chain.emit({ type: 'append', announcements: [{ position: 3, address: 'x' } as never] });
+    chain.emit({ type: 'append', announcements: [{ position: 3, address: address(4) }, { position: 5, address: address(6) }] });
+    await follower.idle();
+    expect(errors.map((error) => (error as { code?: string }).code)).toEqual(['BAD_ANNOUNCEMENT', 'BAD_ADDRESS', 'BAD_ANNOUNCEMENT']);
+    expect(store.sequenceLength()).toBe(3);
+    await follower.stop();
+  });
+
+  it('a start that does not wait for the stop before it gets none of the earlier run\'s failures', async () => {
+    const list = announcements(1);
+    let hang = false;
+    const chain = adapter(list, { length: async () => (hang ? never : list.length) });
+    const errors: unknown[] = [];
+    const follower = new ChainFollower(new MemoryChunkStore(), chain, { onError: (error) => errors.push(error) });
+    await follower.start();
+    hang = true;
+    chain.emit({ type: 'append', announcements: [{ position: 5, address: address(6) }] }); // a gap: the re-read hangs
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    void follower.stop();
+    hang = false;
+    await follower.start();
+    await follower.idle();
+    expect(errors).toEqual([]);
+    await follower.stop();
   });
 });

@@ -44,13 +44,18 @@ describe('StacksObserverChain block tree', () => {
     chain.ingestBlock(fake.block([{ name: 'a.id', op: 'name-register', zonefile: zone(1) }]));
     const named = fake.block([{ name: 'b.id', op: 'name-register', zonefile: zone(2) }]);
     chain.ingestBlock(named);
-    for (let i = 0; i < 700; i++) chain.ingestBlock(fake.block([])); // past the window: the named block is pruned to the canonical index
+    const nameless = fake.block([]); // its parent is the named block, which stays remembered
+    chain.ingestBlock(nameless);
+    for (let i = 0; i < 700; i++) chain.ingestBlock(fake.block([])); // past the window: the named block is pruned to the canonical index, the nameless one forgotten
     const journalLines = () => readFileSync(join(dir, JOURNAL_FILE), 'utf8').trim().split('\n').length;
-    const before = { lines: journalLines(), blocks: chain.stats.blocks };
+    const before = { lines: journalLines(), blocks: chain.stats.blocks, ignored: chain.stats.ignoredBlocks };
     // A stacks-node retrying or replaying old payloads.
-    for (let i = 0; i < 5; i++) chain.ingestBlock(named);
+    for (let i = 0; i < 5; i++) {
+      chain.ingestBlock(named);
+      chain.ingestBlock(nameless);
+    }
     expect(journalLines()).toBe(before.lines);
-    expect(chain.stats).toMatchObject({ blocks: before.blocks, duplicateBlocks: 5 });
+    expect(chain.stats).toMatchObject({ blocks: before.blocks, duplicateBlocks: 5, ignoredBlocks: before.ignored + 5 });
     expect((await chain.read(0, 10)).map((a) => a.key)).toEqual(['a.id', 'b.id']);
     await chain.close();
   });

@@ -93,13 +93,17 @@ export class BlockTree {
   }
 
   /**
-   * Why `block` can never be placed, so it is neither kept nor journaled: a parent we do not know
-   * once we follow a chain (older than the reorg window, or never delivered), a height that is not
+   * Why `block` can never be placed, so it is neither kept nor journaled: a height at or below the
+   * tip's minus the reorg window, a parent we do not know once we follow a chain (older than the
+   * reorg window, or never delivered), a height that is not
    * its parent's + 1 (one block so claimed would freeze the tip), or a side block beyond the
    * `4 × reorgWindow` blocks kept for fork choice. Undefined when it can be added.
    */
   rejects(block: ObservedBlock): string | undefined {
     if (this.#tip === undefined) return undefined;
+    // Below the window a block can never become canonical: one delivered again after its own
+    // record was forgotten (a nameless block) would otherwise be taken as a new side block.
+    if (block.height <= this.#tipHeight - this.reorgWindow) return 'it is older than the reorg window';
     const parentHeight = this.#heightOf(block.parentIndexBlockHash);
     if (parentHeight === undefined) return 'its parent is unknown (older than the reorg window, or never delivered)';
     if (block.height !== parentHeight + 1) return `height ${block.height} is not its parent's ${parentHeight} + 1`;

@@ -12,7 +12,7 @@ import { AtlasError, ErrorCodes } from '../../errors.js';
 import type { Logger } from '../../runtime.js';
 import { ATTACHMENTS_FILE, AttachmentsLog } from './attachments-log.js';
 import { cutBack, cutTo, replaceFile, writeAll } from './journal-files.js';
-import { readJournalLines } from './journal-lines.js';
+import { MAX_JOURNAL_LINE, readJournalLines } from './journal-lines.js';
 import type { ObservedBlock } from './payloads.js';
 
 export { ATTACHMENTS_FILE } from './attachments-log.js';
@@ -105,9 +105,10 @@ export class ObserverJournal {
     return journal;
   }
 
-  /** Appends one block record and fsyncs. */
+  /** Appends one block record and fsyncs; TOO_LARGE for a record longer than the journal reads back (MAX_JOURNAL_LINE). */
   append(block: ObservedBlock): void {
     const line = Buffer.from(`${JSON.stringify(block)}\n`, 'utf8');
+    if (line.length > MAX_JOURNAL_LINE) throw new AtlasError(ErrorCodes.TOO_LARGE, `a block record of ${line.length} bytes is longer than the journal reads back (${MAX_JOURNAL_LINE})`, { bytes: line.length });
     if (this.#torn) cutTo(this.#fd, this.#end);
     this.#torn = false;
     try {
@@ -124,11 +125,18 @@ export class ObserverJournal {
 
   /** Rewrites the journal with only `blocks` (atomic: temporary file, fsync, rename). */
   compact(blocks: readonly ObservedBlock[]): void {
-    const text = blocks.map((block) => `${JSON.stringify(block)}\n`).join('');
-    const fd = replaceFile(this.#dir, JOURNAL_FILE, 'a', (out) => writeAll(out, text));
+    let bytes = 0;
+    const fd = replaceFile(this.#dir, JOURNAL_FILE, 'a', (out) => {
+      // Written COMPACT_BATCH records at a time: one string of them all would cap what is retained at what a string holds.
+      for (let from = 0; from < blocks.length; from += COMPACT_BATCH) {
+        const piece = Buffer.from(blocks.slice(from, from + COMPACT_BATCH).map((block) => `${JSON.stringify(block)}\n`).join(''), 'utf8');
+        writeAll(out, piece);
+        bytes += piece.length;
+      }
+    });
     closeSync(this.#fd);
     this.#fd = fd;
-    this.#end = Buffer.byteLength(text);
+    this.#end = bytes;
     this.#records = blocks.length;
     this.#torn = false;
     fsyncDirectory(this.#dir);
@@ -144,6 +152,9 @@ export class ObserverJournal {
     this.#attachments.close();
   }
 }
+
+/** Records a compaction turns into text at a time. */
+const COMPACT_BATCH = 10_000;
 
 /** How every record append() writes starts (ObservedBlock's first field). */
 const RECORD_START = '{"indexBlockHash":"';
