@@ -40,15 +40,18 @@ export class GuardedChain {
 
   /**
    * Up to `limit` announcements from `from`, as the adapter answered them (more than asked are
-   * cut): a list, or CHAIN_FAILED. Each is not checked here: a store checks what it appends, and a
-   * caller comparing them checks them first (`checkAnnouncement`), so a catch-up of millions is
-   * not checked twice. A shorter list is the chain's end as the adapter sees it: callers decide
-   * what that means.
+   * cut), in a list of our own: a list, or CHAIN_FAILED. Each is not checked here: a store checks
+   * what it appends, and a caller comparing them checks them first (`checkAnnouncement`), so a
+   * catch-up of millions is not checked twice. A shorter list is the chain's end as the adapter
+   * sees it: callers decide what that means.
    */
   async read(from: number, limit: number, signal: AbortSignal): Promise<Announcement[]> {
     const page: unknown = await this.#call('read()', (callSignal) => this.#chain.read(from, limit, { signal: callSignal }), signal);
     if (!Array.isArray(page)) throw failed(`read(${from}, ${limit}) answered ${describe(page)}, not a list`);
-    return (page.length > limit ? page.slice(0, limit) : page) as Announcement[];
+    // Copied: the adapter may reuse its array while the store writes ours. Keeping the adapter's
+    // own (one made by new Array(n), holey) through the writes of a 1,000,000-announcement
+    // catch-up also grew the young generation for good: 15 MB more RSS in the memory benchmark.
+    return page.slice(0, limit) as Announcement[];
   }
 
   /** Subscribes `listener` to checked events; returns the unsubscribe function, which never throws. */
