@@ -83,7 +83,7 @@ export class GuardedChain {
 
   /** `call`, ended by `signal` (ABORTED) or the timeout (TIMEOUT) whether or not the adapter heeds the signal it is given. */
   #call<T>(what: string, call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
-    if (signal.aborted) return Promise.reject(abortedError(`the chain adapter's ${what}`, signal));
+    if (signal.aborted) return Promise.reject(stopped(what, signal));
     const controller = new AbortController();
     return new Promise<T>((resolve, reject) => {
       let settled = false;
@@ -96,7 +96,7 @@ export class GuardedChain {
       };
       const onAbort = (): void => {
         controller.abort(signal.reason);
-        settle(() => reject(abortedError(`the chain adapter's ${what}`, signal)));
+        settle(() => reject(stopped(what, signal)));
       };
       const timer = this.#clock.setTimeout(() => {
         const error = new AtlasError(ErrorCodes.TIMEOUT, `the chain adapter's ${what} took longer than ${this.#timeoutMs} ms`);
@@ -143,6 +143,11 @@ function unsubscribeOf(value: unknown): () => void {
   const method = typeof value === 'object' && value !== null ? (value as { unsubscribe?: unknown }).unsubscribe : undefined;
   if (typeof method === 'function') return () => (method as () => void).call(value);
   throw new InvalidOptionError('chain', `subscribe() must return its unsubscribe function, got ${describe(value)}`);
+}
+
+/** What a call ended by its caller's signal rejects with: the signal's reason when it is an AtlasError (CLOSED when its owner closed), else ABORTED. */
+function stopped(what: string, signal: AbortSignal): AtlasError {
+  return isAtlasError(signal.reason) ? signal.reason : abortedError(`the chain adapter's ${what}`, signal);
 }
 
 function failed(message: string, cause?: unknown): AtlasError {

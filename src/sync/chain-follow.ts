@@ -212,10 +212,11 @@ export class ChainFollower {
   #failed(error: unknown, run = this.#run): void {
     if (!this.#running || run !== this.#run) return;
     this.#afterError = true;
-    this.#failures++;
     this.#logger.error('chain follower: failed to apply chain changes', { error: String(error) });
     this.#notify(() => this.#options.onError?.(error));
+    // Events failing while a retry is pending are not retries: only a retry that fails doubles the wait.
     if (this.#retryTimer !== undefined) return;
+    this.#failures++;
     const wait = this.#retryMs * Math.min(MAX_RETRY_FACTOR, 2 ** (this.#failures - 1));
     this.#retryTimer = this.#clock.setTimeout(() => {
       this.#retryTimer = undefined;

@@ -159,6 +159,13 @@ describe('subdomains', () => {
     hang = false;
     expect((await names.resolve('a.id')).status).toBe('zonefile-missing');
     names.close();
+
+    // A lookup waiting on the chain when name resolution closes rejects CLOSED, not ABORTED.
+    hang = true;
+    const waiting = new NameResolver(sources);
+    const pending = waiting.resolve('a.id');
+    waiting.close();
+    await expect(pending).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
   it('takes the subdomain index bounds from its options (the node option `names`)', async () => {

@@ -176,6 +176,32 @@ describe('a chain adapter that misbehaves', () => {
     await follower.stop();
   });
 
+  it('events failing while a retry is pending do not lengthen the wait: a short fault is caught up within a few retries', async () => {
+    const list = announcements(3);
+    let failing = false;
+    const chain = adapter(list, {
+      read: async (from, limit) => {
+        if (failing) throw new Error('the chain node is down');
+        return list.slice(from, from + limit);
+      },
+    });
+    const store = new MemoryChunkStore();
+    const follower = new ChainFollower(store, chain, { retryMs: 20, onError: () => {} });
+    await follower.start();
+    failing = true;
+    for (let i = 0; i < 10; i++) {
+      list.push({ position: list.length, address: address(list.length + 1) });
+      chain.emit({ type: 'append', announcements: [{ position: list.length + 5, address: address(99) }] }); // a gap each time: a re-read, which fails
+    }
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    failing = false;
+    const recovered = Date.now();
+    // Ten failed events count as one failure: the next retries come 20, 40, 80 ms apart, not 64 x 20 ms.
+    await waitFor(() => store.sequenceLength() === 13, 'the retry to catch up', 2_000);
+    expect(Date.now() - recovered).toBeLessThan(600);
+    await follower.stop();
+  });
+
   it('subscribe(): one that throws fails the start with a typed error and can be started again; other shapes are taken or refused', async () => {
     let refuse = true;
     const chain = adapter(announcements(2));
