@@ -107,32 +107,37 @@ async function fetchFromPeer(request: FetchRequest, peer: string, addresses: Add
   }
 }
 
-/** The addresses put off for later, or undefined when the peer failed: the rest of its share goes to the next candidate. */
+/**
+ * The addresses put off for later, or undefined when the peer failed: the rest of its share goes
+ * to the next candidate. A store that refuses the write (STORE_IO) is not the peer's failure: it
+ * fails the fetch, and the peer's health is untouched.
+ */
 async function fetchBatch(request: FetchRequest, peer: string, addresses: Address[], found: Map<Address, Uint8Array>): Promise<readonly Address[] | undefined> {
+  let reply: Awaited<ReturnType<typeof requestChunks>>;
   try {
-    const reply = await requestChunks(request, peer, addresses, { signal: request.signal });
-    request.onCall(peer, true);
-    const { verified, corrupt } = verifyReceived(reply.chunks);
-    if (corrupt.length > 0) {
-      request.onFault(peer, new AtlasError(ErrorCodes.HASH_MISMATCH, `${corrupt.length} chunk(s) from ${peer} do not hash to their address`));
-    }
-    let chunkBytes = 0;
-    for (const chunk of reply.chunks) chunkBytes += chunk.data.byteLength;
-    const putOff = corrupt.length === 0 && reply.later !== undefined && request.putOffHonest?.(peer, chunkBytes) === true ? reply.later : [];
-    const outcomes = await request.store.putVerified(verified);
-    const added: (PutOutcome & { ok: true })[] = [];
-    outcomes.forEach((outcome, i) => {
-      const chunk = verified[i];
-      if (!outcome.ok || !chunk) return;
-      found.set(chunk.address, chunk.data);
-      if (outcome.added) added.push(outcome);
-    });
-    if (added.length > 0) request.onStored(added, peer);
-    return corrupt.length > 0 ? undefined : putOff; // a peer that sent bad bytes is not asked again in this pass
+    reply = await requestChunks(request, peer, addresses, { signal: request.signal });
   } catch (error) {
     const failure = classifyFailure(error, request.signal);
     if (failure === 'fault') request.onFault(peer, asAtlasError(error));
     else if (failure === 'slow' || failure === 'unreachable') request.onCall(peer, false);
     return undefined; // unreachable or slow: the next attempt asks another peer
   }
+  request.onCall(peer, true);
+  const { verified, corrupt } = verifyReceived(reply.chunks);
+  if (corrupt.length > 0) {
+    request.onFault(peer, new AtlasError(ErrorCodes.HASH_MISMATCH, `${corrupt.length} chunk(s) from ${peer} do not hash to their address`));
+  }
+  let chunkBytes = 0;
+  for (const chunk of reply.chunks) chunkBytes += chunk.data.byteLength;
+  const putOff = corrupt.length === 0 && reply.later !== undefined && request.putOffHonest?.(peer, chunkBytes) === true ? reply.later : [];
+  const outcomes = await request.store.putVerified(verified);
+  const added: (PutOutcome & { ok: true })[] = [];
+  outcomes.forEach((outcome, i) => {
+    const chunk = verified[i];
+    if (!outcome.ok || !chunk) return;
+    found.set(chunk.address, chunk.data);
+    if (outcome.added) added.push(outcome);
+  });
+  if (added.length > 0) request.onStored(added, peer);
+  return corrupt.length > 0 ? undefined : putOff; // a peer that sent bad bytes is not asked again in this pass
 }

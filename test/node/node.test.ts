@@ -6,6 +6,7 @@ import { AtlasNode, type AtlasNodeOptions } from '../../src/node/index.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
 import { seededRandom } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
+import { MemoryChunkStore } from '../../src/store/memory.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
 import type { Transport } from '../../src/transport/types.js';
 import { FAST_TIMERS, allSynced, closeAll, startCluster } from '../support/cluster.js';
@@ -242,5 +243,24 @@ describe('AtlasNode replication over MemoryNetwork', () => {
     const got = await nodes[1]!.fetchChunks(chunks.map((c) => c.address));
     expect(got.size).toBe(150);
     expect(nodes[1]!.stats().chunks).toBe(150);
+  });
+
+  it('fetchChunks into a store that refuses the write rejects STORE_IO, and the peer that sent the chunks is not blamed', async () => {
+    const chunks = generateChunks(3, seededRandom(6));
+    const chain = chainWith(chunks);
+    const network = new MemoryNetwork();
+    const quiet = { timers: { ...FAST_TIMERS, inventoryRefreshMs: 600_000 }, downloads: { maxInFlight: 0 } };
+    const full = new MemoryChunkStore();
+    const refused = new AtlasError(ErrorCodes.STORE_IO, 'the disk is full', { errno: 'ENOSPC' });
+    full.putVerified = () => Promise.reject(refused);
+    const nodes = await startCluster(2, chain, (i) => network.transport(`s${i}`), (i) => (i === 1 ? { ...quiet, store: full } : quiet));
+    open.push(...nodes);
+    await nodes[0]!.putChunks(chunks.map((c) => c.data));
+    await waitFor(() => nodes[1]!.stats().peers > 0, 'the second node to know the first');
+    const served = nodes[0]!.address as string;
+    // The peer table's health of a peer, read through the node's parts (not public API).
+    const health = () => (nodes[1] as unknown as { parts: { overlay: { health(peer: string): number } } }).parts.overlay.health(served);
+    await expect(nodes[1]!.fetchChunks(chunks.map((c) => c.address))).rejects.toMatchObject({ code: ErrorCodes.STORE_IO });
+    expect(health()).toBe(1); // its call was answered: a success, and no failure beside it
   });
 });
