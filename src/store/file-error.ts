@@ -3,6 +3,7 @@
  * EROFS) is STORE_PERMISSION, any other (a full disk, a size limit, an I/O error) STORE_IO; the
  * errno is in `details.errno`, the system's error is the cause. An AtlasError passes as it is.
  */
+import { constants } from 'node:os';
 import { fsyncDirectory } from '../durable-file.js';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 
@@ -20,12 +21,38 @@ export async function storeWrite<T>(path: string, what: string, write: () => Pro
   try {
     return await write();
   } catch (error) {
-    // lmdb-js hands the commit's own failure over as a promise, rejected and unhandled: handled
-    // here. (The one no caller could reach, of its event-turn batch, is off: lmdb.ts.)
-    const commitError = (error as { commitError?: unknown } | undefined)?.commitError;
-    if (commitError instanceof Promise) commitError.catch(() => undefined);
-    throw storeFileError(path, what, error);
+    throw storeFileError(path, what, await commitFailure(error));
   }
+}
+
+/** How long a failed commit's own error is waited for (lmdb-js settles it at once). */
+const COMMIT_ERROR_WAIT_MS = 1_000;
+
+/**
+ * The system's error behind a failed lmdb-js commit. lmdb-js rejects with a generic "Commit
+ * failed" and hands the commit's own failure over as a promise (rejected, unhandled: handled
+ * here; the one no caller could reach, of its event-turn batch, is off: lmdb.ts), whose `code` is
+ * the errno's number: it becomes the errno's name, so STORE_IO says which (EFBIG, ENOSPC).
+ */
+async function commitFailure(error: unknown): Promise<unknown> {
+  const commitError = (error as { commitError?: unknown } | undefined)?.commitError;
+  if (!(commitError instanceof Promise)) return error;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const cause = await Promise.race([
+    commitError.then(
+      () => undefined,
+      (reason: unknown) => reason,
+    ),
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), COMMIT_ERROR_WAIT_MS);
+      timer.unref?.();
+    }),
+  ]);
+  clearTimeout(timer);
+  const number = (cause as { code?: unknown } | undefined)?.code;
+  const name = typeof number === 'number' ? Object.entries(constants.errno).find(([, value]) => value === number)?.[0] : undefined;
+  if (name === undefined) return error;
+  return Object.assign(new Error(`${(cause as Error).message ?? name}`, { cause }), { code: name });
 }
 
 /**

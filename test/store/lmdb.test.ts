@@ -213,6 +213,8 @@ describe('LmdbChunkStore on a full disk', () => {
     const outcomes = writeUntilFull(path, 'sequence');
     expect(outcomes[0]).toEqual({ length: 2_000 });
     expect(outcomes.slice(1).map((outcome) => outcome.error)).toEqual(['STORE_IO', 'STORE_IO']);
+    // The system's error is named (LMDB reports this one as EIO), not lost behind lmdb-js's "Commit failed".
+    expect(outcomes.slice(1).every((outcome) => typeof (outcome as { errno?: unknown }).errno === 'string' && /^E[A-Z]+$/.test((outcome as { errno: string }).errno))).toBe(true);
     const store = await LmdbChunkStore.open({ path });
     expect(store.sequenceLength()).toBe(2_000);
     await store.close();
@@ -223,7 +225,7 @@ describe('LmdbChunkStore on a full disk', () => {
     // 20 chunks of 2,000 bytes fit; the next 20 do not.
     const outcomes = writeUntilFull(path, 'chunks');
     expect(outcomes[0]).toEqual({ chunks: 20 });
-    expect(outcomes.slice(1).map((outcome) => outcome.error)).toEqual(['STORE_IO', 'STORE_IO']);
+    expect(outcomes.slice(1)).toEqual([{ error: 'STORE_IO', errno: 'EFBIG' }, { error: 'STORE_IO', errno: 'EFBIG' }]);
     const store = await LmdbChunkStore.open({ path, chunkStorage: 'lmdb' });
     expect(store.sequenceLength()).toBe(60);
     expect(store.chunkCount()).toBe(20);
