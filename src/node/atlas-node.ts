@@ -176,11 +176,13 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
 
   /** Announced chunks not held, oldest first, at most `limit`, with their age and last attempt (sync/sources). */
   missing(limit = Infinity): MissingChunk[] {
+    this.assertUsable('missing');
     return this.parts.backfiller.missing(limit === Infinity ? limit : countArgument('missing: limit', limit));
   }
 
   /** How many announced chunks are not held (as `missing()` would list them without a limit). */
   get missingCount(): number {
+    this.assertUsable('missingCount');
     return this.parts.backfiller.missingCount;
   }
 
@@ -196,6 +198,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
 
   /** The bytes of a held chunk (e.g. a zone file), or undefined. */
   zonefile(hash: string): Uint8Array | undefined {
+    this.assertUsable('zonefile');
     const address = hash.toLowerCase();
     return isAddress(address) ? this.parts.reader.readOne(address) : undefined;
   }
@@ -208,6 +211,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
 
   /** The inventory bytes [offset, offset + length) of SPEC §4, clamped. */
   inventory(offset = 0, length?: number): Uint8Array {
+    this.assertUsable('inventory');
     countArgument('inventory: offset', offset);
     return this.store.inventory.toBytes(offset, length === undefined || length === Infinity ? undefined : countArgument('inventory: length', length));
   }

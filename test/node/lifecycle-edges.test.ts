@@ -44,6 +44,14 @@ async function storeIsFree(dir: string): Promise<void> {
 }
 
 describe('AtlasNode lifecycle edges', () => {
+  it('reads of a closed node say CLOSED, as every other use does', async () => {
+    const node = await AtlasNode.open({ chain: new MemoryChain(), transport: new MemoryNetwork().transport('a') });
+    await node.close();
+    for (const read of [() => node.inventory(), () => node.zonefile('ab'.repeat(20)), () => node.missing(), () => node.missingCount]) {
+      expect(read).toThrow(expect.objectContaining({ code: ErrorCodes.CLOSED }));
+    }
+  });
+
   it('two close() calls at once share one promise, and both settle once the store is released', async () => {
     const dir = dataDir();
     const node = await AtlasNode.open({ chain: new MemoryChain(), transport: new MemoryNetwork().transport('a'), dataDir: dir, network: 'x' });
