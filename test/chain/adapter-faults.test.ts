@@ -40,6 +40,21 @@ function adapter(list: Announcement[], overrides: Partial<ChainAdapter> = {}): C
   return chain;
 }
 
+/** An adapter over `list` whose reads fail with `message`: the next one (`faults.next`), or all while `faults.all`. */
+function failingReads(list: Announcement[], message: string): { chain: ReturnType<typeof adapter>; faults: { next: boolean; all: boolean } } {
+  const faults = { next: false, all: false };
+  const chain = adapter(list, {
+    read: async (from, limit) => {
+      if (faults.all || faults.next) {
+        faults.next = false;
+        throw new Error(message);
+      }
+      return list.slice(from, from + limit);
+    },
+  });
+  return { chain, faults };
+}
+
 function openNode(chain: ChainAdapter, store?: MemoryChunkStore, signal?: AbortSignal): Promise<AtlasNode> {
   return AtlasNode.open({ chain, transport: new MemoryNetwork().transport('a'), network: 'x', ...(store ? { store, closeStore: false } : {}) }, signal ? { signal } : {});
 }
@@ -154,22 +169,13 @@ describe('a chain adapter that misbehaves', () => {
 
   it('a failure while following is retried until the chain is read again, without waiting for another event', async () => {
     const list = announcements(3);
-    let failNext = false;
-    const chain = adapter(list, {
-      read: async (from, limit) => {
-        if (failNext) {
-          failNext = false;
-          throw new Error('503 from the chain node');
-        }
-        return list.slice(from, from + limit);
-      },
-    });
+    const { chain, faults } = failingReads(list, '503 from the chain node');
     const store = new MemoryChunkStore();
     const errors: unknown[] = [];
     const follower = new ChainFollower(store, chain, { onError: (error) => errors.push(error), retryMs: 20 });
     await follower.start();
     list.push({ position: 3, address: address(4) }, { position: 4, address: address(5) });
-    failNext = true;
+    faults.next = true;
     chain.emit({ type: 'append', announcements: [{ position: 4, address: address(5) }] }); // a gap: a re-read, which fails once
     await waitFor(() => store.sequenceLength() === 5, 'the retry to catch up', 2_000);
     expect(errors).toEqual([expect.objectContaining({ code: 'CHAIN_FAILED', message: expect.stringContaining('503 from the chain node') })]);
@@ -178,23 +184,17 @@ describe('a chain adapter that misbehaves', () => {
 
   it('events failing while a retry is pending do not lengthen the wait: a short fault is caught up within a few retries', async () => {
     const list = announcements(3);
-    let failing = false;
-    const chain = adapter(list, {
-      read: async (from, limit) => {
-        if (failing) throw new Error('the chain node is down');
-        return list.slice(from, from + limit);
-      },
-    });
+    const { chain, faults } = failingReads(list, 'the chain node is down');
     const store = new MemoryChunkStore();
     const follower = new ChainFollower(store, chain, { retryMs: 20, onError: () => {} });
     await follower.start();
-    failing = true;
+    faults.all = true;
     for (let i = 0; i < 10; i++) {
       list.push({ position: list.length, address: address(list.length + 1) });
       chain.emit({ type: 'append', announcements: [{ position: list.length + 5, address: address(99) }] }); // a gap each time: a re-read, which fails
     }
     await new Promise((resolve) => setTimeout(resolve, 60));
-    failing = false;
+    faults.all = false;
     const recovered = Date.now();
     // Ten failed events count as one failure: the next retries come 20, 40, 80 ms apart, not 64 x 20 ms.
     await waitFor(() => store.sequenceLength() === 13, 'the retry to catch up', 2_000);
