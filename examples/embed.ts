@@ -8,7 +8,7 @@
  * - CountingTransport wraps HttpTransport and counts the calls a node makes, by method: the same
  *   shape works for adding auth headers, tracing, or fault injection.
  */
-import { AtlasNode, HttpTransport, hash160Hex } from 'atlasnet';
+import { AtlasNode, HttpTransport, hash160Hex, hashReady } from 'atlasnet';
 import type { Announcement, CallOptions, ChainAdapter, ChainListener, Transport, TransportService } from 'atlasnet';
 
 class ListChain implements ChainAdapter {
@@ -82,6 +82,7 @@ class CountingTransport implements Transport {
 
 const chain = new ListChain();
 const zoneFile = Buffer.from('$ORIGIN example.id\n$TTL 3600\n_http._tcp URI 10 1 "https://example.com/profile.json"\n');
+await hashReady(); // hashing may run on WebAssembly, which loads first
 const address = hash160Hex(zoneFile);
 chain.announce(address, 'example.id');
 

@@ -84,16 +84,19 @@ describe('README code', () => {
     expect(readme).toMatch(/`examples\/embed\.ts`/);
   });
 
-  it('the quick start runs: two nodes replicate a chunk', () => {
+  it('the quick start runs: two nodes replicate a chunk, hashing natively or on WebAssembly', () => {
     const block = blocks.find((b) => b.mode === 'run') as Block;
     const file = join(work, 'quick-start.ts');
     writeFileSync(file, asModule(block.code));
-    const run = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
-    expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
-    expect(run.stdout).toContain('[ true ]');
-    expect(run.stdout).toMatch(/b admitted 127\.0\.0\.1:\d+/);
-    expect(run.stdout).toContain('b holds 1/1, 0 to fetch');
-    expect(run.stdout).toContain('$ORIGIN example.id');
-  }, 90_000);
+    for (const hash of ['', 'wasm']) {
+      const env = hash === '' ? process.env : { ...process.env, ATLAS_HASH: hash };
+      const run = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env });
+      expect(run.stderr, hash).toBe('');
+      expect(run.status, hash).toBe(0);
+      expect(run.stdout).toContain('[ true ]');
+      expect(run.stdout).toMatch(/b admitted 127\.0\.0\.1:\d+/);
+      expect(run.stdout).toContain('b holds 1/1, 0 to fetch');
+      expect(run.stdout).toContain('$ORIGIN example.id');
+    }
+  }, 120_000);
 });
