@@ -5,13 +5,13 @@
  */
 export { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError, type ErrorCode } from './errors.js';
 export { isAddress, parseAddress, type Address } from './address.js';
-export { systemClock, silentLogger, seededRandom, type Clock, type Random, type Logger, type LogLevel } from './runtime.js';
+export { systemClock, silentLogger, seededRandom, type Clock, type Random, type Logger, type LogLevel, type TimerHandle } from './runtime.js';
 export { hash160, hash160Hex, hash160Batch, hash160Packed, hash160Chain, hashBackend, hashBackendInfo, hashReady, HASH160_BYTES, type HashBackendName, type HashBackendInfo, type NativeRipemd160 } from './hash/index.js';
 export type { Announcement, ChainAdapter, ChainEvent, ChainListener } from './chain/types.js';
-export type { ChunkStore, PutOutcome, VerifiedChunk } from './store/types.js';
+export type { ChunkStore, PutOutcome, VerifiedChunk, DiscardOutcome } from './store/types.js';
 export * from './protocol/messages.js';
 export { DEFAULT_LIMITS, resolveLimits, type ProtocolLimits } from './protocol/limits.js';
-export type { Transport, TransportService, CallOptions, RequestContext, TransportStats } from './transport/types.js';
+export type { Transport, TransportService, CallOptions, RequestContext, TransportStats, AdmittedRequest } from './transport/types.js';
 export { UNKNOWN_CALLER, formatCaller, type Caller, type UnknownCaller, type PeerAddress, type PeerAddressFamily } from './peer-address.js';
 export {
   HttpTransport,
@@ -31,7 +31,7 @@ export { createProtocolService, type ProtocolServiceOptions, type ProtocolHandle
 export { validateParams, validateResult, validateRequest } from './protocol/validate.js';
 export { PeerTable, PEER_TABLE_DEFAULTS, type PeerTableLimits, type PeerTableOptions, type PeerInfo, type PeerChange, type PeerRemoval, type PeerRemoveReason } from './peers/table.js';
 export { DEFAULT_WALK_PACE, type WalkPaceOptions } from './peers/walk-pace.js';
-export { AddressPolicy, DEFAULT_ADDRESS_POLICY, LOCAL_ADDRESS_POLICY, canonicalPeerAddress, type AddressPolicyOptions } from './peers/address-policy.js';
+export { AddressPolicy, DEFAULT_ADDRESS_POLICY, LOCAL_ADDRESS_POLICY, canonicalPeerAddress, type AddressPolicyOptions, type AddressVerdict, type DialAddress, type AddressRefusal } from './peers/address-policy.js';
 export * from './node/index.js';
 export { Inventory, InventoryLog, planRarestFirst, TIE_RUN, encodePositions, decodePositions, type ReadonlyInventory, type PlannedPosition, type RarestFirstInput } from './inventory/index.js';
 export { bitmapBackend, bitmapBackendInfo, type BitmapBackendName, type BitmapBackendInfo, type ReadonlyBitmap } from './inventory/index.js';
@@ -41,13 +41,14 @@ export { ChainFollower, type ChainFollowerOptions } from './sync/chain-follow.js
 export { prometheusMetrics, loadPromClient, type PrometheusMetrics, type PrometheusMetricsOptions, type PromClientModule, type PromRegistry } from './node/metrics-prometheus.js';
 export { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './transport/rate-limit.js';
 export { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './protocol/request-guard.js';
-export { DEFAULT_DOWNLOADER, type DownloaderOptions } from './sync/downloader.js';
+export { DEFAULT_DOWNLOADER, type DownloaderOptions, type DownloaderStats } from './sync/downloader.js';
 export type { BackoffOptions } from './sync/backoff.js';
 export type { HedgeOptions } from './sync/hedge.js';
 export type { OmissionOptions } from './sync/omissions.js';
 export { DEFAULT_PUSHER, type PusherOptions } from './sync/pusher.js';
 export { DEFAULT_EARLY_CONTACTS, type EarlyContactsOptions } from './sync/early-contacts.js';
-export { DEFAULT_AUDIT, type AuditOptions } from './sync/audit.js';
+export { DEFAULT_AUDIT, type AuditOptions, type AuditStats } from './sync/audit.js';
+export type { ReplicatorStats } from './sync/replicator-parts.js';
 export {
   StacksObserverChain,
   DEFAULT_OBSERVER_LIMITS,
@@ -84,6 +85,7 @@ export {
   parseZoneFile,
   ZoneFileError,
   DEFAULT_ZONEFILE_LIMITS,
+  type ZoneFileLimits,
   subdomainRecords,
   subdomainHistories,
   namesRoutes,
