@@ -25,6 +25,7 @@ export interface ZoneFile {
   records: ZoneRecord[];
 }
 
+/** Bounds of parseZoneFile (DEFAULT_ZONEFILE_LIMITS): the most bytes and records a zone file is read with. */
 export interface ZoneFileLimits {
   /** Largest zone file parsed, bytes (default 40,960: the chunk limit). */
   maxBytes: number;

@@ -36,8 +36,10 @@ export interface DialAddress {
 
 export type AddressClass = 'public' | 'unspecified' | 'loopback' | 'private' | 'link-local' | 'multicast' | 'broadcast' | 'reserved';
 
+/** Why an address may not be dialled: bad syntax, no port, a hostname or bare name not allowed, or its address class. */
 export type AddressRefusal = 'syntax' | 'port' | 'hostname' | 'bare-name' | Exclude<AddressClass, 'public'>;
 
+/** What AddressPolicy.check says of an address: the peer to dial, or why not. */
 export type AddressVerdict = { ok: true; peer: DialAddress } | { ok: false; reason: AddressRefusal; message: string };
 
 /** Which address ranges an `AddressPolicy` allows. */

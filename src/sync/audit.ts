@@ -66,6 +66,7 @@ export interface AuditHooks {
   stalled(peer: string): void;
 }
 
+/** Counters of the neighbour audits (NodeStats.audits): audits run, passed and failed. */
 export interface AuditStats {
   audits: number;
   passed: number;

@@ -86,6 +86,7 @@ export interface DownloaderHooks {
   storeFailed(error: AtlasError): void;
 }
 
+/** Counters of the downloader (NodeStats.downloads): requests, chunks received, duplicates, refusals. */
 export interface DownloaderStats {
   requests: number;
   chunksReceived: number;

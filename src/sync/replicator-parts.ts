@@ -92,6 +92,7 @@ export interface ReplicatorOptions {
   earlyContacts?: Partial<EarlyContactsOptions>;
 }
 
+/** The replicator's figures (within NodeStats): downloads, audits, offers and pushes. */
 export interface ReplicatorStats {
   downloads: DownloaderStats & { inFlight: number };
   pushes: { offersSent: number; chunksPushed: number };
