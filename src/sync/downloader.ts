@@ -105,7 +105,6 @@ export interface DownloaderStats {
   failedRequests: number;
 }
 
-export type { ChunkCallComponents } from './chunk-caller.js';
 export type DownloaderComponents = ChunkCallComponents<DownloaderHooks, Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf' | 'isRepeatedAt' | 'packedAddressesAt' | 'putVerified' | 'maxChunkSize'>>;
 
 /**
