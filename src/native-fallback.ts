@@ -14,6 +14,11 @@ export interface Fallback {
   readonly silence: string;
   /** The package whose install script builds the native code, e.g. "atlasnet". */
   readonly rebuild: string;
+  /**
+   * The package is not installed at all: npm leaves out an optional dependency whose build failed,
+   * and `npm rebuild` cannot build what is not there; it is installed again instead.
+   */
+  readonly missing?: boolean;
 }
 
 /** Set to 1 when installing to skip the addon's build; at run time it also means "no notice". */
@@ -47,11 +52,12 @@ export function recordFallback(fallback: Fallback): void {
 export function fallbackNotice(fallbacks: readonly Fallback[]): string | undefined {
   if (fallbacks.length === 0) return undefined;
   const what = fallbacks.map((f) => `${f.component} on ${f.running}`).join(', ');
-  const rebuild = [...new Set(fallbacks.map((f) => f.rebuild))].join(' ');
+  const packages = (missing: boolean) => [...new Set(fallbacks.filter((f) => (f.missing === true) === missing).map((f) => f.rebuild))].join(' ');
+  const commands = [packages(false) && `npm rebuild ${packages(false)}`, packages(true) && `npm install ${packages(true)}`].filter(Boolean).join('`, `');
   const silence = fallbacks.map((f) => f.silence).join(' ');
   return (
     `atlasnet: native code unavailable, running ${what} (slower); ` +
-    `for native speed let install scripts run with a C++ toolchain present (\`npm rebuild ${rebuild}\`); ` +
+    `for native speed let install scripts run with a C++ toolchain present (\`${commands}\`); ` +
     `to silence, set ${silence}`
   );
 }
@@ -81,4 +87,9 @@ export function noticeOnFirstCall<T extends object>(target: T, swap: (target: T)
         : value;
   }
   return stand as T;
+}
+
+/** Whether a native module failed to load because it is not installed (not because its addon did not build). */
+export function isNotInstalled(reason: string): boolean {
+  return /Cannot find (module|package)|MODULE_NOT_FOUND/.test(reason);
 }

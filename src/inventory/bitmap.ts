@@ -5,7 +5,7 @@
  * cannot be built still succeeds and runs on WebAssembly.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
-import { backendChosenBy, nativeSkipped, noticeOnFirstCall, recordFallback } from '../native-fallback.js';
+import { backendChosenBy, isNotInstalled, nativeSkipped, noticeOnFirstCall, recordFallback } from '../native-fallback.js';
 import { loadNativeBitmaps, loadWasmBitmaps } from './bitmap-backends.js';
 import { BITMAP_BACKEND_NAMES, type BitmapBackend, type BitmapBackendName } from './bitmap-types.js';
 
@@ -36,12 +36,12 @@ function pick(): { backend: BitmapBackend; info: BitmapBackendInfo; notice?: boo
   const native = loadNativeBitmaps();
   if (native.backend) return { backend: native.backend, info: { backend: 'native', forced: requested === 'native' } };
   if (requested === 'native') {
-    throw configError(`${BITMAP_BACKEND_ENV}=native, but the roaring addon cannot load: ${native.reason}. Reinstall it with \`npm rebuild roaring\`.`);
+    throw configError(`${BITMAP_BACKEND_ENV}=native, but the roaring addon cannot load: ${native.reason}. ${isNotInstalled(native.reason) ? 'Install it with `npm install roaring`, with a C++ toolchain present' : 'Rebuild it with `npm rebuild roaring`'}.`);
   }
   const wasm = loadWasmBitmaps();
   if (!wasm.backend) throw configError(`no bitmap backend can run: roaring (${native.reason}), roaring-wasm (${wasm.reason})`);
   const quiet = nativeSkipped();
-  if (!quiet) recordFallback({ component: 'bitmaps', running: 'roaring-wasm', silence: `${BITMAP_BACKEND_ENV}=wasm`, rebuild: 'roaring' });
+  if (!quiet) recordFallback({ component: 'bitmaps', running: 'roaring-wasm', silence: `${BITMAP_BACKEND_ENV}=wasm`, rebuild: 'roaring', missing: isNotInstalled(native.reason) });
   return { backend: wasm.backend, info: { backend: 'wasm', forced: false, nativeUnavailable: native.reason }, notice: !quiet };
 }
 

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { fallbackNotice } from '../../src/native-fallback.js';
+import { fallbackNotice, isNotInstalled } from '../../src/native-fallback.js';
 import { nativeRoaringMissing } from './backend.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -74,5 +74,16 @@ describe('the fallback notice', () => {
         'to silence, set ATLAS_HASH=node ATLAS_BITMAP=wasm',
     );
     expect(fallbackNotice([])).toBeUndefined();
+  });
+
+  it('advises installing a package npm left out (its build failed at install), rebuilding one that is there', () => {
+    const line = fallbackNotice([
+      { component: 'hashing', running: 'node:crypto', silence: 'ATLAS_HASH=node', rebuild: 'atlasnet' },
+      { component: 'bitmaps', running: 'roaring-wasm', silence: 'ATLAS_BITMAP=wasm', rebuild: 'roaring', missing: true },
+    ]);
+    expect(line).toContain('(`npm rebuild atlasnet`, `npm install roaring`)');
+    expect(isNotInstalled("Cannot find module 'roaring'")).toBe(true);
+    expect(isNotInstalled('Cannot find package \'roaring\' imported from /x.js')).toBe(true);
+    expect(isNotInstalled('roaring.node: invalid ELF header')).toBe(false);
   });
 });
