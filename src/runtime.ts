@@ -81,6 +81,11 @@ export function shuffle<T>(items: T[], random: Random): T[] {
   return items;
 }
 
+/** Appends `items` to `target` one at a time: `push(...items)` overflows the stack past some 100,000 items. */
+export function pushAll<T>(target: T[], items: readonly T[]): void {
+  for (const item of items) target.push(item);
+}
+
 /** The fields of `values` that are set: a partial options object to spread over defaults. */
 export function definedOnly<T extends object>(values: T): Partial<T> {
   return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;

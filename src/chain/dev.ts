@@ -25,7 +25,7 @@ import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { appendFile, mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
-import { SerialQueue, silentLogger, type Logger } from '../runtime.js';
+import { pushAll, SerialQueue, silentLogger, type Logger } from '../runtime.js';
 import { checkAnnouncement, checkMaxReadLimit, checkRollback, checkSignal, readPage, toAnnouncements, type AnnounceInput } from './announcement.js';
 import { ChainListeners } from './listeners.js';
 import { parseFinalLine, isTornChainLine } from './tail.js';
@@ -158,7 +158,7 @@ export class DevChain implements ChainAdapter {
         this.#lineEnds.push(end);
       }
       this.#offset = end;
-      this.#announcements.push(...added);
+      pushAll(this.#announcements, added);
       this.#listeners.emit({ type: 'append', announcements: added.slice() });
       return added;
     });
@@ -285,8 +285,8 @@ export class DevChain implements ChainAdapter {
 
   #appendParsed(parsed: Parsed): number {
     if (parsed.announcements.length === 0) return 0;
-    this.#announcements.push(...parsed.announcements);
-    this.#lineEnds.push(...parsed.lineEnds);
+    pushAll(this.#announcements, parsed.announcements);
+    pushAll(this.#lineEnds, parsed.lineEnds);
     this.#offset = parsed.lineEnds[parsed.lineEnds.length - 1] as number;
     this.#listeners.emit({ type: 'append', announcements: parsed.announcements.slice() });
     return parsed.announcements.length;

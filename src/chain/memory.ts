@@ -3,7 +3,7 @@
  * simulates a reorganisation, and subscribers hear both synchronously, in order.
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
-import type { Logger } from '../runtime.js';
+import { pushAll, type Logger } from '../runtime.js';
 import { checkMaxReadLimit, checkRollback, checkSignal, readPage, toAnnouncements, type AnnounceInput } from './announcement.js';
 import { ChainListeners } from './listeners.js';
 import type { Announcement, ChainAdapter, ChainListener } from './types.js';
@@ -28,7 +28,7 @@ export class MemoryChain implements ChainAdapter {
   constructor(options: MemoryChainOptions = {}) {
     this.maxReadLimit = checkMaxReadLimit(options.maxReadLimit);
     this.#listeners = new ChainListeners(options.logger);
-    if (options.announcements !== undefined) this.#announcements.push(...toAnnouncements(options.announcements, 0));
+    if (options.announcements !== undefined) pushAll(this.#announcements, toAnnouncements(options.announcements, 0));
   }
 
   /**
@@ -39,7 +39,7 @@ export class MemoryChain implements ChainAdapter {
     this.#checkOpen();
     const added = toAnnouncements(input, this.#announcements.length);
     if (added.length === 0) return [];
-    this.#announcements.push(...added);
+    pushAll(this.#announcements, added);
     this.#listeners.emit({ type: 'append', announcements: added.slice() });
     return added;
   }

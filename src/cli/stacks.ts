@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { namesRoutes } from '../bns/routes.js';
 import { MAINNET_BNS_CONTRACT, TESTNET_BNS_CONTRACT } from '../chain/stacks/payloads.js';
 import { StacksObserverChain } from '../chain/stacks/observer-chain.js';
+import { allowedHostList } from '../chain/stacks/observer-http.js';
 import type { AtlasNode } from '../node/atlas-node.js';
 import type { Logger } from '../runtime.js';
 import { mirrorSource, stacksNodeSource } from '../sync/sources/http-sources.js';
@@ -13,12 +14,44 @@ import { attachmentSource } from '../sync/sources/local-sources.js';
 import { missingRoute } from '../sync/sources/missing-route.js';
 import type { ChunkSource } from '../sync/sources/types.js';
 import type { HttpRoute } from '../transport/http.js';
+import { parseListen } from './args.js';
+import { CliError, EXIT_USAGE } from './errors.js';
 
 export interface StacksCliOptions {
   stacksObserver?: string;
   stacksNode?: string[];
   mirror?: string[];
   stacksObserverAllow?: string[];
+}
+
+/**
+ * The Stacks flags checked before anything is opened or created: a bad value is a usage error
+ * (exit 2) naming its flag, as every other flag's is. `listen` is the node's own address, which
+ * the observer may not share.
+ */
+export function checkStacksOptions(options: StacksCliOptions, listen: string): void {
+  const usage = (flag: string, error: unknown) => new CliError(`option '${flag}': ${(error as Error).message}`, EXIT_USAGE, { cause: error });
+  if (options.stacksObserver !== undefined) {
+    try {
+      parseListen(options.stacksObserver);
+    } catch (error) {
+      throw usage('--stacks-observer <host:port>', error);
+    }
+    // Port 0 picks a free port, for each of them.
+    if (options.stacksObserver === listen && !listen.endsWith(':0')) throw new CliError(`option '--stacks-observer <host:port>': ${listen} is the node's own listen address; the observer needs a port of its own`, EXIT_USAGE);
+  }
+  const each = (flag: string, values: readonly string[] | undefined, check: (value: string) => unknown) => {
+    for (const value of values ?? []) {
+      try {
+        check(value);
+      } catch (error) {
+        throw usage(flag, error);
+      }
+    }
+  };
+  each('--stacks-observer-allow <ip>', options.stacksObserverAllow, (entry) => allowedHostList([entry]));
+  each('--stacks-node <url>', options.stacksNode, stacksNodeSource);
+  each('--mirror <url-template>', options.mirror, mirrorSource);
 }
 
 /** The observer chain when --stacks-observer is given (its journal in <data-dir>/stacks). */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DevChain } from '../../src/chain/dev.js';
+import { MemoryChain } from '../../src/chain/memory.js';
 import type { ChainEvent } from '../../src/chain/types.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atlasnet-devchain-test-'));
@@ -195,6 +196,21 @@ describe('DevChain', () => {
     expect(events).toEqual([]);
     await reader.close();
     await writer.close();
+  });
+
+  it('takes a batch of 150,000 announcements at once, and so does MemoryChain (a spread push overflowed the stack)', async () => {
+    const path = freshFile();
+    const chain = await DevChain.open(path);
+    const many = Array.from({ length: 150_000 }, (_, i) => addr(i));
+    await chain.announce(many);
+    expect(await chain.length()).toBe(150_000);
+    const reader = await DevChain.open(path);
+    expect(await reader.length()).toBe(150_000);
+    await reader.close();
+    await chain.close();
+    const memory = new MemoryChain();
+    memory.announce(many);
+    expect(await memory.length()).toBe(150_000);
   });
 
   it('announce() picks up other writers first, so positions continue the file', async () => {

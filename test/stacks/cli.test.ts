@@ -2,7 +2,7 @@
  * `atlas node --stacks-observer ... --stacks-node ...`, then `atlas resolve` and `atlas missing`
  * against it, with a fake stacks-node posting to the observer and serving /v2/attachments.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -74,4 +74,22 @@ describe('atlas node following a stacks-node', () => {
       await rpc.close();
     }
   }, 180_000);
+
+  it('refuses a bad Stacks flag as bad usage (exit 2, one line naming it) before it creates anything', async () => {
+    const cases: [string[], string][] = [
+      [['--stacks-observer', 'notaport'], '--stacks-observer'],
+      [['--stacks-observer', '127.0.0.1:17010', '--listen', '127.0.0.1:17010'], '--stacks-observer'],
+      [['--stacks-observer-allow', 'not-an-ip'], '--stacks-observer-allow'],
+      [['--stacks-node', 'http://user:secret@127.0.0.1:1/'], '--stacks-node'],
+      [['--mirror', 'ftp://127.0.0.1/{hash}'], '--mirror'],
+    ];
+    for (const [flags, flag] of cases) {
+      const data = join(dir, `refused-${flag.slice(2)}-${flags.length}`);
+      const run = await runAtlas(['node', '--data-dir', data, ...flags]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toContain(flag);
+      expect(existsSync(data), flag).toBe(false);
+    }
+  }, 60_000);
 });

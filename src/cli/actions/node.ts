@@ -13,7 +13,7 @@ import { followFile, openDevChain } from '../chain.js';
 import { createLogger, type CliLogLevel } from '../logger.js';
 import { throttledLog } from '../progress-log.js';
 import { untilSignal, type StopSignal } from '../signals.js';
-import { chunkSources, nodeRoutes, openObserver, type StacksCliOptions } from '../stacks.js';
+import { checkStacksOptions, chunkSources, nodeRoutes, openObserver, type StacksCliOptions } from '../stacks.js';
 
 export interface NodeCommandOptions extends StacksCliOptions {
   dataDir: string;
@@ -39,6 +39,7 @@ export interface NodeCommandOptions extends StacksCliOptions {
 const PROGRESS_LOG_MS = 5_000;
 
 export async function runNode(options: NodeCommandOptions): Promise<void> {
+  checkStacksOptions(options, options.listen);
   const logger = createLogger({ level: options.logLevel, format: options.json ? 'json' : 'pretty' });
   const dataDir = resolve(options.dataDir);
   const chainPath = resolve(options.chain ?? join(dataDir, 'chain.jsonl'));
