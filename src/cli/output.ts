@@ -70,6 +70,13 @@ export function oneLine(text: string): string {
   return replaceControlCharacters(text);
 }
 
+/** A field of a remote reply as text: a string as it is, anything else as its JSON (cut to 200 characters), never "[object Object]". */
+export function remoteText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length > 200 ? `${json.slice(0, 200)}…` : json;
+}
+
 /** One line of human output; whatever a remote node put in it is shown, never obeyed, by the terminal. */
 export function writeLine(text: string, write: (text: string) => void = (t) => process.stdout.write(t)): void {
   write(printable(text) + '\n');

@@ -32,6 +32,8 @@ beforeAll(async () => {
       });
     } else if (req.url === '/status') send(200, { state: `running${ESCAPES}`, network: ESCAPES, have: 1, total: 2, peers: 3, neighbors: 'not-a-list', chunksPerSecond: 'fast' });
     else if (req.url?.startsWith('/v1/names/nobody')) send(404, { error: `no such name ${ESCAPES}` });
+    else if (req.url?.startsWith('/v1/names/object.id')) send(200, { status: { state: 'odd' } });
+    else if (req.url?.startsWith('/v1/names/gone.id')) send(404, { error: { reason: 'gone' } });
     else if (req.url?.startsWith('/v1/names/')) send(200, { status: 'ok', address: ESCAPES, zonefile_hash: 'ab'.repeat(20), zonefile: `$ORIGIN evil.id\n${ESCAPES}\n` });
     else send(404, { error: ESCAPES });
   });
@@ -98,5 +100,19 @@ describe('the CLI against a node answering hostile JSON', () => {
     } finally {
       await new Promise<void>((resolve) => forger.close(() => resolve()));
     }
+  });
+
+  it('shows a remote field of the wrong type as its JSON, never "[object Object]"; an empty name is bad usage', async () => {
+    const [odd, gone, empty] = await Promise.all([
+      runAtlas(['resolve', 'object.id', '-p', peer]),
+      runAtlas(['resolve', 'gone.id', '-p', peer]),
+      runAtlas(['resolve', '', '-p', peer]),
+    ]);
+    expect(odd.code).toBe(1);
+    expect(odd.stderr).toContain('object.id: {"state":"odd"}');
+    expect(gone.stderr).toContain('gone.id: {"reason":"gone"}');
+    for (const run of [odd, gone]) expect(run.stderr).not.toContain('[object Object]');
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('expected a name');
   });
 });
