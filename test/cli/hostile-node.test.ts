@@ -66,6 +66,8 @@ describe('the CLI against a node answering hostile JSON', () => {
     expect(missing.stdout).toContain('?]0;owned??[2J?[31mred?');
     expect(missing.stderr).toContain('2 malformed item(s)');
     expect(status.stdout).toMatch(/neighbours\s+-/);
+    expect(status.stdout).toMatch(/rate\s+\?/); // not 0 chunks/s: the node's figure was not a number
+    expect(status.stderr).toContain('field(s) of the wrong type skipped: neighbors, chunksPerSecond');
     // JSON escapes what JSON.stringify leaves raw (DEL, C1), and stays the same JSON.
     expect(missingJson.stdout).toContain('\\u009b');
     expect((JSON.parse(missingJson.stdout) as { missing: { lastError?: string }[] }).missing[2]!.lastError).toBe(`src: ${ESCAPES}`);

@@ -42,14 +42,17 @@ export function registerStatusCommand(program: Command): void {
         return;
       }
       const shown = shownFields(status);
-      const have = shown.have ?? 0;
-      const total = shown.total ?? 0;
+      const skipped = SHOWN_FIELDS.filter((key) => (status as Record<string, unknown>)[key] !== undefined && (shown as Record<string, unknown>)[key] === undefined);
+      if (skipped.length > 0) process.stderr.write(`atlas: ${options.peer}'s status: field(s) of the wrong type skipped: ${skipped.join(', ')}\n`);
+      const count = (n: number | undefined) => (n === undefined ? '?' : formatCount(n));
+      const { have, total } = shown;
+      const missing = have !== undefined && total !== undefined && total > have ? `, ${formatCount(total - have)} missing` : '';
       const rows: [string, string][] = [
         ['node', `${options.peer} (${shown.state ?? '?'}, network ${shown.network ?? '?'})`],
-        ['chunks', `${formatCount(have)} of ${formatCount(total)} announced positions held${total > have ? `, ${formatCount(total - have)} missing` : ''}`],
-        ['peers', formatCount(shown.peers ?? 0)],
+        ['chunks', `${count(have)} of ${count(total)} announced positions held${missing}`],
+        ['peers', count(shown.peers)],
         ['neighbours', (shown.neighbors ?? []).join(', ') || '-'],
-        ['rate', `${(shown.chunksPerSecond ?? 0).toFixed(1)} chunks/s`],
+        ['rate', shown.chunksPerSecond === undefined ? '?' : `${shown.chunksPerSecond.toFixed(1)} chunks/s`],
       ];
       writeLine(formatTable([{ header: 'status' }, { header: '' }], rows));
     });
@@ -71,3 +74,5 @@ function shownFields(reply: StatusReply): StatusReply {
   return typed as StatusReply;
 }
 const STRING_FIELDS = new Set(['state', 'address', 'network']);
+/** The fields the human status shows. */
+const SHOWN_FIELDS = ['state', 'network', 'have', 'total', 'peers', 'neighbors', 'chunksPerSecond'] as const;
