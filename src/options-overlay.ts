@@ -104,9 +104,10 @@ function refusalOf(name: string, value: unknown, fallback: unknown, rules: Overl
   return typeof value === 'number' ? rules.numbers(name, value) : 'a number';
 }
 
-/** A value as an error names it: strings quoted and cut, objects by kind. */
+/** A value as an error names it: strings quoted and cut, objects and functions by kind (never a function's source). */
 export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));
+  if (typeof value === 'function') return 'a function';
   if (value === null || typeof value !== 'object') return String(value);
   return Array.isArray(value) ? 'an array' : 'an object';
 }

@@ -7,7 +7,7 @@
  */
 import type { Announcement, ChainAdapter } from '../chain/types.js';
 import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
-import { DEFAULT_CHAIN_CALL_TIMEOUT_MS, GuardedChain } from '../chain/guarded.js';
+import { GuardedChain } from '../chain/guarded.js';
 import { systemClock, type Clock } from '../runtime.js';
 import { SubdomainIndex, type SubdomainIndexLimits } from './subdomain-index.js';
 import { parseZoneFile, type ZoneFile } from './zonefile.js';
@@ -82,14 +82,14 @@ export class NameResolver {
   /**
    * `subdomains`: bounds of the subdomain index kept between lookups (DEFAULT_SUBDOMAIN_INDEX);
    * `clock`: what times its replays and its chain calls (the system clock by default);
-   * `callTimeoutMs`: how long one chain call may take (DEFAULT_CHAIN_CALL_TIMEOUT_MS, 60 s): a
+   * `callTimeoutMs`: how long one chain call may take (60 s; INVALID_OPTION unless a positive number): a
    * catch-up that fails (TIMEOUT, CHAIN_FAILED) fails the lookups waiting for it, and the next
    * lookup tries again.
    */
   constructor(sources: NameSources, options: { subdomains?: Partial<SubdomainIndexLimits>; clock?: Clock; callTimeoutMs?: number } = {}) {
     this.#sources = sources;
     const clock = options.clock ?? systemClock;
-    this.#chain = new GuardedChain(sources.chain, clock, options.callTimeoutMs ?? DEFAULT_CHAIN_CALL_TIMEOUT_MS);
+    this.#chain = new GuardedChain(sources.chain, clock, options.callTimeoutMs);
     this.#subdomains = new SubdomainIndex((address) => sources.chunk(address), options.subdomains, clock);
   }
 

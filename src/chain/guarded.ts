@@ -13,6 +13,7 @@
  *   loses nothing.
  */
 import { abortedError, AtlasError, ErrorCodes, InvalidOptionError, isAtlasError } from '../errors.js';
+import { describe } from '../options-overlay.js';
 import type { Clock } from '../runtime.js';
 import { checkAnnouncement } from './announcement.js';
 import type { Announcement, ChainAdapter, ChainEvent, ChainListener } from './types.js';
@@ -25,7 +26,9 @@ export class GuardedChain {
   readonly #clock: Clock;
   readonly #timeoutMs: number;
 
-  constructor(chain: ChainAdapter, clock: Clock, timeoutMs: number) {
+  /** INVALID_OPTION (`callTimeoutMs`) unless `timeoutMs` is a finite number of milliseconds > 0. */
+  constructor(chain: ChainAdapter, clock: Clock, timeoutMs: number = DEFAULT_CHAIN_CALL_TIMEOUT_MS) {
+    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new InvalidOptionError('callTimeoutMs', `expected a positive finite number of milliseconds, got ${describe(timeoutMs)}`);
     this.#chain = chain;
     this.#clock = clock;
     this.#timeoutMs = timeoutMs;
@@ -156,9 +159,4 @@ function failed(message: string, cause?: unknown): AtlasError {
 
 function badEvent(message: string): AtlasError {
   return new AtlasError(ErrorCodes.BAD_ANNOUNCEMENT, `chain adapter: ${message}`);
-}
-
-function describe(value: unknown): string {
-  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
-  return Array.isArray(value) ? 'a list' : typeof value === 'function' ? 'a function' : 'an object';
 }

@@ -21,7 +21,7 @@ import { SerialQueue, silentLogger, systemClock, type Clock, type Logger, type T
 import type { ChunkStore } from '../store/types.js';
 import type { Announcement, ChainAdapter, ChainEvent } from '../chain/types.js';
 import { checkAnnouncement } from '../chain/announcement.js';
-import { DEFAULT_CHAIN_CALL_TIMEOUT_MS, GuardedChain } from '../chain/guarded.js';
+import { GuardedChain } from '../chain/guarded.js';
 
 export const DEFAULT_FOLLOW_PAGE_SIZE = 10_000;
 export const DEFAULT_FOLLOW_CHECK_DEPTH = 16;
@@ -31,7 +31,6 @@ export const DEFAULT_FOLLOW_RETRY_MS = 1_000;
 const MAX_RETRY_FACTOR = 64;
 /** Reconciles started over within one, for a chain whose length dropped while it was read (a rollback under way). */
 const MAX_RECONCILE_RESTARTS = 3;
-export { DEFAULT_CHAIN_CALL_TIMEOUT_MS };
 
 /** Options of `ChainFollower`. */
 export interface ChainFollowerOptions {
@@ -93,7 +92,7 @@ export class ChainFollower {
     const options: ChainFollowerOptions = chain === undefined ? (first as ChainFollowerOptions) : { ...rest, store: first as ChunkStore, chain };
     this.#store = options.store;
     this.#clock = options.clock ?? systemClock;
-    this.#chain = new GuardedChain(options.chain, this.#clock, positive(options.callTimeoutMs, DEFAULT_CHAIN_CALL_TIMEOUT_MS, 'callTimeoutMs'));
+    this.#chain = new GuardedChain(options.chain, this.#clock, options.callTimeoutMs);
     this.#retryMs = positive(options.retryMs, DEFAULT_FOLLOW_RETRY_MS, 'retryMs');
     this.#pageSize = positive(options.pageSize, DEFAULT_FOLLOW_PAGE_SIZE, 'pageSize');
     this.#checkDepth = positive(options.checkDepth, DEFAULT_FOLLOW_CHECK_DEPTH, 'checkDepth');

@@ -14,6 +14,8 @@ import { decodeClarity } from '../../src/chain/stacks/clarity.js';
 import { seededRandom } from '../../src/runtime.js';
 import { VirtualClock } from '../../src/sim/virtual-clock.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
+import { NameResolver } from '../../src/bns/names.js';
+import { ChainFollower } from '../../src/sync/chain-follow.js';
 import { Backfiller, type BackfillerInit } from '../../src/sync/sources/backfill.js';
 import type { ChunkSource } from '../../src/sync/sources/types.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
@@ -95,5 +97,15 @@ describe('options of components built alone', () => {
     // NaN would turn the decoder's depth bound off.
     expect(refusal(() => decodeClarity('0x03', { maxDepth: Number.NaN }))).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'limits.maxDepth' });
     expect(decodeClarity('0x03', { maxDepth: 1 })).toEqual({ type: 'bool', value: true });
+  });
+
+  it('the chain call timeout of name resolution and of the chain follower is checked where the chain is wrapped', () => {
+    const chain = new MemoryChain();
+    for (const callTimeoutMs of [Number.NaN, 0, Infinity]) {
+      expect(refusal(() => new NameResolver({ chain, chunk: () => undefined }, { callTimeoutMs })), String(callTimeoutMs)).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'callTimeoutMs' });
+      expect(refusal(() => new ChainFollower(new MemoryChunkStore(), chain, { callTimeoutMs })), String(callTimeoutMs)).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'callTimeoutMs' });
+    }
+    // A function is named by its kind, never by its source.
+    expect((refusal(() => new AddressPolicy({ maxLength: (() => 1) as never })) as Error).message).toContain('got a function');
   });
 });
