@@ -22,10 +22,39 @@ export interface RecordBatch {
   added: boolean[];
   /** Per chunk added: where its record starts in `records`. */
   offsets: Float64Array;
-  /** The records, end to end (undefined when nothing is added). */
+  /** The records, end to end, in the log's RecordSpace: valid until its next write (undefined when nothing is added). */
   records: Buffer | undefined;
   /** Chunks added. */
   adding: number;
+}
+
+/**
+ * The memory one write's records are built in, kept from write to write up to MAX_KEPT_BYTES.
+ *
+ * Why: a buffer of its own for every write (about 100 KB for a reply of 500 small chunks) cost
+ * more than building the records in it: fresh memory is faulted in page by page, and each such
+ * allocation counts as V8 external memory, which brings collections forward. Reused, the records
+ * of 100,000 chunks of 170 B were built 6x faster. The chunk log writes one batch at a time and
+ * holds no view of the records once the write has returned, so one buffer serves every write.
+ */
+export class RecordSpace {
+  /** The largest buffer kept between writes; a larger batch gets a buffer of its own, dropped after it. */
+  static readonly MAX_KEPT_BYTES = 4 * 1024 * 1024;
+  #kept: Buffer | undefined;
+
+  /** `bytes` of memory for one write's records, valid until the next call. */
+  take(bytes: number): Buffer {
+    if (bytes > RecordSpace.MAX_KEPT_BYTES) return Buffer.allocUnsafe(bytes);
+    if (this.#kept === undefined || this.#kept.length < bytes) {
+      this.#kept = Buffer.allocUnsafeSlow(Math.min(RecordSpace.MAX_KEPT_BYTES, Math.max(bytes, 2 * (this.#kept?.length ?? 0), 64 * 1024)));
+    }
+    return this.#kept.subarray(0, bytes);
+  }
+
+  /** Lets the kept buffer go (the log closes). */
+  release(): void {
+    this.#kept = undefined;
+  }
 }
 
 /**
@@ -33,7 +62,7 @@ export interface RecordBatch {
  * written once. The per-chunk arrays are built by plain loops: those Array#map made came in more
  * than one elements kind while V8 warmed up, and each new kind deoptimised the loops reading them.
  */
-export function recordBatch(writes: ChunkWrites, index: ChunkLogIndex): RecordBatch {
+export function recordBatch(writes: ChunkWrites, index: ChunkLogIndex, space: RecordSpace): RecordBatch {
   const count = writes.count;
   const placements = new Float64Array(count);
   const added = new Array<boolean>(count);
@@ -41,7 +70,7 @@ export function recordBatch(writes: ChunkWrites, index: ChunkLogIndex): RecordBa
   const bytes = dropRepeats(writes, placements, added);
   const offsets = new Float64Array(count);
   if (bytes === 0) return { placements, added, offsets, records: undefined, adding: 0 };
-  const records = Buffer.allocUnsafe(bytes);
+  const records = space.take(bytes);
   const adding = writeRecords(writes, added, records, offsets);
   return { placements, added, offsets, records, adding };
 }

@@ -36,7 +36,7 @@ import { flushDirectory, storeFileError } from './file-error.js';
 import type { Logger } from '../runtime.js';
 import type { ChunkRecords, ChunkWrites } from './backend.js';
 import type { AddressHasher } from './address-index.js';
-import { indexBatch, recordBatch } from './chunk-log-batch.js';
+import { indexBatch, recordBatch, RecordSpace } from './chunk-log-batch.js';
 import { ChunkLogIndex } from './chunk-log-index.js';
 import { CHUNK_LOG_FILE, LOG_HEADER, RECORD_HEADER } from './chunk-log-format.js';
 import { RecordReader } from './chunk-log-reader.js';
@@ -83,6 +83,7 @@ export class ChunkLog implements ChunkRecords {
   readonly #index: ChunkLogIndex;
   readonly #noSync: boolean;
   readonly #reader: RecordReader;
+  readonly #space = new RecordSpace();
   /** Where the next record goes: the end of the last whole record. */
   #end: number;
   /** A storeChunks call is writing. */
@@ -252,7 +253,7 @@ export class ChunkLog implements ChunkRecords {
   }
 
   async #storeChunks(writes: ChunkWrites): Promise<boolean[]> {
-    const batch = recordBatch(writes, this.#index);
+    const batch = recordBatch(writes, this.#index, this.#space);
     const { records } = batch;
     if (records === undefined) return batch.added;
     // Room in the index before the write: a growth that cannot be allocated then fails the batch
@@ -298,6 +299,7 @@ export class ChunkLog implements ChunkRecords {
 
   async close(): Promise<void> {
     this.#reader.recent?.clear();
+    this.#space.release();
     await this.#handle.close();
   }
 

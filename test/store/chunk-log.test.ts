@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/runtime.js';
 import { keyedAddressHasher } from '../../src/store/address-index.js';
 import { ChunkLog } from '../../src/store/chunk-log.js';
+import { RecordSpace } from '../../src/store/chunk-log-batch.js';
 import { ChunkLogIndex } from '../../src/store/chunk-log-index.js';
 import { CHUNK_LOG_FILE } from '../../src/store/chunk-log-format.js';
 import { LmdbChunkStore } from '../../src/store/lmdb.js';
@@ -589,6 +590,36 @@ describe('ChunkLog writes', () => {
     const reopened = await ChunkLog.open(dir, { noSync: true, hasher });
     expect(reopened.scan).toEqual({ records: 40, damaged: 0, cut: 0 });
     for (const { key, data } of entries) expect(Buffer.from(reopened.chunk(key) as Uint8Array).equals(data)).toBe(true);
+    await reopened.close();
+  });
+  it('builds every write in memory it keeps between writes, and a batch past that bound in its own: large, small, past the bound, small again, all read back whole', async () => {
+    const dir = freshPath();
+    mkdirSync(dir);
+    ChunkLog.prepareNew(dir, 'none');
+    const log = await ChunkLog.open(dir, { noSync: true });
+    const random = seededRandom(46);
+    const sized = (count: number, size: number, label: string) =>
+      Array.from({ length: count }, (_, i) => {
+        const data = Buffer.alloc(size - Math.floor(random() * 64));
+        for (let j = 0; j < data.length; j++) data[j] = Math.floor(random() * 256);
+        data.write(`${label} ${i}`);
+        return { key: Buffer.from(addressOf(data), 'hex'), data };
+      });
+    // 300 KiB, then 3 chunks (the kept buffer's start written over), then more than
+    // RecordSpace.MAX_KEPT_BYTES in one batch, then 5 small chunks again.
+    const batches = [sized(10, 30_000, 'large'), sized(3, 200, 'small'), sized(120, 40_000, 'past the bound'), sized(5, 150, 'small again')];
+    expect(batches[2]!.reduce((sum, { data }) => sum + data.length + RECORD_HEADER, 0)).toBeGreaterThan(RecordSpace.MAX_KEPT_BYTES);
+    let expected = HEADER_BYTES;
+    for (const batch of batches) {
+      expect(await log.storeChunks(chunkWrites(batch))).toEqual(batch.map(() => true));
+      expected += batch.reduce((sum, { data }) => sum + RECORD_HEADER + data.length, 0);
+      expect(statSync(log.path).size).toBe(expected);
+      for (const { key, data } of batches.flat()) if (log.chunk(key) !== undefined) expect(Buffer.from(log.chunk(key) as Uint8Array).equals(data)).toBe(true);
+    }
+    await log.close();
+    const reopened = await ChunkLog.open(dir, { noSync: true });
+    expect(reopened.scan).toEqual({ records: 138, damaged: 0, cut: 0 });
+    for (const { key, data } of batches.flat()) expect(Buffer.from(reopened.chunk(key) as Uint8Array).equals(data)).toBe(true);
     await reopened.close();
   });
 });
