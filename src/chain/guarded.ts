@@ -57,25 +57,40 @@ export class GuardedChain {
     return page.slice(0, limit) as Announcement[];
   }
 
-  /** Subscribes `listener` to checked events; returns the unsubscribe function, which never throws. */
+  /**
+   * Subscribes `listener` to checked events; returns the unsubscribe function, which never throws.
+   * The listener hears nothing once subscribe() is refused (a wrong shape answered) or the
+   * unsubscribe function has been called, even when the adapter keeps it (its unsubscribe threw):
+   * it is let go, so an adapter that outlives a closed node holds nothing of the node.
+   */
   subscribe(listener: (event: ChainEvent) => void, onBadEvent: (error: AtlasError) => void, onUnsubscribeError: (error: unknown) => void): () => void {
+    let heard: { listener: (event: ChainEvent) => void; onBadEvent: (error: AtlasError) => void } | undefined = { listener, onBadEvent };
     let unsubscribe: unknown;
     try {
       unsubscribe = this.#chain.subscribe(((event: unknown) => {
+        if (heard === undefined) return;
         let checked: ChainEvent;
         try {
           checked = checkedEvent(event);
         } catch (error) {
-          onBadEvent(error as AtlasError);
+          heard.onBadEvent(error as AtlasError);
           return;
         }
-        listener(checked);
+        heard.listener(checked);
       }) as ChainListener);
     } catch (error) {
+      heard = undefined;
       throw isAtlasError(error) ? error : failed(`subscribe() threw: ${(error as Error)?.message ?? String(error)}`, error);
     }
-    const stop = unsubscribeOf(unsubscribe);
+    let stop: () => void;
+    try {
+      stop = unsubscribeOf(unsubscribe);
+    } catch (error) {
+      heard = undefined;
+      throw error;
+    }
     return () => {
+      heard = undefined;
       try {
         stop();
       } catch (error) {

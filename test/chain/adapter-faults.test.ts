@@ -8,6 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Announcement, ChainAdapter, ChainListener } from '../../src/chain/types.js';
 import { MemoryChain } from '../../src/chain/memory.js';
+import { GuardedChain } from '../../src/chain/guarded.js';
+import { systemClock } from '../../src/runtime.js';
 import { hash160Hex } from '../../src/hash/index.js';
 import { AtlasNode } from '../../src/node/index.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
@@ -231,6 +233,45 @@ describe('a chain adapter that misbehaves', () => {
     await expect(other.close()).resolves.toBeUndefined();
 
     await expect(openNode(adapter([], { subscribe: () => 42 as never }))).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'chain' });
+  });
+
+  it('subscribe(): a listener the adapter kept after a refused subscribe, or after an unsubscribe that threw, hears nothing more', () => {
+    const list = announcements(4);
+    const heard: string[] = [];
+    const listen = (event: { type: string }) => void heard.push(event.type);
+    const onBad = () => void heard.push('bad');
+    // Registers the listener, then answers neither a function nor { unsubscribe }.
+    const wrongShape = adapter(list);
+    const register = wrongShape.subscribe;
+    wrongShape.subscribe = ((listener: ChainListener) => {
+      register(listener);
+      return 42;
+    }) as never;
+    expect(() => new GuardedChain(wrongShape, systemClock).subscribe(listen, onBad, () => {})).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', option: 'chain' }));
+    expect(wrongShape.subscribers).toBe(1); // the adapter still holds it
+    wrongShape.emit({ type: 'append', announcements: list.slice(2) });
+    wrongShape.emit({ type: 'nonsense' } as never);
+    expect(heard).toEqual([]);
+
+    // An unsubscribe that throws leaves the listener with the adapter: it is told, and hears nothing after.
+    const throwing = adapter(list);
+    const add = throwing.subscribe;
+    throwing.subscribe = ((listener: ChainListener) => {
+      add(listener);
+      return () => {
+        throw new Error('already gone');
+      };
+    }) as never;
+    const unsubscribeErrors: unknown[] = [];
+    const unsubscribe = new GuardedChain(throwing, systemClock).subscribe(listen, onBad, (error) => void unsubscribeErrors.push(error));
+    throwing.emit({ type: 'rollback', length: 1 });
+    expect(heard).toEqual(['rollback']);
+    unsubscribe();
+    expect(unsubscribeErrors).toEqual([expect.objectContaining({ message: 'already gone' })]);
+    expect(throwing.subscribers).toBe(1);
+    throwing.emit({ type: 'append', announcements: list.slice(2) });
+    throwing.emit({ type: 'nonsense' } as never);
+    expect(heard).toEqual(['rollback']);
   });
 
   it('a rollback while the chain is read (during a reconcile or a catch-up) is a rollback, not a failure', async () => {
