@@ -217,6 +217,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   }
 
   stats(): NodeStats {
+    if (this.#state === 'closed') throw new AtlasError(ErrorCodes.CLOSED, 'cannot read stats: node is closed');
     return this.parts.stats(this.#state);
   }
 

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryChain } from '../../src/chain/memory.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { hash160Hex } from '../../src/hash/index.js';
+import { MemoryChunkStore } from '../../src/store/memory.js';
 import { AtlasNode } from '../../src/node/atlas-node.js';
 import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { LmdbChunkStore } from '../../src/store/lmdb.js';
@@ -50,6 +51,19 @@ describe('AtlasNode lifecycle edges', () => {
     for (const read of [() => node.inventory(), () => node.zonefile('ab'.repeat(20)), () => node.missing(), () => node.missingCount]) {
       expect(read).toThrow(expect.objectContaining({ code: ErrorCodes.CLOSED }));
     }
+  });
+
+  it('stats() of a closed node says CLOSED in the node\'s words, whether the node closed its store or the host keeps it open', async () => {
+    const own = await AtlasNode.open({ chain: new MemoryChain(), transport: new MemoryNetwork().transport('a') });
+    await own.close();
+    expect(() => own.stats()).toThrow(expect.objectContaining({ code: ErrorCodes.CLOSED, message: 'cannot read stats: node is closed' }));
+    const store = new MemoryChunkStore();
+    const hosted = await AtlasNode.open({ chain: new MemoryChain(), transport: new MemoryNetwork().transport('b'), store });
+    expect(hosted.stats().state).toBe('open');
+    await hosted.close();
+    expect(() => hosted.stats()).toThrow(expect.objectContaining({ code: ErrorCodes.CLOSED, message: 'cannot read stats: node is closed' }));
+    expect(store.sequenceLength()).toBe(0); // the host's store is still open
+    await store.close();
   });
 
   it('two close() calls at once share one promise, and both settle once the store is released', async () => {
