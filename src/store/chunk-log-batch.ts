@@ -16,45 +16,85 @@ import { RECORD_ADDRESS_AT, RECORD_HEADER } from './chunk-log-format.js';
 
 /** What one write appends: the records and where each chunk's record starts in them. */
 export interface RecordBatch {
-  /** Per chunk: its placement in the index (a keyed hash, up to 2^40: not a 32-bit integer). */
+  /** Per chunk: its placement in the index (a keyed hash, up to 2^40: not a 32-bit integer), in the log's WriteSpace. */
   placements: Float64Array;
   /** Per chunk: whether this write adds it (false: stored before, or repeated in the batch). */
   added: boolean[];
-  /** Per chunk added: where its record starts in `records`. */
+  /** Per chunk added: where its record starts in `records`, in the log's WriteSpace. */
   offsets: Float64Array;
-  /** The records, end to end, in the log's RecordSpace: valid until its next write (undefined when nothing is added). */
+  /** The records, end to end, in the log's WriteSpace: valid until its next write (undefined when nothing is added). */
   records: Buffer | undefined;
   /** Chunks added. */
   adding: number;
 }
 
 /**
- * The memory one write's records are built in, kept from write to write up to MAX_KEPT_BYTES.
+ * The memory one write is built in (its records, and the per-chunk placements, record offsets
+ * and repeat table), kept from write to write up to MAX_KEPT_BYTES of records and
+ * MAX_KEPT_CHUNKS chunks.
  *
- * Why: a buffer of its own for every write (about 100 KB for a reply of 500 small chunks) cost
- * more than building the records in it: fresh memory is faulted in page by page, and each such
- * allocation counts as V8 external memory, which brings collections forward. Reused, the records
- * of 100,000 chunks of 170 B were built 6x faster. The chunk log writes one batch at a time and
- * holds no view of the records once the write has returned, so one buffer serves every write.
+ * Why: memory of its own for every write (about 100 KB of records for a reply of 500 small
+ * chunks, and more than 128 KB of each table once replies are joined into one write, which the
+ * C library then maps afresh each time) cost more than building the write in it: fresh memory is
+ * faulted in page by page (8-15 µs a page on a small virtual machine), and each such allocation
+ * counts as V8 external memory, which brings collections forward. Reused, the records of 100,000
+ * chunks of 170 B were built 6x faster. The chunk log writes one batch at a time and holds no view
+ * of this memory once the write has returned, so one space serves every write.
  */
-export class RecordSpace {
-  /** The largest buffer kept between writes; a larger batch gets a buffer of its own, dropped after it. */
+export class WriteSpace {
+  /** The largest records buffer kept between writes; a larger batch gets memory of its own, dropped after it. */
   static readonly MAX_KEPT_BYTES = 4 * 1024 * 1024;
-  #kept: Buffer | undefined;
+  /** The most chunks the kept tables hold; a larger batch gets tables of its own. */
+  static readonly MAX_KEPT_CHUNKS = 64 * 1024;
+  #records: Buffer | undefined;
+  #placements: Float64Array | undefined;
+  #offsets: Float64Array | undefined;
+  #slots: Int32Array | undefined;
 
-  /** `bytes` of memory for one write's records, valid until the next call. */
-  take(bytes: number): Buffer {
-    if (bytes > RecordSpace.MAX_KEPT_BYTES) return Buffer.allocUnsafe(bytes);
-    if (this.#kept === undefined || this.#kept.length < bytes) {
-      this.#kept = Buffer.allocUnsafeSlow(Math.min(RecordSpace.MAX_KEPT_BYTES, Math.max(bytes, 2 * (this.#kept?.length ?? 0), 64 * 1024)));
+  /** `bytes` of memory for one write's records, valid until the next write. */
+  records(bytes: number): Buffer {
+    if (bytes > WriteSpace.MAX_KEPT_BYTES) return Buffer.allocUnsafe(bytes);
+    if (this.#records === undefined || this.#records.length < bytes) {
+      this.#records = Buffer.allocUnsafeSlow(Math.min(WriteSpace.MAX_KEPT_BYTES, Math.max(bytes, 2 * (this.#records?.length ?? 0), 64 * 1024)));
     }
-    return this.#kept.subarray(0, bytes);
+    return this.#records.subarray(0, bytes);
   }
 
-  /** Lets the kept buffer go (the log closes). */
-  release(): void {
-    this.#kept = undefined;
+  /** A table of `count` placements (contents undefined), valid until the next write. */
+  placements(count: number): Float64Array {
+    if (count > WriteSpace.MAX_KEPT_CHUNKS) return new Float64Array(count);
+    if (this.#placements === undefined || this.#placements.length < count) this.#placements = new Float64Array(keptSize(count));
+    return this.#placements.subarray(0, count);
   }
+
+  /** A table of `count` record offsets (contents undefined), valid until the next write. */
+  offsets(count: number): Float64Array {
+    if (count > WriteSpace.MAX_KEPT_CHUNKS) return new Float64Array(count);
+    if (this.#offsets === undefined || this.#offsets.length < count) this.#offsets = new Float64Array(keptSize(count));
+    return this.#offsets.subarray(0, count);
+  }
+
+  /** A table of `size` slots, each -1, valid until the next write. */
+  slots(size: number): Int32Array {
+    if (size > 2 * WriteSpace.MAX_KEPT_CHUNKS) return new Int32Array(size).fill(-1);
+    if (this.#slots === undefined || this.#slots.length < size) this.#slots = new Int32Array(Math.max(size, 2 * keptSize(size / 2)));
+    return this.#slots.subarray(0, size).fill(-1);
+  }
+
+  /** Lets the kept memory go (the log closes). */
+  release(): void {
+    this.#records = undefined;
+    this.#placements = undefined;
+    this.#offsets = undefined;
+    this.#slots = undefined;
+  }
+}
+
+/** Room for `count` chunks in a kept table: at least 1,024, doubled up to what is kept, so a growing batch size reallocates rarely. */
+function keptSize(count: number): number {
+  let size = 1024;
+  while (size < count) size *= 2;
+  return Math.min(size, WriteSpace.MAX_KEPT_CHUNKS);
 }
 
 /**
@@ -62,15 +102,15 @@ export class RecordSpace {
  * written once. The per-chunk arrays are built by plain loops: those Array#map made came in more
  * than one elements kind while V8 warmed up, and each new kind deoptimised the loops reading them.
  */
-export function recordBatch(writes: ChunkWrites, index: ChunkLogIndex, space: RecordSpace): RecordBatch {
+export function recordBatch(writes: ChunkWrites, index: ChunkLogIndex, space: WriteSpace): RecordBatch {
   const count = writes.count;
-  const placements = new Float64Array(count);
+  const placements = space.placements(count);
   const added = new Array<boolean>(count);
   placeAll(writes, index, placements, added);
-  const bytes = dropRepeats(writes, placements, added);
-  const offsets = new Float64Array(count);
+  const bytes = dropRepeats(writes, placements, added, space);
+  const offsets = space.offsets(count);
   if (bytes === 0) return { placements, added, offsets, records: undefined, adding: 0 };
-  const records = space.take(bytes);
+  const records = space.records(bytes);
   const adding = writeRecords(writes, added, records, offsets);
   return { placements, added, offsets, records, adding };
 }
@@ -92,12 +132,12 @@ function placeAll(writes: ChunkWrites, index: ChunkLogIndex, placements: Float64
  * placements (doubles up to 2^40) boxed a number a chunk and was a tenth of a 1,000,000-chunk
  * write's CPU. Keys of the same placement (rare) are compared whole.
  */
-function dropRepeats(writes: ChunkWrites, placements: Float64Array, added: boolean[]): number {
+function dropRepeats(writes: ChunkWrites, placements: Float64Array, added: boolean[], space: WriteSpace): number {
   const { keys, data } = writes;
   let size = 16;
   while (size < writes.count * 2) size *= 2;
   const mask = size - 1;
-  const table = new Int32Array(size).fill(-1);
+  const table = space.slots(size);
   let bytes = 0;
   for (let i = 0; i < writes.count; i++) {
     if (!added[i]) continue;

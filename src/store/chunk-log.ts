@@ -36,7 +36,7 @@ import { flushDirectory, storeFileError } from './file-error.js';
 import type { Logger } from '../runtime.js';
 import type { ChunkRecords, ChunkWrites } from './backend.js';
 import type { AddressHasher } from './address-index.js';
-import { indexBatch, recordBatch, RecordSpace } from './chunk-log-batch.js';
+import { indexBatch, recordBatch, WriteSpace } from './chunk-log-batch.js';
 import { ChunkLogIndex } from './chunk-log-index.js';
 import { CHUNK_LOG_FILE, LOG_HEADER, RECORD_HEADER } from './chunk-log-format.js';
 import { RecordReader } from './chunk-log-reader.js';
@@ -83,7 +83,7 @@ export class ChunkLog implements ChunkRecords {
   readonly #index: ChunkLogIndex;
   readonly #noSync: boolean;
   readonly #reader: RecordReader;
-  readonly #space = new RecordSpace();
+  readonly #space = new WriteSpace();
   /** Where the next record goes: the end of the last whole record. */
   #end: number;
   /** A storeChunks call is writing. */

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/runtime.js';
 import { keyedAddressHasher } from '../../src/store/address-index.js';
 import { ChunkLog } from '../../src/store/chunk-log.js';
-import { RecordSpace } from '../../src/store/chunk-log-batch.js';
+import { WriteSpace } from '../../src/store/chunk-log-batch.js';
 import { ChunkLogIndex } from '../../src/store/chunk-log-index.js';
 import { CHUNK_LOG_FILE } from '../../src/store/chunk-log-format.js';
 import { LmdbChunkStore } from '../../src/store/lmdb.js';
@@ -606,9 +606,9 @@ describe('ChunkLog writes', () => {
         return { key: Buffer.from(addressOf(data), 'hex'), data };
       });
     // 300 KiB, then 3 chunks (the kept buffer's start written over), then more than
-    // RecordSpace.MAX_KEPT_BYTES in one batch, then 5 small chunks again.
+    // WriteSpace.MAX_KEPT_BYTES in one batch, then 5 small chunks again.
     const batches = [sized(10, 30_000, 'large'), sized(3, 200, 'small'), sized(120, 40_000, 'past the bound'), sized(5, 150, 'small again')];
-    expect(batches[2]!.reduce((sum, { data }) => sum + data.length + RECORD_HEADER, 0)).toBeGreaterThan(RecordSpace.MAX_KEPT_BYTES);
+    expect(batches[2]!.reduce((sum, { data }) => sum + data.length + RECORD_HEADER, 0)).toBeGreaterThan(WriteSpace.MAX_KEPT_BYTES);
     let expected = HEADER_BYTES;
     for (const batch of batches) {
       expect(await log.storeChunks(chunkWrites(batch))).toEqual(batch.map(() => true));
@@ -620,6 +620,30 @@ describe('ChunkLog writes', () => {
     const reopened = await ChunkLog.open(dir, { noSync: true });
     expect(reopened.scan).toEqual({ records: 138, damaged: 0, cut: 0 });
     for (const { key, data } of batches.flat()) expect(Buffer.from(reopened.chunk(key) as Uint8Array).equals(data)).toBe(true);
+    await reopened.close();
+  });
+  it('builds the tables of a batch of more chunks than it keeps tables for in its own, and reuses its kept ones after: repeats within each batch written once', async () => {
+    const dir = freshPath();
+    mkdirSync(dir);
+    ChunkLog.prepareNew(dir, 'none');
+    const log = await ChunkLog.open(dir, { noSync: true });
+    const entry = (label: string) => {
+      const data = Buffer.from(label);
+      return { key: Buffer.from(addressOf(data), 'hex'), data };
+    };
+    const many = Array.from({ length: WriteSpace.MAX_KEPT_CHUNKS + 10 }, (_, i) => entry(`many ${i}`));
+    // Every tenth chunk of the large batch given twice; then small batches with repeats of their own and of the large one.
+    const large = [...many, ...many.filter((_, i) => i % 10 === 0)];
+    expect(await log.storeChunks(chunkWrites(large))).toEqual(large.map((_, i) => i < many.length));
+    for (let round = 0; round < 3; round++) {
+      const fresh = Array.from({ length: 20 }, (_, i) => entry(`round ${round} chunk ${i}`));
+      const batch = [fresh[0]!, many[round]!, ...fresh.slice(1), fresh[3]!, fresh[0]!];
+      expect(await log.storeChunks(chunkWrites(batch))).toEqual(batch.map((item, i) => fresh.includes(item) && batch.indexOf(item) === i));
+    }
+    await log.close();
+    const reopened = await ChunkLog.open(dir, { noSync: true });
+    expect(reopened.scan).toEqual({ records: many.length + 60, damaged: 0, cut: 0 });
+    for (const { key, data } of [many[0]!, many.at(-1)!]) expect(Buffer.from(reopened.chunk(key) as Uint8Array).equals(data)).toBe(true);
     await reopened.close();
   });
 });
