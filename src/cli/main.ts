@@ -37,7 +37,7 @@ export function buildProgram(): Command {
     });
   program.addHelpText(
     'after',
-    '\nStart with `atlas demo` (what `npm start` runs). Commands that print data take --json.\nEvery command has --help, e.g. `atlas node --help`.',
+    '\nStart with `atlas demo`: a small network on 127.0.0.1 replicating zone files. Commands that print data take --json.\nEvery command has --help, e.g. `atlas node --help`.',
   );
   registerNodeCommand(program);
   registerDemoCommand(program);

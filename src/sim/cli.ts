@@ -2,18 +2,41 @@
  * `atlas sim <scenario> [--nodes N] [--chunks M] [--seed S] [--svg FILE] [--json]`: runs one
  * simulated scenario, prints a summary table (or JSON) and, with --svg, writes the plot of
  * replication over time. Exit code 0 when the strict criterion held, 1 when it did not, 2 on a
- * usage error.
+ * usage error: one line on stderr naming the option, like every atlas command (src/cli/errors.ts),
+ * found before anything runs (sizes past the bounds below, a size the scenario sets itself, an
+ * --svg file that cannot be written).
  */
-import { writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { replaceControlCharacters } from '../errors.js';
 import { formatFigures } from './figures.js';
-import { findScenario, SCENARIOS, type ScenarioResult } from './scenarios/index.js';
+import { findScenario, SCENARIOS, type Scenario, type ScenarioResult, type ScenarioSize } from './scenarios/index.js';
 import { replicationSvg } from './svg.js';
 
+/** Exit code of a run that met the strict criterion. */
 export const SIM_EXIT_OK = 0;
+/** Exit code of a run that did not, or whose plot could not be written. */
 export const SIM_EXIT_FAILED = 1;
+/** Exit code of bad usage: nothing ran. */
 export const SIM_EXIT_USAGE = 2;
 
+/** Most nodes `--nodes` takes: the largest network measured (bench:sim; about 10 GiB of memory and most of an hour). */
+export const SIM_MAX_NODES = 10_000;
+/** Most chunks `--chunks` takes. */
+export const SIM_MAX_CHUNKS = 100_000;
+/** Largest `--seed` (the largest integer a double holds exactly, 2^53 - 1). */
+export const SIM_MAX_SEED = Number.MAX_SAFE_INTEGER;
+/** Bytes of an average generated chunk (the workload's zone-file mix), for the memory bound. */
+export const SIM_AVERAGE_CHUNK_BYTES = 180;
+/**
+ * Most chunk bytes a run may end up holding, every node a copy of every chunk: nodes x chunks x
+ * the scenario's chunk size (2 GiB; the `scale` scenario's default, 1,000 x 10,000, is 1.7 GiB).
+ */
+export const SIM_MAX_STORED_BYTES = 2 * 1024 ** 3;
+
+/** Where the command writes: stdout and stderr by default. */
 export interface SimCommandIo {
   out(text: string): void;
   err(text: string): void;
@@ -24,6 +47,9 @@ const processIo: SimCommandIo = {
   err: (text) => process.stderr.write(text),
 };
 
+const GIB = 1024 ** 3;
+
+/** The command's help (`atlas sim --help`). */
 export const SIM_USAGE = `usage: atlas sim <scenario> [--nodes N] [--chunks M] [--seed S] [--svg FILE] [--json] [--quiet]
        atlas sim --list
 
@@ -31,81 +57,70 @@ Runs a scenario in the deterministic simulator (virtual time, one seed) and chec
 criterion: every bit of the sequence on every honest node, every chunk's bytes verified by hash.
 The same scenario and seed always give the same run (compare the trace digest).
 
-  --nodes N     nodes in the network (each scenario has a default)
-  --chunks M    chunks announced and put (each scenario has a default)
-  --seed S      the run's seed (default 1)
-  --svg FILE    write replication over time (min / median / max share of nodes holding a chunk)
+  --nodes N     nodes in the network, 1 to ${SIM_MAX_NODES.toLocaleString('en-US')} (each scenario has a default and
+                may need more; a scenario that sets it itself, such as inventory, refuses it)
+  --chunks M    chunks announced and put, 1 to ${SIM_MAX_CHUNKS.toLocaleString('en-US')} (each scenario has a default)
+  --seed S      the run's seed, 0 to 2^53 - 1 (default 1)
+  --svg FILE    write replication over time (min / median / max share of nodes holding a chunk);
+                the file must be writable, checked before the run
   --json        print the result as JSON instead of the table
   --quiet       no progress lines on stderr
-  --list        list the scenarios
+  --list        list the scenarios, their defaults and the sizes they set themselves
+
+Nodes x chunks x chunk size (${SIM_AVERAGE_CHUNK_BYTES} B on average, 40 KiB for big-chunks) may be at most
+${SIM_MAX_STORED_BYTES / GIB} GiB: every node ends up holding every chunk. Bad usage exits 2 before anything runs.
 `;
+
+/** A usage error: one line, exit code 2. */
+class SimUsageError extends Error {}
 
 /** Runs the command on `argv` (the words after "sim"), resolving to the exit code. */
 export async function runSimCommand(argv: string[], io: SimCommandIo = processIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        nodes: { type: 'string' },
-        chunks: { type: 'string' },
-        seed: { type: 'string' },
-        svg: { type: 'string' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        list: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    io.err(`atlas sim: ${(error as Error).message}\n${SIM_USAGE}`);
-    return SIM_EXIT_USAGE;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.out(SIM_USAGE);
-    return SIM_EXIT_OK;
-  }
-  if (values.list) {
-    const width = Math.max(...SCENARIOS.map((s) => s.name.length));
-    for (const s of SCENARIOS) io.out(`${s.name.padEnd(width)}  ${s.summary} (default ${s.defaults.nodes} nodes, ${s.defaults.chunks} chunks)\n`);
-    return SIM_EXIT_OK;
-  }
-  if (positionals.length !== 1) {
-    io.err(`atlas sim: name one scenario (${SCENARIOS.map((s) => s.name).join(', ')})\n${SIM_USAGE}`);
-    return SIM_EXIT_USAGE;
-  }
-  const name = positionals[0] as string;
-  const scenario = findScenario(name);
-  if (!scenario) {
-    io.err(`atlas sim: unknown scenario "${name}"; known: ${SCENARIOS.map((s) => s.name).join(', ')}\n`);
-    return SIM_EXIT_USAGE;
-  }
-  let nodes: number | undefined;
-  let chunks: number | undefined;
+  let values: SimValues;
+  let name: string;
+  let scenario: Scenario;
+  let sizes: { nodes?: number; chunks?: number };
   let seed: number;
   try {
-    nodes = integerOption(values.nodes, '--nodes', 1);
-    chunks = integerOption(values.chunks, '--chunks', 1);
-    seed = integerOption(values.seed, '--seed', 0) ?? 1;
+    const parsed = parseOptions(argv);
+    values = parsed.values;
+    if (values.help) {
+      io.out(SIM_USAGE);
+      return SIM_EXIT_OK;
+    }
+    if (values.list) {
+      const others = [...parsed.positionals, ...Object.keys(values).filter((key) => key !== 'list').map((key) => `--${key}`)];
+      if (others.length > 0) throw new SimUsageError(`--list takes no scenario or other option, got ${others.map((o) => JSON.stringify(o)).join(', ')}`);
+      io.out(listing());
+      return SIM_EXIT_OK;
+    }
+    if (parsed.positionals.length !== 1) {
+      throw new SimUsageError(`name one scenario (${SCENARIOS.map((s) => s.name).join(', ')}), got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.map((p) => JSON.stringify(p)).join(' ')}`);
+    }
+    name = parsed.positionals[0] as string;
+    const found = findScenario(name);
+    if (!found) throw new SimUsageError(`unknown scenario ${JSON.stringify(name)}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+    scenario = found;
+    sizes = checkSizes(scenario, values);
+    seed = integerOption(values.seed, '--seed', 0, SIM_MAX_SEED) ?? 1;
+    if (values.svg !== undefined) await checkWritable(values.svg);
   } catch (error) {
-    io.err(`atlas sim: ${(error as Error).message}\n`);
-    return SIM_EXIT_USAGE;
+    if (!(error instanceof SimUsageError)) throw error;
+    return usage(io, error.message);
   }
 
   let result: ScenarioResult;
   try {
     result = await scenario.run({
       seed,
-      ...(nodes !== undefined ? { nodes } : {}),
-      ...(chunks !== undefined ? { chunks } : {}),
+      ...sizes,
       ...(values.quiet || values.json ? {} : { log: (line: string) => io.err(`${line}\n`) }),
     });
   } catch (error) {
-    io.err(`atlas sim: ${name} could not run: ${(error as Error).message}\n`);
-    return error instanceof RangeError ? SIM_EXIT_USAGE : SIM_EXIT_FAILED;
+    // A scenario refuses a size below what it needs (a RangeError naming "nodes" or "chunks").
+    if (error instanceof RangeError) return usage(io, `${name}: ${(error as Error).message.replace(/^(nodes|chunks) /, '--$1 ')}`);
+    io.err(`atlas sim: ${name} could not run: ${oneLine((error as Error).message)}\n`);
+    return SIM_EXIT_FAILED;
   }
 
   const passed = result.converged && result.report.ok && result.errors.length === 0;
@@ -118,7 +133,7 @@ export async function runSimCommand(argv: string[], io: SimCommandIo = processIo
     try {
       await writeFile(values.svg, svg);
     } catch (error) {
-      io.err(`atlas sim: cannot write ${values.svg}: ${(error as Error).message}\n`);
+      io.err(`atlas sim: cannot write ${values.svg}: ${oneLine((error as Error).message)}\n`);
       return SIM_EXIT_FAILED;
     }
   }
@@ -152,9 +167,113 @@ function verdict(result: ScenarioResult, passed: boolean): string {
   return `FAIL: ${reasons.join('; ')}`;
 }
 
-function integerOption(value: string | undefined, flag: string, minimum: number): number | undefined {
+/** The bad-usage report: one line on stderr, as every atlas command gives (src/cli/main.ts). */
+function usage(io: SimCommandIo, message: string): number {
+  io.err(`atlas sim: ${oneLine(message)} (see atlas sim --help)\n`);
+  return SIM_EXIT_USAGE;
+}
+
+function oneLine(text: string): string {
+  return replaceControlCharacters(text.replace(/\s*\n\s*/g, ' ').trim());
+}
+
+type SimValues = ReturnType<typeof parseOptions>['values'];
+
+function parseOptions(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        nodes: { type: 'string' },
+        chunks: { type: 'string' },
+        seed: { type: 'string' },
+        svg: { type: 'string' },
+        json: { type: 'boolean' },
+        quiet: { type: 'boolean' },
+        list: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    const message = (error as Error).message;
+    // node:util's own wording runs on with advice about '--'; the option it names is what matters.
+    const unknown = /^Unknown option '([^']*)'/.exec(message);
+    throw new SimUsageError(unknown ? `unknown option '${unknown[1]}'` : message);
+  }
+}
+
+function listing(): string {
+  const width = Math.max(...SCENARIOS.map((s) => s.name.length));
+  const count = (s: Scenario, size: ScenarioSize) => `${s.defaults[size]} ${s.defaults[size] === 1 ? size.slice(0, -1) : size}`;
+  const sizes = (s: Scenario) => {
+    const fixed = (['nodes', 'chunks'] as const).filter((size) => s.fixed?.includes(size));
+    const free = (['nodes', 'chunks'] as const).filter((size) => !fixed.includes(size));
+    return [...(fixed.length > 0 ? [`${fixed.map((size) => count(s, size)).join(', ')} fixed`] : []), ...(free.length > 0 ? [`default ${free.map((size) => count(s, size)).join(', ')}`] : [])].join('; ');
+  };
+  return SCENARIOS.map((s) => `${s.name.padEnd(width)}  ${s.summary} (${sizes(s)})\n`).join('');
+}
+
+/** --nodes and --chunks, each within its bound, taken by the scenario, and together within SIM_MAX_STORED_BYTES. */
+function checkSizes(scenario: Scenario, values: SimValues): { nodes?: number; chunks?: number } {
+  const sizes: { nodes?: number; chunks?: number } = {};
+  const bounds: Record<ScenarioSize, number> = { nodes: SIM_MAX_NODES, chunks: SIM_MAX_CHUNKS };
+  for (const size of ['nodes', 'chunks'] as const) {
+    const value = values[size];
+    if (value === undefined) continue;
+    if (scenario.fixed?.includes(size)) {
+      throw new SimUsageError(`--${size} does not apply to the ${scenario.name} scenario, which sets its own ${size} (${scenario.defaults[size]})`);
+    }
+    sizes[size] = integerOption(value, `--${size}`, 1, bounds[size]) as number;
+  }
+  const nodes = sizes.nodes ?? scenario.defaults.nodes;
+  const chunks = sizes.chunks ?? scenario.defaults.chunks;
+  const chunkBytes = scenario.chunkBytes ?? SIM_AVERAGE_CHUNK_BYTES;
+  const bytes = nodes * chunks * chunkBytes;
+  if (bytes > SIM_MAX_STORED_BYTES) {
+    const given = (size: ScenarioSize, n: number) => `--${size} ${n}${sizes[size] === undefined ? ' (the default)' : ''}`;
+    throw new SimUsageError(
+      `${given('nodes', nodes)} x ${given('chunks', chunks)} x ${chunkBytes} B a chunk is ${(bytes / GIB).toFixed(1)} GiB of chunk copies, more than the ${SIM_MAX_STORED_BYTES / GIB} GiB a run may hold`,
+    );
+  }
+  return sizes;
+}
+
+function integerOption(value: string | undefined, flag: string, minimum: number, maximum: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < minimum) throw new RangeError(`${flag} must be an integer >= ${minimum}, got "${value}"`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < minimum || n > maximum) {
+    throw new SimUsageError(`${flag} must be a whole number from ${minimum} to ${maximum === SIM_MAX_SEED ? '2^53 - 1' : maximum}, got ${JSON.stringify(value.slice(0, 40))}`);
+  }
   return n;
+}
+
+/** Refuses an --svg path the plot could not be written to, before the run rather than after it. */
+async function checkWritable(file: string): Promise<void> {
+  const path = resolve(file);
+  const refuse = (why: string) => new SimUsageError(`--svg ${JSON.stringify(file)}: ${why}`);
+  try {
+    if ((await stat(path)).isDirectory()) throw refuse('is a directory');
+    await access(path, constants.W_OK);
+    return;
+  } catch (error) {
+    if (error instanceof SimUsageError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw refuse('not writable (permission denied)');
+    if (code !== 'ENOENT') throw refuse(code === 'ENOTDIR' ? `${dirname(path)} is not a folder` : (error as Error).message);
+  }
+  // A new file: its folder must exist and take new files.
+  const folder = dirname(path);
+  try {
+    if (!(await stat(folder)).isDirectory()) throw refuse(`${folder} is not a folder`);
+    await access(folder, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    if (error instanceof SimUsageError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw refuse(`the folder ${folder} does not exist`);
+    if (code === 'ENOTDIR') throw refuse(`${folder} is not a folder`);
+    if (code === 'EACCES' || code === 'EPERM') throw refuse(`cannot create a file in ${folder} (permission denied)`);
+    throw refuse((error as Error).message);
+  }
 }

@@ -5,6 +5,10 @@
  * a report here, not the end of the command. The store is opened like a node opens it (the folder
  * lock included), so a store in use by a running node is refused, and nothing is written but what
  * a node's open writes: a store of an older format is upgraded (lmdb.ts).
+ *
+ * The report (human or --json) is the command's output, on stdout; a failure (damage found, a
+ * store that cannot be checked, a crashed scan) is also one line on stderr, `atlas: ...`, with exit
+ * code 1, like every command's failure (errors.ts). Damage in the chunk log names that file.
  */
 import { fork } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
@@ -12,27 +16,29 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { AtlasError } from '../../errors.js';
+import { CHUNK_LOG_FILE } from '../../store/chunk-log-format.js';
 import { LMDB_DATA_FILE } from '../../store/lmdb-file.js';
 import type { ScanReport } from '../../store/scan.js';
-import { CliError, EXIT_FAILURE, ReportedExit } from '../errors.js';
+import { CliError } from '../errors.js';
 import { formatBytes, formatCount, writeJson, writeLine } from '../output.js';
 import { exitCodeForSignal, untilSignal, type StopSignal } from '../signals.js';
 
 const WORKER_FLAG = '--scan-worker';
 
-/** What the child sends back: a report, or the typed error that stopped the scan. */
-type WorkerAnswer = { report: ScanReport } | { error: { code?: string; message: string } };
+/** What the child sends back: a report (with the chunk log's file, when the store has one), or the typed error that stopped the scan. */
+type WorkerAnswer = { report: ScanReport; chunkLogFile?: string } | { error: { code?: string; message: string } };
 
 interface CheckOptions {
   json?: boolean;
 }
 
+/** Registers `atlas check <dir>`. */
 export function registerCheckCommand(program: Command): void {
   program
     .command('check')
     .description('scan a store: hash every chunk, check the inventory against the sequence; exit 1 on any damage')
     .argument('<dir>', 'the store folder, or a node folder holding store/')
-    .option('--json', 'print JSON: { ok, report } or { ok: false, crashed | error }')
+    .option('--json', 'print JSON: { ok, path, report, chunkLogFile? } or { ok: false, path, crashed | error }; a failure is also one line on stderr')
     .action(async (dir: string, options: CheckOptions) => {
       const path = storeFolder(dir);
       // A signal ends the scan too: the child, which holds the store's lock, is not left running.
@@ -45,8 +51,9 @@ export function registerCheckCommand(program: Command): void {
       }
       if ('stopped' in outcome) throw new CliError(`interrupted by ${outcome.stopped}: the scan of ${path} was stopped`, exitCodeForSignal(outcome.stopped));
       if (options.json) writeJson({ ok: 'report' in outcome && outcome.report.ok, path, ...outcome });
-      else writeHuman(path, outcome);
-      if (!('report' in outcome) || !outcome.report.ok) throw new ReportedExit(EXIT_FAILURE);
+      else if ('report' in outcome) writeHuman(path, outcome.report, outcome.chunkLogFile);
+      const failure = failureOf(path, outcome);
+      if (failure !== undefined) throw new CliError(failure);
     });
 }
 
@@ -88,21 +95,36 @@ function scanInChild(path: string, stop: Promise<StopSignal>): Promise<Outcome |
   });
 }
 
-function writeHuman(path: string, outcome: Outcome): void {
-  if ('crashed' in outcome) {
-    writeLine(`${path}: DAMAGED: ${outcome.crashed}`);
-    return;
-  }
-  if ('error' in outcome) {
-    writeLine(`${path}: cannot be checked: ${outcome.error.message}${outcome.error.code ? ` (${outcome.error.code})` : ''}`);
-    return;
-  }
-  const r = outcome.report;
+/** The report, on stdout: what was checked and what was found. */
+function writeHuman(path: string, r: ScanReport, chunkLogFile: string | undefined): void {
   writeLine(`${path}: ${r.ok ? 'OK' : 'DAMAGED'}`);
   writeLine(`  sequence ${formatCount(r.sequenceLength)} positions, ${formatCount(r.addresses)} addresses; ${formatCount(r.chunks)} chunks stored (${formatBytes(r.bytes)}), ${formatCount(r.held)} positions held`);
-  if (r.chunkLog) writeLine(`  chunk log: ${formatCount(r.chunkLog.records)} intact records, ${formatCount(r.chunkLog.damaged)} damaged, ${formatBytes(r.chunkLog.cutBytes)} unreadable at its end`);
+  if (r.chunkLog) {
+    writeLine(`  chunk log: ${formatCount(r.chunkLog.records)} intact records, ${formatCount(r.chunkLog.damaged)} damaged, ${formatBytes(r.chunkLog.cutBytes)} unreadable at its end${chunkLogFile !== undefined ? ` (${chunkLogFile})` : ''}`);
+  }
   writeLine(`  corrupt chunks ${formatCount(r.corrupt)}; index mismatches ${formatCount(r.indexMismatches)}; inventory mismatches ${formatCount(r.inventoryMismatches)}; sequence digest ${r.digestMatches ? 'matches' : 'DIFFERS'}`);
   for (const line of r.problems) writeLine(`  - ${line}`);
+}
+
+/** The one line a failed check ends with on stderr, or undefined when the store is sound. */
+function failureOf(path: string, outcome: Outcome): string | undefined {
+  if ('crashed' in outcome) return `${path}: DAMAGED: ${outcome.crashed}`;
+  if ('error' in outcome) return `${path}: cannot be checked: ${outcome.error.message}${outcome.error.code ? ` (${outcome.error.code})` : ''}`;
+  const r = outcome.report;
+  if (r.ok) return undefined;
+  const found: string[] = [];
+  const log = r.chunkLog;
+  if (log !== undefined && (log.damaged > 0 || log.cutBytes > 0)) {
+    found.push(`chunk log ${outcome.chunkLogFile ?? CHUNK_LOG_FILE} is damaged: ${formatCount(log.damaged)} record(s) fail their hash, ${formatBytes(log.cutBytes)} unreadable at its end`);
+  }
+  const corrupt = r.corrupt - (log?.damaged ?? 0);
+  if (corrupt > 0) found.push(`${formatCount(corrupt)} corrupt chunk(s)`);
+  if (r.indexMismatches > 0) found.push(`${formatCount(r.indexMismatches)} index mismatch(es)`);
+  if (r.inventoryMismatches > 0) found.push(`${formatCount(r.inventoryMismatches)} inventory mismatch(es)`);
+  if (r.counterMismatches.length > 0) found.push(`${r.counterMismatches.length} counter mismatch(es)`);
+  if (!r.digestMatches) found.push('the sequence digest differs');
+  if (found.length === 0) found.push(r.problems[0] ?? 'see the report');
+  return `${path}: DAMAGED: ${found.join('; ')}`;
 }
 
 /** The child: open, scan, answer through IPC, close. The store's modules load here only, not in the command. */
@@ -118,7 +140,7 @@ async function runWorker(path: string): Promise<void> {
     const store = await LmdbChunkStore.open({ path, chunkCacheBytes: 0 });
     try {
       const report = scanStore(store);
-      answer = { report: store.chunkLog ? withChunkLog(report, store.chunkLog) : report };
+      answer = store.chunkLog ? { report: withChunkLog(report, store.chunkLog), chunkLogFile: join(store.path, CHUNK_LOG_FILE) } : { report };
     } finally {
       await store.close();
     }

@@ -1,5 +1,5 @@
 /**
- * `atlas demo` (what `npm start` runs): several nodes over real HTTP on 127.0.0.1, a DevChain
+ * `atlas demo` (in a checkout, `npm start` runs it): several nodes over real HTTP on 127.0.0.1, a DevChain
  * announcing the real zone files (generated ones when absent), every chunk put to node 0, live
  * progress until every node holds every chunk, a summary table, then a clean exit that removes
  * the temporary data unless --keep. Bounded by --timeout, after which it reports and exits 1.
@@ -12,7 +12,7 @@ import { intParser, parseLogLevel, secondsParser } from '../args.js';
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run a small network on 127.0.0.1 and watch it replicate zone files (what `npm start` runs)')
+    .description('run a small network on 127.0.0.1 and watch it replicate zone files (start here)')
     .option('--nodes <n>', 'nodes to run', intParser(2, 32), 5)
     .option('--chunks <n>', 'zone files to replicate (default: all 1,631)', intParser(1, 1_000_000))
     .option('--generated', 'use generated zone files even when the real ones are present')

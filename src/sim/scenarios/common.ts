@@ -37,10 +37,17 @@ export interface ScenarioResult {
   errors: string[];
 }
 
+/** A size a scenario may take from its options (`atlas sim --nodes` / `--chunks`). */
+export type ScenarioSize = 'nodes' | 'chunks';
+
 export interface Scenario {
   name: string;
   summary: string;
   defaults: { nodes: number; chunks: number };
+  /** Sizes the scenario sets itself, whatever its options say (`atlas sim` refuses their flags); default none. */
+  fixed?: readonly ScenarioSize[];
+  /** Bytes of each chunk it generates, when not the workload's mix (about 180 on average): what `atlas sim` bounds memory with. */
+  chunkBytes?: number;
   run(options: ScenarioOptions): Promise<ScenarioResult>;
 }
 

@@ -5,7 +5,7 @@ import { omissionLiar, staller } from './integrity.js';
 import { scale, spread } from './scale.js';
 import { bigChunks, churn, inventory, line, mesh, peerExchange, star, storage } from './spec.js';
 
-export type { Fact, Scenario, ScenarioOptions, ScenarioResult } from './common.js';
+export type { Fact, Scenario, ScenarioOptions, ScenarioResult, ScenarioSize } from './common.js';
 export { DETECTABLE_BEHAVIOURS } from './faults.js';
 export { INVENTORY_RANGES } from './spec.js';
 

@@ -222,6 +222,7 @@ export const bigChunks: Scenario = {
   name: 'big-chunks',
   summary: 'SPEC §8 big chunks: 100 chunks of exactly 40,960 bytes, fetched by a new node in one get of 100',
   defaults: { nodes: 3, chunks: 100 },
+  chunkBytes: DEFAULT_MAX_CHUNK_SIZE,
   run: (options) =>
     runScenario('big-chunks', options, {}, async (sim) => {
       const all = names(positiveInteger(options.nodes, 3, 'nodes', 2));
@@ -268,6 +269,7 @@ export const inventory: Scenario = {
   name: 'inventory',
   summary: 'SPEC §4 byte ranges over the wire: 25 announcements stored one by one in random order; every range checked after each store',
   defaults: { nodes: 1, chunks: 25 },
+  fixed: ['nodes'],
   run: (options) =>
     runScenario('inventory', options, {}, async (sim) => {
       const count = positiveInteger(options.chunks, 25, 'chunks');

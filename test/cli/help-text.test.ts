@@ -1,0 +1,21 @@
+/**
+ * The CLI's help speaks to an installed `atlas`: no `npm start` or other npm script (an installed
+ * CLI has none); the way in is `atlas demo`.
+ */
+import { describe, expect, it } from 'vitest';
+import { runAtlas } from './helpers.js';
+
+const COMMANDS = ['node', 'demo', 'inspect', 'announce', 'put', 'get', 'peers', 'status', 'check', 'resolve', 'missing'];
+
+describe('atlas help text', () => {
+  it('points at `atlas demo` and never at npm scripts', async () => {
+    const results = await Promise.all([runAtlas(['--help']), runAtlas(['sim', '--help']), ...COMMANDS.map((c) => runAtlas([c, '--help']))]);
+    const top = results[0]!;
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain('Start with `atlas demo`');
+    for (const result of results) {
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).not.toMatch(/\bnpm\b/);
+    }
+  }, 120_000);
+});
