@@ -1,4 +1,4 @@
-export { DEFAULT_MAX_CHUNK_SIZE, type ChunkStore, type DiscardOutcome, type PutOutcome, type VerifiedChunk } from './types.js';
+export { DEFAULT_MAX_CHUNK_SIZE, type ChunkStorage, type ChunkStore, type DiscardOutcome, type PutOutcome, type VerifiedChunk } from './types.js';
 export {
   admitChunks,
   admitVerified,
@@ -30,7 +30,7 @@ export {
 export { BackedChunkStore, type ChunkStoreOptions } from './chunk-store.js';
 export type { ChunkRecords, StoreBackend } from './backend.js';
 export { MemoryChunkStore, type MemoryChunkStoreOptions } from './memory.js';
-export { LmdbChunkStore, STORE_FORMAT_MAGIC, STORE_FORMAT_VERSION, type ChunkStorage, type LmdbChunkStoreOptions } from './lmdb.js';
+export { LmdbChunkStore, STORE_FORMAT_MAGIC, STORE_FORMAT_VERSION, type LmdbChunkStoreOptions } from './lmdb.js';
 export { CHUNK_LOG_FILE } from './chunk-log-format.js';
 export { DEFAULT_SEQUENCE_CACHE_BYTES } from './sequence-pages.js';
 export { DEFAULT_CHUNK_CACHE_BYTES } from './recent-records.js';

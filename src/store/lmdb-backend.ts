@@ -8,14 +8,12 @@ import type { Database, RootDatabase } from 'lmdb';
 import { copyAddressBytes, hexOfAddress } from '../address.js';
 import { sameAddress } from './address-index.js';
 import type { ChunkRecords, ChunkWrites, StoreBackend } from './backend.js';
+import type { ChunkStorage } from './types.js';
 import { ChunkLog, type ChunkLogScan } from './chunk-log.js';
 import { LmdbSequence, type RunDatabase } from './lmdb-sequence.js';
 import { RecentAddresses } from './recent-addresses.js';
 import type { DigestCheckpoint } from './sequence-digest.js';
 import { SequencePages } from './sequence-pages.js';
-
-/** Where a store keeps chunk bytes: an LMDB sub-database, or an append-only file beside it. */
-export type ChunkStorage = 'lmdb' | 'log';
 
 type Positional = Database<Buffer, number>;
 

@@ -35,13 +35,14 @@ import { MAX_RECORD_DATA } from './chunk-log-format.js';
 import { ChunkLog, type ChunkLogScan } from './chunk-log.js';
 import { BackedChunkStore } from './chunk-store.js';
 import { ensureUsableDirectory } from './data-dir.js';
-import { LmdbBackend, type ChunkStorage, type Databases } from './lmdb-backend.js';
+import { LmdbBackend, type Databases } from './lmdb-backend.js';
 import { LmdbChunkRecords } from './lmdb-chunks.js';
 import { checkDirectory, inspectEnvironment } from './lmdb-file.js';
 import { DEFAULT_CHUNK_CACHE_BYTES } from './recent-records.js';
 import { DEFAULT_SEQUENCE_CACHE_BYTES } from './sequence-pages.js';
 import { SEQUENCE_RUNS_DB, migrateToRuns } from './lmdb-sequence.js';
 import { acquireStoreLock } from './lock.js';
+import type { ChunkStorage } from './types.js';
 
 export const STORE_FORMAT_MAGIC = 'atlasnet-store';
 /** The store format this version writes, and the newest it reads. */
@@ -187,8 +188,28 @@ export class LmdbChunkStore extends BackedChunkStore {
 /** 64 GiB of address space: room for about 300 million chunks of the real size distribution. */
 export const DEFAULT_MAP_SIZE = 2 ** 36;
 
+/**
+ * The lmdb-js environment options a store opens with: our own spelling of the few lmdb-js takes
+ * from us (open() checks them against lmdb-js's own type), so that the published declarations
+ * never import lmdb-js's, which fail a consumer's type check without skipLibCheck.
+ */
+export interface LmdbEnvironmentOptions {
+  /** The data directory. */
+  path: string;
+  /** Most named sub-databases. */
+  maxDbs: number;
+  /** Memory map size in bytes. */
+  mapSize: number;
+  /** lmdb-js's overlapping sync (resolve a write before it is flushed). */
+  overlappingSync: boolean;
+  /** lmdb-js's batching of one event turn's writes behind an unreachable first write. */
+  eventTurnBatching: boolean;
+  /** Skip fsync (tests and benchmarks only). */
+  noSync?: boolean;
+}
+
 /** The lmdb-js environment options of a store in `path`. */
-export function environmentOptions(path: string, options: Pick<LmdbChunkStoreOptions, 'mapSize' | 'noSync'>): Parameters<typeof open>[0] & object {
+export function environmentOptions(path: string, options: Pick<LmdbChunkStoreOptions, 'mapSize' | 'noSync'>): LmdbEnvironmentOptions {
   return {
     path,
     maxDbs: DB_NAMES.length + 3,

@@ -6,6 +6,9 @@ import type { ReadonlyInventory } from '../inventory/inventory.js';
 /** Largest chunk accepted by default, in bytes (40,960). */
 export const DEFAULT_MAX_CHUNK_SIZE = 40_960;
 
+/** Where a store keeps chunk bytes: an LMDB sub-database, or an append-only file beside it. */
+export type ChunkStorage = 'lmdb' | 'log';
+
 /** What happened to one put chunk: stored, already present, or refused and why. */
 export type PutOutcome =
   /** `added` is false when the chunk was already stored (a no-op success). */
