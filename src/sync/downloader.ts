@@ -13,7 +13,7 @@ import { DEFAULT_OMISSIONS, OmissionLedger, type OmissionOptions } from './omiss
 import { ChunkCaller, type ChunkCallComponents } from './chunk-caller.js';
 import { requestChunks } from './request-chunks.js';
 import { storedColumns, type StoredChunks } from './stored-chunks.js';
-import { checkReply } from './verify.js';
+import { checkReply, receivedBatch } from './verify.js';
 import { WorkPlan, type PlannedRequest } from './work-plan.js';
 
 /** How chunks are fetched from neighbours: in-flight caps, batch size, planning, backoff, omissions and hedging (AtlasNode option `downloads`). */
@@ -353,10 +353,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     }
 
     // A reply the transport handed over is ours alone: its chunks are stored without a copy.
-    // One literal, not a spread of check.batch: the spread's objects changed map during a catch-up,
-    // and the store's three loops over the batch were each thrown away and compiled again (--trace-deopt).
-    const { count, data, keys, hints } = check.batch;
-    const batch: ReceivedBatch = { count, data, keys, hints, handedOver: this.client.handsOverReplies === true };
+    const batch = receivedBatch(check, this.client.handsOverReplies === true);
     const stored = batch.count > 0 ? this.settle(await putReceived(this.store, batch, check.addresses), batch, check.addresses, now) : undefined;
 
     // Every asked address was claimed: one withheld (said missing, or left unanswered) clears the

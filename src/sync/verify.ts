@@ -79,6 +79,16 @@ export function checkReply(chunks: readonly ReceivedChunk[], at: readonly (numbe
   return { ...onlyKept(kept, keys, data, addresses, hints), corrupt, chunkBytes };
 }
 
+/**
+ * The checked chunks as the store takes them. One object literal, not a spread of `check.batch`:
+ * the spread's objects changed map during a catch-up, and the store's three loops over the batch
+ * were each thrown away and compiled again (--trace-deopt).
+ */
+export function receivedBatch(check: ReplyCheck, handedOver: boolean): ReceivedBatch {
+  const { count, data, keys, hints } = check.batch;
+  return { count, data, keys, hints, handedOver };
+}
+
 /** The columns of the chunks at `kept` (a reply with corrupt chunks: rare). */
 function onlyKept(kept: readonly number[], keys: Uint8Array, data: Uint8Array[], addresses: Address[], hints: number[]): Pick<ReplyCheck, 'batch' | 'addresses'> {
   const keptKeys = new Uint8Array(kept.length * ADDRESS_BYTES);
