@@ -61,40 +61,33 @@ export class GuardedChain {
    * Subscribes `listener` to checked events; returns the unsubscribe function, which never throws.
    * The listener hears nothing once subscribe() is refused (a wrong shape answered) or the
    * unsubscribe function has been called, even when the adapter keeps it (its unsubscribe threw):
-   * it is let go, so an adapter that outlives a closed node holds nothing of the node.
+   * what the adapter holds is a relay to a box that is emptied then, so an adapter that outlives a
+   * closed node holds nothing of the node.
    */
   subscribe(listener: (event: ChainEvent) => void, onBadEvent: (error: AtlasError) => void, onUnsubscribeError: (error: unknown) => void): () => void {
-    let heard: { listener: (event: ChainEvent) => void; onBadEvent: (error: AtlasError) => void } | undefined = { listener, onBadEvent };
+    const box: HooksBox = { hooks: { listener, onBadEvent, onUnsubscribeError } };
     let unsubscribe: unknown;
     try {
-      unsubscribe = this.#chain.subscribe(((event: unknown) => {
-        if (heard === undefined) return;
-        let checked: ChainEvent;
-        try {
-          checked = checkedEvent(event);
-        } catch (error) {
-          heard.onBadEvent(error as AtlasError);
-          return;
-        }
-        heard.listener(checked);
-      }) as ChainListener);
+      unsubscribe = this.#chain.subscribe(relayTo(box));
     } catch (error) {
-      heard = undefined;
+      box.hooks = undefined;
       throw isAtlasError(error) ? error : failed(`subscribe() threw: ${(error as Error)?.message ?? String(error)}`, error);
     }
     let stop: () => void;
     try {
       stop = unsubscribeOf(unsubscribe);
     } catch (error) {
-      heard = undefined;
+      box.hooks = undefined;
       throw error;
     }
     return () => {
-      heard = undefined;
+      const hooks = box.hooks;
+      if (hooks === undefined) return;
+      box.hooks = undefined;
       try {
         stop();
       } catch (error) {
-        onUnsubscribeError(error);
+        hooks.onUnsubscribeError(error);
       }
     };
   }
@@ -153,6 +146,31 @@ function checkedEvent(event: unknown): ChainEvent {
     return { type, length: length as number };
   }
   throw badEvent(`a chain event is { type: 'append', announcements } or { type: 'rollback', length }, got ${describe(event)}`);
+}
+
+/** A subscriber's callbacks, emptied when it stops listening. */
+interface HooksBox {
+  hooks: { listener: (event: ChainEvent) => void; onBadEvent: (error: AtlasError) => void; onUnsubscribeError: (error: unknown) => void } | undefined;
+}
+
+/**
+ * The listener handed to the adapter: checks each event and passes it on while `box` holds the
+ * callbacks. Built here, not inside subscribe(), so that it captures the box alone (closures made
+ * in one call share what any of them captures).
+ */
+function relayTo(box: HooksBox): ChainListener {
+  return ((event: unknown) => {
+    const hooks = box.hooks;
+    if (hooks === undefined) return;
+    let checked: ChainEvent;
+    try {
+      checked = checkedEvent(event);
+    } catch (error) {
+      hooks.onBadEvent(error as AtlasError);
+      return;
+    }
+    hooks.listener(checked);
+  }) as ChainListener;
 }
 
 /** The unsubscribe function subscribe() returned: a function, or an object with unsubscribe() (as some emitters answer). */

@@ -15,6 +15,7 @@ import { AtlasNode } from '../../src/node/index.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import { ChainFollower } from '../../src/sync/chain-follow.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
+import { collectGarbage } from '../support/heap.js';
 import { waitFor } from '../support/wait.js';
 
 const address = (i: number) => i.toString(16).padStart(40, '0');
@@ -272,6 +273,41 @@ describe('a chain adapter that misbehaves', () => {
     throwing.emit({ type: 'append', announcements: list.slice(2) });
     throwing.emit({ type: 'nonsense' } as never);
     expect(heard).toEqual(['rollback']);
+  });
+
+  it('subscribe(): the listener an adapter keeps holds none of the subscriber\'s callbacks once it is let go (collected)', async () => {
+    const kept = adapter(announcements(2));
+    const register = kept.subscribe;
+    // Keeps every listener for good, and its unsubscribe throws.
+    kept.subscribe = ((listener: ChainListener) => {
+      register(listener);
+      return () => {
+        throw new Error('already gone');
+      };
+    }) as never;
+    const refusing = adapter(announcements(2));
+    const registerRefused = refusing.subscribe;
+    refusing.subscribe = ((listener: ChainListener) => {
+      registerRefused(listener);
+      return 42;
+    }) as never;
+    // Each subscriber's callbacks reach a large object of its own, as a node's reach its store.
+    const subscribe = (chain: ChainAdapter): WeakRef<object> => {
+      const owner = { payload: new Array(1_000).fill('node') };
+      const guarded = new GuardedChain(chain, systemClock);
+      try {
+        guarded.subscribe(() => void owner.payload.length, () => void owner.payload.length, () => void owner.payload.length)();
+      } catch {
+        // the refused subscribe
+      }
+      return new WeakRef(owner);
+    };
+    const owners = [subscribe(kept), subscribe(refusing)];
+    expect([kept.subscribers, refusing.subscribers]).toEqual([1, 1]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    collectGarbage();
+    collectGarbage();
+    expect(owners.map((owner) => owner.deref() === undefined)).toEqual([true, true]);
   });
 
   it('a rollback while the chain is read (during a reconcile or a catch-up) is a rollback, not a failure', async () => {
