@@ -17,6 +17,7 @@ import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { LmdbChunkStore } from '../../src/store/lmdb.js';
 import { HttpTransport } from '../../src/transport/http.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
+import { waitFor } from '../support/wait.js';
 
 const folders: string[] = [];
 afterEach(() => {
@@ -64,6 +65,23 @@ describe('AtlasNode lifecycle edges', () => {
     expect(() => hosted.stats()).toThrow(expect.objectContaining({ code: ErrorCodes.CLOSED, message: 'cannot read stats: node is closed' }));
     expect(store.sequenceLength()).toBe(0); // the host's store is still open
     await store.close();
+
+    // While close() waits for the store to close, stats() already says so.
+    let release!: () => void;
+    const closing = new MemoryChunkStore();
+    const closeStore = closing.close.bind(closing);
+    let closeCalled = false;
+    closing.close = async () => {
+      closeCalled = true;
+      await new Promise<void>((resolve) => (release = resolve));
+      await closeStore();
+    };
+    const closingNode = await AtlasNode.open({ chain: new MemoryChain(), transport: new MemoryNetwork().transport('c'), store: closing, closeStore: true });
+    const closed = closingNode.close();
+    await waitFor(() => closeCalled, 'close() to reach the store');
+    expect(() => closingNode.stats()).toThrow(expect.objectContaining({ code: ErrorCodes.CLOSED, message: 'cannot read stats: node is closing' }));
+    release();
+    await closed;
   });
 
   it('two close() calls at once share one promise, and both settle once the store is released', async () => {
