@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { replaceControlCharacters } from '../errors.js';
 import { formatFigures } from './figures.js';
+import { ScenarioSizeError } from './scenarios/common.js';
 import { findScenario, SCENARIOS, type Scenario, type ScenarioResult, type ScenarioSize } from './scenarios/index.js';
 import { replicationSvg } from './svg.js';
 
@@ -89,7 +90,8 @@ export async function runSimCommand(argv: string[], io: SimCommandIo = processIo
       return SIM_EXIT_OK;
     }
     if (values.list) {
-      const others = [...parsed.positionals, ...Object.keys(values).filter((key) => key !== 'list').map((key) => `--${key}`)];
+      // --quiet and --json change nothing of a listing: taken, as they always were.
+      const others = [...parsed.positionals, ...Object.keys(values).filter((key) => !['list', 'quiet', 'json'].includes(key)).map((key) => `--${key}`)];
       if (others.length > 0) throw new SimUsageError(`--list takes no scenario or other option, got ${others.map((o) => JSON.stringify(o)).join(', ')}`);
       io.out(listing());
       return SIM_EXIT_OK;
@@ -117,8 +119,8 @@ export async function runSimCommand(argv: string[], io: SimCommandIo = processIo
       ...(values.quiet || values.json ? {} : { log: (line: string) => io.err(`${line}\n`) }),
     });
   } catch (error) {
-    // A scenario refuses a size below what it needs (a RangeError naming "nodes" or "chunks").
-    if (error instanceof RangeError) return usage(io, `${name}: ${(error as Error).message.replace(/^(nodes|chunks) /, '--$1 ')}`);
+    // A scenario refuses a size below what it needs; any other error, a RangeError included, is a failure to run.
+    if (error instanceof ScenarioSizeError) return usage(io, `${name}: ${(error as Error).message.replace(/^(nodes|chunks) /, '--$1 ')}`);
     io.err(`atlas sim: ${name} could not run: ${oneLine((error as Error).message)}\n`);
     return SIM_EXIT_FAILED;
   }

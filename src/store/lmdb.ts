@@ -190,8 +190,9 @@ export const DEFAULT_MAP_SIZE = 2 ** 36;
 
 /**
  * The lmdb-js environment options a store opens with: our own spelling of the few lmdb-js takes
- * from us (open() checks them against lmdb-js's own type), so that the published declarations
- * never import lmdb-js's, which fail a consumer's type check without skipLibCheck.
+ * from us, so that the published declarations never import lmdb-js's, which fail a consumer's type
+ * check without skipLibCheck. Passing them to open() checks their types against lmdb-js's, though
+ * not a misspelt optional name.
  */
 export interface LmdbEnvironmentOptions {
   /** The data directory. */

@@ -52,6 +52,13 @@ describe('atlas sim usage errors', () => {
     expectUsageLine(await sim(['mesh', '--nodes', 'x']), /--nodes .*"x"/);
     expectUsageLine(await sim(['mesh', '--nodes']), /--nodes/);
     expectUsageLine(await sim(['--list', 'mesh']), /--list/);
+    expectUsageLine(await sim(['--list', '--nodes', '3']), /--list .*--nodes/);
+    // --quiet and --json change nothing of a listing, and are taken with it as they always were.
+    for (const flag of ['--quiet', '--json']) {
+      const listed = await sim(['--list', flag]);
+      expect(listed.code).toBe(0);
+      expect(listed.out).toMatch(/^mesh /m);
+    }
   });
 
   it('refuses sizes past their bounds, naming the option and the bound, before anything runs', async () => {

@@ -99,9 +99,13 @@ export function names(count: number, prefix = 'n'): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
 }
 
+/** A scenario size below what the scenario needs (atlas sim reports it as bad usage). */
+export class ScenarioSizeError extends RangeError {}
+
+/** `value` (else `fallback`) as a whole number of at least `minimum`; ScenarioSizeError otherwise. */
 export function positiveInteger(value: number | undefined, fallback: number, what: string, minimum = 1): number {
   const n = value ?? fallback;
-  if (!Number.isSafeInteger(n) || n < minimum) throw new RangeError(`${what} must be an integer >= ${minimum}, got ${value}`);
+  if (!Number.isSafeInteger(n) || n < minimum) throw new ScenarioSizeError(`${what} must be an integer >= ${minimum}, got ${value}`);
   return n;
 }
 
