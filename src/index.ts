@@ -9,6 +9,8 @@ export { systemClock, silentLogger, seededRandom, type Clock, type Random, type 
 export { hash160, hash160Hex, hash160Batch, hash160Packed, hash160Chain, hashBackend, hashBackendInfo, hashReady, HASH160_BYTES, type HashBackendName, type HashBackendInfo, type NativeRipemd160 } from './hash/index.js';
 export type { Announcement, ChainAdapter, ChainEvent, ChainListener } from './chain/types.js';
 export type { ChunkStore, PutOutcome, VerifiedChunk, DiscardOutcome } from './store/types.js';
+export type { AdmissionResult, AdmittedChunk, Refusal } from './store/admission.js';
+export type { ChunkLogScan } from './store/chunk-log.js';
 export * from './protocol/messages.js';
 export { DEFAULT_LIMITS, resolveLimits, type ProtocolLimits } from './protocol/limits.js';
 export type { Transport, TransportService, CallOptions, RequestContext, TransportStats, AdmittedRequest } from './transport/types.js';
@@ -28,17 +30,20 @@ export {
 export { ProtocolClient, DEFAULT_TIMEOUTS, type ProtocolTimeouts, type ProtocolClientOptions, type ClientCallOptions, type GetChunksCallOptions, type ClientScope } from './protocol/client.js';
 export { Deadline, type DeadlineOptions } from './protocol/deadline.js';
 export { createProtocolService, type ProtocolServiceOptions, type ProtocolHandler } from './protocol/server.js';
-export { validateParams, validateResult, validateRequest } from './protocol/validate.js';
-export { PeerTable, PEER_TABLE_DEFAULTS, type PeerTableLimits, type PeerTableOptions, type PeerInfo, type PeerChange, type PeerRemoval, type PeerRemoveReason } from './peers/table.js';
+export { validateParams, validateResult, validateRequest, type ValidRequest } from './protocol/validate.js';
+export { PeerTable, PEER_TABLE_DEFAULTS, type PeerTableLimits, type PeerTableOptions, type PeerInfo, type PeerChange, type PeerRemoval, type PeerRemoveReason, type CandidateOutcome } from './peers/table.js';
 export { DEFAULT_WALK_PACE, type WalkPaceOptions } from './peers/walk-pace.js';
-export { AddressPolicy, DEFAULT_ADDRESS_POLICY, LOCAL_ADDRESS_POLICY, canonicalPeerAddress, type AddressPolicyOptions, type AddressVerdict, type DialAddress, type AddressRefusal } from './peers/address-policy.js';
+export { AddressPolicy, DEFAULT_ADDRESS_POLICY, LOCAL_ADDRESS_POLICY, canonicalPeerAddress, type AddressPolicyOptions, type AddressVerdict, type DialAddress, type AddressRefusal, type AddressClass, type HostKind } from './peers/address-policy.js';
 export * from './node/index.js';
 export { Inventory, InventoryLog, planRarestFirst, TIE_RUN, encodePositions, decodePositions, type ReadonlyInventory, type PlannedPosition, type RarestFirstInput } from './inventory/index.js';
+export type { ApplyMode, DecodePositionsOptions, HolderCounting, InventoryLogOptions, SinceOptions } from './inventory/index.js';
+export type { Bitmap } from './inventory/bitmap.js';
 export { bitmapBackend, bitmapBackendInfo, type BitmapBackendName, type BitmapBackendInfo, type ReadonlyBitmap } from './inventory/index.js';
 export { MemoryChunkStore, LmdbChunkStore, verifyClaimed, DEFAULT_MAX_CHUNK_SIZE, DEFAULT_SEQUENCE_CACHE_BYTES, DEFAULT_CHUNK_CACHE_BYTES, type MemoryChunkStoreOptions, type LmdbChunkStoreOptions, type ChunkStorage } from './store/index.js';
-export { MemoryChain, DevChain, type AnnounceInput, type MemoryChainOptions, type DevChainOptions } from './chain/index.js';
+export { MemoryChain, DevChain, type AnnounceInput, type MemoryChainOptions, type DevChainOptions, type DevChainRepair } from './chain/index.js';
 export { ChainFollower, type ChainFollowerOptions } from './sync/chain-follow.js';
 export { prometheusMetrics, loadPromClient, type PrometheusMetrics, type PrometheusMetricsOptions, type PromClientModule, type PromRegistry } from './node/metrics-prometheus.js';
+export type { ModuleImporter, PromCounter, PromGauge, PromHistogram, PromMetricConfig } from './node/metrics-prometheus.js';
 export { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './transport/rate-limit.js';
 export { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './protocol/request-guard.js';
 export { DEFAULT_DOWNLOADER, type DownloaderOptions, type DownloaderStats } from './sync/downloader.js';
@@ -66,6 +71,7 @@ export {
   type ClarityValue,
   type ClarityLimits,
 } from './chain/stacks/index.js';
+export type { AttachmentListener } from './chain/stacks/observer-chain.js';
 export {
   Backfiller,
   DEFAULT_BACKFILL,
@@ -79,7 +85,9 @@ export {
   type BackfillOptions,
   type MissingChunk,
   type AttachmentHolder,
+  type BackfillerInit,
 } from './sync/sources/index.js';
+export type { MissingChunks } from './sync/sources/missing-route.js';
 export {
   NameResolver,
   parseZoneFile,
@@ -99,4 +107,5 @@ export {
   type ZoneFile,
   type ZoneRecord,
   type SubdomainRecord,
+  type RecordData,
 } from './bns/index.js';

@@ -23,8 +23,9 @@ export {
   type SampleOptions,
   type StepOptions,
   type WalkSamplerOptions,
+  type MaybePromise,
 } from './peers/mhda.js';
-export { RateLimiter, remoteHost } from './transport/rate-limit.js';
+export { RateLimiter, remoteHost, type RateLimiterHooks } from './transport/rate-limit.js';
 export { RequestGuard, type RequestGuardStats } from './protocol/request-guard.js';
 export { checkSender, senderMatches, SENDER_BOUND_METHODS } from './protocol/sender-check.js';
 export { OutboundGuard, type CallOutcome, type OutboundGuardOptions } from './node/outbound-guard.js';
@@ -38,7 +39,14 @@ export {
   type SimRole,
   type SimulationOptions,
 } from './sim/simulation.js';
+export type { Replication, ReplicationSample } from './sim/replication.js';
+export type { ReplicationReport } from './sim/verify.js';
+export type { Trace, TraceEvent } from './sim/trace.js';
+export type { SimulationFigures, TrafficFigures } from './sim/figures.js';
+export type { ReceivedCounts } from './sim/observed-transport.js';
 export { VirtualClock } from './sim/virtual-clock.js';
 export { ByzantineTransport, BYZANTINE_BEHAVIOURS, type ByzantineBehaviour, type ByzantineOptions } from './sim/byzantine.js';
 export { generateChunks, type GeneratedChunk } from './sim/workload.js';
-export { SCENARIOS, findScenario, type Scenario, type ScenarioOptions, type ScenarioResult } from './sim/scenarios/index.js';
+export { SCENARIOS, findScenario, type Scenario, type ScenarioOptions, type ScenarioResult, type Fact, type ScenarioSize } from './sim/scenarios/index.js';
+export { ScenarioSizeError } from './sim/scenarios/common.js';
+export { SIM_MAX_NODES, SIM_MAX_CHUNKS, SIM_MAX_SEED, SIM_MAX_STORED_BYTES, SIM_AVERAGE_CHUNK_BYTES } from './sim/cli.js';

@@ -6,6 +6,7 @@
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
 
+/** A zone-file record's type and its type-specific data (URI, TXT, A, AAAA, CNAME, NS, MX, SRV). */
 export type RecordData =
   | { type: 'URI'; priority: number; weight: number; target: string }
   | { type: 'TXT'; strings: string[] }

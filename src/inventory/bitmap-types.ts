@@ -38,17 +38,25 @@ export interface ReadonlyBitmap {
 
 /** A set of 32-bit unsigned integers. */
 export interface Bitmap extends ReadonlyBitmap {
+  /** Adds `value`. */
   add(value: number): unknown;
   /** True when the value was not present. */
   tryAdd(value: number): boolean;
+  /** Adds every one of `values`. */
   addMany(values: readonly number[] | Uint32Array): unknown;
   /** True when the value was present. */
   delete(value: number): boolean;
+  /** Removes `value` (see `delete` to know whether it was present). */
   remove(value: number): unknown;
+  /** Removes every value. */
   clear(): unknown;
+  /** Removes the values in [start, end). */
   removeRange(start: number, end: number): unknown;
+  /** Adds every value of `other` (union). */
   orInPlace(other: ReadonlyBitmap): unknown;
+  /** Removes every value of `other` (difference). */
   andNotInPlace(other: ReadonlyBitmap): unknown;
+  /** Keeps the values in exactly one of this set and `other` (symmetric difference). */
   xorInPlace(other: ReadonlyBitmap): unknown;
 }
 

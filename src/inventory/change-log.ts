@@ -14,6 +14,7 @@ export interface InventoryVersion {
   version: number;
 }
 
+/** Options of `new InventoryLog(...)`. */
 export interface InventoryLogOptions {
   /** Positions remembered; older changes can no longer be answered incrementally. */
   maxEntries: number;
@@ -21,6 +22,7 @@ export interface InventoryLogOptions {
   epoch: string;
 }
 
+/** Options of `InventoryLog.since`. */
 export interface SinceOptions {
   /** Answer undefined (fetch the whole vector instead) when more positions than this changed. */
   maxCount?: number;

@@ -12,6 +12,7 @@ import { END_OF_RANGE, bitmaps, type Bitmap, type ReadonlyBitmap } from './bitma
 import { MAX_INVENTORY_LENGTH, byteLengthOf } from './codec.js';
 import { bitmapFromBytes, bitmapToBytesInto } from './roaring-bytes.js';
 
+/** How `Inventory.applyBytes` applies bits: `replace` the covered range, or `or` them in. */
 export type ApplyMode = 'replace' | 'or';
 
 /** The read side of an Inventory, for views that must not change it. */

@@ -32,6 +32,7 @@ export function encodePositions(positions: Uint32Array | readonly number[]): Uin
   return out.slice(0, at);
 }
 
+/** Options of `decodePositions`. */
 export interface DecodePositionsOptions {
   /** More positions than this is refused (BAD_REPLY) before anything is allocated for them. */
   maxCount: number;

@@ -11,6 +11,7 @@
 import { isAtlasError } from '../errors.js';
 import { httpStatusFor } from '../transport/http-io.js';
 
+/** One of the original API's JSON documents (an envelope's fields), as a legacy method answers it. */
 export type LegacyDocument = Record<string, unknown>;
 
 export type LegacyRefusal = {

@@ -23,6 +23,8 @@ export function legacyRoutes(options: boolean | LegacyOptions | undefined): Http
 
 export { ATTACHMENT_PAGE_SLOTS, DEFAULT_LEGACY_CONFIG, resolveLegacyConfig, type LegacyConfig, type LegacyOptions } from './options.js';
 export { LEGACY_METHODS, type LegacyMethod } from './methods.js';
+export type { LegacyDocument } from './envelope.js';
+export type { NodeAccess } from './node-calls.js';
 export { answerXmlRpc } from './rpc.js';
 export { parseMethodCall, parseMethodResponse } from './xmlrpc-decode.js';
 export { serializeFault, serializeMethodCall, serializeMethodResponse, serializeValue } from './xmlrpc-encode.js';

@@ -7,6 +7,7 @@ import type { Method, ParamsOf, PingResult, ResultOf } from '../protocol/message
 import type { Caller } from '../peer-address.js';
 import type { RequestContext, TransportService } from '../transport/types.js';
 
+/** How a legacy request reaches the node: the transport's service and who called (`answerXmlRpc`). */
 export interface NodeAccess {
   service: TransportService;
   /** Who called, as the transport saw it (UNKNOWN_CALLER when it could not tell), passed on to the node. */

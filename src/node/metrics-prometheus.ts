@@ -25,22 +25,29 @@ export interface PromRegistry {
   readonly contentType: string;
 }
 
-interface PromMetricConfig {
+/** What this adapter gives a prom-client metric's constructor (`PromClientModule`). */
+export interface PromMetricConfig {
   name: string;
   help: string;
   labelNames: string[];
   registers: PromRegistry[];
 }
 
-interface PromCounter {
+/** The part of a prom-client `Counter` atlasnet uses. */
+export interface PromCounter {
+  /** Adds `value` to the counter of these labels. */
   inc(labels: Record<string, string>, value: number): void;
 }
 
-interface PromGauge {
+/** The part of a prom-client `Gauge` atlasnet uses. */
+export interface PromGauge {
+  /** Sets the gauge of these labels to `value`. */
   set(labels: Record<string, string>, value: number): void;
 }
 
-interface PromHistogram {
+/** The part of a prom-client `Histogram` atlasnet uses. */
+export interface PromHistogram {
+  /** Records one observation of `value` under these labels. */
   observe(labels: Record<string, string>, value: number): void;
 }
 
@@ -90,6 +97,7 @@ const HISTOGRAMS: Readonly<Record<HistogramName, { help: string; labels: readonl
 const PROM_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const PROM_LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
+/** Imports a module by its specifier, as `import()` does: how `loadPromClient` loads prom-client. */
 export type ModuleImporter = (specifier: string) => Promise<unknown>;
 
 /** Loads prom-client, or throws one clear error saying how to install it. */

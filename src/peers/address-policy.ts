@@ -22,6 +22,7 @@ import { parsePeerAddress } from '../peer-address.js';
 import { DEFAULT_LIMITS } from '../protocol/limits.js';
 import { numberRule, overlayChecked, type OverlayRules } from '../options-overlay.js';
 
+/** How a peer address names its host: an IPv4 or IPv6 literal, a DNS hostname, or a bare name (MemoryNetwork). */
 export type HostKind = 'ipv4' | 'ipv6' | 'hostname' | 'bare';
 
 /** A peer address in the form this node dials it. */
@@ -34,6 +35,7 @@ export interface DialAddress {
   kind: HostKind;
 }
 
+/** The range an IP address falls in; only `public` addresses are dialled by default (AddressPolicyOptions allows the others). */
 export type AddressClass = 'public' | 'unspecified' | 'loopback' | 'private' | 'link-local' | 'multicast' | 'broadcast' | 'reserved';
 
 /** Why an address may not be dialled: bad syntax, no port, a hostname or bare name not allowed, or its address class. */

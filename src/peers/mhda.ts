@@ -101,7 +101,8 @@ function hasDuplicateOrSelf(list: NeighborList, self: string): boolean {
   return false;
 }
 
-type MaybePromise<T> = T | Promise<T>;
+/** A value, or a promise of it: what a walk's steps return (synchronous when nothing had to be fetched). */
+export type MaybePromise<T> = T | Promise<T>;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';

@@ -5,6 +5,7 @@
  */
 import type { Simulation } from './simulation.js';
 
+/** Messages and bytes sent, of one kind or in total. */
 export interface TrafficFigures {
   /** Messages sent (requests and replies). */
   messages: number;
@@ -12,6 +13,7 @@ export interface TrafficFigures {
   bytes: number;
 }
 
+/** What one run measured (`ScenarioResult.figures`). */
 export interface SimulationFigures {
   seed: number;
   honestNodes: number;

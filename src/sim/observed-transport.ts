@@ -6,6 +6,7 @@
  */
 import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from '../transport/types.js';
 
+/** Chunk payload a node received from peers, counted at its transport (`SimNode.received`). */
 export interface ReceivedCounts {
   /** Chunk payload bytes in getChunks replies (valid or not, wanted or not). */
   fetchedBytes: number;

@@ -5,6 +5,7 @@
  */
 import type { Address } from '../address.js';
 
+/** Replication at one moment of a run: the fraction of honest nodes holding each chunk, over the chunks. */
 export interface ReplicationSample {
   /** Virtual ms. */
   time: number;
@@ -33,6 +34,7 @@ interface ChunkState {
   announced: boolean;
 }
 
+/** A simulation's replication bookkeeping: which chunks the honest nodes hold, sampled over time (`Simulation.replication`). */
 export class Replication {
   private readonly chunks = new Map<Address, ChunkState>();
   private readonly nodes = new Set<string>();
@@ -54,11 +56,13 @@ export class Replication {
     return this.nodes.size;
   }
 
+  /** Counts `name` among the honest nodes whose holdings are followed. */
   addHolder(name: string): void {
     this.nodes.add(name);
     if (!this.held.has(name)) this.held.set(name, new Uint8Array(Math.max(16, this.chunks.size >> 3)));
   }
 
+  /** These addresses were announced. */
   announced(addresses: readonly Address[]): void {
     for (const address of addresses) this.state(address).announced = true;
   }
@@ -68,6 +72,7 @@ export class Replication {
     for (const [address, state] of this.chunks) state.announced = announced.has(address);
   }
 
+  /** A client put `address` at virtual time `time` (the first put starts its time to reach every node). */
   put(address: Address, time: number): void {
     const state = this.state(address);
     state.putAt ??= time;
@@ -103,10 +108,12 @@ export class Replication {
     return (((held[state.index >> 3] ?? 0) as number) & (0x80 >> (state.index & 7))) !== 0;
   }
 
+  /** How many followed nodes hold `address`. */
   holdersOf(address: Address): number {
     return this.chunks.get(address)?.holders ?? 0;
   }
 
+  /** Records a sample of replication at virtual time `time` (in `samples`, thinned as they grow). */
   sample(time: number): void {
     if (this.sampleIndex++ % this.stride !== 0) return;
     const n = this.nodes.size;

@@ -5,6 +5,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 
+/** One event of a run's trace. */
 export interface TraceEvent {
   /** Virtual milliseconds. */
   time: number;
@@ -13,11 +14,13 @@ export interface TraceEvent {
   detail: string;
 }
 
+/** Options of `new Trace(...)`. */
 export interface TraceOptions {
   /** The latest events kept in memory for inspection (the digest covers all of them). Default 0. */
   keep?: number;
 }
 
+/** A run's fingerprint: a digest over every event recorded, in order, with counts by kind (`Simulation.trace`). */
 export class Trace {
   private hash: Hash = createHash('sha256');
   private readonly keep: number;
@@ -30,6 +33,7 @@ export class Trace {
     this.keep = Math.max(0, Math.floor(options.keep ?? 0));
   }
 
+  /** Records one event: virtual time, node, kind and detail. */
   record(time: number, node: string, kind: string, detail = ''): void {
     this.hash.update(`${time}\u0000${node}\u0000${kind}\u0000${detail}\n`);
     this.count++;

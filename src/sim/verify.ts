@@ -13,6 +13,7 @@ export interface StoreCheck {
   store: ChunkStore;
 }
 
+/** The strict check of a run (`ScenarioResult.report`): every honest node holds every position with bytes that hash to its address. */
 export interface ReplicationReport {
   /** True when every checked node holds every position with verified bytes. */
   ok: boolean;

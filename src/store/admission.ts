@@ -22,7 +22,9 @@ export interface AdmittedChunk {
   key?: Buffer | undefined;
 }
 
+/** A chunk that failed admission: its address (undefined when none could be read) and the error it was refused with. */
 export type Refusal = PutOutcome & { ok: false };
+/** What admission decided for one chunk (`verifyClaimed` gives one per chunk, in order). */
 export type AdmissionResult = AdmittedChunk | Refusal;
 
 /** Whether `address` (canonical lower-case hex) is in the current sequence; `index` is the chunk's index in its batch. */

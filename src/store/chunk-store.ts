@@ -193,7 +193,7 @@ export class BackedChunkStore implements ChunkStore {
     return this.#enqueueStore(() => parseVerified(chunks, this.maxChunkSize, digests), copy);
   }
 
-  /** The putVerified that [storeReceived] stands for: a subclass overriding putVerified gets received batches through its own (received.ts). */
+  /** The putVerified that [storeReceived] stands for: a subclass overriding putVerified gets received batches through its own (received.ts). @internal */
   get [receivedAsPutVerified](): ChunkStore['putVerified'] {
     return BackedChunkStore.prototype.putVerified;
   }
@@ -201,6 +201,7 @@ export class BackedChunkStore implements ChunkStore {
   /**
    * A downloader's verified reply, as columns (received.ts): putVerified's rules, outcomes as one
    * status a chunk. Batches not handed over are copied when the call is made.
+   * @internal
    */
   [storeReceived](batch: ReceivedBatch): Promise<ReceivedOutcome> {
     if (this.#closed) return Promise.reject(closedError());

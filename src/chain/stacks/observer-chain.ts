@@ -58,6 +58,7 @@ export interface StacksObserverStats {
   badEvents: number;
 }
 
+/** Called with the address of an attachment the observer stored (`StacksObserverChain.onAttachment`). */
 export type AttachmentListener = (address: string) => void;
 
 /** Blocks below the tip's height minus this many are final (StacksObserverChainOptions.reorgWindow). */

@@ -21,6 +21,7 @@ export interface ScenarioOptions {
   simulation?: Partial<Omit<SimulationOptions, 'seed'>>;
 }
 
+/** One scenario-specific observation (`ScenarioResult.facts`). */
 export type Fact = number | boolean | string;
 
 export interface ScenarioResult {

@@ -76,6 +76,7 @@ interface Entry {
   lastError?: string;
 }
 
+/** What `new Backfiller(...)` works with: the store to fill, the sources to ask, and its clock, options and callbacks. */
 export interface BackfillerInit {
   store: ChunkStore;
   sources: readonly ChunkSource[];

@@ -10,6 +10,7 @@ const MAX_ITEMS = 1_000;
 
 /** What the route reads: a node's (or a Backfiller's) missing chunks, oldest first, and how many there are. */
 export interface MissingChunks {
+  /** The missing chunks, oldest first, at most `limit` of them. */
   missing(limit?: number): MissingChunk[];
   readonly missingCount: number;
 }
