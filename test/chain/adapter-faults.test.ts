@@ -43,6 +43,20 @@ function adapter(list: Announcement[], overrides: Partial<ChainAdapter> = {}): C
   return chain;
 }
 
+/** An adapter over `list` that keeps every listener it is given for good, and answers `answer` for its unsubscribe function. */
+function keepingAdapter(list: Announcement[], answer: 'a throwing unsubscribe' | 'no function'): ReturnType<typeof adapter> {
+  const chain = adapter(list);
+  const register = chain.subscribe;
+  chain.subscribe = ((listener: ChainListener) => {
+    register(listener);
+    if (answer === 'no function') return 42;
+    return () => {
+      throw new Error('already gone');
+    };
+  }) as never;
+  return chain;
+}
+
 /** An adapter over `list` whose reads fail with `message`: the next one (`faults.next`), or all while `faults.all`. */
 function failingReads(list: Announcement[], message: string): { chain: ReturnType<typeof adapter>; faults: { next: boolean; all: boolean } } {
   const faults = { next: false, all: false };
@@ -242,12 +256,7 @@ describe('a chain adapter that misbehaves', () => {
     const listen = (event: { type: string }) => void heard.push(event.type);
     const onBad = () => void heard.push('bad');
     // Registers the listener, then answers neither a function nor { unsubscribe }.
-    const wrongShape = adapter(list);
-    const register = wrongShape.subscribe;
-    wrongShape.subscribe = ((listener: ChainListener) => {
-      register(listener);
-      return 42;
-    }) as never;
+    const wrongShape = keepingAdapter(list, 'no function');
     expect(() => new GuardedChain(wrongShape, systemClock).subscribe(listen, onBad, () => {})).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', option: 'chain' }));
     expect(wrongShape.subscribers).toBe(1); // the adapter still holds it
     wrongShape.emit({ type: 'append', announcements: list.slice(2) });
@@ -255,14 +264,7 @@ describe('a chain adapter that misbehaves', () => {
     expect(heard).toEqual([]);
 
     // An unsubscribe that throws leaves the listener with the adapter: it is told, and hears nothing after.
-    const throwing = adapter(list);
-    const add = throwing.subscribe;
-    throwing.subscribe = ((listener: ChainListener) => {
-      add(listener);
-      return () => {
-        throw new Error('already gone');
-      };
-    }) as never;
+    const throwing = keepingAdapter(list, 'a throwing unsubscribe');
     const unsubscribeErrors: unknown[] = [];
     const unsubscribe = new GuardedChain(throwing, systemClock).subscribe(listen, onBad, (error) => void unsubscribeErrors.push(error));
     throwing.emit({ type: 'rollback', length: 1 });
@@ -276,21 +278,8 @@ describe('a chain adapter that misbehaves', () => {
   });
 
   it('subscribe(): the listener an adapter keeps holds none of the subscriber\'s callbacks once it is let go (collected)', async () => {
-    const kept = adapter(announcements(2));
-    const register = kept.subscribe;
-    // Keeps every listener for good, and its unsubscribe throws.
-    kept.subscribe = ((listener: ChainListener) => {
-      register(listener);
-      return () => {
-        throw new Error('already gone');
-      };
-    }) as never;
-    const refusing = adapter(announcements(2));
-    const registerRefused = refusing.subscribe;
-    refusing.subscribe = ((listener: ChainListener) => {
-      registerRefused(listener);
-      return 42;
-    }) as never;
+    const kept = keepingAdapter(announcements(2), 'a throwing unsubscribe');
+    const refusing = keepingAdapter(announcements(2), 'no function');
     // Each subscriber's callbacks reach a large object of its own, as a node's reach its store.
     const subscribe = (chain: ChainAdapter): WeakRef<object> => {
       const owner = { payload: new Array(1_000).fill('node') };

@@ -553,12 +553,17 @@ describe('chunk log after a crash or damage', () => {
   });
 });
 
+/** A new chunk log in a fresh folder (no fdatasync), and that folder. */
+async function newLog(): Promise<{ dir: string; log: ChunkLog }> {
+  const dir = freshPath();
+  mkdirSync(dir);
+  ChunkLog.prepareNew(dir, 'none');
+  return { dir, log: await ChunkLog.open(dir, { noSync: true }) };
+}
+
 describe('ChunkLog writes', () => {
   it('takes one write at a time: a second storeChunks while one writes is refused, and the first loses nothing', async () => {
-    const dir = freshPath();
-    mkdirSync(dir);
-    ChunkLog.prepareNew(dir, 'none');
-    const log = await ChunkLog.open(dir, { noSync: true });
+    const { log } = await newLog();
     const entries = Array.from({ length: 20 }, (_, i) => chunkOf(`one write at a time ${i}`)).map((data) => ({ key: Buffer.from(addressOf(data), 'hex'), data }));
     const first = log.storeChunks(chunkWrites(entries.slice(0, 10)));
     await expect(log.storeChunks(chunkWrites(entries.slice(10)))).rejects.toThrow('one write at a time');
@@ -592,11 +597,9 @@ describe('ChunkLog writes', () => {
     for (const { key, data } of entries) expect(Buffer.from(reopened.chunk(key) as Uint8Array).equals(data)).toBe(true);
     await reopened.close();
   });
+
   it('builds every write in memory it keeps between writes, and a batch past that bound in its own: large, small, past the bound, small again, all read back whole', async () => {
-    const dir = freshPath();
-    mkdirSync(dir);
-    ChunkLog.prepareNew(dir, 'none');
-    const log = await ChunkLog.open(dir, { noSync: true });
+    const { dir, log } = await newLog();
     const random = seededRandom(46);
     const sized = (count: number, size: number, label: string) =>
       Array.from({ length: count }, (_, i) => {
@@ -622,11 +625,9 @@ describe('ChunkLog writes', () => {
     for (const { key, data } of batches.flat()) expect(Buffer.from(reopened.chunk(key) as Uint8Array).equals(data)).toBe(true);
     await reopened.close();
   });
+
   it('builds the tables of a batch of more chunks than it keeps tables for in its own, and reuses its kept ones after: repeats within each batch written once', async () => {
-    const dir = freshPath();
-    mkdirSync(dir);
-    ChunkLog.prepareNew(dir, 'none');
-    const log = await ChunkLog.open(dir, { noSync: true });
+    const { dir, log } = await newLog();
     const entry = (label: string) => {
       const data = Buffer.from(label);
       return { key: Buffer.from(addressOf(data), 'hex'), data };
