@@ -39,9 +39,9 @@ export {
   type SimRole,
   type SimulationOptions,
 } from './sim/simulation.js';
-export type { Replication, ReplicationSample } from './sim/replication.js';
+export type { Replication, ReplicationOptions, ReplicationSample } from './sim/replication.js';
 export type { ReplicationReport } from './sim/verify.js';
-export type { Trace, TraceEvent } from './sim/trace.js';
+export type { Trace, TraceEvent, TraceOptions } from './sim/trace.js';
 export type { SimulationFigures, TrafficFigures } from './sim/figures.js';
 export type { ReceivedCounts } from './sim/observed-transport.js';
 export { VirtualClock } from './sim/virtual-clock.js';

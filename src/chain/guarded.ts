@@ -87,7 +87,11 @@ export class GuardedChain {
       try {
         stop();
       } catch (error) {
-        hooks.onUnsubscribeError(error);
+        try {
+          hooks.onUnsubscribeError(error);
+        } catch {
+          // told, and it threw too: nothing more to tell
+        }
       }
     };
   }

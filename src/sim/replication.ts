@@ -20,6 +20,7 @@ export interface ReplicationSample {
   mean: number;
 }
 
+/** Options of `new Replication(...)`. */
 export interface ReplicationOptions {
   /** Most samples kept; beyond it every other sample is dropped, so a long run stays bounded. Default 4,096. */
   maxSamples?: number;

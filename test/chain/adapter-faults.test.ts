@@ -270,6 +270,7 @@ describe('a chain adapter that misbehaves', () => {
     throwing.emit({ type: 'rollback', length: 1 });
     expect(heard).toEqual(['rollback']);
     unsubscribe();
+    unsubscribe(); // a second call does nothing: the adapter is not asked, nor the caller told, again
     expect(unsubscribeErrors).toEqual([expect.objectContaining({ message: 'already gone' })]);
     expect(throwing.subscribers).toBe(1);
     throwing.emit({ type: 'append', announcements: list.slice(2) });

@@ -101,7 +101,9 @@ export function names(count: number, prefix = 'n'): string[] {
 }
 
 /** A scenario size below what the scenario needs (atlas sim reports it as bad usage). */
-export class ScenarioSizeError extends RangeError {}
+export class ScenarioSizeError extends RangeError {
+  override name = 'ScenarioSizeError';
+}
 
 /** `value` (else `fallback`) as a whole number of at least `minimum`; ScenarioSizeError otherwise. */
 export function positiveInteger(value: number | undefined, fallback: number, what: string, minimum = 1): number {
