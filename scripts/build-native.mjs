@@ -4,6 +4,8 @@
 // built from native/ into build/Release/. Install must never fail because of it: without a
 // compiler, or with ATLAS_SKIP_NATIVE=1, the library hashes with node:crypto / hash-wasm.
 // Prints exactly one line; `--force` (npm run build:native) always builds and exits 1 on failure.
+// `npm install --build-from-source` (or `--build-from-source=atlasnet`, this package alone) builds
+// even when a prebuilt binary loads; a build that fails then leaves that binary in use.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -33,7 +35,10 @@ function loadableAddon() {
   }
 }
 
-if (!force) {
+/** npm's --build-from-source, for every package (true) or for this one by name. */
+const fromSource = ['true', 'atlasnet'].includes(process.env.npm_config_build_from_source ?? '');
+
+if (!force && !fromSource) {
   const ready = loadableAddon();
   if (ready) {
     console.log(`atlasnet: native hash addon ready (${ready.slice(root.length + 1)}), nothing to build`);
@@ -75,6 +80,8 @@ const result = spawnSync(command, [...prefix, 'rebuild', ...(nodedir ? [`--noded
 if (result.status === 0) {
   console.log('atlasnet: native hash addon built');
 } else {
-  console.log(`atlasnet: native hash addon not built (${failureReason(result)}); hashing falls back to node:crypto`);
+  const prebuilt = force ? undefined : loadableAddon();
+  const instead = prebuilt ? `the prebuilt addon (${prebuilt.slice(root.length + 1)}) runs instead` : 'hashing falls back to node:crypto';
+  console.log(`atlasnet: native hash addon not built (${failureReason(result)}); ${instead}`);
   if (force) process.exit(1);
 }

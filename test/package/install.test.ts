@@ -188,6 +188,19 @@ describe.skipIf(unreachable !== undefined)('the packed tarball, installed three 
       const result = await installAndProbe('normal', [], cleanEnv());
       expectCorrect(result.probe);
       expect(result.probe.bitmaps).toBe('native');
+      // The prebuilt hash addon loads, so nothing is compiled.
+      expect(existsSync(join(base, 'normal', 'node_modules', 'atlasnet', 'build'))).toBe(false);
+      expectNotices(result);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'with --build-from-source=atlasnet: the hash addon is compiled although a prebuilt one loads, and runs',
+    async () => {
+      const result = await installAndProbe('from-source', ['--build-from-source=atlasnet'], cleanEnv());
+      expectCorrect(result.probe);
+      expect(existsSync(join(base, 'from-source', 'node_modules', 'atlasnet', 'build', 'Release', 'atlas_native.node'))).toBe(true);
       expectNotices(result);
     },
     STEP_TIMEOUT_MS,
