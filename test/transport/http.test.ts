@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -138,6 +139,14 @@ describe('HttpTransport: calls', () => {
     open.push(advertised);
     expect(await advertised.listen(new FakeService())).toBe('atlas.example.org:6264');
     expect(advertised.address).toBe('atlas.example.org:6264');
+  });
+
+  it('says ADDRESS_REFUSED, not INTERNAL, for an address that is not this machine\'s (a bind that fails locally: nothing is sent)', async (context) => {
+    const nonlocalBind = '/proc/sys/net/ipv4/ip_nonlocal_bind';
+    if (existsSync(nonlocalBind) && readFileSync(nonlocalBind, 'utf8').trim() !== '0') context.skip(); // such a machine binds it
+    const transport = new HttpTransport({ listen: '192.0.2.1:0' }); // TEST-NET-1, documentation only
+    await expect(transport.listen(new FakeService())).rejects.toMatchObject({ code: ErrorCodes.ADDRESS_REFUSED, details: { errno: 'EADDRNOTAVAIL' }, message: expect.stringContaining("not one of this machine's") });
+    await transport.close();
   });
 
   it('says ADDRESS_IN_USE for a taken port (errno in details), and a transport on a free port still listens', async () => {
