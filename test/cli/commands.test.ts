@@ -54,7 +54,9 @@ describe('atlas --help', () => {
 
 describe('bad usage and bad files', () => {
   it('gives one line and exit code 2 for bad arguments', async () => {
-    const [unknownCommand, unknownOption, badNumber, badAddress, missingPeer, badPeer, badCache, badChunkCache] = await Promise.all([
+    const aFile = join(dir, 'not-a-folder.txt');
+    writeFileSync(aFile, 'x');
+    const [unknownCommand, unknownOption, badNumber, badAddress, missingPeer, badPeer, badCache, badChunkCache, fileAsDataDir] = await Promise.all([
       runAtlas(['frobnicate']),
       runAtlas(['demo', '--nodez', '3']),
       runAtlas(['demo', '--nodes', '1']),
@@ -63,6 +65,7 @@ describe('bad usage and bad files', () => {
       runAtlas(['peers', 'localhost']),
       runAtlas(['node', '--sequence-cache-mb', 'lots']),
       runAtlas(['node', '--chunk-cache-mb', '-1']),
+      runAtlas(['node', '--data-dir', aFile, '--listen', '127.0.0.1:0']),
     ]);
     expectOneLineFailure(unknownCommand as RunResult, 2, /unknown command 'frobnicate'/);
     expectOneLineFailure(unknownOption as RunResult, 2, /unknown option '--nodez'.*--nodes/);
@@ -72,6 +75,8 @@ describe('bad usage and bad files', () => {
     expectOneLineFailure(badPeer as RunResult, 2, /host:port/);
     expectOneLineFailure(badCache as RunResult, 2, /--sequence-cache-mb.*whole number/);
     expectOneLineFailure(badChunkCache as RunResult, 2, /--chunk-cache-mb.*whole number/);
+    expectOneLineFailure(fileAsDataDir as RunResult, 2, /--data-dir .*not-a-folder\.txt is a file, not a folder/);
+    expect(readFileSync(aFile, 'utf8')).toBe('x'); // untouched
   });
 
   it('gives one line and exit code 1 for missing, empty, oversized and corrupt files', async () => {
