@@ -56,7 +56,7 @@ describe('bad usage and bad files', () => {
   it('gives one line and exit code 2 for bad arguments', async () => {
     const aFile = join(dir, 'not-a-folder.txt');
     writeFileSync(aFile, 'x');
-    const [unknownCommand, unknownOption, badNumber, badAddress, missingPeer, badPeer, badCache, badChunkCache, fileAsDataDir] = await Promise.all([
+    const [unknownCommand, unknownOption, badNumber, badAddress, missingPeer, badPeer, badCache, badChunkCache, fileAsDataDir, badWait] = await Promise.all([
       runAtlas(['frobnicate']),
       runAtlas(['demo', '--nodez', '3']),
       runAtlas(['demo', '--nodes', '1']),
@@ -66,6 +66,7 @@ describe('bad usage and bad files', () => {
       runAtlas(['node', '--sequence-cache-mb', 'lots']),
       runAtlas(['node', '--chunk-cache-mb', '-1']),
       runAtlas(['node', '--data-dir', aFile, '--listen', '127.0.0.1:0']),
+      runAtlas(['put', aFile, '--wait', '-1']),
     ]);
     expectOneLineFailure(unknownCommand as RunResult, 2, /unknown command 'frobnicate'/);
     expectOneLineFailure(unknownOption as RunResult, 2, /unknown option '--nodez'.*--nodes/);
@@ -77,6 +78,7 @@ describe('bad usage and bad files', () => {
     expectOneLineFailure(badChunkCache as RunResult, 2, /--chunk-cache-mb.*whole number/);
     expectOneLineFailure(fileAsDataDir as RunResult, 2, /--data-dir .*not-a-folder\.txt is a file, not a folder/);
     expect(readFileSync(aFile, 'utf8')).toBe('x'); // untouched
+    expectOneLineFailure(badWait as RunResult, 2, /--wait.*expected 0 \(no wait\) or seconds between 0\.001 and 3600, got "-1"/);
   });
 
   it('gives one line and exit code 1 for missing, empty, oversized and corrupt files', async () => {

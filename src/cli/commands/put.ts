@@ -3,7 +3,7 @@
  * A node refuses a chunk whose announcement it has not applied yet; right after `atlas announce`
  * it may not have re-read the chain, so refused chunks are offered again for up to --wait seconds.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_LIMITS } from '../../protocol/limits.js';
 import { secondsParser } from '../args.js';
 import { CliError } from '../errors.js';
@@ -89,6 +89,12 @@ async function putBatches(client: ProtocolClient, peer: string, chunks: readonly
   }
 }
 
+/** 0 (no wait) or seconds as `secondsParser` takes them; the refusal names both. */
 function nonNegativeSeconds(value: string): number {
-  return value.trim() === '0' ? 0 : secondsParser(3600)(value);
+  if (value.trim() === '0') return 0;
+  try {
+    return secondsParser(3600)(value);
+  } catch {
+    throw new InvalidArgumentError(`expected 0 (no wait) or seconds between 0.001 and 3600, got ${JSON.stringify(value.slice(0, 40))}`);
+  }
 }
