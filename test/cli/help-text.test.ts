@@ -20,5 +20,9 @@ describe('atlas help text', () => {
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).not.toMatch(/\bnpm\b/);
     }
+    // Every command that asks one node asks the local one by default, as the README says.
+    for (const command of ['status', 'peers', 'get', 'put', 'resolve', 'missing']) {
+      expect(results[COMMANDS.indexOf(command) + 2]!.stdout, command).toMatch(/-p, --peer <host:port> .*\(default: "127\.0\.0\.1:6264"\)/);
+    }
   }, 120_000);
 });

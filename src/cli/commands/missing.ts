@@ -1,10 +1,10 @@
 /** `atlas missing --peer <addr>`: the announced chunks a running node does not hold yet. */
 import type { Command } from 'commander';
-import { intParser, parsePeer, secondsParser } from '../args.js';
+import { intParser, secondsParser } from '../args.js';
 import { CliError } from '../errors.js';
 import { getNodeJson } from '../node-http.js';
 import { formatSeconds, formatTable, oneLine, remoteText, writeJson, writeLine } from '../output.js';
-import { DEFAULT_REMOTE_TIMEOUT_S } from '../remote.js';
+import { DEFAULT_REMOTE_TIMEOUT_S, peerOption } from '../remote.js';
 import { MISSING_PATH } from '../../sync/sources/missing-route.js';
 
 interface MissingOptions {
@@ -35,7 +35,7 @@ export function registerMissingCommand(program: Command): void {
   program
     .command('missing')
     .description('list the announced chunks a running node does not hold, with their age and last attempt')
-    .requiredOption('-p, --peer <host:port>', 'the node to ask', parsePeer)
+    .addOption(peerOption('the node to ask'))
     .option('--limit <n>', 'most chunks listed', intParser(1, 1_000), 100)
     .option('-t, --timeout <seconds>', 'deadline of the call', secondsParser(3600), DEFAULT_REMOTE_TIMEOUT_S)
     .option('--json', 'print JSON')

@@ -1,10 +1,10 @@
 /** `atlas resolve <name> --peer <addr>`: a BNS name's zone file from a running node. */
 import { InvalidArgumentError, type Command } from 'commander';
-import { parsePeer, secondsParser } from '../args.js';
+import { secondsParser } from '../args.js';
 import { CliError } from '../errors.js';
 import { getNodeJson } from '../node-http.js';
 import { oneLine, printable, remoteText, writeJson } from '../output.js';
-import { DEFAULT_REMOTE_TIMEOUT_S } from '../remote.js';
+import { DEFAULT_REMOTE_TIMEOUT_S, peerOption } from '../remote.js';
 
 interface ResolveOptions {
   peer: string;
@@ -17,7 +17,7 @@ export function registerResolveCommand(program: Command): void {
     .command('resolve')
     .description("print a BNS name's zone file, as a running node resolves it (GET /v1/names/<name>)")
     .argument('<name>', 'the name, e.g. muneeb.id or a subdomain such as bob.dmails.id', parseName)
-    .requiredOption('-p, --peer <host:port>', 'the node to ask', parsePeer)
+    .addOption(peerOption('the node to ask'))
     .option('-t, --timeout <seconds>', 'deadline of the call', secondsParser(3600), DEFAULT_REMOTE_TIMEOUT_S)
     .option('--json', 'print the whole answer as JSON')
     .action(async (name: string, options: ResolveOptions) => {
