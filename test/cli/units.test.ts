@@ -158,6 +158,20 @@ describe('demo summary and progress lines', () => {
     expect(text).toMatch(/^1\s+127\.0\.0\.1:2\s+10\/10\s+0\.80 s\s+10 \(1\.5 KiB\)\s+1\.50x/m);
     expect(text).toMatch(/^2\s+127\.0\.0\.1:3\s+4\/10\s+no\s/m);
     expect(text).toContain('did not converge within 2.00 s');
+    expect(summary.interrupted).toBe(false);
+    // Ended by a signal: said so, with how far it got, never as a failure to converge.
+    const interrupted = summarise(
+      [
+        { index: 0, address: '127.0.0.1:1', stats: statsOf(10, 10, 0, 0), transport: undefined, convergedMs: 5 },
+        { index: 1, address: '127.0.0.1:2', stats: statsOf(3, 10, 300, 0), transport: undefined, convergedMs: undefined },
+      ],
+      1000,
+      300,
+      true,
+    );
+    expect(interrupted.interrupted).toBe(true);
+    expect(formatSummary(interrupted)).toContain('interrupted after 0.30 s: 1 of 2 nodes held every chunk');
+    expect(formatSummary(interrupted)).not.toContain('did not converge');
   });
 
   it('writes plain progress lines no more often than the interval, and always the last state', () => {

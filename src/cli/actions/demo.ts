@@ -54,7 +54,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     out(`nodes: ${nodes.map((n) => n.address).join(', ')}; putting ${formatCount(workload.chunks.length)} chunks to node 0`);
 
     const result = await replicate(nodes, workload, options, stopping.promise);
-    const summary = summarise(result.outcomes, dataBytes, result.elapsedMs);
+    const summary = summarise(result.outcomes, dataBytes, result.elapsedMs, result.interrupted);
     if (options.json) writeJson({ workload: { source: workload.source, chunks: workload.chunks.length, bytes: dataBytes }, ...summary });
     else process.stdout.write('\n' + formatSummary(summary) + '\n');
     if (result.interrupted) {

@@ -32,6 +32,8 @@ export interface NodeSummaryRow {
 
 export interface DemoSummary {
   converged: boolean;
+  /** A signal ended the demo before every node converged. */
+  interrupted: boolean;
   /** Until the last node converged, or until the demo gave up. */
   elapsedMs: number;
   nodes: NodeSummaryRow[];
@@ -42,7 +44,7 @@ export interface DemoSummary {
   wireOverhead: number | null;
 }
 
-export function summarise(outcomes: readonly NodeOutcome[], dataBytes: number, elapsedMs: number): DemoSummary {
+export function summarise(outcomes: readonly NodeOutcome[], dataBytes: number, elapsedMs: number, interrupted = false): DemoSummary {
   const nodes = outcomes.map((o): NodeSummaryRow => {
     const d = o.stats.downloads;
     const useful = d.chunkBytesReceived - d.duplicateBytes;
@@ -63,7 +65,7 @@ export function summarise(outcomes: readonly NodeOutcome[], dataBytes: number, e
   const converged = outcomes.length > 0 && outcomes.every((o) => o.convergedMs !== undefined);
   const usefulBytes = dataBytes * Math.max(0, outcomes.length - 1);
   const wireBytesIn = nodes.reduce((sum, n) => sum + n.wireBytesIn, 0);
-  return { converged, elapsedMs, nodes, usefulBytes, wireBytesIn, wireOverhead: usefulBytes > 0 ? wireBytesIn / usefulBytes : null };
+  return { converged, interrupted: interrupted && !converged, elapsedMs, nodes, usefulBytes, wireBytesIn, wireOverhead: usefulBytes > 0 ? wireBytesIn / usefulBytes : null };
 }
 
 export function formatSummary(summary: DemoSummary): string {
@@ -91,7 +93,9 @@ export function formatSummary(summary: DemoSummary): string {
   );
   const verdict = summary.converged
     ? `converged: every node holds every chunk after ${formatSeconds(summary.elapsedMs)}`
-    : `did not converge within ${formatSeconds(summary.elapsedMs)}`;
+    : summary.interrupted
+      ? `interrupted after ${formatSeconds(summary.elapsedMs)}: ${summary.nodes.filter((n) => n.convergedMs !== null).length} of ${summary.nodes.length} nodes held every chunk`
+      : `did not converge within ${formatSeconds(summary.elapsedMs)}`;
   return [
     table,
     '',
