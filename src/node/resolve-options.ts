@@ -82,7 +82,7 @@ const NODE_GROUP_RULES = {
   timers: POSITIVE_FINITE,
   walk: numberRule({ positiveIntegers: ['stepsPerRound', 'settledStepsPerRenewal'] }),
   // downloads.maxInFlight may be 0: the node then fetches only when asked (fetchChunks).
-  downloads: numberRule({ positiveIntegers: ['maxInFlightPerPeer', 'batchSize', 'maxPendingWrites', 'planWindow'], wholeNumbers: ['maxInFlight'] }),
+  downloads: numberRule({ positiveIntegers: ['maxInFlightPerPeer', 'batchSize', 'maxPendingWrites', 'planWindow'], wholeNumbers: ['maxInFlight'], positive: ['storeRetryMs', 'maxStoreRetryMs'] }),
   push: numberRule({ positiveIntegers: ['pushBatch'], wholeNumbers: ['neighborOffers'], positive: ['timeoutMs'] }),
   earlyContacts: numberRule({ positiveIntegers: ['maxPeers', 'maxPeersPerHost', 'maxPositions'], positive: ['ttlMs'] }),
   audit: numberRule({ positive: ['timeoutMs', 'retryMs'], fractions: ['stallHealth'] }),

@@ -13,6 +13,7 @@ import { DEFAULT_OMISSIONS, OmissionLedger, type OmissionOptions } from './omiss
 import { ChunkCaller, type ChunkCallComponents } from './chunk-caller.js';
 import { requestChunks } from './request-chunks.js';
 import { storedColumns, type StoredChunks } from './stored-chunks.js';
+import { requestIndices, withheld } from './reply-answers.js';
 import { checkReply, receivedBatch } from './verify.js';
 import { WorkPlan, type PlannedRequest } from './work-plan.js';
 
@@ -45,6 +46,16 @@ export interface DownloaderOptions {
    * otherwise be asked again, and could waste a transfer again, after each inventory refresh.
    */
   refutedClaimMs: number;
+  /**
+   * After our store refuses a write (a full disk, an I/O error: STORE_IO), no request starts for
+   * this long (default 1 s), then twice as long after each further refusal, up to
+   * `maxStoreRetryMs` (default 30 s); a write that succeeds starts over. The addresses are not
+   * backed off: the disk failed, not the chunks or the peers, and a chunk backed off through a long
+   * outage waited up to `backoff.maxMs` (10 min) after the disk had room again. Meanwhile no
+   * reply is fetched only to be thrown away.
+   */
+  storeRetryMs: number;
+  maxStoreRetryMs: number;
 }
 
 /** Defaults of DownloaderOptions. */
@@ -59,6 +70,8 @@ export const DEFAULT_DOWNLOADER: Readonly<DownloaderOptions> = Object.freeze({
   omissions: DEFAULT_OMISSIONS,
   hedge: DEFAULT_HEDGE,
   refutedClaimMs: 600_000,
+  storeRetryMs: 1_000,
+  maxStoreRetryMs: 30_000,
 });
 
 /**
@@ -144,6 +157,9 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   private readonly hedge: HedgeTimer;
   /** Peers that answered BUSY, until when they get no new request. */
   private readonly busy = new ExpiringMap<string>(MAX_BUSY_PEERS);
+  /** Store refusals since the last write that succeeded, and when requests may start again. */
+  private storeRefusals = 0;
+  private storePausedUntil = 0;
 
   constructor(components: DownloaderComponents, options?: Partial<DownloaderOptions>) {
     super(components, DEFAULT_DOWNLOADER, options);
@@ -195,6 +211,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     const own = this.store.inventory;
     if (slots <= 0 || this.views.size === 0 || own.count >= own.length) return;
     const now = this.clock.now();
+    if (now < this.storePausedUntil) return this.wakeAt(this.storePausedUntil, now);
     // A peer whose request was hedged gets one request at a time until it answers again (it may be
     // the only holder: it is slowed, never shut out).
     const canOpen = (peer: string) =>
@@ -276,11 +293,11 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     let putOff: readonly number[] | undefined;
     try {
       putOff = await this.accept(peer, planned, reply);
+      this.storeRefusals = 0;
     } catch (error) {
-      // A local store failure: not the peer's fault. Back the addresses off and say so.
+      // A local store failure: not the peer's fault, nor the chunks'. Pause and say so.
       if (!this.stopped) {
-        const now = this.clock.now();
-        this.plan.failRequest(planned, now);
+        this.pauseForStore();
         this.hooks.storeFailed(asAtlasError(error));
       }
     } finally {
@@ -289,6 +306,18 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
       if (!hedged) this.plan.release(planned, putOff);
       this.pump();
     }
+  }
+
+  /** No request starts until the store has had time to recover (storeRetryMs, doubling up to maxStoreRetryMs). */
+  private pauseForStore(): void {
+    const now = this.clock.now();
+    // The other writes of requests started before the pause fail too: one refusal, not several.
+    if (now < this.storePausedUntil) return;
+    const { storeRetryMs, maxStoreRetryMs } = this.options;
+    const pause = Math.min(Math.max(storeRetryMs, maxStoreRetryMs), storeRetryMs * 2 ** Math.min(this.storeRefusals, 30));
+    this.storeRefusals++;
+    this.storePausedUntil = now + pause;
+    this.wakeAt(this.storePausedUntil, now);
   }
 
   private readonly batchSizeOf = (peer: string): number => this.views.batchSize(peer, this.options.batchSize);
@@ -400,47 +429,6 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     }
     return storedColumns(added, addedPositions);
   }
-}
-
-/**
- * Where each of `found` (addresses of the request `asked`, as a reply names them) sits in
- * `asked`. Replies answer in request order, so one walk forward finds them; from the first one out
- * of that order (any order is valid) on, they are found through a map of the request, built once:
- * linear whatever order a peer chooses.
- */
-function requestIndices(asked: readonly Address[], found: readonly { address: Address }[]): (number | undefined)[] {
-  const out = new Array<number | undefined>(found.length);
-  let next = 0;
-  let byAddress: Map<Address, number> | undefined;
-  for (let i = 0; i < found.length; i++) {
-    const { address } = found[i] as { address: Address };
-    if (byAddress !== undefined) {
-      out[i] = byAddress.get(address);
-      continue;
-    }
-    let at = next;
-    while (at < asked.length && asked[at] !== address) at++;
-    if (at < asked.length) {
-      out[i] = at;
-      next = at + 1;
-      continue;
-    }
-    byAddress ??= new Map(asked.map((a, j) => [a, j]));
-    out[i] = byAddress.get(address);
-  }
-  return out;
-}
-
-/**
- * The asked addresses a reply withheld: said missing, or left unanswered (neither a chunk nor put
- * off). The reply parsers refuse an address answered twice or not asked, so when the answers add
- * up to the request every address was answered once, and the withheld ones are those said missing.
- */
-function withheld(asked: readonly Address[], reply: GetChunksResult, putOff: readonly Address[]): readonly Address[] {
-  if (reply.chunks.length + reply.missing.length + putOff.length === asked.length) return reply.missing;
-  const answered = new Set<Address>(putOff);
-  for (const chunk of reply.chunks) answered.add(chunk.address);
-  return asked.filter((address) => !answered.has(address));
 }
 
 /** The pause a BUSY refusal asks for (its retryAfterMs), or BUSY_PAUSE_MS. */

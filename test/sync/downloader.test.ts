@@ -113,6 +113,39 @@ const running: Downloader[] = [];
 afterEach(() => running.splice(0).forEach((d) => d.stop()));
 
 describe('Downloader', () => {
+  it('pauses every request while the store refuses writes (a full disk) and backs no address off: all stored soon after the disk has room', async () => {
+    const count = 3_000;
+    const serve: Reply = (_peer, addresses) => ({ chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] });
+    const byAddress = new Map<string, Uint8Array>();
+    // The addresses' own back-off as by default (1 s, doubling): a refused write must not use it.
+    const { chunks, store, views, downloader, requests, faults } = await setup(count, serve, { storeRetryMs: 100, maxStoreRetryMs: 300 });
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    let full = true;
+    let refusals = 0;
+    const receiving = store as unknown as Record<typeof storeReceived, (batch: ReceivedBatch) => Promise<ReceivedOutcome>>;
+    const receive = receiving[storeReceived].bind(store);
+    receiving[storeReceived] = (batch) => {
+      if (!full) return receive(batch);
+      refusals++;
+      return Promise.reject(new AtlasError(ErrorCodes.STORE_IO, 'no space left on the device', { errno: 'ENOSPC' }));
+    };
+    views.track('P');
+    views.markHeld('P', Uint32Array.from({ length: count }, (_, i) => i), 0);
+    running.push(downloader);
+    downloader.pump();
+    // Full for 3.2 s: addresses backed off per refusal would wait 1, 2, then 4 s, past the outage.
+    await new Promise((resolve) => setTimeout(resolve, 3_200));
+    const asked = requests.P ?? 0;
+    expect(refusals).toBeGreaterThan(0);
+    // Paused between refusals (100, 200, then 300 ms): a few rounds of at most 6 requests, not a stream.
+    expect(asked).toBeLessThan(6 * 20);
+    full = false;
+    const freedAt = Date.now();
+    await waitFor(() => store.inventory.count === count, 'every chunk to be stored once the disk has room', 10_000);
+    expect(Date.now() - freedAt).toBeLessThan(1_500);
+    expect(faults).toEqual([]); // the peer is not blamed for our disk
+  });
+
   it('keeps a peer busy even when rarest-first puts another peer’s sole holdings first', async () => {
     const serve: Reply = (_peer, addresses) => ({ chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] });
     const byAddress = new Map<string, Uint8Array>();
