@@ -3,7 +3,8 @@
  * all ask the running command to stop. A command that has something to close waits with
  * untilSignal() and closes it; the process then ends at the latest STOP_GRACE_MS after the
  * request, whatever is still pending, and at once on a second signal. With no command waiting,
- * the process ends at once. A closed pipe ends quietly: no stack trace, exit code unchanged.
+ * the process ends at once, with the same `atlas: interrupted by <signal>` line. A closed pipe
+ * ends quietly: no stack trace, exit code unchanged.
  */
 import { EXIT_INTERRUPTED } from './errors.js';
 
@@ -64,7 +65,8 @@ export function requestStop(signal: StopSignal): void {
     exitNow(signal, `${signal} again, exiting without waiting`);
   }
   stopRequested = signal;
-  if (waiters.size === 0) exitNow(signal);
+  // Nothing to close: the command ends now, saying why, as one that closes first does.
+  if (waiters.size === 0) exitNow(signal, `interrupted by ${signal}`);
   const woken = [...waiters];
   waiters.clear();
   for (const wake of woken) wake(signal);

@@ -4,6 +4,7 @@
  * finding a chunk the asked node does not hold among the peers it knows.
  */
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hash160Hex } from '../../src/hash/index.js';
 import { EXIT_INTERRUPTED } from '../../src/cli/errors.js';
 import { atlasCommand, errorLines, ROOT, runAtlas, startAtlasNode, type RunningNode } from './helpers.js';
+import { waitFor } from '../support/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'atlas-cli-survival-'));
 const running: RunningNode[] = [];
@@ -95,6 +97,28 @@ describe('pipes and signals', () => {
       expect(output).toContain(`interrupted by ${signal}`);
       expect(output).not.toMatch(/event listener threw|\n\s+at /);
       expect(processWarnings(output)).toEqual([]);
+    }
+  });
+
+  it('a command with nothing to close, stopped by a signal, still says so in one line, with the signal\'s exit code', async () => {
+    // A peer that accepts the connection and never answers: `atlas get` waits on it.
+    const connected: net.Socket[] = [];
+    const silent = net.createServer((socket) => void connected.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const { command, args } = atlasCommand(['get', 'c'.repeat(40), '--peer', `127.0.0.1:${port}`, '--timeout', '60']);
+      const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      await waitFor(() => connected.length > 0, 'atlas get to call the silent peer', 30_000);
+      child.kill('SIGTERM');
+      expect(await closed).toBe(143);
+      expect(errorLines(stderr)).toEqual(['atlas: interrupted by SIGTERM']);
+    } finally {
+      for (const socket of connected) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 
