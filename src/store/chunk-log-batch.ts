@@ -46,55 +46,61 @@ export class WriteSpace {
   static readonly MAX_KEPT_BYTES = 4 * 1024 * 1024;
   /** The most chunks the kept tables hold; a larger batch gets tables of its own. */
   static readonly MAX_KEPT_CHUNKS = 64 * 1024;
-  #records: Buffer | undefined;
-  #placements: Float64Array | undefined;
-  #offsets: Float64Array | undefined;
-  #slots: Int32Array | undefined;
+  readonly #records = new Kept((bytes) => Buffer.allocUnsafeSlow(bytes), WriteSpace.MAX_KEPT_BYTES, 64 * 1024);
+  readonly #placements = new Kept((count) => new Float64Array(count), WriteSpace.MAX_KEPT_CHUNKS);
+  readonly #offsets = new Kept((count) => new Float64Array(count), WriteSpace.MAX_KEPT_CHUNKS);
+  readonly #slots = new Kept((size) => new Int32Array(size), 2 * WriteSpace.MAX_KEPT_CHUNKS);
 
   /** `bytes` of memory for one write's records, valid until the next write. */
   records(bytes: number): Buffer {
-    if (bytes > WriteSpace.MAX_KEPT_BYTES) return Buffer.allocUnsafe(bytes);
-    if (this.#records === undefined || this.#records.length < bytes) {
-      this.#records = Buffer.allocUnsafeSlow(Math.min(WriteSpace.MAX_KEPT_BYTES, Math.max(bytes, 2 * (this.#records?.length ?? 0), 64 * 1024)));
-    }
-    return this.#records.subarray(0, bytes);
+    return this.#records.take(bytes);
   }
 
   /** A table of `count` placements (contents undefined), valid until the next write. */
   placements(count: number): Float64Array {
-    if (count > WriteSpace.MAX_KEPT_CHUNKS) return new Float64Array(count);
-    if (this.#placements === undefined || this.#placements.length < count) this.#placements = new Float64Array(keptSize(count));
-    return this.#placements.subarray(0, count);
+    return this.#placements.take(count);
   }
 
   /** A table of `count` record offsets (contents undefined), valid until the next write. */
   offsets(count: number): Float64Array {
-    if (count > WriteSpace.MAX_KEPT_CHUNKS) return new Float64Array(count);
-    if (this.#offsets === undefined || this.#offsets.length < count) this.#offsets = new Float64Array(keptSize(count));
-    return this.#offsets.subarray(0, count);
+    return this.#offsets.take(count);
   }
 
   /** A table of `size` slots, each -1, valid until the next write. */
   slots(size: number): Int32Array {
-    if (size > 2 * WriteSpace.MAX_KEPT_CHUNKS) return new Int32Array(size).fill(-1);
-    if (this.#slots === undefined || this.#slots.length < size) this.#slots = new Int32Array(Math.max(size, 2 * keptSize(size / 2)));
-    return this.#slots.subarray(0, size).fill(-1);
+    return this.#slots.take(size).fill(-1);
   }
 
   /** Lets the kept memory go (the log closes). */
   release(): void {
-    this.#records = undefined;
-    this.#placements = undefined;
-    this.#offsets = undefined;
-    this.#slots = undefined;
+    for (const kept of [this.#records, this.#placements, this.#offsets, this.#slots]) kept.release();
   }
 }
 
-/** Room for `count` chunks in a kept table: at least 1,024, doubled up to what is kept, so a growing batch size reallocates rarely. */
-function keptSize(count: number): number {
-  let size = 1024;
-  while (size < count) size *= 2;
-  return Math.min(size, WriteSpace.MAX_KEPT_CHUNKS);
+/** One array kept from write to write: grown in powers of two up to `maxLength`; a longer request gets one of its own. */
+class Kept<T extends Uint8Array | Float64Array | Int32Array> {
+  #array: T | undefined;
+
+  constructor(
+    private readonly make: (length: number) => T,
+    private readonly maxLength: number,
+    private readonly minLength = 1024,
+  ) {}
+
+  /** The first `length` entries (contents undefined), valid until the next call. */
+  take(length: number): T {
+    if (length > this.maxLength) return this.make(length);
+    if (this.#array === undefined || this.#array.length < length) {
+      let size = this.minLength;
+      while (size < length) size *= 2;
+      this.#array = this.make(Math.min(size, this.maxLength));
+    }
+    return this.#array.subarray(0, length) as T;
+  }
+
+  release(): void {
+    this.#array = undefined;
+  }
 }
 
 /**
