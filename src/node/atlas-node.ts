@@ -39,8 +39,6 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   private roundRunning: Promise<void> | undefined;
   #state: NodeState = 'open';
   #closing: Promise<void> | undefined;
-  /** close() has begun closing the store: its figures are no longer the node's to read. */
-  #storeClosing = false;
 
   private constructor(options: ResolvedNodeOptions, store: ChunkStore) {
     super();
@@ -219,7 +217,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   }
 
   stats(): NodeStats {
-    if (this.#state === 'closed' || this.#storeClosing) throw new AtlasError(ErrorCodes.CLOSED, `cannot read stats: node is ${this.#state}`);
+    this.assertUsable('read stats');
     return this.parts.stats(this.#state);
   }
 
@@ -256,10 +254,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     await step(() => this.parts.overlay.stop());
     await step(() => this.parts.follower.stop());
     await step(() => this.parts.transport.close()); // the chain adapter is the host's: we only unsubscribed from it
-    if (this.#closeStore) {
-      this.#storeClosing = true;
-      await step(() => this.store.close());
-    }
+    if (this.#closeStore) await step(() => this.store.close());
     this.#state = 'closed';
     if (failures.length > 0) {
       for (const failure of failures.slice(1)) this.parts.logger.error('close: a further step failed', { error: String(failure) });

@@ -270,19 +270,19 @@ export class WorkPlan {
   }
 
   /**
-   * Backs off the addresses of a request that failed as a whole, each where it was planned: every
-   * one when the failure was ours (`failing` undefined: the store refused the batch); else those
-   * no other peer claims, and those failed before by another peer (sparedFrom). The rest are
-   * spared: the caller releases them to the other holders (`release(request, 'all', failing)`;
-   * a side plan's, to the next plan), and they are not planned with `failing` again.
+   * Backs off the addresses of a request that `failing` failed as a whole, each where it was
+   * planned: those no other peer claims, and those failed before by another peer (sparedFrom).
+   * The rest are spared: the caller releases them to the other holders (`release(request, 'all',
+   * failing)`; a side plan's, to the next plan), and they are not planned with `failing` again.
+   * (A write our store refuses backs nothing off: the downloader pauses instead.)
    */
-  failRequest(request: PlannedRequest, now: number, failing?: string): void {
+  failRequest(request: PlannedRequest, now: number, failing: string): void {
     const { addresses, positions, holders } = request;
     let everyPeer: readonly string[] | undefined;
     for (let i = 0; i < addresses.length; i++) {
       const address = addresses[i] as Address;
       const position = positions[i] as number;
-      if (failing !== undefined && !this.sparedFrom.has(position) && this.sparedFrom.size < MAX_SPARED) {
+      if (!this.sparedFrom.has(position) && this.sparedFrom.size < MAX_SPARED) {
         const others = holders[i] ?? (everyPeer ??= this.views.peers());
         if (others.some((peer) => peer !== failing && this.views.get(peer)?.inventory.has(position) === true)) {
           this.sparedFrom.set(position, failing);
