@@ -25,8 +25,8 @@ import { exitCodeForSignal, untilSignal, type StopSignal } from '../signals.js';
 
 const WORKER_FLAG = '--scan-worker';
 
-/** What the child sends back: a report (with the chunk log's file, when the store has one), or the typed error that stopped the scan. */
-type WorkerAnswer = { report: ScanReport; chunkLogFile?: string } | { error: { code?: string; message: string } };
+/** What the child sends back: a report, or the typed error that stopped the scan. */
+type WorkerAnswer = { report: ScanReport } | { error: { code?: string; message: string } };
 
 interface CheckOptions {
   json?: boolean;
@@ -50,9 +50,11 @@ export function registerCheckCommand(program: Command): void {
         stopping.dispose();
       }
       if ('stopped' in outcome) throw new CliError(`interrupted by ${outcome.stopped}: the scan of ${path} was stopped`, exitCodeForSignal(outcome.stopped));
-      if (options.json) writeJson({ ok: 'report' in outcome && outcome.report.ok, path, ...outcome });
-      else if ('report' in outcome) writeHuman(path, outcome.report, outcome.chunkLogFile);
-      const failure = failureOf(path, outcome);
+      // A store with a chunk log keeps it in its folder (the report says whether it has one).
+      const chunkLogFile = 'report' in outcome && outcome.report.chunkLog !== undefined ? join(path, CHUNK_LOG_FILE) : undefined;
+      if (options.json) writeJson({ ok: 'report' in outcome && outcome.report.ok, path, ...outcome, ...(chunkLogFile === undefined ? {} : { chunkLogFile }) });
+      else if ('report' in outcome) writeHuman(path, outcome.report, chunkLogFile);
+      const failure = failureOf(path, outcome, chunkLogFile);
       if (failure !== undefined) throw new CliError(failure);
     });
 }
@@ -107,7 +109,7 @@ function writeHuman(path: string, r: ScanReport, chunkLogFile: string | undefine
 }
 
 /** The one line a failed check ends with on stderr, or undefined when the store is sound. */
-function failureOf(path: string, outcome: Outcome): string | undefined {
+function failureOf(path: string, outcome: Outcome, chunkLogFile: string | undefined): string | undefined {
   if ('crashed' in outcome) return `${path}: DAMAGED: ${outcome.crashed}`;
   if ('error' in outcome) return `${path}: cannot be checked: ${outcome.error.message}${outcome.error.code ? ` (${outcome.error.code})` : ''}`;
   const r = outcome.report;
@@ -115,7 +117,7 @@ function failureOf(path: string, outcome: Outcome): string | undefined {
   const found: string[] = [];
   const log = r.chunkLog;
   if (log !== undefined && (log.damaged > 0 || log.cutBytes > 0)) {
-    found.push(`chunk log ${outcome.chunkLogFile ?? CHUNK_LOG_FILE} is damaged: ${formatCount(log.damaged)} record(s) fail their hash, ${formatBytes(log.cutBytes)} unreadable at its end`);
+    found.push(`chunk log ${chunkLogFile ?? CHUNK_LOG_FILE} is damaged: ${formatCount(log.damaged)} record(s) fail their hash, ${formatBytes(log.cutBytes)} unreadable at its end`);
   }
   const corrupt = r.corrupt - (log?.damaged ?? 0);
   if (corrupt > 0) found.push(`${formatCount(corrupt)} corrupt chunk(s)`);
@@ -140,7 +142,7 @@ async function runWorker(path: string): Promise<void> {
     const store = await LmdbChunkStore.open({ path, chunkCacheBytes: 0 });
     try {
       const report = scanStore(store);
-      answer = store.chunkLog ? { report: withChunkLog(report, store.chunkLog), chunkLogFile: join(store.path, CHUNK_LOG_FILE) } : { report };
+      answer = { report: store.chunkLog ? withChunkLog(report, store.chunkLog) : report };
     } finally {
       await store.close();
     }

@@ -94,7 +94,7 @@ function nonNegativeSeconds(value: string): number {
   if (value.trim() === '0') return 0;
   try {
     return secondsParser(3600)(value);
-  } catch {
-    throw new InvalidArgumentError(`expected 0 (no wait) or seconds between 0.001 and 3600, got ${JSON.stringify(value.slice(0, 40))}`);
+  } catch (error) {
+    throw new InvalidArgumentError(`expected 0 (no wait) or ${(error as Error).message.replace(/^expected /, '')}`);
   }
 }
