@@ -222,6 +222,10 @@ export class Overlay {
     // A settled node usually has no candidate to check and no step to take: it then awaits nothing.
     if (this.table.pendingCount > 0) await this.admitCandidates();
     if (this.table.size === 0 || this.options.signal.aborted) return;
+    // A node without neighbours (just started) takes a seed neighbour before its walk's first
+    // step (a seed not called yet counts as live): what the seed holds is read while the walk
+    // goes on, one round trip sooner than after the step.
+    if (this.active.size === 0) this.keepSeedNeighbor();
     const steps = this.pace.stepsDue(this.walkState());
     if (steps > 0) await this.walk(steps);
     if (this.options.signal.aborted) return;
@@ -275,9 +279,6 @@ export class Overlay {
       } catch {
         return; // the sampler restarts by itself on the next step
       }
-      // A node without neighbours (just started) takes its seed neighbour after its first step
-      // (a seed not called yet counts as live), so what it holds is read while the walk goes on.
-      if (this.active.size === 0) this.keepSeedNeighbor();
     }
   }
 

@@ -102,6 +102,37 @@ describe('overlay: peers spelt otherwise in peer lists', () => {
 });
 
 describe('overlay: the seed neighbour', () => {
+  it('a node just started takes its seed neighbour before its walk has heard back from anyone', async () => {
+    // Every walk step hangs until released: the seed must be a neighbour meanwhile, so what it
+    // holds is read while the walk goes on, not one round trip later.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const calls: string[] = [];
+    const transport: Transport = {
+      address: SELF,
+      listen: async () => SELF,
+      close: async () => {},
+      async call(_peer, method) {
+        calls.push(method);
+        await released;
+        if (method === 'ping') return pong();
+        if (method === 'peers') return { peers: [] };
+        throw new Error(`unexpected ${method}`);
+      },
+    };
+    const neighbors = new Set<string>();
+    const { overlay, lifetime } = overlayOver(transport, neighbors, { seeds: [SEED], count: 4, renewMs: 10_000, stepsPerRound: 4, seed: 7 });
+    overlay.start();
+    const round = overlay.round();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toEqual(['peers']); // the walk's first step is under way, unanswered
+    expect([...neighbors]).toEqual([SEED]);
+    release();
+    await round;
+    expect([...neighbors]).toEqual([SEED]);
+    lifetime.abort();
+  });
+
   it('gives a seed neighbour that stopped answering its slot to a live seed, without waiting for renewal', async () => {
     const seeds = ['127.0.0.2:80', '127.0.0.4:80'];
     const down = new Set<string>();
