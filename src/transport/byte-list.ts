@@ -217,14 +217,25 @@ class PieceReader {
     this.left = total;
   }
 
-  /** The next byte, or undefined past the end. */
-  byte(): number | undefined {
-    if (this.left === 0) return undefined;
+  /**
+   * The piece that holds the next byte, once the pieces read to their end are passed (a byte must
+   * be left). One method for byte() and bytes(): a reply's pieces mostly end inside a chunk or
+   * between a header's bytes, rarely right before a chunk's bytes, and bytes() inlining this loop
+   * would then run it with no type feedback of its own and have its optimised code thrown away.
+   */
+  #current(): Uint8Array {
     let piece = this.#pieces[this.#piece] as Uint8Array;
     while (this.#at >= piece.length) {
       piece = this.#pieces[++this.#piece] as Uint8Array;
       this.#at = 0;
     }
+    return piece;
+  }
+
+  /** The next byte, or undefined past the end. */
+  byte(): number | undefined {
+    if (this.left === 0) return undefined;
+    const piece = this.#current();
     this.left--;
     return piece[this.#at++] as number;
   }
@@ -240,11 +251,8 @@ class PieceReader {
   /** The next `size` bytes: a view of the piece that holds them, or a copy when they span pieces; undefined past the end. */
   bytes(size: number): Uint8Array | undefined {
     if (size > this.left) return undefined;
-    let piece = this.#pieces[this.#piece] as Uint8Array;
-    while (this.#at >= piece.length && size > 0) {
-      piece = this.#pieces[++this.#piece] as Uint8Array;
-      this.#at = 0;
-    }
+    if (size === 0) return new Uint8Array(0);
+    let piece = this.#current();
     this.left -= size;
     if (this.#at + size <= piece.length) {
       const view = new Uint8Array(piece.buffer, piece.byteOffset + this.#at, size);
