@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { parseAddress } from '../address.js';
+import { readWholeNumber } from '../command-line.js';
 import { isAtlasError } from '../errors.js';
 import { classifyIp, parseDialAddress } from '../peers/address-policy.js';
 import type { ChunkStorage } from '../store/lmdb.js';
@@ -37,12 +38,12 @@ export function collectString(value: string, previous: string[] | undefined): st
   return [...(previous ?? []), value];
 }
 
+/** A whole number from `min` to `max`, worded as `atlas sim` words its sizes (readWholeNumber). */
 export function intParser(min: number, max: number): (value: string) => number {
   return (value) => {
-    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected a whole number, got ${JSON.stringify(value.slice(0, 40))}`);
-    const n = Number(value);
-    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a number from ${min} to ${max}, got ${value}`);
-    return n;
+    const reading = readWholeNumber(value, min, max);
+    if ('problem' in reading) throw new InvalidArgumentError(`expected ${reading.problem}`);
+    return reading.value;
   };
 }
 

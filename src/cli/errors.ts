@@ -3,7 +3,11 @@
  * Exit codes: 1 an operation failed (unreachable peer, refused chunk, bad file, timeout),
  * 2 bad usage (unknown option, malformed argument), 130 interrupted.
  */
-import { isAtlasError, replaceControlCharacters } from '../errors.js';
+import { oneLine } from '../command-line.js';
+import { isAtlasError } from '../errors.js';
+
+// The one-line helper every atlas command shares, `atlas sim` included (src/command-line.ts).
+export { oneLine };
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -53,15 +57,11 @@ export function describeError(error: unknown): string {
   } else if (error instanceof Error) text = error.message;
   else text = String(error);
   // One line, shown and never obeyed by the terminal: the message may quote a remote node.
-  return replaceControlCharacters(oneLine(text));
+  return oneLine(text);
 }
 
 export function exitCodeOf(error: unknown): number {
   return error instanceof CliError ? error.exitCode : EXIT_FAILURE;
-}
-
-export function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 function isErrnoException(error: unknown): error is NodeJS.ErrnoException {

@@ -10,7 +10,7 @@ import { constants } from 'node:fs';
 import { access, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { replaceControlCharacters } from '../errors.js';
+import { oneLine, readWholeNumber } from '../command-line.js';
 import { formatFigures } from './figures.js';
 import { ScenarioSizeError } from './scenarios/common.js';
 import { findScenario, SCENARIOS, type Scenario, type ScenarioResult, type ScenarioSize } from './scenarios/index.js';
@@ -175,10 +175,6 @@ function usage(io: SimCommandIo, message: string): number {
   return SIM_EXIT_USAGE;
 }
 
-function oneLine(text: string): string {
-  return replaceControlCharacters(text.replace(/\s*\n\s*/g, ' ').trim());
-}
-
 type SimValues = ReturnType<typeof parseOptions>['values'];
 
 function parseOptions(argv: string[]) {
@@ -242,13 +238,12 @@ function checkSizes(scenario: Scenario, values: SimValues): { nodes?: number; ch
   return sizes;
 }
 
+/** `value` read as every atlas command reads a whole number (readWholeNumber), refused as bad usage naming `flag`. */
 function integerOption(value: string | undefined, flag: string, minimum: number, maximum: number): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < minimum || n > maximum) {
-    throw new SimUsageError(`${flag} must be a whole number from ${minimum} to ${maximum === SIM_MAX_SEED ? '2^53 - 1' : maximum}, got ${JSON.stringify(value.slice(0, 40))}`);
-  }
-  return n;
+  const reading = readWholeNumber(value, minimum, maximum);
+  if ('problem' in reading) throw new SimUsageError(`${flag} must be ${reading.problem}`);
+  return reading.value;
 }
 
 /** Refuses an --svg path the plot could not be written to, before the run rather than after it. */

@@ -3,13 +3,18 @@
  * like every other atlas command: sizes past their documented bounds (SIM_MAX_NODES,
  * SIM_MAX_CHUNKS, SIM_MAX_STORED_BYTES, SIM_MAX_SEED), a size the scenario sets itself, and an
  * --svg file that cannot be written. The bounds are in its help text.
+ *
+ * In-process through runSimCommand, with every scenario's run replaced by one that fails at once:
+ * a usage error must be found before any run starts (before the bounds, such runs took hours).
+ * One real `atlas sim` process shows the same line, and its exit code, through the command.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { runSimCommand, SIM_MAX_CHUNKS, SIM_MAX_NODES, SIM_MAX_STORED_BYTES, SIM_USAGE } from '../../src/sim/cli.js';
-import { errorLines, runAtlas, type RunResult } from './helpers.js';
+import { SCENARIOS } from '../../src/sim/scenarios/index.js';
+import { errorLines, runAtlas } from './helpers.js';
 
 function capture() {
   const out: string[] = [];
@@ -17,10 +22,20 @@ function capture() {
   return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
 }
 
-/** Runs `atlas sim` in-process; only for argv that must be refused before a run, or that run briefly. */
+let scenarioRuns: MockInstance[] = [];
+beforeEach(() => {
+  scenarioRuns = SCENARIOS.map((scenario) => vi.spyOn(scenario, 'run').mockRejectedValue(new Error(`the ${scenario.name} scenario started`)));
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** Runs `atlas sim` in-process, where no scenario can run: only for argv refused before a run, or listings and help. */
 async function sim(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const { io, out, err } = capture();
   const code = await runSimCommand(argv, io);
+  const started = SCENARIOS.filter((_, i) => scenarioRuns[i]!.mock.calls.length > 0).map((scenario) => scenario.name);
+  expect(started, `scenarios started by atlas sim ${argv.join(' ')}`).toEqual([]);
   return { code, out: out.join(''), err: err.join('') };
 }
 
@@ -62,20 +77,16 @@ describe('atlas sim usage errors', () => {
   });
 
   it('refuses sizes past their bounds, naming the option and the bound, before anything runs', async () => {
-    // In child processes, killed past the timeout: before the bounds these ran for hours.
-    const [nodes, chunks, stored, seed] = await Promise.all([
-      runAtlas(['sim', 'mesh', '--quiet', '--nodes', String(SIM_MAX_NODES + 1)], { timeoutMs: 30_000 }),
-      runAtlas(['sim', 'mesh', '--quiet', '--chunks', String(SIM_MAX_CHUNKS + 1)], { timeoutMs: 30_000 }),
-      runAtlas(['sim', 'scale', '--quiet', '--nodes', '5000'], { timeoutMs: 30_000 }),
-      runAtlas(['sim', 'mesh', '--quiet', '--seed', '9007199254740992'], { timeoutMs: 30_000 }),
-    ]);
-    expectUsageLine(nodes as RunResult, new RegExp(`--nodes .*from 1 to ${SIM_MAX_NODES}, got "${SIM_MAX_NODES + 1}"`));
-    expectUsageLine(chunks as RunResult, new RegExp(`--chunks .*from 1 to ${SIM_MAX_CHUNKS}, got "${SIM_MAX_CHUNKS + 1}"`));
-    expectUsageLine(stored as RunResult, new RegExp(`--nodes 5000 x --chunks 10000 \\(the default\\).*more than the ${SIM_MAX_STORED_BYTES / 1024 ** 3} GiB`));
-    expectUsageLine(seed as RunResult, /--seed .*2\^53 - 1, got "9007199254740992"/);
+    expectUsageLine(await sim(['mesh', '--quiet', '--nodes', String(SIM_MAX_NODES + 1)]), new RegExp(`--nodes .*from 1 to ${SIM_MAX_NODES}, got "${SIM_MAX_NODES + 1}"`));
+    expectUsageLine(await sim(['mesh', '--quiet', '--chunks', String(SIM_MAX_CHUNKS + 1)]), new RegExp(`--chunks .*from 1 to ${SIM_MAX_CHUNKS}, got "${SIM_MAX_CHUNKS + 1}"`));
+    expectUsageLine(
+      await sim(['scale', '--quiet', '--nodes', '5000']),
+      new RegExp(`--nodes 5000 x --chunks 10000 \\(the default\\).*more than the ${SIM_MAX_STORED_BYTES / 1024 ** 3} GiB`),
+    );
+    expectUsageLine(await sim(['mesh', '--quiet', '--seed', '9007199254740992']), /--seed .*2\^53 - 1, got "9007199254740992"/);
     // 40 KiB chunks count for their size.
     expectUsageLine(await sim(['big-chunks', '--chunks', '20000']), /--chunks 20000 x 40960 B/);
-  }, 60_000);
+  });
 
   it('documents the bounds in its help text', async () => {
     const help = await sim(['--help']);
@@ -102,8 +113,8 @@ describe('atlas sim usage errors', () => {
       [dir, /is a directory/],
       [join(dir, 'file.txt', 'plot.svg'), /.*file\.txt is not a folder/],
     ] as const) {
+      // sim() checks that the scenario never started.
       const result = await sim(['mesh', '--nodes', '3', '--chunks', '5', '--svg', path]);
-      // No progress line: the scenario never started.
       expectUsageLine(result, new RegExp(`--svg ".*": ${why.source}`));
     }
   });

@@ -49,8 +49,16 @@ export interface Scenario {
   fixed?: readonly ScenarioSize[];
   /** Bytes of each chunk it generates, when not the workload's mix (about 180 on average): what `atlas sim` bounds memory with. */
   chunkBytes?: number;
+  /** Least of each size the scenario can run with (a smaller one is refused with ScenarioSizeError); default 1. */
+  minimums?: Readonly<Partial<Record<ScenarioSize, number>>>;
   run(options: ScenarioOptions): Promise<ScenarioResult>;
 }
+
+/** What a run's sizes are read from: the scenario's name (for its result), defaults, fixed sizes and minimums. */
+export type ScenarioShape = Pick<Scenario, 'name' | 'defaults' | 'fixed' | 'minimums'>;
+
+/** The sizes one run takes. */
+export type ScenarioSizes = Record<ScenarioSize, number>;
 
 /** What a scenario body returns: convergence and its own facts. */
 export interface ScenarioBody {
@@ -60,16 +68,21 @@ export interface ScenarioBody {
   complete?: readonly SimNode[];
 }
 
-/** Runs `body` on a fresh Simulation, then verifies, measures and closes it, even on failure. */
+/**
+ * Runs `body` on a fresh Simulation sized by `options`, then verifies, measures and closes it, even
+ * on failure. Sizes below the scenario's minimums are refused first, before anything is built.
+ */
 export async function runScenario(
-  name: string,
+  scenario: ScenarioShape,
   options: ScenarioOptions,
   defaults: Partial<Omit<SimulationOptions, 'seed'>>,
-  body: (sim: Simulation) => Promise<ScenarioBody>,
+  body: (sim: Simulation, sizes: ScenarioSizes) => Promise<ScenarioBody>,
 ): Promise<ScenarioResult> {
+  const { name } = scenario;
+  const sizes = scenarioSizes(scenario, options);
   const sim = new Simulation({ ...defaults, ...options.simulation, seed: options.seed });
   try {
-    const outcome = await body(sim);
+    const outcome = await body(sim, sizes);
     const complete = outcome.complete ?? sim.honest();
     const report = verifyReplication(
       sim.chain,
@@ -105,8 +118,15 @@ export class ScenarioSizeError extends RangeError {
   override name = 'ScenarioSizeError';
 }
 
+/** The sizes `options` ask of `scenario`: each its default when not given (or fixed), and at least its minimum; ScenarioSizeError otherwise. */
+export function scenarioSizes(scenario: ScenarioShape, options: ScenarioOptions): ScenarioSizes {
+  const size = (what: ScenarioSize): number =>
+    scenario.fixed?.includes(what) ? scenario.defaults[what] : positiveInteger(options[what], scenario.defaults[what], what, scenario.minimums?.[what]);
+  return { nodes: size('nodes'), chunks: size('chunks') };
+}
+
 /** `value` (else `fallback`) as a whole number of at least `minimum`; ScenarioSizeError otherwise. */
-export function positiveInteger(value: number | undefined, fallback: number, what: string, minimum = 1): number {
+function positiveInteger(value: number | undefined, fallback: number, what: string, minimum = 1): number {
   const n = value ?? fallback;
   if (!Number.isSafeInteger(n) || n < minimum) throw new ScenarioSizeError(`${what} must be an integer >= ${minimum}, got ${value}`);
   return n;

@@ -7,7 +7,7 @@ import type { Address } from '../../address.js';
 import { BYZANTINE_BEHAVIOURS, type ByzantineBehaviour } from '../byzantine.js';
 import type { SimNode, Simulation } from '../simulation.js';
 import { generateChunks, type GeneratedChunk } from '../workload.js';
-import { log, names, pick, positiveInteger, runScenario, type Fact, type Scenario } from './common.js';
+import { log, names, pick, runScenario, type Fact, type Scenario } from './common.js';
 
 const DEADLINE_MS = 30 * 60_000;
 /** Byzantine scenario: how often neighbour sets are polled, and how long the run goes on after
@@ -44,14 +44,15 @@ export const partition: Scenario = {
   name: 'partition',
   summary: 'the network splits in two halves, chunks are put on both sides, each side converges on its own, then the halves heal',
   defaults: { nodes: 16, chunks: 200 },
+  minimums: { nodes: 4, chunks: 2 },
   run: (options) =>
-    runScenario('partition', options, {}, async (sim) => {
-      const all = names(positiveInteger(options.nodes, 16, 'nodes', 4));
+    runScenario(partition, options, {}, async (sim, sizes) => {
+      const all = names(sizes.nodes);
       const half = all.length / 2;
       const sideA = all.slice(0, Math.floor(half));
       const sideB = all.slice(Math.floor(half));
       const seeds = [sideA[0] as string, sideB[0] as string];
-      const chunks = generateChunks(positiveInteger(options.chunks, 200, 'chunks', 2), sim.random);
+      const chunks = generateChunks(sizes.chunks, sim.random);
       const chunksA = chunks.slice(0, Math.ceil(chunks.length / 2));
       const chunksB = chunks.slice(chunksA.length);
       sim.announce(chunks);
@@ -91,9 +92,10 @@ export const byzantine: Scenario = {
   name: 'byzantine',
   summary: '20% Byzantine peers (corrupt bytes, lying inventories, stalling, oversized and garbage replies, peer-exchange floods): honest nodes converge, nothing corrupt is stored, liars fall out of honest peer tables',
   defaults: { nodes: 60, chunks: 300 },
+  minimums: { nodes: 6 },
   run: (options) =>
-    runScenario('byzantine', options, {}, async (sim) => {
-      const total = positiveInteger(options.nodes, 60, 'nodes', 6);
+    runScenario(byzantine, options, {}, async (sim, sizes) => {
+      const total = sizes.nodes;
       const byzantineCount = Math.max(1, Math.round(total * 0.2));
       const honest = names(total - byzantineCount);
       const seed = honest[0] as string;
@@ -102,7 +104,7 @@ export const byzantine: Scenario = {
       // Join in a random order, so Byzantine peers are spread through the overlay.
       const joining = [...honest.slice(1), ...roles.keys()];
       shuffle(joining, sim.random);
-      const chunks = generateChunks(positiveInteger(options.chunks, 300, 'chunks'), sim.random);
+      const chunks = generateChunks(sizes.chunks, sim.random);
       sim.announce(chunks);
       await sim.addNode(seed);
       for (const name of joining) {
@@ -191,10 +193,11 @@ export const reorg: Scenario = {
   name: 'reorg',
   summary: 'a chain reorganisation in the middle of a sync: the sequence is rolled back and new announcements follow',
   defaults: { nodes: 12, chunks: 300 },
+  minimums: { nodes: 2, chunks: 10 },
   run: (options) =>
-    runScenario('reorg', options, {}, async (sim) => {
-      const all = names(positiveInteger(options.nodes, 12, 'nodes', 2));
-      const count = positiveInteger(options.chunks, 300, 'chunks', 10);
+    runScenario(reorg, options, {}, async (sim, sizes) => {
+      const all = names(sizes.nodes);
+      const count = sizes.chunks;
       const chunks = generateChunks(count, sim.random);
       sim.announce(chunks);
       for (const name of all) await sim.addNode(name, name === all[0] ? {} : { seeds: [all[0] as string] });
@@ -235,12 +238,13 @@ export const lateJoiner: Scenario = {
   name: 'late-joiner',
   summary: 'a node joins an established, converged network and catches up on everything',
   defaults: { nodes: 20, chunks: 500 },
+  minimums: { nodes: 2 },
   run: (options) =>
-    runScenario('late-joiner', options, {}, async (sim) => {
-      const all = names(positiveInteger(options.nodes, 20, 'nodes', 2));
+    runScenario(lateJoiner, options, {}, async (sim, sizes) => {
+      const all = names(sizes.nodes);
       const established = all.slice(0, -1);
       const joiner = all[all.length - 1] as string;
-      const chunks = generateChunks(positiveInteger(options.chunks, 500, 'chunks'), sim.random);
+      const chunks = generateChunks(sizes.chunks, sim.random);
       sim.announce(chunks);
       for (const name of established) await sim.addNode(name, name === all[0] ? {} : { seeds: [all[0] as string] });
       await sim.runFor(5_000);

@@ -16,7 +16,7 @@ import { shuffle } from '../../runtime.js';
 import type { ByzantineBehaviour } from '../byzantine.js';
 import type { Simulation } from '../simulation.js';
 import { generateChunks } from '../workload.js';
-import { log, names, positiveInteger, runScenario, type Fact, type Scenario, type ScenarioOptions, type ScenarioResult } from './common.js';
+import { log, names, runScenario, type Fact, type Scenario, type ScenarioOptions, type ScenarioResult, type ScenarioShape } from './common.js';
 
 const DEADLINE_MS = 10 * 60_000;
 const WARM_UP_MS = 30_000;
@@ -26,13 +26,14 @@ const POLL_MS = 1_000;
 const SHARE = 0.25;
 
 function integrityScenario(name: string, behaviour: ByzantineBehaviour, summary: string): Scenario {
-  return {
+  const scenario: Scenario = {
     name,
     summary,
     defaults: { nodes: 16, chunks: 200 },
+    minimums: { nodes: 4 },
     run: async (options) => {
-      const control = await runOnce(`${name}-control`, options, undefined);
-      const attacked = await runOnce(name, options, behaviour);
+      const control = await runOnce({ ...scenario, name: `${name}-control` }, options, undefined);
+      const attacked = await runOnce(scenario, options, behaviour);
       const after = attacked.facts.convergedAfterPutsMs as number;
       const reference = control.facts.convergedAfterPutsMs as number;
       attacked.facts = {
@@ -45,18 +46,19 @@ function integrityScenario(name: string, behaviour: ByzantineBehaviour, summary:
       return attacked;
     },
   };
+  return scenario;
 }
 
-async function runOnce(name: string, options: ScenarioOptions, behaviour: ByzantineBehaviour | undefined): Promise<ScenarioResult> {
-  return runScenario(name, options, {}, async (sim) => {
-    const total = positiveInteger(options.nodes, 16, 'nodes', 4);
+async function runOnce(scenario: ScenarioShape, options: ScenarioOptions, behaviour: ByzantineBehaviour | undefined): Promise<ScenarioResult> {
+  return runScenario(scenario, options, {}, async (sim, sizes) => {
+    const total = sizes.nodes;
     const attackers = names(Math.max(1, Math.round(total * SHARE)), 'x');
     const honest = names(total - attackers.length);
     const seed = honest[0] as string;
     const isAttacker = new Set(attackers);
     const joining = [...honest.slice(1), ...attackers];
     shuffle(joining, sim.random);
-    const chunks = generateChunks(positiveInteger(options.chunks, 200, 'chunks'), sim.random);
+    const chunks = generateChunks(sizes.chunks, sim.random);
     sim.announce(chunks);
     // Everyone joins and settles (the attackers are real nodes, neighbours like any other); then
     // every chunk is put at the seed, so the others get it through offers and downloads, where
@@ -71,7 +73,7 @@ async function runOnce(name: string, options: ScenarioOptions, behaviour: Byzant
     const putsAt = sim.clock.now();
     for (const chunk of chunks) await sim.put(seed, [chunk]);
     const outcome = await sim.runUntil(() => allHold(sim, honest), DEADLINE_MS);
-    log(options, sim, `${name}: converged ${outcome.reached}`);
+    log(options, sim, `${scenario.name}: converged ${outcome.reached}`);
     await sim.runFor(WATCH_MS);
     stints.stop();
     const facts: Record<string, Fact> = {

@@ -5,7 +5,7 @@
  */
 import type { Simulation } from '../simulation.js';
 import { generateChunks } from '../workload.js';
-import { log, names, pick, positiveInteger, runScenario, type Scenario } from './common.js';
+import { log, names, pick, runScenario, type Scenario } from './common.js';
 
 /** Well-known seeds every node starts from: a real network has a few, not one. */
 const SEEDS = 3;
@@ -24,10 +24,11 @@ export const scale: Scenario = {
   name: 'scale',
   summary: 'a large network: chunks announced in blocks every 10 s and put at random nodes over time, until every node holds every chunk',
   defaults: { nodes: 1_000, chunks: 10_000 },
+  minimums: { nodes: 2 },
   run: (options) =>
-    runScenario('scale', options, {}, async (sim) => {
-      const all = names(positiveInteger(options.nodes, 1_000, 'nodes', 2));
-      const count = positiveInteger(options.chunks, 10_000, 'chunks');
+    runScenario(scale, options, {}, async (sim, sizes) => {
+      const all = names(sizes.nodes);
+      const count = sizes.chunks;
       const report = (line: string) => log(options, sim, line);
       await addNetwork(sim, all, report);
       await sim.runFor(20_000);
@@ -64,10 +65,11 @@ export const spread: Scenario = {
   name: 'spread',
   summary: 'single new chunks put one at a time at random nodes of a settled network: the time for each to reach every node',
   defaults: { nodes: 100, chunks: 20 },
+  minimums: { nodes: 2 },
   run: (options) =>
-    runScenario('spread', options, {}, async (sim) => {
-      const all = names(positiveInteger(options.nodes, 100, 'nodes', 2));
-      const count = positiveInteger(options.chunks, 20, 'chunks');
+    runScenario(spread, options, {}, async (sim, sizes) => {
+      const all = names(sizes.nodes);
+      const count = sizes.chunks;
       await addNetwork(sim, all, (line) => log(options, sim, line));
       // Let the overlay settle: peer tables fill and every node picks its neighbours.
       await sim.runFor(30_000);

@@ -6,7 +6,7 @@ import { shuffle } from '../../runtime.js';
 import { DEFAULT_MAX_CHUNK_SIZE } from '../../store/types.js';
 import { generateChunks } from '../workload.js';
 import type { Simulation } from '../simulation.js';
-import { isolateFromEachOther, log, names, pick, positiveInteger, runScenario, type Scenario } from './common.js';
+import { isolateFromEachOther, log, names, pick, runScenario, type Scenario } from './common.js';
 
 /** Virtual time any of these small networks gets to converge. */
 const DEADLINE_MS = 30 * 60_000;
@@ -21,10 +21,11 @@ export const mesh: Scenario = {
   name: 'mesh',
   summary: 'SPEC §8 mesh: 8 peers all seeded with one node; each chunk put at a random node',
   defaults: { nodes: 9, chunks: 200 },
+  minimums: { nodes: 2 },
   run: (options) =>
-    runScenario('mesh', options, {}, async (sim) => {
-      const all = names(positiveInteger(options.nodes, 9, 'nodes', 2));
-      const chunks = generateChunks(positiveInteger(options.chunks, 200, 'chunks'), sim.random);
+    runScenario(mesh, options, {}, async (sim, sizes) => {
+      const all = names(sizes.nodes);
+      const chunks = generateChunks(sizes.chunks, sim.random);
       sim.announce(chunks);
       await addSeeded(sim, all, (i) => (i === 0 ? [] : [all[0] as string]));
       await sim.runFor(WARM_UP_MS);
@@ -39,13 +40,14 @@ export const line: Scenario = {
   name: 'line',
   summary: 'SPEC §8 line: nodes in a chain, only adjacent nodes reach each other; data put at both ends',
   defaults: { nodes: 9, chunks: 100 },
+  minimums: { nodes: 3, chunks: 2 },
   run: (options) =>
-    runScenario('line', options, {}, async (sim) => {
-      const all = names(positiveInteger(options.nodes, 9, 'nodes', 3));
+    runScenario(line, options, {}, async (sim, sizes) => {
+      const all = names(sizes.nodes);
       for (let i = 0; i < all.length; i++) {
         for (let j = 0; j < all.length; j++) if (Math.abs(i - j) > 1) sim.network.block(all[i] as string, all[j] as string);
       }
-      const chunks = generateChunks(positiveInteger(options.chunks, 100, 'chunks', 2), sim.random);
+      const chunks = generateChunks(sizes.chunks, sim.random);
       sim.announce(chunks);
       await addSeeded(sim, all, (i) => (i === 0 ? [] : [all[i - 1] as string]));
       await sim.runFor(WARM_UP_MS);
@@ -67,14 +69,15 @@ export const star: Scenario = {
   name: 'star',
   summary: 'SPEC §8 NAT/star: peers reach only the seed, never each other, and the seed cannot call them',
   defaults: { nodes: 9, chunks: 100 },
+  minimums: { nodes: 3, chunks: 2 },
   run: (options) =>
-    runScenario('star', options, {}, async (sim) => {
-      const all = names(positiveInteger(options.nodes, 9, 'nodes', 3));
+    runScenario(star, options, {}, async (sim, sizes) => {
+      const all = names(sizes.nodes);
       const seed = all[0] as string;
       const peers = all.slice(1);
       isolateFromEachOther(sim, peers);
       for (const peer of peers) sim.network.block(seed, peer);
-      const chunks = generateChunks(positiveInteger(options.chunks, 100, 'chunks', 2), sim.random);
+      const chunks = generateChunks(sizes.chunks, sim.random);
       sim.announce(chunks);
       await addSeeded(sim, all, (i) => (i === 0 ? [] : [seed]));
       await sim.runFor(WARM_UP_MS);
@@ -93,14 +96,15 @@ export const churn: Scenario = {
   name: 'churn',
   summary: 'SPEC §8 churn: a ring of 18 nodes; only a window of 8 consecutive nodes is alive, sliding one node every 30 s',
   defaults: { nodes: 18, chunks: 100 },
+  minimums: { nodes: 4 },
   run: (options) =>
-    runScenario('churn', options, {}, async (sim) => {
-      const all = names(positiveInteger(options.nodes, 18, 'nodes', 4));
+    runScenario(churn, options, {}, async (sim, sizes) => {
+      const all = names(sizes.nodes);
       const n = all.length;
       const window = Math.min(8, n - 1);
       const stepMs = 30_000;
       const ring = (i: number) => all[((i % n) + n) % n] as string;
-      const chunks = generateChunks(positiveInteger(options.chunks, 100, 'chunks'), sim.random);
+      const chunks = generateChunks(sizes.chunks, sim.random);
       sim.announce(chunks);
       // Every node exists (its data outlives its process); only the window runs.
       await addSeeded(sim, all, (i) => [ring(i - 1), ring(i + 1)], false);
@@ -136,12 +140,13 @@ export const storage: Scenario = {
   name: 'storage',
   summary: 'SPEC §8 storage: chunks put to nodes before they start are readable everywhere after sync, and after a restart',
   defaults: { nodes: 5, chunks: 100 },
+  minimums: { nodes: 2, chunks: 2 },
   run: (options) =>
-    runScenario('storage', options, {}, async (sim) => {
-      const all = names(positiveInteger(options.nodes, 5, 'nodes', 2));
+    runScenario(storage, options, {}, async (sim, sizes) => {
+      const all = names(sizes.nodes);
       const first = all[0] as string;
       const last = all[all.length - 1] as string;
-      const chunks = generateChunks(positiveInteger(options.chunks, 100, 'chunks', 2), sim.random);
+      const chunks = generateChunks(sizes.chunks, sim.random);
       const half = Math.ceil(chunks.length / 2);
       sim.announce(chunks);
       await sim.addNode(first, { start: false });
@@ -167,16 +172,17 @@ export const peerExchange: Scenario = {
   name: 'peer-exchange',
   summary: 'SPEC §8 peer exchange: 8 reachable peers and 4 nobody can call; unreachable peers never appear in peer lists, the seed ends up listing all 8',
   defaults: { nodes: 13, chunks: 60 },
+  minimums: { nodes: 3 },
   run: (options) =>
-    runScenario('peer-exchange', options, {}, async (sim) => {
-      const total = positiveInteger(options.nodes, 13, 'nodes', 3);
+    runScenario(peerExchange, options, {}, async (sim, sizes) => {
+      const total = sizes.nodes;
       const unreachableCount = Math.max(1, Math.round((total - 1) / 3));
       const reachable = names(total - unreachableCount);
       const unreachable = names(unreachableCount, 'u');
       const seed = reachable[0] as string;
       // Nobody can open a call to an unreachable node; it can call out, and replies reach it.
       for (const u of unreachable) for (const other of [...reachable, ...unreachable]) if (other !== u) sim.network.block(other, u);
-      const chunks = generateChunks(positiveInteger(options.chunks, 60, 'chunks'), sim.random);
+      const chunks = generateChunks(sizes.chunks, sim.random);
       sim.announce(chunks);
       await sim.addNode(seed);
       for (const name of [...reachable.slice(1), ...unreachable]) await sim.addNode(name, { seeds: [seed] });
@@ -223,10 +229,11 @@ export const bigChunks: Scenario = {
   summary: 'SPEC §8 big chunks: 100 chunks of exactly 40,960 bytes, fetched by a new node in one get of 100',
   defaults: { nodes: 3, chunks: 100 },
   chunkBytes: DEFAULT_MAX_CHUNK_SIZE,
+  minimums: { nodes: 2 },
   run: (options) =>
-    runScenario('big-chunks', options, {}, async (sim) => {
-      const all = names(positiveInteger(options.nodes, 3, 'nodes', 2));
-      const count = positiveInteger(options.chunks, 100, 'chunks');
+    runScenario(bigChunks, options, {}, async (sim, sizes) => {
+      const all = names(sizes.nodes);
+      const count = sizes.chunks;
       const chunks = generateChunks(count, sim.random, { size: DEFAULT_MAX_CHUNK_SIZE, prefix: 'big' });
       const first = all[0] as string;
       const second = all[1] as string;
@@ -271,8 +278,8 @@ export const inventory: Scenario = {
   defaults: { nodes: 1, chunks: 25 },
   fixed: ['nodes'],
   run: (options) =>
-    runScenario('inventory', options, {}, async (sim) => {
-      const count = positiveInteger(options.chunks, 25, 'chunks');
+    runScenario(inventory, options, {}, async (sim, sizes) => {
+      const count = sizes.chunks;
       const chunks = generateChunks(count, sim.random);
       sim.announce(chunks);
       const name = 'n0';
