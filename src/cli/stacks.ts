@@ -27,31 +27,36 @@ export interface StacksCliOptions {
 /**
  * The Stacks flags checked before anything is opened or created: a bad value is a usage error
  * (exit 2) naming its flag, as every other flag's is. `listen` is the node's own address, which
- * the observer may not share.
+ * the observer may not share. Building a --stacks-node or --mirror source is what checks its
+ * value, so the sources built here are returned, for chunkSources, rather than built again.
  */
-export function checkStacksOptions(options: StacksCliOptions, listen: string): void {
-  const usage = (flag: string, error: unknown) => new CliError(`option '${flag}': ${(error as Error).message}`, EXIT_USAGE, { cause: error });
+export function checkStacksOptions(options: StacksCliOptions, listen: string): ChunkSource[] {
   if (options.stacksObserver !== undefined) {
     try {
       parseListen(options.stacksObserver);
     } catch (error) {
-      throw usage('--stacks-observer <host:port>', error);
+      throw flagError('--stacks-observer <host:port>', error);
     }
     // Port 0 picks a free port, for each of them.
     if (options.stacksObserver === listen && !listen.endsWith(':0')) throw new CliError(`option '--stacks-observer <host:port>': ${listen} is the node's own listen address; the observer needs a port of its own`, EXIT_USAGE);
   }
-  const each = (flag: string, values: readonly string[] | undefined, check: (value: string) => unknown) => {
-    for (const value of values ?? []) {
-      try {
-        check(value);
-      } catch (error) {
-        throw usage(flag, error);
-      }
+  eachOf('--stacks-observer-allow <ip>', options.stacksObserverAllow, (entry) => allowedHostList([entry]));
+  return [...eachOf('--stacks-node <url>', options.stacksNode, stacksNodeSource), ...eachOf('--mirror <url-template>', options.mirror, mirrorSource)];
+}
+
+/** `make` applied to each value given for `flag`; the first it refuses is a usage error naming the flag. */
+function eachOf<T>(flag: string, values: readonly string[] | undefined, make: (value: string) => T): T[] {
+  return (values ?? []).map((value) => {
+    try {
+      return make(value);
+    } catch (error) {
+      throw flagError(flag, error);
     }
-  };
-  each('--stacks-observer-allow <ip>', options.stacksObserverAllow, (entry) => allowedHostList([entry]));
-  each('--stacks-node <url>', options.stacksNode, stacksNodeSource);
-  each('--mirror <url-template>', options.mirror, mirrorSource);
+  });
+}
+
+function flagError(flag: string, error: unknown): CliError {
+  return new CliError(`option '${flag}': ${(error as Error).message}`, EXIT_USAGE, { cause: error });
 }
 
 /** The observer chain when --stacks-observer is given (its journal in <data-dir>/stacks). */
@@ -63,13 +68,9 @@ export async function openObserver(options: StacksCliOptions, dataDir: string, n
   return chain;
 }
 
-/** The chunk sources the flags name, the observer's first. */
-export function chunkSources(options: StacksCliOptions, observer: StacksObserverChain | undefined): ChunkSource[] {
-  return [
-    ...(observer ? [attachmentSource(observer)] : []),
-    ...(options.stacksNode ?? []).map((url) => stacksNodeSource(url)),
-    ...(options.mirror ?? []).map((template) => mirrorSource(template)),
-  ];
+/** The node's chunk sources: the observer's first, then `flagSources` (from checkStacksOptions). */
+export function chunkSources(flagSources: readonly ChunkSource[], observer: StacksObserverChain | undefined): ChunkSource[] {
+  return [...(observer ? [attachmentSource(observer)] : []), ...flagSources];
 }
 
 /** /v1/names/... and /v1/atlas/missing, served once the node is open. */

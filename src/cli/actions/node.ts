@@ -8,6 +8,7 @@ import type { Metrics } from '../../node/metrics.js';
 import { prometheusMetrics } from '../../node/metrics-prometheus.js';
 import type { ChunkStorage } from '../../store/lmdb.js';
 import { systemClock } from '../../runtime.js';
+import type { ChunkSource } from '../../sync/sources/types.js';
 import { splitHostPort, HttpTransport } from '../../transport/http.js';
 import { isLocalHost } from '../args.js';
 import { usageError } from '../errors.js';
@@ -41,7 +42,7 @@ export interface NodeCommandOptions extends StacksCliOptions {
 const PROGRESS_LOG_MS = 5_000;
 
 export async function runNode(options: NodeCommandOptions): Promise<void> {
-  checkStacksOptions(options, options.listen);
+  const flagSources = checkStacksOptions(options, options.listen);
   const logger = createLogger({ level: options.logLevel, format: options.json ? 'json' : 'pretty' });
   const dataDir = resolve(options.dataDir);
   if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) throw usageError(`--data-dir ${dataDir} is a file, not a folder`);
@@ -52,7 +53,7 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
   // the store open and its lock left behind.
   const stopping = untilSignal();
   try {
-    await runUntilStopped(options, logger, dataDir, chainPath, allowLocal, stopping.promise);
+    await runUntilStopped(options, flagSources, logger, dataDir, chainPath, allowLocal, stopping.promise);
   } finally {
     stopping.dispose();
   }
@@ -60,6 +61,7 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
 
 async function runUntilStopped(
   options: NodeCommandOptions,
+  flagSources: readonly ChunkSource[],
   logger: ReturnType<typeof createLogger>,
   dataDir: string,
   chainPath: string,
@@ -93,7 +95,7 @@ async function runUntilStopped(
       ...(options.refresh !== undefined ? { timers: { inventoryRefreshMs: Math.round(options.refresh * 1000) } } : {}),
       ...(allowLocal ? { addressPolicy: { allowLoopback: true, allowPrivate: true } } : {}),
       ...(metrics ? { metrics } : {}),
-      sources: chunkSources(options, observer),
+      sources: chunkSources(flagSources, observer),
     });
     opened = node;
   } catch (error) {

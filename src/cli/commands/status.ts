@@ -41,8 +41,7 @@ export function registerStatusCommand(program: Command): void {
         writeJson(status);
         return;
       }
-      const shown = shownFields(status);
-      const skipped = SHOWN_FIELDS.filter((key) => (status as Record<string, unknown>)[key] !== undefined && (shown as Record<string, unknown>)[key] === undefined);
+      const { shown, skipped } = shownFields(status);
       if (skipped.length > 0) process.stderr.write(`atlas: ${options.peer}'s status: field(s) of the wrong type skipped: ${skipped.join(', ')}\n`);
       const count = (n: number | undefined) => (n === undefined ? '?' : formatCount(n));
       const { have, total } = shown;
@@ -64,15 +63,28 @@ async function readStatus(peer: string, timeoutSeconds: number): Promise<StatusR
   return body as StatusReply;
 }
 
-/** The fields a human status shows, each of its type or left out (a remote node may send anything). */
-function shownFields(reply: StatusReply): StatusReply {
-  const typed: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(reply)) {
-    const wanted = key === 'neighbors' ? Array.isArray(value) : typeof value === (STRING_FIELDS.has(key) ? 'string' : 'number');
-    if (wanted) typed[key] = key === 'neighbors' ? (value as unknown[]).map(String) : value;
+/**
+ * The fields a human status shows, each of its type, and the names of those sent with another
+ * type, which are left out (a remote node may send anything).
+ */
+function shownFields(reply: StatusReply): { shown: StatusReply; skipped: ShownField[] } {
+  const shown: Record<string, unknown> = {};
+  const skipped: ShownField[] = [];
+  for (const key of SHOWN_FIELDS) {
+    const value = (reply as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    if (hasShownType(key, value)) shown[key] = key === 'neighbors' ? (value as unknown[]).map(String) : value;
+    else skipped.push(key);
   }
-  return typed as StatusReply;
+  return { shown: shown as StatusReply, skipped };
 }
-const STRING_FIELDS = new Set(['state', 'address', 'network']);
-/** The fields the human status shows. */
+
+function hasShownType(key: ShownField, value: unknown): boolean {
+  if (key === 'neighbors') return Array.isArray(value);
+  return typeof value === (STRING_FIELDS.has(key) ? 'string' : 'number');
+}
+
+/** The fields the human status shows, in the order a skipped one is named. */
 const SHOWN_FIELDS = ['state', 'network', 'have', 'total', 'peers', 'neighbors', 'chunksPerSecond'] as const;
+type ShownField = (typeof SHOWN_FIELDS)[number];
+const STRING_FIELDS: ReadonlySet<ShownField> = new Set(['state', 'network']);
