@@ -12,11 +12,9 @@ export {
   type MemoryNodeStats,
   type MethodStats,
 } from './transport/memory.js';
+export { MhdaSampler, RandomWalkSampler, backtrackAcceptance } from './peers/mhda.js';
+export { WalkSampler } from './peers/walk-sampler.js';
 export {
-  MhdaSampler,
-  RandomWalkSampler,
-  WalkSampler,
-  backtrackAcceptance,
   DEFAULT_BURN_IN,
   type NeighborList,
   type NeighborsFunction,
@@ -24,7 +22,7 @@ export {
   type StepOptions,
   type WalkSamplerOptions,
   type MaybePromise,
-} from './peers/mhda.js';
+} from './peers/walk-types.js';
 export { RateLimiter, remoteHost, type RateLimiterHooks } from './transport/rate-limit.js';
 export { RequestGuard, type RequestGuardStats } from './protocol/request-guard.js';
 export { checkSender, senderMatches, SENDER_BOUND_METHODS } from './protocol/sender-check.js';

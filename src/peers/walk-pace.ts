@@ -1,4 +1,4 @@
-import { DEFAULT_BURN_IN } from './mhda.js';
+import { DEFAULT_BURN_IN } from './walk-types.js';
 
 /**
  * How fast the overlay's random walk goes (AtlasNode option `walk`). A node whose overlay is

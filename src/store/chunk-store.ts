@@ -1,17 +1,12 @@
 /**
  * The one ChunkStore: every rule of the store over a StoreBackend that only keeps records
- * (backend.ts). LmdbChunkStore and MemoryChunkStore are this class over their backends.
+ * (backend.ts). LmdbChunkStore and MemoryChunkStore are this class over their backends. It holds
+ * the in-memory state (derived at open, crash-safe: derived-state.ts), answers reads from it, and
+ * applies each write to the backend and then to it.
  *
- * Crash safety. Nothing about the inventory is stored: at open, the inventory, the chunk count
- * and the byte count are DERIVED from the chunks and the positions index (bit i is set iff the
- * chunk whose address is at position i is stored). A put writes chunk records only; an append or
- * a truncation writes sequence, positions and checkpoints in one backend transaction. So after a
- * kill at any instant the stored chunks and the sequence are each a committed state, and the bits
- * computed from them can never disagree with them.
- *
- * Writes are serialised through one queue, so each one validates against the committed state it
- * will change; the in-memory state (inventory, counters, digest) changes only after its commit.
- * Puts waiting behind the same write share one transaction (group commit).
+ * Writes run one at a time (write-queue.ts: the order, and group commit); each validates against
+ * the committed state it will change, and the in-memory state (inventory, counters, digest)
+ * changes only after its commit.
  *
  * Reads answer for the current sequence: get/has/chunkCount/chunkBytes see a chunk only while
  * its address is announced. A truncation keeps the bytes, so a chunk announced again is present
@@ -19,25 +14,22 @@
  */
 import { ADDRESS_BYTES, addressKey, hexOfAddress, type Address } from '../address.js';
 import type { Announcement } from '../chain/types.js';
-import { AtlasError, ErrorCodes } from '../errors.js';
-import { Inventory } from '../inventory/inventory.js';
-import { SerialQueue, silentLogger, type Logger } from '../runtime.js';
+import type { Inventory } from '../inventory/inventory.js';
+import type { Logger } from '../runtime.js';
 import { checkMaxChunkSize, hashChunks, parseVerified, throwIfRefused, type AdmissionResult } from './admission.js';
 import { checkAppendStart, packAppend, validateTruncate, type PackedAppend } from './announcements.js';
-import { AddressIndex } from './address-index.js';
-import { copyAdmitted, joined } from './admitted.js';
+import type { AddressIndex } from './address-index.js';
+import { copyAdmitted } from './admitted.js';
 import type { StoreBackend } from './backend.js';
+import { deriveState } from './derived-state.js';
 import { handedOverDigests, isHandedOver } from './handed-over.js';
 import { admitBatch, settleBatch, type PositionsNear } from './put-batch.js';
 import { discardChunk } from './quarantine.js';
 import { receivedAsPutVerified, storeReceived, type ReceivedBatch, type ReceivedOutcome } from './received.js';
-import { copyReceived, pendingOutcome, writeReceived, type ReceiptPart } from './received-batch.js';
-import { WriteGroup } from './write-group.js';
+import { copyReceived, writeReceived, type ReceiptPart } from './received-batch.js';
 import { SequenceDigest } from './sequence-digest.js';
 import type { ChunkStore, DiscardOutcome, PutOutcome, VerifiedChunk } from './types.js';
-
-/** Bits set per inventory call while deriving the inventory at open. */
-const DERIVE_BATCH = 65_536;
+import { closedError, WriteQueue } from './write-queue.js';
 
 /** Options common to every ChunkStore. */
 export interface ChunkStoreOptions {
@@ -46,13 +38,6 @@ export interface ChunkStoreOptions {
   logger?: Logger;
   /** Added to the details of STORE_CORRUPT errors and to warnings (the LMDB store adds its path). */
   details?: Readonly<Record<string, unknown>>;
-}
-
-/** A put waiting for its write. */
-interface PutPart {
-  prepared: AdmissionResult[];
-  resolve: (outcomes: PutOutcome[]) => void;
-  reject: (error: unknown) => void;
 }
 
 /** A `ChunkStore` over any `StoreBackend`. */
@@ -79,41 +64,23 @@ export class BackedChunkStore implements ChunkStore {
    * the address index.
    */
   #countsInDoubt = false;
-  readonly #queue = new SerialQueue();
-  readonly #puts = new WriteGroup<PutPart>(
-    (task) => this.#enqueue(task),
-    (parts) => this.#storeParts(parts),
-  );
-  readonly #receipts = new WriteGroup<ReceiptPart>(
-    (task) => this.#enqueue(task),
+  /** Puts, received batches, appends, truncations and discards, one at a time. */
+  readonly #writes = new WriteQueue(
+    () => this.#closed,
+    (prepared) => this.#store(prepared),
     (parts) => this.#storeReceipts(parts),
   );
   #closed = false;
   #closing: Promise<void> | undefined;
-  readonly #details: Readonly<Record<string, unknown>>;
 
   /** Derives the inventory and counters from the backend's records; throws STORE_CORRUPT when they disagree. */
   constructor(backend: StoreBackend, options: ChunkStoreOptions = {}) {
     this.maxChunkSize = checkMaxChunkSize(options.maxChunkSize);
     this.#backend = backend;
-    this.#details = options.details ?? {};
-    this.#length = backend.readLength();
-    // Told when the length changes, not on every write: V8 inlined that call into the write path
-    // without type feedback (it had run too few times), and reaching it threw the optimised code away.
-    backend.expectChunks?.(this.#length);
-    this.#index = new AddressIndex((position, key, keyAt) => backend.isAddressAt(position, key, keyAt), { expected: this.#length });
-    let position = 0;
-    for (const key of backend.addressRange(0, this.#length)) this.#index.add(key, position++);
-    if (position !== this.#length) {
-      throw new AtlasError(ErrorCodes.STORE_CORRUPT, `the sequence has a hole: expected ${this.#length} positions, read ${position}`, this.#details);
-    }
-    const { digest, rebuilt } = SequenceDigest.restore((from, to) => backend.addressRange(from, to), this.#length, backend.readCheckpoints());
-    this.#digest = digest;
-    if (rebuilt.length > 0) {
-      (options.logger ?? silentLogger).warn('sequence digest checkpoints were missing and have been rebuilt', { ...this.#details, rebuilt: rebuilt.length });
-      backend.writeCheckpoints(rebuilt);
-    }
-    const derived = this.#deriveInventory();
+    const derived = deriveState(backend, options.logger, options.details ?? {});
+    this.#length = derived.length;
+    this.#index = derived.index;
+    this.#digest = derived.digest;
     this.inventory = derived.inventory;
     this.#count = derived.count;
     this.#bytes = derived.bytes;
@@ -167,11 +134,11 @@ export class BackedChunkStore implements ChunkStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#enqueue(() => this.#append(batch));
+    return this.#writes.run(() => this.#append(batch));
   }
 
   truncate(length: number): Promise<void> {
-    return this.#enqueue(() => this.#truncate(length));
+    return this.#writes.run(() => this.#truncate(length));
   }
 
   async put(data: Uint8Array): Promise<PutOutcome & { ok: true }> {
@@ -206,7 +173,7 @@ export class BackedChunkStore implements ChunkStore {
   [storeReceived](batch: ReceivedBatch): Promise<ReceivedOutcome> {
     if (this.#closed) return Promise.reject(closedError());
     const own = !batch.handedOver || this.#backend.keepsChunkBytes === true ? copyReceived(batch) : batch;
-    return new Promise((resolve, reject) => this.#receipts.join({ batch: own, outcome: pendingOutcome(own), resolve, reject }));
+    return this.#writes.receive(own);
   }
 
   get(address: Address): Uint8Array | undefined {
@@ -256,7 +223,7 @@ export class BackedChunkStore implements ChunkStore {
 
   /** The bytes are read and hashed again inside the write queue: an intact chunk is never removed. */
   discard(address: Address): Promise<DiscardOutcome> {
-    return this.#enqueue(async () => {
+    return this.#writes.run(async () => {
       const keyBytes = addressKey(address);
       if (keyBytes === undefined) return { discarded: false, positions: [] };
       const removed = await discardChunk(keyBytes, { read: () => this.#backend.rereadChunk(keyBytes), remove: () => this.#backend.removeChunk(keyBytes) });
@@ -276,7 +243,7 @@ export class BackedChunkStore implements ChunkStore {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = true;
-      await this.#queue.idle();
+      await this.#writes.idle();
       await this.#backend.close();
     })();
     return this.#closing;
@@ -359,21 +326,7 @@ export class BackedChunkStore implements ChunkStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise((resolve, reject) => this.#puts.join({ prepared, resolve, reject }));
-  }
-
-  /** Stores every part's admitted chunks in one backend transaction (write-group.ts). */
-  async #storeParts(parts: PutPart[]): Promise<void> {
-    try {
-      const outcomes = await this.#store(joined(parts.map((part) => part.prepared)));
-      let offset = 0;
-      for (const part of parts) {
-        part.resolve(outcomes.slice(offset, offset + part.prepared.length));
-        offset += part.prepared.length;
-      }
-    } catch (error) {
-      for (const part of parts) part.reject(error);
-    }
+    return this.#writes.put(prepared);
   }
 
   /** Stores the admitted chunks in one backend transaction; "already stored" (a repeat within the batch too) is the backend's answer. */
@@ -408,43 +361,7 @@ export class BackedChunkStore implements ChunkStore {
   /** A hint past the sequence (it was cut since the chunk was asked) is no hint: nothing is read for it. */
   readonly #positionsNear: PositionsNear = (key, hint, keyAt) => this.#index.positionsNear(key, hint !== undefined && hint < this.#length ? hint : undefined, keyAt);
 
-  /** Runs write tasks one at a time, in call order. */
-  #enqueue<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(closedError());
-    // puts made after this task must not overtake it
-    this.#puts.close();
-    this.#receipts.close();
-    return this.#queue.run(task);
-  }
-
   #checkOpen(): void {
     if (this.#closed) throw closedError();
   }
-
-  /** The inventory, chunk count and byte count, from the stored chunks and the positions index. */
-  #deriveInventory(): { inventory: Inventory; count: number; bytes: number; stored: number } {
-    const inventory = new Inventory(this.#length);
-    let count = 0;
-    let bytes = 0;
-    let stored = 0;
-    const bits: number[] = [];
-    for (const { key, size } of this.#backend.chunkSizes()) {
-      stored++;
-      const positions = this.#index.positionsOf(key);
-      if (positions.length === 0) continue;
-      if ((positions[positions.length - 1] as number) >= this.#length) {
-        throw new AtlasError(ErrorCodes.STORE_CORRUPT, `chunk ${key.toString('hex')} is indexed at positions past the sequence`, this.#details);
-      }
-      for (const position of positions) bits.push(position);
-      if (bits.length >= DERIVE_BATCH) inventory.addMany(bits.splice(0));
-      count++;
-      bytes += size;
-    }
-    inventory.addMany(bits);
-    return { inventory, count, bytes, stored };
-  }
-}
-
-function closedError(): AtlasError {
-  return new AtlasError(ErrorCodes.CLOSED, 'the chunk store is closed');
 }

@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isAtlasError } from '../../src/errors.js';
-import {
-  backtrackAcceptance,
-  DEFAULT_BURN_IN,
-  MhdaSampler,
-  RandomWalkSampler,
-  type NeighborList,
-  type WalkSampler,
-  type WalkSamplerOptions,
-} from '../../src/peers/mhda.js';
+import { backtrackAcceptance, MhdaSampler, RandomWalkSampler } from '../../src/peers/mhda.js';
+import type { WalkSampler } from '../../src/peers/walk-sampler.js';
+import { DEFAULT_BURN_IN, type NeighborList, type WalkSamplerOptions } from '../../src/peers/walk-types.js';
 import { randomInt, seededRandom, shuffle, type Random } from '../../src/runtime.js';
 import {
   barabasiAlbertGraph,

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { Blocklist } from '../../src/peers/blocklist.js';
-import { DEFAULT_BURN_IN } from '../../src/peers/mhda.js';
+import { DEFAULT_BURN_IN } from '../../src/peers/walk-types.js';
 import { Overlay } from '../../src/peers/overlay.js';
 import { DEFAULT_WALK_PACE, WalkPace } from '../../src/peers/walk-pace.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
