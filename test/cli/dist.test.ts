@@ -19,6 +19,7 @@ const LIGHT_MODULES = [
   'dist/address.js',
   'dist/peer-address.js',
   'dist/http-body.js',
+  'dist/command-line.js',
   'dist/peers/address-policy.js',
   'dist/protocol/limits.js',
   'dist/options-overlay.js',
