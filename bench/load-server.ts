@@ -9,8 +9,8 @@
  * listens; answers each IPC message: "peak" with { peakRssBytes } since the previous "peak"
  * (sampled every 25 ms), "stats" with { chunks }, { verify: { quick, batch } } with the
  * verify-on-serve figures of a node's store (verify-serve.ts; the reference answers with an
- * error); exits on SIGTERM once closed. A question that arrives while it closes is still answered:
- * "stats" with the count read just before the close, "verify" with an error.
+ * error); exits on SIGTERM once closed. A question that arrives while it closes is still answered
+ * (load-server-control.ts).
  */
 import http from 'node:http';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ import { seededRandom } from '../src/runtime.js';
 import { generateChunks, type GeneratedChunk } from '../src/sim/workload.js';
 import { decodeBinary, encodeBinary } from '../src/transport/codec.js';
 import { HttpTransport, splitHostPort } from '../src/transport/http.js';
+import { loadServerControl } from './load-server-control.js';
 import { measureVerifyOnServe, type VerifyServeFigures } from './verify-serve.js';
 
 export interface LoadServerConfig {
@@ -127,29 +128,13 @@ const server = config.kind === 'node' ? await startNode(config, held) : await st
 let peak = process.memoryUsage.rss();
 const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 25);
 
-/**
- * Read from the server just before it closes: a closing node refuses stats(), so a "stats" that
- * arrives with or after SIGTERM is answered with this instead of failing the process.
- */
-let chunksBeforeClose: number | undefined;
-let closing: Promise<void> | undefined;
+const control = loadServerControl<VerifyServeFigures>(server);
 
-function chunksHeld(): number {
-  return chunksBeforeClose ?? server.chunks();
-}
-
-/** The verify-on-serve figures, or why there are none: the reference has no store, a closing node's store is shut. */
+/** The verify-on-serve figures, or why there are none: the reference has no store. */
 function verifyFigures(request: { quick: boolean; batch: number }): VerifyServeFigures | { error: string } {
-  if (!server.store) return { error: 'the reference has no store' };
-  if (closing) return { error: 'the node is closing' };
-  return measureVerifyOnServe(server.store, held.map((c) => c.address), request);
-}
-
-function closeServer(): Promise<void> {
-  clearInterval(sampler);
-  chunksBeforeClose ??= server.chunks();
-  closing ??= server.close();
-  return closing;
+  const store = server.store;
+  if (!store) return { error: 'the reference has no store' };
+  return control.verify(() => measureVerifyOnServe(store, held.map((c) => c.address), request));
 }
 
 process.on('message', (message: LoadServerMessage) => {
@@ -157,11 +142,14 @@ process.on('message', (message: LoadServerMessage) => {
     process.send?.({ peakRssBytes: Math.max(peak, process.memoryUsage.rss()) });
     peak = process.memoryUsage.rss();
   } else if (message === 'stats') {
-    process.send?.({ chunks: chunksHeld() });
+    process.send?.(control.chunks());
   } else if (typeof message === 'object' && message.verify) {
     // Every message is answered: the benchmark waits for it.
     process.send?.(verifyFigures(message.verify));
   }
 });
-process.on('SIGTERM', () => void closeServer().then(() => process.exit(0)));
+process.on('SIGTERM', () => {
+  clearInterval(sampler);
+  void control.close().then(() => process.exit(0));
+});
 process.stdout.write(`${JSON.stringify({ port: server.port, rssBeforeBytes })}\n`);
