@@ -20,7 +20,9 @@ export type WholeNumberReading = { value: number } | { problem: string };
 export function readWholeNumber(text: string, min: number, max: number): WholeNumberReading {
   const n = Number(text);
   if (/^\d+$/.test(text.trim()) && Number.isSafeInteger(n) && n >= min && n <= max) return { value: n };
-  return { problem: `a whole number from ${min} to ${describeBound(max)}, got ${JSON.stringify(text.slice(0, 40))}` };
+  // A long value is cut, and says so.
+  const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  return { problem: `a whole number from ${min} to ${describeBound(max)}, got ${JSON.stringify(shown)}` };
 }
 
 function describeBound(n: number): string {

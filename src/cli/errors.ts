@@ -6,9 +6,6 @@
 import { oneLine } from '../command-line.js';
 import { isAtlasError } from '../errors.js';
 
-// The one-line helper every atlas command shares, `atlas sim` included (src/command-line.ts).
-export { oneLine };
-
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;

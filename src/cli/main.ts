@@ -18,7 +18,8 @@ import { registerSimCommand } from './commands/sim.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerMissingCommand } from './commands/missing.js';
 import { registerResolveCommand } from './commands/resolve.js';
-import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeOf, oneLine, ReportedExit } from './errors.js';
+import { oneLine } from '../command-line.js';
+import { describeError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeOf, ReportedExit } from './errors.js';
 import { installStopHandlers, stopReason } from './signals.js';
 import { packageRoot } from './package-root.js';
 

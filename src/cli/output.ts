@@ -10,10 +10,10 @@ export interface Column {
 
 /**
  * A table with one header line, a rule, and the rows; cells are padded to the widest. A cell is
- * one line (`oneLine`): a remote field holding a line end cannot add a row of its own.
+ * one line (`inlineText`): a remote field holding a line end cannot add a row of its own.
  */
 export function formatTable(columns: readonly Column[], givenRows: readonly (readonly string[])[]): string {
-  const rows = givenRows.map((row) => row.map(oneLine));
+  const rows = givenRows.map((row) => row.map(inlineText));
   const widths = columns.map((column, i) => Math.max(column.header.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     columns
@@ -66,7 +66,7 @@ export function printable(text: string): string {
 }
 
 /** `text` as one line safe to show: every control character, line ends and tabs included, replaced by '?' (a remote field inside a line). */
-export function oneLine(text: string): string {
+export function inlineText(text: string): string {
   return replaceControlCharacters(text);
 }
 

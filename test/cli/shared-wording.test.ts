@@ -55,6 +55,9 @@ describe('wording shared by atlas and atlas sim', () => {
     expect(readWholeNumber('42', 1, 100)).toEqual({ value: 42 });
     for (const text of ['', '-1', '1e3', '1.5', '0x10', '101', '0']) expect(readWholeNumber(text, 1, 100)).toHaveProperty('problem');
     expect(readWholeNumber('9007199254740992', 0, Number.MAX_SAFE_INTEGER)).toEqual({ problem: 'a whole number from 0 to 2^53 - 1, got "9007199254740992"' });
+    // A long value is cut at 40 characters, and says so.
+    expect(readWholeNumber('1'.repeat(60), 1, 100)).toEqual({ problem: `a whole number from 1 to 100, got "${'1'.repeat(40)}…"` });
+    expect(readWholeNumber('x'.repeat(40), 1, 100)).toEqual({ problem: `a whole number from 1 to 100, got "${'x'.repeat(40)}"` });
   });
 
   it('keeps a control character typed on the command line off the terminal, in one line', async () => {

@@ -35,7 +35,31 @@ beforeEach(() => {
   built.simulations = 0;
 });
 
+/** Each scenario's minimums, as its body needed them (a size absent: 1). */
+const MINIMUMS: Record<string, Partial<Record<ScenarioSize, number>>> = {
+  mesh: { nodes: 2 },
+  line: { nodes: 3, chunks: 2 },
+  star: { nodes: 3, chunks: 2 },
+  churn: { nodes: 4 },
+  storage: { nodes: 2, chunks: 2 },
+  'peer-exchange': { nodes: 3 },
+  'big-chunks': { nodes: 2 },
+  inventory: {},
+  partition: { nodes: 4, chunks: 2 },
+  byzantine: { nodes: 6 },
+  'omission-liar': { nodes: 4 },
+  staller: { nodes: 4 },
+  reorg: { nodes: 2, chunks: 10 },
+  'late-joiner': { nodes: 2 },
+  scale: { nodes: 2 },
+  spread: { nodes: 2 },
+};
+
 describe('scenario size minimums', () => {
+  it('are what each scenario needs, for every scenario', () => {
+    expect(Object.fromEntries(SCENARIOS.map((scenario) => [scenario.name, { ...scenario.minimums }]))).toEqual(MINIMUMS);
+  });
+
   it('refuses a size of 0 before constructing any Simulation', async () => {
     for (const scenario of SCENARIOS) {
       for (const size of freeSizes(scenario)) {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { intParser, secondsParser } from '../args.js';
 import { CliError } from '../errors.js';
 import { getNodeJson } from '../node-http.js';
-import { formatSeconds, formatTable, oneLine, remoteText, writeJson, writeLine } from '../output.js';
+import { formatSeconds, formatTable, inlineText, remoteText, writeJson, writeLine } from '../output.js';
 import { DEFAULT_REMOTE_TIMEOUT_S, peerOption } from '../remote.js';
 import { MISSING_PATH } from '../../sync/sources/missing-route.js';
 
@@ -68,6 +68,6 @@ export function registerMissingCommand(program: Command): void {
           rows,
         ),
       );
-      writeLine(`${oneLine(remoteText(body.total))} announced chunk(s) not held`);
+      writeLine(`${inlineText(remoteText(body.total))} announced chunk(s) not held`);
     });
 }

@@ -3,7 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { secondsParser } from '../args.js';
 import { CliError } from '../errors.js';
 import { getNodeJson } from '../node-http.js';
-import { oneLine, printable, remoteText, writeJson } from '../output.js';
+import { inlineText, printable, remoteText, writeJson } from '../output.js';
 import { DEFAULT_REMOTE_TIMEOUT_S, peerOption } from '../remote.js';
 
 interface ResolveOptions {
@@ -33,7 +33,7 @@ export function registerResolveCommand(program: Command): void {
         const hash = typeof body.zonefile_hash === 'string' ? ` (zone file ${body.zonefile_hash})` : '';
         throw new CliError(`${name}: ${remoteText(body.status)}${hash}`);
       }
-      process.stderr.write(`${oneLine(name)}: owner ${oneLine(remoteText(body.address))}, zone file ${oneLine(remoteText(body.zonefile_hash))}\n`);
+      process.stderr.write(`${inlineText(name)}: owner ${inlineText(remoteText(body.address))}, zone file ${inlineText(remoteText(body.zonefile_hash))}\n`);
       // Exact when piped (it may be saved and hashed); on a terminal, shown, never obeyed.
       const text = body.zonefile.endsWith('\n') ? body.zonefile : `${body.zonefile}\n`;
       process.stdout.write(process.stdout.isTTY ? printable(text) : text);
