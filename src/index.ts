@@ -46,7 +46,8 @@ export { prometheusMetrics, loadPromClient, type PrometheusMetrics, type Prometh
 export type { ModuleImporter, PromCounter, PromGauge, PromHistogram, PromMetricConfig } from './node/metrics-prometheus.js';
 export { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './transport/rate-limit.js';
 export { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './protocol/request-guard.js';
-export { DEFAULT_DOWNLOADER, type DownloaderOptions, type DownloaderStats } from './sync/downloader.js';
+export { type DownloaderStats } from './sync/downloader.js';
+export { DEFAULT_DOWNLOADER, type DownloaderOptions } from './sync/downloader-options.js';
 export type { BackoffOptions } from './sync/backoff.js';
 export type { HedgeOptions } from './sync/hedge.js';
 export type { OmissionOptions } from './sync/omissions.js';

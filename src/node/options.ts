@@ -8,7 +8,7 @@ import type { RequestLimits } from '../protocol/request-guard.js';
 import type { Clock, Logger, Random } from '../runtime.js';
 import type { ChunkStorage, ChunkStore } from '../store/types.js';
 import type { EarlyContactsOptions } from '../sync/early-contacts.js';
-import type { DownloaderOptions } from '../sync/downloader.js';
+import type { DownloaderOptions } from '../sync/downloader-options.js';
 import type { AuditOptions } from '../sync/audit.js';
 import type { BackfillOptions } from '../sync/sources/backfill.js';
 import type { ChunkSource } from '../sync/sources/types.js';

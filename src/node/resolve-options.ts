@@ -18,7 +18,7 @@ import { silentLogger, systemClock, type Clock, type Logger, type Random } from 
 import { DEFAULT_CHUNK_STORAGE, isByteCount, type ChunkStorage } from '../store/lmdb.js';
 import type { ChunkStore } from '../store/types.js';
 import { DEFAULT_AUDIT, type AuditOptions } from '../sync/audit.js';
-import { DEFAULT_DOWNLOADER, type DownloaderOptions } from '../sync/downloader.js';
+import { DEFAULT_DOWNLOADER, type DownloaderOptions } from '../sync/downloader-options.js';
 import { DEFAULT_EARLY_CONTACTS, type EarlyContactsOptions } from '../sync/early-contacts.js';
 import { DEFAULT_PUSHER, type PusherOptions } from '../sync/pusher.js';
 import { BACKFILL_RULES, DEFAULT_BACKFILL, type BackfillOptions } from '../sync/sources/backfill.js';
@@ -82,7 +82,7 @@ const NODE_GROUP_RULES = {
   timers: POSITIVE_FINITE,
   walk: numberRule({ positiveIntegers: ['stepsPerRound', 'settledStepsPerRenewal'] }),
   // downloads.maxInFlight may be 0: the node then fetches only when asked (fetchChunks).
-  downloads: numberRule({ positiveIntegers: ['maxInFlightPerPeer', 'batchSize', 'maxPendingWrites', 'planWindow'], wholeNumbers: ['maxInFlight'], positive: ['storeRetryMs', 'maxStoreRetryMs'] }),
+  downloads: numberRule({ positiveIntegers: ['maxInFlightPerPeer', 'batchSize', 'wideBatchSize', 'maxPendingWrites', 'planWindow'], wholeNumbers: ['maxInFlight', 'longRoundTripMs'], positive: ['storeRetryMs', 'maxStoreRetryMs'] }),
   push: numberRule({ positiveIntegers: ['pushBatch'], wholeNumbers: ['neighborOffers'], positive: ['timeoutMs'] }),
   earlyContacts: numberRule({ positiveIntegers: ['maxPeers', 'maxPeersPerHost', 'maxPositions'], positive: ['ttlMs'] }),
   audit: numberRule({ positive: ['timeoutMs', 'retryMs'], fractions: ['stallHealth'] }),
@@ -210,5 +210,5 @@ function deepFreeze<T extends object>(value: T, path = ''): T {
 
 /** Our own requests never ask more addresses than we would answer (the client checks them against our limits). */
 function withinLimits(downloads: DownloaderOptions, limits: Readonly<ProtocolLimits>): DownloaderOptions {
-  return { ...downloads, batchSize: Math.min(downloads.batchSize, limits.maxGetAddresses) };
+  return { ...downloads, batchSize: Math.min(downloads.batchSize, limits.maxGetAddresses), wideBatchSize: Math.min(downloads.wideBatchSize, limits.maxGetAddresses) };
 }

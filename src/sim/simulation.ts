@@ -20,7 +20,7 @@ import { ProtocolClient } from '../protocol/client.js';
 import type { Random } from '../runtime.js';
 import { MemoryChunkStore } from '../store/memory.js';
 import type { AuditOptions } from '../sync/audit.js';
-import type { DownloaderOptions } from '../sync/downloader.js';
+import type { DownloaderOptions } from '../sync/downloader-options.js';
 import type { PusherOptions } from '../sync/pusher.js';
 import { MemoryNetwork, type LatencySpec } from '../transport/memory.js';
 import type { Transport } from '../transport/types.js';

@@ -57,6 +57,11 @@ export interface PeerView {
    * (hex from then on, while it is tracked, whatever its replies say).
    */
   addressForm: 'hex' | 'packed' | 'refused';
+  /**
+   * The shortest time one of its inventory calls took, ms (undefined until one was timed): the
+   * link's round trip, as little of the peer's work in it as can be told from here.
+   */
+  roundTripMs: number | undefined;
 }
 
 /** What a peer's inventory reply says of how much it serves per getChunks call. */
@@ -109,7 +114,7 @@ export const RELAY_REFUSED_MS = 60_000;
 
 /** A view of `peer` with nothing read yet. */
 export function newPeerView(peer: string): PeerView {
-  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes, addressForm: 'hex' };
+  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes, addressForm: 'hex', roundTripMs: undefined };
 }
 
 export interface RefreshOutcome {

@@ -105,6 +105,11 @@ export class PeerViews {
     return chunkBytes + maxChunkSize > bound;
   }
 
+  /** The shortest round trip timed to `peer` (PeerView.roundTripMs), ms; undefined when none was (or it is not viewed). */
+  roundTripMs(peer: string): number | undefined {
+    return this.views.get(peer)?.roundTripMs;
+  }
+
   /** A peer refused a call for asking too many addresses (it restarted with a lower limit): ask it the unadvertised size until an inventory reply says otherwise. */
   lowerBatchSize(peer: string): void {
     const view = this.views.get(peer);

@@ -64,7 +64,7 @@ export class Replicator {
     this.quietRefreshMs = options.quietInventoryRefreshMs ?? 60_000;
     this.relaylessRefreshMs = options.relaylessRefreshMs ?? 2_000;
     this.log = new InventoryLog({ maxEntries: INVENTORY_LOG_ENTRIES, epoch: this.newEpoch() });
-    this.views = new PeerViews({ client, limits: client.limits, self, localLength: () => store.sequenceLength(), random }, { maxPeers: Math.max(options.neighbors ?? 8, 1) * 4 });
+    this.views = new PeerViews({ client, limits: client.limits, self, localLength: () => store.sequenceLength(), random, now: () => clock.now() }, { maxPeers: Math.max(options.neighbors ?? 8, 1) * 4 });
     const calls = { store, views: this.views, client, clock, random };
     this.downloader = new Downloader({ ...calls, hooks: {
       stored: (outcomes, peer) => this.stored(outcomes, peer, 'offer'),

@@ -19,6 +19,8 @@ export interface ViewWire {
   self: () => string | undefined;
   /** Our own sequence length: a view never covers more, whatever length a peer claims. */
   localLength: () => number;
+  /** The clock's time, ms: inventory calls are timed by it (PeerView.roundTripMs). Absent: none is. */
+  now?: () => number;
 }
 
 /** What a read needs: the wire, and the views around it. */
@@ -49,7 +51,9 @@ async function readChanges(context: ViewReadContext, view: PeerView, now: number
   if (!view.version) return undefined;
   const from = context.self();
   const params: InventoryChangesParams = from ? { since: view.version, from, offers: view.relay } : { since: view.version };
+  const sentAt = context.now?.();
   const changes = await context.client.inventoryChanges(peer, params, { signal });
+  timedRoundTrip(context, view, sentAt);
   if (!changes.complete || !context.isCurrent(view)) return undefined;
   const positions = decodePositions(changes.added, { maxCount: context.limits.maxInventoryChanges });
   const length = Math.min(changes.sequenceLength, context.localLength());
@@ -77,7 +81,10 @@ async function readWholeView(context: ViewReadContext, view: PeerView, now: numb
   const wanted = Math.ceil(context.localLength() / 8);
   view.heldDuringFetch = [];
   try {
+    const sentAt = context.now?.();
     const { first, fresh, bytes, length } = await readWhole(context.client, context.limits.maxInventoryBytes, view.peer, wanted, context.localLength(), signal);
+    // A vector read in one call is one round trip; one read in pages is several.
+    if (bytes === first.bytes.byteLength) timedRoundTrip(context, view, sentAt);
     // The view may have been dropped while we were fetching.
     if (!context.isCurrent(view)) return { bytes, full: true, added: 0 };
     const heldMeanwhile = view.heldDuringFetch ?? [];
@@ -94,6 +101,13 @@ async function readWholeView(context: ViewReadContext, view: PeerView, now: numb
   } finally {
     view.heldDuringFetch = undefined;
   }
+}
+
+/** A call to `view`'s peer sent at `sentAt` has just been answered: the view keeps the shortest such time. */
+function timedRoundTrip(context: ViewWire, view: PeerView, sentAt: number | undefined): void {
+  if (sentAt === undefined || context.now === undefined) return;
+  const took = context.now() - sentAt;
+  if (view.roundTripMs === undefined || took < view.roundTripMs) view.roundTripMs = took;
 }
 
 /** `inventory` (`peer`'s) without the claims it lost by sending corrupt bytes. */

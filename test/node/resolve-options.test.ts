@@ -12,7 +12,7 @@ import { DEFAULT_REQUEST_LIMITS } from '../../src/protocol/request-guard.js';
 import { silentLogger, systemClock } from '../../src/runtime.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import { DEFAULT_AUDIT } from '../../src/sync/audit.js';
-import { DEFAULT_DOWNLOADER } from '../../src/sync/downloader.js';
+import { DEFAULT_DOWNLOADER } from '../../src/sync/downloader-options.js';
 import { DEFAULT_PUSHER } from '../../src/sync/pusher.js';
 import { DEFAULT_BACKFILL } from '../../src/sync/sources/backfill.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';

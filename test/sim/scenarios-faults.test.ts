@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DETECTABLE_BEHAVIOURS, findScenario, type ScenarioOptions, type ScenarioResult } from '../../src/sim/scenarios/index.js';
-import { DEFAULT_DOWNLOADER } from '../../src/sync/downloader.js';
+import { DEFAULT_DOWNLOADER } from '../../src/sync/downloader-options.js';
 import { expectStrict } from './strict.js';
 
 async function run(name: string, options: Partial<ScenarioOptions> = {}): Promise<ScenarioResult> {

@@ -10,7 +10,8 @@ import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryChunkStore } from '../../src/store/memory.js';
 import { storeReceived, type ReceivedBatch, type ReceivedOutcome } from '../../src/store/received.js';
 import type { GetChunksResult } from '../../src/protocol/messages.js';
-import { DEFAULT_DOWNLOADER, Downloader, type DownloaderOptions } from '../../src/sync/downloader.js';
+import { DEFAULT_DOWNLOADER, type DownloaderOptions } from '../../src/sync/downloader-options.js';
+import { Downloader } from '../../src/sync/downloader.js';
 import { WorkPlan, type PlannedRequest } from '../../src/sync/work-plan.js';
 import { PeerViews } from '../../src/sync/peer-views.js';
 import { waitFor } from '../support/wait.js';
@@ -367,6 +368,28 @@ describe('Downloader', () => {
     expect(Math.max(...sizes.A!)).toBe(7);
     expect(Math.max(...sizes.B!)).toBe(100); // B advertised nothing: the unadvertised bound, not batchSize
     expect(DEFAULT_DOWNLOADER.batchSize).toBeGreaterThan(100);
+    expect(faults).toEqual([]);
+  });
+
+  it('asks a peer whose round trip is long for wideBatchSize addresses at once, a near one for batchSize, each within what it answers', async () => {
+    const byAddress = new Map<string, Uint8Array>();
+    const serve: Reply = (_peer, addresses) => ({ chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] });
+    const { chunks, store, views, downloader, sizes, faults } = await setup(9_000, serve);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    for (const [peer, from, roundTripMs, answers] of [['FAR', 0, 120, 1_000], ['NEAR', 3_000, 2, 1_000], ['SMALL', 6_000, 120, 600]] as const) {
+      views.track(peer);
+      views.markHeld(peer, Uint32Array.from({ length: 3_000 }, (_, i) => from + i), 0);
+      // As its inventory replies and the timing of its inventory calls would set them.
+      views.get(peer)!.maxGetAddresses = answers;
+      views.get(peer)!.roundTripMs = roundTripMs;
+    }
+    running.push(downloader);
+    downloader.pump();
+    await waitFor(() => store.chunkCount() === 9_000, 'every chunk', 20_000);
+    expect(Math.max(...sizes.FAR!)).toBe(DEFAULT_DOWNLOADER.wideBatchSize);
+    expect(Math.max(...sizes.NEAR!)).toBe(DEFAULT_DOWNLOADER.batchSize);
+    expect(Math.max(...sizes.SMALL!)).toBe(600);
+    expect(DEFAULT_DOWNLOADER.wideBatchSize).toBeGreaterThan(DEFAULT_DOWNLOADER.batchSize);
     expect(faults).toEqual([]);
   });
 

@@ -122,6 +122,50 @@ describe('PeerViews', () => {
     expect(views.get('p')!.maxGetAddresses).toBe(100);
   });
 
+  it('keeps the shortest time an inventory call of a peer took as its round trip: a whole read in one call and each changes read, never a read in pages', async () => {
+    let now = 0;
+    let delay = 0;
+    const timed = answering(async (_peer, method, params) => {
+      now += delay;
+      const inventory = { epoch: 'e', version: 1 };
+      if (method === 'inventory') {
+        // A vector of 8,000 positions: one call when pages hold 1,000 bytes, several when they hold 100.
+        const { offset, length } = params as { offset: number; length: number };
+        return { sequenceLength: 8_000, inventory, bytes: new Uint8Array(Math.min(length, 1_000 - offset)) };
+      }
+      if (method === 'inventoryChanges') return { complete: true, sequenceLength: 8_000, inventory, added: new Uint8Array(0) };
+      return {};
+    });
+    const views = new PeerViews({ ...parts(timed), localLength: () => 8_000, now: () => now }, { maxPeers: 4 });
+    views.track('p');
+    expect(views.roundTripMs('p')).toBeUndefined(); // nothing timed yet
+    delay = 90;
+    let afterWhole: number | undefined;
+    await views.refresh('p', 0, undefined, () => (afterWhole = views.roundTripMs('p'))); // whole (one call, 90 ms), then its changes (90 ms)
+    expect(afterWhole).toBe(90);
+    expect(views.roundTripMs('p')).toBe(90);
+    delay = 40;
+    await views.refresh('p', 1); // changes: 40 ms, shorter
+    expect(views.roundTripMs('p')).toBe(40);
+    delay = 70;
+    await views.refresh('p', 2); // longer: the shortest stays
+    expect(views.roundTripMs('p')).toBe(40);
+
+    // Read in pages of 100 bytes: ten calls, none of them alone a round trip of the read.
+    const paged = new PeerViews({ ...parts(timed), limits: { ...DEFAULT_LIMITS, maxInventoryBytes: 100 }, localLength: () => 8_000, now: () => now }, { maxPeers: 4 });
+    paged.track('q');
+    delay = 5;
+    let afterPages: number | undefined = -1;
+    await paged.refresh('q', 0, undefined, () => (afterPages = paged.roundTripMs('q')));
+    expect(afterPages).toBeUndefined();
+    expect(paged.roundTripMs('q')).toBe(5); // its changes read, one call
+    // Without a clock, nothing is timed.
+    const untimed = new PeerViews(parts(timed), { maxPeers: 4 });
+    untimed.track('r');
+    await untimed.refresh('r', 0);
+    expect(untimed.roundTripMs('r')).toBeUndefined();
+  });
+
   it('tracks at most maxPeers, and counts peers known from offers against the bound until a tracked one needs the room', () => {
     const views = new PeerViews(parts(new RecordingPeers(eightEmpty)), { maxPeers: 3 });
     expect(['a', 'b', 'c', 'd'].map((p) => views.track(p))).toEqual([true, true, true, false]);
