@@ -88,6 +88,8 @@ describe('resolveNodeOptions', () => {
     // Our requests never ask more addresses than we answer (our client checks them against our limits).
     expect(resolveNodeOptions({ chain, transport, limits: { maxGetAddresses: 100 } }).downloads.batchSize).toBe(100);
     expect(resolveNodeOptions({ chain, transport, downloads: { batchSize: 50 } }).downloads.batchSize).toBe(50);
+    expect(resolveNodeOptions({ chain, transport, limits: { maxGetAddresses: 700 } }).downloads.wideBatchSize).toBe(700);
+    expect(resolveNodeOptions({ chain, transport, downloads: { longRoundTripMs: 0 } }).downloads.longRoundTripMs).toBe(0);
     // An early offer waits as long as its caller's check may take, unless told otherwise.
     expect(resolveNodeOptions({ chain, transport }).earlyContacts.ttlMs).toBe(60_000);
     expect(resolveNodeOptions({ chain, transport, peerTable: { checkMs: 90_000 } }).earlyContacts.ttlMs).toBe(90_000);
@@ -150,6 +152,8 @@ describe('resolveNodeOptions', () => {
       [{ chain, transport, timers: { roundMs: 0 } }, 'timers.roundMs'],
       [{ chain, transport, timers: { neighborRenewMs: Infinity } }, 'timers.neighborRenewMs'],
       [{ chain, transport, downloads: { batchSize: 0 } }, 'downloads.batchSize'],
+      [{ chain, transport, downloads: { wideBatchSize: 1.5 } }, 'downloads.wideBatchSize'],
+      [{ chain, transport, downloads: { longRoundTripMs: -1 } }, 'downloads.longRoundTripMs'],
       [{ chain, transport, downloads: { hedge: { minMs: NaN } } }, 'downloads.hedge.minMs'],
       [{ chain, transport, downloads: { backoff: [] } }, 'downloads.backoff'],
       [{ chain, transport, push: { timeoutMs: -5 } }, 'push.timeoutMs'],
