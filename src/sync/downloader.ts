@@ -164,8 +164,9 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     // sent as many requests as it may have in flight at once (a catch-up's first ones too), not
     // one more per reply.
     let started = 0;
+    const largest = this.largestBatch();
     for (let left = slots; left > 0; ) {
-      const batches = this.plan.take(left, this.options.batchSize, now, canOpen, reliability, this.batchSizeOf);
+      const batches = this.plan.take(left, largest, now, canOpen, reliability, this.batchSizeOf);
       if (batches.size === 0) break;
       for (const [peer, planned] of batches) void this.request(peer, planned); // each takes its slot at once
       started += batches.size;
@@ -263,11 +264,20 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     this.wakeAt(this.storePausedUntil, now);
   }
 
-  private readonly batchSizeOf = (peer: string): number => {
-    const { batchSize, wideBatchSize, longRoundTripMs } = this.options;
-    const far = (this.views.roundTripMs(peer) ?? 0) >= longRoundTripMs;
-    return this.views.batchSize(peer, far ? Math.max(batchSize, wideBatchSize) : batchSize);
-  };
+  private readonly batchSizeOf = (peer: string): number => this.views.batchSize(peer, this.isFar(peer) ? Math.max(this.options.batchSize, this.options.wideBatchSize) : this.options.batchSize);
+
+  /** Whether `peer`'s round trip is long enough for wide requests (downloads.longRoundTripMs). */
+  private isFar(peer: string): boolean {
+    return (this.views.roundTripMs(peer) ?? 0) >= this.options.longRoundTripMs;
+  }
+
+  /** The most addresses a request may carry now: what sizes the plan's window refill and one take's scan. */
+  private largestBatch(): number {
+    const { batchSize, wideBatchSize } = this.options;
+    if (wideBatchSize <= batchSize) return batchSize;
+    for (const peer of this.views.peers()) if (this.isFar(peer)) return wideBatchSize;
+    return batchSize;
+  }
 
   private openSlot(peer: string): void {
     this.open++;

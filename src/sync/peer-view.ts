@@ -160,7 +160,8 @@ export async function readTail(client: InventoryReader, maxInventoryBytes: numbe
 
 /**
  * The peer's whole vector, in pages of at most maxInventoryBytes, up to `wantedBytes` and our own
- * `localLength` (a peer claiming a longer sequence costs us nothing more).
+ * `localLength` (a peer claiming a longer sequence costs us nothing more). `firstAnswered` is told
+ * as soon as the first call is answered (one round trip, whatever pages follow).
  */
 export async function readWhole(
   client: InventoryReader,
@@ -169,8 +170,10 @@ export async function readWhole(
   wantedBytes: number,
   localLength: number,
   signal?: AbortSignal,
+  firstAnswered?: () => void,
 ): Promise<{ first: InventoryResult; fresh: Inventory; bytes: number; length: number }> {
   const first = await client.inventory(peer, { offset: 0, length: Math.min(wantedBytes, maxInventoryBytes) }, { signal });
+  firstAnswered?.();
   const length = Math.min(first.sequenceLength, localLength);
   const fresh = new Inventory(length);
   fresh.applyBytes(0, first.bytes, 'replace');

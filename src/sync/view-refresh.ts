@@ -81,10 +81,9 @@ async function readWholeView(context: ViewReadContext, view: PeerView, now: numb
   const wanted = Math.ceil(context.localLength() / 8);
   view.heldDuringFetch = [];
   try {
+    // Its first call is timed: one round trip, whatever pages follow.
     const sentAt = context.now?.();
-    const { first, fresh, bytes, length } = await readWhole(context.client, context.limits.maxInventoryBytes, view.peer, wanted, context.localLength(), signal);
-    // A vector read in one call is one round trip; one read in pages is several.
-    if (bytes === first.bytes.byteLength) timedRoundTrip(context, view, sentAt);
+    const { first, fresh, bytes, length } = await readWhole(context.client, context.limits.maxInventoryBytes, view.peer, wanted, context.localLength(), signal, () => timedRoundTrip(context, view, sentAt));
     // The view may have been dropped while we were fetching.
     if (!context.isCurrent(view)) return { bytes, full: true, added: 0 };
     const heldMeanwhile = view.heldDuringFetch ?? [];

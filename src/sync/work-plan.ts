@@ -25,7 +25,7 @@ const SIDE_PLAN_BATCHES = 4;
  */
 export const HEALTHY_HOLDER = 0.5;
 
-/** Items looked at per take(); bounds the work when every holder is busy. */
+/** Items looked at per take(), or slots × the largest batch when more (all it may fill); bounds the work when every holder is busy. */
 const SCAN_LIMIT = 4_096;
 /** Most positions spared the back-off after a failed request at once (WorkPlan.sparedFrom): a plan window's worth and more. */
 const MAX_SPARED = 100_000;
@@ -106,7 +106,7 @@ export class WorkPlan {
 
   /**
    * Up to `slots` new batches, each of at most `batchSizeOf(peer)` addresses (`batchSize` is the
-   * largest: it sizes the window's refill). `canOpen(peer)` says whether a new request to that
+   * largest: it sizes the window's refill and the scan). `canOpen(peer)` says whether a new request to that
    * peer is allowed; a holder is drawn at random among the healthy ones (reliability >=
    * HEALTHY_HOLDER), else the most reliable wins.
    */
@@ -119,7 +119,7 @@ export class WorkPlan {
     // and optimised code reaching that branch for the first time is thrown away and compiled
     // again; here only this small function is, not the scan with all it inlines.
     const batches: Drafts = new Map();
-    const openable = this.takeFromWindow(batches, slots, now, canOpen, reliability, batchSizeOf);
+    const openable = this.takeFromWindow(batches, slots, now, canOpen, reliability, batchSizeOf, Math.max(SCAN_LIMIT, slots * batchSize));
     if (batches.size < slots && openable > 0) this.fillIdlePeers(batches, slots, batchSizeOf, now, canOpen);
     const planned: Batches = new Map();
     for (const [peer, { addresses, positions, holders }] of batches) {
@@ -129,12 +129,12 @@ export class WorkPlan {
   }
 
   /** Fills `batches` from the window, rarest first; answers how many peers could still take a new request. */
-  private takeFromWindow(batches: Drafts, slots: number, now: number, canOpen: (peer: string) => boolean, reliability: (peer: string) => number, batchSizeOf: BatchSizeOf): number {
+  private takeFromWindow(batches: Drafts, slots: number, now: number, canOpen: (peer: string) => boolean, reliability: (peer: string) => number, batchSizeOf: BatchSizeOf, scanLimit: number): number {
     const own = this.store.inventory;
     const queue = this.queue;
     let openable = this.views.peers().filter(canOpen).length;
     let scanned = 0;
-    for (let i = this.head; i < queue.length && scanned < SCAN_LIMIT; i++, scanned++) {
+    for (let i = this.head; i < queue.length && scanned < scanLimit; i++, scanned++) {
       const item = queue[i];
       if (item === undefined) continue;
       const { position } = item;

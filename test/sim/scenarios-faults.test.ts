@@ -80,4 +80,14 @@ describe('faults in the simulator', () => {
     expect(result.facts.joinerRequests as number).toBeGreaterThanOrEqual(Math.ceil(500 / DEFAULT_DOWNLOADER.batchSize));
     expect(result.facts.catchUpMs as number).toBeGreaterThan(0);
   });
+
+  it('late joiner over a long round trip: asked in wide requests, half as many as over a short one', async () => {
+    const chunks = 3 * DEFAULT_DOWNLOADER.wideBatchSize;
+    const far = await run('late-joiner', { nodes: 4, chunks, simulation: { latencyMs: DEFAULT_DOWNLOADER.longRoundTripMs } }); // a round trip of twice that
+    const near = await run('late-joiner', { nodes: 4, chunks, simulation: { latencyMs: 5 } });
+    for (const result of [far, near]) expectStrict(result);
+    expect(near.facts.joinerRequests).toBe(chunks / DEFAULT_DOWNLOADER.batchSize);
+    expect(far.facts.joinerRequests).toBe(chunks / DEFAULT_DOWNLOADER.wideBatchSize);
+    expect(far.facts.joinerDuplicates).toBe(0);
+  });
 });
