@@ -2,9 +2,10 @@
  * The simulator at scale (`npm run bench:sim`): how long a new chunk takes to reach every node of
  * a settled network of 100, 1,000 and 10,000 nodes (target: grows like log N; the fitted slope
  * against log2 N is reported), redundancy (target <= 1.1: chunk bytes received / useful chunk
- * bytes), and a many-chunks run where chunks are announced in blocks and put at random nodes over
- * time. Each run is a deterministic simulation (virtual time, seed 1) in its own process, so its
- * peak memory is its own.
+ * bytes), a many-chunks run where chunks are announced in blocks and put at random nodes over
+ * time, and a node joining a settled network (its catch-up beside the same run with requests of
+ * 500 only). Each run is a deterministic simulation (virtual time, seed 1) in its own process, so
+ * its peak memory is its own.
  */
 import { fitLine } from './fit.js';
 import { runJsonChild } from './child.js';
@@ -195,6 +196,20 @@ const suite: BenchSuite = async ({ quick }) => {
     unit: 'x',
     target: { max: REDUNDANCY_TARGET, of: 'value' },
     note: `${bf.totalTraffic.messages} messages (offers ${bf.traffic.offer?.messages ?? 0}), ${mib(bf.totalTraffic.bytes)}; ${seconds(bf.wallMs)} wall, peak heap ${mib(bf.peakHeapBytes)}`,
+  });
+
+  // A node joining a settled network over the default latency model: the catch-up is bounded by
+  // requests in flight per round trip, so it is measured beside the same run with requests of 500 only.
+  const joiner = { nodes: 20, chunks: quick ? 3_000 : 10_000 };
+  process.stderr.write(`sim bench: late joiner, ${joiner.nodes} nodes, ${joiner.chunks} chunks\n`);
+  const wide = await runWorker({ scenario: 'late-joiner', seed: 1, ...joiner }, 2_000);
+  const narrow = await runWorker({ scenario: 'late-joiner', seed: 1, ...joiner, tuning: { downloads: { wideBatchSize: 500 } } }, 2_000);
+  rows.push({
+    label: `late joiner, ${joiner.nodes} nodes, ${joiner.chunks.toLocaleString('en-US')} chunks: catch-up time`,
+    value: Number(wide.facts.catchUpMs) / 1000,
+    unit: 's',
+    reference: { label: 'the same, requests of 500 only: downloads.wideBatchSize 500', value: Number(narrow.facts.catchUpMs) / 1000 },
+    note: `${wide.facts.joinerRequests} requests against ${narrow.facts.joinerRequests}; ${wide.converged && wide.ok && narrow.converged && narrow.ok ? 'strict criterion held' : 'STRICT CRITERION FAILED'}`,
   });
 
   notes.push(
