@@ -38,7 +38,7 @@ export function loadServerControl<Figures>(server: ClosableServer): LoadServerCo
         try {
           chunksBeforeClose = server.chunks();
         } catch {
-          chunksBeforeClose = undefined;
+          // left undefined: "stats" answers that the node is closing
         }
         closing = server.close();
       }

@@ -80,7 +80,8 @@ const result = spawnSync(command, [...prefix, 'rebuild', ...(nodedir ? [`--noded
 if (result.status === 0) {
   console.log('atlasnet: native hash addon built');
 } else {
-  const prebuilt = force ? undefined : loadableAddon();
+  // Without --build-from-source, nothing was loadable before the build (else it did not run).
+  const prebuilt = fromSource && !force ? loadableAddon() : undefined;
   const instead = prebuilt ? `the prebuilt addon (${prebuilt.slice(root.length + 1)}) runs instead` : 'hashing falls back to node:crypto';
   console.log(`atlasnet: native hash addon not built (${failureReason(result)}); ${instead}`);
   if (force) process.exit(1);

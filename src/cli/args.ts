@@ -48,12 +48,14 @@ export function intParser(min: number, max: number): (value: string) => number {
 }
 
 /** Seconds, possibly fractional, > 0. */
-export function secondsParser(max: number): (value: string) => number {
+/** Seconds from 0.001 to `max`; with `zero` (what 0 means, e.g. 'no wait'), 0 too. */
+export function secondsParser(max: number, zero?: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
+    if (zero !== undefined && value.trim() !== '' && n === 0) return 0;
     // Whole milliseconds are what the node's timers take: less than one would round to none.
     if (value.trim() === '' || !Number.isFinite(n) || n < 0.001 || n > max) {
-      throw new InvalidArgumentError(`expected seconds between 0.001 and ${max}, got ${JSON.stringify(value.slice(0, 40))}`);
+      throw new InvalidArgumentError(`expected ${zero === undefined ? '' : `0 (${zero}) or `}seconds between 0.001 and ${max}, got ${JSON.stringify(value.slice(0, 40))}`);
     }
     return n;
   };

@@ -208,7 +208,11 @@ function deepFreeze<T extends object>(value: T, path = ''): T {
   return Object.freeze(value);
 }
 
-/** Our own requests never ask more addresses than we would answer (the client checks them against our limits). */
+/**
+ * Our own requests never ask more addresses than we would answer (the client checks them against
+ * our limits), and a far peer is never asked fewer than a near one.
+ */
 function withinLimits(downloads: DownloaderOptions, limits: Readonly<ProtocolLimits>): DownloaderOptions {
-  return { ...downloads, batchSize: Math.min(downloads.batchSize, limits.maxGetAddresses), wideBatchSize: Math.min(downloads.wideBatchSize, limits.maxGetAddresses) };
+  const batchSize = Math.min(downloads.batchSize, limits.maxGetAddresses);
+  return { ...downloads, batchSize, wideBatchSize: Math.max(batchSize, Math.min(downloads.wideBatchSize, limits.maxGetAddresses)) };
 }

@@ -19,8 +19,8 @@ function callOptionsOf(options: StepOptions | undefined): StepOptions | undefine
 }
 
 /**
- * What the walkers share: fetching and cleaning lists, (re)starting, burn-in and the step loop.
- * A subclass supplies one transition.
+ * What the walkers share: (re)starting, burn-in and the step loop, over the lists NeighborLists
+ * fetches and cleans. A subclass supplies one transition.
  *
  * Everything runs synchronously for as long as neighbors() and start() answer synchronously, and
  * goes asynchronous only at the first promise, so a walk over an in-memory graph costs no

@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { oneLine, readWholeNumber } from '../command-line.js';
 import { formatFigures } from './figures.js';
+import { SIM_AVERAGE_CHUNK_BYTES, SIM_MAX_CHUNKS, SIM_MAX_NODES, SIM_MAX_SEED, SIM_MAX_STORED_BYTES } from './limits.js';
 import { ScenarioSizeError } from './scenarios/common.js';
 import { findScenario, SCENARIOS, type Scenario, type ScenarioResult, type ScenarioSize } from './scenarios/index.js';
 import { replicationSvg } from './svg.js';
@@ -23,19 +24,6 @@ export const SIM_EXIT_FAILED = 1;
 /** Exit code of bad usage: nothing ran. */
 export const SIM_EXIT_USAGE = 2;
 
-/** Most nodes `--nodes` takes: the largest network measured (bench:sim; about 10 GiB of memory and most of an hour). */
-export const SIM_MAX_NODES = 10_000;
-/** Most chunks `--chunks` takes. */
-export const SIM_MAX_CHUNKS = 100_000;
-/** Largest `--seed` (the largest integer a double holds exactly, 2^53 - 1). */
-export const SIM_MAX_SEED = Number.MAX_SAFE_INTEGER;
-/** Bytes of an average generated chunk (the workload's zone-file mix), for the memory bound. */
-export const SIM_AVERAGE_CHUNK_BYTES = 180;
-/**
- * Most chunk bytes a run may end up holding, every node a copy of every chunk: nodes x chunks x
- * the scenario's chunk size (2 GiB; the `scale` scenario's default, 1,000 x 10,000, is 1.7 GiB).
- */
-export const SIM_MAX_STORED_BYTES = 2 * 1024 ** 3;
 
 /** Where the command writes: stdout and stderr by default. */
 export interface SimCommandIo {
@@ -119,8 +107,8 @@ export async function runSimCommand(argv: string[], io: SimCommandIo = processIo
       ...(values.quiet || values.json ? {} : { log: (line: string) => io.err(`${line}\n`) }),
     });
   } catch (error) {
-    // A scenario refuses a size below what it needs; any other error, a RangeError included, is a failure to run.
-    if (error instanceof ScenarioSizeError) return usage(io, `${name}: ${(error as Error).message.replace(/^(nodes|chunks) /, '--$1 ')}`);
+    // Sizes below a scenario's minimums were refused above; any error here, a RangeError included, is a failure to run.
+    if (error instanceof ScenarioSizeError) return usage(io, `${name}: ${error.message}`);
     io.err(`atlas sim: ${name} could not run: ${oneLine((error as Error).message)}\n`);
     return SIM_EXIT_FAILED;
   }
@@ -213,7 +201,7 @@ function listing(): string {
   return SCENARIOS.map((s) => `${s.name.padEnd(width)}  ${s.summary} (${sizes(s)})\n`).join('');
 }
 
-/** --nodes and --chunks, each within its bound, taken by the scenario, and together within SIM_MAX_STORED_BYTES. */
+/** --nodes and --chunks, each from the scenario's minimum to its bound, taken by the scenario, and together within SIM_MAX_STORED_BYTES. */
 function checkSizes(scenario: Scenario, values: SimValues): { nodes?: number; chunks?: number } {
   const sizes: { nodes?: number; chunks?: number } = {};
   const bounds: Record<ScenarioSize, number> = { nodes: SIM_MAX_NODES, chunks: SIM_MAX_CHUNKS };
@@ -223,7 +211,7 @@ function checkSizes(scenario: Scenario, values: SimValues): { nodes?: number; ch
     if (scenario.fixed?.includes(size)) {
       throw new SimUsageError(`--${size} does not apply to the ${scenario.name} scenario, which sets its own ${size} (${scenario.defaults[size]})`);
     }
-    sizes[size] = integerOption(value, `--${size}`, 1, bounds[size]) as number;
+    sizes[size] = integerOption(value, `--${size}`, scenario.minimums?.[size] ?? 1, bounds[size]) as number;
   }
   const nodes = sizes.nodes ?? scenario.defaults.nodes;
   const chunks = sizes.chunks ?? scenario.defaults.chunks;

@@ -36,7 +36,7 @@ export class WriteQueue {
 
   /**
    * `isClosed`: true once the store refuses writes. `store` stores admitted chunks in one backend
-   * transaction; `storeReceipts` stores received batches in one, answering each part itself.
+   * transaction; `storeReceipts` stores received batches in one, filling in each part's outcome.
    */
   constructor(
     isClosed: () => boolean,
@@ -48,7 +48,10 @@ export class WriteQueue {
       (task) => this.run(task),
       (parts) => storeParts(parts, store),
     );
-    this.#receipts = new WriteGroup<ReceiptPart>((task) => this.run(task), storeReceipts);
+    this.#receipts = new WriteGroup<ReceiptPart>(
+      (task) => this.run(task),
+      (parts) => storeReceiptParts(parts, storeReceipts),
+    );
   }
 
   /** Runs write tasks one at a time, in call order. */
@@ -74,6 +77,17 @@ export class WriteQueue {
   idle(): Promise<void> {
     return this.#queue.idle();
   }
+}
+
+/** Writes every received part in one backend transaction; each part is answered with its outcome (filled by the write), or all are rejected. */
+async function storeReceiptParts(parts: ReceiptPart[], storeReceipts: (parts: ReceiptPart[]) => Promise<void>): Promise<void> {
+  try {
+    await storeReceipts(parts);
+  } catch (error) {
+    for (const part of parts) part.reject(error);
+    return;
+  }
+  for (const part of parts) part.resolve(part.outcome);
 }
 
 /** Stores every part's admitted chunks in one backend transaction (write-group.ts). */

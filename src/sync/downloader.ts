@@ -264,7 +264,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     this.wakeAt(this.storePausedUntil, now);
   }
 
-  private readonly batchSizeOf = (peer: string): number => this.views.batchSize(peer, this.isFar(peer) ? Math.max(this.options.batchSize, this.options.wideBatchSize) : this.options.batchSize);
+  private readonly batchSizeOf = (peer: string): number => this.views.batchSize(peer, this.isFar(peer) ? this.options.wideBatchSize : this.options.batchSize);
 
   /** Whether `peer`'s round trip is long enough for wide requests (downloads.longRoundTripMs). */
   private isFar(peer: string): boolean {
@@ -274,9 +274,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   /** The most addresses a request may carry now: what sizes the plan's window refill and one take's scan. */
   private largestBatch(): number {
     const { batchSize, wideBatchSize } = this.options;
-    if (wideBatchSize <= batchSize) return batchSize;
-    for (const peer of this.views.peers()) if (this.isFar(peer)) return wideBatchSize;
-    return batchSize;
+    return wideBatchSize > batchSize && this.views.peers().some((peer) => this.isFar(peer)) ? wideBatchSize : batchSize;
   }
 
   private openSlot(peer: string): void {

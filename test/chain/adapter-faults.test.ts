@@ -278,6 +278,21 @@ describe('a chain adapter that misbehaves', () => {
     expect(heard).toEqual(['rollback']);
   });
 
+  it('subscribe(): an onUnsubscribeError that throws too does not escape unsubscribe()', () => {
+    const throwing = keepingAdapter(announcements(2), 'a throwing unsubscribe');
+    let told = 0;
+    const unsubscribe = new GuardedChain(throwing, systemClock).subscribe(
+      () => {},
+      () => {},
+      () => {
+        told++;
+        throw new Error('the caller\'s own handler fails');
+      },
+    );
+    expect(() => unsubscribe()).not.toThrow();
+    expect(told).toBe(1);
+  });
+
   it('subscribe(): the listener an adapter keeps holds none of the subscriber\'s callbacks once it is let go (collected)', async () => {
     const kept = keepingAdapter(announcements(2), 'a throwing unsubscribe');
     const refusing = keepingAdapter(announcements(2), 'no function');

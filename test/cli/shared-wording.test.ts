@@ -9,7 +9,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { intParser } from '../../src/cli/args.js';
 import { buildProgram, runCli } from '../../src/cli/main.js';
 import { readWholeNumber } from '../../src/command-line.js';
-import { runSimCommand, SIM_MAX_NODES } from '../../src/sim/cli.js';
+import { runSimCommand } from '../../src/sim/cli.js';
+import { SIM_MAX_NODES } from '../../src/sim/limits.js';
 
 /** Runs `atlas ...argv` in-process, resolving to its exit code and what it wrote to stderr. */
 async function atlasErrors(argv: string[]): Promise<{ code: number; stderr: string }> {
@@ -42,7 +43,7 @@ describe('wording shared by atlas and atlas sim', () => {
     expect(demo.stderr).toContain('expected a whole number from 2 to 32, got "x"');
     const sim = await simErrors(['mesh', '--nodes', 'x']);
     expect(sim.code).toBe(2);
-    expect(sim.stderr).toContain(`--nodes must be a whole number from 1 to ${SIM_MAX_NODES}, got "x"`);
+    expect(sim.stderr).toContain(`--nodes must be a whole number from 2 to ${SIM_MAX_NODES}, got "x"`); // mesh needs 2 nodes
   });
 
   it('quotes an out-of-range value and names the range', () => {

@@ -12,7 +12,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { runSimCommand, SIM_MAX_CHUNKS, SIM_MAX_NODES, SIM_MAX_STORED_BYTES, SIM_USAGE } from '../../src/sim/cli.js';
+import { runSimCommand, SIM_USAGE } from '../../src/sim/cli.js';
+import { SIM_MAX_CHUNKS, SIM_MAX_NODES, SIM_MAX_STORED_BYTES } from '../../src/sim/limits.js';
 import { SCENARIOS } from '../../src/sim/scenarios/index.js';
 import { errorLines, runAtlas } from './helpers.js';
 
@@ -77,7 +78,9 @@ describe('atlas sim usage errors', () => {
   });
 
   it('refuses sizes past their bounds, naming the option and the bound, before anything runs', async () => {
-    expectUsageLine(await sim(['mesh', '--quiet', '--nodes', String(SIM_MAX_NODES + 1)]), new RegExp(`--nodes .*from 1 to ${SIM_MAX_NODES}, got "${SIM_MAX_NODES + 1}"`));
+    expectUsageLine(await sim(['mesh', '--quiet', '--nodes', String(SIM_MAX_NODES + 1)]), new RegExp(`--nodes .*from 2 to ${SIM_MAX_NODES}, got "${SIM_MAX_NODES + 1}"`));
+    // Below a scenario's own minimum: refused the same way, naming that minimum.
+    expectUsageLine(await sim(['line', '--quiet', '--nodes', '2']), new RegExp(`--nodes must be a whole number from 3 to ${SIM_MAX_NODES}, got "2"`));
     expectUsageLine(await sim(['mesh', '--quiet', '--chunks', String(SIM_MAX_CHUNKS + 1)]), new RegExp(`--chunks .*from 1 to ${SIM_MAX_CHUNKS}, got "${SIM_MAX_CHUNKS + 1}"`));
     expectUsageLine(
       await sim(['scale', '--quiet', '--nodes', '5000']),

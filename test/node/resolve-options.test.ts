@@ -89,6 +89,7 @@ describe('resolveNodeOptions', () => {
     expect(resolveNodeOptions({ chain, transport, limits: { maxGetAddresses: 100 } }).downloads.batchSize).toBe(100);
     expect(resolveNodeOptions({ chain, transport, downloads: { batchSize: 50 } }).downloads.batchSize).toBe(50);
     expect(resolveNodeOptions({ chain, transport, limits: { maxGetAddresses: 700 } }).downloads.wideBatchSize).toBe(700);
+    expect(resolveNodeOptions({ chain, transport, downloads: { batchSize: 800, wideBatchSize: 600 } }).downloads.wideBatchSize).toBe(800); // a far peer never gets fewer
     expect(resolveNodeOptions({ chain, transport, downloads: { longRoundTripMs: 0 } }).downloads.longRoundTripMs).toBe(0);
     // An early offer waits as long as its caller's check may take, unless told otherwise.
     expect(resolveNodeOptions({ chain, transport }).earlyContacts.ttlMs).toBe(60_000);

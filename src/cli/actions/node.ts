@@ -1,5 +1,5 @@
 /** What `atlas node` does once its options are read: open the node, log what happens, close it on a signal. */
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DevChain } from '../../chain/dev.js';
 import { legacyRoutes } from '../../legacy/index.js';
@@ -45,7 +45,7 @@ export async function runNode(options: NodeCommandOptions): Promise<void> {
   const flagSources = checkStacksOptions(options, options.listen);
   const logger = createLogger({ level: options.logLevel, format: options.json ? 'json' : 'pretty' });
   const dataDir = resolve(options.dataDir);
-  if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) throw usageError(`--data-dir ${dataDir} is a file, not a folder`);
+  if (statSync(dataDir, { throwIfNoEntry: false })?.isDirectory() === false) throw usageError(`--data-dir ${dataDir} is a file, not a folder`);
   const chainPath = resolve(options.chain ?? join(dataDir, 'chain.jsonl'));
   const allowLocal = options.allowLocal ?? isLocalHost(splitHostPort(options.listen).host);
   // Waiting for a signal from before anything is opened: a signal during the start lets what is

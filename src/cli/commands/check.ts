@@ -117,7 +117,7 @@ function failureOf(path: string, outcome: Outcome, chunkLogFile: string | undefi
   const found: string[] = [];
   const log = r.chunkLog;
   if (log !== undefined && (log.damaged > 0 || log.cutBytes > 0)) {
-    found.push(`chunk log ${chunkLogFile ?? CHUNK_LOG_FILE} is damaged: ${formatCount(log.damaged)} record(s) fail their hash, ${formatBytes(log.cutBytes)} unreadable at its end`);
+    found.push(`chunk log ${chunkLogFile} is damaged: ${formatCount(log.damaged)} record(s) fail their hash, ${formatBytes(log.cutBytes)} unreadable at its end`);
   }
   const corrupt = r.corrupt - (log?.damaged ?? 0);
   if (corrupt > 0) found.push(`${formatCount(corrupt)} corrupt chunk(s)`);

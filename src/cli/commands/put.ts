@@ -3,7 +3,7 @@
  * A node refuses a chunk whose announcement it has not applied yet; right after `atlas announce`
  * it may not have re-read the chain, so refused chunks are offered again for up to --wait seconds.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { DEFAULT_LIMITS } from '../../protocol/limits.js';
 import { secondsParser } from '../args.js';
 import { CliError } from '../errors.js';
@@ -39,7 +39,7 @@ export function registerPutCommand(program: Command): void {
     .addOption(peerOption('the node to put to'))
     .option('--json', 'print JSON: [{ file, address, bytes, saved }]')
     .option('-t, --timeout <seconds>', 'deadline of each call', secondsParser(3600), DEFAULT_REMOTE_TIMEOUT_S)
-    .option('-w, --wait <seconds>', 'offer refused chunks again for this long: the node may not have applied their announcement yet (0: no wait)', nonNegativeSeconds, DEFAULT_PUT_WAIT_S)
+    .option('-w, --wait <seconds>', 'offer refused chunks again for this long: the node may not have applied their announcement yet (0: no wait)', secondsParser(3600, 'no wait'), DEFAULT_PUT_WAIT_S)
     .action(async (files: string[], options: PutOptions) => {
       const chunks = await readChunkFiles(files);
       const { hash160Hex } = await readyHash();
@@ -86,15 +86,5 @@ async function putBatches(client: ProtocolClient, peer: string, chunks: readonly
       throw peerError(peer, error);
     }
     saved.forEach((ok, j) => outcome(i + j, ok));
-  }
-}
-
-/** 0 (no wait) or seconds as `secondsParser` takes them; the refusal names both. */
-function nonNegativeSeconds(value: string): number {
-  if (value.trim() === '0') return 0;
-  try {
-    return secondsParser(3600)(value);
-  } catch (error) {
-    throw new InvalidArgumentError(`expected 0 (no wait) or ${(error as Error).message.replace(/^expected /, '')}`);
   }
 }
