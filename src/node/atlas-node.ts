@@ -19,7 +19,7 @@ import { openNodeStore, stateError, type NodeState } from './lifecycle.js';
 import { resolveNodeOptions, type ResolvedNodeOptions } from './resolve-options.js';
 import type { NodeStats } from './stats.js';
 import { wireNode, type NodeParts } from './wiring.js';
-export type { NodeState } from './lifecycle.js';
+export type { LiveNodeState, NodeState } from './lifecycle.js';
 
 /**
  * One Atlas peer: it follows the chain, admits, stores and serves announced chunks, and replicates
@@ -217,8 +217,9 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   }
 
   stats(): NodeStats {
-    this.assertUsable('read stats');
-    return this.parts.stats(this.#state);
+    const state = this.#state;
+    if (state === 'closing' || state === 'closed') throw stateError(state, 'read stats');
+    return this.parts.stats(state);
   }
 
   /**

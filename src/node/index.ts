@@ -1,4 +1,4 @@
-export { AtlasNode, type NodeState } from './atlas-node.js';
+export { AtlasNode, type LiveNodeState, type NodeState } from './atlas-node.js';
 export { TypedEmitter, type AtlasNodeEvents, type AtlasNodeEventMap, type ChunkEvent, type CorruptChunkEvent, type ProgressEvent } from './events.js';
 export { FetchResult, type FetchOptions } from '../sync/fetch.js';
 export { DEFAULT_TIMERS, type AtlasNodeOptions, type NestedPartial, type NodeTimers } from './options.js';

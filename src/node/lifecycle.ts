@@ -12,6 +12,9 @@ import type { NodeStorage } from './resolve-options.js';
 /** Where an AtlasNode is in its life: `open` (constructed, not started), `starting`, `running`, `closing`, `closed`. */
 export type NodeState = 'open' | 'starting' | 'running' | 'closing' | 'closed';
 
+/** The states a node answers `stats()` in: it refuses (CLOSED) once close() has begun, its store being on the way out. */
+export type LiveNodeState = Exclude<NodeState, 'closing' | 'closed'>;
+
 /** The store the options ask for: the host's own, LMDB in dataDir, or memory; one the node opens admits chunks up to `maxChunkSize`. */
 export async function openNodeStore(storage: NodeStorage, maxChunkSize: number): Promise<ChunkStore> {
   switch (storage.kind) {

@@ -1,10 +1,11 @@
 import type { Clock } from '../runtime.js';
 import type { ReplicatorStats } from '../sync/replicator.js';
-import type { NodeState } from './lifecycle.js';
+import type { LiveNodeState } from './lifecycle.js';
 
 /** A snapshot of a node's counters, from `node.stats()`: its own, and its replicator's (downloads, pushes, audits, inventory reads). */
 export interface NodeStats extends ReplicatorStats {
-  state: NodeState;
+  /** Never 'closing' or 'closed': stats() refuses with CLOSED from the moment close() begins. */
+  state: LiveNodeState;
   address: string | undefined;
   network: string;
   sequenceLength: number;

@@ -30,7 +30,7 @@ import { OutboundGuard } from './outbound-guard.js';
 import { PeerEvents } from './peer-events.js';
 import { NodeService, type ServiceHost } from './service.js';
 import { RateMeter, type NodeStats } from './stats.js';
-import type { NodeState } from './lifecycle.js';
+import type { LiveNodeState } from './lifecycle.js';
 import { SyncState } from './sync-state.js';
 
 /** What the parts need from the node itself. */
@@ -71,7 +71,7 @@ export interface NodeParts {
   overlayRound(): Promise<void>;
   /** The replicator's periodic pass (refreshes, downloads, audits) and the gauges: never waits on a peer. */
   tick(): void;
-  stats(state: NodeState): NodeStats;
+  stats(state: LiveNodeState): NodeStats;
 }
 
 export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: NodeHost): NodeParts {

@@ -35,6 +35,7 @@ import {
   type ChainAdapter,
   type ChainListener,
   type ChunkStorage,
+  type LiveNodeState,
   type LmdbChunkStoreOptions,
   type NodeStats,
   type Transport,
@@ -82,6 +83,12 @@ export async function main(): Promise<NodeStats> {
   await http.close();
   void [chunkLayout, Simulation, new VirtualClock(), new InvalidOptionError('x', 'y')];
   const stats = node.stats();
+  // stats() refuses once close() has begun, so its state is never 'closing' or 'closed'.
+  const live: LiveNodeState = stats.state;
+  switch (live) {
+    case 'open': case 'starting': case 'running': break;
+    default: { const unreachable: never = live; void unreachable; }
+  }
   await node.close();
   return stats;
 }
