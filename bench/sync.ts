@@ -31,6 +31,13 @@ function threadNote(result: FreshResult, ref: ReferenceResult, count: number): s
   return `; CPU a chunk on the main thread ${us(threads.mainSeconds, result.have)}, on other threads (V8 compiler and GC, libuv file writes) ${us(threads.otherSeconds, result.have)}, against the reference client's ${us(ref.threads.mainSeconds, count)} and ${us(ref.threads.otherSeconds, count)}`;
 }
 
+/** When the fresh node held its first chunks: the part of a catch-up paid before anything arrives. */
+function firstChunksNote(result: FreshResult): string {
+  const first = result.firstChunks;
+  if (first === undefined) return '';
+  return `; first ${first.have.toLocaleString('en')} chunks held after ${first.ms.toFixed(0)} ms and ${first.cpuMs.toFixed(0)} ms of CPU (of ${result.elapsedMs.toFixed(0)} ms and ${(result.cpuSeconds * 1000).toFixed(0)} ms in all)`;
+}
+
 /** What a plan's rows are labelled with: "20,000 x corpus-like", "100,000 x 170 B". */
 function workloadLabel(plan: { count: number; size: number | undefined }): string {
   return `${plan.count.toLocaleString('en')} x ${plan.size ? `${plan.size} B` : 'corpus-like'}`;
@@ -229,7 +236,7 @@ const suite: BenchSuite = async ({ quick }) => {
         unit: 'chunks/s',
         reference: { label: 'raw lmdb durable puts, same chunks', value: ceiling.count / (ceiling.elapsedMs / 1000) },
       });
-      report.notes!.push(`${label}: open (chain catch-up) ${(result.openMs / 1000).toFixed(2)} s, ${result.requests} getChunks requests, ${result.duplicates} duplicate chunks${residentNote(result)}${threadNote(result, ref, dataset.count)}`);
+      report.notes!.push(`${label}: open (chain catch-up) ${(result.openMs / 1000).toFixed(2)} s, ${result.requests} getChunks requests, ${result.duplicates} duplicate chunks${firstChunksNote(result)}${residentNote(result)}${threadNote(result, ref, dataset.count)}`);
     }
     // The same catch-up from a peer that has served one before: what a long-running peer costs and
     // lets through, where the runs above start each peer for the run (V8 compiles its serving path

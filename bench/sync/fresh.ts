@@ -32,6 +32,10 @@ const node = await AtlasNode.open({
 const openMs = performance.now() - openedAt;
 
 const endWindow = startWindow();
+const cpuAtStart = process.cpuUsage();
+const startedAt = performance.now();
+/** When the first chunks were held: how much of a catch-up is spent before anything arrives (its first round trips, and V8 compiling what they run). */
+let firstChunks: { ms: number; cpuMs: number; have: number } | undefined;
 // The window ends at the progress event that shows every announced chunk held, as the reference's
 // ends at its response's end (a poll would add up to its period to the window).
 const caughtUp = new Promise<boolean>((resolve) => {
@@ -41,6 +45,10 @@ const caughtUp = new Promise<boolean>((resolve) => {
     resolve(synced);
   };
   const onProgress = ({ have, total }: { have: number; total: number }): void => {
+    if (have > 0 && firstChunks === undefined) {
+      const cpu = process.cpuUsage(cpuAtStart);
+      firstChunks = { ms: performance.now() - startedAt, cpuMs: (cpu.user + cpu.system) / 1000, have };
+    }
     if (total > 0 && have === total) finish(true);
   };
   const timer = setTimeout(() => finish(false), timeoutMs);
@@ -66,6 +74,7 @@ process.stdout.write(
     wireBytesOut: transportStats.bytesOut,
     requests: stats.downloads.requests,
     duplicates: stats.downloads.duplicateChunks,
+    ...(firstChunks !== undefined ? { firstChunks } : {}),
     ...residentAtEnd,
     ...(residentBeforeOpen.rssFileBytes !== undefined ? { rssFileBeforeOpenBytes: residentBeforeOpen.rssFileBytes } : {}),
   }) + '\n',

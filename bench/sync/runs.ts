@@ -38,6 +38,8 @@ export interface FreshResult {
   rssFileBeforeOpenBytes?: number;
   requests: number;
   duplicates: number;
+  /** When the first chunks were held, from the window's start: time, CPU, and how many (one reply's). */
+  firstChunks?: { ms: number; cpuMs: number; have: number };
   /** CPU seconds on the main thread and on the others (bench/sync/thread-cpu.ts), where /proc is there. */
   threads?: ThreadCpu;
 }
