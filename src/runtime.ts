@@ -136,6 +136,8 @@ export class ExpiringMap<K, V = true> {
   readonly #cap: GroupCap<K> | undefined;
   /** Group -> its keys, when capped. */
   readonly #groups = new Map<string, Set<K>>();
+  /** Key -> the group it was set in, when capped (set() may name one other than groupOf's). */
+  readonly #groupOfKey = new Map<K, string>();
 
   constructor(
     readonly maxEntries: number,
@@ -154,17 +156,19 @@ export class ExpiringMap<K, V = true> {
    * Remembers `key` (with `value`) until clock time `until`; Infinity remembers it for good.
    * Setting a key again makes it the newest. False, and nothing changed, when `key` is new and its
    * group already holds maxPerGroup keys live at `now` (without it, every key not yet read as
-   * expired counts).
+   * expired counts). `group`: the group the key counts in, when its own word cannot tell (the
+   * cap's groupOf(key) otherwise); a key set again moves to the group named then.
    */
-  set(key: K, until: number, value: V, now: number = Number.NEGATIVE_INFINITY): boolean {
-    if (this.#cap !== undefined && !this.#temporary.has(key) && !this.#permanent.has(key) && this.#groupFull(this.#cap.groupOf(key), now)) return false;
+  set(key: K, until: number, value: V, now: number = Number.NEGATIVE_INFINITY, group?: string): boolean {
+    const groupOfKey = this.#cap === undefined ? undefined : (group ?? this.#cap.groupOf(key));
+    if (groupOfKey !== undefined && this.#groupOfKey.get(key) !== groupOfKey && this.#groupFull(groupOfKey, now)) return false;
     this.delete(key);
     if (until === Number.POSITIVE_INFINITY) this.#permanent.set(key, value);
     else this.#temporary.set(key, { until, value });
-    if (this.#cap !== undefined) {
-      const group = this.#cap.groupOf(key);
-      const keys = this.#groups.get(group);
-      if (keys === undefined) this.#groups.set(group, new Set([key]));
+    if (groupOfKey !== undefined) {
+      this.#groupOfKey.set(key, groupOfKey);
+      const keys = this.#groups.get(groupOfKey);
+      if (keys === undefined) this.#groups.set(groupOfKey, new Set([key]));
       else keys.add(key);
     }
     if (this.size > this.maxEntries) {
@@ -210,8 +214,9 @@ export class ExpiringMap<K, V = true> {
 
   delete(key: K): boolean {
     const deleted = (this.#temporary.size > 0 && this.#temporary.delete(key)) || (this.#permanent.size > 0 && this.#permanent.delete(key));
-    if (deleted && this.#cap !== undefined) {
-      const group = this.#cap.groupOf(key);
+    const group = deleted ? this.#groupOfKey.get(key) : undefined;
+    if (group !== undefined) {
+      this.#groupOfKey.delete(key);
       const keys = this.#groups.get(group);
       keys?.delete(key);
       if (keys?.size === 0) this.#groups.delete(group);

@@ -153,6 +153,19 @@ describe('ExpiringMap', () => {
     expect(map.set('a:4', 30, true, 25)).toBe(true);
   });
 
+  it('with a group cap, counts a key in the group set() names, and frees that group\'s place when the key goes', () => {
+    const map = new ExpiringMap<string>(100, { groupOf: (key) => key.split(':')[0] as string, maxPerGroup: 2 });
+    expect([map.set('x:1', 10, true, 0, 'h'), map.set('y:1', 10, true, 0, 'h'), map.set('z:1', 10, true, 0, 'h')]).toEqual([true, true, false]);
+    expect(map.set('z:1', 10, true, 0)).toBe(true); // its own group, z, has room
+    expect(map.set('x:1', 20, true, 0, 'h')).toBe(true); // held already in h
+    expect(map.set('z:1', 20, true, 0, 'h')).toBe(false); // moving into the full h is refused, and changes nothing
+    expect(map.has('z:1', 0)).toBe(true);
+    map.delete('x:1');
+    expect(map.set('w:1', 30, true, 0, 'h')).toBe(true);
+    expect(map.has('y:1', 15)).toBe(false); // expired, and forgotten from h when h is next full
+    expect([map.set('v:1', 30, true, 15, 'h'), map.set('u:1', 30, true, 15, 'h')]).toEqual([true, false]);
+  });
+
   it('refuses a bound below one', () => {
     expect(() => new ExpiringMap(0)).toThrow(RangeError);
     expect(() => new ExpiringMap(Number.NaN)).toThrow(RangeError);

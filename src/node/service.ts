@@ -23,6 +23,7 @@ import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
 import type { VerifiedReader } from '../store/verified-read.js';
+import { hostKey } from '../transport/rate-limit.js';
 
 /** What the service needs from the node around it. */
 export interface ServiceHost {
@@ -36,14 +37,17 @@ export interface ServiceHost {
   readonly limits: Readonly<ProtocolLimits>;
   /** A caller told us its reachable address: a candidate peer. */
   candidate(address: string): void;
-  /** A caller pulls our inventory changes: push to it, and offer it new chunks if `relay`; returns whether it hears our offers. */
-  puller(address: string, relay: boolean): boolean;
+  /**
+   * A caller pulls our inventory changes: push to it, and offer it new chunks if `relay`; returns
+   * whether it hears our offers. `callerHost`: the host the call came from, which per-host caps count it in.
+   */
+  puller(address: string, relay: boolean, callerHost: string): boolean;
   /** Up to `max` live peers, shuffled, never `exclude`. */
   livePeers(max: number, exclude: string | undefined): string[];
   /** Chunks stored through putChunks; `pushedBy` is the pushing peer, undefined for a client's put. */
   stored(outcomes: readonly (PutOutcome & { ok: true })[], pushedBy: string | undefined, remote: string): void;
-  /** A peer offers positions: returns how many we lack and will fetch. */
-  offered(from: string, positions: Uint32Array): number;
+  /** A peer offers positions: returns how many we lack and will fetch. `callerHost` as for puller(). */
+  offered(from: string, positions: Uint32Array, callerHost: string): number;
 }
 
 /** The node's answers to the protocol's methods. Params arrive validated (protocol/validate). */
@@ -83,9 +87,9 @@ export class NodeService implements AtlasService {
     };
   }
 
-  async inventoryChanges(params: InventoryChangesParams): Promise<InventoryChangesResult> {
+  async inventoryChanges(params: InventoryChangesParams, context: CallerContext): Promise<InventoryChangesResult> {
     const { store, log } = this.host;
-    const offering = params.from === undefined ? {} : { offering: this.host.puller(params.from, params.offers !== false) };
+    const offering = params.from === undefined ? {} : { offering: this.host.puller(params.from, params.offers !== false, hostKey(context.caller)) };
     const sequenceLength = store.sequenceLength();
     const inventory = { epoch: log.epoch, version: log.version };
     if (params.since.epoch !== log.epoch) return { complete: false, sequenceLength, inventory, ...offering };
@@ -109,13 +113,13 @@ export class NodeService implements AtlasService {
     return { saved: outcomes.map((o) => o.ok) };
   }
 
-  async offer(params: OfferParams): Promise<OfferResult> {
+  async offer(params: OfferParams, context: CallerContext): Promise<OfferResult> {
     let positions: Uint32Array;
     try {
       positions = decodePositions(params.added, { maxCount: this.host.limits.maxInventoryChanges });
     } catch (error) {
       throw new AtlasError(ErrorCodes.BAD_REQUEST, 'offer: malformed positions', undefined, { cause: error });
     }
-    return { wanted: this.host.offered(params.from, positions) };
+    return { wanted: this.host.offered(params.from, positions, hostKey(context.caller)) };
   }
 }

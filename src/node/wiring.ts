@@ -230,10 +230,10 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     log: replicator.log,
     limits,
     candidate: (address) => overlay.candidate(address),
-    puller: (address, relay) => replicator.pulled(address, relay),
+    puller: (address, relay, callerHost) => replicator.pulled(address, relay, callerHost),
     livePeers: (max, exclude) => overlay.livePeers(max, exclude),
     stored: (outcomes, pushedBy, remote) => replicator.received(outcomes, pushedBy, remote),
-    offered: (address, positions) => replicator.offered(address, positions),
+    offered: (address, positions, callerHost) => replicator.offered(address, positions, callerHost),
   };
   return {
     network, limits, chain: options.chain, transport, clock, logger, timers, lifetime, reader, follower, overlay, replicator,

@@ -39,16 +39,18 @@ export class EarlyContacts {
   /**
    * Keeps what `peer` offered, unless maxPeersPerHost other callers of its host wait already. A
    * later offer joins the first one's positions and deadline: a caller never admitted cannot keep
-   * its place by offering again.
+   * its place by offering again. `host`: the host the offer came from (its connection's), which
+   * the cap counts in; `peer`'s own host when not given. A host name in `peer` cannot be bound to
+   * the connection, so only the connection's host keeps one machine from naming many.
    */
-  offered(peer: string, positions: Uint32Array, now: number): void {
+  offered(peer: string, positions: Uint32Array, now: number, host: string = hostOf(peer)): void {
     const { maxPositions, ttlMs } = this.options;
     const held = this.contacts.get(peer, now) ?? new Uint32Array(0);
     const room = Math.max(0, maxPositions - held.length);
     const merged = new Uint32Array(held.length + Math.min(room, positions.length));
     merged.set(held);
     merged.set(positions.subarray(0, merged.length - held.length), held.length);
-    this.contacts.set(peer, this.contacts.deadline(peer, now) ?? now + ttlMs, merged, now);
+    this.contacts.set(peer, this.contacts.deadline(peer, now) ?? now + ttlMs, merged, now, host);
   }
 
   /** The positions `peer` offered before admission (unless it waited longer than ttlMs), forgotten once taken. */

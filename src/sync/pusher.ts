@@ -92,7 +92,7 @@ interface Target {
   pullerUntil: number;
   /** The puller asked for offers (it chose us as one of its few relays). */
   relay: boolean;
-  /** hostOf(peer), kept so the per-host cap does not parse every target per new puller. */
+  /** The host the per-host cap counts it in: a puller's connection's, else hostOf(peer) (kept so the cap does not parse every target per new puller). */
   host: string;
 }
 
@@ -147,15 +147,17 @@ export class Pusher {
    * it asks another of its neighbours (a popular node cannot offer to everyone who picks it, and
    * relays displacing each other at every pull would leave each without offers half the time).
    * A puller that asked for no offers takes a free slot only and is the first to give its slot up.
+   * `host`: the host the call came from (its connection's), which the per-host cap counts in;
+   * `peer`'s own host when not given. A host name in `peer` cannot be bound to the connection,
+   * so only the connection's host keeps one machine from naming many.
    */
-  addPuller(peer: string, relay = true): boolean {
+  addPuller(peer: string, relay = true, host: string = hostOf(peer)): boolean {
     const now = this.clock.now();
     if (!relay && !this.targets.has(peer) && this.targets.size >= this.options.maxTargets) return false;
     // A caller's port is its own word: one host keeps at most MAX_PULLERS_PER_HOST pullers, or it
     // could take every slot by naming ports. Which of them gives way: one that stopped pulling or
     // asked for no offers first, then the least recently pulled (the same host's relays included).
     if (!this.targets.has(peer)) {
-      const host = hostOf(peer);
       const sameHost = [...this.targets].filter(([, t]) => !t.neighbor && t.host === host);
       if (sameHost.length >= MAX_PULLERS_PER_HOST) {
         const victim = evictable(sameHost, now, relay ? 'any' : 'none', this.isKnownPeer);
@@ -165,6 +167,7 @@ export class Pusher {
     }
     const target = this.upsert(peer, false, relay);
     if (!target) return false;
+    if (!target.neighbor) target.host = host;
     target.pullerUntil = now + this.options.pullerTtlMs;
     target.relay = relay;
     return relay;

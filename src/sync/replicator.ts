@@ -177,24 +177,28 @@ export class Replicator {
 
   // --- what callers tell us -------------------------------------------------------------------
 
-  /** A caller pulls our changes (`relay`: and wants our offers); returns whether it hears our offers. */
-  pulled(address: string, relay: boolean): boolean {
+  /**
+   * A caller pulls our changes (`relay`: and wants our offers); returns whether it hears our
+   * offers. `callerHost`: the host its call came from (transport/rate-limit.ts hostKey), which
+   * per-host caps count it in; the address's own host when not given.
+   */
+  pulled(address: string, relay: boolean, callerHost?: string): boolean {
     const peer = canonicalPeerAddress(address);
     if (peer === undefined) return false;
     // The caller's own host (sender-bound): offering to it reflects nothing to a third party,
     // so it need not be in our table (which may be full) to hear our offers.
-    const offering = this.pusher.addPuller(peer, relay);
+    const offering = this.pusher.addPuller(peer, relay, callerHost);
     if (!this.components.peers.isKnownPeer(peer)) this.components.peers.contact(peer);
     return offering;
   }
 
-  /** A caller offers positions it holds; returns how many of them we want. */
-  offered(address: string, positions: Uint32Array): number {
+  /** A caller offers positions it holds; returns how many of them we want. `callerHost` as for pulled(). */
+  offered(address: string, positions: Uint32Array, callerHost?: string): number {
     // Views are keyed by the table's canonical form; callers may write an address otherwise.
     const from = canonicalPeerAddress(address);
     if (from === undefined) return 0;
     if (!this.components.peers.isKnownPeer(from)) {
-      this.early.offered(from, positions, this.components.clock.now()); // replayed once admitted, which starts now
+      this.early.offered(from, positions, this.components.clock.now(), callerHost); // replayed once admitted, which starts now
       this.components.peers.contact(from);
       return 0;
     }

@@ -13,10 +13,20 @@ import { PEER_TABLE_DEFAULTS, PeerTable } from '../../src/peers/table.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
 import { silentLogger, seededRandom } from '../../src/runtime.js';
 import { EarlyContacts } from '../../src/sync/early-contacts.js';
+import { Pusher } from '../../src/sync/pusher.js';
 import type { Transport } from '../../src/transport/types.js';
 import { steppedClock } from '../support/clock.js';
 
 const ATTACKER = '127.0.0.66';
+/** A transport nothing is sent over (the pusher sends nothing before it has an address of its own). */
+const nullTransport: Transport = {
+  address: undefined,
+  listen: async () => '127.0.0.1:1',
+  close: async () => {},
+  call: async () => {
+    throw new Error('nothing is sent in these tests');
+  },
+};
 const fromAttacker = (address: string) => hostOf(address) === ATTACKER;
 
 describe('per-host caps', () => {
@@ -133,5 +143,24 @@ describe('per-host caps', () => {
       expect(early.size).toBeLessThanOrEqual(MAX_ADDRESSES_PER_HOST + 1);
     }
     expect(early.take(`${ATTACKER}:1`, now)).toBeUndefined();
+  });
+
+  it('early contacts: offers from one host under 5,000 host names count in the host they came from; an honest caller\'s offer is kept', () => {
+    const early = new EarlyContacts({ ttlMs: 10_000 });
+    for (let i = 0; i < 5_000; i++) early.offered(`n${i}.evil.example:6264`, Uint32Array.of(i), 0, ATTACKER);
+    expect(early.size).toBe(MAX_ADDRESSES_PER_HOST);
+    early.offered('127.0.0.9:7000', Uint32Array.of(1, 2, 3), 0, '127.0.0.9');
+    expect([...(early.take('127.0.0.9:7000', 0) ?? [])]).toEqual([1, 2, 3]);
+    // A name taken (its caller admitted) gives its host's place back.
+    expect([...(early.take('n0.evil.example:6264', 0) ?? [])]).toEqual([0]);
+    early.offered('n9999.evil.example:6264', Uint32Array.of(7), 0, ATTACKER);
+    expect(early.take('n9999.evil.example:6264', 0)).toBeDefined();
+  });
+
+  it('pusher: one host under 100 host names holds at most MAX_PULLERS_PER_HOST of 8 offer targets; the other places stay for other hosts', () => {
+    const pusher = new Pusher({ client: new ProtocolClient(nullTransport), clock: steppedClock(), self: () => undefined, peerInventory: () => undefined, recent: () => [] }, { maxTargets: 8 });
+    for (let i = 0; i < 100; i++) expect(pusher.addPuller(`n${i}.evil.example:6264`, true, ATTACKER)).toBe(true); // each takes its host's oldest place
+    const others = [9, 10, 11, 12, 13].map((host) => pusher.addPuller(`127.0.0.${host}:7000`, true, `127.0.0.${host}`));
+    expect(others).toEqual([true, true, true, true, false]); // 4 places were left, then the targets are full
   });
 });
