@@ -99,7 +99,7 @@ export class NameResolver {
     await this.sync(options);
     const history = this.#byName.get(key);
     // A first replay of a large parent takes time: the caller may leave meanwhile (it goes on for the next).
-    if (history === undefined && key.split('.').length === 3) return untilAborted(this.#resolveSubdomain(key), options.signal);
+    if (history === undefined && key.split('.').length === 3) return this.#resolveSubdomain(key, options.signal);
     const last = history?.[history.length - 1];
     if (last === undefined) return { name: key, status: 'name-not-found' };
     const out: Resolution = { name: key, status: 'zonefile-missing' };
@@ -225,9 +225,10 @@ export class NameResolver {
   }
 
   /** A subdomain's current record, from its parent's zone files (those held) under the seqn rules. */
-  async #resolveSubdomain(key: string): Promise<Resolution> {
+  async #resolveSubdomain(key: string, signal: AbortSignal | undefined): Promise<Resolution> {
     const parent = key.slice(key.indexOf('.') + 1);
-    const last = await this.#subdomains.lookup(key, parent, () => this.#byName.get(parent) ?? []);
+    // The lookup leaves the replay when `signal` aborts; a replay every lookup left stops.
+    const last = await this.#subdomains.lookup(key, parent, () => this.#byName.get(parent) ?? [], signal);
     if (last === undefined) return { name: key, status: 'name-not-found' };
     return withZonefile({ name: key, status: 'ok', zonefileHash: last.zonefileHash, owner: last.owner }, last.zonefile);
   }

@@ -10,7 +10,7 @@
 import { extendsHistory, subdomainRecord, type SubdomainRecord } from './subdomains.js';
 import { parseZoneFile, type ZoneRecord } from './zonefile.js';
 import { SerialQueue, systemClock, type Clock } from '../runtime.js';
-import { AtlasError, ErrorCodes } from '../errors.js';
+import { abortedError, AtlasError, ErrorCodes } from '../errors.js';
 import { numberRule, overlayChecked, type OverlayRules } from '../options-overlay.js';
 
 /** Parents whose subdomains are kept; past it one is dropped (and replayed when asked again), by replay cost and recency (SubdomainIndex.#makeRoom). */
@@ -46,9 +46,10 @@ const SLICE_WORK = 32 * 1024;
 const RECORD_WORK = 128;
 const ENTRY_WORK = 64;
 /**
- * Parents whose replay may wait or run at once. A replay outlives the lookup that asked for it (a
- * caller may leave), so lookups of yet other parents beyond it are refused (BUSY) rather than
- * queued without end: as many as the request guard lets run at once by default.
+ * Parents whose replay may wait or run at once: lookups of yet other parents beyond it are
+ * refused (BUSY) rather than queued without end; as many as the request guard lets run at once by
+ * default. A replay every lookup of which has left (aborted) stops at its next slice, or before it
+ * starts, so callers that ask and leave cannot keep the places: each holds one only while it waits.
  */
 export const MAX_REPLAYS = 64;
 /** What a skipped zone file's hash counts for (a 40-character string in a set). */
@@ -66,11 +67,13 @@ export interface SubdomainIndexLimits {
   maxParentBytes: number;
   /** How long after a replay from a parent's first zone file, in times its duration, late zone files may start another (LATE_REPLAY_FACTOR). */
   lateReplayFactor: number;
+  /** Parents whose replay may wait or run at once; a lookup needing another is refused, BUSY (MAX_REPLAYS). */
+  maxReplays: number;
 }
 
 /** What each subdomain index limit must be (the node checks its `names` option by them too). */
 export const SUBDOMAIN_INDEX_RULES: OverlayRules = {
-  numbers: numberRule({ positiveIntegers: ['maxParents', 'maxBytes', 'maxParentBytes'], positive: ['lateReplayFactor'] }),
+  numbers: numberRule({ positiveIntegers: ['maxParents', 'maxBytes', 'maxParentBytes', 'maxReplays'], positive: ['lateReplayFactor'] }),
 };
 
 /** Defaults of SubdomainIndexLimits. */
@@ -79,6 +82,7 @@ export const DEFAULT_SUBDOMAIN_INDEX: Readonly<SubdomainIndexLimits> = Object.fr
   maxBytes: MAX_INDEXED_BYTES,
   maxParentBytes: MAX_PARENT_BYTES,
   lateReplayFactor: LATE_REPLAY_FACTOR,
+  maxReplays: MAX_REPLAYS,
 });
 
 /** One change of the parent name, as far as subdomains care: the zone file it bound, if any. */
@@ -99,6 +103,14 @@ interface ParentSubdomains {
   priority: number;
   /** Before it (clock time), skipped zone files that arrived do not start the replay over. */
   restartAt: number;
+}
+
+/** A replay asked for, with the lookups waiting on it: none left, it stops (see MAX_REPLAYS). */
+interface Replay {
+  done: Promise<ParentSubdomains>;
+  waiting: number;
+  /** Its turn in the queue has come. */
+  started: boolean;
 }
 
 /** A parent refused for its size: refused again while it has as many entries, and until `retryAt`. */
@@ -131,7 +143,7 @@ export class SubdomainIndex {
   /** The priority of the last parent dropped (see #makeRoom). */
   #inflation = 0;
   /** Replays asked for, one a parent: lookups of it meanwhile share it. */
-  readonly #replays = new Map<string, Promise<ParentSubdomains>>();
+  readonly #replays = new Map<string, Replay>();
   /** Runs the replays one at a time. */
   readonly #queue = new SerialQueue();
   /** Counts clear(): a replay that saw it change starts over. */
@@ -155,9 +167,12 @@ export class SubdomainIndex {
    * hold in memory is then one parent's records, however many lookups ask for others meanwhile),
    * yielding to the event loop every SLICE_WORK, so a parent with thousands of zone files does not
    * stop the node for seconds; lookups of a parent being replayed wait for that replay. TOO_LARGE
-   * when the parent's records pass maxParentBytes.
+   * when the parent's records pass maxParentBytes; BUSY when maxReplays other parents wait.
+   * `signal`: the lookup leaves when it aborts (ABORTED); a replay all of whose lookups have left
+   * stops at its next slice (what it replayed is kept, and the next lookup goes on from there).
    */
-  lookup(name: string, parent: string, entriesOf: () => readonly ParentEntry[]): Promise<SubdomainRecord | undefined> {
+  lookup(name: string, parent: string, entriesOf: () => readonly ParentEntry[], signal?: AbortSignal): Promise<SubdomainRecord | undefined> {
+    if (signal?.aborted) return Promise.reject(abortedError('subdomain lookup', signal));
     let replay = this.#replays.get(parent);
     if (replay === undefined) {
       const entries = entriesOf().length;
@@ -168,11 +183,22 @@ export class SubdomainIndex {
         this.#keep(parent, kept);
         return Promise.resolve(kept.current.get(name));
       }
-      if (this.#replays.size >= MAX_REPLAYS) return Promise.reject(new AtlasError(ErrorCodes.BUSY, `${MAX_REPLAYS} subdomain replays are waiting; ask again later`));
-      replay = this.#queue.run(() => this.#bringUpToDate(parent, entriesOf)).finally(() => this.#replays.delete(parent));
-      this.#replays.set(parent, replay);
+      const { maxReplays } = this.#limits;
+      if (this.#replays.size >= maxReplays) return Promise.reject(new AtlasError(ErrorCodes.BUSY, `${maxReplays} subdomain replays are waiting (names.maxReplays); ask again later`));
+      const asked: Replay = { done: Promise.resolve() as unknown as Promise<ParentSubdomains>, waiting: 0, started: false };
+      asked.done = this.#queue.run(() => this.#bringUpToDate(parent, entriesOf, asked)).finally(() => this.#forgetReplay(parent, asked));
+      this.#replays.set(parent, asked);
+      replay = asked;
     }
-    return replay.then((state) => state.current.get(name));
+    const waited = replay;
+    // A replay not started yet that every lookup left gives its place back at once (it will not run).
+    return waitFor(waited, signal, () => {
+      if (!waited.started) this.#forgetReplay(parent, waited);
+    }).then((state) => state.current.get(name));
+  }
+
+  #forgetReplay(parent: string, replay: Replay): void {
+    if (this.#replays.get(parent) === replay) this.#replays.delete(parent);
   }
 
   /** `state` as the parent's kept subdomains, asked just now: last in the order, its priority renewed (see #makeRoom). */
@@ -182,8 +208,10 @@ export class SubdomainIndex {
     this.#parents.set(parent, state);
   }
 
-  async #bringUpToDate(parent: string, entriesOf: () => readonly ParentEntry[]): Promise<ParentSubdomains> {
+  async #bringUpToDate(parent: string, entriesOf: () => readonly ParentEntry[], replay: Replay): Promise<ParentSubdomains> {
+    replay.started = true;
     for (;;) {
+      if (replay.waiting === 0) throw abandoned(parent); // every lookup left while it waited its turn
       const epoch = this.#epoch;
       const entries = entriesOf();
       let state = this.#parents.get(parent);
@@ -191,7 +219,7 @@ export class SubdomainIndex {
       const fromStart = state === undefined || state.replayed > entries.length || this.#restartDue(state);
       if (fromStart || state === undefined) state = { replayed: 0, skipped: new Set(), current: new Map(), bytes: 0, priority: 0, restartAt: 0 };
       const started = this.#clock.now();
-      const outcome = await this.#replayEntries(state, parent, entries, epoch);
+      const outcome = await this.#replayEntries(state, parent, entries, epoch, replay);
       if (outcome === 'cleared') continue; // a reorganisation meanwhile: start over
       const ended = this.#clock.now();
       const restartAt = ended + this.#limits.lateReplayFactor * (ended - started);
@@ -203,10 +231,12 @@ export class SubdomainIndex {
         throw this.#tooLarge(parent);
       }
       this.#refused.delete(parent);
-      if (fromStart) state.restartAt = restartAt;
+      if (fromStart && outcome === 'done') state.restartAt = restartAt;
+      // Left part way: kept as far as it went (a lookup later goes on from there, as after new zone files).
       this.#keep(parent, state);
       this.#bytes += state.bytes;
       this.#makeRoom(parent);
+      if (outcome === 'abandoned') throw abandoned(parent);
       return state;
     }
   }
@@ -214,9 +244,9 @@ export class SubdomainIndex {
   /**
    * Replays `entries` from `state.replayed` into `state`, yielding to the event loop after each
    * SLICE_WORK of work: 'too-large' as soon as its records pass the parent bound, 'cleared' when
-   * the index was cleared during a yield.
+   * the index was cleared during a yield, 'abandoned' when every lookup waiting on it left.
    */
-  async #replayEntries(state: ParentSubdomains, parent: string, entries: readonly ParentEntry[], epoch: number): Promise<'done' | 'cleared' | 'too-large'> {
+  async #replayEntries(state: ParentSubdomains, parent: string, entries: readonly ParentEntry[], epoch: number, replay: Replay): Promise<'done' | 'cleared' | 'too-large' | 'abandoned'> {
     const bound = Math.min(this.#limits.maxParentBytes, this.#limits.maxBytes);
     let records: readonly ZoneRecord[] = [];
     let next = 0;
@@ -243,6 +273,7 @@ export class SubdomainIndex {
         work = 0;
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (this.#epoch !== epoch) return 'cleared';
+        if (replay.waiting === 0) return 'abandoned';
       }
     }
   }
@@ -317,4 +348,36 @@ export class SubdomainIndex {
     this.#inflation = 0;
     this.#epoch++;
   }
+}
+
+/**
+ * `replay`'s outcome for one lookup, counted among its waiting lookups until it settles or
+ * `signal` aborts; `onAllLeft` when an abort leaves none waiting.
+ */
+function waitFor(replay: Replay, signal: AbortSignal | undefined, onAllLeft: () => void): Promise<ParentSubdomains> {
+  replay.waiting++;
+  let left = false;
+  const leave = (): void => {
+    if (left) return;
+    left = true;
+    replay.waiting--;
+  };
+  if (signal === undefined) return replay.done.finally(leave);
+  return new Promise<ParentSubdomains>((resolve, reject) => {
+    const onAbort = (): void => {
+      leave();
+      if (replay.waiting === 0) onAllLeft();
+      reject(abortedError('subdomain lookup', signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    replay.done.then(resolve, reject).finally(() => {
+      signal.removeEventListener('abort', onAbort);
+      leave();
+    });
+  });
+}
+
+/** The error of a replay every lookup left (no caller is there to see it). */
+function abandoned(parent: string): AtlasError {
+  return new AtlasError(ErrorCodes.ABORTED, `the subdomain replay of ${parent} stopped: every lookup waiting on it left`, { parent });
 }

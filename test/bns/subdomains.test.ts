@@ -314,6 +314,51 @@ describe('subdomains', () => {
     expect(await index.lookup('bob.extra.id', 'extra.id', () => entries)).toBeUndefined();
   });
 
+  it('drops a replay every lookup of which left: callers that ask for 64 parents and leave hold no place, and what one replay did is kept', async () => {
+    // Zone files held (none skipped, which a replay would look up again), of no subdomain: about 10 slices a replay.
+    const files = new Map(Array.from({ length: 4_000 }, (_, i) => new Uint8Array(Buffer.from(`$ORIGIN f${i}.id\n`))).map((file) => [hash160Hex(file), file]));
+    let reads = 0;
+    const index = new SubdomainIndex((address) => (reads++, files.get(address)));
+    const entries = [...files.keys()].map((zonefileHash) => ({ zonefileHash }));
+    const leaving = Array.from({ length: MAX_REPLAYS }, (_, i) => {
+      const controller = new AbortController();
+      return { controller, lookup: index.lookup(`bob.p${i}.id`, `p${i}.id`, () => entries, controller.signal) };
+    });
+    await new Promise((resolve) => setImmediate(resolve)); // the first replay has begun
+    await expect(index.lookup('bob.extra.id', 'extra.id', () => entries)).rejects.toMatchObject({ code: ErrorCodes.BUSY });
+    for (const { controller } of leaving) controller.abort();
+    for (const { lookup } of leaving) await expect(lookup).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    // The one under way stops at its next slice, the 63 waiting never start.
+    expect(await index.lookup('bob.extra.id', 'extra.id', () => entries)).toBeUndefined();
+    expect(reads).toBeLessThan(2 * entries.length);
+    // The first parent's replay is kept as far as it went: asked again, it goes on from there.
+    const before = reads;
+    expect(await index.lookup('bob.p0.id', 'p0.id', () => entries)).toBeUndefined();
+    expect(reads - before).toBeLessThan(entries.length);
+    expect(reads - before).toBeGreaterThan(0);
+  });
+
+  it('goes on with a replay while one of its lookups stays, when the others leave', async () => {
+    const file = parent(txt('bob', '1Owner', 0, '$ORIGIN bob\n'));
+    const entries = [...Array.from({ length: 3_000 }, (_, i) => ({ zonefileHash: i.toString(16).padStart(40, '0') })), { zonefileHash: hash160Hex(file) }];
+    const index = new SubdomainIndex((address) => (address === hash160Hex(file) ? file : undefined));
+    const leaving = new AbortController();
+    const left = index.lookup('bob.a.id', 'a.id', () => entries, leaving.signal);
+    const staying = index.lookup('bob.a.id', 'a.id', () => entries);
+    leaving.abort();
+    await expect(left).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    expect((await staying)?.owner).toBe('1Owner');
+  });
+
+  it('takes maxReplays from its limits', async () => {
+    const index = new SubdomainIndex(() => undefined, { maxReplays: 2 });
+    const entries = Array.from({ length: 100 }, (_, i) => ({ zonefileHash: i.toString(16).padStart(40, '0') }));
+    const waiting = [index.lookup('bob.a.id', 'a.id', () => entries), index.lookup('bob.b.id', 'b.id', () => entries)];
+    await expect(index.lookup('bob.c.id', 'c.id', () => entries)).rejects.toMatchObject({ code: ErrorCodes.BUSY, message: expect.stringContaining('names.maxReplays') });
+    await Promise.all(waiting);
+    expect(() => new SubdomainIndex(() => undefined, { maxReplays: 0 })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }));
+  });
+
   it('counts the zone files it had to skip against maxBytes too', async () => {
     const index = new SubdomainIndex(() => undefined, { maxBytes: 1_000_000 });
     const entries = Array.from({ length: 1_000 }, (_, i) => ({ zonefileHash: i.toString(16).padStart(40, '0') }));
