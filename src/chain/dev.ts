@@ -22,7 +22,8 @@
  * the same positions.
  */
 import { closeSync, fsyncSync, openSync } from 'node:fs';
-import { appendFile, mkdir, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
+import { appendFile, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
+import { makeDirectories } from '../durable-file.js';
 import { dirname } from 'node:path';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import { pushAll, SerialQueue, silentLogger, type Logger } from '../runtime.js';
@@ -98,7 +99,7 @@ export class DevChain implements ChainAdapter {
   static async open(path: string, options: DevChainOptions = {}): Promise<DevChain> {
     const logger = options.logger ?? silentLogger;
     const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    await mkdir(dirname(path), { recursive: true });
+    makeDirectories(dirname(path));
     await (await open(path, 'a')).close();
     const bytes = await readFile(path);
     const parsed = parseLines(bytes, 0, 0, maxLineBytes);

@@ -1,10 +1,11 @@
 /**
  * Makes a store's directory usable before LMDB opens it, with an answer for every path: created
- * (one level at a time: Node's recursive mkdir loops forever on paths such as /proc/x), or a
+ * (one level at a time, durable-file.ts: Node's recursive mkdir loops forever on /proc/x), or a
  * STORE_PERMISSION error saying which directory or file cannot be created, read or written.
  * What the directory holds is judged next (lmdb-file.ts: STORE_CORRUPT).
  */
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
+import { makeDirectories } from '../durable-file.js';
 import { dirname, join, resolve } from 'node:path';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { flushDirectory } from './file-error.js';
@@ -15,23 +16,13 @@ const STORE_FILES = [LMDB_DATA_FILE, LMDB_LOCK_FILE, CHUNK_LOG_FILE];
 
 export function ensureUsableDirectory(dataDir: string): string {
   const path = resolve(dataDir);
-  const missing: string[] = [];
-  let existing = path;
-  while (statOrUndefined(existing) === undefined) {
-    missing.unshift(existing);
-    const parent = dirname(existing);
-    if (parent === existing) break;
-    existing = parent;
+  let created: string[];
+  try {
+    created = makeDirectories(path);
+  } catch (error) {
+    throw unusable(path, `cannot create ${(error as NodeJS.ErrnoException).path ?? path}`, error);
   }
-  for (const dir of missing) {
-    try {
-      mkdirSync(dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && statOrUndefined(dir)?.isDirectory()) continue;
-      throw unusable(path, `cannot create ${dir}`, error);
-    }
-    flushDirectory(path, dirname(dir), `cannot flush the new directory ${dir} into its parent`);
-  }
+  for (const dir of created) flushDirectory(path, dirname(dir), `cannot flush the new directory ${dir} into its parent`);
   const stat = statOrUndefined(path);
   if (stat === undefined || !stat.isDirectory()) return path; // not a directory: the store says why
   checkReadWrite(path, path);

@@ -8,7 +8,8 @@
  * page each one points to. It catches a directory that is not ours, a file of garbage and a
  * truncated file; it cannot prove the B-tree itself intact (LMDB keeps no page checksums).
  */
-import { accessSync, closeSync, constants, mkdirSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { makeDirectories } from '../durable-file.js';
 import { join } from 'node:path';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { CHUNK_LOG_FILE } from './chunk-log-format.js';
@@ -64,7 +65,7 @@ export function checkDirectory(path: string): void {
   }
   if (stat === undefined) {
     try {
-      mkdirSync(path, { recursive: true });
+      makeDirectories(path);
     } catch (error) {
       throw corrupt(path, `cannot create it (${(error as Error).message})`);
     }

@@ -99,6 +99,11 @@ describe('DevChain', () => {
     await chain.close();
   });
 
+  it('fails at once for a file it cannot create a folder for (Node\'s recursive mkdir loops for ever on /proc/x)', async () => {
+    await expect(DevChain.open('/proc/atlas-x/y/chain.jsonl')).rejects.toMatchObject({ code: 'ENOENT', path: '/proc/atlas-x' });
+    await expect(DevChain.open('/sys/atlas-x/chain.jsonl')).rejects.toMatchObject({ path: '/sys/atlas-x' });
+  });
+
   it('refuses a file whose damage is not at the end', async () => {
     const cases = [
       line(0, addr(1)) + 'not json\n' + line(2, addr(3)),

@@ -36,4 +36,8 @@ describe('ObserverJournal.open', () => {
     again.close();
     expect(flushed).toEqual([]);
   });
+
+  it('fails at once for a folder it cannot create (Node\'s recursive mkdir loops for ever on /proc/x)', () => {
+    expect(() => openJournal('/proc/atlas-x/stacks')).toThrow(expect.objectContaining({ code: 'ENOENT', path: '/proc/atlas-x' }));
+  });
 });

@@ -5,9 +5,9 @@
  * never drops a payload we lost. A torn tail (a crash mid-append) is cut at open, in both files;
  * a file that is not ours is refused and left as it was.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fsyncDirectory } from '../../durable-file.js';
+import { fsyncDirectory, makeDirectories } from '../../durable-file.js';
 import { AtlasError, ErrorCodes } from '../../errors.js';
 import type { Logger } from '../../runtime.js';
 import { ATTACHMENTS_FILE, AttachmentsLog } from './attachments-log.js';
@@ -47,7 +47,7 @@ export class ObserverJournal {
    * observer's (AttachmentsLog.open).
    */
   static open(dir: string, logger: Logger, maxAttachmentBytes: number, onBlock: (block: ObservedBlock) => void): ObserverJournal {
-    const createdDir = mkdirSync(dir, { recursive: true });
+    const createdDir = makeDirectories(dir)[0];
     const path = join(dir, JOURNAL_FILE);
     const attachmentsPath = join(dir, ATTACHMENTS_FILE);
     const created = !existsSync(path) || !existsSync(attachmentsPath);
