@@ -5,6 +5,12 @@ export type Address = string;
 
 export const ADDRESS_BYTES = 20;
 export const ADDRESS_HEX_LENGTH = 40;
+/**
+ * An address no chunk has (no data hashes to twenty zero bytes): a chain announces it for a
+ * position that binds nothing, as BNS does for a name revoked or transferred without a zone file.
+ * Such a position is never fetched, and counts neither as held nor as missing.
+ */
+export const NO_CHUNK_ADDRESS: Address = '0'.repeat(ADDRESS_HEX_LENGTH);
 /** 1 at the char code of each hex digit (either case). */
 const HEX_DIGIT = new Uint8Array(128);
 for (const digit of '0123456789abcdefABCDEF') HEX_DIGIT[digit.charCodeAt(0)] = 1;

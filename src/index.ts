@@ -4,7 +4,7 @@
  * (src/testing.ts).
  */
 export { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError, type ErrorCode } from './errors.js';
-export { isAddress, parseAddress, type Address } from './address.js';
+export { isAddress, parseAddress, NO_CHUNK_ADDRESS, type Address } from './address.js';
 export { systemClock, silentLogger, seededRandom, type Clock, type Random, type Logger, type LogLevel, type TimerHandle } from './runtime.js';
 export { hash160, hash160Hex, hash160Batch, hash160Packed, hash160Chain, hashBackend, hashBackendInfo, hashReady, HASH160_BYTES, type HashBackendName, type HashBackendInfo, type NativeRipemd160 } from './hash/index.js';
 export type { Announcement, ChainAdapter, ChainEvent, ChainListener } from './chain/types.js';

@@ -5,6 +5,7 @@
  * with what they have. Subdomains ("sub.name.namespace") are read from the parent's zone files.
  * bns/ does not know the node: it sees a chain and a way to read chunks (NameSources).
  */
+import { NO_CHUNK_ADDRESS } from '../address.js';
 import type { Announcement, ChainAdapter } from '../chain/types.js';
 import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
 import { GuardedChain } from '../chain/guarded.js';
@@ -12,7 +13,6 @@ import { systemClock, type Clock } from '../runtime.js';
 import { SubdomainIndex, type SubdomainIndexLimits } from './subdomain-index.js';
 import { parseZoneFile, type ZoneFile } from './zonefile.js';
 
-const UNBOUND = '0'.repeat(40);
 const PAGE = 10_000;
 const NAME = /^[a-z0-9_.+-]{1,255}$/;
 
@@ -214,7 +214,7 @@ export class NameResolver {
     if (announcement.key === undefined) return;
     const key = announcement.key.toLowerCase();
     const entry: NameEntry = { position: announcement.position };
-    if (announcement.address !== UNBOUND) entry.zonefileHash = announcement.address;
+    if (announcement.address !== NO_CHUNK_ADDRESS) entry.zonefileHash = announcement.address;
     if (announcement.op !== undefined) entry.op = announcement.op;
     if (announcement.owner !== undefined) entry.owner = announcement.owner;
     if (announcement.height !== undefined) entry.height = announcement.height;

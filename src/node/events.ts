@@ -20,7 +20,7 @@ export interface CorruptChunkEvent {
 export interface ProgressEvent {
   /** Announced positions whose chunk is held. */
   have: number;
-  /** Announced positions. */
+  /** Announced positions that name a chunk (those announcing NO_CHUNK_ADDRESS, which binds none, are left out). */
   total: number;
   /** Positions still to fetch: total - have. */
   missing: number;

@@ -12,8 +12,9 @@ export interface NodeStats extends ReplicatorStats {
   /** Distinct chunks held that are announced now. */
   chunks: number;
   chunkBytes: number;
-  /** Inventory bits set, out of `total` positions. */
+  /** Inventory bits set, out of `total`. */
   have: number;
+  /** Announced positions that name a chunk (as the progress event's total). */
   total: number;
   peers: number;
   pendingPeers: number;

@@ -1,3 +1,4 @@
+import { NO_CHUNK_ADDRESS } from '../address.js';
 import { abortedError, AtlasError, ErrorCodes } from '../errors.js';
 import type { Clock } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
@@ -25,9 +26,11 @@ export class SyncState {
     this.behind = this.progress().missing > 0;
   }
 
+  /** Positions that name no chunk (NO_CHUNK_ADDRESS) are left out of total: nothing can fetch them. */
   progress(): ProgressEvent {
     const { count, length } = this.store.inventory;
-    return { have: count, total: length, missing: length - count };
+    const total = length - this.store.positionsOf(NO_CHUNK_ADDRESS).length;
+    return { have: count, total, missing: total - count };
   }
 
   /** Call after every change of have or total; `caughtUp` is true once each time the node catches up. */

@@ -259,8 +259,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
       sequenceLength: store.sequenceLength(),
       chunks: store.chunkCount(),
       chunkBytes: store.chunkBytes(),
-      have: store.inventory.count,
-      total: store.inventory.length,
+      ...haveAndTotal(sync),
       peers: overlay.peerCount(),
       pendingPeers: overlay.pendingCount(),
       neighbors: overlay.neighbors(),
@@ -268,4 +267,10 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
       chunksPerSecond: rates.rate(),
     }),
   };
+}
+
+/** have and total as the progress event counts them (positions that name no chunk left out). */
+function haveAndTotal(sync: SyncState): { have: number; total: number } {
+  const { have, total } = sync.progress();
+  return { have, total };
 }

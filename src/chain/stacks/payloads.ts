@@ -4,6 +4,7 @@
  * attachment records. Fields we do not use are ignored; a field we use with the wrong shape is a
  * BAD_REQUEST (the node will retry, and the log says why).
  */
+import { NO_CHUNK_ADDRESS } from '../../address.js';
 import { AtlasError, ErrorCodes } from '../../errors.js';
 import { c32address } from './c32.js';
 import { decodeClarity, hexToBytes, type ClarityLimits, type ClarityValue } from './clarity.js';
@@ -16,7 +17,7 @@ export const MAINNET_BNS_CONTRACT = 'SP000000000000000000002Q6VF78.bns';
 /** Contract id of BNS on Stacks testnet. */
 export const TESTNET_BNS_CONTRACT = 'ST000000000000000000002AMW42H.bns';
 /** The address of an unbound zone file: BNS prints an empty or all-zero hash. */
-export const UNBOUND_ADDRESS = '0'.repeat(40);
+export const UNBOUND_ADDRESS = NO_CHUNK_ADDRESS;
 
 const BLOCK_HASH = /^0x[0-9a-fA-F]{64}$/;
 const TXID = /^0x[0-9a-fA-F]{64}$/;

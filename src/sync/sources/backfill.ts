@@ -5,7 +5,7 @@
  * retried after an exponential back-off that grows to a cap and then stays there, forever.
  * A source that says it newly holds an address makes that address due at once.
  */
-import type { Address } from '../../address.js';
+import { NO_CHUNK_ADDRESS, type Address } from '../../address.js';
 import { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError } from '../../errors.js';
 import { hash160Hex } from '../../hash/index.js';
 import { silentLogger, type Clock, type Logger, type Random } from '../../runtime.js';
@@ -14,8 +14,6 @@ import { numberRule, overlayChecked, type OverlayRules } from '../../options-ove
 import type { ChunkStore, PutOutcome } from '../../store/types.js';
 import type { ChunkSource } from './types.js';
 
-/** The address BNS prints when a name has no zone file: announced, never a chunk. */
-const UNBOUND = '0'.repeat(40);
 
 /** How the Backfiller asks chunk sources for announced chunks not held: pace, concurrency, retry back-off, per-source deadline and grace (AtlasNode option `backfill`). */
 export interface BackfillOptions {
@@ -289,7 +287,7 @@ export class Backfiller {
     for (let position = from; position < to; position++) {
       if (store.inventory.has(position)) continue;
       const address = store.addressAt(position);
-      if (address === undefined || address === UNBOUND) continue;
+      if (address === undefined || address === NO_CHUNK_ADDRESS) continue;
       seen?.add(address);
       if (!this.#entries.has(address)) {
         const woken = this.#woken.delete(address);
