@@ -83,6 +83,27 @@ describe('StacksObserverChain block tree', () => {
     await chain.close();
   });
 
+  it('follows a one-block fork whatever the reorg window: the bound counts side blocks, not the recent canonical ones', async () => {
+    // 240 blocks in a line: with a window of 50, about 50 + 240 recent canonical blocks are kept
+    // until the next prune, more than 4 x 50, and the fork was refused as "too many side blocks".
+    const chain = await StacksObserverChain.open({ dir: join(root, 'small-window'), contracts: [BNS], reorgWindow: 50 });
+    const fake = new FakeChain();
+    let parentOfTip = '';
+    for (let i = 0; i < 240; i++) {
+      const block = fake.block([]);
+      parentOfTip = block.parent_index_block_hash as string;
+      chain.ingestBlock(block);
+    }
+    const sibling = fake.block([{ name: 'x.id', op: 'name-update', zonefile: zone(9) }], parentOfTip, 'sibling');
+    chain.ingestBlock(sibling);
+    const child = fake.block([], sibling.index_block_hash as string, 'child');
+    chain.ingestBlock(child);
+    expect(chain.stats.ignoredBlocks).toBe(0);
+    expect(chain.tip?.hash).toBe(child.index_block_hash);
+    expect((await chain.read(0, 10)).map((a) => a.key)).toEqual(['x.id']);
+    await chain.close();
+  });
+
   it('ignores blocks that cannot be placed: a forged height, an unknown parent, side blocks past the bound', async () => {
     const chain = await StacksObserverChain.open({ dir: join(root, 'forged'), contracts: [BNS], reorgWindow: 5 });
     const fake = new FakeChain();

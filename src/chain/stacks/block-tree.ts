@@ -107,7 +107,7 @@ export class BlockTree {
     const parentHeight = this.#heightOf(block.parentIndexBlockHash);
     if (parentHeight === undefined) return 'its parent is unknown (older than the reorg window, or never delivered)';
     if (block.height !== parentHeight + 1) return `height ${block.height} is not its parent's ${parentHeight} + 1`;
-    if (block.parentIndexBlockHash !== this.#tip && this.#blocks.size >= 4 * this.reorgWindow) return 'too many side blocks kept already';
+    if (block.parentIndexBlockHash !== this.#tip && this.#sideBlockCount() >= 4 * this.reorgWindow) return 'too many side blocks kept already';
     return undefined;
   }
 
@@ -131,6 +131,13 @@ export class BlockTree {
     }
     if (++this.#sincePrune >= 256) this.#prune();
     return change;
+  }
+
+  /** Recent blocks off the canonical chain (the recent canonical ones, up to the window plus a prune's worth, do not count). */
+  #sideBlockCount(): number {
+    let side = 0;
+    for (const hash of this.#blocks.keys()) if (!this.#canonicalIndex.has(hash)) side++;
+    return side;
   }
 
   #heightOf(hash: string): number | undefined {
