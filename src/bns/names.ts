@@ -148,7 +148,11 @@ export class NameResolver {
       (event) => {
         if (event.type === 'rollback') this.#rolledBackTo = Math.min(this.#rolledBackTo ?? Infinity, event.length);
       },
-      () => {}, // a malformed event: the next catch-up compares the tail anyway
+      // A malformed event may have been a rollback: the tail compared at the next catch-up misses
+      // one whose last transaction was mined again, so everything is read again from the start.
+      () => {
+        this.#rolledBackTo = 0;
+      },
       () => {},
     );
     let length = await this.#catchUpLength(signal);

@@ -65,11 +65,17 @@ describe('Clarity consensus serialization', () => {
 
   it('reads a BNS print into a name event; an empty hash unbinds', () => {
     const zonefile = new Uint8Array(Buffer.from('$ORIGIN alice.id\n'));
-    const event = parseBnsPrint(bnsPrintHex({ name: 'alice.id', op: 'name-update', zonefile, sender: new Uint8Array(20) }, 7), { txid: '0xab', height: 3 });
+    const event = parseBnsPrint(bnsPrintHex({ name: 'alice.id', op: 'name-update', zonefile, sender: new Uint8Array(20) }, 7), { txid: '0xab', height: 3 })!;
     expect(event).toMatchObject({ key: 'alice.id', op: 'name-update', owner: 'SP000000000000000000002Q6VF78', attachmentIndex: 7, height: 3, txid: '0xab' });
     expect(event.address).toMatch(/^[0-9a-f]{40}$/);
     const revoke = parseBnsPrint(bnsPrintHex({ name: 'alice.id', op: 'name-revoke' }, 8), { txid: '0xab', height: 4 });
-    expect(revoke.address).toBe('0'.repeat(40));
-    expect(() => parseBnsPrint(`0x${hex(tuple({ other: { type: 'none' } }))}`, { txid: '0x', height: 1 })).toThrow(/no "attachment"/);
+    expect(revoke?.address).toBe('0'.repeat(40));
+    expect(() => parseBnsPrint(`0x${hex(tuple({ attachment: { type: 'none' } }))}`, { txid: '0x', height: 1 })).toThrow(/a tuple holding "hash"/);
+    expect(() => parseBnsPrint(`0x${hex({ type: 'uint', value: 1n })}`, { txid: '0x', height: 1 })).toThrow(/a tuple holding "attachment"/);
+  });
+
+  it('reads a print of the contract that is no name event (namespace-ready) as none, not as a malformed one', () => {
+    const ready = tuple({ namespace: { type: 'buff', value: Buffer.from('id') }, status: { type: 'string-ascii', value: 'ready' }, properties: tuple({ 'launched-at': { type: 'some', value: { type: 'uint', value: 1n } } }) });
+    expect(parseBnsPrint(`0x${hex(ready)}`, { txid: '0xab', height: 3 })).toBeUndefined();
   });
 });

@@ -97,9 +97,15 @@ function principalText(value: ClarityValue): string {
   return value.contractName === undefined ? base : `${base}.${value.contractName}`;
 }
 
-/** The name event in a BNS print's `raw_value`; BAD_REQUEST when it is not the BNS shape. */
-export function parseBnsPrint(rawValue: string, context: { txid: string; height: number }, limits?: Partial<ClarityLimits>): NameEvent {
-  const attachment = field(decodeClarity(rawValue, limits), 'attachment');
+/**
+ * The name event in a BNS print's `raw_value`; undefined for a print of the contract that is no
+ * name event (a tuple without `attachment`: bns.clar's namespace-ready prints
+ * `{namespace, status, properties}`); BAD_REQUEST when it is not the BNS shape.
+ */
+export function parseBnsPrint(rawValue: string, context: { txid: string; height: number }, limits?: Partial<ClarityLimits>): NameEvent | undefined {
+  const printed = decodeClarity(rawValue, limits);
+  if (printed.type === 'tuple' && !printed.entries.has('attachment')) return undefined;
+  const attachment = field(printed, 'attachment');
   const hash = field(attachment, 'hash');
   if (hash.type !== 'buff' || (hash.value.length !== 0 && hash.value.length !== 20)) throw bad('BNS print: hash must be a buffer of 0 or 20 bytes');
   const metadata = field(attachment, 'metadata');
@@ -180,6 +186,7 @@ export function parseNewBlock(payload: unknown, options: ParseBlockOptions): Obs
     try {
       if (typeof event.raw_value !== 'string') throw bad('BNS print: raw_value must be a hex string');
       const name = parseBnsPrint(event.raw_value, { txid, height: blockHeight });
+      if (name === undefined) continue; // a namespace print: no name changes
       // A transfer or an import prints the sender; the name's owner is the NFT's recipient.
       name.owner = recipients.get(`${txid} ${name.key}`) ?? name.owner;
       block.names.push(name);
