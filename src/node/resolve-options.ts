@@ -9,7 +9,7 @@ import { DEFAULT_CHUNK_CACHE_BYTES } from '../store/recent-records.js';
 import { DEFAULT_SEQUENCE_CACHE_BYTES } from '../store/sequence-pages.js';
 import { InvalidOptionError } from '../errors.js';
 import { describe, numberRule, overlayChecked, POSITIVE_FINITE, type NumberRule } from '../options-overlay.js';
-import { ADDRESS_POLICY_RULES, DEFAULT_ADDRESS_POLICY, type AddressPolicyOptions } from '../peers/address-policy.js';
+import { ADDRESS_POLICY_RULES, canonicalPeerAddress, DEFAULT_ADDRESS_POLICY, type AddressPolicyOptions } from '../peers/address-policy.js';
 import { PEER_TABLE_DEFAULTS, PEER_TABLE_RULES, type PeerTableLimits } from '../peers/table.js';
 import { DEFAULT_WALK_PACE, type WalkPaceOptions } from '../peers/walk-pace.js';
 import { resolveLimits, type ProtocolLimits } from '../protocol/limits.js';
@@ -82,10 +82,19 @@ const NODE_GROUP_RULES = {
   timers: POSITIVE_FINITE,
   walk: numberRule({ positiveIntegers: ['stepsPerRound', 'settledStepsPerRenewal'] }),
   // downloads.maxInFlight may be 0: the node then fetches only when asked (fetchChunks).
-  downloads: numberRule({ positiveIntegers: ['maxInFlightPerPeer', 'batchSize', 'wideBatchSize', 'maxPendingWrites', 'planWindow'], wholeNumbers: ['maxInFlight', 'longRoundTripMs'], positive: ['storeRetryMs', 'maxStoreRetryMs'] }),
-  push: numberRule({ positiveIntegers: ['pushBatch'], wholeNumbers: ['neighborOffers'], positive: ['timeoutMs'] }),
+  downloads: numberRule({
+    positiveIntegers: ['maxInFlightPerPeer', 'batchSize', 'wideBatchSize', 'maxPendingWrites', 'planWindow', 'backoff.maxEntries', 'omissions.maxOmissions'],
+    wholeNumbers: ['maxInFlight', 'longRoundTripMs'],
+    positive: ['storeRetryMs', 'maxStoreRetryMs', 'backoff.baseMs', 'backoff.maxMs', 'omissions.windowMs', 'hedge.minMs', 'hedge.maxMs', 'hedge.initialMs', 'hedge.slowPeerMs'],
+  }),
+  push: numberRule({
+    positiveIntegers: ['maxTargets', 'maxPendingPerTarget', 'maxPushBytesPerTarget', 'pushBatch'],
+    wholeNumbers: ['neighborOffers', 'firstContactPositions'],
+    positive: ['timeoutMs', 'pullerTtlMs'],
+  }),
   earlyContacts: numberRule({ positiveIntegers: ['maxPeers', 'maxPeersPerHost', 'maxPositions'], positive: ['ttlMs'] }),
-  audit: numberRule({ positive: ['timeoutMs', 'retryMs'], fractions: ['stallHealth'] }),
+  // audit.everyMs may be 0: no audits.
+  audit: numberRule({ positiveIntegers: ['maxStalls'], wholeNumbers: ['everyMs'], positive: ['timeoutMs', 'retryMs'], fractions: ['stallHealth'] }),
 } satisfies Record<string, NumberRule>;
 
 /** Checks `options` and returns them resolved: every default filled in, the data deeply frozen. */
@@ -105,7 +114,8 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
   const storage: NodeStorage = store !== undefined ? { kind: 'given', store } : dataDir !== undefined ? { kind: 'lmdb', dataDir, chunkStorage, sequenceCacheBytes, chunkCacheBytes } : { kind: 'memory' };
 
   const network = optional('network', options.network, 'a non-empty string', nonEmptyString) ?? 'mainnet';
-  const seeds = list('seeds', options.seeds, 'a "host:port" string', nonEmptyString);
+  const addressPolicy = overlayChecked('addressPolicy', DEFAULT_ADDRESS_POLICY, options.addressPolicy, ADDRESS_POLICY_RULES);
+  const seeds = list('seeds', options.seeds, 'a "host:port" peer address', (v): v is string => typeof v === 'string' && canonicalPeerAddress(v, addressPolicy.maxLength) !== undefined);
   const sources = list('sources', options.sources, 'a ChunkSource', (v): v is ChunkSource => hasMethods(v, SOURCE_METHODS));
   const neighbors = positiveInteger('neighbors', options.neighbors) ?? 8;
 
@@ -130,13 +140,13 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
     neighbors,
     maxChunkSize,
     limits: { ...given.limits, maxChunkSize },
-    addressPolicy: overlayChecked('addressPolicy', DEFAULT_ADDRESS_POLICY, options.addressPolicy, ADDRESS_POLICY_RULES),
-    peerTable: { ...given.peerTable, maxPeers, maxPending, refusalMs: given.timers.refusalMs },
+    addressPolicy,
+    peerTable: { ...given.peerTable, maxPeers, maxPending, refusalMs: refusalMsOf(options, given.timers.refusalMs) },
     requests: overlayChecked('requests', DEFAULT_REQUEST_LIMITS, options.requests, REQUEST_LIMIT_RULES),
     timers: given.timers,
     walk: overlayChecked('walk', DEFAULT_WALK_PACE, options.walk, NODE_GROUP_RULES.walk),
     downloads: withinLimits(overlayChecked('downloads', DEFAULT_DOWNLOADER, options.downloads, NODE_GROUP_RULES.downloads), given.limits),
-    push: overlayChecked('push', DEFAULT_PUSHER, options.push, NODE_GROUP_RULES.push),
+    push: pushWithinLimits(overlayChecked('push', DEFAULT_PUSHER, options.push, NODE_GROUP_RULES.push), options.push?.pushBatch !== undefined, given.limits),
     earlyContacts,
     audit: overlayChecked('audit', DEFAULT_AUDIT, options.audit, NODE_GROUP_RULES.audit),
     sources,
@@ -206,6 +216,26 @@ function deepFreeze<T extends object>(value: T, path = ''): T {
     if (typeof child === 'object' && child !== null) deepFreeze(child as object, key);
   }
   return Object.freeze(value);
+}
+
+/** How long a refused peer stays refused: `timers.refusalMs`, or `peerTable.refusalMs` given alone (both given, they must agree). */
+function refusalMsOf(options: AtlasNodeOptions, timersRefusalMs: number): number {
+  const inTable = options.peerTable?.refusalMs;
+  if (inTable === undefined) return timersRefusalMs;
+  if (options.timers?.refusalMs === undefined) return inTable;
+  if (inTable !== timersRefusalMs) throw new InvalidOptionError('peerTable.refusalMs', `${inTable} differs from timers.refusalMs (${timersRefusalMs}): give one of them`);
+  return inTable;
+}
+
+/**
+ * A push call carries at most what our own client lets a putChunks carry (limits.maxPutChunks):
+ * a larger pushBatch given is refused, since every push would fail before it left; the default is
+ * lowered to it.
+ */
+function pushWithinLimits(push: Readonly<PusherOptions>, pushBatchGiven: boolean, limits: Readonly<ProtocolLimits>): PusherOptions {
+  if (push.pushBatch <= limits.maxPutChunks) return push;
+  if (pushBatchGiven) throw new InvalidOptionError('push.pushBatch', `${push.pushBatch} is more than limits.maxPutChunks (${limits.maxPutChunks}): every push would be refused before it left`);
+  return { ...push, pushBatch: limits.maxPutChunks };
 }
 
 /**

@@ -116,8 +116,12 @@ export class Pusher {
   private inFlight = 0;
   /** Where the next offer starts among the neighbours (see PusherOptions.neighborOffers). */
   private neighborTurn = 0;
+  /** Offer calls made. */
   offersSent = 0;
+  /** Chunks in push calls the peer answered. */
   chunksPushed = 0;
+  /** Offer and push calls that failed (refused, timed out, or the peer's answer did not come). */
+  failedCalls = 0;
 
   private readonly client: PusherComponents['client'];
   private readonly clock: Clock;
@@ -292,8 +296,9 @@ export class Pusher {
     if (target.pushes.length > 0) {
       const batch = target.pushes.splice(0, this.options.pushBatch);
       for (const chunk of batch) target.pushBytes -= chunk.data.byteLength;
-      this.chunksPushed += batch.length;
-      call = this.client.putChunks(peer, { chunks: batch.map((c) => c.data), from: self }, options);
+      call = this.client.putChunks(peer, { chunks: batch.map((c) => c.data), from: self }, options).then(() => {
+        this.chunksPushed += batch.length;
+      });
     } else if (target.pending.size > 0) {
       const positions = Uint32Array.from(target.pending).sort();
       target.pending.clear();
@@ -305,7 +310,9 @@ export class Pusher {
     target.sending = true;
     this.inFlight++;
     call
-      .catch(() => undefined) // push and offer are hints; the peer's next pull covers a lost one
+      .catch(() => {
+        this.failedCalls++; // push and offer are hints; the peer's next pull covers a lost one
+      })
       .finally(() => {
         target.sending = false;
         this.inFlight--;

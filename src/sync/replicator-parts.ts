@@ -96,7 +96,8 @@ export interface ReplicatorOptions {
 /** The replicator's figures (within NodeStats): downloads, audits, offers and pushes. */
 export interface ReplicatorStats {
   downloads: DownloaderStats & { inFlight: number };
-  pushes: { offersSent: number; chunksPushed: number };
+  /** Offer calls made, chunks in push calls answered, and offer and push calls that failed. */
+  pushes: { offersSent: number; chunksPushed: number; failedCalls: number };
   /** Audits of neighbours' claims: run, passed, failed. */
   audits: AuditStats;
   inventoryBytesReceived: number;

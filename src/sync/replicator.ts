@@ -288,7 +288,7 @@ export class Replicator {
   stats(): ReplicatorStats {
     return {
       downloads: { ...this.downloader.stats, inFlight: this.downloader.requestsInFlight },
-      pushes: { offersSent: this.pusher.offersSent, chunksPushed: this.pusher.chunksPushed },
+      pushes: { offersSent: this.pusher.offersSent, chunksPushed: this.pusher.chunksPushed, failedCalls: this.pusher.failedCalls },
       audits: { ...this.auditor.stats },
       inventoryBytesReceived: this.inventoryBytesReceived,
       inventoryRefreshes: this.inventoryRefreshes,

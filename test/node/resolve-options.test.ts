@@ -91,6 +91,11 @@ describe('resolveNodeOptions', () => {
     expect(resolveNodeOptions({ chain, transport, limits: { maxGetAddresses: 700 } }).downloads.wideBatchSize).toBe(700);
     expect(resolveNodeOptions({ chain, transport, downloads: { batchSize: 800, wideBatchSize: 600 } }).downloads.wideBatchSize).toBe(800); // a far peer never gets fewer
     expect(resolveNodeOptions({ chain, transport, downloads: { longRoundTripMs: 0 } }).downloads.longRoundTripMs).toBe(0);
+    // A push carries no more chunks than our own client lets a putChunks carry.
+    expect(resolveNodeOptions({ chain, transport, limits: { maxPutChunks: 2 } }).push.pushBatch).toBe(2);
+    // How long a refused peer stays refused, said in either group (it was ignored in peerTable).
+    expect(resolveNodeOptions({ chain, transport, peerTable: { refusalMs: 5_000 } }).peerTable.refusalMs).toBe(5_000);
+    expect(resolveNodeOptions({ chain, transport, peerTable: { refusalMs: 5_000 }, timers: { refusalMs: 5_000 } }).peerTable.refusalMs).toBe(5_000);
     // An early offer waits as long as its caller's check may take, unless told otherwise.
     expect(resolveNodeOptions({ chain, transport }).earlyContacts.ttlMs).toBe(60_000);
     expect(resolveNodeOptions({ chain, transport, peerTable: { checkMs: 90_000 } }).earlyContacts.ttlMs).toBe(90_000);
@@ -185,6 +190,19 @@ describe('resolveNodeOptions', () => {
       [{ chain, transport, logger: console.log }, 'logger'],
       [{ chain, transport, metrics: {} }, 'metrics'],
       [{ chain, transport, neighbours: 8 }, 'neighbours'],
+      // Nested groups of downloads, and push and audit counts, by their kinds: each was accepted, then failed or switched a feature off.
+      [{ chain, transport, downloads: { backoff: { maxEntries: 0 } } }, 'downloads.backoff.maxEntries'],
+      [{ chain, transport, downloads: { omissions: { maxOmissions: 1.5 } } }, 'downloads.omissions.maxOmissions'],
+      [{ chain, transport, downloads: { hedge: { maxMs: 0 } } }, 'downloads.hedge.maxMs'],
+      [{ chain, transport, push: { maxTargets: 0 } }, 'push.maxTargets'],
+      [{ chain, transport, push: { maxPushBytesPerTarget: 0.5 } }, 'push.maxPushBytesPerTarget'],
+      [{ chain, transport, push: { pullerTtlMs: 0 } }, 'push.pullerTtlMs'],
+      [{ chain, transport, audit: { maxStalls: 0 } }, 'audit.maxStalls'],
+      // Every push would be refused by our own client before it left.
+      [{ chain, transport, push: { pushBatch: 10 } }, 'push.pushBatch'],
+      [{ chain, transport, limits: { maxPutChunks: 2 }, push: { pushBatch: 3 } }, 'push.pushBatch'],
+      [{ chain, transport, seeds: ['127.0.0.1:7000', '!!'] }, 'seeds[1]'],
+      [{ chain, transport, peerTable: { refusalMs: 5_000 }, timers: { refusalMs: 6_000 } }, 'peerTable.refusalMs'],
     ];
     for (const [options, option] of cases) {
       let error: unknown;

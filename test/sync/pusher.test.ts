@@ -47,6 +47,29 @@ describe('the pusher', () => {
     pusher.stop();
   });
 
+  it('counts the chunks of push calls answered, and the offer and push calls that failed apart', async () => {
+    const peers = new RecordingPeers((method, params) => {
+      if (method === 'offer') throw new Error('offer refused');
+      if ((params.chunks as unknown[]).length > 2) throw new Error('TOO_MANY'); // a peer answering at most 2 a call
+      return { saved: (params.chunks as unknown[]).map(() => true) };
+    });
+    const small = new Pusher(parts(peers), { neighborOffers: 0, pushBatch: 2 });
+    small.addNeighbor('n');
+    small.push([1, 2, 3, 4, 5].map((i) => ({ data: new Uint8Array(10).fill(i), positions: [i] })));
+    await settle();
+    expect({ chunksPushed: small.chunksPushed, failedCalls: small.failedCalls }).toEqual({ chunksPushed: 5, failedCalls: 0 });
+    small.stop();
+    const large = new Pusher(parts(peers), { neighborOffers: 0, pushBatch: 5 });
+    large.addNeighbor('n');
+    large.addPuller('relay', true);
+    large.push([1, 2, 3].map((i) => ({ data: new Uint8Array(10).fill(i), positions: [i] })));
+    large.offer([9]);
+    await settle();
+    // Neither the refused pushes nor the refused offer count as delivered.
+    expect({ chunksPushed: large.chunksPushed, failedCalls: large.failedCalls, offersSent: large.offersSent }).toEqual({ chunksPushed: 0, failedCalls: 3, offersSent: 1 });
+    large.stop();
+  });
+
   it('offers each batch to neighborOffers neighbours in turn, besides the relays, skipping those known to hold it', async () => {
     const peers = new RecordingPeers(acceptAll);
     const holds = new Map<string, Bitmap>([['n2', bitmaps.create([1, 2, 3])]]);
