@@ -2,7 +2,7 @@
  * Rewriting the observer's attachments log: a rewrite that fails leaves the journal as it was
  * (its open log, its index, no temporary file), and one that succeeds keeps appending to the new log.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -40,5 +40,22 @@ describe('ObserverJournal.compactAttachments', () => {
     expect([0, 1, 2, 3, 4, 5].map((n) => reopened.attachments.has(item(n).address))).toEqual([false, true, true, true, true, true]);
     expect(existsSync(join(dir, ATTACHMENTS_FILE))).toBe(true);
     reopened.close();
+  });
+
+  it('removes a compaction\'s leftover file, and refuses to touch a link in its place (its target stays whole)', () => {
+    const dir = join(root, 'b');
+    const { journal } = openJournal(dir);
+    journal.attachments.put([0, 1].map(item));
+    const temporary = join(dir, `${ATTACHMENTS_FILE}.compact`);
+    writeFileSync(temporary, 'left by a compaction killed before its rename');
+    expect(journal.attachments.compact((address) => address !== item(0).address)).toBe(1);
+    expect(existsSync(temporary)).toBe(false);
+    const target = join(root, 'precious.txt');
+    writeFileSync(target, 'not the observer\'s');
+    symlinkSync(target, temporary);
+    expect(() => journal.attachments.compact(() => true)).toThrow(expect.objectContaining({ code: 'STORE_CORRUPT' }));
+    expect(readFileSync(target, 'utf8')).toBe('not the observer\'s');
+    expect(journal.attachments.has(item(1).address)).toBe(true);
+    journal.close();
   });
 });

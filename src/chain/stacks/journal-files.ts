@@ -1,6 +1,7 @@
 /** File steps the observer's two logs share: whole writes, durable cuts, atomic replacement. */
-import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, lstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { AtlasError, ErrorCodes } from '../../errors.js';
 
 /**
  * Replaces `dir/name` with what `write` puts in a new file (temporary file, fsync, rename) and
@@ -15,7 +16,7 @@ export function replaceFile(dir: string, name: string, flags: 'a' | 'a+', write:
   let fd: number | undefined;
   let created = false;
   try {
-    const out = openSync(temporary, 'w');
+    const out = openNew(temporary);
     created = true;
     try {
       write(out);
@@ -31,6 +32,22 @@ export function replaceFile(dir: string, name: string, flags: 'a' | 'a+', write:
     if (created) rmSync(temporary, { force: true });
     throw error;
   }
+}
+
+/**
+ * Creates `path` for writing, never opening what is there: a regular file there is a compaction's
+ * leftover (killed before its rename), removed; anything else (a link, a folder) is not ours to
+ * touch, and refused. Opening it with 'w' would have followed a link and truncated its target.
+ */
+function openNew(path: string): number {
+  try {
+    return openSync(path, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  if (!lstatSync(path).isFile()) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} is in the way of a compaction and is not a file the observer left: move it away`, { path });
+  rmSync(path);
+  return openSync(path, 'wx');
 }
 
 /** After a failed write: cutTo(), answering false (instead of throwing) when the cut fails too, to be done before the next write. */
