@@ -61,6 +61,31 @@ describe('ObserverJournal.open on a file it did not write', () => {
       expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8')).toBe(`${record}\n`);
     }
   });
+
+  it('cuts an append whose first page was lost to zeros (a power loss writes its pages in any order), with or without its newline', () => {
+    const record = JSON.stringify({ indexBlockHash: `0x${'1'.repeat(64)}`, parentIndexBlockHash: `0x${'0'.repeat(64)}`, height: 1, names: [] });
+    const next = JSON.stringify({ indexBlockHash: `0x${'2'.repeat(64)}`, parentIndexBlockHash: `0x${'1'.repeat(64)}`, height: 2, names: [] });
+    const holed = `${'\u0000'.repeat(40)}${next.slice(40)}`;
+    for (const [name, tail] of [['f', holed], ['g', `${holed}\n`]] as const) {
+      const dir = join(root, name);
+      mkdirSync(dir);
+      writeFileSync(join(dir, JOURNAL_FILE), `${record}\n${tail}`);
+      const { journal, blocks } = openJournal(dir);
+      journal.close();
+      expect(blocks).toHaveLength(1);
+      expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8')).toBe(`${record}\n`);
+    }
+  });
+
+  it('refuses a line with a hole of zeros that other lines follow (acknowledged records damaged), and cuts nothing', () => {
+    const dir = join(root, 'h');
+    mkdirSync(dir);
+    const record = JSON.stringify({ indexBlockHash: `0x${'1'.repeat(64)}`, parentIndexBlockHash: `0x${'0'.repeat(64)}`, height: 1, names: [] });
+    const text = `${record}\n${'\u0000'.repeat(40)}${record.slice(40)}\n${record}\n`;
+    writeFileSync(join(dir, JOURNAL_FILE), text);
+    expect(() => openJournal(dir)).toThrow(expect.objectContaining({ code: 'STORE_CORRUPT' }));
+    expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8')).toBe(text);
+  });
 });
 
 describe('ObserverJournal.open on an attachments log it did not write', () => {

@@ -18,11 +18,11 @@ export interface JournalTail {
 }
 
 /**
- * Calls `onLine` with each whole line of `path` (its text without the newline, and its number
- * from 1), in order; answers what follows the last newline. STORE_CORRUPT for a line longer than
+ * Calls `onLine` with each whole line of `path` (its text without the newline, its number from 1,
+ * and the offset it starts at), in order; answers what follows the last newline. STORE_CORRUPT for a line longer than
  * MAX_JOURNAL_LINE, STORE_IO when the file cannot be read.
  */
-export function readJournalLines(path: string, onLine: (line: string, number: number) => void): JournalTail {
+export function readJournalLines(path: string, onLine: (line: string, number: number, offset: number) => void): JournalTail {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -45,7 +45,7 @@ export function readJournalLines(path: string, onLine: (line: string, number: nu
         const line = pendingBytes === 0 ? piece.toString('utf8', start, end) : Buffer.concat([...pending, piece.subarray(start, end)]).toString('utf8');
         pending = [];
         pendingBytes = 0;
-        onLine(line, ++number);
+        onLine(line, ++number, lineAt);
         start = end + 1;
         lineAt = offset + start;
       }

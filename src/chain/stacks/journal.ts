@@ -53,23 +53,34 @@ export class ObserverJournal {
     const created = !existsSync(path) || !existsSync(attachmentsPath);
     let records = 0;
     if (existsSync(path)) {
-      const tail = readJournalLines(path, (line, number) => {
+      // A line holding zero bytes is a page of an append that never reached the disk (a power
+      // loss writes an append's pages in any order): torn when nothing follows it, damage otherwise.
+      let holed: { offset: number; number: number } | undefined;
+      const tail = readJournalLines(path, (line, number, offset) => {
+        if (holed !== undefined) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `observer journal ${path}: line ${holed.number} is not a block record`, { line: holed.number });
         if (line === '') return;
+        if (line.includes('\u0000')) {
+          holed = { offset, number };
+          return;
+        }
         onBlock(blockRecord(line, number, path));
         records++;
       });
       // Only the start of a record as append() writes it is a torn line, with or without the zeros
-      // a crash can leave where an append had extended the file; anything else is somebody's data.
+      // a crash can leave where an append had extended the file (after its bytes, or before them
+      // when its first page is the one lost); anything else is somebody's data.
       const torn = tail.bytes.toString('utf8').replace(/\u0000+$/, '');
-      if (torn.length > 0 && (/[\u0000-\u001f]/.test(torn) || !(RECORD_START.startsWith(torn) || torn.startsWith(RECORD_START)))) {
+      const lostFirstPage = tail.bytes.length > 0 && tail.bytes[0] === 0;
+      if (holed === undefined && !lostFirstPage && torn.length > 0 && (/[\u0000-\u001f]/.test(torn) || !(RECORD_START.startsWith(torn) || torn.startsWith(RECORD_START)))) {
         throw new AtlasError(ErrorCodes.STORE_CORRUPT, `observer journal ${path}: it ends with something other than a block record`, { path });
       }
-      if (tail.bytes.length > 0) {
-        // A crash mid-append leaves a line without its newline: that delivery was never answered.
-        logger.warn('observer journal: dropping a torn last line', { path, bytes: tail.bytes.length });
+      const cutAt = holed?.offset ?? tail.offset;
+      if (holed !== undefined || tail.bytes.length > 0) {
+        // A crash mid-append leaves a line without its newline, or with a hole: that delivery was never answered.
+        logger.warn('observer journal: dropping a torn last line', { path, bytes: tail.offset + tail.bytes.length - cutAt });
         const fd = openSync(path, 'r+');
         try {
-          ftruncateSync(fd, tail.offset);
+          ftruncateSync(fd, cutAt);
           fsyncSync(fd);
         } finally {
           closeSync(fd);
