@@ -19,7 +19,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { isLoopbackIp } from '../peer-address.js';
-import { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError, retryAfterOf } from '../errors.js';
+import { AtlasError, ErrorCodes, isAtlasError, retryAfterOf } from '../errors.js';
 import { callAbortedError, callTimeout, followSignal } from './abort.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
 import { codecFor, codecForContentType, decodePieces, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
@@ -29,6 +29,7 @@ import { readBodyParts, type BodyParts } from '../http-body.js';
 import { listenError } from './listen-error.js';
 import { joinHostPort, splitHostPort } from './http-io.js';
 import { resolveHttpLimits, type HttpLimits } from './http-limits.js';
+import { checkHttpTransportOptions } from './http-options.js';
 import type { HttpRoute } from './http-route.js';
 import { HttpServer, METHOD_NAME } from './http-server.js';
 
@@ -85,24 +86,13 @@ export class HttpTransport implements Transport {
   private readonly counters: TransportStats = { callsOut: 0, callsIn: 0, bytesOut: 0, bytesIn: 0 };
 
   constructor(options: HttpTransportOptions = {}) {
-    if ('legacy' in options) {
-      // The option of earlier versions: silently serving no legacy routes would look like an outage.
-      throw new InvalidOptionError('legacy', "mount the legacy API with routes: legacyRoutes(...) from 'atlasnet/legacy'");
-    }
+    checkHttpTransportOptions(options);
     this.options = options;
     this.routes = [...(options.routes ?? [])];
-    this.routes.forEach(({ maxBodyBytes }, i) => {
-      if (maxBodyBytes !== undefined && !(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 0)) {
-        throw new InvalidOptionError(`routes[${i}].maxBodyBytes`, `a whole number of bytes, got ${String(maxBodyBytes)}`);
-      }
-    });
     this.limits = resolveHttpLimits(options.limits);
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.codec = codecFor(options.format ?? 'msgpack');
-    // fail early on a malformed address
-    if (options.listen !== undefined) splitHostPort(options.listen);
-    if (options.advertise !== undefined) splitHostPort(options.advertise);
     const listenHost = options.listen === undefined ? undefined : splitHostPort(options.listen).host;
     this.listenIp = listenHost !== undefined && isIP(listenHost) !== 0 && !WILDCARDS.has(listenHost) ? listenHost : undefined;
     this.agent = new http.Agent({
