@@ -19,6 +19,7 @@ import { openNodeStore, stateError, type NodeState } from './lifecycle.js';
 import { resolveNodeOptions, type ResolvedNodeOptions } from './resolve-options.js';
 import type { NodeStats } from './stats.js';
 import { wireNode, type NodeParts } from './wiring.js';
+import { addressList, callOptions } from './arguments.js';
 export type { LiveNodeState, NodeState } from './lifecycle.js';
 
 /**
@@ -141,11 +142,15 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     return outcomes;
   }
 
-  /** Chunks held locally; addresses not held are absent from the map. */
+  /**
+   * Chunks held locally, keyed by address (lower-case hex, whatever case was asked); addresses not
+   * held are absent from the map. BAD_ADDRESS for an input that is not an address.
+   */
   async getChunks(addresses: readonly string[]): Promise<Map<Address, Uint8Array>> {
     this.assertUsable('getChunks');
+    const asked = addressList('getChunks', addresses).map((input) => parseAddress(input));
     const found = new Map<Address, Uint8Array>();
-    for (const { address, data } of this.parts.reader.read(addresses.map((input) => parseAddress(input))).chunks) found.set(address, data);
+    for (const { address, data } of this.parts.reader.read(asked).chunks) found.set(address, data);
     return found;
   }
 
@@ -155,9 +160,9 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
    * account for every other address asked (fetch.ts). Rejects with ABORTED when `signal` aborts,
    * CLOSED when the node closes meanwhile.
    */
-  async fetchChunks(addresses: readonly string[], options: FetchOptions = {}): Promise<FetchResult> {
+  async fetchChunks(addresses: readonly string[], options?: FetchOptions): Promise<FetchResult> {
     this.assertUsable('fetchChunks');
-    return this.parts.fetcher(addresses, options);
+    return this.parts.fetcher(addressList('fetchChunks', addresses) as readonly string[], callOptions('fetchChunks', options, ['signal', 'wait']));
   }
 
   /** Have and total announced positions, and how many are missing. */
@@ -169,9 +174,9 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
    * Resolves once every announced chunk is held (at once when it already is). Rejects with
    * ABORTED when `signal` aborts, CLOSED when the node closes first.
    */
-  async whenSynced(options: { signal?: AbortSignal } = {}): Promise<ProgressEvent> {
+  async whenSynced(options?: { signal?: AbortSignal }): Promise<ProgressEvent> {
     this.assertUsable('whenSynced');
-    return this.parts.sync.whenSynced(options);
+    return this.parts.sync.whenSynced(callOptions('whenSynced', options, ['signal']));
   }
 
   /** Announced chunks not held, oldest first, at most `limit`, with their age and last attempt (sync/sources). */
@@ -187,19 +192,19 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   }
 
   /** A BNS name's current zone file, owner and status (bns/names.ts). */
-  async resolve(name: string, options: { signal?: AbortSignal } = {}): Promise<Resolution> {
-    return await this.nameResolver().resolve(name, options);
+  async resolve(name: string, options?: { signal?: AbortSignal }): Promise<Resolution> {
+    return await this.nameResolver().resolve(name, callOptions('resolve', options, ['signal']));
   }
 
   /** Every change of a BNS name, oldest first. */
-  async history(name: string, options: { signal?: AbortSignal } = {}): Promise<NameEntry[]> {
-    return await this.nameResolver().history(name, options);
+  async history(name: string, options?: { signal?: AbortSignal }): Promise<NameEntry[]> {
+    return await this.nameResolver().history(name, callOptions('history', options, ['signal']));
   }
 
   /** The bytes of a held chunk (e.g. a zone file), or undefined. */
   zonefile(hash: string): Uint8Array | undefined {
     this.assertUsable('zonefile');
-    const address = hash.toLowerCase();
+    const address = typeof hash === 'string' ? hash.toLowerCase() : undefined;
     return isAddress(address) ? this.parts.reader.readOne(address) : undefined;
   }
 
