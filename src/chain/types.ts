@@ -28,4 +28,10 @@ export interface ChainAdapter {
   /** Calls `listener` on every append and rollback; returns the unsubscribe function. */
   subscribe(listener: ChainListener): () => void;
   close?(): Promise<void>;
+  /**
+   * What the adapter counts of what it was given, shown as `node.stats().chain` (the Stacks
+   * observer's blocks, blocks it could not place, events that did not decode...): an operator sees
+   * there what would otherwise be only a log line. Optional; each value a finite number.
+   */
+  counts?(): Readonly<Record<string, number>>;
 }

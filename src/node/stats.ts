@@ -16,6 +16,8 @@ export interface NodeStats extends ReplicatorStats {
   have: number;
   /** Announced positions that name a chunk (as the progress event's total). */
   total: number;
+  /** What the chain adapter counts (ChainAdapter.counts), when it counts anything: its finite numbers only. */
+  chain?: Readonly<Record<string, number>>;
   peers: number;
   pendingPeers: number;
   neighbors: string[];

@@ -260,6 +260,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
       chunks: store.chunkCount(),
       chunkBytes: store.chunkBytes(),
       ...haveAndTotal(sync),
+      ...chainFigures(options.chain, logger),
       peers: overlay.peerCount(),
       pendingPeers: overlay.pendingCount(),
       neighbors: overlay.neighbors(),
@@ -273,4 +274,23 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
 function haveAndTotal(sync: SyncState): { have: number; total: number } {
   const { have, total } = sync.progress();
   return { have, total };
+}
+
+/**
+ * The chain adapter's own counts (ChainAdapter.counts), its finite numbers only: nothing when it
+ * has none, or when reading them throws (logged; stats() must not fail for the adapter's sake).
+ */
+function chainFigures(chain: ChainAdapter, logger: Logger): { chain?: Readonly<Record<string, number>> } {
+  if (typeof chain.counts !== 'function') return {};
+  let given: unknown;
+  try {
+    given = chain.counts();
+  } catch (error) {
+    logger.warn('the chain adapter\'s counts() threw', { error: String(error) });
+    return {};
+  }
+  if (typeof given !== 'object' || given === null) return {};
+  const figures: Record<string, number> = {};
+  for (const [key, value] of Object.entries(given)) if (typeof value === 'number' && Number.isFinite(value)) figures[key] = value;
+  return { chain: figures };
 }

@@ -139,6 +139,11 @@ export class StacksObserverChain implements ChainAdapter {
   }
 
   /** The canonical tip, if any block was seen. */
+  /** `stats` as the node shows it (node.stats().chain). */
+  counts(): Readonly<Record<string, number>> {
+    return { ...this.stats };
+  }
+
   get tip(): { hash: string; height: number } | undefined {
     return this.#tree.tip;
   }
