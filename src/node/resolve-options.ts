@@ -119,6 +119,7 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
   const sources = list('sources', options.sources, 'a ChunkSource', (v): v is ChunkSource => hasMethods(v, SOURCE_METHODS));
   const neighbors = positiveInteger('neighbors', options.neighbors) ?? 8;
 
+  checkOrderedPairs(options);
   const given = {
     limits: resolveLimits(options.limits),
     peerTable: overlayChecked('peerTable', PEER_TABLE_DEFAULTS, options.peerTable, PEER_TABLE_RULES),
@@ -216,6 +217,33 @@ function deepFreeze<T extends object>(value: T, path = ''): T {
     if (typeof child === 'object' && child !== null) deepFreeze(child as object, key);
   }
   return Object.freeze(value);
+}
+
+/**
+ * Bounds given in pairs (a floor and a ceiling, a base and its ceiling): both given, the lower
+ * above the higher is refused (each component would clamp one to the other without a word); one
+ * given alone may pass the other's default, and is the one that holds.
+ */
+const ORDERED_PAIRS: readonly (readonly [group: string, path: readonly string[], low: string, high: string])[] = [
+  ['downloads', ['backoff'], 'baseMs', 'maxMs'],
+  ['downloads', ['hedge'], 'minMs', 'maxMs'],
+  ['downloads', [], 'storeRetryMs', 'maxStoreRetryMs'],
+  ['downloads', [], 'batchSize', 'wideBatchSize'],
+  ['timers', [], 'inventoryRefreshMs', 'quietInventoryRefreshMs'],
+  ['names', [], 'maxParentBytes', 'maxBytes'],
+];
+
+function checkOrderedPairs(options: AtlasNodeOptions): void {
+  for (const [group, path, low, high] of ORDERED_PAIRS) {
+    let values: unknown = (options as unknown as Record<string, unknown>)[group];
+    for (const step of path) values = typeof values === 'object' && values !== null ? (values as Record<string, unknown>)[step] : undefined;
+    if (typeof values !== 'object' || values === null) continue;
+    const { [low]: lower, [high]: higher } = values as Record<string, unknown>;
+    if (typeof lower === 'number' && typeof higher === 'number' && lower > higher) {
+      const prefix = [group, ...path].join('.');
+      throw new InvalidOptionError(`${prefix}.${high}`, `${higher} is below ${prefix}.${low} (${lower})`);
+    }
+  }
 }
 
 /** How long a refused peer stays refused: `timers.refusalMs`, or `peerTable.refusalMs` given alone (both given, they must agree). */

@@ -23,7 +23,8 @@ export interface DownloaderOptions {
    * Addresses per getChunks request to a peer whose round trip is at least longRoundTripMs (at
    * most what it answers). Three requests of batchSize in flight would leave such a link idle
    * most of the time: a catch-up from it goes at requests in flight × addresses a request per
-   * round trip. Never fewer than batchSize (the node raises it to batchSize).
+   * round trip. Never fewer than batchSize: the node raises the default to a larger batchSize
+   * given, and refuses a wideBatchSize given below a batchSize given.
    */
   wideBatchSize: number;
   /** The round trip (PeerView.roundTripMs, the shortest of its inventory calls) from which a peer is asked wideBatchSize addresses at once, ms. */

@@ -89,7 +89,9 @@ describe('resolveNodeOptions', () => {
     expect(resolveNodeOptions({ chain, transport, limits: { maxGetAddresses: 100 } }).downloads.batchSize).toBe(100);
     expect(resolveNodeOptions({ chain, transport, downloads: { batchSize: 50 } }).downloads.batchSize).toBe(50);
     expect(resolveNodeOptions({ chain, transport, limits: { maxGetAddresses: 700 } }).downloads.wideBatchSize).toBe(700);
-    expect(resolveNodeOptions({ chain, transport, downloads: { batchSize: 800, wideBatchSize: 600 } }).downloads.wideBatchSize).toBe(800); // a far peer never gets fewer
+    // A far peer never gets fewer: the default raised to a larger batchSize given alone (both given out of order: refused below).
+    expect(resolveNodeOptions({ chain, transport, limits: { maxGetAddresses: 2_000 }, downloads: { batchSize: 1_500 } }).downloads.wideBatchSize).toBe(1_500);
+    expect(resolveNodeOptions({ chain, transport, downloads: { backoff: { baseMs: 700_000 } } }).downloads.backoff).toMatchObject({ baseMs: 700_000, maxMs: 600_000 });
     expect(resolveNodeOptions({ chain, transport, downloads: { longRoundTripMs: 0 } }).downloads.longRoundTripMs).toBe(0);
     // A push carries no more chunks than our own client lets a putChunks carry.
     expect(resolveNodeOptions({ chain, transport, limits: { maxPutChunks: 2 } }).push.pushBatch).toBe(2);
@@ -203,6 +205,13 @@ describe('resolveNodeOptions', () => {
       [{ chain, transport, limits: { maxPutChunks: 2 }, push: { pushBatch: 3 } }, 'push.pushBatch'],
       [{ chain, transport, seeds: ['127.0.0.1:7000', '!!'] }, 'seeds[1]'],
       [{ chain, transport, peerTable: { refusalMs: 5_000 }, timers: { refusalMs: 6_000 } }, 'peerTable.refusalMs'],
+      // Pairs given out of order, each clamped in its component without a word before.
+      [{ chain, transport, downloads: { batchSize: 800, wideBatchSize: 600 } }, 'downloads.wideBatchSize'],
+      [{ chain, transport, downloads: { backoff: { baseMs: 5_000, maxMs: 1_000 } } }, 'downloads.backoff.maxMs'],
+      [{ chain, transport, downloads: { hedge: { minMs: 5_000, maxMs: 1_000 } } }, 'downloads.hedge.maxMs'],
+      [{ chain, transport, downloads: { storeRetryMs: 5_000, maxStoreRetryMs: 1_000 } }, 'downloads.maxStoreRetryMs'],
+      [{ chain, transport, timers: { inventoryRefreshMs: 90_000, quietInventoryRefreshMs: 60_000 } }, 'timers.quietInventoryRefreshMs'],
+      [{ chain, transport, names: { maxParentBytes: 2_000, maxBytes: 1_000 } }, 'names.maxBytes'],
     ];
     for (const [options, option] of cases) {
       let error: unknown;
