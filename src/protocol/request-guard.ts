@@ -15,6 +15,7 @@ import { InFlightSlots } from '../transport/in-flight.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, hostKey, type RateLimitOptions } from '../transport/rate-limit.js';
 import type { Caller } from '../peer-address.js';
 import { requestedAddressCount } from './get-chunks.js';
+import { METHODS } from './messages.js';
 import type { ProtocolHandler } from './server.js';
 
 /** The bounds a `RequestGuard` enforces. */
@@ -23,7 +24,7 @@ export interface RequestLimits extends RateLimitOptions {
   maxConcurrent: number;
   /** Requests handled at once for one remote host. */
   maxConcurrentPerHost: number;
-  /** Tokens a request of each method spends; a method not named spends 1. */
+  /** Tokens a request of each protocol method spends (default 1 each; a name that is no method is refused as an unknown option). */
   methodCost: Readonly<Record<string, number>>;
   /**
    * A getChunks request spends its method cost once per this many addresses asked (rounded up):
@@ -44,7 +45,8 @@ export const DEFAULT_REQUEST_LIMITS: Readonly<RequestLimits> = Object.freeze({
   ...DEFAULT_RATE_LIMIT,
   maxConcurrent: 64,
   maxConcurrentPerHost: 16,
-  methodCost: Object.freeze({}),
+  // Every method named, so that a misspelt one is an unknown option rather than a cost that is never charged.
+  methodCost: Object.freeze(Object.fromEntries(METHODS.map((method) => [method, 1]))),
   addressesPerToken: 100,
   bodyBytesPerToken: 65_536,
 });

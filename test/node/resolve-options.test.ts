@@ -69,7 +69,7 @@ describe('resolveNodeOptions', () => {
     expect(resolved.timers).toEqual({ ...DEFAULT_TIMERS, roundMs: 50 });
     expect(resolved.downloads.maxInFlight).toBe(0);
     expect(resolved.downloads.backoff).toEqual({ ...DEFAULT_DOWNLOADER.backoff, baseMs: 10 });
-    expect(resolved.requests.methodCost).toEqual({ getChunks: 4 });
+    expect(resolved.requests.methodCost).toMatchObject({ getChunks: 4, ping: 1 });
     expect(resolved.limits).toEqual({ ...DEFAULT_LIMITS, maxGetAddresses: 7 });
   });
 
@@ -156,6 +156,7 @@ describe('resolveNodeOptions', () => {
       [{ chain, transport, peerTable: { minHealth: 2 } }, 'peerTable.minHealth'],
       [{ chain, transport, requests: { maxConcurrent: 0 } }, 'requests.maxConcurrent'],
       [{ chain, transport, requests: { methodCost: { getChunks: -1 } } }, 'requests.methodCost.getChunks'],
+      [{ chain, transport, requests: { methodCost: { getchunks: 2 } } }, 'requests.methodCost.getchunks'], // misspelt: never charged
       [{ chain, transport, timers: { roundMs: '10s' } }, 'timers.roundMs'],
       [{ chain, transport, timers: { roundMs: 0 } }, 'timers.roundMs'],
       [{ chain, transport, timers: { neighborRenewMs: Infinity } }, 'timers.neighborRenewMs'],
