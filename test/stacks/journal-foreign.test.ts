@@ -49,32 +49,29 @@ describe('ObserverJournal.open on a file it did not write', () => {
     expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8')).toBe(`${record}\n`);
   });
 
+  /** A journal of one block record and `tail` after it, in its own folder, opens holding that block, `tail` cut. */
+  const cutsToOneRecord = (name: string, record: string, tail: string) => {
+    const dir = join(root, name);
+    mkdirSync(dir);
+    writeFileSync(join(dir, JOURNAL_FILE), `${record}\n${tail}`);
+    const { journal, blocks } = openJournal(dir);
+    journal.close();
+    expect(blocks).toHaveLength(1);
+    expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8')).toBe(`${record}\n`);
+  };
+
   it('cuts a tail of zeros, alone or after a torn record (a crash left the file extended)', () => {
     const record = JSON.stringify({ indexBlockHash: `0x${'1'.repeat(64)}`, parentIndexBlockHash: `0x${'0'.repeat(64)}`, height: 1, names: [] });
-    for (const [name, tail] of [['d', '\u0000'.repeat(300)], ['e', `${record.slice(0, 40)}${'\u0000'.repeat(300)}`]] as const) {
-      const dir = join(root, name);
-      mkdirSync(dir);
-      writeFileSync(join(dir, JOURNAL_FILE), `${record}\n${tail}`);
-      const { journal, blocks } = openJournal(dir);
-      journal.close();
-      expect(blocks).toHaveLength(1);
-      expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8')).toBe(`${record}\n`);
-    }
+    cutsToOneRecord('d', record, '\u0000'.repeat(300));
+    cutsToOneRecord('e', record, `${record.slice(0, 40)}${'\u0000'.repeat(300)}`);
   });
 
   it('cuts an append whose first page was lost to zeros (a power loss writes its pages in any order), with or without its newline', () => {
     const record = JSON.stringify({ indexBlockHash: `0x${'1'.repeat(64)}`, parentIndexBlockHash: `0x${'0'.repeat(64)}`, height: 1, names: [] });
     const next = JSON.stringify({ indexBlockHash: `0x${'2'.repeat(64)}`, parentIndexBlockHash: `0x${'1'.repeat(64)}`, height: 2, names: [] });
     const holed = `${'\u0000'.repeat(40)}${next.slice(40)}`;
-    for (const [name, tail] of [['f', holed], ['g', `${holed}\n`]] as const) {
-      const dir = join(root, name);
-      mkdirSync(dir);
-      writeFileSync(join(dir, JOURNAL_FILE), `${record}\n${tail}`);
-      const { journal, blocks } = openJournal(dir);
-      journal.close();
-      expect(blocks).toHaveLength(1);
-      expect(readFileSync(join(dir, JOURNAL_FILE), 'utf8')).toBe(`${record}\n`);
-    }
+    cutsToOneRecord('f', record, holed);
+    cutsToOneRecord('g', record, `${holed}\n`);
   });
 
   it('refuses a line with a hole of zeros that other lines follow (acknowledged records damaged), and cuts nothing', () => {
