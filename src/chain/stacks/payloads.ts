@@ -148,6 +148,17 @@ export interface ParseBlockOptions {
   onBadEvent?: (error: AtlasError, txid: string) => void;
 }
 
+/** The recipient of the last move before event `at`, else of the first after it (a print before its move), else none. */
+function ownerAt(moves: readonly { at: number; recipient: string }[] | undefined, at: number): string | undefined {
+  if (moves === undefined) return undefined;
+  let before: string | undefined;
+  for (const move of moves) {
+    if (move.at > at) return before ?? move.recipient;
+    before = move.recipient;
+  }
+  return before;
+}
+
 /** Reads a `/new_block` payload. */
 export function parseNewBlock(payload: unknown, options: ParseBlockOptions): ObservedBlock {
   const body = object(payload, '/new_block payload');
@@ -160,15 +171,16 @@ export function parseNewBlock(payload: unknown, options: ParseBlockOptions): Obs
   };
   const events = body.events ?? [];
   if (!Array.isArray(events)) throw bad('events must be an array');
-  const recipients = new Map<string, string>();
-  const prints: { event: Record<string, unknown>; txid: string }[] = [];
-  for (const item of events) {
+  // Each name NFT's recipients in event order, by "txid name": bns.clar moves the NFT, then prints.
+  const recipients = new Map<string, { at: number; recipient: string }[]>();
+  const prints: { event: Record<string, unknown>; txid: string; at: number }[] = [];
+  for (const [at, item] of events.entries()) {
     const event = object(item, 'an event');
     if (event.committed === false) continue; // a failed transaction's events
     if (event.type === 'nft_transfer_event' || event.type === 'nft_mint_event') {
       try {
         const recipient = nftRecipient(event, options.contracts);
-        if (recipient) recipients.set(recipient[0], recipient[1]);
+        if (recipient) recipients.set(recipient[0], [...(recipients.get(recipient[0]) ?? []), { at, recipient: recipient[1] }]);
       } catch (error) {
         // Like a bad print: skipped and reported, or stacks-node would redeliver the block forever.
         if (!(error instanceof AtlasError)) throw error;
@@ -180,15 +192,16 @@ export function parseNewBlock(payload: unknown, options: ParseBlockOptions): Obs
     const contract = object(event.contract_event, 'contract_event');
     if (contract.topic !== 'print' || typeof contract.contract_identifier !== 'string' || !options.contracts.has(contract.contract_identifier)) continue;
     if (prints.length >= options.maxNameEvents) throw new AtlasError(ErrorCodes.TOO_MANY, `a block carries more than ${options.maxNameEvents} BNS events`);
-    prints.push({ event: contract, txid: matching(event.txid, TXID, 'event txid') });
+    prints.push({ event: contract, txid: matching(event.txid, TXID, 'event txid'), at });
   }
-  for (const { event, txid } of prints) {
+  for (const { event, txid, at } of prints) {
     try {
       if (typeof event.raw_value !== 'string') throw bad('BNS print: raw_value must be a hex string');
       const name = parseBnsPrint(event.raw_value, { txid, height: blockHeight });
       if (name === undefined) continue; // a namespace print: no name changes
-      // A transfer or an import prints the sender; the name's owner is the NFT's recipient.
-      name.owner = recipients.get(`${txid} ${name.key}`) ?? name.owner;
+      // A transfer or an import prints the sender; the name's owner is the recipient of the NFT's
+      // last move before the print (a transaction may register a name, then transfer it).
+      name.owner = ownerAt(recipients.get(`${txid} ${name.key}`), at) ?? name.owner;
       block.names.push(name);
     } catch (error) {
       if (!(error instanceof AtlasError)) throw error;
