@@ -38,13 +38,21 @@ export function subdomainRecords(zone: ZoneFile, parent: string): SubdomainRecor
   return out;
 }
 
-/** The subdomain one record of a parent zone file names, or undefined when it names none (not a TXT record of a label, or malformed). */
+/**
+ * The subdomain one record of a parent zone file names, or undefined when it names none (not a
+ * TXT record of a label, or malformed). As the original resolver reads one (Blockstack's
+ * `parse_subdomain_record`): every string is `key=value`, the value with `\=` read as `=`; a
+ * string without `=`, or a key given twice, makes the whole record malformed.
+ */
 export function subdomainRecord(record: ZoneRecord, parent: string): SubdomainRecord | undefined {
   if (record.type !== 'TXT' || !LABEL.test(record.name)) return undefined;
   const fields = new Map<string, string>();
   for (const text of record.strings) {
     const eq = text.indexOf('=');
-    if (eq > 0 && !fields.has(text.slice(0, eq))) fields.set(text.slice(0, eq), text.slice(eq + 1));
+    if (eq < 0) return undefined;
+    const key = text.slice(0, eq);
+    if (fields.has(key)) return undefined;
+    fields.set(key, text.slice(eq + 1).replaceAll('\\=', '='));
   }
   const owner = fields.get('owner');
   const seqn = decimal(fields.get('seqn'));

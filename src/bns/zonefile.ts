@@ -188,7 +188,8 @@ const TYPES = new Set(['URI', 'TXT', 'A', 'AAAA', 'CNAME', 'NS', 'MX', 'SRV']);
 export function parseZoneFile(input: string | Uint8Array, limits: Partial<ZoneFileLimits> = {}): ZoneFile {
   const { maxBytes, maxRecords } = { ...DEFAULT_ZONEFILE_LIMITS, ...limits };
   let text: string;
-  if (typeof input === 'string') text = input;
+  // A leading byte order mark is dropped from text as TextDecoder drops it from bytes: the same file parses alike either way.
+  if (typeof input === 'string') text = input.startsWith('\uFEFF') ? input.slice(1) : input;
   else {
     if (input.length > maxBytes) throw new ZoneFileError(0, `larger than ${maxBytes} bytes`);
     try {

@@ -19,6 +19,16 @@ const txt = (label: string, owner: string, seqn: number, zone: string, split = 1
 const parent = (...records: string[]) => new Uint8Array(Buffer.from(`$ORIGIN dmails.id\n$TTL 3600\n${records.join('\n')}\n`));
 
 describe('subdomains', () => {
+  it('reads a record as the original resolver does: a string without =, or a key given twice, makes it malformed; \\= in a value is =', () => {
+    const zone = b64('$ORIGIN bob\n');
+    const read = (strings: string) => subdomainRecords(parseZoneFile(parent(`bob IN TXT ${strings}`)), 'dmails.id');
+    expect(read(`"owner=1Owner" "seqn=0" "parts=1" "zf0=${zone}"`)).toHaveLength(1);
+    expect(read(`"owner=1Owner" "seqn=0" "parts=1" "zf0=${zone}" "junk"`)).toEqual([]);
+    expect(read(`"owner=1Owner" "seqn=0" "parts=1" "zf0=${zone}" "zf0=${b64('$ORIGIN eve\n')}"`)).toEqual([]);
+    expect(read(`"owner=1Owner" "owner=1Other" "seqn=0" "parts=1" "zf0=${zone}"`)).toEqual([]);
+    expect(read(`"owner=1Own\\\\=er" "seqn=0" "parts=1" "zf0=${zone}"`)[0]?.owner).toBe('1Own=er');
+  });
+
   it('reads owner, seqn and the zone file from its base64 parts', () => {
     const zone = '$ORIGIN bob\n$TTL 3600\n_https._tcp URI 10 1 https://hub.example.com\n';
     const [record] = subdomainRecords(parseZoneFile(parent(txt('bob', '1Owner', 0, zone, 3))), 'dmails.id');

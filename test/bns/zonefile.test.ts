@@ -18,6 +18,12 @@ const refusal = (text: string, limits = {}): ZoneFileError => {
 };
 
 describe('zone file parser', () => {
+  it('drops a leading byte order mark from text as from bytes', () => {
+    const file = '\uFEFF$ORIGIN alice.id\n$TTL 3600\n_http._tcp IN URI 10 1 "https://example.org/p.json"\n';
+    expect(parseZoneFile(file)).toEqual(parseZoneFile(new Uint8Array(Buffer.from(file))));
+    expect(parseZoneFile(file).origin).toBe('alice.id');
+  });
+
   it('reads the records BNS uses', () => {
     const zone = parseZoneFile(
       [
