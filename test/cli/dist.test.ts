@@ -4,11 +4,11 @@
  * temporary copy (package.json, bin/, examples/, node_modules and build/ linked) so the test
  * neither needs nor touches the checkout's own dist/.
  */
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorLines, ROOT, runProcess } from './helpers.js';
 
@@ -66,6 +66,24 @@ describe('bin/atlas.js', () => {
     const result = await runProcess(process.execPath, [join(bare, 'bin', 'atlas.js'), '--help'], { cwd: bare });
     expect(result.code).toBe(1);
     expect(errorLines(result.stderr)).toEqual(['atlas: the CLI is not built (dist/cli/main.js is missing): run `npm install` or `npm run build`']);
+  });
+
+  it('ends with its one line and 130 when interrupted while the CLI is still loading', async () => {
+    // A module hook holds dist/cli/main.js back for 3 s: the launcher alone is up meanwhile.
+    const hooks = `export async function load(url, context, next) {
+  if (url.endsWith('/dist/cli/main.js')) await new Promise((resolve) => setTimeout(resolve, 3000));
+  return next(url, context);
+}`;
+    const slow = join(pkg, 'slow-main.mjs');
+    writeFileSync(slow, `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});\n`);
+    const child = spawn(process.execPath, ['--import', pathToFileURL(slow).href, join(pkg, 'bin', 'atlas.js'), '--version'], { cwd: pkg, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(errorLines(stderr)).toEqual(['atlas: interrupted by SIGINT']);
   });
 
   it('runs the compiled CLI: version, help, bad usage', async () => {
