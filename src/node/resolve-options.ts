@@ -21,6 +21,7 @@ import { DEFAULT_AUDIT, type AuditOptions } from '../sync/audit.js';
 import { DEFAULT_DOWNLOADER, type DownloaderOptions } from '../sync/downloader-options.js';
 import { DEFAULT_EARLY_CONTACTS, type EarlyContactsOptions } from '../sync/early-contacts.js';
 import { DEFAULT_PUSHER, type PusherOptions } from '../sync/pusher.js';
+import { MIN_JUDGED_REPLY_CHUNKS } from '../sync/peer-views.js';
 import { BACKFILL_RULES, DEFAULT_BACKFILL, type BackfillOptions } from '../sync/sources/backfill.js';
 import { DEFAULT_SUBDOMAIN_INDEX, SUBDOMAIN_INDEX_RULES, type SubdomainIndexLimits } from '../bns/subdomain-index.js';
 import type { ChunkSource } from '../sync/sources/types.js';
@@ -128,6 +129,10 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
   // An early offer waits as long as its caller's check may take, unless told otherwise.
   const earlyContacts = overlayChecked('earlyContacts', { ...DEFAULT_EARLY_CONTACTS, ttlMs: given.peerTable.checkMs }, options.earlyContacts, NODE_GROUP_RULES.earlyContacts);
   const maxChunkSize = positiveInteger('maxChunkSize', options.maxChunkSize) ?? given.limits.maxChunkSize;
+  // Peers judge our put-off replies against at least this many of our largest chunks: below it, an honest put-off looks like withholding.
+  if (given.limits.maxGetChunksBytes < MIN_JUDGED_REPLY_CHUNKS * maxChunkSize) {
+    throw new InvalidOptionError('limits.maxGetChunksBytes', `${given.limits.maxGetChunksBytes} is below ${MIN_JUDGED_REPLY_CHUNKS} chunks of maxChunkSize (${MIN_JUDGED_REPLY_CHUNKS * maxChunkSize} bytes): peers would take its replies' "later" for withholding`);
+  }
   const maxPeers = positiveInteger('maxPeers', options.maxPeers) ?? given.peerTable.maxPeers;
   const maxPending = positiveInteger('maxPendingPeers', options.maxPendingPeers) ?? given.peerTable.maxPending;
 

@@ -139,7 +139,7 @@ export function nodeFetcher(parts: NodeFetchParts): (addresses: readonly string[
         for (const peer of known) if (!holders.includes(peer)) yield peer;
       }
       const batchSizeOf = (peer: string) => views.batchSize(peer, parts.batchSize);
-      const putOffHonest = (peer: string, chunkBytes: number) => views.putOffHonest(peer, chunkBytes, parts.limits.maxChunkSize);
+      const putOffHonest = (peer: string, chunkBytes: number) => views.putOffHonest(peer, chunkBytes, store.maxChunkSize);
       return fetchFromPeers({ wanted, candidates, client: parts.client, store, limits: parts.limits, batchSizeOf, views, putOffHonest, signal, onStored: parts.onStored, onFault: parts.onFault, onCall: parts.onCall });
     },
   };

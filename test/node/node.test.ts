@@ -12,6 +12,7 @@ import type { Transport } from '../../src/transport/types.js';
 import { FAST_TIMERS, allSynced, closeAll, startCluster } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
 import { wrapTransport } from '../support/wrap-transport.js';
+import { MIN_JUDGED_REPLY_CHUNKS } from '../../src/sync/peer-views.js';
 
 const open: AtlasNode[] = [];
 afterEach(async () => {
@@ -28,8 +29,8 @@ function chainWith(chunks: { address: string }[]): MemoryChain {
  * Two nodes on `chain`, the first serving through `serving` (with `servingOptions`), the second
  * fetching through `fetching`, until the second holds every chunk put at the first.
  */
-async function syncPair(chain: MemoryChain, chunks: { data: Uint8Array }[], serving: Transport, fetching: Transport, label: string, servingOptions: Partial<AtlasNodeOptions> = {}): Promise<AtlasNode[]> {
-  const nodes = await startCluster(2, chain, (i) => (i === 0 ? serving : fetching), (i) => (i === 0 ? servingOptions : {}));
+async function syncPair(chain: MemoryChain, chunks: { data: Uint8Array }[], serving: Transport, fetching: Transport, label: string, servingOptions: Partial<AtlasNodeOptions> = {}, fetchingOptions: Partial<AtlasNodeOptions> = {}): Promise<AtlasNode[]> {
+  const nodes = await startCluster(2, chain, (i) => (i === 0 ? serving : fetching), (i) => (i === 0 ? servingOptions : fetchingOptions));
   open.push(...nodes);
   await nodes[0]!.putChunks(chunks.map((c) => c.data));
   await waitFor(() => allSynced(nodes), `the node fetching from the ${label} one to hold every chunk`);
@@ -135,8 +136,10 @@ describe('AtlasNode replication over MemoryNetwork', () => {
           return next(peer, method, params, options);
         },
       });
-    // The server answers 40 addresses a call and at most 1,000 chunk bytes (3 chunks) a reply.
-    const nodes = await syncPair(chain, chunks, network.transport('s0'), recording(network.transport('s1')), 'bounded', { limits: { maxGetAddresses: 40, maxGetChunksBytes: 1_000 } });
+    // The server answers 40 addresses a call and at most 16 chunks of its largest size (300 B) a reply.
+    const bounded = { maxChunkSize: 300, limits: { maxGetAddresses: 40, maxGetChunksBytes: MIN_JUDGED_REPLY_CHUNKS * 300 } };
+    // Both ends of a network with chunks of at most 300 B: the fetching node judges the server's put-offs by that size.
+    const nodes = await syncPair(chain, chunks, network.transport('s0'), recording(network.transport('s1')), 'bounded', bounded, { maxChunkSize: 300 });
     expect(Math.max(...asked)).toBe(40);
     const downloads = nodes[1]!.stats().downloads;
     expect(downloads.putOffAddresses).toBeGreaterThan(0);

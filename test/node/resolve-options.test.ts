@@ -205,6 +205,8 @@ describe('resolveNodeOptions', () => {
       [{ chain, transport, push: { pushBatch: 10 } }, 'push.pushBatch'],
       [{ chain, transport, limits: { maxPutChunks: 2 }, push: { pushBatch: 3 } }, 'push.pushBatch'],
       [{ chain, transport, seeds: ['127.0.0.1:7000', '!!'] }, 'seeds[1]'],
+      // Peers hold a reply's "later" to at least 16 chunks of maxChunkSize: below it, an honest put-off looks like withholding.
+      [{ chain, transport, limits: { maxGetChunksBytes: 100_000 } }, 'limits.maxGetChunksBytes'],
       [{ chain, transport, peerTable: { refusalMs: 5_000 }, timers: { refusalMs: 6_000 } }, 'peerTable.refusalMs'],
       // Pairs given out of order, each clamped in its component without a word before.
       [{ chain, transport, downloads: { batchSize: 800, wideBatchSize: 600 } }, 'downloads.wideBatchSize'],

@@ -13,16 +13,17 @@ import type { GetChunksResult } from '../../src/protocol/messages.js';
 import { DEFAULT_DOWNLOADER, type DownloaderOptions } from '../../src/sync/downloader-options.js';
 import { Downloader } from '../../src/sync/downloader.js';
 import { WorkPlan, type PlannedRequest } from '../../src/sync/work-plan.js';
-import { PeerViews } from '../../src/sync/peer-views.js';
+import { MIN_JUDGED_REPLY_CHUNKS, PeerViews } from '../../src/sync/peer-views.js';
 import { waitFor } from '../support/wait.js';
 import type { PeerView } from '../../src/sync/peer-view.js';
 
 type Reply = (peer: string, addresses: string[]) => { chunks: { address: string; data: Uint8Array }[]; missing: string[]; later?: string[] };
 
-async function setup(count: number, reply: Reply, options?: Partial<DownloaderOptions>, packedReply?: (peer: string) => Promise<never> | undefined, clock: Clock = systemClock) {
+/** `chunkSize`: every chunk that size, and the store's maxChunkSize (default: corpus-like sizes, 40 KiB at most). */
+async function setup(count: number, reply: Reply, options?: Partial<DownloaderOptions>, packedReply?: (peer: string) => Promise<never> | undefined, clock: Clock = systemClock, chunkSize?: number) {
   await hashReady();
-  const chunks = generateChunks(count, seededRandom(1));
-  const store = new MemoryChunkStore();
+  const chunks = generateChunks(count, seededRandom(1), chunkSize === undefined ? {} : { size: chunkSize });
+  const store = chunkSize === undefined ? new MemoryChunkStore() : new MemoryChunkStore({ maxChunkSize: chunkSize });
   await store.append(chunks.map((c, i) => ({ position: i, address: c.address })));
   const requests: Record<string, number> = {};
   const sizes: Record<string, number[]> = {};
@@ -395,20 +396,24 @@ describe('Downloader', () => {
 
   it('asks again, without a fault, for the addresses a reply put off for its size', async () => {
     const byAddress = new Map<string, Uint8Array>();
-    // A peer whose byte bound lets one chunk through per reply.
-    const serve: Reply = (_peer, addresses) => ({ chunks: [{ address: addresses[0]!, data: byAddress.get(addresses[0]!)! }], missing: [], later: addresses.slice(1) });
-    const { chunks, store, views, downloader, sizes, faults } = await setup(40, serve);
+    // A peer whose byte bound lets MIN_JUDGED_REPLY_CHUNKS chunks of the largest size through per reply.
+    const serve: Reply = (_peer, addresses) => ({
+      chunks: addresses.slice(0, MIN_JUDGED_REPLY_CHUNKS).map((address) => ({ address, data: byAddress.get(address)! })),
+      missing: [],
+      later: addresses.slice(MIN_JUDGED_REPLY_CHUNKS),
+    });
+    const { chunks, store, views, downloader, sizes, faults } = await setup(100, serve, undefined, undefined, systemClock, 512);
     for (const c of chunks) byAddress.set(c.address, c.data);
     views.track('P');
-    views.markHeld('P', Uint32Array.from({ length: 40 }, (_, i) => i), 0);
-    views.get('P')!.maxGetChunksBytes = 1; // as P's inventory reply would say: one chunk fills a reply
+    views.markHeld('P', Uint32Array.from({ length: 100 }, (_, i) => i), 0);
+    views.get('P')!.maxGetChunksBytes = MIN_JUDGED_REPLY_CHUNKS * 512; // as P's inventory reply would say
     running.push(downloader);
     downloader.pump();
-    await waitFor(() => store.chunkCount() === 40, 'every chunk, one per reply', 20_000);
-    expect(sizes.P!.length).toBeGreaterThanOrEqual(40);
+    await waitFor(() => store.chunkCount() === 100, 'every chunk, 16 a reply', 20_000);
+    expect(sizes.P!.length).toBeGreaterThanOrEqual(100 / MIN_JUDGED_REPLY_CHUNKS);
     expect(downloader.stats.putOffAddresses).toBeGreaterThan(0);
     expect(downloader.stats.unansweredAddresses).toBe(0);
-    expect(views.get('P')!.inventory.count).toBe(40); // nothing put off cleared P's claims
+    expect(views.get('P')!.inventory.count).toBe(100); // nothing put off cleared P's claims
     expect(faults).toEqual([]);
   });
 
@@ -416,7 +421,7 @@ describe('Downloader', () => {
     // A window far longer than what is in flight, and no re-plan for a minute: before, addresses a
     // request gave back waited for the window to run short (here, its very end).
     const options: Partial<DownloaderOptions> = {
-      batchSize: 10,
+      batchSize: 20,
       maxInFlight: 2,
       maxInFlightPerPeer: 1,
       planWindow: 400,
@@ -427,9 +432,10 @@ describe('Downloader', () => {
 
     async function giveBack(first: string, answerFirst: Answer): Promise<{ givenBack: string[]; heldWhenStored: number }> {
       await hashReady();
-      const chunks = generateChunks(400, seededRandom(21));
+      // Chunks of the store's largest size: a reply of MIN_JUDGED_REPLY_CHUNKS of them may put the rest off.
+      const chunks = generateChunks(400, seededRandom(21), { size: 512 });
       const byAddress = new Map(chunks.map((chunk) => [chunk.address, chunk.data]));
-      const store = new MemoryChunkStore();
+      const store = new MemoryChunkStore({ maxChunkSize: 512 });
       await store.append(chunks.map((chunk, position) => ({ position, address: chunk.address })));
       const views = handMarkedViews(() => store.sequenceLength());
       const serve = async (addresses: readonly string[]) => {
@@ -452,8 +458,8 @@ describe('Downloader', () => {
         views.track(peer);
         views.markHeld(peer, Uint32Array.from({ length: 400 }, (_, i) => i), 0);
       }
-      // P's byte bound lets one chunk through per reply (its inventory replies would say so).
-      if (first === 'P') views.get('P')!.maxGetChunksBytes = 1;
+      // P's byte bound lets MIN_JUDGED_REPLY_CHUNKS chunks through per reply (its inventory replies would say so).
+      if (first === 'P') views.get('P')!.maxGetChunksBytes = MIN_JUDGED_REPLY_CHUNKS * 512;
       downloader.pump();
       await waitFor(() => givenBack !== undefined, 'the first request', 2_000);
       const back = givenBack as unknown as string[];
@@ -464,7 +470,7 @@ describe('Downloader', () => {
     it('a hedged request\'s (its peer stalls): asked of another holder next', async () => {
       const stall: Answer = (_addresses, signal) => new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
       const { givenBack, heldWhenStored } = await giveBack('S', stall);
-      expect(givenBack).toHaveLength(10);
+      expect(givenBack).toHaveLength(20);
       expect(heldWhenStored).toBeLessThan(300); // 400: at the window's end
     });
 
@@ -473,28 +479,31 @@ describe('Downloader', () => {
         throw new AtlasError(ErrorCodes.BUSY, 'too many requests in progress; retry later', { retryAfterMs: 60_000 });
       };
       const { givenBack, heldWhenStored } = await giveBack('B', busy);
-      expect(givenBack).toHaveLength(10);
+      expect(givenBack).toHaveLength(20);
       expect(heldWhenStored).toBeLessThan(300); // 400: at the window's end
     });
 
     it('those a reply put off for its size: asked again next', async () => {
-      const firstOnly: Answer = async (addresses) => {
-        const chunk = generateChunks(400, seededRandom(21)).find((c) => c.address === addresses[0])!;
-        return { chunks: [{ address: chunk.address, data: chunk.data }], missing: [], later: addresses.slice(1) };
+      const fillsItsBound: Answer = async (addresses) => {
+        const held = new Map(generateChunks(400, seededRandom(21), { size: 512 }).map((c) => [c.address, c.data]));
+        const sent = addresses.slice(0, MIN_JUDGED_REPLY_CHUNKS);
+        return { chunks: sent.map((address) => ({ address, data: held.get(address)! })), missing: [], later: addresses.slice(MIN_JUDGED_REPLY_CHUNKS) };
       };
-      const { givenBack, heldWhenStored } = await giveBack('P', firstOnly);
-      expect(givenBack).toHaveLength(10);
+      const { givenBack, heldWhenStored } = await giveBack('P', fillsItsBound);
+      expect(givenBack).toHaveLength(20);
       expect(heldWhenStored).toBeLessThan(300); // 400: at the window's end
     });
   });
 
-  it('counts addresses put off far below the peer\'s byte bound as withheld', async () => {
+  // A bound announced below MIN_JUDGED_REPLY_CHUNKS chunks is held to that many: one byte made every such reply honest.
+  it.each([['the default 4 MiB', undefined], ['one byte', 1]])('counts addresses put off far below the peer\'s byte bound as withheld (it announces %s)', async (_bound, announced) => {
     const byAddress = new Map<string, Uint8Array>();
-    // One small chunk a reply, the rest "later", from a peer whose bound is the default 4 MiB.
+    // One small chunk a reply, the rest "later".
     const serve: Reply = (_peer, addresses) => ({ chunks: [{ address: addresses[0]!, data: byAddress.get(addresses[0]!)! }], missing: [], later: addresses.slice(1) });
     const { chunks, views, downloader, faults } = await setup(40, serve);
     for (const c of chunks) byAddress.set(c.address, c.data);
     views.track('P');
+    if (announced !== undefined) views.get('P')!.maxGetChunksBytes = announced;
     running.push(downloader);
     for (let round = 1; round <= 3; round++) {
       views.markHeld('P', Uint32Array.from({ length: 40 }, (_, i) => i), 0);

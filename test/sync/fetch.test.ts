@@ -14,14 +14,15 @@ import { MemoryChunkStore } from '../../src/store/memory.js';
 import { Changes } from '../../src/sync/changes.js';
 import { MAX_PEERS_PER_ADDRESS } from '../../src/sync/fetch.js';
 import { nodeFetcher, type NodeFetchParts } from '../../src/sync/fetch-chunks.js';
-import { PeerViews } from '../../src/sync/peer-views.js';
+import { MIN_JUDGED_REPLY_CHUNKS, PeerViews } from '../../src/sync/peer-views.js';
 
 type Answer = (peer: string, addresses: Address[]) => { chunks: { address: Address; data: Uint8Array }[]; missing: Address[]; later?: Address[] };
 
-async function setup(count: number, answer: Answer, known: string[]) {
+/** `chunkSize`: every chunk that size, and the store's maxChunkSize (default: corpus-like sizes, 40 KiB at most). */
+async function setup(count: number, answer: Answer, known: string[], chunkSize?: number) {
   await hashReady();
-  const chunks = generateChunks(count, seededRandom(9));
-  const store = new MemoryChunkStore();
+  const chunks = generateChunks(count, seededRandom(9), chunkSize === undefined ? {} : { size: chunkSize });
+  const store = chunkSize === undefined ? new MemoryChunkStore() : new MemoryChunkStore({ maxChunkSize: chunkSize });
   await store.append(chunks.map((c, i) => ({ position: i, address: c.address })));
   const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
   const views = new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: DEFAULT_LIMITS, self: () => 'me', localLength: () => store.sequenceLength() });
@@ -84,17 +85,21 @@ describe('fetchChunks over peers', () => {
 
   it('asks a peer as many addresses at once as it advertises (100 when it does not), and again for those a reply put off', async () => {
     const byAddress = new Map<Address, Uint8Array>();
-    // Two chunks a reply; the rest put off for size.
-    const serve: Answer = (_peer, addresses) => ({ chunks: addresses.slice(0, 2).map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [], later: addresses.slice(2) });
-    const { chunks, views, fetch, asked, faults } = await setup(250, serve, ['big', 'old']);
+    // MIN_JUDGED_REPLY_CHUNKS chunks of the largest size a reply; the rest put off for size.
+    const serve: Answer = (_peer, addresses) => ({
+      chunks: addresses.slice(0, MIN_JUDGED_REPLY_CHUNKS).map((a) => ({ address: a, data: byAddress.get(a)! })),
+      missing: [],
+      later: addresses.slice(MIN_JUDGED_REPLY_CHUNKS),
+    });
+    const { chunks, views, fetch, asked, faults } = await setup(250, serve, ['big', 'old'], 512);
     for (const c of chunks) byAddress.set(c.address, c.data);
     views.track('big');
     views.markHeld('big', Uint32Array.from({ length: 150 }, (_, i) => i), 0);
     views.get('big')!.maxGetAddresses = 120;
-    views.get('big')!.maxGetChunksBytes = 1; // as its inventory reply says: a couple of chunks fill a reply
+    views.get('big')!.maxGetChunksBytes = MIN_JUDGED_REPLY_CHUNKS * 512; // as its inventory reply says
     views.track('old');
     views.markHeld('old', Uint32Array.from({ length: 100 }, (_, i) => 150 + i), 0);
-    views.get('old')!.maxGetChunksBytes = 1;
+    views.get('old')!.maxGetChunksBytes = MIN_JUDGED_REPLY_CHUNKS * 512;
     const result = await fetch(chunks.map((c) => c.address), {});
     expect(result.complete).toBe(true);
     expect(result.size).toBe(250);
