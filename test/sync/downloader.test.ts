@@ -421,7 +421,7 @@ describe('Downloader', () => {
     // A window far longer than what is in flight, and no re-plan for a minute: before, addresses a
     // request gave back waited for the window to run short (here, its very end).
     const options: Partial<DownloaderOptions> = {
-      batchSize: 20,
+      batchSize: 10,
       maxInFlight: 2,
       maxInFlightPerPeer: 1,
       planWindow: 400,
@@ -430,7 +430,8 @@ describe('Downloader', () => {
     };
     type Answer = (addresses: readonly string[], signal: AbortSignal | undefined) => Promise<GetChunksResult>;
 
-    async function giveBack(first: string, answerFirst: Answer): Promise<{ givenBack: string[]; heldWhenStored: number }> {
+    /** `batchSize`: requests' size (10; a peer whose replies may put addresses off needs more than MIN_JUDGED_REPLY_CHUNKS). */
+    async function giveBack(first: string, answerFirst: Answer, batchSize = 10): Promise<{ givenBack: string[]; heldWhenStored: number }> {
       await hashReady();
       // Chunks of the store's largest size: a reply of MIN_JUDGED_REPLY_CHUNKS of them may put the rest off.
       const chunks = generateChunks(400, seededRandom(21), { size: 512 });
@@ -452,7 +453,7 @@ describe('Downloader', () => {
       };
       // The first peer is the most reliable holder, so it gets the first request; the other is a holder too.
       const hooks = { stored() {}, called() {}, fault() {}, reliability: (peer: string) => (peer === first ? 1 : 0.4), storeFailed() {} };
-      const downloader = new Downloader({ store, views, client, clock: systemClock, random: seededRandom(22), hooks }, options);
+      const downloader = new Downloader({ store, views, client, clock: systemClock, random: seededRandom(22), hooks }, { ...options, batchSize });
       running.push(downloader);
       for (const peer of first === 'P' ? ['P'] : [first, 'F']) {
         views.track(peer);
@@ -470,7 +471,7 @@ describe('Downloader', () => {
     it('a hedged request\'s (its peer stalls): asked of another holder next', async () => {
       const stall: Answer = (_addresses, signal) => new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
       const { givenBack, heldWhenStored } = await giveBack('S', stall);
-      expect(givenBack).toHaveLength(20);
+      expect(givenBack).toHaveLength(10);
       expect(heldWhenStored).toBeLessThan(300); // 400: at the window's end
     });
 
@@ -479,7 +480,7 @@ describe('Downloader', () => {
         throw new AtlasError(ErrorCodes.BUSY, 'too many requests in progress; retry later', { retryAfterMs: 60_000 });
       };
       const { givenBack, heldWhenStored } = await giveBack('B', busy);
-      expect(givenBack).toHaveLength(20);
+      expect(givenBack).toHaveLength(10);
       expect(heldWhenStored).toBeLessThan(300); // 400: at the window's end
     });
 
@@ -489,7 +490,7 @@ describe('Downloader', () => {
         const sent = addresses.slice(0, MIN_JUDGED_REPLY_CHUNKS);
         return { chunks: sent.map((address) => ({ address, data: held.get(address)! })), missing: [], later: addresses.slice(MIN_JUDGED_REPLY_CHUNKS) };
       };
-      const { givenBack, heldWhenStored } = await giveBack('P', fillsItsBound);
+      const { givenBack, heldWhenStored } = await giveBack('P', fillsItsBound, 20);
       expect(givenBack).toHaveLength(20);
       expect(heldWhenStored).toBeLessThan(300); // 400: at the window's end
     });
