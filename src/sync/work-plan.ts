@@ -29,6 +29,12 @@ export const HEALTHY_HOLDER = 0.5;
 const SCAN_LIMIT = 4_096;
 /** Most positions spared the back-off after a failed request at once (WorkPlan.sparedFrom): a plan window's worth and more. */
 const MAX_SPARED = 100_000;
+/**
+ * How long a position stays spared, ms: the back-off's ceiling (SPEC §6). One no other peer
+ * claims any more is never planned again, so without it its entry stayed until the chunk was
+ * stored, if ever, and peers failing requests for chunks nobody stores filled the map for good.
+ */
+const SPARED_MS = 600_000;
 
 /**
  * One request's work: the addresses to ask, and the position each was planned at (same index).
@@ -81,9 +87,9 @@ export class WorkPlan {
    * Positions a request failed as a whole, spared the back-off because other peers claim them,
    * with the peer that failed them: planned with the others only, and backed off if they fail
    * too, so two failing holders cannot hand a position to each other for ever. Until stored (seen
-   * at the next plan) or backed off; at most MAX_SPARED (beyond it, failed positions back off).
+   * at the next plan), backed off, or SPARED_MS old; at most MAX_SPARED, the oldest giving way.
    */
-  private readonly sparedFrom = new Map<number, string>();
+  private readonly sparedFrom = new Map<number, { peer: string; until: number }>();
 
   constructor(
     private readonly store: Pick<ChunkStore, 'inventory' | 'addressAt' | 'positionsOf' | 'isRepeatedAt' | 'packedAddressesAt'>,
@@ -142,7 +148,7 @@ export class WorkPlan {
         queue[i] = undefined;
         continue;
       }
-      const failedBy = this.sparedFrom.size > 0 ? this.sparedFrom.get(position) : undefined;
+      const failedBy = this.sparedFrom.size > 0 ? this.sparedFrom.get(position)?.peer : undefined;
       const holder = this.pickHolder(item.holders, failedBy, batches, slots, batchSizeOf, canOpen, reliability);
       if (holder === undefined) {
         if (!item.holders.some((peer) => peer !== failedBy && this.views.has(peer))) {
@@ -193,7 +199,7 @@ export class WorkPlan {
       while (batch.addresses.length < batchSize && side.length > 0) {
         const position = side.pop() as number;
         if (own.has(position) || this.busyPositions.has(position) || this.isDeferred(position)) continue;
-        if (this.sparedFrom.size > 0 && this.sparedFrom.get(position) === peer) continue;
+        if (this.sparedFrom.size > 0 && this.sparedFrom.get(position)?.peer === peer) continue;
         const address = this.claimable(position, now);
         if (address !== undefined) this.claim(batch, address, position, undefined);
       }
@@ -282,10 +288,11 @@ export class WorkPlan {
     for (let i = 0; i < addresses.length; i++) {
       const address = addresses[i] as Address;
       const position = positions[i] as number;
-      if (!this.sparedFrom.has(position) && this.sparedFrom.size < MAX_SPARED) {
+      if (!this.sparedFrom.has(position)) {
         const others = holders[i] ?? (everyPeer ??= this.views.peers());
         if (others.some((peer) => peer !== failing && this.views.get(peer)?.inventory.has(position) === true)) {
-          this.sparedFrom.set(position, failing);
+          if (this.sparedFrom.size >= MAX_SPARED) this.sparedFrom.delete(this.sparedFrom.keys().next().value as number);
+          this.sparedFrom.set(position, { peer: failing, until: now + SPARED_MS });
           continue;
         }
       }
@@ -339,7 +346,10 @@ export class WorkPlan {
     this.lastPlan = now;
     // Stored meanwhile, by whatever way (a request, a source's backfill, a hedged request's late
     // reply, fetchChunks): no longer spared from anyone. A plan is the one place this is checked.
-    if (this.sparedFrom.size > 0) for (const position of this.sparedFrom.keys()) if (this.store.inventory.has(position)) this.sparedFrom.delete(position);
+    // Past SPARED_MS too: one no other peer claims is never planned again to be backed off.
+    if (this.sparedFrom.size > 0) {
+      for (const [position, { until }] of this.sparedFrom) if (until <= now || this.store.inventory.has(position)) this.sparedFrom.delete(position);
+    }
     const exclude = this.excluded();
     const planned = planRarestFirst({ own: this.store.inventory, peers: this.views.inventories(), exclude, random: this.random, limit: this.options.planWindow });
     bitmaps.release(exclude);

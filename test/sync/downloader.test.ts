@@ -641,6 +641,12 @@ describe('Downloader', () => {
     plan.markStale();
     plan.take(1, 10, 1_000, () => false, () => 1);
     expect(plan.sparedCount).toBe(4);
+    // Past the back-off's ceiling the rest go too: once no other peer claims them they are never
+    // planned again to be backed off, and peers failing requests for chunks nobody stores filled the map for good.
+    views.untrack('G', 1_000);
+    plan.markStale();
+    plan.take(1, 10, 1_000 + 600_000, () => false, () => 1);
+    expect(plan.sparedCount).toBe(0);
   });
 
   it('does not believe a liar\'s claims to the chunks it sent corrupt again before refutedClaimMs, whatever it offers', async () => {
