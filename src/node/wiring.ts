@@ -214,6 +214,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     views: replicator.views,
     batchSize: options.downloads.batchSize,
     knownPeers: () => overlay.knownPeers(),
+    random,
     canFetch: () => host.running(),
     passBudgetMs: client.timeouts.chunks,
     onStored: (outcomes, peer) => replicator.stored(storedOutcomes(outcomes), peer, 'offer'),

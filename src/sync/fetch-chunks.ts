@@ -6,6 +6,7 @@ import type { ChunkStore } from '../store/types.js';
 import type { PeerViews } from './peer-views.js';
 import type { Changes } from './changes.js';
 import { fetchFromPeers, FetchResult, type FetchOptions, type FetchRequest } from './fetch.js';
+import { shuffle, type Random } from '../runtime.js';
 
 /** While waiting, peers are asked again at least this often (a neighbour may have got it meanwhile). */
 export const FETCH_RETRY_MS = 1_000;
@@ -115,6 +116,8 @@ export interface NodeFetchParts extends Omit<FetchHost, 'fetchPass'>, Omit<Fetch
   batchSize: number;
   /** Every known peer, healthiest first: asked after the known holders. */
   knownPeers(): string[];
+  /** Orders the holders each pass. */
+  random: Random;
 }
 
 /** The node's fetchChunks(), over its parts. */
@@ -129,8 +132,10 @@ export function nodeFetcher(parts: NodeFetchParts): (addresses: readonly string[
     canFetch: parts.canFetch,
     passBudgetMs: parts.passBudgetMs,
     fetchPass: (wanted, signal) => {
-      // Read once per pass: the known peers are the whole table, sorted by health.
-      const viewed = views.peers();
+      // Read once per pass: the known peers are the whole table, sorted by health. The viewed
+      // holders come in another order each pass: in the order they were tracked, the first one
+      // (stalling every request of two addresses or more) was asked first by every fetch.
+      const viewed = shuffle(views.peers(), parts.random);
       const known = parts.knownPeers();
       function* candidates(address: Address): Generator<string> {
         const positions = store.positionsOf(address);

@@ -32,6 +32,7 @@ async function setup(count: number, answer: Answer, known: string[], chunkSize?:
   let knownReads = 0;
   const fetch = nodeFetcher({
     store,
+    random: seededRandom(10),
     readLocal: () => [],
     clock: systemClock,
     changes: new Changes(systemClock),
@@ -108,6 +109,24 @@ describe('fetchChunks over peers', () => {
     expect(faults).toEqual([]);
   });
 
+  it('asks the holders it views in another order each pass: the first one tracked is not asked first by every fetch', async () => {
+    const byAddress = new Map<Address, Uint8Array>();
+    const serve: Answer = (_peer, addresses) => ({ chunks: addresses.map((a) => ({ address: a, data: byAddress.get(a)! })), missing: [] });
+    const { chunks, views, fetch, asked } = await setup(12, serve, []);
+    for (const c of chunks) byAddress.set(c.address, c.data);
+    for (const peer of ['first', 'second', 'third']) {
+      views.track(peer);
+      views.markHeld(peer, Uint32Array.from({ length: 12 }, (_, i) => i), 0);
+    }
+    const firstAsked: string[] = [];
+    for (const chunk of chunks) {
+      const before = asked.length;
+      await fetch([chunk.address], {});
+      firstAsked.push(asked[before]!.peer);
+    }
+    expect(new Set(firstAsked).size).toBe(3);
+  });
+
   it('asks the next peer, not the same one, for addresses put off far below the byte bound', async () => {
     const byAddress = new Map<Address, Uint8Array>();
     const serve: Answer = (_peer, addresses) => ({ chunks: [{ address: addresses[0]!, data: byAddress.get(addresses[0]!)! }], missing: [], later: addresses.slice(1) });
@@ -136,6 +155,7 @@ function fetcherOver(store: MemoryChunkStore, client: NodeFetchParts['client'], 
   const noInventory = () => Promise.reject(new Error('this test pulls no inventory'));
   return nodeFetcher({
     store,
+    random: seededRandom(10),
     readLocal: (addresses) => (readsStore ? addresses.flatMap((address) => { const data = store.get(address); return data ? [{ address, data }] : []; }) : []),
     clock: systemClock,
     changes: new Changes(systemClock),
