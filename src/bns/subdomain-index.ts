@@ -231,7 +231,8 @@ export class SubdomainIndex {
         throw this.#tooLarge(parent);
       }
       this.#refused.delete(parent);
-      if (fromStart && outcome === 'done') state.restartAt = restartAt;
+      // A replay from the start left part way counts as one: late zone files wait as after a whole one.
+      if (fromStart) state.restartAt = restartAt;
       // Left part way: kept as far as it went (a lookup later goes on from there, as after new zone files).
       this.#keep(parent, state);
       this.#bytes += state.bytes;

@@ -21,7 +21,7 @@ import { DEFAULT_AUDIT, type AuditOptions } from '../sync/audit.js';
 import { DEFAULT_DOWNLOADER, type DownloaderOptions } from '../sync/downloader-options.js';
 import { DEFAULT_EARLY_CONTACTS, type EarlyContactsOptions } from '../sync/early-contacts.js';
 import { DEFAULT_PUSHER, type PusherOptions } from '../sync/pusher.js';
-import { MIN_JUDGED_REPLY_CHUNKS } from '../sync/peer-views.js';
+import { MIN_JUDGED_REPLY_CHUNKS, minJudgedReplyBytes } from '../sync/peer-views.js';
 import { BACKFILL_RULES, DEFAULT_BACKFILL, type BackfillOptions } from '../sync/sources/backfill.js';
 import { DEFAULT_SUBDOMAIN_INDEX, SUBDOMAIN_INDEX_RULES, type SubdomainIndexLimits } from '../bns/subdomain-index.js';
 import type { ChunkSource } from '../sync/sources/types.js';
@@ -129,13 +129,15 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
   // An early offer waits as long as its caller's check may take, unless told otherwise.
   const earlyContacts = overlayChecked('earlyContacts', { ...DEFAULT_EARLY_CONTACTS, ttlMs: given.peerTable.checkMs }, options.earlyContacts, NODE_GROUP_RULES.earlyContacts);
   const maxChunkSize = positiveInteger('maxChunkSize', options.maxChunkSize) ?? given.limits.maxChunkSize;
-  // Peers judge our put-off replies against at least this many of our largest chunks: below it, an honest put-off looks like withholding.
-  if (given.limits.maxGetChunksBytes < MIN_JUDGED_REPLY_CHUNKS * maxChunkSize) {
-    throw new InvalidOptionError('limits.maxGetChunksBytes', `${given.limits.maxGetChunksBytes} is below ${MIN_JUDGED_REPLY_CHUNKS} chunks of maxChunkSize (${MIN_JUDGED_REPLY_CHUNKS * maxChunkSize} bytes): peers would take its replies' "later" for withholding`);
+  // Peers judge our put-off replies against at least this bound: below it, an honest put-off looks like withholding.
+  const judgedBytes = minJudgedReplyBytes(maxChunkSize);
+  if (given.limits.maxGetChunksBytes < judgedBytes) {
+    throw new InvalidOptionError('limits.maxGetChunksBytes', `${given.limits.maxGetChunksBytes} is below ${judgedBytes} bytes (${MIN_JUDGED_REPLY_CHUNKS} chunks of maxChunkSize, at most 640 KiB): peers would take its replies' "later" for withholding`);
   }
   const maxPeers = positiveInteger('maxPeers', options.maxPeers) ?? given.peerTable.maxPeers;
   const maxPending = positiveInteger('maxPendingPeers', options.maxPendingPeers) ?? given.peerTable.maxPending;
 
+  const refusalMs = refusalMsOf(options, given.timers.refusalMs);
   return deepFreeze({
     chain,
     transport,
@@ -147,9 +149,9 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
     maxChunkSize,
     limits: { ...given.limits, maxChunkSize },
     addressPolicy,
-    peerTable: { ...given.peerTable, maxPeers, maxPending, refusalMs: refusalMsOf(options, given.timers.refusalMs) },
+    peerTable: { ...given.peerTable, maxPeers, maxPending, refusalMs },
     requests: overlayChecked('requests', DEFAULT_REQUEST_LIMITS, options.requests, REQUEST_LIMIT_RULES),
-    timers: given.timers,
+    timers: { ...given.timers, refusalMs },
     walk: overlayChecked('walk', DEFAULT_WALK_PACE, options.walk, NODE_GROUP_RULES.walk),
     downloads: withinLimits(overlayChecked('downloads', DEFAULT_DOWNLOADER, options.downloads, NODE_GROUP_RULES.downloads), given.limits),
     push: pushWithinLimits(overlayChecked('push', DEFAULT_PUSHER, options.push, NODE_GROUP_RULES.push), options.push?.pushBatch !== undefined, given.limits),

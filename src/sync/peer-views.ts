@@ -23,16 +23,24 @@ export interface PeerViewsOptions {
 export const DEFAULT_PEER_VIEWS: Readonly<PeerViewsOptions> = Object.freeze({ maxPeers: 32, relays: DEFAULT_RELAYS });
 
 /**
+ * The least byte bound a peer's put-off replies are judged against: 16 chunks of maxChunkSize,
+ * and never more than MIN_JUDGED_REPLY_BYTES (640 KiB, 16 chunks of the default 40 KiB), so that
+ * a network of large chunks does not take an honest peer's default 4 MiB replies for withholding.
+ * Nodes are told to keep their bound at 100 chunks or more; one that announces less is held to this.
+ */
+export const MIN_JUDGED_REPLY_CHUNKS = 16;
+export const MIN_JUDGED_REPLY_BYTES = 640 * 1024;
+
+/** The least byte bound a peer's put-off replies are judged against, for chunks of at most `maxChunkSize`. */
+export function minJudgedReplyBytes(maxChunkSize: number): number {
+  return Math.min(MIN_JUDGED_REPLY_BYTES, MIN_JUDGED_REPLY_CHUNKS * maxChunkSize);
+}
+
+/**
  * Our view of each tracked peer's inventory. A refresh asks for what changed since the version
  * we hold (inventoryChanges) and falls back to the whole vector, in byte ranges, only when the
  * peer's log no longer reaches back (or it restarted, or rolled back).
  */
-/**
- * The least byte bound a peer's put-off replies are judged against, in chunks of maxChunkSize
- * (16 x 40 KiB: 640 KiB). Nodes are told to keep their bound at 100 chunks or more; one that
- * announces less is held to this many.
- */
-export const MIN_JUDGED_REPLY_CHUNKS = 16;
 
 export class PeerViews {
   private readonly views = new Map<string, PeerView>();
@@ -106,12 +114,12 @@ export class PeerViews {
    * Whether a reply of `chunkBytes` chunk bytes from `peer` could have reached its byte bound, so
    * that putting addresses off (`later`) was honest: the next chunk, at most `maxChunkSize`,
    * would have taken it past the bound its inventory replies gave. That bound counts as at least
-   * MIN_JUDGED_REPLY_CHUNKS chunks: a peer announcing one byte would otherwise make every reply of
-   * one chunk and "later" honest, holding request slots while it serves a chunk a request.
+   * minJudgedReplyBytes: a peer announcing one byte would otherwise make every reply of one chunk
+   * and "later" honest, holding request slots while it serves a chunk a request.
    */
   putOffHonest(peer: string, chunkBytes: number, maxChunkSize: number): boolean {
     const announced = this.views.get(peer)?.maxGetChunksBytes ?? DEFAULT_LIMITS.maxGetChunksBytes;
-    return chunkBytes + maxChunkSize > Math.max(announced, MIN_JUDGED_REPLY_CHUNKS * maxChunkSize);
+    return chunkBytes + maxChunkSize > Math.max(announced, minJudgedReplyBytes(maxChunkSize));
   }
 
   /** The shortest round trip timed to `peer` (PeerView.roundTripMs), ms; undefined when none was (or it is not viewed). */

@@ -9,7 +9,7 @@ import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { seededRandom } from '../../src/runtime.js';
 import { RELAY_REFUSED_MS } from '../../src/sync/peer-view.js';
-import { PeerViews, type PeerViewsComponents } from '../../src/sync/peer-views.js';
+import { minJudgedReplyBytes, PeerViews, type PeerViewsComponents } from '../../src/sync/peer-views.js';
 import type { Transport, TransportService } from '../../src/transport/types.js';
 import { RecordingPeers } from '../support/recording-peers.js';
 
@@ -402,5 +402,18 @@ describe('PeerViews', () => {
     expect(views.has('y')).toBe(true);
     views.expirePassive(1_001);
     expect(views.has('y')).toBe(false);
+  });
+
+  it('judges a put-off reply against at least 16 of our largest chunks, never more than 640 KiB', () => {
+    const views = new PeerViews(parts(new RecordingPeers(() => ({}))), { maxPeers: 4 });
+    views.track('p');
+    const KiB = 1024;
+    views.get('p')!.maxGetChunksBytes = 1; // announced to make every put-off look honest
+    expect(views.putOffHonest('p', 1_000, 40 * KiB)).toBe(false);
+    expect(views.putOffHonest('p', 600 * KiB + 1, 40 * KiB)).toBe(true); // within a chunk of 640 KiB
+    expect(minJudgedReplyBytes(300)).toBe(16 * 300);
+    // Large chunks: an honest peer's default 4 MiB bound is its bound, not 16 of our 1 MiB chunks.
+    views.get('p')!.maxGetChunksBytes = 4 * 1024 * KiB;
+    expect(views.putOffHonest('p', 3.5 * 1024 * KiB, 1024 * KiB)).toBe(true);
   });
 });

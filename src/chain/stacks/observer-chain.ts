@@ -138,12 +138,12 @@ export class StacksObserverChain implements ChainAdapter {
     return this.#server?.address;
   }
 
-  /** The canonical tip, if any block was seen. */
   /** `stats` as the node shows it (node.stats().chain). */
   counts(): Readonly<Record<string, number>> {
     return { ...this.stats };
   }
 
+  /** The canonical tip, if any block was seen. */
   get tip(): { hash: string; height: number } | undefined {
     return this.#tree.tip;
   }
