@@ -161,8 +161,11 @@ export class Pusher {
     // A caller's port is its own word: one host keeps at most MAX_PULLERS_PER_HOST pullers, or it
     // could take every slot by naming ports. Which of them gives way: one that stopped pulling or
     // asked for no offers first, then the least recently pulled (the same host's relays included).
-    if (!this.targets.has(peer)) {
-      const sameHost = [...this.targets].filter(([, t]) => !t.neighbor && t.host === host);
+    // A puller calling from another host than before counts in that host's places too: a name
+    // stated from two hosts in turn would otherwise move between them past both caps.
+    const existing = this.targets.get(peer);
+    if (existing === undefined || (!existing.neighbor && existing.host !== host)) {
+      const sameHost = [...this.targets].filter(([other, t]) => other !== peer && !t.neighbor && t.host === host);
       if (sameHost.length >= MAX_PULLERS_PER_HOST) {
         const victim = evictable(sameHost, now, relay ? 'any' : 'none', this.isKnownPeer);
         if (victim === undefined) return false;

@@ -163,4 +163,16 @@ describe('per-host caps', () => {
     const others = [9, 10, 11, 12, 13].map((host) => pusher.addPuller(`127.0.0.${host}:7000`, true, `127.0.0.${host}`));
     expect(others).toEqual([true, true, true, true, false]); // 4 places were left, then the targets are full
   });
+
+  it('pusher: names stated from two hosts in turn count in each host\'s places as they move, never past the cap', () => {
+    const pusher = new Pusher({ client: new ProtocolClient(nullTransport), clock: steppedClock(), self: () => undefined, peerInventory: () => undefined, recent: () => [] }, { maxTargets: 8 });
+    const [first, second] = ['127.0.0.66', '127.0.0.67'];
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 4; i++) pusher.addPuller(`n${round * 4 + i}.evil.example:6264`, true, first);
+      for (let i = 0; i < 4; i++) pusher.addPuller(`n${round * 4 + i}.evil.example:6264`, true, second); // the same names, from the other host
+    }
+    // Each host holds 4 places at most, so honest hosts get in (the second host took all 8 when a moved name was not counted).
+    const others = [9, 10, 11].map((host) => pusher.addPuller(`127.0.0.${host}:7000`, true, `127.0.0.${host}`));
+    expect(others.filter(Boolean).length).toBeGreaterThan(0);
+  });
 });
