@@ -74,6 +74,22 @@ describe('ObserverJournal.open on a file it did not write', () => {
     cutsToOneRecord('g', record, `${holed}\n`);
   });
 
+  it('refuses, and leaves byte for byte, a file of somebody else\'s that starts with a zero byte or whose lines hold zeros', () => {
+    const record = JSON.stringify({ indexBlockHash: `0x${'1'.repeat(64)}`, parentIndexBlockHash: `0x${'0'.repeat(64)}`, height: 1, names: [] });
+    const cases: [string, Buffer][] = [
+      ['i', Buffer.from([0, 1, 2, 3, 0x41, 0x42])], // binary, no newline: all of it would have been the tail
+      ['j', Buffer.from('\u0000\u0000some notes\nmore\u0000 notes\n')], // text with zeros, no record of ours
+      ['k', Buffer.concat([Buffer.from(`${record}\n`), Buffer.from([0, 0, 0xff, 0xfe, 0x01])])], // after a record, bytes append() never writes
+    ];
+    for (const [name, bytes] of cases) {
+      const dir = join(root, name);
+      mkdirSync(dir);
+      writeFileSync(join(dir, JOURNAL_FILE), bytes);
+      expect(() => openJournal(dir), name).toThrow(expect.objectContaining({ code: 'STORE_CORRUPT' }));
+      expect(readFileSync(join(dir, JOURNAL_FILE)).equals(bytes), name).toBe(true);
+    }
+  });
+
   it('refuses a line with a hole of zeros that other lines follow (acknowledged records damaged), and cuts nothing', () => {
     const dir = join(root, 'h');
     mkdirSync(dir);

@@ -55,22 +55,26 @@ export class ObserverJournal {
     if (existsSync(path)) {
       // A line holding zero bytes is a page of an append that never reached the disk (a power
       // loss writes an append's pages in any order): torn when nothing follows it, damage otherwise.
-      let holed: { offset: number; number: number } | undefined;
+      let holed: { offset: number; number: number; text: string } | undefined;
       const tail = readJournalLines(path, (line, number, offset) => {
-        if (holed !== undefined) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `observer journal ${path}: line ${holed.number} is not a block record`, { line: holed.number });
+        if (holed !== undefined) throw notARecord(path, holed.number);
         if (line === '') return;
         if (line.includes('\u0000')) {
-          holed = { offset, number };
+          holed = { offset, number, text: line };
           return;
         }
         onBlock(blockRecord(line, number, path));
         records++;
       });
+      const tailText = tail.bytes.toString('utf8');
+      // A hole is a torn append only after records of ours, in bytes append() writes (printable
+      // JSON), with nothing but zeros after it: a file of somebody else's is never cut.
+      if (holed !== undefined && !(records > 0 && isPrintable(holed.text) && /^\u0000*$/.test(tailText))) throw notARecord(path, holed.number);
       // Only the start of a record as append() writes it is a torn line, with or without the zeros
-      // a crash can leave where an append had extended the file (after its bytes, or before them
-      // when its first page is the one lost); anything else is somebody's data.
-      const torn = tail.bytes.toString('utf8').replace(/\u0000+$/, '');
-      const lostFirstPage = tail.bytes.length > 0 && tail.bytes[0] === 0;
+      // a crash can leave where an append had extended the file; or, after records of ours, the
+      // rest of one whose first page was lost to zeros. Anything else is somebody's data.
+      const torn = tailText.replace(/\u0000+$/, '');
+      const lostFirstPage = records > 0 && tail.bytes.length > 0 && tail.bytes[0] === 0 && isPrintable(tailText);
       if (holed === undefined && !lostFirstPage && torn.length > 0 && (/[\u0000-\u001f]/.test(torn) || !(RECORD_START.startsWith(torn) || torn.startsWith(RECORD_START)))) {
         throw new AtlasError(ErrorCodes.STORE_CORRUPT, `observer journal ${path}: it ends with something other than a block record`, { path });
       }
@@ -169,6 +173,15 @@ const COMPACT_BATCH = 10_000;
 
 /** How every record append() writes starts (ObservedBlock's first field). */
 const RECORD_START = '{"indexBlockHash":"';
+
+/** Text that is, zeros apart, what append() writes: printable ASCII (JSON of block records). */
+function isPrintable(text: string): boolean {
+  return /^[\u0020-\u007e]*$/.test(text.replace(/\u0000+/g, ''));
+}
+
+function notARecord(path: string, line: number): AtlasError {
+  return new AtlasError(ErrorCodes.STORE_CORRUPT, `observer journal ${path}: line ${line} is not a block record`, { line });
+}
 
 /** Line `number` of the journal at `path`, read as a block record; STORE_CORRUPT when it is not one. */
 function blockRecord(line: string, number: number, path: string): ObservedBlock {
