@@ -16,6 +16,8 @@ export class SyncState {
   readonly changes: Changes;
   /** Some announced chunk is missing: the next time none is, the node has caught up. */
   private behind: boolean;
+  /** Positions naming no chunk, at a sequence length (noChunkPositions); undefined once the sequence changed. */
+  private noChunk: { length: number; count: number } | undefined;
 
   constructor(
     private readonly store: ChunkStore,
@@ -29,8 +31,22 @@ export class SyncState {
   /** Positions that name no chunk (NO_CHUNK_ADDRESS) are left out of total: nothing can fetch them. */
   progress(): ProgressEvent {
     const { count, length } = this.store.inventory;
-    const total = length - this.store.positionsOf(NO_CHUNK_ADDRESS).length;
+    const total = length - this.noChunkPositions(length);
     return { have: count, total, missing: total - count };
+  }
+
+  /** The sequence was appended to or cut back: positions naming no chunk are counted again at the next progress(). */
+  sequenceChanged(): void {
+    this.noChunk = undefined;
+  }
+
+  /**
+   * How many positions announce NO_CHUNK_ADDRESS, counted once per change of the sequence: the
+   * store lists them (a copy), and progress() is read for every stored batch.
+   */
+  private noChunkPositions(length: number): number {
+    if (this.noChunk === undefined || this.noChunk.length !== length) this.noChunk = { length, count: this.store.positionsOf(NO_CHUNK_ADDRESS).length };
+    return this.noChunk.count;
   }
 
   /** Call after every change of have or total; `caughtUp` is true once each time the node catches up. */

@@ -197,10 +197,14 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     clock,
     logger,
     onAppend: (from, count) => {
+      sync.sequenceChanged();
       replicator.appended(from, count);
       backfiller.sequenceChanged();
     },
-    onRollback: (length) => replicator.rolledBack(length),
+    onRollback: (length) => {
+      sync.sequenceChanged();
+      replicator.rolledBack(length);
+    },
     onError: (error) => host.fail(error),
   });
   const fetcher = nodeFetcher({
