@@ -48,8 +48,9 @@ const ENTRY_WORK = 64;
 /**
  * Parents whose replay may wait or run at once: lookups of yet other parents beyond it are
  * refused (BUSY) rather than queued without end; as many as the request guard lets run at once by
- * default. A replay every lookup of which has left (aborted) stops at its next slice, or before it
- * starts, so callers that ask and leave cannot keep the places: each holds one only while it waits.
+ * default. A replay every lookup of which has left (aborted) stops at its next slice, or ends
+ * without running when its turn comes (holding its place until then, so the queue stays within
+ * the bound): callers that ask and leave hold places only as long as the replays ahead of them run.
  */
 export const MAX_REPLAYS = 64;
 /** What a skipped zone file's hash counts for (a 40-character string in a set). */
@@ -111,6 +112,8 @@ interface Replay {
   waiting: number;
   /** Its turn in the queue has come. */
   started: boolean;
+  /** Every lookup left it before its turn: it waits in the queue, counted in #leftWaiting, and will not run. */
+  left: boolean;
 }
 
 /** A parent refused for its size: refused again while it has as many entries, and until `retryAt`. */
@@ -144,6 +147,8 @@ export class SubdomainIndex {
   #inflation = 0;
   /** Replays asked for, one a parent: lookups of it meanwhile share it. */
   readonly #replays = new Map<string, Replay>();
+  /** Replays every lookup of which left before their turn: still queued (each ends at once when its turn comes), counted against maxReplays. */
+  #leftWaiting = 0;
   /** Runs the replays one at a time. */
   readonly #queue = new SerialQueue();
   /** Counts clear(): a replay that saw it change starts over. */
@@ -184,8 +189,8 @@ export class SubdomainIndex {
         return Promise.resolve(kept.current.get(name));
       }
       const { maxReplays } = this.#limits;
-      if (this.#replays.size >= maxReplays) return Promise.reject(new AtlasError(ErrorCodes.BUSY, `${maxReplays} subdomain replays are waiting (names.maxReplays); ask again later`));
-      const asked: Replay = { done: Promise.resolve() as unknown as Promise<ParentSubdomains>, waiting: 0, started: false };
+      if (this.#replays.size + this.#leftWaiting >= maxReplays) return Promise.reject(new AtlasError(ErrorCodes.BUSY, `${maxReplays} subdomain replays are waiting (names.maxReplays); ask again later`));
+      const asked: Replay = { done: Promise.resolve() as unknown as Promise<ParentSubdomains>, waiting: 0, started: false, left: false };
       asked.done = this.#queue.run(() => this.#bringUpToDate(parent, entriesOf, asked)).finally(() => this.#forgetReplay(parent, asked));
       this.#replays.set(parent, asked);
       replay = asked;
@@ -193,7 +198,10 @@ export class SubdomainIndex {
     const waited = replay;
     // A replay not started yet that every lookup left gives its place back at once (it will not run).
     return waitFor(waited, signal, () => {
-      if (!waited.started) this.#forgetReplay(parent, waited);
+      if (waited.started || waited.left) return;
+      waited.left = true;
+      this.#leftWaiting++;
+      this.#forgetReplay(parent, waited);
     }).then((state) => state.current.get(name));
   }
 
@@ -210,6 +218,7 @@ export class SubdomainIndex {
 
   async #bringUpToDate(parent: string, entriesOf: () => readonly ParentEntry[], replay: Replay): Promise<ParentSubdomains> {
     replay.started = true;
+    if (replay.left) this.#leftWaiting--;
     for (;;) {
       if (replay.waiting === 0) throw abandoned(parent); // every lookup left while it waited its turn
       const epoch = this.#epoch;

@@ -338,7 +338,9 @@ describe('subdomains', () => {
     await expect(index.lookup('bob.extra.id', 'extra.id', () => entries)).rejects.toMatchObject({ code: ErrorCodes.BUSY });
     for (const { controller } of leaving) controller.abort();
     for (const { lookup } of leaving) await expect(lookup).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
-    // The one under way stops at its next slice, the 63 waiting never start.
+    // The one under way stops at its next slice, and the 63 waiting end at once as their turns come,
+    // giving their places back: a new lookup gets one within a few turns of the event loop.
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
     expect(await index.lookup('bob.extra.id', 'extra.id', () => entries)).toBeUndefined();
     expect(reads).toBeLessThan(2 * entries.length);
     // The first parent's replay is kept as far as it went: asked again, it goes on from there.
@@ -358,6 +360,27 @@ describe('subdomains', () => {
     leaving.abort();
     await expect(left).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
     expect((await staying)?.owner).toBe('1Owner');
+  });
+
+  it('counts replays every lookup of which left before their turn against maxReplays until their turn comes: callers asking and leaving cannot grow the queue without end', async () => {
+    const files = new Map(Array.from({ length: 4_000 }, (_, i) => new Uint8Array(Buffer.from(`$ORIGIN g${i}.id\n`))).map((file) => [hash160Hex(file), file]));
+    const index = new SubdomainIndex((address) => files.get(address), { maxReplays: 3 });
+    const entries = [...files.keys()].map((zonefileHash) => ({ zonefileHash }));
+    const running = index.lookup('bob.p0.id', 'p0.id', () => entries); // a long replay, its caller staying
+    const leave = (parent: string) => {
+      const controller = new AbortController();
+      const lookup = index.lookup(`bob.${parent}`, parent, () => entries, controller.signal);
+      controller.abort();
+      return lookup;
+    };
+    await expect(leave('p1.id')).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    await expect(leave('p2.id')).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    // One running, two left behind it and still queued: the bound is reached.
+    await expect(index.lookup('bob.p3.id', 'p3.id', () => entries)).rejects.toMatchObject({ code: ErrorCodes.BUSY });
+    await running;
+    // Their turn came (each ended at once): the places are free again.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await index.lookup('bob.p3.id', 'p3.id', () => entries.slice(0, 10))).toBeUndefined();
   });
 
   it('takes maxReplays from its limits', async () => {
