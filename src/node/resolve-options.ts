@@ -229,7 +229,7 @@ function deepFreeze<T extends object>(value: T, path = ''): T {
 /**
  * Bounds given in pairs (a floor and a ceiling, a base and its ceiling): both given, the lower
  * above the higher is refused (each component would clamp one to the other without a word); one
- * given alone may pass the other's default, and is the one that holds.
+ * given alone is taken as before (some components then clamp it to the other's default).
  */
 const ORDERED_PAIRS: readonly (readonly [group: string, path: readonly string[], low: string, high: string])[] = [
   ['downloads', ['backoff'], 'baseMs', 'maxMs'],
