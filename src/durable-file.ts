@@ -47,7 +47,8 @@ function exists(path: string): boolean {
   return statOrUndefined(path) !== undefined;
 }
 
-function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined {
+/** `path`'s stat, or undefined when there is nothing there (or it cannot be reached: creating it then says why). */
+export function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined {
   try {
     return statSync(path, { throwIfNoEntry: false });
   } catch {

@@ -104,6 +104,19 @@ function refusalOf(name: string, value: unknown, fallback: unknown, rules: Overl
   return typeof value === 'number' ? rules.numbers(name, value) : 'a number';
 }
 
+/**
+ * `value` as a component given in an option (a clock, a logger, a chain adapter): an object with
+ * every one of `methods`; INVALID_OPTION naming `option` (and `what` it should be) otherwise.
+ */
+export function component<T>(option: string, value: T | undefined, methods: readonly string[], what: string): T {
+  if (typeof value !== 'object' || value === null) {
+    throw new InvalidOptionError(option, value === undefined ? `missing: expected ${what}` : `expected ${what}, got ${describe(value)}`);
+  }
+  const missing = methods.filter((m) => typeof (value as Record<string, unknown>)[m] !== 'function');
+  if (missing.length > 0) throw new InvalidOptionError(option, `expected ${what}; it lacks ${missing.join(', ')}()`);
+  return value;
+}
+
 /** A value as an error names it: strings quoted and cut, objects and functions by kind (never a function's source). */
 export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));

@@ -8,7 +8,7 @@
 import { DEFAULT_CHUNK_CACHE_BYTES } from '../store/recent-records.js';
 import { DEFAULT_SEQUENCE_CACHE_BYTES } from '../store/sequence-pages.js';
 import { InvalidOptionError } from '../errors.js';
-import { describe, numberRule, overlayChecked, POSITIVE_FINITE, type NumberRule } from '../options-overlay.js';
+import { component, describe, numberRule, overlayChecked, POSITIVE_FINITE, type NumberRule } from '../options-overlay.js';
 import { ADDRESS_POLICY_RULES, canonicalPeerAddress, DEFAULT_ADDRESS_POLICY, type AddressPolicyOptions } from '../peers/address-policy.js';
 import { PEER_TABLE_DEFAULTS, PEER_TABLE_RULES, type PeerTableLimits } from '../peers/table.js';
 import { DEFAULT_WALK_PACE, type WalkPaceOptions } from '../peers/walk-pace.js';
@@ -173,15 +173,6 @@ const OPTION_NAMES: Record<keyof AtlasNodeOptions, true> = {
   maxChunkSize: true, limits: true, addressPolicy: true, maxPeers: true, maxPendingPeers: true, peerTable: true, requests: true,
   timers: true, walk: true, downloads: true, push: true, earlyContacts: true, audit: true, sources: true, backfill: true, names: true, clock: true, random: true, logger: true, metrics: true,
 };
-
-function component<T>(option: string, value: T | undefined, methods: readonly string[], what: string): T {
-  if (typeof value !== 'object' || value === null) {
-    throw new InvalidOptionError(option, value === undefined ? `missing: expected ${what}` : `expected ${what}, got ${describe(value)}`);
-  }
-  const missing = methods.filter((m) => typeof (value as Record<string, unknown>)[m] !== 'function');
-  if (missing.length > 0) throw new InvalidOptionError(option, `expected ${what}; it lacks ${missing.join(', ')}()`);
-  return value;
-}
 
 function hasMethods(value: unknown, methods: readonly string[]): boolean {
   return typeof value === 'object' && value !== null && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');

@@ -4,8 +4,8 @@
  * STORE_PERMISSION error saying which directory or file cannot be created, read or written.
  * What the directory holds is judged next (lmdb-file.ts: STORE_CORRUPT).
  */
-import { accessSync, constants, statSync } from 'node:fs';
-import { makeDirectories } from '../durable-file.js';
+import { accessSync, constants } from 'node:fs';
+import { makeDirectories, statOrUndefined } from '../durable-file.js';
 import { dirname, join, resolve } from 'node:path';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { flushDirectory } from './file-error.js';
@@ -38,14 +38,6 @@ function checkReadWrite(dataDir: string, path: string): void {
     accessSync(path, constants.R_OK | constants.W_OK);
   } catch (error) {
     throw unusable(dataDir, `cannot read and write ${path}`, error);
-  }
-}
-
-function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined {
-  try {
-    return statSync(path, { throwIfNoEntry: false });
-  } catch {
-    return undefined; // e.g. ENOTDIR: treated as absent, and creating it then says why
   }
 }
 

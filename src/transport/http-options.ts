@@ -5,7 +5,8 @@
  * TypeError at the first request.
  */
 import { InvalidOptionError } from '../errors.js';
-import { parsePeerAddress } from '../peer-address.js';
+import { component, describe } from '../options-overlay.js';
+import { splitHostPort } from './http-io.js';
 
 const OPTION_NAMES = new Set(['listen', 'advertise', 'limits', 'format', 'routes', 'clock', 'logger']);
 const FORMATS = new Set(['msgpack', 'json']);
@@ -23,17 +24,20 @@ export function checkHttpTransportOptions(options: unknown): void {
   for (const key of ['listen', 'advertise'] as const) {
     const value = given[key];
     if (value === undefined) continue;
-    const peer = typeof value === 'string' ? parsePeerAddress(value) : undefined;
-    // A host with white space or a slash would change the meaning of the URL it goes into.
-    if (peer === undefined || peer.port === undefined || /[\s/]/.test(peer.host)) throw new InvalidOptionError(key, `expected a "host:port" address, got ${describe(value)}`);
+    try {
+      if (typeof value !== 'string') throw new TypeError('not a string');
+      splitHostPort(value);
+    } catch {
+      throw new InvalidOptionError(key, `expected a "host:port" address, got ${describe(value)}`);
+    }
   }
   if (given.format !== undefined && !FORMATS.has(given.format as string)) throw new InvalidOptionError('format', `expected 'msgpack' or 'json', got ${describe(given.format)}`);
   if (given.routes !== undefined) {
     if (!Array.isArray(given.routes)) throw new InvalidOptionError('routes', `expected an array of routes, got ${describe(given.routes)}`);
     given.routes.forEach((route: unknown, i) => checkRoute(route, `routes[${i}]`));
   }
-  checkComponent(given.clock, 'clock', ['now', 'setTimeout', 'clearTimeout']);
-  checkComponent(given.logger, 'logger', ['debug', 'info', 'warn', 'error']);
+  if (given.clock !== undefined) component('clock', given.clock, ['now', 'setTimeout', 'clearTimeout'], 'a Clock');
+  if (given.logger !== undefined) component('logger', given.logger, ['debug', 'info', 'warn', 'error'], 'a Logger');
 }
 
 function checkRoute(route: unknown, option: string): void {
@@ -45,17 +49,4 @@ function checkRoute(route: unknown, option: string): void {
   if (maxBodyBytes !== undefined && !(Number.isSafeInteger(maxBodyBytes) && (maxBodyBytes as number) >= 0)) {
     throw new InvalidOptionError(`${option}.maxBodyBytes`, `a whole number of bytes, got ${describe(maxBodyBytes)}`);
   }
-}
-
-function checkComponent(value: unknown, option: string, methods: readonly string[]): void {
-  if (value === undefined) return;
-  const missing = typeof value === 'object' && value !== null ? methods.filter((name) => typeof (value as Record<string, unknown>)[name] !== 'function') : methods;
-  if (missing.length > 0) throw new InvalidOptionError(option, `expected an object with ${methods.join(', ')}; ${missing.join(', ')} missing`);
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.slice(0, 100));
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : String(value);
 }

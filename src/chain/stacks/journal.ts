@@ -179,8 +179,8 @@ function isPrintable(text: string): boolean {
   return /^[\u0020-\u007e]*$/.test(text.replace(/\u0000+/g, ''));
 }
 
-function notARecord(path: string, line: number): AtlasError {
-  return new AtlasError(ErrorCodes.STORE_CORRUPT, `observer journal ${path}: line ${line} is not a block record`, { line });
+function notARecord(path: string, line: number, cause?: unknown): AtlasError {
+  return new AtlasError(ErrorCodes.STORE_CORRUPT, `observer journal ${path}: line ${line} is not a block record`, { line }, cause === undefined ? undefined : { cause });
 }
 
 /** Line `number` of the journal at `path`, read as a block record; STORE_CORRUPT when it is not one. */
@@ -189,9 +189,9 @@ function blockRecord(line: string, number: number, path: string): ObservedBlock 
   try {
     block = JSON.parse(line);
   } catch (error) {
-    throw new AtlasError(ErrorCodes.STORE_CORRUPT, `observer journal ${path}: line ${number} is not a block record`, { line: number }, { cause: error });
+    throw notARecord(path, number, error);
   }
-  if (!isBlockRecord(block)) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `observer journal ${path}: line ${number} is not a block record`, { line: number });
+  if (!isBlockRecord(block)) throw notARecord(path, number);
   return block;
 }
 

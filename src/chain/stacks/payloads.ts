@@ -180,7 +180,11 @@ export function parseNewBlock(payload: unknown, options: ParseBlockOptions): Obs
     if (event.type === 'nft_transfer_event' || event.type === 'nft_mint_event') {
       try {
         const recipient = nftRecipient(event, options.contracts);
-        if (recipient) recipients.set(recipient[0], [...(recipients.get(recipient[0]) ?? []), { at, recipient: recipient[1] }]);
+        if (recipient) {
+          const moves = recipients.get(recipient[0]);
+          if (moves === undefined) recipients.set(recipient[0], [{ at, recipient: recipient[1] }]);
+          else moves.push({ at, recipient: recipient[1] });
+        }
       } catch (error) {
         // Like a bad print: skipped and reported, or stacks-node would redeliver the block forever.
         if (!(error instanceof AtlasError)) throw error;
