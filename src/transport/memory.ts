@@ -25,35 +25,13 @@
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { callAbortedError, callTimeout, followSignal } from './abort.js';
-import { seededRandom, systemClock, type Clock, type Random, type TimerHandle } from '../runtime.js';
+import type { Clock, Random, TimerHandle } from '../runtime.js';
+import { checkLatency, resolveMemoryNetworkOptions, type LatencySpec, type MemoryNetworkOptions } from './memory-options.js';
 import { peerAddressNamed, type PeerAddress } from '../peer-address.js';
 import { decodeBinary, encodeBinary, errorFromReply, errorReply } from './codec.js';
 import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from './types.js';
 
-/** Milliseconds one way; a function is asked once per message. */
-export type LatencySpec = number | ((from: string, to: string, random: Random) => number);
-
-/** Options of `MemoryNetwork`. */
-export interface MemoryNetworkOptions {
-  /** Default: the system clock (real time). A simulator passes its virtual clock. */
-  clock?: Clock;
-  /** Default: seededRandom(0), so even a default network is reproducible. */
-  random?: Random;
-  /** One-way latency of every link without an override. Default 1 ms. */
-  latencyMs?: LatencySpec;
-  /** Probability that any one message (request or reply) is lost. Default 0. */
-  dropRate?: number;
-  /** How blocked and partitioned links behave: refuse (UNREACHABLE) or drop silently (TIMEOUT). Default 'refuse'. */
-  cutLinks?: 'refuse' | 'drop';
-  /** Longest any call may take, whatever its signal: a lost message ends in TIMEOUT then. Default 30,000 ms. */
-  defaultTimeoutMs?: number;
-  /** Largest encoded request; bigger calls fail with TOO_LARGE before sending. Default 1 MiB. */
-  maxRequestBytes?: number;
-  /** Largest encoded reply; bigger replies fail the call with BAD_REPLY. Default 8 MiB. */
-  maxReplyBytes?: number;
-  /** Distinct method names counted per node; further names are counted under "(other)". Default 64. */
-  maxMethodsTracked?: number;
-}
+export type { LatencySpec, MemoryNetworkOptions } from './memory-options.js';
 
 /** Messages and bytes of one protocol method on a `MemoryNetwork` node. */
 export interface MethodStats {
@@ -98,16 +76,18 @@ export class MemoryNetwork {
   private readonly blocked = new Set<string>();
   private partitions: { a: ReadonlySet<string>; b: ReadonlySet<string> }[] = [];
 
+  /** Wrong options throw INVALID_OPTION naming the option (memory-options.ts). */
   constructor(options: MemoryNetworkOptions = {}) {
-    this.clock = options.clock ?? systemClock;
-    this.random = options.random ?? seededRandom(0);
-    this.defaultLatency = options.latencyMs ?? 1;
-    this.defaultDropRate = checkRate(options.dropRate ?? 0);
-    this.cutLinks = options.cutLinks ?? 'refuse';
-    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
-    this.maxRequestBytes = options.maxRequestBytes ?? 1024 * 1024;
-    this.maxReplyBytes = options.maxReplyBytes ?? 8 * 1024 * 1024;
-    this.maxMethodsTracked = options.maxMethodsTracked ?? 64;
+    const resolved = resolveMemoryNetworkOptions(options);
+    this.clock = resolved.clock;
+    this.random = resolved.random;
+    this.defaultLatency = resolved.latencyMs;
+    this.defaultDropRate = resolved.dropRate;
+    this.cutLinks = resolved.cutLinks;
+    this.defaultTimeoutMs = resolved.defaultTimeoutMs;
+    this.maxRequestBytes = resolved.maxRequestBytes;
+    this.maxReplyBytes = resolved.maxReplyBytes;
+    this.maxMethodsTracked = resolved.maxMethodsTracked;
   }
 
   /** A node's endpoint; its address is `name`. One open transport per name at a time. */
@@ -124,13 +104,14 @@ export class MemoryNetwork {
 
   // --- faults ---------------------------------------------------------------------------------
 
+  /** INVALID_OPTION for a latency that is neither milliseconds (finite, >= 0) nor a function. */
   setDefaultLatency(latency: LatencySpec): void {
-    this.defaultLatency = latency;
+    this.defaultLatency = checkLatency('latency', latency);
   }
 
   /** Latency of the link between a and b, both directions. */
   setLinkLatency(a: string, b: string, latency: LatencySpec): void {
-    this.linkLatency.set(linkKey(a, b), latency);
+    this.linkLatency.set(linkKey(a, b), checkLatency('latency', latency));
   }
 
   setDefaultDropRate(rate: number): void {
