@@ -13,7 +13,7 @@ export type { AdmissionResult, AdmittedChunk, Refusal } from './store/admission.
 export type { ChunkLogScan } from './store/chunk-log.js';
 export * from './protocol/messages.js';
 export { DEFAULT_LIMITS, resolveLimits, type ProtocolLimits } from './protocol/limits.js';
-export type { Transport, TransportService, CallOptions, RequestContext, TransportStats, AdmittedRequest } from './transport/types.js';
+export type { Transport, TransportService, CallOptions, ListenOptions, RequestContext, TransportStats, AdmittedRequest } from './transport/types.js';
 export { UNKNOWN_CALLER, formatCaller, type Caller, type UnknownCaller, type PeerAddress, type PeerAddressFamily } from './peer-address.js';
 export {
   HttpTransport,

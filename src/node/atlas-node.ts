@@ -4,7 +4,7 @@
  * wiring.ts; the replication policy lives in sync/replicator.ts (README "Embedding", "Design").
  */
 import { isAddress, parseAddress, type Address } from '../address.js';
-import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
+import { AtlasError, ErrorCodes, abortedError, isAtlasError } from '../errors.js';
 import type { InventoryLog } from '../inventory/change-log.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import { hashReady } from '../hash/index.js';
@@ -105,15 +105,20 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   /**
    * Listens, then runs replication in the background until close(). Throws ALREADY_STARTED when
    * starting or running, CLOSED after close(), ADDRESS_IN_USE when the port is taken; after a
-   * failed start the node is 'open' again and start() may be retried.
+   * failed start the node is 'open' again and start() may be retried. `signal` gives up on a
+   * listen that has not finished (a host name waits on DNS) with ABORTED, the node 'open' again;
+   * a transport that does not take the signal (Transport.listen) finishes its listen first.
    */
-  async start(): Promise<void> {
+  async start(options?: { signal?: AbortSignal }): Promise<void> {
+    const { signal } = callOptions('start', options, ['signal']);
     if (this.#state !== 'open') throw stateError(this.#state, 'start');
+    if (signal?.aborted) throw abortedError('start', signal);
     this.#state = 'starting';
     try {
-      await this.parts.transport.listen(this.parts.service(() => this.stats()));
+      await this.parts.transport.listen(this.parts.service(() => this.stats()), { signal });
     } catch (error) {
       if (this.#state === 'starting') this.#state = 'open';
+      if (signal?.aborted && isAtlasError(error) && error.code === ErrorCodes.ABORTED) throw abortedError('start', signal);
       throw listenError(error, this.parts.transport.address);
     }
     if (this.#state !== 'starting') throw stateError(this.#state, 'start'); // closed meanwhile

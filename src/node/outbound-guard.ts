@@ -20,7 +20,7 @@ import { AtlasError, ErrorCodes } from '../errors.js';
 import { AddressPolicy, canonicalPeerAddress, parseDialAddress, type AddressPolicyOptions, type DialAddress } from '../peers/address-policy.js';
 import type { Blocklist } from '../peers/blocklist.js';
 import type { Clock } from '../runtime.js';
-import type { CallOptions, Transport, TransportService } from '../transport/types.js';
+import type { CallOptions, ListenOptions, Transport, TransportService } from '../transport/types.js';
 
 /** Options of `OutboundGuard`. */
 export interface OutboundGuardOptions {
@@ -93,8 +93,8 @@ export class OutboundGuard implements Transport {
     return this.inner.handsOverReplies === true;
   }
 
-  listen(service: TransportService): Promise<string> {
-    return this.inner.listen(service);
+  listen(service: TransportService, options?: ListenOptions): Promise<string> {
+    return this.inner.listen(service, options);
   }
 
   close(): Promise<void> {

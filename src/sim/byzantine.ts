@@ -22,7 +22,7 @@
 import { isAddress } from '../address.js';
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { randomInt, type Clock, type Random, type TimerHandle } from '../runtime.js';
-import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from '../transport/types.js';
+import type { CallOptions, ListenOptions, RequestContext, Transport, TransportService, TransportStats } from '../transport/types.js';
 import { Deadline } from '../protocol/deadline.js';
 import { unpackedAddresses } from '../protocol/get-chunks.js';
 
@@ -92,12 +92,10 @@ export class ByzantineTransport implements Transport {
     return this.inner.handsOverReplies === true;
   }
 
-  async listen(service: TransportService): Promise<string> {
+  async listen(service: TransportService, options?: ListenOptions): Promise<string> {
     const honest = service.handle.bind(service);
-    const address = await this.inner.listen({
-      ...service,
-      handle: (method, params, context) => this.handle(method, params, context, honest),
-    });
+    const lying: TransportService = { ...service, handle: (method, params, context) => this.handle(method, params, context, honest) };
+    const address = await this.inner.listen(lying, options);
     if (this.behaviour === 'flood') this.scheduleFlood();
     return address;
   }

@@ -4,7 +4,7 @@
  * is the numerator of redundancy (chunk bytes received / useful chunk bytes), measured outside
  * the node so that the node's own bookkeeping is checked rather than trusted.
  */
-import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from '../transport/types.js';
+import type { CallOptions, ListenOptions, RequestContext, Transport, TransportService, TransportStats } from '../transport/types.js';
 
 /** Chunk payload a node received from peers, counted at its transport (`SimNode.received`). */
 export interface ReceivedCounts {
@@ -35,15 +35,16 @@ export class ObservedTransport implements Transport {
     return this.inner.handsOverReplies === true;
   }
 
-  listen(service: TransportService): Promise<string> {
+  listen(service: TransportService, options?: ListenOptions): Promise<string> {
     const handle = service.handle.bind(service);
-    return this.inner.listen({
+    const counted: TransportService = {
       ...service,
       handle: (method: string, params: unknown, context: RequestContext) => {
         if (method === 'putChunks') this.countPushed(params);
         return handle(method, params, context);
       },
-    });
+    };
+    return this.inner.listen(counted, options);
   }
 
   call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown> {

@@ -12,6 +12,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { parseAddress } from '../address.js';
 import { AtlasError, ErrorCodes, isAtlasError, retryAfterOf } from '../errors.js';
+import { bindServer } from './http-bind.js';
 import { MAX_TIMER_MS, type Clock, type Logger, type TimerHandle } from '../runtime.js';
 import { codecForAccept, codecForContentType, errorReply, jsonCodec, type Codec } from './codec.js';
 import { ConnectionTable, type Connection, type ConnectionStats } from './http-connections.js';
@@ -74,37 +75,15 @@ export class HttpServer {
 
   /**
    * Listens; resolves with the bound port. Rejects with CLOSED when close() comes first, even
-   * halfway: a server that binds after close() is closed again at once, never left listening.
+   * halfway, and with ABORTED when `signal` does (it closes the server): see bindServer.
    */
-  listen(host: string, port: number): Promise<number> {
-    const server = this.server;
+  listen(host: string, port: number, signal?: AbortSignal): Promise<number> {
     if (this.closed) return Promise.reject(new AtlasError(ErrorCodes.CLOSED, 'transport is closed'));
-    return new Promise<number>((resolve, reject) => {
-      const settle = (): void => {
-        server.off('error', onError);
-        server.off('close', onClose);
-      };
-      const onError = (error: Error): void => {
-        settle();
-        reject(error);
-      };
-      const onClose = (): void => {
-        settle();
-        reject(new AtlasError(ErrorCodes.CLOSED, 'transport closed while it was starting to listen'));
-      };
-      server.once('error', onError);
-      server.once('close', onClose);
-      server.listen({ host, port }, () => {
-        settle();
-        if (this.closed) {
-          server.close();
-          reject(new AtlasError(ErrorCodes.CLOSED, 'transport closed while it was starting to listen'));
-          return;
-        }
-        server.on('error', (error) => this.parts.logger.error('http server error', { error: String(error) }));
-        const bound = server.address();
-        resolve(typeof bound === 'object' && bound !== null ? bound.port : port);
-      });
+    return bindServer(this.server, host, port, {
+      signal,
+      isClosed: () => this.closed,
+      close: () => void this.close(),
+      onError: (error) => this.parts.logger.error('http server error', { error: String(error) }),
     });
   }
 

@@ -23,7 +23,7 @@ import { AtlasError, ErrorCodes, isAtlasError, retryAfterOf } from '../errors.js
 import { callAbortedError, callTimeout, followSignal } from './abort.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
 import { codecFor, codecForContentType, decodePieces, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
-import type { CallOptions, Transport, TransportService, TransportStats } from './types.js';
+import type { CallOptions, ListenOptions, Transport, TransportService, TransportStats } from './types.js';
 import type { ConnectionStats } from './http-connections.js';
 import { readBodyParts, type BodyParts } from '../http-body.js';
 import { listenError } from './listen-error.js';
@@ -121,7 +121,8 @@ export class HttpTransport implements Transport {
     return { ...this.counters };
   }
 
-  async listen(service: TransportService): Promise<string> {
+  /** `signal`: see Transport.listen; a listen it ends leaves no server bound. */
+  async listen(service: TransportService, options: ListenOptions = {}): Promise<string> {
     if (this.closed) throw new AtlasError(ErrorCodes.CLOSED, 'transport is closed');
     if (this.server !== undefined) throw new AtlasError(ErrorCodes.BAD_REQUEST, 'transport is already listening');
     if (this.options.listen === undefined) throw new AtlasError(ErrorCodes.BAD_REQUEST, 'no listen address configured');
@@ -130,7 +131,7 @@ export class HttpTransport implements Transport {
     this.server = server;
     let realPort: number;
     try {
-      realPort = await server.listen(host, port);
+      realPort = await server.listen(host, port, options.signal);
     } catch (error) {
       this.server = undefined;
       throw listenError(error, this.options.listen);

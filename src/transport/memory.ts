@@ -23,13 +23,13 @@
  * other's state at every step (route, latency, drops, counters); they are kept in one file so
  * that the fault rules above can be checked against one piece of code.
  */
-import { AtlasError, ErrorCodes } from '../errors.js';
+import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
 import { callAbortedError, callTimeout, followSignal } from './abort.js';
 import type { Clock, Random, TimerHandle } from '../runtime.js';
 import { checkLatency, resolveMemoryNetworkOptions, type LatencySpec, type MemoryNetworkOptions } from './memory-options.js';
 import { peerAddressNamed, type PeerAddress } from '../peer-address.js';
 import { decodeBinary, encodeBinary, errorFromReply, errorReply } from './codec.js';
-import type { CallOptions, RequestContext, Transport, TransportService, TransportStats } from './types.js';
+import type { CallOptions, ListenOptions, RequestContext, Transport, TransportService, TransportStats } from './types.js';
 
 export type { LatencySpec, MemoryNetworkOptions } from './memory-options.js';
 
@@ -295,8 +295,9 @@ export class MemoryTransport implements Transport {
   readonly handsOverReplies = true;
   readonly readsRepliesOnce = true;
 
-  async listen(service: TransportService): Promise<string> {
+  async listen(service: TransportService, options: ListenOptions = {}): Promise<string> {
     if (this.closed) throw new AtlasError(ErrorCodes.CLOSED, 'transport is closed');
+    if (options.signal?.aborted) throw abortedError('listen', options.signal);
     if (this.service !== undefined) throw new AtlasError(ErrorCodes.BAD_REQUEST, 'transport is already listening');
     this.service = service;
     return this.name;

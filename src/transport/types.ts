@@ -79,11 +79,21 @@ export interface TransportService {
   metrics?(): Promise<string>;
 }
 
+/** Options of `Transport.listen`. */
+export interface ListenOptions {
+  signal?: AbortSignal;
+}
+
 /** How a node calls peers and listens for calls; `HttpTransport` and `MemoryTransport` implement it. */
 export interface Transport {
   /** The address other peers reach this node at; known once listen() resolved. */
   readonly address: string | undefined;
-  listen(service: TransportService): Promise<string>;
+  /**
+   * Serves `service`; resolves with the address peers reach it at. `signal` gives up on a listen
+   * that has not finished (a host name waits on DNS): the transport is then not listening, may
+   * listen again, and the call rejects with ABORTED.
+   */
+  listen(service: TransportService, options?: ListenOptions): Promise<string>;
   call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown>;
   /**
    * True when `call` ends a call at its `timeoutMs` (both transports here; a wrapper says what

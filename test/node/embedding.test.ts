@@ -211,6 +211,23 @@ describe('lifecycle and typed errors', () => {
     await expect(node.start()).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
   });
 
+  it('a start its signal aborts fails with ABORTED, serves nothing, goes back to open, and may be retried', async () => {
+    const node = await AtlasNode.open({ chain: new MemoryChain(), transport: new HttpTransport({ listen: '127.0.0.1:0' }) });
+    open.push(node);
+    await expect(node.start({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    expect(node.state).toBe('open');
+    const controller = new AbortController();
+    const starting = node.start({ signal: controller.signal });
+    controller.abort(new Error('shutting down'));
+    await expect(starting).rejects.toMatchObject({ code: ErrorCodes.ABORTED, cause: new Error('shutting down') });
+    expect([node.state, node.address]).toEqual(['open', undefined]);
+    await expect(node.start({ signal: 'soon' } as never)).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'signal' });
+    await node.start({ signal: new AbortController().signal });
+    expect(node.state).toBe('running');
+    const status = await fetch(`http://${node.address}/status`);
+    expect(status.ok).toBe(true);
+  });
+
   it('missing or wrong options are INVALID_OPTION errors naming the option', async () => {
     const transport = new MemoryNetwork().transport('o');
     const chain = new MemoryChain();

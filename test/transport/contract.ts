@@ -14,6 +14,8 @@ import type { RequestContext, Transport, TransportService } from '../../src/tran
 export interface TransportHarness {
   /** A transport listening with `service`, and the address clients call it at. */
   server(service: TransportService): Promise<{ transport: Transport; address: string }>;
+  /** A transport set up to listen, not listening yet. */
+  listener(): Transport;
   /** A transport that can call the server (it need not listen). */
   client(): Transport;
   /** What the server's handler must see as `context.remote` for calls from `client`. */
@@ -135,6 +137,17 @@ export function transportContract(name: string, harness: TransportHarness): void
       open.push(server, client);
       return { service, server, address, client };
     }
+
+    it('refuses to listen with an aborted signal (ABORTED), and may listen afterwards', async () => {
+      const listener = harness.listener();
+      const client = harness.client();
+      open.push(listener, client);
+      const service = new ContractService();
+      services.push(service);
+      await expect(listener.listen(service, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+      const address = await listener.listen(service, { signal: new AbortController().signal });
+      expect(await client.call(address, 'echo', 'again')).toBe('again');
+    });
 
     it('round-trips every message shape, bytes as Uint8Array', async () => {
       const { address, client } = await pair();

@@ -6,6 +6,7 @@ transportContract('HttpTransport', {
     const transport = new HttpTransport({ listen: '127.0.0.1:0' });
     return { transport, address: await transport.listen(service) };
   },
+  listener: () => new HttpTransport({ listen: '127.0.0.1:0' }),
   client: () => new HttpTransport(),
   remoteOf: () => /^127\.0\.0\.1:\d+$/,
   callerOf: () => ({ host: '127.0.0.1', family: 4, port: 'any' }),

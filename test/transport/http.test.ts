@@ -97,6 +97,18 @@ async function stubServer(reply: (res: http.ServerResponse) => void): Promise<{ 
   return { address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, server };
 }
 
+/** The error of connecting to `port` on 127.0.0.1, or undefined when something accepts. */
+function connectError(port: number): Promise<NodeJS.ErrnoException | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(undefined);
+    });
+    socket.once('error', (error) => resolve(error));
+  });
+}
+
 describe('HttpTransport: calls', () => {
   // The default (msgpack) format runs the transport contract (contract.ts); JSON runs here.
   it('round-trips every shape (json)', async () => {
@@ -147,6 +159,19 @@ describe('HttpTransport: calls', () => {
     const transport = new HttpTransport({ listen: '192.0.2.1:0' }); // TEST-NET-1, documentation only
     await expect(transport.listen(new FakeService())).rejects.toMatchObject({ code: ErrorCodes.ADDRESS_REFUSED, details: { errno: 'EADDRNOTAVAIL' }, message: expect.stringContaining("not one of this machine's") });
     await transport.close();
+  });
+
+  it('gives up a listen its signal aborts while it binds: nothing is left listening, and the transport listens again on the same port', async () => {
+    const port = await freePort();
+    const transport = new HttpTransport({ listen: `127.0.0.1:${port}` });
+    open.push(transport);
+    const controller = new AbortController();
+    const listening = transport.listen(new FakeService(), { signal: controller.signal });
+    controller.abort();
+    await expect(listening).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    expect(transport.address).toBeUndefined();
+    await expect(connectError(port)).resolves.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(transport.listen(new FakeService())).resolves.toBe(`127.0.0.1:${port}`);
   });
 
   it('says ADDRESS_IN_USE for a taken port (errno in details), and a transport on a free port still listens', async () => {

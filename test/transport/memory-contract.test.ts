@@ -10,6 +10,7 @@ transportContract('MemoryTransport', {
     const transport = network.transport(`server-${counter++}`);
     return { transport, address: await transport.listen(service) };
   },
+  listener: () => network.transport(`listener-${counter++}`),
   client: () => network.transport(`client-${counter++}`),
   remoteOf: (client: Transport) => client.address!,
   callerOf: (client: Transport) => ({ host: client.address!, family: 'name', port: undefined }),
