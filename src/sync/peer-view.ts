@@ -58,11 +58,17 @@ export interface PeerView {
    */
   addressForm: 'hex' | 'packed' | 'refused';
   /**
-   * The shortest time one of its inventory calls took, ms (undefined until one was timed): the
-   * link's round trip, as little of the peer's work in it as can be told from here.
+   * The shortest time one of its last ROUND_TRIP_SAMPLES inventory calls took, ms (undefined until
+   * one was timed): the link's round trip, as little of the peer's work in it as can be told from
+   * here, and a route that lengthened shows once its shorter times have left the window.
    */
   roundTripMs: number | undefined;
+  /** The times of its last inventory calls, oldest first, at most ROUND_TRIP_SAMPLES. */
+  recentRoundTrips: number[];
 }
+
+/** The inventory calls a peer's round trip is the shortest of: about two minutes of refreshes at the default 15 s. */
+export const ROUND_TRIP_SAMPLES = 8;
 
 /** What a peer's inventory reply says of how much it serves per getChunks call. */
 export function readServingBounds(view: PeerView, reply: InventoryResult): void {
@@ -114,7 +120,7 @@ export const RELAY_REFUSED_MS = 60_000;
 
 /** A view of `peer` with nothing read yet. */
 export function newPeerView(peer: string): PeerView {
-  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes, addressForm: 'hex', roundTripMs: undefined };
+  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes, addressForm: 'hex', roundTripMs: undefined, recentRoundTrips: [] };
 }
 
 export interface RefreshOutcome {

@@ -9,7 +9,7 @@ import { decodePositions } from '../inventory/varint.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import type { InventoryChangesParams } from '../protocol/messages.js';
-import { readServingBounds, readTail, readWhole, RELAY_REFUSED_MS, truncateView, type PeerView, type RefreshOutcome } from './peer-view.js';
+import { readServingBounds, readTail, readWhole, RELAY_REFUSED_MS, ROUND_TRIP_SAMPLES, truncateView, type PeerView, type RefreshOutcome } from './peer-view.js';
 
 /** The two inventory calls, the protocol's bounds on replies, and our own address and sequence. */
 export interface ViewWire {
@@ -102,11 +102,13 @@ async function readWholeView(context: ViewReadContext, view: PeerView, now: numb
   }
 }
 
-/** A call to `view`'s peer sent at `sentAt` has just been answered: the view keeps the shortest such time. */
+/** A call to `view`'s peer sent at `sentAt` has just been answered: the view keeps the shortest of the recent such times. */
 function timedRoundTrip(context: ViewWire, view: PeerView, sentAt: number | undefined): void {
   if (sentAt === undefined || context.now === undefined) return;
-  const took = context.now() - sentAt;
-  if (view.roundTripMs === undefined || took < view.roundTripMs) view.roundTripMs = took;
+  const recent = view.recentRoundTrips;
+  if (recent.length >= ROUND_TRIP_SAMPLES) recent.shift();
+  recent.push(context.now() - sentAt);
+  view.roundTripMs = Math.min(...recent);
 }
 
 /** `inventory` (`peer`'s) without the claims it lost by sending corrupt bytes. */

@@ -8,7 +8,7 @@ import { ProtocolClient } from '../../src/protocol/client.js';
 import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/messages.js';
 import { seededRandom } from '../../src/runtime.js';
-import { RELAY_REFUSED_MS } from '../../src/sync/peer-view.js';
+import { RELAY_REFUSED_MS, ROUND_TRIP_SAMPLES } from '../../src/sync/peer-view.js';
 import { minJudgedReplyBytes, PeerViews, type PeerViewsComponents } from '../../src/sync/peer-views.js';
 import type { Transport, TransportService } from '../../src/transport/types.js';
 import { RecordingPeers } from '../support/recording-peers.js';
@@ -122,7 +122,7 @@ describe('PeerViews', () => {
     expect(views.get('p')!.maxGetAddresses).toBe(100);
   });
 
-  it('keeps the shortest time an inventory call of a peer took as its round trip: a whole read\'s first call and each changes read, never a read in pages as a whole', async () => {
+  it('keeps the shortest time of a peer\'s recent inventory calls as its round trip: a whole read\'s first call and each changes read, never a read in pages as a whole', async () => {
     let now = 0;
     let delay = 0;
     const timed = answering(async (_peer, method, params) => {
@@ -150,6 +150,11 @@ describe('PeerViews', () => {
     delay = 70;
     await views.refresh('p', 2); // longer: the shortest stays
     expect(views.roundTripMs('p')).toBe(40);
+    // The route lengthened for good: once the shorter times have left the window, the longer one shows.
+    for (let version = 3; version < 3 + ROUND_TRIP_SAMPLES - 2; version++) await views.refresh('p', version);
+    expect(views.roundTripMs('p')).toBe(40);
+    await views.refresh('p', 3 + ROUND_TRIP_SAMPLES);
+    expect(views.roundTripMs('p')).toBe(70);
 
     // Read in pages of 100 bytes: ten calls of 5 ms, timed by the first alone (5 ms, not 50).
     const paged = new PeerViews({ ...parts(timed), limits: { ...DEFAULT_LIMITS, maxInventoryBytes: 100 }, localLength: () => 8_000, now: () => now }, { maxPeers: 4 });
