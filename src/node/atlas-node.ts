@@ -300,16 +300,34 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     }, delayMs);
   }
 
-  /** No event is emitted once close() has begun: listeners never see a closing node's store. */
+  /**
+   * No event is emitted once close() has begun: listeners never see a closing node's store. With
+   * several listeners each is called on its own, so one that throws does not keep the event from
+   * the others (emit() stops at the first that throws).
+   */
   private emitSafe<E extends keyof AtlasNodeEvents>(event: E, payload: AtlasNodeEvents[E]): void {
     if (this.#state === 'closing' || this.#state === 'closed') return;
-    try {
-      (this.emit as (event: string, payload: unknown) => boolean)(event, payload);
-    } catch (error) {
-      // A throwing listener must not break replication: logged, then reported on 'error'.
-      this.parts.logger.error('event listener threw', { event, error: String(error) });
-      if (event !== 'error' && this.listenerCount('error') > 0) this.emitSafe('error', error instanceof Error ? error : new Error(String(error)));
+    if (this.listenerCount(event) <= 1) {
+      try {
+        (this.emit as (event: string, payload: unknown) => boolean)(event, payload);
+      } catch (error) {
+        this.listenerThrew(event, error);
+      }
+      return;
     }
+    for (const listener of this.rawListeners(event) as ((payload: unknown) => void)[]) {
+      try {
+        listener.call(this, payload);
+      } catch (error) {
+        this.listenerThrew(event, error);
+      }
+    }
+  }
+
+  /** A throwing listener must not break replication: logged, then reported on 'error'. */
+  private listenerThrew(event: keyof AtlasNodeEvents, error: unknown): void {
+    this.parts.logger.error('event listener threw', { event, error: String(error) });
+    if (event !== 'error' && this.listenerCount('error') > 0) this.emitSafe('error', error instanceof Error ? error : new Error(String(error)));
   }
 
   private fail(error: unknown): void {

@@ -150,13 +150,18 @@ describe('events work with Node’s tools', () => {
     open.push(node);
     const errors: Error[] = [];
     node.on('error', (error) => errors.push(error));
+    const heard: string[] = [];
     node.on('chunk', () => {
       throw new Error('listener bug');
     });
+    node.on('chunk', ({ address }) => heard.push(address)); // after the throwing one, it still hears every chunk
+    node.once('chunk', ({ address }) => heard.push(`once ${address}`));
     expect(await node.putChunks(chunks.map((c) => c.data))).toEqual([true, true]);
     expect(node.stats().chunks).toBe(2);
     expect(logged).toContain('event listener threw');
-    expect(errors.map((e) => e.message)).toContain('listener bug');
+    expect(errors.map((e) => e.message)).toEqual(['listener bug', 'listener bug']);
+    expect(heard).toEqual([chunks[0]!.address, `once ${chunks[0]!.address}`, chunks[1]!.address]);
+    expect(node.listenerCount('chunk')).toBe(2);
   });
 
   it('peer:add means admitted; a seed that never answers is never added; reading stats emits nothing', async () => {
