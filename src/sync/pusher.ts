@@ -114,6 +114,13 @@ export class Pusher {
   private readonly controller = new AbortController();
   /** Calls under way to every target, evicted ones included: at most maxTargets. */
   private inFlight = 0;
+  /**
+   * Calls under way to pullers by host, evicted ones included: at most MAX_PULLERS_PER_HOST. A
+   * host naming a new port in each pull evicts its own oldest puller, but that puller's call goes
+   * on to its deadline: counted by target alone, one host whose calls never answer would hold
+   * every one of maxTargets.
+   */
+  private readonly pullerCallsByHost = new Map<string, number>();
   /** Where the next offer starts among the neighbours (see PusherOptions.neighborOffers). */
   private neighborTurn = 0;
   /** Offer calls made. */
@@ -294,6 +301,9 @@ export class Pusher {
 
   private flush(peer: string, target: Target, self: string): void {
     if (target.sending || this.inFlight >= this.options.maxTargets) return;
+    // A neighbour is ours to pick; a puller's host is the caller's word, and capped.
+    const cappedHost = target.neighbor ? undefined : target.host;
+    if (cappedHost !== undefined && (this.pullerCallsByHost.get(cappedHost) ?? 0) >= MAX_PULLERS_PER_HOST) return;
     const options = { signal: this.controller.signal, timeoutMs: this.options.timeoutMs };
     let call: Promise<unknown>;
     if (target.pushes.length > 0) {
@@ -312,6 +322,7 @@ export class Pusher {
     }
     target.sending = true;
     this.inFlight++;
+    if (cappedHost !== undefined) this.pullerCallsByHost.set(cappedHost, (this.pullerCallsByHost.get(cappedHost) ?? 0) + 1);
     call
       .catch(() => {
         this.failedCalls++; // push and offer are hints; the peer's next pull covers a lost one
@@ -319,9 +330,16 @@ export class Pusher {
       .finally(() => {
         target.sending = false;
         this.inFlight--;
+        if (cappedHost !== undefined) this.releaseHostCall(cappedHost);
         if (this.targets.get(peer) === target) this.flush(peer, target, self);
         this.flushWaiting(self);
       });
+  }
+
+  private releaseHostCall(host: string): void {
+    const calls = (this.pullerCallsByHost.get(host) ?? 1) - 1;
+    if (calls > 0) this.pullerCallsByHost.set(host, calls);
+    else this.pullerCallsByHost.delete(host);
   }
 
   /** A call slot came free: the first target with work waiting takes it. */

@@ -7,7 +7,7 @@ import { bitmaps, type Bitmap, type ReadonlyBitmap } from '../../src/inventory/b
 import { decodePositions } from '../../src/inventory/varint.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
 import { systemClock, type Clock } from '../../src/runtime.js';
-import { Pusher, type PusherComponents } from '../../src/sync/pusher.js';
+import { MAX_PULLERS_PER_HOST, Pusher, type PusherComponents } from '../../src/sync/pusher.js';
 import type { Transport } from '../../src/transport/types.js';
 import { RecordingPeers } from '../support/recording-peers.js';
 import { steppedClock } from '../support/clock.js';
@@ -30,6 +30,31 @@ function parts(peers: Transport, clock: Clock = systemClock): PusherComponents {
 }
 
 describe('the pusher', () => {
+  it('keeps the calls to one host\'s pullers to MAX_PULLERS_PER_HOST, evicted ones included: a host naming a new port in each pull, its calls never answered, leaves the other slots to honest relays', async () => {
+    const started: string[] = [];
+    const stalling: Transport = {
+      address: 'self',
+      listen: async () => 'self',
+      close: async () => {},
+      call(peer, _method, _params, options) {
+        started.push(peer);
+        if (!peer.startsWith('127.0.0.9:')) return Promise.resolve({ wanted: 0 });
+        // The attacker's listener takes the call and never answers: it ends only when the pusher stops.
+        return new Promise((_resolve, reject) => options?.signal?.addEventListener('abort', () => reject(new Error('stopped')), { once: true }));
+      },
+    };
+    const pusher = new Pusher({ ...parts(stalling), recent: () => [1, 2, 3] }, { maxTargets: 64 });
+    for (let port = 10_000; port < 10_100; port++) pusher.addPuller(`127.0.0.9:${port}`, true, '127.0.0.9');
+    expect(pusher.addPuller('127.0.0.5:6264', true, '127.0.0.5')).toBe(true);
+    await settle();
+    expect(started.filter((peer) => peer.startsWith('127.0.0.9:')).length).toBe(MAX_PULLERS_PER_HOST);
+    expect(started).toContain('127.0.0.5:6264');
+    pusher.offer([4]);
+    await settle();
+    expect(started.filter((peer) => peer === '127.0.0.5:6264').length).toBe(2);
+    pusher.stop();
+  });
+
   it('offers only to pullers that asked for offers (no neighbour offers), and pushes a client put to every target', async () => {
     const peers = new RecordingPeers(acceptAll);
     const pusher = new Pusher(parts(peers), { neighborOffers: 0 });
