@@ -28,6 +28,7 @@ export {
   type WireFormat,
 } from './transport/index.js';
 export { ProtocolClient, DEFAULT_TIMEOUTS, type ProtocolTimeouts, type ProtocolClientOptions, type ClientCallOptions, type GetChunksCallOptions, type ClientScope } from './protocol/client.js';
+export { maxReplyBytesOf } from './protocol/reply-bounds.js';
 export { Deadline, type DeadlineOptions } from './protocol/deadline.js';
 export { createProtocolService, type ProtocolServiceOptions, type ProtocolHandler } from './protocol/server.js';
 export { validateParams, validateResult, validateRequest, type ValidRequest } from './protocol/validate.js';

@@ -38,6 +38,7 @@ import type {
 } from './messages.js';
 import { isCheckedAddresses, packedFormOf } from './checked-addresses.js';
 import { packAddresses } from './get-chunks.js';
+import { maxReplyBytesOf } from './reply-bounds.js';
 import { validateParams, validateResult } from './validate.js';
 
 /** Call deadlines in milliseconds, by kind of call. */
@@ -224,7 +225,8 @@ export class ProtocolClient {
     // that follows both, and a transport that only honours signals needs one that aborts in time.
     const shared = this.sharesSignals && (options.signal === undefined || options.signal === this.lifetime);
     const signal = shared ? this.lifetime : deadline.signal;
-    const callOptions: CallOptions = signal === undefined ? { timeoutMs } : { signal, timeoutMs };
+    const maxReplyBytes = maxReplyBytesOf(method, this.limits);
+    const callOptions: CallOptions = signal === undefined ? { timeoutMs, maxReplyBytes } : { signal, timeoutMs, maxReplyBytes };
     let reply: unknown;
     try {
       reply = await deadline.race(this.transport.call(peer, method, encode === undefined ? request : encode(request), callOptions));

@@ -19,6 +19,11 @@ export function callTimeout(backstopMs: number, timeoutMs: number | undefined): 
   return Number.isFinite(ms) ? Math.min(ms, MAX_TIMER_MS) : ms;
 }
 
+/** The largest reply a call takes: the transport's own bound, or the call's `maxReplyBytes` when smaller (one that is not a number >= 0 counts as none). */
+export function replyBound(transportBytes: number, callBytes: number | undefined): number {
+  return callBytes !== undefined && callBytes >= 0 ? Math.min(transportBytes, callBytes) : transportBytes;
+}
+
 /** The callbacks following each signal, behind the one listener registered on it. */
 const followers = new WeakMap<AbortSignal, { listener: () => void; callbacks: Set<() => void>; kept: boolean }>();
 

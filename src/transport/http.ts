@@ -20,7 +20,7 @@ import http, { type IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { isLoopbackIp } from '../peer-address.js';
 import { AtlasError, ErrorCodes, isAtlasError, retryAfterOf } from '../errors.js';
-import { callAbortedError, callTimeout, followSignal } from './abort.js';
+import { callAbortedError, callTimeout, followSignal, replyBound } from './abort.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
 import { codecFor, codecForContentType, decodePieces, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
 import type { CallOptions, ListenOptions, Transport, TransportService, TransportStats } from './types.js';
@@ -162,6 +162,7 @@ export class HttpTransport implements Transport {
       throw new AtlasError(ErrorCodes.TOO_LARGE, `request of ${body.byteLength} bytes exceeds ${this.limits.maxRequestBytes}`);
     }
 
+    const maxReplyBytes = replyBound(this.limits.maxReplyBytes, options.maxReplyBytes);
     const controller = new AbortController();
     // The call's own timeout (ProtocolClient's), or the transport's backstop when shorter.
     const backstopMs = this.limits.callTimeoutMs;
@@ -179,11 +180,11 @@ export class HttpTransport implements Transport {
     this.counters.callsOut++;
     try {
       try {
-        return await this.exchange(target, method, body, controller.signal);
+        return await this.exchange(target, method, body, controller.signal, maxReplyBytes);
       } catch (error) {
         // A keep-alive socket the server closed just as we reused it: one retry on a fresh one.
         if (!(error instanceof StaleSocket)) throw error;
-        return await this.exchange(target, method, body, controller.signal);
+        return await this.exchange(target, method, body, controller.signal, maxReplyBytes);
       }
     } catch (error) {
       throw error instanceof StaleSocket ? error.atlasError : error;
@@ -206,7 +207,7 @@ export class HttpTransport implements Transport {
     return isLoopbackIp(local) === isLoopbackIp(targetHost) ? local : undefined;
   }
 
-  private exchange(target: { host: string; port: number }, method: string, body: Uint8Array, signal: AbortSignal): Promise<unknown> {
+  private exchange(target: { host: string; port: number }, method: string, body: Uint8Array, signal: AbortSignal, maxReplyBytes: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) {
         reject(signal.reason);
@@ -252,7 +253,7 @@ export class HttpTransport implements Transport {
       });
       req.on('response', (res) => {
         responded = true;
-        readBodyParts(res, this.limits.maxReplyBytes).then(
+        readBodyParts(res, maxReplyBytes).then(
           (body) => {
             this.counters.bytesIn += body.total;
             try {
@@ -264,7 +265,7 @@ export class HttpTransport implements Transport {
           (error: unknown) => {
             finish(
               isAtlasError(error, ErrorCodes.TOO_LARGE)
-                ? new AtlasError(ErrorCodes.BAD_REPLY, `reply larger than ${this.limits.maxReplyBytes} bytes`, { limit: this.limits.maxReplyBytes })
+                ? new AtlasError(ErrorCodes.BAD_REPLY, `${method} reply larger than ${maxReplyBytes} bytes`, { limit: maxReplyBytes })
                 : new AtlasError(ErrorCodes.UNREACHABLE, 'connection lost while reading the reply', undefined, { cause: error }),
             );
           },

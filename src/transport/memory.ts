@@ -24,7 +24,7 @@
  * that the fault rules above can be checked against one piece of code.
  */
 import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
-import { callAbortedError, callTimeout, followSignal } from './abort.js';
+import { callAbortedError, callTimeout, followSignal, replyBound } from './abort.js';
 import type { Clock, Random, TimerHandle } from '../runtime.js';
 import { checkLatency, resolveMemoryNetworkOptions, type LatencySpec, type MemoryNetworkOptions } from './memory-options.js';
 import { peerAddressNamed, type PeerAddress } from '../peer-address.js';
@@ -421,6 +421,8 @@ class OutgoingCall {
   /** The request as its handler sees it, once delivered. */
   private delivered: DeliveredRequest | undefined;
   private readonly unfollow: (() => void) | undefined;
+  /** The network's bound, or the call's own when smaller (CallOptions.maxReplyBytes). */
+  private readonly maxReplyBytes: number;
 
   constructor(
     private readonly network: MemoryNetwork,
@@ -431,6 +433,7 @@ class OutgoingCall {
     private readonly resolve: (value: unknown) => void,
     private readonly reject: (error: AtlasError) => void,
   ) {
+    this.maxReplyBytes = replyBound(network.maxReplyBytes, options.maxReplyBytes);
     const signal = options.signal;
     // Followed rather than listened to: many calls share one signal (a node's lifetime).
     this.unfollow = signal === undefined ? undefined : followSignal(signal, () => this.fail(callAbortedError(signal)));
@@ -507,13 +510,13 @@ class OutgoingCall {
     if (this.settled) return;
     if (this.network.replyRoute(this.peer, this.caller.name) === 'cut') return; // partitioned in flight: lost
     this.network.count(this.caller.name, this.method, 'in', bytes.byteLength, false);
-    if (bytes.byteLength > this.network.maxReplyBytes) {
-      this.fail(new AtlasError(ErrorCodes.BAD_REPLY, `reply of ${bytes.byteLength} bytes exceeds ${this.network.maxReplyBytes}`));
+    if (bytes.byteLength > this.maxReplyBytes) {
+      this.fail(new AtlasError(ErrorCodes.BAD_REPLY, `${this.method} reply of ${bytes.byteLength} bytes exceeds ${this.maxReplyBytes}`));
       return;
     }
     let value: unknown;
     try {
-      value = decodeBinary(bytes, { maxBytes: this.network.maxReplyBytes });
+      value = decodeBinary(bytes, { maxBytes: this.maxReplyBytes });
     } catch (error) {
       this.fail(new AtlasError(ErrorCodes.BAD_REPLY, 'malformed reply', undefined, { cause: error }));
       return;

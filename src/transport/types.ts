@@ -22,6 +22,14 @@ export interface CallOptions {
    * 0; NaN or an infinity as no limit of the call's own. Default: the backstop alone.
    */
   timeoutMs?: number;
+  /**
+   * Largest reply this call takes, in bytes: a longer one ends the call with BAD_REPLY as soon as
+   * it passes the bound, without the rest being read. The transport's own bound
+   * (`maxReplyBytes`) still applies when smaller. ProtocolClient sets it from what the method's
+   * answer can be (reply-bounds.ts), so a peer cannot make a ping cost us megabytes. Default:
+   * the transport's bound alone.
+   */
+  maxReplyBytes?: number;
 }
 
 /** What a transport tells a service about a request: who called, and an abort signal. */

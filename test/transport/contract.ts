@@ -149,6 +149,12 @@ export function transportContract(name: string, harness: TransportHarness): void
       expect(await client.call(address, 'echo', 'again')).toBe('again');
     });
 
+    it('ends a call whose reply passes its maxReplyBytes with BAD_REPLY, and takes one within it', async () => {
+      const { address, client } = await pair();
+      expect(await codeOf(client.call(address, 'big', { size: 50_000 }, { maxReplyBytes: 20_000 }))).toBe(ErrorCodes.BAD_REPLY);
+      expect(await client.call(address, 'big', { size: 5_000 }, { maxReplyBytes: 20_000 })).toMatchObject({ data: expect.any(Uint8Array) });
+    });
+
     it('round-trips every message shape, bytes as Uint8Array', async () => {
       const { address, client } = await pair();
       for (const [shape, value] of Object.entries(SHAPES)) {
