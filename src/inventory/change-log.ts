@@ -92,6 +92,21 @@ export class InventoryLog {
    * version is from the future or from another epoch, or when more than `maxCount` changed.
    */
   since(since: number | InventoryVersion, options: SinceOptions = {}): Uint32Array | undefined {
+    const count = this.countSince(since, options);
+    if (count === undefined) return undefined;
+    const from = this.#version - count;
+    const out = new Uint32Array(count);
+    const capacity = this.#ring.length;
+    for (let k = 0; k < count; k++) out[k] = this.#ring[(from + k) % capacity] as number;
+    out.sort();
+    return dedupSorted(out);
+  }
+
+  /**
+   * How many entries since() would read for `since` (before duplicates are dropped), without
+   * reading them; undefined when since() answers undefined. What pricing a request by its work needs.
+   */
+  countSince(since: number | InventoryVersion, options: SinceOptions = {}): number | undefined {
     let from: number;
     if (typeof since === 'number') {
       from = since;
@@ -101,12 +116,7 @@ export class InventoryLog {
     }
     if (!Number.isSafeInteger(from) || from < this.oldestVersion || from > this.#version) return undefined;
     const count = this.#version - from;
-    if (options.maxCount !== undefined && count > options.maxCount) return undefined;
-    const out = new Uint32Array(count);
-    const capacity = this.#ring.length;
-    for (let k = 0; k < count; k++) out[k] = this.#ring[(from + k) % capacity] as number;
-    out.sort();
-    return dedupSorted(out);
+    return options.maxCount !== undefined && count > options.maxCount ? undefined : count;
   }
 
   /** Forgets everything and starts a new epoch at version 0 (after a truncate or rollback). */

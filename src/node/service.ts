@@ -123,3 +123,16 @@ export class NodeService implements AtlasService {
     return { wanted: this.host.offered(params.from, positions, hostKey(context.caller)) };
   }
 }
+
+/**
+ * The positions an inventoryChanges request (`params` as received, unchecked) would be answered
+ * with, for RequestGuard's pricing: what the handler above would read from `log`, 0 when its
+ * reply lists none (another epoch, a version the log no longer reaches, past `maxCount`).
+ */
+export function changesAnswered(log: InventoryLog, params: unknown, maxCount: number): number {
+  const since = typeof params === 'object' && params !== null ? (params as { since?: unknown }).since : undefined;
+  if (typeof since !== 'object' || since === null) return 0;
+  const { epoch, version } = since as { epoch?: unknown; version?: unknown };
+  if (typeof epoch !== 'string' || typeof version !== 'number') return 0;
+  return log.countSince({ epoch, version }, { maxCount }) ?? 0;
+}

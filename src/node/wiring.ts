@@ -28,7 +28,7 @@ import type { NodeTimers } from './options.js';
 import type { ResolvedNodeOptions } from './resolve-options.js';
 import { OutboundGuard } from './outbound-guard.js';
 import { PeerEvents } from './peer-events.js';
-import { NodeService, type ServiceHost } from './service.js';
+import { changesAnswered, NodeService, type ServiceHost } from './service.js';
 import { RateMeter, type NodeStats } from './stats.js';
 import type { LiveNodeState } from './lifecycle.js';
 import { SyncState } from './sync-state.js';
@@ -226,7 +226,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     onCall: (peer, ok) => overlay.recordCall(peer, ok),
   });
   /** Sheds load with BUSY: per-host token buckets and concurrency bounds (protocol/request-guard). */
-  const guard = new RequestGuard(clock, options.requests);
+  const guard = new RequestGuard(clock, options.requests, { changesAnswered: (params) => changesAnswered(replicator.log, params, limits.maxInventoryChanges) });
   const serviceHost: ServiceHost = {
     network,
     store,

@@ -29,7 +29,9 @@ export interface RequestLimits extends RateLimitOptions {
   /**
    * A getChunks request spends its method cost once per this many addresses asked (rounded up):
    * a caller asking many addresses at once pays for the lookups it causes, and one asking few
-   * pays no more than before.
+   * pays no more than before. An inventoryChanges request pays the same per position its reply
+   * will list (RequestPricing.changesAnswered): a 60-byte request asking for 65,536 changes
+   * costs a sort of them, and 656 tokens instead of 1.
    */
   addressesPerToken: number;
   /**
@@ -72,6 +74,12 @@ export interface RequestGuardStats {
   hosts: number;
 }
 
+/** What the guard asks its owner to price a request by the work it causes (RequestGuard's `pricing`). */
+export interface RequestPricing {
+  /** The positions an inventoryChanges request (`params` as received, unchecked) would be answered with; 0 when its reply lists none. */
+  changesAnswered?(params: unknown): number;
+}
+
 const noRelease = (): void => {};
 
 /** Bounds requests being served, per host and in total, and refuses the excess with BUSY. */
@@ -83,8 +91,11 @@ export class RequestGuard {
   private refusedRate = 0;
   private refusedConcurrency = 0;
 
+  private readonly pricing: RequestPricing;
+
   /** INVALID_OPTION (`requests.<name>`) for a limit REQUEST_LIMIT_RULES refuses. */
-  constructor(clock: Clock, limits: Partial<RequestLimits> = {}) {
+  constructor(clock: Clock, limits: Partial<RequestLimits> = {}, pricing: RequestPricing = {}) {
+    this.pricing = pricing;
     const merged = overlayChecked('requests', DEFAULT_REQUEST_LIMITS, limits, REQUEST_LIMIT_RULES);
     this.rates = new RateLimiter(clock, merged);
     this.limits = Object.freeze({ ...merged, ...this.rates.options });
@@ -176,11 +187,17 @@ export class RequestGuard {
   private costOf(method: string, params: unknown): number {
     const given = Object.prototype.hasOwnProperty.call(this.limits.methodCost, method) ? this.limits.methodCost[method] : undefined;
     const cost = typeof given === 'number' && given >= 0 ? given : 1;
-    if (method !== 'getChunks') return cost;
-    // Unchecked params: only how many addresses they name is read (validation refuses the rest later).
-    const addresses = typeof params === 'object' && params !== null ? (params as { addresses?: unknown }).addresses : undefined;
-    const asked = requestedAddressCount(addresses);
-    return cost * Math.max(1, Math.ceil(asked / this.limits.addressesPerToken));
+    let items: number;
+    if (method === 'getChunks') {
+      // Unchecked params: only how many addresses they name is read (validation refuses the rest later).
+      const addresses = typeof params === 'object' && params !== null ? (params as { addresses?: unknown }).addresses : undefined;
+      items = requestedAddressCount(addresses);
+    } else if (method === 'inventoryChanges' && this.pricing.changesAnswered !== undefined) {
+      items = this.pricing.changesAnswered(params);
+    } else {
+      return cost;
+    }
+    return cost * Math.max(1, Math.ceil(items / this.limits.addressesPerToken));
   }
 }
 

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { RateLimiter, remoteHost } from '../../src/transport/rate-limit.js';
 import { RequestGuard } from '../../src/protocol/request-guard.js';
+import { InventoryLog } from '../../src/inventory/change-log.js';
+import { changesAnswered } from '../../src/node/service.js';
 import { systemClock } from '../../src/runtime.js';
 import type { ProtocolHandler } from '../../src/protocol/server.js';
 import { peerAddressNamed } from '../../src/peer-address.js';
@@ -274,6 +276,26 @@ describe('RequestGuard', () => {
     await expect(handler('getChunks', { addresses: 'not a list' }, contextFrom('192.0.2.1:5'))).resolves.toBe('getChunks'); // 1: validation refuses it later
     await expect(ask(1)).rejects.toMatchObject({ code: ErrorCodes.BUSY }); // the bucket is empty
     expect(() => new RequestGuard(clock, { addressesPerToken: 0 })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION, option: 'requests.addressesPerToken' }));
+  });
+
+  it('prices an inventoryChanges by the positions its reply will list: a 60-byte request for 65,536 changes costs 656 tokens, a small one 1', async () => {
+    const log = new InventoryLog({ maxEntries: 1 << 20, epoch: 'e' });
+    log.record(Uint32Array.from({ length: 70_000 }, (_, i) => (i * 7919) % 1_000_000));
+    const guard = new RequestGuard(steppedClock(), { ratePerSecond: 1, burst: 5_000 }, { changesAnswered: (params) => changesAnswered(log, params, 65_536) });
+    const handler = guard.wrap(async (method) => method);
+    const since = (version: number, epoch = 'e') => ({ since: { epoch, version } });
+    const attacker = contextFrom('192.0.2.1:5');
+    let admitted = 0;
+    for (let i = 0; i < 20; i++) admitted += await handler('inventoryChanges', since(log.version - 65_536), attacker).then(() => 1, () => 0);
+    expect(admitted).toBe(Math.floor(5_000 / 656));
+    // What lists nothing costs 1: past maxCount, another epoch, the future, params that are no request.
+    for (const params of [since(0), since(log.version - 10, 'other'), since(log.version + 5), { since: 'x' }, undefined]) {
+      expect(changesAnswered(log, params, 65_536)).toBe(0);
+    }
+    const honest = contextFrom('192.0.2.2:5');
+    for (let i = 0; i < 4_999; i++) await handler('inventoryChanges', since(log.version - 100), honest);
+    await expect(handler('inventoryChanges', since(log.version - 100), honest)).resolves.toBe('inventoryChanges');
+    await expect(handler('inventoryChanges', since(log.version - 100), honest)).rejects.toMatchObject({ code: ErrorCodes.BUSY });
   });
 
   it('prices packed addresses (20 bytes each) as the same addresses in a list', async () => {
