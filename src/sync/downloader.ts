@@ -203,7 +203,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
       this.hedge.hedged(peer, this.clock.now());
       this.plan.release(planned, 'all');
       this.pump();
-    }, this.hedge.delay());
+    }, this.hedge.delay(peer));
     const end = () => {
       this.clock.clearTimeout(hedgeTimer);
       if (hedged) this.hedgedOpen--;
@@ -231,7 +231,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     // The slot frees as soon as the reply is in, so the next request overlaps this one's write;
     // the addresses stay busy until they are stored, and pending writes are bounded on their own.
     end();
-    this.hedge.replied(peer, this.clock.now() - sentAt);
+    this.hedge.replied(peer, this.clock.now() - sentAt, reply.chunks.length > 0);
     this.pendingWrites++;
     this.pump();
     let putOff: readonly number[] | undefined;

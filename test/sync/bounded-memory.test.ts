@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Backoff } from '../../src/sync/backoff.js';
 import { EarlyContacts } from '../../src/sync/early-contacts.js';
-import { DEFAULT_HEDGE, HedgeTimer, MAX_SLOW_PEERS } from '../../src/sync/hedge.js';
+import { DEFAULT_HEDGE, HedgeTimer, MAX_SLOW_PEERS, MAX_TIMED_PEERS } from '../../src/sync/hedge.js';
 import { MAX_OMISSION_PEERS, OmissionLedger } from '../../src/sync/omissions.js';
 
 describe('bounded memories of the downloader', () => {
@@ -20,6 +20,16 @@ describe('bounded memories of the downloader', () => {
     for (let i = 0; i <= MAX_SLOW_PEERS; i++) hedge.hedged(`peer-${i}`, 0);
     expect(hedge.isSlow('peer-0', 1)).toBe(false); // the least recently hedged gave way
     expect(hedge.isSlow(`peer-${MAX_SLOW_PEERS}`, 1)).toBe(true);
+  });
+
+  it('hedge: at most MAX_TIMED_PEERS peers\' reply times remembered, the least recently heard forgotten first', () => {
+    const hedge = new HedgeTimer(DEFAULT_HEDGE);
+    hedge.replied('first', 4_000);
+    for (let i = 0; i < MAX_TIMED_PEERS; i++) hedge.replied(`peer-${i}`, 600);
+    expect(hedge.timedPeers).toBe(MAX_TIMED_PEERS);
+    // 'first' gave way: it gets the delay of every peer's replies together again, not its own 4 s.
+    expect(hedge.delay('first')).toBe(hedge.delay());
+    expect(hedge.delay('first')).toBeLessThan(DEFAULT_HEDGE.maxMs);
   });
 
   it('omissions: strikes outside the window are forgotten; at most MAX_OMISSION_PEERS peers are held', () => {

@@ -1,0 +1,36 @@
+/**
+ * The hedge delay is each peer's own: a nearby peer's fast replies, or a withholder's instant
+ * "don't have", do not pull down the delay of an honest holder whose full replies take longer.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_HEDGE, HedgeTimer } from '../../src/sync/hedge.js';
+
+describe('hedge delay', () => {
+  it('follows each peer\'s own replies: an honest far holder\'s 1.2 s replies are not hedged whatever other peers answer, and a new peer gets the delay of all replies together', () => {
+    const hedge = new HedgeTimer(DEFAULT_HEDGE);
+    expect(hedge.delay('far')).toBe(DEFAULT_HEDGE.initialMs);
+    for (let i = 0; i < 10; i++) hedge.replied('far', 1_200);
+    let hedgedFar = 0;
+    for (let round = 0; round < 50; round++) {
+      for (let k = 0; k < 20; k++) {
+        hedge.replied('near', 2); // a nearby peer's replies with chunks
+        hedge.replied('withholder', 2, false); // "don't have", at once
+      }
+      if (1_200 > hedge.delay('far')) hedgedFar++;
+      hedge.replied('far', 1_200);
+    }
+    expect(hedgedFar).toBe(0);
+    expect(hedge.delay('near')).toBe(DEFAULT_HEDGE.minMs);
+    // The withholder's empty replies timed nothing of its own: it gets the shared delay.
+    expect(hedge.delay('withholder')).toBe(hedge.delay('stranger'));
+    expect(hedge.delay('stranger')).toBeGreaterThanOrEqual(DEFAULT_HEDGE.minMs);
+    expect(hedge.delay('stranger')).toBeLessThanOrEqual(DEFAULT_HEDGE.maxMs);
+  });
+
+  it('an answer of any kind ends a peer\'s slow spell, a timed one or not', () => {
+    const hedge = new HedgeTimer(DEFAULT_HEDGE);
+    hedge.hedged('p', 0);
+    hedge.replied('p', 5, false);
+    expect(hedge.isSlow('p', 1)).toBe(false);
+  });
+});
