@@ -277,6 +277,18 @@ export class Pusher {
     this.targets.clear();
   }
 
+  /**
+   * Our sequence was rolled back to `length`: positions past it name other chunks now, or none.
+   * Offers still queued for them are dropped (a peer would ask us for what we no longer hold
+   * there and count our "don't have" as withholding); chunks queued to push keep their bytes,
+   * which a peer checks against its own chain.
+   */
+  rolledBack(length: number): void {
+    for (const target of this.targets.values()) {
+      for (const position of target.pending) if (position >= length) target.pending.delete(position);
+    }
+  }
+
   /** The target for `peer`, created (and, if it hears offers, offered our recent changes) on first contact; undefined when full. */
   private upsert(peer: string, neighbor: boolean, hearsOffers: boolean): Target | undefined {
     const existing = this.targets.get(peer);

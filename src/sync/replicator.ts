@@ -260,6 +260,7 @@ export class Replicator {
     // What peers' views said past `length` was read against announcements that are gone.
     this.views.truncate(length);
     this.downloader.rolledBack(length);
+    this.pusher.rolledBack(length);
     this.views.wake();
     this.components.logger.warn('chain rolled back', { length });
     this.components.events.sequenceChanged(length);

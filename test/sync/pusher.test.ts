@@ -30,6 +30,22 @@ function parts(peers: Transport, clock: Clock = systemClock): PusherComponents {
 }
 
 describe('the pusher', () => {
+  it('drops the offers still queued for positions a rollback removed', async () => {
+    const answers: (() => void)[] = [];
+    const peers = new RecordingPeers(() => new Promise((resolve) => answers.push(() => resolve({ wanted: 0 }))));
+    const pusher = new Pusher(parts(peers), { neighborOffers: 0 });
+    pusher.addPuller('relay', true);
+    pusher.offer([5]); // in flight: what follows queues behind it
+    pusher.offer([90, 900]);
+    pusher.rolledBack(100);
+    await settle();
+    answers.shift()?.();
+    await settle();
+    expect(offered(peers, 'relay')).toEqual([5, 90]);
+    answers.shift()?.();
+    pusher.stop();
+  });
+
   it('keeps the calls to one host\'s pullers to MAX_PULLERS_PER_HOST, evicted ones included: a host naming a new port in each pull, its calls never answered, leaves the other slots to honest relays', async () => {
     const started: string[] = [];
     const stalling: Transport = {

@@ -8,6 +8,7 @@ import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { hashReady } from '../../src/hash/index.js';
 import { decodePositions, encodePositions } from '../../src/inventory/varint.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
+import { maxReplyBytesOf } from '../../src/protocol/reply-bounds.js';
 import { RELAY_REFUSED_MS } from '../../src/sync/peer-view.js';
 import { seededRandom, silentLogger, systemClock, type Clock, type Logger, type Random } from '../../src/runtime.js';
 import { generateChunks } from '../../src/sim/workload.js';
@@ -407,7 +408,7 @@ describe('Replicator', () => {
     const owners = client.inventory(STRANGER, { offset: 0, length: 1 }, { timeoutMs: 50 }).then(() => 'resolved', (e: unknown) => (e as AtlasError).code);
     await settle();
     expect(held).toHaveLength(3);
-    expect(held[2]).toEqual({ timeoutMs: 50 }); // the client's own call: not the replicator's signal
+    expect(held[2]).toEqual({ timeoutMs: 50, maxReplyBytes: maxReplyBytesOf('inventory', client.limits) }); // the client's own call: not the replicator's signal
     replicator.stop();
     expect(shared?.aborted).toBe(true);
     expect(shared?.reason).toMatchObject({ code: ErrorCodes.CLOSED });
