@@ -128,7 +128,7 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
   };
   // An early offer waits as long as its caller's check may take, unless told otherwise.
   const earlyContacts = overlayChecked('earlyContacts', { ...DEFAULT_EARLY_CONTACTS, ttlMs: given.peerTable.checkMs }, options.earlyContacts, NODE_GROUP_RULES.earlyContacts);
-  const maxChunkSize = positiveInteger('maxChunkSize', options.maxChunkSize) ?? given.limits.maxChunkSize;
+  const maxChunkSize = maxChunkSizeOf(options, given.limits.maxChunkSize);
   // Peers judge our put-off replies against at least this bound: below it, an honest put-off looks like withholding.
   const judgedBytes = minJudgedReplyBytes(maxChunkSize);
   if (given.limits.maxGetChunksBytes < judgedBytes) {
@@ -242,6 +242,16 @@ function checkOrderedPairs(options: AtlasNodeOptions): void {
       throw new InvalidOptionError(`${prefix}.${high}`, `${higher} is below ${prefix}.${low} (${lower})`);
     }
   }
+}
+
+/** The largest chunk: `maxChunkSize`, or `limits.maxChunkSize` given alone (both given, they must agree). */
+function maxChunkSizeOf(options: AtlasNodeOptions, limitsMaxChunkSize: number): number {
+  const topLevel = positiveInteger('maxChunkSize', options.maxChunkSize);
+  if (topLevel === undefined) return limitsMaxChunkSize;
+  if (options.limits?.maxChunkSize !== undefined && limitsMaxChunkSize !== topLevel) {
+    throw new InvalidOptionError('limits.maxChunkSize', `${limitsMaxChunkSize} differs from maxChunkSize (${topLevel}): give one of them`);
+  }
+  return topLevel;
 }
 
 /** How long a refused peer stays refused: `timers.refusalMs`, or `peerTable.refusalMs` given alone (both given, they must agree). */

@@ -204,6 +204,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     onRollback: (length) => {
       sync.sequenceChanged();
       replicator.rolledBack(length);
+      backfiller.sequenceChanged();
     },
     onError: (error) => host.fail(error),
   });

@@ -7,7 +7,7 @@
  * --svg file that cannot be written).
  */
 import { constants } from 'node:fs';
-import { access, stat, writeFile } from 'node:fs/promises';
+import { access, open, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { oneLine, readWholeNumber } from '../command-line.js';
@@ -248,17 +248,37 @@ async function checkWritable(file: string): Promise<void> {
     if (code === 'EACCES' || code === 'EPERM') throw refuse('not writable (permission denied)');
     if (code !== 'ENOENT') throw refuse(code === 'ENOTDIR' ? `${dirname(path)} is not a folder` : (error as Error).message);
   }
-  // A new file: its folder must exist and take new files.
+  await checkCreatable(path, refuse);
+}
+
+/**
+ * A new file: its folder must exist and take one. Tried for real, created ('wx': never a file that
+ * appeared meanwhile) then removed, since access() says yes to root where nothing can be created
+ * (/proc, a read-only mount).
+ */
+async function checkCreatable(path: string, refuse: (why: string) => SimUsageError): Promise<void> {
   const folder = dirname(path);
+  const permissionDenied = () => refuse(`cannot create a file in ${folder} (permission denied)`);
   try {
     if (!(await stat(folder)).isDirectory()) throw refuse(`${folder} is not a folder`);
-    await access(folder, constants.W_OK | constants.X_OK);
   } catch (error) {
     if (error instanceof SimUsageError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw refuse(`the folder ${folder} does not exist`);
     if (code === 'ENOTDIR') throw refuse(`${folder} is not a folder`);
-    if (code === 'EACCES' || code === 'EPERM') throw refuse(`cannot create a file in ${folder} (permission denied)`);
+    if (code === 'EACCES' || code === 'EPERM') throw permissionDenied();
     throw refuse((error as Error).message);
   }
+  let created: FileHandle;
+  try {
+    created = await open(path, 'wx');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // There since the stat (or a dangling link): not ours to touch; a failed write after the run still says so.
+    if (code === 'EEXIST') return;
+    if (code === 'EACCES' || code === 'EPERM') throw permissionDenied();
+    throw refuse(`cannot create a file in ${folder}: ${(error as Error).message}`);
+  }
+  await created.close();
+  await unlink(path);
 }

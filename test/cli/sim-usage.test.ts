@@ -8,7 +8,7 @@
  * a usage error must be found before any run starts (before the bounds, such runs took hours).
  * One real `atlas sim` process shows the same line, and its exit code, through the command.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
@@ -120,6 +120,23 @@ describe('atlas sim usage errors', () => {
       const result = await sim(['mesh', '--nodes', '3', '--chunks', '5', '--svg', path]);
       expectUsageLine(result, new RegExp(`--svg ".*": ${why.source}`));
     }
+  });
+
+  it('creates a new --svg file to check it (then removes it) rather than trusting access(), and leaves an existing one as it is', async () => {
+    // access() says yes to root for a folder nothing can be created in: the whole run went on, then failed to write (exit 1).
+    expectUsageLine(await sim(['mesh', '--nodes', '3', '--chunks', '5', '--svg', '/proc/atlas-test-x.svg']), /--svg "\/proc\/atlas-test-x\.svg": cannot create a file in \/proc\b/);
+    const existing = join(dir, 'existing.svg');
+    const before = Buffer.from('<svg>not to be touched</svg>\n');
+    await writeFile(existing, before);
+    const fresh = join(dir, 'fresh.svg');
+    for (const path of [existing, fresh]) {
+      // Accepted: the (stubbed) scenario starts, and fails at once, so nothing writes the plot.
+      const { io, err } = capture();
+      expect(await runSimCommand(['mesh', '--nodes', '3', '--chunks', '5', '--quiet', '--svg', path], io)).toBe(1);
+      expect(err.join('')).toMatch(/mesh could not run: the mesh scenario started/);
+    }
+    expect(await readFile(existing)).toEqual(before);
+    await expect(stat(fresh)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('the real command prints the same one line through `atlas sim`', async () => {

@@ -76,7 +76,7 @@ describe('resolveNodeOptions', () => {
   it('keeps related options in agreement: chunk size, peer table bounds, the store and who closes it', () => {
     const store = new MemoryChunkStore();
     const resolved = resolveNodeOptions({
-      chain, transport, store, dataDir: '/ignored', maxChunkSize: 1_000, limits: { maxChunkSize: 2_000 },
+      chain, transport, store, dataDir: '/ignored', maxChunkSize: 1_000, limits: { maxChunkSize: 1_000 },
       maxPeers: 50, peerTable: { maxPending: 30, maxPeers: 999 }, timers: { refusalMs: 1_234 },
     });
     expect(resolved.storage).toEqual({ kind: 'given', store });
@@ -105,6 +105,9 @@ describe('resolveNodeOptions', () => {
     expect(resolveNodeOptions({ chain, transport, dataDir: '/tmp/x' }).storage).toEqual({ kind: 'lmdb', dataDir: '/tmp/x', chunkStorage: 'log', sequenceCacheBytes: 32 * 1024 * 1024, chunkCacheBytes: 8 * 1024 * 1024 });
     expect(resolveNodeOptions({ chain, transport, dataDir: '/tmp/x', sequenceCacheBytes: 0 }).storage).toMatchObject({ kind: 'lmdb', sequenceCacheBytes: 0 });
     expect(resolveNodeOptions({ chain, transport, dataDir: '/tmp/x', chunkCacheBytes: 0 }).storage).toMatchObject({ kind: 'lmdb', chunkCacheBytes: 0 });
+    // The largest chunk, said in either place (both given, they must agree: refused below).
+    expect(resolveNodeOptions({ chain, transport, maxChunkSize: 2_000 })).toMatchObject({ maxChunkSize: 2_000, limits: { maxChunkSize: 2_000 } });
+    expect(resolveNodeOptions({ chain, transport, maxChunkSize: 2_000, limits: { maxChunkSize: undefined } })).toMatchObject({ maxChunkSize: 2_000, limits: { maxChunkSize: 2_000 } });
     expect(resolveNodeOptions({ chain, transport, dataDir: '/tmp/x', limits: { maxChunkSize: 2_000 } })).toMatchObject({
       storage: { kind: 'lmdb', dataDir: '/tmp/x' },
       closeStore: true,
@@ -208,6 +211,9 @@ describe('resolveNodeOptions', () => {
       // Peers hold a reply's "later" to at least 16 chunks of maxChunkSize: below it, an honest put-off looks like withholding.
       [{ chain, transport, limits: { maxGetChunksBytes: 100_000 } }, 'limits.maxGetChunksBytes'],
       [{ chain, transport, peerTable: { refusalMs: 5_000 }, timers: { refusalMs: 6_000 } }, 'peerTable.refusalMs'],
+      // Both chunk size bounds given, different: the top-level one was taken for both without a word.
+      [{ chain, transport, maxChunkSize: 100, limits: { maxChunkSize: 200 } }, 'limits.maxChunkSize'],
+      [{ chain, transport, maxChunkSize: 2_000, limits: { maxChunkSize: 1_000 } }, 'limits.maxChunkSize'],
       // Pairs given out of order, each clamped in its component without a word before.
       [{ chain, transport, downloads: { batchSize: 800, wideBatchSize: 600 } }, 'downloads.wideBatchSize'],
       [{ chain, transport, downloads: { backoff: { baseMs: 5_000, maxMs: 1_000 } } }, 'downloads.backoff.maxMs'],

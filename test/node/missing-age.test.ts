@@ -1,0 +1,103 @@
+/**
+ * `missing()` ages a chunk from when the node first knew it announced and not held (its open, or
+ * the announcement's arrival), not from the first `missing()` call: a node without sources builds
+ * its missing list only when asked.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryChain } from '../../src/chain/memory.js';
+import { hash160Hex } from '../../src/hash/index.js';
+import { AtlasNode } from '../../src/node/atlas-node.js';
+import { MemoryChunkStore } from '../../src/store/memory.js';
+import { Backfiller } from '../../src/sync/sources/backfill.js';
+import { MemoryNetwork } from '../../src/transport/memory.js';
+import { steppedClock } from '../support/clock.js';
+import { waitFor } from '../support/wait.js';
+
+const chunk = (name: string) => new Uint8Array(Buffer.from(`$ORIGIN ${name}.id\n`));
+const addressOf = (name: string) => hash160Hex(chunk(name));
+
+async function openNode(chain: MemoryChain) {
+  const clock = steppedClock();
+  const node = await AtlasNode.open({ chain, transport: new MemoryNetwork().transport('a'), clock });
+  return { clock, node };
+}
+
+const ages = (node: AtlasNode) => node.missing().map(({ address, ageMs, attempts }) => ({ address, ageMs, attempts }));
+
+describe('missing() ages', () => {
+  it('a chunk announced before the node opened ages from the open, the first missing() call included', async () => {
+    const chain = new MemoryChain();
+    chain.announce([addressOf('alice'), addressOf('bob')]);
+    const { clock, node } = await openNode(chain);
+    try {
+      await node.putChunks([chunk('alice')]);
+      clock.advance(60_000);
+      expect(ages(node)).toEqual([{ address: addressOf('bob'), ageMs: 60_000, attempts: 0 }]);
+      clock.advance(1_000);
+      expect(node.missing()[0]?.ageMs).toBe(61_000);
+    } finally {
+      await node.close();
+    }
+  });
+
+  it('a chunk announced while the node runs ages from its announcement, oldest first', async () => {
+    const chain = new MemoryChain();
+    chain.announce([addressOf('alice')]);
+    const { clock, node } = await openNode(chain);
+    try {
+      await node.start();
+      clock.advance(30_000);
+      chain.announce([addressOf('bob')]);
+      await waitFor(() => node.store.sequenceLength() === 2, 'the announcement followed', 5_000);
+      clock.advance(10_000);
+      expect(ages(node)).toEqual([
+        { address: addressOf('alice'), ageMs: 40_000, attempts: 0 },
+        { address: addressOf('bob'), ageMs: 10_000, attempts: 0 },
+      ]);
+    } finally {
+      await node.close();
+    }
+  });
+
+  it('a position announced again after a rollback ages from the new announcement', async () => {
+    const chain = new MemoryChain();
+    chain.announce([addressOf('alice'), addressOf('bob')]);
+    const { clock, node } = await openNode(chain);
+    try {
+      clock.advance(20_000);
+      chain.rollback(1);
+      chain.announce([addressOf('carol')]);
+      await waitFor(() => node.store.addressAt(1) === addressOf('carol'), 'the reorganisation followed', 5_000);
+      clock.advance(5_000);
+      expect(ages(node)).toEqual([
+        { address: addressOf('alice'), ageMs: 25_000, attempts: 0 },
+        { address: addressOf('carol'), ageMs: 5_000, attempts: 0 },
+      ]);
+    } finally {
+      await node.close();
+    }
+  });
+
+  it('remembers a bounded number of lengths between scans: past it, ages err short, never long', async () => {
+    const clock = steppedClock();
+    const store = new MemoryChunkStore();
+    const chain = new MemoryChain();
+    await store.append(chain.announce([addressOf('first')]));
+    const backfill = new Backfiller({ store, sources: [{ name: 'never', fetch: async () => undefined }], clock });
+    const appends = 3_000;
+    for (let i = 0; i < appends; i++) {
+      clock.advance(1);
+      await store.append(chain.announce([addressOf(`n${i}`)]));
+      backfill.sequenceChanged();
+    }
+    const missing = backfill.missing();
+    expect(missing).toHaveLength(appends + 1);
+    // position p was announced at clock tick p (0 for the one there at construction): its true age is appends - p
+    missing.forEach((item, position) => expect(item.ageMs, `position ${position}`).toBeLessThanOrEqual(appends - position));
+    expect(missing[0]?.ageMs).toBe(appends);
+    expect(missing[appends]?.ageMs).toBe(0);
+    // at most 1,024 lengths kept (each a distinct age, plus "now"), thinned evenly: no age more than a few dozen ticks short
+    expect(new Set(missing.map((item) => item.ageMs)).size).toBeLessThanOrEqual(1_025);
+    expect(Math.max(...missing.map((item, position) => appends - position - item.ageMs))).toBeLessThan(32);
+  });
+});
