@@ -307,9 +307,14 @@ export class WorkPlan {
     else this.fail(address, now, position);
   }
 
-  /** Backs the address off: min(max, base * 2^n + jitter) before it is planned again. `position`: where it was planned, when known. */
+  /**
+   * Backs the address off: min(max, base * 2^n + jitter) before it is planned again. `position`:
+   * where it was planned, when known; a position a rollback has given another address since (a
+   * reply that arrived after it) is not held back for this one's failure.
+   */
   fail(address: Address, now: number, position?: number): void {
     this.nextDue = Math.min(this.nextDue, this.backoff.fail(address, now));
+    if (position !== undefined && this.store.addressAt(position) !== address) position = undefined;
     position ??= this.store.positionsOf(address)[0];
     if (position === undefined) return;
     this.deferred.set(address, position);

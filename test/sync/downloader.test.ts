@@ -227,6 +227,26 @@ describe('Downloader', () => {
     expect(Array.from(store.inventory.positions())).toEqual([0, 2, 4]);
   });
 
+  it('does not hold a position back for the failure of the address a rollback removed from it', async () => {
+    await hashReady();
+    const [a, b] = generateChunks(2, seededRandom(11));
+    const store = new MemoryChunkStore();
+    await store.append([{ position: 0, address: a!.address }]);
+    const views = handMarkedViews(() => store.sequenceLength());
+    views.track('P');
+    views.markHeld('P', Uint32Array.of(0), 0);
+    const plan = new WorkPlan(store, views, seededRandom(12), DEFAULT_DOWNLOADER);
+    // A's request is in flight when the chain rolls back and announces B at position 0.
+    await store.truncate(0);
+    plan.truncate(0);
+    await store.append([{ position: 0, address: b!.address }]);
+    views.markHeld('P', Uint32Array.of(0), 0);
+    plan.markStale();
+    // A's reply arrives; the store refuses it (no longer announced), and A backs off.
+    plan.fail(a!.address, 0, 0);
+    expect(planned(plan.take(1, 5, 1, () => true, () => 1))).toEqual([b!.address]);
+  });
+
   it('does not ask an address again at a position announced while it is in flight', async () => {
     await hashReady();
     const [a, b] = generateChunks(2, seededRandom(7));

@@ -216,6 +216,34 @@ describe('PeerViews', () => {
     expect(calls).toEqual(['inventory@0', 'inventoryChanges', 'inventoryChanges', 'inventory@1']);
   });
 
+  it('a rollback during a tail read leaves the view covering no more than our sequence, so the cut part is read again once it grows back', async () => {
+    let length = 8;
+    let release: () => void = () => {};
+    let gate = Promise.resolve();
+    const peer = answering(async (_peer, method, params) => {
+      const { offset } = params as { offset?: number };
+      if (method === 'inventory' && offset === 0) return { sequenceLength: 8, inventory: { epoch: 'e', version: 1 }, bytes: Uint8Array.of(0xff) };
+      if (method === 'inventory') {
+        await gate;
+        return { sequenceLength: 16, inventory: { epoch: 'e', version: 2 }, bytes: Uint8Array.of(0xff) };
+      }
+      return { complete: true, sequenceLength: 16, inventory: { epoch: 'e', version: 2 }, added: encodePositions(Uint32Array.of()) };
+    });
+    const views = new PeerViews({ ...parts(peer), localLength: () => length });
+    views.track('p');
+    await views.refresh('p', 0);
+    length = 16; // our chain grew: the tail 8..15 is read...
+    gate = new Promise<void>((resolve) => (release = resolve));
+    const tail = views.refresh('p', 1);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    length = 10; // ...and rolled back to 10 while that read is under way
+    views.truncate(10);
+    release();
+    await tail;
+    const view = views.get('p')!;
+    expect([view.covered, view.inventory.length]).toEqual([10, 10]);
+  });
+
   it('keeps the claims a peer lost by sending corrupt bytes out of its view, through whole and incremental reads, until their time is up', async () => {
     let version = 1;
     // A peer claiming all 8 positions, in whole reads and in every change list.
