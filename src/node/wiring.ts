@@ -142,6 +142,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
         emitProgress();
       },
       quarantined: (chunk) => {
+        backfiller.lost(chunk.address);
         host.emit('chunk:corrupt', { address: chunk.address, positions: chunk.positions });
         emitProgress();
       },

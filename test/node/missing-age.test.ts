@@ -3,6 +3,7 @@
  * the announcement's arrival), not from the first `missing()` call: a node without sources builds
  * its missing list only when asked.
  */
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { MemoryChain } from '../../src/chain/memory.js';
 import { hash160Hex } from '../../src/hash/index.js';
@@ -99,5 +100,30 @@ describe('missing() ages', () => {
     // at most 1,024 lengths kept (each a distinct age, plus "now"), thinned evenly: no age more than a few dozen ticks short
     expect(new Set(missing.map((item) => item.ageMs)).size).toBeLessThanOrEqual(1_025);
     expect(Math.max(...missing.map((item, position) => appends - position - item.ageMs))).toBeLessThan(32);
+  });
+});
+
+describe('missing() after a loss', () => {
+  it('lists a chunk found corrupt and removed, aged from its loss, until it is held again', async () => {
+    const chain = new MemoryChain();
+    chain.announce([addressOf('alice')]);
+    const store = new MemoryChunkStore();
+    const clock = steppedClock();
+    const node = await AtlasNode.open({ chain, transport: new MemoryNetwork().transport('a'), clock, store });
+    try {
+      await node.putChunks([chunk('alice')]);
+      clock.advance(50_000);
+      expect(node.missing()).toEqual([]);
+      store.rawChunk(addressOf('alice'))![0] ^= 0xff; // the disk turned a bit
+      const quarantined = once(node, 'chunk:corrupt');
+      expect((await node.getChunks([addressOf('alice')])).size).toBe(0); // found on read, then removed
+      await quarantined;
+      clock.advance(7_000);
+      expect(ages(node)).toEqual([{ address: addressOf('alice'), ageMs: 7_000, attempts: 0 }]);
+      await node.putChunks([chunk('alice')]);
+      expect(node.missing()).toEqual([]);
+    } finally {
+      await node.close();
+    }
   });
 });

@@ -228,6 +228,18 @@ export class Backfiller {
     return out;
   }
 
+  /**
+   * A chunk held before was lost (found corrupt and removed): missing again from now. A scan
+   * reads only newly announced positions, so without this it would be listed only after a
+   * rollback.
+   */
+  lost(address: Address): void {
+    // Not asked whether the store still holds it: its removal may still be under way.
+    if (this.#entries.has(address)) return;
+    const now = this.#init.clock.now();
+    this.#entries.set(address, { firstSeen: now, attempts: 0, nextAttemptAt: now + this.options.graceMs });
+  }
+
   /** How many announced chunks are tracked as not held (chunks stored since the last look may still count). */
   get missingCount(): number {
     this.#scan();
