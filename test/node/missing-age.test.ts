@@ -114,7 +114,8 @@ describe('missing() after a loss', () => {
       await node.putChunks([chunk('alice')]);
       clock.advance(50_000);
       expect(node.missing()).toEqual([]);
-      store.rawChunk(addressOf('alice'))![0] ^= 0xff; // the disk turned a bit
+      const held = store.rawChunk(addressOf('alice'))!;
+      held[0] = (held[0] as number) ^ 0xff; // the disk turned a bit
       const quarantined = once(node, 'chunk:corrupt');
       expect((await node.getChunks([addressOf('alice')])).size).toBe(0); // found on read, then removed
       await quarantined;

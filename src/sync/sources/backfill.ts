@@ -13,6 +13,7 @@ import { Deadline } from '../../protocol/deadline.js';
 import { numberRule, overlayChecked, type OverlayRules } from '../../options-overlay.js';
 import type { ChunkStore, PutOutcome } from '../../store/types.js';
 import type { ChunkSource } from './types.js';
+import { SequenceGrowth } from './sequence-growth.js';
 
 
 /** How the Backfiller asks chunk sources for announced chunks not held: pace, concurrency, retry back-off, per-source deadline and grace (AtlasNode option `backfill`). */
@@ -48,9 +49,6 @@ const ALREADY_STORED = Symbol('already stored');
 
 /** Most addresses remembered as announced by a source before the scan sees them. */
 const MAX_WOKEN = 100_000;
-
-/** Most sequence lengths remembered between two scans (see #marks); past it, every other one is forgotten. */
-const MAX_MARKS = 1_024;
 
 /** An announced chunk not held, as `missing()` reports it. */
 export interface MissingChunk {
@@ -125,11 +123,11 @@ export class Backfiller {
   /** The sequence the missing set was built from: its length and digest (a rollback changes the digest). */
   #scannedAt = { length: -1, digest: '' };
   /**
-   * When the sequence reached each length since the last scan, ascending: a position a scan finds
-   * missing was known from the first mark past it. The missing set itself is built only when
-   * asked for (or by a running round), so a node without sources keeps no entry per chunk.
+   * When the sequence reached each length since the last scan: a position a scan finds missing
+   * was known from then. The missing set itself is built only when asked for (or by a running
+   * round), so a node without sources keeps no entry per chunk.
    */
-  #marks: { length: number; at: number }[] = [];
+  readonly #growth = new SequenceGrowth();
   #timer: unknown;
   #abort: AbortController | undefined;
   /** Missing chunks stored by the backfiller (its own put, or a source that stores what it fetches). */
@@ -308,42 +306,26 @@ export class Backfiller {
     const seen = appended ? undefined : new Set<Address>();
     this.#track(appended ? previous.length : 0, length, seen);
     // The marks are all from before this scan: a position a later scan first finds missing was held (or unannounced) now.
-    this.#marks = [];
+    this.#growth.clear();
     if (seen) for (const address of this.#entries.keys()) if (!seen.has(address)) this.#entries.delete(address);
   }
 
-  /**
-   * Notes the sequence's length now (O(1) a call, never a walk of positions): a rollback cuts the
-   * marks back to it, since the positions past it may be announced again, other addresses or not.
-   */
   #mark(): void {
-    const length = this.#init.store.sequenceLength();
-    const lastLength = (): number => this.#marks.at(-1)?.length ?? -1;
-    let cutAt: number | undefined;
-    while (lastLength() > length) cutAt = this.#marks.pop()?.at;
-    // The positions the rollback kept were known since the first mark it cut.
-    if (cutAt !== undefined && lastLength() < length) this.#marks.push({ length, at: cutAt });
-    if (lastLength() === length) return;
-    this.#marks.push({ length, at: this.#init.clock.now() });
-    // Forgetting a mark makes its positions take the next one's (later) time: ages err short, never
-    // long. The first (often the open's, for the whole sequence then) and the last are kept.
-    if (this.#marks.length > MAX_MARKS) this.#marks = this.#marks.filter((_, i, all) => i === 0 || (all.length - 1 - i) % 2 === 0);
+    this.#growth.mark(this.#init.store.sequenceLength(), this.#init.clock.now());
   }
 
   /** Tracks every address announced in [from, to) and not held; adds each to `seen`. */
   #track(from: number, to: number, seen: Set<Address> | undefined): void {
     const store = this.#init.store;
     const now = this.#init.clock.now();
-    const marks = this.#marks;
-    let mark = 0;
+    const knownSince = this.#growth.reader(now);
     for (let position = from; position < to; position++) {
       if (store.inventory.has(position)) continue;
       const address = store.addressAt(position);
       if (address === undefined || address === NO_CHUNK_ADDRESS) continue;
       seen?.add(address);
       if (!this.#entries.has(address)) {
-        while ((marks[mark]?.length ?? Infinity) <= position) mark++;
-        const firstSeen = marks[mark]?.at ?? now;
+        const firstSeen = knownSince(position);
         const woken = this.#woken.delete(address);
         this.#entries.set(address, { firstSeen, attempts: 0, nextAttemptAt: woken ? now : now + this.options.graceMs });
         if (woken && this.#urgent.size < MAX_WOKEN) this.#urgent.add(address); // a source holds it: first
