@@ -197,7 +197,8 @@ export class RequestGuard {
     } else {
       return cost;
     }
-    return cost * Math.max(1, Math.ceil(items / this.limits.addressesPerToken));
+    // Never more than a full bucket: a price above the burst would refuse the request for good.
+    return Math.min(cost * Math.max(1, Math.ceil(items / this.limits.addressesPerToken)), this.limits.burst);
   }
 }
 

@@ -298,6 +298,20 @@ describe('RequestGuard', () => {
     await expect(handler('inventoryChanges', since(log.version - 100), honest)).rejects.toMatchObject({ code: ErrorCodes.BUSY });
   });
 
+  it('never prices a request above a full bucket: with a small burst, the largest request is still admitted once the bucket is full', async () => {
+    const clock = steppedClock();
+    const log = new InventoryLog({ maxEntries: 1 << 20, epoch: 'e' });
+    log.record(Uint32Array.from({ length: 70_000 }, (_, i) => i));
+    const guard = new RequestGuard(clock, { ratePerSecond: 10, burst: 20 }, { changesAnswered: (params) => changesAnswered(log, params, 65_536) });
+    const handler = guard.wrap(async (method) => method);
+    const caller = contextFrom('192.0.2.1:5');
+    await expect(handler('getChunks', { addresses: new Array(1_000).fill('a'.repeat(40)) }, caller)).resolves.toBe('getChunks'); // 10 tokens
+    await expect(handler('inventoryChanges', { since: { epoch: 'e', version: log.version - 65_536 } }, caller)).rejects.toMatchObject({ code: ErrorCodes.BUSY });
+    clock.advance(1_000); // full again
+    await expect(handler('inventoryChanges', { since: { epoch: 'e', version: log.version - 65_536 } }, caller)).resolves.toBe('inventoryChanges'); // 656, priced 20
+    await expect(handler('ping', {}, caller)).rejects.toMatchObject({ code: ErrorCodes.BUSY }); // it took the whole bucket
+  });
+
   it('prices packed addresses (20 bytes each) as the same addresses in a list', async () => {
     const clock = steppedClock();
     const guard = new RequestGuard(clock, { ratePerSecond: 1, burst: 10, addressesPerToken: 250 });
