@@ -160,7 +160,9 @@ export async function readTail(client: InventoryReader, maxInventoryBytes: numbe
     readServingBounds(view, page);
     if (page.bytes.byteLength > 0) view.inventory.applyBytes(offset, page.bytes, 'or');
   });
-  view.covered = Math.max(view.covered, length);
+  // A rollback during the read cut the view (and the bits applied past its length since): only
+  // what it still has counts as read, even when the sequence grew back before the read ended.
+  view.covered = Math.max(view.covered, Math.min(length, view.inventory.length));
   return bytes;
 }
 

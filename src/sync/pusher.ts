@@ -179,7 +179,7 @@ export class Pusher {
         this.targets.delete(victim);
       }
     }
-    const target = this.upsert(peer, false, relay);
+    const target = this.upsert(peer, false, relay, host);
     if (!target) return false;
     if (!target.neighbor) target.host = host;
     target.pullerUntil = now + this.options.pullerTtlMs;
@@ -289,8 +289,11 @@ export class Pusher {
     }
   }
 
-  /** The target for `peer`, created (and, if it hears offers, offered our recent changes) on first contact; undefined when full. */
-  private upsert(peer: string, neighbor: boolean, hearsOffers: boolean): Target | undefined {
+  /**
+   * The target for `peer`, created (and, if it hears offers, offered our recent changes) on first
+   * contact; undefined when full. `host`: the host its calls count in, set before that first offer.
+   */
+  private upsert(peer: string, neighbor: boolean, hearsOffers: boolean, host: string = hostOf(peer)): Target | undefined {
     const existing = this.targets.get(peer);
     if (existing) return existing;
     if (this.targets.size >= this.options.maxTargets) {
@@ -301,7 +304,7 @@ export class Pusher {
       if (victim === undefined) return undefined;
       this.targets.delete(victim);
     }
-    const target: Target = { pending: new Set(), pushes: [], pushBytes: 0, sending: false, neighbor, pullerUntil: -Infinity, relay: false, host: hostOf(peer) };
+    const target: Target = { pending: new Set(), pushes: [], pushBytes: 0, sending: false, neighbor, pullerUntil: -Infinity, relay: false, host };
     this.targets.set(peer, target);
     const self = this.self();
     if (self !== undefined && hearsOffers) {

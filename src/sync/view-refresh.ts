@@ -72,10 +72,7 @@ async function readChanges(context: ViewReadContext, view: PeerView, now: number
   }
   // Our sequence grew past what we had read of the peer: its bits there predate `since`.
   const tail = length > view.covered ? await readTail(context.client, context.limits.maxInventoryBytes, view, length, signal) : 0;
-  if (tail > 0) {
-    truncateView(view, context.localLength()); // our sequence may have been rolled back meanwhile: covered must not say more
-    withoutRefuted(context, peer, view.inventory, now);
-  }
+  if (tail > 0) withoutRefuted(context, peer, view.inventory, now);
   return { bytes: changes.added.byteLength + tail, full: false, added: view.inventory.count - before, ...(relayRefused ? { relayRefused } : {}) };
 }
 

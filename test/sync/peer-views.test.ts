@@ -216,7 +216,7 @@ describe('PeerViews', () => {
     expect(calls).toEqual(['inventory@0', 'inventoryChanges', 'inventoryChanges', 'inventory@1']);
   });
 
-  it('a rollback during a tail read leaves the view covering no more than our sequence, so the cut part is read again once it grows back', async () => {
+  it('a rollback during a tail read leaves the view covering only what it kept, so the cut part is read again, a reorganisation\'s new branch included', async () => {
     let length = 8;
     let release: () => void = () => {};
     let gate = Promise.resolve();
@@ -238,10 +238,14 @@ describe('PeerViews', () => {
     await new Promise((resolve) => setTimeout(resolve, 1));
     length = 10; // ...and rolled back to 10 while that read is under way
     views.truncate(10);
+    length = 16; // the new branch came at once (a reorganisation): the same length again
     release();
     await tail;
     const view = views.get('p')!;
-    expect([view.covered, view.inventory.length]).toEqual([10, 10]);
+    expect([view.covered, view.inventory.has(12)]).toEqual([10, false]); // 10..15 were cut from what it read
+    gate = Promise.resolve();
+    await views.refresh('p', 2);
+    expect([view.covered, view.inventory.has(12), view.inventory.has(15)]).toEqual([16, true, true]); // read again
   });
 
   it('keeps the claims a peer lost by sending corrupt bytes out of its view, through whole and incremental reads, until their time is up', async () => {
