@@ -31,7 +31,7 @@ export interface RequestLimits extends RateLimitOptions {
    * a caller asking many addresses at once pays for the lookups it causes, and one asking few
    * pays no more than before. An inventoryChanges request pays the same per position its reply
    * will list (RequestPricing.changesAnswered): a 60-byte request asking for 65,536 changes
-   * costs a sort of them, and 656 tokens instead of 1.
+   * costs a sort of them, and 656 tokens (at most the burst) instead of 1.
    */
   addressesPerToken: number;
   /**
@@ -127,10 +127,12 @@ export class RequestGuard {
       this.refusedConcurrency++;
       throw new AtlasError(ErrorCodes.BUSY, 'too many requests in progress; retry later', { retryAfterMs: 1_000 });
     }
-    if (!this.rates.take(host, cost)) {
+    // Never more than a full bucket (a method's price, its items or its body): a price above the
+    // burst would refuse the request for good.
+    if (!this.rates.take(host, Math.min(cost, this.limits.burst))) {
       this.refusedRate++;
       // A host refused because every remembered host is in debt has no wait of its own: 1 s.
-      throw new AtlasError(ErrorCodes.BUSY, 'request rate limit reached; retry later', { retryAfterMs: this.rates.retryAfterMs(host, cost) || 1_000 });
+      throw new AtlasError(ErrorCodes.BUSY, 'request rate limit reached; retry later', { retryAfterMs: this.rates.retryAfterMs(host, Math.min(cost, this.limits.burst)) || 1_000 });
     }
     if (!takesSlot) return noRelease;
     this.admitted++;
@@ -197,8 +199,7 @@ export class RequestGuard {
     } else {
       return cost;
     }
-    // Never more than a full bucket: a price above the burst would refuse the request for good.
-    return Math.min(cost * Math.max(1, Math.ceil(items / this.limits.addressesPerToken)), this.limits.burst);
+    return cost * Math.max(1, Math.ceil(items / this.limits.addressesPerToken));
   }
 }
 

@@ -310,6 +310,15 @@ describe('RequestGuard', () => {
     clock.advance(1_000); // full again
     await expect(handler('inventoryChanges', { since: { epoch: 'e', version: log.version - 65_536 } }, caller)).resolves.toBe('inventoryChanges'); // 656, priced 20
     await expect(handler('ping', {}, caller)).rejects.toMatchObject({ code: ErrorCodes.BUSY }); // it took the whole bucket
+    // A method priced above the burst, and a body whose size is: each admitted once the bucket is full.
+    const pricey = new RequestGuard(clock, { ratePerSecond: 1, burst: 5, methodCost: { ping: 10 }, bodyBytesPerToken: 1_000 });
+    const pings = pricey.wrap(async (method) => method);
+    const other = contextFrom('192.0.2.2:5');
+    await expect(pings('ping', {}, other)).resolves.toBe('ping');
+    await expect(pings('ping', {}, other)).rejects.toMatchObject({ code: ErrorCodes.BUSY });
+    clock.advance(5_000);
+    pricey.admit({ caller: other.caller, call: false, bodyBytes: 205_000 })(); // 206 tokens, charged 5
+    expect(() => pricey.admit({ caller: other.caller, call: false, bodyBytes: 205_000 })).toThrow(expect.objectContaining({ code: ErrorCodes.BUSY }));
   });
 
   it('prices packed addresses (20 bytes each) as the same addresses in a list', async () => {
