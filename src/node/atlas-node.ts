@@ -9,7 +9,7 @@ import type { InventoryLog } from '../inventory/change-log.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import { hashReady } from '../hash/index.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
-import type { MissingChunk } from '../sync/sources/backfill.js';
+import type { MissingChunk } from '../sync/sources/backfill-types.js';
 import { NameResolver, type NameEntry, type Resolution } from '../bns/names.js';
 import { TypedEmitter, type AtlasNodeEventMap, type AtlasNodeEvents, type ProgressEvent } from './events.js';
 import type { AtlasNodeOptions } from './options.js';

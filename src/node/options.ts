@@ -10,7 +10,7 @@ import type { ChunkStorage, ChunkStore } from '../store/types.js';
 import type { EarlyContactsOptions } from '../sync/early-contacts.js';
 import type { DownloaderOptions } from '../sync/downloader-options.js';
 import type { AuditOptions } from '../sync/audit.js';
-import type { BackfillOptions } from '../sync/sources/backfill.js';
+import type { BackfillOptions } from '../sync/sources/backfill-types.js';
 import type { ChunkSource } from '../sync/sources/types.js';
 import type { PusherOptions } from '../sync/pusher.js';
 import type { Transport } from '../transport/types.js';

@@ -22,7 +22,7 @@ import { DEFAULT_DOWNLOADER, type DownloaderOptions } from '../sync/downloader-o
 import { DEFAULT_EARLY_CONTACTS, type EarlyContactsOptions } from '../sync/early-contacts.js';
 import { DEFAULT_PUSHER, type PusherOptions } from '../sync/pusher.js';
 import { MIN_JUDGED_REPLY_CHUNKS, minJudgedReplyBytes } from '../sync/peer-views.js';
-import { BACKFILL_RULES, DEFAULT_BACKFILL, type BackfillOptions } from '../sync/sources/backfill.js';
+import { BACKFILL_RULES, DEFAULT_BACKFILL, type BackfillOptions } from '../sync/sources/backfill-types.js';
 import { DEFAULT_SUBDOMAIN_INDEX, SUBDOMAIN_INDEX_RULES, type SubdomainIndexLimits } from '../bns/subdomain-index.js';
 import type { ChunkSource } from '../sync/sources/types.js';
 import type { ChainAdapter } from '../chain/types.js';

@@ -127,4 +127,33 @@ describe('missing() after a loss', () => {
       await node.close();
     }
   });
+
+  it('keeps missing() oldest first when a chunk lost now precedes older ones a later scan finds', async () => {
+    const chain = new MemoryChain();
+    chain.announce([addressOf('alice')]);
+    const store = new MemoryChunkStore();
+    const clock = steppedClock();
+    const node = await AtlasNode.open({ chain, transport: new MemoryNetwork().transport('a'), clock, store });
+    try {
+      await node.start();
+      await node.putChunks([chunk('alice')]);
+      expect(node.missing()).toEqual([]);
+      chain.announce([addressOf('carol')]); // known from now, found by the next scan
+      await waitFor(() => store.sequenceLength() === 2, 'the announcement followed', 5_000);
+      clock.advance(10_000);
+      const held = store.rawChunk(addressOf('alice'))!;
+      held[0] = (held[0] as number) ^ 0xff;
+      const quarantined = once(node, 'chunk:corrupt');
+      await node.getChunks([addressOf('alice')]);
+      await quarantined; // alice is tracked first, aged from now
+      clock.advance(10_000);
+      expect(ages(node)).toEqual([
+        { address: addressOf('carol'), ageMs: 20_000, attempts: 0 },
+        { address: addressOf('alice'), ageMs: 10_000, attempts: 0 },
+      ]);
+      expect(node.missing(1).map((item) => item.address)).toEqual([addressOf('carol')]);
+    } finally {
+      await node.close();
+    }
+  });
 });

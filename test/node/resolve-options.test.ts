@@ -14,7 +14,7 @@ import { MemoryChunkStore } from '../../src/store/memory.js';
 import { DEFAULT_AUDIT } from '../../src/sync/audit.js';
 import { DEFAULT_DOWNLOADER } from '../../src/sync/downloader-options.js';
 import { DEFAULT_PUSHER } from '../../src/sync/pusher.js';
-import { DEFAULT_BACKFILL } from '../../src/sync/sources/backfill.js';
+import { DEFAULT_BACKFILL } from '../../src/sync/sources/backfill-types.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
 
 const chain = new MemoryChain();

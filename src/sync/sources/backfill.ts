@@ -10,76 +10,19 @@ import { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError } from '../../
 import { hash160Hex } from '../../hash/index.js';
 import { silentLogger, type Clock, type Logger, type Random } from '../../runtime.js';
 import { Deadline } from '../../protocol/deadline.js';
-import { numberRule, overlayChecked, type OverlayRules } from '../../options-overlay.js';
+import { overlayChecked } from '../../options-overlay.js';
 import type { ChunkStore, PutOutcome } from '../../store/types.js';
 import type { ChunkSource } from './types.js';
 import { SequenceGrowth } from './sequence-growth.js';
+import { BACKFILL_RULES, DEFAULT_BACKFILL, type BackfillOptions, type MissingChunk, type MissingEntry } from './backfill-types.js';
 
 
-/** How the Backfiller asks chunk sources for announced chunks not held: pace, concurrency, retry back-off, per-source deadline and grace (AtlasNode option `backfill`). */
-export interface BackfillOptions {
-  /** How often due addresses are looked for (default 1,000 ms). */
-  intervalMs: number;
-  /** Addresses fetched at once (default 8); the next starts as soon as one ends. */
-  concurrency: number;
-  /** First retry delay after a round where no source had the chunk (default 2,000 ms); doubles. */
-  retryBaseMs: number;
-  /** Ceiling of the retry delay (default 600,000 ms): retries never stop, they slow to this. */
-  retryMaxMs: number;
-  /** Time one source gets for one chunk (default 15,000 ms). */
-  sourceTimeoutMs: number;
-  /**
-   * How long a newly missing chunk is left to the peer downloader before the sources are asked
-   * (default 10,000 ms), unless a source says it holds it. Keeps a node that is syncing normally
-   * from asking every source for every chunk at once.
-   */
-  graceMs: number;
-}
-
-/** Defaults of BackfillOptions. */
-export const DEFAULT_BACKFILL: Readonly<BackfillOptions> = Object.freeze({ intervalMs: 1_000, concurrency: 8, retryBaseMs: 2_000, retryMaxMs: 600_000, sourceTimeoutMs: 15_000, graceMs: 10_000 });
-
-/** What each backfill option must be (the node checks its `backfill` option by them too). */
-export const BACKFILL_RULES: OverlayRules = {
-  numbers: numberRule({ positiveIntegers: ['concurrency'], positive: ['intervalMs', 'retryBaseMs', 'sourceTimeoutMs'] }),
-};
 
 /** What #ask returns when the chunk was stored while the source answered (by the source itself, or the downloader). */
 const ALREADY_STORED = Symbol('already stored');
 
 /** Most addresses remembered as announced by a source before the scan sees them. */
 const MAX_WOKEN = 100_000;
-
-/** An announced chunk not held, as `missing()` reports it. */
-export interface MissingChunk {
-  address: Address;
-  /** Positions announcing it. */
-  positions: readonly number[];
-  /**
-   * Time since the node first knew it announced and not held, ms: since the node opened (the
-   * Backfiller was built) for a chunk announced before, else since its announcement arrived.
-   */
-  ageMs: number;
-  /**
-   * Rounds of asking the backfill sources so far (a node's configured `sources`, then its peers).
-   * Always 0 on a node without `sources`: its peer downloader retries on its own, uncounted.
-   */
-  attempts: number;
-  /** Clock time of the last round, if any. */
-  lastAttemptAt?: number;
-  /** Clock time of the next round. */
-  nextAttemptAt: number;
-  /** Why the last round failed, per source that answered with an error. */
-  lastError?: string;
-}
-
-interface Entry {
-  firstSeen: number;
-  attempts: number;
-  lastAttemptAt?: number;
-  nextAttemptAt: number;
-  lastError?: string;
-}
 
 /** What `new Backfiller(...)` works with: the store to fill, the sources to ask, and its clock, options and callbacks. */
 export interface BackfillerInit {
@@ -103,7 +46,10 @@ export class Backfiller {
   readonly #init: BackfillerInit;
   readonly #logger: Logger;
   /** Bounded by the announced addresses not held: the chain decides its size, not a remote party. */
-  readonly #entries = new Map<Address, Entry>();
+  #entries = new Map<Address, MissingEntry>();
+  /** The latest firstSeen added, and whether an entry older than an earlier one was added since the entries were last put in order. */
+  #newestSeen = -Infinity;
+  #unordered = false;
   readonly #inFlight = new Set<Address>();
   /** Addresses due, in the order they are started; rebuilt every round. */
   #queue: Address[] = [];
@@ -215,6 +161,7 @@ export class Backfiller {
     this.#scan();
     const now = this.#init.clock.now();
     const out: MissingChunk[] = [];
+    if (this.#unordered) this.#order();
     for (const [address, entry] of this.#entries) {
       if (out.length >= limit) break;
       if (this.#dropIfHeld(address)) continue;
@@ -232,16 +179,29 @@ export class Backfiller {
    * rollback.
    */
   lost(address: Address): void {
-    // Not asked whether the store still holds it: its removal may still be under way.
-    if (this.#entries.has(address)) return;
+    const { store } = this.#init;
+    if (this.#entries.has(address) || store.has(address) || store.positionsOf(address).length === 0) return;
     const now = this.#init.clock.now();
-    this.#entries.set(address, { firstSeen: now, attempts: 0, nextAttemptAt: now + this.options.graceMs });
+    this.#add(address, { firstSeen: now, attempts: 0, nextAttemptAt: now + this.options.graceMs });
   }
 
   /** How many announced chunks are tracked as not held (chunks stored since the last look may still count). */
   get missingCount(): number {
     this.#scan();
     return this.#entries.size;
+  }
+
+  /** Tracks a missing chunk; notes when it is older than one tracked before it (a scan's, aged from when it was announced, after a loss). */
+  #add(address: Address, entry: MissingEntry): void {
+    this.#entries.set(address, entry);
+    if (entry.firstSeen < this.#newestSeen) this.#unordered = true;
+    else this.#newestSeen = entry.firstSeen;
+  }
+
+  /** Puts the entries back in the order missing() promises, oldest first (rare: after a loss). */
+  #order(): void {
+    this.#entries = new Map([...this.#entries].sort(([, a], [, b]) => a.firstSeen - b.firstSeen));
+    this.#unordered = false;
   }
 
   /** Forgets `address` when the store holds it now (stored by the downloader or a source). */
@@ -327,7 +287,7 @@ export class Backfiller {
       if (!this.#entries.has(address)) {
         const firstSeen = knownSince(position);
         const woken = this.#woken.delete(address);
-        this.#entries.set(address, { firstSeen, attempts: 0, nextAttemptAt: woken ? now : now + this.options.graceMs });
+        this.#add(address, { firstSeen, attempts: 0, nextAttemptAt: woken ? now : now + this.options.graceMs });
         if (woken && this.#urgent.size < MAX_WOKEN) this.#urgent.add(address); // a source holds it: first
       }
     }

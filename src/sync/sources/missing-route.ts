@@ -3,7 +3,7 @@
  * (what `atlas missing` prints). Read-only, at most `limit` items (default and ceiling 1,000).
  */
 import type { HttpRoute } from '../../transport/http.js';
-import type { MissingChunk } from './backfill.js';
+import type { MissingChunk } from './backfill-types.js';
 
 export const MISSING_PATH = '/v1/atlas/missing';
 const MAX_ITEMS = 1_000;
