@@ -306,7 +306,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
    * the others (emit() stops at the first that throws).
    */
   private emitSafe<E extends keyof AtlasNodeEvents>(event: E, payload: AtlasNodeEvents[E]): void {
-    if (this.#state === 'closing' || this.#state === 'closed') return;
+    if (this.closingOrClosed()) return;
     if (this.listenerCount(event) <= 1) {
       try {
         (this.emit as (event: string, payload: unknown) => boolean)(event, payload);
@@ -316,6 +316,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
       return;
     }
     for (const listener of this.rawListeners(event) as ((payload: unknown) => void)[]) {
+      if (this.closingOrClosed()) return; // a listener before this one closed the node
       try {
         listener.call(this, payload);
       } catch (error) {
@@ -334,6 +335,10 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     const err = error instanceof Error ? error : new Error(String(error));
     this.parts.logger.error('node error', { error: err.message });
     if (this.listenerCount('error') > 0) this.emitSafe('error', err);
+  }
+
+  private closingOrClosed(): boolean {
+    return this.#state === 'closing' || this.#state === 'closed';
   }
 
   private assertUsable(action: string): void {

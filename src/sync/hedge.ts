@@ -4,10 +4,12 @@
  * would otherwise hold request slots and addresses for a whole timeout each time it is picked.
  * "Too long" follows the replies actually seen, as TCP's retransmission timer does:
  * smoothed reply time + 4 x its mean deviation, clamped to [minMs, maxMs]. Each peer's replies
- * set its own delay (a peer not heard from yet gets the delay of every peer's replies together),
- * and only replies that carried chunks count: a nearby peer's, or a withholder's instant "don't
- * have", would otherwise pull one shared delay down until an honest holder whose full replies take
- * a second was hedged on every request, its bytes fetched twice and its requests cut to one.
+ * set its own delay, at most OWN_DELAY_FACTOR times the typical peer's (the median of their own:
+ * a peer not heard from yet gets it), and only replies that carried chunks count. One delay for
+ * all let a nearby peer's replies, or a withholder's instant "don't have", pull it down until an
+ * honest holder whose full replies take a second was hedged on every request (its bytes fetched
+ * twice, its requests cut to one); a delay of its own alone let a holder answering each request
+ * just before the deadline raise its own to maxMs.
  */
 import { ExpiringMap } from '../runtime.js';
 
@@ -31,6 +33,12 @@ export const MAX_SLOW_PEERS = 4_096;
 /** Peers whose reply times are remembered at most; beyond it the least recently heard is forgotten (it gets the shared delay again). */
 export const MAX_TIMED_PEERS = 4_096;
 
+/** A peer's own delay is at most this many times the typical peer's (see delay()). */
+export const OWN_DELAY_FACTOR = 4;
+
+/** The typical delay is taken again after at most this many timed replies. */
+const TYPICAL_EVERY = 64;
+
 const GAIN = 1 / 8;
 const DEVIATION_GAIN = 1 / 4;
 
@@ -48,10 +56,11 @@ function updated(estimate: Estimate | undefined, ms: number): Estimate {
 }
 
 export class HedgeTimer {
-  /** Every peer's replies together: the delay of a peer not heard from yet. */
-  private shared: Estimate | undefined;
   /** Each peer's own replies, least recently heard first. */
   private readonly byPeer = new Map<string, Estimate>();
+  /** The median of the peers' own delays (see typicalDelay), and the replies timed since it was taken. */
+  private typical: number | undefined;
+  private timedSinceTypical = 0;
   /** Peer -> time until which it gets no new request. */
   private readonly slow = new ExpiringMap<string>(MAX_SLOW_PEERS);
 
@@ -61,17 +70,41 @@ export class HedgeTimer {
   replied(peer: string, ms: number, carriedChunks = true): void {
     this.slow.delete(peer);
     if (!carriedChunks) return;
-    this.shared = updated(this.shared, ms);
     const own = this.byPeer.get(peer);
     if (own !== undefined) this.byPeer.delete(peer); // re-inserted last: most recently heard
     else if (this.byPeer.size >= MAX_TIMED_PEERS) this.byPeer.delete(this.byPeer.keys().next().value as string);
     this.byPeer.set(peer, updated(own, ms));
+    this.timedSinceTypical++;
   }
 
-  /** How long a request to `peer` may wait before its addresses go to another holder. */
+  /**
+   * How long a request to `peer` may wait before its addresses go to another holder: its own
+   * replies' delay, but never more than OWN_DELAY_FACTOR times the typical peer's, so a holder
+   * answering each request just before the deadline cannot raise its own to maxMs; a peer not
+   * timed yet gets the typical delay.
+   */
   delay(peer?: string): number {
-    const estimate = (peer === undefined ? undefined : this.byPeer.get(peer)) ?? this.shared;
-    if (estimate === undefined) return this.options.initialMs;
+    const typical = this.typicalDelay();
+    const own = peer === undefined ? undefined : this.byPeer.get(peer);
+    return own === undefined ? typical : Math.min(this.delayOf(own), Math.max(this.options.minMs, OWN_DELAY_FACTOR * typical));
+  }
+
+  /**
+   * The median of the timed peers' own delays (initialMs before any): what a few slow or lying
+   * peers cannot move. Taken again once as many replies as peers were timed since (at most
+   * TYPICAL_EVERY), so its sort costs little however many peers are timed.
+   */
+  private typicalDelay(): number {
+    if (this.byPeer.size === 0) return this.options.initialMs;
+    if (this.typical === undefined || this.timedSinceTypical >= Math.min(TYPICAL_EVERY, this.byPeer.size)) {
+      const delays = [...this.byPeer.values()].map((estimate) => this.delayOf(estimate)).sort((x, y) => x - y);
+      this.typical = delays[delays.length >> 1] as number;
+      this.timedSinceTypical = 0;
+    }
+    return this.typical;
+  }
+
+  private delayOf(estimate: Estimate): number {
     return Math.min(this.options.maxMs, Math.max(this.options.minMs, estimate.smoothed + 4 * estimate.deviation));
   }
 

@@ -164,6 +164,18 @@ describe('events work with Node’s tools', () => {
     expect(node.listenerCount('chunk')).toBe(2);
   });
 
+  it('a listener that closes the node: the listeners after it hear nothing more (no event once close() has begun)', async () => {
+    const chunks = generateChunks(2, seededRandom(19));
+    const node = await AtlasNode.open({ chain: chainWith(chunks), transport: new MemoryNetwork().transport('t') });
+    open.push(node);
+    const heard: string[] = [];
+    node.on('chunk', ({ address }) => heard.push(`first ${address}`));
+    node.on('chunk', () => void node.close());
+    node.on('chunk', ({ address }) => heard.push(`after ${address}`));
+    await node.putChunks(chunks.map((c) => c.data));
+    expect(heard).toEqual([`first ${chunks[0]!.address}`]);
+  });
+
   it('peer:add means admitted; a seed that never answers is never added; reading stats emits nothing', async () => {
     const network = new MemoryNetwork();
     const chain = new MemoryChain();

@@ -3,7 +3,7 @@
  * "don't have", do not pull down the delay of an honest holder whose full replies take longer.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_HEDGE, HedgeTimer } from '../../src/sync/hedge.js';
+import { DEFAULT_HEDGE, HedgeTimer, OWN_DELAY_FACTOR } from '../../src/sync/hedge.js';
 
 describe('hedge delay', () => {
   it('follows each peer\'s own replies: an honest far holder\'s 1.2 s replies are not hedged whatever other peers answer, and a new peer gets the delay of all replies together', () => {
@@ -25,6 +25,18 @@ describe('hedge delay', () => {
     expect(hedge.delay('withholder')).toBe(hedge.delay('stranger'));
     expect(hedge.delay('stranger')).toBeGreaterThanOrEqual(DEFAULT_HEDGE.minMs);
     expect(hedge.delay('stranger')).toBeLessThanOrEqual(DEFAULT_HEDGE.maxMs);
+  });
+
+  it('keeps a peer\'s own delay within OWN_DELAY_FACTOR times every peer\'s together: a holder answering each request just before 5 s cannot raise its own to the maximum', () => {
+    const hedge = new HedgeTimer(DEFAULT_HEDGE);
+    for (let i = 0; i < 50; i++) {
+      hedge.replied('near', 100);
+      hedge.replied('other', 120);
+    }
+    for (let i = 0; i < 20; i++) hedge.replied('dawdler', 4_900);
+    const shared = hedge.delay('stranger');
+    expect(hedge.delay('dawdler')).toBe(Math.max(DEFAULT_HEDGE.minMs, OWN_DELAY_FACTOR * shared));
+    expect(hedge.delay('dawdler')).toBeLessThan(4_900);
   });
 
   it('an answer of any kind ends a peer\'s slow spell, a timed one or not', () => {
