@@ -52,6 +52,8 @@ const numbers = numberRule({
   positiveIntegers: ['maxRequestBytes', 'maxReplyBytes', 'maxMethodsTracked'],
   positive: ['defaultTimeoutMs'],
   fractions: ['dropRate'],
+  // No deadline of the network's own: a call then ends only at its own timeoutMs or signal.
+  mayBeInfinite: ['defaultTimeoutMs'],
 });
 
 /** The options with their defaults; InvalidOptionError naming the first one MemoryNetwork cannot take as given. */
@@ -75,6 +77,13 @@ export function resolveMemoryNetworkOptions(options: unknown): ResolvedMemoryNet
     clock: given.clock === undefined ? systemClock : component<Clock>('clock', given.clock as Clock, ['now', 'setTimeout', 'clearTimeout'], 'a Clock'),
     random: (given.random as Random | undefined) ?? seededRandom(0),
   };
+}
+
+/** A drop probability as given to the network or one of its links: a number in [0, 1]. */
+export function checkDropRate(option: string, rate: unknown): number {
+  const refusal = typeof rate === 'number' ? numbers('dropRate', rate) : 'a number';
+  if (refusal !== undefined) throw new InvalidOptionError(option, `expected ${refusal}, got ${describe(rate)}`);
+  return rate as number;
 }
 
 /** A latency as given to the network or one of its links: milliseconds (finite, >= 0) or a function drawing them. */

@@ -26,7 +26,7 @@
 import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
 import { callAbortedError, callTimeout, followSignal, replyBound } from './abort.js';
 import type { Clock, Random, TimerHandle } from '../runtime.js';
-import { checkLatency, resolveMemoryNetworkOptions, type LatencySpec, type MemoryNetworkOptions } from './memory-options.js';
+import { checkDropRate, checkLatency, resolveMemoryNetworkOptions, type LatencySpec, type MemoryNetworkOptions } from './memory-options.js';
 import { peerAddressNamed, type PeerAddress } from '../peer-address.js';
 import { decodeBinary, encodeBinary, errorFromReply, errorReply } from './codec.js';
 import type { CallOptions, ListenOptions, RequestContext, Transport, TransportService, TransportStats } from './types.js';
@@ -104,23 +104,23 @@ export class MemoryNetwork {
 
   // --- faults ---------------------------------------------------------------------------------
 
-  /** INVALID_OPTION for a latency that is neither milliseconds (finite, >= 0) nor a function. */
+  /** INVALID_OPTION (`latencyMs`) for a latency that is neither milliseconds (finite, >= 0) nor a function. */
   setDefaultLatency(latency: LatencySpec): void {
-    this.defaultLatency = checkLatency('latency', latency);
+    this.defaultLatency = checkLatency('latencyMs', latency);
   }
 
   /** Latency of the link between a and b, both directions. */
   setLinkLatency(a: string, b: string, latency: LatencySpec): void {
-    this.linkLatency.set(linkKey(a, b), checkLatency('latency', latency));
+    this.linkLatency.set(linkKey(a, b), checkLatency('latencyMs', latency));
   }
 
   setDefaultDropRate(rate: number): void {
-    this.defaultDropRate = checkRate(rate);
+    this.defaultDropRate = checkDropRate('dropRate', rate);
   }
 
   /** Drop probability of the link between a and b, both directions. */
   setLinkDropRate(a: string, b: string, rate: number): void {
-    this.linkDropRate.set(linkKey(a, b), checkRate(rate));
+    this.linkDropRate.set(linkKey(a, b), checkDropRate('dropRate', rate));
   }
 
   /** Cuts every link between a member of groupA and a member of groupB, until heal(). */
@@ -573,11 +573,6 @@ class OutgoingCall {
 
 function emptyStats(): MemoryNodeStats {
   return { callsOut: 0, callsIn: 0, bytesOut: 0, bytesIn: 0, messagesOut: 0, messagesIn: 0, byMethod: {} };
-}
-
-function checkRate(rate: number): number {
-  if (!(rate >= 0 && rate <= 1)) throw new AtlasError(ErrorCodes.BAD_REQUEST, `a drop rate is between 0 and 1, got ${rate}`);
-  return rate;
 }
 
 function linkKey(a: string, b: string): string {

@@ -38,10 +38,14 @@ describe('MemoryNetwork options', () => {
     }
   });
 
-  it('refuses a latency set later that is neither milliseconds nor a function', () => {
+  it('refuses a latency or a drop rate set later that the options would refuse, naming the option', () => {
     const network = new MemoryNetwork();
-    expect(refusal(() => network.setDefaultLatency(-1))).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'latency' });
-    expect(refusal(() => network.setLinkLatency('a', 'b', Infinity))).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'latency' });
+    expect(refusal(() => network.setDefaultLatency(-1))).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'latencyMs' });
+    expect(refusal(() => network.setLinkLatency('a', 'b', Infinity))).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'latencyMs' });
+    expect(refusal(() => network.setDefaultDropRate(1.5))).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'dropRate' });
+    expect(refusal(() => network.setLinkDropRate('a', 'b', NaN))).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'dropRate' });
+    network.setLinkDropRate('a', 'b', 0.5);
+    expect(new MemoryNetwork({ defaultTimeoutMs: Infinity }).defaultTimeoutMs).toBe(Infinity); // no deadline of its own
     network.setDefaultLatency(0);
     network.setLinkLatency('a', 'b', () => 3);
   });
