@@ -122,7 +122,7 @@ export class PeerViews {
     return chunkBytes + maxChunkSize > Math.max(announced, minJudgedReplyBytes(maxChunkSize));
   }
 
-  /** The shortest round trip timed to `peer` (PeerView.roundTripMs), ms; undefined when none was (or it is not viewed). */
+  /** The shortest round trip of the last inventory calls timed to `peer` (PeerView.roundTripMs), ms; undefined when none was (or it is not viewed). */
   roundTripMs(peer: string): number | undefined {
     return this.views.get(peer)?.roundTripMs;
   }
