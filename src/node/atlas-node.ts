@@ -15,7 +15,7 @@ import { TypedEmitter, type AtlasNodeEventMap, type AtlasNodeEvents, type Progre
 import type { AtlasNodeOptions } from './options.js';
 import type { FetchOptions, FetchResult } from '../sync/fetch.js';
 import { listenError } from '../transport/listen-error.js';
-import { openNodeStore, stateError, type NodeState } from './lifecycle.js';
+import { claimTransport, openNodeStore, releaseTransport, stateError, type NodeState } from './lifecycle.js';
 import { resolveNodeOptions, type ResolvedNodeOptions } from './resolve-options.js';
 import type { NodeStats } from './stats.js';
 import { wireNode, type NodeParts } from './wiring.js';
@@ -68,8 +68,15 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     const resolved = resolveNodeOptions(options);
     const { signal } = init;
     if (signal?.aborted) throw abortedError('open', signal);
-    await hashReady();
-    const store = await openNodeStore(resolved.storage, resolved.maxChunkSize);
+    claimTransport(resolved.transport);
+    let store: ChunkStore;
+    try {
+      await hashReady();
+      store = await openNodeStore(resolved.storage, resolved.maxChunkSize);
+    } catch (error) {
+      releaseTransport(resolved.transport);
+      throw error;
+    }
     // The follower keeps the signal it starts with for its whole run: it gets one of the open's own.
     const catchUp = new AbortController();
     const onAbort = (): void => catchUp.abort(signal?.reason);
@@ -80,6 +87,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
       await node.parts.follower.start({ signal: catchUp.signal });
       return node;
     } catch (error) {
+      releaseTransport(resolved.transport);
       // A store the node opened has no other owner: an open that fails closes it, whatever closeStore says.
       if (resolved.closeStore || resolved.storage.kind !== 'given') await store.close().catch(() => undefined);
       throw signal?.aborted ? abortedError('open', signal) : error;

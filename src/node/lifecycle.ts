@@ -3,10 +3,11 @@
  * data directory, and naming why listening failed. States: open -> starting -> running ->
  * closing -> closed; a failed start goes back to open, and may be retried.
  */
-import { AtlasError, ErrorCodes } from '../errors.js';
+import { AtlasError, ErrorCodes, InvalidOptionError } from '../errors.js';
 import { LmdbChunkStore } from '../store/lmdb.js';
 import { MemoryChunkStore } from '../store/memory.js';
 import type { ChunkStore } from '../store/types.js';
+import type { Transport } from '../transport/types.js';
 import type { NodeStorage } from './resolve-options.js';
 
 /** Where an AtlasNode is in its life: `open` (constructed, not started), `starting`, `running`, `closing`, `closed`. */
@@ -31,6 +32,22 @@ export async function openNodeStore(storage: NodeStorage, maxChunkSize: number):
         chunkCacheBytes: storage.chunkCacheBytes,
       });
   }
+}
+
+/** Transports given to nodes: a node closes its transport when it closes, so two nodes on one would take each other off the network. */
+const claimedTransports = new WeakSet<Transport>();
+
+/** Takes `transport` for a node being opened; INVALID_OPTION (`transport`) when another node has it (or had it: it closed it). */
+export function claimTransport(transport: Transport): void {
+  if (claimedTransports.has(transport)) {
+    throw new InvalidOptionError('transport', 'already given to an AtlasNode (a node closes its transport when it closes): give each node a transport of its own');
+  }
+  claimedTransports.add(transport);
+}
+
+/** Gives back the transport of a node whose open failed (it never listened, nor closed it). */
+export function releaseTransport(transport: Transport): void {
+  claimedTransports.delete(transport);
 }
 
 /** The error for an action the current state does not allow. */

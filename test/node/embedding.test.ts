@@ -245,6 +245,23 @@ describe('lifecycle and typed errors', () => {
     expect(status.ok).toBe(true);
   });
 
+  it('refuses a transport another node has, or had (a node closes its transport when it closes); a failed open gives it back', async () => {
+    const transport = new MemoryNetwork().transport('shared');
+    const first = await AtlasNode.open({ chain: new MemoryChain(), transport });
+    open.push(first);
+    await expect(AtlasNode.open({ chain: new MemoryChain(), transport })).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'transport' });
+    await first.start();
+    await first.close();
+    await expect(AtlasNode.open({ chain: new MemoryChain(), transport })).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'transport' });
+    const spare = new MemoryNetwork().transport('spare');
+    const hanging = { length: () => new Promise<number>(() => {}), read: async () => [], subscribe: () => () => {} };
+    await expect(AtlasNode.open({ chain: hanging, transport: spare }, { signal: AbortSignal.timeout(50) })).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    const second = await AtlasNode.open({ chain: new MemoryChain(), transport: spare });
+    open.push(second);
+    await second.start();
+    expect(second.state).toBe('running');
+  });
+
   it('missing or wrong options are INVALID_OPTION errors naming the option', async () => {
     const transport = new MemoryNetwork().transport('o');
     const chain = new MemoryChain();
