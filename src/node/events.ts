@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Address } from '../address.js';
+import type { PeerRemoveReason } from '../peers/table.js';
 
 /** A chunk stored by a node: its address, its positions and where it came from. */
 export interface ChunkEvent {
@@ -35,7 +36,8 @@ export interface AtlasNodeEvents {
   'peer:add': { peer: string; seed: boolean };
   /** A peer answered one of our calls for the first time (since it was last removed). Admission may still refuse it. */
   'peer:reach': { peer: string };
-  'peer:remove': { peer: string; reason: string };
+  /** A peer left the peer table, and why (PeerRemoveReason). */
+  'peer:remove': { peer: string; reason: PeerRemoveReason };
   /** Have or total changed. Throttle in the listener if you log it. */
   progress: ProgressEvent;
   /** Every announced chunk is held (have === total), after having been behind. */

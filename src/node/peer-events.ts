@@ -1,5 +1,6 @@
 import { canonicalPeerAddress } from '../peers/address-policy.js';
 import type { AtlasNodeEvents } from './events.js';
+import type { PeerRemoveReason } from '../peers/table.js';
 
 type Emit = <E extends keyof AtlasNodeEvents>(event: E, payload: AtlasNodeEvents[E]) => void;
 
@@ -32,7 +33,7 @@ export class PeerEvents {
   }
 
   /** The peer table removed `peer`. */
-  removed(peer: string, reason: string): void {
+  removed(peer: string, reason: PeerRemoveReason): void {
     this.reached.delete(peer);
     if (this.unreachedSeeds.delete(peer)) return; // never reported as added
     this.emit('peer:remove', { peer, reason });

@@ -7,7 +7,7 @@ import type { Blocklist } from './blocklist.js';
 import { hostOf, MAX_ADDRESSES_PER_HOST } from './host-key.js';
 import { MhdaSampler } from './mhda.js';
 import { NeighborSet } from './neighbors.js';
-import { PeerTable, type PeerTableLimits } from './table.js';
+import { PeerTable, type PeerRemoveReason, type PeerTableLimits } from './table.js';
 import { WalkPace, type WalkPaceOptions } from './walk-pace.js';
 
 /** What admission reads of our announcement sequence, to compare it with a candidate's. */
@@ -38,7 +38,7 @@ export interface OverlayOptions {
   table: { limits: Partial<PeerTableLimits> & Pick<PeerTableLimits, 'maxPeers' | 'maxPending' | 'refusalMs'>; addressPolicy: Partial<AddressPolicyOptions>; blocklist: Blocklist };
   events: {
     peerAdded(peer: string): void;
-    peerRemoved(peer: string, reason: string): void;
+    peerRemoved(peer: string, reason: PeerRemoveReason): void;
     neighborAdded(peer: string): void;
     neighborRemoved(peer: string): void;
   };
