@@ -76,12 +76,17 @@ export function abortedError(what: string, signal?: AbortSignal): AtlasError {
   return new AtlasError(ErrorCodes.ABORTED, `${what} aborted`, undefined, signal === undefined ? undefined : { cause: signal.reason });
 }
 
-/** A missing or wrong option; `option` is its name as written in the options object (e.g. 'timers.roundMs'). */
+/**
+ * A missing or wrong option; `option` is its name as written in the options object (e.g.
+ * 'timers.roundMs'). `cause`: the system error that showed it (a path that cannot be used), whose
+ * errno goes in `details` too.
+ */
 export class InvalidOptionError extends AtlasError {
   readonly option: string;
 
-  constructor(option: string, message: string) {
-    super(ErrorCodes.INVALID_OPTION, `option ${option}: ${message}`, { option });
+  constructor(option: string, message: string, cause?: unknown) {
+    const errno = (cause as NodeJS.ErrnoException | undefined)?.code;
+    super(ErrorCodes.INVALID_OPTION, `option ${option}: ${message}`, errno === undefined ? { option } : { option, errno }, cause === undefined ? undefined : { cause });
     this.option = option;
   }
 }

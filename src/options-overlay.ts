@@ -105,6 +105,16 @@ function refusalOf(name: string, value: unknown, fallback: unknown, rules: Overl
 }
 
 /**
+ * Checks that `options` is an options object whose keys are all in `names` (a record of every
+ * option its type has, so the compiler keeps the list whole): INVALID_OPTION naming `options`
+ * for a non-object, or the first unknown key (a misspelt option would silently keep its default).
+ */
+export function checkOptionNames<T extends object>(options: unknown, names: Readonly<Record<keyof T, true>>, what: string): asserts options is T {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidOptionError('options', `${what} needs an options object`);
+  for (const key of Object.keys(options)) if (!Object.hasOwn(names, key)) throw new InvalidOptionError(key, 'unknown option');
+}
+
+/**
  * `value` as a component given in an option (a clock, a logger, a chain adapter): an object with
  * every one of `methods`; INVALID_OPTION naming `option` (and `what` it should be) otherwise.
  */

@@ -24,23 +24,25 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   'http-body': ['errors'],
   // a new file's name made durable: the Stacks observer's journal and the chunk log
   'durable-file': [],
+  // why a listen failed, alike for the peer transport and the Stacks observer
+  'listen-error': ['errors'],
   // reading what a user typed and saying what was wrong, alike in the CLI and `atlas sim`
   'command-line': ['errors'],
   hash: [...BASE],
   inventory: [...BASE, 'hash'],
-  chain: [...BASE, 'hash', 'http-body', 'durable-file'],
+  chain: [...BASE, 'hash', 'http-body', 'durable-file', 'listen-error'],
   store: [...BASE, 'hash', 'inventory', 'chain', 'durable-file'],
-  transport: [...BASE, 'hash', 'http-body'],
+  transport: [...BASE, 'hash', 'http-body', 'listen-error'],
   protocol: [...BASE, 'hash', 'inventory', 'chain', 'transport'],
   peers: [...BASE, 'hash', 'protocol', 'transport'],
   legacy: [...BASE, 'hash', 'inventory', 'chain', 'store', 'protocol', 'transport'],
   sync: [...BASE, 'hash', 'inventory', 'chain', 'store', 'protocol', 'transport', 'peers'],
   bns: [...BASE, 'hash', 'chain', 'store', 'protocol', 'transport'],
-  node: [...BASE, 'hash', 'inventory', 'chain', 'store', 'protocol', 'transport', 'peers', 'sync', 'bns'],
+  node: [...BASE, 'hash', 'listen-error', 'inventory', 'chain', 'store', 'protocol', 'transport', 'peers', 'sync', 'bns'],
   testing: [...BASE, 'hash', 'inventory', 'chain', 'store', 'protocol', 'transport', 'peers', 'legacy', 'sync', 'bns', 'node', 'sim'],
   sim: [...BASE, 'command-line', 'hash', 'inventory', 'chain', 'store', 'protocol', 'transport', 'peers', 'legacy', 'sync', 'bns', 'node'],
   index: [...BASE, 'hash', 'inventory', 'chain', 'store', 'protocol', 'transport', 'peers', 'sync', 'bns', 'node'],
-  cli: [...BASE, 'command-line', 'hash', 'http-body', 'inventory', 'chain', 'store', 'protocol', 'transport', 'peers', 'legacy', 'sync', 'bns', 'node', 'sim', 'index', 'testing'],
+  cli: [...BASE, 'command-line', 'hash', 'http-body', 'listen-error', 'inventory', 'chain', 'store', 'protocol', 'transport', 'peers', 'legacy', 'sync', 'bns', 'node', 'sim', 'index', 'testing'],
 };
 
 /** Longest file without a header line "Longer than 450 lines: <why>". */

@@ -27,6 +27,8 @@ import { makeDirectories } from '../durable-file.js';
 import { dirname } from 'node:path';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import { pushAll, SerialQueue, silentLogger, type Logger } from '../runtime.js';
+import { checkOptionNames } from '../options-overlay.js';
+import { pathError, requiredPath } from './open-errors.js';
 import { checkAnnouncement, checkMaxReadLimit, checkRollback, checkSignal, readPage, toAnnouncements, type AnnounceInput } from './announcement.js';
 import { ChainListeners } from './listeners.js';
 import { parseFinalLine, isTornChainLine } from './tail.js';
@@ -44,6 +46,9 @@ export interface DevChainOptions {
   /** Receives the warning about a repaired torn line, and listener errors. */
   logger?: Logger;
 }
+
+/** Every option of DevChainOptions: a misspelt one is refused. */
+const DEV_CHAIN_OPTION_NAMES: Record<keyof DevChainOptions, true> = { maxReadLimit: true, maxLineBytes: true, logger: true };
 
 /** What open() did about a torn last line, if there was one. */
 export interface DevChainRepair {
@@ -97,11 +102,18 @@ export class DevChain implements ChainAdapter {
 
   /** Opens the chain file at `path`, creating it (and its directory) when absent. */
   static async open(path: string, options: DevChainOptions = {}): Promise<DevChain> {
+    requiredPath('path', path);
+    checkOptionNames<DevChainOptions>(options, DEV_CHAIN_OPTION_NAMES, 'DevChain.open');
     const logger = options.logger ?? silentLogger;
     const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    makeDirectories(dirname(path));
-    await (await open(path, 'a')).close();
-    const bytes = await readFile(path);
+    let bytes: Buffer;
+    try {
+      makeDirectories(dirname(path));
+      await (await open(path, 'a')).close();
+      bytes = await readFile(path);
+    } catch (error) {
+      throw pathError('path', path, error);
+    }
     const parsed = parseLines(bytes, 0, 0, maxLineBytes);
     if (parsed.badLine) throw parsed.badLine.error;
     let repaired: DevChainRepair | undefined;

@@ -14,7 +14,7 @@ import { NameResolver, type NameEntry, type Resolution } from '../bns/names.js';
 import { TypedEmitter, type AtlasNodeEventMap, type AtlasNodeEvents, type ProgressEvent } from './events.js';
 import type { AtlasNodeOptions } from './options.js';
 import type { FetchOptions, FetchResult } from '../sync/fetch.js';
-import { listenError } from '../transport/listen-error.js';
+import { listenError } from '../listen-error.js';
 import { claimTransport, openNodeStore, releaseTransport, stateError, type NodeState } from './lifecycle.js';
 import { resolveNodeOptions, type ResolvedNodeOptions } from './resolve-options.js';
 import type { NodeStats } from './stats.js';

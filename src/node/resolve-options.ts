@@ -8,7 +8,7 @@
 import { DEFAULT_CHUNK_CACHE_BYTES } from '../store/recent-records.js';
 import { DEFAULT_SEQUENCE_CACHE_BYTES } from '../store/sequence-pages.js';
 import { InvalidOptionError } from '../errors.js';
-import { component, describe, numberRule, overlayChecked, POSITIVE_FINITE, type NumberRule } from '../options-overlay.js';
+import { checkOptionNames, component, describe, numberRule, overlayChecked, POSITIVE_FINITE, type NumberRule } from '../options-overlay.js';
 import { ADDRESS_POLICY_RULES, canonicalPeerAddress, DEFAULT_ADDRESS_POLICY, type AddressPolicyOptions } from '../peers/address-policy.js';
 import { PEER_TABLE_DEFAULTS, PEER_TABLE_RULES, type PeerTableLimits } from '../peers/table.js';
 import { DEFAULT_WALK_PACE, type WalkPaceOptions } from '../peers/walk-pace.js';
@@ -100,9 +100,7 @@ const NODE_GROUP_RULES = {
 
 /** Checks `options` and returns them resolved: every default filled in, the data deeply frozen. */
 export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptions {
-  if (typeof options !== 'object' || options === null) throw new InvalidOptionError('options', 'AtlasNode.open needs an options object');
-  const known = new Set(Object.keys(OPTION_NAMES));
-  for (const key of Object.keys(options)) if (!known.has(key)) throw new InvalidOptionError(key, 'unknown option');
+  checkOptionNames<AtlasNodeOptions>(options, OPTION_NAMES, 'AtlasNode.open');
 
   const chain = component('chain', options.chain, CHAIN_METHODS, 'a chain adapter (length, read, subscribe)');
   const transport = component('transport', options.transport, TRANSPORT_METHODS, 'a transport (e.g. new HttpTransport({ listen }))');

@@ -27,6 +27,7 @@
 import { open, type RootDatabase } from 'lmdb';
 import { flushDirectory } from './file-error.js';
 import { AtlasError, ErrorCodes, InvalidOptionError } from '../errors.js';
+import { checkOptionNames } from '../options-overlay.js';
 import type { Logger } from '../runtime.js';
 import { checkMaxChunkSize } from './admission.js';
 import { hashReady } from '../hash/index.js';
@@ -97,6 +98,11 @@ export interface LmdbChunkStoreOptions {
   logger?: Logger;
 }
 
+/** Every option of LmdbChunkStoreOptions: a misspelt one (the chunk layout is fixed for the life of a store) is refused. */
+const LMDB_OPTION_NAMES: Record<keyof LmdbChunkStoreOptions, true> = {
+  path: true, maxChunkSize: true, mapSize: true, noSync: true, chunkStorage: true, sequenceCacheBytes: true, chunkCacheBytes: true, acceptEmptyDataFile: true, logger: true,
+};
+
 interface FormatRecord {
   magic: string;
   version: number;
@@ -139,7 +145,8 @@ export class LmdbChunkStore extends BackedChunkStore {
    * store, a damaged environment, or a store written by a newer format version.
    */
   static async open(options: LmdbChunkStoreOptions): Promise<LmdbChunkStore> {
-    if (typeof options?.path !== 'string' || options.path.length === 0) {
+    checkOptionNames<LmdbChunkStoreOptions>(options, LMDB_OPTION_NAMES, 'LmdbChunkStore.open');
+    if (typeof options.path !== 'string' || options.path.length === 0) {
       throw new AtlasError(ErrorCodes.BAD_REQUEST, 'LmdbChunkStore.open needs a path');
     }
     if (options.chunkStorage !== undefined && options.chunkStorage !== 'lmdb' && options.chunkStorage !== 'log') {

@@ -26,7 +26,7 @@ import { codecFor, codecForContentType, decodePieces, errorFromReply, isErrorRep
 import type { CallOptions, ListenOptions, Transport, TransportService, TransportStats } from './types.js';
 import type { ConnectionStats } from './http-connections.js';
 import { readBodyParts, type BodyParts } from '../http-body.js';
-import { listenError } from './listen-error.js';
+import { listenError } from '../listen-error.js';
 import { joinHostPort, splitHostPort } from './http-io.js';
 import { resolveHttpLimits, type HttpLimits } from './http-limits.js';
 import { checkHttpTransportOptions } from './http-options.js';

@@ -100,8 +100,15 @@ describe('DevChain', () => {
   });
 
   it('fails at once for a file it cannot create a folder for (Node\'s recursive mkdir loops for ever on /proc/x)', async () => {
-    await expect(DevChain.open('/proc/atlas-x/y/chain.jsonl')).rejects.toMatchObject({ code: 'ENOENT', path: '/proc/atlas-x' });
-    await expect(DevChain.open('/sys/atlas-x/chain.jsonl')).rejects.toMatchObject({ path: '/sys/atlas-x' });
+    await expect(DevChain.open('/proc/atlas-x/y/chain.jsonl')).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'path', details: { errno: 'ENOENT' }, cause: { path: '/proc/atlas-x' } });
+    await expect(DevChain.open('/sys/atlas-x/chain.jsonl')).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'path', cause: { path: '/sys/atlas-x' } });
+  });
+
+  it('names what it cannot use: a misspelt option, a path that is no string, a folder that is a file', async () => {
+    await expect(DevChain.open(join(root, 'c.jsonl'), { maxReadLimt: 5 } as never)).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'maxReadLimt' });
+    await expect(DevChain.open(undefined as never)).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'path' });
+    writeFileSync(join(root, 'a-file'), 'x');
+    await expect(DevChain.open(join(root, 'a-file', 'c.jsonl'))).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'path', details: { errno: 'ENOTDIR' } });
   });
 
   it('refuses a file whose damage is not at the end', async () => {

@@ -109,7 +109,7 @@ describe('bin/atlas.js', () => {
     const light = (path: string) =>
       path.startsWith('dist/cli/') || path === 'bin/atlas.js' || /(^|\/)node_modules\/commander\//.test(path) || LIGHT_MODULES.includes(path);
     // What only a command that calls a node's protocol needs on top.
-    const client = (path: string) => /^dist\/(transport|protocol)\//.test(path) || path === 'dist/runtime.js' || /(^|\/)node_modules\/msgpackr\//.test(path);
+    const client = (path: string) => /^dist\/(transport|protocol)\//.test(path) || path === 'dist/runtime.js' || path === 'dist/listen-error.js' || /(^|\/)node_modules\/msgpackr\//.test(path);
     const [version, status, peers, simList] = await Promise.all([
       loaded(['--version'], 0),
       loaded(['status', '-p', '127.0.0.1:1', '-t', '2'], 1),

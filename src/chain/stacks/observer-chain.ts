@@ -7,12 +7,15 @@
  * fsynced first; every delivery may repeat and is applied once.
  */
 import { AtlasError, ErrorCodes, InvalidOptionError } from '../../errors.js';
-import { describe, numberRule, overlayChecked, type OverlayRules } from '../../options-overlay.js';
+import { checkOptionNames, describe, numberRule, overlayChecked, type OverlayRules } from '../../options-overlay.js';
 import { hash160Hex } from '../../hash/index.js';
 import { silentLogger, type Logger } from '../../runtime.js';
 import { checkMaxReadLimit, readPage } from '../announcement.js';
 import { ChainListeners } from '../listeners.js';
 import type { ChainAdapter, ChainListener } from '../types.js';
+import { pathError, requiredPath } from '../open-errors.js';
+import { listenError } from '../../listen-error.js';
+import { parsePeerAddress } from '../../peer-address.js';
 import { BlockTree, type StacksAnnouncement } from './block-tree.js';
 import { ObserverJournal } from './journal.js';
 import { allowedHostList, ObserverServer, DEFAULT_OBSERVER_LIMITS, type ObserverLimits } from './observer-http.js';
@@ -44,6 +47,11 @@ export interface StacksObserverChainOptions {
   maxReadLimit?: number;
   logger?: Logger;
 }
+
+/** Every option of StacksObserverChainOptions: a misspelt one (a `listen` that never listens) is refused. */
+const OBSERVER_OPTION_NAMES: Record<keyof StacksObserverChainOptions, true> = {
+  dir: true, listen: true, contracts: true, reorgWindow: true, limits: true, allowedHosts: true, maxReadLimit: true, logger: true,
+};
 
 /** Counters of what a `StacksObserverChain` received: blocks (and repeats), announcements, zone files stored or refused, malformed events. */
 export interface StacksObserverStats {
@@ -108,6 +116,11 @@ export class StacksObserverChain implements ChainAdapter {
 
   /** Replays the journal in `dir`, then listens when `listen` is given. */
   static async open(options: StacksObserverChainOptions): Promise<StacksObserverChain> {
+    checkOptionNames<StacksObserverChainOptions>(options, OBSERVER_OPTION_NAMES, 'StacksObserverChain.open');
+    const dir = requiredPath('dir', options.dir);
+    if (options.listen !== undefined && (typeof options.listen !== 'string' || parsePeerAddress(options.listen)?.port === undefined)) {
+      throw new InvalidOptionError('listen', `expected a "host:port" address, got ${describe(options.listen)}`);
+    }
     const logger = options.logger ?? silentLogger;
     // Checked before anything is opened: a bad entry touches nothing.
     const allowList = allowedHostList(options.allowedHosts ?? []);
@@ -117,13 +130,20 @@ export class StacksObserverChain implements ChainAdapter {
     if (!Number.isSafeInteger(reorgWindow) || reorgWindow < 1) throw new InvalidOptionError('reorgWindow', `expected a positive integer, got ${describe(reorgWindow)}`);
     checkMaxReadLimit(options.maxReadLimit);
     const tree = new BlockTree(reorgWindow);
-    const journal = ObserverJournal.open(options.dir, logger, limits.maxAttachmentBytes, (block) => tree.add(block, true));
+    let journal: ObserverJournal;
+    try {
+      journal = ObserverJournal.open(dir, logger, limits.maxAttachmentBytes, (block) => tree.add(block, true));
+    } catch (error) {
+      throw pathError('dir', dir, error);
+    }
     try {
       compactIfLong(journal, tree, logger);
       const chain = new StacksObserverChain(options, limits, journal, tree);
       if (options.listen !== undefined) {
         const server = new ObserverServer(chain, chain.limits, logger, allowList);
-        await server.listen(options.listen);
+        await server.listen(options.listen).catch((error: unknown) => {
+          throw listenError(error, options.listen);
+        });
         chain.#server = server;
       }
       return chain;

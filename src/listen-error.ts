@@ -1,5 +1,5 @@
-/** The one reading of why a transport could not listen: a taken port, a refused address, or neither. */
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+/** The one reading of why a server could not listen (the peer transport's, the Stacks observer's): a taken port, a refused address, or neither. */
+import { AtlasError, ErrorCodes, isAtlasError } from './errors.js';
 
 /**
  * A listen failure as the error a host can act on: ADDRESS_IN_USE for a taken port, ADDRESS_REFUSED
