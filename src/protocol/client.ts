@@ -10,9 +10,9 @@
  * is handed the lifetime and the timeout for a call that follows nothing else; any other call,
  * or any other transport, gets one signal made for it that aborts on all three.
  */
-import { AtlasError, ErrorCodes, abortedError, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes, InvalidOptionError, abortedError, isAtlasError } from '../errors.js';
 import { systemClock, type Clock } from '../runtime.js';
-import { overlayChecked, POSITIVE_FINITE } from '../options-overlay.js';
+import { checkOptionNames, component, describe, overlayChecked, POSITIVE_FINITE } from '../options-overlay.js';
 import type { CallOptions, Transport } from '../transport/types.js';
 import { Deadline } from './deadline.js';
 import { followSignal } from '../transport/abort.js';
@@ -86,6 +86,23 @@ export interface GetChunksCallOptions extends ClientCallOptions {
   packed?: boolean;
 }
 
+const CLIENT_OPTION_NAMES: Record<keyof ProtocolClientOptions, true> = { limits: true, timeouts: true, clock: true, signal: true };
+
+/**
+ * A call's options as the caller gave them: INVALID_OPTION for a signal that is not an
+ * AbortSignal, or a timeoutMs that is not a finite number >= 0 (NaN or Infinity would drop the
+ * method's deadline without a word). The keys are not checked: a call's options are spread from
+ * wider objects (the getChunks options), and a check of every key on every call would cost the
+ * download path.
+ */
+function checkCallOptions(options: ClientCallOptions): void {
+  const { signal, timeoutMs } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidOptionError('signal', 'expected an AbortSignal');
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs >= 0)) {
+    throw new InvalidOptionError('timeoutMs', `expected a finite number of milliseconds >= 0, got ${describe(timeoutMs)}`);
+  }
+}
+
 const timeoutKind: { [M in Method]: keyof ProtocolTimeouts } = {
   ping: 'ping',
   peers: 'peers',
@@ -118,7 +135,12 @@ export class ProtocolClient {
   /** The transport hands each reply over (Transport.handsOverReplies): its bytes are the caller's alone. */
   readonly handsOverReplies: boolean;
 
+  /** INVALID_OPTION for a transport without call(), a misspelt option, or a limit, timeout, clock or signal that is not one. */
   constructor(transport: Transport, options: ProtocolClientOptions = {}) {
+    component('transport', transport, ['call'], 'a Transport');
+    checkOptionNames<ProtocolClientOptions>(options, CLIENT_OPTION_NAMES, 'ProtocolClient');
+    if (options.clock !== undefined) component('clock', options.clock, ['now', 'setTimeout', 'clearTimeout'], 'a Clock');
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InvalidOptionError('signal', 'expected an AbortSignal');
     this.transport = transport;
     this.clock = options.clock ?? systemClock;
     this.lifetime = options.signal;
@@ -212,6 +234,7 @@ export class ProtocolClient {
     checked = false,
   ): Promise<ResultOf<M>> {
     const request = checked ? params : validateParams(method, params, this.limits);
+    checkCallOptions(options);
     if (options.signal?.aborted) throw abortedError('call', options.signal);
     if (this.lifetime?.aborted) throw abortedError('call', this.lifetime);
     const timeoutMs = options.timeoutMs ?? this.timeouts[timeoutKind[method]];

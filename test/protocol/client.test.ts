@@ -145,6 +145,24 @@ describe('ProtocolClient: deadlines and aborts', () => {
     expect(await endOf(clock, client.peers('p:1', {}, { timeoutMs: 50 }))).toEqual({ at: 1_284, code: ErrorCodes.TIMEOUT });
   });
 
+  it('refuses call options and client options it cannot take, naming them, before sending anything', async () => {
+    const clock = new VirtualClock();
+    const transport = new SilentTransport(clock);
+    const client = new ProtocolClient(transport, { clock });
+    for (const [options, option] of [[{ signal: 'x' }, 'signal'], [{ timeoutMs: NaN }, 'timeoutMs'], [{ timeoutMs: Infinity }, 'timeoutMs'], [{ timeoutMs: -5 }, 'timeoutMs'], [{ timeoutMs: '10' }, 'timeoutMs']] as const) {
+      await expect(client.ping('p:1', { network: 'main', sequenceLength: 5 }, options as never), option).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION, option });
+    }
+    expect(transport.calls).toHaveLength(0);
+    for (const [build, option] of [
+      [() => new ProtocolClient(null as never), 'transport'],
+      [() => new ProtocolClient(transport, { timeout: { ping: 5 } } as never), 'timeout'],
+      [() => new ProtocolClient(transport, { clock: {} as never }), 'clock'],
+      [() => new ProtocolClient(transport, { signal: {} as never }), 'signal'],
+    ] as const) {
+      expect(build, option).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION, option }));
+    }
+  });
+
   it('says TIMEOUT at the deadline and ABORTED on the caller\'s abort, even from a transport that ignores its signal', async () => {
     const clock = new VirtualClock();
     const client = new ProtocolClient(new SilentTransport(clock, 'nothing'), { clock });
