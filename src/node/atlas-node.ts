@@ -139,14 +139,20 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     this.scheduleRound(0);
   }
 
-  /** Stores chunks put by a client (SPEC §2), then pushes them to neighbours. */
-  async putChunks(chunks: readonly Uint8Array[]): Promise<boolean[]> {
-    return (await this.putChunksDetailed(chunks)).map((outcome) => outcome.ok);
+  /**
+   * Stores chunks put by a client (SPEC §2), then pushes them to neighbours. `signal`, aborted
+   * before the write begins, stores nothing (ABORTED); a write under way is not given up: what it
+   * acknowledges is durable, and the call resolves with it.
+   */
+  async putChunks(chunks: readonly Uint8Array[], options?: { signal?: AbortSignal }): Promise<boolean[]> {
+    return (await this.putChunksDetailed(chunks, options)).map((outcome) => outcome.ok);
   }
 
   /** Like putChunks, with the reason for every refusal (an AtlasError with a stable code). */
-  async putChunksDetailed(chunks: readonly Uint8Array[]): Promise<PutOutcome[]> {
+  async putChunksDetailed(chunks: readonly Uint8Array[], options?: { signal?: AbortSignal }): Promise<PutOutcome[]> {
     this.assertUsable('putChunks');
+    const { signal } = callOptions('putChunks', options, ['signal']);
+    if (signal?.aborted) throw abortedError('putChunks', signal);
     const outcomes = await this.store.putMany(chunks);
     // Stored, and so acknowledged, even when the node began closing meanwhile: only the push is left out.
     if (this.#state === 'closing' || this.#state === 'closed') return outcomes;

@@ -245,6 +245,16 @@ describe('lifecycle and typed errors', () => {
     expect(status.ok).toBe(true);
   });
 
+  it('putChunks with an aborted signal stores nothing (ABORTED); a signal that is none is an option error', async () => {
+    const chunks = generateChunks(1, seededRandom(23));
+    const node = await AtlasNode.open({ chain: chainWith(chunks), transport: new MemoryNetwork().transport('put') });
+    open.push(node);
+    await expect(node.putChunks(chunks.map((c) => c.data), { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    expect(node.stats().chunks).toBe(0);
+    await expect(node.putChunksDetailed(chunks.map((c) => c.data), { signal: 5 } as never)).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'signal' });
+    expect(await node.putChunks(chunks.map((c) => c.data), { signal: new AbortController().signal })).toEqual([true]);
+  });
+
   it('refuses a transport another node has, or had (a node closes its transport when it closes); a failed open gives it back', async () => {
     const transport = new MemoryNetwork().transport('shared');
     const first = await AtlasNode.open({ chain: new MemoryChain(), transport });
