@@ -42,7 +42,7 @@ export type { Bitmap } from './inventory/bitmap.js';
 export { bitmapBackend, bitmapBackendInfo, type BitmapBackendName, type BitmapBackendInfo, type ReadonlyBitmap } from './inventory/index.js';
 export { MemoryChunkStore, LmdbChunkStore, verifyClaimed, DEFAULT_MAX_CHUNK_SIZE, DEFAULT_SEQUENCE_CACHE_BYTES, DEFAULT_CHUNK_CACHE_BYTES, type MemoryChunkStoreOptions, type LmdbChunkStoreOptions, type ChunkStorage } from './store/index.js';
 export { MemoryChain, DevChain, type AnnounceInput, type MemoryChainOptions, type DevChainOptions, type DevChainRepair } from './chain/index.js';
-export { ChainFollower, type ChainFollowerOptions } from './sync/chain-follow.js';
+export { ChainFollower, DEFAULT_FOLLOW, type ChainFollowerOptions, type FollowOptions } from './sync/chain-follow.js';
 export { prometheusMetrics, loadPromClient, type PrometheusMetrics, type PrometheusMetricsOptions, type PromClientModule, type PromRegistry } from './node/metrics-prometheus.js';
 export type { ModuleImporter, PromCounter, PromGauge, PromHistogram, PromMetricConfig } from './node/metrics-prometheus.js';
 export { DEFAULT_RATE_LIMIT, type RateLimitOptions } from './transport/rate-limit.js';

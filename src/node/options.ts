@@ -10,6 +10,7 @@ import type { ChunkStorage, ChunkStore } from '../store/types.js';
 import type { EarlyContactsOptions } from '../sync/early-contacts.js';
 import type { DownloaderOptions } from '../sync/downloader-options.js';
 import type { AuditOptions } from '../sync/audit.js';
+import type { FollowOptions } from '../sync/chain-follow.js';
 import type { BackfillOptions } from '../sync/sources/backfill-types.js';
 import type { ChunkSource } from '../sync/sources/types.js';
 import type { PusherOptions } from '../sync/pusher.js';
@@ -60,6 +61,14 @@ export type NestedPartial<T> = { [K in keyof T]?: T[K] extends object ? NestedPa
 export interface AtlasNodeOptions {
   /** Where announcements come from. */
   chain: ChainAdapter;
+  /**
+   * How the chain is followed (DEFAULT_FOLLOW): how long one call to the adapter may take
+   * (`callTimeoutMs`, 60 s: a remote chain node slower than that needs more), the first wait
+   * before a failed reconcile is tried again (`retryMs`, 1 s, doubling to 64 times), the
+   * announcements read at once (`pageSize`), the last ones checked at start (`checkDepth`) and
+   * the chain events queued before a reconcile (`maxPendingEvents`).
+   */
+  follow?: Partial<FollowOptions>;
   /** How the node reaches and serves peers. */
   transport: Transport;
   /** LMDB environment folder; omit (and omit `store`) for an in-memory store. */

@@ -22,6 +22,7 @@ import { DEFAULT_DOWNLOADER, type DownloaderOptions } from '../sync/downloader-o
 import { DEFAULT_EARLY_CONTACTS, type EarlyContactsOptions } from '../sync/early-contacts.js';
 import { DEFAULT_PUSHER, type PusherOptions } from '../sync/pusher.js';
 import { MIN_JUDGED_REPLY_CHUNKS, minJudgedReplyBytes } from '../sync/peer-views.js';
+import { DEFAULT_FOLLOW, FOLLOW_RULES, type FollowOptions } from '../sync/chain-follow.js';
 import { BACKFILL_RULES, DEFAULT_BACKFILL, type BackfillOptions } from '../sync/sources/backfill-types.js';
 import { DEFAULT_SUBDOMAIN_INDEX, SUBDOMAIN_INDEX_RULES, type SubdomainIndexLimits } from '../bns/subdomain-index.js';
 import type { ChunkSource } from '../sync/sources/types.js';
@@ -62,6 +63,7 @@ export interface ResolvedNodeOptions {
   readonly audit: Readonly<AuditOptions>;
   readonly sources: readonly ChunkSource[];
   readonly backfill: Readonly<BackfillOptions>;
+  readonly follow: Readonly<FollowOptions>;
   readonly names: Readonly<SubdomainIndexLimits>;
   readonly clock: Clock;
   readonly random: Random;
@@ -157,6 +159,7 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
     audit: overlayChecked('audit', DEFAULT_AUDIT, options.audit, NODE_GROUP_RULES.audit),
     sources,
     backfill: overlayChecked('backfill', DEFAULT_BACKFILL, options.backfill, BACKFILL_RULES),
+    follow: overlayChecked('follow', DEFAULT_FOLLOW, options.follow, FOLLOW_RULES),
     names: overlayChecked('names', DEFAULT_SUBDOMAIN_INDEX, options.names, SUBDOMAIN_INDEX_RULES),
     clock: options.clock === undefined ? systemClock : component('clock', options.clock, ['now', 'setTimeout', 'clearTimeout'], 'a Clock'),
     random: optional('random', options.random, 'a function returning [0, 1)', (v): v is Random => typeof v === 'function') ?? Math.random,
@@ -169,7 +172,7 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
 const OPTION_NAMES: Record<keyof AtlasNodeOptions, true> = {
   chain: true, transport: true, dataDir: true, chunkStorage: true, sequenceCacheBytes: true, chunkCacheBytes: true, store: true, closeStore: true, seeds: true, network: true, neighbors: true,
   maxChunkSize: true, limits: true, addressPolicy: true, maxPeers: true, maxPendingPeers: true, peerTable: true, requests: true,
-  timers: true, walk: true, downloads: true, push: true, earlyContacts: true, audit: true, sources: true, backfill: true, names: true, clock: true, random: true, logger: true, metrics: true,
+  timers: true, walk: true, downloads: true, push: true, earlyContacts: true, audit: true, sources: true, backfill: true, follow: true, names: true, clock: true, random: true, logger: true, metrics: true,
 };
 
 function hasMethods(value: unknown, methods: readonly string[]): boolean {

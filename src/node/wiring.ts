@@ -195,6 +195,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     options: options.backfill,
   });
   const follower = new ChainFollower(store, options.chain, {
+    ...options.follow,
     clock,
     logger,
     onAppend: (from, count) => {

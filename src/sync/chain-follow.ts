@@ -21,7 +21,8 @@ import { SerialQueue, silentLogger, systemClock, type Clock, type Logger, type T
 import type { ChunkStore } from '../store/types.js';
 import type { Announcement, ChainAdapter, ChainEvent } from '../chain/types.js';
 import { checkAnnouncement } from '../chain/announcement.js';
-import { GuardedChain } from '../chain/guarded.js';
+import { DEFAULT_CHAIN_CALL_TIMEOUT_MS, GuardedChain } from '../chain/guarded.js';
+import { numberRule, type OverlayRules } from '../options-overlay.js';
 
 export const DEFAULT_FOLLOW_PAGE_SIZE = 10_000;
 export const DEFAULT_FOLLOW_CHECK_DEPTH = 16;
@@ -31,6 +32,23 @@ export const DEFAULT_FOLLOW_RETRY_MS = 1_000;
 const MAX_RETRY_FACTOR = 64;
 /** Reconciles started over within one, for a chain whose length dropped while it was read (a rollback under way). */
 const MAX_RECONCILE_RESTARTS = 3;
+
+/** The following limits a node takes as its `follow` option: ChainFollowerOptions' numbers (DEFAULT_FOLLOW). */
+export type FollowOptions = Required<Pick<ChainFollowerOptions, 'pageSize' | 'checkDepth' | 'maxPendingEvents' | 'callTimeoutMs' | 'retryMs'>>;
+
+/** Defaults of FollowOptions. */
+export const DEFAULT_FOLLOW: Readonly<FollowOptions> = Object.freeze({
+  pageSize: DEFAULT_FOLLOW_PAGE_SIZE,
+  checkDepth: DEFAULT_FOLLOW_CHECK_DEPTH,
+  maxPendingEvents: DEFAULT_FOLLOW_MAX_PENDING_EVENTS,
+  callTimeoutMs: DEFAULT_CHAIN_CALL_TIMEOUT_MS,
+  retryMs: DEFAULT_FOLLOW_RETRY_MS,
+});
+
+/** What each following limit must be (the node checks its `follow` option by them), as ChainFollower checks them. */
+export const FOLLOW_RULES: OverlayRules = {
+  numbers: numberRule({ positiveIntegers: ['pageSize', 'checkDepth', 'maxPendingEvents', 'retryMs'], positive: ['callTimeoutMs'] }),
+};
 
 /** Options of `ChainFollower`. */
 export interface ChainFollowerOptions {

@@ -245,6 +245,13 @@ describe('lifecycle and typed errors', () => {
     expect(status.ok).toBe(true);
   });
 
+  it('follows the chain with the follow option: a call to the adapter longer than follow.callTimeoutMs fails the open with TIMEOUT', async () => {
+    const hanging = { length: () => new Promise<number>(() => {}), read: async () => [], subscribe: () => () => {} };
+    const started = Date.now();
+    await expect(AtlasNode.open({ chain: hanging, transport: new MemoryNetwork().transport('f'), follow: { callTimeoutMs: 50 } })).rejects.toMatchObject({ code: ErrorCodes.TIMEOUT });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('putChunks with an aborted signal stores nothing (ABORTED); a signal that is none is an option error', async () => {
     const chunks = generateChunks(1, seededRandom(23));
     const node = await AtlasNode.open({ chain: chainWith(chunks), transport: new MemoryNetwork().transport('put') });

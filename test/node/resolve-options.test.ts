@@ -6,6 +6,7 @@ import { DEFAULT_TIMERS, resolveNodeOptions, type AtlasNodeOptions } from '../..
 import { noMetrics } from '../../src/node/metrics.js';
 import { DEFAULT_ADDRESS_POLICY, LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { PEER_TABLE_DEFAULTS } from '../../src/peers/table.js';
+import { DEFAULT_FOLLOW } from '../../src/sync/chain-follow.js';
 import { DEFAULT_WALK_PACE } from '../../src/peers/walk-pace.js';
 import { DEFAULT_LIMITS } from '../../src/protocol/limits.js';
 import { DEFAULT_REQUEST_LIMITS } from '../../src/protocol/request-guard.js';
@@ -130,6 +131,12 @@ describe('resolveNodeOptions', () => {
     expect(Object.isFrozen(transport)).toBe(false);
   });
 
+  it('takes the chain-follow limits as follow, over DEFAULT_FOLLOW', () => {
+    expect(resolveNodeOptions({ chain, transport }).follow).toEqual(DEFAULT_FOLLOW);
+    expect(DEFAULT_FOLLOW).toEqual({ pageSize: 10_000, checkDepth: 16, maxPendingEvents: 1_000, callTimeoutMs: 60_000, retryMs: 1_000 });
+    expect(resolveNodeOptions({ chain, transport, follow: { callTimeoutMs: 120_000 } }).follow).toEqual({ ...DEFAULT_FOLLOW, callTimeoutMs: 120_000 });
+  });
+
   it('refuses each bad option with INVALID_OPTION naming it', () => {
     const cases: [unknown, string][] = [
       [undefined, 'options'],
@@ -148,6 +155,9 @@ describe('resolveNodeOptions', () => {
       [{ chain, transport, seeds: ['a:1', 3] }, 'seeds[1]'],
       [{ chain, transport, sources: [{ name: 'x' }] }, 'sources[0]'],
       [{ chain, transport, neighbors: 0 }, 'neighbors'],
+      [{ chain, transport, follow: { callTimeoutMs: 0 } }, 'follow.callTimeoutMs'],
+      [{ chain, transport, follow: { retryMs: 1.5 } }, 'follow.retryMs'],
+      [{ chain, transport, follow: { retry: 10 } }, 'follow.retry'],
       [{ chain, transport, maxChunkSize: 1.5 }, 'maxChunkSize'],
       [{ chain, transport, maxPeers: -1 }, 'maxPeers'],
       [{ chain, transport, maxPendingPeers: '800' }, 'maxPendingPeers'],
