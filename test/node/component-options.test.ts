@@ -19,18 +19,10 @@ import { ChainFollower } from '../../src/sync/chain-follow.js';
 import { Backfiller, type BackfillerInit } from '../../src/sync/sources/backfill.js';
 import type { ChunkSource } from '../../src/sync/sources/types.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
+import { refusal } from '../support/refusal.js';
 
 const clock = new VirtualClock();
 const source: ChunkSource = { name: 'nothing', fetch: async () => undefined };
-
-function refusal(build: () => unknown): unknown {
-  try {
-    build();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 function peerTable(limits: Record<string, unknown>): PeerTable {
   return new PeerTable({ clock, random: seededRandom(1), network: 'main', ...limits } as PeerTableOptions);

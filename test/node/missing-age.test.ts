@@ -19,8 +19,28 @@ const addressOf = (name: string) => hash160Hex(chunk(name));
 
 async function openNode(chain: MemoryChain) {
   const clock = steppedClock();
-  const node = await AtlasNode.open({ chain, transport: new MemoryNetwork().transport('a'), clock });
-  return { clock, node };
+  const store = new MemoryChunkStore();
+  const node = await AtlasNode.open({ chain, transport: new MemoryNetwork().transport('a'), clock, store });
+  return { clock, node, store };
+}
+
+/** Turns a bit of `name`'s stored bytes and reads it, so the node finds it corrupt and removes it. */
+async function loseOnRead(node: AtlasNode, store: MemoryChunkStore, name: string): Promise<void> {
+  const held = store.rawChunk(addressOf(name))!;
+  held[0] = (held[0] as number) ^ 0xff; // the disk turned a bit
+  const quarantined = once(node, 'chunk:corrupt');
+  expect((await node.getChunks([addressOf(name)])).size).toBe(0); // found on read, then removed
+  await quarantined;
+}
+
+/** Runs `body` on a node opened on `chain`, closing it whatever happens. */
+async function withNode(chain: MemoryChain, body: (parts: Awaited<ReturnType<typeof openNode>>) => Promise<void>): Promise<void> {
+  const parts = await openNode(chain);
+  try {
+    await body(parts);
+  } finally {
+    await parts.node.close();
+  }
 }
 
 const ages = (node: AtlasNode) => node.missing().map(({ address, ageMs, attempts }) => ({ address, ageMs, attempts }));
@@ -29,23 +49,19 @@ describe('missing() ages', () => {
   it('a chunk announced before the node opened ages from the open, the first missing() call included', async () => {
     const chain = new MemoryChain();
     chain.announce([addressOf('alice'), addressOf('bob')]);
-    const { clock, node } = await openNode(chain);
-    try {
+    await withNode(chain, async ({ clock, node }) => {
       await node.putChunks([chunk('alice')]);
       clock.advance(60_000);
       expect(ages(node)).toEqual([{ address: addressOf('bob'), ageMs: 60_000, attempts: 0 }]);
       clock.advance(1_000);
       expect(node.missing()[0]?.ageMs).toBe(61_000);
-    } finally {
-      await node.close();
-    }
+    });
   });
 
   it('a chunk announced while the node runs ages from its announcement, oldest first', async () => {
     const chain = new MemoryChain();
     chain.announce([addressOf('alice')]);
-    const { clock, node } = await openNode(chain);
-    try {
+    await withNode(chain, async ({ clock, node }) => {
       await node.start();
       clock.advance(30_000);
       chain.announce([addressOf('bob')]);
@@ -55,16 +71,13 @@ describe('missing() ages', () => {
         { address: addressOf('alice'), ageMs: 40_000, attempts: 0 },
         { address: addressOf('bob'), ageMs: 10_000, attempts: 0 },
       ]);
-    } finally {
-      await node.close();
-    }
+    });
   });
 
   it('a position announced again after a rollback ages from the new announcement', async () => {
     const chain = new MemoryChain();
     chain.announce([addressOf('alice'), addressOf('bob')]);
-    const { clock, node } = await openNode(chain);
-    try {
+    await withNode(chain, async ({ clock, node }) => {
       clock.advance(20_000);
       chain.rollback(1);
       chain.announce([addressOf('carol')]);
@@ -74,9 +87,7 @@ describe('missing() ages', () => {
         { address: addressOf('alice'), ageMs: 25_000, attempts: 0 },
         { address: addressOf('carol'), ageMs: 5_000, attempts: 0 },
       ]);
-    } finally {
-      await node.close();
-    }
+    });
   });
 
   it('remembers a bounded number of lengths between scans: past it, ages err short, never long', async () => {
@@ -107,53 +118,35 @@ describe('missing() after a loss', () => {
   it('lists a chunk found corrupt and removed, aged from its loss, until it is held again', async () => {
     const chain = new MemoryChain();
     chain.announce([addressOf('alice')]);
-    const store = new MemoryChunkStore();
-    const clock = steppedClock();
-    const node = await AtlasNode.open({ chain, transport: new MemoryNetwork().transport('a'), clock, store });
-    try {
+    await withNode(chain, async ({ clock, node, store }) => {
       await node.putChunks([chunk('alice')]);
       clock.advance(50_000);
       expect(node.missing()).toEqual([]);
-      const held = store.rawChunk(addressOf('alice'))!;
-      held[0] = (held[0] as number) ^ 0xff; // the disk turned a bit
-      const quarantined = once(node, 'chunk:corrupt');
-      expect((await node.getChunks([addressOf('alice')])).size).toBe(0); // found on read, then removed
-      await quarantined;
+      await loseOnRead(node, store, 'alice');
       clock.advance(7_000);
       expect(ages(node)).toEqual([{ address: addressOf('alice'), ageMs: 7_000, attempts: 0 }]);
       await node.putChunks([chunk('alice')]);
       expect(node.missing()).toEqual([]);
-    } finally {
-      await node.close();
-    }
+    });
   });
 
   it('keeps missing() oldest first when a chunk lost now precedes older ones a later scan finds', async () => {
     const chain = new MemoryChain();
     chain.announce([addressOf('alice')]);
-    const store = new MemoryChunkStore();
-    const clock = steppedClock();
-    const node = await AtlasNode.open({ chain, transport: new MemoryNetwork().transport('a'), clock, store });
-    try {
+    await withNode(chain, async ({ clock, node, store }) => {
       await node.start();
       await node.putChunks([chunk('alice')]);
       expect(node.missing()).toEqual([]);
       chain.announce([addressOf('carol')]); // known from now, found by the next scan
       await waitFor(() => store.sequenceLength() === 2, 'the announcement followed', 5_000);
       clock.advance(10_000);
-      const held = store.rawChunk(addressOf('alice'))!;
-      held[0] = (held[0] as number) ^ 0xff;
-      const quarantined = once(node, 'chunk:corrupt');
-      await node.getChunks([addressOf('alice')]);
-      await quarantined; // alice is tracked first, aged from now
+      await loseOnRead(node, store, 'alice'); // alice is tracked first, aged from now
       clock.advance(10_000);
       expect(ages(node)).toEqual([
         { address: addressOf('carol'), ageMs: 20_000, attempts: 0 },
         { address: addressOf('alice'), ageMs: 10_000, attempts: 0 },
       ]);
       expect(node.missing(1).map((item) => item.address)).toEqual([addressOf('carol')]);
-    } finally {
-      await node.close();
-    }
+    });
   });
 });

@@ -3,15 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCodes, InvalidOptionError } from '../../src/errors.js';
 import { seededRandom, systemClock } from '../../src/runtime.js';
 import { MemoryNetwork, type MemoryNetworkOptions } from '../../src/transport/memory.js';
-
-function refusal(build: () => unknown): unknown {
-  try {
-    build();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
+import { refusal } from '../support/refusal.js';
 
 describe('MemoryNetwork options', () => {
   it('refuses each wrong option, naming it', () => {
