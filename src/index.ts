@@ -36,7 +36,7 @@ export { PeerTable, PEER_TABLE_DEFAULTS, type PeerTableLimits, type PeerTableOpt
 export { DEFAULT_WALK_PACE, type WalkPaceOptions } from './peers/walk-pace.js';
 export { AddressPolicy, DEFAULT_ADDRESS_POLICY, LOCAL_ADDRESS_POLICY, canonicalPeerAddress, type AddressPolicyOptions, type AddressVerdict, type DialAddress, type AddressRefusal, type AddressClass, type HostKind } from './peers/address-policy.js';
 export * from './node/index.js';
-export { Inventory, InventoryLog, planRarestFirst, TIE_RUN, encodePositions, decodePositions, type ReadonlyInventory, type PlannedPosition, type RarestFirstInput } from './inventory/index.js';
+export { Inventory, InventoryLog, planRarestFirst, TIE_RUN, encodePositions, decodePositions, type ReadonlyInventory, type ReadonlyInventoryLog, type PlannedPosition, type RarestFirstInput } from './inventory/index.js';
 export type { ApplyMode, DecodePositionsOptions, HolderCounting, InventoryLogOptions, SinceOptions } from './inventory/index.js';
 export type { Bitmap } from './inventory/bitmap.js';
 export { bitmapBackend, bitmapBackendInfo, type BitmapBackendName, type BitmapBackendInfo, type ReadonlyBitmap } from './inventory/index.js';

@@ -31,6 +31,9 @@ export interface SinceOptions {
 /** Capacity of the first buffer; it doubles up to maxEntries, so a quiet node stays small. */
 const INITIAL_CAPACITY = 1024;
 
+/** What a node shows of its inventory log (`node.log`): reads only, since a reset or a record from outside would lie to every peer. */
+export type ReadonlyInventoryLog = Pick<InventoryLog, 'maxEntries' | 'epoch' | 'version' | 'oldestVersion' | 'current' | 'since' | 'countSince'>;
+
 /** The recent changes of an inventory, bounded, so that peers can ask for what changed since a version. */
 export class InventoryLog {
   readonly maxEntries: number;

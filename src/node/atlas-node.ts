@@ -5,7 +5,7 @@
  */
 import { isAddress, parseAddress, type Address } from '../address.js';
 import { AtlasError, ErrorCodes, abortedError, isAtlasError } from '../errors.js';
-import type { InventoryLog } from '../inventory/change-log.js';
+import type { ReadonlyInventoryLog } from '../inventory/change-log.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import { hashReady } from '../hash/index.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
@@ -100,8 +100,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     return this.#state;
   }
 
-  /** The inventory change log peers read our changes from (its epoch changes on rollback). */
-  get log(): InventoryLog {
+  /** The inventory change log peers read our changes from (its epoch changes on rollback); reads only. */
+  get log(): ReadonlyInventoryLog {
     return this.parts.replicator.log;
   }
 
