@@ -90,15 +90,16 @@ export class HedgeTimer {
   }
 
   /**
-   * The median of the timed peers' own delays (initialMs before any): what a few slow or lying
-   * peers cannot move. Taken again once as many replies as peers were timed since (at most
+   * The lower median of the timed peers' own delays (initialMs before any): what a few slow or
+   * lying peers cannot move while they are fewer than half (with one timed peer, the cap in
+   * delay() is its own delay: nothing to compare it with). Taken again once as many replies as peers were timed since (at most
    * TYPICAL_EVERY), so its sort costs little however many peers are timed.
    */
   private typicalDelay(): number {
     if (this.byPeer.size === 0) return this.options.initialMs;
     if (this.typical === undefined || this.timedSinceTypical >= Math.min(TYPICAL_EVERY, this.byPeer.size)) {
       const delays = [...this.byPeer.values()].map((estimate) => this.delayOf(estimate)).sort((x, y) => x - y);
-      this.typical = delays[delays.length >> 1] as number;
+      this.typical = delays[(delays.length - 1) >> 1] as number; // the lower median: of two peers, the faster
       this.timedSinceTypical = 0;
     }
     return this.typical;

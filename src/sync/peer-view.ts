@@ -65,6 +65,8 @@ export interface PeerView {
   roundTripMs: number | undefined;
   /** The times of its last inventory calls, oldest first, at most ROUND_TRIP_SAMPLES. */
   recentRoundTrips: number[];
+  /** The shortest length a rollback cut the view to since a tail read began (Infinity: none): what that read brought past it is the old branch's. */
+  cutTo: number;
 }
 
 /** The inventory calls a peer's round trip is the shortest of: about two minutes of refreshes at the default 15 s. */
@@ -83,6 +85,7 @@ export function readServingBounds(view: PeerView, reply: InventoryResult): void 
  * dropped, and read from the peer again once our sequence grows (readTail, or a whole read).
  */
 export function truncateView(view: PeerView, length: number): void {
+  if (length < view.cutTo) view.cutTo = length;
   if (view.inventory.length > length) view.inventory.setLength(length);
   view.covered = Math.min(view.covered, length);
   if (view.heldDuringFetch) view.heldDuringFetch = view.heldDuringFetch.filter((p) => p < length);
@@ -120,7 +123,7 @@ export const RELAY_REFUSED_MS = 60_000;
 
 /** A view of `peer` with nothing read yet. */
 export function newPeerView(peer: string): PeerView {
-  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes, addressForm: 'hex', roundTripMs: undefined, recentRoundTrips: [] };
+  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes, addressForm: 'hex', roundTripMs: undefined, recentRoundTrips: [], cutTo: Infinity };
 }
 
 export interface RefreshOutcome {
@@ -156,13 +159,21 @@ async function readPages(client: InventoryReader, peer: string, offset: number, 
 
 /** Reads [covered, length) of the peer's vector into the view (its bits only ever grow); returns the bytes read. */
 export async function readTail(client: InventoryReader, maxInventoryBytes: number, view: PeerView, length: number, signal?: AbortSignal): Promise<number> {
+  view.cutTo = Infinity;
   const bytes = await readPages(client, view.peer, Math.floor(view.covered / 8), Math.ceil(length / 8), maxInventoryBytes, signal, (offset, page) => {
     readServingBounds(view, page);
     if (page.bytes.byteLength > 0) view.inventory.applyBytes(offset, page.bytes, 'or');
   });
-  // A rollback during the read cut the view (and the bits applied past its length since): only
-  // what it still has counts as read, even when the sequence grew back before the read ended.
-  view.covered = Math.max(view.covered, Math.min(length, view.inventory.length));
+  // A rollback during the read cut the view: what its pages brought past the cut is the old
+  // branch's, even when the sequence (or an offer) has grown the view back since. It is dropped
+  // and read again at the next refresh.
+  const cut = view.cutTo;
+  if (cut < length) {
+    const now = view.inventory.length;
+    view.inventory.setLength(Math.min(cut, now));
+    view.inventory.setLength(now);
+  }
+  view.covered = Math.max(view.covered, Math.min(length, cut));
   return bytes;
 }
 

@@ -37,6 +37,15 @@ describe('hedge delay', () => {
     const shared = hedge.delay('stranger');
     expect(hedge.delay('dawdler')).toBe(Math.max(DEFAULT_HEDGE.minMs, OWN_DELAY_FACTOR * shared));
     expect(hedge.delay('dawdler')).toBeLessThan(4_900);
+    // Two timed peers, one of them the dawdler: the typical delay is the faster one's, for the dawdler and for peers not timed yet.
+    const two = new HedgeTimer(DEFAULT_HEDGE);
+    for (let i = 0; i < 20; i++) {
+      two.replied('near', 100);
+      two.replied('dawdler', 4_900);
+    }
+    expect(two.delay('stranger')).toBe(two.delay('near'));
+    expect(two.delay('dawdler')).toBe(Math.max(DEFAULT_HEDGE.minMs, OWN_DELAY_FACTOR * two.delay('near')));
+    expect(two.delay('dawdler')).toBeLessThan(4_900);
   });
 
   it('an answer of any kind ends a peer\'s slow spell, a timed one or not', () => {

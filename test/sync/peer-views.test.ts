@@ -239,10 +239,11 @@ describe('PeerViews', () => {
     length = 10; // ...and rolled back to 10 while that read is under way
     views.truncate(10);
     length = 16; // the new branch came at once (a reorganisation): the same length again
+    views.markHeld('p', Uint32Array.of(11), 1); // and an offer grew the view back meanwhile
     release();
     await tail;
     const view = views.get('p')!;
-    expect([view.covered, view.inventory.has(12)]).toEqual([10, false]); // 10..15 were cut from what it read
+    expect([view.covered, view.inventory.has(12)]).toEqual([10, false]); // 10..15 of the old branch were dropped from what it read
     gate = Promise.resolve();
     await views.refresh('p', 2);
     expect([view.covered, view.inventory.has(12), view.inventory.has(15)]).toEqual([16, true, true]); // read again
