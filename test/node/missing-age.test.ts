@@ -115,6 +115,18 @@ describe('missing() ages', () => {
 });
 
 describe('missing() after a loss', () => {
+  it('a loss reported for a chunk still held, or announced nowhere, adds nothing', async () => {
+    const clock = steppedClock();
+    const store = new MemoryChunkStore();
+    const chain = new MemoryChain();
+    await store.append(chain.announce([addressOf('alice')]));
+    await store.putMany([chunk('alice')]);
+    const backfill = new Backfiller({ store, sources: [{ name: 'never', fetch: async () => undefined }], clock });
+    backfill.lost(addressOf('alice')); // held
+    backfill.lost(addressOf('nobody')); // not announced
+    expect(backfill.missing()).toEqual([]);
+  });
+
   it('lists a chunk found corrupt and removed, aged from its loss, until it is held again', async () => {
     const chain = new MemoryChain();
     chain.announce([addressOf('alice')]);
