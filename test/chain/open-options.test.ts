@@ -43,6 +43,15 @@ describe('opening with options that cannot be used', () => {
     }
   });
 
+  it('StacksObserverChain.open refuses a journal folder already open in this process (BUSY), and takes it once the first closes', async () => {
+    const dir = join(root, 'shared-journal');
+    const first = await StacksObserverChain.open({ dir });
+    await expect(StacksObserverChain.open({ dir: join(dir, '..', 'shared-journal') })).rejects.toMatchObject({ code: ErrorCodes.BUSY });
+    await first.close();
+    const second = await StacksObserverChain.open({ dir });
+    await second.close();
+  });
+
   it('LmdbChunkStore.open refuses a misspelt option: the chunk layout is fixed for the life of a store', async () => {
     await expect(LmdbChunkStore.open({ path: join(root, 's'), chunkStorag: 'lmdb' } as never)).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'chunkStorag' });
     await expect(LmdbChunkStore.open(undefined as never)).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'options' });

@@ -6,6 +6,7 @@
  * node to pick up (it is a ChunkSource too: see attachment()). Everything it answers 200 for is
  * fsynced first; every delivery may repeat and is applied once.
  */
+import { resolve } from 'node:path';
 import { AtlasError, ErrorCodes, InvalidOptionError } from '../../errors.js';
 import { checkOptionNames, describe, numberRule, overlayChecked, type OverlayRules } from '../../options-overlay.js';
 import { hash160Hex } from '../../hash/index.js';
@@ -47,6 +48,9 @@ export interface StacksObserverChainOptions {
   maxReadLimit?: number;
   logger?: Logger;
 }
+
+/** The journal folders open in this process (resolved paths): one observer a folder. */
+const openDirs = new Set<string>();
 
 /** Every option of StacksObserverChainOptions: a misspelt one (a `listen` that never listens) is refused. */
 const OBSERVER_OPTION_NAMES: Record<keyof StacksObserverChainOptions, true> = {
@@ -102,6 +106,8 @@ export class StacksObserverChain implements ChainAdapter {
   readonly #logger: Logger;
   #server: ObserverServer | undefined;
   #closed = false;
+  /** The journal's folder, as openDirs knows it. */
+  #openDir: string | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(options: StacksObserverChainOptions, limits: Readonly<ObserverLimits>, journal: ObserverJournal, tree: BlockTree) {
@@ -130,15 +136,20 @@ export class StacksObserverChain implements ChainAdapter {
     if (!Number.isSafeInteger(reorgWindow) || reorgWindow < 1) throw new InvalidOptionError('reorgWindow', `expected a positive integer, got ${describe(reorgWindow)}`);
     checkMaxReadLimit(options.maxReadLimit);
     const tree = new BlockTree(reorgWindow);
+    // Two observers appending to one journal would interleave their records: one at a time per folder.
+    const openDir = resolve(dir);
+    if (openDirs.has(openDir)) throw new AtlasError(ErrorCodes.BUSY, `the observer journal in ${dir} is already open in this process`, { dir: openDir });
     let journal: ObserverJournal;
     try {
       journal = ObserverJournal.open(dir, logger, limits.maxAttachmentBytes, (block) => tree.add(block, true));
     } catch (error) {
       throw pathError('dir', dir, error);
     }
+    openDirs.add(openDir);
     try {
       compactIfLong(journal, tree, logger);
       const chain = new StacksObserverChain(options, limits, journal, tree);
+      chain.#openDir = openDir;
       if (options.listen !== undefined) {
         const server = new ObserverServer(chain, chain.limits, logger, allowList);
         await server.listen(options.listen).catch((error: unknown) => {
@@ -149,6 +160,7 @@ export class StacksObserverChain implements ChainAdapter {
       return chain;
     } catch (error) {
       journal.close();
+      openDirs.delete(openDir);
       throw error;
     }
   }
@@ -311,6 +323,7 @@ export class StacksObserverChain implements ChainAdapter {
       this.#listeners.clear();
       this.#attachmentListeners.clear();
       this.#journal.close();
+      if (this.#openDir !== undefined) openDirs.delete(this.#openDir);
     }
   }
 
