@@ -112,8 +112,6 @@ interface Replay {
   waiting: number;
   /** Its turn in the queue has come. */
   started: boolean;
-  /** Every lookup left it before its turn: it waits in the queue, counted in #leftWaiting, and will not run. */
-  left: boolean;
 }
 
 /** A parent refused for its size: refused again while it has as many entries, and until `retryAt`. */
@@ -147,8 +145,11 @@ export class SubdomainIndex {
   #inflation = 0;
   /** Replays asked for, one a parent: lookups of it meanwhile share it. */
   readonly #replays = new Map<string, Replay>();
-  /** Replays every lookup of which left before their turn: still queued (each ends at once when its turn comes), counted against maxReplays. */
-  #leftWaiting = 0;
+  /**
+   * Replays queued or running, those every lookup left before their turn included (each ends at
+   * once when its turn comes, holding its place until then): at most maxReplays.
+   */
+  #unfinished = 0;
   /** Runs the replays one at a time. */
   readonly #queue = new SerialQueue();
   /** Counts clear(): a replay that saw it change starts over. */
@@ -189,19 +190,20 @@ export class SubdomainIndex {
         return Promise.resolve(kept.current.get(name));
       }
       const { maxReplays } = this.#limits;
-      if (this.#replays.size + this.#leftWaiting >= maxReplays) return Promise.reject(new AtlasError(ErrorCodes.BUSY, `${maxReplays} subdomain replays are waiting (names.maxReplays); ask again later`));
-      const asked: Replay = { done: Promise.resolve() as unknown as Promise<ParentSubdomains>, waiting: 0, started: false, left: false };
-      asked.done = this.#queue.run(() => this.#bringUpToDate(parent, entriesOf, asked)).finally(() => this.#forgetReplay(parent, asked));
+      if (this.#unfinished >= maxReplays) return Promise.reject(new AtlasError(ErrorCodes.BUSY, `${maxReplays} subdomain replays are waiting (names.maxReplays); ask again later`));
+      const asked: Replay = { done: Promise.resolve() as unknown as Promise<ParentSubdomains>, waiting: 0, started: false };
+      this.#unfinished++;
+      asked.done = this.#queue.run(() => this.#bringUpToDate(parent, entriesOf, asked)).finally(() => {
+        this.#unfinished--;
+        this.#forgetReplay(parent, asked);
+      });
       this.#replays.set(parent, asked);
       replay = asked;
     }
     const waited = replay;
     // A replay not started yet that every lookup left gives its place back at once (it will not run).
     return waitFor(waited, signal, () => {
-      if (waited.started || waited.left) return;
-      waited.left = true;
-      this.#leftWaiting++;
-      this.#forgetReplay(parent, waited);
+      if (!waited.started) this.#forgetReplay(parent, waited);
     }).then((state) => state.current.get(name));
   }
 
@@ -218,7 +220,6 @@ export class SubdomainIndex {
 
   async #bringUpToDate(parent: string, entriesOf: () => readonly ParentEntry[], replay: Replay): Promise<ParentSubdomains> {
     replay.started = true;
-    if (replay.left) this.#leftWaiting--;
     for (;;) {
       if (replay.waiting === 0) throw abandoned(parent); // every lookup left while it waited its turn
       const epoch = this.#epoch;

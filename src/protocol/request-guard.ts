@@ -127,12 +127,11 @@ export class RequestGuard {
       this.refusedConcurrency++;
       throw new AtlasError(ErrorCodes.BUSY, 'too many requests in progress; retry later', { retryAfterMs: 1_000 });
     }
-    // Never more than a full bucket (a method's price, its items or its body): a price above the
-    // burst would refuse the request for good.
-    if (!this.rates.take(host, Math.min(cost, this.limits.burst))) {
+    // A price above the burst is taken as a full bucket (RateLimiter.take): never refused for good.
+    if (!this.rates.take(host, cost)) {
       this.refusedRate++;
       // A host refused because every remembered host is in debt has no wait of its own: 1 s.
-      throw new AtlasError(ErrorCodes.BUSY, 'request rate limit reached; retry later', { retryAfterMs: this.rates.retryAfterMs(host, Math.min(cost, this.limits.burst)) || 1_000 });
+      throw new AtlasError(ErrorCodes.BUSY, 'request rate limit reached; retry later', { retryAfterMs: this.rates.retryAfterMs(host, cost) || 1_000 });
     }
     if (!takesSlot) return noRelease;
     this.admitted++;

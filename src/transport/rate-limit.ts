@@ -84,13 +84,16 @@ export class RateLimiter {
 
   /**
    * Spends `cost` tokens of `key`'s bucket; false (and nothing spent) when it holds fewer, or when
-   * `key` is new and there is no room for it (every remembered key in debt or in use).
+   * `key` is new and there is no room for it (every remembered key in debt or in use). A cost
+   * above the burst is taken as the whole burst, once the bucket is full: charged in full, it could
+   * never be taken.
    */
   take(key: string, cost = 1): boolean {
     if (this.options.ratePerSecond === Infinity) return true;
     const bucket = this.touch(key);
-    if (bucket === undefined || bucket.tokens < cost) return false;
-    bucket.tokens -= cost;
+    const spent = Math.min(cost, this.options.burst);
+    if (bucket === undefined || bucket.tokens < spent) return false;
+    bucket.tokens -= spent;
     return true;
   }
 
@@ -123,9 +126,9 @@ export class RateLimiter {
     return this.refilled(bucket, this.clock.now());
   }
 
-  /** Milliseconds until `key` holds `cost` tokens; 0 when it already does. */
+  /** Milliseconds until `key` can take `cost` tokens (at most a full bucket, as take() spends them); 0 when it already can. */
   retryAfterMs(key: string, cost = 1): number {
-    const missing = cost - this.tokens(key);
+    const missing = Math.min(cost, this.options.burst) - this.tokens(key);
     if (missing <= 0) return 0;
     return Math.ceil((missing / this.options.ratePerSecond) * 1000);
   }
