@@ -127,6 +127,20 @@ export function component<T>(option: string, value: T | undefined, methods: read
   return value;
 }
 
+/** The methods a clock given as an option must have (Clock in runtime.ts). */
+export const CLOCK_METHODS = ['now', 'setTimeout', 'clearTimeout'] as const;
+
+/** `value` as a clock option: undefined when not given, INVALID_OPTION (`clock`) when it lacks a Clock's methods. */
+export function clockOption<T>(value: T | undefined): T | undefined {
+  return value === undefined ? undefined : component('clock', value, CLOCK_METHODS, 'a Clock');
+}
+
+/** `value` as a signal option: undefined when not given, INVALID_OPTION (`signal`) when it is not an AbortSignal. */
+export function signalOption(value: unknown, what = 'expected an AbortSignal'): AbortSignal | undefined {
+  if (value !== undefined && !(value instanceof AbortSignal)) throw new InvalidOptionError('signal', what);
+  return value;
+}
+
 /** A value as an error names it: strings quoted and cut, objects and functions by kind (never a function's source). */
 export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));

@@ -4,6 +4,7 @@
  * naming the option), not a TypeError from deep inside, nor an option silently left out.
  */
 import { AtlasError, ErrorCodes, InvalidOptionError } from '../errors.js';
+import { signalOption } from '../options-overlay.js';
 
 /** `value` as a list of addresses (each checked where it is used); BAD_REQUEST when it is not an array. */
 export function addressList(method: string, value: unknown): readonly unknown[] {
@@ -19,7 +20,6 @@ export function callOptions<T extends object>(method: string, value: T | undefin
   if (value === undefined) return {} as T;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidOptionError('options', `${method} takes an options object, got ${value === null ? 'null' : typeof value}`);
   for (const key of Object.keys(value)) if (!keys.includes(key)) throw new InvalidOptionError(key, `${method} has no such option (it takes ${keys.join(', ')})`);
-  const { signal } = value as { signal?: unknown };
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidOptionError('signal', `${method}: expected an AbortSignal`);
+  signalOption((value as { signal?: unknown }).signal, `${method}: expected an AbortSignal`);
   return value;
 }

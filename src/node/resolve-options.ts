@@ -8,7 +8,7 @@
 import { DEFAULT_CHUNK_CACHE_BYTES } from '../store/recent-records.js';
 import { DEFAULT_SEQUENCE_CACHE_BYTES } from '../store/sequence-pages.js';
 import { InvalidOptionError } from '../errors.js';
-import { checkOptionNames, component, describe, numberRule, overlayChecked, POSITIVE_FINITE, type NumberRule } from '../options-overlay.js';
+import { checkOptionNames, clockOption, component, describe, numberRule, overlayChecked, POSITIVE_FINITE, type NumberRule } from '../options-overlay.js';
 import { ADDRESS_POLICY_RULES, canonicalPeerAddress, DEFAULT_ADDRESS_POLICY, type AddressPolicyOptions } from '../peers/address-policy.js';
 import { PEER_TABLE_DEFAULTS, PEER_TABLE_RULES, type PeerTableLimits } from '../peers/table.js';
 import { DEFAULT_WALK_PACE, type WalkPaceOptions } from '../peers/walk-pace.js';
@@ -161,7 +161,7 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
     backfill: overlayChecked('backfill', DEFAULT_BACKFILL, options.backfill, BACKFILL_RULES),
     follow: overlayChecked('follow', DEFAULT_FOLLOW, options.follow, FOLLOW_RULES),
     names: overlayChecked('names', DEFAULT_SUBDOMAIN_INDEX, options.names, SUBDOMAIN_INDEX_RULES),
-    clock: options.clock === undefined ? systemClock : component('clock', options.clock, ['now', 'setTimeout', 'clearTimeout'], 'a Clock'),
+    clock: clockOption(options.clock) ?? systemClock,
     random: optional('random', options.random, 'a function returning [0, 1)', (v): v is Random => typeof v === 'function') ?? Math.random,
     logger: options.logger === undefined ? silentLogger : component('logger', options.logger, ['debug', 'info', 'warn', 'error'], 'a Logger'),
     metrics: options.metrics === undefined ? noMetrics : component('metrics', options.metrics, ['count', 'gauge'], 'a Metrics'),

@@ -12,7 +12,7 @@
  */
 import { AtlasError, ErrorCodes, InvalidOptionError, abortedError, isAtlasError } from '../errors.js';
 import { systemClock, type Clock } from '../runtime.js';
-import { checkOptionNames, component, describe, overlayChecked, POSITIVE_FINITE } from '../options-overlay.js';
+import { checkOptionNames, clockOption, component, describe, overlayChecked, POSITIVE_FINITE, signalOption } from '../options-overlay.js';
 import type { CallOptions, Transport } from '../transport/types.js';
 import { Deadline } from './deadline.js';
 import { followSignal } from '../transport/abort.js';
@@ -36,6 +36,7 @@ import type {
   PutChunksResult,
   ResultOf,
 } from './messages.js';
+import { METHODS } from './messages.js';
 import { isCheckedAddresses, packedFormOf } from './checked-addresses.js';
 import { packAddresses } from './get-chunks.js';
 import { maxReplyBytesOf } from './reply-bounds.js';
@@ -97,7 +98,7 @@ const CLIENT_OPTION_NAMES: Record<keyof ProtocolClientOptions, true> = { limits:
  */
 function checkCallOptions(options: ClientCallOptions): void {
   const { signal, timeoutMs } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new InvalidOptionError('signal', 'expected an AbortSignal');
+  signalOption(signal);
   if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs >= 0)) {
     throw new InvalidOptionError('timeoutMs', `expected a finite number of milliseconds >= 0, got ${describe(timeoutMs)}`);
   }
@@ -134,19 +135,22 @@ export class ProtocolClient {
   private readonly sharesSignals: boolean;
   /** The transport hands each reply over (Transport.handsOverReplies): its bytes are the caller's alone. */
   readonly handsOverReplies: boolean;
+  /** Each method's reply bound under our limits (maxReplyBytesOf), worked out once. */
+  private readonly replyBounds: Readonly<Record<Method, number | undefined>>;
 
   /** INVALID_OPTION for a transport without call(), a misspelt option, or a limit, timeout, clock or signal that is not one. */
   constructor(transport: Transport, options: ProtocolClientOptions = {}) {
     component('transport', transport, ['call'], 'a Transport');
     checkOptionNames<ProtocolClientOptions>(options, CLIENT_OPTION_NAMES, 'ProtocolClient');
-    if (options.clock !== undefined) component('clock', options.clock, ['now', 'setTimeout', 'clearTimeout'], 'a Clock');
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InvalidOptionError('signal', 'expected an AbortSignal');
+    clockOption(options.clock);
+    signalOption(options.signal);
     this.transport = transport;
     this.clock = options.clock ?? systemClock;
     this.lifetime = options.signal;
     this.sharesSignals = transport.honoursTimeout === true;
     this.handsOverReplies = transport.handsOverReplies === true;
     this.limits = resolveLimits(options.limits);
+    this.replyBounds = Object.fromEntries(METHODS.map((method) => [method, maxReplyBytesOf(method, this.limits)])) as Record<Method, number | undefined>;
     this.timeouts = overlayChecked('timeouts', DEFAULT_TIMEOUTS, options.timeouts, POSITIVE_FINITE);
   }
 
@@ -248,7 +252,7 @@ export class ProtocolClient {
     // that follows both, and a transport that only honours signals needs one that aborts in time.
     const shared = this.sharesSignals && (options.signal === undefined || options.signal === this.lifetime);
     const signal = shared ? this.lifetime : deadline.signal;
-    const maxReplyBytes = maxReplyBytesOf(method, this.limits);
+    const maxReplyBytes = this.replyBounds[method];
     const callOptions: CallOptions = signal === undefined ? { timeoutMs, maxReplyBytes } : { signal, timeoutMs, maxReplyBytes };
     let reply: unknown;
     try {

@@ -5,10 +5,11 @@
  * TypeError at the first request.
  */
 import { InvalidOptionError } from '../errors.js';
-import { component, describe } from '../options-overlay.js';
+import { checkOptionNames, clockOption, component, describe } from '../options-overlay.js';
 import { splitHostPort } from './http-io.js';
 
-const OPTION_NAMES = new Set(['listen', 'advertise', 'limits', 'format', 'routes', 'clock', 'logger']);
+/** HttpTransportOptions' names (http.ts, which imports this file). */
+const OPTION_NAMES = { listen: true, advertise: true, limits: true, format: true, routes: true, clock: true, logger: true } as const;
 const FORMATS = new Set(['msgpack', 'json']);
 const ROUTE_METHODS = new Set(['GET', 'POST', 'OPTIONS']);
 
@@ -20,7 +21,7 @@ export function checkHttpTransportOptions(options: unknown): void {
     // The option of earlier versions: silently serving no legacy routes would look like an outage.
     throw new InvalidOptionError('legacy', "mount the legacy API with routes: legacyRoutes(...) from 'atlasnet/legacy'");
   }
-  for (const key of Object.keys(given)) if (!OPTION_NAMES.has(key)) throw new InvalidOptionError(key, 'unknown option');
+  checkOptionNames<Record<keyof typeof OPTION_NAMES, unknown>>(given, OPTION_NAMES, 'HttpTransport');
   for (const key of ['listen', 'advertise'] as const) {
     const value = given[key];
     if (value === undefined) continue;
@@ -36,7 +37,7 @@ export function checkHttpTransportOptions(options: unknown): void {
     if (!Array.isArray(given.routes)) throw new InvalidOptionError('routes', `expected an array of routes, got ${describe(given.routes)}`);
     given.routes.forEach((route: unknown, i) => checkRoute(route, `routes[${i}]`));
   }
-  if (given.clock !== undefined) component('clock', given.clock, ['now', 'setTimeout', 'clearTimeout'], 'a Clock');
+  clockOption(given.clock);
   if (given.logger !== undefined) component('logger', given.logger, ['debug', 'info', 'warn', 'error'], 'a Logger');
 }
 

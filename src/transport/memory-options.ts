@@ -4,7 +4,7 @@
  * another network than the one described; a zero or NaN bound would fail every call.
  */
 import { InvalidOptionError } from '../errors.js';
-import { component, describe, numberRule } from '../options-overlay.js';
+import { checkOptionNames, clockOption, describe, numberRule } from '../options-overlay.js';
 import { seededRandom, systemClock, type Clock, type Random } from '../runtime.js';
 
 /** Milliseconds one way; a function is asked once per message. */
@@ -45,7 +45,7 @@ const DEFAULTS: Omit<ResolvedMemoryNetworkOptions, 'clock' | 'random'> = {
   maxMethodsTracked: 64,
 };
 
-const OPTION_NAMES = new Set(['clock', 'random', ...Object.keys(DEFAULTS)]);
+const OPTION_NAMES: Record<keyof MemoryNetworkOptions, true> = { clock: true, random: true, latencyMs: true, dropRate: true, cutLinks: true, defaultTimeoutMs: true, maxRequestBytes: true, maxReplyBytes: true, maxMethodsTracked: true };
 const CUT_LINKS = ['refuse', 'drop'];
 
 const numbers = numberRule({
@@ -59,9 +59,8 @@ const numbers = numberRule({
 /** The options with their defaults; InvalidOptionError naming the first one MemoryNetwork cannot take as given. */
 export function resolveMemoryNetworkOptions(options: unknown): ResolvedMemoryNetworkOptions {
   if (options === undefined) return { ...DEFAULTS, clock: systemClock, random: seededRandom(0) };
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidOptionError('options', 'MemoryNetwork needs an options object (or none)');
+  checkOptionNames<MemoryNetworkOptions>(options, OPTION_NAMES, 'MemoryNetwork');
   const given = options as Record<string, unknown>;
-  for (const key of Object.keys(given)) if (!OPTION_NAMES.has(key)) throw new InvalidOptionError(key, 'unknown option');
   for (const key of ['dropRate', 'defaultTimeoutMs', 'maxRequestBytes', 'maxReplyBytes', 'maxMethodsTracked'] as const) {
     const value = given[key];
     if (value === undefined) continue;
@@ -74,7 +73,7 @@ export function resolveMemoryNetworkOptions(options: unknown): ResolvedMemoryNet
   return {
     ...resolved,
     latencyMs: checkLatency('latencyMs', resolved.latencyMs),
-    clock: given.clock === undefined ? systemClock : component<Clock>('clock', given.clock as Clock, ['now', 'setTimeout', 'clearTimeout'], 'a Clock'),
+    clock: clockOption(given.clock as Clock | undefined) ?? systemClock,
     random: (given.random as Random | undefined) ?? seededRandom(0),
   };
 }

@@ -16,10 +16,9 @@ import { ChainListeners } from '../listeners.js';
 import type { ChainAdapter, ChainListener } from '../types.js';
 import { pathError, requiredPath } from '../open-errors.js';
 import { listenError } from '../../listen-error.js';
-import { parsePeerAddress } from '../../peer-address.js';
 import { BlockTree, type StacksAnnouncement } from './block-tree.js';
 import { ObserverJournal } from './journal.js';
-import { allowedHostList, ObserverServer, DEFAULT_OBSERVER_LIMITS, type ObserverLimits } from './observer-http.js';
+import { allowedHostList, ObserverServer, DEFAULT_OBSERVER_LIMITS, parseHostPort, type ObserverLimits } from './observer-http.js';
 import { MAINNET_BNS_CONTRACT, parseAttachments, parseNewBlock, UNBOUND_ADDRESS, type ObservedBlock } from './payloads.js';
 
 /** Options of `StacksObserverChain`. */
@@ -124,8 +123,12 @@ export class StacksObserverChain implements ChainAdapter {
   static async open(options: StacksObserverChainOptions): Promise<StacksObserverChain> {
     checkOptionNames<StacksObserverChainOptions>(options, OBSERVER_OPTION_NAMES, 'StacksObserverChain.open');
     const dir = requiredPath('dir', options.dir);
-    if (options.listen !== undefined && (typeof options.listen !== 'string' || parsePeerAddress(options.listen)?.port === undefined)) {
-      throw new InvalidOptionError('listen', `expected a "host:port" address, got ${describe(options.listen)}`);
+    if (options.listen !== undefined) {
+      try {
+        parseHostPort(options.listen);
+      } catch {
+        throw new InvalidOptionError('listen', `expected a "host:port" address, got ${describe(options.listen)}`);
+      }
     }
     const logger = options.logger ?? silentLogger;
     // Checked before anything is opened: a bad entry touches nothing.
