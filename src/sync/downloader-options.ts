@@ -27,7 +27,7 @@ export interface DownloaderOptions {
    * given, and refuses a wideBatchSize given below a batchSize given.
    */
   wideBatchSize: number;
-  /** The round trip (PeerView.roundTripMs, the shortest of its last inventory calls) from which a peer is asked wideBatchSize addresses at once, ms. */
+  /** The round trip (PeerViews.roundTripMs: the shortest of its last inventory calls) from which a peer is asked wideBatchSize addresses at once, ms. */
   longRoundTripMs: number;
   /** Replies waiting to be stored; no new request starts beyond it (bounds memory). */
   maxPendingWrites: number;

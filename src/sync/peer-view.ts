@@ -58,12 +58,10 @@ export interface PeerView {
    */
   addressForm: 'hex' | 'packed' | 'refused';
   /**
-   * The shortest time one of its last ROUND_TRIP_SAMPLES inventory calls took, ms (undefined until
-   * one was timed): the link's round trip, as little of the peer's work in it as can be told from
+   * The times its last ROUND_TRIP_SAMPLES inventory calls took, oldest first: the shortest of them
+   * is the link's round trip (roundTripOf), as little of the peer's work in it as can be told from
    * here, and a route that lengthened shows once its shorter times have left the window.
    */
-  roundTripMs: number | undefined;
-  /** The times of its last inventory calls, oldest first, at most ROUND_TRIP_SAMPLES. */
   recentRoundTrips: number[];
   /** The shortest length a rollback cut the view to since a tail read began (Infinity: none): what that read brought past it is the old branch's. */
   cutTo: number;
@@ -71,6 +69,11 @@ export interface PeerView {
 
 /** The inventory calls a peer's round trip is the shortest of: about two minutes of refreshes at the default 15 s. */
 export const ROUND_TRIP_SAMPLES = 8;
+
+/** The peer's round trip: the shortest of its recent inventory calls, ms; undefined until one was timed. */
+export function roundTripOf(view: PeerView): number | undefined {
+  return view.recentRoundTrips.length === 0 ? undefined : Math.min(...view.recentRoundTrips);
+}
 
 /** What a peer's inventory reply says of how much it serves per getChunks call. */
 export function readServingBounds(view: PeerView, reply: InventoryResult): void {
@@ -123,7 +126,7 @@ export const RELAY_REFUSED_MS = 60_000;
 
 /** A view of `peer` with nothing read yet. */
 export function newPeerView(peer: string): PeerView {
-  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes, addressForm: 'hex', roundTripMs: undefined, recentRoundTrips: [], cutTo: Infinity };
+  return { peer, inventory: new Inventory(0), version: undefined, covered: 0, refreshedAt: -Infinity, quietRefreshes: 0, heldDuringFetch: undefined, relay: false, lastResort: false, passiveUntil: undefined, refusedUntil: -Infinity, extra: false, maxGetAddresses: GET_ADDRESSES_UNADVERTISED, maxGetChunksBytes: DEFAULT_LIMITS.maxGetChunksBytes, addressForm: 'hex', recentRoundTrips: [], cutTo: Infinity };
 }
 
 export interface RefreshOutcome {

@@ -1,7 +1,7 @@
 import { ExpiringMap, type Random } from '../runtime.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { DEFAULT_LIMITS, GET_ADDRESSES_UNADVERTISED } from '../protocol/limits.js';
-import { DEFAULT_RELAYS, markHeldBy, newPeerView, truncateView, type PeerView, type RefreshOutcome } from './peer-view.js';
+import { DEFAULT_RELAYS, markHeldBy, newPeerView, roundTripOf, truncateView, type PeerView, type RefreshOutcome } from './peer-view.js';
 import { RefutedClaims } from './refuted-claims.js';
 import { readView, type ViewReadContext, type ViewWire } from './view-refresh.js';
 
@@ -122,9 +122,10 @@ export class PeerViews {
     return chunkBytes + maxChunkSize > Math.max(announced, minJudgedReplyBytes(maxChunkSize));
   }
 
-  /** The shortest round trip of the last inventory calls timed to `peer` (PeerView.roundTripMs), ms; undefined when none was (or it is not viewed). */
+  /** The shortest round trip of the last inventory calls timed to `peer` (roundTripOf), ms; undefined when none was (or it is not viewed). */
   roundTripMs(peer: string): number | undefined {
-    return this.views.get(peer)?.roundTripMs;
+    const view = this.views.get(peer);
+    return view === undefined ? undefined : roundTripOf(view);
   }
 
   /** A peer refused a call for asking too many addresses (it restarted with a lower limit): ask it the unadvertised size until an inventory reply says otherwise. */

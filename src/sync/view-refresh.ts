@@ -19,7 +19,7 @@ export interface ViewWire {
   self: () => string | undefined;
   /** Our own sequence length: a view never covers more, whatever length a peer claims. */
   localLength: () => number;
-  /** The clock's time, ms: inventory calls are timed by it (PeerView.roundTripMs). Absent: none is. */
+  /** The clock's time, ms: inventory calls are timed by it (PeerView.recentRoundTrips). Absent: none is. */
   now?: () => number;
 }
 
@@ -108,7 +108,6 @@ function timedRoundTrip(context: ViewWire, view: PeerView, sentAt: number | unde
   const recent = view.recentRoundTrips;
   if (recent.length >= ROUND_TRIP_SAMPLES) recent.shift();
   recent.push(context.now() - sentAt);
-  view.roundTripMs = Math.min(...recent);
 }
 
 /** `inventory` (`peer`'s) without the claims it lost by sending corrupt bytes. */

@@ -402,7 +402,7 @@ describe('Downloader', () => {
       views.markHeld(peer, Uint32Array.from({ length: 3_000 }, (_, i) => from + i), 0);
       // As its inventory replies and the timing of its inventory calls would set them.
       views.get(peer)!.maxGetAddresses = answers;
-      views.get(peer)!.roundTripMs = roundTripMs;
+      views.get(peer)!.recentRoundTrips = [roundTripMs];
     }
     running.push(downloader);
     downloader.pump();
