@@ -53,6 +53,8 @@ export type Batches = Map<string, PlannedRequest>;
 
 /** A request being filled by take(). */
 interface RequestDraft {
+  /** The most addresses it may carry: batchSizeOf(peer), asked once per take, not per position scanned. */
+  readonly limit: number;
   addresses: Address[];
   positions: number[];
   holders: (readonly string[] | undefined)[];
@@ -149,13 +151,13 @@ export class WorkPlan {
         continue;
       }
       const failedBy = this.sparedFrom.size > 0 ? this.sparedFrom.get(position)?.peer : undefined;
-      const holder = this.pickHolder(item.holders, failedBy, batches, slots, batchSizeOf, canOpen, reliability);
+      const holder = this.pickHolder(item.holders, failedBy, batches, slots, canOpen, reliability);
       if (holder === undefined) {
         if (!item.holders.some((peer) => peer !== failedBy && this.views.has(peer))) {
           queue[i] = undefined;
           // Only the peer that failed it still claims it: it waits out a back-off, then goes to that peer again.
           if (failedBy !== undefined) this.backOffSpared(position, now);
-        } else if (openable === 0 && allFull(batches, batchSizeOf)) break; // every holder is busy
+        } else if (openable === 0 && allFull(batches)) break; // every holder is busy
         continue;
       }
       queue[i] = undefined;
@@ -163,11 +165,11 @@ export class WorkPlan {
       if (address === undefined) continue;
       let batch = batches.get(holder);
       if (!batch) {
-        batches.set(holder, (batch = { addresses: [], positions: [], holders: [] }));
+        batches.set(holder, (batch = { limit: batchSizeOf(holder), addresses: [], positions: [], holders: [] }));
         openable--;
       }
       this.claim(batch, address, position, item.holders);
-      if (batches.size >= slots && allFull(batches, batchSizeOf)) break;
+      if (batches.size >= slots && allFull(batches)) break;
     }
     while (this.head < queue.length && queue[this.head] === undefined) this.head++;
     return openable;
@@ -183,20 +185,20 @@ export class WorkPlan {
     for (const peer of this.views.peers()) {
       if (batches.size >= slots) return;
       if (batches.has(peer) || !canOpen(peer)) continue;
-      const batchSize = batchSizeOf(peer);
+      const limit = batchSizeOf(peer);
       let side = this.sideQueues.get(peer);
       if (side === undefined || side.length === 0) {
         const view = this.views.get(peer);
         if (!view) continue;
         const exclude = this.excluded();
-        side = planRarestFirst({ own, peers: new Map([[peer, view.inventory]]), exclude, random: this.random, limit: batchSize * SIDE_PLAN_BATCHES })
+        side = planRarestFirst({ own, peers: new Map([[peer, view.inventory]]), exclude, random: this.random, limit: limit * SIDE_PLAN_BATCHES })
           .map((item) => item.position)
           .reverse();
         bitmaps.release(exclude);
         this.sideQueues.set(peer, side);
       }
-      const batch: RequestDraft = { addresses: [], positions: [], holders: [] };
-      while (batch.addresses.length < batchSize && side.length > 0) {
+      const batch: RequestDraft = { limit, addresses: [], positions: [], holders: [] };
+      while (batch.addresses.length < limit && side.length > 0) {
         const position = side.pop() as number;
         if (own.has(position) || this.busyPositions.has(position) || this.isDeferred(position)) continue;
         if (this.sparedFrom.size > 0 && this.sparedFrom.get(position)?.peer === peer) continue;
@@ -378,7 +380,6 @@ export class WorkPlan {
     failedBy: string | undefined,
     batches: Drafts,
     slots: number,
-    batchSizeOf: BatchSizeOf,
     canOpen: (peer: string) => boolean,
     reliability: (peer: string) => number,
   ): string | undefined {
@@ -389,7 +390,7 @@ export class WorkPlan {
       if (peer === failedBy || !this.views.has(peer)) continue;
       const open = batches.get(peer);
       if (open) {
-        if (open.addresses.length < batchSizeOf(peer)) return peer; // fill a started request first
+        if (open.addresses.length < open.limit) return peer; // fill a started request first
         continue;
       }
       if (batches.size >= slots || !canOpen(peer)) continue;
@@ -405,7 +406,7 @@ export class WorkPlan {
   }
 }
 
-function allFull(batches: Drafts, batchSizeOf: BatchSizeOf): boolean {
-  for (const [peer, batch] of batches) if (batch.addresses.length < batchSizeOf(peer)) return false;
+function allFull(batches: Drafts): boolean {
+  for (const batch of batches.values()) if (batch.addresses.length < batch.limit) return false;
   return true;
 }
