@@ -17,6 +17,8 @@ import { join } from 'node:path';
 import { MemoryChain } from '../src/chain/memory.js';
 import { hash160Hex } from '../src/hash/index.js';
 import { AtlasNode } from '../src/node/index.js';
+import { LmdbChunkStore } from '../src/store/lmdb.js';
+import type { ChunkStore } from '../src/store/types.js';
 import type { RequestLimits } from '../src/protocol/request-guard.js';
 
 /** Request limits lifted: no rate limit, and room for every client at once. */
@@ -48,7 +50,7 @@ export type LoadServerMessage = 'peak' | 'stats' | { verify: { quick: boolean; b
 interface Server {
   port: number;
   chunks(): number;
-  store?: AtlasNode['store'];
+  store?: ChunkStore;
   close(): Promise<void>;
 }
 
@@ -108,8 +110,11 @@ async function startNode(config: LoadServerConfig, held: readonly GeneratedChunk
   const puts = generateChunks(config.putCount, seededRandom(config.putSeed), { prefix: 'put' });
   const chain = new MemoryChain();
   chain.announce([...held, ...puts].map((c) => c.address));
+  // A store of its own: the verify-on-serve figures read it as the node serves it (node.store is read-only).
+  const store = await LmdbChunkStore.open({ path: join(config.dataDir, 'store') });
   const node = await AtlasNode.open({
-    dataDir: join(config.dataDir, 'store'),
+    store,
+    closeStore: true,
     chain,
     transport: new HttpTransport({ listen: '127.0.0.1:0' }),
     network: 'loadnet',
@@ -117,7 +122,7 @@ async function startNode(config: LoadServerConfig, held: readonly GeneratedChunk
   });
   for (let i = 0; i < held.length; i += 1_000) await node.putChunks(held.slice(i, i + 1_000).map((c) => c.data));
   await node.start();
-  return { port: splitHostPort(node.address as string).port, chunks: () => node.stats().chunks, store: node.store, close: () => node.close() };
+  return { port: splitHostPort(node.address as string).port, chunks: () => node.stats().chunks, store, close: () => node.close() };
 }
 
 const config = JSON.parse(process.argv[2] as string) as LoadServerConfig;

@@ -9,6 +9,7 @@ export { systemClock, silentLogger, seededRandom, type Clock, type Random, type 
 export { hash160, hash160Hex, hash160Batch, hash160Packed, hash160Chain, hashBackend, hashBackendInfo, hashReady, HASH160_BYTES, type HashBackendName, type HashBackendInfo, type NativeRipemd160 } from './hash/index.js';
 export type { Announcement, ChainAdapter, ChainEvent, ChainListener } from './chain/types.js';
 export type { ChunkStore, PutOutcome, VerifiedChunk, DiscardOutcome } from './store/types.js';
+export type { ReadonlyChunkStore } from './store/readonly-store.js';
 export type { AdmissionResult, AdmittedChunk, Refusal } from './store/admission.js';
 export type { ChunkLogScan } from './store/chunk-log.js';
 export * from './protocol/messages.js';

@@ -9,6 +9,7 @@ import type { ReadonlyInventoryLog } from '../inventory/change-log.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import { hashReady } from '../hash/index.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
+import { readonlyStore, type ReadonlyChunkStore } from '../store/readonly-store.js';
 import type { MissingChunk } from '../sync/sources/backfill-types.js';
 import { NameResolver, type NameEntry, type Resolution } from '../bns/names.js';
 import { TypedEmitter, type AtlasNodeEventMap, type AtlasNodeEvents, type ProgressEvent } from './events.js';
@@ -30,7 +31,9 @@ export type { LiveNodeState, NodeState } from './lifecycle.js';
  */
 export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   readonly network: string;
-  readonly store: ChunkStore;
+  /** What the node holds, read-only: write through `putChunks`, or pass a store of your own as the `store` option. */
+  readonly store: ReadonlyChunkStore;
+  readonly #ownStore: ChunkStore;
   readonly limits: Readonly<ProtocolLimits>;
   private readonly parts: NodeParts;
   readonly #closeStore: boolean;
@@ -43,7 +46,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
 
   private constructor(options: ResolvedNodeOptions, store: ChunkStore) {
     super();
-    this.store = store;
+    this.#ownStore = store;
+    this.store = readonlyStore(store);
     this.#closeStore = options.closeStore;
     this.#nameLimits = options.names;
     this.parts = wireNode(options, store, {
@@ -135,7 +139,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     this.parts.overlay.start();
     // Without other sources the downloader alone retries peers (with its own capped back-off).
     if (this.parts.backfillSources > 0) this.parts.backfiller.start();
-    this.parts.logger.info('node started', { address: this.address, network: this.network, sequence: this.store.sequenceLength() });
+    this.parts.logger.info('node started', { address: this.address, network: this.network, sequence: this.#ownStore.sequenceLength() });
     this.scheduleRound(0);
   }
 
@@ -153,7 +157,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     this.assertUsable('putChunks');
     const { signal } = callOptions('putChunks', options, ['signal']);
     if (signal?.aborted) throw abortedError('putChunks', signal);
-    const outcomes = await this.store.putMany(chunks);
+    const outcomes = await this.#ownStore.putMany(chunks);
     // Stored, and so acknowledged, even when the node began closing meanwhile: only the push is left out.
     if (this.#state === 'closing' || this.#state === 'closed') return outcomes;
     const added = outcomes.filter((o): o is PutOutcome & { ok: true } => o.ok && o.added);
@@ -237,7 +241,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   inventory(offset = 0, length?: number): Uint8Array {
     this.assertUsable('inventory');
     countArgument('inventory: offset', offset);
-    return this.store.inventory.toBytes(offset, length === undefined || length === Infinity ? undefined : countArgument('inventory: length', length));
+    return this.#ownStore.inventory.toBytes(offset, length === undefined || length === Infinity ? undefined : countArgument('inventory: length', length));
   }
 
   stats(): NodeStats {
@@ -279,7 +283,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     await step(() => this.parts.overlay.stop());
     await step(() => this.parts.follower.stop());
     await step(() => this.parts.transport.close()); // the chain adapter is the host's: we only unsubscribed from it
-    if (this.#closeStore) await step(() => this.store.close());
+    if (this.#closeStore) await step(() => this.#ownStore.close());
     this.#state = 'closed';
     if (failures.length > 0) {
       for (const failure of failures.slice(1)) this.parts.logger.error('close: a further step failed', { error: String(failure) });

@@ -313,6 +313,32 @@ describe('lifecycle and typed errors', () => {
     }
   });
 
+  it('node.store reads what the node holds and offers no way to write, truncate, discard or close it', async () => {
+    const [chunk, other] = generateChunks(2, seededRandom(8));
+    const chain = chainWith([chunk!, other!]);
+    const node = await AtlasNode.open({ chain, transport: new MemoryNetwork().transport('reader') });
+    try {
+      await node.putChunks([chunk!.data]);
+      const { store } = node;
+      expect([store.sequenceLength(), store.addressAt(0), store.positionsOf(chunk!.address), store.has(chunk!.address), store.has(other!.address)]).toEqual([2, chunk!.address, [0], true, false]);
+      expect(Buffer.from(store.get(chunk!.address)!).equals(Buffer.from(chunk!.data))).toBe(true);
+      expect([store.chunkCount(), store.chunkBytes(), store.inventory.count, store.maxChunkSize]).toEqual([1, chunk!.data.byteLength, 1, node.limits.maxChunkSize]);
+      expect(store.sequenceDigest()).toMatch(/^[0-9a-f]{40}$/);
+      // Not there even for plain JavaScript or a cast, and the view cannot be given them.
+      const loose = store as unknown as Record<string, unknown>;
+      for (const write of ['put', 'putMany', 'putVerified', 'append', 'truncate', 'discard', 'close', 'getShared']) expect(loose[write], write).toBeUndefined();
+      expect(Object.isFrozen(store)).toBe(true);
+      expect(() => {
+        loose.truncate = () => undefined;
+      }).toThrow(TypeError);
+      // The node itself still writes, and the view sees it.
+      await node.putChunks([other!.data]);
+      expect(store.has(other!.address)).toBe(true);
+    } finally {
+      await node.close();
+    }
+  });
+
   it('closes the store it opened itself, and a store it was given only with closeStore: true', async () => {
     const [chunk] = generateChunks(1, seededRandom(7));
     const chain = chainWith([chunk!]);

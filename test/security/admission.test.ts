@@ -14,6 +14,7 @@ import { AtlasNode, type AtlasNodeOptions } from '../../src/node/index.js';
 import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
 import { seededRandom } from '../../src/runtime.js';
+import { MemoryChunkStore } from '../../src/store/memory.js';
 import { listedChunks } from '../../src/sim/byzantine.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
@@ -63,9 +64,10 @@ describe('no unrequested data is stored', () => {
       const { chunks, missing } = listedChunks(reply, params);
       return { chunks: [...chunks, announcedExtra!, strangerExtra!], missing };
     });
-    const liarNode = await startNode(chain, liar, { seeds: ['honest'] });
-    // Straight into its store: a node pushes what it is given, and the liar keeps these to itself.
-    await liarNode.store.putMany([...wanted, ...liarOnly].map((c) => c.data));
+    // A store of its own, written straight into: a node pushes what it is given, and the liar keeps these to itself.
+    const liarStore = new MemoryChunkStore();
+    await startNode(chain, liar, { seeds: ['honest'], store: liarStore, closeStore: true });
+    await liarStore.putMany([...wanted, ...liarOnly].map((c) => c.data));
 
     const victimDir = join(dir, 'victim-extra');
     const victim = await startNode(chain, network.transport('victim'), {

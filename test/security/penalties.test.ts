@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AtlasNode } from '../../src/node/index.js';
 import { seededRandom } from '../../src/runtime.js';
+import { MemoryChunkStore } from '../../src/store/memory.js';
 import { listedChunks } from '../../src/sim/byzantine.js';
 import { generateChunks } from '../../src/sim/workload.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
@@ -33,9 +34,10 @@ async function scenario(lie: Lie) {
   const honest = await nodes.start(chain, network.transport('honest'));
   await honest.putChunks(shared.map((c) => c.data));
   const liar = new LyingTransport(network.transport('liar'), lie);
-  const liarNode = await nodes.start(chain, liar, { seeds: ['honest'] });
-  // Straight into its store: a node pushes what it is given, and the liar keeps these to itself.
-  await liarNode.store.putMany([...shared, ...liarOnly].map((c) => c.data));
+  // A store of its own, written straight into: a node pushes what it is given, and the liar keeps these to itself.
+  const liarStore = new MemoryChunkStore();
+  await nodes.start(chain, liar, { seeds: ['honest'], store: liarStore, closeStore: true });
+  await liarStore.putMany([...shared, ...liarOnly].map((c) => c.data));
   const victim = await nodes.start(chain, network.transport('victim'), { seeds: ['honest'], downloads: { batchSize: 5, maxInFlightPerPeer: 1, backoff: FAST_BACKOFF } });
   const removals: { peer: string; reason: string }[] = [];
   victim.on('peer:remove', (event) => removals.push(event));

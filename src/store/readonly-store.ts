@@ -1,0 +1,38 @@
+/**
+ * A store seen from outside the node (`node.store`): what it holds, with no way to change it.
+ * Writes through the store itself bypass the node (no pushes, no progress, no events), and a
+ * truncate or a discard from outside leaves the node's view of its sequence wrong for good, so the
+ * node hands out this view; a host that wants to write uses `node.putChunks`, or opens the store
+ * itself and passes it as the `store` option.
+ */
+import type { ChunkStore } from './types.js';
+
+/** What `node.store` lets a host read: the sequence, the chunks and the inventory; no writes, no close. */
+export type ReadonlyChunkStore = Pick<
+  ChunkStore,
+  'maxChunkSize' | 'sequenceLength' | 'addressAt' | 'positionsOf' | 'sequenceDigest' | 'get' | 'has' | 'chunkCount' | 'chunkBytes' | 'inventory'
+>;
+
+/**
+ * A frozen object of the read methods alone, each calling the store: a cast in TypeScript, or
+ * plain JavaScript, finds no write method on it. Its inventory is the store's, typed
+ * ReadonlyInventory; `get` answers a copy of the bytes.
+ */
+export function readonlyStore(store: ChunkStore): ReadonlyChunkStore {
+  return Object.freeze({
+    get maxChunkSize() {
+      return store.maxChunkSize;
+    },
+    get inventory() {
+      return store.inventory;
+    },
+    sequenceLength: () => store.sequenceLength(),
+    addressAt: (position: number) => store.addressAt(position),
+    positionsOf: (address: Parameters<ChunkStore['positionsOf']>[0]) => store.positionsOf(address),
+    sequenceDigest: (length?: number) => store.sequenceDigest(length),
+    get: (address: Parameters<ChunkStore['get']>[0]) => store.get(address),
+    has: (address: Parameters<ChunkStore['has']>[0]) => store.has(address),
+    chunkCount: () => store.chunkCount(),
+    chunkBytes: () => store.chunkBytes(),
+  });
+}
