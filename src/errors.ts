@@ -35,7 +35,7 @@ export const ErrorCodes = {
   CLOSED: 'CLOSED',
   /** The action needs a running node: start() first. */
   NOT_STARTED: 'NOT_STARTED',
-  /** start() was called on a node that is starting or running. */
+  /** start() was called on a node that is starting or running, or listen() on a transport already listening. */
   ALREADY_STARTED: 'ALREADY_STARTED',
   /** The listen address is taken by another process; start() may be retried. */
   ADDRESS_IN_USE: 'ADDRESS_IN_USE',

@@ -19,7 +19,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { isLoopbackIp } from '../peer-address.js';
-import { AtlasError, ErrorCodes, isAtlasError, retryAfterOf } from '../errors.js';
+import { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError, retryAfterOf } from '../errors.js';
 import { callAbortedError, callTimeout, followSignal, replyBound } from './abort.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
 import { codecFor, codecForContentType, decodePieces, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
@@ -124,8 +124,8 @@ export class HttpTransport implements Transport {
   /** `signal`: see Transport.listen; a listen it ends leaves no server bound. */
   async listen(service: TransportService, options: ListenOptions = {}): Promise<string> {
     if (this.closed) throw new AtlasError(ErrorCodes.CLOSED, 'transport is closed');
-    if (this.server !== undefined) throw new AtlasError(ErrorCodes.BAD_REQUEST, 'transport is already listening');
-    if (this.options.listen === undefined) throw new AtlasError(ErrorCodes.BAD_REQUEST, 'no listen address configured');
+    if (this.server !== undefined) throw new AtlasError(ErrorCodes.ALREADY_STARTED, 'transport is already listening');
+    if (this.options.listen === undefined) throw new InvalidOptionError('listen', 'an address to listen on (host:port) before listen(); this transport only calls');
     const { host, port } = splitHostPort(this.options.listen);
     const server = new HttpServer({ limits: this.limits, routes: this.routes, clock: this.clock, logger: this.logger, counters: this.counters }, service);
     this.server = server;

@@ -298,7 +298,7 @@ export class MemoryTransport implements Transport {
   async listen(service: TransportService, options: ListenOptions = {}): Promise<string> {
     if (this.closed) throw new AtlasError(ErrorCodes.CLOSED, 'transport is closed');
     if (options.signal?.aborted) throw abortedError('listen', options.signal);
-    if (this.service !== undefined) throw new AtlasError(ErrorCodes.BAD_REQUEST, 'transport is already listening');
+    if (this.service !== undefined) throw new AtlasError(ErrorCodes.ALREADY_STARTED, 'transport is already listening');
     this.service = service;
     return this.name;
   }

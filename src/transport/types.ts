@@ -99,7 +99,8 @@ export interface Transport {
   /**
    * Serves `service`; resolves with the address peers reach it at. `signal` gives up on a listen
    * that has not finished (a host name waits on DNS): the transport is then not listening, may
-   * listen again, and the call rejects with ABORTED.
+   * listen again, and the call rejects with ABORTED. A transport listens once: a second listen()
+   * rejects with ALREADY_STARTED.
    */
   listen(service: TransportService, options?: ListenOptions): Promise<string>;
   call(peer: string, method: string, params: unknown, options?: CallOptions): Promise<unknown>;

@@ -149,6 +149,13 @@ export function transportContract(name: string, harness: TransportHarness): void
       expect(await client.call(address, 'echo', 'again')).toBe('again');
     });
 
+    it('listens once: a second listen() is ALREADY_STARTED and leaves the first serving', async () => {
+      const { service, server, address, client } = await pair();
+      expect(await codeOf(server.listen(service))).toBe(ErrorCodes.ALREADY_STARTED);
+      expect(server.address).toBe(address);
+      expect(await client.call(address, 'echo', 'still')).toBe('still');
+    });
+
     it('ends a call whose reply passes its maxReplyBytes with BAD_REPLY, and takes one within it', async () => {
       const { address, client } = await pair();
       expect(await codeOf(client.call(address, 'big', { size: 50_000 }, { maxReplyBytes: 20_000 }))).toBe(ErrorCodes.BAD_REPLY);

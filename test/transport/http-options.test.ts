@@ -41,4 +41,16 @@ describe('HttpTransport options', () => {
     await transport.close();
     await new HttpTransport().close();
   });
+
+  it('a transport made without listen calls only: its listen() is an INVALID_OPTION naming listen', async () => {
+    const transport = new HttpTransport();
+    try {
+      const error = await transport.listen({ handle: async () => null } as never).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect(error).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'listen' });
+      expect(transport.address).toBeUndefined();
+    } finally {
+      await transport.close();
+    }
+  });
 });
