@@ -3,6 +3,12 @@
  * AAAA, CNAME, MX, NS and SRV records, with quoted strings (escapes `\"`, `\\`, `\DDD`; `;` inside
  * quotes is text, outside it starts a comment). Anything else is refused with a ZoneFileError
  * naming the line: a resolver must not guess. Sizes and counts are bounded.
+ *
+ * Where the `zone-file` package (what stacks-blockchain-api and blockstack.js read BNS zone files
+ * with) accepts more than RFC 1035, we follow it: fields are separated by any character of
+ * JavaScript's `\s` (space, tab, CR, vertical tab, form feed, no-break space and the other Unicode
+ * spaces), as it splits them; and only `$ORIGIN` and `$TTL`, at the very start of a line, are
+ * directives: any other `$word` there is an owner name (`$foo IN TXT "x"` is a record of `$foo`).
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
 
@@ -56,15 +62,25 @@ const U16 = 65_535;
 const TTL_MAX = 2_147_483_647;
 const DOMAIN = /^(?:@|\*|[A-Za-z0-9_*](?:[A-Za-z0-9_.*-]{0,252})?\.?|\.)$/;
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+/** An owner name starting with `$` (any `$word` but a directive: see the header): `$`, then the characters DOMAIN allows. */
+const DOLLAR_OWNER = /^\$[A-Za-z0-9_.*-]{0,253}$/;
 const CLASSES = new Set(['IN', 'CH', 'HS']);
+/** The directives: a line whose first field is one of these, `$` in its first column, sets the zone's origin or TTL. */
+const DIRECTIVES = new Set(['$ORIGIN', '$TTL']);
+/** Field separators: JavaScript's `\s` (the line break aside, which ends the line), as the zone-file package splits fields. */
+const SEPARATOR = /\s/;
 
-/** Splits one line into tokens; `;` outside quotes ends it. */
+function isSeparator(c: string | undefined): boolean {
+  return c !== undefined && SEPARATOR.test(c);
+}
+
+/** Splits one line into tokens at separators (see SEPARATOR); `;` outside quotes ends it. */
 function tokenize(line: string, lineNo: number): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < line.length) {
     const c = line[i] as string;
-    if (c === ' ' || c === '\t' || c === '\r') {
+    if (isSeparator(c)) {
       i++;
     } else if (c === ';') {
       break;
@@ -92,7 +108,7 @@ function tokenize(line: string, lineNo: number): Token[] {
       tokens.push({ text, quoted: true });
     } else {
       let text = '';
-      while (i < line.length && !' \t\r;"()'.includes(line[i] as string)) {
+      while (i < line.length && !isSeparator(line[i]) && !';"()'.includes(line[i] as string)) {
         if (line[i] === '\\') {
           const [value, used] = escape(line, i, lineNo);
           text += value;
@@ -206,26 +222,26 @@ export function parseZoneFile(input: string | Uint8Array, limits: Partial<ZoneFi
     const tokens = tokenize(line, lineNo);
     if (tokens.length === 0) return;
     const first = tokens[0] as Token;
-    if (!first.quoted && first.text.startsWith('$')) {
-      const directive = first.text.toUpperCase();
-      if (directive === '$ORIGIN') {
-        exactly(tokens.slice(1), 1, '$ORIGIN', lineNo);
-        zone.origin = domain(tokens[1], '$ORIGIN', lineNo);
-      } else if (directive === '$TTL') {
-        exactly(tokens.slice(1), 1, '$TTL', lineNo);
-        zone.ttl = int(tokens[1], TTL_MAX, '$TTL', lineNo);
-      } else throw new ZoneFileError(lineNo, `directive ${first.text.slice(0, 20)} is not supported`);
+    // `$` in the first column (not `\$`, an escaped one) and a known name: a directive.
+    const directive = line[0] === '$' ? first.text.toUpperCase() : '';
+    if (DIRECTIVES.has(directive)) {
+      exactly(tokens.slice(1), 1, directive, lineNo);
+      if (directive === '$ORIGIN') zone.origin = domain(tokens[1], '$ORIGIN', lineNo);
+      else zone.ttl = int(tokens[1], TTL_MAX, '$TTL', lineNo);
       return;
     }
-    // A line starting with blanks continues the previous owner name.
+    // A line starting with a blank (any separator) continues the previous owner name.
     let rest = tokens;
     let name: string;
-    if (line[0] === ' ' || line[0] === '\t') {
+    // An owner `$word` in the first column: when its line is no record, it is not a directive either.
+    let notDirective: string | undefined;
+    if (isSeparator(line[0])) {
       if (previousName === undefined) throw new ZoneFileError(lineNo, 'a record without an owner name');
       name = previousName;
     } else {
-      name = domain(first, 'the owner name', lineNo);
+      name = !first.quoted && DOLLAR_OWNER.test(first.text) ? first.text : domain(first, 'the owner name', lineNo);
       rest = tokens.slice(1);
+      if (line[0] === '$') notDirective = `directive ${name.slice(0, 20)} is not supported (only $ORIGIN and $TTL are), nor is its line a supported record`;
     }
     let ttl: number | undefined;
     for (let k = 0; k < 2; k++) {
@@ -239,9 +255,9 @@ export function parseZoneFile(input: string | Uint8Array, limits: Partial<ZoneFi
       }
     }
     const typeToken = rest[0];
-    if (typeToken === undefined || typeToken.quoted) throw new ZoneFileError(lineNo, 'no record type');
+    if (typeToken === undefined || typeToken.quoted) throw new ZoneFileError(lineNo, notDirective ?? 'no record type');
     const type = typeToken.text.toUpperCase();
-    if (!TYPES.has(type)) throw new ZoneFileError(lineNo, `record type ${JSON.stringify(typeToken.text.slice(0, 20))} is not supported`);
+    if (!TYPES.has(type)) throw new ZoneFileError(lineNo, notDirective ?? `record type ${JSON.stringify(typeToken.text.slice(0, 20))} is not supported`);
     if (zone.records.length >= maxRecords) throw new ZoneFileError(lineNo, `more than ${maxRecords} records`);
     const record = { name, ...rdata(type, rest.slice(1), lineNo) } as ZoneRecord;
     if (ttl !== undefined) record.ttl = ttl;
