@@ -5,7 +5,7 @@
  *   GET /v1/names/<name>/zonefile/<hash>  {zonefile} 200 when that hash was bound to the name
  * A missing zone file is a 404 ZONEFILE_MISSING (with the hash, so a client knows what to look
  * for), never a 200 with an empty zone file. A subdomain whose parent has more subdomain records
- * than the node indexes (names.maxParentBytes) is a 503 TOO_LARGE. Mounted through HttpTransport's
+ * than the node indexes (names.maxParentBytes) is a 507 TOO_LARGE. Mounted through HttpTransport's
  * `routes` option.
  */
 import type { ServerResponse } from 'node:http';
@@ -83,9 +83,11 @@ export function namesRoutes(service: () => NameService | undefined): HttpRoute[]
             sendJson(res, 400, { error: error.message, code: error.code });
             return;
           }
-          // A subdomain whose parent's records pass names.maxParentBytes: this node cannot serve it (not the request's size, so not 413).
+          // A subdomain whose parent's records pass names.maxParentBytes: this node cannot hold what
+          // answering needs (507), until the parent's zone files or the bound change. Not the
+          // request's size (413), and not "try again soon" (503): asked again, the answer is the same.
           if (isAtlasError(error) && error.code === 'TOO_LARGE') {
-            sendJson(res, 503, { error: error.message, code: error.code });
+            sendJson(res, 507, { error: error.message, code: error.code });
             return;
           }
           throw error instanceof Error ? error : new AtlasError('INTERNAL', String(error));

@@ -41,14 +41,14 @@ describe('/v1/names/<subdomain>/zonefile/<hash>', () => {
     }
   });
 
-  it('answers 503 TOO_LARGE for a subdomain of a parent with more records than names.maxParentBytes', async () => {
+  it('answers 507 TOO_LARGE for a subdomain of a parent with more records than names.maxParentBytes', async () => {
     const records = Array.from({ length: 200 }, (_, i) => `s${i} IN TXT "owner=1Alice" "seqn=0" "parts=1" "zf0="`);
     const file = new Uint8Array(Buffer.from(`$ORIGIN big.id\n${records.join('\n')}\n`));
     const { base, close } = await serveNames('big.id', file, { subdomains: { maxParentBytes: 10_000 } });
     try {
       for (const path of ['s1.big.id', 's1.big.id/zonefile']) {
         const reply = await fetch(`${base}/v1/names/${path}`);
-        expect(reply.status).toBe(503);
+        expect(reply.status).toBe(507);
         expect(await reply.json()).toMatchObject({ code: 'TOO_LARGE' });
       }
       expect((await fetch(`${base}/v1/names/big.id`)).status).toBe(200); // the parent itself resolves
