@@ -12,10 +12,12 @@ const INVALID_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}
 const REFERENCE = /&([^;&<>\s]{0,16});/g;
 const PREDEFINED: Readonly<Record<string, string>> = Object.freeze({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" });
 
+/** The error for a document that is not well-formed XML: BAD_REQUEST, XML-RPC fault -32700 (FAULT_NOT_WELL_FORMED). */
 export function notWellFormed(message: string): AtlasError {
   return new AtlasError(ErrorCodes.BAD_REQUEST, message, { faultCode: FAULT_NOT_WELL_FORMED });
 }
 
+/** True when `text` holds a character XML 1.0 allows nowhere (a control character, a lone surrogate, U+FFFE/U+FFFF). */
 export function hasInvalidXmlChar(text: string): boolean {
   return INVALID_XML_CHAR.test(text);
 }
@@ -68,18 +70,26 @@ export function escapeXmlText(text: string): string {
  * stopping at the first: an element nested deeper than `limit` ('too-deep'), or an attribute
  * other than a namespace declaration, or more than MAX_NAMESPACE_DECLARATIONS of those
  * ('attributes': XML-RPC has none; some clients declare a namespace on the root, which is
- * harmless). Quoted values are read as such, so a '>' or '/>' inside one ends no tag. Undefined
- * when neither.
+ * harmless), or a literal ']]>' in character data ('cdata-end': XML 1.0 §2.4 forbids it there, it
+ * only ends a CDATA section; the validator lets it through). Quoted values are read as such, so a
+ * '>' or '/>' inside one ends no tag. Undefined when none.
  */
-export function tagProblem(text: string, limit: number): 'too-deep' | 'attributes' | undefined {
+export function tagProblem(text: string, limit: number): 'too-deep' | 'attributes' | 'cdata-end' | undefined {
   let depth = 0;
   let declarations = 0;
+  // Character data runs from `from` (the end of the last markup) to the next '<'. The next ']]>'
+  // at or after `from` is searched again only once markup has passed it, so the pass stays linear.
+  let from = 0;
+  let cdataEnd = text.indexOf(CDATA_END);
   let at = text.indexOf('<');
-  while (at !== -1) {
+  for (;;) {
+    if (cdataEnd !== -1 && cdataEnd < from) cdataEnd = text.indexOf(CDATA_END, from);
+    if (cdataEnd !== -1 && (at === -1 || cdataEnd < at)) return 'cdata-end';
+    if (at === -1) return undefined;
     const next = text[at + 1];
     let end: number;
     if (text.startsWith('<!--', at)) end = closeOf(text, '-->', at + 4);
-    else if (text.startsWith('<![CDATA[', at)) end = closeOf(text, ']]>', at + 9);
+    else if (text.startsWith('<![CDATA[', at)) end = closeOf(text, CDATA_END, at + 9);
     else if (next === '?') end = closeOf(text, '?>', at + 2);
     else {
       const tag = readTag(text, next === '/' ? at + 2 : at + 1);
@@ -90,10 +100,13 @@ export function tagProblem(text: string, limit: number): 'too-deep' | 'attribute
       if (depth > limit) return 'too-deep';
     }
     if (end === -1) return undefined;
+    from = end;
     at = text.indexOf('<', end);
   }
-  return undefined;
 }
+
+/** Ends a CDATA section; anywhere else in character data it is not well-formed. */
+const CDATA_END = ']]>';
 
 /** Namespace declarations (xmlns, xmlns:prefix) taken in one document. */
 const MAX_NAMESPACE_DECLARATIONS = 16;

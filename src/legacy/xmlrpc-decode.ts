@@ -7,7 +7,9 @@
  * - no DOCTYPE or other markup declaration at all, and entity processing off in the parser: the
  *   only references decoded are the five predefined entities and numeric character references
  *   (see xml-text.ts), so there is nothing to expand;
- * - well-formedness is checked (fast-xml-parser's validator) before the tree is read;
+ * - well-formedness is checked (fast-xml-parser's validator, and before it what the validator lets
+ *   through: a literal `]]>` in character data) before the tree is read; CDATA sections are read
+ *   as text where text is allowed;
  * - nesting bounded (`maxDepth` arrays/structs, enforced by the parser's own tag-depth limit too),
  *   and the number of values bounded (`maxValues`);
  * - every element must be where the XML-RPC grammar puts it; integers must fit their type.
@@ -97,6 +99,7 @@ function parseRoot(input: Uint8Array | string, limits: Readonly<XmlRpcLimits>, r
   const problem = tagProblem(text, maxNestedTags);
   if (problem === 'too-deep') throw invalid(`nested deeper than ${limits.maxDepth} arrays or structs`);
   if (problem === 'attributes') throw notWellFormed('XML-RPC elements have no attributes');
+  if (problem === 'cdata-end') throw notWellFormed("']]>' in character data (XML 1.0 allows it only to end a CDATA section; write ]]&gt;)");
   const verdict = XMLValidator.validate(text);
   // Its message can quote the document (every open tag's name): cut, like every message we send.
   if (verdict !== true) throw notWellFormed(`malformed XML: ${verdict.err.msg.slice(0, MAX_VALIDATOR_MESSAGE)} (line ${verdict.err.line})`);
