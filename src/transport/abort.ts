@@ -1,5 +1,6 @@
-import { AtlasError, abortedError } from '../errors.js';
+import { AtlasError, InvalidOptionError, abortedError } from '../errors.js';
 import { MAX_TIMER_MS } from '../runtime.js';
+import type { CallOptions } from './types.js';
 
 /**
  * What a call whose signal aborted rejects with: the signal's reason when it is an AtlasError (a
@@ -7,6 +8,17 @@ import { MAX_TIMER_MS } from '../runtime.js';
  */
 export function callAbortedError(signal: AbortSignal): AtlasError {
   return signal.reason instanceof AtlasError ? signal.reason : abortedError('call', signal);
+}
+
+/**
+ * Refuses a call option no transport knows (INVALID_OPTION naming it): `timeout` for `timeoutMs`
+ * would otherwise give the call no deadline of its own, silently. A loop over the keys, no array
+ * made: it runs once a call.
+ */
+export function checkCallOptionNames(options: CallOptions): void {
+  for (const key in options) {
+    if (key !== 'signal' && key !== 'timeoutMs' && key !== 'maxReplyBytes') throw new InvalidOptionError(key, 'unknown call option (signal, timeoutMs, maxReplyBytes)');
+  }
 }
 
 /**

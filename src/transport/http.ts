@@ -20,7 +20,7 @@ import http, { type IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { isLoopbackIp } from '../peer-address.js';
 import { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError, retryAfterOf } from '../errors.js';
-import { callAbortedError, callTimeout, followSignal, replyBound } from './abort.js';
+import { callAbortedError, callTimeout, checkCallOptionNames, followSignal, replyBound } from './abort.js';
 import { silentLogger, systemClock, type Clock, type Logger } from '../runtime.js';
 import { codecFor, codecForContentType, decodePieces, errorFromReply, isErrorReply, type Codec, type WireFormat } from './codec.js';
 import type { CallOptions, ListenOptions, Transport, TransportService, TransportStats } from './types.js';
@@ -149,6 +149,7 @@ export class HttpTransport implements Transport {
 
   async call(peer: string, method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
     if (this.closed) throw new AtlasError(ErrorCodes.CLOSED, 'transport is closed');
+    checkCallOptionNames(options);
     if (options.signal?.aborted) throw callAbortedError(options.signal);
     const target = splitHostPort(peer);
     if (!METHOD_NAME.test(method)) throw new AtlasError(ErrorCodes.BAD_REQUEST, `not a method name: ${JSON.stringify(method.slice(0, 64))}`);

@@ -24,7 +24,7 @@
  * that the fault rules above can be checked against one piece of code.
  */
 import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
-import { callAbortedError, callTimeout, followSignal, replyBound } from './abort.js';
+import { callAbortedError, callTimeout, checkCallOptionNames, followSignal, replyBound } from './abort.js';
 import type { Clock, Random, TimerHandle } from '../runtime.js';
 import { checkDropRate, checkLatency, resolveMemoryNetworkOptions, type LatencySpec, type MemoryNetworkOptions } from './memory-options.js';
 import { peerAddressNamed, type PeerAddress } from '../peer-address.js';
@@ -305,6 +305,11 @@ export class MemoryTransport implements Transport {
 
   call(peer: string, method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
     if (this.closed) return Promise.reject(new AtlasError(ErrorCodes.CLOSED, 'transport is closed'));
+    try {
+      checkCallOptionNames(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (options.signal?.aborted) return Promise.reject(callAbortedError(options.signal));
     let request: Uint8Array;
     try {

@@ -149,6 +149,15 @@ export function transportContract(name: string, harness: TransportHarness): void
       expect(await client.call(address, 'echo', 'again')).toBe('again');
     });
 
+    it('refuses a call option it does not know (INVALID_OPTION naming it) before sending anything', async () => {
+      const { service, address, client } = await pair();
+      const before = service.calls.length;
+      const error = await client.call(address, 'echo', 'x', { timeout: 5 } as never).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'timeout' });
+      expect(service.calls.length).toBe(before);
+      expect(await client.call(address, 'echo', 'y', { timeoutMs: 5_000, maxReplyBytes: 1_000, signal: new AbortController().signal })).toBe('y');
+    });
+
     it('listens once: a second listen() is ALREADY_STARTED and leaves the first serving', async () => {
       const { service, server, address, client } = await pair();
       expect(await codeOf(server.listen(service))).toBe(ErrorCodes.ALREADY_STARTED);
