@@ -12,7 +12,16 @@ import type { ZoneFile, ZoneRecord } from './zonefile.js';
 /** Most zone-file pieces one subdomain record may have (and so about 255 x 255 bytes). */
 export const MAX_SUBDOMAIN_PARTS = 255;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const LABEL = /^[a-z0-9_-]{1,37}$/i;
+/**
+ * A subdomain label: the characters of a BNS name, `+` included. The Python resolver takes
+ * `[a-z0-9-_+]` after lowercasing the record name (`OP_NAME_CHARS_NOPERIOD`,
+ * blockstack/lib/schemas.py at 4711f10f48af; it sets no length, `fqn_max` is 37), the registrar
+ * registers `/^[a-z0-9\-_+]{1,37}$/` (stacks-network/subdomain-registrar src/lookups.ts) and
+ * stacks-blockchain-api checks no label at all (src/datastore/pg-write-store.ts,
+ * updateAttachments). We keep the 37. (parseZoneFile does not yet take `+` in an owner name: it
+ * refuses a parent zone file holding one, so only a ZoneFile built otherwise reaches this.)
+ */
+const LABEL = /^[a-z0-9_+-]{1,37}$/i;
 /** Decimal digits only, few enough to be a safe integer. */
 const DECIMAL = /^\d{1,15}$/;
 
