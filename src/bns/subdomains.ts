@@ -4,7 +4,9 @@
  * the subdomain's zone file) and optionally `sig=<base64>`. Replaying the parent's zone files in
  * chain order gives each subdomain's history: the first record must have seqn 0, and each later
  * change seqn + 1; records breaking that rule are ignored (a republished identical record is not a
- * change). Signatures are kept but not verified (see README "Stacks and BNS names").
+ * change). The TXT names `_missing`, `_resolver` and `_registrar` are reserved and name no
+ * subdomain (as in the Python resolver, blockstack/lib/subdomains.py). Signatures are kept but not
+ * verified (see README "Stacks and BNS names").
  */
 import { hash160Hex } from '../hash/index.js';
 import type { ZoneFile, ZoneRecord } from './zonefile.js';
@@ -22,6 +24,15 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  * refuses a parent zone file holding one, so only a ZoneFile built otherwise reaches this.)
  */
 const LABEL = /^[a-z0-9_+-]{1,37}$/i;
+/**
+ * TXT names the Python resolver skips before reading a subdomain record (`SUBDOMAIN_TXT_RR_RESERVED`,
+ * compared after lowercasing, in blockstack/lib/subdomains.py at 4711f10f48af): `_missing` lists
+ * zone files the parent declares missing, `_resolver` and `_registrar` name services. A record of
+ * one of them with owner=, seqn= and parts= names no subdomain there. stacks-blockchain-api skips
+ * only TXT records without an owner (src/datastore/pg-write-store.ts, updateAttachments), so it
+ * would serve `_registrar.<parent>`; we follow the reference, which resolves fewer names.
+ */
+const RESERVED_LABELS: ReadonlySet<string> = new Set(['_missing', '_resolver', '_registrar']);
 /** Decimal digits only, few enough to be a safe integer. */
 const DECIMAL = /^\d{1,15}$/;
 
@@ -49,12 +60,12 @@ export function subdomainRecords(zone: ZoneFile, parent: string): SubdomainRecor
 
 /**
  * The subdomain one record of a parent zone file names, or undefined when it names none (not a
- * TXT record of a label, or malformed). As the original resolver reads one (Blockstack's
- * `parse_subdomain_record`): every string is `key=value`, the value with `\=` read as `=`; a
- * string without `=`, or a key given twice, makes the whole record malformed.
+ * TXT record of a label, a reserved name, or malformed). As the original resolver reads one
+ * (Blockstack's `parse_subdomain_record`): every string is `key=value`, the value with `\=` read
+ * as `=`; a string without `=`, or a key given twice, makes the whole record malformed.
  */
 export function subdomainRecord(record: ZoneRecord, parent: string): SubdomainRecord | undefined {
-  if (record.type !== 'TXT' || !LABEL.test(record.name)) return undefined;
+  if (record.type !== 'TXT' || !LABEL.test(record.name) || RESERVED_LABELS.has(record.name.toLowerCase())) return undefined;
   const fields = new Map<string, string>();
   for (const text of record.strings) {
     const eq = text.indexOf('=');
