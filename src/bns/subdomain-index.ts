@@ -7,7 +7,7 @@
  * such replay's duration), or after a reorganisation (`clear`). A parent whose records pass
  * maxParentBytes is not kept: its lookups are refused (TOO_LARGE) until its zone files change.
  */
-import { extendsHistory, subdomainRecord, type SubdomainRecord } from './subdomains.js';
+import { extendsHistory, replacesInZoneFile, subdomainRecord, type SubdomainRecord } from './subdomains.js';
 import { parseZoneFile, type ZoneRecord } from './zonefile.js';
 import { SerialQueue, systemClock, type Clock } from '../runtime.js';
 import { abortedError, AtlasError, ErrorCodes } from '../errors.js';
@@ -255,23 +255,36 @@ export class SubdomainIndex {
   /**
    * Replays `entries` from `state.replayed` into `state`, yielding to the event loop after each
    * SLICE_WORK of work: 'too-large' as soon as its records pass the parent bound, 'cleared' when
-   * the index was cleared during a yield, 'abandoned' when every lookup waiting on it left.
+   * the index was cleared during a yield, 'abandoned' when every lookup waiting on it left. A zone
+   * file's records are decoded one at a time (one kept a subdomain: replacesInZoneFile), applied
+   * once it is read to the end, and only then counted in `state.replayed`: a replay left part way
+   * through a zone file reads it again next time rather than lose the rest of it.
    */
   async #replayEntries(state: ParentSubdomains, parent: string, entries: readonly ParentEntry[], epoch: number, replay: Replay): Promise<'done' | 'cleared' | 'too-large' | 'abandoned'> {
     const bound = Math.min(this.#limits.maxParentBytes, this.#limits.maxBytes);
     let records: readonly ZoneRecord[] = [];
     let next = 0;
+    let reading = false;
+    /** The records of the zone file being read, one a subdomain (at most one zone file's worth). */
+    const kept = new Map<string, SubdomainRecord>();
     let work = 0;
     for (;;) {
       if (next < records.length) {
-        this.#apply(state, parent, records[next++] as ZoneRecord);
+        const record = subdomainRecord(records[next++] as ZoneRecord, parent);
+        if (record !== undefined && replacesInZoneFile(kept.get(record.name), record)) kept.set(record.name, record);
         work += RECORD_WORK;
+      } else if (reading) {
+        for (const record of kept.values()) this.#apply(state, record);
+        kept.clear();
+        reading = false;
+        state.replayed++;
       } else if (state.replayed < entries.length) {
-        const hash = (entries[state.replayed++] as ParentEntry).zonefileHash;
+        const hash = (entries[state.replayed] as ParentEntry).zonefileHash;
         const bytes = hash === undefined ? undefined : this.#chunk(hash);
         work += ENTRY_WORK + (bytes?.byteLength ?? 0);
         records = bytes === undefined ? [] : zoneRecords(bytes);
         next = 0;
+        reading = true;
         if (hash !== undefined && bytes === undefined && !state.skipped.has(hash)) {
           state.skipped.add(hash);
           state.bytes += SKIPPED_BYTES;
@@ -289,9 +302,8 @@ export class SubdomainIndex {
     }
   }
 
-  #apply(state: ParentSubdomains, parent: string, zoneRecord: ZoneRecord): void {
-    const record = subdomainRecord(zoneRecord, parent);
-    if (record === undefined) return;
+  /** `record`, the one a zone file holds for its subdomain, as that subdomain's change if it follows the last one (extendsHistory). */
+  #apply(state: ParentSubdomains, record: SubdomainRecord): void {
     const previous = state.current.get(record.name);
     if (!extendsHistory(previous, record)) return;
     state.current.set(record.name, record);

@@ -4,9 +4,14 @@
  * the subdomain's zone file) and optionally `sig=<base64>`. Replaying the parent's zone files in
  * chain order gives each subdomain's history: the first record must have seqn 0, and each later
  * change seqn + 1; records breaking that rule are ignored (a republished identical record is not a
- * change). The TXT names `_missing`, `_resolver` and `_registrar` are reserved and name no
- * subdomain (as in the Python resolver, blockstack/lib/subdomains.py). Signatures are kept but not
- * verified (see README "Stacks and BNS names").
+ * change). One zone file changes a subdomain at most once: of its records of one name, only the one
+ * with the lowest seqn (the first of equals) is read. The TXT names `_missing`, `_resolver` and
+ * `_registrar` are reserved and name no subdomain. Signatures are kept but not verified (see README
+ * "Stacks and BNS names").
+ *
+ * The rules are those of the original resolver, Blockstack's Python `blockstack/lib/subdomains.py`
+ * (stacks-network/stacks-core, last at 4711f10f48af, `decode_zonefile_subdomains`), the reference
+ * implementation of subdomains; where stacks-blockchain-api reads more leniently we say so below.
  */
 import { hash160Hex } from '../hash/index.js';
 import type { ZoneFile, ZoneRecord } from './zonefile.js';
@@ -48,14 +53,36 @@ export interface SubdomainRecord {
   signature?: string;
 }
 
-/** The subdomain records in one parent zone file; malformed TXT records are skipped. */
+/**
+ * The subdomain records in one parent zone file, one a subdomain (see `replacesInZoneFile`), in
+ * the order of the records kept; malformed TXT records are skipped. Concatenated over a parent's
+ * zone files in chain order, they are what `subdomainHistories` takes.
+ */
 export function subdomainRecords(zone: ZoneFile, parent: string): SubdomainRecord[] {
-  const out: SubdomainRecord[] = [];
-  for (const record of zone.records) {
-    const item = subdomainRecord(record, parent);
-    if (item !== undefined) out.push(item);
-  }
-  return out;
+  const kept = new Map<string, { at: number; record: SubdomainRecord }>();
+  zone.records.forEach((zoneRecord, at) => {
+    const record = subdomainRecord(zoneRecord, parent);
+    if (record !== undefined && replacesInZoneFile(kept.get(record.name)?.record, record)) kept.set(record.name, { at, record });
+  });
+  return [...kept.values()].sort((a, b) => a.at - b.at).map(({ record }) => record);
+}
+
+/**
+ * Whether `record` replaces `kept`, the record of the same subdomain kept so far from the same
+ * parent zone file (undefined when none): only when its seqn is lower. One zone file changes a
+ * subdomain at most once, so a record with seqn 0 and one with seqn 1 in the same zone file do not
+ * make two changes, and a record whose seqn does not follow the subdomain's last one hides the
+ * others of its name in that zone file. This is the Python resolver's rule ("the subdomain with
+ * the lower sequence number will be accepted; in the event of a tie, the first", in
+ * `decode_zonefile_subdomains`, blockstack/lib/subdomains.py at 4711f10f48af), which keeps one
+ * record per name and zone file (its subdomain table's key is the name and the parent zone file).
+ * stacks-blockchain-api applies no seqn rule and writes all of a zone file's records in one SQL
+ * INSERT ... ON CONFLICT (src/datastore/pg-write-store.ts, updateBatchSubdomains), which
+ * PostgreSQL refuses when two rows of one command hit the same key (name, txid, block), so it
+ * indexes no subdomain of such a zone file: no safety rule we would lose by following the reference.
+ */
+export function replacesInZoneFile(kept: SubdomainRecord | undefined, record: SubdomainRecord): boolean {
+  return kept === undefined || record.seqn < kept.seqn;
 }
 
 /**
@@ -104,7 +131,10 @@ export function extendsHistory(last: SubdomainRecord | undefined, record: Subdom
   return last === undefined ? record.seqn === 0 : record.seqn === last.seqn + 1;
 }
 
-/** Applies the seqn rules to records in chain order; returns each subdomain's accepted history. */
+/**
+ * Applies the seqn rules to records in chain order; returns each subdomain's accepted history.
+ * Records of one zone file must come as `subdomainRecords` gives them, one a subdomain.
+ */
 export function subdomainHistories(recordsInOrder: Iterable<SubdomainRecord>): Map<string, SubdomainRecord[]> {
   const histories = new Map<string, SubdomainRecord[]>();
   for (const record of recordsInOrder) {

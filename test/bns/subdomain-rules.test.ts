@@ -5,9 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { NameResolver } from '../../src/bns/names.js';
-import { subdomainRecord, subdomainRecords } from '../../src/bns/subdomains.js';
+import { SubdomainIndex } from '../../src/bns/subdomain-index.js';
+import { subdomainHistories, subdomainRecord, subdomainRecords } from '../../src/bns/subdomains.js';
 import { parseZoneFile, type ZoneFile } from '../../src/bns/zonefile.js';
 import { MemoryChain } from '../../src/chain/memory.js';
+import { ErrorCodes } from '../../src/errors.js';
 import { hash160Hex } from '../../src/hash/index.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -52,5 +54,48 @@ describe('subdomain record rules of the Python resolver', () => {
     expect((await names.resolve('_registrar.dmails.id')).status).toBe('name-not-found');
     expect((await names.resolve('_missing.dmails.id')).status).toBe('name-not-found');
     expect((await names.resolve('_other.dmails.id')).owner).toBe('1Other');
+  });
+
+  it('reads one record a subdomain from one zone file: the lowest seqn, the first of equals, in the order of the records kept', () => {
+    expect(read(txt('bob', '1Zero', 0), txt('bob', '1One', 1))).toEqual([['bob.dmails.id', '1Zero', 0]]);
+    expect(read(txt('bob', '1One', 1), txt('alice', '1Alice', 0), txt('bob', '1Zero', 0))).toEqual([
+      ['alice.dmails.id', '1Alice', 0],
+      ['bob.dmails.id', '1Zero', 0],
+    ]);
+    expect(read(txt('bob', '1First', 0), txt('BOB', '1Second', 0))).toEqual([['bob.dmails.id', '1First', 0]]);
+    // A malformed record is no candidate: it hides nothing.
+    expect(read('bob IN TXT "owner=1Bad" "seqn=0" "parts=1"', txt('bob', '1One', 1))).toEqual([['bob.dmails.id', '1One', 1]]);
+    // Over zone files in chain order, subdomainHistories sees one change a zone file.
+    const records = [[txt('bob', '1Zero', 0), txt('bob', '1One', 1)], [txt('bob', '1Two', 1)]].flatMap((file) => subdomainRecords(parseZoneFile(parent(...file)), 'dmails.id'));
+    expect(subdomainHistories(records).get('bob.dmails.id')?.map((r) => [r.owner, r.seqn])).toEqual([
+      ['1Zero', 0],
+      ['1Two', 1],
+    ]);
+  });
+
+  it('resolves a subdomain changed at most once a zone file: a record with seqn 0 then 1 in one file is a creation only, and a stale record hides a later one', async () => {
+    const created = parent(txt('bob', '1Zero', 0), txt('bob', '1One', 1));
+    expect((await resolver([created]).resolve('bob.dmails.id')).owner).toBe('1Zero');
+    // The lowest seqn of the second zone file is 0, which does not follow 0: no change, as in Python.
+    const stale = parent(txt('bob', '1Again', 0), txt('bob', '1Next', 1));
+    expect((await resolver([parent(txt('bob', '1Zero', 0)), stale]).resolve('bob.dmails.id')).owner).toBe('1Zero');
+    const next = parent(txt('bob', '1Next', 1), txt('bob', '1Later', 2));
+    expect((await resolver([parent(txt('bob', '1Zero', 0)), next]).resolve('bob.dmails.id')).owner).toBe('1Next');
+  });
+
+  it('reads again a zone file whose replay every lookup left part way through, rather than lose the rest of its records', async () => {
+    // More than one slice of work: the replay yields right after reading this zone file, before its records.
+    let text = '$ORIGIN dmails.id\n';
+    for (let i = 0; text.length < 36_000; i++) text += `f${i.toString(36)} TXT "owner=a" "seqn=0" "parts=1" "zf0="\n`;
+    const file = new Uint8Array(Buffer.from(`${text}${txt('bob', '1Bob', 0)}\n`));
+    const entries = [{ zonefileHash: hash160Hex(file) }];
+    const index = new SubdomainIndex((address) => (address === hash160Hex(file) ? file : undefined));
+    const leaving = new AbortController();
+    const left = index.lookup('bob.dmails.id', 'dmails.id', () => entries, leaving.signal);
+    await new Promise((resolve) => setImmediate(resolve)); // the replay has begun and yielded
+    leaving.abort();
+    await expect(left).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+    for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect((await index.lookup('bob.dmails.id', 'dmails.id', () => entries))?.owner).toBe('1Bob');
   });
 });
