@@ -62,8 +62,14 @@ const U16 = 65_535;
 const TTL_MAX = 2_147_483_647;
 const DOMAIN = /^(?:@|\*|[A-Za-z0-9_*](?:[A-Za-z0-9_.*-]{0,252})?\.?|\.)$/;
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-/** An owner name starting with `$` (any `$word` but a directive: see the header): `$`, then the characters DOMAIN allows. */
-const DOLLAR_OWNER = /^\$[A-Za-z0-9_.*-]{0,253}$/;
+/**
+ * An owner name: what DOMAIN allows, and `+`, which BNS subdomain labels may hold (the
+ * subdomain registrar's and the Python reference's label rules); a zone file naming `a+b` was
+ * refused whole, with every other subdomain in it.
+ */
+const OWNER = /^(?:@|\*|[A-Za-z0-9_*+](?:[A-Za-z0-9_.*+-]{0,252})?\.?|\.)$/;
+/** An owner name starting with `$` (any `$word` but a directive: see the header): `$`, then the characters OWNER allows. */
+const DOLLAR_OWNER = /^\$[A-Za-z0-9_.*+-]{0,253}$/;
 const CLASSES = new Set(['IN', 'CH', 'HS']);
 /** The directives: a line whose first field is one of these, `$` in its first column, sets the zone's origin or TTL. */
 const DIRECTIVES = new Set(['$ORIGIN', '$TTL']);
@@ -136,6 +142,11 @@ function escape(line: string, at: number, lineNo: number): [string, number] {
 function int(token: Token | undefined, max: number, what: string, lineNo: number): number {
   if (token === undefined || token.quoted || !/^\d{1,10}$/.test(token.text) || Number(token.text) > max) throw new ZoneFileError(lineNo, `${what} must be an integer in [0, ${max}]`);
   return Number(token.text);
+}
+
+function ownerName(token: Token, lineNo: number): string {
+  if (token.quoted || !(OWNER.test(token.text) || DOLLAR_OWNER.test(token.text))) throw new ZoneFileError(lineNo, 'the owner name is not a domain name');
+  return token.text;
 }
 
 function domain(token: Token | undefined, what: string, lineNo: number): string {
@@ -239,7 +250,7 @@ export function parseZoneFile(input: string | Uint8Array, limits: Partial<ZoneFi
       if (previousName === undefined) throw new ZoneFileError(lineNo, 'a record without an owner name');
       name = previousName;
     } else {
-      name = !first.quoted && DOLLAR_OWNER.test(first.text) ? first.text : domain(first, 'the owner name', lineNo);
+      name = ownerName(first, lineNo);
       rest = tokens.slice(1);
       if (line[0] === '$') notDirective = `directive ${name.slice(0, 20)} is not supported (only $ORIGIN and $TTL are), nor is its line a supported record`;
     }

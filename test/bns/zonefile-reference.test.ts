@@ -119,6 +119,14 @@ describe('lines starting with $, as the zone-file package reads them', () => {
     expect(subdomainRecords(zone, 'alice.id')).toEqual([]);
   });
 
+  it('reads an owner name with + (a subdomain label may hold it), and the subdomain in it', () => {
+    const text = '$ORIGIN alice.id\n$TTL 3600\na+b IN TXT "owner=1Alice" "seqn=0" "parts=1" "zf0=JE9SSUdJTiBhK2I="\nc IN TXT "x"\n';
+    const zone = parseZoneFile(text);
+    expect(asTheirs(zone)).toEqual(theirs(text));
+    expect(subdomainRecords(zone, 'alice.id').map((r) => r.name)).toEqual(['a+b.alice.id']);
+    expect(refusal('a/b IN TXT "x"\n').message).toMatch(/owner name is not a domain name/);
+  });
+
   it('reads an escaped \\$ORIGIN as an owner name, not a directive', () => {
     expect(parseZoneFile('\\$ORIGIN IN TXT "x"').records).toEqual([{ name: '$ORIGIN', type: 'TXT', strings: ['x'] }]);
     expect(parseZoneFile('\\$ORIGIN IN TXT "x"').origin).toBeUndefined();
