@@ -104,6 +104,31 @@ describe('StacksObserverChain block tree', () => {
     await chain.close();
   });
 
+  it('takes a fork that wins after a long run of stale one-block forks: those below the window do not fill the side-block bound', async () => {
+    // A losing sibling every 4th height: 47 of them by height 190, past 4 x 10, though all but
+    // the last few are below the window and can never win. Counted, they had the winning fork's
+    // first block refused, then every later block as "parent unknown": the tip froze for good.
+    const chain = await StacksObserverChain.open({ dir: join(root, 'stale-forks'), contracts: [BNS], reorgWindow: 10 });
+    const fake = new FakeChain();
+    for (let height = 1; height <= 190; height++) {
+      const parent = fake.tip;
+      const canonical = fake.block([], parent);
+      chain.ingestBlock(canonical);
+      if (height % 4 === 0) chain.ingestBlock(fake.block([], parent, `stale-${height}`));
+      fake.tip = canonical.index_block_hash as string;
+    }
+    const forkBase = fake.blocks.get(chain.tip!.hash)!.payload.parent_index_block_hash as string;
+    const first = fake.block([], forkBase, 'fork-1');
+    let last = fake.block([{ name: 'alice.id', op: 'name-register', zonefile: zone(1) }], first.index_block_hash as string, 'fork-2');
+    chain.ingestBlock(first);
+    chain.ingestBlock(last);
+    for (let i = 0; i < 20; i++) chain.ingestBlock((last = fake.block([], last.index_block_hash as string, `after-${i}`)));
+    expect(chain.stats.ignoredBlocks).toBe(0);
+    expect(chain.tip).toMatchObject({ hash: last.index_block_hash, height: 211 });
+    expect((await chain.read(0, 10)).map((a) => a.key)).toEqual(['alice.id']);
+    await chain.close();
+  });
+
   it('ignores blocks that cannot be placed: a forged height, an unknown parent, side blocks past the bound', async () => {
     const chain = await StacksObserverChain.open({ dir: join(root, 'forged'), contracts: [BNS], reorgWindow: 5 });
     const fake = new FakeChain();

@@ -133,10 +133,17 @@ export class BlockTree {
     return change;
   }
 
-  /** Recent blocks off the canonical chain (the recent canonical ones, up to the window plus a prune's worth, do not count). */
+  /**
+   * Blocks off the canonical chain that may still win: within the reorg window. The recent
+   * canonical ones do not count, nor do side blocks fallen below the window, which no block can
+   * build on any more and the next prune drops (at most 256 adds away): counted, the stale
+   * one-block forks of a long run filled the bound, and the first block of a fork that won was
+   * refused, and with it the rest of the real chain, as blocks whose parent is unknown.
+   */
   #sideBlockCount(): number {
+    const floor = this.#tipHeight - this.reorgWindow;
     let side = 0;
-    for (const hash of this.#blocks.keys()) if (!this.#canonicalIndex.has(hash)) side++;
+    for (const [hash, node] of this.#blocks) if (node.height > floor && !this.#canonicalIndex.has(hash)) side++;
     return side;
   }
 
