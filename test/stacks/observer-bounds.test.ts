@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { JOURNAL_FILE } from '../../src/chain/stacks/journal.js';
 import { StacksObserverChain } from '../../src/chain/stacks/observer-chain.js';
 import { DEFAULT_OBSERVER_LIMITS, ObserverServer } from '../../src/chain/stacks/observer-http.js';
+import { TESTNET_BNS_CONTRACT } from '../../src/chain/stacks/payloads.js';
 import { silentLogger } from '../../src/runtime.js';
 import { waitFor } from '../support/wait.js';
 import { BNS, deliver, FakeChain } from './fake-stacks-node.js';
@@ -107,6 +108,13 @@ describe('StacksObserverChain bounds', () => {
       [{ reorgWindow: -1 }, 'reorgWindow'],
       [{ reorgWindow: 2.5 }, 'reorgWindow'],
       [{ maxReadLimit: 0 }, 'maxReadLimit'],
+      // A wrong contract id skipped every name print without a count, and journaled the blocks without them.
+      [{ contracts: BNS }, 'contracts'], // a string: it was taken as a set of its characters
+      [{ contracts: [] }, 'contracts'],
+      [{ contracts: ['SP000000000000000000002Q6VF79.bns'] }, 'contracts'], // a mistyped address: its checksum fails
+      [{ contracts: ['SP000000000000000000002Q6VF78'] }, 'contracts'],
+      [{ contracts: [`${BNS}!`] }, 'contracts'],
+      [{ contracts: [BNS, 5] }, 'contracts'],
     ];
     for (const [options, option] of cases) {
       const dir = freshDir();
@@ -116,6 +124,9 @@ describe('StacksObserverChain bounds', () => {
     // The deprecated maxAttachmentsPerDelivery is still taken (and ignored).
     const chain = await StacksObserverChain.open({ dir: freshDir(), contracts: [BNS], limits: { maxAttachmentsPerDelivery: 5 } });
     await chain.close();
+    // Mainnet's and testnet's, and a contract of a standard principal with a longer name.
+    const more = await StacksObserverChain.open({ dir: freshDir(), contracts: [BNS, TESTNET_BNS_CONTRACT, 'SP2J6ZY48GV1EZ5V2V5RB9MP66SW86PYKKNRV9EJ7.bns-v2_test'] });
+    await more.close();
   });
 
   it('a sender that leaves mid-body gives its place among the bodies back', async () => {

@@ -34,3 +34,22 @@ export function c32address(version: number, hash160: Uint8Array): string {
   const checksum = createHash('sha256').update(createHash('sha256').update(payload).digest()).digest().subarray(0, 4);
   return `S${ALPHABET[version]}${c32encode(Buffer.concat([hash160, checksum]))}`;
 }
+
+/**
+ * Whether `text` is a contract id, "<address>.<name>": a c32check address whose checksum holds (a
+ * mistyped character fails it), then a Clarity contract name (a letter, then letters, digits, `-`
+ * or `_`, at most 128 characters).
+ */
+export function isContractId(text: string): boolean {
+  const dot = text.indexOf('.');
+  if (dot < 0 || !/^[a-zA-Z][a-zA-Z0-9_-]{0,127}$/.test(text.slice(dot + 1))) return false;
+  const address = text.slice(0, dot);
+  if (!/^S[0-9A-HJKMNP-TV-Z]{2,48}$/.test(address)) return false;
+  const version = ALPHABET.indexOf(address[1] as string);
+  // The rest is a base-32 number of the hash160 and its 4-byte checksum, big-endian.
+  let value = 0n;
+  for (const char of address.slice(2)) value = value * 32n + BigInt(ALPHABET.indexOf(char));
+  const bytes = new Uint8Array(24);
+  for (let i = 23; i >= 0; i--, value >>= 8n) bytes[i] = Number(value & 0xffn);
+  return value === 0n && c32address(version, bytes.subarray(0, 20)) === address;
+}

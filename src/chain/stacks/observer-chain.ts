@@ -20,6 +20,7 @@ import { BlockTree, type StacksAnnouncement } from './block-tree.js';
 import { ObserverJournal } from './journal.js';
 import { allowedHostList, ObserverServer, DEFAULT_OBSERVER_LIMITS, parseHostPort, type ObserverLimits } from './observer-http.js';
 import { MAINNET_BNS_CONTRACT, parseAttachments, parseNewBlock, UNBOUND_ADDRESS, type ObservedBlock } from './payloads.js';
+import { isContractId } from './c32.js';
 
 /** Options of `StacksObserverChain`. */
 export interface StacksObserverChainOptions {
@@ -27,7 +28,12 @@ export interface StacksObserverChainOptions {
   dir: string;
   /** "host:port" the observer listens on; omit to feed it by hand (ingestBlock/ingestAttachments). */
   listen?: string;
-  /** BNS contract ids whose prints are names (default: the mainnet contract). */
+  /**
+   * BNS contract ids whose prints are names (default: the mainnet contract). Each must be a
+   * contract id whose address checksum holds (INVALID_OPTION otherwise): prints of any other
+   * contract are skipped without a count, and the blocks journaled without their names, so a wrong
+   * id would lose names for good.
+   */
   contracts?: readonly string[];
   /** Blocks below tip height - reorgWindow are final: forks from there are ignored (default 1,000). */
   reorgWindow?: number;
@@ -82,6 +88,15 @@ const OBSERVER_LIMIT_RULES: OverlayRules = {
     positive: ['requestTimeoutMs', 'firstByteTimeoutMs'],
   }),
 };
+
+/** `contracts`, when given: a non-empty list of contract ids (isContractId); INVALID_OPTION naming it otherwise. */
+function checkContracts(contracts: unknown): void {
+  if (contracts === undefined) return;
+  if (!Array.isArray(contracts) || contracts.length === 0) throw new InvalidOptionError('contracts', `expected a non-empty list of contract ids, got ${describe(contracts)}`);
+  for (const id of contracts) {
+    if (typeof id !== 'string' || !isContractId(id)) throw new InvalidOptionError('contracts', `not a contract id ("<address>.<name>", its address checksum whole): ${describe(id)}`);
+  }
+}
 
 /** Fewest bytes releaseAttachments frees before it rewrites the attachments log (a rewrite copies what is kept). */
 export const MIN_RELEASE_BYTES = 1024 * 1024;
@@ -138,6 +153,7 @@ export class StacksObserverChain implements ChainAdapter {
     const reorgWindow = options.reorgWindow ?? DEFAULT_REORG_WINDOW;
     if (!Number.isSafeInteger(reorgWindow) || reorgWindow < 1) throw new InvalidOptionError('reorgWindow', `expected a positive integer, got ${describe(reorgWindow)}`);
     checkMaxReadLimit(options.maxReadLimit);
+    checkContracts(options.contracts);
     const tree = new BlockTree(reorgWindow);
     // Two observers appending to one journal would interleave their records: one at a time per folder.
     const openDir = resolve(dir);
