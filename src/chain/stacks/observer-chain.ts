@@ -84,7 +84,7 @@ const DEFAULT_REORG_WINDOW = 1_000;
 /** What each observer limit must be: sizes and counts positive integers, timeouts positive. */
 const OBSERVER_LIMIT_RULES: OverlayRules = {
   numbers: numberRule({
-    positiveIntegers: ['maxBodyBytes', 'maxNameEventsPerBlock', 'maxAttachmentBytes', 'maxConnections', 'maxBodiesAtOnce'],
+    positiveIntegers: ['maxBodyBytes', 'maxBodyValues', 'maxNameEventsPerBlock', 'maxAttachmentBytes', 'maxConnections', 'maxBodiesAtOnce'],
     positive: ['requestTimeoutMs', 'firstByteTimeoutMs'],
   }),
 };

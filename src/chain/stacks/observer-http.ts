@@ -4,7 +4,8 @@
  * loses data), one payload at a time. Paths other than /new_block and /attachments/new are read
  * to the end without being kept and answered 200. It authenticates nobody, so by default only
  * this machine may connect (a stacks-node elsewhere is named in `allowedHosts`). Bounds: body
- * bytes, connections, time to the first byte and to the whole request.
+ * bytes and JSON values, connections (a newcomer takes the place of one carrying no delivery),
+ * time to the first byte and to the whole request.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { BlockList, isIP, isIPv6, type Socket } from 'node:net';
@@ -12,11 +13,20 @@ import { AtlasError, ErrorCodes, isAtlasError } from '../../errors.js';
 import { readBody } from '../../http-body.js';
 import { isLoopbackIp, parsePeerAddress } from '../../peer-address.js';
 import { SerialQueue, type Logger } from '../../runtime.js';
+import { countJsonValues } from './json-values.js';
 
 /** Bounds of the event-observer HTTP listener: body bytes, events per block, attachments, connections and request time. */
 export interface ObserverLimits {
   /** Largest /new_block or /attachments/new body read (413 beyond; default 64 MiB: blocks carry raw transactions). */
   maxBodyBytes: number;
+  /**
+   * Most JSON values in one /new_block or /attachments/new body (413 beyond, before it is parsed;
+   * default 1,000,000). Parsed, a body of tiny values takes many times its bytes: 64 MiB of
+   * `[{},{},...]` took 1.6 GB of heap and held the event loop 37 s. At the bound such a body
+   * takes about 70 MB and 0.7 s; a real delivery, mostly hex strings, holds a value every few
+   * dozen bytes (about 100,000 in a 4 MB block).
+   */
+  maxBodyValues: number;
   /** Most BNS prints taken from one block (400 beyond; default 10,000). */
   maxNameEventsPerBlock: number;
   /**
@@ -26,7 +36,13 @@ export interface ObserverLimits {
    * sending no block meanwhile).
    */
   maxAttachmentBytes: number;
-  /** Most open connections (default 16: one stacks-node needs one). */
+  /**
+   * Most open connections (default 16: one stacks-node needs one). A connection beyond them takes
+   * the place of the oldest one not carrying a /new_block or /attachments/new delivery (silent,
+   * sending its head, sending another path's body, or idle between deliveries; at most
+   * maxBodiesAtOnce carry one): 16 connections that each sent one byte, past firstByteTimeoutMs,
+   * held every place for Node's 60 s header timeout, and the stacks-node's deliveries waited.
+   */
   maxConnections: number;
   /**
    * Bodies read or waiting to be applied at once (503 beyond; default 2: a stacks-node sends one
@@ -43,6 +59,7 @@ export interface ObserverLimits {
 /** Defaults of ObserverLimits (`StacksObserverChainOptions.limits`). */
 export const DEFAULT_OBSERVER_LIMITS: Readonly<ObserverLimits> = Object.freeze({
   maxBodyBytes: 64 * 1024 * 1024,
+  maxBodyValues: 1_000_000,
   maxNameEventsPerBlock: 10_000,
   maxAttachmentBytes: 40_960,
   maxConnections: 16,
@@ -61,7 +78,10 @@ const STATUS: Partial<Record<string, number>> = { BAD_REQUEST: 400, TOO_MANY: 40
 
 export class ObserverServer {
   readonly #server: http.Server;
+  /** Open connections, oldest first. */
   readonly #sockets = new Set<Socket>();
+  /** Connections whose /new_block or /attachments/new delivery is being read, applied or answered: never displaced by a newcomer. */
+  readonly #carrying = new WeakSet<Socket>();
   readonly #queue = new SerialQueue();
   /** Bodies being read or waiting in #queue (at most limits.maxBodiesAtOnce). */
   #bodies = 0;
@@ -86,9 +106,10 @@ export class ObserverServer {
       },
       (req, res) => this.#serve(req, res),
     );
-    this.#server.maxConnections = limits.maxConnections;
+    // One more than the bound: the newcomer is let in to take the place of one carrying no request.
+    this.#server.maxConnections = limits.maxConnections + 1;
     this.#server.on('connection', (socket: Socket) => {
-      if (!this.#allowed(socket.remoteAddress)) {
+      if (!this.#allowed(socket.remoteAddress) || !this.#makeRoom()) {
         socket.destroy();
         return;
       }
@@ -102,6 +123,18 @@ export class ObserverServer {
         this.#sockets.delete(socket);
       });
     });
+  }
+
+  /** Room for one more connection: at the bound, the oldest carrying no request is closed; false when every one carries one. */
+  #makeRoom(): boolean {
+    if (this.#sockets.size < this.limits.maxConnections) return true;
+    for (const socket of this.#sockets) {
+      if (this.#carrying.has(socket)) continue;
+      socket.destroy();
+      this.#sockets.delete(socket);
+      return true;
+    }
+    return false;
   }
 
   #allowed(ip: string | undefined): boolean {
@@ -154,6 +187,12 @@ export class ObserverServer {
       return;
     }
     this.#bodies++;
+    // Displacing it would lose a delivery being read or applied; there are at most maxBodiesAtOnce
+    // such. Any other (another path's body, read and dropped) may give its place to a newcomer:
+    // the stacks-node delivers it again.
+    const { socket } = req;
+    this.#carrying.add(socket);
+    res.once('close', () => this.#carrying.delete(socket));
     const done = (): void => {
       this.#bodies--;
     };
@@ -167,6 +206,9 @@ export class ObserverServer {
         void this.#queue
           .run(() => {
             try {
+              if (countJsonValues(body, this.limits.maxBodyValues) > this.limits.maxBodyValues) {
+                throw new AtlasError(ErrorCodes.TOO_LARGE, `body holds more than ${this.limits.maxBodyValues} JSON values (limits.maxBodyValues)`);
+              }
               apply(JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')) as unknown);
               reply(res, 200, {});
             } catch (error) {
