@@ -25,7 +25,7 @@ import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { appendFile, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
 import { makeDirectories } from '../durable-file.js';
 import { dirname } from 'node:path';
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes, InvalidOptionError, isAtlasError } from '../errors.js';
 import { pushAll, SerialQueue, silentLogger, type Logger } from '../runtime.js';
 import { checkOptionNames } from '../options-overlay.js';
 import { pathError, requiredPath } from './open-errors.js';
@@ -109,6 +109,12 @@ export class DevChain implements ChainAdapter {
     let bytes: Buffer;
     try {
       makeDirectories(dirname(path));
+      // A device would be read without end (`-c /dev/zero`), and a pipe would hold open() itself.
+      const found = await stat(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (found !== undefined && !found.isFile()) throw new InvalidOptionError('path', `cannot use ${path}: not a regular file`);
       await (await open(path, 'a')).close();
       bytes = await readFile(path);
     } catch (error) {

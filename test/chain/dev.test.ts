@@ -1,4 +1,5 @@
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -109,6 +110,14 @@ describe('DevChain', () => {
     await expect(DevChain.open(undefined as never)).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'path' });
     writeFileSync(join(root, 'a-file'), 'x');
     await expect(DevChain.open(join(root, 'a-file', 'c.jsonl'))).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'path', details: { errno: 'ENOTDIR' } });
+  });
+
+  it('refuses a path that is no regular file before opening or reading it: a device is read without end, a pipe holds open()', async () => {
+    await expect(DevChain.open('/dev/zero')).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'path', message: expect.stringMatching(/not a regular file/) });
+    const pipe = join(root, 'a-pipe');
+    execFileSync('mkfifo', [pipe]);
+    await expect(DevChain.open(pipe)).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'path', message: expect.stringMatching(/not a regular file/) });
+    await expect(DevChain.open(root)).rejects.toMatchObject({ code: 'INVALID_OPTION', option: 'path' }); // a folder
   });
 
   it('refuses a file whose damage is not at the end', async () => {
