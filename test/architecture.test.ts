@@ -24,14 +24,16 @@ export const MAY_IMPORT: Record<string, readonly string[]> = {
   'http-body': ['errors'],
   // a new file's name made durable: the Stacks observer's journal and the chunk log
   'durable-file': [],
+  // a lock file one process holds at a time: the store's, and the dev chain's for one write
+  'file-lock': ['errors'],
   // why a listen failed, alike for the peer transport and the Stacks observer
   'listen-error': ['errors'],
   // reading what a user typed and saying what was wrong, alike in the CLI and `atlas sim`
   'command-line': ['errors'],
   hash: [...BASE],
   inventory: [...BASE, 'hash'],
-  chain: [...BASE, 'hash', 'http-body', 'durable-file', 'listen-error'],
-  store: [...BASE, 'hash', 'inventory', 'chain', 'durable-file'],
+  chain: [...BASE, 'hash', 'http-body', 'durable-file', 'listen-error', 'file-lock'],
+  store: [...BASE, 'hash', 'inventory', 'chain', 'durable-file', 'file-lock'],
   transport: [...BASE, 'hash', 'http-body', 'listen-error'],
   protocol: [...BASE, 'hash', 'inventory', 'chain', 'transport'],
   peers: [...BASE, 'hash', 'protocol', 'transport'],

@@ -17,9 +17,10 @@
  *   line, e.g. a file of some other use) refuses the file with BAD_ANNOUNCEMENT and leaves it as
  *   it is. rollback() rewrites the file atomically (a temporary file, fsync, rename).
  *
- * One writer at a time: other processes may append (refresh() reads their new lines, and notices
- * a file rewritten by another's rollback), but two processes announcing at once would both write
- * the same positions.
+ * Other processes may append (refresh() reads their new lines, and notices a file rewritten by
+ * another's rollback). One writes at a time: an append, a rollback or open()'s repair holds the
+ * file's write lock (`<file>.lock`, write-lock.ts), and waits up to WRITE_LOCK_WAIT_MS for
+ * another's to end.
  */
 import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { appendFile, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
@@ -31,6 +32,7 @@ import { checkOptionNames } from '../options-overlay.js';
 import { pathError, requiredPath } from './open-errors.js';
 import { checkAnnouncement, checkMaxReadLimit, checkRollback, checkSignal, readPage, toAnnouncements, type AnnounceInput } from './announcement.js';
 import { ChainListeners } from './listeners.js';
+import { withWriteLock } from './write-lock.js';
 import { parseFinalLine, isTornChainLine } from './tail.js';
 import type { Announcement, ChainAdapter, ChainListener } from './types.js';
 
@@ -120,32 +122,12 @@ export class DevChain implements ChainAdapter {
     } catch (error) {
       throw pathError('path', path, error);
     }
-    const parsed = parseLines(bytes, 0, 0, maxLineBytes);
+    let parsed = parseLines(bytes, 0, 0, maxLineBytes);
     if (parsed.badLine) throw parsed.badLine.error;
     let repaired: DevChainRepair | undefined;
-    if (parsed.tail > 0) {
-      const tail = bytes.subarray(parsed.consumed);
-      const position = parsed.announcements.length;
-      const final = parseFinalLine(tail, position, maxLineBytes);
-      if (final !== undefined) {
-        // A whole announcement whose newline is missing (written by hand): kept, newline added.
-        await appendFile(path, '\n');
-        parsed.announcements.push(final);
-        parsed.consumed = bytes.length + 1;
-        parsed.lineEnds.push(parsed.consumed);
-        logger.warn('dev chain: added the missing newline after the last announcement', { path, position });
-      } else if (isTornChainLine(tail, position, maxLineBytes)) {
-        repaired = { droppedBytes: tail.length, keptBytes: parsed.consumed };
-        logger.warn('dev chain: dropped a torn last line (an interrupted write)', { path, ...repaired, dropped: tail.toString('utf8') });
-        await truncate(path, parsed.consumed);
-      } else {
-        throw new AtlasError(
-          ErrorCodes.BAD_ANNOUNCEMENT,
-          `${path} is not a dev chain file: its last ${tail.length} bytes (after ${position} announcement(s)) are neither an announcement nor the start of one; the file is left as it is`,
-          { line: position + 1, path },
-        );
-      }
-    }
+    // The end may be another process's append, still being written: looked at again, and
+    // repaired, only holding the write lock, once that append has ended.
+    if (parsed.tail > 0) ({ parsed, repaired } = await withWriteLock(path, () => repairTail(path, maxLineBytes, logger)));
     const { ino } = await stat(path);
     return new DevChain(path, options, parsed, ino, repaired);
   }
@@ -155,7 +137,7 @@ export class DevChain implements ChainAdapter {
    * subscribers; returns them with their positions.
    */
   announce(input: AnnounceInput | readonly AnnounceInput[]): Promise<Announcement[]> {
-    return this.#enqueue(async () => {
+    return this.#enqueueWrite(async () => {
       await this.#refresh();
       const added = toAnnouncements(input, this.#announcements.length);
       if (added.length === 0) return [];
@@ -185,7 +167,7 @@ export class DevChain implements ChainAdapter {
 
   /** Keeps the first `length` announcements; rewrites the file atomically and tells subscribers. */
   rollback(length: number): Promise<void> {
-    return this.#enqueue(async () => {
+    return this.#enqueueWrite(async () => {
       await this.#refresh();
       checkRollback(length, this.#announcements.length);
       if (length === this.#announcements.length) return;
@@ -311,6 +293,11 @@ export class DevChain implements ChainAdapter {
     return parsed.announcements.length;
   }
 
+  /** A write: in this chain's queue, and holding the file's write lock against other processes' (write-lock.ts). */
+  #enqueueWrite<T>(task: () => Promise<T>): Promise<T> {
+    return this.#enqueue(() => withWriteLock(this.path, task));
+  }
+
   #enqueue<T>(task: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new AtlasError(ErrorCodes.CLOSED, 'the chain is closed'));
     return this.#queue.run(task);
@@ -319,6 +306,43 @@ export class DevChain implements ChainAdapter {
   #checkOpen(): void {
     if (this.#closed) throw new AtlasError(ErrorCodes.CLOSED, 'the chain is closed');
   }
+}
+
+/**
+ * The file read again, holding the write lock, and an end that is no whole line mended: a valid
+ * last line without its newline (written by hand) gets one; a torn last line (the start of a
+ * chain line: an interrupted write) is cut, with a warning; anything else refuses the file
+ * (BAD_ANNOUNCEMENT) and leaves it as it is.
+ */
+async function repairTail(path: string, maxLineBytes: number, logger: Logger): Promise<{ parsed: Parsed; repaired: DevChainRepair | undefined }> {
+  const bytes = await readFile(path).catch((error: unknown) => {
+    throw pathError('path', path, error);
+  });
+  const parsed = parseLines(bytes, 0, 0, maxLineBytes);
+  if (parsed.badLine) throw parsed.badLine.error;
+  if (parsed.tail === 0) return { parsed, repaired: undefined }; // the append we saw being written has ended
+  const tail = bytes.subarray(parsed.consumed);
+  const position = parsed.announcements.length;
+  const final = parseFinalLine(tail, position, maxLineBytes);
+  if (final !== undefined) {
+    await appendFile(path, '\n');
+    parsed.announcements.push(final);
+    parsed.consumed = bytes.length + 1;
+    parsed.lineEnds.push(parsed.consumed);
+    logger.warn('dev chain: added the missing newline after the last announcement', { path, position });
+    return { parsed, repaired: undefined };
+  }
+  if (isTornChainLine(tail, position, maxLineBytes)) {
+    const repaired = { droppedBytes: tail.length, keptBytes: parsed.consumed };
+    logger.warn('dev chain: dropped a torn last line (an interrupted write)', { path, ...repaired, dropped: tail.toString('utf8') });
+    await truncate(path, parsed.consumed);
+    return { parsed, repaired };
+  }
+  throw new AtlasError(
+    ErrorCodes.BAD_ANNOUNCEMENT,
+    `${path} is not a dev chain file: its last ${tail.length} bytes (after ${position} announcement(s)) are neither an announcement nor the start of one; the file is left as it is`,
+    { line: position + 1, path },
+  );
 }
 
 function sameAnnouncement(a: Announcement, b: Announcement): boolean {
