@@ -28,6 +28,10 @@ export const ATTACKS: readonly AttackCase[] = [
     start: (port) => postLoop(port, 4, '/RPC2', xmlCall('get_zonefiles', `<param><value><double>${'9'.repeat(90_000)}x</double></value></param>`), { 'content-type': 'text/xml' }),
   },
   {
+    label: '4 x legacy call of 130,000 empty elements',
+    start: (port) => postLoop(port, 4, '/RPC2', xmlCall('get_zonefiles', `<param><value><array><data>${'<a/>'.repeat(130_000)}</data></array></value></param>`), { 'content-type': 'text/xml' }),
+  },
+  {
     label: '4 x cross-site POST /RPC2',
     start: (port) => postLoop(port, 4, '/RPC2', xmlCall('atlas_peer_exchange', '<param><value><string>127.0.0.1:1</string></value></param>'), { 'content-type': 'text/plain', origin: 'http://evil.example' }),
   },

@@ -67,15 +67,18 @@ export function escapeXmlText(text: string): string {
 /**
  * What a linear pass over a document's tags finds wrong before a full parser spends time on it
  * (comments, CDATA sections, processing instructions and declarations skipped; nothing built),
- * stopping at the first: an element nested deeper than `limit` ('too-deep'), or an attribute
+ * stopping at the first: an element nested deeper than `limit` ('too-deep'), more than
+ * `maxElements` elements ('too-many': the parser builds a node for each, about 0.5 µs apiece,
+ * before any count of values could refuse them), or an attribute
  * other than a namespace declaration, or more than MAX_NAMESPACE_DECLARATIONS of those
  * ('attributes': XML-RPC has none; some clients declare a namespace on the root, which is
  * harmless), or a literal ']]>' in character data ('cdata-end': XML 1.0 §2.4 forbids it there, it
  * only ends a CDATA section; the validator lets it through). Quoted values are read as such, so a
  * '>' or '/>' inside one ends no tag. Undefined when none.
  */
-export function tagProblem(text: string, limit: number): 'too-deep' | 'attributes' | 'cdata-end' | undefined {
+export function tagProblem(text: string, limit: number, maxElements = Infinity): 'too-deep' | 'too-many' | 'attributes' | 'cdata-end' | undefined {
   let depth = 0;
+  let elements = 0;
   let declarations = 0;
   // Character data runs from `from` (the end of the last markup) to the next '<'. The next ']]>'
   // at or after `from` is searched again only once markup has passed it, so the pass stays linear.
@@ -96,7 +99,10 @@ export function tagProblem(text: string, limit: number): 'too-deep' | 'attribute
       if (tag.otherAttribute || (declarations += tag.declarations) > MAX_NAMESPACE_DECLARATIONS) return 'attributes';
       end = tag.end;
       if (next === '/') depth--;
-      else if (next !== '!' && !tag.selfClosing) depth++;
+      else if (next !== '!') {
+        if (++elements > maxElements) return 'too-many';
+        if (!tag.selfClosing) depth++;
+      }
       if (depth > limit) return 'too-deep';
     }
     if (end === -1) return undefined;

@@ -176,6 +176,21 @@ describe('hostile and malformed documents', () => {
     expect(parseMethodCall(sixteen).params).toHaveLength(1);
   });
 
+  it('refuses a document of more elements than its values could take before the parser builds them (4 a value)', () => {
+    // 512 KiB of tiny elements cost the parser 250 ms a call, and one host sending a few a second held the event loop.
+    const tiny = call(param(`<array><data>${'<a/>'.repeat(131_000)}</data></array>`));
+    const pairs = call(param(`<array><data>${'<a></a>'.repeat(70_000)}</data></array>`));
+    for (const text of [tiny, pairs]) expect(faultFrom(() => parseMethodCall(text))).toEqual({ code: FAULT_INVALID_XMLRPC, message: expect.stringMatching(/more than 40008 elements/) });
+    // The most values a call may hold still parse, each in its own element, as do struct members.
+    const most = call(param(`<array><data>${'<value><string>a</string></value>'.repeat(9_999)}</data></array>`));
+    expect((parseMethodCall(most).params[0] as unknown[]).length).toBe(9_999);
+    const members = call(param(`<struct>${Array.from({ length: 4_000 }, (_, i) => `<member><name>k${i}</name><value><i4>${i}</i4></value></member>`).join('')}</struct>`));
+    expect(Object.keys(parseMethodCall(members).params[0] as object)).toHaveLength(4_000);
+    // Comments, CDATA sections and processing instructions are no elements.
+    const decoys = call(param(`<string><![CDATA[${'<a/>'.repeat(50_000)}]]></string>`)).replace('<params>', `<!--${'<a/>'.repeat(50_000)}--><params>`);
+    expect(parseMethodCall(decoys).params).toEqual(['<a/>'.repeat(50_000)]);
+  });
+
   it('refuses attributes before the validator runs: a quoted ">" cannot make a deep document look shallow', () => {
     // Each tag reads as self-closing to a scan that ignores quotes, and as open to the validator.
     const disguised = call(param(`<string>${'<a x="/>">'.repeat(50_000)}</string>`));
