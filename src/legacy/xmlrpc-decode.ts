@@ -309,9 +309,15 @@ export function parseMethodCall(input: Uint8Array | string, overrides?: Partial<
   return { methodName, params };
 }
 
-/** Reads a <methodResponse> document: one value, or a fault. */
+/**
+ * The largest response read by default: a reply is larger than any call (a get_zonefiles of 100
+ * zone files of 40 KiB is 5.5 MB of XML), and 512 KiB refused the replies of our own server.
+ */
+const RESPONSE_MAX_BYTES = 8 * 1024 * 1024;
+
+/** Reads a <methodResponse> document: one value, or a fault. Up to 8 MiB unless `overrides.maxBytes` says otherwise. */
 export function parseMethodResponse(input: Uint8Array | string, overrides?: Partial<XmlRpcLimits>): MethodResponse {
-  const limits = resolveLimits(overrides);
+  const limits = resolveLimits({ maxBytes: RESPONSE_MAX_BYTES, ...overrides });
   const root = parseRoot(input, limits, 'methodResponse');
   const body = elementsOf(root.children, 'methodResponse');
   const reader = new ValueReader(limits);

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isAtlasError } from '../../src/errors.js';
 import {
+  DEFAULT_XMLRPC_LIMITS,
   FAULT_INVALID_XMLRPC,
   FAULT_NOT_WELL_FORMED,
   parseMethodCall,
@@ -273,6 +274,15 @@ describe('hostile and malformed documents', () => {
       return undefined;
     })();
     expect(isAtlasError(error, 'TOO_LARGE')).toBe(true);
+  });
+
+  it('reads a response as large as a get_zonefiles reply by default (5.5 MB: a call is held to 512 KiB), and no larger than 8 MiB', () => {
+    const reply = serializeMethodResponse(JSON.stringify({ status: true, zonefiles: { a: 'x'.repeat(5_500_000) } }));
+    expect(Buffer.byteLength(reply)).toBeGreaterThan(DEFAULT_XMLRPC_LIMITS.maxBytes);
+    expect(parseMethodResponse(reply)).toMatchObject({ value: expect.stringContaining('"zonefiles"') });
+    expect(faultOf(() => parseMethodResponse(reply, { maxBytes: 1_000_000 }))).toBe(FAULT_INVALID_XMLRPC);
+    const huge = serializeMethodResponse('y'.repeat(9 * 1024 * 1024));
+    expect(faultOf(() => parseMethodResponse(huge))).toBe(FAULT_INVALID_XMLRPC);
   });
 
   it('never lets a struct member reach a prototype', () => {
