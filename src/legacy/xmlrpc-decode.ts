@@ -133,6 +133,9 @@ function parseRoot(input: Uint8Array | string, limits: Readonly<XmlRpcLimits>, r
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (/nested tags/i.test(message)) throw invalid(`nested deeper than ${limits.maxDepth} arrays or structs`);
+    // The parser refuses element names such as `constructor` and `__proto__` (its guard against
+    // prototype pollution): well-formed XML, but no XML-RPC element, and its text is not ours to send.
+    if (/reserved|invalid name/i.test(message)) throw invalid('an element name that XML-RPC does not have');
     throw notWellFormed(`malformed XML: ${message.slice(0, 200)}`);
   }
   if (!Array.isArray(tree)) throw notWellFormed('malformed XML');

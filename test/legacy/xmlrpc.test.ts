@@ -285,6 +285,13 @@ describe('hostile and malformed documents', () => {
     expect(faultOf(() => parseMethodResponse(huge))).toBe(FAULT_INVALID_XMLRPC);
   });
 
+  it('answers an element named constructor or __proto__ as invalid XML-RPC (-32600), in words of its own', () => {
+    for (const name of ['constructor', '__proto__']) {
+      const fault = faultFrom(() => parseMethodCall(call(param(`<${name}/>`))));
+      expect(fault).toEqual({ code: FAULT_INVALID_XMLRPC, message: 'an element name that XML-RPC does not have' });
+    }
+  });
+
   it('never lets a struct member reach a prototype', () => {
     const xml = call(param('<struct><member><name>__proto__</name><value><struct><member><name>polluted</name><value>yes</value></member></struct></value></member></struct>'));
     const [struct] = parseMethodCall(xml).params as [Record<string, unknown>];
