@@ -130,10 +130,11 @@ describe('output and argument parsers', () => {
   });
 });
 
-function statsOf(have: number, total: number, chunkBytesReceived: number, duplicateBytes: number): NodeStats {
+function statsOf(have: number, total: number, chunkBytesReceived: number, duplicateBytes: number, chunkBytes = have * 100): NodeStats {
   return {
     have,
     total,
+    chunkBytes,
     downloads: { chunkBytesReceived, duplicateBytes, chunksReceived: chunkBytesReceived > 0 ? 10 : 0 },
   } as unknown as NodeStats;
 }
@@ -146,14 +147,14 @@ describe('demo summary and progress lines', () => {
         { index: 1, address: '127.0.0.1:2', stats: statsOf(10, 10, 1500, 500), transport: { callsIn: 0, callsOut: 0, bytesIn: 1200, bytesOut: 50 }, convergedMs: 800 },
         { index: 2, address: '127.0.0.1:3', stats: statsOf(4, 10, 400, 0), transport: undefined, convergedMs: undefined },
       ],
-      1000,
       2000,
     );
     expect(summary.converged).toBe(false);
     expect(summary.nodes.map((n) => n.redundancy)).toEqual([null, 1.5, 1]);
-    expect(summary.usefulBytes).toBe(2000);
+    // What nodes 1 and 2 hold (10 and 4 chunks of 100 B), not the workload once per node.
+    expect(summary.usefulBytes).toBe(1400);
     expect(summary.wireBytesIn).toBe(1300);
-    expect(summary.wireOverhead).toBeCloseTo(0.65);
+    expect(summary.wireOverhead).toBeCloseTo(1300 / 1400);
     const text = formatSummary(summary);
     expect(text).toMatch(/^1\s+127\.0\.0\.1:2\s+10\/10\s+0\.80 s\s+10 \(1\.5 KiB\)\s+1\.50x/m);
     expect(text).toMatch(/^2\s+127\.0\.0\.1:3\s+4\/10\s+no\s/m);
@@ -165,7 +166,6 @@ describe('demo summary and progress lines', () => {
         { index: 0, address: '127.0.0.1:1', stats: statsOf(10, 10, 0, 0), transport: undefined, convergedMs: 5 },
         { index: 1, address: '127.0.0.1:2', stats: statsOf(3, 10, 300, 0), transport: undefined, convergedMs: undefined },
       ],
-      1000,
       300,
       true,
     );

@@ -13,6 +13,7 @@ import { formatBytes, formatCount, writeJson } from '../output.js';
 import { exitCodeForSignal, stopReason, untilSignal } from '../signals.js';
 import { loadWorkload, type Workload } from '../zonefiles.js';
 
+/** `atlas demo`'s options, as commander reads them (src/cli/commands/demo.ts). */
 export interface DemoOptions {
   nodes: number;
   chunks?: number;
@@ -31,6 +32,7 @@ const PUT_BATCH = 500;
 /** How often node stats are sampled for the progress view. */
 const SAMPLE_MS = 100;
 
+/** Runs the demo; a CliError when it does not converge in time or is stopped by a signal. */
 export async function runDemo(options: DemoOptions): Promise<void> {
   const out = (text: string) => (options.json ? process.stderr : process.stdout).write(text + '\n');
   const logger = createLogger({ level: options.logLevel, format: 'pretty' });
@@ -54,7 +56,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     out(`nodes: ${nodes.map((n) => n.address).join(', ')}; putting ${formatCount(workload.chunks.length)} chunks to node 0`);
 
     const result = await replicate(nodes, workload, options, stopping.promise);
-    const summary = summarise(result.outcomes, dataBytes, result.elapsedMs, result.interrupted);
+    const summary = summarise(result.outcomes, result.elapsedMs, result.interrupted);
     if (options.json) writeJson({ workload: { source: workload.source, chunks: workload.chunks.length, bytes: dataBytes }, ...summary });
     else process.stdout.write('\n' + formatSummary(summary) + '\n');
     if (result.interrupted) {
@@ -90,7 +92,10 @@ interface ReplicationResult {
   interrupted: boolean;
 }
 
-/** Puts every chunk to node 0, then shows progress until all converge, the timeout, or a signal. */
+/**
+ * Puts every chunk to node 0, then shows progress until all converge; the timeout or a signal ends
+ * either phase (progress lines during both).
+ */
 async function replicate(nodes: readonly DemoNode[], workload: Workload, options: DemoOptions, stop: Promise<unknown>): Promise<ReplicationResult> {
   const clock = systemClock;
   const expected = workload.chunks.length;
@@ -113,15 +118,21 @@ async function replicate(nodes: readonly DemoNode[], workload: Workload, options
 
   let interrupted = false;
   void stop.then(() => (interrupted = true));
+  // --timeout counts from the first put: a put phase past it (a large --chunks) stops there, and
+  // the demo reports as when replication does not finish in time.
+  const deadline = started + options.timeout * 1000;
   const first = nodes[0] as DemoNode;
-  for (let i = 0; i < workload.chunks.length && !interrupted; i += PUT_BATCH) {
-    const batch = workload.chunks.slice(i, i + PUT_BATCH);
+  let put = 0;
+  while (put < expected && !interrupted && clock.now() < deadline) {
+    const batch = workload.chunks.slice(put, put + PUT_BATCH);
     const outcomes = await first.node.putChunksDetailed(batch.map((c) => c.data));
     const refused = outcomes.find((o) => !o.ok);
     if (refused !== undefined && !refused.ok) throw new CliError(`node 0 refused a chunk: ${refused.error.message}`);
+    put += batch.length;
+    view?.putting(clock.now() - started, put, expected);
   }
+  view?.donePutting(clock.now() - started, put, expected);
 
-  const deadline = started + options.timeout * 1000;
   while (!interrupted && clock.now() < deadline) {
     for (const n of nodes) check(n);
     if (convergedAt.size === nodes.length) break;

@@ -11,8 +11,10 @@ import { HttpTransport } from '../../transport/http.js';
 
 /** Faster than the defaults (2 s rounds, 15 s refreshes) so a demo on one machine is short. */
 export const DEMO_TIMERS: Readonly<Partial<NodeTimers>> = Object.freeze({ roundMs: 250, inventoryRefreshMs: 1_000 });
+/** The network id the demo's nodes share. */
 export const DEMO_NETWORK = 'atlas-demo';
 
+/** One node of the demo: its index (0 takes the puts), the node, its transport and address. */
 export interface DemoNode {
   index: number;
   node: AtlasNode;
@@ -20,6 +22,7 @@ export interface DemoNode {
   address: string;
 }
 
+/** What startCluster builds: how many nodes, on which chain, under which folder. */
 export interface ClusterOptions {
   count: number;
   chain: ChainAdapter;
@@ -69,6 +72,7 @@ export async function startCluster(options: ClusterOptions): Promise<DemoNode[]>
   }
 }
 
+/** Closes every node, whatever each one's close does. */
 export async function closeCluster(nodes: readonly DemoNode[]): Promise<void> {
   for (const n of nodes) n.node.removeAllListeners(); // the demo's listeners read stats: none once closing
   await Promise.allSettled(nodes.map((n) => n.node.close()));

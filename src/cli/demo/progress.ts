@@ -3,7 +3,9 @@
  * periodic lines elsewhere (CI, pipes), where redrawn bars would be noise.
  */
 import cliProgress from 'cli-progress';
+import { formatCount } from '../output.js';
 
+/** One node's state, sampled for the progress view. */
 export interface NodeSnapshot {
   index: number;
   address: string;
@@ -13,12 +15,19 @@ export interface NodeSnapshot {
   rate: number;
 }
 
+/** Where the demo shows its progress: the put to node 0, then each node's holdings. */
 export interface ProgressView {
+  /** `put` of `total` chunks are put to node 0 so far (shown at most once an interval on lines). */
+  putting(elapsedMs: number, put: number, total: number): void;
+  /** The put phase is over, with `put` of `total` chunks put (fewer when stopped early): always shown. */
+  donePutting(elapsedMs: number, put: number, total: number): void;
+  /** Each node's holdings now (shown at most once an interval on lines). */
   update(elapsedMs: number, snapshots: readonly NodeSnapshot[]): void;
   /** Draws the final state and releases the terminal. */
   stop(elapsedMs: number, snapshots: readonly NodeSnapshot[]): void;
 }
 
+/** How the progress view draws. */
 export interface ProgressOptions {
   stream: NodeJS.WriteStream | NodeJS.WritableStream;
   /** Bars when true, lines when false. */
@@ -27,6 +36,7 @@ export interface ProgressOptions {
   intervalMs: number;
 }
 
+/** Bars on a terminal (`tty`), plain periodic lines otherwise. */
 export function createProgressView(options: ProgressOptions): ProgressView {
   return options.tty ? new BarsView(options.stream) : new LinesView(options.stream, options.intervalMs);
 }
@@ -34,6 +44,7 @@ export function createProgressView(options: ProgressOptions): ProgressView {
 class BarsView implements ProgressView {
   private readonly multibar: cliProgress.MultiBar;
   private readonly bars = new Map<number, cliProgress.SingleBar>();
+  private putBar: cliProgress.SingleBar | undefined;
 
   constructor(stream: NodeJS.WritableStream) {
     this.multibar = new cliProgress.MultiBar(
@@ -49,6 +60,15 @@ class BarsView implements ProgressView {
       },
       cliProgress.Presets.shades_classic,
     );
+  }
+
+  putting(_elapsedMs: number, put: number, total: number): void {
+    if (this.putBar === undefined) this.putBar = this.multibar.create(Math.max(total, 1), put, {}, { format: ' putting chunks [{bar}] {value}/{total}' });
+    else this.putBar.update(put);
+  }
+
+  donePutting(elapsedMs: number, put: number, total: number): void {
+    this.putting(elapsedMs, put, total);
   }
 
   update(_elapsedMs: number, snapshots: readonly NodeSnapshot[]): void {
@@ -77,6 +97,15 @@ class LinesView implements ProgressView {
     private readonly intervalMs: number,
   ) {}
 
+  putting(elapsedMs: number, put: number, total: number): void {
+    if (elapsedMs - this.lastLine < this.intervalMs) return;
+    this.writePut(elapsedMs, put, total);
+  }
+
+  donePutting(elapsedMs: number, put: number, total: number): void {
+    this.writePut(elapsedMs, put, total);
+  }
+
   update(elapsedMs: number, snapshots: readonly NodeSnapshot[]): void {
     if (elapsedMs - this.lastLine < this.intervalMs) return;
     this.write(elapsedMs, snapshots);
@@ -86,10 +115,18 @@ class LinesView implements ProgressView {
     this.write(elapsedMs, snapshots);
   }
 
+  private writePut(elapsedMs: number, put: number, total: number): void {
+    this.line(elapsedMs, `putting chunks: ${formatCount(put)} of ${formatCount(total)}`);
+  }
+
   private write(elapsedMs: number, snapshots: readonly NodeSnapshot[]): void {
-    this.lastLine = elapsedMs;
     const cells = snapshots.map((s) => `node${s.index} ${s.have}/${s.total}${s.have < s.total && s.rate > 0 ? ` (${formatRate(s)})` : ''}`);
-    this.stream.write(`[${(elapsedMs / 1000).toFixed(1).padStart(6)} s] ${cells.join('  ')}\n`);
+    this.line(elapsedMs, cells.join('  '));
+  }
+
+  private line(elapsedMs: number, text: string): void {
+    this.lastLine = elapsedMs;
+    this.stream.write(`[${(elapsedMs / 1000).toFixed(1).padStart(6)} s] ${text}\n`);
   }
 }
 

@@ -6,6 +6,7 @@ import type { NodeStats } from '../../node/stats.js';
 import type { TransportStats } from '../../transport/types.js';
 import { formatBytes, formatCount, formatRatio, formatSeconds, formatTable } from '../output.js';
 
+/** What one node ended with: its stats and transport counters, and when it converged. */
 export interface NodeOutcome {
   index: number;
   address: string;
@@ -15,11 +16,14 @@ export interface NodeOutcome {
   convergedMs: number | undefined;
 }
 
+/** One node's row of the summary (and of `--json`'s `nodes`). */
 export interface NodeSummaryRow {
   node: number;
   address: string;
   have: number;
   total: number;
+  /** Bytes of the chunks the node holds at the end. */
+  chunkBytes: number;
   convergedMs: number | null;
   chunksReceived: number;
   chunkBytesReceived: number;
@@ -30,6 +34,7 @@ export interface NodeSummaryRow {
   wireBytesOut: number;
 }
 
+/** The demo's outcome: the summary table's rows and totals (`--json` prints it). */
 export interface DemoSummary {
   converged: boolean;
   /** A signal ended the demo before every node converged. */
@@ -37,14 +42,18 @@ export interface DemoSummary {
   /** Until the last node converged, or until the demo gave up. */
   elapsedMs: number;
   nodes: NodeSummaryRow[];
-  /** Chunk bytes delivered to the nodes other than the one the chunks were put to. */
+  /**
+   * Bytes of the chunks the nodes other than node 0 (the one the chunks were put to) hold at the
+   * end: what was replicated, however the demo ended (converged, timed out or interrupted).
+   */
   usefulBytes: number;
   wireBytesIn: number;
   /** wireBytesIn / usefulBytes: protocol and duplicate overhead together. */
   wireOverhead: number | null;
 }
 
-export function summarise(outcomes: readonly NodeOutcome[], dataBytes: number, elapsedMs: number, interrupted = false): DemoSummary {
+/** The summary of `outcomes`: node 0 is the source, the others receive. */
+export function summarise(outcomes: readonly NodeOutcome[], elapsedMs: number, interrupted = false): DemoSummary {
   const nodes = outcomes.map((o): NodeSummaryRow => {
     const d = o.stats.downloads;
     const useful = d.chunkBytesReceived - d.duplicateBytes;
@@ -53,6 +62,7 @@ export function summarise(outcomes: readonly NodeOutcome[], dataBytes: number, e
       address: o.address,
       have: o.stats.have,
       total: o.stats.total,
+      chunkBytes: o.stats.chunkBytes,
       convergedMs: o.convergedMs ?? null,
       chunksReceived: d.chunksReceived,
       chunkBytesReceived: d.chunkBytesReceived,
@@ -63,11 +73,13 @@ export function summarise(outcomes: readonly NodeOutcome[], dataBytes: number, e
     };
   });
   const converged = outcomes.length > 0 && outcomes.every((o) => o.convergedMs !== undefined);
-  const usefulBytes = dataBytes * Math.max(0, outcomes.length - 1);
+  // What the receiving nodes hold, not the workload times their number: a demo stopped early replicated only part of it.
+  const usefulBytes = nodes.reduce((sum, n) => (n.node === 0 ? sum : sum + n.chunkBytes), 0);
   const wireBytesIn = nodes.reduce((sum, n) => sum + n.wireBytesIn, 0);
   return { converged, interrupted: interrupted && !converged, elapsedMs, nodes, usefulBytes, wireBytesIn, wireOverhead: usefulBytes > 0 ? wireBytesIn / usefulBytes : null };
 }
 
+/** The summary as the table and closing lines `atlas demo` prints. */
 export function formatSummary(summary: DemoSummary): string {
   const table = formatTable(
     [
