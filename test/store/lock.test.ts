@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LmdbChunkStore } from '../../src/store/lmdb.js';
-import { STORE_LOCK_FILE, readStoreLock } from '../../src/store/lock.js';
+import { STORE_LOCK_FILE, acquireStoreLock, readStoreLock } from '../../src/store/lock.js';
 import { announcementsFor, addressOf, chunkOf, expectCode } from './contract.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atlasnet-lock-test-'));
@@ -95,6 +95,27 @@ describe('LmdbChunkStore: a 0-byte data file', () => {
     const store = await LmdbChunkStore.open({ path, acceptEmptyDataFile: true });
     expect(store.sequenceLength()).toBe(0);
     await store.close();
+  });
+});
+
+describe('acquireStoreLock: a lock naming a live pid of this host', () => {
+  it('answers BUSY naming the holder and the lock file to remove if that pid is no atlas process, and leaves the lock', () => {
+    const path = freshPath();
+    mkdirSync(path);
+    // Our own pid: what a container restarted after a kill finds, running as pid 1 again.
+    const lock = `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`;
+    writeFileSync(join(path, STORE_LOCK_FILE), lock);
+    let error: { code?: string; message?: string; details?: { holderPid?: number; holderHost?: string } } | undefined;
+    try {
+      acquireStoreLock(path);
+    } catch (caught) {
+      error = caught as typeof error;
+    }
+    expect(error?.code).toBe('BUSY');
+    expect(error?.details).toMatchObject({ holderPid: process.pid, holderHost: hostname() });
+    expect(error?.message).toContain(`in use by process ${process.pid} on ${hostname()} (lock file ${join(path, STORE_LOCK_FILE)})`);
+    expect(error?.message).toContain(`if no atlas process is running on ${hostname()} (a container that was killed can leave its pid behind), remove ${join(path, STORE_LOCK_FILE)}`);
+    expect(readFileSync(join(path, STORE_LOCK_FILE), 'utf8')).toBe(lock);
   });
 });
 
