@@ -17,6 +17,7 @@ import type { HttpRoute } from '../transport/http.js';
 import { parseListen } from './args.js';
 import { CliError, EXIT_USAGE } from './errors.js';
 
+/** `atlas node`'s Stacks flags. */
 export interface StacksCliOptions {
   stacksObserver?: string;
   stacksNode?: string[];
@@ -24,24 +25,46 @@ export interface StacksCliOptions {
   stacksObserverAllow?: string[];
 }
 
+/** `atlas node`'s DevChain flags, which --stacks-observer replaces (undefined: not given). */
+export interface DevChainCliOptions {
+  chain?: string;
+  chainPoll?: number;
+}
+
+const OBSERVER_FLAG = '--stacks-observer <host:port>';
+
 /**
  * The Stacks flags checked before anything is opened or created: a bad value is a usage error
- * (exit 2) naming its flag, as every other flag's is. `listen` is the node's own address, which
- * the observer may not share. Building a --stacks-node or --mirror source is what checks its
- * value, so the sources built here are returned, for chunkSources, rather than built again.
+ * (exit 2) naming its flag, as every other flag's is, and so is a flag the others make pointless
+ * (a DevChain flag beside --stacks-observer, --stacks-observer-allow without it), which would
+ * otherwise be dropped without a word. `listen` is the node's own address, which the observer
+ * may not share. Building a --stacks-node or --mirror source is what checks its value, so the
+ * sources built here are returned, for chunkSources, rather than built again.
  */
-export function checkStacksOptions(options: StacksCliOptions, listen: string): ChunkSource[] {
+export function checkStacksOptions(options: StacksCliOptions & DevChainCliOptions, listen: string): ChunkSource[] {
   if (options.stacksObserver !== undefined) {
     try {
       parseListen(options.stacksObserver);
     } catch (error) {
-      throw flagError('--stacks-observer <host:port>', error);
+      throw flagError(OBSERVER_FLAG, error);
     }
     // Port 0 picks a free port, for each of them.
-    if (options.stacksObserver === listen && !listen.endsWith(':0')) throw new CliError(`option '--stacks-observer <host:port>': ${listen} is the node's own listen address; the observer needs a port of its own`, EXIT_USAGE);
+    if (options.stacksObserver === listen && !listen.endsWith(':0')) throw new CliError(`option '${OBSERVER_FLAG}': ${listen} is the node's own listen address; the observer needs a port of its own`, EXIT_USAGE);
   }
   eachOf('--stacks-observer-allow <ip>', options.stacksObserverAllow, (entry) => allowedHostList([entry]));
-  return [...eachOf('--stacks-node <url>', options.stacksNode, stacksNodeSource), ...eachOf('--mirror <url-template>', options.mirror, mirrorSource)];
+  const sources = [...eachOf('--stacks-node <url>', options.stacksNode, stacksNodeSource), ...eachOf('--mirror <url-template>', options.mirror, mirrorSource)];
+  checkCombination(options);
+  return sources;
+}
+
+/** Flags that mean nothing beside the others given: a usage error naming both, not dropped without a word. */
+function checkCombination(options: StacksCliOptions & DevChainCliOptions): void {
+  if (options.stacksObserver !== undefined) {
+    const devChainFlag = options.chain !== undefined ? '-c, --chain <file>' : options.chainPoll !== undefined ? '--chain-poll <seconds>' : undefined;
+    if (devChainFlag !== undefined) throw new CliError(`option '${devChainFlag}' cannot be used with option '${OBSERVER_FLAG}' (the observer replaces the DevChain file)`, EXIT_USAGE);
+  } else if (options.stacksObserverAllow !== undefined) {
+    throw new CliError(`option '--stacks-observer-allow <ip>' needs option '${OBSERVER_FLAG}' (it names who besides this machine may post to the observer)`, EXIT_USAGE);
+  }
 }
 
 /** `make` applied to each value given for `flag`; the first it refuses is a usage error naming the flag. */

@@ -1,12 +1,14 @@
 /** What `atlas node` does once its options are read: open the node, log what happens, close it on a signal. */
-import { statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, mkdirSync, openSync, readdirSync, rmdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { DevChain } from '../../chain/dev.js';
+import type { StacksObserverChain } from '../../chain/stacks/observer-chain.js';
 import { legacyRoutes } from '../../legacy/index.js';
 import { AtlasNode } from '../../node/atlas-node.js';
 import type { Metrics } from '../../node/metrics.js';
 import { prometheusMetrics } from '../../node/metrics-prometheus.js';
 import type { ChunkStorage } from '../../store/lmdb.js';
+import { acquireStoreLock, STORE_LOCK_FILE, STORE_LOCK_TEMP } from '../../store/lock.js';
 import { systemClock } from '../../runtime.js';
 import type { ChunkSource } from '../../sync/sources/types.js';
 import { splitHostPort, HttpTransport } from '../../transport/http.js';
@@ -18,6 +20,7 @@ import { throttledLog } from '../progress-log.js';
 import { untilSignal, type StopSignal } from '../signals.js';
 import { checkStacksOptions, chunkSources, nodeRoutes, openObserver, type StacksCliOptions } from '../stacks.js';
 
+/** `atlas node`'s options, as commands/node.ts reads them. */
 export interface NodeCommandOptions extends StacksCliOptions {
   dataDir: string;
   listen: string;
@@ -29,7 +32,8 @@ export interface NodeCommandOptions extends StacksCliOptions {
   allowLocal?: boolean;
   metrics?: boolean;
   legacy?: boolean;
-  chainPoll: number;
+  /** Seconds between reads of the chain file (default 1); undefined: not given. */
+  chainPoll?: number;
   refresh?: number;
   logLevel: CliLogLevel;
   json?: boolean;
@@ -40,8 +44,18 @@ export interface NodeCommandOptions extends StacksCliOptions {
 
 /** How often progress is logged at most while chunks arrive. */
 const PROGRESS_LOG_MS = 5_000;
+/** Seconds between reads of the chain file when --chain-poll is not given. */
+const DEFAULT_CHAIN_POLL_SECONDS = 1;
 
+/**
+ * Runs `atlas node` until a stop signal. Bad usage throws a CliError with exit code 2 before
+ * anything is created; a start that fails (a store refused, a port in use) removes what it
+ * created itself, and only that (StartFootprint), before its error is thrown.
+ */
 export async function runNode(options: NodeCommandOptions): Promise<void> {
+  // An unset variable (`-d "$DIR"`) must not put a store in the current folder.
+  if (options.dataDir.trim() === '') throw usageError(`option '-d, --data-dir <dir>' is empty (an unset variable?): name the node's folder, e.g. ./atlas-data`);
+  if (options.chain?.trim() === '') throw usageError(`option '-c, --chain <file>' is empty (an unset variable?): name the DevChain file, or leave the option out for <data-dir>/chain.jsonl`);
   const flagSources = checkStacksOptions(options, options.listen);
   const logger = createLogger({ level: options.logLevel, format: options.json ? 'json' : 'pretty' });
   const dataDir = resolve(options.dataDir);
@@ -69,9 +83,91 @@ async function runUntilStopped(
   stopped: Promise<StopSignal>,
 ): Promise<void> {
   const metrics: Metrics | undefined = options.metrics ? await prometheusMetrics({ defaultMetrics: true }) : undefined;
+  const footprint = new StartFootprint(dataDir, options.stacksObserver === undefined ? chainPath : undefined);
+  let started: Started;
+  try {
+    started = await openAndStart({ options, flagSources, logger, dataDir, chainPath, allowLocal, metrics, footprint });
+  } catch (error) {
+    footprint.undo();
+    throw error;
+  }
+  const { node, chain, observer, progressLog } = started;
+  const stats = node.stats();
+  logger.info('listening', {
+    address: node.address,
+    network: options.network,
+    store: join(dataDir, 'store'),
+    chain: observer ? `stacks observer ${observer.address}` : chainPath,
+    have: stats.have,
+    total: stats.total,
+    ...(metrics ? { metrics: `http://${node.address}/metrics` } : {}),
+  });
 
+  // Zone files the store now holds need not stay in the observer's attachments log as well.
+  const releaseAttachments = () => {
+    try {
+      observer?.releaseAttachments((address) => node.store.has(address));
+    } catch (error) {
+      logger.warn('cannot compact the stacks observer attachments log', { error: (error as Error).message });
+    }
+  };
+  if (observer) {
+    releaseAttachments();
+    node.on('synced', releaseAttachments);
+  }
+
+  const stopFollowing = chain instanceof DevChain ? followFile(chain, (options.chainPoll ?? DEFAULT_CHAIN_POLL_SECONDS) * 1000, logger) : () => undefined;
+  const signal = await stopped;
+  logger.info('shutting down', { signal });
+  stopFollowing();
+  progressLog.flush();
+  node.removeAllListeners();
+  await node.close();
+  await observer?.close();
+  logger.info('stopped');
+}
+
+interface StartContext {
+  options: NodeCommandOptions;
+  flagSources: readonly ChunkSource[];
+  logger: ReturnType<typeof createLogger>;
+  dataDir: string;
+  chainPath: string;
+  allowLocal: boolean;
+  metrics: Metrics | undefined;
+  footprint: StartFootprint;
+}
+
+interface Started {
+  node: AtlasNode;
+  chain: DevChain | StacksObserverChain;
+  observer: StacksObserverChain | undefined;
+  progressLog: ReturnType<typeof throttledLog<ProgressFields>>;
+}
+
+type ProgressFields = { have: number; total: number; missing: number; rate: number };
+
+/** Opens the chain and the node and starts it; a failure closes all it opened (the store included) before it is thrown. */
+async function openAndStart(context: StartContext): Promise<Started> {
+  const { options, dataDir, chainPath, logger, footprint } = context;
   const observer = await openObserver(options, dataDir, options.network, logger);
+  footprint.observer = observer;
   const chain = observer ?? (await openDevChain(chainPath, logger));
+  try {
+    return { ...(await openNode(context, chain, observer)), chain, observer };
+  } catch (error) {
+    // The node closes the transport and the store it opened; the chain is ours to close.
+    await chain.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Opens the node on `chain` and starts it; a failure closes the transport and the store before it is thrown. */
+async function openNode(
+  { options, flagSources, logger, dataDir, allowLocal, metrics }: StartContext,
+  chain: DevChain | StacksObserverChain,
+  observer: StacksObserverChain | undefined,
+): Promise<Pick<Started, 'node' | 'progressLog'>> {
   let opened: AtlasNode | undefined;
   const transport = new HttpTransport({
     listen: options.listen,
@@ -99,12 +195,12 @@ async function runUntilStopped(
     });
     opened = node;
   } catch (error) {
+    // A failed open has closed the store it opened (AtlasNode.open).
     await transport.close().catch(() => undefined);
-    await chain.close?.().catch(() => undefined);
     throw error;
   }
 
-  const progressLog = throttledLog<{ have: number; total: number; missing: number; rate: number }>((fields) => logger.info('progress', fields), PROGRESS_LOG_MS, systemClock);
+  const progressLog = throttledLog<ProgressFields>((fields) => logger.info('progress', fields), PROGRESS_LOG_MS, systemClock);
   node.on('error', (error) => logger.error('node error', { error: error.message }));
   node.on('peer:reach', ({ peer }) => logger.debug('peer reached', { peer }));
   node.on('peer:add', ({ peer }) => logger.info('peer added', { peer }));
@@ -116,40 +212,125 @@ async function runUntilStopped(
   try {
     await node.start();
   } catch (error) {
+    // node.close() closes the transport and the store (the node opened it).
+    node.removeAllListeners();
     await node.close().catch(() => undefined);
     throw error;
   }
-  const stats = node.stats();
-  logger.info('listening', {
-    address: node.address,
-    network: options.network,
-    store: join(dataDir, 'store'),
-    chain: observer ? `stacks observer ${observer.address}` : chainPath,
-    have: stats.have,
-    total: stats.total,
-    ...(metrics ? { metrics: `http://${node.address}/metrics` } : {}),
-  });
+  return { node, progressLog };
+}
 
-  // Zone files the store now holds need not stay in the observer's attachments log as well.
-  const releaseAttachments = () => {
-    try {
-      observer?.releaseAttachments((address) => node.store.has(address));
-    } catch (error) {
-      logger.warn('cannot compact the stacks observer attachments log', { error: (error as Error).message });
+/**
+ * What a start creates on disk, recorded as it is created: mkdir and an exclusive create fail on
+ * what is there, so nothing that existed before is ever counted (nor is what another process
+ * created meanwhile). Made before the chain and the store are opened: the data folder and its
+ * missing parents, its `store` folder, its `stacks` folder (with --stacks-observer), the chain
+ * file (without) and its missing parents. A step that fails is left to the open that follows,
+ * which reports it in its own words. undo() removes, once everything is closed, what still holds
+ * only what this start put there.
+ */
+class StartFootprint {
+  /** Folders created, the store's and the observer's aside. */
+  readonly #dirs: string[] = [];
+  readonly #storeDir: string | undefined;
+  readonly #stacksDir: string | undefined;
+  readonly #chainFile: { path: string; ino: number } | undefined;
+  /** The observer, once open: what a stacks-node delivered to it is not ours to drop. */
+  observer: StacksObserverChain | undefined;
+
+  /** `chainPath`: the DevChain file, undefined with --stacks-observer (whose folder is made instead). */
+  constructor(dataDir: string, chainPath: string | undefined) {
+    this.#makeDirectories(dataDir);
+    this.#storeDir = makeDirectory(join(dataDir, 'store'));
+    if (chainPath === undefined) {
+      this.#stacksDir = makeDirectory(join(dataDir, 'stacks'));
+      return;
     }
-  };
-  if (observer) {
-    releaseAttachments();
-    node.on('synced', releaseAttachments);
+    this.#makeDirectories(dirname(chainPath));
+    try {
+      closeSync(openSync(chainPath, 'wx'));
+      this.#chainFile = { path: chainPath, ino: statSync(chainPath).ino };
+    } catch {
+      // there already (then not ours), or refused: DevChain.open says why
+    }
   }
 
-  const stopFollowing = chain instanceof DevChain ? followFile(chain, options.chainPoll * 1000, logger) : () => undefined;
-  const signal = await stopped;
-  logger.info('shutting down', { signal });
-  stopFollowing();
-  progressLog.flush();
-  node.removeAllListeners();
-  await node.close();
-  await observer?.close();
-  logger.info('stopped');
+  /** Removes what the start created, after it closed all it opened; never throws (the start's error is what is reported). */
+  undo(): void {
+    const chainFile = this.#chainFile;
+    // Still empty: nothing but this start touched it (`atlas announce` may have written to it meanwhile).
+    if (chainFile !== undefined) {
+      ignoreFailure(() => {
+        const now = statSync(chainFile.path);
+        if (now.ino === chainFile.ino && now.size === 0) unlinkSync(chainFile.path);
+      });
+    }
+    // A new journal holds blocks only when a stacks-node delivered some, which it would not deliver again.
+    if (this.#stacksDir !== undefined && this.observer?.tip === undefined) ignoreFailure(() => rmSync(this.#stacksDir as string, { recursive: true, force: true }));
+    if (this.#storeDir !== undefined) removeStoreFolder(this.#storeDir);
+    // Innermost first; a folder that holds anything else (kept above, or another's) stays.
+    for (const dir of [...this.#dirs].sort((a, b) => b.length - a.length)) ignoreFailure(() => rmdirSync(dir));
+  }
+
+  /** Creates `dir` and its missing parents, outermost first, recording each one created. */
+  #makeDirectories(dir: string): void {
+    const missing: string[] = [];
+    for (let at = dir; isAbsent(at) && dirname(at) !== at; at = dirname(at)) missing.unshift(at);
+    for (const level of missing) {
+      const made = makeDirectory(level);
+      if (made === undefined) return;
+      this.#dirs.push(made);
+    }
+  }
+}
+
+/** Whether nothing is at `path` (a path that cannot be looked at counts as there: creating it would fail too). */
+function isAbsent(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false }) === undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** `dir` when this call created it; undefined when it was there or cannot be created. */
+function makeDirectory(dir: string): string | undefined {
+  try {
+    mkdirSync(dir);
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Removes the store folder `dir`, created by this start, under the store's lock: a process that
+ * opened it meanwhile (two nodes started on one new folder) holds the lock, and keeps it all.
+ */
+function removeStoreFolder(dir: string): void {
+  let lock: ReturnType<typeof acquireStoreLock>;
+  try {
+    lock = acquireStoreLock(dir);
+  } catch {
+    return;
+  }
+  try {
+    for (const name of readdirSync(dir)) {
+      if (name !== STORE_LOCK_FILE && !STORE_LOCK_TEMP.test(name)) rmSync(join(dir, name), { recursive: true, force: true });
+    }
+  } catch {
+    // what is left stays, with the folder
+  } finally {
+    lock.release();
+  }
+  // Fails when a process has locked it since: its lock file is in it.
+  ignoreFailure(() => rmdirSync(dir));
+}
+
+function ignoreFailure(remove: () => void): void {
+  try {
+    remove();
+  } catch {
+    // left as it is
+  }
 }

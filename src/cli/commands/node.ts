@@ -20,7 +20,7 @@ export function registerNodeCommand(program: Command): void {
     .option('-s, --seed <host:port>', 'a peer to start from (repeatable)', collectPeer)
     .option('-n, --network <id>', 'network id; peers of another network are refused', parseNetwork, 'mainnet')
     .option('-c, --chain <file>', 'DevChain file the announcements come from (default: <data-dir>/chain.jsonl)')
-    .option('--chain-poll <seconds>', 'how often the chain file is re-read for new announcements', secondsParser(3600), 1)
+    .option('--chain-poll <seconds>', 'how often the chain file is re-read for new announcements (default 1)', secondsParser(3600))
     .option('--refresh <seconds>', "how often each neighbour's inventory is re-read (default 15)", secondsParser(86_400))
     .option('--neighbors <k>', 'active neighbours to keep', intParser(1, 64))
     .option('--allow-local', 'dial loopback and private addresses (on by default when listening on one)')
