@@ -5,7 +5,8 @@
  *
  * - it is created complete and atomically: written under a private name, then hard-linked into
  *   place (link fails if the name exists), so no reader ever sees a half-written lock;
- * - a lock whose pid is alive on this host is respected: BUSY, naming the holder;
+ * - a lock whose pid is alive on this host is respected: BUSY, naming the holder and the file to
+ *   remove when that pid is no atlas process (a container restarted after a kill has its own pid);
  * - a lock whose pid is dead (or that is unreadable garbage) is stale: it is removed, only if it
  *   still holds what we judged stale, by one process at a time (removeStale), and taken over.
  * A lock written on another host (a shared file system) is respected: its pid cannot be checked.
@@ -82,9 +83,11 @@ export function readLockHolder(path: string): LockHolder | undefined {
   return text === undefined ? undefined : parseHolder(text);
 }
 
-/** BUSY naming the live holder. */
+/** BUSY naming the live holder, and the file to remove when that pid is no atlas process. */
 function busyError(path: string, holder: LockHolder, subject: LockSubject): AtlasError {
-  return new AtlasError(ErrorCodes.BUSY, `${subject.what} is in use by process ${holder.pid} on ${holder.host} (lock file ${path})`, {
+  // The pid may be a stranger's, or our own: a container killed and restarted runs as the same pid 1.
+  const advice = `if no atlas process is running on ${holder.host} (a container that was killed can leave its pid behind), remove ${path}`;
+  return new AtlasError(ErrorCodes.BUSY, `${subject.what} is in use by process ${holder.pid} on ${holder.host} (lock file ${path}); ${advice}`, {
     ...subject.details,
     holderPid: holder.pid,
     holderHost: holder.host,

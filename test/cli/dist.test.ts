@@ -25,6 +25,7 @@ const LIGHT_MODULES = [
   'dist/options-overlay.js',
   'dist/store/lmdb-file.js',
   'dist/store/lock.js',
+  'dist/file-lock.js',
   'dist/store/file-error.js',
   'dist/durable-file.js',
   'dist/store/types.js',
