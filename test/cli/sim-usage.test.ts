@@ -1,8 +1,8 @@
 /**
  * `atlas sim` refuses bad usage before anything runs, in one line naming the option, exit code 2,
  * like every other atlas command: sizes past their documented bounds (SIM_MAX_NODES,
- * SIM_MAX_CHUNKS, SIM_MAX_STORED_BYTES, SIM_MAX_SEED), a size the scenario sets itself, and an
- * --svg file that cannot be written. The bounds are in its help text.
+ * SIM_MAX_CHUNKS, SIM_MAX_STORED_BYTES of memory by the measured estimate, SIM_MAX_SEED), a size
+ * the scenario sets itself, and an --svg file that cannot be written. The bounds are in its help text.
  *
  * In-process through runSimCommand, with every scenario's run replaced by one that fails at once:
  * a usage error must be found before any run starts (before the bounds, such runs took hours).
@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { runSimCommand, SIM_USAGE } from '../../src/sim/cli.js';
+import { memoryEstimate, runSimCommand, SIM_MEMORY_PER_CHUNK_COPY, SIM_USAGE } from '../../src/sim/cli.js';
 import { SIM_MAX_CHUNKS, SIM_MAX_NODES, SIM_MAX_STORED_BYTES } from '../../src/sim/limits.js';
 import { SCENARIOS } from '../../src/sim/scenarios/index.js';
 import { errorLines, runAtlas } from './helpers.js';
@@ -89,7 +89,31 @@ describe('atlas sim usage errors', () => {
     );
     expectUsageLine(await sim(['mesh', '--quiet', '--seed', '9007199254740992']), /--seed .*2\^53 - 1, got "9007199254740992"/);
     // 40 KiB chunks count for their size.
-    expectUsageLine(await sim(['big-chunks', '--chunks', '20000']), /--chunks 20000 x 40960 B/);
+    expectUsageLine(await sim(['big-chunks', '--chunks', '20000']), /--chunks 20000 would take about 2\.3 GiB of memory \(41,984 B a chunk copy, 40,960 B of it the chunk/);
+  });
+
+  it('bounds a run by its measured memory, not 180 B a chunk copy, and says what would fit', async () => {
+    // 110 x 100,000 passed the old bound (1.8 GiB of chunk bytes) and went past 5 GB of RSS.
+    const refused = await sim(['mesh', '--quiet', '--nodes', '110', '--chunks', '100000']);
+    expectUsageLine(
+      refused,
+      new RegExp(
+        `^atlas sim: --nodes 110 x --chunks 100000 would take about 12\\.4 GiB of memory \\(${(180 + SIM_MEMORY_PER_CHUNK_COPY).toLocaleString('en-US')} B a chunk copy, 180 B of it the chunk, and 1 MiB a node, as measured\\), ` +
+          `more than the 2 GiB a run may take; at most --chunks (\\d+) with 110 nodes, or --nodes (\\d+) with 100000 chunks`,
+      ),
+    );
+    // What it proposes fits, and one more does not.
+    const [, chunks, nodes] = /--chunks (\d+) with 110 nodes, or --nodes (\d+)/.exec(refused.err) as unknown as [string, string, string];
+    expect(memoryEstimate(110, Number(chunks), 180)).toBeLessThanOrEqual(SIM_MAX_STORED_BYTES);
+    expect(memoryEstimate(110, Number(chunks) + 1, 180)).toBeGreaterThan(SIM_MAX_STORED_BYTES);
+    expect(memoryEstimate(Number(nodes), 100_000, 180)).toBeLessThanOrEqual(SIM_MAX_STORED_BYTES);
+    expect(memoryEstimate(Number(nodes) + 1, 100_000, 180)).toBeGreaterThan(SIM_MAX_STORED_BYTES);
+    // Many nodes cost memory of their own, whatever the chunks.
+    expectUsageLine(await sim(['spread', '--quiet', '--nodes', '3000']), /--nodes 3000 x --chunks 20 \(the default\) would take about 3\.0 GiB .*; at most --nodes \d+ with 20 chunks \(see/);
+    // Measured sizes within the bound are taken (the stubbed run then fails at once).
+    const { io, err } = capture();
+    expect(await runSimCommand(['mesh', '--quiet', '--nodes', '40', '--chunks', '20000'], io)).toBe(1);
+    expect(err.join('')).toMatch(/mesh could not run: the mesh scenario started/);
   });
 
   it('documents the bounds in its help text', async () => {
