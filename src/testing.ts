@@ -47,4 +47,4 @@ export { ByzantineTransport, BYZANTINE_BEHAVIOURS, type ByzantineBehaviour, type
 export { generateChunks, type GeneratedChunk } from './sim/workload.js';
 export { SCENARIOS, findScenario, type Scenario, type ScenarioOptions, type ScenarioResult, type Fact, type ScenarioSize } from './sim/scenarios/index.js';
 export { ScenarioSizeError } from './sim/scenarios/common.js';
-export { SIM_MAX_NODES, SIM_MAX_CHUNKS, SIM_MAX_SEED, SIM_MAX_STORED_BYTES, SIM_AVERAGE_CHUNK_BYTES } from './sim/limits.js';
+export { SIM_MAX_NODES, SIM_MAX_CHUNKS, SIM_MAX_SEED, SIM_MAX_STORED_BYTES, SIM_AVERAGE_CHUNK_BYTES, SIM_MEMORY_PER_CHUNK_COPY, chunkCopiesMemory } from './sim/limits.js';

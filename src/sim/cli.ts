@@ -12,7 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { oneLine, readWholeNumber } from '../command-line.js';
 import { formatFigures } from './figures.js';
-import { SIM_AVERAGE_CHUNK_BYTES, SIM_MAX_CHUNKS, SIM_MAX_NODES, SIM_MAX_SEED, SIM_MAX_STORED_BYTES } from './limits.js';
+import { chunkCopiesMemory, SIM_AVERAGE_CHUNK_BYTES, SIM_MAX_CHUNKS, SIM_MAX_NODES, SIM_MAX_SEED, SIM_MAX_STORED_BYTES, SIM_MEMORY_PER_CHUNK_COPY } from './limits.js';
 import { ScenarioSizeError } from './scenarios/common.js';
 import { Simulation } from './simulation.js';
 import { findScenario, SCENARIOS, type Scenario, type ScenarioResult, type ScenarioSize } from './scenarios/index.js';
@@ -39,29 +39,6 @@ const processIo: SimCommandIo = {
 
 const GIB = 1024 ** 3;
 
-/**
- * Memory a run takes for each chunk copy (one node holding one chunk) beyond the chunk's own
- * bytes, and for each node: what `atlas sim` bounds a run's sizes with (at most
- * SIM_MAX_STORED_BYTES in all). Measured: peak RSS (/usr/bin/time -v) of `atlas sim mesh --quiet
- * --json` from the sources (tsx), Node 20, 180 B chunks on average, 2 shared cores:
- *
- *   nodes x chunks   peak RSS      nodes x chunks   peak RSS
- *   2 x 100          118 MiB       40 x 20,000      820 MiB
- *   20 x 5,000       284 MiB       200 x 500        374 MiB
- *   40 x 5,000       389 MiB       400 x 250        477 MiB
- *   80 x 5,000       490 MiB       800 x 50         588 MiB
- *   20 x 20,000      501 MiB
- *
- * A least-squares fit gives about 180 MB + 525 KB a node + 822 B a chunk copy (the chunk's 180 B
- * included); single steps ranged from 0.5 to 1.1 KB a copy, and a reviewer's 110 x 100,000 run
- * passed 5 GB before it ended. So 1 KiB a copy beyond the chunk (1,204 B a copy for 180 B chunks,
- * about 45% above the fit) and 1 MiB a node (twice the fit; bench:sim's 10,000-node run took
- * 9.9 GiB of RSS, about 1 MiB a node): the old bound, 180 B a copy, let through runs 5 to 10
- * times larger than 2 GiB.
- */
-export const SIM_MEMORY_PER_CHUNK_COPY = 1024;
-/** Memory a run takes for each node, beyond its chunk copies (see SIM_MEMORY_PER_CHUNK_COPY). */
-export const SIM_MEMORY_PER_NODE = 1024 ** 2;
 /** Wall-clock time between two progress lines of a run (on stderr; none with --quiet). */
 export const SIM_PROGRESS_EVERY_MS = 5_000;
 
@@ -92,9 +69,9 @@ The same scenario and seed always give the same run (compare the trace digest).
                 ${SIM_PROGRESS_EVERY_MS / 1000} s chunk copies delivered and nodes holding every position)
   --list        list the scenarios, their defaults and the sizes they set themselves
 
-A run may take at most ${SIM_MAX_STORED_BYTES / GIB} GiB of memory by a measured estimate: every node ends up holding
-every chunk, and each copy takes its chunk's size (${SIM_AVERAGE_CHUNK_BYTES} B on average, 40 KiB for big-chunks) and
-${SIM_MEMORY_PER_CHUNK_COPY.toLocaleString('en-US')} B more; each node ${SIM_MEMORY_PER_NODE / 1024 ** 2} MiB. Bad usage exits 2 before anything runs.
+A run's chunk copies may take at most ${SIM_MAX_STORED_BYTES / GIB} GiB of memory by a measured estimate: every node ends
+up holding every chunk, and each copy takes its chunk's size (${SIM_AVERAGE_CHUNK_BYTES} B on average, 40 KiB for
+big-chunks) and ${SIM_MEMORY_PER_CHUNK_COPY.toLocaleString('en-US')} B more; each node takes about 1 MiB besides. Bad usage exits 2 before anything runs.
 `;
 
 /** A usage error: one line, exit code 2. */
@@ -143,7 +120,7 @@ export async function runSimCommand(argv: string[], io: SimCommandIo = processIo
     result = await scenario.run({
       seed,
       ...sizes,
-      ...(values.quiet ? {} : { log: (line: string) => io.err(`${line}\n`) }),
+      ...(progress === undefined ? {} : { log: (line: string) => io.err(`${line}\n`), onSimulation: (sim: Simulation) => progress.watch(sim) }),
     });
   } catch (error) {
     // Sizes below a scenario's minimums were refused above; any error here, a RangeError included, is a failure to run.
@@ -244,7 +221,7 @@ function listing(): string {
 
 /**
  * --nodes and --chunks, each from the scenario's minimum to its bound, taken by the scenario, and
- * together within SIM_MAX_STORED_BYTES of memory by the measured estimate (memoryEstimate).
+ * their chunk copies within SIM_MAX_STORED_BYTES of memory by the measured estimate (chunkCopiesMemory).
  */
 function checkSizes(scenario: Scenario, values: SimValues): { nodes?: number; chunks?: number } {
   const sizes: { nodes?: number; chunks?: number } = {};
@@ -260,30 +237,25 @@ function checkSizes(scenario: Scenario, values: SimValues): { nodes?: number; ch
   const nodes = sizes.nodes ?? scenario.defaults.nodes;
   const chunks = sizes.chunks ?? scenario.defaults.chunks;
   const chunkBytes = scenario.chunkBytes ?? SIM_AVERAGE_CHUNK_BYTES;
-  const bytes = memoryEstimate(nodes, chunks, chunkBytes);
+  const bytes = chunkCopiesMemory(nodes, chunks, chunkBytes);
   if (bytes > SIM_MAX_STORED_BYTES) {
     const given = (size: ScenarioSize, n: number) => `--${size} ${n}${sizes[size] === undefined ? ' (the default)' : ''}`;
     const copy = chunkBytes + SIM_MEMORY_PER_CHUNK_COPY;
     const count = (n: number) => n.toLocaleString('en-US');
     // What fits: the chunks with these nodes, and the nodes with these chunks, each at least the scenario's minimum.
-    const fitChunks = Math.floor((SIM_MAX_STORED_BYTES - nodes * SIM_MEMORY_PER_NODE) / (nodes * copy));
-    const fitNodes = Math.floor(SIM_MAX_STORED_BYTES / (SIM_MEMORY_PER_NODE + chunks * copy));
+    const fitChunks = Math.floor(SIM_MAX_STORED_BYTES / (nodes * copy));
+    const fitNodes = Math.floor(SIM_MAX_STORED_BYTES / (chunks * copy));
     const fits = [
       ...(!scenario.fixed?.includes('chunks') && fitChunks >= (scenario.minimums?.chunks ?? 1) ? [`--chunks ${fitChunks} with ${nodes} nodes`] : []),
       ...(!scenario.fixed?.includes('nodes') && fitNodes >= (scenario.minimums?.nodes ?? 1) ? [`--nodes ${fitNodes} with ${chunks} chunks`] : []),
     ];
     throw new SimUsageError(
-      `${given('nodes', nodes)} x ${given('chunks', chunks)} would take about ${(bytes / GIB).toFixed(1)} GiB of memory ` +
-        `(${count(copy)} B a chunk copy, ${count(chunkBytes)} B of it the chunk, and ${SIM_MEMORY_PER_NODE / 1024 ** 2} MiB a node, as measured), ` +
+      `${given('nodes', nodes)} x ${given('chunks', chunks)} would take about ${(bytes / GIB).toFixed(1)} GiB of memory for its chunk copies ` +
+        `(${count(copy)} B a copy, ${count(chunkBytes)} B of it the chunk, as measured), ` +
         `more than the ${SIM_MAX_STORED_BYTES / GIB} GiB a run may take; ${fits.length > 0 ? `at most ${fits.join(', or ')}` : 'try fewer nodes and chunks'}`,
     );
   }
   return sizes;
-}
-
-/** Estimated peak memory of a run of `nodes` x `chunks` chunks of `chunkBytes`: every node ends up holding every chunk. */
-export function memoryEstimate(nodes: number, chunks: number, chunkBytes: number): number {
-  return nodes * SIM_MEMORY_PER_NODE + nodes * chunks * (chunkBytes + SIM_MEMORY_PER_CHUNK_COPY);
 }
 
 /** `value` read as every atlas command reads a whole number (readWholeNumber), refused as bad usage naming `flag`. */
@@ -347,26 +319,22 @@ async function checkCreatable(path: string, refuse: (why: string) => SimUsageErr
  * Every `everyMs` of wall time while a scenario runs, one line on stderr: the virtual time, chunk
  * copies delivered so far, the share of (node, position) pairs held, and how many honest nodes
  * hold every position; a long phase (a large network replicating) otherwise shows nothing for
- * minutes. The scenarios build their Simulation themselves and hand the command no handle on it,
- * so the one that last ran virtual time (Simulation.runUntil, which every run goes through) is
- * noted while any command watches, and runUntil is itself again once none does. Runs in one
- * process at the same time share what is noted: the lines follow the latest.
+ * minutes. The scenario hands over its Simulation through `watch` (ScenarioOptions.onSimulation).
  */
-function reportProgress(io: SimCommandIo, everyMs: number): { stop(): void } {
-  const watch = watchRuns();
+function reportProgress(io: SimCommandIo, everyMs: number): { watch(sim: Simulation): void; stop(): void } {
+  let current: Simulation | undefined;
   const started = performance.now();
   const timer = setInterval(() => {
-    const sim = watch.current();
-    if (sim !== undefined) io.err(`${progressLine(sim, performance.now() - started)}\n`);
+    if (current !== undefined) io.err(`${progressLine(current, performance.now() - started)}\n`);
   }, everyMs);
   timer.unref();
-  let stopped = false;
   return {
+    watch(sim) {
+      current = sim;
+    },
     stop() {
-      if (stopped) return;
-      stopped = true;
       clearInterval(timer);
-      watch.stop();
+      current = undefined;
     },
   };
 }
@@ -384,32 +352,4 @@ function progressLine(sim: Simulation, wallMs: number): string {
   }
   const delivered = sim.replication.usefulChunks.toLocaleString('en-US');
   return `[${(sim.clock.now() / 1000).toFixed(1)} s] ${delivered} chunk copies delivered, ${(sim.fractionHeld() * 100).toFixed(1)}% of positions held, ${complete} of ${honest.length} nodes hold every position (${Math.round(wallMs / 1000)} s wall)`;
-}
-
-let watchers = 0;
-let latest: Simulation | undefined;
-let originalRunUntil: Simulation['runUntil'] | undefined;
-
-/** Notes the Simulation that last ran virtual time, until stop() (see reportProgress). */
-function watchRuns(): { current(): Simulation | undefined; stop(): void } {
-  if (watchers++ === 0) {
-    const original = Simulation.prototype.runUntil;
-    originalRunUntil = original;
-    Simulation.prototype.runUntil = function runUntil(this: Simulation, ...args: Parameters<Simulation['runUntil']>) {
-      latest = this;
-      return original.apply(this, args);
-    };
-  }
-  let stopped = false;
-  return {
-    current: () => latest,
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      if (--watchers > 0) return;
-      if (originalRunUntil !== undefined) Simulation.prototype.runUntil = originalRunUntil;
-      originalRunUntil = undefined;
-      latest = undefined;
-    },
-  };
 }

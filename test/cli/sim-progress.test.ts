@@ -2,13 +2,12 @@
  * `atlas sim` shows a long run is alive: every few seconds of wall time (SIM_PROGRESS_EVERY_MS;
  * shorter here through runSimCommand's options) one line on stderr with the chunk copies delivered
  * and the nodes holding every position; none with --quiet; stdout still only the result, valid
- * JSON under --json. The Simulation's runUntil is its own again after the run.
+ * JSON under --json. The scenario hands the command its Simulation (ScenarioOptions.onSimulation).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runSimCommand } from '../../src/sim/cli.js';
 import { names, runScenario } from '../../src/sim/scenarios/common.js';
 import { mesh } from '../../src/sim/scenarios/spec.js';
-import { Simulation } from '../../src/sim/simulation.js';
 import { generateChunks } from '../../src/sim/workload.js';
 
 /** A progress line: `[12.3 s] 1,234 chunk copies delivered, 45.6% of positions held, 2 of 3 nodes hold every position (5 s wall)`. */
@@ -54,7 +53,6 @@ afterEach(() => {
 
 describe('atlas sim progress lines', () => {
   it('prints chunk copies delivered and nodes complete on stderr while a run goes on, and keeps stdout JSON under --json', async () => {
-    const original = Simulation.prototype.runUntil;
     const { io, out, err } = capture();
     meshWaitingForProgress(err);
     const code = await runSimCommand(['mesh', '--nodes', '3', '--chunks', '20', '--json'], io, { progressEveryMs: 1 });
@@ -67,7 +65,6 @@ describe('atlas sim progress lines', () => {
     for (const line of lines) expect(line[2]).toBe('3');
     // Every stderr line is a progress line or a scenario step: nothing else, nothing on stdout but the JSON.
     for (const line of err.join('').split('\n').filter((l) => l !== '')) expect(line).toMatch(/^\[\d+\.\d s\] /);
-    expect(Simulation.prototype.runUntil).toBe(original);
   });
 
   it('prints none with --quiet', async () => {
@@ -85,12 +82,10 @@ describe('atlas sim progress lines', () => {
   });
 
   it('a real run: stdout valid JSON, stderr only progress and step lines', async () => {
-    const original = Simulation.prototype.runUntil;
     const { io, out, err } = capture();
     expect(await runSimCommand(['mesh', '--nodes', '5', '--chunks', '30', '--json'], io, { progressEveryMs: 1 })).toBe(0);
     expect((JSON.parse(out.join('')) as { passed: boolean }).passed).toBe(true);
     for (const line of err.join('').split('\n').filter((l) => l !== '')) expect(line).toMatch(/^\[\d+\.\d s\] /);
     expect(err.join('')).toContain('30 chunks put at random nodes');
-    expect(Simulation.prototype.runUntil).toBe(original);
   });
 });

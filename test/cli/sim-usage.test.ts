@@ -13,8 +13,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { memoryEstimate, runSimCommand, SIM_MEMORY_PER_CHUNK_COPY, SIM_USAGE } from '../../src/sim/cli.js';
-import { SIM_MAX_CHUNKS, SIM_MAX_NODES, SIM_MAX_STORED_BYTES } from '../../src/sim/limits.js';
+import { runSimCommand, SIM_USAGE } from '../../src/sim/cli.js';
+import { chunkCopiesMemory, SIM_MAX_CHUNKS, SIM_MAX_NODES, SIM_MAX_STORED_BYTES, SIM_MEMORY_PER_CHUNK_COPY } from '../../src/sim/limits.js';
 import { SCENARIOS } from '../../src/sim/scenarios/index.js';
 import { errorLines, runAtlas } from './helpers.js';
 
@@ -85,11 +85,11 @@ describe('atlas sim usage errors', () => {
     expectUsageLine(await sim(['mesh', '--quiet', '--chunks', String(SIM_MAX_CHUNKS + 1)]), new RegExp(`--chunks .*from 1 to ${SIM_MAX_CHUNKS}, got "${SIM_MAX_CHUNKS + 1}"`));
     expectUsageLine(
       await sim(['scale', '--quiet', '--nodes', '5000']),
-      new RegExp(`--nodes 5000 x --chunks 10000 \\(the default\\).*more than the ${SIM_MAX_STORED_BYTES / 1024 ** 3} GiB`),
+      new RegExp(`--nodes 5000 x --chunks 1000 \\(the default\\).*more than the ${SIM_MAX_STORED_BYTES / 1024 ** 3} GiB`),
     );
     expectUsageLine(await sim(['mesh', '--quiet', '--seed', '9007199254740992']), /--seed .*2\^53 - 1, got "9007199254740992"/);
     // 40 KiB chunks count for their size.
-    expectUsageLine(await sim(['big-chunks', '--chunks', '20000']), /--chunks 20000 would take about 2\.3 GiB of memory \(41,984 B a chunk copy, 40,960 B of it the chunk/);
+    expectUsageLine(await sim(['big-chunks', '--chunks', '20000']), /--chunks 20000 would take about 2\.3 GiB of memory for its chunk copies \(41,984 B a copy, 40,960 B of it the chunk/);
   });
 
   it('bounds a run by its measured memory, not 180 B a chunk copy, and says what would fit', async () => {
@@ -98,18 +98,16 @@ describe('atlas sim usage errors', () => {
     expectUsageLine(
       refused,
       new RegExp(
-        `^atlas sim: --nodes 110 x --chunks 100000 would take about 12\\.4 GiB of memory \\(${(180 + SIM_MEMORY_PER_CHUNK_COPY).toLocaleString('en-US')} B a chunk copy, 180 B of it the chunk, and 1 MiB a node, as measured\\), ` +
+        `^atlas sim: --nodes 110 x --chunks 100000 would take about 12\\.3 GiB of memory for its chunk copies \\(${(180 + SIM_MEMORY_PER_CHUNK_COPY).toLocaleString('en-US')} B a copy, 180 B of it the chunk, as measured\\), ` +
           `more than the 2 GiB a run may take; at most --chunks (\\d+) with 110 nodes, or --nodes (\\d+) with 100000 chunks`,
       ),
     );
     // What it proposes fits, and one more does not.
     const [, chunks, nodes] = /--chunks (\d+) with 110 nodes, or --nodes (\d+)/.exec(refused.err) as unknown as [string, string, string];
-    expect(memoryEstimate(110, Number(chunks), 180)).toBeLessThanOrEqual(SIM_MAX_STORED_BYTES);
-    expect(memoryEstimate(110, Number(chunks) + 1, 180)).toBeGreaterThan(SIM_MAX_STORED_BYTES);
-    expect(memoryEstimate(Number(nodes), 100_000, 180)).toBeLessThanOrEqual(SIM_MAX_STORED_BYTES);
-    expect(memoryEstimate(Number(nodes) + 1, 100_000, 180)).toBeGreaterThan(SIM_MAX_STORED_BYTES);
-    // Many nodes cost memory of their own, whatever the chunks.
-    expectUsageLine(await sim(['spread', '--quiet', '--nodes', '3000']), /--nodes 3000 x --chunks 20 \(the default\) would take about 3\.0 GiB .*; at most --nodes \d+ with 20 chunks \(see/);
+    expect(chunkCopiesMemory(110, Number(chunks), 180)).toBeLessThanOrEqual(SIM_MAX_STORED_BYTES);
+    expect(chunkCopiesMemory(110, Number(chunks) + 1, 180)).toBeGreaterThan(SIM_MAX_STORED_BYTES);
+    expect(chunkCopiesMemory(Number(nodes), 100_000, 180)).toBeLessThanOrEqual(SIM_MAX_STORED_BYTES);
+    expect(chunkCopiesMemory(Number(nodes) + 1, 100_000, 180)).toBeGreaterThan(SIM_MAX_STORED_BYTES);
     // Measured sizes within the bound are taken (the stubbed run then fails at once).
     const { io, err } = capture();
     expect(await runSimCommand(['mesh', '--quiet', '--nodes', '40', '--chunks', '20000'], io)).toBe(1);

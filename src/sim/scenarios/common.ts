@@ -17,6 +17,8 @@ export interface ScenarioOptions {
   chunks?: number;
   /** Progress lines, e.g. for the CLI. */
   log?: (line: string) => void;
+  /** Called with the Simulation as soon as it is built, before it runs: a watcher (`atlas sim`'s progress lines) reads it as it goes. */
+  onSimulation?: (sim: Simulation) => void;
   /** Extra simulation options (latency, drops...). */
   simulation?: Partial<Omit<SimulationOptions, 'seed'>>;
 }
@@ -82,6 +84,7 @@ export async function runScenario(
   const sizes = scenarioSizes(scenario, options);
   const sim = new Simulation({ ...defaults, ...options.simulation, seed: options.seed });
   try {
+    options.onSimulation?.(sim);
     const outcome = await body(sim, sizes);
     const complete = outcome.complete ?? sim.honest();
     const report = verifyReplication(

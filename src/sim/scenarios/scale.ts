@@ -23,7 +23,7 @@ async function addNetwork(sim: Simulation, all: readonly string[], report: (line
 export const scale: Scenario = {
   name: 'scale',
   summary: 'a large network: chunks announced in blocks every 10 s and put at random nodes over time, until every node holds every chunk',
-  defaults: { nodes: 1_000, chunks: 10_000 },
+  defaults: { nodes: 1_000, chunks: 1_000 },
   minimums: { nodes: 2 },
   run: (options) =>
     runScenario(scale, options, {}, async (sim, sizes) => {
