@@ -5,13 +5,19 @@
  * node hands out this view; a host that wants to write uses `node.putChunks`, or opens the store
  * itself and passes it as the `store` option.
  */
+import type { LmdbChunkStore } from './lmdb.js';
 import type { ChunkStore } from './types.js';
 
-/** What `node.store` lets a host read: the sequence, the chunks and the inventory; no writes, no close. */
+/**
+ * What `node.store` lets a host read: the sequence, the chunks and the inventory; no writes, no
+ * close. A store in a data directory (LmdbChunkStore) also says how it keeps chunks and what its
+ * caches hold (`chunkStorage`, `chunkLog`, `sequenceCache`, `chunkCache`); undefined for others.
+ */
 export type ReadonlyChunkStore = Pick<
   ChunkStore,
   'maxChunkSize' | 'sequenceLength' | 'addressAt' | 'positionsOf' | 'sequenceDigest' | 'get' | 'has' | 'chunkCount' | 'chunkBytes' | 'inventory'
->;
+> &
+  Partial<Pick<LmdbChunkStore, 'chunkStorage' | 'chunkLog' | 'sequenceCache' | 'chunkCache'>>;
 
 /**
  * A frozen object of the read methods alone, each calling the store: a cast in TypeScript, or
@@ -25,6 +31,18 @@ export function readonlyStore(store: ChunkStore): ReadonlyChunkStore {
     },
     get inventory() {
       return store.inventory;
+    },
+    get chunkStorage() {
+      return (store as Partial<LmdbChunkStore>).chunkStorage;
+    },
+    get chunkLog() {
+      return (store as Partial<LmdbChunkStore>).chunkLog;
+    },
+    get sequenceCache() {
+      return (store as Partial<LmdbChunkStore>).sequenceCache;
+    },
+    get chunkCache() {
+      return (store as Partial<LmdbChunkStore>).chunkCache;
     },
     sequenceLength: () => store.sequenceLength(),
     addressAt: (position: number) => store.addressAt(position),

@@ -324,6 +324,7 @@ describe('lifecycle and typed errors', () => {
       expect(Buffer.from(store.get(chunk!.address)!).equals(Buffer.from(chunk!.data))).toBe(true);
       expect([store.chunkCount(), store.chunkBytes(), store.inventory.count, store.maxChunkSize]).toEqual([1, chunk!.data.byteLength, 1, node.limits.maxChunkSize]);
       expect(store.sequenceDigest()).toMatch(/^[0-9a-f]{40}$/);
+      expect(store.chunkStorage).toBeUndefined(); // in memory: no data directory, no layout or caches to report
       // Not there even for plain JavaScript or a cast, and the view cannot be given them.
       const loose = store as unknown as Record<string, unknown>;
       for (const write of ['put', 'putMany', 'putVerified', 'append', 'truncate', 'discard', 'close', 'getShared']) expect(loose[write], write).toBeUndefined();

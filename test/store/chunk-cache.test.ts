@@ -143,7 +143,7 @@ describe('chunks kept in memory', () => {
           ...(chunkCacheBytes !== undefined ? { chunkCacheBytes } : {}),
         });
         try {
-          expect((node.store as LmdbChunkStore).chunkCache?.maxBytes).toBe(expected);
+          expect(node.store.chunkCache?.maxBytes).toBe(expected);
         } finally {
           await node.close();
         }

@@ -207,12 +207,12 @@ describe('LmdbChunkStore with sequence pages', () => {
           ...(sequenceCacheBytes !== undefined ? { sequenceCacheBytes } : {}),
         });
         try {
-          const store = node.store as LmdbChunkStore;
+          const { store } = node;
           // The announcement appended at open began the first page (none when the bound is 0).
           expect(store.sequenceCache).toEqual({ bytes: maxBytes === 0 ? 0 : SEQUENCE_PAGE_BYTES, maxBytes });
           expect(store.addressAt(0)).toBe('ab'.repeat(20));
           // Reading it takes no page more (and, with a bound of 0, none at all).
-          expect(store.sequenceCache.bytes).toBe(maxBytes === 0 ? 0 : SEQUENCE_PAGE_BYTES);
+          expect(store.sequenceCache?.bytes).toBe(maxBytes === 0 ? 0 : SEQUENCE_PAGE_BYTES);
         } finally {
           await node.close();
         }
