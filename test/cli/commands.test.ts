@@ -11,19 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hash160Hex } from '../../src/hash/index.js';
 import { ProtocolClient } from '../../src/protocol/client.js';
 import { HttpTransport } from '../../src/transport/http.js';
-import { errorLines, lines, runAtlas, startAtlasNode, type RunResult, type RunningNode } from './helpers.js';
+import { errorLines, expectOneLineFailure, lines, runAtlas, startAtlasNode, type RunResult, type RunningNode } from './helpers.js';
 
 const COMMANDS = ['node', 'demo', 'inspect', 'announce', 'put', 'get', 'peers', 'status'];
-
-/** The failure contract: a non-zero code and exactly one line on stderr, no stack trace. */
-function expectOneLineFailure(result: RunResult, code: number, pattern: RegExp): void {
-  expect(result.code, result.stderr).toBe(code);
-  const errors = errorLines(result.stderr);
-  expect(errors).toHaveLength(1);
-  expect(errors[0]).toMatch(/^atlas: /);
-  expect(errors[0]).toMatch(pattern);
-  expect(result.stderr).not.toMatch(/\n\s+at /);
-}
 
 /** A loopback port nothing listens on (bound, then released). */
 async function closedPort(): Promise<number> {

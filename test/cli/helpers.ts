@@ -3,8 +3,10 @@
  * (fast, no build), or the published launcher bin/atlas.js against dist/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { expect } from 'vitest';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI_SOURCE = join(ROOT, 'src', 'cli', 'main.ts');
@@ -17,10 +19,13 @@ export interface RunResult {
   stderr: string;
 }
 
+/** tsx named by its path: `--import tsx` resolves from the child's working folder, which may be any. */
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
 /** How the command is launched: tsx over the sources by default. */
 export function atlasCommand(args: readonly string[], entry: 'source' | 'bin' = 'source'): { command: string; args: string[] } {
   return entry === 'source'
-    ? { command: process.execPath, args: ['--import', 'tsx', CLI_SOURCE, ...args] }
+    ? { command: process.execPath, args: ['--import', TSX, CLI_SOURCE, ...args] }
     : { command: process.execPath, args: [BIN, ...args] };
 }
 
@@ -136,4 +141,14 @@ export function lines(text: string): string[] {
  */
 export function errorLines(stderr: string): string[] {
   return lines(stderr).filter((l) => !/^\(node:\d+\) /.test(l) && !l.startsWith('(Use `node --trace-warnings'));
+}
+
+/** The failure contract: a non-zero `code` and exactly one line on stderr, `atlas: ...` matching `pattern`, no stack trace. */
+export function expectOneLineFailure(result: RunResult, code: number, pattern: RegExp): void {
+  expect(result.code, result.stderr).toBe(code);
+  const errors = errorLines(result.stderr);
+  expect(errors).toHaveLength(1);
+  expect(errors[0]).toMatch(/^atlas: /);
+  expect(errors[0]).toMatch(pattern);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
 }

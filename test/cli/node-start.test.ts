@@ -5,26 +5,14 @@
  * before. Every refused start here also names a port that is in use: were it not refused, it
  * would fail there (exit 1) rather than run.
  */
-import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LmdbChunkStore } from '../../src/store/lmdb.js';
 import { STORE_LOCK_FILE } from '../../src/store/lock.js';
-import { CLI_SOURCE, errorLines, runAtlas, runProcess, startAtlasNode, type RunResult } from './helpers.js';
-
-/** The failure contract: a non-zero code and exactly one line on stderr, no stack trace. */
-function expectOneLineFailure(result: RunResult, code: number, pattern: RegExp): void {
-  expect(result.code, result.stderr).toBe(code);
-  const errors = errorLines(result.stderr);
-  expect(errors).toHaveLength(1);
-  expect(errors[0]).toMatch(/^atlas: /);
-  expect(errors[0]).toMatch(pattern);
-  expect(result.stderr).not.toMatch(/\n\s+at /);
-}
+import { errorLines, expectOneLineFailure, runAtlas, startAtlasNode, type RunResult } from './helpers.js';
 
 /** Every path under `dir` (folders end in /), sorted: what a run left there. */
 function tree(dir: string): string[] {
@@ -33,10 +21,9 @@ function tree(dir: string): string[] {
     .sort();
 }
 
-/** `atlas ...args` in the folder `cwd` (tsx named by its path: `--import tsx` resolves from the working folder). */
+/** `atlas ...args` in the folder `cwd`. */
 function runAtlasIn(cwd: string, args: readonly string[]): Promise<RunResult> {
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return runProcess(process.execPath, ['--import', tsx, CLI_SOURCE, ...args], { cwd });
+  return runAtlas(args, { cwd });
 }
 
 const root = mkdtempSync(join(tmpdir(), 'atlas-node-start-'));
