@@ -5,12 +5,14 @@
  *   GET /v1/names/<name>/zonefile/<hash>  {zonefile} 200 when that hash was bound to the name
  * A missing zone file is a 404 ZONEFILE_MISSING (with the hash, so a client knows what to look
  * for), never a 200 with an empty zone file. A subdomain whose parent has more subdomain records
- * than the node indexes (names.maxParentBytes) is a 507 TOO_LARGE. Mounted through HttpTransport's
- * `routes` option.
+ * than the node indexes (names.maxParentBytes) is a 507 TOO_LARGE. Every refusal is `{error, code}`
+ * (sendFailure). Mounted through HttpTransport's `routes` option.
  */
 import type { ServerResponse } from 'node:http';
 import type { HttpRoute } from '../transport/http.js';
-import { AtlasError, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { errorFields } from '../transport/codec.js';
+import { httpStatusFor } from '../transport/http-io.js';
 import type { NameEntry, Resolution } from './names.js';
 
 /** What the routes read: e.g. an AtlasNode (resolve, history, getChunks). */
@@ -25,11 +27,27 @@ const NAME_PATH = /^\/v1\/names\/([^/]{1,300})(?:\/(zonefile)(?:\/([^/]{1,80}))?
 const HASH = /^(?:0x)?([0-9a-fA-F]{40})$/;
 const CORS = { 'access-control-allow-origin': '*', 'cache-control': 'no-store' };
 
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
+function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
   const body = JSON.stringify(value);
-  res.writeHead(status, { ...CORS, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, { ...CORS, ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/**
+ * A refusal or failure met while answering, in the routes' own shape, `{error, code}` as
+ * stacks-blockchain-api answers (the transport's envelope, `{error: {code, message}}`, would break
+ * a client reading `error` as text), with the transport's status for its code and its private
+ * messages hidden (errorFields: a chain adapter's error may name a path or a URL). A subdomain
+ * whose parent's records pass names.maxParentBytes is a 507: this node cannot hold what answering
+ * needs, until the parent's zone files or the bound change; not the request's size (413), and not
+ * "try again soon" (503). An error that is no AtlasError is a bug: left to the transport, which logs it.
+ */
+function sendFailure(res: ServerResponse, error: unknown): void {
+  if (!isAtlasError(error)) throw error instanceof Error ? error : new AtlasError(ErrorCodes.INTERNAL, String(error));
+  const { code, message, retryAfterMs } = errorFields(error);
+  const headers: Record<string, string> = retryAfterMs === undefined ? {} : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) };
+  sendJson(res, code === ErrorCodes.TOO_LARGE ? 507 : httpStatusFor(error), { error: message, code, ...(retryAfterMs === undefined ? {} : { retry_after_ms: retryAfterMs }) }, headers);
 }
 
 function text(bytes: Uint8Array): string {
@@ -63,57 +81,49 @@ export function namesRoutes(service: () => NameService | undefined): HttpRoute[]
         return params;
       },
       async handle(_req, res, context) {
-        const names = service();
-        if (names === undefined) {
-          sendJson(res, 503, { error: 'the node is not open yet', code: 'NOT_STARTED' });
-          return;
-        }
-        let name: string;
         try {
-          name = decodeURIComponent(context.params.name ?? '');
-        } catch {
-          sendJson(res, 400, { error: 'malformed name', code: 'BAD_REQUEST' });
-          return;
-        }
-        let resolution: Resolution;
-        try {
-          resolution = await names.resolve(name, { signal: context.signal });
+          await answer(res, service(), context.params, context.signal);
         } catch (error) {
-          if (isAtlasError(error) && error.code === 'BAD_REQUEST') {
-            sendJson(res, 400, { error: error.message, code: error.code });
-            return;
-          }
-          // A subdomain whose parent's records pass names.maxParentBytes: this node cannot hold what
-          // answering needs (507), until the parent's zone files or the bound change. Not the
-          // request's size (413), and not "try again soon" (503): asked again, the answer is the same.
-          if (isAtlasError(error) && error.code === 'TOO_LARGE') {
-            sendJson(res, 507, { error: error.message, code: error.code });
-            return;
-          }
-          throw error instanceof Error ? error : new AtlasError('INTERNAL', String(error));
+          sendFailure(res, error);
         }
-        if (context.params.hash !== undefined) return serveByHash(res, names, resolution, context.params.hash, context.signal);
-        if (context.params.zonefile !== undefined) {
-          if (resolution.status !== 'ok' || resolution.zonefile === undefined) notFound(res, resolution);
-          else sendJson(res, 200, { zonefile: text(resolution.zonefile) });
-          return;
-        }
-        if (resolution.status === 'name-not-found') {
-          notFound(res, resolution);
-          return;
-        }
-        sendJson(res, 200, {
-          address: resolution.owner ?? null,
-          blockchain: 'stacks',
-          last_txid: resolution.lastTxid ?? null,
-          status: resolution.status,
-          last_op: resolution.lastOp ?? null,
-          zonefile: resolution.zonefile === undefined ? null : text(resolution.zonefile),
-          zonefile_hash: resolution.zonefileHash ?? null,
-        });
       },
     },
   ];
+}
+
+/** Answers one /v1/names request; a refusal or failure of the resolver is thrown (sendFailure). */
+async function answer(res: ServerResponse, names: NameService | undefined, params: Readonly<Record<string, string>>, signal: AbortSignal): Promise<void> {
+  if (names === undefined) {
+    sendJson(res, 503, { error: 'the node is not open yet', code: 'NOT_STARTED' });
+    return;
+  }
+  let name: string;
+  try {
+    name = decodeURIComponent(params.name ?? '');
+  } catch {
+    sendJson(res, 400, { error: 'malformed name', code: 'BAD_REQUEST' });
+    return;
+  }
+  const resolution = await names.resolve(name, { signal });
+  if (params.hash !== undefined) return serveByHash(res, names, resolution, params.hash, signal);
+  if (params.zonefile !== undefined) {
+    if (resolution.status !== 'ok' || resolution.zonefile === undefined) notFound(res, resolution);
+    else sendJson(res, 200, { zonefile: text(resolution.zonefile) });
+    return;
+  }
+  if (resolution.status === 'name-not-found') {
+    notFound(res, resolution);
+    return;
+  }
+  sendJson(res, 200, {
+    address: resolution.owner ?? null,
+    blockchain: 'stacks',
+    last_txid: resolution.lastTxid ?? null,
+    status: resolution.status,
+    last_op: resolution.lastOp ?? null,
+    zonefile: resolution.zonefile === undefined ? null : text(resolution.zonefile),
+    zonefile_hash: resolution.zonefileHash ?? null,
+  });
 }
 
 async function serveByHash(res: ServerResponse, names: NameService, resolution: Resolution, raw: string, signal: AbortSignal): Promise<void> {
@@ -130,7 +140,9 @@ async function serveByHash(res: ServerResponse, names: NameService, resolution: 
   // A subdomain's zone file is held inside its parent's, not as a chunk of its own.
   const bytes = resolution.zonefileHash === hash && resolution.zonefile !== undefined ? resolution.zonefile : bound ? names.zonefile(hash) : undefined;
   if (bytes === undefined) {
-    sendJson(res, 404, { error: bound ? 'zone file not held yet' : `${hash} was never the zone file of ${resolution.name}`, code: bound ? 'ZONEFILE_MISSING' : 'NAME_NOT_FOUND', zonefile_hash: hash });
+    // A subdomain's history is not kept (only its current zone file): "never" would not be known.
+    const unknown = `${hash} is not a zone file of ${resolution.name} that this node knows of (of a subdomain, only the current one is known)`;
+    sendJson(res, 404, { error: bound ? 'zone file not held yet' : unknown, code: bound ? 'ZONEFILE_MISSING' : 'NAME_NOT_FOUND', zonefile_hash: hash });
     return;
   }
   sendJson(res, 200, { zonefile: text(bytes) });

@@ -316,17 +316,26 @@ export interface ErrorReply {
 }
 
 const GENERIC_INTERNAL_MESSAGE = 'internal error';
-/** Codes whose message may carry internal detail (paths, store state): sent with a generic text. */
-const PRIVATE_CODES = new Set<ErrorCode>([ErrorCodes.INTERNAL, ErrorCodes.STORE_CORRUPT]);
+/**
+ * Codes whose message may carry internal detail (paths, store state, a chain adapter's own error:
+ * a URL with a token, a file name): sent with a generic text. The code still tells the caller
+ * what kind of failure it met.
+ */
+const PRIVATE_CODES = new Set<ErrorCode>([ErrorCodes.INTERNAL, ErrorCodes.STORE_CORRUPT, ErrorCodes.STORE_IO, ErrorCodes.STORE_PERMISSION, ErrorCodes.CHAIN_FAILED]);
 
 /** The envelope sent for a failed call. Only AtlasError codes cross the wire; anything else is INTERNAL. */
 export function errorReply(error: unknown): ErrorReply {
+  return { error: errorFields(error) };
+}
+
+/** What a failed call's reply says: its code, and its message unless that is private (PRIVATE_CODES); `retryAfterMs` with BUSY. */
+export function errorFields(error: unknown): ErrorReply['error'] {
   if (isAtlasError(error) && !PRIVATE_CODES.has(error.code)) {
     const pause = error.code === ErrorCodes.BUSY ? retryAfterOf((error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs) : undefined;
-    return { error: { code: error.code, message: error.message.slice(0, 500), ...(pause === undefined ? {} : { retryAfterMs: pause }) } };
+    return { code: error.code, message: error.message.slice(0, 500), ...(pause === undefined ? {} : { retryAfterMs: pause }) };
   }
   const code = isAtlasError(error) ? error.code : ErrorCodes.INTERNAL;
-  return { error: { code, message: GENERIC_INTERNAL_MESSAGE } };
+  return { code, message: GENERIC_INTERNAL_MESSAGE };
 }
 
 export function isErrorReply(value: unknown): value is ErrorReply {

@@ -187,6 +187,10 @@ describe('error replies', () => {
     expect(errorReply(new AtlasError(ErrorCodes.STORE_CORRUPT, 'page 7 of /data/x'))).toStrictEqual({
       error: { code: 'STORE_CORRUPT', message: 'internal error' },
     });
+    // A chain adapter's own error (a URL with a token, a file) and a store's file errors stay ours too.
+    for (const code of [ErrorCodes.CHAIN_FAILED, ErrorCodes.STORE_IO, ErrorCodes.STORE_PERMISSION]) {
+      expect(errorReply(new AtlasError(code, "chain adapter: length() failed: open '/home/op/chain.jsonl' (token=abc)"))).toStrictEqual({ error: { code, message: 'internal error' } });
+    }
   });
 
   it('turn a malformed or invented error into BAD_REPLY', () => {
