@@ -133,7 +133,12 @@ export class NameResolver {
   /** Catches up with the chain (a rollback, or a tail that changed, rebuilds the index). */
   sync(options: { signal?: AbortSignal } = {}): Promise<void> {
     // One catch-up serves every caller, so it runs under no caller's signal: each leaves on its own.
-    this.#syncing ??= this.#sync(this.#lifetime.signal).finally(() => (this.#syncing = undefined));
+    if (this.#syncing === undefined) {
+      this.#syncing = this.#sync(this.#lifetime.signal).finally(() => (this.#syncing = undefined));
+      // Its failure is each caller's to see; one that left first (a signal aborted already) must
+      // not leave it unhandled, which ends the process.
+      this.#syncing.catch(() => undefined);
+    }
     return untilAborted(this.#syncing, options.signal);
   }
 
@@ -268,7 +273,9 @@ function withZonefile(out: Resolution, bytes: Uint8Array): Resolution {
 
 /** Lower-cases and checks a name; BAD_REQUEST when it cannot be a BNS name. */
 export function checkName(name: string): string {
-  const key = typeof name === 'string' ? name.toLowerCase() : '';
+  // ASCII first: lower-casing maps some other letters onto ASCII (the Kelvin sign K to k), and
+  // another spelling of a name would get its answer.
+  const key = typeof name === 'string' && /^[\x20-\x7e]*$/.test(name) ? name.toLowerCase() : '';
   if (!NAME.test(key) || !key.includes('.') || key.startsWith('.') || key.endsWith('.') || key.includes('..')) {
     throw new AtlasError(ErrorCodes.BAD_REQUEST, `not a BNS name: ${JSON.stringify(String(name).slice(0, 100))}`);
   }

@@ -44,4 +44,38 @@ describe('NameResolver and signals', () => {
     await expect(first).rejects.toMatchObject({ code: 'ABORTED' });
     expect((await second).status).toBe('ok');
   });
+
+  it('leaves no catch-up failure unhandled when the one caller had left before it began (a signal aborted already)', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const failing: ChainAdapter = {
+        length: async () => {
+          await sleep(10);
+          throw new AtlasError(ErrorCodes.CHAIN_FAILED, 'chain adapter: length() failed');
+        },
+        read: async () => [],
+        subscribe: () => () => undefined,
+      };
+      const names = new NameResolver({ chain: failing, chunk: () => undefined });
+      await expect(names.resolve('alice.btc', { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
+      await sleep(50); // the catch-up fails meanwhile, with nobody waiting on it
+      const closing = new NameResolver({ chain: new SlowChain(new MemoryChain()), chunk: () => undefined });
+      await expect(closing.resolve('alice.btc', { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
+      closing.close(); // its catch-up ends with CLOSED, with nobody waiting on it
+      await sleep(80);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
+
+describe('NameResolver names', () => {
+  it('refuses a name that is no ASCII before lower-casing it: the Kelvin sign is no k', async () => {
+    const names = new NameResolver({ chain: new MemoryChain(), chunk: () => undefined });
+    await expect(names.resolve('\u212Aate.btc')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(names.resolve('KATE.btc')).resolves.toMatchObject({ name: 'kate.btc', status: 'name-not-found' });
+  });
 });
