@@ -53,6 +53,8 @@ const ENTRY_WORK = 64;
  * the bound): callers that ask and leave hold places only as long as the replays ahead of them run.
  */
 export const MAX_REPLAYS = 64;
+/** Least time between two looks for whether a parent's skipped zone files arrived (#restartDue), ms. */
+export const SKIPPED_RECHECK_MS = 1_000;
 /** What a skipped zone file's hash counts for (a 40-character string in a set). */
 const SKIPPED_BYTES = 120;
 /** What a kept record counts for besides its zone file and strings. */
@@ -310,10 +312,18 @@ export class SubdomainIndex {
     state.bytes += recordBytes(record) - (previous === undefined ? 0 : recordBytes(previous));
   }
 
-  /** True when a zone file the parent's replay skipped has arrived and the pause after its last replay from the start is over. */
+  /**
+   * True when a zone file the parent's replay skipped has arrived and the pause after its last
+   * replay from the start is over. A look that finds none is not made again before
+   * SKIPPED_RECHECK_MS: it reads every skipped hash (tens of thousands for a parent whose zone
+   * files never arrived, or whose owner announced hashes it never published), and made at every
+   * lookup it cost 10 ms a lookup, a subdomain that does not exist included.
+   */
   #restartDue(state: ParentSubdomains): boolean {
-    if (this.#clock.now() < state.restartAt) return false;
+    const now = this.#clock.now();
+    if (now < state.restartAt) return false;
     for (const hash of state.skipped) if (this.#chunk(hash) !== undefined) return true;
+    state.restartAt = now + SKIPPED_RECHECK_MS;
     return false;
   }
 

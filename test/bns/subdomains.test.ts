@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NameResolver } from '../../src/bns/names.js';
-import { MAX_REPLAYS, SubdomainIndex } from '../../src/bns/subdomain-index.js';
+import { MAX_REPLAYS, SKIPPED_RECHECK_MS, SubdomainIndex } from '../../src/bns/subdomain-index.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { subdomainHistories, subdomainRecords, type SubdomainRecord } from '../../src/bns/subdomains.js';
 import { parseZoneFile } from '../../src/bns/zonefile.js';
@@ -80,17 +80,20 @@ describe('subdomains', () => {
     const late = hash160Hex(files[150]!);
     held.delete(late); // not held yet: the history stops at seqn 149
     let reads = 0;
-    // A clock that stands still: a replay takes no time, so the late zone file may start it over at once.
-    const names = new NameResolver({ chain, chunk: (address) => (reads++, held.get(address)) }, { clock: { ...systemClock, now: () => 0 } });
+    // A clock that stands still but when moved: a replay takes no time, so the late zone file may start it over at once.
+    let now = 0;
+    const names = new NameResolver({ chain, chunk: (address) => (reads++, held.get(address)) }, { clock: { ...systemClock, now: () => now } });
     expect(await names.resolve('bob.dmails.id')).toMatchObject({ status: 'ok', owner: '1Owner149' });
     expect(reads).toBe(200);
 
     reads = 0;
     expect(await names.resolve('bob.dmails.id')).toMatchObject({ owner: '1Owner149' });
     expect(await names.resolve('nobody.dmails.id')).toMatchObject({ status: 'name-not-found' });
-    expect(reads).toBe(2); // the one skipped zone file, checked once per lookup; nothing replayed
+    expect(reads).toBe(1); // the one skipped zone file, looked for once, then not for SKIPPED_RECHECK_MS; nothing replayed
 
-    held.set(late, files[150]!); // it arrives: the replay starts over and reaches the end
+    held.set(late, files[150]!); // it arrives: once the recheck pause is over, the replay starts over and reaches the end
+    expect(await names.resolve('bob.dmails.id')).toMatchObject({ owner: '1Owner149' });
+    now += SKIPPED_RECHECK_MS;
     expect(await names.resolve('bob.dmails.id')).toMatchObject({ owner: '1Owner199' });
 
     const next = parent(txt('bob', '1Owner200', 200, zone(200)));
@@ -102,6 +105,24 @@ describe('subdomains', () => {
 
     chain.rollback(150); // a reorganisation drops seqn 150-200
     expect(await names.resolve('bob.dmails.id')).toMatchObject({ owner: '1Owner149' });
+  });
+
+  it('looks for the skipped zone files of a parent at most once per SKIPPED_RECHECK_MS, however many lookups come', async () => {
+    // One zone file held, 2,000 announced and never published: looked for at every lookup, a
+    // subdomain that does not exist included, they cost one store read each.
+    const held = parent(txt('bob', '1Bob', 0, '$ORIGIN bob\n'));
+    const chain = new MemoryChain();
+    chain.announce([{ address: hash160Hex(held), key: 'reg.btc' }, ...Array.from({ length: 2_000 }, (_, i) => ({ address: hash160Hex(Buffer.from(`never ${i}`)), key: 'reg.btc' }))]);
+    let reads = 0;
+    let now = 0;
+    const names = new NameResolver({ chain, chunk: (address) => (reads++, address === hash160Hex(held) ? held : undefined) }, { clock: { ...systemClock, now: () => now } });
+    expect(await names.resolve('bob.reg.btc')).toMatchObject({ status: 'ok', owner: '1Bob' });
+    reads = 0;
+    for (let i = 0; i < 100; i++) await names.resolve(`nobody${i}.reg.btc`);
+    expect(reads).toBe(2_000); // one look, not 100
+    now += SKIPPED_RECHECK_MS;
+    await names.resolve('bob.reg.btc');
+    expect(reads).toBe(4_000); // and one more once the pause is over
   });
 
   it('a reorganisation forgets only the parents it cut: the others keep their subdomains, and the history is cut, not rebuilt', async () => {
