@@ -105,6 +105,7 @@ export {
   type NameStatus,
   type NameEntry,
   type Resolution,
+  type ResolveOptions,
   type NameSources,
   type NameService,
   type ZoneFile,

@@ -33,6 +33,17 @@ export interface NameEntry {
   txid?: string;
 }
 
+/** Options of a lookup (NameResolver.resolve, AtlasNode.resolve). */
+export interface ResolveOptions {
+  /** Gives up waiting (ABORTED); what the lookup started goes on for the next. */
+  signal?: AbortSignal;
+  /**
+   * Who asks (an HTTP route's caller host): a subdomain lookup may start at most
+   * `names.maxReplaysPerHost` replays of parents for one host at once (BUSY beyond).
+   */
+  host?: string;
+}
+
 /** What `NameResolver.resolve` answers: a name's status, current zone file hash, owner and last operation, and the zone file with its records when held. */
 export interface Resolution {
   name: string;
@@ -94,12 +105,12 @@ export class NameResolver {
   }
 
   /** The name's current zone file, owner and status. Subdomains resolve through their parent. */
-  async resolve(name: string, options: { signal?: AbortSignal } = {}): Promise<Resolution> {
+  async resolve(name: string, options: ResolveOptions = {}): Promise<Resolution> {
     const key = checkName(name);
     await this.sync(options);
     const history = this.#byName.get(key);
     // A first replay of a large parent takes time: the caller may leave meanwhile (it goes on for the next).
-    if (history === undefined && key.split('.').length === 3) return this.#resolveSubdomain(key, options.signal);
+    if (history === undefined && key.split('.').length === 3) return this.#resolveSubdomain(key, options.signal, options.host);
     const last = history?.[history.length - 1];
     if (last === undefined) return { name: key, status: 'name-not-found' };
     const out: Resolution = { name: key, status: 'zonefile-missing' };
@@ -234,10 +245,10 @@ export class NameResolver {
   }
 
   /** A subdomain's current record, from its parent's zone files (those held) under the seqn rules. */
-  async #resolveSubdomain(key: string, signal: AbortSignal | undefined): Promise<Resolution> {
+  async #resolveSubdomain(key: string, signal: AbortSignal | undefined, host: string | undefined): Promise<Resolution> {
     const parent = key.slice(key.indexOf('.') + 1);
     // The lookup leaves the replay when `signal` aborts; a replay every lookup left stops.
-    const last = await this.#subdomains.lookup(key, parent, () => this.#byName.get(parent) ?? [], signal);
+    const last = await this.#subdomains.lookup(key, parent, () => this.#byName.get(parent) ?? [], signal, host);
     if (last === undefined) return { name: key, status: 'name-not-found' };
     return withZonefile({ name: key, status: 'ok', zonefileHash: last.zonefileHash, owner: last.owner }, last.zonefile);
   }

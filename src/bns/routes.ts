@@ -9,15 +9,16 @@
  * (sendFailure). Mounted through HttpTransport's `routes` option.
  */
 import type { ServerResponse } from 'node:http';
-import type { HttpRoute } from '../transport/http.js';
+import type { HttpRoute, HttpRouteContext } from '../transport/http.js';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import { errorFields } from '../transport/codec.js';
 import { httpStatusFor } from '../transport/http-io.js';
-import type { NameEntry, Resolution } from './names.js';
+import type { NameEntry, ResolveOptions, Resolution } from './names.js';
+import { hostKey } from '../transport/rate-limit.js';
 
 /** What the routes read: e.g. an AtlasNode (resolve, history, getChunks). */
 export interface NameService {
-  resolve(name: string, options?: { signal?: AbortSignal }): Promise<Resolution>;
+  resolve(name: string, options?: ResolveOptions): Promise<Resolution>;
   history(name: string, options?: { signal?: AbortSignal }): Promise<NameEntry[]>;
   /** The zone file bytes held for a hash, or undefined. */
   zonefile(hash: string): Uint8Array | undefined;
@@ -82,7 +83,7 @@ export function namesRoutes(service: () => NameService | undefined): HttpRoute[]
       },
       async handle(_req, res, context) {
         try {
-          await answer(res, service(), context.params, context.signal);
+          await answer(res, service(), context);
         } catch (error) {
           sendFailure(res, error);
         }
@@ -92,7 +93,8 @@ export function namesRoutes(service: () => NameService | undefined): HttpRoute[]
 }
 
 /** Answers one /v1/names request; a refusal or failure of the resolver is thrown (sendFailure). */
-async function answer(res: ServerResponse, names: NameService | undefined, params: Readonly<Record<string, string>>, signal: AbortSignal): Promise<void> {
+async function answer(res: ServerResponse, names: NameService | undefined, context: HttpRouteContext): Promise<void> {
+  const { params, signal } = context;
   if (names === undefined) {
     sendJson(res, 503, { error: 'the node is not open yet', code: 'NOT_STARTED' });
     return;
@@ -104,7 +106,8 @@ async function answer(res: ServerResponse, names: NameService | undefined, param
     sendJson(res, 400, { error: 'malformed name', code: 'BAD_REQUEST' });
     return;
   }
-  const resolution = await names.resolve(name, { signal });
+  // The caller's host, as the request budget keys it: one host may start only so many subdomain replays.
+  const resolution = await names.resolve(name, { signal, host: hostKey(context.caller) });
   if (params.hash !== undefined) return serveByHash(res, names, resolution, params.hash, signal);
   if (params.zonefile !== undefined) {
     if (resolution.status !== 'ok' || resolution.zonefile === undefined) notFound(res, resolution);

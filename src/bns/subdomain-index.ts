@@ -53,6 +53,12 @@ const ENTRY_WORK = 64;
  * the bound): callers that ask and leave hold places only as long as the replays ahead of them run.
  */
 export const MAX_REPLAYS = 64;
+/**
+ * Replays that lookups from one host may have started and not finished (of MAX_REPLAYS): one host
+ * asking for subdomains of 64 parents (even ones that do not exist) and leaving held every place,
+ * and every other host's lookup of a parent not indexed was BUSY until those replays ran.
+ */
+export const MAX_REPLAYS_PER_HOST = 8;
 /** Least time between two looks for whether a parent's skipped zone files arrived (#restartDue), ms. */
 export const SKIPPED_RECHECK_MS = 1_000;
 /** What a skipped zone file's hash counts for (a 40-character string in a set). */
@@ -72,11 +78,13 @@ export interface SubdomainIndexLimits {
   lateReplayFactor: number;
   /** Parents whose replay may wait or run at once; a lookup needing another is refused, BUSY (MAX_REPLAYS). */
   maxReplays: number;
+  /** Of those, the most lookups from one host may have started; its lookup needing another is refused, BUSY (MAX_REPLAYS_PER_HOST). */
+  maxReplaysPerHost: number;
 }
 
 /** What each subdomain index limit must be (the node checks its `names` option by them too). */
 export const SUBDOMAIN_INDEX_RULES: OverlayRules = {
-  numbers: numberRule({ positiveIntegers: ['maxParents', 'maxBytes', 'maxParentBytes', 'maxReplays'], positive: ['lateReplayFactor'] }),
+  numbers: numberRule({ positiveIntegers: ['maxParents', 'maxBytes', 'maxParentBytes', 'maxReplays', 'maxReplaysPerHost'], positive: ['lateReplayFactor'] }),
 };
 
 /** Defaults of SubdomainIndexLimits. */
@@ -86,6 +94,7 @@ export const DEFAULT_SUBDOMAIN_INDEX: Readonly<SubdomainIndexLimits> = Object.fr
   maxParentBytes: MAX_PARENT_BYTES,
   lateReplayFactor: LATE_REPLAY_FACTOR,
   maxReplays: MAX_REPLAYS,
+  maxReplaysPerHost: MAX_REPLAYS_PER_HOST,
 });
 
 /** One change of the parent name, as far as subdomains care: the zone file it bound, if any. */
@@ -152,6 +161,8 @@ export class SubdomainIndex {
    * once when its turn comes, holding its place until then): at most maxReplays.
    */
   #unfinished = 0;
+  /** Replays started by lookups of each host and not finished (at most maxReplaysPerHost each; a host leaves the map at 0). */
+  readonly #unfinishedByHost = new Map<string, number>();
   /** Runs the replays one at a time. */
   readonly #queue = new SerialQueue();
   /** Counts clear(): a replay that saw it change starts over. */
@@ -178,8 +189,10 @@ export class SubdomainIndex {
    * when the parent's records pass maxParentBytes; BUSY when maxReplays other parents wait.
    * `signal`: the lookup leaves when it aborts (ABORTED); a replay all of whose lookups have left
    * stops at its next slice (what it replayed is kept, and the next lookup goes on from there).
+   * `host`: who asks (a route's caller), held to maxReplaysPerHost replays started (BUSY beyond);
+   * joining a replay already waiting or running starts none.
    */
-  lookup(name: string, parent: string, entriesOf: () => readonly ParentEntry[], signal?: AbortSignal): Promise<SubdomainRecord | undefined> {
+  lookup(name: string, parent: string, entriesOf: () => readonly ParentEntry[], signal?: AbortSignal, host?: string): Promise<SubdomainRecord | undefined> {
     if (signal?.aborted) return Promise.reject(abortedError('subdomain lookup', signal));
     let replay = this.#replays.get(parent);
     if (replay === undefined) {
@@ -191,12 +204,22 @@ export class SubdomainIndex {
         this.#keep(parent, kept);
         return Promise.resolve(kept.current.get(name));
       }
-      const { maxReplays } = this.#limits;
+      const { maxReplays, maxReplaysPerHost } = this.#limits;
       if (this.#unfinished >= maxReplays) return Promise.reject(new AtlasError(ErrorCodes.BUSY, `${maxReplays} subdomain replays are waiting (names.maxReplays); ask again later`));
+      const byHost = host === undefined ? 0 : (this.#unfinishedByHost.get(host) ?? 0);
+      if (byHost >= maxReplaysPerHost) {
+        return Promise.reject(new AtlasError(ErrorCodes.BUSY, `${maxReplaysPerHost} subdomain replays this host asked for are waiting (names.maxReplaysPerHost); ask again later`));
+      }
       const asked: Replay = { done: Promise.resolve() as unknown as Promise<ParentSubdomains>, waiting: 0, started: false };
       this.#unfinished++;
+      if (host !== undefined) this.#unfinishedByHost.set(host, byHost + 1);
       asked.done = this.#queue.run(() => this.#bringUpToDate(parent, entriesOf, asked)).finally(() => {
         this.#unfinished--;
+        if (host !== undefined) {
+          const left = (this.#unfinishedByHost.get(host) ?? 1) - 1;
+          if (left > 0) this.#unfinishedByHost.set(host, left);
+          else this.#unfinishedByHost.delete(host);
+        }
         this.#forgetReplay(parent, asked);
       });
       this.#replays.set(parent, asked);

@@ -4,14 +4,14 @@
  * wiring.ts; the replication policy lives in sync/replicator.ts (README "Embedding", "Design").
  */
 import { isAddress, parseAddress, type Address } from '../address.js';
-import { AtlasError, ErrorCodes, abortedError, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes, InvalidOptionError, abortedError, isAtlasError } from '../errors.js';
 import type { ReadonlyInventoryLog } from '../inventory/change-log.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import { hashReady } from '../hash/index.js';
 import type { ChunkStore, PutOutcome } from '../store/types.js';
 import { readonlyStore, type ReadonlyChunkStore } from '../store/readonly-store.js';
 import type { MissingChunk } from '../sync/sources/backfill-types.js';
-import { NameResolver, type NameEntry, type Resolution } from '../bns/names.js';
+import { NameResolver, type NameEntry, type ResolveOptions, type Resolution } from '../bns/names.js';
 import { TypedEmitter, type AtlasNodeEventMap, type AtlasNodeEvents, type ProgressEvent } from './events.js';
 import type { AtlasNodeOptions } from './options.js';
 import type { FetchOptions, FetchResult } from '../sync/fetch.js';
@@ -215,8 +215,10 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   }
 
   /** A BNS name's current zone file, owner and status (bns/names.ts). */
-  async resolve(name: string, options?: { signal?: AbortSignal }): Promise<Resolution> {
-    return await this.nameResolver().resolve(name, callOptions('resolve', options, ['signal']));
+  async resolve(name: string, options?: ResolveOptions): Promise<Resolution> {
+    const checked = callOptions('resolve', options, ['signal', 'host']);
+    if (checked.host !== undefined && typeof checked.host !== 'string') throw new InvalidOptionError('host', 'resolve: expected the asking host as a string');
+    return await this.nameResolver().resolve(name, checked);
   }
 
   /** Every change of a BNS name, oldest first. */

@@ -19,7 +19,7 @@ async function serveNames(name: string, file: Uint8Array, options: ConstructorPa
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const params = route!.match(url.pathname);
-    const context = { signal: AbortSignal.timeout(5_000), params: typeof params === 'object' ? params : {}, url } as unknown as HttpRouteContext;
+    const context = { signal: AbortSignal.timeout(5_000), params: typeof params === 'object' ? params : {}, url, caller: { family: 4, host: '127.0.0.1', port: 1 } } as unknown as HttpRouteContext;
     void route!.handle(req, res, context);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -413,6 +413,19 @@ describe('subdomains', () => {
     expect(() => new SubdomainIndex(() => undefined, { maxReplays: 0 })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }));
   });
 
+  it('holds one host to maxReplaysPerHost replays started, others keeping their places; joining a replay starts none', async () => {
+    const index = new SubdomainIndex(() => undefined, { maxReplays: 8, maxReplaysPerHost: 2 });
+    const entries = Array.from({ length: 100 }, (_, i) => ({ zonefileHash: i.toString(16).padStart(40, '0') }));
+    const waiting = [index.lookup('x.a.id', 'a.id', () => entries, undefined, '127.0.0.1'), index.lookup('x.b.id', 'b.id', () => entries, undefined, '127.0.0.1')];
+    await expect(index.lookup('x.c.id', 'c.id', () => entries, undefined, '127.0.0.1')).rejects.toMatchObject({ code: ErrorCodes.BUSY, message: expect.stringContaining('names.maxReplaysPerHost') });
+    waiting.push(index.lookup('y.a.id', 'a.id', () => entries, undefined, '127.0.0.1')); // joins a.id's replay
+    waiting.push(index.lookup('x.c.id', 'c.id', () => entries, undefined, '127.0.0.2')); // another host has its own places
+    await Promise.all(waiting);
+    // Once they ran, the host may start more.
+    expect(await index.lookup('x.d.id', 'd.id', () => entries, undefined, '127.0.0.1')).toBeUndefined();
+    expect(() => new SubdomainIndex(() => undefined, { maxReplaysPerHost: 0 })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }));
+  });
+
   it('counts the zone files it had to skip against maxBytes too', async () => {
     const index = new SubdomainIndex(() => undefined, { maxBytes: 1_000_000 });
     const entries = Array.from({ length: 1_000 }, (_, i) => ({ zonefileHash: i.toString(16).padStart(40, '0') }));
