@@ -3,7 +3,7 @@
  * silently keep its default: an observer that never listens, a store in the other chunk layout),
  * a path that is no string or cannot be a folder, an address that is taken, each with a stable code.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,12 @@ describe('opening with options that cannot be used', () => {
       for (const [options, expected] of cases) {
         await expect(StacksObserverChain.open(options as never), JSON.stringify(options)).rejects.toMatchObject(expected);
       }
+      // The folder the failed open created is gone; one that was there before stays, with what it held.
+      expect(existsSync(join(root, 'o3'))).toBe(false);
+      mkdirSync(join(root, 'o4'));
+      writeFileSync(join(root, 'o4', 'notes.txt'), 'mine');
+      await expect(StacksObserverChain.open({ dir: join(root, 'o4'), listen: taken })).rejects.toMatchObject({ code: ErrorCodes.ADDRESS_IN_USE });
+      expect(readFileSync(join(root, 'o4', 'notes.txt'), 'utf8')).toBe('mine');
       // The taken address left the journal it opened closed: the same dir opens once the port is free.
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
       const chain = await StacksObserverChain.open({ dir: join(root, 'o3'), listen: taken });
