@@ -12,7 +12,7 @@ import type { ServerResponse } from 'node:http';
 import type { HttpRoute, HttpRouteContext } from '../transport/http.js';
 import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import { errorFields } from '../transport/codec.js';
-import { httpStatusFor } from '../transport/http-io.js';
+import { busyRetryAfter, httpStatusFor } from '../transport/http-io.js';
 import type { NameEntry, ResolveOptions, Resolution } from './names.js';
 import { hostKey } from '../transport/rate-limit.js';
 
@@ -44,10 +44,10 @@ function sendJson(res: ServerResponse, status: number, value: unknown, headers: 
  * needs, until the parent's zone files or the bound change; not the request's size (413), and not
  * "try again soon" (503). An error that is no AtlasError is a bug: left to the transport, which logs it.
  */
-function sendFailure(res: ServerResponse, error: unknown): void {
+function sendFailure(res: ServerResponse, error: unknown, limits: HttpRouteContext['limits']): void {
   if (!isAtlasError(error)) throw error instanceof Error ? error : new AtlasError(ErrorCodes.INTERNAL, String(error));
   const { code, message, retryAfterMs } = errorFields(error);
-  const headers: Record<string, string> = retryAfterMs === undefined ? {} : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) };
+  const headers: Record<string, string> = code === ErrorCodes.BUSY ? { 'retry-after': busyRetryAfter(error, limits) } : {};
   sendJson(res, code === ErrorCodes.TOO_LARGE ? 507 : httpStatusFor(error), { error: message, code, ...(retryAfterMs === undefined ? {} : { retry_after_ms: retryAfterMs }) }, headers);
 }
 
@@ -85,7 +85,7 @@ export function namesRoutes(service: () => NameService | undefined): HttpRoute[]
         try {
           await answer(res, service(), context);
         } catch (error) {
-          sendFailure(res, error);
+          sendFailure(res, error, context.limits);
         }
       },
     },

@@ -14,7 +14,7 @@ import { oneLine, readWholeNumber } from '../command-line.js';
 import { formatFigures } from './figures.js';
 import { chunkCopiesMemory, SIM_AVERAGE_CHUNK_BYTES, SIM_MAX_CHUNKS, SIM_MAX_NODES, SIM_MAX_SEED, SIM_MAX_STORED_BYTES, SIM_MEMORY_PER_CHUNK_COPY } from './limits.js';
 import { ScenarioSizeError } from './scenarios/common.js';
-import { Simulation } from './simulation.js';
+import type { Simulation } from './simulation.js';
 import { findScenario, SCENARIOS, type Scenario, type ScenarioResult, type ScenarioSize } from './scenarios/index.js';
 import { replicationSvg } from './svg.js';
 

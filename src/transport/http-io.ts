@@ -4,7 +4,8 @@
  * are read by `../http-body.ts`, which the Stacks observer shares.
  */
 import type { IncomingMessage } from 'node:http';
-import { AtlasError, ErrorCodes, isAtlasError, type ErrorCode } from '../errors.js';
+import { AtlasError, ErrorCodes, isAtlasError, retryAfterOf, type ErrorCode } from '../errors.js';
+import type { HttpLimits } from './http-limits.js';
 import { tooLarge } from '../http-body.js';
 import { UNKNOWN_CALLER, formatPeerAddress, parsePeerAddress, peerAddressOf, type Caller, type PeerAddress } from '../peer-address.js';
 
@@ -114,4 +115,10 @@ export function splitHostPort(value: string): { host: string; port: number } {
 
 export function joinHostPort(host: string, port: number): string {
   return formatPeerAddress({ host, port, family: host.includes(':') ? 6 : 'name' });
+}
+
+/** Retry-After for a BUSY refusal: the pause it names (its retryAfterMs) in whole seconds, else the transport's `busyRetryAfterSeconds`. */
+export function busyRetryAfter(error: AtlasError, limits: Pick<HttpLimits, 'busyRetryAfterSeconds'>): string {
+  const pause = retryAfterOf((error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs);
+  return String(pause === undefined ? limits.busyRetryAfterSeconds : Math.ceil(pause / 1000));
 }

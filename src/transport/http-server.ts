@@ -11,13 +11,13 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { parseAddress } from '../address.js';
-import { AtlasError, ErrorCodes, isAtlasError, retryAfterOf } from '../errors.js';
+import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import { bindServer } from './http-bind.js';
 import { MAX_TIMER_MS, type Clock, type Logger, type TimerHandle } from '../runtime.js';
 import { codecForAccept, codecForContentType, errorReply, jsonCodec, type Codec } from './codec.js';
 import { ConnectionTable, type Connection, type ConnectionStats } from './http-connections.js';
 import { readBody } from '../http-body.js';
-import { callerOf, etagMatches, hasBody, httpStatusFor } from './http-io.js';
+import { busyRetryAfter, callerOf, etagMatches, hasBody, httpStatusFor } from './http-io.js';
 import { formatCaller, type Caller } from '../peer-address.js';
 import type { HttpLimits } from './http-limits.js';
 import type { HttpRoute, HttpRouteContext } from './http-route.js';
@@ -367,7 +367,7 @@ export class HttpServer {
     const status = statusOverride ?? httpStatusFor(error);
     const body = codec.encode(errorReply(error));
     const headers: Record<string, string | number> = { 'content-type': codec.contentType, 'content-length': body.byteLength };
-    if (isAtlasError(error, ErrorCodes.BUSY)) headers['retry-after'] = String(retryAfterSeconds(error) ?? this.limits.busyRetryAfterSeconds);
+    if (isAtlasError(error, ErrorCodes.BUSY)) headers['retry-after'] = busyRetryAfter(error, this.limits);
     // A body left unread, or a handler past its deadline: nothing more is read on this connection.
     if ((hasBody(res.req) && !res.req.complete) || isAtlasError(error, ErrorCodes.TIMEOUT)) headers.connection = 'close';
     res.writeHead(status, headers);
@@ -416,8 +416,3 @@ function declaredBodyBytes(req: IncomingMessage, maxBytes: number): number {
   return Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, maxBytes) : maxBytes;
 }
 
-/** The pause a BUSY refusal names (its retryAfterMs), in whole seconds for Retry-After. */
-function retryAfterSeconds(error: AtlasError): number | undefined {
-  const pause = retryAfterOf((error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs);
-  return pause === undefined ? undefined : Math.ceil(pause / 1000);
-}
