@@ -25,6 +25,7 @@ export type ReadonlyChunkStore = Pick<
  * ReadonlyInventory; `get` answers a copy of the bytes.
  */
 export function readonlyStore(store: ChunkStore): ReadonlyChunkStore {
+  const inDirectory = store as Partial<LmdbChunkStore>; // its layout and caches, when it has them
   return Object.freeze({
     get maxChunkSize() {
       return store.maxChunkSize;
@@ -33,16 +34,16 @@ export function readonlyStore(store: ChunkStore): ReadonlyChunkStore {
       return store.inventory;
     },
     get chunkStorage() {
-      return (store as Partial<LmdbChunkStore>).chunkStorage;
+      return inDirectory.chunkStorage;
     },
     get chunkLog() {
-      return (store as Partial<LmdbChunkStore>).chunkLog;
+      return inDirectory.chunkLog;
     },
     get sequenceCache() {
-      return (store as Partial<LmdbChunkStore>).sequenceCache;
+      return inDirectory.sequenceCache;
     },
     get chunkCache() {
-      return (store as Partial<LmdbChunkStore>).chunkCache;
+      return inDirectory.chunkCache;
     },
     sequenceLength: () => store.sequenceLength(),
     addressAt: (position: number) => store.addressAt(position),
