@@ -267,61 +267,45 @@ export function homeSlot(hash: number, slots: number): number {
  * The default hasher: HalfSipHash-1-3 (SipHash's 32-bit variant, one round per word, three to
  * finish) of the 20 bytes under a 64-bit key, with its 64-bit output: the slot hash is the first
  * word, the tag 8 bits of the second. Without the key, which never leaves the process, nobody can
- * tell which addresses share a slot. Allocation-free: the state lives in one array per hasher.
+ * tell which addresses share a slot. The state is four locals and the twelve rounds one loop (the
+ * five words and the length word, then two finalisations of three): a catch-up hashes every
+ * address two or three times, much of it before V8 has optimised anything, and a call per round
+ * with its state in an array cost twice the time.
  */
 export function keyedAddressHasher(key: Uint8Array = randomBytes(8)): AddressHasher {
   const k0 = readUint32(key, 0) | 0;
   const k1 = readUint32(key, 4) | 0;
-  const v = new Int32Array(4);
   return (bytes, at = 0) => {
-    v[0] = k0;
-    v[1] = k1 ^ 0xee;
-    v[2] = 0x6c796765 ^ k0;
-    v[3] = 0x74656462 ^ k1;
-    for (let offset = 0; offset < 20; offset += 4) compress(v, readUint32(bytes, at + offset) | 0);
-    compress(v, 20 << 24);
-    v[2] = (v[2] as number) ^ 0xee;
-    sipRound(v);
-    sipRound(v);
-    sipRound(v);
-    const hash = ((v[1] as number) ^ (v[3] as number)) >>> 0;
-    v[1] = (v[1] as number) ^ 0xdd;
-    sipRound(v);
-    sipRound(v);
-    sipRound(v);
-    return hash * 256 + (((v[1] as number) ^ (v[3] as number)) & 0xff);
+    let v0 = k0;
+    let v1 = k1 ^ 0xee;
+    let v2 = 0x6c796765 ^ k0;
+    let v3 = 0x74656462 ^ k1;
+    let hash = 0;
+    for (let round = 0; round < 12; round++) {
+      let word = 0;
+      if (round < 6) {
+        word = round < 5 ? readUint32(bytes, at + 4 * round) | 0 : ADDRESS_BYTES << 24;
+        v3 ^= word;
+      } else if (round === 6) {
+        v2 ^= 0xee;
+      } else if (round === 9) {
+        hash = (v1 ^ v3) >>> 0;
+        v1 ^= 0xdd;
+      }
+      v0 = (v0 + v1) | 0;
+      v1 = ((v1 << 5) | (v1 >>> 27)) ^ v0;
+      v0 = (v0 << 16) | (v0 >>> 16);
+      v2 = (v2 + v3) | 0;
+      v3 = ((v3 << 8) | (v3 >>> 24)) ^ v2;
+      v0 = (v0 + v3) | 0;
+      v3 = ((v3 << 7) | (v3 >>> 25)) ^ v0;
+      v2 = (v2 + v1) | 0;
+      v1 = ((v1 << 13) | (v1 >>> 19)) ^ v2;
+      v2 = (v2 << 16) | (v2 >>> 16);
+      if (round < 6) v0 ^= word;
+    }
+    return hash * 256 + ((v1 ^ v3) & 0xff);
   };
-}
-
-function compress(v: Int32Array, word: number): void {
-  v[3] = (v[3] as number) ^ word;
-  sipRound(v);
-  v[0] = (v[0] as number) ^ word;
-}
-
-function sipRound(v: Int32Array): void {
-  let v0 = v[0] as number;
-  let v1 = v[1] as number;
-  let v2 = v[2] as number;
-  let v3 = v[3] as number;
-  v0 = (v0 + v1) | 0;
-  v1 = (v1 << 5) | (v1 >>> 27);
-  v1 ^= v0;
-  v0 = (v0 << 16) | (v0 >>> 16);
-  v2 = (v2 + v3) | 0;
-  v3 = (v3 << 8) | (v3 >>> 24);
-  v3 ^= v2;
-  v0 = (v0 + v3) | 0;
-  v3 = (v3 << 7) | (v3 >>> 25);
-  v3 ^= v0;
-  v2 = (v2 + v1) | 0;
-  v1 = (v1 << 13) | (v1 >>> 19);
-  v1 ^= v2;
-  v2 = (v2 << 16) | (v2 >>> 16);
-  v[0] = v0;
-  v[1] = v1;
-  v[2] = v2;
-  v[3] = v3;
 }
 
 function readUint32(bytes: Uint8Array, offset: number): number {

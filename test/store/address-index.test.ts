@@ -321,6 +321,23 @@ describe('keyedAddressHasher', () => {
     expect(new Set(chosen.map((address) => hashOf(prefixHasher(Buffer.alloc(8)), address))).size).toBe(1);
   });
 
+  it('is HalfSipHash-1-3 with a 64-bit output: the slot hash its first word, the tag the low byte of its second', () => {
+    // Computed with an independent implementation of the reference halfsiphash.c (cROUNDS 1, dROUNDS 3, outlen 8).
+    const expected: Record<string, number[]> = {
+      '0001020304050607': [822438933992, 176687043149, 681869678767, 69084565429],
+      ffffffffffffffff: [837047054291, 842915382353, 410947479555, 295829444024],
+      '0123456789abcdef': [264351701055, 312930384168, 419117759891, 379812415590],
+    };
+    const addresses = ['00'.repeat(20), '000102030405060708090a0b0c0d0e0f10111213', 'ff'.repeat(20), 'b472a266d0bd89c13706a4132ccfb16f7c3b9fcb'];
+    for (const [key, hashes] of Object.entries(expected)) {
+      const hasher = keyedAddressHasher(Buffer.from(key, 'hex'));
+      expect(addresses.map((address) => hasher(Buffer.from(address, 'hex')))).toEqual(hashes);
+    }
+    // At an offset inside a larger buffer, as the chunk log's batches are hashed.
+    const framed = Buffer.concat([Buffer.alloc(3, 0xaa), Buffer.from(addresses[3] as string, 'hex'), Buffer.alloc(5, 0xbb)]);
+    expect(keyedAddressHasher(Buffer.from('0001020304050607', 'hex'))(framed, 3)).toBe(69084565429);
+  });
+
   it('places differently under another key, and gives a tag that depends on the whole address', () => {
     const a = keyedAddressHasher(Buffer.from('0001020304050607', 'hex'));
     const b = keyedAddressHasher(Buffer.from('0001020304050608', 'hex'));
