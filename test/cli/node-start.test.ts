@@ -21,6 +21,14 @@ function tree(dir: string): string[] {
     .sort();
 }
 
+/** The JSON log lines of a run's stderr (--json). */
+function logLines(stderr: string): Record<string, unknown>[] {
+  return stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 /** `atlas ...args` in the folder `cwd`. */
 function runAtlasIn(cwd: string, args: readonly string[]): Promise<RunResult> {
   return runAtlas(args, { cwd });
@@ -124,6 +132,31 @@ describe('atlas node: a failed start removes what it created, and only that', ()
     const stopped = await node.stop('SIGTERM');
     expect(stopped.code, stopped.stderr).toBe(0);
     expect(tree(dir)).toEqual(expect.arrayContaining(['data/', 'data/chain.jsonl', 'data/store/', 'data/store/data.mdb']));
+  });
+});
+
+describe('atlas node: --chunk-storage and a store that exists', () => {
+  it('keeps the layout the store was created with, says so, and warns when the flag asks another', async () => {
+    const dir = join(fresh(), 'data');
+    const first = await startAtlasNode(['-d', dir, '-l', '127.0.0.1:0', '--chunk-storage', 'lmdb']);
+    const firstStop = await first.stop('SIGTERM');
+    expect(firstStop.code, firstStop.stderr).toBe(0);
+    const listening = (stderr: string) => logLines(stderr).find((line) => line.msg === 'listening');
+    expect(listening(first.stderr())?.chunkStorage).toBe('lmdb');
+    expect(logLines(first.stderr()).filter((line) => line.level === 'warn')).toEqual([]);
+
+    const again = await startAtlasNode(['-d', dir, '-l', '127.0.0.1:0', '--chunk-storage', 'log']);
+    const againStop = await again.stop('SIGTERM');
+    expect(againStop.code, againStop.stderr).toBe(0);
+    expect(listening(again.stderr())?.chunkStorage).toBe('lmdb');
+    expect(logLines(again.stderr()).filter((line) => line.level === 'warn')).toEqual([
+      expect.objectContaining({ msg: '--chunk-storage applies to a new store only: this one keeps its layout', asked: 'log', chunkStorage: 'lmdb', store: join(dir, 'store') }),
+    ]);
+    // Without the flag, the store's own layout is no cause for a warning.
+    const plain = await startAtlasNode(['-d', dir, '-l', '127.0.0.1:0']);
+    const plainStop = await plain.stop('SIGTERM');
+    expect(plainStop.code, plainStop.stderr).toBe(0);
+    expect(logLines(plain.stderr()).filter((line) => line.level === 'warn')).toEqual([]);
   });
 });
 

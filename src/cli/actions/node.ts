@@ -93,10 +93,16 @@ async function runUntilStopped(
   }
   const { node, chain, observer, progressLog } = started;
   const stats = node.stats();
+  const { chunkStorage } = node.store;
+  // The layout is fixed when a store is created: a flag asking another of an existing one would otherwise go unheard.
+  if (options.chunkStorage !== undefined && chunkStorage !== undefined && chunkStorage !== options.chunkStorage) {
+    logger.warn('--chunk-storage applies to a new store only: this one keeps its layout', { asked: options.chunkStorage, chunkStorage, store: join(dataDir, 'store') });
+  }
   logger.info('listening', {
     address: node.address,
     network: options.network,
     store: join(dataDir, 'store'),
+    ...(chunkStorage !== undefined ? { chunkStorage } : {}),
     chain: observer ? `stacks observer ${observer.address}` : chainPath,
     have: stats.have,
     total: stats.total,
