@@ -3,7 +3,7 @@
  * silently keep its default: an observer that never listens, a store in the other chunk layout),
  * a path that is no string or cannot be a folder, an address that is taken, each with a stable code.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,17 @@ describe('opening with options that cannot be used', () => {
       writeFileSync(join(root, 'o4', 'notes.txt'), 'mine');
       await expect(StacksObserverChain.open({ dir: join(root, 'o4'), listen: taken })).rejects.toMatchObject({ code: ErrorCodes.ADDRESS_IN_USE });
       expect(readFileSync(join(root, 'o4', 'notes.txt'), 'utf8')).toBe('mine');
+      // ...and nothing else: the journal files the failed open created there are gone too.
+      expect(readdirSync(join(root, 'o4'))).toEqual(['notes.txt']);
+      // Missing parents it created go with the folder.
+      await expect(StacksObserverChain.open({ dir: join(root, 'o5', 'deep', 'stacks'), listen: taken })).rejects.toMatchObject({ code: ErrorCodes.ADDRESS_IN_USE });
+      expect(existsSync(join(root, 'o5'))).toBe(false);
+      // A journal that was there is left as it was, its attachments log beside it.
+      const kept = join(root, 'o6');
+      await (await StacksObserverChain.open({ dir: kept })).close();
+      const before = readdirSync(kept).map((name) => [name, readFileSync(join(kept, name)).toString('hex')]);
+      await expect(StacksObserverChain.open({ dir: kept, listen: taken })).rejects.toMatchObject({ code: ErrorCodes.ADDRESS_IN_USE });
+      expect(readdirSync(kept).map((name) => [name, readFileSync(join(kept, name)).toString('hex')])).toEqual(before);
       // The taken address left the journal it opened closed: the same dir opens once the port is free.
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
       const chain = await StacksObserverChain.open({ dir: join(root, 'o3'), listen: taken });

@@ -5,7 +5,7 @@
  * never drops a payload we lost. A torn tail (a crash mid-append) is cut at open, in both files;
  * a file that is not ours is refused and left as it was.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fsyncDirectory, makeDirectories } from '../../durable-file.js';
 import { AtlasError, ErrorCodes } from '../../errors.js';
@@ -18,7 +18,19 @@ import type { ObservedBlock } from './payloads.js';
 export { ATTACHMENTS_FILE } from './attachments-log.js';
 export const JOURNAL_FILE = 'observer.jsonl';
 
+/**
+ * What opening a journal created: the topmost folder it made (holding nothing else), or, in a
+ * folder that was there, the files it made. An open that fails afterwards (the observer's listen
+ * address taken) removes them, and nothing that was there before.
+ */
+export interface JournalFootprint {
+  readonly dir?: string;
+  readonly files: readonly string[];
+}
+
 export class ObserverJournal {
+  /** What this open created (see JournalFootprint): undoCreated() removes it. */
+  readonly created: JournalFootprint;
   readonly #dir: string;
   #fd: number;
   readonly #attachments: AttachmentsLog;
@@ -28,7 +40,8 @@ export class ObserverJournal {
   #torn = false;
   #records: number;
 
-  private constructor(dir: string, fd: number, attachments: AttachmentsLog, records: number) {
+  private constructor(dir: string, fd: number, attachments: AttachmentsLog, records: number, created: JournalFootprint) {
+    this.created = created;
     this.#dir = dir;
     this.#fd = fd;
     this.#end = fstatSync(fd).size;
@@ -50,7 +63,19 @@ export class ObserverJournal {
     const createdDir = makeDirectories(dir)[0];
     const path = join(dir, JOURNAL_FILE);
     const attachmentsPath = join(dir, ATTACHMENTS_FILE);
-    const created = !existsSync(path) || !existsSync(attachmentsPath);
+    const footprint: JournalFootprint =
+      createdDir !== undefined ? { dir: createdDir, files: [] } : { files: [path, attachmentsPath].filter((file) => !existsSync(file)) };
+    try {
+      return ObserverJournal.#open(dir, path, footprint, logger, maxAttachmentBytes, onBlock);
+    } catch (error) {
+      undoFootprint(footprint);
+      throw error;
+    }
+  }
+
+  static #open(dir: string, path: string, footprint: JournalFootprint, logger: Logger, maxAttachmentBytes: number, onBlock: (block: ObservedBlock) => void): ObserverJournal {
+    const createdDir = footprint.dir;
+    const created = createdDir !== undefined || footprint.files.length > 0;
     let records = 0;
     if (existsSync(path)) {
       // A line holding zero bytes is a page of an append that never reached the disk (a power
@@ -101,7 +126,7 @@ export class ObserverJournal {
       attachments.close();
       throw error;
     }
-    const journal = new ObserverJournal(dir, fd, attachments, records);
+    const journal = new ObserverJournal(dir, fd, attachments, records, footprint);
     try {
       // A new file's name is durable only once its directory is flushed (and a new directory's, its parent):
       // without it, a block fsynced and answered 200 could vanish with the file at a power loss.
@@ -118,6 +143,12 @@ export class ObserverJournal {
       throw error;
     }
     return journal;
+  }
+
+  /** Closes the journal and removes what its open created (for an open that fails after it): call before anything is written. */
+  undoCreated(): void {
+    this.close();
+    undoFootprint(this.created);
   }
 
   /** Appends one block record and fsyncs; TOO_LARGE for a record longer than the journal reads back (MAX_JOURNAL_LINE). */
@@ -206,4 +237,9 @@ function isBlockRecord(value: unknown): value is ObservedBlock {
     Array.isArray(block.names) &&
     block.names.every((name: unknown) => typeof name === 'object' && name !== null && typeof (name as { address?: unknown }).address === 'string' && typeof (name as { key?: unknown }).key === 'string')
   );
+}
+
+function undoFootprint(footprint: JournalFootprint): void {
+  if (footprint.dir !== undefined) rmSync(footprint.dir, { recursive: true, force: true });
+  for (const file of footprint.files) rmSync(file, { force: true });
 }

@@ -6,7 +6,6 @@
  * node to pick up (it is a ChunkSource too: see attachment()). Everything it answers 200 for is
  * fsynced first; every delivery may repeat and is applied once.
  */
-import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AtlasError, ErrorCodes, InvalidOptionError } from '../../errors.js';
 import { checkOptionNames, describe, numberRule, overlayChecked, type OverlayRules } from '../../options-overlay.js';
@@ -159,8 +158,6 @@ export class StacksObserverChain implements ChainAdapter {
     // Two observers appending to one journal would interleave their records: one at a time per folder.
     const openDir = resolve(dir);
     if (openDirs.has(openDir)) throw new AtlasError(ErrorCodes.BUSY, `the observer journal in ${dir} is already open in this process`, { dir: openDir });
-    // A folder this open creates is removed again if it fails (a taken listen address): one that was there stays.
-    const created = !existsSync(dir);
     let journal: ObserverJournal;
     try {
       journal = ObserverJournal.open(dir, logger, limits.maxAttachmentBytes, (block) => tree.add(block, true));
@@ -181,9 +178,9 @@ export class StacksObserverChain implements ChainAdapter {
       }
       return chain;
     } catch (error) {
-      journal.close();
+      // What the journal's open created goes again (a taken listen address): what was there stays.
+      journal.undoCreated();
       openDirs.delete(openDir);
-      if (created) rmSync(dir, { recursive: true, force: true });
       throw error;
     }
   }
