@@ -151,9 +151,9 @@ function writeLongHeader(out: Buffer, at: number, length: number, code16: number
 /**
  * The message of the shape above held by `pieces` (in order, end to end), decoded as the general
  * decoder would (a plain object of one field, its list of plain Uint8Array and null), or
- * undefined when the bytes are anything else.
+ * undefined when the bytes are anything else, or a list of more than `maxItems`.
  */
-export function decodeByteList(pieces: readonly Uint8Array[]): Record<string, (Uint8Array | null)[]> | undefined {
+export function decodeByteList(pieces: readonly Uint8Array[], maxItems = Infinity): Record<string, (Uint8Array | null)[]> | undefined {
   const reader = new PieceReader(pieces);
   const map = reader.byte();
   if (map === 0xde) {
@@ -170,8 +170,8 @@ export function decodeByteList(pieces: readonly Uint8Array[]): Record<string, (U
   }
   if (key === '__proto__') return undefined;
   const count = listLength(reader);
-  // Every entry takes a byte at least: a count past the bytes left is the general decoder's to refuse.
-  if (count === undefined || count > reader.left) return undefined;
+  // Every entry takes a byte at least: a count past the bytes left, or past `maxItems`, is the general decoder's to refuse.
+  if (count === undefined || count > reader.left || count > maxItems) return undefined;
   const list = readItems(reader, count);
   if (list === undefined || reader.left !== 0) return undefined;
   return { [key]: list };

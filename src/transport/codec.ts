@@ -3,11 +3,14 @@
  * Uint8Array, arrays and string-keyed objects. Binary (MessagePack, via msgpackr) is the default
  * between peers; JSON, with bytes as {"$bytes":"<base64>"}, is for humans and curl.
  *
- * Decoding untrusted input is bounded twice: by size before anything is parsed, and, for
- * MessagePack, by a structural pre-scan that rejects any container declaring more items than the
- * input has bytes left, any nesting deeper than `maxDepth`, non-string map keys and every
- * extension type except `undefined`. Without the pre-scan a few kilobytes of nested array32
- * headers make the decoder allocate gigabytes (measured: 10 KB of input exhausted a 4 GB heap).
+ * Decoding untrusted input is bounded before anything is built: by size, and by a pre-scan that
+ * counts the message's values (`maxValues`) and its nesting (`maxDepth`), and, for MessagePack,
+ * rejects any container declaring more items than the input has bytes left, non-string map keys
+ * and every extension type except `undefined`. Without the pre-scan a few kilobytes of nested
+ * array32 headers make the decoder allocate gigabytes (measured: 10 KB of input exhausted a 4 GB
+ * heap); without the count, a body within its byte bound made of empty maps or byte strings, a
+ * value every byte or two, cost hundreds of times the CPU and memory of any message the protocol
+ * accepts.
  */
 import { Packr } from 'msgpackr';
 import { joinedBody, type BodyParts } from '../http-body.js';
@@ -26,11 +29,26 @@ export interface DecodeLimits {
   maxBytes: number;
   /** Deepest nesting of arrays and objects accepted (BAD_REQUEST beyond). */
   maxDepth: number;
+  /**
+   * Most values one message may hold, every array, object, map key, string, number and byte
+   * string counted (JSON: its brackets, braces, commas and colons; TOO_LARGE beyond), counted
+   * before anything is built.
+   */
+  maxValues: number;
 }
+
+/**
+ * The default of DecodeLimits.maxValues. The largest message of the protocol under its default
+ * limits is a getChunks reply to 1,000 addresses: about 3,000 values as atlasnet answers it (each
+ * chunk a byte string, the missing and the put-off lists), 7,000 in the older form of one object a
+ * chunk. 8 MiB of empty maps, a value a byte, took 3 s and 512 MiB of heap to decode.
+ */
+export const DEFAULT_MAX_VALUES = 16_384;
 
 export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
   maxBytes: 8 * 1024 * 1024,
   maxDepth: 32,
+  maxValues: DEFAULT_MAX_VALUES,
 });
 
 export interface Codec {
@@ -62,7 +80,7 @@ export function decodeBinary(bytes: Uint8Array, limits?: Partial<DecodeLimits>):
   const maxBytes = limits?.maxBytes ?? DEFAULT_DECODE_LIMITS.maxBytes;
   const maxDepth = limits?.maxDepth ?? DEFAULT_DECODE_LIMITS.maxDepth;
   checkSize(bytes.byteLength, maxBytes);
-  checkMsgpackStructure(bytes, maxDepth);
+  checkMsgpackStructure(bytes, maxDepth, limits?.maxValues ?? DEFAULT_MAX_VALUES);
   // A plain Uint8Array view (not a Buffer) so that bin fields decode as plain Uint8Array
   // sub-views of the input, without copying.
   const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -79,11 +97,12 @@ let scanIsMap = new Uint8Array(0);
 /**
  * Walks the MessagePack items without building anything. Every container must declare no more
  * items than bytes remain (each item is at least one byte), so what msgpackr later allocates is
- * linear in the input.
+ * linear in the input, and the message holds at most `maxValues` items.
  */
-function checkMsgpackStructure(bytes: Uint8Array, maxDepth: number): void {
+function checkMsgpackStructure(bytes: Uint8Array, maxDepth: number, maxValues: number): void {
   const end = bytes.length;
   let pos = 0;
+  let values = 0;
   // Items still to read in each open container; level 0 holds the single root value. The scan
   // calls nothing that could re-enter it, so one pair of arrays, as deep as the deepest limit
   // asked for so far, serves every scan.
@@ -107,6 +126,7 @@ function checkMsgpackStructure(bytes: Uint8Array, maxDepth: number): void {
     }
     const left = remaining[level] as number;
     if (pos >= end) throw malformed('truncated MessagePack');
+    if (++values > maxValues) throw tooManyValues(maxValues);
     const token = bytes[pos++] as number;
     let payload = 0;
     let children = 0;
@@ -199,7 +219,7 @@ export function encodeJson(value: unknown): Uint8Array {
 }
 
 export function decodeJson(bytes: Uint8Array, limits?: Partial<DecodeLimits>): unknown {
-  const { maxBytes, maxDepth } = { ...DEFAULT_DECODE_LIMITS, ...limits };
+  const { maxBytes, maxDepth, maxValues } = { ...DEFAULT_DECODE_LIMITS, ...limits };
   checkSize(bytes.byteLength, maxBytes);
   let text: string;
   try {
@@ -207,7 +227,7 @@ export function decodeJson(bytes: Uint8Array, limits?: Partial<DecodeLimits>): u
   } catch (error) {
     throw malformed('JSON body is not valid UTF-8', error);
   }
-  checkJsonDepth(text, maxDepth);
+  checkJsonStructure(text, maxDepth, maxValues);
   try {
     return JSON.parse(text, reviveBytes);
   } catch (error) {
@@ -226,9 +246,14 @@ function reviveBytes(_key: string, value: unknown): unknown {
   return new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength);
 }
 
-/** Bracket depth outside strings; JSON.parse itself has no depth limit. */
-function checkJsonDepth(text: string, maxDepth: number): void {
+/**
+ * Bracket depth outside strings (JSON.parse itself has no depth limit), and the values: one, and
+ * one more for each bracket, brace, comma and colon outside strings (a key and its value are two,
+ * as in MessagePack).
+ */
+function checkJsonStructure(text: string, maxDepth: number, maxValues: number): void {
   let depth = 0;
+  let values = 1;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -239,8 +264,11 @@ function checkJsonDepth(text: string, maxDepth: number): void {
       inString = true;
     } else if (c === 0x5b || c === 0x7b) {
       if (++depth > maxDepth) throw malformed(`JSON nested deeper than ${maxDepth}`);
+      if (++values > maxValues) throw tooManyValues(maxValues);
     } else if (c === 0x5d || c === 0x7d) {
       depth--;
+    } else if (c === 0x2c || c === 0x3a) {
+      if (++values > maxValues) throw tooManyValues(maxValues);
     }
   }
 }
@@ -274,9 +302,10 @@ export const jsonCodec: Codec = Object.freeze({
  */
 export function decodePieces(codec: Codec, body: BodyParts, limits?: Partial<DecodeLimits>): unknown {
   if (codec === binaryCodec) {
-    const { maxBytes, maxDepth } = { ...DEFAULT_DECODE_LIMITS, ...limits };
+    const { maxBytes, maxDepth, maxValues } = { ...DEFAULT_DECODE_LIMITS, ...limits };
     checkSize(body.total, maxBytes);
-    const list = maxDepth >= 2 ? decodeByteList(body.parts) : undefined;
+    // The map, its key and its list are three values; a longer list is the general decoder's to refuse.
+    const list = maxDepth >= 2 ? decodeByteList(body.parts, maxValues - 3) : undefined;
     if (list !== undefined) return list;
   }
   return codec.decode(joinedBody(body), limits);
@@ -353,6 +382,10 @@ function checkSize(size: number, maxBytes: number): void {
   if (size > maxBytes) {
     throw new AtlasError(ErrorCodes.TOO_LARGE, `encoded message of ${size} bytes exceeds the limit of ${maxBytes}`, { size, limit: maxBytes });
   }
+}
+
+function tooManyValues(maxValues: number): AtlasError {
+  return new AtlasError(ErrorCodes.TOO_LARGE, `encoded message holds more than ${maxValues} values`, { limit: maxValues });
 }
 
 function malformed(message: string, cause?: unknown): AtlasError {

@@ -1,4 +1,6 @@
+import { DEFAULT_MIN_BODY_PIECE_BYTES } from '../http-body.js';
 import { overlayChecked, POSITIVE_FINITE } from '../options-overlay.js';
+import { DEFAULT_MAX_VALUES } from './codec.js';
 
 /**
  * Every bound HttpTransport puts on what a remote party can make it hold, named, with defaults.
@@ -74,6 +76,19 @@ export interface HttpLimits {
   busyRetryAfterSeconds: number;
   /** Nesting depth accepted when decoding a body. */
   maxDepth: number;
+  /**
+   * Values accepted in one decoded body, a request or a reply (codec.ts DecodeLimits.maxValues:
+   * every array, object, key, string, number and byte string; TOO_LARGE beyond, a reply's
+   * BAD_REPLY), counted before anything is built. Raise it with limits.maxGetAddresses past 5,000.
+   */
+  maxValues: number;
+  /**
+   * A body, request or reply, that has come in more than 64 pieces must average this many bytes
+   * a piece at least (BAD_REQUEST, a reply's BAD_REPLY, and the connection closed beyond): each
+   * piece costs node:http's parser and streams a few microseconds, and a sender of 1-byte chunks
+   * made us spend 2 s of CPU on a 1 MiB body. 0 turns the check off.
+   */
+  minBodyPieceBytes: number;
   /** Client: longest any call may take, whatever its signal (the caller's own deadline comes as the signal; see ProtocolClient). */
   callTimeoutMs: number;
   /** Client: sockets open to one peer at once (further calls wait for one). */
@@ -117,6 +132,8 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   handlerTimeoutMs: 30_000,
   busyRetryAfterSeconds: 1,
   maxDepth: 32,
+  maxValues: DEFAULT_MAX_VALUES,
+  minBodyPieceBytes: DEFAULT_MIN_BODY_PIECE_BYTES,
   callTimeoutMs: 30_000,
   maxSocketsPerPeer: 4,
   maxFreeSocketsPerPeer: 2,
@@ -125,7 +142,7 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
 });
 
 /** May be 0 (no grace); every other numeric limit must be a positive finite number. */
-const MAY_BE_ZERO: ReadonlySet<keyof HttpLimits> = new Set(['bodyGraceMs', 'replyGraceMs']);
+const MAY_BE_ZERO: ReadonlySet<keyof HttpLimits> = new Set(['bodyGraceMs', 'replyGraceMs', 'minBodyPieceBytes']);
 
 /**
  * The defaults overridden by `overrides`; INVALID_OPTION (`limits.<name>`) on a name HttpLimits

@@ -7,6 +7,8 @@ import {
   codecForContentType,
   decodeBinary,
   decodeJson,
+  decodePieces,
+  DEFAULT_DECODE_LIMITS,
   encodeBinary,
   encodeJson,
   encodeJsonText,
@@ -144,6 +146,53 @@ describe('binary decoding of hostile input', () => {
   it('reads undefined and 64-bit integers as plain values', () => {
     expect(decodeBinary(encodeBinary(undefined))).toBeUndefined();
     expect(decodeBinary(encodeBinary(2n ** 40n))).toBe(2 ** 40);
+  });
+});
+
+describe('values counted before anything is built (maxValues)', () => {
+  const emptyMaps = (count: number) => ({ x: Array.from({ length: count }, () => ({})) });
+  const emptyBytes = (count: number) => ({ inOrder: Array.from({ length: count }, () => new Uint8Array(0)) });
+  const address = (i: number) => i.toString(16).padStart(40, '0');
+
+  it('refuses a message of more values than the bound with TOO_LARGE, whatever its bytes, in both codecs', () => {
+    // 100,000 empty maps: 300 KB of MessagePack, within every byte bound; a value a byte.
+    const maps = encodeBinary(emptyMaps(100_000));
+    expect(maps.byteLength).toBeLessThan(DEFAULT_DECODE_LIMITS.maxBytes);
+    expect(codeOf(() => decodeBinary(maps))).toBe(ErrorCodes.TOO_LARGE);
+    expect(codeOf(() => decodeBinary(maps, { maxValues: 100_003 }))).toBeUndefined();
+    expect(codeOf(() => decodeJson(encodeJson(emptyMaps(100_000))))).toBe(ErrorCodes.TOO_LARGE);
+    // The byte-list shape is read by its own decoder, which hands a list past the bound to the general one.
+    const bytes = encodeBinary(emptyBytes(100_000));
+    expect(codeOf(() => decodePieces(binaryCodec, { parts: [Buffer.from(bytes)], total: bytes.byteLength }))).toBe(ErrorCodes.TOO_LARGE);
+  });
+
+  it('counts each value once: a map, its key, its list and the items of the list', () => {
+    const list = encodeBinary({ x: [1, 2, 3, 4, 5] }); // 3 + 5 values
+    expect(codeOf(() => decodeBinary(list, { maxValues: 8 }))).toBeUndefined();
+    expect(codeOf(() => decodeBinary(list, { maxValues: 7 }))).toBe(ErrorCodes.TOO_LARGE);
+    const byteList = encodeBinary(emptyBytes(5));
+    const pieces = { parts: [Buffer.from(byteList)], total: byteList.byteLength };
+    expect(codeOf(() => decodePieces(binaryCodec, pieces, { maxValues: 8 }))).toBeUndefined();
+    expect(codeOf(() => decodePieces(binaryCodec, pieces, { maxValues: 7 }))).toBe(ErrorCodes.TOO_LARGE);
+    // JSON: one, and one for each bracket, brace, comma and colon outside strings ("[,]" in a string is no value).
+    const json = Buffer.from('{"x":[1,2,"[,]"]}'); // 1 + { : [ , , = 6
+    expect(codeOf(() => decodeJson(json, { maxValues: 6 }))).toBeUndefined();
+    expect(codeOf(() => decodeJson(json, { maxValues: 5 }))).toBe(ErrorCodes.TOO_LARGE);
+  });
+
+  it('takes the largest messages the protocol sends under its default limits', () => {
+    const asked = Array.from({ length: 1_000 }, (_, i) => address(i));
+    const chunk = new Uint8Array(10);
+    const largest = [
+      { addresses: asked },
+      { inOrder: asked.map(() => chunk), missing: asked, later: asked },
+      // The older reply form: one object a chunk.
+      { chunks: asked.map((a) => ({ address: a, data: chunk })), missing: asked, later: asked },
+    ];
+    for (const message of largest) {
+      expect(codeOf(() => decodeBinary(encodeBinary(message)))).toBeUndefined();
+      expect(codeOf(() => decodeJson(encodeJson(message)))).toBeUndefined();
+    }
   });
 });
 

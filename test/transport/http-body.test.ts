@@ -5,7 +5,7 @@
  */
 import http, { type IncomingMessage } from 'node:http';
 import { describe, expect, it, vi } from 'vitest';
-import { joinedBody, readBody, readBodyParts, SMALL_PIECE_BYTES } from '../../src/http-body.js';
+import { DEFAULT_MIN_BODY_PIECE_BYTES, FREE_BODY_PIECES, joinedBody, readBody, readBodyParts, SMALL_PIECE_BYTES } from '../../src/http-body.js';
 import { closeServerAfterEach } from '../support/streaming-server.js';
 
 const track = closeServerAfterEach();
@@ -43,9 +43,9 @@ function chunked(count: number, size: number, perTurn: number) {
 }
 
 describe('readBodyParts', () => {
-  it('copies a body sent in 60,000 one-byte chunks into a few blocks, and keeps its bytes in order', async () => {
+  it('copies a body sent in 60,000 one-byte chunks into a few blocks, and keeps its bytes in order (the piece bound off)', async () => {
     const port = await serving(chunked(60_000, 1, 200));
-    const body = await readBodyParts(await get(port), 1_000_000);
+    const body = await readBodyParts(await get(port), 1_000_000, { minPieceBytes: 0 });
     expect(body.total).toBe(60_000);
     // One piece for each one-byte chunk was 60,000 Buffers: about 200 bytes held a byte.
     expect(body.parts.length).toBeLessThanOrEqual(Math.ceil(60_000 / SMALL_PIECE_BYTES) + 4);
@@ -82,7 +82,30 @@ describe('readBodyParts', () => {
 
   it('refuses a body past the bound with TOO_LARGE, however small its pieces', async () => {
     const port = await serving(chunked(5_000, 1, 100));
-    await expect(readBodyParts(await get(port), 4_000)).rejects.toMatchObject({ code: 'TOO_LARGE' });
+    await expect(readBodyParts(await get(port), 4_000, { minPieceBytes: 0 })).rejects.toMatchObject({ code: 'TOO_LARGE' });
+  });
+
+  it('refuses a body of tiny pieces past its first 64 with BAD_REQUEST, and stops reading it', async () => {
+    // Each piece costs node:http's parser and streams a few microseconds: 1-byte chunks made a MiB cost seconds of CPU.
+    const port = await serving(chunked(100_000, 1, 200));
+    const res = await get(port);
+    let pieces = 0;
+    res.on('data', () => pieces++);
+    await expect(readBodyParts(res, 1_000_000)).rejects.toMatchObject({ code: 'BAD_REQUEST', details: { limit: DEFAULT_MIN_BODY_PIECE_BYTES } });
+    expect(pieces).toBeLessThan(1_000);
+    res.destroy();
+  });
+
+  it('reads a body of many pieces that average the bound or more, and 64 pieces of any size', async () => {
+    const average = await readBodyParts(await get(await serving(chunked(2_000, DEFAULT_MIN_BODY_PIECE_BYTES, 50))), 1_000_000);
+    expect(average.total).toBe(2_000 * DEFAULT_MIN_BODY_PIECE_BYTES);
+    const few = await readBodyParts(await get(await serving(chunked(FREE_BODY_PIECES, 1, 8))), 1_000_000);
+    expect(few.total).toBe(FREE_BODY_PIECES);
+    // One piece more of the same size is past the bound.
+    await expect(readBodyParts(await get(await serving(chunked(FREE_BODY_PIECES + 1, 1, 8))), 1_000_000)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    // A bound given: 10-byte pieces pass at 10 and are refused at 11.
+    expect((await readBodyParts(await get(await serving(chunked(500, 10, 50))), 1_000_000, { minPieceBytes: 10 })).total).toBe(5_000);
+    await expect(readBodyParts(await get(await serving(chunked(500, 10, 50))), 1_000_000, { minPieceBytes: 11 })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 });
 
