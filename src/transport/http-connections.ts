@@ -5,8 +5,9 @@
  *    reply is done or the socket closed, whichever comes first;
  *  - reply bytes written but not yet taken by the network, per host and in total;
  *  - reply bytes sent, against each host's outbound byte budget (a token bucket in bytes);
- *  - deadlines: first byte, body rate, and progress and rate of an unsent reply (a client that
- *    does not read, or reads a few bytes now and then, is dropped).
+ *  - deadlines: first byte, next request head after a reply (blank lines between requests do not
+ *    count), body rate, and progress and rate of an unsent reply (a client that does not read, or
+ *    reads a few bytes now and then, is dropped).
  * A host is the remote IP (an IPv6 host is its /64, an IPv4-mapped address its IPv4).
  */
 import type { Socket } from 'node:net';
@@ -41,6 +42,8 @@ export interface Connection {
   /** Gives back the slot of the request being served (undefined: none holds one). */
   release: (() => void) | undefined;
   silence: TimerHandle | undefined;
+  /** Since when the connection has waited for a request head (from accept or its last reply; undefined while one is served or waits). */
+  idleSince: number | undefined;
 }
 
 /** Counters of the HTTP server's connections and of what it refused, from `HttpTransport.serverStats()`. */
@@ -60,6 +63,8 @@ export interface ConnectionStats {
   slowReplies: number;
   /** Connections closed to give their slot to a new request (shedRepliesWaitingMs). */
   shedReplies: number;
+  /** Connections closed because no request head came within keepAliveTimeoutMs + headersTimeoutMs of their last reply (or of accept). */
+  idleConnections: number;
 }
 
 export class ConnectionTable {
@@ -67,7 +72,7 @@ export class ConnectionTable {
   private readonly bySocket = new Map<Socket, Connection>();
   private readonly slots = new InFlightSlots();
   private readonly budgets: RateLimiter;
-  private readonly counts = { refusedConnections: 0, busy: 0, slowBodies: 0, stalledReplies: 0, slowReplies: 0, shedReplies: 0 };
+  private readonly counts = { refusedConnections: 0, busy: 0, slowBodies: 0, stalledReplies: 0, slowReplies: 0, shedReplies: 0, idleConnections: 0 };
   private sweeper: TimerHandle | undefined;
   private closed = false;
 
@@ -94,7 +99,7 @@ export class ConnectionTable {
       socket.destroy();
       return undefined;
     }
-    const connection: Connection = { socket, host, limited, serving: false, waiting: [], body: undefined, charged: 0, unsentSeen: 0, progressAt: this.clock.now(), waitingSince: undefined, takenAtWait: 0, release: undefined, silence: undefined };
+    const connection: Connection = { socket, host, limited, serving: false, waiting: [], body: undefined, charged: 0, unsentSeen: 0, progressAt: this.clock.now(), waitingSince: undefined, takenAtWait: 0, release: undefined, silence: undefined, idleSince: this.clock.now() };
     this.bySocket.set(socket, connection);
     if (open === undefined) this.byHost.set(host, new Set([connection]));
     else open.add(connection);
@@ -113,10 +118,21 @@ export class ConnectionTable {
     return this.bySocket.get(socket);
   }
 
+  /** A request head came: neither the first-byte deadline nor the idle one applies until its reply is done. */
   endSilence(connection: Connection): void {
+    connection.idleSince = undefined;
     if (connection.silence === undefined) return;
     this.clock.clearTimeout(connection.silence);
     connection.silence = undefined;
+  }
+
+  /**
+   * The last reply of `connection` is done and no request waits: the next request head must come
+   * within keepAliveTimeoutMs + headersTimeoutMs (checked by the sweep). Node's keepAliveTimeout
+   * alone restarts with any byte, and blank lines between requests never start one.
+   */
+  idle(connection: Connection): void {
+    if (!connection.serving && connection.waiting.length === 0) connection.idleSince = this.clock.now();
   }
 
   /**
@@ -233,12 +249,22 @@ export class ConnectionTable {
     }, this.limits.timeoutCheckIntervalMs);
   }
 
-  /** Closes connections whose body is too slow or whose unsent reply makes no progress, or too little. */
+  /**
+   * Closes connections idle past their deadline (no request head since accept or the last reply),
+   * or whose body is too slow, or whose unsent reply makes no progress, or too little.
+   */
   private sweep(): void {
     const now = this.clock.now();
     const { minBodyBytesPerSecond, bodyGraceMs, replyStallTimeoutMs, minReplyBytesPerSecond, replyGraceMs } = this.limits;
+    // A head may start just before the keep-alive timeout and take its full headers timeout.
+    const idleMs = this.limits.keepAliveTimeoutMs + Math.min(this.limits.headersTimeoutMs, this.limits.requestTimeoutMs);
     for (const connection of [...this.bySocket.values()]) {
-      const { socket, body } = connection;
+      const { socket, body, idleSince } = connection;
+      if (idleSince !== undefined && !connection.serving && now - idleSince > idleMs) {
+        this.counts.idleConnections++;
+        socket.destroy();
+        continue;
+      }
       if (body !== undefined) {
         const late = now - body.startedAt - bodyGraceMs;
         if (late > 0 && body.received < (minBodyBytesPerSecond * late) / 1000) {

@@ -10,8 +10,9 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { parseAddress } from '../address.js';
-import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
+import { AtlasError, ErrorCodes, isAtlasError, type ErrorCode } from '../errors.js';
 import { bindServer } from './http-bind.js';
 import { MAX_TIMER_MS, type Clock, type Logger, type TimerHandle } from '../runtime.js';
 import { codecForAccept, codecForContentType, errorReply, jsonCodec, type Codec } from './codec.js';
@@ -71,6 +72,7 @@ export class HttpServer {
     this.server.maxConnections = limits.maxConnections;
     this.server.on('connection', (socket: Socket) => this.connections.accept(socket));
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => refuseClientError(error, socket));
   }
 
   /**
@@ -132,6 +134,7 @@ export class HttpServer {
     connection.serving = false;
     const { socket } = connection;
     if (socket.destroyed) return;
+    this.connections.idle(connection);
     const go = () => connection.waiting.shift()?.();
     if (socket.writableNeedDrain) socket.once('drain', go);
     else go();
@@ -416,3 +419,31 @@ function declaredBodyBytes(req: IncomingMessage, maxBytes: number): number {
   return Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, maxBytes) : maxBytes;
 }
 
+/** node:http's own refusals by error code: status, our code and message. Other HPE_ codes are 400 BAD_REQUEST. */
+const CLIENT_ERRORS: Readonly<Record<string, readonly [number, ErrorCode, string]>> = {
+  HPE_HEADER_OVERFLOW: [431, ErrorCodes.TOO_LARGE, 'request head over the size limit'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, ErrorCodes.TOO_LARGE, 'chunk extensions over the size limit'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, ErrorCodes.TIMEOUT, 'request not received in time'],
+};
+
+/**
+ * A request node:http refused itself (head too large, too slow, malformed): the typed JSON error
+ * our other refusals carry, when nothing of a reply was sent yet, then the socket is closed.
+ * A network error (ECONNRESET...) only closes it. Never throws.
+ */
+function refuseClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  try {
+    const code = String(error?.code ?? '');
+    const known = CLIENT_ERRORS[code] ?? (code.startsWith('HPE_') ? ([400, ErrorCodes.BAD_REQUEST, `malformed request (${code.slice(0, 40)})`] as const) : undefined);
+    const started = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true;
+    if (known === undefined || !socket.writable || started) return;
+    const [status, errorCode, message] = known;
+    const body = jsonCodec.encode(errorReply(new AtlasError(errorCode, message)));
+    const head = `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: ${jsonCodec.contentType}\r\ncontent-length: ${body.byteLength}\r\nx-content-type-options: nosniff\r\nconnection: close\r\n\r\n`;
+    socket.write(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+  } catch {
+    // nothing more to say: the socket is closed below
+  } finally {
+    socket.destroy();
+  }
+}

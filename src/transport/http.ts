@@ -327,7 +327,10 @@ class StaleSocket extends Error {
 function errorForStatus(status: number, retryAfter: string | undefined): AtlasError {
   const message = `peer answered HTTP ${status}`;
   switch (status) {
+    case 400:
+      return new AtlasError(ErrorCodes.BAD_REQUEST, message);
     case 413:
+    case 431:
       return new AtlasError(ErrorCodes.TOO_LARGE, message);
     case 503: {
       // Retry-After in seconds (the HTTP-date form is not used between nodes).
