@@ -1,12 +1,13 @@
 /**
  * The peers a node knows (SPEC §5): their health, the seeds, a blocklist, and the candidates
  * waiting to be checked before admission. Everything a remote peer can grow is bounded: the table
- * (maxPeers), the pending candidates (maxPending, and maxPendingPerHost of one host), the memory of recent refusals (maxRecent) and
+ * (maxPeers, and maxPeersPerHost of one host), the pending candidates (maxPending, and maxPendingPerHost of one host), the memory of recent refusals (maxRecent) and
  * the blocklist (maxBlocked).
  *
  * Life of an address:
  *   addCandidate  -> pending (unless invalid, own, known, blocked, recently refused, refused by
- *                    the address policy, or maxPendingPerHost of its host already wait)
+ *                    the address policy, or maxPendingPerHost of its host already wait, or
+ *                    maxPeersPerHost of its host are in the table already)
  *   nextCandidates -> taken out of pending, remembered as "being checked" for checkMs
  *   admit(ping)   -> in the table, if same network and compatible protocol; otherwise it throws
  *                    NETWORK_MISMATCH / VERSION_MISMATCH and the refusal is remembered for refusalMs
@@ -33,7 +34,7 @@ import { ExpiringMap, randomInt, shuffle, type Clock, type Random } from '../run
 import { AddressPolicy, canonicalPeerAddress, type AddressPolicyOptions } from './address-policy.js';
 import { Blocklist, DEFAULT_MAX_BLOCKED } from './blocklist.js';
 import { HealthWindow } from './health.js';
-import { hostOf, MAX_ADDRESSES_PER_HOST } from './host-key.js';
+import { hostOf, isLoopbackHost, MAX_ADDRESSES_PER_HOST } from './host-key.js';
 
 /** Why a `PeerTable` removed a peer. */
 export type PeerRemoveReason =
@@ -89,7 +90,7 @@ export type CandidateOutcome =
   | 'self'
   /** the address policy refuses it (not publicly routable, a host name...) */
   | 'refused'
-  /** maxPendingPerHost addresses of its host are already waiting */
+  /** maxPendingPerHost addresses of its host are already waiting, or maxPeersPerHost of its host are in the table */
   | 'host-full'
   /** not a peer address */
   | 'invalid';
@@ -98,6 +99,20 @@ export type CandidateOutcome =
 export interface PeerTableLimits {
   /** Most peers in the table, seeds included. */
   maxPeers: number;
+  /**
+   * Most peers of one host (one IP; an IPv6 /64) in the table, seeds included (a seed is never
+   * refused for it): one machine answering ping on many ports would otherwise take every place,
+   * and be most of our peer-exchange replies and random neighbours. Several honest nodes may
+   * share one public address (behind one NAT), hence more than one.
+   */
+  maxPeersPerHost: number;
+  /**
+   * Apply maxPeersPerHost to loopback hosts (127.0.0.0/8, ::1, localhost) too. Default false: a
+   * local cluster runs all its nodes on one loopback address, and no remote party can pose as
+   * this machine (a public table refuses loopback addresses anyway, see AddressPolicy). Tests that
+   * play several hosts on 127.x set it, like the transport's perHostLimitsOnLoopback.
+   */
+  perHostPeersOnLoopback: boolean;
   /** Most candidates waiting to be checked (SPEC §5.2: 800). */
   maxPending: number;
   /**
@@ -137,6 +152,8 @@ export interface PeerTableLimits {
 /** Default bounds of a `PeerTable`: sizes, health window and thresholds. */
 export const PEER_TABLE_DEFAULTS: Readonly<PeerTableLimits> = Object.freeze({
   maxPeers: 1_000,
+  maxPeersPerHost: MAX_ADDRESSES_PER_HOST,
+  perHostPeersOnLoopback: false,
   maxPending: 800,
   maxPendingPerHost: MAX_ADDRESSES_PER_HOST,
   pendingEviction: 'random',
@@ -158,7 +175,7 @@ export const PEER_TABLE_DEFAULTS: Readonly<PeerTableLimits> = Object.freeze({
 /** What each of a PeerTable's limits must be (the node checks its `peerTable` option by them too). */
 export const PEER_TABLE_RULES: OverlayRules = {
   numbers: numberRule({
-    positiveIntegers: ['maxPeers', 'maxPending', 'maxPendingPerHost', 'maxSamplesPerPeer', 'maxRecent', 'maxRecentPerHost', 'maxBlocked', 'maxOffences'],
+    positiveIntegers: ['maxPeers', 'maxPeersPerHost', 'maxPending', 'maxPendingPerHost', 'maxSamplesPerPeer', 'maxRecent', 'maxRecentPerHost', 'maxBlocked', 'maxOffences'],
     positive: ['healthWindowMs'],
     fractions: ['minHealth'],
   }),
@@ -218,6 +235,8 @@ export class PeerTable {
   private readonly pending = new Map<string, number>(); // address -> queued at
   /** Host (hostOf) -> its addresses pending: at most maxPendingPerHost. */
   private readonly pendingPerHost = new Map<string, number>();
+  /** Host (hostOf) -> its peers in the table, seeds included (see maxPeersPerHost). Set with `peers` (putEntry, removeEntry). */
+  private readonly peersPerHost = new Map<string, number>();
   /** Address -> why it was refused or checked recently; forgotten when its time is up. */
   private readonly recent: ExpiringMap<string, string>;
   private readonly blocked: Blocklist;
@@ -400,6 +419,7 @@ export class PeerTable {
     if (!this.policy.allows(peer)) return 'refused';
     const host = hostOf(peer);
     if ((this.pendingPerHost.get(host) ?? 0) >= this.limits.maxPendingPerHost) return 'host-full';
+    if (this.hostFull(host)) return 'host-full';
     if (this.pending.size >= this.limits.maxPending) this.evictPending();
     this.pending.set(peer, now);
     this.pendingPerHost.set(host, (this.pendingPerHost.get(host) ?? 0) + 1);
@@ -443,7 +463,8 @@ export class PeerTable {
    * recordCall it. Throws, after remembering the refusal for refusalMs:
    * NETWORK_MISMATCH, VERSION_MISMATCH (a known non-seed peer is then removed, reason
    * "mismatch"), ADDRESS_REFUSED (own address, or refused by the policy), BLOCKED, or BUSY (the
-   * table is full and no unhealthy non-seed peer can make room).
+   * table holds maxPeersPerHost of its host already, or is full and no unhealthy non-seed peer
+   * can make room).
    */
   admit(address: string, ping: PingResult): boolean {
     const own = this.ownAddress();
@@ -468,6 +489,8 @@ export class PeerTable {
     }
     const verdict = this.policy.check(peer);
     if (!verdict.ok) this.refuseAdmission(peer, undefined, ErrorCodes.ADDRESS_REFUSED, `address refused: ${verdict.message}`);
+    const host = hostOf(peer);
+    if (this.hostFull(host)) this.refuseAdmission(peer, undefined, ErrorCodes.BUSY, `peer table holds ${this.limits.maxPeersPerHost} peers of host ${host} already`);
     if (this.peers.size >= this.limits.maxPeers) {
       const victim = this.replaceable(now);
       if (victim === undefined) this.refuseAdmission(peer, undefined, ErrorCodes.BUSY, 'peer table is full of healthy peers');
@@ -693,11 +716,18 @@ export class PeerTable {
   private putEntry(entry: Entry): void {
     this.peers.set(entry.address, entry);
     this.keyOf.set(entry.address, entry.address);
+    const host = hostOf(entry.address);
+    this.peersPerHost.set(host, (this.peersPerHost.get(host) ?? 0) + 1);
   }
 
   private removeEntry(address: string, reason: PeerRemoveReason): PeerRemoval {
     if (this.peers.get(address)?.seed === true) this.seedsMissing = true;
-    this.peers.delete(address);
+    if (this.peers.delete(address)) {
+      const host = hostOf(address);
+      const left = (this.peersPerHost.get(host) ?? 1) - 1;
+      if (left > 0) this.peersPerHost.set(host, left);
+      else this.peersPerHost.delete(host);
+    }
     this.keyOf.delete(address);
     this.live = undefined;
     this.emit({ type: 'remove', peer: address, reason });
@@ -724,6 +754,12 @@ export class PeerTable {
       }
     }
     return victim;
+  }
+
+  /** Whether the table holds maxPeersPerHost peers of `host` (a hostOf key) already; never for loopback unless perHostPeersOnLoopback. */
+  private hostFull(host: string): boolean {
+    if ((this.peersPerHost.get(host) ?? 0) < this.limits.maxPeersPerHost) return false;
+    return this.limits.perHostPeersOnLoopback || !isLoopbackHost(host);
   }
 
   private evictPending(): void {

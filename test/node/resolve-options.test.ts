@@ -167,6 +167,10 @@ describe('resolveNodeOptions', () => {
       [{ chain, transport, addressPolicy: { allowLoopback: 'yes' } }, 'addressPolicy.allowLoopback'],
       [{ chain, transport, peerTable: { pendingEviction: 'newest' } }, 'peerTable.pendingEviction'],
       [{ chain, transport, peerTable: { minHealth: 2 } }, 'peerTable.minHealth'],
+      [{ chain, transport, peerTable: { maxPeersPerHost: 0 } }, 'peerTable.maxPeersPerHost'],
+      [{ chain, transport, peerTable: { maxPeersPerHost: 2.5 } }, 'peerTable.maxPeersPerHost'],
+      [{ chain, transport, peerTable: { maxPeerPerHost: 8 } }, 'peerTable.maxPeerPerHost'],
+      [{ chain, transport, peerTable: { perHostPeersOnLoopback: 'yes' } }, 'peerTable.perHostPeersOnLoopback'],
       [{ chain, transport, requests: { maxConcurrent: 0 } }, 'requests.maxConcurrent'],
       [{ chain, transport, requests: { methodCost: { getChunks: -1 } } }, 'requests.methodCost.getChunks'],
       [{ chain, transport, requests: { methodCost: { getchunks: 2 } } }, 'requests.methodCost.getchunks'], // misspelt: never charged
