@@ -31,7 +31,9 @@ export interface RequestLimits extends RateLimitOptions {
    * a caller asking many addresses at once pays for the lookups it causes, and one asking few
    * pays no more than before. An inventoryChanges request pays the same per position its reply
    * will list (RequestPricing.changesAnswered): a 60-byte request asking for 65,536 changes
-   * costs a sort of them, and 656 tokens (at most the burst) instead of 1.
+   * costs a sort of them, and 656 tokens (at most the burst) instead of 1. An offer pays the same
+   * per position it names (offeredPositions): each is decoded, checked against our inventory and
+   * marked in the sender's view, and 65,536 of them in a 64 KiB body cost 656 tokens, not 2.
    */
   addressesPerToken: number;
   /**
@@ -103,7 +105,7 @@ export class RequestGuard {
 
   /**
    * Admits one request or throws BUSY; the caller must call the returned release() exactly once
-   * when it ends. `params` (as received, unchecked) prices a getChunks by its addresses.
+   * when it ends. `params` (as received, unchecked) prices a getChunks by its addresses, an offer by its positions.
    */
   enter(caller: Caller, method: string, params?: unknown): () => void {
     return this.#admit(hostKey(caller), this.costOf(method, params), true);
@@ -195,6 +197,8 @@ export class RequestGuard {
       items = requestedAddressCount(addresses);
     } else if (method === 'inventoryChanges' && this.pricing.changesAnswered !== undefined) {
       items = this.pricing.changesAnswered(params);
+    } else if (method === 'offer') {
+      items = offeredPositions(typeof params === 'object' && params !== null ? (params as { added?: unknown }).added : undefined);
     } else {
       return cost;
     }
@@ -202,3 +206,15 @@ export class RequestGuard {
   }
 }
 
+/**
+ * How many positions an offer's `added` (as received, unchecked) names, for its price: its
+ * delta-varints counted by their last bytes (below 0x80), the count decodePositions and the
+ * request's validation make, without decoding them. 0 when it is no byte string (validation
+ * refuses it later).
+ */
+export function offeredPositions(added: unknown): number {
+  if (!(added instanceof Uint8Array)) return 0;
+  let count = 0;
+  for (let i = 0; i < added.length; i++) if ((added[i] as number) < 0x80) count++;
+  return count;
+}

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
 import { RateLimiter, remoteHost } from '../../src/transport/rate-limit.js';
-import { RequestGuard } from '../../src/protocol/request-guard.js';
+import { offeredPositions, RequestGuard } from '../../src/protocol/request-guard.js';
+import { encodePositions } from '../../src/inventory/varint.js';
 import { InventoryLog } from '../../src/inventory/change-log.js';
 import { changesAnswered } from '../../src/node/service.js';
 import { systemClock } from '../../src/runtime.js';
@@ -276,6 +277,31 @@ describe('RequestGuard', () => {
     await expect(handler('getChunks', { addresses: 'not a list' }, contextFrom('192.0.2.1:5'))).resolves.toBe('getChunks'); // 1: validation refuses it later
     await expect(ask(1)).rejects.toMatchObject({ code: ErrorCodes.BUSY }); // the bucket is empty
     expect(() => new RequestGuard(clock, { addressesPerToken: 0 })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION, option: 'requests.addressesPerToken' }));
+  });
+
+  it('prices an offer by the positions it names: 65,536 in a 64 KiB body cost 656 tokens, so one host\'s flood of them is BUSY after 7, a small one 1', async () => {
+    const guard = new RequestGuard(steppedClock()); // the defaults: a burst of 5,000, 100 positions a token
+    const handler = guard.wrap(async (method) => method);
+    const added = encodePositions(Uint32Array.from({ length: 65_536 }, (_, i) => i));
+    expect(added.length).toBe(65_536);
+    const attacker = contextFrom('192.0.2.1:5');
+    let admitted = 0;
+    for (let i = 0; i < 50; i++) admitted += await handler('offer', { from: '192.0.2.1:6264', added }, attacker).then(() => 1, () => 0);
+    expect(admitted).toBe(Math.floor(5_000 / 656));
+    expect(guard.stats().refusedRate).toBe(50 - admitted);
+    // Counted by position, not by byte: sparse positions take more bytes each and cost no more.
+    expect(offeredPositions(encodePositions(Uint32Array.of(0, 1_000, 4_000_000_000)))).toBe(3);
+    expect(offeredPositions(added)).toBe(65_536);
+    // What is no byte string names nothing (validation refuses it later).
+    for (const params of ['x', [1, 2], undefined]) expect(offeredPositions(params)).toBe(0);
+    const honest = contextFrom('192.0.2.2:5');
+    const small = (count: number) => handler('offer', { from: '192.0.2.2:6264', added: encodePositions(Uint32Array.from({ length: count }, (_, i) => i * 3)) }, honest);
+    for (let i = 0; i < 4_990; i++) await small(100); // 1 token each
+    for (let i = 0; i < 4; i++) await expect(small(101)).resolves.toBe('offer'); // 2 tokens each: 2 left
+    await expect(small(201)).rejects.toMatchObject({ code: ErrorCodes.BUSY }); // 3 tokens
+    await expect(handler('offer', { from: '192.0.2.2:6264', added: 'not bytes' }, honest)).resolves.toBe('offer'); // 1
+    await expect(small(1)).resolves.toBe('offer');
+    await expect(small(1)).rejects.toMatchObject({ code: ErrorCodes.BUSY });
   });
 
   it('prices an inventoryChanges by the positions its reply will list: a 60-byte request for 65,536 changes costs 656 tokens, a small one 1', async () => {

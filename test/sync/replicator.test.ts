@@ -299,6 +299,22 @@ describe('Replicator', () => {
     expect(peers.contacted).toEqual([]);
   });
 
+  it('answers each offer as one lookup a position would: past our sequence dropped, held not wanted, a repeated position counted each time', async () => {
+    const { replicator, peers, put } = await setup();
+    await put(1);
+    await put(2);
+    peers.known.add(STRANGER);
+    expect(replicator.offered(STRANGER, Uint32Array.of(0, 1, 2, 3))).toBe(2);
+    expect(replicator.offered(STRANGER, Uint32Array.of(1, 2))).toBe(0); // all held
+    expect(replicator.offered(STRANGER, Uint32Array.of(4, 5, 0xffffffff))).toBe(0); // all past our sequence
+    expect(replicator.offered(STRANGER, new Uint32Array(0))).toBe(0);
+    // Not a list from the wire (those are strictly ascending): offers joined while their sender was checked may repeat positions.
+    expect(replicator.offered(STRANGER, Uint32Array.of(3, 0, 3, 1, 9, 0, 2))).toBe(4);
+    const view = replicator.views.get(STRANGER);
+    expect(view?.inventory.length).toBe(4);
+    expect([...(view?.inventory.positions() ?? [])]).toEqual([0, 1, 2, 3]);
+  });
+
   it('offers a chunk already held when the chain announces it again', async () => {
     const { replicator, store, chunks, transport, put, seen } = await setup();
     await put(0);
