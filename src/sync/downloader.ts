@@ -1,12 +1,12 @@
 import { setMaxListeners } from 'node:events';
 import type { Address } from '../address.js';
-import { AtlasError, ErrorCodes, isAtlasError, retryAfterOf } from '../errors.js';
-import { ExpiringMap } from '../runtime.js';
+import { AtlasError, ErrorCodes, isAtlasError } from '../errors.js';
 import type { ProtocolClient } from '../protocol/client.js';
 import type { GetChunksResult } from '../protocol/messages.js';
 import { asAtlasError, classifyFailure, type CallFailure } from '../protocol/faults.js';
 import { putReceived, Received, type ReceivedBatch, type ReceivedOutcome } from '../store/received.js';
 import type { ChunkStore } from '../store/types.js';
+import { BusyPeers } from './busy-peers.js';
 import { DEFAULT_DOWNLOADER, type DownloaderOptions } from './downloader-options.js';
 import { HedgeTimer } from './hedge.js';
 import { OmissionLedger } from './omissions.js';
@@ -17,15 +17,8 @@ import { requestIndices, withheld } from './reply-answers.js';
 import { checkReply, receivedBatch } from './verify.js';
 import { WorkPlan, type PlannedRequest } from './work-plan.js';
 
-/**
- * How long a peer that answered BUSY gets no new request, when its refusal named no time (a
- * node's Retry-After is 1 s by default). Its addresses go to other holders meanwhile.
- */
-export const BUSY_PAUSE_MS = 1_000;
-/** Longest pause a BUSY refusal's own retryAfterMs may ask for. */
-export const MAX_BUSY_PAUSE_MS = 30_000;
-/** Busy peers remembered at most (the least recently refused forgotten first: asked again at once). */
-const MAX_BUSY_PEERS = 1_024;
+/** The bounds on a BUSY peer's pause (busy-peers.ts), where they were exported before. */
+export { BUSY_PAUSE_MS, MAX_BUSY_PAUSE_MS, MIN_BUSY_PAUSE_MS } from './busy-peers.js';
 
 /** Why a peer is being reported: lost calls lower health; bad data is penalised. */
 export type PeerFault = 'unresponsive' | 'bad-data';
@@ -98,8 +91,10 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   };
   private readonly omissions: OmissionLedger;
   private readonly hedge: HedgeTimer;
-  /** Peers that answered BUSY, until when they get no new request. */
-  private readonly busy = new ExpiringMap<string>(MAX_BUSY_PEERS);
+  /** Peers that answered BUSY, until when they get no new request (busy-peers.ts). */
+  private readonly busy = new BusyPeers();
+  /** How to give up each hedged request still open, oldest hedged first (at most maxInFlight: see request()). */
+  private readonly hedgedCalls = new Set<() => void>();
   /** Store refusals since the last write that succeeded, and when requests may start again. */
   private storeRefusals = 0;
   private storePausedUntil = 0;
@@ -109,7 +104,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     this.plan = new WorkPlan(this.store, this.views, this.random, this.options);
     this.omissions = new OmissionLedger(this.options.omissions);
     this.hedge = new HedgeTimer(this.options.hedge);
-    // Hedged requests linger past maxInFlight (each still holds its per-peer slot; at most maxInFlight of them), each with a listener here.
+    // Every open request listens here (its own signal follows ours): up to 2 x maxInFlight.
     setMaxListeners(0, this.controller.signal);
   }
 
@@ -147,7 +142,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   }
 
   private launch(): void {
-    // Open requests (hedged ones too) and replies waiting to be stored stay within maxPendingWrites, the bound on reply memory.
+    // Open requests (hedged ones too) and replies waiting to be stored stay within maxPendingWrites, the bound on reply memory;
+    // hedged ones are at most maxInFlight (request()), so the last term never takes a slot from the first.
     const { maxInFlight, maxPendingWrites } = this.options;
     const slots = Math.min(maxInFlight - this.requestsInFlight, maxPendingWrites - this.pendingWrites - this.open, 2 * maxInFlight - this.open);
     // Holding every position leaves nothing to plan (a new announcement or a loss pumps again).
@@ -155,8 +151,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     if (slots <= 0 || this.views.size === 0 || own.count >= own.length) return;
     const now = this.clock.now();
     if (now < this.storePausedUntil) return this.wakeAt(this.storePausedUntil, now);
-    // A peer whose request was hedged gets one request at a time until it answers again (it may be
-    // the only holder: it is slowed, never shut out).
+    // A peer whose request was hedged gets one request at a time, none while a hedged one is still
+    // open, until it answers one in time (it may be the only holder: it is slowed, never shut out).
     const canOpen = (peer: string) =>
       !this.busy.has(peer, now) && (this.inFlightPerPeer.get(peer) ?? 0) < (this.hedge.isSlow(peer, now) ? 1 : this.options.maxInFlightPerPeer);
     const reliability = (peer: string) => this.hooks.reliability(peer);
@@ -192,21 +188,49 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     this.openSlot(peer);
     this.stats.requests++;
     let sentAt = this.clock.now();
+    // Its own signal, so that it alone can be given up; our stop aborts it too.
+    const call = new AbortController();
+    const stopCall = () => call.abort(this.controller.signal.reason);
+    this.controller.signal.addEventListener('abort', stopCall, { once: true });
     // No reply in time: the addresses (and the global slot) go to other holders; this request
-    // keeps its per-peer slot until it ends, and its late reply is still used.
+    // keeps its per-peer slot until it ends, and its late reply is still used. Hedged requests
+    // still open are at most maxInFlight: beyond it, the one hedged longest ago is given up (our
+    // own timeout), so stalling holders, however many, never hold the open-request budget
+    // (2 x maxInFlight) that requests to the others need.
     let hedged = false;
+    let givenUp = false;
+    let giveUp: (reason: AtlasError) => void = () => {};
+    const abandon = () => {
+      givenUp = true;
+      end();
+      const reason = new AtlasError(ErrorCodes.TIMEOUT, `gave up a request to ${peer} hedged to other holders`);
+      call.abort(reason);
+      giveUp(reason);
+    };
     const hedgeTimer = this.clock.setTimeout(() => {
       if (this.stopped) return;
       hedged = true;
       this.stats.hedgedRequests++;
-      this.hedgedOpen++;
       this.hedge.hedged(peer, this.clock.now());
       this.plan.release(planned, 'all');
+      if (this.hedgedCalls.size >= this.options.maxInFlight) (this.hedgedCalls.values().next().value as () => void)();
+      this.hedgedOpen++;
+      this.hedgedCalls.add(abandon);
       this.pump();
     }, this.hedge.delay(peer));
+    let ended = false;
     const end = () => {
+      if (ended) return;
+      ended = true;
       this.clock.clearTimeout(hedgeTimer);
-      if (hedged) this.hedgedOpen--;
+      this.controller.signal.removeEventListener('abort', stopCall);
+      if (hedged) {
+        this.hedgedOpen--;
+        this.hedgedCalls.delete(abandon);
+        // However it ends (a late reply, a failure, given up), the peer stays slow from now: only
+        // a reply in time gives it its full slots back.
+        this.hedge.hedged(peer, this.clock.now());
+      }
       this.closeSlot(peer);
     };
     let reply: Awaited<ReturnType<ProtocolClient['getChunks']>>;
@@ -218,9 +242,22 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
         sentAt = this.clock.now();
         return true;
       };
-      reply = await requestChunks(this.requestParts, peer, planned.addresses, { signal: this.controller.signal, beforeRetry });
+      const answered = requestChunks(this.requestParts, peer, planned.addresses, { signal: call.signal, beforeRetry });
+      // Given up, the request ends now, whether or not the client heeds the abort.
+      reply = await new Promise<GetChunksResult>((resolve, reject) => {
+        giveUp = reject;
+        answered.then(resolve, reject);
+      });
     } catch (error) {
       end();
+      if (givenUp) {
+        // Its addresses went to other holders long ago: nothing to release or back off; a call
+        // that went unanswered, for the peer's health, and no fault.
+        this.stats.failedRequests++;
+        if (!this.stopped) this.hooks.called(peer, false);
+        this.pump();
+        return;
+      }
       const failure = this.stopped ? undefined : this.requestFailed(peer, hedged ? undefined : planned, error); // backs off before release
       // The addresses another holder claims go to it at once (a busy peer's all of them); those
       // only the failed peer claims wait out their back-off.
@@ -231,7 +268,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     // The slot frees as soon as the reply is in, so the next request overlaps this one's write;
     // the addresses stay busy until they are stored, and pending writes are bounded on their own.
     end();
-    this.hedge.replied(peer, this.clock.now() - sentAt, reply.chunks.length > 0);
+    this.busy.served(peer);
+    this.hedge.replied(peer, this.clock.now() - sentAt, reply.chunks.length > 0, hedged);
     this.pendingWrites++;
     this.pump();
     let putOff: readonly number[] | undefined;
@@ -298,8 +336,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     // and its addresses go to other holders at once (backing them off would make a chunk wait
     // seconds whenever its first holder is popular). (Our own stop never gets here.)
     if (failure === 'busy') {
-      const until = now + busyPause(error);
-      this.busy.set(peer, until, true);
+      const until = this.busy.refused(peer, error, now);
       this.wakeAt(until, now);
       return failure;
     }
@@ -384,10 +421,4 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     }
     return storedColumns(added, addedPositions);
   }
-}
-
-/** The pause a BUSY refusal asks for (its retryAfterMs), or BUSY_PAUSE_MS. */
-function busyPause(error: unknown): number {
-  const asked = isAtlasError(error) ? retryAfterOf((error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs) : undefined;
-  return asked === undefined ? BUSY_PAUSE_MS : Math.min(asked, MAX_BUSY_PAUSE_MS);
 }

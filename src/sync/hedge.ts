@@ -21,7 +21,7 @@ export interface HedgeOptions {
   maxMs: number;
   /** The delay before any reply was seen, ms. */
   initialMs: number;
-  /** A peer whose request was hedged gets one request at a time for this long (or until it answers), ms. */
+  /** A peer whose request was hedged gets one request at a time for this long after its last hedged request ended (or until it answers one in time), ms. */
   slowPeerMs: number;
 }
 
@@ -66,9 +66,14 @@ export class HedgeTimer {
 
   constructor(private readonly options: HedgeOptions) {}
 
-  /** A reply arrived `ms` after its request was sent; `carriedChunks`: it held at least one chunk (only those are timed). */
-  replied(peer: string, ms: number, carriedChunks = true): void {
-    this.slow.delete(peer);
+  /**
+   * A reply arrived `ms` after its request was sent; `carriedChunks`: it held at least one chunk
+   * (only those are timed). One in time ends the peer's slow spell; a `late` one (its request was
+   * hedged before it came) does not: a holder answering each request just before the deadline
+   * would otherwise get its full slots back with each answer.
+   */
+  replied(peer: string, ms: number, carriedChunks = true, late = false): void {
+    if (!late) this.slow.delete(peer);
     if (!carriedChunks) return;
     const own = this.byPeer.get(peer);
     if (own !== undefined) this.byPeer.delete(peer); // re-inserted last: most recently heard
@@ -109,7 +114,7 @@ export class HedgeTimer {
     return Math.min(this.options.maxMs, Math.max(this.options.minMs, estimate.smoothed + 4 * estimate.deviation));
   }
 
-  /** A request to `peer` was hedged: it is slow (one request at a time) for slowPeerMs or until it answers. */
+  /** A request to `peer` was hedged, or a hedged one ended: it is slow (one request at a time) for slowPeerMs from `now` or until it answers in time. */
   hedged(peer: string, now: number): void {
     this.slow.set(peer, now + this.options.slowPeerMs, true);
   }

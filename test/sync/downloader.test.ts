@@ -827,11 +827,18 @@ describe('Downloader', () => {
     let mostOpen = 0;
     const stalled: (() => void)[] = [];
     const client = {
-      async getChunks(): Promise<{ chunks: never[]; missing: string[] }> {
+      // A call ends with its reply, or when it is aborted (a given-up hedged request), as the transport's do.
+      async getChunks(_peer: string, _params: unknown, callOptions?: { signal?: AbortSignal }): Promise<{ chunks: never[]; missing: string[] }> {
         open++;
         mostOpen = Math.max(mostOpen, open);
-        await new Promise<void>((resolve) => stalled.push(resolve)); // a reply just before the deadline, in the end
-        open--;
+        try {
+          await new Promise<void>((resolve, reject) => {
+            stalled.push(resolve); // a reply just before the deadline, in the end
+            callOptions?.signal?.addEventListener('abort', () => reject(callOptions.signal?.reason), { once: true });
+          });
+        } finally {
+          open--;
+        }
         return { chunks: [], missing: [] };
       },
     };

@@ -48,7 +48,17 @@ describe('hedge delay', () => {
     expect(two.delay('dawdler')).toBeLessThan(4_900);
   });
 
-  it('an answer of any kind ends a peer\'s slow spell, a timed one or not', () => {
+  it('a late answer (its request was hedged before it came) does not end a peer\'s slow spell, with chunks or without', () => {
+    const hedge = new HedgeTimer(DEFAULT_HEDGE);
+    hedge.hedged('p', 0);
+    hedge.replied('p', 29_000, true, true);
+    hedge.replied('p', 29_000, false, true);
+    expect(hedge.isSlow('p', 1)).toBe(true);
+    hedge.replied('p', 5);
+    expect(hedge.isSlow('p', 1)).toBe(false);
+  });
+
+  it('an answer in time of any kind ends a peer\'s slow spell, a timed one or not', () => {
     const hedge = new HedgeTimer(DEFAULT_HEDGE);
     hedge.hedged('p', 0);
     hedge.replied('p', 5, false);
