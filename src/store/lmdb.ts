@@ -61,6 +61,8 @@ const LEGACY_BY_ADDRESS = 'byAddress';
 const LEGACY_SEQUENCE = 'sequence';
 
 const DB_NAMES = ['meta', 'chunks', SEQUENCE_RUNS_DB, 'checkpoints'] as const;
+/** openDB's option to open a sub-database only if it exists (lmdb-js takes it; its declarations omit it). */
+const NO_CREATE: object = { create: false };
 
 /** Options of `LmdbChunkStore`: data directory, chunk size limit, map size and durability. */
 export interface LmdbChunkStoreOptions {
@@ -253,22 +255,22 @@ function openDatabases(env: RootDatabase, path: string, existing: boolean, wante
   if (foreign.length > 0) {
     throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} holds an LMDB environment that is not an atlasnet store (it has ${foreign.slice(0, 5).join(', ')})`, { path });
   }
-  const meta = env.openDB<FormatRecord, string>('meta', { encoding: 'msgpack' });
-  const dbs = {
-    chunks: env.openDB<Buffer, Buffer>('chunks', { keyEncoding: 'binary', encoding: 'binary' }),
-    sequence: env.openDB<Buffer, number>(SEQUENCE_RUNS_DB, { keyEncoding: 'uint32', encoding: 'binary' }),
-    checkpoints: env.openDB<Buffer, number>('checkpoints', { keyEncoding: 'uint32', encoding: 'binary' }),
-  };
-  const legacy = names.includes(LEGACY_BY_ADDRESS) ? env.openDB<Buffer, Buffer>(LEGACY_BY_ADDRESS, { keyEncoding: 'binary', encoding: 'binary' }) : undefined;
-  const positions = names.includes(LEGACY_SEQUENCE) ? env.openDB<Buffer, number>(LEGACY_SEQUENCE, { keyEncoding: 'uint32', encoding: 'binary' }) : undefined;
-  const format = meta.get('format');
+  // An existing environment is judged from the sub-databases it already has, opened without
+  // creating any: one that is not ours, or a newer atlasnet's, is refused unchanged. Ours are
+  // created only once it is known to be an atlasnet store this version reads (or a new one).
+  const opened = <K extends Buffer | number>(name: string, keyEncoding: 'binary' | 'uint32') =>
+    names.includes(name) ? env.openDB<Buffer, K>(name, { keyEncoding, encoding: 'binary', ...NO_CREATE }) : undefined;
+  const format = names.includes('meta') ? readFormat(env, path) : undefined;
+  const found = [opened('chunks', 'binary'), opened(SEQUENCE_RUNS_DB, 'uint32'), opened('checkpoints', 'uint32')];
+  const legacy = opened<Buffer>(LEGACY_BY_ADDRESS, 'binary');
+  const positions = opened<number>(LEGACY_SEQUENCE, 'uint32');
   let storage: ChunkStorage;
   let version: number = STORE_FORMAT_VERSION;
   if (format === undefined) {
     // A store killed while it was being created has no format record yet, and nothing else (a
     // log store may have its chunks.log, created first: without records, the options decide; a
     // log with records found alone, say beside a lost data.mdb, makes it a log store).
-    const populated = [dbs.chunks, dbs.sequence, dbs.checkpoints, legacy, positions].some((db) => db !== undefined && db.getCount() > 0);
+    const populated = [...found, legacy, positions].some((db) => db !== undefined && db.getCount() > 0);
     if (populated) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} holds data but no atlasnet format record`, { path });
     const log = ChunkLog.findBeforeFormat(path);
     storage = log === 'records' ? 'log' : wanted;
@@ -283,6 +285,12 @@ function openDatabases(env: RootDatabase, path: string, existing: boolean, wante
     if (storage === 'lmdb' && ChunkLog.exists(path)) throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} keeps its chunks in LMDB but also holds a chunk log`, { path });
     if (storage === 'log') checkLogChunkSize(maxChunkSize);
   }
+  const meta = env.openDB<FormatRecord, string>('meta', { encoding: 'msgpack' });
+  const dbs = {
+    chunks: env.openDB<Buffer, Buffer>('chunks', { keyEncoding: 'binary', encoding: 'binary' }),
+    sequence: env.openDB<Buffer, number>(SEQUENCE_RUNS_DB, { keyEncoding: 'uint32', encoding: 'binary' }),
+    checkpoints: env.openDB<Buffer, number>('checkpoints', { keyEncoding: 'uint32', encoding: 'binary' }),
+  };
   const record: FormatRecord = { magic: STORE_FORMAT_MAGIC, version: STORE_FORMAT_VERSION, chunks: storage };
   const rewrite = format === undefined || legacy !== undefined || positions !== undefined || version < STORE_FORMAT_VERSION;
   // The old entries go, and the new record is written, in one last transaction: a kill before it
@@ -314,6 +322,15 @@ function byteBound(option: string, value: number | undefined, fallback: number):
 function checkLogChunkSize(maxChunkSize: number): void {
   if (maxChunkSize <= MAX_RECORD_DATA) return;
   throw new InvalidOptionError('maxChunkSize', `a store keeping chunks in a log admits chunks of at most ${MAX_RECORD_DATA} bytes, got ${maxChunkSize}; keep them in LMDB (chunkStorage: 'lmdb')`);
+}
+
+/** The format record of an environment that has a `meta` sub-database, read without creating anything; STORE_CORRUPT when it cannot be read or decoded. */
+function readFormat(env: RootDatabase, path: string): unknown {
+  try {
+    return env.openDB<unknown, string>('meta', { encoding: 'msgpack', ...NO_CREATE }).get('format');
+  } catch (error) {
+    throw new AtlasError(ErrorCodes.STORE_CORRUPT, `${path} is not an atlasnet store (unreadable format record: ${(error as Error).message})`, { path }, { cause: error });
+  }
 }
 
 /** Checks a store's format record; answers where its chunks are, and its version. */

@@ -7,7 +7,8 @@
  * checkpoint every DIGEST_CHECKPOINT_INTERVAL positions (checkpoint k = d_{k * interval}) and
  * hashing forward from the nearest one: at most interval - 1 hashes of 40 bytes per query.
  * The LMDB store persists the checkpoints in the same transaction as the positions they cover,
- * so reopening a store never rehashes the sequence.
+ * so reopening a store rehashes one interval of the sequence to check the last checkpoint, not
+ * the whole sequence (restore).
  *
  * Runs of steps go to the hash backend in one call each (hash160Chain: one native call for up to
  * an interval of positions), so neither an append nor a digest query makes a call and a buffer
@@ -84,20 +85,29 @@ export class SequenceDigest {
    * Restores the state of a sequence of `length` positions from persisted checkpoints (index k at
    * k). Missing or extra checkpoints are tolerated: extra ones are ignored, missing ones are
    * rebuilt by hashing and returned in `rebuilt` so the caller can persist them.
+   *
+   * The last persisted checkpoint kept is checked against the one before it and the sequence
+   * (one interval hashed, under a millisecond): the digest of the whole sequence hashes forward
+   * from it, so damage to either is caught. When that link does not hold, every checkpoint is
+   * hashed again from d_0, and those that differ from the persisted ones are returned in
+   * `rebuilt` with the missing ones. Damage to an older checkpoint alone is not looked for at
+   * open (that costs hashing the whole sequence); `atlas check` finds it.
    */
   static restore(read: AddressRangeReader, length: number, persisted: readonly (Uint8Array | undefined)[]): { digest: SequenceDigest; rebuilt: DigestCheckpoint[] } {
     const wanted = Math.floor(length / DIGEST_CHECKPOINT_INTERVAL) + 1;
-    const checkpoints: Uint8Array[] = [ZERO_DIGEST];
+    let checkpoints: Uint8Array[] = [ZERO_DIGEST];
     for (let k = 1; k < wanted; k++) {
       const known = persisted[k];
       if (known === undefined || known.length !== DIGEST_BYTES) break;
       checkpoints.push(known);
     }
+    if (!lastLinkHolds(read, checkpoints)) checkpoints = [ZERO_DIGEST];
     const rebuilt: DigestCheckpoint[] = [];
     const from = (checkpoints.length - 1) * DIGEST_CHECKPOINT_INTERVAL;
     const { digest, position } = chainRead(read, checkpoints[checkpoints.length - 1] as Uint8Array, from, length, (index, checkpoint) => {
       checkpoints.push(checkpoint);
-      rebuilt.push({ index, digest: checkpoint });
+      const known = persisted[index];
+      if (known === undefined || !Buffer.from(known.buffer, known.byteOffset, known.byteLength).equals(checkpoint)) rebuilt.push({ index, digest: checkpoint });
     });
     if (position !== length) {
       throw new AtlasError(ErrorCodes.STORE_CORRUPT, `the sequence has a hole: expected ${length} positions, read ${position}`);
@@ -221,6 +231,16 @@ function chainRead(read: AddressRangeReader, digest: Uint8Array, from: number, t
   }
   if (filled > 0) flush();
   return { digest, position };
+}
+
+/** Whether the last of `checkpoints` (k > 0) is what hashing its interval of the sequence from checkpoint k - 1 gives. */
+function lastLinkHolds(read: AddressRangeReader, checkpoints: readonly Uint8Array[]): boolean {
+  const last = checkpoints.length - 1;
+  if (last === 0) return true;
+  const to = last * DIGEST_CHECKPOINT_INTERVAL;
+  const { digest, position } = chainRead(read, checkpoints[last - 1] as Uint8Array, to - DIGEST_CHECKPOINT_INTERVAL, to);
+  const stored = checkpoints[last] as Uint8Array;
+  return position === to && Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).equals(stored);
 }
 
 function checkDigestLength(length: number, sequenceLength: number): void {
