@@ -16,6 +16,7 @@ import { AtlasError, ErrorCodes, isAtlasError, type ErrorCode } from '../errors.
 import { bindServer } from './http-bind.js';
 import { MAX_TIMER_MS, type Clock, type Logger, type TimerHandle } from '../runtime.js';
 import { codecForAccept, codecForContentType, errorReply, jsonCodec, type Codec } from './codec.js';
+import { refuseClientError } from './client-errors.js';
 import { ConnectionTable, type Connection, type ConnectionStats } from './http-connections.js';
 import { readBody } from '../http-body.js';
 import { busyRetryAfter, callerOf, etagMatches, hasBody, httpStatusFor } from './http-io.js';
@@ -310,7 +311,7 @@ export class HttpServer {
     let params: unknown;
     try {
       const body = await context.readBody();
-      params = body.byteLength === 0 ? undefined : (requestCodec ?? jsonCodec).decode(body, { maxBytes: this.limits.maxRequestBytes, maxDepth: this.limits.maxDepth });
+      params = body.byteLength === 0 ? undefined : (requestCodec ?? jsonCodec).decode(body, { maxBytes: this.limits.maxRequestBytes, maxDepth: this.limits.maxDepth, maxValues: this.limits.maxValues });
     } catch (error) {
       this.sendError(res, error, replyCodec);
       return;
@@ -400,9 +401,8 @@ export class HttpServer {
     try {
       const body = await readBody(req, Math.min(maxBytes, this.limits.maxRequestBytes), {
         signal,
-        onProgress: (bytes) => {
-          progress.received += bytes;
-        },
+        minPieceBytes: this.limits.minBodyPieceBytes,
+        onProgress: (bytes) => (progress.received += bytes),
       });
       this.parts.counters.bytesIn += body.byteLength;
       return body;
@@ -417,33 +417,4 @@ function declaredBodyBytes(req: IncomingMessage, maxBytes: number): number {
   if (!hasBody(req)) return 0;
   const declared = Number(req.headers['content-length']);
   return Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, maxBytes) : maxBytes;
-}
-
-/** node:http's own refusals by error code: status, our code and message. Other HPE_ codes are 400 BAD_REQUEST. */
-const CLIENT_ERRORS: Readonly<Record<string, readonly [number, ErrorCode, string]>> = {
-  HPE_HEADER_OVERFLOW: [431, ErrorCodes.TOO_LARGE, 'request head over the size limit'],
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, ErrorCodes.TOO_LARGE, 'chunk extensions over the size limit'],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, ErrorCodes.TIMEOUT, 'request not received in time'],
-};
-
-/**
- * A request node:http refused itself (head too large, too slow, malformed): the typed JSON error
- * our other refusals carry, when nothing of a reply was sent yet, then the socket is closed.
- * A network error (ECONNRESET...) only closes it. Never throws.
- */
-function refuseClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  try {
-    const code = String(error?.code ?? '');
-    const known = CLIENT_ERRORS[code] ?? (code.startsWith('HPE_') ? ([400, ErrorCodes.BAD_REQUEST, `malformed request (${code.slice(0, 40)})`] as const) : undefined);
-    const started = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true;
-    if (known === undefined || !socket.writable || started) return;
-    const [status, errorCode, message] = known;
-    const body = jsonCodec.encode(errorReply(new AtlasError(errorCode, message)));
-    const head = `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: ${jsonCodec.contentType}\r\ncontent-length: ${body.byteLength}\r\nx-content-type-options: nosniff\r\nconnection: close\r\n\r\n`;
-    socket.write(Buffer.concat([Buffer.from(head, 'latin1'), body]));
-  } catch {
-    // nothing more to say: the socket is closed below
-  } finally {
-    socket.destroy();
-  }
 }

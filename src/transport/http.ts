@@ -254,7 +254,7 @@ export class HttpTransport implements Transport {
       });
       req.on('response', (res) => {
         responded = true;
-        readBodyParts(res, maxReplyBytes).then(
+        readBodyParts(res, maxReplyBytes, { minPieceBytes: this.limits.minBodyPieceBytes }).then(
           (body) => {
             this.counters.bytesIn += body.total;
             try {
@@ -267,7 +267,9 @@ export class HttpTransport implements Transport {
             finish(
               isAtlasError(error, ErrorCodes.TOO_LARGE)
                 ? new AtlasError(ErrorCodes.BAD_REPLY, `${method} reply larger than ${maxReplyBytes} bytes`, { limit: maxReplyBytes })
-                : new AtlasError(ErrorCodes.UNREACHABLE, 'connection lost while reading the reply', undefined, { cause: error }),
+                : isAtlasError(error, ErrorCodes.BAD_REQUEST) // sent in pieces too small (minBodyPieceBytes)
+                  ? new AtlasError(ErrorCodes.BAD_REPLY, `${method} reply: ${error.message}`, error.details, { cause: error })
+                  : new AtlasError(ErrorCodes.UNREACHABLE, 'connection lost while reading the reply', undefined, { cause: error }),
             );
           },
         );
@@ -285,7 +287,7 @@ export class HttpTransport implements Transport {
     let decoded = false;
     if (codec !== undefined) {
       try {
-        value = decodePieces(codec, body, { maxBytes: this.limits.maxReplyBytes, maxDepth: this.limits.maxDepth });
+        value = decodePieces(codec, body, { maxBytes: this.limits.maxReplyBytes, maxDepth: this.limits.maxDepth, maxValues: this.limits.maxValues });
         decoded = true;
       } catch (error) {
         if (status >= 200 && status < 300) throw new AtlasError(ErrorCodes.BAD_REPLY, 'malformed reply body', undefined, { cause: error });
