@@ -6,8 +6,7 @@
  * linearly, with an 8-bit tag a slot beside it. The table holds no address bytes: a candidate
  * whose 32-bit hash and tag match is confirmed by reading the address at its first position from
  * the sequence itself (`read`). The rare
- * address announced more than once keeps its later positions in a side map keyed by its first
- * position.
+ * address announced more than once keeps its positions in a side map keyed by its first position.
  *
  * Addresses are hashes, so their bytes are uniform, but announcing is open to anyone (a BNS update
  * names any 20 bytes it likes): the slot hash and tag come from a keyed hash of all 20 bytes
@@ -71,7 +70,12 @@ export class AddressIndex {
   #tombstones = 0;
   /** Bumped by every rehash: slots found before it are stale. */
   #generation = 0;
-  /** first position -> the address's later positions, ascending (only for repeated addresses). */
+  /**
+   * first position -> every position of the address, ascending (only for repeated addresses).
+   * positionsOf hands a list out frozen, not copied (a copy per call cost O(N) for an address
+   * announced N times, on every put or received chunk of it and every position of it a downloader
+   * planned); the next add or cut of that address copies it, so what was handed out never changes.
+   */
   readonly #more = new Map<number, number[]>();
   /**
    * Every position of every repeated address (first and later ones), so that isRepeatedAt is one
@@ -110,21 +114,26 @@ export class AddressIndex {
     return this.#find(key, this.#hasher(key)) >= 0;
   }
 
-  /** The positions of `key`, ascending; empty when it is not announced. */
-  positionsOf(key: Uint8Array): number[] {
+  /**
+   * The positions of `key`, ascending; empty when it is not announced. Read-only: an address
+   * announced once gets an array of its own, a repeated one the same frozen array on every call
+   * until its positions change (no copy, however often it is announced).
+   */
+  positionsOf(key: Uint8Array): readonly number[] {
     const slot = this.#find(key, this.#hasher(key));
     if (slot < 0) return [];
     const first = (this.#table[slot * 2] as number) - 1;
-    const more = this.#more.get(first);
-    return more === undefined ? [first] : [first, ...more];
+    const all = this.#more.get(first);
+    return all === undefined ? [first] : Object.isFrozen(all) ? all : Object.freeze(all);
   }
 
   /**
    * The positions of `key`, for a caller that expects it at `hint` (a downloader knows the position
    * it asked for): [hint] when the sequence holds `key` there and at no other position, which takes
-   * one read of the sequence instead of the keyed hash and the probe; else as positionsOf.
+   * one read of the sequence instead of the keyed hash and the probe; else as positionsOf (a
+   * repeated address's one frozen list: a put of it costs the same however often it is announced).
    */
-  positionsNear(key: Uint8Array, hint: number | undefined, keyAt = 0): number[] {
+  positionsNear(key: Uint8Array, hint: number | undefined, keyAt = 0): readonly number[] {
     if (hint !== undefined && !this.isRepeatedAt(hint) && this.#isAt(hint, key, keyAt)) return [hint];
     return this.positionsOf(keyAt === 0 ? key : key.subarray(keyAt, keyAt + ADDRESS_BYTES));
   }
@@ -143,9 +152,10 @@ export class AddressIndex {
     const slot = this.#find(key, placed);
     if (slot >= 0) {
       const first = (this.#table[slot * 2] as number) - 1;
-      const more = this.#more.get(first);
-      if (more === undefined) this.#more.set(first, [position]);
-      else more.push(position);
+      const all = this.#more.get(first);
+      if (all === undefined) this.#more.set(first, [first, position]);
+      else if (Object.isFrozen(all)) this.#more.set(first, withPosition(all, position));
+      else all.push(position);
       this.#repeated.add(first);
       this.#repeated.add(position);
       return true;
@@ -188,24 +198,24 @@ export class AddressIndex {
     if (plan.generation !== this.#generation) throw new AtlasError(ErrorCodes.INTERNAL, 'stale address index truncation plan');
     for (const { slot, stays } of plan.entries) {
       const first = (this.#table[slot * 2] as number) - 1;
-      const more = this.#more.get(first);
+      const all = this.#more.get(first);
       if (!stays) {
         this.#table[slot * 2] = FREE;
         this.#table[slot * 2 + 1] = TOMBSTONE_MARK;
-        if (more !== undefined) {
-          this.#repeated.delete(first);
-          for (const position of more) this.#repeated.delete(position);
-        }
+        if (all !== undefined) for (const position of all) this.#repeated.delete(position);
         this.#more.delete(first);
         this.#live--;
         this.#tombstones++;
         continue;
       }
-      if (more === undefined) continue;
-      let kept = more.length;
-      while (kept > 0 && (more[kept - 1] as number) >= plan.length) this.#repeated.delete(more[--kept] as number);
-      if (kept > 0) more.length = kept;
-      else {
+      if (all === undefined) continue;
+      let kept = all.length;
+      while (kept > 1 && (all[kept - 1] as number) >= plan.length) this.#repeated.delete(all[--kept] as number);
+      if (kept === all.length) continue;
+      if (kept > 1) {
+        if (Object.isFrozen(all)) this.#more.set(first, all.slice(0, kept)); // handed out: left as it was
+        else all.length = kept;
+      } else {
         this.#more.delete(first); // held once again
         this.#repeated.delete(first);
       }
@@ -256,6 +266,14 @@ export class AddressIndex {
       if (stored !== FREE) this.#insert(old[i + 1] as number, oldTags[i / 2] as number, stored - 1);
     }
   }
+}
+
+/** `list` and `position` after it, in a new array (`list` was handed out frozen). */
+function withPosition(list: readonly number[], position: number): number[] {
+  const grown = new Array<number>(list.length + 1);
+  for (let i = 0; i < list.length; i++) grown[i] = list[i] as number;
+  grown[list.length] = position;
+  return grown;
 }
 
 /** Where a hash's probe run starts in a table of `slots` slots: the hash scaled to [0, slots). */

@@ -11,22 +11,26 @@ import type { ChunkWrites } from './backend.js';
 import { notAnnouncedError, type AdmissionResult, type AdmittedChunk } from './admission.js';
 import type { PutOutcome } from './types.js';
 
-/** The positions of an address (the 20 bytes of `key` at `keyAt`, default 0) in the sequence near `hint`; empty when it is not announced. */
-export type PositionsNear = (key: Uint8Array, hint: number | undefined, keyAt?: number) => number[];
+/**
+ * The positions of an address (the 20 bytes of `key` at `keyAt`, default 0) in the sequence near
+ * `hint`; empty when it is not announced. Read-only, and possibly shared with other answers (a
+ * repeated address's list is not copied per chunk): it goes into outcomes as it is.
+ */
+export type PositionsNear = (key: Uint8Array, hint: number | undefined, keyAt?: number) => readonly number[];
 
 /** What one write asks of the backend, and what its outcomes are built from. */
 export interface PutBatch {
   /** Per chunk: admitted, or refused (a refusal made here: NOT_ANNOUNCED). */
   results: AdmissionResult[];
   /** Per admitted chunk: the positions it is announced at. */
-  positions: number[][];
+  positions: (readonly number[])[];
   /** The admitted chunks, in order, as the backend writes them. */
   writes: ChunkWrites;
 }
 
 /** Rule 2 for a batch: every admitted chunk whose address is not in the sequence is refused (NOT_ANNOUNCED); the others are written. */
 export function admitBatch(results: AdmissionResult[], positionsNear: PositionsNear): PutBatch {
-  const positions: number[][] = new Array(results.length);
+  const positions: (readonly number[])[] = new Array<readonly number[]>(results.length);
   const keys = Buffer.allocUnsafe(results.length * ADDRESS_BYTES);
   const data: Uint8Array[] = [];
   for (let i = 0; i < results.length; i++) {
@@ -72,7 +76,7 @@ export function settleBatch(batch: PutBatch, written: readonly boolean[]): Settl
       outcomes[i] = result;
       continue;
     }
-    const at = positions[i] as number[];
+    const at = positions[i] as readonly number[];
     const isNew = written[next++] === true;
     if (isNew) {
       for (let j = 0; j < at.length; j++) bits.push(at[j] as number);

@@ -1,4 +1,4 @@
-import type { Address } from '../address.js';
+import { NO_CHUNK_ADDRESS, type Address } from '../address.js';
 import { vouchForAddresses, type CheckedAddresses } from '../protocol/checked-addresses.js';
 import { bitmaps, type Bitmap } from '../inventory/bitmap.js';
 import { PositionBits } from '../inventory/position-bits.js';
@@ -80,6 +80,20 @@ export class WorkPlan {
   private readonly sideQueues = new Map<string, number[]>();
   /** Positions in flight: asked for, not yet stored or given up. Checked and changed for every chunk, so not a roaring bitmap. */
   private readonly busyPositions = new PositionBits();
+  /**
+   * Addresses in flight at positions that repeat (all, when the store cannot say), how many, and
+   * each such position's address (release uncounts what claim counted, whatever the sequence did
+   * since): one map lookup, where scanning an address's N positions made a catch-up N².
+   */
+  private readonly busyRepeated = new Map<Address, number>();
+  private readonly busyRepeatedAt = new Map<number, Address>();
+  /**
+   * Positions announcing NO_CHUNK_ADDRESS (BNS revokes, transfers without a zone file), left out
+   * of every plan: no data hashes to it, so a peer claiming them could only waste our requests.
+   * Rebuilt when the store lists them in another array (the same one until they change).
+   */
+  private readonly noChunkPositions = bitmaps.create();
+  private noChunkListed: readonly number[] | undefined;
   private readonly deferred = new Map<Address, number>(); // address -> position, while backing off
   private readonly deferredPositions = bitmaps.create();
   private readonly backoff: Backoff<Address>;
@@ -210,16 +224,17 @@ export class WorkPlan {
   }
 
   /**
-   * The address at a free position, unless it backs off or is in flight at another position. In
-   * flight is tracked by position alone: only an address announced more than once (rare, and
-   * known without a lookup) has its other positions looked up, so no address is hashed into a
-   * map per chunk, and an address announced again while in flight is still asked once.
+   * The address at a free position, unless it names no chunk, backs off or is in flight at another
+   * position: by address only for positions that repeat (busyRepeated), so no map is asked per
+   * chunk while none is in flight. One claimed while announced once was claimed at its first
+   * position, which an append leaves first: announced again meanwhile, it is still asked once.
    */
   private claimable(position: number, now: number): Address | undefined {
     const address = this.store.addressAt(position);
-    if (address === undefined || this.backoff.blocked(address, now)) return undefined;
-    const repeated = this.store.isRepeatedAt?.(position) ?? true;
-    if (repeated && this.store.positionsOf(address).some((other) => other !== position && this.busyPositions.has(other))) return undefined;
+    if (address === undefined || address === NO_CHUNK_ADDRESS || this.backoff.blocked(address, now)) return undefined;
+    if (this.busyRepeated.size > 0 && this.busyRepeated.has(address)) return undefined;
+    const first = this.store.isRepeatedAt?.(position) === true ? this.store.positionsOf(address)[0] : undefined;
+    if (first !== undefined && first !== position && this.busyPositions.has(first)) return undefined;
     return address;
   }
 
@@ -228,6 +243,21 @@ export class WorkPlan {
     request.positions.push(position);
     request.holders.push(holders);
     this.busyPositions.add(position);
+    if (this.store.isRepeatedAt?.(position) ?? true) {
+      this.busyRepeated.set(address, (this.busyRepeated.get(address) ?? 0) + 1);
+      this.busyRepeatedAt.set(position, address);
+    }
+  }
+
+  /** Marks `position` no longer in flight, and uncounts its address if claim counted it there (busyRepeated). */
+  private unclaim(position: number): void {
+    this.busyPositions.remove(position);
+    const address = this.busyRepeatedAt.size === 0 ? undefined : this.busyRepeatedAt.get(position);
+    if (address === undefined) return;
+    this.busyRepeatedAt.delete(position);
+    const count = (this.busyRepeated.get(address) ?? 1) - 1;
+    if (count > 0) this.busyRepeated.set(address, count);
+    else this.busyRepeated.delete(address);
   }
 
   /**
@@ -241,7 +271,7 @@ export class WorkPlan {
   release(request: PlannedRequest, requeue?: 'all' | readonly number[], without?: string): void {
     // Indexed loops on the per-chunk paths: until V8 has compiled them, for-of makes an iterator result a position.
     const { positions } = request;
-    for (let i = 0; i < positions.length; i++) this.busyPositions.remove(positions[i] as number);
+    for (let i = 0; i < positions.length; i++) this.unclaim(positions[i] as number);
     if (requeue === undefined) return;
     const again: PlannedPosition[] = [];
     const add = (i: number) => {
@@ -262,6 +292,7 @@ export class WorkPlan {
    * back-off of the address that was announced there.
    */
   truncate(length: number): void {
+    this.noChunkListed = undefined;
     this.sparedFrom.clear();
     this.queue.length = 0;
     this.head = 0;
@@ -367,10 +398,17 @@ export class WorkPlan {
     this.head = 0;
   }
 
-  /** What a plan leaves out: positions in flight or backing off (a new bitmap: release it). */
+  /** What a plan leaves out: positions in flight, backing off or naming no chunk (a new bitmap: release it). */
   private excluded(): Bitmap {
     const exclude = this.busyPositions.toBitmap();
     exclude.orInPlace(this.deferredPositions);
+    const listed = this.store.positionsOf(NO_CHUNK_ADDRESS);
+    if (listed !== this.noChunkListed) {
+      this.noChunkPositions.clear();
+      this.noChunkPositions.addMany(listed);
+      this.noChunkListed = listed;
+    }
+    if (listed.length > 0) exclude.orInPlace(this.noChunkPositions);
     return exclude;
   }
 
