@@ -42,7 +42,7 @@ export class SyncState {
 
   /**
    * How many positions announce NO_CHUNK_ADDRESS, counted once per change of the sequence: the
-   * store lists them (a copy), and progress() is read for every stored batch.
+   * store lists them, and progress() is read for every stored batch.
    */
   private noChunkPositions(length: number): number {
     if (this.noChunk === undefined || this.noChunk.length !== length) this.noChunk = { length, count: this.store.positionsOf(NO_CHUNK_ADDRESS).length };

@@ -36,7 +36,7 @@ export interface DerivedState {
 }
 
 /**
- * Reads the sequence into the address index, restores the digest (rebuilding and writing missing
+ * Reads the sequence into the address index, restores the digest (rebuilding and writing missing or damaged
  * checkpoints, with a warning) and derives the inventory and counters; throws STORE_CORRUPT when
  * the records disagree. `details` is added to the errors and the warning.
  */
@@ -53,7 +53,7 @@ export function deriveState(backend: StoreBackend, logger: Logger | undefined, d
   }
   const { digest, rebuilt } = SequenceDigest.restore((from, to) => backend.addressRange(from, to), length, backend.readCheckpoints());
   if (rebuilt.length > 0) {
-    (logger ?? silentLogger).warn('sequence digest checkpoints were missing and have been rebuilt', { ...details, rebuilt: rebuilt.length });
+    (logger ?? silentLogger).warn('sequence digest checkpoints were missing or damaged and have been rebuilt', { ...details, rebuilt: rebuilt.length });
     backend.writeCheckpoints(rebuilt);
   }
   return { length, index, digest, ...deriveInventory(backend, index, length, details) };
