@@ -10,6 +10,7 @@ import type { Announcement, ChainAdapter } from '../chain/types.js';
 import { AtlasError, ErrorCodes, abortedError } from '../errors.js';
 import { GuardedChain } from '../chain/guarded.js';
 import { systemClock, type Clock } from '../runtime.js';
+import { followSignal } from '../transport/abort.js';
 import { SubdomainIndex, type SubdomainIndexLimits } from './subdomain-index.js';
 import { parseZoneFile, type ZoneFile } from './zonefile.js';
 
@@ -258,15 +259,18 @@ function tailOf(announcement: Keyed): { address: string; txid: string | undefine
   return { address: announcement.address, txid: announcement.txid };
 }
 
-/** `promise`, or ABORTED as soon as `signal` aborts (the promise itself goes on). */
+/**
+ * `promise`, or ABORTED as soon as `signal` aborts (the promise itself goes on). Followed through
+ * followSignal, one listener however many lookups share the signal: a listener each made Node
+ * warn (MaxListenersExceededWarning) past 10 lookups at once under one shutdown signal.
+ */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise;
   const aborted = () => abortedError('name lookup', signal);
   if (signal.aborted) return Promise.reject(aborted());
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(aborted());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    const unfollow = followSignal(signal, () => reject(aborted()));
+    promise.then(resolve, reject).finally(unfollow);
   });
 }
 

@@ -68,9 +68,10 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
    * `signal` aborts the chain catch-up (ABORTED); it has no say once open has resolved. A failed
    * open closes the store it opened (a given store is closed only with `closeStore: true`).
    */
-  static async open(options: AtlasNodeOptions, init: { signal?: AbortSignal } = {}): Promise<AtlasNode> {
+  static async open(options: AtlasNodeOptions, init?: { signal?: AbortSignal }): Promise<AtlasNode> {
     const resolved = resolveNodeOptions(options);
-    const { signal } = init;
+    // Checked before the transport is claimed: a bad argument leaves nothing taken.
+    const { signal } = callOptions('open', init, ['signal']);
     if (signal?.aborted) throw abortedError('open', signal);
     claimTransport(resolved.transport);
     let store: ChunkStore;
@@ -321,24 +322,17 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   }
 
   /**
-   * No event is emitted once close() has begun: listeners never see a closing node's store. With
-   * several listeners each is called on its own, so one that throws does not keep the event from
-   * the others (emit() stops at the first that throws).
+   * No event is emitted once close() has begun: listeners never see a closing node's store. Each
+   * listener is called on its own, so one that throws does not keep the event from the others
+   * (emit() stops at the first that throws), and an async one's rejection is its throw: left to
+   * itself it was an unhandled rejection, which ends the process.
    */
   private emitSafe<E extends keyof AtlasNodeEvents>(event: E, payload: AtlasNodeEvents[E]): void {
-    if (this.closingOrClosed()) return;
-    if (this.listenerCount(event) <= 1) {
+    for (const listener of this.rawListeners(event) as ((payload: unknown) => unknown)[]) {
+      if (this.closingOrClosed()) return; // a listener before this one may have closed the node
       try {
-        (this.emit as (event: string, payload: unknown) => boolean)(event, payload);
-      } catch (error) {
-        this.listenerThrew(event, error);
-      }
-      return;
-    }
-    for (const listener of this.rawListeners(event) as ((payload: unknown) => void)[]) {
-      if (this.closingOrClosed()) return; // a listener before this one closed the node
-      try {
-        listener.call(this, payload);
+        const returned = listener.call(this, payload);
+        if (isThenable(returned)) returned.then(undefined, (error: unknown) => this.listenerThrew(event, error));
       } catch (error) {
         this.listenerThrew(event, error);
       }
@@ -370,4 +364,8 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
 function countArgument(what: string, value: unknown): number {
   if (!(Number.isSafeInteger(value) && (value as number) >= 0)) throw new AtlasError(ErrorCodes.BAD_REQUEST, `${what} must be a whole number >= 0, got ${String(value).slice(0, 40)}`);
   return value as number;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

@@ -1,4 +1,5 @@
 /** One caller's abort ends its own wait only: a lookup running alongside is not failed by it. */
+import { getEventListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { NameResolver } from '../../src/bns/names.js';
@@ -43,6 +44,27 @@ describe('NameResolver and signals', () => {
     setTimeout(() => leaving.abort(), 5);
     await expect(first).rejects.toMatchObject({ code: 'ABORTED' });
     expect((await second).status).toBe('ok');
+  });
+
+  it('carries one listener on a signal shared by many lookups at once (no MaxListenersExceededWarning), none once they are done', async () => {
+    const file = new Uint8Array(Buffer.from('$ORIGIN alice.id\n$TTL 3600\n'));
+    const memory = new MemoryChain();
+    memory.announce([{ address: hash160Hex(file), key: 'alice.id' }]);
+    const names = new NameResolver({ chain: new SlowChain(memory), chunk: (address) => (address === hash160Hex(file) ? file : undefined) });
+    const shutdown = new AbortController();
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const lookups = Array.from({ length: 30 }, () => names.resolve('alice.id', { signal: shutdown.signal }));
+      expect(getEventListeners(shutdown.signal, 'abort').length).toBeLessThanOrEqual(2);
+      expect((await Promise.all(lookups)).every((resolution) => resolution.status === 'ok')).toBe(true);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((warning) => warning.name)).not.toContain('MaxListenersExceededWarning');
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
   });
 
   it('leaves no catch-up failure unhandled when the one caller had left before it began (a signal aborted already)', async () => {

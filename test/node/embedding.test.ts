@@ -164,6 +164,34 @@ describe('events work with Node’s tools', () => {
     expect(node.listenerCount('chunk')).toBe(2);
   });
 
+  it('an async listener that rejects is a throwing listener: logged and reported on error, no unhandled rejection', async () => {
+    const chunks = generateChunks(2, seededRandom(18));
+    const logged: string[] = [];
+    const logger: Logger = { debug() {}, info() {}, warn() {}, error: (message) => logged.push(message) };
+    const node = await AtlasNode.open({ chain: chainWith(chunks), transport: new MemoryNetwork().transport('t'), logger });
+    open.push(node);
+    const errors: Error[] = [];
+    node.on('error', (error) => errors.push(error));
+    node.on('chunk', async () => {
+      await Promise.resolve();
+      throw new Error('async listener bug');
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      expect(await node.putChunks(chunks.map((c) => c.data))).toEqual([true, true]);
+      await waitFor(() => errors.length === 2, 'both rejections reported', 2_000);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    expect(errors.map((e) => e.message)).toEqual(['async listener bug', 'async listener bug']);
+    expect(logged.filter((m) => m === 'event listener threw')).toHaveLength(2);
+    expect(node.stats().chunks).toBe(2);
+  });
+
   it('a listener that closes the node: the listeners after it hear nothing more (no event once close() has begun)', async () => {
     const chunks = generateChunks(2, seededRandom(19));
     const node = await AtlasNode.open({ chain: chainWith(chunks), transport: new MemoryNetwork().transport('t') });

@@ -163,6 +163,21 @@ describe('AtlasNode lifecycle edges', () => {
     });
   });
 
+  it('open refuses a second argument that is not { signal } with INVALID_OPTION, before it takes the transport or the store', async () => {
+    const dir = dataDir();
+    const transport = new MemoryNetwork().transport('a');
+    for (const [init, option] of [
+      ['not options', 'options'],
+      [{ signal: 'soon' }, 'signal'],
+      [{ sigal: AbortSignal.timeout(1_000) }, 'sigal'],
+    ] as const) {
+      await expect(AtlasNode.open({ chain: new MemoryChain(), transport, dataDir: dir, network: 'x' }, init as never)).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION, option });
+    }
+    // Neither the transport nor the store was taken: the same ones open a node now.
+    const node = await AtlasNode.open({ chain: new MemoryChain(), transport, dataDir: dir, network: 'x' });
+    await node.close();
+  });
+
   it('a put answered while the node closes resolves with its outcomes: the chunks are stored', async () => {
     const dir = dataDir();
     const chain = new MemoryChain();
