@@ -33,6 +33,12 @@ export interface ReadonlyInventory {
 export class Inventory implements ReadonlyInventory {
   #bits: Bitmap;
   #length: number;
+  /**
+   * The whole vector's bytes as toBytes last built them, until the next change (every method that
+   * changes a bit or the length drops them): serializing a large live bitmap cost 19-34 ms at
+   * 4,194,304 positions, and an inventory read of it 1 request token. At most byteLength() bytes.
+   */
+  #whole: Uint8Array | undefined;
 
   constructor(length = 0) {
     checkLength(length);
@@ -87,6 +93,7 @@ export class Inventory implements ReadonlyInventory {
   /** Growing adds zero bits; shrinking drops every set bit at a position >= `length`. */
   setLength(length: number): void {
     checkLength(length);
+    this.#whole = undefined;
     if (length < this.#length) this.#bits.removeRange(length, END_OF_RANGE);
     this.#length = length;
   }
@@ -98,7 +105,9 @@ export class Inventory implements ReadonlyInventory {
   /** Sets one bit; returns true when it was not set before. */
   add(position: number): boolean {
     this.#checkPosition(position);
-    return this.#bits.tryAdd(position);
+    if (!this.#bits.tryAdd(position)) return false;
+    this.#whole = undefined;
+    return true;
   }
 
   /** Sets many bits; returns how many were not set before. Throws (and changes nothing) when one is out of range. */
@@ -115,22 +124,27 @@ export class Inventory implements ReadonlyInventory {
     // As a typed array: roaring's native addMany copies anything else through Uint32Array.from,
     // the iterator protocol (an object an element).
     this.#bits.addMany(positions instanceof Uint32Array ? positions : new Uint32Array(positions));
-    return this.#bits.size - before;
+    const added = this.#bits.size - before;
+    if (added > 0) this.#whole = undefined;
+    return added;
   }
 
   /** Clears one bit; returns true when it was set. */
   remove(position: number): boolean {
     if (!this.has(position)) return false;
+    this.#whole = undefined;
     return this.#bits.delete(position);
   }
 
   /** Clears every bit `bits` sets. */
   removeAll(bits: ReadonlyBitmap): void {
+    this.#whole = undefined;
     this.#bits.andNotInPlace(bits);
   }
 
   /** Clears every bit; the length stays. */
   clear(): void {
+    this.#whole = undefined;
     this.#bits.clear();
   }
 
@@ -150,11 +164,16 @@ export class Inventory implements ReadonlyInventory {
     const total = this.byteLength();
     if (offset >= total || length === 0) return new Uint8Array(0);
     const end = Math.min(total, offset + length);
+    // A copy: the caller may change what it gets, and the kept bytes must not change.
+    if (this.#whole !== undefined) return this.#whole.slice(offset, end);
     const out = new Uint8Array(end - offset);
     const startBit = offset * 8;
     const endBit = Math.min(end * 8, this.#length);
+    if (startBit === 0 && endBit === this.#length) {
+      this.#whole = bitmapToBytesInto(out, this.#bits, offset);
+      return out.slice();
+    }
     // Serializing only the requested range keeps a small request on a large vector cheap.
-    if (startBit === 0 && endBit === this.#length) return bitmapToBytesInto(out, this.#bits, offset);
     const range = bitmaps.fromRange(startBit, endBit);
     const part = bitmaps.and(this.#bits, range);
     try {
@@ -174,6 +193,7 @@ export class Inventory implements ReadonlyInventory {
     checkByteCount(byteOffset, 'byteOffset');
     const start = byteOffset * 8;
     if (start >= this.#length) return;
+    this.#whole = undefined;
     if (mode === 'replace') this.#bits.removeRange(start, Math.min(start + bytes.length * 8, this.#length));
     const received = bitmapFromBytes(bytes, byteOffset, this.#length);
     if (this.#bits.isEmpty) {

@@ -125,6 +125,17 @@ export class NodeService implements AtlasService {
 }
 
 /**
+ * The bytes of `inventory`'s vector an inventory request (`params` as received, unchecked) would
+ * be answered with, for RequestGuard's pricing: [offset, offset + length) clamped to the vector;
+ * 0 when they are not numbers of at least 0 (validation refuses them later).
+ */
+export function inventoryBytesAnswered(inventory: { byteLength(): number }, params: unknown): number {
+  const { offset, length } = typeof params === 'object' && params !== null ? (params as { offset?: unknown; length?: unknown }) : {};
+  if (typeof offset !== 'number' || typeof length !== 'number' || !(offset >= 0) || !(length >= 0)) return 0;
+  return Math.max(0, Math.min(inventory.byteLength(), offset + length) - offset);
+}
+
+/**
  * The positions an inventoryChanges request (`params` as received, unchecked) would be answered
  * with, for RequestGuard's pricing: what the handler above would read from `log`, 0 when its
  * reply lists none (another epoch, a version the log no longer reaches, past `maxCount`).

@@ -28,7 +28,7 @@ import type { NodeTimers } from './options.js';
 import type { ResolvedNodeOptions } from './resolve-options.js';
 import { OutboundGuard } from './outbound-guard.js';
 import { PeerEvents } from './peer-events.js';
-import { changesAnswered, NodeService, type ServiceHost } from './service.js';
+import { changesAnswered, inventoryBytesAnswered, NodeService, type ServiceHost } from './service.js';
 import { RateMeter, type NodeStats } from './stats.js';
 import type { LiveNodeState } from './lifecycle.js';
 import { SyncState } from './sync-state.js';
@@ -229,7 +229,10 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
     onCall: (peer, ok) => overlay.recordCall(peer, ok),
   });
   /** Sheds load with BUSY: per-host token buckets and concurrency bounds (protocol/request-guard). */
-  const guard = new RequestGuard(clock, options.requests, { changesAnswered: (params) => changesAnswered(replicator.log, params, limits.maxInventoryChanges) });
+  const guard = new RequestGuard(clock, options.requests, {
+    changesAnswered: (params) => changesAnswered(replicator.log, params, limits.maxInventoryChanges),
+    inventoryBytesAnswered: (params) => inventoryBytesAnswered(store.inventory, params),
+  });
   const serviceHost: ServiceHost = {
     network,
     store,

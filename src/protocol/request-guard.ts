@@ -42,6 +42,13 @@ export interface RequestLimits extends RateLimitOptions {
    * decode never reaches the method's own charge. A body under this size spends nothing more.
    */
   bodyBytesPerToken: number;
+  /**
+   * An inventory request spends its method cost once per this many bytes of the vector it will
+   * be answered (RequestPricing.inventoryBytesAnswered; rounded up): the reply is built from our
+   * whole bitmap, 19-34 ms for 512 KiB of a 4,194,304-position vector when it changed since the
+   * last read, and costs 128 tokens instead of 1.
+   */
+  inventoryBytesPerToken: number;
 }
 
 /** Default per-host and total bounds on requests being served. */
@@ -53,12 +60,13 @@ export const DEFAULT_REQUEST_LIMITS: Readonly<RequestLimits> = Object.freeze({
   methodCost: Object.freeze(Object.fromEntries(METHODS.map((method) => [method, 1]))),
   addressesPerToken: 100,
   bodyBytesPerToken: 65_536,
+  inventoryBytesPerToken: 4_096,
 });
 
 /** What each request limit must be (the node checks its `requests` option by them too): Infinity requests a second is no bound. */
 export const REQUEST_LIMIT_RULES: OverlayRules = {
   numbers: numberRule({
-    positiveIntegers: ['maxConcurrent', 'maxConcurrentPerHost', 'maxKeys', 'burst', 'addressesPerToken', 'bodyBytesPerToken'],
+    positiveIntegers: ['maxConcurrent', 'maxConcurrentPerHost', 'maxKeys', 'burst', 'addressesPerToken', 'bodyBytesPerToken', 'inventoryBytesPerToken'],
     positive: ['ratePerSecond'],
     mayBeInfinite: ['ratePerSecond'],
   }),
@@ -80,6 +88,8 @@ export interface RequestGuardStats {
 export interface RequestPricing {
   /** The positions an inventoryChanges request (`params` as received, unchecked) would be answered with; 0 when its reply lists none. */
   changesAnswered?(params: unknown): number;
+  /** The bytes of our vector an inventory request (`params` as received, unchecked) would be answered with. */
+  inventoryBytesAnswered?(params: unknown): number;
 }
 
 const noRelease = (): void => {};
@@ -199,6 +209,8 @@ export class RequestGuard {
       items = this.pricing.changesAnswered(params);
     } else if (method === 'offer') {
       items = offeredPositions(typeof params === 'object' && params !== null ? (params as { added?: unknown }).added : undefined);
+    } else if (method === 'inventory' && this.pricing.inventoryBytesAnswered !== undefined) {
+      return cost * Math.max(1, Math.ceil(this.pricing.inventoryBytesAnswered(params) / this.limits.inventoryBytesPerToken));
     } else {
       return cost;
     }

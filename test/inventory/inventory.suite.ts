@@ -101,6 +101,43 @@ describe('against the naive reference (property)', () => {
     );
   });
 
+  it('answers every read after any change as a fresh copy would: the whole vector kept between reads is dropped by each change', () => {
+    const change = fc.oneof(
+      fc.record({ op: fc.constant('add' as const), at: fc.nat(599) }),
+      fc.record({ op: fc.constant('addMany' as const), at: fc.nat(599) }),
+      fc.record({ op: fc.constant('remove' as const), at: fc.nat(599) }),
+      fc.record({ op: fc.constant('removeAll' as const), at: fc.nat(599) }),
+      fc.record({ op: fc.constant('clear' as const), at: fc.nat(599) }),
+      fc.record({ op: fc.constant('setLength' as const), at: fc.nat(700) }),
+      fc.record({ op: fc.constant('applyBytes' as const), at: fc.nat(80) }),
+      fc.record({ op: fc.constant('read' as const), at: fc.nat(90) }),
+    );
+    fc.assert(
+      fc.property(fc.array(change, { maxLength: 40 }), (changes) => {
+        const inventory = new Inventory(600);
+        for (const { op, at } of changes) {
+          const length = inventory.length;
+          if (op === 'add' && at < length) inventory.add(at);
+          else if (op === 'addMany' && at + 3 < length) inventory.addMany([at, at + 1, at + 3]);
+          else if (op === 'remove') inventory.remove(at);
+          else if (op === 'removeAll') inventory.removeAll(bitmaps.fromRange(at, at + 50));
+          else if (op === 'clear' && at % 7 === 0) inventory.clear();
+          else if (op === 'setLength') inventory.setLength(at);
+          else if (op === 'applyBytes') inventory.applyBytes(at, Uint8Array.of(0xa5, 0xff), at % 2 === 0 ? 'replace' : 'or');
+          else if (op === 'read') {
+            // What a caller does with what it gets is its own: the kept bytes do not change.
+            const got = inventory.toBytes();
+            got.fill(0x5a);
+          }
+          const fresh = Inventory.fromPositions(Array.from(inventory.positions()), inventory.length);
+          expect(inventory.toBytes()).toEqual(fresh.toBytes());
+          expect(inventory.toBytes(at % 40, 13)).toEqual(fresh.toBytes(at % 40, 13));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('fromBytes reads exactly the bits below its length', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 700 }), fc.integer({ min: -16, max: 16 }), (bytes, delta) => {

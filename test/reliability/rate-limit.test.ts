@@ -5,7 +5,8 @@ import { RateLimiter, remoteHost } from '../../src/transport/rate-limit.js';
 import { offeredPositions, RequestGuard } from '../../src/protocol/request-guard.js';
 import { encodePositions } from '../../src/inventory/varint.js';
 import { InventoryLog } from '../../src/inventory/change-log.js';
-import { changesAnswered } from '../../src/node/service.js';
+import { changesAnswered, inventoryBytesAnswered } from '../../src/node/service.js';
+import { Inventory } from '../../src/inventory/inventory.js';
 import { systemClock } from '../../src/runtime.js';
 import type { ProtocolHandler } from '../../src/protocol/server.js';
 import { peerAddressNamed } from '../../src/peer-address.js';
@@ -302,6 +303,24 @@ describe('RequestGuard', () => {
     await expect(handler('offer', { from: '192.0.2.2:6264', added: 'not bytes' }, honest)).resolves.toBe('offer'); // 1
     await expect(small(1)).resolves.toBe('offer');
     await expect(small(1)).rejects.toMatchObject({ code: ErrorCodes.BUSY });
+  });
+
+  it('prices an inventory read by the bytes of our vector it will be answered: 512 KiB cost 128 tokens, a read past the end 1', async () => {
+    const inventory = new Inventory(4 * 1024 * 1024); // 512 KiB of vector
+    const guard = new RequestGuard(steppedClock(), { ratePerSecond: 1, burst: 5_000 }, { inventoryBytesAnswered: (params) => inventoryBytesAnswered(inventory, params) });
+    const handler = guard.wrap(async (method) => method);
+    const attacker = contextFrom('192.0.2.1:5');
+    let admitted = 0;
+    for (let i = 0; i < 60; i++) admitted += await handler('inventory', { offset: 0, length: 524_288 }, attacker).then(() => 1, () => 0);
+    expect(admitted).toBe(Math.floor(5_000 / 128));
+    // Clamped to the vector: a length past its end costs what the vector holds from the offset.
+    expect(inventoryBytesAnswered(inventory, { offset: 524_000, length: 524_288 })).toBe(288);
+    expect(inventoryBytesAnswered(inventory, { offset: 600_000, length: 10 })).toBe(0);
+    for (const params of [undefined, 'x', { offset: 'a', length: 1 }, { offset: -1, length: 5 }]) expect(inventoryBytesAnswered(inventory, params)).toBe(0);
+    const honest = contextFrom('192.0.2.2:5');
+    for (let i = 0; i < 4_999; i++) await handler('inventory', { offset: 0, length: 4_096 }, honest); // 1 token each
+    await expect(handler('inventory', { offset: 0, length: 4_097 }, honest)).rejects.toMatchObject({ code: ErrorCodes.BUSY }); // 2 tokens, 1 left
+    await expect(handler('inventory', { offset: 600_000, length: 4_096 }, honest)).resolves.toBe('inventory'); // past the end: 1
   });
 
   it('prices an inventoryChanges by the positions its reply will list: a 60-byte request for 65,536 changes costs 656 tokens, a small one 1', async () => {
