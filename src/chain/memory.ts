@@ -4,6 +4,7 @@
  */
 import { AtlasError, ErrorCodes } from '../errors.js';
 import { pushAll, type Logger } from '../runtime.js';
+import { checkOptionNames } from '../options-overlay.js';
 import { checkMaxReadLimit, checkRollback, checkSignal, readPage, toAnnouncements, type AnnounceInput } from './announcement.js';
 import { ChainListeners } from './listeners.js';
 import type { Announcement, ChainAdapter, ChainListener } from './types.js';
@@ -26,6 +27,7 @@ export class MemoryChain implements ChainAdapter {
   #closed = false;
 
   constructor(options: MemoryChainOptions = {}) {
+    checkOptionNames<MemoryChainOptions>(options, { announcements: true, maxReadLimit: true, logger: true }, 'MemoryChain');
     this.maxReadLimit = checkMaxReadLimit(options.maxReadLimit);
     this.#listeners = new ChainListeners(options.logger);
     if (options.announcements !== undefined) pushAll(this.#announcements, toAnnouncements(options.announcements, 0));

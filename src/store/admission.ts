@@ -7,7 +7,7 @@
  * the sync layer, which knows what it asked for: see `verifyClaimed`.
  */
 import { addressFromBytes, digestIs, parseAddress, type Address } from '../address.js';
-import { AtlasError, ErrorCodes } from '../errors.js';
+import { AtlasError, ErrorCodes, InvalidOptionError } from '../errors.js';
 import { hash160Batch } from '../hash/index.js';
 import { DEFAULT_MAX_CHUNK_SIZE, type PutOutcome, type VerifiedChunk } from './types.js';
 
@@ -161,9 +161,7 @@ export function throwIfRefused<T extends PutOutcome>(outcome: T): T & { ok: true
 /** Validates a store's maxChunkSize option (default 40,960). */
 export function checkMaxChunkSize(value: number | undefined): number {
   if (value === undefined) return DEFAULT_MAX_CHUNK_SIZE;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new AtlasError(ErrorCodes.BAD_REQUEST, `maxChunkSize must be a positive integer, got ${value}`);
-  }
+  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidOptionError('maxChunkSize', `expected a positive integer, got ${String(value)}`);
   return value;
 }
 

@@ -4,6 +4,7 @@
  * plain maps, so its semantics are exactly those of LmdbChunkStore; the contract tests run both.
  */
 import { ADDRESS_BYTES, hexOfAddress, type Address } from '../address.js';
+import { checkOptionNames } from '../options-overlay.js';
 import { AddressArray } from './address-array.js';
 import type { ChunkWrites, StoreBackend } from './backend.js';
 import { BackedChunkStore } from './chunk-store.js';
@@ -20,6 +21,7 @@ export class MemoryChunkStore extends BackedChunkStore {
   readonly #backend: MemoryBackend;
 
   constructor(options: MemoryChunkStoreOptions = {}) {
+    checkOptionNames<MemoryChunkStoreOptions>(options, { maxChunkSize: true }, 'MemoryChunkStore');
     const backend = new MemoryBackend();
     super(backend, options.maxChunkSize !== undefined ? { maxChunkSize: options.maxChunkSize } : {});
     this.#backend = backend;

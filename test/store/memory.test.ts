@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BackedChunkStore } from '../../src/store/chunk-store.js';
+import { MemoryChain } from '../../src/chain/memory.js';
 import { MemoryBackend, MemoryChunkStore } from '../../src/store/memory.js';
-import { isAtlasError } from '../../src/errors.js';
 import type { ChunkWrites } from '../../src/store/backend.js';
 import type { PutOutcome, VerifiedChunk } from '../../src/store/types.js';
 import { handOverChunks, isHandedOver } from '../../src/store/handed-over.js';
@@ -14,16 +14,13 @@ describeChunkStoreContract('MemoryChunkStore', {
 });
 
 describe('MemoryChunkStore options', () => {
-  it('refuses an invalid maxChunkSize', () => {
+  it('refuses an invalid maxChunkSize, and a misspelt option, with INVALID_OPTION naming it', () => {
     for (const maxChunkSize of [0, -1, 1.5, Number.NaN]) {
-      let error: unknown;
-      try {
-        new MemoryChunkStore({ maxChunkSize });
-      } catch (e) {
-        error = e;
-      }
-      expect(isAtlasError(error, 'BAD_REQUEST')).toBe(true);
+      expect(() => new MemoryChunkStore({ maxChunkSize })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', option: 'maxChunkSize' }));
     }
+    expect(() => new MemoryChunkStore({ maxChunkSise: 10 } as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', option: 'maxChunkSise' }));
+    expect(() => new MemoryChain({ maxReadLimt: 10 } as never)).toThrow(expect.objectContaining({ code: 'INVALID_OPTION', option: 'maxReadLimt' }));
+    expect(new MemoryChunkStore({ maxChunkSize: 10 }).maxChunkSize).toBe(10);
   });
 });
 
