@@ -32,12 +32,17 @@ class SlowChain implements ChainAdapter {
   }
 }
 
+/** A resolver of alice.id (its zone file held) over a slow chain. */
+function aliceOnSlowChain(): NameResolver {
+  const file = new Uint8Array(Buffer.from('$ORIGIN alice.id\n$TTL 3600\n'));
+  const memory = new MemoryChain();
+  memory.announce([{ address: hash160Hex(file), key: 'alice.id' }]);
+  return new NameResolver({ chain: new SlowChain(memory), chunk: (address) => (address === hash160Hex(file) ? file : undefined) });
+}
+
 describe('NameResolver and signals', () => {
   it('resolves for one caller while another caller of the same sync aborts', async () => {
-    const file = new Uint8Array(Buffer.from('$ORIGIN alice.id\n$TTL 3600\n'));
-    const memory = new MemoryChain();
-    memory.announce([{ address: hash160Hex(file), key: 'alice.id' }]);
-    const names = new NameResolver({ chain: new SlowChain(memory), chunk: (address) => (address === hash160Hex(file) ? file : undefined) });
+    const names = aliceOnSlowChain();
     const leaving = new AbortController();
     const first = names.resolve('alice.id', { signal: leaving.signal });
     const second = names.resolve('alice.id', { signal: AbortSignal.timeout(5_000) });
@@ -47,10 +52,7 @@ describe('NameResolver and signals', () => {
   });
 
   it('carries one listener on a signal shared by many lookups at once (no MaxListenersExceededWarning), none once they are done', async () => {
-    const file = new Uint8Array(Buffer.from('$ORIGIN alice.id\n$TTL 3600\n'));
-    const memory = new MemoryChain();
-    memory.announce([{ address: hash160Hex(file), key: 'alice.id' }]);
-    const names = new NameResolver({ chain: new SlowChain(memory), chunk: (address) => (address === hash160Hex(file) ? file : undefined) });
+    const names = aliceOnSlowChain();
     const shutdown = new AbortController();
     const warnings: Error[] = [];
     const onWarning = (warning: Error) => warnings.push(warning);

@@ -28,6 +28,18 @@ function chainWith(chunks: readonly { address: string }[]): MemoryChain {
   return chain;
 }
 
+/** A node of 2 announced chunks whose logged errors and 'error' events are collected. */
+async function nodeLoggingErrors(seed: number) {
+  const chunks = generateChunks(2, seededRandom(seed));
+  const logged: string[] = [];
+  const logger: Logger = { debug() {}, info() {}, warn() {}, error: (message) => logged.push(message) };
+  const node = await AtlasNode.open({ chain: chainWith(chunks), transport: new MemoryNetwork().transport('t'), logger });
+  open.push(node);
+  const errors: Error[] = [];
+  node.on('error', (error) => errors.push(error));
+  return { chunks, node, logged, errors };
+}
+
 /** Downloads off and slow refreshes: chunks move only when fetchChunks asks. */
 const QUIET = { timers: { ...FAST_TIMERS, inventoryRefreshMs: 600_000 }, downloads: { maxInFlight: 0 } } as const;
 
@@ -143,13 +155,7 @@ describe('events work with Node’s tools', () => {
   });
 
   it('a throwing listener neither breaks the node nor escapes: logged and reported on error', async () => {
-    const chunks = generateChunks(2, seededRandom(17));
-    const logged: string[] = [];
-    const logger: Logger = { debug() {}, info() {}, warn() {}, error: (message) => logged.push(message) };
-    const node = await AtlasNode.open({ chain: chainWith(chunks), transport: new MemoryNetwork().transport('t'), logger });
-    open.push(node);
-    const errors: Error[] = [];
-    node.on('error', (error) => errors.push(error));
+    const { chunks, node, logged, errors } = await nodeLoggingErrors(17);
     const heard: string[] = [];
     node.on('chunk', () => {
       throw new Error('listener bug');
@@ -165,13 +171,7 @@ describe('events work with Node’s tools', () => {
   });
 
   it('an async listener that rejects is a throwing listener: logged and reported on error, no unhandled rejection', async () => {
-    const chunks = generateChunks(2, seededRandom(18));
-    const logged: string[] = [];
-    const logger: Logger = { debug() {}, info() {}, warn() {}, error: (message) => logged.push(message) };
-    const node = await AtlasNode.open({ chain: chainWith(chunks), transport: new MemoryNetwork().transport('t'), logger });
-    open.push(node);
-    const errors: Error[] = [];
-    node.on('error', (error) => errors.push(error));
+    const { chunks, node, logged, errors } = await nodeLoggingErrors(18);
     node.on('chunk', async () => {
       await Promise.resolve();
       throw new Error('async listener bug');

@@ -9,29 +9,16 @@
  *    caller, BAD_REPLY from a peer).
  */
 import http from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
 import { encodeBinary, MSGPACK_CONTENT_TYPE } from '../../src/transport/codec.js';
-import { HttpTransport, splitHostPort, type HttpTransportOptions } from '../../src/transport/http.js';
+import type { HttpTransportOptions } from '../../src/transport/http.js';
 import { codeOf, ContractService } from './contract.js';
+import { httpTransports } from '../support/http-transports.js';
 
-const open: { close(): Promise<void> | void }[] = [];
-afterEach(async () => {
-  for (const item of open.splice(0).reverse()) await item.close();
-});
-
-async function serve(options: HttpTransportOptions = {}) {
-  const server = new HttpTransport({ listen: '127.0.0.1:0', ...options });
-  open.push(server);
-  const address = await server.listen(new ContractService());
-  return { address, port: splitHostPort(address).port };
-}
-
-function client(options: HttpTransportOptions = {}): HttpTransport {
-  const transport = new HttpTransport(options);
-  open.push(transport);
-  return transport;
-}
+const transports = httpTransports();
+const { open, client } = transports;
+const serve = (options: HttpTransportOptions = {}) => transports.serve(new ContractService(), options);
 
 /** A stub peer answering every call with `write`. */
 async function stubPeer(write: (res: http.ServerResponse) => void): Promise<string> {

@@ -10,23 +10,15 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../src/errors.js';
 import { HttpTransport, splitHostPort, type HttpTransportOptions } from '../../src/transport/http.js';
 import { codeOf, ContractService } from './contract.js';
+import { httpTransports } from '../support/http-transports.js';
 
-const open: { close(): Promise<void> | void }[] = [];
-afterEach(async () => {
-  for (const item of open.splice(0).reverse()) await item.close();
-});
-
-async function serve(options: HttpTransportOptions = {}, service = new ContractService()) {
-  const server = new HttpTransport({ listen: '127.0.0.1:0', ...options });
-  open.push(server);
-  const address = await server.listen(service);
-  const { port } = splitHostPort(address);
-  return { server, service, address, port };
-}
+const transports = httpTransports();
+const { open } = transports;
+const serve = (options: HttpTransportOptions = {}, service = new ContractService()) => transports.serve(service, options);
 
 /** A raw connection that writes `text` and collects what comes back until it is closed (by either side). */
 function rawSocket(port: number, text: string) {
