@@ -15,29 +15,17 @@ import { ErrorCodes } from '../../src/errors.js';
 import { HttpTransport, splitHostPort, type HttpTransportOptions } from '../../src/transport/http.js';
 import { codeOf, ContractService } from './contract.js';
 import { httpTransports } from '../support/http-transports.js';
+import { rawSocket as connectRaw, until } from '../support/raw-socket.js';
 
 const transports = httpTransports();
 const { open } = transports;
 const serve = (options: HttpTransportOptions = {}, service = new ContractService()) => transports.serve(service, options);
 
-/** A raw connection that writes `text` and collects what comes back until it is closed (by either side). */
+/** A raw connection (support/raw-socket.ts), destroyed after the test. */
 function rawSocket(port: number, text: string) {
-  const socket = net.connect({ port, host: '127.0.0.1' });
-  open.push({ close: () => void socket.destroy() });
-  let received = '';
-  socket.on('data', (data: Buffer) => (received += data.toString('latin1')));
-  socket.on('error', () => {});
-  const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(received)));
-  socket.on('connect', () => socket.write(text));
-  return { socket, closed, received: () => received };
-}
-
-async function until(condition: () => boolean, ms = 3_000): Promise<void> {
-  const stop = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > stop) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  const raw = connectRaw(port, text);
+  open.push({ close: () => void raw.socket.destroy() });
+  return raw;
 }
 
 /** Writes "\r\n" every `everyMs` while the socket is open; stops by itself after `maxMs`. */

@@ -8,6 +8,7 @@ import { binaryCodec, decodeBinary, encodeBinary, encodeJsonText } from '../../s
 import { HttpTransport, splitHostPort, type HttpRoute, type HttpTransportOptions } from '../../src/transport/http.js';
 import { SHARED_PIECE_BYTES } from '../../src/transport/reply-pieces.js';
 import { codeOf, ContractService, SHAPES } from './contract.js';
+import { rawSocket, until } from '../support/raw-socket.js';
 
 const ADDRESS = '0123456789abcdef0123456789abcdef01234567';
 const CHUNK = new Uint8Array([0, 1, 2, 250, 255, 10, 13]);
@@ -538,25 +539,6 @@ describe('HttpTransport: limits', () => {
     expect(await peer.call(address, 'big', { size: 5_000 })).toMatchObject({ data: expect.any(Uint8Array) });
   });
 });
-
-/** A raw connection from `localAddress` that writes `text` and collects what comes back until the server closes it. */
-function rawSocket(port: number, text: string, localAddress = '127.0.0.1') {
-  const socket = net.connect({ port, host: '127.0.0.1', localAddress });
-  let received = '';
-  socket.on('data', (data) => (received += data.toString('latin1')));
-  socket.on('error', () => {});
-  const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(received)));
-  socket.on('connect', () => socket.write(text));
-  return { socket, closed, received: () => received };
-}
-
-async function until(condition: () => boolean, ms = 3_000): Promise<void> {
-  const stop = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > stop) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const HALF_POST = (path: string) => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`;
 
