@@ -20,9 +20,6 @@ import { WorkPlan, type PlannedRequest } from './work-plan.js';
 /** The bounds on a BUSY peer's pause (busy-peers.ts), where they were exported before. */
 export { BUSY_PAUSE_MS, MAX_BUSY_PAUSE_MS, MIN_BUSY_PAUSE_MS } from './busy-peers.js';
 
-/** Pumps run in one turn of the event loop before the next waits for a turn of its own (Downloader.pump). */
-const MAX_CHAINED_PUMPS = 8;
-
 /** Why a peer is being reported: lost calls lower health; bad data is penalised. */
 export type PeerFault = 'unresponsive' | 'bad-data';
 
@@ -76,8 +73,6 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   /** Replies received and being verified and stored. */
   private pendingWrites = 0;
   private pumpQueued = false;
-  /** Pumps run since the event loop last had a turn of its own (pump()). */
-  private chainedPumps = 0;
   private wakeTimer: unknown;
   private wakeTime = Infinity;
   private stopped = false;
@@ -118,24 +113,30 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     return this.open - this.hedgedOpen;
   }
 
-  /**
-   * Plans and starts requests while there is capacity; cheap to call often. At most
-   * MAX_CHAINED_PUMPS run in one turn of the event loop, the next in a turn of its own: a request
-   * that fails at once (a refused peer: a rejected promise, no I/O) pumps again, and pumps chained
-   * in microtasks went through a whole plan without letting timers or I/O run (65,536 positions of
-   * one such holder held the event loop 1.6 s). Replies arrive in turns of their own.
-   */
+  /** Plans and starts requests while there is capacity; cheap to call often. */
   pump(): void {
     if (this.pumpQueued || this.stopped) return;
     this.pumpQueued = true;
-    const run = () => {
-      this.pumpQueued = false;
-      if (!this.stopped) this.launch();
-    };
-    if (this.chainedPumps === 0) setImmediate(() => (this.chainedPumps = 0));
-    if (++this.chainedPumps <= MAX_CHAINED_PUMPS) queueMicrotask(run);
-    else setImmediate(run);
+    queueMicrotask(this.runPump);
   }
+
+  /**
+   * pump(), in a turn of the event loop of its own: after a failed request. One that fails at once
+   * (a refused peer: a rejected promise, no I/O) pumped again in a microtask, and those chained went
+   * through a whole plan without letting timers or replies run (65,536 positions of one such holder
+   * held the event loop 1.6 s). A reply keeps pump(): a replan between a corrupt reply's positions
+   * going back to the head of the plan and the next take put them anywhere in the window.
+   */
+  private pumpLater(): void {
+    if (this.pumpQueued || this.stopped) return;
+    this.pumpQueued = true;
+    setImmediate(this.runPump);
+  }
+
+  private readonly runPump = (): void => {
+    this.pumpQueued = false;
+    if (!this.stopped) this.launch();
+  };
 
   /** Peers' inventories changed (refresh, offer): the plan may be out of date. */
   inventoriesChanged(): void {
@@ -269,14 +270,14 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
         // that went unanswered, for the peer's health, and no fault.
         this.stats.failedRequests++;
         if (!this.stopped) this.hooks.called(peer, false);
-        this.pump();
+        this.pumpLater();
         return;
       }
       const failure = this.stopped ? undefined : this.requestFailed(peer, hedged ? undefined : planned, error); // backs off before release
       // The addresses another holder claims go to it at once (a busy peer's all of them); those
       // only the failed peer claims wait out their back-off.
       if (!hedged) this.plan.release(planned, failure === undefined ? undefined : 'all', peer);
-      this.pump();
+      this.pumpLater();
       return;
     }
     // The slot frees as soon as the reply is in, so the next request overlaps this one's write;

@@ -6,6 +6,7 @@ import { planRarestFirst, type PlannedPosition } from '../inventory/rarest.js';
 import type { Random } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
+import { RepeatedInFlight } from './repeated-in-flight.js';
 import type { PeerViews } from './peer-views.js';
 
 export interface WorkPlanOptions {
@@ -80,13 +81,10 @@ export class WorkPlan {
   private readonly sideQueues = new Map<string, number[]>();
   /** Positions in flight: asked for, not yet stored or given up. Checked and changed for every chunk, so not a roaring bitmap. */
   private readonly busyPositions = new PositionBits();
-  /**
-   * Addresses in flight at positions that repeat (all, when the store cannot say), how many, and
-   * each such position's address (release uncounts what claim counted, whatever the sequence did
-   * since): one map lookup, where scanning an address's N positions made a catch-up N².
-   */
-  private readonly busyRepeated = new Map<Address, number>();
-  private readonly busyRepeatedAt = new Map<number, Address>();
+  /** Addresses in flight at positions that repeat (all, when the store cannot say). */
+  private readonly busyRepeated = new RepeatedInFlight();
+  /** Whether claimable()'s last position repeats, for claim(): asked of the store once (twice cost a catch-up 10% more CPU). */
+  private claimableRepeats = true;
   /**
    * Positions announcing NO_CHUNK_ADDRESS (BNS revokes, transfers without a zone file), left out
    * of every plan: no data hashes to it, so a peer claiming them could only waste our requests.
@@ -232,8 +230,10 @@ export class WorkPlan {
   private claimable(position: number, now: number): Address | undefined {
     const address = this.store.addressAt(position);
     if (address === undefined || address === NO_CHUNK_ADDRESS || this.backoff.blocked(address, now)) return undefined;
-    if (this.busyRepeated.size > 0 && this.busyRepeated.has(address)) return undefined;
-    const first = this.store.isRepeatedAt?.(position) === true ? this.store.positionsOf(address)[0] : undefined;
+    if (this.busyRepeated.has(address)) return undefined;
+    const repeats = this.store.isRepeatedAt?.(position);
+    this.claimableRepeats = repeats ?? true;
+    const first = repeats === true ? this.store.positionsOf(address)[0] : undefined;
     if (first !== undefined && first !== position && this.busyPositions.has(first)) return undefined;
     return address;
   }
@@ -243,21 +243,13 @@ export class WorkPlan {
     request.positions.push(position);
     request.holders.push(holders);
     this.busyPositions.add(position);
-    if (this.store.isRepeatedAt?.(position) ?? true) {
-      this.busyRepeated.set(address, (this.busyRepeated.get(address) ?? 0) + 1);
-      this.busyRepeatedAt.set(position, address);
-    }
+    if (this.claimableRepeats) this.busyRepeated.add(address, position);
   }
 
   /** Marks `position` no longer in flight, and uncounts its address if claim counted it there (busyRepeated). */
   private unclaim(position: number): void {
     this.busyPositions.remove(position);
-    const address = this.busyRepeatedAt.size === 0 ? undefined : this.busyRepeatedAt.get(position);
-    if (address === undefined) return;
-    this.busyRepeatedAt.delete(position);
-    const count = (this.busyRepeated.get(address) ?? 1) - 1;
-    if (count > 0) this.busyRepeated.set(address, count);
-    else this.busyRepeated.delete(address);
+    this.busyRepeated.remove(position);
   }
 
   /**
