@@ -75,12 +75,15 @@ export class IntactRecordFinder {
    * Where the first intact record after `from` and before `size` is, or 'none': the windows from
    * `from` to the end of the file, each offset looked at once a pass, a window whose hash budget
    * ran out going on where it stopped with a new one. The first pass hashes only candidates that
-   * lead to the end of the file or to another plausible length; the second, run when the first
-   * found nothing, every candidate (an intact record followed by more damage). Each pass ends
-   * once it has hashed TEAR_SEARCH_HASH_BUDGET bytes.
+   * lead to the end of the file or to another plausible length; the second hashes every
+   * candidate (an intact record followed by more damage), up to what the first found or, when it
+   * found nothing, to the end: an intact record between two damaged length fields was passed
+   * over when intact records followed the second. Each pass ends once it has hashed
+   * TEAR_SEARCH_HASH_BUDGET bytes.
    */
   beforeEnd(from: number, size: number): number | 'none' {
-    return this.#walk(from, size, true) ?? this.#walk(from, size, false) ?? 'none';
+    const leading = this.#walk(from, size, true);
+    return this.#walk(from, leading ?? size, false) ?? leading ?? 'none';
   }
 
   #walk(from: number, size: number, leading: boolean): number | undefined {

@@ -127,6 +127,18 @@ describe('IntactRecordFinder.beforeEnd', () => {
     });
   });
 
+  it('finds an intact record between two damaged length fields though intact records follow the second', () => {
+    const [first, between, second, later, last] = randomRecords(5, 1_000, 6) as [Buffer, Buffer, Buffer, Buffer, Buffer];
+    first.writeUInt32LE(0, 0); // zeros where the lengths were
+    second.writeUInt32LE(0, 0);
+    withLog([first, between, second, later, last], (fd, size) => {
+      const finder = new IntactRecordFinder(fd, 40_960);
+      // The first pass alone took `later` (it leads on to `last`), and `between` was lost with the damage.
+      expect(finder.beforeEnd(0, size)).toBe(first.length);
+      expect(finder.beforeEnd(first.length + between.length, size)).toBe(first.length + between.length + second.length);
+    });
+  });
+
   it('finds an intact record that more damage follows, in its second pass', () => {
     const [before, alone] = randomRecords(2, 1_000, 5) as [Buffer, Buffer];
     before.writeUInt32LE(0, 0); // zeros where a length was

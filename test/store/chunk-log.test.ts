@@ -227,6 +227,18 @@ describe('chunk log after a crash or damage', () => {
     await store.close();
   });
 
+  it('keeps an intact record that lies between two damaged length fields, intact records following the second', async () => {
+    const { path } = await damagedStore(8, (bytes) => {
+      bytes.writeUInt32LE(0, recordOffset(2)); // zeros where the lengths of pool[2] and pool[4] were
+      bytes.writeUInt32LE(0, recordOffset(4));
+    });
+    const store = await LmdbChunkStore.open({ path });
+    // pool[2] and pool[4] are lost with their damage; pool[3], intact between them, was passed over before.
+    expect(store.chunkLog).toEqual({ records: 6, damaged: 2, cut: 0 });
+    expect(Array.from(store.inventory.positions())).toEqual([0, 1, 3, 5, 6, 7]);
+    await store.close();
+  });
+
   it('cuts nothing intact however far past a broken length field it lies: a 2 MiB record broken, or 3 MiB of zeros in the middle', async () => {
     const dir = freshPath();
     mkdirSync(dir);
