@@ -39,7 +39,7 @@ describe('PeerTable: peers per host', () => {
     expect(PEER_TABLE_DEFAULTS.perHostPeersOnLoopback).toBe(false);
   });
 
-  it('one public host answering on every port it names holds maxPeersPerHost places; an honest newcomer still gets in (the reviewer’s repro)', () => {
+  it('one public host answering on every port it names holds maxPeersPerHost places; an honest newcomer still gets in', () => {
     // The repro at a fifth of the scale: a table of 200, which the host filled in 100 rounds.
     const { clock, table: t } = table({ seeds: ['8.8.8.8:6264'], maxPeers: 200 });
     let port = 10_000;
