@@ -121,16 +121,18 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   }
 
   /**
-   * pump(), in a turn of the event loop of its own: after a failed request. One that fails at once
-   * (a refused peer: a rejected promise, no I/O) pumped again in a microtask, and those chained went
+   * pump(), on a timer of the clock (0 ms): after a failed request. One that fails at once (a
+   * refused peer: a rejected promise, no I/O) pumped again in a microtask, and those chained went
    * through a whole plan without letting timers or replies run (65,536 positions of one such holder
-   * held the event loop 1.6 s). A reply keeps pump(): a replan between a corrupt reply's positions
-   * going back to the head of the plan and the next take put them anywhere in the window.
+   * held the event loop 1.6 s). The clock's timer, not setImmediate: the simulator's clock runs
+   * its timers in virtual time, and a turn of the real event loop came at no fixed point of it. A
+   * reply keeps pump(): a replan between a corrupt reply's positions going back to the head of the
+   * plan and the next take put them anywhere in the window.
    */
   private pumpLater(): void {
     if (this.pumpQueued || this.stopped) return;
     this.pumpQueued = true;
-    setImmediate(this.runPump);
+    this.clock.setTimeout(this.runPump, 0);
   }
 
   private readonly runPump = (): void => {
