@@ -10,6 +10,13 @@ const MAX_POSITION = 0xffff_ffff;
 /** A 32-bit value takes at most 5 LEB128 bytes; the 5th carries the top 4 bits. */
 const MAX_VARINT_BYTES = 5;
 
+/** The positions in delta-varint `bytes`, counted without decoding them: every number ends on a byte below 0x80. */
+export function positionCount(bytes: Uint8Array): number {
+  let count = 0;
+  for (let i = 0; i < bytes.length; i++) if ((bytes[i] as number) < 0x80) count++;
+  return count;
+}
+
 /** Encodes strictly ascending unsigned 32-bit positions; throws a RangeError otherwise. */
 export function encodePositions(positions: Uint32Array | readonly number[]): Uint8Array {
   const out = new Uint8Array(positions.length * MAX_VARINT_BYTES);

@@ -14,6 +14,7 @@ import type { AdmittedRequest, RequestContext } from '../transport/types.js';
 import { InFlightSlots } from '../transport/in-flight.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, hostKey, type RateLimitOptions } from '../transport/rate-limit.js';
 import type { Caller } from '../peer-address.js';
+import { positionCount } from '../inventory/varint.js';
 import { requestedAddressCount } from './get-chunks.js';
 import { METHODS } from './messages.js';
 import type { ProtocolHandler } from './server.js';
@@ -219,14 +220,10 @@ export class RequestGuard {
 }
 
 /**
- * How many positions an offer's `added` (as received, unchecked) names, for its price: its
- * delta-varints counted by their last bytes (below 0x80), the count decodePositions and the
- * request's validation make, without decoding them. 0 when it is no byte string (validation
- * refuses it later).
+ * How many positions an offer's `added` (as received, unchecked) names, for its price: the count
+ * the request's validation makes (positionCount), without decoding them. 0 when it is no byte
+ * string (validation refuses it later).
  */
 export function offeredPositions(added: unknown): number {
-  if (!(added instanceof Uint8Array)) return 0;
-  let count = 0;
-  for (let i = 0; i < added.length; i++) if ((added[i] as number) < 0x80) count++;
-  return count;
+  return added instanceof Uint8Array ? positionCount(added) : 0;
 }

@@ -17,6 +17,7 @@
  * accepts and what it sends are checked against the same reading of SPEC; getChunks, with its two
  * reply forms, has its own module (get-chunks.ts), and the field readers are in fields.ts.
  */
+import { positionCount } from '../inventory/varint.js';
 import { parsePeerAddress } from '../peer-address.js';
 import { AtlasError, ErrorCodes, hasControlCharacters, isAtlasError, type ErrorCode } from '../errors.js';
 import { boolean, bytes, count, describe, failReply, failRequest, list, object, own, type Fail, type Fields } from './fields.js';
@@ -158,13 +159,6 @@ function inventoryChangesParams(fields: Fields, limits: Readonly<ProtocolLimits>
 /** Delta-varint position lists (inventoryChanges.added, offer.added) are bounded in bytes. */
 function positionBytes(value: unknown, field: string, limits: Readonly<ProtocolLimits>, fail: Fail): Uint8Array {
   return bytes(value, field, limits.maxInventoryChanges * MAX_VARINT_BYTES, fail);
-}
-
-/** Positions in a delta-varint list: every number ends on a byte below 0x80. */
-function varintCount(data: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < data.length; i++) if ((data[i] as number) < 0x80) n++;
-  return n;
 }
 
 function offerParams(fields: Fields, limits: Readonly<ProtocolLimits>, fail: Fail): OfferParams {
@@ -368,7 +362,7 @@ function putChunksResult(fields: Fields, limits: Readonly<ProtocolLimits>, reque
 
 function offerResult(fields: Fields, limits: Readonly<ProtocolLimits>, request: OfferParams | undefined): OfferResult {
   const wanted = count(own(fields, 'wanted'), 'offer.wanted', fail);
-  const offered = request === undefined ? limits.maxInventoryChanges : varintCount(request.added);
+  const offered = request === undefined ? limits.maxInventoryChanges : positionCount(request.added);
   if (wanted > offered) fail(ErrorCodes.BAD_REPLY, 'offer.wanted', `${wanted} wanted of ${offered} offered`);
   return { wanted };
 }

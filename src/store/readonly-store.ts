@@ -33,12 +33,9 @@ export function readonlyStore(store: ChunkStore): ReadonlyChunkStore {
     get inventory() {
       return store.inventory;
     },
-    get chunkStorage() {
-      return inDirectory.chunkStorage;
-    },
-    get chunkLog() {
-      return inDirectory.chunkLog;
-    },
+    // Fixed for the store's life (its layout, what opening its log found); the caches change.
+    chunkStorage: inDirectory.chunkStorage,
+    chunkLog: inDirectory.chunkLog,
     get sequenceCache() {
       return inDirectory.sequenceCache;
     },

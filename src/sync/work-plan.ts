@@ -395,12 +395,13 @@ export class WorkPlan {
     const exclude = this.busyPositions.toBitmap();
     exclude.orInPlace(this.deferredPositions);
     const listed = this.store.positionsOf(NO_CHUNK_ADDRESS);
+    if (listed.length === 0) return exclude; // none announced (positionsOf answers a new empty list each time)
     if (listed !== this.noChunkListed) {
       this.noChunkPositions.clear();
       this.noChunkPositions.addMany(listed);
       this.noChunkListed = listed;
     }
-    if (listed.length > 0) exclude.orInPlace(this.noChunkPositions);
+    exclude.orInPlace(this.noChunkPositions);
     return exclude;
   }
 
