@@ -22,6 +22,7 @@ const LIGHT_MODULES = [
   'dist/command-line.js',
   'dist/peers/address-policy.js',
   'dist/protocol/limits.js',
+  'dist/inventory/varint.js',
   'dist/options-overlay.js',
   'dist/store/lmdb-file.js',
   'dist/store/lock.js',
