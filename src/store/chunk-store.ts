@@ -20,11 +20,11 @@ import { checkMaxChunkSize, hashChunks, parseVerified, throwIfRefused, type Admi
 import { checkAppendStart, packAppend, validateTruncate, type PackedAppend } from './announcements.js';
 import type { AddressIndex } from './address-index.js';
 import { copyAdmitted } from './admitted.js';
-import type { StoreBackend } from './backend.js';
+import type { ChunkWrites, StoreBackend } from './backend.js';
 import { deriveState } from './derived-state.js';
 import { handedOverDigests, isHandedOver } from './handed-over.js';
 import { admitBatch, settleBatch, type PositionsNear } from './put-batch.js';
-import { discardChunk } from './quarantine.js';
+import { DamagedRecords, hashesTo, removalFailed } from './quarantine.js';
 import { receivedAsPutVerified, storeReceived, type ReceivedBatch, type ReceivedOutcome } from './received.js';
 import { copyReceived, writeReceived, type ReceiptPart } from './received-batch.js';
 import { SequenceDigest } from './sequence-digest.js';
@@ -64,6 +64,8 @@ export class BackedChunkStore implements ChunkStore {
    * the address index.
    */
   #countsInDoubt = false;
+  /** Damaged records the backend failed to remove: not stored as far as reads, counters and bits go (quarantine.ts). */
+  readonly #damaged = new DamagedRecords();
   /** Puts, received batches, appends, truncations and discards, one at a time. */
   readonly #writes = new WriteQueue(
     () => this.#closed,
@@ -189,13 +191,14 @@ export class BackedChunkStore implements ChunkStore {
     const key = addressKey(address);
     if (key === undefined || !this.#isAnnouncedIfStored(key)) return undefined;
     const backend = this.#backend;
+    if (this.#damaged.has(key)) return undefined;
     return shared && backend.sharedChunk !== undefined ? backend.sharedChunk(key) : backend.chunk(key);
   }
 
   has(address: Address): boolean {
     this.#checkOpen();
     const key = addressKey(address);
-    return key !== undefined && this.#isAnnouncedIfStored(key) && this.#backend.hasChunk(key);
+    return key !== undefined && this.#isAnnouncedIfStored(key) && this.#backend.hasChunk(key) && !this.#damaged.has(key);
   }
 
   /**
@@ -221,20 +224,31 @@ export class BackedChunkStore implements ChunkStore {
     return this.#bytes;
   }
 
-  /** The bytes are read and hashed again inside the write queue: an intact chunk is never removed. */
+  /**
+   * The bytes are read and hashed again inside the write queue: an intact chunk is never removed.
+   * A removal the backend fails still clears the chunk's bits and counts, and the store stops
+   * serving it (a bit says true iff the store can serve the chunk); it then rejects with the
+   * removal's typed error (STORE_IO with the errno; `details.positions`: the bits cleared).
+   */
   discard(address: Address): Promise<DiscardOutcome> {
     return this.#writes.run(async () => {
       const keyBytes = addressKey(address);
       if (keyBytes === undefined) return { discarded: false, positions: [] };
-      const removed = await discardChunk(keyBytes, { read: () => this.#backend.rereadChunk(keyBytes), remove: () => this.#backend.removeChunk(keyBytes) });
-      if (removed === undefined) return { discarded: false, positions: [] };
-      this.#stored--;
-      const positions = this.#index.positionsOf(keyBytes);
-      if (positions.length > 0) {
-        for (const position of positions) this.inventory.remove(position);
-        this.#count--;
-        this.#bytes -= removed;
+      const data = this.#backend.rereadChunk(keyBytes);
+      if (data === undefined || hashesTo(data, keyBytes)) return { discarded: false, positions: [] };
+      const counted = !this.#damaged.has(keyBytes);
+      const failure = await this.#damaged.remove(keyBytes, () => this.#backend.removeChunk(keyBytes), 'the store');
+      // Counted as stored until now (not a record whose earlier removal failed): gone from the counts and bits, removed or not.
+      const positions = counted ? this.#index.positionsOf(keyBytes) : [];
+      if (counted) {
+        this.#stored--;
+        if (positions.length > 0) {
+          for (const position of positions) this.inventory.remove(position);
+          this.#count--;
+          this.#bytes -= data.byteLength;
+        }
       }
+      if (failure !== undefined) throw removalFailed(failure, positions);
       return { discarded: true, positions };
     });
   }
@@ -314,7 +328,7 @@ export class BackedChunkStore implements ChunkStore {
   #chunkSizes(count: number, keyAt: (i: number) => Buffer, skip?: (i: number) => boolean): (number | undefined)[] | undefined {
     if (this.#stored === 0) return undefined;
     const sizes = new Array<number | undefined>(count);
-    for (let i = 0; i < count; i++) sizes[i] = skip?.(i) === true ? undefined : this.#backend.chunkSize(keyAt(i));
+    for (let i = 0; i < count; i++) sizes[i] = skip?.(i) === true ? undefined : this.#chunkSize(keyAt(i));
     return sizes;
   }
 
@@ -332,7 +346,7 @@ export class BackedChunkStore implements ChunkStore {
   /** Stores the admitted chunks in one backend transaction; "already stored" (a repeat within the batch too) is the backend's answer. */
   async #store(prepared: AdmissionResult[]): Promise<PutOutcome[]> {
     const batch = admitBatch(prepared, this.#positionsNear);
-    const written = batch.writes.count > 0 ? await this.#backend.storeChunks(batch.writes) : [];
+    const written = batch.writes.count > 0 ? await this.#storeChunks(batch.writes) : [];
     const settled = settleBatch(batch, written);
     this.#stored += settled.added;
     this.#count += settled.added;
@@ -346,11 +360,25 @@ export class BackedChunkStore implements ChunkStore {
   async #storeReceipts(parts: ReceiptPart[]): Promise<void> {
     // Counted here as #store counts its own: one method for both (given two shapes of result)
     // made putVerified into LMDB about a tenth slower (170 B chunks, lower in ten of ten alternated runs).
-    const written = await writeReceived(parts, this.maxChunkSize, this.#positionsNear, (writes) => this.#backend.storeChunks(writes));
+    const written = await writeReceived(parts, this.maxChunkSize, this.#positionsNear, (writes) => this.#storeChunks(writes));
     this.#stored += written.added;
     this.#count += written.added;
     this.#bytes += written.addedBytes;
     if (written.bits.length > 0) this.inventory.addMany(written.bits);
+  }
+
+  /** A chunk's stored size; undefined for a damaged record not removed (counted as not stored). */
+  #chunkSize(key: Buffer): number | undefined {
+    return this.#damaged.has(key) ? undefined : this.#backend.chunkSize(key);
+  }
+
+  /**
+   * The backend's storeChunks, after removing any damaged record among the keys (the backend would
+   * answer "already stored" for it and keep the damaged bytes); fails whole while one cannot be.
+   */
+  async #storeChunks(writes: ChunkWrites): Promise<boolean[]> {
+    if (this.#damaged.size > 0) await this.#damaged.clear(writes.keys, writes.count, (key) => this.#backend.removeChunk(key), 'the store');
+    return this.#backend.storeChunks(writes);
   }
 
   /** A hint past the sequence (it was cut since the chunk was asked) is no hint: nothing is read for it. */

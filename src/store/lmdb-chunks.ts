@@ -64,8 +64,9 @@ export class LmdbChunkRecords implements ChunkRecords {
     return added;
   }
 
+  /** A removal LMDB fails (an I/O error at its commit) is STORE_IO naming the errno; the record is then still there. */
   async removeChunk(key: Buffer): Promise<void> {
-    await this.db.remove(key);
+    await storeWrite(this.path, `cannot remove the chunk ${key.toString('hex')} from ${this.path}`, () => this.db.remove(key));
   }
 
   /** The environment is the backend's to close. */

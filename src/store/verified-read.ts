@@ -21,7 +21,7 @@ export interface CorruptChunk {
 export interface VerifiedReaderOptions {
   /** A stored chunk failed its check and was quarantined. */
   corrupt?: (chunk: CorruptChunk) => void;
-  /** Removing it from the store failed (a store error): it is still never served. */
+  /** Removing it from the store failed (a store error): it is still never served (with its bits cleared, by a BackedChunkStore). */
   discardFailed?: (address: Address, error: unknown) => void;
   /** Hash every chunk before it is served (default true). false exists to measure the cost. */
   verify?: boolean;
@@ -148,7 +148,10 @@ export class VerifiedReader {
         if (outcome.discarded) this.options.corrupt?.({ address, positions: outcome.positions });
       },
       (error: unknown) => {
-        // Kept in quarantine: the bytes are still bad and must not be served.
+        // Kept in quarantine while the store still answers the bad bytes: they must not be served.
+        // A store that no longer does (BackedChunkStore: a failed removal stops serving the chunk
+        // and clears its bits) serves the good bytes once they are fetched again.
+        if (!this.store.has(address)) this.#quarantining.delete(address);
         this.options.discardFailed?.(address, error);
       },
     );

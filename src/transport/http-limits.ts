@@ -1,5 +1,5 @@
 import { DEFAULT_MIN_BODY_PIECE_BYTES } from '../http-body.js';
-import { overlayChecked, POSITIVE_FINITE } from '../options-overlay.js';
+import { overlayChecked, POSITIVE_FINITE, POSITIVE_INTEGER } from '../options-overlay.js';
 import { DEFAULT_MAX_VALUES } from './codec.js';
 
 /**
@@ -64,8 +64,8 @@ export interface HttpLimits {
   /** Hosts whose outbound budget is remembered (least recently seen forgotten first). */
   maxBudgetHosts: number;
   /**
-   * Apply the per-host limits (connections, in flight, unsent bytes, byte budget) to loopback
-   * callers too. Default false: a loopback caller is this machine (a local cluster, a reverse
+   * Apply the per-host limits (connections, in flight, unsent bytes, byte budget; the client's
+   * maxSocketsPerHost) to loopback callers (and loopback peers called) too. Default false: a loopback caller is this machine (a local cluster, a reverse
    * proxy in front of the node), which no remote party can pose as; the totals still apply.
    * Tests and benchmarks that play several hosts on 127.x set it.
    */
@@ -91,8 +91,16 @@ export interface HttpLimits {
   minBodyPieceBytes: number;
   /** Client: longest any call may take, whatever its signal (the caller's own deadline comes as the signal; see ProtocolClient). */
   callTimeoutMs: number;
-  /** Client: sockets open to one peer at once (further calls wait for one). */
+  /** Client: sockets open to one peer ("host:port") at once (further calls wait for one). */
   maxSocketsPerPeer: number;
+  /**
+   * Client: sockets open to one host at once, all its ports together (an IPv6 host is its /64;
+   * further calls to it wait for one, their deadline running). Hosts that accept a connection and
+   * then stall (never answer, or trickle a body) behind many ports held all maxTotalSockets, and
+   * every call to an honest peer waited until its deadline; now it takes 256 / 8 = 32 such hosts.
+   * Loopback targets only with perHostLimitsOnLoopback.
+   */
+  maxSocketsPerHost: number;
   /** Client: idle keep-alive sockets kept per peer. */
   maxFreeSocketsPerPeer: number;
   /** Client: sockets open to all peers together. */
@@ -136,6 +144,7 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   minBodyPieceBytes: DEFAULT_MIN_BODY_PIECE_BYTES,
   callTimeoutMs: 30_000,
   maxSocketsPerPeer: 4,
+  maxSocketsPerHost: 8,
   maxFreeSocketsPerPeer: 2,
   maxTotalSockets: 256,
   clientIdleTimeoutMs: 4_000,
@@ -143,14 +152,23 @@ export const DEFAULT_HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
 
 /** May be 0 (no grace); every other numeric limit must be a positive finite number. */
 const MAY_BE_ZERO: ReadonlySet<keyof HttpLimits> = new Set(['bodyGraceMs', 'replyGraceMs', 'minBodyPieceBytes']);
+/** Counts of things, whole numbers > 0 (a cap of 2.5 sockets has no meaning). */
+const COUNTS: ReadonlySet<keyof HttpLimits> = new Set(['maxSocketsPerHost']);
 
 /**
  * The defaults overridden by `overrides`; INVALID_OPTION (`limits.<name>`) on a name HttpLimits
  * does not have, a switch that is not a boolean, or a limit that is not a positive finite number
- * (0 or NaN would silently turn a guard off: a request timeout of 0 is no timeout).
+ * (0 or NaN would silently turn a guard off: a request timeout of 0 is no timeout), or for
+ * maxSocketsPerHost not a positive integer.
  */
 export function resolveHttpLimits(overrides: Partial<HttpLimits> = {}): Readonly<HttpLimits> {
   return overlayChecked('limits', DEFAULT_HTTP_LIMITS, overrides, (name, value) =>
-    MAY_BE_ZERO.has(name as keyof HttpLimits) ? (Number.isFinite(value) && value >= 0 ? undefined : 'a finite number >= 0') : POSITIVE_FINITE(name, value),
+    MAY_BE_ZERO.has(name as keyof HttpLimits)
+      ? Number.isFinite(value) && value >= 0
+        ? undefined
+        : 'a finite number >= 0'
+      : COUNTS.has(name as keyof HttpLimits)
+        ? POSITIVE_INTEGER(name, value)
+        : POSITIVE_FINITE(name, value),
   );
 }

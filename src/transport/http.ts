@@ -29,6 +29,7 @@ import { readBodyParts, type BodyParts } from '../http-body.js';
 import { listenError } from '../listen-error.js';
 import { joinHostPort, splitHostPort } from './http-io.js';
 import { resolveHttpLimits, type HttpLimits } from './http-limits.js';
+import { HostSlots } from './http-outbound.js';
 import { checkHttpTransportOptions } from './http-options.js';
 import type { HttpRoute } from './http-route.js';
 import { HttpServer, METHOD_NAME } from './http-server.js';
@@ -76,6 +77,8 @@ export class HttpTransport implements Transport {
   private readonly logger: Logger;
   private readonly codec: Codec;
   private readonly agent: http.Agent;
+  /** Sockets per host of our calls (maxSocketsPerHost), taken before the agent is asked for one. */
+  private readonly outbound: HostSlots;
   /** The listen host when it is one concrete IP: our calls leave from it (see sourceFor). */
   private readonly listenIp: string | undefined;
   private server: HttpServer | undefined;
@@ -103,6 +106,7 @@ export class HttpTransport implements Transport {
       timeout: this.limits.clientIdleTimeoutMs,
       scheduling: 'lifo',
     });
+    this.outbound = new HostSlots(this.limits.maxSocketsPerHost, this.limits.perHostLimitsOnLoopback);
   }
 
   /** The advertised "host:port"; undefined until listen() resolved. */
@@ -208,7 +212,21 @@ export class HttpTransport implements Transport {
     return isLoopbackIp(local) === isLoopbackIp(targetHost) ? local : undefined;
   }
 
-  private exchange(target: { host: string; port: number }, method: string, body: Uint8Array, signal: AbortSignal, maxReplyBytes: number): Promise<unknown> {
+  /**
+   * One request, holding a socket slot of the target's host (maxSocketsPerHost) from before the
+   * agent is asked for a socket until the request has settled: its socket is then back in the
+   * agent's pool (a reply read whole) or destroyed (any failure, the deadline, the signal, close).
+   */
+  private async exchange(target: { host: string; port: number }, method: string, body: Uint8Array, signal: AbortSignal, maxReplyBytes: number): Promise<unknown> {
+    const release = await this.outbound.take(target.host, signal);
+    try {
+      return await this.request(target, method, body, signal, maxReplyBytes);
+    } finally {
+      release();
+    }
+  }
+
+  private request(target: { host: string; port: number }, method: string, body: Uint8Array, signal: AbortSignal, maxReplyBytes: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) {
         reject(signal.reason);
