@@ -16,7 +16,7 @@ import { TypedEmitter, type AtlasNodeEventMap, type AtlasNodeEvents, type Progre
 import type { AtlasNodeOptions } from './options.js';
 import type { FetchOptions, FetchResult } from '../sync/fetch.js';
 import { listenError } from '../listen-error.js';
-import { claimTransport, openNodeStore, releaseTransport, stateError, type NodeState } from './lifecycle.js';
+import { claimStore, claimTransport, notRunningError, openNodeStore, releaseStore, releaseTransport, stateError, type NodeState } from './lifecycle.js';
 import { resolveNodeOptions, type ResolvedNodeOptions } from './resolve-options.js';
 import type { NodeStats } from './stats.js';
 import { wireNode, type NodeParts } from './wiring.js';
@@ -66,20 +66,34 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
    * Wrong options throw INVALID_OPTION (the error's `option` names which); a data directory that
    * cannot be created or written throws STORE_PERMISSION, one that is not a store STORE_CORRUPT.
    * `signal` aborts the chain catch-up (ABORTED); it has no say once open has resolved. A failed
-   * open closes the store it opened (a given store is closed only with `closeStore: true`).
+   * open closes the store it opened (a given store is closed only with `closeStore: true`). A
+   * store given as `store` serves one node at a time: BUSY (`details.option` 'store') while another
+   * node has it open, checked before the transport is taken; it is free again once that node has
+   * closed (or its open failed).
    */
   static async open(options: AtlasNodeOptions, init?: { signal?: AbortSignal }): Promise<AtlasNode> {
     const resolved = resolveNodeOptions(options);
     // Checked before the transport is claimed: a bad argument leaves nothing taken.
     const { signal } = callOptions('open', init, ['signal']);
     if (signal?.aborted) throw abortedError('open', signal);
-    claimTransport(resolved.transport);
+    const given = resolved.storage.kind === 'given' ? resolved.storage.store : undefined;
+    if (given !== undefined) claimStore(given); // before the transport: a store in use leaves the transport free
+    const release = (): void => {
+      releaseTransport(resolved.transport);
+      if (given !== undefined) releaseStore(given);
+    };
+    try {
+      claimTransport(resolved.transport);
+    } catch (error) {
+      if (given !== undefined) releaseStore(given);
+      throw error;
+    }
     let store: ChunkStore;
     try {
       await hashReady();
       store = await openNodeStore(resolved.storage, resolved.maxChunkSize);
     } catch (error) {
-      releaseTransport(resolved.transport);
+      release();
       throw error;
     }
     // The follower keeps the signal it starts with for its whole run: it gets one of the open's own.
@@ -92,7 +106,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
       await node.parts.follower.start({ signal: catchUp.signal });
       return node;
     } catch (error) {
-      releaseTransport(resolved.transport);
+      release();
       // A store the node opened has no other owner: an open that fails closes it, whatever closeStore says.
       if (resolved.closeStore || resolved.storage.kind !== 'given') await store.close().catch(() => undefined);
       throw signal?.aborted ? abortedError('open', signal) : error;
@@ -105,14 +119,22 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     return this.#state;
   }
 
-  /** The inventory change log peers read our changes from (its epoch changes on rollback); reads only. */
+  /**
+   * The inventory change log peers read our changes from (its epoch changes on rollback); reads
+   * only. Throws CLOSED from the moment close() begins, as stats() does: a closed node has no log
+   * peers read.
+   */
   get log(): ReadonlyInventoryLog {
+    this.assertUsable('read the change log');
     return this.parts.replicator.log;
   }
 
-  /** The address peers reach this node at, once started. */
+  /**
+   * The address peers reach this node at (its transport's, once started); undefined from the
+   * moment close() begins: a closing node is no longer reached there.
+   */
   get address(): string | undefined {
-    return this.parts.transport.address;
+    return this.closingOrClosed() ? undefined : this.parts.transport.address;
   }
 
   /**
@@ -181,25 +203,29 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   /**
    * Chunks held locally, else fetched from peers (verified and stored); with `wait`, also those
    * that arrive later. The result is a Map of the chunks obtained whose `missing` and `refused`
-   * account for every other address asked (fetch.ts). Rejects with ABORTED when `signal` aborts,
-   * CLOSED when the node closes meanwhile.
+   * account for every other address asked (fetch.ts). Rejects with NOT_STARTED until start() has
+   * resolved (getChunks reads what is held without peers), ABORTED when `signal` aborts, CLOSED
+   * once close() has begun or when the node closes meanwhile.
    */
   async fetchChunks(addresses: readonly string[], options?: FetchOptions): Promise<FetchResult> {
-    this.assertUsable('fetchChunks');
+    this.assertRunning('fetchChunks');
     return this.parts.fetcher(addressList('fetchChunks', addresses) as readonly string[], callOptions('fetchChunks', options, ['signal', 'wait']));
   }
 
-  /** Have and total announced positions, and how many are missing. */
+  /** Have and total announced positions, and how many are missing. Throws CLOSED from the moment close() begins, as stats() does. */
   progress(): ProgressEvent {
+    this.assertUsable('read progress');
     return this.parts.sync.progress();
   }
 
   /**
    * Resolves once every announced chunk is held (at once when it already is). Rejects with
-   * ABORTED when `signal` aborts, CLOSED when the node closes first.
+   * NOT_STARTED until start() has resolved (a node not started fetches nothing, so it would wait
+   * for ever), ABORTED when `signal` aborts, CLOSED once close() has begun or when the node
+   * closes first.
    */
   async whenSynced(options?: { signal?: AbortSignal }): Promise<ProgressEvent> {
-    this.assertUsable('whenSynced');
+    this.assertRunning('whenSynced');
     return this.parts.sync.whenSynced(callOptions('whenSynced', options, ['signal']));
   }
 
@@ -287,6 +313,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
     await step(() => this.parts.follower.stop());
     await step(() => this.parts.transport.close()); // the chain adapter is the host's: we only unsubscribed from it
     if (this.#closeStore) await step(() => this.#ownStore.close());
+    releaseStore(this.#ownStore); // a given store may go to another node now (a no-op for one the node opened)
     this.#state = 'closed';
     if (failures.length > 0) {
       for (const failure of failures.slice(1)) this.parts.logger.error('close: a further step failed', { error: String(failure) });
@@ -357,6 +384,12 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
 
   private assertUsable(action: string): void {
     if (this.#state === 'closing' || this.#state === 'closed') throw new AtlasError(ErrorCodes.CLOSED, `cannot ${action}: node is ${this.#state}`);
+  }
+
+  /** For what asks peers or waits on them: CLOSED once close() has begun, NOT_STARTED until start() has resolved. */
+  private assertRunning(action: string): void {
+    const error = notRunningError(this.#state, action);
+    if (error !== undefined) throw error;
   }
 }
 

@@ -50,6 +50,39 @@ export function releaseTransport(transport: Transport): void {
   claimedTransports.delete(transport);
 }
 
+/**
+ * Stores given to open nodes (the `store` option). Each node keeps its own view of its store
+ * (the inventory change log, the missing set, the chain follower's place), so two open nodes
+ * writing one store would each miss the other's writes. A claim lasts while the node is open.
+ */
+const claimedStores = new WeakSet<ChunkStore>();
+
+/**
+ * Takes a store given as the `store` option for a node being opened; BUSY (`details.option`
+ * 'store') while another node has it: one that is open or opening, until it has closed.
+ */
+export function claimStore(store: ChunkStore): void {
+  if (claimedStores.has(store)) {
+    throw new AtlasError(ErrorCodes.BUSY, 'option store: in use by another AtlasNode; open this one once that one has closed, or give each node a store of its own', { option: 'store' });
+  }
+  claimedStores.add(store);
+}
+
+/** Gives back a store claimed by claimStore: its node closed, or its open failed. */
+export function releaseStore(store: ChunkStore): void {
+  claimedStores.delete(store);
+}
+
+/**
+ * The error for what needs a running node (it asks peers, or waits on them): CLOSED once close()
+ * has begun, NOT_STARTED until start() has resolved; undefined when running.
+ */
+export function notRunningError(state: NodeState, action: string): AtlasError | undefined {
+  if (state === 'running') return undefined;
+  if (state === 'closing' || state === 'closed') return new AtlasError(ErrorCodes.CLOSED, `cannot ${action}: node is ${state}`);
+  return new AtlasError(ErrorCodes.NOT_STARTED, `cannot ${action}: node is ${state === 'open' ? 'not started' : 'still starting'} (await start() first)`);
+}
+
 /** The error for an action the current state does not allow. */
 export function stateError(state: NodeState, action: string): AtlasError {
   if (state === 'closing' || state === 'closed') return new AtlasError(ErrorCodes.CLOSED, `cannot ${action}: node is ${state}`);

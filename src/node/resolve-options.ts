@@ -9,7 +9,7 @@ import { DEFAULT_CHUNK_CACHE_BYTES } from '../store/recent-records.js';
 import { DEFAULT_SEQUENCE_CACHE_BYTES } from '../store/sequence-pages.js';
 import { InvalidOptionError } from '../errors.js';
 import { checkOptionNames, clockOption, component, describe, numberRule, overlayChecked, POSITIVE_FINITE, type NumberRule } from '../options-overlay.js';
-import { ADDRESS_POLICY_RULES, canonicalPeerAddress, DEFAULT_ADDRESS_POLICY, type AddressPolicyOptions } from '../peers/address-policy.js';
+import { ADDRESS_POLICY_RULES, DEFAULT_ADDRESS_POLICY, parseDialAddress, type AddressPolicyOptions } from '../peers/address-policy.js';
 import { PEER_TABLE_DEFAULTS, PEER_TABLE_RULES, type PeerTableLimits } from '../peers/table.js';
 import { DEFAULT_WALK_PACE, type WalkPaceOptions } from '../peers/walk-pace.js';
 import { resolveLimits, type ProtocolLimits } from '../protocol/limits.js';
@@ -116,7 +116,8 @@ export function resolveNodeOptions(options: AtlasNodeOptions): ResolvedNodeOptio
 
   const network = optional('network', options.network, 'a non-empty string', nonEmptyString) ?? 'mainnet';
   const addressPolicy = overlayChecked('addressPolicy', DEFAULT_ADDRESS_POLICY, options.addressPolicy, ADDRESS_POLICY_RULES);
-  const seeds = list('seeds', options.seeds, 'a "host:port" peer address', (v): v is string => typeof v === 'string' && canonicalPeerAddress(v, addressPolicy.maxLength) !== undefined);
+  const seeds = list('seeds', options.seeds, 'a "host:port" peer address', (v): v is string => typeof v === 'string');
+  seeds.forEach((seed, i) => checkSeed(`seeds[${i}]`, seed, addressPolicy));
   const sources = list('sources', options.sources, 'a ChunkSource', (v): v is ChunkSource => hasMethods(v, SOURCE_METHODS));
   const neighbors = positiveInteger('neighbors', options.neighbors) ?? 8;
 
@@ -192,6 +193,21 @@ function list<T>(option: string, value: unknown, what: string, ok: (value: unkno
     if (!ok(item)) throw new InvalidOptionError(`${option}[${i}]`, `expected ${what}, got ${describe(item)}`);
   });
   return [...(value as T[])];
+}
+
+/**
+ * A seed must be an address the node can dial: `host:port` with a port from 1 to 65535, or a bare
+ * name (a MemoryNetwork node's) when the address policy allows bare names. Port 0 and a host
+ * without a port parse as peer addresses (a listen address may pick port 0), so they are refused
+ * here, where a seed that could never be reached would otherwise be kept without a word.
+ */
+function checkSeed(option: string, seed: string, policy: Readonly<AddressPolicyOptions>): void {
+  const peer = parseDialAddress(seed, policy.maxLength);
+  if (peer !== undefined && peer.port !== 0 && (peer.port !== undefined || policy.allowBareNames)) return;
+  const reason = peer?.port === 0 ? 'port 0 cannot be dialled'
+    : peer?.port === undefined && parseDialAddress(`${seed}:1`, policy.maxLength + 2) !== undefined ? 'it has no port (a name without one needs addressPolicy.allowBareNames)'
+    : 'not a peer address';
+  throw new InvalidOptionError(option, `expected a "host:port" peer address with a port from 1 to 65535, got ${describe(seed)}: ${reason}`);
 }
 
 function byteCount(option: string, value: unknown): number | undefined {

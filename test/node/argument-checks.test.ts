@@ -108,10 +108,11 @@ describe('transport limits and client timeouts', () => {
 describe('node methods', () => {
   it('fetchChunks refuses a wait that is not a wait (NaN, negative, a string) with INVALID_OPTION', async () => {
     const node = await openNode();
+    await node.start(); // before start() it is NOT_STARTED, whatever the arguments
     for (const wait of [Number.NaN, -1, '5000']) {
       await expect(node.fetchChunks(['11'.repeat(20)], { wait: wait as never })).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION, option: 'wait' });
     }
-    // A node opened and not started answers from what it holds: announced, not held, missing.
+    // No peer to ask: announced, not held, missing.
     const result = await node.fetchChunks(['11'.repeat(20)], { wait: 0 });
     expect(result.missing).toEqual(['11'.repeat(20)]);
   });

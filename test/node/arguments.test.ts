@@ -14,6 +14,7 @@ beforeAll(async () => {
   const chain = new MemoryChain();
   chain.announce([address]);
   node = await AtlasNode.open({ chain, transport: new MemoryNetwork().transport('a') });
+  await node.start(); // fetchChunks and whenSynced need a running node (NOT_STARTED before)
   await node.putChunks([chunk]);
 });
 afterAll(async () => {

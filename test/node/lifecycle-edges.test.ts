@@ -196,6 +196,7 @@ describe('AtlasNode lifecycle edges', () => {
 
   it('whenSynced with a signal already aborted rejects with ABORTED, even when nothing is missing', async () => {
     const node = await AtlasNode.open({ chain: new MemoryChain(), transport: new MemoryNetwork().transport('a'), network: 'x' });
+    await node.start(); // before start() whenSynced is NOT_STARTED
     expect(node.progress().missing).toBe(0);
     await expect(node.whenSynced({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
     await expect(node.whenSynced()).resolves.toMatchObject({ missing: 0 });

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryChain } from '../../src/chain/memory.js';
 import { AtlasNode } from '../../src/node/atlas-node.js';
 import type { Metrics } from '../../src/node/metrics.js';
+import { LOCAL_ADDRESS_POLICY } from '../../src/peers/address-policy.js';
 import { MemoryNetwork } from '../../src/transport/memory.js';
 import { wrapTransport } from '../support/wrap-transport.js';
 
@@ -36,7 +37,7 @@ describe('round cadence', () => {
         if (name === 'peers') ticks++; // sampled once a tick
       },
     };
-    const node = await AtlasNode.open({ chain, transport: slowWalk, network: 'x', seeds: ['seed'], metrics, timers: { roundMs: 50 } });
+    const node = await AtlasNode.open({ chain, transport: slowWalk, network: 'x', seeds: ['seed'], addressPolicy: LOCAL_ADDRESS_POLICY, metrics, timers: { roundMs: 50 } });
     nodes.push(node);
     await node.start();
     await new Promise((resolve) => setTimeout(resolve, 1_500));
