@@ -173,6 +173,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
       },
       peerRemoved: (peer, reason) => {
         logger.debug('peer removed', { peer, reason });
+        replicator.peerRemoved(peer);
         peerEvents.removed(peer, reason);
       },
       neighborAdded: (peer) => replicator.neighborAdded(peer),

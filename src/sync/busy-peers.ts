@@ -1,5 +1,6 @@
 /**
- * Peers that answered a chunk request BUSY, and how long each gets no new request. A refusal's
+ * Peers that get no new chunk request for a while: those that answered BUSY, and those whose
+ * requests keep failing (failed()). BUSY: how long each gets no new request. A refusal's
  * own pause (its retryAfterMs) is taken, but never below MIN_BUSY_PAUSE_MS nor above
  * MAX_BUSY_PAUSE_MS, and it doubles with each further BUSY from the same peer while nothing it
  * was asked was served: before, a peer answering every request BUSY with retryAfterMs 1 was asked
@@ -22,8 +23,20 @@ export const MAX_BUSY_PAUSE_MS = 30_000;
  * addresses go to other holders meanwhile, so waiting 250 ms costs a catch-up next to nothing.
  */
 export const MIN_BUSY_PAUSE_MS = 250;
-/** Busy peers remembered at most (the least recently refused forgotten first: asked again at once). */
+/** Busy (or failing) peers remembered at most, in each map (the least recently refused forgotten first: asked again at once). */
 const MAX_BUSY_PEERS = 1_024;
+/**
+ * Failed requests in a row a peer is forgiven before it is paused (failed()): an honest peer's
+ * lost call or dropped connection costs it nothing, its addresses going to other holders at once.
+ */
+export const FAILING_PEER_GRACE = 1;
+/** A failing peer's first pause, ms; doubled with each further failure in a row, up to MAX_FAILING_PEER_PAUSE_MS. */
+export const FAILING_PEER_PAUSE_MS = 1_000;
+/**
+ * Longest pause of a peer whose requests keep failing, ms: one that refuses every request at once
+ * is asked about three requests a minute (maxInFlightPerPeer), not hundreds a second.
+ */
+export const MAX_FAILING_PEER_PAUSE_MS = 60_000;
 
 /** Busy peers: until when each gets no new request, and its BUSY answers in a row with nothing served. */
 export class BusyPeers {
@@ -31,6 +44,8 @@ export class BusyPeers {
   private readonly paused = new ExpiringMap<string>(MAX_BUSY_PEERS);
   /** Peer -> BUSY answers in a row with nothing served, kept MAX_BUSY_PAUSE_MS past its pause. */
   private readonly streaks = new ExpiringMap<string, number>(MAX_BUSY_PEERS);
+  /** Peer -> failed requests in a row (counted as failed() says), kept MAX_FAILING_PEER_PAUSE_MS past its pause. */
+  private readonly failures = new ExpiringMap<string, number>(MAX_BUSY_PEERS);
 
   /**
    * `peer` answered BUSY (`error`): answers until when it gets no new request, the pause it asked
@@ -46,9 +61,32 @@ export class BusyPeers {
     return until;
   }
 
-  /** `peer` served a request (a reply came): its next BUSY pauses it as a first one. */
+  /** `peer` served a request (a reply came): its next BUSY pauses it as a first one, its next failure is a first one. */
   served(peer: string): void {
     this.streaks.delete(peer);
+    if (this.failures.size > 0) this.failures.delete(peer);
+  }
+
+  /** What a request to `peer` starting at `now` hands to failed() if it fails: the peer's failures in a row so far. */
+  ticket(peer: string, now: number): number {
+    return this.failures.size === 0 ? 0 : (this.failures.get(peer, now) ?? 0);
+  }
+
+  /**
+   * A request to `peer` failed (not BUSY: refused, unreachable, timed out, a bad reply). It counts
+   * as one more failure in a row only when none was counted since it started (its `ticket` is
+   * still the count), so requests sent together that fail together count once. Past
+   * FAILING_PEER_GRACE in a row the peer gets no new request for FAILING_PEER_PAUSE_MS, doubled
+   * per further failure, at most MAX_FAILING_PEER_PAUSE_MS; a reply (served) starts over.
+   */
+  failed(peer: string, ticket: number, now: number): void {
+    const streak = this.failures.get(peer, now) ?? 0;
+    if (streak !== ticket) return;
+    const failures = streak + 1;
+    const over = failures - FAILING_PEER_GRACE;
+    const until = over > 0 ? now + Math.min(MAX_FAILING_PEER_PAUSE_MS, FAILING_PEER_PAUSE_MS * 2 ** Math.min(over - 1, 30)) : now;
+    if (until > (this.paused.deadline(peer, now) ?? now)) this.paused.set(peer, until, true);
+    this.failures.set(peer, until + MAX_FAILING_PEER_PAUSE_MS, failures);
   }
 
   /** Whether `peer` is paused at `now`. */

@@ -91,7 +91,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
   };
   private readonly omissions: OmissionLedger;
   private readonly hedge: HedgeTimer;
-  /** Peers that answered BUSY, until when they get no new request (busy-peers.ts). */
+  /** Peers that answered BUSY, or whose requests keep failing, until when they get no new request (busy-peers.ts). */
   private readonly busy = new BusyPeers();
   /** How to give up each hedged request still open, oldest hedged first (at most maxInFlight: see request()). */
   private readonly hedgedCalls = new Set<() => void>();
@@ -205,6 +205,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     this.openSlot(peer);
     this.stats.requests++;
     let sentAt = this.clock.now();
+    const ticket = this.busy.ticket(peer, sentAt);
     // Its own signal, so that it alone can be given up; our stop aborts it too.
     const call = new AbortController();
     const stopCall = () => call.abort(this.controller.signal.reason);
@@ -275,7 +276,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
         this.pumpLater();
         return;
       }
-      const failure = this.stopped ? undefined : this.requestFailed(peer, hedged ? undefined : planned, error); // backs off before release
+      const failure = this.stopped ? undefined : this.requestFailed(peer, hedged ? undefined : planned, error, ticket); // backs off before release
       // The addresses another holder claims go to it at once (a busy peer's all of them); those
       // only the failed peer claims wait out their back-off.
       if (!hedged) this.plan.release(planned, failure === undefined ? undefined : 'all', peer);
@@ -344,8 +345,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     else this.inFlightPerPeer.set(peer, left);
   }
 
-  /** `planned`: the request's work to back off, undefined when it already went to other holders (hedged). Answers how it failed. */
-  private requestFailed(peer: string, planned: PlannedRequest | undefined, error: unknown): CallFailure {
+  /** `planned`: the request's work to back off, undefined when it already went to other holders (hedged); `ticket`: busy.ticket() at its start. Answers how it failed. */
+  private requestFailed(peer: string, planned: PlannedRequest | undefined, error: unknown, ticket: number): CallFailure {
     this.stats.failedRequests++;
     const now = this.clock.now();
     const failure = classifyFailure(error);
@@ -359,6 +360,9 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     }
     // It answers fewer addresses than its inventory said (it restarted with a lower limit).
     if (isAtlasError(error) && error.code === ErrorCodes.TOO_MANY) this.views.lowerBatchSize(peer);
+    // Failures in a row pause the peer as a whole (bounded): with addresses only backing off one by
+    // one, a refusing sole holder of 65,536 was asked over a thousand times in 3 s.
+    this.busy.failed(peer, ticket, now);
     if (planned !== undefined) this.plan.failRequest(planned, now, peer);
     if (failure !== 'fault') this.hooks.called(peer, false);
     this.hooks.fault(peer, failure === 'fault' ? 'bad-data' : 'unresponsive', asAtlasError(error));

@@ -177,6 +177,15 @@ export class Replicator {
     if (promoted !== undefined) void this.refreshView(promoted, { again: true });
   }
 
+  /**
+   * The peer table removed `peer` (penalised, blocked, unhealthy, evicted): a view of it left
+   * behind (known from its offers, or an extra relay; a neighbour's went with neighborRemoved) goes
+   * now, so that it is asked for nothing more and the view's memory is freed.
+   */
+  peerRemoved(peer: string): void {
+    if (this.views.has(peer)) this.neighborRemoved(peer);
+  }
+
   // --- what callers tell us -------------------------------------------------------------------
 
   /**

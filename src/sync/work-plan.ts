@@ -342,6 +342,10 @@ export class WorkPlan {
     if (position !== undefined && this.store.addressAt(position) !== address) position = undefined;
     position ??= this.store.positionsOf(address)[0];
     if (position === undefined) return;
+    // An address waits at one position (its back-off keeps every other out of plans): one it
+    // waited at before leaves the bitmap, or nothing would ever release it there.
+    const before = this.deferred.get(address);
+    if (before !== undefined && before !== position) this.deferredPositions.remove(before);
     this.deferred.set(address, position);
     this.deferredPositions.add(position);
     if (this.sparedFrom.size > 0) this.sparedFrom.delete(position);

@@ -596,8 +596,9 @@ describe('Downloader', () => {
       for (const address of addresses) askedAddresses[address] = (askedAddresses[address] ?? 0) + 1;
       throw new AtlasError(ErrorCodes.UNREACHABLE, `${peer} is unreachable`);
     };
-    const frozen = clockAt(() => 1_000_000);
-    const { views, downloader } = await setup(40, serve, { batchSize: 5 }, undefined, frozen);
+    // Time moves only when the test says: the addresses back off for a minute at least.
+    let now = 1_000_000;
+    const { views, downloader } = await setup(40, serve, { batchSize: 5, backoff: { ...DEFAULT_DOWNLOADER.backoff, baseMs: 60_000 } }, undefined, clockAt(() => now));
     for (const peer of ['A', 'B']) {
       views.track(peer);
       views.markHeld(peer, Uint32Array.from({ length: 40 }, (_, i) => i), 0);
@@ -605,6 +606,13 @@ describe('Downloader', () => {
     running.push(downloader);
     downloader.pump();
     await waitFor(() => downloader.stats.failedRequests >= 8, 'the first failures', 2_000);
+    // Each holder is paused after its second failure in a row (busy-peers.ts failed()): past its
+    // pauses (1, 2, 4, 8 s), well within the addresses' back-off, it is asked the rest.
+    for (let step = 0; step < 4; step++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      now += 10_000;
+      downloader.pump();
+    }
     await new Promise((resolve) => setTimeout(resolve, 300));
     const failed = downloader.stats.failedRequests;
     await new Promise((resolve) => setTimeout(resolve, 200));

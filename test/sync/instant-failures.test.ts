@@ -2,7 +2,9 @@
  * A holder whose calls fail at once (a rejected promise, no I/O, as a refused peer's) must not
  * keep the event loop: each failure pumps again, and pumps chained in microtasks went through a
  * whole plan of 65,536 positions before a timer or a reply could run (1.6 s held). After a failed
- * request the downloader now plans again on a timer of its clock.
+ * request the downloader now plans again on a timer of its clock. (One such holder is also paused
+ * as a peer after its second failure in a row, busy-peers.ts: the holders here are many, so that
+ * failures keep coming.)
  */
 import { describe, expect, it } from 'vitest';
 import { AtlasError, ErrorCodes } from '../../src/errors.js';
@@ -31,8 +33,12 @@ describe('Downloader: a holder whose calls fail at once', () => {
     };
     const noInventory = () => Promise.reject(new Error('no inventory'));
     const views = new PeerViews({ client: { inventory: noInventory, inventoryChanges: noInventory }, limits: resolveLimits({}), self: () => 'me', localLength: () => store.sequenceLength() }, { maxPeers: 32 });
-    views.trackPassive('A', Date.now() + 600_000);
-    views.markHeld('A', Uint32Array.from({ length: count }, (_, i) => i), 0);
+    // Many holders of everything, each failing at once: each is paused after two failures in a row, the others go on.
+    const every = Uint32Array.from({ length: count }, (_, i) => i);
+    for (let k = 0; k < 30; k++) {
+      views.trackPassive(`P${k}`, Date.now() + 600_000);
+      views.markHeld(`P${k}`, every, 0);
+    }
     const hooks = { stored() {}, called() {}, fault() {}, reliability: () => 1, storeFailed() {} };
     const downloader = new Downloader({ store, views, client: client as never, clock: systemClock, random: seededRandom(2), hooks }, {});
     // The calls made between consecutive turns of the event loop (setImmediate: after timers and I/O).
