@@ -8,7 +8,7 @@ import type { ChainAdapter } from '../chain/types.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import { ProtocolClient } from '../protocol/client.js';
 import { RequestGuard } from '../protocol/request-guard.js';
-import { Blocklist } from '../peers/blocklist.js';
+import { peerBlocklist } from '../peers/blocklist.js';
 import { Overlay } from '../peers/overlay.js';
 import type { Clock, Logger } from '../runtime.js';
 import type { ChunkStore } from '../store/types.js';
@@ -87,7 +87,7 @@ export function wireNode(options: ResolvedNodeOptions, store: ChunkStore, host: 
   const peerEvents = new PeerEvents((event, payload) => host.emit(event, payload), seeds, peerTable.maxPeers + peerTable.maxPending);
   const observer = new RequestObserver(metrics, logger, clock);
   /** The peer table's blocks, enforced on every outgoing call by the outbound guard. */
-  const blocklist = new Blocklist(peerTable.maxBlocked);
+  const blocklist = peerBlocklist(peerTable, seeds);
   /** Every outgoing call passes here: blocked peers and addresses the policy refuses are never dialled. */
   const outbound = new OutboundGuard(transport, {
     clock,

@@ -32,7 +32,7 @@ import { PROTOCOL_VERSION, type PingResult } from '../protocol/messages.js';
 import { numberRule, overlayChecked, type OverlayRules } from '../options-overlay.js';
 import { ExpiringMap, randomInt, shuffle, type Clock, type Random } from '../runtime.js';
 import { AddressPolicy, canonicalPeerAddress, type AddressPolicyOptions } from './address-policy.js';
-import { Blocklist, DEFAULT_MAX_BLOCKED } from './blocklist.js';
+import { Blocklist, DEFAULT_MAX_BLOCKED, peerBlocklist } from './blocklist.js';
 import { HealthWindow } from './health.js';
 import { hostOf, isLoopbackHost, MAX_ADDRESSES_PER_HOST } from './host-key.js';
 
@@ -255,7 +255,7 @@ export class PeerTable {
   constructor(options: PeerTableOptions) {
     const { clock, random, network, seeds, self, policy, blocklist, onChange, protocolVersion, isCompatibleVersion, ...limits } = options;
     this.limits = overlayChecked('peerTable', PEER_TABLE_DEFAULTS, limits, PEER_TABLE_RULES);
-    this.blocked = blocklist ?? new Blocklist(this.limits.maxBlocked);
+    this.blocked = blocklist ?? peerBlocklist(this.limits, seeds ?? []);
     this.recent = new ExpiringMap(this.limits.maxRecent, { groupOf: hostOf, maxPerGroup: this.limits.maxRecentPerHost });
     this.clock = clock;
     this.random = random;
@@ -781,6 +781,15 @@ export class PeerTable {
     else this.pendingPerHost.delete(host);
   }
 
+  /** The host is blocked whole: its other peers (seeds aside) leave the table, its candidates the queue. */
+  private dropHost(host: string, except: string): void {
+    for (const entry of [...this.peers.values()]) {
+      if (entry.address !== except && !entry.seed && hostOf(entry.address) === host) this.removeEntry(entry.address, 'penalised');
+    }
+    if (!this.pendingPerHost.has(host)) return;
+    for (const candidate of [...this.pending.keys()]) if (hostOf(candidate) === host) this.dropPending(candidate);
+  }
+
   private remember(peer: string, reason: string, durationMs: number): void {
     const now = this.clock.now();
     this.recent.set(peer, now + durationMs, reason, now);
@@ -791,7 +800,8 @@ export class PeerTable {
   }
 
   private blockCanonical(peer: string, until: number, reason: PeerRemoveReason): PeerRemoval | undefined {
-    this.blocked.block(peer, until);
+    if (reason !== 'penalised') this.blocked.block(peer, until);
+    else if (this.blocked.penalise(peer, until, this.clock.now()) === 'host') this.dropHost(hostOf(peer), peer);
     this.dropPending(peer);
     this.recent.delete(peer);
     return this.peers.has(peer) ? this.removeEntry(peer, reason) : undefined;
