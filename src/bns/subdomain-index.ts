@@ -12,6 +12,7 @@ import { parseZoneFile, type ZoneRecord } from './zonefile.js';
 import { SerialQueue, systemClock, type Clock } from '../runtime.js';
 import { abortedError, AtlasError, ErrorCodes } from '../errors.js';
 import { numberRule, overlayChecked, type OverlayRules } from '../options-overlay.js';
+import { followSignal } from '../transport/abort.js';
 
 /** Parents whose subdomains are kept; past it one is dropped (and replayed when asked again), by replay cost and recency (SubdomainIndex.#makeRoom). */
 export const MAX_INDEXED_PARENTS = 1_024;
@@ -408,7 +409,9 @@ export class SubdomainIndex {
 
 /**
  * `replay`'s outcome for one lookup, counted among its waiting lookups until it settles or
- * `signal` aborts; `onAllLeft` when an abort leaves none waiting.
+ * `signal` aborts; `onAllLeft` when an abort leaves none waiting. Follows `signal` through
+ * followSignal: however many lookups share it, it carries one listener, removed when they settle
+ * (a listener each made Node warn, MaxListenersExceededWarning, past 10 lookups under one signal).
  */
 function waitFor(replay: Replay, signal: AbortSignal | undefined, onAllLeft: () => void): Promise<ParentSubdomains> {
   replay.waiting++;
@@ -425,9 +428,9 @@ function waitFor(replay: Replay, signal: AbortSignal | undefined, onAllLeft: () 
       if (replay.waiting === 0) onAllLeft();
       reject(abortedError('subdomain lookup', signal));
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    const unfollow = followSignal(signal, onAbort);
     replay.done.then(resolve, reject).finally(() => {
-      signal.removeEventListener('abort', onAbort);
+      unfollow();
       leave();
     });
   });
