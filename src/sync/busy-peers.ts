@@ -73,20 +73,26 @@ export class BusyPeers {
   }
 
   /**
-   * A request to `peer` failed (not BUSY: refused, unreachable, timed out, a bad reply). It counts
-   * as one more failure in a row only when none was counted since it started (its `ticket` is
-   * still the count), so requests sent together that fail together count once. Past
-   * FAILING_PEER_GRACE in a row the peer gets no new request for FAILING_PEER_PAUSE_MS, doubled
-   * per further failure, at most MAX_FAILING_PEER_PAUSE_MS; a reply (served) starts over.
+   * A request to `peer`, sent at `sentAt`, failed (not BUSY: refused, unreachable, timed out, a
+   * bad reply). Only a failure that came back within FAILING_PEER_PAUSE_MS counts: a request that
+   * waited longer for its failure was already at most one request in that time, and counting
+   * timeouts through an outage only delayed the catch-up once the peer was back (a 30 s stall of a
+   * sole holder: finished 10 s later). It counts as one more failure in a row only when none was
+   * counted since it started (its `ticket` is still the count), so requests sent together that
+   * fail together count once. Past FAILING_PEER_GRACE in a row the peer gets no new request for
+   * FAILING_PEER_PAUSE_MS, doubled per further failure, at most MAX_FAILING_PEER_PAUSE_MS; a reply
+   * (served) starts over. Answers until when the peer is paused (`now` when it is not).
    */
-  failed(peer: string, ticket: number, now: number): void {
+  failed(peer: string, ticket: number, sentAt: number, now: number): number {
+    const current = this.paused.deadline(peer, now) ?? now;
     const streak = this.failures.get(peer, now) ?? 0;
-    if (streak !== ticket) return;
+    if (streak !== ticket || now - sentAt >= FAILING_PEER_PAUSE_MS) return current;
     const failures = streak + 1;
     const over = failures - FAILING_PEER_GRACE;
     const until = over > 0 ? now + Math.min(MAX_FAILING_PEER_PAUSE_MS, FAILING_PEER_PAUSE_MS * 2 ** Math.min(over - 1, 30)) : now;
-    if (until > (this.paused.deadline(peer, now) ?? now)) this.paused.set(peer, until, true);
+    if (until > current) this.paused.set(peer, until, true);
     this.failures.set(peer, until + MAX_FAILING_PEER_PAUSE_MS, failures);
+    return Math.max(until, current);
   }
 
   /** Whether `peer` is paused at `now`. */

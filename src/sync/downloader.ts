@@ -276,7 +276,7 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
         this.pumpLater();
         return;
       }
-      const failure = this.stopped ? undefined : this.requestFailed(peer, hedged ? undefined : planned, error, ticket); // backs off before release
+      const failure = this.stopped ? undefined : this.requestFailed(peer, hedged ? undefined : planned, error, ticket, sentAt); // backs off before release
       // The addresses another holder claims go to it at once (a busy peer's all of them); those
       // only the failed peer claims wait out their back-off.
       if (!hedged) this.plan.release(planned, failure === undefined ? undefined : 'all', peer);
@@ -345,8 +345,11 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     else this.inFlightPerPeer.set(peer, left);
   }
 
-  /** `planned`: the request's work to back off, undefined when it already went to other holders (hedged); `ticket`: busy.ticket() at its start. Answers how it failed. */
-  private requestFailed(peer: string, planned: PlannedRequest | undefined, error: unknown, ticket: number): CallFailure {
+  /**
+   * `planned`: the request's work to back off, undefined when it already went to other holders
+   * (hedged); `ticket`: busy.ticket() at its start, `sentAt` when it was sent. Answers how it failed.
+   */
+  private requestFailed(peer: string, planned: PlannedRequest | undefined, error: unknown, ticket: number, sentAt: number): CallFailure {
     this.stats.failedRequests++;
     const now = this.clock.now();
     const failure = classifyFailure(error);
@@ -362,7 +365,8 @@ export class Downloader extends ChunkCaller<DownloaderHooks, DownloaderComponent
     if (isAtlasError(error) && error.code === ErrorCodes.TOO_MANY) this.views.lowerBatchSize(peer);
     // Failures in a row pause the peer as a whole (bounded): with addresses only backing off one by
     // one, a refusing sole holder of 65,536 was asked over a thousand times in 3 s.
-    this.busy.failed(peer, ticket, now);
+    const pausedUntil = this.busy.failed(peer, ticket, sentAt, now);
+    if (pausedUntil > now) this.wakeAt(pausedUntil, now);
     if (planned !== undefined) this.plan.failRequest(planned, now, peer);
     if (failure !== 'fault') this.hooks.called(peer, false);
     this.hooks.fault(peer, failure === 'fault' ? 'bad-data' : 'unresponsive', asAtlasError(error));

@@ -91,4 +91,21 @@ describe('Downloader: an honest holder that fails now and then', () => {
     // Its pause (2 s at most after a few failures) and the addresses' own back-offs (up to 2 s + jitter) are all it waited.
     expect(h.clock.now() - back).toBeLessThanOrEqual(4 * FAILING_PEER_PAUSE_MS + 2 * DEFAULT_DOWNLOADER.backoff.baseMs);
   });
+
+  it('a sole holder whose calls time out through a 30 s stall is served from again as soon as it is back', async () => {
+    const stallMs = 30_000;
+    const h = await holder(20_000, (_call, addresses) => {
+      const t = h.clock.now() - 1_000_000;
+      // 20 ms a reply, so that the stall comes in the middle of the catch-up (1.3 s without it).
+      if (t < 300 || t >= 300 + stallMs) return new Promise((resolve) => h.clock.setTimeout(() => resolve(h.serve(addresses)), 20));
+      return new Promise((_, reject) => h.clock.setTimeout(() => reject(new AtlasError(ErrorCodes.TIMEOUT, 'timed out')), 5_000));
+    });
+    h.downloader.pump();
+    await h.clock.run({ deadline: 1_000_000 + 300_000, until: () => h.store.inventory.count === 20_000 });
+    h.downloader.stop();
+    expect(h.store.inventory.count).toBe(20_000);
+    expect(h.calls.filter((at) => at - 1_000_000 >= 300 + stallMs).length).toBeGreaterThan(100);
+    // Timeouts do not count toward the peer's pause: counted, they kept it paused 10 s past the stall.
+    expect(h.clock.now() - 1_000_000).toBeLessThan(300 + stallMs + 2_000);
+  });
 });
