@@ -24,7 +24,7 @@ import type { ChunkWrites, StoreBackend } from './backend.js';
 import { deriveState } from './derived-state.js';
 import { handedOverDigests, isHandedOver } from './handed-over.js';
 import { admitBatch, settleBatch, type PositionsNear } from './put-batch.js';
-import { DamagedRecords, hashesTo, removalFailed } from './quarantine.js';
+import { DamagedRecords, hashesTo, removalFailed, type ChunkWriteAnswer } from './quarantine.js';
 import { receivedAsPutVerified, storeReceived, type ReceivedBatch, type ReceivedOutcome } from './received.js';
 import { copyReceived, writeReceived, type ReceiptPart } from './received-batch.js';
 import { SequenceDigest } from './sequence-digest.js';
@@ -355,7 +355,6 @@ export class BackedChunkStore implements ChunkStore {
     return settled.outcomes;
   }
 
-  /** Stores every received batch's admitted chunks in one backend transaction (write-group.ts). */
   /** Writes received batches and counts what they added; each part's outcome is filled in (the write queue answers the parts). */
   async #storeReceipts(parts: ReceiptPart[]): Promise<void> {
     // Counted here as #store counts its own: one method for both (given two shapes of result)
@@ -374,11 +373,13 @@ export class BackedChunkStore implements ChunkStore {
 
   /**
    * The backend's storeChunks, after removing any damaged record among the keys (the backend would
-   * answer "already stored" for it and keep the damaged bytes); fails whole while one cannot be.
+   * answer "already stored" for it and keep the damaged bytes). A chunk whose damaged record still
+   * cannot be removed is not written and is answered with that failure, the chunk's alone: the
+   * rest of the batch is written (quarantine.ts).
    */
-  async #storeChunks(writes: ChunkWrites): Promise<boolean[]> {
-    if (this.#damaged.size > 0) await this.#damaged.clear(writes.keys, writes.count, (key) => this.#backend.removeChunk(key), 'the store');
-    return this.#backend.storeChunks(writes);
+  #storeChunks(writes: ChunkWrites): Promise<readonly ChunkWriteAnswer[]> {
+    if (this.#damaged.size === 0) return this.#backend.storeChunks(writes);
+    return this.#damaged.write(writes, (kept) => this.#backend.storeChunks(kept), (key) => this.#backend.removeChunk(key), 'the store');
   }
 
   /** A hint past the sequence (it was cut since the chunk was asked) is no hint: nothing is read for it. */

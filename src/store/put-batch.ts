@@ -9,6 +9,7 @@
 import { ADDRESS_BYTES, addressKey, copyAddressBytes } from '../address.js';
 import type { ChunkWrites } from './backend.js';
 import { notAnnouncedError, type AdmissionResult, type AdmittedChunk } from './admission.js';
+import type { ChunkWriteAnswer } from './quarantine.js';
 import type { PutOutcome } from './types.js';
 
 /**
@@ -61,8 +62,11 @@ export interface SettledBatch {
   addedBytes: number;
 }
 
-/** Each chunk's outcome once the backend answered `written` (per write: whether it added the chunk). */
-export function settleBatch(batch: PutBatch, written: readonly boolean[]): SettledBatch {
+/**
+ * Each chunk's outcome once the backend answered `written` (per write: whether it added the chunk,
+ * or the failure that kept that chunk alone from being written: an `ok: false` outcome).
+ */
+export function settleBatch(batch: PutBatch, written: readonly ChunkWriteAnswer[]): SettledBatch {
   const { results, positions } = batch;
   const outcomes: PutOutcome[] = new Array<PutOutcome>(results.length);
   const bits: number[] = [];
@@ -77,7 +81,12 @@ export function settleBatch(batch: PutBatch, written: readonly boolean[]): Settl
       continue;
     }
     const at = positions[i] as readonly number[];
-    const isNew = written[next++] === true;
+    const answer = written[next++];
+    const isNew = answer === true;
+    if (typeof answer === 'object') {
+      outcomes[i] = { ok: false, address: result.address, error: answer };
+      continue;
+    }
     if (isNew) {
       for (let j = 0; j < at.length; j++) bits.push(at[j] as number);
       added++;

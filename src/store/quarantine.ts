@@ -7,14 +7,16 @@
  * A removal the backend fails (an I/O error from LMDB) leaves the damaged record on the medium.
  * The store can no more serve it than if it were gone, so it counts it as gone all the same (its
  * inventory bits cleared, get/has answering none) and keeps its key here: a put of the chunk's
- * good bytes removes the record first (the backend answers "already stored" for a key it holds),
- * and fails with the removal's error while that still fails. What is here lasts until the store
- * closes; reopened, the store counts the record as held again until a verified read finds it
- * damaged once more.
+ * good bytes removes the record first (the backend answers "already stored" for a key it holds).
+ * While that removal still fails, that chunk alone is left out of the write and answered with the
+ * removal's error (a put's `ok: false` outcome, a received chunk REFUSED); the other chunks of
+ * the batch are written as ever. What is here lasts until the store closes; reopened, the store
+ * counts the record as held again until a verified read finds it damaged once more.
  */
 import { ADDRESS_BYTES } from '../address.js';
 import { hash160 } from '../hash/index.js';
 import { AtlasError, isAtlasError } from '../errors.js';
+import type { ChunkWrites } from './backend.js';
 import { storeFileError } from './file-error.js';
 
 export { type DiscardOutcome } from './types.js';
@@ -54,19 +56,55 @@ export class DamagedRecords {
   }
 
   /**
-   * Before `keys` (count × ADDRESS_BYTES, as a batch of chunk writes holds them) are written: removes
-   * each damaged record among them; throws the first removal that still fails.
+   * Writes `writes` with `store` (the backend's storeChunks), after removing each damaged record
+   * among their keys with `remove`. A key whose removal still fails is left out of the write and
+   * answered with that failure (every write of it, a key repeated in the batch too); the others are
+   * answered as `store` answers them (true: added). Without a damaged record among them, `store`'s
+   * own answer is returned as it is.
    */
-  async clear(keys: Uint8Array, count: number, remove: (key: Buffer) => Promise<void>, where: string): Promise<void> {
-    if (this.#keys.size === 0) return;
-    const packed = Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength);
-    for (let i = 0; i < count; i++) {
-      const key = packed.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES);
-      if (!this.has(key)) continue;
-      const failure = await this.remove(key, () => remove(key), where);
-      if (failure !== undefined) throw failure;
+  async write(writes: ChunkWrites, store: (writes: ChunkWrites) => Promise<boolean[]>, remove: (key: Buffer) => Promise<void>, where: string): Promise<readonly ChunkWriteAnswer[]> {
+    if (this.#keys.size === 0) return store(writes);
+    const packed = Buffer.from(writes.keys.buffer, writes.keys.byteOffset, writes.keys.byteLength);
+    const keyAt = (i: number): Buffer => packed.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES);
+    let failed: Map<number, AtlasError> | undefined;
+    let failures: Map<string, AtlasError> | undefined;
+    for (let i = 0; i < writes.count; i++) {
+      const key = keyAt(i);
+      const earlier = failures?.get(key.toString('latin1'));
+      const failure = earlier ?? (this.has(key) ? await this.remove(key, () => remove(key), where) : undefined);
+      if (failure === undefined) continue;
+      (failures ??= new Map()).set(key.toString('latin1'), failure);
+      (failed ??= new Map()).set(i, failure);
     }
+    if (failed === undefined) return store(writes);
+    const keys = new Uint8Array((writes.count - failed.size) * ADDRESS_BYTES);
+    const data: Uint8Array[] = [];
+    for (let i = 0; i < writes.count; i++) {
+      if (failed.has(i)) continue;
+      keys.set(keyAt(i), data.length * ADDRESS_BYTES);
+      data.push(writes.data[i] as Uint8Array);
+    }
+    const written = data.length > 0 ? await store({ count: data.length, keys, data }) : [];
+    const answers = new Array<ChunkWriteAnswer>(writes.count);
+    let next = 0;
+    for (let i = 0; i < writes.count; i++) answers[i] = failed.get(i) ?? written[next++] === true;
+    return answers;
   }
+}
+
+/**
+ * What became of one chunk of a write: true when it was added, false when it was stored already,
+ * or the typed error (STORE_IO or STORE_PERMISSION) of a damaged record of it that could not be
+ * removed first (the chunk was not written; the rest of the batch was).
+ */
+export type ChunkWriteAnswer = boolean | AtlasError;
+
+/**
+ * Whether `error` is what discard() rejects with when the removal failed (removalFailed): the store
+ * has then stopped serving the chunk (`details.positions`: the bits it cleared).
+ */
+export function stoppedServing(error: unknown): boolean {
+  return isAtlasError(error) && Array.isArray((error.details as { positions?: unknown } | undefined)?.positions);
 }
 
 /** The error discard() rejects with when the removal failed: the removal's own code and details, with the positions whose bits were cleared. */

@@ -9,6 +9,7 @@ import { sizeError } from './admission.js';
 import { copiedIntoSlab } from './admitted.js';
 import type { ChunkWrites } from './backend.js';
 import type { PositionsNear } from './put-batch.js';
+import type { ChunkWriteAnswer } from './quarantine.js';
 import { Received, type ReceivedBatch, type ReceivedOutcome } from './received.js';
 
 /** Not settled yet: admitted, waiting for the backend's answer. */
@@ -35,7 +36,7 @@ export async function writeReceived(
   parts: readonly ReceivedPart[],
   maxChunkSize: number,
   positionsNear: PositionsNear,
-  store: (writes: ChunkWrites) => Promise<readonly boolean[]>,
+  store: (writes: ChunkWrites) => Promise<readonly ChunkWriteAnswer[]>,
 ): Promise<{ added: number; addedBytes: number; bits: number[] }> {
   let count = 0;
   for (const part of parts) count += part.batch.count;
@@ -97,24 +98,26 @@ export interface SettledReceived {
 }
 
 /**
- * Each pending chunk of `part` ADDED or HELD, as the backend answered `written` (per write, from
- * `next`: whether it added the chunk); the positions of those added pushed to `bits`.
+ * Each pending chunk of `part` ADDED, HELD or REFUSED, as the backend answered `written` (per
+ * write, from `next`: whether it added the chunk, or the failure that kept that chunk alone from
+ * being written); the positions of those added pushed to `bits`.
  */
-export function settleReceived(part: ReceivedPart, written: readonly boolean[], next: number, bits: number[]): SettledReceived {
+export function settleReceived(part: ReceivedPart, written: readonly ChunkWriteAnswer[], next: number, bits: number[]): SettledReceived {
   const { batch, outcome } = part;
   const { status, positions } = outcome;
   let added = 0;
   let addedBytes = 0;
   for (let i = 0; i < batch.count; i++) {
     if (status[i] !== PENDING) continue;
-    if (written[next++] === true) {
+    const answer = written[next++];
+    if (answer === true) {
       status[i] = Received.ADDED;
       const at = positions[i] as readonly number[];
       for (let j = 0; j < at.length; j++) bits.push(at[j] as number);
       added++;
       addedBytes += (batch.data[i] as Uint8Array).length;
     } else {
-      status[i] = Received.HELD;
+      status[i] = typeof answer === 'object' ? Received.REFUSED : Received.HELD;
       positions[i] = undefined;
     }
   }

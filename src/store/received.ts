@@ -30,7 +30,11 @@ export const Received = Object.freeze({ ADDED: 1, HELD: 2, REFUSED: 3 });
 
 /** The store's answer, chunk by chunk. */
 export interface ReceivedOutcome {
-  /** Per chunk: Received.ADDED (stored now), HELD (stored before) or REFUSED (not announced, or not a chunk this store takes). */
+  /**
+   * Per chunk: Received.ADDED (stored now), HELD (stored before) or REFUSED (not announced, not a
+   * chunk this store takes, or not written for a store failure of its own: a damaged record of it
+   * the store could not remove). A downloader backs a refused address off, and asks for it again.
+   */
   status: Uint8Array;
   /** Per chunk added: the positions it is announced at (undefined for the others). */
   positions: (readonly number[] | undefined)[];

@@ -13,6 +13,11 @@ export type ChunkStorage = 'lmdb' | 'log';
 export type PutOutcome =
   /** `added` is false when the chunk was already stored (a no-op success). */
   | { ok: true; address: Address; added: boolean; positions: readonly number[] }
+  /**
+   * Refused (SPEC §2: e.g. NOT_ANNOUNCED, CHUNK_TOO_LARGE), or not written for a store failure of
+   * this chunk alone (STORE_IO or STORE_PERMISSION: a damaged record of it that could not be
+   * removed first); the other chunks of the call are stored all the same.
+   */
   | { ok: false; address: Address | undefined; error: AtlasError };
 
 /** What discard() did: `positions` are the bits it cleared (empty when the chunk was not announced). */

@@ -10,6 +10,7 @@
  */
 import { ADDRESS_BYTES, digestAtIs, type Address } from '../address.js';
 import { hash160Digests } from '../hash/index.js';
+import { stoppedServing } from './quarantine.js';
 import type { ChunkStore, DiscardOutcome } from './types.js';
 
 export interface CorruptChunk {
@@ -148,13 +149,31 @@ export class VerifiedReader {
         if (outcome.discarded) this.options.corrupt?.({ address, positions: outcome.positions });
       },
       (error: unknown) => {
-        // Kept in quarantine while the store still answers the bad bytes: they must not be served.
-        // A store that no longer does (BackedChunkStore: a failed removal stops serving the chunk
-        // and clears its bits) serves the good bytes once they are fetched again.
-        if (!this.store.has(address)) this.#quarantining.delete(address);
-        this.options.discardFailed?.(address, error);
+        // Reported first, whatever follows; then kept in quarantine while the store may still
+        // answer the bad bytes: they must not be served. A store that no longer does (BackedChunkStore:
+        // a failed removal stops serving the chunk and clears its bits) serves the good bytes once
+        // they are fetched again.
+        try {
+          this.options.discardFailed?.(address, error);
+        } finally {
+          if (!this.#mayServe(address, error)) this.#quarantining.delete(address);
+        }
       },
     );
+  }
+
+  /**
+   * Whether the store may still answer `address` after its removal failed with `error`; never
+   * throws. The error says so itself when the store stopped serving the chunk (stoppedServing);
+   * else the store is asked, and a store that cannot answer (closed meanwhile) is taken to serve it.
+   */
+  #mayServe(address: Address, error: unknown): boolean {
+    if (stoppedServing(error)) return false;
+    try {
+      return this.store.has(address);
+    } catch {
+      return true;
+    }
   }
 }
 

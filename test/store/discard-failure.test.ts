@@ -99,6 +99,27 @@ describe('a chunk removal that fails on a store with chunks in LMDB', () => {
     }
   });
 
+  it('a batch holding the chunk while its removal still fails stores the others, and answers that one alone with STORE_IO', async () => {
+    const { store, chunks, addresses } = await damagedStore();
+    const address = addresses[0] as string;
+    try {
+      disk.failRemove = eio();
+      await expect(store.discard(address)).rejects.toMatchObject({ code: 'STORE_IO' });
+      const fresh = chunkOf('discard failure, announced later');
+      await store.append(announcementsFor([addressOf(fresh)], 4));
+      const outcomes = await store.putMany([chunks[0] as Uint8Array, fresh, chunks[1] as Uint8Array]);
+      expect(outcomes.map((o) => (o.ok ? (o.added ? 'added' : 'held') : `${o.error.code} ${String((o.error.details as { errno?: string }).errno)}`))).toEqual(['STORE_IO EIO', 'added', 'held']);
+      expect([0, 1, 2, 3, 4].map((position) => store.inventory.has(position))).toEqual([false, true, true, false, true]);
+      expect([servable(store, addressOf(fresh), fresh), store.has(address), store.chunkCount()]).toEqual([true, false, 3]);
+      disk.failRemove = undefined;
+      expect((await store.putMany([chunks[0] as Uint8Array]))[0]).toMatchObject({ ok: true, added: true, positions: [0, 3] });
+      expect(servable(store, address, chunks[0] as Uint8Array)).toBe(true);
+    } finally {
+      disk.failRemove = undefined;
+      await store.close();
+    }
+  });
+
   it('a reader quarantining the chunk stops answering it missing once the good bytes are back', async () => {
     const { store, chunks, addresses } = await damagedStore();
     const address = addresses[0] as string;
