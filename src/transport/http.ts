@@ -106,7 +106,7 @@ export class HttpTransport implements Transport {
       timeout: this.limits.clientIdleTimeoutMs,
       scheduling: 'lifo',
     });
-    this.outbound = new HostSlots(this.limits.maxSocketsPerHost, this.limits.perHostLimitsOnLoopback);
+    this.outbound = new HostSlots({ perHost: this.limits.maxSocketsPerHost, perPeer: this.limits.maxSocketsPerPeer, onLoopback: this.limits.perHostLimitsOnLoopback });
   }
 
   /** The advertised "host:port"; undefined until listen() resolved. */
@@ -184,13 +184,7 @@ export class HttpTransport implements Transport {
     this.calls.add(controller);
     this.counters.callsOut++;
     try {
-      try {
-        return await this.exchange(target, method, body, controller.signal, maxReplyBytes);
-      } catch (error) {
-        // A keep-alive socket the server closed just as we reused it: one retry on a fresh one.
-        if (!(error instanceof StaleSocket)) throw error;
-        return await this.exchange(target, method, body, controller.signal, maxReplyBytes);
-      }
+      return await this.exchange(target, method, body, controller.signal, maxReplyBytes);
     } catch (error) {
       throw error instanceof StaleSocket ? error.atlasError : error;
     } finally {
@@ -213,14 +207,21 @@ export class HttpTransport implements Transport {
   }
 
   /**
-   * One request, holding a socket slot of the target's host (maxSocketsPerHost) from before the
-   * agent is asked for a socket until the request has settled: its socket is then back in the
-   * agent's pool (a reply read whole) or destroyed (any failure, the deadline, the signal, close).
+   * One request, holding a socket slot of the target (maxSocketsPerPeer, maxSocketsPerHost) from
+   * before the agent is asked for a socket until the request has settled: its socket is then back
+   * in the agent's pool (a reply read whole) or destroyed (any failure, the deadline, the signal,
+   * close). A keep-alive socket the server closed just as we reused it (StaleSocket) is retried
+   * once on a fresh one within the same slot, not behind the calls waiting for one.
    */
   private async exchange(target: { host: string; port: number }, method: string, body: Uint8Array, signal: AbortSignal, maxReplyBytes: number): Promise<unknown> {
-    const release = await this.outbound.take(target.host, signal);
+    const release = await this.outbound.take(target.host, target.port, signal);
     try {
-      return await this.request(target, method, body, signal, maxReplyBytes);
+      try {
+        return await this.request(target, method, body, signal, maxReplyBytes);
+      } catch (error) {
+        if (!(error instanceof StaleSocket)) throw error;
+        return await this.request(target, method, body, signal, maxReplyBytes);
+      }
     } finally {
       release();
     }

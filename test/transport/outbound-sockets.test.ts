@@ -141,25 +141,25 @@ describe('HttpLimits.maxSocketsPerHost', () => {
   });
 
   it('counts a host over all its ports (an IPv6 host is its /64), and loopback only when asked', () => {
-    const slots = new HostSlots(1, false);
+    const slots = new HostSlots({ perHost: 1, perPeer: 1, onLoopback: false });
     expect(slots.keyOf('203.0.113.7')).toBe('203.0.113.7');
     expect(slots.keyOf('2001:db8:1:2::5')).toBe(slots.keyOf('[2001:db8:1:2:ffff::9]'));
     expect(slots.keyOf('2001:db8:1:2::5')).not.toBe(slots.keyOf('2001:db8:1:3::5'));
     expect(slots.keyOf('::ffff:203.0.113.7')).toBe('203.0.113.7');
     expect(slots.keyOf('Peer.Example')).toBe('peer.example');
     for (const loopback of ['127.0.0.2', '::1', 'localhost']) expect(slots.keyOf(loopback), loopback).toBeUndefined();
-    expect(new HostSlots(1, true).keyOf('127.0.0.2')).toBe('127.0.0.2');
+    expect(new HostSlots({ perHost: 1, perPeer: 1, onLoopback: true }).keyOf('127.0.0.2')).toBe('127.0.0.2');
   });
 
   it('hands a slot to the next waiter in order, drops an aborted waiter, and counts every slot back', async () => {
-    const slots = new HostSlots(1, true);
+    const slots = new HostSlots({ perHost: 1, perPeer: 4, onLoopback: true });
     const never = new AbortController().signal;
-    const first = await slots.take('10.0.0.1', never);
+    const first = await slots.take('10.0.0.1', 80, never);
     const order: number[] = [];
-    const second = slots.take('10.0.0.1', never).then((release) => (order.push(2), release));
+    const second = slots.take('10.0.0.1', 80, never).then((release) => (order.push(2), release));
     const leaving = new AbortController();
-    const aborted = codeOf(slots.take('10.0.0.1', leaving.signal));
-    const third = slots.take('10.0.0.1', never).then((release) => (order.push(3), release));
+    const aborted = codeOf(slots.take('10.0.0.1', 80, leaving.signal));
+    const third = slots.take('10.0.0.1', 80, never).then((release) => (order.push(3), release));
     leaving.abort(new Error('gone'));
     expect(await aborted).toMatch(/gone/);
     expect(slots.total).toBe(1);
