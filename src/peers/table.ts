@@ -544,15 +544,17 @@ export class PeerTable {
     }
     unhealthy.sort((a, b) => a.health - b.health);
     const since = now - this.limits.healthWindowMs;
-    return unhealthy.slice(0, maxEvictionsPerRound).map(({ address }) => {
+    return unhealthy.slice(0, maxEvictionsPerRound).flatMap(({ address }) => {
+      // Gone already: an earlier eviction of this round blocked its host whole (dropHost).
+      const entry = this.peers.get(address);
+      if (entry === undefined) return [];
       // Unhealthy because it misbehaved (its offences count as failures): blocked like a peer
       // penalised to the limit, or it would be back after refusalMs to misbehave again.
-      const entry = this.peers.get(address) as Entry;
       if (entry.offences.some((time) => time >= since)) {
-        return this.blockCanonical(address, now + this.limits.blockMs, 'penalised') as PeerRemoval;
+        return [this.blockCanonical(address, now + this.limits.blockMs, 'penalised') as PeerRemoval];
       }
       this.remember(address, 'unhealthy', refusalMs);
-      return this.removeEntry(address, 'unhealthy');
+      return [this.removeEntry(address, 'unhealthy')];
     });
   }
 
@@ -781,13 +783,14 @@ export class PeerTable {
     else this.pendingPerHost.delete(host);
   }
 
-  /** The host is blocked whole: its other peers (seeds aside) leave the table, its candidates the queue. */
-  private dropHost(host: string, except: string): void {
-    for (const entry of [...this.peers.values()]) {
-      if (entry.address !== except && !entry.seed && hostOf(entry.address) === host) this.removeEntry(entry.address, 'penalised');
-    }
+  /** The address's IP or network is blocked whole: its other peers there (seeds aside) leave the table, its candidates the queue. */
+  private dropBlocked(except: string): void {
+    const host = hostOf(except);
+    const now = this.clock.now();
+    const blocked = (address: string) => address !== except && hostOf(address) === host && this.blocked.isBlocked(address, now);
+    for (const entry of [...this.peers.values()]) if (!entry.seed && blocked(entry.address)) this.removeEntry(entry.address, 'penalised');
     if (!this.pendingPerHost.has(host)) return;
-    for (const candidate of [...this.pending.keys()]) if (hostOf(candidate) === host) this.dropPending(candidate);
+    for (const candidate of [...this.pending.keys()]) if (blocked(candidate)) this.dropPending(candidate);
   }
 
   private remember(peer: string, reason: string, durationMs: number): void {
@@ -801,7 +804,10 @@ export class PeerTable {
 
   private blockCanonical(peer: string, until: number, reason: PeerRemoveReason): PeerRemoval | undefined {
     if (reason !== 'penalised') this.blocked.block(peer, until);
-    else if (this.blocked.penalise(peer, until, this.clock.now()) === 'host') this.dropHost(hostOf(peer), peer);
+    else {
+      const scope = this.blocked.penalise(peer, until, this.clock.now());
+      if (scope !== 'address') this.dropBlocked(peer);
+    }
     this.dropPending(peer);
     this.recent.delete(peer);
     return this.peers.has(peer) ? this.removeEntry(peer, reason) : undefined;

@@ -155,9 +155,10 @@ export class VerifiedReader {
         // they are fetched again.
         try {
           this.options.discardFailed?.(address, error);
-        } finally {
-          if (!this.#mayServe(address, error)) this.#quarantining.delete(address);
+        } catch {
+          // A reporting hook that throws must not end the process: nothing awaits this promise.
         }
+        if (!this.#mayServe(address, error)) this.#quarantining.delete(address);
       },
     );
   }

@@ -90,8 +90,9 @@ export class HostSlots {
       peer = { taken: 0, queue: [] };
       state.peers.set(peerKey, peer);
     }
-    // Granted at once only when nobody who could have this slot arrived first.
-    if (this.canGrant(state, peer) && !this.hasGrantableWaiter(state)) {
+    // No waiter could have this slot: every release grants at once whatever it can (pump), so a
+    // waiter is one whose own port or host is full, and so is this call's when it must wait.
+    if (this.canGrant(state, peer)) {
       return Promise.resolve(this.occupy(key, state, peerKey, peer));
     }
     const hostState = state;
@@ -136,11 +137,6 @@ export class HostSlots {
 
   private canGrant(state: HostState, peer: PeerState): boolean {
     return state.taken < this.limits.perHost && peer.taken < this.limits.perPeer;
-  }
-
-  private hasGrantableWaiter(state: HostState): boolean {
-    for (const peer of state.peers.values()) if (peer.queue.length > 0 && this.canGrant(state, peer)) return true;
-    return false;
   }
 
   /** Counts a slot taken and answers its release. */

@@ -29,7 +29,7 @@ function refusedAsBlocked(table: PeerTable, peer: string): boolean {
   }
 }
 
-describe('blocks per host', () => {
+describe('blocks per IP and per /64', () => {
   it('a host penalised on more ports than maxPeersPerHost is blocked whole, and its flood pushes out no other liar’s block', () => {
     const { clock, table } = makeTable();
     for (const liar of ['5.6.7.8:6264', '5.6.7.9:6264']) {
@@ -119,10 +119,50 @@ describe('blocks per host', () => {
     expect(blocklist.isBlocked('1.2.3.4:11', clock.now())).toBe(false);
     expect(blocklist.penalise('1.2.3.4:20', 100, clock.now())).toBe('address');
     expect(blocklist.penalise('1.2.3.4:21', 100, clock.now())).toBe('address');
-    expect(blocklist.penalise('1.2.3.4:22', 50, clock.now())).toBe('host');
-    expect(blocklist.isHostBlocked('1.2.3.4', 49)).toBe(true);
-    expect(blocklist.isHostBlocked('1.2.3.4', 50)).toBe(false);
+    expect(blocklist.penalise('1.2.3.4:22', 50, clock.now())).toBe('ip');
+    expect(blocklist.isBlocked('1.2.3.4:23', 49)).toBe(true);
+    expect(blocklist.isBlocked('1.2.3.4:23', 50)).toBe(false);
     expect(blocklist.isBlocked('1.2.3.4:11', 100)).toBe(false);
     expect(new Blocklist().isBlocked('1.2.3.4:1', 0)).toBe(false);
+  });
+
+  it('an IPv6 address cycling ports blocks its own IP, not its /64 neighbours; a /64 is blocked whole only past ipsPerNetwork of its IPs', () => {
+    const blocklist = new Blocklist(1_000, { portsPerHost: 2, ipsPerNetwork: 3 });
+    const penaliseIp = (ip: string) => {
+      const scopes = [1, 2, 3].map((port) => blocklist.penalise(`[${ip}]:${port}`, 1_000, 0));
+      return scopes.at(-1);
+    };
+    expect(penaliseIp('2001:db8:1:2::a')).toBe('ip');
+    expect(blocklist.isBlocked('[2001:db8:1:2::a]:99', 1)).toBe(true);
+    expect(blocklist.isBlocked('[2001:db8:1:2::b]:99', 1)).toBe(false); // another customer of the same /64
+    expect(penaliseIp('2001:db8:1:2::b')).toBe('ip');
+    expect(penaliseIp('2001:db8:1:2::c')).toBe('ip');
+    expect(penaliseIp('2001:db8:1:2::d')).toBe('network');
+    expect(blocklist.isBlocked('[2001:db8:1:2::ffff]:1', 1)).toBe(true);
+    expect(blocklist.isBlocked('[2001:db8:1:3::a]:1', 1)).toBe(false);
+    expect(blocklist.unblock('[2001:db8:1:2::ffff]:1')).toBe(true);
+    expect(blocklist.isBlocked('[2001:db8:1:2::ffff]:1', 1)).toBe(false);
+  });
+
+  it('evicting two unhealthy peers of one IP in one round, the first blocking the IP whole, removes both without throwing', () => {
+    const { table } = makeTable();
+    const max = PEER_TABLE_DEFAULTS.maxPeersPerHost;
+    for (let i = 0; i < max; i++) {
+      table.admit(`1.2.3.4:${i + 1}`, ping());
+      table.penalise(`1.2.3.4:${i + 1}`, 'HASH_MISMATCH');
+    }
+    // Two more ports of it: one with an offence, one that just fails its calls, both below minHealth.
+    table.admit('1.2.3.4:100', ping());
+    table.admit('1.2.3.4:101', ping());
+    table.penalise('1.2.3.4:100', 'BAD_REPLY');
+    for (let i = 0; i < 30; i++) {
+      table.recordCall('1.2.3.4:100', false);
+      table.recordCall('1.2.3.4:101', false);
+    }
+    table.recordCall('1.2.3.4:101', true);
+    const removed = table.evictUnhealthy();
+    expect(removed.map((r) => r.peer)).toContain('1.2.3.4:100');
+    expect(table.addresses().filter((peer) => peer.startsWith('1.2.3.4:'))).toEqual([]);
+    expect(table.isBlocked('1.2.3.4:101')).toBe(true);
   });
 });

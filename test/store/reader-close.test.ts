@@ -84,4 +84,29 @@ describe('a failed discard settling while the store closes', () => {
     expect(reader.read([address]).missing).toEqual([address]);
     expect(reader.corruptFound).toBe(1);
   });
+
+  it('a discardFailed hook that throws ends in no unhandled rejection', async () => {
+    await hashReady();
+    const backend = new FailingRemove();
+    const store = new BackedChunkStore(backend);
+    const chunk = chunkOf('reader close, throwing hook');
+    const address = addressOf(chunk);
+    await store.append(announcementsFor([address], 0));
+    await store.put(chunk);
+    const record = backend.chunks.get(address) as Uint8Array;
+    record[1] = (record[1] as number) ^ 0x40;
+    let calls = 0;
+    const reader = new VerifiedReader(store, {
+      discardFailed: () => {
+        calls++;
+        throw new Error('a logger that throws');
+      },
+    });
+    const unhandled = await unhandledDuring(async () => {
+      expect(reader.read([address]).missing).toEqual([address]);
+    });
+    expect(unhandled).toEqual([]);
+    expect(calls).toBe(1);
+    await store.close();
+  });
 });

@@ -142,7 +142,7 @@ describe('HostSlots: per peer and per host', () => {
     expect(slots.hostsTracked).toBe(0);
   });
 
-  it('a new call does not pass one waiting that could go; waiting ends with the signal, taking nothing', async () => {
+  it('waiters are granted in order of arrival; waiting ends with the signal, taking nothing; a release counts once', async () => {
     const slots = new HostSlots({ perHost: 1, perPeer: 1, onLoopback: false });
     const first = await slots.take('10.0.0.1', 80, never);
     const leaving = new AbortController();
