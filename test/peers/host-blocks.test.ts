@@ -19,6 +19,16 @@ function makeTable(options: { seeds?: string[]; perHostPeersOnLoopback?: boolean
   return { clock, table };
 }
 
+/** A table where 1.2.3.4 holds maxPeersPerHost penalty blocks: its next penalised port blocks it whole. */
+function tableWithFullIp(): PeerTable {
+  const { table } = makeTable();
+  for (let i = 1; i <= PEER_TABLE_DEFAULTS.maxPeersPerHost; i++) {
+    table.admit(`1.2.3.4:${i}`, ping());
+    table.penalise(`1.2.3.4:${i}`, 'HASH_MISMATCH');
+  }
+  return table;
+}
+
 /** Whether admitting `peer` is refused as BLOCKED. */
 function refusedAsBlocked(table: PeerTable, peer: string): boolean {
   try {
@@ -58,12 +68,7 @@ describe('blocks per IP and per /64', () => {
   });
 
   it('blocking a host whole removes its other peers from the table and its candidates from the queue', () => {
-    const { table } = makeTable();
-    const max = PEER_TABLE_DEFAULTS.maxPeersPerHost;
-    for (let i = 0; i < max; i++) {
-      table.admit(`1.2.3.4:${i + 1}`, ping());
-      table.penalise(`1.2.3.4:${i + 1}`, 'HASH_MISMATCH');
-    }
+    const table = tableWithFullIp();
     for (let i = 0; i < 3; i++) table.admit(`1.2.3.4:${100 + i}`, ping());
     table.addCandidate('1.2.3.4:200');
     table.admit('1.2.3.4:300', ping());
@@ -145,12 +150,7 @@ describe('blocks per IP and per /64', () => {
   });
 
   it('evicting two unhealthy peers of one IP in one round, the first blocking the IP whole, removes both without throwing', () => {
-    const { table } = makeTable();
-    const max = PEER_TABLE_DEFAULTS.maxPeersPerHost;
-    for (let i = 0; i < max; i++) {
-      table.admit(`1.2.3.4:${i + 1}`, ping());
-      table.penalise(`1.2.3.4:${i + 1}`, 'HASH_MISMATCH');
-    }
+    const table = tableWithFullIp();
     // Two more ports of it: one with an offence, one that just fails its calls, both below minHealth.
     table.admit('1.2.3.4:100', ping());
     table.admit('1.2.3.4:101', ping());

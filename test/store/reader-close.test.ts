@@ -19,6 +19,20 @@ class FailingRemove extends MemoryBackend {
   }
 }
 
+/** A store holding one chunk whose record is damaged in place, and whose removals all fail. */
+async function damagedStore(seed: string): Promise<{ store: BackedChunkStore; address: string }> {
+  await hashReady();
+  const backend = new FailingRemove();
+  const store = new BackedChunkStore(backend);
+  const chunk = chunkOf(seed);
+  const address = addressOf(chunk);
+  await store.append(announcementsFor([address], 0));
+  await store.put(chunk);
+  const record = backend.chunks.get(address) as Uint8Array;
+  record[1] = (record[1] as number) ^ 0x40;
+  return { store, address };
+}
+
 /** Runs `body` and answers the unhandled rejections seen meanwhile (and for 50 ms after). */
 async function unhandledDuring(body: () => Promise<void>): Promise<unknown[]> {
   const unhandled: unknown[] = [];
@@ -35,15 +49,7 @@ async function unhandledDuring(body: () => Promise<void>): Promise<unknown[]> {
 
 describe('a failed discard settling while the store closes', () => {
   it('is reported once through discardFailed, with no unhandled rejection', async () => {
-    await hashReady();
-    const backend = new FailingRemove();
-    const store = new BackedChunkStore(backend);
-    const chunk = chunkOf('reader close');
-    const address = addressOf(chunk);
-    await store.append(announcementsFor([address], 0));
-    await store.put(chunk);
-    const record = backend.chunks.get(address) as Uint8Array;
-    record[1] = (record[1] as number) ^ 0x40; // damaged in place
+    const { store, address } = await damagedStore('reader close');
     const failed: { address: string; code: unknown }[] = [];
     const reader = new VerifiedReader(store, { discardFailed: (at, error) => void failed.push({ address: at, code: (error as { code?: unknown }).code }) });
     const unhandled = await unhandledDuring(async () => {
@@ -86,15 +92,7 @@ describe('a failed discard settling while the store closes', () => {
   });
 
   it('a discardFailed hook that throws ends in no unhandled rejection', async () => {
-    await hashReady();
-    const backend = new FailingRemove();
-    const store = new BackedChunkStore(backend);
-    const chunk = chunkOf('reader close, throwing hook');
-    const address = addressOf(chunk);
-    await store.append(announcementsFor([address], 0));
-    await store.put(chunk);
-    const record = backend.chunks.get(address) as Uint8Array;
-    record[1] = (record[1] as number) ^ 0x40;
+    const { store, address } = await damagedStore('reader close, throwing hook');
     let calls = 0;
     const reader = new VerifiedReader(store, {
       discardFailed: () => {
