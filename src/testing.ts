@@ -27,7 +27,7 @@ export { RateLimiter, remoteHost, type RateLimiterHooks } from './transport/rate
 export { RequestGuard, type RequestGuardStats } from './protocol/request-guard.js';
 export { checkSender, senderMatches, SENDER_BOUND_METHODS } from './protocol/sender-check.js';
 export { OutboundGuard, type CallOutcome, type OutboundGuardOptions } from './node/outbound-guard.js';
-export { Blocklist, DEFAULT_MAX_BLOCKED } from './peers/blocklist.js';
+export { Blocklist, DEFAULT_IPS_PER_NETWORK, DEFAULT_MAX_BLOCKED, type BlocklistOptions, type BlockScope } from './peers/blocklist.js';
 export {
   Simulation,
   type AddNodeOptions,
