@@ -383,7 +383,7 @@ export class AtlasNode extends TypedEmitter<AtlasNodeEventMap> {
   }
 
   private assertUsable(action: string): void {
-    if (this.#state === 'closing' || this.#state === 'closed') throw new AtlasError(ErrorCodes.CLOSED, `cannot ${action}: node is ${this.#state}`);
+    if (this.closingOrClosed()) throw stateError(this.#state, action);
   }
 
   /** For what asks peers or waits on them: CLOSED once close() has begun, NOT_STARTED until start() has resolved. */

@@ -79,13 +79,13 @@ export function releaseStore(store: ChunkStore): void {
  */
 export function notRunningError(state: NodeState, action: string): AtlasError | undefined {
   if (state === 'running') return undefined;
-  if (state === 'closing' || state === 'closed') return new AtlasError(ErrorCodes.CLOSED, `cannot ${action}: node is ${state}`);
-  return new AtlasError(ErrorCodes.NOT_STARTED, `cannot ${action}: node is ${state === 'open' ? 'not started' : 'still starting'} (await start() first)`);
+  if (state === 'starting') return new AtlasError(ErrorCodes.NOT_STARTED, `cannot ${action}: node is still starting (await start() first)`);
+  return stateError(state, action);
 }
 
 /** The error for an action the current state does not allow. */
 export function stateError(state: NodeState, action: string): AtlasError {
   if (state === 'closing' || state === 'closed') return new AtlasError(ErrorCodes.CLOSED, `cannot ${action}: node is ${state}`);
   if (state === 'starting' || state === 'running') return new AtlasError(ErrorCodes.ALREADY_STARTED, `cannot ${action}: node is ${state}`);
-  return new AtlasError(ErrorCodes.NOT_STARTED, `cannot ${action}: node is ${state}`);
+  return new AtlasError(ErrorCodes.NOT_STARTED, `cannot ${action}: node is not started (await start() first)`);
 }

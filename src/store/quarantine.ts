@@ -65,29 +65,28 @@ export class DamagedRecords {
   async write(writes: ChunkWrites, store: (writes: ChunkWrites) => Promise<boolean[]>, remove: (key: Buffer) => Promise<void>, where: string): Promise<readonly ChunkWriteAnswer[]> {
     if (this.#keys.size === 0) return store(writes);
     const packed = Buffer.from(writes.keys.buffer, writes.keys.byteOffset, writes.keys.byteLength);
-    const keyAt = (i: number): Buffer => packed.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES);
-    let failed: Map<number, AtlasError> | undefined;
-    let failures: Map<string, AtlasError> | undefined;
+    const idAt = (i: number): string => packed.toString('latin1', i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES);
+    // Key (as `#keys` holds it) -> the failure of its removal: one try a key, however often the batch repeats it.
+    let failed: Map<string, AtlasError> | undefined;
     for (let i = 0; i < writes.count; i++) {
-      const key = keyAt(i);
-      const earlier = failures?.get(key.toString('latin1'));
-      const failure = earlier ?? (this.has(key) ? await this.remove(key, () => remove(key), where) : undefined);
-      if (failure === undefined) continue;
-      (failures ??= new Map()).set(key.toString('latin1'), failure);
-      (failed ??= new Map()).set(i, failure);
+      const id = idAt(i);
+      if (!this.#keys.has(id) || failed?.has(id) === true) continue;
+      const key = packed.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES);
+      const failure = await this.remove(key, () => remove(key), where);
+      if (failure !== undefined) (failed ??= new Map()).set(id, failure);
     }
     if (failed === undefined) return store(writes);
-    const keys = new Uint8Array((writes.count - failed.size) * ADDRESS_BYTES);
+    const keys: Uint8Array[] = [];
     const data: Uint8Array[] = [];
     for (let i = 0; i < writes.count; i++) {
-      if (failed.has(i)) continue;
-      keys.set(keyAt(i), data.length * ADDRESS_BYTES);
+      if (failed.has(idAt(i))) continue;
+      keys.push(packed.subarray(i * ADDRESS_BYTES, (i + 1) * ADDRESS_BYTES));
       data.push(writes.data[i] as Uint8Array);
     }
-    const written = data.length > 0 ? await store({ count: data.length, keys, data }) : [];
+    const written = data.length > 0 ? await store({ count: data.length, keys: Buffer.concat(keys), data }) : [];
     const answers = new Array<ChunkWriteAnswer>(writes.count);
     let next = 0;
-    for (let i = 0; i < writes.count; i++) answers[i] = failed.get(i) ?? written[next++] === true;
+    for (let i = 0; i < writes.count; i++) answers[i] = failed.get(idAt(i)) ?? written[next++] === true;
     return answers;
   }
 }
